@@ -31,8 +31,14 @@ CYCLES = 11       # simulated cycles of this CPU (functional mode: one per instr
 COUNT_BASE = 12   # CYCLES value at which CP0 Count was last written (Count = base value + elapsed/2)
 COUNT_AT_BASE = 13
 QUANTUM_LEFT = 14 # instructions left in this CPU's current quantum (kept across exits)
-INSNS = 15        # retired instructions
-NSLOTS = 16
+INSNS = 15        # retired instructions (also in stats; kept here for the scheduler)
+MMIO_PA = 16      # physical address of the MMIO access that caused the last exit
+MMIO_PENDING = 17 # 1: the host has served an MMIO load; MMIO_VALUE holds the value for the replay
+MMIO_VALUE = 18
+TIMER_DUE = 19    # CYCLES value at which Count next equals Compare
+IDLE_CYCLES = 20  # cycles spent in WAIT
+MMIO_SIZE = 21    # size in bytes of that MMIO access
+NSLOTS = 24
 
 # ------------------------------------------------------------------ CP0 registers
 # cp0[c, reg, sel]   (MIPS32 Vol. III, table "Coprocessor 0 Registers")
@@ -151,6 +157,7 @@ P_EXC_TO_HOST = 3    # 1: every exception exits to the host (process mode)
 P_RAM_SIZE = 4       # bytes of RAM, at physical address 0
 P_NTLB = 5           # TLB entries per CPU
 P_NIO = 6            # number of rows used in iomap
+P_CURCPU = 7         # the CPU the scheduler runs next (kept across exits)
 NPARAMS = 8
 
 # iomap[i] = (base, size, device id): physical ranges served by Python devices
@@ -184,6 +191,7 @@ S_TLB_REFILL = 1      # architectural TLB refill exceptions taken
 S_TC_MISS = 2         # translation-cache misses (soft TLB refills from the TLB or page table)
 S_SYSCALL = 3
 S_INTERRUPT = 4
+S_IDLE_CYCLES = 5     # cycles spent waiting (WAIT) with nothing to run
 S_EXC_BASE = 8        # + ExcCode (32 entries): exceptions taken, by cause
 S_EXIT_BASE = 40      # + EXIT_* : exits to Python, by reason
 NSTATS = 48
@@ -214,7 +222,8 @@ def new_machine(ncpu: int = 1, ram_bytes: int = 64 << 20, ntlb: int = 64,
     """Allocate zeroed state for `ncpu` CPUs and `ram_bytes` of RAM at physical 0."""
     if ram_bytes % 4096:
         raise ValueError(f"RAM size {ram_bytes} is not a multiple of 4 KiB")
-    ram8 = np.zeros(ram_bytes, dtype=np.uint8)
+    # one spare page past the guest's RAM: MMIO values pass through it (see mmu.py)
+    ram8 = np.zeros(ram_bytes + 4096, dtype=np.uint8)
     params = np.zeros(NPARAMS, dtype=np.int64)
     params[P_NCPU] = ncpu
     params[P_QUANTUM] = quantum

@@ -1,0 +1,494 @@
+"""Generate the Numba interpreter `flashvm/kernels/interp.py` from the ISA table.
+
+    python -m flashvm.isa.gen          # rewrite the interpreter
+    python -m flashvm.isa.gen --check  # fail if it is out of date (the tests do this)
+
+The decoder is a tree of `if/elif` chains on instruction fields, built from
+the table's match/mask pairs (LLVM turns each chain into a jump table).  Each
+leaf checks the bits its path has not decided, extracts the fields its
+snippet names, checks coprocessor usability, and expands the snippet's
+macros (loads, stores, exceptions; see `flashvm.isa.table`).
+"""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from flashvm.isa.fields import DERIVED, FIELDS, extract_expr
+from flashvm.isa.table import TABLE, Insn
+
+OUT = Path(__file__).resolve().parent.parent / "kernels" / "interp.py"
+
+# Fields the decoder may switch on, in order of preference.
+SPLIT_FIELDS = ["op", "rs", "funct", "rt", "sa", "co", "tf", "b21", "b6", "b5"]
+
+FPU_HELPERS = [
+    f"{op}_{p}" for op in ("add", "sub", "mul", "div", "sqrt", "abs", "neg", "recip", "rsqrt",
+                           "madd", "msub", "nmadd", "nmsub", "cmp",
+                           "round_w", "trunc_w", "ceil_w", "floor_w", "cvt_w",
+                           "round_l", "trunc_l", "ceil_l", "floor_l", "cvt_l")
+    for p in ("s", "d")
+] + ["cvt_s_d", "cvt_d_s", "cvt_s_w", "cvt_d_w", "cvt_s_l", "cvt_d_l"]
+
+
+def _fmask(name: str) -> int:
+    shift, width = FIELDS[name]
+    return ((1 << width) - 1) << shift
+
+
+# ------------------------------------------------------------------ decode tree
+def build_tree(entries: list[Insn], covered: int = 0):
+    """("leaf", insn, covered) or ("split", field, {value: subtree}, covered)."""
+    if len(entries) == 1:
+        return ("leaf", entries[0], covered)
+    for name in SPLIT_FIELDS:
+        fm = _fmask(name)
+        if fm & covered == fm:
+            continue
+        if all(e.mask & fm == fm for e in entries):
+            shift = FIELDS[name][0]
+            groups: dict[int, list[Insn]] = {}
+            for e in entries:
+                groups.setdefault((e.match & fm) >> shift, []).append(e)
+            if len(groups) > 1:
+                return ("split", name, {v: build_tree(g, covered | fm) for v, g in sorted(groups.items())},
+                        covered)
+    raise ValueError("cannot tell apart: " + ", ".join(e.name for e in entries))
+
+
+# ------------------------------------------------------------------ macros
+def _balanced(s: str, start: int) -> int:
+    """Index just past the parenthesis group that opens at s[start]."""
+    depth = 0
+    for i in range(start, len(s)):
+        if s[i] == "(":
+            depth += 1
+        elif s[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    raise ValueError(f"unbalanced parentheses in {s!r}")
+
+
+def _split_args(s: str) -> list[str]:
+    out, depth, cur = [], 0, ""
+    for ch in s:
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+            continue
+        depth += ch == "("
+        depth -= ch == ")"
+        cur += ch
+    out.append(cur.strip())
+    return out
+
+
+_RAM = {1: ("ram8", 0), 2: ("ram16", 1), 4: ("ram32", 2)}
+
+
+def _read(size: int, pa: str) -> str:
+    if size == 8:
+        return f"np.int64(ram32[{pa} >> 2]) | (np.int64(ram32[({pa} >> 2) + 1]) << 32)"
+    arr, sh = _RAM[size]
+    return f"np.int64({arr}[{pa} >> {sh}])"
+
+
+def _writes(size: int, pa: str, v: str) -> list[str]:
+    if size == 8:
+        return [f"ram32[{pa} >> 2] = {v} & M32", f"ram32[({pa} >> 2) + 1] = ({v} >> 32) & M32"]
+    arr, sh = _RAM[size]
+    return [f"{arr}[{pa} >> {sh}] = {v}"]
+
+
+def _align(size: int, va: str, code: str) -> list[str]:
+    if size == 1:
+        return []
+    return [f"if {va} & {size - 1}:", f"    badva = {va}", f"    exc = {code}", "    break"]
+
+
+def _load_block(size: int, var: str, addr: str) -> list[str]:
+    """Translation-cache hit inline; a miss (or a device) goes to load_xlate_nb."""
+    return [f"_va = {addr}"] + _align(size, "_va", "EXC_ADEL") + [
+        "_s = (_va >> 12) & TC_MASK",
+        "if ltag[_s] == _va >> 12:",
+        "    last_pa = _va + ladd[_s]",
+        "else:",
+        f"    last_pa = load_xlate_nb(m, c, mi, _va, {size})",
+        "    if last_pa < 0:",
+        "        badva = _va",
+        "        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa",
+        "        break",
+        f"{var} = {_read(size, 'last_pa')}",
+    ]
+
+
+def _store_block(size: int, addr: str, value: str) -> list[str]:
+    lines = [f"_va = {addr}", f"_sv = {value}"] + _align(size, "_va", "EXC_ADES")
+    lines += ["_s = (_va >> 12) & TC_MASK", "if stag[_s] == _va >> 12:"]
+    lines += ["    " + w for w in _writes(size, "(_va + sadd[_s])", "_sv")]
+    lines += ["else:", f"    _pa = store_xlate_nb(m, c, mi, _va, {size})", "    if _pa < 0:",
+              "        badva = _va", "        exc = -1 - _pa", "        break"]
+    lines += ["    " + w for w in _writes(size, "_pa", "_sv")]
+    lines += ["    if _pa == ram_size:", "        exc = X_MMIO_STORE", "        break"]
+    return lines
+
+
+def _xlat_store_block(var: str, addr: str) -> list[str]:
+    return [f"_va = {addr}"] + _align(4, "_va", "EXC_ADES") + [
+        "_s = (_va >> 12) & TC_MASK",
+        "if stag[_s] == _va >> 12:",
+        f"    {var} = _va + sadd[_s]",
+        "else:",
+        f"    {var} = xlate_nb(m, c, mi, _va, ACC_STORE)",
+        f"    if {var} < 0:",
+        "        badva = _va",
+        f"        exc = EXC_DBE if {var} == XL_MMIO else -1 - {var}",
+        "        break",
+    ]
+
+
+def expand(sem: str) -> list[str]:
+    """Expand the macros of a snippet into plain Python lines."""
+    out: list[str] = []
+    counter = 0
+    for line in sem.splitlines():
+        ind = line[: len(line) - len(line.lstrip())]
+        body = line.strip()
+        # hoist loads out of expressions
+        while True:
+            mt = re.search(r"\bLOAD(8|16|32|64)\(", body)
+            if not mt:
+                break
+            end = _balanced(body, mt.end() - 1)
+            arg = body[mt.end(): end - 1]
+            var = f"_ld{counter}"
+            counter += 1
+            out += [ind + x for x in _load_block(int(mt.group(1)) // 8, var, arg)]
+            body = body[: mt.start()] + var + body[end:]
+        mt = re.fullmatch(r"STORE(8|16|32|64)\((.*)\)", body)
+        if mt:
+            addr, value = _split_args(mt.group(2))
+            out += [ind + x for x in _store_block(int(mt.group(1)) // 8, addr, value)]
+            continue
+        mt = re.fullmatch(r"(\w+) = XLAT_STORE\((.*)\)", body)
+        if mt:
+            out += [ind + x for x in _xlat_store_block(mt.group(1), mt.group(2))]
+            continue
+        mt = re.fullmatch(r"RAISE\((\w+)\)", body)
+        if mt:
+            out += [ind + f"exc = {mt.group(1)}", ind + "break"]
+            continue
+        mt = re.fullmatch(r"RAISE_CPU\((\d)\)", body)
+        if mt:
+            out += [ind + "exc = EXC_CPU", ind + f"ce = {mt.group(1)}", ind + "break"]
+            continue
+        if body in ("RESYNC", "WAIT"):
+            out += [ind + f"exc = X_{body}", ind + "break"]
+            continue
+        mt = re.fullmatch(r"FPU_COMMIT\((\w+)\)", body)
+        if mt:
+            x = mt.group(1)
+            out += [ind + s for s in (
+                f"_fc = (st[FCSR] & ~0x3F000) | ({x} << 12)",
+                f"if {x} & (((_fc >> 7) & 0x1F) | 0x20):",
+                "    st[FCSR] = _fc",
+                "    exc = EXC_FPE",
+                "    break",
+                f"st[FCSR] = _fc | (({x} & 0x1F) << 2)",
+            )]
+            continue
+        out.append(ind + body)
+    return out
+
+
+# ------------------------------------------------------------------ emission
+_IDENT = re.compile(r"\b[a-z_][a-z0-9_]*\b")
+
+
+_FIELD_NAMES = set(FIELDS) | set(DERIVED)
+_PC_OR_MEMORY = re.compile(r"\b(pc|npc|npc2|bpc)\b|LOAD|STORE|XLAT")
+_BRANCH_STATE = re.compile(r"\b(pc|npc|npc2|bpc|cyc)\b|LOAD|STORE|XLAT|RESYNC|WAIT")
+
+
+class Emitter:
+    """Writes decode trees as Python.
+
+    Three kinds of code come out: the hot dispatch inside `exec_cpu_nb`,
+    FPU-arithmetic subtrees outlined into small functions (`fpu_opN_nb`), and
+    one function for the cold instructions (`exec_cold_nb`), which the hot
+    dispatch calls for any word it does not decode itself.  Every leaf gets
+    temporaries and field variables of its own (suffix _<n>): a name defined
+    once needs no SSA merge, which keeps Numba's compile time in check."""
+
+    def __init__(self) -> None:
+        self.counter = 0
+        self.outlined: list[str] = []
+
+    def fresh(self) -> int:
+        self.counter += 1
+        return self.counter
+
+    @staticmethod
+    def fpu_outlinable(node) -> bool:
+        if node[0] == "leaf":
+            e = node[1]
+            return "cop1" in e.flags and not _BRANCH_STATE.search(e.sem)
+        return all(Emitter.fpu_outlinable(ch) for ch in node[2].values())
+
+    def miss(self, mode: str) -> list[str]:
+        """Code for a word this tree does not decode."""
+        if mode == "main":
+            return ["exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)",
+                    "if exc != -1:",
+                    "    if exc >= 0x10000:",
+                    "        ce = exc >> 16",
+                    "        exc = exc & 0xFFFF",
+                    "    break"]
+        return ["return EXC_RI"]
+
+    def leaf(self, e: Insn, covered: int, ind: str, mode: str) -> list[str]:
+        k = self.fresh()
+        lines = [f"# {e.name}"]
+        rest = e.mask & ~covered & 0xFFFFFFFF
+        if rest:
+            lines += [f"if insn & {rest:#010x} != {e.match & rest:#010x}:"]
+            lines += ["    " + x for x in self.miss(mode)]
+        used = set(_IDENT.findall(e.sem))
+        for name in sorted(used & _FIELD_NAMES):
+            lines.append(f"{name} = {extract_expr(name)}")
+        if "priv" in e.flags:
+            lines += ["if not cu0:", "    exc = EXC_CPU", "    ce = 0", "    break"]
+        if "cop1" in e.flags and mode != "fpu":
+            lines += ["if not cu1:", "    exc = EXC_CPU", "    ce = 1", "    break"]
+        lines += expand(e.sem)
+        text = "\n".join(lines)
+        text = re.sub(r"\bcyc\b", "(cyc0 + n)" if mode == "main" else "cyc", text)
+        text = re.sub(r"\b(_[a-z]\w*)\b", lambda mt: f"{mt.group(1)}_{k}", text)
+        text = re.sub(r"\b[a-z_][a-z0-9_]*\b",
+                      lambda mt: f"{mt.group(0)}_{k}" if mt.group(0) in _FIELD_NAMES else mt.group(0), text)
+        if mode != "main":
+            # out of line: report the exception instead of leaving the loop
+            if _PC_OR_MEMORY.search(e.sem):
+                raise ValueError(f"{e.name} touches the PC or memory and cannot be out of line")
+            text = re.sub(r"^(\s*)ce = (\d)\n\s*break$", r"\1return exc | (\2 << 16)", text, flags=re.M)
+            text = re.sub(r"^(\s*)exc = (X_RESYNC|X_WAIT)\n\s*break$", r"\1return \2", text, flags=re.M)
+            text = re.sub(r"^(\s*)break$", r"\1return exc", text, flags=re.M)
+        return [ind + x for x in text.splitlines()]
+
+    def node(self, node, ind: str, mode: str) -> list[str]:
+        if node[0] == "leaf":
+            return self.leaf(node[1], node[2], ind, mode)
+        if mode == "main" and self.fpu_outlinable(node):
+            return self.outline_fpu(node, ind)
+        _, name, children, _ = node
+        var = f"_k{self.fresh()}"
+        lines = [ind + f"{var} = {extract_expr(name)}"]
+        for i, (value, child) in enumerate(children.items()):
+            lines.append(ind + ("if" if i == 0 else "elif") + f" {var} == {value}:")
+            lines += self.node(child, ind + "    ", mode)
+        lines += [ind + "else:"] + [ind + "    " + x for x in self.miss(mode)]
+        return lines
+
+    def outline_fpu(self, node, ind: str) -> list[str]:
+        fname = f"fpu_op{len(self.outlined)}_nb"
+        body = self.node(node, "    ", "fpu")
+        self.outlined.append(OUTLINED_FPU.format(name=fname, body="\n".join(body)))
+        return [ind + x for x in (
+            "if not cu1:", "    exc = EXC_CPU", "    ce = 1", "    break",
+            f"exc = {fname}(st, r, f, insn, fr64)",
+            "if exc >= 0:", "    break",
+        )]
+
+    def cold(self, tree) -> str:
+        body = self.node(tree, "    ", "cold")
+        return COLD_FN.format(body="\n".join(body))
+
+
+OUTLINED_FPU = '''
+
+@njit(cache=True)
+def {name}(st, r, f, insn, fr64):
+    exc = -1
+{body}
+    return -1
+'''
+
+COLD_FN = '''
+
+@njit(cache=True)
+def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
+    """Instructions rare in compiled code.  Returns -1 when done, X_RESYNC or
+    X_WAIT when done and the loop must react, else an exception code
+    (coprocessor-unusable carries the coprocessor number << 16)."""
+    cp0 = m.cp0
+    st = m.cpu[c]
+    r = m.gpr[c]
+    f = m.fpr[c]
+    exc = -1
+    ce = 0
+{body}
+    return -1
+'''
+
+
+TEMPLATE = '''\
+"""The MIPS32 interpreter.  GENERATED by flashvm/isa/gen.py from flashvm/isa/table.py: do not edit."""
+# flake8: noqa
+import numpy as np
+from numba import njit
+
+from flashvm.kernels.bits import M32, clz32, div32, divu32, fcc, rd_d, rd_s, s32, set_fcc, wr_d, wr_s
+from flashvm.kernels.cp0 import (cfc1_nb, ctc1_nb, eret_nb, irq_pending, mfc0_nb, mtc0_nb,
+                                 random_index_nb, rdhwr_nb, take_exception_nb)
+from flashvm.kernels.fpu import ({fpu})
+from flashvm.kernels.mmu import (TC_MASK, XL_MMIO, XL_MMIO_LOAD, load_xlate_nb, mmu_index, store_xlate_nb,
+                                 tlbp_nb, tlbr_nb, tlbwi_nb, xlate_nb)
+from flashvm.kernels.state import *  # noqa: F403  slot, register and code constants
+
+# exc values beyond architectural ExcCodes: why the inner loop stopped
+X_RESYNC = 0x1000      # instruction done; reload mode-dependent state (CP0 changed)
+X_WAIT = 0x1001        # instruction done; the CPU waits for an interrupt
+X_MMIO_STORE = 0x1002  # instruction done; the host must perform a device store
+X_MMIO_LOAD = 0x1003   # instruction NOT done; the host serves the load, then it is replayed
+STOP_LIMIT = 0
+STOP_WAIT = 1
+STOP_EXIT = 2
+
+
+@njit(cache=True)
+def exec_cpu_nb(m, c, limit):
+    """Run CPU `c` for at most `limit` instructions.  Returns (STOP_*, instructions retired).
+    On STOP_EXIT the exit record m.exitrec says what the host must do."""
+    cpu = m.cpu
+    cp0 = m.cp0
+    ram8 = m.ram8
+    ram16 = m.ram16
+    ram32 = m.ram32
+    st = cpu[c]
+    r = m.gpr[c]
+    f = m.fpr[c]
+    ram_size = m.params[P_RAM_SIZE]
+    n = 0
+    while n < limit:
+        # ---- mode-dependent state, timer and interrupts (between instructions)
+        status = cp0[c, CP0_Status, 0]
+        cyc0 = st[CYCLES] - n
+        if st[CYCLES] >= st[TIMER_DUE]:
+            cp0[c, CP0_Cause, 0] |= Ca_TI | (1 << 15)
+            st[TIMER_DUE] += 1 << 33
+        cause = cp0[c, CP0_Cause, 0]
+        if st[WAITING] != 0:
+            if status & cause & Ca_IP == 0:
+                return STOP_WAIT, n
+            st[WAITING] = 0
+        if irq_pending(status, cause):
+            if take_exception_nb(m, c, EXC_INT, st[PC], st[BRANCH_PC], 0, 0):
+                return STOP_EXIT, n
+            status = cp0[c, CP0_Status, 0]
+        mi = mmu_index(status)
+        kmode = mi == MMU_KERNEL
+        cu0 = kmode or (status & St_CU0) != 0
+        cu1 = (status & St_CU1) != 0
+        fr64 = (status & St_FR) != 0
+        ftag = m.tc_tag[c, mi, ACC_FETCH]
+        fadd = m.tc_add[c, mi, ACC_FETCH]
+        ltag = m.tc_tag[c, mi, ACC_LOAD]
+        ladd = m.tc_add[c, mi, ACC_LOAD]
+        stag = m.tc_tag[c, mi, ACC_STORE]
+        sadd = m.tc_add[c, mi, ACC_STORE]
+        pc = st[PC]
+        npc = st[NPC]
+        bpc = st[BRANCH_PC]
+        stop = limit
+        if st[TIMER_DUE] - cyc0 < stop:
+            stop = st[TIMER_DUE] - cyc0
+        fpage = -1
+        fbase = 0
+        exc = -1
+        badva = 0
+        ce = 0
+        last_pa = 0
+        npc2 = 0
+        while n < stop:
+            # ---- fetch: the current code page is cached in fpage/fbase
+            if (pc ^ fpage) & 0xFFFFF003:
+                if pc & 3:
+                    badva = pc
+                    exc = EXC_ADEL
+                    break
+                _s = (pc >> 12) & TC_MASK
+                if ftag[_s] == pc >> 12:
+                    fbase = (pc & 0xFFFFF000) + fadd[_s]
+                else:
+                    _pa = xlate_nb(m, c, mi, pc, ACC_FETCH)
+                    if _pa < 0:
+                        badva = pc
+                        exc = EXC_IBE if _pa == XL_MMIO else -1 - _pa
+                        break
+                    fbase = _pa & ~0xFFF
+                fpage = pc & 0xFFFFF000
+            insn = np.int64(ram32[(fbase | (pc & 0xFFF)) >> 2])
+            npc2 = (npc + 4) & M32
+{dispatch}
+            r[0] = 0
+            pc = npc
+            npc = npc2
+            n += 1
+        # ---- the inner loop stopped: finish the instruction if it completed
+        if exc >= X_RESYNC and exc != X_MMIO_LOAD:
+            r[0] = 0
+            pc = npc
+            npc = npc2
+            n += 1
+        st[PC] = pc
+        st[NPC] = npc
+        st[BRANCH_PC] = bpc
+        st[CYCLES] = cyc0 + n
+        if exc == -1 or exc == X_RESYNC:
+            continue
+        if exc == X_WAIT:
+            return STOP_WAIT, n
+        x = m.exitrec
+        if exc == X_MMIO_STORE:
+            x[X_REASON] = EXIT_MMIO_STORE
+            x[X_CPU] = c
+            x[X_A0] = st[MMIO_PA]
+            x[X_A1] = st[MMIO_SIZE]
+            x[X_A2] = np.int64(ram32[ram_size >> 2]) & ((1 << (8 * st[MMIO_SIZE])) - 1)
+            return STOP_EXIT, n
+        if exc == X_MMIO_LOAD:
+            x[X_REASON] = EXIT_MMIO_LOAD
+            x[X_CPU] = c
+            x[X_A0] = st[MMIO_PA]
+            x[X_A1] = st[MMIO_SIZE]
+            return STOP_EXIT, n
+        if take_exception_nb(m, c, exc, pc, bpc, badva, ce):
+            return STOP_EXIT, n
+    return STOP_LIMIT, n
+'''
+
+
+def generate() -> str:
+    em = Emitter()
+    hot = build_tree([e for e in TABLE if "cold" not in e.flags])
+    dispatch = "\n".join(em.node(hot, " " * 12, "main"))
+    cold = em.cold(build_tree([e for e in TABLE if "cold" in e.flags]))
+    return TEMPLATE.format(dispatch=dispatch, fpu=", ".join(FPU_HELPERS)) + "".join(em.outlined) + cold
+
+
+def main(argv: list[str]) -> int:
+    src = generate()
+    if "--check" in argv:
+        if not OUT.exists() or OUT.read_text() != src:
+            print(f"{OUT} is out of date: run python -m flashvm.isa.gen", file=sys.stderr)
+            return 1
+        return 0
+    OUT.write_text(src)
+    print(f"wrote {OUT} ({len(src.splitlines())} lines, {len(TABLE)} instructions)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,25 @@
+"""Numba kernels of the simulated machine.
+
+Numba's on-disk cache (cache=True) is keyed on each function's own source
+file only, so a cached interpreter would survive a change in a helper it
+inlines.  Pointing the cache at a directory named by a hash of every kernel
+source makes any change to any kernel start from a fresh cache.
+"""
+import hashlib
+import os
+from pathlib import Path
+
+import numba
+
+
+def _kernel_cache_dir() -> str:
+    h = hashlib.sha256(numba.__version__.encode())
+    for p in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    root = Path(os.environ.get("FLASHVM_CACHE", Path.home() / ".cache" / "flashvm"))
+    return str(root / "numba" / h.hexdigest()[:16])
+
+
+if not os.environ.get("NUMBA_CACHE_DIR"):
+    numba.config.CACHE_DIR = _kernel_cache_dir()

@@ -1,0 +1,317 @@
+"""CP0: system control registers, exceptions, ERET, RDHWR and the FPU control registers.
+
+Register reset values and writable masks describe the CPU model (a MIPS32r2
+core in the spirit of the 24Kf, with a configurable number of TLB entries).
+Kernels here are called from the interpreter on the slow path only.
+"""
+import numpy as np
+from numba import njit
+
+from flashvm.kernels.mmu import tc_flush_nb
+from flashvm.kernels.state import (
+    BRANCH_PC, COUNT_AT_BASE, COUNT_BASE, CP0_BadVAddr, CP0_Cause, CP0_Compare, CP0_Config,
+    CP0_Context, CP0_Count, CP0_EntryHi, CP0_EntryLo0, CP0_EntryLo1, CP0_EPC, CP0_ErrorEPC,
+    CP0_HWREna, CP0_Index, CP0_LLAddr, CP0_PageMask, CP0_PRId, CP0_Random, CP0_Status, CP0_Wired,
+    Ca_BD, Ca_IP, Ca_IV, Ca_TI, CYCLES, EXC_ADEL, EXC_ADES, EXC_INT, EXC_MOD, EXC_REFILL_FLAG,
+    EXC_TLBL, EXC_TLBS, EXIT_EXCEPTION, FCSR, FIR, LLADDR, LLBIT, NPC, P_EXC_TO_HOST, P_NTLB, PC,
+    S_EXC_BASE, S_INTERRUPT, S_SYSCALL, S_TLB_REFILL, EXC_SYS, SEL_EBase, SEL_UserLocal, St_BEV,
+    St_ERL, St_EXL, St_IE, TIMER_DUE, WAITING, X_A0, X_A1, X_A2, X_A3, X_CPU, X_REASON, Machine,
+)
+
+M32 = 0xFFFFFFFF
+
+# ---------------------------------------------------------------- the CPU model
+PRID = 0x00019300            # MIPS Technologies, 24K core
+CONFIG0 = 0x80000000 | (1 << 10) | (1 << 7) | 3      # M, AR=release 2, MT=TLB, K0=cacheable
+CONFIG2 = 0x80000000                                 # M: Config3 follows
+CONFIG3 = 1 << 13                                    # ULRI: UserLocal is implemented
+FIR_VALUE = 0x00F30000 | 0x9300 | (1 << 22)          # F64 L W 3D PS D S + processor id
+# FCSR bits software can write (FCC7..1, FS, FCC0, cause, enables, flags, RM)
+FCSR_WRITABLE = 0xFF83FFFF
+STATUS_WRITABLE = ((1 << 29) | (1 << 28) | (1 << 27) | (1 << 26) | (1 << 25) | (1 << 22)
+                   | (1 << 20) | (1 << 19) | 0xFF00 | 0x1F)
+CAUSE_WRITABLE = (1 << 27) | Ca_IV | (1 << 22) | 0x300
+COUNT_SHIFT = 1              # Count advances once every 2 cycles
+
+
+def config1(ntlb: int) -> int:
+    """Config1: TLB size and 32 KB 4-way L1 caches with 32-byte lines, FPU present."""
+    geom = (2 << 22) | (4 << 19) | (3 << 16) | (2 << 13) | (4 << 10) | (3 << 7)
+    return 0x80000000 | ((ntlb - 1) << 25) | geom | 1
+
+
+def reset_cpu(m: Machine, c: int) -> None:
+    """Cold reset of CPU c: kernel mode, BEV=ERL=1, PC at the reset vector."""
+    cp0 = m.cp0
+    cp0[c] = 0
+    m.cpu[c] = 0
+    m.gpr[c] = 0
+    m.fpr[c] = 0
+    ntlb = int(m.params[P_NTLB])
+    cp0[c, CP0_Status, 0] = St_BEV | St_ERL
+    cp0[c, CP0_PRId, 0] = PRID
+    cp0[c, CP0_PRId, SEL_EBase] = 0x80000000 | c
+    cp0[c, CP0_Config, 0] = CONFIG0
+    cp0[c, CP0_Config, 1] = config1(ntlb)
+    cp0[c, CP0_Config, 2] = CONFIG2
+    cp0[c, CP0_Config, 3] = CONFIG3
+    cp0[c, CP0_Random, 0] = ntlb - 1
+    cp0[c, CP0_Compare, 0] = 0
+    m.cpu[c, PC] = 0xBFC00000
+    m.cpu[c, NPC] = 0xBFC00004
+    m.cpu[c, BRANCH_PC] = -1
+    m.cpu[c, FIR] = FIR_VALUE
+    m.cpu[c, TIMER_DUE] = timer_due(0, 0, 0, 0)
+    # the TLB starts with distinct, unmatchable entries (kseg0 VPN2s) so no
+    # two reset entries can create a multiple match
+    for i in range(ntlb):
+        m.tlb[c, i] = 0
+        m.tlb[c, i, 1] = 0x80000000 + (i << 13)
+    m.tc_tag[c] = -1
+
+
+@njit(cache=True)
+def timer_due(cycles, count_base, count_at_base, compare):
+    """Cycle at which Count next equals Compare (counting from `cycles`)."""
+    now = count_at_base + ((cycles - count_base) >> COUNT_SHIFT)
+    delta = (compare - now) & M32
+    if delta == 0:
+        delta = 1 << 32
+    # Count increments on even cycles relative to count_base
+    ticks_now = (cycles - count_base) >> COUNT_SHIFT
+    return count_base + ((ticks_now + delta) << COUNT_SHIFT)
+
+
+@njit(cache=True)
+def count_now(m, c, cyc):
+    st = m.cpu[c]
+    return (st[COUNT_AT_BASE] + ((cyc - st[COUNT_BASE]) >> COUNT_SHIFT)) & M32
+
+
+@njit(cache=True)
+def mfc0_nb(m, c, reg, sel, cyc):
+    if reg == CP0_Count and sel == 0:
+        return count_now(m, c, cyc)
+    if reg == CP0_Random and sel == 0:
+        return random_index_nb(m, c, cyc)
+    return m.cp0[c, reg, sel]
+
+
+@njit(cache=True)
+def random_index_nb(m, c, cyc):
+    """Random: between Wired and the last entry, a deterministic function of time."""
+    n = m.params[P_NTLB]
+    wired = m.cp0[c, CP0_Wired, 0]
+    if wired >= n:
+        return n - 1
+    return n - 1 - (cyc % (n - wired))
+
+
+@njit(cache=True)
+def _index_mask(n):
+    k = 1
+    while k < n:
+        k <<= 1
+    return k - 1
+
+
+@njit(cache=True)
+def mtc0_nb(m, c, reg, sel, val, cyc):
+    """Write a CP0 register with its writable-bits mask and side effects."""
+    cp0 = m.cp0
+    st = m.cpu[c]
+    old = cp0[c, reg, sel]
+    if sel == 0:
+        if reg == CP0_Index:
+            cp0[c, reg, 0] = (old & 0x80000000) | (val & _index_mask(m.params[P_NTLB]))
+        elif reg == CP0_EntryLo0 or reg == CP0_EntryLo1:
+            cp0[c, reg, 0] = val & 0x3FFFFFFF
+        elif reg == CP0_Context:
+            cp0[c, reg, 0] = (old & 0x007FFFFF) | (val & 0xFF800000)
+        elif reg == CP0_PageMask:
+            cp0[c, reg, 0] = val & 0x1FFFE000
+        elif reg == CP0_Wired:
+            cp0[c, reg, 0] = val & _index_mask(m.params[P_NTLB])
+        elif reg == CP0_HWREna:
+            cp0[c, reg, 0] = val & 0x2000000F
+        elif reg == CP0_Count:
+            st[COUNT_BASE] = cyc
+            st[COUNT_AT_BASE] = val
+            st[TIMER_DUE] = timer_due(cyc, cyc, val, cp0[c, CP0_Compare, 0])
+        elif reg == CP0_EntryHi:
+            cp0[c, reg, 0] = val & 0xFFFFE0FF
+            if (old ^ val) & 0xFF:
+                tc_flush_nb(m, c)
+        elif reg == CP0_Compare:
+            cp0[c, reg, 0] = val
+            cp0[c, CP0_Cause, 0] &= ~(Ca_TI | (1 << 15))
+            st[TIMER_DUE] = timer_due(cyc, st[COUNT_BASE], st[COUNT_AT_BASE], val)
+        elif reg == CP0_Status:
+            new = (old & ~STATUS_WRITABLE) | (val & STATUS_WRITABLE)
+            cp0[c, reg, 0] = new
+            if (old ^ new) & St_ERL:
+                tc_flush_nb(m, c)
+        elif reg == CP0_Cause:
+            cp0[c, reg, 0] = (old & ~CAUSE_WRITABLE) | (val & CAUSE_WRITABLE)
+        elif reg == CP0_EPC or reg == CP0_ErrorEPC:
+            cp0[c, reg, 0] = val
+        elif reg == CP0_Config:
+            cp0[c, reg, 0] = (old & ~7) | (val & 7)
+        elif reg == CP0_Random or reg == CP0_BadVAddr or reg == CP0_PRId or reg == CP0_LLAddr:
+            pass  # read-only
+        else:
+            cp0[c, reg, 0] = val
+    elif reg == CP0_PRId and sel == SEL_EBase:
+        cp0[c, reg, sel] = (old & ~0x3FFFF000) | (val & 0x3FFFF000)
+    elif reg == CP0_Context and sel == SEL_UserLocal:
+        cp0[c, reg, sel] = val
+    elif reg == CP0_Config:
+        pass  # Config1..3 are read-only
+    else:
+        cp0[c, reg, sel] = val
+
+
+@njit(cache=True)
+def take_exception_nb(m, c, code, pc, bpc, badva, ce):
+    """Enter exception `code` (ExcCode, maybe | EXC_REFILL_FLAG) raised by the
+    instruction at `pc`.  Returns 1 when the exception goes to the host
+    (process mode: exit record filled), 0 when the CPU now runs its handler."""
+    cp0 = m.cp0
+    st = m.cpu[c]
+    exc = code & 0x1F
+    refill = (code & EXC_REFILL_FLAG) != 0
+    m.stats[c, S_EXC_BASE + exc] += 1
+    if refill:
+        m.stats[c, S_TLB_REFILL] += 1
+    if exc == EXC_SYS:
+        m.stats[c, S_SYSCALL] += 1
+    if exc == EXC_INT:
+        m.stats[c, S_INTERRUPT] += 1
+    bd = bpc >= 0 and pc == ((bpc + 4) & M32)
+    epc = bpc if bd else pc
+    if m.params[P_EXC_TO_HOST]:
+        st[PC] = pc
+        st[NPC] = (pc + 4) & M32
+        x = m.exitrec
+        x[X_REASON] = EXIT_EXCEPTION
+        x[X_CPU] = c
+        x[X_A0] = exc
+        x[X_A1] = badva
+        x[X_A2] = epc
+        x[X_A3] = 1 if bd else 0
+        return 1
+    if exc == EXC_ADEL or exc == EXC_ADES or exc == EXC_TLBL or exc == EXC_TLBS or exc == EXC_MOD:
+        cp0[c, CP0_BadVAddr, 0] = badva
+    if exc == EXC_TLBL or exc == EXC_TLBS or exc == EXC_MOD:
+        hi = cp0[c, CP0_EntryHi, 0]
+        cp0[c, CP0_EntryHi, 0] = (hi & 0xFF) | (badva & 0xFFFFE000)
+        cp0[c, CP0_Context, 0] = (cp0[c, CP0_Context, 0] & ~0x7FFFF0) | ((badva >> 9) & 0x7FFFF0)
+    status = cp0[c, CP0_Status, 0]
+    cause = cp0[c, CP0_Cause, 0]
+    if status & St_EXL == 0:
+        cp0[c, CP0_EPC, 0] = epc
+        cause = (cause | Ca_BD) if bd else (cause & ~Ca_BD)
+        if refill:
+            off = 0x000
+        elif exc == EXC_INT and cause & Ca_IV:
+            off = 0x200
+        else:
+            off = 0x180
+    else:
+        off = 0x180
+    cause = (cause & ~(0x7C | (3 << 28))) | (exc << 2) | ((ce & 3) << 28)
+    cp0[c, CP0_Cause, 0] = cause
+    cp0[c, CP0_Status, 0] = status | St_EXL
+    if status & St_BEV:
+        base = 0xBFC00200
+    else:
+        base = cp0[c, CP0_PRId, SEL_EBase] & 0xFFFFF000
+    st[PC] = base + off
+    st[NPC] = base + off + 4
+    st[BRANCH_PC] = -1
+    st[WAITING] = 0
+    return 0
+
+
+@njit(cache=True)
+def irq_pending(status, cause):
+    """An interrupt would be taken now: enabled, not in an exception, and unmasked."""
+    return (status & St_IE) != 0 and (status & (St_EXL | St_ERL)) == 0 and (status & cause & Ca_IP) != 0
+
+
+@njit(cache=True)
+def eret_nb(m, c):
+    """ERET: return to ErrorEPC (ERL=1) or EPC, clearing the LL bit.  Returns the new PC."""
+    cp0 = m.cp0
+    status = cp0[c, CP0_Status, 0]
+    if status & St_ERL:
+        cp0[c, CP0_Status, 0] = status & ~St_ERL
+        tc_flush_nb(m, c)
+        target = cp0[c, CP0_ErrorEPC, 0]
+    else:
+        cp0[c, CP0_Status, 0] = status & ~St_EXL
+        target = cp0[c, CP0_EPC, 0]
+    m.cpu[c, LLBIT] = 0
+    return target
+
+
+@njit(cache=True)
+def rdhwr_nb(m, c, reg, kmode, cyc):
+    """RDHWR: the hardware register `reg`, or -1 when not accessible (RI)."""
+    if not kmode and (m.cp0[c, CP0_HWREna, 0] >> reg) & 1 == 0:
+        return -1
+    if reg == 0:
+        return m.cp0[c, CP0_PRId, SEL_EBase] & 0x3FF
+    if reg == 1:
+        return 32
+    if reg == 2:
+        return count_now(m, c, cyc)
+    if reg == 3:
+        return 1 << COUNT_SHIFT
+    if reg == 29:
+        return m.cp0[c, CP0_Context, SEL_UserLocal]
+    return -1
+
+
+@njit(cache=True)
+def cfc1_nb(m, c, reg):
+    """CFC1: FPU control register `reg`, or -1 for an unimplemented one (RI)."""
+    fcsr = m.cpu[c, FCSR]
+    if reg == 0:
+        return m.cpu[c, FIR]
+    if reg == 31:
+        return fcsr
+    if reg == 25:   # FCCR
+        return ((fcsr >> 24) & 0xFE) | ((fcsr >> 23) & 1)
+    if reg == 26:   # FEXR
+        return fcsr & 0x0003F07C
+    if reg == 28:   # FENR
+        return (fcsr & 0xF83) | ((fcsr >> 22) & 4)
+    return -1
+
+
+@njit(cache=True)
+def ctc1_nb(m, c, reg, val):
+    """CTC1: write an FPU control register.  Returns -1 (RI) for a bad register,
+    1 when the new FCSR has an enabled cause (FP exception), else 0."""
+    fcsr = m.cpu[c, FCSR]
+    if reg == 31:
+        fcsr = (fcsr & ~FCSR_WRITABLE) | (val & FCSR_WRITABLE)
+    elif reg == 25:
+        if val & 0xFFFFFF00:
+            return 0
+        fcsr = (fcsr & 0x017FFFFF) | ((val & 0xFE) << 24) | ((val & 1) << 23)
+    elif reg == 26:
+        if val & 0xFFFC0F83:
+            return 0
+        fcsr = (fcsr & 0xFFFC0F83) | (val & 0x0003F07C)
+    elif reg == 28:
+        if val & 0xFFFFF07C:
+            return 0
+        fcsr = (fcsr & 0xFEFFF07C) | (val & 0xF83) | ((val & 4) << 22)
+    else:
+        return -1
+    m.cpu[c, FCSR] = fcsr
+    cause = (fcsr >> 12) & 0x3F
+    enables = ((fcsr >> 7) & 0x1F) | 0x20
+    return 1 if cause & enables else 0
