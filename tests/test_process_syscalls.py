@@ -554,3 +554,169 @@ def test_run_loop_illegal_instruction_and_abort(proc, guests):
 def test_run_loop_instruction_limit(proc):
     r = proc.run(run_fn=ScriptedCPU(["budget"] * 10), max_insns=30, budget_per_slice=10)
     assert r.status == 128 + 30 and "instruction limit" in r.message and r.insns == 30
+
+
+# ------------------------------------------------------------------ end to end on the CPU kernel
+RICH_C = r"""
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+static int cmp(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+int main(int argc, char **argv, char **envp) {
+    printf("argc=%d\n", argc);
+    for (int i = 0; i < argc; i++) printf("argv[%d]=%s\n", i, argv[i]);
+    for (char **e = envp; *e; e++) printf("env %s\n", *e);
+    printf("%.15f %.6g %.6e %.3f\n", sqrt(2.0), sin(1.0), exp(10.0), strtod("2.5e-3", 0) * 1000);
+    int n = 5000, *a = malloc(n * sizeof *a);
+    for (int i = 0; i < n; i++) a[i] = (i * 7919) % n;
+    qsort(a, n, sizeof *a, cmp);
+    long sum = 0;
+    for (int i = 0; i < n; i++) sum += (long)a[i] * (i % 7);
+    printf("sorted %d %d %d sum=%ld\n", a[0], a[n / 2], a[n - 1], sum);
+    char *big = malloc(3 << 20);
+    memset(big, 5, 3 << 20);
+    big = realloc(big, 6 << 20);
+    memset(big + (3 << 20), 6, 3 << 20);
+    long s2 = 0;
+    for (int i = 0; i < (6 << 20); i += 4096) s2 += big[i];
+    printf("big %ld\n", s2);
+    free(big);
+    char *m = mmap(0, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    strcpy(m + 60000, "mapped");
+    printf("%s %d\n", m + 60000, m[100]);
+    munmap(m, 1 << 16);
+    FILE *f = fopen(argv[1], "w");
+    for (int i = 0; i < 1000; i++) fprintf(f, "line %d\n", i);
+    fclose(f);
+    struct stat st;
+    stat(argv[1], &st);
+    int fd = open(argv[1], O_RDONLY);
+    char buf[64] = {0};
+    lseek(fd, 100, SEEK_SET);
+    ssize_t r = read(fd, buf, 20);
+    close(fd);
+    printf("size=%lld read=%zd [%.20s] regular=%d\n", (long long)st.st_size, r, buf, S_ISREG(st.st_mode));
+    f = fopen("/nonexistent/file", "r");
+    printf("fopen: %s errno=%d\n", f ? "ok" : strerror(errno), errno);
+    fprintf(stderr, "to stderr %d\n", 42);
+    return 7;
+}
+"""
+
+STDIN_C = r"""
+#include <ctype.h>
+#include <stdio.h>
+int main(void) {
+    int c, lines = 0, bytes = 0;
+    while ((c = getchar()) != EOF) { bytes++; lines += c == '\n'; putchar(toupper(c)); }
+    printf("%d lines %d bytes\n", lines, bytes);
+    return 0;
+}
+"""
+
+CRASH_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(int argc, char **argv) {
+    volatile int zero = argc - 2;
+    printf("buffered, lost in a crash\n");
+    if (!strcmp(argv[1], "segv")) *(volatile int *)(zero * 16) = 1;
+    if (!strcmp(argv[1], "abort")) abort();
+    if (!strcmp(argv[1], "exit")) { fflush(stdout); exit(3); }
+    if (!strcmp(argv[1], "div")) return 10 / zero;
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def cpu_run():
+    run_mod = pytest.importorskip("flashvm.kernels.run")
+    return run_mod.run
+
+
+@pytest.fixture(scope="module")
+def e2e_guests(tmp_path_factory, guests):
+    d = tmp_path_factory.mktemp("e2e")
+    return {**guests,
+            "rich": build_guest(d, "proc_rich", RICH_C),
+            "stdin": build_guest(d, "proc_stdin", STDIN_C),
+            "crash": build_guest(d, "proc_crash", CRASH_C)}
+
+
+def run_both(exe, argv, env=None, stdin=b""):
+    """(status, stdout, stderr) from flashvm and, if installed, from qemu-mipsel."""
+    out, err = io.BytesIO(), io.BytesIO()
+    r = run_process(exe, argv, env or {}, stdin=io.BytesIO(stdin), stdout=out, stderr=err,
+                    ram_bytes=64 << 20)
+    mine = (r.status, out.getvalue(), err.getvalue(), r)
+    if QEMU is None:
+        return mine, None
+    q = subprocess.run([QEMU, "-0", argv[0], str(exe), *argv[1:]], input=stdin,
+                       capture_output=True, env=env or {}, timeout=120)
+    status = q.returncode if q.returncode >= 0 else 128 - q.returncode
+    return mine, (status, q.stdout, q.stderr)
+
+
+def test_e2e_hello(cpu_run, e2e_guests):
+    mine, qemu = run_both(e2e_guests["hello"], ["hello", "x"])
+    status, out, err, r = mine
+    assert (status, out, err) == (4, b"hello from hello, 2 args\n", b"")
+    assert r.exit_code == 4 and r.insns > 100 and not r.unknown_syscalls
+    if qemu:
+        assert qemu == (status, out, err)
+
+
+def test_e2e_rich_program_matches_qemu(cpu_run, e2e_guests, tmp_path):
+    argv = ["rich", str(tmp_path / "out.txt"), "second arg"]
+    mine, qemu = run_both(e2e_guests["rich"], argv, {"FOO": "bar", "LANG": "C"})
+    status, out, err, r = mine
+    assert status == 7, (out, err, r)
+    assert b"sorted 0 2500 4999" in out and b"size=8890 read=20 [line 14\nline 15\nline" in out
+    assert b"No such file or directory errno=2" in out
+    assert err == b"to stderr 42\n"
+    if qemu:
+        assert (status, out, err) == qemu
+
+
+def test_e2e_stdin(cpu_run, e2e_guests):
+    data = b"hello world\nsecond line\n" * 50
+    mine, qemu = run_both(e2e_guests["stdin"], ["stdin"], stdin=data)
+    assert mine[0] == 0 and mine[1] == data.upper() + b"100 lines 1200 bytes\n"
+    if qemu:
+        assert mine[:3] == qemu
+
+
+@pytest.mark.parametrize("how,status,sig", [("segv", 139, "SIGSEGV"), ("abort", 134, "SIGABRT"),
+                                            ("exit", 3, None), ("div", 136, "SIGFPE")])
+def test_e2e_crashes(cpu_run, e2e_guests, how, status, sig):
+    mine, qemu = run_both(e2e_guests["crash"], ["crash", how])
+    st, out, err, r = mine
+    assert st == status, err
+    if sig:
+        # full buffering to a pipe: the line was never written, as with qemu
+        assert out == b"" and r.signal == status - 128
+        lines = err.decode().splitlines()
+        assert len(lines) == 1 and sig in lines[0] and "pc=0x" in lines[0]
+        if how == "segv":
+            assert "badvaddr=0x00000000" in lines[0] and "<main+0x" in lines[0]
+    else:
+        assert out == b"buffered, lost in a crash\n" and err == b""
+    if qemu and how != "div":        # qemu 7.2 reports `teq ...,7` as SIGTRAP; Linux says SIGFPE
+        assert qemu[0] == st and qemu[1] == out
+
+
+def test_e2e_instruction_limit(cpu_run, e2e_guests):
+    err = io.BytesIO()
+    r = run_process(e2e_guests["stdin"], ["stdin"], stdin=io.BytesIO(b"x" * 100000),
+                    stdout=io.BytesIO(), stderr=err, max_insns=20000, budget_per_slice=5000,
+                    ram_bytes=16 << 20)
+    assert r.status == 128 + 30 and 20000 <= r.insns < 20000 + 5000
+    assert b"instruction limit" in err.getvalue()

@@ -213,6 +213,7 @@ _SIGNAL_TEXT = {
 }
 SIGILL, SIGTRAP, SIGABRT, SIGFPE, SIGKILL, SIGBUS, SIGSEGV = 4, 5, 6, 8, 9, 10, 11
 SIGSTOP, SIGXCPU = 23, 30
+BRK_OVERFLOW, BRK_DIVZERO = 6, 7
 NSIG = 128
 _SIG_DEFAULT_IGNORE = {18, 20, 21, 25, 23, 24, 26, 27}  # CHLD WINCH URG CONT + stops (no job control)
 SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 1, 2, 3
@@ -386,6 +387,10 @@ class _HostFile(_File):
         self.path = path
         self.dir_entries: list | None = None
         self.dir_pos = 0
+        try:
+            self.isdir = _stat.S_ISDIR(os.fstat(hfd).st_mode)
+        except OSError:
+            self.isdir = False
 
     def read(self, n):
         return os.read(self.hfd, n)
@@ -1343,19 +1348,15 @@ class LinuxProcess:
         if not f.readable:
             raise SyscallError(E.EBADF)
         count = min(count, 1 << 26)
-        if f.kind == "host" and f.dir_entries is not None or self._is_dir(f):
+        if self._is_dir(f):
             raise SyscallError(E.EISDIR)
         data = f.read(count)
         self.write(buf, data)
         return len(data)
 
-    def _is_dir(self, f: _File) -> bool:
-        if f.kind != "host":
-            return False
-        try:
-            return _stat.S_ISDIR(os.fstat(f.hfd).st_mode)
-        except OSError:
-            return False
+    @staticmethod
+    def _is_dir(f: _File) -> bool:
+        return f.kind == "host" and f.isdir
 
     @_sys("write", nargs=3)
     def sys_write(self, fd, buf, count):
@@ -2108,14 +2109,33 @@ class LinuxProcess:
             self._fault(SIGSEGV, exc, badvaddr, epc)
         if exc in (EXC_ADEL, EXC_ADES):
             self._fault(SIGSEGV if badvaddr >= TASK_SIZE else SIGBUS, exc, badvaddr, epc)
-        sig = {EXC_RI: SIGILL, EXC_CPU: SIGILL, EXC_BP: SIGTRAP, EXC_TR: SIGTRAP,
-               EXC_FPE: SIGFPE, EXC_OV: SIGFPE}.get(exc, SIGILL)
+        if exc in (EXC_BP, EXC_TR):
+            # like Linux's do_trap_or_bp: break/trap codes 6 (overflow) and 7
+            # (divide by zero, what compilers emit after div) are SIGFPE
+            code = self._trap_code(exc, epc + 4 if bd else epc)
+            sig = SIGFPE if code in (BRK_OVERFLOW, BRK_DIVZERO) else SIGTRAP
+            self._fault(sig, exc, badvaddr, epc, f", code {code}" if code is not None else "")
+        sig = {EXC_RI: SIGILL, EXC_CPU: SIGILL, EXC_FPE: SIGFPE, EXC_OV: SIGFPE}.get(exc, SIGILL)
         self._fault(sig, exc, badvaddr, epc)
 
-    def _fault(self, sig: int, exc: int, badvaddr: int, epc: int) -> None:
+    def _trap_code(self, exc: int, va: int) -> int | None:
+        try:
+            insn = self.read_u32(va)
+        except (GuestFault, SyscallError):
+            return None
+        if insn >> 26 == 0 and insn & 0x3F == 0x0D:          # BREAK
+            code = (insn >> 6) & 0xFFFFF
+            if code >= 1 << 10:
+                code = ((code & 0x3FF) << 10) | (code >> 10)
+            return code
+        if insn >> 26 == 0 and 0x30 <= insn & 0x3F <= 0x36:   # TGE .. TNE: 10-bit code
+            return (insn >> 6) & 0x3FF
+        return 0
+
+    def _fault(self, sig: int, exc: int, badvaddr: int, epc: int, extra: str = "") -> None:
         """A synchronous fault: like Linux's force_sig_fault, it kills even when the
         signal is blocked or ignored (guest handlers are not run)."""
-        detail = (f": {EXC_NAMES.get(exc, f'exception {exc}')} at pc=0x{epc:08x} "
+        detail = (f": {EXC_NAMES.get(exc, f'exception {exc}')}{extra} at pc=0x{epc:08x} "
                   f"<{self.image.symbolize(epc)}>, badvaddr=0x{badvaddr & 0xFFFFFFFF:08x}")
         h = self.sig_handler(sig)
         if h > 1:
@@ -2197,3 +2217,41 @@ def run_process(path, argv=None, env=None, *, stdin=None, stdout=None, stderr=No
     """
     proc = LinuxProcess(path, argv, env, stdin=stdin, stdout=stdout, stderr=stderr, **kwargs)
     return proc.run(budget_per_slice=budget_per_slice, max_insns=max_insns)
+
+
+def main(args=None) -> int:
+    """``python -m flashvm.machine.process [options] PROGRAM [ARG...]``: run a static
+    mipsel Linux program on the simulated CPU with the host's stdin/stdout/stderr."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m flashvm.machine.process",
+                                 description=main.__doc__.split(":", 1)[0])
+    ap.add_argument("--max-insns", type=int, default=None, help="stop after this many instructions")
+    ap.add_argument("--host-clock", action="store_true",
+                    help="use the host's clocks instead of the deterministic instruction clock")
+    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                    help="environment variable for the guest (repeatable; default: none)")
+    ap.add_argument("--pass-env", action="store_true", help="give the guest the host's environment")
+    ap.add_argument("--ram-mib", type=int, default=DEFAULT_RAM >> 20)
+    ap.add_argument("--stats", action="store_true", help="print instruction and syscall counts to stderr")
+    ap.add_argument("program")
+    ap.add_argument("args", nargs=argparse.REMAINDER)
+    o = ap.parse_args(args)
+    env = [f"{k}={v}" for k, v in os.environ.items()] if o.pass_env else []
+    env += o.env
+    try:
+        r = run_process(o.program, [o.program, *o.args], env, stdin=0, stdout=1, stderr=2,
+                        max_insns=o.max_insns, clock="host" if o.host_clock else "deterministic",
+                        ram_bytes=o.ram_mib << 20)
+    except ValueError as e:        # ElfError and bad options: one line, no traceback
+        print(f"flashvm: {e}", file=sys.stderr)
+        return 126
+    if o.stats:
+        print(f"flashvm: {r.insns} instructions, {r.syscalls} system calls "
+              f"{r.syscalls_by_name}, unknown {r.unknown_syscall_names}, "
+              f"{r.wall_seconds:.2f} s ({r.insns / max(r.wall_seconds, 1e-9) / 1e6:.1f} MIPS)",
+              file=sys.stderr)
+    return r.status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
