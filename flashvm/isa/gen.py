@@ -250,11 +250,7 @@ class Emitter:
 
     def leaf(self, e: Insn, covered: int, ind: str, mode: str) -> list[str]:
         k = self.fresh()
-        lines = [f"# {e.name}"]
-        rest = e.mask & ~covered & 0xFFFFFFFF
-        if rest:
-            lines += [f"if insn & {rest:#010x} != {e.match & rest:#010x}:"]
-            lines += ["    " + x for x in self.miss(mode)]
+        lines = []
         used = set(_IDENT.findall(e.sem))
         for name in sorted(used & _FIELD_NAMES):
             lines.append(f"{name} = {extract_expr(name)}")
@@ -268,6 +264,12 @@ class Emitter:
         text = re.sub(r"\b(_[a-z]\w*)\b", lambda mt: f"{mt.group(1)}_{k}", text)
         text = re.sub(r"\b[a-z_][a-z0-9_]*\b",
                       lambda mt: f"{mt.group(0)}_{k}" if mt.group(0) in _FIELD_NAMES else mt.group(0), text)
+        rest = e.mask & ~covered & 0xFFFFFFFF
+        if rest:  # bits the decode path has not checked: a mismatch is some other (cold) word
+            text = "\n".join([f"if insn & {rest:#010x} != {e.match & rest:#010x}:"]
+                              + ["    " + x for x in self.miss(mode)]
+                              + ["else:"] + ["    " + x for x in text.splitlines()])
+        text = f"# {e.name}\n" + text
         if mode != "main":
             # out of line: report the exception instead of leaving the loop
             if _PC_OR_MEMORY.search(e.sem):

@@ -107,10 +107,11 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_3 = (insn >> 11) & 0x1f
-                    rt_3 = (insn >> 16) & 0x1f
-                    sa_3 = (insn >> 6) & 0x1f
-                    r[rd_3] = (r[rt_3] << sa_3) & M32
+                    else:
+                        rd_3 = (insn >> 11) & 0x1f
+                        rt_3 = (insn >> 16) & 0x1f
+                        sa_3 = (insn >> 6) & 0x1f
+                        r[rd_3] = (r[rt_3] << sa_3) & M32
                 elif _k2 == 2:
                     # srl
                     if insn & 0x03e00000 != 0x00000000:
@@ -120,10 +121,11 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_4 = (insn >> 11) & 0x1f
-                    rt_4 = (insn >> 16) & 0x1f
-                    sa_4 = (insn >> 6) & 0x1f
-                    r[rd_4] = r[rt_4] >> sa_4
+                    else:
+                        rd_4 = (insn >> 11) & 0x1f
+                        rt_4 = (insn >> 16) & 0x1f
+                        sa_4 = (insn >> 6) & 0x1f
+                        r[rd_4] = r[rt_4] >> sa_4
                 elif _k2 == 3:
                     # sra
                     if insn & 0x03e00000 != 0x00000000:
@@ -133,10 +135,11 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_5 = (insn >> 11) & 0x1f
-                    rt_5 = (insn >> 16) & 0x1f
-                    sa_5 = (insn >> 6) & 0x1f
-                    r[rd_5] = (s32(r[rt_5]) >> sa_5) & M32
+                    else:
+                        rd_5 = (insn >> 11) & 0x1f
+                        rt_5 = (insn >> 16) & 0x1f
+                        sa_5 = (insn >> 6) & 0x1f
+                        r[rd_5] = (s32(r[rt_5]) >> sa_5) & M32
                 elif _k2 == 4:
                     # sllv
                     if insn & 0x000007c0 != 0x00000000:
@@ -146,10 +149,11 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_6 = (insn >> 11) & 0x1f
-                    rs_6 = (insn >> 21) & 0x1f
-                    rt_6 = (insn >> 16) & 0x1f
-                    r[rd_6] = (r[rt_6] << (r[rs_6] & 31)) & M32
+                    else:
+                        rd_6 = (insn >> 11) & 0x1f
+                        rs_6 = (insn >> 21) & 0x1f
+                        rt_6 = (insn >> 16) & 0x1f
+                        r[rd_6] = (r[rt_6] << (r[rs_6] & 31)) & M32
                 elif _k2 == 6:
                     # srlv
                     if insn & 0x000007c0 != 0x00000000:
@@ -159,10 +163,11 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_7 = (insn >> 11) & 0x1f
-                    rs_7 = (insn >> 21) & 0x1f
-                    rt_7 = (insn >> 16) & 0x1f
-                    r[rd_7] = r[rt_7] >> (r[rs_7] & 31)
+                    else:
+                        rd_7 = (insn >> 11) & 0x1f
+                        rs_7 = (insn >> 21) & 0x1f
+                        rt_7 = (insn >> 16) & 0x1f
+                        r[rd_7] = r[rt_7] >> (r[rs_7] & 31)
                 elif _k2 == 7:
                     # srav
                     if insn & 0x000007c0 != 0x00000000:
@@ -172,10 +177,11 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_8 = (insn >> 11) & 0x1f
-                    rs_8 = (insn >> 21) & 0x1f
-                    rt_8 = (insn >> 16) & 0x1f
-                    r[rd_8] = (s32(r[rt_8]) >> (r[rs_8] & 31)) & M32
+                    else:
+                        rd_8 = (insn >> 11) & 0x1f
+                        rs_8 = (insn >> 21) & 0x1f
+                        rt_8 = (insn >> 16) & 0x1f
+                        r[rd_8] = (s32(r[rt_8]) >> (r[rs_8] & 31)) & M32
                 elif _k2 == 8:
                     # jr
                     if insn & 0x001ff800 != 0x00000000:
@@ -185,9 +191,10 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rs_9 = (insn >> 21) & 0x1f
-                    bpc = pc
-                    npc2 = r[rs_9]
+                    else:
+                        rs_9 = (insn >> 21) & 0x1f
+                        bpc = pc
+                        npc2 = r[rs_9]
                 elif _k2 == 9:
                     # jalr
                     if insn & 0x001f0000 != 0x00000000:
@@ -197,12 +204,13 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_10 = (insn >> 11) & 0x1f
-                    rs_10 = (insn >> 21) & 0x1f
-                    _t_10 = r[rs_10]
-                    r[rd_10] = (pc + 8) & M32
-                    bpc = pc
-                    npc2 = _t_10
+                    else:
+                        rd_10 = (insn >> 11) & 0x1f
+                        rs_10 = (insn >> 21) & 0x1f
+                        _t_10 = r[rs_10]
+                        r[rd_10] = (pc + 8) & M32
+                        bpc = pc
+                        npc2 = _t_10
                 elif _k2 == 10:
                     # movz
                     if insn & 0x000007c0 != 0x00000000:
@@ -212,11 +220,12 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_11 = (insn >> 11) & 0x1f
-                    rs_11 = (insn >> 21) & 0x1f
-                    rt_11 = (insn >> 16) & 0x1f
-                    if r[rt_11] == 0:
-                        r[rd_11] = r[rs_11]
+                    else:
+                        rd_11 = (insn >> 11) & 0x1f
+                        rs_11 = (insn >> 21) & 0x1f
+                        rt_11 = (insn >> 16) & 0x1f
+                        if r[rt_11] == 0:
+                            r[rd_11] = r[rs_11]
                 elif _k2 == 11:
                     # movn
                     if insn & 0x000007c0 != 0x00000000:
@@ -226,11 +235,12 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_12 = (insn >> 11) & 0x1f
-                    rs_12 = (insn >> 21) & 0x1f
-                    rt_12 = (insn >> 16) & 0x1f
-                    if r[rt_12] != 0:
-                        r[rd_12] = r[rs_12]
+                    else:
+                        rd_12 = (insn >> 11) & 0x1f
+                        rs_12 = (insn >> 21) & 0x1f
+                        rt_12 = (insn >> 16) & 0x1f
+                        if r[rt_12] != 0:
+                            r[rd_12] = r[rs_12]
                 elif _k2 == 12:
                     # syscall
                     exc = EXC_SYS
@@ -248,8 +258,9 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_15 = (insn >> 11) & 0x1f
-                    r[rd_15] = st[HI]
+                    else:
+                        rd_15 = (insn >> 11) & 0x1f
+                        r[rd_15] = st[HI]
                 elif _k2 == 18:
                     # mflo
                     if insn & 0x03ff07c0 != 0x00000000:
@@ -259,8 +270,9 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_16 = (insn >> 11) & 0x1f
-                    r[rd_16] = st[LO]
+                    else:
+                        rd_16 = (insn >> 11) & 0x1f
+                        r[rd_16] = st[LO]
                 elif _k2 == 24:
                     # mult
                     if insn & 0x0000ffc0 != 0x00000000:
@@ -270,11 +282,12 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rs_17 = (insn >> 21) & 0x1f
-                    rt_17 = (insn >> 16) & 0x1f
-                    _p_17 = s32(r[rs_17]) * s32(r[rt_17])
-                    st[LO] = _p_17 & M32
-                    st[HI] = (_p_17 >> 32) & M32
+                    else:
+                        rs_17 = (insn >> 21) & 0x1f
+                        rt_17 = (insn >> 16) & 0x1f
+                        _p_17 = s32(r[rs_17]) * s32(r[rt_17])
+                        st[LO] = _p_17 & M32
+                        st[HI] = (_p_17 >> 32) & M32
                 elif _k2 == 25:
                     # multu
                     if insn & 0x0000ffc0 != 0x00000000:
@@ -284,11 +297,12 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rs_18 = (insn >> 21) & 0x1f
-                    rt_18 = (insn >> 16) & 0x1f
-                    _p_18 = r[rs_18] * r[rt_18]
-                    st[LO] = _p_18 & M32
-                    st[HI] = (_p_18 >> 32) & M32
+                    else:
+                        rs_18 = (insn >> 21) & 0x1f
+                        rt_18 = (insn >> 16) & 0x1f
+                        _p_18 = r[rs_18] * r[rt_18]
+                        st[LO] = _p_18 & M32
+                        st[HI] = (_p_18 >> 32) & M32
                 elif _k2 == 32:
                     # add
                     if insn & 0x000007c0 != 0x00000000:
@@ -298,14 +312,15 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_19 = (insn >> 11) & 0x1f
-                    rs_19 = (insn >> 21) & 0x1f
-                    rt_19 = (insn >> 16) & 0x1f
-                    _v_19 = s32(r[rs_19]) + s32(r[rt_19])
-                    if _v_19 > 0x7FFFFFFF or _v_19 < -0x80000000:
-                        exc = EXC_OV
-                        break
-                    r[rd_19] = _v_19 & M32
+                    else:
+                        rd_19 = (insn >> 11) & 0x1f
+                        rs_19 = (insn >> 21) & 0x1f
+                        rt_19 = (insn >> 16) & 0x1f
+                        _v_19 = s32(r[rs_19]) + s32(r[rt_19])
+                        if _v_19 > 0x7FFFFFFF or _v_19 < -0x80000000:
+                            exc = EXC_OV
+                            break
+                        r[rd_19] = _v_19 & M32
                 elif _k2 == 33:
                     # addu
                     if insn & 0x000007c0 != 0x00000000:
@@ -315,10 +330,11 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_20 = (insn >> 11) & 0x1f
-                    rs_20 = (insn >> 21) & 0x1f
-                    rt_20 = (insn >> 16) & 0x1f
-                    r[rd_20] = (r[rs_20] + r[rt_20]) & M32
+                    else:
+                        rd_20 = (insn >> 11) & 0x1f
+                        rs_20 = (insn >> 21) & 0x1f
+                        rt_20 = (insn >> 16) & 0x1f
+                        r[rd_20] = (r[rs_20] + r[rt_20]) & M32
                 elif _k2 == 34:
                     # sub
                     if insn & 0x000007c0 != 0x00000000:
@@ -328,14 +344,15 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_21 = (insn >> 11) & 0x1f
-                    rs_21 = (insn >> 21) & 0x1f
-                    rt_21 = (insn >> 16) & 0x1f
-                    _v_21 = s32(r[rs_21]) - s32(r[rt_21])
-                    if _v_21 > 0x7FFFFFFF or _v_21 < -0x80000000:
-                        exc = EXC_OV
-                        break
-                    r[rd_21] = _v_21 & M32
+                    else:
+                        rd_21 = (insn >> 11) & 0x1f
+                        rs_21 = (insn >> 21) & 0x1f
+                        rt_21 = (insn >> 16) & 0x1f
+                        _v_21 = s32(r[rs_21]) - s32(r[rt_21])
+                        if _v_21 > 0x7FFFFFFF or _v_21 < -0x80000000:
+                            exc = EXC_OV
+                            break
+                        r[rd_21] = _v_21 & M32
                 elif _k2 == 35:
                     # subu
                     if insn & 0x000007c0 != 0x00000000:
@@ -345,10 +362,11 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_22 = (insn >> 11) & 0x1f
-                    rs_22 = (insn >> 21) & 0x1f
-                    rt_22 = (insn >> 16) & 0x1f
-                    r[rd_22] = (r[rs_22] - r[rt_22]) & M32
+                    else:
+                        rd_22 = (insn >> 11) & 0x1f
+                        rs_22 = (insn >> 21) & 0x1f
+                        rt_22 = (insn >> 16) & 0x1f
+                        r[rd_22] = (r[rs_22] - r[rt_22]) & M32
                 elif _k2 == 36:
                     # and
                     if insn & 0x000007c0 != 0x00000000:
@@ -358,10 +376,11 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_23 = (insn >> 11) & 0x1f
-                    rs_23 = (insn >> 21) & 0x1f
-                    rt_23 = (insn >> 16) & 0x1f
-                    r[rd_23] = r[rs_23] & r[rt_23]
+                    else:
+                        rd_23 = (insn >> 11) & 0x1f
+                        rs_23 = (insn >> 21) & 0x1f
+                        rt_23 = (insn >> 16) & 0x1f
+                        r[rd_23] = r[rs_23] & r[rt_23]
                 elif _k2 == 37:
                     # or
                     if insn & 0x000007c0 != 0x00000000:
@@ -371,10 +390,11 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_24 = (insn >> 11) & 0x1f
-                    rs_24 = (insn >> 21) & 0x1f
-                    rt_24 = (insn >> 16) & 0x1f
-                    r[rd_24] = r[rs_24] | r[rt_24]
+                    else:
+                        rd_24 = (insn >> 11) & 0x1f
+                        rs_24 = (insn >> 21) & 0x1f
+                        rt_24 = (insn >> 16) & 0x1f
+                        r[rd_24] = r[rs_24] | r[rt_24]
                 elif _k2 == 38:
                     # xor
                     if insn & 0x000007c0 != 0x00000000:
@@ -384,10 +404,11 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_25 = (insn >> 11) & 0x1f
-                    rs_25 = (insn >> 21) & 0x1f
-                    rt_25 = (insn >> 16) & 0x1f
-                    r[rd_25] = r[rs_25] ^ r[rt_25]
+                    else:
+                        rd_25 = (insn >> 11) & 0x1f
+                        rs_25 = (insn >> 21) & 0x1f
+                        rt_25 = (insn >> 16) & 0x1f
+                        r[rd_25] = r[rs_25] ^ r[rt_25]
                 elif _k2 == 39:
                     # nor
                     if insn & 0x000007c0 != 0x00000000:
@@ -397,10 +418,11 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_26 = (insn >> 11) & 0x1f
-                    rs_26 = (insn >> 21) & 0x1f
-                    rt_26 = (insn >> 16) & 0x1f
-                    r[rd_26] = (r[rs_26] | r[rt_26]) ^ M32
+                    else:
+                        rd_26 = (insn >> 11) & 0x1f
+                        rs_26 = (insn >> 21) & 0x1f
+                        rt_26 = (insn >> 16) & 0x1f
+                        r[rd_26] = (r[rs_26] | r[rt_26]) ^ M32
                 elif _k2 == 42:
                     # slt
                     if insn & 0x000007c0 != 0x00000000:
@@ -410,10 +432,11 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_27 = (insn >> 11) & 0x1f
-                    rs_27 = (insn >> 21) & 0x1f
-                    rt_27 = (insn >> 16) & 0x1f
-                    r[rd_27] = 1 if s32(r[rs_27]) < s32(r[rt_27]) else 0
+                    else:
+                        rd_27 = (insn >> 11) & 0x1f
+                        rs_27 = (insn >> 21) & 0x1f
+                        rt_27 = (insn >> 16) & 0x1f
+                        r[rd_27] = 1 if s32(r[rs_27]) < s32(r[rt_27]) else 0
                 elif _k2 == 43:
                     # sltu
                     if insn & 0x000007c0 != 0x00000000:
@@ -423,10 +446,11 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_28 = (insn >> 11) & 0x1f
-                    rs_28 = (insn >> 21) & 0x1f
-                    rt_28 = (insn >> 16) & 0x1f
-                    r[rd_28] = 1 if r[rs_28] < r[rt_28] else 0
+                    else:
+                        rd_28 = (insn >> 11) & 0x1f
+                        rs_28 = (insn >> 21) & 0x1f
+                        rt_28 = (insn >> 16) & 0x1f
+                        r[rd_28] = 1 if r[rs_28] < r[rt_28] else 0
                 else:
                     exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
                     if exc != -1:
@@ -561,12 +585,13 @@ def exec_cpu_nb(m, c, limit):
                             ce = exc >> 16
                             exc = exc & 0xFFFF
                         break
-                rs_42 = (insn >> 21) & 0x1f
-                simm_42 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _c_42 = s32(r[rs_42]) <= 0
-                bpc = pc
-                if _c_42:
-                    npc2 = (pc + 4 + (simm_42 << 2)) & M32
+                else:
+                    rs_42 = (insn >> 21) & 0x1f
+                    simm_42 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                    _c_42 = s32(r[rs_42]) <= 0
+                    bpc = pc
+                    if _c_42:
+                        npc2 = (pc + 4 + (simm_42 << 2)) & M32
             elif _k1 == 7:
                 # bgtz
                 if insn & 0x001f0000 != 0x00000000:
@@ -576,12 +601,13 @@ def exec_cpu_nb(m, c, limit):
                             ce = exc >> 16
                             exc = exc & 0xFFFF
                         break
-                rs_43 = (insn >> 21) & 0x1f
-                simm_43 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _c_43 = s32(r[rs_43]) > 0
-                bpc = pc
-                if _c_43:
-                    npc2 = (pc + 4 + (simm_43 << 2)) & M32
+                else:
+                    rs_43 = (insn >> 21) & 0x1f
+                    simm_43 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                    _c_43 = s32(r[rs_43]) > 0
+                    bpc = pc
+                    if _c_43:
+                        npc2 = (pc + 4 + (simm_43 << 2)) & M32
             elif _k1 == 8:
                 # addi
                 rs_44 = (insn >> 21) & 0x1f
@@ -637,9 +663,10 @@ def exec_cpu_nb(m, c, limit):
                             ce = exc >> 16
                             exc = exc & 0xFFFF
                         break
-                rt_51 = (insn >> 16) & 0x1f
-                uimm_51 = insn & 0xffff
-                r[rt_51] = uimm_51 << 16
+                else:
+                    rt_51 = (insn >> 16) & 0x1f
+                    uimm_51 = insn & 0xffff
+                    r[rt_51] = uimm_51 << 16
             elif _k1 == 16:
                 # eret
                 if insn & 0x03ffffff != 0x02000018:
@@ -649,16 +676,17 @@ def exec_cpu_nb(m, c, limit):
                             ce = exc >> 16
                             exc = exc & 0xFFFF
                         break
-                if not cu0:
-                    exc = EXC_CPU
-                    ce = 0
+                else:
+                    if not cu0:
+                        exc = EXC_CPU
+                        ce = 0
+                        break
+                    npc2 = eret_nb(m, c)
+                    npc = npc2
+                    npc2 = (npc2 + 4) & M32
+                    bpc = -1
+                    exc = X_RESYNC
                     break
-                npc2 = eret_nb(m, c)
-                npc = npc2
-                npc2 = (npc2 + 4) & M32
-                bpc = -1
-                exc = X_RESYNC
-                break
             elif _k1 == 17:
                 _k53 = (insn >> 21) & 0x1f
                 if _k53 == 0:
@@ -670,13 +698,14 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    fs_54 = (insn >> 11) & 0x1f
-                    rt_54 = (insn >> 16) & 0x1f
-                    if not cu1:
-                        exc = EXC_CPU
-                        ce = 1
-                        break
-                    r[rt_54] = f[fs_54] & M32
+                    else:
+                        fs_54 = (insn >> 11) & 0x1f
+                        rt_54 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        r[rt_54] = f[fs_54] & M32
                 elif _k53 == 4:
                     # mtc1
                     if insn & 0x000007ff != 0x00000000:
@@ -686,13 +715,14 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    fs_55 = (insn >> 11) & 0x1f
-                    rt_55 = (insn >> 16) & 0x1f
-                    if not cu1:
-                        exc = EXC_CPU
-                        ce = 1
-                        break
-                    f[fs_55] = (f[fs_55] & ~M32) | r[rt_55]
+                    else:
+                        fs_55 = (insn >> 11) & 0x1f
+                        rt_55 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        f[fs_55] = (f[fs_55] & ~M32) | r[rt_55]
                 elif _k53 == 8:
                     _k56 = (insn >> 16) & 0x3
                     if _k56 == 0:
@@ -806,29 +836,30 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rs_154 = (insn >> 21) & 0x1f
-                    rt_154 = (insn >> 16) & 0x1f
-                    sa_154 = (insn >> 6) & 0x1f
-                    if not cu1:
-                        exc = EXC_CPU
-                        ce = 1
-                        break
-                    _va_154 = (r[rs_154] + r[rt_154]) & M32
-                    if _va_154 & 3:
-                        badva = _va_154
-                        exc = EXC_ADEL
-                        break
-                    _s_154 = (_va_154 >> 12) & TC_MASK
-                    if ltag[_s_154] == _va_154 >> 12:
-                        last_pa = _va_154 + ladd[_s_154]
                     else:
-                        last_pa = load_xlate_nb(m, c, mi, _va_154, 4)
-                        if last_pa < 0:
-                            badva = _va_154
-                            exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        rs_154 = (insn >> 21) & 0x1f
+                        rt_154 = (insn >> 16) & 0x1f
+                        sa_154 = (insn >> 6) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
                             break
-                    _ld0_154 = np.int64(ram32[last_pa >> 2])
-                    f[sa_154] = (f[sa_154] & ~M32) | _ld0_154
+                        _va_154 = (r[rs_154] + r[rt_154]) & M32
+                        if _va_154 & 3:
+                            badva = _va_154
+                            exc = EXC_ADEL
+                            break
+                        _s_154 = (_va_154 >> 12) & TC_MASK
+                        if ltag[_s_154] == _va_154 >> 12:
+                            last_pa = _va_154 + ladd[_s_154]
+                        else:
+                            last_pa = load_xlate_nb(m, c, mi, _va_154, 4)
+                            if last_pa < 0:
+                                badva = _va_154
+                                exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                                break
+                        _ld0_154 = np.int64(ram32[last_pa >> 2])
+                        f[sa_154] = (f[sa_154] & ~M32) | _ld0_154
                 elif _k153 == 1:
                     # ldxc1
                     if insn & 0x0000f800 != 0x00000000:
@@ -838,32 +869,33 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rs_155 = (insn >> 21) & 0x1f
-                    rt_155 = (insn >> 16) & 0x1f
-                    sa_155 = (insn >> 6) & 0x1f
-                    if not cu1:
-                        exc = EXC_CPU
-                        ce = 1
-                        break
-                    if not fr64 and (sa_155) & 1:
-                        exc = EXC_RI
-                        break
-                    _va_155 = (r[rs_155] + r[rt_155]) & M32
-                    if _va_155 & 7:
-                        badva = _va_155
-                        exc = EXC_ADEL
-                        break
-                    _s_155 = (_va_155 >> 12) & TC_MASK
-                    if ltag[_s_155] == _va_155 >> 12:
-                        last_pa = _va_155 + ladd[_s_155]
                     else:
-                        last_pa = load_xlate_nb(m, c, mi, _va_155, 8)
-                        if last_pa < 0:
-                            badva = _va_155
-                            exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        rs_155 = (insn >> 21) & 0x1f
+                        rt_155 = (insn >> 16) & 0x1f
+                        sa_155 = (insn >> 6) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
                             break
-                    _ld0_155 = np.int64(ram32[last_pa >> 2]) | (np.int64(ram32[(last_pa >> 2) + 1]) << 32)
-                    wr_d(f, fr64, sa_155, _ld0_155)
+                        if not fr64 and (sa_155) & 1:
+                            exc = EXC_RI
+                            break
+                        _va_155 = (r[rs_155] + r[rt_155]) & M32
+                        if _va_155 & 7:
+                            badva = _va_155
+                            exc = EXC_ADEL
+                            break
+                        _s_155 = (_va_155 >> 12) & TC_MASK
+                        if ltag[_s_155] == _va_155 >> 12:
+                            last_pa = _va_155 + ladd[_s_155]
+                        else:
+                            last_pa = load_xlate_nb(m, c, mi, _va_155, 8)
+                            if last_pa < 0:
+                                badva = _va_155
+                                exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                                break
+                        _ld0_155 = np.int64(ram32[last_pa >> 2]) | (np.int64(ram32[(last_pa >> 2) + 1]) << 32)
+                        wr_d(f, fr64, sa_155, _ld0_155)
                 elif _k153 == 5:
                     # luxc1
                     if insn & 0x0000f800 != 0x00000000:
@@ -873,32 +905,33 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rs_156 = (insn >> 21) & 0x1f
-                    rt_156 = (insn >> 16) & 0x1f
-                    sa_156 = (insn >> 6) & 0x1f
-                    if not cu1:
-                        exc = EXC_CPU
-                        ce = 1
-                        break
-                    if not fr64 and (sa_156) & 1:
-                        exc = EXC_RI
-                        break
-                    _va_156 = (r[rs_156] + r[rt_156]) & 0xFFFFFFF8
-                    if _va_156 & 7:
-                        badva = _va_156
-                        exc = EXC_ADEL
-                        break
-                    _s_156 = (_va_156 >> 12) & TC_MASK
-                    if ltag[_s_156] == _va_156 >> 12:
-                        last_pa = _va_156 + ladd[_s_156]
                     else:
-                        last_pa = load_xlate_nb(m, c, mi, _va_156, 8)
-                        if last_pa < 0:
-                            badva = _va_156
-                            exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        rs_156 = (insn >> 21) & 0x1f
+                        rt_156 = (insn >> 16) & 0x1f
+                        sa_156 = (insn >> 6) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
                             break
-                    _ld0_156 = np.int64(ram32[last_pa >> 2]) | (np.int64(ram32[(last_pa >> 2) + 1]) << 32)
-                    wr_d(f, fr64, sa_156, _ld0_156)
+                        if not fr64 and (sa_156) & 1:
+                            exc = EXC_RI
+                            break
+                        _va_156 = (r[rs_156] + r[rt_156]) & 0xFFFFFFF8
+                        if _va_156 & 7:
+                            badva = _va_156
+                            exc = EXC_ADEL
+                            break
+                        _s_156 = (_va_156 >> 12) & TC_MASK
+                        if ltag[_s_156] == _va_156 >> 12:
+                            last_pa = _va_156 + ladd[_s_156]
+                        else:
+                            last_pa = load_xlate_nb(m, c, mi, _va_156, 8)
+                            if last_pa < 0:
+                                badva = _va_156
+                                exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                                break
+                        _ld0_156 = np.int64(ram32[last_pa >> 2]) | (np.int64(ram32[(last_pa >> 2) + 1]) << 32)
+                        wr_d(f, fr64, sa_156, _ld0_156)
                 elif _k153 == 8:
                     # swxc1
                     if insn & 0x000007c0 != 0x00000000:
@@ -908,32 +941,33 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_157 = (insn >> 11) & 0x1f
-                    rs_157 = (insn >> 21) & 0x1f
-                    rt_157 = (insn >> 16) & 0x1f
-                    if not cu1:
-                        exc = EXC_CPU
-                        ce = 1
-                        break
-                    _va_157 = (r[rs_157] + r[rt_157]) & M32
-                    _sv_157 = f[rd_157] & M32
-                    if _va_157 & 3:
-                        badva = _va_157
-                        exc = EXC_ADES
-                        break
-                    _s_157 = (_va_157 >> 12) & TC_MASK
-                    if stag[_s_157] == _va_157 >> 12:
-                        ram32[(_va_157 + sadd[_s_157]) >> 2] = _sv_157
                     else:
-                        _pa_157 = store_xlate_nb(m, c, mi, _va_157, 4)
-                        if _pa_157 < 0:
+                        rd_157 = (insn >> 11) & 0x1f
+                        rs_157 = (insn >> 21) & 0x1f
+                        rt_157 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        _va_157 = (r[rs_157] + r[rt_157]) & M32
+                        _sv_157 = f[rd_157] & M32
+                        if _va_157 & 3:
                             badva = _va_157
-                            exc = -1 - _pa_157
+                            exc = EXC_ADES
                             break
-                        ram32[_pa_157 >> 2] = _sv_157
-                        if _pa_157 == ram_size:
-                            exc = X_MMIO_STORE
-                            break
+                        _s_157 = (_va_157 >> 12) & TC_MASK
+                        if stag[_s_157] == _va_157 >> 12:
+                            ram32[(_va_157 + sadd[_s_157]) >> 2] = _sv_157
+                        else:
+                            _pa_157 = store_xlate_nb(m, c, mi, _va_157, 4)
+                            if _pa_157 < 0:
+                                badva = _va_157
+                                exc = -1 - _pa_157
+                                break
+                            ram32[_pa_157 >> 2] = _sv_157
+                            if _pa_157 == ram_size:
+                                exc = X_MMIO_STORE
+                                break
                 elif _k153 == 9:
                     # sdxc1
                     if insn & 0x000007c0 != 0x00000000:
@@ -943,37 +977,38 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_158 = (insn >> 11) & 0x1f
-                    rs_158 = (insn >> 21) & 0x1f
-                    rt_158 = (insn >> 16) & 0x1f
-                    if not cu1:
-                        exc = EXC_CPU
-                        ce = 1
-                        break
-                    if not fr64 and (rd_158) & 1:
-                        exc = EXC_RI
-                        break
-                    _va_158 = (r[rs_158] + r[rt_158]) & M32
-                    _sv_158 = rd_d(f, fr64, rd_158)
-                    if _va_158 & 7:
-                        badva = _va_158
-                        exc = EXC_ADES
-                        break
-                    _s_158 = (_va_158 >> 12) & TC_MASK
-                    if stag[_s_158] == _va_158 >> 12:
-                        ram32[(_va_158 + sadd[_s_158]) >> 2] = _sv_158 & M32
-                        ram32[((_va_158 + sadd[_s_158]) >> 2) + 1] = (_sv_158 >> 32) & M32
                     else:
-                        _pa_158 = store_xlate_nb(m, c, mi, _va_158, 8)
-                        if _pa_158 < 0:
+                        rd_158 = (insn >> 11) & 0x1f
+                        rs_158 = (insn >> 21) & 0x1f
+                        rt_158 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (rd_158) & 1:
+                            exc = EXC_RI
+                            break
+                        _va_158 = (r[rs_158] + r[rt_158]) & M32
+                        _sv_158 = rd_d(f, fr64, rd_158)
+                        if _va_158 & 7:
                             badva = _va_158
-                            exc = -1 - _pa_158
+                            exc = EXC_ADES
                             break
-                        ram32[_pa_158 >> 2] = _sv_158 & M32
-                        ram32[(_pa_158 >> 2) + 1] = (_sv_158 >> 32) & M32
-                        if _pa_158 == ram_size:
-                            exc = X_MMIO_STORE
-                            break
+                        _s_158 = (_va_158 >> 12) & TC_MASK
+                        if stag[_s_158] == _va_158 >> 12:
+                            ram32[(_va_158 + sadd[_s_158]) >> 2] = _sv_158 & M32
+                            ram32[((_va_158 + sadd[_s_158]) >> 2) + 1] = (_sv_158 >> 32) & M32
+                        else:
+                            _pa_158 = store_xlate_nb(m, c, mi, _va_158, 8)
+                            if _pa_158 < 0:
+                                badva = _va_158
+                                exc = -1 - _pa_158
+                                break
+                            ram32[_pa_158 >> 2] = _sv_158 & M32
+                            ram32[(_pa_158 >> 2) + 1] = (_sv_158 >> 32) & M32
+                            if _pa_158 == ram_size:
+                                exc = X_MMIO_STORE
+                                break
                 elif _k153 == 13:
                     # suxc1
                     if insn & 0x000007c0 != 0x00000000:
@@ -983,37 +1018,38 @@ def exec_cpu_nb(m, c, limit):
                                 ce = exc >> 16
                                 exc = exc & 0xFFFF
                             break
-                    rd_159 = (insn >> 11) & 0x1f
-                    rs_159 = (insn >> 21) & 0x1f
-                    rt_159 = (insn >> 16) & 0x1f
-                    if not cu1:
-                        exc = EXC_CPU
-                        ce = 1
-                        break
-                    if not fr64 and (rd_159) & 1:
-                        exc = EXC_RI
-                        break
-                    _va_159 = (r[rs_159] + r[rt_159]) & 0xFFFFFFF8
-                    _sv_159 = rd_d(f, fr64, rd_159)
-                    if _va_159 & 7:
-                        badva = _va_159
-                        exc = EXC_ADES
-                        break
-                    _s_159 = (_va_159 >> 12) & TC_MASK
-                    if stag[_s_159] == _va_159 >> 12:
-                        ram32[(_va_159 + sadd[_s_159]) >> 2] = _sv_159 & M32
-                        ram32[((_va_159 + sadd[_s_159]) >> 2) + 1] = (_sv_159 >> 32) & M32
                     else:
-                        _pa_159 = store_xlate_nb(m, c, mi, _va_159, 8)
-                        if _pa_159 < 0:
+                        rd_159 = (insn >> 11) & 0x1f
+                        rs_159 = (insn >> 21) & 0x1f
+                        rt_159 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (rd_159) & 1:
+                            exc = EXC_RI
+                            break
+                        _va_159 = (r[rs_159] + r[rt_159]) & 0xFFFFFFF8
+                        _sv_159 = rd_d(f, fr64, rd_159)
+                        if _va_159 & 7:
                             badva = _va_159
-                            exc = -1 - _pa_159
+                            exc = EXC_ADES
                             break
-                        ram32[_pa_159 >> 2] = _sv_159 & M32
-                        ram32[(_pa_159 >> 2) + 1] = (_sv_159 >> 32) & M32
-                        if _pa_159 == ram_size:
-                            exc = X_MMIO_STORE
-                            break
+                        _s_159 = (_va_159 >> 12) & TC_MASK
+                        if stag[_s_159] == _va_159 >> 12:
+                            ram32[(_va_159 + sadd[_s_159]) >> 2] = _sv_159 & M32
+                            ram32[((_va_159 + sadd[_s_159]) >> 2) + 1] = (_sv_159 >> 32) & M32
+                        else:
+                            _pa_159 = store_xlate_nb(m, c, mi, _va_159, 8)
+                            if _pa_159 < 0:
+                                badva = _va_159
+                                exc = -1 - _pa_159
+                                break
+                            ram32[_pa_159 >> 2] = _sv_159 & M32
+                            ram32[(_pa_159 >> 2) + 1] = (_sv_159 >> 32) & M32
+                            if _pa_159 == ram_size:
+                                exc = X_MMIO_STORE
+                                break
                 elif _k153 == 32:
                     # madd.s
                     fd_160 = (insn >> 6) & 0x1f
@@ -1210,15 +1246,16 @@ def exec_cpu_nb(m, c, limit):
                             ce = exc >> 16
                             exc = exc & 0xFFFF
                         break
-                rs_170 = (insn >> 21) & 0x1f
-                simm_170 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _c_170 = s32(r[rs_170]) <= 0
-                if _c_170:
-                    bpc = pc
-                    npc2 = (pc + 4 + (simm_170 << 2)) & M32
                 else:
-                    npc = (pc + 8) & M32
-                    npc2 = (pc + 12) & M32
+                    rs_170 = (insn >> 21) & 0x1f
+                    simm_170 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                    _c_170 = s32(r[rs_170]) <= 0
+                    if _c_170:
+                        bpc = pc
+                        npc2 = (pc + 4 + (simm_170 << 2)) & M32
+                    else:
+                        npc = (pc + 8) & M32
+                        npc2 = (pc + 12) & M32
             elif _k1 == 23:
                 # bgtzl
                 if insn & 0x001f0000 != 0x00000000:
@@ -1228,15 +1265,16 @@ def exec_cpu_nb(m, c, limit):
                             ce = exc >> 16
                             exc = exc & 0xFFFF
                         break
-                rs_171 = (insn >> 21) & 0x1f
-                simm_171 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _c_171 = s32(r[rs_171]) > 0
-                if _c_171:
-                    bpc = pc
-                    npc2 = (pc + 4 + (simm_171 << 2)) & M32
                 else:
-                    npc = (pc + 8) & M32
-                    npc2 = (pc + 12) & M32
+                    rs_171 = (insn >> 21) & 0x1f
+                    simm_171 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                    _c_171 = s32(r[rs_171]) > 0
+                    if _c_171:
+                        bpc = pc
+                        npc2 = (pc + 4 + (simm_171 << 2)) & M32
+                    else:
+                        npc = (pc + 8) & M32
+                        npc2 = (pc + 12) & M32
             elif _k1 == 28:
                 # mul
                 if insn & 0x000007ff != 0x00000002:
@@ -1246,10 +1284,11 @@ def exec_cpu_nb(m, c, limit):
                             ce = exc >> 16
                             exc = exc & 0xFFFF
                         break
-                rd_172 = (insn >> 11) & 0x1f
-                rs_172 = (insn >> 21) & 0x1f
-                rt_172 = (insn >> 16) & 0x1f
-                r[rd_172] = (s32(r[rs_172]) * s32(r[rt_172])) & M32
+                else:
+                    rd_172 = (insn >> 11) & 0x1f
+                    rs_172 = (insn >> 21) & 0x1f
+                    rt_172 = (insn >> 16) & 0x1f
+                    r[rd_172] = (s32(r[rs_172]) * s32(r[rt_172])) & M32
             elif _k1 == 31:
                 _k173 = insn & 0x3f
                 if _k173 == 0:
@@ -1284,9 +1323,10 @@ def exec_cpu_nb(m, c, limit):
                                     ce = exc >> 16
                                     exc = exc & 0xFFFF
                                 break
-                        rd_177 = (insn >> 11) & 0x1f
-                        rt_177 = (insn >> 16) & 0x1f
-                        r[rd_177] = (((r[rt_177] & 0xFF) ^ 0x80) - 0x80) & M32
+                        else:
+                            rd_177 = (insn >> 11) & 0x1f
+                            rt_177 = (insn >> 16) & 0x1f
+                            r[rd_177] = (((r[rt_177] & 0xFF) ^ 0x80) - 0x80) & M32
                     elif _k176 == 24:
                         # seh
                         if insn & 0x03e00000 != 0x00000000:
@@ -1296,9 +1336,10 @@ def exec_cpu_nb(m, c, limit):
                                     ce = exc >> 16
                                     exc = exc & 0xFFFF
                                 break
-                        rd_178 = (insn >> 11) & 0x1f
-                        rt_178 = (insn >> 16) & 0x1f
-                        r[rd_178] = (((r[rt_178] & 0xFFFF) ^ 0x8000) - 0x8000) & M32
+                        else:
+                            rd_178 = (insn >> 11) & 0x1f
+                            rt_178 = (insn >> 16) & 0x1f
+                            r[rd_178] = (((r[rt_178] & 0xFFFF) ^ 0x8000) - 0x8000) & M32
                     else:
                         exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
                         if exc != -1:
@@ -1880,163 +1921,175 @@ def fpu_op0_nb(st, r, f, insn, fr64):
         # sqrt.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_66 = (insn >> 6) & 0x1f
-        fs_66 = (insn >> 11) & 0x1f
-        _res_66, _cause_66 = sqrt_s(rd_s(f, fs_66), st[FCSR])
-        _fc_66 = (st[FCSR] & ~0x3F000) | (_cause_66 << 12)
-        if _cause_66 & (((_fc_66 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_66
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_66 | ((_cause_66 & 0x1F) << 2)
-        wr_s(f, fd_66, _res_66)
+        else:
+            fd_66 = (insn >> 6) & 0x1f
+            fs_66 = (insn >> 11) & 0x1f
+            _res_66, _cause_66 = sqrt_s(rd_s(f, fs_66), st[FCSR])
+            _fc_66 = (st[FCSR] & ~0x3F000) | (_cause_66 << 12)
+            if _cause_66 & (((_fc_66 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_66
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_66 | ((_cause_66 & 0x1F) << 2)
+            wr_s(f, fd_66, _res_66)
     elif _k61 == 5:
         # abs.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_67 = (insn >> 6) & 0x1f
-        fs_67 = (insn >> 11) & 0x1f
-        _res_67, _cause_67 = abs_s(rd_s(f, fs_67), st[FCSR])
-        wr_s(f, fd_67, _res_67)
+        else:
+            fd_67 = (insn >> 6) & 0x1f
+            fs_67 = (insn >> 11) & 0x1f
+            _res_67, _cause_67 = abs_s(rd_s(f, fs_67), st[FCSR])
+            wr_s(f, fd_67, _res_67)
     elif _k61 == 6:
         # mov.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_68 = (insn >> 6) & 0x1f
-        fs_68 = (insn >> 11) & 0x1f
-        wr_s(f, fd_68, rd_s(f, fs_68))
+        else:
+            fd_68 = (insn >> 6) & 0x1f
+            fs_68 = (insn >> 11) & 0x1f
+            wr_s(f, fd_68, rd_s(f, fs_68))
     elif _k61 == 7:
         # neg.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_69 = (insn >> 6) & 0x1f
-        fs_69 = (insn >> 11) & 0x1f
-        _res_69, _cause_69 = neg_s(rd_s(f, fs_69), st[FCSR])
-        wr_s(f, fd_69, _res_69)
+        else:
+            fd_69 = (insn >> 6) & 0x1f
+            fs_69 = (insn >> 11) & 0x1f
+            _res_69, _cause_69 = neg_s(rd_s(f, fs_69), st[FCSR])
+            wr_s(f, fd_69, _res_69)
     elif _k61 == 8:
         # round.l.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_70 = (insn >> 6) & 0x1f
-        fs_70 = (insn >> 11) & 0x1f
-        if not fr64 and (fd_70) & 1:
-            exc = EXC_RI
-            return exc
-        _res_70, _cause_70 = round_l_s(rd_s(f, fs_70), st[FCSR])
-        _fc_70 = (st[FCSR] & ~0x3F000) | (_cause_70 << 12)
-        if _cause_70 & (((_fc_70 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_70
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_70 | ((_cause_70 & 0x1F) << 2)
-        wr_d(f, fr64, fd_70, _res_70)
+        else:
+            fd_70 = (insn >> 6) & 0x1f
+            fs_70 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_70) & 1:
+                exc = EXC_RI
+                return exc
+            _res_70, _cause_70 = round_l_s(rd_s(f, fs_70), st[FCSR])
+            _fc_70 = (st[FCSR] & ~0x3F000) | (_cause_70 << 12)
+            if _cause_70 & (((_fc_70 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_70
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_70 | ((_cause_70 & 0x1F) << 2)
+            wr_d(f, fr64, fd_70, _res_70)
     elif _k61 == 9:
         # trunc.l.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_71 = (insn >> 6) & 0x1f
-        fs_71 = (insn >> 11) & 0x1f
-        if not fr64 and (fd_71) & 1:
-            exc = EXC_RI
-            return exc
-        _res_71, _cause_71 = trunc_l_s(rd_s(f, fs_71), st[FCSR])
-        _fc_71 = (st[FCSR] & ~0x3F000) | (_cause_71 << 12)
-        if _cause_71 & (((_fc_71 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_71
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_71 | ((_cause_71 & 0x1F) << 2)
-        wr_d(f, fr64, fd_71, _res_71)
+        else:
+            fd_71 = (insn >> 6) & 0x1f
+            fs_71 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_71) & 1:
+                exc = EXC_RI
+                return exc
+            _res_71, _cause_71 = trunc_l_s(rd_s(f, fs_71), st[FCSR])
+            _fc_71 = (st[FCSR] & ~0x3F000) | (_cause_71 << 12)
+            if _cause_71 & (((_fc_71 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_71
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_71 | ((_cause_71 & 0x1F) << 2)
+            wr_d(f, fr64, fd_71, _res_71)
     elif _k61 == 10:
         # ceil.l.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_72 = (insn >> 6) & 0x1f
-        fs_72 = (insn >> 11) & 0x1f
-        if not fr64 and (fd_72) & 1:
-            exc = EXC_RI
-            return exc
-        _res_72, _cause_72 = ceil_l_s(rd_s(f, fs_72), st[FCSR])
-        _fc_72 = (st[FCSR] & ~0x3F000) | (_cause_72 << 12)
-        if _cause_72 & (((_fc_72 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_72
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_72 | ((_cause_72 & 0x1F) << 2)
-        wr_d(f, fr64, fd_72, _res_72)
+        else:
+            fd_72 = (insn >> 6) & 0x1f
+            fs_72 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_72) & 1:
+                exc = EXC_RI
+                return exc
+            _res_72, _cause_72 = ceil_l_s(rd_s(f, fs_72), st[FCSR])
+            _fc_72 = (st[FCSR] & ~0x3F000) | (_cause_72 << 12)
+            if _cause_72 & (((_fc_72 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_72
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_72 | ((_cause_72 & 0x1F) << 2)
+            wr_d(f, fr64, fd_72, _res_72)
     elif _k61 == 11:
         # floor.l.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_73 = (insn >> 6) & 0x1f
-        fs_73 = (insn >> 11) & 0x1f
-        if not fr64 and (fd_73) & 1:
-            exc = EXC_RI
-            return exc
-        _res_73, _cause_73 = floor_l_s(rd_s(f, fs_73), st[FCSR])
-        _fc_73 = (st[FCSR] & ~0x3F000) | (_cause_73 << 12)
-        if _cause_73 & (((_fc_73 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_73
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_73 | ((_cause_73 & 0x1F) << 2)
-        wr_d(f, fr64, fd_73, _res_73)
+        else:
+            fd_73 = (insn >> 6) & 0x1f
+            fs_73 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_73) & 1:
+                exc = EXC_RI
+                return exc
+            _res_73, _cause_73 = floor_l_s(rd_s(f, fs_73), st[FCSR])
+            _fc_73 = (st[FCSR] & ~0x3F000) | (_cause_73 << 12)
+            if _cause_73 & (((_fc_73 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_73
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_73 | ((_cause_73 & 0x1F) << 2)
+            wr_d(f, fr64, fd_73, _res_73)
     elif _k61 == 12:
         # round.w.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_74 = (insn >> 6) & 0x1f
-        fs_74 = (insn >> 11) & 0x1f
-        _res_74, _cause_74 = round_w_s(rd_s(f, fs_74), st[FCSR])
-        _fc_74 = (st[FCSR] & ~0x3F000) | (_cause_74 << 12)
-        if _cause_74 & (((_fc_74 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_74
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_74 | ((_cause_74 & 0x1F) << 2)
-        wr_s(f, fd_74, _res_74)
+        else:
+            fd_74 = (insn >> 6) & 0x1f
+            fs_74 = (insn >> 11) & 0x1f
+            _res_74, _cause_74 = round_w_s(rd_s(f, fs_74), st[FCSR])
+            _fc_74 = (st[FCSR] & ~0x3F000) | (_cause_74 << 12)
+            if _cause_74 & (((_fc_74 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_74
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_74 | ((_cause_74 & 0x1F) << 2)
+            wr_s(f, fd_74, _res_74)
     elif _k61 == 13:
         # trunc.w.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_75 = (insn >> 6) & 0x1f
-        fs_75 = (insn >> 11) & 0x1f
-        _res_75, _cause_75 = trunc_w_s(rd_s(f, fs_75), st[FCSR])
-        _fc_75 = (st[FCSR] & ~0x3F000) | (_cause_75 << 12)
-        if _cause_75 & (((_fc_75 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_75
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_75 | ((_cause_75 & 0x1F) << 2)
-        wr_s(f, fd_75, _res_75)
+        else:
+            fd_75 = (insn >> 6) & 0x1f
+            fs_75 = (insn >> 11) & 0x1f
+            _res_75, _cause_75 = trunc_w_s(rd_s(f, fs_75), st[FCSR])
+            _fc_75 = (st[FCSR] & ~0x3F000) | (_cause_75 << 12)
+            if _cause_75 & (((_fc_75 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_75
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_75 | ((_cause_75 & 0x1F) << 2)
+            wr_s(f, fd_75, _res_75)
     elif _k61 == 14:
         # ceil.w.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_76 = (insn >> 6) & 0x1f
-        fs_76 = (insn >> 11) & 0x1f
-        _res_76, _cause_76 = ceil_w_s(rd_s(f, fs_76), st[FCSR])
-        _fc_76 = (st[FCSR] & ~0x3F000) | (_cause_76 << 12)
-        if _cause_76 & (((_fc_76 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_76
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_76 | ((_cause_76 & 0x1F) << 2)
-        wr_s(f, fd_76, _res_76)
+        else:
+            fd_76 = (insn >> 6) & 0x1f
+            fs_76 = (insn >> 11) & 0x1f
+            _res_76, _cause_76 = ceil_w_s(rd_s(f, fs_76), st[FCSR])
+            _fc_76 = (st[FCSR] & ~0x3F000) | (_cause_76 << 12)
+            if _cause_76 & (((_fc_76 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_76
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_76 | ((_cause_76 & 0x1F) << 2)
+            wr_s(f, fd_76, _res_76)
     elif _k61 == 15:
         # floor.w.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_77 = (insn >> 6) & 0x1f
-        fs_77 = (insn >> 11) & 0x1f
-        _res_77, _cause_77 = floor_w_s(rd_s(f, fs_77), st[FCSR])
-        _fc_77 = (st[FCSR] & ~0x3F000) | (_cause_77 << 12)
-        if _cause_77 & (((_fc_77 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_77
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_77 | ((_cause_77 & 0x1F) << 2)
-        wr_s(f, fd_77, _res_77)
+        else:
+            fd_77 = (insn >> 6) & 0x1f
+            fs_77 = (insn >> 11) & 0x1f
+            _res_77, _cause_77 = floor_w_s(rd_s(f, fs_77), st[FCSR])
+            _fc_77 = (st[FCSR] & ~0x3F000) | (_cause_77 << 12)
+            if _cause_77 & (((_fc_77 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_77
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_77 | ((_cause_77 & 0x1F) << 2)
+            wr_s(f, fd_77, _res_77)
     elif _k61 == 17:
         _k78 = (insn >> 16) & 0x3
         if _k78 == 0:
@@ -2073,78 +2126,83 @@ def fpu_op0_nb(st, r, f, insn, fr64):
         # recip.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_83 = (insn >> 6) & 0x1f
-        fs_83 = (insn >> 11) & 0x1f
-        _res_83, _cause_83 = recip_s(rd_s(f, fs_83), st[FCSR])
-        _fc_83 = (st[FCSR] & ~0x3F000) | (_cause_83 << 12)
-        if _cause_83 & (((_fc_83 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_83
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_83 | ((_cause_83 & 0x1F) << 2)
-        wr_s(f, fd_83, _res_83)
+        else:
+            fd_83 = (insn >> 6) & 0x1f
+            fs_83 = (insn >> 11) & 0x1f
+            _res_83, _cause_83 = recip_s(rd_s(f, fs_83), st[FCSR])
+            _fc_83 = (st[FCSR] & ~0x3F000) | (_cause_83 << 12)
+            if _cause_83 & (((_fc_83 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_83
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_83 | ((_cause_83 & 0x1F) << 2)
+            wr_s(f, fd_83, _res_83)
     elif _k61 == 22:
         # rsqrt.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_84 = (insn >> 6) & 0x1f
-        fs_84 = (insn >> 11) & 0x1f
-        _res_84, _cause_84 = rsqrt_s(rd_s(f, fs_84), st[FCSR])
-        _fc_84 = (st[FCSR] & ~0x3F000) | (_cause_84 << 12)
-        if _cause_84 & (((_fc_84 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_84
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_84 | ((_cause_84 & 0x1F) << 2)
-        wr_s(f, fd_84, _res_84)
+        else:
+            fd_84 = (insn >> 6) & 0x1f
+            fs_84 = (insn >> 11) & 0x1f
+            _res_84, _cause_84 = rsqrt_s(rd_s(f, fs_84), st[FCSR])
+            _fc_84 = (st[FCSR] & ~0x3F000) | (_cause_84 << 12)
+            if _cause_84 & (((_fc_84 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_84
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_84 | ((_cause_84 & 0x1F) << 2)
+            wr_s(f, fd_84, _res_84)
     elif _k61 == 33:
         # cvt.d.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_85 = (insn >> 6) & 0x1f
-        fs_85 = (insn >> 11) & 0x1f
-        if not fr64 and (fd_85) & 1:
-            exc = EXC_RI
-            return exc
-        _res_85, _cause_85 = cvt_d_s(rd_s(f, fs_85), st[FCSR])
-        _fc_85 = (st[FCSR] & ~0x3F000) | (_cause_85 << 12)
-        if _cause_85 & (((_fc_85 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_85
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_85 | ((_cause_85 & 0x1F) << 2)
-        wr_d(f, fr64, fd_85, _res_85)
+        else:
+            fd_85 = (insn >> 6) & 0x1f
+            fs_85 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_85) & 1:
+                exc = EXC_RI
+                return exc
+            _res_85, _cause_85 = cvt_d_s(rd_s(f, fs_85), st[FCSR])
+            _fc_85 = (st[FCSR] & ~0x3F000) | (_cause_85 << 12)
+            if _cause_85 & (((_fc_85 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_85
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_85 | ((_cause_85 & 0x1F) << 2)
+            wr_d(f, fr64, fd_85, _res_85)
     elif _k61 == 36:
         # cvt.w.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_86 = (insn >> 6) & 0x1f
-        fs_86 = (insn >> 11) & 0x1f
-        _res_86, _cause_86 = cvt_w_s(rd_s(f, fs_86), st[FCSR])
-        _fc_86 = (st[FCSR] & ~0x3F000) | (_cause_86 << 12)
-        if _cause_86 & (((_fc_86 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_86
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_86 | ((_cause_86 & 0x1F) << 2)
-        wr_s(f, fd_86, _res_86)
+        else:
+            fd_86 = (insn >> 6) & 0x1f
+            fs_86 = (insn >> 11) & 0x1f
+            _res_86, _cause_86 = cvt_w_s(rd_s(f, fs_86), st[FCSR])
+            _fc_86 = (st[FCSR] & ~0x3F000) | (_cause_86 << 12)
+            if _cause_86 & (((_fc_86 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_86
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_86 | ((_cause_86 & 0x1F) << 2)
+            wr_s(f, fd_86, _res_86)
     elif _k61 == 37:
         # cvt.l.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_87 = (insn >> 6) & 0x1f
-        fs_87 = (insn >> 11) & 0x1f
-        if not fr64 and (fd_87) & 1:
-            exc = EXC_RI
-            return exc
-        _res_87, _cause_87 = cvt_l_s(rd_s(f, fs_87), st[FCSR])
-        _fc_87 = (st[FCSR] & ~0x3F000) | (_cause_87 << 12)
-        if _cause_87 & (((_fc_87 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_87
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_87 | ((_cause_87 & 0x1F) << 2)
-        wr_d(f, fr64, fd_87, _res_87)
+        else:
+            fd_87 = (insn >> 6) & 0x1f
+            fs_87 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_87) & 1:
+                exc = EXC_RI
+                return exc
+            _res_87, _cause_87 = cvt_l_s(rd_s(f, fs_87), st[FCSR])
+            _fc_87 = (st[FCSR] & ~0x3F000) | (_cause_87 << 12)
+            if _cause_87 & (((_fc_87 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_87
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_87 | ((_cause_87 & 0x1F) << 2)
+            wr_d(f, fr64, fd_87, _res_87)
     elif _k61 == 48:
         # c.f.s
         cc8_88 = (insn >> 8) & 0x7
@@ -2430,187 +2488,199 @@ def fpu_op1_nb(st, r, f, insn, fr64):
         # sqrt.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_109 = (insn >> 6) & 0x1f
-        fs_109 = (insn >> 11) & 0x1f
-        if not fr64 and (fd_109 | fs_109) & 1:
-            exc = EXC_RI
-            return exc
-        _res_109, _cause_109 = sqrt_d(rd_d(f, fr64, fs_109), st[FCSR])
-        _fc_109 = (st[FCSR] & ~0x3F000) | (_cause_109 << 12)
-        if _cause_109 & (((_fc_109 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_109
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_109 | ((_cause_109 & 0x1F) << 2)
-        wr_d(f, fr64, fd_109, _res_109)
+        else:
+            fd_109 = (insn >> 6) & 0x1f
+            fs_109 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_109 | fs_109) & 1:
+                exc = EXC_RI
+                return exc
+            _res_109, _cause_109 = sqrt_d(rd_d(f, fr64, fs_109), st[FCSR])
+            _fc_109 = (st[FCSR] & ~0x3F000) | (_cause_109 << 12)
+            if _cause_109 & (((_fc_109 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_109
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_109 | ((_cause_109 & 0x1F) << 2)
+            wr_d(f, fr64, fd_109, _res_109)
     elif _k104 == 5:
         # abs.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_110 = (insn >> 6) & 0x1f
-        fs_110 = (insn >> 11) & 0x1f
-        if not fr64 and (fd_110 | fs_110) & 1:
-            exc = EXC_RI
-            return exc
-        _res_110, _cause_110 = abs_d(rd_d(f, fr64, fs_110), st[FCSR])
-        wr_d(f, fr64, fd_110, _res_110)
+        else:
+            fd_110 = (insn >> 6) & 0x1f
+            fs_110 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_110 | fs_110) & 1:
+                exc = EXC_RI
+                return exc
+            _res_110, _cause_110 = abs_d(rd_d(f, fr64, fs_110), st[FCSR])
+            wr_d(f, fr64, fd_110, _res_110)
     elif _k104 == 6:
         # mov.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_111 = (insn >> 6) & 0x1f
-        fs_111 = (insn >> 11) & 0x1f
-        if not fr64 and (fd_111 | fs_111) & 1:
-            exc = EXC_RI
-            return exc
-        wr_d(f, fr64, fd_111, rd_d(f, fr64, fs_111))
+        else:
+            fd_111 = (insn >> 6) & 0x1f
+            fs_111 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_111 | fs_111) & 1:
+                exc = EXC_RI
+                return exc
+            wr_d(f, fr64, fd_111, rd_d(f, fr64, fs_111))
     elif _k104 == 7:
         # neg.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_112 = (insn >> 6) & 0x1f
-        fs_112 = (insn >> 11) & 0x1f
-        if not fr64 and (fd_112 | fs_112) & 1:
-            exc = EXC_RI
-            return exc
-        _res_112, _cause_112 = neg_d(rd_d(f, fr64, fs_112), st[FCSR])
-        wr_d(f, fr64, fd_112, _res_112)
+        else:
+            fd_112 = (insn >> 6) & 0x1f
+            fs_112 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_112 | fs_112) & 1:
+                exc = EXC_RI
+                return exc
+            _res_112, _cause_112 = neg_d(rd_d(f, fr64, fs_112), st[FCSR])
+            wr_d(f, fr64, fd_112, _res_112)
     elif _k104 == 8:
         # round.l.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_113 = (insn >> 6) & 0x1f
-        fs_113 = (insn >> 11) & 0x1f
-        if not fr64 and (fd_113 | fs_113) & 1:
-            exc = EXC_RI
-            return exc
-        _res_113, _cause_113 = round_l_d(rd_d(f, fr64, fs_113), st[FCSR])
-        _fc_113 = (st[FCSR] & ~0x3F000) | (_cause_113 << 12)
-        if _cause_113 & (((_fc_113 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_113
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_113 | ((_cause_113 & 0x1F) << 2)
-        wr_d(f, fr64, fd_113, _res_113)
+        else:
+            fd_113 = (insn >> 6) & 0x1f
+            fs_113 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_113 | fs_113) & 1:
+                exc = EXC_RI
+                return exc
+            _res_113, _cause_113 = round_l_d(rd_d(f, fr64, fs_113), st[FCSR])
+            _fc_113 = (st[FCSR] & ~0x3F000) | (_cause_113 << 12)
+            if _cause_113 & (((_fc_113 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_113
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_113 | ((_cause_113 & 0x1F) << 2)
+            wr_d(f, fr64, fd_113, _res_113)
     elif _k104 == 9:
         # trunc.l.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_114 = (insn >> 6) & 0x1f
-        fs_114 = (insn >> 11) & 0x1f
-        if not fr64 and (fd_114 | fs_114) & 1:
-            exc = EXC_RI
-            return exc
-        _res_114, _cause_114 = trunc_l_d(rd_d(f, fr64, fs_114), st[FCSR])
-        _fc_114 = (st[FCSR] & ~0x3F000) | (_cause_114 << 12)
-        if _cause_114 & (((_fc_114 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_114
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_114 | ((_cause_114 & 0x1F) << 2)
-        wr_d(f, fr64, fd_114, _res_114)
+        else:
+            fd_114 = (insn >> 6) & 0x1f
+            fs_114 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_114 | fs_114) & 1:
+                exc = EXC_RI
+                return exc
+            _res_114, _cause_114 = trunc_l_d(rd_d(f, fr64, fs_114), st[FCSR])
+            _fc_114 = (st[FCSR] & ~0x3F000) | (_cause_114 << 12)
+            if _cause_114 & (((_fc_114 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_114
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_114 | ((_cause_114 & 0x1F) << 2)
+            wr_d(f, fr64, fd_114, _res_114)
     elif _k104 == 10:
         # ceil.l.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_115 = (insn >> 6) & 0x1f
-        fs_115 = (insn >> 11) & 0x1f
-        if not fr64 and (fd_115 | fs_115) & 1:
-            exc = EXC_RI
-            return exc
-        _res_115, _cause_115 = ceil_l_d(rd_d(f, fr64, fs_115), st[FCSR])
-        _fc_115 = (st[FCSR] & ~0x3F000) | (_cause_115 << 12)
-        if _cause_115 & (((_fc_115 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_115
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_115 | ((_cause_115 & 0x1F) << 2)
-        wr_d(f, fr64, fd_115, _res_115)
+        else:
+            fd_115 = (insn >> 6) & 0x1f
+            fs_115 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_115 | fs_115) & 1:
+                exc = EXC_RI
+                return exc
+            _res_115, _cause_115 = ceil_l_d(rd_d(f, fr64, fs_115), st[FCSR])
+            _fc_115 = (st[FCSR] & ~0x3F000) | (_cause_115 << 12)
+            if _cause_115 & (((_fc_115 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_115
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_115 | ((_cause_115 & 0x1F) << 2)
+            wr_d(f, fr64, fd_115, _res_115)
     elif _k104 == 11:
         # floor.l.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_116 = (insn >> 6) & 0x1f
-        fs_116 = (insn >> 11) & 0x1f
-        if not fr64 and (fd_116 | fs_116) & 1:
-            exc = EXC_RI
-            return exc
-        _res_116, _cause_116 = floor_l_d(rd_d(f, fr64, fs_116), st[FCSR])
-        _fc_116 = (st[FCSR] & ~0x3F000) | (_cause_116 << 12)
-        if _cause_116 & (((_fc_116 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_116
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_116 | ((_cause_116 & 0x1F) << 2)
-        wr_d(f, fr64, fd_116, _res_116)
+        else:
+            fd_116 = (insn >> 6) & 0x1f
+            fs_116 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_116 | fs_116) & 1:
+                exc = EXC_RI
+                return exc
+            _res_116, _cause_116 = floor_l_d(rd_d(f, fr64, fs_116), st[FCSR])
+            _fc_116 = (st[FCSR] & ~0x3F000) | (_cause_116 << 12)
+            if _cause_116 & (((_fc_116 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_116
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_116 | ((_cause_116 & 0x1F) << 2)
+            wr_d(f, fr64, fd_116, _res_116)
     elif _k104 == 12:
         # round.w.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_117 = (insn >> 6) & 0x1f
-        fs_117 = (insn >> 11) & 0x1f
-        if not fr64 and (fs_117) & 1:
-            exc = EXC_RI
-            return exc
-        _res_117, _cause_117 = round_w_d(rd_d(f, fr64, fs_117), st[FCSR])
-        _fc_117 = (st[FCSR] & ~0x3F000) | (_cause_117 << 12)
-        if _cause_117 & (((_fc_117 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_117
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_117 | ((_cause_117 & 0x1F) << 2)
-        wr_s(f, fd_117, _res_117)
+        else:
+            fd_117 = (insn >> 6) & 0x1f
+            fs_117 = (insn >> 11) & 0x1f
+            if not fr64 and (fs_117) & 1:
+                exc = EXC_RI
+                return exc
+            _res_117, _cause_117 = round_w_d(rd_d(f, fr64, fs_117), st[FCSR])
+            _fc_117 = (st[FCSR] & ~0x3F000) | (_cause_117 << 12)
+            if _cause_117 & (((_fc_117 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_117
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_117 | ((_cause_117 & 0x1F) << 2)
+            wr_s(f, fd_117, _res_117)
     elif _k104 == 13:
         # trunc.w.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_118 = (insn >> 6) & 0x1f
-        fs_118 = (insn >> 11) & 0x1f
-        if not fr64 and (fs_118) & 1:
-            exc = EXC_RI
-            return exc
-        _res_118, _cause_118 = trunc_w_d(rd_d(f, fr64, fs_118), st[FCSR])
-        _fc_118 = (st[FCSR] & ~0x3F000) | (_cause_118 << 12)
-        if _cause_118 & (((_fc_118 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_118
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_118 | ((_cause_118 & 0x1F) << 2)
-        wr_s(f, fd_118, _res_118)
+        else:
+            fd_118 = (insn >> 6) & 0x1f
+            fs_118 = (insn >> 11) & 0x1f
+            if not fr64 and (fs_118) & 1:
+                exc = EXC_RI
+                return exc
+            _res_118, _cause_118 = trunc_w_d(rd_d(f, fr64, fs_118), st[FCSR])
+            _fc_118 = (st[FCSR] & ~0x3F000) | (_cause_118 << 12)
+            if _cause_118 & (((_fc_118 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_118
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_118 | ((_cause_118 & 0x1F) << 2)
+            wr_s(f, fd_118, _res_118)
     elif _k104 == 14:
         # ceil.w.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_119 = (insn >> 6) & 0x1f
-        fs_119 = (insn >> 11) & 0x1f
-        if not fr64 and (fs_119) & 1:
-            exc = EXC_RI
-            return exc
-        _res_119, _cause_119 = ceil_w_d(rd_d(f, fr64, fs_119), st[FCSR])
-        _fc_119 = (st[FCSR] & ~0x3F000) | (_cause_119 << 12)
-        if _cause_119 & (((_fc_119 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_119
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_119 | ((_cause_119 & 0x1F) << 2)
-        wr_s(f, fd_119, _res_119)
+        else:
+            fd_119 = (insn >> 6) & 0x1f
+            fs_119 = (insn >> 11) & 0x1f
+            if not fr64 and (fs_119) & 1:
+                exc = EXC_RI
+                return exc
+            _res_119, _cause_119 = ceil_w_d(rd_d(f, fr64, fs_119), st[FCSR])
+            _fc_119 = (st[FCSR] & ~0x3F000) | (_cause_119 << 12)
+            if _cause_119 & (((_fc_119 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_119
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_119 | ((_cause_119 & 0x1F) << 2)
+            wr_s(f, fd_119, _res_119)
     elif _k104 == 15:
         # floor.w.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_120 = (insn >> 6) & 0x1f
-        fs_120 = (insn >> 11) & 0x1f
-        if not fr64 and (fs_120) & 1:
-            exc = EXC_RI
-            return exc
-        _res_120, _cause_120 = floor_w_d(rd_d(f, fr64, fs_120), st[FCSR])
-        _fc_120 = (st[FCSR] & ~0x3F000) | (_cause_120 << 12)
-        if _cause_120 & (((_fc_120 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_120
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_120 | ((_cause_120 & 0x1F) << 2)
-        wr_s(f, fd_120, _res_120)
+        else:
+            fd_120 = (insn >> 6) & 0x1f
+            fs_120 = (insn >> 11) & 0x1f
+            if not fr64 and (fs_120) & 1:
+                exc = EXC_RI
+                return exc
+            _res_120, _cause_120 = floor_w_d(rd_d(f, fr64, fs_120), st[FCSR])
+            _fc_120 = (st[FCSR] & ~0x3F000) | (_cause_120 << 12)
+            if _cause_120 & (((_fc_120 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_120
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_120 | ((_cause_120 & 0x1F) << 2)
+            wr_s(f, fd_120, _res_120)
     elif _k104 == 17:
         _k121 = (insn >> 16) & 0x3
         if _k121 == 0:
@@ -2659,87 +2729,92 @@ def fpu_op1_nb(st, r, f, insn, fr64):
         # recip.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_126 = (insn >> 6) & 0x1f
-        fs_126 = (insn >> 11) & 0x1f
-        if not fr64 and (fd_126 | fs_126) & 1:
-            exc = EXC_RI
-            return exc
-        _res_126, _cause_126 = recip_d(rd_d(f, fr64, fs_126), st[FCSR])
-        _fc_126 = (st[FCSR] & ~0x3F000) | (_cause_126 << 12)
-        if _cause_126 & (((_fc_126 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_126
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_126 | ((_cause_126 & 0x1F) << 2)
-        wr_d(f, fr64, fd_126, _res_126)
+        else:
+            fd_126 = (insn >> 6) & 0x1f
+            fs_126 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_126 | fs_126) & 1:
+                exc = EXC_RI
+                return exc
+            _res_126, _cause_126 = recip_d(rd_d(f, fr64, fs_126), st[FCSR])
+            _fc_126 = (st[FCSR] & ~0x3F000) | (_cause_126 << 12)
+            if _cause_126 & (((_fc_126 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_126
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_126 | ((_cause_126 & 0x1F) << 2)
+            wr_d(f, fr64, fd_126, _res_126)
     elif _k104 == 22:
         # rsqrt.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_127 = (insn >> 6) & 0x1f
-        fs_127 = (insn >> 11) & 0x1f
-        if not fr64 and (fd_127 | fs_127) & 1:
-            exc = EXC_RI
-            return exc
-        _res_127, _cause_127 = rsqrt_d(rd_d(f, fr64, fs_127), st[FCSR])
-        _fc_127 = (st[FCSR] & ~0x3F000) | (_cause_127 << 12)
-        if _cause_127 & (((_fc_127 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_127
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_127 | ((_cause_127 & 0x1F) << 2)
-        wr_d(f, fr64, fd_127, _res_127)
+        else:
+            fd_127 = (insn >> 6) & 0x1f
+            fs_127 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_127 | fs_127) & 1:
+                exc = EXC_RI
+                return exc
+            _res_127, _cause_127 = rsqrt_d(rd_d(f, fr64, fs_127), st[FCSR])
+            _fc_127 = (st[FCSR] & ~0x3F000) | (_cause_127 << 12)
+            if _cause_127 & (((_fc_127 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_127
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_127 | ((_cause_127 & 0x1F) << 2)
+            wr_d(f, fr64, fd_127, _res_127)
     elif _k104 == 32:
         # cvt.s.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_128 = (insn >> 6) & 0x1f
-        fs_128 = (insn >> 11) & 0x1f
-        if not fr64 and (fs_128) & 1:
-            exc = EXC_RI
-            return exc
-        _res_128, _cause_128 = cvt_s_d(rd_d(f, fr64, fs_128), st[FCSR])
-        _fc_128 = (st[FCSR] & ~0x3F000) | (_cause_128 << 12)
-        if _cause_128 & (((_fc_128 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_128
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_128 | ((_cause_128 & 0x1F) << 2)
-        wr_s(f, fd_128, _res_128)
+        else:
+            fd_128 = (insn >> 6) & 0x1f
+            fs_128 = (insn >> 11) & 0x1f
+            if not fr64 and (fs_128) & 1:
+                exc = EXC_RI
+                return exc
+            _res_128, _cause_128 = cvt_s_d(rd_d(f, fr64, fs_128), st[FCSR])
+            _fc_128 = (st[FCSR] & ~0x3F000) | (_cause_128 << 12)
+            if _cause_128 & (((_fc_128 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_128
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_128 | ((_cause_128 & 0x1F) << 2)
+            wr_s(f, fd_128, _res_128)
     elif _k104 == 36:
         # cvt.w.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_129 = (insn >> 6) & 0x1f
-        fs_129 = (insn >> 11) & 0x1f
-        if not fr64 and (fs_129) & 1:
-            exc = EXC_RI
-            return exc
-        _res_129, _cause_129 = cvt_w_d(rd_d(f, fr64, fs_129), st[FCSR])
-        _fc_129 = (st[FCSR] & ~0x3F000) | (_cause_129 << 12)
-        if _cause_129 & (((_fc_129 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_129
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_129 | ((_cause_129 & 0x1F) << 2)
-        wr_s(f, fd_129, _res_129)
+        else:
+            fd_129 = (insn >> 6) & 0x1f
+            fs_129 = (insn >> 11) & 0x1f
+            if not fr64 and (fs_129) & 1:
+                exc = EXC_RI
+                return exc
+            _res_129, _cause_129 = cvt_w_d(rd_d(f, fr64, fs_129), st[FCSR])
+            _fc_129 = (st[FCSR] & ~0x3F000) | (_cause_129 << 12)
+            if _cause_129 & (((_fc_129 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_129
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_129 | ((_cause_129 & 0x1F) << 2)
+            wr_s(f, fd_129, _res_129)
     elif _k104 == 37:
         # cvt.l.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_130 = (insn >> 6) & 0x1f
-        fs_130 = (insn >> 11) & 0x1f
-        if not fr64 and (fd_130 | fs_130) & 1:
-            exc = EXC_RI
-            return exc
-        _res_130, _cause_130 = cvt_l_d(rd_d(f, fr64, fs_130), st[FCSR])
-        _fc_130 = (st[FCSR] & ~0x3F000) | (_cause_130 << 12)
-        if _cause_130 & (((_fc_130 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_130
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_130 | ((_cause_130 & 0x1F) << 2)
-        wr_d(f, fr64, fd_130, _res_130)
+        else:
+            fd_130 = (insn >> 6) & 0x1f
+            fs_130 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_130 | fs_130) & 1:
+                exc = EXC_RI
+                return exc
+            _res_130, _cause_130 = cvt_l_d(rd_d(f, fr64, fs_130), st[FCSR])
+            _fc_130 = (st[FCSR] & ~0x3F000) | (_cause_130 << 12)
+            if _cause_130 & (((_fc_130 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_130
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_130 | ((_cause_130 & 0x1F) << 2)
+            wr_d(f, fr64, fd_130, _res_130)
     elif _k104 == 48:
         # c.f.d
         cc8_131 = (insn >> 8) & 0x7
@@ -3009,33 +3084,35 @@ def fpu_op2_nb(st, r, f, insn, fr64):
         # cvt.s.w
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_148 = (insn >> 6) & 0x1f
-        fs_148 = (insn >> 11) & 0x1f
-        _res_148, _cause_148 = cvt_s_w(rd_s(f, fs_148), st[FCSR])
-        _fc_148 = (st[FCSR] & ~0x3F000) | (_cause_148 << 12)
-        if _cause_148 & (((_fc_148 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_148
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_148 | ((_cause_148 & 0x1F) << 2)
-        wr_s(f, fd_148, _res_148)
+        else:
+            fd_148 = (insn >> 6) & 0x1f
+            fs_148 = (insn >> 11) & 0x1f
+            _res_148, _cause_148 = cvt_s_w(rd_s(f, fs_148), st[FCSR])
+            _fc_148 = (st[FCSR] & ~0x3F000) | (_cause_148 << 12)
+            if _cause_148 & (((_fc_148 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_148
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_148 | ((_cause_148 & 0x1F) << 2)
+            wr_s(f, fd_148, _res_148)
     elif _k147 == 33:
         # cvt.d.w
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_149 = (insn >> 6) & 0x1f
-        fs_149 = (insn >> 11) & 0x1f
-        if not fr64 and (fd_149) & 1:
-            exc = EXC_RI
-            return exc
-        _res_149, _cause_149 = cvt_d_w(rd_s(f, fs_149), st[FCSR])
-        _fc_149 = (st[FCSR] & ~0x3F000) | (_cause_149 << 12)
-        if _cause_149 & (((_fc_149 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_149
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_149 | ((_cause_149 & 0x1F) << 2)
-        wr_d(f, fr64, fd_149, _res_149)
+        else:
+            fd_149 = (insn >> 6) & 0x1f
+            fs_149 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_149) & 1:
+                exc = EXC_RI
+                return exc
+            _res_149, _cause_149 = cvt_d_w(rd_s(f, fs_149), st[FCSR])
+            _fc_149 = (st[FCSR] & ~0x3F000) | (_cause_149 << 12)
+            if _cause_149 & (((_fc_149 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_149
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_149 | ((_cause_149 & 0x1F) << 2)
+            wr_d(f, fr64, fd_149, _res_149)
     else:
         return EXC_RI
     return -1
@@ -3049,36 +3126,38 @@ def fpu_op3_nb(st, r, f, insn, fr64):
         # cvt.s.l
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_151 = (insn >> 6) & 0x1f
-        fs_151 = (insn >> 11) & 0x1f
-        if not fr64 and (fs_151) & 1:
-            exc = EXC_RI
-            return exc
-        _res_151, _cause_151 = cvt_s_l(rd_d(f, fr64, fs_151), st[FCSR])
-        _fc_151 = (st[FCSR] & ~0x3F000) | (_cause_151 << 12)
-        if _cause_151 & (((_fc_151 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_151
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_151 | ((_cause_151 & 0x1F) << 2)
-        wr_s(f, fd_151, _res_151)
+        else:
+            fd_151 = (insn >> 6) & 0x1f
+            fs_151 = (insn >> 11) & 0x1f
+            if not fr64 and (fs_151) & 1:
+                exc = EXC_RI
+                return exc
+            _res_151, _cause_151 = cvt_s_l(rd_d(f, fr64, fs_151), st[FCSR])
+            _fc_151 = (st[FCSR] & ~0x3F000) | (_cause_151 << 12)
+            if _cause_151 & (((_fc_151 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_151
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_151 | ((_cause_151 & 0x1F) << 2)
+            wr_s(f, fd_151, _res_151)
     elif _k150 == 33:
         # cvt.d.l
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        fd_152 = (insn >> 6) & 0x1f
-        fs_152 = (insn >> 11) & 0x1f
-        if not fr64 and (fd_152 | fs_152) & 1:
-            exc = EXC_RI
-            return exc
-        _res_152, _cause_152 = cvt_d_l(rd_d(f, fr64, fs_152), st[FCSR])
-        _fc_152 = (st[FCSR] & ~0x3F000) | (_cause_152 << 12)
-        if _cause_152 & (((_fc_152 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_152
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_152 | ((_cause_152 & 0x1F) << 2)
-        wr_d(f, fr64, fd_152, _res_152)
+        else:
+            fd_152 = (insn >> 6) & 0x1f
+            fs_152 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_152 | fs_152) & 1:
+                exc = EXC_RI
+                return exc
+            _res_152, _cause_152 = cvt_d_l(rd_d(f, fr64, fs_152), st[FCSR])
+            _fc_152 = (st[FCSR] & ~0x3F000) | (_cause_152 << 12)
+            if _cause_152 & (((_fc_152 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_152
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_152 | ((_cause_152 & 0x1F) << 2)
+            wr_d(f, fr64, fd_152, _res_152)
     else:
         return EXC_RI
     return -1
@@ -3104,80 +3183,89 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
                 # movf
                 if insn & 0x000007c0 != 0x00000000:
                     return EXC_RI
-                cc18_200 = (insn >> 18) & 0x7
-                rd_200 = (insn >> 11) & 0x1f
-                rs_200 = (insn >> 21) & 0x1f
-                if not cu1:
-                    exc = EXC_CPU
-                    return exc | (1 << 16)
-                if fcc(st[FCSR], cc18_200) == 0:
-                    r[rd_200] = r[rs_200]
+                else:
+                    cc18_200 = (insn >> 18) & 0x7
+                    rd_200 = (insn >> 11) & 0x1f
+                    rs_200 = (insn >> 21) & 0x1f
+                    if not cu1:
+                        exc = EXC_CPU
+                        return exc | (1 << 16)
+                    if fcc(st[FCSR], cc18_200) == 0:
+                        r[rd_200] = r[rs_200]
             elif _k199 == 1:
                 # movt
                 if insn & 0x000007c0 != 0x00000000:
                     return EXC_RI
-                cc18_201 = (insn >> 18) & 0x7
-                rd_201 = (insn >> 11) & 0x1f
-                rs_201 = (insn >> 21) & 0x1f
-                if not cu1:
-                    exc = EXC_CPU
-                    return exc | (1 << 16)
-                if fcc(st[FCSR], cc18_201) != 0:
-                    r[rd_201] = r[rs_201]
+                else:
+                    cc18_201 = (insn >> 18) & 0x7
+                    rd_201 = (insn >> 11) & 0x1f
+                    rs_201 = (insn >> 21) & 0x1f
+                    if not cu1:
+                        exc = EXC_CPU
+                        return exc | (1 << 16)
+                    if fcc(st[FCSR], cc18_201) != 0:
+                        r[rd_201] = r[rs_201]
             else:
                 return EXC_RI
         elif _k198 == 2:
             # rotr
             if insn & 0x03e00000 != 0x00200000:
                 return EXC_RI
-            rd_202 = (insn >> 11) & 0x1f
-            rt_202 = (insn >> 16) & 0x1f
-            sa_202 = (insn >> 6) & 0x1f
-            r[rd_202] = ((r[rt_202] >> sa_202) | (r[rt_202] << (32 - sa_202))) & M32
+            else:
+                rd_202 = (insn >> 11) & 0x1f
+                rt_202 = (insn >> 16) & 0x1f
+                sa_202 = (insn >> 6) & 0x1f
+                r[rd_202] = ((r[rt_202] >> sa_202) | (r[rt_202] << (32 - sa_202))) & M32
         elif _k198 == 6:
             # rotrv
             if insn & 0x000007c0 != 0x00000040:
                 return EXC_RI
-            rd_203 = (insn >> 11) & 0x1f
-            rs_203 = (insn >> 21) & 0x1f
-            rt_203 = (insn >> 16) & 0x1f
-            _s_203 = r[rs_203] & 31
-            r[rd_203] = ((r[rt_203] >> _s_203) | (r[rt_203] << (32 - _s_203))) & M32
+            else:
+                rd_203 = (insn >> 11) & 0x1f
+                rs_203 = (insn >> 21) & 0x1f
+                rt_203 = (insn >> 16) & 0x1f
+                _s_203 = r[rs_203] & 31
+                r[rd_203] = ((r[rt_203] >> _s_203) | (r[rt_203] << (32 - _s_203))) & M32
         elif _k198 == 15:
             # sync
             if insn & 0x03fff800 != 0x00000000:
                 return EXC_RI
-            pass
+            else:
+                pass
         elif _k198 == 17:
             # mthi
             if insn & 0x001fffc0 != 0x00000000:
                 return EXC_RI
-            rs_205 = (insn >> 21) & 0x1f
-            st[HI] = r[rs_205]
+            else:
+                rs_205 = (insn >> 21) & 0x1f
+                st[HI] = r[rs_205]
         elif _k198 == 19:
             # mtlo
             if insn & 0x001fffc0 != 0x00000000:
                 return EXC_RI
-            rs_206 = (insn >> 21) & 0x1f
-            st[LO] = r[rs_206]
+            else:
+                rs_206 = (insn >> 21) & 0x1f
+                st[LO] = r[rs_206]
         elif _k198 == 26:
             # div
             if insn & 0x0000ffc0 != 0x00000000:
                 return EXC_RI
-            rs_207 = (insn >> 21) & 0x1f
-            rt_207 = (insn >> 16) & 0x1f
-            _q_207, _r_207 = div32(s32(r[rs_207]), s32(r[rt_207]))
-            st[LO] = _q_207 & M32
-            st[HI] = _r_207 & M32
+            else:
+                rs_207 = (insn >> 21) & 0x1f
+                rt_207 = (insn >> 16) & 0x1f
+                _q_207, _r_207 = div32(s32(r[rs_207]), s32(r[rt_207]))
+                st[LO] = _q_207 & M32
+                st[HI] = _r_207 & M32
         elif _k198 == 27:
             # divu
             if insn & 0x0000ffc0 != 0x00000000:
                 return EXC_RI
-            rs_208 = (insn >> 21) & 0x1f
-            rt_208 = (insn >> 16) & 0x1f
-            _q_208, _r_208 = divu32(r[rs_208], r[rt_208])
-            st[LO] = _q_208
-            st[HI] = _r_208
+            else:
+                rs_208 = (insn >> 21) & 0x1f
+                rt_208 = (insn >> 16) & 0x1f
+                _q_208, _r_208 = divu32(r[rs_208], r[rt_208])
+                st[LO] = _q_208
+                st[HI] = _r_208
         elif _k198 == 48:
             # tge
             rs_209 = (insn >> 21) & 0x1f
@@ -3279,71 +3367,77 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
                 # mfc0
                 if insn & 0x000007c0 != 0x00000000:
                     return EXC_RI
-                rd_225 = (insn >> 11) & 0x1f
-                rt_225 = (insn >> 16) & 0x1f
-                sel_225 = insn & 0x7
-                if not cu0:
-                    exc = EXC_CPU
-                    return exc | (0 << 16)
-                r[rt_225] = mfc0_nb(m, c, rd_225, sel_225, cyc)
+                else:
+                    rd_225 = (insn >> 11) & 0x1f
+                    rt_225 = (insn >> 16) & 0x1f
+                    sel_225 = insn & 0x7
+                    if not cu0:
+                        exc = EXC_CPU
+                        return exc | (0 << 16)
+                    r[rt_225] = mfc0_nb(m, c, rd_225, sel_225, cyc)
             elif _k224 == 4:
                 # mtc0
                 if insn & 0x000007c0 != 0x00000000:
                     return EXC_RI
-                rd_226 = (insn >> 11) & 0x1f
-                rt_226 = (insn >> 16) & 0x1f
-                sel_226 = insn & 0x7
-                if not cu0:
-                    exc = EXC_CPU
-                    return exc | (0 << 16)
-                mtc0_nb(m, c, rd_226, sel_226, r[rt_226], cyc)
-                return X_RESYNC
+                else:
+                    rd_226 = (insn >> 11) & 0x1f
+                    rt_226 = (insn >> 16) & 0x1f
+                    sel_226 = insn & 0x7
+                    if not cu0:
+                        exc = EXC_CPU
+                        return exc | (0 << 16)
+                    mtc0_nb(m, c, rd_226, sel_226, r[rt_226], cyc)
+                    return X_RESYNC
             elif _k224 == 10:
                 # rdpgpr
                 if insn & 0x000007ff != 0x00000000:
                     return EXC_RI
-                rd_227 = (insn >> 11) & 0x1f
-                rt_227 = (insn >> 16) & 0x1f
-                if not cu0:
-                    exc = EXC_CPU
-                    return exc | (0 << 16)
-                r[rd_227] = r[rt_227]
+                else:
+                    rd_227 = (insn >> 11) & 0x1f
+                    rt_227 = (insn >> 16) & 0x1f
+                    if not cu0:
+                        exc = EXC_CPU
+                        return exc | (0 << 16)
+                    r[rd_227] = r[rt_227]
             elif _k224 == 11:
                 _k228 = insn & 0x3f
                 if _k228 == 0:
                     # di
                     if insn & 0x0000ffc0 != 0x00006000:
                         return EXC_RI
-                    rt_229 = (insn >> 16) & 0x1f
-                    if not cu0:
-                        exc = EXC_CPU
-                        return exc | (0 << 16)
-                    r[rt_229] = cp0[c, CP0_Status, 0]
-                    cp0[c, CP0_Status, 0] = r[rt_229] & ~St_IE
-                    return X_RESYNC
+                    else:
+                        rt_229 = (insn >> 16) & 0x1f
+                        if not cu0:
+                            exc = EXC_CPU
+                            return exc | (0 << 16)
+                        r[rt_229] = cp0[c, CP0_Status, 0]
+                        cp0[c, CP0_Status, 0] = r[rt_229] & ~St_IE
+                        return X_RESYNC
                 elif _k228 == 32:
                     # ei
                     if insn & 0x0000ffc0 != 0x00006000:
                         return EXC_RI
-                    rt_230 = (insn >> 16) & 0x1f
-                    if not cu0:
-                        exc = EXC_CPU
-                        return exc | (0 << 16)
-                    r[rt_230] = cp0[c, CP0_Status, 0]
-                    cp0[c, CP0_Status, 0] = r[rt_230] | St_IE
-                    return X_RESYNC
+                    else:
+                        rt_230 = (insn >> 16) & 0x1f
+                        if not cu0:
+                            exc = EXC_CPU
+                            return exc | (0 << 16)
+                        r[rt_230] = cp0[c, CP0_Status, 0]
+                        cp0[c, CP0_Status, 0] = r[rt_230] | St_IE
+                        return X_RESYNC
                 else:
                     return EXC_RI
             elif _k224 == 14:
                 # wrpgpr
                 if insn & 0x000007ff != 0x00000000:
                     return EXC_RI
-                rd_231 = (insn >> 11) & 0x1f
-                rt_231 = (insn >> 16) & 0x1f
-                if not cu0:
-                    exc = EXC_CPU
-                    return exc | (0 << 16)
-                r[rd_231] = r[rt_231]
+                else:
+                    rd_231 = (insn >> 11) & 0x1f
+                    rt_231 = (insn >> 16) & 0x1f
+                    if not cu0:
+                        exc = EXC_CPU
+                        return exc | (0 << 16)
+                    r[rd_231] = r[rt_231]
             else:
                 return EXC_RI
         elif _k223 == 1:
@@ -3352,46 +3446,51 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
                 # tlbr
                 if insn & 0x01ffffc0 != 0x00000000:
                     return EXC_RI
-                if not cu0:
-                    exc = EXC_CPU
-                    return exc | (0 << 16)
-                tlbr_nb(m, c)
-                return X_RESYNC
+                else:
+                    if not cu0:
+                        exc = EXC_CPU
+                        return exc | (0 << 16)
+                    tlbr_nb(m, c)
+                    return X_RESYNC
             elif _k232 == 2:
                 # tlbwi
                 if insn & 0x01ffffc0 != 0x00000000:
                     return EXC_RI
-                if not cu0:
-                    exc = EXC_CPU
-                    return exc | (0 << 16)
-                tlbwi_nb(m, c, -1)
-                return X_RESYNC
+                else:
+                    if not cu0:
+                        exc = EXC_CPU
+                        return exc | (0 << 16)
+                    tlbwi_nb(m, c, -1)
+                    return X_RESYNC
             elif _k232 == 6:
                 # tlbwr
                 if insn & 0x01ffffc0 != 0x00000000:
                     return EXC_RI
-                if not cu0:
-                    exc = EXC_CPU
-                    return exc | (0 << 16)
-                tlbwi_nb(m, c, random_index_nb(m, c, cyc))
-                return X_RESYNC
+                else:
+                    if not cu0:
+                        exc = EXC_CPU
+                        return exc | (0 << 16)
+                    tlbwi_nb(m, c, random_index_nb(m, c, cyc))
+                    return X_RESYNC
             elif _k232 == 8:
                 # tlbp
                 if insn & 0x01ffffc0 != 0x00000000:
                     return EXC_RI
-                if not cu0:
-                    exc = EXC_CPU
-                    return exc | (0 << 16)
-                tlbp_nb(m, c)
+                else:
+                    if not cu0:
+                        exc = EXC_CPU
+                        return exc | (0 << 16)
+                    tlbp_nb(m, c)
             elif _k232 == 31:
                 # deret
                 if insn & 0x01ffffc0 != 0x00000000:
                     return EXC_RI
-                if not cu0:
-                    exc = EXC_CPU
-                    return exc | (0 << 16)
-                exc = EXC_RI
-                return exc
+                else:
+                    if not cu0:
+                        exc = EXC_CPU
+                        return exc | (0 << 16)
+                    exc = EXC_RI
+                    return exc
             elif _k232 == 32:
                 # wait
                 if not cu0:
@@ -3409,55 +3508,59 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
             # cfc1
             if insn & 0x000007ff != 0x00000000:
                 return EXC_RI
-            rd_240 = (insn >> 11) & 0x1f
-            rt_240 = (insn >> 16) & 0x1f
-            if not cu1:
-                exc = EXC_CPU
-                return exc | (1 << 16)
-            _v_240 = cfc1_nb(m, c, rd_240)
-            if _v_240 < 0:
-                exc = EXC_RI
-                return exc
-            r[rt_240] = _v_240
+            else:
+                rd_240 = (insn >> 11) & 0x1f
+                rt_240 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    return exc | (1 << 16)
+                _v_240 = cfc1_nb(m, c, rd_240)
+                if _v_240 < 0:
+                    exc = EXC_RI
+                    return exc
+                r[rt_240] = _v_240
         elif _k239 == 3:
             # mfhc1
             if insn & 0x000007ff != 0x00000000:
                 return EXC_RI
-            fs_241 = (insn >> 11) & 0x1f
-            rt_241 = (insn >> 16) & 0x1f
-            if not cu1:
-                exc = EXC_CPU
-                return exc | (1 << 16)
-            r[rt_241] = (f[fs_241] >> 32) & M32 if fr64 else f[fs_241 | 1] & M32
+            else:
+                fs_241 = (insn >> 11) & 0x1f
+                rt_241 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    return exc | (1 << 16)
+                r[rt_241] = (f[fs_241] >> 32) & M32 if fr64 else f[fs_241 | 1] & M32
         elif _k239 == 6:
             # ctc1
             if insn & 0x000007ff != 0x00000000:
                 return EXC_RI
-            rd_242 = (insn >> 11) & 0x1f
-            rt_242 = (insn >> 16) & 0x1f
-            if not cu1:
-                exc = EXC_CPU
-                return exc | (1 << 16)
-            _e_242 = ctc1_nb(m, c, rd_242, r[rt_242])
-            if _e_242 < 0:
-                exc = EXC_RI
-                return exc
-            if _e_242 > 0:
-                exc = EXC_FPE
-                return exc
+            else:
+                rd_242 = (insn >> 11) & 0x1f
+                rt_242 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    return exc | (1 << 16)
+                _e_242 = ctc1_nb(m, c, rd_242, r[rt_242])
+                if _e_242 < 0:
+                    exc = EXC_RI
+                    return exc
+                if _e_242 > 0:
+                    exc = EXC_FPE
+                    return exc
         elif _k239 == 7:
             # mthc1
             if insn & 0x000007ff != 0x00000000:
                 return EXC_RI
-            fs_243 = (insn >> 11) & 0x1f
-            rt_243 = (insn >> 16) & 0x1f
-            if not cu1:
-                exc = EXC_CPU
-                return exc | (1 << 16)
-            if fr64:
-                f[fs_243] = (f[fs_243] & M32) | (r[rt_243] << 32)
             else:
-                f[fs_243 | 1] = (f[fs_243 | 1] & ~M32) | r[rt_243]
+                fs_243 = (insn >> 11) & 0x1f
+                rt_243 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    return exc | (1 << 16)
+                if fr64:
+                    f[fs_243] = (f[fs_243] & M32) | (r[rt_243] << 32)
+                else:
+                    f[fs_243 | 1] = (f[fs_243 | 1] & ~M32) | r[rt_243]
         else:
             return EXC_RI
     elif _k197 == 18:
@@ -3468,62 +3571,69 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
         # prefx
         if insn & 0x000007ff != 0x0000000f:
             return EXC_RI
-        if not cu1:
-            exc = EXC_CPU
-            return exc | (1 << 16)
-        pass
+        else:
+            if not cu1:
+                exc = EXC_CPU
+                return exc | (1 << 16)
+            pass
     elif _k197 == 28:
         _k246 = insn & 0x3f
         if _k246 == 0:
             # madd
             if insn & 0x0000ffc0 != 0x00000000:
                 return EXC_RI
-            rs_247 = (insn >> 21) & 0x1f
-            rt_247 = (insn >> 16) & 0x1f
-            _acc_247 = ((st[HI] << 32) | st[LO]) + s32(r[rs_247]) * s32(r[rt_247])
-            st[LO] = _acc_247 & M32
-            st[HI] = (_acc_247 >> 32) & M32
+            else:
+                rs_247 = (insn >> 21) & 0x1f
+                rt_247 = (insn >> 16) & 0x1f
+                _acc_247 = ((st[HI] << 32) | st[LO]) + s32(r[rs_247]) * s32(r[rt_247])
+                st[LO] = _acc_247 & M32
+                st[HI] = (_acc_247 >> 32) & M32
         elif _k246 == 1:
             # maddu
             if insn & 0x0000ffc0 != 0x00000000:
                 return EXC_RI
-            rs_248 = (insn >> 21) & 0x1f
-            rt_248 = (insn >> 16) & 0x1f
-            _acc_248 = ((st[HI] << 32) | st[LO]) + r[rs_248] * r[rt_248]
-            st[LO] = _acc_248 & M32
-            st[HI] = (_acc_248 >> 32) & M32
+            else:
+                rs_248 = (insn >> 21) & 0x1f
+                rt_248 = (insn >> 16) & 0x1f
+                _acc_248 = ((st[HI] << 32) | st[LO]) + r[rs_248] * r[rt_248]
+                st[LO] = _acc_248 & M32
+                st[HI] = (_acc_248 >> 32) & M32
         elif _k246 == 4:
             # msub
             if insn & 0x0000ffc0 != 0x00000000:
                 return EXC_RI
-            rs_249 = (insn >> 21) & 0x1f
-            rt_249 = (insn >> 16) & 0x1f
-            _acc_249 = ((st[HI] << 32) | st[LO]) - s32(r[rs_249]) * s32(r[rt_249])
-            st[LO] = _acc_249 & M32
-            st[HI] = (_acc_249 >> 32) & M32
+            else:
+                rs_249 = (insn >> 21) & 0x1f
+                rt_249 = (insn >> 16) & 0x1f
+                _acc_249 = ((st[HI] << 32) | st[LO]) - s32(r[rs_249]) * s32(r[rt_249])
+                st[LO] = _acc_249 & M32
+                st[HI] = (_acc_249 >> 32) & M32
         elif _k246 == 5:
             # msubu
             if insn & 0x0000ffc0 != 0x00000000:
                 return EXC_RI
-            rs_250 = (insn >> 21) & 0x1f
-            rt_250 = (insn >> 16) & 0x1f
-            _acc_250 = ((st[HI] << 32) | st[LO]) - r[rs_250] * r[rt_250]
-            st[LO] = _acc_250 & M32
-            st[HI] = (_acc_250 >> 32) & M32
+            else:
+                rs_250 = (insn >> 21) & 0x1f
+                rt_250 = (insn >> 16) & 0x1f
+                _acc_250 = ((st[HI] << 32) | st[LO]) - r[rs_250] * r[rt_250]
+                st[LO] = _acc_250 & M32
+                st[HI] = (_acc_250 >> 32) & M32
         elif _k246 == 32:
             # clz
             if insn & 0x000007c0 != 0x00000000:
                 return EXC_RI
-            rd_251 = (insn >> 11) & 0x1f
-            rs_251 = (insn >> 21) & 0x1f
-            r[rd_251] = clz32(r[rs_251])
+            else:
+                rd_251 = (insn >> 11) & 0x1f
+                rs_251 = (insn >> 21) & 0x1f
+                r[rd_251] = clz32(r[rs_251])
         elif _k246 == 33:
             # clo
             if insn & 0x000007c0 != 0x00000000:
                 return EXC_RI
-            rd_252 = (insn >> 11) & 0x1f
-            rs_252 = (insn >> 21) & 0x1f
-            r[rd_252] = clz32(r[rs_252] ^ M32)
+            else:
+                rd_252 = (insn >> 11) & 0x1f
+                rs_252 = (insn >> 21) & 0x1f
+                r[rd_252] = clz32(r[rs_252] ^ M32)
         elif _k246 == 63:
             # sdbbp
             exc = EXC_RI
@@ -3536,21 +3646,23 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
             # wsbh
             if insn & 0x03e007c0 != 0x00000080:
                 return EXC_RI
-            rd_255 = (insn >> 11) & 0x1f
-            rt_255 = (insn >> 16) & 0x1f
-            _x_255 = r[rt_255]
-            r[rd_255] = ((_x_255 & 0x00FF00FF) << 8) | ((_x_255 >> 8) & 0x00FF00FF)
+            else:
+                rd_255 = (insn >> 11) & 0x1f
+                rt_255 = (insn >> 16) & 0x1f
+                _x_255 = r[rt_255]
+                r[rd_255] = ((_x_255 & 0x00FF00FF) << 8) | ((_x_255 >> 8) & 0x00FF00FF)
         elif _k254 == 59:
             # rdhwr
             if insn & 0x03e007c0 != 0x00000000:
                 return EXC_RI
-            rd_256 = (insn >> 11) & 0x1f
-            rt_256 = (insn >> 16) & 0x1f
-            _v_256 = rdhwr_nb(m, c, rd_256, kmode, cyc)
-            if _v_256 < 0:
-                exc = EXC_RI
-                return exc
-            r[rt_256] = _v_256
+            else:
+                rd_256 = (insn >> 11) & 0x1f
+                rt_256 = (insn >> 16) & 0x1f
+                _v_256 = rdhwr_nb(m, c, rd_256, kmode, cyc)
+                if _v_256 < 0:
+                    exc = EXC_RI
+                    return exc
+                r[rt_256] = _v_256
         else:
             return EXC_RI
     elif _k197 == 47:

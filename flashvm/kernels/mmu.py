@@ -17,7 +17,7 @@ from flashvm.kernels.state import (
     MMIO_PENDING, MMIO_SIZE, MMIO_VALUE, ACC_LOAD, ACC_FETCH, ACC_STORE, CP0_EntryHi, CP0_Index, CP0_PageMask, CP0_EntryLo0,
     CP0_EntryLo1, CP0_Status, EXC_ADEL, EXC_ADES, EXC_DBE, EXC_IBE, EXC_MOD, EXC_REFILL_FLAG,
     EXC_TLBL, EXC_TLBS, IO_BASE, IO_SIZE, MMIO_PA, MMU_FLAT, MMU_KERNEL, MMU_SUPER, MMU_USER,
-    P_MMU, P_NIO, P_NTLB, P_RAM_SIZE, PTE_R, PTE_W, PTE_X, St_ERL, St_EXL, St_KSU, TC_SIZE,
+    P_MMU, P_NIO, P_NTLB, P_RAM_SIZE, P_ROM_PA, P_ROM_SIZE, P_ROM_HOST, PTE_R, PTE_W, PTE_X, St_ERL, St_EXL, St_KSU, TC_SIZE,
     TLB_ENTRYHI, TLB_LO0, TLB_LO1, TLB_PAGEMASK, S_TC_MISS,
 )
 
@@ -127,6 +127,11 @@ def xlate_nb(m, c, mi, va, acc):
     if pa < m.params[P_RAM_SIZE]:
         _tc_fill(m, c, mi, acc, va, pa)
         return pa
+    rom = pa - m.params[P_ROM_PA]
+    if 0 <= rom < m.params[P_ROM_SIZE]:
+        host = m.params[P_ROM_HOST] + rom
+        _tc_fill(m, c, mi, acc, va, host)
+        return host
     io = m.iomap
     for k in range(m.params[P_NIO]):
         if io[k, IO_BASE] <= pa < io[k, IO_BASE] + io[k, IO_SIZE]:

@@ -158,7 +158,10 @@ P_RAM_SIZE = 4       # bytes of RAM, at physical address 0
 P_NTLB = 5           # TLB entries per CPU
 P_NIO = 6            # number of rows used in iomap
 P_CURCPU = 7         # the CPU the scheduler runs next (kept across exits)
-NPARAMS = 8
+P_ROM_PA = 8         # physical address of the boot ROM
+P_ROM_SIZE = 9       # its size in bytes (0: no ROM)
+P_ROM_HOST = 10      # its offset in ram8 (after RAM and the MMIO spare page)
+NPARAMS = 12
 
 # iomap[i] = (base, size, device id): physical ranges served by Python devices
 IO_BASE = 0
@@ -217,13 +220,20 @@ class Machine(NamedTuple):
     scratch: np.ndarray  # int64[4]  bit-cast buffer for the FPU (viewed as float64/float32)
 
 
+ROM_PA = 0x1FC00000
+
+
 def new_machine(ncpu: int = 1, ram_bytes: int = 64 << 20, ntlb: int = 64,
-                mmu: int = MMU_R4K, exc_to_host: bool = False, quantum: int = 10_000) -> Machine:
-    """Allocate zeroed state for `ncpu` CPUs and `ram_bytes` of RAM at physical 0."""
-    if ram_bytes % 4096:
-        raise ValueError(f"RAM size {ram_bytes} is not a multiple of 4 KiB")
-    # one spare page past the guest's RAM: MMIO values pass through it (see mmu.py)
-    ram8 = np.zeros(ram_bytes + 4096, dtype=np.uint8)
+                mmu: int = MMU_R4K, exc_to_host: bool = False, quantum: int = 10_000,
+                rom_bytes: int = 0) -> Machine:
+    """Allocate zeroed state for `ncpu` CPUs, `ram_bytes` of RAM at physical 0
+    and `rom_bytes` of boot ROM at physical ROM_PA (0x1FC00000)."""
+    if ram_bytes % 4096 or ram_bytes <= 0 or ram_bytes > ROM_PA:
+        raise ValueError(f"RAM size {ram_bytes} must be a positive multiple of 4 KiB below {ROM_PA:#x}")
+    if rom_bytes % 4096:
+        raise ValueError(f"ROM size {rom_bytes} is not a multiple of 4 KiB")
+    # layout of the host buffer: [RAM][one spare page: MMIO values pass through it, see mmu.py][ROM]
+    ram8 = np.zeros(ram_bytes + 4096 + rom_bytes, dtype=np.uint8)
     params = np.zeros(NPARAMS, dtype=np.int64)
     params[P_NCPU] = ncpu
     params[P_QUANTUM] = quantum
@@ -231,6 +241,9 @@ def new_machine(ncpu: int = 1, ram_bytes: int = 64 << 20, ntlb: int = 64,
     params[P_EXC_TO_HOST] = int(exc_to_host)
     params[P_RAM_SIZE] = ram_bytes
     params[P_NTLB] = ntlb
+    params[P_ROM_PA] = ROM_PA
+    params[P_ROM_SIZE] = rom_bytes
+    params[P_ROM_HOST] = ram_bytes + 4096
     m = Machine(
         cpu=np.zeros((ncpu, NSLOTS), np.int64),
         gpr=np.zeros((ncpu, 32), np.int64),
