@@ -673,8 +673,15 @@ class LinuxProcess:
     # ----------------------------------------------------------- CPU state
     def _init_cpu(self) -> None:
         m = self.m
-        m.cpu[0, :] = 0
-        m.gpr[0, :] = 0
+        try:   # the CPU model's reset values (PRId, Config*, FIR, BRANCH_PC = -1, ...)
+            from flashvm.kernels.cp0 import reset_cpu
+        except ImportError:
+            reset_cpu = None
+        if reset_cpu is not None:
+            reset_cpu(m, 0)
+        else:
+            m.cpu[0, :] = 0
+            m.gpr[0, :] = 0
         m.gpr[0, 29] = self.sp
         m.cpu[0, PC] = self.image.entry
         m.cpu[0, NPC] = (self.image.entry + 4) & 0xFFFFFFFF
@@ -853,7 +860,7 @@ class LinuxProcess:
         self.write(p, b"".join(strings))
         self.write(execfn_addr, execfn)
         self.write(STACK_TOP - 4, bytes(4))
-        p &= ~15
+        p &= ~7                                # arch_align_stack: o32 ALMASK
         random_bytes = hashlib.sha256(b"flashvm AT_RANDOM %d" % self.seed).digest()[:16]
         p -= 16
         random_addr = p
@@ -2105,6 +2112,9 @@ class LinuxProcess:
                     self._die(SIGKILL, f": out of simulated RAM ({len(self.m.ram8) >> 20} MiB)"
                                        f" touching 0x{badvaddr:08x}")
                 if self.m.ptab[vpn]:
+                    # retry the instruction; in a delay slot, from its branch (EPC)
+                    self.m.cpu[0, PC] = epc
+                    self.m.cpu[0, NPC] = (epc + 4) & 0xFFFFFFFF
                     return
             self._fault(SIGSEGV, exc, badvaddr, epc)
         if exc in (EXC_ADEL, EXC_ADES):
