@@ -1,0 +1,491 @@
+/*
+ * bare.c -- tiny libc and machine helpers for bare flashvm guests.
+ * See bare.h for the API.
+ */
+#include "bare.h"
+
+/* ------------------------------------------------------------------ power */
+void halt(int code)
+{
+    for (;;)
+        mmio_write32(POWER_HALT, (uint32_t)code);
+}
+
+void exit(int code) { halt(code); }
+
+void abort(void)
+{
+    fputs_uart("abort()\n");
+    halt(134);
+}
+
+uint64_t time_ns(void)
+{
+    uint32_t hi, lo, hi2;
+    do {
+        hi = mmio_read32(TIMER_NS_HI);
+        lo = mmio_read32(TIMER_NS_LO);
+        hi2 = mmio_read32(TIMER_NS_HI);
+    } while (hi != hi2);
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/* ------------------------------------------------------------------- UART */
+int putchar(int c)
+{
+    mmio_write32(UART_TX, (uint32_t)(unsigned char)c);
+    return (unsigned char)c;
+}
+
+int fputs_uart(const char *s)
+{
+    while (*s)
+        putchar(*s++);
+    return 0;
+}
+
+int puts(const char *s)
+{
+    fputs_uart(s);
+    putchar('\n');
+    return 0;
+}
+
+int getchar(void)
+{
+    uint32_t v = mmio_read32(UART_RX);
+    return v == 0xFFFFFFFF ? -1 : (int)(v & 0xFF);
+}
+
+/* ----------------------------------------------------------------- printf */
+struct sink {
+    char *buf;      /* NULL: UART */
+    size_t size;
+    size_t len;     /* characters produced (not counting the NUL) */
+};
+
+static void sink_put(struct sink *s, char c)
+{
+    if (!s->buf)
+        putchar(c);
+    else if (s->len + 1 < s->size)
+        s->buf[s->len] = c;
+    s->len++;
+}
+
+static void sink_pad(struct sink *s, char c, int n)
+{
+    while (n-- > 0)
+        sink_put(s, c);
+}
+
+/* unsigned 64-bit to digits without 64-bit division when the value fits in 32 bits */
+static int utoa_rev(char *out, uint64_t v, unsigned base, int upper)
+{
+    const char *dig = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+    int n = 0;
+    if (v == 0)
+        out[n++] = '0';
+    while (v >> 32) {
+        out[n++] = dig[v % base];
+        v /= base;
+    }
+    uint32_t w = (uint32_t)v;
+    while (w) {
+        out[n++] = dig[w % base];
+        w /= base;
+    }
+    return n;
+}
+
+static void fmt_num(struct sink *s, uint64_t v, int neg, unsigned base, int upper,
+                    int width, int left, int zero, const char *prefix)
+{
+    char tmp[24];
+    int n = utoa_rev(tmp, v, base, upper);
+    int plen = 0;
+    while (prefix && prefix[plen])
+        plen++;
+    int total = n + (neg ? 1 : 0) + plen;
+    if (!left && !zero)
+        sink_pad(s, ' ', width - total);
+    if (neg)
+        sink_put(s, '-');
+    for (int i = 0; i < plen; i++)
+        sink_put(s, prefix[i]);
+    if (!left && zero)
+        sink_pad(s, '0', width - total);
+    while (n > 0)
+        sink_put(s, tmp[--n]);
+    if (left)
+        sink_pad(s, ' ', width - total);
+}
+
+static int do_printf(struct sink *s, const char *f, va_list ap)
+{
+    for (; *f; f++) {
+        if (*f != '%') {
+            sink_put(s, *f);
+            continue;
+        }
+        f++;
+        int left = 0, zero = 0, width = 0, lng = 0;
+        for (;; f++) {
+            if (*f == '-')
+                left = 1;
+            else if (*f == '0')
+                zero = 1;
+            else
+                break;
+        }
+        if (*f == '*') {
+            width = va_arg(ap, int);
+            if (width < 0) {
+                left = 1;
+                width = -width;
+            }
+            f++;
+        } else {
+            while (*f >= '0' && *f <= '9')
+                width = width * 10 + (*f++ - '0');
+        }
+        for (;; f++) {
+            if (*f == 'l')
+                lng++;
+            else if (*f != 'h' && *f != 'z')
+                break;
+        }
+        switch (*f) {
+        case 'd':
+        case 'i': {
+            int64_t v = lng >= 2 ? va_arg(ap, long long) : (int64_t)va_arg(ap, int);
+            uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+            fmt_num(s, u, v < 0, 10, 0, width, left, zero, 0);
+            break;
+        }
+        case 'u':
+        case 'x':
+        case 'X':
+        case 'o': {
+            uint64_t v = lng >= 2 ? va_arg(ap, unsigned long long)
+                                  : (uint64_t)va_arg(ap, unsigned int);
+            unsigned base = *f == 'u' ? 10 : *f == 'o' ? 8 : 16;
+            fmt_num(s, v, 0, base, *f == 'X', width, left, zero, 0);
+            break;
+        }
+        case 'p':
+            fmt_num(s, (uintptr_t)va_arg(ap, void *), 0, 16, 0, width, left, zero, "0x");
+            break;
+        case 'c': {
+            char c = (char)va_arg(ap, int);
+            if (!left)
+                sink_pad(s, ' ', width - 1);
+            sink_put(s, c);
+            if (left)
+                sink_pad(s, ' ', width - 1);
+            break;
+        }
+        case 's': {
+            const char *str = va_arg(ap, const char *);
+            if (!str)
+                str = "(null)";
+            int n = (int)strlen(str);
+            if (!left)
+                sink_pad(s, ' ', width - n);
+            while (*str)
+                sink_put(s, *str++);
+            if (left)
+                sink_pad(s, ' ', width - n);
+            break;
+        }
+        case '%':
+            sink_put(s, '%');
+            break;
+        case '\0':
+            f--;
+            break;
+        default:
+            sink_put(s, '%');
+            sink_put(s, *f);
+            break;
+        }
+    }
+    if (s->buf && s->size)
+        s->buf[s->len < s->size ? s->len : s->size - 1] = '\0';
+    return (int)s->len;
+}
+
+int vprintf(const char *fmt, va_list ap)
+{
+    struct sink s = {0, 0, 0};
+    return do_printf(&s, fmt, ap);
+}
+
+int printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vprintf(fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+int vsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
+{
+    char dummy;
+    struct sink s = {buf ? buf : &dummy, buf ? n : 0, 0};
+    if (!buf)
+        s.size = 0;
+    return do_printf(&s, fmt, ap);
+}
+
+int snprintf(char *buf, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vsnprintf(buf, n, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* ---------------------------------------------------------------- strings */
+/* Byte loops: keep them from being turned back into calls to themselves. */
+#define NO_BUILTIN __attribute__((no_builtin))
+
+NO_BUILTIN void *memcpy(void *dst, const void *src, size_t n)
+{
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    if ((((uintptr_t)d | (uintptr_t)s) & 3) == 0) {
+        while (n >= 4) {
+            *(uint32_t *)d = *(const uint32_t *)s;
+            d += 4;
+            s += 4;
+            n -= 4;
+        }
+    }
+    while (n--)
+        *d++ = *s++;
+    return dst;
+}
+
+NO_BUILTIN void *memmove(void *dst, const void *src, size_t n)
+{
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    if (d == s || n == 0)
+        return dst;
+    if (d < s || d >= s + n)
+        return memcpy(dst, src, n);
+    d += n;
+    s += n;
+    while (n--)
+        *--d = *--s;
+    return dst;
+}
+
+NO_BUILTIN void *memset(void *dst, int c, size_t n)
+{
+    unsigned char *d = dst;
+    uint32_t w = (unsigned char)c;
+    w |= w << 8;
+    w |= w << 16;
+    while (n && ((uintptr_t)d & 3)) {
+        *d++ = (unsigned char)c;
+        n--;
+    }
+    while (n >= 4) {
+        *(uint32_t *)d = w;
+        d += 4;
+        n -= 4;
+    }
+    while (n--)
+        *d++ = (unsigned char)c;
+    return dst;
+}
+
+NO_BUILTIN int memcmp(const void *a, const void *b, size_t n)
+{
+    const unsigned char *x = a, *y = b;
+    for (; n; n--, x++, y++)
+        if (*x != *y)
+            return *x - *y;
+    return 0;
+}
+
+NO_BUILTIN size_t strlen(const char *s)
+{
+    const char *p = s;
+    while (*p)
+        p++;
+    return (size_t)(p - s);
+}
+
+int strcmp(const char *a, const char *b)
+{
+    while (*a && *a == *b) {
+        a++;
+        b++;
+    }
+    return (unsigned char)*a - (unsigned char)*b;
+}
+
+int strncmp(const char *a, const char *b, size_t n)
+{
+    for (; n; n--, a++, b++) {
+        if (*a != *b || !*a)
+            return (unsigned char)*a - (unsigned char)*b;
+    }
+    return 0;
+}
+
+char *strcpy(char *dst, const char *src)
+{
+    char *d = dst;
+    while ((*d++ = *src++))
+        ;
+    return dst;
+}
+
+char *strchr(const char *s, int c)
+{
+    for (;; s++) {
+        if (*s == (char)c)
+            return (char *)s;
+        if (!*s)
+            return 0;
+    }
+}
+
+/* ----------------------------------------------------------------- malloc */
+extern char __ram_end[];
+static char *heap_ptr;
+
+void *malloc(size_t n)
+{
+    if (!heap_ptr)
+        heap_ptr = __heap_start;
+    n = (n + 15) & ~(size_t)15;
+    if (n > (size_t)(__ram_end - heap_ptr))
+        return 0;
+    void *p = heap_ptr;
+    heap_ptr += n;
+    return p;
+}
+
+void *calloc(size_t n, size_t size)
+{
+    if (size && n > (size_t)-1 / size)
+        return 0;
+    void *p = malloc(n * size);
+    if (p)
+        memset(p, 0, n * size);
+    return p;
+}
+
+void free(void *p) { (void)p; }
+
+/* ------------------------------------------------------------- exceptions */
+trap_handler_t __bare_trap_handler = default_exception_handler;
+
+extern const uint32_t __bare_vec_refill[], __bare_vec_refill_end[];
+extern const uint32_t __bare_vec_general[], __bare_vec_general_end[];
+extern const uint32_t __bare_vec_interrupt[], __bare_vec_interrupt_end[];
+
+static const char *const exc_names[32] = {
+    "Int", "Mod", "TLBL", "TLBS", "AdEL", "AdES", "IBE", "DBE",
+    "Sys", "Bp", "RI", "CpU", "Ov", "Tr", "MSAFPE", "FPE",
+    "16", "17", "C2E", "TLBRI", "TLBXI", "MSADis", "MDMX", "WATCH",
+    "MCheck", "Thread", "DSPDis", "27", "28", "29", "CacheErr", "31",
+};
+
+const char *exc_name(unsigned exccode) { return exc_names[exccode & 31]; }
+
+void dump_trapframe(const struct trapframe *tf)
+{
+    printf("exception %s (code %u) vector 0x%03x\n", exc_name(CAUSE_EXC(tf->cause)),
+           CAUSE_EXC(tf->cause), tf->vector);
+    printf("  epc=%08x cause=%08x status=%08x badvaddr=%08x entryhi=%08x\n",
+           tf->epc, tf->cause, tf->status, tf->badvaddr, tf->entryhi);
+    for (int i = 0; i < 32; i += 4)
+        printf("  r%-2d %08x %08x %08x %08x\n", i, tf->regs[i], tf->regs[i + 1],
+               tf->regs[i + 2], tf->regs[i + 3]);
+    printf("  hi %08x lo %08x\n", tf->hi, tf->lo);
+}
+
+void default_exception_handler(struct trapframe *tf)
+{
+    printf("unhandled ");
+    dump_trapframe(tf);
+    halt(0xEE);
+}
+
+trap_handler_t set_exception_handler(trap_handler_t h)
+{
+    trap_handler_t old = __bare_trap_handler;
+    __bare_trap_handler = h ? h : default_exception_handler;
+    return old;
+}
+
+static void copy_vector(uint32_t offset, const uint32_t *from, const uint32_t *to)
+{
+    /* write through the uncached kseg1 alias so no stale cache line survives */
+    uint32_t ebase = read_c0_ebase() & 0x3FFFF000;
+    volatile uint32_t *dst = (volatile uint32_t *)(uintptr_t)KSEG1(PHYS(ebase + offset));
+    while (from < to)
+        *dst++ = *from++;
+}
+
+/* called by crt0 before main */
+void __bare_init(void)
+{
+    install_exception_handler(0);
+}
+
+void install_exception_handler(trap_handler_t h)
+{
+    set_exception_handler(h);
+    copy_vector(VEC_TLB_REFILL, __bare_vec_refill, __bare_vec_refill_end);
+    copy_vector(VEC_GENERAL, __bare_vec_general, __bare_vec_general_end);
+    copy_vector(VEC_INTERRUPT, __bare_vec_interrupt, __bare_vec_interrupt_end);
+    mips_sync();
+}
+
+/* -------------------------------------------------------------------- TLB */
+void tlb_write(int index, uint32_t entryhi, uint32_t entrylo0, uint32_t entrylo1,
+               uint32_t pagemask)
+{
+    write_c0_entryhi(entryhi);
+    write_c0_entrylo0(entrylo0);
+    write_c0_entrylo1(entrylo1);
+    write_c0_pagemask(pagemask);
+    if (index >= 0) {
+        write_c0_index((uint32_t)index);
+        tlbwi();
+    } else {
+        tlbwr();
+    }
+}
+
+int tlb_probe(uint32_t entryhi)
+{
+    write_c0_entryhi(entryhi);
+    tlbp();
+    uint32_t idx = read_c0_index();
+    return (idx & INDEX_P) ? -1 : (int)(idx & 0x7FFFFFFF);
+}
+
+int tlb_size(void)
+{
+    uint32_t c1 = read_c0_config(1);
+    return (int)((c1 >> 25) & 0x3F) + 1;
+}
+
+void tlb_flush_all(void)
+{
+    uint32_t old_hi = read_c0_entryhi();
+    int n = tlb_size();
+    for (int i = 0; i < n; i++)   /* distinct VPN2s inside unmapped kseg0: never match */
+        tlb_write(i, KSEG0_BASE + ((uint32_t)i << 13), 0, 0, PAGEMASK_4K);
+    write_c0_entryhi(old_hi);
+}

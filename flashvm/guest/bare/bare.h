@@ -1,0 +1,335 @@
+/*
+ * bare.h -- runtime for freestanding (kernel-mode) flashvm guest programs.
+ *
+ * Programs built with flashvm.toolchain.build_bare() get crt0.S (entry
+ * `_start`), trap.S (exception trampolines) and bare.c (this API) linked in.
+ * `int main(void)` runs in kernel mode with Status = CU1 (FPU usable,
+ * FR=0, BEV=0, ERL=0, EXL=0, IE=0) and EBase = 0x80000000; its return value
+ * is written to the POWER register, which halts the machine.
+ *
+ * This header is also included by the assembly files (__ASSEMBLER__ set), so
+ * only #defines appear outside the C-only section.
+ */
+#ifndef FLASHVM_BARE_H
+#define FLASHVM_BARE_H
+
+/* ------------------------------------------------------------------ machine */
+#define RAM_PHYS_BASE    0x00000000
+#define RAM_SIZE_DEFAULT (64 << 20)      /* 64 MB unless the machine says otherwise */
+#define KSEG0_BASE       0x80000000      /* cached, unmapped */
+#define KSEG1_BASE       0xA0000000      /* uncached, unmapped */
+#define KSEG2_BASE       0xC0000000      /* mapped (kernel) */
+#define KSEG0(pa)        ((pa) | KSEG0_BASE)
+#define KSEG1(pa)        ((pa) | KSEG1_BASE)
+#define PHYS(va)         ((va) & 0x1FFFFFFF)
+
+#define EBASE_ADDR       0x80000000      /* exception base set by crt0 */
+#define VEC_TLB_REFILL   0x000
+#define VEC_CACHE_ERR    0x100
+#define VEC_GENERAL      0x180
+#define VEC_INTERRUPT    0x200           /* used only when Cause.IV = 1 */
+
+/* devices: physical 0x1F000000, used through kseg1; 32-bit registers, lw/sw */
+#define DEV_PHYS_BASE    0x1F000000
+#define UART_BASE        0xBF000000
+#define UART_TX          (UART_BASE + 0x00)  /* write: print one byte */
+#define UART_RX          (UART_BASE + 0x04)  /* read: a byte, or -1 if none */
+#define UART_STATUS      (UART_BASE + 0x08)
+#define POWER_BASE       0xBF000100
+#define POWER_HALT       (POWER_BASE + 0x00) /* write: halt with that exit status */
+#define TIMER_BASE       0xBF000200
+#define TIMER_NS_LO      (TIMER_BASE + 0x00) /* simulated time in ns, low 32 bits */
+#define TIMER_NS_HI      (TIMER_BASE + 0x04) /* high 32 bits */
+
+/* ------------------------------------------------------------ CP0 registers */
+#define CP0_INDEX     0
+#define CP0_RANDOM    1
+#define CP0_ENTRYLO0  2
+#define CP0_ENTRYLO1  3
+#define CP0_CONTEXT   4
+#define CP0_PAGEMASK  5
+#define CP0_WIRED     6
+#define CP0_HWRENA    7
+#define CP0_BADVADDR  8
+#define CP0_COUNT     9
+#define CP0_ENTRYHI   10
+#define CP0_COMPARE   11
+#define CP0_STATUS    12
+#define CP0_CAUSE     13
+#define CP0_EPC       14
+#define CP0_PRID      15   /* sel 1: EBase */
+#define CP0_CONFIG    16   /* sel 0..3 */
+#define CP0_LLADDR    17
+#define CP0_ERROREPC  30
+
+/* Status */
+#define ST_IE    0x00000001
+#define ST_EXL   0x00000002
+#define ST_ERL   0x00000004
+#define ST_KSU   0x00000018
+#define ST_UM    0x00000010
+#define ST_IM(n) (0x100 << (n))
+#define ST_IM_ALL 0x0000FF00
+#define ST_BEV   0x00400000
+#define ST_FR    0x04000000
+#define ST_CU0   0x10000000
+#define ST_CU1   0x20000000
+
+/* Cause */
+#define CAUSE_EXC_SHIFT 2
+#define CAUSE_EXC_MASK  0x7C
+#define CAUSE_EXC(c)    (((c) >> 2) & 0x1F)
+#define CAUSE_IP(n)     (0x100 << (n))
+#define CAUSE_IV        0x00800000
+#define CAUSE_CE(c)     (((c) >> 28) & 3)
+#define CAUSE_BD        0x80000000
+
+/* Cause.ExcCode values */
+#define EXC_INT   0
+#define EXC_MOD   1
+#define EXC_TLBL  2
+#define EXC_TLBS  3
+#define EXC_ADEL  4
+#define EXC_ADES  5
+#define EXC_IBE   6
+#define EXC_DBE   7
+#define EXC_SYS   8
+#define EXC_BP    9
+#define EXC_RI    10
+#define EXC_CPU   11
+#define EXC_OV    12
+#define EXC_TR    13
+#define EXC_FPE   15
+
+/* EntryLo: PFN<<6 | C<<3 | D<<2 | V<<1 | G */
+#define ENTRYLO_G      0x1
+#define ENTRYLO_V      0x2
+#define ENTRYLO_D      0x4
+#define ENTRYLO_C(c)   ((c) << 3)     /* 2 = uncached, 3 = cacheable */
+#define ENTRYLO_PFN(pa) ((((pa) >> 12) & 0xFFFFF) << 6)
+#define PAGEMASK_4K    0x00000000
+#define PAGEMASK_16K   0x00006000
+#define PAGEMASK_64K   0x0001E000
+#define PAGEMASK_1M    0x001FE000
+#define PAGEMASK_16M   0x01FFE000
+#define INDEX_P        0x80000000     /* tlbp: no match */
+
+/* --------------------------------------------------------------- trapframe */
+/* Word offsets (bytes) inside struct trapframe; used by trap.S. */
+#define TF_REGS      0     /* regs[0..31]; regs[26], regs[27] (k0/k1) are not saved */
+#define TF_HI        128
+#define TF_LO        132
+#define TF_EPC       136
+#define TF_STATUS    140
+#define TF_CAUSE     144
+#define TF_BADVADDR  148
+#define TF_ENTRYHI   152
+#define TF_VECTOR    156   /* VEC_TLB_REFILL / VEC_GENERAL / VEC_INTERRUPT */
+#define TF_SIZE      160
+/* the stack frame built by trap.S: 16 bytes of o32 argument area + frame */
+#define TRAP_FRAME_BYTES (16 + TF_SIZE)
+#define TRAP_STACK_BYTES 16384
+
+#ifndef __ASSEMBLER__
+/* ====================================================================== C */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Saved state of the interrupted context.  The handler may change any field
+ * (e.g. epc += 4 to skip a syscall, regs[2] for a return value, status to
+ * return to user mode, entryhi to switch ASID); trap.S restores them all and
+ * executes eret. */
+struct trapframe {
+    uint32_t regs[32];
+    uint32_t hi, lo;
+    uint32_t epc;
+    uint32_t status;
+    uint32_t cause;
+    uint32_t badvaddr;
+    uint32_t entryhi;
+    uint32_t vector;
+};
+_Static_assert(sizeof(struct trapframe) == TF_SIZE, "trapframe layout");
+
+typedef void (*trap_handler_t)(struct trapframe *tf);
+
+/* Register names for tf->regs[] */
+enum { R_ZERO, R_AT, R_V0, R_V1, R_A0, R_A1, R_A2, R_A3,
+       R_T0, R_T1, R_T2, R_T3, R_T4, R_T5, R_T6, R_T7,
+       R_S0, R_S1, R_S2, R_S3, R_S4, R_S5, R_S6, R_S7,
+       R_T8, R_T9, R_K0, R_K1, R_GP, R_SP, R_FP, R_RA };
+
+/* ------------------------------------------------------------ MMIO access */
+static inline void mmio_write32(uint32_t addr, uint32_t v)
+{
+    *(volatile uint32_t *)(uintptr_t)addr = v;
+}
+static inline uint32_t mmio_read32(uint32_t addr)
+{
+    return *(volatile uint32_t *)(uintptr_t)addr;
+}
+
+/* -------------------------------------------------------------- CP0 / misc */
+#define __BARE_STR(x) #x
+#define __BARE_XSTR(x) __BARE_STR(x)
+
+/* mfc0(CP0_STATUS, 0) / mtc0(CP0_PRID, 1, v): register and select must be
+ * integer constants (macros are fine).  mtc0 is followed by ehb. */
+#define mfc0(reg, sel) ({                                                    \
+        uint32_t __v;                                                        \
+        __asm__ volatile("mfc0 %0, $" __BARE_XSTR(reg) ", " __BARE_XSTR(sel) \
+                         : "=r"(__v));                                       \
+        __v; })
+#define mtc0(reg, sel, val) do {                                             \
+        uint32_t __v = (uint32_t)(val);                                      \
+        __asm__ volatile("mtc0 %0, $" __BARE_XSTR(reg) ", " __BARE_XSTR(sel) \
+                         "\n\tehb" : : "r"(__v) : "memory");                 \
+    } while (0)
+
+#define read_c0_status()     mfc0(CP0_STATUS, 0)
+#define write_c0_status(v)   mtc0(CP0_STATUS, 0, v)
+#define read_c0_cause()      mfc0(CP0_CAUSE, 0)
+#define write_c0_cause(v)    mtc0(CP0_CAUSE, 0, v)
+#define read_c0_epc()        mfc0(CP0_EPC, 0)
+#define write_c0_epc(v)      mtc0(CP0_EPC, 0, v)
+#define read_c0_badvaddr()   mfc0(CP0_BADVADDR, 0)
+#define read_c0_count()      mfc0(CP0_COUNT, 0)
+#define write_c0_count(v)    mtc0(CP0_COUNT, 0, v)
+#define read_c0_compare()    mfc0(CP0_COMPARE, 0)
+#define write_c0_compare(v)  mtc0(CP0_COMPARE, 0, v)
+#define read_c0_index()      mfc0(CP0_INDEX, 0)
+#define write_c0_index(v)    mtc0(CP0_INDEX, 0, v)
+#define read_c0_random()     mfc0(CP0_RANDOM, 0)
+#define read_c0_entrylo0()   mfc0(CP0_ENTRYLO0, 0)
+#define write_c0_entrylo0(v) mtc0(CP0_ENTRYLO0, 0, v)
+#define read_c0_entrylo1()   mfc0(CP0_ENTRYLO1, 0)
+#define write_c0_entrylo1(v) mtc0(CP0_ENTRYLO1, 0, v)
+#define read_c0_entryhi()    mfc0(CP0_ENTRYHI, 0)
+#define write_c0_entryhi(v)  mtc0(CP0_ENTRYHI, 0, v)
+#define read_c0_pagemask()   mfc0(CP0_PAGEMASK, 0)
+#define write_c0_pagemask(v) mtc0(CP0_PAGEMASK, 0, v)
+#define read_c0_wired()      mfc0(CP0_WIRED, 0)
+#define write_c0_wired(v)    mtc0(CP0_WIRED, 0, v)
+#define read_c0_context()    mfc0(CP0_CONTEXT, 0)
+#define write_c0_context(v)  mtc0(CP0_CONTEXT, 0, v)
+#define read_c0_userlocal()  mfc0(CP0_CONTEXT, 2)
+#define write_c0_userlocal(v) mtc0(CP0_CONTEXT, 2, v)
+#define read_c0_hwrena()     mfc0(CP0_HWRENA, 0)
+#define write_c0_hwrena(v)   mtc0(CP0_HWRENA, 0, v)
+#define read_c0_prid()       mfc0(CP0_PRID, 0)
+#define read_c0_ebase()      mfc0(CP0_PRID, 1)
+#define write_c0_ebase(v)    mtc0(CP0_PRID, 1, v)
+#define read_c0_config(sel)  mfc0(CP0_CONFIG, sel)
+#define read_c0_errorepc()   mfc0(CP0_ERROREPC, 0)
+
+static inline void ehb(void)   { __asm__ volatile("ehb" ::: "memory"); }
+static inline void tlbwi(void) { __asm__ volatile("tlbwi\n\tehb" ::: "memory"); }
+static inline void tlbwr(void) { __asm__ volatile("tlbwr\n\tehb" ::: "memory"); }
+static inline void tlbp(void)  { __asm__ volatile("tlbp\n\tehb" ::: "memory"); }
+static inline void tlbr(void)  { __asm__ volatile("tlbr\n\tehb" ::: "memory"); }
+/* eret from C: only meaningful with EXL/ERL set and EPC/ErrorEPC prepared. */
+static inline __attribute__((noreturn)) void eret(void)
+{
+    __asm__ volatile("eret" ::: "memory");
+    __builtin_unreachable();
+}
+/* `syscall` instruction: raises EXC_SYS; the handler must advance tf->epc
+ * and must not change tf->regs[] (the compiler assumes all registers survive;
+ * use syscall3() to get a result back). */
+static inline void mips_syscall(void) { __asm__ volatile("syscall" ::: "memory"); }
+/* syscall with a number in $v0 and arguments in $a0..$a2, Linux style; the
+ * handler returns a value in tf->regs[R_V0] and may change $v1 and $a0..$a2. */
+static inline uint32_t syscall3(uint32_t nr, uint32_t a, uint32_t b, uint32_t c)
+{
+    register uint32_t v0 __asm__("$2") = nr;
+    register uint32_t a0 __asm__("$4") = a;
+    register uint32_t a1 __asm__("$5") = b;
+    register uint32_t a2 __asm__("$6") = c;
+    __asm__ volatile("syscall" : "+r"(v0), "+r"(a0), "+r"(a1), "+r"(a2) : : "$3", "memory");
+    return v0;
+}
+static inline void mips_break(void)   { __asm__ volatile("break" ::: "memory"); }
+static inline void mips_wait(void)    { __asm__ volatile("wait" ::: "memory"); }
+static inline void mips_sync(void)    { __asm__ volatile("sync" ::: "memory"); }
+/* di/ei return the previous Status */
+static inline uint32_t irq_disable(void)
+{
+    uint32_t s;
+    __asm__ volatile("di %0\n\tehb" : "=r"(s) : : "memory");
+    return s;
+}
+static inline uint32_t irq_enable(void)
+{
+    uint32_t s;
+    __asm__ volatile("ei %0\n\tehb" : "=r"(s) : : "memory");
+    return s;
+}
+
+/* ----------------------------------------------------------------- runtime */
+__attribute__((noreturn)) void halt(int code);   /* write POWER, never return */
+__attribute__((noreturn)) void exit(int code);   /* = halt */
+__attribute__((noreturn)) void abort(void);      /* prints, halt(134) */
+uint64_t time_ns(void);                          /* simulated time from TIMER */
+
+int putchar(int c);
+int puts(const char *s);                          /* appends '\n' */
+int fputs_uart(const char *s);                    /* no '\n' */
+int getchar(void);                                /* UART RX: byte or -1 */
+/* printf-lite: %d %i %u %x %X %o %s %c %p %%, flags '-' '0', width,
+ * 'l'/'ll' length (ll = 64-bit), 'h'/'z' accepted; no floating point. */
+int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int vprintf(const char *fmt, va_list ap);
+int snprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int vsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
+
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+char *strcpy(char *dst, const char *src);
+char *strchr(const char *s, int c);
+/* bump allocator over the RAM after the stack (free() is a no-op) */
+void *malloc(size_t n);
+void *calloc(size_t n, size_t size);
+void free(void *p);
+
+/* -------------------------------------------------------------- exceptions */
+/* Copy the trampolines to EBase+0x000 (TLB refill), +0x180 (general) and
+ * +0x200 (interrupts with Cause.IV=1) and make `h` the C handler for all of
+ * them (tf->vector tells which vector was taken).  h == NULL restores the
+ * default handler, which prints the cause and halts with status 0xEE.
+ * Exceptions from kernel mode (KSU=0) push the frame on the current stack;
+ * from user/supervisor mode they use a dedicated 16 KB trap stack. */
+void install_exception_handler(trap_handler_t h);
+trap_handler_t set_exception_handler(trap_handler_t h);   /* no copying */
+void default_exception_handler(struct trapframe *tf);
+void dump_trapframe(const struct trapframe *tf);
+const char *exc_name(unsigned exccode);
+
+/* Write one TLB entry (index) or a random one (index < 0). */
+void tlb_write(int index, uint32_t entryhi, uint32_t entrylo0, uint32_t entrylo1,
+               uint32_t pagemask);
+/* tlbp for entryhi: returns the index or -1. */
+int tlb_probe(uint32_t entryhi);
+/* Invalidate all entries (unique unmapped VPN2s in kseg0) given the TLB size
+ * from Config1.MMUSize. */
+int tlb_size(void);
+void tlb_flush_all(void);
+
+/* linker-script symbols */
+extern char __bss_start[], __bss_end[], __stack_bottom[], __stack_top[];
+extern char __heap_start[], _end[];
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* !__ASSEMBLER__ */
+#endif /* FLASHVM_BARE_H */
