@@ -176,6 +176,15 @@ def test_unknown_syscall_enosys_counted(proc):
     assert proc.syscalls_by_number[4999] == 2
 
 
+def test_indirect_syscall(proc):
+    """o32 syscall 4000: the number in a0, arguments shifted by one."""
+    assert proc.do_syscall(4000, [NR["getpid"], 0, 0, 0, 0, 0, 0, 0]) == 1000
+    buf = scratch(proc)
+    assert proc.do_syscall(4000, [NR["set_thread_area"], 0x1234, 0, 0]) == 0
+    assert proc.m.cp0[0, CP0_Context, SEL_UserLocal] == 0x1234
+    assert proc.syscalls_by_number[NR["getpid"]] == 1 and 4000 not in proc.syscalls_by_number
+
+
 def test_stack_arguments(proc):
     """Arguments 5..8 come from sp+16..sp+28 (mmap2's fd and page offset)."""
     m, g = proc.m, proc.m.gpr[0]

@@ -960,15 +960,15 @@ class LinuxProcess:
         """Serve the system call in the registers and resume after the syscall instruction."""
         m = self.m
         g = m.gpr[0]
-        num = int(g[2])
+        regs = g[:8].tolist()
+        num = regs[2]
         if epc is None:
             epc = int(m.cpu[0, PC])
-        args = [int(g[4]), int(g[5]), int(g[6]), int(g[7])]
+        args = regs[4:8]
         entry = _HANDLERS.get(num)
         if entry is not None and entry[1] > 4 or num == 4000:
-            sp = int(g[29])
             try:
-                args += list(struct.unpack("<4I", self.read(sp + 16, 16)))
+                args += struct.unpack("<4I", self.read(int(g[29]) + 16, 16))
             except GuestFault:
                 args = None
         r = -E.EFAULT if args is None else self.do_syscall(num, args)
@@ -981,15 +981,15 @@ class LinuxProcess:
         else:
             g[2] = r & 0xFFFFFFFF
             g[7] = 0
-        m.cpu[0, PC] = (epc + 4) & 0xFFFFFFFF
-        m.cpu[0, NPC] = (epc + 8) & 0xFFFFFFFF
+        cpu = m.cpu[0]
+        cpu[PC] = (epc + 4) & 0xFFFFFFFF
+        cpu[NPC] = (epc + 8) & 0xFFFFFFFF
 
     def do_syscall(self, num: int, args) -> int | tuple:
         """Run system call `num` with up to 8 argument words; return result or -errno."""
-        self.syscalls_by_number[num] += 1
         if num == 4000:                       # syscall(2): indirect, number in a0
             num, args = int(args[0]), list(args[1:]) + [0]
-            self.syscalls_by_number[num] += 1
+        self.syscalls_by_number[num] += 1
         entry = _HANDLERS.get(num)
         if entry is None:
             self.unknown_syscalls[num] += 1
@@ -1103,7 +1103,7 @@ class LinuxProcess:
         if old:
             cur = mx = RLIM_INFINITY
             if resource == RLIMIT_STACK:
-                cur = self.stack_size
+                cur = STACK_SIZE          # the default limit; the stack reserved may be larger
             elif resource == RLIMIT_NOFILE:
                 cur = mx = MAX_FDS
             self.write(old, struct.pack("<QQ", cur, mx))
@@ -1113,7 +1113,7 @@ class LinuxProcess:
     def sys_getrlimit(self, resource, old):
         cur = mx = 0x7FFFFFFF  # RLIM_INFINITY for the old 32-bit interface on MIPS
         if resource == RLIMIT_STACK:
-            cur = self.stack_size
+            cur = STACK_SIZE
         elif resource == RLIMIT_NOFILE:
             cur = mx = MAX_FDS
         self.write(old, struct.pack("<II", cur, mx))
