@@ -310,7 +310,7 @@ class Emitter:
 
 OUTLINED_FPU = '''
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def {name}(st, r, f, insn, fr64):
     exc = -1
 {body}
@@ -319,7 +319,7 @@ def {name}(st, r, f, insn, fr64):
 
 COLD_FN = '''
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
     """Instructions rare in compiled code.  Returns -1 when done, X_RESYNC or
     X_WAIT when done and the loop must react, else an exception code
@@ -359,7 +359,7 @@ STOP_WAIT = 1
 STOP_EXIT = 2
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def exec_cpu_nb(m, c, limit):
     """Run CPU `c` for at most `limit` instructions.  Returns (STOP_*, instructions retired).
     On STOP_EXIT the exit record m.exitrec says what the host must do."""

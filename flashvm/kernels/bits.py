@@ -4,13 +4,13 @@ from numba import njit
 M32 = 0xFFFFFFFF
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def s32(x):
     """Sign-extend a 32-bit pattern."""
     return ((x & M32) ^ 0x80000000) - 0x80000000
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def clz32(x):
     """Count leading zeros of a 32-bit value (32 for zero)."""
     if x == 0:
@@ -33,7 +33,7 @@ def clz32(x):
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def div32(a, b):
     """Signed 32-bit division truncating toward zero, as QEMU's MIPS DIV does it:
     a zero divisor, or INT_MIN / -1, divides by 1 instead."""
@@ -45,7 +45,7 @@ def div32(a, b):
     return q, a - q * b
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def divu32(a, b):
     """Unsigned 32-bit division; a zero divisor divides by 1 (QEMU's DIVU)."""
     if b == 0:
@@ -54,7 +54,7 @@ def divu32(a, b):
     return q, a - q * b
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def fcc(fcsr, cc):
     """FPU condition code `cc` (0..7) of FCSR: cc0 is bit 23, cc1..7 are bits 25..31."""
     if cc == 0:
@@ -62,7 +62,7 @@ def fcc(fcsr, cc):
     return (fcsr >> (24 + cc)) & 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def set_fcc(fcsr, cc, t):
     bit = 23 if cc == 0 else 24 + cc
     if t:
@@ -72,24 +72,24 @@ def set_fcc(fcsr, cc, t):
 
 # FPU register file access.  f[i] holds 64 bits; with Status.FR=0 a double lives
 # in the low halves of an even/odd pair, with FR=1 in one register.
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def rd_s(f, i):
     return f[i] & M32
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def wr_s(f, i, v):
     f[i] = (f[i] & ~M32) | (v & M32)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def rd_d(f, fr64, i):
     if fr64:
         return f[i]
     return (f[i] & M32) | (f[i | 1] << 32)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def wr_d(f, fr64, i, v):
     if fr64:
         f[i] = v

@@ -70,7 +70,7 @@ def reset_cpu(m: Machine, c: int) -> None:
     m.tc_tag[c] = -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def timer_due(cycles, count_base, count_at_base, compare):
     """Cycle at which Count next equals Compare (counting from `cycles`)."""
     now = count_at_base + ((cycles - count_base) >> COUNT_SHIFT)
@@ -82,13 +82,13 @@ def timer_due(cycles, count_base, count_at_base, compare):
     return count_base + ((ticks_now + delta) << COUNT_SHIFT)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def count_now(m, c, cyc):
     st = m.cpu[c]
     return (st[COUNT_AT_BASE] + ((cyc - st[COUNT_BASE]) >> COUNT_SHIFT)) & M32
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def mfc0_nb(m, c, reg, sel, cyc):
     if reg == CP0_Count and sel == 0:
         return count_now(m, c, cyc)
@@ -97,7 +97,7 @@ def mfc0_nb(m, c, reg, sel, cyc):
     return m.cp0[c, reg, sel]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def random_index_nb(m, c, cyc):
     """Random: between Wired and the last entry, a deterministic function of time."""
     n = m.params[P_NTLB]
@@ -107,7 +107,7 @@ def random_index_nb(m, c, cyc):
     return n - 1 - (cyc % (n - wired))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _index_mask(n):
     k = 1
     while k < n:
@@ -115,7 +115,7 @@ def _index_mask(n):
     return k - 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def mtc0_nb(m, c, reg, sel, val, cyc):
     """Write a CP0 register with its writable-bits mask and side effects."""
     cp0 = m.cp0
@@ -171,7 +171,7 @@ def mtc0_nb(m, c, reg, sel, val, cyc):
         cp0[c, reg, sel] = val
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def take_exception_nb(m, c, code, pc, bpc, badva, ce):
     """Enter exception `code` (ExcCode, maybe | EXC_REFILL_FLAG) raised by the
     instruction at `pc`.  Returns 1 when the exception goes to the host
@@ -233,13 +233,13 @@ def take_exception_nb(m, c, code, pc, bpc, badva, ce):
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def irq_pending(status, cause):
     """An interrupt would be taken now: enabled, not in an exception, and unmasked."""
     return (status & St_IE) != 0 and (status & (St_EXL | St_ERL)) == 0 and (status & cause & Ca_IP) != 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def eret_nb(m, c):
     """ERET: return to ErrorEPC (ERL=1) or EPC, clearing the LL bit.  Returns the new PC."""
     cp0 = m.cp0
@@ -255,7 +255,7 @@ def eret_nb(m, c):
     return target
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def rdhwr_nb(m, c, reg, kmode, cyc):
     """RDHWR: the hardware register `reg`, or -1 when not accessible (RI)."""
     if not kmode and (m.cp0[c, CP0_HWREna, 0] >> reg) & 1 == 0:
@@ -273,7 +273,7 @@ def rdhwr_nb(m, c, reg, kmode, cyc):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def cfc1_nb(m, c, reg):
     """CFC1: FPU control register `reg`, or -1 for an unimplemented one (RI)."""
     fcsr = m.cpu[c, FCSR]
@@ -290,7 +290,7 @@ def cfc1_nb(m, c, reg):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def ctc1_nb(m, c, reg, val):
     """CTC1: write an FPU control register.  Returns -1 (RI) for a bad register,
     1 when the new FCSR has an enabled cause (FP exception), else 0."""

@@ -21,7 +21,7 @@ STOP_WAIT = 1
 STOP_EXIT = 2
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def exec_cpu_nb(m, c, limit):
     """Run CPU `c` for at most `limit` instructions.  Returns (STOP_*, instructions retired).
     On STOP_EXIT the exit record m.exitrec says what the host must do."""
@@ -1861,7 +1861,7 @@ def exec_cpu_nb(m, c, limit):
     return STOP_LIMIT, n
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def fpu_op0_nb(st, r, f, insn, fr64):
     exc = -1
     _k61 = insn & 0x3f
@@ -2416,7 +2416,7 @@ def fpu_op0_nb(st, r, f, insn, fr64):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def fpu_op1_nb(st, r, f, insn, fr64):
     exc = -1
     _k104 = insn & 0x3f
@@ -3076,7 +3076,7 @@ def fpu_op1_nb(st, r, f, insn, fr64):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def fpu_op2_nb(st, r, f, insn, fr64):
     exc = -1
     _k147 = insn & 0x3f
@@ -3118,7 +3118,7 @@ def fpu_op2_nb(st, r, f, insn, fr64):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def fpu_op3_nb(st, r, f, insn, fr64):
     exc = -1
     _k150 = insn & 0x3f
@@ -3163,7 +3163,7 @@ def fpu_op3_nb(st, r, f, insn, fr64):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
     """Instructions rare in compiled code.  Returns -1 when done, X_RESYNC or
     X_WAIT when done and the loop must react, else an exception code

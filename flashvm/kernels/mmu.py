@@ -27,7 +27,7 @@ TC_MASK = TC_SIZE - 1
 M32 = 0xFFFFFFFF
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def mmu_index(status):
     """MMU mode of a Status value: kernel when EXL/ERL are set, else by KSU."""
     if status & (St_EXL | St_ERL):
@@ -40,13 +40,13 @@ def mmu_index(status):
     return MMU_USER
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def tc_flush_nb(m, c):
     """Forget every translation of CPU c."""
     m.tc_tag[c, :, :, :] = -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def tc_flush_range_nb(m, c, lo, hi):
     """Forget translations of CPU c for virtual pages lo >> 12 .. (hi - 1) >> 12."""
     first = lo >> 12
@@ -63,7 +63,7 @@ def tc_flush_range_nb(m, c, lo, hi):
                     tag[c, mi, k, s] = -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _tc_fill(m, c, mi, acc, va, pa):
     vpn = va >> 12
     s = vpn & TC_MASK
@@ -71,7 +71,7 @@ def _tc_fill(m, c, mi, acc, va, pa):
     m.tc_add[c, mi, acc, s] = (pa & ~0xFFF) - (va & ~0xFFF)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def tlb_lookup_nb(m, c, va, asid):
     """Index of the TLB entry mapping `va` for `asid`, or -1."""
     tlb = m.tlb
@@ -85,12 +85,12 @@ def tlb_lookup_nb(m, c, va, asid):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _fault(acc, code_load, code_store):
     return -1 - (code_store if acc == ACC_STORE else code_load)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def xlate_nb(m, c, mi, va, acc):
     """Translate `va` for an access of kind `acc` in MMU mode `mi` (see module doc)."""
     m.stats[c, S_TC_MISS] += 1
@@ -144,7 +144,7 @@ def xlate_nb(m, c, mi, va, acc):
 # than the guest sees): a replayed load reads the host's value from there, and
 # a device store writes its value there for the host to pick up.  So the
 # interpreter's load/store code is the same for RAM and devices.
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def load_xlate_nb(m, c, mi, va, size):
     """Physical address for a load (RAM or the MMIO spare page), or a negative code."""
     pa = xlate_nb(m, c, mi, va, ACC_LOAD)
@@ -164,7 +164,7 @@ def load_xlate_nb(m, c, mi, va, size):
     return spare
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def store_xlate_nb(m, c, mi, va, size):
     """Physical address for a store (RAM or the MMIO spare page), or a negative code."""
     pa = xlate_nb(m, c, mi, va, ACC_STORE)
@@ -177,7 +177,7 @@ def store_xlate_nb(m, c, mi, va, size):
 
 
 # ------------------------------------------------------------- TLB instructions
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def tlbp_nb(m, c):
     hi = m.cp0[c, CP0_EntryHi, 0]
     i = tlb_lookup_nb(m, c, hi & 0xFFFFE000, hi & 0xFF)
@@ -187,7 +187,7 @@ def tlbp_nb(m, c):
         m.cp0[c, CP0_Index, 0] = i
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def tlbr_nb(m, c):
     i = m.cp0[c, CP0_Index, 0] & 0x7FFFFFFF
     if i >= m.params[P_NTLB]:
@@ -201,7 +201,7 @@ def tlbr_nb(m, c):
     tc_flush_nb(m, c)  # EntryHi (and so the ASID) may have changed
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def tlbwi_nb(m, c, index):
     """Write the TLB entry `index` (-1: the one CP0 Index names) from EntryHi/Lo/PageMask."""
     if index < 0:

@@ -16,7 +16,7 @@ from flashvm.kernels.state import (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def run_nb(m, budget):
     """Advance the machine by up to `budget` CPU ticks (instructions or idle cycles)."""
     params = m.params
