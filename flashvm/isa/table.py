@@ -479,7 +479,7 @@ for _p, _fmtv in (("s", FMT_S), ("d", FMT_D)):
     for _ci, _cn in enumerate(COND_NAMES):
         cop1(f"c.{_cn}.{_p}", dict(rs=_fmtv, funct=0x30 | _ci), "cc8, fs, ft",
              _ev("fs | ft")
-             + f"_t, _cause = cmp_{_p}({_rd.format(r='fs')}, {_rd.format(r='ft')}, {_ci}, st[FCSR])\n"
+             + f"_t, _cause = cmp_{_p}({_rd.format(r='fs')}, {_rd.format(r='ft')}, cond, st[FCSR])\n"
              + "FPU_COMMIT(_cause)\n"
              + "st[FCSR] = set_fcc(st[FCSR], cc8, _t)")
 # conversions between formats

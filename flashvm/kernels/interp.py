@@ -2206,9 +2206,10 @@ def fpu_op0_nb(st, r, f, insn, fr64):
     elif _k61 == 48:
         # c.f.s
         cc8_88 = (insn >> 8) & 0x7
+        cond_88 = insn & 0xf
         fs_88 = (insn >> 11) & 0x1f
         ft_88 = (insn >> 16) & 0x1f
-        _t_88, _cause_88 = cmp_s(rd_s(f, fs_88), rd_s(f, ft_88), 0, st[FCSR])
+        _t_88, _cause_88 = cmp_s(rd_s(f, fs_88), rd_s(f, ft_88), cond_88, st[FCSR])
         _fc_88 = (st[FCSR] & ~0x3F000) | (_cause_88 << 12)
         if _cause_88 & (((_fc_88 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_88
@@ -2219,9 +2220,10 @@ def fpu_op0_nb(st, r, f, insn, fr64):
     elif _k61 == 49:
         # c.un.s
         cc8_89 = (insn >> 8) & 0x7
+        cond_89 = insn & 0xf
         fs_89 = (insn >> 11) & 0x1f
         ft_89 = (insn >> 16) & 0x1f
-        _t_89, _cause_89 = cmp_s(rd_s(f, fs_89), rd_s(f, ft_89), 1, st[FCSR])
+        _t_89, _cause_89 = cmp_s(rd_s(f, fs_89), rd_s(f, ft_89), cond_89, st[FCSR])
         _fc_89 = (st[FCSR] & ~0x3F000) | (_cause_89 << 12)
         if _cause_89 & (((_fc_89 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_89
@@ -2232,9 +2234,10 @@ def fpu_op0_nb(st, r, f, insn, fr64):
     elif _k61 == 50:
         # c.eq.s
         cc8_90 = (insn >> 8) & 0x7
+        cond_90 = insn & 0xf
         fs_90 = (insn >> 11) & 0x1f
         ft_90 = (insn >> 16) & 0x1f
-        _t_90, _cause_90 = cmp_s(rd_s(f, fs_90), rd_s(f, ft_90), 2, st[FCSR])
+        _t_90, _cause_90 = cmp_s(rd_s(f, fs_90), rd_s(f, ft_90), cond_90, st[FCSR])
         _fc_90 = (st[FCSR] & ~0x3F000) | (_cause_90 << 12)
         if _cause_90 & (((_fc_90 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_90
@@ -2245,9 +2248,10 @@ def fpu_op0_nb(st, r, f, insn, fr64):
     elif _k61 == 51:
         # c.ueq.s
         cc8_91 = (insn >> 8) & 0x7
+        cond_91 = insn & 0xf
         fs_91 = (insn >> 11) & 0x1f
         ft_91 = (insn >> 16) & 0x1f
-        _t_91, _cause_91 = cmp_s(rd_s(f, fs_91), rd_s(f, ft_91), 3, st[FCSR])
+        _t_91, _cause_91 = cmp_s(rd_s(f, fs_91), rd_s(f, ft_91), cond_91, st[FCSR])
         _fc_91 = (st[FCSR] & ~0x3F000) | (_cause_91 << 12)
         if _cause_91 & (((_fc_91 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_91
@@ -2258,9 +2262,10 @@ def fpu_op0_nb(st, r, f, insn, fr64):
     elif _k61 == 52:
         # c.olt.s
         cc8_92 = (insn >> 8) & 0x7
+        cond_92 = insn & 0xf
         fs_92 = (insn >> 11) & 0x1f
         ft_92 = (insn >> 16) & 0x1f
-        _t_92, _cause_92 = cmp_s(rd_s(f, fs_92), rd_s(f, ft_92), 4, st[FCSR])
+        _t_92, _cause_92 = cmp_s(rd_s(f, fs_92), rd_s(f, ft_92), cond_92, st[FCSR])
         _fc_92 = (st[FCSR] & ~0x3F000) | (_cause_92 << 12)
         if _cause_92 & (((_fc_92 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_92
@@ -2271,9 +2276,10 @@ def fpu_op0_nb(st, r, f, insn, fr64):
     elif _k61 == 53:
         # c.ult.s
         cc8_93 = (insn >> 8) & 0x7
+        cond_93 = insn & 0xf
         fs_93 = (insn >> 11) & 0x1f
         ft_93 = (insn >> 16) & 0x1f
-        _t_93, _cause_93 = cmp_s(rd_s(f, fs_93), rd_s(f, ft_93), 5, st[FCSR])
+        _t_93, _cause_93 = cmp_s(rd_s(f, fs_93), rd_s(f, ft_93), cond_93, st[FCSR])
         _fc_93 = (st[FCSR] & ~0x3F000) | (_cause_93 << 12)
         if _cause_93 & (((_fc_93 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_93
@@ -2284,9 +2290,10 @@ def fpu_op0_nb(st, r, f, insn, fr64):
     elif _k61 == 54:
         # c.ole.s
         cc8_94 = (insn >> 8) & 0x7
+        cond_94 = insn & 0xf
         fs_94 = (insn >> 11) & 0x1f
         ft_94 = (insn >> 16) & 0x1f
-        _t_94, _cause_94 = cmp_s(rd_s(f, fs_94), rd_s(f, ft_94), 6, st[FCSR])
+        _t_94, _cause_94 = cmp_s(rd_s(f, fs_94), rd_s(f, ft_94), cond_94, st[FCSR])
         _fc_94 = (st[FCSR] & ~0x3F000) | (_cause_94 << 12)
         if _cause_94 & (((_fc_94 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_94
@@ -2297,9 +2304,10 @@ def fpu_op0_nb(st, r, f, insn, fr64):
     elif _k61 == 55:
         # c.ule.s
         cc8_95 = (insn >> 8) & 0x7
+        cond_95 = insn & 0xf
         fs_95 = (insn >> 11) & 0x1f
         ft_95 = (insn >> 16) & 0x1f
-        _t_95, _cause_95 = cmp_s(rd_s(f, fs_95), rd_s(f, ft_95), 7, st[FCSR])
+        _t_95, _cause_95 = cmp_s(rd_s(f, fs_95), rd_s(f, ft_95), cond_95, st[FCSR])
         _fc_95 = (st[FCSR] & ~0x3F000) | (_cause_95 << 12)
         if _cause_95 & (((_fc_95 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_95
@@ -2310,9 +2318,10 @@ def fpu_op0_nb(st, r, f, insn, fr64):
     elif _k61 == 56:
         # c.sf.s
         cc8_96 = (insn >> 8) & 0x7
+        cond_96 = insn & 0xf
         fs_96 = (insn >> 11) & 0x1f
         ft_96 = (insn >> 16) & 0x1f
-        _t_96, _cause_96 = cmp_s(rd_s(f, fs_96), rd_s(f, ft_96), 8, st[FCSR])
+        _t_96, _cause_96 = cmp_s(rd_s(f, fs_96), rd_s(f, ft_96), cond_96, st[FCSR])
         _fc_96 = (st[FCSR] & ~0x3F000) | (_cause_96 << 12)
         if _cause_96 & (((_fc_96 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_96
@@ -2323,9 +2332,10 @@ def fpu_op0_nb(st, r, f, insn, fr64):
     elif _k61 == 57:
         # c.ngle.s
         cc8_97 = (insn >> 8) & 0x7
+        cond_97 = insn & 0xf
         fs_97 = (insn >> 11) & 0x1f
         ft_97 = (insn >> 16) & 0x1f
-        _t_97, _cause_97 = cmp_s(rd_s(f, fs_97), rd_s(f, ft_97), 9, st[FCSR])
+        _t_97, _cause_97 = cmp_s(rd_s(f, fs_97), rd_s(f, ft_97), cond_97, st[FCSR])
         _fc_97 = (st[FCSR] & ~0x3F000) | (_cause_97 << 12)
         if _cause_97 & (((_fc_97 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_97
@@ -2336,9 +2346,10 @@ def fpu_op0_nb(st, r, f, insn, fr64):
     elif _k61 == 58:
         # c.seq.s
         cc8_98 = (insn >> 8) & 0x7
+        cond_98 = insn & 0xf
         fs_98 = (insn >> 11) & 0x1f
         ft_98 = (insn >> 16) & 0x1f
-        _t_98, _cause_98 = cmp_s(rd_s(f, fs_98), rd_s(f, ft_98), 10, st[FCSR])
+        _t_98, _cause_98 = cmp_s(rd_s(f, fs_98), rd_s(f, ft_98), cond_98, st[FCSR])
         _fc_98 = (st[FCSR] & ~0x3F000) | (_cause_98 << 12)
         if _cause_98 & (((_fc_98 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_98
@@ -2349,9 +2360,10 @@ def fpu_op0_nb(st, r, f, insn, fr64):
     elif _k61 == 59:
         # c.ngl.s
         cc8_99 = (insn >> 8) & 0x7
+        cond_99 = insn & 0xf
         fs_99 = (insn >> 11) & 0x1f
         ft_99 = (insn >> 16) & 0x1f
-        _t_99, _cause_99 = cmp_s(rd_s(f, fs_99), rd_s(f, ft_99), 11, st[FCSR])
+        _t_99, _cause_99 = cmp_s(rd_s(f, fs_99), rd_s(f, ft_99), cond_99, st[FCSR])
         _fc_99 = (st[FCSR] & ~0x3F000) | (_cause_99 << 12)
         if _cause_99 & (((_fc_99 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_99
@@ -2362,9 +2374,10 @@ def fpu_op0_nb(st, r, f, insn, fr64):
     elif _k61 == 60:
         # c.lt.s
         cc8_100 = (insn >> 8) & 0x7
+        cond_100 = insn & 0xf
         fs_100 = (insn >> 11) & 0x1f
         ft_100 = (insn >> 16) & 0x1f
-        _t_100, _cause_100 = cmp_s(rd_s(f, fs_100), rd_s(f, ft_100), 12, st[FCSR])
+        _t_100, _cause_100 = cmp_s(rd_s(f, fs_100), rd_s(f, ft_100), cond_100, st[FCSR])
         _fc_100 = (st[FCSR] & ~0x3F000) | (_cause_100 << 12)
         if _cause_100 & (((_fc_100 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_100
@@ -2375,9 +2388,10 @@ def fpu_op0_nb(st, r, f, insn, fr64):
     elif _k61 == 61:
         # c.nge.s
         cc8_101 = (insn >> 8) & 0x7
+        cond_101 = insn & 0xf
         fs_101 = (insn >> 11) & 0x1f
         ft_101 = (insn >> 16) & 0x1f
-        _t_101, _cause_101 = cmp_s(rd_s(f, fs_101), rd_s(f, ft_101), 13, st[FCSR])
+        _t_101, _cause_101 = cmp_s(rd_s(f, fs_101), rd_s(f, ft_101), cond_101, st[FCSR])
         _fc_101 = (st[FCSR] & ~0x3F000) | (_cause_101 << 12)
         if _cause_101 & (((_fc_101 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_101
@@ -2388,9 +2402,10 @@ def fpu_op0_nb(st, r, f, insn, fr64):
     elif _k61 == 62:
         # c.le.s
         cc8_102 = (insn >> 8) & 0x7
+        cond_102 = insn & 0xf
         fs_102 = (insn >> 11) & 0x1f
         ft_102 = (insn >> 16) & 0x1f
-        _t_102, _cause_102 = cmp_s(rd_s(f, fs_102), rd_s(f, ft_102), 14, st[FCSR])
+        _t_102, _cause_102 = cmp_s(rd_s(f, fs_102), rd_s(f, ft_102), cond_102, st[FCSR])
         _fc_102 = (st[FCSR] & ~0x3F000) | (_cause_102 << 12)
         if _cause_102 & (((_fc_102 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_102
@@ -2401,9 +2416,10 @@ def fpu_op0_nb(st, r, f, insn, fr64):
     elif _k61 == 63:
         # c.ngt.s
         cc8_103 = (insn >> 8) & 0x7
+        cond_103 = insn & 0xf
         fs_103 = (insn >> 11) & 0x1f
         ft_103 = (insn >> 16) & 0x1f
-        _t_103, _cause_103 = cmp_s(rd_s(f, fs_103), rd_s(f, ft_103), 15, st[FCSR])
+        _t_103, _cause_103 = cmp_s(rd_s(f, fs_103), rd_s(f, ft_103), cond_103, st[FCSR])
         _fc_103 = (st[FCSR] & ~0x3F000) | (_cause_103 << 12)
         if _cause_103 & (((_fc_103 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_103
@@ -2818,12 +2834,13 @@ def fpu_op1_nb(st, r, f, insn, fr64):
     elif _k104 == 48:
         # c.f.d
         cc8_131 = (insn >> 8) & 0x7
+        cond_131 = insn & 0xf
         fs_131 = (insn >> 11) & 0x1f
         ft_131 = (insn >> 16) & 0x1f
         if not fr64 and (fs_131 | ft_131) & 1:
             exc = EXC_RI
             return exc
-        _t_131, _cause_131 = cmp_d(rd_d(f, fr64, fs_131), rd_d(f, fr64, ft_131), 0, st[FCSR])
+        _t_131, _cause_131 = cmp_d(rd_d(f, fr64, fs_131), rd_d(f, fr64, ft_131), cond_131, st[FCSR])
         _fc_131 = (st[FCSR] & ~0x3F000) | (_cause_131 << 12)
         if _cause_131 & (((_fc_131 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_131
@@ -2834,12 +2851,13 @@ def fpu_op1_nb(st, r, f, insn, fr64):
     elif _k104 == 49:
         # c.un.d
         cc8_132 = (insn >> 8) & 0x7
+        cond_132 = insn & 0xf
         fs_132 = (insn >> 11) & 0x1f
         ft_132 = (insn >> 16) & 0x1f
         if not fr64 and (fs_132 | ft_132) & 1:
             exc = EXC_RI
             return exc
-        _t_132, _cause_132 = cmp_d(rd_d(f, fr64, fs_132), rd_d(f, fr64, ft_132), 1, st[FCSR])
+        _t_132, _cause_132 = cmp_d(rd_d(f, fr64, fs_132), rd_d(f, fr64, ft_132), cond_132, st[FCSR])
         _fc_132 = (st[FCSR] & ~0x3F000) | (_cause_132 << 12)
         if _cause_132 & (((_fc_132 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_132
@@ -2850,12 +2868,13 @@ def fpu_op1_nb(st, r, f, insn, fr64):
     elif _k104 == 50:
         # c.eq.d
         cc8_133 = (insn >> 8) & 0x7
+        cond_133 = insn & 0xf
         fs_133 = (insn >> 11) & 0x1f
         ft_133 = (insn >> 16) & 0x1f
         if not fr64 and (fs_133 | ft_133) & 1:
             exc = EXC_RI
             return exc
-        _t_133, _cause_133 = cmp_d(rd_d(f, fr64, fs_133), rd_d(f, fr64, ft_133), 2, st[FCSR])
+        _t_133, _cause_133 = cmp_d(rd_d(f, fr64, fs_133), rd_d(f, fr64, ft_133), cond_133, st[FCSR])
         _fc_133 = (st[FCSR] & ~0x3F000) | (_cause_133 << 12)
         if _cause_133 & (((_fc_133 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_133
@@ -2866,12 +2885,13 @@ def fpu_op1_nb(st, r, f, insn, fr64):
     elif _k104 == 51:
         # c.ueq.d
         cc8_134 = (insn >> 8) & 0x7
+        cond_134 = insn & 0xf
         fs_134 = (insn >> 11) & 0x1f
         ft_134 = (insn >> 16) & 0x1f
         if not fr64 and (fs_134 | ft_134) & 1:
             exc = EXC_RI
             return exc
-        _t_134, _cause_134 = cmp_d(rd_d(f, fr64, fs_134), rd_d(f, fr64, ft_134), 3, st[FCSR])
+        _t_134, _cause_134 = cmp_d(rd_d(f, fr64, fs_134), rd_d(f, fr64, ft_134), cond_134, st[FCSR])
         _fc_134 = (st[FCSR] & ~0x3F000) | (_cause_134 << 12)
         if _cause_134 & (((_fc_134 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_134
@@ -2882,12 +2902,13 @@ def fpu_op1_nb(st, r, f, insn, fr64):
     elif _k104 == 52:
         # c.olt.d
         cc8_135 = (insn >> 8) & 0x7
+        cond_135 = insn & 0xf
         fs_135 = (insn >> 11) & 0x1f
         ft_135 = (insn >> 16) & 0x1f
         if not fr64 and (fs_135 | ft_135) & 1:
             exc = EXC_RI
             return exc
-        _t_135, _cause_135 = cmp_d(rd_d(f, fr64, fs_135), rd_d(f, fr64, ft_135), 4, st[FCSR])
+        _t_135, _cause_135 = cmp_d(rd_d(f, fr64, fs_135), rd_d(f, fr64, ft_135), cond_135, st[FCSR])
         _fc_135 = (st[FCSR] & ~0x3F000) | (_cause_135 << 12)
         if _cause_135 & (((_fc_135 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_135
@@ -2898,12 +2919,13 @@ def fpu_op1_nb(st, r, f, insn, fr64):
     elif _k104 == 53:
         # c.ult.d
         cc8_136 = (insn >> 8) & 0x7
+        cond_136 = insn & 0xf
         fs_136 = (insn >> 11) & 0x1f
         ft_136 = (insn >> 16) & 0x1f
         if not fr64 and (fs_136 | ft_136) & 1:
             exc = EXC_RI
             return exc
-        _t_136, _cause_136 = cmp_d(rd_d(f, fr64, fs_136), rd_d(f, fr64, ft_136), 5, st[FCSR])
+        _t_136, _cause_136 = cmp_d(rd_d(f, fr64, fs_136), rd_d(f, fr64, ft_136), cond_136, st[FCSR])
         _fc_136 = (st[FCSR] & ~0x3F000) | (_cause_136 << 12)
         if _cause_136 & (((_fc_136 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_136
@@ -2914,12 +2936,13 @@ def fpu_op1_nb(st, r, f, insn, fr64):
     elif _k104 == 54:
         # c.ole.d
         cc8_137 = (insn >> 8) & 0x7
+        cond_137 = insn & 0xf
         fs_137 = (insn >> 11) & 0x1f
         ft_137 = (insn >> 16) & 0x1f
         if not fr64 and (fs_137 | ft_137) & 1:
             exc = EXC_RI
             return exc
-        _t_137, _cause_137 = cmp_d(rd_d(f, fr64, fs_137), rd_d(f, fr64, ft_137), 6, st[FCSR])
+        _t_137, _cause_137 = cmp_d(rd_d(f, fr64, fs_137), rd_d(f, fr64, ft_137), cond_137, st[FCSR])
         _fc_137 = (st[FCSR] & ~0x3F000) | (_cause_137 << 12)
         if _cause_137 & (((_fc_137 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_137
@@ -2930,12 +2953,13 @@ def fpu_op1_nb(st, r, f, insn, fr64):
     elif _k104 == 55:
         # c.ule.d
         cc8_138 = (insn >> 8) & 0x7
+        cond_138 = insn & 0xf
         fs_138 = (insn >> 11) & 0x1f
         ft_138 = (insn >> 16) & 0x1f
         if not fr64 and (fs_138 | ft_138) & 1:
             exc = EXC_RI
             return exc
-        _t_138, _cause_138 = cmp_d(rd_d(f, fr64, fs_138), rd_d(f, fr64, ft_138), 7, st[FCSR])
+        _t_138, _cause_138 = cmp_d(rd_d(f, fr64, fs_138), rd_d(f, fr64, ft_138), cond_138, st[FCSR])
         _fc_138 = (st[FCSR] & ~0x3F000) | (_cause_138 << 12)
         if _cause_138 & (((_fc_138 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_138
@@ -2946,12 +2970,13 @@ def fpu_op1_nb(st, r, f, insn, fr64):
     elif _k104 == 56:
         # c.sf.d
         cc8_139 = (insn >> 8) & 0x7
+        cond_139 = insn & 0xf
         fs_139 = (insn >> 11) & 0x1f
         ft_139 = (insn >> 16) & 0x1f
         if not fr64 and (fs_139 | ft_139) & 1:
             exc = EXC_RI
             return exc
-        _t_139, _cause_139 = cmp_d(rd_d(f, fr64, fs_139), rd_d(f, fr64, ft_139), 8, st[FCSR])
+        _t_139, _cause_139 = cmp_d(rd_d(f, fr64, fs_139), rd_d(f, fr64, ft_139), cond_139, st[FCSR])
         _fc_139 = (st[FCSR] & ~0x3F000) | (_cause_139 << 12)
         if _cause_139 & (((_fc_139 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_139
@@ -2962,12 +2987,13 @@ def fpu_op1_nb(st, r, f, insn, fr64):
     elif _k104 == 57:
         # c.ngle.d
         cc8_140 = (insn >> 8) & 0x7
+        cond_140 = insn & 0xf
         fs_140 = (insn >> 11) & 0x1f
         ft_140 = (insn >> 16) & 0x1f
         if not fr64 and (fs_140 | ft_140) & 1:
             exc = EXC_RI
             return exc
-        _t_140, _cause_140 = cmp_d(rd_d(f, fr64, fs_140), rd_d(f, fr64, ft_140), 9, st[FCSR])
+        _t_140, _cause_140 = cmp_d(rd_d(f, fr64, fs_140), rd_d(f, fr64, ft_140), cond_140, st[FCSR])
         _fc_140 = (st[FCSR] & ~0x3F000) | (_cause_140 << 12)
         if _cause_140 & (((_fc_140 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_140
@@ -2978,12 +3004,13 @@ def fpu_op1_nb(st, r, f, insn, fr64):
     elif _k104 == 58:
         # c.seq.d
         cc8_141 = (insn >> 8) & 0x7
+        cond_141 = insn & 0xf
         fs_141 = (insn >> 11) & 0x1f
         ft_141 = (insn >> 16) & 0x1f
         if not fr64 and (fs_141 | ft_141) & 1:
             exc = EXC_RI
             return exc
-        _t_141, _cause_141 = cmp_d(rd_d(f, fr64, fs_141), rd_d(f, fr64, ft_141), 10, st[FCSR])
+        _t_141, _cause_141 = cmp_d(rd_d(f, fr64, fs_141), rd_d(f, fr64, ft_141), cond_141, st[FCSR])
         _fc_141 = (st[FCSR] & ~0x3F000) | (_cause_141 << 12)
         if _cause_141 & (((_fc_141 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_141
@@ -2994,12 +3021,13 @@ def fpu_op1_nb(st, r, f, insn, fr64):
     elif _k104 == 59:
         # c.ngl.d
         cc8_142 = (insn >> 8) & 0x7
+        cond_142 = insn & 0xf
         fs_142 = (insn >> 11) & 0x1f
         ft_142 = (insn >> 16) & 0x1f
         if not fr64 and (fs_142 | ft_142) & 1:
             exc = EXC_RI
             return exc
-        _t_142, _cause_142 = cmp_d(rd_d(f, fr64, fs_142), rd_d(f, fr64, ft_142), 11, st[FCSR])
+        _t_142, _cause_142 = cmp_d(rd_d(f, fr64, fs_142), rd_d(f, fr64, ft_142), cond_142, st[FCSR])
         _fc_142 = (st[FCSR] & ~0x3F000) | (_cause_142 << 12)
         if _cause_142 & (((_fc_142 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_142
@@ -3010,12 +3038,13 @@ def fpu_op1_nb(st, r, f, insn, fr64):
     elif _k104 == 60:
         # c.lt.d
         cc8_143 = (insn >> 8) & 0x7
+        cond_143 = insn & 0xf
         fs_143 = (insn >> 11) & 0x1f
         ft_143 = (insn >> 16) & 0x1f
         if not fr64 and (fs_143 | ft_143) & 1:
             exc = EXC_RI
             return exc
-        _t_143, _cause_143 = cmp_d(rd_d(f, fr64, fs_143), rd_d(f, fr64, ft_143), 12, st[FCSR])
+        _t_143, _cause_143 = cmp_d(rd_d(f, fr64, fs_143), rd_d(f, fr64, ft_143), cond_143, st[FCSR])
         _fc_143 = (st[FCSR] & ~0x3F000) | (_cause_143 << 12)
         if _cause_143 & (((_fc_143 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_143
@@ -3026,12 +3055,13 @@ def fpu_op1_nb(st, r, f, insn, fr64):
     elif _k104 == 61:
         # c.nge.d
         cc8_144 = (insn >> 8) & 0x7
+        cond_144 = insn & 0xf
         fs_144 = (insn >> 11) & 0x1f
         ft_144 = (insn >> 16) & 0x1f
         if not fr64 and (fs_144 | ft_144) & 1:
             exc = EXC_RI
             return exc
-        _t_144, _cause_144 = cmp_d(rd_d(f, fr64, fs_144), rd_d(f, fr64, ft_144), 13, st[FCSR])
+        _t_144, _cause_144 = cmp_d(rd_d(f, fr64, fs_144), rd_d(f, fr64, ft_144), cond_144, st[FCSR])
         _fc_144 = (st[FCSR] & ~0x3F000) | (_cause_144 << 12)
         if _cause_144 & (((_fc_144 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_144
@@ -3042,12 +3072,13 @@ def fpu_op1_nb(st, r, f, insn, fr64):
     elif _k104 == 62:
         # c.le.d
         cc8_145 = (insn >> 8) & 0x7
+        cond_145 = insn & 0xf
         fs_145 = (insn >> 11) & 0x1f
         ft_145 = (insn >> 16) & 0x1f
         if not fr64 and (fs_145 | ft_145) & 1:
             exc = EXC_RI
             return exc
-        _t_145, _cause_145 = cmp_d(rd_d(f, fr64, fs_145), rd_d(f, fr64, ft_145), 14, st[FCSR])
+        _t_145, _cause_145 = cmp_d(rd_d(f, fr64, fs_145), rd_d(f, fr64, ft_145), cond_145, st[FCSR])
         _fc_145 = (st[FCSR] & ~0x3F000) | (_cause_145 << 12)
         if _cause_145 & (((_fc_145 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_145
@@ -3058,12 +3089,13 @@ def fpu_op1_nb(st, r, f, insn, fr64):
     elif _k104 == 63:
         # c.ngt.d
         cc8_146 = (insn >> 8) & 0x7
+        cond_146 = insn & 0xf
         fs_146 = (insn >> 11) & 0x1f
         ft_146 = (insn >> 16) & 0x1f
         if not fr64 and (fs_146 | ft_146) & 1:
             exc = EXC_RI
             return exc
-        _t_146, _cause_146 = cmp_d(rd_d(f, fr64, fs_146), rd_d(f, fr64, ft_146), 15, st[FCSR])
+        _t_146, _cause_146 = cmp_d(rd_d(f, fr64, fs_146), rd_d(f, fr64, ft_146), cond_146, st[FCSR])
         _fc_146 = (st[FCSR] & ~0x3F000) | (_cause_146 << 12)
         if _cause_146 & (((_fc_146 >> 7) & 0x1F) | 0x20):
             st[FCSR] = _fc_146
