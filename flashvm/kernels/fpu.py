@@ -1,4 +1,7 @@
-"""MIPS32r2 FPU (COP1) arithmetic as Numba kernels, bit-exact with Unicorn/QEMU.
+"""MIPS32r2 FPU (COP1) arithmetic as Numba kernels, bit-exact with QEMU.
+
+(qemu-mipsel 7.2 in everything; Unicorn 2.1.4 in everything but the bit
+patterns of NaN results -- see item 2 below.)
 
 Conventions (see state.py)
 --------------------------
@@ -42,21 +45,35 @@ caller's flag).  All use ``error_model="numpy"`` so no Python exception can
 be raised.  Selector constants are np.int64 so that Numba does not compile a
 Literal-typed specialisation per constant.
 
-Where QEMU (and so Unicorn, which we follow) differs from the MIPS manuals
+Where QEMU (qemu 7.2 and Unicorn alike unless noted) differs from the MIPS manuals
 ------------------------------------------------------------------------
 1. ABS.fmt / NEG.fmt (legacy, FCSR.ABS2008=0): QEMU only clears/flips the
    sign bit.  No Invalid for sNaN operands, and the FCSR is NOT written at
    all (Cause keeps its old value).  The kernels return cause 0; the
    interpreter must not call fcsr_update for abs/neg (nor for mov).  The
    manual says legacy abs/neg are arithmetic and signal Invalid on sNaN.
-2. NaN propagation (pre-R6 legacy encoding, qNaN = fraction MSB clear):
-   if any operand is a sNaN the result is the default NaN (0x7FBFFFFF /
-   0x7FF7FFFFFFFFFFFF) with V; otherwise the first NaN operand in the order
-   fs, ft (for madd: product first, then fr) is returned unchanged (sign and
-   payload kept; SUB does not flip the sign of a NaN coming from ft).
-3. CVT.S.D of a qNaN copies the top 23 fraction bits; if they are all zero
-   QEMU produces +-Infinity (no flags), not a NaN.  CVT.D.S of a qNaN shifts
-   the payload left by 29.
+2. NaN results (pre-R6 legacy encoding, qNaN = fraction MSB clear).  The two
+   oracles differ here and flashvm follows qemu-mipsel 7.2:
+   * qemu-mipsel 7.2 (the whole-program oracle; target/mips sets softfloat's
+     default_nan_mode for legacy NaNs): EVERY NaN result is the default NaN
+     of the result format, 0x7FBFFFFF / 0x7FF7FFFFFFFFFFFF (sign 0) -- for
+     sNaN and qNaN operands alike, for invalid operations, in sqrt / recip /
+     rsqrt, in the madd family and in cvt.s.d / cvt.d.s (no payload is ever
+     carried, so a qNaN with zero top 23 fraction bits converts to
+     0x7FBFFFFF too).  V is raised only for sNaN operands (and invalid
+     operations); a qNaN operand raises nothing.
+   * Unicorn 2.1.4 (QEMU 5.0 base) instead propagates: with a sNaN operand
+     the default NaN + V, otherwise the first NaN operand in the order fs, ft
+     (madd: product first, then fr) unchanged (sign and payload); cvt.d.s
+     shifts the payload left by 29, cvt.s.d keeps the top 23 fraction bits
+     and gives +-Infinity when they are all zero.  Causes/flags agree with
+     qemu 7.2 in every case; only the NaN bit patterns differ
+     (tests/test_fpu_unicorn.py canonicalises Unicorn's NaNs accordingly;
+     tests/test_fpu_qemu.py pins each op class to qemu-mipsel 7.2).
+   ABS/NEG/MOV stay bit operations in both (payload and sign bits kept).
+   The fast paths never see NaNs (a NaN result always takes the soft path),
+   so this costs nothing on finite operands.
+3. (Unicorn-only NaN quirks of CVT.S.D / CVT.D.S: see item 2; not followed.)
 4. FCSR.FS=1: inputs are never flushed; a result whose *unrounded* exponent
    is below the normal range becomes +-0 with NO flags at all (not U, not I),
    even if rounding would have produced the smallest normal.  The manual
@@ -77,7 +94,8 @@ Where QEMU (and so Unicorn, which we follow) differs from the MIPS manuals
    flags OR'ed).
 9. MADD/MSUB/NMADD/NMSUB are unfused: RN(RN(fs*ft) +- fr) with the flags of
    both steps OR'ed; NMADD/NMSUB negate the final result unconditionally,
-   NaNs (including the default NaN) too.
+   NaNs too: a NaN result of nmadd/nmsub is 0xFFBFFFFF / 0xFFF7FFFFFFFFFFFF
+   (checked against qemu-mipsel 7.2).
 10. c.cond.fmt: conds 0-7 signal V only for sNaN, conds 8-15 for any NaN;
     the FCSR Cause is written like any arithmetic op, and on a trap QEMU
     leaves the condition code unchanged.
@@ -430,13 +448,14 @@ def _pack(c, s, e, f, fmt, rm, fs):
 
 
 @njit(cache=True, error_model="numpy", forceinline=False)
-def _pick_nan(ac, as_, af, bc, bs, bf):
-    """QEMU pickNaN for MIPS legacy -> (cls, sign, frac, cause)."""
+def _pick_nan(ac, bc):
+    """NaN result of a two-operand op with a NaN operand -> (cls, sign, frac,
+    cause): always the default NaN (qemu 7.2 runs legacy-NaN MIPS in
+    default_nan_mode; operand payloads are never propagated), with V only if
+    an operand is a sNaN."""
     if ac == _SNAN or bc == _SNAN:
         return _QNAN, 0, _DNAN_FRAC, C_V
-    if ac == _QNAN:
-        return _QNAN, as_, af, 0
-    return _QNAN, bs, bf, 0
+    return _QNAN, 0, _DNAN_FRAC, 0
 
 
 @njit(cache=True, error_model="numpy", forceinline=False)
@@ -462,7 +481,7 @@ def _arith(op, a, b, fcsr, fmt):
     bc, bs, be, bf = _unpack(b, fmt)
     fl = 0
     if ac >= _QNAN or bc >= _QNAN:
-        c, s, f, fl = _pick_nan(ac, as_, af, bc, bs, bf)
+        c, s, f, fl = _pick_nan(ac, bc)
         e = 0
     elif op <= _OP_SUB:
         bsx = bs ^ op
@@ -578,7 +597,9 @@ def _sqrt_slow(a, fcsr, fmt):
     fl = 0
     if c == _SNAN:
         c, s, f, fl = _QNAN, 0, _DNAN_FRAC, C_V
-    elif c == _QNAN or c == _ZERO:
+    elif c == _QNAN:
+        s, f = 0, _DNAN_FRAC             # default NaN, no flags (qemu 7.2)
+    elif c == _ZERO:
         pass
     elif s:
         c, s, f, fl = _QNAN, 0, _DNAN_FRAC, C_V
@@ -616,11 +637,16 @@ def _pack_fl(c, s, e, f, fmt, rm, fs, fl):
 
 @njit(cache=True, error_model="numpy", forceinline=False)
 def _cvt_ff_slow(a, fcsr, src, dst):
-    """float -> float conversion (QEMU float_to_float + round)."""
+    """float -> float conversion (QEMU float_to_float + round).
+
+    Any NaN becomes the default NaN of dst (V for a sNaN): no payload is
+    carried across formats (qemu 7.2)."""
     c, s, e, f = _unpack(a, src)
     fl = 0
     if c == _SNAN:
         c, s, f, fl = _QNAN, 0, _DNAN_FRAC, C_V
+    elif c == _QNAN:
+        s, f = 0, _DNAN_FRAC
     return _pack_fl(c, s, e, f, dst, fcsr & 3, (fcsr >> 24) & 1, fl)
 
 
