@@ -23,7 +23,7 @@ from rich.table import Table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="flashvm: a simulated FLASH multiprocessor and the Disco VMM, in Python/Numba.")
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEFAULT_RESULTS = Path("results")
 
@@ -147,7 +147,7 @@ def save(o: Outcome, results: Path, name: str, *, command: str, mode: str, confi
 
 
 def _fail(msg: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {msg}")
+    sys.stderr.write(f"error: {msg}\n")
     raise typer.Exit(code)
 
 
@@ -162,7 +162,7 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
     from flashvm.workload import WorkloadError, load_workload
     try:
         w = load_workload(workload)
-        err.print(f"[bold]{w.name}[/]: {w.description}")
+        err.print(f"{w.name}: {w.description}", markup=False)
         exe = w.build()
     except (WorkloadError, ToolchainError) as e:
         _fail(str(e))

@@ -1,0 +1,132 @@
+"""The command line as a user drives it: output pass-through, exit status,
+result files, and one-line errors for bad input."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import pytest
+
+from flashvm.results import read_run
+from flashvm.toolchain import build_user
+
+GUEST = Path(__file__).parent / "guest"
+ROOT = Path(__file__).parent.parent
+
+
+def flashvm(*args: str, cwd: Path = ROOT, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "flashvm.cli", *args], cwd=cwd, capture_output=True,
+                          timeout=timeout)
+
+
+def test_exec_passes_stdout_and_status_through(tmp_path):
+    exe = build_user([GUEST / "exitcode.c"])
+    p = flashvm("exec", "--results", str(tmp_path), str(exe))
+    assert p.returncode == 42
+    assert p.stdout == (GUEST / "expected" / "exitcode.stdout").read_bytes()
+    assert b"results:" in p.stderr                 # flashvm's own words go to stderr only
+    files = list(tmp_path.glob("*.h5"))
+    assert len(files) == 1
+    r = read_run(files[0])
+    assert r["attrs"]["status"] == 42 and r["attrs"]["mode"] == "process"
+    assert r["cpu/instructions"][0] > 0
+    assert r["config"]["argv"][0] == exe.name
+    with h5py.File(files[0]) as f:
+        assert list(f["cpu/exits"].attrs["names"])[:2] == ["budget", "exception"]
+        assert f["cpu/instructions"].attrs["unit"] == "instructions"
+
+
+def test_exec_passes_arguments(tmp_path):
+    exe = build_user([GUEST / "files.c"])
+    p = flashvm("exec", "-q", "--results", str(tmp_path), str(exe), "data/sample.txt", "--weird-flag",
+                cwd=GUEST)
+    assert p.returncode == 0, p.stderr
+    assert b"argc 3" in p.stdout
+    assert b"--weird-flag" in p.stdout
+    assert p.stderr == b""                         # -q: nothing of flashvm's own
+
+
+def _workload(tmp_path: Path, toml: str, src: str = 'int main(void){puts("hi there");return 3;}') -> Path:
+    d = tmp_path / "w"
+    d.mkdir()
+    (d / "p.c").write_text("#include <stdio.h>\n" + src + "\n")
+    (d / "workload.toml").write_text(toml)
+    return d
+
+
+def test_run_checks_output_and_writes_results(tmp_path):
+    d = _workload(tmp_path, 'name = "w"\n[build]\nsources = ["p.c"]\n[check]\nexit_status = 3\n'
+                            'stdout_contains = "hi there"\n')
+    p = flashvm("run", str(d), "--results", str(tmp_path / "res"))
+    assert p.returncode == 3, p.stderr
+    assert p.stdout == b"hi there\n"
+    assert b"check passed" in p.stderr
+    (f,) = (tmp_path / "res").glob("w-*.h5")
+    assert read_run(f)["stdout"].tobytes() == b"hi there\n"
+
+
+def test_run_reports_a_failed_check(tmp_path):
+    d = _workload(tmp_path, 'name = "w"\n[build]\nsources = ["p.c"]\n[check]\nstdout_contains = "bye"\n')
+    p = flashvm("run", str(d), "--results", str(tmp_path))
+    assert p.returncode == 1
+    assert b"check failed" in p.stderr and b"bye" in p.stderr
+
+
+@pytest.mark.parametrize("toml, message", [
+    ('name = "w"\n[build]\nsources = ["p.c"]\nwhat = 1\n', "unknown key 'what' in [build]"),
+    ('name = "w"\n[build]\nsources = []\n', "build.sources must be a non-empty list"),
+    ('name = "w"\n[build]\nsources = ["missing.c"]\n', "source missing.c does not exist"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[run]\nmode = "fast"\n', "run.mode is 'fast'"),
+    ('name = "w"\n[build\n', "not valid TOML"),
+])
+def test_bad_workload_toml_gets_one_line_error(tmp_path, toml, message):
+    d = _workload(tmp_path, toml)
+    p = flashvm("run", str(d))
+    assert p.returncode == 2
+    lines = p.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "workload.toml" in lines[0], lines
+
+
+def test_compile_error_shows_the_compiler_message(tmp_path):
+    d = _workload(tmp_path, 'name = "w"\n[build]\nsources = ["p.c"]\n', src="int main(void){ return x; }")
+    p = flashvm("run", str(d))
+    assert p.returncode == 2
+    assert b"use of undeclared identifier" in p.stderr
+
+
+def test_exec_refuses_a_malformed_elf(tmp_path):
+    bad = tmp_path / "bad.elf"
+    bad.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(57))
+    p = flashvm("exec", str(bad))
+    assert p.returncode == 2
+    err = p.stderr.decode().strip()
+    assert len(err.splitlines()) == 1 and "bad.elf" in err and "ELF64" in err or "class" in err
+
+
+def test_exec_missing_file():
+    p = flashvm("exec", "/nonexistent/prog")
+    assert p.returncode == 2 and b"no such file" in p.stderr
+
+
+def test_runaway_program_is_stopped(tmp_path):
+    d = _workload(tmp_path, 'name = "w"\n[build]\nsources = ["p.c"]\n',
+                  src="int main(void){ volatile int x = 0; for (;;) x++; }")
+    p = flashvm("run", str(d), "--max-insns", "200000", "--results", str(tmp_path))
+    assert p.returncode != 0
+    assert b"instruction limit 200000" in p.stderr
+
+
+def test_disasm_word_and_function():
+    p = flashvm("disasm", "0x27bdffe0")
+    assert p.stdout.decode().strip() == "addiu $sp, $sp, -32"
+    exe = build_user([GUEST / "exitcode.c"])
+    p = flashvm("disasm", str(exe), "--symbol", "main")
+    assert p.returncode == 0
+    assert b"main+0x4 " in p.stdout and b"addiu $a0, $zero, 42" in p.stdout   # exit(42)
+
+
+def test_unknown_option_is_refused():
+    p = flashvm("run", "--frobnicate", "workloads/raytrace")
+    assert p.returncode == 2 and b"No such option" in p.stderr
