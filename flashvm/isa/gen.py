@@ -283,7 +283,19 @@ class Emitter:
         if node[0] == "leaf":
             return self.leaf(node[1], node[2], ind, mode)
         if mode == "main" and self.fpu_outlinable(node):
-            return self.outline_fpu(node, ind)
+            hot = {v for v, ch in node[2].items() if ch[0] == "leaf" and "hotfp" in ch[1].flags}
+            if not hot:
+                return self.outline_fpu(node, ind)
+            # frequent operations inline; the whole subtree also out of line for the rest
+            call = self.outline_fpu(node, "")
+            _, name, children, _ = node
+            var = f"_k{self.fresh()}"
+            lines = [ind + f"{var} = {extract_expr(name)}"]
+            for i, value in enumerate(sorted(hot)):
+                lines.append(ind + ("if" if i == 0 else "elif") + f" {var} == {value}:")
+                lines += self.leaf(children[value][1], children[value][2], ind + "    ", "main")
+            lines += [ind + "else:"] + [ind + "    " + x for x in call]
+            return lines
         _, name, children, _ = node
         var = f"_k{self.fresh()}"
         lines = [ind + f"{var} = {extract_expr(name)}"]

@@ -561,3 +561,17 @@ COLD = {
 TABLE[:] = [Insn(i.name, i.match, i.mask, i.fmt, i.sem, i.flags | {"cold"}) if i.name in COLD else i
             for i in TABLE]
 BY_NAME = {i.name: i for i in TABLE}
+
+# FPU arithmetic frequent in compiled C (the ray tracer, n-body, matrix code):
+# decoded inline in the hot loop; every other FPU operation is decoded in an
+# out-of-line function per format.
+HOT_FP = {
+    "add.d", "sub.d", "mul.d", "div.d", "mov.d", "neg.d", "abs.d", "sqrt.d",
+    "add.s", "sub.s", "mul.s", "div.s", "mov.s",
+    "cvt.d.w", "cvt.d.s", "cvt.s.d", "trunc.w.d", "cvt.s.w",
+    "madd.d", "msub.d", "nmadd.d", "nmsub.d",
+    "movf.d", "movt.d", "movz.d", "movn.d",
+} | {f"c.{c}.d" for c in COND_NAMES} | {f"c.{c}.s" for c in ("eq", "lt", "le", "olt", "ole", "ult", "ule")}
+TABLE[:] = [Insn(i.name, i.match, i.mask, i.fmt, i.sem, i.flags | {"hotfp"}) if i.name in HOT_FP else i
+            for i in TABLE]
+BY_NAME = {i.name: i for i in TABLE}

@@ -787,29 +787,911 @@ def exec_cpu_nb(m, c, limit):
                                 exc = exc & 0xFFFF
                             break
                 elif _k53 == 16:
-                    if not cu1:
-                        exc = EXC_CPU
-                        ce = 1
-                        break
-                    exc = fpu_op0_nb(st, r, f, insn, fr64)
-                    if exc >= 0:
-                        break
+                    _k104 = insn & 0x3f
+                    if _k104 == 0:
+                        # add.s
+                        fd_105 = (insn >> 6) & 0x1f
+                        fs_105 = (insn >> 11) & 0x1f
+                        ft_105 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        _res_105, _cause_105 = add_s(rd_s(f, fs_105), rd_s(f, ft_105), st[FCSR])
+                        _fc_105 = (st[FCSR] & ~0x3F000) | (_cause_105 << 12)
+                        if _cause_105 & (((_fc_105 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_105
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_105 | ((_cause_105 & 0x1F) << 2)
+                        wr_s(f, fd_105, _res_105)
+                    elif _k104 == 1:
+                        # sub.s
+                        fd_106 = (insn >> 6) & 0x1f
+                        fs_106 = (insn >> 11) & 0x1f
+                        ft_106 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        _res_106, _cause_106 = sub_s(rd_s(f, fs_106), rd_s(f, ft_106), st[FCSR])
+                        _fc_106 = (st[FCSR] & ~0x3F000) | (_cause_106 << 12)
+                        if _cause_106 & (((_fc_106 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_106
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_106 | ((_cause_106 & 0x1F) << 2)
+                        wr_s(f, fd_106, _res_106)
+                    elif _k104 == 2:
+                        # mul.s
+                        fd_107 = (insn >> 6) & 0x1f
+                        fs_107 = (insn >> 11) & 0x1f
+                        ft_107 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        _res_107, _cause_107 = mul_s(rd_s(f, fs_107), rd_s(f, ft_107), st[FCSR])
+                        _fc_107 = (st[FCSR] & ~0x3F000) | (_cause_107 << 12)
+                        if _cause_107 & (((_fc_107 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_107
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_107 | ((_cause_107 & 0x1F) << 2)
+                        wr_s(f, fd_107, _res_107)
+                    elif _k104 == 3:
+                        # div.s
+                        fd_108 = (insn >> 6) & 0x1f
+                        fs_108 = (insn >> 11) & 0x1f
+                        ft_108 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        _res_108, _cause_108 = div_s(rd_s(f, fs_108), rd_s(f, ft_108), st[FCSR])
+                        _fc_108 = (st[FCSR] & ~0x3F000) | (_cause_108 << 12)
+                        if _cause_108 & (((_fc_108 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_108
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_108 | ((_cause_108 & 0x1F) << 2)
+                        wr_s(f, fd_108, _res_108)
+                    elif _k104 == 6:
+                        # mov.s
+                        if insn & 0x001f0000 != 0x00000000:
+                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
+                            if exc != -1:
+                                if exc >= 0x10000:
+                                    ce = exc >> 16
+                                    exc = exc & 0xFFFF
+                                break
+                        else:
+                            fd_109 = (insn >> 6) & 0x1f
+                            fs_109 = (insn >> 11) & 0x1f
+                            if not cu1:
+                                exc = EXC_CPU
+                                ce = 1
+                                break
+                            wr_s(f, fd_109, rd_s(f, fs_109))
+                    elif _k104 == 33:
+                        # cvt.d.s
+                        if insn & 0x001f0000 != 0x00000000:
+                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
+                            if exc != -1:
+                                if exc >= 0x10000:
+                                    ce = exc >> 16
+                                    exc = exc & 0xFFFF
+                                break
+                        else:
+                            fd_110 = (insn >> 6) & 0x1f
+                            fs_110 = (insn >> 11) & 0x1f
+                            if not cu1:
+                                exc = EXC_CPU
+                                ce = 1
+                                break
+                            if not fr64 and (fd_110) & 1:
+                                exc = EXC_RI
+                                break
+                            _res_110, _cause_110 = cvt_d_s(rd_s(f, fs_110), st[FCSR])
+                            _fc_110 = (st[FCSR] & ~0x3F000) | (_cause_110 << 12)
+                            if _cause_110 & (((_fc_110 >> 7) & 0x1F) | 0x20):
+                                st[FCSR] = _fc_110
+                                exc = EXC_FPE
+                                break
+                            st[FCSR] = _fc_110 | ((_cause_110 & 0x1F) << 2)
+                            wr_d(f, fr64, fd_110, _res_110)
+                    elif _k104 == 50:
+                        # c.eq.s
+                        cc8_111 = (insn >> 8) & 0x7
+                        cond_111 = insn & 0xf
+                        fs_111 = (insn >> 11) & 0x1f
+                        ft_111 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        _t_111, _cause_111 = cmp_s(rd_s(f, fs_111), rd_s(f, ft_111), cond_111, st[FCSR])
+                        _fc_111 = (st[FCSR] & ~0x3F000) | (_cause_111 << 12)
+                        if _cause_111 & (((_fc_111 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_111
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_111 | ((_cause_111 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_111, _t_111)
+                    elif _k104 == 52:
+                        # c.olt.s
+                        cc8_112 = (insn >> 8) & 0x7
+                        cond_112 = insn & 0xf
+                        fs_112 = (insn >> 11) & 0x1f
+                        ft_112 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        _t_112, _cause_112 = cmp_s(rd_s(f, fs_112), rd_s(f, ft_112), cond_112, st[FCSR])
+                        _fc_112 = (st[FCSR] & ~0x3F000) | (_cause_112 << 12)
+                        if _cause_112 & (((_fc_112 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_112
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_112 | ((_cause_112 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_112, _t_112)
+                    elif _k104 == 53:
+                        # c.ult.s
+                        cc8_113 = (insn >> 8) & 0x7
+                        cond_113 = insn & 0xf
+                        fs_113 = (insn >> 11) & 0x1f
+                        ft_113 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        _t_113, _cause_113 = cmp_s(rd_s(f, fs_113), rd_s(f, ft_113), cond_113, st[FCSR])
+                        _fc_113 = (st[FCSR] & ~0x3F000) | (_cause_113 << 12)
+                        if _cause_113 & (((_fc_113 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_113
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_113 | ((_cause_113 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_113, _t_113)
+                    elif _k104 == 54:
+                        # c.ole.s
+                        cc8_114 = (insn >> 8) & 0x7
+                        cond_114 = insn & 0xf
+                        fs_114 = (insn >> 11) & 0x1f
+                        ft_114 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        _t_114, _cause_114 = cmp_s(rd_s(f, fs_114), rd_s(f, ft_114), cond_114, st[FCSR])
+                        _fc_114 = (st[FCSR] & ~0x3F000) | (_cause_114 << 12)
+                        if _cause_114 & (((_fc_114 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_114
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_114 | ((_cause_114 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_114, _t_114)
+                    elif _k104 == 55:
+                        # c.ule.s
+                        cc8_115 = (insn >> 8) & 0x7
+                        cond_115 = insn & 0xf
+                        fs_115 = (insn >> 11) & 0x1f
+                        ft_115 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        _t_115, _cause_115 = cmp_s(rd_s(f, fs_115), rd_s(f, ft_115), cond_115, st[FCSR])
+                        _fc_115 = (st[FCSR] & ~0x3F000) | (_cause_115 << 12)
+                        if _cause_115 & (((_fc_115 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_115
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_115 | ((_cause_115 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_115, _t_115)
+                    elif _k104 == 60:
+                        # c.lt.s
+                        cc8_116 = (insn >> 8) & 0x7
+                        cond_116 = insn & 0xf
+                        fs_116 = (insn >> 11) & 0x1f
+                        ft_116 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        _t_116, _cause_116 = cmp_s(rd_s(f, fs_116), rd_s(f, ft_116), cond_116, st[FCSR])
+                        _fc_116 = (st[FCSR] & ~0x3F000) | (_cause_116 << 12)
+                        if _cause_116 & (((_fc_116 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_116
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_116 | ((_cause_116 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_116, _t_116)
+                    elif _k104 == 62:
+                        # c.le.s
+                        cc8_117 = (insn >> 8) & 0x7
+                        cond_117 = insn & 0xf
+                        fs_117 = (insn >> 11) & 0x1f
+                        ft_117 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        _t_117, _cause_117 = cmp_s(rd_s(f, fs_117), rd_s(f, ft_117), cond_117, st[FCSR])
+                        _fc_117 = (st[FCSR] & ~0x3F000) | (_cause_117 << 12)
+                        if _cause_117 & (((_fc_117 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_117
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_117 | ((_cause_117 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_117, _t_117)
+                    else:
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        exc = fpu_op0_nb(st, r, f, insn, fr64)
+                        if exc >= 0:
+                            break
                 elif _k53 == 17:
-                    if not cu1:
-                        exc = EXC_CPU
-                        ce = 1
-                        break
-                    exc = fpu_op1_nb(st, r, f, insn, fr64)
-                    if exc >= 0:
-                        break
+                    _k161 = insn & 0x3f
+                    if _k161 == 0:
+                        # add.d
+                        fd_162 = (insn >> 6) & 0x1f
+                        fs_162 = (insn >> 11) & 0x1f
+                        ft_162 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fd_162 | fs_162 | ft_162) & 1:
+                            exc = EXC_RI
+                            break
+                        _res_162, _cause_162 = add_d(rd_d(f, fr64, fs_162), rd_d(f, fr64, ft_162), st[FCSR])
+                        _fc_162 = (st[FCSR] & ~0x3F000) | (_cause_162 << 12)
+                        if _cause_162 & (((_fc_162 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_162
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_162 | ((_cause_162 & 0x1F) << 2)
+                        wr_d(f, fr64, fd_162, _res_162)
+                    elif _k161 == 1:
+                        # sub.d
+                        fd_163 = (insn >> 6) & 0x1f
+                        fs_163 = (insn >> 11) & 0x1f
+                        ft_163 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fd_163 | fs_163 | ft_163) & 1:
+                            exc = EXC_RI
+                            break
+                        _res_163, _cause_163 = sub_d(rd_d(f, fr64, fs_163), rd_d(f, fr64, ft_163), st[FCSR])
+                        _fc_163 = (st[FCSR] & ~0x3F000) | (_cause_163 << 12)
+                        if _cause_163 & (((_fc_163 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_163
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_163 | ((_cause_163 & 0x1F) << 2)
+                        wr_d(f, fr64, fd_163, _res_163)
+                    elif _k161 == 2:
+                        # mul.d
+                        fd_164 = (insn >> 6) & 0x1f
+                        fs_164 = (insn >> 11) & 0x1f
+                        ft_164 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fd_164 | fs_164 | ft_164) & 1:
+                            exc = EXC_RI
+                            break
+                        _res_164, _cause_164 = mul_d(rd_d(f, fr64, fs_164), rd_d(f, fr64, ft_164), st[FCSR])
+                        _fc_164 = (st[FCSR] & ~0x3F000) | (_cause_164 << 12)
+                        if _cause_164 & (((_fc_164 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_164
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_164 | ((_cause_164 & 0x1F) << 2)
+                        wr_d(f, fr64, fd_164, _res_164)
+                    elif _k161 == 3:
+                        # div.d
+                        fd_165 = (insn >> 6) & 0x1f
+                        fs_165 = (insn >> 11) & 0x1f
+                        ft_165 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fd_165 | fs_165 | ft_165) & 1:
+                            exc = EXC_RI
+                            break
+                        _res_165, _cause_165 = div_d(rd_d(f, fr64, fs_165), rd_d(f, fr64, ft_165), st[FCSR])
+                        _fc_165 = (st[FCSR] & ~0x3F000) | (_cause_165 << 12)
+                        if _cause_165 & (((_fc_165 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_165
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_165 | ((_cause_165 & 0x1F) << 2)
+                        wr_d(f, fr64, fd_165, _res_165)
+                    elif _k161 == 4:
+                        # sqrt.d
+                        if insn & 0x001f0000 != 0x00000000:
+                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
+                            if exc != -1:
+                                if exc >= 0x10000:
+                                    ce = exc >> 16
+                                    exc = exc & 0xFFFF
+                                break
+                        else:
+                            fd_166 = (insn >> 6) & 0x1f
+                            fs_166 = (insn >> 11) & 0x1f
+                            if not cu1:
+                                exc = EXC_CPU
+                                ce = 1
+                                break
+                            if not fr64 and (fd_166 | fs_166) & 1:
+                                exc = EXC_RI
+                                break
+                            _res_166, _cause_166 = sqrt_d(rd_d(f, fr64, fs_166), st[FCSR])
+                            _fc_166 = (st[FCSR] & ~0x3F000) | (_cause_166 << 12)
+                            if _cause_166 & (((_fc_166 >> 7) & 0x1F) | 0x20):
+                                st[FCSR] = _fc_166
+                                exc = EXC_FPE
+                                break
+                            st[FCSR] = _fc_166 | ((_cause_166 & 0x1F) << 2)
+                            wr_d(f, fr64, fd_166, _res_166)
+                    elif _k161 == 5:
+                        # abs.d
+                        if insn & 0x001f0000 != 0x00000000:
+                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
+                            if exc != -1:
+                                if exc >= 0x10000:
+                                    ce = exc >> 16
+                                    exc = exc & 0xFFFF
+                                break
+                        else:
+                            fd_167 = (insn >> 6) & 0x1f
+                            fs_167 = (insn >> 11) & 0x1f
+                            if not cu1:
+                                exc = EXC_CPU
+                                ce = 1
+                                break
+                            if not fr64 and (fd_167 | fs_167) & 1:
+                                exc = EXC_RI
+                                break
+                            _res_167, _cause_167 = abs_d(rd_d(f, fr64, fs_167), st[FCSR])
+                            wr_d(f, fr64, fd_167, _res_167)
+                    elif _k161 == 6:
+                        # mov.d
+                        if insn & 0x001f0000 != 0x00000000:
+                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
+                            if exc != -1:
+                                if exc >= 0x10000:
+                                    ce = exc >> 16
+                                    exc = exc & 0xFFFF
+                                break
+                        else:
+                            fd_168 = (insn >> 6) & 0x1f
+                            fs_168 = (insn >> 11) & 0x1f
+                            if not cu1:
+                                exc = EXC_CPU
+                                ce = 1
+                                break
+                            if not fr64 and (fd_168 | fs_168) & 1:
+                                exc = EXC_RI
+                                break
+                            wr_d(f, fr64, fd_168, rd_d(f, fr64, fs_168))
+                    elif _k161 == 7:
+                        # neg.d
+                        if insn & 0x001f0000 != 0x00000000:
+                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
+                            if exc != -1:
+                                if exc >= 0x10000:
+                                    ce = exc >> 16
+                                    exc = exc & 0xFFFF
+                                break
+                        else:
+                            fd_169 = (insn >> 6) & 0x1f
+                            fs_169 = (insn >> 11) & 0x1f
+                            if not cu1:
+                                exc = EXC_CPU
+                                ce = 1
+                                break
+                            if not fr64 and (fd_169 | fs_169) & 1:
+                                exc = EXC_RI
+                                break
+                            _res_169, _cause_169 = neg_d(rd_d(f, fr64, fs_169), st[FCSR])
+                            wr_d(f, fr64, fd_169, _res_169)
+                    elif _k161 == 13:
+                        # trunc.w.d
+                        if insn & 0x001f0000 != 0x00000000:
+                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
+                            if exc != -1:
+                                if exc >= 0x10000:
+                                    ce = exc >> 16
+                                    exc = exc & 0xFFFF
+                                break
+                        else:
+                            fd_170 = (insn >> 6) & 0x1f
+                            fs_170 = (insn >> 11) & 0x1f
+                            if not cu1:
+                                exc = EXC_CPU
+                                ce = 1
+                                break
+                            if not fr64 and (fs_170) & 1:
+                                exc = EXC_RI
+                                break
+                            _res_170, _cause_170 = trunc_w_d(rd_d(f, fr64, fs_170), st[FCSR])
+                            _fc_170 = (st[FCSR] & ~0x3F000) | (_cause_170 << 12)
+                            if _cause_170 & (((_fc_170 >> 7) & 0x1F) | 0x20):
+                                st[FCSR] = _fc_170
+                                exc = EXC_FPE
+                                break
+                            st[FCSR] = _fc_170 | ((_cause_170 & 0x1F) << 2)
+                            wr_s(f, fd_170, _res_170)
+                    elif _k161 == 18:
+                        # movz.d
+                        fd_171 = (insn >> 6) & 0x1f
+                        fs_171 = (insn >> 11) & 0x1f
+                        rt_171 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fd_171 | fs_171) & 1:
+                            exc = EXC_RI
+                            break
+                        if r[rt_171] == 0:
+                            wr_d(f, fr64, fd_171, rd_d(f, fr64, fs_171))
+                    elif _k161 == 19:
+                        # movn.d
+                        fd_172 = (insn >> 6) & 0x1f
+                        fs_172 = (insn >> 11) & 0x1f
+                        rt_172 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fd_172 | fs_172) & 1:
+                            exc = EXC_RI
+                            break
+                        if r[rt_172] != 0:
+                            wr_d(f, fr64, fd_172, rd_d(f, fr64, fs_172))
+                    elif _k161 == 32:
+                        # cvt.s.d
+                        if insn & 0x001f0000 != 0x00000000:
+                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
+                            if exc != -1:
+                                if exc >= 0x10000:
+                                    ce = exc >> 16
+                                    exc = exc & 0xFFFF
+                                break
+                        else:
+                            fd_173 = (insn >> 6) & 0x1f
+                            fs_173 = (insn >> 11) & 0x1f
+                            if not cu1:
+                                exc = EXC_CPU
+                                ce = 1
+                                break
+                            if not fr64 and (fs_173) & 1:
+                                exc = EXC_RI
+                                break
+                            _res_173, _cause_173 = cvt_s_d(rd_d(f, fr64, fs_173), st[FCSR])
+                            _fc_173 = (st[FCSR] & ~0x3F000) | (_cause_173 << 12)
+                            if _cause_173 & (((_fc_173 >> 7) & 0x1F) | 0x20):
+                                st[FCSR] = _fc_173
+                                exc = EXC_FPE
+                                break
+                            st[FCSR] = _fc_173 | ((_cause_173 & 0x1F) << 2)
+                            wr_s(f, fd_173, _res_173)
+                    elif _k161 == 48:
+                        # c.f.d
+                        cc8_174 = (insn >> 8) & 0x7
+                        cond_174 = insn & 0xf
+                        fs_174 = (insn >> 11) & 0x1f
+                        ft_174 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fs_174 | ft_174) & 1:
+                            exc = EXC_RI
+                            break
+                        _t_174, _cause_174 = cmp_d(rd_d(f, fr64, fs_174), rd_d(f, fr64, ft_174), cond_174, st[FCSR])
+                        _fc_174 = (st[FCSR] & ~0x3F000) | (_cause_174 << 12)
+                        if _cause_174 & (((_fc_174 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_174
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_174 | ((_cause_174 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_174, _t_174)
+                    elif _k161 == 49:
+                        # c.un.d
+                        cc8_175 = (insn >> 8) & 0x7
+                        cond_175 = insn & 0xf
+                        fs_175 = (insn >> 11) & 0x1f
+                        ft_175 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fs_175 | ft_175) & 1:
+                            exc = EXC_RI
+                            break
+                        _t_175, _cause_175 = cmp_d(rd_d(f, fr64, fs_175), rd_d(f, fr64, ft_175), cond_175, st[FCSR])
+                        _fc_175 = (st[FCSR] & ~0x3F000) | (_cause_175 << 12)
+                        if _cause_175 & (((_fc_175 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_175
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_175 | ((_cause_175 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_175, _t_175)
+                    elif _k161 == 50:
+                        # c.eq.d
+                        cc8_176 = (insn >> 8) & 0x7
+                        cond_176 = insn & 0xf
+                        fs_176 = (insn >> 11) & 0x1f
+                        ft_176 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fs_176 | ft_176) & 1:
+                            exc = EXC_RI
+                            break
+                        _t_176, _cause_176 = cmp_d(rd_d(f, fr64, fs_176), rd_d(f, fr64, ft_176), cond_176, st[FCSR])
+                        _fc_176 = (st[FCSR] & ~0x3F000) | (_cause_176 << 12)
+                        if _cause_176 & (((_fc_176 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_176
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_176 | ((_cause_176 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_176, _t_176)
+                    elif _k161 == 51:
+                        # c.ueq.d
+                        cc8_177 = (insn >> 8) & 0x7
+                        cond_177 = insn & 0xf
+                        fs_177 = (insn >> 11) & 0x1f
+                        ft_177 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fs_177 | ft_177) & 1:
+                            exc = EXC_RI
+                            break
+                        _t_177, _cause_177 = cmp_d(rd_d(f, fr64, fs_177), rd_d(f, fr64, ft_177), cond_177, st[FCSR])
+                        _fc_177 = (st[FCSR] & ~0x3F000) | (_cause_177 << 12)
+                        if _cause_177 & (((_fc_177 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_177
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_177 | ((_cause_177 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_177, _t_177)
+                    elif _k161 == 52:
+                        # c.olt.d
+                        cc8_178 = (insn >> 8) & 0x7
+                        cond_178 = insn & 0xf
+                        fs_178 = (insn >> 11) & 0x1f
+                        ft_178 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fs_178 | ft_178) & 1:
+                            exc = EXC_RI
+                            break
+                        _t_178, _cause_178 = cmp_d(rd_d(f, fr64, fs_178), rd_d(f, fr64, ft_178), cond_178, st[FCSR])
+                        _fc_178 = (st[FCSR] & ~0x3F000) | (_cause_178 << 12)
+                        if _cause_178 & (((_fc_178 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_178
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_178 | ((_cause_178 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_178, _t_178)
+                    elif _k161 == 53:
+                        # c.ult.d
+                        cc8_179 = (insn >> 8) & 0x7
+                        cond_179 = insn & 0xf
+                        fs_179 = (insn >> 11) & 0x1f
+                        ft_179 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fs_179 | ft_179) & 1:
+                            exc = EXC_RI
+                            break
+                        _t_179, _cause_179 = cmp_d(rd_d(f, fr64, fs_179), rd_d(f, fr64, ft_179), cond_179, st[FCSR])
+                        _fc_179 = (st[FCSR] & ~0x3F000) | (_cause_179 << 12)
+                        if _cause_179 & (((_fc_179 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_179
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_179 | ((_cause_179 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_179, _t_179)
+                    elif _k161 == 54:
+                        # c.ole.d
+                        cc8_180 = (insn >> 8) & 0x7
+                        cond_180 = insn & 0xf
+                        fs_180 = (insn >> 11) & 0x1f
+                        ft_180 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fs_180 | ft_180) & 1:
+                            exc = EXC_RI
+                            break
+                        _t_180, _cause_180 = cmp_d(rd_d(f, fr64, fs_180), rd_d(f, fr64, ft_180), cond_180, st[FCSR])
+                        _fc_180 = (st[FCSR] & ~0x3F000) | (_cause_180 << 12)
+                        if _cause_180 & (((_fc_180 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_180
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_180 | ((_cause_180 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_180, _t_180)
+                    elif _k161 == 55:
+                        # c.ule.d
+                        cc8_181 = (insn >> 8) & 0x7
+                        cond_181 = insn & 0xf
+                        fs_181 = (insn >> 11) & 0x1f
+                        ft_181 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fs_181 | ft_181) & 1:
+                            exc = EXC_RI
+                            break
+                        _t_181, _cause_181 = cmp_d(rd_d(f, fr64, fs_181), rd_d(f, fr64, ft_181), cond_181, st[FCSR])
+                        _fc_181 = (st[FCSR] & ~0x3F000) | (_cause_181 << 12)
+                        if _cause_181 & (((_fc_181 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_181
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_181 | ((_cause_181 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_181, _t_181)
+                    elif _k161 == 56:
+                        # c.sf.d
+                        cc8_182 = (insn >> 8) & 0x7
+                        cond_182 = insn & 0xf
+                        fs_182 = (insn >> 11) & 0x1f
+                        ft_182 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fs_182 | ft_182) & 1:
+                            exc = EXC_RI
+                            break
+                        _t_182, _cause_182 = cmp_d(rd_d(f, fr64, fs_182), rd_d(f, fr64, ft_182), cond_182, st[FCSR])
+                        _fc_182 = (st[FCSR] & ~0x3F000) | (_cause_182 << 12)
+                        if _cause_182 & (((_fc_182 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_182
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_182 | ((_cause_182 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_182, _t_182)
+                    elif _k161 == 57:
+                        # c.ngle.d
+                        cc8_183 = (insn >> 8) & 0x7
+                        cond_183 = insn & 0xf
+                        fs_183 = (insn >> 11) & 0x1f
+                        ft_183 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fs_183 | ft_183) & 1:
+                            exc = EXC_RI
+                            break
+                        _t_183, _cause_183 = cmp_d(rd_d(f, fr64, fs_183), rd_d(f, fr64, ft_183), cond_183, st[FCSR])
+                        _fc_183 = (st[FCSR] & ~0x3F000) | (_cause_183 << 12)
+                        if _cause_183 & (((_fc_183 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_183
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_183 | ((_cause_183 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_183, _t_183)
+                    elif _k161 == 58:
+                        # c.seq.d
+                        cc8_184 = (insn >> 8) & 0x7
+                        cond_184 = insn & 0xf
+                        fs_184 = (insn >> 11) & 0x1f
+                        ft_184 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fs_184 | ft_184) & 1:
+                            exc = EXC_RI
+                            break
+                        _t_184, _cause_184 = cmp_d(rd_d(f, fr64, fs_184), rd_d(f, fr64, ft_184), cond_184, st[FCSR])
+                        _fc_184 = (st[FCSR] & ~0x3F000) | (_cause_184 << 12)
+                        if _cause_184 & (((_fc_184 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_184
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_184 | ((_cause_184 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_184, _t_184)
+                    elif _k161 == 59:
+                        # c.ngl.d
+                        cc8_185 = (insn >> 8) & 0x7
+                        cond_185 = insn & 0xf
+                        fs_185 = (insn >> 11) & 0x1f
+                        ft_185 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fs_185 | ft_185) & 1:
+                            exc = EXC_RI
+                            break
+                        _t_185, _cause_185 = cmp_d(rd_d(f, fr64, fs_185), rd_d(f, fr64, ft_185), cond_185, st[FCSR])
+                        _fc_185 = (st[FCSR] & ~0x3F000) | (_cause_185 << 12)
+                        if _cause_185 & (((_fc_185 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_185
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_185 | ((_cause_185 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_185, _t_185)
+                    elif _k161 == 60:
+                        # c.lt.d
+                        cc8_186 = (insn >> 8) & 0x7
+                        cond_186 = insn & 0xf
+                        fs_186 = (insn >> 11) & 0x1f
+                        ft_186 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fs_186 | ft_186) & 1:
+                            exc = EXC_RI
+                            break
+                        _t_186, _cause_186 = cmp_d(rd_d(f, fr64, fs_186), rd_d(f, fr64, ft_186), cond_186, st[FCSR])
+                        _fc_186 = (st[FCSR] & ~0x3F000) | (_cause_186 << 12)
+                        if _cause_186 & (((_fc_186 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_186
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_186 | ((_cause_186 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_186, _t_186)
+                    elif _k161 == 61:
+                        # c.nge.d
+                        cc8_187 = (insn >> 8) & 0x7
+                        cond_187 = insn & 0xf
+                        fs_187 = (insn >> 11) & 0x1f
+                        ft_187 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fs_187 | ft_187) & 1:
+                            exc = EXC_RI
+                            break
+                        _t_187, _cause_187 = cmp_d(rd_d(f, fr64, fs_187), rd_d(f, fr64, ft_187), cond_187, st[FCSR])
+                        _fc_187 = (st[FCSR] & ~0x3F000) | (_cause_187 << 12)
+                        if _cause_187 & (((_fc_187 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_187
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_187 | ((_cause_187 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_187, _t_187)
+                    elif _k161 == 62:
+                        # c.le.d
+                        cc8_188 = (insn >> 8) & 0x7
+                        cond_188 = insn & 0xf
+                        fs_188 = (insn >> 11) & 0x1f
+                        ft_188 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fs_188 | ft_188) & 1:
+                            exc = EXC_RI
+                            break
+                        _t_188, _cause_188 = cmp_d(rd_d(f, fr64, fs_188), rd_d(f, fr64, ft_188), cond_188, st[FCSR])
+                        _fc_188 = (st[FCSR] & ~0x3F000) | (_cause_188 << 12)
+                        if _cause_188 & (((_fc_188 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_188
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_188 | ((_cause_188 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_188, _t_188)
+                    elif _k161 == 63:
+                        # c.ngt.d
+                        cc8_189 = (insn >> 8) & 0x7
+                        cond_189 = insn & 0xf
+                        fs_189 = (insn >> 11) & 0x1f
+                        ft_189 = (insn >> 16) & 0x1f
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        if not fr64 and (fs_189 | ft_189) & 1:
+                            exc = EXC_RI
+                            break
+                        _t_189, _cause_189 = cmp_d(rd_d(f, fr64, fs_189), rd_d(f, fr64, ft_189), cond_189, st[FCSR])
+                        _fc_189 = (st[FCSR] & ~0x3F000) | (_cause_189 << 12)
+                        if _cause_189 & (((_fc_189 >> 7) & 0x1F) | 0x20):
+                            st[FCSR] = _fc_189
+                            exc = EXC_FPE
+                            break
+                        st[FCSR] = _fc_189 | ((_cause_189 & 0x1F) << 2)
+                        st[FCSR] = set_fcc(st[FCSR], cc8_189, _t_189)
+                    else:
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        exc = fpu_op1_nb(st, r, f, insn, fr64)
+                        if exc >= 0:
+                            break
                 elif _k53 == 20:
-                    if not cu1:
-                        exc = EXC_CPU
-                        ce = 1
-                        break
-                    exc = fpu_op2_nb(st, r, f, insn, fr64)
-                    if exc >= 0:
-                        break
+                    _k193 = insn & 0x3f
+                    if _k193 == 32:
+                        # cvt.s.w
+                        if insn & 0x001f0000 != 0x00000000:
+                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
+                            if exc != -1:
+                                if exc >= 0x10000:
+                                    ce = exc >> 16
+                                    exc = exc & 0xFFFF
+                                break
+                        else:
+                            fd_194 = (insn >> 6) & 0x1f
+                            fs_194 = (insn >> 11) & 0x1f
+                            if not cu1:
+                                exc = EXC_CPU
+                                ce = 1
+                                break
+                            _res_194, _cause_194 = cvt_s_w(rd_s(f, fs_194), st[FCSR])
+                            _fc_194 = (st[FCSR] & ~0x3F000) | (_cause_194 << 12)
+                            if _cause_194 & (((_fc_194 >> 7) & 0x1F) | 0x20):
+                                st[FCSR] = _fc_194
+                                exc = EXC_FPE
+                                break
+                            st[FCSR] = _fc_194 | ((_cause_194 & 0x1F) << 2)
+                            wr_s(f, fd_194, _res_194)
+                    elif _k193 == 33:
+                        # cvt.d.w
+                        if insn & 0x001f0000 != 0x00000000:
+                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
+                            if exc != -1:
+                                if exc >= 0x10000:
+                                    ce = exc >> 16
+                                    exc = exc & 0xFFFF
+                                break
+                        else:
+                            fd_195 = (insn >> 6) & 0x1f
+                            fs_195 = (insn >> 11) & 0x1f
+                            if not cu1:
+                                exc = EXC_CPU
+                                ce = 1
+                                break
+                            if not fr64 and (fd_195) & 1:
+                                exc = EXC_RI
+                                break
+                            _res_195, _cause_195 = cvt_d_w(rd_s(f, fs_195), st[FCSR])
+                            _fc_195 = (st[FCSR] & ~0x3F000) | (_cause_195 << 12)
+                            if _cause_195 & (((_fc_195 >> 7) & 0x1F) | 0x20):
+                                st[FCSR] = _fc_195
+                                exc = EXC_FPE
+                                break
+                            st[FCSR] = _fc_195 | ((_cause_195 & 0x1F) << 2)
+                            wr_d(f, fr64, fd_195, _res_195)
+                    else:
+                        if not cu1:
+                            exc = EXC_CPU
+                            ce = 1
+                            break
+                        exc = fpu_op2_nb(st, r, f, insn, fr64)
+                        if exc >= 0:
+                            break
                 elif _k53 == 21:
                     if not cu1:
                         exc = EXC_CPU
@@ -826,8 +1708,8 @@ def exec_cpu_nb(m, c, limit):
                             exc = exc & 0xFFFF
                         break
             elif _k1 == 19:
-                _k153 = insn & 0x3f
-                if _k153 == 0:
+                _k199 = insn & 0x3f
+                if _k199 == 0:
                     # lwxc1
                     if insn & 0x0000f800 != 0x00000000:
                         exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
@@ -837,30 +1719,30 @@ def exec_cpu_nb(m, c, limit):
                                 exc = exc & 0xFFFF
                             break
                     else:
-                        rs_154 = (insn >> 21) & 0x1f
-                        rt_154 = (insn >> 16) & 0x1f
-                        sa_154 = (insn >> 6) & 0x1f
+                        rs_200 = (insn >> 21) & 0x1f
+                        rt_200 = (insn >> 16) & 0x1f
+                        sa_200 = (insn >> 6) & 0x1f
                         if not cu1:
                             exc = EXC_CPU
                             ce = 1
                             break
-                        _va_154 = (r[rs_154] + r[rt_154]) & M32
-                        if _va_154 & 3:
-                            badva = _va_154
+                        _va_200 = (r[rs_200] + r[rt_200]) & M32
+                        if _va_200 & 3:
+                            badva = _va_200
                             exc = EXC_ADEL
                             break
-                        _s_154 = (_va_154 >> 12) & TC_MASK
-                        if ltag[_s_154] == _va_154 >> 12:
-                            last_pa = _va_154 + ladd[_s_154]
+                        _s_200 = (_va_200 >> 12) & TC_MASK
+                        if ltag[_s_200] == _va_200 >> 12:
+                            last_pa = _va_200 + ladd[_s_200]
                         else:
-                            last_pa = load_xlate_nb(m, c, mi, _va_154, 4)
+                            last_pa = load_xlate_nb(m, c, mi, _va_200, 4)
                             if last_pa < 0:
-                                badva = _va_154
+                                badva = _va_200
                                 exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                                 break
-                        _ld0_154 = np.int64(ram32[last_pa >> 2])
-                        f[sa_154] = (f[sa_154] & ~M32) | _ld0_154
-                elif _k153 == 1:
+                        _ld0_200 = np.int64(ram32[last_pa >> 2])
+                        f[sa_200] = (f[sa_200] & ~M32) | _ld0_200
+                elif _k199 == 1:
                     # ldxc1
                     if insn & 0x0000f800 != 0x00000000:
                         exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
@@ -870,33 +1752,33 @@ def exec_cpu_nb(m, c, limit):
                                 exc = exc & 0xFFFF
                             break
                     else:
-                        rs_155 = (insn >> 21) & 0x1f
-                        rt_155 = (insn >> 16) & 0x1f
-                        sa_155 = (insn >> 6) & 0x1f
+                        rs_201 = (insn >> 21) & 0x1f
+                        rt_201 = (insn >> 16) & 0x1f
+                        sa_201 = (insn >> 6) & 0x1f
                         if not cu1:
                             exc = EXC_CPU
                             ce = 1
                             break
-                        if not fr64 and (sa_155) & 1:
+                        if not fr64 and (sa_201) & 1:
                             exc = EXC_RI
                             break
-                        _va_155 = (r[rs_155] + r[rt_155]) & M32
-                        if _va_155 & 7:
-                            badva = _va_155
+                        _va_201 = (r[rs_201] + r[rt_201]) & M32
+                        if _va_201 & 7:
+                            badva = _va_201
                             exc = EXC_ADEL
                             break
-                        _s_155 = (_va_155 >> 12) & TC_MASK
-                        if ltag[_s_155] == _va_155 >> 12:
-                            last_pa = _va_155 + ladd[_s_155]
+                        _s_201 = (_va_201 >> 12) & TC_MASK
+                        if ltag[_s_201] == _va_201 >> 12:
+                            last_pa = _va_201 + ladd[_s_201]
                         else:
-                            last_pa = load_xlate_nb(m, c, mi, _va_155, 8)
+                            last_pa = load_xlate_nb(m, c, mi, _va_201, 8)
                             if last_pa < 0:
-                                badva = _va_155
+                                badva = _va_201
                                 exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                                 break
-                        _ld0_155 = np.int64(ram32[last_pa >> 2]) | (np.int64(ram32[(last_pa >> 2) + 1]) << 32)
-                        wr_d(f, fr64, sa_155, _ld0_155)
-                elif _k153 == 5:
+                        _ld0_201 = np.int64(ram32[last_pa >> 2]) | (np.int64(ram32[(last_pa >> 2) + 1]) << 32)
+                        wr_d(f, fr64, sa_201, _ld0_201)
+                elif _k199 == 5:
                     # luxc1
                     if insn & 0x0000f800 != 0x00000000:
                         exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
@@ -906,33 +1788,33 @@ def exec_cpu_nb(m, c, limit):
                                 exc = exc & 0xFFFF
                             break
                     else:
-                        rs_156 = (insn >> 21) & 0x1f
-                        rt_156 = (insn >> 16) & 0x1f
-                        sa_156 = (insn >> 6) & 0x1f
+                        rs_202 = (insn >> 21) & 0x1f
+                        rt_202 = (insn >> 16) & 0x1f
+                        sa_202 = (insn >> 6) & 0x1f
                         if not cu1:
                             exc = EXC_CPU
                             ce = 1
                             break
-                        if not fr64 and (sa_156) & 1:
+                        if not fr64 and (sa_202) & 1:
                             exc = EXC_RI
                             break
-                        _va_156 = (r[rs_156] + r[rt_156]) & 0xFFFFFFF8
-                        if _va_156 & 7:
-                            badva = _va_156
+                        _va_202 = (r[rs_202] + r[rt_202]) & 0xFFFFFFF8
+                        if _va_202 & 7:
+                            badva = _va_202
                             exc = EXC_ADEL
                             break
-                        _s_156 = (_va_156 >> 12) & TC_MASK
-                        if ltag[_s_156] == _va_156 >> 12:
-                            last_pa = _va_156 + ladd[_s_156]
+                        _s_202 = (_va_202 >> 12) & TC_MASK
+                        if ltag[_s_202] == _va_202 >> 12:
+                            last_pa = _va_202 + ladd[_s_202]
                         else:
-                            last_pa = load_xlate_nb(m, c, mi, _va_156, 8)
+                            last_pa = load_xlate_nb(m, c, mi, _va_202, 8)
                             if last_pa < 0:
-                                badva = _va_156
+                                badva = _va_202
                                 exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                                 break
-                        _ld0_156 = np.int64(ram32[last_pa >> 2]) | (np.int64(ram32[(last_pa >> 2) + 1]) << 32)
-                        wr_d(f, fr64, sa_156, _ld0_156)
-                elif _k153 == 8:
+                        _ld0_202 = np.int64(ram32[last_pa >> 2]) | (np.int64(ram32[(last_pa >> 2) + 1]) << 32)
+                        wr_d(f, fr64, sa_202, _ld0_202)
+                elif _k199 == 8:
                     # swxc1
                     if insn & 0x000007c0 != 0x00000000:
                         exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
@@ -942,33 +1824,33 @@ def exec_cpu_nb(m, c, limit):
                                 exc = exc & 0xFFFF
                             break
                     else:
-                        rd_157 = (insn >> 11) & 0x1f
-                        rs_157 = (insn >> 21) & 0x1f
-                        rt_157 = (insn >> 16) & 0x1f
+                        rd_203 = (insn >> 11) & 0x1f
+                        rs_203 = (insn >> 21) & 0x1f
+                        rt_203 = (insn >> 16) & 0x1f
                         if not cu1:
                             exc = EXC_CPU
                             ce = 1
                             break
-                        _va_157 = (r[rs_157] + r[rt_157]) & M32
-                        _sv_157 = f[rd_157] & M32
-                        if _va_157 & 3:
-                            badva = _va_157
+                        _va_203 = (r[rs_203] + r[rt_203]) & M32
+                        _sv_203 = f[rd_203] & M32
+                        if _va_203 & 3:
+                            badva = _va_203
                             exc = EXC_ADES
                             break
-                        _s_157 = (_va_157 >> 12) & TC_MASK
-                        if stag[_s_157] == _va_157 >> 12:
-                            ram32[(_va_157 + sadd[_s_157]) >> 2] = _sv_157
+                        _s_203 = (_va_203 >> 12) & TC_MASK
+                        if stag[_s_203] == _va_203 >> 12:
+                            ram32[(_va_203 + sadd[_s_203]) >> 2] = _sv_203
                         else:
-                            _pa_157 = store_xlate_nb(m, c, mi, _va_157, 4)
-                            if _pa_157 < 0:
-                                badva = _va_157
-                                exc = -1 - _pa_157
+                            _pa_203 = store_xlate_nb(m, c, mi, _va_203, 4)
+                            if _pa_203 < 0:
+                                badva = _va_203
+                                exc = -1 - _pa_203
                                 break
-                            ram32[_pa_157 >> 2] = _sv_157
-                            if _pa_157 == ram_size:
+                            ram32[_pa_203 >> 2] = _sv_203
+                            if _pa_203 == ram_size:
                                 exc = X_MMIO_STORE
                                 break
-                elif _k153 == 9:
+                elif _k199 == 9:
                     # sdxc1
                     if insn & 0x000007c0 != 0x00000000:
                         exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
@@ -978,38 +1860,38 @@ def exec_cpu_nb(m, c, limit):
                                 exc = exc & 0xFFFF
                             break
                     else:
-                        rd_158 = (insn >> 11) & 0x1f
-                        rs_158 = (insn >> 21) & 0x1f
-                        rt_158 = (insn >> 16) & 0x1f
+                        rd_204 = (insn >> 11) & 0x1f
+                        rs_204 = (insn >> 21) & 0x1f
+                        rt_204 = (insn >> 16) & 0x1f
                         if not cu1:
                             exc = EXC_CPU
                             ce = 1
                             break
-                        if not fr64 and (rd_158) & 1:
+                        if not fr64 and (rd_204) & 1:
                             exc = EXC_RI
                             break
-                        _va_158 = (r[rs_158] + r[rt_158]) & M32
-                        _sv_158 = rd_d(f, fr64, rd_158)
-                        if _va_158 & 7:
-                            badva = _va_158
+                        _va_204 = (r[rs_204] + r[rt_204]) & M32
+                        _sv_204 = rd_d(f, fr64, rd_204)
+                        if _va_204 & 7:
+                            badva = _va_204
                             exc = EXC_ADES
                             break
-                        _s_158 = (_va_158 >> 12) & TC_MASK
-                        if stag[_s_158] == _va_158 >> 12:
-                            ram32[(_va_158 + sadd[_s_158]) >> 2] = _sv_158 & M32
-                            ram32[((_va_158 + sadd[_s_158]) >> 2) + 1] = (_sv_158 >> 32) & M32
+                        _s_204 = (_va_204 >> 12) & TC_MASK
+                        if stag[_s_204] == _va_204 >> 12:
+                            ram32[(_va_204 + sadd[_s_204]) >> 2] = _sv_204 & M32
+                            ram32[((_va_204 + sadd[_s_204]) >> 2) + 1] = (_sv_204 >> 32) & M32
                         else:
-                            _pa_158 = store_xlate_nb(m, c, mi, _va_158, 8)
-                            if _pa_158 < 0:
-                                badva = _va_158
-                                exc = -1 - _pa_158
+                            _pa_204 = store_xlate_nb(m, c, mi, _va_204, 8)
+                            if _pa_204 < 0:
+                                badva = _va_204
+                                exc = -1 - _pa_204
                                 break
-                            ram32[_pa_158 >> 2] = _sv_158 & M32
-                            ram32[(_pa_158 >> 2) + 1] = (_sv_158 >> 32) & M32
-                            if _pa_158 == ram_size:
+                            ram32[_pa_204 >> 2] = _sv_204 & M32
+                            ram32[(_pa_204 >> 2) + 1] = (_sv_204 >> 32) & M32
+                            if _pa_204 == ram_size:
                                 exc = X_MMIO_STORE
                                 break
-                elif _k153 == 13:
+                elif _k199 == 13:
                     # suxc1
                     if insn & 0x000007c0 != 0x00000000:
                         exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
@@ -1019,193 +1901,193 @@ def exec_cpu_nb(m, c, limit):
                                 exc = exc & 0xFFFF
                             break
                     else:
-                        rd_159 = (insn >> 11) & 0x1f
-                        rs_159 = (insn >> 21) & 0x1f
-                        rt_159 = (insn >> 16) & 0x1f
+                        rd_205 = (insn >> 11) & 0x1f
+                        rs_205 = (insn >> 21) & 0x1f
+                        rt_205 = (insn >> 16) & 0x1f
                         if not cu1:
                             exc = EXC_CPU
                             ce = 1
                             break
-                        if not fr64 and (rd_159) & 1:
+                        if not fr64 and (rd_205) & 1:
                             exc = EXC_RI
                             break
-                        _va_159 = (r[rs_159] + r[rt_159]) & 0xFFFFFFF8
-                        _sv_159 = rd_d(f, fr64, rd_159)
-                        if _va_159 & 7:
-                            badva = _va_159
+                        _va_205 = (r[rs_205] + r[rt_205]) & 0xFFFFFFF8
+                        _sv_205 = rd_d(f, fr64, rd_205)
+                        if _va_205 & 7:
+                            badva = _va_205
                             exc = EXC_ADES
                             break
-                        _s_159 = (_va_159 >> 12) & TC_MASK
-                        if stag[_s_159] == _va_159 >> 12:
-                            ram32[(_va_159 + sadd[_s_159]) >> 2] = _sv_159 & M32
-                            ram32[((_va_159 + sadd[_s_159]) >> 2) + 1] = (_sv_159 >> 32) & M32
+                        _s_205 = (_va_205 >> 12) & TC_MASK
+                        if stag[_s_205] == _va_205 >> 12:
+                            ram32[(_va_205 + sadd[_s_205]) >> 2] = _sv_205 & M32
+                            ram32[((_va_205 + sadd[_s_205]) >> 2) + 1] = (_sv_205 >> 32) & M32
                         else:
-                            _pa_159 = store_xlate_nb(m, c, mi, _va_159, 8)
-                            if _pa_159 < 0:
-                                badva = _va_159
-                                exc = -1 - _pa_159
+                            _pa_205 = store_xlate_nb(m, c, mi, _va_205, 8)
+                            if _pa_205 < 0:
+                                badva = _va_205
+                                exc = -1 - _pa_205
                                 break
-                            ram32[_pa_159 >> 2] = _sv_159 & M32
-                            ram32[(_pa_159 >> 2) + 1] = (_sv_159 >> 32) & M32
-                            if _pa_159 == ram_size:
+                            ram32[_pa_205 >> 2] = _sv_205 & M32
+                            ram32[(_pa_205 >> 2) + 1] = (_sv_205 >> 32) & M32
+                            if _pa_205 == ram_size:
                                 exc = X_MMIO_STORE
                                 break
-                elif _k153 == 32:
+                elif _k199 == 32:
                     # madd.s
-                    fd_160 = (insn >> 6) & 0x1f
-                    fr_160 = (insn >> 21) & 0x1f
-                    fs_160 = (insn >> 11) & 0x1f
-                    ft_160 = (insn >> 16) & 0x1f
+                    fd_206 = (insn >> 6) & 0x1f
+                    fr_206 = (insn >> 21) & 0x1f
+                    fs_206 = (insn >> 11) & 0x1f
+                    ft_206 = (insn >> 16) & 0x1f
                     if not cu1:
                         exc = EXC_CPU
                         ce = 1
                         break
-                    _res_160, _cause_160 = madd_s(rd_s(f, fr_160), rd_s(f, fs_160), rd_s(f, ft_160), st[FCSR])
-                    _fc_160 = (st[FCSR] & ~0x3F000) | (_cause_160 << 12)
-                    if _cause_160 & (((_fc_160 >> 7) & 0x1F) | 0x20):
-                        st[FCSR] = _fc_160
+                    _res_206, _cause_206 = madd_s(rd_s(f, fr_206), rd_s(f, fs_206), rd_s(f, ft_206), st[FCSR])
+                    _fc_206 = (st[FCSR] & ~0x3F000) | (_cause_206 << 12)
+                    if _cause_206 & (((_fc_206 >> 7) & 0x1F) | 0x20):
+                        st[FCSR] = _fc_206
                         exc = EXC_FPE
                         break
-                    st[FCSR] = _fc_160 | ((_cause_160 & 0x1F) << 2)
-                    wr_s(f, fd_160, _res_160)
-                elif _k153 == 33:
+                    st[FCSR] = _fc_206 | ((_cause_206 & 0x1F) << 2)
+                    wr_s(f, fd_206, _res_206)
+                elif _k199 == 33:
                     # madd.d
-                    fd_161 = (insn >> 6) & 0x1f
-                    fr_161 = (insn >> 21) & 0x1f
-                    fs_161 = (insn >> 11) & 0x1f
-                    ft_161 = (insn >> 16) & 0x1f
+                    fd_207 = (insn >> 6) & 0x1f
+                    fr_207 = (insn >> 21) & 0x1f
+                    fs_207 = (insn >> 11) & 0x1f
+                    ft_207 = (insn >> 16) & 0x1f
                     if not cu1:
                         exc = EXC_CPU
                         ce = 1
                         break
-                    if not fr64 and (fd_161 | fr_161 | fs_161 | ft_161) & 1:
+                    if not fr64 and (fd_207 | fr_207 | fs_207 | ft_207) & 1:
                         exc = EXC_RI
                         break
-                    _res_161, _cause_161 = madd_d(rd_d(f, fr64, fr_161), rd_d(f, fr64, fs_161), rd_d(f, fr64, ft_161), st[FCSR])
-                    _fc_161 = (st[FCSR] & ~0x3F000) | (_cause_161 << 12)
-                    if _cause_161 & (((_fc_161 >> 7) & 0x1F) | 0x20):
-                        st[FCSR] = _fc_161
+                    _res_207, _cause_207 = madd_d(rd_d(f, fr64, fr_207), rd_d(f, fr64, fs_207), rd_d(f, fr64, ft_207), st[FCSR])
+                    _fc_207 = (st[FCSR] & ~0x3F000) | (_cause_207 << 12)
+                    if _cause_207 & (((_fc_207 >> 7) & 0x1F) | 0x20):
+                        st[FCSR] = _fc_207
                         exc = EXC_FPE
                         break
-                    st[FCSR] = _fc_161 | ((_cause_161 & 0x1F) << 2)
-                    wr_d(f, fr64, fd_161, _res_161)
-                elif _k153 == 40:
+                    st[FCSR] = _fc_207 | ((_cause_207 & 0x1F) << 2)
+                    wr_d(f, fr64, fd_207, _res_207)
+                elif _k199 == 40:
                     # msub.s
-                    fd_162 = (insn >> 6) & 0x1f
-                    fr_162 = (insn >> 21) & 0x1f
-                    fs_162 = (insn >> 11) & 0x1f
-                    ft_162 = (insn >> 16) & 0x1f
+                    fd_208 = (insn >> 6) & 0x1f
+                    fr_208 = (insn >> 21) & 0x1f
+                    fs_208 = (insn >> 11) & 0x1f
+                    ft_208 = (insn >> 16) & 0x1f
                     if not cu1:
                         exc = EXC_CPU
                         ce = 1
                         break
-                    _res_162, _cause_162 = msub_s(rd_s(f, fr_162), rd_s(f, fs_162), rd_s(f, ft_162), st[FCSR])
-                    _fc_162 = (st[FCSR] & ~0x3F000) | (_cause_162 << 12)
-                    if _cause_162 & (((_fc_162 >> 7) & 0x1F) | 0x20):
-                        st[FCSR] = _fc_162
+                    _res_208, _cause_208 = msub_s(rd_s(f, fr_208), rd_s(f, fs_208), rd_s(f, ft_208), st[FCSR])
+                    _fc_208 = (st[FCSR] & ~0x3F000) | (_cause_208 << 12)
+                    if _cause_208 & (((_fc_208 >> 7) & 0x1F) | 0x20):
+                        st[FCSR] = _fc_208
                         exc = EXC_FPE
                         break
-                    st[FCSR] = _fc_162 | ((_cause_162 & 0x1F) << 2)
-                    wr_s(f, fd_162, _res_162)
-                elif _k153 == 41:
+                    st[FCSR] = _fc_208 | ((_cause_208 & 0x1F) << 2)
+                    wr_s(f, fd_208, _res_208)
+                elif _k199 == 41:
                     # msub.d
-                    fd_163 = (insn >> 6) & 0x1f
-                    fr_163 = (insn >> 21) & 0x1f
-                    fs_163 = (insn >> 11) & 0x1f
-                    ft_163 = (insn >> 16) & 0x1f
+                    fd_209 = (insn >> 6) & 0x1f
+                    fr_209 = (insn >> 21) & 0x1f
+                    fs_209 = (insn >> 11) & 0x1f
+                    ft_209 = (insn >> 16) & 0x1f
                     if not cu1:
                         exc = EXC_CPU
                         ce = 1
                         break
-                    if not fr64 and (fd_163 | fr_163 | fs_163 | ft_163) & 1:
+                    if not fr64 and (fd_209 | fr_209 | fs_209 | ft_209) & 1:
                         exc = EXC_RI
                         break
-                    _res_163, _cause_163 = msub_d(rd_d(f, fr64, fr_163), rd_d(f, fr64, fs_163), rd_d(f, fr64, ft_163), st[FCSR])
-                    _fc_163 = (st[FCSR] & ~0x3F000) | (_cause_163 << 12)
-                    if _cause_163 & (((_fc_163 >> 7) & 0x1F) | 0x20):
-                        st[FCSR] = _fc_163
+                    _res_209, _cause_209 = msub_d(rd_d(f, fr64, fr_209), rd_d(f, fr64, fs_209), rd_d(f, fr64, ft_209), st[FCSR])
+                    _fc_209 = (st[FCSR] & ~0x3F000) | (_cause_209 << 12)
+                    if _cause_209 & (((_fc_209 >> 7) & 0x1F) | 0x20):
+                        st[FCSR] = _fc_209
                         exc = EXC_FPE
                         break
-                    st[FCSR] = _fc_163 | ((_cause_163 & 0x1F) << 2)
-                    wr_d(f, fr64, fd_163, _res_163)
-                elif _k153 == 48:
+                    st[FCSR] = _fc_209 | ((_cause_209 & 0x1F) << 2)
+                    wr_d(f, fr64, fd_209, _res_209)
+                elif _k199 == 48:
                     # nmadd.s
-                    fd_164 = (insn >> 6) & 0x1f
-                    fr_164 = (insn >> 21) & 0x1f
-                    fs_164 = (insn >> 11) & 0x1f
-                    ft_164 = (insn >> 16) & 0x1f
+                    fd_210 = (insn >> 6) & 0x1f
+                    fr_210 = (insn >> 21) & 0x1f
+                    fs_210 = (insn >> 11) & 0x1f
+                    ft_210 = (insn >> 16) & 0x1f
                     if not cu1:
                         exc = EXC_CPU
                         ce = 1
                         break
-                    _res_164, _cause_164 = nmadd_s(rd_s(f, fr_164), rd_s(f, fs_164), rd_s(f, ft_164), st[FCSR])
-                    _fc_164 = (st[FCSR] & ~0x3F000) | (_cause_164 << 12)
-                    if _cause_164 & (((_fc_164 >> 7) & 0x1F) | 0x20):
-                        st[FCSR] = _fc_164
+                    _res_210, _cause_210 = nmadd_s(rd_s(f, fr_210), rd_s(f, fs_210), rd_s(f, ft_210), st[FCSR])
+                    _fc_210 = (st[FCSR] & ~0x3F000) | (_cause_210 << 12)
+                    if _cause_210 & (((_fc_210 >> 7) & 0x1F) | 0x20):
+                        st[FCSR] = _fc_210
                         exc = EXC_FPE
                         break
-                    st[FCSR] = _fc_164 | ((_cause_164 & 0x1F) << 2)
-                    wr_s(f, fd_164, _res_164)
-                elif _k153 == 49:
+                    st[FCSR] = _fc_210 | ((_cause_210 & 0x1F) << 2)
+                    wr_s(f, fd_210, _res_210)
+                elif _k199 == 49:
                     # nmadd.d
-                    fd_165 = (insn >> 6) & 0x1f
-                    fr_165 = (insn >> 21) & 0x1f
-                    fs_165 = (insn >> 11) & 0x1f
-                    ft_165 = (insn >> 16) & 0x1f
+                    fd_211 = (insn >> 6) & 0x1f
+                    fr_211 = (insn >> 21) & 0x1f
+                    fs_211 = (insn >> 11) & 0x1f
+                    ft_211 = (insn >> 16) & 0x1f
                     if not cu1:
                         exc = EXC_CPU
                         ce = 1
                         break
-                    if not fr64 and (fd_165 | fr_165 | fs_165 | ft_165) & 1:
+                    if not fr64 and (fd_211 | fr_211 | fs_211 | ft_211) & 1:
                         exc = EXC_RI
                         break
-                    _res_165, _cause_165 = nmadd_d(rd_d(f, fr64, fr_165), rd_d(f, fr64, fs_165), rd_d(f, fr64, ft_165), st[FCSR])
-                    _fc_165 = (st[FCSR] & ~0x3F000) | (_cause_165 << 12)
-                    if _cause_165 & (((_fc_165 >> 7) & 0x1F) | 0x20):
-                        st[FCSR] = _fc_165
+                    _res_211, _cause_211 = nmadd_d(rd_d(f, fr64, fr_211), rd_d(f, fr64, fs_211), rd_d(f, fr64, ft_211), st[FCSR])
+                    _fc_211 = (st[FCSR] & ~0x3F000) | (_cause_211 << 12)
+                    if _cause_211 & (((_fc_211 >> 7) & 0x1F) | 0x20):
+                        st[FCSR] = _fc_211
                         exc = EXC_FPE
                         break
-                    st[FCSR] = _fc_165 | ((_cause_165 & 0x1F) << 2)
-                    wr_d(f, fr64, fd_165, _res_165)
-                elif _k153 == 56:
+                    st[FCSR] = _fc_211 | ((_cause_211 & 0x1F) << 2)
+                    wr_d(f, fr64, fd_211, _res_211)
+                elif _k199 == 56:
                     # nmsub.s
-                    fd_166 = (insn >> 6) & 0x1f
-                    fr_166 = (insn >> 21) & 0x1f
-                    fs_166 = (insn >> 11) & 0x1f
-                    ft_166 = (insn >> 16) & 0x1f
+                    fd_212 = (insn >> 6) & 0x1f
+                    fr_212 = (insn >> 21) & 0x1f
+                    fs_212 = (insn >> 11) & 0x1f
+                    ft_212 = (insn >> 16) & 0x1f
                     if not cu1:
                         exc = EXC_CPU
                         ce = 1
                         break
-                    _res_166, _cause_166 = nmsub_s(rd_s(f, fr_166), rd_s(f, fs_166), rd_s(f, ft_166), st[FCSR])
-                    _fc_166 = (st[FCSR] & ~0x3F000) | (_cause_166 << 12)
-                    if _cause_166 & (((_fc_166 >> 7) & 0x1F) | 0x20):
-                        st[FCSR] = _fc_166
+                    _res_212, _cause_212 = nmsub_s(rd_s(f, fr_212), rd_s(f, fs_212), rd_s(f, ft_212), st[FCSR])
+                    _fc_212 = (st[FCSR] & ~0x3F000) | (_cause_212 << 12)
+                    if _cause_212 & (((_fc_212 >> 7) & 0x1F) | 0x20):
+                        st[FCSR] = _fc_212
                         exc = EXC_FPE
                         break
-                    st[FCSR] = _fc_166 | ((_cause_166 & 0x1F) << 2)
-                    wr_s(f, fd_166, _res_166)
-                elif _k153 == 57:
+                    st[FCSR] = _fc_212 | ((_cause_212 & 0x1F) << 2)
+                    wr_s(f, fd_212, _res_212)
+                elif _k199 == 57:
                     # nmsub.d
-                    fd_167 = (insn >> 6) & 0x1f
-                    fr_167 = (insn >> 21) & 0x1f
-                    fs_167 = (insn >> 11) & 0x1f
-                    ft_167 = (insn >> 16) & 0x1f
+                    fd_213 = (insn >> 6) & 0x1f
+                    fr_213 = (insn >> 21) & 0x1f
+                    fs_213 = (insn >> 11) & 0x1f
+                    ft_213 = (insn >> 16) & 0x1f
                     if not cu1:
                         exc = EXC_CPU
                         ce = 1
                         break
-                    if not fr64 and (fd_167 | fr_167 | fs_167 | ft_167) & 1:
+                    if not fr64 and (fd_213 | fr_213 | fs_213 | ft_213) & 1:
                         exc = EXC_RI
                         break
-                    _res_167, _cause_167 = nmsub_d(rd_d(f, fr64, fr_167), rd_d(f, fr64, fs_167), rd_d(f, fr64, ft_167), st[FCSR])
-                    _fc_167 = (st[FCSR] & ~0x3F000) | (_cause_167 << 12)
-                    if _cause_167 & (((_fc_167 >> 7) & 0x1F) | 0x20):
-                        st[FCSR] = _fc_167
+                    _res_213, _cause_213 = nmsub_d(rd_d(f, fr64, fr_213), rd_d(f, fr64, fs_213), rd_d(f, fr64, ft_213), st[FCSR])
+                    _fc_213 = (st[FCSR] & ~0x3F000) | (_cause_213 << 12)
+                    if _cause_213 & (((_fc_213 >> 7) & 0x1F) | 0x20):
+                        st[FCSR] = _fc_213
                         exc = EXC_FPE
                         break
-                    st[FCSR] = _fc_167 | ((_cause_167 & 0x1F) << 2)
-                    wr_d(f, fr64, fd_167, _res_167)
+                    st[FCSR] = _fc_213 | ((_cause_213 & 0x1F) << 2)
+                    wr_d(f, fr64, fd_213, _res_213)
                 else:
                     exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
                     if exc != -1:
@@ -1215,25 +2097,25 @@ def exec_cpu_nb(m, c, limit):
                         break
             elif _k1 == 20:
                 # beql
-                rs_168 = (insn >> 21) & 0x1f
-                rt_168 = (insn >> 16) & 0x1f
-                simm_168 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _c_168 = r[rs_168] == r[rt_168]
-                if _c_168:
+                rs_214 = (insn >> 21) & 0x1f
+                rt_214 = (insn >> 16) & 0x1f
+                simm_214 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_214 = r[rs_214] == r[rt_214]
+                if _c_214:
                     bpc = pc
-                    npc2 = (pc + 4 + (simm_168 << 2)) & M32
+                    npc2 = (pc + 4 + (simm_214 << 2)) & M32
                 else:
                     npc = (pc + 8) & M32
                     npc2 = (pc + 12) & M32
             elif _k1 == 21:
                 # bnel
-                rs_169 = (insn >> 21) & 0x1f
-                rt_169 = (insn >> 16) & 0x1f
-                simm_169 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _c_169 = r[rs_169] != r[rt_169]
-                if _c_169:
+                rs_215 = (insn >> 21) & 0x1f
+                rt_215 = (insn >> 16) & 0x1f
+                simm_215 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_215 = r[rs_215] != r[rt_215]
+                if _c_215:
                     bpc = pc
-                    npc2 = (pc + 4 + (simm_169 << 2)) & M32
+                    npc2 = (pc + 4 + (simm_215 << 2)) & M32
                 else:
                     npc = (pc + 8) & M32
                     npc2 = (pc + 12) & M32
@@ -1247,12 +2129,12 @@ def exec_cpu_nb(m, c, limit):
                             exc = exc & 0xFFFF
                         break
                 else:
-                    rs_170 = (insn >> 21) & 0x1f
-                    simm_170 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                    _c_170 = s32(r[rs_170]) <= 0
-                    if _c_170:
+                    rs_216 = (insn >> 21) & 0x1f
+                    simm_216 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                    _c_216 = s32(r[rs_216]) <= 0
+                    if _c_216:
                         bpc = pc
-                        npc2 = (pc + 4 + (simm_170 << 2)) & M32
+                        npc2 = (pc + 4 + (simm_216 << 2)) & M32
                     else:
                         npc = (pc + 8) & M32
                         npc2 = (pc + 12) & M32
@@ -1266,12 +2148,12 @@ def exec_cpu_nb(m, c, limit):
                             exc = exc & 0xFFFF
                         break
                 else:
-                    rs_171 = (insn >> 21) & 0x1f
-                    simm_171 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                    _c_171 = s32(r[rs_171]) > 0
-                    if _c_171:
+                    rs_217 = (insn >> 21) & 0x1f
+                    simm_217 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                    _c_217 = s32(r[rs_217]) > 0
+                    if _c_217:
                         bpc = pc
-                        npc2 = (pc + 4 + (simm_171 << 2)) & M32
+                        npc2 = (pc + 4 + (simm_217 << 2)) & M32
                     else:
                         npc = (pc + 8) & M32
                         npc2 = (pc + 12) & M32
@@ -1285,36 +2167,36 @@ def exec_cpu_nb(m, c, limit):
                             exc = exc & 0xFFFF
                         break
                 else:
-                    rd_172 = (insn >> 11) & 0x1f
-                    rs_172 = (insn >> 21) & 0x1f
-                    rt_172 = (insn >> 16) & 0x1f
-                    r[rd_172] = (s32(r[rs_172]) * s32(r[rt_172])) & M32
+                    rd_218 = (insn >> 11) & 0x1f
+                    rs_218 = (insn >> 21) & 0x1f
+                    rt_218 = (insn >> 16) & 0x1f
+                    r[rd_218] = (s32(r[rs_218]) * s32(r[rt_218])) & M32
             elif _k1 == 31:
-                _k173 = insn & 0x3f
-                if _k173 == 0:
+                _k219 = insn & 0x3f
+                if _k219 == 0:
                     # ext
-                    rd_174 = (insn >> 11) & 0x1f
-                    rs_174 = (insn >> 21) & 0x1f
-                    rt_174 = (insn >> 16) & 0x1f
-                    sa_174 = (insn >> 6) & 0x1f
-                    if sa_174 + rd_174 > 31:
+                    rd_220 = (insn >> 11) & 0x1f
+                    rs_220 = (insn >> 21) & 0x1f
+                    rt_220 = (insn >> 16) & 0x1f
+                    sa_220 = (insn >> 6) & 0x1f
+                    if sa_220 + rd_220 > 31:
                         exc = EXC_RI
                         break
-                    r[rt_174] = (r[rs_174] >> sa_174) & ((1 << (rd_174 + 1)) - 1)
-                elif _k173 == 4:
+                    r[rt_220] = (r[rs_220] >> sa_220) & ((1 << (rd_220 + 1)) - 1)
+                elif _k219 == 4:
                     # ins
-                    rd_175 = (insn >> 11) & 0x1f
-                    rs_175 = (insn >> 21) & 0x1f
-                    rt_175 = (insn >> 16) & 0x1f
-                    sa_175 = (insn >> 6) & 0x1f
-                    if sa_175 > rd_175:
+                    rd_221 = (insn >> 11) & 0x1f
+                    rs_221 = (insn >> 21) & 0x1f
+                    rt_221 = (insn >> 16) & 0x1f
+                    sa_221 = (insn >> 6) & 0x1f
+                    if sa_221 > rd_221:
                         exc = EXC_RI
                         break
-                    _m_175 = ((1 << (rd_175 - sa_175 + 1)) - 1) << sa_175
-                    r[rt_175] = (r[rt_175] & (_m_175 ^ M32)) | ((r[rs_175] << sa_175) & _m_175)
-                elif _k173 == 32:
-                    _k176 = (insn >> 6) & 0x1f
-                    if _k176 == 16:
+                    _m_221 = ((1 << (rd_221 - sa_221 + 1)) - 1) << sa_221
+                    r[rt_221] = (r[rt_221] & (_m_221 ^ M32)) | ((r[rs_221] << sa_221) & _m_221)
+                elif _k219 == 32:
+                    _k222 = (insn >> 6) & 0x1f
+                    if _k222 == 16:
                         # seb
                         if insn & 0x03e00000 != 0x00000000:
                             exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
@@ -1324,10 +2206,10 @@ def exec_cpu_nb(m, c, limit):
                                     exc = exc & 0xFFFF
                                 break
                         else:
-                            rd_177 = (insn >> 11) & 0x1f
-                            rt_177 = (insn >> 16) & 0x1f
-                            r[rd_177] = (((r[rt_177] & 0xFF) ^ 0x80) - 0x80) & M32
-                    elif _k176 == 24:
+                            rd_223 = (insn >> 11) & 0x1f
+                            rt_223 = (insn >> 16) & 0x1f
+                            r[rd_223] = (((r[rt_223] & 0xFF) ^ 0x80) - 0x80) & M32
+                    elif _k222 == 24:
                         # seh
                         if insn & 0x03e00000 != 0x00000000:
                             exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
@@ -1337,9 +2219,9 @@ def exec_cpu_nb(m, c, limit):
                                     exc = exc & 0xFFFF
                                 break
                         else:
-                            rd_178 = (insn >> 11) & 0x1f
-                            rt_178 = (insn >> 16) & 0x1f
-                            r[rd_178] = (((r[rt_178] & 0xFFFF) ^ 0x8000) - 0x8000) & M32
+                            rd_224 = (insn >> 11) & 0x1f
+                            rt_224 = (insn >> 16) & 0x1f
+                            r[rd_224] = (((r[rt_224] & 0xFFFF) ^ 0x8000) - 0x8000) & M32
                     else:
                         exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
                         if exc != -1:
@@ -1356,465 +2238,465 @@ def exec_cpu_nb(m, c, limit):
                         break
             elif _k1 == 32:
                 # lb
-                rs_179 = (insn >> 21) & 0x1f
-                rt_179 = (insn >> 16) & 0x1f
-                simm_179 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _va_179 = (r[rs_179] + simm_179) & M32
-                _s_179 = (_va_179 >> 12) & TC_MASK
-                if ltag[_s_179] == _va_179 >> 12:
-                    last_pa = _va_179 + ladd[_s_179]
+                rs_225 = (insn >> 21) & 0x1f
+                rt_225 = (insn >> 16) & 0x1f
+                simm_225 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_225 = (r[rs_225] + simm_225) & M32
+                _s_225 = (_va_225 >> 12) & TC_MASK
+                if ltag[_s_225] == _va_225 >> 12:
+                    last_pa = _va_225 + ladd[_s_225]
                 else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_179, 1)
+                    last_pa = load_xlate_nb(m, c, mi, _va_225, 1)
                     if last_pa < 0:
-                        badva = _va_179
+                        badva = _va_225
                         exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
-                _ld0_179 = np.int64(ram8[last_pa >> 0])
-                _v_179 = _ld0_179
-                r[rt_179] = ((_v_179 ^ 0x80) - 0x80) & M32
+                _ld0_225 = np.int64(ram8[last_pa >> 0])
+                _v_225 = _ld0_225
+                r[rt_225] = ((_v_225 ^ 0x80) - 0x80) & M32
             elif _k1 == 33:
                 # lh
-                rs_180 = (insn >> 21) & 0x1f
-                rt_180 = (insn >> 16) & 0x1f
-                simm_180 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _va_180 = (r[rs_180] + simm_180) & M32
-                if _va_180 & 1:
-                    badva = _va_180
+                rs_226 = (insn >> 21) & 0x1f
+                rt_226 = (insn >> 16) & 0x1f
+                simm_226 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_226 = (r[rs_226] + simm_226) & M32
+                if _va_226 & 1:
+                    badva = _va_226
                     exc = EXC_ADEL
                     break
-                _s_180 = (_va_180 >> 12) & TC_MASK
-                if ltag[_s_180] == _va_180 >> 12:
-                    last_pa = _va_180 + ladd[_s_180]
+                _s_226 = (_va_226 >> 12) & TC_MASK
+                if ltag[_s_226] == _va_226 >> 12:
+                    last_pa = _va_226 + ladd[_s_226]
                 else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_180, 2)
+                    last_pa = load_xlate_nb(m, c, mi, _va_226, 2)
                     if last_pa < 0:
-                        badva = _va_180
+                        badva = _va_226
                         exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
-                _ld0_180 = np.int64(ram16[last_pa >> 1])
-                _v_180 = _ld0_180
-                r[rt_180] = ((_v_180 ^ 0x8000) - 0x8000) & M32
+                _ld0_226 = np.int64(ram16[last_pa >> 1])
+                _v_226 = _ld0_226
+                r[rt_226] = ((_v_226 ^ 0x8000) - 0x8000) & M32
             elif _k1 == 34:
                 # lwl
-                rs_181 = (insn >> 21) & 0x1f
-                rt_181 = (insn >> 16) & 0x1f
-                simm_181 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _a_181 = (r[rs_181] + simm_181) & M32
-                _va_181 = _a_181 & 0xFFFFFFFC
-                if _va_181 & 3:
-                    badva = _va_181
+                rs_227 = (insn >> 21) & 0x1f
+                rt_227 = (insn >> 16) & 0x1f
+                simm_227 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _a_227 = (r[rs_227] + simm_227) & M32
+                _va_227 = _a_227 & 0xFFFFFFFC
+                if _va_227 & 3:
+                    badva = _va_227
                     exc = EXC_ADEL
                     break
-                _s_181 = (_va_181 >> 12) & TC_MASK
-                if ltag[_s_181] == _va_181 >> 12:
-                    last_pa = _va_181 + ladd[_s_181]
+                _s_227 = (_va_227 >> 12) & TC_MASK
+                if ltag[_s_227] == _va_227 >> 12:
+                    last_pa = _va_227 + ladd[_s_227]
                 else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_181, 4)
+                    last_pa = load_xlate_nb(m, c, mi, _va_227, 4)
                     if last_pa < 0:
-                        badva = _va_181
+                        badva = _va_227
                         exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
-                _ld0_181 = np.int64(ram32[last_pa >> 2])
-                _v_181 = _ld0_181
-                _sh_181 = 8 * (3 - (_a_181 & 3))
-                r[rt_181] = ((_v_181 << _sh_181) | (r[rt_181] & ((1 << _sh_181) - 1))) & M32
+                _ld0_227 = np.int64(ram32[last_pa >> 2])
+                _v_227 = _ld0_227
+                _sh_227 = 8 * (3 - (_a_227 & 3))
+                r[rt_227] = ((_v_227 << _sh_227) | (r[rt_227] & ((1 << _sh_227) - 1))) & M32
             elif _k1 == 35:
                 # lw
-                rs_182 = (insn >> 21) & 0x1f
-                rt_182 = (insn >> 16) & 0x1f
-                simm_182 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _va_182 = (r[rs_182] + simm_182) & M32
-                if _va_182 & 3:
-                    badva = _va_182
+                rs_228 = (insn >> 21) & 0x1f
+                rt_228 = (insn >> 16) & 0x1f
+                simm_228 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_228 = (r[rs_228] + simm_228) & M32
+                if _va_228 & 3:
+                    badva = _va_228
                     exc = EXC_ADEL
                     break
-                _s_182 = (_va_182 >> 12) & TC_MASK
-                if ltag[_s_182] == _va_182 >> 12:
-                    last_pa = _va_182 + ladd[_s_182]
+                _s_228 = (_va_228 >> 12) & TC_MASK
+                if ltag[_s_228] == _va_228 >> 12:
+                    last_pa = _va_228 + ladd[_s_228]
                 else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_182, 4)
+                    last_pa = load_xlate_nb(m, c, mi, _va_228, 4)
                     if last_pa < 0:
-                        badva = _va_182
+                        badva = _va_228
                         exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
-                _ld0_182 = np.int64(ram32[last_pa >> 2])
-                r[rt_182] = _ld0_182
+                _ld0_228 = np.int64(ram32[last_pa >> 2])
+                r[rt_228] = _ld0_228
             elif _k1 == 36:
                 # lbu
-                rs_183 = (insn >> 21) & 0x1f
-                rt_183 = (insn >> 16) & 0x1f
-                simm_183 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _va_183 = (r[rs_183] + simm_183) & M32
-                _s_183 = (_va_183 >> 12) & TC_MASK
-                if ltag[_s_183] == _va_183 >> 12:
-                    last_pa = _va_183 + ladd[_s_183]
+                rs_229 = (insn >> 21) & 0x1f
+                rt_229 = (insn >> 16) & 0x1f
+                simm_229 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_229 = (r[rs_229] + simm_229) & M32
+                _s_229 = (_va_229 >> 12) & TC_MASK
+                if ltag[_s_229] == _va_229 >> 12:
+                    last_pa = _va_229 + ladd[_s_229]
                 else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_183, 1)
+                    last_pa = load_xlate_nb(m, c, mi, _va_229, 1)
                     if last_pa < 0:
-                        badva = _va_183
+                        badva = _va_229
                         exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
-                _ld0_183 = np.int64(ram8[last_pa >> 0])
-                r[rt_183] = _ld0_183
+                _ld0_229 = np.int64(ram8[last_pa >> 0])
+                r[rt_229] = _ld0_229
             elif _k1 == 37:
                 # lhu
-                rs_184 = (insn >> 21) & 0x1f
-                rt_184 = (insn >> 16) & 0x1f
-                simm_184 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _va_184 = (r[rs_184] + simm_184) & M32
-                if _va_184 & 1:
-                    badva = _va_184
+                rs_230 = (insn >> 21) & 0x1f
+                rt_230 = (insn >> 16) & 0x1f
+                simm_230 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_230 = (r[rs_230] + simm_230) & M32
+                if _va_230 & 1:
+                    badva = _va_230
                     exc = EXC_ADEL
                     break
-                _s_184 = (_va_184 >> 12) & TC_MASK
-                if ltag[_s_184] == _va_184 >> 12:
-                    last_pa = _va_184 + ladd[_s_184]
+                _s_230 = (_va_230 >> 12) & TC_MASK
+                if ltag[_s_230] == _va_230 >> 12:
+                    last_pa = _va_230 + ladd[_s_230]
                 else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_184, 2)
+                    last_pa = load_xlate_nb(m, c, mi, _va_230, 2)
                     if last_pa < 0:
-                        badva = _va_184
+                        badva = _va_230
                         exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
-                _ld0_184 = np.int64(ram16[last_pa >> 1])
-                r[rt_184] = _ld0_184
+                _ld0_230 = np.int64(ram16[last_pa >> 1])
+                r[rt_230] = _ld0_230
             elif _k1 == 38:
                 # lwr
-                rs_185 = (insn >> 21) & 0x1f
-                rt_185 = (insn >> 16) & 0x1f
-                simm_185 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _a_185 = (r[rs_185] + simm_185) & M32
-                _va_185 = _a_185 & 0xFFFFFFFC
-                if _va_185 & 3:
-                    badva = _va_185
+                rs_231 = (insn >> 21) & 0x1f
+                rt_231 = (insn >> 16) & 0x1f
+                simm_231 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _a_231 = (r[rs_231] + simm_231) & M32
+                _va_231 = _a_231 & 0xFFFFFFFC
+                if _va_231 & 3:
+                    badva = _va_231
                     exc = EXC_ADEL
                     break
-                _s_185 = (_va_185 >> 12) & TC_MASK
-                if ltag[_s_185] == _va_185 >> 12:
-                    last_pa = _va_185 + ladd[_s_185]
+                _s_231 = (_va_231 >> 12) & TC_MASK
+                if ltag[_s_231] == _va_231 >> 12:
+                    last_pa = _va_231 + ladd[_s_231]
                 else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_185, 4)
+                    last_pa = load_xlate_nb(m, c, mi, _va_231, 4)
                     if last_pa < 0:
-                        badva = _va_185
+                        badva = _va_231
                         exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
-                _ld0_185 = np.int64(ram32[last_pa >> 2])
-                _v_185 = _ld0_185
-                _sh_185 = 8 * (_a_185 & 3)
-                r[rt_185] = (_v_185 >> _sh_185) | (r[rt_185] & (M32 ^ (M32 >> _sh_185)))
+                _ld0_231 = np.int64(ram32[last_pa >> 2])
+                _v_231 = _ld0_231
+                _sh_231 = 8 * (_a_231 & 3)
+                r[rt_231] = (_v_231 >> _sh_231) | (r[rt_231] & (M32 ^ (M32 >> _sh_231)))
             elif _k1 == 40:
                 # sb
-                rs_186 = (insn >> 21) & 0x1f
-                rt_186 = (insn >> 16) & 0x1f
-                simm_186 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _va_186 = (r[rs_186] + simm_186) & M32
-                _sv_186 = r[rt_186] & 0xFF
-                _s_186 = (_va_186 >> 12) & TC_MASK
-                if stag[_s_186] == _va_186 >> 12:
-                    ram8[(_va_186 + sadd[_s_186]) >> 0] = _sv_186
+                rs_232 = (insn >> 21) & 0x1f
+                rt_232 = (insn >> 16) & 0x1f
+                simm_232 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_232 = (r[rs_232] + simm_232) & M32
+                _sv_232 = r[rt_232] & 0xFF
+                _s_232 = (_va_232 >> 12) & TC_MASK
+                if stag[_s_232] == _va_232 >> 12:
+                    ram8[(_va_232 + sadd[_s_232]) >> 0] = _sv_232
                 else:
-                    _pa_186 = store_xlate_nb(m, c, mi, _va_186, 1)
-                    if _pa_186 < 0:
-                        badva = _va_186
-                        exc = -1 - _pa_186
+                    _pa_232 = store_xlate_nb(m, c, mi, _va_232, 1)
+                    if _pa_232 < 0:
+                        badva = _va_232
+                        exc = -1 - _pa_232
                         break
-                    ram8[_pa_186 >> 0] = _sv_186
-                    if _pa_186 == ram_size:
+                    ram8[_pa_232 >> 0] = _sv_232
+                    if _pa_232 == ram_size:
                         exc = X_MMIO_STORE
                         break
             elif _k1 == 41:
                 # sh
-                rs_187 = (insn >> 21) & 0x1f
-                rt_187 = (insn >> 16) & 0x1f
-                simm_187 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _va_187 = (r[rs_187] + simm_187) & M32
-                _sv_187 = r[rt_187] & 0xFFFF
-                if _va_187 & 1:
-                    badva = _va_187
+                rs_233 = (insn >> 21) & 0x1f
+                rt_233 = (insn >> 16) & 0x1f
+                simm_233 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_233 = (r[rs_233] + simm_233) & M32
+                _sv_233 = r[rt_233] & 0xFFFF
+                if _va_233 & 1:
+                    badva = _va_233
                     exc = EXC_ADES
                     break
-                _s_187 = (_va_187 >> 12) & TC_MASK
-                if stag[_s_187] == _va_187 >> 12:
-                    ram16[(_va_187 + sadd[_s_187]) >> 1] = _sv_187
+                _s_233 = (_va_233 >> 12) & TC_MASK
+                if stag[_s_233] == _va_233 >> 12:
+                    ram16[(_va_233 + sadd[_s_233]) >> 1] = _sv_233
                 else:
-                    _pa_187 = store_xlate_nb(m, c, mi, _va_187, 2)
-                    if _pa_187 < 0:
-                        badva = _va_187
-                        exc = -1 - _pa_187
+                    _pa_233 = store_xlate_nb(m, c, mi, _va_233, 2)
+                    if _pa_233 < 0:
+                        badva = _va_233
+                        exc = -1 - _pa_233
                         break
-                    ram16[_pa_187 >> 1] = _sv_187
-                    if _pa_187 == ram_size:
+                    ram16[_pa_233 >> 1] = _sv_233
+                    if _pa_233 == ram_size:
                         exc = X_MMIO_STORE
                         break
             elif _k1 == 42:
                 # swl
-                rs_188 = (insn >> 21) & 0x1f
-                rt_188 = (insn >> 16) & 0x1f
-                simm_188 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _a_188 = (r[rs_188] + simm_188) & M32
-                _va_188 = _a_188 & 0xFFFFFFFC
-                if _va_188 & 3:
-                    badva = _va_188
+                rs_234 = (insn >> 21) & 0x1f
+                rt_234 = (insn >> 16) & 0x1f
+                simm_234 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _a_234 = (r[rs_234] + simm_234) & M32
+                _va_234 = _a_234 & 0xFFFFFFFC
+                if _va_234 & 3:
+                    badva = _va_234
                     exc = EXC_ADEL
                     break
-                _s_188 = (_va_188 >> 12) & TC_MASK
-                if ltag[_s_188] == _va_188 >> 12:
-                    last_pa = _va_188 + ladd[_s_188]
+                _s_234 = (_va_234 >> 12) & TC_MASK
+                if ltag[_s_234] == _va_234 >> 12:
+                    last_pa = _va_234 + ladd[_s_234]
                 else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_188, 4)
+                    last_pa = load_xlate_nb(m, c, mi, _va_234, 4)
                     if last_pa < 0:
-                        badva = _va_188
+                        badva = _va_234
                         exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
-                _ld0_188 = np.int64(ram32[last_pa >> 2])
-                _v_188 = _ld0_188
-                _sh_188 = 8 * (3 - (_a_188 & 3))
-                _va_188 = _a_188 & 0xFFFFFFFC
-                _sv_188 = (_v_188 & (M32 ^ (M32 >> _sh_188))) | (r[rt_188] >> _sh_188)
-                if _va_188 & 3:
-                    badva = _va_188
+                _ld0_234 = np.int64(ram32[last_pa >> 2])
+                _v_234 = _ld0_234
+                _sh_234 = 8 * (3 - (_a_234 & 3))
+                _va_234 = _a_234 & 0xFFFFFFFC
+                _sv_234 = (_v_234 & (M32 ^ (M32 >> _sh_234))) | (r[rt_234] >> _sh_234)
+                if _va_234 & 3:
+                    badva = _va_234
                     exc = EXC_ADES
                     break
-                _s_188 = (_va_188 >> 12) & TC_MASK
-                if stag[_s_188] == _va_188 >> 12:
-                    ram32[(_va_188 + sadd[_s_188]) >> 2] = _sv_188
+                _s_234 = (_va_234 >> 12) & TC_MASK
+                if stag[_s_234] == _va_234 >> 12:
+                    ram32[(_va_234 + sadd[_s_234]) >> 2] = _sv_234
                 else:
-                    _pa_188 = store_xlate_nb(m, c, mi, _va_188, 4)
-                    if _pa_188 < 0:
-                        badva = _va_188
-                        exc = -1 - _pa_188
+                    _pa_234 = store_xlate_nb(m, c, mi, _va_234, 4)
+                    if _pa_234 < 0:
+                        badva = _va_234
+                        exc = -1 - _pa_234
                         break
-                    ram32[_pa_188 >> 2] = _sv_188
-                    if _pa_188 == ram_size:
+                    ram32[_pa_234 >> 2] = _sv_234
+                    if _pa_234 == ram_size:
                         exc = X_MMIO_STORE
                         break
             elif _k1 == 43:
                 # sw
-                rs_189 = (insn >> 21) & 0x1f
-                rt_189 = (insn >> 16) & 0x1f
-                simm_189 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _va_189 = (r[rs_189] + simm_189) & M32
-                _sv_189 = r[rt_189]
-                if _va_189 & 3:
-                    badva = _va_189
+                rs_235 = (insn >> 21) & 0x1f
+                rt_235 = (insn >> 16) & 0x1f
+                simm_235 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_235 = (r[rs_235] + simm_235) & M32
+                _sv_235 = r[rt_235]
+                if _va_235 & 3:
+                    badva = _va_235
                     exc = EXC_ADES
                     break
-                _s_189 = (_va_189 >> 12) & TC_MASK
-                if stag[_s_189] == _va_189 >> 12:
-                    ram32[(_va_189 + sadd[_s_189]) >> 2] = _sv_189
+                _s_235 = (_va_235 >> 12) & TC_MASK
+                if stag[_s_235] == _va_235 >> 12:
+                    ram32[(_va_235 + sadd[_s_235]) >> 2] = _sv_235
                 else:
-                    _pa_189 = store_xlate_nb(m, c, mi, _va_189, 4)
-                    if _pa_189 < 0:
-                        badva = _va_189
-                        exc = -1 - _pa_189
+                    _pa_235 = store_xlate_nb(m, c, mi, _va_235, 4)
+                    if _pa_235 < 0:
+                        badva = _va_235
+                        exc = -1 - _pa_235
                         break
-                    ram32[_pa_189 >> 2] = _sv_189
-                    if _pa_189 == ram_size:
+                    ram32[_pa_235 >> 2] = _sv_235
+                    if _pa_235 == ram_size:
                         exc = X_MMIO_STORE
                         break
             elif _k1 == 46:
                 # swr
-                rs_190 = (insn >> 21) & 0x1f
-                rt_190 = (insn >> 16) & 0x1f
-                simm_190 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _a_190 = (r[rs_190] + simm_190) & M32
-                _va_190 = _a_190 & 0xFFFFFFFC
-                if _va_190 & 3:
-                    badva = _va_190
+                rs_236 = (insn >> 21) & 0x1f
+                rt_236 = (insn >> 16) & 0x1f
+                simm_236 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _a_236 = (r[rs_236] + simm_236) & M32
+                _va_236 = _a_236 & 0xFFFFFFFC
+                if _va_236 & 3:
+                    badva = _va_236
                     exc = EXC_ADEL
                     break
-                _s_190 = (_va_190 >> 12) & TC_MASK
-                if ltag[_s_190] == _va_190 >> 12:
-                    last_pa = _va_190 + ladd[_s_190]
+                _s_236 = (_va_236 >> 12) & TC_MASK
+                if ltag[_s_236] == _va_236 >> 12:
+                    last_pa = _va_236 + ladd[_s_236]
                 else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_190, 4)
+                    last_pa = load_xlate_nb(m, c, mi, _va_236, 4)
                     if last_pa < 0:
-                        badva = _va_190
+                        badva = _va_236
                         exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
-                _ld0_190 = np.int64(ram32[last_pa >> 2])
-                _v_190 = _ld0_190
-                _sh_190 = 8 * (_a_190 & 3)
-                _va_190 = _a_190 & 0xFFFFFFFC
-                _sv_190 = (_v_190 & ((1 << _sh_190) - 1)) | ((r[rt_190] << _sh_190) & M32)
-                if _va_190 & 3:
-                    badva = _va_190
+                _ld0_236 = np.int64(ram32[last_pa >> 2])
+                _v_236 = _ld0_236
+                _sh_236 = 8 * (_a_236 & 3)
+                _va_236 = _a_236 & 0xFFFFFFFC
+                _sv_236 = (_v_236 & ((1 << _sh_236) - 1)) | ((r[rt_236] << _sh_236) & M32)
+                if _va_236 & 3:
+                    badva = _va_236
                     exc = EXC_ADES
                     break
-                _s_190 = (_va_190 >> 12) & TC_MASK
-                if stag[_s_190] == _va_190 >> 12:
-                    ram32[(_va_190 + sadd[_s_190]) >> 2] = _sv_190
+                _s_236 = (_va_236 >> 12) & TC_MASK
+                if stag[_s_236] == _va_236 >> 12:
+                    ram32[(_va_236 + sadd[_s_236]) >> 2] = _sv_236
                 else:
-                    _pa_190 = store_xlate_nb(m, c, mi, _va_190, 4)
-                    if _pa_190 < 0:
-                        badva = _va_190
-                        exc = -1 - _pa_190
+                    _pa_236 = store_xlate_nb(m, c, mi, _va_236, 4)
+                    if _pa_236 < 0:
+                        badva = _va_236
+                        exc = -1 - _pa_236
                         break
-                    ram32[_pa_190 >> 2] = _sv_190
-                    if _pa_190 == ram_size:
+                    ram32[_pa_236 >> 2] = _sv_236
+                    if _pa_236 == ram_size:
                         exc = X_MMIO_STORE
                         break
             elif _k1 == 48:
                 # ll
-                rs_191 = (insn >> 21) & 0x1f
-                rt_191 = (insn >> 16) & 0x1f
-                simm_191 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _a_191 = (r[rs_191] + simm_191) & M32
-                _va_191 = _a_191
-                if _va_191 & 3:
-                    badva = _va_191
+                rs_237 = (insn >> 21) & 0x1f
+                rt_237 = (insn >> 16) & 0x1f
+                simm_237 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _a_237 = (r[rs_237] + simm_237) & M32
+                _va_237 = _a_237
+                if _va_237 & 3:
+                    badva = _va_237
                     exc = EXC_ADEL
                     break
-                _s_191 = (_va_191 >> 12) & TC_MASK
-                if ltag[_s_191] == _va_191 >> 12:
-                    last_pa = _va_191 + ladd[_s_191]
+                _s_237 = (_va_237 >> 12) & TC_MASK
+                if ltag[_s_237] == _va_237 >> 12:
+                    last_pa = _va_237 + ladd[_s_237]
                 else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_191, 4)
+                    last_pa = load_xlate_nb(m, c, mi, _va_237, 4)
                     if last_pa < 0:
-                        badva = _va_191
+                        badva = _va_237
                         exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
-                _ld0_191 = np.int64(ram32[last_pa >> 2])
-                r[rt_191] = _ld0_191
+                _ld0_237 = np.int64(ram32[last_pa >> 2])
+                r[rt_237] = _ld0_237
                 st[LLBIT] = 1
                 st[LLADDR] = last_pa
             elif _k1 == 49:
                 # lwc1
-                ft_192 = (insn >> 16) & 0x1f
-                rs_192 = (insn >> 21) & 0x1f
-                simm_192 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                ft_238 = (insn >> 16) & 0x1f
+                rs_238 = (insn >> 21) & 0x1f
+                simm_238 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
                 if not cu1:
                     exc = EXC_CPU
                     ce = 1
                     break
-                _va_192 = (r[rs_192] + simm_192) & M32
-                if _va_192 & 3:
-                    badva = _va_192
+                _va_238 = (r[rs_238] + simm_238) & M32
+                if _va_238 & 3:
+                    badva = _va_238
                     exc = EXC_ADEL
                     break
-                _s_192 = (_va_192 >> 12) & TC_MASK
-                if ltag[_s_192] == _va_192 >> 12:
-                    last_pa = _va_192 + ladd[_s_192]
+                _s_238 = (_va_238 >> 12) & TC_MASK
+                if ltag[_s_238] == _va_238 >> 12:
+                    last_pa = _va_238 + ladd[_s_238]
                 else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_192, 4)
+                    last_pa = load_xlate_nb(m, c, mi, _va_238, 4)
                     if last_pa < 0:
-                        badva = _va_192
+                        badva = _va_238
                         exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
-                _ld0_192 = np.int64(ram32[last_pa >> 2])
-                f[ft_192] = (f[ft_192] & ~M32) | _ld0_192
+                _ld0_238 = np.int64(ram32[last_pa >> 2])
+                f[ft_238] = (f[ft_238] & ~M32) | _ld0_238
             elif _k1 == 53:
                 # ldc1
-                ft_193 = (insn >> 16) & 0x1f
-                rs_193 = (insn >> 21) & 0x1f
-                simm_193 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                ft_239 = (insn >> 16) & 0x1f
+                rs_239 = (insn >> 21) & 0x1f
+                simm_239 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
                 if not cu1:
                     exc = EXC_CPU
                     ce = 1
                     break
-                if not fr64 and (ft_193) & 1:
+                if not fr64 and (ft_239) & 1:
                     exc = EXC_RI
                     break
-                _va_193 = (r[rs_193] + simm_193) & M32
-                if _va_193 & 7:
-                    badva = _va_193
+                _va_239 = (r[rs_239] + simm_239) & M32
+                if _va_239 & 7:
+                    badva = _va_239
                     exc = EXC_ADEL
                     break
-                _s_193 = (_va_193 >> 12) & TC_MASK
-                if ltag[_s_193] == _va_193 >> 12:
-                    last_pa = _va_193 + ladd[_s_193]
+                _s_239 = (_va_239 >> 12) & TC_MASK
+                if ltag[_s_239] == _va_239 >> 12:
+                    last_pa = _va_239 + ladd[_s_239]
                 else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_193, 8)
+                    last_pa = load_xlate_nb(m, c, mi, _va_239, 8)
                     if last_pa < 0:
-                        badva = _va_193
+                        badva = _va_239
                         exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
-                _ld0_193 = np.int64(ram32[last_pa >> 2]) | (np.int64(ram32[(last_pa >> 2) + 1]) << 32)
-                wr_d(f, fr64, ft_193, _ld0_193)
+                _ld0_239 = np.int64(ram32[last_pa >> 2]) | (np.int64(ram32[(last_pa >> 2) + 1]) << 32)
+                wr_d(f, fr64, ft_239, _ld0_239)
             elif _k1 == 56:
                 # sc
-                rs_194 = (insn >> 21) & 0x1f
-                rt_194 = (insn >> 16) & 0x1f
-                simm_194 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _a_194 = (r[rs_194] + simm_194) & M32
-                _va_194 = _a_194
-                if _va_194 & 3:
-                    badva = _va_194
+                rs_240 = (insn >> 21) & 0x1f
+                rt_240 = (insn >> 16) & 0x1f
+                simm_240 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _a_240 = (r[rs_240] + simm_240) & M32
+                _va_240 = _a_240
+                if _va_240 & 3:
+                    badva = _va_240
                     exc = EXC_ADES
                     break
-                _s_194 = (_va_194 >> 12) & TC_MASK
-                if stag[_s_194] == _va_194 >> 12:
-                    _pa_194 = _va_194 + sadd[_s_194]
+                _s_240 = (_va_240 >> 12) & TC_MASK
+                if stag[_s_240] == _va_240 >> 12:
+                    _pa_240 = _va_240 + sadd[_s_240]
                 else:
-                    _pa_194 = xlate_nb(m, c, mi, _va_194, ACC_STORE)
-                    if _pa_194 < 0:
-                        badva = _va_194
-                        exc = EXC_DBE if _pa_194 == XL_MMIO else -1 - _pa_194
+                    _pa_240 = xlate_nb(m, c, mi, _va_240, ACC_STORE)
+                    if _pa_240 < 0:
+                        badva = _va_240
+                        exc = EXC_DBE if _pa_240 == XL_MMIO else -1 - _pa_240
                         break
-                if st[LLBIT] != 0 and st[LLADDR] == _pa_194:
-                    ram32[_pa_194 >> 2] = r[rt_194]
-                    r[rt_194] = 1
+                if st[LLBIT] != 0 and st[LLADDR] == _pa_240:
+                    ram32[_pa_240 >> 2] = r[rt_240]
+                    r[rt_240] = 1
                 else:
-                    r[rt_194] = 0
+                    r[rt_240] = 0
                 st[LLBIT] = 0
             elif _k1 == 57:
                 # swc1
-                ft_195 = (insn >> 16) & 0x1f
-                rs_195 = (insn >> 21) & 0x1f
-                simm_195 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                ft_241 = (insn >> 16) & 0x1f
+                rs_241 = (insn >> 21) & 0x1f
+                simm_241 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
                 if not cu1:
                     exc = EXC_CPU
                     ce = 1
                     break
-                _va_195 = (r[rs_195] + simm_195) & M32
-                _sv_195 = f[ft_195] & M32
-                if _va_195 & 3:
-                    badva = _va_195
+                _va_241 = (r[rs_241] + simm_241) & M32
+                _sv_241 = f[ft_241] & M32
+                if _va_241 & 3:
+                    badva = _va_241
                     exc = EXC_ADES
                     break
-                _s_195 = (_va_195 >> 12) & TC_MASK
-                if stag[_s_195] == _va_195 >> 12:
-                    ram32[(_va_195 + sadd[_s_195]) >> 2] = _sv_195
+                _s_241 = (_va_241 >> 12) & TC_MASK
+                if stag[_s_241] == _va_241 >> 12:
+                    ram32[(_va_241 + sadd[_s_241]) >> 2] = _sv_241
                 else:
-                    _pa_195 = store_xlate_nb(m, c, mi, _va_195, 4)
-                    if _pa_195 < 0:
-                        badva = _va_195
-                        exc = -1 - _pa_195
+                    _pa_241 = store_xlate_nb(m, c, mi, _va_241, 4)
+                    if _pa_241 < 0:
+                        badva = _va_241
+                        exc = -1 - _pa_241
                         break
-                    ram32[_pa_195 >> 2] = _sv_195
-                    if _pa_195 == ram_size:
+                    ram32[_pa_241 >> 2] = _sv_241
+                    if _pa_241 == ram_size:
                         exc = X_MMIO_STORE
                         break
             elif _k1 == 61:
                 # sdc1
-                ft_196 = (insn >> 16) & 0x1f
-                rs_196 = (insn >> 21) & 0x1f
-                simm_196 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                ft_242 = (insn >> 16) & 0x1f
+                rs_242 = (insn >> 21) & 0x1f
+                simm_242 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
                 if not cu1:
                     exc = EXC_CPU
                     ce = 1
                     break
-                if not fr64 and (ft_196) & 1:
+                if not fr64 and (ft_242) & 1:
                     exc = EXC_RI
                     break
-                _va_196 = (r[rs_196] + simm_196) & M32
-                _sv_196 = rd_d(f, fr64, ft_196)
-                if _va_196 & 7:
-                    badva = _va_196
+                _va_242 = (r[rs_242] + simm_242) & M32
+                _sv_242 = rd_d(f, fr64, ft_242)
+                if _va_242 & 7:
+                    badva = _va_242
                     exc = EXC_ADES
                     break
-                _s_196 = (_va_196 >> 12) & TC_MASK
-                if stag[_s_196] == _va_196 >> 12:
-                    ram32[(_va_196 + sadd[_s_196]) >> 2] = _sv_196 & M32
-                    ram32[((_va_196 + sadd[_s_196]) >> 2) + 1] = (_sv_196 >> 32) & M32
+                _s_242 = (_va_242 >> 12) & TC_MASK
+                if stag[_s_242] == _va_242 >> 12:
+                    ram32[(_va_242 + sadd[_s_242]) >> 2] = _sv_242 & M32
+                    ram32[((_va_242 + sadd[_s_242]) >> 2) + 1] = (_sv_242 >> 32) & M32
                 else:
-                    _pa_196 = store_xlate_nb(m, c, mi, _va_196, 8)
-                    if _pa_196 < 0:
-                        badva = _va_196
-                        exc = -1 - _pa_196
+                    _pa_242 = store_xlate_nb(m, c, mi, _va_242, 8)
+                    if _pa_242 < 0:
+                        badva = _va_242
+                        exc = -1 - _pa_242
                         break
-                    ram32[_pa_196 >> 2] = _sv_196 & M32
-                    ram32[(_pa_196 >> 2) + 1] = (_sv_196 >> 32) & M32
-                    if _pa_196 == ram_size:
+                    ram32[_pa_242 >> 2] = _sv_242 & M32
+                    ram32[(_pa_242 >> 2) + 1] = (_sv_242 >> 32) & M32
+                    if _pa_242 == ram_size:
                         exc = X_MMIO_STORE
                         break
             else:
@@ -2435,314 +3317,114 @@ def fpu_op0_nb(st, r, f, insn, fr64):
 @njit(cache=True, _nrt=False)
 def fpu_op1_nb(st, r, f, insn, fr64):
     exc = -1
-    _k104 = insn & 0x3f
-    if _k104 == 0:
+    _k118 = insn & 0x3f
+    if _k118 == 0:
         # add.d
-        fd_105 = (insn >> 6) & 0x1f
-        fs_105 = (insn >> 11) & 0x1f
-        ft_105 = (insn >> 16) & 0x1f
-        if not fr64 and (fd_105 | fs_105 | ft_105) & 1:
+        fd_119 = (insn >> 6) & 0x1f
+        fs_119 = (insn >> 11) & 0x1f
+        ft_119 = (insn >> 16) & 0x1f
+        if not fr64 and (fd_119 | fs_119 | ft_119) & 1:
             exc = EXC_RI
             return exc
-        _res_105, _cause_105 = add_d(rd_d(f, fr64, fs_105), rd_d(f, fr64, ft_105), st[FCSR])
-        _fc_105 = (st[FCSR] & ~0x3F000) | (_cause_105 << 12)
-        if _cause_105 & (((_fc_105 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_105
+        _res_119, _cause_119 = add_d(rd_d(f, fr64, fs_119), rd_d(f, fr64, ft_119), st[FCSR])
+        _fc_119 = (st[FCSR] & ~0x3F000) | (_cause_119 << 12)
+        if _cause_119 & (((_fc_119 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_119
             exc = EXC_FPE
             return exc
-        st[FCSR] = _fc_105 | ((_cause_105 & 0x1F) << 2)
-        wr_d(f, fr64, fd_105, _res_105)
-    elif _k104 == 1:
+        st[FCSR] = _fc_119 | ((_cause_119 & 0x1F) << 2)
+        wr_d(f, fr64, fd_119, _res_119)
+    elif _k118 == 1:
         # sub.d
-        fd_106 = (insn >> 6) & 0x1f
-        fs_106 = (insn >> 11) & 0x1f
-        ft_106 = (insn >> 16) & 0x1f
-        if not fr64 and (fd_106 | fs_106 | ft_106) & 1:
+        fd_120 = (insn >> 6) & 0x1f
+        fs_120 = (insn >> 11) & 0x1f
+        ft_120 = (insn >> 16) & 0x1f
+        if not fr64 and (fd_120 | fs_120 | ft_120) & 1:
             exc = EXC_RI
             return exc
-        _res_106, _cause_106 = sub_d(rd_d(f, fr64, fs_106), rd_d(f, fr64, ft_106), st[FCSR])
-        _fc_106 = (st[FCSR] & ~0x3F000) | (_cause_106 << 12)
-        if _cause_106 & (((_fc_106 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_106
+        _res_120, _cause_120 = sub_d(rd_d(f, fr64, fs_120), rd_d(f, fr64, ft_120), st[FCSR])
+        _fc_120 = (st[FCSR] & ~0x3F000) | (_cause_120 << 12)
+        if _cause_120 & (((_fc_120 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_120
             exc = EXC_FPE
             return exc
-        st[FCSR] = _fc_106 | ((_cause_106 & 0x1F) << 2)
-        wr_d(f, fr64, fd_106, _res_106)
-    elif _k104 == 2:
+        st[FCSR] = _fc_120 | ((_cause_120 & 0x1F) << 2)
+        wr_d(f, fr64, fd_120, _res_120)
+    elif _k118 == 2:
         # mul.d
-        fd_107 = (insn >> 6) & 0x1f
-        fs_107 = (insn >> 11) & 0x1f
-        ft_107 = (insn >> 16) & 0x1f
-        if not fr64 and (fd_107 | fs_107 | ft_107) & 1:
+        fd_121 = (insn >> 6) & 0x1f
+        fs_121 = (insn >> 11) & 0x1f
+        ft_121 = (insn >> 16) & 0x1f
+        if not fr64 and (fd_121 | fs_121 | ft_121) & 1:
             exc = EXC_RI
             return exc
-        _res_107, _cause_107 = mul_d(rd_d(f, fr64, fs_107), rd_d(f, fr64, ft_107), st[FCSR])
-        _fc_107 = (st[FCSR] & ~0x3F000) | (_cause_107 << 12)
-        if _cause_107 & (((_fc_107 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_107
+        _res_121, _cause_121 = mul_d(rd_d(f, fr64, fs_121), rd_d(f, fr64, ft_121), st[FCSR])
+        _fc_121 = (st[FCSR] & ~0x3F000) | (_cause_121 << 12)
+        if _cause_121 & (((_fc_121 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_121
             exc = EXC_FPE
             return exc
-        st[FCSR] = _fc_107 | ((_cause_107 & 0x1F) << 2)
-        wr_d(f, fr64, fd_107, _res_107)
-    elif _k104 == 3:
+        st[FCSR] = _fc_121 | ((_cause_121 & 0x1F) << 2)
+        wr_d(f, fr64, fd_121, _res_121)
+    elif _k118 == 3:
         # div.d
-        fd_108 = (insn >> 6) & 0x1f
-        fs_108 = (insn >> 11) & 0x1f
-        ft_108 = (insn >> 16) & 0x1f
-        if not fr64 and (fd_108 | fs_108 | ft_108) & 1:
+        fd_122 = (insn >> 6) & 0x1f
+        fs_122 = (insn >> 11) & 0x1f
+        ft_122 = (insn >> 16) & 0x1f
+        if not fr64 and (fd_122 | fs_122 | ft_122) & 1:
             exc = EXC_RI
             return exc
-        _res_108, _cause_108 = div_d(rd_d(f, fr64, fs_108), rd_d(f, fr64, ft_108), st[FCSR])
-        _fc_108 = (st[FCSR] & ~0x3F000) | (_cause_108 << 12)
-        if _cause_108 & (((_fc_108 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_108
+        _res_122, _cause_122 = div_d(rd_d(f, fr64, fs_122), rd_d(f, fr64, ft_122), st[FCSR])
+        _fc_122 = (st[FCSR] & ~0x3F000) | (_cause_122 << 12)
+        if _cause_122 & (((_fc_122 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_122
             exc = EXC_FPE
             return exc
-        st[FCSR] = _fc_108 | ((_cause_108 & 0x1F) << 2)
-        wr_d(f, fr64, fd_108, _res_108)
-    elif _k104 == 4:
+        st[FCSR] = _fc_122 | ((_cause_122 & 0x1F) << 2)
+        wr_d(f, fr64, fd_122, _res_122)
+    elif _k118 == 4:
         # sqrt.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
-            fd_109 = (insn >> 6) & 0x1f
-            fs_109 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_109 | fs_109) & 1:
-                exc = EXC_RI
-                return exc
-            _res_109, _cause_109 = sqrt_d(rd_d(f, fr64, fs_109), st[FCSR])
-            _fc_109 = (st[FCSR] & ~0x3F000) | (_cause_109 << 12)
-            if _cause_109 & (((_fc_109 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_109
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_109 | ((_cause_109 & 0x1F) << 2)
-            wr_d(f, fr64, fd_109, _res_109)
-    elif _k104 == 5:
-        # abs.d
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
-        else:
-            fd_110 = (insn >> 6) & 0x1f
-            fs_110 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_110 | fs_110) & 1:
-                exc = EXC_RI
-                return exc
-            _res_110, _cause_110 = abs_d(rd_d(f, fr64, fs_110), st[FCSR])
-            wr_d(f, fr64, fd_110, _res_110)
-    elif _k104 == 6:
-        # mov.d
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
-        else:
-            fd_111 = (insn >> 6) & 0x1f
-            fs_111 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_111 | fs_111) & 1:
-                exc = EXC_RI
-                return exc
-            wr_d(f, fr64, fd_111, rd_d(f, fr64, fs_111))
-    elif _k104 == 7:
-        # neg.d
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
-        else:
-            fd_112 = (insn >> 6) & 0x1f
-            fs_112 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_112 | fs_112) & 1:
-                exc = EXC_RI
-                return exc
-            _res_112, _cause_112 = neg_d(rd_d(f, fr64, fs_112), st[FCSR])
-            wr_d(f, fr64, fd_112, _res_112)
-    elif _k104 == 8:
-        # round.l.d
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
-        else:
-            fd_113 = (insn >> 6) & 0x1f
-            fs_113 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_113 | fs_113) & 1:
-                exc = EXC_RI
-                return exc
-            _res_113, _cause_113 = round_l_d(rd_d(f, fr64, fs_113), st[FCSR])
-            _fc_113 = (st[FCSR] & ~0x3F000) | (_cause_113 << 12)
-            if _cause_113 & (((_fc_113 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_113
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_113 | ((_cause_113 & 0x1F) << 2)
-            wr_d(f, fr64, fd_113, _res_113)
-    elif _k104 == 9:
-        # trunc.l.d
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
-        else:
-            fd_114 = (insn >> 6) & 0x1f
-            fs_114 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_114 | fs_114) & 1:
-                exc = EXC_RI
-                return exc
-            _res_114, _cause_114 = trunc_l_d(rd_d(f, fr64, fs_114), st[FCSR])
-            _fc_114 = (st[FCSR] & ~0x3F000) | (_cause_114 << 12)
-            if _cause_114 & (((_fc_114 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_114
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_114 | ((_cause_114 & 0x1F) << 2)
-            wr_d(f, fr64, fd_114, _res_114)
-    elif _k104 == 10:
-        # ceil.l.d
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
-        else:
-            fd_115 = (insn >> 6) & 0x1f
-            fs_115 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_115 | fs_115) & 1:
-                exc = EXC_RI
-                return exc
-            _res_115, _cause_115 = ceil_l_d(rd_d(f, fr64, fs_115), st[FCSR])
-            _fc_115 = (st[FCSR] & ~0x3F000) | (_cause_115 << 12)
-            if _cause_115 & (((_fc_115 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_115
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_115 | ((_cause_115 & 0x1F) << 2)
-            wr_d(f, fr64, fd_115, _res_115)
-    elif _k104 == 11:
-        # floor.l.d
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
-        else:
-            fd_116 = (insn >> 6) & 0x1f
-            fs_116 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_116 | fs_116) & 1:
-                exc = EXC_RI
-                return exc
-            _res_116, _cause_116 = floor_l_d(rd_d(f, fr64, fs_116), st[FCSR])
-            _fc_116 = (st[FCSR] & ~0x3F000) | (_cause_116 << 12)
-            if _cause_116 & (((_fc_116 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_116
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_116 | ((_cause_116 & 0x1F) << 2)
-            wr_d(f, fr64, fd_116, _res_116)
-    elif _k104 == 12:
-        # round.w.d
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
-        else:
-            fd_117 = (insn >> 6) & 0x1f
-            fs_117 = (insn >> 11) & 0x1f
-            if not fr64 and (fs_117) & 1:
-                exc = EXC_RI
-                return exc
-            _res_117, _cause_117 = round_w_d(rd_d(f, fr64, fs_117), st[FCSR])
-            _fc_117 = (st[FCSR] & ~0x3F000) | (_cause_117 << 12)
-            if _cause_117 & (((_fc_117 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_117
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_117 | ((_cause_117 & 0x1F) << 2)
-            wr_s(f, fd_117, _res_117)
-    elif _k104 == 13:
-        # trunc.w.d
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
-        else:
-            fd_118 = (insn >> 6) & 0x1f
-            fs_118 = (insn >> 11) & 0x1f
-            if not fr64 and (fs_118) & 1:
-                exc = EXC_RI
-                return exc
-            _res_118, _cause_118 = trunc_w_d(rd_d(f, fr64, fs_118), st[FCSR])
-            _fc_118 = (st[FCSR] & ~0x3F000) | (_cause_118 << 12)
-            if _cause_118 & (((_fc_118 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_118
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_118 | ((_cause_118 & 0x1F) << 2)
-            wr_s(f, fd_118, _res_118)
-    elif _k104 == 14:
-        # ceil.w.d
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
-        else:
-            fd_119 = (insn >> 6) & 0x1f
-            fs_119 = (insn >> 11) & 0x1f
-            if not fr64 and (fs_119) & 1:
-                exc = EXC_RI
-                return exc
-            _res_119, _cause_119 = ceil_w_d(rd_d(f, fr64, fs_119), st[FCSR])
-            _fc_119 = (st[FCSR] & ~0x3F000) | (_cause_119 << 12)
-            if _cause_119 & (((_fc_119 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_119
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_119 | ((_cause_119 & 0x1F) << 2)
-            wr_s(f, fd_119, _res_119)
-    elif _k104 == 15:
-        # floor.w.d
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
-        else:
-            fd_120 = (insn >> 6) & 0x1f
-            fs_120 = (insn >> 11) & 0x1f
-            if not fr64 and (fs_120) & 1:
-                exc = EXC_RI
-                return exc
-            _res_120, _cause_120 = floor_w_d(rd_d(f, fr64, fs_120), st[FCSR])
-            _fc_120 = (st[FCSR] & ~0x3F000) | (_cause_120 << 12)
-            if _cause_120 & (((_fc_120 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_120
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_120 | ((_cause_120 & 0x1F) << 2)
-            wr_s(f, fd_120, _res_120)
-    elif _k104 == 17:
-        _k121 = (insn >> 16) & 0x3
-        if _k121 == 0:
-            # movf.d
-            cc18_122 = (insn >> 18) & 0x7
-            fd_122 = (insn >> 6) & 0x1f
-            fs_122 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_122 | fs_122) & 1:
-                exc = EXC_RI
-                return exc
-            if fcc(st[FCSR], cc18_122) == 0:
-                wr_d(f, fr64, fd_122, rd_d(f, fr64, fs_122))
-        elif _k121 == 1:
-            # movt.d
-            cc18_123 = (insn >> 18) & 0x7
             fd_123 = (insn >> 6) & 0x1f
             fs_123 = (insn >> 11) & 0x1f
             if not fr64 and (fd_123 | fs_123) & 1:
                 exc = EXC_RI
                 return exc
-            if fcc(st[FCSR], cc18_123) != 0:
-                wr_d(f, fr64, fd_123, rd_d(f, fr64, fs_123))
-        else:
+            _res_123, _cause_123 = sqrt_d(rd_d(f, fr64, fs_123), st[FCSR])
+            _fc_123 = (st[FCSR] & ~0x3F000) | (_cause_123 << 12)
+            if _cause_123 & (((_fc_123 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_123
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_123 | ((_cause_123 & 0x1F) << 2)
+            wr_d(f, fr64, fd_123, _res_123)
+    elif _k118 == 5:
+        # abs.d
+        if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-    elif _k104 == 18:
-        # movz.d
-        fd_124 = (insn >> 6) & 0x1f
-        fs_124 = (insn >> 11) & 0x1f
-        rt_124 = (insn >> 16) & 0x1f
-        if not fr64 and (fd_124 | fs_124) & 1:
-            exc = EXC_RI
-            return exc
-        if r[rt_124] == 0:
-            wr_d(f, fr64, fd_124, rd_d(f, fr64, fs_124))
-    elif _k104 == 19:
-        # movn.d
-        fd_125 = (insn >> 6) & 0x1f
-        fs_125 = (insn >> 11) & 0x1f
-        rt_125 = (insn >> 16) & 0x1f
-        if not fr64 and (fd_125 | fs_125) & 1:
-            exc = EXC_RI
-            return exc
-        if r[rt_125] != 0:
+        else:
+            fd_124 = (insn >> 6) & 0x1f
+            fs_124 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_124 | fs_124) & 1:
+                exc = EXC_RI
+                return exc
+            _res_124, _cause_124 = abs_d(rd_d(f, fr64, fs_124), st[FCSR])
+            wr_d(f, fr64, fd_124, _res_124)
+    elif _k118 == 6:
+        # mov.d
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_125 = (insn >> 6) & 0x1f
+            fs_125 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_125 | fs_125) & 1:
+                exc = EXC_RI
+                return exc
             wr_d(f, fr64, fd_125, rd_d(f, fr64, fs_125))
-    elif _k104 == 21:
-        # recip.d
+    elif _k118 == 7:
+        # neg.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
@@ -2751,16 +3433,10 @@ def fpu_op1_nb(st, r, f, insn, fr64):
             if not fr64 and (fd_126 | fs_126) & 1:
                 exc = EXC_RI
                 return exc
-            _res_126, _cause_126 = recip_d(rd_d(f, fr64, fs_126), st[FCSR])
-            _fc_126 = (st[FCSR] & ~0x3F000) | (_cause_126 << 12)
-            if _cause_126 & (((_fc_126 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_126
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_126 | ((_cause_126 & 0x1F) << 2)
+            _res_126, _cause_126 = neg_d(rd_d(f, fr64, fs_126), st[FCSR])
             wr_d(f, fr64, fd_126, _res_126)
-    elif _k104 == 22:
-        # rsqrt.d
+    elif _k118 == 8:
+        # round.l.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
@@ -2769,7 +3445,7 @@ def fpu_op1_nb(st, r, f, insn, fr64):
             if not fr64 and (fd_127 | fs_127) & 1:
                 exc = EXC_RI
                 return exc
-            _res_127, _cause_127 = rsqrt_d(rd_d(f, fr64, fs_127), st[FCSR])
+            _res_127, _cause_127 = round_l_d(rd_d(f, fr64, fs_127), st[FCSR])
             _fc_127 = (st[FCSR] & ~0x3F000) | (_cause_127 << 12)
             if _cause_127 & (((_fc_127 >> 7) & 0x1F) | 0x20):
                 st[FCSR] = _fc_127
@@ -2777,44 +3453,44 @@ def fpu_op1_nb(st, r, f, insn, fr64):
                 return exc
             st[FCSR] = _fc_127 | ((_cause_127 & 0x1F) << 2)
             wr_d(f, fr64, fd_127, _res_127)
-    elif _k104 == 32:
-        # cvt.s.d
+    elif _k118 == 9:
+        # trunc.l.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
             fd_128 = (insn >> 6) & 0x1f
             fs_128 = (insn >> 11) & 0x1f
-            if not fr64 and (fs_128) & 1:
+            if not fr64 and (fd_128 | fs_128) & 1:
                 exc = EXC_RI
                 return exc
-            _res_128, _cause_128 = cvt_s_d(rd_d(f, fr64, fs_128), st[FCSR])
+            _res_128, _cause_128 = trunc_l_d(rd_d(f, fr64, fs_128), st[FCSR])
             _fc_128 = (st[FCSR] & ~0x3F000) | (_cause_128 << 12)
             if _cause_128 & (((_fc_128 >> 7) & 0x1F) | 0x20):
                 st[FCSR] = _fc_128
                 exc = EXC_FPE
                 return exc
             st[FCSR] = _fc_128 | ((_cause_128 & 0x1F) << 2)
-            wr_s(f, fd_128, _res_128)
-    elif _k104 == 36:
-        # cvt.w.d
+            wr_d(f, fr64, fd_128, _res_128)
+    elif _k118 == 10:
+        # ceil.l.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
             fd_129 = (insn >> 6) & 0x1f
             fs_129 = (insn >> 11) & 0x1f
-            if not fr64 and (fs_129) & 1:
+            if not fr64 and (fd_129 | fs_129) & 1:
                 exc = EXC_RI
                 return exc
-            _res_129, _cause_129 = cvt_w_d(rd_d(f, fr64, fs_129), st[FCSR])
+            _res_129, _cause_129 = ceil_l_d(rd_d(f, fr64, fs_129), st[FCSR])
             _fc_129 = (st[FCSR] & ~0x3F000) | (_cause_129 << 12)
             if _cause_129 & (((_fc_129 >> 7) & 0x1F) | 0x20):
                 st[FCSR] = _fc_129
                 exc = EXC_FPE
                 return exc
             st[FCSR] = _fc_129 | ((_cause_129 & 0x1F) << 2)
-            wr_s(f, fd_129, _res_129)
-    elif _k104 == 37:
-        # cvt.l.d
+            wr_d(f, fr64, fd_129, _res_129)
+    elif _k118 == 11:
+        # floor.l.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
@@ -2823,7 +3499,7 @@ def fpu_op1_nb(st, r, f, insn, fr64):
             if not fr64 and (fd_130 | fs_130) & 1:
                 exc = EXC_RI
                 return exc
-            _res_130, _cause_130 = cvt_l_d(rd_d(f, fr64, fs_130), st[FCSR])
+            _res_130, _cause_130 = floor_l_d(rd_d(f, fr64, fs_130), st[FCSR])
             _fc_130 = (st[FCSR] & ~0x3F000) | (_cause_130 << 12)
             if _cause_130 & (((_fc_130 >> 7) & 0x1F) | 0x20):
                 st[FCSR] = _fc_130
@@ -2831,246 +3507,214 @@ def fpu_op1_nb(st, r, f, insn, fr64):
                 return exc
             st[FCSR] = _fc_130 | ((_cause_130 & 0x1F) << 2)
             wr_d(f, fr64, fd_130, _res_130)
-    elif _k104 == 48:
-        # c.f.d
-        cc8_131 = (insn >> 8) & 0x7
-        cond_131 = insn & 0xf
-        fs_131 = (insn >> 11) & 0x1f
-        ft_131 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_131 | ft_131) & 1:
-            exc = EXC_RI
-            return exc
-        _t_131, _cause_131 = cmp_d(rd_d(f, fr64, fs_131), rd_d(f, fr64, ft_131), cond_131, st[FCSR])
-        _fc_131 = (st[FCSR] & ~0x3F000) | (_cause_131 << 12)
-        if _cause_131 & (((_fc_131 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_131
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_131 | ((_cause_131 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_131, _t_131)
-    elif _k104 == 49:
-        # c.un.d
-        cc8_132 = (insn >> 8) & 0x7
-        cond_132 = insn & 0xf
-        fs_132 = (insn >> 11) & 0x1f
-        ft_132 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_132 | ft_132) & 1:
-            exc = EXC_RI
-            return exc
-        _t_132, _cause_132 = cmp_d(rd_d(f, fr64, fs_132), rd_d(f, fr64, ft_132), cond_132, st[FCSR])
-        _fc_132 = (st[FCSR] & ~0x3F000) | (_cause_132 << 12)
-        if _cause_132 & (((_fc_132 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_132
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_132 | ((_cause_132 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_132, _t_132)
-    elif _k104 == 50:
-        # c.eq.d
-        cc8_133 = (insn >> 8) & 0x7
-        cond_133 = insn & 0xf
-        fs_133 = (insn >> 11) & 0x1f
-        ft_133 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_133 | ft_133) & 1:
-            exc = EXC_RI
-            return exc
-        _t_133, _cause_133 = cmp_d(rd_d(f, fr64, fs_133), rd_d(f, fr64, ft_133), cond_133, st[FCSR])
-        _fc_133 = (st[FCSR] & ~0x3F000) | (_cause_133 << 12)
-        if _cause_133 & (((_fc_133 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_133
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_133 | ((_cause_133 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_133, _t_133)
-    elif _k104 == 51:
-        # c.ueq.d
-        cc8_134 = (insn >> 8) & 0x7
-        cond_134 = insn & 0xf
-        fs_134 = (insn >> 11) & 0x1f
-        ft_134 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_134 | ft_134) & 1:
-            exc = EXC_RI
-            return exc
-        _t_134, _cause_134 = cmp_d(rd_d(f, fr64, fs_134), rd_d(f, fr64, ft_134), cond_134, st[FCSR])
-        _fc_134 = (st[FCSR] & ~0x3F000) | (_cause_134 << 12)
-        if _cause_134 & (((_fc_134 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_134
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_134 | ((_cause_134 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_134, _t_134)
-    elif _k104 == 52:
-        # c.olt.d
-        cc8_135 = (insn >> 8) & 0x7
-        cond_135 = insn & 0xf
-        fs_135 = (insn >> 11) & 0x1f
-        ft_135 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_135 | ft_135) & 1:
-            exc = EXC_RI
-            return exc
-        _t_135, _cause_135 = cmp_d(rd_d(f, fr64, fs_135), rd_d(f, fr64, ft_135), cond_135, st[FCSR])
-        _fc_135 = (st[FCSR] & ~0x3F000) | (_cause_135 << 12)
-        if _cause_135 & (((_fc_135 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_135
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_135 | ((_cause_135 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_135, _t_135)
-    elif _k104 == 53:
-        # c.ult.d
-        cc8_136 = (insn >> 8) & 0x7
-        cond_136 = insn & 0xf
-        fs_136 = (insn >> 11) & 0x1f
-        ft_136 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_136 | ft_136) & 1:
-            exc = EXC_RI
-            return exc
-        _t_136, _cause_136 = cmp_d(rd_d(f, fr64, fs_136), rd_d(f, fr64, ft_136), cond_136, st[FCSR])
-        _fc_136 = (st[FCSR] & ~0x3F000) | (_cause_136 << 12)
-        if _cause_136 & (((_fc_136 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_136
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_136 | ((_cause_136 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_136, _t_136)
-    elif _k104 == 54:
-        # c.ole.d
-        cc8_137 = (insn >> 8) & 0x7
-        cond_137 = insn & 0xf
-        fs_137 = (insn >> 11) & 0x1f
-        ft_137 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_137 | ft_137) & 1:
-            exc = EXC_RI
-            return exc
-        _t_137, _cause_137 = cmp_d(rd_d(f, fr64, fs_137), rd_d(f, fr64, ft_137), cond_137, st[FCSR])
-        _fc_137 = (st[FCSR] & ~0x3F000) | (_cause_137 << 12)
-        if _cause_137 & (((_fc_137 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_137
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_137 | ((_cause_137 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_137, _t_137)
-    elif _k104 == 55:
-        # c.ule.d
-        cc8_138 = (insn >> 8) & 0x7
-        cond_138 = insn & 0xf
+    elif _k118 == 12:
+        # round.w.d
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_131 = (insn >> 6) & 0x1f
+            fs_131 = (insn >> 11) & 0x1f
+            if not fr64 and (fs_131) & 1:
+                exc = EXC_RI
+                return exc
+            _res_131, _cause_131 = round_w_d(rd_d(f, fr64, fs_131), st[FCSR])
+            _fc_131 = (st[FCSR] & ~0x3F000) | (_cause_131 << 12)
+            if _cause_131 & (((_fc_131 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_131
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_131 | ((_cause_131 & 0x1F) << 2)
+            wr_s(f, fd_131, _res_131)
+    elif _k118 == 13:
+        # trunc.w.d
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_132 = (insn >> 6) & 0x1f
+            fs_132 = (insn >> 11) & 0x1f
+            if not fr64 and (fs_132) & 1:
+                exc = EXC_RI
+                return exc
+            _res_132, _cause_132 = trunc_w_d(rd_d(f, fr64, fs_132), st[FCSR])
+            _fc_132 = (st[FCSR] & ~0x3F000) | (_cause_132 << 12)
+            if _cause_132 & (((_fc_132 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_132
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_132 | ((_cause_132 & 0x1F) << 2)
+            wr_s(f, fd_132, _res_132)
+    elif _k118 == 14:
+        # ceil.w.d
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_133 = (insn >> 6) & 0x1f
+            fs_133 = (insn >> 11) & 0x1f
+            if not fr64 and (fs_133) & 1:
+                exc = EXC_RI
+                return exc
+            _res_133, _cause_133 = ceil_w_d(rd_d(f, fr64, fs_133), st[FCSR])
+            _fc_133 = (st[FCSR] & ~0x3F000) | (_cause_133 << 12)
+            if _cause_133 & (((_fc_133 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_133
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_133 | ((_cause_133 & 0x1F) << 2)
+            wr_s(f, fd_133, _res_133)
+    elif _k118 == 15:
+        # floor.w.d
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_134 = (insn >> 6) & 0x1f
+            fs_134 = (insn >> 11) & 0x1f
+            if not fr64 and (fs_134) & 1:
+                exc = EXC_RI
+                return exc
+            _res_134, _cause_134 = floor_w_d(rd_d(f, fr64, fs_134), st[FCSR])
+            _fc_134 = (st[FCSR] & ~0x3F000) | (_cause_134 << 12)
+            if _cause_134 & (((_fc_134 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_134
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_134 | ((_cause_134 & 0x1F) << 2)
+            wr_s(f, fd_134, _res_134)
+    elif _k118 == 17:
+        _k135 = (insn >> 16) & 0x3
+        if _k135 == 0:
+            # movf.d
+            cc18_136 = (insn >> 18) & 0x7
+            fd_136 = (insn >> 6) & 0x1f
+            fs_136 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_136 | fs_136) & 1:
+                exc = EXC_RI
+                return exc
+            if fcc(st[FCSR], cc18_136) == 0:
+                wr_d(f, fr64, fd_136, rd_d(f, fr64, fs_136))
+        elif _k135 == 1:
+            # movt.d
+            cc18_137 = (insn >> 18) & 0x7
+            fd_137 = (insn >> 6) & 0x1f
+            fs_137 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_137 | fs_137) & 1:
+                exc = EXC_RI
+                return exc
+            if fcc(st[FCSR], cc18_137) != 0:
+                wr_d(f, fr64, fd_137, rd_d(f, fr64, fs_137))
+        else:
+            return EXC_RI
+    elif _k118 == 18:
+        # movz.d
+        fd_138 = (insn >> 6) & 0x1f
         fs_138 = (insn >> 11) & 0x1f
-        ft_138 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_138 | ft_138) & 1:
+        rt_138 = (insn >> 16) & 0x1f
+        if not fr64 and (fd_138 | fs_138) & 1:
             exc = EXC_RI
             return exc
-        _t_138, _cause_138 = cmp_d(rd_d(f, fr64, fs_138), rd_d(f, fr64, ft_138), cond_138, st[FCSR])
-        _fc_138 = (st[FCSR] & ~0x3F000) | (_cause_138 << 12)
-        if _cause_138 & (((_fc_138 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_138
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_138 | ((_cause_138 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_138, _t_138)
-    elif _k104 == 56:
-        # c.sf.d
-        cc8_139 = (insn >> 8) & 0x7
-        cond_139 = insn & 0xf
+        if r[rt_138] == 0:
+            wr_d(f, fr64, fd_138, rd_d(f, fr64, fs_138))
+    elif _k118 == 19:
+        # movn.d
+        fd_139 = (insn >> 6) & 0x1f
         fs_139 = (insn >> 11) & 0x1f
-        ft_139 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_139 | ft_139) & 1:
+        rt_139 = (insn >> 16) & 0x1f
+        if not fr64 and (fd_139 | fs_139) & 1:
             exc = EXC_RI
             return exc
-        _t_139, _cause_139 = cmp_d(rd_d(f, fr64, fs_139), rd_d(f, fr64, ft_139), cond_139, st[FCSR])
-        _fc_139 = (st[FCSR] & ~0x3F000) | (_cause_139 << 12)
-        if _cause_139 & (((_fc_139 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_139
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_139 | ((_cause_139 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_139, _t_139)
-    elif _k104 == 57:
-        # c.ngle.d
-        cc8_140 = (insn >> 8) & 0x7
-        cond_140 = insn & 0xf
-        fs_140 = (insn >> 11) & 0x1f
-        ft_140 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_140 | ft_140) & 1:
-            exc = EXC_RI
-            return exc
-        _t_140, _cause_140 = cmp_d(rd_d(f, fr64, fs_140), rd_d(f, fr64, ft_140), cond_140, st[FCSR])
-        _fc_140 = (st[FCSR] & ~0x3F000) | (_cause_140 << 12)
-        if _cause_140 & (((_fc_140 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_140
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_140 | ((_cause_140 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_140, _t_140)
-    elif _k104 == 58:
-        # c.seq.d
-        cc8_141 = (insn >> 8) & 0x7
-        cond_141 = insn & 0xf
-        fs_141 = (insn >> 11) & 0x1f
-        ft_141 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_141 | ft_141) & 1:
-            exc = EXC_RI
-            return exc
-        _t_141, _cause_141 = cmp_d(rd_d(f, fr64, fs_141), rd_d(f, fr64, ft_141), cond_141, st[FCSR])
-        _fc_141 = (st[FCSR] & ~0x3F000) | (_cause_141 << 12)
-        if _cause_141 & (((_fc_141 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_141
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_141 | ((_cause_141 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_141, _t_141)
-    elif _k104 == 59:
-        # c.ngl.d
-        cc8_142 = (insn >> 8) & 0x7
-        cond_142 = insn & 0xf
-        fs_142 = (insn >> 11) & 0x1f
-        ft_142 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_142 | ft_142) & 1:
-            exc = EXC_RI
-            return exc
-        _t_142, _cause_142 = cmp_d(rd_d(f, fr64, fs_142), rd_d(f, fr64, ft_142), cond_142, st[FCSR])
-        _fc_142 = (st[FCSR] & ~0x3F000) | (_cause_142 << 12)
-        if _cause_142 & (((_fc_142 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_142
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_142 | ((_cause_142 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_142, _t_142)
-    elif _k104 == 60:
-        # c.lt.d
-        cc8_143 = (insn >> 8) & 0x7
-        cond_143 = insn & 0xf
-        fs_143 = (insn >> 11) & 0x1f
-        ft_143 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_143 | ft_143) & 1:
-            exc = EXC_RI
-            return exc
-        _t_143, _cause_143 = cmp_d(rd_d(f, fr64, fs_143), rd_d(f, fr64, ft_143), cond_143, st[FCSR])
-        _fc_143 = (st[FCSR] & ~0x3F000) | (_cause_143 << 12)
-        if _cause_143 & (((_fc_143 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_143
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_143 | ((_cause_143 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_143, _t_143)
-    elif _k104 == 61:
-        # c.nge.d
-        cc8_144 = (insn >> 8) & 0x7
-        cond_144 = insn & 0xf
-        fs_144 = (insn >> 11) & 0x1f
-        ft_144 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_144 | ft_144) & 1:
-            exc = EXC_RI
-            return exc
-        _t_144, _cause_144 = cmp_d(rd_d(f, fr64, fs_144), rd_d(f, fr64, ft_144), cond_144, st[FCSR])
-        _fc_144 = (st[FCSR] & ~0x3F000) | (_cause_144 << 12)
-        if _cause_144 & (((_fc_144 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_144
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_144 | ((_cause_144 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_144, _t_144)
-    elif _k104 == 62:
-        # c.le.d
+        if r[rt_139] != 0:
+            wr_d(f, fr64, fd_139, rd_d(f, fr64, fs_139))
+    elif _k118 == 21:
+        # recip.d
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_140 = (insn >> 6) & 0x1f
+            fs_140 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_140 | fs_140) & 1:
+                exc = EXC_RI
+                return exc
+            _res_140, _cause_140 = recip_d(rd_d(f, fr64, fs_140), st[FCSR])
+            _fc_140 = (st[FCSR] & ~0x3F000) | (_cause_140 << 12)
+            if _cause_140 & (((_fc_140 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_140
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_140 | ((_cause_140 & 0x1F) << 2)
+            wr_d(f, fr64, fd_140, _res_140)
+    elif _k118 == 22:
+        # rsqrt.d
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_141 = (insn >> 6) & 0x1f
+            fs_141 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_141 | fs_141) & 1:
+                exc = EXC_RI
+                return exc
+            _res_141, _cause_141 = rsqrt_d(rd_d(f, fr64, fs_141), st[FCSR])
+            _fc_141 = (st[FCSR] & ~0x3F000) | (_cause_141 << 12)
+            if _cause_141 & (((_fc_141 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_141
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_141 | ((_cause_141 & 0x1F) << 2)
+            wr_d(f, fr64, fd_141, _res_141)
+    elif _k118 == 32:
+        # cvt.s.d
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_142 = (insn >> 6) & 0x1f
+            fs_142 = (insn >> 11) & 0x1f
+            if not fr64 and (fs_142) & 1:
+                exc = EXC_RI
+                return exc
+            _res_142, _cause_142 = cvt_s_d(rd_d(f, fr64, fs_142), st[FCSR])
+            _fc_142 = (st[FCSR] & ~0x3F000) | (_cause_142 << 12)
+            if _cause_142 & (((_fc_142 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_142
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_142 | ((_cause_142 & 0x1F) << 2)
+            wr_s(f, fd_142, _res_142)
+    elif _k118 == 36:
+        # cvt.w.d
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_143 = (insn >> 6) & 0x1f
+            fs_143 = (insn >> 11) & 0x1f
+            if not fr64 and (fs_143) & 1:
+                exc = EXC_RI
+                return exc
+            _res_143, _cause_143 = cvt_w_d(rd_d(f, fr64, fs_143), st[FCSR])
+            _fc_143 = (st[FCSR] & ~0x3F000) | (_cause_143 << 12)
+            if _cause_143 & (((_fc_143 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_143
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_143 | ((_cause_143 & 0x1F) << 2)
+            wr_s(f, fd_143, _res_143)
+    elif _k118 == 37:
+        # cvt.l.d
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_144 = (insn >> 6) & 0x1f
+            fs_144 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_144 | fs_144) & 1:
+                exc = EXC_RI
+                return exc
+            _res_144, _cause_144 = cvt_l_d(rd_d(f, fr64, fs_144), st[FCSR])
+            _fc_144 = (st[FCSR] & ~0x3F000) | (_cause_144 << 12)
+            if _cause_144 & (((_fc_144 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_144
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_144 | ((_cause_144 & 0x1F) << 2)
+            wr_d(f, fr64, fd_144, _res_144)
+    elif _k118 == 48:
+        # c.f.d
         cc8_145 = (insn >> 8) & 0x7
         cond_145 = insn & 0xf
         fs_145 = (insn >> 11) & 0x1f
@@ -3086,8 +3730,8 @@ def fpu_op1_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_145 | ((_cause_145 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_145, _t_145)
-    elif _k104 == 63:
-        # c.ngt.d
+    elif _k118 == 49:
+        # c.un.d
         cc8_146 = (insn >> 8) & 0x7
         cond_146 = insn & 0xf
         fs_146 = (insn >> 11) & 0x1f
@@ -3103,6 +3747,244 @@ def fpu_op1_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_146 | ((_cause_146 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_146, _t_146)
+    elif _k118 == 50:
+        # c.eq.d
+        cc8_147 = (insn >> 8) & 0x7
+        cond_147 = insn & 0xf
+        fs_147 = (insn >> 11) & 0x1f
+        ft_147 = (insn >> 16) & 0x1f
+        if not fr64 and (fs_147 | ft_147) & 1:
+            exc = EXC_RI
+            return exc
+        _t_147, _cause_147 = cmp_d(rd_d(f, fr64, fs_147), rd_d(f, fr64, ft_147), cond_147, st[FCSR])
+        _fc_147 = (st[FCSR] & ~0x3F000) | (_cause_147 << 12)
+        if _cause_147 & (((_fc_147 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_147
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_147 | ((_cause_147 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_147, _t_147)
+    elif _k118 == 51:
+        # c.ueq.d
+        cc8_148 = (insn >> 8) & 0x7
+        cond_148 = insn & 0xf
+        fs_148 = (insn >> 11) & 0x1f
+        ft_148 = (insn >> 16) & 0x1f
+        if not fr64 and (fs_148 | ft_148) & 1:
+            exc = EXC_RI
+            return exc
+        _t_148, _cause_148 = cmp_d(rd_d(f, fr64, fs_148), rd_d(f, fr64, ft_148), cond_148, st[FCSR])
+        _fc_148 = (st[FCSR] & ~0x3F000) | (_cause_148 << 12)
+        if _cause_148 & (((_fc_148 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_148
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_148 | ((_cause_148 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_148, _t_148)
+    elif _k118 == 52:
+        # c.olt.d
+        cc8_149 = (insn >> 8) & 0x7
+        cond_149 = insn & 0xf
+        fs_149 = (insn >> 11) & 0x1f
+        ft_149 = (insn >> 16) & 0x1f
+        if not fr64 and (fs_149 | ft_149) & 1:
+            exc = EXC_RI
+            return exc
+        _t_149, _cause_149 = cmp_d(rd_d(f, fr64, fs_149), rd_d(f, fr64, ft_149), cond_149, st[FCSR])
+        _fc_149 = (st[FCSR] & ~0x3F000) | (_cause_149 << 12)
+        if _cause_149 & (((_fc_149 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_149
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_149 | ((_cause_149 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_149, _t_149)
+    elif _k118 == 53:
+        # c.ult.d
+        cc8_150 = (insn >> 8) & 0x7
+        cond_150 = insn & 0xf
+        fs_150 = (insn >> 11) & 0x1f
+        ft_150 = (insn >> 16) & 0x1f
+        if not fr64 and (fs_150 | ft_150) & 1:
+            exc = EXC_RI
+            return exc
+        _t_150, _cause_150 = cmp_d(rd_d(f, fr64, fs_150), rd_d(f, fr64, ft_150), cond_150, st[FCSR])
+        _fc_150 = (st[FCSR] & ~0x3F000) | (_cause_150 << 12)
+        if _cause_150 & (((_fc_150 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_150
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_150 | ((_cause_150 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_150, _t_150)
+    elif _k118 == 54:
+        # c.ole.d
+        cc8_151 = (insn >> 8) & 0x7
+        cond_151 = insn & 0xf
+        fs_151 = (insn >> 11) & 0x1f
+        ft_151 = (insn >> 16) & 0x1f
+        if not fr64 and (fs_151 | ft_151) & 1:
+            exc = EXC_RI
+            return exc
+        _t_151, _cause_151 = cmp_d(rd_d(f, fr64, fs_151), rd_d(f, fr64, ft_151), cond_151, st[FCSR])
+        _fc_151 = (st[FCSR] & ~0x3F000) | (_cause_151 << 12)
+        if _cause_151 & (((_fc_151 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_151
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_151 | ((_cause_151 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_151, _t_151)
+    elif _k118 == 55:
+        # c.ule.d
+        cc8_152 = (insn >> 8) & 0x7
+        cond_152 = insn & 0xf
+        fs_152 = (insn >> 11) & 0x1f
+        ft_152 = (insn >> 16) & 0x1f
+        if not fr64 and (fs_152 | ft_152) & 1:
+            exc = EXC_RI
+            return exc
+        _t_152, _cause_152 = cmp_d(rd_d(f, fr64, fs_152), rd_d(f, fr64, ft_152), cond_152, st[FCSR])
+        _fc_152 = (st[FCSR] & ~0x3F000) | (_cause_152 << 12)
+        if _cause_152 & (((_fc_152 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_152
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_152 | ((_cause_152 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_152, _t_152)
+    elif _k118 == 56:
+        # c.sf.d
+        cc8_153 = (insn >> 8) & 0x7
+        cond_153 = insn & 0xf
+        fs_153 = (insn >> 11) & 0x1f
+        ft_153 = (insn >> 16) & 0x1f
+        if not fr64 and (fs_153 | ft_153) & 1:
+            exc = EXC_RI
+            return exc
+        _t_153, _cause_153 = cmp_d(rd_d(f, fr64, fs_153), rd_d(f, fr64, ft_153), cond_153, st[FCSR])
+        _fc_153 = (st[FCSR] & ~0x3F000) | (_cause_153 << 12)
+        if _cause_153 & (((_fc_153 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_153
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_153 | ((_cause_153 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_153, _t_153)
+    elif _k118 == 57:
+        # c.ngle.d
+        cc8_154 = (insn >> 8) & 0x7
+        cond_154 = insn & 0xf
+        fs_154 = (insn >> 11) & 0x1f
+        ft_154 = (insn >> 16) & 0x1f
+        if not fr64 and (fs_154 | ft_154) & 1:
+            exc = EXC_RI
+            return exc
+        _t_154, _cause_154 = cmp_d(rd_d(f, fr64, fs_154), rd_d(f, fr64, ft_154), cond_154, st[FCSR])
+        _fc_154 = (st[FCSR] & ~0x3F000) | (_cause_154 << 12)
+        if _cause_154 & (((_fc_154 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_154
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_154 | ((_cause_154 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_154, _t_154)
+    elif _k118 == 58:
+        # c.seq.d
+        cc8_155 = (insn >> 8) & 0x7
+        cond_155 = insn & 0xf
+        fs_155 = (insn >> 11) & 0x1f
+        ft_155 = (insn >> 16) & 0x1f
+        if not fr64 and (fs_155 | ft_155) & 1:
+            exc = EXC_RI
+            return exc
+        _t_155, _cause_155 = cmp_d(rd_d(f, fr64, fs_155), rd_d(f, fr64, ft_155), cond_155, st[FCSR])
+        _fc_155 = (st[FCSR] & ~0x3F000) | (_cause_155 << 12)
+        if _cause_155 & (((_fc_155 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_155
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_155 | ((_cause_155 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_155, _t_155)
+    elif _k118 == 59:
+        # c.ngl.d
+        cc8_156 = (insn >> 8) & 0x7
+        cond_156 = insn & 0xf
+        fs_156 = (insn >> 11) & 0x1f
+        ft_156 = (insn >> 16) & 0x1f
+        if not fr64 and (fs_156 | ft_156) & 1:
+            exc = EXC_RI
+            return exc
+        _t_156, _cause_156 = cmp_d(rd_d(f, fr64, fs_156), rd_d(f, fr64, ft_156), cond_156, st[FCSR])
+        _fc_156 = (st[FCSR] & ~0x3F000) | (_cause_156 << 12)
+        if _cause_156 & (((_fc_156 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_156
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_156 | ((_cause_156 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_156, _t_156)
+    elif _k118 == 60:
+        # c.lt.d
+        cc8_157 = (insn >> 8) & 0x7
+        cond_157 = insn & 0xf
+        fs_157 = (insn >> 11) & 0x1f
+        ft_157 = (insn >> 16) & 0x1f
+        if not fr64 and (fs_157 | ft_157) & 1:
+            exc = EXC_RI
+            return exc
+        _t_157, _cause_157 = cmp_d(rd_d(f, fr64, fs_157), rd_d(f, fr64, ft_157), cond_157, st[FCSR])
+        _fc_157 = (st[FCSR] & ~0x3F000) | (_cause_157 << 12)
+        if _cause_157 & (((_fc_157 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_157
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_157 | ((_cause_157 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_157, _t_157)
+    elif _k118 == 61:
+        # c.nge.d
+        cc8_158 = (insn >> 8) & 0x7
+        cond_158 = insn & 0xf
+        fs_158 = (insn >> 11) & 0x1f
+        ft_158 = (insn >> 16) & 0x1f
+        if not fr64 and (fs_158 | ft_158) & 1:
+            exc = EXC_RI
+            return exc
+        _t_158, _cause_158 = cmp_d(rd_d(f, fr64, fs_158), rd_d(f, fr64, ft_158), cond_158, st[FCSR])
+        _fc_158 = (st[FCSR] & ~0x3F000) | (_cause_158 << 12)
+        if _cause_158 & (((_fc_158 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_158
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_158 | ((_cause_158 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_158, _t_158)
+    elif _k118 == 62:
+        # c.le.d
+        cc8_159 = (insn >> 8) & 0x7
+        cond_159 = insn & 0xf
+        fs_159 = (insn >> 11) & 0x1f
+        ft_159 = (insn >> 16) & 0x1f
+        if not fr64 and (fs_159 | ft_159) & 1:
+            exc = EXC_RI
+            return exc
+        _t_159, _cause_159 = cmp_d(rd_d(f, fr64, fs_159), rd_d(f, fr64, ft_159), cond_159, st[FCSR])
+        _fc_159 = (st[FCSR] & ~0x3F000) | (_cause_159 << 12)
+        if _cause_159 & (((_fc_159 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_159
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_159 | ((_cause_159 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_159, _t_159)
+    elif _k118 == 63:
+        # c.ngt.d
+        cc8_160 = (insn >> 8) & 0x7
+        cond_160 = insn & 0xf
+        fs_160 = (insn >> 11) & 0x1f
+        ft_160 = (insn >> 16) & 0x1f
+        if not fr64 and (fs_160 | ft_160) & 1:
+            exc = EXC_RI
+            return exc
+        _t_160, _cause_160 = cmp_d(rd_d(f, fr64, fs_160), rd_d(f, fr64, ft_160), cond_160, st[FCSR])
+        _fc_160 = (st[FCSR] & ~0x3F000) | (_cause_160 << 12)
+        if _cause_160 & (((_fc_160 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_160
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_160 | ((_cause_160 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_160, _t_160)
     else:
         return EXC_RI
     return -1
@@ -3111,40 +3993,40 @@ def fpu_op1_nb(st, r, f, insn, fr64):
 @njit(cache=True, _nrt=False)
 def fpu_op2_nb(st, r, f, insn, fr64):
     exc = -1
-    _k147 = insn & 0x3f
-    if _k147 == 32:
+    _k190 = insn & 0x3f
+    if _k190 == 32:
         # cvt.s.w
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
-            fd_148 = (insn >> 6) & 0x1f
-            fs_148 = (insn >> 11) & 0x1f
-            _res_148, _cause_148 = cvt_s_w(rd_s(f, fs_148), st[FCSR])
-            _fc_148 = (st[FCSR] & ~0x3F000) | (_cause_148 << 12)
-            if _cause_148 & (((_fc_148 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_148
+            fd_191 = (insn >> 6) & 0x1f
+            fs_191 = (insn >> 11) & 0x1f
+            _res_191, _cause_191 = cvt_s_w(rd_s(f, fs_191), st[FCSR])
+            _fc_191 = (st[FCSR] & ~0x3F000) | (_cause_191 << 12)
+            if _cause_191 & (((_fc_191 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_191
                 exc = EXC_FPE
                 return exc
-            st[FCSR] = _fc_148 | ((_cause_148 & 0x1F) << 2)
-            wr_s(f, fd_148, _res_148)
-    elif _k147 == 33:
+            st[FCSR] = _fc_191 | ((_cause_191 & 0x1F) << 2)
+            wr_s(f, fd_191, _res_191)
+    elif _k190 == 33:
         # cvt.d.w
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
-            fd_149 = (insn >> 6) & 0x1f
-            fs_149 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_149) & 1:
+            fd_192 = (insn >> 6) & 0x1f
+            fs_192 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_192) & 1:
                 exc = EXC_RI
                 return exc
-            _res_149, _cause_149 = cvt_d_w(rd_s(f, fs_149), st[FCSR])
-            _fc_149 = (st[FCSR] & ~0x3F000) | (_cause_149 << 12)
-            if _cause_149 & (((_fc_149 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_149
+            _res_192, _cause_192 = cvt_d_w(rd_s(f, fs_192), st[FCSR])
+            _fc_192 = (st[FCSR] & ~0x3F000) | (_cause_192 << 12)
+            if _cause_192 & (((_fc_192 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_192
                 exc = EXC_FPE
                 return exc
-            st[FCSR] = _fc_149 | ((_cause_149 & 0x1F) << 2)
-            wr_d(f, fr64, fd_149, _res_149)
+            st[FCSR] = _fc_192 | ((_cause_192 & 0x1F) << 2)
+            wr_d(f, fr64, fd_192, _res_192)
     else:
         return EXC_RI
     return -1
@@ -3153,43 +4035,43 @@ def fpu_op2_nb(st, r, f, insn, fr64):
 @njit(cache=True, _nrt=False)
 def fpu_op3_nb(st, r, f, insn, fr64):
     exc = -1
-    _k150 = insn & 0x3f
-    if _k150 == 32:
+    _k196 = insn & 0x3f
+    if _k196 == 32:
         # cvt.s.l
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
-            fd_151 = (insn >> 6) & 0x1f
-            fs_151 = (insn >> 11) & 0x1f
-            if not fr64 and (fs_151) & 1:
+            fd_197 = (insn >> 6) & 0x1f
+            fs_197 = (insn >> 11) & 0x1f
+            if not fr64 and (fs_197) & 1:
                 exc = EXC_RI
                 return exc
-            _res_151, _cause_151 = cvt_s_l(rd_d(f, fr64, fs_151), st[FCSR])
-            _fc_151 = (st[FCSR] & ~0x3F000) | (_cause_151 << 12)
-            if _cause_151 & (((_fc_151 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_151
+            _res_197, _cause_197 = cvt_s_l(rd_d(f, fr64, fs_197), st[FCSR])
+            _fc_197 = (st[FCSR] & ~0x3F000) | (_cause_197 << 12)
+            if _cause_197 & (((_fc_197 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_197
                 exc = EXC_FPE
                 return exc
-            st[FCSR] = _fc_151 | ((_cause_151 & 0x1F) << 2)
-            wr_s(f, fd_151, _res_151)
-    elif _k150 == 33:
+            st[FCSR] = _fc_197 | ((_cause_197 & 0x1F) << 2)
+            wr_s(f, fd_197, _res_197)
+    elif _k196 == 33:
         # cvt.d.l
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
-            fd_152 = (insn >> 6) & 0x1f
-            fs_152 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_152 | fs_152) & 1:
+            fd_198 = (insn >> 6) & 0x1f
+            fs_198 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_198 | fs_198) & 1:
                 exc = EXC_RI
                 return exc
-            _res_152, _cause_152 = cvt_d_l(rd_d(f, fr64, fs_152), st[FCSR])
-            _fc_152 = (st[FCSR] & ~0x3F000) | (_cause_152 << 12)
-            if _cause_152 & (((_fc_152 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_152
+            _res_198, _cause_198 = cvt_d_l(rd_d(f, fr64, fs_198), st[FCSR])
+            _fc_198 = (st[FCSR] & ~0x3F000) | (_cause_198 << 12)
+            if _cause_198 & (((_fc_198 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_198
                 exc = EXC_FPE
                 return exc
-            st[FCSR] = _fc_152 | ((_cause_152 & 0x1F) << 2)
-            wr_d(f, fr64, fd_152, _res_152)
+            st[FCSR] = _fc_198 | ((_cause_198 & 0x1F) << 2)
+            wr_d(f, fr64, fd_198, _res_198)
     else:
         return EXC_RI
     return -1
@@ -3206,275 +4088,275 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
     f = m.fpr[c]
     exc = -1
     ce = 0
-    _k197 = (insn >> 26) & 0x3f
-    if _k197 == 0:
-        _k198 = insn & 0x3f
-        if _k198 == 1:
-            _k199 = (insn >> 16) & 0x3
-            if _k199 == 0:
+    _k243 = (insn >> 26) & 0x3f
+    if _k243 == 0:
+        _k244 = insn & 0x3f
+        if _k244 == 1:
+            _k245 = (insn >> 16) & 0x3
+            if _k245 == 0:
                 # movf
                 if insn & 0x000007c0 != 0x00000000:
                     return EXC_RI
                 else:
-                    cc18_200 = (insn >> 18) & 0x7
-                    rd_200 = (insn >> 11) & 0x1f
-                    rs_200 = (insn >> 21) & 0x1f
+                    cc18_246 = (insn >> 18) & 0x7
+                    rd_246 = (insn >> 11) & 0x1f
+                    rs_246 = (insn >> 21) & 0x1f
                     if not cu1:
                         exc = EXC_CPU
                         return exc | (1 << 16)
-                    if fcc(st[FCSR], cc18_200) == 0:
-                        r[rd_200] = r[rs_200]
-            elif _k199 == 1:
+                    if fcc(st[FCSR], cc18_246) == 0:
+                        r[rd_246] = r[rs_246]
+            elif _k245 == 1:
                 # movt
                 if insn & 0x000007c0 != 0x00000000:
                     return EXC_RI
                 else:
-                    cc18_201 = (insn >> 18) & 0x7
-                    rd_201 = (insn >> 11) & 0x1f
-                    rs_201 = (insn >> 21) & 0x1f
+                    cc18_247 = (insn >> 18) & 0x7
+                    rd_247 = (insn >> 11) & 0x1f
+                    rs_247 = (insn >> 21) & 0x1f
                     if not cu1:
                         exc = EXC_CPU
                         return exc | (1 << 16)
-                    if fcc(st[FCSR], cc18_201) != 0:
-                        r[rd_201] = r[rs_201]
+                    if fcc(st[FCSR], cc18_247) != 0:
+                        r[rd_247] = r[rs_247]
             else:
                 return EXC_RI
-        elif _k198 == 2:
+        elif _k244 == 2:
             # rotr
             if insn & 0x03e00000 != 0x00200000:
                 return EXC_RI
             else:
-                rd_202 = (insn >> 11) & 0x1f
-                rt_202 = (insn >> 16) & 0x1f
-                sa_202 = (insn >> 6) & 0x1f
-                r[rd_202] = ((r[rt_202] >> sa_202) | (r[rt_202] << (32 - sa_202))) & M32
-        elif _k198 == 6:
+                rd_248 = (insn >> 11) & 0x1f
+                rt_248 = (insn >> 16) & 0x1f
+                sa_248 = (insn >> 6) & 0x1f
+                r[rd_248] = ((r[rt_248] >> sa_248) | (r[rt_248] << (32 - sa_248))) & M32
+        elif _k244 == 6:
             # rotrv
             if insn & 0x000007c0 != 0x00000040:
                 return EXC_RI
             else:
-                rd_203 = (insn >> 11) & 0x1f
-                rs_203 = (insn >> 21) & 0x1f
-                rt_203 = (insn >> 16) & 0x1f
-                _s_203 = r[rs_203] & 31
-                r[rd_203] = ((r[rt_203] >> _s_203) | (r[rt_203] << (32 - _s_203))) & M32
-        elif _k198 == 15:
+                rd_249 = (insn >> 11) & 0x1f
+                rs_249 = (insn >> 21) & 0x1f
+                rt_249 = (insn >> 16) & 0x1f
+                _s_249 = r[rs_249] & 31
+                r[rd_249] = ((r[rt_249] >> _s_249) | (r[rt_249] << (32 - _s_249))) & M32
+        elif _k244 == 15:
             # sync
             if insn & 0x03fff800 != 0x00000000:
                 return EXC_RI
             else:
                 pass
-        elif _k198 == 17:
+        elif _k244 == 17:
             # mthi
             if insn & 0x001fffc0 != 0x00000000:
                 return EXC_RI
             else:
-                rs_205 = (insn >> 21) & 0x1f
-                st[HI] = r[rs_205]
-        elif _k198 == 19:
+                rs_251 = (insn >> 21) & 0x1f
+                st[HI] = r[rs_251]
+        elif _k244 == 19:
             # mtlo
             if insn & 0x001fffc0 != 0x00000000:
                 return EXC_RI
             else:
-                rs_206 = (insn >> 21) & 0x1f
-                st[LO] = r[rs_206]
-        elif _k198 == 26:
+                rs_252 = (insn >> 21) & 0x1f
+                st[LO] = r[rs_252]
+        elif _k244 == 26:
             # div
             if insn & 0x0000ffc0 != 0x00000000:
                 return EXC_RI
             else:
-                rs_207 = (insn >> 21) & 0x1f
-                rt_207 = (insn >> 16) & 0x1f
-                _q_207, _r_207 = div32(s32(r[rs_207]), s32(r[rt_207]))
-                st[LO] = _q_207 & M32
-                st[HI] = _r_207 & M32
-        elif _k198 == 27:
+                rs_253 = (insn >> 21) & 0x1f
+                rt_253 = (insn >> 16) & 0x1f
+                _q_253, _r_253 = div32(s32(r[rs_253]), s32(r[rt_253]))
+                st[LO] = _q_253 & M32
+                st[HI] = _r_253 & M32
+        elif _k244 == 27:
             # divu
             if insn & 0x0000ffc0 != 0x00000000:
                 return EXC_RI
             else:
-                rs_208 = (insn >> 21) & 0x1f
-                rt_208 = (insn >> 16) & 0x1f
-                _q_208, _r_208 = divu32(r[rs_208], r[rt_208])
-                st[LO] = _q_208
-                st[HI] = _r_208
-        elif _k198 == 48:
+                rs_254 = (insn >> 21) & 0x1f
+                rt_254 = (insn >> 16) & 0x1f
+                _q_254, _r_254 = divu32(r[rs_254], r[rt_254])
+                st[LO] = _q_254
+                st[HI] = _r_254
+        elif _k244 == 48:
             # tge
-            rs_209 = (insn >> 21) & 0x1f
-            rt_209 = (insn >> 16) & 0x1f
-            if s32(r[rs_209]) >= s32(r[rt_209]):
+            rs_255 = (insn >> 21) & 0x1f
+            rt_255 = (insn >> 16) & 0x1f
+            if s32(r[rs_255]) >= s32(r[rt_255]):
                 exc = EXC_TR
                 return exc
-        elif _k198 == 49:
+        elif _k244 == 49:
             # tgeu
-            rs_210 = (insn >> 21) & 0x1f
-            rt_210 = (insn >> 16) & 0x1f
-            if r[rs_210] >= r[rt_210]:
+            rs_256 = (insn >> 21) & 0x1f
+            rt_256 = (insn >> 16) & 0x1f
+            if r[rs_256] >= r[rt_256]:
                 exc = EXC_TR
                 return exc
-        elif _k198 == 50:
+        elif _k244 == 50:
             # tlt
-            rs_211 = (insn >> 21) & 0x1f
-            rt_211 = (insn >> 16) & 0x1f
-            if s32(r[rs_211]) < s32(r[rt_211]):
+            rs_257 = (insn >> 21) & 0x1f
+            rt_257 = (insn >> 16) & 0x1f
+            if s32(r[rs_257]) < s32(r[rt_257]):
                 exc = EXC_TR
                 return exc
-        elif _k198 == 51:
+        elif _k244 == 51:
             # tltu
-            rs_212 = (insn >> 21) & 0x1f
-            rt_212 = (insn >> 16) & 0x1f
-            if r[rs_212] < r[rt_212]:
+            rs_258 = (insn >> 21) & 0x1f
+            rt_258 = (insn >> 16) & 0x1f
+            if r[rs_258] < r[rt_258]:
                 exc = EXC_TR
                 return exc
-        elif _k198 == 52:
+        elif _k244 == 52:
             # teq
-            rs_213 = (insn >> 21) & 0x1f
-            rt_213 = (insn >> 16) & 0x1f
-            if r[rs_213] == r[rt_213]:
+            rs_259 = (insn >> 21) & 0x1f
+            rt_259 = (insn >> 16) & 0x1f
+            if r[rs_259] == r[rt_259]:
                 exc = EXC_TR
                 return exc
-        elif _k198 == 54:
+        elif _k244 == 54:
             # tne
-            rs_214 = (insn >> 21) & 0x1f
-            rt_214 = (insn >> 16) & 0x1f
-            if r[rs_214] != r[rt_214]:
+            rs_260 = (insn >> 21) & 0x1f
+            rt_260 = (insn >> 16) & 0x1f
+            if r[rs_260] != r[rt_260]:
                 exc = EXC_TR
                 return exc
         else:
             return EXC_RI
-    elif _k197 == 1:
-        _k215 = (insn >> 16) & 0x1f
-        if _k215 == 8:
+    elif _k243 == 1:
+        _k261 = (insn >> 16) & 0x1f
+        if _k261 == 8:
             # tgei
-            rs_216 = (insn >> 21) & 0x1f
-            simm_216 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-            if s32(r[rs_216]) >= simm_216:
+            rs_262 = (insn >> 21) & 0x1f
+            simm_262 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+            if s32(r[rs_262]) >= simm_262:
                 exc = EXC_TR
                 return exc
-        elif _k215 == 9:
+        elif _k261 == 9:
             # tgeiu
-            rs_217 = (insn >> 21) & 0x1f
-            simm_217 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-            if r[rs_217] >= (simm_217 & M32):
+            rs_263 = (insn >> 21) & 0x1f
+            simm_263 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+            if r[rs_263] >= (simm_263 & M32):
                 exc = EXC_TR
                 return exc
-        elif _k215 == 10:
+        elif _k261 == 10:
             # tlti
-            rs_218 = (insn >> 21) & 0x1f
-            simm_218 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-            if s32(r[rs_218]) < simm_218:
+            rs_264 = (insn >> 21) & 0x1f
+            simm_264 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+            if s32(r[rs_264]) < simm_264:
                 exc = EXC_TR
                 return exc
-        elif _k215 == 11:
+        elif _k261 == 11:
             # tltiu
-            rs_219 = (insn >> 21) & 0x1f
-            simm_219 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-            if r[rs_219] < (simm_219 & M32):
+            rs_265 = (insn >> 21) & 0x1f
+            simm_265 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+            if r[rs_265] < (simm_265 & M32):
                 exc = EXC_TR
                 return exc
-        elif _k215 == 12:
+        elif _k261 == 12:
             # teqi
-            rs_220 = (insn >> 21) & 0x1f
-            simm_220 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-            if r[rs_220] == (simm_220 & M32):
+            rs_266 = (insn >> 21) & 0x1f
+            simm_266 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+            if r[rs_266] == (simm_266 & M32):
                 exc = EXC_TR
                 return exc
-        elif _k215 == 14:
+        elif _k261 == 14:
             # tnei
-            rs_221 = (insn >> 21) & 0x1f
-            simm_221 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-            if r[rs_221] != (simm_221 & M32):
+            rs_267 = (insn >> 21) & 0x1f
+            simm_267 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+            if r[rs_267] != (simm_267 & M32):
                 exc = EXC_TR
                 return exc
-        elif _k215 == 31:
+        elif _k261 == 31:
             # synci
             pass
         else:
             return EXC_RI
-    elif _k197 == 16:
-        _k223 = (insn >> 25) & 0x1
-        if _k223 == 0:
-            _k224 = (insn >> 21) & 0x1f
-            if _k224 == 0:
+    elif _k243 == 16:
+        _k269 = (insn >> 25) & 0x1
+        if _k269 == 0:
+            _k270 = (insn >> 21) & 0x1f
+            if _k270 == 0:
                 # mfc0
                 if insn & 0x000007c0 != 0x00000000:
                     return EXC_RI
                 else:
-                    rd_225 = (insn >> 11) & 0x1f
-                    rt_225 = (insn >> 16) & 0x1f
-                    sel_225 = insn & 0x7
+                    rd_271 = (insn >> 11) & 0x1f
+                    rt_271 = (insn >> 16) & 0x1f
+                    sel_271 = insn & 0x7
                     if not cu0:
                         exc = EXC_CPU
                         return exc | (0 << 16)
-                    r[rt_225] = mfc0_nb(m, c, rd_225, sel_225, cyc)
-            elif _k224 == 4:
+                    r[rt_271] = mfc0_nb(m, c, rd_271, sel_271, cyc)
+            elif _k270 == 4:
                 # mtc0
                 if insn & 0x000007c0 != 0x00000000:
                     return EXC_RI
                 else:
-                    rd_226 = (insn >> 11) & 0x1f
-                    rt_226 = (insn >> 16) & 0x1f
-                    sel_226 = insn & 0x7
+                    rd_272 = (insn >> 11) & 0x1f
+                    rt_272 = (insn >> 16) & 0x1f
+                    sel_272 = insn & 0x7
                     if not cu0:
                         exc = EXC_CPU
                         return exc | (0 << 16)
-                    mtc0_nb(m, c, rd_226, sel_226, r[rt_226], cyc)
+                    mtc0_nb(m, c, rd_272, sel_272, r[rt_272], cyc)
                     return X_RESYNC
-            elif _k224 == 10:
+            elif _k270 == 10:
                 # rdpgpr
                 if insn & 0x000007ff != 0x00000000:
                     return EXC_RI
                 else:
-                    rd_227 = (insn >> 11) & 0x1f
-                    rt_227 = (insn >> 16) & 0x1f
+                    rd_273 = (insn >> 11) & 0x1f
+                    rt_273 = (insn >> 16) & 0x1f
                     if not cu0:
                         exc = EXC_CPU
                         return exc | (0 << 16)
-                    r[rd_227] = r[rt_227]
-            elif _k224 == 11:
-                _k228 = insn & 0x3f
-                if _k228 == 0:
+                    r[rd_273] = r[rt_273]
+            elif _k270 == 11:
+                _k274 = insn & 0x3f
+                if _k274 == 0:
                     # di
                     if insn & 0x0000ffc0 != 0x00006000:
                         return EXC_RI
                     else:
-                        rt_229 = (insn >> 16) & 0x1f
+                        rt_275 = (insn >> 16) & 0x1f
                         if not cu0:
                             exc = EXC_CPU
                             return exc | (0 << 16)
-                        r[rt_229] = cp0[c, CP0_Status, 0]
-                        cp0[c, CP0_Status, 0] = r[rt_229] & ~St_IE
+                        r[rt_275] = cp0[c, CP0_Status, 0]
+                        cp0[c, CP0_Status, 0] = r[rt_275] & ~St_IE
                         return X_RESYNC
-                elif _k228 == 32:
+                elif _k274 == 32:
                     # ei
                     if insn & 0x0000ffc0 != 0x00006000:
                         return EXC_RI
                     else:
-                        rt_230 = (insn >> 16) & 0x1f
+                        rt_276 = (insn >> 16) & 0x1f
                         if not cu0:
                             exc = EXC_CPU
                             return exc | (0 << 16)
-                        r[rt_230] = cp0[c, CP0_Status, 0]
-                        cp0[c, CP0_Status, 0] = r[rt_230] | St_IE
+                        r[rt_276] = cp0[c, CP0_Status, 0]
+                        cp0[c, CP0_Status, 0] = r[rt_276] | St_IE
                         return X_RESYNC
                 else:
                     return EXC_RI
-            elif _k224 == 14:
+            elif _k270 == 14:
                 # wrpgpr
                 if insn & 0x000007ff != 0x00000000:
                     return EXC_RI
                 else:
-                    rd_231 = (insn >> 11) & 0x1f
-                    rt_231 = (insn >> 16) & 0x1f
+                    rd_277 = (insn >> 11) & 0x1f
+                    rt_277 = (insn >> 16) & 0x1f
                     if not cu0:
                         exc = EXC_CPU
                         return exc | (0 << 16)
-                    r[rd_231] = r[rt_231]
+                    r[rd_277] = r[rt_277]
             else:
                 return EXC_RI
-        elif _k223 == 1:
-            _k232 = insn & 0x3f
-            if _k232 == 1:
+        elif _k269 == 1:
+            _k278 = insn & 0x3f
+            if _k278 == 1:
                 # tlbr
                 if insn & 0x01ffffc0 != 0x00000000:
                     return EXC_RI
@@ -3484,7 +4366,7 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
                         return exc | (0 << 16)
                     tlbr_nb(m, c)
                     return X_RESYNC
-            elif _k232 == 2:
+            elif _k278 == 2:
                 # tlbwi
                 if insn & 0x01ffffc0 != 0x00000000:
                     return EXC_RI
@@ -3494,7 +4376,7 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
                         return exc | (0 << 16)
                     tlbwi_nb(m, c, -1)
                     return X_RESYNC
-            elif _k232 == 6:
+            elif _k278 == 6:
                 # tlbwr
                 if insn & 0x01ffffc0 != 0x00000000:
                     return EXC_RI
@@ -3504,7 +4386,7 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
                         return exc | (0 << 16)
                     tlbwi_nb(m, c, random_index_nb(m, c, cyc))
                     return X_RESYNC
-            elif _k232 == 8:
+            elif _k278 == 8:
                 # tlbp
                 if insn & 0x01ffffc0 != 0x00000000:
                     return EXC_RI
@@ -3513,7 +4395,7 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
                         exc = EXC_CPU
                         return exc | (0 << 16)
                     tlbp_nb(m, c)
-            elif _k232 == 31:
+            elif _k278 == 31:
                 # deret
                 if insn & 0x01ffffc0 != 0x00000000:
                     return EXC_RI
@@ -3523,7 +4405,7 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
                         return exc | (0 << 16)
                     exc = EXC_RI
                     return exc
-            elif _k232 == 32:
+            elif _k278 == 32:
                 # wait
                 if not cu0:
                     exc = EXC_CPU
@@ -3534,72 +4416,72 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
                 return EXC_RI
         else:
             return EXC_RI
-    elif _k197 == 17:
-        _k239 = (insn >> 21) & 0x1f
-        if _k239 == 2:
+    elif _k243 == 17:
+        _k285 = (insn >> 21) & 0x1f
+        if _k285 == 2:
             # cfc1
             if insn & 0x000007ff != 0x00000000:
                 return EXC_RI
             else:
-                rd_240 = (insn >> 11) & 0x1f
-                rt_240 = (insn >> 16) & 0x1f
+                rd_286 = (insn >> 11) & 0x1f
+                rt_286 = (insn >> 16) & 0x1f
                 if not cu1:
                     exc = EXC_CPU
                     return exc | (1 << 16)
-                _v_240 = cfc1_nb(m, c, rd_240)
-                if _v_240 < 0:
+                _v_286 = cfc1_nb(m, c, rd_286)
+                if _v_286 < 0:
                     exc = EXC_RI
                     return exc
-                r[rt_240] = _v_240
-        elif _k239 == 3:
+                r[rt_286] = _v_286
+        elif _k285 == 3:
             # mfhc1
             if insn & 0x000007ff != 0x00000000:
                 return EXC_RI
             else:
-                fs_241 = (insn >> 11) & 0x1f
-                rt_241 = (insn >> 16) & 0x1f
+                fs_287 = (insn >> 11) & 0x1f
+                rt_287 = (insn >> 16) & 0x1f
                 if not cu1:
                     exc = EXC_CPU
                     return exc | (1 << 16)
-                r[rt_241] = (f[fs_241] >> 32) & M32 if fr64 else f[fs_241 | 1] & M32
-        elif _k239 == 6:
+                r[rt_287] = (f[fs_287] >> 32) & M32 if fr64 else f[fs_287 | 1] & M32
+        elif _k285 == 6:
             # ctc1
             if insn & 0x000007ff != 0x00000000:
                 return EXC_RI
             else:
-                rd_242 = (insn >> 11) & 0x1f
-                rt_242 = (insn >> 16) & 0x1f
+                rd_288 = (insn >> 11) & 0x1f
+                rt_288 = (insn >> 16) & 0x1f
                 if not cu1:
                     exc = EXC_CPU
                     return exc | (1 << 16)
-                _e_242 = ctc1_nb(m, c, rd_242, r[rt_242])
-                if _e_242 < 0:
+                _e_288 = ctc1_nb(m, c, rd_288, r[rt_288])
+                if _e_288 < 0:
                     exc = EXC_RI
                     return exc
-                if _e_242 > 0:
+                if _e_288 > 0:
                     exc = EXC_FPE
                     return exc
-        elif _k239 == 7:
+        elif _k285 == 7:
             # mthc1
             if insn & 0x000007ff != 0x00000000:
                 return EXC_RI
             else:
-                fs_243 = (insn >> 11) & 0x1f
-                rt_243 = (insn >> 16) & 0x1f
+                fs_289 = (insn >> 11) & 0x1f
+                rt_289 = (insn >> 16) & 0x1f
                 if not cu1:
                     exc = EXC_CPU
                     return exc | (1 << 16)
                 if fr64:
-                    f[fs_243] = (f[fs_243] & M32) | (r[rt_243] << 32)
+                    f[fs_289] = (f[fs_289] & M32) | (r[rt_289] << 32)
                 else:
-                    f[fs_243 | 1] = (f[fs_243 | 1] & ~M32) | r[rt_243]
+                    f[fs_289 | 1] = (f[fs_289 | 1] & ~M32) | r[rt_289]
         else:
             return EXC_RI
-    elif _k197 == 18:
+    elif _k243 == 18:
         # cop2
         exc = EXC_CPU
         return exc | (2 << 16)
-    elif _k197 == 19:
+    elif _k243 == 19:
         # prefx
         if insn & 0x000007ff != 0x0000000f:
             return EXC_RI
@@ -3608,117 +4490,117 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
                 exc = EXC_CPU
                 return exc | (1 << 16)
             pass
-    elif _k197 == 28:
-        _k246 = insn & 0x3f
-        if _k246 == 0:
+    elif _k243 == 28:
+        _k292 = insn & 0x3f
+        if _k292 == 0:
             # madd
             if insn & 0x0000ffc0 != 0x00000000:
                 return EXC_RI
             else:
-                rs_247 = (insn >> 21) & 0x1f
-                rt_247 = (insn >> 16) & 0x1f
-                _acc_247 = ((st[HI] << 32) | st[LO]) + s32(r[rs_247]) * s32(r[rt_247])
-                st[LO] = _acc_247 & M32
-                st[HI] = (_acc_247 >> 32) & M32
-        elif _k246 == 1:
+                rs_293 = (insn >> 21) & 0x1f
+                rt_293 = (insn >> 16) & 0x1f
+                _acc_293 = ((st[HI] << 32) | st[LO]) + s32(r[rs_293]) * s32(r[rt_293])
+                st[LO] = _acc_293 & M32
+                st[HI] = (_acc_293 >> 32) & M32
+        elif _k292 == 1:
             # maddu
             if insn & 0x0000ffc0 != 0x00000000:
                 return EXC_RI
             else:
-                rs_248 = (insn >> 21) & 0x1f
-                rt_248 = (insn >> 16) & 0x1f
-                _acc_248 = ((st[HI] << 32) | st[LO]) + r[rs_248] * r[rt_248]
-                st[LO] = _acc_248 & M32
-                st[HI] = (_acc_248 >> 32) & M32
-        elif _k246 == 4:
+                rs_294 = (insn >> 21) & 0x1f
+                rt_294 = (insn >> 16) & 0x1f
+                _acc_294 = ((st[HI] << 32) | st[LO]) + r[rs_294] * r[rt_294]
+                st[LO] = _acc_294 & M32
+                st[HI] = (_acc_294 >> 32) & M32
+        elif _k292 == 4:
             # msub
             if insn & 0x0000ffc0 != 0x00000000:
                 return EXC_RI
             else:
-                rs_249 = (insn >> 21) & 0x1f
-                rt_249 = (insn >> 16) & 0x1f
-                _acc_249 = ((st[HI] << 32) | st[LO]) - s32(r[rs_249]) * s32(r[rt_249])
-                st[LO] = _acc_249 & M32
-                st[HI] = (_acc_249 >> 32) & M32
-        elif _k246 == 5:
+                rs_295 = (insn >> 21) & 0x1f
+                rt_295 = (insn >> 16) & 0x1f
+                _acc_295 = ((st[HI] << 32) | st[LO]) - s32(r[rs_295]) * s32(r[rt_295])
+                st[LO] = _acc_295 & M32
+                st[HI] = (_acc_295 >> 32) & M32
+        elif _k292 == 5:
             # msubu
             if insn & 0x0000ffc0 != 0x00000000:
                 return EXC_RI
             else:
-                rs_250 = (insn >> 21) & 0x1f
-                rt_250 = (insn >> 16) & 0x1f
-                _acc_250 = ((st[HI] << 32) | st[LO]) - r[rs_250] * r[rt_250]
-                st[LO] = _acc_250 & M32
-                st[HI] = (_acc_250 >> 32) & M32
-        elif _k246 == 32:
+                rs_296 = (insn >> 21) & 0x1f
+                rt_296 = (insn >> 16) & 0x1f
+                _acc_296 = ((st[HI] << 32) | st[LO]) - r[rs_296] * r[rt_296]
+                st[LO] = _acc_296 & M32
+                st[HI] = (_acc_296 >> 32) & M32
+        elif _k292 == 32:
             # clz
             if insn & 0x000007c0 != 0x00000000:
                 return EXC_RI
             else:
-                rd_251 = (insn >> 11) & 0x1f
-                rs_251 = (insn >> 21) & 0x1f
-                r[rd_251] = clz32(r[rs_251])
-        elif _k246 == 33:
+                rd_297 = (insn >> 11) & 0x1f
+                rs_297 = (insn >> 21) & 0x1f
+                r[rd_297] = clz32(r[rs_297])
+        elif _k292 == 33:
             # clo
             if insn & 0x000007c0 != 0x00000000:
                 return EXC_RI
             else:
-                rd_252 = (insn >> 11) & 0x1f
-                rs_252 = (insn >> 21) & 0x1f
-                r[rd_252] = clz32(r[rs_252] ^ M32)
-        elif _k246 == 63:
+                rd_298 = (insn >> 11) & 0x1f
+                rs_298 = (insn >> 21) & 0x1f
+                r[rd_298] = clz32(r[rs_298] ^ M32)
+        elif _k292 == 63:
             # sdbbp
             exc = EXC_RI
             return exc
         else:
             return EXC_RI
-    elif _k197 == 31:
-        _k254 = insn & 0x3f
-        if _k254 == 32:
+    elif _k243 == 31:
+        _k300 = insn & 0x3f
+        if _k300 == 32:
             # wsbh
             if insn & 0x03e007c0 != 0x00000080:
                 return EXC_RI
             else:
-                rd_255 = (insn >> 11) & 0x1f
-                rt_255 = (insn >> 16) & 0x1f
-                _x_255 = r[rt_255]
-                r[rd_255] = ((_x_255 & 0x00FF00FF) << 8) | ((_x_255 >> 8) & 0x00FF00FF)
-        elif _k254 == 59:
+                rd_301 = (insn >> 11) & 0x1f
+                rt_301 = (insn >> 16) & 0x1f
+                _x_301 = r[rt_301]
+                r[rd_301] = ((_x_301 & 0x00FF00FF) << 8) | ((_x_301 >> 8) & 0x00FF00FF)
+        elif _k300 == 59:
             # rdhwr
             if insn & 0x03e007c0 != 0x00000000:
                 return EXC_RI
             else:
-                rd_256 = (insn >> 11) & 0x1f
-                rt_256 = (insn >> 16) & 0x1f
-                _v_256 = rdhwr_nb(m, c, rd_256, kmode, cyc)
-                if _v_256 < 0:
+                rd_302 = (insn >> 11) & 0x1f
+                rt_302 = (insn >> 16) & 0x1f
+                _v_302 = rdhwr_nb(m, c, rd_302, kmode, cyc)
+                if _v_302 < 0:
                     exc = EXC_RI
                     return exc
-                r[rt_256] = _v_256
+                r[rt_302] = _v_302
         else:
             return EXC_RI
-    elif _k197 == 47:
+    elif _k243 == 47:
         # cache
         if not cu0:
             exc = EXC_CPU
             return exc | (0 << 16)
         pass
-    elif _k197 == 50:
+    elif _k243 == 50:
         # lwc2
         exc = EXC_CPU
         return exc | (2 << 16)
-    elif _k197 == 51:
+    elif _k243 == 51:
         # pref
         pass
-    elif _k197 == 54:
+    elif _k243 == 54:
         # ldc2
         exc = EXC_CPU
         return exc | (2 << 16)
-    elif _k197 == 58:
+    elif _k243 == 58:
         # swc2
         exc = EXC_CPU
         return exc | (2 << 16)
-    elif _k197 == 62:
+    elif _k243 == 62:
         # sdc2
         exc = EXC_CPU
         return exc | (2 << 16)
