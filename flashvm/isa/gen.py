@@ -370,6 +370,9 @@ STOP_LIMIT = 0
 STOP_WAIT = 1
 STOP_EXIT = 2
 
+# decode tables (see FlatDecoder in flashvm/isa/gen.py); leaf 0 = the cold decoder
+{tables}
+
 
 @njit(cache=True, _nrt=False)
 def exec_cpu_nb(m, c, limit):
@@ -445,6 +448,14 @@ def exec_cpu_nb(m, c, limit):
                 fpage = pc & 0xFFFFF000
             insn = np.int64(ram32[(fbase | (pc & 0xFFF)) >> 2])
             npc2 = (npc + 4) & M32
+            # ---- decode: walk the tables to a leaf number, check its fixed bits
+            _e = DEC_NEXT[DEC_BASE[DEC_ROOT] + ((insn >> DEC_SHIFT[DEC_ROOT]) & DEC_MASK[DEC_ROOT])]
+            while _e < 0:
+                _t = -1 - _e
+                _e = DEC_NEXT[DEC_BASE[_t] + ((insn >> DEC_SHIFT[_t]) & DEC_MASK[_t])]
+            leaf = _e
+            if insn & LEAF_MASK[leaf] != LEAF_MATCH[leaf]:
+                leaf = 0
 {dispatch}
             r[0] = 0
             pc = npc
@@ -484,12 +495,88 @@ def exec_cpu_nb(m, c, limit):
 '''
 
 
+class FlatDecoder:
+    """The hot loop's decoder: the decode tree as lookup tables, walked with a
+    few loads, then ONE `if/elif` chain over leaf numbers (one jump table,
+    one indirect branch per instruction).  Nested jump tables cost an
+    unpredictable indirect branch per level; real code pays for each."""
+
+    def __init__(self, em: Emitter) -> None:
+        self.em = em
+        self.shift: list[int] = []
+        self.mask: list[int] = []
+        self.base: list[int] = []
+        self.next: list[int] = []
+        self.leaves: list[list[str]] = []     # code of each leaf (unindented)
+        self.lmask: list[int] = []
+        self.lmatch: list[int] = []
+        self.cold = self.add_leaf(self.em.miss("main"), 0, 0)
+
+    def add_leaf(self, code: list[str], mask: int, match: int) -> int:
+        self.leaves.append(code)
+        self.lmask.append(mask)
+        self.lmatch.append(match)
+        return len(self.leaves) - 1
+
+    def insn_leaf(self, e: Insn) -> int:
+        code = self.em.leaf(e, e.mask, "", "main")   # the table checks the whole mask
+        return self.add_leaf(code, e.mask, e.match)
+
+    def ref(self, node) -> int:
+        """DEC_NEXT value for a subtree: a leaf number (>= 0) or -1 - table node."""
+        if node[0] == "leaf":
+            return self.insn_leaf(node[1])
+        _, name, children, _ = node
+        if self.em.fpu_outlinable(node):
+            call = self.em.outline_fpu(node, "")
+            outlined = self.add_leaf(call, 0, 0)
+            hot = {v: ch for v, ch in children.items() if ch[0] == "leaf" and "hotfp" in ch[1].flags}
+            if not hot:
+                return outlined
+            return self.table(name, {v: self.insn_leaf(ch[1]) for v, ch in hot.items()}, outlined)
+        return self.table(name, {v: self.ref(ch) for v, ch in children.items()}, self.cold)
+
+    def table(self, name: str, entries: dict[int, int], default: int) -> int:
+        shift, width = FIELDS[name]
+        nid = len(self.shift)
+        self.shift.append(shift)
+        self.mask.append((1 << width) - 1)
+        self.base.append(0)
+        slots = [default] * (1 << width)
+        for v, ref in entries.items():
+            slots[v] = ref
+        self.base[nid] = len(self.next)
+        self.next.extend(slots)
+        return -1 - nid
+
+    def dispatch(self, ind: str) -> str:
+        lines = []
+        for i, code in enumerate(self.leaves):
+            lines.append(ind + ("if" if i == 0 else "elif") + f" leaf == {i}:")
+            lines += [ind + "    " + x for x in (code or ["pass"])]
+        return "\n".join(lines)
+
+    def tables(self) -> str:
+        def arr(name, values, dt):
+            return f"{name} = np.array({values!r}, dtype=np.{dt})"
+        return "\n".join([
+            f"DEC_ROOT = {self.root}",
+            arr("DEC_SHIFT", self.shift, "int64"), arr("DEC_MASK", self.mask, "int64"),
+            arr("DEC_BASE", self.base, "int64"), arr("DEC_NEXT", self.next, "int64"),
+            arr("LEAF_MASK", self.lmask, "int64"), arr("LEAF_MATCH", self.lmatch, "int64"),
+        ])
+
+
 def generate() -> str:
     em = Emitter()
-    hot = build_tree([e for e in TABLE if "cold" not in e.flags])
-    dispatch = "\n".join(em.node(hot, " " * 12, "main"))
+    flat = FlatDecoder(em)
+    root = flat.ref(build_tree([e for e in TABLE if "cold" not in e.flags]))
+    assert root < 0, "the decode tree has a split at its root"
+    flat.root = -1 - root
+    dispatch = flat.dispatch(" " * 12)
     cold = em.cold(build_tree([e for e in TABLE if "cold" in e.flags]))
-    return TEMPLATE.format(dispatch=dispatch, fpu=", ".join(FPU_HELPERS)) + "".join(em.outlined) + cold
+    return (TEMPLATE.format(dispatch=dispatch, fpu=", ".join(FPU_HELPERS), tables=flat.tables())
+            + "".join(em.outlined) + cold)
 
 
 def main(argv: list[str]) -> int:

@@ -20,6 +20,15 @@ STOP_LIMIT = 0
 STOP_WAIT = 1
 STOP_EXIT = 2
 
+# decode tables (see FlatDecoder in flashvm/isa/gen.py); leaf 0 = the cold decoder
+DEC_ROOT = 10
+DEC_SHIFT = np.array([0, 16, 16, 0, 0, 0, 21, 0, 6, 0, 26], dtype=np.int64)
+DEC_MASK = np.array([63, 31, 3, 63, 63, 63, 31, 63, 31, 63, 63], dtype=np.int64)
+DEC_BASE = np.array([0, 64, 96, 100, 164, 228, 292, 324, 388, 420, 484], dtype=np.int64)
+DEC_NEXT = np.array([1, 0, 2, 3, 4, 0, 5, 6, 7, 8, 9, 10, 11, 12, 0, 0, 13, 0, 14, 0, 0, 0, 0, 0, 15, 16, 0, 0, 0, 0, 0, 0, 17, 18, 19, 20, 21, 22, 23, 24, 0, 0, 25, 26, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 27, 28, 29, 30, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 31, 32, 33, 34, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 52, 53, 54, 55, 57, 58, 59, 60, 56, 56, 61, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 62, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 63, 56, 64, 65, 66, 67, 56, 56, 56, 56, 68, 56, 69, 56, 71, 72, 73, 74, 75, 76, 77, 78, 70, 70, 70, 70, 70, 79, 70, 70, 70, 70, 80, 81, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 82, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 100, 101, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 50, 0, 0, 0, 51, 0, 0, 0, -3, 0, 0, 0, 0, 0, 0, 0, -4, -5, 0, 0, -6, 102, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 103, 104, 0, 0, 0, 105, 0, 0, 106, 107, 0, 0, 0, 108, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 109, 110, 0, 0, 0, 0, 0, 0, 111, 112, 0, 0, 0, 0, 0, 0, 113, 114, 0, 0, 0, 0, 0, 0, 115, 116, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 124, 0, 0, 0, 0, 0, 0, 0, 125, 0, 0, 0, 0, 0, 0, 0, 122, 0, 0, 0, 123, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, -2, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, -7, 0, -8, 117, 118, 119, 120, 0, 0, 0, 0, 121, 0, 0, -10, 126, 127, 128, 129, 130, 131, 132, 0, 133, 134, 135, 136, 0, 0, 137, 0, 138, 139, 0, 0, 0, 140, 0, 0, 141, 142, 0, 0, 0, 143, 0, 0], dtype=np.int64)
+LEAF_MASK = np.array([0, 4292870207, 4292870207, 4292870207, 4227860479, 4227860479, 4227860479, 4229953599, 4229890111, 4227860479, 4227860479, 4227858495, 4227858495, 4294903807, 4294903807, 4227923967, 4227923967, 4227860479, 4227860479, 4227860479, 4227860479, 4227860479, 4227860479, 4227860479, 4227860479, 4227860479, 4227860479, 4229890048, 4229890048, 4229890048, 4229890048, 4229890048, 4229890048, 4229890048, 4229890048, 4227858432, 4227858432, 4227858432, 4227858432, 4229890048, 4229890048, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4292870144, 4294967295, 4292872191, 4292872191, 4293066752, 4293066752, 4293066752, 4293066752, 0, 4292870207, 4292870207, 4292870207, 4292870207, 4294901823, 4294901823, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 0, 4292870207, 4292870207, 4292870207, 4292870207, 4294901823, 4294901823, 4294901823, 4294901823, 4294901823, 4292870207, 4292870207, 4294901823, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 0, 4294901823, 4294901823, 0, 4227921983, 4227921983, 4227921983, 4227860479, 4227860479, 4227860479, 4227858495, 4227858495, 4227858495, 4227858495, 4227858495, 4227858495, 4227858495, 4227858495, 4227858432, 4227858432, 4229890048, 4229890048, 4227860479, 4227858495, 4227858495, 4292872191, 4292872191, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432], dtype=np.int64)
+LEAF_MATCH = np.array([0, 0, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 16, 18, 24, 25, 32, 33, 34, 35, 36, 37, 38, 39, 42, 43, 67108864, 67174400, 67239936, 67305472, 68157440, 68222976, 68288512, 68354048, 134217728, 201326592, 268435456, 335544320, 402653184, 469762048, 536870912, 603979776, 671088640, 738197504, 805306368, 872415232, 939524096, 1006632960, 1107296280, 1140850688, 1149239296, 1157627904, 1157693440, 1157758976, 1157824512, 0, 1174405120, 1174405121, 1174405122, 1174405123, 1174405126, 1174405153, 1174405170, 1174405172, 1174405173, 1174405174, 1174405175, 1174405180, 1174405182, 0, 1176502272, 1176502273, 1176502274, 1176502275, 1176502276, 1176502277, 1176502278, 1176502279, 1176502285, 1176502290, 1176502291, 1176502304, 1176502320, 1176502321, 1176502322, 1176502323, 1176502324, 1176502325, 1176502326, 1176502327, 1176502328, 1176502329, 1176502330, 1176502331, 1176502332, 1176502333, 1176502334, 1176502335, 0, 1182793760, 1182793761, 0, 1275068416, 1275068417, 1275068421, 1275068424, 1275068425, 1275068429, 1275068448, 1275068449, 1275068456, 1275068457, 1275068464, 1275068465, 1275068472, 1275068473, 1342177280, 1409286144, 1476395008, 1543503872, 1879048194, 2080374784, 2080374788, 2080375840, 2080376352, 2147483648, 2214592512, 2281701376, 2348810240, 2415919104, 2483027968, 2550136832, 2684354560, 2751463424, 2818572288, 2885681152, 3087007744, 3221225472, 3288334336, 3556769792, 3758096384, 3825205248, 4093640704], dtype=np.int64)
+
 
 @njit(cache=True, _nrt=False)
 def exec_cpu_nb(m, c, limit):
@@ -95,2172 +104,1991 @@ def exec_cpu_nb(m, c, limit):
                 fpage = pc & 0xFFFFF000
             insn = np.int64(ram32[(fbase | (pc & 0xFFF)) >> 2])
             npc2 = (npc + 4) & M32
-            _k1 = (insn >> 26) & 0x3f
-            if _k1 == 0:
-                _k2 = insn & 0x3f
-                if _k2 == 0:
-                    # sll
-                    if insn & 0x03e00000 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_3 = (insn >> 11) & 0x1f
-                        rt_3 = (insn >> 16) & 0x1f
-                        sa_3 = (insn >> 6) & 0x1f
-                        r[rd_3] = (r[rt_3] << sa_3) & M32
-                elif _k2 == 2:
-                    # srl
-                    if insn & 0x03e00000 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_4 = (insn >> 11) & 0x1f
-                        rt_4 = (insn >> 16) & 0x1f
-                        sa_4 = (insn >> 6) & 0x1f
-                        r[rd_4] = r[rt_4] >> sa_4
-                elif _k2 == 3:
-                    # sra
-                    if insn & 0x03e00000 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_5 = (insn >> 11) & 0x1f
-                        rt_5 = (insn >> 16) & 0x1f
-                        sa_5 = (insn >> 6) & 0x1f
-                        r[rd_5] = (s32(r[rt_5]) >> sa_5) & M32
-                elif _k2 == 4:
-                    # sllv
-                    if insn & 0x000007c0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_6 = (insn >> 11) & 0x1f
-                        rs_6 = (insn >> 21) & 0x1f
-                        rt_6 = (insn >> 16) & 0x1f
-                        r[rd_6] = (r[rt_6] << (r[rs_6] & 31)) & M32
-                elif _k2 == 6:
-                    # srlv
-                    if insn & 0x000007c0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_7 = (insn >> 11) & 0x1f
-                        rs_7 = (insn >> 21) & 0x1f
-                        rt_7 = (insn >> 16) & 0x1f
-                        r[rd_7] = r[rt_7] >> (r[rs_7] & 31)
-                elif _k2 == 7:
-                    # srav
-                    if insn & 0x000007c0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_8 = (insn >> 11) & 0x1f
-                        rs_8 = (insn >> 21) & 0x1f
-                        rt_8 = (insn >> 16) & 0x1f
-                        r[rd_8] = (s32(r[rt_8]) >> (r[rs_8] & 31)) & M32
-                elif _k2 == 8:
-                    # jr
-                    if insn & 0x001ff800 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rs_9 = (insn >> 21) & 0x1f
-                        bpc = pc
-                        npc2 = r[rs_9]
-                elif _k2 == 9:
-                    # jalr
-                    if insn & 0x001f0000 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_10 = (insn >> 11) & 0x1f
-                        rs_10 = (insn >> 21) & 0x1f
-                        _t_10 = r[rs_10]
-                        r[rd_10] = (pc + 8) & M32
-                        bpc = pc
-                        npc2 = _t_10
-                elif _k2 == 10:
-                    # movz
-                    if insn & 0x000007c0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_11 = (insn >> 11) & 0x1f
-                        rs_11 = (insn >> 21) & 0x1f
-                        rt_11 = (insn >> 16) & 0x1f
-                        if r[rt_11] == 0:
-                            r[rd_11] = r[rs_11]
-                elif _k2 == 11:
-                    # movn
-                    if insn & 0x000007c0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_12 = (insn >> 11) & 0x1f
-                        rs_12 = (insn >> 21) & 0x1f
-                        rt_12 = (insn >> 16) & 0x1f
-                        if r[rt_12] != 0:
-                            r[rd_12] = r[rs_12]
-                elif _k2 == 12:
-                    # syscall
-                    exc = EXC_SYS
+            # ---- decode: walk the tables to a leaf number, check its fixed bits
+            _e = DEC_NEXT[DEC_BASE[DEC_ROOT] + ((insn >> DEC_SHIFT[DEC_ROOT]) & DEC_MASK[DEC_ROOT])]
+            while _e < 0:
+                _t = -1 - _e
+                _e = DEC_NEXT[DEC_BASE[_t] + ((insn >> DEC_SHIFT[_t]) & DEC_MASK[_t])]
+            leaf = _e
+            if insn & LEAF_MASK[leaf] != LEAF_MATCH[leaf]:
+                leaf = 0
+            if leaf == 0:
+                exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
+                if exc != -1:
+                    if exc >= 0x10000:
+                        ce = exc >> 16
+                        exc = exc & 0xFFFF
                     break
-                elif _k2 == 13:
-                    # break
-                    exc = EXC_BP
-                    break
-                elif _k2 == 16:
-                    # mfhi
-                    if insn & 0x03ff07c0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_15 = (insn >> 11) & 0x1f
-                        r[rd_15] = st[HI]
-                elif _k2 == 18:
-                    # mflo
-                    if insn & 0x03ff07c0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_16 = (insn >> 11) & 0x1f
-                        r[rd_16] = st[LO]
-                elif _k2 == 24:
-                    # mult
-                    if insn & 0x0000ffc0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rs_17 = (insn >> 21) & 0x1f
-                        rt_17 = (insn >> 16) & 0x1f
-                        _p_17 = s32(r[rs_17]) * s32(r[rt_17])
-                        st[LO] = _p_17 & M32
-                        st[HI] = (_p_17 >> 32) & M32
-                elif _k2 == 25:
-                    # multu
-                    if insn & 0x0000ffc0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rs_18 = (insn >> 21) & 0x1f
-                        rt_18 = (insn >> 16) & 0x1f
-                        _p_18 = r[rs_18] * r[rt_18]
-                        st[LO] = _p_18 & M32
-                        st[HI] = (_p_18 >> 32) & M32
-                elif _k2 == 32:
-                    # add
-                    if insn & 0x000007c0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_19 = (insn >> 11) & 0x1f
-                        rs_19 = (insn >> 21) & 0x1f
-                        rt_19 = (insn >> 16) & 0x1f
-                        _v_19 = s32(r[rs_19]) + s32(r[rt_19])
-                        if _v_19 > 0x7FFFFFFF or _v_19 < -0x80000000:
-                            exc = EXC_OV
-                            break
-                        r[rd_19] = _v_19 & M32
-                elif _k2 == 33:
-                    # addu
-                    if insn & 0x000007c0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_20 = (insn >> 11) & 0x1f
-                        rs_20 = (insn >> 21) & 0x1f
-                        rt_20 = (insn >> 16) & 0x1f
-                        r[rd_20] = (r[rs_20] + r[rt_20]) & M32
-                elif _k2 == 34:
-                    # sub
-                    if insn & 0x000007c0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_21 = (insn >> 11) & 0x1f
-                        rs_21 = (insn >> 21) & 0x1f
-                        rt_21 = (insn >> 16) & 0x1f
-                        _v_21 = s32(r[rs_21]) - s32(r[rt_21])
-                        if _v_21 > 0x7FFFFFFF or _v_21 < -0x80000000:
-                            exc = EXC_OV
-                            break
-                        r[rd_21] = _v_21 & M32
-                elif _k2 == 35:
-                    # subu
-                    if insn & 0x000007c0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_22 = (insn >> 11) & 0x1f
-                        rs_22 = (insn >> 21) & 0x1f
-                        rt_22 = (insn >> 16) & 0x1f
-                        r[rd_22] = (r[rs_22] - r[rt_22]) & M32
-                elif _k2 == 36:
-                    # and
-                    if insn & 0x000007c0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_23 = (insn >> 11) & 0x1f
-                        rs_23 = (insn >> 21) & 0x1f
-                        rt_23 = (insn >> 16) & 0x1f
-                        r[rd_23] = r[rs_23] & r[rt_23]
-                elif _k2 == 37:
-                    # or
-                    if insn & 0x000007c0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_24 = (insn >> 11) & 0x1f
-                        rs_24 = (insn >> 21) & 0x1f
-                        rt_24 = (insn >> 16) & 0x1f
-                        r[rd_24] = r[rs_24] | r[rt_24]
-                elif _k2 == 38:
-                    # xor
-                    if insn & 0x000007c0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_25 = (insn >> 11) & 0x1f
-                        rs_25 = (insn >> 21) & 0x1f
-                        rt_25 = (insn >> 16) & 0x1f
-                        r[rd_25] = r[rs_25] ^ r[rt_25]
-                elif _k2 == 39:
-                    # nor
-                    if insn & 0x000007c0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_26 = (insn >> 11) & 0x1f
-                        rs_26 = (insn >> 21) & 0x1f
-                        rt_26 = (insn >> 16) & 0x1f
-                        r[rd_26] = (r[rs_26] | r[rt_26]) ^ M32
-                elif _k2 == 42:
-                    # slt
-                    if insn & 0x000007c0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_27 = (insn >> 11) & 0x1f
-                        rs_27 = (insn >> 21) & 0x1f
-                        rt_27 = (insn >> 16) & 0x1f
-                        r[rd_27] = 1 if s32(r[rs_27]) < s32(r[rt_27]) else 0
-                elif _k2 == 43:
-                    # sltu
-                    if insn & 0x000007c0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_28 = (insn >> 11) & 0x1f
-                        rs_28 = (insn >> 21) & 0x1f
-                        rt_28 = (insn >> 16) & 0x1f
-                        r[rd_28] = 1 if r[rs_28] < r[rt_28] else 0
-                else:
-                    exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                    if exc != -1:
-                        if exc >= 0x10000:
-                            ce = exc >> 16
-                            exc = exc & 0xFFFF
-                        break
-            elif _k1 == 1:
-                _k29 = (insn >> 16) & 0x1f
-                if _k29 == 0:
-                    # bltz
-                    rs_30 = (insn >> 21) & 0x1f
-                    simm_30 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                    _c_30 = s32(r[rs_30]) < 0
-                    bpc = pc
-                    if _c_30:
-                        npc2 = (pc + 4 + (simm_30 << 2)) & M32
-                elif _k29 == 1:
-                    # bgez
-                    rs_31 = (insn >> 21) & 0x1f
-                    simm_31 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                    _c_31 = s32(r[rs_31]) >= 0
-                    bpc = pc
-                    if _c_31:
-                        npc2 = (pc + 4 + (simm_31 << 2)) & M32
-                elif _k29 == 2:
-                    # bltzl
-                    rs_32 = (insn >> 21) & 0x1f
-                    simm_32 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                    _c_32 = s32(r[rs_32]) < 0
-                    if _c_32:
-                        bpc = pc
-                        npc2 = (pc + 4 + (simm_32 << 2)) & M32
-                    else:
-                        npc = (pc + 8) & M32
-                        npc2 = (pc + 12) & M32
-                elif _k29 == 3:
-                    # bgezl
-                    rs_33 = (insn >> 21) & 0x1f
-                    simm_33 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                    _c_33 = s32(r[rs_33]) >= 0
-                    if _c_33:
-                        bpc = pc
-                        npc2 = (pc + 4 + (simm_33 << 2)) & M32
-                    else:
-                        npc = (pc + 8) & M32
-                        npc2 = (pc + 12) & M32
-                elif _k29 == 16:
-                    # bltzal
-                    rs_34 = (insn >> 21) & 0x1f
-                    simm_34 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                    _c_34 = s32(r[rs_34]) < 0
-                    r[31] = (pc + 8) & M32
-                    bpc = pc
-                    if _c_34:
-                        npc2 = (pc + 4 + (simm_34 << 2)) & M32
-                elif _k29 == 17:
-                    # bgezal
-                    rs_35 = (insn >> 21) & 0x1f
-                    simm_35 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                    _c_35 = s32(r[rs_35]) >= 0
-                    r[31] = (pc + 8) & M32
-                    bpc = pc
-                    if _c_35:
-                        npc2 = (pc + 4 + (simm_35 << 2)) & M32
-                elif _k29 == 18:
-                    # bltzall
-                    rs_36 = (insn >> 21) & 0x1f
-                    simm_36 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                    _c_36 = s32(r[rs_36]) < 0
-                    r[31] = (pc + 8) & M32
-                    if _c_36:
-                        bpc = pc
-                        npc2 = (pc + 4 + (simm_36 << 2)) & M32
-                    else:
-                        npc = (pc + 8) & M32
-                        npc2 = (pc + 12) & M32
-                elif _k29 == 19:
-                    # bgezall
-                    rs_37 = (insn >> 21) & 0x1f
-                    simm_37 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                    _c_37 = s32(r[rs_37]) >= 0
-                    r[31] = (pc + 8) & M32
-                    if _c_37:
-                        bpc = pc
-                        npc2 = (pc + 4 + (simm_37 << 2)) & M32
-                    else:
-                        npc = (pc + 8) & M32
-                        npc2 = (pc + 12) & M32
-                else:
-                    exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                    if exc != -1:
-                        if exc >= 0x10000:
-                            ce = exc >> 16
-                            exc = exc & 0xFFFF
-                        break
-            elif _k1 == 2:
-                # j
-                target_38 = insn & 0x3ffffff
+            elif leaf == 1:
+                # sll
+                rd_1 = (insn >> 11) & 0x1f
+                rt_1 = (insn >> 16) & 0x1f
+                sa_1 = (insn >> 6) & 0x1f
+                r[rd_1] = (r[rt_1] << sa_1) & M32
+            elif leaf == 2:
+                # srl
+                rd_2 = (insn >> 11) & 0x1f
+                rt_2 = (insn >> 16) & 0x1f
+                sa_2 = (insn >> 6) & 0x1f
+                r[rd_2] = r[rt_2] >> sa_2
+            elif leaf == 3:
+                # sra
+                rd_3 = (insn >> 11) & 0x1f
+                rt_3 = (insn >> 16) & 0x1f
+                sa_3 = (insn >> 6) & 0x1f
+                r[rd_3] = (s32(r[rt_3]) >> sa_3) & M32
+            elif leaf == 4:
+                # sllv
+                rd_4 = (insn >> 11) & 0x1f
+                rs_4 = (insn >> 21) & 0x1f
+                rt_4 = (insn >> 16) & 0x1f
+                r[rd_4] = (r[rt_4] << (r[rs_4] & 31)) & M32
+            elif leaf == 5:
+                # srlv
+                rd_5 = (insn >> 11) & 0x1f
+                rs_5 = (insn >> 21) & 0x1f
+                rt_5 = (insn >> 16) & 0x1f
+                r[rd_5] = r[rt_5] >> (r[rs_5] & 31)
+            elif leaf == 6:
+                # srav
+                rd_6 = (insn >> 11) & 0x1f
+                rs_6 = (insn >> 21) & 0x1f
+                rt_6 = (insn >> 16) & 0x1f
+                r[rd_6] = (s32(r[rt_6]) >> (r[rs_6] & 31)) & M32
+            elif leaf == 7:
+                # jr
+                rs_7 = (insn >> 21) & 0x1f
                 bpc = pc
-                npc2 = (npc & 0xF0000000) | (target_38 << 2)
-            elif _k1 == 3:
-                # jal
-                target_39 = insn & 0x3ffffff
+                npc2 = r[rs_7]
+            elif leaf == 8:
+                # jalr
+                rd_8 = (insn >> 11) & 0x1f
+                rs_8 = (insn >> 21) & 0x1f
+                _t_8 = r[rs_8]
+                r[rd_8] = (pc + 8) & M32
+                bpc = pc
+                npc2 = _t_8
+            elif leaf == 9:
+                # movz
+                rd_9 = (insn >> 11) & 0x1f
+                rs_9 = (insn >> 21) & 0x1f
+                rt_9 = (insn >> 16) & 0x1f
+                if r[rt_9] == 0:
+                    r[rd_9] = r[rs_9]
+            elif leaf == 10:
+                # movn
+                rd_10 = (insn >> 11) & 0x1f
+                rs_10 = (insn >> 21) & 0x1f
+                rt_10 = (insn >> 16) & 0x1f
+                if r[rt_10] != 0:
+                    r[rd_10] = r[rs_10]
+            elif leaf == 11:
+                # syscall
+                exc = EXC_SYS
+                break
+            elif leaf == 12:
+                # break
+                exc = EXC_BP
+                break
+            elif leaf == 13:
+                # mfhi
+                rd_13 = (insn >> 11) & 0x1f
+                r[rd_13] = st[HI]
+            elif leaf == 14:
+                # mflo
+                rd_14 = (insn >> 11) & 0x1f
+                r[rd_14] = st[LO]
+            elif leaf == 15:
+                # mult
+                rs_15 = (insn >> 21) & 0x1f
+                rt_15 = (insn >> 16) & 0x1f
+                _p_15 = s32(r[rs_15]) * s32(r[rt_15])
+                st[LO] = _p_15 & M32
+                st[HI] = (_p_15 >> 32) & M32
+            elif leaf == 16:
+                # multu
+                rs_16 = (insn >> 21) & 0x1f
+                rt_16 = (insn >> 16) & 0x1f
+                _p_16 = r[rs_16] * r[rt_16]
+                st[LO] = _p_16 & M32
+                st[HI] = (_p_16 >> 32) & M32
+            elif leaf == 17:
+                # add
+                rd_17 = (insn >> 11) & 0x1f
+                rs_17 = (insn >> 21) & 0x1f
+                rt_17 = (insn >> 16) & 0x1f
+                _v_17 = s32(r[rs_17]) + s32(r[rt_17])
+                if _v_17 > 0x7FFFFFFF or _v_17 < -0x80000000:
+                    exc = EXC_OV
+                    break
+                r[rd_17] = _v_17 & M32
+            elif leaf == 18:
+                # addu
+                rd_18 = (insn >> 11) & 0x1f
+                rs_18 = (insn >> 21) & 0x1f
+                rt_18 = (insn >> 16) & 0x1f
+                r[rd_18] = (r[rs_18] + r[rt_18]) & M32
+            elif leaf == 19:
+                # sub
+                rd_19 = (insn >> 11) & 0x1f
+                rs_19 = (insn >> 21) & 0x1f
+                rt_19 = (insn >> 16) & 0x1f
+                _v_19 = s32(r[rs_19]) - s32(r[rt_19])
+                if _v_19 > 0x7FFFFFFF or _v_19 < -0x80000000:
+                    exc = EXC_OV
+                    break
+                r[rd_19] = _v_19 & M32
+            elif leaf == 20:
+                # subu
+                rd_20 = (insn >> 11) & 0x1f
+                rs_20 = (insn >> 21) & 0x1f
+                rt_20 = (insn >> 16) & 0x1f
+                r[rd_20] = (r[rs_20] - r[rt_20]) & M32
+            elif leaf == 21:
+                # and
+                rd_21 = (insn >> 11) & 0x1f
+                rs_21 = (insn >> 21) & 0x1f
+                rt_21 = (insn >> 16) & 0x1f
+                r[rd_21] = r[rs_21] & r[rt_21]
+            elif leaf == 22:
+                # or
+                rd_22 = (insn >> 11) & 0x1f
+                rs_22 = (insn >> 21) & 0x1f
+                rt_22 = (insn >> 16) & 0x1f
+                r[rd_22] = r[rs_22] | r[rt_22]
+            elif leaf == 23:
+                # xor
+                rd_23 = (insn >> 11) & 0x1f
+                rs_23 = (insn >> 21) & 0x1f
+                rt_23 = (insn >> 16) & 0x1f
+                r[rd_23] = r[rs_23] ^ r[rt_23]
+            elif leaf == 24:
+                # nor
+                rd_24 = (insn >> 11) & 0x1f
+                rs_24 = (insn >> 21) & 0x1f
+                rt_24 = (insn >> 16) & 0x1f
+                r[rd_24] = (r[rs_24] | r[rt_24]) ^ M32
+            elif leaf == 25:
+                # slt
+                rd_25 = (insn >> 11) & 0x1f
+                rs_25 = (insn >> 21) & 0x1f
+                rt_25 = (insn >> 16) & 0x1f
+                r[rd_25] = 1 if s32(r[rs_25]) < s32(r[rt_25]) else 0
+            elif leaf == 26:
+                # sltu
+                rd_26 = (insn >> 11) & 0x1f
+                rs_26 = (insn >> 21) & 0x1f
+                rt_26 = (insn >> 16) & 0x1f
+                r[rd_26] = 1 if r[rs_26] < r[rt_26] else 0
+            elif leaf == 27:
+                # bltz
+                rs_27 = (insn >> 21) & 0x1f
+                simm_27 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_27 = s32(r[rs_27]) < 0
+                bpc = pc
+                if _c_27:
+                    npc2 = (pc + 4 + (simm_27 << 2)) & M32
+            elif leaf == 28:
+                # bgez
+                rs_28 = (insn >> 21) & 0x1f
+                simm_28 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_28 = s32(r[rs_28]) >= 0
+                bpc = pc
+                if _c_28:
+                    npc2 = (pc + 4 + (simm_28 << 2)) & M32
+            elif leaf == 29:
+                # bltzl
+                rs_29 = (insn >> 21) & 0x1f
+                simm_29 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_29 = s32(r[rs_29]) < 0
+                if _c_29:
+                    bpc = pc
+                    npc2 = (pc + 4 + (simm_29 << 2)) & M32
+                else:
+                    npc = (pc + 8) & M32
+                    npc2 = (pc + 12) & M32
+            elif leaf == 30:
+                # bgezl
+                rs_30 = (insn >> 21) & 0x1f
+                simm_30 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_30 = s32(r[rs_30]) >= 0
+                if _c_30:
+                    bpc = pc
+                    npc2 = (pc + 4 + (simm_30 << 2)) & M32
+                else:
+                    npc = (pc + 8) & M32
+                    npc2 = (pc + 12) & M32
+            elif leaf == 31:
+                # bltzal
+                rs_31 = (insn >> 21) & 0x1f
+                simm_31 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_31 = s32(r[rs_31]) < 0
                 r[31] = (pc + 8) & M32
                 bpc = pc
-                npc2 = (npc & 0xF0000000) | (target_39 << 2)
-            elif _k1 == 4:
+                if _c_31:
+                    npc2 = (pc + 4 + (simm_31 << 2)) & M32
+            elif leaf == 32:
+                # bgezal
+                rs_32 = (insn >> 21) & 0x1f
+                simm_32 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_32 = s32(r[rs_32]) >= 0
+                r[31] = (pc + 8) & M32
+                bpc = pc
+                if _c_32:
+                    npc2 = (pc + 4 + (simm_32 << 2)) & M32
+            elif leaf == 33:
+                # bltzall
+                rs_33 = (insn >> 21) & 0x1f
+                simm_33 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_33 = s32(r[rs_33]) < 0
+                r[31] = (pc + 8) & M32
+                if _c_33:
+                    bpc = pc
+                    npc2 = (pc + 4 + (simm_33 << 2)) & M32
+                else:
+                    npc = (pc + 8) & M32
+                    npc2 = (pc + 12) & M32
+            elif leaf == 34:
+                # bgezall
+                rs_34 = (insn >> 21) & 0x1f
+                simm_34 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_34 = s32(r[rs_34]) >= 0
+                r[31] = (pc + 8) & M32
+                if _c_34:
+                    bpc = pc
+                    npc2 = (pc + 4 + (simm_34 << 2)) & M32
+                else:
+                    npc = (pc + 8) & M32
+                    npc2 = (pc + 12) & M32
+            elif leaf == 35:
+                # j
+                target_35 = insn & 0x3ffffff
+                bpc = pc
+                npc2 = (npc & 0xF0000000) | (target_35 << 2)
+            elif leaf == 36:
+                # jal
+                target_36 = insn & 0x3ffffff
+                r[31] = (pc + 8) & M32
+                bpc = pc
+                npc2 = (npc & 0xF0000000) | (target_36 << 2)
+            elif leaf == 37:
                 # beq
+                rs_37 = (insn >> 21) & 0x1f
+                rt_37 = (insn >> 16) & 0x1f
+                simm_37 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_37 = r[rs_37] == r[rt_37]
+                bpc = pc
+                if _c_37:
+                    npc2 = (pc + 4 + (simm_37 << 2)) & M32
+            elif leaf == 38:
+                # bne
+                rs_38 = (insn >> 21) & 0x1f
+                rt_38 = (insn >> 16) & 0x1f
+                simm_38 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_38 = r[rs_38] != r[rt_38]
+                bpc = pc
+                if _c_38:
+                    npc2 = (pc + 4 + (simm_38 << 2)) & M32
+            elif leaf == 39:
+                # blez
+                rs_39 = (insn >> 21) & 0x1f
+                simm_39 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_39 = s32(r[rs_39]) <= 0
+                bpc = pc
+                if _c_39:
+                    npc2 = (pc + 4 + (simm_39 << 2)) & M32
+            elif leaf == 40:
+                # bgtz
                 rs_40 = (insn >> 21) & 0x1f
-                rt_40 = (insn >> 16) & 0x1f
                 simm_40 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _c_40 = r[rs_40] == r[rt_40]
+                _c_40 = s32(r[rs_40]) > 0
                 bpc = pc
                 if _c_40:
                     npc2 = (pc + 4 + (simm_40 << 2)) & M32
-            elif _k1 == 5:
-                # bne
+            elif leaf == 41:
+                # addi
                 rs_41 = (insn >> 21) & 0x1f
                 rt_41 = (insn >> 16) & 0x1f
                 simm_41 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _c_41 = r[rs_41] != r[rt_41]
-                bpc = pc
-                if _c_41:
-                    npc2 = (pc + 4 + (simm_41 << 2)) & M32
-            elif _k1 == 6:
-                # blez
-                if insn & 0x001f0000 != 0x00000000:
-                    exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                    if exc != -1:
-                        if exc >= 0x10000:
-                            ce = exc >> 16
-                            exc = exc & 0xFFFF
-                        break
-                else:
-                    rs_42 = (insn >> 21) & 0x1f
-                    simm_42 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                    _c_42 = s32(r[rs_42]) <= 0
-                    bpc = pc
-                    if _c_42:
-                        npc2 = (pc + 4 + (simm_42 << 2)) & M32
-            elif _k1 == 7:
-                # bgtz
-                if insn & 0x001f0000 != 0x00000000:
-                    exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                    if exc != -1:
-                        if exc >= 0x10000:
-                            ce = exc >> 16
-                            exc = exc & 0xFFFF
-                        break
-                else:
-                    rs_43 = (insn >> 21) & 0x1f
-                    simm_43 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                    _c_43 = s32(r[rs_43]) > 0
-                    bpc = pc
-                    if _c_43:
-                        npc2 = (pc + 4 + (simm_43 << 2)) & M32
-            elif _k1 == 8:
-                # addi
+                _v_41 = s32(r[rs_41]) + simm_41
+                if _v_41 > 0x7FFFFFFF or _v_41 < -0x80000000:
+                    exc = EXC_OV
+                    break
+                r[rt_41] = _v_41 & M32
+            elif leaf == 42:
+                # addiu
+                rs_42 = (insn >> 21) & 0x1f
+                rt_42 = (insn >> 16) & 0x1f
+                simm_42 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                r[rt_42] = (r[rs_42] + simm_42) & M32
+            elif leaf == 43:
+                # slti
+                rs_43 = (insn >> 21) & 0x1f
+                rt_43 = (insn >> 16) & 0x1f
+                simm_43 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                r[rt_43] = 1 if s32(r[rs_43]) < simm_43 else 0
+            elif leaf == 44:
+                # sltiu
                 rs_44 = (insn >> 21) & 0x1f
                 rt_44 = (insn >> 16) & 0x1f
                 simm_44 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _v_44 = s32(r[rs_44]) + simm_44
-                if _v_44 > 0x7FFFFFFF or _v_44 < -0x80000000:
-                    exc = EXC_OV
-                    break
-                r[rt_44] = _v_44 & M32
-            elif _k1 == 9:
-                # addiu
+                r[rt_44] = 1 if r[rs_44] < (simm_44 & M32) else 0
+            elif leaf == 45:
+                # andi
                 rs_45 = (insn >> 21) & 0x1f
                 rt_45 = (insn >> 16) & 0x1f
-                simm_45 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                r[rt_45] = (r[rs_45] + simm_45) & M32
-            elif _k1 == 10:
-                # slti
+                uimm_45 = insn & 0xffff
+                r[rt_45] = r[rs_45] & uimm_45
+            elif leaf == 46:
+                # ori
                 rs_46 = (insn >> 21) & 0x1f
                 rt_46 = (insn >> 16) & 0x1f
-                simm_46 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                r[rt_46] = 1 if s32(r[rs_46]) < simm_46 else 0
-            elif _k1 == 11:
-                # sltiu
+                uimm_46 = insn & 0xffff
+                r[rt_46] = r[rs_46] | uimm_46
+            elif leaf == 47:
+                # xori
                 rs_47 = (insn >> 21) & 0x1f
                 rt_47 = (insn >> 16) & 0x1f
-                simm_47 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                r[rt_47] = 1 if r[rs_47] < (simm_47 & M32) else 0
-            elif _k1 == 12:
-                # andi
-                rs_48 = (insn >> 21) & 0x1f
+                uimm_47 = insn & 0xffff
+                r[rt_47] = r[rs_47] ^ uimm_47
+            elif leaf == 48:
+                # lui
                 rt_48 = (insn >> 16) & 0x1f
                 uimm_48 = insn & 0xffff
-                r[rt_48] = r[rs_48] & uimm_48
-            elif _k1 == 13:
-                # ori
-                rs_49 = (insn >> 21) & 0x1f
-                rt_49 = (insn >> 16) & 0x1f
-                uimm_49 = insn & 0xffff
-                r[rt_49] = r[rs_49] | uimm_49
-            elif _k1 == 14:
-                # xori
-                rs_50 = (insn >> 21) & 0x1f
-                rt_50 = (insn >> 16) & 0x1f
-                uimm_50 = insn & 0xffff
-                r[rt_50] = r[rs_50] ^ uimm_50
-            elif _k1 == 15:
-                # lui
-                if insn & 0x03e00000 != 0x00000000:
-                    exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                    if exc != -1:
-                        if exc >= 0x10000:
-                            ce = exc >> 16
-                            exc = exc & 0xFFFF
-                        break
-                else:
-                    rt_51 = (insn >> 16) & 0x1f
-                    uimm_51 = insn & 0xffff
-                    r[rt_51] = uimm_51 << 16
-            elif _k1 == 16:
+                r[rt_48] = uimm_48 << 16
+            elif leaf == 49:
                 # eret
-                if insn & 0x03ffffff != 0x02000018:
-                    exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                    if exc != -1:
-                        if exc >= 0x10000:
-                            ce = exc >> 16
-                            exc = exc & 0xFFFF
-                        break
-                else:
-                    if not cu0:
-                        exc = EXC_CPU
-                        ce = 0
-                        break
-                    npc2 = eret_nb(m, c)
-                    npc = npc2
-                    npc2 = (npc2 + 4) & M32
-                    bpc = -1
-                    exc = X_RESYNC
+                if not cu0:
+                    exc = EXC_CPU
+                    ce = 0
                     break
-            elif _k1 == 17:
-                _k53 = (insn >> 21) & 0x1f
-                if _k53 == 0:
-                    # mfc1
-                    if insn & 0x000007ff != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        fs_54 = (insn >> 11) & 0x1f
-                        rt_54 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        r[rt_54] = f[fs_54] & M32
-                elif _k53 == 4:
-                    # mtc1
-                    if insn & 0x000007ff != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        fs_55 = (insn >> 11) & 0x1f
-                        rt_55 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        f[fs_55] = (f[fs_55] & ~M32) | r[rt_55]
-                elif _k53 == 8:
-                    _k56 = (insn >> 16) & 0x3
-                    if _k56 == 0:
-                        # bc1f
-                        cc18_57 = (insn >> 18) & 0x7
-                        simm_57 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        _c_57 = fcc(st[FCSR], cc18_57) == 0
-                        bpc = pc
-                        if _c_57:
-                            npc2 = (pc + 4 + (simm_57 << 2)) & M32
-                    elif _k56 == 1:
-                        # bc1t
-                        cc18_58 = (insn >> 18) & 0x7
-                        simm_58 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        _c_58 = fcc(st[FCSR], cc18_58) != 0
-                        bpc = pc
-                        if _c_58:
-                            npc2 = (pc + 4 + (simm_58 << 2)) & M32
-                    elif _k56 == 2:
-                        # bc1fl
-                        cc18_59 = (insn >> 18) & 0x7
-                        simm_59 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        _c_59 = fcc(st[FCSR], cc18_59) == 0
-                        if _c_59:
-                            bpc = pc
-                            npc2 = (pc + 4 + (simm_59 << 2)) & M32
-                        else:
-                            npc = (pc + 8) & M32
-                            npc2 = (pc + 12) & M32
-                    elif _k56 == 3:
-                        # bc1tl
-                        cc18_60 = (insn >> 18) & 0x7
-                        simm_60 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        _c_60 = fcc(st[FCSR], cc18_60) != 0
-                        if _c_60:
-                            bpc = pc
-                            npc2 = (pc + 4 + (simm_60 << 2)) & M32
-                        else:
-                            npc = (pc + 8) & M32
-                            npc2 = (pc + 12) & M32
-                    else:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                elif _k53 == 16:
-                    _k104 = insn & 0x3f
-                    if _k104 == 0:
-                        # add.s
-                        fd_105 = (insn >> 6) & 0x1f
-                        fs_105 = (insn >> 11) & 0x1f
-                        ft_105 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        _res_105, _cause_105 = add_s(rd_s(f, fs_105), rd_s(f, ft_105), st[FCSR])
-                        _fc_105 = (st[FCSR] & ~0x3F000) | (_cause_105 << 12)
-                        if _cause_105 & (((_fc_105 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_105
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_105 | ((_cause_105 & 0x1F) << 2)
-                        wr_s(f, fd_105, _res_105)
-                    elif _k104 == 1:
-                        # sub.s
-                        fd_106 = (insn >> 6) & 0x1f
-                        fs_106 = (insn >> 11) & 0x1f
-                        ft_106 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        _res_106, _cause_106 = sub_s(rd_s(f, fs_106), rd_s(f, ft_106), st[FCSR])
-                        _fc_106 = (st[FCSR] & ~0x3F000) | (_cause_106 << 12)
-                        if _cause_106 & (((_fc_106 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_106
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_106 | ((_cause_106 & 0x1F) << 2)
-                        wr_s(f, fd_106, _res_106)
-                    elif _k104 == 2:
-                        # mul.s
-                        fd_107 = (insn >> 6) & 0x1f
-                        fs_107 = (insn >> 11) & 0x1f
-                        ft_107 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        _res_107, _cause_107 = mul_s(rd_s(f, fs_107), rd_s(f, ft_107), st[FCSR])
-                        _fc_107 = (st[FCSR] & ~0x3F000) | (_cause_107 << 12)
-                        if _cause_107 & (((_fc_107 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_107
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_107 | ((_cause_107 & 0x1F) << 2)
-                        wr_s(f, fd_107, _res_107)
-                    elif _k104 == 3:
-                        # div.s
-                        fd_108 = (insn >> 6) & 0x1f
-                        fs_108 = (insn >> 11) & 0x1f
-                        ft_108 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        _res_108, _cause_108 = div_s(rd_s(f, fs_108), rd_s(f, ft_108), st[FCSR])
-                        _fc_108 = (st[FCSR] & ~0x3F000) | (_cause_108 << 12)
-                        if _cause_108 & (((_fc_108 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_108
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_108 | ((_cause_108 & 0x1F) << 2)
-                        wr_s(f, fd_108, _res_108)
-                    elif _k104 == 6:
-                        # mov.s
-                        if insn & 0x001f0000 != 0x00000000:
-                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                            if exc != -1:
-                                if exc >= 0x10000:
-                                    ce = exc >> 16
-                                    exc = exc & 0xFFFF
-                                break
-                        else:
-                            fd_109 = (insn >> 6) & 0x1f
-                            fs_109 = (insn >> 11) & 0x1f
-                            if not cu1:
-                                exc = EXC_CPU
-                                ce = 1
-                                break
-                            wr_s(f, fd_109, rd_s(f, fs_109))
-                    elif _k104 == 33:
-                        # cvt.d.s
-                        if insn & 0x001f0000 != 0x00000000:
-                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                            if exc != -1:
-                                if exc >= 0x10000:
-                                    ce = exc >> 16
-                                    exc = exc & 0xFFFF
-                                break
-                        else:
-                            fd_110 = (insn >> 6) & 0x1f
-                            fs_110 = (insn >> 11) & 0x1f
-                            if not cu1:
-                                exc = EXC_CPU
-                                ce = 1
-                                break
-                            if not fr64 and (fd_110) & 1:
-                                exc = EXC_RI
-                                break
-                            _res_110, _cause_110 = cvt_d_s(rd_s(f, fs_110), st[FCSR])
-                            _fc_110 = (st[FCSR] & ~0x3F000) | (_cause_110 << 12)
-                            if _cause_110 & (((_fc_110 >> 7) & 0x1F) | 0x20):
-                                st[FCSR] = _fc_110
-                                exc = EXC_FPE
-                                break
-                            st[FCSR] = _fc_110 | ((_cause_110 & 0x1F) << 2)
-                            wr_d(f, fr64, fd_110, _res_110)
-                    elif _k104 == 50:
-                        # c.eq.s
-                        cc8_111 = (insn >> 8) & 0x7
-                        cond_111 = insn & 0xf
-                        fs_111 = (insn >> 11) & 0x1f
-                        ft_111 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        _t_111, _cause_111 = cmp_s(rd_s(f, fs_111), rd_s(f, ft_111), cond_111, st[FCSR])
-                        _fc_111 = (st[FCSR] & ~0x3F000) | (_cause_111 << 12)
-                        if _cause_111 & (((_fc_111 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_111
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_111 | ((_cause_111 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_111, _t_111)
-                    elif _k104 == 52:
-                        # c.olt.s
-                        cc8_112 = (insn >> 8) & 0x7
-                        cond_112 = insn & 0xf
-                        fs_112 = (insn >> 11) & 0x1f
-                        ft_112 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        _t_112, _cause_112 = cmp_s(rd_s(f, fs_112), rd_s(f, ft_112), cond_112, st[FCSR])
-                        _fc_112 = (st[FCSR] & ~0x3F000) | (_cause_112 << 12)
-                        if _cause_112 & (((_fc_112 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_112
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_112 | ((_cause_112 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_112, _t_112)
-                    elif _k104 == 53:
-                        # c.ult.s
-                        cc8_113 = (insn >> 8) & 0x7
-                        cond_113 = insn & 0xf
-                        fs_113 = (insn >> 11) & 0x1f
-                        ft_113 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        _t_113, _cause_113 = cmp_s(rd_s(f, fs_113), rd_s(f, ft_113), cond_113, st[FCSR])
-                        _fc_113 = (st[FCSR] & ~0x3F000) | (_cause_113 << 12)
-                        if _cause_113 & (((_fc_113 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_113
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_113 | ((_cause_113 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_113, _t_113)
-                    elif _k104 == 54:
-                        # c.ole.s
-                        cc8_114 = (insn >> 8) & 0x7
-                        cond_114 = insn & 0xf
-                        fs_114 = (insn >> 11) & 0x1f
-                        ft_114 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        _t_114, _cause_114 = cmp_s(rd_s(f, fs_114), rd_s(f, ft_114), cond_114, st[FCSR])
-                        _fc_114 = (st[FCSR] & ~0x3F000) | (_cause_114 << 12)
-                        if _cause_114 & (((_fc_114 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_114
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_114 | ((_cause_114 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_114, _t_114)
-                    elif _k104 == 55:
-                        # c.ule.s
-                        cc8_115 = (insn >> 8) & 0x7
-                        cond_115 = insn & 0xf
-                        fs_115 = (insn >> 11) & 0x1f
-                        ft_115 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        _t_115, _cause_115 = cmp_s(rd_s(f, fs_115), rd_s(f, ft_115), cond_115, st[FCSR])
-                        _fc_115 = (st[FCSR] & ~0x3F000) | (_cause_115 << 12)
-                        if _cause_115 & (((_fc_115 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_115
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_115 | ((_cause_115 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_115, _t_115)
-                    elif _k104 == 60:
-                        # c.lt.s
-                        cc8_116 = (insn >> 8) & 0x7
-                        cond_116 = insn & 0xf
-                        fs_116 = (insn >> 11) & 0x1f
-                        ft_116 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        _t_116, _cause_116 = cmp_s(rd_s(f, fs_116), rd_s(f, ft_116), cond_116, st[FCSR])
-                        _fc_116 = (st[FCSR] & ~0x3F000) | (_cause_116 << 12)
-                        if _cause_116 & (((_fc_116 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_116
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_116 | ((_cause_116 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_116, _t_116)
-                    elif _k104 == 62:
-                        # c.le.s
-                        cc8_117 = (insn >> 8) & 0x7
-                        cond_117 = insn & 0xf
-                        fs_117 = (insn >> 11) & 0x1f
-                        ft_117 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        _t_117, _cause_117 = cmp_s(rd_s(f, fs_117), rd_s(f, ft_117), cond_117, st[FCSR])
-                        _fc_117 = (st[FCSR] & ~0x3F000) | (_cause_117 << 12)
-                        if _cause_117 & (((_fc_117 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_117
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_117 | ((_cause_117 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_117, _t_117)
-                    else:
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        exc = fpu_op0_nb(st, r, f, insn, fr64)
-                        if exc >= 0:
-                            break
-                elif _k53 == 17:
-                    _k161 = insn & 0x3f
-                    if _k161 == 0:
-                        # add.d
-                        fd_162 = (insn >> 6) & 0x1f
-                        fs_162 = (insn >> 11) & 0x1f
-                        ft_162 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fd_162 | fs_162 | ft_162) & 1:
-                            exc = EXC_RI
-                            break
-                        _res_162, _cause_162 = add_d(rd_d(f, fr64, fs_162), rd_d(f, fr64, ft_162), st[FCSR])
-                        _fc_162 = (st[FCSR] & ~0x3F000) | (_cause_162 << 12)
-                        if _cause_162 & (((_fc_162 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_162
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_162 | ((_cause_162 & 0x1F) << 2)
-                        wr_d(f, fr64, fd_162, _res_162)
-                    elif _k161 == 1:
-                        # sub.d
-                        fd_163 = (insn >> 6) & 0x1f
-                        fs_163 = (insn >> 11) & 0x1f
-                        ft_163 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fd_163 | fs_163 | ft_163) & 1:
-                            exc = EXC_RI
-                            break
-                        _res_163, _cause_163 = sub_d(rd_d(f, fr64, fs_163), rd_d(f, fr64, ft_163), st[FCSR])
-                        _fc_163 = (st[FCSR] & ~0x3F000) | (_cause_163 << 12)
-                        if _cause_163 & (((_fc_163 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_163
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_163 | ((_cause_163 & 0x1F) << 2)
-                        wr_d(f, fr64, fd_163, _res_163)
-                    elif _k161 == 2:
-                        # mul.d
-                        fd_164 = (insn >> 6) & 0x1f
-                        fs_164 = (insn >> 11) & 0x1f
-                        ft_164 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fd_164 | fs_164 | ft_164) & 1:
-                            exc = EXC_RI
-                            break
-                        _res_164, _cause_164 = mul_d(rd_d(f, fr64, fs_164), rd_d(f, fr64, ft_164), st[FCSR])
-                        _fc_164 = (st[FCSR] & ~0x3F000) | (_cause_164 << 12)
-                        if _cause_164 & (((_fc_164 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_164
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_164 | ((_cause_164 & 0x1F) << 2)
-                        wr_d(f, fr64, fd_164, _res_164)
-                    elif _k161 == 3:
-                        # div.d
-                        fd_165 = (insn >> 6) & 0x1f
-                        fs_165 = (insn >> 11) & 0x1f
-                        ft_165 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fd_165 | fs_165 | ft_165) & 1:
-                            exc = EXC_RI
-                            break
-                        _res_165, _cause_165 = div_d(rd_d(f, fr64, fs_165), rd_d(f, fr64, ft_165), st[FCSR])
-                        _fc_165 = (st[FCSR] & ~0x3F000) | (_cause_165 << 12)
-                        if _cause_165 & (((_fc_165 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_165
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_165 | ((_cause_165 & 0x1F) << 2)
-                        wr_d(f, fr64, fd_165, _res_165)
-                    elif _k161 == 4:
-                        # sqrt.d
-                        if insn & 0x001f0000 != 0x00000000:
-                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                            if exc != -1:
-                                if exc >= 0x10000:
-                                    ce = exc >> 16
-                                    exc = exc & 0xFFFF
-                                break
-                        else:
-                            fd_166 = (insn >> 6) & 0x1f
-                            fs_166 = (insn >> 11) & 0x1f
-                            if not cu1:
-                                exc = EXC_CPU
-                                ce = 1
-                                break
-                            if not fr64 and (fd_166 | fs_166) & 1:
-                                exc = EXC_RI
-                                break
-                            _res_166, _cause_166 = sqrt_d(rd_d(f, fr64, fs_166), st[FCSR])
-                            _fc_166 = (st[FCSR] & ~0x3F000) | (_cause_166 << 12)
-                            if _cause_166 & (((_fc_166 >> 7) & 0x1F) | 0x20):
-                                st[FCSR] = _fc_166
-                                exc = EXC_FPE
-                                break
-                            st[FCSR] = _fc_166 | ((_cause_166 & 0x1F) << 2)
-                            wr_d(f, fr64, fd_166, _res_166)
-                    elif _k161 == 5:
-                        # abs.d
-                        if insn & 0x001f0000 != 0x00000000:
-                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                            if exc != -1:
-                                if exc >= 0x10000:
-                                    ce = exc >> 16
-                                    exc = exc & 0xFFFF
-                                break
-                        else:
-                            fd_167 = (insn >> 6) & 0x1f
-                            fs_167 = (insn >> 11) & 0x1f
-                            if not cu1:
-                                exc = EXC_CPU
-                                ce = 1
-                                break
-                            if not fr64 and (fd_167 | fs_167) & 1:
-                                exc = EXC_RI
-                                break
-                            _res_167, _cause_167 = abs_d(rd_d(f, fr64, fs_167), st[FCSR])
-                            wr_d(f, fr64, fd_167, _res_167)
-                    elif _k161 == 6:
-                        # mov.d
-                        if insn & 0x001f0000 != 0x00000000:
-                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                            if exc != -1:
-                                if exc >= 0x10000:
-                                    ce = exc >> 16
-                                    exc = exc & 0xFFFF
-                                break
-                        else:
-                            fd_168 = (insn >> 6) & 0x1f
-                            fs_168 = (insn >> 11) & 0x1f
-                            if not cu1:
-                                exc = EXC_CPU
-                                ce = 1
-                                break
-                            if not fr64 and (fd_168 | fs_168) & 1:
-                                exc = EXC_RI
-                                break
-                            wr_d(f, fr64, fd_168, rd_d(f, fr64, fs_168))
-                    elif _k161 == 7:
-                        # neg.d
-                        if insn & 0x001f0000 != 0x00000000:
-                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                            if exc != -1:
-                                if exc >= 0x10000:
-                                    ce = exc >> 16
-                                    exc = exc & 0xFFFF
-                                break
-                        else:
-                            fd_169 = (insn >> 6) & 0x1f
-                            fs_169 = (insn >> 11) & 0x1f
-                            if not cu1:
-                                exc = EXC_CPU
-                                ce = 1
-                                break
-                            if not fr64 and (fd_169 | fs_169) & 1:
-                                exc = EXC_RI
-                                break
-                            _res_169, _cause_169 = neg_d(rd_d(f, fr64, fs_169), st[FCSR])
-                            wr_d(f, fr64, fd_169, _res_169)
-                    elif _k161 == 13:
-                        # trunc.w.d
-                        if insn & 0x001f0000 != 0x00000000:
-                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                            if exc != -1:
-                                if exc >= 0x10000:
-                                    ce = exc >> 16
-                                    exc = exc & 0xFFFF
-                                break
-                        else:
-                            fd_170 = (insn >> 6) & 0x1f
-                            fs_170 = (insn >> 11) & 0x1f
-                            if not cu1:
-                                exc = EXC_CPU
-                                ce = 1
-                                break
-                            if not fr64 and (fs_170) & 1:
-                                exc = EXC_RI
-                                break
-                            _res_170, _cause_170 = trunc_w_d(rd_d(f, fr64, fs_170), st[FCSR])
-                            _fc_170 = (st[FCSR] & ~0x3F000) | (_cause_170 << 12)
-                            if _cause_170 & (((_fc_170 >> 7) & 0x1F) | 0x20):
-                                st[FCSR] = _fc_170
-                                exc = EXC_FPE
-                                break
-                            st[FCSR] = _fc_170 | ((_cause_170 & 0x1F) << 2)
-                            wr_s(f, fd_170, _res_170)
-                    elif _k161 == 18:
-                        # movz.d
-                        fd_171 = (insn >> 6) & 0x1f
-                        fs_171 = (insn >> 11) & 0x1f
-                        rt_171 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fd_171 | fs_171) & 1:
-                            exc = EXC_RI
-                            break
-                        if r[rt_171] == 0:
-                            wr_d(f, fr64, fd_171, rd_d(f, fr64, fs_171))
-                    elif _k161 == 19:
-                        # movn.d
-                        fd_172 = (insn >> 6) & 0x1f
-                        fs_172 = (insn >> 11) & 0x1f
-                        rt_172 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fd_172 | fs_172) & 1:
-                            exc = EXC_RI
-                            break
-                        if r[rt_172] != 0:
-                            wr_d(f, fr64, fd_172, rd_d(f, fr64, fs_172))
-                    elif _k161 == 32:
-                        # cvt.s.d
-                        if insn & 0x001f0000 != 0x00000000:
-                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                            if exc != -1:
-                                if exc >= 0x10000:
-                                    ce = exc >> 16
-                                    exc = exc & 0xFFFF
-                                break
-                        else:
-                            fd_173 = (insn >> 6) & 0x1f
-                            fs_173 = (insn >> 11) & 0x1f
-                            if not cu1:
-                                exc = EXC_CPU
-                                ce = 1
-                                break
-                            if not fr64 and (fs_173) & 1:
-                                exc = EXC_RI
-                                break
-                            _res_173, _cause_173 = cvt_s_d(rd_d(f, fr64, fs_173), st[FCSR])
-                            _fc_173 = (st[FCSR] & ~0x3F000) | (_cause_173 << 12)
-                            if _cause_173 & (((_fc_173 >> 7) & 0x1F) | 0x20):
-                                st[FCSR] = _fc_173
-                                exc = EXC_FPE
-                                break
-                            st[FCSR] = _fc_173 | ((_cause_173 & 0x1F) << 2)
-                            wr_s(f, fd_173, _res_173)
-                    elif _k161 == 48:
-                        # c.f.d
-                        cc8_174 = (insn >> 8) & 0x7
-                        cond_174 = insn & 0xf
-                        fs_174 = (insn >> 11) & 0x1f
-                        ft_174 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fs_174 | ft_174) & 1:
-                            exc = EXC_RI
-                            break
-                        _t_174, _cause_174 = cmp_d(rd_d(f, fr64, fs_174), rd_d(f, fr64, ft_174), cond_174, st[FCSR])
-                        _fc_174 = (st[FCSR] & ~0x3F000) | (_cause_174 << 12)
-                        if _cause_174 & (((_fc_174 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_174
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_174 | ((_cause_174 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_174, _t_174)
-                    elif _k161 == 49:
-                        # c.un.d
-                        cc8_175 = (insn >> 8) & 0x7
-                        cond_175 = insn & 0xf
-                        fs_175 = (insn >> 11) & 0x1f
-                        ft_175 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fs_175 | ft_175) & 1:
-                            exc = EXC_RI
-                            break
-                        _t_175, _cause_175 = cmp_d(rd_d(f, fr64, fs_175), rd_d(f, fr64, ft_175), cond_175, st[FCSR])
-                        _fc_175 = (st[FCSR] & ~0x3F000) | (_cause_175 << 12)
-                        if _cause_175 & (((_fc_175 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_175
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_175 | ((_cause_175 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_175, _t_175)
-                    elif _k161 == 50:
-                        # c.eq.d
-                        cc8_176 = (insn >> 8) & 0x7
-                        cond_176 = insn & 0xf
-                        fs_176 = (insn >> 11) & 0x1f
-                        ft_176 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fs_176 | ft_176) & 1:
-                            exc = EXC_RI
-                            break
-                        _t_176, _cause_176 = cmp_d(rd_d(f, fr64, fs_176), rd_d(f, fr64, ft_176), cond_176, st[FCSR])
-                        _fc_176 = (st[FCSR] & ~0x3F000) | (_cause_176 << 12)
-                        if _cause_176 & (((_fc_176 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_176
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_176 | ((_cause_176 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_176, _t_176)
-                    elif _k161 == 51:
-                        # c.ueq.d
-                        cc8_177 = (insn >> 8) & 0x7
-                        cond_177 = insn & 0xf
-                        fs_177 = (insn >> 11) & 0x1f
-                        ft_177 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fs_177 | ft_177) & 1:
-                            exc = EXC_RI
-                            break
-                        _t_177, _cause_177 = cmp_d(rd_d(f, fr64, fs_177), rd_d(f, fr64, ft_177), cond_177, st[FCSR])
-                        _fc_177 = (st[FCSR] & ~0x3F000) | (_cause_177 << 12)
-                        if _cause_177 & (((_fc_177 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_177
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_177 | ((_cause_177 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_177, _t_177)
-                    elif _k161 == 52:
-                        # c.olt.d
-                        cc8_178 = (insn >> 8) & 0x7
-                        cond_178 = insn & 0xf
-                        fs_178 = (insn >> 11) & 0x1f
-                        ft_178 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fs_178 | ft_178) & 1:
-                            exc = EXC_RI
-                            break
-                        _t_178, _cause_178 = cmp_d(rd_d(f, fr64, fs_178), rd_d(f, fr64, ft_178), cond_178, st[FCSR])
-                        _fc_178 = (st[FCSR] & ~0x3F000) | (_cause_178 << 12)
-                        if _cause_178 & (((_fc_178 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_178
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_178 | ((_cause_178 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_178, _t_178)
-                    elif _k161 == 53:
-                        # c.ult.d
-                        cc8_179 = (insn >> 8) & 0x7
-                        cond_179 = insn & 0xf
-                        fs_179 = (insn >> 11) & 0x1f
-                        ft_179 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fs_179 | ft_179) & 1:
-                            exc = EXC_RI
-                            break
-                        _t_179, _cause_179 = cmp_d(rd_d(f, fr64, fs_179), rd_d(f, fr64, ft_179), cond_179, st[FCSR])
-                        _fc_179 = (st[FCSR] & ~0x3F000) | (_cause_179 << 12)
-                        if _cause_179 & (((_fc_179 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_179
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_179 | ((_cause_179 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_179, _t_179)
-                    elif _k161 == 54:
-                        # c.ole.d
-                        cc8_180 = (insn >> 8) & 0x7
-                        cond_180 = insn & 0xf
-                        fs_180 = (insn >> 11) & 0x1f
-                        ft_180 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fs_180 | ft_180) & 1:
-                            exc = EXC_RI
-                            break
-                        _t_180, _cause_180 = cmp_d(rd_d(f, fr64, fs_180), rd_d(f, fr64, ft_180), cond_180, st[FCSR])
-                        _fc_180 = (st[FCSR] & ~0x3F000) | (_cause_180 << 12)
-                        if _cause_180 & (((_fc_180 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_180
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_180 | ((_cause_180 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_180, _t_180)
-                    elif _k161 == 55:
-                        # c.ule.d
-                        cc8_181 = (insn >> 8) & 0x7
-                        cond_181 = insn & 0xf
-                        fs_181 = (insn >> 11) & 0x1f
-                        ft_181 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fs_181 | ft_181) & 1:
-                            exc = EXC_RI
-                            break
-                        _t_181, _cause_181 = cmp_d(rd_d(f, fr64, fs_181), rd_d(f, fr64, ft_181), cond_181, st[FCSR])
-                        _fc_181 = (st[FCSR] & ~0x3F000) | (_cause_181 << 12)
-                        if _cause_181 & (((_fc_181 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_181
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_181 | ((_cause_181 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_181, _t_181)
-                    elif _k161 == 56:
-                        # c.sf.d
-                        cc8_182 = (insn >> 8) & 0x7
-                        cond_182 = insn & 0xf
-                        fs_182 = (insn >> 11) & 0x1f
-                        ft_182 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fs_182 | ft_182) & 1:
-                            exc = EXC_RI
-                            break
-                        _t_182, _cause_182 = cmp_d(rd_d(f, fr64, fs_182), rd_d(f, fr64, ft_182), cond_182, st[FCSR])
-                        _fc_182 = (st[FCSR] & ~0x3F000) | (_cause_182 << 12)
-                        if _cause_182 & (((_fc_182 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_182
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_182 | ((_cause_182 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_182, _t_182)
-                    elif _k161 == 57:
-                        # c.ngle.d
-                        cc8_183 = (insn >> 8) & 0x7
-                        cond_183 = insn & 0xf
-                        fs_183 = (insn >> 11) & 0x1f
-                        ft_183 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fs_183 | ft_183) & 1:
-                            exc = EXC_RI
-                            break
-                        _t_183, _cause_183 = cmp_d(rd_d(f, fr64, fs_183), rd_d(f, fr64, ft_183), cond_183, st[FCSR])
-                        _fc_183 = (st[FCSR] & ~0x3F000) | (_cause_183 << 12)
-                        if _cause_183 & (((_fc_183 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_183
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_183 | ((_cause_183 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_183, _t_183)
-                    elif _k161 == 58:
-                        # c.seq.d
-                        cc8_184 = (insn >> 8) & 0x7
-                        cond_184 = insn & 0xf
-                        fs_184 = (insn >> 11) & 0x1f
-                        ft_184 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fs_184 | ft_184) & 1:
-                            exc = EXC_RI
-                            break
-                        _t_184, _cause_184 = cmp_d(rd_d(f, fr64, fs_184), rd_d(f, fr64, ft_184), cond_184, st[FCSR])
-                        _fc_184 = (st[FCSR] & ~0x3F000) | (_cause_184 << 12)
-                        if _cause_184 & (((_fc_184 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_184
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_184 | ((_cause_184 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_184, _t_184)
-                    elif _k161 == 59:
-                        # c.ngl.d
-                        cc8_185 = (insn >> 8) & 0x7
-                        cond_185 = insn & 0xf
-                        fs_185 = (insn >> 11) & 0x1f
-                        ft_185 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fs_185 | ft_185) & 1:
-                            exc = EXC_RI
-                            break
-                        _t_185, _cause_185 = cmp_d(rd_d(f, fr64, fs_185), rd_d(f, fr64, ft_185), cond_185, st[FCSR])
-                        _fc_185 = (st[FCSR] & ~0x3F000) | (_cause_185 << 12)
-                        if _cause_185 & (((_fc_185 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_185
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_185 | ((_cause_185 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_185, _t_185)
-                    elif _k161 == 60:
-                        # c.lt.d
-                        cc8_186 = (insn >> 8) & 0x7
-                        cond_186 = insn & 0xf
-                        fs_186 = (insn >> 11) & 0x1f
-                        ft_186 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fs_186 | ft_186) & 1:
-                            exc = EXC_RI
-                            break
-                        _t_186, _cause_186 = cmp_d(rd_d(f, fr64, fs_186), rd_d(f, fr64, ft_186), cond_186, st[FCSR])
-                        _fc_186 = (st[FCSR] & ~0x3F000) | (_cause_186 << 12)
-                        if _cause_186 & (((_fc_186 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_186
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_186 | ((_cause_186 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_186, _t_186)
-                    elif _k161 == 61:
-                        # c.nge.d
-                        cc8_187 = (insn >> 8) & 0x7
-                        cond_187 = insn & 0xf
-                        fs_187 = (insn >> 11) & 0x1f
-                        ft_187 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fs_187 | ft_187) & 1:
-                            exc = EXC_RI
-                            break
-                        _t_187, _cause_187 = cmp_d(rd_d(f, fr64, fs_187), rd_d(f, fr64, ft_187), cond_187, st[FCSR])
-                        _fc_187 = (st[FCSR] & ~0x3F000) | (_cause_187 << 12)
-                        if _cause_187 & (((_fc_187 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_187
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_187 | ((_cause_187 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_187, _t_187)
-                    elif _k161 == 62:
-                        # c.le.d
-                        cc8_188 = (insn >> 8) & 0x7
-                        cond_188 = insn & 0xf
-                        fs_188 = (insn >> 11) & 0x1f
-                        ft_188 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fs_188 | ft_188) & 1:
-                            exc = EXC_RI
-                            break
-                        _t_188, _cause_188 = cmp_d(rd_d(f, fr64, fs_188), rd_d(f, fr64, ft_188), cond_188, st[FCSR])
-                        _fc_188 = (st[FCSR] & ~0x3F000) | (_cause_188 << 12)
-                        if _cause_188 & (((_fc_188 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_188
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_188 | ((_cause_188 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_188, _t_188)
-                    elif _k161 == 63:
-                        # c.ngt.d
-                        cc8_189 = (insn >> 8) & 0x7
-                        cond_189 = insn & 0xf
-                        fs_189 = (insn >> 11) & 0x1f
-                        ft_189 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (fs_189 | ft_189) & 1:
-                            exc = EXC_RI
-                            break
-                        _t_189, _cause_189 = cmp_d(rd_d(f, fr64, fs_189), rd_d(f, fr64, ft_189), cond_189, st[FCSR])
-                        _fc_189 = (st[FCSR] & ~0x3F000) | (_cause_189 << 12)
-                        if _cause_189 & (((_fc_189 >> 7) & 0x1F) | 0x20):
-                            st[FCSR] = _fc_189
-                            exc = EXC_FPE
-                            break
-                        st[FCSR] = _fc_189 | ((_cause_189 & 0x1F) << 2)
-                        st[FCSR] = set_fcc(st[FCSR], cc8_189, _t_189)
-                    else:
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        exc = fpu_op1_nb(st, r, f, insn, fr64)
-                        if exc >= 0:
-                            break
-                elif _k53 == 20:
-                    _k193 = insn & 0x3f
-                    if _k193 == 32:
-                        # cvt.s.w
-                        if insn & 0x001f0000 != 0x00000000:
-                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                            if exc != -1:
-                                if exc >= 0x10000:
-                                    ce = exc >> 16
-                                    exc = exc & 0xFFFF
-                                break
-                        else:
-                            fd_194 = (insn >> 6) & 0x1f
-                            fs_194 = (insn >> 11) & 0x1f
-                            if not cu1:
-                                exc = EXC_CPU
-                                ce = 1
-                                break
-                            _res_194, _cause_194 = cvt_s_w(rd_s(f, fs_194), st[FCSR])
-                            _fc_194 = (st[FCSR] & ~0x3F000) | (_cause_194 << 12)
-                            if _cause_194 & (((_fc_194 >> 7) & 0x1F) | 0x20):
-                                st[FCSR] = _fc_194
-                                exc = EXC_FPE
-                                break
-                            st[FCSR] = _fc_194 | ((_cause_194 & 0x1F) << 2)
-                            wr_s(f, fd_194, _res_194)
-                    elif _k193 == 33:
-                        # cvt.d.w
-                        if insn & 0x001f0000 != 0x00000000:
-                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                            if exc != -1:
-                                if exc >= 0x10000:
-                                    ce = exc >> 16
-                                    exc = exc & 0xFFFF
-                                break
-                        else:
-                            fd_195 = (insn >> 6) & 0x1f
-                            fs_195 = (insn >> 11) & 0x1f
-                            if not cu1:
-                                exc = EXC_CPU
-                                ce = 1
-                                break
-                            if not fr64 and (fd_195) & 1:
-                                exc = EXC_RI
-                                break
-                            _res_195, _cause_195 = cvt_d_w(rd_s(f, fs_195), st[FCSR])
-                            _fc_195 = (st[FCSR] & ~0x3F000) | (_cause_195 << 12)
-                            if _cause_195 & (((_fc_195 >> 7) & 0x1F) | 0x20):
-                                st[FCSR] = _fc_195
-                                exc = EXC_FPE
-                                break
-                            st[FCSR] = _fc_195 | ((_cause_195 & 0x1F) << 2)
-                            wr_d(f, fr64, fd_195, _res_195)
-                    else:
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        exc = fpu_op2_nb(st, r, f, insn, fr64)
-                        if exc >= 0:
-                            break
-                elif _k53 == 21:
-                    if not cu1:
-                        exc = EXC_CPU
-                        ce = 1
-                        break
-                    exc = fpu_op3_nb(st, r, f, insn, fr64)
-                    if exc >= 0:
-                        break
+                npc2 = eret_nb(m, c)
+                npc = npc2
+                npc2 = (npc2 + 4) & M32
+                bpc = -1
+                exc = X_RESYNC
+                break
+            elif leaf == 50:
+                # mfc1
+                fs_50 = (insn >> 11) & 0x1f
+                rt_50 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                r[rt_50] = f[fs_50] & M32
+            elif leaf == 51:
+                # mtc1
+                fs_51 = (insn >> 11) & 0x1f
+                rt_51 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                f[fs_51] = (f[fs_51] & ~M32) | r[rt_51]
+            elif leaf == 52:
+                # bc1f
+                cc18_52 = (insn >> 18) & 0x7
+                simm_52 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _c_52 = fcc(st[FCSR], cc18_52) == 0
+                bpc = pc
+                if _c_52:
+                    npc2 = (pc + 4 + (simm_52 << 2)) & M32
+            elif leaf == 53:
+                # bc1t
+                cc18_53 = (insn >> 18) & 0x7
+                simm_53 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _c_53 = fcc(st[FCSR], cc18_53) != 0
+                bpc = pc
+                if _c_53:
+                    npc2 = (pc + 4 + (simm_53 << 2)) & M32
+            elif leaf == 54:
+                # bc1fl
+                cc18_54 = (insn >> 18) & 0x7
+                simm_54 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _c_54 = fcc(st[FCSR], cc18_54) == 0
+                if _c_54:
+                    bpc = pc
+                    npc2 = (pc + 4 + (simm_54 << 2)) & M32
                 else:
-                    exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                    if exc != -1:
-                        if exc >= 0x10000:
-                            ce = exc >> 16
-                            exc = exc & 0xFFFF
-                        break
-            elif _k1 == 19:
-                _k199 = insn & 0x3f
-                if _k199 == 0:
-                    # lwxc1
-                    if insn & 0x0000f800 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rs_200 = (insn >> 21) & 0x1f
-                        rt_200 = (insn >> 16) & 0x1f
-                        sa_200 = (insn >> 6) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        _va_200 = (r[rs_200] + r[rt_200]) & M32
-                        if _va_200 & 3:
-                            badva = _va_200
-                            exc = EXC_ADEL
-                            break
-                        _s_200 = (_va_200 >> 12) & TC_MASK
-                        if ltag[_s_200] == _va_200 >> 12:
-                            last_pa = _va_200 + ladd[_s_200]
-                        else:
-                            last_pa = load_xlate_nb(m, c, mi, _va_200, 4)
-                            if last_pa < 0:
-                                badva = _va_200
-                                exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
-                                break
-                        _ld0_200 = np.int64(ram32[last_pa >> 2])
-                        f[sa_200] = (f[sa_200] & ~M32) | _ld0_200
-                elif _k199 == 1:
-                    # ldxc1
-                    if insn & 0x0000f800 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rs_201 = (insn >> 21) & 0x1f
-                        rt_201 = (insn >> 16) & 0x1f
-                        sa_201 = (insn >> 6) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (sa_201) & 1:
-                            exc = EXC_RI
-                            break
-                        _va_201 = (r[rs_201] + r[rt_201]) & M32
-                        if _va_201 & 7:
-                            badva = _va_201
-                            exc = EXC_ADEL
-                            break
-                        _s_201 = (_va_201 >> 12) & TC_MASK
-                        if ltag[_s_201] == _va_201 >> 12:
-                            last_pa = _va_201 + ladd[_s_201]
-                        else:
-                            last_pa = load_xlate_nb(m, c, mi, _va_201, 8)
-                            if last_pa < 0:
-                                badva = _va_201
-                                exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
-                                break
-                        _ld0_201 = np.int64(ram32[last_pa >> 2]) | (np.int64(ram32[(last_pa >> 2) + 1]) << 32)
-                        wr_d(f, fr64, sa_201, _ld0_201)
-                elif _k199 == 5:
-                    # luxc1
-                    if insn & 0x0000f800 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rs_202 = (insn >> 21) & 0x1f
-                        rt_202 = (insn >> 16) & 0x1f
-                        sa_202 = (insn >> 6) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (sa_202) & 1:
-                            exc = EXC_RI
-                            break
-                        _va_202 = (r[rs_202] + r[rt_202]) & 0xFFFFFFF8
-                        if _va_202 & 7:
-                            badva = _va_202
-                            exc = EXC_ADEL
-                            break
-                        _s_202 = (_va_202 >> 12) & TC_MASK
-                        if ltag[_s_202] == _va_202 >> 12:
-                            last_pa = _va_202 + ladd[_s_202]
-                        else:
-                            last_pa = load_xlate_nb(m, c, mi, _va_202, 8)
-                            if last_pa < 0:
-                                badva = _va_202
-                                exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
-                                break
-                        _ld0_202 = np.int64(ram32[last_pa >> 2]) | (np.int64(ram32[(last_pa >> 2) + 1]) << 32)
-                        wr_d(f, fr64, sa_202, _ld0_202)
-                elif _k199 == 8:
-                    # swxc1
-                    if insn & 0x000007c0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_203 = (insn >> 11) & 0x1f
-                        rs_203 = (insn >> 21) & 0x1f
-                        rt_203 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        _va_203 = (r[rs_203] + r[rt_203]) & M32
-                        _sv_203 = f[rd_203] & M32
-                        if _va_203 & 3:
-                            badva = _va_203
-                            exc = EXC_ADES
-                            break
-                        _s_203 = (_va_203 >> 12) & TC_MASK
-                        if stag[_s_203] == _va_203 >> 12:
-                            ram32[(_va_203 + sadd[_s_203]) >> 2] = _sv_203
-                        else:
-                            _pa_203 = store_xlate_nb(m, c, mi, _va_203, 4)
-                            if _pa_203 < 0:
-                                badva = _va_203
-                                exc = -1 - _pa_203
-                                break
-                            ram32[_pa_203 >> 2] = _sv_203
-                            if _pa_203 == ram_size:
-                                exc = X_MMIO_STORE
-                                break
-                elif _k199 == 9:
-                    # sdxc1
-                    if insn & 0x000007c0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_204 = (insn >> 11) & 0x1f
-                        rs_204 = (insn >> 21) & 0x1f
-                        rt_204 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (rd_204) & 1:
-                            exc = EXC_RI
-                            break
-                        _va_204 = (r[rs_204] + r[rt_204]) & M32
-                        _sv_204 = rd_d(f, fr64, rd_204)
-                        if _va_204 & 7:
-                            badva = _va_204
-                            exc = EXC_ADES
-                            break
-                        _s_204 = (_va_204 >> 12) & TC_MASK
-                        if stag[_s_204] == _va_204 >> 12:
-                            ram32[(_va_204 + sadd[_s_204]) >> 2] = _sv_204 & M32
-                            ram32[((_va_204 + sadd[_s_204]) >> 2) + 1] = (_sv_204 >> 32) & M32
-                        else:
-                            _pa_204 = store_xlate_nb(m, c, mi, _va_204, 8)
-                            if _pa_204 < 0:
-                                badva = _va_204
-                                exc = -1 - _pa_204
-                                break
-                            ram32[_pa_204 >> 2] = _sv_204 & M32
-                            ram32[(_pa_204 >> 2) + 1] = (_sv_204 >> 32) & M32
-                            if _pa_204 == ram_size:
-                                exc = X_MMIO_STORE
-                                break
-                elif _k199 == 13:
-                    # suxc1
-                    if insn & 0x000007c0 != 0x00000000:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
-                    else:
-                        rd_205 = (insn >> 11) & 0x1f
-                        rs_205 = (insn >> 21) & 0x1f
-                        rt_205 = (insn >> 16) & 0x1f
-                        if not cu1:
-                            exc = EXC_CPU
-                            ce = 1
-                            break
-                        if not fr64 and (rd_205) & 1:
-                            exc = EXC_RI
-                            break
-                        _va_205 = (r[rs_205] + r[rt_205]) & 0xFFFFFFF8
-                        _sv_205 = rd_d(f, fr64, rd_205)
-                        if _va_205 & 7:
-                            badva = _va_205
-                            exc = EXC_ADES
-                            break
-                        _s_205 = (_va_205 >> 12) & TC_MASK
-                        if stag[_s_205] == _va_205 >> 12:
-                            ram32[(_va_205 + sadd[_s_205]) >> 2] = _sv_205 & M32
-                            ram32[((_va_205 + sadd[_s_205]) >> 2) + 1] = (_sv_205 >> 32) & M32
-                        else:
-                            _pa_205 = store_xlate_nb(m, c, mi, _va_205, 8)
-                            if _pa_205 < 0:
-                                badva = _va_205
-                                exc = -1 - _pa_205
-                                break
-                            ram32[_pa_205 >> 2] = _sv_205 & M32
-                            ram32[(_pa_205 >> 2) + 1] = (_sv_205 >> 32) & M32
-                            if _pa_205 == ram_size:
-                                exc = X_MMIO_STORE
-                                break
-                elif _k199 == 32:
-                    # madd.s
-                    fd_206 = (insn >> 6) & 0x1f
-                    fr_206 = (insn >> 21) & 0x1f
-                    fs_206 = (insn >> 11) & 0x1f
-                    ft_206 = (insn >> 16) & 0x1f
-                    if not cu1:
-                        exc = EXC_CPU
-                        ce = 1
-                        break
-                    _res_206, _cause_206 = madd_s(rd_s(f, fr_206), rd_s(f, fs_206), rd_s(f, ft_206), st[FCSR])
-                    _fc_206 = (st[FCSR] & ~0x3F000) | (_cause_206 << 12)
-                    if _cause_206 & (((_fc_206 >> 7) & 0x1F) | 0x20):
-                        st[FCSR] = _fc_206
-                        exc = EXC_FPE
-                        break
-                    st[FCSR] = _fc_206 | ((_cause_206 & 0x1F) << 2)
-                    wr_s(f, fd_206, _res_206)
-                elif _k199 == 33:
-                    # madd.d
-                    fd_207 = (insn >> 6) & 0x1f
-                    fr_207 = (insn >> 21) & 0x1f
-                    fs_207 = (insn >> 11) & 0x1f
-                    ft_207 = (insn >> 16) & 0x1f
-                    if not cu1:
-                        exc = EXC_CPU
-                        ce = 1
-                        break
-                    if not fr64 and (fd_207 | fr_207 | fs_207 | ft_207) & 1:
-                        exc = EXC_RI
-                        break
-                    _res_207, _cause_207 = madd_d(rd_d(f, fr64, fr_207), rd_d(f, fr64, fs_207), rd_d(f, fr64, ft_207), st[FCSR])
-                    _fc_207 = (st[FCSR] & ~0x3F000) | (_cause_207 << 12)
-                    if _cause_207 & (((_fc_207 >> 7) & 0x1F) | 0x20):
-                        st[FCSR] = _fc_207
-                        exc = EXC_FPE
-                        break
-                    st[FCSR] = _fc_207 | ((_cause_207 & 0x1F) << 2)
-                    wr_d(f, fr64, fd_207, _res_207)
-                elif _k199 == 40:
-                    # msub.s
-                    fd_208 = (insn >> 6) & 0x1f
-                    fr_208 = (insn >> 21) & 0x1f
-                    fs_208 = (insn >> 11) & 0x1f
-                    ft_208 = (insn >> 16) & 0x1f
-                    if not cu1:
-                        exc = EXC_CPU
-                        ce = 1
-                        break
-                    _res_208, _cause_208 = msub_s(rd_s(f, fr_208), rd_s(f, fs_208), rd_s(f, ft_208), st[FCSR])
-                    _fc_208 = (st[FCSR] & ~0x3F000) | (_cause_208 << 12)
-                    if _cause_208 & (((_fc_208 >> 7) & 0x1F) | 0x20):
-                        st[FCSR] = _fc_208
-                        exc = EXC_FPE
-                        break
-                    st[FCSR] = _fc_208 | ((_cause_208 & 0x1F) << 2)
-                    wr_s(f, fd_208, _res_208)
-                elif _k199 == 41:
-                    # msub.d
-                    fd_209 = (insn >> 6) & 0x1f
-                    fr_209 = (insn >> 21) & 0x1f
-                    fs_209 = (insn >> 11) & 0x1f
-                    ft_209 = (insn >> 16) & 0x1f
-                    if not cu1:
-                        exc = EXC_CPU
-                        ce = 1
-                        break
-                    if not fr64 and (fd_209 | fr_209 | fs_209 | ft_209) & 1:
-                        exc = EXC_RI
-                        break
-                    _res_209, _cause_209 = msub_d(rd_d(f, fr64, fr_209), rd_d(f, fr64, fs_209), rd_d(f, fr64, ft_209), st[FCSR])
-                    _fc_209 = (st[FCSR] & ~0x3F000) | (_cause_209 << 12)
-                    if _cause_209 & (((_fc_209 >> 7) & 0x1F) | 0x20):
-                        st[FCSR] = _fc_209
-                        exc = EXC_FPE
-                        break
-                    st[FCSR] = _fc_209 | ((_cause_209 & 0x1F) << 2)
-                    wr_d(f, fr64, fd_209, _res_209)
-                elif _k199 == 48:
-                    # nmadd.s
-                    fd_210 = (insn >> 6) & 0x1f
-                    fr_210 = (insn >> 21) & 0x1f
-                    fs_210 = (insn >> 11) & 0x1f
-                    ft_210 = (insn >> 16) & 0x1f
-                    if not cu1:
-                        exc = EXC_CPU
-                        ce = 1
-                        break
-                    _res_210, _cause_210 = nmadd_s(rd_s(f, fr_210), rd_s(f, fs_210), rd_s(f, ft_210), st[FCSR])
-                    _fc_210 = (st[FCSR] & ~0x3F000) | (_cause_210 << 12)
-                    if _cause_210 & (((_fc_210 >> 7) & 0x1F) | 0x20):
-                        st[FCSR] = _fc_210
-                        exc = EXC_FPE
-                        break
-                    st[FCSR] = _fc_210 | ((_cause_210 & 0x1F) << 2)
-                    wr_s(f, fd_210, _res_210)
-                elif _k199 == 49:
-                    # nmadd.d
-                    fd_211 = (insn >> 6) & 0x1f
-                    fr_211 = (insn >> 21) & 0x1f
-                    fs_211 = (insn >> 11) & 0x1f
-                    ft_211 = (insn >> 16) & 0x1f
-                    if not cu1:
-                        exc = EXC_CPU
-                        ce = 1
-                        break
-                    if not fr64 and (fd_211 | fr_211 | fs_211 | ft_211) & 1:
-                        exc = EXC_RI
-                        break
-                    _res_211, _cause_211 = nmadd_d(rd_d(f, fr64, fr_211), rd_d(f, fr64, fs_211), rd_d(f, fr64, ft_211), st[FCSR])
-                    _fc_211 = (st[FCSR] & ~0x3F000) | (_cause_211 << 12)
-                    if _cause_211 & (((_fc_211 >> 7) & 0x1F) | 0x20):
-                        st[FCSR] = _fc_211
-                        exc = EXC_FPE
-                        break
-                    st[FCSR] = _fc_211 | ((_cause_211 & 0x1F) << 2)
-                    wr_d(f, fr64, fd_211, _res_211)
-                elif _k199 == 56:
-                    # nmsub.s
-                    fd_212 = (insn >> 6) & 0x1f
-                    fr_212 = (insn >> 21) & 0x1f
-                    fs_212 = (insn >> 11) & 0x1f
-                    ft_212 = (insn >> 16) & 0x1f
-                    if not cu1:
-                        exc = EXC_CPU
-                        ce = 1
-                        break
-                    _res_212, _cause_212 = nmsub_s(rd_s(f, fr_212), rd_s(f, fs_212), rd_s(f, ft_212), st[FCSR])
-                    _fc_212 = (st[FCSR] & ~0x3F000) | (_cause_212 << 12)
-                    if _cause_212 & (((_fc_212 >> 7) & 0x1F) | 0x20):
-                        st[FCSR] = _fc_212
-                        exc = EXC_FPE
-                        break
-                    st[FCSR] = _fc_212 | ((_cause_212 & 0x1F) << 2)
-                    wr_s(f, fd_212, _res_212)
-                elif _k199 == 57:
-                    # nmsub.d
-                    fd_213 = (insn >> 6) & 0x1f
-                    fr_213 = (insn >> 21) & 0x1f
-                    fs_213 = (insn >> 11) & 0x1f
-                    ft_213 = (insn >> 16) & 0x1f
-                    if not cu1:
-                        exc = EXC_CPU
-                        ce = 1
-                        break
-                    if not fr64 and (fd_213 | fr_213 | fs_213 | ft_213) & 1:
-                        exc = EXC_RI
-                        break
-                    _res_213, _cause_213 = nmsub_d(rd_d(f, fr64, fr_213), rd_d(f, fr64, fs_213), rd_d(f, fr64, ft_213), st[FCSR])
-                    _fc_213 = (st[FCSR] & ~0x3F000) | (_cause_213 << 12)
-                    if _cause_213 & (((_fc_213 >> 7) & 0x1F) | 0x20):
-                        st[FCSR] = _fc_213
-                        exc = EXC_FPE
-                        break
-                    st[FCSR] = _fc_213 | ((_cause_213 & 0x1F) << 2)
-                    wr_d(f, fr64, fd_213, _res_213)
+                    npc = (pc + 8) & M32
+                    npc2 = (pc + 12) & M32
+            elif leaf == 55:
+                # bc1tl
+                cc18_55 = (insn >> 18) & 0x7
+                simm_55 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _c_55 = fcc(st[FCSR], cc18_55) != 0
+                if _c_55:
+                    bpc = pc
+                    npc2 = (pc + 4 + (simm_55 << 2)) & M32
                 else:
-                    exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                    if exc != -1:
-                        if exc >= 0x10000:
-                            ce = exc >> 16
-                            exc = exc & 0xFFFF
+                    npc = (pc + 8) & M32
+                    npc2 = (pc + 12) & M32
+            elif leaf == 56:
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                exc = fpu_op0_nb(st, r, f, insn, fr64)
+                if exc >= 0:
+                    break
+            elif leaf == 57:
+                # add.s
+                fd_99 = (insn >> 6) & 0x1f
+                fs_99 = (insn >> 11) & 0x1f
+                ft_99 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _res_99, _cause_99 = add_s(rd_s(f, fs_99), rd_s(f, ft_99), st[FCSR])
+                _fc_99 = (st[FCSR] & ~0x3F000) | (_cause_99 << 12)
+                if _cause_99 & (((_fc_99 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_99
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_99 | ((_cause_99 & 0x1F) << 2)
+                wr_s(f, fd_99, _res_99)
+            elif leaf == 58:
+                # sub.s
+                fd_100 = (insn >> 6) & 0x1f
+                fs_100 = (insn >> 11) & 0x1f
+                ft_100 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _res_100, _cause_100 = sub_s(rd_s(f, fs_100), rd_s(f, ft_100), st[FCSR])
+                _fc_100 = (st[FCSR] & ~0x3F000) | (_cause_100 << 12)
+                if _cause_100 & (((_fc_100 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_100
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_100 | ((_cause_100 & 0x1F) << 2)
+                wr_s(f, fd_100, _res_100)
+            elif leaf == 59:
+                # mul.s
+                fd_101 = (insn >> 6) & 0x1f
+                fs_101 = (insn >> 11) & 0x1f
+                ft_101 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _res_101, _cause_101 = mul_s(rd_s(f, fs_101), rd_s(f, ft_101), st[FCSR])
+                _fc_101 = (st[FCSR] & ~0x3F000) | (_cause_101 << 12)
+                if _cause_101 & (((_fc_101 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_101
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_101 | ((_cause_101 & 0x1F) << 2)
+                wr_s(f, fd_101, _res_101)
+            elif leaf == 60:
+                # div.s
+                fd_102 = (insn >> 6) & 0x1f
+                fs_102 = (insn >> 11) & 0x1f
+                ft_102 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _res_102, _cause_102 = div_s(rd_s(f, fs_102), rd_s(f, ft_102), st[FCSR])
+                _fc_102 = (st[FCSR] & ~0x3F000) | (_cause_102 << 12)
+                if _cause_102 & (((_fc_102 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_102
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_102 | ((_cause_102 & 0x1F) << 2)
+                wr_s(f, fd_102, _res_102)
+            elif leaf == 61:
+                # mov.s
+                fd_103 = (insn >> 6) & 0x1f
+                fs_103 = (insn >> 11) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                wr_s(f, fd_103, rd_s(f, fs_103))
+            elif leaf == 62:
+                # cvt.d.s
+                fd_104 = (insn >> 6) & 0x1f
+                fs_104 = (insn >> 11) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_104) & 1:
+                    exc = EXC_RI
+                    break
+                _res_104, _cause_104 = cvt_d_s(rd_s(f, fs_104), st[FCSR])
+                _fc_104 = (st[FCSR] & ~0x3F000) | (_cause_104 << 12)
+                if _cause_104 & (((_fc_104 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_104
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_104 | ((_cause_104 & 0x1F) << 2)
+                wr_d(f, fr64, fd_104, _res_104)
+            elif leaf == 63:
+                # c.eq.s
+                cc8_105 = (insn >> 8) & 0x7
+                cond_105 = insn & 0xf
+                fs_105 = (insn >> 11) & 0x1f
+                ft_105 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _t_105, _cause_105 = cmp_s(rd_s(f, fs_105), rd_s(f, ft_105), cond_105, st[FCSR])
+                _fc_105 = (st[FCSR] & ~0x3F000) | (_cause_105 << 12)
+                if _cause_105 & (((_fc_105 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_105
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_105 | ((_cause_105 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_105, _t_105)
+            elif leaf == 64:
+                # c.olt.s
+                cc8_106 = (insn >> 8) & 0x7
+                cond_106 = insn & 0xf
+                fs_106 = (insn >> 11) & 0x1f
+                ft_106 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _t_106, _cause_106 = cmp_s(rd_s(f, fs_106), rd_s(f, ft_106), cond_106, st[FCSR])
+                _fc_106 = (st[FCSR] & ~0x3F000) | (_cause_106 << 12)
+                if _cause_106 & (((_fc_106 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_106
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_106 | ((_cause_106 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_106, _t_106)
+            elif leaf == 65:
+                # c.ult.s
+                cc8_107 = (insn >> 8) & 0x7
+                cond_107 = insn & 0xf
+                fs_107 = (insn >> 11) & 0x1f
+                ft_107 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _t_107, _cause_107 = cmp_s(rd_s(f, fs_107), rd_s(f, ft_107), cond_107, st[FCSR])
+                _fc_107 = (st[FCSR] & ~0x3F000) | (_cause_107 << 12)
+                if _cause_107 & (((_fc_107 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_107
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_107 | ((_cause_107 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_107, _t_107)
+            elif leaf == 66:
+                # c.ole.s
+                cc8_108 = (insn >> 8) & 0x7
+                cond_108 = insn & 0xf
+                fs_108 = (insn >> 11) & 0x1f
+                ft_108 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _t_108, _cause_108 = cmp_s(rd_s(f, fs_108), rd_s(f, ft_108), cond_108, st[FCSR])
+                _fc_108 = (st[FCSR] & ~0x3F000) | (_cause_108 << 12)
+                if _cause_108 & (((_fc_108 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_108
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_108 | ((_cause_108 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_108, _t_108)
+            elif leaf == 67:
+                # c.ule.s
+                cc8_109 = (insn >> 8) & 0x7
+                cond_109 = insn & 0xf
+                fs_109 = (insn >> 11) & 0x1f
+                ft_109 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _t_109, _cause_109 = cmp_s(rd_s(f, fs_109), rd_s(f, ft_109), cond_109, st[FCSR])
+                _fc_109 = (st[FCSR] & ~0x3F000) | (_cause_109 << 12)
+                if _cause_109 & (((_fc_109 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_109
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_109 | ((_cause_109 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_109, _t_109)
+            elif leaf == 68:
+                # c.lt.s
+                cc8_110 = (insn >> 8) & 0x7
+                cond_110 = insn & 0xf
+                fs_110 = (insn >> 11) & 0x1f
+                ft_110 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _t_110, _cause_110 = cmp_s(rd_s(f, fs_110), rd_s(f, ft_110), cond_110, st[FCSR])
+                _fc_110 = (st[FCSR] & ~0x3F000) | (_cause_110 << 12)
+                if _cause_110 & (((_fc_110 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_110
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_110 | ((_cause_110 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_110, _t_110)
+            elif leaf == 69:
+                # c.le.s
+                cc8_111 = (insn >> 8) & 0x7
+                cond_111 = insn & 0xf
+                fs_111 = (insn >> 11) & 0x1f
+                ft_111 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _t_111, _cause_111 = cmp_s(rd_s(f, fs_111), rd_s(f, ft_111), cond_111, st[FCSR])
+                _fc_111 = (st[FCSR] & ~0x3F000) | (_cause_111 << 12)
+                if _cause_111 & (((_fc_111 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_111
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_111 | ((_cause_111 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_111, _t_111)
+            elif leaf == 70:
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                exc = fpu_op1_nb(st, r, f, insn, fr64)
+                if exc >= 0:
+                    break
+            elif leaf == 71:
+                # add.d
+                fd_155 = (insn >> 6) & 0x1f
+                fs_155 = (insn >> 11) & 0x1f
+                ft_155 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_155 | fs_155 | ft_155) & 1:
+                    exc = EXC_RI
+                    break
+                _res_155, _cause_155 = add_d(rd_d(f, fr64, fs_155), rd_d(f, fr64, ft_155), st[FCSR])
+                _fc_155 = (st[FCSR] & ~0x3F000) | (_cause_155 << 12)
+                if _cause_155 & (((_fc_155 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_155
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_155 | ((_cause_155 & 0x1F) << 2)
+                wr_d(f, fr64, fd_155, _res_155)
+            elif leaf == 72:
+                # sub.d
+                fd_156 = (insn >> 6) & 0x1f
+                fs_156 = (insn >> 11) & 0x1f
+                ft_156 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_156 | fs_156 | ft_156) & 1:
+                    exc = EXC_RI
+                    break
+                _res_156, _cause_156 = sub_d(rd_d(f, fr64, fs_156), rd_d(f, fr64, ft_156), st[FCSR])
+                _fc_156 = (st[FCSR] & ~0x3F000) | (_cause_156 << 12)
+                if _cause_156 & (((_fc_156 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_156
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_156 | ((_cause_156 & 0x1F) << 2)
+                wr_d(f, fr64, fd_156, _res_156)
+            elif leaf == 73:
+                # mul.d
+                fd_157 = (insn >> 6) & 0x1f
+                fs_157 = (insn >> 11) & 0x1f
+                ft_157 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_157 | fs_157 | ft_157) & 1:
+                    exc = EXC_RI
+                    break
+                _res_157, _cause_157 = mul_d(rd_d(f, fr64, fs_157), rd_d(f, fr64, ft_157), st[FCSR])
+                _fc_157 = (st[FCSR] & ~0x3F000) | (_cause_157 << 12)
+                if _cause_157 & (((_fc_157 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_157
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_157 | ((_cause_157 & 0x1F) << 2)
+                wr_d(f, fr64, fd_157, _res_157)
+            elif leaf == 74:
+                # div.d
+                fd_158 = (insn >> 6) & 0x1f
+                fs_158 = (insn >> 11) & 0x1f
+                ft_158 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_158 | fs_158 | ft_158) & 1:
+                    exc = EXC_RI
+                    break
+                _res_158, _cause_158 = div_d(rd_d(f, fr64, fs_158), rd_d(f, fr64, ft_158), st[FCSR])
+                _fc_158 = (st[FCSR] & ~0x3F000) | (_cause_158 << 12)
+                if _cause_158 & (((_fc_158 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_158
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_158 | ((_cause_158 & 0x1F) << 2)
+                wr_d(f, fr64, fd_158, _res_158)
+            elif leaf == 75:
+                # sqrt.d
+                fd_159 = (insn >> 6) & 0x1f
+                fs_159 = (insn >> 11) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_159 | fs_159) & 1:
+                    exc = EXC_RI
+                    break
+                _res_159, _cause_159 = sqrt_d(rd_d(f, fr64, fs_159), st[FCSR])
+                _fc_159 = (st[FCSR] & ~0x3F000) | (_cause_159 << 12)
+                if _cause_159 & (((_fc_159 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_159
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_159 | ((_cause_159 & 0x1F) << 2)
+                wr_d(f, fr64, fd_159, _res_159)
+            elif leaf == 76:
+                # abs.d
+                fd_160 = (insn >> 6) & 0x1f
+                fs_160 = (insn >> 11) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_160 | fs_160) & 1:
+                    exc = EXC_RI
+                    break
+                _res_160, _cause_160 = abs_d(rd_d(f, fr64, fs_160), st[FCSR])
+                wr_d(f, fr64, fd_160, _res_160)
+            elif leaf == 77:
+                # mov.d
+                fd_161 = (insn >> 6) & 0x1f
+                fs_161 = (insn >> 11) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_161 | fs_161) & 1:
+                    exc = EXC_RI
+                    break
+                wr_d(f, fr64, fd_161, rd_d(f, fr64, fs_161))
+            elif leaf == 78:
+                # neg.d
+                fd_162 = (insn >> 6) & 0x1f
+                fs_162 = (insn >> 11) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_162 | fs_162) & 1:
+                    exc = EXC_RI
+                    break
+                _res_162, _cause_162 = neg_d(rd_d(f, fr64, fs_162), st[FCSR])
+                wr_d(f, fr64, fd_162, _res_162)
+            elif leaf == 79:
+                # trunc.w.d
+                fd_163 = (insn >> 6) & 0x1f
+                fs_163 = (insn >> 11) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_163) & 1:
+                    exc = EXC_RI
+                    break
+                _res_163, _cause_163 = trunc_w_d(rd_d(f, fr64, fs_163), st[FCSR])
+                _fc_163 = (st[FCSR] & ~0x3F000) | (_cause_163 << 12)
+                if _cause_163 & (((_fc_163 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_163
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_163 | ((_cause_163 & 0x1F) << 2)
+                wr_s(f, fd_163, _res_163)
+            elif leaf == 80:
+                # movz.d
+                fd_164 = (insn >> 6) & 0x1f
+                fs_164 = (insn >> 11) & 0x1f
+                rt_164 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_164 | fs_164) & 1:
+                    exc = EXC_RI
+                    break
+                if r[rt_164] == 0:
+                    wr_d(f, fr64, fd_164, rd_d(f, fr64, fs_164))
+            elif leaf == 81:
+                # movn.d
+                fd_165 = (insn >> 6) & 0x1f
+                fs_165 = (insn >> 11) & 0x1f
+                rt_165 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_165 | fs_165) & 1:
+                    exc = EXC_RI
+                    break
+                if r[rt_165] != 0:
+                    wr_d(f, fr64, fd_165, rd_d(f, fr64, fs_165))
+            elif leaf == 82:
+                # cvt.s.d
+                fd_166 = (insn >> 6) & 0x1f
+                fs_166 = (insn >> 11) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_166) & 1:
+                    exc = EXC_RI
+                    break
+                _res_166, _cause_166 = cvt_s_d(rd_d(f, fr64, fs_166), st[FCSR])
+                _fc_166 = (st[FCSR] & ~0x3F000) | (_cause_166 << 12)
+                if _cause_166 & (((_fc_166 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_166
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_166 | ((_cause_166 & 0x1F) << 2)
+                wr_s(f, fd_166, _res_166)
+            elif leaf == 83:
+                # c.f.d
+                cc8_167 = (insn >> 8) & 0x7
+                cond_167 = insn & 0xf
+                fs_167 = (insn >> 11) & 0x1f
+                ft_167 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_167 | ft_167) & 1:
+                    exc = EXC_RI
+                    break
+                _t_167, _cause_167 = cmp_d(rd_d(f, fr64, fs_167), rd_d(f, fr64, ft_167), cond_167, st[FCSR])
+                _fc_167 = (st[FCSR] & ~0x3F000) | (_cause_167 << 12)
+                if _cause_167 & (((_fc_167 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_167
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_167 | ((_cause_167 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_167, _t_167)
+            elif leaf == 84:
+                # c.un.d
+                cc8_168 = (insn >> 8) & 0x7
+                cond_168 = insn & 0xf
+                fs_168 = (insn >> 11) & 0x1f
+                ft_168 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_168 | ft_168) & 1:
+                    exc = EXC_RI
+                    break
+                _t_168, _cause_168 = cmp_d(rd_d(f, fr64, fs_168), rd_d(f, fr64, ft_168), cond_168, st[FCSR])
+                _fc_168 = (st[FCSR] & ~0x3F000) | (_cause_168 << 12)
+                if _cause_168 & (((_fc_168 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_168
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_168 | ((_cause_168 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_168, _t_168)
+            elif leaf == 85:
+                # c.eq.d
+                cc8_169 = (insn >> 8) & 0x7
+                cond_169 = insn & 0xf
+                fs_169 = (insn >> 11) & 0x1f
+                ft_169 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_169 | ft_169) & 1:
+                    exc = EXC_RI
+                    break
+                _t_169, _cause_169 = cmp_d(rd_d(f, fr64, fs_169), rd_d(f, fr64, ft_169), cond_169, st[FCSR])
+                _fc_169 = (st[FCSR] & ~0x3F000) | (_cause_169 << 12)
+                if _cause_169 & (((_fc_169 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_169
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_169 | ((_cause_169 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_169, _t_169)
+            elif leaf == 86:
+                # c.ueq.d
+                cc8_170 = (insn >> 8) & 0x7
+                cond_170 = insn & 0xf
+                fs_170 = (insn >> 11) & 0x1f
+                ft_170 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_170 | ft_170) & 1:
+                    exc = EXC_RI
+                    break
+                _t_170, _cause_170 = cmp_d(rd_d(f, fr64, fs_170), rd_d(f, fr64, ft_170), cond_170, st[FCSR])
+                _fc_170 = (st[FCSR] & ~0x3F000) | (_cause_170 << 12)
+                if _cause_170 & (((_fc_170 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_170
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_170 | ((_cause_170 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_170, _t_170)
+            elif leaf == 87:
+                # c.olt.d
+                cc8_171 = (insn >> 8) & 0x7
+                cond_171 = insn & 0xf
+                fs_171 = (insn >> 11) & 0x1f
+                ft_171 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_171 | ft_171) & 1:
+                    exc = EXC_RI
+                    break
+                _t_171, _cause_171 = cmp_d(rd_d(f, fr64, fs_171), rd_d(f, fr64, ft_171), cond_171, st[FCSR])
+                _fc_171 = (st[FCSR] & ~0x3F000) | (_cause_171 << 12)
+                if _cause_171 & (((_fc_171 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_171
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_171 | ((_cause_171 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_171, _t_171)
+            elif leaf == 88:
+                # c.ult.d
+                cc8_172 = (insn >> 8) & 0x7
+                cond_172 = insn & 0xf
+                fs_172 = (insn >> 11) & 0x1f
+                ft_172 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_172 | ft_172) & 1:
+                    exc = EXC_RI
+                    break
+                _t_172, _cause_172 = cmp_d(rd_d(f, fr64, fs_172), rd_d(f, fr64, ft_172), cond_172, st[FCSR])
+                _fc_172 = (st[FCSR] & ~0x3F000) | (_cause_172 << 12)
+                if _cause_172 & (((_fc_172 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_172
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_172 | ((_cause_172 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_172, _t_172)
+            elif leaf == 89:
+                # c.ole.d
+                cc8_173 = (insn >> 8) & 0x7
+                cond_173 = insn & 0xf
+                fs_173 = (insn >> 11) & 0x1f
+                ft_173 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_173 | ft_173) & 1:
+                    exc = EXC_RI
+                    break
+                _t_173, _cause_173 = cmp_d(rd_d(f, fr64, fs_173), rd_d(f, fr64, ft_173), cond_173, st[FCSR])
+                _fc_173 = (st[FCSR] & ~0x3F000) | (_cause_173 << 12)
+                if _cause_173 & (((_fc_173 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_173
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_173 | ((_cause_173 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_173, _t_173)
+            elif leaf == 90:
+                # c.ule.d
+                cc8_174 = (insn >> 8) & 0x7
+                cond_174 = insn & 0xf
+                fs_174 = (insn >> 11) & 0x1f
+                ft_174 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_174 | ft_174) & 1:
+                    exc = EXC_RI
+                    break
+                _t_174, _cause_174 = cmp_d(rd_d(f, fr64, fs_174), rd_d(f, fr64, ft_174), cond_174, st[FCSR])
+                _fc_174 = (st[FCSR] & ~0x3F000) | (_cause_174 << 12)
+                if _cause_174 & (((_fc_174 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_174
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_174 | ((_cause_174 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_174, _t_174)
+            elif leaf == 91:
+                # c.sf.d
+                cc8_175 = (insn >> 8) & 0x7
+                cond_175 = insn & 0xf
+                fs_175 = (insn >> 11) & 0x1f
+                ft_175 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_175 | ft_175) & 1:
+                    exc = EXC_RI
+                    break
+                _t_175, _cause_175 = cmp_d(rd_d(f, fr64, fs_175), rd_d(f, fr64, ft_175), cond_175, st[FCSR])
+                _fc_175 = (st[FCSR] & ~0x3F000) | (_cause_175 << 12)
+                if _cause_175 & (((_fc_175 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_175
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_175 | ((_cause_175 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_175, _t_175)
+            elif leaf == 92:
+                # c.ngle.d
+                cc8_176 = (insn >> 8) & 0x7
+                cond_176 = insn & 0xf
+                fs_176 = (insn >> 11) & 0x1f
+                ft_176 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_176 | ft_176) & 1:
+                    exc = EXC_RI
+                    break
+                _t_176, _cause_176 = cmp_d(rd_d(f, fr64, fs_176), rd_d(f, fr64, ft_176), cond_176, st[FCSR])
+                _fc_176 = (st[FCSR] & ~0x3F000) | (_cause_176 << 12)
+                if _cause_176 & (((_fc_176 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_176
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_176 | ((_cause_176 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_176, _t_176)
+            elif leaf == 93:
+                # c.seq.d
+                cc8_177 = (insn >> 8) & 0x7
+                cond_177 = insn & 0xf
+                fs_177 = (insn >> 11) & 0x1f
+                ft_177 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_177 | ft_177) & 1:
+                    exc = EXC_RI
+                    break
+                _t_177, _cause_177 = cmp_d(rd_d(f, fr64, fs_177), rd_d(f, fr64, ft_177), cond_177, st[FCSR])
+                _fc_177 = (st[FCSR] & ~0x3F000) | (_cause_177 << 12)
+                if _cause_177 & (((_fc_177 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_177
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_177 | ((_cause_177 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_177, _t_177)
+            elif leaf == 94:
+                # c.ngl.d
+                cc8_178 = (insn >> 8) & 0x7
+                cond_178 = insn & 0xf
+                fs_178 = (insn >> 11) & 0x1f
+                ft_178 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_178 | ft_178) & 1:
+                    exc = EXC_RI
+                    break
+                _t_178, _cause_178 = cmp_d(rd_d(f, fr64, fs_178), rd_d(f, fr64, ft_178), cond_178, st[FCSR])
+                _fc_178 = (st[FCSR] & ~0x3F000) | (_cause_178 << 12)
+                if _cause_178 & (((_fc_178 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_178
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_178 | ((_cause_178 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_178, _t_178)
+            elif leaf == 95:
+                # c.lt.d
+                cc8_179 = (insn >> 8) & 0x7
+                cond_179 = insn & 0xf
+                fs_179 = (insn >> 11) & 0x1f
+                ft_179 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_179 | ft_179) & 1:
+                    exc = EXC_RI
+                    break
+                _t_179, _cause_179 = cmp_d(rd_d(f, fr64, fs_179), rd_d(f, fr64, ft_179), cond_179, st[FCSR])
+                _fc_179 = (st[FCSR] & ~0x3F000) | (_cause_179 << 12)
+                if _cause_179 & (((_fc_179 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_179
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_179 | ((_cause_179 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_179, _t_179)
+            elif leaf == 96:
+                # c.nge.d
+                cc8_180 = (insn >> 8) & 0x7
+                cond_180 = insn & 0xf
+                fs_180 = (insn >> 11) & 0x1f
+                ft_180 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_180 | ft_180) & 1:
+                    exc = EXC_RI
+                    break
+                _t_180, _cause_180 = cmp_d(rd_d(f, fr64, fs_180), rd_d(f, fr64, ft_180), cond_180, st[FCSR])
+                _fc_180 = (st[FCSR] & ~0x3F000) | (_cause_180 << 12)
+                if _cause_180 & (((_fc_180 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_180
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_180 | ((_cause_180 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_180, _t_180)
+            elif leaf == 97:
+                # c.le.d
+                cc8_181 = (insn >> 8) & 0x7
+                cond_181 = insn & 0xf
+                fs_181 = (insn >> 11) & 0x1f
+                ft_181 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_181 | ft_181) & 1:
+                    exc = EXC_RI
+                    break
+                _t_181, _cause_181 = cmp_d(rd_d(f, fr64, fs_181), rd_d(f, fr64, ft_181), cond_181, st[FCSR])
+                _fc_181 = (st[FCSR] & ~0x3F000) | (_cause_181 << 12)
+                if _cause_181 & (((_fc_181 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_181
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_181 | ((_cause_181 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_181, _t_181)
+            elif leaf == 98:
+                # c.ngt.d
+                cc8_182 = (insn >> 8) & 0x7
+                cond_182 = insn & 0xf
+                fs_182 = (insn >> 11) & 0x1f
+                ft_182 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_182 | ft_182) & 1:
+                    exc = EXC_RI
+                    break
+                _t_182, _cause_182 = cmp_d(rd_d(f, fr64, fs_182), rd_d(f, fr64, ft_182), cond_182, st[FCSR])
+                _fc_182 = (st[FCSR] & ~0x3F000) | (_cause_182 << 12)
+                if _cause_182 & (((_fc_182 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_182
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_182 | ((_cause_182 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_182, _t_182)
+            elif leaf == 99:
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                exc = fpu_op2_nb(st, r, f, insn, fr64)
+                if exc >= 0:
+                    break
+            elif leaf == 100:
+                # cvt.s.w
+                fd_186 = (insn >> 6) & 0x1f
+                fs_186 = (insn >> 11) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _res_186, _cause_186 = cvt_s_w(rd_s(f, fs_186), st[FCSR])
+                _fc_186 = (st[FCSR] & ~0x3F000) | (_cause_186 << 12)
+                if _cause_186 & (((_fc_186 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_186
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_186 | ((_cause_186 & 0x1F) << 2)
+                wr_s(f, fd_186, _res_186)
+            elif leaf == 101:
+                # cvt.d.w
+                fd_187 = (insn >> 6) & 0x1f
+                fs_187 = (insn >> 11) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_187) & 1:
+                    exc = EXC_RI
+                    break
+                _res_187, _cause_187 = cvt_d_w(rd_s(f, fs_187), st[FCSR])
+                _fc_187 = (st[FCSR] & ~0x3F000) | (_cause_187 << 12)
+                if _cause_187 & (((_fc_187 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_187
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_187 | ((_cause_187 & 0x1F) << 2)
+                wr_d(f, fr64, fd_187, _res_187)
+            elif leaf == 102:
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                exc = fpu_op3_nb(st, r, f, insn, fr64)
+                if exc >= 0:
+                    break
+            elif leaf == 103:
+                # lwxc1
+                rs_191 = (insn >> 21) & 0x1f
+                rt_191 = (insn >> 16) & 0x1f
+                sa_191 = (insn >> 6) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _va_191 = (r[rs_191] + r[rt_191]) & M32
+                if _va_191 & 3:
+                    badva = _va_191
+                    exc = EXC_ADEL
+                    break
+                _s_191 = (_va_191 >> 12) & TC_MASK
+                if ltag[_s_191] == _va_191 >> 12:
+                    last_pa = _va_191 + ladd[_s_191]
+                else:
+                    last_pa = load_xlate_nb(m, c, mi, _va_191, 4)
+                    if last_pa < 0:
+                        badva = _va_191
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
-            elif _k1 == 20:
+                _ld0_191 = np.int64(ram32[last_pa >> 2])
+                f[sa_191] = (f[sa_191] & ~M32) | _ld0_191
+            elif leaf == 104:
+                # ldxc1
+                rs_192 = (insn >> 21) & 0x1f
+                rt_192 = (insn >> 16) & 0x1f
+                sa_192 = (insn >> 6) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (sa_192) & 1:
+                    exc = EXC_RI
+                    break
+                _va_192 = (r[rs_192] + r[rt_192]) & M32
+                if _va_192 & 7:
+                    badva = _va_192
+                    exc = EXC_ADEL
+                    break
+                _s_192 = (_va_192 >> 12) & TC_MASK
+                if ltag[_s_192] == _va_192 >> 12:
+                    last_pa = _va_192 + ladd[_s_192]
+                else:
+                    last_pa = load_xlate_nb(m, c, mi, _va_192, 8)
+                    if last_pa < 0:
+                        badva = _va_192
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        break
+                _ld0_192 = np.int64(ram32[last_pa >> 2]) | (np.int64(ram32[(last_pa >> 2) + 1]) << 32)
+                wr_d(f, fr64, sa_192, _ld0_192)
+            elif leaf == 105:
+                # luxc1
+                rs_193 = (insn >> 21) & 0x1f
+                rt_193 = (insn >> 16) & 0x1f
+                sa_193 = (insn >> 6) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (sa_193) & 1:
+                    exc = EXC_RI
+                    break
+                _va_193 = (r[rs_193] + r[rt_193]) & 0xFFFFFFF8
+                if _va_193 & 7:
+                    badva = _va_193
+                    exc = EXC_ADEL
+                    break
+                _s_193 = (_va_193 >> 12) & TC_MASK
+                if ltag[_s_193] == _va_193 >> 12:
+                    last_pa = _va_193 + ladd[_s_193]
+                else:
+                    last_pa = load_xlate_nb(m, c, mi, _va_193, 8)
+                    if last_pa < 0:
+                        badva = _va_193
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        break
+                _ld0_193 = np.int64(ram32[last_pa >> 2]) | (np.int64(ram32[(last_pa >> 2) + 1]) << 32)
+                wr_d(f, fr64, sa_193, _ld0_193)
+            elif leaf == 106:
+                # swxc1
+                rd_194 = (insn >> 11) & 0x1f
+                rs_194 = (insn >> 21) & 0x1f
+                rt_194 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _va_194 = (r[rs_194] + r[rt_194]) & M32
+                _sv_194 = f[rd_194] & M32
+                if _va_194 & 3:
+                    badva = _va_194
+                    exc = EXC_ADES
+                    break
+                _s_194 = (_va_194 >> 12) & TC_MASK
+                if stag[_s_194] == _va_194 >> 12:
+                    ram32[(_va_194 + sadd[_s_194]) >> 2] = _sv_194
+                else:
+                    _pa_194 = store_xlate_nb(m, c, mi, _va_194, 4)
+                    if _pa_194 < 0:
+                        badva = _va_194
+                        exc = -1 - _pa_194
+                        break
+                    ram32[_pa_194 >> 2] = _sv_194
+                    if _pa_194 == ram_size:
+                        exc = X_MMIO_STORE
+                        break
+            elif leaf == 107:
+                # sdxc1
+                rd_195 = (insn >> 11) & 0x1f
+                rs_195 = (insn >> 21) & 0x1f
+                rt_195 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (rd_195) & 1:
+                    exc = EXC_RI
+                    break
+                _va_195 = (r[rs_195] + r[rt_195]) & M32
+                _sv_195 = rd_d(f, fr64, rd_195)
+                if _va_195 & 7:
+                    badva = _va_195
+                    exc = EXC_ADES
+                    break
+                _s_195 = (_va_195 >> 12) & TC_MASK
+                if stag[_s_195] == _va_195 >> 12:
+                    ram32[(_va_195 + sadd[_s_195]) >> 2] = _sv_195 & M32
+                    ram32[((_va_195 + sadd[_s_195]) >> 2) + 1] = (_sv_195 >> 32) & M32
+                else:
+                    _pa_195 = store_xlate_nb(m, c, mi, _va_195, 8)
+                    if _pa_195 < 0:
+                        badva = _va_195
+                        exc = -1 - _pa_195
+                        break
+                    ram32[_pa_195 >> 2] = _sv_195 & M32
+                    ram32[(_pa_195 >> 2) + 1] = (_sv_195 >> 32) & M32
+                    if _pa_195 == ram_size:
+                        exc = X_MMIO_STORE
+                        break
+            elif leaf == 108:
+                # suxc1
+                rd_196 = (insn >> 11) & 0x1f
+                rs_196 = (insn >> 21) & 0x1f
+                rt_196 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (rd_196) & 1:
+                    exc = EXC_RI
+                    break
+                _va_196 = (r[rs_196] + r[rt_196]) & 0xFFFFFFF8
+                _sv_196 = rd_d(f, fr64, rd_196)
+                if _va_196 & 7:
+                    badva = _va_196
+                    exc = EXC_ADES
+                    break
+                _s_196 = (_va_196 >> 12) & TC_MASK
+                if stag[_s_196] == _va_196 >> 12:
+                    ram32[(_va_196 + sadd[_s_196]) >> 2] = _sv_196 & M32
+                    ram32[((_va_196 + sadd[_s_196]) >> 2) + 1] = (_sv_196 >> 32) & M32
+                else:
+                    _pa_196 = store_xlate_nb(m, c, mi, _va_196, 8)
+                    if _pa_196 < 0:
+                        badva = _va_196
+                        exc = -1 - _pa_196
+                        break
+                    ram32[_pa_196 >> 2] = _sv_196 & M32
+                    ram32[(_pa_196 >> 2) + 1] = (_sv_196 >> 32) & M32
+                    if _pa_196 == ram_size:
+                        exc = X_MMIO_STORE
+                        break
+            elif leaf == 109:
+                # madd.s
+                fd_197 = (insn >> 6) & 0x1f
+                fr_197 = (insn >> 21) & 0x1f
+                fs_197 = (insn >> 11) & 0x1f
+                ft_197 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _res_197, _cause_197 = madd_s(rd_s(f, fr_197), rd_s(f, fs_197), rd_s(f, ft_197), st[FCSR])
+                _fc_197 = (st[FCSR] & ~0x3F000) | (_cause_197 << 12)
+                if _cause_197 & (((_fc_197 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_197
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_197 | ((_cause_197 & 0x1F) << 2)
+                wr_s(f, fd_197, _res_197)
+            elif leaf == 110:
+                # madd.d
+                fd_198 = (insn >> 6) & 0x1f
+                fr_198 = (insn >> 21) & 0x1f
+                fs_198 = (insn >> 11) & 0x1f
+                ft_198 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_198 | fr_198 | fs_198 | ft_198) & 1:
+                    exc = EXC_RI
+                    break
+                _res_198, _cause_198 = madd_d(rd_d(f, fr64, fr_198), rd_d(f, fr64, fs_198), rd_d(f, fr64, ft_198), st[FCSR])
+                _fc_198 = (st[FCSR] & ~0x3F000) | (_cause_198 << 12)
+                if _cause_198 & (((_fc_198 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_198
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_198 | ((_cause_198 & 0x1F) << 2)
+                wr_d(f, fr64, fd_198, _res_198)
+            elif leaf == 111:
+                # msub.s
+                fd_199 = (insn >> 6) & 0x1f
+                fr_199 = (insn >> 21) & 0x1f
+                fs_199 = (insn >> 11) & 0x1f
+                ft_199 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _res_199, _cause_199 = msub_s(rd_s(f, fr_199), rd_s(f, fs_199), rd_s(f, ft_199), st[FCSR])
+                _fc_199 = (st[FCSR] & ~0x3F000) | (_cause_199 << 12)
+                if _cause_199 & (((_fc_199 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_199
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_199 | ((_cause_199 & 0x1F) << 2)
+                wr_s(f, fd_199, _res_199)
+            elif leaf == 112:
+                # msub.d
+                fd_200 = (insn >> 6) & 0x1f
+                fr_200 = (insn >> 21) & 0x1f
+                fs_200 = (insn >> 11) & 0x1f
+                ft_200 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_200 | fr_200 | fs_200 | ft_200) & 1:
+                    exc = EXC_RI
+                    break
+                _res_200, _cause_200 = msub_d(rd_d(f, fr64, fr_200), rd_d(f, fr64, fs_200), rd_d(f, fr64, ft_200), st[FCSR])
+                _fc_200 = (st[FCSR] & ~0x3F000) | (_cause_200 << 12)
+                if _cause_200 & (((_fc_200 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_200
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_200 | ((_cause_200 & 0x1F) << 2)
+                wr_d(f, fr64, fd_200, _res_200)
+            elif leaf == 113:
+                # nmadd.s
+                fd_201 = (insn >> 6) & 0x1f
+                fr_201 = (insn >> 21) & 0x1f
+                fs_201 = (insn >> 11) & 0x1f
+                ft_201 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _res_201, _cause_201 = nmadd_s(rd_s(f, fr_201), rd_s(f, fs_201), rd_s(f, ft_201), st[FCSR])
+                _fc_201 = (st[FCSR] & ~0x3F000) | (_cause_201 << 12)
+                if _cause_201 & (((_fc_201 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_201
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_201 | ((_cause_201 & 0x1F) << 2)
+                wr_s(f, fd_201, _res_201)
+            elif leaf == 114:
+                # nmadd.d
+                fd_202 = (insn >> 6) & 0x1f
+                fr_202 = (insn >> 21) & 0x1f
+                fs_202 = (insn >> 11) & 0x1f
+                ft_202 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_202 | fr_202 | fs_202 | ft_202) & 1:
+                    exc = EXC_RI
+                    break
+                _res_202, _cause_202 = nmadd_d(rd_d(f, fr64, fr_202), rd_d(f, fr64, fs_202), rd_d(f, fr64, ft_202), st[FCSR])
+                _fc_202 = (st[FCSR] & ~0x3F000) | (_cause_202 << 12)
+                if _cause_202 & (((_fc_202 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_202
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_202 | ((_cause_202 & 0x1F) << 2)
+                wr_d(f, fr64, fd_202, _res_202)
+            elif leaf == 115:
+                # nmsub.s
+                fd_203 = (insn >> 6) & 0x1f
+                fr_203 = (insn >> 21) & 0x1f
+                fs_203 = (insn >> 11) & 0x1f
+                ft_203 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _res_203, _cause_203 = nmsub_s(rd_s(f, fr_203), rd_s(f, fs_203), rd_s(f, ft_203), st[FCSR])
+                _fc_203 = (st[FCSR] & ~0x3F000) | (_cause_203 << 12)
+                if _cause_203 & (((_fc_203 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_203
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_203 | ((_cause_203 & 0x1F) << 2)
+                wr_s(f, fd_203, _res_203)
+            elif leaf == 116:
+                # nmsub.d
+                fd_204 = (insn >> 6) & 0x1f
+                fr_204 = (insn >> 21) & 0x1f
+                fs_204 = (insn >> 11) & 0x1f
+                ft_204 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_204 | fr_204 | fs_204 | ft_204) & 1:
+                    exc = EXC_RI
+                    break
+                _res_204, _cause_204 = nmsub_d(rd_d(f, fr64, fr_204), rd_d(f, fr64, fs_204), rd_d(f, fr64, ft_204), st[FCSR])
+                _fc_204 = (st[FCSR] & ~0x3F000) | (_cause_204 << 12)
+                if _cause_204 & (((_fc_204 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_204
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_204 | ((_cause_204 & 0x1F) << 2)
+                wr_d(f, fr64, fd_204, _res_204)
+            elif leaf == 117:
                 # beql
+                rs_205 = (insn >> 21) & 0x1f
+                rt_205 = (insn >> 16) & 0x1f
+                simm_205 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_205 = r[rs_205] == r[rt_205]
+                if _c_205:
+                    bpc = pc
+                    npc2 = (pc + 4 + (simm_205 << 2)) & M32
+                else:
+                    npc = (pc + 8) & M32
+                    npc2 = (pc + 12) & M32
+            elif leaf == 118:
+                # bnel
+                rs_206 = (insn >> 21) & 0x1f
+                rt_206 = (insn >> 16) & 0x1f
+                simm_206 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_206 = r[rs_206] != r[rt_206]
+                if _c_206:
+                    bpc = pc
+                    npc2 = (pc + 4 + (simm_206 << 2)) & M32
+                else:
+                    npc = (pc + 8) & M32
+                    npc2 = (pc + 12) & M32
+            elif leaf == 119:
+                # blezl
+                rs_207 = (insn >> 21) & 0x1f
+                simm_207 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_207 = s32(r[rs_207]) <= 0
+                if _c_207:
+                    bpc = pc
+                    npc2 = (pc + 4 + (simm_207 << 2)) & M32
+                else:
+                    npc = (pc + 8) & M32
+                    npc2 = (pc + 12) & M32
+            elif leaf == 120:
+                # bgtzl
+                rs_208 = (insn >> 21) & 0x1f
+                simm_208 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_208 = s32(r[rs_208]) > 0
+                if _c_208:
+                    bpc = pc
+                    npc2 = (pc + 4 + (simm_208 << 2)) & M32
+                else:
+                    npc = (pc + 8) & M32
+                    npc2 = (pc + 12) & M32
+            elif leaf == 121:
+                # mul
+                rd_209 = (insn >> 11) & 0x1f
+                rs_209 = (insn >> 21) & 0x1f
+                rt_209 = (insn >> 16) & 0x1f
+                r[rd_209] = (s32(r[rs_209]) * s32(r[rt_209])) & M32
+            elif leaf == 122:
+                # ext
+                rd_210 = (insn >> 11) & 0x1f
+                rs_210 = (insn >> 21) & 0x1f
+                rt_210 = (insn >> 16) & 0x1f
+                sa_210 = (insn >> 6) & 0x1f
+                if sa_210 + rd_210 > 31:
+                    exc = EXC_RI
+                    break
+                r[rt_210] = (r[rs_210] >> sa_210) & ((1 << (rd_210 + 1)) - 1)
+            elif leaf == 123:
+                # ins
+                rd_211 = (insn >> 11) & 0x1f
+                rs_211 = (insn >> 21) & 0x1f
+                rt_211 = (insn >> 16) & 0x1f
+                sa_211 = (insn >> 6) & 0x1f
+                if sa_211 > rd_211:
+                    exc = EXC_RI
+                    break
+                _m_211 = ((1 << (rd_211 - sa_211 + 1)) - 1) << sa_211
+                r[rt_211] = (r[rt_211] & (_m_211 ^ M32)) | ((r[rs_211] << sa_211) & _m_211)
+            elif leaf == 124:
+                # seb
+                rd_212 = (insn >> 11) & 0x1f
+                rt_212 = (insn >> 16) & 0x1f
+                r[rd_212] = (((r[rt_212] & 0xFF) ^ 0x80) - 0x80) & M32
+            elif leaf == 125:
+                # seh
+                rd_213 = (insn >> 11) & 0x1f
+                rt_213 = (insn >> 16) & 0x1f
+                r[rd_213] = (((r[rt_213] & 0xFFFF) ^ 0x8000) - 0x8000) & M32
+            elif leaf == 126:
+                # lb
                 rs_214 = (insn >> 21) & 0x1f
                 rt_214 = (insn >> 16) & 0x1f
                 simm_214 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _c_214 = r[rs_214] == r[rt_214]
-                if _c_214:
-                    bpc = pc
-                    npc2 = (pc + 4 + (simm_214 << 2)) & M32
+                _va_214 = (r[rs_214] + simm_214) & M32
+                _s_214 = (_va_214 >> 12) & TC_MASK
+                if ltag[_s_214] == _va_214 >> 12:
+                    last_pa = _va_214 + ladd[_s_214]
                 else:
-                    npc = (pc + 8) & M32
-                    npc2 = (pc + 12) & M32
-            elif _k1 == 21:
-                # bnel
+                    last_pa = load_xlate_nb(m, c, mi, _va_214, 1)
+                    if last_pa < 0:
+                        badva = _va_214
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        break
+                _ld0_214 = np.int64(ram8[last_pa >> 0])
+                _v_214 = _ld0_214
+                r[rt_214] = ((_v_214 ^ 0x80) - 0x80) & M32
+            elif leaf == 127:
+                # lh
                 rs_215 = (insn >> 21) & 0x1f
                 rt_215 = (insn >> 16) & 0x1f
                 simm_215 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _c_215 = r[rs_215] != r[rt_215]
-                if _c_215:
-                    bpc = pc
-                    npc2 = (pc + 4 + (simm_215 << 2)) & M32
+                _va_215 = (r[rs_215] + simm_215) & M32
+                if _va_215 & 1:
+                    badva = _va_215
+                    exc = EXC_ADEL
+                    break
+                _s_215 = (_va_215 >> 12) & TC_MASK
+                if ltag[_s_215] == _va_215 >> 12:
+                    last_pa = _va_215 + ladd[_s_215]
                 else:
-                    npc = (pc + 8) & M32
-                    npc2 = (pc + 12) & M32
-            elif _k1 == 22:
-                # blezl
-                if insn & 0x001f0000 != 0x00000000:
-                    exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                    if exc != -1:
-                        if exc >= 0x10000:
-                            ce = exc >> 16
-                            exc = exc & 0xFFFF
+                    last_pa = load_xlate_nb(m, c, mi, _va_215, 2)
+                    if last_pa < 0:
+                        badva = _va_215
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
+                _ld0_215 = np.int64(ram16[last_pa >> 1])
+                _v_215 = _ld0_215
+                r[rt_215] = ((_v_215 ^ 0x8000) - 0x8000) & M32
+            elif leaf == 128:
+                # lwl
+                rs_216 = (insn >> 21) & 0x1f
+                rt_216 = (insn >> 16) & 0x1f
+                simm_216 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _a_216 = (r[rs_216] + simm_216) & M32
+                _va_216 = _a_216 & 0xFFFFFFFC
+                if _va_216 & 3:
+                    badva = _va_216
+                    exc = EXC_ADEL
+                    break
+                _s_216 = (_va_216 >> 12) & TC_MASK
+                if ltag[_s_216] == _va_216 >> 12:
+                    last_pa = _va_216 + ladd[_s_216]
                 else:
-                    rs_216 = (insn >> 21) & 0x1f
-                    simm_216 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                    _c_216 = s32(r[rs_216]) <= 0
-                    if _c_216:
-                        bpc = pc
-                        npc2 = (pc + 4 + (simm_216 << 2)) & M32
-                    else:
-                        npc = (pc + 8) & M32
-                        npc2 = (pc + 12) & M32
-            elif _k1 == 23:
-                # bgtzl
-                if insn & 0x001f0000 != 0x00000000:
-                    exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                    if exc != -1:
-                        if exc >= 0x10000:
-                            ce = exc >> 16
-                            exc = exc & 0xFFFF
+                    last_pa = load_xlate_nb(m, c, mi, _va_216, 4)
+                    if last_pa < 0:
+                        badva = _va_216
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
+                _ld0_216 = np.int64(ram32[last_pa >> 2])
+                _v_216 = _ld0_216
+                _sh_216 = 8 * (3 - (_a_216 & 3))
+                r[rt_216] = ((_v_216 << _sh_216) | (r[rt_216] & ((1 << _sh_216) - 1))) & M32
+            elif leaf == 129:
+                # lw
+                rs_217 = (insn >> 21) & 0x1f
+                rt_217 = (insn >> 16) & 0x1f
+                simm_217 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_217 = (r[rs_217] + simm_217) & M32
+                if _va_217 & 3:
+                    badva = _va_217
+                    exc = EXC_ADEL
+                    break
+                _s_217 = (_va_217 >> 12) & TC_MASK
+                if ltag[_s_217] == _va_217 >> 12:
+                    last_pa = _va_217 + ladd[_s_217]
                 else:
-                    rs_217 = (insn >> 21) & 0x1f
-                    simm_217 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                    _c_217 = s32(r[rs_217]) > 0
-                    if _c_217:
-                        bpc = pc
-                        npc2 = (pc + 4 + (simm_217 << 2)) & M32
-                    else:
-                        npc = (pc + 8) & M32
-                        npc2 = (pc + 12) & M32
-            elif _k1 == 28:
-                # mul
-                if insn & 0x000007ff != 0x00000002:
-                    exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                    if exc != -1:
-                        if exc >= 0x10000:
-                            ce = exc >> 16
-                            exc = exc & 0xFFFF
+                    last_pa = load_xlate_nb(m, c, mi, _va_217, 4)
+                    if last_pa < 0:
+                        badva = _va_217
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
+                _ld0_217 = np.int64(ram32[last_pa >> 2])
+                r[rt_217] = _ld0_217
+            elif leaf == 130:
+                # lbu
+                rs_218 = (insn >> 21) & 0x1f
+                rt_218 = (insn >> 16) & 0x1f
+                simm_218 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_218 = (r[rs_218] + simm_218) & M32
+                _s_218 = (_va_218 >> 12) & TC_MASK
+                if ltag[_s_218] == _va_218 >> 12:
+                    last_pa = _va_218 + ladd[_s_218]
                 else:
-                    rd_218 = (insn >> 11) & 0x1f
-                    rs_218 = (insn >> 21) & 0x1f
-                    rt_218 = (insn >> 16) & 0x1f
-                    r[rd_218] = (s32(r[rs_218]) * s32(r[rt_218])) & M32
-            elif _k1 == 31:
-                _k219 = insn & 0x3f
-                if _k219 == 0:
-                    # ext
-                    rd_220 = (insn >> 11) & 0x1f
-                    rs_220 = (insn >> 21) & 0x1f
-                    rt_220 = (insn >> 16) & 0x1f
-                    sa_220 = (insn >> 6) & 0x1f
-                    if sa_220 + rd_220 > 31:
-                        exc = EXC_RI
+                    last_pa = load_xlate_nb(m, c, mi, _va_218, 1)
+                    if last_pa < 0:
+                        badva = _va_218
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
-                    r[rt_220] = (r[rs_220] >> sa_220) & ((1 << (rd_220 + 1)) - 1)
-                elif _k219 == 4:
-                    # ins
-                    rd_221 = (insn >> 11) & 0x1f
-                    rs_221 = (insn >> 21) & 0x1f
-                    rt_221 = (insn >> 16) & 0x1f
-                    sa_221 = (insn >> 6) & 0x1f
-                    if sa_221 > rd_221:
-                        exc = EXC_RI
-                        break
-                    _m_221 = ((1 << (rd_221 - sa_221 + 1)) - 1) << sa_221
-                    r[rt_221] = (r[rt_221] & (_m_221 ^ M32)) | ((r[rs_221] << sa_221) & _m_221)
-                elif _k219 == 32:
-                    _k222 = (insn >> 6) & 0x1f
-                    if _k222 == 16:
-                        # seb
-                        if insn & 0x03e00000 != 0x00000000:
-                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                            if exc != -1:
-                                if exc >= 0x10000:
-                                    ce = exc >> 16
-                                    exc = exc & 0xFFFF
-                                break
-                        else:
-                            rd_223 = (insn >> 11) & 0x1f
-                            rt_223 = (insn >> 16) & 0x1f
-                            r[rd_223] = (((r[rt_223] & 0xFF) ^ 0x80) - 0x80) & M32
-                    elif _k222 == 24:
-                        # seh
-                        if insn & 0x03e00000 != 0x00000000:
-                            exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                            if exc != -1:
-                                if exc >= 0x10000:
-                                    ce = exc >> 16
-                                    exc = exc & 0xFFFF
-                                break
-                        else:
-                            rd_224 = (insn >> 11) & 0x1f
-                            rt_224 = (insn >> 16) & 0x1f
-                            r[rd_224] = (((r[rt_224] & 0xFFFF) ^ 0x8000) - 0x8000) & M32
-                    else:
-                        exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                        if exc != -1:
-                            if exc >= 0x10000:
-                                ce = exc >> 16
-                                exc = exc & 0xFFFF
-                            break
+                _ld0_218 = np.int64(ram8[last_pa >> 0])
+                r[rt_218] = _ld0_218
+            elif leaf == 131:
+                # lhu
+                rs_219 = (insn >> 21) & 0x1f
+                rt_219 = (insn >> 16) & 0x1f
+                simm_219 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_219 = (r[rs_219] + simm_219) & M32
+                if _va_219 & 1:
+                    badva = _va_219
+                    exc = EXC_ADEL
+                    break
+                _s_219 = (_va_219 >> 12) & TC_MASK
+                if ltag[_s_219] == _va_219 >> 12:
+                    last_pa = _va_219 + ladd[_s_219]
                 else:
-                    exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                    if exc != -1:
-                        if exc >= 0x10000:
-                            ce = exc >> 16
-                            exc = exc & 0xFFFF
+                    last_pa = load_xlate_nb(m, c, mi, _va_219, 2)
+                    if last_pa < 0:
+                        badva = _va_219
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
-            elif _k1 == 32:
-                # lb
+                _ld0_219 = np.int64(ram16[last_pa >> 1])
+                r[rt_219] = _ld0_219
+            elif leaf == 132:
+                # lwr
+                rs_220 = (insn >> 21) & 0x1f
+                rt_220 = (insn >> 16) & 0x1f
+                simm_220 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _a_220 = (r[rs_220] + simm_220) & M32
+                _va_220 = _a_220 & 0xFFFFFFFC
+                if _va_220 & 3:
+                    badva = _va_220
+                    exc = EXC_ADEL
+                    break
+                _s_220 = (_va_220 >> 12) & TC_MASK
+                if ltag[_s_220] == _va_220 >> 12:
+                    last_pa = _va_220 + ladd[_s_220]
+                else:
+                    last_pa = load_xlate_nb(m, c, mi, _va_220, 4)
+                    if last_pa < 0:
+                        badva = _va_220
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        break
+                _ld0_220 = np.int64(ram32[last_pa >> 2])
+                _v_220 = _ld0_220
+                _sh_220 = 8 * (_a_220 & 3)
+                r[rt_220] = (_v_220 >> _sh_220) | (r[rt_220] & (M32 ^ (M32 >> _sh_220)))
+            elif leaf == 133:
+                # sb
+                rs_221 = (insn >> 21) & 0x1f
+                rt_221 = (insn >> 16) & 0x1f
+                simm_221 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_221 = (r[rs_221] + simm_221) & M32
+                _sv_221 = r[rt_221] & 0xFF
+                _s_221 = (_va_221 >> 12) & TC_MASK
+                if stag[_s_221] == _va_221 >> 12:
+                    ram8[(_va_221 + sadd[_s_221]) >> 0] = _sv_221
+                else:
+                    _pa_221 = store_xlate_nb(m, c, mi, _va_221, 1)
+                    if _pa_221 < 0:
+                        badva = _va_221
+                        exc = -1 - _pa_221
+                        break
+                    ram8[_pa_221 >> 0] = _sv_221
+                    if _pa_221 == ram_size:
+                        exc = X_MMIO_STORE
+                        break
+            elif leaf == 134:
+                # sh
+                rs_222 = (insn >> 21) & 0x1f
+                rt_222 = (insn >> 16) & 0x1f
+                simm_222 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_222 = (r[rs_222] + simm_222) & M32
+                _sv_222 = r[rt_222] & 0xFFFF
+                if _va_222 & 1:
+                    badva = _va_222
+                    exc = EXC_ADES
+                    break
+                _s_222 = (_va_222 >> 12) & TC_MASK
+                if stag[_s_222] == _va_222 >> 12:
+                    ram16[(_va_222 + sadd[_s_222]) >> 1] = _sv_222
+                else:
+                    _pa_222 = store_xlate_nb(m, c, mi, _va_222, 2)
+                    if _pa_222 < 0:
+                        badva = _va_222
+                        exc = -1 - _pa_222
+                        break
+                    ram16[_pa_222 >> 1] = _sv_222
+                    if _pa_222 == ram_size:
+                        exc = X_MMIO_STORE
+                        break
+            elif leaf == 135:
+                # swl
+                rs_223 = (insn >> 21) & 0x1f
+                rt_223 = (insn >> 16) & 0x1f
+                simm_223 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _a_223 = (r[rs_223] + simm_223) & M32
+                _va_223 = _a_223 & 0xFFFFFFFC
+                if _va_223 & 3:
+                    badva = _va_223
+                    exc = EXC_ADEL
+                    break
+                _s_223 = (_va_223 >> 12) & TC_MASK
+                if ltag[_s_223] == _va_223 >> 12:
+                    last_pa = _va_223 + ladd[_s_223]
+                else:
+                    last_pa = load_xlate_nb(m, c, mi, _va_223, 4)
+                    if last_pa < 0:
+                        badva = _va_223
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        break
+                _ld0_223 = np.int64(ram32[last_pa >> 2])
+                _v_223 = _ld0_223
+                _sh_223 = 8 * (3 - (_a_223 & 3))
+                _va_223 = _a_223 & 0xFFFFFFFC
+                _sv_223 = (_v_223 & (M32 ^ (M32 >> _sh_223))) | (r[rt_223] >> _sh_223)
+                if _va_223 & 3:
+                    badva = _va_223
+                    exc = EXC_ADES
+                    break
+                _s_223 = (_va_223 >> 12) & TC_MASK
+                if stag[_s_223] == _va_223 >> 12:
+                    ram32[(_va_223 + sadd[_s_223]) >> 2] = _sv_223
+                else:
+                    _pa_223 = store_xlate_nb(m, c, mi, _va_223, 4)
+                    if _pa_223 < 0:
+                        badva = _va_223
+                        exc = -1 - _pa_223
+                        break
+                    ram32[_pa_223 >> 2] = _sv_223
+                    if _pa_223 == ram_size:
+                        exc = X_MMIO_STORE
+                        break
+            elif leaf == 136:
+                # sw
+                rs_224 = (insn >> 21) & 0x1f
+                rt_224 = (insn >> 16) & 0x1f
+                simm_224 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_224 = (r[rs_224] + simm_224) & M32
+                _sv_224 = r[rt_224]
+                if _va_224 & 3:
+                    badva = _va_224
+                    exc = EXC_ADES
+                    break
+                _s_224 = (_va_224 >> 12) & TC_MASK
+                if stag[_s_224] == _va_224 >> 12:
+                    ram32[(_va_224 + sadd[_s_224]) >> 2] = _sv_224
+                else:
+                    _pa_224 = store_xlate_nb(m, c, mi, _va_224, 4)
+                    if _pa_224 < 0:
+                        badva = _va_224
+                        exc = -1 - _pa_224
+                        break
+                    ram32[_pa_224 >> 2] = _sv_224
+                    if _pa_224 == ram_size:
+                        exc = X_MMIO_STORE
+                        break
+            elif leaf == 137:
+                # swr
                 rs_225 = (insn >> 21) & 0x1f
                 rt_225 = (insn >> 16) & 0x1f
                 simm_225 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _va_225 = (r[rs_225] + simm_225) & M32
+                _a_225 = (r[rs_225] + simm_225) & M32
+                _va_225 = _a_225 & 0xFFFFFFFC
+                if _va_225 & 3:
+                    badva = _va_225
+                    exc = EXC_ADEL
+                    break
                 _s_225 = (_va_225 >> 12) & TC_MASK
                 if ltag[_s_225] == _va_225 >> 12:
                     last_pa = _va_225 + ladd[_s_225]
                 else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_225, 1)
+                    last_pa = load_xlate_nb(m, c, mi, _va_225, 4)
                     if last_pa < 0:
                         badva = _va_225
                         exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
-                _ld0_225 = np.int64(ram8[last_pa >> 0])
+                _ld0_225 = np.int64(ram32[last_pa >> 2])
                 _v_225 = _ld0_225
-                r[rt_225] = ((_v_225 ^ 0x80) - 0x80) & M32
-            elif _k1 == 33:
-                # lh
+                _sh_225 = 8 * (_a_225 & 3)
+                _va_225 = _a_225 & 0xFFFFFFFC
+                _sv_225 = (_v_225 & ((1 << _sh_225) - 1)) | ((r[rt_225] << _sh_225) & M32)
+                if _va_225 & 3:
+                    badva = _va_225
+                    exc = EXC_ADES
+                    break
+                _s_225 = (_va_225 >> 12) & TC_MASK
+                if stag[_s_225] == _va_225 >> 12:
+                    ram32[(_va_225 + sadd[_s_225]) >> 2] = _sv_225
+                else:
+                    _pa_225 = store_xlate_nb(m, c, mi, _va_225, 4)
+                    if _pa_225 < 0:
+                        badva = _va_225
+                        exc = -1 - _pa_225
+                        break
+                    ram32[_pa_225 >> 2] = _sv_225
+                    if _pa_225 == ram_size:
+                        exc = X_MMIO_STORE
+                        break
+            elif leaf == 138:
+                # ll
                 rs_226 = (insn >> 21) & 0x1f
                 rt_226 = (insn >> 16) & 0x1f
                 simm_226 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _va_226 = (r[rs_226] + simm_226) & M32
-                if _va_226 & 1:
+                _a_226 = (r[rs_226] + simm_226) & M32
+                _va_226 = _a_226
+                if _va_226 & 3:
                     badva = _va_226
                     exc = EXC_ADEL
                     break
@@ -2268,21 +2096,25 @@ def exec_cpu_nb(m, c, limit):
                 if ltag[_s_226] == _va_226 >> 12:
                     last_pa = _va_226 + ladd[_s_226]
                 else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_226, 2)
+                    last_pa = load_xlate_nb(m, c, mi, _va_226, 4)
                     if last_pa < 0:
                         badva = _va_226
                         exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
-                _ld0_226 = np.int64(ram16[last_pa >> 1])
-                _v_226 = _ld0_226
-                r[rt_226] = ((_v_226 ^ 0x8000) - 0x8000) & M32
-            elif _k1 == 34:
-                # lwl
+                _ld0_226 = np.int64(ram32[last_pa >> 2])
+                r[rt_226] = _ld0_226
+                st[LLBIT] = 1
+                st[LLADDR] = last_pa
+            elif leaf == 139:
+                # lwc1
+                ft_227 = (insn >> 16) & 0x1f
                 rs_227 = (insn >> 21) & 0x1f
-                rt_227 = (insn >> 16) & 0x1f
                 simm_227 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _a_227 = (r[rs_227] + simm_227) & M32
-                _va_227 = _a_227 & 0xFFFFFFFC
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _va_227 = (r[rs_227] + simm_227) & M32
                 if _va_227 & 3:
                     badva = _va_227
                     exc = EXC_ADEL
@@ -2297,16 +2129,21 @@ def exec_cpu_nb(m, c, limit):
                         exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
                 _ld0_227 = np.int64(ram32[last_pa >> 2])
-                _v_227 = _ld0_227
-                _sh_227 = 8 * (3 - (_a_227 & 3))
-                r[rt_227] = ((_v_227 << _sh_227) | (r[rt_227] & ((1 << _sh_227) - 1))) & M32
-            elif _k1 == 35:
-                # lw
+                f[ft_227] = (f[ft_227] & ~M32) | _ld0_227
+            elif leaf == 140:
+                # ldc1
+                ft_228 = (insn >> 16) & 0x1f
                 rs_228 = (insn >> 21) & 0x1f
-                rt_228 = (insn >> 16) & 0x1f
                 simm_228 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (ft_228) & 1:
+                    exc = EXC_RI
+                    break
                 _va_228 = (r[rs_228] + simm_228) & M32
-                if _va_228 & 3:
+                if _va_228 & 7:
                     badva = _va_228
                     exc = EXC_ADEL
                     break
@@ -2314,398 +2151,100 @@ def exec_cpu_nb(m, c, limit):
                 if ltag[_s_228] == _va_228 >> 12:
                     last_pa = _va_228 + ladd[_s_228]
                 else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_228, 4)
+                    last_pa = load_xlate_nb(m, c, mi, _va_228, 8)
                     if last_pa < 0:
                         badva = _va_228
                         exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
                         break
-                _ld0_228 = np.int64(ram32[last_pa >> 2])
-                r[rt_228] = _ld0_228
-            elif _k1 == 36:
-                # lbu
+                _ld0_228 = np.int64(ram32[last_pa >> 2]) | (np.int64(ram32[(last_pa >> 2) + 1]) << 32)
+                wr_d(f, fr64, ft_228, _ld0_228)
+            elif leaf == 141:
+                # sc
                 rs_229 = (insn >> 21) & 0x1f
                 rt_229 = (insn >> 16) & 0x1f
                 simm_229 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _va_229 = (r[rs_229] + simm_229) & M32
+                _a_229 = (r[rs_229] + simm_229) & M32
+                _va_229 = _a_229
+                if _va_229 & 3:
+                    badva = _va_229
+                    exc = EXC_ADES
+                    break
                 _s_229 = (_va_229 >> 12) & TC_MASK
-                if ltag[_s_229] == _va_229 >> 12:
-                    last_pa = _va_229 + ladd[_s_229]
+                if stag[_s_229] == _va_229 >> 12:
+                    _pa_229 = _va_229 + sadd[_s_229]
                 else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_229, 1)
-                    if last_pa < 0:
+                    _pa_229 = xlate_nb(m, c, mi, _va_229, ACC_STORE)
+                    if _pa_229 < 0:
                         badva = _va_229
-                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        exc = EXC_DBE if _pa_229 == XL_MMIO else -1 - _pa_229
                         break
-                _ld0_229 = np.int64(ram8[last_pa >> 0])
-                r[rt_229] = _ld0_229
-            elif _k1 == 37:
-                # lhu
+                if st[LLBIT] != 0 and st[LLADDR] == _pa_229:
+                    ram32[_pa_229 >> 2] = r[rt_229]
+                    r[rt_229] = 1
+                else:
+                    r[rt_229] = 0
+                st[LLBIT] = 0
+            elif leaf == 142:
+                # swc1
+                ft_230 = (insn >> 16) & 0x1f
                 rs_230 = (insn >> 21) & 0x1f
-                rt_230 = (insn >> 16) & 0x1f
                 simm_230 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
                 _va_230 = (r[rs_230] + simm_230) & M32
-                if _va_230 & 1:
+                _sv_230 = f[ft_230] & M32
+                if _va_230 & 3:
                     badva = _va_230
-                    exc = EXC_ADEL
+                    exc = EXC_ADES
                     break
                 _s_230 = (_va_230 >> 12) & TC_MASK
-                if ltag[_s_230] == _va_230 >> 12:
-                    last_pa = _va_230 + ladd[_s_230]
+                if stag[_s_230] == _va_230 >> 12:
+                    ram32[(_va_230 + sadd[_s_230]) >> 2] = _sv_230
                 else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_230, 2)
-                    if last_pa < 0:
+                    _pa_230 = store_xlate_nb(m, c, mi, _va_230, 4)
+                    if _pa_230 < 0:
                         badva = _va_230
-                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        exc = -1 - _pa_230
                         break
-                _ld0_230 = np.int64(ram16[last_pa >> 1])
-                r[rt_230] = _ld0_230
-            elif _k1 == 38:
-                # lwr
+                    ram32[_pa_230 >> 2] = _sv_230
+                    if _pa_230 == ram_size:
+                        exc = X_MMIO_STORE
+                        break
+            elif leaf == 143:
+                # sdc1
+                ft_231 = (insn >> 16) & 0x1f
                 rs_231 = (insn >> 21) & 0x1f
-                rt_231 = (insn >> 16) & 0x1f
                 simm_231 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _a_231 = (r[rs_231] + simm_231) & M32
-                _va_231 = _a_231 & 0xFFFFFFFC
-                if _va_231 & 3:
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (ft_231) & 1:
+                    exc = EXC_RI
+                    break
+                _va_231 = (r[rs_231] + simm_231) & M32
+                _sv_231 = rd_d(f, fr64, ft_231)
+                if _va_231 & 7:
                     badva = _va_231
-                    exc = EXC_ADEL
+                    exc = EXC_ADES
                     break
                 _s_231 = (_va_231 >> 12) & TC_MASK
-                if ltag[_s_231] == _va_231 >> 12:
-                    last_pa = _va_231 + ladd[_s_231]
+                if stag[_s_231] == _va_231 >> 12:
+                    ram32[(_va_231 + sadd[_s_231]) >> 2] = _sv_231 & M32
+                    ram32[((_va_231 + sadd[_s_231]) >> 2) + 1] = (_sv_231 >> 32) & M32
                 else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_231, 4)
-                    if last_pa < 0:
+                    _pa_231 = store_xlate_nb(m, c, mi, _va_231, 8)
+                    if _pa_231 < 0:
                         badva = _va_231
-                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        exc = -1 - _pa_231
                         break
-                _ld0_231 = np.int64(ram32[last_pa >> 2])
-                _v_231 = _ld0_231
-                _sh_231 = 8 * (_a_231 & 3)
-                r[rt_231] = (_v_231 >> _sh_231) | (r[rt_231] & (M32 ^ (M32 >> _sh_231)))
-            elif _k1 == 40:
-                # sb
-                rs_232 = (insn >> 21) & 0x1f
-                rt_232 = (insn >> 16) & 0x1f
-                simm_232 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _va_232 = (r[rs_232] + simm_232) & M32
-                _sv_232 = r[rt_232] & 0xFF
-                _s_232 = (_va_232 >> 12) & TC_MASK
-                if stag[_s_232] == _va_232 >> 12:
-                    ram8[(_va_232 + sadd[_s_232]) >> 0] = _sv_232
-                else:
-                    _pa_232 = store_xlate_nb(m, c, mi, _va_232, 1)
-                    if _pa_232 < 0:
-                        badva = _va_232
-                        exc = -1 - _pa_232
-                        break
-                    ram8[_pa_232 >> 0] = _sv_232
-                    if _pa_232 == ram_size:
+                    ram32[_pa_231 >> 2] = _sv_231 & M32
+                    ram32[(_pa_231 >> 2) + 1] = (_sv_231 >> 32) & M32
+                    if _pa_231 == ram_size:
                         exc = X_MMIO_STORE
                         break
-            elif _k1 == 41:
-                # sh
-                rs_233 = (insn >> 21) & 0x1f
-                rt_233 = (insn >> 16) & 0x1f
-                simm_233 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _va_233 = (r[rs_233] + simm_233) & M32
-                _sv_233 = r[rt_233] & 0xFFFF
-                if _va_233 & 1:
-                    badva = _va_233
-                    exc = EXC_ADES
-                    break
-                _s_233 = (_va_233 >> 12) & TC_MASK
-                if stag[_s_233] == _va_233 >> 12:
-                    ram16[(_va_233 + sadd[_s_233]) >> 1] = _sv_233
-                else:
-                    _pa_233 = store_xlate_nb(m, c, mi, _va_233, 2)
-                    if _pa_233 < 0:
-                        badva = _va_233
-                        exc = -1 - _pa_233
-                        break
-                    ram16[_pa_233 >> 1] = _sv_233
-                    if _pa_233 == ram_size:
-                        exc = X_MMIO_STORE
-                        break
-            elif _k1 == 42:
-                # swl
-                rs_234 = (insn >> 21) & 0x1f
-                rt_234 = (insn >> 16) & 0x1f
-                simm_234 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _a_234 = (r[rs_234] + simm_234) & M32
-                _va_234 = _a_234 & 0xFFFFFFFC
-                if _va_234 & 3:
-                    badva = _va_234
-                    exc = EXC_ADEL
-                    break
-                _s_234 = (_va_234 >> 12) & TC_MASK
-                if ltag[_s_234] == _va_234 >> 12:
-                    last_pa = _va_234 + ladd[_s_234]
-                else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_234, 4)
-                    if last_pa < 0:
-                        badva = _va_234
-                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
-                        break
-                _ld0_234 = np.int64(ram32[last_pa >> 2])
-                _v_234 = _ld0_234
-                _sh_234 = 8 * (3 - (_a_234 & 3))
-                _va_234 = _a_234 & 0xFFFFFFFC
-                _sv_234 = (_v_234 & (M32 ^ (M32 >> _sh_234))) | (r[rt_234] >> _sh_234)
-                if _va_234 & 3:
-                    badva = _va_234
-                    exc = EXC_ADES
-                    break
-                _s_234 = (_va_234 >> 12) & TC_MASK
-                if stag[_s_234] == _va_234 >> 12:
-                    ram32[(_va_234 + sadd[_s_234]) >> 2] = _sv_234
-                else:
-                    _pa_234 = store_xlate_nb(m, c, mi, _va_234, 4)
-                    if _pa_234 < 0:
-                        badva = _va_234
-                        exc = -1 - _pa_234
-                        break
-                    ram32[_pa_234 >> 2] = _sv_234
-                    if _pa_234 == ram_size:
-                        exc = X_MMIO_STORE
-                        break
-            elif _k1 == 43:
-                # sw
-                rs_235 = (insn >> 21) & 0x1f
-                rt_235 = (insn >> 16) & 0x1f
-                simm_235 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _va_235 = (r[rs_235] + simm_235) & M32
-                _sv_235 = r[rt_235]
-                if _va_235 & 3:
-                    badva = _va_235
-                    exc = EXC_ADES
-                    break
-                _s_235 = (_va_235 >> 12) & TC_MASK
-                if stag[_s_235] == _va_235 >> 12:
-                    ram32[(_va_235 + sadd[_s_235]) >> 2] = _sv_235
-                else:
-                    _pa_235 = store_xlate_nb(m, c, mi, _va_235, 4)
-                    if _pa_235 < 0:
-                        badva = _va_235
-                        exc = -1 - _pa_235
-                        break
-                    ram32[_pa_235 >> 2] = _sv_235
-                    if _pa_235 == ram_size:
-                        exc = X_MMIO_STORE
-                        break
-            elif _k1 == 46:
-                # swr
-                rs_236 = (insn >> 21) & 0x1f
-                rt_236 = (insn >> 16) & 0x1f
-                simm_236 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _a_236 = (r[rs_236] + simm_236) & M32
-                _va_236 = _a_236 & 0xFFFFFFFC
-                if _va_236 & 3:
-                    badva = _va_236
-                    exc = EXC_ADEL
-                    break
-                _s_236 = (_va_236 >> 12) & TC_MASK
-                if ltag[_s_236] == _va_236 >> 12:
-                    last_pa = _va_236 + ladd[_s_236]
-                else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_236, 4)
-                    if last_pa < 0:
-                        badva = _va_236
-                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
-                        break
-                _ld0_236 = np.int64(ram32[last_pa >> 2])
-                _v_236 = _ld0_236
-                _sh_236 = 8 * (_a_236 & 3)
-                _va_236 = _a_236 & 0xFFFFFFFC
-                _sv_236 = (_v_236 & ((1 << _sh_236) - 1)) | ((r[rt_236] << _sh_236) & M32)
-                if _va_236 & 3:
-                    badva = _va_236
-                    exc = EXC_ADES
-                    break
-                _s_236 = (_va_236 >> 12) & TC_MASK
-                if stag[_s_236] == _va_236 >> 12:
-                    ram32[(_va_236 + sadd[_s_236]) >> 2] = _sv_236
-                else:
-                    _pa_236 = store_xlate_nb(m, c, mi, _va_236, 4)
-                    if _pa_236 < 0:
-                        badva = _va_236
-                        exc = -1 - _pa_236
-                        break
-                    ram32[_pa_236 >> 2] = _sv_236
-                    if _pa_236 == ram_size:
-                        exc = X_MMIO_STORE
-                        break
-            elif _k1 == 48:
-                # ll
-                rs_237 = (insn >> 21) & 0x1f
-                rt_237 = (insn >> 16) & 0x1f
-                simm_237 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _a_237 = (r[rs_237] + simm_237) & M32
-                _va_237 = _a_237
-                if _va_237 & 3:
-                    badva = _va_237
-                    exc = EXC_ADEL
-                    break
-                _s_237 = (_va_237 >> 12) & TC_MASK
-                if ltag[_s_237] == _va_237 >> 12:
-                    last_pa = _va_237 + ladd[_s_237]
-                else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_237, 4)
-                    if last_pa < 0:
-                        badva = _va_237
-                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
-                        break
-                _ld0_237 = np.int64(ram32[last_pa >> 2])
-                r[rt_237] = _ld0_237
-                st[LLBIT] = 1
-                st[LLADDR] = last_pa
-            elif _k1 == 49:
-                # lwc1
-                ft_238 = (insn >> 16) & 0x1f
-                rs_238 = (insn >> 21) & 0x1f
-                simm_238 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                if not cu1:
-                    exc = EXC_CPU
-                    ce = 1
-                    break
-                _va_238 = (r[rs_238] + simm_238) & M32
-                if _va_238 & 3:
-                    badva = _va_238
-                    exc = EXC_ADEL
-                    break
-                _s_238 = (_va_238 >> 12) & TC_MASK
-                if ltag[_s_238] == _va_238 >> 12:
-                    last_pa = _va_238 + ladd[_s_238]
-                else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_238, 4)
-                    if last_pa < 0:
-                        badva = _va_238
-                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
-                        break
-                _ld0_238 = np.int64(ram32[last_pa >> 2])
-                f[ft_238] = (f[ft_238] & ~M32) | _ld0_238
-            elif _k1 == 53:
-                # ldc1
-                ft_239 = (insn >> 16) & 0x1f
-                rs_239 = (insn >> 21) & 0x1f
-                simm_239 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                if not cu1:
-                    exc = EXC_CPU
-                    ce = 1
-                    break
-                if not fr64 and (ft_239) & 1:
-                    exc = EXC_RI
-                    break
-                _va_239 = (r[rs_239] + simm_239) & M32
-                if _va_239 & 7:
-                    badva = _va_239
-                    exc = EXC_ADEL
-                    break
-                _s_239 = (_va_239 >> 12) & TC_MASK
-                if ltag[_s_239] == _va_239 >> 12:
-                    last_pa = _va_239 + ladd[_s_239]
-                else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_239, 8)
-                    if last_pa < 0:
-                        badva = _va_239
-                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
-                        break
-                _ld0_239 = np.int64(ram32[last_pa >> 2]) | (np.int64(ram32[(last_pa >> 2) + 1]) << 32)
-                wr_d(f, fr64, ft_239, _ld0_239)
-            elif _k1 == 56:
-                # sc
-                rs_240 = (insn >> 21) & 0x1f
-                rt_240 = (insn >> 16) & 0x1f
-                simm_240 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                _a_240 = (r[rs_240] + simm_240) & M32
-                _va_240 = _a_240
-                if _va_240 & 3:
-                    badva = _va_240
-                    exc = EXC_ADES
-                    break
-                _s_240 = (_va_240 >> 12) & TC_MASK
-                if stag[_s_240] == _va_240 >> 12:
-                    _pa_240 = _va_240 + sadd[_s_240]
-                else:
-                    _pa_240 = xlate_nb(m, c, mi, _va_240, ACC_STORE)
-                    if _pa_240 < 0:
-                        badva = _va_240
-                        exc = EXC_DBE if _pa_240 == XL_MMIO else -1 - _pa_240
-                        break
-                if st[LLBIT] != 0 and st[LLADDR] == _pa_240:
-                    ram32[_pa_240 >> 2] = r[rt_240]
-                    r[rt_240] = 1
-                else:
-                    r[rt_240] = 0
-                st[LLBIT] = 0
-            elif _k1 == 57:
-                # swc1
-                ft_241 = (insn >> 16) & 0x1f
-                rs_241 = (insn >> 21) & 0x1f
-                simm_241 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                if not cu1:
-                    exc = EXC_CPU
-                    ce = 1
-                    break
-                _va_241 = (r[rs_241] + simm_241) & M32
-                _sv_241 = f[ft_241] & M32
-                if _va_241 & 3:
-                    badva = _va_241
-                    exc = EXC_ADES
-                    break
-                _s_241 = (_va_241 >> 12) & TC_MASK
-                if stag[_s_241] == _va_241 >> 12:
-                    ram32[(_va_241 + sadd[_s_241]) >> 2] = _sv_241
-                else:
-                    _pa_241 = store_xlate_nb(m, c, mi, _va_241, 4)
-                    if _pa_241 < 0:
-                        badva = _va_241
-                        exc = -1 - _pa_241
-                        break
-                    ram32[_pa_241 >> 2] = _sv_241
-                    if _pa_241 == ram_size:
-                        exc = X_MMIO_STORE
-                        break
-            elif _k1 == 61:
-                # sdc1
-                ft_242 = (insn >> 16) & 0x1f
-                rs_242 = (insn >> 21) & 0x1f
-                simm_242 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-                if not cu1:
-                    exc = EXC_CPU
-                    ce = 1
-                    break
-                if not fr64 and (ft_242) & 1:
-                    exc = EXC_RI
-                    break
-                _va_242 = (r[rs_242] + simm_242) & M32
-                _sv_242 = rd_d(f, fr64, ft_242)
-                if _va_242 & 7:
-                    badva = _va_242
-                    exc = EXC_ADES
-                    break
-                _s_242 = (_va_242 >> 12) & TC_MASK
-                if stag[_s_242] == _va_242 >> 12:
-                    ram32[(_va_242 + sadd[_s_242]) >> 2] = _sv_242 & M32
-                    ram32[((_va_242 + sadd[_s_242]) >> 2) + 1] = (_sv_242 >> 32) & M32
-                else:
-                    _pa_242 = store_xlate_nb(m, c, mi, _va_242, 8)
-                    if _pa_242 < 0:
-                        badva = _va_242
-                        exc = -1 - _pa_242
-                        break
-                    ram32[_pa_242 >> 2] = _sv_242 & M32
-                    ram32[(_pa_242 >> 2) + 1] = (_sv_242 >> 32) & M32
-                    if _pa_242 == ram_size:
-                        exc = X_MMIO_STORE
-                        break
-            else:
-                exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
-                if exc != -1:
-                    if exc >= 0x10000:
-                        ce = exc >> 16
-                        exc = exc & 0xFFFF
-                    break
             r[0] = 0
             pc = npc
             npc = npc2
@@ -2746,347 +2285,417 @@ def exec_cpu_nb(m, c, limit):
 @njit(cache=True, _nrt=False)
 def fpu_op0_nb(st, r, f, insn, fr64):
     exc = -1
-    _k61 = insn & 0x3f
-    if _k61 == 0:
+    _k56 = insn & 0x3f
+    if _k56 == 0:
         # add.s
-        fd_62 = (insn >> 6) & 0x1f
-        fs_62 = (insn >> 11) & 0x1f
-        ft_62 = (insn >> 16) & 0x1f
-        _res_62, _cause_62 = add_s(rd_s(f, fs_62), rd_s(f, ft_62), st[FCSR])
-        _fc_62 = (st[FCSR] & ~0x3F000) | (_cause_62 << 12)
-        if _cause_62 & (((_fc_62 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_62
+        fd_57 = (insn >> 6) & 0x1f
+        fs_57 = (insn >> 11) & 0x1f
+        ft_57 = (insn >> 16) & 0x1f
+        _res_57, _cause_57 = add_s(rd_s(f, fs_57), rd_s(f, ft_57), st[FCSR])
+        _fc_57 = (st[FCSR] & ~0x3F000) | (_cause_57 << 12)
+        if _cause_57 & (((_fc_57 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_57
             exc = EXC_FPE
             return exc
-        st[FCSR] = _fc_62 | ((_cause_62 & 0x1F) << 2)
-        wr_s(f, fd_62, _res_62)
-    elif _k61 == 1:
+        st[FCSR] = _fc_57 | ((_cause_57 & 0x1F) << 2)
+        wr_s(f, fd_57, _res_57)
+    elif _k56 == 1:
         # sub.s
-        fd_63 = (insn >> 6) & 0x1f
-        fs_63 = (insn >> 11) & 0x1f
-        ft_63 = (insn >> 16) & 0x1f
-        _res_63, _cause_63 = sub_s(rd_s(f, fs_63), rd_s(f, ft_63), st[FCSR])
-        _fc_63 = (st[FCSR] & ~0x3F000) | (_cause_63 << 12)
-        if _cause_63 & (((_fc_63 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_63
+        fd_58 = (insn >> 6) & 0x1f
+        fs_58 = (insn >> 11) & 0x1f
+        ft_58 = (insn >> 16) & 0x1f
+        _res_58, _cause_58 = sub_s(rd_s(f, fs_58), rd_s(f, ft_58), st[FCSR])
+        _fc_58 = (st[FCSR] & ~0x3F000) | (_cause_58 << 12)
+        if _cause_58 & (((_fc_58 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_58
             exc = EXC_FPE
             return exc
-        st[FCSR] = _fc_63 | ((_cause_63 & 0x1F) << 2)
-        wr_s(f, fd_63, _res_63)
-    elif _k61 == 2:
+        st[FCSR] = _fc_58 | ((_cause_58 & 0x1F) << 2)
+        wr_s(f, fd_58, _res_58)
+    elif _k56 == 2:
         # mul.s
-        fd_64 = (insn >> 6) & 0x1f
-        fs_64 = (insn >> 11) & 0x1f
-        ft_64 = (insn >> 16) & 0x1f
-        _res_64, _cause_64 = mul_s(rd_s(f, fs_64), rd_s(f, ft_64), st[FCSR])
-        _fc_64 = (st[FCSR] & ~0x3F000) | (_cause_64 << 12)
-        if _cause_64 & (((_fc_64 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_64
+        fd_59 = (insn >> 6) & 0x1f
+        fs_59 = (insn >> 11) & 0x1f
+        ft_59 = (insn >> 16) & 0x1f
+        _res_59, _cause_59 = mul_s(rd_s(f, fs_59), rd_s(f, ft_59), st[FCSR])
+        _fc_59 = (st[FCSR] & ~0x3F000) | (_cause_59 << 12)
+        if _cause_59 & (((_fc_59 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_59
             exc = EXC_FPE
             return exc
-        st[FCSR] = _fc_64 | ((_cause_64 & 0x1F) << 2)
-        wr_s(f, fd_64, _res_64)
-    elif _k61 == 3:
+        st[FCSR] = _fc_59 | ((_cause_59 & 0x1F) << 2)
+        wr_s(f, fd_59, _res_59)
+    elif _k56 == 3:
         # div.s
-        fd_65 = (insn >> 6) & 0x1f
-        fs_65 = (insn >> 11) & 0x1f
-        ft_65 = (insn >> 16) & 0x1f
-        _res_65, _cause_65 = div_s(rd_s(f, fs_65), rd_s(f, ft_65), st[FCSR])
-        _fc_65 = (st[FCSR] & ~0x3F000) | (_cause_65 << 12)
-        if _cause_65 & (((_fc_65 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_65
+        fd_60 = (insn >> 6) & 0x1f
+        fs_60 = (insn >> 11) & 0x1f
+        ft_60 = (insn >> 16) & 0x1f
+        _res_60, _cause_60 = div_s(rd_s(f, fs_60), rd_s(f, ft_60), st[FCSR])
+        _fc_60 = (st[FCSR] & ~0x3F000) | (_cause_60 << 12)
+        if _cause_60 & (((_fc_60 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_60
             exc = EXC_FPE
             return exc
-        st[FCSR] = _fc_65 | ((_cause_65 & 0x1F) << 2)
-        wr_s(f, fd_65, _res_65)
-    elif _k61 == 4:
+        st[FCSR] = _fc_60 | ((_cause_60 & 0x1F) << 2)
+        wr_s(f, fd_60, _res_60)
+    elif _k56 == 4:
         # sqrt.s
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_61 = (insn >> 6) & 0x1f
+            fs_61 = (insn >> 11) & 0x1f
+            _res_61, _cause_61 = sqrt_s(rd_s(f, fs_61), st[FCSR])
+            _fc_61 = (st[FCSR] & ~0x3F000) | (_cause_61 << 12)
+            if _cause_61 & (((_fc_61 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_61
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_61 | ((_cause_61 & 0x1F) << 2)
+            wr_s(f, fd_61, _res_61)
+    elif _k56 == 5:
+        # abs.s
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_62 = (insn >> 6) & 0x1f
+            fs_62 = (insn >> 11) & 0x1f
+            _res_62, _cause_62 = abs_s(rd_s(f, fs_62), st[FCSR])
+            wr_s(f, fd_62, _res_62)
+    elif _k56 == 6:
+        # mov.s
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_63 = (insn >> 6) & 0x1f
+            fs_63 = (insn >> 11) & 0x1f
+            wr_s(f, fd_63, rd_s(f, fs_63))
+    elif _k56 == 7:
+        # neg.s
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_64 = (insn >> 6) & 0x1f
+            fs_64 = (insn >> 11) & 0x1f
+            _res_64, _cause_64 = neg_s(rd_s(f, fs_64), st[FCSR])
+            wr_s(f, fd_64, _res_64)
+    elif _k56 == 8:
+        # round.l.s
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_65 = (insn >> 6) & 0x1f
+            fs_65 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_65) & 1:
+                exc = EXC_RI
+                return exc
+            _res_65, _cause_65 = round_l_s(rd_s(f, fs_65), st[FCSR])
+            _fc_65 = (st[FCSR] & ~0x3F000) | (_cause_65 << 12)
+            if _cause_65 & (((_fc_65 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_65
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_65 | ((_cause_65 & 0x1F) << 2)
+            wr_d(f, fr64, fd_65, _res_65)
+    elif _k56 == 9:
+        # trunc.l.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
             fd_66 = (insn >> 6) & 0x1f
             fs_66 = (insn >> 11) & 0x1f
-            _res_66, _cause_66 = sqrt_s(rd_s(f, fs_66), st[FCSR])
+            if not fr64 and (fd_66) & 1:
+                exc = EXC_RI
+                return exc
+            _res_66, _cause_66 = trunc_l_s(rd_s(f, fs_66), st[FCSR])
             _fc_66 = (st[FCSR] & ~0x3F000) | (_cause_66 << 12)
             if _cause_66 & (((_fc_66 >> 7) & 0x1F) | 0x20):
                 st[FCSR] = _fc_66
                 exc = EXC_FPE
                 return exc
             st[FCSR] = _fc_66 | ((_cause_66 & 0x1F) << 2)
-            wr_s(f, fd_66, _res_66)
-    elif _k61 == 5:
-        # abs.s
+            wr_d(f, fr64, fd_66, _res_66)
+    elif _k56 == 10:
+        # ceil.l.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
             fd_67 = (insn >> 6) & 0x1f
             fs_67 = (insn >> 11) & 0x1f
-            _res_67, _cause_67 = abs_s(rd_s(f, fs_67), st[FCSR])
-            wr_s(f, fd_67, _res_67)
-    elif _k61 == 6:
-        # mov.s
+            if not fr64 and (fd_67) & 1:
+                exc = EXC_RI
+                return exc
+            _res_67, _cause_67 = ceil_l_s(rd_s(f, fs_67), st[FCSR])
+            _fc_67 = (st[FCSR] & ~0x3F000) | (_cause_67 << 12)
+            if _cause_67 & (((_fc_67 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_67
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_67 | ((_cause_67 & 0x1F) << 2)
+            wr_d(f, fr64, fd_67, _res_67)
+    elif _k56 == 11:
+        # floor.l.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
             fd_68 = (insn >> 6) & 0x1f
             fs_68 = (insn >> 11) & 0x1f
-            wr_s(f, fd_68, rd_s(f, fs_68))
-    elif _k61 == 7:
-        # neg.s
+            if not fr64 and (fd_68) & 1:
+                exc = EXC_RI
+                return exc
+            _res_68, _cause_68 = floor_l_s(rd_s(f, fs_68), st[FCSR])
+            _fc_68 = (st[FCSR] & ~0x3F000) | (_cause_68 << 12)
+            if _cause_68 & (((_fc_68 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_68
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_68 | ((_cause_68 & 0x1F) << 2)
+            wr_d(f, fr64, fd_68, _res_68)
+    elif _k56 == 12:
+        # round.w.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
             fd_69 = (insn >> 6) & 0x1f
             fs_69 = (insn >> 11) & 0x1f
-            _res_69, _cause_69 = neg_s(rd_s(f, fs_69), st[FCSR])
+            _res_69, _cause_69 = round_w_s(rd_s(f, fs_69), st[FCSR])
+            _fc_69 = (st[FCSR] & ~0x3F000) | (_cause_69 << 12)
+            if _cause_69 & (((_fc_69 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_69
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_69 | ((_cause_69 & 0x1F) << 2)
             wr_s(f, fd_69, _res_69)
-    elif _k61 == 8:
-        # round.l.s
+    elif _k56 == 13:
+        # trunc.w.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
             fd_70 = (insn >> 6) & 0x1f
             fs_70 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_70) & 1:
-                exc = EXC_RI
-                return exc
-            _res_70, _cause_70 = round_l_s(rd_s(f, fs_70), st[FCSR])
+            _res_70, _cause_70 = trunc_w_s(rd_s(f, fs_70), st[FCSR])
             _fc_70 = (st[FCSR] & ~0x3F000) | (_cause_70 << 12)
             if _cause_70 & (((_fc_70 >> 7) & 0x1F) | 0x20):
                 st[FCSR] = _fc_70
                 exc = EXC_FPE
                 return exc
             st[FCSR] = _fc_70 | ((_cause_70 & 0x1F) << 2)
-            wr_d(f, fr64, fd_70, _res_70)
-    elif _k61 == 9:
-        # trunc.l.s
+            wr_s(f, fd_70, _res_70)
+    elif _k56 == 14:
+        # ceil.w.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
             fd_71 = (insn >> 6) & 0x1f
             fs_71 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_71) & 1:
-                exc = EXC_RI
-                return exc
-            _res_71, _cause_71 = trunc_l_s(rd_s(f, fs_71), st[FCSR])
+            _res_71, _cause_71 = ceil_w_s(rd_s(f, fs_71), st[FCSR])
             _fc_71 = (st[FCSR] & ~0x3F000) | (_cause_71 << 12)
             if _cause_71 & (((_fc_71 >> 7) & 0x1F) | 0x20):
                 st[FCSR] = _fc_71
                 exc = EXC_FPE
                 return exc
             st[FCSR] = _fc_71 | ((_cause_71 & 0x1F) << 2)
-            wr_d(f, fr64, fd_71, _res_71)
-    elif _k61 == 10:
-        # ceil.l.s
+            wr_s(f, fd_71, _res_71)
+    elif _k56 == 15:
+        # floor.w.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
             fd_72 = (insn >> 6) & 0x1f
             fs_72 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_72) & 1:
-                exc = EXC_RI
-                return exc
-            _res_72, _cause_72 = ceil_l_s(rd_s(f, fs_72), st[FCSR])
+            _res_72, _cause_72 = floor_w_s(rd_s(f, fs_72), st[FCSR])
             _fc_72 = (st[FCSR] & ~0x3F000) | (_cause_72 << 12)
             if _cause_72 & (((_fc_72 >> 7) & 0x1F) | 0x20):
                 st[FCSR] = _fc_72
                 exc = EXC_FPE
                 return exc
             st[FCSR] = _fc_72 | ((_cause_72 & 0x1F) << 2)
-            wr_d(f, fr64, fd_72, _res_72)
-    elif _k61 == 11:
-        # floor.l.s
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
-        else:
-            fd_73 = (insn >> 6) & 0x1f
-            fs_73 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_73) & 1:
-                exc = EXC_RI
-                return exc
-            _res_73, _cause_73 = floor_l_s(rd_s(f, fs_73), st[FCSR])
-            _fc_73 = (st[FCSR] & ~0x3F000) | (_cause_73 << 12)
-            if _cause_73 & (((_fc_73 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_73
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_73 | ((_cause_73 & 0x1F) << 2)
-            wr_d(f, fr64, fd_73, _res_73)
-    elif _k61 == 12:
-        # round.w.s
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
-        else:
+            wr_s(f, fd_72, _res_72)
+    elif _k56 == 17:
+        _k73 = (insn >> 16) & 0x3
+        if _k73 == 0:
+            # movf.s
+            cc18_74 = (insn >> 18) & 0x7
             fd_74 = (insn >> 6) & 0x1f
             fs_74 = (insn >> 11) & 0x1f
-            _res_74, _cause_74 = round_w_s(rd_s(f, fs_74), st[FCSR])
-            _fc_74 = (st[FCSR] & ~0x3F000) | (_cause_74 << 12)
-            if _cause_74 & (((_fc_74 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_74
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_74 | ((_cause_74 & 0x1F) << 2)
-            wr_s(f, fd_74, _res_74)
-    elif _k61 == 13:
-        # trunc.w.s
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
-        else:
+            if fcc(st[FCSR], cc18_74) == 0:
+                wr_s(f, fd_74, rd_s(f, fs_74))
+        elif _k73 == 1:
+            # movt.s
+            cc18_75 = (insn >> 18) & 0x7
             fd_75 = (insn >> 6) & 0x1f
             fs_75 = (insn >> 11) & 0x1f
-            _res_75, _cause_75 = trunc_w_s(rd_s(f, fs_75), st[FCSR])
-            _fc_75 = (st[FCSR] & ~0x3F000) | (_cause_75 << 12)
-            if _cause_75 & (((_fc_75 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_75
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_75 | ((_cause_75 & 0x1F) << 2)
-            wr_s(f, fd_75, _res_75)
-    elif _k61 == 14:
-        # ceil.w.s
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
-        else:
-            fd_76 = (insn >> 6) & 0x1f
-            fs_76 = (insn >> 11) & 0x1f
-            _res_76, _cause_76 = ceil_w_s(rd_s(f, fs_76), st[FCSR])
-            _fc_76 = (st[FCSR] & ~0x3F000) | (_cause_76 << 12)
-            if _cause_76 & (((_fc_76 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_76
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_76 | ((_cause_76 & 0x1F) << 2)
-            wr_s(f, fd_76, _res_76)
-    elif _k61 == 15:
-        # floor.w.s
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
-        else:
-            fd_77 = (insn >> 6) & 0x1f
-            fs_77 = (insn >> 11) & 0x1f
-            _res_77, _cause_77 = floor_w_s(rd_s(f, fs_77), st[FCSR])
-            _fc_77 = (st[FCSR] & ~0x3F000) | (_cause_77 << 12)
-            if _cause_77 & (((_fc_77 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_77
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_77 | ((_cause_77 & 0x1F) << 2)
-            wr_s(f, fd_77, _res_77)
-    elif _k61 == 17:
-        _k78 = (insn >> 16) & 0x3
-        if _k78 == 0:
-            # movf.s
-            cc18_79 = (insn >> 18) & 0x7
-            fd_79 = (insn >> 6) & 0x1f
-            fs_79 = (insn >> 11) & 0x1f
-            if fcc(st[FCSR], cc18_79) == 0:
-                wr_s(f, fd_79, rd_s(f, fs_79))
-        elif _k78 == 1:
-            # movt.s
-            cc18_80 = (insn >> 18) & 0x7
-            fd_80 = (insn >> 6) & 0x1f
-            fs_80 = (insn >> 11) & 0x1f
-            if fcc(st[FCSR], cc18_80) != 0:
-                wr_s(f, fd_80, rd_s(f, fs_80))
+            if fcc(st[FCSR], cc18_75) != 0:
+                wr_s(f, fd_75, rd_s(f, fs_75))
         else:
             return EXC_RI
-    elif _k61 == 18:
+    elif _k56 == 18:
         # movz.s
-        fd_81 = (insn >> 6) & 0x1f
-        fs_81 = (insn >> 11) & 0x1f
-        rt_81 = (insn >> 16) & 0x1f
-        if r[rt_81] == 0:
-            wr_s(f, fd_81, rd_s(f, fs_81))
-    elif _k61 == 19:
+        fd_76 = (insn >> 6) & 0x1f
+        fs_76 = (insn >> 11) & 0x1f
+        rt_76 = (insn >> 16) & 0x1f
+        if r[rt_76] == 0:
+            wr_s(f, fd_76, rd_s(f, fs_76))
+    elif _k56 == 19:
         # movn.s
-        fd_82 = (insn >> 6) & 0x1f
-        fs_82 = (insn >> 11) & 0x1f
-        rt_82 = (insn >> 16) & 0x1f
-        if r[rt_82] != 0:
-            wr_s(f, fd_82, rd_s(f, fs_82))
-    elif _k61 == 21:
+        fd_77 = (insn >> 6) & 0x1f
+        fs_77 = (insn >> 11) & 0x1f
+        rt_77 = (insn >> 16) & 0x1f
+        if r[rt_77] != 0:
+            wr_s(f, fd_77, rd_s(f, fs_77))
+    elif _k56 == 21:
         # recip.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
-            fd_83 = (insn >> 6) & 0x1f
-            fs_83 = (insn >> 11) & 0x1f
-            _res_83, _cause_83 = recip_s(rd_s(f, fs_83), st[FCSR])
-            _fc_83 = (st[FCSR] & ~0x3F000) | (_cause_83 << 12)
-            if _cause_83 & (((_fc_83 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_83
+            fd_78 = (insn >> 6) & 0x1f
+            fs_78 = (insn >> 11) & 0x1f
+            _res_78, _cause_78 = recip_s(rd_s(f, fs_78), st[FCSR])
+            _fc_78 = (st[FCSR] & ~0x3F000) | (_cause_78 << 12)
+            if _cause_78 & (((_fc_78 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_78
                 exc = EXC_FPE
                 return exc
-            st[FCSR] = _fc_83 | ((_cause_83 & 0x1F) << 2)
-            wr_s(f, fd_83, _res_83)
-    elif _k61 == 22:
+            st[FCSR] = _fc_78 | ((_cause_78 & 0x1F) << 2)
+            wr_s(f, fd_78, _res_78)
+    elif _k56 == 22:
         # rsqrt.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
-            fd_84 = (insn >> 6) & 0x1f
-            fs_84 = (insn >> 11) & 0x1f
-            _res_84, _cause_84 = rsqrt_s(rd_s(f, fs_84), st[FCSR])
-            _fc_84 = (st[FCSR] & ~0x3F000) | (_cause_84 << 12)
-            if _cause_84 & (((_fc_84 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_84
+            fd_79 = (insn >> 6) & 0x1f
+            fs_79 = (insn >> 11) & 0x1f
+            _res_79, _cause_79 = rsqrt_s(rd_s(f, fs_79), st[FCSR])
+            _fc_79 = (st[FCSR] & ~0x3F000) | (_cause_79 << 12)
+            if _cause_79 & (((_fc_79 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_79
                 exc = EXC_FPE
                 return exc
-            st[FCSR] = _fc_84 | ((_cause_84 & 0x1F) << 2)
-            wr_s(f, fd_84, _res_84)
-    elif _k61 == 33:
+            st[FCSR] = _fc_79 | ((_cause_79 & 0x1F) << 2)
+            wr_s(f, fd_79, _res_79)
+    elif _k56 == 33:
         # cvt.d.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
-            fd_85 = (insn >> 6) & 0x1f
-            fs_85 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_85) & 1:
+            fd_80 = (insn >> 6) & 0x1f
+            fs_80 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_80) & 1:
                 exc = EXC_RI
                 return exc
-            _res_85, _cause_85 = cvt_d_s(rd_s(f, fs_85), st[FCSR])
-            _fc_85 = (st[FCSR] & ~0x3F000) | (_cause_85 << 12)
-            if _cause_85 & (((_fc_85 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_85
+            _res_80, _cause_80 = cvt_d_s(rd_s(f, fs_80), st[FCSR])
+            _fc_80 = (st[FCSR] & ~0x3F000) | (_cause_80 << 12)
+            if _cause_80 & (((_fc_80 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_80
                 exc = EXC_FPE
                 return exc
-            st[FCSR] = _fc_85 | ((_cause_85 & 0x1F) << 2)
-            wr_d(f, fr64, fd_85, _res_85)
-    elif _k61 == 36:
+            st[FCSR] = _fc_80 | ((_cause_80 & 0x1F) << 2)
+            wr_d(f, fr64, fd_80, _res_80)
+    elif _k56 == 36:
         # cvt.w.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
-            fd_86 = (insn >> 6) & 0x1f
-            fs_86 = (insn >> 11) & 0x1f
-            _res_86, _cause_86 = cvt_w_s(rd_s(f, fs_86), st[FCSR])
-            _fc_86 = (st[FCSR] & ~0x3F000) | (_cause_86 << 12)
-            if _cause_86 & (((_fc_86 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_86
+            fd_81 = (insn >> 6) & 0x1f
+            fs_81 = (insn >> 11) & 0x1f
+            _res_81, _cause_81 = cvt_w_s(rd_s(f, fs_81), st[FCSR])
+            _fc_81 = (st[FCSR] & ~0x3F000) | (_cause_81 << 12)
+            if _cause_81 & (((_fc_81 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_81
                 exc = EXC_FPE
                 return exc
-            st[FCSR] = _fc_86 | ((_cause_86 & 0x1F) << 2)
-            wr_s(f, fd_86, _res_86)
-    elif _k61 == 37:
+            st[FCSR] = _fc_81 | ((_cause_81 & 0x1F) << 2)
+            wr_s(f, fd_81, _res_81)
+    elif _k56 == 37:
         # cvt.l.s
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
-            fd_87 = (insn >> 6) & 0x1f
-            fs_87 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_87) & 1:
+            fd_82 = (insn >> 6) & 0x1f
+            fs_82 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_82) & 1:
                 exc = EXC_RI
                 return exc
-            _res_87, _cause_87 = cvt_l_s(rd_s(f, fs_87), st[FCSR])
-            _fc_87 = (st[FCSR] & ~0x3F000) | (_cause_87 << 12)
-            if _cause_87 & (((_fc_87 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_87
+            _res_82, _cause_82 = cvt_l_s(rd_s(f, fs_82), st[FCSR])
+            _fc_82 = (st[FCSR] & ~0x3F000) | (_cause_82 << 12)
+            if _cause_82 & (((_fc_82 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_82
                 exc = EXC_FPE
                 return exc
-            st[FCSR] = _fc_87 | ((_cause_87 & 0x1F) << 2)
-            wr_d(f, fr64, fd_87, _res_87)
-    elif _k61 == 48:
+            st[FCSR] = _fc_82 | ((_cause_82 & 0x1F) << 2)
+            wr_d(f, fr64, fd_82, _res_82)
+    elif _k56 == 48:
         # c.f.s
+        cc8_83 = (insn >> 8) & 0x7
+        cond_83 = insn & 0xf
+        fs_83 = (insn >> 11) & 0x1f
+        ft_83 = (insn >> 16) & 0x1f
+        _t_83, _cause_83 = cmp_s(rd_s(f, fs_83), rd_s(f, ft_83), cond_83, st[FCSR])
+        _fc_83 = (st[FCSR] & ~0x3F000) | (_cause_83 << 12)
+        if _cause_83 & (((_fc_83 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_83
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_83 | ((_cause_83 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_83, _t_83)
+    elif _k56 == 49:
+        # c.un.s
+        cc8_84 = (insn >> 8) & 0x7
+        cond_84 = insn & 0xf
+        fs_84 = (insn >> 11) & 0x1f
+        ft_84 = (insn >> 16) & 0x1f
+        _t_84, _cause_84 = cmp_s(rd_s(f, fs_84), rd_s(f, ft_84), cond_84, st[FCSR])
+        _fc_84 = (st[FCSR] & ~0x3F000) | (_cause_84 << 12)
+        if _cause_84 & (((_fc_84 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_84
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_84 | ((_cause_84 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_84, _t_84)
+    elif _k56 == 50:
+        # c.eq.s
+        cc8_85 = (insn >> 8) & 0x7
+        cond_85 = insn & 0xf
+        fs_85 = (insn >> 11) & 0x1f
+        ft_85 = (insn >> 16) & 0x1f
+        _t_85, _cause_85 = cmp_s(rd_s(f, fs_85), rd_s(f, ft_85), cond_85, st[FCSR])
+        _fc_85 = (st[FCSR] & ~0x3F000) | (_cause_85 << 12)
+        if _cause_85 & (((_fc_85 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_85
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_85 | ((_cause_85 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_85, _t_85)
+    elif _k56 == 51:
+        # c.ueq.s
+        cc8_86 = (insn >> 8) & 0x7
+        cond_86 = insn & 0xf
+        fs_86 = (insn >> 11) & 0x1f
+        ft_86 = (insn >> 16) & 0x1f
+        _t_86, _cause_86 = cmp_s(rd_s(f, fs_86), rd_s(f, ft_86), cond_86, st[FCSR])
+        _fc_86 = (st[FCSR] & ~0x3F000) | (_cause_86 << 12)
+        if _cause_86 & (((_fc_86 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_86
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_86 | ((_cause_86 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_86, _t_86)
+    elif _k56 == 52:
+        # c.olt.s
+        cc8_87 = (insn >> 8) & 0x7
+        cond_87 = insn & 0xf
+        fs_87 = (insn >> 11) & 0x1f
+        ft_87 = (insn >> 16) & 0x1f
+        _t_87, _cause_87 = cmp_s(rd_s(f, fs_87), rd_s(f, ft_87), cond_87, st[FCSR])
+        _fc_87 = (st[FCSR] & ~0x3F000) | (_cause_87 << 12)
+        if _cause_87 & (((_fc_87 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_87
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_87 | ((_cause_87 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_87, _t_87)
+    elif _k56 == 53:
+        # c.ult.s
         cc8_88 = (insn >> 8) & 0x7
         cond_88 = insn & 0xf
         fs_88 = (insn >> 11) & 0x1f
@@ -3099,8 +2708,8 @@ def fpu_op0_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_88 | ((_cause_88 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_88, _t_88)
-    elif _k61 == 49:
-        # c.un.s
+    elif _k56 == 54:
+        # c.ole.s
         cc8_89 = (insn >> 8) & 0x7
         cond_89 = insn & 0xf
         fs_89 = (insn >> 11) & 0x1f
@@ -3113,8 +2722,8 @@ def fpu_op0_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_89 | ((_cause_89 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_89, _t_89)
-    elif _k61 == 50:
-        # c.eq.s
+    elif _k56 == 55:
+        # c.ule.s
         cc8_90 = (insn >> 8) & 0x7
         cond_90 = insn & 0xf
         fs_90 = (insn >> 11) & 0x1f
@@ -3127,8 +2736,8 @@ def fpu_op0_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_90 | ((_cause_90 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_90, _t_90)
-    elif _k61 == 51:
-        # c.ueq.s
+    elif _k56 == 56:
+        # c.sf.s
         cc8_91 = (insn >> 8) & 0x7
         cond_91 = insn & 0xf
         fs_91 = (insn >> 11) & 0x1f
@@ -3141,8 +2750,8 @@ def fpu_op0_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_91 | ((_cause_91 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_91, _t_91)
-    elif _k61 == 52:
-        # c.olt.s
+    elif _k56 == 57:
+        # c.ngle.s
         cc8_92 = (insn >> 8) & 0x7
         cond_92 = insn & 0xf
         fs_92 = (insn >> 11) & 0x1f
@@ -3155,8 +2764,8 @@ def fpu_op0_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_92 | ((_cause_92 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_92, _t_92)
-    elif _k61 == 53:
-        # c.ult.s
+    elif _k56 == 58:
+        # c.seq.s
         cc8_93 = (insn >> 8) & 0x7
         cond_93 = insn & 0xf
         fs_93 = (insn >> 11) & 0x1f
@@ -3169,8 +2778,8 @@ def fpu_op0_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_93 | ((_cause_93 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_93, _t_93)
-    elif _k61 == 54:
-        # c.ole.s
+    elif _k56 == 59:
+        # c.ngl.s
         cc8_94 = (insn >> 8) & 0x7
         cond_94 = insn & 0xf
         fs_94 = (insn >> 11) & 0x1f
@@ -3183,8 +2792,8 @@ def fpu_op0_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_94 | ((_cause_94 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_94, _t_94)
-    elif _k61 == 55:
-        # c.ule.s
+    elif _k56 == 60:
+        # c.lt.s
         cc8_95 = (insn >> 8) & 0x7
         cond_95 = insn & 0xf
         fs_95 = (insn >> 11) & 0x1f
@@ -3197,8 +2806,8 @@ def fpu_op0_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_95 | ((_cause_95 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_95, _t_95)
-    elif _k61 == 56:
-        # c.sf.s
+    elif _k56 == 61:
+        # c.nge.s
         cc8_96 = (insn >> 8) & 0x7
         cond_96 = insn & 0xf
         fs_96 = (insn >> 11) & 0x1f
@@ -3211,8 +2820,8 @@ def fpu_op0_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_96 | ((_cause_96 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_96, _t_96)
-    elif _k61 == 57:
-        # c.ngle.s
+    elif _k56 == 62:
+        # c.le.s
         cc8_97 = (insn >> 8) & 0x7
         cond_97 = insn & 0xf
         fs_97 = (insn >> 11) & 0x1f
@@ -3225,8 +2834,8 @@ def fpu_op0_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_97 | ((_cause_97 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_97, _t_97)
-    elif _k61 == 58:
-        # c.seq.s
+    elif _k56 == 63:
+        # c.ngt.s
         cc8_98 = (insn >> 8) & 0x7
         cond_98 = insn & 0xf
         fs_98 = (insn >> 11) & 0x1f
@@ -3239,76 +2848,6 @@ def fpu_op0_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_98 | ((_cause_98 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_98, _t_98)
-    elif _k61 == 59:
-        # c.ngl.s
-        cc8_99 = (insn >> 8) & 0x7
-        cond_99 = insn & 0xf
-        fs_99 = (insn >> 11) & 0x1f
-        ft_99 = (insn >> 16) & 0x1f
-        _t_99, _cause_99 = cmp_s(rd_s(f, fs_99), rd_s(f, ft_99), cond_99, st[FCSR])
-        _fc_99 = (st[FCSR] & ~0x3F000) | (_cause_99 << 12)
-        if _cause_99 & (((_fc_99 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_99
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_99 | ((_cause_99 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_99, _t_99)
-    elif _k61 == 60:
-        # c.lt.s
-        cc8_100 = (insn >> 8) & 0x7
-        cond_100 = insn & 0xf
-        fs_100 = (insn >> 11) & 0x1f
-        ft_100 = (insn >> 16) & 0x1f
-        _t_100, _cause_100 = cmp_s(rd_s(f, fs_100), rd_s(f, ft_100), cond_100, st[FCSR])
-        _fc_100 = (st[FCSR] & ~0x3F000) | (_cause_100 << 12)
-        if _cause_100 & (((_fc_100 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_100
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_100 | ((_cause_100 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_100, _t_100)
-    elif _k61 == 61:
-        # c.nge.s
-        cc8_101 = (insn >> 8) & 0x7
-        cond_101 = insn & 0xf
-        fs_101 = (insn >> 11) & 0x1f
-        ft_101 = (insn >> 16) & 0x1f
-        _t_101, _cause_101 = cmp_s(rd_s(f, fs_101), rd_s(f, ft_101), cond_101, st[FCSR])
-        _fc_101 = (st[FCSR] & ~0x3F000) | (_cause_101 << 12)
-        if _cause_101 & (((_fc_101 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_101
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_101 | ((_cause_101 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_101, _t_101)
-    elif _k61 == 62:
-        # c.le.s
-        cc8_102 = (insn >> 8) & 0x7
-        cond_102 = insn & 0xf
-        fs_102 = (insn >> 11) & 0x1f
-        ft_102 = (insn >> 16) & 0x1f
-        _t_102, _cause_102 = cmp_s(rd_s(f, fs_102), rd_s(f, ft_102), cond_102, st[FCSR])
-        _fc_102 = (st[FCSR] & ~0x3F000) | (_cause_102 << 12)
-        if _cause_102 & (((_fc_102 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_102
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_102 | ((_cause_102 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_102, _t_102)
-    elif _k61 == 63:
-        # c.ngt.s
-        cc8_103 = (insn >> 8) & 0x7
-        cond_103 = insn & 0xf
-        fs_103 = (insn >> 11) & 0x1f
-        ft_103 = (insn >> 16) & 0x1f
-        _t_103, _cause_103 = cmp_s(rd_s(f, fs_103), rd_s(f, ft_103), cond_103, st[FCSR])
-        _fc_103 = (st[FCSR] & ~0x3F000) | (_cause_103 << 12)
-        if _cause_103 & (((_fc_103 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_103
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_103 | ((_cause_103 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_103, _t_103)
     else:
         return EXC_RI
     return -1
@@ -3317,73 +2856,162 @@ def fpu_op0_nb(st, r, f, insn, fr64):
 @njit(cache=True, _nrt=False)
 def fpu_op1_nb(st, r, f, insn, fr64):
     exc = -1
-    _k118 = insn & 0x3f
-    if _k118 == 0:
+    _k112 = insn & 0x3f
+    if _k112 == 0:
         # add.d
-        fd_119 = (insn >> 6) & 0x1f
-        fs_119 = (insn >> 11) & 0x1f
-        ft_119 = (insn >> 16) & 0x1f
-        if not fr64 and (fd_119 | fs_119 | ft_119) & 1:
+        fd_113 = (insn >> 6) & 0x1f
+        fs_113 = (insn >> 11) & 0x1f
+        ft_113 = (insn >> 16) & 0x1f
+        if not fr64 and (fd_113 | fs_113 | ft_113) & 1:
             exc = EXC_RI
             return exc
-        _res_119, _cause_119 = add_d(rd_d(f, fr64, fs_119), rd_d(f, fr64, ft_119), st[FCSR])
-        _fc_119 = (st[FCSR] & ~0x3F000) | (_cause_119 << 12)
-        if _cause_119 & (((_fc_119 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_119
+        _res_113, _cause_113 = add_d(rd_d(f, fr64, fs_113), rd_d(f, fr64, ft_113), st[FCSR])
+        _fc_113 = (st[FCSR] & ~0x3F000) | (_cause_113 << 12)
+        if _cause_113 & (((_fc_113 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_113
             exc = EXC_FPE
             return exc
-        st[FCSR] = _fc_119 | ((_cause_119 & 0x1F) << 2)
-        wr_d(f, fr64, fd_119, _res_119)
-    elif _k118 == 1:
+        st[FCSR] = _fc_113 | ((_cause_113 & 0x1F) << 2)
+        wr_d(f, fr64, fd_113, _res_113)
+    elif _k112 == 1:
         # sub.d
-        fd_120 = (insn >> 6) & 0x1f
-        fs_120 = (insn >> 11) & 0x1f
-        ft_120 = (insn >> 16) & 0x1f
-        if not fr64 and (fd_120 | fs_120 | ft_120) & 1:
+        fd_114 = (insn >> 6) & 0x1f
+        fs_114 = (insn >> 11) & 0x1f
+        ft_114 = (insn >> 16) & 0x1f
+        if not fr64 and (fd_114 | fs_114 | ft_114) & 1:
             exc = EXC_RI
             return exc
-        _res_120, _cause_120 = sub_d(rd_d(f, fr64, fs_120), rd_d(f, fr64, ft_120), st[FCSR])
-        _fc_120 = (st[FCSR] & ~0x3F000) | (_cause_120 << 12)
-        if _cause_120 & (((_fc_120 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_120
+        _res_114, _cause_114 = sub_d(rd_d(f, fr64, fs_114), rd_d(f, fr64, ft_114), st[FCSR])
+        _fc_114 = (st[FCSR] & ~0x3F000) | (_cause_114 << 12)
+        if _cause_114 & (((_fc_114 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_114
             exc = EXC_FPE
             return exc
-        st[FCSR] = _fc_120 | ((_cause_120 & 0x1F) << 2)
-        wr_d(f, fr64, fd_120, _res_120)
-    elif _k118 == 2:
+        st[FCSR] = _fc_114 | ((_cause_114 & 0x1F) << 2)
+        wr_d(f, fr64, fd_114, _res_114)
+    elif _k112 == 2:
         # mul.d
-        fd_121 = (insn >> 6) & 0x1f
-        fs_121 = (insn >> 11) & 0x1f
-        ft_121 = (insn >> 16) & 0x1f
-        if not fr64 and (fd_121 | fs_121 | ft_121) & 1:
+        fd_115 = (insn >> 6) & 0x1f
+        fs_115 = (insn >> 11) & 0x1f
+        ft_115 = (insn >> 16) & 0x1f
+        if not fr64 and (fd_115 | fs_115 | ft_115) & 1:
             exc = EXC_RI
             return exc
-        _res_121, _cause_121 = mul_d(rd_d(f, fr64, fs_121), rd_d(f, fr64, ft_121), st[FCSR])
-        _fc_121 = (st[FCSR] & ~0x3F000) | (_cause_121 << 12)
-        if _cause_121 & (((_fc_121 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_121
+        _res_115, _cause_115 = mul_d(rd_d(f, fr64, fs_115), rd_d(f, fr64, ft_115), st[FCSR])
+        _fc_115 = (st[FCSR] & ~0x3F000) | (_cause_115 << 12)
+        if _cause_115 & (((_fc_115 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_115
             exc = EXC_FPE
             return exc
-        st[FCSR] = _fc_121 | ((_cause_121 & 0x1F) << 2)
-        wr_d(f, fr64, fd_121, _res_121)
-    elif _k118 == 3:
+        st[FCSR] = _fc_115 | ((_cause_115 & 0x1F) << 2)
+        wr_d(f, fr64, fd_115, _res_115)
+    elif _k112 == 3:
         # div.d
-        fd_122 = (insn >> 6) & 0x1f
-        fs_122 = (insn >> 11) & 0x1f
-        ft_122 = (insn >> 16) & 0x1f
-        if not fr64 and (fd_122 | fs_122 | ft_122) & 1:
+        fd_116 = (insn >> 6) & 0x1f
+        fs_116 = (insn >> 11) & 0x1f
+        ft_116 = (insn >> 16) & 0x1f
+        if not fr64 and (fd_116 | fs_116 | ft_116) & 1:
             exc = EXC_RI
             return exc
-        _res_122, _cause_122 = div_d(rd_d(f, fr64, fs_122), rd_d(f, fr64, ft_122), st[FCSR])
-        _fc_122 = (st[FCSR] & ~0x3F000) | (_cause_122 << 12)
-        if _cause_122 & (((_fc_122 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_122
+        _res_116, _cause_116 = div_d(rd_d(f, fr64, fs_116), rd_d(f, fr64, ft_116), st[FCSR])
+        _fc_116 = (st[FCSR] & ~0x3F000) | (_cause_116 << 12)
+        if _cause_116 & (((_fc_116 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_116
             exc = EXC_FPE
             return exc
-        st[FCSR] = _fc_122 | ((_cause_122 & 0x1F) << 2)
-        wr_d(f, fr64, fd_122, _res_122)
-    elif _k118 == 4:
+        st[FCSR] = _fc_116 | ((_cause_116 & 0x1F) << 2)
+        wr_d(f, fr64, fd_116, _res_116)
+    elif _k112 == 4:
         # sqrt.d
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_117 = (insn >> 6) & 0x1f
+            fs_117 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_117 | fs_117) & 1:
+                exc = EXC_RI
+                return exc
+            _res_117, _cause_117 = sqrt_d(rd_d(f, fr64, fs_117), st[FCSR])
+            _fc_117 = (st[FCSR] & ~0x3F000) | (_cause_117 << 12)
+            if _cause_117 & (((_fc_117 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_117
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_117 | ((_cause_117 & 0x1F) << 2)
+            wr_d(f, fr64, fd_117, _res_117)
+    elif _k112 == 5:
+        # abs.d
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_118 = (insn >> 6) & 0x1f
+            fs_118 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_118 | fs_118) & 1:
+                exc = EXC_RI
+                return exc
+            _res_118, _cause_118 = abs_d(rd_d(f, fr64, fs_118), st[FCSR])
+            wr_d(f, fr64, fd_118, _res_118)
+    elif _k112 == 6:
+        # mov.d
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_119 = (insn >> 6) & 0x1f
+            fs_119 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_119 | fs_119) & 1:
+                exc = EXC_RI
+                return exc
+            wr_d(f, fr64, fd_119, rd_d(f, fr64, fs_119))
+    elif _k112 == 7:
+        # neg.d
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_120 = (insn >> 6) & 0x1f
+            fs_120 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_120 | fs_120) & 1:
+                exc = EXC_RI
+                return exc
+            _res_120, _cause_120 = neg_d(rd_d(f, fr64, fs_120), st[FCSR])
+            wr_d(f, fr64, fd_120, _res_120)
+    elif _k112 == 8:
+        # round.l.d
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_121 = (insn >> 6) & 0x1f
+            fs_121 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_121 | fs_121) & 1:
+                exc = EXC_RI
+                return exc
+            _res_121, _cause_121 = round_l_d(rd_d(f, fr64, fs_121), st[FCSR])
+            _fc_121 = (st[FCSR] & ~0x3F000) | (_cause_121 << 12)
+            if _cause_121 & (((_fc_121 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_121
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_121 | ((_cause_121 & 0x1F) << 2)
+            wr_d(f, fr64, fd_121, _res_121)
+    elif _k112 == 9:
+        # trunc.l.d
+        if insn & 0x001f0000 != 0x00000000:
+            return EXC_RI
+        else:
+            fd_122 = (insn >> 6) & 0x1f
+            fs_122 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_122 | fs_122) & 1:
+                exc = EXC_RI
+                return exc
+            _res_122, _cause_122 = trunc_l_d(rd_d(f, fr64, fs_122), st[FCSR])
+            _fc_122 = (st[FCSR] & ~0x3F000) | (_cause_122 << 12)
+            if _cause_122 & (((_fc_122 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_122
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_122 | ((_cause_122 & 0x1F) << 2)
+            wr_d(f, fr64, fd_122, _res_122)
+    elif _k112 == 10:
+        # ceil.l.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
@@ -3392,7 +3020,7 @@ def fpu_op1_nb(st, r, f, insn, fr64):
             if not fr64 and (fd_123 | fs_123) & 1:
                 exc = EXC_RI
                 return exc
-            _res_123, _cause_123 = sqrt_d(rd_d(f, fr64, fs_123), st[FCSR])
+            _res_123, _cause_123 = ceil_l_d(rd_d(f, fr64, fs_123), st[FCSR])
             _fc_123 = (st[FCSR] & ~0x3F000) | (_cause_123 << 12)
             if _cause_123 & (((_fc_123 >> 7) & 0x1F) | 0x20):
                 st[FCSR] = _fc_123
@@ -3400,8 +3028,8 @@ def fpu_op1_nb(st, r, f, insn, fr64):
                 return exc
             st[FCSR] = _fc_123 | ((_cause_123 & 0x1F) << 2)
             wr_d(f, fr64, fd_123, _res_123)
-    elif _k118 == 5:
-        # abs.d
+    elif _k112 == 11:
+        # floor.l.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
@@ -3410,311 +3038,324 @@ def fpu_op1_nb(st, r, f, insn, fr64):
             if not fr64 and (fd_124 | fs_124) & 1:
                 exc = EXC_RI
                 return exc
-            _res_124, _cause_124 = abs_d(rd_d(f, fr64, fs_124), st[FCSR])
+            _res_124, _cause_124 = floor_l_d(rd_d(f, fr64, fs_124), st[FCSR])
+            _fc_124 = (st[FCSR] & ~0x3F000) | (_cause_124 << 12)
+            if _cause_124 & (((_fc_124 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_124
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_124 | ((_cause_124 & 0x1F) << 2)
             wr_d(f, fr64, fd_124, _res_124)
-    elif _k118 == 6:
-        # mov.d
+    elif _k112 == 12:
+        # round.w.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
             fd_125 = (insn >> 6) & 0x1f
             fs_125 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_125 | fs_125) & 1:
+            if not fr64 and (fs_125) & 1:
                 exc = EXC_RI
                 return exc
-            wr_d(f, fr64, fd_125, rd_d(f, fr64, fs_125))
-    elif _k118 == 7:
-        # neg.d
+            _res_125, _cause_125 = round_w_d(rd_d(f, fr64, fs_125), st[FCSR])
+            _fc_125 = (st[FCSR] & ~0x3F000) | (_cause_125 << 12)
+            if _cause_125 & (((_fc_125 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_125
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_125 | ((_cause_125 & 0x1F) << 2)
+            wr_s(f, fd_125, _res_125)
+    elif _k112 == 13:
+        # trunc.w.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
             fd_126 = (insn >> 6) & 0x1f
             fs_126 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_126 | fs_126) & 1:
+            if not fr64 and (fs_126) & 1:
                 exc = EXC_RI
                 return exc
-            _res_126, _cause_126 = neg_d(rd_d(f, fr64, fs_126), st[FCSR])
-            wr_d(f, fr64, fd_126, _res_126)
-    elif _k118 == 8:
-        # round.l.d
+            _res_126, _cause_126 = trunc_w_d(rd_d(f, fr64, fs_126), st[FCSR])
+            _fc_126 = (st[FCSR] & ~0x3F000) | (_cause_126 << 12)
+            if _cause_126 & (((_fc_126 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_126
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_126 | ((_cause_126 & 0x1F) << 2)
+            wr_s(f, fd_126, _res_126)
+    elif _k112 == 14:
+        # ceil.w.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
             fd_127 = (insn >> 6) & 0x1f
             fs_127 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_127 | fs_127) & 1:
+            if not fr64 and (fs_127) & 1:
                 exc = EXC_RI
                 return exc
-            _res_127, _cause_127 = round_l_d(rd_d(f, fr64, fs_127), st[FCSR])
+            _res_127, _cause_127 = ceil_w_d(rd_d(f, fr64, fs_127), st[FCSR])
             _fc_127 = (st[FCSR] & ~0x3F000) | (_cause_127 << 12)
             if _cause_127 & (((_fc_127 >> 7) & 0x1F) | 0x20):
                 st[FCSR] = _fc_127
                 exc = EXC_FPE
                 return exc
             st[FCSR] = _fc_127 | ((_cause_127 & 0x1F) << 2)
-            wr_d(f, fr64, fd_127, _res_127)
-    elif _k118 == 9:
-        # trunc.l.d
+            wr_s(f, fd_127, _res_127)
+    elif _k112 == 15:
+        # floor.w.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
             fd_128 = (insn >> 6) & 0x1f
             fs_128 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_128 | fs_128) & 1:
+            if not fr64 and (fs_128) & 1:
                 exc = EXC_RI
                 return exc
-            _res_128, _cause_128 = trunc_l_d(rd_d(f, fr64, fs_128), st[FCSR])
+            _res_128, _cause_128 = floor_w_d(rd_d(f, fr64, fs_128), st[FCSR])
             _fc_128 = (st[FCSR] & ~0x3F000) | (_cause_128 << 12)
             if _cause_128 & (((_fc_128 >> 7) & 0x1F) | 0x20):
                 st[FCSR] = _fc_128
                 exc = EXC_FPE
                 return exc
             st[FCSR] = _fc_128 | ((_cause_128 & 0x1F) << 2)
-            wr_d(f, fr64, fd_128, _res_128)
-    elif _k118 == 10:
-        # ceil.l.d
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
-        else:
-            fd_129 = (insn >> 6) & 0x1f
-            fs_129 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_129 | fs_129) & 1:
-                exc = EXC_RI
-                return exc
-            _res_129, _cause_129 = ceil_l_d(rd_d(f, fr64, fs_129), st[FCSR])
-            _fc_129 = (st[FCSR] & ~0x3F000) | (_cause_129 << 12)
-            if _cause_129 & (((_fc_129 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_129
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_129 | ((_cause_129 & 0x1F) << 2)
-            wr_d(f, fr64, fd_129, _res_129)
-    elif _k118 == 11:
-        # floor.l.d
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
-        else:
+            wr_s(f, fd_128, _res_128)
+    elif _k112 == 17:
+        _k129 = (insn >> 16) & 0x3
+        if _k129 == 0:
+            # movf.d
+            cc18_130 = (insn >> 18) & 0x7
             fd_130 = (insn >> 6) & 0x1f
             fs_130 = (insn >> 11) & 0x1f
             if not fr64 and (fd_130 | fs_130) & 1:
                 exc = EXC_RI
                 return exc
-            _res_130, _cause_130 = floor_l_d(rd_d(f, fr64, fs_130), st[FCSR])
-            _fc_130 = (st[FCSR] & ~0x3F000) | (_cause_130 << 12)
-            if _cause_130 & (((_fc_130 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_130
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_130 | ((_cause_130 & 0x1F) << 2)
-            wr_d(f, fr64, fd_130, _res_130)
-    elif _k118 == 12:
-        # round.w.d
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
-        else:
+            if fcc(st[FCSR], cc18_130) == 0:
+                wr_d(f, fr64, fd_130, rd_d(f, fr64, fs_130))
+        elif _k129 == 1:
+            # movt.d
+            cc18_131 = (insn >> 18) & 0x7
             fd_131 = (insn >> 6) & 0x1f
             fs_131 = (insn >> 11) & 0x1f
-            if not fr64 and (fs_131) & 1:
+            if not fr64 and (fd_131 | fs_131) & 1:
                 exc = EXC_RI
                 return exc
-            _res_131, _cause_131 = round_w_d(rd_d(f, fr64, fs_131), st[FCSR])
-            _fc_131 = (st[FCSR] & ~0x3F000) | (_cause_131 << 12)
-            if _cause_131 & (((_fc_131 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_131
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_131 | ((_cause_131 & 0x1F) << 2)
-            wr_s(f, fd_131, _res_131)
-    elif _k118 == 13:
-        # trunc.w.d
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
+            if fcc(st[FCSR], cc18_131) != 0:
+                wr_d(f, fr64, fd_131, rd_d(f, fr64, fs_131))
         else:
-            fd_132 = (insn >> 6) & 0x1f
-            fs_132 = (insn >> 11) & 0x1f
-            if not fr64 and (fs_132) & 1:
-                exc = EXC_RI
-                return exc
-            _res_132, _cause_132 = trunc_w_d(rd_d(f, fr64, fs_132), st[FCSR])
-            _fc_132 = (st[FCSR] & ~0x3F000) | (_cause_132 << 12)
-            if _cause_132 & (((_fc_132 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_132
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_132 | ((_cause_132 & 0x1F) << 2)
-            wr_s(f, fd_132, _res_132)
-    elif _k118 == 14:
-        # ceil.w.d
-        if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
-        else:
-            fd_133 = (insn >> 6) & 0x1f
-            fs_133 = (insn >> 11) & 0x1f
-            if not fr64 and (fs_133) & 1:
-                exc = EXC_RI
-                return exc
-            _res_133, _cause_133 = ceil_w_d(rd_d(f, fr64, fs_133), st[FCSR])
-            _fc_133 = (st[FCSR] & ~0x3F000) | (_cause_133 << 12)
-            if _cause_133 & (((_fc_133 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_133
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_133 | ((_cause_133 & 0x1F) << 2)
-            wr_s(f, fd_133, _res_133)
-    elif _k118 == 15:
-        # floor.w.d
+    elif _k112 == 18:
+        # movz.d
+        fd_132 = (insn >> 6) & 0x1f
+        fs_132 = (insn >> 11) & 0x1f
+        rt_132 = (insn >> 16) & 0x1f
+        if not fr64 and (fd_132 | fs_132) & 1:
+            exc = EXC_RI
+            return exc
+        if r[rt_132] == 0:
+            wr_d(f, fr64, fd_132, rd_d(f, fr64, fs_132))
+    elif _k112 == 19:
+        # movn.d
+        fd_133 = (insn >> 6) & 0x1f
+        fs_133 = (insn >> 11) & 0x1f
+        rt_133 = (insn >> 16) & 0x1f
+        if not fr64 and (fd_133 | fs_133) & 1:
+            exc = EXC_RI
+            return exc
+        if r[rt_133] != 0:
+            wr_d(f, fr64, fd_133, rd_d(f, fr64, fs_133))
+    elif _k112 == 21:
+        # recip.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
             fd_134 = (insn >> 6) & 0x1f
             fs_134 = (insn >> 11) & 0x1f
-            if not fr64 and (fs_134) & 1:
+            if not fr64 and (fd_134 | fs_134) & 1:
                 exc = EXC_RI
                 return exc
-            _res_134, _cause_134 = floor_w_d(rd_d(f, fr64, fs_134), st[FCSR])
+            _res_134, _cause_134 = recip_d(rd_d(f, fr64, fs_134), st[FCSR])
             _fc_134 = (st[FCSR] & ~0x3F000) | (_cause_134 << 12)
             if _cause_134 & (((_fc_134 >> 7) & 0x1F) | 0x20):
                 st[FCSR] = _fc_134
                 exc = EXC_FPE
                 return exc
             st[FCSR] = _fc_134 | ((_cause_134 & 0x1F) << 2)
-            wr_s(f, fd_134, _res_134)
-    elif _k118 == 17:
-        _k135 = (insn >> 16) & 0x3
-        if _k135 == 0:
-            # movf.d
-            cc18_136 = (insn >> 18) & 0x7
-            fd_136 = (insn >> 6) & 0x1f
-            fs_136 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_136 | fs_136) & 1:
-                exc = EXC_RI
-                return exc
-            if fcc(st[FCSR], cc18_136) == 0:
-                wr_d(f, fr64, fd_136, rd_d(f, fr64, fs_136))
-        elif _k135 == 1:
-            # movt.d
-            cc18_137 = (insn >> 18) & 0x7
-            fd_137 = (insn >> 6) & 0x1f
-            fs_137 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_137 | fs_137) & 1:
-                exc = EXC_RI
-                return exc
-            if fcc(st[FCSR], cc18_137) != 0:
-                wr_d(f, fr64, fd_137, rd_d(f, fr64, fs_137))
-        else:
-            return EXC_RI
-    elif _k118 == 18:
-        # movz.d
-        fd_138 = (insn >> 6) & 0x1f
-        fs_138 = (insn >> 11) & 0x1f
-        rt_138 = (insn >> 16) & 0x1f
-        if not fr64 and (fd_138 | fs_138) & 1:
-            exc = EXC_RI
-            return exc
-        if r[rt_138] == 0:
-            wr_d(f, fr64, fd_138, rd_d(f, fr64, fs_138))
-    elif _k118 == 19:
-        # movn.d
-        fd_139 = (insn >> 6) & 0x1f
-        fs_139 = (insn >> 11) & 0x1f
-        rt_139 = (insn >> 16) & 0x1f
-        if not fr64 and (fd_139 | fs_139) & 1:
-            exc = EXC_RI
-            return exc
-        if r[rt_139] != 0:
-            wr_d(f, fr64, fd_139, rd_d(f, fr64, fs_139))
-    elif _k118 == 21:
-        # recip.d
-        if insn & 0x001f0000 != 0x00000000:
-            return EXC_RI
-        else:
-            fd_140 = (insn >> 6) & 0x1f
-            fs_140 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_140 | fs_140) & 1:
-                exc = EXC_RI
-                return exc
-            _res_140, _cause_140 = recip_d(rd_d(f, fr64, fs_140), st[FCSR])
-            _fc_140 = (st[FCSR] & ~0x3F000) | (_cause_140 << 12)
-            if _cause_140 & (((_fc_140 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_140
-                exc = EXC_FPE
-                return exc
-            st[FCSR] = _fc_140 | ((_cause_140 & 0x1F) << 2)
-            wr_d(f, fr64, fd_140, _res_140)
-    elif _k118 == 22:
+            wr_d(f, fr64, fd_134, _res_134)
+    elif _k112 == 22:
         # rsqrt.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
-            fd_141 = (insn >> 6) & 0x1f
-            fs_141 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_141 | fs_141) & 1:
+            fd_135 = (insn >> 6) & 0x1f
+            fs_135 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_135 | fs_135) & 1:
                 exc = EXC_RI
                 return exc
-            _res_141, _cause_141 = rsqrt_d(rd_d(f, fr64, fs_141), st[FCSR])
-            _fc_141 = (st[FCSR] & ~0x3F000) | (_cause_141 << 12)
-            if _cause_141 & (((_fc_141 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_141
+            _res_135, _cause_135 = rsqrt_d(rd_d(f, fr64, fs_135), st[FCSR])
+            _fc_135 = (st[FCSR] & ~0x3F000) | (_cause_135 << 12)
+            if _cause_135 & (((_fc_135 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_135
                 exc = EXC_FPE
                 return exc
-            st[FCSR] = _fc_141 | ((_cause_141 & 0x1F) << 2)
-            wr_d(f, fr64, fd_141, _res_141)
-    elif _k118 == 32:
+            st[FCSR] = _fc_135 | ((_cause_135 & 0x1F) << 2)
+            wr_d(f, fr64, fd_135, _res_135)
+    elif _k112 == 32:
         # cvt.s.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
-            fd_142 = (insn >> 6) & 0x1f
-            fs_142 = (insn >> 11) & 0x1f
-            if not fr64 and (fs_142) & 1:
+            fd_136 = (insn >> 6) & 0x1f
+            fs_136 = (insn >> 11) & 0x1f
+            if not fr64 and (fs_136) & 1:
                 exc = EXC_RI
                 return exc
-            _res_142, _cause_142 = cvt_s_d(rd_d(f, fr64, fs_142), st[FCSR])
-            _fc_142 = (st[FCSR] & ~0x3F000) | (_cause_142 << 12)
-            if _cause_142 & (((_fc_142 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_142
+            _res_136, _cause_136 = cvt_s_d(rd_d(f, fr64, fs_136), st[FCSR])
+            _fc_136 = (st[FCSR] & ~0x3F000) | (_cause_136 << 12)
+            if _cause_136 & (((_fc_136 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_136
                 exc = EXC_FPE
                 return exc
-            st[FCSR] = _fc_142 | ((_cause_142 & 0x1F) << 2)
-            wr_s(f, fd_142, _res_142)
-    elif _k118 == 36:
+            st[FCSR] = _fc_136 | ((_cause_136 & 0x1F) << 2)
+            wr_s(f, fd_136, _res_136)
+    elif _k112 == 36:
         # cvt.w.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
-            fd_143 = (insn >> 6) & 0x1f
-            fs_143 = (insn >> 11) & 0x1f
-            if not fr64 and (fs_143) & 1:
+            fd_137 = (insn >> 6) & 0x1f
+            fs_137 = (insn >> 11) & 0x1f
+            if not fr64 and (fs_137) & 1:
                 exc = EXC_RI
                 return exc
-            _res_143, _cause_143 = cvt_w_d(rd_d(f, fr64, fs_143), st[FCSR])
-            _fc_143 = (st[FCSR] & ~0x3F000) | (_cause_143 << 12)
-            if _cause_143 & (((_fc_143 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_143
+            _res_137, _cause_137 = cvt_w_d(rd_d(f, fr64, fs_137), st[FCSR])
+            _fc_137 = (st[FCSR] & ~0x3F000) | (_cause_137 << 12)
+            if _cause_137 & (((_fc_137 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_137
                 exc = EXC_FPE
                 return exc
-            st[FCSR] = _fc_143 | ((_cause_143 & 0x1F) << 2)
-            wr_s(f, fd_143, _res_143)
-    elif _k118 == 37:
+            st[FCSR] = _fc_137 | ((_cause_137 & 0x1F) << 2)
+            wr_s(f, fd_137, _res_137)
+    elif _k112 == 37:
         # cvt.l.d
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
-            fd_144 = (insn >> 6) & 0x1f
-            fs_144 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_144 | fs_144) & 1:
+            fd_138 = (insn >> 6) & 0x1f
+            fs_138 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_138 | fs_138) & 1:
                 exc = EXC_RI
                 return exc
-            _res_144, _cause_144 = cvt_l_d(rd_d(f, fr64, fs_144), st[FCSR])
-            _fc_144 = (st[FCSR] & ~0x3F000) | (_cause_144 << 12)
-            if _cause_144 & (((_fc_144 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_144
+            _res_138, _cause_138 = cvt_l_d(rd_d(f, fr64, fs_138), st[FCSR])
+            _fc_138 = (st[FCSR] & ~0x3F000) | (_cause_138 << 12)
+            if _cause_138 & (((_fc_138 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_138
                 exc = EXC_FPE
                 return exc
-            st[FCSR] = _fc_144 | ((_cause_144 & 0x1F) << 2)
-            wr_d(f, fr64, fd_144, _res_144)
-    elif _k118 == 48:
+            st[FCSR] = _fc_138 | ((_cause_138 & 0x1F) << 2)
+            wr_d(f, fr64, fd_138, _res_138)
+    elif _k112 == 48:
         # c.f.d
+        cc8_139 = (insn >> 8) & 0x7
+        cond_139 = insn & 0xf
+        fs_139 = (insn >> 11) & 0x1f
+        ft_139 = (insn >> 16) & 0x1f
+        if not fr64 and (fs_139 | ft_139) & 1:
+            exc = EXC_RI
+            return exc
+        _t_139, _cause_139 = cmp_d(rd_d(f, fr64, fs_139), rd_d(f, fr64, ft_139), cond_139, st[FCSR])
+        _fc_139 = (st[FCSR] & ~0x3F000) | (_cause_139 << 12)
+        if _cause_139 & (((_fc_139 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_139
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_139 | ((_cause_139 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_139, _t_139)
+    elif _k112 == 49:
+        # c.un.d
+        cc8_140 = (insn >> 8) & 0x7
+        cond_140 = insn & 0xf
+        fs_140 = (insn >> 11) & 0x1f
+        ft_140 = (insn >> 16) & 0x1f
+        if not fr64 and (fs_140 | ft_140) & 1:
+            exc = EXC_RI
+            return exc
+        _t_140, _cause_140 = cmp_d(rd_d(f, fr64, fs_140), rd_d(f, fr64, ft_140), cond_140, st[FCSR])
+        _fc_140 = (st[FCSR] & ~0x3F000) | (_cause_140 << 12)
+        if _cause_140 & (((_fc_140 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_140
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_140 | ((_cause_140 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_140, _t_140)
+    elif _k112 == 50:
+        # c.eq.d
+        cc8_141 = (insn >> 8) & 0x7
+        cond_141 = insn & 0xf
+        fs_141 = (insn >> 11) & 0x1f
+        ft_141 = (insn >> 16) & 0x1f
+        if not fr64 and (fs_141 | ft_141) & 1:
+            exc = EXC_RI
+            return exc
+        _t_141, _cause_141 = cmp_d(rd_d(f, fr64, fs_141), rd_d(f, fr64, ft_141), cond_141, st[FCSR])
+        _fc_141 = (st[FCSR] & ~0x3F000) | (_cause_141 << 12)
+        if _cause_141 & (((_fc_141 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_141
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_141 | ((_cause_141 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_141, _t_141)
+    elif _k112 == 51:
+        # c.ueq.d
+        cc8_142 = (insn >> 8) & 0x7
+        cond_142 = insn & 0xf
+        fs_142 = (insn >> 11) & 0x1f
+        ft_142 = (insn >> 16) & 0x1f
+        if not fr64 and (fs_142 | ft_142) & 1:
+            exc = EXC_RI
+            return exc
+        _t_142, _cause_142 = cmp_d(rd_d(f, fr64, fs_142), rd_d(f, fr64, ft_142), cond_142, st[FCSR])
+        _fc_142 = (st[FCSR] & ~0x3F000) | (_cause_142 << 12)
+        if _cause_142 & (((_fc_142 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_142
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_142 | ((_cause_142 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_142, _t_142)
+    elif _k112 == 52:
+        # c.olt.d
+        cc8_143 = (insn >> 8) & 0x7
+        cond_143 = insn & 0xf
+        fs_143 = (insn >> 11) & 0x1f
+        ft_143 = (insn >> 16) & 0x1f
+        if not fr64 and (fs_143 | ft_143) & 1:
+            exc = EXC_RI
+            return exc
+        _t_143, _cause_143 = cmp_d(rd_d(f, fr64, fs_143), rd_d(f, fr64, ft_143), cond_143, st[FCSR])
+        _fc_143 = (st[FCSR] & ~0x3F000) | (_cause_143 << 12)
+        if _cause_143 & (((_fc_143 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_143
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_143 | ((_cause_143 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_143, _t_143)
+    elif _k112 == 53:
+        # c.ult.d
+        cc8_144 = (insn >> 8) & 0x7
+        cond_144 = insn & 0xf
+        fs_144 = (insn >> 11) & 0x1f
+        ft_144 = (insn >> 16) & 0x1f
+        if not fr64 and (fs_144 | ft_144) & 1:
+            exc = EXC_RI
+            return exc
+        _t_144, _cause_144 = cmp_d(rd_d(f, fr64, fs_144), rd_d(f, fr64, ft_144), cond_144, st[FCSR])
+        _fc_144 = (st[FCSR] & ~0x3F000) | (_cause_144 << 12)
+        if _cause_144 & (((_fc_144 >> 7) & 0x1F) | 0x20):
+            st[FCSR] = _fc_144
+            exc = EXC_FPE
+            return exc
+        st[FCSR] = _fc_144 | ((_cause_144 & 0x1F) << 2)
+        st[FCSR] = set_fcc(st[FCSR], cc8_144, _t_144)
+    elif _k112 == 54:
+        # c.ole.d
         cc8_145 = (insn >> 8) & 0x7
         cond_145 = insn & 0xf
         fs_145 = (insn >> 11) & 0x1f
@@ -3730,8 +3371,8 @@ def fpu_op1_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_145 | ((_cause_145 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_145, _t_145)
-    elif _k118 == 49:
-        # c.un.d
+    elif _k112 == 55:
+        # c.ule.d
         cc8_146 = (insn >> 8) & 0x7
         cond_146 = insn & 0xf
         fs_146 = (insn >> 11) & 0x1f
@@ -3747,8 +3388,8 @@ def fpu_op1_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_146 | ((_cause_146 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_146, _t_146)
-    elif _k118 == 50:
-        # c.eq.d
+    elif _k112 == 56:
+        # c.sf.d
         cc8_147 = (insn >> 8) & 0x7
         cond_147 = insn & 0xf
         fs_147 = (insn >> 11) & 0x1f
@@ -3764,8 +3405,8 @@ def fpu_op1_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_147 | ((_cause_147 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_147, _t_147)
-    elif _k118 == 51:
-        # c.ueq.d
+    elif _k112 == 57:
+        # c.ngle.d
         cc8_148 = (insn >> 8) & 0x7
         cond_148 = insn & 0xf
         fs_148 = (insn >> 11) & 0x1f
@@ -3781,8 +3422,8 @@ def fpu_op1_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_148 | ((_cause_148 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_148, _t_148)
-    elif _k118 == 52:
-        # c.olt.d
+    elif _k112 == 58:
+        # c.seq.d
         cc8_149 = (insn >> 8) & 0x7
         cond_149 = insn & 0xf
         fs_149 = (insn >> 11) & 0x1f
@@ -3798,8 +3439,8 @@ def fpu_op1_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_149 | ((_cause_149 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_149, _t_149)
-    elif _k118 == 53:
-        # c.ult.d
+    elif _k112 == 59:
+        # c.ngl.d
         cc8_150 = (insn >> 8) & 0x7
         cond_150 = insn & 0xf
         fs_150 = (insn >> 11) & 0x1f
@@ -3815,8 +3456,8 @@ def fpu_op1_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_150 | ((_cause_150 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_150, _t_150)
-    elif _k118 == 54:
-        # c.ole.d
+    elif _k112 == 60:
+        # c.lt.d
         cc8_151 = (insn >> 8) & 0x7
         cond_151 = insn & 0xf
         fs_151 = (insn >> 11) & 0x1f
@@ -3832,8 +3473,8 @@ def fpu_op1_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_151 | ((_cause_151 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_151, _t_151)
-    elif _k118 == 55:
-        # c.ule.d
+    elif _k112 == 61:
+        # c.nge.d
         cc8_152 = (insn >> 8) & 0x7
         cond_152 = insn & 0xf
         fs_152 = (insn >> 11) & 0x1f
@@ -3849,8 +3490,8 @@ def fpu_op1_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_152 | ((_cause_152 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_152, _t_152)
-    elif _k118 == 56:
-        # c.sf.d
+    elif _k112 == 62:
+        # c.le.d
         cc8_153 = (insn >> 8) & 0x7
         cond_153 = insn & 0xf
         fs_153 = (insn >> 11) & 0x1f
@@ -3866,8 +3507,8 @@ def fpu_op1_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_153 | ((_cause_153 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_153, _t_153)
-    elif _k118 == 57:
-        # c.ngle.d
+    elif _k112 == 63:
+        # c.ngt.d
         cc8_154 = (insn >> 8) & 0x7
         cond_154 = insn & 0xf
         fs_154 = (insn >> 11) & 0x1f
@@ -3883,108 +3524,6 @@ def fpu_op1_nb(st, r, f, insn, fr64):
             return exc
         st[FCSR] = _fc_154 | ((_cause_154 & 0x1F) << 2)
         st[FCSR] = set_fcc(st[FCSR], cc8_154, _t_154)
-    elif _k118 == 58:
-        # c.seq.d
-        cc8_155 = (insn >> 8) & 0x7
-        cond_155 = insn & 0xf
-        fs_155 = (insn >> 11) & 0x1f
-        ft_155 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_155 | ft_155) & 1:
-            exc = EXC_RI
-            return exc
-        _t_155, _cause_155 = cmp_d(rd_d(f, fr64, fs_155), rd_d(f, fr64, ft_155), cond_155, st[FCSR])
-        _fc_155 = (st[FCSR] & ~0x3F000) | (_cause_155 << 12)
-        if _cause_155 & (((_fc_155 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_155
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_155 | ((_cause_155 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_155, _t_155)
-    elif _k118 == 59:
-        # c.ngl.d
-        cc8_156 = (insn >> 8) & 0x7
-        cond_156 = insn & 0xf
-        fs_156 = (insn >> 11) & 0x1f
-        ft_156 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_156 | ft_156) & 1:
-            exc = EXC_RI
-            return exc
-        _t_156, _cause_156 = cmp_d(rd_d(f, fr64, fs_156), rd_d(f, fr64, ft_156), cond_156, st[FCSR])
-        _fc_156 = (st[FCSR] & ~0x3F000) | (_cause_156 << 12)
-        if _cause_156 & (((_fc_156 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_156
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_156 | ((_cause_156 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_156, _t_156)
-    elif _k118 == 60:
-        # c.lt.d
-        cc8_157 = (insn >> 8) & 0x7
-        cond_157 = insn & 0xf
-        fs_157 = (insn >> 11) & 0x1f
-        ft_157 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_157 | ft_157) & 1:
-            exc = EXC_RI
-            return exc
-        _t_157, _cause_157 = cmp_d(rd_d(f, fr64, fs_157), rd_d(f, fr64, ft_157), cond_157, st[FCSR])
-        _fc_157 = (st[FCSR] & ~0x3F000) | (_cause_157 << 12)
-        if _cause_157 & (((_fc_157 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_157
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_157 | ((_cause_157 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_157, _t_157)
-    elif _k118 == 61:
-        # c.nge.d
-        cc8_158 = (insn >> 8) & 0x7
-        cond_158 = insn & 0xf
-        fs_158 = (insn >> 11) & 0x1f
-        ft_158 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_158 | ft_158) & 1:
-            exc = EXC_RI
-            return exc
-        _t_158, _cause_158 = cmp_d(rd_d(f, fr64, fs_158), rd_d(f, fr64, ft_158), cond_158, st[FCSR])
-        _fc_158 = (st[FCSR] & ~0x3F000) | (_cause_158 << 12)
-        if _cause_158 & (((_fc_158 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_158
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_158 | ((_cause_158 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_158, _t_158)
-    elif _k118 == 62:
-        # c.le.d
-        cc8_159 = (insn >> 8) & 0x7
-        cond_159 = insn & 0xf
-        fs_159 = (insn >> 11) & 0x1f
-        ft_159 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_159 | ft_159) & 1:
-            exc = EXC_RI
-            return exc
-        _t_159, _cause_159 = cmp_d(rd_d(f, fr64, fs_159), rd_d(f, fr64, ft_159), cond_159, st[FCSR])
-        _fc_159 = (st[FCSR] & ~0x3F000) | (_cause_159 << 12)
-        if _cause_159 & (((_fc_159 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_159
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_159 | ((_cause_159 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_159, _t_159)
-    elif _k118 == 63:
-        # c.ngt.d
-        cc8_160 = (insn >> 8) & 0x7
-        cond_160 = insn & 0xf
-        fs_160 = (insn >> 11) & 0x1f
-        ft_160 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_160 | ft_160) & 1:
-            exc = EXC_RI
-            return exc
-        _t_160, _cause_160 = cmp_d(rd_d(f, fr64, fs_160), rd_d(f, fr64, ft_160), cond_160, st[FCSR])
-        _fc_160 = (st[FCSR] & ~0x3F000) | (_cause_160 << 12)
-        if _cause_160 & (((_fc_160 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_160
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_160 | ((_cause_160 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_160, _t_160)
     else:
         return EXC_RI
     return -1
@@ -3993,40 +3532,40 @@ def fpu_op1_nb(st, r, f, insn, fr64):
 @njit(cache=True, _nrt=False)
 def fpu_op2_nb(st, r, f, insn, fr64):
     exc = -1
-    _k190 = insn & 0x3f
-    if _k190 == 32:
+    _k183 = insn & 0x3f
+    if _k183 == 32:
         # cvt.s.w
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
-            fd_191 = (insn >> 6) & 0x1f
-            fs_191 = (insn >> 11) & 0x1f
-            _res_191, _cause_191 = cvt_s_w(rd_s(f, fs_191), st[FCSR])
-            _fc_191 = (st[FCSR] & ~0x3F000) | (_cause_191 << 12)
-            if _cause_191 & (((_fc_191 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_191
+            fd_184 = (insn >> 6) & 0x1f
+            fs_184 = (insn >> 11) & 0x1f
+            _res_184, _cause_184 = cvt_s_w(rd_s(f, fs_184), st[FCSR])
+            _fc_184 = (st[FCSR] & ~0x3F000) | (_cause_184 << 12)
+            if _cause_184 & (((_fc_184 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_184
                 exc = EXC_FPE
                 return exc
-            st[FCSR] = _fc_191 | ((_cause_191 & 0x1F) << 2)
-            wr_s(f, fd_191, _res_191)
-    elif _k190 == 33:
+            st[FCSR] = _fc_184 | ((_cause_184 & 0x1F) << 2)
+            wr_s(f, fd_184, _res_184)
+    elif _k183 == 33:
         # cvt.d.w
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
-            fd_192 = (insn >> 6) & 0x1f
-            fs_192 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_192) & 1:
+            fd_185 = (insn >> 6) & 0x1f
+            fs_185 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_185) & 1:
                 exc = EXC_RI
                 return exc
-            _res_192, _cause_192 = cvt_d_w(rd_s(f, fs_192), st[FCSR])
-            _fc_192 = (st[FCSR] & ~0x3F000) | (_cause_192 << 12)
-            if _cause_192 & (((_fc_192 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_192
+            _res_185, _cause_185 = cvt_d_w(rd_s(f, fs_185), st[FCSR])
+            _fc_185 = (st[FCSR] & ~0x3F000) | (_cause_185 << 12)
+            if _cause_185 & (((_fc_185 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_185
                 exc = EXC_FPE
                 return exc
-            st[FCSR] = _fc_192 | ((_cause_192 & 0x1F) << 2)
-            wr_d(f, fr64, fd_192, _res_192)
+            st[FCSR] = _fc_185 | ((_cause_185 & 0x1F) << 2)
+            wr_d(f, fr64, fd_185, _res_185)
     else:
         return EXC_RI
     return -1
@@ -4035,43 +3574,43 @@ def fpu_op2_nb(st, r, f, insn, fr64):
 @njit(cache=True, _nrt=False)
 def fpu_op3_nb(st, r, f, insn, fr64):
     exc = -1
-    _k196 = insn & 0x3f
-    if _k196 == 32:
+    _k188 = insn & 0x3f
+    if _k188 == 32:
         # cvt.s.l
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
-            fd_197 = (insn >> 6) & 0x1f
-            fs_197 = (insn >> 11) & 0x1f
-            if not fr64 and (fs_197) & 1:
+            fd_189 = (insn >> 6) & 0x1f
+            fs_189 = (insn >> 11) & 0x1f
+            if not fr64 and (fs_189) & 1:
                 exc = EXC_RI
                 return exc
-            _res_197, _cause_197 = cvt_s_l(rd_d(f, fr64, fs_197), st[FCSR])
-            _fc_197 = (st[FCSR] & ~0x3F000) | (_cause_197 << 12)
-            if _cause_197 & (((_fc_197 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_197
+            _res_189, _cause_189 = cvt_s_l(rd_d(f, fr64, fs_189), st[FCSR])
+            _fc_189 = (st[FCSR] & ~0x3F000) | (_cause_189 << 12)
+            if _cause_189 & (((_fc_189 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_189
                 exc = EXC_FPE
                 return exc
-            st[FCSR] = _fc_197 | ((_cause_197 & 0x1F) << 2)
-            wr_s(f, fd_197, _res_197)
-    elif _k196 == 33:
+            st[FCSR] = _fc_189 | ((_cause_189 & 0x1F) << 2)
+            wr_s(f, fd_189, _res_189)
+    elif _k188 == 33:
         # cvt.d.l
         if insn & 0x001f0000 != 0x00000000:
             return EXC_RI
         else:
-            fd_198 = (insn >> 6) & 0x1f
-            fs_198 = (insn >> 11) & 0x1f
-            if not fr64 and (fd_198 | fs_198) & 1:
+            fd_190 = (insn >> 6) & 0x1f
+            fs_190 = (insn >> 11) & 0x1f
+            if not fr64 and (fd_190 | fs_190) & 1:
                 exc = EXC_RI
                 return exc
-            _res_198, _cause_198 = cvt_d_l(rd_d(f, fr64, fs_198), st[FCSR])
-            _fc_198 = (st[FCSR] & ~0x3F000) | (_cause_198 << 12)
-            if _cause_198 & (((_fc_198 >> 7) & 0x1F) | 0x20):
-                st[FCSR] = _fc_198
+            _res_190, _cause_190 = cvt_d_l(rd_d(f, fr64, fs_190), st[FCSR])
+            _fc_190 = (st[FCSR] & ~0x3F000) | (_cause_190 << 12)
+            if _cause_190 & (((_fc_190 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_190
                 exc = EXC_FPE
                 return exc
-            st[FCSR] = _fc_198 | ((_cause_198 & 0x1F) << 2)
-            wr_d(f, fr64, fd_198, _res_198)
+            st[FCSR] = _fc_190 | ((_cause_190 & 0x1F) << 2)
+            wr_d(f, fr64, fd_190, _res_190)
     else:
         return EXC_RI
     return -1
@@ -4088,275 +3627,275 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
     f = m.fpr[c]
     exc = -1
     ce = 0
-    _k243 = (insn >> 26) & 0x3f
-    if _k243 == 0:
-        _k244 = insn & 0x3f
-        if _k244 == 1:
-            _k245 = (insn >> 16) & 0x3
-            if _k245 == 0:
+    _k232 = (insn >> 26) & 0x3f
+    if _k232 == 0:
+        _k233 = insn & 0x3f
+        if _k233 == 1:
+            _k234 = (insn >> 16) & 0x3
+            if _k234 == 0:
                 # movf
                 if insn & 0x000007c0 != 0x00000000:
                     return EXC_RI
                 else:
-                    cc18_246 = (insn >> 18) & 0x7
-                    rd_246 = (insn >> 11) & 0x1f
-                    rs_246 = (insn >> 21) & 0x1f
+                    cc18_235 = (insn >> 18) & 0x7
+                    rd_235 = (insn >> 11) & 0x1f
+                    rs_235 = (insn >> 21) & 0x1f
                     if not cu1:
                         exc = EXC_CPU
                         return exc | (1 << 16)
-                    if fcc(st[FCSR], cc18_246) == 0:
-                        r[rd_246] = r[rs_246]
-            elif _k245 == 1:
+                    if fcc(st[FCSR], cc18_235) == 0:
+                        r[rd_235] = r[rs_235]
+            elif _k234 == 1:
                 # movt
                 if insn & 0x000007c0 != 0x00000000:
                     return EXC_RI
                 else:
-                    cc18_247 = (insn >> 18) & 0x7
-                    rd_247 = (insn >> 11) & 0x1f
-                    rs_247 = (insn >> 21) & 0x1f
+                    cc18_236 = (insn >> 18) & 0x7
+                    rd_236 = (insn >> 11) & 0x1f
+                    rs_236 = (insn >> 21) & 0x1f
                     if not cu1:
                         exc = EXC_CPU
                         return exc | (1 << 16)
-                    if fcc(st[FCSR], cc18_247) != 0:
-                        r[rd_247] = r[rs_247]
+                    if fcc(st[FCSR], cc18_236) != 0:
+                        r[rd_236] = r[rs_236]
             else:
                 return EXC_RI
-        elif _k244 == 2:
+        elif _k233 == 2:
             # rotr
             if insn & 0x03e00000 != 0x00200000:
                 return EXC_RI
             else:
-                rd_248 = (insn >> 11) & 0x1f
-                rt_248 = (insn >> 16) & 0x1f
-                sa_248 = (insn >> 6) & 0x1f
-                r[rd_248] = ((r[rt_248] >> sa_248) | (r[rt_248] << (32 - sa_248))) & M32
-        elif _k244 == 6:
+                rd_237 = (insn >> 11) & 0x1f
+                rt_237 = (insn >> 16) & 0x1f
+                sa_237 = (insn >> 6) & 0x1f
+                r[rd_237] = ((r[rt_237] >> sa_237) | (r[rt_237] << (32 - sa_237))) & M32
+        elif _k233 == 6:
             # rotrv
             if insn & 0x000007c0 != 0x00000040:
                 return EXC_RI
             else:
-                rd_249 = (insn >> 11) & 0x1f
-                rs_249 = (insn >> 21) & 0x1f
-                rt_249 = (insn >> 16) & 0x1f
-                _s_249 = r[rs_249] & 31
-                r[rd_249] = ((r[rt_249] >> _s_249) | (r[rt_249] << (32 - _s_249))) & M32
-        elif _k244 == 15:
+                rd_238 = (insn >> 11) & 0x1f
+                rs_238 = (insn >> 21) & 0x1f
+                rt_238 = (insn >> 16) & 0x1f
+                _s_238 = r[rs_238] & 31
+                r[rd_238] = ((r[rt_238] >> _s_238) | (r[rt_238] << (32 - _s_238))) & M32
+        elif _k233 == 15:
             # sync
             if insn & 0x03fff800 != 0x00000000:
                 return EXC_RI
             else:
                 pass
-        elif _k244 == 17:
+        elif _k233 == 17:
             # mthi
             if insn & 0x001fffc0 != 0x00000000:
                 return EXC_RI
             else:
-                rs_251 = (insn >> 21) & 0x1f
-                st[HI] = r[rs_251]
-        elif _k244 == 19:
+                rs_240 = (insn >> 21) & 0x1f
+                st[HI] = r[rs_240]
+        elif _k233 == 19:
             # mtlo
             if insn & 0x001fffc0 != 0x00000000:
                 return EXC_RI
             else:
-                rs_252 = (insn >> 21) & 0x1f
-                st[LO] = r[rs_252]
-        elif _k244 == 26:
+                rs_241 = (insn >> 21) & 0x1f
+                st[LO] = r[rs_241]
+        elif _k233 == 26:
             # div
             if insn & 0x0000ffc0 != 0x00000000:
                 return EXC_RI
             else:
-                rs_253 = (insn >> 21) & 0x1f
-                rt_253 = (insn >> 16) & 0x1f
-                _q_253, _r_253 = div32(s32(r[rs_253]), s32(r[rt_253]))
-                st[LO] = _q_253 & M32
-                st[HI] = _r_253 & M32
-        elif _k244 == 27:
+                rs_242 = (insn >> 21) & 0x1f
+                rt_242 = (insn >> 16) & 0x1f
+                _q_242, _r_242 = div32(s32(r[rs_242]), s32(r[rt_242]))
+                st[LO] = _q_242 & M32
+                st[HI] = _r_242 & M32
+        elif _k233 == 27:
             # divu
             if insn & 0x0000ffc0 != 0x00000000:
                 return EXC_RI
             else:
-                rs_254 = (insn >> 21) & 0x1f
-                rt_254 = (insn >> 16) & 0x1f
-                _q_254, _r_254 = divu32(r[rs_254], r[rt_254])
-                st[LO] = _q_254
-                st[HI] = _r_254
-        elif _k244 == 48:
+                rs_243 = (insn >> 21) & 0x1f
+                rt_243 = (insn >> 16) & 0x1f
+                _q_243, _r_243 = divu32(r[rs_243], r[rt_243])
+                st[LO] = _q_243
+                st[HI] = _r_243
+        elif _k233 == 48:
             # tge
-            rs_255 = (insn >> 21) & 0x1f
-            rt_255 = (insn >> 16) & 0x1f
-            if s32(r[rs_255]) >= s32(r[rt_255]):
+            rs_244 = (insn >> 21) & 0x1f
+            rt_244 = (insn >> 16) & 0x1f
+            if s32(r[rs_244]) >= s32(r[rt_244]):
                 exc = EXC_TR
                 return exc
-        elif _k244 == 49:
+        elif _k233 == 49:
             # tgeu
-            rs_256 = (insn >> 21) & 0x1f
-            rt_256 = (insn >> 16) & 0x1f
-            if r[rs_256] >= r[rt_256]:
+            rs_245 = (insn >> 21) & 0x1f
+            rt_245 = (insn >> 16) & 0x1f
+            if r[rs_245] >= r[rt_245]:
                 exc = EXC_TR
                 return exc
-        elif _k244 == 50:
+        elif _k233 == 50:
             # tlt
-            rs_257 = (insn >> 21) & 0x1f
-            rt_257 = (insn >> 16) & 0x1f
-            if s32(r[rs_257]) < s32(r[rt_257]):
+            rs_246 = (insn >> 21) & 0x1f
+            rt_246 = (insn >> 16) & 0x1f
+            if s32(r[rs_246]) < s32(r[rt_246]):
                 exc = EXC_TR
                 return exc
-        elif _k244 == 51:
+        elif _k233 == 51:
             # tltu
-            rs_258 = (insn >> 21) & 0x1f
-            rt_258 = (insn >> 16) & 0x1f
-            if r[rs_258] < r[rt_258]:
+            rs_247 = (insn >> 21) & 0x1f
+            rt_247 = (insn >> 16) & 0x1f
+            if r[rs_247] < r[rt_247]:
                 exc = EXC_TR
                 return exc
-        elif _k244 == 52:
+        elif _k233 == 52:
             # teq
-            rs_259 = (insn >> 21) & 0x1f
-            rt_259 = (insn >> 16) & 0x1f
-            if r[rs_259] == r[rt_259]:
+            rs_248 = (insn >> 21) & 0x1f
+            rt_248 = (insn >> 16) & 0x1f
+            if r[rs_248] == r[rt_248]:
                 exc = EXC_TR
                 return exc
-        elif _k244 == 54:
+        elif _k233 == 54:
             # tne
-            rs_260 = (insn >> 21) & 0x1f
-            rt_260 = (insn >> 16) & 0x1f
-            if r[rs_260] != r[rt_260]:
+            rs_249 = (insn >> 21) & 0x1f
+            rt_249 = (insn >> 16) & 0x1f
+            if r[rs_249] != r[rt_249]:
                 exc = EXC_TR
                 return exc
         else:
             return EXC_RI
-    elif _k243 == 1:
-        _k261 = (insn >> 16) & 0x1f
-        if _k261 == 8:
+    elif _k232 == 1:
+        _k250 = (insn >> 16) & 0x1f
+        if _k250 == 8:
             # tgei
-            rs_262 = (insn >> 21) & 0x1f
-            simm_262 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-            if s32(r[rs_262]) >= simm_262:
+            rs_251 = (insn >> 21) & 0x1f
+            simm_251 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+            if s32(r[rs_251]) >= simm_251:
                 exc = EXC_TR
                 return exc
-        elif _k261 == 9:
+        elif _k250 == 9:
             # tgeiu
-            rs_263 = (insn >> 21) & 0x1f
-            simm_263 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-            if r[rs_263] >= (simm_263 & M32):
+            rs_252 = (insn >> 21) & 0x1f
+            simm_252 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+            if r[rs_252] >= (simm_252 & M32):
                 exc = EXC_TR
                 return exc
-        elif _k261 == 10:
+        elif _k250 == 10:
             # tlti
-            rs_264 = (insn >> 21) & 0x1f
-            simm_264 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-            if s32(r[rs_264]) < simm_264:
+            rs_253 = (insn >> 21) & 0x1f
+            simm_253 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+            if s32(r[rs_253]) < simm_253:
                 exc = EXC_TR
                 return exc
-        elif _k261 == 11:
+        elif _k250 == 11:
             # tltiu
-            rs_265 = (insn >> 21) & 0x1f
-            simm_265 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-            if r[rs_265] < (simm_265 & M32):
+            rs_254 = (insn >> 21) & 0x1f
+            simm_254 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+            if r[rs_254] < (simm_254 & M32):
                 exc = EXC_TR
                 return exc
-        elif _k261 == 12:
+        elif _k250 == 12:
             # teqi
-            rs_266 = (insn >> 21) & 0x1f
-            simm_266 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-            if r[rs_266] == (simm_266 & M32):
+            rs_255 = (insn >> 21) & 0x1f
+            simm_255 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+            if r[rs_255] == (simm_255 & M32):
                 exc = EXC_TR
                 return exc
-        elif _k261 == 14:
+        elif _k250 == 14:
             # tnei
-            rs_267 = (insn >> 21) & 0x1f
-            simm_267 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
-            if r[rs_267] != (simm_267 & M32):
+            rs_256 = (insn >> 21) & 0x1f
+            simm_256 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+            if r[rs_256] != (simm_256 & M32):
                 exc = EXC_TR
                 return exc
-        elif _k261 == 31:
+        elif _k250 == 31:
             # synci
             pass
         else:
             return EXC_RI
-    elif _k243 == 16:
-        _k269 = (insn >> 25) & 0x1
-        if _k269 == 0:
-            _k270 = (insn >> 21) & 0x1f
-            if _k270 == 0:
+    elif _k232 == 16:
+        _k258 = (insn >> 25) & 0x1
+        if _k258 == 0:
+            _k259 = (insn >> 21) & 0x1f
+            if _k259 == 0:
                 # mfc0
                 if insn & 0x000007c0 != 0x00000000:
                     return EXC_RI
                 else:
-                    rd_271 = (insn >> 11) & 0x1f
-                    rt_271 = (insn >> 16) & 0x1f
-                    sel_271 = insn & 0x7
+                    rd_260 = (insn >> 11) & 0x1f
+                    rt_260 = (insn >> 16) & 0x1f
+                    sel_260 = insn & 0x7
                     if not cu0:
                         exc = EXC_CPU
                         return exc | (0 << 16)
-                    r[rt_271] = mfc0_nb(m, c, rd_271, sel_271, cyc)
-            elif _k270 == 4:
+                    r[rt_260] = mfc0_nb(m, c, rd_260, sel_260, cyc)
+            elif _k259 == 4:
                 # mtc0
                 if insn & 0x000007c0 != 0x00000000:
                     return EXC_RI
                 else:
-                    rd_272 = (insn >> 11) & 0x1f
-                    rt_272 = (insn >> 16) & 0x1f
-                    sel_272 = insn & 0x7
+                    rd_261 = (insn >> 11) & 0x1f
+                    rt_261 = (insn >> 16) & 0x1f
+                    sel_261 = insn & 0x7
                     if not cu0:
                         exc = EXC_CPU
                         return exc | (0 << 16)
-                    mtc0_nb(m, c, rd_272, sel_272, r[rt_272], cyc)
+                    mtc0_nb(m, c, rd_261, sel_261, r[rt_261], cyc)
                     return X_RESYNC
-            elif _k270 == 10:
+            elif _k259 == 10:
                 # rdpgpr
                 if insn & 0x000007ff != 0x00000000:
                     return EXC_RI
                 else:
-                    rd_273 = (insn >> 11) & 0x1f
-                    rt_273 = (insn >> 16) & 0x1f
+                    rd_262 = (insn >> 11) & 0x1f
+                    rt_262 = (insn >> 16) & 0x1f
                     if not cu0:
                         exc = EXC_CPU
                         return exc | (0 << 16)
-                    r[rd_273] = r[rt_273]
-            elif _k270 == 11:
-                _k274 = insn & 0x3f
-                if _k274 == 0:
+                    r[rd_262] = r[rt_262]
+            elif _k259 == 11:
+                _k263 = insn & 0x3f
+                if _k263 == 0:
                     # di
                     if insn & 0x0000ffc0 != 0x00006000:
                         return EXC_RI
                     else:
-                        rt_275 = (insn >> 16) & 0x1f
+                        rt_264 = (insn >> 16) & 0x1f
                         if not cu0:
                             exc = EXC_CPU
                             return exc | (0 << 16)
-                        r[rt_275] = cp0[c, CP0_Status, 0]
-                        cp0[c, CP0_Status, 0] = r[rt_275] & ~St_IE
+                        r[rt_264] = cp0[c, CP0_Status, 0]
+                        cp0[c, CP0_Status, 0] = r[rt_264] & ~St_IE
                         return X_RESYNC
-                elif _k274 == 32:
+                elif _k263 == 32:
                     # ei
                     if insn & 0x0000ffc0 != 0x00006000:
                         return EXC_RI
                     else:
-                        rt_276 = (insn >> 16) & 0x1f
+                        rt_265 = (insn >> 16) & 0x1f
                         if not cu0:
                             exc = EXC_CPU
                             return exc | (0 << 16)
-                        r[rt_276] = cp0[c, CP0_Status, 0]
-                        cp0[c, CP0_Status, 0] = r[rt_276] | St_IE
+                        r[rt_265] = cp0[c, CP0_Status, 0]
+                        cp0[c, CP0_Status, 0] = r[rt_265] | St_IE
                         return X_RESYNC
                 else:
                     return EXC_RI
-            elif _k270 == 14:
+            elif _k259 == 14:
                 # wrpgpr
                 if insn & 0x000007ff != 0x00000000:
                     return EXC_RI
                 else:
-                    rd_277 = (insn >> 11) & 0x1f
-                    rt_277 = (insn >> 16) & 0x1f
+                    rd_266 = (insn >> 11) & 0x1f
+                    rt_266 = (insn >> 16) & 0x1f
                     if not cu0:
                         exc = EXC_CPU
                         return exc | (0 << 16)
-                    r[rd_277] = r[rt_277]
+                    r[rd_266] = r[rt_266]
             else:
                 return EXC_RI
-        elif _k269 == 1:
-            _k278 = insn & 0x3f
-            if _k278 == 1:
+        elif _k258 == 1:
+            _k267 = insn & 0x3f
+            if _k267 == 1:
                 # tlbr
                 if insn & 0x01ffffc0 != 0x00000000:
                     return EXC_RI
@@ -4366,7 +3905,7 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
                         return exc | (0 << 16)
                     tlbr_nb(m, c)
                     return X_RESYNC
-            elif _k278 == 2:
+            elif _k267 == 2:
                 # tlbwi
                 if insn & 0x01ffffc0 != 0x00000000:
                     return EXC_RI
@@ -4376,7 +3915,7 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
                         return exc | (0 << 16)
                     tlbwi_nb(m, c, -1)
                     return X_RESYNC
-            elif _k278 == 6:
+            elif _k267 == 6:
                 # tlbwr
                 if insn & 0x01ffffc0 != 0x00000000:
                     return EXC_RI
@@ -4386,7 +3925,7 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
                         return exc | (0 << 16)
                     tlbwi_nb(m, c, random_index_nb(m, c, cyc))
                     return X_RESYNC
-            elif _k278 == 8:
+            elif _k267 == 8:
                 # tlbp
                 if insn & 0x01ffffc0 != 0x00000000:
                     return EXC_RI
@@ -4395,7 +3934,7 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
                         exc = EXC_CPU
                         return exc | (0 << 16)
                     tlbp_nb(m, c)
-            elif _k278 == 31:
+            elif _k267 == 31:
                 # deret
                 if insn & 0x01ffffc0 != 0x00000000:
                     return EXC_RI
@@ -4405,7 +3944,7 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
                         return exc | (0 << 16)
                     exc = EXC_RI
                     return exc
-            elif _k278 == 32:
+            elif _k267 == 32:
                 # wait
                 if not cu0:
                     exc = EXC_CPU
@@ -4416,72 +3955,72 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
                 return EXC_RI
         else:
             return EXC_RI
-    elif _k243 == 17:
-        _k285 = (insn >> 21) & 0x1f
-        if _k285 == 2:
+    elif _k232 == 17:
+        _k274 = (insn >> 21) & 0x1f
+        if _k274 == 2:
             # cfc1
             if insn & 0x000007ff != 0x00000000:
                 return EXC_RI
             else:
-                rd_286 = (insn >> 11) & 0x1f
-                rt_286 = (insn >> 16) & 0x1f
+                rd_275 = (insn >> 11) & 0x1f
+                rt_275 = (insn >> 16) & 0x1f
                 if not cu1:
                     exc = EXC_CPU
                     return exc | (1 << 16)
-                _v_286 = cfc1_nb(m, c, rd_286)
-                if _v_286 < 0:
+                _v_275 = cfc1_nb(m, c, rd_275)
+                if _v_275 < 0:
                     exc = EXC_RI
                     return exc
-                r[rt_286] = _v_286
-        elif _k285 == 3:
+                r[rt_275] = _v_275
+        elif _k274 == 3:
             # mfhc1
             if insn & 0x000007ff != 0x00000000:
                 return EXC_RI
             else:
-                fs_287 = (insn >> 11) & 0x1f
-                rt_287 = (insn >> 16) & 0x1f
+                fs_276 = (insn >> 11) & 0x1f
+                rt_276 = (insn >> 16) & 0x1f
                 if not cu1:
                     exc = EXC_CPU
                     return exc | (1 << 16)
-                r[rt_287] = (f[fs_287] >> 32) & M32 if fr64 else f[fs_287 | 1] & M32
-        elif _k285 == 6:
+                r[rt_276] = (f[fs_276] >> 32) & M32 if fr64 else f[fs_276 | 1] & M32
+        elif _k274 == 6:
             # ctc1
             if insn & 0x000007ff != 0x00000000:
                 return EXC_RI
             else:
-                rd_288 = (insn >> 11) & 0x1f
-                rt_288 = (insn >> 16) & 0x1f
+                rd_277 = (insn >> 11) & 0x1f
+                rt_277 = (insn >> 16) & 0x1f
                 if not cu1:
                     exc = EXC_CPU
                     return exc | (1 << 16)
-                _e_288 = ctc1_nb(m, c, rd_288, r[rt_288])
-                if _e_288 < 0:
+                _e_277 = ctc1_nb(m, c, rd_277, r[rt_277])
+                if _e_277 < 0:
                     exc = EXC_RI
                     return exc
-                if _e_288 > 0:
+                if _e_277 > 0:
                     exc = EXC_FPE
                     return exc
-        elif _k285 == 7:
+        elif _k274 == 7:
             # mthc1
             if insn & 0x000007ff != 0x00000000:
                 return EXC_RI
             else:
-                fs_289 = (insn >> 11) & 0x1f
-                rt_289 = (insn >> 16) & 0x1f
+                fs_278 = (insn >> 11) & 0x1f
+                rt_278 = (insn >> 16) & 0x1f
                 if not cu1:
                     exc = EXC_CPU
                     return exc | (1 << 16)
                 if fr64:
-                    f[fs_289] = (f[fs_289] & M32) | (r[rt_289] << 32)
+                    f[fs_278] = (f[fs_278] & M32) | (r[rt_278] << 32)
                 else:
-                    f[fs_289 | 1] = (f[fs_289 | 1] & ~M32) | r[rt_289]
+                    f[fs_278 | 1] = (f[fs_278 | 1] & ~M32) | r[rt_278]
         else:
             return EXC_RI
-    elif _k243 == 18:
+    elif _k232 == 18:
         # cop2
         exc = EXC_CPU
         return exc | (2 << 16)
-    elif _k243 == 19:
+    elif _k232 == 19:
         # prefx
         if insn & 0x000007ff != 0x0000000f:
             return EXC_RI
@@ -4490,117 +4029,117 @@ def exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc):
                 exc = EXC_CPU
                 return exc | (1 << 16)
             pass
-    elif _k243 == 28:
-        _k292 = insn & 0x3f
-        if _k292 == 0:
+    elif _k232 == 28:
+        _k281 = insn & 0x3f
+        if _k281 == 0:
             # madd
             if insn & 0x0000ffc0 != 0x00000000:
                 return EXC_RI
             else:
-                rs_293 = (insn >> 21) & 0x1f
-                rt_293 = (insn >> 16) & 0x1f
-                _acc_293 = ((st[HI] << 32) | st[LO]) + s32(r[rs_293]) * s32(r[rt_293])
-                st[LO] = _acc_293 & M32
-                st[HI] = (_acc_293 >> 32) & M32
-        elif _k292 == 1:
+                rs_282 = (insn >> 21) & 0x1f
+                rt_282 = (insn >> 16) & 0x1f
+                _acc_282 = ((st[HI] << 32) | st[LO]) + s32(r[rs_282]) * s32(r[rt_282])
+                st[LO] = _acc_282 & M32
+                st[HI] = (_acc_282 >> 32) & M32
+        elif _k281 == 1:
             # maddu
             if insn & 0x0000ffc0 != 0x00000000:
                 return EXC_RI
             else:
-                rs_294 = (insn >> 21) & 0x1f
-                rt_294 = (insn >> 16) & 0x1f
-                _acc_294 = ((st[HI] << 32) | st[LO]) + r[rs_294] * r[rt_294]
-                st[LO] = _acc_294 & M32
-                st[HI] = (_acc_294 >> 32) & M32
-        elif _k292 == 4:
+                rs_283 = (insn >> 21) & 0x1f
+                rt_283 = (insn >> 16) & 0x1f
+                _acc_283 = ((st[HI] << 32) | st[LO]) + r[rs_283] * r[rt_283]
+                st[LO] = _acc_283 & M32
+                st[HI] = (_acc_283 >> 32) & M32
+        elif _k281 == 4:
             # msub
             if insn & 0x0000ffc0 != 0x00000000:
                 return EXC_RI
             else:
-                rs_295 = (insn >> 21) & 0x1f
-                rt_295 = (insn >> 16) & 0x1f
-                _acc_295 = ((st[HI] << 32) | st[LO]) - s32(r[rs_295]) * s32(r[rt_295])
-                st[LO] = _acc_295 & M32
-                st[HI] = (_acc_295 >> 32) & M32
-        elif _k292 == 5:
+                rs_284 = (insn >> 21) & 0x1f
+                rt_284 = (insn >> 16) & 0x1f
+                _acc_284 = ((st[HI] << 32) | st[LO]) - s32(r[rs_284]) * s32(r[rt_284])
+                st[LO] = _acc_284 & M32
+                st[HI] = (_acc_284 >> 32) & M32
+        elif _k281 == 5:
             # msubu
             if insn & 0x0000ffc0 != 0x00000000:
                 return EXC_RI
             else:
-                rs_296 = (insn >> 21) & 0x1f
-                rt_296 = (insn >> 16) & 0x1f
-                _acc_296 = ((st[HI] << 32) | st[LO]) - r[rs_296] * r[rt_296]
-                st[LO] = _acc_296 & M32
-                st[HI] = (_acc_296 >> 32) & M32
-        elif _k292 == 32:
+                rs_285 = (insn >> 21) & 0x1f
+                rt_285 = (insn >> 16) & 0x1f
+                _acc_285 = ((st[HI] << 32) | st[LO]) - r[rs_285] * r[rt_285]
+                st[LO] = _acc_285 & M32
+                st[HI] = (_acc_285 >> 32) & M32
+        elif _k281 == 32:
             # clz
             if insn & 0x000007c0 != 0x00000000:
                 return EXC_RI
             else:
-                rd_297 = (insn >> 11) & 0x1f
-                rs_297 = (insn >> 21) & 0x1f
-                r[rd_297] = clz32(r[rs_297])
-        elif _k292 == 33:
+                rd_286 = (insn >> 11) & 0x1f
+                rs_286 = (insn >> 21) & 0x1f
+                r[rd_286] = clz32(r[rs_286])
+        elif _k281 == 33:
             # clo
             if insn & 0x000007c0 != 0x00000000:
                 return EXC_RI
             else:
-                rd_298 = (insn >> 11) & 0x1f
-                rs_298 = (insn >> 21) & 0x1f
-                r[rd_298] = clz32(r[rs_298] ^ M32)
-        elif _k292 == 63:
+                rd_287 = (insn >> 11) & 0x1f
+                rs_287 = (insn >> 21) & 0x1f
+                r[rd_287] = clz32(r[rs_287] ^ M32)
+        elif _k281 == 63:
             # sdbbp
             exc = EXC_RI
             return exc
         else:
             return EXC_RI
-    elif _k243 == 31:
-        _k300 = insn & 0x3f
-        if _k300 == 32:
+    elif _k232 == 31:
+        _k289 = insn & 0x3f
+        if _k289 == 32:
             # wsbh
             if insn & 0x03e007c0 != 0x00000080:
                 return EXC_RI
             else:
-                rd_301 = (insn >> 11) & 0x1f
-                rt_301 = (insn >> 16) & 0x1f
-                _x_301 = r[rt_301]
-                r[rd_301] = ((_x_301 & 0x00FF00FF) << 8) | ((_x_301 >> 8) & 0x00FF00FF)
-        elif _k300 == 59:
+                rd_290 = (insn >> 11) & 0x1f
+                rt_290 = (insn >> 16) & 0x1f
+                _x_290 = r[rt_290]
+                r[rd_290] = ((_x_290 & 0x00FF00FF) << 8) | ((_x_290 >> 8) & 0x00FF00FF)
+        elif _k289 == 59:
             # rdhwr
             if insn & 0x03e007c0 != 0x00000000:
                 return EXC_RI
             else:
-                rd_302 = (insn >> 11) & 0x1f
-                rt_302 = (insn >> 16) & 0x1f
-                _v_302 = rdhwr_nb(m, c, rd_302, kmode, cyc)
-                if _v_302 < 0:
+                rd_291 = (insn >> 11) & 0x1f
+                rt_291 = (insn >> 16) & 0x1f
+                _v_291 = rdhwr_nb(m, c, rd_291, kmode, cyc)
+                if _v_291 < 0:
                     exc = EXC_RI
                     return exc
-                r[rt_302] = _v_302
+                r[rt_291] = _v_291
         else:
             return EXC_RI
-    elif _k243 == 47:
+    elif _k232 == 47:
         # cache
         if not cu0:
             exc = EXC_CPU
             return exc | (0 << 16)
         pass
-    elif _k243 == 50:
+    elif _k232 == 50:
         # lwc2
         exc = EXC_CPU
         return exc | (2 << 16)
-    elif _k243 == 51:
+    elif _k232 == 51:
         # pref
         pass
-    elif _k243 == 54:
+    elif _k232 == 54:
         # ldc2
         exc = EXC_CPU
         return exc | (2 << 16)
-    elif _k243 == 58:
+    elif _k232 == 58:
         # swc2
         exc = EXC_CPU
         return exc | (2 << 16)
-    elif _k243 == 62:
+    elif _k232 == 62:
         # sdc2
         exc = EXC_CPU
         return exc | (2 << 16)
