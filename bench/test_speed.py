@@ -1,0 +1,143 @@
+"""flashvm speed benchmarks (pytest-benchmark).
+
+    python -m pytest bench/ --benchmark-only                 # ~1.5 min
+    FLASHVM_BENCH_COLD=1 python -m pytest bench/ --benchmark-only -k cold   # minutes
+
+Each simulation benchmark runs a static mipsel musl program in process mode
+(`run_process`, stdout captured) 3 times and checks, inside the timed call,
+that the program exited 0 and printed the known-good checksum line (recorded
+from qemu-mipsel), so a wrong simulator cannot post a time.  The figures are
+stored in ``benchmark.extra_info``: ``instructions`` retired, simulated
+``mips`` = instructions / best round's wall seconds (the round includes
+building the process: ELF load, address space, initial stack, a few ms) and
+``mips_cpu`` from the best round's CPU time, the steadier figure on a shared
+machine.
+"""
+from __future__ import annotations
+
+import io
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from compare import PROGRAMS, last_line
+
+ROOT = Path(__file__).resolve().parent.parent
+ROUNDS = 3
+GETPPID_CALLS = 100_000
+SYS_getppid = 4064
+EXITCODE_STDOUT = (b"exiting with 42\natexit: registered second, runs first\n"
+                   b"atexit: registered first, runs last\n")
+
+
+def _simulate(benchmark, report, exe: Path, argv: list[str], check) -> object:
+    """Time `run_process(exe, argv)` for ROUNDS rounds; check(result, stdout) each run."""
+    from flashvm.machine.process import run_process
+    runs, cpu = [], []
+
+    def once():
+        out = io.BytesIO()
+        c0 = time.process_time()
+        r = run_process(str(exe), argv, stdout=out, stderr=io.BytesIO())
+        cpu.append(time.process_time() - c0)
+        check(r, out.getvalue())            # inside the timed call: a failure discards the timing
+        runs.append(r)
+
+    benchmark.pedantic(once, rounds=ROUNDS, iterations=1)
+    insns = {r.insns for r in runs}
+    assert len(insns) == 1, f"instruction counts differ between rounds: {sorted(insns)}"
+    best = benchmark.stats.stats.min
+    n = runs[0].insns
+    report(args=" ".join(argv[1:]), instructions=n, seconds=best, mips=n / best / 1e6,
+           cpu_seconds=min(cpu), mips_cpu=n / min(cpu) / 1e6)
+    return runs[0]
+
+
+def _checksum(name: str, want: str):
+    def check(r, out: bytes) -> None:
+        if r.status != 0:
+            raise AssertionError(f"{name}: exit status {r.status} ({r.message})")
+        got = last_line(out)
+        if got != want:
+            raise AssertionError(f"{name}: printed {got!r}, expected {want!r}")
+    return check
+
+
+@pytest.mark.parametrize("name", ["intloop", "raytrace", "mixed"])
+def test_program(benchmark, report, programs, flashvm_warm, name):
+    """(a) intloop: integer code; (b) raytrace: double-precision FP; (c) mixed."""
+    p = PROGRAMS[name]
+    benchmark.group = "simulation"
+    _simulate(benchmark, report, programs[name], [name, *p.args], _checksum(name, p.checksum))
+
+
+def test_trap_exit(benchmark, report, programs, flashvm_warm):
+    """(d) cost of one exit from the JIT loop to Python: N getppid() system calls."""
+    benchmark.group = "exits"
+    n = GETPPID_CALLS
+    want = f"getppid {n} sum {999 * n}"
+
+    def check(r, out: bytes) -> None:
+        _checksum("getppid_loop", want)(r, out)
+        calls = r.syscalls_by_number.get(SYS_getppid, 0)
+        if calls != n:
+            raise AssertionError(f"getppid_loop: {calls} getppid calls served, expected {n}")
+
+    r = _simulate(benchmark, report, programs["getppid_loop"], ["getppid_loop", str(n)], check)
+    best = benchmark.stats.stats.min
+    cpu = benchmark.extra_info["cpu_seconds"]
+    exits = r.syscalls                        # every system call is one exit (+ 5 at start/exit)
+    report(exits=exits, us_per_exit=best / exits * 1e6, exits_per_s=exits / best,
+           us_per_exit_cpu=cpu / exits * 1e6, insns_per_call=r.insns / n)
+
+
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _cli_exec(exe: Path, results: Path, env: dict[str, str], timeout: float, cpu: list):
+    c0 = _children_cpu()
+    p = subprocess.run([sys.executable, "-m", "flashvm.cli", "exec", "-q", "--results", str(results),
+                        str(exe)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout, check=False)
+    cpu.append(_children_cpu() - c0)
+    if p.returncode != 42 or p.stdout != EXITCODE_STDOUT:
+        raise AssertionError(f"flashvm exec exitcode: status {p.returncode}, stdout {p.stdout!r}, "
+                             f"stderr {p.stderr.decode(errors='replace')[-2000:]}")
+
+
+def test_warm_start(benchmark, report, programs, flashvm_warm, tmp_path):
+    """(e) `python -m flashvm.cli exec -q exitcode` wall time, Numba cache warm."""
+    benchmark.group = "start-up"
+    env = dict(os.environ)
+    cpu: list[float] = []
+    benchmark.pedantic(_cli_exec, args=(programs["exitcode"], tmp_path, env, 600, cpu),
+                       rounds=ROUNDS, iterations=1)
+    report(seconds=benchmark.stats.stats.min, cpu_seconds=min(cpu))
+
+
+def test_cold_start(benchmark, report, programs, tmp_path):
+    """(f) the same with an empty Numba cache (NUMBA_CACHE_DIR): the interpreter compiles."""
+    if os.environ.get("FLASHVM_BENCH_COLD") != "1":
+        pytest.skip("cold start compiles the interpreter (minutes): set FLASHVM_BENCH_COLD=1")
+    benchmark.group = "start-up"
+    cache = tmp_path / "numba-cache"
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache))
+    cpu: list[float] = []
+
+    def cold():
+        cache.mkdir()                     # empty for every round (one round)
+        try:
+            _cli_exec(programs["exitcode"], tmp_path, env, 3600, cpu)
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)
+
+    benchmark.pedantic(cold, rounds=1, iterations=1)
+    report(seconds=benchmark.stats.stats.min, cpu_seconds=min(cpu))
