@@ -535,12 +535,7 @@ def test_ll_sc_unaligned(h, case):
 
 TLB_NAMES = ["lw", "lh", "lbu", "lwl", "lwr", "ll", "lwc1", "ldc1",
              "sw", "sh", "sb", "swl", "swr", "sc", "swc1", "sdc1"]
-SWLR_TLBS = pytest.mark.xfail(strict=True, reason="flashvm bug: swl/swr read before they write, "
-                              "so a TLB miss is reported as TLBL instead of TLBS")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=SWLR_TLBS) if n in ("swl", "swr") else n
-                                  for n in TLB_NAMES])
+@pytest.mark.parametrize("name", TLB_NAMES)
 def test_tlb_miss_load_store_kind(h, name):
     """A mapped address (kuseg with ERL=0, kseg2) that misses the (empty) TLB:
     TLB refill with ExcCode TLBL for loads, TLBS for stores, BadVAddr = the address."""
@@ -557,12 +552,7 @@ def test_tlb_miss_load_store_kind(h, name):
         assert out.exc == (3 if store else 2) and out.badva == va, (name, hex(va), out.exc)
 
 
-UNALIGNED_TLB_BUG = pytest.mark.xfail(
-    strict=True, reason="flashvm bug: lwl/lwr/swl/swr translate the aligned word address (BadVAddr "
-    "is the aligned address, not the effective one) and swl/swr translate it as a load (TLBL, not TLBS)")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=UNALIGNED_TLB_BUG) for n in ("lwl", "lwr", "swl", "swr")])
+@pytest.mark.parametrize("name", ["lwl", "lwr", "swl", "swr"])
 def test_unaligned_access_tlb_fault(h, name):
     """lwl/lwr/swl/swr on a page that misses the TLB: TLBL for lwl/lwr, TLBS
     for swl/swr, BadVAddr = the effective (unaligned) address."""
@@ -917,8 +907,6 @@ def test_fp_compare_branch(h, fmt, cond, br, data, fr):
     h.check(p, what=f"c.{cond}.{fmt} + {br}")
 
 
-@pytest.mark.xfail(strict=True, reason="flashvm bug: c.cond.fmt ignores bits 7..6 (must be 0; "
-                   "bit 6 is the MIPS-3D CABS, not implemented) instead of raising RI")
 def test_c_cond_reserved_bits(h):
     """c.cond.fmt with bit 7 or 6 set is not a MIPS32 instruction (bit 6 = A
     selects MIPS-3D CABS.cond, absent here: FIR.3D = 0): Reserved Instruction.
@@ -929,11 +917,6 @@ def test_c_cond_reserved_bits(h):
             assert out.exc == EXC_RI, (name, hex(bits))
 
 
-FENR_BUG = pytest.mark.xfail(strict=True, reason="flashvm bug: ctc1 to FENR ($28) drops any value "
-                             "with FENR.FS (bit 2) set: reserved-bits mask 0xFFFFF07C should be 0xFFFFF078")
-
-
-@FENR_BUG
 def test_ctc1_fenr_fs(h):
     """ctc1 $28 (FENR) writes FS from bit 2, Enables from 11..7, RM from 1..0."""
     for v in (0x4, 0x7, 0xF84, 0xF87):
@@ -948,7 +931,7 @@ def test_ctc1_cfc1(h, v, fcr, init):
     """ctc1 then cfc1 of FCSR and its views FCCR/FEXR/FENR: written bits,
     read-back, and the FP exception when a written Cause bit is enabled."""
     # FCCR/FEXR/FENR: a write with reserved bits set is UNPREDICTABLE (flashvm
-    # ignores it, QEMU checks other bits); FENR.FS: test_ctc1_fenr_fs (flashvm bug)
+    # ignores it, QEMU checks other bits); FENR.FS: test_ctc1_fenr_fs
     v &= {31: M32, 25: 0xFF, 26: 0x3F07C, 28: 0xF83}[fcr]
     words = [enc("ctc1", rt=8, rd=fcr), enc("cfc1", rt=9, rd=fcr), enc("cfc1", rt=10, rd=31),
              enc("cfc1", rt=11, rd=25), enc("cfc1", rt=12, rd=26), enc("cfc1", rt=13, rd=28)]
@@ -957,8 +940,6 @@ def test_ctc1_cfc1(h, v, fcr, init):
         assert out.gpr[9] == v & 0xFF83FFFF
 
 
-@pytest.mark.xfail(strict=True, reason="flashvm bug: FIR has bit 23 (Has2008) set: 0x00F39300, "
-                   "the 24Kf (and QEMU) read 0x00739300")
 def test_cfc1_fir(h):
     """FIR (FCR0) reads the same as QEMU's 24Kf."""
     h.check(one([enc("cfc1", rt=8, rd=0)]), what="cfc1 $0")

@@ -27,6 +27,7 @@ FIELDS: dict[str, tuple[int, int]] = {
     "b21": (21, 1),
     "b6": (6, 1),
     "b5": (5, 1),
+    "b76": (6, 2),     # c.cond.fmt: must be zero (bit 6 would be MIPS-3D CABS)
     "code": (6, 20),
     "uimm": (0, 16),
     "target": (0, 26),

@@ -108,9 +108,10 @@ def _align(size: int, va: str, code: str) -> list[str]:
     return [f"if {va} & {size - 1}:", f"    badva = {va}", f"    exc = {code}", "    break"]
 
 
-def _load_block(size: int, var: str, addr: str) -> list[str]:
-    """Translation-cache hit inline; a miss (or a device) goes to load_xlate_nb."""
-    return [f"_va = {addr}"] + _align(size, "_va", "EXC_ADEL") + [
+def _load_block(size: int, var: str, addr: str, word: bool = False) -> list[str]:
+    """Translation-cache hit inline; a miss (or a device) goes to load_xlate_nb.
+    `word`: read the aligned word holding an unaligned address (lwl/lwr)."""
+    return [f"_va = {addr}"] + ([] if word else _align(size, "_va", "EXC_ADEL")) + [
         "_s = (_va >> 12) & TC_MASK",
         "if ltag[_s] == _va >> 12:",
         "    last_pa = _va + ladd[_s]",
@@ -135,8 +136,8 @@ def _store_block(size: int, addr: str, value: str) -> list[str]:
     return lines
 
 
-def _xlat_store_block(var: str, addr: str) -> list[str]:
-    return [f"_va = {addr}"] + _align(4, "_va", "EXC_ADES") + [
+def _xlat_store_block(var: str, addr: str, word: bool = False) -> list[str]:
+    return [f"_va = {addr}"] + ([] if word else _align(4, "_va", "EXC_ADES")) + [
         "_s = (_va >> 12) & TC_MASK",
         "if stag[_s] == _va >> 12:",
         f"    {var} = _va + sadd[_s]",
@@ -158,23 +159,24 @@ def expand(sem: str) -> list[str]:
         body = line.strip()
         # hoist loads out of expressions
         while True:
-            mt = re.search(r"\bLOAD(8|16|32|64)\(", body)
+            mt = re.search(r"\bLOAD(8|16|32|64|WORD)\(", body)
             if not mt:
                 break
             end = _balanced(body, mt.end() - 1)
             arg = body[mt.end(): end - 1]
             var = f"_ld{counter}"
             counter += 1
-            out += [ind + x for x in _load_block(int(mt.group(1)) // 8, var, arg)]
+            word = mt.group(1) == "WORD"
+            out += [ind + x for x in _load_block(4 if word else int(mt.group(1)) // 8, var, arg, word)]
             body = body[: mt.start()] + var + body[end:]
         mt = re.fullmatch(r"STORE(8|16|32|64)\((.*)\)", body)
         if mt:
             addr, value = _split_args(mt.group(2))
             out += [ind + x for x in _store_block(int(mt.group(1)) // 8, addr, value)]
             continue
-        mt = re.fullmatch(r"(\w+) = XLAT_STORE\((.*)\)", body)
+        mt = re.fullmatch(r"(\w+) = XLAT_STORE(WORD)?\((.*)\)", body)
         if mt:
-            out += [ind + x for x in _xlat_store_block(mt.group(1), mt.group(2))]
+            out += [ind + x for x in _xlat_store_block(mt.group(1), mt.group(3), bool(mt.group(2)))]
             continue
         mt = re.fullmatch(r"RAISE\((\w+)\)", body)
         if mt:
@@ -208,7 +210,7 @@ _IDENT = re.compile(r"\b[a-z_][a-z0-9_]*\b")
 
 
 _FIELD_NAMES = set(FIELDS) | set(DERIVED)
-_PC_OR_MEMORY = re.compile(r"\b(pc|npc|npc2|bpc)\b|LOAD|STORE|XLAT")
+_PC_OR_MEMORY = re.compile(r"\b(pc|npc|npc2|bpc)\b|LOAD|STORE|XLAT|ram")
 _BRANCH_STATE = re.compile(r"\b(pc|npc|npc2|bpc|cyc)\b|LOAD|STORE|XLAT|RESYNC|WAIT")
 
 
@@ -388,7 +390,8 @@ def exec_cpu_nb(m, c, limit):
     f = m.fpr[c]
     ram_size = m.params[P_RAM_SIZE]
     n = 0
-    while n < limit:
+    nexc = 0           # exceptions taken: they cost a cycle, so an exception loop still ends
+    while n + nexc < limit:
         # ---- mode-dependent state, timer and interrupts (between instructions)
         status = cp0[c, CP0_Status, 0]
         cyc0 = st[CYCLES] - n
@@ -418,7 +421,7 @@ def exec_cpu_nb(m, c, limit):
         pc = st[PC]
         npc = st[NPC]
         bpc = st[BRANCH_PC]
-        stop = limit
+        stop = limit - nexc
         if st[TIMER_DUE] - cyc0 < stop:
             stop = st[TIMER_DUE] - cyc0
         fpage = -1
@@ -491,6 +494,8 @@ def exec_cpu_nb(m, c, limit):
             return STOP_EXIT, n
         if take_exception_nb(m, c, exc, pc, bpc, badva, ce):
             return STOP_EXIT, n
+        nexc += 1
+        st[CYCLES] += 1
     return STOP_LIMIT, n
 '''
 

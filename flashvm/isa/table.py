@@ -19,7 +19,9 @@ Snippet vocabulary (what the generated interpreter provides):
   RAISE_CPU(n)  coprocessor-unusable exception for coprocessor n
   RESYNC        finish this instruction, then reload the CPU mode (after CP0 changes)
   v = LOADn(va) / STOREn(va, v)    n = 8, 16, 32, 64 (64: FPU doubleword)
+  v = LOADWORD(va)                  the aligned word holding va (lwl/lwr: faults name va itself)
   pa = XLAT_STORE(va)              store translation only (SC)
+  pa = XLAT_STOREWORD(va)          the same for the word holding an unaligned va (swl/swr)
   FPU_COMMIT(cause)                 set FCSR cause/flags, raise FPE if enabled
 Flags: "cop1" (needs Status.CU1), "priv" (kernel mode or Status.CU0),
        "branch" (has a delay slot), "likely" (branch-likely).
@@ -239,7 +241,7 @@ _v = LOAD16((r[rs] + simm) & M32)
 r[rt] = ((_v ^ 0x8000) - 0x8000) & M32""")
 insn("lwl", dict(op=0x22), "rt, simm(rs)", """
 _a = (r[rs] + simm) & M32
-_v = LOAD32(_a & 0xFFFFFFFC)
+_v = LOADWORD(_a)
 _sh = 8 * (3 - (_a & 3))
 r[rt] = ((_v << _sh) | (r[rt] & ((1 << _sh) - 1))) & M32""")
 insn("lw", dict(op=0x23), "rt, simm(rs)", "r[rt] = LOAD32((r[rs] + simm) & M32)")
@@ -247,22 +249,24 @@ insn("lbu", dict(op=0x24), "rt, simm(rs)", "r[rt] = LOAD8((r[rs] + simm) & M32)"
 insn("lhu", dict(op=0x25), "rt, simm(rs)", "r[rt] = LOAD16((r[rs] + simm) & M32)")
 insn("lwr", dict(op=0x26), "rt, simm(rs)", """
 _a = (r[rs] + simm) & M32
-_v = LOAD32(_a & 0xFFFFFFFC)
+_v = LOADWORD(_a)
 _sh = 8 * (_a & 3)
 r[rt] = (_v >> _sh) | (r[rt] & (M32 ^ (M32 >> _sh)))""")
 insn("sb", dict(op=0x28), "rt, simm(rs)", "STORE8((r[rs] + simm) & M32, r[rt] & 0xFF)")
 insn("sh", dict(op=0x29), "rt, simm(rs)", "STORE16((r[rs] + simm) & M32, r[rt] & 0xFFFF)")
 insn("swl", dict(op=0x2A), "rt, simm(rs)", """
 _a = (r[rs] + simm) & M32
-_v = LOAD32(_a & 0xFFFFFFFC)
+_pa = XLAT_STOREWORD(_a)
+_v = np.int64(ram32[_pa >> 2])
 _sh = 8 * (3 - (_a & 3))
-STORE32(_a & 0xFFFFFFFC, (_v & (M32 ^ (M32 >> _sh))) | (r[rt] >> _sh))""")
+ram32[_pa >> 2] = (_v & (M32 ^ (M32 >> _sh))) | (r[rt] >> _sh)""")
 insn("sw", dict(op=0x2B), "rt, simm(rs)", "STORE32((r[rs] + simm) & M32, r[rt])")
 insn("swr", dict(op=0x2E), "rt, simm(rs)", """
 _a = (r[rs] + simm) & M32
-_v = LOAD32(_a & 0xFFFFFFFC)
+_pa = XLAT_STOREWORD(_a)
+_v = np.int64(ram32[_pa >> 2])
 _sh = 8 * (_a & 3)
-STORE32(_a & 0xFFFFFFFC, (_v & ((1 << _sh) - 1)) | ((r[rt] << _sh) & M32))""")
+ram32[_pa >> 2] = (_v & ((1 << _sh) - 1)) | ((r[rt] << _sh) & M32)""")
 insn("cache", dict(op=0x2F), "rt, simm(rs)", "pass", "priv")
 insn("ll", dict(op=0x30), "rt, simm(rs)", """
 _a = (r[rs] + simm) & M32
@@ -481,7 +485,7 @@ for _p, _fmtv in (("s", FMT_S), ("d", FMT_D)):
              _ev("fs | ft")
              + f"_t, _cause = cmp_{_p}({_rd.format(r='fs')}, {_rd.format(r='ft')}, cond, st[FCSR])\n"
              + "FPU_COMMIT(_cause)\n"
-             + "st[FCSR] = set_fcc(st[FCSR], cc8, _t)")
+             + "st[FCSR] = set_fcc(st[FCSR], cc8, _t)", ("b76",))
 # conversions between formats
 cop1("cvt.s.d", dict(rs=FMT_D, funct=0x20), "fd, fs",
      _EVEN.format(regs="fs") + "_res, _cause = cvt_s_d(rd_d(f, fr64, fs), st[FCSR])\nFPU_COMMIT(_cause)\n"
@@ -558,9 +562,17 @@ COLD = {
     "mfc0", "mtc0", "rdpgpr", "wrpgpr", "di", "ei", "tlbr", "tlbwi", "tlbwr", "tlbp", "deret", "wait",
     "cfc1", "ctc1", "mfhc1", "mthc1", "cop2", "lwc2", "ldc2", "swc2", "sdc2", "prefx",
 }
-TABLE[:] = [Insn(i.name, i.match, i.mask, i.fmt, i.sem, i.flags | {"cold"}) if i.name in COLD else i
-            for i in TABLE]
-BY_NAME = {i.name: i for i in TABLE}
+
+
+def _mark(names: set[str], flag: str) -> None:
+    """Add `flag` to the entries named in `names`."""
+    missing = names - {i.name for i in TABLE}
+    assert not missing, f"unknown instructions {sorted(missing)}"
+    TABLE[:] = [Insn(i.name, i.match, i.mask, i.fmt, i.sem, i.flags | {flag}) if i.name in names else i
+                for i in TABLE]
+
+
+_mark(COLD, "cold")
 
 # FPU arithmetic frequent in compiled C (the ray tracer, n-body, matrix code):
 # decoded inline in the hot loop; every other FPU operation is decoded in an
@@ -572,6 +584,5 @@ HOT_FP = {
     "madd.d", "msub.d", "nmadd.d", "nmsub.d",
     "movf.d", "movt.d", "movz.d", "movn.d",
 } | {f"c.{c}.d" for c in COND_NAMES} | {f"c.{c}.s" for c in ("eq", "lt", "le", "olt", "ole", "ult", "ule")}
-TABLE[:] = [Insn(i.name, i.match, i.mask, i.fmt, i.sem, i.flags | {"hotfp"}) if i.name in HOT_FP else i
-            for i in TABLE]
+_mark(HOT_FP, "hotfp")
 BY_NAME = {i.name: i for i in TABLE}

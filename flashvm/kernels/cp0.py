@@ -25,7 +25,7 @@ PRID = 0x00019300            # MIPS Technologies, 24K core
 CONFIG0 = 0x80000000 | (1 << 10) | (1 << 7) | 3      # M, AR=release 2, MT=TLB, K0=cacheable
 CONFIG2 = 0x80000000                                 # M: Config3 follows
 CONFIG3 = 1 << 13                                    # ULRI: UserLocal is implemented
-FIR_VALUE = 0x00F30000 | 0x9300 | (1 << 22)          # F64 L W 3D PS D S + processor id
+FIR_VALUE = 0x00739300      # as the 24Kf: F64 L W D S, processor id 0x93 (no 3D, PS, 2008 NaN)
 # FCSR bits software can write (FCC7..1, FS, FCC0, cause, enables, flags, RM)
 FCSR_WRITABLE = 0xFF83FFFF
 STATUS_WRITABLE = ((1 << 29) | (1 << 28) | (1 << 27) | (1 << 26) | (1 << 25) | (1 << 22)
@@ -306,7 +306,7 @@ def ctc1_nb(m, c, reg, val):
             return 0
         fcsr = (fcsr & 0xFFFC0F83) | (val & 0x0003F07C)
     elif reg == 28:
-        if val & 0xFFFFF07C:
+        if val & 0xFFFFF078:
             return 0
         fcsr = (fcsr & 0xFEFFF07C) | (val & 0xF83) | ((val & 4) << 22)
     else:

@@ -26,7 +26,7 @@ DEC_SHIFT = np.array([0, 16, 16, 0, 0, 0, 21, 0, 6, 0, 26], dtype=np.int64)
 DEC_MASK = np.array([63, 31, 3, 63, 63, 63, 31, 63, 31, 63, 63], dtype=np.int64)
 DEC_BASE = np.array([0, 64, 96, 100, 164, 228, 292, 324, 388, 420, 484], dtype=np.int64)
 DEC_NEXT = np.array([1, 0, 2, 3, 4, 0, 5, 6, 7, 8, 9, 10, 11, 12, 0, 0, 13, 0, 14, 0, 0, 0, 0, 0, 15, 16, 0, 0, 0, 0, 0, 0, 17, 18, 19, 20, 21, 22, 23, 24, 0, 0, 25, 26, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 27, 28, 29, 30, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 31, 32, 33, 34, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 52, 53, 54, 55, 57, 58, 59, 60, 56, 56, 61, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 62, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 63, 56, 64, 65, 66, 67, 56, 56, 56, 56, 68, 56, 69, 56, 71, 72, 73, 74, 75, 76, 77, 78, 70, 70, 70, 70, 70, 79, 70, 70, 70, 70, 80, 81, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 82, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 100, 101, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 50, 0, 0, 0, 51, 0, 0, 0, -3, 0, 0, 0, 0, 0, 0, 0, -4, -5, 0, 0, -6, 102, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 103, 104, 0, 0, 0, 105, 0, 0, 106, 107, 0, 0, 0, 108, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 109, 110, 0, 0, 0, 0, 0, 0, 111, 112, 0, 0, 0, 0, 0, 0, 113, 114, 0, 0, 0, 0, 0, 0, 115, 116, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 124, 0, 0, 0, 0, 0, 0, 0, 125, 0, 0, 0, 0, 0, 0, 0, 122, 0, 0, 0, 123, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, -2, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, -7, 0, -8, 117, 118, 119, 120, 0, 0, 0, 0, 121, 0, 0, -10, 126, 127, 128, 129, 130, 131, 132, 0, 133, 134, 135, 136, 0, 0, 137, 0, 138, 139, 0, 0, 0, 140, 0, 0, 141, 142, 0, 0, 0, 143, 0, 0], dtype=np.int64)
-LEAF_MASK = np.array([0, 4292870207, 4292870207, 4292870207, 4227860479, 4227860479, 4227860479, 4229953599, 4229890111, 4227860479, 4227860479, 4227858495, 4227858495, 4294903807, 4294903807, 4227923967, 4227923967, 4227860479, 4227860479, 4227860479, 4227860479, 4227860479, 4227860479, 4227860479, 4227860479, 4227860479, 4227860479, 4229890048, 4229890048, 4229890048, 4229890048, 4229890048, 4229890048, 4229890048, 4229890048, 4227858432, 4227858432, 4227858432, 4227858432, 4229890048, 4229890048, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4292870144, 4294967295, 4292872191, 4292872191, 4293066752, 4293066752, 4293066752, 4293066752, 0, 4292870207, 4292870207, 4292870207, 4292870207, 4294901823, 4294901823, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 0, 4292870207, 4292870207, 4292870207, 4292870207, 4294901823, 4294901823, 4294901823, 4294901823, 4294901823, 4292870207, 4292870207, 4294901823, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 4292870207, 0, 4294901823, 4294901823, 0, 4227921983, 4227921983, 4227921983, 4227860479, 4227860479, 4227860479, 4227858495, 4227858495, 4227858495, 4227858495, 4227858495, 4227858495, 4227858495, 4227858495, 4227858432, 4227858432, 4229890048, 4229890048, 4227860479, 4227858495, 4227858495, 4292872191, 4292872191, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432], dtype=np.int64)
+LEAF_MASK = np.array([0, 4292870207, 4292870207, 4292870207, 4227860479, 4227860479, 4227860479, 4229953599, 4229890111, 4227860479, 4227860479, 4227858495, 4227858495, 4294903807, 4294903807, 4227923967, 4227923967, 4227860479, 4227860479, 4227860479, 4227860479, 4227860479, 4227860479, 4227860479, 4227860479, 4227860479, 4227860479, 4229890048, 4229890048, 4229890048, 4229890048, 4229890048, 4229890048, 4229890048, 4229890048, 4227858432, 4227858432, 4227858432, 4227858432, 4229890048, 4229890048, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4292870144, 4294967295, 4292872191, 4292872191, 4293066752, 4293066752, 4293066752, 4293066752, 0, 4292870207, 4292870207, 4292870207, 4292870207, 4294901823, 4294901823, 4292870399, 4292870399, 4292870399, 4292870399, 4292870399, 4292870399, 4292870399, 0, 4292870207, 4292870207, 4292870207, 4292870207, 4294901823, 4294901823, 4294901823, 4294901823, 4294901823, 4292870207, 4292870207, 4294901823, 4292870399, 4292870399, 4292870399, 4292870399, 4292870399, 4292870399, 4292870399, 4292870399, 4292870399, 4292870399, 4292870399, 4292870399, 4292870399, 4292870399, 4292870399, 4292870399, 0, 4294901823, 4294901823, 0, 4227921983, 4227921983, 4227921983, 4227860479, 4227860479, 4227860479, 4227858495, 4227858495, 4227858495, 4227858495, 4227858495, 4227858495, 4227858495, 4227858495, 4227858432, 4227858432, 4229890048, 4229890048, 4227860479, 4227858495, 4227858495, 4292872191, 4292872191, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432, 4227858432], dtype=np.int64)
 LEAF_MATCH = np.array([0, 0, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 16, 18, 24, 25, 32, 33, 34, 35, 36, 37, 38, 39, 42, 43, 67108864, 67174400, 67239936, 67305472, 68157440, 68222976, 68288512, 68354048, 134217728, 201326592, 268435456, 335544320, 402653184, 469762048, 536870912, 603979776, 671088640, 738197504, 805306368, 872415232, 939524096, 1006632960, 1107296280, 1140850688, 1149239296, 1157627904, 1157693440, 1157758976, 1157824512, 0, 1174405120, 1174405121, 1174405122, 1174405123, 1174405126, 1174405153, 1174405170, 1174405172, 1174405173, 1174405174, 1174405175, 1174405180, 1174405182, 0, 1176502272, 1176502273, 1176502274, 1176502275, 1176502276, 1176502277, 1176502278, 1176502279, 1176502285, 1176502290, 1176502291, 1176502304, 1176502320, 1176502321, 1176502322, 1176502323, 1176502324, 1176502325, 1176502326, 1176502327, 1176502328, 1176502329, 1176502330, 1176502331, 1176502332, 1176502333, 1176502334, 1176502335, 0, 1182793760, 1182793761, 0, 1275068416, 1275068417, 1275068421, 1275068424, 1275068425, 1275068429, 1275068448, 1275068449, 1275068456, 1275068457, 1275068464, 1275068465, 1275068472, 1275068473, 1342177280, 1409286144, 1476395008, 1543503872, 1879048194, 2080374784, 2080374788, 2080375840, 2080376352, 2147483648, 2214592512, 2281701376, 2348810240, 2415919104, 2483027968, 2550136832, 2684354560, 2751463424, 2818572288, 2885681152, 3087007744, 3221225472, 3288334336, 3556769792, 3758096384, 3825205248, 4093640704], dtype=np.int64)
 
 
@@ -44,7 +44,8 @@ def exec_cpu_nb(m, c, limit):
     f = m.fpr[c]
     ram_size = m.params[P_RAM_SIZE]
     n = 0
-    while n < limit:
+    nexc = 0           # exceptions taken: they cost a cycle, so an exception loop still ends
+    while n + nexc < limit:
         # ---- mode-dependent state, timer and interrupts (between instructions)
         status = cp0[c, CP0_Status, 0]
         cyc0 = st[CYCLES] - n
@@ -74,7 +75,7 @@ def exec_cpu_nb(m, c, limit):
         pc = st[PC]
         npc = st[NPC]
         bpc = st[BRANCH_PC]
-        stop = limit
+        stop = limit - nexc
         if st[TIMER_DUE] - cyc0 < stop:
             stop = st[TIMER_DUE] - cyc0
         fpage = -1
@@ -1828,11 +1829,7 @@ def exec_cpu_nb(m, c, limit):
                 rt_216 = (insn >> 16) & 0x1f
                 simm_216 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
                 _a_216 = (r[rs_216] + simm_216) & M32
-                _va_216 = _a_216 & 0xFFFFFFFC
-                if _va_216 & 3:
-                    badva = _va_216
-                    exc = EXC_ADEL
-                    break
+                _va_216 = _a_216
                 _s_216 = (_va_216 >> 12) & TC_MASK
                 if ltag[_s_216] == _va_216 >> 12:
                     last_pa = _va_216 + ladd[_s_216]
@@ -1911,11 +1908,7 @@ def exec_cpu_nb(m, c, limit):
                 rt_220 = (insn >> 16) & 0x1f
                 simm_220 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
                 _a_220 = (r[rs_220] + simm_220) & M32
-                _va_220 = _a_220 & 0xFFFFFFFC
-                if _va_220 & 3:
-                    badva = _va_220
-                    exc = EXC_ADEL
-                    break
+                _va_220 = _a_220
                 _s_220 = (_va_220 >> 12) & TC_MASK
                 if ltag[_s_220] == _va_220 >> 12:
                     last_pa = _va_220 + ladd[_s_220]
@@ -1979,42 +1972,19 @@ def exec_cpu_nb(m, c, limit):
                 rt_223 = (insn >> 16) & 0x1f
                 simm_223 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
                 _a_223 = (r[rs_223] + simm_223) & M32
-                _va_223 = _a_223 & 0xFFFFFFFC
-                if _va_223 & 3:
-                    badva = _va_223
-                    exc = EXC_ADEL
-                    break
-                _s_223 = (_va_223 >> 12) & TC_MASK
-                if ltag[_s_223] == _va_223 >> 12:
-                    last_pa = _va_223 + ladd[_s_223]
-                else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_223, 4)
-                    if last_pa < 0:
-                        badva = _va_223
-                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
-                        break
-                _ld0_223 = np.int64(ram32[last_pa >> 2])
-                _v_223 = _ld0_223
-                _sh_223 = 8 * (3 - (_a_223 & 3))
-                _va_223 = _a_223 & 0xFFFFFFFC
-                _sv_223 = (_v_223 & (M32 ^ (M32 >> _sh_223))) | (r[rt_223] >> _sh_223)
-                if _va_223 & 3:
-                    badva = _va_223
-                    exc = EXC_ADES
-                    break
+                _va_223 = _a_223
                 _s_223 = (_va_223 >> 12) & TC_MASK
                 if stag[_s_223] == _va_223 >> 12:
-                    ram32[(_va_223 + sadd[_s_223]) >> 2] = _sv_223
+                    _pa_223 = _va_223 + sadd[_s_223]
                 else:
-                    _pa_223 = store_xlate_nb(m, c, mi, _va_223, 4)
+                    _pa_223 = xlate_nb(m, c, mi, _va_223, ACC_STORE)
                     if _pa_223 < 0:
                         badva = _va_223
-                        exc = -1 - _pa_223
+                        exc = EXC_DBE if _pa_223 == XL_MMIO else -1 - _pa_223
                         break
-                    ram32[_pa_223 >> 2] = _sv_223
-                    if _pa_223 == ram_size:
-                        exc = X_MMIO_STORE
-                        break
+                _v_223 = np.int64(ram32[_pa_223 >> 2])
+                _sh_223 = 8 * (3 - (_a_223 & 3))
+                ram32[_pa_223 >> 2] = (_v_223 & (M32 ^ (M32 >> _sh_223))) | (r[rt_223] >> _sh_223)
             elif leaf == 136:
                 # sw
                 rs_224 = (insn >> 21) & 0x1f
@@ -2045,42 +2015,19 @@ def exec_cpu_nb(m, c, limit):
                 rt_225 = (insn >> 16) & 0x1f
                 simm_225 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
                 _a_225 = (r[rs_225] + simm_225) & M32
-                _va_225 = _a_225 & 0xFFFFFFFC
-                if _va_225 & 3:
-                    badva = _va_225
-                    exc = EXC_ADEL
-                    break
-                _s_225 = (_va_225 >> 12) & TC_MASK
-                if ltag[_s_225] == _va_225 >> 12:
-                    last_pa = _va_225 + ladd[_s_225]
-                else:
-                    last_pa = load_xlate_nb(m, c, mi, _va_225, 4)
-                    if last_pa < 0:
-                        badva = _va_225
-                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
-                        break
-                _ld0_225 = np.int64(ram32[last_pa >> 2])
-                _v_225 = _ld0_225
-                _sh_225 = 8 * (_a_225 & 3)
-                _va_225 = _a_225 & 0xFFFFFFFC
-                _sv_225 = (_v_225 & ((1 << _sh_225) - 1)) | ((r[rt_225] << _sh_225) & M32)
-                if _va_225 & 3:
-                    badva = _va_225
-                    exc = EXC_ADES
-                    break
+                _va_225 = _a_225
                 _s_225 = (_va_225 >> 12) & TC_MASK
                 if stag[_s_225] == _va_225 >> 12:
-                    ram32[(_va_225 + sadd[_s_225]) >> 2] = _sv_225
+                    _pa_225 = _va_225 + sadd[_s_225]
                 else:
-                    _pa_225 = store_xlate_nb(m, c, mi, _va_225, 4)
+                    _pa_225 = xlate_nb(m, c, mi, _va_225, ACC_STORE)
                     if _pa_225 < 0:
                         badva = _va_225
-                        exc = -1 - _pa_225
+                        exc = EXC_DBE if _pa_225 == XL_MMIO else -1 - _pa_225
                         break
-                    ram32[_pa_225 >> 2] = _sv_225
-                    if _pa_225 == ram_size:
-                        exc = X_MMIO_STORE
-                        break
+                _v_225 = np.int64(ram32[_pa_225 >> 2])
+                _sh_225 = 8 * (_a_225 & 3)
+                ram32[_pa_225 >> 2] = (_v_225 & ((1 << _sh_225) - 1)) | ((r[rt_225] << _sh_225) & M32)
             elif leaf == 138:
                 # ll
                 rs_226 = (insn >> 21) & 0x1f
@@ -2279,6 +2226,8 @@ def exec_cpu_nb(m, c, limit):
             return STOP_EXIT, n
         if take_exception_nb(m, c, exc, pc, bpc, badva, ce):
             return STOP_EXIT, n
+        nexc += 1
+        st[CYCLES] += 1
     return STOP_LIMIT, n
 
 
@@ -2626,228 +2575,276 @@ def fpu_op0_nb(st, r, f, insn, fr64):
             wr_d(f, fr64, fd_82, _res_82)
     elif _k56 == 48:
         # c.f.s
-        cc8_83 = (insn >> 8) & 0x7
-        cond_83 = insn & 0xf
-        fs_83 = (insn >> 11) & 0x1f
-        ft_83 = (insn >> 16) & 0x1f
-        _t_83, _cause_83 = cmp_s(rd_s(f, fs_83), rd_s(f, ft_83), cond_83, st[FCSR])
-        _fc_83 = (st[FCSR] & ~0x3F000) | (_cause_83 << 12)
-        if _cause_83 & (((_fc_83 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_83
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_83 | ((_cause_83 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_83, _t_83)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_83 = (insn >> 8) & 0x7
+            cond_83 = insn & 0xf
+            fs_83 = (insn >> 11) & 0x1f
+            ft_83 = (insn >> 16) & 0x1f
+            _t_83, _cause_83 = cmp_s(rd_s(f, fs_83), rd_s(f, ft_83), cond_83, st[FCSR])
+            _fc_83 = (st[FCSR] & ~0x3F000) | (_cause_83 << 12)
+            if _cause_83 & (((_fc_83 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_83
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_83 | ((_cause_83 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_83, _t_83)
     elif _k56 == 49:
         # c.un.s
-        cc8_84 = (insn >> 8) & 0x7
-        cond_84 = insn & 0xf
-        fs_84 = (insn >> 11) & 0x1f
-        ft_84 = (insn >> 16) & 0x1f
-        _t_84, _cause_84 = cmp_s(rd_s(f, fs_84), rd_s(f, ft_84), cond_84, st[FCSR])
-        _fc_84 = (st[FCSR] & ~0x3F000) | (_cause_84 << 12)
-        if _cause_84 & (((_fc_84 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_84
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_84 | ((_cause_84 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_84, _t_84)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_84 = (insn >> 8) & 0x7
+            cond_84 = insn & 0xf
+            fs_84 = (insn >> 11) & 0x1f
+            ft_84 = (insn >> 16) & 0x1f
+            _t_84, _cause_84 = cmp_s(rd_s(f, fs_84), rd_s(f, ft_84), cond_84, st[FCSR])
+            _fc_84 = (st[FCSR] & ~0x3F000) | (_cause_84 << 12)
+            if _cause_84 & (((_fc_84 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_84
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_84 | ((_cause_84 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_84, _t_84)
     elif _k56 == 50:
         # c.eq.s
-        cc8_85 = (insn >> 8) & 0x7
-        cond_85 = insn & 0xf
-        fs_85 = (insn >> 11) & 0x1f
-        ft_85 = (insn >> 16) & 0x1f
-        _t_85, _cause_85 = cmp_s(rd_s(f, fs_85), rd_s(f, ft_85), cond_85, st[FCSR])
-        _fc_85 = (st[FCSR] & ~0x3F000) | (_cause_85 << 12)
-        if _cause_85 & (((_fc_85 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_85
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_85 | ((_cause_85 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_85, _t_85)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_85 = (insn >> 8) & 0x7
+            cond_85 = insn & 0xf
+            fs_85 = (insn >> 11) & 0x1f
+            ft_85 = (insn >> 16) & 0x1f
+            _t_85, _cause_85 = cmp_s(rd_s(f, fs_85), rd_s(f, ft_85), cond_85, st[FCSR])
+            _fc_85 = (st[FCSR] & ~0x3F000) | (_cause_85 << 12)
+            if _cause_85 & (((_fc_85 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_85
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_85 | ((_cause_85 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_85, _t_85)
     elif _k56 == 51:
         # c.ueq.s
-        cc8_86 = (insn >> 8) & 0x7
-        cond_86 = insn & 0xf
-        fs_86 = (insn >> 11) & 0x1f
-        ft_86 = (insn >> 16) & 0x1f
-        _t_86, _cause_86 = cmp_s(rd_s(f, fs_86), rd_s(f, ft_86), cond_86, st[FCSR])
-        _fc_86 = (st[FCSR] & ~0x3F000) | (_cause_86 << 12)
-        if _cause_86 & (((_fc_86 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_86
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_86 | ((_cause_86 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_86, _t_86)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_86 = (insn >> 8) & 0x7
+            cond_86 = insn & 0xf
+            fs_86 = (insn >> 11) & 0x1f
+            ft_86 = (insn >> 16) & 0x1f
+            _t_86, _cause_86 = cmp_s(rd_s(f, fs_86), rd_s(f, ft_86), cond_86, st[FCSR])
+            _fc_86 = (st[FCSR] & ~0x3F000) | (_cause_86 << 12)
+            if _cause_86 & (((_fc_86 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_86
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_86 | ((_cause_86 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_86, _t_86)
     elif _k56 == 52:
         # c.olt.s
-        cc8_87 = (insn >> 8) & 0x7
-        cond_87 = insn & 0xf
-        fs_87 = (insn >> 11) & 0x1f
-        ft_87 = (insn >> 16) & 0x1f
-        _t_87, _cause_87 = cmp_s(rd_s(f, fs_87), rd_s(f, ft_87), cond_87, st[FCSR])
-        _fc_87 = (st[FCSR] & ~0x3F000) | (_cause_87 << 12)
-        if _cause_87 & (((_fc_87 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_87
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_87 | ((_cause_87 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_87, _t_87)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_87 = (insn >> 8) & 0x7
+            cond_87 = insn & 0xf
+            fs_87 = (insn >> 11) & 0x1f
+            ft_87 = (insn >> 16) & 0x1f
+            _t_87, _cause_87 = cmp_s(rd_s(f, fs_87), rd_s(f, ft_87), cond_87, st[FCSR])
+            _fc_87 = (st[FCSR] & ~0x3F000) | (_cause_87 << 12)
+            if _cause_87 & (((_fc_87 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_87
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_87 | ((_cause_87 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_87, _t_87)
     elif _k56 == 53:
         # c.ult.s
-        cc8_88 = (insn >> 8) & 0x7
-        cond_88 = insn & 0xf
-        fs_88 = (insn >> 11) & 0x1f
-        ft_88 = (insn >> 16) & 0x1f
-        _t_88, _cause_88 = cmp_s(rd_s(f, fs_88), rd_s(f, ft_88), cond_88, st[FCSR])
-        _fc_88 = (st[FCSR] & ~0x3F000) | (_cause_88 << 12)
-        if _cause_88 & (((_fc_88 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_88
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_88 | ((_cause_88 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_88, _t_88)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_88 = (insn >> 8) & 0x7
+            cond_88 = insn & 0xf
+            fs_88 = (insn >> 11) & 0x1f
+            ft_88 = (insn >> 16) & 0x1f
+            _t_88, _cause_88 = cmp_s(rd_s(f, fs_88), rd_s(f, ft_88), cond_88, st[FCSR])
+            _fc_88 = (st[FCSR] & ~0x3F000) | (_cause_88 << 12)
+            if _cause_88 & (((_fc_88 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_88
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_88 | ((_cause_88 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_88, _t_88)
     elif _k56 == 54:
         # c.ole.s
-        cc8_89 = (insn >> 8) & 0x7
-        cond_89 = insn & 0xf
-        fs_89 = (insn >> 11) & 0x1f
-        ft_89 = (insn >> 16) & 0x1f
-        _t_89, _cause_89 = cmp_s(rd_s(f, fs_89), rd_s(f, ft_89), cond_89, st[FCSR])
-        _fc_89 = (st[FCSR] & ~0x3F000) | (_cause_89 << 12)
-        if _cause_89 & (((_fc_89 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_89
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_89 | ((_cause_89 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_89, _t_89)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_89 = (insn >> 8) & 0x7
+            cond_89 = insn & 0xf
+            fs_89 = (insn >> 11) & 0x1f
+            ft_89 = (insn >> 16) & 0x1f
+            _t_89, _cause_89 = cmp_s(rd_s(f, fs_89), rd_s(f, ft_89), cond_89, st[FCSR])
+            _fc_89 = (st[FCSR] & ~0x3F000) | (_cause_89 << 12)
+            if _cause_89 & (((_fc_89 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_89
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_89 | ((_cause_89 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_89, _t_89)
     elif _k56 == 55:
         # c.ule.s
-        cc8_90 = (insn >> 8) & 0x7
-        cond_90 = insn & 0xf
-        fs_90 = (insn >> 11) & 0x1f
-        ft_90 = (insn >> 16) & 0x1f
-        _t_90, _cause_90 = cmp_s(rd_s(f, fs_90), rd_s(f, ft_90), cond_90, st[FCSR])
-        _fc_90 = (st[FCSR] & ~0x3F000) | (_cause_90 << 12)
-        if _cause_90 & (((_fc_90 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_90
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_90 | ((_cause_90 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_90, _t_90)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_90 = (insn >> 8) & 0x7
+            cond_90 = insn & 0xf
+            fs_90 = (insn >> 11) & 0x1f
+            ft_90 = (insn >> 16) & 0x1f
+            _t_90, _cause_90 = cmp_s(rd_s(f, fs_90), rd_s(f, ft_90), cond_90, st[FCSR])
+            _fc_90 = (st[FCSR] & ~0x3F000) | (_cause_90 << 12)
+            if _cause_90 & (((_fc_90 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_90
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_90 | ((_cause_90 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_90, _t_90)
     elif _k56 == 56:
         # c.sf.s
-        cc8_91 = (insn >> 8) & 0x7
-        cond_91 = insn & 0xf
-        fs_91 = (insn >> 11) & 0x1f
-        ft_91 = (insn >> 16) & 0x1f
-        _t_91, _cause_91 = cmp_s(rd_s(f, fs_91), rd_s(f, ft_91), cond_91, st[FCSR])
-        _fc_91 = (st[FCSR] & ~0x3F000) | (_cause_91 << 12)
-        if _cause_91 & (((_fc_91 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_91
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_91 | ((_cause_91 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_91, _t_91)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_91 = (insn >> 8) & 0x7
+            cond_91 = insn & 0xf
+            fs_91 = (insn >> 11) & 0x1f
+            ft_91 = (insn >> 16) & 0x1f
+            _t_91, _cause_91 = cmp_s(rd_s(f, fs_91), rd_s(f, ft_91), cond_91, st[FCSR])
+            _fc_91 = (st[FCSR] & ~0x3F000) | (_cause_91 << 12)
+            if _cause_91 & (((_fc_91 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_91
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_91 | ((_cause_91 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_91, _t_91)
     elif _k56 == 57:
         # c.ngle.s
-        cc8_92 = (insn >> 8) & 0x7
-        cond_92 = insn & 0xf
-        fs_92 = (insn >> 11) & 0x1f
-        ft_92 = (insn >> 16) & 0x1f
-        _t_92, _cause_92 = cmp_s(rd_s(f, fs_92), rd_s(f, ft_92), cond_92, st[FCSR])
-        _fc_92 = (st[FCSR] & ~0x3F000) | (_cause_92 << 12)
-        if _cause_92 & (((_fc_92 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_92
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_92 | ((_cause_92 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_92, _t_92)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_92 = (insn >> 8) & 0x7
+            cond_92 = insn & 0xf
+            fs_92 = (insn >> 11) & 0x1f
+            ft_92 = (insn >> 16) & 0x1f
+            _t_92, _cause_92 = cmp_s(rd_s(f, fs_92), rd_s(f, ft_92), cond_92, st[FCSR])
+            _fc_92 = (st[FCSR] & ~0x3F000) | (_cause_92 << 12)
+            if _cause_92 & (((_fc_92 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_92
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_92 | ((_cause_92 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_92, _t_92)
     elif _k56 == 58:
         # c.seq.s
-        cc8_93 = (insn >> 8) & 0x7
-        cond_93 = insn & 0xf
-        fs_93 = (insn >> 11) & 0x1f
-        ft_93 = (insn >> 16) & 0x1f
-        _t_93, _cause_93 = cmp_s(rd_s(f, fs_93), rd_s(f, ft_93), cond_93, st[FCSR])
-        _fc_93 = (st[FCSR] & ~0x3F000) | (_cause_93 << 12)
-        if _cause_93 & (((_fc_93 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_93
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_93 | ((_cause_93 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_93, _t_93)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_93 = (insn >> 8) & 0x7
+            cond_93 = insn & 0xf
+            fs_93 = (insn >> 11) & 0x1f
+            ft_93 = (insn >> 16) & 0x1f
+            _t_93, _cause_93 = cmp_s(rd_s(f, fs_93), rd_s(f, ft_93), cond_93, st[FCSR])
+            _fc_93 = (st[FCSR] & ~0x3F000) | (_cause_93 << 12)
+            if _cause_93 & (((_fc_93 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_93
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_93 | ((_cause_93 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_93, _t_93)
     elif _k56 == 59:
         # c.ngl.s
-        cc8_94 = (insn >> 8) & 0x7
-        cond_94 = insn & 0xf
-        fs_94 = (insn >> 11) & 0x1f
-        ft_94 = (insn >> 16) & 0x1f
-        _t_94, _cause_94 = cmp_s(rd_s(f, fs_94), rd_s(f, ft_94), cond_94, st[FCSR])
-        _fc_94 = (st[FCSR] & ~0x3F000) | (_cause_94 << 12)
-        if _cause_94 & (((_fc_94 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_94
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_94 | ((_cause_94 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_94, _t_94)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_94 = (insn >> 8) & 0x7
+            cond_94 = insn & 0xf
+            fs_94 = (insn >> 11) & 0x1f
+            ft_94 = (insn >> 16) & 0x1f
+            _t_94, _cause_94 = cmp_s(rd_s(f, fs_94), rd_s(f, ft_94), cond_94, st[FCSR])
+            _fc_94 = (st[FCSR] & ~0x3F000) | (_cause_94 << 12)
+            if _cause_94 & (((_fc_94 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_94
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_94 | ((_cause_94 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_94, _t_94)
     elif _k56 == 60:
         # c.lt.s
-        cc8_95 = (insn >> 8) & 0x7
-        cond_95 = insn & 0xf
-        fs_95 = (insn >> 11) & 0x1f
-        ft_95 = (insn >> 16) & 0x1f
-        _t_95, _cause_95 = cmp_s(rd_s(f, fs_95), rd_s(f, ft_95), cond_95, st[FCSR])
-        _fc_95 = (st[FCSR] & ~0x3F000) | (_cause_95 << 12)
-        if _cause_95 & (((_fc_95 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_95
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_95 | ((_cause_95 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_95, _t_95)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_95 = (insn >> 8) & 0x7
+            cond_95 = insn & 0xf
+            fs_95 = (insn >> 11) & 0x1f
+            ft_95 = (insn >> 16) & 0x1f
+            _t_95, _cause_95 = cmp_s(rd_s(f, fs_95), rd_s(f, ft_95), cond_95, st[FCSR])
+            _fc_95 = (st[FCSR] & ~0x3F000) | (_cause_95 << 12)
+            if _cause_95 & (((_fc_95 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_95
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_95 | ((_cause_95 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_95, _t_95)
     elif _k56 == 61:
         # c.nge.s
-        cc8_96 = (insn >> 8) & 0x7
-        cond_96 = insn & 0xf
-        fs_96 = (insn >> 11) & 0x1f
-        ft_96 = (insn >> 16) & 0x1f
-        _t_96, _cause_96 = cmp_s(rd_s(f, fs_96), rd_s(f, ft_96), cond_96, st[FCSR])
-        _fc_96 = (st[FCSR] & ~0x3F000) | (_cause_96 << 12)
-        if _cause_96 & (((_fc_96 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_96
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_96 | ((_cause_96 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_96, _t_96)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_96 = (insn >> 8) & 0x7
+            cond_96 = insn & 0xf
+            fs_96 = (insn >> 11) & 0x1f
+            ft_96 = (insn >> 16) & 0x1f
+            _t_96, _cause_96 = cmp_s(rd_s(f, fs_96), rd_s(f, ft_96), cond_96, st[FCSR])
+            _fc_96 = (st[FCSR] & ~0x3F000) | (_cause_96 << 12)
+            if _cause_96 & (((_fc_96 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_96
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_96 | ((_cause_96 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_96, _t_96)
     elif _k56 == 62:
         # c.le.s
-        cc8_97 = (insn >> 8) & 0x7
-        cond_97 = insn & 0xf
-        fs_97 = (insn >> 11) & 0x1f
-        ft_97 = (insn >> 16) & 0x1f
-        _t_97, _cause_97 = cmp_s(rd_s(f, fs_97), rd_s(f, ft_97), cond_97, st[FCSR])
-        _fc_97 = (st[FCSR] & ~0x3F000) | (_cause_97 << 12)
-        if _cause_97 & (((_fc_97 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_97
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_97 | ((_cause_97 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_97, _t_97)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_97 = (insn >> 8) & 0x7
+            cond_97 = insn & 0xf
+            fs_97 = (insn >> 11) & 0x1f
+            ft_97 = (insn >> 16) & 0x1f
+            _t_97, _cause_97 = cmp_s(rd_s(f, fs_97), rd_s(f, ft_97), cond_97, st[FCSR])
+            _fc_97 = (st[FCSR] & ~0x3F000) | (_cause_97 << 12)
+            if _cause_97 & (((_fc_97 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_97
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_97 | ((_cause_97 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_97, _t_97)
     elif _k56 == 63:
         # c.ngt.s
-        cc8_98 = (insn >> 8) & 0x7
-        cond_98 = insn & 0xf
-        fs_98 = (insn >> 11) & 0x1f
-        ft_98 = (insn >> 16) & 0x1f
-        _t_98, _cause_98 = cmp_s(rd_s(f, fs_98), rd_s(f, ft_98), cond_98, st[FCSR])
-        _fc_98 = (st[FCSR] & ~0x3F000) | (_cause_98 << 12)
-        if _cause_98 & (((_fc_98 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_98
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_98 | ((_cause_98 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_98, _t_98)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_98 = (insn >> 8) & 0x7
+            cond_98 = insn & 0xf
+            fs_98 = (insn >> 11) & 0x1f
+            ft_98 = (insn >> 16) & 0x1f
+            _t_98, _cause_98 = cmp_s(rd_s(f, fs_98), rd_s(f, ft_98), cond_98, st[FCSR])
+            _fc_98 = (st[FCSR] & ~0x3F000) | (_cause_98 << 12)
+            if _cause_98 & (((_fc_98 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_98
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_98 | ((_cause_98 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_98, _t_98)
     else:
         return EXC_RI
     return -1
@@ -3254,276 +3251,324 @@ def fpu_op1_nb(st, r, f, insn, fr64):
             wr_d(f, fr64, fd_138, _res_138)
     elif _k112 == 48:
         # c.f.d
-        cc8_139 = (insn >> 8) & 0x7
-        cond_139 = insn & 0xf
-        fs_139 = (insn >> 11) & 0x1f
-        ft_139 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_139 | ft_139) & 1:
-            exc = EXC_RI
-            return exc
-        _t_139, _cause_139 = cmp_d(rd_d(f, fr64, fs_139), rd_d(f, fr64, ft_139), cond_139, st[FCSR])
-        _fc_139 = (st[FCSR] & ~0x3F000) | (_cause_139 << 12)
-        if _cause_139 & (((_fc_139 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_139
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_139 | ((_cause_139 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_139, _t_139)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_139 = (insn >> 8) & 0x7
+            cond_139 = insn & 0xf
+            fs_139 = (insn >> 11) & 0x1f
+            ft_139 = (insn >> 16) & 0x1f
+            if not fr64 and (fs_139 | ft_139) & 1:
+                exc = EXC_RI
+                return exc
+            _t_139, _cause_139 = cmp_d(rd_d(f, fr64, fs_139), rd_d(f, fr64, ft_139), cond_139, st[FCSR])
+            _fc_139 = (st[FCSR] & ~0x3F000) | (_cause_139 << 12)
+            if _cause_139 & (((_fc_139 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_139
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_139 | ((_cause_139 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_139, _t_139)
     elif _k112 == 49:
         # c.un.d
-        cc8_140 = (insn >> 8) & 0x7
-        cond_140 = insn & 0xf
-        fs_140 = (insn >> 11) & 0x1f
-        ft_140 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_140 | ft_140) & 1:
-            exc = EXC_RI
-            return exc
-        _t_140, _cause_140 = cmp_d(rd_d(f, fr64, fs_140), rd_d(f, fr64, ft_140), cond_140, st[FCSR])
-        _fc_140 = (st[FCSR] & ~0x3F000) | (_cause_140 << 12)
-        if _cause_140 & (((_fc_140 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_140
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_140 | ((_cause_140 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_140, _t_140)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_140 = (insn >> 8) & 0x7
+            cond_140 = insn & 0xf
+            fs_140 = (insn >> 11) & 0x1f
+            ft_140 = (insn >> 16) & 0x1f
+            if not fr64 and (fs_140 | ft_140) & 1:
+                exc = EXC_RI
+                return exc
+            _t_140, _cause_140 = cmp_d(rd_d(f, fr64, fs_140), rd_d(f, fr64, ft_140), cond_140, st[FCSR])
+            _fc_140 = (st[FCSR] & ~0x3F000) | (_cause_140 << 12)
+            if _cause_140 & (((_fc_140 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_140
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_140 | ((_cause_140 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_140, _t_140)
     elif _k112 == 50:
         # c.eq.d
-        cc8_141 = (insn >> 8) & 0x7
-        cond_141 = insn & 0xf
-        fs_141 = (insn >> 11) & 0x1f
-        ft_141 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_141 | ft_141) & 1:
-            exc = EXC_RI
-            return exc
-        _t_141, _cause_141 = cmp_d(rd_d(f, fr64, fs_141), rd_d(f, fr64, ft_141), cond_141, st[FCSR])
-        _fc_141 = (st[FCSR] & ~0x3F000) | (_cause_141 << 12)
-        if _cause_141 & (((_fc_141 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_141
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_141 | ((_cause_141 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_141, _t_141)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_141 = (insn >> 8) & 0x7
+            cond_141 = insn & 0xf
+            fs_141 = (insn >> 11) & 0x1f
+            ft_141 = (insn >> 16) & 0x1f
+            if not fr64 and (fs_141 | ft_141) & 1:
+                exc = EXC_RI
+                return exc
+            _t_141, _cause_141 = cmp_d(rd_d(f, fr64, fs_141), rd_d(f, fr64, ft_141), cond_141, st[FCSR])
+            _fc_141 = (st[FCSR] & ~0x3F000) | (_cause_141 << 12)
+            if _cause_141 & (((_fc_141 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_141
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_141 | ((_cause_141 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_141, _t_141)
     elif _k112 == 51:
         # c.ueq.d
-        cc8_142 = (insn >> 8) & 0x7
-        cond_142 = insn & 0xf
-        fs_142 = (insn >> 11) & 0x1f
-        ft_142 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_142 | ft_142) & 1:
-            exc = EXC_RI
-            return exc
-        _t_142, _cause_142 = cmp_d(rd_d(f, fr64, fs_142), rd_d(f, fr64, ft_142), cond_142, st[FCSR])
-        _fc_142 = (st[FCSR] & ~0x3F000) | (_cause_142 << 12)
-        if _cause_142 & (((_fc_142 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_142
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_142 | ((_cause_142 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_142, _t_142)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_142 = (insn >> 8) & 0x7
+            cond_142 = insn & 0xf
+            fs_142 = (insn >> 11) & 0x1f
+            ft_142 = (insn >> 16) & 0x1f
+            if not fr64 and (fs_142 | ft_142) & 1:
+                exc = EXC_RI
+                return exc
+            _t_142, _cause_142 = cmp_d(rd_d(f, fr64, fs_142), rd_d(f, fr64, ft_142), cond_142, st[FCSR])
+            _fc_142 = (st[FCSR] & ~0x3F000) | (_cause_142 << 12)
+            if _cause_142 & (((_fc_142 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_142
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_142 | ((_cause_142 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_142, _t_142)
     elif _k112 == 52:
         # c.olt.d
-        cc8_143 = (insn >> 8) & 0x7
-        cond_143 = insn & 0xf
-        fs_143 = (insn >> 11) & 0x1f
-        ft_143 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_143 | ft_143) & 1:
-            exc = EXC_RI
-            return exc
-        _t_143, _cause_143 = cmp_d(rd_d(f, fr64, fs_143), rd_d(f, fr64, ft_143), cond_143, st[FCSR])
-        _fc_143 = (st[FCSR] & ~0x3F000) | (_cause_143 << 12)
-        if _cause_143 & (((_fc_143 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_143
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_143 | ((_cause_143 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_143, _t_143)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_143 = (insn >> 8) & 0x7
+            cond_143 = insn & 0xf
+            fs_143 = (insn >> 11) & 0x1f
+            ft_143 = (insn >> 16) & 0x1f
+            if not fr64 and (fs_143 | ft_143) & 1:
+                exc = EXC_RI
+                return exc
+            _t_143, _cause_143 = cmp_d(rd_d(f, fr64, fs_143), rd_d(f, fr64, ft_143), cond_143, st[FCSR])
+            _fc_143 = (st[FCSR] & ~0x3F000) | (_cause_143 << 12)
+            if _cause_143 & (((_fc_143 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_143
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_143 | ((_cause_143 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_143, _t_143)
     elif _k112 == 53:
         # c.ult.d
-        cc8_144 = (insn >> 8) & 0x7
-        cond_144 = insn & 0xf
-        fs_144 = (insn >> 11) & 0x1f
-        ft_144 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_144 | ft_144) & 1:
-            exc = EXC_RI
-            return exc
-        _t_144, _cause_144 = cmp_d(rd_d(f, fr64, fs_144), rd_d(f, fr64, ft_144), cond_144, st[FCSR])
-        _fc_144 = (st[FCSR] & ~0x3F000) | (_cause_144 << 12)
-        if _cause_144 & (((_fc_144 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_144
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_144 | ((_cause_144 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_144, _t_144)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_144 = (insn >> 8) & 0x7
+            cond_144 = insn & 0xf
+            fs_144 = (insn >> 11) & 0x1f
+            ft_144 = (insn >> 16) & 0x1f
+            if not fr64 and (fs_144 | ft_144) & 1:
+                exc = EXC_RI
+                return exc
+            _t_144, _cause_144 = cmp_d(rd_d(f, fr64, fs_144), rd_d(f, fr64, ft_144), cond_144, st[FCSR])
+            _fc_144 = (st[FCSR] & ~0x3F000) | (_cause_144 << 12)
+            if _cause_144 & (((_fc_144 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_144
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_144 | ((_cause_144 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_144, _t_144)
     elif _k112 == 54:
         # c.ole.d
-        cc8_145 = (insn >> 8) & 0x7
-        cond_145 = insn & 0xf
-        fs_145 = (insn >> 11) & 0x1f
-        ft_145 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_145 | ft_145) & 1:
-            exc = EXC_RI
-            return exc
-        _t_145, _cause_145 = cmp_d(rd_d(f, fr64, fs_145), rd_d(f, fr64, ft_145), cond_145, st[FCSR])
-        _fc_145 = (st[FCSR] & ~0x3F000) | (_cause_145 << 12)
-        if _cause_145 & (((_fc_145 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_145
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_145 | ((_cause_145 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_145, _t_145)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_145 = (insn >> 8) & 0x7
+            cond_145 = insn & 0xf
+            fs_145 = (insn >> 11) & 0x1f
+            ft_145 = (insn >> 16) & 0x1f
+            if not fr64 and (fs_145 | ft_145) & 1:
+                exc = EXC_RI
+                return exc
+            _t_145, _cause_145 = cmp_d(rd_d(f, fr64, fs_145), rd_d(f, fr64, ft_145), cond_145, st[FCSR])
+            _fc_145 = (st[FCSR] & ~0x3F000) | (_cause_145 << 12)
+            if _cause_145 & (((_fc_145 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_145
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_145 | ((_cause_145 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_145, _t_145)
     elif _k112 == 55:
         # c.ule.d
-        cc8_146 = (insn >> 8) & 0x7
-        cond_146 = insn & 0xf
-        fs_146 = (insn >> 11) & 0x1f
-        ft_146 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_146 | ft_146) & 1:
-            exc = EXC_RI
-            return exc
-        _t_146, _cause_146 = cmp_d(rd_d(f, fr64, fs_146), rd_d(f, fr64, ft_146), cond_146, st[FCSR])
-        _fc_146 = (st[FCSR] & ~0x3F000) | (_cause_146 << 12)
-        if _cause_146 & (((_fc_146 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_146
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_146 | ((_cause_146 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_146, _t_146)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_146 = (insn >> 8) & 0x7
+            cond_146 = insn & 0xf
+            fs_146 = (insn >> 11) & 0x1f
+            ft_146 = (insn >> 16) & 0x1f
+            if not fr64 and (fs_146 | ft_146) & 1:
+                exc = EXC_RI
+                return exc
+            _t_146, _cause_146 = cmp_d(rd_d(f, fr64, fs_146), rd_d(f, fr64, ft_146), cond_146, st[FCSR])
+            _fc_146 = (st[FCSR] & ~0x3F000) | (_cause_146 << 12)
+            if _cause_146 & (((_fc_146 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_146
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_146 | ((_cause_146 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_146, _t_146)
     elif _k112 == 56:
         # c.sf.d
-        cc8_147 = (insn >> 8) & 0x7
-        cond_147 = insn & 0xf
-        fs_147 = (insn >> 11) & 0x1f
-        ft_147 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_147 | ft_147) & 1:
-            exc = EXC_RI
-            return exc
-        _t_147, _cause_147 = cmp_d(rd_d(f, fr64, fs_147), rd_d(f, fr64, ft_147), cond_147, st[FCSR])
-        _fc_147 = (st[FCSR] & ~0x3F000) | (_cause_147 << 12)
-        if _cause_147 & (((_fc_147 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_147
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_147 | ((_cause_147 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_147, _t_147)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_147 = (insn >> 8) & 0x7
+            cond_147 = insn & 0xf
+            fs_147 = (insn >> 11) & 0x1f
+            ft_147 = (insn >> 16) & 0x1f
+            if not fr64 and (fs_147 | ft_147) & 1:
+                exc = EXC_RI
+                return exc
+            _t_147, _cause_147 = cmp_d(rd_d(f, fr64, fs_147), rd_d(f, fr64, ft_147), cond_147, st[FCSR])
+            _fc_147 = (st[FCSR] & ~0x3F000) | (_cause_147 << 12)
+            if _cause_147 & (((_fc_147 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_147
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_147 | ((_cause_147 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_147, _t_147)
     elif _k112 == 57:
         # c.ngle.d
-        cc8_148 = (insn >> 8) & 0x7
-        cond_148 = insn & 0xf
-        fs_148 = (insn >> 11) & 0x1f
-        ft_148 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_148 | ft_148) & 1:
-            exc = EXC_RI
-            return exc
-        _t_148, _cause_148 = cmp_d(rd_d(f, fr64, fs_148), rd_d(f, fr64, ft_148), cond_148, st[FCSR])
-        _fc_148 = (st[FCSR] & ~0x3F000) | (_cause_148 << 12)
-        if _cause_148 & (((_fc_148 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_148
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_148 | ((_cause_148 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_148, _t_148)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_148 = (insn >> 8) & 0x7
+            cond_148 = insn & 0xf
+            fs_148 = (insn >> 11) & 0x1f
+            ft_148 = (insn >> 16) & 0x1f
+            if not fr64 and (fs_148 | ft_148) & 1:
+                exc = EXC_RI
+                return exc
+            _t_148, _cause_148 = cmp_d(rd_d(f, fr64, fs_148), rd_d(f, fr64, ft_148), cond_148, st[FCSR])
+            _fc_148 = (st[FCSR] & ~0x3F000) | (_cause_148 << 12)
+            if _cause_148 & (((_fc_148 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_148
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_148 | ((_cause_148 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_148, _t_148)
     elif _k112 == 58:
         # c.seq.d
-        cc8_149 = (insn >> 8) & 0x7
-        cond_149 = insn & 0xf
-        fs_149 = (insn >> 11) & 0x1f
-        ft_149 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_149 | ft_149) & 1:
-            exc = EXC_RI
-            return exc
-        _t_149, _cause_149 = cmp_d(rd_d(f, fr64, fs_149), rd_d(f, fr64, ft_149), cond_149, st[FCSR])
-        _fc_149 = (st[FCSR] & ~0x3F000) | (_cause_149 << 12)
-        if _cause_149 & (((_fc_149 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_149
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_149 | ((_cause_149 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_149, _t_149)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_149 = (insn >> 8) & 0x7
+            cond_149 = insn & 0xf
+            fs_149 = (insn >> 11) & 0x1f
+            ft_149 = (insn >> 16) & 0x1f
+            if not fr64 and (fs_149 | ft_149) & 1:
+                exc = EXC_RI
+                return exc
+            _t_149, _cause_149 = cmp_d(rd_d(f, fr64, fs_149), rd_d(f, fr64, ft_149), cond_149, st[FCSR])
+            _fc_149 = (st[FCSR] & ~0x3F000) | (_cause_149 << 12)
+            if _cause_149 & (((_fc_149 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_149
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_149 | ((_cause_149 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_149, _t_149)
     elif _k112 == 59:
         # c.ngl.d
-        cc8_150 = (insn >> 8) & 0x7
-        cond_150 = insn & 0xf
-        fs_150 = (insn >> 11) & 0x1f
-        ft_150 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_150 | ft_150) & 1:
-            exc = EXC_RI
-            return exc
-        _t_150, _cause_150 = cmp_d(rd_d(f, fr64, fs_150), rd_d(f, fr64, ft_150), cond_150, st[FCSR])
-        _fc_150 = (st[FCSR] & ~0x3F000) | (_cause_150 << 12)
-        if _cause_150 & (((_fc_150 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_150
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_150 | ((_cause_150 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_150, _t_150)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_150 = (insn >> 8) & 0x7
+            cond_150 = insn & 0xf
+            fs_150 = (insn >> 11) & 0x1f
+            ft_150 = (insn >> 16) & 0x1f
+            if not fr64 and (fs_150 | ft_150) & 1:
+                exc = EXC_RI
+                return exc
+            _t_150, _cause_150 = cmp_d(rd_d(f, fr64, fs_150), rd_d(f, fr64, ft_150), cond_150, st[FCSR])
+            _fc_150 = (st[FCSR] & ~0x3F000) | (_cause_150 << 12)
+            if _cause_150 & (((_fc_150 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_150
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_150 | ((_cause_150 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_150, _t_150)
     elif _k112 == 60:
         # c.lt.d
-        cc8_151 = (insn >> 8) & 0x7
-        cond_151 = insn & 0xf
-        fs_151 = (insn >> 11) & 0x1f
-        ft_151 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_151 | ft_151) & 1:
-            exc = EXC_RI
-            return exc
-        _t_151, _cause_151 = cmp_d(rd_d(f, fr64, fs_151), rd_d(f, fr64, ft_151), cond_151, st[FCSR])
-        _fc_151 = (st[FCSR] & ~0x3F000) | (_cause_151 << 12)
-        if _cause_151 & (((_fc_151 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_151
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_151 | ((_cause_151 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_151, _t_151)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_151 = (insn >> 8) & 0x7
+            cond_151 = insn & 0xf
+            fs_151 = (insn >> 11) & 0x1f
+            ft_151 = (insn >> 16) & 0x1f
+            if not fr64 and (fs_151 | ft_151) & 1:
+                exc = EXC_RI
+                return exc
+            _t_151, _cause_151 = cmp_d(rd_d(f, fr64, fs_151), rd_d(f, fr64, ft_151), cond_151, st[FCSR])
+            _fc_151 = (st[FCSR] & ~0x3F000) | (_cause_151 << 12)
+            if _cause_151 & (((_fc_151 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_151
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_151 | ((_cause_151 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_151, _t_151)
     elif _k112 == 61:
         # c.nge.d
-        cc8_152 = (insn >> 8) & 0x7
-        cond_152 = insn & 0xf
-        fs_152 = (insn >> 11) & 0x1f
-        ft_152 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_152 | ft_152) & 1:
-            exc = EXC_RI
-            return exc
-        _t_152, _cause_152 = cmp_d(rd_d(f, fr64, fs_152), rd_d(f, fr64, ft_152), cond_152, st[FCSR])
-        _fc_152 = (st[FCSR] & ~0x3F000) | (_cause_152 << 12)
-        if _cause_152 & (((_fc_152 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_152
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_152 | ((_cause_152 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_152, _t_152)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_152 = (insn >> 8) & 0x7
+            cond_152 = insn & 0xf
+            fs_152 = (insn >> 11) & 0x1f
+            ft_152 = (insn >> 16) & 0x1f
+            if not fr64 and (fs_152 | ft_152) & 1:
+                exc = EXC_RI
+                return exc
+            _t_152, _cause_152 = cmp_d(rd_d(f, fr64, fs_152), rd_d(f, fr64, ft_152), cond_152, st[FCSR])
+            _fc_152 = (st[FCSR] & ~0x3F000) | (_cause_152 << 12)
+            if _cause_152 & (((_fc_152 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_152
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_152 | ((_cause_152 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_152, _t_152)
     elif _k112 == 62:
         # c.le.d
-        cc8_153 = (insn >> 8) & 0x7
-        cond_153 = insn & 0xf
-        fs_153 = (insn >> 11) & 0x1f
-        ft_153 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_153 | ft_153) & 1:
-            exc = EXC_RI
-            return exc
-        _t_153, _cause_153 = cmp_d(rd_d(f, fr64, fs_153), rd_d(f, fr64, ft_153), cond_153, st[FCSR])
-        _fc_153 = (st[FCSR] & ~0x3F000) | (_cause_153 << 12)
-        if _cause_153 & (((_fc_153 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_153
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_153 | ((_cause_153 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_153, _t_153)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_153 = (insn >> 8) & 0x7
+            cond_153 = insn & 0xf
+            fs_153 = (insn >> 11) & 0x1f
+            ft_153 = (insn >> 16) & 0x1f
+            if not fr64 and (fs_153 | ft_153) & 1:
+                exc = EXC_RI
+                return exc
+            _t_153, _cause_153 = cmp_d(rd_d(f, fr64, fs_153), rd_d(f, fr64, ft_153), cond_153, st[FCSR])
+            _fc_153 = (st[FCSR] & ~0x3F000) | (_cause_153 << 12)
+            if _cause_153 & (((_fc_153 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_153
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_153 | ((_cause_153 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_153, _t_153)
     elif _k112 == 63:
         # c.ngt.d
-        cc8_154 = (insn >> 8) & 0x7
-        cond_154 = insn & 0xf
-        fs_154 = (insn >> 11) & 0x1f
-        ft_154 = (insn >> 16) & 0x1f
-        if not fr64 and (fs_154 | ft_154) & 1:
-            exc = EXC_RI
-            return exc
-        _t_154, _cause_154 = cmp_d(rd_d(f, fr64, fs_154), rd_d(f, fr64, ft_154), cond_154, st[FCSR])
-        _fc_154 = (st[FCSR] & ~0x3F000) | (_cause_154 << 12)
-        if _cause_154 & (((_fc_154 >> 7) & 0x1F) | 0x20):
-            st[FCSR] = _fc_154
-            exc = EXC_FPE
-            return exc
-        st[FCSR] = _fc_154 | ((_cause_154 & 0x1F) << 2)
-        st[FCSR] = set_fcc(st[FCSR], cc8_154, _t_154)
+        if insn & 0x000000c0 != 0x00000000:
+            return EXC_RI
+        else:
+            cc8_154 = (insn >> 8) & 0x7
+            cond_154 = insn & 0xf
+            fs_154 = (insn >> 11) & 0x1f
+            ft_154 = (insn >> 16) & 0x1f
+            if not fr64 and (fs_154 | ft_154) & 1:
+                exc = EXC_RI
+                return exc
+            _t_154, _cause_154 = cmp_d(rd_d(f, fr64, fs_154), rd_d(f, fr64, ft_154), cond_154, st[FCSR])
+            _fc_154 = (st[FCSR] & ~0x3F000) | (_cause_154 << 12)
+            if _cause_154 & (((_fc_154 >> 7) & 0x1F) | 0x20):
+                st[FCSR] = _fc_154
+                exc = EXC_FPE
+                return exc
+            st[FCSR] = _fc_154 | ((_cause_154 & 0x1F) << 2)
+            st[FCSR] = set_fcc(st[FCSR], cc8_154, _t_154)
     else:
         return EXC_RI
     return -1

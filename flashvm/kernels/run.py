@@ -33,11 +33,13 @@ def run_nb(m, budget):
             left = quantum
         k = min(left, budget - done)
         if st[HALTED] == 0:
+            before = st[CYCLES]
             status, n = exec_cpu_nb(m, c, k)
             st[INSNS] += n
             m.stats[c, S_INSNS] += n
-            done += n
-            left -= n
+            ticks = st[CYCLES] - before     # instructions, plus a cycle per exception taken
+            done += ticks
+            left -= ticks
             if status == STOP_EXIT:
                 st[QUANTUM_LEFT] = left
                 params[P_CURCPU] = c
@@ -46,7 +48,7 @@ def run_nb(m, budget):
                 return reason
             if status == STOP_WAIT:
                 # idle until the timer is due, for at most the rest of the slice
-                idle = k - n
+                idle = k - ticks
                 due = st[TIMER_DUE] - st[CYCLES]
                 timer_wakes = (m.cp0[c, CP0_Status, 0] & (1 << 15)) != 0
                 if timer_wakes and due < idle:

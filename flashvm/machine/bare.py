@@ -27,7 +27,7 @@ from flashvm.kernels.cp0 import reset_cpu
 from flashvm.kernels.run import run
 from flashvm.kernels.state import (
     CP0_BadVAddr, CP0_Cause, CP0_EPC, CP0_Status, CYCLES, EXIT_BUDGET, EXIT_HALT, EXIT_MMIO_LOAD,
-    EXIT_MMIO_STORE, EXIT_WAIT, HALTED, INSNS, P_RAM_SIZE, P_ROM_HOST, IO_BASE, IO_DEV, IO_SIZE, MMIO_PENDING, MMIO_VALUE, P_NIO,
+    EXIT_MMIO_STORE, EXIT_WAIT, HALTED, INSNS, P_CURCPU, P_RAM_SIZE, P_ROM_HOST, WAITING, IO_BASE, IO_DEV, IO_SIZE, MMIO_PENDING, MMIO_VALUE, P_NIO,
     PC, ROM_PA, X_A0, X_A1, X_A2, X_CPU, X_REASON, Machine, new_machine, EXC_NAMES,
 )
 from flashvm.machine.devices import (
@@ -152,6 +152,13 @@ class BareMachine:
                                      f"(limit {max_insns}); raise --max-insns if that is expected")
                 budget = chunk if max_insns is None else min(chunk, max_insns - done)
                 why = run(m, max(budget, 1))
+                if why == EXIT_BUDGET and int(m.cpu[:, INSNS].sum()) == done and not m.cpu[:, WAITING].any():
+                    c = int(m.params[P_CURCPU])
+                    cause = int(m.cp0[c, CP0_Cause, 0])
+                    raise GuestError(
+                        f"CPU {c} is stuck taking {EXC_NAMES.get((cause >> 2) & 31, '?')} exceptions "
+                        f"at pc={int(m.cpu[c, PC]):#010x} (EPC={int(m.cp0[c, CP0_EPC, 0]):#010x}); "
+                        "its exception vector cannot run")
                 if why == EXIT_BUDGET:
                     if progress:
                         progress(int(m.cpu[:, INSNS].sum()))
