@@ -193,3 +193,39 @@ def test_same_program_same_counters(m):
         outs.append((m2.stats.copy(), m2.cpu.copy(), m2.gpr.copy()))
     for a, b in zip(*outs):
         np.testing.assert_array_equal(a, b)
+
+
+def test_external_interrupt_line_and_masking(m):
+    """A device raises Cause.IP2 (the host sets it); taken only when IE and IM2 allow."""
+    place(m, 0x80000180, SPIN)
+    place(m, 0x80001000, SPIN)
+    m.cp0[0, S.CP0_Cause, 0] |= 1 << 10                     # IP2 pending
+    start(m, 0x80001000)
+    run(m, 20)                                              # IE=0: not taken
+    assert m.stats[0, S.S_INTERRUPT] == 0
+    m.cp0[0, S.CP0_Status, 0] |= S.St_IE | (1 << 10)         # IE and IM2
+    run(m, 20)
+    assert m.stats[0, S.S_INTERRUPT] == 1
+    assert (m.cp0[0, S.CP0_Cause, 0] >> 2) & 31 == S.EXC_INT
+    assert 0x80000180 <= m.cpu[0, S.PC] <= 0x80000184
+
+
+def test_bus_error_on_unbacked_physical_address(m):
+    place(m, 0x80000180, SPIN)
+    # kseg1 0xB0000000 -> physical 0x10000000: no RAM, no device there
+    place(m, 0x80001000, [enc("lui", rt=9, uimm=0xB000), enc("lw", rt=8, rs=9, simm=0), NOP])
+    start(m, 0x80001000)
+    run(m, 5)
+    assert (m.cp0[0, S.CP0_Cause, 0] >> 2) & 31 == S.EXC_DBE
+    assert m.cp0[0, S.CP0_EPC, 0] == 0x80001004
+
+
+def test_ll_sets_lladdr_and_sc_succeeds(m):
+    place(m, 0x80001000, [enc("lui", rt=9, uimm=0x8000), enc("ll", rt=8, rs=9, simm=0x200),
+                          enc("addiu", rt=8, rs=8, simm=1), enc("sc", rt=8, rs=9, simm=0x200),
+                          enc("mfc0", rt=10, rd=17), NOP] + SPIN)
+    m.ram32[0x200 // 4] = 41
+    start(m, 0x80001000)
+    run(m, 6)
+    assert m.ram32[0x200 // 4] == 42 and m.gpr[0, 8] == 1
+    assert m.gpr[0, 10] == 0x200 >> 4

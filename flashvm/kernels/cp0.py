@@ -94,6 +94,8 @@ def mfc0_nb(m, c, reg, sel, cyc):
         return count_now(m, c, cyc)
     if reg == CP0_Random and sel == 0:
         return random_index_nb(m, c, cyc)
+    if reg == CP0_LLAddr and sel == 0:
+        return (m.cpu[c, LLADDR] >> 4) & M32     # PAddr[35:4] of the last LL
     return m.cp0[c, reg, sel]
 
 
