@@ -97,4 +97,4 @@ def run(m: Machine, budget: int) -> int:
     return int(run_nb(m, budget))
 
 
-__all__ = ["run", "run_nb", "WAITING"]
+__all__ = ["run", "run_nb"]
