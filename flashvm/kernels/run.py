@@ -12,7 +12,7 @@ from flashvm.kernels.interp import STOP_EXIT, STOP_WAIT, exec_cpu_nb
 from flashvm.kernels.state import (
     CP0_Cause, CP0_Status, CYCLES, EXIT_BUDGET, EXIT_HALT, EXIT_WAIT, HALTED, IDLE_CYCLES, INSNS,
     LLBIT, P_CURCPU, P_NCPU, P_QUANTUM, QUANTUM_LEFT, S_EXIT_BASE, S_IDLE_CYCLES, S_INSNS,
-    TIMER_DUE, WAITING, X_CPU, X_REASON, Ca_IP, Machine,
+    TIMER_DUE, X_CPU, X_REASON, Ca_IP, Machine,
 )
 
 
