@@ -1,6 +1,8 @@
 """Small integer helpers the interpreter inlines (all on int64 holding 32-bit patterns)."""
 from numba import njit
 
+from flashvm.kernels.fpu import fcsr_get_cc, fcsr_set_cc
+
 M32 = 0xFFFFFFFF
 
 
@@ -54,20 +56,9 @@ def divu32(a, b):
     return q, a - q * b
 
 
-@njit(cache=True, _nrt=False)
-def fcc(fcsr, cc):
-    """FPU condition code `cc` (0..7) of FCSR: cc0 is bit 23, cc1..7 are bits 25..31."""
-    if cc == 0:
-        return (fcsr >> 23) & 1
-    return (fcsr >> (24 + cc)) & 1
-
-
-@njit(cache=True, _nrt=False)
-def set_fcc(fcsr, cc, t):
-    bit = 23 if cc == 0 else 24 + cc
-    if t:
-        return fcsr | (1 << bit)
-    return fcsr & ~(1 << bit)
+# FCSR condition codes: the FPU module owns the FCSR layout
+fcc = fcsr_get_cc
+set_fcc = fcsr_set_cc
 
 
 # FPU register file access.  f[i] holds 64 bits; with Status.FR=0 a double lives

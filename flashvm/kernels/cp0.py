@@ -7,6 +7,7 @@ Kernels here are called from the interpreter on the slow path only.
 import numpy as np
 from numba import njit
 
+from flashvm.kernels.fpu import FCSR_RW_MASK, FIR_24KF
 from flashvm.kernels.mmu import tc_flush_nb
 from flashvm.kernels.state import (
     BRANCH_PC, COUNT_AT_BASE, COUNT_BASE, CP0_BadVAddr, CP0_Cause, CP0_Compare, CP0_Config,
@@ -25,9 +26,8 @@ PRID = 0x00019300            # MIPS Technologies, 24K core
 CONFIG0 = 0x80000000 | (1 << 10) | (1 << 7) | 3      # M, AR=release 2, MT=TLB, K0=cacheable
 CONFIG2 = 0x80000000                                 # M: Config3 follows
 CONFIG3 = 1 << 13                                    # ULRI: UserLocal is implemented
-FIR_VALUE = 0x00739300      # as the 24Kf: F64 L W D S, processor id 0x93 (no 3D, PS, 2008 NaN)
-# FCSR bits software can write (FCC7..1, FS, FCC0, cause, enables, flags, RM)
-FCSR_WRITABLE = 0xFF83FFFF
+FIR_VALUE = FIR_24KF         # F64 L W D S, processor id 0x93 (no 3D, PS, 2008 NaN)
+FCSR_WRITABLE = FCSR_RW_MASK  # FCC7..1, FS, FCC0, cause, enables, flags, RM
 STATUS_WRITABLE = ((1 << 29) | (1 << 28) | (1 << 27) | (1 << 26) | (1 << 25) | (1 << 22)
                    | (1 << 20) | (1 << 19) | 0xFF00 | 0x1F)
 CAUSE_WRITABLE = (1 << 27) | Ca_IV | (1 << 22) | 0x300
