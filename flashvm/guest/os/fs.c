@@ -1,0 +1,1151 @@
+/*
+ * fs.c -- VFS, ramfs, the initrd loader, open files and fd tables, pipes,
+ * the console device and the file-related system calls.
+ */
+#include "fs.h"
+#include "syscall.h"
+
+static struct spinlock fs_lock = SPINLOCK_INIT("fs");
+static struct inode *root;
+static u32 next_ino = 1;
+
+struct rdent {
+    char name[NAME_MAX + 1];
+    struct inode *ip;
+    struct rdent *next;
+};
+
+/* ------------------------------------------------------------ ramfs inodes */
+static struct inode *inode_new(u32 mode)
+{
+    struct inode *ip = kzalloc(sizeof *ip);
+    if (!ip) return NULL;
+    ip->ino = next_ino++;
+    ip->mode = mode;
+    ip->refs = 0;
+    ip->mtime_ns = ip->ctime_ns = ip->atime_ns = 0;
+    return ip;
+}
+
+static void inode_free_data(struct inode *ip)
+{
+    if (ip->pages) {
+        for (u32 i = 0; i < ip->npg; i++)
+            if (ip->pages[i]) page_free(ip->pages[i]);
+        kfree(ip->pages);
+        ip->pages = NULL;
+        ip->npg = 0;
+    }
+    ip->blob = NULL;
+}
+
+struct inode *idup(struct inode *ip)
+{
+    __atomic_add_fetch(&ip->refs, 1, __ATOMIC_SEQ_CST);
+    return ip;
+}
+
+void iput(struct inode *ip)
+{
+    if (__atomic_sub_fetch(&ip->refs, 1, __ATOMIC_SEQ_CST) == 0 && ip->nlink == 0) {
+        inode_free_data(ip);
+        kfree(ip);
+    }
+}
+
+int inode_read(struct inode *ip, void *buf, u32 off, u32 n)
+{
+    if (off >= ip->size) return 0;
+    n = MIN(n, ip->size - off);
+    if (ip->blob) {
+        memcpy(buf, ip->blob + off, n);
+        return n;
+    }
+    u8 *d = buf;
+    u32 done = 0;
+    while (done < n) {
+        u32 pg = (off + done) >> PAGE_SHIFT, po = (off + done) & (PAGE_SIZE - 1);
+        u32 k = MIN(n - done, PAGE_SIZE - po);
+        if (pg < ip->npg && ip->pages[pg])
+            memcpy(d + done, ip->pages[pg] + po, k);
+        else
+            memset(d + done, 0, k);
+        done += k;
+    }
+    return n;
+}
+
+static int inode_grow_pages(struct inode *ip, u32 npg)
+{
+    if (npg <= ip->npg) return 0;
+    u32 cap = MAX(npg, ip->npg * 2);
+    if (cap < 4) cap = 4;
+    u8 **p = kzalloc(cap * sizeof(u8 *));
+    if (!p) return -ENOSPC;
+    if (ip->pages) {
+        memcpy(p, ip->pages, ip->npg * sizeof(u8 *));
+        kfree(ip->pages);
+    }
+    ip->pages = p;
+    ip->npg = cap;
+    return 0;
+}
+
+/* turn a blob-backed file into a page-backed one */
+static int inode_unblob(struct inode *ip)
+{
+    if (!ip->blob) return 0;
+    const u8 *b = ip->blob;
+    u32 n = ip->size;
+    ip->blob = NULL;
+    if (inode_grow_pages(ip, (n + PAGE_SIZE - 1) >> PAGE_SHIFT)) return -ENOSPC;
+    for (u32 off = 0; off < n; off += PAGE_SIZE) {
+        u8 *pg = page_alloc();
+        if (!pg) return -ENOSPC;
+        memcpy(pg, b + off, MIN(PAGE_SIZE, n - off));
+        ip->pages[off >> PAGE_SHIFT] = pg;
+    }
+    return 0;
+}
+
+int inode_write(struct inode *ip, const void *buf, u32 off, u32 n)
+{
+    if (off + n < off) return -EFBIG;
+    if (inode_unblob(ip)) return -ENOSPC;
+    if (inode_grow_pages(ip, (off + n + PAGE_SIZE - 1) >> PAGE_SHIFT)) return -ENOSPC;
+    const u8 *s = buf;
+    u32 done = 0;
+    while (done < n) {
+        u32 pg = (off + done) >> PAGE_SHIFT, po = (off + done) & (PAGE_SIZE - 1);
+        u32 k = MIN(n - done, PAGE_SIZE - po);
+        if (!ip->pages[pg]) {
+            ip->pages[pg] = page_alloc();
+            if (!ip->pages[pg]) break;
+        }
+        memcpy(ip->pages[pg] + po, s + done, k);
+        done += k;
+    }
+    if (off + done > ip->size) ip->size = off + done;
+    ip->mtime_ns = ip->ctime_ns = uptime_ns();
+    return done ? (int)done : (n ? -ENOSPC : 0);
+}
+
+static int inode_truncate(struct inode *ip, u32 len)
+{
+    if (inode_unblob(ip)) return -ENOSPC;
+    if (len < ip->size) {
+        for (u32 pg = (len + PAGE_SIZE - 1) >> PAGE_SHIFT; pg < ip->npg; pg++)
+            if (ip->pages[pg]) { page_free(ip->pages[pg]); ip->pages[pg] = NULL; }
+        if (len & (PAGE_SIZE - 1)) {
+            u32 pg = len >> PAGE_SHIFT;
+            if (pg < ip->npg && ip->pages[pg])
+                memset(ip->pages[pg] + (len & (PAGE_SIZE - 1)), 0, PAGE_SIZE - (len & (PAGE_SIZE - 1)));
+        }
+    }
+    ip->size = len;
+    ip->mtime_ns = ip->ctime_ns = uptime_ns();
+    return 0;
+}
+
+static struct rdent *dir_find(struct inode *dp, const char *name)
+{
+    for (struct rdent *d = dp->dents; d; d = d->next)
+        if (!strcmp(d->name, name)) return d;
+    return NULL;
+}
+
+static struct inode *dir_lookup(struct inode *dp, const char *name)
+{
+    if (!strcmp(name, ".")) return dp;
+    if (!strcmp(name, "..")) return dp->parent ? dp->parent : dp;
+    struct rdent *d = dir_find(dp, name);
+    return d ? d->ip : NULL;
+}
+
+static int dir_link(struct inode *dp, const char *name, struct inode *ip)
+{
+    if (strlen(name) > NAME_MAX) return -ENAMETOOLONG;
+    struct rdent *d = kzalloc(sizeof *d);
+    if (!d) return -ENOSPC;
+    strcpy(d->name, name);
+    d->ip = ip;
+    /* append: listing order is creation order */
+    struct rdent **pp = &dp->dents;
+    while (*pp) pp = &(*pp)->next;
+    *pp = d;
+    ip->nlink++;
+    if (S_ISDIR(ip->mode)) { ip->parent = dp; dp->nlink++; }
+    dp->size++;
+    dp->mtime_ns = dp->ctime_ns = uptime_ns();
+    return 0;
+}
+
+static void dir_unlink_ent(struct inode *dp, const char *name)
+{
+    for (struct rdent **pp = &dp->dents; *pp; pp = &(*pp)->next) {
+        if (!strcmp((*pp)->name, name)) {
+            struct rdent *d = *pp;
+            *pp = d->next;
+            struct inode *ip = d->ip;
+            ip->nlink--;
+            if (S_ISDIR(ip->mode)) { dp->nlink--; ip->nlink--; }
+            dp->size--;
+            kfree(d);
+            if (ip->nlink == 0 && ip->refs == 0) {
+                inode_free_data(ip);
+                kfree(ip);
+            }
+            return;
+        }
+    }
+}
+
+/* ------------------------------------------------------------ path lookup */
+/* Walk `path` from `start`; with `parent`, stop before the last component
+ * and copy it to `last`.  Called with fs_lock held. */
+static struct inode *walk(struct inode *start, const char *path, int parent, char *last, int *err)
+{
+    struct inode *ip = (path[0] == '/') ? root : start;
+    char name[NAME_MAX + 1];
+    const char *p = path;
+    *err = 0;
+    for (;;) {
+        while (*p == '/') p++;
+        if (!*p) {
+            if (parent) { *err = -EINVAL; return NULL; }
+            return ip;
+        }
+        const char *q = p;
+        while (*q && *q != '/') q++;
+        if (q - p > NAME_MAX) { *err = -ENAMETOOLONG; return NULL; }
+        memcpy(name, p, q - p);
+        name[q - p] = 0;
+        const char *r = q;
+        while (*r == '/') r++;
+        if (!S_ISDIR(ip->mode)) { *err = -ENOTDIR; return NULL; }
+        if (parent && !*r) {
+            strcpy(last, name);
+            return ip;
+        }
+        struct inode *n = dir_lookup(ip, name);
+        if (!n) { *err = -ENOENT; return NULL; }
+        ip = n;
+        p = q;
+    }
+}
+
+static struct inode *cwd_of(int dirfd, int *err)
+{
+    struct task *t = current();
+    if (dirfd == AT_FDCWD)
+        return t->files->cwd;
+    struct file *f = fd_get(dirfd);
+    if (!f) { *err = -EBADF; return NULL; }
+    if (f->type != F_INODE || !S_ISDIR(f->ip->mode)) { *err = -ENOTDIR; return NULL; }
+    return f->ip;
+}
+
+struct inode *namei(const char *path, int *err)
+{
+    spin_lock(&fs_lock);
+    struct inode *ip = walk(current() ? current()->files->cwd : root, path, 0, NULL, err);
+    if (ip) idup(ip);
+    spin_unlock(&fs_lock);
+    return ip;
+}
+
+/* ------------------------------------------------------------ initrd */
+/* Blob: "FVRD", u32 count, then per entry: u32 mode, u32 size, u32 namelen,
+ * name (padded to 4), data (padded to 4).  Directories are created on the
+ * way; a mode with S_IFDIR makes an (empty) directory. */
+static struct inode *mkpath(const char *path, u32 mode)
+{
+    char comp[NAME_MAX + 1];
+    struct inode *dp = root;
+    const char *p = path;
+    for (;;) {
+        while (*p == '/') p++;
+        const char *q = p;
+        while (*q && *q != '/') q++;
+        if (q == p) return dp;
+        u32 n = MIN((u32)(q - p), NAME_MAX);
+        memcpy(comp, p, n);
+        comp[n] = 0;
+        const char *r = q;
+        while (*r == '/') r++;
+        int lastc = !*r;
+        struct inode *ip = dir_lookup(dp, comp);
+        if (!ip) {
+            ip = inode_new(lastc ? mode : (S_IFDIR | 0755));
+            if (!ip) panic("initrd: out of memory");
+            dir_link(dp, comp, ip);
+        }
+        if (lastc) return ip;
+        dp = ip;
+        p = q;
+    }
+}
+
+static void initrd_load(void)
+{
+    if (!bootinfo->initrd_pa || !bootinfo->initrd_size) return;
+    const u8 *b = PA2KV(bootinfo->initrd_pa);
+    const u32 *w = (const u32 *)b;
+    if (w[0] != 0x44525646) { kprintf("initrd: bad magic %x\n", w[0]); return; }
+    u32 count = w[1];
+    u32 off = 8;
+    for (u32 i = 0; i < count; i++) {
+        const u32 *h = (const u32 *)(b + off);
+        u32 mode = h[0], size = h[1], nlen = h[2];
+        char name[PATH_MAX];
+        u32 k = MIN(nlen, PATH_MAX - 1);
+        memcpy(name, b + off + 12, k);
+        name[k] = 0;
+        off += 12 + ((nlen + 3) & ~3);
+        struct inode *ip = mkpath(name, mode);
+        if (S_ISREG(mode)) {
+            ip->blob = b + off;
+            ip->size = size;
+        }
+        off += (size + 3) & ~3;
+    }
+}
+
+void fs_init(void)
+{
+    root = inode_new(S_IFDIR | 0755);
+    root->nlink = 2;
+    root->refs = 1;
+    root->parent = root;
+    mkpath("/tmp", S_IFDIR | 01777);
+    mkpath("/dev", S_IFDIR | 0755);
+    struct inode *c = mkpath("/dev/console", S_IFCHR | 0620);
+    c->rdev = 1;
+    struct inode *nul = mkpath("/dev/null", S_IFCHR | 0666);
+    nul->rdev = 3;
+    initrd_load();
+}
+
+/* ------------------------------------------------------------ files */
+
+struct file *file_alloc(void)
+{
+    struct file *f = kzalloc(sizeof *f);
+    if (f) f->refs = 1;
+    return f;
+}
+
+struct file *file_dup(struct file *f)
+{
+    __atomic_add_fetch(&f->refs, 1, __ATOMIC_SEQ_CST);
+    return f;
+}
+
+void pipe_close(struct pipe *p, int writer);
+
+void file_close(struct file *f)
+{
+    if (__atomic_sub_fetch(&f->refs, 1, __ATOMIC_SEQ_CST) > 0)
+        return;
+    if (f->type == F_INODE && f->ip) iput(f->ip);
+    if (f->type == F_PIPE) pipe_close(f->pipe, (f->flags & O_ACCMODE) != O_RDONLY);
+    kfree(f);
+}
+
+struct files *files_new(void)
+{
+    struct files *fs = kzalloc(sizeof *fs);
+    if (!fs) return NULL;
+    fs->refs = 1;
+    spin_init(&fs->lock, "fdtab");
+    fs->cwd = idup(root);
+    strcpy(fs->cwdpath, "/");
+    return fs;
+}
+
+struct files *files_dup(struct files *old)
+{
+    struct files *fs = kzalloc(sizeof *fs);
+    if (!fs) return NULL;
+    fs->refs = 1;
+    spin_init(&fs->lock, "fdtab");
+    spin_lock(&old->lock);
+    for (int i = 0; i < NOFILE; i++)
+        if (old->fd[i]) fs->fd[i] = file_dup(old->fd[i]);
+    fs->cloexec = old->cloexec;
+    fs->cwd = idup(old->cwd);
+    strcpy(fs->cwdpath, old->cwdpath);
+    spin_unlock(&old->lock);
+    return fs;
+}
+
+void files_put(struct files *fs)
+{
+    if (__atomic_sub_fetch(&fs->refs, 1, __ATOMIC_SEQ_CST) > 0)
+        return;
+    for (int i = 0; i < NOFILE; i++)
+        if (fs->fd[i]) file_close(fs->fd[i]);
+    iput(fs->cwd);
+    kfree(fs);
+}
+
+void files_cloexec(struct files *fs)
+{
+    for (int i = 0; i < NOFILE; i++)
+        if ((fs->cloexec >> i) & 1 && fs->fd[i]) {
+            file_close(fs->fd[i]);
+            fs->fd[i] = NULL;
+        }
+    fs->cloexec = 0;
+}
+
+struct file *fd_get(int fd)
+{
+    struct files *fs = current()->files;
+    if ((unsigned)fd >= NOFILE) return NULL;
+    return fs->fd[fd];
+}
+
+int fd_install(struct file *f, int min, int cloexec)
+{
+    struct files *fs = current()->files;
+    spin_lock(&fs->lock);
+    for (int i = min; i < NOFILE; i++) {
+        if (!fs->fd[i]) {
+            fs->fd[i] = f;
+            if (cloexec) fs->cloexec |= 1ULL << i;
+            else fs->cloexec &= ~(1ULL << i);
+            spin_unlock(&fs->lock);
+            return i;
+        }
+    }
+    spin_unlock(&fs->lock);
+    return -EMFILE;
+}
+
+/* ------------------------------------------------------------ pipes */
+#define PIPE_SIZE 4096
+struct pipe {
+    struct spinlock lock;
+    u32 r, w;             /* free-running indices */
+    int readers, writers;
+    u8 buf[PIPE_SIZE];
+};
+
+void pipe_close(struct pipe *p, int writer)
+{
+    spin_lock(&p->lock);
+    if (writer) p->writers--; else p->readers--;
+    int dead = p->readers == 0 && p->writers == 0;
+    wakeup(p);
+    spin_unlock(&p->lock);
+    if (dead) kfree(p);
+}
+
+static long pipe_read(struct file *f, u32 ubuf, u32 n)
+{
+    struct pipe *p = f->pipe;
+    struct mm *mm = current()->mm;
+    spin_lock(&p->lock);
+    while (p->r == p->w) {
+        if (p->writers == 0) { spin_unlock(&p->lock); return 0; }
+        if (f->flags & O_NONBLOCK) { spin_unlock(&p->lock); return -EAGAIN; }
+        if (sleep_intr(p, &p->lock)) { spin_unlock(&p->lock); return -EINTR; }
+    }
+    u32 done = 0;
+    u8 tmp[256];
+    while (done < n && p->r != p->w) {
+        u32 k = 0;
+        while (k < sizeof tmp && done + k < n && p->r != p->w)
+            tmp[k++] = p->buf[p->r++ % PIPE_SIZE];
+        spin_unlock(&p->lock);
+        if (copyout(mm, ubuf + done, tmp, k)) { spin_lock(&p->lock); wakeup(p); spin_unlock(&p->lock); return done ? (long)done : -EFAULT; }
+        done += k;
+        spin_lock(&p->lock);
+    }
+    wakeup(p);
+    spin_unlock(&p->lock);
+    return done;
+}
+
+static long pipe_write_buf(struct file *f, const u8 *kbuf, u32 ubuf, u32 n)
+{
+    struct pipe *p = f->pipe;
+    struct mm *mm = current()->mm;
+    u32 done = 0;
+    u8 tmp[256];
+    spin_lock(&p->lock);
+    while (done < n) {
+        if (p->readers == 0) {
+            spin_unlock(&p->lock);
+            send_signal(current(), SIGPIPE, 0);
+            return done ? (long)done : -EPIPE;
+        }
+        if (p->w - p->r == PIPE_SIZE) {
+            if (f->flags & O_NONBLOCK) { spin_unlock(&p->lock); return done ? (long)done : -EAGAIN; }
+            wakeup(p);
+            if (sleep_intr(p, &p->lock)) { spin_unlock(&p->lock); return done ? (long)done : -EINTR; }
+            continue;
+        }
+        u32 k = MIN(n - done, MIN((u32)sizeof tmp, PIPE_SIZE - (p->w - p->r)));
+        if (kbuf) {
+            memcpy(tmp, kbuf + done, k);
+        } else {
+            spin_unlock(&p->lock);
+            if (copyin(mm, tmp, ubuf + done, k)) return done ? (long)done : -EFAULT;
+            spin_lock(&p->lock);
+            k = MIN(k, PIPE_SIZE - (p->w - p->r));
+        }
+        for (u32 i = 0; i < k; i++)
+            p->buf[p->w++ % PIPE_SIZE] = tmp[i];
+        done += k;
+        wakeup(p);
+    }
+    spin_unlock(&p->lock);
+    return done;
+}
+
+static int make_pipe(struct file **rf, struct file **wf)
+{
+    struct pipe *p = kzalloc(sizeof *p);
+    if (!p) return -ENOMEM;
+    spin_init(&p->lock, "pipe");
+    p->readers = p->writers = 1;
+    *rf = file_alloc();
+    *wf = file_alloc();
+    if (!*rf || !*wf) { kfree(p); kfree(*rf); kfree(*wf); return -ENOMEM; }
+    (*rf)->type = (*wf)->type = F_PIPE;
+    (*rf)->pipe = (*wf)->pipe = p;
+    (*rf)->flags = O_RDONLY;
+    (*wf)->flags = O_WRONLY;
+    return 0;
+}
+
+/* ------------------------------------------------------------ read/write */
+long file_read(struct file *f, u32 ubuf, u32 n)
+{
+    if ((f->flags & O_ACCMODE) == O_WRONLY) return -EBADF;
+    struct mm *mm = current()->mm;
+    switch (f->type) {
+    case F_PIPE:
+        return pipe_read(f, ubuf, n);
+    case F_CONS: {
+        char tmp[128];
+        int k = cons_read(tmp, MIN(n, sizeof tmp));
+        if (k > 0 && copyout(mm, ubuf, tmp, k)) return -EFAULT;
+        return k;
+    }
+    case F_INODE: {
+        struct inode *ip = f->ip;
+        if (S_ISDIR(ip->mode)) return -EISDIR;
+        if (S_ISCHR(ip->mode)) return 0;
+        u32 done = 0;
+        u8 *tmp = page_alloc();
+        if (!tmp) return -ENOMEM;
+        while (done < n) {
+            spin_lock(&fs_lock);
+            if (f->off >= ip->size) { spin_unlock(&fs_lock); break; }
+            int k = inode_read(ip, tmp, f->off, MIN(n - done, PAGE_SIZE));
+            spin_unlock(&fs_lock);
+            if (k <= 0) break;
+            if (copyout(mm, ubuf + done, tmp, k)) { page_free(tmp); return done ? (long)done : -EFAULT; }
+            f->off += k;
+            done += k;
+        }
+        page_free(tmp);
+        return done;
+    }
+    }
+    return -EBADF;
+}
+
+
+static long write_common(struct file *f, const u8 *kbuf, u32 ubuf, u32 n)
+{
+    if ((f->flags & O_ACCMODE) == O_RDONLY) return -EBADF;
+    struct mm *mm = current()->mm;
+    switch (f->type) {
+    case F_PIPE:
+        return pipe_write_buf(f, kbuf, ubuf, n);
+    case F_CONS: {
+        u8 tmp[256];
+        u32 done = 0;
+        while (done < n) {
+            u32 k = MIN(n - done, sizeof tmp);
+            if (kbuf) memcpy(tmp, kbuf + done, k);
+            else if (copyin(mm, tmp, ubuf + done, k)) return done ? (long)done : -EFAULT;
+            cons_write(f->minor == 2 ? 2 : 1, (char *)tmp, k);
+            done += k;
+        }
+        return done;
+    }
+    case F_INODE: {
+        struct inode *ip = f->ip;
+        if (S_ISCHR(ip->mode)) return n;      /* /dev/null */
+        u8 *tmp = page_alloc();
+        if (!tmp) return -ENOMEM;
+        u32 done = 0;
+        while (done < n) {
+            u32 k = MIN(n - done, PAGE_SIZE);
+            if (kbuf) memcpy(tmp, kbuf + done, k);
+            else if (copyin(mm, tmp, ubuf + done, k)) { page_free(tmp); return done ? (long)done : -EFAULT; }
+            spin_lock(&fs_lock);
+            if (f->flags & O_APPEND) f->off = ip->size;
+            int r = inode_write(ip, tmp, f->off, k);
+            spin_unlock(&fs_lock);
+            if (r < 0) { page_free(tmp); return done ? (long)done : r; }
+            f->off += r;
+            done += r;
+            if ((u32)r < k) break;
+        }
+        page_free(tmp);
+        return done;
+    }
+    }
+    return -EBADF;
+}
+
+long file_write(struct file *f, u32 ubuf, u32 n) { return write_common(f, NULL, ubuf, n); }
+long file_write_k(struct file *f, const void *buf, u32 n) { return write_common(f, buf, 0, n); }
+
+/* ------------------------------------------------------------ stat */
+static void put32(u8 *b, u32 off, u32 v) { memcpy(b + off, &v, 4); }
+static void put64(u8 *b, u32 off, u64 v) { memcpy(b + off, &v, 8); }
+
+int fs_stat(struct inode *ip, struct file *f, u32 ubuf, int statx)
+{
+    u32 mode, nlink = 1, size = 0, ino = 0, rdev = 0;
+    u64 mt = 0, ct = 0, at = 0;
+    if (ip) {
+        mode = ip->mode; nlink = ip->nlink; size = S_ISDIR(ip->mode) ? 4096 : ip->size;
+        ino = ip->ino; mt = ip->mtime_ns; ct = ip->ctime_ns; at = ip->atime_ns;
+        rdev = S_ISCHR(ip->mode) ? (1 << 8) | ip->rdev : 0;
+    } else if (f && f->type == F_PIPE) {
+        mode = S_IFIFO | 0600;
+    } else {
+        mode = S_IFCHR | 0620;
+        rdev = (5 << 8) | 1;
+    }
+    u32 blocks = (size + 511) / 512;
+    u8 b[256];
+    memset(b, 0, sizeof b);
+    u64 dt = (u64)1700000000 * 1000000000ULL;
+    mt += dt; ct += dt; at += dt;
+    if (!statx) {
+        put32(b, 0, 0x800);
+        put64(b, 16, ino);
+        put32(b, 24, mode);
+        put32(b, 28, nlink);
+        put32(b, 40, rdev);
+        put64(b, 56, size);
+        put32(b, 64, at / 1000000000); put32(b, 68, at % 1000000000);
+        put32(b, 72, mt / 1000000000); put32(b, 76, mt % 1000000000);
+        put32(b, 80, ct / 1000000000); put32(b, 84, ct % 1000000000);
+        put32(b, 88, 4096);
+        put64(b, 96, blocks);
+        return copyout(current()->mm, ubuf, b, 104);
+    }
+    put32(b, 0, 0x7FF);
+    put32(b, 4, 4096);
+    put32(b, 16, nlink);
+    b[28] = mode & 0xFF; b[29] = (mode >> 8) & 0xFF;
+    put64(b, 32, ino);
+    put64(b, 40, size);
+    put64(b, 48, blocks);
+    put64(b, 64, at / 1000000000); put32(b, 72, at % 1000000000);
+    put64(b, 96, ct / 1000000000); put32(b, 104, ct % 1000000000);
+    put64(b, 112, mt / 1000000000); put32(b, 120, mt % 1000000000);
+    put32(b, 128, rdev >> 8); put32(b, 132, rdev & 0xFF);
+    put32(b, 136, 8); put32(b, 140, 0);
+    return copyout(current()->mm, ubuf, b, 256);
+}
+
+/* ------------------------------------------------------------ syscalls */
+static int getpath(u32 upath, char *buf)
+{
+    int r = copyinstr(current()->mm, buf, upath, PATH_MAX);
+    if (r < 0) return r;
+    return 0;
+}
+
+static long do_openat(int dirfd, u32 upath, u32 flags, u32 mode)
+{
+    char path[PATH_MAX], last[NAME_MAX + 1];
+    int err = getpath(upath, path);
+    if (err) return err;
+    if (!path[0]) return -ENOENT;
+    spin_lock(&fs_lock);
+    struct inode *start = cwd_of(dirfd, &err);
+    if (!start) { spin_unlock(&fs_lock); return err; }
+    struct inode *ip = walk(start, path, 0, NULL, &err);
+    if (!ip && err == -ENOENT && (flags & O_CREAT)) {
+        struct inode *dp = walk(start, path, 1, last, &err);
+        if (!dp) { spin_unlock(&fs_lock); return err; }
+        if (!strcmp(last, ".") || !strcmp(last, "..")) { spin_unlock(&fs_lock); return -EISDIR; }
+        ip = inode_new(S_IFREG | (mode & 07777));
+        if (!ip) { spin_unlock(&fs_lock); return -ENOSPC; }
+        ip->mtime_ns = ip->ctime_ns = ip->atime_ns = uptime_ns();
+        err = dir_link(dp, last, ip);
+        if (err) { kfree(ip); spin_unlock(&fs_lock); return err; }
+    } else if (!ip) {
+        spin_unlock(&fs_lock);
+        return err;
+    } else if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
+        spin_unlock(&fs_lock);
+        return -EEXIST;
+    }
+    if (S_ISDIR(ip->mode) && (flags & O_ACCMODE) != O_RDONLY) { spin_unlock(&fs_lock); return -EISDIR; }
+    if ((flags & O_DIRECTORY) && !S_ISDIR(ip->mode)) { spin_unlock(&fs_lock); return -ENOTDIR; }
+    if ((flags & O_TRUNC) && S_ISREG(ip->mode) && (flags & O_ACCMODE) != O_RDONLY)
+        inode_truncate(ip, 0);
+    idup(ip);
+    spin_unlock(&fs_lock);
+    struct file *f = file_alloc();
+    if (!f) { iput(ip); return -ENOMEM; }
+    if (S_ISCHR(ip->mode) && ip->rdev == 1) {
+        f->type = F_CONS;
+        f->minor = 1;
+        iput(ip);
+    } else {
+        f->type = F_INODE;
+        f->ip = ip;
+    }
+    f->flags = flags & (O_ACCMODE | O_APPEND | O_NONBLOCK);
+    int fd = fd_install(f, 0, flags & O_CLOEXEC);
+    if (fd < 0) file_close(f);
+    return fd;
+}
+
+static long do_iov(int fd, u32 iov, int cnt, int write)
+{
+    struct file *f = fd_get(fd);
+    if (!f) return -EBADF;
+    if (cnt < 0 || cnt > 1024) return -EINVAL;
+    long total = 0;
+    for (int i = 0; i < cnt; i++) {
+        u32 v[2];
+        if (copyin(current()->mm, v, iov + 8 * i, 8)) return total ? total : -EFAULT;
+        if (!v[1]) continue;
+        long r = write ? file_write(f, v[0], v[1]) : file_read(f, v[0], v[1]);
+        if (r < 0) return total ? total : r;
+        total += r;
+        if ((u32)r < v[1]) break;
+    }
+    return total;
+}
+
+static long do_lseek(struct file *f, s64 off, int whence, s64 *res)
+{
+    if (f->type == F_PIPE) return -ESPIPE;
+    if (f->type != F_INODE) { *res = 0; return 0; }
+    s64 base;
+    switch (whence) {
+    case 0: base = 0; break;
+    case 1: base = f->off; break;
+    case 2: base = f->ip->size; break;
+    default: return -EINVAL;
+    }
+    if (base + off < 0) return -EINVAL;
+    f->off = base + off;
+    if (S_ISDIR(f->ip->mode)) f->dirpos = f->off;
+    *res = f->off;
+    return 0;
+}
+
+static long do_getdents64(int fd, u32 ubuf, u32 count)
+{
+    struct file *f = fd_get(fd);
+    if (!f) return -EBADF;
+    if (f->type != F_INODE || !S_ISDIR(f->ip->mode)) return -ENOTDIR;
+    u8 *tmp = page_alloc();
+    if (!tmp) return -ENOMEM;
+    u32 lim = MIN(count, PAGE_SIZE);
+    u32 n = 0;
+    spin_lock(&fs_lock);
+    struct inode *dp = f->ip;
+    u32 pos = f->dirpos;
+    for (;;) {
+        const char *name;
+        u32 ino;
+        int type;
+        if (pos == 0) { name = "."; ino = dp->ino; type = 4; }
+        else if (pos == 1) { name = ".."; ino = dp->parent ? dp->parent->ino : dp->ino; type = 4; }
+        else {
+            struct rdent *d = dp->dents;
+            for (u32 i = 2; d && i < pos; i++) d = d->next;
+            if (!d) break;
+            name = d->name; ino = d->ip->ino;
+            type = S_ISDIR(d->ip->mode) ? 4 : S_ISCHR(d->ip->mode) ? 2 : 8;
+        }
+        u32 nl = strlen(name);
+        u32 reclen = (19 + nl + 1 + 7) & ~7;
+        if (n + reclen > lim) break;
+        memset(tmp + n, 0, reclen);
+        put64(tmp + n, 0, ino);
+        put64(tmp + n, 8, pos + 1);
+        tmp[n + 16] = reclen & 0xFF; tmp[n + 17] = reclen >> 8;
+        tmp[n + 18] = type;
+        memcpy(tmp + n + 19, name, nl);
+        n += reclen;
+        pos++;
+    }
+    spin_unlock(&fs_lock);
+    long r = n;
+    if (n == 0 && pos < 2 + dp->size) r = -EINVAL;
+    else if (n && copyout(current()->mm, ubuf, tmp, n)) r = -EFAULT;
+    else f->dirpos = f->off = pos;
+    page_free(tmp);
+    return r;
+}
+
+static long do_mkdirat(int dirfd, u32 upath, u32 mode)
+{
+    char path[PATH_MAX], last[NAME_MAX + 1];
+    int err = getpath(upath, path);
+    if (err) return err;
+    spin_lock(&fs_lock);
+    struct inode *start = cwd_of(dirfd, &err);
+    struct inode *dp = start ? walk(start, path, 1, last, &err) : NULL;
+    if (!dp) { spin_unlock(&fs_lock); return err == -EINVAL ? -EEXIST : err; }
+    if (dir_lookup(dp, last)) { spin_unlock(&fs_lock); return -EEXIST; }
+    struct inode *ip = inode_new(S_IFDIR | (mode & 07777));
+    if (!ip) { spin_unlock(&fs_lock); return -ENOSPC; }
+    ip->nlink = 1;
+    ip->mtime_ns = ip->ctime_ns = ip->atime_ns = uptime_ns();
+    err = dir_link(dp, last, ip);
+    spin_unlock(&fs_lock);
+    return err;
+}
+
+static long do_unlinkat(int dirfd, u32 upath, int flags)
+{
+    char path[PATH_MAX], last[NAME_MAX + 1];
+    int err = getpath(upath, path);
+    if (err) return err;
+    spin_lock(&fs_lock);
+    struct inode *start = cwd_of(dirfd, &err);
+    struct inode *dp = start ? walk(start, path, 1, last, &err) : NULL;
+    if (!dp) { spin_unlock(&fs_lock); return err == -EINVAL ? -EBUSY : err; }
+    struct rdent *d = dir_find(dp, last);
+    if (!d) { spin_unlock(&fs_lock); return !strcmp(last, ".") || !strcmp(last, "..") ? -EINVAL : -ENOENT; }
+    if (flags & AT_REMOVEDIR) {
+        if (!S_ISDIR(d->ip->mode)) { spin_unlock(&fs_lock); return -ENOTDIR; }
+        if (d->ip->dents) { spin_unlock(&fs_lock); return -ENOTEMPTY; }
+    } else if (S_ISDIR(d->ip->mode)) {
+        spin_unlock(&fs_lock);
+        return -EISDIR;
+    }
+    dir_unlink_ent(dp, last);
+    spin_unlock(&fs_lock);
+    return 0;
+}
+
+static long do_renameat(int od, u32 uold, int nd, u32 unew)
+{
+    char op[PATH_MAX], np[PATH_MAX], ol[NAME_MAX + 1], nl[NAME_MAX + 1];
+    int err = getpath(uold, op);
+    if (!err) err = getpath(unew, np);
+    if (err) return err;
+    spin_lock(&fs_lock);
+    struct inode *s1 = cwd_of(od, &err);
+    struct inode *odp = s1 ? walk(s1, op, 1, ol, &err) : NULL;
+    struct inode *s2 = odp ? cwd_of(nd, &err) : NULL;
+    struct inode *ndp = s2 ? walk(s2, np, 1, nl, &err) : NULL;
+    if (!ndp) { spin_unlock(&fs_lock); return err == -EINVAL ? -EBUSY : err; }
+    struct rdent *src = dir_find(odp, ol);
+    if (!src) { spin_unlock(&fs_lock); return -ENOENT; }
+    struct inode *ip = src->ip;
+    struct rdent *dst = dir_find(ndp, nl);
+    if (dst && dst->ip == ip) { spin_unlock(&fs_lock); return 0; }
+    if (S_ISDIR(ip->mode)) {
+        for (struct inode *a = ndp; ; a = a->parent) {
+            if (a == ip) { spin_unlock(&fs_lock); return -EINVAL; }
+            if (a == root || !a->parent) break;
+        }
+    }
+    if (dst) {
+        if (S_ISDIR(dst->ip->mode) && !S_ISDIR(ip->mode)) { spin_unlock(&fs_lock); return -EISDIR; }
+        if (!S_ISDIR(dst->ip->mode) && S_ISDIR(ip->mode)) { spin_unlock(&fs_lock); return -ENOTDIR; }
+        if (S_ISDIR(dst->ip->mode) && dst->ip->dents) { spin_unlock(&fs_lock); return -ENOTEMPTY; }
+        dir_unlink_ent(ndp, nl);
+    }
+    idup(ip);
+    dir_unlink_ent(odp, ol);
+    if (S_ISDIR(ip->mode)) ip->nlink++;     /* dir_unlink_ent dropped '.' too */
+    err = dir_link(ndp, nl, ip);
+    if (S_ISDIR(ip->mode)) ip->nlink--;
+    spin_unlock(&fs_lock);
+    iput(ip);
+    return err;
+}
+
+static long do_chdir(u32 upath)
+{
+    char path[PATH_MAX];
+    int err = getpath(upath, path);
+    if (err) return err;
+    struct inode *ip = namei(path, &err);
+    if (!ip) return err;
+    if (!S_ISDIR(ip->mode)) { iput(ip); return -ENOTDIR; }
+    struct files *fs = current()->files;
+    /* new path string: canonical, built from the inode's parents */
+    char buf[PATH_MAX], tmp[PATH_MAX];
+    buf[0] = 0;
+    spin_lock(&fs_lock);
+    for (struct inode *a = ip; a != root && a->parent; a = a->parent) {
+        struct inode *p = a->parent;
+        struct rdent *d;
+        for (d = p->dents; d && d->ip != a; d = d->next) ;
+        if (!d) break;
+        snprintf(tmp, sizeof tmp, "/%s%s", d->name, buf);
+        strcpy(buf, tmp);
+    }
+    spin_unlock(&fs_lock);
+    struct inode *old = fs->cwd;
+    fs->cwd = ip;
+    strcpy(fs->cwdpath, buf[0] ? buf : "/");
+    iput(old);
+    return 0;
+}
+
+static long do_fstatat(int dirfd, u32 upath, u32 ubuf, int flags, int statx)
+{
+    char path[PATH_MAX];
+    int err = getpath(upath, path);
+    if (err) return err;
+    if (!path[0]) {
+        if (!(flags & AT_EMPTY_PATH)) return -ENOENT;
+        if (dirfd == AT_FDCWD) return fs_stat(current()->files->cwd, NULL, ubuf, statx);
+        struct file *f = fd_get(dirfd);
+        if (!f) return -EBADF;
+        return fs_stat(f->type == F_INODE ? f->ip : NULL, f, ubuf, statx);
+    }
+    spin_lock(&fs_lock);
+    struct inode *start = cwd_of(dirfd, &err);
+    struct inode *ip = start ? walk(start, path, 0, NULL, &err) : NULL;
+    if (ip) idup(ip);
+    spin_unlock(&fs_lock);
+    if (!ip) return err;
+    int r = fs_stat(ip, NULL, ubuf, statx);
+    iput(ip);
+    return r;
+}
+
+long fs_syscall(int nr, u32 *a, struct tf *tf)
+{
+    struct file *f;
+    struct task *t = current();
+    switch (nr) {
+    case NR_read:
+        if (!(f = fd_get(a[0]))) return -EBADF;
+        return file_read(f, a[1], a[2]);
+    case NR_write:
+        if (!(f = fd_get(a[0]))) return -EBADF;
+        return file_write(f, a[1], a[2]);
+    case NR_readv:
+        return do_iov(a[0], a[1], a[2], 0);
+    case NR_writev:
+        return do_iov(a[0], a[1], a[2], 1);
+    case NR_pread64: case NR_pwrite64: {
+        if (!(f = fd_get(a[0]))) return -EBADF;
+        if (f->type != F_INODE) return -ESPIPE;
+        u64 save = f->off;
+        f->off = ((u64)a[5] << 32) | a[4];
+        long r = nr == NR_pread64 ? file_read(f, a[1], a[2]) : file_write(f, a[1], a[2]);
+        f->off = save;
+        return r;
+    }
+    case NR_open:
+        return do_openat(AT_FDCWD, a[0], a[1], a[2]);
+    case NR_openat:
+        return do_openat(a[0], a[1], a[2], a[3]);
+    case NR_creat:
+        return do_openat(AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC, a[1]);
+    case NR_close: {
+        struct files *fs = t->files;
+        if ((unsigned)a[0] >= NOFILE) return -EBADF;
+        spin_lock(&fs->lock);
+        f = fs->fd[a[0]];
+        fs->fd[a[0]] = NULL;
+        spin_unlock(&fs->lock);
+        if (!f) return -EBADF;
+        file_close(f);
+        return 0;
+    }
+    case NR_lseek: {
+        if (!(f = fd_get(a[0]))) return -EBADF;
+        s64 res;
+        long r = do_lseek(f, (s32)a[1], a[2], &res);
+        return r ? r : (long)res;
+    }
+    case NR__llseek: {
+        if (!(f = fd_get(a[0]))) return -EBADF;
+        s64 res;
+        long r = do_lseek(f, (s64)(((u64)a[1] << 32) | a[2]), a[4], &res);
+        if (r) return r;
+        return copyout(t->mm, a[3], &res, 8);
+    }
+    case NR_dup:
+        if (!(f = fd_get(a[0]))) return -EBADF;
+        file_dup(f);
+        {
+            int fd = fd_install(f, 0, 0);
+            if (fd < 0) file_close(f);
+            return fd;
+        }
+    case NR_dup2: case NR_dup3: {
+        if (!(f = fd_get(a[0]))) return -EBADF;
+        if ((unsigned)a[1] >= NOFILE) return -EBADF;
+        if (a[0] == a[1]) return nr == NR_dup3 ? -EINVAL : (long)a[1];
+        struct files *fs = t->files;
+        file_dup(f);
+        spin_lock(&fs->lock);
+        struct file *old = fs->fd[a[1]];
+        fs->fd[a[1]] = f;
+        if (nr == NR_dup3 && (a[2] & O_CLOEXEC)) fs->cloexec |= 1ULL << a[1];
+        else fs->cloexec &= ~(1ULL << a[1]);
+        spin_unlock(&fs->lock);
+        if (old) file_close(old);
+        return a[1];
+    }
+    case NR_fcntl: case NR_fcntl64: {
+        if (!(f = fd_get(a[0]))) return -EBADF;
+        struct files *fs = t->files;
+        switch (a[1]) {
+        case 0: case 1030: {     /* F_DUPFD, F_DUPFD_CLOEXEC */
+            file_dup(f);
+            int fd = fd_install(f, a[2], a[1] == 1030);
+            if (fd < 0) file_close(f);
+            return fd;
+        }
+        case 1: return (fs->cloexec >> a[0]) & 1;
+        case 2:
+            if (a[2] & 1) fs->cloexec |= 1ULL << a[0]; else fs->cloexec &= ~(1ULL << a[0]);
+            return 0;
+        case 3: return f->flags;
+        case 4: f->flags = (f->flags & ~(O_APPEND | O_NONBLOCK)) | (a[2] & (O_APPEND | O_NONBLOCK)); return 0;
+        default: return -EINVAL;
+        }
+    }
+    case NR_pipe: case NR_pipe2: {
+        struct file *rf, *wf;
+        int r = make_pipe(&rf, &wf);
+        if (r) return r;
+        u32 fl = nr == NR_pipe2 ? a[1] : 0;
+        if (fl & O_NONBLOCK) { rf->flags |= O_NONBLOCK; wf->flags |= O_NONBLOCK; }
+        int fd0 = fd_install(rf, 0, fl & O_CLOEXEC);
+        if (fd0 < 0) { file_close(rf); file_close(wf); return fd0; }
+        int fd1 = fd_install(wf, 0, fl & O_CLOEXEC);
+        if (fd1 < 0) { t->files->fd[fd0] = NULL; file_close(rf); file_close(wf); return fd1; }
+        if (nr == NR_pipe) {
+            tf->regs[3] = fd1;
+            return fd0;
+        }
+        int fds[2] = { fd0, fd1 };
+        if (copyout(t->mm, a[0], fds, 8)) return -EFAULT;
+        return 0;
+    }
+    case NR_ioctl:
+        if (!(f = fd_get(a[0]))) return -EBADF;
+        if (a[1] == 0x467F) {         /* FIONREAD */
+            u32 n = 0;
+            if (f->type == F_INODE && f->off < f->ip->size) n = f->ip->size - f->off;
+            else if (f->type == F_PIPE) n = f->pipe->w - f->pipe->r;
+            else if (f->type != F_INODE) return -ENOTTY;
+            return put_user32(a[2], n);
+        }
+        return -ENOTTY;
+    case NR_fstat64:
+        if (!(f = fd_get(a[0]))) return -EBADF;
+        return fs_stat(f->type == F_INODE ? f->ip : NULL, f, a[1], 0);
+    case NR_stat64: case NR_lstat64:
+        return do_fstatat(AT_FDCWD, a[0], a[1], 0, 0);
+    case NR_fstatat64:
+        return do_fstatat(a[0], a[1], a[2], a[3], 0);
+    case NR_statx:
+        return do_fstatat(a[0], a[1], a[4], a[2], 1);
+    case NR_getdents64:
+        return do_getdents64(a[0], a[1], a[2]);
+    case NR_mkdir:
+        return do_mkdirat(AT_FDCWD, a[0], a[1]);
+    case NR_mkdirat:
+        return do_mkdirat(a[0], a[1], a[2]);
+    case NR_unlink:
+        return do_unlinkat(AT_FDCWD, a[0], 0);
+    case NR_rmdir:
+        return do_unlinkat(AT_FDCWD, a[0], AT_REMOVEDIR);
+    case NR_unlinkat:
+        return do_unlinkat(a[0], a[1], a[2]);
+    case NR_rename:
+        return do_renameat(AT_FDCWD, a[0], AT_FDCWD, a[1]);
+    case NR_renameat: case NR_renameat2:
+        return do_renameat(a[0], a[1], a[2], a[3]);
+    case NR_getcwd: {
+        struct files *fs = t->files;
+        u32 n = strlen(fs->cwdpath) + 1;
+        if (a[1] < n) return -ERANGE;
+        if (copyout(t->mm, a[0], fs->cwdpath, n)) return -EFAULT;
+        return n;
+    }
+    case NR_chdir:
+        return do_chdir(a[0]);
+    case NR_fchdir: {
+        if (!(f = fd_get(a[0]))) return -EBADF;
+        return -ENOSYS;
+    }
+    case NR_access: case NR_faccessat: case NR_faccessat2: {
+        char path[PATH_MAX];
+        u32 up = nr == NR_access ? a[0] : a[1];
+        int err = getpath(up, path);
+        if (err) return err;
+        spin_lock(&fs_lock);
+        struct inode *start = cwd_of(nr == NR_access ? AT_FDCWD : (int)a[0], &err);
+        struct inode *ip = start ? walk(start, path, 0, NULL, &err) : NULL;
+        spin_unlock(&fs_lock);
+        return ip ? 0 : err;
+    }
+    case NR_ftruncate64: case NR_truncate64: {
+        u32 len = a[2];
+        if (nr == NR_ftruncate64) {
+            if (!(f = fd_get(a[0]))) return -EBADF;
+            if (f->type != F_INODE || !S_ISREG(f->ip->mode)) return -EINVAL;
+            spin_lock(&fs_lock);
+            int r = inode_truncate(f->ip, len);
+            spin_unlock(&fs_lock);
+            return r;
+        }
+        char path[PATH_MAX];
+        int err = getpath(a[0], path);
+        if (err) return err;
+        struct inode *ip = namei(path, &err);
+        if (!ip) return err;
+        spin_lock(&fs_lock);
+        int r = S_ISREG(ip->mode) ? inode_truncate(ip, len) : -EISDIR;
+        spin_unlock(&fs_lock);
+        iput(ip);
+        return r;
+    }
+    case NR_fsync: case NR_fdatasync: case NR_sync:
+        return 0;
+    case NR_umask:
+        return 022;
+    case NR_readlink: case NR_readlinkat:
+        return -EINVAL;
+    case NR_chmod: case NR_fchmod: case NR_fchmodat: case NR_chown: case NR_lchown:
+    case NR_fchown: case NR_fchownat: case NR_utimensat:
+        return 0;
+    }
+    return -ENOSYS;
+}
+
+/* the console files of init: fds 0, 1, 2 */
+void console_fds(struct files *fs)
+{
+    for (int i = 0; i < 3; i++) {
+        struct file *f = file_alloc();
+        f->type = F_CONS;
+        f->minor = i;
+        f->flags = i == 0 ? O_RDONLY : O_WRONLY;
+        fs->fd[i] = f;
+    }
+}

@@ -1,0 +1,105 @@
+/*
+ * fs.h -- the VFS of the flashvm guest kernel: inodes, open files, fd
+ * tables, pipes, the console, path lookup.
+ *
+ * Inodes come from a file-system implementation behind `struct fsops`.
+ * Today that is ramfs (fs.c: an in-memory tree, populated at boot from the
+ * initrd blob the host places in RAM); the on-disk flashfs library plugs in
+ * behind the same operations.
+ */
+#ifndef OS_FS_H
+#define OS_FS_H
+#include "kernel.h"
+
+#define S_IFMT   0170000
+#define S_IFDIR  0040000
+#define S_IFCHR  0020000
+#define S_IFREG  0100000
+#define S_IFIFO  0010000
+#define S_IFLNK  0120000
+#define S_ISDIR(m) (((m) & S_IFMT) == S_IFDIR)
+#define S_ISREG(m) (((m) & S_IFMT) == S_IFREG)
+#define S_ISCHR(m) (((m) & S_IFMT) == S_IFCHR)
+
+#define O_ACCMODE   3
+#define O_RDONLY    0
+#define O_WRONLY    1
+#define O_RDWR      2
+#define O_APPEND    0x0008
+#define O_NONBLOCK  0x0080
+#define O_CREAT     0x0100
+#define O_TRUNC     0x0200
+#define O_EXCL      0x0400
+#define O_DIRECTORY 0x10000
+#define O_CLOEXEC   0x80000
+#define AT_FDCWD    (-100)
+#define AT_SYMLINK_NOFOLLOW 0x100
+#define AT_REMOVEDIR 0x200
+#define AT_EMPTY_PATH 0x1000
+
+#define NAME_MAX 63
+#define PATH_MAX 256
+#define NOFILE 64
+
+struct rdent;
+struct inode {
+    int refs;
+    u32 ino;
+    u32 mode;               /* S_IF* | permissions */
+    u32 nlink;
+    u32 size;
+    u32 rdev;               /* character devices: minor */
+    u64 mtime_ns, ctime_ns, atime_ns;
+    /* ramfs */
+    const u8 *blob;         /* initrd bytes, until the file is first modified */
+    u8 **pages;             /* else: page array */
+    u32 npg;                /* capacity of pages[] */
+    struct rdent *dents;    /* directories */
+    struct inode *parent;
+};
+
+struct pipe;
+enum { F_NONE, F_INODE, F_PIPE, F_CONS };
+struct file {
+    int refs;
+    int type;
+    u32 flags;              /* O_* (access mode, O_APPEND, O_NONBLOCK) */
+    u64 off;
+    struct inode *ip;
+    struct pipe *pipe;
+    int minor;              /* console: 0 stdin, 1 stdout, 2 stderr */
+    u32 dirpos;
+};
+
+struct files {
+    int refs;
+    struct spinlock lock;
+    struct file *fd[NOFILE];
+    u64 cloexec;
+    struct inode *cwd;
+    char cwdpath[PATH_MAX];
+};
+
+void fs_init(void);
+struct inode *idup(struct inode *ip);
+void iput(struct inode *ip);
+int inode_read(struct inode *ip, void *buf, u32 off, u32 n);
+int inode_write(struct inode *ip, const void *buf, u32 off, u32 n);
+struct inode *namei(const char *path, int *err);
+int fs_stat(struct inode *ip, struct file *f, u32 ubuf, int statx);
+
+struct files *files_new(void);
+struct files *files_dup(struct files *f);
+void files_put(struct files *f);
+void files_cloexec(struct files *f);
+struct file *file_alloc(void);
+struct file *file_dup(struct file *f);
+void file_close(struct file *f);
+struct file *fd_get(int fd);
+int fd_install(struct file *f, int min, int cloexec);
+long file_read(struct file *f, u32 ubuf, u32 n);
+long file_write(struct file *f, u32 ubuf, u32 n);
+long file_write_k(struct file *f, const void *buf, u32 n);
+
+long fs_syscall(int nr, u32 *a, struct tf *tf);
+#endif

@@ -1,0 +1,273 @@
+/*
+ * lib.c -- string functions, formatted printing, the console and panic.
+ */
+#include "kernel.h"
+
+void *memcpy(void *d, const void *s, size_t n)
+{
+    u8 *dp = d;
+    const u8 *sp = s;
+    if ((((uintptr_t)dp | (uintptr_t)sp) & 3) == 0) {
+        while (n >= 16) {
+            u32 a = ((const u32 *)sp)[0], b = ((const u32 *)sp)[1];
+            u32 c = ((const u32 *)sp)[2], e = ((const u32 *)sp)[3];
+            ((u32 *)dp)[0] = a; ((u32 *)dp)[1] = b;
+            ((u32 *)dp)[2] = c; ((u32 *)dp)[3] = e;
+            dp += 16; sp += 16; n -= 16;
+        }
+        while (n >= 4) {
+            *(u32 *)dp = *(const u32 *)sp;
+            dp += 4; sp += 4; n -= 4;
+        }
+    }
+    while (n--)
+        *dp++ = *sp++;
+    return d;
+}
+
+void *memmove(void *d, const void *s, size_t n)
+{
+    u8 *dp = d;
+    const u8 *sp = s;
+    if (dp <= sp || dp >= sp + n)
+        return memcpy(d, s, n);
+    dp += n; sp += n;
+    while (n--)
+        *--dp = *--sp;
+    return d;
+}
+
+void *memset(void *d, int c, size_t n)
+{
+    u8 *p = d;
+    if (((uintptr_t)p & 3) == 0) {
+        u32 w = (u8)c * 0x01010101u;
+        while (n >= 16) {
+            ((u32 *)p)[0] = w; ((u32 *)p)[1] = w; ((u32 *)p)[2] = w; ((u32 *)p)[3] = w;
+            p += 16; n -= 16;
+        }
+        while (n >= 4) { *(u32 *)p = w; p += 4; n -= 4; }
+    }
+    while (n--)
+        *p++ = (u8)c;
+    return d;
+}
+
+int memcmp(const void *a, const void *b, size_t n)
+{
+    const u8 *x = a, *y = b;
+    for (; n; n--, x++, y++)
+        if (*x != *y)
+            return *x - *y;
+    return 0;
+}
+
+size_t strlen(const char *s) { size_t n = 0; while (s[n]) n++; return n; }
+size_t strnlen(const char *s, size_t m) { size_t n = 0; while (n < m && s[n]) n++; return n; }
+int strcmp(const char *a, const char *b)
+{
+    while (*a && *a == *b) { a++; b++; }
+    return (u8)*a - (u8)*b;
+}
+int strncmp(const char *a, const char *b, size_t n)
+{
+    for (; n; n--, a++, b++) {
+        if (*a != *b) return (u8)*a - (u8)*b;
+        if (!*a) return 0;
+    }
+    return 0;
+}
+char *strcpy(char *d, const char *s) { char *r = d; while ((*d++ = *s++) != 0) continue; return r; }
+char *strchr(const char *s, int c)
+{
+    for (; ; s++) {
+        if (*s == (char)c) return (char *)s;
+        if (!*s) return NULL;
+    }
+}
+size_t strlcpy(char *d, const char *s, size_t n)
+{
+    size_t l = strlen(s);
+    if (n) {
+        size_t k = l < n - 1 ? l : n - 1;
+        memcpy(d, s, k);
+        d[k] = 0;
+    }
+    return l;
+}
+
+/* ------------------------------------------------------------ printf */
+struct outbuf { char *buf; size_t n, pos; };
+
+static void outc(struct outbuf *o, char c)
+{
+    if (o->pos + 1 < o->n)
+        o->buf[o->pos] = c;
+    o->pos++;
+}
+
+int vsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
+{
+    struct outbuf o = { buf, n, 0 };
+    for (; *fmt; fmt++) {
+        if (*fmt != '%') { outc(&o, *fmt); continue; }
+        fmt++;
+        int left = 0, zero = 0, width = 0, lng = 0;
+        for (; ; fmt++) {
+            if (*fmt == '-') left = 1;
+            else if (*fmt == '0') zero = 1;
+            else break;
+        }
+        while (*fmt >= '0' && *fmt <= '9') width = width * 10 + (*fmt++ - '0');
+        while (*fmt == 'l' || *fmt == 'z' || *fmt == 'h') { if (*fmt == 'l') lng++; fmt++; }
+        char tmp[24];
+        const char *s = tmp;
+        int len = 0, neg = 0;
+        u64 v;
+        switch (*fmt) {
+        case 'd': case 'i': {
+            s64 x = lng >= 2 ? va_arg(ap, s64) : va_arg(ap, int);
+            if (x < 0) { neg = 1; v = -(u64)x; } else v = x;
+            goto num10;
+        }
+        case 'u':
+            v = lng >= 2 ? va_arg(ap, u64) : va_arg(ap, unsigned);
+        num10:
+            do { tmp[sizeof tmp - 1 - len++] = '0' + v % 10; v /= 10; } while (v);
+            if (neg) tmp[sizeof tmp - 1 - len++] = '-';
+            s = tmp + sizeof tmp - len;
+            break;
+        case 'p':
+            outc(&o, '0'); outc(&o, 'x');
+            zero = 1; width = 8;
+            v = (uintptr_t)va_arg(ap, void *);
+            goto num16;
+        case 'x': case 'X':
+            v = lng >= 2 ? va_arg(ap, u64) : va_arg(ap, unsigned);
+        num16:
+            do {
+                int d = v & 15;
+                tmp[sizeof tmp - 1 - len++] = d < 10 ? '0' + d : (*fmt == 'X' ? 'A' : 'a') + d - 10;
+                v >>= 4;
+            } while (v);
+            s = tmp + sizeof tmp - len;
+            break;
+        case 'c':
+            tmp[0] = (char)va_arg(ap, int);
+            len = 1;
+            break;
+        case 's':
+            s = va_arg(ap, const char *);
+            if (!s) s = "(null)";
+            len = strlen(s);
+            break;
+        case '%':
+            tmp[0] = '%'; len = 1;
+            break;
+        default:
+            tmp[0] = '?'; len = 1;
+            break;
+        }
+        if (!left)
+            for (int i = len; i < width; i++) outc(&o, zero ? '0' : ' ');
+        for (int i = 0; i < len; i++) outc(&o, s[i]);
+        if (left)
+            for (int i = len; i < width; i++) outc(&o, ' ');
+    }
+    if (n) buf[o.pos < n ? o.pos : n - 1] = 0;
+    return o.pos;
+}
+
+int snprintf(char *buf, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vsnprintf(buf, n, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* ------------------------------------------------------------ console */
+int console_framed;
+static struct spinlock cons_lock = SPINLOCK_INIT("cons");
+
+/* Framed mode (set by the host in boot info): every chunk is sent as
+ * 0x00, stream, len_lo, len_hi, bytes -- so the host can tell stdout,
+ * stderr and kernel messages apart on the one UART. */
+void cons_write(int stream, const char *s, size_t n)
+{
+    spin_lock(&cons_lock);
+    while (n) {
+        size_t k = n > 0xFFFF ? 0xFFFF : n;
+        if (console_framed) {
+            wr32(UART_TX, 0);
+            wr32(UART_TX, stream);
+            wr32(UART_TX, k & 0xFF);
+            wr32(UART_TX, k >> 8);
+        }
+        for (size_t i = 0; i < k; i++)
+            wr32(UART_TX, (u8)s[i]);
+        s += k;
+        n -= k;
+    }
+    spin_unlock(&cons_lock);
+}
+
+int cons_read(char *buf, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        u32 v = rd32(UART_RX);
+        if (v == 0xFFFFFFFF)
+            break;
+        buf[i++] = (char)v;
+        if ((char)v == '\n')
+            break;
+    }
+    return i;
+}
+
+void kprintf(const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof buf - 1) n = sizeof buf - 1;
+    cons_write(3, buf, n);
+}
+
+static volatile int panicking;
+
+void panic(const char *fmt, ...)
+{
+    char buf[256];
+    irq_off();
+    va_list ap;
+    va_start(ap, fmt);
+    int n = snprintf(buf, sizeof buf, "\nkernel panic (cpu %u): ", cpuid());
+    n += vsnprintf(buf + n, sizeof buf - n, fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof buf - 2) n = sizeof buf - 2;
+    buf[n++] = '\n';
+    cons_lock.locked = 0;
+    if (!panicking) {
+        panicking = 1;
+        cons_write(3, buf, n);
+    }
+    machine_halt(0xDEAD);
+}
+
+void machine_halt(int status)
+{
+    for (;;)
+        wr32(POWER_HALT, (u32)status);
+}
+
+u64 time_ns(void)
+{
+    u32 lo = rd32(TIMER_NS_LO);
+    u32 hi = rd32(TIMER_NS_HI);
+    return ((u64)hi << 32) | lo;
+}

@@ -1,0 +1,126 @@
+/*
+ * mips.h -- MIPS32r2 CP0 definitions and the trap frame layout of the
+ * flashvm guest kernel.  Included from C and from assembly.
+ */
+#ifndef OS_MIPS_H
+#define OS_MIPS_H
+
+#define KSEG0           0x80000000
+#define KSEG1           0xA0000000
+#define KSSEG           0xC0000000
+#define PA2KV(pa)       ((void *)((unsigned long)(pa) | KSEG0))
+#define KV2PA(va)       ((unsigned long)(va) & 0x1FFFFFFF)
+#define IO(pa)          ((pa) | KSEG1)
+
+/* Status */
+#define ST_IE    0x00000001
+#define ST_EXL   0x00000002
+#define ST_ERL   0x00000004
+#define ST_KSU   0x00000018
+#define ST_UM    0x00000010
+#define ST_IM(n) (0x100 << (n))
+#define ST_BEV   0x00400000
+#define ST_CU0   0x10000000
+#define ST_CU1   0x20000000
+
+/* Cause */
+#define CAUSE_BD 0x80000000
+#define CAUSE_IP(n) (0x100 << (n))
+
+#define EXC_INT   0
+#define EXC_MOD   1
+#define EXC_TLBL  2
+#define EXC_TLBS  3
+#define EXC_ADEL  4
+#define EXC_ADES  5
+#define EXC_IBE   6
+#define EXC_DBE   7
+#define EXC_SYS   8
+#define EXC_BP    9
+#define EXC_RI    10
+#define EXC_CPU   11
+#define EXC_OV    12
+#define EXC_TR    13
+#define EXC_FPE   15
+
+/* EntryLo / PTE: PFN<<6 | C<<3 | D<<2 | V<<1 | G.  A PTE is stored exactly as
+ * the EntryLo value the refill handler loads (bits 31..30 are ignored by mtc0
+ * and are free for software). */
+#define PTE_G        0x1
+#define PTE_V        0x2
+#define PTE_D        0x4
+#define PTE_CACHED   (3 << 3)
+#define PTE_UNCACHED (2 << 3)
+#define PTE_P        0x40000000   /* software: a page frame is attached */
+#define PTE_SW_W     0x80000000   /* the mapping allows writes */
+#define PTE_PA(pte)  ((((pte) >> 6) & 0xFFFFF) << 12)
+#define PTE_MK(pa)   ((((pa) >> 12) & 0xFFFFF) << 6)
+
+/* device registers (kseg1) */
+#define UART_TX      0xBF000000
+#define UART_RX      0xBF000004
+#define UART_STATUS  0xBF000008
+#define POWER_HALT   0xBF000100
+#define TIMER_NS_LO  0xBF000200
+#define TIMER_NS_HI  0xBF000204
+#define SMP_BASE     0xBF001000
+#define SMP_CPUNUM   (SMP_BASE + 0x000)
+#define SMP_NCPU     (SMP_BASE + 0x004)
+#define SMP_IPI_SEND (SMP_BASE + 0x008)
+#define SMP_IPI_ACK  (SMP_BASE + 0x00C)
+#define SMP_IPI_MASK (SMP_BASE + 0x010)
+#define SMP_NODE     (SMP_BASE + 0x014)
+#define SMP_RELEASE(k) (SMP_BASE + 0x100 + 4 * (k))
+#define DISK_BASE(k) (0xBF002000 + 0x100 * (k))
+#define NET_BASE(k)  (0xBF003000 + 0x100 * (k))
+#define MAGIC_BASE   0xBF004000
+
+#define BOOTINFO     0x80000800
+
+/* Trap frame: what the exception entry saves (byte offsets). */
+#define TF_REG(n)    (4 * (n))
+#define TF_HI        128
+#define TF_LO        132
+#define TF_EPC       136
+#define TF_STATUS    140
+#define TF_CAUSE     144
+#define TF_BADVADDR  148
+#define TF_SIZE      152
+#define TF_FRAME     (TF_SIZE + 24)   /* + o32 argument area, 8-byte aligned */
+
+#define MAXCPU       16
+#define KSTACK_SIZE  8192
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+struct tf {
+    uint32_t regs[32];
+    uint32_t hi, lo, epc, status, cause, badvaddr;
+};
+_Static_assert(sizeof(struct tf) == TF_SIZE, "tf layout");
+
+#define _S(x) #x
+#define _XS(x) _S(x)
+#define mfc0(reg, sel) ({ uint32_t __v; \
+    __asm__ volatile("mfc0 %0, $" _XS(reg) ", " _XS(sel) : "=r"(__v)); __v; })
+#define mtc0(reg, sel, val) do { uint32_t __v = (uint32_t)(val); \
+    __asm__ volatile("mtc0 %0, $" _XS(reg) ", " _XS(sel) "\n\tehb" : : "r"(__v) : "memory"); } while (0)
+
+static inline uint32_t rd32(uint32_t a) { return *(volatile uint32_t *)a; }
+static inline void wr32(uint32_t a, uint32_t v) { *(volatile uint32_t *)a = v; }
+static inline unsigned cpuid(void) { return mfc0(15, 1) & 0x3FF; }
+static inline uint32_t irq_off(void)
+{
+    uint32_t s;
+    __asm__ volatile("di %0\n\tehb" : "=r"(s) : : "memory");
+    return s;
+}
+static inline void irq_restore(uint32_t s)
+{
+    if (s & ST_IE)
+        __asm__ volatile("ei\n\tehb" ::: "memory");
+}
+static inline void irq_on(void) { __asm__ volatile("ei\n\tehb" ::: "memory"); }
+static inline void mb(void) { __asm__ volatile("sync" ::: "memory"); }
+#endif
+#endif

@@ -1,0 +1,392 @@
+/*
+ * sched.c -- spinlocks, per-CPU state, run queues, sleep/wakeup, timer
+ * ticks and interprocessor interrupts.
+ *
+ * One lock (sched_lock) protects task states, the per-CPU run queues and
+ * sleeping; it is held across swtch() (xv6's discipline), so a task that
+ * is switching out is never picked up elsewhere half-way.  Each CPU runs a
+ * scheduler loop on its boot stack; tasks switch to it and back.  An idle
+ * CPU first steals from the longest run queue, then executes WAIT.
+ */
+#include "kernel.h"
+#include "fs.h"
+
+struct cpu cpus[MAXCPU];
+u32 cpu_kstack[MAXCPU];
+struct task tasks[NTASK];
+struct spinlock sched_lock = SPINLOCK_INIT("sched");
+static int next_pid = 1;
+#define HZ 100
+static u32 tick_cycles;           /* Count ticks per timer tick */
+
+/* ------------------------------------------------------------ spinlocks */
+void spin_init(struct spinlock *l, const char *name)
+{
+    l->locked = 0;
+    l->cpu = -1;
+    l->name = name;
+}
+
+void push_off(void)
+{
+    u32 s = irq_off();
+    struct cpu *c = mycpu();
+    if (c->noff++ == 0)
+        c->intena = s & ST_IE;
+}
+
+void pop_off(void)
+{
+    struct cpu *c = mycpu();
+    if (c->noff < 1) panic("pop_off");
+    if (--c->noff == 0 && c->intena)
+        irq_on();
+}
+
+int spin_held(struct spinlock *l) { return l->locked && l->cpu == (int)cpuid(); }
+
+void spin_lock(struct spinlock *l)
+{
+    push_off();
+    if (spin_held(l))
+        panic("recursive lock %s", l->name);
+    while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE)) {
+        while (l->locked) {
+            struct cpu *c = mycpu();
+            if (c->pending_ipi & IPI_TLBFLUSH) {
+                __atomic_fetch_and(&c->pending_ipi, ~IPI_TLBFLUSH, __ATOMIC_SEQ_CST);
+                tlb_ipi_flush();
+            }
+        }
+    }
+    l->cpu = cpuid();
+}
+
+void spin_unlock(struct spinlock *l)
+{
+    if (!spin_held(l))
+        panic("unlock of %s not held", l->name);
+    l->cpu = -1;
+    __atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
+    pop_off();
+}
+
+/* ------------------------------------------------------------ IPIs */
+int smp_hw;                     /* the machine has the SMP block */
+
+void send_ipi(int cpu, u32 what)
+{
+    __atomic_fetch_or(&cpus[cpu].pending_ipi, what, __ATOMIC_SEQ_CST);
+    if (smp_hw && cpu != (int)cpuid())
+        wr32(SMP_IPI_SEND, cpu);
+}
+
+static void ipi_interrupt(void)
+{
+    struct cpu *c = mycpu();
+    wr32(SMP_IPI_ACK, 1);
+    u32 p = __atomic_exchange_n(&c->pending_ipi, 0, __ATOMIC_SEQ_CST);
+    if (p & IPI_TLBFLUSH) tlb_ipi_flush();
+    if (p & IPI_RESCHED) c->need_resched = 1;
+    if (p & IPI_HALT) { irq_off(); for (;;) __asm__ volatile("wait"); }
+}
+
+/* ------------------------------------------------------------ time */
+u64 uptime_ns(void) { return time_ns(); }
+
+void timer_init_cpu(void)
+{
+    if (!tick_cycles) {
+        u32 hz = bootinfo->clock_hz ? bootinfo->clock_hz : 200000000;
+        tick_cycles = hz / 2 / HZ;            /* Count runs at half the clock */
+    }
+    mtc0(11, 0, mfc0(9, 0) + tick_cycles);
+}
+
+void timer_tick(void)
+{
+    struct cpu *c = mycpu();
+    u32 cmp = mfc0(11, 0) + tick_cycles;
+    /* skip ticks we slept through */
+    if ((s32)(cmp - mfc0(9, 0)) < 100)
+        cmp = mfc0(9, 0) + tick_cycles;
+    mtc0(11, 0, cmp);
+    c->ticks++;
+    spin_lock(&sched_lock);
+    check_timeouts();
+    if (c->rq_head && c->cur && c->cur != c->idle)
+        c->need_resched = 1;
+    spin_unlock(&sched_lock);
+}
+
+/* wake sleepers whose deadline passed; sched_lock held */
+void check_timeouts(void)
+{
+    u64 now = 0;
+    for (int i = 0; i < NTASK; i++) {
+        struct task *t = &tasks[i];
+        if (t->state == T_SLEEPING && t->wake_ns) {
+            if (!now) now = uptime_ns();
+            if (t->wake_ns <= now) {
+                t->wake_ns = 0;
+                t->chan = NULL;
+                make_runnable(t);
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------ tasks */
+struct task *task_alloc(void)
+{
+    spin_lock(&sched_lock);
+    struct task *t = NULL;
+    for (int i = 0; i < NTASK; i++)
+        if (tasks[i].state == T_UNUSED) { t = &tasks[i]; break; }
+    if (!t) { spin_unlock(&sched_lock); return NULL; }
+    memset(t, 0, sizeof *t);
+    t->state = T_EMBRYO;
+    t->pid = next_pid++;
+    spin_unlock(&sched_lock);
+    t->kstack = page_alloc_n(KSTACK_SIZE / PAGE_SIZE);
+    if (!t->kstack) { t->state = T_UNUSED; return NULL; }
+    t->tf = (struct tf *)(t->kstack + KSTACK_SIZE - TF_FRAME + 24);
+    t->affinity = -1;
+    t->cpu = -1;
+    return t;
+}
+
+void task_free(struct task *t)
+{
+    if (t->kstack) page_free_n(t->kstack, KSTACK_SIZE / PAGE_SIZE);
+    t->kstack = NULL;
+    t->state = T_UNUSED;
+}
+
+struct task *task_by_pid(int pid)
+{
+    for (int i = 0; i < NTASK; i++)
+        if (tasks[i].state != T_UNUSED && tasks[i].state != T_DEAD && tasks[i].pid == pid)
+            return &tasks[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------ run queues */
+static void rq_push(struct cpu *c, struct task *t)
+{
+    t->rq_next = NULL;
+    if (c->rq_tail) c->rq_tail->rq_next = t; else c->rq_head = t;
+    c->rq_tail = t;
+    c->nrun++;
+    t->on_rq = 1;
+    t->cpu = c->id;
+}
+
+static struct task *rq_pop(struct cpu *c)
+{
+    struct task *t = c->rq_head;
+    if (!t) return NULL;
+    c->rq_head = t->rq_next;
+    if (!c->rq_head) c->rq_tail = NULL;
+    c->nrun--;
+    t->on_rq = 0;
+    return t;
+}
+
+/* sched_lock held */
+void make_runnable(struct task *t)
+{
+    if (t->state == T_RUNNABLE && t->on_rq) return;
+    t->state = T_RUNNABLE;
+    int target = t->cpu;
+    if (target < 0 || !cpus[target].started) {
+        /* new task: the least loaded CPU */
+        target = cpuid();
+        for (unsigned i = 0; i < ncpu; i++) {
+            struct cpu *c = &cpus[i];
+            if (!c->started) continue;
+            int load = c->nrun + (c->cur && c->cur != c->idle);
+            struct cpu *b = &cpus[target];
+            int bload = b->nrun + (b->cur && b->cur != b->idle);
+            if (load < bload) target = i;
+        }
+    }
+    rq_push(&cpus[target], t);
+    if (target != (int)cpuid())
+        send_ipi(target, IPI_RESCHED);
+    else if (cpus[target].cur != t)
+        cpus[target].need_resched = 1;
+}
+
+/* an idle CPU takes a task from the longest queue; sched_lock held */
+static struct task *steal(struct cpu *me)
+{
+    struct cpu *best = NULL;
+    for (unsigned i = 0; i < ncpu; i++) {
+        struct cpu *c = &cpus[i];
+        if (c == me || !c->rq_head) continue;
+        if (!best || c->nrun > best->nrun) best = c;
+    }
+    if (!best) return NULL;
+    return rq_pop(best);
+}
+
+/* ------------------------------------------------------------ switching */
+void sched(void)
+{
+    struct cpu *c = mycpu();
+    struct task *t = c->cur;
+    if (!spin_held(&sched_lock)) panic("sched: lock");
+    if (c->noff != 1) panic("sched: locks held (%d)", c->noff);
+    if (t->mm && t->fpu_valid >= 0) { fpu_save(t->fpu); t->fpu_valid = 1; }
+    u32 intena = c->intena;
+    swtch(&t->ctx_sp, c->sched_ctx);
+    mycpu()->intena = intena;
+}
+
+void yield(void)
+{
+    spin_lock(&sched_lock);
+    struct task *t = current();
+    struct cpu *c = mycpu();
+    c->need_resched = 0;
+    if (c->rq_head) {
+        t->state = T_RUNNABLE;
+        rq_push(c, t);
+        sched();
+    }
+    spin_unlock(&sched_lock);
+}
+
+/* the first thing a new task runs (from forkret in start.S) */
+void forkret_c(void)
+{
+    spin_unlock(&sched_lock);
+}
+
+noreturn void scheduler(void)
+{
+    struct cpu *c = mycpu();
+    for (;;) {
+        spin_lock(&sched_lock);
+        struct task *t = rq_pop(c);
+        if (!t) t = steal(c);
+        if (t) {
+            c->need_resched = 0;
+            t->state = T_RUNNING;
+            t->cpu = c->id;
+            c->cur = t;
+            cpu_kstack[c->id] = (u32)t->kstack + KSTACK_SIZE;
+            mm_activate(t->mm);
+            if (t->fpu_valid > 0) fpu_restore(t->fpu);
+            swtch(&c->sched_ctx, t->ctx_sp);
+            c = mycpu();
+            c->cur = c->idle;
+            if (t->state == T_DEAD)
+                task_free(t);
+            spin_unlock(&sched_lock);
+            continue;
+        }
+        spin_unlock(&sched_lock);
+        /* nothing to run: wait for an interrupt */
+        irq_on();
+        if (!c->rq_head && !c->need_resched)
+            __asm__ volatile("wait");
+        irq_off();
+    }
+}
+
+/* ------------------------------------------------------------ sleeping */
+static int sleep_common(void *chan, struct spinlock *lk, int intr, u64 deadline)
+{
+    struct task *t = current();
+    if (lk != &sched_lock) {
+        spin_lock(&sched_lock);
+        spin_unlock(lk);
+    }
+    int r = 0;
+    if (intr && (t->killed || (t->sigpending & ~t->sigmask))) {
+        r = -EINTR;
+    } else {
+        t->chan = chan;
+        t->sleep_intr = intr;
+        t->wake_ns = deadline;
+        t->state = T_SLEEPING;
+        sched();
+        if (deadline && t->wake_ns == 0 && t->chan == NULL)
+            r = -ETIMEDOUT;
+        t->chan = NULL;
+        t->wake_ns = 0;
+        t->sleep_intr = 0;
+        if (!r && intr && (t->killed || (t->sigpending & ~t->sigmask)))
+            r = -EINTR;
+    }
+    if (lk != &sched_lock) {
+        spin_unlock(&sched_lock);
+        spin_lock(lk);
+    }
+    return r;
+}
+
+void sleep_on(void *chan, struct spinlock *lk) { sleep_common(chan, lk, 0, 0); }
+int sleep_intr(void *chan, struct spinlock *lk) { return sleep_common(chan, lk, 1, 0); }
+int sleep_until(void *chan, struct spinlock *lk, u64 deadline)
+{
+    return sleep_common(chan, lk, 1, deadline ? deadline : 1);
+}
+
+static void wakeup_locked(void *chan)
+{
+    for (int i = 0; i < NTASK; i++) {
+        struct task *t = &tasks[i];
+        if (t->state == T_SLEEPING && t->chan == chan) {
+            t->chan = (void *)1;        /* woken, not timed out */
+            t->wake_ns = 0;
+            make_runnable(t);
+        }
+    }
+}
+
+void wakeup(void *chan)
+{
+    if (spin_held(&sched_lock)) {
+        wakeup_locked(chan);
+        return;
+    }
+    spin_lock(&sched_lock);
+    wakeup_locked(chan);
+    spin_unlock(&sched_lock);
+}
+
+/* wake a task sleeping interruptibly (signal delivery) */
+void wakeup_task(struct task *t)
+{
+    int held = spin_held(&sched_lock);
+    if (!held) spin_lock(&sched_lock);
+    if (t->state == T_SLEEPING && t->sleep_intr) {
+        t->chan = (void *)1;
+        t->wake_ns = 0;
+        make_runnable(t);
+    }
+    if (!held) spin_unlock(&sched_lock);
+}
+
+/* ------------------------------------------------------------ interrupts */
+void interrupt(struct tf *tf)
+{
+    u32 pend = tf->cause & tf->status & 0xFF00;
+    if (pend & CAUSE_IP(7))
+        timer_tick();
+    if (pend & CAUSE_IP(3))
+        ipi_interrupt();
+    if (pend & CAUSE_IP(4)) {
+        extern void disk_interrupt(void);
+        disk_interrupt();
+    }
+}
+
+void sched_init(void)
+{
+    for (int i = 0; i < MAXCPU; i++)
+        cpus[i].id = i;
+}

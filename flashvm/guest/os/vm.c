@@ -1,0 +1,525 @@
+/*
+ * vm.c -- address spaces: two-level page tables, VMAs, the TLB and ASIDs,
+ * demand-zero / file-backed / copy-on-write faults, user memory access.
+ *
+ * A page directory is one page of 1024 words, each the kseg0 address of a
+ * page of 1024 PTEs (4 MB of address space) or of the shared zero table.
+ * PTEs are EntryLo values, so the refill handler (start.S) copies an
+ * even/odd pair straight into EntryLo0/1.  Kernel code never touches user
+ * addresses directly: copyin/copyout walk the tables and fault pages in.
+ */
+#include "kernel.h"
+#include "fs.h"
+
+static u32 *zero_table;           /* pte page with no valid entries */
+u32 pgd_current[MAXCPU];
+static int ntlb;
+
+#define ASID_MASK 0xFF
+#define ASID_VERSION 0x100
+
+/* ------------------------------------------------------------ TLB */
+static void tlb_write_index(int i, u32 hi, u32 lo0, u32 lo1)
+{
+    mtc0(0, 0, i);
+    mtc0(10, 0, hi);
+    mtc0(2, 0, lo0);
+    mtc0(3, 0, lo1);
+    __asm__ volatile("tlbwi\n\tehb" ::: "memory");
+}
+
+void tlb_flush_all(void)
+{
+    u32 s = irq_off();
+    u32 old = mfc0(10, 0);
+    mtc0(5, 0, 0);
+    for (int i = 0; i < ntlb; i++)
+        tlb_write_index(i, KSEG0 + ((u32)i << 13), 0, 0);
+    mtc0(10, 0, old);
+    irq_restore(s);
+}
+
+void tlb_init(void)
+{
+    ntlb = ((mfc0(16, 1) >> 25) & 0x3F) + 1;
+    mtc0(6, 0, 0);                    /* Wired */
+    mtc0(5, 0, 0);                    /* PageMask 4K */
+    tlb_flush_all();
+    mtc0(10, 0, 0);
+    if (!zero_table) {
+        zero_table = page_alloc();
+        assert(zero_table);
+    }
+}
+
+static void get_new_asid(struct mm *mm, struct cpu *c)
+{
+    u32 a = c->asid_cache + 1;
+    if ((a & ASID_MASK) == 0) {
+        tlb_flush_all();
+        if (a == 0) a = ASID_VERSION;
+        a++;                         /* ASID 0 stays the kernel's */
+    }
+    c->asid_cache = a;
+    mm->asid[c->id] = a;
+}
+
+void mm_activate(struct mm *mm)
+{
+    struct cpu *c = mycpu();
+    if (!mm) {
+        pgd_current[c->id] = (u32)zero_table - 0;   /* never walked: no user mode */
+        mtc0(10, 0, 0);
+        return;
+    }
+    if (((mm->asid[c->id] ^ c->asid_cache) & ~ASID_MASK) || !mm->asid[c->id])
+        get_new_asid(mm, c);
+    __atomic_fetch_or(&mm->cpumask, 1u << c->id, __ATOMIC_SEQ_CST);
+    pgd_current[c->id] = (u32)mm->pgd;
+    mtc0(10, 0, mm->asid[c->id] & ASID_MASK);
+}
+
+/* Forget every translation of mm: a fresh ASID here, stale ones elsewhere. */
+void tlb_flush_mm(struct mm *mm)
+{
+    struct cpu *c = mycpu();
+    u32 others = mm->cpumask & ~(1u << c->id);
+    for (unsigned i = 0; i < ncpu; i++)
+        if (others & (1u << i))
+            mm->asid[i] = 0;
+    struct task *t = c->cur;
+    if (t && t->mm == mm) {
+        get_new_asid(mm, c);
+        mtc0(10, 0, mm->asid[c->id] & ASID_MASK);
+    } else {
+        mm->asid[c->id] = 0;
+    }
+    for (unsigned i = 0; i < ncpu; i++)
+        if ((others & (1u << i)) && cpus[i].cur && cpus[i].cur->mm == mm)
+            send_ipi(i, IPI_TLBFLUSH);
+}
+
+/* IPI: our current mm's ASID was invalidated by another CPU. */
+void tlb_ipi_flush(void)
+{
+    struct task *t = current();
+    if (t && t->mm)
+        mm_activate(t->mm);
+}
+
+/* Rewrite this CPU's TLB entry for va (if any) from the page table. */
+static void tlb_update(struct mm *mm, u32 va, u32 *pte)
+{
+    struct cpu *c = mycpu();
+    if (!c->cur || c->cur->mm != mm)
+        return;
+    u32 s = irq_off();
+    u32 old = mfc0(10, 0);
+    u32 *pair = (u32 *)((u32)pte & ~7);
+    mtc0(10, 0, (va & ~0x1FFF) | (mm->asid[c->id] & ASID_MASK));
+    __asm__ volatile("tlbp\n\tehb" ::: "memory");
+    s32 idx = mfc0(0, 0);
+    if (idx >= 0) {
+        mtc0(2, 0, pair[0]);
+        mtc0(3, 0, pair[1]);
+        __asm__ volatile("tlbwi\n\tehb" ::: "memory");
+    }
+    mtc0(10, 0, old);
+    irq_restore(s);
+}
+
+void tlb_flush_page(struct mm *mm, u32 va)
+{
+    (void)va;
+    tlb_flush_mm(mm);
+}
+
+/* ------------------------------------------------------------ page tables */
+static u32 *pte_lookup(struct mm *mm, u32 va, int alloc)
+{
+    u32 *pde = &mm->pgd[va >> 22];
+    u32 *pt = (u32 *)*pde;
+    if (pt == zero_table) {
+        if (!alloc) return NULL;
+        pt = page_alloc();
+        if (!pt) return NULL;
+        *pde = (u32)pt;
+    }
+    return &pt[(va >> 12) & 1023];
+}
+
+struct mm *mm_new(void)
+{
+    struct mm *mm = kzalloc(sizeof *mm);
+    if (!mm) return NULL;
+    mm->pgd = page_alloc();
+    if (!mm->pgd) { kfree(mm); return NULL; }
+    for (int i = 0; i < 1024; i++)
+        mm->pgd[i] = (u32)zero_table;
+    mm->refs = 1;
+    mm->mmap_top = MMAP_TOP;
+    spin_init(&mm->lock, "mm");
+    return mm;
+}
+
+static void vma_free(struct vma *v)
+{
+    if (v->ip) iput(v->ip);
+    kfree(v);
+}
+
+static void unmap_ptes(struct mm *mm, u32 start, u32 end)
+{
+    for (u32 va = start; va < end; ) {
+        u32 *pt = (u32 *)mm->pgd[va >> 22];
+        if (pt == zero_table) {
+            va = (va & ~0x3FFFFF) + 0x400000;
+            if (va == 0) break;
+            continue;
+        }
+        u32 *pte = &pt[(va >> 12) & 1023];
+        if (*pte & PTE_P)
+            page_unref(PTE_PA(*pte));
+        *pte = 0;
+        va += PAGE_SIZE;
+    }
+}
+
+void mm_put(struct mm *mm)
+{
+    if (__atomic_sub_fetch(&mm->refs, 1, __ATOMIC_SEQ_CST) > 0)
+        return;
+    for (struct vma *v = mm->vmas, *n; v; v = n) {
+        n = v->next;
+        unmap_ptes(mm, v->start, v->end);
+        vma_free(v);
+    }
+    for (int i = 0; i < 512; i++)
+        if (mm->pgd[i] != (u32)zero_table)
+            page_free((void *)mm->pgd[i]);
+    page_free(mm->pgd);
+    kfree(mm);
+}
+
+struct vma *vma_find(struct mm *mm, u32 va)
+{
+    for (struct vma *v = mm->vmas; v; v = v->next) {
+        if (va < v->start) return NULL;
+        if (va < v->end) return v;
+    }
+    return NULL;
+}
+
+/* make sure no VMA straddles addr */
+static int vma_split(struct mm *mm, u32 addr)
+{
+    for (struct vma *v = mm->vmas; v; v = v->next) {
+        if (addr <= v->start) return 0;
+        if (addr < v->end) {
+            struct vma *n = kmalloc(sizeof *n);
+            if (!n) return -ENOMEM;
+            *n = *v;
+            n->start = addr;
+            u32 cut = addr - v->start;
+            n->off = v->off + cut;
+            n->filesz = v->filesz > cut ? v->filesz - cut : 0;
+            if (n->ip) idup(n->ip);
+            v->end = addr;
+            v->filesz = MIN(v->filesz, cut);
+            v->next = n;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static int vm_unmap_locked(struct mm *mm, u32 start, u32 end)
+{
+    if (vma_split(mm, start) || vma_split(mm, end))
+        return -ENOMEM;
+    struct vma **pp = &mm->vmas;
+    int any = 0;
+    while (*pp) {
+        struct vma *v = *pp;
+        if (v->start >= start && v->end <= end) {
+            *pp = v->next;
+            unmap_ptes(mm, v->start, v->end);
+            vma_free(v);
+            any = 1;
+        } else {
+            pp = &v->next;
+        }
+    }
+    if (any) tlb_flush_mm(mm);
+    return 0;
+}
+
+int vm_unmap(struct mm *mm, u32 start, u32 len)
+{
+    if (start & (PAGE_SIZE - 1)) return -EINVAL;
+    u32 end = PGROUND(start + len);
+    if (len == 0 || end <= start || end > USER_TOP) return -EINVAL;
+    spin_lock(&mm->lock);
+    int r = vm_unmap_locked(mm, start, end);
+    spin_unlock(&mm->lock);
+    return r;
+}
+
+int vm_map(struct mm *mm, u32 start, u32 len, u32 prot, u32 flags, struct inode *ip,
+           u32 off, u32 filesz)
+{
+    u32 end = PGROUND(start + len);
+    if (start & (PAGE_SIZE - 1) || end <= start || end > USER_TOP || start < 0x1000)
+        return -EINVAL;
+    spin_lock(&mm->lock);
+    int r = vm_unmap_locked(mm, start, end);
+    if (r) { spin_unlock(&mm->lock); return r; }
+    struct vma **pp = &mm->vmas, *prev = NULL;
+    while (*pp && (*pp)->start < start) { prev = *pp; pp = &(*pp)->next; }
+    if (prev && !ip && !prev->ip && prev->end == start && prev->prot == prot &&
+        prev->flags == flags) {
+        prev->end = end;
+        spin_unlock(&mm->lock);
+        return 0;
+    }
+    struct vma *v = kzalloc(sizeof *v);
+    if (!v) { spin_unlock(&mm->lock); return -ENOMEM; }
+    v->start = start;
+    v->end = end;
+    v->prot = prot;
+    v->flags = flags;
+    v->ip = ip;
+    if (ip) idup(ip);
+    v->off = off;
+    v->filesz = filesz;
+    v->next = *pp;
+    *pp = v;
+    spin_unlock(&mm->lock);
+    return 0;
+}
+
+int vm_protect(struct mm *mm, u32 start, u32 len, u32 prot)
+{
+    if (start & (PAGE_SIZE - 1)) return -EINVAL;
+    u32 end = PGROUND(start + len);
+    if (end < start || end > USER_TOP) return -EINVAL;
+    if (end == start) return 0;
+    spin_lock(&mm->lock);
+    /* the whole range must be mapped */
+    u32 a = start;
+    for (struct vma *v = mm->vmas; v && a < end; v = v->next) {
+        if (v->end <= a) continue;
+        if (v->start > a) break;
+        a = v->end;
+    }
+    if (a < end) { spin_unlock(&mm->lock); return -ENOMEM; }
+    if (vma_split(mm, start) || vma_split(mm, end)) { spin_unlock(&mm->lock); return -ENOMEM; }
+    for (struct vma *v = mm->vmas; v; v = v->next) {
+        if (v->start >= start && v->end <= end) {
+            v->prot = prot;
+            for (u32 va = v->start; va < v->end; va += PAGE_SIZE) {
+                u32 *pte = pte_lookup(mm, va, 0);
+                if (!pte || !(*pte & PTE_P)) continue;
+                if (!(prot & VM_WRITE))
+                    *pte &= ~(PTE_D | PTE_SW_W);
+                else
+                    *pte |= PTE_SW_W;
+                if (!(prot & (VM_READ | VM_WRITE | VM_EXEC)))
+                    *pte &= ~PTE_V;
+                else
+                    *pte |= PTE_V;
+            }
+        }
+    }
+    tlb_flush_mm(mm);
+    spin_unlock(&mm->lock);
+    return 0;
+}
+
+u32 vm_find_free(struct mm *mm, u32 len, u32 hint)
+{
+    len = PGROUND(len);
+    u32 best = 0;
+    spin_lock(&mm->lock);
+    if (hint && !(hint & (PAGE_SIZE - 1)) && hint >= 0x10000 && hint + len <= MMAP_TOP &&
+        hint + len > hint) {
+        int ok = 1;
+        for (struct vma *v = mm->vmas; v; v = v->next)
+            if (v->start < hint + len && v->end > hint) { ok = 0; break; }
+        if (ok) { spin_unlock(&mm->lock); return hint; }
+    }
+    u32 lo = 0x10000;
+    for (struct vma *v = mm->vmas; ; v = v->next) {
+        u32 hi = v ? MIN(v->start, mm->mmap_top) : mm->mmap_top;
+        if (hi >= lo + len && hi > lo)
+            best = hi - len;            /* highest gap wins: keep going */
+        if (!v) break;
+        if (v->end > lo) lo = v->end;
+        if (lo >= mm->mmap_top) break;
+    }
+    spin_unlock(&mm->lock);
+    return best;
+}
+
+/* ------------------------------------------------------------ faults */
+static int fault_locked(struct mm *mm, u32 va, int write)
+{
+    struct vma *v = vma_find(mm, va);
+    if (!v)
+        return -EFAULT;
+    if (write ? !(v->prot & VM_WRITE) : !(v->prot & (VM_READ | VM_EXEC | VM_WRITE)))
+        return -EFAULT;
+    u32 *pte = pte_lookup(mm, va, 1);
+    if (!pte)
+        return -ENOMEM;
+    u32 page = va & ~(PAGE_SIZE - 1);
+    u32 wbits = (v->prot & VM_WRITE) ? PTE_SW_W : 0;
+    if ((*pte & (PTE_P | PTE_V)) == PTE_P)
+        *pte |= PTE_V;
+    if (!(*pte & PTE_P)) {
+        u8 *pg = page_alloc();
+        if (!pg)
+            return -ENOMEM;
+        if (v->ip) {
+            u32 rel = page - v->start;
+            if (rel < v->filesz) {
+                u32 n = MIN(PAGE_SIZE, v->filesz - rel);
+                int r = inode_read(v->ip, pg, v->off + rel, n);
+                (void)r;
+            }
+        }
+        u32 d = (v->prot & VM_WRITE) ? PTE_D : 0;
+        *pte = PTE_MK(KV2PA(pg)) | PTE_CACHED | PTE_V | PTE_P | d | wbits;
+    } else if (write && !(*pte & PTE_D)) {
+        u32 pa = PTE_PA(*pte);
+        if (page_refcount(pa) == 1 || (v->flags & VM_SHARED)) {
+            *pte |= PTE_D;
+        } else {
+            u8 *pg = page_alloc();
+            if (!pg)
+                return -ENOMEM;
+            memcpy(pg, PA2KV(pa), PAGE_SIZE);
+            *pte = PTE_MK(KV2PA(pg)) | PTE_CACHED | PTE_V | PTE_P | PTE_D | wbits;
+            page_unref(pa);
+        }
+    }
+    tlb_update(mm, va, pte);
+    return 0;
+}
+
+int vm_fault(struct mm *mm, u32 va, int write)
+{
+    spin_lock(&mm->lock);
+    int r = fault_locked(mm, va, write);
+    spin_unlock(&mm->lock);
+    return r;
+}
+
+/* fork: share every page; private writable ones become copy-on-write */
+struct mm *mm_fork(struct mm *old)
+{
+    struct mm *mm = mm_new();
+    if (!mm) return NULL;
+    spin_lock(&old->lock);
+    mm->brk_start = old->brk_start;
+    mm->brk = old->brk;
+    mm->mmap_top = old->mmap_top;
+    struct vma **tail = &mm->vmas;
+    for (struct vma *v = old->vmas; v; v = v->next) {
+        struct vma *n = kmalloc(sizeof *n);
+        if (!n) goto fail;
+        *n = *v;
+        n->next = NULL;
+        if (n->ip) idup(n->ip);
+        *tail = n;
+        tail = &n->next;
+        for (u32 va = v->start; va < v->end; ) {
+            u32 *pt = (u32 *)old->pgd[va >> 22];
+            if (pt == zero_table) {
+                va = (va & ~0x3FFFFF) + 0x400000;
+                if (!va) break;
+                continue;
+            }
+            u32 *pte = &pt[(va >> 12) & 1023];
+            if (*pte & PTE_P) {
+                u32 *npte = pte_lookup(mm, va, 1);
+                if (!npte) goto fail;
+                if (!(v->flags & VM_SHARED))
+                    *pte &= ~PTE_D;
+                *npte = *pte;
+                page_ref(PTE_PA(*pte));
+            }
+            va += PAGE_SIZE;
+        }
+    }
+    tlb_flush_mm(old);
+    spin_unlock(&old->lock);
+    return mm;
+fail:
+    tlb_flush_mm(old);
+    spin_unlock(&old->lock);
+    mm_put(mm);
+    return NULL;
+}
+
+/* ------------------------------------------------------------ user access */
+static u8 *user_page(struct mm *mm, u32 va, int write)
+{
+    if (va >= USER_TOP)
+        return NULL;
+    for (int tries = 0; tries < 3; tries++) {
+        u32 *pt = (u32 *)mm->pgd[va >> 22];
+        u32 pte = pt[(va >> 12) & 1023];
+        if ((pte & PTE_V) && (!write || (pte & PTE_D)))
+            return (u8 *)PA2KV(PTE_PA(pte)) + (va & (PAGE_SIZE - 1));
+        if (vm_fault(mm, va, write))
+            return NULL;
+    }
+    return NULL;
+}
+
+int copyout(struct mm *mm, u32 dst, const void *src, u32 n)
+{
+    const u8 *s = src;
+    while (n) {
+        u8 *p = user_page(mm, dst, 1);
+        if (!p) return -EFAULT;
+        u32 k = MIN(n, PAGE_SIZE - (dst & (PAGE_SIZE - 1)));
+        memcpy(p, s, k);
+        s += k; dst += k; n -= k;
+    }
+    return 0;
+}
+
+int copyin(struct mm *mm, void *dst, u32 src, u32 n)
+{
+    u8 *d = dst;
+    while (n) {
+        u8 *p = user_page(mm, src, 0);
+        if (!p) return -EFAULT;
+        u32 k = MIN(n, PAGE_SIZE - (src & (PAGE_SIZE - 1)));
+        memcpy(d, p, k);
+        d += k; src += k; n -= k;
+    }
+    return 0;
+}
+
+/* copy a NUL-terminated string; returns its length or -EFAULT/-ENAMETOOLONG */
+int copyinstr(struct mm *mm, char *dst, u32 src, u32 max)
+{
+    u32 i = 0;
+    while (i < max) {
+        u8 *p = user_page(mm, src + i, 0);
+        if (!p) return -EFAULT;
+        u32 k = MIN(max - i, PAGE_SIZE - ((src + i) & (PAGE_SIZE - 1)));
+        for (u32 j = 0; j < k; j++) {
+            dst[i + j] = p[j];
+            if (!p[j]) return i + j;
+        }
+        i += k;
+    }
+    return -ENAMETOOLONG;
+}
+
+int put_user32(u32 va, u32 v) { return copyout(current()->mm, va, &v, 4); }
+int get_user32(u32 va, u32 *v) { return copyin(current()->mm, v, va, 4); }

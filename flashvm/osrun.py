@@ -1,0 +1,220 @@
+"""Boot flashvm's guest OS kernel on the simulated machine and run programs on it.
+
+The kernel (``flashvm/guest/os``) is built with :func:`flashvm.toolchain.build_bare`
+(its own start code and linker script, no bare runtime).  Before reset the host
+writes the boot info block at physical 0x800 (docs/machine.md) and -- until the
+DISK device and the file-system library are wired in -- an *initrd* blob with
+the files the guest needs near the top of RAM.  OS-private boot info fields:
+
+    0x40  initrd physical address      0x44  initrd size in bytes
+    0x48  console mode (1 = framed)    0x4C  kernel verbosity (0 quiet)
+
+Initrd format (little-endian): ``b"FVRD"``, u32 count, then per entry u32 mode,
+u32 size, u32 name length, the name padded to 4 bytes, the data padded to 4.
+
+Framed console: the kernel sends every chunk as ``0x00, stream, len_lo,
+len_hi, bytes`` (stream 1 = stdout, 2 = stderr, 3 = kernel log) so the host can
+keep the streams apart on the single UART.
+
+Python API::
+
+    build_kernel(variant="kseg0") -> Path
+    make_initrd(files) -> bytes
+    boot_os(files, argv, *, env=None, ncpu=1, ram_mb=64, max_insns=4_000_000_000,
+            verbose=0, variant="kseg0", clock_mhz=200.0, machine_factory=None,
+            live=False) -> OsResult
+    exec_os(program, args=(), *, ncpu=1, ram_mb=64, files=None, env=None, ...) -> int
+"""
+from __future__ import annotations
+
+import io
+import os
+import struct
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Callable, Mapping, Sequence
+
+from flashvm.elf import load_elf
+from flashvm.toolchain import build_bare
+
+__all__ = ["build_kernel", "make_initrd", "boot_os", "exec_os", "OsResult", "ConsoleDemux",
+           "OS_DIR", "BOOTINFO_PA", "write_bootinfo"]
+
+OS_DIR = Path(__file__).resolve().parent / "guest" / "os"
+BOOTINFO_PA = 0x800
+BOOTINFO_MAGIC = 0x49425646
+S_IFREG = 0o100000
+S_IFDIR = 0o040000
+PANIC_STATUS = 0xDEAD
+
+VARIANTS = {"kseg0": "link.ld", "mapped": "link-mapped.ld"}
+
+
+def _kernel_sources() -> list[Path]:
+    return [OS_DIR / "start.S"] + sorted(p for p in OS_DIR.glob("*.c"))
+
+
+def build_kernel(variant: str = "kseg0", opt: str = "-O2") -> Path:
+    """Build (or fetch from the cache) the kernel ELF for a link variant."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown kernel variant {variant!r} (choose from {sorted(VARIANTS)})")
+    flags = ["-fno-builtin", "-Wall", "-Wno-unused-function", f"-I{OS_DIR}"]
+    if variant == "mapped":
+        flags.append("-DKERNEL_MAPPED=1")
+    return build_bare(_kernel_sources(), opt=opt, extra_flags=flags, runtime=False,
+                      linker_script=OS_DIR / VARIANTS[variant], name=f"flashvm-kernel-{variant}")
+
+
+def make_initrd(files: Mapping[str, bytes | str | Path | None]) -> bytes:
+    """Pack guest files ({"/bin/prog": bytes or host path, "/dir": None}) into an initrd blob."""
+    out = bytearray(b"FVRD" + struct.pack("<I", len(files)))
+    for name, data in files.items():
+        if data is None:
+            mode, blob = S_IFDIR | 0o755, b""
+        else:
+            blob = Path(data).read_bytes() if isinstance(data, (str, Path)) else bytes(data)
+            mode = S_IFREG | 0o755
+        nm = name.encode()
+        out += struct.pack("<III", mode, len(blob), len(nm))
+        out += nm + bytes(-len(nm) % 4)
+        out += blob + bytes(-len(blob) % 4)
+    return bytes(out)
+
+
+class ConsoleDemux:
+    """A byte sink for the UART that splits the kernel's framed console output."""
+
+    def __init__(self, live: bool = False):
+        self.streams = {1: bytearray(), 2: bytearray(), 3: bytearray()}
+        self.raw = bytearray()
+        self.live = live
+        self._state = 0
+        self._hdr: list[int] = []
+        self._left = 0
+        self._stream = 0
+
+    def write(self, b: bytes) -> int:
+        for byte in b:
+            self._byte(byte)
+        return len(b)
+
+    def flush(self) -> None:
+        pass
+
+    def _byte(self, byte: int) -> None:
+        if self._left:
+            self.streams.setdefault(self._stream, bytearray()).append(byte)
+            self._left -= 1
+            if self.live:
+                s = sys.stdout if self._stream == 1 else sys.stderr
+                s.buffer.write(bytes([byte]))
+                if not self._left:
+                    s.flush()
+            return
+        if not self._hdr and byte != 0:
+            self.raw.append(byte)          # unframed (early boot) output
+            self.streams[3].append(byte)
+            return
+        self._hdr.append(byte)
+        if len(self._hdr) == 4:
+            _, self._stream, lo, hi = self._hdr
+            self._left = lo | (hi << 8)
+            self._hdr = []
+
+
+@dataclass
+class OsResult:
+    status: int                 # init's exit status (128 + signal when killed)
+    stdout: bytes
+    stderr: bytes
+    klog: bytes
+    instructions: int
+    cycles: int
+    host_seconds: float
+    machine: object = field(repr=False, default=None)
+
+    @property
+    def panicked(self) -> bool:
+        return self.status == PANIC_STATUS
+
+
+def write_bootinfo(ram8, *, ncpu: int, ram_bytes: int, argv: Sequence[str], env: Sequence[str] = (),
+                   nnodes: int = 1, node_bytes: int | None = None, interleave: int = 0,
+                   clock_hz: int = 200_000_000, ndisks: int = 0, nnets: int = 0,
+                   initrd: tuple[int, int] = (0, 0), console_mode: int = 1, verbose: int = 0,
+                   vmnum: int = 0) -> None:
+    """Fill the boot info block (docs/machine.md) plus the OS-private fields."""
+    if node_bytes is None:
+        node_bytes = ram_bytes // nnodes if not interleave else 0
+    strings = b"".join(a.encode() + b"\0" for a in argv) + b"".join(e.encode() + b"\0" for e in env)
+    if len(strings) > 0x700:
+        raise ValueError("init command line and environment exceed 1792 bytes")
+    words = [BOOTINFO_MAGIC, 1, ncpu, ram_bytes, nnodes, node_bytes, interleave, clock_hz,
+             ndisks, nnets, len(argv), len(env), 1, vmnum, 0, 0,
+             initrd[0], initrd[1], console_mode, verbose]
+    blk = bytearray(0x800)
+    struct.pack_into(f"<{len(words)}I", blk, 0, *words)
+    blk[0x100:0x100 + len(strings)] = strings
+    ram8[BOOTINFO_PA:BOOTINFO_PA + 0x800] = list(blk) if not hasattr(ram8, "dtype") else \
+        __import__("numpy").frombuffer(bytes(blk), dtype="uint8")
+
+
+def _default_machine(ncpu: int, ram_bytes: int, out: BinaryIO, clock_mhz: float):
+    try:   # the FLASH machine, once it exists on main
+        from flashvm.machine.flash import FlashMachine  # type: ignore
+        return FlashMachine(ncpu=ncpu, ram_bytes=ram_bytes, out=out, clock_mhz=clock_mhz)
+    except ImportError:
+        from flashvm.machine.bare import BareMachine
+        return BareMachine(ncpu=ncpu, ram_bytes=ram_bytes, out=out, clock_mhz=clock_mhz)
+
+
+def boot_os(files: Mapping[str, bytes | str | Path | None], argv: Sequence[str], *,
+            env: Sequence[str] | Mapping[str, str] | None = None, ncpu: int = 1, ram_mb: int = 64,
+            max_insns: int | None = 4_000_000_000, verbose: int = 0, variant: str = "kseg0",
+            clock_mhz: float = 200.0, nnodes: int = 1,
+            machine_factory: Callable | None = None, live: bool = False) -> OsResult:
+    """Boot the kernel with `files` in its root file system and run argv[0] as init.
+
+    Returns init's exit status (the machine halts when init exits) and what the
+    guest wrote to stdout, stderr and the kernel log.
+    """
+    if isinstance(env, Mapping):
+        env = [f"{k}={v}" for k, v in env.items()]
+    env = list(env or [])
+    ram_bytes = ram_mb << 20
+    demux = ConsoleDemux(live=live)
+    factory = machine_factory or _default_machine
+    bm = factory(ncpu, ram_bytes, demux, clock_mhz)
+    kernel = load_elf(build_kernel(variant))
+    bm.load(kernel)
+    blob = make_initrd(files)
+    base = (ram_bytes - len(blob)) & ~0xFFF
+    import numpy as np
+    bm.m.ram8[base:base + len(blob)] = np.frombuffer(blob, np.uint8)
+    write_bootinfo(bm.m.ram8, ncpu=ncpu, ram_bytes=ram_bytes, argv=list(argv), env=env,
+                   nnodes=nnodes, clock_hz=int(clock_mhz * 1e6), initrd=(base, len(blob)),
+                   verbose=verbose)
+    r = bm.run(max_insns=max_insns)
+    return OsResult(status=r.status, stdout=bytes(demux.streams[1]), stderr=bytes(demux.streams[2]),
+                    klog=bytes(demux.streams[3]), instructions=r.instructions, cycles=r.cycles,
+                    host_seconds=r.host_seconds, machine=bm)
+
+
+def exec_os(program: str | Path, args: Sequence[str] = (), *, ncpu: int = 1, ram_mb: int = 64,
+            files: Mapping[str, bytes | str | Path | None] | None = None,
+            env: Sequence[str] | Mapping[str, str] | None = None, verbose: int = 0,
+            variant: str = "kseg0", max_insns: int | None = None,
+            stdout: BinaryIO | None = None, stderr: BinaryIO | None = None) -> int:
+    """`flashvm exec --os PROGRAM ARGS...`: boot the OS with PROGRAM on its root
+    file system as /bin/<name>, run it with ARGS, pass its stdout/stderr through and
+    return its exit status."""
+    program = Path(program)
+    guest = f"/bin/{program.name}"
+    allf: dict = {guest: program}
+    allf.update(files or {})
+    res = boot_os(allf, [guest, *args], env=env, ncpu=ncpu, ram_mb=ram_mb, verbose=verbose,
+                  variant=variant, max_insns=max_insns)
+    (stdout or sys.stdout.buffer).write(res.stdout)
+    (stderr or sys.stderr.buffer).write(res.stderr + (res.klog if verbose or res.panicked else b""))
+    return res.status
