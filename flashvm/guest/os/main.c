@@ -82,6 +82,7 @@ static void cpu_setup(void)
     mm_activate(NULL);
     /* interrupt masks: timer, IPI, disk, network; IE stays off in the kernel */
     mtc0(12, 0, ST_IM(7) | ST_IM(3) | ST_IM(4) | ST_IM(5));
+    mtc0(7, 0, 0x2000000F);    /* HWREna: user rdhwr of CPUNum, SYNCI_Step, CC, CCRes, UserLocal */
     timer_init_cpu();
     c->started = 1;
 }
