@@ -220,6 +220,11 @@ struct task {
     u32 fpu[33];
     int fpu_valid;
     int affinity;                 /* -1: any */
+    int in_syscall;               /* returning from a system call (restart bookkeeping) */
+    int sc_restart;               /* it may be restarted after a SA_RESTART handler */
+    u32 sc_nr, sc_a3;             /* its original v0 and a3 */
+    u64 saved_mask;               /* rt_sigsuspend: the mask to restore */
+    int saved_mask_valid;
     char comm[16];
 };
 extern struct task tasks[NTASK];

@@ -226,6 +226,7 @@ noreturn void do_exit_group(int wstatus)
 int do_wait4(int pid, u32 status_ptr, int options, u32 rusage)
 {
     struct task *me = current()->leader;
+    int intr = 0;
     spin_lock(&sched_lock);
     for (;;) {
         int have = 0;
@@ -252,7 +253,9 @@ int do_wait4(int pid, u32 status_ptr, int options, u32 rusage)
         }
         if (!have) { spin_unlock(&sched_lock); return -ECHILD; }
         if (options & WNOHANG) { spin_unlock(&sched_lock); return 0; }
-        if (sleep_intr(me, &sched_lock)) { spin_unlock(&sched_lock); return -EINTR; }
+        if (intr) { spin_unlock(&sched_lock); return -EINTR; }
+        /* a signal (say SIGCHLD) may wake us: look at the children once more first */
+        intr = sleep_intr(me, &sched_lock) != 0;
     }
 }
 
@@ -341,6 +344,15 @@ struct sigframe {
 static void deliver(struct tf *tf, int sig, struct k_sigaction *a)
 {
     struct task *t = current();
+    if (t->in_syscall) {
+        /* an interrupted system call: restart it or report EINTR */
+        t->in_syscall = 0;
+        if (tf->regs[7] == 1 && tf->regs[2] == EINTR && t->sc_restart && (a->flags & SA_RESTART)) {
+            tf->regs[2] = t->sc_nr;
+            tf->regs[7] = t->sc_a3;
+            tf->epc -= 4;
+        }
+    }
     u32 sp = (tf->regs[29] - sizeof(struct sigframe)) & ~7u;
     struct sigframe fr;
     memset(&fr, 0, sizeof fr);
@@ -350,6 +362,10 @@ static void deliver(struct tf *tf, int sig, struct k_sigaction *a)
     fr.tf = *tf;
     fpu_save(fr.fpu);
     fr.mask = t->sigmask;
+    if (t->saved_mask_valid) {
+        fr.mask = t->saved_mask;
+        t->saved_mask_valid = 0;
+    }
     if (copyout(t->mm, sp, &fr, sizeof fr)) {
         do_exit_group(SIGSEGV);
     }

@@ -110,6 +110,7 @@ void trap(struct tf *tf)
         struct cpu *c = mycpu();
         if (c->need_resched) yield();
         if (t->sigpending || t->killed) handle_signals(tf);
+        t->in_syscall = 0;
         /* refresh this CPU's view: we may have moved */
         mtc0(4, 2, t->tls);
     }
@@ -413,6 +414,7 @@ static long syscall(u32 nr, u32 *a, struct tf *tf)
         return ticks;
     }
     case NR_nanosleep:
+        t->sc_restart = 0;
         return sys_sleep(1, 0, a[0], a[1], 0);
     case NR_clock_nanosleep:
         return sys_sleep(a[0], a[1], a[2], a[3], 0);
@@ -470,18 +472,26 @@ static long syscall(u32 nr, u32 *a, struct tf *tf)
     case NR_rt_sigreturn:
         sys_rt_sigreturn(tf);
         return RESULT_SET;
+    case NR_pause:
+        t->sc_restart = 0;
+        spin_lock(&sched_lock);
+        while (sleep_intr(t, &sched_lock) == 0) ;
+        spin_unlock(&sched_lock);
+        return -EINTR;
     case NR_rt_sigsuspend: {
         u32 v[2];
         if (copyin(t->mm, v, a[0], 8)) return -EFAULT;
-        u64 old = t->sigmask;
+        t->saved_mask = t->sigmask;
+        t->saved_mask_valid = 1;
         t->sigmask = ((u64)v[1] << 32 | v[0]) & ~(SIGBIT(SIGKILL) | SIGBIT(SIGSTOP));
         spin_lock(&sched_lock);
         while (sleep_intr(t, &sched_lock) == 0) ;
         spin_unlock(&sched_lock);
-        /* the handler runs with the temporary mask; restore afterwards */
-        handle_signals(tf);
-        t->sigmask = old;
-        return -EINTR;
+        tf->regs[2] = EINTR;
+        tf->regs[7] = 1;
+        handle_signals(tf);          /* the frame records the mask from before */
+        if (t->saved_mask_valid) { t->sigmask = t->saved_mask; t->saved_mask_valid = 0; }
+        return RESULT_SET;
     }
     case NR_sigaltstack:
         if (a[1]) { u32 v[3] = { 0, 2, 0 }; copyout(t->mm, a[1], v, 12); }
@@ -534,7 +544,11 @@ static void do_syscall(struct tf *tf)
         copyin(t->mm, &a[4], tf->regs[29] + 16, 16);
     }
     tf->epc += 4;
+    t->sc_nr = tf->regs[2];
+    t->sc_a3 = tf->regs[7];
+    t->sc_restart = 1;
     long r = syscall(nr, a, tf);
+    t->in_syscall = 1;
     if (r == RESULT_SET)
         return;
     if (r == -ENOSYS && bootinfo->verbose > 1)

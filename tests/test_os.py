@@ -1,0 +1,117 @@
+"""The guest OS kernel (flashvm/guest/os) booted on the simulated machine.
+
+User programs (static mipsel musl binaries) run as processes of the kernel;
+their stdout and exit status must equal what qemu-mipsel gives for the same
+binary.  The expected outputs are stored (tests/guest/expected for the
+general suite, tests/guest/os/expected for the OS programs, produced by
+qemu-mipsel 7.2 except execs.stdout: qemu-user cannot execve a foreign
+binary); when qemu-mipsel is installed the OS programs are also compared
+live."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from flashvm.osrun import boot_os, build_kernel, exec_os, make_initrd
+from flashvm.toolchain import build_user
+
+GUEST = Path(__file__).parent / "guest"
+OSG = GUEST / "os"
+PROGRAMS = tomllib.loads((GUEST / "programs.toml").read_text())["program"]
+QEMU = shutil.which("qemu-mipsel")
+
+
+def run(name: str, args=(), *, ncpu: int = 1, ram_mb: int = 64, env=None, extra=None, **kw):
+    exe = build_user([OSG / f"{name}.c"])
+    files = {f"/bin/{name}": exe, **(extra or {})}
+    return boot_os(files, [f"/bin/{name}", *args], ncpu=ncpu, ram_mb=ram_mb, env=env, verbose=1, **kw)
+
+
+def qemu_run(exe: Path) -> tuple[int, bytes]:
+    with tempfile.TemporaryDirectory() as d:
+        q = subprocess.run([QEMU, str(exe)], cwd=d, capture_output=True, timeout=120)
+    st = 128 - q.returncode if q.returncode < 0 else q.returncode
+    return st, q.stdout
+
+
+def test_kernel_builds_and_boots_hello():
+    r = run("hello", ["two words", ""], env={"HOME": "/root"})
+    assert r.stdout == b"hello from the flashvm guest OS: argc 3 [two words] [] HOME=/root\n"
+    assert r.stderr == b"a line on stderr\n"
+    assert r.status == 3
+    assert b"init exited: status 3" in r.klog
+    # boot + a static musl hello world stays small
+    assert r.instructions < 600_000, r.instructions
+
+
+@pytest.mark.parametrize("prog", PROGRAMS, ids=[p["name"] for p in PROGRAMS])
+def test_general_suite_under_the_os(prog):
+    exe = build_user([GUEST / s for s in prog.get("sources", [f"{prog['name']}.c"])])
+    files = {f"/bin/{prog['name']}": exe, "/data/sample.txt": GUEST / "data" / "sample.txt"}
+    r = boot_os(files, [f"/bin/{prog['name']}", *prog.get("args", [])], env=prog.get("env", {}))
+    assert r.stdout.decode(errors="replace") == (GUEST / prog["stdout"]).read_text(errors="replace")
+    assert r.status == prog["exit_status"]
+
+
+OS_PROGRAMS = {"procs": 0, "fileops": 0, "mmaps": 0, "sigs": 143, "threads": 0, "segv": 139}
+
+
+@pytest.mark.parametrize("name", sorted(OS_PROGRAMS))
+def test_os_programs_match_qemu(name):
+    r = run(name)
+    assert r.stdout.decode() == (OSG / "expected" / f"{name}.stdout").read_text()
+    assert r.status == OS_PROGRAMS[name]
+    if QEMU:
+        assert qemu_run(build_user([OSG / f"{name}.c"])) == (r.status, r.stdout)
+
+
+def test_execve_chain():
+    r = run("execs")
+    assert r.stdout == (OSG / "expected" / "execs.stdout").read_bytes()
+    assert r.status == 32
+
+
+def test_segfault_kills_only_the_process():
+    r = run("procs")
+    assert b"segfaulting child: killed by signal 11" in r.stdout
+    assert b"pid" in r.klog and b"signal 11" in r.klog
+    assert r.status == 0            # the parent and the kernel kept going
+
+
+def test_out_of_memory_kills_the_hog_and_the_kernel_survives():
+    r = run("oom", ram_mb=16)
+    assert r.status == 0
+    assert r.stdout.splitlines()[-1] == b"parent still allocates: yes"
+    assert r.stdout.count(b"round") == 2
+
+
+def test_deterministic():
+    a = run("procs")
+    b = run("procs")
+    assert (a.stdout, a.status, a.instructions) == (b.stdout, b.status, b.instructions)
+
+
+def test_missing_init_program():
+    r = boot_os({}, ["/bin/nothing"], verbose=1)
+    assert r.status == 127
+    assert b"cannot execute /bin/nothing" in r.klog
+
+
+def test_exec_os_passes_streams_and_status(tmp_path):
+    import io
+    out, err = io.BytesIO(), io.BytesIO()
+    exe = build_user([OSG / "hello.c"])
+    st = exec_os(exe, ["x"], stdout=out, stderr=err)
+    assert st == 3
+    assert out.getvalue().startswith(b"hello from the flashvm guest OS: argc 2 [x]")
+    assert err.getvalue() == b"a line on stderr\n"
+
+
+def test_initrd_format():
+    blob = make_initrd({"/a": b"xyz", "/d": None})
+    assert blob[:4] == b"FVRD" and len(blob) % 4 == 0
