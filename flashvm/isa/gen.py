@@ -108,6 +108,21 @@ def _align(size: int, va: str, code: str) -> list[str]:
     return [f"if {va} & {size - 1}:", f"    badva = {va}", f"    exc = {code}", "    break"]
 
 
+# Set while the timing-mode interpreter is generated: memory macros then also
+# look the line up in the L1 (way 0 inline, the rest in cache.access_nb).
+TIMING = False
+
+
+def _cache_check(pa: str, store: bool) -> list[str]:
+    if not TIMING:
+        return []
+    hit = "(_ln << 2) | 3" if store else None
+    test = (f"d1[(_ln & d1m) * d1w] != {hit}" if store else "(d1[(_ln & d1m) * d1w] >> 2) != _ln")
+    return [f"_ln = {pa} >> lsh", f"if {test}:",
+            f"    _lat = access_nb(m, c, _ln, {'ACC_STORE' if store else 'ACC_LOAD'})",
+            "    cyc0 += _lat", "    stop -= _lat", "    stall += _lat"]
+
+
 def _load_block(size: int, var: str, addr: str, word: bool = False) -> list[str]:
     """Translation-cache hit inline; a miss (or a device) goes to load_xlate_nb.
     `word`: read the aligned word holding an unaligned address (lwl/lwr)."""
@@ -121,19 +136,21 @@ def _load_block(size: int, var: str, addr: str, word: bool = False) -> list[str]
         "        badva = _va",
         "        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa",
         "        break",
-        f"{var} = {_read(size, 'last_pa')}",
-    ]
+    ] + _cache_check("last_pa", False) + [f"{var} = {_read(size, 'last_pa')}"]
 
 
 def _store_block(size: int, addr: str, value: str) -> list[str]:
     lines = [f"_va = {addr}", f"_sv = {value}"] + _align(size, "_va", "EXC_ADES")
     lines += ["_s = (_va >> 12) & TC_MASK", "if stag[_s] == _va >> 12:"]
-    lines += ["    " + w for w in _writes(size, "(_va + sadd[_s])", "_sv")]
+    if TIMING:
+        lines += ["    _pa = _va + sadd[_s]"] + ["    " + w for w in _writes(size, "_pa", "_sv")]
+    else:
+        lines += ["    " + w for w in _writes(size, "(_va + sadd[_s])", "_sv")]
     lines += ["else:", f"    _pa = store_xlate_nb(m, c, mi, _va, {size})", "    if _pa < 0:",
               "        badva = _va", "        exc = -1 - _pa", "        break"]
     lines += ["    " + w for w in _writes(size, "_pa", "_sv")]
     lines += ["    if _pa == ram_size:", "        exc = X_MMIO_STORE", "        break"]
-    return lines
+    return lines + _cache_check("_pa", True)
 
 
 def _xlat_store_block(var: str, addr: str, word: bool = False) -> list[str]:
@@ -147,7 +164,7 @@ def _xlat_store_block(var: str, addr: str, word: bool = False) -> list[str]:
         "        badva = _va",
         f"        exc = EXC_DBE if {var} == XL_MMIO else -1 - {var}",
         "        break",
-    ]
+    ] + _cache_check(var, True)
 
 
 def expand(sem: str) -> list[str]:
@@ -359,6 +376,7 @@ from flashvm.kernels.bits import M32, clz32, div32, divu32, fcc, rd_d, rd_s, s32
 from flashvm.kernels.cp0 import (cfc1_nb, ctc1_nb, eret_nb, irq_pending, mfc0_nb, mtc0_nb,
                                  random_index_nb, rdhwr_nb, take_exception_nb)
 from flashvm.kernels.fpu import ({fpu})
+from flashvm.kernels.cache import access_nb
 from flashvm.kernels.mmu import (TC_MASK, XL_MMIO, XL_MMIO_LOAD, load_xlate_nb, mmu_index, store_xlate_nb,
                                  tlbp_nb, tlbr_nb, tlbwi_nb, xlate_nb)
 from flashvm.kernels.state import *  # noqa: F403  slot, register and code constants
@@ -376,128 +394,9 @@ STOP_EXIT = 2
 {tables}
 
 
-@njit(cache=True, _nrt=False)
-def exec_cpu_nb(m, c, limit):
-    """Run CPU `c` for at most `limit` instructions.  Returns (STOP_*, instructions retired).
-    On STOP_EXIT the exit record m.exitrec says what the host must do."""
-    cpu = m.cpu
-    cp0 = m.cp0
-    ram8 = m.ram8
-    ram16 = m.ram16
-    ram32 = m.ram32
-    st = cpu[c]
-    r = m.gpr[c]
-    f = m.fpr[c]
-    ram_size = m.params[P_RAM_SIZE]
-    n = 0
-    nexc = 0           # exceptions taken: they cost a cycle, so an exception loop still ends
-    while n + nexc < limit:
-        # ---- mode-dependent state, timer and interrupts (between instructions)
-        status = cp0[c, CP0_Status, 0]
-        cyc0 = st[CYCLES] - n
-        if st[CYCLES] >= st[TIMER_DUE]:
-            cp0[c, CP0_Cause, 0] |= Ca_TI | (1 << 15)
-            st[TIMER_DUE] += 1 << 33
-        cause = cp0[c, CP0_Cause, 0]
-        if st[WAITING] != 0:
-            if status & cause & Ca_IP == 0:
-                return STOP_WAIT, n
-            st[WAITING] = 0
-        if irq_pending(status, cause):
-            if take_exception_nb(m, c, EXC_INT, st[PC], st[BRANCH_PC], 0, 0):
-                return STOP_EXIT, n
-            status = cp0[c, CP0_Status, 0]
-        mi = mmu_index(status)
-        kmode = mi == MMU_KERNEL
-        cu0 = kmode or (status & St_CU0) != 0
-        cu1 = (status & St_CU1) != 0
-        fr64 = (status & St_FR) != 0
-        ftag = m.tc_tag[c, mi, ACC_FETCH]
-        fadd = m.tc_add[c, mi, ACC_FETCH]
-        ltag = m.tc_tag[c, mi, ACC_LOAD]
-        ladd = m.tc_add[c, mi, ACC_LOAD]
-        stag = m.tc_tag[c, mi, ACC_STORE]
-        sadd = m.tc_add[c, mi, ACC_STORE]
-        pc = st[PC]
-        npc = st[NPC]
-        bpc = st[BRANCH_PC]
-        stop = limit - nexc
-        if st[TIMER_DUE] - cyc0 < stop:
-            stop = st[TIMER_DUE] - cyc0
-        fpage = -1
-        fbase = 0
-        exc = -1
-        badva = 0
-        ce = 0
-        last_pa = 0
-        npc2 = 0
-        while n < stop:
-            # ---- fetch: the current code page is cached in fpage/fbase
-            if (pc ^ fpage) & 0xFFFFF003:
-                if pc & 3:
-                    badva = pc
-                    exc = EXC_ADEL
-                    break
-                _s = (pc >> 12) & TC_MASK
-                if ftag[_s] == pc >> 12:
-                    fbase = (pc & 0xFFFFF000) + fadd[_s]
-                else:
-                    _pa = xlate_nb(m, c, mi, pc, ACC_FETCH)
-                    if _pa < 0:
-                        badva = pc
-                        exc = EXC_IBE if _pa == XL_MMIO else -1 - _pa
-                        break
-                    fbase = _pa & ~0xFFF
-                fpage = pc & 0xFFFFF000
-            insn = np.int64(ram32[(fbase | (pc & 0xFFF)) >> 2])
-            npc2 = (npc + 4) & M32
-            # ---- decode: walk the tables to a leaf number, check its fixed bits
-            _e = DEC_NEXT[DEC_BASE[DEC_ROOT] + ((insn >> DEC_SHIFT[DEC_ROOT]) & DEC_MASK[DEC_ROOT])]
-            while _e < 0:
-                _t = -1 - _e
-                _e = DEC_NEXT[DEC_BASE[_t] + ((insn >> DEC_SHIFT[_t]) & DEC_MASK[_t])]
-            leaf = _e
-            if insn & LEAF_MASK[leaf] != LEAF_MATCH[leaf]:
-                leaf = 0
-{dispatch}
-            r[0] = 0
-            pc = npc
-            npc = npc2
-            n += 1
-        # ---- the inner loop stopped: finish the instruction if it completed
-        if exc >= X_RESYNC and exc != X_MMIO_LOAD:
-            r[0] = 0
-            pc = npc
-            npc = npc2
-            n += 1
-        st[PC] = pc
-        st[NPC] = npc
-        st[BRANCH_PC] = bpc
-        st[CYCLES] = cyc0 + n
-        if exc == -1 or exc == X_RESYNC:
-            continue
-        if exc == X_WAIT:
-            return STOP_WAIT, n
-        x = m.exitrec
-        if exc == X_MMIO_STORE:
-            x[X_REASON] = EXIT_MMIO_STORE
-            x[X_CPU] = c
-            x[X_A0] = st[MMIO_PA]
-            x[X_A1] = st[MMIO_SIZE]
-            x[X_A2] = np.int64(ram32[ram_size >> 2]) & ((1 << (8 * st[MMIO_SIZE])) - 1)
-            return STOP_EXIT, n
-        if exc == X_MMIO_LOAD:
-            x[X_REASON] = EXIT_MMIO_LOAD
-            x[X_CPU] = c
-            x[X_A0] = st[MMIO_PA]
-            x[X_A1] = st[MMIO_SIZE]
-            return STOP_EXIT, n
-        if take_exception_nb(m, c, exc, pc, bpc, badva, ce):
-            return STOP_EXIT, n
-        nexc += 1
-        st[CYCLES] += 1
-    return STOP_LIMIT, n
-'''
+{exec_functional}
+
+{exec_timing}'''
 
 
 class FlatDecoder:
@@ -572,15 +471,202 @@ class FlatDecoder:
         ])
 
 
+EXEC = '''\
+@njit(cache=True, _nrt=False)
+def {name}(m, c, limit):
+    """Run CPU `c` for at most `limit` cycles ({what}).  Returns (STOP_*,
+    instructions retired).  On STOP_EXIT the exit record m.exitrec says what
+    the host must do."""
+    cpu = m.cpu
+    cp0 = m.cp0
+    ram8 = m.ram8
+    ram16 = m.ram16
+    ram32 = m.ram32
+    st = cpu[c]
+    r = m.gpr[c]
+    f = m.fpr[c]
+    ram_size = m.params[P_RAM_SIZE]
+{setup}
+    n = 0
+    cend = st[CYCLES] + limit
+    while st[CYCLES] < cend:
+        # ---- mode-dependent state, timer and interrupts (between instructions)
+        status = cp0[c, CP0_Status, 0]
+        if st[CYCLES] >= st[TIMER_DUE]:
+            cp0[c, CP0_Cause, 0] |= Ca_TI | (1 << 15)
+            st[TIMER_DUE] += 1 << 33
+        cause = cp0[c, CP0_Cause, 0]
+        if st[WAITING] != 0:
+            if status & cause & Ca_IP == 0:
+                return STOP_WAIT, n
+            st[WAITING] = 0
+        if irq_pending(status, cause):
+            if take_exception_nb(m, c, EXC_INT, st[PC], st[BRANCH_PC], 0, 0):
+                return STOP_EXIT, n
+            status = cp0[c, CP0_Status, 0]
+        t_top = st[CYCLES]
+        cyc0 = t_top - n
+        mi = mmu_index(status)
+        kmode = mi == MMU_KERNEL
+        cu0 = kmode or (status & St_CU0) != 0
+        cu1 = (status & St_CU1) != 0
+        fr64 = (status & St_FR) != 0
+        ftag = m.tc_tag[c, mi, ACC_FETCH]
+        fadd = m.tc_add[c, mi, ACC_FETCH]
+        ltag = m.tc_tag[c, mi, ACC_LOAD]
+        ladd = m.tc_add[c, mi, ACC_LOAD]
+        stag = m.tc_tag[c, mi, ACC_STORE]
+        sadd = m.tc_add[c, mi, ACC_STORE]
+        pc = st[PC]
+        npc = st[NPC]
+        bpc = st[BRANCH_PC]
+        stop = cend - cyc0
+        if st[TIMER_DUE] - cyc0 < stop:
+            stop = st[TIMER_DUE] - cyc0
+        fpage = -1
+        fbase = 0
+        exc = -1
+        badva = 0
+        ce = 0
+        last_pa = 0
+        npc2 = 0
+{loop_setup}
+        while n < stop:
+{fetch}
+            insn = np.int64(ram32[(fbase | (pc & 0xFFF)) >> 2])
+            npc2 = (npc + 4) & M32
+            # ---- decode: walk the tables to a leaf number, check its fixed bits
+            _e = DEC_NEXT[DEC_BASE[DEC_ROOT] + ((insn >> DEC_SHIFT[DEC_ROOT]) & DEC_MASK[DEC_ROOT])]
+            while _e < 0:
+                _t = -1 - _e
+                _e = DEC_NEXT[DEC_BASE[_t] + ((insn >> DEC_SHIFT[_t]) & DEC_MASK[_t])]
+            leaf = _e
+            if insn & LEAF_MASK[leaf] != LEAF_MATCH[leaf]:
+                leaf = 0
+{dispatch}
+            r[0] = 0
+            pc = npc
+            npc = npc2
+            n += 1
+        # ---- the inner loop stopped: finish the instruction if it completed
+        if exc >= X_RESYNC and exc != X_MMIO_LOAD:
+            r[0] = 0
+            pc = npc
+            npc = npc2
+            n += 1
+        st[PC] = pc
+        st[NPC] = npc
+        st[BRANCH_PC] = bpc
+        st[CYCLES] = cyc0 + n
+        m.stats[c, S_CYC_BASE + mi] += st[CYCLES] - t_top
+{loop_account}
+        if exc == -1 or exc == X_RESYNC:
+            continue
+        if exc == X_WAIT:
+            return STOP_WAIT, n
+        x = m.exitrec
+        if exc == X_MMIO_STORE:
+            x[X_REASON] = EXIT_MMIO_STORE
+            x[X_CPU] = c
+            x[X_A0] = st[MMIO_PA]
+            x[X_A1] = st[MMIO_SIZE]
+            x[X_A2] = np.int64(ram32[ram_size >> 2]) & ((1 << (8 * st[MMIO_SIZE])) - 1)
+            return STOP_EXIT, n
+        if exc == X_MMIO_LOAD:
+            x[X_REASON] = EXIT_MMIO_LOAD
+            x[X_CPU] = c
+            x[X_A0] = st[MMIO_PA]
+            x[X_A1] = st[MMIO_SIZE]
+            return STOP_EXIT, n
+        if take_exception_nb(m, c, exc, pc, bpc, badva, ce):
+            return STOP_EXIT, n
+        st[CYCLES] += 1                # an exception costs a cycle, so an exception loop still ends
+        m.stats[c, S_CYC_BASE + MMU_KERNEL] += 1
+    return STOP_LIMIT, n
+'''
+FETCH = '''\
+            # ---- fetch: the current code page is cached in fpage/fbase
+            if (pc ^ fpage) & 0xFFFFF003:
+                if pc & 3:
+                    badva = pc
+                    exc = EXC_ADEL
+                    break
+                _s = (pc >> 12) & TC_MASK
+                if ftag[_s] == pc >> 12:
+                    fbase = (pc & 0xFFFFF000) + fadd[_s]
+                else:
+                    _pa = xlate_nb(m, c, mi, pc, ACC_FETCH)
+                    if _pa < 0:
+                        badva = pc
+                        exc = EXC_IBE if _pa == XL_MMIO else -1 - _pa
+                        break
+                    fbase = _pa & ~0xFFF
+                fpage = pc & 0xFFFFF000'''
+TIMING_FETCH = '''\
+            # ---- fetch: the current code line is cached in fline, its page in fpage/fbase
+            if (pc ^ fline) & lmask:
+                if (pc ^ fpage) & 0xFFFFF003:
+                    if pc & 3:
+                        badva = pc
+                        exc = EXC_ADEL
+                        break
+                    _s = (pc >> 12) & TC_MASK
+                    if ftag[_s] == pc >> 12:
+                        fbase = (pc & 0xFFFFF000) + fadd[_s]
+                    else:
+                        _pa = xlate_nb(m, c, mi, pc, ACC_FETCH)
+                        if _pa < 0:
+                            badva = pc
+                            exc = EXC_IBE if _pa == XL_MMIO else -1 - _pa
+                            break
+                        fbase = _pa & ~0xFFF
+                    fpage = pc & 0xFFFFF000
+                fline = pc & lmask
+                _ln = (fbase | (pc & 0xFFF)) >> lsh
+                if (i1[(_ln & i1m) * i1w] >> 2) != _ln:
+                    _lat = access_nb(m, c, _ln, ACC_FETCH)
+                    cyc0 += _lat
+                    stop -= _lat
+                    stall += _lat'''
+TIMING_SETUP = """    # timing mode: L1 geometry for the inline hit tests (cache.py)
+    lsh = m.params[P_LSHIFT]
+    lmask = (M32 << lsh) & M32 | 3
+    i1 = m.l1i[c]
+    i1m = m.params[P_L1I_SETS] - 1
+    i1w = m.params[P_L1I_WAYS]
+    d1 = m.l1d[c]
+    d1m = m.params[P_L1D_SETS] - 1
+    d1w = m.params[P_L1D_WAYS]"""
+
+
+def _decoder(timing: bool):
+    global TIMING
+    TIMING = timing
+    try:
+        em = Emitter()
+        flat = FlatDecoder(em)
+        root = flat.ref(build_tree([e for e in TABLE if "cold" not in e.flags]))
+        assert root < 0, "the decode tree has a split at its root"
+        flat.root = -1 - root
+        return em, flat, flat.dispatch(" " * 12)
+    finally:
+        TIMING = False
+
+
 def generate() -> str:
-    em = Emitter()
-    flat = FlatDecoder(em)
-    root = flat.ref(build_tree([e for e in TABLE if "cold" not in e.flags]))
-    assert root < 0, "the decode tree has a split at its root"
-    flat.root = -1 - root
-    dispatch = flat.dispatch(" " * 12)
+    em, flat, dispatch = _decoder(False)
+    em_t, flat_t, dispatch_t = _decoder(True)
+    # both variants share the decode tables and the out-of-line functions
+    assert flat_t.tables() == flat.tables() and em_t.outlined == em.outlined
+    functional = EXEC.format(name="exec_cpu_nb", what="functional mode", setup="", loop_setup="",
+                             fetch=FETCH, dispatch=dispatch, loop_account="")
+    timing = EXEC.format(name="exec_cpu_timing_nb", what="timing mode: caches and stall cycles",
+                         setup=TIMING_SETUP, loop_setup="        fline = -1\n        stall = 0",
+                         fetch=TIMING_FETCH, dispatch=dispatch_t,
+                         loop_account="        m.stats[c, S_STALL_BASE + mi] += stall")
     cold = em.cold(build_tree([e for e in TABLE if "cold" in e.flags]))
-    return (TEMPLATE.format(dispatch=dispatch, fpu=", ".join(FPU_HELPERS), tables=flat.tables())
+    return (TEMPLATE.format(exec_functional=functional, exec_timing=timing,
+                            fpu=", ".join(FPU_HELPERS), tables=flat.tables())
             + "".join(em.outlined) + cold)
 
 

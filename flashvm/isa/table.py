@@ -586,3 +586,9 @@ HOT_FP = {
 } | {f"c.{c}.d" for c in COND_NAMES} | {f"c.{c}.s" for c in ("eq", "lt", "le", "olt", "ole", "ult", "ule")}
 _mark(HOT_FP, "hotfp")
 BY_NAME = {i.name: i for i in TABLE}
+
+
+def encode(name: str, **fields: int) -> int:
+    """Instruction word of table entry `name` with the given fields (simm: 16-bit immediate)."""
+    from flashvm.isa.fields import assemble
+    return assemble(BY_NAME[name].match, **fields)

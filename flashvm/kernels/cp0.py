@@ -13,7 +13,7 @@ from flashvm.kernels.state import (
     BRANCH_PC, COUNT_AT_BASE, COUNT_BASE, CP0_BadVAddr, CP0_Cause, CP0_Compare, CP0_Config,
     CP0_Context, CP0_Count, CP0_EntryHi, CP0_EntryLo0, CP0_EntryLo1, CP0_EPC, CP0_ErrorEPC,
     CP0_HWREna, CP0_Index, CP0_LLAddr, CP0_PageMask, CP0_PRId, CP0_Random, CP0_Status, CP0_Wired,
-    Ca_BD, Ca_IP, Ca_IV, Ca_TI, CYCLES, EXC_ADEL, EXC_ADES, EXC_INT, EXC_MOD, EXC_REFILL_FLAG,
+    Ca_BD, Ca_IP, Ca_IV, Ca_TI, CYCLES, INSNS, EXC_ADEL, EXC_ADES, EXC_INT, EXC_MOD, EXC_REFILL_FLAG,
     EXC_TLBL, EXC_TLBS, EXIT_EXCEPTION, FCSR, FIR, LLADDR, LLBIT, NPC, P_EXC_TO_HOST, P_NTLB, PC,
     S_EXC_BASE, S_INTERRUPT, S_SYSCALL, S_TLB_REFILL, EXC_SYS, SEL_EBase, SEL_UserLocal, St_BEV,
     St_ERL, St_EXL, St_IE, TIMER_DUE, WAITING, X_A0, X_A1, X_A2, X_A3, X_CPU, X_REASON, Machine,
@@ -41,10 +41,15 @@ def config1(ntlb: int) -> int:
 
 
 def reset_cpu(m: Machine, c: int) -> None:
-    """Cold reset of CPU c: kernel mode, BEV=ERL=1, PC at the reset vector."""
+    """Cold reset of CPU c: kernel mode, BEV=ERL=1, PC at the reset vector.
+    Its clock keeps running (simulated time never goes back): Count restarts at 0."""
     cp0 = m.cp0
     cp0[c] = 0
+    cycles, insns = int(m.cpu[c, CYCLES]), int(m.cpu[c, INSNS])
     m.cpu[c] = 0
+    m.cpu[c, CYCLES] = cycles
+    m.cpu[c, INSNS] = insns
+    m.cpu[c, COUNT_BASE] = cycles
     m.gpr[c] = 0
     m.fpr[c] = 0
     ntlb = int(m.params[P_NTLB])
@@ -61,7 +66,7 @@ def reset_cpu(m: Machine, c: int) -> None:
     m.cpu[c, NPC] = 0xBFC00004
     m.cpu[c, BRANCH_PC] = -1
     m.cpu[c, FIR] = FIR_VALUE
-    m.cpu[c, TIMER_DUE] = timer_due(0, 0, 0, 0)
+    m.cpu[c, TIMER_DUE] = timer_due(cycles, cycles, 0, 0)
     # the TLB starts with distinct, unmatchable entries (kseg0 VPN2s) so no
     # two reset entries can create a multiple match
     for i in range(ntlb):

@@ -7,6 +7,7 @@ from flashvm.kernels.bits import M32, clz32, div32, divu32, fcc, rd_d, rd_s, s32
 from flashvm.kernels.cp0 import (cfc1_nb, ctc1_nb, eret_nb, irq_pending, mfc0_nb, mtc0_nb,
                                  random_index_nb, rdhwr_nb, take_exception_nb)
 from flashvm.kernels.fpu import (add_s, add_d, sub_s, sub_d, mul_s, mul_d, div_s, div_d, sqrt_s, sqrt_d, abs_s, abs_d, neg_s, neg_d, recip_s, recip_d, rsqrt_s, rsqrt_d, madd_s, madd_d, msub_s, msub_d, nmadd_s, nmadd_d, nmsub_s, nmsub_d, cmp_s, cmp_d, round_w_s, round_w_d, trunc_w_s, trunc_w_d, ceil_w_s, ceil_w_d, floor_w_s, floor_w_d, cvt_w_s, cvt_w_d, round_l_s, round_l_d, trunc_l_s, trunc_l_d, ceil_l_s, ceil_l_d, floor_l_s, floor_l_d, cvt_l_s, cvt_l_d, cvt_s_d, cvt_d_s, cvt_s_w, cvt_d_w, cvt_s_l, cvt_d_l)
+from flashvm.kernels.cache import access_nb
 from flashvm.kernels.mmu import (TC_MASK, XL_MMIO, XL_MMIO_LOAD, load_xlate_nb, mmu_index, store_xlate_nb,
                                  tlbp_nb, tlbr_nb, tlbwi_nb, xlate_nb)
 from flashvm.kernels.state import *  # noqa: F403  slot, register and code constants
@@ -32,8 +33,9 @@ LEAF_MATCH = np.array([0, 0, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 16, 18, 24, 25
 
 @njit(cache=True, _nrt=False)
 def exec_cpu_nb(m, c, limit):
-    """Run CPU `c` for at most `limit` instructions.  Returns (STOP_*, instructions retired).
-    On STOP_EXIT the exit record m.exitrec says what the host must do."""
+    """Run CPU `c` for at most `limit` cycles (functional mode).  Returns (STOP_*,
+    instructions retired).  On STOP_EXIT the exit record m.exitrec says what
+    the host must do."""
     cpu = m.cpu
     cp0 = m.cp0
     ram8 = m.ram8
@@ -43,12 +45,12 @@ def exec_cpu_nb(m, c, limit):
     r = m.gpr[c]
     f = m.fpr[c]
     ram_size = m.params[P_RAM_SIZE]
+
     n = 0
-    nexc = 0           # exceptions taken: they cost a cycle, so an exception loop still ends
-    while n + nexc < limit:
+    cend = st[CYCLES] + limit
+    while st[CYCLES] < cend:
         # ---- mode-dependent state, timer and interrupts (between instructions)
         status = cp0[c, CP0_Status, 0]
-        cyc0 = st[CYCLES] - n
         if st[CYCLES] >= st[TIMER_DUE]:
             cp0[c, CP0_Cause, 0] |= Ca_TI | (1 << 15)
             st[TIMER_DUE] += 1 << 33
@@ -61,6 +63,8 @@ def exec_cpu_nb(m, c, limit):
             if take_exception_nb(m, c, EXC_INT, st[PC], st[BRANCH_PC], 0, 0):
                 return STOP_EXIT, n
             status = cp0[c, CP0_Status, 0]
+        t_top = st[CYCLES]
+        cyc0 = t_top - n
         mi = mmu_index(status)
         kmode = mi == MMU_KERNEL
         cu0 = kmode or (status & St_CU0) != 0
@@ -75,7 +79,7 @@ def exec_cpu_nb(m, c, limit):
         pc = st[PC]
         npc = st[NPC]
         bpc = st[BRANCH_PC]
-        stop = limit - nexc
+        stop = cend - cyc0
         if st[TIMER_DUE] - cyc0 < stop:
             stop = st[TIMER_DUE] - cyc0
         fpage = -1
@@ -85,6 +89,7 @@ def exec_cpu_nb(m, c, limit):
         ce = 0
         last_pa = 0
         npc2 = 0
+
         while n < stop:
             # ---- fetch: the current code page is cached in fpage/fbase
             if (pc ^ fpage) & 0xFFFFF003:
@@ -2206,6 +2211,8 @@ def exec_cpu_nb(m, c, limit):
         st[NPC] = npc
         st[BRANCH_PC] = bpc
         st[CYCLES] = cyc0 + n
+        m.stats[c, S_CYC_BASE + mi] += st[CYCLES] - t_top
+
         if exc == -1 or exc == X_RESYNC:
             continue
         if exc == X_WAIT:
@@ -2226,8 +2233,2384 @@ def exec_cpu_nb(m, c, limit):
             return STOP_EXIT, n
         if take_exception_nb(m, c, exc, pc, bpc, badva, ce):
             return STOP_EXIT, n
-        nexc += 1
-        st[CYCLES] += 1
+        st[CYCLES] += 1                # an exception costs a cycle, so an exception loop still ends
+        m.stats[c, S_CYC_BASE + MMU_KERNEL] += 1
+    return STOP_LIMIT, n
+
+
+@njit(cache=True, _nrt=False)
+def exec_cpu_timing_nb(m, c, limit):
+    """Run CPU `c` for at most `limit` cycles (timing mode: caches and stall cycles).  Returns (STOP_*,
+    instructions retired).  On STOP_EXIT the exit record m.exitrec says what
+    the host must do."""
+    cpu = m.cpu
+    cp0 = m.cp0
+    ram8 = m.ram8
+    ram16 = m.ram16
+    ram32 = m.ram32
+    st = cpu[c]
+    r = m.gpr[c]
+    f = m.fpr[c]
+    ram_size = m.params[P_RAM_SIZE]
+    # timing mode: L1 geometry for the inline hit tests (cache.py)
+    lsh = m.params[P_LSHIFT]
+    lmask = (M32 << lsh) & M32 | 3
+    i1 = m.l1i[c]
+    i1m = m.params[P_L1I_SETS] - 1
+    i1w = m.params[P_L1I_WAYS]
+    d1 = m.l1d[c]
+    d1m = m.params[P_L1D_SETS] - 1
+    d1w = m.params[P_L1D_WAYS]
+    n = 0
+    cend = st[CYCLES] + limit
+    while st[CYCLES] < cend:
+        # ---- mode-dependent state, timer and interrupts (between instructions)
+        status = cp0[c, CP0_Status, 0]
+        if st[CYCLES] >= st[TIMER_DUE]:
+            cp0[c, CP0_Cause, 0] |= Ca_TI | (1 << 15)
+            st[TIMER_DUE] += 1 << 33
+        cause = cp0[c, CP0_Cause, 0]
+        if st[WAITING] != 0:
+            if status & cause & Ca_IP == 0:
+                return STOP_WAIT, n
+            st[WAITING] = 0
+        if irq_pending(status, cause):
+            if take_exception_nb(m, c, EXC_INT, st[PC], st[BRANCH_PC], 0, 0):
+                return STOP_EXIT, n
+            status = cp0[c, CP0_Status, 0]
+        t_top = st[CYCLES]
+        cyc0 = t_top - n
+        mi = mmu_index(status)
+        kmode = mi == MMU_KERNEL
+        cu0 = kmode or (status & St_CU0) != 0
+        cu1 = (status & St_CU1) != 0
+        fr64 = (status & St_FR) != 0
+        ftag = m.tc_tag[c, mi, ACC_FETCH]
+        fadd = m.tc_add[c, mi, ACC_FETCH]
+        ltag = m.tc_tag[c, mi, ACC_LOAD]
+        ladd = m.tc_add[c, mi, ACC_LOAD]
+        stag = m.tc_tag[c, mi, ACC_STORE]
+        sadd = m.tc_add[c, mi, ACC_STORE]
+        pc = st[PC]
+        npc = st[NPC]
+        bpc = st[BRANCH_PC]
+        stop = cend - cyc0
+        if st[TIMER_DUE] - cyc0 < stop:
+            stop = st[TIMER_DUE] - cyc0
+        fpage = -1
+        fbase = 0
+        exc = -1
+        badva = 0
+        ce = 0
+        last_pa = 0
+        npc2 = 0
+        fline = -1
+        stall = 0
+        while n < stop:
+            # ---- fetch: the current code line is cached in fline, its page in fpage/fbase
+            if (pc ^ fline) & lmask:
+                if (pc ^ fpage) & 0xFFFFF003:
+                    if pc & 3:
+                        badva = pc
+                        exc = EXC_ADEL
+                        break
+                    _s = (pc >> 12) & TC_MASK
+                    if ftag[_s] == pc >> 12:
+                        fbase = (pc & 0xFFFFF000) + fadd[_s]
+                    else:
+                        _pa = xlate_nb(m, c, mi, pc, ACC_FETCH)
+                        if _pa < 0:
+                            badva = pc
+                            exc = EXC_IBE if _pa == XL_MMIO else -1 - _pa
+                            break
+                        fbase = _pa & ~0xFFF
+                    fpage = pc & 0xFFFFF000
+                fline = pc & lmask
+                _ln = (fbase | (pc & 0xFFF)) >> lsh
+                if (i1[(_ln & i1m) * i1w] >> 2) != _ln:
+                    _lat = access_nb(m, c, _ln, ACC_FETCH)
+                    cyc0 += _lat
+                    stop -= _lat
+                    stall += _lat
+            insn = np.int64(ram32[(fbase | (pc & 0xFFF)) >> 2])
+            npc2 = (npc + 4) & M32
+            # ---- decode: walk the tables to a leaf number, check its fixed bits
+            _e = DEC_NEXT[DEC_BASE[DEC_ROOT] + ((insn >> DEC_SHIFT[DEC_ROOT]) & DEC_MASK[DEC_ROOT])]
+            while _e < 0:
+                _t = -1 - _e
+                _e = DEC_NEXT[DEC_BASE[_t] + ((insn >> DEC_SHIFT[_t]) & DEC_MASK[_t])]
+            leaf = _e
+            if insn & LEAF_MASK[leaf] != LEAF_MATCH[leaf]:
+                leaf = 0
+            if leaf == 0:
+                exc = exec_cold_nb(m, c, insn, kmode, cu0, cu1, fr64, cyc0 + n)
+                if exc != -1:
+                    if exc >= 0x10000:
+                        ce = exc >> 16
+                        exc = exc & 0xFFFF
+                    break
+            elif leaf == 1:
+                # sll
+                rd_1 = (insn >> 11) & 0x1f
+                rt_1 = (insn >> 16) & 0x1f
+                sa_1 = (insn >> 6) & 0x1f
+                r[rd_1] = (r[rt_1] << sa_1) & M32
+            elif leaf == 2:
+                # srl
+                rd_2 = (insn >> 11) & 0x1f
+                rt_2 = (insn >> 16) & 0x1f
+                sa_2 = (insn >> 6) & 0x1f
+                r[rd_2] = r[rt_2] >> sa_2
+            elif leaf == 3:
+                # sra
+                rd_3 = (insn >> 11) & 0x1f
+                rt_3 = (insn >> 16) & 0x1f
+                sa_3 = (insn >> 6) & 0x1f
+                r[rd_3] = (s32(r[rt_3]) >> sa_3) & M32
+            elif leaf == 4:
+                # sllv
+                rd_4 = (insn >> 11) & 0x1f
+                rs_4 = (insn >> 21) & 0x1f
+                rt_4 = (insn >> 16) & 0x1f
+                r[rd_4] = (r[rt_4] << (r[rs_4] & 31)) & M32
+            elif leaf == 5:
+                # srlv
+                rd_5 = (insn >> 11) & 0x1f
+                rs_5 = (insn >> 21) & 0x1f
+                rt_5 = (insn >> 16) & 0x1f
+                r[rd_5] = r[rt_5] >> (r[rs_5] & 31)
+            elif leaf == 6:
+                # srav
+                rd_6 = (insn >> 11) & 0x1f
+                rs_6 = (insn >> 21) & 0x1f
+                rt_6 = (insn >> 16) & 0x1f
+                r[rd_6] = (s32(r[rt_6]) >> (r[rs_6] & 31)) & M32
+            elif leaf == 7:
+                # jr
+                rs_7 = (insn >> 21) & 0x1f
+                bpc = pc
+                npc2 = r[rs_7]
+            elif leaf == 8:
+                # jalr
+                rd_8 = (insn >> 11) & 0x1f
+                rs_8 = (insn >> 21) & 0x1f
+                _t_8 = r[rs_8]
+                r[rd_8] = (pc + 8) & M32
+                bpc = pc
+                npc2 = _t_8
+            elif leaf == 9:
+                # movz
+                rd_9 = (insn >> 11) & 0x1f
+                rs_9 = (insn >> 21) & 0x1f
+                rt_9 = (insn >> 16) & 0x1f
+                if r[rt_9] == 0:
+                    r[rd_9] = r[rs_9]
+            elif leaf == 10:
+                # movn
+                rd_10 = (insn >> 11) & 0x1f
+                rs_10 = (insn >> 21) & 0x1f
+                rt_10 = (insn >> 16) & 0x1f
+                if r[rt_10] != 0:
+                    r[rd_10] = r[rs_10]
+            elif leaf == 11:
+                # syscall
+                exc = EXC_SYS
+                break
+            elif leaf == 12:
+                # break
+                exc = EXC_BP
+                break
+            elif leaf == 13:
+                # mfhi
+                rd_13 = (insn >> 11) & 0x1f
+                r[rd_13] = st[HI]
+            elif leaf == 14:
+                # mflo
+                rd_14 = (insn >> 11) & 0x1f
+                r[rd_14] = st[LO]
+            elif leaf == 15:
+                # mult
+                rs_15 = (insn >> 21) & 0x1f
+                rt_15 = (insn >> 16) & 0x1f
+                _p_15 = s32(r[rs_15]) * s32(r[rt_15])
+                st[LO] = _p_15 & M32
+                st[HI] = (_p_15 >> 32) & M32
+            elif leaf == 16:
+                # multu
+                rs_16 = (insn >> 21) & 0x1f
+                rt_16 = (insn >> 16) & 0x1f
+                _p_16 = r[rs_16] * r[rt_16]
+                st[LO] = _p_16 & M32
+                st[HI] = (_p_16 >> 32) & M32
+            elif leaf == 17:
+                # add
+                rd_17 = (insn >> 11) & 0x1f
+                rs_17 = (insn >> 21) & 0x1f
+                rt_17 = (insn >> 16) & 0x1f
+                _v_17 = s32(r[rs_17]) + s32(r[rt_17])
+                if _v_17 > 0x7FFFFFFF or _v_17 < -0x80000000:
+                    exc = EXC_OV
+                    break
+                r[rd_17] = _v_17 & M32
+            elif leaf == 18:
+                # addu
+                rd_18 = (insn >> 11) & 0x1f
+                rs_18 = (insn >> 21) & 0x1f
+                rt_18 = (insn >> 16) & 0x1f
+                r[rd_18] = (r[rs_18] + r[rt_18]) & M32
+            elif leaf == 19:
+                # sub
+                rd_19 = (insn >> 11) & 0x1f
+                rs_19 = (insn >> 21) & 0x1f
+                rt_19 = (insn >> 16) & 0x1f
+                _v_19 = s32(r[rs_19]) - s32(r[rt_19])
+                if _v_19 > 0x7FFFFFFF or _v_19 < -0x80000000:
+                    exc = EXC_OV
+                    break
+                r[rd_19] = _v_19 & M32
+            elif leaf == 20:
+                # subu
+                rd_20 = (insn >> 11) & 0x1f
+                rs_20 = (insn >> 21) & 0x1f
+                rt_20 = (insn >> 16) & 0x1f
+                r[rd_20] = (r[rs_20] - r[rt_20]) & M32
+            elif leaf == 21:
+                # and
+                rd_21 = (insn >> 11) & 0x1f
+                rs_21 = (insn >> 21) & 0x1f
+                rt_21 = (insn >> 16) & 0x1f
+                r[rd_21] = r[rs_21] & r[rt_21]
+            elif leaf == 22:
+                # or
+                rd_22 = (insn >> 11) & 0x1f
+                rs_22 = (insn >> 21) & 0x1f
+                rt_22 = (insn >> 16) & 0x1f
+                r[rd_22] = r[rs_22] | r[rt_22]
+            elif leaf == 23:
+                # xor
+                rd_23 = (insn >> 11) & 0x1f
+                rs_23 = (insn >> 21) & 0x1f
+                rt_23 = (insn >> 16) & 0x1f
+                r[rd_23] = r[rs_23] ^ r[rt_23]
+            elif leaf == 24:
+                # nor
+                rd_24 = (insn >> 11) & 0x1f
+                rs_24 = (insn >> 21) & 0x1f
+                rt_24 = (insn >> 16) & 0x1f
+                r[rd_24] = (r[rs_24] | r[rt_24]) ^ M32
+            elif leaf == 25:
+                # slt
+                rd_25 = (insn >> 11) & 0x1f
+                rs_25 = (insn >> 21) & 0x1f
+                rt_25 = (insn >> 16) & 0x1f
+                r[rd_25] = 1 if s32(r[rs_25]) < s32(r[rt_25]) else 0
+            elif leaf == 26:
+                # sltu
+                rd_26 = (insn >> 11) & 0x1f
+                rs_26 = (insn >> 21) & 0x1f
+                rt_26 = (insn >> 16) & 0x1f
+                r[rd_26] = 1 if r[rs_26] < r[rt_26] else 0
+            elif leaf == 27:
+                # bltz
+                rs_27 = (insn >> 21) & 0x1f
+                simm_27 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_27 = s32(r[rs_27]) < 0
+                bpc = pc
+                if _c_27:
+                    npc2 = (pc + 4 + (simm_27 << 2)) & M32
+            elif leaf == 28:
+                # bgez
+                rs_28 = (insn >> 21) & 0x1f
+                simm_28 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_28 = s32(r[rs_28]) >= 0
+                bpc = pc
+                if _c_28:
+                    npc2 = (pc + 4 + (simm_28 << 2)) & M32
+            elif leaf == 29:
+                # bltzl
+                rs_29 = (insn >> 21) & 0x1f
+                simm_29 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_29 = s32(r[rs_29]) < 0
+                if _c_29:
+                    bpc = pc
+                    npc2 = (pc + 4 + (simm_29 << 2)) & M32
+                else:
+                    npc = (pc + 8) & M32
+                    npc2 = (pc + 12) & M32
+            elif leaf == 30:
+                # bgezl
+                rs_30 = (insn >> 21) & 0x1f
+                simm_30 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_30 = s32(r[rs_30]) >= 0
+                if _c_30:
+                    bpc = pc
+                    npc2 = (pc + 4 + (simm_30 << 2)) & M32
+                else:
+                    npc = (pc + 8) & M32
+                    npc2 = (pc + 12) & M32
+            elif leaf == 31:
+                # bltzal
+                rs_31 = (insn >> 21) & 0x1f
+                simm_31 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_31 = s32(r[rs_31]) < 0
+                r[31] = (pc + 8) & M32
+                bpc = pc
+                if _c_31:
+                    npc2 = (pc + 4 + (simm_31 << 2)) & M32
+            elif leaf == 32:
+                # bgezal
+                rs_32 = (insn >> 21) & 0x1f
+                simm_32 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_32 = s32(r[rs_32]) >= 0
+                r[31] = (pc + 8) & M32
+                bpc = pc
+                if _c_32:
+                    npc2 = (pc + 4 + (simm_32 << 2)) & M32
+            elif leaf == 33:
+                # bltzall
+                rs_33 = (insn >> 21) & 0x1f
+                simm_33 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_33 = s32(r[rs_33]) < 0
+                r[31] = (pc + 8) & M32
+                if _c_33:
+                    bpc = pc
+                    npc2 = (pc + 4 + (simm_33 << 2)) & M32
+                else:
+                    npc = (pc + 8) & M32
+                    npc2 = (pc + 12) & M32
+            elif leaf == 34:
+                # bgezall
+                rs_34 = (insn >> 21) & 0x1f
+                simm_34 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_34 = s32(r[rs_34]) >= 0
+                r[31] = (pc + 8) & M32
+                if _c_34:
+                    bpc = pc
+                    npc2 = (pc + 4 + (simm_34 << 2)) & M32
+                else:
+                    npc = (pc + 8) & M32
+                    npc2 = (pc + 12) & M32
+            elif leaf == 35:
+                # j
+                target_35 = insn & 0x3ffffff
+                bpc = pc
+                npc2 = (npc & 0xF0000000) | (target_35 << 2)
+            elif leaf == 36:
+                # jal
+                target_36 = insn & 0x3ffffff
+                r[31] = (pc + 8) & M32
+                bpc = pc
+                npc2 = (npc & 0xF0000000) | (target_36 << 2)
+            elif leaf == 37:
+                # beq
+                rs_37 = (insn >> 21) & 0x1f
+                rt_37 = (insn >> 16) & 0x1f
+                simm_37 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_37 = r[rs_37] == r[rt_37]
+                bpc = pc
+                if _c_37:
+                    npc2 = (pc + 4 + (simm_37 << 2)) & M32
+            elif leaf == 38:
+                # bne
+                rs_38 = (insn >> 21) & 0x1f
+                rt_38 = (insn >> 16) & 0x1f
+                simm_38 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_38 = r[rs_38] != r[rt_38]
+                bpc = pc
+                if _c_38:
+                    npc2 = (pc + 4 + (simm_38 << 2)) & M32
+            elif leaf == 39:
+                # blez
+                rs_39 = (insn >> 21) & 0x1f
+                simm_39 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_39 = s32(r[rs_39]) <= 0
+                bpc = pc
+                if _c_39:
+                    npc2 = (pc + 4 + (simm_39 << 2)) & M32
+            elif leaf == 40:
+                # bgtz
+                rs_40 = (insn >> 21) & 0x1f
+                simm_40 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_40 = s32(r[rs_40]) > 0
+                bpc = pc
+                if _c_40:
+                    npc2 = (pc + 4 + (simm_40 << 2)) & M32
+            elif leaf == 41:
+                # addi
+                rs_41 = (insn >> 21) & 0x1f
+                rt_41 = (insn >> 16) & 0x1f
+                simm_41 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _v_41 = s32(r[rs_41]) + simm_41
+                if _v_41 > 0x7FFFFFFF or _v_41 < -0x80000000:
+                    exc = EXC_OV
+                    break
+                r[rt_41] = _v_41 & M32
+            elif leaf == 42:
+                # addiu
+                rs_42 = (insn >> 21) & 0x1f
+                rt_42 = (insn >> 16) & 0x1f
+                simm_42 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                r[rt_42] = (r[rs_42] + simm_42) & M32
+            elif leaf == 43:
+                # slti
+                rs_43 = (insn >> 21) & 0x1f
+                rt_43 = (insn >> 16) & 0x1f
+                simm_43 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                r[rt_43] = 1 if s32(r[rs_43]) < simm_43 else 0
+            elif leaf == 44:
+                # sltiu
+                rs_44 = (insn >> 21) & 0x1f
+                rt_44 = (insn >> 16) & 0x1f
+                simm_44 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                r[rt_44] = 1 if r[rs_44] < (simm_44 & M32) else 0
+            elif leaf == 45:
+                # andi
+                rs_45 = (insn >> 21) & 0x1f
+                rt_45 = (insn >> 16) & 0x1f
+                uimm_45 = insn & 0xffff
+                r[rt_45] = r[rs_45] & uimm_45
+            elif leaf == 46:
+                # ori
+                rs_46 = (insn >> 21) & 0x1f
+                rt_46 = (insn >> 16) & 0x1f
+                uimm_46 = insn & 0xffff
+                r[rt_46] = r[rs_46] | uimm_46
+            elif leaf == 47:
+                # xori
+                rs_47 = (insn >> 21) & 0x1f
+                rt_47 = (insn >> 16) & 0x1f
+                uimm_47 = insn & 0xffff
+                r[rt_47] = r[rs_47] ^ uimm_47
+            elif leaf == 48:
+                # lui
+                rt_48 = (insn >> 16) & 0x1f
+                uimm_48 = insn & 0xffff
+                r[rt_48] = uimm_48 << 16
+            elif leaf == 49:
+                # eret
+                if not cu0:
+                    exc = EXC_CPU
+                    ce = 0
+                    break
+                npc2 = eret_nb(m, c)
+                npc = npc2
+                npc2 = (npc2 + 4) & M32
+                bpc = -1
+                exc = X_RESYNC
+                break
+            elif leaf == 50:
+                # mfc1
+                fs_50 = (insn >> 11) & 0x1f
+                rt_50 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                r[rt_50] = f[fs_50] & M32
+            elif leaf == 51:
+                # mtc1
+                fs_51 = (insn >> 11) & 0x1f
+                rt_51 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                f[fs_51] = (f[fs_51] & ~M32) | r[rt_51]
+            elif leaf == 52:
+                # bc1f
+                cc18_52 = (insn >> 18) & 0x7
+                simm_52 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _c_52 = fcc(st[FCSR], cc18_52) == 0
+                bpc = pc
+                if _c_52:
+                    npc2 = (pc + 4 + (simm_52 << 2)) & M32
+            elif leaf == 53:
+                # bc1t
+                cc18_53 = (insn >> 18) & 0x7
+                simm_53 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _c_53 = fcc(st[FCSR], cc18_53) != 0
+                bpc = pc
+                if _c_53:
+                    npc2 = (pc + 4 + (simm_53 << 2)) & M32
+            elif leaf == 54:
+                # bc1fl
+                cc18_54 = (insn >> 18) & 0x7
+                simm_54 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _c_54 = fcc(st[FCSR], cc18_54) == 0
+                if _c_54:
+                    bpc = pc
+                    npc2 = (pc + 4 + (simm_54 << 2)) & M32
+                else:
+                    npc = (pc + 8) & M32
+                    npc2 = (pc + 12) & M32
+            elif leaf == 55:
+                # bc1tl
+                cc18_55 = (insn >> 18) & 0x7
+                simm_55 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _c_55 = fcc(st[FCSR], cc18_55) != 0
+                if _c_55:
+                    bpc = pc
+                    npc2 = (pc + 4 + (simm_55 << 2)) & M32
+                else:
+                    npc = (pc + 8) & M32
+                    npc2 = (pc + 12) & M32
+            elif leaf == 56:
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                exc = fpu_op0_nb(st, r, f, insn, fr64)
+                if exc >= 0:
+                    break
+            elif leaf == 57:
+                # add.s
+                fd_99 = (insn >> 6) & 0x1f
+                fs_99 = (insn >> 11) & 0x1f
+                ft_99 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _res_99, _cause_99 = add_s(rd_s(f, fs_99), rd_s(f, ft_99), st[FCSR])
+                _fc_99 = (st[FCSR] & ~0x3F000) | (_cause_99 << 12)
+                if _cause_99 & (((_fc_99 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_99
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_99 | ((_cause_99 & 0x1F) << 2)
+                wr_s(f, fd_99, _res_99)
+            elif leaf == 58:
+                # sub.s
+                fd_100 = (insn >> 6) & 0x1f
+                fs_100 = (insn >> 11) & 0x1f
+                ft_100 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _res_100, _cause_100 = sub_s(rd_s(f, fs_100), rd_s(f, ft_100), st[FCSR])
+                _fc_100 = (st[FCSR] & ~0x3F000) | (_cause_100 << 12)
+                if _cause_100 & (((_fc_100 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_100
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_100 | ((_cause_100 & 0x1F) << 2)
+                wr_s(f, fd_100, _res_100)
+            elif leaf == 59:
+                # mul.s
+                fd_101 = (insn >> 6) & 0x1f
+                fs_101 = (insn >> 11) & 0x1f
+                ft_101 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _res_101, _cause_101 = mul_s(rd_s(f, fs_101), rd_s(f, ft_101), st[FCSR])
+                _fc_101 = (st[FCSR] & ~0x3F000) | (_cause_101 << 12)
+                if _cause_101 & (((_fc_101 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_101
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_101 | ((_cause_101 & 0x1F) << 2)
+                wr_s(f, fd_101, _res_101)
+            elif leaf == 60:
+                # div.s
+                fd_102 = (insn >> 6) & 0x1f
+                fs_102 = (insn >> 11) & 0x1f
+                ft_102 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _res_102, _cause_102 = div_s(rd_s(f, fs_102), rd_s(f, ft_102), st[FCSR])
+                _fc_102 = (st[FCSR] & ~0x3F000) | (_cause_102 << 12)
+                if _cause_102 & (((_fc_102 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_102
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_102 | ((_cause_102 & 0x1F) << 2)
+                wr_s(f, fd_102, _res_102)
+            elif leaf == 61:
+                # mov.s
+                fd_103 = (insn >> 6) & 0x1f
+                fs_103 = (insn >> 11) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                wr_s(f, fd_103, rd_s(f, fs_103))
+            elif leaf == 62:
+                # cvt.d.s
+                fd_104 = (insn >> 6) & 0x1f
+                fs_104 = (insn >> 11) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_104) & 1:
+                    exc = EXC_RI
+                    break
+                _res_104, _cause_104 = cvt_d_s(rd_s(f, fs_104), st[FCSR])
+                _fc_104 = (st[FCSR] & ~0x3F000) | (_cause_104 << 12)
+                if _cause_104 & (((_fc_104 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_104
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_104 | ((_cause_104 & 0x1F) << 2)
+                wr_d(f, fr64, fd_104, _res_104)
+            elif leaf == 63:
+                # c.eq.s
+                cc8_105 = (insn >> 8) & 0x7
+                cond_105 = insn & 0xf
+                fs_105 = (insn >> 11) & 0x1f
+                ft_105 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _t_105, _cause_105 = cmp_s(rd_s(f, fs_105), rd_s(f, ft_105), cond_105, st[FCSR])
+                _fc_105 = (st[FCSR] & ~0x3F000) | (_cause_105 << 12)
+                if _cause_105 & (((_fc_105 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_105
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_105 | ((_cause_105 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_105, _t_105)
+            elif leaf == 64:
+                # c.olt.s
+                cc8_106 = (insn >> 8) & 0x7
+                cond_106 = insn & 0xf
+                fs_106 = (insn >> 11) & 0x1f
+                ft_106 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _t_106, _cause_106 = cmp_s(rd_s(f, fs_106), rd_s(f, ft_106), cond_106, st[FCSR])
+                _fc_106 = (st[FCSR] & ~0x3F000) | (_cause_106 << 12)
+                if _cause_106 & (((_fc_106 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_106
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_106 | ((_cause_106 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_106, _t_106)
+            elif leaf == 65:
+                # c.ult.s
+                cc8_107 = (insn >> 8) & 0x7
+                cond_107 = insn & 0xf
+                fs_107 = (insn >> 11) & 0x1f
+                ft_107 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _t_107, _cause_107 = cmp_s(rd_s(f, fs_107), rd_s(f, ft_107), cond_107, st[FCSR])
+                _fc_107 = (st[FCSR] & ~0x3F000) | (_cause_107 << 12)
+                if _cause_107 & (((_fc_107 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_107
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_107 | ((_cause_107 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_107, _t_107)
+            elif leaf == 66:
+                # c.ole.s
+                cc8_108 = (insn >> 8) & 0x7
+                cond_108 = insn & 0xf
+                fs_108 = (insn >> 11) & 0x1f
+                ft_108 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _t_108, _cause_108 = cmp_s(rd_s(f, fs_108), rd_s(f, ft_108), cond_108, st[FCSR])
+                _fc_108 = (st[FCSR] & ~0x3F000) | (_cause_108 << 12)
+                if _cause_108 & (((_fc_108 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_108
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_108 | ((_cause_108 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_108, _t_108)
+            elif leaf == 67:
+                # c.ule.s
+                cc8_109 = (insn >> 8) & 0x7
+                cond_109 = insn & 0xf
+                fs_109 = (insn >> 11) & 0x1f
+                ft_109 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _t_109, _cause_109 = cmp_s(rd_s(f, fs_109), rd_s(f, ft_109), cond_109, st[FCSR])
+                _fc_109 = (st[FCSR] & ~0x3F000) | (_cause_109 << 12)
+                if _cause_109 & (((_fc_109 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_109
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_109 | ((_cause_109 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_109, _t_109)
+            elif leaf == 68:
+                # c.lt.s
+                cc8_110 = (insn >> 8) & 0x7
+                cond_110 = insn & 0xf
+                fs_110 = (insn >> 11) & 0x1f
+                ft_110 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _t_110, _cause_110 = cmp_s(rd_s(f, fs_110), rd_s(f, ft_110), cond_110, st[FCSR])
+                _fc_110 = (st[FCSR] & ~0x3F000) | (_cause_110 << 12)
+                if _cause_110 & (((_fc_110 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_110
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_110 | ((_cause_110 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_110, _t_110)
+            elif leaf == 69:
+                # c.le.s
+                cc8_111 = (insn >> 8) & 0x7
+                cond_111 = insn & 0xf
+                fs_111 = (insn >> 11) & 0x1f
+                ft_111 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _t_111, _cause_111 = cmp_s(rd_s(f, fs_111), rd_s(f, ft_111), cond_111, st[FCSR])
+                _fc_111 = (st[FCSR] & ~0x3F000) | (_cause_111 << 12)
+                if _cause_111 & (((_fc_111 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_111
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_111 | ((_cause_111 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_111, _t_111)
+            elif leaf == 70:
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                exc = fpu_op1_nb(st, r, f, insn, fr64)
+                if exc >= 0:
+                    break
+            elif leaf == 71:
+                # add.d
+                fd_155 = (insn >> 6) & 0x1f
+                fs_155 = (insn >> 11) & 0x1f
+                ft_155 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_155 | fs_155 | ft_155) & 1:
+                    exc = EXC_RI
+                    break
+                _res_155, _cause_155 = add_d(rd_d(f, fr64, fs_155), rd_d(f, fr64, ft_155), st[FCSR])
+                _fc_155 = (st[FCSR] & ~0x3F000) | (_cause_155 << 12)
+                if _cause_155 & (((_fc_155 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_155
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_155 | ((_cause_155 & 0x1F) << 2)
+                wr_d(f, fr64, fd_155, _res_155)
+            elif leaf == 72:
+                # sub.d
+                fd_156 = (insn >> 6) & 0x1f
+                fs_156 = (insn >> 11) & 0x1f
+                ft_156 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_156 | fs_156 | ft_156) & 1:
+                    exc = EXC_RI
+                    break
+                _res_156, _cause_156 = sub_d(rd_d(f, fr64, fs_156), rd_d(f, fr64, ft_156), st[FCSR])
+                _fc_156 = (st[FCSR] & ~0x3F000) | (_cause_156 << 12)
+                if _cause_156 & (((_fc_156 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_156
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_156 | ((_cause_156 & 0x1F) << 2)
+                wr_d(f, fr64, fd_156, _res_156)
+            elif leaf == 73:
+                # mul.d
+                fd_157 = (insn >> 6) & 0x1f
+                fs_157 = (insn >> 11) & 0x1f
+                ft_157 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_157 | fs_157 | ft_157) & 1:
+                    exc = EXC_RI
+                    break
+                _res_157, _cause_157 = mul_d(rd_d(f, fr64, fs_157), rd_d(f, fr64, ft_157), st[FCSR])
+                _fc_157 = (st[FCSR] & ~0x3F000) | (_cause_157 << 12)
+                if _cause_157 & (((_fc_157 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_157
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_157 | ((_cause_157 & 0x1F) << 2)
+                wr_d(f, fr64, fd_157, _res_157)
+            elif leaf == 74:
+                # div.d
+                fd_158 = (insn >> 6) & 0x1f
+                fs_158 = (insn >> 11) & 0x1f
+                ft_158 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_158 | fs_158 | ft_158) & 1:
+                    exc = EXC_RI
+                    break
+                _res_158, _cause_158 = div_d(rd_d(f, fr64, fs_158), rd_d(f, fr64, ft_158), st[FCSR])
+                _fc_158 = (st[FCSR] & ~0x3F000) | (_cause_158 << 12)
+                if _cause_158 & (((_fc_158 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_158
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_158 | ((_cause_158 & 0x1F) << 2)
+                wr_d(f, fr64, fd_158, _res_158)
+            elif leaf == 75:
+                # sqrt.d
+                fd_159 = (insn >> 6) & 0x1f
+                fs_159 = (insn >> 11) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_159 | fs_159) & 1:
+                    exc = EXC_RI
+                    break
+                _res_159, _cause_159 = sqrt_d(rd_d(f, fr64, fs_159), st[FCSR])
+                _fc_159 = (st[FCSR] & ~0x3F000) | (_cause_159 << 12)
+                if _cause_159 & (((_fc_159 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_159
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_159 | ((_cause_159 & 0x1F) << 2)
+                wr_d(f, fr64, fd_159, _res_159)
+            elif leaf == 76:
+                # abs.d
+                fd_160 = (insn >> 6) & 0x1f
+                fs_160 = (insn >> 11) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_160 | fs_160) & 1:
+                    exc = EXC_RI
+                    break
+                _res_160, _cause_160 = abs_d(rd_d(f, fr64, fs_160), st[FCSR])
+                wr_d(f, fr64, fd_160, _res_160)
+            elif leaf == 77:
+                # mov.d
+                fd_161 = (insn >> 6) & 0x1f
+                fs_161 = (insn >> 11) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_161 | fs_161) & 1:
+                    exc = EXC_RI
+                    break
+                wr_d(f, fr64, fd_161, rd_d(f, fr64, fs_161))
+            elif leaf == 78:
+                # neg.d
+                fd_162 = (insn >> 6) & 0x1f
+                fs_162 = (insn >> 11) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_162 | fs_162) & 1:
+                    exc = EXC_RI
+                    break
+                _res_162, _cause_162 = neg_d(rd_d(f, fr64, fs_162), st[FCSR])
+                wr_d(f, fr64, fd_162, _res_162)
+            elif leaf == 79:
+                # trunc.w.d
+                fd_163 = (insn >> 6) & 0x1f
+                fs_163 = (insn >> 11) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_163) & 1:
+                    exc = EXC_RI
+                    break
+                _res_163, _cause_163 = trunc_w_d(rd_d(f, fr64, fs_163), st[FCSR])
+                _fc_163 = (st[FCSR] & ~0x3F000) | (_cause_163 << 12)
+                if _cause_163 & (((_fc_163 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_163
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_163 | ((_cause_163 & 0x1F) << 2)
+                wr_s(f, fd_163, _res_163)
+            elif leaf == 80:
+                # movz.d
+                fd_164 = (insn >> 6) & 0x1f
+                fs_164 = (insn >> 11) & 0x1f
+                rt_164 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_164 | fs_164) & 1:
+                    exc = EXC_RI
+                    break
+                if r[rt_164] == 0:
+                    wr_d(f, fr64, fd_164, rd_d(f, fr64, fs_164))
+            elif leaf == 81:
+                # movn.d
+                fd_165 = (insn >> 6) & 0x1f
+                fs_165 = (insn >> 11) & 0x1f
+                rt_165 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_165 | fs_165) & 1:
+                    exc = EXC_RI
+                    break
+                if r[rt_165] != 0:
+                    wr_d(f, fr64, fd_165, rd_d(f, fr64, fs_165))
+            elif leaf == 82:
+                # cvt.s.d
+                fd_166 = (insn >> 6) & 0x1f
+                fs_166 = (insn >> 11) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_166) & 1:
+                    exc = EXC_RI
+                    break
+                _res_166, _cause_166 = cvt_s_d(rd_d(f, fr64, fs_166), st[FCSR])
+                _fc_166 = (st[FCSR] & ~0x3F000) | (_cause_166 << 12)
+                if _cause_166 & (((_fc_166 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_166
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_166 | ((_cause_166 & 0x1F) << 2)
+                wr_s(f, fd_166, _res_166)
+            elif leaf == 83:
+                # c.f.d
+                cc8_167 = (insn >> 8) & 0x7
+                cond_167 = insn & 0xf
+                fs_167 = (insn >> 11) & 0x1f
+                ft_167 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_167 | ft_167) & 1:
+                    exc = EXC_RI
+                    break
+                _t_167, _cause_167 = cmp_d(rd_d(f, fr64, fs_167), rd_d(f, fr64, ft_167), cond_167, st[FCSR])
+                _fc_167 = (st[FCSR] & ~0x3F000) | (_cause_167 << 12)
+                if _cause_167 & (((_fc_167 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_167
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_167 | ((_cause_167 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_167, _t_167)
+            elif leaf == 84:
+                # c.un.d
+                cc8_168 = (insn >> 8) & 0x7
+                cond_168 = insn & 0xf
+                fs_168 = (insn >> 11) & 0x1f
+                ft_168 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_168 | ft_168) & 1:
+                    exc = EXC_RI
+                    break
+                _t_168, _cause_168 = cmp_d(rd_d(f, fr64, fs_168), rd_d(f, fr64, ft_168), cond_168, st[FCSR])
+                _fc_168 = (st[FCSR] & ~0x3F000) | (_cause_168 << 12)
+                if _cause_168 & (((_fc_168 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_168
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_168 | ((_cause_168 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_168, _t_168)
+            elif leaf == 85:
+                # c.eq.d
+                cc8_169 = (insn >> 8) & 0x7
+                cond_169 = insn & 0xf
+                fs_169 = (insn >> 11) & 0x1f
+                ft_169 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_169 | ft_169) & 1:
+                    exc = EXC_RI
+                    break
+                _t_169, _cause_169 = cmp_d(rd_d(f, fr64, fs_169), rd_d(f, fr64, ft_169), cond_169, st[FCSR])
+                _fc_169 = (st[FCSR] & ~0x3F000) | (_cause_169 << 12)
+                if _cause_169 & (((_fc_169 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_169
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_169 | ((_cause_169 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_169, _t_169)
+            elif leaf == 86:
+                # c.ueq.d
+                cc8_170 = (insn >> 8) & 0x7
+                cond_170 = insn & 0xf
+                fs_170 = (insn >> 11) & 0x1f
+                ft_170 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_170 | ft_170) & 1:
+                    exc = EXC_RI
+                    break
+                _t_170, _cause_170 = cmp_d(rd_d(f, fr64, fs_170), rd_d(f, fr64, ft_170), cond_170, st[FCSR])
+                _fc_170 = (st[FCSR] & ~0x3F000) | (_cause_170 << 12)
+                if _cause_170 & (((_fc_170 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_170
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_170 | ((_cause_170 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_170, _t_170)
+            elif leaf == 87:
+                # c.olt.d
+                cc8_171 = (insn >> 8) & 0x7
+                cond_171 = insn & 0xf
+                fs_171 = (insn >> 11) & 0x1f
+                ft_171 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_171 | ft_171) & 1:
+                    exc = EXC_RI
+                    break
+                _t_171, _cause_171 = cmp_d(rd_d(f, fr64, fs_171), rd_d(f, fr64, ft_171), cond_171, st[FCSR])
+                _fc_171 = (st[FCSR] & ~0x3F000) | (_cause_171 << 12)
+                if _cause_171 & (((_fc_171 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_171
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_171 | ((_cause_171 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_171, _t_171)
+            elif leaf == 88:
+                # c.ult.d
+                cc8_172 = (insn >> 8) & 0x7
+                cond_172 = insn & 0xf
+                fs_172 = (insn >> 11) & 0x1f
+                ft_172 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_172 | ft_172) & 1:
+                    exc = EXC_RI
+                    break
+                _t_172, _cause_172 = cmp_d(rd_d(f, fr64, fs_172), rd_d(f, fr64, ft_172), cond_172, st[FCSR])
+                _fc_172 = (st[FCSR] & ~0x3F000) | (_cause_172 << 12)
+                if _cause_172 & (((_fc_172 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_172
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_172 | ((_cause_172 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_172, _t_172)
+            elif leaf == 89:
+                # c.ole.d
+                cc8_173 = (insn >> 8) & 0x7
+                cond_173 = insn & 0xf
+                fs_173 = (insn >> 11) & 0x1f
+                ft_173 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_173 | ft_173) & 1:
+                    exc = EXC_RI
+                    break
+                _t_173, _cause_173 = cmp_d(rd_d(f, fr64, fs_173), rd_d(f, fr64, ft_173), cond_173, st[FCSR])
+                _fc_173 = (st[FCSR] & ~0x3F000) | (_cause_173 << 12)
+                if _cause_173 & (((_fc_173 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_173
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_173 | ((_cause_173 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_173, _t_173)
+            elif leaf == 90:
+                # c.ule.d
+                cc8_174 = (insn >> 8) & 0x7
+                cond_174 = insn & 0xf
+                fs_174 = (insn >> 11) & 0x1f
+                ft_174 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_174 | ft_174) & 1:
+                    exc = EXC_RI
+                    break
+                _t_174, _cause_174 = cmp_d(rd_d(f, fr64, fs_174), rd_d(f, fr64, ft_174), cond_174, st[FCSR])
+                _fc_174 = (st[FCSR] & ~0x3F000) | (_cause_174 << 12)
+                if _cause_174 & (((_fc_174 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_174
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_174 | ((_cause_174 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_174, _t_174)
+            elif leaf == 91:
+                # c.sf.d
+                cc8_175 = (insn >> 8) & 0x7
+                cond_175 = insn & 0xf
+                fs_175 = (insn >> 11) & 0x1f
+                ft_175 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_175 | ft_175) & 1:
+                    exc = EXC_RI
+                    break
+                _t_175, _cause_175 = cmp_d(rd_d(f, fr64, fs_175), rd_d(f, fr64, ft_175), cond_175, st[FCSR])
+                _fc_175 = (st[FCSR] & ~0x3F000) | (_cause_175 << 12)
+                if _cause_175 & (((_fc_175 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_175
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_175 | ((_cause_175 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_175, _t_175)
+            elif leaf == 92:
+                # c.ngle.d
+                cc8_176 = (insn >> 8) & 0x7
+                cond_176 = insn & 0xf
+                fs_176 = (insn >> 11) & 0x1f
+                ft_176 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_176 | ft_176) & 1:
+                    exc = EXC_RI
+                    break
+                _t_176, _cause_176 = cmp_d(rd_d(f, fr64, fs_176), rd_d(f, fr64, ft_176), cond_176, st[FCSR])
+                _fc_176 = (st[FCSR] & ~0x3F000) | (_cause_176 << 12)
+                if _cause_176 & (((_fc_176 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_176
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_176 | ((_cause_176 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_176, _t_176)
+            elif leaf == 93:
+                # c.seq.d
+                cc8_177 = (insn >> 8) & 0x7
+                cond_177 = insn & 0xf
+                fs_177 = (insn >> 11) & 0x1f
+                ft_177 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_177 | ft_177) & 1:
+                    exc = EXC_RI
+                    break
+                _t_177, _cause_177 = cmp_d(rd_d(f, fr64, fs_177), rd_d(f, fr64, ft_177), cond_177, st[FCSR])
+                _fc_177 = (st[FCSR] & ~0x3F000) | (_cause_177 << 12)
+                if _cause_177 & (((_fc_177 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_177
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_177 | ((_cause_177 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_177, _t_177)
+            elif leaf == 94:
+                # c.ngl.d
+                cc8_178 = (insn >> 8) & 0x7
+                cond_178 = insn & 0xf
+                fs_178 = (insn >> 11) & 0x1f
+                ft_178 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_178 | ft_178) & 1:
+                    exc = EXC_RI
+                    break
+                _t_178, _cause_178 = cmp_d(rd_d(f, fr64, fs_178), rd_d(f, fr64, ft_178), cond_178, st[FCSR])
+                _fc_178 = (st[FCSR] & ~0x3F000) | (_cause_178 << 12)
+                if _cause_178 & (((_fc_178 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_178
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_178 | ((_cause_178 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_178, _t_178)
+            elif leaf == 95:
+                # c.lt.d
+                cc8_179 = (insn >> 8) & 0x7
+                cond_179 = insn & 0xf
+                fs_179 = (insn >> 11) & 0x1f
+                ft_179 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_179 | ft_179) & 1:
+                    exc = EXC_RI
+                    break
+                _t_179, _cause_179 = cmp_d(rd_d(f, fr64, fs_179), rd_d(f, fr64, ft_179), cond_179, st[FCSR])
+                _fc_179 = (st[FCSR] & ~0x3F000) | (_cause_179 << 12)
+                if _cause_179 & (((_fc_179 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_179
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_179 | ((_cause_179 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_179, _t_179)
+            elif leaf == 96:
+                # c.nge.d
+                cc8_180 = (insn >> 8) & 0x7
+                cond_180 = insn & 0xf
+                fs_180 = (insn >> 11) & 0x1f
+                ft_180 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_180 | ft_180) & 1:
+                    exc = EXC_RI
+                    break
+                _t_180, _cause_180 = cmp_d(rd_d(f, fr64, fs_180), rd_d(f, fr64, ft_180), cond_180, st[FCSR])
+                _fc_180 = (st[FCSR] & ~0x3F000) | (_cause_180 << 12)
+                if _cause_180 & (((_fc_180 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_180
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_180 | ((_cause_180 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_180, _t_180)
+            elif leaf == 97:
+                # c.le.d
+                cc8_181 = (insn >> 8) & 0x7
+                cond_181 = insn & 0xf
+                fs_181 = (insn >> 11) & 0x1f
+                ft_181 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_181 | ft_181) & 1:
+                    exc = EXC_RI
+                    break
+                _t_181, _cause_181 = cmp_d(rd_d(f, fr64, fs_181), rd_d(f, fr64, ft_181), cond_181, st[FCSR])
+                _fc_181 = (st[FCSR] & ~0x3F000) | (_cause_181 << 12)
+                if _cause_181 & (((_fc_181 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_181
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_181 | ((_cause_181 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_181, _t_181)
+            elif leaf == 98:
+                # c.ngt.d
+                cc8_182 = (insn >> 8) & 0x7
+                cond_182 = insn & 0xf
+                fs_182 = (insn >> 11) & 0x1f
+                ft_182 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fs_182 | ft_182) & 1:
+                    exc = EXC_RI
+                    break
+                _t_182, _cause_182 = cmp_d(rd_d(f, fr64, fs_182), rd_d(f, fr64, ft_182), cond_182, st[FCSR])
+                _fc_182 = (st[FCSR] & ~0x3F000) | (_cause_182 << 12)
+                if _cause_182 & (((_fc_182 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_182
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_182 | ((_cause_182 & 0x1F) << 2)
+                st[FCSR] = set_fcc(st[FCSR], cc8_182, _t_182)
+            elif leaf == 99:
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                exc = fpu_op2_nb(st, r, f, insn, fr64)
+                if exc >= 0:
+                    break
+            elif leaf == 100:
+                # cvt.s.w
+                fd_186 = (insn >> 6) & 0x1f
+                fs_186 = (insn >> 11) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _res_186, _cause_186 = cvt_s_w(rd_s(f, fs_186), st[FCSR])
+                _fc_186 = (st[FCSR] & ~0x3F000) | (_cause_186 << 12)
+                if _cause_186 & (((_fc_186 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_186
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_186 | ((_cause_186 & 0x1F) << 2)
+                wr_s(f, fd_186, _res_186)
+            elif leaf == 101:
+                # cvt.d.w
+                fd_187 = (insn >> 6) & 0x1f
+                fs_187 = (insn >> 11) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_187) & 1:
+                    exc = EXC_RI
+                    break
+                _res_187, _cause_187 = cvt_d_w(rd_s(f, fs_187), st[FCSR])
+                _fc_187 = (st[FCSR] & ~0x3F000) | (_cause_187 << 12)
+                if _cause_187 & (((_fc_187 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_187
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_187 | ((_cause_187 & 0x1F) << 2)
+                wr_d(f, fr64, fd_187, _res_187)
+            elif leaf == 102:
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                exc = fpu_op3_nb(st, r, f, insn, fr64)
+                if exc >= 0:
+                    break
+            elif leaf == 103:
+                # lwxc1
+                rs_191 = (insn >> 21) & 0x1f
+                rt_191 = (insn >> 16) & 0x1f
+                sa_191 = (insn >> 6) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _va_191 = (r[rs_191] + r[rt_191]) & M32
+                if _va_191 & 3:
+                    badva = _va_191
+                    exc = EXC_ADEL
+                    break
+                _s_191 = (_va_191 >> 12) & TC_MASK
+                if ltag[_s_191] == _va_191 >> 12:
+                    last_pa = _va_191 + ladd[_s_191]
+                else:
+                    last_pa = load_xlate_nb(m, c, mi, _va_191, 4)
+                    if last_pa < 0:
+                        badva = _va_191
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        break
+                _ln_191 = last_pa >> lsh
+                if (d1[(_ln_191 & d1m) * d1w] >> 2) != _ln_191:
+                    _lat_191 = access_nb(m, c, _ln_191, ACC_LOAD)
+                    cyc0 += _lat_191
+                    stop -= _lat_191
+                    stall += _lat_191
+                _ld0_191 = np.int64(ram32[last_pa >> 2])
+                f[sa_191] = (f[sa_191] & ~M32) | _ld0_191
+            elif leaf == 104:
+                # ldxc1
+                rs_192 = (insn >> 21) & 0x1f
+                rt_192 = (insn >> 16) & 0x1f
+                sa_192 = (insn >> 6) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (sa_192) & 1:
+                    exc = EXC_RI
+                    break
+                _va_192 = (r[rs_192] + r[rt_192]) & M32
+                if _va_192 & 7:
+                    badva = _va_192
+                    exc = EXC_ADEL
+                    break
+                _s_192 = (_va_192 >> 12) & TC_MASK
+                if ltag[_s_192] == _va_192 >> 12:
+                    last_pa = _va_192 + ladd[_s_192]
+                else:
+                    last_pa = load_xlate_nb(m, c, mi, _va_192, 8)
+                    if last_pa < 0:
+                        badva = _va_192
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        break
+                _ln_192 = last_pa >> lsh
+                if (d1[(_ln_192 & d1m) * d1w] >> 2) != _ln_192:
+                    _lat_192 = access_nb(m, c, _ln_192, ACC_LOAD)
+                    cyc0 += _lat_192
+                    stop -= _lat_192
+                    stall += _lat_192
+                _ld0_192 = np.int64(ram32[last_pa >> 2]) | (np.int64(ram32[(last_pa >> 2) + 1]) << 32)
+                wr_d(f, fr64, sa_192, _ld0_192)
+            elif leaf == 105:
+                # luxc1
+                rs_193 = (insn >> 21) & 0x1f
+                rt_193 = (insn >> 16) & 0x1f
+                sa_193 = (insn >> 6) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (sa_193) & 1:
+                    exc = EXC_RI
+                    break
+                _va_193 = (r[rs_193] + r[rt_193]) & 0xFFFFFFF8
+                if _va_193 & 7:
+                    badva = _va_193
+                    exc = EXC_ADEL
+                    break
+                _s_193 = (_va_193 >> 12) & TC_MASK
+                if ltag[_s_193] == _va_193 >> 12:
+                    last_pa = _va_193 + ladd[_s_193]
+                else:
+                    last_pa = load_xlate_nb(m, c, mi, _va_193, 8)
+                    if last_pa < 0:
+                        badva = _va_193
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        break
+                _ln_193 = last_pa >> lsh
+                if (d1[(_ln_193 & d1m) * d1w] >> 2) != _ln_193:
+                    _lat_193 = access_nb(m, c, _ln_193, ACC_LOAD)
+                    cyc0 += _lat_193
+                    stop -= _lat_193
+                    stall += _lat_193
+                _ld0_193 = np.int64(ram32[last_pa >> 2]) | (np.int64(ram32[(last_pa >> 2) + 1]) << 32)
+                wr_d(f, fr64, sa_193, _ld0_193)
+            elif leaf == 106:
+                # swxc1
+                rd_194 = (insn >> 11) & 0x1f
+                rs_194 = (insn >> 21) & 0x1f
+                rt_194 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _va_194 = (r[rs_194] + r[rt_194]) & M32
+                _sv_194 = f[rd_194] & M32
+                if _va_194 & 3:
+                    badva = _va_194
+                    exc = EXC_ADES
+                    break
+                _s_194 = (_va_194 >> 12) & TC_MASK
+                if stag[_s_194] == _va_194 >> 12:
+                    _pa_194 = _va_194 + sadd[_s_194]
+                    ram32[_pa_194 >> 2] = _sv_194
+                else:
+                    _pa_194 = store_xlate_nb(m, c, mi, _va_194, 4)
+                    if _pa_194 < 0:
+                        badva = _va_194
+                        exc = -1 - _pa_194
+                        break
+                    ram32[_pa_194 >> 2] = _sv_194
+                    if _pa_194 == ram_size:
+                        exc = X_MMIO_STORE
+                        break
+                _ln_194 = _pa_194 >> lsh
+                if d1[(_ln_194 & d1m) * d1w] != (_ln_194 << 2) | 3:
+                    _lat_194 = access_nb(m, c, _ln_194, ACC_STORE)
+                    cyc0 += _lat_194
+                    stop -= _lat_194
+                    stall += _lat_194
+            elif leaf == 107:
+                # sdxc1
+                rd_195 = (insn >> 11) & 0x1f
+                rs_195 = (insn >> 21) & 0x1f
+                rt_195 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (rd_195) & 1:
+                    exc = EXC_RI
+                    break
+                _va_195 = (r[rs_195] + r[rt_195]) & M32
+                _sv_195 = rd_d(f, fr64, rd_195)
+                if _va_195 & 7:
+                    badva = _va_195
+                    exc = EXC_ADES
+                    break
+                _s_195 = (_va_195 >> 12) & TC_MASK
+                if stag[_s_195] == _va_195 >> 12:
+                    _pa_195 = _va_195 + sadd[_s_195]
+                    ram32[_pa_195 >> 2] = _sv_195 & M32
+                    ram32[(_pa_195 >> 2) + 1] = (_sv_195 >> 32) & M32
+                else:
+                    _pa_195 = store_xlate_nb(m, c, mi, _va_195, 8)
+                    if _pa_195 < 0:
+                        badva = _va_195
+                        exc = -1 - _pa_195
+                        break
+                    ram32[_pa_195 >> 2] = _sv_195 & M32
+                    ram32[(_pa_195 >> 2) + 1] = (_sv_195 >> 32) & M32
+                    if _pa_195 == ram_size:
+                        exc = X_MMIO_STORE
+                        break
+                _ln_195 = _pa_195 >> lsh
+                if d1[(_ln_195 & d1m) * d1w] != (_ln_195 << 2) | 3:
+                    _lat_195 = access_nb(m, c, _ln_195, ACC_STORE)
+                    cyc0 += _lat_195
+                    stop -= _lat_195
+                    stall += _lat_195
+            elif leaf == 108:
+                # suxc1
+                rd_196 = (insn >> 11) & 0x1f
+                rs_196 = (insn >> 21) & 0x1f
+                rt_196 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (rd_196) & 1:
+                    exc = EXC_RI
+                    break
+                _va_196 = (r[rs_196] + r[rt_196]) & 0xFFFFFFF8
+                _sv_196 = rd_d(f, fr64, rd_196)
+                if _va_196 & 7:
+                    badva = _va_196
+                    exc = EXC_ADES
+                    break
+                _s_196 = (_va_196 >> 12) & TC_MASK
+                if stag[_s_196] == _va_196 >> 12:
+                    _pa_196 = _va_196 + sadd[_s_196]
+                    ram32[_pa_196 >> 2] = _sv_196 & M32
+                    ram32[(_pa_196 >> 2) + 1] = (_sv_196 >> 32) & M32
+                else:
+                    _pa_196 = store_xlate_nb(m, c, mi, _va_196, 8)
+                    if _pa_196 < 0:
+                        badva = _va_196
+                        exc = -1 - _pa_196
+                        break
+                    ram32[_pa_196 >> 2] = _sv_196 & M32
+                    ram32[(_pa_196 >> 2) + 1] = (_sv_196 >> 32) & M32
+                    if _pa_196 == ram_size:
+                        exc = X_MMIO_STORE
+                        break
+                _ln_196 = _pa_196 >> lsh
+                if d1[(_ln_196 & d1m) * d1w] != (_ln_196 << 2) | 3:
+                    _lat_196 = access_nb(m, c, _ln_196, ACC_STORE)
+                    cyc0 += _lat_196
+                    stop -= _lat_196
+                    stall += _lat_196
+            elif leaf == 109:
+                # madd.s
+                fd_197 = (insn >> 6) & 0x1f
+                fr_197 = (insn >> 21) & 0x1f
+                fs_197 = (insn >> 11) & 0x1f
+                ft_197 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _res_197, _cause_197 = madd_s(rd_s(f, fr_197), rd_s(f, fs_197), rd_s(f, ft_197), st[FCSR])
+                _fc_197 = (st[FCSR] & ~0x3F000) | (_cause_197 << 12)
+                if _cause_197 & (((_fc_197 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_197
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_197 | ((_cause_197 & 0x1F) << 2)
+                wr_s(f, fd_197, _res_197)
+            elif leaf == 110:
+                # madd.d
+                fd_198 = (insn >> 6) & 0x1f
+                fr_198 = (insn >> 21) & 0x1f
+                fs_198 = (insn >> 11) & 0x1f
+                ft_198 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_198 | fr_198 | fs_198 | ft_198) & 1:
+                    exc = EXC_RI
+                    break
+                _res_198, _cause_198 = madd_d(rd_d(f, fr64, fr_198), rd_d(f, fr64, fs_198), rd_d(f, fr64, ft_198), st[FCSR])
+                _fc_198 = (st[FCSR] & ~0x3F000) | (_cause_198 << 12)
+                if _cause_198 & (((_fc_198 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_198
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_198 | ((_cause_198 & 0x1F) << 2)
+                wr_d(f, fr64, fd_198, _res_198)
+            elif leaf == 111:
+                # msub.s
+                fd_199 = (insn >> 6) & 0x1f
+                fr_199 = (insn >> 21) & 0x1f
+                fs_199 = (insn >> 11) & 0x1f
+                ft_199 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _res_199, _cause_199 = msub_s(rd_s(f, fr_199), rd_s(f, fs_199), rd_s(f, ft_199), st[FCSR])
+                _fc_199 = (st[FCSR] & ~0x3F000) | (_cause_199 << 12)
+                if _cause_199 & (((_fc_199 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_199
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_199 | ((_cause_199 & 0x1F) << 2)
+                wr_s(f, fd_199, _res_199)
+            elif leaf == 112:
+                # msub.d
+                fd_200 = (insn >> 6) & 0x1f
+                fr_200 = (insn >> 21) & 0x1f
+                fs_200 = (insn >> 11) & 0x1f
+                ft_200 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_200 | fr_200 | fs_200 | ft_200) & 1:
+                    exc = EXC_RI
+                    break
+                _res_200, _cause_200 = msub_d(rd_d(f, fr64, fr_200), rd_d(f, fr64, fs_200), rd_d(f, fr64, ft_200), st[FCSR])
+                _fc_200 = (st[FCSR] & ~0x3F000) | (_cause_200 << 12)
+                if _cause_200 & (((_fc_200 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_200
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_200 | ((_cause_200 & 0x1F) << 2)
+                wr_d(f, fr64, fd_200, _res_200)
+            elif leaf == 113:
+                # nmadd.s
+                fd_201 = (insn >> 6) & 0x1f
+                fr_201 = (insn >> 21) & 0x1f
+                fs_201 = (insn >> 11) & 0x1f
+                ft_201 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _res_201, _cause_201 = nmadd_s(rd_s(f, fr_201), rd_s(f, fs_201), rd_s(f, ft_201), st[FCSR])
+                _fc_201 = (st[FCSR] & ~0x3F000) | (_cause_201 << 12)
+                if _cause_201 & (((_fc_201 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_201
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_201 | ((_cause_201 & 0x1F) << 2)
+                wr_s(f, fd_201, _res_201)
+            elif leaf == 114:
+                # nmadd.d
+                fd_202 = (insn >> 6) & 0x1f
+                fr_202 = (insn >> 21) & 0x1f
+                fs_202 = (insn >> 11) & 0x1f
+                ft_202 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_202 | fr_202 | fs_202 | ft_202) & 1:
+                    exc = EXC_RI
+                    break
+                _res_202, _cause_202 = nmadd_d(rd_d(f, fr64, fr_202), rd_d(f, fr64, fs_202), rd_d(f, fr64, ft_202), st[FCSR])
+                _fc_202 = (st[FCSR] & ~0x3F000) | (_cause_202 << 12)
+                if _cause_202 & (((_fc_202 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_202
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_202 | ((_cause_202 & 0x1F) << 2)
+                wr_d(f, fr64, fd_202, _res_202)
+            elif leaf == 115:
+                # nmsub.s
+                fd_203 = (insn >> 6) & 0x1f
+                fr_203 = (insn >> 21) & 0x1f
+                fs_203 = (insn >> 11) & 0x1f
+                ft_203 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _res_203, _cause_203 = nmsub_s(rd_s(f, fr_203), rd_s(f, fs_203), rd_s(f, ft_203), st[FCSR])
+                _fc_203 = (st[FCSR] & ~0x3F000) | (_cause_203 << 12)
+                if _cause_203 & (((_fc_203 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_203
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_203 | ((_cause_203 & 0x1F) << 2)
+                wr_s(f, fd_203, _res_203)
+            elif leaf == 116:
+                # nmsub.d
+                fd_204 = (insn >> 6) & 0x1f
+                fr_204 = (insn >> 21) & 0x1f
+                fs_204 = (insn >> 11) & 0x1f
+                ft_204 = (insn >> 16) & 0x1f
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (fd_204 | fr_204 | fs_204 | ft_204) & 1:
+                    exc = EXC_RI
+                    break
+                _res_204, _cause_204 = nmsub_d(rd_d(f, fr64, fr_204), rd_d(f, fr64, fs_204), rd_d(f, fr64, ft_204), st[FCSR])
+                _fc_204 = (st[FCSR] & ~0x3F000) | (_cause_204 << 12)
+                if _cause_204 & (((_fc_204 >> 7) & 0x1F) | 0x20):
+                    st[FCSR] = _fc_204
+                    exc = EXC_FPE
+                    break
+                st[FCSR] = _fc_204 | ((_cause_204 & 0x1F) << 2)
+                wr_d(f, fr64, fd_204, _res_204)
+            elif leaf == 117:
+                # beql
+                rs_205 = (insn >> 21) & 0x1f
+                rt_205 = (insn >> 16) & 0x1f
+                simm_205 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_205 = r[rs_205] == r[rt_205]
+                if _c_205:
+                    bpc = pc
+                    npc2 = (pc + 4 + (simm_205 << 2)) & M32
+                else:
+                    npc = (pc + 8) & M32
+                    npc2 = (pc + 12) & M32
+            elif leaf == 118:
+                # bnel
+                rs_206 = (insn >> 21) & 0x1f
+                rt_206 = (insn >> 16) & 0x1f
+                simm_206 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_206 = r[rs_206] != r[rt_206]
+                if _c_206:
+                    bpc = pc
+                    npc2 = (pc + 4 + (simm_206 << 2)) & M32
+                else:
+                    npc = (pc + 8) & M32
+                    npc2 = (pc + 12) & M32
+            elif leaf == 119:
+                # blezl
+                rs_207 = (insn >> 21) & 0x1f
+                simm_207 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_207 = s32(r[rs_207]) <= 0
+                if _c_207:
+                    bpc = pc
+                    npc2 = (pc + 4 + (simm_207 << 2)) & M32
+                else:
+                    npc = (pc + 8) & M32
+                    npc2 = (pc + 12) & M32
+            elif leaf == 120:
+                # bgtzl
+                rs_208 = (insn >> 21) & 0x1f
+                simm_208 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _c_208 = s32(r[rs_208]) > 0
+                if _c_208:
+                    bpc = pc
+                    npc2 = (pc + 4 + (simm_208 << 2)) & M32
+                else:
+                    npc = (pc + 8) & M32
+                    npc2 = (pc + 12) & M32
+            elif leaf == 121:
+                # mul
+                rd_209 = (insn >> 11) & 0x1f
+                rs_209 = (insn >> 21) & 0x1f
+                rt_209 = (insn >> 16) & 0x1f
+                r[rd_209] = (s32(r[rs_209]) * s32(r[rt_209])) & M32
+            elif leaf == 122:
+                # ext
+                rd_210 = (insn >> 11) & 0x1f
+                rs_210 = (insn >> 21) & 0x1f
+                rt_210 = (insn >> 16) & 0x1f
+                sa_210 = (insn >> 6) & 0x1f
+                if sa_210 + rd_210 > 31:
+                    exc = EXC_RI
+                    break
+                r[rt_210] = (r[rs_210] >> sa_210) & ((1 << (rd_210 + 1)) - 1)
+            elif leaf == 123:
+                # ins
+                rd_211 = (insn >> 11) & 0x1f
+                rs_211 = (insn >> 21) & 0x1f
+                rt_211 = (insn >> 16) & 0x1f
+                sa_211 = (insn >> 6) & 0x1f
+                if sa_211 > rd_211:
+                    exc = EXC_RI
+                    break
+                _m_211 = ((1 << (rd_211 - sa_211 + 1)) - 1) << sa_211
+                r[rt_211] = (r[rt_211] & (_m_211 ^ M32)) | ((r[rs_211] << sa_211) & _m_211)
+            elif leaf == 124:
+                # seb
+                rd_212 = (insn >> 11) & 0x1f
+                rt_212 = (insn >> 16) & 0x1f
+                r[rd_212] = (((r[rt_212] & 0xFF) ^ 0x80) - 0x80) & M32
+            elif leaf == 125:
+                # seh
+                rd_213 = (insn >> 11) & 0x1f
+                rt_213 = (insn >> 16) & 0x1f
+                r[rd_213] = (((r[rt_213] & 0xFFFF) ^ 0x8000) - 0x8000) & M32
+            elif leaf == 126:
+                # lb
+                rs_214 = (insn >> 21) & 0x1f
+                rt_214 = (insn >> 16) & 0x1f
+                simm_214 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_214 = (r[rs_214] + simm_214) & M32
+                _s_214 = (_va_214 >> 12) & TC_MASK
+                if ltag[_s_214] == _va_214 >> 12:
+                    last_pa = _va_214 + ladd[_s_214]
+                else:
+                    last_pa = load_xlate_nb(m, c, mi, _va_214, 1)
+                    if last_pa < 0:
+                        badva = _va_214
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        break
+                _ln_214 = last_pa >> lsh
+                if (d1[(_ln_214 & d1m) * d1w] >> 2) != _ln_214:
+                    _lat_214 = access_nb(m, c, _ln_214, ACC_LOAD)
+                    cyc0 += _lat_214
+                    stop -= _lat_214
+                    stall += _lat_214
+                _ld0_214 = np.int64(ram8[last_pa >> 0])
+                _v_214 = _ld0_214
+                r[rt_214] = ((_v_214 ^ 0x80) - 0x80) & M32
+            elif leaf == 127:
+                # lh
+                rs_215 = (insn >> 21) & 0x1f
+                rt_215 = (insn >> 16) & 0x1f
+                simm_215 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_215 = (r[rs_215] + simm_215) & M32
+                if _va_215 & 1:
+                    badva = _va_215
+                    exc = EXC_ADEL
+                    break
+                _s_215 = (_va_215 >> 12) & TC_MASK
+                if ltag[_s_215] == _va_215 >> 12:
+                    last_pa = _va_215 + ladd[_s_215]
+                else:
+                    last_pa = load_xlate_nb(m, c, mi, _va_215, 2)
+                    if last_pa < 0:
+                        badva = _va_215
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        break
+                _ln_215 = last_pa >> lsh
+                if (d1[(_ln_215 & d1m) * d1w] >> 2) != _ln_215:
+                    _lat_215 = access_nb(m, c, _ln_215, ACC_LOAD)
+                    cyc0 += _lat_215
+                    stop -= _lat_215
+                    stall += _lat_215
+                _ld0_215 = np.int64(ram16[last_pa >> 1])
+                _v_215 = _ld0_215
+                r[rt_215] = ((_v_215 ^ 0x8000) - 0x8000) & M32
+            elif leaf == 128:
+                # lwl
+                rs_216 = (insn >> 21) & 0x1f
+                rt_216 = (insn >> 16) & 0x1f
+                simm_216 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _a_216 = (r[rs_216] + simm_216) & M32
+                _va_216 = _a_216
+                _s_216 = (_va_216 >> 12) & TC_MASK
+                if ltag[_s_216] == _va_216 >> 12:
+                    last_pa = _va_216 + ladd[_s_216]
+                else:
+                    last_pa = load_xlate_nb(m, c, mi, _va_216, 4)
+                    if last_pa < 0:
+                        badva = _va_216
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        break
+                _ln_216 = last_pa >> lsh
+                if (d1[(_ln_216 & d1m) * d1w] >> 2) != _ln_216:
+                    _lat_216 = access_nb(m, c, _ln_216, ACC_LOAD)
+                    cyc0 += _lat_216
+                    stop -= _lat_216
+                    stall += _lat_216
+                _ld0_216 = np.int64(ram32[last_pa >> 2])
+                _v_216 = _ld0_216
+                _sh_216 = 8 * (3 - (_a_216 & 3))
+                r[rt_216] = ((_v_216 << _sh_216) | (r[rt_216] & ((1 << _sh_216) - 1))) & M32
+            elif leaf == 129:
+                # lw
+                rs_217 = (insn >> 21) & 0x1f
+                rt_217 = (insn >> 16) & 0x1f
+                simm_217 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_217 = (r[rs_217] + simm_217) & M32
+                if _va_217 & 3:
+                    badva = _va_217
+                    exc = EXC_ADEL
+                    break
+                _s_217 = (_va_217 >> 12) & TC_MASK
+                if ltag[_s_217] == _va_217 >> 12:
+                    last_pa = _va_217 + ladd[_s_217]
+                else:
+                    last_pa = load_xlate_nb(m, c, mi, _va_217, 4)
+                    if last_pa < 0:
+                        badva = _va_217
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        break
+                _ln_217 = last_pa >> lsh
+                if (d1[(_ln_217 & d1m) * d1w] >> 2) != _ln_217:
+                    _lat_217 = access_nb(m, c, _ln_217, ACC_LOAD)
+                    cyc0 += _lat_217
+                    stop -= _lat_217
+                    stall += _lat_217
+                _ld0_217 = np.int64(ram32[last_pa >> 2])
+                r[rt_217] = _ld0_217
+            elif leaf == 130:
+                # lbu
+                rs_218 = (insn >> 21) & 0x1f
+                rt_218 = (insn >> 16) & 0x1f
+                simm_218 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_218 = (r[rs_218] + simm_218) & M32
+                _s_218 = (_va_218 >> 12) & TC_MASK
+                if ltag[_s_218] == _va_218 >> 12:
+                    last_pa = _va_218 + ladd[_s_218]
+                else:
+                    last_pa = load_xlate_nb(m, c, mi, _va_218, 1)
+                    if last_pa < 0:
+                        badva = _va_218
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        break
+                _ln_218 = last_pa >> lsh
+                if (d1[(_ln_218 & d1m) * d1w] >> 2) != _ln_218:
+                    _lat_218 = access_nb(m, c, _ln_218, ACC_LOAD)
+                    cyc0 += _lat_218
+                    stop -= _lat_218
+                    stall += _lat_218
+                _ld0_218 = np.int64(ram8[last_pa >> 0])
+                r[rt_218] = _ld0_218
+            elif leaf == 131:
+                # lhu
+                rs_219 = (insn >> 21) & 0x1f
+                rt_219 = (insn >> 16) & 0x1f
+                simm_219 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_219 = (r[rs_219] + simm_219) & M32
+                if _va_219 & 1:
+                    badva = _va_219
+                    exc = EXC_ADEL
+                    break
+                _s_219 = (_va_219 >> 12) & TC_MASK
+                if ltag[_s_219] == _va_219 >> 12:
+                    last_pa = _va_219 + ladd[_s_219]
+                else:
+                    last_pa = load_xlate_nb(m, c, mi, _va_219, 2)
+                    if last_pa < 0:
+                        badva = _va_219
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        break
+                _ln_219 = last_pa >> lsh
+                if (d1[(_ln_219 & d1m) * d1w] >> 2) != _ln_219:
+                    _lat_219 = access_nb(m, c, _ln_219, ACC_LOAD)
+                    cyc0 += _lat_219
+                    stop -= _lat_219
+                    stall += _lat_219
+                _ld0_219 = np.int64(ram16[last_pa >> 1])
+                r[rt_219] = _ld0_219
+            elif leaf == 132:
+                # lwr
+                rs_220 = (insn >> 21) & 0x1f
+                rt_220 = (insn >> 16) & 0x1f
+                simm_220 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _a_220 = (r[rs_220] + simm_220) & M32
+                _va_220 = _a_220
+                _s_220 = (_va_220 >> 12) & TC_MASK
+                if ltag[_s_220] == _va_220 >> 12:
+                    last_pa = _va_220 + ladd[_s_220]
+                else:
+                    last_pa = load_xlate_nb(m, c, mi, _va_220, 4)
+                    if last_pa < 0:
+                        badva = _va_220
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        break
+                _ln_220 = last_pa >> lsh
+                if (d1[(_ln_220 & d1m) * d1w] >> 2) != _ln_220:
+                    _lat_220 = access_nb(m, c, _ln_220, ACC_LOAD)
+                    cyc0 += _lat_220
+                    stop -= _lat_220
+                    stall += _lat_220
+                _ld0_220 = np.int64(ram32[last_pa >> 2])
+                _v_220 = _ld0_220
+                _sh_220 = 8 * (_a_220 & 3)
+                r[rt_220] = (_v_220 >> _sh_220) | (r[rt_220] & (M32 ^ (M32 >> _sh_220)))
+            elif leaf == 133:
+                # sb
+                rs_221 = (insn >> 21) & 0x1f
+                rt_221 = (insn >> 16) & 0x1f
+                simm_221 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_221 = (r[rs_221] + simm_221) & M32
+                _sv_221 = r[rt_221] & 0xFF
+                _s_221 = (_va_221 >> 12) & TC_MASK
+                if stag[_s_221] == _va_221 >> 12:
+                    _pa_221 = _va_221 + sadd[_s_221]
+                    ram8[_pa_221 >> 0] = _sv_221
+                else:
+                    _pa_221 = store_xlate_nb(m, c, mi, _va_221, 1)
+                    if _pa_221 < 0:
+                        badva = _va_221
+                        exc = -1 - _pa_221
+                        break
+                    ram8[_pa_221 >> 0] = _sv_221
+                    if _pa_221 == ram_size:
+                        exc = X_MMIO_STORE
+                        break
+                _ln_221 = _pa_221 >> lsh
+                if d1[(_ln_221 & d1m) * d1w] != (_ln_221 << 2) | 3:
+                    _lat_221 = access_nb(m, c, _ln_221, ACC_STORE)
+                    cyc0 += _lat_221
+                    stop -= _lat_221
+                    stall += _lat_221
+            elif leaf == 134:
+                # sh
+                rs_222 = (insn >> 21) & 0x1f
+                rt_222 = (insn >> 16) & 0x1f
+                simm_222 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_222 = (r[rs_222] + simm_222) & M32
+                _sv_222 = r[rt_222] & 0xFFFF
+                if _va_222 & 1:
+                    badva = _va_222
+                    exc = EXC_ADES
+                    break
+                _s_222 = (_va_222 >> 12) & TC_MASK
+                if stag[_s_222] == _va_222 >> 12:
+                    _pa_222 = _va_222 + sadd[_s_222]
+                    ram16[_pa_222 >> 1] = _sv_222
+                else:
+                    _pa_222 = store_xlate_nb(m, c, mi, _va_222, 2)
+                    if _pa_222 < 0:
+                        badva = _va_222
+                        exc = -1 - _pa_222
+                        break
+                    ram16[_pa_222 >> 1] = _sv_222
+                    if _pa_222 == ram_size:
+                        exc = X_MMIO_STORE
+                        break
+                _ln_222 = _pa_222 >> lsh
+                if d1[(_ln_222 & d1m) * d1w] != (_ln_222 << 2) | 3:
+                    _lat_222 = access_nb(m, c, _ln_222, ACC_STORE)
+                    cyc0 += _lat_222
+                    stop -= _lat_222
+                    stall += _lat_222
+            elif leaf == 135:
+                # swl
+                rs_223 = (insn >> 21) & 0x1f
+                rt_223 = (insn >> 16) & 0x1f
+                simm_223 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _a_223 = (r[rs_223] + simm_223) & M32
+                _va_223 = _a_223
+                _s_223 = (_va_223 >> 12) & TC_MASK
+                if stag[_s_223] == _va_223 >> 12:
+                    _pa_223 = _va_223 + sadd[_s_223]
+                else:
+                    _pa_223 = xlate_nb(m, c, mi, _va_223, ACC_STORE)
+                    if _pa_223 < 0:
+                        badva = _va_223
+                        exc = EXC_DBE if _pa_223 == XL_MMIO else -1 - _pa_223
+                        break
+                _ln_223 = _pa_223 >> lsh
+                if d1[(_ln_223 & d1m) * d1w] != (_ln_223 << 2) | 3:
+                    _lat_223 = access_nb(m, c, _ln_223, ACC_STORE)
+                    cyc0 += _lat_223
+                    stop -= _lat_223
+                    stall += _lat_223
+                _v_223 = np.int64(ram32[_pa_223 >> 2])
+                _sh_223 = 8 * (3 - (_a_223 & 3))
+                ram32[_pa_223 >> 2] = (_v_223 & (M32 ^ (M32 >> _sh_223))) | (r[rt_223] >> _sh_223)
+            elif leaf == 136:
+                # sw
+                rs_224 = (insn >> 21) & 0x1f
+                rt_224 = (insn >> 16) & 0x1f
+                simm_224 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _va_224 = (r[rs_224] + simm_224) & M32
+                _sv_224 = r[rt_224]
+                if _va_224 & 3:
+                    badva = _va_224
+                    exc = EXC_ADES
+                    break
+                _s_224 = (_va_224 >> 12) & TC_MASK
+                if stag[_s_224] == _va_224 >> 12:
+                    _pa_224 = _va_224 + sadd[_s_224]
+                    ram32[_pa_224 >> 2] = _sv_224
+                else:
+                    _pa_224 = store_xlate_nb(m, c, mi, _va_224, 4)
+                    if _pa_224 < 0:
+                        badva = _va_224
+                        exc = -1 - _pa_224
+                        break
+                    ram32[_pa_224 >> 2] = _sv_224
+                    if _pa_224 == ram_size:
+                        exc = X_MMIO_STORE
+                        break
+                _ln_224 = _pa_224 >> lsh
+                if d1[(_ln_224 & d1m) * d1w] != (_ln_224 << 2) | 3:
+                    _lat_224 = access_nb(m, c, _ln_224, ACC_STORE)
+                    cyc0 += _lat_224
+                    stop -= _lat_224
+                    stall += _lat_224
+            elif leaf == 137:
+                # swr
+                rs_225 = (insn >> 21) & 0x1f
+                rt_225 = (insn >> 16) & 0x1f
+                simm_225 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _a_225 = (r[rs_225] + simm_225) & M32
+                _va_225 = _a_225
+                _s_225 = (_va_225 >> 12) & TC_MASK
+                if stag[_s_225] == _va_225 >> 12:
+                    _pa_225 = _va_225 + sadd[_s_225]
+                else:
+                    _pa_225 = xlate_nb(m, c, mi, _va_225, ACC_STORE)
+                    if _pa_225 < 0:
+                        badva = _va_225
+                        exc = EXC_DBE if _pa_225 == XL_MMIO else -1 - _pa_225
+                        break
+                _ln_225 = _pa_225 >> lsh
+                if d1[(_ln_225 & d1m) * d1w] != (_ln_225 << 2) | 3:
+                    _lat_225 = access_nb(m, c, _ln_225, ACC_STORE)
+                    cyc0 += _lat_225
+                    stop -= _lat_225
+                    stall += _lat_225
+                _v_225 = np.int64(ram32[_pa_225 >> 2])
+                _sh_225 = 8 * (_a_225 & 3)
+                ram32[_pa_225 >> 2] = (_v_225 & ((1 << _sh_225) - 1)) | ((r[rt_225] << _sh_225) & M32)
+            elif leaf == 138:
+                # ll
+                rs_226 = (insn >> 21) & 0x1f
+                rt_226 = (insn >> 16) & 0x1f
+                simm_226 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _a_226 = (r[rs_226] + simm_226) & M32
+                _va_226 = _a_226
+                if _va_226 & 3:
+                    badva = _va_226
+                    exc = EXC_ADEL
+                    break
+                _s_226 = (_va_226 >> 12) & TC_MASK
+                if ltag[_s_226] == _va_226 >> 12:
+                    last_pa = _va_226 + ladd[_s_226]
+                else:
+                    last_pa = load_xlate_nb(m, c, mi, _va_226, 4)
+                    if last_pa < 0:
+                        badva = _va_226
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        break
+                _ln_226 = last_pa >> lsh
+                if (d1[(_ln_226 & d1m) * d1w] >> 2) != _ln_226:
+                    _lat_226 = access_nb(m, c, _ln_226, ACC_LOAD)
+                    cyc0 += _lat_226
+                    stop -= _lat_226
+                    stall += _lat_226
+                _ld0_226 = np.int64(ram32[last_pa >> 2])
+                r[rt_226] = _ld0_226
+                st[LLBIT] = 1
+                st[LLADDR] = last_pa
+            elif leaf == 139:
+                # lwc1
+                ft_227 = (insn >> 16) & 0x1f
+                rs_227 = (insn >> 21) & 0x1f
+                simm_227 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _va_227 = (r[rs_227] + simm_227) & M32
+                if _va_227 & 3:
+                    badva = _va_227
+                    exc = EXC_ADEL
+                    break
+                _s_227 = (_va_227 >> 12) & TC_MASK
+                if ltag[_s_227] == _va_227 >> 12:
+                    last_pa = _va_227 + ladd[_s_227]
+                else:
+                    last_pa = load_xlate_nb(m, c, mi, _va_227, 4)
+                    if last_pa < 0:
+                        badva = _va_227
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        break
+                _ln_227 = last_pa >> lsh
+                if (d1[(_ln_227 & d1m) * d1w] >> 2) != _ln_227:
+                    _lat_227 = access_nb(m, c, _ln_227, ACC_LOAD)
+                    cyc0 += _lat_227
+                    stop -= _lat_227
+                    stall += _lat_227
+                _ld0_227 = np.int64(ram32[last_pa >> 2])
+                f[ft_227] = (f[ft_227] & ~M32) | _ld0_227
+            elif leaf == 140:
+                # ldc1
+                ft_228 = (insn >> 16) & 0x1f
+                rs_228 = (insn >> 21) & 0x1f
+                simm_228 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (ft_228) & 1:
+                    exc = EXC_RI
+                    break
+                _va_228 = (r[rs_228] + simm_228) & M32
+                if _va_228 & 7:
+                    badva = _va_228
+                    exc = EXC_ADEL
+                    break
+                _s_228 = (_va_228 >> 12) & TC_MASK
+                if ltag[_s_228] == _va_228 >> 12:
+                    last_pa = _va_228 + ladd[_s_228]
+                else:
+                    last_pa = load_xlate_nb(m, c, mi, _va_228, 8)
+                    if last_pa < 0:
+                        badva = _va_228
+                        exc = X_MMIO_LOAD if last_pa == XL_MMIO_LOAD else -1 - last_pa
+                        break
+                _ln_228 = last_pa >> lsh
+                if (d1[(_ln_228 & d1m) * d1w] >> 2) != _ln_228:
+                    _lat_228 = access_nb(m, c, _ln_228, ACC_LOAD)
+                    cyc0 += _lat_228
+                    stop -= _lat_228
+                    stall += _lat_228
+                _ld0_228 = np.int64(ram32[last_pa >> 2]) | (np.int64(ram32[(last_pa >> 2) + 1]) << 32)
+                wr_d(f, fr64, ft_228, _ld0_228)
+            elif leaf == 141:
+                # sc
+                rs_229 = (insn >> 21) & 0x1f
+                rt_229 = (insn >> 16) & 0x1f
+                simm_229 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                _a_229 = (r[rs_229] + simm_229) & M32
+                _va_229 = _a_229
+                if _va_229 & 3:
+                    badva = _va_229
+                    exc = EXC_ADES
+                    break
+                _s_229 = (_va_229 >> 12) & TC_MASK
+                if stag[_s_229] == _va_229 >> 12:
+                    _pa_229 = _va_229 + sadd[_s_229]
+                else:
+                    _pa_229 = xlate_nb(m, c, mi, _va_229, ACC_STORE)
+                    if _pa_229 < 0:
+                        badva = _va_229
+                        exc = EXC_DBE if _pa_229 == XL_MMIO else -1 - _pa_229
+                        break
+                _ln_229 = _pa_229 >> lsh
+                if d1[(_ln_229 & d1m) * d1w] != (_ln_229 << 2) | 3:
+                    _lat_229 = access_nb(m, c, _ln_229, ACC_STORE)
+                    cyc0 += _lat_229
+                    stop -= _lat_229
+                    stall += _lat_229
+                if st[LLBIT] != 0 and st[LLADDR] == _pa_229:
+                    ram32[_pa_229 >> 2] = r[rt_229]
+                    r[rt_229] = 1
+                else:
+                    r[rt_229] = 0
+                st[LLBIT] = 0
+            elif leaf == 142:
+                # swc1
+                ft_230 = (insn >> 16) & 0x1f
+                rs_230 = (insn >> 21) & 0x1f
+                simm_230 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                _va_230 = (r[rs_230] + simm_230) & M32
+                _sv_230 = f[ft_230] & M32
+                if _va_230 & 3:
+                    badva = _va_230
+                    exc = EXC_ADES
+                    break
+                _s_230 = (_va_230 >> 12) & TC_MASK
+                if stag[_s_230] == _va_230 >> 12:
+                    _pa_230 = _va_230 + sadd[_s_230]
+                    ram32[_pa_230 >> 2] = _sv_230
+                else:
+                    _pa_230 = store_xlate_nb(m, c, mi, _va_230, 4)
+                    if _pa_230 < 0:
+                        badva = _va_230
+                        exc = -1 - _pa_230
+                        break
+                    ram32[_pa_230 >> 2] = _sv_230
+                    if _pa_230 == ram_size:
+                        exc = X_MMIO_STORE
+                        break
+                _ln_230 = _pa_230 >> lsh
+                if d1[(_ln_230 & d1m) * d1w] != (_ln_230 << 2) | 3:
+                    _lat_230 = access_nb(m, c, _ln_230, ACC_STORE)
+                    cyc0 += _lat_230
+                    stop -= _lat_230
+                    stall += _lat_230
+            elif leaf == 143:
+                # sdc1
+                ft_231 = (insn >> 16) & 0x1f
+                rs_231 = (insn >> 21) & 0x1f
+                simm_231 = ((insn & 0xFFFF) ^ 0x8000) - 0x8000
+                if not cu1:
+                    exc = EXC_CPU
+                    ce = 1
+                    break
+                if not fr64 and (ft_231) & 1:
+                    exc = EXC_RI
+                    break
+                _va_231 = (r[rs_231] + simm_231) & M32
+                _sv_231 = rd_d(f, fr64, ft_231)
+                if _va_231 & 7:
+                    badva = _va_231
+                    exc = EXC_ADES
+                    break
+                _s_231 = (_va_231 >> 12) & TC_MASK
+                if stag[_s_231] == _va_231 >> 12:
+                    _pa_231 = _va_231 + sadd[_s_231]
+                    ram32[_pa_231 >> 2] = _sv_231 & M32
+                    ram32[(_pa_231 >> 2) + 1] = (_sv_231 >> 32) & M32
+                else:
+                    _pa_231 = store_xlate_nb(m, c, mi, _va_231, 8)
+                    if _pa_231 < 0:
+                        badva = _va_231
+                        exc = -1 - _pa_231
+                        break
+                    ram32[_pa_231 >> 2] = _sv_231 & M32
+                    ram32[(_pa_231 >> 2) + 1] = (_sv_231 >> 32) & M32
+                    if _pa_231 == ram_size:
+                        exc = X_MMIO_STORE
+                        break
+                _ln_231 = _pa_231 >> lsh
+                if d1[(_ln_231 & d1m) * d1w] != (_ln_231 << 2) | 3:
+                    _lat_231 = access_nb(m, c, _ln_231, ACC_STORE)
+                    cyc0 += _lat_231
+                    stop -= _lat_231
+                    stall += _lat_231
+            r[0] = 0
+            pc = npc
+            npc = npc2
+            n += 1
+        # ---- the inner loop stopped: finish the instruction if it completed
+        if exc >= X_RESYNC and exc != X_MMIO_LOAD:
+            r[0] = 0
+            pc = npc
+            npc = npc2
+            n += 1
+        st[PC] = pc
+        st[NPC] = npc
+        st[BRANCH_PC] = bpc
+        st[CYCLES] = cyc0 + n
+        m.stats[c, S_CYC_BASE + mi] += st[CYCLES] - t_top
+        m.stats[c, S_STALL_BASE + mi] += stall
+        if exc == -1 or exc == X_RESYNC:
+            continue
+        if exc == X_WAIT:
+            return STOP_WAIT, n
+        x = m.exitrec
+        if exc == X_MMIO_STORE:
+            x[X_REASON] = EXIT_MMIO_STORE
+            x[X_CPU] = c
+            x[X_A0] = st[MMIO_PA]
+            x[X_A1] = st[MMIO_SIZE]
+            x[X_A2] = np.int64(ram32[ram_size >> 2]) & ((1 << (8 * st[MMIO_SIZE])) - 1)
+            return STOP_EXIT, n
+        if exc == X_MMIO_LOAD:
+            x[X_REASON] = EXIT_MMIO_LOAD
+            x[X_CPU] = c
+            x[X_A0] = st[MMIO_PA]
+            x[X_A1] = st[MMIO_SIZE]
+            return STOP_EXIT, n
+        if take_exception_nb(m, c, exc, pc, bpc, badva, ce):
+            return STOP_EXIT, n
+        st[CYCLES] += 1                # an exception costs a cycle, so an exception loop still ends
+        m.stats[c, S_CYC_BASE + MMU_KERNEL] += 1
     return STOP_LIMIT, n
 
 

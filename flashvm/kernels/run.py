@@ -1,97 +1,142 @@
-"""The JIT loop's entry point: run every CPU of a machine, interleaved in quanta.
+"""The JIT loop's entry point: run every CPU of a machine, interleaved in rounds of simulated time.
 
-`run(m, budget)` is the one call the Python side makes.  It returns an
-EXIT_* reason with details in m.exitrec; the caller serves the exit (device
-access, system call, ...) and calls `run` again, which resumes exactly where
-it stopped (same CPU, same remaining quantum), so results do not depend on
-how often the host is asked for help.
+Time advances in rounds on a fixed grid of `quantum` cycles: in each round
+every CPU, in CPU order, runs until its own cycle counter reaches the end
+of the round (stall cycles in timing mode count, so a CPU that misses a lot
+retires fewer instructions per round), or sits in WAIT, idle, until its
+timer fires or the round ends.  A round in which no CPU ran makes the next
+one jump straight to the first timer due; when nothing but the host can wake
+any CPU, `run` returns EXIT_WAIT.
+
+`run(m, budget)` is the one call the Python side makes: it advances global
+time by up to `budget` cycles and returns an EXIT_* reason with details in
+m.exitrec.  The caller serves the exit (device access, system call, ...) and
+calls `run` again, which resumes exactly where it stopped (same CPU, same
+round), so results do not depend on how often the host is asked for help,
+nor on the budgets as long as they are multiples of the quantum.
 """
 from numba import njit
 
-from flashvm.kernels.interp import STOP_EXIT, STOP_WAIT, exec_cpu_nb
+from flashvm.kernels.interp import STOP_EXIT, STOP_WAIT, exec_cpu_nb, exec_cpu_timing_nb
 from flashvm.kernels.state import (
-    CP0_Cause, CP0_Status, CYCLES, EXIT_BUDGET, EXIT_HALT, EXIT_WAIT, HALTED, IDLE_CYCLES, INSNS,
-    LLBIT, P_CURCPU, P_NCPU, P_QUANTUM, QUANTUM_LEFT, S_EXIT_BASE, S_IDLE_CYCLES, S_INSNS,
-    TIMER_DUE, X_CPU, X_REASON, Ca_IP, Machine,
+    CP0_Status, CYCLES, EXIT_BUDGET, EXIT_HALT, EXIT_HOT_PAGE, EXIT_WAIT, HALTED, IDLE_CYCLES, INSNS,
+    LLBIT, P_CURCPU, P_HOTQ_N, P_IDLE_ROUND, P_NCPU, P_QUANTUM, P_ROUND_END, P_ROUND_START, P_TIMING,
+    S_EXIT_BASE, S_IDLE_CYCLES, S_INSNS, TIMER_DUE, WAITING, X_CPU, X_REASON, Machine,
 )
+
+NO_TIMER = 1 << 62
+
+
+@njit(cache=True, _nrt=False)
+def _idle(m, c, until):
+    """CPU c sits in WAIT until simulated time `until`."""
+    st = m.cpu[c]
+    d = until - st[CYCLES]
+    if d > 0:
+        st[CYCLES] = until
+        st[IDLE_CYCLES] += d
+        m.stats[c, S_IDLE_CYCLES] += d
+
+
+@njit(cache=True, _nrt=False)
+def _timer_wake(m, c):
+    """When CPU c's timer can next end its WAIT (NO_TIMER if it cannot)."""
+    if m.cp0[c, CP0_Status, 0] & (1 << 15):
+        return m.cpu[c, TIMER_DUE]
+    return NO_TIMER
+
+
+@njit(cache=True, _nrt=False)
+def _exit(m, c, reason):
+    m.params[P_CURCPU] = c
+    m.exitrec[X_REASON] = reason
+    m.exitrec[X_CPU] = c
+    return reason
 
 
 @njit(cache=True, _nrt=False)
 def run_nb(m, budget):
-    """Advance the machine by up to `budget` CPU ticks (instructions or idle cycles)."""
+    """Advance global simulated time by up to `budget` cycles (see the module doc)."""
     params = m.params
     cpu = m.cpu
     ncpu = params[P_NCPU]
     quantum = params[P_QUANTUM]
-    c = params[P_CURCPU]
-    done = 0
-    stuck = 0          # consecutive CPUs seen that only the host can wake (or halted)
-    while done < budget:
-        st = cpu[c]
-        left = st[QUANTUM_LEFT]
-        if left <= 0:
-            left = quantum
-        k = min(left, budget - done)
-        if st[HALTED] == 0:
-            before = st[CYCLES]
-            status, n = exec_cpu_nb(m, c, k)
-            st[INSNS] += n
-            m.stats[c, S_INSNS] += n
-            ticks = st[CYCLES] - before     # instructions, plus a cycle per exception taken
-            done += ticks
-            left -= ticks
-            if status == STOP_EXIT:
-                st[QUANTUM_LEFT] = left
-                params[P_CURCPU] = c
-                reason = m.exitrec[X_REASON]
-                m.stats[c, S_EXIT_BASE + reason] += 1
-                return reason
-            if status == STOP_WAIT:
-                # idle until the timer is due, for at most the rest of the slice
-                idle = k - ticks
-                due = st[TIMER_DUE] - st[CYCLES]
-                timer_wakes = (m.cp0[c, CP0_Status, 0] & (1 << 15)) != 0
-                if timer_wakes and due < idle:
-                    idle = max(due, 0)
-                st[CYCLES] += idle
-                st[IDLE_CYCLES] += idle
-                m.stats[c, S_IDLE_CYCLES] += idle
-                done += idle
-                left = 0
-                pending = m.cp0[c, CP0_Status, 0] & m.cp0[c, CP0_Cause, 0] & Ca_IP
-                if not timer_wakes and pending == 0:
-                    stuck += 1
+    timing = params[P_TIMING] != 0
+    target = params[P_ROUND_START] + budget
+    while True:
+        rs = params[P_ROUND_START]
+        re = params[P_ROUND_END]
+        if re <= rs:
+            # ---- a new round: [rs, re), re on the quantum grid unless the budget ends first
+            if rs >= target:
+                return _exit(m, params[P_CURCPU], EXIT_BUDGET)
+            re = (rs // quantum + 1) * quantum
+            if params[P_IDLE_ROUND]:
+                # nobody ran last round: jump to the first timer that can wake someone
+                wake = NO_TIMER
+                halted = 0
+                for i in range(ncpu):
+                    if cpu[i, HALTED]:
+                        halted += 1
+                    elif cpu[i, WAITING]:
+                        wake = min(wake, _timer_wake(m, i))
+                    else:
+                        wake = rs      # runnable: no jump
+                if halted == ncpu:
+                    return _exit(m, 0, EXIT_HALT)
+                if wake == NO_TIMER:
+                    # only the host can wake anyone: idle to the target and ask it
+                    for i in range(ncpu):
+                        if cpu[i, HALTED] == 0:
+                            _idle(m, i, target)
+                    params[P_ROUND_START] = target
+                    params[P_ROUND_END] = target
+                    params[P_CURCPU] = 0
+                    return _exit(m, 0, EXIT_WAIT)
+                re = max(re, (wake // quantum + 1) * quantum)
+            re = min(re, target)
+            params[P_ROUND_END] = re
+            params[P_CURCPU] = 0
+            params[P_IDLE_ROUND] = 1
+            if ncpu > 1 and not timing:
+                cpu[0, LLBIT] = 0
+        c = params[P_CURCPU]
+        while c < ncpu:
+            st = cpu[c]
+            while st[HALTED] == 0 and st[CYCLES] < re:
+                if timing:
+                    status, n = exec_cpu_timing_nb(m, c, re - st[CYCLES])
                 else:
-                    stuck = 0
-            else:
-                stuck = 0
-        else:
-            left = 0
-            stuck += 1
-        st[QUANTUM_LEFT] = left
-        if stuck >= ncpu:
-            params[P_CURCPU] = (c + 1) % ncpu
-            all_halted = True
-            for i in range(ncpu):
-                if cpu[i, HALTED] == 0:
-                    all_halted = False
-            m.exitrec[X_REASON] = EXIT_HALT if all_halted else EXIT_WAIT
-            m.exitrec[X_CPU] = c
-            return m.exitrec[X_REASON]
-        if left <= 0:
+                    status, n = exec_cpu_nb(m, c, re - st[CYCLES])
+                if n > 0:
+                    params[P_IDLE_ROUND] = 0
+                st[INSNS] += n
+                m.stats[c, S_INSNS] += n
+                if status == STOP_EXIT:
+                    params[P_IDLE_ROUND] = 0
+                    reason = m.exitrec[X_REASON]
+                    m.stats[c, S_EXIT_BASE + reason] += 1
+                    params[P_CURCPU] = c
+                    return reason
+                if status == STOP_WAIT:
+                    # idle until the timer can wake it, at most to the end of the round
+                    _idle(m, c, min(re, max(_timer_wake(m, c), st[CYCLES])))
+                    if st[CYCLES] < re and _timer_wake(m, c) > st[CYCLES]:
+                        _idle(m, c, re)
+                if params[P_HOTQ_N] > 0:
+                    m.stats[c, S_EXIT_BASE + EXIT_HOT_PAGE] += 1
+                    return _exit(m, c, EXIT_HOT_PAGE)
             c += 1
-            if c == ncpu:
-                c = 0
-            if ncpu > 1:
+            params[P_CURCPU] = c
+            if c < ncpu and ncpu > 1 and not timing:
                 # another CPU ran since this one's LL: its reservation cannot be trusted
+                # (timing mode drops reservations precisely, when the line is invalidated)
                 cpu[c, LLBIT] = 0
-    params[P_CURCPU] = c
-    m.exitrec[X_REASON] = EXIT_BUDGET
-    return EXIT_BUDGET
+        params[P_ROUND_START] = re
 
 
 def run(m: Machine, budget: int) -> int:
-    """Run the machine for up to `budget` ticks; returns the EXIT_* reason (see state.py)."""
+    """Advance the machine by up to `budget` cycles of global time; returns the EXIT_* reason (see state.py)."""
     if budget <= 0:
         raise ValueError(f"budget must be positive, got {budget}")
     return int(run_nb(m, budget))

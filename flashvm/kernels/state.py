@@ -161,7 +161,31 @@ P_CURCPU = 7         # the CPU the scheduler runs next (kept across exits)
 P_ROM_PA = 8         # physical address of the boot ROM
 P_ROM_SIZE = 9       # its size in bytes (0: no ROM)
 P_ROM_HOST = 10      # its offset in ram8 (after RAM and the MMIO spare page)
-NPARAMS = 12
+# multiprocessor scheduling: rounds of simulated time (see run.py)
+P_ROUND_START = 11   # global time at which the current round began
+P_ROUND_END = 12     # every CPU runs until its CYCLES reach this, in CPU order
+P_IDLE_ROUND = 13    # 1 while no CPU has executed anything in the current round
+# timing mode (params are 0 in functional mode; see cache.py)
+P_TIMING = 14        # 1: caches, directory, latencies, MAGIC counters
+P_LSHIFT = 15        # log2 of the cache line size (L1 and L2 share it)
+P_L1I_SETS = 16      # number of sets (a power of two) ...
+P_L1I_WAYS = 17      # ... and ways of each cache
+P_L1D_SETS = 18
+P_L1D_WAYS = 19
+P_L2_SETS = 20
+P_L2_WAYS = 21
+P_LAT_L2 = 22        # cycles: L1 miss served by the L2
+P_LAT_LOCAL = 23     # L2 miss served by the memory of the requester's node
+P_LAT_REMOTE = 24    # L2 miss served by a remote home (2 hops)
+P_LAT_DIRTY = 25     # L2 miss served by a cache on a third node (3 hops)
+P_LAT_INVAL = 26     # directory occupancy per invalidation sent, added to the requester's latency
+P_NNODES = 27
+P_HOME_SHIFT = 28    # home node of physical address pa: (pa >> P_HOME_SHIFT) % P_NNODES
+P_HOT_THRESHOLD = 29 # misses from one node to one page that make it hot (0: off)
+P_HOTQ_N = 30        # hot-page events waiting in hotq for the host
+P_NLINES = 31        # lines of RAM tracked by the directory
+P_DIR_ERRORS = 32    # protocol transitions the table marks ERROR (must stay 0)
+NPARAMS = 40
 
 # iomap[i] = (base, size, device id): physical ranges served by Python devices
 IO_BASE = 0
@@ -184,7 +208,8 @@ EXIT_MMIO_LOAD = 2   # a0 = physical address, a1 = size, a2 = destination GPR, a
 EXIT_MMIO_STORE = 3  # a0 = physical address, a1 = size, a2 = value
 EXIT_WAIT = 4        # every CPU waits and no interrupt is due
 EXIT_HALT = 5        # every CPU halted
-EXIT_NAMES = ["budget", "exception", "mmio_load", "mmio_store", "wait", "halt"]
+EXIT_HOT_PAGE = 6    # MAGIC saw a hot page: events in hotq[:params[P_HOTQ_N]]
+EXIT_NAMES = ["budget", "exception", "mmio_load", "mmio_store", "wait", "halt", "hot_page"]
 NEXITS = len(EXIT_NAMES)
 
 # ---------------------------------------------------------------- statistics
@@ -196,8 +221,32 @@ S_SYSCALL = 3
 S_INTERRUPT = 4
 S_IDLE_CYCLES = 5     # cycles spent waiting (WAIT) with nothing to run
 S_EXC_BASE = 8        # + ExcCode (32 entries): exceptions taken, by cause
-S_EXIT_BASE = 40      # + EXIT_* : exits to Python, by reason
-NSTATS = 48
+S_EXIT_BASE = 40      # + EXIT_* : exits to Python, by reason (8 entries)
+S_CYC_BASE = 48       # + MMU_KERNEL/SUPER/USER: cycles spent in each mode (stalls included)
+S_STALL_BASE = 51     # + mode: stall cycles (timing mode), a part of the above
+S_L1I_MISS = 54
+S_L1D_MISS = 55
+S_L2_MISS = 56        # L2 misses (reads and writes; upgrades are counted apart)
+S_MISS_LOCAL = 57     # L2 misses served by the requester's own node (memory or a cache there)
+S_MISS_REMOTE = 58    # served by the memory of a remote home
+S_MISS_DIRTY = 59     # served by an exclusive copy in a cache on another node (dirty remote)
+S_UPGRADES = 60       # shared -> exclusive upgrades sent to the directory
+S_INVALS = 61         # invalidations received (lines taken away by another CPU's write)
+S_WRITEBACKS = 62     # dirty lines written back on eviction
+S_L2_HITS = 63        # L1 misses served by the L2
+NSTATS = 64
+
+# node_stats[node, N_*] : what each node's memory and directory served
+N_LOCAL = 0           # L2 misses of CPUs on this node to memory homed here
+N_REMOTE = 1          # L2 misses of CPUs on other nodes to memory homed here
+N_DIR_OPS = 2         # directory transactions handled (misses, upgrades, evictions)
+N_INVALS = 3          # invalidations sent
+N_WRITEBACKS = 4      # writebacks received
+N_FORWARDS = 5        # requests forwarded to an owning cache
+NNODE_STATS = 8
+
+# hotq[i] = (page, node, count): hot-page events for the host
+HOTQ_LEN = 64
 
 
 class Machine(NamedTuple):
@@ -218,16 +267,40 @@ class Machine(NamedTuple):
     stats: np.ndarray    # int64[ncpu, NSTATS]
     exitrec: np.ndarray  # int64[NEXIT]
     scratch: np.ndarray  # int64[4]  bit-cast buffer for the FPU (viewed as float64/float32)
+    # FLASH timing model (length-1 placeholders in functional mode); see cache.py
+    cpu_node: np.ndarray    # int64[ncpu]   node of each CPU
+    l1i: np.ndarray         # int64[ncpu, sets*ways]  line << 2 | MESI state, -1 = empty; way 0 = MRU
+    l1d: np.ndarray         # int64[ncpu, sets*ways]
+    l2: np.ndarray          # int64[ncpu, sets*ways]
+    dir_sharers: np.ndarray # int64[nlines]  bit set of CPUs holding the line shared
+    dir_owner: np.ndarray   # int8[nlines]   CPU holding it exclusive (E or M), or -1
+    magic: np.ndarray       # int32[npages, nnodes]  MAGIC: cache misses to each page from each node
+    node_stats: np.ndarray  # int64[nnodes, NNODE_STATS]
+    hotq: np.ndarray        # int64[HOTQ_LEN, 3]
 
 
 ROM_PA = 0x1FC00000
 
 
+class CacheShape(NamedTuple):
+    """Geometry of one cache: `sets` (a power of two) x `ways` lines."""
+    sets: int
+    ways: int
+
+
 def new_machine(ncpu: int = 1, ram_bytes: int = 64 << 20, ntlb: int = 64,
                 mmu: int = MMU_R4K, exc_to_host: bool = False, quantum: int = 10_000,
-                rom_bytes: int = 0) -> Machine:
+                rom_bytes: int = 0, *, nnodes: int = 1, home_shift: int = 0,
+                cpu_node: list[int] | None = None, timing: bool = False,
+                line_bytes: int = 128, l1i: CacheShape = CacheShape(128, 2),
+                l1d: CacheShape = CacheShape(128, 2), l2: CacheShape = CacheShape(4096, 2)) -> Machine:
     """Allocate zeroed state for `ncpu` CPUs, `ram_bytes` of RAM at physical 0
-    and `rom_bytes` of boot ROM at physical ROM_PA (0x1FC00000)."""
+    and `rom_bytes` of boot ROM at physical ROM_PA (0x1FC00000).
+
+    With `timing`, also the cache tag arrays (shapes l1i/l1d/l2, lines of
+    `line_bytes`), the directory (one entry per line of RAM) and the MAGIC
+    page counters; the latencies are set by the caller (flashvm.machine.config).
+    Physical address pa lives on node (pa >> home_shift) % nnodes."""
     if ram_bytes % 4096 or ram_bytes <= 0 or ram_bytes > ROM_PA:
         raise ValueError(f"RAM size {ram_bytes} must be a positive multiple of 4 KiB below {ROM_PA:#x}")
     if rom_bytes % 4096:
@@ -244,6 +317,31 @@ def new_machine(ncpu: int = 1, ram_bytes: int = 64 << 20, ntlb: int = 64,
     params[P_ROM_PA] = ROM_PA
     params[P_ROM_SIZE] = rom_bytes
     params[P_ROM_HOST] = ram_bytes + 4096
+    params[P_NNODES] = nnodes
+    params[P_HOME_SHIFT] = home_shift if home_shift else max(ram_bytes.bit_length(), 12)
+    if cpu_node is None:
+        cpu_node = [c * nnodes // ncpu for c in range(ncpu)]
+    if len(cpu_node) != ncpu or not all(0 <= n < nnodes for n in cpu_node):
+        raise ValueError(f"cpu_node must give a node in 0..{nnodes - 1} for each of {ncpu} CPUs")
+    if timing:
+        if ncpu > 64:
+            raise ValueError("the directory's sharer bit set holds at most 64 CPUs")
+        if line_bytes & (line_bytes - 1) or not 16 <= line_bytes <= 4096:
+            raise ValueError(f"cache line size {line_bytes} must be a power of two in 16..4096")
+        for name, shape in (("L1I", l1i), ("L1D", l1d), ("L2", l2)):
+            if shape.sets & (shape.sets - 1) or shape.sets < 1 or shape.ways < 1:
+                raise ValueError(f"{name}: {shape.sets} sets x {shape.ways} ways: sets must be a power of two")
+        params[P_TIMING] = 1
+        params[P_LSHIFT] = line_bytes.bit_length() - 1
+        params[P_L1I_SETS], params[P_L1I_WAYS] = l1i
+        params[P_L1D_SETS], params[P_L1D_WAYS] = l1d
+        params[P_L2_SETS], params[P_L2_WAYS] = l2
+        nlines = ram_bytes // line_bytes
+        npages = ram_bytes >> 12
+    else:
+        l1i = l1d = l2 = CacheShape(1, 1)
+        nlines = npages = 1
+    params[P_NLINES] = nlines
     m = Machine(
         cpu=np.zeros((ncpu, NSLOTS), np.int64),
         gpr=np.zeros((ncpu, 32), np.int64),
@@ -259,5 +357,14 @@ def new_machine(ncpu: int = 1, ram_bytes: int = 64 << 20, ntlb: int = 64,
         stats=np.zeros((ncpu, NSTATS), np.int64),
         exitrec=np.zeros(NEXIT, np.int64),
         scratch=np.zeros(4, np.int64),
+        cpu_node=np.array(cpu_node, np.int64),
+        l1i=np.full((ncpu, l1i.sets * l1i.ways), -1, np.int64),
+        l1d=np.full((ncpu, l1d.sets * l1d.ways), -1, np.int64),
+        l2=np.full((ncpu, l2.sets * l2.ways), -1, np.int64),
+        dir_sharers=np.zeros(nlines, np.int64),
+        dir_owner=np.full(nlines, -1, np.int8),
+        magic=np.zeros((npages, nnodes), np.int32),
+        node_stats=np.zeros((nnodes, NNODE_STATS), np.int64),
+        hotq=np.zeros((HOTQ_LEN, 3), np.int64),
     )
     return m

@@ -22,6 +22,7 @@ BLOCK = 0x100
 UART_TX = 0x0
 UART_RX = 0x4
 UART_STATUS = 0x8       # bit 0: a byte is ready to read; bit 1: TX ready (always)
+UART_IRQ_ENABLE = 0xC   # bit 0: raise HW0 while a byte is ready
 # POWER registers
 POWER_HALT = 0x0        # write: stop the machine; the value is its exit status
 POWER_PANIC = 0x4       # write: the boot ROM's fatal-exception handler reports Cause here
@@ -60,17 +61,33 @@ class Uart(Device):
     """Console: bytes written to TX go to `out`; RX reads from `inp` (or -1)."""
     name = "uart"
 
-    def __init__(self, base: int = UART_BASE, out: BinaryIO | None = None, inp: bytes = b""):
+    def __init__(self, base: int = UART_BASE, out: BinaryIO | None = None, inp: bytes = b"",
+                 irq: Callable[[bool], None] | None = None):
         super().__init__(base)
         self.out = out if out is not None else sys.stdout.buffer
         self.inp = bytearray(inp)
         self.written = bytearray()
+        self.irq = irq              # drives interrupt line HW0 (None: not wired)
+        self.irq_enable = 0
+
+    def _update_irq(self) -> None:
+        if self.irq is not None:
+            self.irq(bool(self.irq_enable & 1 and self.inp))
+
+    def feed(self, data: bytes) -> None:
+        """Input bytes arrive on the console."""
+        self.inp += data
+        self._update_irq()
 
     def read(self, offset: int, size: int) -> int:
         if offset == UART_RX:
-            return self.inp.pop(0) if self.inp else 0xFFFFFFFF
+            v = self.inp.pop(0) if self.inp else 0xFFFFFFFF
+            self._update_irq()
+            return v
         if offset == UART_STATUS:
             return 2 | (1 if self.inp else 0)
+        if offset == UART_IRQ_ENABLE:
+            return self.irq_enable
         return super().read(offset, size)
 
     def write(self, offset: int, size: int, value: int) -> None:
@@ -78,6 +95,10 @@ class Uart(Device):
             b = bytes([value & 0xFF])
             self.written += b
             self.out.write(b)
+            return
+        if offset == UART_IRQ_ENABLE:
+            self.irq_enable = value & 1
+            self._update_irq()
             return
         super().write(offset, size, value)
 

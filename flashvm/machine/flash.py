@@ -1,0 +1,490 @@
+"""The FLASH machine: nodes of CPUs and memory, the boot ROM, devices, the
+event queue and the loop that serves the JIT kernel's exits.
+
+Wiring (docs/machine.md is the contract software programs against):
+
+    0x00000000  RAM, node-contiguous slices (or page-interleaved)
+    0x00000800  boot info, written by the host before reset
+    0x1F000000  UART   0x1F000100 POWER   0x1F000200 TIMER
+    0x1F001000  SMP (IPIs, secondary CPU release)
+    0x1F002000  DISK k    0x1F003000  NET k    0x1F004000  MAGIC
+    0x1FC00000  boot ROM (the reset vector 0xBFC00000)
+
+`FlashMachine(config, mode=...)` builds the kernel state from a
+`MachineConfig` (flash1, flash8, uma8 or a file), `load()` puts a
+freestanding ELF in RAM, `run()` runs until the guest halts.  The machine is
+also the `DeviceHost` of its DMA devices: simulated time, a deterministic
+event queue, interrupt lines and coherent DMA.
+"""
+from __future__ import annotations
+
+import heapq
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import BinaryIO, Callable
+
+import numpy as np
+
+from flashvm.elf import ElfImage
+from flashvm.isa.table import encode
+from flashvm.kernels.cache import dma_coherence_nb
+from flashvm.kernels.cp0 import reset_cpu
+from flashvm.kernels.run import run as run_kernel
+from flashvm.kernels.state import (
+    CP0_BadVAddr, CP0_Cause, CP0_EPC, CP0_Status, CYCLES, EXC_NAMES, EXIT_BUDGET, EXIT_HALT, EXIT_HOT_PAGE,
+    EXIT_MMIO_LOAD, EXIT_MMIO_STORE, EXIT_NAMES, EXIT_WAIT, HALTED, INSNS, IO_BASE, IO_DEV, IO_SIZE,
+    MMIO_PENDING, MMIO_VALUE, MMU_R4K, P_CURCPU, P_HOT_THRESHOLD, P_HOTQ_N, P_LAT_DIRTY, P_LAT_INVAL,
+    P_LAT_L2, P_LAT_LOCAL, P_LAT_REMOTE, P_NIO, P_RAM_SIZE, P_ROM_HOST, P_ROUND_START, PC, WAITING,
+    X_A0, X_A1, X_A2, X_CPU, Machine, new_machine,
+)
+from flashvm.machine.config import MachineConfig, machine_config
+from flashvm.machine.devhost import DmaError
+from flashvm.machine.devices import (
+    POWER_BASE, POWER_PANIC, TIMER_BASE, UART_BASE, Device, MachineHalted, Power, Timer, Uart,
+)
+
+ROM_SIZE = 64 << 10
+KSEG1 = 0xA0000000
+BOOTINFO_PA = 0x800
+BOOTINFO_SIZE = 0x800
+BOOTINFO_MAGIC = 0x49425646
+SMP_BASE = 0x1F001000
+MAGIC_BASE = 0x1F004000
+IRQ_IPI = 1          # hardware interrupt lines (Cause.IP2 + line)
+IRQ_MAGIC = 4
+MODES = ("functional", "timing")
+
+
+class GuestError(RuntimeError):
+    """The guest did something the machine cannot continue from."""
+
+
+# ------------------------------------------------------------------ the boot ROM
+def rom_image(entry: int) -> np.ndarray:
+    """Boot ROM words: the reset stub (CPU 0 jumps to `entry`; the others wait
+    for RELEASE, see docs/machine.md) and the BEV exception vectors, which
+    report an unexpected exception through POWER."""
+    zero, a0, t0, t1, t9, k0, k1 = 0, 4, 8, 9, 25, 26, 27
+    smp = KSEG1 | SMP_BASE
+    e = encode
+    code = [
+        e("mfc0", rt=k0, rd=15, sel=1),                    # EBase
+        e("andi", rt=k0, rs=k0, uimm=0x3FF),               # CPUNum
+        e("bne", rs=k0, rt=zero, simm=5),                  # -> secondary
+        e("lui", rt=t9, uimm=entry >> 16),
+        e("ori", rt=t9, rs=t9, uimm=entry & 0xFFFF),
+        e("jr", rs=t9),
+        e("or", rd=a0, rs=zero, rt=zero),                  # a0 = 0 (delay slot)
+        0,
+        # secondary:
+        e("mfc0", rt=k1, rd=12, sel=0),
+        e("ori", rt=k1, rs=k1, uimm=0x0800),               # Status.IM3: an IPI ends WAIT (IE stays 0)
+        e("mtc0", rt=k1, rd=12, sel=0),
+        e("lui", rt=t0, uimm=smp >> 16),
+        e("ori", rt=t0, rs=t0, uimm=smp & 0xFFFF),
+        e("sll", rd=t1, rt=k0, sa=2),
+        e("addu", rd=t1, rs=t1, rt=t0),
+        # loop:
+        e("wait"),
+        e("sw", rt=zero, rs=t0, simm=0x00C),               # IPI_ACK
+        e("lw", rt=t9, rs=t1, simm=0x100),                 # RELEASE[cpu]
+        e("beq", rs=t9, rt=zero, simm=-4),                 # -> loop
+        0,
+        e("jr", rs=t9),
+        e("or", rd=a0, rs=k0, rt=zero),                    # a0 = cpu (delay slot)
+    ]
+    rom = np.zeros(ROM_SIZE // 4, np.uint32)
+    rom[:len(code)] = code
+    panic = (KSEG1 | POWER_BASE) + POWER_PANIC
+    handler = [e("mfc0", rt=k1, rd=13, sel=0), e("lui", rt=k0, uimm=panic >> 16),
+               e("ori", rt=k0, rs=k0, uimm=panic & 0xFFFF), e("sw", rt=k1, rs=k0, simm=0),
+               e("beq", rs=zero, rt=zero, simm=-1), 0]
+    for vec in (0x200, 0x380, 0x400):
+        rom[vec // 4: vec // 4 + len(handler)] = handler
+    return rom
+
+
+# ------------------------------------------------------------ SMP and MAGIC blocks
+class Smp(Device):
+    """CPU number/count, interprocessor interrupts and secondary CPU release."""
+    name = "smp"
+    CPUNUM, NCPU, IPI_SEND, IPI_ACK, IPI_SEND_MASK, NODE_OF_CPU = 0x0, 0x4, 0x8, 0xC, 0x10, 0x14
+    RELEASE = 0x100
+
+    def __init__(self, machine: "FlashMachine"):
+        super().__init__(SMP_BASE, 0x1000)
+        self.mach = machine
+        self.ncpu = machine.cfg.ncpu
+        self.release = [0] * 64
+        self.ipis_sent = 0
+
+    def read(self, offset: int, size: int) -> int:
+        c = self.mach.current_cpu
+        if offset == self.CPUNUM:
+            return c
+        if offset == self.NCPU:
+            return self.ncpu
+        if offset == self.NODE_OF_CPU:
+            return int(self.mach.m.cpu_node[c])
+        if self.RELEASE <= offset < self.RELEASE + 4 * 64 and offset % 4 == 0:
+            return self.release[(offset - self.RELEASE) // 4]
+        return super().read(offset, size)
+
+    def ipi(self, target: int) -> None:
+        if 0 <= target < self.ncpu:
+            self.ipis_sent += 1
+            self.mach.set_irq(self, target, IRQ_IPI, True)
+        else:
+            self.guest_errors += 1
+
+    def write(self, offset: int, size: int, value: int) -> None:
+        if offset == self.IPI_SEND:
+            self.ipi(value)
+        elif offset == self.IPI_ACK:
+            self.mach.set_irq(self, self.mach.current_cpu, IRQ_IPI, False)
+        elif offset == self.IPI_SEND_MASK:
+            for c in range(min(self.ncpu, 32)):
+                if value >> c & 1:
+                    self.ipi(c)
+        elif self.RELEASE <= offset < self.RELEASE + 4 * 64 and offset % 4 == 0:
+            k = (offset - self.RELEASE) // 4
+            self.release[k] = value & 0xFFFFFFFF
+            self.ipi(k)
+        else:
+            super().write(offset, size, value)
+
+
+class Magic(Device):
+    """Software's window on MAGIC's per-page, per-node miss counters (docs/machine.md)."""
+    name = "magic"
+    PAGE, NODE, COUNT, RESET_PAGE, HOT_PAGE, HOT_NODE, HOT_COUNT, ACK, THRESHOLD, NNODES, IRQ_CPU = (
+        0x00, 0x04, 0x08, 0x0C, 0x10, 0x14, 0x18, 0x1C, 0x20, 0x24, 0x28)
+
+    def __init__(self, machine: "FlashMachine"):
+        super().__init__(MAGIC_BASE, 0x100)
+        self.mach = machine
+        self.page = 0
+        self.node = 0
+        self.hot = (0, 0, 0)
+        self.irq_cpu = 0
+        self.events = 0
+
+    def _counters(self) -> np.ndarray:
+        return self.mach.m.magic
+
+    def read(self, offset: int, size: int) -> int:
+        mg = self._counters()
+        if offset == self.COUNT:
+            if self.page < mg.shape[0] and self.node < mg.shape[1]:
+                return int(mg[self.page, self.node])
+            return 0
+        if offset in (self.HOT_PAGE, self.HOT_NODE, self.HOT_COUNT):
+            return self.hot[(offset - self.HOT_PAGE) // 4]
+        if offset == self.THRESHOLD:
+            return int(self.mach.m.params[P_HOT_THRESHOLD])
+        if offset == self.NNODES:
+            return self.mach.cfg.nodes
+        if offset == self.IRQ_CPU:
+            return self.irq_cpu
+        if offset == self.PAGE:
+            return self.page
+        if offset == self.NODE:
+            return self.node
+        return super().read(offset, size)
+
+    def write(self, offset: int, size: int, value: int) -> None:
+        mg = self._counters()
+        if offset == self.PAGE:
+            self.page = value
+        elif offset == self.NODE:
+            self.node = value
+        elif offset == self.RESET_PAGE:
+            if value < mg.shape[0]:
+                mg[value, :] = 0
+        elif offset == self.ACK:
+            self.mach.set_irq(self, self.irq_cpu, IRQ_MAGIC, False)
+        elif offset == self.THRESHOLD:
+            self.mach.m.params[P_HOT_THRESHOLD] = value
+        elif offset == self.IRQ_CPU:
+            self.irq_cpu = value if value < self.mach.cfg.ncpu else 0
+        else:
+            super().write(offset, size, value)
+
+    def hot_page(self, page: int, node: int, count: int) -> None:
+        self.events += 1
+        self.hot = (page, node, count)
+        self.mach.set_irq(self, self.irq_cpu, IRQ_MAGIC, True)
+
+
+# ------------------------------------------------------------------ results
+@dataclass
+class RunResult:
+    """What a run of the machine produced."""
+    status: int
+    reason: str
+    instructions: int
+    cycles: int
+    host_seconds: float
+    exits: dict = field(default_factory=dict)
+    hot_pages: list = field(default_factory=list)
+
+    @property
+    def mips(self) -> float:
+        return self.instructions / self.host_seconds / 1e6 if self.host_seconds else 0.0
+
+
+def build_state(cfg: MachineConfig, *, timing: bool, rom_bytes: int = ROM_SIZE, mmu: int = MMU_R4K,
+                exc_to_host: bool = False, ram_bytes: int | None = None) -> Machine:
+    """Kernel state for `cfg` (latencies in cycles, caches, directory, MAGIC)."""
+    ram = cfg.ram_bytes if ram_bytes is None else ram_bytes
+    m = new_machine(cfg.ncpu, ram, cfg.tlb_entries, mmu=mmu, exc_to_host=exc_to_host,
+                    quantum=cfg.quantum, rom_bytes=rom_bytes, nnodes=cfg.nodes,
+                    home_shift=cfg.home_shift(), cpu_node=cfg.cpu_node(), timing=timing,
+                    line_bytes=cfg.line_bytes, l1i=cfg.l1i.shape(cfg.line_bytes),
+                    l1d=cfg.l1d.shape(cfg.line_bytes), l2=cfg.l2.shape(cfg.line_bytes))
+    lat = cfg.latencies_cycles()
+    p = m.params
+    p[P_LAT_L2], p[P_LAT_LOCAL], p[P_LAT_REMOTE] = lat["l2"], lat["local"], lat["remote"]
+    p[P_LAT_DIRTY], p[P_LAT_INVAL] = lat["dirty"], lat["inval"]
+    p[P_HOT_THRESHOLD] = cfg.hot_page_threshold
+    return m
+
+
+class FlashMachine:
+    """CPUs, memory, ROM and devices of a FLASH machine, running freestanding software."""
+
+    def __init__(self, config: MachineConfig | str = "flash1", *, mode: str = "functional",
+                 out: BinaryIO | None = None, chunk_cycles: int = 4_000_000):
+        if mode not in MODES:
+            raise ValueError(f"mode {mode!r}: must be one of {', '.join(MODES)}")
+        self.cfg = machine_config(config)
+        self.mode = mode
+        self.m: Machine = build_state(self.cfg, timing=mode == "timing")
+        for c in range(self.cfg.ncpu):
+            reset_cpu(self.m, c)
+        self.ram8 = self.m.ram8
+        self.ram_bytes = int(self.m.params[P_RAM_SIZE])
+        self.ns_per_cycle = 1000.0 / self.cfg.clock_mhz
+        q = self.cfg.quantum
+        self.chunk_cycles = max(q, chunk_cycles // q * q)
+        self.current_cpu = 0
+        self._serving = False          # True while an exit of current_cpu is being served
+        self._events: list[tuple[int, int, Callable[[], None]]] = []
+        self._seq = 0
+        self._irq_sources: dict[tuple[int, int], set[int]] = {}
+        self.hot_page_handlers: list[Callable[[int, int, int], None]] = []
+        self.hot_pages: list[tuple[int, int, int]] = []
+        self.uart = Uart(UART_BASE, out=out, irq=lambda level: self.set_irq(self.uart, 0, 0, level))
+        self.smp = Smp(self)
+        self.magic = Magic(self)
+        self.devices: list[Device] = []
+        for d in (self.uart, Power(POWER_BASE), Timer(TIMER_BASE, self.now_cycles, self.ns_per_cycle),
+                  self.smp, self.magic):
+            self.add_device(d)
+        self.image: ElfImage | None = None
+
+    # ------------------------------------------------------------ devices
+    def add_device(self, d: Device) -> Device:
+        """Map device `d` at its base address (at most 16 devices)."""
+        i = len(self.devices)
+        if i >= self.m.iomap.shape[0]:
+            raise ValueError("no room for another device (16 at most)")
+        for other in self.devices:
+            if d.base < other.base + other.size and other.base < d.base + d.size:
+                raise ValueError(f"{d.name} at {d.base:#x} overlaps {other.name} at {other.base:#x}")
+        self.devices.append(d)
+        self.m.iomap[i] = (d.base, d.size, i)
+        self.m.params[P_NIO] = len(self.devices)
+        return d
+
+    def _device(self, pa: int) -> Device:
+        for d in self.devices:
+            if d.base <= pa < d.base + d.size:
+                return d
+        raise AssertionError(f"no device at {pa:#x}")  # the kernel only exits for mapped ranges
+
+    # ------------------------------------------------------------ DeviceHost
+    def now_cycles(self) -> int:
+        """Global simulated time: the clock of the CPU being served, else the current round's start."""
+        if self._serving:
+            return int(self.m.cpu[self.current_cpu, CYCLES])
+        return int(self.m.params[P_ROUND_START])
+
+    def now_ns(self) -> int:
+        return int(self.now_cycles() * self.ns_per_cycle)
+
+    def schedule(self, at_ns: int, fn: Callable[[], None]) -> None:
+        at = max(int(-(-at_ns // self.ns_per_cycle)), self.now_cycles())
+        heapq.heappush(self._events, (at, self._seq, fn))
+        self._seq += 1
+
+    def set_irq(self, source: object, cpu: int, line: int, level: bool) -> None:
+        """Drive `source`'s level on hardware interrupt line `line` (0..5) of `cpu`."""
+        if not (0 <= cpu < self.cfg.ncpu and 0 <= line <= 5):
+            return
+        srcs = self._irq_sources.setdefault((cpu, line), set())
+        (srcs.add if level else srcs.discard)(id(source))
+        bit = 1 << (10 + line)
+        if srcs:
+            self.m.cp0[cpu, CP0_Cause, 0] |= bit
+        else:
+            self.m.cp0[cpu, CP0_Cause, 0] &= ~bit
+
+    def dma_write(self, pa: int, data: bytes) -> None:
+        if not (0 <= pa and pa + len(data) <= self.ram_bytes):
+            raise DmaError(f"DMA write {pa:#x}+{len(data)} outside RAM")
+        self.ram8[pa:pa + len(data)] = np.frombuffer(bytes(data), np.uint8)
+        dma_coherence_nb(self.m, pa, len(data))
+
+    def dma_read(self, pa: int, n: int) -> bytes:
+        if not (0 <= pa and n >= 0 and pa + n <= self.ram_bytes):
+            raise DmaError(f"DMA read {pa:#x}+{n} outside RAM")
+        return self.ram8[pa:pa + n].tobytes()
+
+    # ------------------------------------------------------------ loading
+    def load(self, image: ElfImage) -> None:
+        """Copy the program's segments into RAM (kseg0/kseg1 addresses) and aim the ROM at its entry."""
+        for seg in image.segments:
+            if not 0x80000000 <= seg.vaddr < 0xC0000000:
+                raise GuestError(f"{image.path}: segment at {seg.vaddr:#x} is not in kseg0/kseg1; "
+                                 "link freestanding programs for kseg0 (flashvm's link.ld)")
+            pa = seg.vaddr & 0x1FFFFFFF
+            if pa + seg.memsz > self.ram_bytes:
+                raise GuestError(f"{image.path}: segment {pa:#x}+{seg.memsz:#x} does not fit in "
+                                 f"{self.ram_bytes >> 20} MB of RAM; use a machine with more memory")
+            self.ram8[pa: pa + seg.filesz] = np.frombuffer(seg.data, np.uint8)
+            self.ram8[pa + seg.filesz: pa + seg.memsz] = 0
+        rom = rom_image(image.entry)
+        host = int(self.m.params[P_ROM_HOST])
+        self.m.ram32[host // 4: host // 4 + len(rom)] = rom
+        self.image = image
+
+    def write_bootinfo(self, argv: list[str] = (), envp: list[str] = (), *, vm: int = 0,
+                       ndisks: int = 0, nnics: int = 0, flags: int = 1) -> None:
+        """The boot info block at physical 0x800 (docs/machine.md)."""
+        strings = b"".join(s.encode() + b"\0" for s in [*argv, *envp])
+        if 0x100 + len(strings) > BOOTINFO_SIZE:
+            raise GuestError(f"the command line and environment take {len(strings)} bytes; "
+                             f"the boot info block holds {BOOTINFO_SIZE - 0x100}")
+        cfg = self.cfg
+        head = struct.pack("<14I", BOOTINFO_MAGIC, 1, cfg.ncpu, self.ram_bytes, cfg.nodes,
+                           0 if cfg.interleave else cfg.mem_per_node, cfg.interleave,
+                           int(cfg.clock_mhz * 1e6), ndisks, nnics, len(argv), len(envp), flags, vm)
+        block = bytearray(BOOTINFO_SIZE)
+        block[:len(head)] = head
+        block[0x100:0x100 + len(strings)] = strings
+        self.ram8[BOOTINFO_PA:BOOTINFO_PA + BOOTINFO_SIZE] = np.frombuffer(bytes(block), np.uint8)
+
+    # ------------------------------------------------------------ running
+    def _fire_events(self, upto: int) -> None:
+        while self._events and self._events[0][0] <= upto:
+            _, _, fn = heapq.heappop(self._events)
+            fn()
+
+    def _hot_pages(self) -> None:
+        m = self.m
+        n = int(m.params[P_HOTQ_N])
+        events = [tuple(int(x) for x in m.hotq[i]) for i in range(n)]
+        m.params[P_HOTQ_N] = 0
+        for page, node, count in events:
+            self.hot_pages.append((page, node, count))
+            self.magic.hot_page(page, node, count)
+            for h in self.hot_page_handlers:
+                h(page, node, count)
+
+    def run(self, max_insns: int | None = None, progress: Callable[[int], None] | None = None) -> RunResult:
+        """Run until the guest halts (POWER) or `max_insns` instructions have been executed."""
+        m = self.m
+        t0 = time.perf_counter()
+        status, reason = 0, "halted"
+        exits: dict[str, int] = {}
+        c = 0
+        try:
+            while True:
+                done = int(m.cpu[:, INSNS].sum())
+                if max_insns is not None and done >= max_insns:
+                    raise GuestError(f"the guest ran {done:,} instructions without halting "
+                                     f"(limit {max_insns:,}); raise --max-insns if that is expected")
+                now = int(m.params[P_ROUND_START])
+                budget = self.chunk_cycles
+                if self._events:
+                    budget = max(1, min(budget, self._events[0][0] - now))
+                why = run_kernel(m, budget)
+                exits[EXIT_NAMES[why]] = exits.get(EXIT_NAMES[why], 0) + 1
+                c = int(m.exitrec[X_CPU])
+                if why == EXIT_BUDGET or why == EXIT_WAIT:
+                    now = int(m.params[P_ROUND_START])
+                    if why == EXIT_WAIT and not self._events:
+                        raise GuestError("every CPU waits for an interrupt that nothing can raise "
+                                         f"(CPU 0 at pc={int(m.cpu[0, PC]):#x})")
+                    if why == EXIT_BUDGET and budget == self.chunk_cycles:
+                        self._check_stuck(done)
+                    self._fire_events(now)
+                    if progress:
+                        progress(int(m.cpu[:, INSNS].sum()))
+                    continue
+                self.current_cpu = c
+                self._serving = True
+                try:
+                    if why == EXIT_MMIO_LOAD:
+                        pa, size = int(m.exitrec[X_A0]), int(m.exitrec[X_A1])
+                        d = self._device(pa)
+                        m.cpu[c, MMIO_VALUE] = d.read(pa - d.base, size) & 0xFFFFFFFF
+                        m.cpu[c, MMIO_PENDING] = 1
+                    elif why == EXIT_MMIO_STORE:
+                        pa, size, value = int(m.exitrec[X_A0]), int(m.exitrec[X_A1]), int(m.exitrec[X_A2])
+                        d = self._device(pa)
+                        d.write(pa - d.base, size, value)
+                    elif why == EXIT_HOT_PAGE:
+                        self._hot_pages()
+                    elif why == EXIT_HALT:
+                        reason = "all CPUs halted"
+                        break
+                    else:
+                        raise GuestError(f"unexpected exit {EXIT_NAMES[why]} from CPU {c}")
+                finally:
+                    self._serving = False
+        except MachineHalted as h:
+            status, reason = h.status, h.reason
+            if h.status == -1:
+                cause = int(m.cp0[c, CP0_Cause, 0])
+                code = (cause >> 2) & 31
+                raise GuestError(
+                    f"unhandled {EXC_NAMES.get(code, code)} exception on CPU {c} at "
+                    f"EPC={int(m.cp0[c, CP0_EPC, 0]):#010x} BadVAddr={int(m.cp0[c, CP0_BadVAddr, 0]):#010x} "
+                    f"(Status={int(m.cp0[c, CP0_Status, 0]):#x}); the program installs no handler for it"
+                ) from None
+        finally:
+            self.flush()
+        m.cpu[:, HALTED] = 1
+        dt = time.perf_counter() - t0
+        return RunResult(status=status, reason=reason, instructions=int(m.cpu[:, INSNS].sum()),
+                         cycles=int(m.cpu[:, CYCLES].max()), host_seconds=dt, exits=exits,
+                         hot_pages=list(self.hot_pages))
+
+    def _check_stuck(self, insns_before: int) -> None:
+        m = self.m
+        if int(m.cpu[:, INSNS].sum()) == insns_before and not m.cpu[:, WAITING].any():
+            c = int(m.params[P_CURCPU]) % self.cfg.ncpu
+            cause = int(m.cp0[c, CP0_Cause, 0])
+            raise GuestError(
+                f"CPU {c} is stuck taking {EXC_NAMES.get((cause >> 2) & 31, '?')} exceptions "
+                f"at pc={int(m.cpu[c, PC]):#010x} (EPC={int(m.cp0[c, CP0_EPC, 0]):#010x}); "
+                "its exception vector cannot run")
+
+    def flush(self) -> None:
+        """Make what devices hold reach their host files (disks)."""
+        for d in self.devices:
+            f = getattr(d, "flush", None)
+            if callable(f):
+                f()
+
+    def close(self) -> None:
+        for d in self.devices:
+            f = getattr(d, "close", None)
+            if callable(f):
+                f()
+
+
+__all__ = ["FlashMachine", "GuestError", "RunResult", "build_state", "rom_image", "Smp", "Magic", "MODES"]
