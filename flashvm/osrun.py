@@ -20,10 +20,14 @@ Python API::
 
     build_kernel(variant="kseg0") -> Path
     make_initrd(files) -> bytes
-    boot_os(files, argv, *, env=None, ncpu=1, ram_mb=64, max_insns=4_000_000_000,
-            verbose=0, variant="kseg0", clock_mhz=200.0, machine_factory=None,
+    boot_os(files, argv, *, env=None, ncpu=1, ram_mb=64, machine=None, mode="functional",
+            max_insns=4_000_000_000, verbose=0, variant="kseg0", clock_mhz=200.0,
             live=False) -> OsResult
-    exec_os(program, args=(), *, ncpu=1, ram_mb=64, files=None, env=None, ...) -> int
+    exec_os(program, args=(), *, ncpu=1, ram_mb=64, machine=None, mode="functional",
+            files=None, env=None, verbose=0, variant="kseg0", max_insns=None,
+            stdout=None, stderr=None) -> int
+    make_machine(ncpu=1, ram_mb=64, *, machine=None, mode="functional", out=None,
+                 clock_mhz=200.0)
 """
 from __future__ import annotations
 
@@ -39,7 +43,7 @@ from flashvm.elf import load_elf
 from flashvm.toolchain import build_bare
 
 __all__ = ["build_kernel", "make_initrd", "boot_os", "exec_os", "OsResult", "ConsoleDemux",
-           "OS_DIR", "BOOTINFO_PA", "write_bootinfo"]
+           "OS_DIR", "BOOTINFO_PA", "make_machine"]
 
 OS_DIR = Path(__file__).resolve().parent / "guest" / "os"
 BOOTINFO_PA = 0x800
@@ -139,62 +143,44 @@ class OsResult:
         return self.status == PANIC_STATUS
 
 
-def write_bootinfo(ram8, *, ncpu: int, ram_bytes: int, argv: Sequence[str], env: Sequence[str] = (),
-                   nnodes: int = 1, node_bytes: int | None = None, interleave: int = 0,
-                   clock_hz: int = 200_000_000, ndisks: int = 0, nnets: int = 0,
-                   initrd: tuple[int, int] = (0, 0), console_mode: int = 1, verbose: int = 0,
-                   vmnum: int = 0) -> None:
-    """Fill the boot info block (docs/machine.md) plus the OS-private fields."""
-    if node_bytes is None:
-        node_bytes = ram_bytes // nnodes if not interleave else 0
-    strings = b"".join(a.encode() + b"\0" for a in argv) + b"".join(e.encode() + b"\0" for e in env)
-    if len(strings) > 0x700:
-        raise ValueError("init command line and environment exceed 1792 bytes")
-    words = [BOOTINFO_MAGIC, 1, ncpu, ram_bytes, nnodes, node_bytes, interleave, clock_hz,
-             ndisks, nnets, len(argv), len(env), 1, vmnum, 0, 0,
-             initrd[0], initrd[1], console_mode, verbose]
-    blk = bytearray(0x800)
-    struct.pack_into(f"<{len(words)}I", blk, 0, *words)
-    blk[0x100:0x100 + len(strings)] = strings
-    ram8[BOOTINFO_PA:BOOTINFO_PA + 0x800] = list(blk) if not hasattr(ram8, "dtype") else \
-        __import__("numpy").frombuffer(bytes(blk), dtype="uint8")
-
-
-def _default_machine(ncpu: int, ram_bytes: int, out: BinaryIO, clock_mhz: float):
-    try:   # the FLASH machine, once it exists on main
-        from flashvm.machine.flash import FlashMachine  # type: ignore
-        return FlashMachine(ncpu=ncpu, ram_bytes=ram_bytes, out=out, clock_mhz=clock_mhz)
-    except ImportError:
+def make_machine(ncpu: int = 1, ram_mb: int = 64, *, machine=None, mode: str = "functional",
+                 out: BinaryIO | None = None, clock_mhz: float = 200.0):
+    """The machine to boot on: a one-node BareMachine of `ncpu` CPUs and `ram_mb`
+    MB, or a FlashMachine for `machine` (a config name such as "flash8", a TOML
+    path or a MachineConfig)."""
+    if machine is None:
         from flashvm.machine.bare import BareMachine
-        return BareMachine(ncpu=ncpu, ram_bytes=ram_bytes, out=out, clock_mhz=clock_mhz)
+        return BareMachine(ncpu=ncpu, ram_bytes=ram_mb << 20, out=out, clock_mhz=clock_mhz, mode=mode)
+    from flashvm.machine.flash import FlashMachine
+    return FlashMachine(machine, mode=mode, out=out)
 
 
 def boot_os(files: Mapping[str, bytes | str | Path | None], argv: Sequence[str], *,
             env: Sequence[str] | Mapping[str, str] | None = None, ncpu: int = 1, ram_mb: int = 64,
-            max_insns: int | None = 4_000_000_000, verbose: int = 0, variant: str = "kseg0",
-            clock_mhz: float = 200.0, nnodes: int = 1,
-            machine_factory: Callable | None = None, live: bool = False) -> OsResult:
+            machine=None, mode: str = "functional", max_insns: int | None = 4_000_000_000,
+            verbose: int = 0, variant: str = "kseg0", clock_mhz: float = 200.0,
+            live: bool = False) -> OsResult:
     """Boot the kernel with `files` in its root file system and run argv[0] as init.
 
-    Returns init's exit status (the machine halts when init exits) and what the
-    guest wrote to stdout, stderr and the kernel log.
+    `machine` selects a FLASH configuration (then `ncpu`, `ram_mb` and
+    `clock_mhz` come from it); `mode` is "functional" or "timing".  Returns
+    init's exit status (the machine halts when init exits) and what the guest
+    wrote to stdout, stderr and the kernel log.
     """
     if isinstance(env, Mapping):
         env = [f"{k}={v}" for k, v in env.items()]
     env = list(env or [])
-    ram_bytes = ram_mb << 20
     demux = ConsoleDemux(live=live)
-    factory = machine_factory or _default_machine
-    bm = factory(ncpu, ram_bytes, demux, clock_mhz)
-    kernel = load_elf(build_kernel(variant))
-    bm.load(kernel)
+    bm = make_machine(ncpu, ram_mb, machine=machine, mode=mode, out=demux, clock_mhz=clock_mhz)
+    bm.load(load_elf(build_kernel(variant)))
+    ram_bytes = int(bm.ram_bytes)
     blob = make_initrd(files)
     base = (ram_bytes - len(blob)) & ~0xFFF
     import numpy as np
-    bm.m.ram8[base:base + len(blob)] = np.frombuffer(blob, np.uint8)
-    write_bootinfo(bm.m.ram8, ncpu=ncpu, ram_bytes=ram_bytes, argv=list(argv), env=env,
-                   nnodes=nnodes, clock_hz=int(clock_mhz * 1e6), initrd=(base, len(blob)),
-                   verbose=verbose)
+    bm.ram8[base:base + len(blob)] = np.frombuffer(blob, np.uint8)
+    bm.write_bootinfo(list(argv), env)
+    struct_words = struct.pack("<4I", base, len(blob), 1, verbose)
+    bm.ram8[BOOTINFO_PA + 0x40:BOOTINFO_PA + 0x50] = np.frombuffer(struct_words, np.uint8)
     r = bm.run(max_insns=max_insns)
     return OsResult(status=r.status, stdout=bytes(demux.streams[1]), stderr=bytes(demux.streams[2]),
                     klog=bytes(demux.streams[3]), instructions=r.instructions, cycles=r.cycles,
@@ -202,6 +188,7 @@ def boot_os(files: Mapping[str, bytes | str | Path | None], argv: Sequence[str],
 
 
 def exec_os(program: str | Path, args: Sequence[str] = (), *, ncpu: int = 1, ram_mb: int = 64,
+            machine=None, mode: str = "functional",
             files: Mapping[str, bytes | str | Path | None] | None = None,
             env: Sequence[str] | Mapping[str, str] | None = None, verbose: int = 0,
             variant: str = "kseg0", max_insns: int | None = None,
@@ -213,7 +200,8 @@ def exec_os(program: str | Path, args: Sequence[str] = (), *, ncpu: int = 1, ram
     guest = f"/bin/{program.name}"
     allf: dict = {guest: program}
     allf.update(files or {})
-    res = boot_os(allf, [guest, *args], env=env, ncpu=ncpu, ram_mb=ram_mb, verbose=verbose,
+    res = boot_os(allf, [guest, *args], env=env, ncpu=ncpu, ram_mb=ram_mb, machine=machine,
+                  mode=mode, verbose=verbose,
                   variant=variant, max_insns=max_insns)
     (stdout or sys.stdout.buffer).write(res.stdout)
     (stderr or sys.stderr.buffer).write(res.stderr + (res.klog if verbose or res.panicked else b""))

@@ -115,3 +115,20 @@ def test_exec_os_passes_streams_and_status(tmp_path):
 def test_initrd_format():
     blob = make_initrd({"/a": b"xyz", "/d": None})
     assert blob[:4] == b"FVRD" and len(blob) % 4 == 0
+
+
+@pytest.mark.parametrize("ncpu", [2, 4, 8])
+def test_smp_threads_and_processes(ncpu):
+    for name in ("threads", "procs"):
+        r = run(name, ncpu=ncpu)
+        assert r.stdout.decode() == (OSG / "expected" / f"{name}.stdout").read_text(), (name, ncpu)
+        assert r.status == 0
+        assert b"cpu %d up" % (ncpu - 1) in r.klog
+
+
+def test_parallel_program_scales():
+    one = run("parallel", ["8"], ncpu=1)
+    eight = run("parallel", ["8"], ncpu=8)
+    assert one.stdout == eight.stdout == b"pi ~ 3.141593\n"
+    speedup = one.cycles / eight.cycles
+    assert speedup > 5.0, speedup
