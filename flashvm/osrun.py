@@ -143,6 +143,19 @@ class OsResult:
         return self.status == PANIC_STATUS
 
 
+def _loadable(image):
+    """The mapped kernel links its body at ksseg 0xC0000000 + physical; the
+    machine loads kseg0/kseg1 images, so present those segments at their kseg0
+    alias (same physical address)."""
+    import dataclasses
+    segs = []
+    for s in image.segments:
+        if 0xC0000000 <= s.vaddr < 0xE0000000:
+            s = dataclasses.replace(s, vaddr=s.vaddr - 0xC0000000 + 0x80000000)
+        segs.append(s)
+    return dataclasses.replace(image, segments=tuple(segs))
+
+
 def make_machine(ncpu: int = 1, ram_mb: int = 64, *, machine=None, mode: str = "functional",
                  out: BinaryIO | None = None, clock_mhz: float = 200.0):
     """The machine to boot on: a one-node BareMachine of `ncpu` CPUs and `ram_mb`
@@ -172,7 +185,7 @@ def boot_os(files: Mapping[str, bytes | str | Path | None], argv: Sequence[str],
     env = list(env or [])
     demux = ConsoleDemux(live=live)
     bm = make_machine(ncpu, ram_mb, machine=machine, mode=mode, out=demux, clock_mhz=clock_mhz)
-    bm.load(load_elf(build_kernel(variant)))
+    bm.load(_loadable(load_elf(build_kernel(variant))))
     ram_bytes = int(bm.ram_bytes)
     blob = make_initrd(files)
     base = (ram_bytes - len(blob)) & ~0xFFF

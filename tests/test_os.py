@@ -132,3 +132,15 @@ def test_parallel_program_scales():
     assert one.stdout == eight.stdout == b"pi ~ 3.141593\n"
     speedup = one.cycles / eight.cycles
     assert speedup > 5.0, speedup
+
+
+def test_mapped_kernel_variant():
+    from flashvm.elf import load_elf
+    k = load_elf(build_kernel("mapped"))
+    assert any(0xC0000000 <= s.vaddr < 0xE0000000 for s in k.segments)   # body in ksseg
+    r = run("hello", variant="mapped")
+    assert r.status == 3 and r.stdout.startswith(b"hello from the flashvm guest OS")
+    for name, ncpu in (("procs", 1), ("threads", 4)):
+        r = run(name, ncpu=ncpu, variant="mapped")
+        assert r.stdout.decode() == (OSG / "expected" / f"{name}.stdout").read_text()
+        assert r.status == 0

@@ -8,8 +8,16 @@
 #define KSEG0           0x80000000
 #define KSEG1           0xA0000000
 #define KSSEG           0xC0000000
-#define PA2KV(pa)       ((void *)((unsigned long)(pa) | KSEG0))
-#define KV2PA(va)       ((unsigned long)(va) & 0x1FFFFFFF)
+/* The kernel's view of RAM: kseg0 in the default build; in the mapped
+ * variant (KERNEL_MAPPED) the image and all of RAM live in ksseg at
+ * 0xC0000000 + physical, through wired TLB entries set up at boot. */
+#ifdef KERNEL_MAPPED
+#define KERNBASE        0xC0000000
+#else
+#define KERNBASE        0x80000000
+#endif
+#define PA2KV(pa)       ((void *)((unsigned long)(pa) + KERNBASE))
+#define KV2PA(va)       ((unsigned long)(va) - KERNBASE)
 #define IO(pa)          ((pa) | KSEG1)
 
 /* Status */
@@ -75,7 +83,7 @@
 #define NET_BASE(k)  (0xBF003000 + 0x100 * (k))
 #define MAGIC_BASE   0xBF004000
 
-#define BOOTINFO     0x80000800
+#define BOOTINFO     (KERNBASE + 0x800)
 
 /* Trap frame: what the exception entry saves (byte offsets). */
 #define TF_REG(n)    (4 * (n))

@@ -29,6 +29,8 @@ _start:
         mtc0    $8, $15, 1              /* EBase */
         mtc0    $0, $13                 /* Cause: IV = 0 */
         ehb
+        bal     wire_kernel
+        nop
         mfc0    $9, $15, 1
         andi    $9, $9, 0x3FF
         bnez    $9, park                /* not the boot CPU: wait for a release */
@@ -68,6 +70,8 @@ secondary_entry:
         mtc0    $8, $15, 1
         mtc0    $0, $13
         ehb
+        bal     wire_kernel
+        nop
         mfc0    $4, $15, 1
         andi    $4, $4, 0x3FF
         sll     $9, $4, 2
@@ -81,6 +85,52 @@ secondary_entry:
 1:      b       1b
         nop
         .end    secondary_entry
+
+        .section .text.start, "ax", @progbits
+/* Mapped variant: wired TLB entries map ksseg 0xC0000000 + pa -> pa for all
+ * of RAM with 16 MB page pairs (global, cached, writable).  Runs from kseg0
+ * before anything mapped is touched; clobbers t0..t6. */
+        .globl  wire_kernel
+        .ent    wire_kernel
+wire_kernel:
+#ifdef KERNEL_MAPPED
+        li      $8, 0x80000800
+        lw      $9, 0xC($8)             /* RAM bytes from boot info */
+        li      $10, KSSEG              /* EntryHi */
+        move    $11, $0                 /* physical address */
+        move    $12, $0                 /* index */
+        li      $13, 0x01FFE000         /* PageMask: 16 MB */
+        mtc0    $13, $5
+1:      mtc0    $12, $0
+        mtc0    $10, $10                /* EntryHi */
+        srl     $13, $11, 6
+        ori     $13, $13, 0x1F          /* C=3 D V G */
+        mtc0    $13, $2
+        li      $14, 0x01000000
+        addu    $14, $11, $14
+        srl     $13, $14, 6
+        sltu    $15, $14, $9
+        beqz    $15, 2f
+        ori     $13, $13, 0x1F
+        b       3f
+        nop
+2:      li      $13, 1                  /* past the end of RAM: invalid */
+3:      mtc0    $13, $3
+        ehb
+        tlbwi
+        li      $14, 0x02000000
+        addu    $10, $10, $14
+        addu    $11, $11, $14
+        sltu    $15, $11, $9
+        bnez    $15, 1b
+        addiu   $12, $12, 1
+        mtc0    $12, $6                 /* Wired */
+        mtc0    $0, $5
+        ehb
+#endif
+        jr.hb   $31
+        nop
+        .end    wire_kernel
 
 /* ------------------------------------------------------- vector templates */
         .text

@@ -13,7 +13,7 @@
 
 static u32 *zero_table;           /* pte page with no valid entries */
 u32 pgd_current[MAXCPU];
-static int ntlb;
+static int ntlb, nwired;
 
 #define ASID_MASK 0xFF
 #define ASID_VERSION 0x100
@@ -33,7 +33,7 @@ void tlb_flush_all(void)
     u32 s = irq_off();
     u32 old = mfc0(10, 0);
     mtc0(5, 0, 0);
-    for (int i = 0; i < ntlb; i++)
+    for (int i = nwired; i < ntlb; i++)
         tlb_write_index(i, KSEG0 + ((u32)i << 13), 0, 0);
     mtc0(10, 0, old);
     irq_restore(s);
@@ -42,7 +42,7 @@ void tlb_flush_all(void)
 void tlb_init(void)
 {
     ntlb = ((mfc0(16, 1) >> 25) & 0x3F) + 1;
-    mtc0(6, 0, 0);                    /* Wired */
+    nwired = mfc0(6, 0);              /* the mapped kernel's entries (start.S) */
     mtc0(5, 0, 0);                    /* PageMask 4K */
     tlb_flush_all();
     mtc0(10, 0, 0);
