@@ -22,7 +22,7 @@ Python API::
     make_initrd(files) -> bytes
     boot_os(files, argv, *, env=None, ncpu=1, ram_mb=64, machine=None, mode="functional",
             max_insns=4_000_000_000, verbose=0, variant="kseg0", clock_mhz=200.0,
-            live=False) -> OsResult
+            disks=(), live=False) -> OsResult
     exec_os(program, args=(), *, ncpu=1, ram_mb=64, machine=None, mode="functional",
             files=None, env=None, verbose=0, variant="kseg0", max_insns=None,
             stdout=None, stderr=None) -> int
@@ -172,9 +172,12 @@ def boot_os(files: Mapping[str, bytes | str | Path | None], argv: Sequence[str],
             env: Sequence[str] | Mapping[str, str] | None = None, ncpu: int = 1, ram_mb: int = 64,
             machine=None, mode: str = "functional", max_insns: int | None = 4_000_000_000,
             verbose: int = 0, variant: str = "kseg0", clock_mhz: float = 200.0,
-            live: bool = False) -> OsResult:
+            disks: Sequence[str | Path | tuple] = (), live: bool = False) -> OsResult:
     """Boot the kernel with `files` in its root file system and run argv[0] as init.
 
+    `disks` are host image files attached as DISK 0, 1, ... (a path, or
+    (path, {"readonly": True, ...}) with Disk options); the guest sees them as
+    /dev/disk0 ... and what it writes is in the files after the run.
     `machine` selects a FLASH configuration (then `ncpu`, `ram_mb` and
     `clock_mhz` come from it); `mode` is "functional" or "timing".  Returns
     init's exit status (the machine halts when init exits) and what the guest
@@ -191,10 +194,19 @@ def boot_os(files: Mapping[str, bytes | str | Path | None], argv: Sequence[str],
     base = (ram_bytes - len(blob)) & ~0xFFF
     import numpy as np
     bm.ram8[base:base + len(blob)] = np.frombuffer(blob, np.uint8)
-    bm.write_bootinfo(list(argv), env)
+    from flashvm.machine.disk import Disk, disk_base
+    attached = []
+    for k, spec in enumerate(disks):
+        path, opts = (spec[0], dict(spec[1])) if isinstance(spec, tuple) else (spec, {})
+        attached.append(bm.add_device(Disk(disk_base(k), bm, path, **opts)))
+    bm.write_bootinfo(list(argv), env, ndisks=len(attached))
     struct_words = struct.pack("<4I", base, len(blob), 1, verbose)
     bm.ram8[BOOTINFO_PA + 0x40:BOOTINFO_PA + 0x50] = np.frombuffer(struct_words, np.uint8)
-    r = bm.run(max_insns=max_insns)
+    try:
+        r = bm.run(max_insns=max_insns)
+    finally:
+        for d in attached:
+            d.close()
     return OsResult(status=r.status, stdout=bytes(demux.streams[1]), stderr=bytes(demux.streams[2]),
                     klog=bytes(demux.streams[3]), instructions=r.instructions, cycles=r.cycles,
                     host_seconds=r.host_seconds, machine=bm)

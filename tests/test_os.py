@@ -144,3 +144,16 @@ def test_mapped_kernel_variant():
         r = run(name, ncpu=ncpu, variant="mapped")
         assert r.stdout.decode() == (OSG / "expected" / f"{name}.stdout").read_text()
         assert r.status == 0
+
+
+def test_raw_disk_driver_persists(tmp_path):
+    img = tmp_path / "disk0.img"
+    img.write_bytes(b"HOST DATA 123456" + bytes(1 << 20))
+    r = run("rawdisk", ncpu=2, disks=[img])
+    assert r.status == 0, r.klog
+    assert r.stdout.decode().splitlines() == [
+        "disk size 1048576 block device 1", "host wrote: HOST DATA 123456",
+        "write 20000", "read 20000", "pattern back: yes"]
+    data = img.read_bytes()
+    assert data[512:526] == b"guest was here"
+    assert data[1000:1000 + 23] == bytes(range(ord("A"), ord("A") + 23))

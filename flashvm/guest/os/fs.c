@@ -323,6 +323,15 @@ void fs_init(void)
     c->rdev = 1;
     struct inode *nul = mkpath("/dev/null", S_IFCHR | 0666);
     nul->rdev = 3;
+    extern unsigned disk_count(void);
+    extern u32 disk_capacity(unsigned k);
+    for (unsigned k = 0; k < disk_count(); k++) {
+        char name[24];
+        snprintf(name, sizeof name, "/dev/disk%u", k);
+        struct inode *b = mkpath(name, S_IFBLK | 0660);
+        b->rdev = k;
+        b->size = disk_capacity(k) * 512;
+    }
     initrd_load();
 }
 
@@ -521,6 +530,30 @@ static int make_pipe(struct file **rf, struct file **wf)
     return 0;
 }
 
+/* ------------------------------------------------------------ block devices */
+extern int disk_rw(unsigned k, u64 off, void *buf, u32 n, int write);
+
+static long blk_rw(struct file *f, u32 ubuf, u32 n, int write)
+{
+    struct mm *mm = current()->mm;
+    u8 *tmp = page_alloc_n(4);
+    if (!tmp) return -ENOMEM;
+    u32 done = 0;
+    long r = 0;
+    while (done < n) {
+        u32 k = MIN(n - done, 4 * PAGE_SIZE);
+        if (write && copyin(mm, tmp, ubuf + done, k)) { r = -EFAULT; break; }
+        int got = disk_rw(f->ip->rdev, f->off, tmp, k, write);
+        if (got < 0) { r = got; break; }
+        if (!write && got && copyout(mm, ubuf + done, tmp, got)) { r = -EFAULT; break; }
+        f->off += got;
+        done += got;
+        if ((u32)got < k) break;
+    }
+    page_free_n(tmp, 4);
+    return done ? (long)done : r;
+}
+
 /* ------------------------------------------------------------ read/write */
 long file_read(struct file *f, u32 ubuf, u32 n)
 {
@@ -539,6 +572,7 @@ long file_read(struct file *f, u32 ubuf, u32 n)
         struct inode *ip = f->ip;
         if (S_ISDIR(ip->mode)) return -EISDIR;
         if (S_ISCHR(ip->mode)) return 0;
+        if (S_ISBLK(ip->mode)) return blk_rw(f, ubuf, n, 0);
         u32 done = 0;
         u8 *tmp = page_alloc();
         if (!tmp) return -ENOMEM;
@@ -582,6 +616,7 @@ static long write_common(struct file *f, const u8 *kbuf, u32 ubuf, u32 n)
     case F_INODE: {
         struct inode *ip = f->ip;
         if (S_ISCHR(ip->mode)) return n;      /* /dev/null */
+        if (S_ISBLK(ip->mode)) return blk_rw(f, ubuf, n, 1);
         u8 *tmp = page_alloc();
         if (!tmp) return -ENOMEM;
         u32 done = 0;

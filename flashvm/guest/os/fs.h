@@ -16,6 +16,8 @@
 #define S_IFCHR  0020000
 #define S_IFREG  0100000
 #define S_IFIFO  0010000
+#define S_IFBLK  0060000
+#define S_ISBLK(m) (((m) & S_IFMT) == S_IFBLK)
 #define S_IFLNK  0120000
 #define S_ISDIR(m) (((m) & S_IFMT) == S_IFDIR)
 #define S_ISREG(m) (((m) & S_IFMT) == S_IFREG)

@@ -21,8 +21,15 @@ static void install_vectors(void)
     memcpy((void *)0x80000180, vec_general, vec_general_end - vec_general);
 }
 
-void fs_sync_all(void) { }
-void disk_interrupt(void) { }
+extern int disk_polling;
+void disk_init(void);
+void disk_flush_all(void);
+
+void fs_sync_all(void)
+{
+    disk_polling = 1;
+    disk_flush_all();
+}
 
 static void init_entry(void)
 {
@@ -124,7 +131,9 @@ void kmain(void)
     if (bootinfo->verbose)
         kprintf("flashvm kernel: %u CPU(s), %u MB RAM in %u node(s), %u pages free\n",
                 ncpu, ram_bytes >> 20, nnodes, pages_free());
+    disk_init();
     fs_init();
+    disk_polling = 0;
     u32 n;
     smp_hw = ncpu > 1 && probe_read(SMP_NCPU, &n) == 0 && n == ncpu;
     for (unsigned i = 1; i < ncpu; i++) {
