@@ -1,11 +1,21 @@
 /*
- * fs.c -- VFS, ramfs, the initrd loader, open files and fd tables, pipes,
- * the console device and the file-related system calls.
+ * fs.c -- VFS, ramfs, the flashfs glue, the initrd loader, open files and
+ * fd tables, pipes, the console device and the file-related system calls.
+ *
+ * Inodes are either ramfs inodes (the in-memory tree: the struct holds the
+ * data) or flashfs inodes (cached copies of on-disk attributes, kept in a
+ * list for the life of the mount, freed after an unlinked file's last
+ * close).  All file-system state is protected by one sleeping lock,
+ * fs_mutex, because flashfs does disk I/O.  When disk 0 holds a flashfs
+ * image it is the root; /dev is then a ramfs mounted on the disk's /dev.
  */
 #include "fs.h"
 #include "syscall.h"
+#ifdef HAVE_FLASHFS
+#include "fs/flashfs.h"
+#endif
 
-static struct spinlock fs_lock = SPINLOCK_INIT("fs");
+static struct mutex fs_mutex;
 static struct inode *root;
 static u32 next_ino = 1;
 
@@ -15,6 +25,62 @@ struct rdent {
     struct rdent *next;
 };
 
+#define FS_LOCK()   mutex_lock(&fs_mutex)
+#define FS_UNLOCK() mutex_unlock(&fs_mutex)
+
+#ifdef HAVE_FLASHFS
+static struct fs *ffs;              /* the mounted flashfs (disk 0) */
+static struct inode *icache;
+
+static int ferr(int r)
+{
+    switch (r) {
+    case -36: return -ENAMETOOLONG;
+    case -39: return -ENOTEMPTY;
+    case -117: return -EIO;
+    }
+    return r;
+}
+
+static void frefresh(struct inode *ip)
+{
+    struct fs_stat st;
+    if (vfs_stat(ffs, ip->ino, &st) == 0) {
+        ip->mode = st.mode;
+        ip->nlink = st.nlink;
+        ip->size = (u32)st.size;
+        ip->rdev = st.rdev;
+        ip->mtime_ns = (u64)(st.mtime - 1700000000u) * 1000000000ULL;
+        ip->ctime_ns = (u64)(st.ctime - 1700000000u) * 1000000000ULL;
+        ip->atime_ns = (u64)(st.atime - 1700000000u) * 1000000000ULL;
+    } else {
+        ip->nlink = 0;
+    }
+}
+
+static struct inode *fget(u32 ino)
+{
+    for (struct inode *ip = icache; ip; ip = ip->hnext)
+        if (ip->ino == ino) return ip;
+    struct inode *ip = kzalloc(sizeof *ip);
+    if (!ip) return NULL;
+    ip->flash = 1;
+    ip->ino = ino;
+    frefresh(ip);
+    ip->hnext = icache;
+    icache = ip;
+    return ip;
+}
+
+static void fdrop(struct inode *ip)
+{
+    for (struct inode **pp = &icache; *pp; pp = &(*pp)->hnext)
+        if (*pp == ip) { *pp = ip->hnext; break; }
+    fs_release(ffs, ip->ino);
+    kfree(ip);
+}
+#endif
+
 /* ------------------------------------------------------------ ramfs inodes */
 static struct inode *inode_new(u32 mode)
 {
@@ -22,8 +88,6 @@ static struct inode *inode_new(u32 mode)
     if (!ip) return NULL;
     ip->ino = next_ino++;
     ip->mode = mode;
-    ip->refs = 0;
-    ip->mtime_ns = ip->ctime_ns = ip->atime_ns = 0;
     return ip;
 }
 
@@ -47,13 +111,19 @@ struct inode *idup(struct inode *ip)
 
 void iput(struct inode *ip)
 {
-    if (__atomic_sub_fetch(&ip->refs, 1, __ATOMIC_SEQ_CST) == 0 && ip->nlink == 0) {
+    int held = mutex_held(&fs_mutex);
+    if (!held) FS_LOCK();
+    if (--ip->refs == 0 && ip->nlink == 0) {
+#ifdef HAVE_FLASHFS
+        if (ip->flash) { fdrop(ip); if (!held) FS_UNLOCK(); return; }
+#endif
         inode_free_data(ip);
         kfree(ip);
     }
+    if (!held) FS_UNLOCK();
 }
 
-int inode_read(struct inode *ip, void *buf, u32 off, u32 n)
+static int r_read(struct inode *ip, void *buf, u32 off, u32 n)
 {
     if (off >= ip->size) return 0;
     n = MIN(n, ip->size - off);
@@ -108,7 +178,7 @@ static int inode_unblob(struct inode *ip)
     return 0;
 }
 
-int inode_write(struct inode *ip, const void *buf, u32 off, u32 n)
+static int r_write(struct inode *ip, const void *buf, u32 off, u32 n)
 {
     if (off + n < off) return -EFBIG;
     if (inode_unblob(ip)) return -ENOSPC;
@@ -130,7 +200,7 @@ int inode_write(struct inode *ip, const void *buf, u32 off, u32 n)
     return done ? (int)done : (n ? -ENOSPC : 0);
 }
 
-static int inode_truncate(struct inode *ip, u32 len)
+static int r_truncate(struct inode *ip, u32 len)
 {
     if (inode_unblob(ip)) return -ENOSPC;
     if (len < ip->size) {
@@ -154,14 +224,6 @@ static struct rdent *dir_find(struct inode *dp, const char *name)
     return NULL;
 }
 
-static struct inode *dir_lookup(struct inode *dp, const char *name)
-{
-    if (!strcmp(name, ".")) return dp;
-    if (!strcmp(name, "..")) return dp->parent ? dp->parent : dp;
-    struct rdent *d = dir_find(dp, name);
-    return d ? d->ip : NULL;
-}
-
 static int dir_link(struct inode *dp, const char *name, struct inode *ip)
 {
     if (strlen(name) > NAME_MAX) return -ENAMETOOLONG;
@@ -169,7 +231,6 @@ static int dir_link(struct inode *dp, const char *name, struct inode *ip)
     if (!d) return -ENOSPC;
     strcpy(d->name, name);
     d->ip = ip;
-    /* append: listing order is creation order */
     struct rdent **pp = &dp->dents;
     while (*pp) pp = &(*pp)->next;
     *pp = d;
@@ -200,9 +261,214 @@ static void dir_unlink_ent(struct inode *dp, const char *name)
     }
 }
 
+/* ------------------------------------------------------------ VFS operations
+ * (fs_mutex held) */
+static int v_read(struct inode *ip, void *buf, u32 off, u32 n)
+{
+#ifdef HAVE_FLASHFS
+    if (ip->flash) return ferr(fs_read(ffs, ip->ino, off, buf, n));
+#endif
+    return r_read(ip, buf, off, n);
+}
+
+static int v_write(struct inode *ip, const void *buf, u32 off, u32 n)
+{
+#ifdef HAVE_FLASHFS
+    if (ip->flash) {
+        int r = ferr(fs_write(ffs, ip->ino, off, buf, n));
+        if (r > 0 && off + r > ip->size) ip->size = off + r;
+        ip->mtime_ns = ip->ctime_ns = uptime_ns();
+        return r;
+    }
+#endif
+    return r_write(ip, buf, off, n);
+}
+
+static int v_truncate(struct inode *ip, u32 len)
+{
+#ifdef HAVE_FLASHFS
+    if (ip->flash) {
+        int r = ferr(fs_truncate(ffs, ip->ino, len));
+        if (!r) ip->size = len;
+        return r;
+    }
+#endif
+    return r_truncate(ip, len);
+}
+
+static struct inode *mounted_on(struct inode *ip)
+{
+    return ip && ip->mounted ? ip->mounted : ip;
+}
+
+static struct inode *v_lookup(struct inode *dp, const char *name, int *err)
+{
+    *err = 0;
+    if (!strcmp(name, ".")) return dp;
+    if (!strcmp(name, "..")) {
+        if (dp == root) return dp;
+        if (dp->covered) dp = dp->covered;
+    }
+#ifdef HAVE_FLASHFS
+    if (dp->flash) {
+        u32 ino;
+        int r = ferr(fs_lookup(ffs, dp->ino, name, &ino));
+        if (r) { *err = r; return NULL; }
+        struct inode *ip = fget(ino);
+        if (!ip) { *err = -ENOMEM; return NULL; }
+        return mounted_on(ip);
+    }
+#endif
+    if (!strcmp(name, "..")) return dp->parent ? dp->parent : dp;
+    struct rdent *d = dir_find(dp, name);
+    if (!d) { *err = -ENOENT; return NULL; }
+    return mounted_on(d->ip);
+}
+
+static int v_create(struct inode *dp, const char *name, u32 mode, struct inode **out)
+{
+#ifdef HAVE_FLASHFS
+    if (dp->flash) {
+        u32 ino;
+        int r = S_ISDIR(mode) ? ferr(fs_mkdir(ffs, dp->ino, name, mode & 07777, &ino))
+                              : ferr(fs_create(ffs, dp->ino, name, mode, &ino));
+        if (r) return r;
+        frefresh(dp);
+        *out = fget(ino);
+        return *out ? 0 : -ENOMEM;
+    }
+#endif
+    if (strlen(name) > NAME_MAX) return -ENAMETOOLONG;
+    struct inode *ip = inode_new(mode);
+    if (!ip) return -ENOSPC;
+    if (S_ISDIR(mode)) ip->nlink = 1;
+    ip->mtime_ns = ip->ctime_ns = ip->atime_ns = uptime_ns();
+    int r = dir_link(dp, name, ip);
+    if (r) { kfree(ip); return r; }
+    *out = ip;
+    return 0;
+}
+
+static int v_unlink(struct inode *dp, const char *name, int isdir)
+{
+    int err;
+    if (!strcmp(name, ".") || !strcmp(name, "..")) return isdir ? -EINVAL : -EISDIR;
+    struct inode *ip = v_lookup(dp, name, &err);
+    if (!ip) return err;
+    if (ip->covered) return -EBUSY;
+    if (isdir && !S_ISDIR(ip->mode)) return -ENOTDIR;
+    if (!isdir && S_ISDIR(ip->mode)) return -EISDIR;
+#ifdef HAVE_FLASHFS
+    if (dp->flash) {
+        int r = isdir ? ferr(fs_rmdir(ffs, dp->ino, name)) : ferr(fs_unlink(ffs, dp->ino, name));
+        if (r) return r;
+        frefresh(dp);
+        frefresh(ip);
+        if (ip->nlink == 0 && ip->refs == 0) fdrop(ip);
+        return 0;
+    }
+#endif
+    if (isdir && ip->dents) return -ENOTEMPTY;
+    dir_unlink_ent(dp, name);
+    return 0;
+}
+
+static int v_rename(struct inode *odp, const char *on, struct inode *ndp, const char *nn)
+{
+    int err;
+    if (odp->flash != ndp->flash) return -EXDEV;
+    struct inode *ip = v_lookup(odp, on, &err);
+    if (!ip) return err;
+    if (!strcmp(on, ".") || !strcmp(on, "..") || !strcmp(nn, ".") || !strcmp(nn, "..")) return -EBUSY;
+    struct inode *dst = v_lookup(ndp, nn, &err);
+#ifdef HAVE_FLASHFS
+    if (odp->flash) {
+        int r = ferr(fs_rename(ffs, odp->ino, on, ndp->ino, nn));
+        if (r) return r;
+        frefresh(odp);
+        frefresh(ndp);
+        if (dst && dst != ip) {
+            frefresh(dst);
+            if (dst->nlink == 0 && dst->refs == 0) fdrop(dst);
+        }
+        return 0;
+    }
+#endif
+    if (dst == ip) return 0;
+    if (S_ISDIR(ip->mode)) {
+        for (struct inode *a = ndp; ; a = a->parent) {
+            if (a == ip) return -EINVAL;
+            if (a == root || !a->parent) break;
+        }
+    }
+    if (dst) {
+        if (S_ISDIR(dst->mode) && !S_ISDIR(ip->mode)) return -EISDIR;
+        if (!S_ISDIR(dst->mode) && S_ISDIR(ip->mode)) return -ENOTDIR;
+        if (S_ISDIR(dst->mode) && dst->dents) return -ENOTEMPTY;
+        dir_unlink_ent(ndp, nn);
+    }
+    ip->refs++;
+    dir_unlink_ent(odp, on);
+    if (S_ISDIR(ip->mode)) ip->nlink++;     /* dir_unlink_ent dropped '.' too */
+    err = dir_link(ndp, nn, ip);
+    if (S_ISDIR(ip->mode)) ip->nlink--;
+    ip->refs--;
+    return err;
+}
+
+/* one directory entry at *cookie; 1 = got one, 0 = end */
+static int v_readdir(struct inode *dp, u64 *cookie, char *name, u32 *ino, int *type)
+{
+#ifdef HAVE_FLASHFS
+    if (dp->flash) {
+        struct fs_dirent de;
+        int r = ferr(fs_readdir(ffs, dp->ino, cookie, &de));
+        if (r <= 0) return r;
+        strlcpy(name, de.name, NAME_MAX + 1);
+        *ino = de.ino;
+        *type = de.type;
+        return 1;
+    }
+#endif
+    u64 pos = *cookie;
+    if (pos == 0) { strcpy(name, "."); *ino = dp->ino; *type = 4; }
+    else if (pos == 1) {
+        strcpy(name, "..");
+        struct inode *p = dp->covered ? dp->covered : dp->parent ? dp->parent : dp;
+        *ino = p->ino; *type = 4;
+    } else {
+        struct rdent *d = dp->dents;
+        for (u64 i = 2; d && i < pos; i++) d = d->next;
+        if (!d) return 0;
+        strcpy(name, d->name);
+        *ino = d->ip->ino;
+        *type = S_ISDIR(d->ip->mode) ? 4 : S_ISCHR(d->ip->mode) ? 2 : S_ISBLK(d->ip->mode) ? 6 : 8;
+    }
+    *cookie = pos + 1;
+    return 1;
+}
+
+int inode_read(struct inode *ip, void *buf, u32 off, u32 n)
+{
+    int held = mutex_held(&fs_mutex);
+    if (!held) FS_LOCK();
+    int r = v_read(ip, buf, off, n);
+    if (!held) FS_UNLOCK();
+    return r;
+}
+
+int inode_write(struct inode *ip, const void *buf, u32 off, u32 n)
+{
+    int held = mutex_held(&fs_mutex);
+    if (!held) FS_LOCK();
+    int r = v_write(ip, buf, off, n);
+    if (!held) FS_UNLOCK();
+    return r;
+}
+
 /* ------------------------------------------------------------ path lookup */
 /* Walk `path` from `start`; with `parent`, stop before the last component
- * and copy it to `last`.  Called with fs_lock held. */
+ * and copy it to `last`.  fs_mutex held. */
 static struct inode *walk(struct inode *start, const char *path, int parent, char *last, int *err)
 {
     struct inode *ip = (path[0] == '/') ? root : start;
@@ -227,8 +493,8 @@ static struct inode *walk(struct inode *start, const char *path, int parent, cha
             strcpy(last, name);
             return ip;
         }
-        struct inode *n = dir_lookup(ip, name);
-        if (!n) { *err = -ENOENT; return NULL; }
+        struct inode *n = v_lookup(ip, name, err);
+        if (!n) return NULL;
         ip = n;
         p = q;
     }
@@ -247,10 +513,10 @@ static struct inode *cwd_of(int dirfd, int *err)
 
 struct inode *namei(const char *path, int *err)
 {
-    spin_lock(&fs_lock);
+    FS_LOCK();
     struct inode *ip = walk(current() ? current()->files->cwd : root, path, 0, NULL, err);
     if (ip) idup(ip);
-    spin_unlock(&fs_lock);
+    FS_UNLOCK();
     return ip;
 }
 
@@ -258,10 +524,10 @@ struct inode *namei(const char *path, int *err)
 /* Blob: "FVRD", u32 count, then per entry: u32 mode, u32 size, u32 namelen,
  * name (padded to 4), data (padded to 4).  Directories are created on the
  * way; a mode with S_IFDIR makes an (empty) directory. */
-static struct inode *mkpath(const char *path, u32 mode)
+static struct inode *mkpath_in(struct inode *top, const char *path, u32 mode)
 {
     char comp[NAME_MAX + 1];
-    struct inode *dp = root;
+    struct inode *dp = top;
     const char *p = path;
     for (;;) {
         while (*p == '/') p++;
@@ -274,16 +540,21 @@ static struct inode *mkpath(const char *path, u32 mode)
         const char *r = q;
         while (*r == '/') r++;
         int lastc = !*r;
-        struct inode *ip = dir_lookup(dp, comp);
-        if (!ip) {
-            ip = inode_new(lastc ? mode : (S_IFDIR | 0755));
-            if (!ip) panic("initrd: out of memory");
-            dir_link(dp, comp, ip);
-        }
+        int err;
+        struct inode *ip = v_lookup(dp, comp, &err);
+        if (!ip && v_create(dp, comp, lastc ? mode : (S_IFDIR | 0755), &ip))
+            return NULL;
         if (lastc) return ip;
         dp = ip;
         p = q;
     }
+}
+
+static struct inode *mkpath(const char *path, u32 mode)
+{
+    struct inode *ip = mkpath_in(root, path, mode);
+    if (!ip) panic("cannot create %s", path);
+    return ip;
 }
 
 static void initrd_load(void)
@@ -304,31 +575,116 @@ static void initrd_load(void)
         off += 12 + ((nlen + 3) & ~3);
         struct inode *ip = mkpath(name, mode);
         if (S_ISREG(mode)) {
-            ip->blob = b + off;
-            ip->size = size;
+            if (ip->flash) {
+                v_truncate(ip, 0);
+                v_write(ip, b + off, 0, size);
+            } else {
+                ip->blob = b + off;
+                ip->size = size;
+            }
         }
         off += (size + 3) & ~3;
     }
 }
 
+/* ------------------------------------------------------------ mounting */
+extern unsigned disk_count(void);
+extern u32 disk_capacity(unsigned k);
+extern int disk_rw(unsigned k, u64 off, void *buf, u32 n, int write);
+
+#ifdef HAVE_FLASHFS
+static int fdev_read(void *ctx, uint32_t b, void *buf)
+{
+    (void)ctx;
+    return disk_rw(0, (u64)b * 4096, buf, 4096, 0) == 4096 ? 0 : -1;
+}
+static int fdev_write(void *ctx, uint32_t b, const void *buf)
+{
+    (void)ctx;
+    return disk_rw(0, (u64)b * 4096, (void *)buf, 4096, 1) == 4096 ? 0 : -1;
+}
+static int fdev_is_open(void *ctx, uint32_t ino)
+{
+    (void)ctx;
+    for (struct inode *ip = icache; ip; ip = ip->hnext)
+        if (ip->ino == ino) return ip->refs > 0;
+    return 0;
+}
+static uint32_t fdev_now(void *ctx)
+{
+    (void)ctx;
+    return 1700000000u + (u32)(uptime_ns() / 1000000000ULL);
+}
+
+static int mount_flashfs(void)
+{
+    if (!disk_count() || disk_capacity(0) < 64) return 0;
+    u32 sb[4];
+    if (disk_rw(0, 0, sb, sizeof sb, 0) != sizeof sb || sb[0] != FS_MAGIC) return 0;
+    enum { NBUF = 256 };
+    u32 bytes = FS_CACHE_BYTES(NBUF);
+    void *cache = page_alloc_n((bytes + PAGE_SIZE - 1) / PAGE_SIZE);
+    ffs = kzalloc(sizeof *ffs);
+    if (!cache || !ffs) panic("no memory for the flashfs cache");
+    struct fs_dev dev = { NULL, fdev_read, fdev_write, fdev_is_open, fdev_now };
+    int r = fs_mount(ffs, &dev, cache, bytes);
+    if (r) {
+        kprintf("disk0: flashfs mount failed (%d)\n", r);
+        ffs = NULL;
+        return 0;
+    }
+    root = fget(FS_ROOT_INO);
+    root->refs++;
+    if (bootinfo->verbose) kprintf("root file system: flashfs on disk0\n");
+    return 1;
+}
+#endif
+
+void fs_sync_all(void)
+{
+#ifdef HAVE_FLASHFS
+    if (ffs) {
+        FS_LOCK();
+        int r = fs_sync(ffs);
+        FS_UNLOCK();
+        if (r) kprintf("fs_sync: error %d\n", r);
+    }
+#endif
+}
+
 void fs_init(void)
 {
-    root = inode_new(S_IFDIR | 0755);
-    root->nlink = 2;
-    root->refs = 1;
-    root->parent = root;
-    mkpath("/tmp", S_IFDIR | 01777);
-    mkpath("/dev", S_IFDIR | 0755);
-    struct inode *c = mkpath("/dev/console", S_IFCHR | 0620);
+    mutex_init(&fs_mutex, "fs");
+    int ondisk = 0;
+#ifdef HAVE_FLASHFS
+    ondisk = mount_flashfs();
+#endif
+    if (!ondisk) {
+        root = inode_new(S_IFDIR | 0755);
+        root->nlink = 2;
+        root->refs = 1;
+        root->parent = root;
+        mkpath("/tmp", S_IFDIR | 01777);
+    }
+    /* /dev: ramfs, mounted on the disk's /dev when the root is on disk */
+    struct inode *devmp = mkpath("/dev", S_IFDIR | 0755);
+    struct inode *dev = devmp;
+    if (ondisk) {
+        dev = inode_new(S_IFDIR | 0755);
+        dev->nlink = 2;
+        dev->refs = 1;
+        dev->covered = devmp;
+        devmp->mounted = dev;
+        devmp->refs++;
+    }
+    struct inode *c = mkpath_in(dev, "console", S_IFCHR | 0620);
     c->rdev = 1;
-    struct inode *nul = mkpath("/dev/null", S_IFCHR | 0666);
+    struct inode *nul = mkpath_in(dev, "null", S_IFCHR | 0666);
     nul->rdev = 3;
-    extern unsigned disk_count(void);
-    extern u32 disk_capacity(unsigned k);
     for (unsigned k = 0; k < disk_count(); k++) {
         char name[24];
-        snprintf(name, sizeof name, "/dev/disk%u", k);
-        struct inode *b = mkpath(name, S_IFBLK | 0660);
+        snprintf(name, sizeof name, "disk%u", k);
+        struct inode *b = mkpath_in(dev, name, S_IFBLK | 0660);
         b->rdev = k;
         b->size = disk_capacity(k) * 512;
     }
@@ -577,10 +933,10 @@ long file_read(struct file *f, u32 ubuf, u32 n)
         u8 *tmp = page_alloc();
         if (!tmp) return -ENOMEM;
         while (done < n) {
-            spin_lock(&fs_lock);
-            if (f->off >= ip->size) { spin_unlock(&fs_lock); break; }
-            int k = inode_read(ip, tmp, f->off, MIN(n - done, PAGE_SIZE));
-            spin_unlock(&fs_lock);
+            FS_LOCK();
+            if (f->off >= ip->size) { FS_UNLOCK(); break; }
+            int k = v_read(ip, tmp, f->off, MIN(n - done, PAGE_SIZE));
+            FS_UNLOCK();
             if (k <= 0) break;
             if (copyout(mm, ubuf + done, tmp, k)) { page_free(tmp); return done ? (long)done : -EFAULT; }
             f->off += k;
@@ -624,10 +980,10 @@ static long write_common(struct file *f, const u8 *kbuf, u32 ubuf, u32 n)
             u32 k = MIN(n - done, PAGE_SIZE);
             if (kbuf) memcpy(tmp, kbuf + done, k);
             else if (copyin(mm, tmp, ubuf + done, k)) { page_free(tmp); return done ? (long)done : -EFAULT; }
-            spin_lock(&fs_lock);
+            FS_LOCK();
             if (f->flags & O_APPEND) f->off = ip->size;
-            int r = inode_write(ip, tmp, f->off, k);
-            spin_unlock(&fs_lock);
+            int r = v_write(ip, tmp, f->off, k);
+            FS_UNLOCK();
             if (r < 0) { page_free(tmp); return done ? (long)done : r; }
             f->off += r;
             done += r;
@@ -647,7 +1003,7 @@ long file_write_k(struct file *f, const void *buf, u32 n) { return write_common(
 static void put32(u8 *b, u32 off, u32 v) { memcpy(b + off, &v, 4); }
 static void put64(u8 *b, u32 off, u64 v) { memcpy(b + off, &v, 8); }
 
-int fs_stat(struct inode *ip, struct file *f, u32 ubuf, int statx)
+int vfs_stat(struct inode *ip, struct file *f, u32 ubuf, int statx)
 {
     u32 mode, nlink = 1, size = 0, ino = 0, rdev = 0;
     u64 mt = 0, ct = 0, at = 0;
@@ -709,32 +1065,29 @@ static long do_openat(int dirfd, u32 upath, u32 flags, u32 mode)
     int err = getpath(upath, path);
     if (err) return err;
     if (!path[0]) return -ENOENT;
-    spin_lock(&fs_lock);
+    FS_LOCK();
     struct inode *start = cwd_of(dirfd, &err);
-    if (!start) { spin_unlock(&fs_lock); return err; }
+    if (!start) { FS_UNLOCK(); return err; }
     struct inode *ip = walk(start, path, 0, NULL, &err);
     if (!ip && err == -ENOENT && (flags & O_CREAT)) {
         struct inode *dp = walk(start, path, 1, last, &err);
-        if (!dp) { spin_unlock(&fs_lock); return err; }
-        if (!strcmp(last, ".") || !strcmp(last, "..")) { spin_unlock(&fs_lock); return -EISDIR; }
-        ip = inode_new(S_IFREG | (mode & 07777));
-        if (!ip) { spin_unlock(&fs_lock); return -ENOSPC; }
-        ip->mtime_ns = ip->ctime_ns = ip->atime_ns = uptime_ns();
-        err = dir_link(dp, last, ip);
-        if (err) { kfree(ip); spin_unlock(&fs_lock); return err; }
+        if (!dp) { FS_UNLOCK(); return err; }
+        if (!strcmp(last, ".") || !strcmp(last, "..")) { FS_UNLOCK(); return -EISDIR; }
+        err = v_create(dp, last, S_IFREG | (mode & 07777), &ip);
+        if (err) { FS_UNLOCK(); return err; }
     } else if (!ip) {
-        spin_unlock(&fs_lock);
+        FS_UNLOCK();
         return err;
     } else if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
-        spin_unlock(&fs_lock);
+        FS_UNLOCK();
         return -EEXIST;
     }
-    if (S_ISDIR(ip->mode) && (flags & O_ACCMODE) != O_RDONLY) { spin_unlock(&fs_lock); return -EISDIR; }
-    if ((flags & O_DIRECTORY) && !S_ISDIR(ip->mode)) { spin_unlock(&fs_lock); return -ENOTDIR; }
+    if (S_ISDIR(ip->mode) && (flags & O_ACCMODE) != O_RDONLY) { FS_UNLOCK(); return -EISDIR; }
+    if ((flags & O_DIRECTORY) && !S_ISDIR(ip->mode)) { FS_UNLOCK(); return -ENOTDIR; }
     if ((flags & O_TRUNC) && S_ISREG(ip->mode) && (flags & O_ACCMODE) != O_RDONLY)
-        inode_truncate(ip, 0);
+        v_truncate(ip, 0);
     idup(ip);
-    spin_unlock(&fs_lock);
+    FS_UNLOCK();
     struct file *f = file_alloc();
     if (!f) { iput(ip); return -ENOMEM; }
     if (S_ISCHR(ip->mode) && ip->rdev == 1) {
@@ -796,39 +1149,38 @@ static long do_getdents64(int fd, u32 ubuf, u32 count)
     if (!tmp) return -ENOMEM;
     u32 lim = MIN(count, PAGE_SIZE);
     u32 n = 0;
-    spin_lock(&fs_lock);
+    long r = 0;
+    FS_LOCK();
     struct inode *dp = f->ip;
-    u32 pos = f->dirpos;
+    u64 pos = f->off;
+    char name[NAME_MAX + 1];
     for (;;) {
-        const char *name;
+        u64 next = pos;
         u32 ino;
         int type;
-        if (pos == 0) { name = "."; ino = dp->ino; type = 4; }
-        else if (pos == 1) { name = ".."; ino = dp->parent ? dp->parent->ino : dp->ino; type = 4; }
-        else {
-            struct rdent *d = dp->dents;
-            for (u32 i = 2; d && i < pos; i++) d = d->next;
-            if (!d) break;
-            name = d->name; ino = d->ip->ino;
-            type = S_ISDIR(d->ip->mode) ? 4 : S_ISCHR(d->ip->mode) ? 2 : 8;
-        }
+        int got = v_readdir(dp, &next, name, &ino, &type);
+        if (got < 0) { r = got; break; }
+        if (got == 0) break;
         u32 nl = strlen(name);
         u32 reclen = (19 + nl + 1 + 7) & ~7;
-        if (n + reclen > lim) break;
+        if (n + reclen > lim) {
+            if (n == 0) r = -EINVAL;
+            break;
+        }
         memset(tmp + n, 0, reclen);
         put64(tmp + n, 0, ino);
-        put64(tmp + n, 8, pos + 1);
+        put64(tmp + n, 8, next);
         tmp[n + 16] = reclen & 0xFF; tmp[n + 17] = reclen >> 8;
         tmp[n + 18] = type;
         memcpy(tmp + n + 19, name, nl);
         n += reclen;
-        pos++;
+        pos = next;
     }
-    spin_unlock(&fs_lock);
-    long r = n;
-    if (n == 0 && pos < 2 + dp->size) r = -EINVAL;
-    else if (n && copyout(current()->mm, ubuf, tmp, n)) r = -EFAULT;
-    else f->dirpos = f->off = pos;
+    FS_UNLOCK();
+    if (!r) {
+        if (n && copyout(current()->mm, ubuf, tmp, n)) r = -EFAULT;
+        else { f->off = pos; r = n; }
+    }
     page_free(tmp);
     return r;
 }
@@ -838,17 +1190,14 @@ static long do_mkdirat(int dirfd, u32 upath, u32 mode)
     char path[PATH_MAX], last[NAME_MAX + 1];
     int err = getpath(upath, path);
     if (err) return err;
-    spin_lock(&fs_lock);
+    FS_LOCK();
     struct inode *start = cwd_of(dirfd, &err);
     struct inode *dp = start ? walk(start, path, 1, last, &err) : NULL;
-    if (!dp) { spin_unlock(&fs_lock); return err == -EINVAL ? -EEXIST : err; }
-    if (dir_lookup(dp, last)) { spin_unlock(&fs_lock); return -EEXIST; }
-    struct inode *ip = inode_new(S_IFDIR | (mode & 07777));
-    if (!ip) { spin_unlock(&fs_lock); return -ENOSPC; }
-    ip->nlink = 1;
-    ip->mtime_ns = ip->ctime_ns = ip->atime_ns = uptime_ns();
-    err = dir_link(dp, last, ip);
-    spin_unlock(&fs_lock);
+    if (!dp) { FS_UNLOCK(); return err == -EINVAL ? -EEXIST : err; }
+    struct inode *ip;
+    if (v_lookup(dp, last, &err)) { FS_UNLOCK(); return -EEXIST; }
+    err = v_create(dp, last, S_IFDIR | (mode & 07777), &ip);
+    FS_UNLOCK();
     return err;
 }
 
@@ -857,22 +1206,13 @@ static long do_unlinkat(int dirfd, u32 upath, int flags)
     char path[PATH_MAX], last[NAME_MAX + 1];
     int err = getpath(upath, path);
     if (err) return err;
-    spin_lock(&fs_lock);
+    FS_LOCK();
     struct inode *start = cwd_of(dirfd, &err);
     struct inode *dp = start ? walk(start, path, 1, last, &err) : NULL;
-    if (!dp) { spin_unlock(&fs_lock); return err == -EINVAL ? -EBUSY : err; }
-    struct rdent *d = dir_find(dp, last);
-    if (!d) { spin_unlock(&fs_lock); return !strcmp(last, ".") || !strcmp(last, "..") ? -EINVAL : -ENOENT; }
-    if (flags & AT_REMOVEDIR) {
-        if (!S_ISDIR(d->ip->mode)) { spin_unlock(&fs_lock); return -ENOTDIR; }
-        if (d->ip->dents) { spin_unlock(&fs_lock); return -ENOTEMPTY; }
-    } else if (S_ISDIR(d->ip->mode)) {
-        spin_unlock(&fs_lock);
-        return -EISDIR;
-    }
-    dir_unlink_ent(dp, last);
-    spin_unlock(&fs_lock);
-    return 0;
+    if (!dp) { FS_UNLOCK(); return err == -EINVAL ? -EBUSY : err; }
+    err = v_unlink(dp, last, (flags & AT_REMOVEDIR) != 0);
+    FS_UNLOCK();
+    return err;
 }
 
 static long do_renameat(int od, u32 uold, int nd, u32 unew)
@@ -881,64 +1221,64 @@ static long do_renameat(int od, u32 uold, int nd, u32 unew)
     int err = getpath(uold, op);
     if (!err) err = getpath(unew, np);
     if (err) return err;
-    spin_lock(&fs_lock);
+    FS_LOCK();
     struct inode *s1 = cwd_of(od, &err);
     struct inode *odp = s1 ? walk(s1, op, 1, ol, &err) : NULL;
     struct inode *s2 = odp ? cwd_of(nd, &err) : NULL;
     struct inode *ndp = s2 ? walk(s2, np, 1, nl, &err) : NULL;
-    if (!ndp) { spin_unlock(&fs_lock); return err == -EINVAL ? -EBUSY : err; }
-    struct rdent *src = dir_find(odp, ol);
-    if (!src) { spin_unlock(&fs_lock); return -ENOENT; }
-    struct inode *ip = src->ip;
-    struct rdent *dst = dir_find(ndp, nl);
-    if (dst && dst->ip == ip) { spin_unlock(&fs_lock); return 0; }
-    if (S_ISDIR(ip->mode)) {
-        for (struct inode *a = ndp; ; a = a->parent) {
-            if (a == ip) { spin_unlock(&fs_lock); return -EINVAL; }
-            if (a == root || !a->parent) break;
-        }
-    }
-    if (dst) {
-        if (S_ISDIR(dst->ip->mode) && !S_ISDIR(ip->mode)) { spin_unlock(&fs_lock); return -EISDIR; }
-        if (!S_ISDIR(dst->ip->mode) && S_ISDIR(ip->mode)) { spin_unlock(&fs_lock); return -ENOTDIR; }
-        if (S_ISDIR(dst->ip->mode) && dst->ip->dents) { spin_unlock(&fs_lock); return -ENOTEMPTY; }
-        dir_unlink_ent(ndp, nl);
-    }
-    idup(ip);
-    dir_unlink_ent(odp, ol);
-    if (S_ISDIR(ip->mode)) ip->nlink++;     /* dir_unlink_ent dropped '.' too */
-    err = dir_link(ndp, nl, ip);
-    if (S_ISDIR(ip->mode)) ip->nlink--;
-    spin_unlock(&fs_lock);
-    iput(ip);
+    if (!ndp) { FS_UNLOCK(); return err == -EINVAL ? -EBUSY : err; }
+    err = v_rename(odp, ol, ndp, nl);
+    FS_UNLOCK();
     return err;
+}
+
+/* canonical absolute path of `path` relative to `cwd` (no symlinks) */
+static int path_join(const char *cwd, const char *path, char *out)
+{
+    char buf[2 * PATH_MAX];
+    if (path[0] == '/') strlcpy(buf, path, sizeof buf);
+    else snprintf(buf, sizeof buf, "%s/%s", cwd, path);
+    u32 n = 0;
+    out[0] = 0;
+    const char *p = buf;
+    for (;;) {
+        while (*p == '/') p++;
+        if (!*p) break;
+        const char *q = p;
+        while (*q && *q != '/') q++;
+        u32 l = q - p;
+        if (l == 1 && p[0] == '.') {
+        } else if (l == 2 && p[0] == '.' && p[1] == '.') {
+            while (n > 0 && out[n - 1] != '/') n--;
+            if (n > 0) n--;
+            out[n] = 0;
+        } else {
+            if (n + 1 + l >= PATH_MAX) return -ENAMETOOLONG;
+            out[n++] = '/';
+            memcpy(out + n, p, l);
+            n += l;
+            out[n] = 0;
+        }
+        p = q;
+    }
+    if (n == 0) strcpy(out, "/");
+    return 0;
 }
 
 static long do_chdir(u32 upath)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], canon[PATH_MAX];
     int err = getpath(upath, path);
     if (err) return err;
     struct inode *ip = namei(path, &err);
     if (!ip) return err;
     if (!S_ISDIR(ip->mode)) { iput(ip); return -ENOTDIR; }
     struct files *fs = current()->files;
-    /* new path string: canonical, built from the inode's parents */
-    char buf[PATH_MAX], tmp[PATH_MAX];
-    buf[0] = 0;
-    spin_lock(&fs_lock);
-    for (struct inode *a = ip; a != root && a->parent; a = a->parent) {
-        struct inode *p = a->parent;
-        struct rdent *d;
-        for (d = p->dents; d && d->ip != a; d = d->next) ;
-        if (!d) break;
-        snprintf(tmp, sizeof tmp, "/%s%s", d->name, buf);
-        strcpy(buf, tmp);
-    }
-    spin_unlock(&fs_lock);
+    err = path_join(fs->cwdpath, path, canon);
+    if (err) { iput(ip); return err; }
     struct inode *old = fs->cwd;
     fs->cwd = ip;
-    strcpy(fs->cwdpath, buf[0] ? buf : "/");
+    strcpy(fs->cwdpath, canon);
     iput(old);
     return 0;
 }
@@ -950,18 +1290,18 @@ static long do_fstatat(int dirfd, u32 upath, u32 ubuf, int flags, int statx)
     if (err) return err;
     if (!path[0]) {
         if (!(flags & AT_EMPTY_PATH)) return -ENOENT;
-        if (dirfd == AT_FDCWD) return fs_stat(current()->files->cwd, NULL, ubuf, statx);
+        if (dirfd == AT_FDCWD) return vfs_stat(current()->files->cwd, NULL, ubuf, statx);
         struct file *f = fd_get(dirfd);
         if (!f) return -EBADF;
-        return fs_stat(f->type == F_INODE ? f->ip : NULL, f, ubuf, statx);
+        return vfs_stat(f->type == F_INODE ? f->ip : NULL, f, ubuf, statx);
     }
-    spin_lock(&fs_lock);
+    FS_LOCK();
     struct inode *start = cwd_of(dirfd, &err);
     struct inode *ip = start ? walk(start, path, 0, NULL, &err) : NULL;
     if (ip) idup(ip);
-    spin_unlock(&fs_lock);
+    FS_UNLOCK();
     if (!ip) return err;
-    int r = fs_stat(ip, NULL, ubuf, statx);
+    int r = vfs_stat(ip, NULL, ubuf, statx);
     iput(ip);
     return r;
 }
@@ -1092,7 +1432,7 @@ long fs_syscall(int nr, u32 *a, struct tf *tf)
         return -ENOTTY;
     case NR_fstat64:
         if (!(f = fd_get(a[0]))) return -EBADF;
-        return fs_stat(f->type == F_INODE ? f->ip : NULL, f, a[1], 0);
+        return vfs_stat(f->type == F_INODE ? f->ip : NULL, f, a[1], 0);
     case NR_stat64: case NR_lstat64:
         return do_fstatat(AT_FDCWD, a[0], a[1], 0, 0);
     case NR_fstatat64:
@@ -1133,10 +1473,10 @@ long fs_syscall(int nr, u32 *a, struct tf *tf)
         u32 up = nr == NR_access ? a[0] : a[1];
         int err = getpath(up, path);
         if (err) return err;
-        spin_lock(&fs_lock);
+        FS_LOCK();
         struct inode *start = cwd_of(nr == NR_access ? AT_FDCWD : (int)a[0], &err);
         struct inode *ip = start ? walk(start, path, 0, NULL, &err) : NULL;
-        spin_unlock(&fs_lock);
+        FS_UNLOCK();
         return ip ? 0 : err;
     }
     case NR_ftruncate64: case NR_truncate64: {
@@ -1144,9 +1484,9 @@ long fs_syscall(int nr, u32 *a, struct tf *tf)
         if (nr == NR_ftruncate64) {
             if (!(f = fd_get(a[0]))) return -EBADF;
             if (f->type != F_INODE || !S_ISREG(f->ip->mode)) return -EINVAL;
-            spin_lock(&fs_lock);
-            int r = inode_truncate(f->ip, len);
-            spin_unlock(&fs_lock);
+            FS_LOCK();
+            int r = v_truncate(f->ip, len);
+            FS_UNLOCK();
             return r;
         }
         char path[PATH_MAX];
@@ -1154,9 +1494,9 @@ long fs_syscall(int nr, u32 *a, struct tf *tf)
         if (err) return err;
         struct inode *ip = namei(path, &err);
         if (!ip) return err;
-        spin_lock(&fs_lock);
-        int r = S_ISREG(ip->mode) ? inode_truncate(ip, len) : -EISDIR;
-        spin_unlock(&fs_lock);
+        FS_LOCK();
+        int r = S_ISREG(ip->mode) ? v_truncate(ip, len) : -EISDIR;
+        FS_UNLOCK();
         iput(ip);
         return r;
     }

@@ -58,6 +58,11 @@ struct inode {
     u32 npg;                /* capacity of pages[] */
     struct rdent *dents;    /* directories */
     struct inode *parent;
+    /* mounts and flashfs */
+    u8 flash;               /* backed by flashfs (ino is its inode number) */
+    struct inode *mounted;  /* a file system is mounted on this directory */
+    struct inode *covered;  /* root of a mounted file system: its mount point */
+    struct inode *hnext;    /* flashfs inode cache */
 };
 
 struct pipe;
@@ -88,7 +93,8 @@ void iput(struct inode *ip);
 int inode_read(struct inode *ip, void *buf, u32 off, u32 n);
 int inode_write(struct inode *ip, const void *buf, u32 off, u32 n);
 struct inode *namei(const char *path, int *err);
-int fs_stat(struct inode *ip, struct file *f, u32 ubuf, int statx);
+int vfs_stat(struct inode *ip, struct file *f, u32 ubuf, int statx);
+void fs_sync_all(void);
 
 struct files *files_new(void);
 struct files *files_dup(struct files *f);

@@ -80,6 +80,18 @@ int spin_held(struct spinlock *l);
 void push_off(void);
 void pop_off(void);
 
+/* sleeping locks (may be held across disk I/O) */
+struct task;
+struct mutex {
+    struct spinlock lk;
+    int locked;
+    struct task *owner;
+};
+void mutex_init(struct mutex *m, const char *name);
+void mutex_lock(struct mutex *m);
+void mutex_unlock(struct mutex *m);
+int mutex_held(struct mutex *m);
+
 /* ------------------------------------------------------------- per-CPU */
 struct task;
 struct cpu {

@@ -25,7 +25,8 @@ extern int disk_polling;
 void disk_init(void);
 void disk_flush_all(void);
 
-void fs_sync_all(void)
+/* at halt (sched_lock held): no more sleeping; flush the disks' caches */
+void shutdown_io(void)
 {
     disk_polling = 1;
     disk_flush_all();

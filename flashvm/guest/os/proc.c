@@ -134,11 +134,12 @@ static void reparent_children(struct task *leader)
 }
 
 extern void fs_sync_all(void);
+extern void shutdown_io(void);
 
 static noreturn void halt_with_init_status(int wstatus)
 {
     int code = (wstatus & 0x7F) ? 128 + (wstatus & 0x7F) : (wstatus >> 8) & 0xFF;
-    fs_sync_all();
+    shutdown_io();
     if (bootinfo->verbose)
         kprintf("init exited: status %d\n", code);
     for (unsigned i = 0; i < ncpu; i++)
@@ -154,6 +155,8 @@ noreturn void do_exit(int wstatus)
         if (!copyout(t->mm, t->clear_tid, &zero, 4))
             futex_wake_addr(t->mm, t->clear_tid, 1);
     }
+    if (t->leader == init_task && init_task->nthreads == 1)
+        fs_sync_all();          /* init is going: the machine halts next */
     struct mm *mm = t->mm;
     spin_lock(&sched_lock);
     t->mm = NULL;

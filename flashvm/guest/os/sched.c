@@ -71,6 +71,37 @@ void spin_unlock(struct spinlock *l)
     pop_off();
 }
 
+/* ------------------------------------------------------------ mutexes */
+void mutex_init(struct mutex *m, const char *name)
+{
+    spin_init(&m->lk, name);
+    m->locked = 0;
+    m->owner = NULL;
+}
+
+void mutex_lock(struct mutex *m)
+{
+    spin_lock(&m->lk);
+    while (m->locked) {
+        if (!current()) panic("mutex %s contended before the scheduler runs", m->lk.name);
+        sleep_on(m, &m->lk);
+    }
+    m->locked = 1;
+    m->owner = current();
+    spin_unlock(&m->lk);
+}
+
+void mutex_unlock(struct mutex *m)
+{
+    spin_lock(&m->lk);
+    m->locked = 0;
+    m->owner = NULL;
+    wakeup(m);
+    spin_unlock(&m->lk);
+}
+
+int mutex_held(struct mutex *m) { return m->locked && m->owner == current(); }
+
 /* ------------------------------------------------------------ IPIs */
 int smp_hw;                     /* the machine has the SMP block */
 

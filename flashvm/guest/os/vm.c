@@ -362,7 +362,10 @@ u32 vm_find_free(struct mm *mm, u32 len, u32 hint)
 }
 
 /* ------------------------------------------------------------ faults */
-static int fault_locked(struct mm *mm, u32 va, int write)
+/* Handle a fault with mm->lock held.  A page that needs file data is read
+ * by the caller without the lock (the read may sleep): then this returns
+ * 1 with *need_file set, and is called again with that page in *prepared. */
+static int fault_locked(struct mm *mm, u32 va, int write, u8 **prepared, struct vma *need[1])
 {
     struct vma *v = vma_find(mm, va);
     if (!v)
@@ -377,16 +380,19 @@ static int fault_locked(struct mm *mm, u32 va, int write)
     if ((*pte & (PTE_P | PTE_V)) == PTE_P)
         *pte |= PTE_V;
     if (!(*pte & PTE_P)) {
-        u8 *pg = page_alloc();
-        if (!pg)
-            return -ENOMEM;
-        if (v->ip) {
-            u32 rel = page - v->start;
-            if (rel < v->filesz) {
-                u32 n = MIN(PAGE_SIZE, v->filesz - rel);
-                int r = inode_read(v->ip, pg, v->off + rel, n);
-                (void)r;
+        u32 rel = page - v->start;
+        u8 *pg;
+        if (v->ip && rel < v->filesz) {
+            if (!*prepared) {
+                need[0] = v;
+                return 1;
             }
+            pg = *prepared;
+            *prepared = NULL;
+        } else {
+            pg = page_alloc();
+            if (!pg)
+                return -ENOMEM;
         }
         u32 d = (v->prot & VM_WRITE) ? PTE_D : 0;
         *pte = PTE_MK(KV2PA(pg)) | PTE_CACHED | PTE_V | PTE_P | d | wbits;
@@ -409,10 +415,33 @@ static int fault_locked(struct mm *mm, u32 va, int write)
 
 int vm_fault(struct mm *mm, u32 va, int write)
 {
-    spin_lock(&mm->lock);
-    int r = fault_locked(mm, va, write);
-    spin_unlock(&mm->lock);
-    return r;
+    u8 *prepared = NULL;
+    for (int tries = 0; tries < 4; tries++) {
+        struct vma *need[1] = { NULL };
+        spin_lock(&mm->lock);
+        int r = fault_locked(mm, va, write, &prepared, need);
+        struct inode *ip = NULL;
+        u32 off = 0, n = 0;
+        if (r == 1) {
+            /* file data: read it without the lock, then try again */
+            struct vma *v = need[0];
+            u32 rel = (va & ~(PAGE_SIZE - 1)) - v->start;
+            ip = idup(v->ip);
+            off = v->off + rel;
+            n = MIN(PAGE_SIZE, v->filesz - rel);
+        }
+        spin_unlock(&mm->lock);
+        if (r != 1) {
+            if (prepared) page_free(prepared);
+            return r;
+        }
+        prepared = page_alloc();
+        if (!prepared) { iput(ip); return -ENOMEM; }
+        inode_read(ip, prepared, off, n);
+        iput(ip);
+    }
+    if (prepared) page_free(prepared);
+    return -EFAULT;
 }
 
 /* fork: share every page; private writable ones become copy-on-write */
