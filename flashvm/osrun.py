@@ -43,6 +43,7 @@ from flashvm.elf import load_elf
 from flashvm.toolchain import build_bare
 
 __all__ = ["build_kernel", "make_initrd", "boot_os", "exec_os", "OsResult", "ConsoleDemux",
+           "make_disk_image", "have_flashfs", "flashfs_dir",
            "OS_DIR", "BOOTINFO_PA", "make_machine"]
 
 OS_DIR = Path(__file__).resolve().parent / "guest" / "os"
@@ -55,8 +56,22 @@ PANIC_STATUS = 0xDEAD
 VARIANTS = {"kseg0": "link.ld", "mapped": "link-mapped.ld"}
 
 
+def flashfs_dir() -> Path | None:
+    """Where the flashfs library is: flashvm/guest/os/fs (once merged), or
+    $FLASHVM_FLASHFS_DIR (a directory holding flashfs.c/.h) for testing."""
+    env = os.environ.get("FLASHVM_FLASHFS_DIR")
+    for d in ([Path(env)] if env else []) + [OS_DIR / "fs"]:
+        if (d / "flashfs.c").is_file() and (d / "flashfs.h").is_file():
+            return d.resolve()
+    return None
+
+
 def _kernel_sources() -> list[Path]:
-    return [OS_DIR / "start.S"] + sorted(p for p in OS_DIR.glob("*.c"))
+    srcs = [OS_DIR / "start.S"] + sorted(p for p in OS_DIR.glob("*.c"))
+    fsd = flashfs_dir()
+    if fsd is not None:
+        srcs.append(fsd / "flashfs.c")
+    return srcs
 
 
 def build_kernel(variant: str = "kseg0", opt: str = "-O2") -> Path:
@@ -64,6 +79,9 @@ def build_kernel(variant: str = "kseg0", opt: str = "-O2") -> Path:
     if variant not in VARIANTS:
         raise ValueError(f"unknown kernel variant {variant!r} (choose from {sorted(VARIANTS)})")
     flags = ["-fno-builtin", "-Wall", "-Wno-unused-function", f"-I{OS_DIR}"]
+    fsd = flashfs_dir()
+    if fsd is not None:        # the kernel includes "fs/flashfs.h"
+        flags += ["-DHAVE_FLASHFS=1", f"-I{fsd.parent}"]
     if variant == "mapped":
         flags.append("-DKERNEL_MAPPED=1")
     return build_bare(_kernel_sources(), opt=opt, extra_flags=flags, runtime=False,
@@ -212,22 +230,60 @@ def boot_os(files: Mapping[str, bytes | str | Path | None], argv: Sequence[str],
                     host_seconds=r.host_seconds, machine=bm)
 
 
+def have_flashfs() -> bool:
+    """Both halves of flashfs are available: the C library (kernel side) and
+    flashvm.fs (mkfs on the host)."""
+    if flashfs_dir() is None:
+        return False
+    try:
+        import flashvm.fs  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def make_disk_image(image: str | Path, files: Mapping[str, bytes | str | Path | None], *,
+                    size: int | str = 32 << 20, source_dir: str | Path | None = None) -> Path:
+    """A flashfs root disk holding `files` ({guest path: bytes or host path}; None
+    entries make directories) and the tree of `source_dir`, via flashvm.fs.mkfs."""
+    from flashvm.fs import mkfs
+    plain = {k: v for k, v in files.items() if v is not None}
+    mkfs(image, size, source_dir=source_dir, files={k: (Path(v) if isinstance(v, str) else v)
+                                                      for k, v in plain.items()})
+    dirs = [k for k, v in files.items() if v is None]
+    if dirs:
+        from flashvm.fs import FlashFS
+        with FlashFS(image) as fs:
+            for d in dirs:
+                fs.mkdir(d)
+    return Path(image)
+
+
 def exec_os(program: str | Path, args: Sequence[str] = (), *, ncpu: int = 1, ram_mb: int = 64,
             machine=None, mode: str = "functional",
             files: Mapping[str, bytes | str | Path | None] | None = None,
             env: Sequence[str] | Mapping[str, str] | None = None, verbose: int = 0,
-            variant: str = "kseg0", max_insns: int | None = None,
+            variant: str = "kseg0", max_insns: int | None = None, root: str = "auto",
             stdout: BinaryIO | None = None, stderr: BinaryIO | None = None) -> int:
     """`flashvm exec --os PROGRAM ARGS...`: boot the OS with PROGRAM on its root
     file system as /bin/<name>, run it with ARGS, pass its stdout/stderr through and
-    return its exit status."""
+    return its exit status.  `root`: "disk" (a temporary flashfs disk image),
+    "initrd" (files in RAM), "auto" (disk when flashfs is available)."""
+    import tempfile
     program = Path(program)
     guest = f"/bin/{program.name}"
     allf: dict = {guest: program}
     allf.update(files or {})
-    res = boot_os(allf, [guest, *args], env=env, ncpu=ncpu, ram_mb=ram_mb, machine=machine,
-                  mode=mode, verbose=verbose,
-                  variant=variant, max_insns=max_insns)
+    if root == "auto":
+        root = "disk" if have_flashfs() else "initrd"
+    with tempfile.TemporaryDirectory(prefix="flashvm-os-") as tmp:
+        disks: list = []
+        if root == "disk":
+            disks = [make_disk_image(Path(tmp) / "root.img", allf,
+                                     size=max(32 << 20, 4 * sum(Path(v).stat().st_size if isinstance(v, (str, Path)) else len(v or b"") for v in allf.values())))]
+            allf = {}
+        res = boot_os(allf, [guest, *args], env=env, ncpu=ncpu, ram_mb=ram_mb, machine=machine,
+                      mode=mode, verbose=verbose, variant=variant, max_insns=max_insns, disks=disks)
     (stdout or sys.stdout.buffer).write(res.stdout)
     (stderr or sys.stderr.buffer).write(res.stderr + (res.klog if verbose or res.panicked else b""))
     return res.status

@@ -157,3 +157,28 @@ def test_raw_disk_driver_persists(tmp_path):
     data = img.read_bytes()
     assert data[512:526] == b"guest was here"
     assert data[1000:1000 + 23] == bytes(range(ord("A"), ord("A") + 23))
+
+
+def _flashfs_or_skip():
+    from flashvm.osrun import have_flashfs
+    if not have_flashfs():
+        pytest.skip("flashfs (flashvm/guest/os/fs + flashvm.fs) is not on this branch yet")
+
+
+def test_flashfs_root_disk_persists(tmp_path):
+    _flashfs_or_skip()
+    from flashvm.fs import FlashFS
+    from flashvm.osrun import make_disk_image
+    exes = {n: build_user([OSG / f"{n}.c"]) for n in ("persist", "fileops")}
+    img = make_disk_image(tmp_path / "root.img", {f"/bin/{n}": p for n, p in exes.items()}, size=8 << 20)
+    for i in range(2):
+        r = boot_os({}, ["/bin/persist", f"run{i}"], disks=[img], ncpu=2, verbose=1)
+        assert r.status == 0, r.klog
+        assert r.stdout.splitlines()[0] == b"previous boots: %d" % i
+        assert b"root file system: flashfs on disk0" in r.klog
+    with FlashFS(img) as fs:
+        assert fs.read("/out/log.txt") == b"boot 1 argv1 run0\nboot 2 argv1 run1\n"
+        assert fs.read("/out/counter") == b"2\n"
+        assert len(fs.read("/out/big.bin")) == 300000
+    r = boot_os({}, ["/bin/fileops"], disks=[img], ncpu=2)
+    assert r.stdout == (OSG / "expected" / "fileops.stdout").read_bytes()

@@ -45,7 +45,7 @@ static int ferr(int r)
 static void frefresh(struct inode *ip)
 {
     struct fs_stat st;
-    if (vfs_stat(ffs, ip->ino, &st) == 0) {
+    if (fs_stat(ffs, ip->ino, &st) == 0) {
         ip->mode = st.mode;
         ip->nlink = st.nlink;
         ip->size = (u32)st.size;
