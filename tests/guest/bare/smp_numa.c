@@ -20,7 +20,9 @@
 #define MAXCPU 16
 #define SLICE_WORDS (64 * 1024)       /* 256 KB per CPU: larger than the test's L2 */
 #define LOCK_ROUNDS 200
+#ifndef PASSES
 #define PASSES 2
+#endif
 #define STACK_BYTES 16384
 
 static volatile uint32_t lock;
