@@ -690,7 +690,7 @@ static int32_t do_write(struct fs *fs, struct dinode *di, uint64_t off, const vo
         done += n;
         off += n;
     }
-    if (off > di->size)
+    if (done && off > di->size)
         di->size = off;
     if (done) {
         di->mtime = di->ctime = now(fs);
