@@ -930,6 +930,10 @@ static int dir_add(struct fs *fs, uint32_t dir, const char *name, uint32_t nlen,
     int err = iget(fs, dir, &di);
     if (err)
         return err;
+    if (!FS_S_ISDIR(di.mode))
+        return FS_ENOTDIR;
+    if (di.nlink == 0)
+        return FS_ENOENT;           /* removed directory (still open somewhere) */
     nb = size_blocks(di.size);
     for (fbn = 0; fbn < nb && !b; fbn++) {
         if ((err = dir_block(fs, &di, fbn, &bno)) || (err = bget(fs, bno, false, &b)))
@@ -1321,6 +1325,8 @@ int fs_link(struct fs *fs, uint32_t ino, uint32_t dir, const char *name)
         return err;
     if (FS_S_ISDIR(di.mode))
         return FS_EPERM;
+    if (di.nlink == 0)
+        return FS_ENOENT;           /* unlinked but open: cannot be linked again */
     if (di.nlink >= NLINK_MAX)
         return FS_EMLINK;
     err = dir_find(fs, dir, name, (uint32_t)n, &dummy, NULL);
@@ -1550,6 +1556,7 @@ int fs_mount(struct fs *fs, const struct fs_dev *dev, void *cache, size_t cache_
     }
     fs->balloc_hint = fs->data_start;
     fs->ialloc_hint = FS_ROOT_INO;
+    fs->sb_dirty = true;        /* the first sync records state 0 (in use) */
     /* free the orphans of an earlier life */
     for (guard = 0; fs->orphan_head && guard < fs->ninodes; guard++) {
         struct dinode di;

@@ -11,7 +11,7 @@
  *   create PATH MODE        mkdir PATH MODE          symlink PATH TARGET
  *   write PATH OFF HEX      fill PATH OFF LEN SEED   read PATH OFF LEN
  *   cat PATH                readi INO OFF LEN        truncate PATH SIZE
- *   unlink PATH
+ *   unlink PATH             createi DIRINO NAME      linki INO PATH
  *   rmdir PATH              rename OLD NEW           link OLD NEW
  *   stat PATH               ls PATH                  lookup DIR NAME
  *   readlink PATH           settimes PATH A M        chmod PATH MODE
@@ -210,6 +210,13 @@ int main(int argc, char **argv)
             printf("ok ");
             put_hex(data, (size_t)r);
             printf("\n");
+        } else if (!strcmp(cmd, "createi")) {
+            RESULT(err = fs_create(&fs, (uint32_t)strtoul(a1, NULL, 10), a2, 0644, &ino));
+            printf("ok %u\n", ino);
+        } else if (!strcmp(cmd, "linki")) {
+            RESULT(err = parent_of(a2, &dir, &leaf));
+            RESULT(err = fs_link(&fs, (uint32_t)strtoul(a1, NULL, 10), dir, leaf));
+            printf("ok\n");
         } else if (!strcmp(cmd, "readi")) {
             uint64_t len = strtoull(a3, NULL, 10);
             int32_t r;
