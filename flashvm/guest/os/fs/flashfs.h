@@ -10,7 +10,10 @@
  * and one contiguous memory region for the buffer cache.  FS_CACHE_BYTES(n)
  * is the size of a region holding n buffers; at least FS_MIN_BUFS buffers are
  * required.  The region should be 4096-byte aligned (block data is placed
- * at its start; only 8-byte alignment is strictly required).
+ * at its start; only 8-byte alignment is strictly required).  The device
+ * callbacks only ever get buffers from this region (never a caller's
+ * buffer), so with an aligned region they are 4096-aligned 4096-byte
+ * blocks -- convenient for DMA.
  *
  * Buffer cache.  LRU, write-back: modified blocks stay in memory until they
  * are evicted or fs_sync() writes them (and the superblock) out.  A kernel
