@@ -49,10 +49,26 @@
 
 /* ------------------------------------------------------ tiny libc bits */
 
+typedef uint32_t __attribute__((may_alias)) fs_word;
+
+/* Word-at-a-time when both pointers are 4-byte aligned (the common case:
+ * whole or partial blocks of cache buffers), bytes otherwise. */
 static void fs_memcpy(void *d, const void *s, size_t n)
 {
     uint8_t *dp = d;
     const uint8_t *sp = s;
+    if ((((uintptr_t)dp | (uintptr_t)sp) & 3u) == 0) {
+        for (; n >= 16; n -= 16, dp += 16, sp += 16) {
+            fs_word a = ((const fs_word *)sp)[0], b = ((const fs_word *)sp)[1];
+            fs_word c = ((const fs_word *)sp)[2], e = ((const fs_word *)sp)[3];
+            ((fs_word *)dp)[0] = a;
+            ((fs_word *)dp)[1] = b;
+            ((fs_word *)dp)[2] = c;
+            ((fs_word *)dp)[3] = e;
+        }
+        for (; n >= 4; n -= 4, dp += 4, sp += 4)
+            *(fs_word *)dp = *(const fs_word *)sp;
+    }
     while (n--)
         *dp++ = *sp++;
 }
@@ -60,6 +76,13 @@ static void fs_memcpy(void *d, const void *s, size_t n)
 static void fs_memset(void *d, int c, size_t n)
 {
     uint8_t *dp = d;
+    for (; n && ((uintptr_t)dp & 3u); n--)
+        *dp++ = (uint8_t)c;
+    if (n >= 4) {
+        fs_word w = (uint8_t)c * 0x01010101u;
+        for (; n >= 4; n -= 4, dp += 4)
+            *(fs_word *)dp = w;
+    }
     while (n--)
         *dp++ = (uint8_t)c;
 }
@@ -264,7 +287,12 @@ static int bitmap_alloc(struct fs *fs, uint32_t start, uint32_t nblks, uint32_t 
         if (err)
             return err;
         for (j = byte0; j < FS_BLOCK_SIZE; j++) {
-            uint8_t v = b->data[j];
+            uint8_t v;
+            if (!(j & 3u) && *(const fs_word *)(b->data + j) == 0xffffffffu) {
+                j += 3;
+                continue;
+            }
+            v = b->data[j];
             if (v != 0xff) {
                 uint32_t k = 0, bit;
                 while (v & (1u << k))
