@@ -675,3 +675,64 @@ def test_removed_but_open_directory(fsdrv: Path, tmp_path: Path) -> None:
         c("sync")
         with FlashFS(img, writable=False) as fs:
             assert fs.fsck() == [] and fs.listdir("/") == [] and fs.stat("/").nlink == 2
+
+
+def test_library_runs_on_the_simulated_mips(fsdrv: Path, tmp_path: Path) -> None:
+    """The cross-compiled library on the bare machine makes exactly the same
+    disk as the host build given the same operations."""
+    try:
+        from flashvm.elf import load_elf
+        from flashvm.machine.bare import BareMachine
+        from flashvm.toolchain import build_bare
+    except ImportError as e:  # pragma: no cover
+        pytest.skip(f"bare machine not available: {e}")
+    import io
+    img = tmp_path / "d.img"
+    nblocks = 64
+    mkfs(img, nblocks * BLOCK_SIZE, files={"/etc/motd": b"hello from flashfs\n"})
+    raw = img.read_bytes()
+    blocks = [(i, raw[i * BLOCK_SIZE:(i + 1) * BLOCK_SIZE]) for i in range(nblocks)]
+    inc = tmp_path / "inc"
+    inc.mkdir()
+    with open(inc / "fs_image.h", "w") as h:
+        h.write(f"#define FS_IMAGE_BLOCKS {nblocks}\n")
+        h.write("static const struct { uint32_t blockno; uint8_t data[4096]; } image_blocks[] = {\n")
+        for i, data in blocks:
+            if any(data):
+                h.write(f"{{{i}, {{{','.join(map(str, data))}}}}},\n")
+        h.write("};\n")
+    elf = build_bare([C_DIR / "test" / "fs_bare.c", C_DIR / "flashfs.c"],
+                     extra_flags=[f"-I{inc}", f"-I{C_DIR}"])
+    out = io.BytesIO()
+    bm = BareMachine(out=out)
+    bm.load(load_elf(elf))
+    r = bm.run(max_insns=100_000_000)
+    text = out.getvalue().decode()
+    assert r.status == 0, text
+    lines = text.splitlines()
+    assert lines[0] == "motd: hello from flashfs"
+    assert lines[1] == "ls: . .. moved x"
+    assert lines[2] == "moved: size=5000 blocks=16 nlink=1"
+    assert lines[3] == "read: %d %d" % tuple((1 + p * 7 + (p >> 12) * 13) & 0xFF for p in (4990, 4999))
+    mips = {int(b): h for _, b, h in (ln.split() for ln in lines[4:])}
+    # the same on the host
+    with Drv(fsdrv, img, nbufs=16) as c:
+        c("create", "/new", "644")
+        c("fill", "/new", 0, 20000, 1)
+        c("write", "/new", 70000, b"tail".hex())
+        c("mkdir", "/dir", "755")
+        c("rename", "/new", "/dir/moved")
+        c("unlink", "/etc/motd")
+        c("create", "/dir/x", "644")
+        c("truncate", "/dir/moved", 5000)
+        c("sync")
+    raw = img.read_bytes()
+
+    def fnv(b: bytes) -> str:
+        h = 2166136261
+        for x in b:
+            h = ((h ^ x) * 16777619) & 0xFFFFFFFF
+        return f"{h:08x}"
+    host = {i: fnv(raw[i * BLOCK_SIZE:(i + 1) * BLOCK_SIZE]) for i in range(nblocks)}
+    assert mips == host
+    clean(img)
