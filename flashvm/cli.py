@@ -4,6 +4,7 @@
     flashvm exec PROGRAM [ARGS...]        run a static mipsel Linux program (process mode)
     flashvm exec --bare KERNEL.elf        boot a freestanding program on the FLASH machine
     flashvm machines                      list the machine configs and their fields
+    flashvm fs mkfs|ls|cat|get|fsck       build and read disk images (docs/fs.md)
     flashvm disasm PROGRAM [--symbol main]
 
 `--machine NAME|FILE` (flash1, flash8, uma8 or a TOML config) and
@@ -224,6 +225,14 @@ def _guarded(fn):
         return fn()
     except GuestError as e:
         _fail(str(e))
+
+
+def _mount_subcommands() -> None:
+    from flashvm.fs.cli import app as fs_app
+    app.add_typer(fs_app, name="fs", help="disk images: mkfs, ls, cat, get, fsck (flashfs, docs/fs.md)")
+
+
+_mount_subcommands()
 
 
 @app.command()

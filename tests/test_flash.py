@@ -98,6 +98,11 @@ def test_magic_hot_page_event():
     assert f"page {page:x}: {count} misses from node 0, 0 from node 3" in out
     # the hot-page interrupt line (HW4) is up until software acknowledges it
     assert fm.m.cp0[0, S.CP0_Cause, 0] & (1 << 14)
+    assert fm.magic_top(1) == [(page, [count] + [0] * 7)] or fm.magic_top(1)[0][1][0] >= count
+    fm.magic_decay(1)
+    assert int(fm.m.magic[page, 0]) == count // 2
+    fm.magic_reset(page)
+    assert int(fm.m.magic[page].sum()) == 0
 
 
 def test_functional_mode_has_no_cache_arrays():
