@@ -141,3 +141,68 @@ def test_cold_start(benchmark, report, programs, tmp_path):
 
     benchmark.pedantic(cold, rounds=1, iterations=1)
     report(seconds=benchmark.stats.stats.min, cpu_seconds=min(cpu))
+
+
+# ---------------------------------------------------------------- the FLASH machine
+SMP_PROGRAM = ROOT / "tests" / "guest" / "bare" / "smp_numa.c"
+
+
+@pytest.mark.parametrize("mode", ["functional", "timing"])
+def test_raytrace_machine_modes(benchmark, report, programs, flashvm_warm, mode):
+    """(g) the ray tracer on one FLASH CPU (flash1), functional vs timing mode (caches, directory)."""
+    from flashvm.kernels.state import MMU_FLAT
+    from flashvm.machine.config import FLASH1
+    from flashvm.machine.flash import build_state
+    from flashvm.machine.process import DEFAULT_RAM, LinuxProcess
+    benchmark.group = "machine"
+    p = PROGRAMS["raytrace"]
+    runs, cpu = [], []
+
+    def once():
+        m = build_state(FLASH1, timing=mode == "timing", rom_bytes=0, mmu=MMU_FLAT, exc_to_host=True,
+                        ram_bytes=DEFAULT_RAM)
+        out = io.BytesIO()
+        proc = LinuxProcess(str(programs["raytrace"]), ["raytrace", *p.args], [], stdout=out,
+                            stderr=io.BytesIO(), machine=m)
+        c0 = time.process_time()
+        r = proc.run()
+        cpu.append(time.process_time() - c0)
+        _checksum("raytrace", p.checksum)(r, out.getvalue())
+        runs.append(r)
+
+    benchmark.pedantic(once, rounds=ROUNDS, iterations=1)
+    n = runs[0].insns
+    report(mode=mode, instructions=n, seconds=benchmark.stats.stats.min,
+           mips=n / benchmark.stats.stats.min / 1e6, mips_cpu=n / min(cpu) / 1e6)
+
+
+@pytest.mark.parametrize("mode", ["functional", "timing"])
+def test_smp_8cpu(benchmark, report, flashvm_warm, mode):
+    """(h) a shared-memory program on all 8 CPUs of flash8 (LL/SC locks, barriers, NUMA-placed
+    arrays): aggregate simulated MIPS.  The bar for timing mode is 20 MIPS."""
+    from flashvm.elf import load_elf
+    from flashvm.machine.flash import FlashMachine
+    from flashvm.toolchain import build_bare
+    benchmark.group = "machine"
+    exe = build_bare([SMP_PROGRAM], extra_flags=["-DSPREAD=1", "-DPASSES=12"], name="smp_numa_bench")
+    image = load_elf(exe)
+    runs, cpu = [], []
+
+    def once():
+        out = io.BytesIO()
+        fm = FlashMachine("flash8", mode=mode, out=out)
+        fm.load(image)
+        fm.write_bootinfo(["smp_numa"])
+        c0 = time.process_time()
+        r = fm.run()
+        cpu.append(time.process_time() - c0)
+        if r.status != 0 or b"ok" not in out.getvalue():
+            raise AssertionError(f"smp_numa: status {r.status}, output {out.getvalue()!r}")
+        runs.append(r)
+
+    benchmark.pedantic(once, rounds=ROUNDS, iterations=1)
+    n = runs[0].instructions
+    assert len({r.instructions for r in runs}) == 1, "instruction counts differ between rounds"
+    report(mode=mode, cpus=8, instructions=n, simulated_cycles=runs[0].cycles,
+           seconds=benchmark.stats.stats.min, mips=n / benchmark.stats.stats.min / 1e6,
+           mips_cpu=n / min(cpu) / 1e6)

@@ -2,8 +2,13 @@
 
     flashvm run workloads/raytrace        build, run and check a workload
     flashvm exec PROGRAM [ARGS...]        run a static mipsel Linux program (process mode)
-    flashvm exec --bare KERNEL.elf        boot a freestanding program on the bare machine
+    flashvm exec --bare KERNEL.elf        boot a freestanding program on the FLASH machine
+    flashvm machines                      list the machine configs and their fields
+    flashvm fs mkfs|ls|cat|get|fsck       build and read disk images (docs/fs.md)
     flashvm disasm PROGRAM [--symbol main]
+
+`--machine NAME|FILE` (flash1, flash8, uma8 or a TOML config) and
+`--mode functional|timing` choose the machine and the level of detail.
 
 The guest's stdout/stderr pass through unchanged; everything flashvm itself
 says (progress, summary, the path of the HDF5 result) goes to stderr.
@@ -54,6 +59,8 @@ class Outcome:
     syscalls: dict = field(default_factory=dict)
     unknown_syscalls: dict = field(default_factory=dict)
     message: str | None = None
+    config: object = None            # the MachineConfig
+    sim_mode: str = "functional"
 
 
 def _progress_runner(total_hint: int | None, show: bool) -> tuple[Callable, Callable[[], None]]:
@@ -83,26 +90,52 @@ def _progress_runner(total_hint: int | None, show: bool) -> tuple[Callable, Call
 
 
 def run_process_mode(exe: Path, argv: list[str], *, env: dict | None, stdin: bytes, stdout, stderr,
-                     max_insns: int | None, show_progress: bool, total_hint: int | None = None) -> Outcome:
-    from flashvm.machine.process import LinuxProcess
+                     max_insns: int | None, show_progress: bool, total_hint: int | None = None,
+                     machine=None, sim_mode: str = "functional") -> Outcome:
+    """A Linux program on CPU 0 of `machine` (one node: the host serves the system calls)."""
+    import dataclasses
+    from flashvm.kernels.state import MMU_FLAT
+    from flashvm.machine.config import FLASH1
+    from flashvm.machine.flash import build_state
+    from flashvm.machine.process import DEFAULT_RAM, LinuxProcess
+    cfg = dataclasses.replace(machine or FLASH1, nodes=1, cpus_per_node=1)
+    m = build_state(cfg, timing=sim_mode == "timing", rom_bytes=0, mmu=MMU_FLAT, exc_to_host=True,
+                    ram_bytes=DEFAULT_RAM)
     proc = LinuxProcess(str(exe), argv, [f"{k}={v}" for k, v in (env or {}).items()],
-                        stdin=io.BytesIO(stdin), stdout=stdout, stderr=stderr)
+                        stdin=io.BytesIO(stdin), stdout=stdout, stderr=stderr, machine=m)
     runner, done = _progress_runner(total_hint, show_progress)
     try:
         res = proc.run(max_insns=max_insns, run_fn=runner)
     finally:
         done()
     return Outcome(res.status, proc.m, res.insns, res.wall_seconds, dict(res.syscalls_by_number),
-                   dict(res.unknown_syscalls), res.message)
+                   dict(res.unknown_syscalls), res.message, config=cfg, sim_mode=sim_mode)
 
 
-def run_bare_mode(exe: Path, *, stdout, max_insns: int | None, show_progress: bool) -> Outcome:
+def run_bare_mode(exe: Path, *, stdout, max_insns: int | None, show_progress: bool,
+                  machine=None, sim_mode: str = "functional", argv: list[str] | None = None) -> Outcome:
+    """A freestanding program booted on every CPU of `machine` (see docs/machine.md)."""
     from flashvm.elf import load_elf
-    from flashvm.machine.bare import BareMachine
-    bm = BareMachine(out=stdout)
-    bm.load(load_elf(exe))
-    r = bm.run(max_insns=max_insns)
-    return Outcome(r.status, bm.m, r.instructions, r.host_seconds)
+    from flashvm.machine.config import FLASH1
+    from flashvm.machine.flash import FlashMachine
+    fm = FlashMachine(machine or FLASH1, mode=sim_mode, out=stdout)
+    fm.load(load_elf(exe))
+    fm.write_bootinfo(argv or [exe.name])
+    t0 = time.perf_counter()
+    last = [0.0]
+
+    def progress(done: int) -> None:
+        now = time.perf_counter()
+        if show_progress and now - last[0] > 0.25:
+            last[0] = now
+            err.file.write(f"\r  {done / 1e6:,.0f} M instructions  {done / max(now - t0, 1e-9) / 1e6:,.1f} MIPS ")
+            err.file.flush()
+    try:
+        r = fm.run(max_insns=max_insns, progress=progress)
+    finally:
+        if show_progress:
+            err.file.write("\r" + " " * 70 + "\r")
+    return Outcome(r.status, fm.m, r.instructions, r.host_seconds, config=fm.cfg, sim_mode=sim_mode)
 
 
 def summary(o: Outcome, title: str) -> None:
@@ -115,7 +148,27 @@ def summary(o: Outcome, title: str) -> None:
     t.add_row("instructions", f"{o.instructions:,}")
     t.add_row("host seconds", f"{o.host_seconds:.2f}")
     t.add_row("simulated MIPS", f"{mips:,.1f}")
-    t.add_row("simulated cycles", f"{int(m.cpu[:, S.CYCLES].max()):,}")
+    cycles = int(m.cpu[:, S.CYCLES].max())
+    t.add_row("simulated cycles", f"{cycles:,}")
+    if o.config is not None:
+        t.add_row("simulated time", f"{cycles / o.config.clock_mhz / 1e3:,.3f} ms "
+                                    f"({o.config.name}, {o.sim_mode} mode, {m.cpu.shape[0]} CPUs)")
+    by_mode = m.stats[:, S.S_CYC_BASE:S.S_CYC_BASE + 3].sum(axis=0)
+    stall = m.stats[:, S.S_STALL_BASE:S.S_STALL_BASE + 3].sum(axis=0)
+    idle = int(m.stats[:, S.S_IDLE_CYCLES].sum())
+    total = int(by_mode.sum()) + idle
+    if total:
+        parts = [("user", by_mode[2]), ("kernel", by_mode[0]), ("supervisor", by_mode[1]), ("idle", idle)]
+        t.add_row("time split (all CPUs)", "  ".join(f"{k} {100 * v / total:.1f}%" for k, v in parts if v))
+        if stall.sum():
+            t.add_row("stalled on memory", f"{100 * stall.sum() / total:.1f}% of all cycles")
+    misses = m.stats[:, [S.S_MISS_LOCAL, S.S_MISS_REMOTE, S.S_MISS_DIRTY]].sum(axis=0)
+    if misses.sum():
+        t.add_row("L1I / L1D / L2 misses", f"{int(m.stats[:, S.S_L1I_MISS].sum()):,} / "
+                                          f"{int(m.stats[:, S.S_L1D_MISS].sum()):,} / {int(m.stats[:, S.S_L2_MISS].sum()):,}")
+        t.add_row("L2 misses local / remote / remote dirty",
+                  f"{int(misses[0]):,} / {int(misses[1]):,} / {int(misses[2]):,}  "
+                  f"({100 * misses[0] / misses.sum():.1f}% local)")
     exc = m.stats[:, S.S_EXC_BASE:S.S_EXC_BASE + 32].sum(axis=0)
     taken = ", ".join(f"{S.EXC_NAMES.get(i, i)} {int(n):,}" for i, n in enumerate(exc) if n)
     t.add_row("exceptions", taken or "none")
@@ -138,6 +191,9 @@ def save(o: Outcome, results: Path, name: str, *, command: str, mode: str, confi
          stdout: bytes | None, stderr: bytes | None = None) -> Path:
     from flashvm.results import default_path, write_run
     path = write_run(default_path(results, name), o.machine, config=config,
+                     machine_config=o.config.to_dict() if o.config is not None else None,
+                     extra={"machine": o.config.name if o.config is not None else "",
+                            "sim_mode": o.sim_mode},
                      attrs={"command": command, "workload": name, "mode": mode, "status": o.status,
                             "host_seconds": o.host_seconds},
                      syscalls=o.syscalls if mode == "process" else None,
@@ -151,11 +207,61 @@ def _fail(msg: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _machine(name: str, mode: str):
+    """The MachineConfig and simulation mode the options ask for (one-line errors)."""
+    from flashvm.machine.config import ConfigError, machine_config
+    from flashvm.machine.flash import MODES
+    if mode not in MODES:
+        _fail(f"--mode {mode!r}: use one of {', '.join(MODES)}")
+    try:
+        return machine_config(name), mode
+    except ConfigError as e:
+        _fail(str(e))
+
+
+def _guarded(fn):
+    from flashvm.machine.flash import GuestError
+    try:
+        return fn()
+    except GuestError as e:
+        _fail(str(e))
+
+
+def _mount_subcommands() -> None:
+    from flashvm.fs.cli import app as fs_app
+    app.add_typer(fs_app, name="fs", help="disk images: mkfs, ls, cat, get, fsck (flashfs, docs/fs.md)")
+
+
+_mount_subcommands()
+
+
+@app.command()
+def machines(name: Optional[str] = typer.Argument(None, help="a preset or config file to describe")) -> None:
+    """List the ready-made machine configs, or describe one field by field."""
+    from flashvm.machine.config import PRESETS, describe
+    if name is None:
+        for cfg in PRESETS.values():
+            lat = cfg.latencies_cycles()
+            typer.echo(f"{cfg.name:8s} {cfg.nodes} node(s) x {cfg.cpus_per_node} CPU, "
+                       f"{cfg.ram_bytes >> 20} MB, L2 {cfg.l2.size >> 10} KB, "
+                       f"{'UMA' if cfg.uma else 'NUMA'} miss {lat['local']}/{lat['remote']} cycles at {cfg.clock_mhz:g} MHz")
+        return
+    cfg, _ = _machine(name, "functional")
+    t = Table(title=f"machine {cfg.name}", title_justify="left")
+    for col in ("field", "value", "meaning"):
+        t.add_column(col)
+    for row in describe(cfg):
+        t.add_row(*row)
+    Console().print(t)
+
+
 @app.command()
 def run(workload: Path = typer.Argument(..., help="workload directory (holding workload.toml)"),
         results: Path = typer.Option(DEFAULT_RESULTS, help="directory for the HDF5 result file"),
         max_insns: Optional[int] = typer.Option(None, help="stop the guest after this many instructions"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display and no summary"),
+        machine: Optional[str] = typer.Option(None, "--machine", help="machine: flash1, flash8, uma8 or a TOML config file"),
+        mode: Optional[str] = typer.Option(None, "--mode", help="level of detail: functional (fastest) or timing (caches, directory, NUMA latencies)"),
         check: bool = typer.Option(True, help="check the output against workload.toml's [check]")) -> None:
     """Build (if needed), run and check a workload; write its counters to results/."""
     from flashvm.toolchain import ToolchainError
@@ -166,19 +272,21 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
         exe = w.build()
     except (WorkloadError, ToolchainError) as e:
         _fail(str(e))
+    cfg, sim_mode = _machine(machine or w.machine, mode or w.sim_mode)
     out = Tee(sys.stdout.buffer)
     argv = [w.name, *w.args]
     show = not quiet and err.is_terminal
     limit = max_insns or w.max_insns
     if w.mode == "process":
         o = run_process_mode(exe, argv, env=w.env, stdin=w.stdin, stdout=out, stderr=sys.stderr.buffer,
-                             max_insns=limit, show_progress=show)
+                             max_insns=limit, show_progress=show, machine=cfg, sim_mode=sim_mode)
     else:
-        o = run_bare_mode(exe, stdout=out, max_insns=limit, show_progress=show)
+        o = _guarded(lambda: run_bare_mode(exe, stdout=out, max_insns=limit, show_progress=show,
+                                           machine=cfg, sim_mode=sim_mode, argv=argv))
     if not quiet:
         summary(o, f"{w.name} ({w.mode} mode)")
     config = {"workload": w.name, "mode": w.mode, "program": str(exe), "argv": argv, "env": w.env,
-              "max_insns": limit}
+              "max_insns": limit, "machine": cfg.name, "sim_mode": sim_mode}
     path = save(o, results, w.name, command="run", mode=w.mode, config=config, stdout=bytes(out.copy))
     err.print(f"results: {path}")
     if check:
@@ -195,29 +303,34 @@ def exec_(ctx: typer.Context,
           bare: bool = typer.Option(False, "--bare", help="boot PROGRAM on the bare machine instead"),
           results: Path = typer.Option(DEFAULT_RESULTS, help="directory for the HDF5 result file"),
           max_insns: Optional[int] = typer.Option(None, help="stop the guest after this many instructions"),
-          quiet: bool = typer.Option(False, "--quiet", "-q", help="no summary on stderr")) -> None:
+          quiet: bool = typer.Option(False, "--quiet", "-q", help="no summary on stderr"),
+          machine: Optional[str] = typer.Option(None, "--machine", help="machine: flash1, flash8, uma8 or a TOML config file"),
+          mode: Optional[str] = typer.Option(None, "--mode", help="level of detail: functional (fastest) or timing (caches, directory, NUMA latencies)")) -> None:
     """Run PROGRAM [ARGS...] with its output passed through; exit with its status."""
     from flashvm.elf import ElfError
     from flashvm.machine.bare import GuestError
     if not program.exists():
         _fail(f"{program}: no such file")
     args: List[str] = list(ctx.args)
+    cfg, sim_mode = _machine(machine or "flash1", mode or "functional")
     show = not quiet and err.is_terminal
     try:
         if bare:
-            o = run_bare_mode(program, stdout=sys.stdout.buffer, max_insns=max_insns, show_progress=show)
+            o = run_bare_mode(program, stdout=sys.stdout.buffer, max_insns=max_insns, show_progress=show,
+                              machine=cfg, sim_mode=sim_mode, argv=[program.name, *args])
         else:
             o = run_process_mode(program, [program.name, *args], env=None, stdin=b"",
                                  stdout=sys.stdout.buffer, stderr=sys.stderr.buffer,
-                                 max_insns=max_insns, show_progress=show)
+                                 max_insns=max_insns, show_progress=show, machine=cfg, sim_mode=sim_mode)
             sys.stdout.flush()
     except (ElfError, GuestError) as e:
         _fail(str(e))
-    mode = "bare" if bare else "process"
+    kind = "bare" if bare else "process"
     if not quiet:
-        summary(o, f"{program.name} ({mode} mode)")
-    config = {"program": str(program), "argv": [program.name, *args], "mode": mode, "max_insns": max_insns}
-    path = save(o, results, program.name, command="exec", mode=mode, config=config, stdout=None)
+        summary(o, f"{program.name} ({kind} mode)")
+    config = {"program": str(program), "argv": [program.name, *args], "mode": kind, "max_insns": max_insns,
+              "machine": cfg.name, "sim_mode": sim_mode}
+    path = save(o, results, program.name, command="exec", mode=kind, config=config, stdout=None)
     if not quiet:
         err.print(f"results: {path}")
     raise typer.Exit(o.status & 0xFF if o.status >= 0 else 1)

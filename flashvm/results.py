@@ -34,7 +34,7 @@ import numpy as np
 from flashvm import __version__
 from flashvm.kernels import state as S
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 CPU_COUNTERS = {
     # name: (source, index, unit, description)
@@ -46,7 +46,31 @@ CPU_COUNTERS = {
                   "translation-cache misses (the simulator's soft TLB, refilled from the TLB or page table)"),
     "syscalls": ("stats", S.S_SYSCALL, "events", "syscall exceptions"),
     "interrupts": ("stats", S.S_INTERRUPT, "events", "interrupts taken"),
+    "l1i_misses": ("stats", S.S_L1I_MISS, "events", "timing mode: L1 instruction-cache misses"),
+    "l1d_misses": ("stats", S.S_L1D_MISS, "events", "timing mode: L1 data-cache misses"),
+    "l2_hits": ("stats", S.S_L2_HITS, "events", "timing mode: L1 misses served by the L2"),
+    "l2_misses": ("stats", S.S_L2_MISS, "events", "timing mode: L2 misses (reads and writes, not upgrades)"),
+    "misses_local": ("stats", S.S_MISS_LOCAL, "events",
+                     "timing mode: L2 misses served on the requester's own node"),
+    "misses_remote": ("stats", S.S_MISS_REMOTE, "events",
+                      "timing mode: L2 misses served by a remote home's memory"),
+    "misses_remote_dirty": ("stats", S.S_MISS_DIRTY, "events",
+                            "timing mode: L2 misses served by an exclusive copy in a cache on another node"),
+    "upgrades": ("stats", S.S_UPGRADES, "events", "timing mode: Shared-to-Modified upgrades"),
+    "invalidations_received": ("stats", S.S_INVALS, "events",
+                               "timing mode: lines taken away by other CPUs' writes"),
+    "writebacks": ("stats", S.S_WRITEBACKS, "events", "timing mode: Modified lines written back"),
 }
+MODE_NAMES = ["kernel", "supervisor", "user"]
+NODE_COUNTERS = {
+    "misses_local": (S.N_LOCAL, "L2 misses of CPUs on this node to memory homed here"),
+    "misses_remote": (S.N_REMOTE, "L2 misses of CPUs on other nodes to memory homed here"),
+    "directory_ops": (S.N_DIR_OPS, "directory transactions handled (misses, upgrades, evictions)"),
+    "invalidations_sent": (S.N_INVALS, "invalidations the home sent"),
+    "writebacks": (S.N_WRITEBACKS, "writebacks received"),
+    "forwards": (S.N_FORWARDS, "requests forwarded to an owning cache"),
+}
+TOP_PAGES = 256
 
 
 def exc_names() -> list[str]:
@@ -69,8 +93,11 @@ def _dataset(g: h5py.Group, name: str, data, description: str, unit: str | None 
 
 def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Mapping[str, Any],
               syscalls: Mapping[int, int] | None = None, unknown_syscalls: Mapping[int, int] | None = None,
-              stdout: bytes | None = None, stderr: bytes | None = None) -> Path:
-    """Write one run's counters to `path` (atomically).  Returns the path."""
+              stdout: bytes | None = None, stderr: bytes | None = None,
+              machine_config: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None) -> Path:
+    """Write one run's counters to `path` (atomically).  Returns the path.
+    `machine_config`: the resolved MachineConfig as a dict (also adds the per-node
+    and MAGIC page counters); `extra`: more root attributes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
@@ -80,8 +107,10 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
             f.attrs["flashvm_version"] = __version__
             f.attrs["created"] = _dt.datetime.now().isoformat(timespec="seconds")
             f.attrs["config_json"] = json.dumps(config, sort_keys=True, default=str)
-            for k, v in attrs.items():
+            for k, v in {**attrs, **(extra or {})}.items():
                 f.attrs[k] = v if v is not None else ""
+            if machine_config is not None:
+                f.attrs["machine_json"] = json.dumps(machine_config, sort_keys=True, default=str)
             g = f.create_group("cpu")
             g.attrs["description"] = "per-CPU counters, indexed by CPU number"
             for name, (src, idx, unit, desc) in CPU_COUNTERS.items():
@@ -91,6 +120,14 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
                      "exceptions taken, by Cause.ExcCode", "events", names=exc_names())
             _dataset(g, "exits", m.stats[:, S.S_EXIT_BASE:S.S_EXIT_BASE + S.NEXITS].astype(np.int64),
                      "exits from the JIT loop to Python, by reason", "events", names=S.EXIT_NAMES)
+            _dataset(g, "cycles_by_mode", m.stats[:, S.S_CYC_BASE:S.S_CYC_BASE + 3].astype(np.int64),
+                     "cycles spent executing in kernel / supervisor / user mode (stall cycles included; "
+                     "idle cycles are in idle_cycles)", "cycles", names=MODE_NAMES)
+            _dataset(g, "stall_by_mode", m.stats[:, S.S_STALL_BASE:S.S_STALL_BASE + 3].astype(np.int64),
+                     "timing mode: cycles stalled on cache misses, by mode (a part of cycles_by_mode)",
+                     "cycles", names=MODE_NAMES)
+            if machine_config is not None:
+                _write_memory_system(f, m, machine_config)
             if syscalls is not None:
                 p = f.create_group("process")
                 p.attrs["description"] = "process mode: the Linux system calls the program made"
@@ -107,6 +144,29 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def _write_memory_system(f: h5py.File, m: S.Machine, cfg: Mapping[str, Any]) -> None:
+    n = f.create_group("node")
+    n.attrs["description"] = "per-node counters of the memory system, indexed by node number"
+    _dataset(n, "cpus", np.asarray(m.cpu_node, np.int64), "node of each CPU (indexed by CPU)")
+    for name, (idx, desc) in NODE_COUNTERS.items():
+        _dataset(n, name, m.node_stats[:, idx].astype(np.int64), "timing mode: " + desc, "events")
+    mg = np.asarray(m.magic)
+    p = f.create_group("pages")
+    p.attrs["description"] = (f"MAGIC: cache misses per machine page and node, for the {TOP_PAGES} pages "
+                              "with the most misses (timing mode)")
+    if mg.shape[0] > 1:
+        total = mg.sum(axis=1, dtype=np.int64)
+        top = np.argsort(-total, kind="stable")[:TOP_PAGES]
+        top = top[total[top] > 0]
+    else:
+        top = np.zeros(0, np.int64)
+    _dataset(p, "page", top.astype(np.int64), "machine page number (physical address >> 12)")
+    _dataset(p, "misses", mg[top].astype(np.int64) if top.size else np.zeros((0, mg.shape[1]), np.int64),
+             "misses to the page from each node", "events")
+    _dataset(p, "home", ((top << 12) >> int(m.params[S.P_HOME_SHIFT])) % int(m.params[S.P_NNODES]),
+             "home node of the page")
 
 
 def read_run(path: Path) -> dict[str, Any]:

@@ -16,7 +16,7 @@ class WorkloadError(ValueError):
 _KEYS = {
     "": {"name", "description", "build", "run", "check", "reference"},
     "build": {"kind", "sources", "opt", "flags"},
-    "run": {"mode", "args", "env", "stdin", "timeout_s", "max_insns"},
+    "run": {"mode", "args", "env", "stdin", "timeout_s", "max_insns", "machine", "sim_mode"},
     "check": {"exit_status", "stdout_contains", "stdout_equals"},
 }
 
@@ -36,6 +36,8 @@ class Workload:
     stdin: bytes = b""
     timeout_s: float | None = None
     max_insns: int | None = None
+    machine: str = "flash1"          # machine config: a preset name or a config file (relative to the workload)
+    sim_mode: str = "functional"     # "functional" or "timing"
     exit_status: int = 0
     stdout_contains: tuple[str, ...] = ()
     stdout_equals: str | None = None
@@ -109,6 +111,12 @@ def load_workload(path: str | Path) -> Workload:
         contains = (contains,)
     status = check.get("exit_status", 0)
     _expect(isinstance(status, int), toml_path, "check.exit_status must be an integer")
+    sim_mode = run.get("sim_mode", "functional")
+    _expect(sim_mode in ("functional", "timing"), toml_path,
+            f"run.sim_mode is {sim_mode!r}; use \"functional\" or \"timing\"")
+    machine = str(run.get("machine", "flash1"))
+    if (toml_path.parent / machine).is_file():
+        machine = str(toml_path.parent / machine)
     max_insns = run.get("max_insns")
     _expect(max_insns is None or (isinstance(max_insns, int) and max_insns > 0), toml_path,
             "run.max_insns must be a positive integer")
@@ -117,5 +125,6 @@ def load_workload(path: str | Path) -> Workload:
         opt=build.get("opt", "-O2"), flags=tuple(build.get("flags", ())), mode=mode,
         args=tuple(str(a) for a in args), env={str(k): str(v) for k, v in env.items()},
         stdin=str(run.get("stdin", "")).encode(), timeout_s=run.get("timeout_s"), max_insns=max_insns,
+        machine=machine, sim_mode=sim_mode,
         exit_status=status, stdout_contains=tuple(contains), stdout_equals=check.get("stdout_equals"),
     )

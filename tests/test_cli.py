@@ -130,3 +130,51 @@ def test_disasm_word_and_function():
 def test_unknown_option_is_refused():
     p = flashvm("run", "--frobnicate", "workloads/raytrace")
     assert p.returncode == 2 and b"No such option" in p.stderr
+
+
+# ------------------------------------------------------------ machines and modes
+def test_exec_bare_on_flash8_timing_writes_memory_counters(tmp_path):
+    from flashvm.toolchain import build_bare
+    exe = build_bare([GUEST / "bare" / "smp_numa.c"], extra_flags=["-DSPREAD=1"], name="smp_numa_1")
+    p = flashvm("exec", "--bare", "--machine", "flash8", "--mode", "timing", "--results", str(tmp_path), str(exe))
+    assert p.returncode == 0, p.stderr
+    assert b"8 cpus, spread=1" in p.stdout and b"ok" in p.stdout
+    assert b"local" in p.stderr and b"results:" in p.stderr
+    r = read_run(next(tmp_path.glob("*.h5")))
+    assert r["attrs"]["machine"] == "flash8" and r["attrs"]["sim_mode"] == "timing"
+    assert r["cpu/instructions"].shape == (8,)
+    assert r["cpu/misses_local"].sum() > 0 and r["cpu/l2_misses"].sum() > 0
+    assert r["cpu/cycles_by_mode"].shape == (8, 3)
+    assert r["node/misses_local"].shape == (8,) and r["node/directory_ops"].sum() > 0
+    assert r["pages/page"].size > 0 and r["pages/misses"].shape[1] == 8
+    import json
+    with h5py.File(next(tmp_path.glob("*.h5"))) as f:
+        machine = json.loads(f.attrs["machine_json"])
+    assert machine["nodes"] == 8 and machine["latency_cycles"]["remote"] == 360
+
+
+def test_exec_process_mode_timing(tmp_path):
+    exe = build_user([GUEST / "exitcode.c"])
+    p = flashvm("exec", "--mode", "timing", "--results", str(tmp_path), str(exe))
+    assert p.returncode == 42
+    r = read_run(next(tmp_path.glob("*.h5")))
+    assert r["cpu/l1i_misses"][0] > 0 and r["attrs"]["sim_mode"] == "timing"
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--machine", "flash99"], b"neither a preset"),
+    (["--mode", "fast"], b"--mode 'fast'"),
+])
+def test_bad_machine_options(tmp_path, args, words):
+    exe = build_user([GUEST / "exitcode.c"])
+    p = flashvm("exec", *args, "--results", str(tmp_path), str(exe))
+    assert p.returncode == 2
+    assert p.stderr.startswith(b"error: ") and words in p.stderr and p.stderr.count(b"\n") == 1
+    assert not list(tmp_path.glob("*.h5"))
+
+
+def test_machines_lists_presets():
+    p = flashvm("machines")
+    assert p.returncode == 0 and b"flash8" in p.stdout and b"uma8" in p.stdout
+    p = flashvm("machines", "flash8")
+    assert p.returncode == 0 and b"mem_per_node" in p.stdout

@@ -386,3 +386,100 @@ def dma_coherence_nb(m, pa, nbytes):
             sh = (sh >> 1) & 0x7FFFFFFFFFFFFFFF
             o += 1
         m.dir_sharers[ln] = 0
+
+
+# ----------------------------------------------------- checking and driving
+# check_line_nb's answers (0: consistent)
+BAD_OWNER_STATE = 1      # the owner's L2 does not hold the line E/M
+BAD_OWNER_SHARERS = 2    # an exclusive line has sharers, or another cache holds it
+BAD_SHARER_STATE = 3     # a sharer's L2 copy is not S
+BAD_SHARER_SET = 4       # sharer bits and the caches holding the line differ
+BAD_INCLUSION = 5        # an L1 holds a line its L2 does not, or more writable than the L2
+BAD_TABLE = 6            # a transition marked ERROR was taken
+CHECK_NAMES = ["ok", "owner state", "exclusive with sharers", "sharer state", "sharer set",
+               "inclusion", "protocol error"]
+
+
+@njit(cache=True, _nrt=False)
+def _holds(tags, sets, ways, ln):
+    base = (ln & (sets - 1)) * ways
+    w = _find(tags, base, ways, ln)
+    return -1 if w < 0 else tags[base + w] & 3
+
+
+@njit(cache=True, _nrt=False)
+def check_line_nb(m, ln):
+    """Protocol invariants for line ln: at most one writer, the directory's
+    sharer set equals the caches holding the line, states agree, L1 within L2."""
+    p = m.params
+    if p[P_DIR_ERRORS] != 0:
+        return BAD_TABLE
+    owner = np.int64(m.dir_owner[ln])
+    sharers = m.dir_sharers[ln]
+    held = np.int64(0)
+    for c in range(p[P_NCPU]):
+        s2 = _holds(m.l2[c], p[P_L2_SETS], p[P_L2_WAYS], ln)
+        si = _holds(m.l1i[c], p[P_L1I_SETS], p[P_L1I_WAYS], ln)
+        sd = _holds(m.l1d[c], p[P_L1D_SETS], p[P_L1D_WAYS], ln)
+        if (si >= 0 or sd >= 0) and s2 < 0:
+            return BAD_INCLUSION
+        if sd > s2 or (sd == ST_E and s2 == ST_S):
+            return BAD_INCLUSION
+        if s2 >= 0:
+            held |= np.int64(1) << c
+            if owner == c and s2 == ST_S:
+                return BAD_OWNER_STATE
+            if owner != c and s2 != ST_S:
+                return BAD_SHARER_STATE if owner < 0 else BAD_OWNER_SHARERS
+    if owner >= 0:
+        if sharers != 0 or held != np.int64(1) << owner:
+            return BAD_OWNER_SHARERS if held & ~(np.int64(1) << owner) or sharers != 0 else BAD_OWNER_STATE
+    elif held != sharers:
+        return BAD_SHARER_SET
+    return 0
+
+
+@njit(cache=True, _nrt=False)
+def drive_nb(m, cpus, lines, kinds, values, shadow, check_every):
+    """Replay accesses (cpu, line, kind) through the same hit tests the
+    interpreter inlines and `access_nb`, moving data in RAM: a store writes
+    values[i] to the line's first word, a load must read the last value stored
+    (shadow[line]).  Checks every touched line after each step (and all lines
+    every `check_every` steps).  Returns (index of the first failing step or
+    -1, failure code, total stall cycles)."""
+    p = m.params
+    lsh = p[P_LSHIFT]
+    total = 0
+    for i in range(cpus.shape[0]):
+        c = cpus[i]
+        ln = lines[i]
+        kind = kinds[i]
+        if kind == ACC_FETCH:
+            sets = p[P_L1I_SETS]
+            ways = p[P_L1I_WAYS]
+            if m.l1i[c, (ln & (sets - 1)) * ways] >> 2 != ln:
+                total += access_nb(m, c, ln, kind)
+        else:
+            sets = p[P_L1D_SETS]
+            ways = p[P_L1D_WAYS]
+            t = m.l1d[c, (ln & (sets - 1)) * ways]
+            if kind == ACC_STORE:
+                if t != (ln << 2) | ST_M:
+                    total += access_nb(m, c, ln, kind)
+            elif t >> 2 != ln:
+                total += access_nb(m, c, ln, kind)
+        word = (ln << lsh) >> 2
+        if kind == ACC_STORE:
+            m.ram32[word] = values[i]
+            shadow[ln] = values[i]
+        elif kind != ACC_FETCH and np.int64(m.ram32[word]) != shadow[ln]:
+            return i, 100, total
+        bad = check_line_nb(m, ln)
+        if bad:
+            return i, bad, total
+        if check_every > 0 and (i + 1) % check_every == 0:
+            for k in range(shadow.shape[0]):
+                bad = check_line_nb(m, k)
+                if bad:
+                    return i, bad, total
+    return -1, 0, total

@@ -376,6 +376,24 @@ class FlashMachine:
         block[0x100:0x100 + len(strings)] = strings
         self.ram8[BOOTINFO_PA:BOOTINFO_PA + BOOTINFO_SIZE] = np.frombuffer(bytes(block), np.uint8)
 
+    # ------------------------------------------------------------ MAGIC
+    def magic_reset(self, page: int | None = None) -> None:
+        """Zero MAGIC's miss counters (of one machine page, or all)."""
+        if page is None:
+            self.m.magic[:] = 0
+        else:
+            self.m.magic[page, :] = 0
+
+    def magic_decay(self, shift: int = 1) -> None:
+        """Age the counters: divide every count by 2**shift (a policy's periodic decay)."""
+        np.right_shift(self.m.magic, shift, out=self.m.magic)
+
+    def magic_top(self, n: int = 10) -> list[tuple[int, list[int]]]:
+        """The n pages with the most misses: (page, misses per node)."""
+        total = self.m.magic.sum(axis=1, dtype=np.int64)
+        top = np.argsort(-total, kind="stable")[:n]
+        return [(int(p), [int(x) for x in self.m.magic[p]]) for p in top if total[p] > 0]
+
     # ------------------------------------------------------------ running
     def _fire_events(self, upto: int) -> None:
         while self._events and self._events[0][0] <= upto:

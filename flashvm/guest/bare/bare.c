@@ -489,3 +489,52 @@ void tlb_flush_all(void)
         tlb_write(i, KSEG0_BASE + ((uint32_t)i << 13), 0, 0, PAGEMASK_4K);
     write_c0_entryhi(old_hi);
 }
+
+/* ------------------------------------------------------------------ SMP */
+extern void __bare_secondary(void);
+uint32_t __bare_cpu_sp[64];
+void (*__bare_cpu_entry)(int);
+
+int bare_cpu_id(void) { return (int)(read_c0_ebase() & 0x3FF); }
+
+int bare_ncpu(void) { return (int)mmio_read32(SMP_NCPU); }
+
+void bare_start_cpu(int cpu, void (*fn)(int), void *stack_top)
+{
+    __bare_cpu_entry = fn;
+    __bare_cpu_sp[cpu] = (uint32_t)(uintptr_t)stack_top & ~15u;
+    __asm__ volatile("sync" ::: "memory");
+    mmio_write32(SMP_RELEASE(cpu), (uint32_t)(uintptr_t)__bare_secondary);
+}
+
+uint32_t atomic_add(volatile uint32_t *p, uint32_t v)
+{
+    uint32_t old, tmp;
+    __asm__ volatile(
+        "1: ll   %0, 0(%2)\n"
+        "   addu %1, %0, %3\n"
+        "   sc   %1, 0(%2)\n"
+        "   beqz %1, 1b\n"
+        "   nop\n"
+        : "=&r"(old), "=&r"(tmp) : "r"(p), "r"(v) : "memory");
+    return old + v;
+}
+
+void spin_lock(volatile uint32_t *lock)
+{
+    uint32_t v, tmp;
+    __asm__ volatile(
+        "1: ll   %0, 0(%2)\n"
+        "   bnez %0, 1b\n"
+        "   li   %1, 1\n"
+        "   sc   %1, 0(%2)\n"
+        "   beqz %1, 1b\n"
+        "   nop\n"
+        : "=&r"(v), "=&r"(tmp) : "r"(lock) : "memory");
+}
+
+void spin_unlock(volatile uint32_t *lock)
+{
+    __asm__ volatile("sync" ::: "memory");
+    *lock = 0;
+}

@@ -40,6 +40,19 @@
 #define TIMER_BASE       0xBF000200
 #define TIMER_NS_LO      (TIMER_BASE + 0x00) /* simulated time in ns, low 32 bits */
 #define TIMER_NS_HI      (TIMER_BASE + 0x04) /* high 32 bits */
+#define SMP_BASE         0xBF001000          /* docs/machine.md, "SMP block" */
+#define SMP_CPUNUM       (SMP_BASE + 0x000)
+#define SMP_NCPU         (SMP_BASE + 0x004)
+#define SMP_IPI_SEND     (SMP_BASE + 0x008)
+#define SMP_IPI_ACK      (SMP_BASE + 0x00C)
+#define SMP_NODE_OF_CPU  (SMP_BASE + 0x014)
+#define SMP_RELEASE(k)   (SMP_BASE + 0x100 + 4 * (k))
+#define MAGIC_BASE       0xBF004000
+#define MAGIC_PAGE       (MAGIC_BASE + 0x00)
+#define MAGIC_NODE       (MAGIC_BASE + 0x04)
+#define MAGIC_COUNT      (MAGIC_BASE + 0x08)
+#define MAGIC_NNODES     (MAGIC_BASE + 0x24)
+#define BOOTINFO_BASE    0x80000800          /* written by the host, see docs/machine.md */
 
 /* ------------------------------------------------------------ CP0 registers */
 #define CP0_INDEX     0
@@ -323,6 +336,19 @@ int tlb_probe(uint32_t entryhi);
  * from Config1.MMUSize. */
 int tlb_size(void);
 void tlb_flush_all(void);
+
+/* ------------------------------------------------------------------ SMP */
+/* This CPU's number (EBase.CPUNum) and the machine's CPU count. */
+int bare_cpu_id(void);
+int bare_ncpu(void);
+/* Start CPU `cpu` (1..ncpu-1) in fn(cpu) on the stack ending at stack_top,
+ * with the same setup as CPU 0 (kernel mode, CU1, IE=0).  One entry
+ * function is shared by all secondaries.  If fn returns, the CPU waits. */
+void bare_start_cpu(int cpu, void (*fn)(int), void *stack_top);
+/* Atomic helpers built on LL/SC. */
+uint32_t atomic_add(volatile uint32_t *p, uint32_t v);   /* returns the new value */
+void spin_lock(volatile uint32_t *lock);
+void spin_unlock(volatile uint32_t *lock);
 
 /* linker-script symbols */
 extern char __bss_start[], __bss_end[], __stack_bottom[], __stack_top[];

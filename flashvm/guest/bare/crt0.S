@@ -70,3 +70,40 @@ _start:
         nop
         .end    _start
         .size   _start, . - _start
+
+/*
+ * __bare_secondary -- where a secondary CPU starts once bare_start_cpu()
+ * released it (the ROM jumps here with $a0 = CPU number, Status.BEV=ERL=1).
+ * Same setup as CPU 0, then __bare_cpu_entry(cpu) on the stack given for
+ * this CPU; if that returns, the CPU waits forever.
+ */
+        .text
+        .globl  __bare_secondary
+        .type   __bare_secondary, @function
+        .ent    __bare_secondary
+__bare_secondary:
+        lui     $8, %hi(EBASE_ADDR)
+        mtc0    $8, $15, 1
+        ehb
+        lui     $8, %hi(ST_CU1)
+        mtc0    $8, $12
+        ehb
+        mtc0    $0, $13
+        ehb
+        ctc1    $0, $31
+        lui     $gp, %hi(_gp)
+        addiu   $gp, $gp, %lo(_gp)
+        lui     $8, %hi(__bare_cpu_sp)
+        addiu   $8, $8, %lo(__bare_cpu_sp)
+        sll     $9, $4, 2
+        addu    $8, $8, $9
+        lw      $sp, 0($8)
+        lui     $8, %hi(__bare_cpu_entry)
+        lw      $25, %lo(__bare_cpu_entry)($8)
+        jalr    $25
+        addiu   $sp, $sp, -16
+1:      wait
+        b       1b
+        nop
+        .end    __bare_secondary
+        .size   __bare_secondary, . - __bare_secondary
