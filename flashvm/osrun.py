@@ -22,7 +22,7 @@ Python API::
     make_initrd(files) -> bytes
     boot_os(files, argv, *, env=None, ncpu=1, ram_mb=64, machine=None, mode="functional",
             max_insns=4_000_000_000, verbose=0, variant="kseg0", clock_mhz=200.0,
-            disks=(), live=False) -> OsResult
+            disks=(), nets=0, subnet=None, stdin=b"", live=False) -> OsResult
     exec_os(program, args=(), *, ncpu=1, ram_mb=64, machine=None, mode="functional",
             files=None, env=None, verbose=0, variant="kseg0", max_insns=None,
             stdout=None, stderr=None) -> int
@@ -43,7 +43,7 @@ from flashvm.elf import load_elf
 from flashvm.toolchain import build_bare
 
 __all__ = ["build_kernel", "make_initrd", "boot_os", "exec_os", "OsResult", "ConsoleDemux",
-           "make_disk_image", "have_flashfs", "flashfs_dir",
+           "make_disk_image", "have_flashfs", "flashfs_dir", "run_workload_os",
            "OS_DIR", "BOOTINFO_PA", "make_machine"]
 
 OS_DIR = Path(__file__).resolve().parent / "guest" / "os"
@@ -190,12 +190,15 @@ def boot_os(files: Mapping[str, bytes | str | Path | None], argv: Sequence[str],
             env: Sequence[str] | Mapping[str, str] | None = None, ncpu: int = 1, ram_mb: int = 64,
             machine=None, mode: str = "functional", max_insns: int | None = 4_000_000_000,
             verbose: int = 0, variant: str = "kseg0", clock_mhz: float = 200.0,
-            disks: Sequence[str | Path | tuple] = (), live: bool = False) -> OsResult:
+            disks: Sequence[str | Path | tuple] = (), nets: int = 0, subnet=None,
+            stdin: bytes = b"", live: bool = False) -> OsResult:
     """Boot the kernel with `files` in its root file system and run argv[0] as init.
 
     `disks` are host image files attached as DISK 0, 1, ... (a path, or
     (path, {"readonly": True, ...}) with Disk options); the guest sees them as
     /dev/disk0 ... and what it writes is in the files after the run.
+    `nets` NICs are attached to `subnet` (a flashvm.machine.net.Subnet, new
+    if None) and appear as /dev/net0 ...
     `machine` selects a FLASH configuration (then `ncpu`, `ram_mb` and
     `clock_mhz` come from it); `mode` is "functional" or "timing".  Returns
     init's exit status (the machine halts when init exits) and what the guest
@@ -207,6 +210,8 @@ def boot_os(files: Mapping[str, bytes | str | Path | None], argv: Sequence[str],
     demux = ConsoleDemux(live=live)
     bm = make_machine(ncpu, ram_mb, machine=machine, mode=mode, out=demux, clock_mhz=clock_mhz)
     bm.load(_loadable(load_elf(build_kernel(variant))))
+    if stdin:
+        bm.uart.inp = bytearray(stdin)
     ram_bytes = int(bm.ram_bytes)
     blob = make_initrd(files)
     base = (ram_bytes - len(blob)) & ~0xFFF
@@ -217,7 +222,11 @@ def boot_os(files: Mapping[str, bytes | str | Path | None], argv: Sequence[str],
     for k, spec in enumerate(disks):
         path, opts = (spec[0], dict(spec[1])) if isinstance(spec, tuple) else (spec, {})
         attached.append(bm.add_device(Disk(disk_base(k), bm, path, **opts)))
-    bm.write_bootinfo(list(argv), env, ndisks=len(attached))
+    from flashvm.machine.net import Nic, Subnet, net_base
+    if nets and subnet is None:
+        subnet = Subnet()
+    nics = [bm.add_device(Nic(net_base(k), bm, subnet)) for k in range(nets)]
+    bm.write_bootinfo(list(argv), env, ndisks=len(attached), nnics=len(nics))
     struct_words = struct.pack("<4I", base, len(blob), 1, verbose)
     bm.ram8[BOOTINFO_PA + 0x40:BOOTINFO_PA + 0x50] = np.frombuffer(struct_words, np.uint8)
     try:
@@ -287,3 +296,30 @@ def exec_os(program: str | Path, args: Sequence[str] = (), *, ncpu: int = 1, ram
     (stdout or sys.stdout.buffer).write(res.stdout)
     (stderr or sys.stderr.buffer).write(res.stderr + (res.klog if verbose or res.panicked else b""))
     return res.status
+
+
+def run_workload_os(w, *, ncpu: int | None = None, machine=None, mode: str | None = None,
+                    variant: str = "kseg0", verbose: int = 0, live: bool = False) -> OsResult:
+    """Run a `flashvm.workload.Workload` as a user process of the guest OS:
+    the program goes on the root file system as /bin/<name> (a flashfs disk
+    when available, else the initrd) and runs as init with the workload's
+    args/env/stdin on its machine (`machine` overrides it; `ncpu` makes a
+    one-node machine of that many CPUs instead) in its simulation mode."""
+    import tempfile
+    exe = w.build()
+    guest = f"/bin/{w.name}"
+    kw: dict = dict(env=w.env, stdin=w.stdin, verbose=verbose, variant=variant, live=live,
+                    mode=mode or w.sim_mode, max_insns=w.max_insns)
+    if ncpu is not None:
+        kw["ncpu"] = ncpu
+    else:
+        m = machine or w.machine
+        if isinstance(m, str) and m.endswith(".toml"):
+            m = str(Path(w.directory) / m)
+        kw["machine"] = m
+    with tempfile.TemporaryDirectory(prefix="flashvm-os-") as tmp:
+        if have_flashfs():
+            img = make_disk_image(Path(tmp) / "root.img", {guest: exe},
+                                  size=max(32 << 20, 4 * Path(exe).stat().st_size))
+            return boot_os({}, [guest, *w.args], disks=[img], **kw)
+        return boot_os({guest: exe}, [guest, *w.args], **kw)

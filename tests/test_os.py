@@ -182,3 +182,20 @@ def test_flashfs_root_disk_persists(tmp_path):
         assert len(fs.read("/out/big.bin")) == 300000
     r = boot_os({}, ["/bin/fileops"], disks=[img], ncpu=2)
     assert r.stdout == (OSG / "expected" / "fileops.stdout").read_bytes()
+
+
+def test_network_driver_loopback_and_magic():
+    r = run("nettest", nets=1, ncpu=2)
+    assert r.status == 0, r.klog
+    assert r.stdout.decode().splitlines() == [
+        "mac is set: yes",
+        "sent 100", "received 100, same yes",
+        "sent 600", "received 600, same yes",
+        "sent 1100", "received 1100, same yes",
+        "nothing pending: EAGAIN", "magic readable: yes"]
+
+
+def test_timing_mode_boots():
+    r = run("procs", ncpu=2, mode="timing")
+    assert r.stdout.decode() == (OSG / "expected" / "procs.stdout").read_text()
+    assert r.status == 0

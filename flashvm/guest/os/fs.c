@@ -681,6 +681,15 @@ void fs_init(void)
     c->rdev = 1;
     struct inode *nul = mkpath_in(dev, "null", S_IFCHR | 0666);
     nul->rdev = 3;
+    extern unsigned net_count(void);
+    for (unsigned k = 0; k < net_count(); k++) {
+        char name[24];
+        snprintf(name, sizeof name, "net%u", k);
+        struct inode *n = mkpath_in(dev, name, S_IFCHR | 0660);
+        n->rdev = 0x10 + k;
+    }
+    struct inode *mg = mkpath_in(dev, "magic", S_IFCHR | 0440);
+    mg->rdev = 4;
     for (unsigned k = 0; k < disk_count(); k++) {
         char name[24];
         snprintf(name, sizeof name, "disk%u", k);
@@ -886,6 +895,12 @@ static int make_pipe(struct file **rf, struct file **wf)
     return 0;
 }
 
+/* ------------------------------------------------------------ devices */
+extern long net_send(unsigned k, u32 ubuf, u32 len);
+extern long net_recv(unsigned k, u32 ubuf, u32 cap, int nonblock);
+extern int net_mac(unsigned k, u8 *mac);
+extern long magic_read(u64 off, u32 ubuf, u32 n);
+
 /* ------------------------------------------------------------ block devices */
 extern int disk_rw(unsigned k, u64 off, void *buf, u32 n, int write);
 
@@ -927,7 +942,15 @@ long file_read(struct file *f, u32 ubuf, u32 n)
     case F_INODE: {
         struct inode *ip = f->ip;
         if (S_ISDIR(ip->mode)) return -EISDIR;
-        if (S_ISCHR(ip->mode)) return 0;
+        if (S_ISCHR(ip->mode)) {
+            if (ip->rdev >= 0x10 && ip->rdev < 0x14) return net_recv(ip->rdev - 0x10, ubuf, n, f->flags & O_NONBLOCK);
+            if (ip->rdev == 4) {
+                long r = magic_read(f->off, ubuf, n);
+                if (r > 0) f->off += r;
+                return r;
+            }
+            return 0;
+        }
         if (S_ISBLK(ip->mode)) return blk_rw(f, ubuf, n, 0);
         u32 done = 0;
         u8 *tmp = page_alloc();
@@ -971,7 +994,10 @@ static long write_common(struct file *f, const u8 *kbuf, u32 ubuf, u32 n)
     }
     case F_INODE: {
         struct inode *ip = f->ip;
-        if (S_ISCHR(ip->mode)) return n;      /* /dev/null */
+        if (S_ISCHR(ip->mode)) {
+            if (ip->rdev >= 0x10 && ip->rdev < 0x14) return net_send(ip->rdev - 0x10, ubuf, n);
+            return ip->rdev == 3 ? (long)n : -EINVAL;   /* /dev/null */
+        }
         if (S_ISBLK(ip->mode)) return blk_rw(f, ubuf, n, 1);
         u8 *tmp = page_alloc();
         if (!tmp) return -ENOMEM;
@@ -1422,6 +1448,13 @@ long fs_syscall(int nr, u32 *a, struct tf *tf)
     }
     case NR_ioctl:
         if (!(f = fd_get(a[0]))) return -EBADF;
+        if (a[1] == 0x8927 && f->type == F_INODE && S_ISCHR(f->ip->mode) &&
+            f->ip->rdev >= 0x10 && f->ip->rdev < 0x14) {   /* SIOCGIFHWADDR: the MAC */
+            u8 mac[6];
+            int r = net_mac(f->ip->rdev - 0x10, mac);
+            if (r) return r;
+            return copyout(t->mm, a[2], mac, 6) ? -EFAULT : 0;
+        }
         if (a[1] == 0x467F) {         /* FIONREAD */
             u32 n = 0;
             if (f->type == F_INODE && f->off < f->ip->size) n = f->ip->size - f->off;

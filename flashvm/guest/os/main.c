@@ -133,6 +133,8 @@ void kmain(void)
         kprintf("flashvm kernel: %u CPU(s), %u MB RAM in %u node(s), %u pages free\n",
                 ncpu, ram_bytes >> 20, nnodes, pages_free());
     disk_init();
+    extern void net_init(void);
+    net_init();
     fs_init();
     disk_polling = 0;
     u32 n;

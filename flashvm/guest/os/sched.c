@@ -414,6 +414,10 @@ void interrupt(struct tf *tf)
         extern void disk_interrupt(void);
         disk_interrupt();
     }
+    if (pend & CAUSE_IP(5)) {
+        extern void net_interrupt(void);
+        net_interrupt();
+    }
 }
 
 void sched_init(void)
