@@ -199,3 +199,10 @@ def test_timing_mode_boots():
     r = run("procs", ncpu=2, mode="timing")
     assert r.stdout.decode() == (OSG / "expected" / "procs.stdout").read_text()
     assert r.status == 0
+
+
+@pytest.mark.parametrize("machine", ["flash8", "uma8"])
+def test_flash_machine_configs(machine):
+    r = run("threads", machine=machine)
+    assert r.stdout.decode() == (OSG / "expected" / "threads.stdout").read_text()
+    assert b"8 CPU(s)" in r.klog and b"cpu 7 up" in r.klog

@@ -90,6 +90,9 @@ static void cpu_setup(void)
     mm_activate(NULL);
     /* interrupt masks: timer, IPI, disk, network; IE stays off in the kernel */
     mtc0(12, 0, ST_IM(7) | ST_IM(3) | ST_IM(4) | ST_IM(5));
+    extern int smp_hw, cpu_node_known;
+    extern u32 cpu_node[];
+    if (smp_hw) { cpu_node[c->id] = rd32(SMP_NODE); if (c->id == 0) cpu_node_known = 1; }
     mtc0(7, 0, 0x2000000F);    /* HWREna: user rdhwr of CPUNum, SYNCI_Step, CC, CCRes, UserLocal */
     timer_init_cpu();
     c->started = 1;
@@ -128,6 +131,8 @@ void kmain(void)
     mm_init(KV2PA(_end));
     if (bootinfo->initrd_size)
         mm_reserve(bootinfo->initrd_pa, bootinfo->initrd_size);
+    u32 n;
+    smp_hw = probe_read(SMP_NCPU, &n) == 0 && n == ncpu;
     cpu_setup();
     if (bootinfo->verbose)
         kprintf("flashvm kernel: %u CPU(s), %u MB RAM in %u node(s), %u pages free\n",
@@ -137,8 +142,6 @@ void kmain(void)
     net_init();
     fs_init();
     disk_polling = 0;
-    u32 n;
-    smp_hw = ncpu > 1 && probe_read(SMP_NCPU, &n) == 0 && n == ncpu;
     for (unsigned i = 1; i < ncpu; i++) {
         u8 *stk = page_alloc_n(2);
         cpu_boot_sp[i] = (u32)stk + 8192;

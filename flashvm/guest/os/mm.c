@@ -26,10 +26,15 @@ u32 node_of_pa(u32 pa)
     return 0;
 }
 
+u32 cpu_node[MAXCPU];
+int cpu_node_known;
+
 static u32 my_node(void)
 {
     if (nnodes <= 1 || !node_bytes)
         return 0;
+    if (cpu_node_known)
+        return MIN(cpu_node[cpuid()], nnodes - 1);
     return cpuid() * nnodes / ncpu;
 }
 
