@@ -206,3 +206,10 @@ def test_flash_machine_configs(machine):
     r = run("threads", machine=machine)
     assert r.stdout.decode() == (OSG / "expected" / "threads.stdout").read_text()
     assert b"8 CPU(s)" in r.klog and b"cpu 7 up" in r.klog
+
+
+@pytest.mark.parametrize("ncpu", [1, 4])
+def test_execve_from_a_multithreaded_process(ncpu):
+    r = run("threxec", ncpu=ncpu)
+    assert r.stdout == b"exec with 5 threads\nnew image: pid unchanged yes\n"
+    assert r.status == 5

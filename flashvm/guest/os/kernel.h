@@ -224,6 +224,7 @@ struct task {
     int exit_signal;              /* signal to the parent on exit (SIGCHLD) */
     int group_exit;               /* leader: exit_group in progress, status */
     int group_exiting;
+    struct task *execing;         /* leader: a thread is in execve, the others must go */
     int killed;                   /* SIGKILL pending */
     int sleep_intr;               /* sleeping interruptibly */
     u64 wake_ns;                  /* timed sleep deadline (0 = none) */

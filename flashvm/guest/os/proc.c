@@ -169,6 +169,7 @@ noreturn void do_exit(int wstatus)
     spin_lock(&sched_lock);
     struct task *l = t->leader;
     l->nthreads--;
+    if (l->execing) wakeup(&l->nthreads);
     if (l->group_exiting) wstatus = l->group_exit;
     if (l->nthreads == 0) {
         /* the whole group is gone */
@@ -403,6 +404,8 @@ int sys_rt_sigreturn(struct tf *tf)
 void handle_signals(struct tf *tf)
 {
     struct task *t = current();
+    if (t->killed && t->leader->execing && t->leader->execing != t && !t->leader->group_exiting)
+        do_exit(0);                 /* another thread of the group is in execve */
     if (t->killed) do_exit_group(t->leader->group_exiting ? t->leader->group_exit : SIGKILL);
     for (;;) {
         u64 ready = t->sigpending & ~t->sigmask;
@@ -514,4 +517,31 @@ int do_futex(u32 uaddr, int op, u32 val, u32 utime, u32 uaddr2, u32 val3)
     }
     }
     return -ENOSYS;
+}
+
+/* execve in a multi-threaded process: every other thread exits first.
+ * Returns -EINTR (and gives up) if this thread is killed meanwhile. */
+int exec_kill_others(void)
+{
+    struct task *t = current(), *l = t->leader;
+    spin_lock(&sched_lock);
+    if (l->nthreads <= 1) { spin_unlock(&sched_lock); return 0; }
+    if (l->execing || l->group_exiting) { spin_unlock(&sched_lock); return -EAGAIN; }
+    l->execing = t;
+    for (struct task *p = l; p; p = p->gnext) {
+        if (p == t || p->state == T_ZOMBIE || p->state == T_DEAD) continue;
+        p->killed = 1;
+        if (p->state == T_SLEEPING) {
+            p->chan = (void *)1;
+            p->wake_ns = 0;
+            make_runnable(p);
+        } else if (p->state == T_RUNNING && p->cpu != (int)cpuid()) {
+            send_ipi(p->cpu, IPI_RESCHED);
+        }
+    }
+    while (l->nthreads > 1)
+        sleep_on(&l->nthreads, &sched_lock);
+    l->execing = NULL;
+    spin_unlock(&sched_lock);
+    return 0;
 }

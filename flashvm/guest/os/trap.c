@@ -259,6 +259,8 @@ static long sys_execve(u32 upath, u32 uargv, u32 uenvp)
         }
     }
     vec[nv] = NULL;
+    extern int exec_kill_others(void);
+    if (t->leader->nthreads > 1 && (r = exec_kill_others()) != 0) goto out;
     r = do_execve(buf, argv, envp);
     if (r == 0) r = RESULT_SET;
 out:
