@@ -125,22 +125,29 @@ void kmain(void)
         machine_halt(0xDEAD);
     }
     console_framed = bootinfo->console_mode == 1;
+    u32 c0 = mfc0(9, 0);
+#define PHASE(name) do { if (bootinfo->verbose > 1) kprintf("boot: %s at %u cycles\n", name, 2 * (mfc0(9, 0) - c0)); } while (0)
     install_vectors();
     sched_init();
     ncpu = bootinfo->ncpu ? MIN(bootinfo->ncpu, MAXCPU) : 1;
+    PHASE("start");
     mm_init(KV2PA(_end));
+    PHASE("mm_init");
     if (bootinfo->initrd_size)
         mm_reserve(bootinfo->initrd_pa, bootinfo->initrd_size);
     u32 n;
-    smp_hw = probe_read(SMP_NCPU, &n) == 0 && n == ncpu;
+    smp_hw = ncpu > 1 && probe_read(SMP_NCPU, &n) == 0 && n == ncpu;
     cpu_setup();
+    PHASE("cpu_setup");
     if (bootinfo->verbose)
         kprintf("flashvm kernel: %u CPU(s), %u MB RAM in %u node(s), %u pages free\n",
                 ncpu, ram_bytes >> 20, nnodes, pages_free());
     disk_init();
     extern void net_init(void);
     net_init();
+    PHASE("devices");
     fs_init();
+    PHASE("fs_init");
     disk_polling = 0;
     for (unsigned i = 1; i < ncpu; i++) {
         u8 *stk = page_alloc_n(2);
@@ -150,5 +157,6 @@ void kmain(void)
         else cpu_release[i] = (u32)secondary_entry;
     }
     make_init();
+    PHASE("init created");
     scheduler();
 }

@@ -39,11 +39,15 @@ _start:
         la      $gp, _gp
         la      $8, __bss_start
         la      $9, __bss_end
+        /* both ends are 16-byte aligned (linker scripts) */
 1:      beq     $8, $9, 2f
         nop
         sw      $0, 0($8)
+        sw      $0, 4($8)
+        sw      $0, 8($8)
+        sw      $0, 12($8)
         b       1b
-        addiu   $8, $8, 4
+        addiu   $8, $8, 16
 2:      la      $25, kmain
         jalr    $25
         addiu   $sp, $sp, -24
