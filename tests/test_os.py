@@ -213,3 +213,8 @@ def test_execve_from_a_multithreaded_process(ncpu):
     r = run("threxec", ncpu=ncpu)
     assert r.stdout == b"exec with 5 threads\nnew image: pid unchanged yes\n"
     assert r.status == 5
+
+
+def test_fork_while_threads_write_on_other_cpus():
+    r = run("mtfork", ncpu=4)
+    assert r.stdout == b"child snapshots stable: yes\n" and r.status == 0

@@ -97,7 +97,7 @@ struct task;
 struct cpu {
     int id;
     int started;
-    struct task *cur;
+    struct task *volatile cur;
     struct task *idle;
     u32 sched_ctx;            /* the scheduler's saved sp */
     int noff;                 /* push_off depth */
@@ -105,7 +105,7 @@ struct cpu {
     u32 asid_cache;           /* next ASID (low 8 bits) | generation */
     int need_resched;
     u64 ticks;
-    u32 pending_ipi;          /* bits: IPI_* */
+    volatile u32 pending_ipi; /* bits: IPI_* */
     struct task *rq_head, *rq_tail;
     int nrun;
     u64 idle_ticks;

@@ -94,9 +94,28 @@ void tlb_flush_mm(struct mm *mm)
     } else {
         mm->asid[c->id] = 0;
     }
+    u32 waitmask = 0;
     for (unsigned i = 0; i < ncpu; i++)
-        if ((others & (1u << i)) && cpus[i].cur && cpus[i].cur->mm == mm)
+        if ((others & (1u << i)) && cpus[i].cur && cpus[i].cur->mm == mm) {
             send_ipi(i, IPI_TLBFLUSH);
+            waitmask |= 1u << i;
+        }
+    /* synchronous shootdown: wait until each CPU still running this mm has
+     * taken its new ASID (they do so in the IPI handler or while spinning
+     * on a lock); serve our own requests meanwhile */
+    extern int smp_hw;
+    while (waitmask && smp_hw) {
+        for (unsigned i = 0; i < ncpu; i++) {
+            if (!(waitmask & (1u << i))) continue;
+            struct task *ct = cpus[i].cur;
+            if (!(cpus[i].pending_ipi & IPI_TLBFLUSH) || !ct || ct->mm != mm)
+                waitmask &= ~(1u << i);
+        }
+        if (c->pending_ipi & IPI_TLBFLUSH) {
+            __atomic_fetch_and(&c->pending_ipi, ~IPI_TLBFLUSH, __ATOMIC_SEQ_CST);
+            tlb_ipi_flush();
+        }
+    }
 }
 
 /* IPI: our current mm's ASID was invalidated by another CPU. */
