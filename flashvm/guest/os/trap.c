@@ -533,6 +533,19 @@ static long syscall(u32 nr, u32 *a, struct tf *tf)
     return fs_syscall(nr, a, tf);
 }
 
+/* system calls with arguments on the user stack (o32: beyond a0..a3) */
+static int more_args(u32 nr)
+{
+    switch (nr) {
+    case NR_mmap: case NR_mmap2: case NR_clone: case NR_futex: case NR_futex_time64:
+    case NR_pread64: case NR_pwrite64: case NR__llseek: case NR_statx: case NR_renameat2:
+    case NR_waitid: case NR_preadv: case NR_pwritev: case NR_ppoll: case NR_pselect6:
+    case NR_sendto: case NR_recvfrom: case NR_mremap: case NR_ipc: case NR_splice:
+        return 1;
+    }
+    return 0;
+}
+
 static void do_syscall(struct tf *tf)
 {
     struct task *t = current();
@@ -542,7 +555,7 @@ static void do_syscall(struct tf *tf)
         nr = a[0];
         a[0] = a[1]; a[1] = a[2]; a[2] = a[3];
         copyin(t->mm, &a[3], tf->regs[29] + 16, 16);
-    } else {
+    } else if (more_args(nr)) {
         copyin(t->mm, &a[4], tf->regs[29] + 16, 16);
     }
     tf->epc += 4;
