@@ -309,6 +309,7 @@ noreturn void scheduler(void)
             c->cur = t;
             cpu_kstack[c->id] = (u32)t->kstack + KSTACK_SIZE;
             mm_activate(t->mm);
+            mtc0(4, 2, t->tls);          /* UserLocal: the thread pointer */
             if (t->fpu_valid > 0) fpu_restore(t->fpu);
             swtch(&c->sched_ctx, t->ctx_sp);
             c = mycpu();
