@@ -374,7 +374,8 @@ from numba import njit
 
 from flashvm.kernels.bits import M32, clz32, div32, divu32, fcc, rd_d, rd_s, s32, set_fcc, wr_d, wr_s
 from flashvm.kernels.cp0 import (cfc1_nb, ctc1_nb, eret_nb, irq_pending, mfc0_nb, mtc0_nb,
-                                 random_index_nb, rdhwr_nb, take_exception_nb)
+                                 random_index_nb, rdhwr_nb)
+from flashvm.kernels.disco import exception_nb
 from flashvm.kernels.fpu import ({fpu})
 from flashvm.kernels.cache import access_nb
 from flashvm.kernels.mmu import (TC_MASK, XL_MMIO, XL_MMIO_LOAD, load_xlate_nb, mmu_index, store_xlate_nb,
@@ -501,7 +502,7 @@ def {name}(m, c, limit):
                 return STOP_WAIT, n
             st[WAITING] = 0
         if irq_pending(status, cause):
-            if take_exception_nb(m, c, EXC_INT, st[PC], st[BRANCH_PC], 0, 0):
+            if exception_nb(m, c, EXC_INT, st[PC], st[NPC], st[BRANCH_PC], 0, 0):
                 return STOP_EXIT, n
             status = cp0[c, CP0_Status, 0]
         t_top = st[CYCLES]
@@ -578,7 +579,7 @@ def {name}(m, c, limit):
             x[X_A0] = st[MMIO_PA]
             x[X_A1] = st[MMIO_SIZE]
             return STOP_EXIT, n
-        if take_exception_nb(m, c, exc, pc, bpc, badva, ce):
+        if exception_nb(m, c, exc, pc, npc, bpc, badva, ce):
             return STOP_EXIT, n
         st[CYCLES] += 1                # an exception costs a cycle, so an exception loop still ends
         m.stats[c, S_CYC_BASE + MMU_KERNEL] += 1

@@ -123,59 +123,63 @@ def _index_mask(n):
 
 
 @njit(cache=True, _nrt=False)
+def cp0_written_value(reg, sel, old, val, ntlb):
+    """The value a CP0 register holds after software writes `val` over `old`
+    (writable-bits masks, read-only registers).  Count and Compare are plain
+    values here; their timer side effects are the caller's."""
+    if sel == 0:
+        if reg == CP0_Index:
+            return (old & 0x80000000) | (val & _index_mask(ntlb))
+        if reg == CP0_EntryLo0 or reg == CP0_EntryLo1:
+            return val & 0x3FFFFFFF
+        if reg == CP0_Context:
+            return (old & 0x007FFFFF) | (val & 0xFF800000)
+        if reg == CP0_PageMask:
+            return val & 0x1FFFE000
+        if reg == CP0_Wired:
+            return val & _index_mask(ntlb)
+        if reg == CP0_HWREna:
+            return val & 0x2000000F
+        if reg == CP0_EntryHi:
+            return val & 0xFFFFE0FF
+        if reg == CP0_Status:
+            return (old & ~STATUS_WRITABLE) | (val & STATUS_WRITABLE)
+        if reg == CP0_Cause:
+            return (old & ~CAUSE_WRITABLE) | (val & CAUSE_WRITABLE)
+        if reg == CP0_Config:
+            return (old & ~7) | (val & 7)
+        if reg == CP0_Random or reg == CP0_BadVAddr or reg == CP0_PRId or reg == CP0_LLAddr:
+            return old  # read-only
+        return val & M32
+    if reg == CP0_PRId and sel == SEL_EBase:
+        return (old & ~0x3FFFF000) | (val & 0x3FFFF000)
+    if reg == CP0_Config:
+        return old  # Config1..3 are read-only
+    return val & M32
+
+
+@njit(cache=True, _nrt=False)
 def mtc0_nb(m, c, reg, sel, val, cyc):
     """Write a CP0 register with its writable-bits mask and side effects."""
     cp0 = m.cp0
     st = m.cpu[c]
     old = cp0[c, reg, sel]
-    if sel == 0:
-        if reg == CP0_Index:
-            cp0[c, reg, 0] = (old & 0x80000000) | (val & _index_mask(m.params[P_NTLB]))
-        elif reg == CP0_EntryLo0 or reg == CP0_EntryLo1:
-            cp0[c, reg, 0] = val & 0x3FFFFFFF
-        elif reg == CP0_Context:
-            cp0[c, reg, 0] = (old & 0x007FFFFF) | (val & 0xFF800000)
-        elif reg == CP0_PageMask:
-            cp0[c, reg, 0] = val & 0x1FFFE000
-        elif reg == CP0_Wired:
-            cp0[c, reg, 0] = val & _index_mask(m.params[P_NTLB])
-        elif reg == CP0_HWREna:
-            cp0[c, reg, 0] = val & 0x2000000F
-        elif reg == CP0_Count:
-            st[COUNT_BASE] = cyc
-            st[COUNT_AT_BASE] = val
-            st[TIMER_DUE] = timer_due(cyc, cyc, val, cp0[c, CP0_Compare, 0])
-        elif reg == CP0_EntryHi:
-            cp0[c, reg, 0] = val & 0xFFFFE0FF
-            if (old ^ val) & 0xFF:
-                tc_flush_nb(m, c)
-        elif reg == CP0_Compare:
-            cp0[c, reg, 0] = val
-            cp0[c, CP0_Cause, 0] &= ~(Ca_TI | (1 << 15))
-            st[TIMER_DUE] = timer_due(cyc, st[COUNT_BASE], st[COUNT_AT_BASE], val)
-        elif reg == CP0_Status:
-            new = (old & ~STATUS_WRITABLE) | (val & STATUS_WRITABLE)
-            cp0[c, reg, 0] = new
-            if (old ^ new) & St_ERL:
-                tc_flush_nb(m, c)
-        elif reg == CP0_Cause:
-            cp0[c, reg, 0] = (old & ~CAUSE_WRITABLE) | (val & CAUSE_WRITABLE)
-        elif reg == CP0_EPC or reg == CP0_ErrorEPC:
-            cp0[c, reg, 0] = val
-        elif reg == CP0_Config:
-            cp0[c, reg, 0] = (old & ~7) | (val & 7)
-        elif reg == CP0_Random or reg == CP0_BadVAddr or reg == CP0_PRId or reg == CP0_LLAddr:
-            pass  # read-only
-        else:
-            cp0[c, reg, 0] = val
-    elif reg == CP0_PRId and sel == SEL_EBase:
-        cp0[c, reg, sel] = (old & ~0x3FFFF000) | (val & 0x3FFFF000)
-    elif reg == CP0_Context and sel == SEL_UserLocal:
-        cp0[c, reg, sel] = val
-    elif reg == CP0_Config:
-        pass  # Config1..3 are read-only
-    else:
-        cp0[c, reg, sel] = val
+    new = cp0_written_value(reg, sel, old, val, m.params[P_NTLB])
+    if sel == 0 and reg == CP0_Count:
+        st[COUNT_BASE] = cyc
+        st[COUNT_AT_BASE] = val
+        st[TIMER_DUE] = timer_due(cyc, cyc, val, cp0[c, CP0_Compare, 0])
+        return
+    cp0[c, reg, sel] = new
+    if sel != 0:
+        return
+    if reg == CP0_EntryHi and (old ^ new) & 0xFF:
+        tc_flush_nb(m, c)
+    elif reg == CP0_Compare:
+        cp0[c, CP0_Cause, 0] &= ~(Ca_TI | (1 << 15))
+        st[TIMER_DUE] = timer_due(cyc, st[COUNT_BASE], st[COUNT_AT_BASE], new)
+    elif reg == CP0_Status and (old ^ new) & St_ERL:
+        tc_flush_nb(m, c)
 
 
 @njit(cache=True, _nrt=False)

@@ -5,7 +5,8 @@ from numba import njit
 
 from flashvm.kernels.bits import M32, clz32, div32, divu32, fcc, rd_d, rd_s, s32, set_fcc, wr_d, wr_s
 from flashvm.kernels.cp0 import (cfc1_nb, ctc1_nb, eret_nb, irq_pending, mfc0_nb, mtc0_nb,
-                                 random_index_nb, rdhwr_nb, take_exception_nb)
+                                 random_index_nb, rdhwr_nb)
+from flashvm.kernels.disco import exception_nb
 from flashvm.kernels.fpu import (add_s, add_d, sub_s, sub_d, mul_s, mul_d, div_s, div_d, sqrt_s, sqrt_d, abs_s, abs_d, neg_s, neg_d, recip_s, recip_d, rsqrt_s, rsqrt_d, madd_s, madd_d, msub_s, msub_d, nmadd_s, nmadd_d, nmsub_s, nmsub_d, cmp_s, cmp_d, round_w_s, round_w_d, trunc_w_s, trunc_w_d, ceil_w_s, ceil_w_d, floor_w_s, floor_w_d, cvt_w_s, cvt_w_d, round_l_s, round_l_d, trunc_l_s, trunc_l_d, ceil_l_s, ceil_l_d, floor_l_s, floor_l_d, cvt_l_s, cvt_l_d, cvt_s_d, cvt_d_s, cvt_s_w, cvt_d_w, cvt_s_l, cvt_d_l)
 from flashvm.kernels.cache import access_nb
 from flashvm.kernels.mmu import (TC_MASK, XL_MMIO, XL_MMIO_LOAD, load_xlate_nb, mmu_index, store_xlate_nb,
@@ -60,7 +61,7 @@ def exec_cpu_nb(m, c, limit):
                 return STOP_WAIT, n
             st[WAITING] = 0
         if irq_pending(status, cause):
-            if take_exception_nb(m, c, EXC_INT, st[PC], st[BRANCH_PC], 0, 0):
+            if exception_nb(m, c, EXC_INT, st[PC], st[NPC], st[BRANCH_PC], 0, 0):
                 return STOP_EXIT, n
             status = cp0[c, CP0_Status, 0]
         t_top = st[CYCLES]
@@ -2231,7 +2232,7 @@ def exec_cpu_nb(m, c, limit):
             x[X_A0] = st[MMIO_PA]
             x[X_A1] = st[MMIO_SIZE]
             return STOP_EXIT, n
-        if take_exception_nb(m, c, exc, pc, bpc, badva, ce):
+        if exception_nb(m, c, exc, pc, npc, bpc, badva, ce):
             return STOP_EXIT, n
         st[CYCLES] += 1                # an exception costs a cycle, so an exception loop still ends
         m.stats[c, S_CYC_BASE + MMU_KERNEL] += 1
@@ -2275,7 +2276,7 @@ def exec_cpu_timing_nb(m, c, limit):
                 return STOP_WAIT, n
             st[WAITING] = 0
         if irq_pending(status, cause):
-            if take_exception_nb(m, c, EXC_INT, st[PC], st[BRANCH_PC], 0, 0):
+            if exception_nb(m, c, EXC_INT, st[PC], st[NPC], st[BRANCH_PC], 0, 0):
                 return STOP_EXIT, n
             status = cp0[c, CP0_Status, 0]
         t_top = st[CYCLES]
@@ -4607,7 +4608,7 @@ def exec_cpu_timing_nb(m, c, limit):
             x[X_A0] = st[MMIO_PA]
             x[X_A1] = st[MMIO_SIZE]
             return STOP_EXIT, n
-        if take_exception_nb(m, c, exc, pc, bpc, badva, ce):
+        if exception_nb(m, c, exc, pc, npc, bpc, badva, ce):
             return STOP_EXIT, n
         st[CYCLES] += 1                # an exception costs a cycle, so an exception loop still ends
         m.stats[c, S_CYC_BASE + MMU_KERNEL] += 1

@@ -202,23 +202,30 @@ def tlbr_nb(m, c):
 
 
 @njit(cache=True, _nrt=False)
+def tlb_write_nb(m, c, index, pagemask, entryhi, lo0, lo1):
+    """Write TLB entry `index` of CPU c, dropping cached translations of the old and new ranges."""
+    t = m.tlb
+    # drop cached translations of the entry being replaced
+    old_pm = t[c, index, TLB_PAGEMASK] | 0x1FFF
+    old_lo = t[c, index, TLB_ENTRYHI] & ~old_pm & M32
+    tc_flush_range_nb(m, c, old_lo, old_lo + old_pm + 1)
+    t[c, index, TLB_PAGEMASK] = pagemask
+    t[c, index, TLB_ENTRYHI] = entryhi & (~(pagemask | 0x1FFF) & M32 | 0xFF)
+    t[c, index, TLB_LO0] = lo0
+    t[c, index, TLB_LO1] = lo1
+    # a new entry may shadow an unmapped segment nowhere, but can replace a
+    # mapping cached from an overlapping (multiple-match) entry: flush its range too
+    new_lo = t[c, index, TLB_ENTRYHI] & ~(pagemask | 0x1FFF) & M32
+    tc_flush_range_nb(m, c, new_lo, new_lo + (pagemask | 0x1FFF) + 1)
+
+
+@njit(cache=True, _nrt=False)
 def tlbwi_nb(m, c, index):
     """Write the TLB entry `index` (-1: the one CP0 Index names) from EntryHi/Lo/PageMask."""
     if index < 0:
         index = m.cp0[c, CP0_Index, 0] & 0x7FFFFFFF
     if index >= m.params[P_NTLB]:
         return
-    t = m.tlb
-    # drop cached translations of the entry being replaced
-    old_pm = t[c, index, TLB_PAGEMASK] | 0x1FFF
-    old_lo = t[c, index, TLB_ENTRYHI] & ~old_pm & M32
-    tc_flush_range_nb(m, c, old_lo, old_lo + old_pm + 1)
-    pm = m.cp0[c, CP0_PageMask, 0]
-    t[c, index, TLB_PAGEMASK] = pm
-    t[c, index, TLB_ENTRYHI] = m.cp0[c, CP0_EntryHi, 0] & (~(pm | 0x1FFF) & M32 | 0xFF)
-    t[c, index, TLB_LO0] = m.cp0[c, CP0_EntryLo0, 0]
-    t[c, index, TLB_LO1] = m.cp0[c, CP0_EntryLo1, 0]
-    # a new entry may shadow an unmapped segment nowhere, but can replace a
-    # mapping cached from an overlapping (multiple-match) entry: flush its range too
-    new_lo = t[c, index, TLB_ENTRYHI] & ~(pm | 0x1FFF) & M32
-    tc_flush_range_nb(m, c, new_lo, new_lo + (pm | 0x1FFF) + 1)
+    cp0 = m.cp0
+    tlb_write_nb(m, c, index, cp0[c, CP0_PageMask, 0], cp0[c, CP0_EntryHi, 0],
+                 cp0[c, CP0_EntryLo0, 0], cp0[c, CP0_EntryLo1, 0])

@@ -38,6 +38,7 @@ MMIO_VALUE = 18
 TIMER_DUE = 19    # CYCLES value at which Count next equals Compare
 IDLE_CYCLES = 20  # cycles spent in WAIT
 MMIO_SIZE = 21    # size in bytes of that MMIO access
+VCPU = 22         # Disco: 1 + the virtual CPU this CPU runs (0: none, the CPU is bare)
 NSLOTS = 24
 
 # ------------------------------------------------------------------ CP0 registers
@@ -185,6 +186,12 @@ P_HOT_THRESHOLD = 29 # misses from one node to one page that make it hot (0: off
 P_HOTQ_N = 30        # hot-page events waiting in hotq for the host
 P_NLINES = 31        # lines of RAM tracked by the directory
 P_DIR_ERRORS = 32    # protocol transitions the table marks ERROR (must stay 0)
+# Disco's cost model (cycles charged to the CPU that runs the monitor; see disco.py)
+P_MON_TRAP = 33      # entering and leaving the monitor
+P_MON_EMUL = 34      # emulating one privileged instruction
+P_MON_TLB = 35       # a second-level TLB lookup and a real TLB write
+P_MON_REFLECT = 36   # reflecting an exception to the guest's vector
+P_MON_DATA = 37      # offset in each node of the monitor's per-VCPU data (timing mode touches it)
 NPARAMS = 40
 
 # iomap[i] = (base, size, device id): physical ranges served by Python devices
@@ -209,7 +216,8 @@ EXIT_MMIO_STORE = 3  # a0 = physical address, a1 = size, a2 = value
 EXIT_WAIT = 4        # every CPU waits and no interrupt is due
 EXIT_HALT = 5        # every CPU halted
 EXIT_HOT_PAGE = 6    # MAGIC saw a hot page: events in hotq[:params[P_HOTQ_N]]
-EXIT_NAMES = ["budget", "exception", "mmio_load", "mmio_store", "wait", "halt", "hot_page"]
+EXIT_DISCO = 7       # Disco needs Python: a0 = DX_* kind, a1..a3 per kind (flashvm/kernels/disco.py)
+EXIT_NAMES = ["budget", "exception", "mmio_load", "mmio_store", "wait", "halt", "hot_page", "disco"]
 NEXITS = len(EXIT_NAMES)
 
 # ---------------------------------------------------------------- statistics
@@ -248,6 +256,40 @@ NNODE_STATS = 8
 # hotq[i] = (page, node, count): hot-page events for the host
 HOTQ_LEN = 64
 
+# ------------------------------------------------------------------ Disco
+# vstate[v, VS_*] : per virtual CPU
+VS_VM = 0            # the VM it belongs to
+VS_INDEX = 1         # its number inside the VM (EBase.CPUNum the guest sees)
+VS_TIMER_MASKED = 2  # 1: a virtual timer interrupt is posted; the real timer line is masked until Compare is written
+VS_HALTED = 3        # 1: stopped (its VM halted or failed)
+NVSTATE = 8
+# l2tlb[v, i, L2_*] : Disco's second-level software TLB (4 KB page pairs, machine addresses)
+L2_TAG = 0           # VPN2 << 9 | 0x100 (global) or ASID; -1 empty
+L2_LO0 = 1
+L2_LO1 = 2
+L2TLB_BITS = 10      # 1024 entries per VCPU
+# dstats[v, DS_*] : what the monitor did for each virtual CPU
+DS_TRAPS = 0         # entries into the monitor
+DS_EMULATED = 1      # privileged instructions emulated
+DS_MFC0 = 2
+DS_MTC0 = 3
+DS_TLBWRITE = 4      # tlbwi / tlbwr
+DS_TLBP = 5
+DS_ERET = 6
+DS_WAIT = 7
+DS_L2TLB_HIT = 8     # real TLB misses served from the L2TLB
+DS_VTLB_HIT = 9      # served from the guest's (virtual) TLB
+DS_REFLECTED = 10    # exceptions passed to the guest's vectors
+DS_VINT = 11         # virtual interrupts delivered
+DS_HOST = 12         # exits to Python
+DS_MON_CYCLES = 13   # cycles charged to the monitor
+DS_TLB_FLUSH = 14    # L2TLB flushes (guest invalidations)
+DS_BUSERR = 15       # guest mappings of non-existent guest-physical memory
+NDSTATS = 16
+DS_NAMES = ["traps", "emulated", "mfc0", "mtc0", "tlb_writes", "tlbp", "eret", "wait", "l2tlb_hits",
+            "vtlb_hits", "reflected", "virtual_interrupts", "host_exits", "monitor_cycles",
+            "l2tlb_flushes", "bus_errors"]
+
 
 class Machine(NamedTuple):
     """Every array the CPU kernel reads or writes. Created by `new_machine`."""
@@ -277,6 +319,13 @@ class Machine(NamedTuple):
     magic: np.ndarray       # int32[npages, nnodes]  MAGIC: cache misses to each page from each node
     node_stats: np.ndarray  # int64[nnodes, NNODE_STATS]
     hotq: np.ndarray        # int64[HOTQ_LEN, 3]
+    # Disco (length-1 placeholders without VMs); see disco.py
+    vcp0: np.ndarray        # int64[nvcpu, 32, 8]  each VCPU's virtual CP0
+    vtlb: np.ndarray        # int64[nvcpu, ntlb, 4] the guest's TLB as it wrote it (guest-physical)
+    vstate: np.ndarray      # int64[nvcpu, NVSTATE]
+    l2tlb: np.ndarray       # int64[nvcpu, 1 << L2TLB_BITS, 3]
+    pmap: np.ndarray        # int64[nvm, guest pages]  guest-physical page -> machine page, -1 none
+    dstats: np.ndarray      # int64[nvcpu, NDSTATS]
 
 
 ROM_PA = 0x1FC00000
@@ -293,14 +342,16 @@ def new_machine(ncpu: int = 1, ram_bytes: int = 64 << 20, ntlb: int = 64,
                 rom_bytes: int = 0, *, nnodes: int = 1, home_shift: int = 0,
                 cpu_node: list[int] | None = None, timing: bool = False,
                 line_bytes: int = 128, l1i: CacheShape = CacheShape(128, 2),
-                l1d: CacheShape = CacheShape(128, 2), l2: CacheShape = CacheShape(4096, 2)) -> Machine:
+                l1d: CacheShape = CacheShape(128, 2), l2: CacheShape = CacheShape(4096, 2),
+                nvcpu: int = 0, nvm: int = 0, vm_pages: int = 0) -> Machine:
     """Allocate zeroed state for `ncpu` CPUs, `ram_bytes` of RAM at physical 0
     and `rom_bytes` of boot ROM at physical ROM_PA (0x1FC00000).
 
     With `timing`, also the cache tag arrays (shapes l1i/l1d/l2, lines of
     `line_bytes`), the directory (one entry per line of RAM) and the MAGIC
     page counters; the latencies are set by the caller (flashvm.machine.config).
-    Physical address pa lives on node (pa >> home_shift) % nnodes."""
+    Physical address pa lives on node (pa >> home_shift) % nnodes.  `nvcpu`,
+    `nvm`, `vm_pages`: room for Disco's virtual CPUs and the VMs' pmaps."""
     if ram_bytes % 4096 or ram_bytes <= 0 or ram_bytes > ROM_PA:
         raise ValueError(f"RAM size {ram_bytes} must be a positive multiple of 4 KiB below {ROM_PA:#x}")
     if rom_bytes % 4096:
@@ -366,5 +417,11 @@ def new_machine(ncpu: int = 1, ram_bytes: int = 64 << 20, ntlb: int = 64,
         magic=np.zeros((npages, nnodes), np.int32),
         node_stats=np.zeros((nnodes, NNODE_STATS), np.int64),
         hotq=np.zeros((HOTQ_LEN, 3), np.int64),
+        vcp0=np.zeros((max(nvcpu, 1), 32, 8), np.int64),
+        vtlb=np.zeros((max(nvcpu, 1), ntlb, TLB_NFIELDS), np.int64),
+        vstate=np.zeros((max(nvcpu, 1), NVSTATE), np.int64),
+        l2tlb=np.full((max(nvcpu, 1), (1 << L2TLB_BITS) if nvcpu else 1, 3), -1, np.int64),
+        pmap=np.full((max(nvm, 1), max(vm_pages, 1)), -1, np.int64),
+        dstats=np.zeros((max(nvcpu, 1), NDSTATS), np.int64),
     )
     return m

@@ -33,7 +33,7 @@ from flashvm.kernels.cp0 import reset_cpu
 from flashvm.kernels.run import run as run_kernel
 from flashvm.kernels.state import (
     CP0_BadVAddr, CP0_Cause, CP0_EPC, CP0_Status, CYCLES, EXC_NAMES, EXIT_BUDGET, EXIT_HALT, EXIT_HOT_PAGE,
-    EXIT_MMIO_LOAD, EXIT_MMIO_STORE, EXIT_NAMES, EXIT_WAIT, HALTED, INSNS, IO_BASE, IO_DEV, IO_SIZE,
+    EXIT_MMIO_LOAD, EXIT_MMIO_STORE, EXIT_NAMES, EXIT_WAIT, HALTED, INSNS,
     MMIO_PENDING, MMIO_VALUE, MMU_R4K, P_CURCPU, P_HOT_THRESHOLD, P_HOTQ_N, P_LAT_DIRTY, P_LAT_INVAL,
     P_LAT_L2, P_LAT_LOCAL, P_LAT_REMOTE, P_NIO, P_RAM_SIZE, P_ROM_HOST, P_ROUND_START, PC, WAITING,
     X_A0, X_A1, X_A2, X_CPU, Machine, new_machine,
@@ -235,14 +235,18 @@ class RunResult:
 
 
 def build_state(cfg: MachineConfig, *, timing: bool, rom_bytes: int = ROM_SIZE, mmu: int = MMU_R4K,
-                exc_to_host: bool = False, ram_bytes: int | None = None) -> Machine:
-    """Kernel state for `cfg` (latencies in cycles, caches, directory, MAGIC)."""
+                exc_to_host: bool = False, ram_bytes: int | None = None,
+                disco: tuple[int, int, int] = (0, 0, 0)) -> Machine:
+    """Kernel state for `cfg` (latencies in cycles, caches, directory, MAGIC).
+    `disco` = (virtual CPUs, VMs, pages per VM) makes room for Disco's state."""
     ram = cfg.ram_bytes if ram_bytes is None else ram_bytes
+    nvcpu, nvm, vm_pages = disco
     m = new_machine(cfg.ncpu, ram, cfg.tlb_entries, mmu=mmu, exc_to_host=exc_to_host,
                     quantum=cfg.quantum, rom_bytes=rom_bytes, nnodes=cfg.nodes,
                     home_shift=cfg.home_shift(), cpu_node=cfg.cpu_node(), timing=timing,
                     line_bytes=cfg.line_bytes, l1i=cfg.l1i.shape(cfg.line_bytes),
-                    l1d=cfg.l1d.shape(cfg.line_bytes), l2=cfg.l2.shape(cfg.line_bytes))
+                    l1d=cfg.l1d.shape(cfg.line_bytes), l2=cfg.l2.shape(cfg.line_bytes),
+                    nvcpu=nvcpu, nvm=nvm, vm_pages=vm_pages)
     lat = cfg.latencies_cycles()
     p = m.params
     p[P_LAT_L2], p[P_LAT_LOCAL], p[P_LAT_REMOTE] = lat["l2"], lat["local"], lat["remote"]
@@ -255,12 +259,15 @@ class FlashMachine:
     """CPUs, memory, ROM and devices of a FLASH machine, running freestanding software."""
 
     def __init__(self, config: MachineConfig | str = "flash1", *, mode: str = "functional",
-                 out: BinaryIO | None = None, chunk_cycles: int = 4_000_000):
+                 out: BinaryIO | None = None, chunk_cycles: int = 4_000_000,
+                 disco: tuple[int, int, int] = (0, 0, 0)):
         if mode not in MODES:
             raise ValueError(f"mode {mode!r}: must be one of {', '.join(MODES)}")
         self.cfg = machine_config(config)
         self.mode = mode
-        self.m: Machine = build_state(self.cfg, timing=mode == "timing")
+        self.m: Machine = build_state(self.cfg, timing=mode == "timing", disco=disco)
+        # exits beyond the machine's own (Disco registers EXIT_DISCO); handler(cpu)
+        self.exit_handlers: dict[int, Callable[[int], None]] = {}
         for c in range(self.cfg.ncpu):
             reset_cpu(self.m, c)
         self.ram8 = self.m.ram8
@@ -434,8 +441,7 @@ class FlashMachine:
                 if why == EXIT_BUDGET or why == EXIT_WAIT:
                     now = int(m.params[P_ROUND_START])
                     if why == EXIT_WAIT and not self._events:
-                        raise GuestError("every CPU waits for an interrupt that nothing can raise "
-                                         f"(CPU 0 at pc={int(m.cpu[0, PC]):#x})")
+                        self.all_waiting()
                     if why == EXIT_BUDGET and budget == self.chunk_cycles:
                         self._check_stuck(done)
                     self._fire_events(now)
@@ -459,6 +465,8 @@ class FlashMachine:
                     elif why == EXIT_HALT:
                         reason = "all CPUs halted"
                         break
+                    elif why in self.exit_handlers:
+                        self.exit_handlers[why](c)
                     else:
                         raise GuestError(f"unexpected exit {EXIT_NAMES[why]} from CPU {c}")
                 finally:
@@ -480,6 +488,12 @@ class FlashMachine:
         return RunResult(status=status, reason=reason, instructions=int(m.cpu[:, INSNS].sum()),
                          cycles=int(m.cpu[:, CYCLES].max()), host_seconds=dt, exits=exits,
                          hot_pages=list(self.hot_pages))
+
+    def all_waiting(self) -> None:
+        """Every CPU waits and no event is due: nothing can ever run again."""
+        m = self.m
+        raise GuestError("every CPU waits for an interrupt that nothing can raise "
+                         f"(CPU 0 at pc={int(m.cpu[0, PC]):#x})")
 
     def _check_stuck(self, insns_before: int) -> None:
         m = self.m

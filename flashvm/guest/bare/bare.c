@@ -485,7 +485,9 @@ void tlb_flush_all(void)
 {
     uint32_t old_hi = read_c0_entryhi();
     int n = tlb_size();
-    for (int i = 0; i < n; i++)   /* distinct VPN2s inside unmapped kseg0: never match */
+    /* wired entries stay (a kernel relinked in ksseg lives in them); the
+     * others get distinct VPN2s inside unmapped kseg0: they never match */
+    for (int i = (int)read_c0_wired(); i < n; i++)
         tlb_write(i, KSEG0_BASE + ((uint32_t)i << 13), 0, 0, PAGEMASK_4K);
     write_c0_entryhi(old_hi);
 }

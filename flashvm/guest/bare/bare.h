@@ -52,7 +52,16 @@
 #define MAGIC_NODE       (MAGIC_BASE + 0x04)
 #define MAGIC_COUNT      (MAGIC_BASE + 0x08)
 #define MAGIC_NNODES     (MAGIC_BASE + 0x24)
-#define BOOTINFO_BASE    0x80000800          /* written by the host, see docs/machine.md */
+/* The kernel's window on physical memory: kseg0, or for a program relinked
+ * in the supervisor segment to run under Disco (link-ksseg.ld, -DBARE_KSSEG)
+ * the mapped alias 0xC0000000 + pa that the monitor wires. */
+#ifdef BARE_KSSEG
+#define KWIN_BASE        0xC0000000
+#else
+#define KWIN_BASE        0x80000000
+#endif
+#define KWIN(pa)         ((pa) | KWIN_BASE)
+#define BOOTINFO_BASE    (KWIN_BASE + 0x800)  /* written by the host, see docs/machine.md */
 
 /* ------------------------------------------------------------ CP0 registers */
 #define CP0_INDEX     0
@@ -332,8 +341,8 @@ void tlb_write(int index, uint32_t entryhi, uint32_t entrylo0, uint32_t entrylo1
                uint32_t pagemask);
 /* tlbp for entryhi: returns the index or -1. */
 int tlb_probe(uint32_t entryhi);
-/* Invalidate all entries (unique unmapped VPN2s in kseg0) given the TLB size
- * from Config1.MMUSize. */
+/* Invalidate all entries but the wired ones (unique unmapped VPN2s in kseg0),
+ * given the TLB size from Config1.MMUSize. */
 int tlb_size(void);
 void tlb_flush_all(void);
 

@@ -52,7 +52,7 @@ static uint32_t *slice(int k)
 {
     uint32_t node_bytes = *(volatile uint32_t *)(BOOTINFO_BASE + 0x14);
     uint32_t pa = SPREAD ? k * node_bytes + (16u << 20) : (16u << 20) + k * SLICE_WORDS * 4;
-    return (uint32_t *)(uintptr_t)(KSEG0_BASE | pa);
+    return (uint32_t *)(uintptr_t)KWIN(pa);
 }
 
 static void work(int cpu)

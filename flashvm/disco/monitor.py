@@ -1,0 +1,475 @@
+"""Disco: virtual machines on the FLASH machine (paper §4; DISCO.md §7).
+
+    disco = Disco("flash8", [VmSpec(ncpu=2, mem=32 << 20), VmSpec(ncpu=2)], mode="timing")
+    disco.boot(vm, kernel_elf, argv=[...])          # for each VM
+    result = disco.run()
+
+The monitor's frequent paths are jitted (flashvm/kernels/disco.py: the trap
+path, privileged-instruction emulation, the L2TLB, exception reflection);
+this module is the rest, in Python: VMs and their memory (pmap), VCPUs and
+where they run, the virtual devices, guest accesses to unmapped segments,
+and containment.  Each VM sees the machine of docs/machine.md: RAM from
+guest-physical 0, its own CPUs numbered from 0, its own devices.
+
+A VCPU runs on one physical CPU for the whole run (affinity; the paper's
+scheduler also time-shares VCPUs, which this version does not do yet: a
+config needs as many CPUs as VCPUs).  Each node keeps its first
+MONITOR_BYTES for the monitor; a VM's memory is one contiguous machine range
+on the node of its first VCPU when it fits there.
+"""
+from __future__ import annotations
+
+import io
+import struct
+import sys
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import numpy as np
+
+from flashvm.elf import ElfImage
+from flashvm.kernels import state as S
+from flashvm.kernels.cp0 import reset_cpu
+from flashvm.kernels.disco import DX_KSEG, l2tlb_flush_nb, post_interrupt_nb, reflect_nb, sync_real_status_nb
+from flashvm.machine.config import MachineConfig, machine_config
+from flashvm.machine.devhost import DmaError
+from flashvm.machine.devices import POWER_BASE, TIMER_BASE, UART_BASE, Device, MachineHalted, Power, Timer, Uart
+from flashvm.machine.flash import (
+    BOOTINFO_MAGIC, BOOTINFO_PA, BOOTINFO_SIZE, SMP_BASE, FlashMachine, GuestError, RunResult,
+)
+
+MONITOR_BYTES = 1 << 20          # reserved at the start of every node: the monitor's code and data
+KSSEG = 0xC0000000
+FLAG_VIRTUAL = 2                 # boot-info flags bit: running under Disco
+# Disco's cost model, in cycles (see flashvm/kernels/disco.py)
+COSTS = {S.P_MON_TRAP: 40, S.P_MON_EMUL: 25, S.P_MON_TLB: 30, S.P_MON_REFLECT: 40}
+
+
+class VmFailed(Exception):
+    """A VM stops for good (panic, bad state); the others go on."""
+
+
+@dataclass(frozen=True)
+class VmSpec:
+    """One virtual machine: its CPUs, memory and disks."""
+    ncpu: int = 1
+    mem: int = 32 << 20
+    name: str = ""
+
+
+@dataclass
+class VirtualMachine:
+    """A VM as the monitor keeps it."""
+    index: int
+    name: str
+    ncpu: int
+    mem: int
+    vcpus: list[int]                 # global VCPU numbers
+    cpus: list[int]                  # the physical CPU running each VCPU
+    base: int                        # machine address of guest-physical 0
+    out: bytearray = field(default_factory=bytearray)
+    status: int | None = None
+    failure: str | None = None
+    devices: list[Device] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        return self.status is not None or self.failure is not None
+
+
+class TaggedWriter(io.RawIOBase):
+    """A VM's console: bytes kept, and lines echoed to `sink` prefixed with the VM's tag."""
+
+    def __init__(self, vm: VirtualMachine, sink: BinaryIO | None):
+        self.vm = vm
+        self.sink = sink
+        self.line = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        self.vm.out += b
+        if self.sink is not None:
+            for ch in bytes(b):
+                self.line.append(ch)
+                if ch == 10:
+                    self.flush_line()
+        return len(b)
+
+    def flush_line(self) -> None:
+        if self.line and self.sink is not None:
+            self.sink.write(f"[{self.vm.name}] ".encode() + bytes(self.line))
+            self.sink.flush()
+        self.line.clear()
+
+
+class VmHost:
+    """The DeviceHost of a VM's virtual devices: guest-physical DMA through the pmap,
+    interrupts posted to its VCPUs, the machine's clock and event queue."""
+
+    def __init__(self, disco: "Disco", vm: VirtualMachine):
+        self.disco = disco
+        self.vm = vm
+        self.ram_bytes = vm.mem
+        self.ram8 = np.zeros(0, np.uint8)     # devices never index it (DeviceHost contract)
+
+    def now_ns(self) -> int:
+        return self.disco.fm.now_ns()
+
+    def schedule(self, at_ns: int, fn) -> None:
+        self.disco.fm.schedule(at_ns, fn)
+
+    def set_irq(self, source: object, cpu: int, line: int, level: bool) -> None:
+        if 0 <= cpu < self.vm.ncpu and not self.vm.done:
+            self.disco.post(self.vm, cpu, line, level, source)
+
+    def _pieces(self, pa: int, n: int):
+        if not (0 <= pa and n >= 0 and pa + n <= self.vm.mem):
+            raise DmaError(f"guest-physical {pa:#x}+{n} is outside the VM's {self.vm.mem >> 20} MB")
+        pmap = self.disco.fm.m.pmap[self.vm.index]
+        while n > 0:
+            chunk = min(n, 4096 - (pa & 0xFFF))
+            mp = int(pmap[pa >> 12])
+            if mp < 0:
+                raise DmaError(f"guest-physical page {pa >> 12:#x} has no machine page")
+            yield (mp << 12) | (pa & 0xFFF), chunk
+            pa += chunk
+            n -= chunk
+
+    def dma_write(self, pa: int, data: bytes) -> None:
+        pieces = list(self._pieces(pa, len(data)))     # refuse before touching anything
+        off = 0
+        for ma, n in pieces:
+            self.disco.fm.dma_write(ma, data[off:off + n])
+            off += n
+
+    def dma_read(self, pa: int, n: int) -> bytes:
+        return b"".join(self.disco.fm.dma_read(ma, k) for ma, k in self._pieces(pa, n))
+
+
+class VSmp(Device):
+    """A VM's SMP block: its VCPU numbers, virtual IPIs, the release of its secondary VCPUs."""
+    name = "smp"
+
+    def __init__(self, disco: "Disco", vm: VirtualMachine):
+        super().__init__(SMP_BASE, 0x1000)
+        self.disco = disco
+        self.vm = vm
+        self.release = [0] * 64
+
+    def read(self, offset: int, size: int) -> int:
+        k = self.disco.current_vcpu_index
+        if offset == 0x000:
+            return k
+        if offset == 0x004:
+            return self.vm.ncpu
+        if offset == 0x014:
+            return int(self.disco.fm.m.cpu_node[self.vm.cpus[k]])
+        if 0x100 <= offset < 0x200 and offset % 4 == 0:
+            return self.release[(offset - 0x100) // 4]
+        return super().read(offset, size)
+
+    def write(self, offset: int, size: int, value: int) -> None:
+        k = self.disco.current_vcpu_index
+        if offset == 0x008:
+            if 0 <= value < self.vm.ncpu:
+                self.disco.post(self.vm, value, 1, True, self)
+            else:
+                self.guest_errors += 1
+        elif offset == 0x00C:
+            self.disco.post(self.vm, k, 1, False, self)
+        elif offset == 0x010:
+            for t in range(min(self.vm.ncpu, 32)):
+                if value >> t & 1:
+                    self.disco.post(self.vm, t, 1, True, self)
+        elif 0x100 <= offset < 0x200 and offset % 4 == 0:
+            t = (offset - 0x100) // 4
+            if t < self.vm.ncpu:
+                self.release[t] = value & 0xFFFFFFFF
+                self.disco.start_vcpu(self.vm, t, value & 0xFFFFFFFF)
+            else:
+                self.guest_errors += 1
+        else:
+            super().write(offset, size, value)
+
+
+class VPower(Power):
+    """POWER of a VM: halting or panicking stops that VM only."""
+
+
+# ------------------------------------------------------------ load/store decoding
+_LOADS = {0x20: (1, True), 0x24: (1, False), 0x21: (2, True), 0x25: (2, False), 0x23: (4, True)}
+_STORES = {0x28: 1, 0x29: 2, 0x2B: 4}
+
+
+class Disco:
+    """The virtual machine monitor: VMs with VCPUs on a FLASH machine."""
+
+    def __init__(self, config: MachineConfig | str, vms: list[VmSpec], *, mode: str = "functional",
+                 out: BinaryIO | None = None, costs: dict[int, int] | None = None):
+        cfg = machine_config(config)
+        nvcpu = sum(v.ncpu for v in vms)
+        if not vms:
+            raise GuestError("Disco needs at least one VM")
+        if nvcpu > cfg.ncpu:
+            raise GuestError(f"{nvcpu} virtual CPUs need {nvcpu} CPUs; machine {cfg.name} has {cfg.ncpu} "
+                             "(this Disco does not time-share VCPUs yet): use fewer VMs or CPUs per VM")
+        max_pages = max(v.mem for v in vms) >> 12
+        self.fm = FlashMachine(cfg, mode=mode, out=out, disco=(nvcpu, len(vms), max_pages))
+        self.cfg = cfg
+        self.m = self.fm.m
+        self.out = out if out is not None else sys.stdout.buffer
+        for k, v in {**COSTS, **(costs or {})}.items():
+            self.m.params[k] = v
+        self.m.params[S.P_MON_DATA] = 0x10000
+        self.fm.exit_handlers[S.EXIT_DISCO] = self._on_disco_exit
+        self.fm.all_waiting = self._all_waiting
+        self.current_vcpu_index = 0
+        self.vms: list[VirtualMachine] = []
+        self._irq_sources: dict[tuple[int, int, int], set[int]] = {}
+        self._alloc = [MONITOR_BYTES] * cfg.nodes          # next free byte in each node (contiguous layout)
+        vcpu = 0
+        cpu = 0
+        for i, spec in enumerate(vms):
+            if spec.mem % 4096 or spec.mem < (1 << 20):
+                raise GuestError(f"VM {i}: memory {spec.mem} must be a multiple of 4 KB, at least 1 MB")
+            cpus = list(range(cpu, cpu + spec.ncpu))
+            vm = VirtualMachine(index=i, name=spec.name or f"vm{i}", ncpu=spec.ncpu, mem=spec.mem,
+                                vcpus=list(range(vcpu, vcpu + spec.ncpu)), cpus=cpus,
+                                base=self._allocate(spec.mem, int(self.m.cpu_node[cpus[0]]), i))
+            vcpu += spec.ncpu
+            cpu += spec.ncpu
+            self.m.pmap[i, :] = -1
+            self.m.pmap[i, :spec.mem >> 12] = (vm.base >> 12) + np.arange(spec.mem >> 12)
+            self._devices(vm)
+            self.vms.append(vm)
+        for c in range(cpu, cfg.ncpu):                     # CPUs without a VCPU stay off
+            self.m.cpu[c, S.HALTED] = 1
+
+    # ------------------------------------------------------------ memory
+    def _allocate(self, nbytes: int, node: int, vm: int) -> int:
+        per = self.cfg.mem_per_node
+        order = [node] + [n for n in range(self.cfg.nodes) if n != node]
+        if self.cfg.interleave == 0:
+            for n in order:
+                if self._alloc[n] + nbytes <= per:
+                    base = n * per + self._alloc[n]
+                    self._alloc[n] += nbytes
+                    return base
+        # spread over consecutive nodes (or an interleaved machine): one range past the reserved areas
+        top = max(n * per + self._alloc[n] for n in range(self.cfg.nodes))
+        if top + nbytes > self.cfg.ram_bytes:
+            raise GuestError(f"VM {vm}: {nbytes >> 20} MB do not fit in machine memory "
+                             f"({self.cfg.ram_bytes >> 20} MB, {MONITOR_BYTES >> 20} MB per node for the monitor)")
+        for n in range(self.cfg.nodes):
+            self._alloc[n] = per
+        return top
+
+    def guest_write(self, vm: VirtualMachine, gpa: int, data: bytes) -> None:
+        VmHost(self, vm).dma_write(gpa, data)
+
+    def guest_read(self, vm: VirtualMachine, gpa: int, n: int) -> bytes:
+        return VmHost(self, vm).dma_read(gpa, n)
+
+    # ------------------------------------------------------------ devices
+    def _devices(self, vm: VirtualMachine) -> None:
+        host = VmHost(self, vm)
+        vm.host = host
+        vm.console = TaggedWriter(vm, self.out)
+        vm.uart = Uart(UART_BASE, out=vm.console)
+        vm.smp = VSmp(self, vm)
+        vm.devices = [vm.uart, VPower(POWER_BASE), Timer(TIMER_BASE, self.fm.now_cycles, self.fm.ns_per_cycle),
+                      vm.smp]
+
+    def add_device(self, vm: VirtualMachine, dev: Device) -> Device:
+        """Give VM `vm` another device (a Disk or Nic built on `vm.host`)."""
+        vm.devices.append(dev)
+        return dev
+
+    def post(self, vm: VirtualMachine, k: int, line: int, level: bool, source: object) -> None:
+        """Drive interrupt line `line` of VCPU k of `vm` (level-triggered, OR of sources)."""
+        srcs = self._irq_sources.setdefault((vm.index, k, line), set())
+        (srcs.add if level else srcs.discard)(id(source))
+        post_interrupt_nb(self.m, vm.cpus[k], vm.vcpus[k], line, bool(srcs))
+
+    # ------------------------------------------------------------ booting
+    def boot(self, vm: VirtualMachine, image: ElfImage, argv: list[str] = (), envp: list[str] = ()) -> None:
+        """Load a guest kernel linked for the supervisor segment and start VCPU 0 at its entry."""
+        for seg in image.segments:
+            if not KSSEG <= seg.vaddr < 0xE0000000:
+                raise GuestError(f"{image.path}: segment at {seg.vaddr:#x} is not in the supervisor segment "
+                                 "(0xC0000000..): Disco runs kernels relinked there (the mapped variant)")
+            gpa = seg.vaddr - KSSEG
+            if gpa + seg.memsz > vm.mem:
+                raise GuestError(f"{image.path}: segment {gpa:#x}+{seg.memsz:#x} does not fit in "
+                                 f"VM {vm.name}'s {vm.mem >> 20} MB")
+            self.guest_write(vm, gpa, bytes(seg.data) + bytes(seg.memsz - seg.filesz))
+        strings = b"".join(s.encode() + b"\0" for s in [*argv, *envp])
+        if 0x100 + len(strings) > BOOTINFO_SIZE:
+            raise GuestError("the command line and environment do not fit the boot info block")
+        head = struct.pack("<14I", BOOTINFO_MAGIC, 1, vm.ncpu, vm.mem, 1, vm.mem, 0, int(self.cfg.clock_mhz * 1e6),
+                           0, 0, len(argv), len(envp), 1 | FLAG_VIRTUAL, vm.index)
+        block = bytearray(BOOTINFO_SIZE)
+        block[:len(head)] = head
+        block[0x100:0x100 + len(strings)] = strings
+        self.guest_write(vm, BOOTINFO_PA, bytes(block))
+        for k in range(vm.ncpu):
+            self._reset_vcpu(vm, k)
+        self.start_vcpu(vm, 0, image.entry)
+
+    def _reset_vcpu(self, vm: VirtualMachine, k: int) -> None:
+        m = self.m
+        v, c = vm.vcpus[k], vm.cpus[k]
+        reset_cpu(m, c)
+        m.vcp0[v] = m.cp0[c]                                  # the reset values of a MIPS CPU ...
+        m.vcp0[v, S.CP0_PRId, S.SEL_EBase] = 0x80000000 | k   # ... numbered inside the VM
+        m.vcp0[v, S.CP0_Status, 0] = 0                          # kernel mode, as the firmware leaves it
+        m.vstate[v, S.VS_VM] = vm.index
+        m.vstate[v, S.VS_INDEX] = k
+        m.vtlb[v] = 0
+        for i in range(m.vtlb.shape[1]):                      # distinct, unmatchable (kseg0 VPN2s)
+            m.vtlb[v, i, S.TLB_ENTRYHI] = 0x80000000 + (i << 13)
+        # the firmware wires the kernel's window: ksseg 0xC0000000 + gpa -> gpa (16 MB page pairs)
+        size, i, gpa = 32 << 20, 0, 0
+        while gpa < vm.mem:
+            m.vtlb[v, i] = (0x01FFE000, KSSEG + gpa, ((gpa >> 12) << 6) | 0x1F,
+                            (((gpa + (16 << 20)) >> 12) << 6) | 0x1F)
+            gpa += size
+            i += 1
+        m.vcp0[v, S.CP0_Wired, 0] = i
+        m.cpu[c, S.VCPU] = v + 1
+        m.cpu[c, S.HALTED] = 0
+        m.cpu[c, S.WAITING] = 1                               # until released
+        m.cp0[c, S.CP0_Status, 0] = 0x3 << 3                   # user-mode, all interrupts masked: only the monitor wakes it
+        l2tlb_flush_nb(m, c, v)
+
+    def start_vcpu(self, vm: VirtualMachine, k: int, pc: int) -> None:
+        """Start (or restart) VCPU k of `vm` at `pc` in its kernel mode."""
+        m = self.m
+        v, c = vm.vcpus[k], vm.cpus[k]
+        if vm.done:
+            return
+        m.cpu[c, S.PC] = pc
+        m.cpu[c, S.NPC] = (pc + 4) & 0xFFFFFFFF
+        m.cpu[c, S.BRANCH_PC] = -1
+        m.gpr[c, 4] = k                                        # a0 = CPU number, as the ROM passes it
+        m.cpu[c, S.WAITING] = 0
+        m.cpu[c, S.CYCLES] = max(int(m.cpu[c, S.CYCLES]), int(m.params[S.P_ROUND_START]))
+        sync_real_status_nb(m, c, v)
+
+    # ------------------------------------------------------------ exits
+    def _vm_of_cpu(self, c: int) -> tuple[VirtualMachine, int]:
+        v = int(self.m.cpu[c, S.VCPU]) - 1
+        vm = self.vms[int(self.m.vstate[v, S.VS_VM])]
+        return vm, int(self.m.vstate[v, S.VS_INDEX])
+
+    def _on_disco_exit(self, c: int) -> None:
+        x = self.m.exitrec
+        kind = int(x[S.X_A0])
+        vm, k = self._vm_of_cpu(c)
+        self.current_vcpu_index = k
+        try:
+            if kind == DX_KSEG:
+                self._kseg_access(vm, c, int(x[S.X_A1]), int(x[S.X_A2]))
+            else:
+                raise VmFailed(f"monitor exit {kind}")
+        except MachineHalted as h:
+            self._vm_halted(vm, h)
+        except VmFailed as e:
+            self.fail(vm, str(e))
+
+    def _kseg_access(self, vm: VirtualMachine, c: int, va: int, insn: int) -> None:
+        """The guest kernel touched kseg0/kseg1: emulate the load or store (devices or unmapped memory)."""
+        m = self.m
+        op = insn >> 26
+        rt = (insn >> 16) & 31
+        pa = va & 0x1FFFFFFF
+        if op in _LOADS:
+            size, signed = _LOADS[op]
+        elif op in _STORES:
+            size, signed = _STORES[op], False
+        else:
+            raise VmFailed(f"unsupported access to {va:#x} by instruction {insn:#010x} at "
+                           f"pc={int(m.cpu[c, S.PC]):#x}")
+        if va & (size - 1):                 # the guest's own address error, as its CPU would raise it
+            reflect_nb(m, c, int(m.cpu[c, S.VCPU]) - 1, S.EXC_ADES if op in _STORES else S.EXC_ADEL,
+                       int(m.cpu[c, S.PC]), int(m.cpu[c, S.BRANCH_PC]), va, 0)
+            return
+        dev = next((d for d in vm.devices if d.base <= pa < d.base + d.size), None)
+        if op in _STORES:
+            value = int(m.gpr[c, rt]) & ((1 << (8 * size)) - 1)
+            if dev is not None:
+                dev.write(pa - dev.base, size, value)
+            elif pa + size <= vm.mem:
+                self.guest_write(vm, pa, value.to_bytes(size, "little"))
+            else:
+                raise VmFailed(f"store to guest-physical {pa:#x}: no memory or device there")
+        else:
+            if dev is not None:
+                value = dev.read(pa - dev.base, size) & ((1 << (8 * size)) - 1)
+            elif pa + size <= vm.mem:
+                value = int.from_bytes(self.guest_read(vm, pa, size), "little")
+            else:
+                raise VmFailed(f"load from guest-physical {pa:#x}: no memory or device there")
+            if signed and value >> (8 * size - 1):
+                value -= 1 << (8 * size)
+            if rt:
+                m.gpr[c, rt] = value & 0xFFFFFFFF
+        # the access is done: on to the next instruction (NPC already holds a branch target)
+        npc = int(m.cpu[c, S.NPC])
+        m.cpu[c, S.PC] = npc
+        m.cpu[c, S.NPC] = (npc + 4) & 0xFFFFFFFF
+        m.cpu[c, S.BRANCH_PC] = -1
+
+    # ------------------------------------------------------------ containment
+    def _vm_halted(self, vm: VirtualMachine, h: MachineHalted) -> None:
+        if h.status == -1:
+            self.fail(vm, h.reason)
+            return
+        vm.status = h.status
+        self._stop(vm)
+
+    def fail(self, vm: VirtualMachine, why: str) -> None:
+        """Stop `vm` for good; the other VMs go on."""
+        if vm.done:
+            return
+        vm.failure = why
+        self._stop(vm)
+
+    def _stop(self, vm: VirtualMachine) -> None:
+        m = self.m
+        vm.console.flush_line()
+        for c in vm.cpus:
+            m.cpu[c, S.HALTED] = 1
+            m.cpu[c, S.WAITING] = 0
+        if all(v.done for v in self.vms):
+            raise MachineHalted(self.status)
+
+    def _all_waiting(self) -> None:
+        """No CPU can ever run again: the VMs still going are deadlocked; they fail."""
+        for vm in self.vms:
+            if not vm.done:
+                self.fail(vm, "every virtual CPU waits for an interrupt that nothing can raise")
+
+    @property
+    def status(self) -> int:
+        """0 when every VM exited 0; else the first failing VM's status (1 for a failed VM)."""
+        for vm in self.vms:
+            if vm.failure is not None:
+                return 1
+            if vm.status:
+                return vm.status
+        return 0
+
+    # ------------------------------------------------------------ running
+    def run(self, max_insns: int | None = None, progress=None) -> RunResult:
+        r = self.fm.run(max_insns=max_insns, progress=progress)
+        for vm in self.vms:
+            vm.console.flush_line()
+        return r
+
+    def vm_stats(self, vm: VirtualMachine) -> dict[str, int]:
+        """The monitor's counters summed over the VM's VCPUs."""
+        d = self.m.dstats[vm.vcpus].sum(axis=0)
+        return {name: int(d[i]) for i, name in enumerate(S.DS_NAMES)}

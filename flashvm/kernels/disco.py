@@ -1,0 +1,553 @@
+"""Disco's monitor inside the JIT loop: the trap path of a CPU that runs a
+virtual CPU.
+
+A CPU runs a VCPU when cpu[c, VCPU] = 1 + v.  The guest's registers are in
+the CPU's own arrays (direct execution); its privileged state is virtual:
+vcp0[v] (Status, Cause, EPC, EntryHi, ... as the guest wrote them) and
+vtlb[v] (its TLB, guest-physical).  The real CP0 and TLB belong to the
+monitor: real Status puts the CPU in supervisor mode while the guest is in
+its kernel mode (virtual KSU = kernel, or EXL/ERL set) and in user mode
+otherwise, with IE = 1 and only the timer line enabled; real EntryHi carries
+the guest's ASID (the real TLB is flushed when VCPUs switch, as in the
+paper); real TLB entries are the guest's entries translated through the VM's
+pmap (guest-physical page -> machine page), 4 KB page pairs.
+
+Every exception of such a CPU comes here (`exception_nb`) instead of the
+real vectors:
+
+* a privileged instruction of the guest kernel (Coprocessor Unusable in
+  supervisor mode) is emulated against vcp0/vtlb: mfc0/mtc0, di/ei,
+  tlbr/tlbwi/tlbwr/tlbp, eret, wait, cache;
+* a real TLB miss is served from the second-level software TLB (l2tlb) or
+  the guest's own TLB when they hold a translation; otherwise it is
+  reflected to the guest (refill or invalid, as its TLB would raise it);
+* the real timer interrupt becomes the guest's virtual timer interrupt
+  (virtual Count/Compare mirror the real ones);
+* a guest-kernel access to kseg0/kseg1 (devices, unmapped memory) exits to
+  Python (EXIT_DISCO, DX_KSEG), which emulates it;
+* anything else (syscalls, breaks, address errors, FPU, ...) is reflected:
+  the virtual EPC/Cause/Status/BadVAddr/Context/EntryHi are set as the
+  hardware would, and the guest continues at its vector.  The vectors of a
+  relinked kernel are entered through the supervisor-segment alias of EBase
+  (0xC0000000 + its physical address: the KSEG0 relocation of the paper).
+
+Monitor time is charged, not free: each trap costs P_MON_TRAP cycles plus
+P_MON_EMUL per emulated instruction, P_MON_TLB per TLB refill served,
+P_MON_REFLECT per reflected exception, and in timing mode the handler's
+references to the VCPU's monitor data (two lines at P_MON_DATA + 256 * v)
+go through the memory system of the CPU that runs it.  It all counts as
+kernel-mode (monitor) time.
+"""
+import numpy as np
+from numba import njit
+
+from flashvm.kernels.cache import access_nb
+from flashvm.kernels.cp0 import (count_now, cp0_written_value, irq_pending, mtc0_nb, take_exception_nb)
+from flashvm.kernels.mmu import tlb_lookup_nb, tlb_write_nb, xlate_nb
+from flashvm.kernels.state import (
+    ACC_FETCH, ACC_LOAD, ACC_STORE, BRANCH_PC, CP0_BadVAddr, CP0_Cause, CP0_Context, CP0_Count, CP0_EntryHi,
+    CP0_Compare, CP0_EntryLo0, CP0_EntryLo1, CP0_EPC, CP0_ErrorEPC, CP0_HWREna, CP0_Index, CP0_PageMask, CP0_PRId,
+    CP0_Random, CP0_Status, CP0_Wired, CYCLES, Ca_BD, Ca_IP, Ca_IV, Ca_TI, DS_BUSERR, DS_EMULATED, DS_ERET,
+    DS_HOST, DS_L2TLB_HIT, DS_MFC0, DS_MON_CYCLES, DS_MTC0, DS_REFLECTED, DS_TLB_FLUSH, DS_TLBP,
+    DS_TLBWRITE, DS_TRAPS, DS_VINT, DS_VTLB_HIT, DS_WAIT, EXC_ADEL, EXC_ADES, EXC_CPU, EXC_DBE, EXC_IBE,
+    EXC_INT, EXC_MOD, EXC_REFILL_FLAG, EXC_RI, EXC_TLBL, EXC_TLBS, EXIT_DISCO, L2_LO0, L2_LO1, L2_TAG,
+    L2TLB_BITS, LLBIT, MMU_SUPER, NPC, P_HOME_SHIFT, P_LSHIFT, P_MON_DATA, P_MON_EMUL, P_MON_REFLECT, P_MON_TLB,
+    P_MON_TRAP, P_NTLB, P_TIMING, PC, S_CYC_BASE, S_EXC_BASE, SEL_EBase, SEL_UserLocal, St_BEV, St_CU1,
+    St_ERL, St_EXL, St_FR, St_IE, St_KSU, TLB_ENTRYHI, TLB_LO0, TLB_LO1, TLB_PAGEMASK, VCPU, VS_TIMER_MASKED,
+    VS_VM, WAITING, X_A0, X_A1, X_A2, X_A3, X_CPU, X_REASON,
+)
+
+M32 = 0xFFFFFFFF
+KSSEG = 0xC0000000
+IM_TIMER = 1 << 15
+L2TLB_MASK = (1 << L2TLB_BITS) - 1
+# DX_*: why the monitor needs Python (exitrec a0)
+DX_KSEG = 1          # a1 = faulting address, a2 = instruction word, a3 = 1 for a store
+DX_HALT = 2          # the guest executed something the monitor stops it for (a1 = reason)
+
+# entry status of the interpreter after a monitor call
+RESUME = 0
+TO_HOST = 1
+
+
+# ------------------------------------------------------------ bookkeeping
+@njit(cache=True, _nrt=False)
+def _charge(m, c, v, cycles, lines):
+    """Monitor time: `cycles` of work plus `lines` references to the VCPU's monitor data."""
+    st = m.cpu[c]
+    if m.params[P_TIMING] and lines > 0:
+        # the monitor's data for this VCPU, in the reserved memory of the node that runs it
+        addr = (m.cpu_node[c] << m.params[P_HOME_SHIFT]) + m.params[P_MON_DATA] + 256 * v
+        base = addr >> m.params[P_LSHIFT]
+        for k in range(lines):
+            cycles += access_nb(m, c, base + k, ACC_STORE if k == 0 else ACC_LOAD)
+    st[CYCLES] += cycles
+    m.stats[c, S_CYC_BASE] += cycles
+    m.dstats[v, DS_MON_CYCLES] += cycles
+
+
+@njit(cache=True, _nrt=False)
+def guest_kernel_mode(vstatus):
+    return (vstatus & (St_EXL | St_ERL)) != 0 or (vstatus & St_KSU) == 0
+
+
+@njit(cache=True, _nrt=False)
+def sync_real_status_nb(m, c, v):
+    """Real Status of CPU c for the guest's virtual Status (see the module doc)."""
+    vs = m.vcp0[v, CP0_Status, 0]
+    mode = (1 << 3) if guest_kernel_mode(vs) else (2 << 3)
+    im = 0 if m.vstate[v, VS_TIMER_MASKED] else IM_TIMER
+    m.cp0[c, CP0_Status, 0] = St_IE | mode | im | (vs & (St_CU1 | St_FR))
+
+
+# ------------------------------------------------------------ reflection
+@njit(cache=True, _nrt=False)
+def reflect_nb(m, c, v, code, pc, bpc, badva, ce):
+    """Deliver exception `code` (ExcCode | EXC_REFILL_FLAG) to the guest, as its CPU would take it."""
+    vc = m.vcp0
+    st = m.cpu[c]
+    exc = code & 0x1F
+    refill = (code & EXC_REFILL_FLAG) != 0
+    bd = bpc >= 0 and pc == ((bpc + 4) & M32)
+    if exc == EXC_ADEL or exc == EXC_ADES or exc == EXC_TLBL or exc == EXC_TLBS or exc == EXC_MOD:
+        vc[v, CP0_BadVAddr, 0] = badva
+    if exc == EXC_TLBL or exc == EXC_TLBS or exc == EXC_MOD:
+        hi = vc[v, CP0_EntryHi, 0]
+        vc[v, CP0_EntryHi, 0] = (hi & 0xFF) | (badva & 0xFFFFE000)
+        vc[v, CP0_Context, 0] = (vc[v, CP0_Context, 0] & ~0x7FFFF0) | ((badva >> 9) & 0x7FFFF0)
+    status = vc[v, CP0_Status, 0]
+    cause = vc[v, CP0_Cause, 0]
+    if status & St_EXL == 0:
+        vc[v, CP0_EPC, 0] = bpc if bd else pc
+        cause = (cause | Ca_BD) if bd else (cause & ~Ca_BD)
+        if refill:
+            off = 0x000
+        elif exc == EXC_INT and cause & Ca_IV:
+            off = 0x200
+        else:
+            off = 0x180
+    else:
+        off = 0x180
+    vc[v, CP0_Cause, 0] = (cause & ~(0x7C | (3 << 28))) | (exc << 2) | ((ce & 3) << 28)
+    vc[v, CP0_Status, 0] = status | St_EXL
+    if status & St_BEV:
+        base = 0xBFC00200
+    else:
+        base = vc[v, CP0_PRId, SEL_EBase] & 0xFFFFF000
+    # the relinked kernel's vectors, through the supervisor-segment alias of their physical address
+    target = KSSEG | ((base + off) & 0x1FFFFFFF)
+    st[PC] = target
+    st[NPC] = (target + 4) & M32
+    st[BRANCH_PC] = -1
+    st[WAITING] = 0
+    m.dstats[v, DS_REFLECTED] += 1
+    m.stats[c, S_EXC_BASE + exc] += 1
+    sync_real_status_nb(m, c, v)
+    _charge(m, c, v, m.params[P_MON_REFLECT], 1)
+
+
+@njit(cache=True, _nrt=False)
+def deliver_pending_nb(m, c, v):
+    """If the guest can take a virtual interrupt now, deliver it (at the resume point).  Returns 1 if it did."""
+    vs = m.vcp0[v, CP0_Status, 0]
+    vcause = m.vcp0[v, CP0_Cause, 0]
+    if not irq_pending(vs, vcause):
+        return 0
+    st = m.cpu[c]
+    m.dstats[v, DS_VINT] += 1
+    reflect_nb(m, c, v, EXC_INT, st[PC], st[BRANCH_PC], 0, 0)
+    return 1
+
+
+@njit(cache=True, _nrt=False)
+def post_interrupt_nb(m, c, v, line, level):
+    """A virtual device drives hardware line `line` (0..5) of VCPU v (running on CPU c, or c < 0)."""
+    bit = 1 << (10 + line)
+    if level:
+        m.vcp0[v, CP0_Cause, 0] |= bit
+    else:
+        m.vcp0[v, CP0_Cause, 0] &= ~bit
+    if c >= 0 and level:
+        vs = m.vcp0[v, CP0_Status, 0]
+        if vs & m.vcp0[v, CP0_Cause, 0] & Ca_IP:
+            m.cpu[c, WAITING] = 0           # a posted interrupt ends the guest's WAIT
+        deliver_pending_nb(m, c, v)
+
+
+# ------------------------------------------------------------ address translation
+@njit(cache=True, _nrt=False)
+def _l2_index(vpn2):
+    return (vpn2 ^ (vpn2 >> L2TLB_BITS)) & L2TLB_MASK
+
+
+@njit(cache=True, _nrt=False)
+def l2tlb_flush_nb(m, c, v):
+    """Forget every translation of VCPU v: its L2TLB and the real TLB of the CPU running it."""
+    m.l2tlb[v, :, L2_TAG] = -1
+    m.dstats[v, DS_TLB_FLUSH] += 1
+    if c >= 0:
+        for i in range(m.params[P_NTLB]):
+            tlb_write_nb(m, c, i, 0, KSSEG + 0x20000000 + (i << 13), 0, 0)   # unique, invalid (kseg3 VPN2s)
+
+
+@njit(cache=True, _nrt=False)
+def _machine_lo(m, vm, glo):
+    """A guest EntryLo (guest-physical PFN) made machine; invalid (V=0) if the page is not the VM's."""
+    if glo & 2 == 0:
+        return glo & 0x3F & ~2
+    gpfn = (glo >> 6) & 0xFFFFFF
+    if gpfn >= m.pmap.shape[1]:
+        return -1
+    mp = m.pmap[vm, gpfn]
+    if mp < 0:
+        return -1
+    return (mp << 6) | (glo & 0x3F)
+
+
+@njit(cache=True, _nrt=False)
+def _real_insert(m, c, va, asid, lo0, lo1):
+    """Put a 4 KB pair for va into CPU c's real TLB (replacing one for the same VPN2, else a random slot)."""
+    hi = (va & 0xFFFFE000) | asid
+    i = tlb_lookup_nb(m, c, va, asid)
+    if i < 0:
+        n = m.params[P_NTLB]
+        i = m.cpu[c, CYCLES] % n
+    tlb_write_nb(m, c, i, 0, hi, lo0, lo1)
+
+
+@njit(cache=True, _nrt=False)
+def _vtlb_lookup(m, v, va, asid):
+    t = m.vtlb
+    for i in range(m.params[P_NTLB]):
+        hi = t[v, i, TLB_ENTRYHI]
+        vmask = ~(t[v, i, TLB_PAGEMASK] | 0x1FFF) & M32
+        if (hi ^ va) & vmask == 0:
+            g = t[v, i, TLB_LO0] & t[v, i, TLB_LO1] & 1
+            if g or (hi & 0xFF) == asid:
+                return i
+    return -1
+
+
+# fill results
+FILLED = 0
+NO_ENTRY = 1         # the guest's TLB has no entry: a refill for the guest
+NOT_VALID = 2        # it has one, invalid (or not dirty for a store): the guest's own TLBL/TLBS/Mod
+BUS_ERROR = 3        # it maps guest-physical memory the VM does not have
+
+
+@njit(cache=True, _nrt=False)
+def fill_nb(m, c, v, va, store):
+    """Serve a real TLB miss of CPU c from the L2TLB or the guest's TLB (translated through the pmap)."""
+    asid = m.vcp0[v, CP0_EntryHi, 0] & 0xFF
+    vpn2 = va >> 13
+    odd = (va >> 12) & 1
+    k = _l2_index(vpn2)
+    tag = m.l2tlb[v, k, L2_TAG]
+    if tag == (vpn2 << 9) | asid or tag == (vpn2 << 9) | 0x100:
+        lo = m.l2tlb[v, k, L2_LO1 if odd else L2_LO0]
+        if lo & 2 and (not store or lo & 4):
+            _real_insert(m, c, va, asid, m.l2tlb[v, k, L2_LO0], m.l2tlb[v, k, L2_LO1])
+            m.dstats[v, DS_L2TLB_HIT] += 1
+            return FILLED
+    i = _vtlb_lookup(m, v, va, asid)
+    if i < 0:
+        return NO_ENTRY
+    t = m.vtlb
+    pm = t[v, i, TLB_PAGEMASK] | 0x1FFF
+    half = (pm + 1) >> 1                     # bytes mapped by each EntryLo
+    glo = t[v, i, TLB_LO1] if va & half else t[v, i, TLB_LO0]
+    if glo & 2 == 0 or (store and glo & 4 == 0):
+        return NOT_VALID
+    vm = m.vstate[v, VS_VM]
+    # the 4 KB pair around va, inside the guest's (possibly larger) page
+    lo0 = 0
+    lo1 = 0
+    for h in range(2):
+        a = (va & ~0x1FFF) | (h << 12)
+        g = t[v, i, TLB_LO1] if a & half else t[v, i, TLB_LO0]
+        if g & 2:
+            gpa = (((g >> 6) & 0xFFFFFF) << 12) + (a & (half - 1) & ~0xFFF)
+            g = (g & 0x3F) | ((gpa >> 12) << 6)
+        ml = _machine_lo(m, vm, g)
+        if ml < 0:
+            if h == odd:
+                m.dstats[v, DS_BUSERR] += 1
+                return BUS_ERROR
+            ml = 0
+        if h == 0:
+            lo0 = ml
+        else:
+            lo1 = ml
+    g_all = t[v, i, TLB_LO0] & t[v, i, TLB_LO1] & 1
+    m.l2tlb[v, k, L2_TAG] = (vpn2 << 9) | (0x100 if g_all else (t[v, i, TLB_ENTRYHI] & 0xFF))
+    m.l2tlb[v, k, L2_LO0] = lo0
+    m.l2tlb[v, k, L2_LO1] = lo1
+    _real_insert(m, c, va, asid, lo0, lo1)
+    m.dstats[v, DS_VTLB_HIT] += 1
+    return FILLED
+
+
+# ------------------------------------------------------------ emulation
+@njit(cache=True, _nrt=False)
+def vmfc0_nb(m, c, v, reg, sel, cyc):
+    if reg == CP0_Count and sel == 0:
+        return count_now(m, c, cyc)
+    if reg == CP0_Random and sel == 0:
+        n = m.params[P_NTLB]
+        wired = m.vcp0[v, CP0_Wired, 0]
+        return n - 1 if wired >= n else n - 1 - (cyc % (n - wired))
+    if reg == CP0_Cause and sel == 0:
+        return m.vcp0[v, CP0_Cause, 0] & M32
+    return m.vcp0[v, reg, sel] & M32
+
+
+@njit(cache=True, _nrt=False)
+def vmtc0_nb(m, c, v, reg, sel, val, cyc):
+    vc = m.vcp0
+    old = vc[v, reg, sel]
+    new = cp0_written_value(reg, sel, old, val, m.params[P_NTLB])
+    if sel == 0 and reg == CP0_Count:
+        mtc0_nb(m, c, CP0_Count, 0, val, cyc)          # virtual Count is the real one
+        return
+    vc[v, reg, sel] = new
+    if sel == 0:
+        if reg == CP0_EntryHi:
+            mtc0_nb(m, c, CP0_EntryHi, 0, new, cyc)     # the guest's ASID tags the real TLB
+        elif reg == CP0_Compare:
+            mtc0_nb(m, c, reg, 0, new, cyc)
+            vc[v, CP0_Cause, 0] &= ~(Ca_TI | IM_TIMER)
+            m.vstate[v, VS_TIMER_MASKED] = 0
+            sync_real_status_nb(m, c, v)
+        elif reg == CP0_Status:
+            sync_real_status_nb(m, c, v)
+        elif reg == CP0_HWREna:
+            m.cp0[c, CP0_HWREna, 0] = new                # user rdhwr reads the real one
+    elif reg == CP0_Context and sel == SEL_UserLocal:
+        m.cp0[c, CP0_Context, SEL_UserLocal] = new
+
+
+@njit(cache=True, _nrt=False)
+def _guest_tlb_write(m, c, v, index):
+    """tlbwi / tlbwr: the guest's TLB entry changes; cached translations of it go."""
+    vc = m.vcp0
+    t = m.vtlb
+    pm = vc[v, CP0_PageMask, 0]
+    lo0 = vc[v, CP0_EntryLo0, 0]
+    lo1 = vc[v, CP0_EntryLo1, 0]
+    old_valid = (t[v, index, TLB_LO0] | t[v, index, TLB_LO1]) & 2
+    t[v, index, TLB_PAGEMASK] = pm
+    t[v, index, TLB_ENTRYHI] = vc[v, CP0_EntryHi, 0] & (~(pm | 0x1FFF) & M32 | 0xFF)
+    t[v, index, TLB_LO0] = lo0
+    t[v, index, TLB_LO1] = lo1
+    if old_valid:
+        # the entry it replaces (or an invalidation): the guest believes that
+        # translation is gone, so nothing cached may still give it
+        l2tlb_flush_nb(m, c, v)
+    m.dstats[v, DS_TLBWRITE] += 1
+
+
+@njit(cache=True, _nrt=False)
+def _guest_tlbp(m, c, v):
+    vc = m.vcp0
+    hi = vc[v, CP0_EntryHi, 0]
+    i = _vtlb_lookup(m, v, hi & 0xFFFFE000, hi & 0xFF)
+    if i < 0:
+        vc[v, CP0_Index, 0] |= 0x80000000
+    else:
+        vc[v, CP0_Index, 0] = i
+    m.dstats[v, DS_TLBP] += 1
+
+
+@njit(cache=True, _nrt=False)
+def _guest_tlbr(m, v):
+    vc = m.vcp0
+    i = vc[v, CP0_Index, 0] & 0x7FFFFFFF
+    if i >= m.params[P_NTLB]:
+        return
+    t = m.vtlb
+    g = t[v, i, TLB_LO0] & t[v, i, TLB_LO1] & 1
+    vc[v, CP0_PageMask, 0] = t[v, i, TLB_PAGEMASK]
+    vc[v, CP0_EntryHi, 0] = t[v, i, TLB_ENTRYHI]
+    vc[v, CP0_EntryLo0, 0] = (t[v, i, TLB_LO0] & ~1) | g
+    vc[v, CP0_EntryLo1, 0] = (t[v, i, TLB_LO1] & ~1) | g
+
+
+@njit(cache=True, _nrt=False)
+def emulate_nb(m, c, v, insn, pc, npc, bpc):
+    """Emulate the guest kernel's privileged instruction `insn` at pc.  Returns RESUME or TO_HOST."""
+    st = m.cpu[c]
+    r = m.gpr[c]
+    cyc = st[CYCLES]
+    op = insn >> 26
+    rs = (insn >> 21) & 31
+    rt = (insn >> 16) & 31
+    rd = (insn >> 11) & 31
+    ds = m.dstats
+    ds[v, DS_EMULATED] += 1
+    _charge(m, c, v, m.params[P_MON_EMUL], 0)
+    nxt = npc
+    if op == 0x2F:                                   # cache: nothing to do, caches hold no data
+        pass
+    elif op == 0x10 and rs == 0 and (insn & 0x7F8) == 0:    # mfc0
+        if rt:
+            r[rt] = vmfc0_nb(m, c, v, rd, insn & 7, cyc)
+        ds[v, DS_MFC0] += 1
+    elif op == 0x10 and rs == 4 and (insn & 0x7F8) == 0:    # mtc0
+        vmtc0_nb(m, c, v, rd, insn & 7, r[rt], cyc)
+        ds[v, DS_MTC0] += 1
+    elif op == 0x10 and rs == 0xB and (insn & 0xFFDF) == 0x6000 and rd == 12:   # di / ei
+        vs = m.vcp0[v, CP0_Status, 0]
+        if rt:
+            r[rt] = vs & M32
+        m.vcp0[v, CP0_Status, 0] = (vs | St_IE) if insn & 0x20 else (vs & ~St_IE)
+        sync_real_status_nb(m, c, v)
+    elif op == 0x10 and rs >= 0x10:
+        funct = insn & 0x3F
+        if funct == 0x01:
+            _guest_tlbr(m, v)
+        elif funct == 0x02:
+            idx = m.vcp0[v, CP0_Index, 0] & 0x7FFFFFFF
+            if idx < m.params[P_NTLB]:
+                _guest_tlb_write(m, c, v, idx)
+        elif funct == 0x06:
+            _guest_tlb_write(m, c, v, vmfc0_nb(m, c, v, CP0_Random, 0, cyc))
+        elif funct == 0x08:
+            _guest_tlbp(m, c, v)
+        elif funct == 0x18:                          # eret
+            vc = m.vcp0
+            vs = vc[v, CP0_Status, 0]
+            if vs & St_ERL:
+                vc[v, CP0_Status, 0] = vs & ~St_ERL
+                nxt = vc[v, CP0_ErrorEPC, 0]
+            else:
+                vc[v, CP0_Status, 0] = vs & ~St_EXL
+                nxt = vc[v, CP0_EPC, 0]
+            st[LLBIT] = 0
+            ds[v, DS_ERET] += 1
+            st[PC] = nxt & M32
+            st[NPC] = (nxt + 4) & M32
+            st[BRANCH_PC] = -1
+            sync_real_status_nb(m, c, v)
+            deliver_pending_nb(m, c, v)
+            return RESUME
+        elif funct == 0x20:                          # wait: the real CPU waits for the guest
+            ds[v, DS_WAIT] += 1
+            st[PC] = npc
+            st[NPC] = (npc + 4) & M32
+            st[BRANCH_PC] = -1
+            if not deliver_pending_nb(m, c, v):
+                st[WAITING] = 1
+            return RESUME
+        else:
+            reflect_nb(m, c, v, EXC_RI, pc, bpc, 0, 0)
+            return RESUME
+    else:
+        reflect_nb(m, c, v, EXC_CPU, pc, bpc, 0, 0)
+        return RESUME
+    st[PC] = nxt & M32
+    st[NPC] = (nxt + 4) & M32
+    st[BRANCH_PC] = -1
+    deliver_pending_nb(m, c, v)
+    return RESUME
+
+
+# ------------------------------------------------------------ the trap path
+@njit(cache=True, _nrt=False)
+def _fetch_insn(m, c, pc):
+    pa = xlate_nb(m, c, MMU_SUPER, pc, ACC_FETCH)
+    if pa < 0:
+        return -1
+    return np.int64(m.ram32[pa >> 2])
+
+
+@njit(cache=True, _nrt=False)
+def _to_host(m, c, v, kind, a1, a2, a3):
+    x = m.exitrec
+    x[X_REASON] = EXIT_DISCO
+    x[X_CPU] = c
+    x[X_A0] = kind
+    x[X_A1] = a1
+    x[X_A2] = a2
+    x[X_A3] = a3
+    m.dstats[v, DS_HOST] += 1
+    return TO_HOST
+
+
+@njit(cache=True, _nrt=False)
+def disco_trap_nb(m, c, code, pc, npc, bpc, badva, ce):
+    """An exception on CPU c, which runs a VCPU (see the module doc).  Returns 1 when
+    Python must act (exit record filled), 0 when the CPU goes on."""
+    st = m.cpu[c]
+    v = st[VCPU] - 1
+    exc = code & 0x1F
+    ds = m.dstats
+    ds[v, DS_TRAPS] += 1
+    _charge(m, c, v, m.params[P_MON_TRAP], 1)
+    guest_kernel = (m.cp0[c, CP0_Status, 0] & St_KSU) == (1 << 3)
+    # resume point unless a handler moves it: the faulting instruction again
+    st[PC] = pc
+    st[NPC] = npc
+    st[BRANCH_PC] = bpc
+    if exc == EXC_INT:
+        if m.cp0[c, CP0_Cause, 0] & IM_TIMER:
+            m.vcp0[v, CP0_Cause, 0] |= Ca_TI | IM_TIMER
+            m.vstate[v, VS_TIMER_MASKED] = 1             # until the guest writes Compare
+            sync_real_status_nb(m, c, v)
+        deliver_pending_nb(m, c, v)
+        return RESUME
+    if exc == EXC_CPU and ce == 0 and guest_kernel:
+        insn = _fetch_insn(m, c, pc)
+        if insn < 0:
+            reflect_nb(m, c, v, EXC_IBE, pc, bpc, pc, 0)
+            return RESUME
+        return emulate_nb(m, c, v, insn, pc, npc, bpc)
+    if exc == EXC_TLBL or exc == EXC_TLBS:
+        store = exc == EXC_TLBS
+        _charge(m, c, v, m.params[P_MON_TLB], 1)
+        res = fill_nb(m, c, v, badva, store)
+        if res == FILLED:
+            return RESUME
+        if res == BUS_ERROR:
+            reflect_nb(m, c, v, EXC_IBE if badva == pc else EXC_DBE, pc, bpc, badva, 0)
+            return RESUME
+        if res == NO_ENTRY:
+            reflect_nb(m, c, v, code | EXC_REFILL_FLAG, pc, bpc, badva, 0)
+            return RESUME
+        if store and _vtlb_valid(m, v, badva):
+            reflect_nb(m, c, v, EXC_MOD, pc, bpc, badva, 0)
+            return RESUME
+        reflect_nb(m, c, v, exc, pc, bpc, badva, 0)
+        return RESUME
+    if exc == EXC_MOD:
+        reflect_nb(m, c, v, EXC_MOD, pc, bpc, badva, 0)
+        return RESUME
+    if (exc == EXC_ADEL or exc == EXC_ADES) and guest_kernel and 0x80000000 <= badva < 0xC0000000 \
+            and badva != pc:
+        insn = _fetch_insn(m, c, pc)
+        return _to_host(m, c, v, DX_KSEG, badva, insn, 1 if exc == EXC_ADES else 0)
+    reflect_nb(m, c, v, code & ~EXC_REFILL_FLAG, pc, bpc, badva, ce)
+    return RESUME
+
+
+@njit(cache=True, _nrt=False)
+def _vtlb_valid(m, v, va):
+    asid = m.vcp0[v, CP0_EntryHi, 0] & 0xFF
+    i = _vtlb_lookup(m, v, va, asid)
+    if i < 0:
+        return False
+    t = m.vtlb
+    half = ((t[v, i, TLB_PAGEMASK] | 0x1FFF) + 1) >> 1
+    glo = t[v, i, TLB_LO1] if va & half else t[v, i, TLB_LO0]
+    return glo & 2 != 0
+
+
+@njit(cache=True, _nrt=False)
+def exception_nb(m, c, code, pc, npc, bpc, badva, ce):
+    """Every exception of the interpreter: the monitor's when the CPU runs a VCPU, else the hardware's."""
+    if m.cpu[c, VCPU] != 0:
+        return disco_trap_nb(m, c, code, pc, npc, bpc, badva, ce)
+    return take_exception_nb(m, c, code, pc, bpc, badva, ce)
+
+
+__all__ = ["exception_nb", "disco_trap_nb", "emulate_nb", "fill_nb", "reflect_nb", "deliver_pending_nb",
+           "post_interrupt_nb", "sync_real_status_nb", "l2tlb_flush_nb", "DX_KSEG", "DX_HALT"]
