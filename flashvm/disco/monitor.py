@@ -14,8 +14,8 @@ guest-physical 0, its own CPUs numbered from 0, its own devices.
 A VCPU runs on one physical CPU for the whole run (affinity; the paper's
 scheduler also time-shares VCPUs, which this version does not do yet: a
 config needs as many CPUs as VCPUs).  Each node keeps its first
-MONITOR_BYTES for the monitor; a VM's memory is one contiguous machine range
-on the node of its first VCPU when it fits there.
+MONITOR_BYTES for the monitor; a VM's memory comes from the node of its
+first VCPU, then the next nodes, page by page through the pmap.
 """
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ class VirtualMachine:
     mem: int
     vcpus: list[int]                 # global VCPU numbers
     cpus: list[int]                  # the physical CPU running each VCPU
-    base: int                        # machine address of guest-physical 0
+    base: int                        # machine address of guest-physical 0 (the rest: see the pmap)
     out: bytearray = field(default_factory=bytearray)
     status: int | None = None
     failure: str | None = None
@@ -207,7 +207,10 @@ class Disco:
     """The virtual machine monitor: VMs with VCPUs on a FLASH machine."""
 
     def __init__(self, config: MachineConfig | str, vms: list[VmSpec], *, mode: str = "functional",
-                 out: BinaryIO | None = None, costs: dict[int, int] | None = None):
+                 out: BinaryIO | None = None, costs: dict[int, int] | None = None, consoles=None):
+        """`out`: where the VMs' console lines go, tagged "[vmN] "; `consoles`: a function
+        VirtualMachine -> byte sink to use instead (e.g. the guest OS's console demultiplexer)."""
+        self.consoles = consoles
         cfg = machine_config(config)
         nvcpu = sum(v.ncpu for v in vms)
         if not vms:
@@ -235,36 +238,43 @@ class Disco:
             if spec.mem % 4096 or spec.mem < (1 << 20):
                 raise GuestError(f"VM {i}: memory {spec.mem} must be a multiple of 4 KB, at least 1 MB")
             cpus = list(range(cpu, cpu + spec.ncpu))
+            pages = self._allocate(spec.mem, int(self.m.cpu_node[cpus[0]]), i)
             vm = VirtualMachine(index=i, name=spec.name or f"vm{i}", ncpu=spec.ncpu, mem=spec.mem,
-                                vcpus=list(range(vcpu, vcpu + spec.ncpu)), cpus=cpus,
-                                base=self._allocate(spec.mem, int(self.m.cpu_node[cpus[0]]), i))
+                                vcpus=list(range(vcpu, vcpu + spec.ncpu)), cpus=cpus, base=int(pages[0]) << 12)
             vcpu += spec.ncpu
             cpu += spec.ncpu
             self.m.pmap[i, :] = -1
-            self.m.pmap[i, :spec.mem >> 12] = (vm.base >> 12) + np.arange(spec.mem >> 12)
+            self.m.pmap[i, :spec.mem >> 12] = pages
             self._devices(vm)
             self.vms.append(vm)
         for c in range(cpu, cfg.ncpu):                     # CPUs without a VCPU stay off
             self.m.cpu[c, S.HALTED] = 1
 
     # ------------------------------------------------------------ memory
-    def _allocate(self, nbytes: int, node: int, vm: int) -> int:
+    def _allocate(self, nbytes: int, node: int, vm: int) -> np.ndarray:
+        """Machine pages for `nbytes` of guest memory: from `node` first, then the
+        other nodes in order (the pmap makes them look contiguous to the guest)."""
         per = self.cfg.mem_per_node
-        order = [node] + [n for n in range(self.cfg.nodes) if n != node]
-        if self.cfg.interleave == 0:
-            for n in order:
-                if self._alloc[n] + nbytes <= per:
-                    base = n * per + self._alloc[n]
-                    self._alloc[n] += nbytes
-                    return base
-        # spread over consecutive nodes (or an interleaved machine): one range past the reserved areas
-        top = max(n * per + self._alloc[n] for n in range(self.cfg.nodes))
-        if top + nbytes > self.cfg.ram_bytes:
-            raise GuestError(f"VM {vm}: {nbytes >> 20} MB do not fit in machine memory "
-                             f"({self.cfg.ram_bytes >> 20} MB, {MONITOR_BYTES >> 20} MB per node for the monitor)")
-        for n in range(self.cfg.nodes):
-            self._alloc[n] = per
-        return top
+        need = nbytes >> 12
+        if self.cfg.interleave:
+            order = [0]
+            limits = {0: self.cfg.ram_bytes}
+        else:
+            order = [node] + [n for n in range(self.cfg.nodes) if n != node]
+            limits = {n: per for n in order}
+        pages = []
+        for n in order:
+            base = 0 if self.cfg.interleave else n * per
+            free = (limits[n] - self._alloc[n]) >> 12
+            take = min(free, need - len(pages))
+            if take > 0:
+                first = (base + self._alloc[n]) >> 12
+                pages.extend(range(first, first + take))
+                self._alloc[n] += take << 12
+            if len(pages) == need:
+                return np.array(pages, np.int64)
+        raise GuestError(f"VM {vm}: {nbytes >> 20} MB do not fit in what is left of machine memory "
+                         f"({self.cfg.ram_bytes >> 20} MB, {MONITOR_BYTES >> 20} MB per node kept for the monitor)")
 
     def guest_write(self, vm: VirtualMachine, gpa: int, data: bytes) -> None:
         VmHost(self, vm).dma_write(gpa, data)
@@ -277,7 +287,7 @@ class Disco:
         host = VmHost(self, vm)
         vm.host = host
         vm.console = TaggedWriter(vm, self.out)
-        vm.uart = Uart(UART_BASE, out=vm.console)
+        vm.uart = Uart(UART_BASE, out=self.consoles(vm) if self.consoles else vm.console)
         vm.smp = VSmp(self, vm)
         vm.devices = [vm.uart, VPower(POWER_BASE), Timer(TIMER_BASE, self.fm.now_cycles, self.fm.ns_per_cycle),
                       vm.smp]
@@ -294,29 +304,48 @@ class Disco:
         post_interrupt_nb(self.m, vm.cpus[k], vm.vcpus[k], line, bool(srcs))
 
     # ------------------------------------------------------------ booting
-    def boot(self, vm: VirtualMachine, image: ElfImage, argv: list[str] = (), envp: list[str] = ()) -> None:
-        """Load a guest kernel linked for the supervisor segment and start VCPU 0 at its entry."""
+    def boot(self, vm: VirtualMachine, image: ElfImage, argv: list[str] = (), envp: list[str] = (),
+             *, os_words: bytes = b"") -> None:
+        """Load a guest kernel relinked for the supervisor segment and start VCPU 0.
+
+        Segments in ksseg (0xC0000000 + guest-physical) or kseg0/kseg1 are
+        loaded at their guest-physical address.  The VCPU starts at the
+        kernel's `_start_virtual` if it has one (the monitor has wired the
+        kernel window its boot code would wire), else at the ELF entry, which
+        must then be in ksseg.  `os_words` go to boot info 0x40.. (OS-private)."""
         for seg in image.segments:
-            if not KSSEG <= seg.vaddr < 0xE0000000:
-                raise GuestError(f"{image.path}: segment at {seg.vaddr:#x} is not in the supervisor segment "
-                                 "(0xC0000000..): Disco runs kernels relinked there (the mapped variant)")
-            gpa = seg.vaddr - KSSEG
+            if KSSEG <= seg.vaddr < 0xE0000000:
+                gpa = seg.vaddr - KSSEG
+            elif 0x80000000 <= seg.vaddr < 0xC0000000:
+                gpa = seg.vaddr & 0x1FFFFFFF
+            else:
+                raise GuestError(f"{image.path}: segment at {seg.vaddr:#x} is neither in the supervisor segment "
+                                 "nor in kseg0/kseg1: Disco runs kernels relinked in ksseg (the mapped variant)")
             if gpa + seg.memsz > vm.mem:
                 raise GuestError(f"{image.path}: segment {gpa:#x}+{seg.memsz:#x} does not fit in "
                                  f"VM {vm.name}'s {vm.mem >> 20} MB")
             self.guest_write(vm, gpa, bytes(seg.data) + bytes(seg.memsz - seg.filesz))
+        sym = image.symbols.get("_start_virtual")
+        entry = sym.addr if sym is not None else image.entry
+        if not KSSEG <= entry < 0xE0000000:
+            raise GuestError(f"{image.path}: entry {entry:#x} is not in the supervisor segment; a guest kernel "
+                             "for Disco must be relinked there (link it like flashvm/guest/bare/link-ksseg.ld, "
+                             "or give it a _start_virtual)")
         strings = b"".join(s.encode() + b"\0" for s in [*argv, *envp])
         if 0x100 + len(strings) > BOOTINFO_SIZE:
             raise GuestError("the command line and environment do not fit the boot info block")
+        ndisks = sum(1 for d in vm.devices if d.name == "disk")
+        nnics = sum(1 for d in vm.devices if d.name == "net")
         head = struct.pack("<14I", BOOTINFO_MAGIC, 1, vm.ncpu, vm.mem, 1, vm.mem, 0, int(self.cfg.clock_mhz * 1e6),
-                           0, 0, len(argv), len(envp), 1 | FLAG_VIRTUAL, vm.index)
+                           ndisks, nnics, len(argv), len(envp), 1 | FLAG_VIRTUAL, vm.index)
         block = bytearray(BOOTINFO_SIZE)
         block[:len(head)] = head
+        block[0x40:0x40 + len(os_words)] = os_words
         block[0x100:0x100 + len(strings)] = strings
         self.guest_write(vm, BOOTINFO_PA, bytes(block))
         for k in range(vm.ncpu):
             self._reset_vcpu(vm, k)
-        self.start_vcpu(vm, 0, image.entry)
+        self.start_vcpu(vm, 0, entry)
 
     def _reset_vcpu(self, vm: VirtualMachine, k: int) -> None:
         m = self.m
@@ -397,6 +426,8 @@ class Disco:
                        int(m.cpu[c, S.PC]), int(m.cpu[c, S.BRANCH_PC]), va, 0)
             return
         dev = next((d for d in vm.devices if d.base <= pa < d.base + d.size), None)
+        if dev is not None:
+            self.fm.charge_io(c)
         if op in _STORES:
             value = int(m.gpr[c, rt]) & ((1 << (8 * size)) - 1)
             if dev is not None:

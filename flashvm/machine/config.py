@@ -61,6 +61,9 @@ class LatencyConfig:
         "doc": "home directory time per invalidation it sends, added to the requester's latency"})
     uma_ns: float = field(default=300.0, metadata={
         "doc": "in UMA mode, the one latency of every L2 miss"})
+    io_ns: float = field(default=500.0, metadata={
+        "doc": "an uncached access to a device register (charged in both modes: it is what makes "
+               "a driver's polling loop take time)"})
 
 
 @dataclass(frozen=True)
@@ -154,10 +157,10 @@ class MachineConfig:
         if self.uma:
             flat = self.cycles(lat.uma_ns)
             return {"l2": self.cycles(lat.l2_hit_ns), "local": flat, "remote": flat, "dirty": flat,
-                    "inval": self.cycles(lat.dir_occupancy_ns)}
+                    "inval": self.cycles(lat.dir_occupancy_ns), "io": self.cycles(lat.io_ns)}
         return {"l2": self.cycles(lat.l2_hit_ns), "local": self.cycles(lat.local_ns),
                 "remote": self.cycles(lat.remote_ns), "dirty": self.cycles(lat.remote_dirty_ns),
-                "inval": self.cycles(lat.dir_occupancy_ns)}
+                "inval": self.cycles(lat.dir_occupancy_ns), "io": self.cycles(lat.io_ns)}
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

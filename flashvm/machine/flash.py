@@ -35,7 +35,7 @@ from flashvm.kernels.state import (
     CP0_BadVAddr, CP0_Cause, CP0_EPC, CP0_Status, CYCLES, EXC_NAMES, EXIT_BUDGET, EXIT_HALT, EXIT_HOT_PAGE,
     EXIT_MMIO_LOAD, EXIT_MMIO_STORE, EXIT_NAMES, EXIT_WAIT, HALTED, INSNS,
     MMIO_PENDING, MMIO_VALUE, MMU_R4K, P_CURCPU, P_HOT_THRESHOLD, P_HOTQ_N, P_LAT_DIRTY, P_LAT_INVAL,
-    P_LAT_L2, P_LAT_LOCAL, P_LAT_REMOTE, P_NIO, P_RAM_SIZE, P_ROM_HOST, P_ROUND_START, PC, WAITING,
+    P_LAT_L2, P_LAT_LOCAL, P_LAT_REMOTE, P_NIO, P_RAM_SIZE, P_ROM_HOST, P_ROUND_START, PC, S_CYC_BASE, S_STALL_BASE, WAITING,
     X_A0, X_A1, X_A2, X_CPU, Machine, new_machine,
 )
 from flashvm.machine.config import MachineConfig, machine_config
@@ -273,6 +273,7 @@ class FlashMachine:
         self.ram8 = self.m.ram8
         self.ram_bytes = int(self.m.params[P_RAM_SIZE])
         self.ns_per_cycle = 1000.0 / self.cfg.clock_mhz
+        self.io_cycles = self.cfg.latencies_cycles()["io"]
         q = self.cfg.quantum
         self.chunk_cycles = max(q, chunk_cycles // q * q)
         self.current_cpu = 0
@@ -454,11 +455,13 @@ class FlashMachine:
                     if why == EXIT_MMIO_LOAD:
                         pa, size = int(m.exitrec[X_A0]), int(m.exitrec[X_A1])
                         d = self._device(pa)
+                        self.charge_io(c)
                         m.cpu[c, MMIO_VALUE] = d.read(pa - d.base, size) & 0xFFFFFFFF
                         m.cpu[c, MMIO_PENDING] = 1
                     elif why == EXIT_MMIO_STORE:
                         pa, size, value = int(m.exitrec[X_A0]), int(m.exitrec[X_A1]), int(m.exitrec[X_A2])
                         d = self._device(pa)
+                        self.charge_io(c)
                         d.write(pa - d.base, size, value)
                     elif why == EXIT_HOT_PAGE:
                         self._hot_pages()
@@ -488,6 +491,15 @@ class FlashMachine:
         return RunResult(status=status, reason=reason, instructions=int(m.cpu[:, INSNS].sum()),
                          cycles=int(m.cpu[:, CYCLES].max()), host_seconds=dt, exits=exits,
                          hot_pages=list(self.hot_pages))
+
+    def charge_io(self, c: int) -> None:
+        """A device-register access stalls CPU c for the config's io latency."""
+        m = self.m
+        status = int(m.cp0[c, CP0_Status, 0])
+        mode = 0 if status & 6 or (status >> 3) & 3 == 0 else (status >> 3) & 3
+        m.cpu[c, CYCLES] += self.io_cycles
+        m.stats[c, S_CYC_BASE + mode] += self.io_cycles
+        m.stats[c, S_STALL_BASE + mode] += self.io_cycles
 
     def all_waiting(self) -> None:
         """Every CPU waits and no event is due: nothing can ever run again."""

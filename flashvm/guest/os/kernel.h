@@ -63,6 +63,7 @@ struct bootinfo {
     u32 verbose;                    /* 0x4C: OS-private: kernel log level */
 };
 #define BOOTINFO_MAGIC 0x49425646
+#define BOOT_VIRTUAL   2            /* flags: running in a Disco VM (the monitor wires the kernel window) */
 extern struct bootinfo *bootinfo;
 extern unsigned ncpu;
 
@@ -287,6 +288,7 @@ void fpu_restore(u32 *buf);
 extern char vec_refill[], vec_refill_end[], vec_general[], vec_general_end[];
 extern char _text_start[], _end[];
 void secondary_entry(void);
+void secondary_virtual(void);
 
 /* ------------------------------------------------------------- trap.c */
 void trap(struct tf *tf);

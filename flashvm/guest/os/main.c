@@ -153,8 +153,10 @@ void kmain(void)
         u8 *stk = page_alloc_n(2);
         cpu_boot_sp[i] = (u32)stk + 8192;
         mb();
-        if (smp_hw) wr32(SMP_RELEASE(i), (u32)secondary_entry);
-        else cpu_release[i] = (u32)secondary_entry;
+        /* under Disco the monitor has wired the kernel window: start in mapped text */
+        u32 entry = (bootinfo->flags & BOOT_VIRTUAL) ? (u32)secondary_virtual : (u32)secondary_entry;
+        if (smp_hw) wr32(SMP_RELEASE(i), entry);
+        else cpu_release[i] = entry;
     }
     make_init();
     PHASE("init created");

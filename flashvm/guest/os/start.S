@@ -90,6 +90,60 @@ secondary_entry:
         nop
         .end    secondary_entry
 
+/* Under Disco (boot-info flag 2) the monitor plays the boot code's part: it
+ * wires the kernel window (ksseg 0xC0000000 + pa -> pa, as wire_kernel does)
+ * and starts the boot VCPU here, and secondaries at secondary_virtual, in the
+ * mapped text: nothing runs from kseg0, which a guest in supervisor mode
+ * cannot reach (the paper's KSEG0 relocation). */
+        .text
+        .globl  _start_virtual
+        .ent    _start_virtual
+_start_virtual:
+        mtc0    $0, $12                 /* Status = 0 (emulated by the monitor) */
+        ehb
+        li      $8, KSEG0
+        mtc0    $8, $15, 1              /* EBase */
+        mtc0    $0, $13
+        ehb
+        la      $sp, boot_stack_top
+        la      $gp, _gp
+        la      $8, __bss_start
+        la      $9, __bss_end
+1:      beq     $8, $9, 2f
+        nop
+        sw      $0, 0($8)
+        b       1b
+        addiu   $8, $8, 4
+2:      la      $25, kmain
+        jalr    $25
+        addiu   $sp, $sp, -24
+3:      b       3b
+        nop
+        .end    _start_virtual
+
+        .globl  secondary_virtual
+        .ent    secondary_virtual
+secondary_virtual:
+        mtc0    $0, $12
+        ehb
+        li      $8, KSEG0
+        mtc0    $8, $15, 1
+        mtc0    $0, $13
+        ehb
+        mfc0    $4, $15, 1
+        andi    $4, $4, 0x3FF
+        sll     $9, $4, 2
+        la      $8, cpu_boot_sp
+        addu    $8, $8, $9
+        lw      $sp, 0($8)
+        la      $gp, _gp
+        la      $25, secondary_main
+        jalr    $25
+        addiu   $sp, $sp, -24
+1:      b       1b
+        nop
+        .end    secondary_virtual
+
         .section .text.start, "ax", @progbits
 /* Mapped variant: wired TLB entries map ksseg 0xC0000000 + pa -> pa for all
  * of RAM with 16 MB page pairs (global, cached, writable).  Runs from kseg0
