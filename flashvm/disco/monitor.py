@@ -71,6 +71,8 @@ class VirtualMachine:
     status: int | None = None
     failure: str | None = None
     devices: list[Device] = field(default_factory=list)
+    strikes: int = 0                 # watchdog periods in a row with interrupts off
+    last_insns: int = 0
 
     @property
     def done(self) -> bool:
@@ -207,9 +209,12 @@ class Disco:
     """The virtual machine monitor: VMs with VCPUs on a FLASH machine."""
 
     def __init__(self, config: MachineConfig | str, vms: list[VmSpec], *, mode: str = "functional",
-                 out: BinaryIO | None = None, costs: dict[int, int] | None = None, consoles=None):
+                 out: BinaryIO | None = None, costs: dict[int, int] | None = None, consoles=None,
+                 watchdog_ms: float = 100.0):
         """`out`: where the VMs' console lines go, tagged "[vmN] "; `consoles`: a function
-        VirtualMachine -> byte sink to use instead (e.g. the guest OS's console demultiplexer)."""
+        VirtualMachine -> byte sink to use instead (e.g. the guest OS's console demultiplexer).
+        `watchdog_ms`: a VM whose every VCPU keeps interrupts off in its kernel for this long
+        (simulated time) is stopped (0: no watchdog)."""
         self.consoles = consoles
         cfg = machine_config(config)
         nvcpu = sum(v.ncpu for v in vms)
@@ -228,6 +233,8 @@ class Disco:
         self.m.params[S.P_MON_DATA] = 0x10000
         self.fm.exit_handlers[S.EXIT_DISCO] = self._on_disco_exit
         self.fm.all_waiting = self._all_waiting
+        self.fm.stuck = self._stuck
+        self.watchdog_ms = watchdog_ms
         self.current_vcpu_index = 0
         self.vms: list[VirtualMachine] = []
         self._irq_sources: dict[tuple[int, int, int], set[int]] = {}
@@ -418,9 +425,9 @@ class Disco:
             size, signed = _LOADS[op]
         elif op in _STORES:
             size, signed = _STORES[op], False
-        else:
-            raise VmFailed(f"unsupported access to {va:#x} by instruction {insn:#010x} at "
-                           f"pc={int(m.cpu[c, S.PC]):#x}")
+        else:                               # lwl/swl/ll/sc/FPU to an unmapped segment: a bus error
+            self._bus_error(c, va)
+            return
         if va & (size - 1):                 # the guest's own address error, as its CPU would raise it
             reflect_nb(m, c, int(m.cpu[c, S.VCPU]) - 1, S.EXC_ADES if op in _STORES else S.EXC_ADEL,
                        int(m.cpu[c, S.PC]), int(m.cpu[c, S.BRANCH_PC]), va, 0)
@@ -435,14 +442,16 @@ class Disco:
             elif pa + size <= vm.mem:
                 self.guest_write(vm, pa, value.to_bytes(size, "little"))
             else:
-                raise VmFailed(f"store to guest-physical {pa:#x}: no memory or device there")
+                self._bus_error(c, va)
+                return
         else:
             if dev is not None:
                 value = dev.read(pa - dev.base, size) & ((1 << (8 * size)) - 1)
             elif pa + size <= vm.mem:
                 value = int.from_bytes(self.guest_read(vm, pa, size), "little")
             else:
-                raise VmFailed(f"load from guest-physical {pa:#x}: no memory or device there")
+                self._bus_error(c, va)
+                return
             if signed and value >> (8 * size - 1):
                 value -= 1 << (8 * size)
             if rt:
@@ -452,6 +461,13 @@ class Disco:
         m.cpu[c, S.PC] = npc
         m.cpu[c, S.NPC] = (npc + 4) & 0xFFFFFFFF
         m.cpu[c, S.BRANCH_PC] = -1
+
+    def _bus_error(self, c: int, va: int) -> None:
+        """Nothing at that guest-physical address: the guest gets the bus error its CPU would."""
+        m = self.m
+        v = int(m.cpu[c, S.VCPU]) - 1
+        m.dstats[v, S.DS_BUSERR] += 1
+        reflect_nb(m, c, v, S.EXC_DBE, int(m.cpu[c, S.PC]), int(m.cpu[c, S.BRANCH_PC]), va, 0)
 
     # ------------------------------------------------------------ containment
     def _vm_halted(self, vm: VirtualMachine, h: MachineHalted) -> None:
@@ -477,6 +493,41 @@ class Disco:
         if all(v.done for v in self.vms):
             raise MachineHalted(self.status)
 
+    def _stuck(self, c: int) -> None:
+        """Nothing retired in a whole chunk: the VMs whose CPUs loop taking exceptions fail."""
+        m = self.m
+        failed = False
+        for vm in self.vms:
+            if not vm.done and not any(m.cpu[x, S.WAITING] for x in vm.cpus):
+                v = vm.vcpus[0]
+                self.fail(vm, f"stuck taking exceptions (a VCPU at pc={int(m.cpu[vm.cpus[0], S.PC]):#010x}, "
+                              f"guest EPC={int(m.vcp0[v, S.CP0_EPC, 0]):#010x})")
+                failed = True
+        if not failed:
+            FlashMachine.stuck(self.fm, c)
+
+    def _watchdog(self) -> None:
+        """Every watchdog period: a VM with interrupts off in all its VCPUs' kernels, twice running, stops."""
+        m = self.m
+        for vm in self.vms:
+            if vm.done:
+                continue
+            off = all((m.vcp0[v, S.CP0_Status, 0] & S.St_IE) == 0 or m.vcp0[v, S.CP0_Status, 0] & 6
+                      for v in vm.vcpus)
+            progress = int(m.cpu[vm.cpus, S.INSNS].sum())
+            waiting = all(m.cpu[x, S.WAITING] for x in vm.cpus)
+            if progress == vm.last_insns and not waiting:
+                self.fail(vm, f"stuck: no instruction retired in {self.watchdog_ms / 2:g} ms of simulated time "
+                              f"(an exception loop at guest pc={int(m.cpu[vm.cpus[0], S.PC]):#010x})")
+                continue
+            vm.strikes = (vm.strikes + 1) if off else 0
+            vm.last_insns = progress
+            if vm.strikes >= 2:
+                self.fail(vm, f"watchdog: no interrupts for {self.watchdog_ms:g} ms of simulated time "
+                              "(a guest looping with interrupts off)")
+        if not all(v.done for v in self.vms):
+            self.fm.schedule(self.fm.now_ns() + int(self.watchdog_ms * 1e6 / 2), self._watchdog)
+
     def _all_waiting(self) -> None:
         """No CPU can ever run again: the VMs still going are deadlocked; they fail."""
         for vm in self.vms:
@@ -495,6 +546,8 @@ class Disco:
 
     # ------------------------------------------------------------ running
     def run(self, max_insns: int | None = None, progress=None) -> RunResult:
+        if self.watchdog_ms > 0:
+            self.fm.schedule(self.fm.now_ns() + int(self.watchdog_ms * 1e6 / 2), self._watchdog)
         r = self.fm.run(max_insns=max_insns, progress=progress)
         for vm in self.vms:
             vm.console.flush_line()

@@ -511,11 +511,16 @@ class FlashMachine:
         m = self.m
         if int(m.cpu[:, INSNS].sum()) == insns_before and not m.cpu[:, WAITING].any():
             c = int(m.params[P_CURCPU]) % self.cfg.ncpu
-            cause = int(m.cp0[c, CP0_Cause, 0])
-            raise GuestError(
-                f"CPU {c} is stuck taking {EXC_NAMES.get((cause >> 2) & 31, '?')} exceptions "
-                f"at pc={int(m.cpu[c, PC]):#010x} (EPC={int(m.cp0[c, CP0_EPC, 0]):#010x}); "
-                "its exception vector cannot run")
+            self.stuck(c)
+
+    def stuck(self, c: int) -> None:
+        """No CPU retired an instruction in a whole chunk: CPU c loops taking exceptions."""
+        m = self.m
+        cause = int(m.cp0[c, CP0_Cause, 0])
+        raise GuestError(
+            f"CPU {c} is stuck taking {EXC_NAMES.get((cause >> 2) & 31, '?')} exceptions "
+            f"at pc={int(m.cpu[c, PC]):#010x} (EPC={int(m.cp0[c, CP0_EPC, 0]):#010x}); "
+            "its exception vector cannot run")
 
     def flush(self) -> None:
         """Make what devices hold reach their host files (disks)."""

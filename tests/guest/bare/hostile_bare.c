@@ -61,7 +61,7 @@ after_touch:
             *(volatile uint32_t *)(uintptr_t)dev = rnd();
         else
             (void)*(volatile uint32_t *)(uintptr_t)dev;
-        uint32_t pa = rnd() & 0x1FFFFFFC;
+        uint32_t pa = 0x01000000u + (rnd() & 0x0EFFFFFC);   /* beyond its 16 MB: nothing there */
         *(volatile uint32_t *)(uintptr_t)(0x80000000u | pa) = rnd();
 after_dev:
         ;
