@@ -158,10 +158,20 @@ def test_disco_is_deterministic():
     assert np.array_equal(a.m.cpu[:, S.CYCLES], b.m.cpu[:, S.CYCLES])
 
 
-def test_too_many_vcpus_is_a_clear_error():
-    from flashvm.machine.flash import GuestError
-    with pytest.raises(GuestError, match="virtual CPUs need"):
-        Disco("flash1", [VmSpec(ncpu=2)])
+def test_overcommitted_cpu_time_shares_vcpus():
+    """Four VMs on one CPU: they take turns; a VCPU in WAIT gives the CPU away."""
+    guests = [("timer_bare.c", 1), ("hello_bare.c", 1), ("timer_bare.c", 1), ("traps_bare.c", 1)]
+    d, r = run_vms("flash1", guests, mem=8 << 20)
+    assert [vm.status for vm in d.vms] == [0, 7, 0, 0], [(vm.failure, bytes(vm.out)) for vm in d.vms]
+    assert b"timer ok" in bytes(d.vms[0].out) and b"traps ok" in bytes(d.vms[3].out)
+    assert d.switches >= 4
+
+
+def test_two_vcpus_of_one_vm_share_a_cpu():
+    d, r = run_vms("flash1", [("smp_numa.c", 2, "-DPASSES=1")], mem=24 << 20)
+    assert d.vms[0].status == 0, (d.vms[0].failure, bytes(d.vms[0].out))
+    assert b"2 cpus, spread=0, counters 400 800, ok" in bytes(d.vms[0].out)
+    assert d.switches > 3                      # the barriers need both VCPUs to run, in turn
 
 
 def test_kernel_must_be_relinked():

@@ -11,9 +11,10 @@ where they run, the virtual devices, guest accesses to unmapped segments,
 and containment.  Each VM sees the machine of docs/machine.md: RAM from
 guest-physical 0, its own CPUs numbered from 0, its own devices.
 
-A VCPU runs on one physical CPU for the whole run (affinity; the paper's
-scheduler also time-shares VCPUs, which this version does not do yet: a
-config needs as many CPUs as VCPUs).  Each node keeps its first
+VCPU g of the run lives on CPU g mod ncpu (affinity); when a CPU has more
+than one, they time-share it: between chunks of simulated time (a slice)
+the CPU moves on to the next runnable VCPU, round robin; a VCPU in WAIT is
+not runnable until an interrupt is posted to it or its timer fires.  Each node keeps its first
 MONITOR_BYTES for the monitor; a VM's memory comes from the node of its
 first VCPU, then the next nodes, page by page through the pmap.
 """
@@ -30,7 +31,9 @@ import numpy as np
 from flashvm.elf import ElfImage
 from flashvm.kernels import state as S
 from flashvm.kernels.cp0 import reset_cpu
-from flashvm.kernels.disco import DX_KSEG, l2tlb_flush_nb, post_interrupt_nb, reflect_nb, sync_real_status_nb
+from flashvm.kernels.cp0 import mtc0_nb
+from flashvm.kernels.disco import (DX_KSEG, deliver_pending_nb, l2tlb_flush_nb, l2tlb_flush_real, post_interrupt_nb,
+                                   reflect_nb, sync_real_status_nb)
 from flashvm.machine.config import MachineConfig, machine_config
 from flashvm.machine.devhost import DmaError
 from flashvm.machine.devices import POWER_BASE, TIMER_BASE, UART_BASE, Device, MachineHalted, Power, Timer, Uart
@@ -38,6 +41,7 @@ from flashvm.machine.flash import (
     BOOTINFO_MAGIC, BOOTINFO_PA, BOOTINFO_SIZE, SMP_BASE, FlashMachine, GuestError, RunResult,
 )
 
+SLICE_NS = 2_500_000             # VCPU time slice when CPUs are shared
 MONITOR_BYTES = 1 << 20          # reserved at the start of every node: the monitor's code and data
 KSSEG = 0xC0000000
 FLAG_VIRTUAL = 2                 # boot-info flags bit: running under Disco
@@ -220,9 +224,6 @@ class Disco:
         nvcpu = sum(v.ncpu for v in vms)
         if not vms:
             raise GuestError("Disco needs at least one VM")
-        if nvcpu > cfg.ncpu:
-            raise GuestError(f"{nvcpu} virtual CPUs need {nvcpu} CPUs; machine {cfg.name} has {cfg.ncpu} "
-                             "(this Disco does not time-share VCPUs yet): use fewer VMs or CPUs per VM")
         max_pages = max(v.mem for v in vms) >> 12
         self.fm = FlashMachine(cfg, mode=mode, out=out, disco=(nvcpu, len(vms), max_pages))
         self.cfg = cfg
@@ -235,27 +236,45 @@ class Disco:
         self.fm.all_waiting = self._all_waiting
         self.fm.stuck = self._stuck
         self.watchdog_ms = watchdog_ms
+        self.fm.chunk_hooks.append(self._schedule)
         self.current_vcpu_index = 0
         self.vms: list[VirtualMachine] = []
+        for c in range(cfg.ncpu):
+            reset_cpu(self.m, c)
+        self._reset_cp0 = self.m.cp0[0].copy()               # a MIPS CPU's CP0 after reset
+        self.running = [-1] * cfg.ncpu                         # the VCPU each CPU runs
+        self.queue: list[list[int]] = [[] for _ in range(cfg.ncpu)]   # VCPUs homed on each CPU (affinity)
+        self.ctx: dict[int, dict] = {}                         # saved state of VCPUs not running
+        self.switches = 0                                      # VCPU switch-ins
         self._irq_sources: dict[tuple[int, int, int], set[int]] = {}
         self._alloc = [MONITOR_BYTES] * cfg.nodes          # next free byte in each node (contiguous layout)
         vcpu = 0
-        cpu = 0
         for i, spec in enumerate(vms):
             if spec.mem % 4096 or spec.mem < (1 << 20):
                 raise GuestError(f"VM {i}: memory {spec.mem} must be a multiple of 4 KB, at least 1 MB")
-            cpus = list(range(cpu, cpu + spec.ncpu))
+            if spec.ncpu > 64:
+                raise GuestError(f"VM {i}: {spec.ncpu} CPUs; a VM has at most 64")
+            # VCPU g runs on CPU g mod ncpu: VMs spread over the machine, more VCPUs than CPUs time-share
+            cpus = [(vcpu + k) % cfg.ncpu for k in range(spec.ncpu)]
             pages = self._allocate(spec.mem, int(self.m.cpu_node[cpus[0]]), i)
             vm = VirtualMachine(index=i, name=spec.name or f"vm{i}", ncpu=spec.ncpu, mem=spec.mem,
                                 vcpus=list(range(vcpu, vcpu + spec.ncpu)), cpus=cpus, base=int(pages[0]) << 12)
             vcpu += spec.ncpu
-            cpu += spec.ncpu
             self.m.pmap[i, :] = -1
             self.m.pmap[i, :spec.mem >> 12] = pages
             self._devices(vm)
             self.vms.append(vm)
-        for c in range(cpu, cfg.ncpu):                     # CPUs without a VCPU stay off
-            self.m.cpu[c, S.HALTED] = 1
+            for k in range(spec.ncpu):
+                self.queue[cpus[k]].append(vm.vcpus[k])
+                self.ctx[vm.vcpus[k]] = self._fresh_context()
+        for c in range(cfg.ncpu):
+            if self.queue[c]:
+                self._switch_in(c, self.queue[c][0])
+            else:
+                self.m.cpu[c, S.HALTED] = 1                    # CPUs without a VCPU stay off
+        if max(len(q) for q in self.queue) > 1:                # time-sharing: a slice of 2.5 ms
+            q = cfg.quantum
+            self.fm.chunk_cycles = max(q, cfg.cycles(SLICE_NS) // q * q)
 
     # ------------------------------------------------------------ memory
     def _allocate(self, nbytes: int, node: int, vm: int) -> np.ndarray:
@@ -308,7 +327,8 @@ class Disco:
         """Drive interrupt line `line` of VCPU k of `vm` (level-triggered, OR of sources)."""
         srcs = self._irq_sources.setdefault((vm.index, k, line), set())
         (srcs.add if level else srcs.discard)(id(source))
-        post_interrupt_nb(self.m, vm.cpus[k], vm.vcpus[k], line, bool(srcs))
+        v = vm.vcpus[k]
+        post_interrupt_nb(self.m, self._cpu_running(v), v, line, bool(srcs))
 
     # ------------------------------------------------------------ booting
     def boot(self, vm: VirtualMachine, image: ElfImage, argv: list[str] = (), envp: list[str] = (),
@@ -356,9 +376,8 @@ class Disco:
 
     def _reset_vcpu(self, vm: VirtualMachine, k: int) -> None:
         m = self.m
-        v, c = vm.vcpus[k], vm.cpus[k]
-        reset_cpu(m, c)
-        m.vcp0[v] = m.cp0[c]                                  # the reset values of a MIPS CPU ...
+        v = vm.vcpus[k]
+        m.vcp0[v] = self._reset_cp0                            # the reset values of a MIPS CPU ...
         m.vcp0[v, S.CP0_PRId, S.SEL_EBase] = 0x80000000 | k   # ... numbered inside the VM
         m.vcp0[v, S.CP0_Status, 0] = 0                          # kernel mode, as the firmware leaves it
         m.vstate[v, S.VS_VM] = vm.index
@@ -374,25 +393,128 @@ class Disco:
             gpa += size
             i += 1
         m.vcp0[v, S.CP0_Wired, 0] = i
-        m.cpu[c, S.VCPU] = v + 1
-        m.cpu[c, S.HALTED] = 0
-        m.cpu[c, S.WAITING] = 1                               # until released
-        m.cp0[c, S.CP0_Status, 0] = 0x3 << 3                   # user-mode, all interrupts masked: only the monitor wakes it
+        slots, _ = self._view(v)
+        slots[S.WAITING] = 1                                  # until released
+        c = self._cpu_running(v)
+        if c >= 0:
+            m.cp0[c, S.CP0_Status, 0] = 0x3 << 3               # user mode, all interrupts masked: only the monitor wakes it
         l2tlb_flush_nb(m, c, v)
 
     def start_vcpu(self, vm: VirtualMachine, k: int, pc: int) -> None:
         """Start (or restart) VCPU k of `vm` at `pc` in its kernel mode."""
         m = self.m
-        v, c = vm.vcpus[k], vm.cpus[k]
+        v = vm.vcpus[k]
         if vm.done:
             return
-        m.cpu[c, S.PC] = pc
-        m.cpu[c, S.NPC] = (pc + 4) & 0xFFFFFFFF
-        m.cpu[c, S.BRANCH_PC] = -1
-        m.gpr[c, 4] = k                                        # a0 = CPU number, as the ROM passes it
-        m.cpu[c, S.WAITING] = 0
-        m.cpu[c, S.CYCLES] = max(int(m.cpu[c, S.CYCLES]), int(m.params[S.P_ROUND_START]))
+        slots, gpr = self._view(v)
+        slots[S.PC] = pc
+        slots[S.NPC] = (pc + 4) & 0xFFFFFFFF
+        slots[S.BRANCH_PC] = -1
+        gpr[4] = k                                             # a0 = CPU number, as the ROM passes it
+        slots[S.WAITING] = 0
+        c = self._cpu_running(v)
+        if c >= 0:
+            m.cpu[c, S.CYCLES] = max(int(m.cpu[c, S.CYCLES]), int(m.params[S.P_ROUND_START]))
+            sync_real_status_nb(m, c, v)
+
+    # ------------------------------------------------------------ VCPU scheduling
+    _SAVED_SLOTS = (S.PC, S.NPC, S.HI, S.LO, S.BRANCH_PC, S.FCSR, S.FIR, S.WAITING)
+
+    def _fresh_context(self) -> dict:
+        slots = np.zeros(S.NSLOTS, np.int64)
+        slots[S.WAITING] = 1
+        slots[S.BRANCH_PC] = -1
+        slots[S.FIR] = self.m.cpu[0, S.FIR]
+        return {"slots": slots, "gpr": np.zeros(32, np.int64), "fpr": np.zeros(32, np.int64),
+                "count": 0, "compare": 0, "t": 0}
+
+    def _cpu_running(self, v: int) -> int:
+        for c, r in enumerate(self.running):
+            if r == v:
+                return c
+        return -1
+
+    def _view(self, v: int):
+        """(cpu slots, GPRs) of VCPU v: the CPU's own arrays when it runs, else its saved context."""
+        c = self._cpu_running(v)
+        if c >= 0:
+            return self.m.cpu[c], self.m.gpr[c]
+        return self.ctx[v]["slots"], self.ctx[v]["gpr"]
+
+    def _switch_out(self, c: int) -> None:
+        m = self.m
+        v = self.running[c]
+        st = m.cpu[c]
+        cyc = int(st[S.CYCLES])
+        count = (int(st[S.COUNT_AT_BASE]) + ((cyc - int(st[S.COUNT_BASE])) >> 1)) & 0xFFFFFFFF
+        self.ctx[v] = {"slots": st.copy(), "gpr": m.gpr[c].copy(), "fpr": m.fpr[c].copy(),
+                       "count": count, "compare": int(m.cp0[c, S.CP0_Compare, 0]), "t": cyc}
+        self.running[c] = -1
+        m.cpu[c, S.VCPU] = 0
+
+    def _switch_in(self, c: int, v: int) -> None:
+        """Load VCPU v on CPU c: registers, the guest's ASID and timer in the real CP0, an empty real TLB."""
+        m = self.m
+        ctx = self.ctx.pop(v)
+        self.switches += 1
+        st = m.cpu[c]
+        for k in self._SAVED_SLOTS:
+            st[k] = ctx["slots"][k]
+        st[S.LLBIT] = 0
+        m.gpr[c] = ctx["gpr"]
+        m.fpr[c] = ctx["fpr"]
+        self.running[c] = v
+        st[S.VCPU] = v + 1
+        st[S.HALTED] = 0
+        cyc = int(st[S.CYCLES])
+        vc = m.vcp0
+        mtc0_nb(m, c, S.CP0_EntryHi, 0, int(vc[v, S.CP0_EntryHi, 0]), cyc)
+        m.cp0[c, S.CP0_HWREna, 0] = vc[v, S.CP0_HWREna, 0]
+        m.cp0[c, S.CP0_Context, S.SEL_UserLocal] = vc[v, S.CP0_Context, S.SEL_UserLocal]
+        # virtual time went on while it was away; a timer that expired meanwhile is posted
+        ticks = max(cyc - ctx["t"], 0) >> 1
+        count = (ctx["count"] + ticks) & 0xFFFFFFFF
+        mtc0_nb(m, c, S.CP0_Count, 0, count, cyc)
+        mtc0_nb(m, c, S.CP0_Compare, 0, ctx["compare"], cyc)
+        if ctx["t"] and not m.vstate[v, S.VS_TIMER_MASKED] and 0 < ((ctx["compare"] - ctx["count"]) & 0xFFFFFFFF) <= ticks:
+            vc[v, S.CP0_Cause, 0] |= S.Ca_TI | (1 << 15)
+            m.vstate[v, S.VS_TIMER_MASKED] = 1
+        l2tlb_flush_real(m, c)
         sync_real_status_nb(m, c, v)
+        if st[S.WAITING] and int(vc[v, S.CP0_Status, 0]) & int(vc[v, S.CP0_Cause, 0]) & S.Ca_IP:
+            st[S.WAITING] = 0
+        deliver_pending_nb(m, c, v)
+
+    def _runnable(self, v: int) -> bool:
+        m = self.m
+        c = self._cpu_running(v)
+        if c >= 0:
+            return not m.cpu[c, S.WAITING]
+        ctx = self.ctx[v]
+        if not ctx["slots"][S.WAITING]:
+            return True
+        if int(m.vcp0[v, S.CP0_Status, 0]) & int(m.vcp0[v, S.CP0_Cause, 0]) & S.Ca_IP:
+            return True
+        if m.vstate[v, S.VS_TIMER_MASKED] or not (int(m.vcp0[v, S.CP0_Status, 0]) & (1 << 15)):
+            return False
+        now = int(m.params[S.P_ROUND_START])
+        return ((ctx["compare"] - ctx["count"]) & 0xFFFFFFFF) <= max(now - ctx["t"], 0) >> 1
+
+    def _schedule(self) -> None:
+        """Between chunks: each CPU with several VCPUs moves on to the next runnable one (round robin)."""
+        for c, q in enumerate(self.queue):
+            if len(q) < 2:
+                continue
+            cur = self.running[c]
+            i = q.index(cur) if cur in q else -1
+            for v in q[i + 1:] + q[:i + 1]:
+                if v == cur:
+                    break
+                if self._runnable(v):
+                    if cur >= 0:
+                        self._switch_out(c)
+                    self._switch_in(c, v)
+                    break
 
     # ------------------------------------------------------------ exits
     def _vm_of_cpu(self, c: int) -> tuple[VirtualMachine, int]:
@@ -487,9 +609,17 @@ class Disco:
     def _stop(self, vm: VirtualMachine) -> None:
         m = self.m
         vm.console.flush_line()
-        for c in vm.cpus:
-            m.cpu[c, S.HALTED] = 1
-            m.cpu[c, S.WAITING] = 0
+        for k, v in enumerate(vm.vcpus):
+            c = vm.cpus[k]
+            if v in self.queue[c]:
+                self.queue[c].remove(v)
+            if self.running[c] == v:
+                self._switch_out(c)
+                if self.queue[c]:
+                    self._switch_in(c, self.queue[c][0])
+                else:
+                    m.cpu[c, S.HALTED] = 1
+                    m.cpu[c, S.WAITING] = 0
         if all(v.done for v in self.vms):
             raise MachineHalted(self.status)
 
@@ -498,7 +628,7 @@ class Disco:
         m = self.m
         failed = False
         for vm in self.vms:
-            if not vm.done and not any(m.cpu[x, S.WAITING] for x in vm.cpus):
+            if not vm.done and not any(self._view(v)[0][S.WAITING] for v in vm.vcpus):
                 v = vm.vcpus[0]
                 self.fail(vm, f"stuck taking exceptions (a VCPU at pc={int(m.cpu[vm.cpus[0], S.PC]):#010x}, "
                               f"guest EPC={int(m.vcp0[v, S.CP0_EPC, 0]):#010x})")
@@ -515,7 +645,7 @@ class Disco:
             off = all((m.vcp0[v, S.CP0_Status, 0] & S.St_IE) == 0 or m.vcp0[v, S.CP0_Status, 0] & 6
                       for v in vm.vcpus)
             progress = int(m.cpu[vm.cpus, S.INSNS].sum())
-            waiting = all(m.cpu[x, S.WAITING] for x in vm.cpus)
+            waiting = all(self._view(v)[0][S.WAITING] for v in vm.vcpus)
             if progress == vm.last_insns and not waiting:
                 self.fail(vm, f"stuck: no instruction retired in {self.watchdog_ms / 2:g} ms of simulated time "
                               f"(an exception loop at guest pc={int(m.cpu[vm.cpus[0], S.PC]):#010x})")

@@ -268,6 +268,8 @@ class FlashMachine:
         self.m: Machine = build_state(self.cfg, timing=mode == "timing", disco=disco)
         # exits beyond the machine's own (Disco registers EXIT_DISCO); handler(cpu)
         self.exit_handlers: dict[int, Callable[[int], None]] = {}
+        # called between chunks of simulated time (Disco's VCPU scheduler)
+        self.chunk_hooks: list[Callable[[], None]] = []
         for c in range(self.cfg.ncpu):
             reset_cpu(self.m, c)
         self.ram8 = self.m.ram8
@@ -446,6 +448,8 @@ class FlashMachine:
                     if why == EXIT_BUDGET and budget == self.chunk_cycles:
                         self._check_stuck(done)
                     self._fire_events(now)
+                    for hook in self.chunk_hooks:
+                        hook()
                     if progress:
                         progress(int(m.cpu[:, INSNS].sum()))
                     continue
