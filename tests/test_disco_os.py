@@ -1,0 +1,76 @@
+"""The guest OS, unchanged (its mapped link variant), inside Disco's VMs.
+
+Programs give the same output in a VM as on the bare machine (the stored
+outputs that tests/test_os.py checks against qemu-mipsel); several VMs run
+side by side on one FLASH machine; a VM whose kernel is crashed fails alone.
+"""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from flashvm.disco.osvm import run_os_vms
+from flashvm.osrun import PANIC_STATUS
+from flashvm.toolchain import build_user
+
+GUEST = Path(__file__).parent / "guest"
+OSG = GUEST / "os"
+PROGRAMS = {p["name"]: p for p in tomllib.loads((GUEST / "programs.toml").read_text())["program"]}
+
+
+def os_prog(name: str) -> Path:
+    return build_user([OSG / f"{name}.c"])
+
+
+@pytest.mark.parametrize("name", ["qsort", "printf_double", "files"])
+def test_suite_program_same_in_a_vm(name):
+    p = PROGRAMS[name]
+    exe = build_user([GUEST / s for s in p.get("sources", [f"{name}.c"])])
+    files = {f"/bin/{name}": exe, "/data/sample.txt": GUEST / "data" / "sample.txt"}
+    env = [f"{k}={v}" for k, v in p.get("env", {}).items()]
+    res, disco, r = run_os_vms(files, [f"/bin/{name}", *p.get("args", [])], vms=1, machine="flash1",
+                               env=env)
+    vm = res[0]
+    assert vm.ok, (vm.failure, vm.klog[-500:])
+    assert vm.stdout.decode(errors="replace") == (GUEST / p["stdout"]).read_text(errors="replace")
+    assert vm.status == p["exit_status"]
+    st = disco.vm_stats(disco.vms[0])
+    assert st["emulated"] > 100 and st["reflected"] > 10      # the kernel really runs deprivileged
+
+
+@pytest.mark.parametrize("vms, cpus", [(2, 1), (4, 2)])
+def test_vms_in_parallel_run_the_os_programs(vms, cpus):
+    """N copies of the OS on flash8, each with 8/N... VCPUs, run the process and thread tests."""
+    files = {"/bin/procs": os_prog("procs"), "/bin/threads": os_prog("threads")}
+    argv = [["/bin/procs"] if i % 2 == 0 else ["/bin/threads"] for i in range(vms)]
+    res, disco, r = run_os_vms(files, [], vms=vms, cpus_per_vm=cpus, machine="flash8", mem_mb=24,
+                               argv_per_vm=argv)
+    for i, vm in enumerate(res):
+        name = "procs" if i % 2 == 0 else "threads"
+        assert vm.ok, (vm.name, vm.failure, vm.klog[-500:])
+        assert vm.stdout.decode() == (OSG / "expected" / f"{name}.stdout").read_text(), vm.name
+
+
+def test_segfault_inside_a_vm_kills_only_the_process():
+    res, _, _ = run_os_vms({"/bin/segv": os_prog("segv")}, ["/bin/segv"], vms=1, machine="flash1")
+    assert res[0].ok and res[0].stdout == (OSG / "expected" / "segv.stdout").read_bytes()
+
+
+def test_crashed_guest_kernel_fails_alone(monkeypatch):
+    """VM 0's kernel text is overwritten with garbage after loading: it dies
+    (panics or is stopped by the monitor); VM 1 runs its program to the end."""
+    from flashvm.disco import monitor
+    orig = monitor.Disco.boot
+
+    def boot(self, vm, image, *a, **kw):
+        orig(self, vm, image, *a, **kw)
+        if vm.index == 0:
+            kmain = image.symbols.get("kmain").addr - 0xC0000000
+            self.guest_write(vm, kmain + 64, b"\xff" * 4096)
+    monkeypatch.setattr(monitor.Disco, "boot", boot)
+    res, disco, r = run_os_vms({"/bin/procs": os_prog("procs")}, ["/bin/procs"], vms=2, machine="flash8")
+    bad, good = res
+    assert not bad.ok and (bad.failure is not None or bad.status == PANIC_STATUS)
+    assert good.ok and good.stdout.decode() == (OSG / "expected" / "procs.stdout").read_text()
