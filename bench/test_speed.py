@@ -206,3 +206,41 @@ def test_smp_8cpu(benchmark, report, flashvm_warm, mode):
     report(mode=mode, cpus=8, instructions=n, simulated_cycles=runs[0].cycles,
            seconds=benchmark.stats.stats.min, mips=n / benchmark.stats.stats.min / 1e6,
            mips_cpu=n / min(cpu) / 1e6)
+
+
+# ---------------------------------------------------------------- Disco
+@pytest.mark.parametrize("where", ["bare", "vm"])
+def test_raytrace_os_bare_vs_disco(benchmark, report, programs, flashvm_warm, tmp_path, where):
+    """(i) the ray tracer as a process of the guest OS (mapped variant) on flash1: on the
+    bare machine vs inside one Disco VM.  Bar: Disco at >= 0.5x the bare simulation speed."""
+    from flashvm.disco.osvm import run_os_vms
+    from flashvm.osrun import boot_os, make_disk_image
+    benchmark.group = "disco"
+    p = PROGRAMS["raytrace"]
+    argv = ["/bin/raytrace", *p.args]
+    files = {"/bin/raytrace": programs["raytrace"]}
+    runs, cpu = [], []
+
+    def once():
+        c0 = time.process_time()
+        if where == "bare":
+            img = make_disk_image(tmp_path / "root.img", files)
+            r = boot_os({}, argv, machine="flash1", variant="mapped", disks=[img])
+            out, insns, cycles, status = r.stdout, r.instructions, r.cycles, r.status
+            extra = {}
+        else:
+            res, disco, r = run_os_vms(files, argv, vms=1, machine="flash1", mem_mb=48)
+            out, insns, cycles, status = res[0].stdout, r.instructions, r.cycles, res[0].status
+            extra = disco.vm_stats(disco.vms[0])
+            extra["exits_per_m"] = extra["host_exits"] / (insns / 1e6)
+        cpu.append(time.process_time() - c0)
+        if status != 0 or last_line(out) != p.checksum:
+            raise AssertionError(f"raytrace ({where}): status {status}, output {out[-200:]!r}")
+        runs.append((insns, cycles, extra))
+
+    benchmark.pedantic(once, rounds=ROUNDS, iterations=1)
+    insns, cycles, extra = runs[0]
+    report(where=where, instructions=insns, simulated_cycles=cycles, seconds=benchmark.stats.stats.min,
+           mips=insns / benchmark.stats.stats.min / 1e6, mips_cpu=insns / min(cpu) / 1e6,
+           **{k: v for k, v in extra.items() if k in ("traps", "emulated", "host_exits", "exits_per_m",
+                                                    "monitor_cycles", "l2tlb_hits", "reflected")})

@@ -53,7 +53,7 @@ S_IFREG = 0o100000
 S_IFDIR = 0o040000
 PANIC_STATUS = 0xDEAD
 
-VARIANTS = {"kseg0": "link.ld", "mapped": "link-mapped.ld"}
+VARIANTS = {"kseg0": "link.ld", "mapped": "link-mapped.ld", "hal": "link-mapped.ld"}   # hal: Disco only
 
 
 def flashfs_dir() -> Path | None:
@@ -82,8 +82,10 @@ def build_kernel(variant: str = "kseg0", opt: str = "-O2") -> Path:
     fsd = flashfs_dir()
     if fsd is not None:        # the kernel includes "fs/flashfs.h"
         flags += ["-DHAVE_FLASHFS=1", f"-I{fsd.parent}"]
-    if variant == "mapped":
+    if variant in ("mapped", "hal"):
         flags.append("-DKERNEL_MAPPED=1")
+    if variant == "hal":
+        flags.append("-DKERNEL_HAL=1")
     return build_bare(_kernel_sources(), opt=opt, extra_flags=flags, runtime=False,
                       linker_script=OS_DIR / VARIANTS[variant], name=f"flashvm-kernel-{variant}")
 

@@ -94,10 +94,12 @@ def _dataset(g: h5py.Group, name: str, data, description: str, unit: str | None 
 def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Mapping[str, Any],
               syscalls: Mapping[int, int] | None = None, unknown_syscalls: Mapping[int, int] | None = None,
               stdout: bytes | None = None, stderr: bytes | None = None,
-              machine_config: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None) -> Path:
+              machine_config: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None,
+              vms: list[Mapping[str, Any]] | None = None) -> Path:
     """Write one run's counters to `path` (atomically).  Returns the path.
     `machine_config`: the resolved MachineConfig as a dict (also adds the per-node
-    and MAGIC page counters); `extra`: more root attributes."""
+    and MAGIC page counters); `extra`: more root attributes; `vms`: Disco's VMs
+    (name, vcpus, status, failure, stdout) for the /disco group."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
@@ -128,6 +130,8 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
                      "cycles", names=MODE_NAMES)
             if machine_config is not None:
                 _write_memory_system(f, m, machine_config)
+            if vms is not None:
+                _write_disco(f, m, vms)
             if syscalls is not None:
                 p = f.create_group("process")
                 p.attrs["description"] = "process mode: the Linux system calls the program made"
@@ -167,6 +171,27 @@ def _write_memory_system(f: h5py.File, m: S.Machine, cfg: Mapping[str, Any]) -> 
              "misses to the page from each node", "events")
     _dataset(p, "home", ((top << 12) >> int(m.params[S.P_HOME_SHIFT])) % int(m.params[S.P_NNODES]),
              "home node of the page")
+
+
+def _write_disco(f: h5py.File, m: S.Machine, vms: list[Mapping[str, Any]]) -> None:
+    g = f.create_group("disco")
+    g.attrs["description"] = ("Disco: per-VCPU monitor counters (indexed by global VCPU number) and the VMs. "
+                              "Monitor time is cpu/cycles_by_mode[:, kernel]; the guest kernels run in supervisor "
+                              "mode, their programs in user mode")
+    nv = sum(len(v["vcpus"]) for v in vms)
+    _dataset(g, "vcpu_counters", m.dstats[:nv].astype(np.int64), "what the monitor did for each VCPU",
+             "events", names=S.DS_NAMES)
+    _dataset(g, "vcpu_vm", np.array([v["index"] for v in vms for _ in v["vcpus"]], np.int64),
+             "the VM of each VCPU")
+    _dataset(g, "vm_status", np.array([-1 if v["status"] is None else v["status"] for v in vms], np.int64),
+             "each VM's exit status (-1: it failed)")
+    for v in vms:
+        vg = g.create_group(f"vm{v['index']}")
+        vg.attrs["name"] = v["name"]
+        vg.attrs["failure"] = v["failure"] or ""
+        vg.attrs["vcpus"] = len(v["vcpus"])
+        if v.get("stdout") is not None:
+            _dataset(vg, "stdout", np.frombuffer(v["stdout"], np.uint8), "what the VM's guest printed")
 
 
 def read_run(path: Path) -> dict[str, Any]:

@@ -32,8 +32,8 @@ from flashvm.elf import ElfImage
 from flashvm.kernels import state as S
 from flashvm.kernels.cp0 import reset_cpu
 from flashvm.kernels.cp0 import mtc0_nb
-from flashvm.kernels.disco import (DX_KSEG, deliver_pending_nb, l2tlb_flush_nb, l2tlb_flush_real, post_interrupt_nb,
-                                   reflect_nb, sync_real_status_nb)
+from flashvm.kernels.disco import (DX_KSEG, deliver_pending_nb, hal_push_nb, l2tlb_flush_nb, l2tlb_flush_real,
+                                   post_interrupt_nb, reflect_nb, sync_real_status_nb)
 from flashvm.machine.config import MachineConfig, machine_config
 from flashvm.machine.devhost import DmaError
 from flashvm.machine.devices import POWER_BASE, TIMER_BASE, UART_BASE, Device, MachineHalted, Power, Timer, Uart
@@ -42,7 +42,8 @@ from flashvm.machine.flash import (
 )
 
 SLICE_NS = 2_500_000             # VCPU time slice when CPUs are shared
-MONITOR_BYTES = 1 << 20          # reserved at the start of every node: the monitor's code and data
+MONITOR_BYTES = 1 << 20
+HAL_AREA = 0x80000               # offset in each node's monitor memory of the VCPUs' HAL special pages          # reserved at the start of every node: the monitor's code and data
 KSSEG = 0xC0000000
 FLAG_VIRTUAL = 2                 # boot-info flags bit: running under Disco
 # Disco's cost model, in cycles (see flashvm/kernels/disco.py)
@@ -59,6 +60,7 @@ class VmSpec:
     ncpu: int = 1
     mem: int = 32 << 20
     name: str = ""
+    hal: bool = False           # map the HAL special page (for a guest built with the HAL)
 
 
 @dataclass
@@ -265,8 +267,16 @@ class Disco:
             self._devices(vm)
             self.vms.append(vm)
             for k in range(spec.ncpu):
-                self.queue[cpus[k]].append(vm.vcpus[k])
-                self.ctx[vm.vcpus[k]] = self._fresh_context()
+                v = vm.vcpus[k]
+                self.queue[cpus[k]].append(v)
+                self.ctx[v] = self._fresh_context()
+                if spec.hal:                                   # its special page, in the monitor's memory
+                    if v >= 128:
+                        raise GuestError("HAL special pages: at most 128 virtual CPUs")
+                    node = int(self.m.cpu_node[cpus[k]])
+                    page = ((0 if cfg.interleave else node * cfg.mem_per_node) + HAL_AREA + (v << 12)) >> 12
+                    self.m.vstate[v, S.VS_HAL] = page
+                    self.m.ram8[page << 12:(page + 1) << 12] = 0
         for c in range(cfg.ncpu):
             if self.queue[c]:
                 self._switch_in(c, self.queue[c][0])
@@ -399,6 +409,7 @@ class Disco:
         if c >= 0:
             m.cp0[c, S.CP0_Status, 0] = 0x3 << 3               # user mode, all interrupts masked: only the monitor wakes it
         l2tlb_flush_nb(m, c, v)
+        hal_push_nb(m, v)
 
     def start_vcpu(self, vm: VirtualMachine, k: int, pc: int) -> None:
         """Start (or restart) VCPU k of `vm` at `pc` in its kernel mode."""
@@ -481,6 +492,7 @@ class Disco:
             m.vstate[v, S.VS_TIMER_MASKED] = 1
         l2tlb_flush_real(m, c)
         sync_real_status_nb(m, c, v)
+        hal_push_nb(m, v)
         if st[S.WAITING] and int(vc[v, S.CP0_Status, 0]) & int(vc[v, S.CP0_Cause, 0]) & S.Ca_IP:
             st[S.WAITING] = 0
         deliver_pending_nb(m, c, v)
@@ -530,6 +542,7 @@ class Disco:
         try:
             if kind == DX_KSEG:
                 self._kseg_access(vm, c, int(x[S.X_A1]), int(x[S.X_A2]))
+                hal_push_nb(self.m, vm.vcpus[k])
             else:
                 raise VmFailed(f"monitor exit {kind}")
         except MachineHalted as h:

@@ -36,19 +36,22 @@ class VmResult:
 def run_os_vms(files: Mapping[str, bytes | str | Path], argv: Sequence[str], *, vms: int = 1,
                cpus_per_vm: int = 1, mem_mb: int = 24, machine="flash8", mode: str = "functional",
                env: Sequence[str] = (), max_insns: int | None = 4_000_000_000, verbose: int = 0,
-               argv_per_vm: Sequence[Sequence[str]] | None = None) -> tuple[list[VmResult], Disco, object]:
+               argv_per_vm: Sequence[Sequence[str]] | None = None, hal: bool = False,
+               costs: dict[int, int] | None = None) -> tuple[list[VmResult], Disco, object]:
     """Boot `vms` copies of the guest OS under Disco, each running argv (or
-    argv_per_vm[i]) as init over a root disk holding `files`.  Returns the
-    per-VM results, the monitor and the machine's RunResult."""
+    argv_per_vm[i]) as init over a root disk holding `files`.  `hal`: the
+    kernel's HAL build (privileged registers through a special page, monitor
+    calls for zeroed and freed pages) instead of the plain mapped one.
+    Returns the per-VM results, the monitor and the machine's RunResult."""
     demuxes: dict[int, ConsoleDemux] = {}
 
     def console(vm):
         demuxes[vm.index] = ConsoleDemux()
         return demuxes[vm.index]
 
-    disco = Disco(machine, [VmSpec(ncpu=cpus_per_vm, mem=mem_mb << 20) for _ in range(vms)], mode=mode,
-                  consoles=console)
-    kernel = load_elf(build_kernel("mapped"))
+    disco = Disco(machine, [VmSpec(ncpu=cpus_per_vm, mem=mem_mb << 20, hal=hal) for _ in range(vms)], mode=mode,
+                  consoles=console, costs=costs)
+    kernel = load_elf(build_kernel("hal" if hal else "mapped"))
     with tempfile.TemporaryDirectory(prefix="flashvm-disco-") as tmp:
         size = max(32 << 20, 4 * sum(Path(v).stat().st_size if isinstance(v, (str, Path)) else len(v)
                                      for v in files.values()))

@@ -41,7 +41,7 @@ kernel-mode (monitor) time.
 import numpy as np
 from numba import njit
 
-from flashvm.kernels.cache import access_nb
+from flashvm.kernels.cache import access_nb, dma_coherence_nb
 from flashvm.kernels.cp0 import (count_now, cp0_written_value, irq_pending, mtc0_nb, take_exception_nb)
 from flashvm.kernels.mmu import tlb_lookup_nb, tlb_write_nb, xlate_nb
 from flashvm.kernels.state import (
@@ -54,13 +54,19 @@ from flashvm.kernels.state import (
     L2TLB_BITS, LLBIT, MMU_SUPER, NPC, P_HOME_SHIFT, P_LSHIFT, P_MON_DATA, P_MON_EMUL, P_MON_REFLECT, P_MON_TLB,
     P_MON_TRAP, P_NTLB, P_TIMING, PC, S_CYC_BASE, S_EXC_BASE, SEL_EBase, SEL_UserLocal, St_BEV, St_CU1,
     St_ERL, St_EXL, St_FR, St_IE, St_KSU, TLB_ENTRYHI, TLB_LO0, TLB_LO1, TLB_PAGEMASK, VCPU, VS_TIMER_MASKED,
-    VS_VM, WAITING, X_A0, X_A1, X_A2, X_A3, X_CPU, X_REASON,
+    VS_HAL, VS_VM, WAITING, X_A0, X_A1, X_A2, X_A3, X_CPU, X_REASON, DS_MCALL, DS_ZERO_PAGES, DS_FREE_PAGES,
 )
 
 M32 = 0xFFFFFFFF
 KSSEG = 0xC0000000
 IM_TIMER = 1 << 15
 L2TLB_MASK = (1 << L2TLB_BITS) - 1
+# the HAL build's special page (flashvm/guest/os/mips.h) and monitor-call page
+HAL_PAGE = 0xDFFFF000
+HAL_MCALL = 0xDFFFE000
+HAL_EBASE = 0x80
+HAL_MC_ZERO = 0x0
+HAL_MC_FREE = 0x4
 # DX_*: why the monitor needs Python (exitrec a0)
 DX_KSEG = 1          # a1 = faulting address, a2 = instruction word, a3 = 1 for a store
 DX_HALT = 2          # the guest executed something the monitor stops it for (a1 = reason)
@@ -98,6 +104,63 @@ def sync_real_status_nb(m, c, v):
     mode = (1 << 3) if guest_kernel_mode(vs) else (2 << 3)
     im = 0 if m.vstate[v, VS_TIMER_MASKED] else IM_TIMER
     m.cp0[c, CP0_Status, 0] = St_IE | mode | im | (vs & (St_CU1 | St_FR))
+
+
+# ------------------------------------------------------------ the HAL special page
+@njit(cache=True, _nrt=False)
+def hal_push_nb(m, v):
+    """Write the guest-visible privileged registers into VCPU v's special page."""
+    mp = m.vstate[v, VS_HAL]
+    if mp == 0:
+        return
+    w = (mp << 12) >> 2
+    vc = m.vcp0
+    for reg in (CP0_Status, CP0_Cause, CP0_EPC, CP0_BadVAddr, CP0_Context, CP0_EntryHi, CP0_EntryLo0,
+                CP0_EntryLo1):
+        m.ram32[w + reg] = vc[v, reg, 0] & M32
+    m.ram32[w + (HAL_EBASE >> 2)] = vc[v, CP0_PRId, SEL_EBase] & M32
+
+
+@njit(cache=True, _nrt=False)
+def hal_pull_nb(m, c, v):
+    """Take what the guest stored in its special page (registers without side effects)."""
+    mp = m.vstate[v, VS_HAL]
+    if mp == 0:
+        return
+    w = (mp << 12) >> 2
+    vc = m.vcp0
+    n = m.params[P_NTLB]
+    for reg in (CP0_EPC, CP0_EntryLo0, CP0_EntryLo1):
+        vc[v, reg, 0] = cp0_written_value(reg, 0, vc[v, reg, 0], np.int64(m.ram32[w + reg]), n)
+    new = cp0_written_value(CP0_Status, 0, vc[v, CP0_Status, 0], np.int64(m.ram32[w + CP0_Status]), n)
+    if new != vc[v, CP0_Status, 0]:
+        vc[v, CP0_Status, 0] = new
+        if c >= 0:
+            sync_real_status_nb(m, c, v)
+
+
+@njit(cache=True, _nrt=False)
+def _monitor_call(m, c, v, off, pc):
+    """A HAL monitor call: a store of a guest-physical page address to the monitor-call page."""
+    m.dstats[v, DS_MCALL] += 1
+    insn = _fetch_insn(m, c, pc)
+    if insn < 0:
+        return
+    gpa = m.gpr[c, (insn >> 16) & 31] & 0xFFFFF000          # the stored register
+    vm = m.vstate[v, VS_VM]
+    g = gpa >> 12
+    if g >= m.pmap.shape[1] or m.pmap[vm, g] < 0:
+        return
+    if off == HAL_MC_ZERO:
+        mp = m.pmap[vm, g]
+        base = (mp << 12) >> 2
+        for i in range(1024):
+            m.ram32[base + i] = 0
+        dma_coherence_nb(m, mp << 12, 4096)
+        m.dstats[v, DS_ZERO_PAGES] += 1
+        _charge(m, c, v, 1024, 0)                 # the monitor's zeroing loop: a word per cycle
+    elif off == HAL_MC_FREE:
+        m.dstats[v, DS_FREE_PAGES] += 1
 
 
 # ------------------------------------------------------------ reflection
@@ -168,10 +231,12 @@ def post_interrupt_nb(m, c, v, line, level):
     else:
         m.vcp0[v, CP0_Cause, 0] &= ~bit
     if c >= 0 and level:
+        hal_pull_nb(m, c, v)
         vs = m.vcp0[v, CP0_Status, 0]
         if vs & m.vcp0[v, CP0_Cause, 0] & Ca_IP:
             m.cpu[c, WAITING] = 0           # a posted interrupt ends the guest's WAIT
         deliver_pending_nb(m, c, v)
+    hal_push_nb(m, v)
 
 
 # ------------------------------------------------------------ address translation
@@ -247,6 +312,12 @@ def fill_nb(m, c, v, va, store):
     asid = m.vcp0[v, CP0_EntryHi, 0] & 0xFF
     vpn2 = va >> 13
     odd = (va >> 12) & 1
+    if vpn2 == HAL_MCALL >> 13 and m.vstate[v, VS_HAL] != 0:
+        # the HAL pair: the monitor-call page stays invalid (it traps), the special page is the VCPU's
+        if not odd:
+            return NOT_VALID
+        _real_insert(m, c, va, asid, 0, (m.vstate[v, VS_HAL] << 6) | 0x1E)
+        return FILLED
     k = _l2_index(vpn2)
     tag = m.l2tlb[v, k, L2_TAG]
     if tag == (vpn2 << 9) | asid or tag == (vpn2 << 9) | 0x100:
@@ -483,8 +554,16 @@ def _to_host(m, c, v, kind, a1, a2, a3):
 def disco_trap_nb(m, c, code, pc, npc, bpc, badva, ce):
     """An exception on CPU c, which runs a VCPU (see the module doc).  Returns 1 when
     Python must act (exit record filled), 0 when the CPU goes on."""
+    v = m.cpu[c, VCPU] - 1
+    hal_pull_nb(m, c, v)
+    r = _trap(m, c, v, code, pc, npc, bpc, badva, ce)
+    hal_push_nb(m, v)
+    return r
+
+
+@njit(cache=True, _nrt=False)
+def _trap(m, c, v, code, pc, npc, bpc, badva, ce):
     st = m.cpu[c]
-    v = st[VCPU] - 1
     exc = code & 0x1F
     ds = m.dstats
     ds[v, DS_TRAPS] += 1
@@ -507,6 +586,12 @@ def disco_trap_nb(m, c, code, pc, npc, bpc, badva, ce):
             reflect_nb(m, c, v, EXC_IBE, pc, bpc, pc, 0)
             return RESUME
         return emulate_nb(m, c, v, insn, pc, npc, bpc)
+    if (exc == EXC_TLBL or exc == EXC_TLBS) and badva >> 12 == HAL_MCALL >> 12 and m.vstate[v, VS_HAL] != 0:
+        _monitor_call(m, c, v, badva & 0xFFF, pc)
+        st[PC] = npc
+        st[NPC] = (npc + 4) & M32
+        st[BRANCH_PC] = -1
+        return RESUME
     if exc == EXC_TLBL or exc == EXC_TLBS:
         store = exc == EXC_TLBS
         _charge(m, c, v, m.params[P_MON_TLB], 1)
@@ -555,5 +640,5 @@ def exception_nb(m, c, code, pc, npc, bpc, badva, ce):
     return take_exception_nb(m, c, code, pc, bpc, badva, ce)
 
 
-__all__ = ["exception_nb", "disco_trap_nb", "emulate_nb", "fill_nb", "reflect_nb", "deliver_pending_nb",
+__all__ = ["hal_push_nb", "hal_pull_nb", "exception_nb", "disco_trap_nb", "emulate_nb", "fill_nb", "reflect_nb", "deliver_pending_nb",
            "post_interrupt_nb", "sync_real_status_nb", "l2tlb_flush_nb", "DX_KSEG", "DX_HALT"]

@@ -262,6 +262,7 @@ VS_VM = 0            # the VM it belongs to
 VS_INDEX = 1         # its number inside the VM (EBase.CPUNum the guest sees)
 VS_TIMER_MASKED = 2  # 1: a virtual timer interrupt is posted; the real timer line is masked until Compare is written
 VS_HALTED = 3        # 1: stopped (its VM halted or failed)
+VS_HAL = 4           # machine page of its HAL special page (0: a plain guest, no HAL)
 NVSTATE = 8
 # l2tlb[v, i, L2_*] : Disco's second-level software TLB (4 KB page pairs, machine addresses)
 L2_TAG = 0           # VPN2 << 9 | 0x100 (global) or ASID; -1 empty
@@ -285,10 +286,13 @@ DS_HOST = 12         # exits to Python
 DS_MON_CYCLES = 13   # cycles charged to the monitor
 DS_TLB_FLUSH = 14    # L2TLB flushes (guest invalidations)
 DS_BUSERR = 15       # guest mappings of non-existent guest-physical memory
-NDSTATS = 16
+DS_MCALL = 16        # HAL monitor calls
+DS_ZERO_PAGES = 17   # pages the monitor zeroed for the guest (HAL call)
+DS_FREE_PAGES = 18   # pages the guest said are free (HAL call)
+NDSTATS = 20
 DS_NAMES = ["traps", "emulated", "mfc0", "mtc0", "tlb_writes", "tlbp", "eret", "wait", "l2tlb_hits",
             "vtlb_hits", "reflected", "virtual_interrupts", "host_exits", "monitor_cycles",
-            "l2tlb_flushes", "bus_errors"]
+            "l2tlb_flushes", "bus_errors", "monitor_calls", "pages_zeroed", "pages_freed", "spare"]
 
 
 class Machine(NamedTuple):

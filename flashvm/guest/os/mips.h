@@ -99,6 +99,19 @@
 #define MAXCPU       16
 #define KSTACK_SIZE  8192
 
+/* ------------------------------------------------------------------ HAL
+ * The HAL build (-DKERNEL_HAL, under Disco only): frequent reads and writes
+ * of privileged registers without side effects are loads and stores to a
+ * special page the monitor maps for each virtual CPU (paper §4.1, 4.3.3);
+ * the word of CP0 register r (select 0) is at HAL_PAGE + 4 * r, EBase at
+ * HAL_EBASE.  A store to the monitor-call page below it traps into the
+ * monitor: zero a page, or note that a page is free (the value stored is its physical address). */
+#define HAL_PAGE        0xDFFFF000
+#define HAL_EBASE       0x80                    /* offset of EBase in the page */
+#define HAL_MCALL       0xDFFFE000
+#define HAL_MC_ZERO     0x0                     /* zero the guest-physical page stored */
+#define HAL_MC_FREE     0x4                     /* the guest-physical page stored is free */
+
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 struct tf {
@@ -106,6 +119,7 @@ struct tf {
     uint32_t hi, lo, epc, status, cause, badvaddr;
 };
 _Static_assert(sizeof(struct tf) == TF_SIZE, "tf layout");
+
 
 #define _S(x) #x
 #define _XS(x) _S(x)
@@ -116,6 +130,17 @@ _Static_assert(sizeof(struct tf) == TF_SIZE, "tf layout");
 
 static inline uint32_t rd32(uint32_t a) { return *(volatile uint32_t *)a; }
 static inline void wr32(uint32_t a, uint32_t v) { *(volatile uint32_t *)a = v; }
+#ifdef KERNEL_HAL
+/* the monitor keeps these words of the special page up to date */
+#define HAL_WORD(off)   (*(volatile uint32_t *)(HAL_PAGE + (off)))
+static inline unsigned cpuid(void) { return HAL_WORD(HAL_EBASE) & 0x3FF; }
+static inline uint32_t irq_off(void)
+{
+    uint32_t s = HAL_WORD(4 * 12);          /* Status; clearing IE has no side effect */
+    HAL_WORD(4 * 12) = s & ~1u;
+    return s;
+}
+#else
 static inline unsigned cpuid(void) { return mfc0(15, 1) & 0x3FF; }
 static inline uint32_t irq_off(void)
 {
@@ -123,6 +148,7 @@ static inline uint32_t irq_off(void)
     __asm__ volatile("di %0\n\tehb" : "=r"(s) : : "memory");
     return s;
 }
+#endif
 static inline void irq_restore(uint32_t s)
 {
     if (s & ST_IE)

@@ -122,7 +122,13 @@ void *page_alloc_n(int n)
     nfree -= n;
     spin_unlock(&pg_lock);
     void *va = PA2KV((u32)p << PAGE_SHIFT);
+#ifdef KERNEL_HAL
+    /* the monitor zeroes pages anyway (isolation): ask it instead of doing it */
+    for (int i = 0; i < n; i++)
+        *(volatile u32 *)(HAL_MCALL + HAL_MC_ZERO) = ((u32)p + i) << PAGE_SHIFT;
+#else
     memset(va, 0, n * PAGE_SIZE);
+#endif
     return va;
 }
 
@@ -138,6 +144,10 @@ void page_free_n(void *va, int n)
     }
     nfree += n;
     spin_unlock(&pg_lock);
+#ifdef KERNEL_HAL
+    for (int i = 0; i < n; i++)          /* a hint: the monitor may take the page back */
+        *(volatile u32 *)(HAL_MCALL + HAL_MC_FREE) = (p + i) << PAGE_SHIFT;
+#endif
 }
 
 void page_free(void *va) { page_free_n(va, 1); }

@@ -15,7 +15,18 @@
 
 #define SAVE(n)    sw $n, TF_REG(n)($sp)
 #define LOAD(n)    lw $n, TF_REG(n)($sp)
+#ifdef KERNEL_HAL
+/* privileged registers through the monitor's special page: no trap */
+#define HAL_LW(r, off)  lui r, 0xE000; lw r, (-4096 + (off))(r)
+#define HAL_SW(r, off, t)  lui t, 0xE000; sw r, (-4096 + (off))(t)
+#define CPUIDX(r)  HAL_LW(r, HAL_EBASE); andi r, r, 0x3FF; sll r, r, 2
+#define MFC0(r, reg)  HAL_LW(r, 4 * (reg))
+#define MTC0(r, reg, t)  HAL_SW(r, 4 * (reg), t)
+#else
 #define CPUIDX(r)  mfc0 r, $15, 1; andi r, r, 0x3FF; sll r, r, 2
+#define MFC0(r, reg)  mfc0 r, $reg
+#define MTC0(r, reg, t)  mtc0 r, $reg
+#endif
 
 /* ---------------------------------------------------------------- entry */
         .section .text.start, "ax", @progbits
@@ -202,18 +213,18 @@ vec_refill:
         lui     $k0, %hi(pgd_current)
         addu    $k0, $k0, $k1
         lw      $k1, %lo(pgd_current)($k0)
-        mfc0    $k0, $8                 /* BadVAddr */
+        MFC0(   $k0, 8)                 /* BadVAddr */
         srl     $k0, $k0, 22
         sll     $k0, $k0, 2
         addu    $k1, $k1, $k0
         lw      $k1, 0($k1)             /* second-level table */
-        mfc0    $k0, $4                 /* Context: BadVPN2 << 4 */
+        MFC0(   $k0, 4)                 /* Context: BadVPN2 << 4 */
         srl     $k0, $k0, 1
         andi    $k0, $k0, 0xFF8
         addu    $k1, $k1, $k0
         lw      $k0, 0($k1)
         lw      $k1, 4($k1)
-        mtc0    $k0, $2
+        mtc0    $k0, $2                 /* (HAL: no register left for the page's address) */
         mtc0    $k1, $3
         ehb
         tlbwr
@@ -231,7 +242,7 @@ vec_general_end:
         .globl  exc_entry
         .ent    exc_entry
 exc_entry:
-        mfc0    $k0, $12
+        MFC0(   $k0, 12)
         andi    $k0, $k0, ST_KSU
         beqz    $k0, 1f
         move    $k1, $sp
@@ -277,18 +288,18 @@ exc_entry:
         sw      $8, TF_HI($sp)
         mflo    $8
         sw      $8, TF_LO($sp)
-        mfc0    $8, $14
+        MFC0(   $8, 14)
         sw      $8, TF_EPC($sp)
-        mfc0    $9, $12
+        MFC0(   $9, 12)
         sw      $9, TF_STATUS($sp)
-        mfc0    $8, $13
+        MFC0(   $8, 13)
         sw      $8, TF_CAUSE($sp)
-        mfc0    $8, $8
+        MFC0(   $8, 8)
         sw      $8, TF_BADVADDR($sp)
         /* kernel mode, EXL and IE off, interrupt masks kept */
         li      $8, ~(ST_KSU | ST_EXL | ST_IE | ST_ERL)
         and     $9, $9, $8
-        mtc0    $9, $12
+        MTC0(   $9, 12, $8)
         ehb
         la      $gp, _gp
         move    $4, $sp
@@ -299,17 +310,24 @@ exc_entry:
         .globl  trap_return
 trap_return:
         /* $sp = the frame; interrupts must be off here */
+#ifdef KERNEL_HAL
+        MFC0(   $8, 12)                 /* di: clearing IE has no side effect */
+        li      $9, ~ST_IE
+        and     $8, $8, $9
+        MTC0(   $8, 12, $9)
+#else
         di
+#endif
         ehb
         lw      $8, TF_HI($sp)
         mthi    $8
         lw      $8, TF_LO($sp)
         mtlo    $8
         lw      $8, TF_EPC($sp)
-        mtc0    $8, $14
+        MTC0(   $8, 14, $9)
         lw      $8, TF_STATUS($sp)
         ori     $8, $8, ST_EXL
-        mtc0    $8, $12
+        MTC0(   $8, 12, $9)
         ehb
         LOAD(1)
         LOAD(2)
