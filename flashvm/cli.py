@@ -165,13 +165,27 @@ def os_outcome(r) -> Outcome:
     return Outcome(r.status, fm.m, r.instructions, r.host_seconds, config=fm.cfg, sim_mode=fm.mode)
 
 
+def _cpus_option(text: str | None) -> int | None:
+    """The value of --cpus (one-line error when it is not a positive whole number)."""
+    if text is None:
+        return None
+    try:
+        n = int(text, 10)
+    except ValueError:
+        n = 0
+    if n < 1:
+        _fail(f"--cpus {text!r}: give a whole number of CPUs, at least 1")
+    return n
+
+
 def _os_machine(cfg, cpus: int | None, option: str):
     """`cfg` cut down to `cpus` CPUs (one-line error naming `option` when it cannot be)."""
     from flashvm.osrun import machine_with_cpus
     try:
         return machine_with_cpus(cfg, 1 if cpus is None else cpus)
     except ValueError as e:
-        _fail(f"{option} {cpus}: {e}")
+        hint = " (e.g. --machine flash8)" if cpus and cpus > cfg.ncpu and option == "--cpus" else ""
+        _fail(f"{option}: {e}{hint}")
 
 
 def _os_variant(variant: str | None) -> str:
@@ -320,7 +334,7 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display and no summary"),
         machine: Optional[str] = typer.Option(None, "--machine", help="machine: flash1, flash8, uma8 or a TOML config file"),
         mode: Optional[str] = typer.Option(None, "--mode", help="level of detail: functional (fastest) or timing (caches, directory, NUMA latencies)"),
-        cpus: Optional[int] = typer.Option(None, "--cpus", help="os mode: CPUs the guest OS boots on (overrides run.cpus)"),
+        cpus: Optional[str] = typer.Option(None, "--cpus", help="os mode: CPUs the guest OS boots on (overrides run.cpus)"),
         variant: Optional[str] = typer.Option(None, "--variant", help="os mode: kernel variant kseg0 or mapped (overrides run.variant)"),
         check: bool = typer.Option(True, help="check the output against workload.toml's [check]")) -> None:
     """Build (if needed), run and check a workload; write its counters to results/."""
@@ -343,8 +357,9 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
     extra: dict = {}
     stderr_copy = None
     if w.mode == "os":
-        ncpus = cpus if cpus is not None else (w.cpus or 1)
-        cfg = _os_machine(cfg, ncpus, "--cpus" if cpus is not None else "run.cpus =")
+        cpus_opt = _cpus_option(cpus)
+        ncpus = cpus_opt if cpus_opt is not None else (w.cpus or 1)
+        cfg = _os_machine(cfg, ncpus, "--cpus" if cpus_opt is not None else "run.cpus")
         kvariant = _os_variant(variant) if variant is not None else w.variant
         argv = w.os_argv()
         errs = Tee(sys.stderr.buffer)
@@ -389,7 +404,7 @@ def exec_(ctx: typer.Context,
           program: Path = typer.Argument(..., help="static mipsel ELF (musl) or, with --bare, a freestanding one"),
           bare: bool = typer.Option(False, "--bare", help="boot PROGRAM on the bare machine instead"),
           os_: bool = typer.Option(False, "--os", help="boot the guest OS (docs/os.md) and run PROGRAM as its first process"),
-          cpus: Optional[int] = typer.Option(None, "--cpus", help="with --os: CPUs the guest OS boots on, the machine's first N (default 1)"),
+          cpus: Optional[str] = typer.Option(None, "--cpus", help="with --os: CPUs the guest OS boots on, the machine's first N (default 1)"),
           variant: Optional[str] = typer.Option(None, "--variant", help="with --os: kernel link variant, kseg0 (default) or mapped"),
           verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="with --os: kernel log on stderr (-vv: more)"),
           results: Path = typer.Option(DEFAULT_RESULTS, help="directory for the HDF5 result file"),
@@ -414,7 +429,7 @@ def exec_(ctx: typer.Context,
     cfg, sim_mode = _machine(machine or "flash1", mode or "functional")
     show = not quiet and err.is_terminal
     if os_:
-        _exec_os(program, args, cfg=cfg, sim_mode=sim_mode, cpus=cpus, variant=_os_variant(variant),
+        _exec_os(program, args, cfg=cfg, sim_mode=sim_mode, cpus=_cpus_option(cpus), variant=_os_variant(variant),
                  verbose=verbose, results=results, max_insns=max_insns, quiet=quiet, show=show)
     try:
         if bare:

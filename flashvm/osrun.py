@@ -307,8 +307,11 @@ def machine_with_cpus(machine, cpus: int):
     import dataclasses
     from flashvm.machine.config import machine_config
     cfg = machine_config(machine)
-    if isinstance(cpus, bool) or not isinstance(cpus, int) or not 1 <= cpus <= cfg.ncpu:
-        raise ValueError(f"{cpus} CPUs: machine {cfg.name} has {cfg.ncpu} CPU{'s' if cfg.ncpu > 1 else ''}")
+    if isinstance(cpus, bool) or not isinstance(cpus, int) or cpus < 1:
+        raise ValueError(f"{cpus!r} CPUs: must be a whole number, at least 1")
+    if cpus > cfg.ncpu:
+        raise ValueError(f"{cpus} CPUs asked for, but machine {cfg.name} has {cfg.ncpu} "
+                         f"CPU{'s' if cfg.ncpu > 1 else ''}")
     if cpus == cfg.ncpu:
         return cfg
     per = cfg.cpus_per_node

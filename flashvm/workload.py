@@ -175,7 +175,7 @@ def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, arg
             try:
                 machine_with_cpus(mcfg, cpus)
             except ValueError as e:
-                raise WorkloadError(f"{toml_path}: run.cpus = {cpus}: {e}") from None
+                raise WorkloadError(f"{toml_path}: run.cpus: {e}") from None
     variant = run.get("variant", "kseg0")
     _expect(variant in VARIANTS, toml_path,
             f"run.variant is {variant!r}; use " + " or ".join(f'"{v}"' for v in VARIANTS))
