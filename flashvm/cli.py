@@ -35,11 +35,13 @@ DEFAULT_RESULTS = Path("results")
 
 
 class Tee(io.RawIOBase):
-    """A binary stream that writes through to `target` and keeps a copy."""
+    """A binary stream that writes through to `target` and keeps a copy (flushing
+    `target` after every write, or only when flushed with autoflush=False)."""
 
-    def __init__(self, target) -> None:
+    def __init__(self, target, autoflush: bool = True) -> None:
         self.target = target
         self.copy = bytearray()
+        self.autoflush = autoflush
 
     def writable(self) -> bool:
         return True
@@ -47,8 +49,13 @@ class Tee(io.RawIOBase):
     def write(self, b) -> int:
         self.copy += b
         self.target.write(b)
-        self.target.flush()
+        if self.autoflush:
+            self.target.flush()
         return len(b)
+
+    def flush(self) -> None:
+        if not self.closed:
+            self.target.flush()
 
 
 @dataclass
@@ -362,7 +369,7 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
         cfg = _os_machine(cfg, ncpus, "--cpus" if cpus_opt is not None else "run.cpus")
         kvariant = _os_variant(variant) if variant is not None else w.variant
         argv = w.os_argv()
-        errs = Tee(sys.stderr.buffer)
+        out, errs = Tee(sys.stdout.buffer, autoflush=False), Tee(sys.stderr.buffer, autoflush=False)
         from flashvm.osrun import run_workload_os
         progress, done = _progress_callback(show)
         try:
@@ -370,6 +377,8 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
                                                  live={1: out, 2: errs}, max_insns=limit, progress=progress))
         finally:
             done()
+        sys.stdout.flush()
+        sys.stderr.flush()
         o = os_outcome(r)
         stderr_copy = bytes(errs.copy)
         extra = {"cpus": ncpus, "variant": kvariant,
@@ -477,7 +486,7 @@ def _exec_os(program: Path, args: List[str], *, cfg, sim_mode: str, cpus: int | 
     cfg = _os_machine(cfg, cpus, "--cpus")
     ncpus = cfg.ncpu
     guest = f"/bin/{program.name}"
-    out, errs = Tee(sys.stdout.buffer), Tee(sys.stderr.buffer)
+    out, errs = Tee(sys.stdout.buffer, autoflush=False), Tee(sys.stderr.buffer, autoflush=False)
     live = {1: out, 2: errs}
     if verbose:
         live[3] = sys.stderr.buffer

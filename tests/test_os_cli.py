@@ -168,3 +168,18 @@ def test_run_os_workload_command_and_failed_check(tmp_path):
     p = flashvm("run", "-q", str(d), "--results", str(tmp_path / "res"))
     assert p.returncode == 1                                    # args 3, not 2
     assert b"args 3" in p.stdout and b"check failed" in p.stderr and b"'args 2'" in p.stderr
+
+
+def test_run_os_workload_kernel_panic(tmp_path):
+    d = _os_workload(tmp_path, 'mode = "os"\nmachine = "tiny.toml"', "exit_status = 0", "int main(void){return 0;}\n")
+    (d / "tiny.toml").write_text('base = "flash1"\nname = "tiny"\nmem_per_node = "1M"\n')
+    p = flashvm("run", "-q", str(d), "--results", str(tmp_path / "res"))
+    assert p.returncode == 1
+    last = p.stderr.decode().strip().splitlines()[-1]
+    assert last.startswith("error: w: kernel panic (cpu 0): ") and "check" not in last
+
+
+def test_exec_os_instruction_limit(tmp_path):
+    exe = build_user([OSG / "hello.c"])
+    p = flashvm("exec", "--os", "-q", "--max-insns", "50000", "--results", str(tmp_path), str(exe))
+    assert p.returncode == 2 and p.stderr.count(b"\n") == 1 and b"limit 50,000" in p.stderr
