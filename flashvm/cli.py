@@ -3,6 +3,7 @@
     flashvm run workloads/raytrace        build, run and check a workload
     flashvm exec PROGRAM [ARGS...]        run a static mipsel Linux program (process mode)
     flashvm exec --bare KERNEL.elf        boot a freestanding program on the FLASH machine
+    flashvm exec --os [--cpus N] PROGRAM [ARGS...]   boot the guest OS and run PROGRAM on it
     flashvm machines                      list the machine configs and their fields
     flashvm fs mkfs|ls|cat|get|fsck       build and read disk images (docs/fs.md)
     flashvm disasm PROGRAM [--symbol main]
@@ -34,11 +35,13 @@ DEFAULT_RESULTS = Path("results")
 
 
 class Tee(io.RawIOBase):
-    """A binary stream that writes through to `target` and keeps a copy."""
+    """A binary stream that writes through to `target` and keeps a copy (flushing
+    `target` after every write, or only when flushed with autoflush=False)."""
 
-    def __init__(self, target) -> None:
+    def __init__(self, target, autoflush: bool = True) -> None:
         self.target = target
         self.copy = bytearray()
+        self.autoflush = autoflush
 
     def writable(self) -> bool:
         return True
@@ -46,8 +49,13 @@ class Tee(io.RawIOBase):
     def write(self, b) -> int:
         self.copy += b
         self.target.write(b)
-        self.target.flush()
+        if self.autoflush:
+            self.target.flush()
         return len(b)
+
+    def flush(self) -> None:
+        if not self.closed:
+            self.target.flush()
 
 
 @dataclass
@@ -136,6 +144,77 @@ def run_bare_mode(exe: Path, *, stdout, max_insns: int | None, show_progress: bo
         if show_progress:
             err.file.write("\r" + " " * 70 + "\r")
     return Outcome(r.status, fm.m, r.instructions, r.host_seconds, config=fm.cfg, sim_mode=sim_mode)
+
+
+def _progress_callback(show: bool) -> tuple[Callable[[int], None] | None, Callable[[], None]]:
+    """A progress(instructions) callback for machine runs (TTY only) and its cleanup."""
+    if not show:
+        return None, lambda: None
+    t0 = time.perf_counter()
+    last = [0.0]
+
+    def progress(done: int) -> None:
+        now = time.perf_counter()
+        if now - last[0] > 0.25:
+            last[0] = now
+            err.file.write(f"\r  {done / 1e6:,.0f} M instructions  {done / max(now - t0, 1e-9) / 1e6:,.1f} MIPS ")
+            err.file.flush()
+
+    def done() -> None:
+        err.file.write("\r" + " " * 70 + "\r")
+        err.file.flush()
+    return progress, done
+
+
+def os_outcome(r) -> Outcome:
+    """An Outcome for a run of the guest OS (flashvm.osrun.OsResult)."""
+    fm = r.machine
+    return Outcome(r.status, fm.m, r.instructions, r.host_seconds, config=fm.cfg, sim_mode=fm.mode)
+
+
+def _cpus_option(text: str | None) -> int | None:
+    """The value of --cpus (one-line error when it is not a positive whole number)."""
+    if text is None:
+        return None
+    try:
+        n = int(text, 10)
+    except ValueError:
+        n = 0
+    if n < 1:
+        _fail(f"--cpus {text!r}: give a whole number of CPUs, at least 1")
+    return n
+
+
+def _os_machine(cfg, cpus: int | None, option: str):
+    """`cfg` cut down to `cpus` CPUs (one-line error naming `option` when it cannot be)."""
+    from flashvm.osrun import machine_with_cpus
+    try:
+        return machine_with_cpus(cfg, 1 if cpus is None else cpus)
+    except ValueError as e:
+        hint = " (e.g. --machine flash8)" if cpus and cpus > cfg.ncpu and option == "--cpus" else ""
+        _fail(f"{option}: {e}{hint}")
+
+
+def _os_variant(variant: str | None) -> str:
+    from flashvm.osrun import VARIANTS
+    if variant is not None and variant not in VARIANTS:
+        _fail(f"--variant {variant!r}: use one of {', '.join(VARIANTS)}")
+    return variant or "kseg0"
+
+
+def _os_verdict(r) -> str | None:
+    """A one-line description of how the guest OS failed (a panic, init not executable), or None."""
+    from flashvm.osrun import PANIC_STATUS
+    klog = r.klog.decode(errors="replace")
+    if r.status == PANIC_STATUS:
+        line = next((ln.strip() for ln in klog.splitlines() if "kernel panic" in ln),
+                    "kernel panic (no message)")
+        return line
+    if r.status == 127:
+        line = next((ln.strip() for ln in klog.splitlines() if ln.startswith("init: cannot execute")), None)
+        if line:
+            return f"the guest OS could not start the program ({line})"
+    return None
 
 
 def summary(o: Outcome, title: str) -> None:
@@ -262,6 +341,8 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display and no summary"),
         machine: Optional[str] = typer.Option(None, "--machine", help="machine: flash1, flash8, uma8 or a TOML config file"),
         mode: Optional[str] = typer.Option(None, "--mode", help="level of detail: functional (fastest) or timing (caches, directory, NUMA latencies)"),
+        cpus: Optional[str] = typer.Option(None, "--cpus", help="os mode: CPUs the guest OS boots on (overrides run.cpus)"),
+        variant: Optional[str] = typer.Option(None, "--variant", help="os mode: kernel variant kseg0 or mapped (overrides run.variant)"),
         check: bool = typer.Option(True, help="check the output against workload.toml's [check]")) -> None:
     """Build (if needed), run and check a workload; write its counters to results/."""
     from flashvm.toolchain import ToolchainError
@@ -273,11 +354,36 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
     except (WorkloadError, ToolchainError) as e:
         _fail(str(e))
     cfg, sim_mode = _machine(machine or w.machine, mode or w.sim_mode)
+    if w.mode != "os" and (cpus is not None or variant is not None):
+        _fail(f"{'--cpus' if cpus is not None else '--variant'} applies only to workloads with "
+              f"run.mode = \"os\" ({w.name} runs in {w.mode} mode)")
     out = Tee(sys.stdout.buffer)
     argv = [w.name, *w.args]
     show = not quiet and err.is_terminal
     limit = max_insns or w.max_insns
-    if w.mode == "process":
+    extra: dict = {}
+    stderr_copy = None
+    if w.mode == "os":
+        cpus_opt = _cpus_option(cpus)
+        ncpus = cpus_opt if cpus_opt is not None else (w.cpus or 1)
+        cfg = _os_machine(cfg, ncpus, "--cpus" if cpus_opt is not None else "run.cpus")
+        kvariant = _os_variant(variant) if variant is not None else w.variant
+        argv = w.os_argv()
+        out, errs = Tee(sys.stdout.buffer, autoflush=False), Tee(sys.stderr.buffer, autoflush=False)
+        from flashvm.osrun import run_workload_os
+        progress, done = _progress_callback(show)
+        try:
+            r = _guarded(lambda: run_workload_os(w, machine=cfg, cpus=ncpus, mode=sim_mode, variant=kvariant,
+                                                 live={1: out, 2: errs}, max_insns=limit, progress=progress))
+        finally:
+            done()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        o = os_outcome(r)
+        stderr_copy = bytes(errs.copy)
+        extra = {"cpus": ncpus, "variant": kvariant,
+                 "files": {k: str(v) for k, v in w.files.items()}}
+    elif w.mode == "process":
         o = run_process_mode(exe, argv, env=w.env, stdin=w.stdin, stdout=out, stderr=sys.stderr.buffer,
                              max_insns=limit, show_progress=show, machine=cfg, sim_mode=sim_mode)
     else:
@@ -286,9 +392,14 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
     if not quiet:
         summary(o, f"{w.name} ({w.mode} mode)")
     config = {"workload": w.name, "mode": w.mode, "program": str(exe), "argv": argv, "env": w.env,
-              "max_insns": limit, "machine": cfg.name, "sim_mode": sim_mode}
-    path = save(o, results, w.name, command="run", mode=w.mode, config=config, stdout=bytes(out.copy))
+              "max_insns": limit, "machine": cfg.name, "sim_mode": sim_mode, **extra}
+    path = save(o, results, w.name, command="run", mode=w.mode, config=config, stdout=bytes(out.copy),
+                stderr=stderr_copy)
     err.print(f"results: {path}")
+    if w.mode == "os":
+        verdict = _os_verdict(r)
+        if verdict:
+            _fail(f"{w.name}: {verdict}", 1)
     if check:
         problems = w.check(o.status, bytes(out.copy))
         if problems:
@@ -301,6 +412,10 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
 def exec_(ctx: typer.Context,
           program: Path = typer.Argument(..., help="static mipsel ELF (musl) or, with --bare, a freestanding one"),
           bare: bool = typer.Option(False, "--bare", help="boot PROGRAM on the bare machine instead"),
+          os_: bool = typer.Option(False, "--os", help="boot the guest OS (docs/os.md) and run PROGRAM as its first process"),
+          cpus: Optional[str] = typer.Option(None, "--cpus", help="with --os: CPUs the guest OS boots on, the machine's first N (default 1)"),
+          variant: Optional[str] = typer.Option(None, "--variant", help="with --os: kernel link variant, kseg0 (default) or mapped"),
+          verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="with --os: kernel log on stderr (-vv: more)"),
           results: Path = typer.Option(DEFAULT_RESULTS, help="directory for the HDF5 result file"),
           max_insns: Optional[int] = typer.Option(None, help="stop the guest after this many instructions"),
           quiet: bool = typer.Option(False, "--quiet", "-q", help="no summary on stderr"),
@@ -309,11 +424,22 @@ def exec_(ctx: typer.Context,
     """Run PROGRAM [ARGS...] with its output passed through; exit with its status."""
     from flashvm.elf import ElfError
     from flashvm.machine.bare import GuestError
+    if bare and os_:
+        _fail("--bare and --os exclude each other")
+    if not os_:
+        for given, opt in ((cpus is not None, "--cpus"), (variant is not None, "--variant"), (verbose, "--verbose")):
+            if given:
+                _fail(f"{opt} applies only to --os")
     if not program.exists():
         _fail(f"{program}: no such file")
+    if not program.is_file():
+        _fail(f"{program}: not a file")
     args: List[str] = list(ctx.args)
     cfg, sim_mode = _machine(machine or "flash1", mode or "functional")
     show = not quiet and err.is_terminal
+    if os_:
+        _exec_os(program, args, cfg=cfg, sim_mode=sim_mode, cpus=_cpus_option(cpus), variant=_os_variant(variant),
+                 verbose=verbose, results=results, max_insns=max_insns, quiet=quiet, show=show)
     try:
         if bare:
             o = run_bare_mode(program, stdout=sys.stdout.buffer, max_insns=max_insns, show_progress=show,
@@ -334,6 +460,58 @@ def exec_(ctx: typer.Context,
     if not quiet:
         err.print(f"results: {path}")
     raise typer.Exit(o.status & 0xFF if o.status >= 0 else 1)
+
+
+USER_TOP = 0x7FFF0000        # the guest OS's user address space ends here (docs/os.md)
+
+
+def _check_user_program(program: Path) -> None:
+    """PROGRAM must be a static mipsel executable for user space (one-line error otherwise)."""
+    from flashvm.elf import ElfError, load_elf
+    try:
+        img = load_elf(program)
+    except ElfError as e:
+        _fail(str(e))
+    high = [s for s in img.segments if s.vaddr + s.memsz > USER_TOP]
+    if high:
+        _fail(f"{program}: segment at {high[0].vaddr:#x} is outside user space (below {USER_TOP:#x}); "
+              "a freestanding program runs with --bare, not --os")
+
+
+def _exec_os(program: Path, args: List[str], *, cfg, sim_mode: str, cpus: int | None, variant: str,
+             verbose: int, results: Path, max_insns: int | None, quiet: bool, show: bool) -> None:
+    """`flashvm exec --os`: boot the guest OS with PROGRAM on its disk, run it, exit with its status."""
+    from flashvm.osrun import boot_program
+    _check_user_program(program)
+    cfg = _os_machine(cfg, cpus, "--cpus")
+    ncpus = cfg.ncpu
+    guest = f"/bin/{program.name}"
+    out, errs = Tee(sys.stdout.buffer, autoflush=False), Tee(sys.stderr.buffer, autoflush=False)
+    live = {1: out, 2: errs}
+    if verbose:
+        live[3] = sys.stderr.buffer
+    progress, done = _progress_callback(show and not verbose)
+    try:
+        r = _guarded(lambda: boot_program({guest: program}, [guest, *args], machine=cfg, mode=sim_mode,
+                                          variant=variant, verbose=verbose, max_insns=max_insns,
+                                          live=live, progress=progress))
+    finally:
+        done()
+    sys.stdout.flush()
+    o = os_outcome(r)
+    if not quiet:
+        summary(o, f"{program.name} (os mode, {variant} kernel)")
+    config = {"program": str(program), "argv": [guest, *args], "mode": "os", "max_insns": max_insns,
+              "machine": cfg.name, "sim_mode": sim_mode, "cpus": ncpus, "variant": variant,
+              "guest_program": guest}
+    path = save(o, results, program.name, command="exec", mode="os", config=config,
+                stdout=bytes(out.copy), stderr=bytes(errs.copy))
+    if not quiet:
+        err.print(f"results: {path}")
+    verdict = _os_verdict(r)
+    if verdict:
+        _fail(verdict, 1)
+    raise typer.Exit(o.status & 0xFF)
 
 
 @app.command()

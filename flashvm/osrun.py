@@ -26,6 +26,10 @@ Python API::
     exec_os(program, args=(), *, ncpu=1, ram_mb=64, machine=None, mode="functional",
             files=None, env=None, verbose=0, variant="kseg0", max_insns=None,
             stdout=None, stderr=None) -> int
+    boot_program(files, argv, *, root="auto", **boot_os_options) -> OsResult
+    run_workload_os(w, *, ncpu=None, cpus=None, machine=None, mode=None, variant=None,
+                    verbose=0, live=False, max_insns=None, progress=None) -> OsResult
+    machine_with_cpus(machine, cpus) -> MachineConfig
     make_machine(ncpu=1, ram_mb=64, *, machine=None, mode="functional", out=None,
                  clock_mhz=200.0)
 """
@@ -44,7 +48,8 @@ from flashvm.toolchain import build_bare
 
 __all__ = ["build_kernel", "make_initrd", "boot_os", "exec_os", "OsResult", "ConsoleDemux",
            "make_disk_image", "have_flashfs", "flashfs_dir", "run_workload_os",
-           "OS_DIR", "BOOTINFO_PA", "make_machine"]
+           "OS_DIR", "BOOTINFO_PA", "make_machine", "boot_program", "machine_with_cpus",
+           "PANIC_STATUS", "VARIANTS"]
 
 OS_DIR = Path(__file__).resolve().parent / "guest" / "os"
 BOOTINFO_PA = 0x800
@@ -107,12 +112,17 @@ def make_initrd(files: Mapping[str, bytes | str | Path | None]) -> bytes:
 
 
 class ConsoleDemux:
-    """A byte sink for the UART that splits the kernel's framed console output."""
+    """A byte sink for the UART that splits the kernel's framed console output.
 
-    def __init__(self, live: bool = False):
+    `live`: False, True (stream 1 to stdout, 2 and 3 to stderr as they come) or
+    a mapping {stream: binary sink} (streams not in it are only collected)."""
+
+    def __init__(self, live: bool | Mapping[int, BinaryIO] = False):
         self.streams = {1: bytearray(), 2: bytearray(), 3: bytearray()}
         self.raw = bytearray()
-        self.live = live
+        if live is True:
+            live = {1: sys.stdout.buffer, 2: sys.stderr.buffer, 3: sys.stderr.buffer}
+        self.live: dict = dict(live or {})
         self._state = 0
         self._hdr: list[int] = []
         self._left = 0
@@ -130,9 +140,9 @@ class ConsoleDemux:
         if self._left:
             self.streams.setdefault(self._stream, bytearray()).append(byte)
             self._left -= 1
-            if self.live:
-                s = sys.stdout if self._stream == 1 else sys.stderr
-                s.buffer.write(bytes([byte]))
+            s = self.live.get(self._stream)
+            if s is not None:
+                s.write(bytes([byte]))
                 if not self._left:
                     s.flush()
             return
@@ -193,7 +203,8 @@ def boot_os(files: Mapping[str, bytes | str | Path | None], argv: Sequence[str],
             machine=None, mode: str = "functional", max_insns: int | None = 4_000_000_000,
             verbose: int = 0, variant: str = "kseg0", clock_mhz: float = 200.0,
             disks: Sequence[str | Path | tuple] = (), nets: int = 0, subnet=None,
-            stdin: bytes = b"", live: bool = False) -> OsResult:
+            stdin: bytes = b"", live: bool | Mapping[int, BinaryIO] = False,
+            progress: Callable[[int], None] | None = None) -> OsResult:
     """Boot the kernel with `files` in its root file system and run argv[0] as init.
 
     `disks` are host image files attached as DISK 0, 1, ... (a path, or
@@ -204,7 +215,9 @@ def boot_os(files: Mapping[str, bytes | str | Path | None], argv: Sequence[str],
     `machine` selects a FLASH configuration (then `ncpu`, `ram_mb` and
     `clock_mhz` come from it); `mode` is "functional" or "timing".  Returns
     init's exit status (the machine halts when init exits) and what the guest
-    wrote to stdout, stderr and the kernel log.
+    wrote to stdout, stderr and the kernel log.  `live` passes the streams
+    through as they come (see ConsoleDemux); `progress(instructions)` is called
+    between chunks of simulation.
     """
     if isinstance(env, Mapping):
         env = [f"{k}={v}" for k, v in env.items()]
@@ -232,7 +245,7 @@ def boot_os(files: Mapping[str, bytes | str | Path | None], argv: Sequence[str],
     struct_words = struct.pack("<4I", base, len(blob), 1, verbose)
     bm.ram8[BOOTINFO_PA + 0x40:BOOTINFO_PA + 0x50] = np.frombuffer(struct_words, np.uint8)
     try:
-        r = bm.run(max_insns=max_insns)
+        r = bm.run(max_insns=max_insns, progress=progress)
     finally:
         for d in attached:
             d.close()
@@ -270,6 +283,50 @@ def make_disk_image(image: str | Path, files: Mapping[str, bytes | str | Path | 
     return Path(image)
 
 
+def boot_program(files: Mapping[str, bytes | str | Path | None], argv: Sequence[str], *,
+                 root: str = "auto", **kw) -> OsResult:
+    """boot_os with `files` on the root file system: `root` "disk" (a temporary
+    flashfs disk image, DISK 0, before any `disks` given), "initrd" (files in
+    RAM) or "auto" (disk when flashfs is available)."""
+    import tempfile
+    if root == "auto":
+        root = "disk" if have_flashfs() else "initrd"
+    if root not in ("disk", "initrd"):
+        raise ValueError(f"root {root!r}: use \"auto\", \"disk\" or \"initrd\"")
+    if root == "initrd":
+        return boot_os(files, argv, **kw)
+    size = sum(Path(v).stat().st_size if isinstance(v, (str, Path)) else len(v or b"")
+               for v in files.values())
+    with tempfile.TemporaryDirectory(prefix="flashvm-os-") as tmp:
+        img = make_disk_image(Path(tmp) / "root.img", files, size=max(32 << 20, 4 * size))
+        return boot_os({}, argv, **{**kw, "disks": [img, *kw.get("disks", ())]})
+
+
+def machine_with_cpus(machine, cpus: int):
+    """The MachineConfig of `machine` (a name, TOML path or MachineConfig) cut down
+    to its first `cpus` CPUs: fewer CPUs than one node has make a one-node machine
+    of that many CPUs, otherwise whole nodes (with their memory) are kept."""
+    import dataclasses
+    from flashvm.machine.config import machine_config
+    cfg = machine_config(machine)
+    if isinstance(cpus, bool) or not isinstance(cpus, int) or cpus < 1:
+        raise ValueError(f"{cpus!r} CPUs: must be a whole number, at least 1")
+    if cpus > cfg.ncpu:
+        raise ValueError(f"{cpus} CPUs asked for, but machine {cfg.name} has {cfg.ncpu} "
+                         f"CPU{'s' if cfg.ncpu > 1 else ''}")
+    if cpus == cfg.ncpu:
+        return cfg
+    per = cfg.cpus_per_node
+    if cpus < per:
+        nodes, per = 1, cpus
+    elif cpus % per:
+        raise ValueError(f"{cpus} CPUs: machine {cfg.name} has {per} CPUs per node; "
+                         f"use fewer than {per} or a multiple of {per}")
+    else:
+        nodes = cpus // per
+    return dataclasses.replace(cfg, nodes=nodes, cpus_per_node=per).validate()
+
+
 def exec_os(program: str | Path, args: Sequence[str] = (), *, ncpu: int = 1, ram_mb: int = 64,
             machine=None, mode: str = "functional",
             files: Mapping[str, bytes | str | Path | None] | None = None,
@@ -280,48 +337,42 @@ def exec_os(program: str | Path, args: Sequence[str] = (), *, ncpu: int = 1, ram
     file system as /bin/<name>, run it with ARGS, pass its stdout/stderr through and
     return its exit status.  `root`: "disk" (a temporary flashfs disk image),
     "initrd" (files in RAM), "auto" (disk when flashfs is available)."""
-    import tempfile
     program = Path(program)
     guest = f"/bin/{program.name}"
     allf: dict = {guest: program}
     allf.update(files or {})
-    if root == "auto":
-        root = "disk" if have_flashfs() else "initrd"
-    with tempfile.TemporaryDirectory(prefix="flashvm-os-") as tmp:
-        disks: list = []
-        if root == "disk":
-            disks = [make_disk_image(Path(tmp) / "root.img", allf,
-                                     size=max(32 << 20, 4 * sum(Path(v).stat().st_size if isinstance(v, (str, Path)) else len(v or b"") for v in allf.values())))]
-            allf = {}
-        res = boot_os(allf, [guest, *args], env=env, ncpu=ncpu, ram_mb=ram_mb, machine=machine,
-                      mode=mode, verbose=verbose, variant=variant, max_insns=max_insns, disks=disks)
+    res = boot_program(allf, [guest, *args], root=root, env=env, ncpu=ncpu, ram_mb=ram_mb,
+                       machine=machine, mode=mode, verbose=verbose, variant=variant,
+                       max_insns=max_insns)
     (stdout or sys.stdout.buffer).write(res.stdout)
     (stderr or sys.stderr.buffer).write(res.stderr + (res.klog if verbose or res.panicked else b""))
     return res.status
 
 
-def run_workload_os(w, *, ncpu: int | None = None, machine=None, mode: str | None = None,
-                    variant: str = "kseg0", verbose: int = 0, live: bool = False) -> OsResult:
+def run_workload_os(w, *, ncpu: int | None = None, cpus: int | None = None, machine=None,
+                    mode: str | None = None, variant: str | None = None, verbose: int = 0,
+                    live: bool | Mapping[int, BinaryIO] = False, max_insns: int | None = None,
+                    progress: Callable[[int], None] | None = None) -> OsResult:
     """Run a `flashvm.workload.Workload` as a user process of the guest OS:
-    the program goes on the root file system as /bin/<name> (a flashfs disk
-    when available, else the initrd) and runs as init with the workload's
-    args/env/stdin on its machine (`machine` overrides it; `ncpu` makes a
-    one-node machine of that many CPUs instead) in its simulation mode."""
-    import tempfile
+    the program goes on the root file system as /bin/<name> with the
+    workload's run.files (a flashfs disk when available, else the initrd) and
+    runs as init with the workload's command line (run.args, or its one
+    run.commands entry), env and stdin on its machine (`machine` overrides it)
+    cut down to run.cpus CPUs (`cpus` overrides it; `ncpu` makes a one-node
+    BareMachine of that many CPUs instead) in its simulation mode, kernel
+    variant and instruction limit (`mode`, `variant`, `max_insns` override)."""
     exe = w.build()
-    guest = f"/bin/{w.name}"
-    kw: dict = dict(env=w.env, stdin=w.stdin, verbose=verbose, variant=variant, live=live,
-                    mode=mode or w.sim_mode, max_insns=w.max_insns)
+    files: dict = {f"/bin/{w.name}": exe, **dict(getattr(w, "files", None) or {})}
+    argv = w.os_argv() if hasattr(w, "os_argv") else [f"/bin/{w.name}", *w.args]
+    kw: dict = dict(env=w.env, stdin=w.stdin, verbose=verbose,
+                    variant=variant or getattr(w, "variant", "kseg0"), live=live,
+                    mode=mode or w.sim_mode, max_insns=max_insns or w.max_insns, progress=progress)
     if ncpu is not None:
         kw["ncpu"] = ncpu
     else:
         m = machine or w.machine
         if isinstance(m, str) and m.endswith(".toml"):
             m = str(Path(w.directory) / m)
-        kw["machine"] = m
-    with tempfile.TemporaryDirectory(prefix="flashvm-os-") as tmp:
-        if have_flashfs():
-            img = make_disk_image(Path(tmp) / "root.img", {guest: exe},
-                                  size=max(32 << 20, 4 * Path(exe).stat().st_size))
-            return boot_os({}, [guest, *w.args], disks=[img], **kw)
-        return boot_os({guest: exe}, [guest, *w.args], **kw)
+        n = cpus if cpus is not None else getattr(w, "cpus", None)
+        kw["machine"] = machine_with_cpus(m, n) if n is not None else m
+    return boot_program(files, argv, **kw)

@@ -13,10 +13,16 @@ class WorkloadError(ValueError):
     """A workload.toml that cannot be used; the message names the file and the problem."""
 
 
+MODES = ("process", "bare", "os")
+OS_KEYS = ("cpus", "variant", "files", "commands")     # [run] keys that only mode = "os" takes
+VARIANTS = ("kseg0", "mapped")
+MAX_CPUS = 64
+
 _KEYS = {
     "": {"name", "description", "build", "run", "check", "reference"},
     "build": {"kind", "sources", "opt", "flags"},
-    "run": {"mode", "args", "env", "stdin", "timeout_s", "max_insns", "machine", "sim_mode"},
+    "run": {"mode", "args", "env", "stdin", "timeout_s", "max_insns", "machine", "sim_mode",
+            "cpus", "variant", "files", "commands"},
     "check": {"exit_status", "stdout_contains", "stdout_equals"},
 }
 
@@ -30,7 +36,7 @@ class Workload:
     sources: tuple[Path, ...]
     opt: str
     flags: tuple[str, ...]
-    mode: str                    # "process" | "bare"
+    mode: str                    # "process" | "bare" | "os"
     args: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
     stdin: bytes = b""
@@ -41,6 +47,20 @@ class Workload:
     exit_status: int = 0
     stdout_contains: tuple[str, ...] = ()
     stdout_equals: str | None = None
+    # mode = "os" (the guest OS kernel, flashvm/osrun.py)
+    cpus: int | None = None          # CPUs the guest OS boots on (the machine's first N; None: 1)
+    variant: str = "kseg0"           # kernel link variant: "kseg0" or "mapped"
+    files: dict[str, Path] = field(default_factory=dict)   # extra guest files: guest path -> host path
+    command: tuple[str, ...] = ()    # the whole guest argv from run.commands (else /bin/<name> + args)
+
+    @property
+    def guest_program(self) -> str:
+        """Where the built program is on the guest OS's disk."""
+        return f"/bin/{self.name}"
+
+    def os_argv(self) -> list[str]:
+        """The command line of the guest OS's init process."""
+        return list(self.command) if self.command else [self.guest_program, *self.args]
 
     def build(self) -> Path:
         """Cross-compile the workload (cached) and return the ELF path."""
@@ -99,11 +119,12 @@ def load_workload(path: str | Path) -> Workload:
     for s in srcs:
         _expect(s.exists(), toml_path, f"source {s.name} does not exist in {d}")
     mode = run.get("mode", "process" if kind == "user" else "bare")
-    _expect(mode in ("process", "bare"), toml_path, f"run.mode is {mode!r}; use \"process\" or \"bare\"")
-    _expect((mode == "process") == (kind == "user"), toml_path,
-            f"run.mode {mode!r} does not fit build.kind {kind!r} (process needs user, bare needs bare)")
+    _expect(mode in MODES, toml_path, f"run.mode is {mode!r}; use \"process\", \"bare\" or \"os\"")
+    _expect((mode == "bare") == (kind == "bare"), toml_path,
+            f"run.mode {mode!r} does not fit build.kind {kind!r} (process and os need user, bare needs bare)")
     args = run.get("args", [])
-    _expect(isinstance(args, list), toml_path, "run.args must be a list of strings")
+    _expect(isinstance(args, list) and all(isinstance(a, (str, int, float)) for a in args), toml_path,
+            "run.args must be a list of strings")
     env = run.get("env", {})
     _expect(isinstance(env, dict), toml_path, "run.env must be a table of strings")
     contains = check.get("stdout_contains", ())
@@ -120,6 +141,7 @@ def load_workload(path: str | Path) -> Workload:
     max_insns = run.get("max_insns")
     _expect(max_insns is None or (isinstance(max_insns, int) and max_insns > 0), toml_path,
             "run.max_insns must be a positive integer")
+    os_run = _os_keys(run, toml_path, mode, name, machine, args)
     return Workload(
         name=name, description=data.get("description", ""), directory=d, kind=kind, sources=srcs,
         opt=build.get("opt", "-O2"), flags=tuple(build.get("flags", ())), mode=mode,
@@ -127,4 +149,64 @@ def load_workload(path: str | Path) -> Workload:
         stdin=str(run.get("stdin", "")).encode(), timeout_s=run.get("timeout_s"), max_insns=max_insns,
         machine=machine, sim_mode=sim_mode,
         exit_status=status, stdout_contains=tuple(contains), stdout_equals=check.get("stdout_equals"),
+        **os_run,
     )
+
+
+def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, args: list) -> dict:
+    """Validate [run]'s guest-OS keys (cpus, variant, files, commands)."""
+    given = [k for k in OS_KEYS if k in run]
+    if mode != "os":
+        _expect(not given, toml_path, f"run.{given[0] if given else ''} applies only to run.mode = \"os\" "
+                                      f"(this workload's mode is {mode!r})")
+        return {}
+    d = toml_path.parent
+    cpus = run.get("cpus")
+    if cpus is not None:
+        _expect(isinstance(cpus, int) and not isinstance(cpus, bool) and 1 <= cpus <= MAX_CPUS, toml_path,
+                f"run.cpus is {cpus!r}; use a whole number of CPUs, 1..{MAX_CPUS}")
+        from flashvm.machine.config import ConfigError, machine_config
+        try:
+            mcfg = machine_config(machine)
+        except ConfigError:
+            mcfg = None                   # reported by whoever runs it, with the machine's own error
+        if mcfg is not None:
+            from flashvm.osrun import machine_with_cpus
+            try:
+                machine_with_cpus(mcfg, cpus)
+            except ValueError as e:
+                raise WorkloadError(f"{toml_path}: run.cpus: {e}") from None
+    variant = run.get("variant", "kseg0")
+    _expect(variant in VARIANTS, toml_path,
+            f"run.variant is {variant!r}; use " + " or ".join(f'"{v}"' for v in VARIANTS))
+    files_in = run.get("files", {})
+    _expect(isinstance(files_in, dict), toml_path,
+            'run.files must be a table {"/guest/path" = "host/path"} (host paths relative to the workload)')
+    files: dict[str, Path] = {}
+    program = f"/bin/{name}"
+    for guest, host in files_in.items():
+        _expect(isinstance(host, str) and host, toml_path,
+                f"run.files: the host path for {guest!r} must be a non-empty string")
+        _expect(guest.startswith("/") and not guest.endswith("/") and "//" not in guest
+                and not any(part in (".", "..") for part in guest.split("/")), toml_path,
+                f"run.files: guest path {guest!r} must be an absolute file path like \"/data/input.txt\"")
+        _expect(guest != program, toml_path, f"run.files: {guest} is the workload's own program")
+        hp = d / host
+        _expect(hp.is_file(), toml_path, f"run.files: {guest} = {host!r}: no such file in {d}")
+        files[guest] = hp
+    command: tuple[str, ...] = ()
+    if "commands" in run:
+        cmds = run["commands"]
+        _expect(isinstance(cmds, list) and cmds and all(
+            isinstance(c, list) and c and all(isinstance(a, str) for a in c) for c in cmds), toml_path,
+            'run.commands must be a list of command lines, e.g. [["prog", "arg"]]')
+        _expect(len(cmds) == 1, toml_path,
+                f"run.commands: {len(cmds)} commands given, but only one is supported (the guest OS "
+                "runs one program as init and halts when it exits)")
+        _expect(not args, toml_path, "run.commands and run.args both given; put the arguments in the command")
+        prog = cmds[0][0]
+        guest = prog if prog.startswith("/") else f"/bin/{prog}"
+        _expect(guest == program or guest in files, toml_path,
+                f"run.commands: program {prog!r} is not on the guest's disk ({program} or a run.files entry)")
+        command = (guest, *cmds[0][1:])
+    return {"cpus": cpus, "variant": variant, "files": files, "command": command}

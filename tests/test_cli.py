@@ -2,6 +2,7 @@
 result files, and one-line errors for bad input."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +18,10 @@ ROOT = Path(__file__).parent.parent
 
 
 def flashvm(*args: str, cwd: Path = ROOT, timeout: int = 600) -> subprocess.CompletedProcess:
+    """`python -m flashvm.cli ARGS` from this source tree (not whatever is installed)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     return subprocess.run([sys.executable, "-m", "flashvm.cli", *args], cwd=cwd, capture_output=True,
-                          timeout=timeout)
+                          timeout=timeout, env=env)
 
 
 def test_exec_passes_stdout_and_status_through(tmp_path):
@@ -80,6 +83,9 @@ def test_run_reports_a_failed_check(tmp_path):
     ('name = "w"\n[build]\nsources = ["missing.c"]\n', "source missing.c does not exist"),
     ('name = "w"\n[build]\nsources = ["p.c"]\n[run]\nmode = "fast"\n', "run.mode is 'fast'"),
     ('name = "w"\n[build\n', "not valid TOML"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[run]\nmode = "os"\ncpus = 0\n', "run.cpus is 0"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[run]\nmode = "os"\nvariant = "paged"\n', "run.variant is 'paged'"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[run]\ncpus = 2\n', "run.cpus applies only to run.mode = \"os\""),
 ])
 def test_bad_workload_toml_gets_one_line_error(tmp_path, toml, message):
     d = _workload(tmp_path, toml)
