@@ -4,6 +4,7 @@
     flashvm exec PROGRAM [ARGS...]        run a static mipsel Linux program (process mode)
     flashvm exec --bare KERNEL.elf        boot a freestanding program on the FLASH machine
     flashvm exec --os [--cpus N] PROGRAM [ARGS...]   boot the guest OS and run PROGRAM on it
+    flashvm exec --os --vms N [--cpus C] [--hal] PROGRAM   the same in N Disco virtual machines
     flashvm machines                      list the machine configs and their fields
     flashvm fs mkfs|ls|cat|get|fsck       build and read disk images (docs/fs.md)
     flashvm disasm PROGRAM [--symbol main]
@@ -69,6 +70,8 @@ class Outcome:
     message: str | None = None
     config: object = None            # the MachineConfig
     sim_mode: str = "functional"
+    vms: list | None = None          # Disco: one dict per VM (name, index, vcpus, status, failure, stdout)
+    disco: dict | None = None        # Disco: the monitor's counters summed over all VCPUs
 
 
 def _progress_runner(total_hint: int | None, show: bool) -> tuple[Callable, Callable[[], None]]:
@@ -197,9 +200,38 @@ def _os_machine(cfg, cpus: int | None, option: str):
 
 def _os_variant(variant: str | None) -> str:
     from flashvm.osrun import VARIANTS
+    if variant == "hal":
+        _fail("--variant hal: the HAL kernel runs only in Disco's VMs; use --vms N --hal")
     if variant is not None and variant not in VARIANTS:
-        _fail(f"--variant {variant!r}: use one of {', '.join(VARIANTS)}")
+        _fail(f"--variant {variant!r}: use one of {', '.join(v for v in VARIANTS if v != 'hal')}")
     return variant or "kseg0"
+
+
+def _run_disco(files: dict, argv: list[str], *, cfg, sim_mode: str, vms: int, cpus: int, hal: bool,
+               max_insns: int | None, mem_mb: int = 32):
+    """The guest OS in `vms` Disco VMs of `cpus` VCPUs; each VM's stdout/stderr lines go out tagged."""
+    from flashvm.disco.osvm import run_os_vms
+    per = max(4, min(mem_mb, (cfg.ram_bytes >> 20) // max(vms, 1) - 2))
+    res, disco, r = _guarded(lambda: run_os_vms(files, argv, vms=vms, cpus_per_vm=cpus, machine=cfg,
+                                                mode=sim_mode, hal=hal, max_insns=max_insns, mem_mb=per))
+    for vm in res:
+        for stream, sink in ((vm.stdout, sys.stdout.buffer), (vm.stderr, sys.stderr.buffer)):
+            for line in stream.splitlines(keepends=True):
+                sink.write(f"[{vm.name}] ".encode() + line)
+    sys.stdout.flush()
+    vmrecs = [{"name": vm.name, "index": v.index, "vcpus": v.vcpus, "status": vm.status,
+               "failure": vm.failure, "stdout": vm.stdout} for vm, v in zip(res, disco.vms)]
+    from flashvm.kernels import state as S
+    totals = {n: int(disco.m.dstats[:, i].sum()) for i, n in enumerate(S.DS_NAMES)}
+    status = 0
+    for vm in res:
+        if vm.failure is not None:
+            status = status or 1
+        elif vm.status:
+            status = status or vm.status
+    o = Outcome(status, disco.m, r.instructions, r.host_seconds, config=cfg, sim_mode=sim_mode,
+                vms=vmrecs, disco=totals)
+    return o, res
 
 
 def _os_verdict(r) -> str | None:
@@ -237,7 +269,10 @@ def summary(o: Outcome, title: str) -> None:
     idle = int(m.stats[:, S.S_IDLE_CYCLES].sum())
     total = int(by_mode.sum()) + idle
     if total:
-        parts = [("user", by_mode[2]), ("kernel", by_mode[0]), ("supervisor", by_mode[1]), ("idle", idle)]
+        if o.disco is not None:     # Disco runs in kernel mode, the guest kernels in supervisor mode
+            parts = [("user", by_mode[2]), ("guest kernel", by_mode[1]), ("monitor", by_mode[0]), ("idle", idle)]
+        else:
+            parts = [("user", by_mode[2]), ("kernel", by_mode[0]), ("supervisor", by_mode[1]), ("idle", idle)]
         t.add_row("time split (all CPUs)", "  ".join(f"{k} {100 * v / total:.1f}%" for k, v in parts if v))
         if stall.sum():
             t.add_row("stalled on memory", f"{100 * stall.sum() / total:.1f}% of all cycles")
@@ -248,6 +283,18 @@ def summary(o: Outcome, title: str) -> None:
         t.add_row("L2 misses local / remote / remote dirty",
                   f"{int(misses[0]):,} / {int(misses[1]):,} / {int(misses[2]):,}  "
                   f"({100 * misses[0] / misses.sum():.1f}% local)")
+    if o.disco is not None:
+        d = o.disco
+        t.add_row("VMs", ", ".join(f"{v['name']}: " + (f"failed ({v['failure']})" if v["failure"] else
+                                                      f"status {v['status']}") for v in o.vms))
+        t.add_row("monitor traps / emulated instructions", f"{d['traps']:,} / {d['emulated']:,}")
+        refills = d["l2tlb_hits"] + d["vtlb_hits"]
+        if refills:
+            t.add_row("real TLB refills served by the monitor",
+                      f"{refills:,} ({100 * d['l2tlb_hits'] / refills:.1f}% from the L2TLB)")
+        t.add_row("exceptions reflected / virtual interrupts", f"{d['reflected']:,} / {d['virtual_interrupts']:,}")
+        if d["monitor_calls"]:
+            t.add_row("HAL monitor calls", f"{d['monitor_calls']:,}")
     exc = m.stats[:, S.S_EXC_BASE:S.S_EXC_BASE + 32].sum(axis=0)
     taken = ", ".join(f"{S.EXC_NAMES.get(i, i)} {int(n):,}" for i, n in enumerate(exc) if n)
     t.add_row("exceptions", taken or "none")
@@ -270,7 +317,7 @@ def save(o: Outcome, results: Path, name: str, *, command: str, mode: str, confi
          stdout: bytes | None, stderr: bytes | None = None) -> Path:
     from flashvm.results import default_path, write_run
     path = write_run(default_path(results, name), o.machine, config=config,
-                     machine_config=o.config.to_dict() if o.config is not None else None,
+                     machine_config=o.config.to_dict() if o.config is not None else None, vms=o.vms,
                      extra={"machine": o.config.name if o.config is not None else "",
                             "sim_mode": o.sim_mode},
                      attrs={"command": command, "workload": name, "mode": mode, "status": o.status,
@@ -363,7 +410,21 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
     limit = max_insns or w.max_insns
     extra: dict = {}
     stderr_copy = None
-    if w.mode == "os":
+    if w.mode == "os" and w.vms:
+        files = {w.guest_program: exe, **w.files}
+        argv = w.os_argv()
+        o, res = _run_disco(files, argv, cfg=cfg, sim_mode=sim_mode, vms=w.vms,
+                            cpus=_cpus_option(cpus) or w.cpus or 1, hal=w.hal, max_insns=limit)
+        extra = {"vms": w.vms, "hal": w.hal, "cpus_per_vm": _cpus_option(cpus) or w.cpus or 1}
+        # every VM must pass the check: the output checked is each VM's own
+        out.copy = bytearray(res[0].stdout) if res else bytearray()
+        bad = [f"{vm.name}: " + "; ".join(w.check(vm.status if vm.status is not None else 1, vm.stdout))
+               for vm in res if w.check(vm.status if vm.status is not None else 1, vm.stdout)]
+        if check and bad:
+            if not quiet:
+                summary(o, f"{w.name} (os mode in {w.vms} Disco VMs)")
+            _fail(f"{w.name}: check failed: " + " | ".join(bad), 1)
+    elif w.mode == "os":
         cpus_opt = _cpus_option(cpus)
         ncpus = cpus_opt if cpus_opt is not None else (w.cpus or 1)
         cfg = _os_machine(cfg, ncpus, "--cpus" if cpus_opt is not None else "run.cpus")
@@ -396,7 +457,7 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
     path = save(o, results, w.name, command="run", mode=w.mode, config=config, stdout=bytes(out.copy),
                 stderr=stderr_copy)
     err.print(f"results: {path}")
-    if w.mode == "os":
+    if w.mode == "os" and not w.vms:
         verdict = _os_verdict(r)
         if verdict:
             _fail(f"{w.name}: {verdict}", 1)
@@ -416,6 +477,8 @@ def exec_(ctx: typer.Context,
           cpus: Optional[str] = typer.Option(None, "--cpus", help="with --os: CPUs the guest OS boots on, the machine's first N (default 1)"),
           variant: Optional[str] = typer.Option(None, "--variant", help="with --os: kernel link variant, kseg0 (default) or mapped"),
           verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="with --os: kernel log on stderr (-vv: more)"),
+          vms: Optional[int] = typer.Option(None, "--vms", help="with --os: run N copies of the guest OS in Disco's virtual machines (--cpus: VCPUs per VM)"),
+          hal: bool = typer.Option(False, "--hal", help="with --vms: the guest kernel's HAL build (special page, monitor calls)"),
           results: Path = typer.Option(DEFAULT_RESULTS, help="directory for the HDF5 result file"),
           max_insns: Optional[int] = typer.Option(None, help="stop the guest after this many instructions"),
           quiet: bool = typer.Option(False, "--quiet", "-q", help="no summary on stderr"),
@@ -427,7 +490,8 @@ def exec_(ctx: typer.Context,
     if bare and os_:
         _fail("--bare and --os exclude each other")
     if not os_:
-        for given, opt in ((cpus is not None, "--cpus"), (variant is not None, "--variant"), (verbose, "--verbose")):
+        for given, opt in ((cpus is not None, "--cpus"), (variant is not None, "--variant"), (verbose, "--verbose"),
+                           (vms is not None, "--vms")):
             if given:
                 _fail(f"{opt} applies only to --os")
     if not program.exists():
@@ -437,6 +501,29 @@ def exec_(ctx: typer.Context,
     args: List[str] = list(ctx.args)
     cfg, sim_mode = _machine(machine or "flash1", mode or "functional")
     show = not quiet and err.is_terminal
+    if hal and vms is None:
+        _fail("--hal applies only to --vms (the HAL kernel runs in Disco's VMs)")
+    if os_ and vms is not None:
+        if vms < 1:
+            _fail(f"--vms {vms}: give at least 1 virtual machine")
+        if variant is not None:
+            _fail("--variant does not apply to --vms: VMs run the mapped kernel (--hal for its HAL build)")
+        _check_user_program(program)
+        guest = f"/bin/{program.name}"
+        o, res = _run_disco({guest: program}, [guest, *args], cfg=cfg, sim_mode=sim_mode, vms=vms,
+                            cpus=_cpus_option(cpus) or 1, hal=hal, max_insns=max_insns)
+        if not quiet:
+            summary(o, f"{program.name} (os mode in {vms} Disco VM{'s' if vms > 1 else ''})")
+        config = {"program": str(program), "argv": [guest, *args], "mode": "disco", "max_insns": max_insns,
+                  "machine": cfg.name, "sim_mode": sim_mode, "vms": vms, "cpus_per_vm": _cpus_option(cpus) or 1,
+                  "hal": hal}
+        path = save(o, results, program.name, command="exec", mode="disco", config=config, stdout=None)
+        if not quiet:
+            err.print(f"results: {path}")
+        for vm in res:
+            if vm.failure:
+                err.print(f"{vm.name} failed: {vm.failure}", markup=False)
+        raise typer.Exit(o.status & 0xFF if o.status >= 0 else 1)
     if os_:
         _exec_os(program, args, cfg=cfg, sim_mode=sim_mode, cpus=_cpus_option(cpus), variant=_os_variant(variant),
                  verbose=verbose, results=results, max_insns=max_insns, quiet=quiet, show=show)

@@ -14,7 +14,7 @@ class WorkloadError(ValueError):
 
 
 MODES = ("process", "bare", "os")
-OS_KEYS = ("cpus", "variant", "files", "commands")     # [run] keys that only mode = "os" takes
+OS_KEYS = ("cpus", "variant", "files", "commands", "vms", "hal")     # [run] keys that only mode = "os" takes
 VARIANTS = ("kseg0", "mapped")
 MAX_CPUS = 64
 
@@ -22,7 +22,7 @@ _KEYS = {
     "": {"name", "description", "build", "run", "check", "reference"},
     "build": {"kind", "sources", "opt", "flags"},
     "run": {"mode", "args", "env", "stdin", "timeout_s", "max_insns", "machine", "sim_mode",
-            "cpus", "variant", "files", "commands"},
+            "cpus", "variant", "files", "commands", "vms", "hal"},
     "check": {"exit_status", "stdout_contains", "stdout_equals"},
 }
 
@@ -52,6 +52,8 @@ class Workload:
     variant: str = "kseg0"           # kernel link variant: "kseg0" or "mapped"
     files: dict[str, Path] = field(default_factory=dict)   # extra guest files: guest path -> host path
     command: tuple[str, ...] = ()    # the whole guest argv from run.commands (else /bin/<name> + args)
+    vms: int | None = None           # run N copies of the guest OS in Disco's VMs (cpus: VCPUs per VM)
+    hal: bool = False                # with vms: the kernel's HAL build
 
     @property
     def guest_program(self) -> str:
@@ -177,8 +179,15 @@ def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, arg
             except ValueError as e:
                 raise WorkloadError(f"{toml_path}: run.cpus: {e}") from None
     variant = run.get("variant", "kseg0")
-    _expect(variant in VARIANTS, toml_path,
-            f"run.variant is {variant!r}; use " + " or ".join(f'"{v}"' for v in VARIANTS))
+    _expect(variant in VARIANTS and variant != "hal", toml_path,
+            f"run.variant is {variant!r}; use " + " or ".join(f'"{v}"' for v in VARIANTS if v != "hal")
+            + " (the HAL build: run.vms with run.hal = true)")
+    vms = run.get("vms")
+    _expect(vms is None or (isinstance(vms, int) and not isinstance(vms, bool) and 1 <= vms <= 64), toml_path,
+            f"run.vms is {vms!r}; use a whole number of virtual machines, 1..64")
+    hal = run.get("hal", False)
+    _expect(isinstance(hal, bool), toml_path, f"run.hal is {hal!r}; use true or false")
+    _expect(not hal or vms is not None, toml_path, "run.hal needs run.vms: the HAL kernel runs in Disco's VMs")
     files_in = run.get("files", {})
     _expect(isinstance(files_in, dict), toml_path,
             'run.files must be a table {"/guest/path" = "host/path"} (host paths relative to the workload)')
@@ -209,4 +218,4 @@ def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, arg
         _expect(guest == program or guest in files, toml_path,
                 f"run.commands: program {prog!r} is not on the guest's disk ({program} or a run.files entry)")
         command = (guest, *cmds[0][1:])
-    return {"cpus": cpus, "variant": variant, "files": files, "command": command}
+    return {"cpus": cpus, "variant": variant, "files": files, "command": command, "vms": vms, "hal": hal}

@@ -74,3 +74,61 @@ def test_crashed_guest_kernel_fails_alone(monkeypatch):
     bad, good = res
     assert not bad.ok and (bad.failure is not None or bad.status == PANIC_STATUS)
     assert good.ok and good.stdout.decode() == (OSG / "expected" / "procs.stdout").read_text()
+
+
+# ------------------------------------------------------------------ command line
+def _cli(*args, cwd=None):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "flashvm.cli", *args], capture_output=True, timeout=600,
+                          cwd=cwd or Path(__file__).parent.parent)
+
+
+def test_exec_os_in_vms_tags_outputs_and_writes_disco_counters(tmp_path):
+    from flashvm.results import read_run
+    exe = build_user([GUEST / "exitcode.c"])
+    p = _cli("exec", "--os", "--vms", "2", "--machine", "flash8", "--results", str(tmp_path), str(exe))
+    assert p.returncode == 42, p.stderr[-2000:]
+    want = (GUEST / "expected" / "exitcode.stdout").read_bytes()
+    for vm in ("vm0", "vm1"):
+        assert b"".join(f"[{vm}] ".encode() + ln for ln in want.splitlines(keepends=True)) in p.stdout
+    assert b"monitor" in p.stderr and b"guest kernel" in p.stderr
+    r = read_run(next(tmp_path.glob("*.h5")))
+    assert r["attrs"]["mode"] == "disco" and list(r["disco/vm_status"]) == [42, 42]
+    assert r["disco/vcpu_counters"].shape[0] == 2 and r["disco/vcpu_counters"][:, 0].sum() > 0
+
+
+def test_exec_hal_build_traps_less(tmp_path):
+    exe = build_user([GUEST / "exitcode.c"])
+    counts = {}
+    for hal in (False, True):
+        res, disco, _ = run_os_vms({"/bin/e": exe}, ["/bin/e"], vms=1, machine="flash1", hal=hal)
+        assert res[0].status == 42 and res[0].stdout == (GUEST / "expected" / "exitcode.stdout").read_bytes()
+        counts[hal] = disco.vm_stats(disco.vms[0])
+    assert counts[True]["emulated"] < counts[False]["emulated"] / 2      # privileged instructions
+    assert counts[True]["traps"] < 0.75 * counts[False]["traps"]
+    assert counts[True]["pages_zeroed"] > 50 and counts[False]["monitor_calls"] == 0
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--vms", "2"], b"--vms applies only to --os"),
+    (["--os", "--vms", "0"], b"--vms 0"),
+    (["--os", "--hal"], b"--hal applies only to --vms"),
+    (["--os", "--variant", "hal"], b"runs only in Disco"),
+])
+def test_disco_option_errors(tmp_path, args, words):
+    exe = build_user([GUEST / "exitcode.c"])
+    p = _cli("exec", *args, "--results", str(tmp_path), str(exe))
+    assert p.returncode == 2 and words in p.stderr and p.stderr.count(b"\n") == 1, p.stderr
+
+
+def test_workload_with_vms(tmp_path):
+    d = tmp_path / "w"
+    d.mkdir()
+    (d / "p.c").write_text('#include <stdio.h>\nint main(void){puts("hello vm");return 0;}\n')
+    (d / "workload.toml").write_text('name = "w"\n[build]\nsources = ["p.c"]\n[run]\nmode = "os"\n'
+                                     'machine = "flash8"\nvms = 3\ncpus = 2\n[check]\nstdout_contains = "hello vm"\n')
+    p = _cli("run", str(d), "--results", str(tmp_path))
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert all(f"[vm{i}] hello vm".encode() in p.stdout for i in range(3))
+    assert b"check passed" in p.stderr
