@@ -179,3 +179,30 @@ def test_kernel_must_be_relinked():
     d = Disco("flash1", [VmSpec(ncpu=1)])
     with pytest.raises(GuestError, match="supervisor segment"):
         d.boot(d.vms[0], load_elf(build_bare([BARE / "hello_bare.c"])))
+
+
+def test_memmap_backmap_and_live_page_migration():
+    """Pages of a running 4-VCPU guest move to another node while it computes;
+    memmap follows, back-maps find the translations to shoot down, results stay right."""
+    out = io.BytesIO()
+    d = Disco("flash8", [VmSpec(ncpu=4, mem=24 << 20)], out=out)
+    vm = d.vms[0]
+    d.boot(vm, ksseg("smp_numa.c"), ["smp"])
+    first = int(d.m.pmap[0, 0])
+    assert d.owner_of(first) == (0, 0) and d.owner_of(0) is None       # the monitor's page is no VM's
+    moved = []
+
+    def migrate():
+        if len(moved) < 3 and d.fm.m.params[S.P_ROUND_START] > 0:
+            gp = (16 << 20 >> 12) + 16 * len(moved)                         # in the arrays being summed
+            before = d.backmap(vm, gp)
+            new = d.migrate_page(vm, gp, node=5)
+            assert d.backmap(vm, gp) == [] and d.owner_of(new) == (0, gp)
+            moved.append((gp, new, len(before)))
+    d.fm.chunk_hooks.append(migrate)
+    d.fm.chunk_cycles = 200_000
+    r = d.run(max_insns=200_000_000)
+    assert vm.status == 0 and b"4 cpus, spread=0, counters 800 1600, ok" in bytes(vm.out)
+    assert len(moved) == 3 and d.migrations == 3
+    for gp, new, _ in moved:
+        assert new * 4096 // (32 << 20) == 5 and int(d.m.pmap[0, gp]) == new

@@ -53,6 +53,25 @@ def test_vms_in_parallel_run_the_os_programs(vms, cpus):
         assert vm.stdout.decode() == (OSG / "expected" / f"{name}.stdout").read_text(), vm.name
 
 
+def test_vms_talk_over_the_virtual_subnet():
+    res, disco, _ = run_os_vms({"/bin/vmnet": os_prog("vmnet")}, [], vms=2, machine="flash8", nets=True,
+                               argv_per_vm=[["/bin/vmnet", "ping"], ["/bin/vmnet", "pong"]])
+    ping, pong = res
+    assert ping.ok and pong.ok, (ping.klog[-300:], pong.klog[-300:])
+    assert pong.stdout == b"got 27 from 01: hello from vm0\nanswered 27\n"
+    assert ping.stdout == b"sent 27\nreply 27 from 02: 0mv morf olleh\n"
+
+
+@pytest.mark.parametrize("vms", [1, 8])
+def test_one_and_eight_vms_share_flash8(vms):
+    """1 VM of 8 VCPUs, or 8 VMs of 1: the thread test (8 threads) everywhere."""
+    res, _, _ = run_os_vms({"/bin/threads": os_prog("threads")}, ["/bin/threads"], vms=vms,
+                           cpus_per_vm=8 // vms, machine="flash8", mem_mb=24)
+    want = (OSG / "expected" / "threads.stdout").read_text()
+    for vm in res:
+        assert vm.ok and vm.stdout.decode() == want, (vm.name, vm.failure)
+
+
 def test_segfault_inside_a_vm_kills_only_the_process():
     res, _, _ = run_os_vms({"/bin/segv": os_prog("segv")}, ["/bin/segv"], vms=1, machine="flash1")
     assert res[0].ok and res[0].stdout == (OSG / "expected" / "segv.stdout").read_bytes()

@@ -31,6 +31,7 @@ import numpy as np
 from flashvm.elf import ElfImage
 from flashvm.kernels import state as S
 from flashvm.kernels.cp0 import reset_cpu
+from flashvm.kernels.cache import dma_coherence_nb
 from flashvm.kernels.cp0 import mtc0_nb
 from flashvm.kernels.disco import (DX_KSEG, deliver_pending_nb, hal_push_nb, l2tlb_flush_nb, l2tlb_flush_real,
                                    post_interrupt_nb, reflect_nb, sync_real_status_nb)
@@ -250,6 +251,10 @@ class Disco:
         self.switches = 0                                      # VCPU switch-ins
         self._irq_sources: dict[tuple[int, int, int], set[int]] = {}
         self._alloc = [MONITOR_BYTES] * cfg.nodes          # next free byte in each node (contiguous layout)
+        # memmap: machine page -> (VM << 20 | guest page) that maps it, -1 if none (free or the monitor's)
+        self.memmap = np.full(cfg.ram_bytes >> 12, -1, np.int64)
+        self._free_pages: list[list[int]] = [[] for _ in range(cfg.nodes)]   # given back by migrations
+        self.migrations = 0
         vcpu = 0
         for i, spec in enumerate(vms):
             if spec.mem % 4096 or spec.mem < (1 << 20):
@@ -264,6 +269,7 @@ class Disco:
             vcpu += spec.ncpu
             self.m.pmap[i, :] = -1
             self.m.pmap[i, :spec.mem >> 12] = pages
+            self.memmap[pages] = (i << 20) | np.arange(len(pages))
             self._devices(vm)
             self.vms.append(vm)
             for k in range(spec.ncpu):
@@ -311,6 +317,67 @@ class Disco:
                 return np.array(pages, np.int64)
         raise GuestError(f"VM {vm}: {nbytes >> 20} MB do not fit in what is left of machine memory "
                          f"({self.cfg.ram_bytes >> 20} MB, {MONITOR_BYTES >> 20} MB per node kept for the monitor)")
+
+    # ------------------------------------------------------------ memmap, back-maps, migration
+    def owner_of(self, machine_page: int) -> tuple[int, int] | None:
+        """memmap: the (VM, guest page) a machine page backs, or None."""
+        e = int(self.memmap[machine_page])
+        return None if e < 0 else (e >> 20, e & 0xFFFFF)
+
+    def backmap(self, vm: VirtualMachine, gpage: int) -> list[tuple[int, int]]:
+        """Where the monitor's translations map guest page `gpage` of `vm`: (VCPU, virtual
+        address) for every L2TLB entry and real TLB entry that points at its machine page."""
+        m = self.m
+        mp = int(m.pmap[vm.index, gpage])
+        out = []
+        for v in vm.vcpus:
+            tables = [("l2", m.l2tlb[v][:, 1:3], m.l2tlb[v][:, 0] >= 0, m.l2tlb[v][:, 0] >> 9)]
+            c = self._cpu_running(v)
+            if c >= 0:
+                t = m.tlb[c]
+                tables.append(("tlb", t[:, 2:4], np.ones(len(t), bool), t[:, 1] >> 13))
+            for _, los, valid, vpn2 in tables:
+                for half in (0, 1):
+                    lo = los[:, half]
+                    hit = valid & (lo & 2 != 0) & (((lo >> 6) & 0xFFFFFF) == mp)
+                    for i in np.nonzero(hit)[0]:
+                        out.append((v, int(vpn2[i] << 13) | (half << 12)))
+        return out
+
+    def shootdown(self, vm: VirtualMachine, gpage: int) -> int:
+        """Drop every cached translation of guest page `gpage` (L2TLBs, and the real TLBs of the
+        CPUs running the VM's VCPUs); returns how many there were."""
+        m = self.m
+        hits = self.backmap(vm, gpage)
+        mp = int(m.pmap[vm.index, gpage])
+        for v in vm.vcpus:
+            for half in (1, 2):
+                lo = m.l2tlb[v][:, half]
+                stale = (m.l2tlb[v][:, 0] >= 0) & (((lo >> 6) & 0xFFFFFF) == mp)
+                m.l2tlb[v][stale, 0] = -1
+            c = self._cpu_running(v)
+            if c >= 0 and any(h[0] == v for h in hits):
+                l2tlb_flush_real(m, c)
+        return len(hits)
+
+    def migrate_page(self, vm: VirtualMachine, gpage: int, node: int) -> int:
+        """Move guest page `gpage` of `vm` to a machine page on `node`: copy it, repoint the
+        pmap and memmap, shoot down the old translations.  Returns the new machine page."""
+        m = self.m
+        old = int(m.pmap[vm.index, gpage])
+        if self._free_pages[node]:
+            new = self._free_pages[node].pop()
+        else:
+            new = int(self._allocate(4096, node, vm.index)[0])
+        m.ram8[new << 12:(new + 1) << 12] = m.ram8[old << 12:(old + 1) << 12]
+        self.shootdown(vm, gpage)
+        m.pmap[vm.index, gpage] = new
+        self.memmap[new] = (vm.index << 20) | gpage
+        self.memmap[old] = -1
+        self._free_pages[old * 4096 // self.cfg.mem_per_node].append(old)
+        dma_coherence_nb(m, old << 12, 4096)
+        self.migrations += 1
+        return new
 
     def guest_write(self, vm: VirtualMachine, gpa: int, data: bytes) -> None:
         VmHost(self, vm).dma_write(gpa, data)

@@ -15,6 +15,7 @@ from typing import Mapping, Sequence
 from flashvm.disco.monitor import Disco, VmSpec
 from flashvm.elf import load_elf
 from flashvm.machine.disk import Disk, disk_base
+from flashvm.machine.net import Nic, Subnet, net_base
 from flashvm.osrun import PANIC_STATUS, ConsoleDemux, build_kernel, make_disk_image
 
 
@@ -37,11 +38,13 @@ def run_os_vms(files: Mapping[str, bytes | str | Path], argv: Sequence[str], *, 
                cpus_per_vm: int = 1, mem_mb: int = 24, machine="flash8", mode: str = "functional",
                env: Sequence[str] = (), max_insns: int | None = 4_000_000_000, verbose: int = 0,
                argv_per_vm: Sequence[Sequence[str]] | None = None, hal: bool = False,
-               costs: dict[int, int] | None = None) -> tuple[list[VmResult], Disco, object]:
+               costs: dict[int, int] | None = None, nets: bool = False) -> tuple[list[VmResult], Disco, object]:
     """Boot `vms` copies of the guest OS under Disco, each running argv (or
     argv_per_vm[i]) as init over a root disk holding `files`.  `hal`: the
     kernel's HAL build (privileged registers through a special page, monitor
     calls for zeroed and freed pages) instead of the plain mapped one.
+    `nets`: each VM gets a network interface on one virtual subnet (frames are
+    copied between VMs; MACs 02:00:00:00:00:01, :02, ... in VM order).
     Returns the per-VM results, the monitor and the machine's RunResult."""
     demuxes: dict[int, ConsoleDemux] = {}
 
@@ -57,8 +60,11 @@ def run_os_vms(files: Mapping[str, bytes | str | Path], argv: Sequence[str], *, 
                                      for v in files.values()))
         base = make_disk_image(Path(tmp) / "root.img", files, size=size)
         disks = []
+        subnet = Subnet() if nets else None
         for vm in disco.vms:
             disks.append(disco.add_device(vm, Disk(disk_base(0), vm.host, base, overlay=True)))
+            if subnet is not None:
+                disco.add_device(vm, Nic(net_base(0), vm.host, subnet))
             args = list(argv_per_vm[vm.index]) if argv_per_vm else list(argv)
             # OS-private boot-info words: no initrd, framed console, verbosity
             disco.boot(vm, kernel, args, list(env), os_words=struct.pack("<4I", 0, 0, 1, verbose))

@@ -12,6 +12,7 @@ macros (loads, stores, exceptions; see `flashvm.isa.table`).
 from __future__ import annotations
 
 import re
+import textwrap
 import sys
 from pathlib import Path
 
@@ -585,50 +586,37 @@ def {name}(m, c, limit):
         m.stats[c, S_CYC_BASE + MMU_KERNEL] += 1
     return STOP_LIMIT, n
 '''
-FETCH = '''\
-            # ---- fetch: the current code page is cached in fpage/fbase
-            if (pc ^ fpage) & 0xFFFFF003:
-                if pc & 3:
-                    badva = pc
-                    exc = EXC_ADEL
-                    break
-                _s = (pc >> 12) & TC_MASK
-                if ftag[_s] == pc >> 12:
-                    fbase = (pc & 0xFFFFF000) + fadd[_s]
-                else:
-                    _pa = xlate_nb(m, c, mi, pc, ACC_FETCH)
-                    if _pa < 0:
-                        badva = pc
-                        exc = EXC_IBE if _pa == XL_MMIO else -1 - _pa
-                        break
-                    fbase = _pa & ~0xFFF
-                fpage = pc & 0xFFFFF000'''
-TIMING_FETCH = '''\
-            # ---- fetch: the current code line is cached in fline, its page in fpage/fbase
-            if (pc ^ fline) & lmask:
-                if (pc ^ fpage) & 0xFFFFF003:
-                    if pc & 3:
-                        badva = pc
-                        exc = EXC_ADEL
-                        break
-                    _s = (pc >> 12) & TC_MASK
-                    if ftag[_s] == pc >> 12:
-                        fbase = (pc & 0xFFFFF000) + fadd[_s]
-                    else:
-                        _pa = xlate_nb(m, c, mi, pc, ACC_FETCH)
-                        if _pa < 0:
-                            badva = pc
-                            exc = EXC_IBE if _pa == XL_MMIO else -1 - _pa
-                            break
-                        fbase = _pa & ~0xFFF
-                    fpage = pc & 0xFFFFF000
-                fline = pc & lmask
-                _ln = (fbase | (pc & 0xFFF)) >> lsh
-                if (i1[(_ln & i1m) * i1w] >> 2) != _ln:
-                    _lat = access_nb(m, c, _ln, ACC_FETCH)
-                    cyc0 += _lat
-                    stop -= _lat
-                    stall += _lat'''
+# the fetch: the current code page is cached in fpage/fbase
+FETCH_PAGE = '''\
+if (pc ^ fpage) & 0xFFFFF003:
+    if pc & 3:
+        badva = pc
+        exc = EXC_ADEL
+        break
+    _s = (pc >> 12) & TC_MASK
+    if ftag[_s] == pc >> 12:
+        fbase = (pc & 0xFFFFF000) + fadd[_s]
+    else:
+        _pa = xlate_nb(m, c, mi, pc, ACC_FETCH)
+        if _pa < 0:
+            badva = pc
+            exc = EXC_IBE if _pa == XL_MMIO else -1 - _pa
+            break
+        fbase = _pa & ~0xFFF
+    fpage = pc & 0xFFFFF000'''
+FETCH = ("            # ---- fetch: the current code page is cached in fpage/fbase\n"
+         + textwrap.indent(FETCH_PAGE, " " * 12))
+# timing mode: the same inside a test for a new cache line, then the L1I hit test
+TIMING_FETCH = ("            # ---- fetch: the current code line is cached in fline, its page in fpage/fbase\n"
+                "            if (pc ^ fline) & lmask:\n" + textwrap.indent(FETCH_PAGE, " " * 16) + "\n"
+                + textwrap.indent('''\
+fline = pc & lmask
+_ln = (fbase | (pc & 0xFFF)) >> lsh
+if (i1[(_ln & i1m) * i1w] >> 2) != _ln:
+    _lat = access_nb(m, c, _ln, ACC_FETCH)
+    cyc0 += _lat
+    stop -= _lat
+    stall += _lat''', " " * 16))
 TIMING_SETUP = """    # timing mode: L1 geometry for the inline hit tests (cache.py)
     lsh = m.params[P_LSHIFT]
     lmask = (M32 << lsh) & M32 | 3

@@ -183,6 +183,42 @@ def mtc0_nb(m, c, reg, sel, val, cyc):
 
 
 @njit(cache=True, _nrt=False)
+def enter_exception_nb(regs, code, pc, bpc, badva, ce):
+    """What a MIPS32 CPU does to its CP0 registers `regs` ([32, 8]: a real
+    CPU's, or a VCPU's virtual ones) when it takes exception `code` (ExcCode,
+    maybe | EXC_REFILL_FLAG) raised by the instruction at `pc`: BadVAddr,
+    EntryHi, Context, EPC and Cause.BD (unless EXL), Cause.ExcCode/CE,
+    Status.EXL.  Returns the vector address."""
+    exc = code & 0x1F
+    refill = (code & EXC_REFILL_FLAG) != 0
+    bd = bpc >= 0 and pc == ((bpc + 4) & M32)
+    if exc == EXC_ADEL or exc == EXC_ADES or exc == EXC_TLBL or exc == EXC_TLBS or exc == EXC_MOD:
+        regs[CP0_BadVAddr, 0] = badva
+    if exc == EXC_TLBL or exc == EXC_TLBS or exc == EXC_MOD:
+        hi = regs[CP0_EntryHi, 0]
+        regs[CP0_EntryHi, 0] = (hi & 0xFF) | (badva & 0xFFFFE000)
+        regs[CP0_Context, 0] = (regs[CP0_Context, 0] & ~0x7FFFF0) | ((badva >> 9) & 0x7FFFF0)
+    status = regs[CP0_Status, 0]
+    cause = regs[CP0_Cause, 0]
+    if status & St_EXL == 0:
+        regs[CP0_EPC, 0] = bpc if bd else pc
+        cause = (cause | Ca_BD) if bd else (cause & ~Ca_BD)
+        if refill:
+            off = 0x000
+        elif exc == EXC_INT and cause & Ca_IV:
+            off = 0x200
+        else:
+            off = 0x180
+    else:
+        off = 0x180
+    regs[CP0_Cause, 0] = (cause & ~(0x7C | (3 << 28))) | (exc << 2) | ((ce & 3) << 28)
+    regs[CP0_Status, 0] = status | St_EXL
+    if status & St_BEV:
+        return 0xBFC00200 + off
+    return (regs[CP0_PRId, SEL_EBase] & 0xFFFFF000) + off
+
+
+@njit(cache=True, _nrt=False)
 def take_exception_nb(m, c, code, pc, bpc, badva, ce):
     """Enter exception `code` (ExcCode, maybe | EXC_REFILL_FLAG) raised by the
     instruction at `pc`.  Returns 1 when the exception goes to the host
@@ -211,34 +247,9 @@ def take_exception_nb(m, c, code, pc, bpc, badva, ce):
         x[X_A2] = epc
         x[X_A3] = 1 if bd else 0
         return 1
-    if exc == EXC_ADEL or exc == EXC_ADES or exc == EXC_TLBL or exc == EXC_TLBS or exc == EXC_MOD:
-        cp0[c, CP0_BadVAddr, 0] = badva
-    if exc == EXC_TLBL or exc == EXC_TLBS or exc == EXC_MOD:
-        hi = cp0[c, CP0_EntryHi, 0]
-        cp0[c, CP0_EntryHi, 0] = (hi & 0xFF) | (badva & 0xFFFFE000)
-        cp0[c, CP0_Context, 0] = (cp0[c, CP0_Context, 0] & ~0x7FFFF0) | ((badva >> 9) & 0x7FFFF0)
-    status = cp0[c, CP0_Status, 0]
-    cause = cp0[c, CP0_Cause, 0]
-    if status & St_EXL == 0:
-        cp0[c, CP0_EPC, 0] = epc
-        cause = (cause | Ca_BD) if bd else (cause & ~Ca_BD)
-        if refill:
-            off = 0x000
-        elif exc == EXC_INT and cause & Ca_IV:
-            off = 0x200
-        else:
-            off = 0x180
-    else:
-        off = 0x180
-    cause = (cause & ~(0x7C | (3 << 28))) | (exc << 2) | ((ce & 3) << 28)
-    cp0[c, CP0_Cause, 0] = cause
-    cp0[c, CP0_Status, 0] = status | St_EXL
-    if status & St_BEV:
-        base = 0xBFC00200
-    else:
-        base = cp0[c, CP0_PRId, SEL_EBase] & 0xFFFFF000
-    st[PC] = base + off
-    st[NPC] = base + off + 4
+    target = enter_exception_nb(cp0[c], code, pc, bpc, badva, ce)
+    st[PC] = target
+    st[NPC] = (target + 4) & M32
     st[BRANCH_PC] = -1
     st[WAITING] = 0
     return 0

@@ -42,8 +42,9 @@ import numpy as np
 from numba import njit
 
 from flashvm.kernels.cache import access_nb, dma_coherence_nb
-from flashvm.kernels.cp0 import (count_now, cp0_written_value, irq_pending, mtc0_nb, take_exception_nb)
-from flashvm.kernels.mmu import tlb_lookup_nb, tlb_write_nb, xlate_nb
+from flashvm.kernels.cp0 import (count_now, cp0_written_value, enter_exception_nb, irq_pending, mtc0_nb,
+                                 take_exception_nb)
+from flashvm.kernels.mmu import tlb_lookup_nb, tlb_match_nb, tlb_write_nb, xlate_nb
 from flashvm.kernels.state import (
     ACC_FETCH, ACC_LOAD, ACC_STORE, BRANCH_PC, CP0_BadVAddr, CP0_Cause, CP0_Context, CP0_Count, CP0_EntryHi,
     CP0_Compare, CP0_EntryLo0, CP0_EntryLo1, CP0_EPC, CP0_ErrorEPC, CP0_HWREna, CP0_Index, CP0_PageMask, CP0_PRId,
@@ -167,38 +168,11 @@ def _monitor_call(m, c, v, off, pc):
 @njit(cache=True, _nrt=False)
 def reflect_nb(m, c, v, code, pc, bpc, badva, ce):
     """Deliver exception `code` (ExcCode | EXC_REFILL_FLAG) to the guest, as its CPU would take it."""
-    vc = m.vcp0
     st = m.cpu[c]
     exc = code & 0x1F
-    refill = (code & EXC_REFILL_FLAG) != 0
-    bd = bpc >= 0 and pc == ((bpc + 4) & M32)
-    if exc == EXC_ADEL or exc == EXC_ADES or exc == EXC_TLBL or exc == EXC_TLBS or exc == EXC_MOD:
-        vc[v, CP0_BadVAddr, 0] = badva
-    if exc == EXC_TLBL or exc == EXC_TLBS or exc == EXC_MOD:
-        hi = vc[v, CP0_EntryHi, 0]
-        vc[v, CP0_EntryHi, 0] = (hi & 0xFF) | (badva & 0xFFFFE000)
-        vc[v, CP0_Context, 0] = (vc[v, CP0_Context, 0] & ~0x7FFFF0) | ((badva >> 9) & 0x7FFFF0)
-    status = vc[v, CP0_Status, 0]
-    cause = vc[v, CP0_Cause, 0]
-    if status & St_EXL == 0:
-        vc[v, CP0_EPC, 0] = bpc if bd else pc
-        cause = (cause | Ca_BD) if bd else (cause & ~Ca_BD)
-        if refill:
-            off = 0x000
-        elif exc == EXC_INT and cause & Ca_IV:
-            off = 0x200
-        else:
-            off = 0x180
-    else:
-        off = 0x180
-    vc[v, CP0_Cause, 0] = (cause & ~(0x7C | (3 << 28))) | (exc << 2) | ((ce & 3) << 28)
-    vc[v, CP0_Status, 0] = status | St_EXL
-    if status & St_BEV:
-        base = 0xBFC00200
-    else:
-        base = vc[v, CP0_PRId, SEL_EBase] & 0xFFFFF000
+    vector = enter_exception_nb(m.vcp0[v], code, pc, bpc, badva, ce)
     # the relinked kernel's vectors, through the supervisor-segment alias of their physical address
-    target = KSSEG | ((base + off) & 0x1FFFFFFF)
+    target = KSSEG | (vector & 0x1FFFFFFF)
     st[PC] = target
     st[NPC] = (target + 4) & M32
     st[BRANCH_PC] = -1
@@ -288,15 +262,7 @@ def _real_insert(m, c, va, asid, lo0, lo1):
 
 @njit(cache=True, _nrt=False)
 def _vtlb_lookup(m, v, va, asid):
-    t = m.vtlb
-    for i in range(m.params[P_NTLB]):
-        hi = t[v, i, TLB_ENTRYHI]
-        vmask = ~(t[v, i, TLB_PAGEMASK] | 0x1FFF) & M32
-        if (hi ^ va) & vmask == 0:
-            g = t[v, i, TLB_LO0] & t[v, i, TLB_LO1] & 1
-            if g or (hi & 0xFF) == asid:
-                return i
-    return -1
+    return tlb_match_nb(m.vtlb[v], m.params[P_NTLB], va, asid)
 
 
 # fill results

@@ -72,17 +72,22 @@ def _tc_fill(m, c, mi, acc, va, pa):
 
 
 @njit(cache=True, _nrt=False)
-def tlb_lookup_nb(m, c, va, asid):
-    """Index of the TLB entry mapping `va` for `asid`, or -1."""
-    tlb = m.tlb
-    for i in range(m.params[P_NTLB]):
-        hi = tlb[c, i, TLB_ENTRYHI]
-        vmask = ~(tlb[c, i, TLB_PAGEMASK] | 0x1FFF) & M32
+def tlb_match_nb(t, n, va, asid):
+    """Index of the entry of TLB `t` ([entries, TLB_NFIELDS], the first n used) mapping `va` for `asid`, or -1."""
+    for i in range(n):
+        hi = t[i, TLB_ENTRYHI]
+        vmask = ~(t[i, TLB_PAGEMASK] | 0x1FFF) & M32
         if (hi ^ va) & vmask == 0:
-            g = tlb[c, i, TLB_LO0] & tlb[c, i, TLB_LO1] & 1
+            g = t[i, TLB_LO0] & t[i, TLB_LO1] & 1
             if g or (hi & 0xFF) == asid:
                 return i
     return -1
+
+
+@njit(cache=True, _nrt=False)
+def tlb_lookup_nb(m, c, va, asid):
+    """Index of CPU c's TLB entry mapping `va` for `asid`, or -1."""
+    return tlb_match_nb(m.tlb[c], m.params[P_NTLB], va, asid)
 
 
 @njit(cache=True, _nrt=False)

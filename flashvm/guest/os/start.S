@@ -46,23 +46,8 @@ _start:
         andi    $9, $9, 0x3FF
         bnez    $9, park                /* not the boot CPU: wait for a release */
         nop
-        la      $sp, boot_stack_top
-        la      $gp, _gp
-        la      $8, __bss_start
-        la      $9, __bss_end
-        /* both ends are 16-byte aligned (linker scripts) */
-1:      beq     $8, $9, 2f
-        nop
-        sw      $0, 0($8)
-        sw      $0, 4($8)
-        sw      $0, 8($8)
-        sw      $0, 12($8)
-        b       1b
-        addiu   $8, $8, 16
-2:      la      $25, kmain
-        jalr    $25
-        addiu   $sp, $sp, -24
-3:      b       3b
+        la      $25, start_kernel       /* the rest runs in the kernel's text (mapped or not) */
+        jr      $25
         nop
 park:   /* no SMP release register on this machine: poll cpu_release[] */
         sll     $10, $9, 2
@@ -87,17 +72,8 @@ secondary_entry:
         ehb
         bal     wire_kernel
         nop
-        mfc0    $4, $15, 1
-        andi    $4, $4, 0x3FF
-        sll     $9, $4, 2
-        la      $8, cpu_boot_sp
-        addu    $8, $8, $9
-        lw      $sp, 0($8)
-        la      $gp, _gp
-        la      $25, secondary_main
-        jalr    $25
-        addiu   $sp, $sp, -24
-1:      b       1b
+        la      $25, start_secondary
+        jr      $25
         nop
         .end    secondary_entry
 
@@ -116,15 +92,21 @@ _start_virtual:
         mtc0    $8, $15, 1              /* EBase */
         mtc0    $0, $13
         ehb
+/* the boot CPU, its kernel window in place: stack, bss, kmain */
+start_kernel:
         la      $sp, boot_stack_top
         la      $gp, _gp
         la      $8, __bss_start
         la      $9, __bss_end
+        /* both ends are 16-byte aligned (linker scripts) */
 1:      beq     $8, $9, 2f
         nop
         sw      $0, 0($8)
+        sw      $0, 4($8)
+        sw      $0, 8($8)
+        sw      $0, 12($8)
         b       1b
-        addiu   $8, $8, 4
+        addiu   $8, $8, 16
 2:      la      $25, kmain
         jalr    $25
         addiu   $sp, $sp, -24
@@ -141,6 +123,8 @@ secondary_virtual:
         mtc0    $8, $15, 1
         mtc0    $0, $13
         ehb
+/* a secondary CPU, its kernel window in place: its boot stack, secondary_main */
+start_secondary:
         mfc0    $4, $15, 1
         andi    $4, $4, 0x3FF
         sll     $9, $4, 2
