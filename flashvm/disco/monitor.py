@@ -33,7 +33,7 @@ from flashvm.kernels import state as S
 from flashvm.kernels.cp0 import reset_cpu
 from flashvm.kernels.cache import dma_coherence_nb
 from flashvm.kernels.cp0 import mtc0_nb
-from flashvm.kernels.disco import (DX_KSEG, deliver_pending_nb, hal_push_nb, l2tlb_flush_nb, l2tlb_flush_real,
+from flashvm.kernels.disco import (DX_KSEG, DX_MCALL, deliver_pending_nb, hal_push_nb, l2tlb_flush_nb, l2tlb_flush_real,
                                    post_interrupt_nb, reflect_nb, sync_real_status_nb)
 from flashvm.machine.config import MachineConfig, machine_config
 from flashvm.machine.devhost import DmaError
@@ -610,6 +610,8 @@ class Disco:
             if kind == DX_KSEG:
                 self._kseg_access(vm, c, int(x[S.X_A1]), int(x[S.X_A2]))
                 hal_push_nb(self.m, vm.vcpus[k])
+            elif kind == DX_MCALL:
+                self._monitor_call(vm, c, int(x[S.X_A1]), int(x[S.X_A2]))
             else:
                 raise VmFailed(f"monitor exit {kind}")
         except MachineHalted as h:
@@ -663,6 +665,24 @@ class Disco:
         m.cpu[c, S.PC] = npc
         m.cpu[c, S.NPC] = (npc + 4) & 0xFFFFFFFF
         m.cpu[c, S.BRANCH_PC] = -1
+
+    def _monitor_call(self, vm: VirtualMachine, c: int, call: int, value: int) -> None:
+        """A HAL monitor call served in Python: a disk request in one call (the block
+        {disk, sector, count, addr, cmd} at guest-physical `value`)."""
+        if call != 8:
+            return
+        try:
+            blk = self.guest_read(vm, value & 0xFFFFFFFC, 20)
+        except DmaError:
+            self._bus_error(c, value)
+            return
+        k, sector, count, addr, cmd = struct.unpack("<5I", blk)
+        disk = next((d for d in vm.devices if d.name == "disk" and d.base == 0x1F002000 + 0x100 * k), None)
+        if disk is None:
+            return
+        self.fm.charge_io(c)
+        for off, val in ((0x00, sector), (0x04, count), (0x08, addr), (0x0C, cmd)):
+            disk.write(off, 4, val)
 
     def _bus_error(self, c: int, va: int) -> None:
         """Nothing at that guest-physical address: the guest gets the bus error its CPU would."""

@@ -68,9 +68,11 @@ HAL_MCALL = 0xDFFFE000
 HAL_EBASE = 0x80
 HAL_MC_ZERO = 0x0
 HAL_MC_FREE = 0x4
+HAL_MC_DISK = 0x8    # served in Python (DX_MCALL)
 # DX_*: why the monitor needs Python (exitrec a0)
 DX_KSEG = 1          # a1 = faulting address, a2 = instruction word, a3 = 1 for a store
 DX_HALT = 2          # the guest executed something the monitor stops it for (a1 = reason)
+DX_MCALL = 3         # a HAL monitor call for Python: a1 = call (offset), a2 = the value stored
 
 # entry status of the interpreter after a monitor call
 RESUME = 0
@@ -553,10 +555,15 @@ def _trap(m, c, v, code, pc, npc, bpc, badva, ce):
             return RESUME
         return emulate_nb(m, c, v, insn, pc, npc, bpc)
     if (exc == EXC_TLBL or exc == EXC_TLBS) and badva >> 12 == HAL_MCALL >> 12 and m.vstate[v, VS_HAL] != 0:
-        _monitor_call(m, c, v, badva & 0xFFF, pc)
         st[PC] = npc
         st[NPC] = (npc + 4) & M32
         st[BRANCH_PC] = -1
+        off = badva & 0xFFF
+        if off >= HAL_MC_DISK:                    # device requests: the virtual devices are Python's
+            insn = _fetch_insn(m, c, pc)
+            m.dstats[v, DS_MCALL] += 1
+            return _to_host(m, c, v, DX_MCALL, off, m.gpr[c, (insn >> 16) & 31] if insn >= 0 else 0, 0)
+        _monitor_call(m, c, v, off, pc)
         return RESUME
     if exc == EXC_TLBL or exc == EXC_TLBS:
         store = exc == EXC_TLBS
@@ -607,4 +614,4 @@ def exception_nb(m, c, code, pc, npc, bpc, badva, ce):
 
 
 __all__ = ["hal_push_nb", "hal_pull_nb", "exception_nb", "disco_trap_nb", "emulate_nb", "fill_nb", "reflect_nb", "deliver_pending_nb",
-           "post_interrupt_nb", "sync_real_status_nb", "l2tlb_flush_nb", "DX_KSEG", "DX_HALT"]
+           "post_interrupt_nb", "sync_real_status_nb", "l2tlb_flush_nb", "DX_KSEG", "DX_HALT", "DX_MCALL"]

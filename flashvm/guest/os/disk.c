@@ -70,17 +70,35 @@ void disk_interrupt(void)
     }
 }
 
+/* start a command on controller k: four register writes, or in the HAL build
+ * (under Disco) one monitor call with the whole request, as the paper's drivers */
+static void disk_issue(unsigned k, u32 cmd, u32 sector, u32 count, u32 pa)
+{
+#ifdef KERNEL_HAL
+    static volatile struct { u32 disk, sector, count, addr, cmd; } req[MAXCPU];
+    volatile typeof(req[0]) *r = &req[cpuid()];
+    r->disk = k;
+    r->sector = sector;
+    r->count = count;
+    r->addr = pa;
+    r->cmd = cmd;
+    *(volatile u32 *)(HAL_MCALL + HAL_MC_DISK) = KV2PA((void *)r);
+#else
+    wr32(DISK_BASE(k) + DISK_SECTOR, sector);
+    wr32(DISK_BASE(k) + DISK_COUNT, count);
+    wr32(DISK_BASE(k) + DISK_ADDR, pa);
+    wr32(DISK_BASE(k) + DISK_CMD, cmd);
+#endif
+}
+
 /* one command of up to 16 pages (128 sectors) through the bounce buffer */
 static int disk_cmd(unsigned k, u32 cmd, u32 sector, u32 count)
 {
     struct disk *d = &disks[k];
     int poll = disk_polling || !current() || spin_held(&sched_lock);
     d->done = 0;
-    wr32(DISK_BASE(k) + DISK_SECTOR, sector);
-    wr32(DISK_BASE(k) + DISK_COUNT, count);
-    wr32(DISK_BASE(k) + DISK_ADDR, KV2PA(d->bounce));
     if (poll) {
-        wr32(DISK_BASE(k) + DISK_CMD, cmd);
+        disk_issue(k, cmd, sector, count, KV2PA(d->bounce));
         u32 st;
         while (!((st = rd32(DISK_BASE(k) + DISK_STATUS)) & (ST_DONE | ST_ERROR)))
             ;
@@ -88,7 +106,7 @@ static int disk_cmd(unsigned k, u32 cmd, u32 sector, u32 count)
         d->status = st;
     } else {
         spin_lock(&d->lock);
-        wr32(DISK_BASE(k) + DISK_CMD, cmd);
+        disk_issue(k, cmd, sector, count, KV2PA(d->bounce));
         while (!d->done)
             sleep_on(d, &d->lock);
         spin_unlock(&d->lock);

@@ -111,6 +111,8 @@
 #define HAL_MCALL       0xDFFFE000
 #define HAL_MC_ZERO     0x0                     /* zero the guest-physical page stored */
 #define HAL_MC_FREE     0x4                     /* the guest-physical page stored is free */
+#define HAL_MC_DISK     0x8                     /* start the disk request whose block {disk, sector,
+                                                   count, addr, cmd} is at the guest-physical address stored */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
