@@ -27,6 +27,9 @@ Python API::
             files=None, env=None, verbose=0, variant="kseg0", max_insns=None,
             stdout=None, stderr=None) -> int
     boot_program(files, argv, *, root="auto", **boot_os_options) -> OsResult
+    boot_commands(files, commands, *, root="auto", **boot_os_options) -> OsResult
+    os_init(files, commands) -> (files, argv)     # several command lines: init = /sbin/multi
+    multi_program() -> Path; multi_argv(commands) -> list[str]; MULTI_PROGRAM = "/sbin/multi"
     run_workload_os(w, *, ncpu=None, cpus=None, machine=None, mode=None, variant=None,
                     verbose=0, live=False, max_insns=None, progress=None) -> OsResult
     machine_with_cpus(machine, cpus) -> MachineConfig
@@ -49,7 +52,8 @@ from flashvm.toolchain import build_bare
 __all__ = ["build_kernel", "make_initrd", "boot_os", "exec_os", "OsResult", "ConsoleDemux",
            "make_disk_image", "have_flashfs", "flashfs_dir", "run_workload_os",
            "OS_DIR", "BOOTINFO_PA", "make_machine", "boot_program", "machine_with_cpus",
-           "PANIC_STATUS", "VARIANTS"]
+           "PANIC_STATUS", "VARIANTS", "MULTI_PROGRAM", "multi_program", "multi_argv", "os_init",
+           "boot_commands"]
 
 OS_DIR = Path(__file__).resolve().parent / "guest" / "os"
 BOOTINFO_PA = 0x800
@@ -57,6 +61,8 @@ BOOTINFO_MAGIC = 0x49425646
 S_IFREG = 0o100000
 S_IFDIR = 0o040000
 PANIC_STATUS = 0xDEAD
+MULTI_PROGRAM = "/sbin/multi"     # the init that runs several command lines (guest/os/init/multi.c)
+MAX_INIT_ARGS = 63                # the kernel takes at most 63 boot-info argv strings
 
 VARIANTS = {"kseg0": "link.ld", "mapped": "link-mapped.ld", "hal": "link-mapped.ld"}   # hal: Disco only
 
@@ -302,6 +308,62 @@ def boot_program(files: Mapping[str, bytes | str | Path | None], argv: Sequence[
         return boot_os({}, argv, **{**kw, "disks": [img, *kw.get("disks", ())]})
 
 
+def multi_program() -> Path:
+    """The ELF of the guest's multi-command init (flashvm/guest/os/init/multi.c,
+    built with build_user and cached), which os_init puts at MULTI_PROGRAM."""
+    from flashvm.toolchain import build_user
+    return build_user([OS_DIR / "init" / "multi.c"], opt="-Os", extra_flags=["-Wall"], name="multi")
+
+
+def _check_commands(commands: Sequence[Sequence[str]]) -> list[list[str]]:
+    cmds = [list(c) for c in commands]
+    if not cmds:
+        raise ValueError("no command line given")
+    for i, c in enumerate(cmds, 1):
+        if not c or not all(isinstance(a, str) for a in c):
+            raise ValueError(f"command {i}: {c!r} is not a non-empty list of strings")
+    return cmds
+
+
+def multi_argv(commands: Sequence[Sequence[str]]) -> list[str]:
+    """init's argv running `commands` (guest argv lists) at once under the multi
+    program: [MULTI_PROGRAM, "--", *cmd1, "--", *cmd2, ...], an argument "--"
+    (or backslashes then "--") escaped with one more leading backslash."""
+    argv = [MULTI_PROGRAM]
+    for c in _check_commands(commands):
+        argv.append("--")
+        argv += ["\\" + a if a.lstrip("\\") == "--" else a for a in c]
+    if len(argv) > MAX_INIT_ARGS:
+        raise ValueError(f"{len(commands)} command lines make {len(argv)} arguments for init "
+                         f"(the multi program and its separators included); the kernel takes "
+                         f"at most {MAX_INIT_ARGS}")
+    return argv
+
+
+def os_init(files: Mapping[str, bytes | str | Path | None],
+            commands: Sequence[Sequence[str]]) -> tuple[dict, list[str]]:
+    """The root files and init argv that run `commands` (guest argv lists):
+    one command line runs as init itself (files unchanged); several run at once
+    under the multi program (added to the files at MULTI_PROGRAM), which waits
+    for all of them and exits with the first nonzero status in command order
+    (128 + signal for a killed command; 127 for one that cannot be executed)."""
+    cmds = _check_commands(commands)
+    if len(cmds) == 1:
+        return dict(files), cmds[0]
+    if MULTI_PROGRAM in files:
+        raise ValueError(f"{MULTI_PROGRAM} is among the files, but several command lines need it "
+                         "for the multi program")
+    return {**files, MULTI_PROGRAM: multi_program()}, multi_argv(cmds)
+
+
+def boot_commands(files: Mapping[str, bytes | str | Path | None], commands: Sequence[Sequence[str]], *,
+                  root: str = "auto", **kw) -> OsResult:
+    """boot_program running several command lines at once (see os_init); the
+    status is the first nonzero one among the commands, stdout/stderr shared."""
+    files, argv = os_init(files, commands)
+    return boot_program(files, argv, root=root, **kw)
+
+
 def machine_with_cpus(machine, cpus: int):
     """The MachineConfig of `machine` (a name, TOML path or MachineConfig) cut down
     to its first `cpus` CPUs: fewer CPUs than one node has make a one-node machine
@@ -357,13 +419,17 @@ def run_workload_os(w, *, ncpu: int | None = None, cpus: int | None = None, mach
     the program goes on the root file system as /bin/<name> with the
     workload's run.files (a flashfs disk when available, else the initrd) and
     runs as init with the workload's command line (run.args, or its one
-    run.commands entry), env and stdin on its machine (`machine` overrides it)
+    run.commands entry; several run.commands entries run at once under the
+    multi program, see os_init), env and stdin on its machine (`machine` overrides it)
     cut down to run.cpus CPUs (`cpus` overrides it; `ncpu` makes a one-node
     BareMachine of that many CPUs instead) in its simulation mode, kernel
     variant and instruction limit (`mode`, `variant`, `max_insns` override)."""
     exe = w.build()
-    files: dict = {f"/bin/{w.name}": exe, **dict(getattr(w, "files", None) or {})}
-    argv = w.os_argv() if hasattr(w, "os_argv") else [f"/bin/{w.name}", *w.args]
+    if hasattr(w, "os_files"):
+        files, argv = w.os_files(exe), w.os_argv()
+    else:
+        files = {f"/bin/{w.name}": exe, **dict(getattr(w, "files", None) or {})}
+        argv = w.os_argv() if hasattr(w, "os_argv") else [f"/bin/{w.name}", *w.args]
     kw: dict = dict(env=w.env, stdin=w.stdin, verbose=verbose,
                     variant=variant or getattr(w, "variant", "kseg0"), live=live,
                     mode=mode or w.sim_mode, max_insns=max_insns or w.max_insns, progress=progress)

@@ -51,7 +51,7 @@ class Workload:
     cpus: int | None = None          # CPUs the guest OS boots on (the machine's first N; None: 1)
     variant: str = "kseg0"           # kernel link variant: "kseg0" or "mapped"
     files: dict[str, Path] = field(default_factory=dict)   # extra guest files: guest path -> host path
-    command: tuple[str, ...] = ()    # the whole guest argv from run.commands (else /bin/<name> + args)
+    commands: tuple[tuple[str, ...], ...] = ()   # guest argvs from run.commands (else /bin/<name> + args)
     vms: int | None = None           # run N copies of the guest OS in Disco's VMs (cpus: VCPUs per VM)
     hal: bool = False                # with vms: the kernel's HAL build
 
@@ -60,9 +60,29 @@ class Workload:
         """Where the built program is on the guest OS's disk."""
         return f"/bin/{self.name}"
 
+    @property
+    def command(self) -> tuple[str, ...]:
+        """The one guest argv of run.commands; () without run.commands or with several."""
+        return self.commands[0] if len(self.commands) == 1 else ()
+
     def os_argv(self) -> list[str]:
-        """The command line of the guest OS's init process."""
+        """The command line of the guest OS's init process: the one command
+        (run.commands or /bin/<name> + run.args), or with several run.commands
+        the multi program's (flashvm.osrun.multi_argv), which runs them all."""
+        if len(self.commands) > 1:
+            from flashvm.osrun import multi_argv
+            return multi_argv(self.commands)
         return list(self.command) if self.command else [self.guest_program, *self.args]
+
+    def os_files(self, exe: Path) -> dict[str, Path]:
+        """The guest's root files for `exe` (the built program): the program at
+        guest_program, run.files and, with several run.commands, the multi
+        program at flashvm.osrun.MULTI_PROGRAM (built on first use)."""
+        files: dict[str, Path] = {self.guest_program: Path(exe), **self.files}
+        if len(self.commands) > 1:
+            from flashvm.osrun import MULTI_PROGRAM, multi_program
+            files[MULTI_PROGRAM] = multi_program()
+        return files
 
     def build(self) -> Path:
         """Cross-compile the workload (cached) and return the ELF path."""
@@ -203,19 +223,29 @@ def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, arg
         hp = d / host
         _expect(hp.is_file(), toml_path, f"run.files: {guest} = {host!r}: no such file in {d}")
         files[guest] = hp
-    command: tuple[str, ...] = ()
+    commands: list[tuple[str, ...]] = []
     if "commands" in run:
         cmds = run["commands"]
         _expect(isinstance(cmds, list) and cmds and all(
             isinstance(c, list) and c and all(isinstance(a, str) for a in c) for c in cmds), toml_path,
-            'run.commands must be a list of command lines, e.g. [["prog", "arg"]]')
-        _expect(len(cmds) == 1, toml_path,
-                f"run.commands: {len(cmds)} commands given, but only one is supported (the guest OS "
-                "runs one program as init and halts when it exits)")
+            'run.commands must be a list of command lines, e.g. [["prog", "arg"]] or [["a"], ["b", "x"]]')
         _expect(not args, toml_path, "run.commands and run.args both given; put the arguments in the command")
-        prog = cmds[0][0]
-        guest = prog if prog.startswith("/") else f"/bin/{prog}"
-        _expect(guest == program or guest in files, toml_path,
-                f"run.commands: program {prog!r} is not on the guest's disk ({program} or a run.files entry)")
-        command = (guest, *cmds[0][1:])
-    return {"cpus": cpus, "variant": variant, "files": files, "command": command, "vms": vms, "hal": hal}
+        several = len(cmds) > 1
+        for i, c in enumerate(cmds, 1):
+            prog = c[0]
+            guest = prog if prog.startswith("/") else f"/bin/{prog}"
+            which = f"command {i}: " if several else ""
+            _expect(guest == program or guest in files, toml_path,
+                    f"run.commands: {which}program {prog!r} is not on the guest's disk "
+                    f"({program} or a run.files entry)")
+            commands.append((guest, *c[1:]))
+        if several:
+            from flashvm.osrun import MULTI_PROGRAM, multi_argv
+            _expect(MULTI_PROGRAM not in files, toml_path,
+                    f"run.files: {MULTI_PROGRAM} is where several run.commands need the multi program")
+            try:
+                multi_argv(commands)
+            except ValueError as e:
+                raise WorkloadError(f"{toml_path}: run.commands: {e}") from None
+    return {"cpus": cpus, "variant": variant, "files": files, "commands": tuple(commands), "vms": vms,
+            "hal": hal}

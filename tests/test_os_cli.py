@@ -183,3 +183,16 @@ def test_exec_os_instruction_limit(tmp_path):
     exe = build_user([OSG / "hello.c"])
     p = flashvm("exec", "--os", "-q", "--max-insns", "50000", "--results", str(tmp_path), str(exe))
     assert p.returncode == 2 and p.stderr.count(b"\n") == 1 and b"limit 50,000" in p.stderr
+
+
+def test_run_os_workload_of_several_commands(tmp_path):
+    from test_workload_os import _multi_workload
+    d = _multi_workload(tmp_path, 'commands = [["p", "0"], ["q", "x"], ["p", "3"]]',
+                        'exit_status = 3\nstdout_contains = ["p says 0 ", "q runs with FOO=bar argc 2: [x]", '
+                        '"p says 3 "]')
+    p = flashvm("run", str(d), "--results", str(tmp_path / "res"))
+    assert p.returncode == 3, p.stderr
+    assert p.stdout.count(b"\n") == 3 and b"check passed" in p.stderr
+    r = _only_result(tmp_path / "res")
+    assert r["attrs"]["mode"] == "os" and r["attrs"]["status"] == 3
+    assert r["config"]["argv"] == ["/sbin/multi", "--", "/bin/p", "0", "--", "/bin/q", "x", "--", "/bin/p", "3"]

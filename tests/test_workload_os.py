@@ -59,7 +59,14 @@ def test_process_and_bare_modes_are_unchanged(tmp_path):
     ('mode = "os"\ncommands = "w"', "run.commands must be a list of command lines"),
     ('mode = "os"\ncommands = [[]]', "run.commands must be a list of command lines"),
     ('mode = "os"\ncommands = [["w", 1]]', "run.commands must be a list of command lines"),
-    ('mode = "os"\ncommands = [["w"], ["w", "2"]]', "run.commands: 2 commands given, but only one is supported"),
+    ('mode = "os"\ncommands = [["w"], []]', "run.commands must be a list of command lines"),
+    ('mode = "os"\ncommands = [["w"], ["sh", "-c", "w"]]',
+     "run.commands: command 2: program 'sh' is not on the guest's disk (/bin/w or a run.files entry)"),
+    ('mode = "os"\nargs = ["1"]\ncommands = [["w"], ["w"]]', "run.commands and run.args both given"),
+    ('mode = "os"\nfiles = {"/sbin/multi" = "in.txt"}\ncommands = [["w"], ["w"]]',
+     "run.files: /sbin/multi is where several run.commands need the multi program"),
+    ('mode = "os"\ncommands = [' + ", ".join(['["w"' + ', "a"' * 9 + ']'] * 6) + ']',
+     "run.commands: 6 command lines make 67 arguments for init"),
     ('mode = "os"\nargs = ["1"]\ncommands = [["w"]]', "run.commands and run.args both given"),
     ('mode = "os"\ncommands = [["sh", "-c", "w"]]', "run.commands: program 'sh' is not on the guest's disk"),
     ('cpus = 2', "run.cpus applies only to run.mode = \"os\" (this workload's mode is 'process')"),
@@ -92,3 +99,113 @@ def test_raytrace_runs_under_the_os_by_default():
     assert r.status == 0 and r.stdout.startswith(b"raytrace 16x12 spp=1\n") and b"checksum " in r.stdout
     user = r.machine.m.stats[:, 2 + __import__("flashvm.kernels.state", fromlist=["S"]).S_CYC_BASE].sum()
     assert user > 0 and r.machine.cfg.name == "flash1"
+
+
+# ------------------------------------------------------ several run.commands
+def test_several_commands_are_read(tmp_path):
+    w = load_workload(_write(tmp_path, 'mode = "os"\nfiles = {"/data/tool" = "in.txt"}\n'
+                                       'commands = [["w", "1"], ["/data/tool", "--", "\\\\--", "x"], ["w"]]'))
+    assert w.commands == (("/bin/w", "1"), ("/data/tool", "--", "\\--", "x"), ("/bin/w",))
+    assert w.command == ()
+    assert w.os_argv() == ["/sbin/multi", "--", "/bin/w", "1", "--", "/data/tool", "\\--", "\\\\--", "x",
+                           "--", "/bin/w"]
+    files = w.os_files(Path("/tmp/w.elf"))
+    assert files["/bin/w"] == Path("/tmp/w.elf") and files["/data/tool"] == w.directory / "in.txt"
+    assert files["/sbin/multi"].is_file()
+    w = load_workload(_write(tmp_path, 'mode = "os"\ncommands = [["w", "1"]]'))    # one: no multi program
+    assert w.commands == (("/bin/w", "1"),) and w.command == ("/bin/w", "1")
+    assert w.os_argv() == ["/bin/w", "1"] and w.os_files(Path("/tmp/w.elf")) == {"/bin/w": Path("/tmp/w.elf")}
+
+
+def test_os_init_one_command_is_init_itself():
+    from flashvm.osrun import os_init
+    files = {"/bin/a": b"x"}
+    assert os_init(files, [["/bin/a", "1"]]) == (files, ["/bin/a", "1"])
+    f, argv = os_init(files, [["/bin/a", "1"], ["/bin/a"]])
+    assert argv == ["/sbin/multi", "--", "/bin/a", "1", "--", "/bin/a"] and set(f) == {"/bin/a", "/sbin/multi"}
+    with pytest.raises(ValueError, match="/sbin/multi is among the files"):
+        os_init({"/sbin/multi": b""}, [["/bin/a"], ["/bin/a"]])
+
+
+MULTI_P = r'''#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    int code = argc > 1 ? atoi(argv[1]) : 0;
+    printf("p says %s pid %d ppid %d\n", argc > 1 ? argv[1] : "-", getpid(), getppid());
+    fflush(stdout);
+    if (code < 0) raise(-code);
+    return code;
+}
+'''
+MULTI_Q = r'''#include <stdio.h>
+#include <stdlib.h>
+int main(int argc, char **argv) {
+    printf("q runs with FOO=%s argc %d:", getenv("FOO"), argc);
+    for (int i = 1; i < argc; i++) printf(" [%s]", argv[i]);
+    printf("\n");
+    return 0;
+}
+'''
+
+
+def _multi_workload(tmp_path: Path, run: str, check: str = "") -> Path:
+    """A workload of two programs: p (its own, prints a line and exits with argv[1],
+    or raises signal -argv[1]) and /bin/q (prints its argv and $FOO)."""
+    from flashvm.toolchain import build_user
+    d = tmp_path / "mw"
+    d.mkdir()
+    (d / "p.c").write_text(MULTI_P)
+    (d / "q.c").write_text(MULTI_Q)
+    (d / "q.elf").write_bytes(build_user([d / "q.c"], name="multi_test_q").read_bytes())
+    (d / "workload.toml").write_text(f'name = "p"\n[build]\nsources = ["p.c"]\n[run]\nmode = "os"\n'
+                                     f'files = {{"/bin/q" = "q.elf"}}\nenv = {{FOO = "bar"}}\n{run}\n'
+                                     f'[check]\n{check}\n')
+    return d
+
+
+def test_two_commands_run_at_once_on_two_cpus(tmp_path):
+    from flashvm.osrun import run_workload_os
+    d = _multi_workload(tmp_path, 'machine = "flash8"\ncpus = 2\n'
+                                  'commands = [["p", "0"], ["q", "--", "\\\\--", "two words"]]')
+    r = run_workload_os(load_workload(d))
+    assert r.status == 0, (r.stderr, r.klog)
+    out = r.stdout.decode()
+    assert "p says 0 pid " in out and " ppid 1\n" in out
+    assert "q runs with FOO=bar argc 4: [--] [\\--] [two words]\n" in out
+    assert len(out.splitlines()) == 2 and r.stderr == b""          # multi writes nothing of its own
+    assert (r.machine.m.stats[:2, 2 + __import__("flashvm.kernels.state", fromlist=["S"]).S_CYC_BASE] > 0).all()
+
+
+@pytest.mark.parametrize("commands, status", [
+    ('[["p", "0"], ["p", "3"], ["q"], ["p", "5"]]', 3),       # the first nonzero in command order
+    ('[["q"], ["p", "-11"], ["p", "7"]]', 139),               # killed by SIGSEGV: 128 + 11
+])
+def test_status_is_the_first_nonzero_one(tmp_path, commands, status):
+    from flashvm.osrun import run_workload_os
+    r = run_workload_os(load_workload(_multi_workload(tmp_path, f"commands = {commands}")))
+    assert r.status == status, (r.stderr, r.klog)
+    n = commands.count('"p"')
+    assert r.stdout.count(b"p says ") == n and r.stdout.count(b"q runs with") == commands.count('"q"')
+
+
+def test_a_command_that_cannot_execute_is_127(tmp_path):
+    from flashvm.osrun import boot_commands
+    d = _multi_workload(tmp_path, 'commands = [["p"], ["q"]]')
+    r = boot_commands({"/bin/p": load_workload(d).build(), "/etc/notes": b"text\n"},
+                      [["/bin/p", "0"], ["/bin/missing", "x"], ["/etc/notes"], ["/bin/p", "4"]])
+    assert r.status == 127
+    assert r.stdout.count(b"p says ") == 2
+    assert b"multi: cannot execute /bin/missing: No such file or directory\n" in r.stderr
+    assert b"multi: cannot execute /etc/notes: " in r.stderr
+
+
+def test_several_commands_in_disco_vms(tmp_path):
+    """What `flashvm run` does for run.vms: os_files + os_argv into each VM."""
+    from flashvm.disco.osvm import run_os_vms
+    w = load_workload(_multi_workload(tmp_path, 'vms = 2\ncommands = [["p", "0"], ["q", "x"], ["p", "3"]]'))
+    res, _, _ = run_os_vms(w.os_files(w.build()), w.os_argv(), vms=w.vms, machine="flash8")
+    assert [vm.status for vm in res] == [3, 3]
+    for vm in res:
+        assert vm.stdout.count(b"p says ") == 2 and b"argc 2: [x]\n" in vm.stdout
