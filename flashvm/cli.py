@@ -208,12 +208,13 @@ def _os_variant(variant: str | None) -> str:
 
 
 def _run_disco(files: dict, argv: list[str], *, cfg, sim_mode: str, vms: int, cpus: int, hal: bool,
-               max_insns: int | None, mem_mb: int = 32):
+               max_insns: int | None, mem_mb: int = 32, env: list[str] = ()):
     """The guest OS in `vms` Disco VMs of `cpus` VCPUs; each VM's stdout/stderr lines go out tagged."""
     from flashvm.disco.osvm import run_os_vms
     per = max(4, min(mem_mb, (cfg.ram_bytes >> 20) // max(vms, 1) - 2))
     res, disco, r = _guarded(lambda: run_os_vms(files, argv, vms=vms, cpus_per_vm=cpus, machine=cfg,
-                                                mode=sim_mode, hal=hal, max_insns=max_insns, mem_mb=per))
+                                                mode=sim_mode, hal=hal, max_insns=max_insns, mem_mb=per,
+                                                env=list(env)))
     for vm in res:
         for stream, sink in ((vm.stdout, sys.stdout.buffer), (vm.stderr, sys.stderr.buffer)):
             for line in stream.splitlines(keepends=True):
@@ -411,10 +412,11 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
     extra: dict = {}
     stderr_copy = None
     if w.mode == "os" and w.vms:
-        files = {w.guest_program: exe, **w.files}
+        files = w.os_files(exe)
         argv = w.os_argv()
         o, res = _run_disco(files, argv, cfg=cfg, sim_mode=sim_mode, vms=w.vms,
-                            cpus=_cpus_option(cpus) or w.cpus or 1, hal=w.hal, max_insns=limit)
+                            cpus=_cpus_option(cpus) or w.cpus or 1, hal=w.hal, max_insns=limit,
+                            env=[f"{k}={v}" for k, v in w.env.items()])
         extra = {"vms": w.vms, "hal": w.hal, "cpus_per_vm": _cpus_option(cpus) or w.cpus or 1}
         # every VM must pass the check: the output checked is each VM's own
         out.copy = bytearray(res[0].stdout) if res else bytearray()
