@@ -493,7 +493,7 @@ void tlb_flush_all(void)
 }
 
 /* ------------------------------------------------------------------ SMP */
-extern void __bare_secondary(void);
+extern void __bare_secondary(void) __attribute__((weak));   /* crt0.S; weak: bare.c is also #included by hosted tests */
 uint32_t __bare_cpu_sp[64];
 void (*__bare_cpu_entry)(int);
 
