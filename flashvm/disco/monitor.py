@@ -203,10 +203,6 @@ class VSmp(Device):
             super().write(offset, size, value)
 
 
-class VPower(Power):
-    """POWER of a VM: halting or panicking stops that VM only."""
-
-
 # ------------------------------------------------------------ load/store decoding
 _LOADS = {0x20: (1, True), 0x24: (1, False), 0x21: (2, True), 0x25: (2, False), 0x23: (4, True)}
 _STORES = {0x28: 1, 0x29: 2, 0x2B: 4}
@@ -380,10 +376,10 @@ class Disco:
         return new
 
     def guest_write(self, vm: VirtualMachine, gpa: int, data: bytes) -> None:
-        VmHost(self, vm).dma_write(gpa, data)
+        vm.host.dma_write(gpa, data)
 
     def guest_read(self, vm: VirtualMachine, gpa: int, n: int) -> bytes:
-        return VmHost(self, vm).dma_read(gpa, n)
+        return vm.host.dma_read(gpa, n)
 
     # ------------------------------------------------------------ devices
     def _devices(self, vm: VirtualMachine) -> None:
@@ -392,7 +388,8 @@ class Disco:
         vm.console = TaggedWriter(vm, self.out)
         vm.uart = Uart(UART_BASE, out=self.consoles(vm) if self.consoles else vm.console)
         vm.smp = VSmp(self, vm)
-        vm.devices = [vm.uart, VPower(POWER_BASE), Timer(TIMER_BASE, self.fm.now_cycles, self.fm.ns_per_cycle),
+        # POWER raises MachineHalted, which _vm_halted turns into stopping this VM only
+        vm.devices = [vm.uart, Power(POWER_BASE), Timer(TIMER_BASE, self.fm.now_cycles, self.fm.ns_per_cycle),
                       vm.smp]
 
     def add_device(self, vm: VirtualMachine, dev: Device) -> Device:

@@ -30,6 +30,7 @@ from flashvm.elf import ElfImage
 from flashvm.isa.table import encode
 from flashvm.kernels.cache import dma_coherence_nb
 from flashvm.kernels.cp0 import reset_cpu
+from flashvm.kernels.mmu import mmu_index
 from flashvm.kernels.run import run as run_kernel
 from flashvm.kernels.state import (
     CP0_BadVAddr, CP0_Cause, CP0_EPC, CP0_Status, CYCLES, EXC_NAMES, EXIT_BUDGET, EXIT_HALT, EXIT_HOT_PAGE,
@@ -499,8 +500,7 @@ class FlashMachine:
     def charge_io(self, c: int) -> None:
         """A device-register access stalls CPU c for the config's io latency."""
         m = self.m
-        status = int(m.cp0[c, CP0_Status, 0])
-        mode = 0 if status & 6 or (status >> 3) & 3 == 0 else (status >> 3) & 3
+        mode = int(mmu_index(m.cp0[c, CP0_Status, 0]))
         m.cpu[c, CYCLES] += self.io_cycles
         m.stats[c, S_CYC_BASE + mode] += self.io_cycles
         m.stats[c, S_STALL_BASE + mode] += self.io_cycles
