@@ -1,5 +1,5 @@
 """flashfs, C library: compiled for the host with a file-backed device (the
-driver flashvm/guest/os/fs/host/fsdrv.c) and checked against the Python side
+driver tests/guest/fs/fsdrv.c) and checked against the Python side
 in both directions, plus a cross-compile for the guest target."""
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from flashvm.fs import BLOCK_SIZE, MAX_FILE_SIZE, C_DIR, FlashFS, mkfs
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("ziglang") is None,
                                 reason="the Python package 'ziglang' (C compiler) is not installed")
 
-SOURCES = [C_DIR / "host" / "fsdrv.c", C_DIR / "flashfs.c"]
+DRIVERS = Path(__file__).resolve().parent / "guest" / "fs"    # C test programs
+SOURCES = [DRIVERS / "fsdrv.c", C_DIR / "flashfs.c"]
 WARN = ["-Wall", "-Wextra", "-Werror"]
 
 
@@ -39,7 +40,7 @@ def _cc(args: list[str]) -> subprocess.CompletedProcess:
 def fsdrv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     exe = tmp_path_factory.mktemp("fsdrv") / "fsdrv"
     r = _cc(["-O1", "-g", *WARN, "-fsanitize=undefined", "-fsanitize-trap=undefined",
-             "-o", str(exe), *map(str, SOURCES)])
+             f"-I{C_DIR}", "-o", str(exe), *map(str, SOURCES)])
     assert r.returncode == 0, r.stderr
     return exe
 
@@ -701,7 +702,7 @@ def test_library_runs_on_the_simulated_mips(fsdrv: Path, tmp_path: Path) -> None
             if any(data):
                 h.write(f"{{{i}, {{{','.join(map(str, data))}}}}},\n")
         h.write("};\n")
-    elf = build_bare([C_DIR / "test" / "fs_bare.c", C_DIR / "flashfs.c"],
+    elf = build_bare([DRIVERS / "fs_bare.c", C_DIR / "flashfs.c"],
                      extra_flags=[f"-I{inc}", f"-I{C_DIR}"])
     out = io.BytesIO()
     bm = BareMachine(out=out)

@@ -1,11 +1,10 @@
 /*
- * fs.h -- the VFS of the flashvm guest kernel: inodes, open files, fd
- * tables, pipes, the console, path lookup.
+ * fs.h -- the file system of the flashvm guest kernel: inodes, open
+ * files, fd tables, device minors, the file-system lock.
  *
- * Inodes come from a file-system implementation behind `struct fsops`.
- * Today that is ramfs (fs.c: an in-memory tree, populated at boot from the
- * initrd blob the host places in RAM); the on-disk flashfs library plugs in
- * behind the same operations.
+ * An inode belongs to ramfs (ramfs.c: an in-memory tree, populated at boot
+ * from the initrd blob the host places in RAM) or to flashfs on disk 0
+ * (fsglue.c); vfs.c picks the file system of each operation.
  */
 #ifndef OS_FS_H
 #define OS_FS_H
@@ -87,27 +86,16 @@ struct files {
     char cwdpath[PATH_MAX];
 };
 
-void fs_init(void);
-struct inode *idup(struct inode *ip);
-void iput(struct inode *ip);
-int inode_read(struct inode *ip, void *buf, u32 off, u32 n);
-int inode_write(struct inode *ip, const void *buf, u32 off, u32 n);
-struct inode *namei(const char *path, int *err);
-int vfs_stat(struct inode *ip, struct file *f, u32 ubuf, int statx);
-void fs_sync_all(void);
+/* character device minors (inode rdev); a block device's is the disk number */
+#define DEV_CONSOLE 1
+#define DEV_NULL    3
+#define DEV_MAGIC   4
+#define DEV_NET0    0x10         /* net0 .. net3 */
+#define IS_DEV_NET(rdev) ((rdev) >= DEV_NET0 && (rdev) < DEV_NET0 + 4)
 
-struct files *files_new(void);
-struct files *files_dup(struct files *f);
-void files_put(struct files *f);
-void files_cloexec(struct files *f);
-struct file *file_alloc(void);
-struct file *file_dup(struct file *f);
-void file_close(struct file *f);
-struct file *fd_get(int fd);
-int fd_install(struct file *f, int min, int cloexec);
-long file_read(struct file *f, u32 ubuf, u32 n);
-long file_write(struct file *f, u32 ubuf, u32 n);
-long file_write_k(struct file *f, const void *buf, u32 n);
-
-long fs_syscall(int nr, u32 *a, struct tf *tf);
+/* vfs.c: one sleeping lock for all file-system state (flashfs does disk I/O) */
+extern struct mutex fs_mutex;
+extern struct inode *rootdir;
+#define FS_LOCK()   mutex_lock(&fs_mutex)
+#define FS_UNLOCK() mutex_unlock(&fs_mutex)
 #endif

@@ -28,30 +28,11 @@ typedef int64_t s64;
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-/* ------------------------------------------------------------- lib.c */
-void *memcpy(void *d, const void *s, size_t n);
-void *memmove(void *d, const void *s, size_t n);
-void *memset(void *d, int c, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-size_t strlen(const char *s);
-size_t strnlen(const char *s, size_t n);
-int strcmp(const char *a, const char *b);
-int strncmp(const char *a, const char *b, size_t n);
-char *strcpy(char *d, const char *s);
-char *strchr(const char *s, int c);
-size_t strlcpy(char *d, const char *s, size_t n);
-int vsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
-int snprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define assert(x) do { if (unlikely(!(x))) panic("assertion failed: %s (%s:%d)", #x, __FILE__, __LINE__); } while (0)
 
-/* console: stream 1 = stdout, 2 = stderr, 3 = kernel log */
-void cons_write(int stream, const char *s, size_t n);
-int cons_read(char *buf, size_t n);
-noreturn void machine_halt(int status);
-u64 time_ns(void);
 extern int console_framed;
+extern int disk_polling;                /* disk.c: poll instead of sleeping */
+extern volatile int probing, probe_failed;   /* main.c: a bus error while probing is skipped */
 
 /* ------------------------------------------------------------- boot info */
 struct bootinfo {
@@ -74,12 +55,6 @@ struct spinlock {
     const char *name;
 };
 #define SPINLOCK_INIT(n) { 0, -1, n }
-void spin_init(struct spinlock *l, const char *name);
-void spin_lock(struct spinlock *l);
-void spin_unlock(struct spinlock *l);
-int spin_held(struct spinlock *l);
-void push_off(void);
-void pop_off(void);
 
 /* sleeping locks (may be held across disk I/O) */
 struct task;
@@ -88,10 +63,6 @@ struct mutex {
     int locked;
     struct task *owner;
 };
-void mutex_init(struct mutex *m, const char *name);
-void mutex_lock(struct mutex *m);
-void mutex_unlock(struct mutex *m);
-int mutex_held(struct mutex *m);
 
 /* ------------------------------------------------------------- per-CPU */
 struct task;
@@ -119,24 +90,11 @@ static inline struct task *current(void) { return cpus[cpuid()].cur; }
 #define IPI_RESCHED  1
 #define IPI_TLBFLUSH 2
 #define IPI_HALT     4
-void send_ipi(int cpu, u32 what);
 
 /* ------------------------------------------------------------- memory */
 extern u32 ram_bytes, nnodes, node_bytes;
-void mm_init(u32 kernel_end_pa);
-void mm_reserve(u32 pa, u32 len);
-void *page_alloc(void);                /* zeroed 4 KB page (kseg0 address), or NULL */
-void *page_alloc_n(int n);             /* n contiguous zeroed pages */
-void page_free(void *p);
-void page_free_n(void *p, int n);
-void page_ref(u32 pa);
-int page_refcount(u32 pa);
-void page_unref(u32 pa);               /* drop a reference; frees at zero */
-u32 pages_free(void);
-void *kmalloc(size_t n);
-void *kzalloc(size_t n);
-void kfree(void *p);
-u32 node_of_pa(u32 pa);
+extern u32 cpu_node[MAXCPU];           /* each CPU's node (SMP block) */
+extern int cpu_node_known;
 
 /* ------------------------------------------------------------- vm.c */
 #define VM_READ   1
@@ -166,26 +124,6 @@ struct mm {
 #define USER_TOP   0x7FFF0000
 #define STACK_SIZE (8 << 20)
 #define MMAP_TOP   (USER_TOP - (128 << 20))
-struct mm *mm_new(void);
-struct mm *mm_fork(struct mm *old);
-void mm_put(struct mm *mm);
-void mm_activate(struct mm *mm);
-int vm_map(struct mm *mm, u32 start, u32 len, u32 prot, u32 flags, struct inode *ip, u32 off, u32 filesz);
-int vm_unmap(struct mm *mm, u32 start, u32 len);
-int vm_protect(struct mm *mm, u32 start, u32 len, u32 prot);
-u32 vm_find_free(struct mm *mm, u32 len, u32 hint);
-int vm_fault(struct mm *mm, u32 va, int write);
-int copyout(struct mm *mm, u32 dst, const void *src, u32 n);
-int copyin(struct mm *mm, void *dst, u32 src, u32 n);
-int copyinstr(struct mm *mm, char *dst, u32 src, u32 max);
-int put_user32(u32 va, u32 v);
-int get_user32(u32 va, u32 *v);
-void tlb_init(void);
-void tlb_flush_all(void);
-void tlb_flush_page(struct mm *mm, u32 va);
-void tlb_flush_mm(struct mm *mm);
-void tlb_ipi_flush(void);
-struct vma *vma_find(struct mm *mm, u32 va);
 
 /* ------------------------------------------------------------- tasks */
 #define NTASK 256
@@ -243,56 +181,16 @@ struct task {
 };
 extern struct task tasks[NTASK];
 extern struct spinlock sched_lock;
-void sched_init(void);
-noreturn void scheduler(void);
-void yield(void);
-void sched(void);
-void sleep_on(void *chan, struct spinlock *lk);
-int sleep_intr(void *chan, struct spinlock *lk);    /* returns -EINTR when a signal arrives */
-int sleep_until(void *chan, struct spinlock *lk, u64 deadline_ns);
-void wakeup(void *chan);
-void wakeup_task(struct task *t);
-void make_runnable(struct task *t);
-struct task *task_alloc(void);
-void task_free(struct task *t);
-struct task *task_by_pid(int pid);
-void timer_tick(void);
-void timer_init_cpu(void);
-void check_timeouts(void);
-u64 uptime_ns(void);
-
-/* proc.c */
-int do_fork(u32 flags, u32 newsp, u32 ptid, u32 tls, u32 ctid, struct tf *tf);
-noreturn void do_exit(int status);
-noreturn void do_exit_group(int status);
-int do_wait4(int pid, u32 status_ptr, int options, u32 rusage);
-int send_signal(struct task *t, int sig, int group);
-int do_kill(int pid, int sig);
-void handle_signals(struct tf *tf);
-int sys_rt_sigreturn(struct tf *tf);
-int do_execve(const char *path, char **argv, char **envp);
-struct task *start_init(void);
 extern struct task *init_task;
-extern void forkret(void);
-extern void trap_return(void);
-void user_return_check(struct tf *tf);
+extern int smp_hw;                     /* the machine has the SMP block */
 
-/* futex */
-int do_futex(u32 uaddr, int op, u32 val, u32 timeout, u32 uaddr2, u32 val3);
-void futex_wake_addr(struct mm *mm, u32 uaddr, int n);
-
-/* ------------------------------------------------------------- start.S */
-void swtch(u32 *save_sp, u32 new_sp);
-void fpu_save(u32 *buf);
-void fpu_restore(u32 *buf);
+/* start.S, the linker script */
 extern char vec_refill[], vec_refill_end[], vec_general[], vec_general_end[];
 extern char _text_start[], _end[];
-void secondary_entry(void);
-void secondary_virtual(void);
+extern char boot_stack_top[], _gp[];
 
-/* ------------------------------------------------------------- trap.c */
-void trap(struct tf *tf);
-long syscall_dispatch(struct tf *tf);
+/* ------------------------------------------------------------- system calls */
+#define RESULT_SET 0x7FFFFFFF     /* a handler's result: it set the frame itself */
 
 /* ------------------------------------------------------------- signals */
 #define SIGHUP 1
@@ -335,4 +233,5 @@ long syscall_dispatch(struct tf *tf);
 #define SA_RESTART 0x10000000
 #define SA_ONSTACK 0x08000000
 #define SIGBIT(s) (1ULL << ((s) - 1))
+#include "defs.h"
 #endif

@@ -9,8 +9,6 @@ struct bootinfo *bootinfo = (struct bootinfo *)BOOTINFO;
 unsigned ncpu = 1;
 volatile u32 cpu_release[MAXCPU];   /* start addresses when there is no SMP block */
 u32 cpu_boot_sp[MAXCPU];
-extern int smp_hw;
-extern char boot_stack_top[];
 
 /* probing a device register that may not exist: a bus error is skipped */
 volatile int probing, probe_failed;
@@ -21,9 +19,6 @@ static void install_vectors(void)
     memcpy((void *)0x80000180, vec_general, vec_general_end - vec_general);
 }
 
-extern int disk_polling;
-void disk_init(void);
-void disk_flush_all(void);
 
 /* at halt (sched_lock held): no more sleeping; flush the disks' caches */
 void shutdown_io(void)
@@ -34,7 +29,6 @@ void shutdown_io(void)
 
 static void init_entry(void)
 {
-    extern void forkret_c(void);
     forkret_c();
     struct task *t = current();
     /* argv/envp from boot info */
@@ -63,7 +57,6 @@ static struct task *make_init(void)
     t->leader = t;
     t->nthreads = 1;
     t->files = files_new();
-    extern void console_fds(struct files *);
     console_fds(t->files);
     t->sig = kzalloc(sizeof *t->sig);
     t->sig->refs = 1;
@@ -72,7 +65,6 @@ static struct task *make_init(void)
     u32 *frame = (u32 *)((u8 *)t->tf - 24 - 48);
     memset(frame, 0, 48);
     frame[9] = (u32)init_entry;
-    extern char _gp[];
     frame[10] = (u32)_gp;
     t->ctx_sp = (u32)frame;
     init_task = t;
@@ -90,8 +82,6 @@ static void cpu_setup(void)
     mm_activate(NULL);
     /* interrupt masks: timer, IPI, disk, network; IE stays off in the kernel */
     mtc0(12, 0, ST_IM(7) | ST_IM(3) | ST_IM(4) | ST_IM(5));
-    extern int smp_hw, cpu_node_known;
-    extern u32 cpu_node[];
     if (smp_hw) { cpu_node[c->id] = rd32(SMP_NODE); if (c->id == 0) cpu_node_known = 1; }
     mtc0(7, 0, 0x2000000F);    /* HWREna: user rdhwr of CPUNum, SYNCI_Step, CC, CCRes, UserLocal */
     timer_init_cpu();
@@ -143,7 +133,6 @@ void kmain(void)
         kprintf("flashvm kernel: %u CPU(s), %u MB RAM in %u node(s), %u pages free\n",
                 ncpu, ram_bytes >> 20, nnodes, pages_free());
     disk_init();
-    extern void net_init(void);
     net_init();
     PHASE("devices");
     fs_init();

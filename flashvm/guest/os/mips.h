@@ -20,36 +20,7 @@
 #define KV2PA(va)       ((unsigned long)(va) - KERNBASE)
 #define IO(pa)          ((pa) | KSEG1)
 
-/* Status */
-#define ST_IE    0x00000001
-#define ST_EXL   0x00000002
-#define ST_ERL   0x00000004
-#define ST_KSU   0x00000018
-#define ST_UM    0x00000010
-#define ST_IM(n) (0x100 << (n))
-#define ST_BEV   0x00400000
-#define ST_CU0   0x10000000
-#define ST_CU1   0x20000000
-
-/* Cause */
-#define CAUSE_BD 0x80000000
-#define CAUSE_IP(n) (0x100 << (n))
-
-#define EXC_INT   0
-#define EXC_MOD   1
-#define EXC_TLBL  2
-#define EXC_TLBS  3
-#define EXC_ADEL  4
-#define EXC_ADES  5
-#define EXC_IBE   6
-#define EXC_DBE   7
-#define EXC_SYS   8
-#define EXC_BP    9
-#define EXC_RI    10
-#define EXC_CPU   11
-#define EXC_OV    12
-#define EXC_TR    13
-#define EXC_FPE   15
+#include "mips_cp0.h"       /* Status, Cause, exception codes (guest/include) */
 
 /* EntryLo / PTE: PFN<<6 | C<<3 | D<<2 | V<<1 | G.  A PTE is stored exactly as
  * the EntryLo value the refill handler loads (bits 31..30 are ignored by mtc0

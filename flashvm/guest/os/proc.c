@@ -44,7 +44,6 @@ static void setup_kctx(struct task *t, void (*entry)(void))
     memset(frame, 0, 48);
     frame[0] = (u32)t->tf;               /* s0 */
     frame[9] = (u32)entry;               /* ra */
-    extern char _gp[];
     frame[10] = (u32)_gp;
     t->ctx_sp = (u32)frame;
 }
@@ -133,8 +132,6 @@ static void reparent_children(struct task *leader)
     }
 }
 
-extern void fs_sync_all(void);
-extern void shutdown_io(void);
 
 static noreturn void halt_with_init_status(int wstatus)
 {
@@ -386,7 +383,7 @@ static void deliver(struct tf *tf, int sig, struct k_sigaction *a)
     if (a->flags & SA_RESETHAND) a->handler = SIG_DFL;
 }
 
-int sys_rt_sigreturn(struct tf *tf)
+int do_sigreturn(struct tf *tf)
 {
     struct task *t = current();
     struct sigframe fr;

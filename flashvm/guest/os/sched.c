@@ -412,11 +412,9 @@ void interrupt(struct tf *tf)
     if (pend & CAUSE_IP(3))
         ipi_interrupt();
     if (pend & CAUSE_IP(4)) {
-        extern void disk_interrupt(void);
         disk_interrupt();
     }
     if (pend & CAUSE_IP(5)) {
-        extern void net_interrupt(void);
         net_interrupt();
     }
 }

@@ -103,7 +103,6 @@ void tlb_flush_mm(struct mm *mm)
     /* synchronous shootdown: wait until each CPU still running this mm has
      * taken its new ASID (they do so in the IPI handler or while spinning
      * on a lock); serve our own requests meanwhile */
-    extern int smp_hw;
     while (waitmask && smp_hw) {
         for (unsigned i = 0; i < ncpu; i++) {
             if (!(waitmask & (1u << i))) continue;

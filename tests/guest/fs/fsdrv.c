@@ -31,7 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../flashfs.h"
+#include "flashfs.h"
 
 static int img_fd;
 static unsigned long nreads, nwrites;

@@ -1,0 +1,111 @@
+/*
+ * syscall.c -- the system-call table and the dispatcher.
+ *
+ * o32 passes the call number in v0 and the first four argument words in
+ * a0..a3; further words are on the user stack at sp + 16.  The result goes
+ * back in v0 with a3 = 0, or the errno in v0 with a3 = 1.
+ */
+#include "kernel.h"
+#include "syscall.h"
+
+/* One row per call: the handler and the number of argument words it takes
+ * (the table reads the ones past the fourth from the user stack).  A row
+ * without a handler is a call that is not implemented (-ENOSYS) but still
+ * has its stack arguments read. */
+struct syscall {
+    long (*fn)(u32 *a, struct tf *tf);
+    int nargs;
+};
+
+#define SYS(name, n)          [NR_##name - NR_syscall] = { sys_##name, n }
+#define SYS_AS(name, fn, n)   [NR_##name - NR_syscall] = { fn, n }
+#define SYS_NONE(name, n)     [NR_##name - NR_syscall] = { NULL, n }
+
+static const struct syscall syscalls[NR_LAST - NR_syscall + 1] = {
+    /* processes */
+    SYS(exit, 1), SYS(exit_group, 1), SYS(fork, 0), SYS(clone, 5), SYS(execve, 3),
+    SYS(wait4, 4), SYS(waitpid, 3), SYS(getpid, 0), SYS(gettid, 0), SYS(getppid, 0),
+    SYS_AS(getuid, sys_zero, 0), SYS_AS(geteuid, sys_zero, 0),
+    SYS_AS(getgid, sys_zero, 0), SYS_AS(getegid, sys_zero, 0),
+    SYS_AS(getresuid, sys_getresuid, 3), SYS_AS(getresgid, sys_getresuid, 3),
+    SYS_AS(getpgid, sys_getpid, 0), SYS_AS(getpgrp, sys_getpid, 0), SYS_AS(getsid, sys_getpid, 0),
+    SYS_AS(setpgid, sys_zero, 0), SYS_AS(setsid, sys_zero, 0),
+    SYS(set_thread_area, 1), SYS(set_tid_address, 1), SYS_AS(set_robust_list, sys_zero, 0),
+    SYS(sched_yield, 0), SYS(sched_getaffinity, 3), SYS_AS(sched_setaffinity, sys_zero, 0),
+    SYS(getcpu, 2), SYS(getrandom, 2),
+    SYS(prlimit64, 4), SYS(getrlimit, 2), SYS_AS(setrlimit, sys_zero, 0),
+    SYS(sysinfo, 1), SYS(getrusage, 2), SYS_AS(prctl, sys_zero, 0), SYS(reboot, 4),
+    /* memory */
+    SYS(brk, 1), SYS(mmap, 6), SYS(mmap2, 6), SYS(munmap, 2), SYS(mprotect, 3),
+    SYS_AS(madvise, sys_zero, 0), SYS_AS(msync, sys_zero, 0),
+    SYS_AS(mlock, sys_zero, 0), SYS_AS(munlock, sys_zero, 0), SYS(mremap, 5),
+    /* time */
+    SYS(uname, 1), SYS(clock_gettime, 2), SYS(clock_gettime64, 2),
+    SYS(clock_getres, 2), SYS(clock_getres_time64, 2), SYS(gettimeofday, 1),
+    SYS(time, 1), SYS(times, 1), SYS(nanosleep, 2),
+    SYS(clock_nanosleep, 4), SYS(clock_nanosleep_time64, 4),
+    /* signals and futexes */
+    SYS(rt_sigaction, 3), SYS(rt_sigprocmask, 3), SYS(rt_sigpending, 2),
+    SYS(rt_sigreturn, 0), SYS(pause, 0), SYS(rt_sigsuspend, 1), SYS(sigaltstack, 2),
+    SYS(kill, 2), SYS(tkill, 2), SYS(tgkill, 3),
+    SYS(futex, 6), SYS_AS(futex_time64, sys_futex, 6),
+    /* files */
+    SYS(read, 3), SYS(write, 3), SYS(readv, 3), SYS(writev, 3),
+    SYS(pread64, 6), SYS(pwrite64, 6),
+    SYS(open, 3), SYS(openat, 4), SYS(creat, 2), SYS(close, 1),
+    SYS(lseek, 3), SYS(_llseek, 5), SYS(dup, 1), SYS(dup2, 2), SYS(dup3, 3),
+    SYS_AS(fcntl, sys_fcntl, 3), SYS_AS(fcntl64, sys_fcntl, 3),
+    SYS(pipe, 0), SYS(pipe2, 2), SYS(ioctl, 3),
+    SYS(fstat64, 2), SYS(stat64, 2), SYS_AS(lstat64, sys_stat64, 2),
+    SYS(fstatat64, 4), SYS(statx, 5), SYS(getdents64, 3),
+    SYS(mkdir, 2), SYS(mkdirat, 3), SYS(unlink, 1), SYS(rmdir, 1), SYS(unlinkat, 3),
+    SYS(rename, 2), SYS(renameat, 4), SYS_AS(renameat2, sys_renameat, 5),
+    SYS(getcwd, 2), SYS(chdir, 1), SYS(fchdir, 1),
+    SYS(access, 2), SYS(faccessat, 3), SYS_AS(faccessat2, sys_faccessat, 3),
+    SYS(ftruncate64, 3), SYS(truncate64, 3),
+    SYS_AS(fsync, sys_zero, 0), SYS_AS(fdatasync, sys_zero, 0), SYS_AS(sync, sys_zero, 0),
+    SYS(umask, 0), SYS(readlink, 0), SYS_AS(readlinkat, sys_readlink, 0),
+    /* permissions, owners and times are not kept */
+    SYS_AS(chmod, sys_zero, 0), SYS_AS(fchmod, sys_zero, 0), SYS_AS(fchmodat, sys_zero, 0),
+    SYS_AS(chown, sys_zero, 0), SYS_AS(lchown, sys_zero, 0), SYS_AS(fchown, sys_zero, 0),
+    SYS_AS(fchownat, sys_zero, 0), SYS_AS(utimensat, sys_zero, 0),
+    /* not implemented, with more than four arguments */
+    SYS_NONE(waitid, 5), SYS_NONE(preadv, 5), SYS_NONE(pwritev, 5), SYS_NONE(ppoll, 5),
+    SYS_NONE(pselect6, 6), SYS_NONE(sendto, 6), SYS_NONE(recvfrom, 6), SYS_NONE(ipc, 6),
+    SYS_NONE(splice, 6),
+};
+
+void syscall(struct tf *tf)
+{
+    struct task *t = current();
+    u32 nr = tf->regs[2];
+    u32 a[8] = { tf->regs[4], tf->regs[5], tf->regs[6], tf->regs[7], 0, 0, 0, 0 };
+    const struct syscall *sc = NULL;
+    if (nr == NR_syscall) {         /* syscall(nr, ...): the arguments shift down by one */
+        nr = a[0];
+        a[0] = a[1]; a[1] = a[2]; a[2] = a[3];
+        copyin(t->mm, &a[3], tf->regs[29] + 16, 16);
+        if (nr - NR_syscall < ARRAY_SIZE(syscalls)) sc = &syscalls[nr - NR_syscall];
+    } else if (nr - NR_syscall < ARRAY_SIZE(syscalls)) {
+        sc = &syscalls[nr - NR_syscall];
+        if (sc->nargs > 4)
+            copyin(t->mm, &a[4], tf->regs[29] + 16, 16);
+    }
+    tf->epc += 4;
+    t->sc_nr = tf->regs[2];
+    t->sc_a3 = tf->regs[7];
+    t->sc_restart = 1;
+    long r = sc && sc->fn ? sc->fn(a, tf) : -ENOSYS;
+    t->in_syscall = 1;
+    if (r == RESULT_SET)
+        return;
+    if (r == -ENOSYS && bootinfo->verbose > 1)
+        kprintf("pid %d: unknown syscall %u\n", t->pid, nr);
+    if (r < 0 && r > -4096) {
+        tf->regs[2] = -r;
+        tf->regs[7] = 1;
+    } else {
+        tf->regs[2] = r;
+        tf->regs[7] = 0;
+    }
+}
