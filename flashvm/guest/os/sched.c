@@ -229,7 +229,7 @@ void make_runnable(struct task *t)
 {
     if (t->state == T_RUNNABLE && t->on_rq) return;
     t->state = T_RUNNABLE;
-    int target = t->cpu;
+    int target = t->affinity >= 0 ? t->affinity : t->cpu;
     if (target < 0 || !cpus[target].started) {
         /* new task: the least loaded CPU */
         target = cpuid();
@@ -255,11 +255,26 @@ static struct task *steal(struct cpu *me)
     struct cpu *best = NULL;
     for (unsigned i = 0; i < ncpu; i++) {
         struct cpu *c = &cpus[i];
-        if (c == me || !c->rq_head) continue;
+        if (c == me || !c->rq_head || c->rq_head->affinity >= 0) continue;
         if (!best || c->nrun > best->nrun) best = c;
     }
     if (!best) return NULL;
     return rq_pop(best);
+}
+
+/* sched_setaffinity of the calling task: run only on CPU `cpu` (-1: any) */
+void set_affinity(int cpu)
+{
+    spin_lock(&sched_lock);
+    struct task *t = current();
+    t->affinity = cpu;
+    if (cpu >= 0 && cpu != (int)cpuid()) {
+        t->state = T_RUNNABLE;
+        rq_push(&cpus[cpu], t);
+        send_ipi(cpu, IPI_RESCHED);
+        sched();
+    }
+    spin_unlock(&sched_lock);
 }
 
 /* ------------------------------------------------------------ switching */
@@ -319,6 +334,9 @@ noreturn void scheduler(void)
             spin_unlock(&sched_lock);
             continue;
         }
+        /* nothing to run: a resched request whose task another CPU took is
+         * stale; left set, it would keep this CPU cycling through sched_lock */
+        c->need_resched = 0;
         spin_unlock(&sched_lock);
         /* nothing to run: wait for an interrupt */
         irq_on();

@@ -430,8 +430,17 @@ static long syscall(u32 nr, u32 *a, struct tf *tf)
         if (a[1] < 4) return -EINVAL;
         return copyout(t->mm, a[2], &mask, 4) ? -EFAULT : 4;
     }
-    case NR_sched_setaffinity:
+    case NR_sched_setaffinity: {
+        /* pid 0 only; a mask of every started CPU means any, else its lowest CPU */
+        u32 mask = 0, all = ncpu >= 32 ? 0xFFFFFFFF : (1u << ncpu) - 1;
+        if (a[1] < 4) return -EINVAL;
+        if (get_user32(a[2], &mask)) return -EFAULT;
+        if (!(mask & all)) return -EINVAL;
+        if (a[0] && (u32)t->pid != a[0]) return 0;
+        extern void set_affinity(int cpu);
+        set_affinity((mask & all) == all ? -1 : __builtin_ctz(mask & all));
         return 0;
+    }
     case NR_getcpu: {
         u32 c = cpuid();
         if (a[0] && put_user32(a[0], c)) return -EFAULT;
