@@ -25,6 +25,30 @@ void spin_init(struct spinlock *l, const char *name)
     l->locked = 0;
     l->cpu = -1;
     l->name = name;
+    l->cls = 0;
+}
+
+struct lockstat lockstat[MAXCPU][NLOCKCLASS];
+const char *volatile lockclass[NLOCKCLASS];
+
+/* the class (slot in lockstat) of a lock's name, claimed on first use; the
+ * last slot takes the names that do not fit */
+static int lock_class(struct spinlock *l)
+{
+    const char *name = l->name ? l->name : "unnamed";
+    for (int i = 0; i < NLOCKCLASS - 1; i++) {
+        const char *n = lockclass[i];
+        if (!n) {
+            const char *none = NULL;
+            if (__atomic_compare_exchange_n(&lockclass[i], &none, name, 0,
+                                            __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+                return i;
+            n = none;
+        }
+        if (n == name || !strcmp(n, name)) return i;
+    }
+    lockclass[NLOCKCLASS - 1] = "other";
+    return NLOCKCLASS - 1;
 }
 
 void push_off(void)
@@ -50,15 +74,23 @@ void spin_lock(struct spinlock *l)
     push_off();
     if (spin_held(l))
         panic("recursive lock %s", l->name);
-    while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE)) {
-        while (l->locked) {
-            struct cpu *c = mycpu();
-            if (c->pending_ipi & IPI_TLBFLUSH) {
-                __atomic_fetch_and(&c->pending_ipi, ~IPI_TLBFLUSH, __ATOMIC_SEQ_CST);
-                tlb_ipi_flush();
+    if (!l->cls) l->cls = lock_class(l) + 1;
+    struct lockstat *st = &lockstat[cpuid()][l->cls - 1];
+    if (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE)) {
+        u32 t0 = mfc0(9, 0);
+        do {
+            while (l->locked) {
+                struct cpu *c = mycpu();
+                if (c->pending_ipi & IPI_TLBFLUSH) {
+                    __atomic_fetch_and(&c->pending_ipi, ~IPI_TLBFLUSH, __ATOMIC_SEQ_CST);
+                    tlb_ipi_flush();
+                }
             }
-        }
+        } while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE));
+        st->contended++;
+        st->wait_cycles += 2 * (u64)(u32)(mfc0(9, 0) - t0);   /* Count runs at half the clock */
     }
+    st->acquired++;
     l->cpu = cpuid();
 }
 

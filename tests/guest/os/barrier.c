@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define SIZE 64
+#ifndef SIZE
+#define SIZE 64            /* -DSIZE=256: a compute-bound version */
+#endif
 #define PHASES 20
 static double grid[2][SIZE][SIZE];
 static int nthreads;
