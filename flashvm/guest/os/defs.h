@@ -93,6 +93,7 @@ void send_ipi(int cpu, u32 what);
 void sched_init(void);
 noreturn void scheduler(void);
 void yield(void);
+void set_affinity(int cpu);            /* -1: any CPU */
 void sched(void);
 void forkret_c(void);
 void sleep_on(void *chan, struct spinlock *lk);
@@ -244,7 +245,7 @@ long blk_rw(struct file *f, u32 ubuf, u32 n, int write);
 SYSCALL(exit); SYSCALL(exit_group); SYSCALL(fork); SYSCALL(clone); SYSCALL(execve);
 SYSCALL(wait4); SYSCALL(waitpid); SYSCALL(getpid); SYSCALL(gettid); SYSCALL(getppid);
 SYSCALL(zero); SYSCALL(getresuid); SYSCALL(set_thread_area); SYSCALL(set_tid_address);
-SYSCALL(sched_yield); SYSCALL(sched_getaffinity); SYSCALL(getcpu); SYSCALL(getrandom);
+SYSCALL(sched_yield); SYSCALL(sched_getaffinity); SYSCALL(sched_setaffinity); SYSCALL(getcpu); SYSCALL(getrandom);
 SYSCALL(prlimit64); SYSCALL(getrlimit); SYSCALL(sysinfo); SYSCALL(getrusage); SYSCALL(reboot);
 SYSCALL(brk); SYSCALL(mmap); SYSCALL(mmap2); SYSCALL(munmap); SYSCALL(mprotect); SYSCALL(mremap);
 SYSCALL(uname); SYSCALL(clock_gettime); SYSCALL(clock_gettime64); SYSCALL(clock_getres);

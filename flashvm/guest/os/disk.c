@@ -27,6 +27,7 @@ struct disk {
     int present;
     u32 capacity;              /* sectors */
     int busy;                  /* a task owns the controller */
+    volatile int polled;       /* a CPU polls for the completion: the interrupt leaves it alone */
     volatile int done;
     volatile u32 status;
     u8 *bounce;                /* 16 pages */
@@ -58,6 +59,7 @@ void disk_interrupt(void)
 {
     for (unsigned k = 0; k < ndisks; k++) {
         struct disk *d = &disks[k];
+        if (d->polled) continue;
         u32 st = rd32(DISK_BASE(k) + DISK_STATUS);
         if (st & (ST_DONE | ST_ERROR)) {
             wr32(DISK_BASE(k) + DISK_ACK, 1);
@@ -98,12 +100,16 @@ static int disk_cmd(unsigned k, u32 cmd, u32 sector, u32 count)
     int poll = disk_polling || !current() || spin_held(&sched_lock);
     d->done = 0;
     if (poll) {
+        /* the completion interrupt (on CPU 0, perhaps another CPU than this)
+         * must not acknowledge what this CPU waits for, or it waits forever */
+        __atomic_store_n(&d->polled, 1, __ATOMIC_SEQ_CST);
         disk_issue(k, cmd, sector, count, KV2PA(d->bounce));
         u32 st;
         while (!((st = rd32(DISK_BASE(k) + DISK_STATUS)) & (ST_DONE | ST_ERROR)))
             ;
         wr32(DISK_BASE(k) + DISK_ACK, 1);
         d->status = st;
+        __atomic_store_n(&d->polled, 0, __ATOMIC_SEQ_CST);
     } else {
         spin_lock(&d->lock);
         disk_issue(k, cmd, sector, count, KV2PA(d->bounce));

@@ -53,8 +53,15 @@ struct spinlock {
     volatile u32 locked;
     int cpu;
     const char *name;
+    int cls;                  /* its lockstat class + 1 (0: not looked up yet) */
 };
-#define SPINLOCK_INIT(n) { 0, -1, n }
+#define SPINLOCK_INIT(n) { 0, -1, n, 0 }
+/* contention counters per lock name and CPU, read by the host after a run
+ * (flashvm/lockstats.py): acquisitions, contended acquisitions, cycles waited */
+#define NLOCKCLASS 32
+struct lockstat { u32 acquired, contended; u64 wait_cycles; };
+extern struct lockstat lockstat[MAXCPU][NLOCKCLASS];
+extern const char *volatile lockclass[NLOCKCLASS];
 
 /* sleeping locks (may be held across disk I/O) */
 struct task;

@@ -25,6 +25,30 @@ void spin_init(struct spinlock *l, const char *name)
     l->locked = 0;
     l->cpu = -1;
     l->name = name;
+    l->cls = 0;
+}
+
+struct lockstat lockstat[MAXCPU][NLOCKCLASS];
+const char *volatile lockclass[NLOCKCLASS];
+
+/* the class (slot in lockstat) of a lock's name, claimed on first use; the
+ * last slot takes the names that do not fit */
+static int lock_class(struct spinlock *l)
+{
+    const char *name = l->name ? l->name : "unnamed";
+    for (int i = 0; i < NLOCKCLASS - 1; i++) {
+        const char *n = lockclass[i];
+        if (!n) {
+            const char *none = NULL;
+            if (__atomic_compare_exchange_n(&lockclass[i], &none, name, 0,
+                                            __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+                return i;
+            n = none;
+        }
+        if (n == name || !strcmp(n, name)) return i;
+    }
+    lockclass[NLOCKCLASS - 1] = "other";
+    return NLOCKCLASS - 1;
 }
 
 void push_off(void)
@@ -50,15 +74,23 @@ void spin_lock(struct spinlock *l)
     push_off();
     if (spin_held(l))
         panic("recursive lock %s", l->name);
-    while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE)) {
-        while (l->locked) {
-            struct cpu *c = mycpu();
-            if (c->pending_ipi & IPI_TLBFLUSH) {
-                __atomic_fetch_and(&c->pending_ipi, ~IPI_TLBFLUSH, __ATOMIC_SEQ_CST);
-                tlb_ipi_flush();
+    if (!l->cls) l->cls = lock_class(l) + 1;
+    struct lockstat *st = &lockstat[cpuid()][l->cls - 1];
+    if (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE)) {
+        u32 t0 = mfc0(9, 0);
+        do {
+            while (l->locked) {
+                struct cpu *c = mycpu();
+                if (c->pending_ipi & IPI_TLBFLUSH) {
+                    __atomic_fetch_and(&c->pending_ipi, ~IPI_TLBFLUSH, __ATOMIC_SEQ_CST);
+                    tlb_ipi_flush();
+                }
             }
-        }
+        } while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE));
+        st->contended++;
+        st->wait_cycles += 2 * (u64)(u32)(mfc0(9, 0) - t0);   /* Count runs at half the clock */
     }
+    st->acquired++;
     l->cpu = cpuid();
 }
 
@@ -229,7 +261,7 @@ void make_runnable(struct task *t)
 {
     if (t->state == T_RUNNABLE && t->on_rq) return;
     t->state = T_RUNNABLE;
-    int target = t->cpu;
+    int target = t->affinity >= 0 ? t->affinity : t->cpu;
     if (target < 0 || !cpus[target].started) {
         /* new task: the least loaded CPU */
         target = cpuid();
@@ -255,11 +287,26 @@ static struct task *steal(struct cpu *me)
     struct cpu *best = NULL;
     for (unsigned i = 0; i < ncpu; i++) {
         struct cpu *c = &cpus[i];
-        if (c == me || !c->rq_head) continue;
+        if (c == me || !c->rq_head || c->rq_head->affinity >= 0) continue;
         if (!best || c->nrun > best->nrun) best = c;
     }
     if (!best) return NULL;
     return rq_pop(best);
+}
+
+/* sched_setaffinity of the calling task: run only on CPU `cpu` (-1: any) */
+void set_affinity(int cpu)
+{
+    spin_lock(&sched_lock);
+    struct task *t = current();
+    t->affinity = cpu;
+    if (cpu >= 0 && cpu != (int)cpuid()) {
+        t->state = T_RUNNABLE;
+        rq_push(&cpus[cpu], t);
+        send_ipi(cpu, IPI_RESCHED);
+        sched();
+    }
+    spin_unlock(&sched_lock);
 }
 
 /* ------------------------------------------------------------ switching */
@@ -319,6 +366,9 @@ noreturn void scheduler(void)
             spin_unlock(&sched_lock);
             continue;
         }
+        /* nothing to run: a resched request whose task another CPU took is
+         * stale; left set, it would keep this CPU cycling through sched_lock */
+        c->need_resched = 0;
         spin_unlock(&sched_lock);
         /* nothing to run: wait for an interrupt */
         irq_on();

@@ -31,7 +31,7 @@ static const struct syscall syscalls[NR_LAST - NR_syscall + 1] = {
     SYS_AS(getpgid, sys_getpid, 0), SYS_AS(getpgrp, sys_getpid, 0), SYS_AS(getsid, sys_getpid, 0),
     SYS_AS(setpgid, sys_zero, 0), SYS_AS(setsid, sys_zero, 0),
     SYS(set_thread_area, 1), SYS(set_tid_address, 1), SYS_AS(set_robust_list, sys_zero, 0),
-    SYS(sched_yield, 0), SYS(sched_getaffinity, 3), SYS_AS(sched_setaffinity, sys_zero, 0),
+    SYS(sched_yield, 0), SYS(sched_getaffinity, 3), SYS(sched_setaffinity, 3),
     SYS(getcpu, 2), SYS(getrandom, 2),
     SYS(prlimit64, 4), SYS(getrlimit, 2), SYS_AS(setrlimit, sys_zero, 0),
     SYS(sysinfo, 1), SYS(getrusage, 2), SYS_AS(prctl, sys_zero, 0), SYS(reboot, 4),

@@ -276,6 +276,19 @@ long sys_sched_getaffinity(u32 *a, struct tf *tf)
     return copyout(current()->mm, a[2], &mask, 4) ? -EFAULT : 4;
 }
 
+long sys_sched_setaffinity(u32 *a, struct tf *tf)
+{
+    /* pid 0 (or the caller) only; a mask of every started CPU means any, else its lowest CPU */
+    struct task *t = current();
+    u32 mask = 0, all = ncpu >= 32 ? 0xFFFFFFFF : (1u << ncpu) - 1;
+    if (a[1] < 4) return -EINVAL;
+    if (get_user32(a[2], &mask)) return -EFAULT;
+    if (!(mask & all)) return -EINVAL;
+    if (a[0] && (u32)t->pid != a[0]) return 0;
+    set_affinity((mask & all) == all ? -1 : __builtin_ctz(mask & all));
+    return 0;
+}
+
 long sys_getcpu(u32 *a, struct tf *tf)
 {
     u32 c = cpuid();
