@@ -61,31 +61,14 @@ Choices (documented, all reproducible):
   a handler for the signal is terminated all the same with a note.
 * Unknown system calls return ENOSYS and are counted by number.
 """
-from flashvm.process.abi import (
-    MIPS_ERRNO, SIGNAL_NAMES, SYSCALL_NAMES, SYSCALL_NUMBERS, syscall_name,
-)
+from flashvm.process.abi import MIPS_ERRNO, SIGNAL_NAMES, SYSCALL_NAMES, SYSCALL_NUMBERS, syscall_name
 from flashvm.process.errors import GuestFault, SyscallError
 from flashvm.process.files import stat64_bytes, statx_bytes
 from flashvm.process.memory import MMAP_BASE, STACK_TOP
-from flashvm.process.process import (
-    DEFAULT_RAM, DETERMINISTIC_EPOCH, LinuxProcess, new_process, run_process,
-)
+from flashvm.process.process import DEFAULT_RAM, DETERMINISTIC_EPOCH, LinuxProcess, new_process, run_process
 
 __all__ = [
-    "DEFAULT_RAM",
-    "DETERMINISTIC_EPOCH",
-    "MIPS_ERRNO",
-    "MMAP_BASE",
-    "SIGNAL_NAMES",
-    "STACK_TOP",
-    "SYSCALL_NAMES",
-    "SYSCALL_NUMBERS",
-    "GuestFault",
-    "LinuxProcess",
-    "SyscallError",
-    "new_process",
-    "run_process",
-    "stat64_bytes",
-    "statx_bytes",
-    "syscall_name",
+    "DEFAULT_RAM", "DETERMINISTIC_EPOCH", "MIPS_ERRNO", "MMAP_BASE", "SIGNAL_NAMES", "STACK_TOP",
+    "SYSCALL_NAMES", "SYSCALL_NUMBERS", "GuestFault", "LinuxProcess", "SyscallError", "new_process",
+    "run_process", "stat64_bytes", "statx_bytes", "syscall_name",
 ]

@@ -243,8 +243,10 @@ class LinuxProcess:
             run_fn: Callable[[Machine, int], int] | None = None) -> RunResult:
         """Run until the process exits or is killed.  The result's status is what a
         shell reports (exit code, or 128 + the MIPS signal number), its reason
-        "exited" or "killed by SIG...", its message the diagnostic printed, if any.
-        `run_fn` stands in for the CPU kernel's run(m, budget) (progress, tests)."""
+        "exited" or "killed by SIG...", its message the diagnostic printed, if any;
+        cycles are CPU 0's, exits and hot_pages stay empty (the system-call counts
+        are on the process).  `run_fn` stands in for the CPU kernel's run(m, budget)
+        (a progress display, a scripted CPU in tests)."""
         if run_fn is None:
             run_fn = run_kernel
         m = self.m
