@@ -85,14 +85,14 @@ class Run:
 
 def run_flashvm(exe: Path, argv: list[str]) -> Run:
     """One flashvm process-mode run (in this Python process)."""
-    from flashvm.machine.process import run_process
+    from flashvm.process import run_process
     out = io.BytesIO()
     c0, t0 = time.process_time(), time.perf_counter()
     r = run_process(str(exe), argv, stdout=out, stderr=io.BytesIO())
     t1, c1 = time.perf_counter(), time.process_time()
     if r.status != 0:
         raise RuntimeError(f"flashvm: {argv} exited with status {r.status}: {r.message}")
-    return Run(t1 - t0, c1 - c0, out.getvalue(), r.insns)
+    return Run(t1 - t0, c1 - c0, out.getvalue(), r.instructions)
 
 
 # ============================================================ qemu-mipsel

@@ -43,7 +43,7 @@ def programs() -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def flashvm_warm(programs) -> float:
     """Seconds the first process-mode run took (Numba cache load or compile)."""
-    from flashvm.machine.process import run_process
+    from flashvm.process import run_process
     t0 = time.perf_counter()
     r = run_process(str(programs["getppid_loop"]), ["getppid_loop", "10"],
                     stdout=io.BytesIO(), stderr=io.BytesIO())

@@ -4,7 +4,7 @@
     FLASHVM_BENCH_COLD=1 python -m pytest bench/ --benchmark-only -k cold   # minutes
 
 Each simulation benchmark runs a static mipsel musl program in process mode
-(`run_process`, stdout captured) 3 times and checks, inside the timed call,
+(`LinuxProcess(...).run()`, stdout captured) 3 times and checks, inside the timed call,
 that the program exited 0 and printed the known-good checksum line (recorded
 from qemu-mipsel), so a wrong simulator cannot post a time.  The figures are
 stored in ``benchmark.extra_info``: ``instructions`` retired, simulated
@@ -36,31 +36,33 @@ EXITCODE_STDOUT = (b"exiting with 42\natexit: registered second, runs first\n"
                    b"atexit: registered first, runs last\n")
 
 
-def _simulate(benchmark, report, exe: Path, argv: list[str], check) -> object:
-    """Time `run_process(exe, argv)` for ROUNDS rounds; check(result, stdout) each run."""
-    from flashvm.machine.process import run_process
+def _simulate(benchmark, report, exe: Path, argv: list[str], check) -> tuple:
+    """Time a process-mode run of (exe, argv) for ROUNDS rounds; check(result, process, stdout)
+    each run; return the first run's (RunResult, LinuxProcess)."""
+    from flashvm.process import LinuxProcess
     runs, cpu = [], []
 
     def once():
         out = io.BytesIO()
         c0 = time.process_time()
-        r = run_process(str(exe), argv, stdout=out, stderr=io.BytesIO())
+        proc = LinuxProcess(str(exe), argv, stdout=out, stderr=io.BytesIO())
+        r = proc.run()
         cpu.append(time.process_time() - c0)
-        check(r, out.getvalue())            # inside the timed call: a failure discards the timing
-        runs.append(r)
+        check(r, proc, out.getvalue())      # inside the timed call: a failure discards the timing
+        runs.append((r, proc))
 
     benchmark.pedantic(once, rounds=ROUNDS, iterations=1)
-    insns = {r.insns for r in runs}
+    insns = {r.instructions for r, _ in runs}
     assert len(insns) == 1, f"instruction counts differ between rounds: {sorted(insns)}"
     best = benchmark.stats.stats.min
-    n = runs[0].insns
+    n = runs[0][0].instructions
     report(args=" ".join(argv[1:]), instructions=n, seconds=best, mips=n / best / 1e6,
            cpu_seconds=min(cpu), mips_cpu=n / min(cpu) / 1e6)
     return runs[0]
 
 
 def _checksum(name: str, want: str):
-    def check(r, out: bytes) -> None:
+    def check(r, proc, out: bytes) -> None:
         if r.status != 0:
             raise AssertionError(f"{name}: exit status {r.status} ({r.message})")
         got = last_line(out)
@@ -83,18 +85,18 @@ def test_trap_exit(benchmark, report, programs, flashvm_warm):
     n = GETPPID_CALLS
     want = f"getppid {n} sum {999 * n}"
 
-    def check(r, out: bytes) -> None:
-        _checksum("getppid_loop", want)(r, out)
-        calls = r.syscalls_by_number.get(SYS_getppid, 0)
+    def check(r, proc, out: bytes) -> None:
+        _checksum("getppid_loop", want)(r, proc, out)
+        calls = proc.syscalls_by_number.get(SYS_getppid, 0)
         if calls != n:
             raise AssertionError(f"getppid_loop: {calls} getppid calls served, expected {n}")
 
-    r = _simulate(benchmark, report, programs["getppid_loop"], ["getppid_loop", str(n)], check)
+    r, proc = _simulate(benchmark, report, programs["getppid_loop"], ["getppid_loop", str(n)], check)
     best = benchmark.stats.stats.min
     cpu = benchmark.extra_info["cpu_seconds"]
-    exits = r.syscalls                        # every system call is one exit (+ 5 at start/exit)
+    exits = sum(proc.syscalls_by_number.values())   # every system call is one exit (+ 5 at start/exit)
     report(exits=exits, us_per_exit=best / exits * 1e6, exits_per_s=exits / best,
-           us_per_exit_cpu=cpu / exits * 1e6, insns_per_call=r.insns / n)
+           us_per_exit_cpu=cpu / exits * 1e6, insns_per_call=r.instructions / n)
 
 
 def _children_cpu() -> float:
@@ -150,28 +152,24 @@ SMP_PROGRAM = ROOT / "tests" / "guest" / "bare" / "smp_numa.c"
 @pytest.mark.parametrize("mode", ["functional", "timing"])
 def test_raytrace_machine_modes(benchmark, report, programs, flashvm_warm, mode):
     """(g) the ray tracer on one FLASH CPU (flash1), functional vs timing mode (caches, directory)."""
-    from flashvm.kernels.state import MMU_FLAT
     from flashvm.machine.config import FLASH1
-    from flashvm.machine.flash import build_state
-    from flashvm.machine.process import DEFAULT_RAM, LinuxProcess
+    from flashvm.process import new_process
     benchmark.group = "machine"
     p = PROGRAMS["raytrace"]
     runs, cpu = [], []
 
     def once():
-        m = build_state(FLASH1, timing=mode == "timing", rom_bytes=0, mmu=MMU_FLAT, exc_to_host=True,
-                        ram_bytes=DEFAULT_RAM)
         out = io.BytesIO()
-        proc = LinuxProcess(str(programs["raytrace"]), ["raytrace", *p.args], [], stdout=out,
-                            stderr=io.BytesIO(), machine=m)
+        proc = new_process(str(programs["raytrace"]), ["raytrace", *p.args], [], config=FLASH1,
+                           mode=mode, stdout=out, stderr=io.BytesIO())
         c0 = time.process_time()
         r = proc.run()
         cpu.append(time.process_time() - c0)
-        _checksum("raytrace", p.checksum)(r, out.getvalue())
+        _checksum("raytrace", p.checksum)(r, proc, out.getvalue())
         runs.append(r)
 
     benchmark.pedantic(once, rounds=ROUNDS, iterations=1)
-    n = runs[0].insns
+    n = runs[0].instructions
     report(mode=mode, instructions=n, seconds=benchmark.stats.stats.min,
            mips=n / benchmark.stats.stats.min / 1e6, mips_cpu=n / min(cpu) / 1e6)
 

@@ -104,23 +104,16 @@ def run_process_mode(exe: Path, argv: list[str], *, env: dict | None, stdin: byt
                      max_insns: int | None, show_progress: bool, total_hint: int | None = None,
                      machine=None, sim_mode: str = "functional") -> Outcome:
     """A Linux program on CPU 0 of `machine` (one node: the host serves the system calls)."""
-    import dataclasses
-    from flashvm.kernels.state import MMU_FLAT
-    from flashvm.machine.config import FLASH1
-    from flashvm.machine.flash import build_state
-    from flashvm.machine.process import DEFAULT_RAM, LinuxProcess
-    cfg = dataclasses.replace(machine or FLASH1, nodes=1, cpus_per_node=1)
-    m = build_state(cfg, timing=sim_mode == "timing", rom_bytes=0, mmu=MMU_FLAT, exc_to_host=True,
-                    ram_bytes=DEFAULT_RAM)
-    proc = LinuxProcess(str(exe), argv, [f"{k}={v}" for k, v in (env or {}).items()],
-                        stdin=io.BytesIO(stdin), stdout=stdout, stderr=stderr, machine=m)
+    from flashvm.process import new_process
+    proc = new_process(str(exe), argv, [f"{k}={v}" for k, v in (env or {}).items()], config=machine,
+                       mode=sim_mode, stdin=io.BytesIO(stdin), stdout=stdout, stderr=stderr)
     runner, done = _progress_runner(total_hint, show_progress)
     try:
         res = proc.run(max_insns=max_insns, run_fn=runner)
     finally:
         done()
-    return Outcome(res.status, proc.m, res.insns, res.wall_seconds, dict(res.syscalls_by_number),
-                   dict(res.unknown_syscalls), res.message, config=cfg, sim_mode=sim_mode)
+    return Outcome(res.status, proc.m, res.instructions, res.host_seconds, dict(proc.syscalls_by_number),
+                   dict(proc.unknown_syscalls), res.message, config=proc.config, sim_mode=sim_mode)
 
 
 def run_bare_mode(exe: Path, *, stdout, max_insns: int | None, show_progress: bool,

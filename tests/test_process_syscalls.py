@@ -1,4 +1,4 @@
-"""flashvm.machine.process: the Linux o32 system-call layer of process mode.
+"""flashvm.process: the Linux o32 system-call layer of process mode.
 
 Most tests drive the handlers directly (registers and guest memory set by
 hand); a scripted stand-in for the CPU exercises the run loop; the
@@ -22,7 +22,7 @@ from flashvm.kernels.state import (
     EXIT_EXCEPTION, INSNS, NPC, PC, PTE_R, PTE_W, PTE_X, SEL_UserLocal, St_CU1, St_UM,
     X_A0, X_A1, X_A2, X_A3, X_REASON,
 )
-from flashvm.machine.process import (
+from flashvm.process import (
     DETERMINISTIC_EPOCH, MIPS_ERRNO, MMAP_BASE, STACK_TOP, SYSCALL_NUMBERS, LinuxProcess,
     GuestFault, run_process, stat64_bytes, statx_bytes,
 )
@@ -329,7 +329,7 @@ def test_stat_layouts_match_qemu(guests, tmp_path):
 def test_brk_grow_and_shrink(proc):
     p, m = proc, proc.m
     start = p.do_syscall(NR["brk"], [0])
-    assert start == p.brk_start and start % PAGE == 0 and start >= p.image.end
+    assert start == p.mem.brk_start and start % PAGE == 0 and start >= p.image.end
     top = p.do_syscall(NR["brk"], [start + 3 * PAGE + 100])
     assert top == start + 3 * PAGE + 100
     vpn = start >> 12
@@ -480,12 +480,12 @@ def test_signals_recorded(proc):
     p.write(buf, struct.pack("<II16s", 0x08, 0x401000, bytes(16)))   # SA_SIGINFO, handler
     assert p.do_syscall(NR["rt_sigaction"], [16, buf, 0, 16]) == 0
     assert p.do_syscall(NR["rt_sigaction"], [16, 0, buf + 100, 16]) == 0
-    assert p.read(buf + 100, 24) == p.read(buf, 24) and p.sig_handler(16) == 0x401000
+    assert p.read(buf + 100, 24) == p.read(buf, 24) and p.signals.handler(16) == 0x401000
     assert p.do_syscall(NR["rt_sigaction"], [9, buf, 0, 16]) == -E["EINVAL"]
     assert p.do_syscall(NR["rt_sigaction"], [16, buf, 0, 8]) == -E["EINVAL"]
     p.write(buf, (1 << 15).to_bytes(16, "little"))
     assert p.do_syscall(NR["rt_sigprocmask"], [1, buf, buf + 200, 16]) == 0   # SIG_BLOCK
-    assert p.sigmask == 1 << 15
+    assert p.signals.mask == 1 << 15
     # a blocked signal sent to ourselves stays pending, SIG_IGN drops it
     assert p.do_syscall(NR["kill"], [1000, 16]) == 0
     p.write(buf, struct.pack("<II16s", 0, 1, bytes(16)))
@@ -520,20 +520,20 @@ def test_run_loop_exit_status(proc):
     cpu = ScriptedCPU(["budget", (EXC_SYS, 0, {2: NR["getpid"]}),
                        (EXC_SYS, 0, {2: NR["exit_group"], 4: 300})])
     r = proc.run(run_fn=cpu)
-    assert r.status == 300 & 0xFF and r.exit_code == 44 and r.signal is None
-    assert r.syscalls_by_number == {NR["getpid"]: 1, NR["exit_group"]: 1}
-    assert r.insns == 30 and cpu.calls == 3
+    assert r.status == 300 & 0xFF == 44 and r.reason == "exited" and r.message is None
+    assert proc.syscalls_by_number == {NR["getpid"]: 1, NR["exit_group"]: 1}
+    assert r.instructions == 30 and cpu.calls == 3
 
 
 def test_run_loop_demand_paging_then_segv(proc):
-    heap = proc.brk_start
+    heap = proc.mem.brk_start
     proc.do_syscall(NR["brk"], [heap + PAGE])
     pc0 = int(proc.m.cpu[0, PC])
     steps = [(EXC_TLBS, heap + 8, {}),              # first touch of the heap: paged in, retried
              (EXC_TLBL, 0x10, {})]                  # NULL dereference
     r = proc.run(run_fn=ScriptedCPU(steps))
     assert proc.m.ptab[heap >> 12] & PTE_W
-    assert r.status == 128 + 11 and r.signal == 11 and r.exit_code is None
+    assert r.status == 128 + 11 and r.reason == "killed by SIGSEGV"
     assert "SIGSEGV" in r.message and "badvaddr=0x00000010" in r.message
     assert f"pc=0x{pc0:08x}" in r.message and "_start" in r.message
     assert proc.err.getvalue().decode().strip() == r.message         # diagnostics on stderr
@@ -557,12 +557,12 @@ def test_run_loop_illegal_instruction_and_abort(proc, guests):
              (EXC_SYS, 0, {2: NR["tkill"], 4: 1000, 5: 6}),
              (EXC_SYS, 0, {2: NR["rt_sigprocmask"], 4: 2, 5: buf, 6: 0, 7: 16})]
     r = p.run(run_fn=ScriptedCPU(steps))
-    assert r.status == 134 and r.signal == 6 and "SIGABRT" in r.message
+    assert r.status == 134 and r.reason == "killed by SIGABRT" and "SIGABRT" in r.message
 
 
 def test_run_loop_instruction_limit(proc):
     r = proc.run(run_fn=ScriptedCPU(["budget"] * 10), max_insns=30, budget_per_slice=10)
-    assert r.status == 128 + 30 and "instruction limit" in r.message and r.insns == 30
+    assert r.status == 128 + 30 and "instruction limit" in r.message and r.instructions == 30
 
 
 # ------------------------------------------------------------------ end to end on the CPU kernel
@@ -664,9 +664,10 @@ def e2e_guests(tmp_path_factory, guests):
 def run_both(exe, argv, env=None, stdin=b""):
     """(status, stdout, stderr) from flashvm and, if installed, from qemu-mipsel."""
     out, err = io.BytesIO(), io.BytesIO()
-    r = run_process(exe, argv, env or {}, stdin=io.BytesIO(stdin), stdout=out, stderr=err,
-                    ram_bytes=64 << 20)
-    mine = (r.status, out.getvalue(), err.getvalue(), r)
+    proc = LinuxProcess(exe, argv, env or {}, stdin=io.BytesIO(stdin), stdout=out, stderr=err,
+                        ram_bytes=64 << 20)
+    r = proc.run()
+    mine = (r.status, out.getvalue(), err.getvalue(), (r, proc))
     if QEMU is None:
         return mine, None
     q = subprocess.run([QEMU, "-0", argv[0], str(exe), *argv[1:]], input=stdin,
@@ -677,9 +678,9 @@ def run_both(exe, argv, env=None, stdin=b""):
 
 def test_e2e_hello(cpu_run, e2e_guests):
     mine, qemu = run_both(e2e_guests["hello"], ["hello", "x"])
-    status, out, err, r = mine
+    status, out, err, (r, proc) = mine
     assert (status, out, err) == (4, b"hello from hello, 2 args\n", b"")
-    assert r.exit_code == 4 and r.insns > 100 and not r.unknown_syscalls
+    assert r.reason == "exited" and r.instructions > 100 and not proc.unknown_syscalls
     if qemu:
         assert qemu == (status, out, err)
 
@@ -711,10 +712,10 @@ def test_e2e_stdin(cpu_run, e2e_guests):
                                             ("exit", 3, None), ("div", 136, "SIGFPE")])
 def test_e2e_crashes(cpu_run, e2e_guests, how, status, sig):
     mine, qemu = run_both(e2e_guests["crash"], ["crash", how])
-    st, out, err, r = mine
+    st, out, err, (r, _) = mine
     assert st == status, err
     if sig:
-        assert r.signal == status - 128
+        assert r.reason == f"killed by {sig}"
         lines = err.decode().splitlines()
         assert len(lines) == 1 and sig in lines[0] and "pc=0x" in lines[0]
         if how == "segv":
@@ -734,5 +735,5 @@ def test_e2e_instruction_limit(cpu_run, e2e_guests):
     r = run_process(e2e_guests["stdin"], ["stdin"], stdin=io.BytesIO(b"x" * 100000),
                     stdout=io.BytesIO(), stderr=err, max_insns=20000, budget_per_slice=5000,
                     ram_bytes=16 << 20)
-    assert r.status == 128 + 30 and 20000 <= r.insns < 20000 + 5000
+    assert r.status == 128 + 30 and 20000 <= r.instructions < 20000 + 5000
     assert b"instruction limit" in err.getvalue()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from flashvm.machine.process import run_process
+from flashvm.process import run_process
 from flashvm.toolchain import build_user
 
 GUEST = Path(__file__).parent / "guest"

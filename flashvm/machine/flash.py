@@ -229,6 +229,7 @@ class RunResult:
     host_seconds: float
     exits: dict = field(default_factory=dict)
     hot_pages: list = field(default_factory=list)
+    message: str | None = None       # the one-line diagnostic printed, if any (process mode)
 
     @property
     def mips(self) -> float:

@@ -1,0 +1,186 @@
+"""Task system calls: exit, identity (pids, uids), thread-area and robust-list
+bookkeeping, scheduling, resource limits, uname, getrandom, and futex (one
+thread: a wait can only time out or deadlock)."""
+from __future__ import annotations
+
+import struct
+
+from flashvm.kernels.state import CP0_Context, SEL_UserLocal
+from flashvm.process.abi import (
+    CLOCK_MONOTONIC, CLOCK_REALTIME, MAX_FDS, RLIM_INFINITY, RLIMIT_NOFILE, RLIMIT_STACK, SIGKILL,
+    E,
+)
+from flashvm.process.errors import ProcessExit, SyscallError
+from flashvm.process.memory import STACK_SIZE
+from flashvm.process.signals import die
+from flashvm.process.syscalls.table import syscall
+from flashvm.process.syscalls.time import read_timespec
+
+
+@syscall("exit", "exit_group", nargs=1)
+def sys_exit(p, status):
+    raise ProcessExit(status & 0xFF)
+
+
+@syscall("getpid", "gettid", "getpgrp", nargs=0)
+def sys_getpid(p):
+    return p.pid
+
+
+@syscall("getppid", nargs=0)
+def sys_getppid(p):
+    return p.pid - 1
+
+
+@syscall("getpgid", "getsid", nargs=1)
+def sys_getpgid(p, pid):
+    if pid not in (0, p.pid):
+        raise SyscallError(E.ESRCH)
+    return p.pid
+
+
+@syscall("setsid", "setpgid", nargs=0)
+def sys_setsid(p):
+    return -E.EPERM
+
+
+@syscall("getuid", "geteuid", nargs=0)
+def sys_getuid(p):
+    return p.uid
+
+
+@syscall("getgid", "getegid", nargs=0)
+def sys_getgid(p):
+    return p.gid
+
+
+@syscall("getresuid", nargs=3)
+def sys_getresuid(p, a, b, c):
+    for ptr in (a, b, c):
+        p.write_u32(ptr, p.uid)
+    return 0
+
+
+@syscall("getresgid", nargs=3)
+def sys_getresgid(p, a, b, c):
+    for ptr in (a, b, c):
+        p.write_u32(ptr, p.gid)
+    return 0
+
+
+@syscall("set_tid_address", nargs=1)
+def sys_set_tid_address(p, ptr):
+    p.tid_address = ptr
+    return p.pid
+
+
+@syscall("set_robust_list", nargs=2)
+def sys_set_robust_list(p, head, length):
+    if length != 12:
+        raise SyscallError(E.EINVAL)
+    p.robust_list = head
+    return 0
+
+
+@syscall("set_thread_area", nargs=1)
+def sys_set_thread_area(p, addr):
+    p.m.cp0[0, CP0_Context, SEL_UserLocal] = addr
+    return 0
+
+
+@syscall("uname", nargs=1)
+def sys_uname(p, buf):
+    fields = [b"Linux", b"flashvm", b"6.1.0-flashvm", b"#1 SMP flashvm", b"mips", b"(none)"]
+    p.write(buf, b"".join(f.ljust(65, b"\0") for f in fields))
+    return 0
+
+
+@syscall("umask", nargs=1)
+def sys_umask(p, mask):
+    old, p.umask_value = p.umask_value, mask & 0o777
+    return old
+
+
+@syscall("sched_yield", nargs=0)
+def sys_sched_yield(p):
+    return 0
+
+
+@syscall("sched_getaffinity", nargs=3)
+def sys_sched_getaffinity(p, pid, size, mask):
+    if size < 4 or size & 3:
+        raise SyscallError(E.EINVAL)
+    p.write(mask, struct.pack("<I", 1))
+    return 4
+
+
+@syscall("getcpu", nargs=3)
+def sys_getcpu(p, cpu, node, cache):
+    for ptr in (cpu, node):
+        if ptr:
+            p.write_u32(ptr, 0)
+    return 0
+
+
+@syscall("prlimit64", nargs=4)
+def sys_prlimit64(p, pid, resource, new, old):
+    if pid not in (0, p.pid):
+        raise SyscallError(E.ESRCH)
+    if old:
+        cur = mx = RLIM_INFINITY
+        if resource == RLIMIT_STACK:
+            cur = STACK_SIZE          # the default limit; the stack reserved may be larger
+        elif resource == RLIMIT_NOFILE:
+            cur = mx = MAX_FDS
+        p.write(old, struct.pack("<QQ", cur, mx))
+    return 0
+
+
+@syscall("getrlimit", nargs=2)
+def sys_getrlimit(p, resource, old):
+    cur = mx = 0x7FFFFFFF  # RLIM_INFINITY for the old 32-bit interface on MIPS
+    if resource == RLIMIT_STACK:
+        cur = STACK_SIZE
+    elif resource == RLIMIT_NOFILE:
+        cur = mx = MAX_FDS
+    p.write(old, struct.pack("<II", cur, mx))
+    return 0
+
+
+@syscall("setrlimit", nargs=2)
+def sys_setrlimit(p, resource, new):
+    return 0
+
+
+@syscall("getrandom", nargs=3)
+def sys_getrandom(p, buf, n, flags):
+    n = min(n, 1 << 25)
+    p.write(buf, p.rng.randbytes(n))
+    return n
+
+
+@syscall("futex", nargs=6)
+def sys_futex(p, uaddr, op, val, timeout, uaddr2, val3):
+    return _futex(p, uaddr, op, val, timeout, False)
+
+
+@syscall("futex_time64", nargs=6)
+def sys_futex64(p, uaddr, op, val, timeout, uaddr2, val3):
+    return _futex(p, uaddr, op, val, timeout, True)
+
+
+def _futex(p, uaddr, op, val, timeout, wide):
+    cmd = op & 0x7F
+    if cmd in (0, 9):                          # FUTEX_WAIT, FUTEX_WAIT_BITSET
+        if p.read_u32(uaddr) != val:
+            raise SyscallError(E.EAGAIN)
+        if timeout:
+            ns = read_timespec(p, timeout, wide)
+            if cmd == 9:
+                ns -= p.now_ns(CLOCK_REALTIME if op & 256 else CLOCK_MONOTONIC)
+            p.sleep_ns(ns)
+            raise SyscallError(E.ETIMEDOUT)
+        die(p, SIGKILL, ": deadlock: FUTEX_WAIT with no other thread to wake it")
+    if cmd in (1, 3, 4, 5, 10):                # WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAKE_BITSET
+        return 0
+    raise SyscallError(E.ENOSYS)
