@@ -56,6 +56,7 @@ __all__ = [
     "USER_TARGET",
     "BARE_TARGET",
     "BARE_DIR",
+    "GUEST_INCLUDE_DIR",
     "BARE_RUNTIME_SOURCES",
     "BARE_LINKER_SCRIPT",
     "build_user",
@@ -73,6 +74,8 @@ BARE_TARGET = "mipsel-freestanding-none"
 CPU_FLAGS: tuple[str, ...] = ("-mcpu=mips32r2",)
 
 BARE_DIR = Path(__file__).resolve().parent / "guest" / "bare"
+#: headers shared by all guest code (flash_layout.h, generated); on the include path of every bare build
+GUEST_INCLUDE_DIR = Path(__file__).resolve().parent / "guest" / "include"
 #: runtime sources added to every bare build unless ``runtime=False``
 BARE_RUNTIME_SOURCES: tuple[Path, ...] = (
     BARE_DIR / "crt0.S",
@@ -338,7 +341,8 @@ def build_bare(sources: list[Path], *, opt: str = "-O2", extra_flags: Sequence[s
         name: base name of the produced file (default: first source's stem).
 
     Flags used: ``-target mipsel-freestanding-none -mcpu=mips32r2
-    -ffreestanding -nostdlib -T <script> -Wl,-e,_start ... -lcompiler_rt``.
+    -ffreestanding -nostdlib -I flashvm/guest/include -T <script> -Wl,-e,_start ...
+    -lcompiler_rt``.
 
     Raises:
         ToolchainError: as for :func:`build_user`.
@@ -348,7 +352,7 @@ def build_bare(sources: list[Path], *, opt: str = "-O2", extra_flags: Sequence[s
     if not script.is_file():
         raise ToolchainError(f"linker script not found: {script}")
     extra_inputs: list[Path] = [script]
-    flags = [*CPU_FLAGS, "-ffreestanding", "-nostdlib", opt]
+    flags = [*CPU_FLAGS, "-ffreestanding", "-nostdlib", opt, f"-I{GUEST_INCLUDE_DIR}"]
     if runtime:
         flags.append(f"-I{BARE_DIR}")
         rt = [p for p in BARE_RUNTIME_SOURCES if p not in srcs]

@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from flashvm import toolchain  # noqa: E402
-from flashvm.toolchain import ToolchainError, build_bare, build_user, cache_key  # noqa: E402
+from flashvm.toolchain import GUEST_INCLUDE_DIR, ToolchainError, build_bare, build_user, cache_key  # noqa: E402
 
 GUEST = ROOT / "tests" / "guest"
 QEMU = "/usr/bin/qemu-mipsel"
@@ -250,7 +250,7 @@ _start: lui   $8, 0xBF00
 @needs_qemu
 def test_bare_printf_lite_matches_musl():
     """bare.c's printf-lite and string helpers, run as a user program under qemu."""
-    elf = build_user([GUEST / "bare" / "printf_lite_check.c"])
+    elf = build_user([GUEST / "bare" / "printf_lite_check.c"], extra_flags=[f"-I{GUEST_INCLUDE_DIR}"])
     proc = subprocess.run([QEMU, str(elf)], capture_output=True, timeout=60)
     assert proc.returncode == 0, proc.stdout.decode()
     assert proc.stdout.startswith(b"printf-lite ok")
