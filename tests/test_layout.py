@@ -63,6 +63,8 @@ def test_cpu_kernels_agree_with_the_table():
     # the kernels sit below the machine and keep their own copies of these
     assert S.ROM_PA == L.ROM_BASE
     assert kdisco.KSSEG == L.KSSEG
+    for name in ("HAL_PAGE", "HAL_MCALL", "HAL_EBASE", "HAL_MC_ZERO", "HAL_MC_FREE", "HAL_MC_DISK"):
+        assert getattr(kdisco, name) == getattr(L, name), name
     assert L.RESET_VECTOR == 0xBFC00000        # kernels/cp0.py reset_cpu's PC
 
 

@@ -41,7 +41,8 @@ from flashvm.machine.devhost import DmaError
 from flashvm.machine.devices import Device, MachineHalted, Power, Timer, Uart
 from flashvm.machine.flash import FlashMachine, GuestError, RunResult
 from flashvm.machine.layout import (
-    BOOT_HALT_ON_EXIT, BOOT_VIRTUAL, BOOTINFO_PA, DISK_BASE, DISK_STRIDE, KSSEG, POWER_BASE, SMP_BASE, SMP_SIZE, TIMER_BASE, UART_BASE,
+    BOOT_HALT_ON_EXIT, BOOT_VIRTUAL, BOOTINFO_PA, DISK_BASE, DISK_STRIDE, HAL_MC_DISK, KSSEG, POWER_BASE, SMP_BASE,
+    SMP_SIZE, TIMER_BASE, UART_BASE,
 )
 
 SLICE_NS = 2_500_000             # VCPU time slice when CPUs are shared
@@ -664,7 +665,7 @@ class Disco:
     def _monitor_call(self, vm: VirtualMachine, c: int, call: int, value: int) -> None:
         """A HAL monitor call served in Python: a disk request in one call (the block
         {disk, sector, count, addr, cmd} at guest-physical `value`)."""
-        if call != 8:
+        if call != HAL_MC_DISK:
             return
         try:
             blk = self.guest_read(vm, value & 0xFFFFFFFC, 20)

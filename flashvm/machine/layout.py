@@ -11,7 +11,8 @@ where each constant is `FLASH_<name>` and the boot info block is
 
 The CPU kernels (flashvm/kernels) sit below this module and keep their own
 copies of the few numbers they need (the ROM's physical address, the reset
-vector, ksseg); tests/test_layout.py checks that they agree with this table.
+vector, ksseg, the HAL pages); tests/test_layout.py checks that they agree
+with this table.
 """
 from __future__ import annotations
 
@@ -77,6 +78,15 @@ MAGIC_SIZE = _c("MAGIC_SIZE", 0x100, "its size in bytes")
 ROM_BASE = _c("ROM_BASE", 0x1FC00000, "the boot ROM")
 ROM_SIZE = _c("ROM_SIZE", 64 << 10, "its size in bytes")
 RESET_VECTOR = _c("RESET_VECTOR", KSEG1 | ROM_BASE, "where every CPU starts (virtual, kseg1)")
+
+# ------------------------------------------------------------------ Disco's HAL pages
+_section = "Disco's HAL pages (virtual, ksseg; the guest kernel's HAL build)"
+HAL_PAGE = _c("HAL_PAGE", 0xDFFFF000, "the VCPU's special page: CP0 register r (select 0) at + 4 * r")
+HAL_EBASE = _c("HAL_EBASE", 0x80, "offset of EBase in the special page")
+HAL_MCALL = _c("HAL_MCALL", 0xDFFFE000, "the monitor-call page: a store to it traps into the monitor")
+HAL_MC_ZERO = _c("HAL_MC_ZERO", 0x0, "monitor call: zero the guest-physical page stored")
+HAL_MC_FREE = _c("HAL_MC_FREE", 0x4, "monitor call: the guest-physical page stored is free")
+HAL_MC_DISK = _c("HAL_MC_DISK", 0x8, "monitor call: start the disk request {disk, sector, count, addr, cmd} stored")
 
 # ------------------------------------------------------------------ boot info
 _section = "boot info block (at BOOTINFO_PA)"

@@ -35,6 +35,14 @@
 #define FLASH_ROM_SIZE          0x10000     /* its size in bytes */
 #define FLASH_RESET_VECTOR      0xBFC00000  /* where every CPU starts (virtual, kseg1) */
 
+/* Disco's HAL pages (virtual, ksseg; the guest kernel's HAL build) */
+#define FLASH_HAL_PAGE          0xDFFFF000  /* the VCPU's special page: CP0 register r (select 0) at + 4 * r */
+#define FLASH_HAL_EBASE         0x80        /* offset of EBase in the special page */
+#define FLASH_HAL_MCALL         0xDFFFE000  /* the monitor-call page: a store to it traps into the monitor */
+#define FLASH_HAL_MC_ZERO       0x0         /* monitor call: zero the guest-physical page stored */
+#define FLASH_HAL_MC_FREE       0x4         /* monitor call: the guest-physical page stored is free */
+#define FLASH_HAL_MC_DISK       0x8         /* monitor call: start the disk request {disk, sector, count, addr, cmd} stored */
+
 /* boot info block (at BOOTINFO_PA) */
 #define FLASH_BOOTINFO_MAGIC    0x49425646  /* the first word: "FVBI" */
 #define FLASH_BOOTINFO_VERSION  0x1         /* the second word */

@@ -108,12 +108,12 @@
  * the word of CP0 register r (select 0) is at HAL_PAGE + 4 * r, EBase at
  * HAL_EBASE.  A store to the monitor-call page below it traps into the
  * monitor: zero a page, or note that a page is free (the value stored is its physical address). */
-#define HAL_PAGE        0xDFFFF000
-#define HAL_EBASE       0x80                    /* offset of EBase in the page */
-#define HAL_MCALL       0xDFFFE000
-#define HAL_MC_ZERO     0x0                     /* zero the guest-physical page stored */
-#define HAL_MC_FREE     0x4                     /* the guest-physical page stored is free */
-#define HAL_MC_DISK     0x8                     /* start the disk request whose block {disk, sector,
+#define HAL_PAGE        FLASH_HAL_PAGE
+#define HAL_EBASE       FLASH_HAL_EBASE         /* offset of EBase in the page */
+#define HAL_MCALL       FLASH_HAL_MCALL
+#define HAL_MC_ZERO     FLASH_HAL_MC_ZERO       /* zero the guest-physical page stored */
+#define HAL_MC_FREE     FLASH_HAL_MC_FREE       /* the guest-physical page stored is free */
+#define HAL_MC_DISK     FLASH_HAL_MC_DISK       /* start the disk request whose block {disk, sector,
                                                    count, addr, cmd} is at the guest-physical address stored */
 
 #ifndef __ASSEMBLER__
