@@ -544,12 +544,10 @@ def exec_(ctx: typer.Context,
     raise typer.Exit(o.status & 0xFF if o.status >= 0 else 1)
 
 
-USER_TOP = 0x7FFF0000        # the guest OS's user address space ends here (docs/os.md)
-
-
 def _check_user_program(program: Path) -> None:
     """PROGRAM must be a static mipsel executable for user space (one-line error otherwise)."""
     from flashvm.elf import ElfError, load_elf
+    from flashvm.machine.layout import USER_TOP
     try:
         img = load_elf(program)
     except ElfError as e:

@@ -47,6 +47,8 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Mapping, Sequence
 
 from flashvm.elf import load_elf
+from flashvm.machine.bootinfo import OsWords
+from flashvm.machine.layout import BOOTINFO_PA, CONSOLE_FRAMED, KSEG0, KSEG3, KSSEG
 from flashvm.toolchain import build_bare
 
 __all__ = ["build_kernel", "make_initrd", "boot_os", "exec_os", "OsResult", "ConsoleDemux",
@@ -56,8 +58,6 @@ __all__ = ["build_kernel", "make_initrd", "boot_os", "exec_os", "OsResult", "Con
            "boot_commands"]
 
 OS_DIR = Path(__file__).resolve().parent / "guest" / "os"
-BOOTINFO_PA = 0x800
-BOOTINFO_MAGIC = 0x49425646
 S_IFREG = 0o100000
 S_IFDIR = 0o040000
 PANIC_STATUS = 0xDEAD
@@ -186,8 +186,8 @@ def _loadable(image):
     import dataclasses
     segs = []
     for s in image.segments:
-        if 0xC0000000 <= s.vaddr < 0xE0000000:
-            s = dataclasses.replace(s, vaddr=s.vaddr - 0xC0000000 + 0x80000000)
+        if KSSEG <= s.vaddr < KSEG3:
+            s = dataclasses.replace(s, vaddr=s.vaddr - KSSEG + KSEG0)
         segs.append(s)
     return dataclasses.replace(image, segments=tuple(segs))
 
@@ -247,9 +247,9 @@ def boot_os(files: Mapping[str, bytes | str | Path | None], argv: Sequence[str],
     if nets and subnet is None:
         subnet = Subnet()
     nics = [bm.add_device(Nic(net_base(k), bm, subnet)) for k in range(nets)]
-    bm.write_bootinfo(list(argv), env, ndisks=len(attached), nnics=len(nics))
-    struct_words = struct.pack("<4I", base, len(blob), 1, verbose)
-    bm.ram8[BOOTINFO_PA + 0x40:BOOTINFO_PA + 0x50] = np.frombuffer(struct_words, np.uint8)
+    bm.write_bootinfo(list(argv), env, ndisks=len(attached), nnics=len(nics),
+                      os_words=OsWords(initrd_pa=base, initrd_size=len(blob), console_mode=CONSOLE_FRAMED,
+                                       verbose=verbose))
     try:
         r = bm.run(max_insns=max_insns, progress=progress)
     finally:

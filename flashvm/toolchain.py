@@ -74,7 +74,7 @@ BARE_TARGET = "mipsel-freestanding-none"
 CPU_FLAGS: tuple[str, ...] = ("-mcpu=mips32r2",)
 
 BARE_DIR = Path(__file__).resolve().parent / "guest" / "bare"
-#: headers shared by the bare runtime and the guest kernel (on every bare build's include path)
+#: headers shared by all guest code (mips_cp0.h, the generated flash_layout.h); on every bare build's include path
 GUEST_INCLUDE_DIR = Path(__file__).resolve().parent / "guest" / "include"
 #: runtime sources added to every bare build unless ``runtime=False``
 BARE_RUNTIME_SOURCES: tuple[Path, ...] = (
@@ -341,7 +341,8 @@ def build_bare(sources: list[Path], *, opt: str = "-O2", extra_flags: Sequence[s
         name: base name of the produced file (default: first source's stem).
 
     Flags used: ``-target mipsel-freestanding-none -mcpu=mips32r2
-    -ffreestanding -nostdlib -T <script> -Wl,-e,_start ... -lcompiler_rt``.
+    -ffreestanding -nostdlib -I flashvm/guest/include -T <script> -Wl,-e,_start ...
+    -lcompiler_rt``.
 
     Raises:
         ToolchainError: as for :func:`build_user`.

@@ -35,18 +35,19 @@ from flashvm.kernels.cache import dma_coherence_nb
 from flashvm.kernels.cp0 import mtc0_nb
 from flashvm.kernels.disco import (DX_KSEG, DX_MCALL, deliver_pending_nb, hal_push_nb, l2tlb_flush_nb, l2tlb_flush_real,
                                    post_interrupt_nb, reflect_nb, sync_real_status_nb)
+from flashvm.machine.bootinfo import BootInfo, BootInfoTooLarge, OsWords
 from flashvm.machine.config import MachineConfig, machine_config
 from flashvm.machine.devhost import DmaError
-from flashvm.machine.devices import POWER_BASE, TIMER_BASE, UART_BASE, Device, MachineHalted, Power, Timer, Uart
-from flashvm.machine.flash import (
-    BOOTINFO_MAGIC, BOOTINFO_PA, BOOTINFO_SIZE, SMP_BASE, FlashMachine, GuestError, RunResult,
+from flashvm.machine.devices import Device, MachineHalted, Power, Timer, Uart
+from flashvm.machine.flash import FlashMachine, GuestError, RunResult
+from flashvm.machine.layout import (
+    BOOT_HALT_ON_EXIT, BOOT_VIRTUAL, BOOTINFO_PA, DISK_BASE, DISK_STRIDE, HAL_MC_DISK, KSSEG, POWER_BASE, SMP_BASE,
+    SMP_SIZE, TIMER_BASE, UART_BASE,
 )
 
 SLICE_NS = 2_500_000             # VCPU time slice when CPUs are shared
 MONITOR_BYTES = 1 << 20
 HAL_AREA = 0x80000               # offset in each node's monitor memory of the VCPUs' HAL special pages          # reserved at the start of every node: the monitor's code and data
-KSSEG = 0xC0000000
-FLAG_VIRTUAL = 2                 # boot-info flags bit: running under Disco
 # Disco's cost model, in cycles (see flashvm/kernels/disco.py)
 COSTS = {S.P_MON_TRAP: 40, S.P_MON_EMUL: 25, S.P_MON_TLB: 30, S.P_MON_REFLECT: 40}
 
@@ -162,7 +163,7 @@ class VSmp(Device):
     name = "smp"
 
     def __init__(self, disco: "Disco", vm: VirtualMachine):
-        super().__init__(SMP_BASE, 0x1000)
+        super().__init__(SMP_BASE, SMP_SIZE)
         self.disco = disco
         self.vm = vm
         self.release = [0] * 64
@@ -406,14 +407,14 @@ class Disco:
 
     # ------------------------------------------------------------ booting
     def boot(self, vm: VirtualMachine, image: ElfImage, argv: list[str] = (), envp: list[str] = (),
-             *, os_words: bytes = b"") -> None:
+             *, os_words: OsWords = OsWords()) -> None:
         """Load a guest kernel relinked for the supervisor segment and start VCPU 0.
 
         Segments in ksseg (0xC0000000 + guest-physical) or kseg0/kseg1 are
         loaded at their guest-physical address.  The VCPU starts at the
         kernel's `_start_virtual` if it has one (the monitor has wired the
         kernel window its boot code would wire), else at the ELF entry, which
-        must then be in ksseg.  `os_words` go to boot info 0x40.. (OS-private)."""
+        must then be in ksseg.  `os_words` go to boot info's OS area."""
         for seg in image.segments:
             if KSSEG <= seg.vaddr < 0xE0000000:
                 gpa = seg.vaddr - KSSEG
@@ -432,18 +433,16 @@ class Disco:
             raise GuestError(f"{image.path}: entry {entry:#x} is not in the supervisor segment; a guest kernel "
                              "for Disco must be relinked there (link it like flashvm/guest/bare/link-ksseg.ld, "
                              "or give it a _start_virtual)")
-        strings = b"".join(s.encode() + b"\0" for s in [*argv, *envp])
-        if 0x100 + len(strings) > BOOTINFO_SIZE:
-            raise GuestError("the command line and environment do not fit the boot info block")
         ndisks = sum(1 for d in vm.devices if d.name == "disk")
         nnics = sum(1 for d in vm.devices if d.name == "net")
-        head = struct.pack("<14I", BOOTINFO_MAGIC, 1, vm.ncpu, vm.mem, 1, vm.mem, 0, int(self.cfg.clock_mhz * 1e6),
-                           ndisks, nnics, len(argv), len(envp), 1 | FLAG_VIRTUAL, vm.index)
-        block = bytearray(BOOTINFO_SIZE)
-        block[:len(head)] = head
-        block[0x40:0x40 + len(os_words)] = os_words
-        block[0x100:0x100 + len(strings)] = strings
-        self.guest_write(vm, BOOTINFO_PA, bytes(block))
+        info = BootInfo(ncpu=vm.ncpu, ram_bytes=vm.mem, nnodes=1, node_bytes=vm.mem, clock_hz=int(self.cfg.clock_mhz * 1e6),
+                        ndisks=ndisks, nnets=nnics, flags=BOOT_HALT_ON_EXIT | BOOT_VIRTUAL, vmnum=vm.index,
+                        argv=list(argv), envp=list(envp), os=os_words)
+        try:
+            block = info.pack()
+        except BootInfoTooLarge:
+            raise GuestError("the command line and environment do not fit the boot info block") from None
+        self.guest_write(vm, BOOTINFO_PA, block)
         for k in range(vm.ncpu):
             self._reset_vcpu(vm, k)
         self.start_vcpu(vm, 0, entry)
@@ -666,7 +665,7 @@ class Disco:
     def _monitor_call(self, vm: VirtualMachine, c: int, call: int, value: int) -> None:
         """A HAL monitor call served in Python: a disk request in one call (the block
         {disk, sector, count, addr, cmd} at guest-physical `value`)."""
-        if call != 8:
+        if call != HAL_MC_DISK:
             return
         try:
             blk = self.guest_read(vm, value & 0xFFFFFFFC, 20)
@@ -674,7 +673,7 @@ class Disco:
             self._bus_error(c, value)
             return
         k, sector, count, addr, cmd = struct.unpack("<5I", blk)
-        disk = next((d for d in vm.devices if d.name == "disk" and d.base == 0x1F002000 + 0x100 * k), None)
+        disk = next((d for d in vm.devices if d.name == "disk" and d.base == DISK_BASE + DISK_STRIDE * k), None)
         if disk is None:
             return
         self.fm.charge_io(c)

@@ -6,7 +6,6 @@ writes are private to the VM, over one shared base image) and console.
 """
 from __future__ import annotations
 
-import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,9 @@ from typing import Mapping, Sequence
 
 from flashvm.disco.monitor import Disco, VmSpec
 from flashvm.elf import load_elf
+from flashvm.machine.bootinfo import OsWords
 from flashvm.machine.disk import Disk, disk_base
+from flashvm.machine.layout import CONSOLE_FRAMED
 from flashvm.machine.net import Nic, Subnet, net_base
 from flashvm.osrun import PANIC_STATUS, ConsoleDemux, build_kernel, make_disk_image
 
@@ -66,8 +67,8 @@ def run_os_vms(files: Mapping[str, bytes | str | Path], argv: Sequence[str], *, 
             if subnet is not None:
                 disco.add_device(vm, Nic(net_base(0), vm.host, subnet))
             args = list(argv_per_vm[vm.index]) if argv_per_vm else list(argv)
-            # OS-private boot-info words: no initrd, framed console, verbosity
-            disco.boot(vm, kernel, args, list(env), os_words=struct.pack("<4I", 0, 0, 1, verbose))
+            # the guest OS's boot words: no initrd (the root is the disk), framed console
+            disco.boot(vm, kernel, args, list(env), os_words=OsWords(console_mode=CONSOLE_FRAMED, verbose=verbose))
         try:
             r = disco.run(max_insns=max_insns)
         finally:

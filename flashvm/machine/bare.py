@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import BinaryIO, Callable
 
 from flashvm.machine.config import MachineConfig
-from flashvm.machine.flash import ROM_SIZE, FlashMachine, GuestError, RunResult, rom_image
-
-KSEG1 = 0xA0000000
+from flashvm.machine.flash import FlashMachine, GuestError, RunResult, rom_image
+from flashvm.machine.layout import KSEG1, ROM_SIZE
 
 
 class BareMachine(FlashMachine):

@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from flashvm.kernels.state import CacheShape
+from flashvm.machine.layout import DEV_BASE
 
 MB = 1 << 20
 KB = 1 << 10
-MAX_RAM = 0x1F000000      # RAM must end below the device window
+MAX_RAM = DEV_BASE        # RAM must end below the device window
 
 
 class ConfigError(ValueError):

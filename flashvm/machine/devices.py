@@ -11,12 +11,7 @@ from __future__ import annotations
 import sys
 from typing import BinaryIO, Callable
 
-# Physical addresses (seen by guests through kseg1 at 0xBF000000 + offset)
-DEV_BASE = 0x1F000000
-UART_BASE = DEV_BASE + 0x000
-POWER_BASE = DEV_BASE + 0x100
-TIMER_BASE = DEV_BASE + 0x200
-BLOCK = 0x100
+from flashvm.machine.layout import DEV_BLOCK, UART_BASE   # the devices' addresses: the layout table
 
 # UART registers
 UART_TX = 0x0
@@ -44,7 +39,7 @@ class Device:
     """A register block at `base` of `size` bytes."""
     name = "device"
 
-    def __init__(self, base: int, size: int = BLOCK):
+    def __init__(self, base: int, size: int = DEV_BLOCK):
         self.base = base
         self.size = size
         self.guest_errors = 0

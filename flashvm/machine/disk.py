@@ -48,8 +48,8 @@ from dataclasses import dataclass
 
 from flashvm.machine.devhost import DeviceHost, DmaError, IrqPin, dma_range_ok, word_access
 from flashvm.machine.devices import Device
+from flashvm.machine.layout import DISK_BASE, DISK_STRIDE
 
-DISK_BASE = 0x1F002000          # DISK k at DISK_BASE + 0x100*k, k = 0..15
 DISK_IRQ_LINE = 2               # HW2 = Cause.IP4
 SECTOR_BYTES = 512
 MAX_COUNT = 256
@@ -84,7 +84,7 @@ ERR_READONLY = 6
 
 
 def disk_base(k: int) -> int:
-    return DISK_BASE + 0x100 * k
+    return DISK_BASE + DISK_STRIDE * k
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """The FLASH machine: nodes of CPUs and memory, the boot ROM, devices, the
 event queue and the loop that serves the JIT kernel's exits.
 
-Wiring (docs/machine.md is the contract software programs against):
+Wiring (docs/machine.md is the contract software programs against; the
+numbers are the table in flashvm/machine/layout.py):
 
     0x00000000  RAM, node-contiguous slices (or page-interleaved)
     0x00000800  boot info, written by the host before reset
@@ -19,7 +20,6 @@ event queue, interrupt lines and coherent DMA.
 from __future__ import annotations
 
 import heapq
-import struct
 import time
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable
@@ -39,19 +39,17 @@ from flashvm.kernels.state import (
     P_LAT_L2, P_LAT_LOCAL, P_LAT_REMOTE, P_NIO, P_RAM_SIZE, P_ROM_HOST, P_ROUND_START, PC, S_CYC_BASE, S_STALL_BASE, WAITING,
     X_A0, X_A1, X_A2, X_CPU, Machine, new_machine,
 )
+from flashvm.machine.bootinfo import BootInfo, BootInfoTooLarge, OsWords
 from flashvm.machine.config import MachineConfig, machine_config
 from flashvm.machine.devhost import DmaError
 from flashvm.machine.devices import (
-    POWER_BASE, POWER_PANIC, TIMER_BASE, UART_BASE, Device, MachineHalted, Power, Timer, Uart,
+    POWER_PANIC, Device, MachineHalted, Power, Timer, Uart,
+)
+from flashvm.machine.layout import (
+    BOOT_HALT_ON_EXIT, BOOTINFO_PA, BOOTINFO_SIZE, KSEG0, KSEG1, KSSEG, MAGIC_BASE, MAGIC_SIZE, POWER_BASE, ROM_SIZE,
+    SMP_BASE, SMP_SIZE, TIMER_BASE, UART_BASE,
 )
 
-ROM_SIZE = 64 << 10
-KSEG1 = 0xA0000000
-BOOTINFO_PA = 0x800
-BOOTINFO_SIZE = 0x800
-BOOTINFO_MAGIC = 0x49425646
-SMP_BASE = 0x1F001000
-MAGIC_BASE = 0x1F004000
 IRQ_IPI = 1          # hardware interrupt lines (Cause.IP2 + line)
 IRQ_MAGIC = 4
 MODES = ("functional", "timing")
@@ -114,7 +112,7 @@ class Smp(Device):
     RELEASE = 0x100
 
     def __init__(self, machine: "FlashMachine"):
-        super().__init__(SMP_BASE, 0x1000)
+        super().__init__(SMP_BASE, SMP_SIZE)
         self.mach = machine
         self.ncpu = machine.cfg.ncpu
         self.release = [0] * 64
@@ -163,7 +161,7 @@ class Magic(Device):
         0x00, 0x04, 0x08, 0x0C, 0x10, 0x14, 0x18, 0x1C, 0x20, 0x24, 0x28)
 
     def __init__(self, machine: "FlashMachine"):
-        super().__init__(MAGIC_BASE, 0x100)
+        super().__init__(MAGIC_BASE, MAGIC_SIZE)
         self.mach = machine
         self.page = 0
         self.node = 0
@@ -358,7 +356,7 @@ class FlashMachine:
     def load(self, image: ElfImage) -> None:
         """Copy the program's segments into RAM (kseg0/kseg1 addresses) and aim the ROM at its entry."""
         for seg in image.segments:
-            if not 0x80000000 <= seg.vaddr < 0xC0000000:
+            if not KSEG0 <= seg.vaddr < KSSEG:
                 raise GuestError(f"{image.path}: segment at {seg.vaddr:#x} is not in kseg0/kseg1; "
                                  "link freestanding programs for kseg0 (flashvm's link.ld)")
             pa = seg.vaddr & 0x1FFFFFFF
@@ -373,20 +371,19 @@ class FlashMachine:
         self.image = image
 
     def write_bootinfo(self, argv: list[str] = (), envp: list[str] = (), *, vm: int = 0,
-                       ndisks: int = 0, nnics: int = 0, flags: int = 1) -> None:
-        """The boot info block at physical 0x800 (docs/machine.md)."""
-        strings = b"".join(s.encode() + b"\0" for s in [*argv, *envp])
-        if 0x100 + len(strings) > BOOTINFO_SIZE:
-            raise GuestError(f"the command line and environment take {len(strings)} bytes; "
-                             f"the boot info block holds {BOOTINFO_SIZE - 0x100}")
+                       ndisks: int = 0, nnics: int = 0, flags: int = BOOT_HALT_ON_EXIT,
+                       os_words: OsWords = OsWords()) -> None:
+        """The boot info block at physical BOOTINFO_PA (docs/machine.md), describing this machine."""
         cfg = self.cfg
-        head = struct.pack("<14I", BOOTINFO_MAGIC, 1, cfg.ncpu, self.ram_bytes, cfg.nodes,
-                           0 if cfg.interleave else cfg.mem_per_node, cfg.interleave,
-                           int(cfg.clock_mhz * 1e6), ndisks, nnics, len(argv), len(envp), flags, vm)
-        block = bytearray(BOOTINFO_SIZE)
-        block[:len(head)] = head
-        block[0x100:0x100 + len(strings)] = strings
-        self.ram8[BOOTINFO_PA:BOOTINFO_PA + BOOTINFO_SIZE] = np.frombuffer(bytes(block), np.uint8)
+        info = BootInfo(ncpu=cfg.ncpu, ram_bytes=self.ram_bytes, nnodes=cfg.nodes,
+                        node_bytes=0 if cfg.interleave else cfg.mem_per_node, interleave=cfg.interleave,
+                        clock_hz=int(cfg.clock_mhz * 1e6), ndisks=ndisks, nnets=nnics, flags=flags, vmnum=vm,
+                        argv=list(argv), envp=list(envp), os=os_words)
+        try:
+            block = info.pack()
+        except BootInfoTooLarge as e:
+            raise GuestError(str(e)) from None
+        self.ram8[BOOTINFO_PA:BOOTINFO_PA + BOOTINFO_SIZE] = np.frombuffer(block, np.uint8)
 
     # ------------------------------------------------------------ MAGIC
     def magic_reset(self, page: int | None = None) -> None:

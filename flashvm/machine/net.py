@@ -60,8 +60,8 @@ from collections import deque
 
 from flashvm.machine.devhost import DeviceHost, DmaError, IrqPin, dma_range_ok, word_access
 from flashvm.machine.devices import Device
+from flashvm.machine.layout import NET_BASE, NET_STRIDE
 
-NET_BASE = 0x1F003000           # NET k at NET_BASE + 0x100*k, k = 0..3
 NET_IRQ_LINE = 3                # HW3 = Cause.IP5
 MAX_FRAME = 65536
 RX_QUEUE_FRAMES = 256
@@ -90,7 +90,7 @@ ST_LATCHED = ST_TX_DONE | ST_RX_DONE | ST_ERROR
 
 
 def net_base(k: int) -> int:
-    return NET_BASE + 0x100 * k
+    return NET_BASE + NET_STRIDE * k
 
 
 def parse_mac(mac: bytes | str) -> bytes:

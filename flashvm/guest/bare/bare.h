@@ -13,12 +13,14 @@
 #ifndef FLASHVM_BARE_H
 #define FLASHVM_BARE_H
 
+#include "flash_layout.h"   /* the machine's addresses (generated, flashvm/machine/layout.py) */
+
 /* ------------------------------------------------------------------ machine */
 #define RAM_PHYS_BASE    0x00000000
 #define RAM_SIZE_DEFAULT (64 << 20)      /* 64 MB unless the machine says otherwise */
-#define KSEG0_BASE       0x80000000      /* cached, unmapped */
-#define KSEG1_BASE       0xA0000000      /* uncached, unmapped */
-#define KSEG2_BASE       0xC0000000      /* mapped (kernel) */
+#define KSEG0_BASE       FLASH_KSEG0     /* cached, unmapped */
+#define KSEG1_BASE       FLASH_KSEG1     /* uncached, unmapped */
+#define KSEG2_BASE       FLASH_KSSEG     /* mapped (kernel) */
 #define KSEG0(pa)        ((pa) | KSEG0_BASE)
 #define KSEG1(pa)        ((pa) | KSEG1_BASE)
 #define PHYS(va)         ((va) & 0x1FFFFFFF)
@@ -29,25 +31,25 @@
 #define VEC_GENERAL      0x180
 #define VEC_INTERRUPT    0x200           /* used only when Cause.IV = 1 */
 
-/* devices: physical 0x1F000000, used through kseg1; 32-bit registers, lw/sw */
-#define DEV_PHYS_BASE    0x1F000000
-#define UART_BASE        0xBF000000
+/* devices: physical FLASH_DEV_BASE, used through kseg1; 32-bit registers, lw/sw */
+#define DEV_PHYS_BASE    FLASH_DEV_BASE
+#define UART_BASE        KSEG1(FLASH_UART_BASE)
 #define UART_TX          (UART_BASE + 0x00)  /* write: print one byte */
 #define UART_RX          (UART_BASE + 0x04)  /* read: a byte, or -1 if none */
 #define UART_STATUS      (UART_BASE + 0x08)
-#define POWER_BASE       0xBF000100
+#define POWER_BASE       KSEG1(FLASH_POWER_BASE)
 #define POWER_HALT       (POWER_BASE + 0x00) /* write: halt with that exit status */
-#define TIMER_BASE       0xBF000200
+#define TIMER_BASE       KSEG1(FLASH_TIMER_BASE)
 #define TIMER_NS_LO      (TIMER_BASE + 0x00) /* simulated time in ns, low 32 bits */
 #define TIMER_NS_HI      (TIMER_BASE + 0x04) /* high 32 bits */
-#define SMP_BASE         0xBF001000          /* docs/machine.md, "SMP block" */
+#define SMP_BASE         KSEG1(FLASH_SMP_BASE)   /* docs/machine.md, "SMP block" */
 #define SMP_CPUNUM       (SMP_BASE + 0x000)
 #define SMP_NCPU         (SMP_BASE + 0x004)
 #define SMP_IPI_SEND     (SMP_BASE + 0x008)
 #define SMP_IPI_ACK      (SMP_BASE + 0x00C)
 #define SMP_NODE_OF_CPU  (SMP_BASE + 0x014)
 #define SMP_RELEASE(k)   (SMP_BASE + 0x100 + 4 * (k))
-#define MAGIC_BASE       0xBF004000
+#define MAGIC_BASE       KSEG1(FLASH_MAGIC_BASE)
 #define MAGIC_PAGE       (MAGIC_BASE + 0x00)
 #define MAGIC_NODE       (MAGIC_BASE + 0x04)
 #define MAGIC_COUNT      (MAGIC_BASE + 0x08)
@@ -56,12 +58,12 @@
  * in the supervisor segment to run under Disco (link-ksseg.ld, -DBARE_KSSEG)
  * the mapped alias 0xC0000000 + pa that the monitor wires. */
 #ifdef BARE_KSSEG
-#define KWIN_BASE        0xC0000000
+#define KWIN_BASE        FLASH_KSSEG
 #else
-#define KWIN_BASE        0x80000000
+#define KWIN_BASE        FLASH_KSEG0
 #endif
 #define KWIN(pa)         ((pa) | KWIN_BASE)
-#define BOOTINFO_BASE    (KWIN_BASE + 0x800)  /* written by the host, see docs/machine.md */
+#define BOOTINFO_BASE    (KWIN_BASE + FLASH_BOOTINFO_PA)  /* struct bootinfo, written by the host (docs/machine.md) */
 
 /* CP0 registers, Status/Cause bits, exception codes, EntryLo: guest/include */
 #include "mips_cp0.h"

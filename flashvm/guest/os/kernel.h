@@ -35,16 +35,10 @@ extern int disk_polling;                /* disk.c: poll instead of sleeping */
 extern volatile int probing, probe_failed;   /* main.c: a bus error while probing is skipped */
 
 /* ------------------------------------------------------------- boot info */
-struct bootinfo {
-    u32 magic, version, ncpu, ram_bytes, nnodes, node_bytes, interleave, clock_hz;
-    u32 ndisks, nnets, argc, envc, flags, vmnum;
-    u32 pad[2];
-    u32 initrd_pa, initrd_size;     /* 0x40: OS-private, temporary in-RAM file blob */
-    u32 console_mode;               /* 0x48: OS-private: 1 = framed console */
-    u32 verbose;                    /* 0x4C: OS-private: kernel log level */
-};
-#define BOOTINFO_MAGIC 0x49425646
-#define BOOT_VIRTUAL   2            /* flags: running in a Disco VM (the monitor wires the kernel window) */
+/* struct bootinfo (with the OS-private words initrd_pa, initrd_size,
+ * console_mode, verbose) comes from flash_layout.h, through mips.h */
+#define BOOTINFO_MAGIC FLASH_BOOTINFO_MAGIC
+#define BOOT_VIRTUAL   FLASH_BOOT_VIRTUAL   /* flags: running in a Disco VM (the monitor wires the kernel window) */
 extern struct bootinfo *bootinfo;
 extern unsigned ncpu;
 
@@ -128,7 +122,7 @@ struct mm {
     u32 asid[MAXCPU];
     volatile u32 cpumask;      /* CPUs that may hold TLB entries for it */
 };
-#define USER_TOP   0x7FFF0000
+#define USER_TOP   FLASH_USER_TOP
 #define STACK_SIZE (8 << 20)
 #define MMAP_TOP   (USER_TOP - (128 << 20))
 

@@ -32,7 +32,7 @@ static void init_entry(void)
     forkret_c();
     struct task *t = current();
     /* argv/envp from boot info */
-    const char *s = (const char *)(BOOTINFO + 0x100);
+    const char *s = (const char *)(BOOTINFO + FLASH_BOOTINFO_STRINGS);
     static char *argv[64], *envp[64];
     u32 argc = MIN(bootinfo->argc, 63), envc = MIN(bootinfo->envc, 63);
     for (u32 i = 0; i < argc; i++) { argv[i] = (char *)s; s += strlen(s) + 1; }
@@ -114,7 +114,7 @@ void kmain(void)
         for (const char *p = msg; *p; p++) wr32(UART_TX, *p);
         machine_halt(0xDEAD);
     }
-    console_framed = bootinfo->console_mode == 1;
+    console_framed = bootinfo->console_mode == FLASH_CONSOLE_FRAMED;
     u32 c0 = mfc0(9, 0);
 #define PHASE(name) do { if (bootinfo->verbose > 1) kprintf("boot: %s at %u cycles\n", name, 2 * (mfc0(9, 0) - c0)); } while (0)
     install_vectors();

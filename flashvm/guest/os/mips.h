@@ -5,16 +5,18 @@
 #ifndef OS_MIPS_H
 #define OS_MIPS_H
 
-#define KSEG0           0x80000000
-#define KSEG1           0xA0000000
-#define KSSEG           0xC0000000
+#include "flash_layout.h"   /* the machine's addresses (generated, flashvm/machine/layout.py) */
+
+#define KSEG0           FLASH_KSEG0
+#define KSEG1           FLASH_KSEG1
+#define KSSEG           FLASH_KSSEG
 /* The kernel's view of RAM: kseg0 in the default build; in the mapped
  * variant (KERNEL_MAPPED) the image and all of RAM live in ksseg at
  * 0xC0000000 + physical, through wired TLB entries set up at boot. */
 #ifdef KERNEL_MAPPED
-#define KERNBASE        0xC0000000
+#define KERNBASE        KSSEG
 #else
-#define KERNBASE        0x80000000
+#define KERNBASE        KSEG0
 #endif
 #define PA2KV(pa)       ((void *)((unsigned long)(pa) + KERNBASE))
 #define KV2PA(va)       ((unsigned long)(va) - KERNBASE)
@@ -36,13 +38,13 @@
 #define PTE_MK(pa)   ((((pa) >> 12) & 0xFFFFF) << 6)
 
 /* device registers (kseg1) */
-#define UART_TX      0xBF000000
-#define UART_RX      0xBF000004
-#define UART_STATUS  0xBF000008
-#define POWER_HALT   0xBF000100
-#define TIMER_NS_LO  0xBF000200
-#define TIMER_NS_HI  0xBF000204
-#define SMP_BASE     0xBF001000
+#define UART_TX      IO(FLASH_UART_BASE + 0x0)
+#define UART_RX      IO(FLASH_UART_BASE + 0x4)
+#define UART_STATUS  IO(FLASH_UART_BASE + 0x8)
+#define POWER_HALT   IO(FLASH_POWER_BASE + 0x0)
+#define TIMER_NS_LO  IO(FLASH_TIMER_BASE + 0x0)
+#define TIMER_NS_HI  IO(FLASH_TIMER_BASE + 0x4)
+#define SMP_BASE     IO(FLASH_SMP_BASE)
 #define SMP_CPUNUM   (SMP_BASE + 0x000)
 #define SMP_NCPU     (SMP_BASE + 0x004)
 #define SMP_IPI_SEND (SMP_BASE + 0x008)
@@ -50,11 +52,11 @@
 #define SMP_IPI_MASK (SMP_BASE + 0x010)
 #define SMP_NODE     (SMP_BASE + 0x014)
 #define SMP_RELEASE(k) (SMP_BASE + 0x100 + 4 * (k))
-#define DISK_BASE(k) (0xBF002000 + 0x100 * (k))
-#define NET_BASE(k)  (0xBF003000 + 0x100 * (k))
-#define MAGIC_BASE   0xBF004000
+#define DISK_BASE(k) (KSEG1 + FLASH_DISK_BASE + FLASH_DISK_STRIDE * (k))
+#define NET_BASE(k)  (KSEG1 + FLASH_NET_BASE + FLASH_NET_STRIDE * (k))
+#define MAGIC_BASE   IO(FLASH_MAGIC_BASE)
 
-#define BOOTINFO     (KERNBASE + 0x800)
+#define BOOTINFO     (KERNBASE + FLASH_BOOTINFO_PA)
 
 /* Trap frame: what the exception entry saves (byte offsets). */
 #define TF_REG(n)    (4 * (n))
@@ -77,12 +79,12 @@
  * the word of CP0 register r (select 0) is at HAL_PAGE + 4 * r, EBase at
  * HAL_EBASE.  A store to the monitor-call page below it traps into the
  * monitor: zero a page, or note that a page is free (the value stored is its physical address). */
-#define HAL_PAGE        0xDFFFF000
-#define HAL_EBASE       0x80                    /* offset of EBase in the page */
-#define HAL_MCALL       0xDFFFE000
-#define HAL_MC_ZERO     0x0                     /* zero the guest-physical page stored */
-#define HAL_MC_FREE     0x4                     /* the guest-physical page stored is free */
-#define HAL_MC_DISK     0x8                     /* start the disk request whose block {disk, sector,
+#define HAL_PAGE        FLASH_HAL_PAGE
+#define HAL_EBASE       FLASH_HAL_EBASE         /* offset of EBase in the page */
+#define HAL_MCALL       FLASH_HAL_MCALL
+#define HAL_MC_ZERO     FLASH_HAL_MC_ZERO       /* zero the guest-physical page stored */
+#define HAL_MC_FREE     FLASH_HAL_MC_FREE       /* the guest-physical page stored is free */
+#define HAL_MC_DISK     FLASH_HAL_MC_DISK       /* start the disk request whose block {disk, sector,
                                                    count, addr, cmd} is at the guest-physical address stored */
 
 #ifndef __ASSEMBLER__

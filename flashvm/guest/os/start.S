@@ -17,8 +17,8 @@
 #define LOAD(n)    lw $n, TF_REG(n)($sp)
 #ifdef KERNEL_HAL
 /* privileged registers through the monitor's special page: no trap */
-#define HAL_LW(r, off)  lui r, 0xE000; lw r, (-4096 + (off))(r)
-#define HAL_SW(r, off, t)  lui t, 0xE000; sw r, (-4096 + (off))(t)
+#define HAL_LW(r, off)  lui r, %hi(HAL_PAGE + (off)); lw r, %lo(HAL_PAGE + (off))(r)
+#define HAL_SW(r, off, t)  lui t, %hi(HAL_PAGE + (off)); sw r, %lo(HAL_PAGE + (off))(t)
 #define CPUIDX(r)  HAL_LW(r, HAL_EBASE); andi r, r, 0x3FF; sll r, r, 2
 #define MFC0(r, reg)  HAL_LW(r, 4 * (reg))
 #define MTC0(r, reg, t)  HAL_SW(r, 4 * (reg), t)

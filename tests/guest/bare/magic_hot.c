@@ -11,7 +11,7 @@
 
 int main(void)
 {
-    uint32_t node_bytes = *(volatile uint32_t *)(BOOTINFO_BASE + 0x14);
+    uint32_t node_bytes = *(volatile uint32_t *)(BOOTINFO_BASE + FLASH_BI_NODE_BYTES);
     uint32_t pa = 3 * node_bytes + (1u << 20);
     volatile uint32_t *p = (volatile uint32_t *)(uintptr_t)KWIN(pa);
     uint32_t sum = 0;

@@ -50,7 +50,7 @@ static void barrier(uint32_t *local_sense)
 
 static uint32_t *slice(int k)
 {
-    uint32_t node_bytes = *(volatile uint32_t *)(BOOTINFO_BASE + 0x14);
+    uint32_t node_bytes = *(volatile uint32_t *)(BOOTINFO_BASE + FLASH_BI_NODE_BYTES);
     uint32_t pa = SPREAD ? k * node_bytes + (16u << 20) : (16u << 20) + k * SLICE_WORDS * 4;
     return (uint32_t *)(uintptr_t)KWIN(pa);
 }
