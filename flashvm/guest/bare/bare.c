@@ -3,6 +3,7 @@
  * See bare.h for the API.
  */
 #include "bare.h"
+#include "fmt.h"
 
 /* ------------------------------------------------------------------ power */
 void halt(int code)
@@ -58,167 +59,15 @@ int getchar(void)
 }
 
 /* ----------------------------------------------------------------- printf */
-struct sink {
-    char *buf;      /* NULL: UART */
-    size_t size;
-    size_t len;     /* characters produced (not counting the NUL) */
-};
-
-static void sink_put(struct sink *s, char c)
+static void uart_putc(char c)
 {
-    if (!s->buf)
-        putchar(c);
-    else if (s->len + 1 < s->size)
-        s->buf[s->len] = c;
-    s->len++;
-}
-
-static void sink_pad(struct sink *s, char c, int n)
-{
-    while (n-- > 0)
-        sink_put(s, c);
-}
-
-/* unsigned 64-bit to digits without 64-bit division when the value fits in 32 bits */
-static int utoa_rev(char *out, uint64_t v, unsigned base, int upper)
-{
-    const char *dig = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-    int n = 0;
-    if (v == 0)
-        out[n++] = '0';
-    while (v >> 32) {
-        out[n++] = dig[v % base];
-        v /= base;
-    }
-    uint32_t w = (uint32_t)v;
-    while (w) {
-        out[n++] = dig[w % base];
-        w /= base;
-    }
-    return n;
-}
-
-static void fmt_num(struct sink *s, uint64_t v, int neg, unsigned base, int upper,
-                    int width, int left, int zero, const char *prefix)
-{
-    char tmp[24];
-    int n = utoa_rev(tmp, v, base, upper);
-    int plen = 0;
-    while (prefix && prefix[plen])
-        plen++;
-    int total = n + (neg ? 1 : 0) + plen;
-    if (!left && !zero)
-        sink_pad(s, ' ', width - total);
-    if (neg)
-        sink_put(s, '-');
-    for (int i = 0; i < plen; i++)
-        sink_put(s, prefix[i]);
-    if (!left && zero)
-        sink_pad(s, '0', width - total);
-    while (n > 0)
-        sink_put(s, tmp[--n]);
-    if (left)
-        sink_pad(s, ' ', width - total);
-}
-
-static int do_printf(struct sink *s, const char *f, va_list ap)
-{
-    for (; *f; f++) {
-        if (*f != '%') {
-            sink_put(s, *f);
-            continue;
-        }
-        f++;
-        int left = 0, zero = 0, width = 0, lng = 0;
-        for (;; f++) {
-            if (*f == '-')
-                left = 1;
-            else if (*f == '0')
-                zero = 1;
-            else
-                break;
-        }
-        if (*f == '*') {
-            width = va_arg(ap, int);
-            if (width < 0) {
-                left = 1;
-                width = -width;
-            }
-            f++;
-        } else {
-            while (*f >= '0' && *f <= '9')
-                width = width * 10 + (*f++ - '0');
-        }
-        for (;; f++) {
-            if (*f == 'l')
-                lng++;
-            else if (*f != 'h' && *f != 'z')
-                break;
-        }
-        switch (*f) {
-        case 'd':
-        case 'i': {
-            int64_t v = lng >= 2 ? va_arg(ap, long long) : (int64_t)va_arg(ap, int);
-            uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-            fmt_num(s, u, v < 0, 10, 0, width, left, zero, 0);
-            break;
-        }
-        case 'u':
-        case 'x':
-        case 'X':
-        case 'o': {
-            uint64_t v = lng >= 2 ? va_arg(ap, unsigned long long)
-                                  : (uint64_t)va_arg(ap, unsigned int);
-            unsigned base = *f == 'u' ? 10 : *f == 'o' ? 8 : 16;
-            fmt_num(s, v, 0, base, *f == 'X', width, left, zero, 0);
-            break;
-        }
-        case 'p':
-            fmt_num(s, (uintptr_t)va_arg(ap, void *), 0, 16, 0, width, left, zero, "0x");
-            break;
-        case 'c': {
-            char c = (char)va_arg(ap, int);
-            if (!left)
-                sink_pad(s, ' ', width - 1);
-            sink_put(s, c);
-            if (left)
-                sink_pad(s, ' ', width - 1);
-            break;
-        }
-        case 's': {
-            const char *str = va_arg(ap, const char *);
-            if (!str)
-                str = "(null)";
-            int n = (int)strlen(str);
-            if (!left)
-                sink_pad(s, ' ', width - n);
-            while (*str)
-                sink_put(s, *str++);
-            if (left)
-                sink_pad(s, ' ', width - n);
-            break;
-        }
-        case '%':
-            sink_put(s, '%');
-            break;
-        case '\0':
-            f--;
-            break;
-        default:
-            sink_put(s, '%');
-            sink_put(s, *f);
-            break;
-        }
-    }
-    if (s->buf && s->size)
-        s->buf[s->len < s->size ? s->len : s->size - 1] = '\0';
-    return (int)s->len;
+    putchar(c);
 }
 
 int vprintf(const char *fmt, va_list ap)
 {
-    struct sink s = {0, 0, 0};
-    return do_printf(&s, fmt, ap);
+    struct fmt_sink s = {0, 0, 0, uart_putc};
+    return fmt_format(&s, fmt, ap);
 }
 
 int printf(const char *fmt, ...)
@@ -232,11 +81,8 @@ int printf(const char *fmt, ...)
 
 int vsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
 {
-    char dummy;
-    struct sink s = {buf ? buf : &dummy, buf ? n : 0, 0};
-    if (!buf)
-        s.size = 0;
-    return do_printf(&s, fmt, ap);
+    struct fmt_sink s = {buf, buf ? n : 0, 0, 0};
+    return fmt_format(&s, fmt, ap);
 }
 
 int snprintf(char *buf, size_t n, const char *fmt, ...)

@@ -2,6 +2,7 @@
  * lib.c -- string functions, formatted printing, the console and panic.
  */
 #include "kernel.h"
+#include "fmt.h"
 
 void *memcpy(void *d, const void *s, size_t n)
 {
@@ -97,85 +98,10 @@ size_t strlcpy(char *d, const char *s, size_t n)
 }
 
 /* ------------------------------------------------------------ printf */
-struct outbuf { char *buf; size_t n, pos; };
-
-static void outc(struct outbuf *o, char c)
-{
-    if (o->pos + 1 < o->n)
-        o->buf[o->pos] = c;
-    o->pos++;
-}
-
 int vsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
 {
-    struct outbuf o = { buf, n, 0 };
-    for (; *fmt; fmt++) {
-        if (*fmt != '%') { outc(&o, *fmt); continue; }
-        fmt++;
-        int left = 0, zero = 0, width = 0, lng = 0;
-        for (; ; fmt++) {
-            if (*fmt == '-') left = 1;
-            else if (*fmt == '0') zero = 1;
-            else break;
-        }
-        while (*fmt >= '0' && *fmt <= '9') width = width * 10 + (*fmt++ - '0');
-        while (*fmt == 'l' || *fmt == 'z' || *fmt == 'h') { if (*fmt == 'l') lng++; fmt++; }
-        char tmp[24];
-        const char *s = tmp;
-        int len = 0, neg = 0;
-        u64 v;
-        switch (*fmt) {
-        case 'd': case 'i': {
-            s64 x = lng >= 2 ? va_arg(ap, s64) : va_arg(ap, int);
-            if (x < 0) { neg = 1; v = -(u64)x; } else v = x;
-            goto num10;
-        }
-        case 'u':
-            v = lng >= 2 ? va_arg(ap, u64) : va_arg(ap, unsigned);
-        num10:
-            do { tmp[sizeof tmp - 1 - len++] = '0' + v % 10; v /= 10; } while (v);
-            if (neg) tmp[sizeof tmp - 1 - len++] = '-';
-            s = tmp + sizeof tmp - len;
-            break;
-        case 'p':
-            outc(&o, '0'); outc(&o, 'x');
-            zero = 1; width = 8;
-            v = (uintptr_t)va_arg(ap, void *);
-            goto num16;
-        case 'x': case 'X':
-            v = lng >= 2 ? va_arg(ap, u64) : va_arg(ap, unsigned);
-        num16:
-            do {
-                int d = v & 15;
-                tmp[sizeof tmp - 1 - len++] = d < 10 ? '0' + d : (*fmt == 'X' ? 'A' : 'a') + d - 10;
-                v >>= 4;
-            } while (v);
-            s = tmp + sizeof tmp - len;
-            break;
-        case 'c':
-            tmp[0] = (char)va_arg(ap, int);
-            len = 1;
-            break;
-        case 's':
-            s = va_arg(ap, const char *);
-            if (!s) s = "(null)";
-            len = strlen(s);
-            break;
-        case '%':
-            tmp[0] = '%'; len = 1;
-            break;
-        default:
-            tmp[0] = '?'; len = 1;
-            break;
-        }
-        if (!left)
-            for (int i = len; i < width; i++) outc(&o, zero ? '0' : ' ');
-        for (int i = 0; i < len; i++) outc(&o, s[i]);
-        if (left)
-            for (int i = len; i < width; i++) outc(&o, ' ');
-    }
-    if (n) buf[o.pos < n ? o.pos : n - 1] = 0;
-    return o.pos;
+    struct fmt_sink s = { buf, buf ? n : 0, 0, 0 };
+    return fmt_format(&s, fmt, ap);
 }
 
 int snprintf(char *buf, size_t n, const char *fmt, ...)
