@@ -15,6 +15,7 @@ import pytest
 from flashvm.elf import load_elf
 from flashvm.kernels import state as S
 from flashvm.kernels.run import run as run_kernel
+from flashvm.machine import trace as trace_module
 from flashvm.machine.bare import BareMachine
 from flashvm.machine.flash import FlashMachine
 from flashvm.machine.process import SYSCALL_NAMES, LinuxProcess
@@ -132,7 +133,7 @@ def test_bare_every_kind_and_same_simulation():
 
 
 def test_bare_interrupts_come_before_the_handler_they_run():
-    bm, r, out, lines = bare("timer_bare.c", {"insn", "exc"})
+    _, _, out, lines = bare("timer_bare.c", {"insn", "exc"})
     assert out.strip() == b"timer ok ticks=5"
     ints = [k for k, x in enumerate(lines) if x.startswith("exc")]
     assert len(ints) == 5
@@ -153,7 +154,7 @@ def test_bare_each_kind_alone(kinds):
 
 def test_bare_timing_mode_same_simulation():
     plain = bare("timer_bare.c", mode="timing")
-    bm, r, out, lines = bare("timer_bare.c", {"exc"}, mode="timing")
+    bm, r, out, _ = bare("timer_bare.c", {"exc"}, mode="timing")
     assert (out, r.instructions, r.cycles) == (plain[2], plain[1].instructions, plain[1].cycles)
     assert same_machine(bm.m, plain[0].m)
 
@@ -162,7 +163,7 @@ def test_bare_timing_mode_same_simulation():
 def test_bare_two_cpus_same_simulation():
     # the stepped scheduler keeps the kernel's rounds, so several CPUs interleave as untraced
     plain = bare("smp_numa.c", ncpu=2)
-    bm, r, out, lines = bare("smp_numa.c", {"exc"}, ncpu=2)
+    bm, r, out, _ = bare("smp_numa.c", {"exc"}, ncpu=2)
     assert (out, r.instructions, r.cycles, r.exits) == (plain[2], plain[1].instructions, plain[1].cycles,
                                                         plain[1].exits)
     assert same_machine(bm.m, plain[0].m)
@@ -191,8 +192,7 @@ def test_process_every_kind_and_same_simulation():
 @pytest.mark.parametrize("kinds", [{"exc", "syscall"}, {"syscall"}], ids=["exc,syscall", "syscall"])
 def test_process_without_insn_needs_no_stepping(kinds, monkeypatch):
     # every exception of process mode already exits to the host: the kernel's own loop runs
-    import flashvm.machine.trace as trace
-    monkeypatch.setattr(trace, "run_stepped", lambda *a: pytest.fail("stepped"))
+    monkeypatch.setattr(trace_module, "run_stepped", lambda *a: pytest.fail("stepped"))
     p0, r0, out0, _ = process("exitcode")
     p, r, out, lines = process("exitcode", kinds)
     assert (out, r.insns) == (out0, r0.insns) and same_machine(p.m, p0.m)

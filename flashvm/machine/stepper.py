@@ -19,7 +19,7 @@ to one needs the same change to the other.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from flashvm.kernels.interp import STOP_EXIT, STOP_WAIT, exec_cpu_nb, exec_cpu_timing_nb
 from flashvm.kernels.state import (

@@ -19,8 +19,8 @@ The line format is documented in docs/trace.md.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Callable, Protocol, TextIO
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Protocol, TextIO
 
 from flashvm.isa.disasm import disasm
 from flashvm.kernels.interp import STOP_EXIT, exec_cpu_nb, exec_cpu_timing_nb
@@ -242,4 +242,4 @@ class Tracer:
             self._lines.clear()
 
 
-__all__ = ["KINDS", "Tracer", "parse_kinds", "run_fn", "fetch_word", "Symbols"]
+__all__ = ["KINDS", "Symbols", "Tracer", "fetch_word", "parse_kinds", "run_fn"]
