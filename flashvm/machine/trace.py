@@ -126,6 +126,7 @@ class Tracer:
         self._exc = "exc" in self.kinds
         self._sys = "syscall" in self.kinds
         self._lines: list[str] = []
+        self._insn_text: dict[tuple[int, int | None], str] = {}
         self._pending: tuple[int, str] | None = None    # a host-served syscall waiting for its result
 
     # ------------------------------------------------------------ the run function
@@ -215,9 +216,12 @@ class Tracer:
         return ""
 
     def _insn_line(self, c: int, pc: int, word: int | None) -> None:
-        text = f"{word:08x} {disasm(word, pc)}" if word is not None else "???????? ?"
-        word_s, _, asm = text.partition(" ")
-        self._lines.append(f"insn cpu={c} pc={pc:08x} word={word_s}{self._symbol(pc)} {asm}")
+        key = (pc, word)
+        text = self._insn_text.get(key)
+        if text is None:           # guest code loops: each (pc, word) is disassembled once
+            raw, asm = ("????????", "?") if word is None else (f"{word:08x}", disasm(word, pc))
+            text = self._insn_text[key] = f"pc={pc:08x} word={raw}{self._symbol(pc)} {asm}"
+        self._lines.append(f"insn cpu={c} {text}")
         if len(self._lines) >= FLUSH_LINES:
             self._write()
 
