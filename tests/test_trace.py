@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from flashvm.disco import Disco, VmSpec
 from flashvm.elf import load_elf
 from flashvm.kernels import state as S
 from flashvm.kernels.run import run as run_kernel
@@ -223,3 +224,25 @@ def test_guest_os_syscalls_and_same_simulation(ncpu, monkeypatch):
     assert names[-3:] == ["writev", "writev", "exit_group"]
     assert lines[-1].startswith("syscall cpu=0 4246 exit_group(0x3, ")
     assert len(lines) == int(traced.machine.m.stats[:, S.S_SYSCALL].sum())
+
+
+# ------------------------------------------------------------------ Disco
+def test_disco_guest_exceptions_are_the_guests():
+    # under Disco the guest's exception state is its VCPU's CP0, which the trace reads
+    prog = build_bare([BARE / "traps_bare.c"], extra_flags=["-DBARE_KSSEG"], name="traps_bare_ksseg",
+                      linker_script=Path(__file__).parents[1] / "flashvm/guest/bare/link-ksseg.ld")
+
+    def run(kinds=None):
+        d = Disco("flash1", [VmSpec(ncpu=1, mem=16 << 20)], out=io.BytesIO())
+        d.boot(d.vms[0], load_elf(prog), ["guest"])
+        trace = io.StringIO()
+        t = Tracer(kinds or (), trace)
+        r = d.fm.run(max_insns=100_000_000, run_fn=run_fn(t))
+        return d, r, trace.getvalue().splitlines()
+    d0, r0, _ = run()
+    d, r, lines = run({"exc", "syscall"})
+    assert (r.instructions, r.cycles, bytes(d.vms[0].out)) == (r0.instructions, r0.cycles, bytes(d0.vms[0].out))
+    assert same_machine(d.fm.m, d0.fm.m)
+    assert [x.split()[2] for x in lines if x.startswith("exc")] == ["Sys", "Sys", "Bp", "TLBS", "Sys"]
+    assert " badva=00400000 vector=c0000000" in next(x for x in lines if " TLBS " in x)
+    assert kinds_of(lines)["syscall"] == 3

@@ -29,8 +29,8 @@ from flashvm.kernels.run import run as run_kernel
 from flashvm.kernels.state import (
     ACC_FETCH, CP0_BadVAddr, CP0_Cause, CP0_EntryHi, CP0_EPC, CP0_Status, EXC_ADEL, EXC_ADES, EXC_INT, EXC_MOD,
     EXC_NAMES, EXC_SYS, EXC_TLBL, EXC_TLBS, EXIT_EXCEPTION, MMU_FLAT, P_EXC_TO_HOST, P_MMU, P_NTLB, P_RAM_SIZE,
-    P_ROM_HOST, P_ROM_PA, P_ROM_SIZE, PC, S_EXC_BASE, S_INTERRUPT, St_ERL, TLB_LO0, TLB_LO1, TLB_PAGEMASK,
-    X_A0, X_A1, X_A2, X_CPU, X_REASON, Machine,
+    P_ROM_HOST, P_ROM_PA, P_ROM_SIZE, PC, S_EXC_BASE, St_ERL, TLB_LO0, TLB_LO1, TLB_PAGEMASK,
+    VCPU, X_A0, X_A1, X_A2, X_CPU, X_REASON, Machine,
 )
 from flashvm.machine.stepper import run_stepped
 
@@ -160,7 +160,7 @@ class Tracer:
         stats = m.stats[c]
         pc = int(st[PC])
         nexc = int(stats[S_EXC_BASE:S_EXC_BASE + 32].sum())
-        nint = int(stats[S_INTERRUPT])
+        nint = int(stats[S_EXC_BASE + EXC_INT])
         word = fetch_word(m, c, pc) if self._insn else None     # before: the step may remap it
         status, n = (exec_cpu_timing_nb if timing else exec_cpu_nb)(m, c, 1)
         status, n = int(status), int(n)
@@ -173,19 +173,21 @@ class Tracer:
             if self._insn:                    # it faulted to the host: run() reports the exception
                 self._insn_line(c, pc, word)
             return status, n
-        if int(stats[S_INTERRUPT]) > nint:
+        # the exception state the guest sees: under Disco, its VCPU's CP0 (the monitor keeps the real one)
+        vcpu = int(st[VCPU])
+        cp0 = m.vcp0[vcpu - 1] if vcpu else m.cp0[c]
+        if int(stats[S_EXC_BASE + EXC_INT]) > nint:
             # taken before anything ran; then the handler's first instruction, unless it costs the step
             vector = int(st[PC]) - 4 * n
-            self._exc_line(c, EXC_INT, int(m.cp0[c, CP0_EPC, 0]), 0, f"{vector:08x}")
+            self._exc_line(c, EXC_INT, int(cp0[CP0_EPC, 0]), 0, f"{vector:08x}")
             if n and self._insn:
                 self._insn_line(c, vector, fetch_word(m, c, vector))
             taken -= 1
         elif self._insn:
             self._insn_line(c, pc, word)          # the instruction that raised the exception
         if taken:
-            code = (int(m.cp0[c, CP0_Cause, 0]) >> 2) & 31
-            self._exc_line(c, code, int(m.cp0[c, CP0_EPC, 0]), int(m.cp0[c, CP0_BadVAddr, 0]),
-                           f"{int(st[PC]):08x}")
+            code = (int(cp0[CP0_Cause, 0]) >> 2) & 31
+            self._exc_line(c, code, int(cp0[CP0_EPC, 0]), int(cp0[CP0_BadVAddr, 0]), f"{int(st[PC]):08x}")
             if code == EXC_SYS and self._sys:
                 self._lines.append(self._syscall_text(m, c))
         return status, n
