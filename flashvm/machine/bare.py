@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import BinaryIO, Callable
 
+from flashvm.kernels.run import run as run_kernel
+from flashvm.kernels.state import Machine
 from flashvm.machine.config import MachineConfig
 from flashvm.machine.flash import FlashMachine, GuestError, RunResult, rom_image
 from flashvm.machine.layout import KSEG1, ROM_SIZE
@@ -25,10 +27,11 @@ class BareMachine(FlashMachine):
         self.clock_mhz = clock_mhz
 
     def run(self, max_insns: int | None = None, chunk: int | None = None,
-            progress: Callable[[int], None] | None = None) -> RunResult:
+            progress: Callable[[int], None] | None = None,
+            run_fn: Callable[[Machine, int], int] = run_kernel) -> RunResult:
         if chunk is not None:
             self.chunk_cycles = max(self.cfg.quantum, chunk // self.cfg.quantum * self.cfg.quantum)
-        return super().run(max_insns=max_insns, progress=progress)
+        return super().run(max_insns=max_insns, progress=progress, run_fn=run_fn)
 
 
 __all__ = ["BareMachine", "GuestError", "RunResult", "rom_image", "ROM_SIZE", "KSEG1"]

@@ -420,8 +420,10 @@ class FlashMachine:
             for h in self.hot_page_handlers:
                 h(page, node, count)
 
-    def run(self, max_insns: int | None = None, progress: Callable[[int], None] | None = None) -> RunResult:
-        """Run until the guest halts (POWER) or `max_insns` instructions have been executed."""
+    def run(self, max_insns: int | None = None, progress: Callable[[int], None] | None = None,
+            run_fn: Callable[[Machine, int], int] = run_kernel) -> RunResult:
+        """Run until the guest halts (POWER) or `max_insns` instructions have been executed.
+        `run_fn` stands in for the run kernel (the trace's, flashvm/machine/trace.py)."""
         m = self.m
         t0 = time.perf_counter()
         status, reason = 0, "halted"
@@ -437,7 +439,7 @@ class FlashMachine:
                 budget = self.chunk_cycles
                 if self._events:
                     budget = max(1, min(budget, self._events[0][0] - now))
-                why = run_kernel(m, budget)
+                why = run_fn(m, budget)
                 exits[EXIT_NAMES[why]] = exits.get(EXIT_NAMES[why], 0) + 1
                 c = int(m.exitrec[X_CPU])
                 if why == EXIT_BUDGET or why == EXIT_WAIT:
