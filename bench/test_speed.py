@@ -212,7 +212,7 @@ def test_raytrace_os_bare_vs_disco(benchmark, report, programs, flashvm_warm, tm
     """(i) the ray tracer as a process of the guest OS (mapped variant) on flash1: on the
     bare machine vs inside one Disco VM.  Bar: Disco at >= 0.5x the bare simulation speed."""
     from flashvm.disco.osvm import run_os_vms
-    from flashvm.osrun import boot_os, make_disk_image
+    from flashvm.guestos import boot_os, make_disk_image
     benchmark.group = "disco"
     p = PROGRAMS["raytrace"]
     argv = ["/bin/raytrace", *p.args]

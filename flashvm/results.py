@@ -1,6 +1,6 @@
 """Run results as HDF5: one file per run, written atomically.
 
-Schema (version 1; see docs/results.md for the full description):
+Schema (version 2; see docs/results.md for the full description):
 
     /                      attrs: schema_version, flashvm_version, created (ISO time),
                                   command, workload, mode, status, host_seconds,
@@ -33,6 +33,7 @@ import numpy as np
 
 from flashvm import __version__
 from flashvm.kernels import state as S
+from flashvm.spec import RunReport
 
 SCHEMA_VERSION = 2
 
@@ -192,6 +193,45 @@ def _write_disco(f: h5py.File, m: S.Machine, vms: list[Mapping[str, Any]]) -> No
         vg.attrs["vcpus"] = len(v["vcpus"])
         if v.get("stdout") is not None:
             _dataset(vg, "stdout", np.frombuffer(v["stdout"], np.uint8), "what the VM's guest printed")
+
+
+def run_config(report: RunReport) -> dict[str, Any]:
+    """The resolved configuration of a run, as recorded in config_json."""
+    spec = report.spec
+    config: dict[str, Any] = {"program": str(spec.program), "argv": list(report.argv), "mode": spec.kind,
+                              "max_insns": spec.max_insns, "machine": spec.machine.name,
+                              "sim_mode": spec.sim_mode}
+    if spec.kind == "os":
+        config.update(cpus=spec.cpus, variant=spec.variant)
+    elif spec.kind == "disco":
+        config.update(vms=spec.vms, cpus_per_vm=spec.cpus or 1, hal=spec.hal)
+    config.update(spec.notes)
+    return config
+
+
+def write_report(report: RunReport, results_dir: Path) -> Path:
+    """Write a run's result file into `results_dir` (named after the run); returns its path.
+    `flashvm run` keeps the guest's stdout (a Disco run: VM 0's); an OS run keeps
+    both streams."""
+    spec, cfg = report.spec, report.config
+    config = run_config(report)
+    process = config["mode"] == "process"
+    return write_run(default_path(results_dir, spec.name), report.machine, config=config,
+                     machine_config=cfg.to_dict(), vms=_vm_records(report),
+                     extra={"machine": cfg.name, "sim_mode": report.sim_mode},
+                     attrs={"command": spec.command, "workload": spec.name, "mode": config["mode"],
+                            "status": report.status, "host_seconds": report.host_seconds},
+                     syscalls=report.syscalls if process else None,
+                     unknown_syscalls=report.unknown_syscalls if process else None,
+                     stdout=report.stdout if spec.command == "run" or spec.kind == "os" else None,
+                     stderr=report.stderr if spec.kind == "os" else None)
+
+
+def _vm_records(report: RunReport) -> list[dict[str, Any]] | None:
+    if report.vms is None:
+        return None
+    return [{"name": v.name, "index": v.index, "vcpus": v.vcpus, "status": v.status, "failure": v.failure,
+             "stdout": v.stdout} for v in report.vms]
 
 
 def read_run(path: Path) -> dict[str, Any]:

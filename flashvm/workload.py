@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flashvm.guestos.multi import MULTI_PROGRAM, multi_argv, multi_program
+from flashvm.machine.config import ConfigError, MachineConfig, machine_config, machine_with_cpus
+from flashvm.spec import RunReport, RunSpec
+from flashvm.toolchain import build_bare, build_user
 
 class WorkloadError(ValueError):
     """A workload.toml that cannot be used; the message names the file and the problem."""
@@ -47,7 +51,7 @@ class Workload:
     exit_status: int = 0
     stdout_contains: tuple[str, ...] = ()
     stdout_equals: str | None = None
-    # mode = "os" (the guest OS kernel, flashvm/osrun.py)
+    # mode = "os" (the guest OS kernel, flashvm/guestos)
     cpus: int | None = None          # CPUs the guest OS boots on (the machine's first N; None: 1)
     variant: str = "kseg0"           # kernel link variant: "kseg0" or "mapped"
     files: dict[str, Path] = field(default_factory=dict)   # extra guest files: guest path -> host path
@@ -68,27 +72,57 @@ class Workload:
     def os_argv(self) -> list[str]:
         """The command line of the guest OS's init process: the one command
         (run.commands or /bin/<name> + run.args), or with several run.commands
-        the multi program's (flashvm.osrun.multi_argv), which runs them all."""
+        the multi program's (flashvm.guestos.multi_argv), which runs them all."""
         if len(self.commands) > 1:
-            from flashvm.osrun import multi_argv
             return multi_argv(self.commands)
         return list(self.command) if self.command else [self.guest_program, *self.args]
 
     def os_files(self, exe: Path) -> dict[str, Path]:
         """The guest's root files for `exe` (the built program): the program at
         guest_program, run.files and, with several run.commands, the multi
-        program at flashvm.osrun.MULTI_PROGRAM (built on first use)."""
+        program at flashvm.guestos.MULTI_PROGRAM (built on first use)."""
         files: dict[str, Path] = {self.guest_program: Path(exe), **self.files}
         if len(self.commands) > 1:
-            from flashvm.osrun import MULTI_PROGRAM, multi_program
             files[MULTI_PROGRAM] = multi_program()
         return files
 
     def build(self) -> Path:
         """Cross-compile the workload (cached) and return the ELF path."""
-        from flashvm.toolchain import build_bare, build_user
         builder = build_user if self.kind == "user" else build_bare
         return builder(list(self.sources), opt=self.opt, extra_flags=self.flags, name=self.name)
+
+    def spec(self, exe: Path, *, machine: MachineConfig, sim_mode: str, cpus: int | None = None,
+             variant: str | None = None, max_insns: int | None = None) -> RunSpec:
+        """The run of `exe` (the built program) this workload asks for, on `machine`
+        (for run.mode = "os": already cut down to its CPUs); `cpus`, `variant` and
+        `max_insns` override run.cpus, run.variant and run.max_insns."""
+        common: dict[str, Any] = dict(
+            program=Path(exe), machine=machine, sim_mode=sim_mode, env=dict(self.env), stdin=self.stdin,
+            max_insns=max_insns or self.max_insns, name=self.name, title=f"{self.name} ({self.mode} mode)",
+            command="run")
+        notes: dict[str, Any] = {"workload": self.name, "env": self.env}
+        if self.mode != "os":
+            return RunSpec(self.mode, argv=(self.name, *self.args), notes=notes, **common)
+        files, argv = self.os_files(exe), tuple(self.os_argv())
+        ncpus = cpus or self.cpus or 1
+        if self.vms:      # recorded as what workload.toml says: run.mode "os"
+            return RunSpec("disco", files=files, argv=argv, cpus=ncpus, vms=self.vms, hal=self.hal,
+                           notes={**notes, "mode": "os"}, **common)
+        return RunSpec("os", files=files, argv=argv, cpus=ncpus, variant=variant or self.variant,
+                       notes={**notes, "files": {k: str(v) for k, v in self.files.items()}}, **common)
+
+    def check_report(self, report: RunReport) -> str | None:
+        """What is wrong with a run's outcome, in one line (None when it is correct);
+        in Disco's VMs every VM must pass, each on its own output."""
+        if report.vms is not None:
+            bad = []
+            for vm in report.vms:
+                problems = self.check(vm.status if vm.status is not None else 1, vm.stdout)
+                if problems:
+                    bad.append(f"{vm.name}: " + "; ".join(problems))
+            return "check failed: " + " | ".join(bad) if bad else None
+        problems = self.check(report.status, report.stdout)
+        return "check failed: " + "; ".join(problems) if problems else None
 
     def check(self, status: int, stdout: bytes) -> list[str]:
         """Problems with a run's outcome (empty when it is correct)."""
@@ -187,13 +221,11 @@ def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, arg
     if cpus is not None:
         _expect(isinstance(cpus, int) and not isinstance(cpus, bool) and 1 <= cpus <= MAX_CPUS, toml_path,
                 f"run.cpus is {cpus!r}; use a whole number of CPUs, 1..{MAX_CPUS}")
-        from flashvm.machine.config import ConfigError, machine_config
         try:
             mcfg = machine_config(machine)
         except ConfigError:
             mcfg = None                   # reported by whoever runs it, with the machine's own error
         if mcfg is not None:
-            from flashvm.osrun import machine_with_cpus
             try:
                 machine_with_cpus(mcfg, cpus)
             except ValueError as e:
@@ -240,7 +272,6 @@ def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, arg
                     f"({program} or a run.files entry)")
             commands.append((guest, *c[1:]))
         if several:
-            from flashvm.osrun import MULTI_PROGRAM, multi_argv
             _expect(MULTI_PROGRAM not in files, toml_path,
                     f"run.files: {MULTI_PROGRAM} is where several run.commands need the multi program")
             try:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from flashvm.disco.osvm import run_os_vms
-from flashvm.osrun import PANIC_STATUS
+from flashvm.guestos import PANIC_STATUS
 from flashvm.toolchain import build_user
 
 GUEST = Path(__file__).parent / "guest"

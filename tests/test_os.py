@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from flashvm.osrun import boot_os, build_kernel, exec_os, make_initrd
+from flashvm.guestos import boot_os, build_kernel, exec_os, make_initrd
 from flashvm.toolchain import build_user
 
 GUEST = Path(__file__).parent / "guest"
@@ -112,6 +112,21 @@ def test_exec_os_passes_streams_and_status(tmp_path):
     assert err.getvalue() == b"a line on stderr\n"
 
 
+@pytest.mark.parametrize("root", ["initrd", "disk"])
+def test_root_file_system_is_chosen_by_argument(root):
+    """The same files and program on either root: the kernel says which it mounted."""
+    exe = build_user([OSG / "hello.c"])
+    files = {"/bin/hello": exe, "/data/sample.txt": GUEST / "data" / "sample.txt"}
+    r = boot_os(files, ["/bin/hello", "x"], root=root, verbose=1)
+    assert r.status == 3 and r.stdout.startswith(b"hello from the flashvm guest OS: argc 2 [x]")
+    assert (b"root file system: flashfs on disk0" in r.klog) == (root == "disk"), r.klog[-400:]
+
+
+def test_unknown_root_is_refused():
+    with pytest.raises(ValueError, match="root 'tape'"):
+        boot_os({}, ["/bin/x"], root="tape")
+
+
 def test_initrd_format():
     blob = make_initrd({"/a": b"xyz", "/d": None})
     assert blob[:4] == b"FVRD" and len(blob) % 4 == 0
@@ -160,7 +175,7 @@ def test_raw_disk_driver_persists(tmp_path):
 
 
 def _flashfs_or_skip():
-    from flashvm.osrun import have_flashfs
+    from flashvm.guestos import have_flashfs
     if not have_flashfs():
         pytest.skip("flashfs (flashvm/guest/os/fs + flashvm.fs) is not on this branch yet")
 
@@ -168,7 +183,7 @@ def _flashfs_or_skip():
 def test_flashfs_root_disk_persists(tmp_path):
     _flashfs_or_skip()
     from flashvm.fs import FlashFS
-    from flashvm.osrun import make_disk_image
+    from flashvm.guestos import make_disk_image
     exes = {n: build_user([OSG / f"{n}.c"]) for n in ("persist", "fileops")}
     img = make_disk_image(tmp_path / "root.img", {f"/bin/{n}": p for n, p in exes.items()}, size=8 << 20)
     for i in range(2):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from flashvm.osrun import boot_program
+from flashvm.guestos import boot_os
 from flashvm.toolchain import build_user
 
 OSG = Path(__file__).parent / "guest" / "os"
@@ -17,7 +17,7 @@ def test_one_megabyte_through_a_pipe(ncpu):
     # 4 CPUs livelocked: an idle CPU kept a stale resched request and cycled
     # through the scheduler lock forever, in step with the others
     exe = build_user([OSG / "pipebig.c"])
-    r = boot_program({"/bin/pipebig": exe}, ["/bin/pipebig"], root="disk", ncpu=ncpu,
+    r = boot_os({"/bin/pipebig": exe}, ["/bin/pipebig"], root="disk", ncpu=ncpu,
                      max_insns=150_000_000)
     assert r.stdout == b"read 1048576 bytes, 0 wrong, child status 0\n"
     assert r.status == 0
@@ -28,7 +28,7 @@ def test_parallel_program_ends_on_another_cpu_and_halts(ncpu):
     # the process ends on CPU ncpu-1, which syncs the disk by polling while the
     # completion interrupt goes to CPU 0: it used to take the completion away
     exe = build_user([OSG / "barrier.c"])
-    r = boot_program({"/bin/barrier": exe}, ["/bin/barrier", str(ncpu), "/grid.txt"],
+    r = boot_os({"/bin/barrier": exe}, ["/bin/barrier", str(ncpu), "/grid.txt"],
                      root="disk", ncpu=ncpu, max_insns=60_000_000)
     assert r.stdout == b"sum 18813.894747\n"
     assert r.stderr == b"cpu %d\n" % (ncpu - 1)
@@ -42,7 +42,7 @@ def test_compute_bound_program_does_not_spin_in_the_kernel():
     from flashvm.elf import load_elf
     from flashvm.kernels.state import S_CYC_BASE
     from flashvm.lockstats import read_lock_stats
-    from flashvm.osrun import boot_os, build_kernel
+    from flashvm.guestos import build_kernel
     exe = build_user([OSG / "barrier.c"], extra_flags=["-DSIZE=256"], name="barrier256")
     runs = {n: boot_os({"/bin/b": exe}, ["/bin/b", str(n)], ncpu=n, max_insns=100_000_000)
             for n in (1, 4, 8)}

@@ -19,9 +19,10 @@ from flashvm.kernels.run import run as run_kernel
 from flashvm.machine import trace as trace_module
 from flashvm.machine.bare import BareMachine
 from flashvm.machine.flash import FlashMachine
-from flashvm.machine.process import SYSCALL_NAMES, LinuxProcess
+from flashvm.process import LinuxProcess
+from flashvm.process.abi import SYSCALL_NAMES
 from flashvm.machine.trace import KINDS, Tracer, parse_kinds, run_fn
-from flashvm.osrun import boot_os, build_kernel
+from flashvm.guestos import boot_os, build_kernel
 from flashvm.toolchain import build_bare, build_user
 
 GUEST = Path(__file__).parent / "guest"
@@ -174,11 +175,11 @@ def test_bare_two_cpus_same_simulation():
 def test_process_every_kind_and_same_simulation():
     p0, r0, out0, _ = process("exitcode")
     p, r, out, lines = process("exitcode", KINDS)
-    assert (out, r.status, r.insns, r.sim_ns) == (out0, r0.status, r0.insns, r0.sim_ns)
+    assert (out, r.status, r.instructions, r.cycles) == (out0, r0.status, r0.instructions, r0.cycles)
     assert same_machine(p.m, p0.m)
     n = kinds_of(lines)
-    assert n["insn"] == r.insns + n["exc"]      # the syscall instructions fault to the host
-    assert n["syscall"] == sum(r.syscalls_by_number.values())
+    assert n["insn"] == r.instructions + n["exc"]      # the syscall instructions fault to the host
+    assert n["syscall"] == sum(p.syscalls_by_number.values())
     assert all(INSN.match(x) or EXC.match(x) or SYSCALL.match(x) for x in lines)
     sys_lines = [x for x in lines if x.startswith("syscall")]
     # the host's result, read back from v0/a3; exit_group never returns
@@ -196,23 +197,21 @@ def test_process_without_insn_needs_no_stepping(kinds, monkeypatch):
     monkeypatch.setattr(trace_module, "run_stepped", lambda *a: pytest.fail("stepped"))
     p0, r0, out0, _ = process("exitcode")
     p, r, out, lines = process("exitcode", kinds)
-    assert (out, r.insns) == (out0, r0.insns) and same_machine(p.m, p0.m)
+    assert (out, r.instructions) == (out0, r0.instructions) and same_machine(p.m, p0.m)
     assert set(kinds_of(lines)) == kinds
-    assert kinds_of(lines)["syscall"] == sum(r.syscalls_by_number.values())
+    assert kinds_of(lines)["syscall"] == sum(p.syscalls_by_number.values())
 
 
 # ------------------------------------------------------------------ guest OS
 @pytest.mark.parametrize("ncpu", [1, 2])
-def test_guest_os_syscalls_and_same_simulation(ncpu, monkeypatch):
+def test_guest_os_syscalls_and_same_simulation(ncpu):
     exe = build_user([GUEST / "os" / "hello.c"])
     files, argv = {"/bin/hello": exe}, ["/bin/hello", "x"]
     plain = boot_os(files, argv, ncpu=ncpu)
     trace = io.StringIO()
     t = Tracer({"syscall"}, trace, symbols=[load_elf(build_kernel()).symbols, load_elf(exe).symbols],
                syscall_names=SYSCALL_NAMES)
-    run = BareMachine.run
-    monkeypatch.setattr(BareMachine, "run", lambda self, **kw: run(self, run_fn=t.run, **kw))
-    traced = boot_os(files, argv, ncpu=ncpu)
+    traced = boot_os(files, argv, ncpu=ncpu, run_fn=t.run)
     t.flush()
     assert ((traced.status, traced.stdout, traced.stderr, traced.klog, traced.instructions, traced.cycles)
             == (plain.status, plain.stdout, plain.stderr, plain.klog, plain.instructions, plain.cycles))

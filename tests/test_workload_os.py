@@ -89,16 +89,23 @@ def test_os_mode_needs_a_user_program(tmp_path):
         load_workload(_write(tmp_path, 'mode = "os"', kind="bare"))
 
 
+def run_os_workload(w):
+    """What `flashvm run` does for an OS workload, without the command line: its RunSpec
+    on its machine cut down to run.cpus, through the session (output kept, not shown)."""
+    from flashvm.machine.config import machine_with_cpus
+    from flashvm.session import run
+    return run(w.spec(w.build(), machine=machine_with_cpus(w.machine, w.cpus or 1), sim_mode=w.sim_mode))
+
+
 def test_raytrace_runs_under_the_os_by_default():
     w = load_workload(ROOT / "workloads" / "raytrace")
     assert (w.mode, w.machine, w.cpus) == ("os", "flash1", 1)
     assert w.stdout_contains == ("checksum b5f47ea2",)
     # the whole image takes ~15 s; a 16x12 one shows the program runs as a user process of the OS
-    from flashvm.osrun import run_workload_os
-    r = run_workload_os(dataclasses.replace(w, args=("16", "12")))
+    r = run_os_workload(dataclasses.replace(w, args=("16", "12")))
     assert r.status == 0 and r.stdout.startswith(b"raytrace 16x12 spp=1\n") and b"checksum " in r.stdout
-    user = r.machine.m.stats[:, 2 + __import__("flashvm.kernels.state", fromlist=["S"]).S_CYC_BASE].sum()
-    assert user > 0 and r.machine.cfg.name == "flash1"
+    user = r.machine.stats[:, 2 + __import__("flashvm.kernels.state", fromlist=["S"]).S_CYC_BASE].sum()
+    assert user > 0 and r.config.name == "flash1" and r.spec.kind == "os" and r.spec.root == "disk"
 
 
 # ------------------------------------------------------ several run.commands
@@ -118,7 +125,7 @@ def test_several_commands_are_read(tmp_path):
 
 
 def test_os_init_one_command_is_init_itself():
-    from flashvm.osrun import os_init
+    from flashvm.guestos import os_init
     files = {"/bin/a": b"x"}
     assert os_init(files, [["/bin/a", "1"]]) == (files, ["/bin/a", "1"])
     f, argv = os_init(files, [["/bin/a", "1"], ["/bin/a"]])
@@ -166,16 +173,15 @@ def _multi_workload(tmp_path: Path, run: str, check: str = "") -> Path:
 
 
 def test_two_commands_run_at_once_on_two_cpus(tmp_path):
-    from flashvm.osrun import run_workload_os
     d = _multi_workload(tmp_path, 'machine = "flash8"\ncpus = 2\n'
                                   'commands = [["p", "0"], ["q", "--", "\\\\--", "two words"]]')
-    r = run_workload_os(load_workload(d))
+    r = run_os_workload(load_workload(d))
     assert r.status == 0, (r.stderr, r.klog)
     out = r.stdout.decode()
     assert "p says 0 pid " in out and " ppid 1\n" in out
     assert "q runs with FOO=bar argc 4: [--] [\\--] [two words]\n" in out
     assert len(out.splitlines()) == 2 and r.stderr == b""          # multi writes nothing of its own
-    assert (r.machine.m.stats[:2, 2 + __import__("flashvm.kernels.state", fromlist=["S"]).S_CYC_BASE] > 0).all()
+    assert (r.machine.stats[:2, 2 + __import__("flashvm.kernels.state", fromlist=["S"]).S_CYC_BASE] > 0).all()
 
 
 @pytest.mark.parametrize("commands, status", [
@@ -183,15 +189,14 @@ def test_two_commands_run_at_once_on_two_cpus(tmp_path):
     ('[["q"], ["p", "-11"], ["p", "7"]]', 139),               # killed by SIGSEGV: 128 + 11
 ])
 def test_status_is_the_first_nonzero_one(tmp_path, commands, status):
-    from flashvm.osrun import run_workload_os
-    r = run_workload_os(load_workload(_multi_workload(tmp_path, f"commands = {commands}")))
+    r = run_os_workload(load_workload(_multi_workload(tmp_path, f"commands = {commands}")))
     assert r.status == status, (r.stderr, r.klog)
     n = commands.count('"p"')
     assert r.stdout.count(b"p says ") == n and r.stdout.count(b"q runs with") == commands.count('"q"')
 
 
 def test_a_command_that_cannot_execute_is_127(tmp_path):
-    from flashvm.osrun import boot_commands
+    from flashvm.guestos import boot_commands
     d = _multi_workload(tmp_path, 'commands = [["p"], ["q"]]')
     r = boot_commands({"/bin/p": load_workload(d).build(), "/etc/notes": b"text\n"},
                       [["/bin/p", "0"], ["/bin/missing", "x"], ["/etc/notes"], ["/bin/p", "4"]])

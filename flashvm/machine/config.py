@@ -253,6 +253,29 @@ def machine_config(spec: str | Path | MachineConfig) -> MachineConfig:
     return config_from_dict(data, name=p.stem)
 
 
+def machine_with_cpus(machine: str | Path | MachineConfig, cpus: int) -> MachineConfig:
+    """The MachineConfig of `machine` (a name, TOML path or MachineConfig) cut down
+    to its first `cpus` CPUs: fewer CPUs than one node has make a one-node machine
+    of that many CPUs, otherwise whole nodes (with their memory) are kept."""
+    cfg = machine_config(machine)
+    if isinstance(cpus, bool) or not isinstance(cpus, int) or cpus < 1:
+        raise ValueError(f"{cpus!r} CPUs: must be a whole number, at least 1")
+    if cpus > cfg.ncpu:
+        raise ValueError(f"{cpus} CPUs asked for, but machine {cfg.name} has {cfg.ncpu} "
+                         f"CPU{'s' if cfg.ncpu > 1 else ''}")
+    if cpus == cfg.ncpu:
+        return cfg
+    per = cfg.cpus_per_node
+    if cpus < per:
+        nodes, per = 1, cpus
+    elif cpus % per:
+        raise ValueError(f"{cpus} CPUs: machine {cfg.name} has {per} CPUs per node; "
+                         f"use fewer than {per} or a multiple of {per}")
+    else:
+        nodes = cpus // per
+    return dataclasses.replace(cfg, nodes=nodes, cpus_per_node=per).validate()
+
+
 def describe(cfg: MachineConfig) -> list[tuple[str, str, str]]:
     """(field, value, documentation) rows, nested tables flattened."""
     rows = []

@@ -1,5 +1,5 @@
 /*
- * initrd.c -- the files the host packs into RAM before boot (flashvm/osrun.py
+ * initrd.c -- the files the host packs into RAM before boot (flashvm/guestos/image.py
  * make_initrd).
  *
  * Blob: "FVRD", u32 count, then per entry: u32 mode, u32 size, u32 namelen,

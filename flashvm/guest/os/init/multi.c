@@ -11,10 +11,10 @@
  *
  * "--" separates the commands; an argument that is itself "--" is passed as
  * "\--" (in general: one or more backslashes then "--" lose one backslash),
- * which flashvm.osrun.multi_argv does.  A command that cannot be started
+ * which flashvm.guestos.multi_argv does.  A command that cannot be started
  * counts as status 127.  Orphans of the commands are reaped while waiting,
  * but multi exits (and the kernel halts) once its own commands are done.
- * Built by flashvm.osrun.multi_program(); placed at /sbin/multi.
+ * Built by flashvm.guestos.multi_program(); placed at /sbin/multi.
  */
 #include <errno.h>
 #include <stdio.h>

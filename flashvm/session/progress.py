@@ -1,0 +1,77 @@
+"""The one progress display: a status line on stderr while the guest runs
+(instructions so far, simulated MIPS).  The caller shows it only on a terminal;
+the line is cleared before the guest's own output goes out, and at the end."""
+from __future__ import annotations
+
+import io
+import time
+from typing import BinaryIO
+
+from rich.console import Console
+from rich.control import Control, ControlType
+from rich.text import Text
+
+EVERY_S = 0.25          # redraw at most this often
+
+
+class Progress:
+    """`progress(instructions)` redraws the line; `clear()` removes it."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.t0 = time.perf_counter()
+        self.last = 0.0
+        self.showing = False
+
+    def __call__(self, done: int) -> None:
+        now = time.perf_counter()
+        if now - self.last <= EVERY_S:
+            return
+        self.last = now
+        rate = done / max(now - self.t0, 1e-9) / 1e6
+        self.clear()
+        self.console.print(Text(f"  {done / 1e6:,.0f} M instructions  {rate:,.1f} MIPS"), end="")
+        self.console.file.flush()
+        self.showing = True
+
+    def clear(self) -> None:
+        if self.showing:
+            self.console.control(Control.move_to_column(0), Control((ControlType.ERASE_IN_LINE, 2)))
+            self.console.file.flush()
+            self.showing = False
+
+
+class Tee(io.RawIOBase):
+    """A binary sink that keeps a copy of what is written and passes it on to
+    `target` (if any), clearing the progress line first; `autoflush` flushes
+    `target` after every write (else only when flushed)."""
+
+    def __init__(self, target: BinaryIO | None, *, autoflush: bool = True,
+                 progress: Progress | None = None) -> None:
+        self.target = target
+        self.copy = bytearray()
+        self.autoflush = autoflush
+        self.progress = progress
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        self.copy += b
+        if self.target is not None:
+            if self.progress is not None:
+                self.progress.clear()
+            self.target.write(b)
+            if self.autoflush:
+                self.target.flush()
+        return len(b)
+
+    def flush(self) -> None:
+        if not self.closed and self.target is not None:
+            self.target.flush()
+
+    def fileno(self) -> int:
+        """The target's file descriptor: a guest that asks about its stdout sees the real file."""
+        if self.target is None:
+            raise io.UnsupportedOperation("fileno")
+        return self.target.fileno()

@@ -1,0 +1,84 @@
+"""The one summary table of a run (printed on stderr after it)."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from flashvm.kernels import state as S
+from flashvm.spec import RunReport
+
+
+def summary(report: RunReport, console: Console, title: str | None = None) -> None:
+    """Print what the run did: instructions, time, where the cycles went, misses, exits
+    (headed by `title`, else the spec's)."""
+    m = report.machine
+    t = Table(title=title or report.spec.title, show_header=False, title_justify="left")
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    mips = report.instructions / report.host_seconds / 1e6 if report.host_seconds else 0.0
+    t.add_row("instructions", f"{report.instructions:,}")
+    t.add_row("host seconds", f"{report.host_seconds:.2f}")
+    t.add_row("simulated MIPS", f"{mips:,.1f}")
+    cycles = int(m.cpu[:, S.CYCLES].max())
+    t.add_row("simulated cycles", f"{cycles:,}")
+    cfg = report.config
+    t.add_row("simulated time", f"{cycles / cfg.clock_mhz / 1e3:,.3f} ms "
+                                f"({cfg.name}, {report.sim_mode} mode, {m.cpu.shape[0]} CPUs)")
+    _time_split(t, report)
+    misses = m.stats[:, [S.S_MISS_LOCAL, S.S_MISS_REMOTE, S.S_MISS_DIRTY]].sum(axis=0)
+    if misses.sum():
+        t.add_row("L1I / L1D / L2 misses", f"{int(m.stats[:, S.S_L1I_MISS].sum()):,} / "
+                                          f"{int(m.stats[:, S.S_L1D_MISS].sum()):,} / {int(m.stats[:, S.S_L2_MISS].sum()):,}")
+        t.add_row("L2 misses local / remote / remote dirty",
+                  f"{int(misses[0]):,} / {int(misses[1]):,} / {int(misses[2]):,}  "
+                  f"({100 * misses[0] / misses.sum():.1f}% local)")
+    if report.disco is not None:
+        _disco_rows(t, report)
+    exc = m.stats[:, S.S_EXC_BASE:S.S_EXC_BASE + 32].sum(axis=0)
+    taken = ", ".join(f"{S.EXC_NAMES.get(i, i)} {int(n):,}" for i, n in enumerate(exc) if n)
+    t.add_row("exceptions", taken or "none")
+    t.add_row("TLB refills / soft-TLB misses",
+              f"{int(m.stats[:, S.S_TLB_REFILL].sum()):,} / {int(m.stats[:, S.S_TC_MISS].sum()):,}")
+    exits = m.stats[:, S.S_EXIT_BASE:S.S_EXIT_BASE + S.NEXITS].sum(axis=0)
+    t.add_row("exits to Python", ", ".join(f"{S.EXIT_NAMES[i]} {int(n):,}" for i, n in enumerate(exits) if n)
+              or "none")
+    if report.instructions:
+        t.add_row("exits per M instructions", f"{exits.sum() / (report.instructions / 1e6):.2f}")
+    if report.syscalls:
+        t.add_row("system calls", f"{sum(report.syscalls.values()):,}")
+    if report.unknown_syscalls:
+        t.add_row("unknown syscalls (ENOSYS)",
+                  ", ".join(f"{k}: {v}" for k, v in sorted(report.unknown_syscalls.items())))
+    t.add_row("exit status", str(report.status))
+    console.print(t)
+
+
+def _time_split(t: Table, report: RunReport) -> None:
+    m = report.machine
+    by_mode = m.stats[:, S.S_CYC_BASE:S.S_CYC_BASE + 3].sum(axis=0)
+    stall = m.stats[:, S.S_STALL_BASE:S.S_STALL_BASE + 3].sum(axis=0)
+    idle = int(m.stats[:, S.S_IDLE_CYCLES].sum())
+    total = int(by_mode.sum()) + idle
+    if not total:
+        return
+    if report.disco is not None:     # Disco runs in kernel mode, the guest kernels in supervisor mode
+        parts = [("user", by_mode[2]), ("guest kernel", by_mode[1]), ("monitor", by_mode[0]), ("idle", idle)]
+    else:
+        parts = [("user", by_mode[2]), ("kernel", by_mode[0]), ("supervisor", by_mode[1]), ("idle", idle)]
+    t.add_row("time split (all CPUs)", "  ".join(f"{k} {100 * v / total:.1f}%" for k, v in parts if v))
+    if stall.sum():
+        t.add_row("stalled on memory", f"{100 * stall.sum() / total:.1f}% of all cycles")
+
+
+def _disco_rows(t: Table, report: RunReport) -> None:
+    d = report.disco
+    t.add_row("VMs", ", ".join(f"{v.name}: " + (f"failed ({v.failure})" if v.failure else f"status {v.status}")
+                               for v in report.vms or ()))
+    t.add_row("monitor traps / emulated instructions", f"{d['traps']:,} / {d['emulated']:,}")
+    refills = d["l2tlb_hits"] + d["vtlb_hits"]
+    if refills:
+        t.add_row("real TLB refills served by the monitor",
+                  f"{refills:,} ({100 * d['l2tlb_hits'] / refills:.1f}% from the L2TLB)")
+    t.add_row("exceptions reflected / virtual interrupts", f"{d['reflected']:,} / {d['virtual_interrupts']:,}")
+    if d["monitor_calls"]:
+        t.add_row("HAL monitor calls", f"{d['monitor_calls']:,}")

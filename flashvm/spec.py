@@ -1,0 +1,96 @@
+"""What to run and what a run gave: the data passed between the command line,
+workloads, the session that runs them and the result file.  Plain data only:
+this module sits just above the machine so every layer may use it.
+
+    RunSpec    one run: the program(s), the machine, the run kind and its limits
+    RunReport  how it ended: status, streams, counters, per-VM outcomes
+    VmOutcome  one Disco VM's guest OS run
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Union
+
+from flashvm.kernels.state import Machine
+from flashvm.machine.config import MachineConfig
+
+KINDS = ("process", "bare", "os", "disco")
+
+# a file for the guest's root file system: its bytes or a host path; None makes a directory
+GuestFile = Union[bytes, str, Path, None]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run.  `kind`: "process" (a Linux program, the host serves its system
+    calls), "bare" (a freestanding program on every CPU), "os" (the guest OS
+    with the program as init, or several command lines under /sbin/multi) or
+    "disco" (that, in `vms` Disco virtual machines)."""
+    kind: str
+    program: Path                            # the ELF on the host
+    machine: MachineConfig                   # os: already cut down to `cpus` CPUs
+    sim_mode: str = "functional"             # "functional" or "timing"
+    argv: tuple[str, ...] = ()               # argv; os/disco: init's command line (one command)
+    commands: tuple[tuple[str, ...], ...] = ()   # os/disco: several command lines at once (not argv)
+    files: Mapping[str, GuestFile] = field(default_factory=dict)   # os/disco: the guest's root files
+    env: Mapping[str, str] = field(default_factory=dict)
+    stdin: bytes = b""
+    cpus: int | None = None                  # os: CPUs the OS boots on; disco: VCPUs per VM
+    vms: int | None = None                   # disco: how many VMs
+    hal: bool = False                        # disco: the kernel's HAL build
+    variant: str = "kseg0"                   # os: the kernel's link variant
+    root: str = "disk"                       # os: root file system, "disk" (flashfs) or "initrd"
+    max_insns: int | None = None
+    verbose: int = 0                         # os: kernel log on stderr (1, 2: more)
+    name: str = ""                           # names the result file
+    title: str = ""                          # heads the summary table
+    command: str = "exec"                    # the CLI command ("run", "exec"), for the result file
+    notes: Mapping[str, Any] = field(default_factory=dict)   # more for the result file's config_json
+    trace: frozenset[str] = frozenset()      # what to trace (insn, exc, syscall; docs/trace.md)
+    trace_file: Path | None = None           # where the trace goes (None: the session's stderr)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"run kind {self.kind!r}: use one of {', '.join(KINDS)}")
+
+
+@dataclass
+class VmOutcome:
+    """What one Disco VM's guest OS did."""
+    name: str
+    index: int
+    vcpus: list[int]
+    status: int | None          # init's exit status; None if the VM failed
+    failure: str | None         # why the monitor stopped it
+    stdout: bytes
+    stderr: bytes
+    klog: bytes
+    panicked: bool = False      # its kernel panicked
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None and self.status is not None and not self.panicked
+
+
+@dataclass
+class RunReport:
+    """How a run ended, with what results.py and the summary need."""
+    spec: RunSpec
+    status: int                              # the program's (init's, the first failing VM's) status
+    ended: str                               # how the machine stopped ("all CPUs halted", "exit", ...)
+    instructions: int
+    host_seconds: float
+    machine: Machine                         # the machine's state arrays (counters)
+    config: MachineConfig                    # the machine as run
+    sim_mode: str
+    argv: list[str] = field(default_factory=list)   # the command line run (os: init's)
+    stdout: bytes = b""                      # copies of what the guest wrote
+    stderr: bytes = b""
+    klog: bytes = b""                        # os: the kernel log
+    syscalls: dict[int, int] = field(default_factory=dict)          # process: o32 number -> calls
+    unknown_syscalls: dict[int, int] = field(default_factory=dict)  # process: answered ENOSYS
+    vms: list[VmOutcome] | None = None       # disco: one per VM
+    disco: dict[str, int] | None = None      # disco: the monitor's counters summed over all VCPUs
+    message: str | None = None               # the run's own diagnostic (process mode)
+    verdict: str | None = None               # why the run failed, in one line (a panic, ...)
