@@ -86,6 +86,7 @@ struct cpu {
     int need_resched;
     u64 ticks;
     volatile u32 pending_ipi; /* bits: IPI_* */
+    volatile u32 tlb_ackto;   /* CPUs waiting for this one to take a TLB flush: IPI them after */
     struct task *rq_head, *rq_tail;
     int nrun;
     u64 idle_ticks;

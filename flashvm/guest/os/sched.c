@@ -69,7 +69,6 @@ void pop_off(void)
 
 int spin_held(struct spinlock *l) { return l->locked && l->cpu == (int)cpuid(); }
 
-static void ipi_interrupt(void);
 
 /* A contended lock is held by a CPU that is not running at this moment as
  * far as this one can tell (the machine runs its CPUs in turns, and a holder
@@ -94,7 +93,7 @@ static void lock_wait(struct spinlock *l)
         if (l->locked) {
             __asm__ volatile("wait" ::: "memory");
             /* take the IPI here (interrupts are masked), or WAIT would end at once from now on */
-            ipi_interrupt();
+            ipi_poll();
         }
     }
 }
@@ -173,7 +172,8 @@ void send_ipi(int cpu, u32 what)
         wr32(SMP_IPI_SEND, cpu);
 }
 
-static void ipi_interrupt(void)
+/* serve this CPU's IPIs: from the interrupt, or after a WAIT with interrupts masked */
+void ipi_poll(void)
 {
     struct cpu *c = mycpu();
     wr32(SMP_IPI_ACK, 1);
@@ -544,7 +544,7 @@ void interrupt(struct tf *tf)
     if (pend & CAUSE_IP(7))
         timer_tick();
     if (pend & CAUSE_IP(3))
-        ipi_interrupt();
+        ipi_poll();
     if (pend & CAUSE_IP(4)) {
         disk_interrupt();
     }
