@@ -35,23 +35,44 @@ def test_parallel_program_ends_on_another_cpu_and_halts(ncpu):
     assert r.status == 0
 
 
-@pytest.mark.slow
-def test_compute_bound_program_does_not_spin_in_the_kernel():
-    # 4 CPUs used to retire 11.9x the 1-CPU instructions (92% of cycles in the
-    # kernel): idle CPUs with a stale resched request cycled through sched_lock
-    from flashvm.elf import load_elf
+def _kernel_share(r) -> float:
     from flashvm.kernels.state import S_CYC_BASE
+    st = r.machine.m.stats
+    kernel, user = int(st[:, S_CYC_BASE].sum()), int(st[:, S_CYC_BASE + 2].sum())
+    return kernel / (kernel + user)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("prog,flags,out", [
+    ("barrier", ["-DSIZE=256"], b"sum 77759.797394\n"),
+    ("workq", [], b"sum 1.644933822708 jobs 256\n"),
+])
+def test_compute_bound_program_does_not_spin_in_the_kernel(prog, flags, out):
+    # issue 10 item 3: 4 CPUs used to retire 11.9x the 1-CPU instructions (92%
+    # of cycles in the kernel); on 4 and 8 CPUs a compute-bound program must
+    # retire at most 1.3x its 1-CPU instructions, under 10% in the kernel
+    from flashvm.elf import load_elf
     from flashvm.lockstats import read_lock_stats
     from flashvm.guestos import build_kernel
-    exe = build_user([OSG / "barrier.c"], extra_flags=["-DSIZE=256"], name="barrier256")
-    runs = {n: boot_os({"/bin/b": exe}, ["/bin/b", str(n)], ncpu=n, max_insns=100_000_000)
+    exe = build_user([OSG / f"{prog}.c"], extra_flags=flags, name=f"{prog}-smp")
+    runs = {n: boot_os({"/bin/p": exe}, ["/bin/p", str(n)], ncpu=n, max_insns=100_000_000)
             for n in (1, 4, 8)}
     for n, r in runs.items():
-        assert r.stdout == b"sum 77759.797394\n" and r.status == 0, n
+        assert r.stdout == out and r.status == 0, n
         assert r.instructions <= 1.3 * runs[1].instructions, (n, r.instructions)
-        st = r.machine.m.stats
-        kernel, user = int(st[:, S_CYC_BASE].sum()), int(st[:, S_CYC_BASE + 2].sum())
-        assert kernel / (kernel + user) < 0.2, (n, kernel, user)
+        assert _kernel_share(r) < 0.10, (n, _kernel_share(r))
     locks = {s.name: s for s in read_lock_stats(runs[4].machine.ram8, load_elf(build_kernel("kseg0")), 4)}
     assert locks["sched"].acquired > 0 and locks["pages"].acquired > 0
     assert locks["pages"].contended <= locks["pages"].acquired
+
+
+def test_runs_are_deterministic_on_8_cpus():
+    # contended locks wait in WAIT for an IPI and TLB shootdowns for one back:
+    # two identical runs still retire the same instructions and counters
+    import numpy as np
+    exe = build_user([OSG / "workq.c"], extra_flags=["-DTASKS=64", "-DWORK=2000"], name="workq-small")
+    a, b = (boot_os({"/bin/p": exe}, ["/bin/p", "8"], ncpu=8, max_insns=50_000_000) for _ in range(2))
+    assert a.stdout == b.stdout and a.stdout.endswith(b" jobs 64\n") and a.status == 0
+    assert a.instructions == b.instructions and a.cycles == b.cycles
+    assert np.array_equal(a.machine.m.stats, b.machine.m.stats)
+    assert np.array_equal(a.machine.ram8, b.machine.ram8)

@@ -90,6 +90,7 @@ void mutex_lock(struct mutex *m);
 void mutex_unlock(struct mutex *m);
 int mutex_held(struct mutex *m);
 void send_ipi(int cpu, u32 what);
+void ipi_poll(void);
 void sched_init(void);
 noreturn void scheduler(void);
 void yield(void);

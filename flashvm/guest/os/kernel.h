@@ -48,6 +48,7 @@ struct spinlock {
     int cpu;
     const char *name;
     int cls;                  /* its lockstat class + 1 (0: not looked up yet) */
+    volatile u32 waiters;     /* CPUs sleeping in WAIT for it (bit per CPU): unlock wakes them */
 };
 #define SPINLOCK_INIT(n) { 0, -1, n, 0 }
 /* contention counters per lock name and CPU, read by the host after a run
@@ -79,6 +80,7 @@ struct cpu {
     int need_resched;
     u64 ticks;
     volatile u32 pending_ipi; /* bits: IPI_* */
+    volatile u32 tlb_ackto;   /* CPUs waiting for this one to take a TLB flush: IPI them after */
     struct task *rq_head, *rq_tail;
     int nrun;
     u64 idle_ticks;
@@ -153,6 +155,9 @@ struct task {
     u8 *kstack;                   /* KSTACK_SIZE bytes */
     struct tf *tf;                /* user frame at the top of kstack */
     void *chan;                   /* sleeping on */
+    struct task *slp_next, **slp_pprev;   /* its wait channel's bucket while sleeping */
+    struct task *tq_next, **tq_pprev;     /* the deadline queue while in a timed sleep */
+    u64 tq_when;                  /* its place in the deadline queue */
     int cpu;                      /* CPU whose run queue holds it */
     int on_rq;
     struct task *rq_next;

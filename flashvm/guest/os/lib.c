@@ -43,6 +43,15 @@ void *memset(void *d, int c, size_t n)
     u8 *p = d;
     if (((uintptr_t)p & 3) == 0) {
         u32 w = (u8)c * 0x01010101u;
+        /* 64 bytes a turn up to an end pointer: zeroing pages (demand-zero
+         * faults, page tables, kernel stacks) is most of this */
+        u8 *end = p + (n & ~63u);
+        for (u32 *q = (u32 *)p; (u8 *)q < end; q += 16) {
+            q[0] = w; q[1] = w; q[2] = w; q[3] = w; q[4] = w; q[5] = w; q[6] = w; q[7] = w;
+            q[8] = w; q[9] = w; q[10] = w; q[11] = w; q[12] = w; q[13] = w; q[14] = w; q[15] = w;
+        }
+        p = end;
+        n &= 63;
         while (n >= 16) {
             ((u32 *)p)[0] = w; ((u32 *)p)[1] = w; ((u32 *)p)[2] = w; ((u32 *)p)[3] = w;
             p += 16; n -= 16;

@@ -69,6 +69,35 @@ void pop_off(void)
 
 int spin_held(struct spinlock *l) { return l->locked && l->cpu == (int)cpuid(); }
 
+
+/* A contended lock is held by a CPU that is not running at this moment as
+ * far as this one can tell (the machine runs its CPUs in turns, and a holder
+ * keeps a lock for far less than a turn): spinning on would only burn the
+ * turn.  After a few tries the waiter marks itself in the lock's `waiters`
+ * and sits in WAIT (interrupts stay masked; a pending interrupt still ends
+ * WAIT) until the unlock sends it an IPI, as ARM's WFE/SEV do. */
+#define SPIN_TRIES 8
+
+static void lock_wait(struct spinlock *l)
+{
+    u32 me = 1u << cpuid();
+    for (int i = 0; l->locked; i++) {
+        if (mycpu()->pending_ipi & IPI_TLBFLUSH) {
+            /* the holder may be waiting for this CPU's TLB flush */
+            __atomic_fetch_and(&mycpu()->pending_ipi, ~IPI_TLBFLUSH, __ATOMIC_SEQ_CST);
+            tlb_ipi_flush();
+        }
+        if (i < SPIN_TRIES || !smp_hw)
+            continue;
+        __atomic_fetch_or(&l->waiters, me, __ATOMIC_SEQ_CST);
+        if (l->locked) {
+            __asm__ volatile("wait" ::: "memory");
+            /* take the IPI here (interrupts are masked), or WAIT would end at once from now on */
+            ipi_poll();
+        }
+    }
+}
+
 void spin_lock(struct spinlock *l)
 {
     push_off();
@@ -79,13 +108,7 @@ void spin_lock(struct spinlock *l)
     if (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE)) {
         u32 t0 = mfc0(9, 0);
         do {
-            while (l->locked) {
-                struct cpu *c = mycpu();
-                if (c->pending_ipi & IPI_TLBFLUSH) {
-                    __atomic_fetch_and(&c->pending_ipi, ~IPI_TLBFLUSH, __ATOMIC_SEQ_CST);
-                    tlb_ipi_flush();
-                }
-            }
+            lock_wait(l);
         } while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE));
         st->contended++;
         st->wait_cycles += 2 * (u64)(u32)(mfc0(9, 0) - t0);   /* Count runs at half the clock */
@@ -100,6 +123,11 @@ void spin_unlock(struct spinlock *l)
         panic("unlock of %s not held", l->name);
     l->cpu = -1;
     __atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
+    if (l->waiters) {
+        u32 w = __atomic_exchange_n(&l->waiters, 0, __ATOMIC_SEQ_CST);
+        for (int c = 0; w; c++, w >>= 1)
+            if (w & 1) send_ipi(c, 0);
+    }
     pop_off();
 }
 
@@ -144,7 +172,8 @@ void send_ipi(int cpu, u32 what)
         wr32(SMP_IPI_SEND, cpu);
 }
 
-static void ipi_interrupt(void)
+/* serve this CPU's IPIs: from the interrupt, or after a WAIT with interrupts masked */
+void ipi_poll(void)
 {
     struct cpu *c = mycpu();
     wr32(SMP_IPI_ACK, 1);
@@ -166,6 +195,57 @@ void timer_init_cpu(void)
     mtc0(11, 0, mfc0(9, 0) + tick_cycles);
 }
 
+/* Sleepers, under sched_lock: by wait channel in a small hash table, and the
+ * timed ones in a queue sorted by deadline, so that neither a wakeup nor a
+ * timer tick scans every task.  A sleeping task puts itself in and takes
+ * itself out (sleep_common); whoever wakes it only changes its state, so a
+ * task that was woken and has not run yet may still be listed: the scans
+ * skip what is not T_SLEEPING. */
+#define NSLPQ 64
+static struct task *slpq[NSLPQ];
+static struct task *timeq;
+
+static struct task **slpq_bucket(void *chan)
+{
+    u32 a = (u32)chan;
+    return &slpq[(a >> 3 ^ a >> 9 ^ a >> 15) % NSLPQ];
+}
+
+static void slpq_insert(struct task *t)
+{
+    struct task **b = slpq_bucket(t->chan);
+    t->slp_next = *b;
+    if (*b) (*b)->slp_pprev = &t->slp_next;
+    t->slp_pprev = b;
+    *b = t;
+}
+
+static void timeq_insert(struct task *t, u64 when)
+{
+    struct task **pp = &timeq;
+    while (*pp && (*pp)->tq_when <= when)
+        pp = &(*pp)->tq_next;
+    t->tq_when = when;
+    t->tq_next = *pp;
+    if (*pp) (*pp)->tq_pprev = &t->tq_next;
+    t->tq_pprev = pp;
+    *pp = t;
+}
+
+static void sleepers_remove(struct task *t)
+{
+    if (t->slp_pprev) {
+        *t->slp_pprev = t->slp_next;
+        if (t->slp_next) t->slp_next->slp_pprev = t->slp_pprev;
+        t->slp_pprev = NULL;
+    }
+    if (t->tq_pprev) {
+        *t->tq_pprev = t->tq_next;
+        if (t->tq_next) t->tq_next->tq_pprev = t->tq_pprev;
+        t->tq_pprev = NULL;
+    }
+}
+
 void timer_tick(void)
 {
     struct cpu *c = mycpu();
@@ -175,6 +255,11 @@ void timer_tick(void)
         cmp = mfc0(9, 0) + tick_cycles;
     mtc0(11, 0, cmp);
     c->ticks++;
+    /* a look without the lock first: most ticks have nothing to do */
+    struct task *first = timeq;
+    int due = first && first->tq_when <= uptime_ns();
+    if (!due && !(c->rq_head && c->cur && c->cur != c->idle))
+        return;
     spin_lock(&sched_lock);
     check_timeouts();
     if (c->rq_head && c->cur && c->cur != c->idle)
@@ -185,16 +270,13 @@ void timer_tick(void)
 /* wake sleepers whose deadline passed; sched_lock held */
 void check_timeouts(void)
 {
-    u64 now = 0;
-    for (int i = 0; i < NTASK; i++) {
-        struct task *t = &tasks[i];
-        if (t->state == T_SLEEPING && t->wake_ns) {
-            if (!now) now = uptime_ns();
-            if (t->wake_ns <= now) {
-                t->wake_ns = 0;
-                t->chan = NULL;
-                make_runnable(t);
-            }
+    if (!timeq) return;
+    u64 now = uptime_ns();
+    for (struct task *t = timeq; t && t->tq_when <= now; t = t->tq_next) {
+        if (t->state == T_SLEEPING && t->wake_ns && t->wake_ns <= now) {
+            t->wake_ns = 0;
+            t->chan = NULL;
+            make_runnable(t);
         }
     }
 }
@@ -394,7 +476,10 @@ static int sleep_common(void *chan, struct spinlock *lk, int intr, u64 deadline)
         t->sleep_intr = intr;
         t->wake_ns = deadline;
         t->state = T_SLEEPING;
+        slpq_insert(t);
+        if (deadline) timeq_insert(t, deadline);
         sched();
+        sleepers_remove(t);
         if (deadline && t->wake_ns == 0 && t->chan == NULL)
             r = -ETIMEDOUT;
         t->chan = NULL;
@@ -419,8 +504,7 @@ int sleep_until(void *chan, struct spinlock *lk, u64 deadline)
 
 static void wakeup_locked(void *chan)
 {
-    for (int i = 0; i < NTASK; i++) {
-        struct task *t = &tasks[i];
+    for (struct task *t = *slpq_bucket(chan); t; t = t->slp_next) {
         if (t->state == T_SLEEPING && t->chan == chan) {
             t->chan = (void *)1;        /* woken, not timed out */
             t->wake_ns = 0;
@@ -460,7 +544,7 @@ void interrupt(struct tf *tf)
     if (pend & CAUSE_IP(7))
         timer_tick();
     if (pend & CAUSE_IP(3))
-        ipi_interrupt();
+        ipi_poll();
     if (pend & CAUSE_IP(4)) {
         disk_interrupt();
     }

@@ -97,15 +97,21 @@ void tlb_flush_mm(struct mm *mm)
     u32 waitmask = 0;
     for (unsigned i = 0; i < ncpu; i++)
         if ((others & (1u << i)) && cpus[i].cur && cpus[i].cur->mm == mm) {
+            __atomic_fetch_or(&cpus[i].tlb_ackto, 1u << c->id, __ATOMIC_SEQ_CST);
             send_ipi(i, IPI_TLBFLUSH);
             waitmask |= 1u << i;
         }
     /* synchronous shootdown: wait until each CPU still running this mm has
-     * taken its new ASID (they do so in the IPI handler or while spinning
-     * on a lock); serve our own requests meanwhile */
-    while (waitmask && smp_hw) {
+     * taken its new ASID (they do so in the IPI handler or while waiting for
+     * a lock); serve our own requests meanwhile.  A CPU that has not yet is
+     * not running at this moment (the machine runs CPUs in turns): rather
+     * than spin, wait in WAIT for its acknowledgement, an IPI back. */
+    for (int tries = 0; waitmask && smp_hw; tries++) {
         for (unsigned i = 0; i < ncpu; i++) {
             if (!(waitmask & (1u << i))) continue;
+            /* asked again each time, before looking: an acknowledgement
+             * of an earlier request may have used up the first asking */
+            __atomic_fetch_or(&cpus[i].tlb_ackto, 1u << c->id, __ATOMIC_SEQ_CST);
             struct task *ct = cpus[i].cur;
             if (!(cpus[i].pending_ipi & IPI_TLBFLUSH) || !ct || ct->mm != mm)
                 waitmask &= ~(1u << i);
@@ -114,15 +120,25 @@ void tlb_flush_mm(struct mm *mm)
             __atomic_fetch_and(&c->pending_ipi, ~IPI_TLBFLUSH, __ATOMIC_SEQ_CST);
             tlb_ipi_flush();
         }
+        if (waitmask && tries >= 4) {
+            __asm__ volatile("wait" ::: "memory");
+            ipi_poll();
+        }
     }
 }
 
 /* IPI: our current mm's ASID was invalidated by another CPU. */
 void tlb_ipi_flush(void)
 {
-    struct task *t = current();
+    struct cpu *c = mycpu();
+    /* who waits for this flush: taken before it, told after it (an initiator
+     * that asks later looks at our request bit again before it waits) */
+    u32 w = __atomic_exchange_n(&c->tlb_ackto, 0, __ATOMIC_SEQ_CST);
+    struct task *t = c->cur;
     if (t && t->mm)
         mm_activate(t->mm);
+    for (int i = 0; w; i++, w >>= 1)
+        if (w & 1) send_ipi(i, 0);
 }
 
 /* Rewrite this CPU's TLB entry for va (if any) from the page table. */
@@ -186,21 +202,35 @@ static void vma_free(struct vma *v)
     kfree(v);
 }
 
-static void unmap_ptes(struct mm *mm, u32 start, u32 end)
+/* the PTEs of [start, end) a page table at a time; `fn` for each that is
+ * not zero (the ranges are often large and sparse: thread stacks) */
+static void for_ptes(struct mm *mm, u32 start, u32 end, void (*fn)(u32 *pte, u32 arg), u32 arg)
 {
     for (u32 va = start; va < end; ) {
+        u32 next = (va | 0x3FFFFF) + 1;          /* the next page table's first address */
+        u32 stop = next && next < end ? next : end;
         u32 *pt = (u32 *)mm->pgd[va >> 22];
-        if (pt == zero_table) {
-            va = (va & ~0x3FFFFF) + 0x400000;
-            if (va == 0) break;
-            continue;
+        if (pt != zero_table) {
+            u32 *pte = &pt[(va >> 12) & 1023], *last = pte + ((stop - va + PAGE_SIZE - 1) >> 12);
+            for (; pte < last; pte++)
+                if (*pte) fn(pte, arg);
         }
-        u32 *pte = &pt[(va >> 12) & 1023];
-        if (*pte & PTE_P)
-            page_unref(PTE_PA(*pte));
-        *pte = 0;
-        va += PAGE_SIZE;
+        if (!next) break;
+        va = next;
     }
+}
+
+static void unmap_pte(u32 *pte, u32 arg)
+{
+    (void)arg;
+    if (*pte & PTE_P)
+        page_unref(PTE_PA(*pte));
+    *pte = 0;
+}
+
+static void unmap_ptes(struct mm *mm, u32 start, u32 end)
+{
+    for_ptes(mm, start, end, unmap_pte, 0);
 }
 
 void mm_put(struct mm *mm)
@@ -316,6 +346,19 @@ int vm_map(struct mm *mm, u32 start, u32 len, u32 prot, u32 flags, struct inode 
     return 0;
 }
 
+static void protect_pte(u32 *pte, u32 prot)
+{
+    if (!(*pte & PTE_P)) return;
+    if (!(prot & VM_WRITE))
+        *pte &= ~(PTE_D | PTE_SW_W);
+    else
+        *pte |= PTE_SW_W;
+    if (!(prot & (VM_READ | VM_WRITE | VM_EXEC)))
+        *pte &= ~PTE_V;
+    else
+        *pte |= PTE_V;
+}
+
 int vm_protect(struct mm *mm, u32 start, u32 len, u32 prot)
 {
     if (start & (PAGE_SIZE - 1)) return -EINVAL;
@@ -335,18 +378,7 @@ int vm_protect(struct mm *mm, u32 start, u32 len, u32 prot)
     for (struct vma *v = mm->vmas; v; v = v->next) {
         if (v->start >= start && v->end <= end) {
             v->prot = prot;
-            for (u32 va = v->start; va < v->end; va += PAGE_SIZE) {
-                u32 *pte = pte_lookup(mm, va, 0);
-                if (!pte || !(*pte & PTE_P)) continue;
-                if (!(prot & VM_WRITE))
-                    *pte &= ~(PTE_D | PTE_SW_W);
-                else
-                    *pte |= PTE_SW_W;
-                if (!(prot & (VM_READ | VM_WRITE | VM_EXEC)))
-                    *pte &= ~PTE_V;
-                else
-                    *pte |= PTE_V;
-            }
+            for_ptes(mm, v->start, v->end, protect_pte, prot);
         }
     }
     tlb_flush_mm(mm);
