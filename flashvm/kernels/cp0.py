@@ -4,7 +4,6 @@ Register reset values and writable masks describe the CPU model (a MIPS32r2
 core in the spirit of the 24Kf, with a configurable number of TLB entries).
 Kernels here are called from the interpreter on the slow path only.
 """
-import numpy as np
 from numba import njit
 
 from flashvm.kernels.entrylo import LO_WRITABLE
