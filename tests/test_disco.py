@@ -184,22 +184,24 @@ def test_kernel_must_be_relinked():
 def test_memmap_backmap_and_live_page_migration():
     """Pages of a running 4-VCPU guest move to another node while it computes;
     memmap follows, back-maps find the translations to shoot down, results stay right."""
+    moved = []
+
+    class MigratingDisco(Disco):
+        def between_chunks(self) -> None:       # after the monitor's own work, a page moves
+            super().between_chunks()
+            if len(moved) < 3 and self.m.params[S.P_ROUND_START] > 0:
+                gp = (16 << 20 >> 12) + 16 * len(moved)                     # in the arrays being summed
+                before = self.backmap(vm, gp)
+                new = self.migrate_page(vm, gp, node=5)
+                assert self.backmap(vm, gp) == [] and self.owner_of(new) == (0, gp)
+                moved.append((gp, new, len(before)))
+
     out = io.BytesIO()
-    d = Disco("flash8", [VmSpec(ncpu=4, mem=24 << 20)], out=out)
+    d = MigratingDisco("flash8", [VmSpec(ncpu=4, mem=24 << 20)], out=out)
     vm = d.vms[0]
     d.boot(vm, ksseg("smp_numa.c"), ["smp"])
     first = int(d.m.pmap[0, 0])
     assert d.owner_of(first) == (0, 0) and d.owner_of(0) is None       # the monitor's page is no VM's
-    moved = []
-
-    def migrate():
-        if len(moved) < 3 and d.fm.m.params[S.P_ROUND_START] > 0:
-            gp = (16 << 20 >> 12) + 16 * len(moved)                         # in the arrays being summed
-            before = d.backmap(vm, gp)
-            new = d.migrate_page(vm, gp, node=5)
-            assert d.backmap(vm, gp) == [] and d.owner_of(new) == (0, gp)
-            moved.append((gp, new, len(before)))
-    d.fm.chunk_hooks.append(migrate)
     d.fm.chunk_cycles = 200_000
     r = d.run(max_insns=200_000_000)
     assert vm.status == 0 and b"4 cpus, spread=0, counters 800 1600, ok" in bytes(vm.out)

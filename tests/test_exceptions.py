@@ -11,6 +11,7 @@ from flashvm.isa.fields import assemble
 from flashvm.isa.table import BY_NAME
 from flashvm.kernels import state as S
 from flashvm.kernels.cp0 import reset_cpu
+from flashvm.kernels.entrylo import LO_CACHED, LO_D, LO_G, LO_V, make_lo
 from flashvm.kernels.run import run
 
 NOP = 0
@@ -90,7 +91,7 @@ def test_tlb_hit_invalid_and_modified(m):
     place(m, 0x80000180, SPIN)
     # map VPN2 0x00400000: even page valid read-only (D=0), odd page invalid
     m.cp0[0, S.CP0_EntryHi, 0] = 0x00400000
-    m.cp0[0, S.CP0_EntryLo0, 0] = ((0x10000 >> 12) << 6) | 0x2 | (3 << 3)   # V, not D
+    m.cp0[0, S.CP0_EntryLo0, 0] = make_lo(0x10000 >> 12, LO_CACHED | LO_V)   # V, not D
     m.cp0[0, S.CP0_EntryLo1, 0] = 0
     m.cp0[0, S.CP0_Index, 0] = 3
     place(m, 0x80001000, [enc("tlbwi"), enc("lui", rt=9, uimm=0x0040), enc("lw", rt=8, rs=9, simm=4),
@@ -161,8 +162,8 @@ def test_user_mode_cannot_touch_kseg0_or_cp0(m):
     place(m, 0x80000180, SPIN)
     # user code in kuseg needs a mapping: map 0x00400000 -> physical 0x3000 (even page)
     m.tlb[0, 0, S.TLB_ENTRYHI] = 0x00400000
-    m.tlb[0, 0, S.TLB_LO0] = ((0x3000 >> 12) << 6) | 0x7 | (3 << 3)
-    m.tlb[0, 0, S.TLB_LO1] = 0x1
+    m.tlb[0, 0, S.TLB_LO0] = make_lo(0x3000 >> 12, LO_CACHED | LO_D | LO_V | LO_G)
+    m.tlb[0, 0, S.TLB_LO1] = LO_G
     place(m, 0x80003000, [enc("mfc0", rt=8, rd=12), NOP])
     m.cp0[0, S.CP0_Status, 0] = S.St_UM                      # user mode, CU0=0
     start(m, 0x00400000)

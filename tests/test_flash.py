@@ -16,6 +16,7 @@ from flashvm.machine.config import (
     FLASH8, CacheConfig, ConfigError, MachineConfig, config_from_dict, machine_config, parse_size,
 )
 from flashvm.machine.flash import FlashMachine, GuestError
+from flashvm.machine.supervisor import Supervisor
 from flashvm.toolchain import build_bare
 
 GUEST = Path(__file__).parent / "guest" / "bare"
@@ -23,9 +24,9 @@ GUEST = Path(__file__).parent / "guest" / "bare"
 SMALL_L2 = dataclasses.replace(FLASH8, name="flash8-smallL2", l2=CacheConfig(64 << 10, 2))
 
 
-def boot(cfg, program: Path, mode: str, **build):
+def boot(cfg, program: Path, mode: str, supervisor: Supervisor | None = None, **build):
     out = io.BytesIO()
-    fm = FlashMachine(cfg, mode=mode, out=out)
+    fm = FlashMachine(cfg, mode=mode, out=out, supervisor=supervisor)
     fm.load(load_elf(build_bare([program], **build)))
     fm.write_bootinfo(["test"])
     r = fm.run(max_insns=200_000_000)
@@ -103,6 +104,22 @@ def test_magic_hot_page_event():
     assert int(fm.m.magic[page, 0]) == count // 2
     fm.magic_reset(page)
     assert int(fm.m.magic[page].sum()) == 0
+
+
+def test_supervisor_sees_hot_pages():
+    """The machine's supervisor is told of every hot-page event (Disco's migration policy will be)."""
+    class Watcher(Supervisor):
+        def __init__(self):
+            self.hot: list[tuple[int, int, int]] = []
+
+        def hot_page(self, page, node, count):
+            self.hot.append((page, node, count))
+
+    w = Watcher()
+    cfg = dataclasses.replace(SMALL_L2, hot_page_threshold=50)
+    fm, r, out = boot(cfg, GUEST / "magic_hot.c", "timing", supervisor=w)
+    assert r.status == 0, out
+    assert w.hot and w.hot == r.hot_pages
 
 
 def test_functional_mode_has_no_cache_arrays():

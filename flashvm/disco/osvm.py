@@ -15,7 +15,9 @@ from flashvm.elf import load_elf
 from flashvm.guestos import PANIC_STATUS, ConsoleDemux, build_kernel, os_words, root_disk_image
 from flashvm.machine.disk import Disk, disk_base
 from flashvm.machine.flash import RunResult
+from flashvm.kernels.run import run as run_kernel
 from flashvm.machine.net import Nic, Subnet, net_base
+from flashvm.machine.trace import RunFn
 from flashvm.spec import GuestFile, VmOutcome
 
 
@@ -24,7 +26,8 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
                env: Sequence[str] = (), max_insns: int | None = 4_000_000_000, verbose: int = 0,
                argv_per_vm: Sequence[Sequence[str]] | None = None, hal: bool = False,
                costs: dict[int, int] | None = None, nets: bool = False,
-               progress: Callable[[int], None] | None = None) -> tuple[list[VmOutcome], Disco, RunResult]:
+               progress: Callable[[int], None] | None = None,
+               run_fn: RunFn = run_kernel) -> tuple[list[VmOutcome], Disco, RunResult]:
     """Boot `vms` copies of the guest OS under Disco, each running argv (or
     argv_per_vm[i]) as init over a root disk holding `files`.  `hal`: the
     kernel's HAL build (privileged registers through a special page, monitor
@@ -53,7 +56,7 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
             # no initrd: the root file system is the VM's disk
             disco.boot(vm, kernel, args, list(env), os_words=os_words(verbose=verbose))
         try:
-            r = disco.run(max_insns=max_insns, progress=progress)
+            r = disco.run(max_insns=max_insns, progress=progress, run_fn=run_fn)
         finally:
             for d in disks:
                 d.close()

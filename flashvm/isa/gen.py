@@ -376,7 +376,7 @@ from numba import njit
 from flashvm.kernels.bits import M32, clz32, div32, divu32, fcc, rd_d, rd_s, s32, set_fcc, wr_d, wr_s
 from flashvm.kernels.cp0 import (cfc1_nb, ctc1_nb, eret_nb, irq_pending, mfc0_nb, mtc0_nb,
                                  random_index_nb, rdhwr_nb)
-from flashvm.kernels.disco import exception_nb
+from flashvm.kernels.trap import exception_nb
 from flashvm.kernels.fpu import ({fpu})
 from flashvm.kernels.cache import access_nb
 from flashvm.kernels.mmu import (TC_MASK, XL_MMIO, XL_MMIO_LOAD, load_xlate_nb, mmu_index, store_xlate_nb,

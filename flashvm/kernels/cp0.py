@@ -4,9 +4,9 @@ Register reset values and writable masks describe the CPU model (a MIPS32r2
 core in the spirit of the 24Kf, with a configurable number of TLB entries).
 Kernels here are called from the interpreter on the slow path only.
 """
-import numpy as np
 from numba import njit
 
+from flashvm.kernels.entrylo import LO_WRITABLE
 from flashvm.kernels.fpu import FCSR_RW_MASK, FIR_24KF
 from flashvm.kernels.mmu import tc_flush_nb
 from flashvm.kernels.state import (
@@ -131,7 +131,7 @@ def cp0_written_value(reg, sel, old, val, ntlb):
         if reg == CP0_Index:
             return (old & 0x80000000) | (val & _index_mask(ntlb))
         if reg == CP0_EntryLo0 or reg == CP0_EntryLo1:
-            return val & 0x3FFFFFFF
+            return val & LO_WRITABLE
         if reg == CP0_Context:
             return (old & 0x007FFFFF) | (val & 0xFF800000)
         if reg == CP0_PageMask:

@@ -12,8 +12,8 @@ the guest's ASID (the real TLB is flushed when VCPUs switch, as in the
 paper); real TLB entries are the guest's entries translated through the VM's
 pmap (guest-physical page -> machine page), 4 KB page pairs.
 
-Every exception of such a CPU comes here (`exception_nb`) instead of the
-real vectors:
+Every exception of such a CPU comes here (`disco_trap_nb`, called by the
+CPU's exception entry in flashvm/kernels/trap.py) instead of the real vectors:
 
 * a privileged instruction of the guest kernel (Coprocessor Unusable in
   supervisor mode) is emulated against vcp0/vtlb: mfc0/mtc0, di/ei,
@@ -42,18 +42,18 @@ import numpy as np
 from numba import njit
 
 from flashvm.kernels.cache import access_nb, dma_coherence_nb
-from flashvm.kernels.cp0 import (count_now, cp0_written_value, enter_exception_nb, irq_pending, mtc0_nb,
-                                 take_exception_nb)
+from flashvm.kernels.cp0 import count_now, cp0_written_value, enter_exception_nb, irq_pending, mtc0_nb
+from flashvm.kernels.entrylo import LO_CACHED, LO_D, LO_G, LO_V, lo_dirty, lo_flags, lo_pfn, lo_valid, make_lo
 from flashvm.kernels.mmu import tlb_lookup_nb, tlb_match_nb, tlb_write_nb, xlate_nb
 from flashvm.kernels.state import (
     ACC_FETCH, ACC_LOAD, ACC_STORE, BRANCH_PC, CP0_BadVAddr, CP0_Cause, CP0_Context, CP0_Count, CP0_EntryHi,
     CP0_Compare, CP0_EntryLo0, CP0_EntryLo1, CP0_EPC, CP0_ErrorEPC, CP0_HWREna, CP0_Index, CP0_PageMask, CP0_PRId,
-    CP0_Random, CP0_Status, CP0_Wired, CYCLES, Ca_BD, Ca_IP, Ca_IV, Ca_TI, DS_BUSERR, DS_EMULATED, DS_ERET,
+    CP0_Random, CP0_Status, CP0_Wired, CYCLES, Ca_IP, Ca_TI, DS_BUSERR, DS_EMULATED, DS_ERET,
     DS_HOST, DS_L2TLB_HIT, DS_MFC0, DS_MON_CYCLES, DS_MTC0, DS_REFLECTED, DS_TLB_FLUSH, DS_TLBP,
     DS_TLBWRITE, DS_TRAPS, DS_VINT, DS_VTLB_HIT, DS_WAIT, EXC_ADEL, EXC_ADES, EXC_CPU, EXC_DBE, EXC_IBE,
     EXC_INT, EXC_MOD, EXC_REFILL_FLAG, EXC_RI, EXC_TLBL, EXC_TLBS, EXIT_DISCO, L2_LO0, L2_LO1, L2_TAG,
     L2TLB_BITS, LLBIT, MMU_SUPER, NPC, P_HOME_SHIFT, P_LSHIFT, P_MON_DATA, P_MON_EMUL, P_MON_REFLECT, P_MON_TLB,
-    P_MON_TRAP, P_NTLB, P_TIMING, PC, S_CYC_BASE, S_EXC_BASE, SEL_EBase, SEL_UserLocal, St_BEV, St_CU1,
+    P_MON_TRAP, P_NTLB, P_TIMING, PC, S_CYC_BASE, S_EXC_BASE, SEL_EBase, SEL_UserLocal, St_CU1,
     St_ERL, St_EXL, St_FR, St_IE, St_KSU, TLB_ENTRYHI, TLB_LO0, TLB_LO1, TLB_PAGEMASK, VCPU, VS_TIMER_MASKED,
     VS_HAL, VS_VM, WAITING, X_A0, X_A1, X_A2, X_A3, X_CPU, X_REASON, DS_MCALL, DS_ZERO_PAGES, DS_FREE_PAGES,
 )
@@ -240,15 +240,15 @@ def l2tlb_flush_nb(m, c, v):
 @njit(cache=True, _nrt=False)
 def _machine_lo(m, vm, glo):
     """A guest EntryLo (guest-physical PFN) made machine; invalid (V=0) if the page is not the VM's."""
-    if glo & 2 == 0:
-        return glo & 0x3F & ~2
-    gpfn = (glo >> 6) & 0xFFFFFF
+    if not lo_valid(glo):
+        return lo_flags(glo) & ~LO_V
+    gpfn = lo_pfn(glo)
     if gpfn >= m.pmap.shape[1]:
         return -1
     mp = m.pmap[vm, gpfn]
     if mp < 0:
         return -1
-    return (mp << 6) | (glo & 0x3F)
+    return make_lo(mp, lo_flags(glo))
 
 
 @njit(cache=True, _nrt=False)
@@ -284,13 +284,13 @@ def fill_nb(m, c, v, va, store):
         # the HAL pair: the monitor-call page stays invalid (it traps), the special page is the VCPU's
         if not odd:
             return NOT_VALID
-        _real_insert(m, c, va, asid, 0, (m.vstate[v, VS_HAL] << 6) | 0x1E)
+        _real_insert(m, c, va, asid, 0, make_lo(m.vstate[v, VS_HAL], LO_CACHED | LO_D | LO_V))
         return FILLED
     k = _l2_index(vpn2)
     tag = m.l2tlb[v, k, L2_TAG]
     if tag == (vpn2 << 9) | asid or tag == (vpn2 << 9) | 0x100:
         lo = m.l2tlb[v, k, L2_LO1 if odd else L2_LO0]
-        if lo & 2 and (not store or lo & 4):
+        if lo_valid(lo) and (not store or lo_dirty(lo)):
             _real_insert(m, c, va, asid, m.l2tlb[v, k, L2_LO0], m.l2tlb[v, k, L2_LO1])
             m.dstats[v, DS_L2TLB_HIT] += 1
             return FILLED
@@ -301,7 +301,7 @@ def fill_nb(m, c, v, va, store):
     pm = t[v, i, TLB_PAGEMASK] | 0x1FFF
     half = (pm + 1) >> 1                     # bytes mapped by each EntryLo
     glo = t[v, i, TLB_LO1] if va & half else t[v, i, TLB_LO0]
-    if glo & 2 == 0 or (store and glo & 4 == 0):
+    if not lo_valid(glo) or (store and not lo_dirty(glo)):
         return NOT_VALID
     vm = m.vstate[v, VS_VM]
     # the 4 KB pair around va, inside the guest's (possibly larger) page
@@ -310,9 +310,9 @@ def fill_nb(m, c, v, va, store):
     for h in range(2):
         a = (va & ~0x1FFF) | (h << 12)
         g = t[v, i, TLB_LO1] if a & half else t[v, i, TLB_LO0]
-        if g & 2:
-            gpa = (((g >> 6) & 0xFFFFFF) << 12) + (a & (half - 1) & ~0xFFF)
-            g = (g & 0x3F) | ((gpa >> 12) << 6)
+        if lo_valid(g):
+            gpa = (lo_pfn(g) << 12) + (a & (half - 1) & ~0xFFF)
+            g = make_lo(gpa >> 12, lo_flags(g))
         ml = _machine_lo(m, vm, g)
         if ml < 0:
             if h == odd:
@@ -323,7 +323,7 @@ def fill_nb(m, c, v, va, store):
             lo0 = ml
         else:
             lo1 = ml
-    g_all = t[v, i, TLB_LO0] & t[v, i, TLB_LO1] & 1
+    g_all = t[v, i, TLB_LO0] & t[v, i, TLB_LO1] & LO_G
     m.l2tlb[v, k, L2_TAG] = (vpn2 << 9) | (0x100 if g_all else (t[v, i, TLB_ENTRYHI] & 0xFF))
     m.l2tlb[v, k, L2_LO0] = lo0
     m.l2tlb[v, k, L2_LO1] = lo1
@@ -379,7 +379,7 @@ def _guest_tlb_write(m, c, v, index):
     pm = vc[v, CP0_PageMask, 0]
     lo0 = vc[v, CP0_EntryLo0, 0]
     lo1 = vc[v, CP0_EntryLo1, 0]
-    old_valid = (t[v, index, TLB_LO0] | t[v, index, TLB_LO1]) & 2
+    old_valid = lo_valid(t[v, index, TLB_LO0] | t[v, index, TLB_LO1])
     t[v, index, TLB_PAGEMASK] = pm
     t[v, index, TLB_ENTRYHI] = vc[v, CP0_EntryHi, 0] & (~(pm | 0x1FFF) & M32 | 0xFF)
     t[v, index, TLB_LO0] = lo0
@@ -410,11 +410,11 @@ def _guest_tlbr(m, v):
     if i >= m.params[P_NTLB]:
         return
     t = m.vtlb
-    g = t[v, i, TLB_LO0] & t[v, i, TLB_LO1] & 1
+    g = t[v, i, TLB_LO0] & t[v, i, TLB_LO1] & LO_G
     vc[v, CP0_PageMask, 0] = t[v, i, TLB_PAGEMASK]
     vc[v, CP0_EntryHi, 0] = t[v, i, TLB_ENTRYHI]
-    vc[v, CP0_EntryLo0, 0] = (t[v, i, TLB_LO0] & ~1) | g
-    vc[v, CP0_EntryLo1, 0] = (t[v, i, TLB_LO1] & ~1) | g
+    vc[v, CP0_EntryLo0, 0] = (t[v, i, TLB_LO0] & ~LO_G) | g
+    vc[v, CP0_EntryLo1, 0] = (t[v, i, TLB_LO1] & ~LO_G) | g
 
 
 @njit(cache=True, _nrt=False)
@@ -602,16 +602,8 @@ def _vtlb_valid(m, v, va):
     t = m.vtlb
     half = ((t[v, i, TLB_PAGEMASK] | 0x1FFF) + 1) >> 1
     glo = t[v, i, TLB_LO1] if va & half else t[v, i, TLB_LO0]
-    return glo & 2 != 0
+    return lo_valid(glo)
 
 
-@njit(cache=True, _nrt=False)
-def exception_nb(m, c, code, pc, npc, bpc, badva, ce):
-    """Every exception of the interpreter: the monitor's when the CPU runs a VCPU, else the hardware's."""
-    if m.cpu[c, VCPU] != 0:
-        return disco_trap_nb(m, c, code, pc, npc, bpc, badva, ce)
-    return take_exception_nb(m, c, code, pc, bpc, badva, ce)
-
-
-__all__ = ["hal_push_nb", "hal_pull_nb", "exception_nb", "disco_trap_nb", "emulate_nb", "fill_nb", "reflect_nb", "deliver_pending_nb",
+__all__ = ["hal_push_nb", "hal_pull_nb", "disco_trap_nb", "emulate_nb", "fill_nb", "reflect_nb", "deliver_pending_nb",
            "post_interrupt_nb", "sync_real_status_nb", "l2tlb_flush_nb", "DX_KSEG", "DX_HALT", "DX_MCALL"]

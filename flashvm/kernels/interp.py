@@ -6,7 +6,7 @@ from numba import njit
 from flashvm.kernels.bits import M32, clz32, div32, divu32, fcc, rd_d, rd_s, s32, set_fcc, wr_d, wr_s
 from flashvm.kernels.cp0 import (cfc1_nb, ctc1_nb, eret_nb, irq_pending, mfc0_nb, mtc0_nb,
                                  random_index_nb, rdhwr_nb)
-from flashvm.kernels.disco import exception_nb
+from flashvm.kernels.trap import exception_nb
 from flashvm.kernels.fpu import (add_s, add_d, sub_s, sub_d, mul_s, mul_d, div_s, div_d, sqrt_s, sqrt_d, abs_s, abs_d, neg_s, neg_d, recip_s, recip_d, rsqrt_s, rsqrt_d, madd_s, madd_d, msub_s, msub_d, nmadd_s, nmadd_d, nmsub_s, nmsub_d, cmp_s, cmp_d, round_w_s, round_w_d, trunc_w_s, trunc_w_d, ceil_w_s, ceil_w_d, floor_w_s, floor_w_d, cvt_w_s, cvt_w_d, round_l_s, round_l_d, trunc_l_s, trunc_l_d, ceil_l_s, ceil_l_d, floor_l_s, floor_l_d, cvt_l_s, cvt_l_d, cvt_s_d, cvt_d_s, cvt_s_w, cvt_d_w, cvt_s_l, cvt_d_l)
 from flashvm.kernels.cache import access_nb
 from flashvm.kernels.mmu import (TC_MASK, XL_MMIO, XL_MMIO_LOAD, load_xlate_nb, mmu_index, store_xlate_nb,

@@ -13,6 +13,7 @@ the ASID or Status.ERL invalidates what it could have derived from them.
 """
 from numba import njit
 
+from flashvm.kernels.entrylo import LO_G, lo_dirty, lo_pfn, lo_valid
 from flashvm.kernels.state import (
     MMIO_PENDING, MMIO_SIZE, MMIO_VALUE, ACC_LOAD, ACC_FETCH, ACC_STORE, CP0_EntryHi, CP0_Index, CP0_PageMask, CP0_EntryLo0,
     CP0_EntryLo1, CP0_Status, EXC_ADEL, EXC_ADES, EXC_DBE, EXC_IBE, EXC_MOD, EXC_REFILL_FLAG,
@@ -78,7 +79,7 @@ def tlb_match_nb(t, n, va, asid):
         hi = t[i, TLB_ENTRYHI]
         vmask = ~(t[i, TLB_PAGEMASK] | 0x1FFF) & M32
         if (hi ^ va) & vmask == 0:
-            g = t[i, TLB_LO0] & t[i, TLB_LO1] & 1
+            g = t[i, TLB_LO0] & t[i, TLB_LO1] & LO_G
             if g or (hi & 0xFF) == asid:
                 return i
     return -1
@@ -123,12 +124,12 @@ def xlate_nb(m, c, mi, va, acc):
             pm = m.tlb[c, i, TLB_PAGEMASK] | 0x1FFF
             odd = va & ((pm + 1) >> 1)
             lo = m.tlb[c, i, TLB_LO1] if odd else m.tlb[c, i, TLB_LO0]
-            if lo & 2 == 0:                          # V
+            if not lo_valid(lo):
                 return _fault(acc, EXC_TLBL, EXC_TLBS)
-            if acc == ACC_STORE and lo & 4 == 0:     # D
+            if acc == ACC_STORE and not lo_dirty(lo):
                 return -1 - EXC_MOD
             off = va & (pm >> 1)
-            pa = (((lo >> 6) & 0xFFFFFF) << 12) & ~(pm >> 1) | off
+            pa = (lo_pfn(lo) << 12) & ~(pm >> 1) | off
     if pa < m.params[P_RAM_SIZE]:
         _tc_fill(m, c, mi, acc, va, pa)
         return pa
@@ -198,11 +199,11 @@ def tlbr_nb(m, c):
     if i >= m.params[P_NTLB]:
         return
     t = m.tlb
-    g = t[c, i, TLB_LO0] & t[c, i, TLB_LO1] & 1
+    g = t[c, i, TLB_LO0] & t[c, i, TLB_LO1] & LO_G
     m.cp0[c, CP0_PageMask, 0] = t[c, i, TLB_PAGEMASK]
     m.cp0[c, CP0_EntryHi, 0] = t[c, i, TLB_ENTRYHI]
-    m.cp0[c, CP0_EntryLo0, 0] = (t[c, i, TLB_LO0] & ~1) | g
-    m.cp0[c, CP0_EntryLo1, 0] = (t[c, i, TLB_LO1] & ~1) | g
+    m.cp0[c, CP0_EntryLo0, 0] = (t[c, i, TLB_LO0] & ~LO_G) | g
+    m.cp0[c, CP0_EntryLo1, 0] = (t[c, i, TLB_LO1] & ~LO_G) | g
     tc_flush_nb(m, c)  # EntryHi (and so the ASID) may have changed
 
 

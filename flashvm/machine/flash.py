@@ -13,9 +13,11 @@ numbers are the table in flashvm/machine/layout.py):
 
 `FlashMachine(config, mode=...)` builds the kernel state from a
 `MachineConfig` (flash1, flash8, uma8 or a file), `load()` puts a
-freestanding ELF in RAM, `run()` runs until the guest halts.  The machine is
-also the `DeviceHost` of its DMA devices: simulated time, a deterministic
-event queue, interrupt lines and coherent DMA.
+freestanding ELF in RAM, `run()` runs until the guest halts.  A
+`Supervisor` (flashvm/machine/supervisor.py; Disco is one) takes over the
+exits, chunk boundaries and failures the bare machine does not serve.  The
+machine is also the `DeviceHost` of its DMA devices: simulated time, a
+deterministic event queue, interrupt lines and coherent DMA.
 """
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ from flashvm.machine.layout import (
     BOOT_HALT_ON_EXIT, BOOTINFO_PA, BOOTINFO_SIZE, KSEG0, KSEG1, KSSEG, MAGIC_BASE, MAGIC_SIZE, POWER_BASE, ROM_SIZE,
     SMP_BASE, SMP_SIZE, TIMER_BASE, UART_BASE,
 )
+from flashvm.machine.supervisor import Supervisor
 
 IRQ_IPI = 1          # hardware interrupt lines (Cause.IP2 + line)
 IRQ_MAGIC = 4
@@ -260,16 +263,14 @@ class FlashMachine:
 
     def __init__(self, config: MachineConfig | str = "flash1", *, mode: str = "functional",
                  out: BinaryIO | None = None, chunk_cycles: int = 4_000_000,
-                 disco: tuple[int, int, int] = (0, 0, 0)):
+                 disco: tuple[int, int, int] = (0, 0, 0), supervisor: Supervisor | None = None):
+        """`supervisor`: who serves what the bare machine does not (default: nobody)."""
         if mode not in MODES:
             raise ValueError(f"mode {mode!r}: must be one of {', '.join(MODES)}")
         self.cfg = machine_config(config)
         self.mode = mode
         self.m: Machine = build_state(self.cfg, timing=mode == "timing", disco=disco)
-        # exits beyond the machine's own (Disco registers EXIT_DISCO); handler(cpu)
-        self.exit_handlers: dict[int, Callable[[int], None]] = {}
-        # called between chunks of simulated time (Disco's VCPU scheduler)
-        self.chunk_hooks: list[Callable[[], None]] = []
+        self.supervisor = supervisor if supervisor is not None else Supervisor()
         for c in range(self.cfg.ncpu):
             reset_cpu(self.m, c)
         self.ram8 = self.m.ram8
@@ -283,7 +284,6 @@ class FlashMachine:
         self._events: list[tuple[int, int, Callable[[], None]]] = []
         self._seq = 0
         self._irq_sources: dict[tuple[int, int], set[int]] = {}
-        self.hot_page_handlers: list[Callable[[int, int, int], None]] = []
         self.hot_pages: list[tuple[int, int, int]] = []
         self.uart = Uart(UART_BASE, out=out, irq=lambda level: self.set_irq(self.uart, 0, 0, level))
         self.smp = Smp(self)
@@ -417,8 +417,7 @@ class FlashMachine:
         for page, node, count in events:
             self.hot_pages.append((page, node, count))
             self.magic.hot_page(page, node, count)
-            for h in self.hot_page_handlers:
-                h(page, node, count)
+            self.supervisor.hot_page(page, node, count)
 
     def run(self, max_insns: int | None = None, progress: Callable[[int], None] | None = None,
             run_fn: Callable[[Machine, int], int] = run_kernel) -> RunResult:
@@ -444,13 +443,12 @@ class FlashMachine:
                 c = int(m.exitrec[X_CPU])
                 if why == EXIT_BUDGET or why == EXIT_WAIT:
                     now = int(m.params[P_ROUND_START])
-                    if why == EXIT_WAIT and not self._events:
-                        self.all_waiting()
+                    if why == EXIT_WAIT and not self._events and not self.supervisor.all_waiting():
+                        self._deadlock()
                     if why == EXIT_BUDGET and budget == self.chunk_cycles:
                         self._check_stuck(done)
                     self._fire_events(now)
-                    for hook in self.chunk_hooks:
-                        hook()
+                    self.supervisor.between_chunks()
                     if progress:
                         progress(int(m.cpu[:, INSNS].sum()))
                     continue
@@ -473,9 +471,7 @@ class FlashMachine:
                     elif why == EXIT_HALT:
                         reason = "all CPUs halted"
                         break
-                    elif why in self.exit_handlers:
-                        self.exit_handlers[why](c)
-                    else:
+                    elif not self.supervisor.on_exit(why, c):
                         raise GuestError(f"unexpected exit {EXIT_NAMES[why]} from CPU {c}")
                 finally:
                     self._serving = False
@@ -505,7 +501,7 @@ class FlashMachine:
         m.stats[c, S_CYC_BASE + mode] += self.io_cycles
         m.stats[c, S_STALL_BASE + mode] += self.io_cycles
 
-    def all_waiting(self) -> None:
+    def _deadlock(self) -> None:
         """Every CPU waits and no event is due: nothing can ever run again."""
         m = self.m
         raise GuestError("every CPU waits for an interrupt that nothing can raise "
@@ -515,9 +511,10 @@ class FlashMachine:
         m = self.m
         if int(m.cpu[:, INSNS].sum()) == insns_before and not m.cpu[:, WAITING].any():
             c = int(m.params[P_CURCPU]) % self.cfg.ncpu
-            self.stuck(c)
+            if not self.supervisor.stuck(c):
+                self._stuck(c)
 
-    def stuck(self, c: int) -> None:
+    def _stuck(self, c: int) -> None:
         """No CPU retired an instruction in a whole chunk: CPU c loops taking exceptions."""
         m = self.m
         cause = int(m.cp0[c, CP0_Cause, 0])

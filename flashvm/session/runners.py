@@ -96,7 +96,7 @@ def run_disco(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     per = max(4, min(DISCO_VM_MB, (cfg.ram_bytes >> 20) // vms - 2))
     res, disco, r = run_os_vms(files, argv, vms=vms, cpus_per_vm=spec.cpus or 1, machine=cfg,
                                mode=spec.sim_mode, hal=spec.hal, max_insns=spec.max_insns, mem_mb=per,
-                               env=_env(spec), progress=progress)
+                               env=_env(spec), progress=progress, run_fn=run_fn)
     if progress is not None:
         progress.clear()
     for vm in res:

@@ -1,0 +1,105 @@
+"""Disco's containment: a VM that halts, panics, deadlocks, loops taking
+exceptions or keeps interrupts off stops alone; the others go on.  When the
+last VM stops, the run ends (MachineHalted with the run's status).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flashvm.disco.vm import VirtualMachine
+from flashvm.kernels import state as S
+from flashvm.machine.devices import MachineHalted
+from flashvm.machine.flash import FlashMachine
+
+
+class Containment:
+    """The containment part of the monitor (a mixin of Disco: uses `m`, `fm`, `vms`,
+    `queue`, `running`, `watchdog_ms`, `status` and the VCPU part's switching)."""
+    m: S.Machine
+    fm: FlashMachine
+    vms: list[VirtualMachine]
+    queue: list[list[int]]
+    running: list[int]
+    watchdog_ms: float
+    status: int
+    _view: Callable
+    _switch_in: Callable[[int, int], None]
+    _switch_out: Callable[[int], None]
+
+    def _vm_halted(self, vm: VirtualMachine, h: MachineHalted) -> None:
+        if h.status == -1:
+            self.fail(vm, h.reason)
+            return
+        vm.status = h.status
+        self._stop(vm)
+
+    def fail(self, vm: VirtualMachine, why: str) -> None:
+        """Stop `vm` for good; the other VMs go on."""
+        if vm.done:
+            return
+        vm.failure = why
+        self._stop(vm)
+
+    def _stop(self, vm: VirtualMachine) -> None:
+        m = self.m
+        vm.console.flush_line()
+        for k, v in enumerate(vm.vcpus):
+            c = vm.cpus[k]
+            if v in self.queue[c]:
+                self.queue[c].remove(v)
+            if self.running[c] == v:
+                self._switch_out(c)
+                if self.queue[c]:
+                    self._switch_in(c, self.queue[c][0])
+                else:
+                    m.cpu[c, S.HALTED] = 1
+                    m.cpu[c, S.WAITING] = 0
+        if all(v.done for v in self.vms):
+            raise MachineHalted(self.status)
+
+    def _fail_stuck(self) -> bool:
+        """Nothing retired in a whole chunk: the VMs whose CPUs loop taking exceptions
+        fail.  False when no VM is (the machine itself is stuck)."""
+        m = self.m
+        failed = False
+        for vm in self.vms:
+            if not vm.done and not any(self._view(v)[0][S.WAITING] for v in vm.vcpus):
+                v = vm.vcpus[0]
+                self.fail(vm, f"stuck taking exceptions (a VCPU at pc={int(m.cpu[vm.cpus[0], S.PC]):#010x}, "
+                              f"guest EPC={int(m.vcp0[v, S.CP0_EPC, 0]):#010x})")
+                failed = True
+        return failed
+
+    def _fail_waiting(self) -> None:
+        """No CPU can ever run again: the VMs still going are deadlocked; they fail."""
+        for vm in self.vms:
+            if not vm.done:
+                self.fail(vm, "every virtual CPU waits for an interrupt that nothing can raise")
+
+    def _arm_watchdog(self) -> None:
+        self.fm.schedule(self.fm.now_ns() + int(self.watchdog_ms * 1e6 / 2), self._watchdog)
+
+    def _watchdog(self) -> None:
+        """Every watchdog period: a VM with interrupts off in all its VCPUs' kernels, twice running, stops."""
+        m = self.m
+        for vm in self.vms:
+            if vm.done:
+                continue
+            off = all((m.vcp0[v, S.CP0_Status, 0] & S.St_IE) == 0 or m.vcp0[v, S.CP0_Status, 0] & 6
+                      for v in vm.vcpus)
+            progress = int(m.cpu[vm.cpus, S.INSNS].sum())
+            waiting = all(self._view(v)[0][S.WAITING] for v in vm.vcpus)
+            if progress == vm.last_insns and not waiting:
+                self.fail(vm, f"stuck: no instruction retired in {self.watchdog_ms / 2:g} ms of simulated time "
+                              f"(an exception loop at guest pc={int(m.cpu[vm.cpus[0], S.PC]):#010x})")
+                continue
+            vm.strikes = (vm.strikes + 1) if off else 0
+            vm.last_insns = progress
+            if vm.strikes >= 2:
+                self.fail(vm, f"watchdog: no interrupts for {self.watchdog_ms:g} ms of simulated time "
+                              "(a guest looping with interrupts off)")
+        if not all(v.done for v in self.vms):
+            self._arm_watchdog()
+
+
+__all__ = ["Containment"]

@@ -1,0 +1,144 @@
+"""Disco's memory: machine pages for the VMs, the pmap (guest page -> machine
+page, in the kernel state), the memmap (machine page -> VM and guest page),
+back-maps and shootdowns of cached translations, page migration, and guest
+reads and writes through a VM's pmap.
+
+Each node keeps its first MONITOR_BYTES for the monitor; a VM's memory comes
+from the node of its first VCPU, then the next nodes, page by page.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from flashvm.disco.vm import VirtualMachine
+from flashvm.kernels.cache import dma_coherence_nb
+from flashvm.kernels.disco import l2tlb_flush_real
+from flashvm.kernels.entrylo import lo_pfn, lo_valid
+from flashvm.kernels.state import L2_LO0, L2_LO1, L2_TAG, TLB_ENTRYHI, TLB_LO0, Machine
+from flashvm.machine.config import MachineConfig
+from flashvm.machine.flash import GuestError
+
+MONITOR_BYTES = 1 << 20          # reserved at the start of every node: the monitor's code and data
+
+
+class GuestMemory:
+    """The memory part of the monitor (a mixin of Disco: uses `cfg`, `m` and
+    the VCPU part's `_cpu_running`)."""
+    cfg: MachineConfig
+    m: Machine
+    _cpu_running: Callable[[int], int]
+
+    def _init_memory(self) -> None:
+        cfg = self.cfg
+        self._alloc = [MONITOR_BYTES] * cfg.nodes          # next free byte in each node (contiguous layout)
+        # memmap: machine page -> (VM << 20 | guest page) that maps it, -1 if none (free or the monitor's)
+        self.memmap = np.full(cfg.ram_bytes >> 12, -1, np.int64)
+        self._free_pages: list[list[int]] = [[] for _ in range(cfg.nodes)]   # given back by migrations
+        self.migrations = 0
+
+    def _map_vm(self, vm: int, nbytes: int, node: int) -> np.ndarray:
+        """Give VM `vm` its memory (from `node` first): its pmap and the memmap; returns the pages."""
+        pages = self._allocate(nbytes, node, vm)
+        self.m.pmap[vm, :] = -1
+        self.m.pmap[vm, :nbytes >> 12] = pages
+        self.memmap[pages] = (vm << 20) | np.arange(len(pages))
+        return pages
+
+    def _allocate(self, nbytes: int, node: int, vm: int) -> np.ndarray:
+        """Machine pages for `nbytes` of guest memory: from `node` first, then the
+        other nodes in order (the pmap makes them look contiguous to the guest)."""
+        per = self.cfg.mem_per_node
+        need = nbytes >> 12
+        if self.cfg.interleave:
+            order = [0]
+            limits = {0: self.cfg.ram_bytes}
+        else:
+            order = [node] + [n for n in range(self.cfg.nodes) if n != node]
+            limits = {n: per for n in order}
+        pages = []
+        for n in order:
+            base = 0 if self.cfg.interleave else n * per
+            free = (limits[n] - self._alloc[n]) >> 12
+            take = min(free, need - len(pages))
+            if take > 0:
+                first = (base + self._alloc[n]) >> 12
+                pages.extend(range(first, first + take))
+                self._alloc[n] += take << 12
+            if len(pages) == need:
+                return np.array(pages, np.int64)
+        raise GuestError(f"VM {vm}: {nbytes >> 20} MB do not fit in what is left of machine memory "
+                         f"({self.cfg.ram_bytes >> 20} MB, {MONITOR_BYTES >> 20} MB per node kept for the monitor)")
+
+    # ------------------------------------------------------------ memmap, back-maps, migration
+    def owner_of(self, machine_page: int) -> tuple[int, int] | None:
+        """memmap: the (VM, guest page) a machine page backs, or None."""
+        e = int(self.memmap[machine_page])
+        return None if e < 0 else (e >> 20, e & 0xFFFFF)
+
+    def backmap(self, vm: VirtualMachine, gpage: int) -> list[tuple[int, int]]:
+        """Where the monitor's translations map guest page `gpage` of `vm`: (VCPU, virtual
+        address) for every L2TLB entry and real TLB entry that points at its machine page."""
+        m = self.m
+        mp = int(m.pmap[vm.index, gpage])
+        out = []
+        for v in vm.vcpus:
+            l2 = m.l2tlb[v]
+            tables = [(l2[:, L2_LO0:L2_LO1 + 1], l2[:, L2_TAG] >= 0, l2[:, L2_TAG] >> 9)]
+            c = self._cpu_running(v)
+            if c >= 0:
+                t = m.tlb[c]
+                tables.append((t[:, TLB_LO0:TLB_LO0 + 2], np.ones(len(t), bool), t[:, TLB_ENTRYHI] >> 13))
+            for los, valid, vpn2 in tables:
+                for half in (0, 1):
+                    lo = los[:, half]
+                    hit = valid & lo_valid(lo) & (lo_pfn(lo) == mp)
+                    for i in np.nonzero(hit)[0]:
+                        out.append((v, int(vpn2[i] << 13) | (half << 12)))
+        return out
+
+    def shootdown(self, vm: VirtualMachine, gpage: int) -> int:
+        """Drop every cached translation of guest page `gpage` (L2TLBs, and the real TLBs of the
+        CPUs running the VM's VCPUs); returns how many there were."""
+        m = self.m
+        hits = self.backmap(vm, gpage)
+        mp = int(m.pmap[vm.index, gpage])
+        for v in vm.vcpus:
+            for half in (L2_LO0, L2_LO1):
+                lo = m.l2tlb[v][:, half]
+                stale = (m.l2tlb[v][:, L2_TAG] >= 0) & (lo_pfn(lo) == mp)
+                m.l2tlb[v][stale, L2_TAG] = -1
+            c = self._cpu_running(v)
+            if c >= 0 and any(h[0] == v for h in hits):
+                l2tlb_flush_real(m, c)
+        return len(hits)
+
+    def migrate_page(self, vm: VirtualMachine, gpage: int, node: int) -> int:
+        """Move guest page `gpage` of `vm` to a machine page on `node`: copy it, repoint the
+        pmap and memmap, shoot down the old translations.  Returns the new machine page."""
+        m = self.m
+        old = int(m.pmap[vm.index, gpage])
+        if self._free_pages[node]:
+            new = self._free_pages[node].pop()
+        else:
+            new = int(self._allocate(4096, node, vm.index)[0])
+        m.ram8[new << 12:(new + 1) << 12] = m.ram8[old << 12:(old + 1) << 12]
+        self.shootdown(vm, gpage)
+        m.pmap[vm.index, gpage] = new
+        self.memmap[new] = (vm.index << 20) | gpage
+        self.memmap[old] = -1
+        self._free_pages[old * 4096 // self.cfg.mem_per_node].append(old)
+        dma_coherence_nb(m, old << 12, 4096)
+        self.migrations += 1
+        return new
+
+    def guest_write(self, vm: VirtualMachine, gpa: int, data: bytes) -> None:
+        """Write guest-physical memory of `vm` (through its pmap, coherently)."""
+        vm.host.dma_write(gpa, data)
+
+    def guest_read(self, vm: VirtualMachine, gpa: int, n: int) -> bytes:
+        """Read `n` bytes of guest-physical memory of `vm`."""
+        return vm.host.dma_read(gpa, n)
+
+__all__ = ["MONITOR_BYTES", "GuestMemory"]

@@ -1,0 +1,45 @@
+"""What the monitor knows of a virtual machine: its spec, its record, its failure."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flashvm.machine.devices import Device
+
+
+class VmFailed(Exception):
+    """A VM stops for good (panic, bad state); the others go on."""
+
+
+@dataclass(frozen=True)
+class VmSpec:
+    """One virtual machine: its CPUs, memory and disks."""
+    ncpu: int = 1
+    mem: int = 32 << 20
+    name: str = ""
+    hal: bool = False           # map the HAL special page (for a guest built with the HAL)
+
+
+@dataclass
+class VirtualMachine:
+    """A VM as the monitor keeps it.  Its virtual devices (`host`, `console`,
+    `uart`, `smp`) are attached by the monitor (flashvm/disco/vdevices.py)."""
+    index: int
+    name: str
+    ncpu: int
+    mem: int
+    vcpus: list[int]                 # global VCPU numbers
+    cpus: list[int]                  # the physical CPU running each VCPU
+    base: int                        # machine address of guest-physical 0 (the rest: see the pmap)
+    out: bytearray = field(default_factory=bytearray)
+    status: int | None = None
+    failure: str | None = None
+    devices: list[Device] = field(default_factory=list)
+    strikes: int = 0                 # watchdog periods in a row with interrupts off
+    last_insns: int = 0
+
+    @property
+    def done(self) -> bool:
+        return self.status is not None or self.failure is not None
+
+
+__all__ = ["VirtualMachine", "VmFailed", "VmSpec"]
