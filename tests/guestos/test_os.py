@@ -20,7 +20,7 @@ import pytest
 from flashvm.guestos import boot_os, build_kernel, exec_os, make_initrd
 from flashvm.toolchain import build_user
 
-GUEST = Path(__file__).parent / "guest"
+GUEST = Path(__file__).parents[1] / "guest"
 OSG = GUEST / "os"
 PROGRAMS = tomllib.loads((GUEST / "programs.toml").read_text())["program"]
 QEMU = shutil.which("qemu-mipsel")

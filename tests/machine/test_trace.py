@@ -25,7 +25,7 @@ from flashvm.machine.trace import KINDS, Tracer, parse_kinds, run_fn
 from flashvm.guestos import boot_os, build_kernel
 from flashvm.toolchain import build_bare, build_user
 
-GUEST = Path(__file__).parent / "guest"
+GUEST = Path(__file__).parents[1] / "guest"
 BARE = GUEST / "bare"
 
 INSN = re.compile(r"^insn cpu=\d+ pc=[0-9a-f]{8} word=[0-9a-f]{8}( <[^>]+>)? \S.*$")
@@ -229,7 +229,7 @@ def test_guest_os_syscalls_and_same_simulation(ncpu):
 def test_disco_guest_exceptions_are_the_guests():
     # under Disco the guest's exception state is its VCPU's CP0, which the trace reads
     prog = build_bare([BARE / "traps_bare.c"], extra_flags=["-DBARE_KSSEG"], name="traps_bare_ksseg",
-                      linker_script=Path(__file__).parents[1] / "flashvm/guest/bare/link-ksseg.ld")
+                      linker_script=Path(__file__).parents[2] / "flashvm/guest/bare/link-ksseg.ld")
 
     def run(kinds=None):
         d = Disco("flash1", [VmSpec(ncpu=1, mem=16 << 20)], out=io.BytesIO())

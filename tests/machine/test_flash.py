@@ -19,7 +19,7 @@ from flashvm.machine.flash import FlashMachine, GuestError
 from flashvm.machine.supervisor import Supervisor
 from flashvm.toolchain import build_bare
 
-GUEST = Path(__file__).parent / "guest" / "bare"
+GUEST = Path(__file__).parents[1] / "guest" / "bare"
 # the paper's flash8 with a 64 KB L2, so that the test's arrays stream from memory
 SMALL_L2 = dataclasses.replace(FLASH8, name="flash8-smallL2", l2=CacheConfig(64 << 10, 2))
 

@@ -18,7 +18,7 @@ from flashvm.fs import BLOCK_SIZE, MAX_FILE_SIZE, C_DIR, FlashFS, mkfs
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("ziglang") is None,
                                 reason="the Python package 'ziglang' (C compiler) is not installed")
 
-DRIVERS = Path(__file__).resolve().parent / "guest" / "fs"    # C test programs
+DRIVERS = Path(__file__).resolve().parents[1] / "guest" / "fs"    # C test programs
 SOURCES = [DRIVERS / "fsdrv.c", C_DIR / "flashfs.c"]
 WARN = ["-Wall", "-Wextra", "-Werror"]
 

@@ -15,7 +15,7 @@ from flashvm.disco.osvm import run_os_vms
 from flashvm.guestos import PANIC_STATUS
 from flashvm.toolchain import build_user
 
-GUEST = Path(__file__).parent / "guest"
+GUEST = Path(__file__).parents[1] / "guest"
 OSG = GUEST / "os"
 PROGRAMS = {p["name"]: p for p in tomllib.loads((GUEST / "programs.toml").read_text())["program"]}
 
@@ -102,7 +102,7 @@ def _cli(*args, cwd=None):
     import subprocess
     import sys
     return subprocess.run([sys.executable, "-m", "flashvm.cli", *args], capture_output=True, timeout=600,
-                          cwd=cwd or Path(__file__).parent.parent)
+                          cwd=cwd or Path(__file__).parents[2])
 
 
 def test_exec_os_in_vms_tags_outputs_and_writes_disco_counters(tmp_path):

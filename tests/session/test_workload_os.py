@@ -10,7 +10,7 @@ import pytest
 
 from flashvm.workload import WorkloadError, load_workload
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 
 
 def _write(tmp_path: Path, run: str, *, kind: str = "user") -> Path:

@@ -21,7 +21,7 @@ from flashvm.kernels import state as S
 from flashvm.machine.bare import BareMachine
 from flashvm.toolchain import build_bare
 
-ROOT = Path(__file__).parent
+ROOT = Path(__file__).parents[1]
 BARE = ROOT / "guest" / "bare"
 LINK_KSSEG = ROOT.parent / "flashvm" / "guest" / "bare" / "link-ksseg.ld"
 

@@ -19,7 +19,7 @@ import pytest
 from flashvm.process import run_process
 from flashvm.toolchain import build_user
 
-GUEST = Path(__file__).parent / "guest"
+GUEST = Path(__file__).parents[1] / "guest"
 PROGRAMS = tomllib.loads((GUEST / "programs.toml").read_text())["program"]
 QEMU = shutil.which("qemu-mipsel")
 

@@ -12,7 +12,7 @@ from flashvm.machine.bare import BareMachine, GuestError
 from flashvm.kernels import state as S
 from flashvm.toolchain import build_bare
 
-BARE = Path(__file__).parent / "guest" / "bare"
+BARE = Path(__file__).parents[1] / "guest" / "bare"
 
 
 def boot(name: str, max_insns: int = 20_000_000) -> tuple[BareMachine, int, str]:

@@ -13,8 +13,8 @@ import pytest
 from flashvm.results import read_run
 from flashvm.toolchain import build_user
 
-GUEST = Path(__file__).parent / "guest"
-ROOT = Path(__file__).parent.parent
+GUEST = Path(__file__).parents[1] / "guest"
+ROOT = Path(__file__).parents[2]
 
 
 def flashvm(*args: str, cwd: Path = ROOT, timeout: int = 600) -> subprocess.CompletedProcess:

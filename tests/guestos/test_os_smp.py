@@ -9,7 +9,7 @@ import pytest
 from flashvm.guestos import boot_os
 from flashvm.toolchain import build_user
 
-OSG = Path(__file__).parent / "guest" / "os"
+OSG = Path(__file__).parents[1] / "guest" / "os"
 
 
 @pytest.mark.parametrize("ncpu", [1, 4])
