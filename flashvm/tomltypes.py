@@ -79,6 +79,8 @@ def describe_type(tp: Any, plural: bool = False) -> str:
     if origin is dict:
         args = get_args(tp)
         return ("tables" if plural else "a table") + (f" of {describe_type(args[1], True)}" if args else "")
+    if tp in (dict, list):
+        return ("tables" if plural else "a table") if tp is dict else ("lists" if plural else "a list")
     if dataclasses.is_dataclass(tp):
         return f"{'tables' if plural else 'a table'} ([{tp.__name__}])"
     return (_PLURAL if plural else _NAMES).get(tp, getattr(tp, "__name__", str(tp)))
@@ -90,10 +92,10 @@ def describe_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return f"the string {value!r}"
-    if isinstance(value, (list, tuple)):
-        return f"a list {list(value)!r}"
-    if isinstance(value, dict):
-        return "a table"
+    if isinstance(value, (list, tuple, dict)):
+        shown = repr(list(value) if isinstance(value, tuple) else value)
+        what = "a table" if isinstance(value, dict) else "a list"
+        return f"{what} {shown}" if len(shown) <= 60 else what
     if isinstance(value, (int, float)):
         return f"the number {value!r}"
     return f"{type(value).__name__} {value!r}"

@@ -44,21 +44,21 @@ def test_process_and_bare_modes_are_unchanged(tmp_path):
 
 @pytest.mark.parametrize("run, message", [
     ('mode = "os"\ncpus = 0', "run.cpus is 0; use a whole number of CPUs, 1..64"),
-    ('mode = "os"\ncpus = "2"', "run.cpus is '2'"),
-    ('mode = "os"\ncpus = true', "run.cpus is True"),
+    ('mode = "os"\ncpus = "2"', "run.cpus is the string '2'; expected an integer (e.g. cpus = 4 in [run])"),
+    ('mode = "os"\ncpus = true', "run.cpus is true; expected an integer"),
     ('mode = "os"\ncpus = 2', "run.cpus: 2 CPUs asked for, but machine flash1 has 1 CPU"),
     ('mode = "os"\nmachine = "uma8"\ncpus = 9', "run.cpus: 9 CPUs asked for, but machine uma8 has 8 CPUs"),
     ('mode = "os"\nvariant = "paged"', "run.variant is 'paged'; use \"kseg0\" or \"mapped\""),
-    ('mode = "os"\nfiles = ["in.txt"]', "run.files must be a table"),
+    ('mode = "os"\nfiles = ["in.txt"]', "run.files is a list ['in.txt']; expected a table of paths (strings) (e.g. files = { \"/data/in.txt\" = \"in.txt\" } in [run])"),
     ('mode = "os"\nfiles = {"data/in.txt" = "in.txt"}', "run.files: guest path 'data/in.txt' must be an absolute"),
     ('mode = "os"\nfiles = {"/data/" = "in.txt"}', "run.files: guest path '/data/' must be an absolute"),
     ('mode = "os"\nfiles = {"/a/../b" = "in.txt"}', "run.files: guest path '/a/../b'"),
-    ('mode = "os"\nfiles = {"/in.txt" = 3}', "run.files: the host path for '/in.txt' must be a non-empty string"),
+    ('mode = "os"\nfiles = {"/in.txt" = 3}', "run.files is a table {'/in.txt': 3}; expected a table of paths (strings)"),
     ('mode = "os"\nfiles = {"/in.txt" = "nope.txt"}', "run.files: /in.txt = 'nope.txt': no such file"),
     ('mode = "os"\nfiles = {"/bin/w" = "in.txt"}', "run.files: /bin/w is the workload's own program"),
-    ('mode = "os"\ncommands = "w"', "run.commands must be a list of command lines"),
+    ('mode = "os"\ncommands = "w"', "run.commands is the string 'w'; expected a list of lists of strings"),
     ('mode = "os"\ncommands = [[]]', "run.commands must be a list of command lines"),
-    ('mode = "os"\ncommands = [["w", 1]]', "run.commands must be a list of command lines"),
+    ('mode = "os"\ncommands = [["w", 1]]', "run.commands is a list [['w', 1]]; expected a list of lists of strings"),
     ('mode = "os"\ncommands = [["w"], []]', "run.commands must be a list of command lines"),
     ('mode = "os"\ncommands = [["w"], ["sh", "-c", "w"]]',
      "run.commands: command 2: program 'sh' is not on the guest's disk (/bin/w or a run.files entry)"),
@@ -74,7 +74,7 @@ def test_process_and_bare_modes_are_unchanged(tmp_path):
     ('files = {"/a" = "in.txt"}', "run.files applies only to run.mode = \"os\""),
     ('commands = [["w"]]', "run.commands applies only to run.mode = \"os\""),
     ('mode = "vm"', "run.mode is 'vm'; use \"process\", \"bare\" or \"os\""),
-    ('args = "1 2"', "run.args must be a list of strings"),
+    ('args = "1 2"', "run.args is the string '1 2'; expected a list of strings or numbers"),
 ])
 def test_bad_os_keys_get_one_line_errors(tmp_path, run, message):
     with pytest.raises(WorkloadError) as e:
