@@ -49,7 +49,8 @@ def test_process_and_bare_modes_are_unchanged(tmp_path):
     ('mode = "os"\ncpus = 2', "run.cpus: 2 CPUs asked for, but machine flash1 has 1 CPU"),
     ('mode = "os"\nmachine = "uma8"\ncpus = 9', "run.cpus: 9 CPUs asked for, but machine uma8 has 8 CPUs"),
     ('mode = "os"\nvariant = "paged"', "run.variant is 'paged'; use \"kseg0\" or \"mapped\""),
-    ('mode = "os"\nfiles = ["in.txt"]', "run.files is a list ['in.txt']; expected a table of paths (strings) (e.g. files = { \"/data/in.txt\" = \"in.txt\" } in [run])"),
+    ('mode = "os"\nfiles = ["in.txt"]', "run.files is a list ['in.txt']; expected a table of paths (strings) "
+                                       "(e.g. files = { \"/data/in.txt\" = \"in.txt\" } in [run])"),
     ('mode = "os"\nfiles = {"data/in.txt" = "in.txt"}', "run.files: guest path 'data/in.txt' must be an absolute"),
     ('mode = "os"\nfiles = {"/data/" = "in.txt"}', "run.files: guest path '/data/' must be an absolute"),
     ('mode = "os"\nfiles = {"/a/../b" = "in.txt"}', "run.files: guest path '/a/../b'"),
