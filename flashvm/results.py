@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -79,8 +80,12 @@ def exc_names() -> list[str]:
 
 
 def default_path(results_dir: Path, name: str) -> Path:
+    """`results_dir`/<name>-<time>.h5.  The name is made a plain file name first
+    (letters, digits, '-', '_' and '.', not starting with '.'; anything else
+    becomes '_'), so the file lands in `results_dir` whatever the name is."""
+    plain = re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".")[:100] or "run"
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    return results_dir / f"{name}-{stamp}.h5"
+    return Path(results_dir) / f"{plain}-{stamp}.h5"
 
 
 def _dataset(g: h5py.Group, name: str, data, description: str, unit: str | None = None, **attrs) -> None:

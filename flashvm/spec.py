@@ -53,6 +53,20 @@ class RunSpec:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"run kind {self.kind!r}: use one of {', '.join(KINDS)}")
+        problem = max_insns_problem(self.max_insns, "max_insns")
+        if problem:
+            raise ValueError(problem)
+        for what, n in (("cpus", self.cpus), ("vms", self.vms)):
+            if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+                raise ValueError(f"{what} {n!r}: must be a whole number, at least 1 (or None)")
+
+
+def max_insns_problem(value: Any, option: str = "--max-insns") -> str | None:
+    """What is wrong with an instruction limit given as `option`, in one line
+    (None when it is a positive whole number or None, no limit)."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        return None
+    return f"{option} {value!r}: give a positive number of instructions (or leave it out for no limit)"
 
 
 @dataclass

@@ -3,6 +3,7 @@ run and check them (the schema is documented at the top of
 workloads/raytrace/workload.toml)."""
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,13 +13,19 @@ from flashvm.guestos.multi import MULTI_PROGRAM, multi_argv, multi_program
 from flashvm.machine.config import ConfigError, MachineConfig, machine_config, machine_with_cpus
 from flashvm.spec import RunReport, RunSpec
 from flashvm.toolchain import build_bare, build_user
+from flashvm.tomltypes import field_types, type_problem
 
 class WorkloadError(ValueError):
     """A workload.toml that cannot be used; the message names the file and the problem."""
 
 
+# a workload's name names its program (/bin/<name>), its build and its result file:
+# letters, digits, '-', '_' and '.', not starting with '.', so it never leaves a folder
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
+
+
 MODES = ("process", "bare", "os")
-OS_KEYS = ("cpus", "variant", "files", "commands", "vms", "hal")     # [run] keys that only mode = "os" takes
+OS_KEYS = ("cpus", "variant", "files", "commands", "vms", "hal", "allow_outside")   # [run] keys only mode = "os" takes
 VARIANTS = ("kseg0", "mapped")
 MAX_CPUS = 64
 
@@ -26,7 +33,7 @@ _KEYS = {
     "": {"name", "description", "build", "run", "check", "reference"},
     "build": {"kind", "sources", "opt", "flags"},
     "run": {"mode", "args", "env", "stdin", "timeout_s", "max_insns", "machine", "sim_mode",
-            "cpus", "variant", "files", "commands", "vms", "hal"},
+            "cpus", "variant", "files", "commands", "vms", "hal", "allow_outside"},
     "check": {"exit_status", "stdout_contains", "stdout_equals"},
 }
 
@@ -58,6 +65,7 @@ class Workload:
     commands: tuple[tuple[str, ...], ...] = ()   # guest argvs from run.commands (else /bin/<name> + args)
     vms: int | None = None           # run N copies of the guest OS in Disco's VMs (cpus: VCPUs per VM)
     hal: bool = False                # with vms: the kernel's HAL build
+    allow_outside: bool = False      # run.files may name host files outside the workload's folder
 
     @property
     def guest_program(self) -> str:
@@ -138,6 +146,45 @@ class Workload:
         return problems
 
 
+# the type TOML must give for a key, where it is not its Workload field's (tomltypes reads
+# Path as a string, a tuple as a list); args and env values may be numbers, written as text
+_TOML_TYPES: dict[str, Any] = {
+    "description": str, "build.kind": str, "run.args": list[str | float], "run.env": dict[str, str | float],
+    "check.stdout_contains": str | list[str], "reference": dict,
+}
+# how each key is written, for the error that says what to write
+_EXAMPLES = {
+    "name": '"raytrace"', "description": '"what it does"', "build.kind": '"user"',
+    "build.sources": '["prog.c"]', "build.opt": '"-O2"', "build.flags": '["-DN=4"]', "run.mode": '"process"',
+    "run.args": '["320", "240"]', "run.env": '{ NAME = "value" }', "run.stdin": '"input text"',
+    "run.timeout_s": "600", "run.max_insns": "100000000", "run.machine": '"flash8"',
+    "run.sim_mode": '"timing"', "run.cpus": "4", "run.variant": '"mapped"',
+    "run.files": '{ "/data/in.txt" = "in.txt" }', "run.commands": '[["prog", "arg"], ["prog", "arg2"]]',
+    "run.vms": "2", "run.hal": "true", "run.allow_outside": "true", "check.exit_status": "0",
+    "check.stdout_contains": '"checksum"', "check.stdout_equals": '"the whole output"',
+    "reference": "{ qemu_seconds = 1.3 }",
+}
+
+
+def _check_types(data: dict[str, Any], toml_path: Path) -> None:
+    """Each key's value has the type of the Workload field it fills (one-line
+    WorkloadError naming the key, what was given and how to write it)."""
+    types = field_types(Workload)
+    for section in ("", "build", "run", "check"):
+        table = data if section == "" else data.get(section, {})
+        for key, value in table.items():
+            if section == "" and key in _KEYS:
+                continue                         # a section: its keys are checked on their own
+            dotted = f"{section}.{key}" if section else key
+            tp = _TOML_TYPES.get(dotted, types.get(key))
+            problem = type_problem(value, tp)
+            if problem is not None:
+                example = _EXAMPLES.get(dotted)
+                hint = "" if example is None else \
+                    f" (e.g. {key} = {example}" + (f" in [{section}])" if section else ")")
+                raise WorkloadError(f"{toml_path}: {dotted} is {problem}{hint}")
+
+
 def _expect(cond: bool, where: Path, msg: str) -> None:
     if not cond:
         raise WorkloadError(f"{where}: {msg}")
@@ -152,8 +199,10 @@ def load_workload(path: str | Path) -> Workload:
                             "(e.g. workloads/raytrace)")
     try:
         data: dict[str, Any] = tomllib.loads(toml_path.read_text())
-    except tomllib.TOMLDecodeError as e:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise WorkloadError(f"{toml_path}: not valid TOML ({e})") from None
+    except OSError as e:
+        raise WorkloadError(f"{toml_path}: cannot be read ({e.strerror})") from None
     for section, allowed in _KEYS.items():
         table = data if section == "" else data.get(section, {})
         _expect(isinstance(table, dict), toml_path, f"[{section}] must be a table")
@@ -162,15 +211,19 @@ def load_workload(path: str | Path) -> Workload:
             where = "the top level" if not section else f"[{section}]"
             raise WorkloadError(f"{toml_path}: unknown key {unknown[0]!r} in {where}; "
                                 f"allowed: {', '.join(sorted(allowed))}")
+    _check_types(data, toml_path)
     d = toml_path.parent
     build, run, check = data.get("build", {}), data.get("run", {}), data.get("check", {})
     name = data.get("name", d.name)
-    _expect(isinstance(name, str) and name, toml_path, "name must be a non-empty string")
+    if not PLAIN_NAME.fullmatch(name):
+        given = f"name {name!r}" if "name" in data else f"the folder's name {name!r} (the default name)"
+        plain = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip(".-")[:100] or "workload"
+        raise WorkloadError(f"{toml_path}: {given} is not a plain name: use letters, digits, '-', '_' and '.', "
+                            f"not starting with '.', at most 100 characters (e.g. name = \"{plain}\")")
     kind = build.get("kind", "user")
     _expect(kind in ("user", "bare"), toml_path, f"build.kind is {kind!r}; use \"user\" or \"bare\"")
     sources = build.get("sources")
-    _expect(isinstance(sources, list) and sources and all(isinstance(s, str) for s in sources), toml_path,
-            "build.sources must be a non-empty list of file names")
+    _expect(bool(sources), toml_path, "build.sources must be a non-empty list of file names")
     srcs = tuple(d / s for s in sources)
     for s in srcs:
         _expect(s.exists(), toml_path, f"source {s.name} does not exist in {d}")
@@ -178,31 +231,29 @@ def load_workload(path: str | Path) -> Workload:
     _expect(mode in MODES, toml_path, f"run.mode is {mode!r}; use \"process\", \"bare\" or \"os\"")
     _expect((mode == "bare") == (kind == "bare"), toml_path,
             f"run.mode {mode!r} does not fit build.kind {kind!r} (process and os need user, bare needs bare)")
-    args = run.get("args", [])
-    _expect(isinstance(args, list) and all(isinstance(a, (str, int, float)) for a in args), toml_path,
-            "run.args must be a list of strings")
-    env = run.get("env", {})
-    _expect(isinstance(env, dict), toml_path, "run.env must be a table of strings")
+    args, env = run.get("args", []), run.get("env", {})
     contains = check.get("stdout_contains", ())
     if isinstance(contains, str):
         contains = (contains,)
     status = check.get("exit_status", 0)
-    _expect(isinstance(status, int), toml_path, "check.exit_status must be an integer")
     sim_mode = run.get("sim_mode", "functional")
     _expect(sim_mode in ("functional", "timing"), toml_path,
             f"run.sim_mode is {sim_mode!r}; use \"functional\" or \"timing\"")
-    machine = str(run.get("machine", "flash1"))
+    machine = run.get("machine", "flash1")
     if (toml_path.parent / machine).is_file():
         machine = str(toml_path.parent / machine)
     max_insns = run.get("max_insns")
-    _expect(max_insns is None or (isinstance(max_insns, int) and max_insns > 0), toml_path,
-            "run.max_insns must be a positive integer")
+    _expect(max_insns is None or max_insns > 0, toml_path,
+            f"run.max_insns is {max_insns}; give a positive number of instructions (or leave it out)")
+    timeout_s = run.get("timeout_s")
+    _expect(timeout_s is None or timeout_s > 0, toml_path,
+            f"run.timeout_s is {timeout_s}; give a positive number of seconds (or leave it out)")
     os_run = _os_keys(run, toml_path, mode, name, machine, args)
     return Workload(
         name=name, description=data.get("description", ""), directory=d, kind=kind, sources=srcs,
         opt=build.get("opt", "-O2"), flags=tuple(build.get("flags", ())), mode=mode,
         args=tuple(str(a) for a in args), env={str(k): str(v) for k, v in env.items()},
-        stdin=str(run.get("stdin", "")).encode(), timeout_s=run.get("timeout_s"), max_insns=max_insns,
+        stdin=run.get("stdin", "").encode(), timeout_s=timeout_s, max_insns=max_insns,
         machine=machine, sim_mode=sim_mode,
         exit_status=status, stdout_contains=tuple(contains), stdout_equals=check.get("stdout_equals"),
         **os_run,
@@ -210,7 +261,7 @@ def load_workload(path: str | Path) -> Workload:
 
 
 def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, args: list) -> dict:
-    """Validate [run]'s guest-OS keys (cpus, variant, files, commands)."""
+    """Validate the values of [run]'s guest-OS keys (their types are checked already)."""
     given = [k for k in OS_KEYS if k in run]
     if mode != "os":
         _expect(not given, toml_path, f"run.{given[0] if given else ''} applies only to run.mode = \"os\" "
@@ -219,7 +270,7 @@ def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, arg
     d = toml_path.parent
     cpus = run.get("cpus")
     if cpus is not None:
-        _expect(isinstance(cpus, int) and not isinstance(cpus, bool) and 1 <= cpus <= MAX_CPUS, toml_path,
+        _expect(1 <= cpus <= MAX_CPUS, toml_path,
                 f"run.cpus is {cpus!r}; use a whole number of CPUs, 1..{MAX_CPUS}")
         try:
             mcfg = machine_config(machine)
@@ -235,31 +286,24 @@ def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, arg
             f"run.variant is {variant!r}; use " + " or ".join(f'"{v}"' for v in VARIANTS if v != "hal")
             + " (the HAL build: run.vms with run.hal = true)")
     vms = run.get("vms")
-    _expect(vms is None or (isinstance(vms, int) and not isinstance(vms, bool) and 1 <= vms <= 64), toml_path,
+    _expect(vms is None or 1 <= vms <= 64, toml_path,
             f"run.vms is {vms!r}; use a whole number of virtual machines, 1..64")
     hal = run.get("hal", False)
-    _expect(isinstance(hal, bool), toml_path, f"run.hal is {hal!r}; use true or false")
     _expect(not hal or vms is not None, toml_path, "run.hal needs run.vms: the HAL kernel runs in Disco's VMs")
-    files_in = run.get("files", {})
-    _expect(isinstance(files_in, dict), toml_path,
-            'run.files must be a table {"/guest/path" = "host/path"} (host paths relative to the workload)')
+    allow_outside = run.get("allow_outside", False)
     files: dict[str, Path] = {}
     program = f"/bin/{name}"
-    for guest, host in files_in.items():
-        _expect(isinstance(host, str) and host, toml_path,
-                f"run.files: the host path for {guest!r} must be a non-empty string")
+    for guest, host in run.get("files", {}).items():
+        _expect(bool(host), toml_path, f"run.files: the host path for {guest!r} must be a non-empty string")
         _expect(guest.startswith("/") and not guest.endswith("/") and "//" not in guest
                 and not any(part in (".", "..") for part in guest.split("/")), toml_path,
                 f"run.files: guest path {guest!r} must be an absolute file path like \"/data/input.txt\"")
         _expect(guest != program, toml_path, f"run.files: {guest} is the workload's own program")
-        hp = d / host
-        _expect(hp.is_file(), toml_path, f"run.files: {guest} = {host!r}: no such file in {d}")
-        files[guest] = hp
+        files[guest] = _host_file(guest, host, d, allow_outside, toml_path)
     commands: list[tuple[str, ...]] = []
     if "commands" in run:
         cmds = run["commands"]
-        _expect(isinstance(cmds, list) and cmds and all(
-            isinstance(c, list) and c and all(isinstance(a, str) for a in c) for c in cmds), toml_path,
+        _expect(bool(cmds) and all(cmds), toml_path,
             'run.commands must be a list of command lines, e.g. [["prog", "arg"]] or [["a"], ["b", "x"]]')
         _expect(not args, toml_path, "run.commands and run.args both given; put the arguments in the command")
         several = len(cmds) > 1
@@ -279,4 +323,23 @@ def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, arg
             except ValueError as e:
                 raise WorkloadError(f"{toml_path}: run.commands: {e}") from None
     return {"cpus": cpus, "variant": variant, "files": files, "commands": tuple(commands), "vms": vms,
-            "hal": hal}
+            "hal": hal, "allow_outside": allow_outside}
+
+
+def _host_file(guest: str, host: str, folder: Path, allow_outside: bool, toml_path: Path) -> Path:
+    """The host file a run.files entry names: by default inside the workload's
+    folder, relative, without '..' and without a symbolic link leading out of it
+    (a workload from elsewhere must not read the user's files); anywhere with
+    run.allow_outside = true."""
+    path = folder / host
+    outside = f"; set run.allow_outside = true to take host files from outside {folder}"
+    if not allow_outside:
+        _expect(not Path(host).is_absolute() and ".." not in Path(host).parts, toml_path,
+                f"run.files: {guest} = {host!r}: the host path must be relative to the workload's folder, "
+                f"without '..'{outside}")
+    _expect(path.is_file(), toml_path, f"run.files: {guest} = {host!r}: no such file in {folder}")
+    if not allow_outside:
+        real = path.resolve()
+        _expect(real.is_relative_to(folder.resolve()), toml_path,
+                f"run.files: {guest} = {host!r} is a link to {real}, outside the workload's folder{outside}")
+    return path

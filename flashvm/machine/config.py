@@ -28,14 +28,32 @@ from typing import Any
 
 from flashvm.kernels.state import CacheShape
 from flashvm.machine.layout import DEV_BASE
+from flashvm.tomltypes import describe_value, field_types, type_problem
 
 MB = 1 << 20
 KB = 1 << 10
 MAX_RAM = DEV_BASE        # RAM must end below the device window
+MAX_CLOCK_MHZ = 1_000_000       # limits that keep cycle counts well inside the kernels' int64 words
+MAX_LATENCY_NS = 1_000_000_000
+MAX_QUANTUM = 1_000_000_000_000
 
 
 class ConfigError(ValueError):
     """A machine configuration that cannot be built; the message names the field."""
+
+
+def _type_problems(obj: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """(field, "<given>; expected <type>") for each field of a config dataclass
+    whose value has the wrong type, nested tables as "l2.ways"."""
+    out = []
+    for name, tp in field_types(type(obj)).items():
+        v = getattr(obj, name)
+        problem = type_problem(v, tp)
+        if problem is not None:
+            out.append((prefix + name, problem))
+        elif dataclasses.is_dataclass(v):
+            out.extend(_type_problems(v, f"{prefix}{name}."))
+    return out
 
 
 @dataclass(frozen=True)
@@ -117,9 +135,14 @@ class MachineConfig:
         unit = self.interleave or self.mem_per_node
         return unit.bit_length() - 1
 
-    def validate(self) -> "MachineConfig":
+    def validate(self, where: str | None = None) -> "MachineConfig":
+        """This config, if every field has its type and a value the machine can
+        model; else a one-line ConfigError naming the field, prefixed with `where`
+        (default: the machine's name; a config file gives its path)."""
         def bad(msg: str) -> None:
-            raise ConfigError(f"machine {self.name!r}: {msg}")
+            raise ConfigError(f"{where or f'machine {self.name!r}'}: {msg}")
+        for key, problem in _type_problems(self):
+            bad(f"{key} is {problem}")
         if not 1 <= self.nodes <= 64:
             bad(f"nodes = {self.nodes}: must be 1..64")
         if self.cpus_per_node < 1 or self.ncpu > 64:
@@ -135,21 +158,34 @@ class MachineConfig:
                 "at 0x1F000000); use fewer nodes or less mem_per_node")
         if not 16 <= self.line_bytes <= 4096:
             bad(f"line_bytes = {self.line_bytes}: must be 16..4096")
-        if self.interleave and (self.interleave & (self.interleave - 1) or self.interleave < 4096):
-            bad(f"interleave = {self.interleave}: a power of two, at least one 4 KB page")
+        if self.interleave < 0 or self.interleave and (self.interleave & (self.interleave - 1)
+                                                       or self.interleave < 4096):
+            bad(f"interleave = {self.interleave}: 0, or a power of two of at least one 4 KB page")
         for nm in ("l1i", "l1d", "l2"):
             cc: CacheConfig = getattr(self, nm)
-            if cc.ways < 1 or cc.size % (cc.ways * self.line_bytes):
+            if cc.size <= 0:
+                bad(f"{nm}.size = {cc.size}: must be positive")
+            if cc.ways < 1:
+                bad(f"{nm}.ways = {cc.ways}: must be at least 1")
+            if cc.size % (cc.ways * self.line_bytes):
                 bad(f"{nm}: {cc.size} bytes is not a whole number of {cc.ways}-way sets of {self.line_bytes}-byte lines")
             sets = cc.size // (cc.ways * self.line_bytes)
             if sets & (sets - 1):
                 bad(f"{nm}: {sets} sets: size / (ways * line) must be a power of two")
         if self.l2.size < max(self.l1i.size, self.l1d.size):
             bad("the L2 must be at least as large as each L1 (it includes them)")
-        if self.clock_mhz <= 0 or self.quantum < 1 or self.tlb_entries < 1 or self.tlb_entries > 64:
-            bad("clock_mhz, quantum must be positive and tlb_entries 1..64")
+        if not 0 < self.clock_mhz <= MAX_CLOCK_MHZ:
+            bad(f"clock_mhz = {self.clock_mhz}: must be above 0 and at most {MAX_CLOCK_MHZ}")
+        if not 1 <= self.quantum <= MAX_QUANTUM:
+            bad(f"quantum = {self.quantum}: must be 1..{MAX_QUANTUM} cycles")
+        if not 1 <= self.tlb_entries <= 64:
+            bad(f"tlb_entries = {self.tlb_entries}: must be 1..64")
         if self.hot_page_threshold < 0:
-            bad("hot_page_threshold must be >= 0")
+            bad(f"hot_page_threshold = {self.hot_page_threshold}: must be >= 0 (0: no hot-page events)")
+        for f in dataclasses.fields(LatencyConfig):
+            ns = getattr(self.latency, f.name)
+            if not 0 <= ns <= MAX_LATENCY_NS:     # also refuses nan
+                bad(f"latency.{f.name} = {ns}: must be 0..{MAX_LATENCY_NS} ns")
         return self
 
     def latencies_cycles(self) -> dict[str, int]:
@@ -194,46 +230,46 @@ def parse_size(v: Any, what: str) -> int:
     raise ConfigError(f"{what}: {v!r} is not a size (write e.g. 32768, \"32K\" or \"1M\")")
 
 
-def _fields(cls) -> dict[str, dataclasses.Field]:
-    return {f.name: f for f in dataclasses.fields(cls)}
-
-
-def _sub(cls, base, table: dict, where: str):
+def _sub(cls, base, table: Any, where: str, say: str):
+    fs = field_types(cls)
     if not isinstance(table, dict):
-        raise ConfigError(f"{where}: expected a table")
-    fs = _fields(cls)
+        raise ConfigError(f"{say}{where} is {describe_value(table)}; expected a table: "
+                          f"[{where}] with keys {', '.join(fs)}")
     kw = {}
     for k, v in table.items():
         if k not in fs:
-            raise ConfigError(f"{where}: unknown key {k!r} (known: {', '.join(fs)})")
-        kw[k] = parse_size(v, f"{where}.{k}") if k == "size" else v
+            raise ConfigError(f"{say}{where}: unknown key {k!r} (known: {', '.join(fs)})")
+        kw[k] = parse_size(v, f"{say}{where}.{k}") if k == "size" else v
     return dataclasses.replace(base, **kw)
 
 
-def config_from_dict(d: dict, *, name: str = "custom") -> MachineConfig:
+def config_from_dict(d: dict, *, name: str = "custom", source: str | Path | None = None) -> MachineConfig:
+    """The MachineConfig a TOML table describes (module doc); errors are one line,
+    prefixed with `source` (the file it came from) when given."""
+    say = f"{source}: " if source is not None else ""
     d = dict(d)
     base_name = d.pop("base", None)
-    if base_name is not None and base_name not in PRESETS:
-        raise ConfigError(f"base = {base_name!r}: unknown (known: {', '.join(PRESETS)})")
+    if base_name is not None and (not isinstance(base_name, str) or base_name not in PRESETS):
+        raise ConfigError(f"{say}base = {base_name!r}: unknown (known: {', '.join(PRESETS)})")
     cfg = PRESETS[base_name] if base_name else MachineConfig()
-    fs = _fields(MachineConfig)
+    fs = field_types(MachineConfig)
     kw: dict[str, Any] = {"name": d.pop("name", name)}
     for k, v in d.items():
         if k not in fs:
-            raise ConfigError(f"unknown key {k!r} (known: {', '.join(fs)})")
+            raise ConfigError(f"{say}unknown key {k!r} (known: {', '.join(fs)})")
         if k in ("l1i", "l1d", "l2"):
-            kw[k] = _sub(CacheConfig, getattr(cfg, k), v, k)
+            kw[k] = _sub(CacheConfig, getattr(cfg, k), v, k, say)
         elif k == "latency":
-            kw[k] = _sub(LatencyConfig, cfg.latency, v, k)
+            kw[k] = _sub(LatencyConfig, cfg.latency, v, k, say)
         elif k in ("mem_per_node", "interleave", "line_bytes"):
-            kw[k] = parse_size(v, k)
+            kw[k] = parse_size(v, f"{say}{k}")
         else:
             kw[k] = v
     try:
         cfg = dataclasses.replace(cfg, **kw)
     except TypeError as e:
-        raise ConfigError(str(e)) from None
-    return cfg.validate()
+        raise ConfigError(f"{say}{e}") from None
+    return cfg.validate(str(source) if source is not None else None)
 
 
 def machine_config(spec: str | Path | MachineConfig) -> MachineConfig:
@@ -246,11 +282,16 @@ def machine_config(spec: str | Path | MachineConfig) -> MachineConfig:
     p = Path(s)
     if not p.exists():
         raise ConfigError(f"machine {s!r}: neither a preset ({', '.join(PRESETS)}) nor a config file")
+    if not p.is_file():
+        raise ConfigError(f"machine {s!r}: not a file; give a preset ({', '.join(PRESETS)}) "
+                          "or a machine TOML file")
     try:
         data = tomllib.loads(p.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{p}: not valid TOML: {e}") from None
-    return config_from_dict(data, name=p.stem)
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot be read ({e.strerror})") from None
+    return config_from_dict(data, name=p.stem, source=p)
 
 
 def machine_with_cpus(machine: str | Path | MachineConfig, cpus: int) -> MachineConfig:

@@ -17,8 +17,8 @@ from typing import Any
 from flashvm.elf import ElfImage, load_elf
 from flashvm.kernels.run import run as run_kernel
 from flashvm.kernels.state import (
-    CYCLES, EXC_MOD, EXC_SYS, EXC_TLBL, EXC_TLBS, EXIT_BUDGET, EXIT_EXCEPTION, EXIT_NAMES, INSNS,
-    MMU_FLAT, NPC, PC, X_A0, X_A1, X_A2, X_A3, Machine, new_machine,
+    CYCLES, EXC_MOD, EXC_SYS, EXC_TLBL, EXC_TLBS, EXIT_BUDGET, EXIT_EXCEPTION, EXIT_HOT_PAGE, EXIT_NAMES,
+    INSNS, MMU_FLAT, NPC, P_HOTQ_N, PC, X_A0, X_A1, X_A2, X_A3, Machine, new_machine,
 )
 from flashvm.machine.config import FLASH1, MachineConfig
 from flashvm.machine.flash import RunResult, build_state
@@ -269,6 +269,12 @@ class LinuxProcess:
                         x = m.exitrec
                         self.handle_exception(int(x[X_A0]), int(x[X_A1]) & 0xFFFFFFFF,
                                               int(x[X_A2]) & 0xFFFFFFFF, int(x[X_A3]))
+                        continue
+                    if reason == EXIT_HOT_PAGE:
+                        # MAGIC's hot-page events (timing mode, hot_page_threshold > 0) have
+                        # no consumer in process mode: no OS migrates pages here.  Drop them
+                        # and go on; the per-page miss counters and the exit count stay.
+                        m.params[P_HOTQ_N] = 0
                         continue
                     name = EXIT_NAMES[reason] if 0 <= reason < len(EXIT_NAMES) else str(reason)
                     raise RuntimeError(f"process mode: unexpected exit reason {name} from the CPU "

@@ -179,3 +179,49 @@ def test_sizes():
     with pytest.raises(ConfigError):
         parse_size("lots", "x")
     assert config_from_dict({"base": "flash1", "interleave": "4K"}).interleave == 4096
+
+
+# ---------------------------------------------------------------- config validation (issue 10, item 11)
+@pytest.mark.parametrize("text, words", [
+    ('nodes = "8"\n', "bad.toml: nodes is the string '8'; expected an integer"),
+    ("nodes = true\n", "nodes is true; expected an integer"),
+    ('clock_mhz = "fast"\n', "clock_mhz is the string 'fast'; expected a number"),
+    ('[l2]\nways = "2"\n', "l2.ways is the string '2'; expected an integer"),
+    ('uma = "no"\n', "uma is the string 'no'; expected true or false"),
+    ("l2 = 5\n", "l2 is the number 5; expected a table: [l2] with keys size, ways"),
+    ('base = ["flash8"]\n', "base = ['flash8']: unknown"),
+    ("[latency]\nremote_ns = -900\n", "latency.remote_ns = -900: must be 0.."),
+    ("[latency]\nio_ns = nan\n", "latency.io_ns = nan"),
+    ("clock_mhz = 0\n", "clock_mhz = 0: must be above 0"),
+    ("clock_mhz = -400\n", "clock_mhz = -400"),
+    ("quantum = 0\n", "quantum = 0: must be 1.."),
+    ("tlb_entries = 0\n", "tlb_entries = 0: must be 1..64"),
+    ("hot_page_threshold = -1\n", "hot_page_threshold = -1: must be >= 0"),
+    ("[l1d]\nsize = 0\n", "l1d.size = 0: must be positive"),
+    ("[l1d]\nways = 0\n", "l1d.ways = 0: must be at least 1"),
+    ("[l2]\nsize = \"96K\"\n", "l2: 384 sets: size / (ways * line) must be a power of two"),
+    ("interleave = -4096\n", "interleave = -4096"),
+    ("line_bytes = 100\n", "line_bytes = 100: must be a power of two"),
+])
+def test_config_types_and_ranges(tmp_path, text, words):
+    p = tmp_path / "bad.toml"
+    p.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        machine_config(p)
+    assert "\n" not in str(e.value) and str(p) in str(e.value) and words in str(e.value), str(e.value)
+
+
+def test_config_built_in_python_is_checked_too():
+    with pytest.raises(ConfigError, match="machine 'x': l2.ways is the string '2'; expected an integer"):
+        MachineConfig(name="x", l2=CacheConfig(1 << 20, "2")).validate()
+    with pytest.raises(ConfigError, match="latency is the number 3"):
+        MachineConfig(name="x", latency=3).validate()
+    # no negative latency reaches the kernels as negative cycles
+    with pytest.raises(ConfigError, match="latency.local_ns = -1.0"):
+        dataclasses.replace(FLASH8, latency=dataclasses.replace(FLASH8.latency, local_ns=-1.0)).validate()
+    assert MachineConfig(clock_mhz=200).validate().clock_mhz == 200      # an integer is a number
+
+
+def test_machine_config_refuses_a_directory(tmp_path):
+    with pytest.raises(ConfigError, match="not a file"):
+        machine_config(tmp_path)

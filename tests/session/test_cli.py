@@ -10,6 +10,7 @@ from pathlib import Path
 import h5py
 import pytest
 
+from flashvm.kernels.state import EXIT_HOT_PAGE
 from flashvm.results import read_run
 from flashvm.toolchain import build_user
 
@@ -184,3 +185,87 @@ def test_machines_lists_presets():
     assert p.returncode == 0 and b"flash8" in p.stdout and b"uma8" in p.stdout
     p = flashvm("machines", "flash8")
     assert p.returncode == 0 and b"mem_per_node" in p.stdout
+
+
+# ------------------------------------------------------------ input validation (issue 10, item 11)
+def _one_line_error(p: subprocess.CompletedProcess, *words: str) -> str:
+    """The CLI refused its input: status 2, one line on stderr naming `words`, no traceback."""
+    text = p.stderr.decode()
+    assert p.returncode == 2, text
+    assert text.startswith("error: ") and text.count("\n") == 1 and "Traceback" not in text, text
+    for w in words:
+        assert w in text, text
+    return text
+
+
+def test_workload_name_cannot_leave_the_results_folder(tmp_path):
+    d = _workload(tmp_path, 'name = "../../../x"\n[build]\nsources = ["p.c"]\n')
+    res = tmp_path / "a" / "b" / "results"
+    p = flashvm("run", str(d), "--results", str(res))
+    _one_line_error(p, "workload.toml", "name '../../../x' is not a plain name", 'name = "x"')
+    assert not list(tmp_path.rglob("*.h5"))
+
+
+def test_result_file_stays_in_the_results_folder_whatever_the_name(tmp_path):
+    from flashvm.results import default_path
+    for name in ("../../../x", "/etc/passwd", ".hidden", "..", "", "a b/c"):
+        path = default_path(tmp_path / "results", name)
+        assert path.parent == tmp_path / "results" and not path.name.startswith("."), (name, path)
+    assert default_path(tmp_path, "ray-trace_1.2").name.startswith("ray-trace_1.2-")
+
+
+@pytest.mark.parametrize("text, words", [
+    ('nodes = "8"\n', ["nodes is the string '8'; expected an integer"]),
+    ('clock_mhz = "fast"\n', ["clock_mhz is the string 'fast'; expected a number"]),
+    ('[l2]\nways = "2"\n', ["l2.ways is the string '2'; expected an integer"]),
+    ('uma = "no"\n', ["uma is the string 'no'; expected true or false"]),
+    ('[latency]\nlocal_ns = -300\n', ["latency.local_ns = -300: must be 0.."]),
+])
+def test_bad_machine_file_gets_one_line_error(tmp_path, text, words):
+    exe = build_user([GUEST / "exitcode.c"])
+    m = tmp_path / "m.toml"
+    m.write_text(text)
+    p = flashvm("exec", "--machine", str(m), "--results", str(tmp_path), str(exe))
+    _one_line_error(p, str(m), *words)
+    assert not list(tmp_path.glob("*.h5"))
+
+
+def test_machine_naming_a_directory_is_refused(tmp_path):
+    exe = build_user([GUEST / "exitcode.c"])
+    p = flashvm("exec", "--machine", str(tmp_path), "--results", str(tmp_path), str(exe))
+    _one_line_error(p, "not a file", "flash1")
+
+
+@pytest.mark.parametrize("toml, words", [
+    ('name = "w"\n[build]\nsources = ["p.c"]\nopt = 2\n', ["build.opt is the number 2; expected a string"]),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[check]\nstdout_contains = [5]\n',
+     ["check.stdout_contains is a list [5]; expected a string or a list of strings"]),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[run]\nmode = "os"\nfiles = {"/etc/passwd" = "/etc/passwd"}\n',
+     ["run.files: /etc/passwd = '/etc/passwd'", "run.allow_outside = true"]),
+])
+def test_bad_workload_values_get_one_line_errors_from_run(tmp_path, toml, words):
+    p = flashvm("run", str(_workload(tmp_path, toml)), "--results", str(tmp_path))
+    _one_line_error(p, "workload.toml", *words)
+
+
+@pytest.mark.xfail(strict=True, reason="cli.py has to call flashvm.spec.max_insns_problem (see the report)")
+@pytest.mark.parametrize("command", ["exec", "run"])
+def test_negative_max_insns_is_refused(tmp_path, command):
+    target = build_user([GUEST / "exitcode.c"]) if command == "exec" else \
+        _workload(tmp_path, 'name = "w"\n[build]\nsources = ["p.c"]\n')
+    p = flashvm(command, "--max-insns", "-1", "--results", str(tmp_path), str(target))
+    _one_line_error(p, "--max-insns -1", "positive")
+    assert not list(tmp_path.glob("*.h5"))
+
+
+def test_process_mode_timing_with_hot_pages_runs(tmp_path):
+    """Process mode has no OS to migrate hot pages: MAGIC's events are dropped, the run
+    finishes and the per-page miss counters are still there."""
+    exe = build_user([GUEST / "exitcode.c"])
+    m = tmp_path / "hot.toml"
+    m.write_text('base = "flash1"\nhot_page_threshold = 2\n')
+    p = flashvm("exec", "--machine", str(m), "--mode", "timing", "--results", str(tmp_path), str(exe))
+    assert p.returncode == 42, p.stderr
+    r = read_run(next(tmp_path.glob("*.h5")))
+    assert r["pages/misses"].sum() > 0
+    assert r["cpu/exits"][0, EXIT_HOT_PAGE] > 0          # the events happened, and were let go

@@ -44,21 +44,22 @@ def test_process_and_bare_modes_are_unchanged(tmp_path):
 
 @pytest.mark.parametrize("run, message", [
     ('mode = "os"\ncpus = 0', "run.cpus is 0; use a whole number of CPUs, 1..64"),
-    ('mode = "os"\ncpus = "2"', "run.cpus is '2'"),
-    ('mode = "os"\ncpus = true', "run.cpus is True"),
+    ('mode = "os"\ncpus = "2"', "run.cpus is the string '2'; expected an integer (e.g. cpus = 4 in [run])"),
+    ('mode = "os"\ncpus = true', "run.cpus is true; expected an integer"),
     ('mode = "os"\ncpus = 2', "run.cpus: 2 CPUs asked for, but machine flash1 has 1 CPU"),
     ('mode = "os"\nmachine = "uma8"\ncpus = 9', "run.cpus: 9 CPUs asked for, but machine uma8 has 8 CPUs"),
     ('mode = "os"\nvariant = "paged"', "run.variant is 'paged'; use \"kseg0\" or \"mapped\""),
-    ('mode = "os"\nfiles = ["in.txt"]', "run.files must be a table"),
+    ('mode = "os"\nfiles = ["in.txt"]', "run.files is a list ['in.txt']; expected a table of paths (strings) "
+                                       "(e.g. files = { \"/data/in.txt\" = \"in.txt\" } in [run])"),
     ('mode = "os"\nfiles = {"data/in.txt" = "in.txt"}', "run.files: guest path 'data/in.txt' must be an absolute"),
     ('mode = "os"\nfiles = {"/data/" = "in.txt"}', "run.files: guest path '/data/' must be an absolute"),
     ('mode = "os"\nfiles = {"/a/../b" = "in.txt"}', "run.files: guest path '/a/../b'"),
-    ('mode = "os"\nfiles = {"/in.txt" = 3}', "run.files: the host path for '/in.txt' must be a non-empty string"),
+    ('mode = "os"\nfiles = {"/in.txt" = 3}', "run.files is a table {'/in.txt': 3}; expected a table of paths (strings)"),
     ('mode = "os"\nfiles = {"/in.txt" = "nope.txt"}', "run.files: /in.txt = 'nope.txt': no such file"),
     ('mode = "os"\nfiles = {"/bin/w" = "in.txt"}', "run.files: /bin/w is the workload's own program"),
-    ('mode = "os"\ncommands = "w"', "run.commands must be a list of command lines"),
+    ('mode = "os"\ncommands = "w"', "run.commands is the string 'w'; expected a list of lists of strings"),
     ('mode = "os"\ncommands = [[]]', "run.commands must be a list of command lines"),
-    ('mode = "os"\ncommands = [["w", 1]]', "run.commands must be a list of command lines"),
+    ('mode = "os"\ncommands = [["w", 1]]', "run.commands is a list [['w', 1]]; expected a list of lists of strings"),
     ('mode = "os"\ncommands = [["w"], []]', "run.commands must be a list of command lines"),
     ('mode = "os"\ncommands = [["w"], ["sh", "-c", "w"]]',
      "run.commands: command 2: program 'sh' is not on the guest's disk (/bin/w or a run.files entry)"),
@@ -74,7 +75,7 @@ def test_process_and_bare_modes_are_unchanged(tmp_path):
     ('files = {"/a" = "in.txt"}', "run.files applies only to run.mode = \"os\""),
     ('commands = [["w"]]', "run.commands applies only to run.mode = \"os\""),
     ('mode = "vm"', "run.mode is 'vm'; use \"process\", \"bare\" or \"os\""),
-    ('args = "1 2"', "run.args must be a list of strings"),
+    ('args = "1 2"', "run.args is the string '1 2'; expected a list of strings or numbers"),
 ])
 def test_bad_os_keys_get_one_line_errors(tmp_path, run, message):
     with pytest.raises(WorkloadError) as e:
@@ -87,6 +88,106 @@ def test_bad_os_keys_get_one_line_errors(tmp_path, run, message):
 def test_os_mode_needs_a_user_program(tmp_path):
     with pytest.raises(WorkloadError, match="run.mode 'os' does not fit build.kind 'bare'"):
         load_workload(_write(tmp_path, 'mode = "os"', kind="bare"))
+
+
+# ------------------------------------------------------ validation (issue 10, item 11)
+def _toml(tmp_path: Path, text: str) -> Path:
+    d = tmp_path / "w"
+    d.mkdir(exist_ok=True)
+    (d / "p.c").write_text("int main(void){return 0;}\n")
+    (d / "workload.toml").write_text(text)
+    return d
+
+
+@pytest.mark.parametrize("text, message", [
+    ('name = "../../../x"', "name '../../../x' is not a plain name"),
+    ('name = "/tmp/x"', "name '/tmp/x' is not a plain name"),
+    ('name = ".w"', "name '.w' is not a plain name"),
+    ('name = "a b"', 'not a plain name: use letters, digits, \'-\', \'_\' and \'.\', not starting with \'.\', '
+                     'at most 100 characters (e.g. name = "a-b")'),
+    ('name = 5', "name is the number 5; expected a string (e.g. name = \"raytrace\")"),
+    ('name = "w"\ndescription = ["x"]', "description is a list ['x']; expected a string"),
+    ('name = "w"\nreference = 1', "reference is the number 1; expected a table"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\nopt = 2', "build.opt is the number 2; expected a string "
+                                                        "(e.g. opt = \"-O2\" in [build])"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\nflags = "-O3"', "build.flags is the string '-O3'; expected a list of "
+                                                              "strings"),
+    ('name = "w"\n[build]\nsources = "p.c"', "build.sources is the string 'p.c'; expected a list of paths"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\nkind = 1', "build.kind is the number 1; expected a string"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[check]\nstdout_contains = [5]',
+     "check.stdout_contains is a list [5]; expected a string or a list of strings"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[check]\nexit_status = "0"',
+     "check.exit_status is the string '0'; expected an integer"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[check]\nstdout_equals = 1',
+     "check.stdout_equals is the number 1; expected a string"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[run]\nstdin = 1', "run.stdin is the number 1; expected a string"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[run]\nenv = {A = [1]}', "run.env is a table {'A': [1]}"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[run]\nmachine = 8', "run.machine is the number 8; expected a string"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[run]\nsim_mode = true', "run.sim_mode is true; expected a string"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[run]\nmax_insns = "9"', "run.max_insns is the string '9'"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[run]\nmax_insns = -1', "run.max_insns is -1; give a positive"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[run]\ntimeout_s = "1m"', "run.timeout_s is the string '1m'; "
+                                                                         "expected a number"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[run]\ntimeout_s = 0', "run.timeout_s is 0; give a positive"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[run]\nmode = "os"\nhal = "yes"', "run.hal is the string 'yes'"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[run]\nmode = "os"\nvms = 2.5', "run.vms is the number 2.5"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[run]\nmode = "os"\nallow_outside = 1',
+     "run.allow_outside is the number 1; expected true or false"),
+    ('name = "w"\n[build]\nsources = ["p.c"]\n[run]\nallow_outside = true',
+     "run.allow_outside applies only to run.mode = \"os\""),
+])
+def test_bad_types_and_names_get_one_line_errors(tmp_path, text, message):
+    with pytest.raises(WorkloadError) as e:
+        load_workload(_toml(tmp_path, text))
+    assert "\n" not in str(e.value) and "workload.toml" in str(e.value) and message in str(e.value), str(e.value)
+
+
+def test_the_folder_name_must_be_plain_when_it_is_the_name(tmp_path):
+    d = tmp_path / "my work"
+    d.mkdir()
+    (d / "p.c").write_text("int main(void){return 0;}\n")
+    (d / "workload.toml").write_text('[build]\nsources = ["p.c"]\n')
+    with pytest.raises(WorkloadError, match="the folder's name 'my work' .*e.g. name = \"my-work\""):
+        load_workload(d)
+
+
+def test_run_files_stay_in_the_workload_folder(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not the workload's\n")
+    d = _write(tmp_path, 'mode = "os"')
+    (d / "sub").mkdir()
+    (d / "sub" / "ok.txt").write_text("fine\n")
+    (d / "link.txt").symlink_to(secret)
+    (d / "inner.txt").symlink_to(d / "in.txt")
+    for host, words in ((str(secret), "must be relative to the workload's folder"),
+                        ("../secret.txt", "without '..'"),
+                        ("sub/../../secret.txt", "without '..'"),
+                        ("link.txt", f"is a link to {secret.resolve()}, outside the workload's folder")):
+        with pytest.raises(WorkloadError) as e:
+            load_workload(_write(tmp_path, f'mode = "os"\nfiles = {{"/data/x" = "{host}"}}'))
+        assert words in str(e.value) and "set run.allow_outside = true" in str(e.value), str(e.value)
+    w = load_workload(_write(tmp_path, 'mode = "os"\nfiles = {"/a" = "sub/ok.txt", "/b" = "inner.txt"}'))
+    assert w.files == {"/a": d / "sub" / "ok.txt", "/b": d / "inner.txt"} and not w.allow_outside
+    # the user allows more
+    w = load_workload(_write(tmp_path, f'mode = "os"\nallow_outside = true\n'
+                                       f'files = {{"/a" = "{secret}", "/b" = "../secret.txt", "/c" = "link.txt"}}'))
+    assert w.allow_outside and w.files == {"/a": secret, "/b": d / "../secret.txt", "/c": d / "link.txt"}
+
+
+def test_run_spec_refuses_a_bad_instruction_limit(tmp_path):
+    from flashvm.machine.config import FLASH1
+    from flashvm.spec import RunSpec, max_insns_problem
+    for bad in (-1, 0, True, 2.5):
+        with pytest.raises(ValueError, match="max_insns"):
+            RunSpec("process", Path("p"), FLASH1, max_insns=bad)
+        assert "--max-insns" in max_insns_problem(bad)
+    assert max_insns_problem(None) is None and max_insns_problem(10) is None
+    with pytest.raises(ValueError, match="cpus 0"):
+        RunSpec("os", Path("p"), FLASH1, cpus=0)
+    w = load_workload(_write(tmp_path, ""))
+    with pytest.raises(ValueError, match="max_insns -5"):
+        w.spec(Path("p"), machine=FLASH1, sim_mode="functional", max_insns=-5)
+    assert w.spec(Path("p"), machine=FLASH1, sim_mode="functional", max_insns=7).max_insns == 7
 
 
 def run_os_workload(w):
