@@ -83,6 +83,13 @@ def _os_variant(variant: str | None) -> str:
     return variant or "kseg0"
 
 
+def _check_max_insns(max_insns: int | None) -> None:
+    from flashvm.spec import max_insns_problem
+    problem = max_insns_problem(max_insns)
+    if problem is not None:
+        _fail(problem)
+
+
 def _trace_kinds(text: str | None, trace_file: Path | None) -> frozenset[str]:
     """The kinds --trace names (one-line error for an unknown one)."""
     from flashvm.machine.trace import parse_kinds
@@ -169,6 +176,7 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
         variant: Optional[str] = typer.Option(None, "--variant", help="os mode: kernel variant kseg0 or mapped (overrides run.variant)"),
         check: bool = typer.Option(True, help="check the output against workload.toml's [check]")) -> None:
     """Build (if needed), run and check a workload; write its counters to results/."""
+    _check_max_insns(max_insns)
     from flashvm.session import exit_status, summary
     from flashvm.toolchain import ToolchainError
     from flashvm.workload import WorkloadError, load_workload
@@ -225,6 +233,7 @@ def exec_(ctx: typer.Context,
           trace: Optional[str] = typer.Option(None, "--trace", is_flag=False, flag_value="all", help="trace insn,exc,syscall (any of them; --trace alone: all), docs/trace.md"),
           trace_file: Optional[Path] = typer.Option(None, "--trace-file", help="write the trace here instead of stderr")) -> None:
     """Run PROGRAM [ARGS...] with its output passed through; exit with its status."""
+    _check_max_insns(max_insns)
     from flashvm.session import exit_status, vm_failures
     from flashvm.spec import RunSpec
     if bare and os_:

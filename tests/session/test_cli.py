@@ -248,7 +248,6 @@ def test_bad_workload_values_get_one_line_errors_from_run(tmp_path, toml, words)
     _one_line_error(p, "workload.toml", *words)
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py has to call flashvm.spec.max_insns_problem (see the report)")
 @pytest.mark.parametrize("command", ["exec", "run"])
 def test_negative_max_insns_is_refused(tmp_path, command):
     target = build_user([GUEST / "exitcode.c"]) if command == "exec" else \
