@@ -63,6 +63,7 @@ def streams(draw):
     return ncpu, nodes, nlines, ops
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(streams())
 def test_random_streams_keep_the_invariants(case):
