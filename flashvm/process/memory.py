@@ -112,10 +112,12 @@ def pte_bits(prot: int) -> int:
 
 class GuestMemory:
     """The virtual address space of one process: its pages, frames and flat page
-    table, over the RAM of `pages` (a new allocator over machine `m` if not given)."""
+    table, over the RAM of `pages` (if not given, a new allocator over machine `m`
+    whose RAM may grow to `max_bytes`)."""
 
-    def __init__(self, m: Machine | None = None, pages: PageAllocator | None = None):
-        self.pages = pages if pages is not None else PageAllocator(m)
+    def __init__(self, m: Machine | None = None, pages: PageAllocator | None = None,
+                 max_bytes: int = MAX_RAM):
+        self.pages = pages if pages is not None else PageAllocator(m, max_bytes=max_bytes)
         # the first address space uses the machine's page table; others get their own
         self.ptab = self.m.ptab if pages is None else np.zeros(NPAGES_VA, np.int64)
         self.vm = np.zeros(NPAGES_VA, np.uint8)          # PROT_* | VM_MAPPED per page

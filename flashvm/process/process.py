@@ -30,7 +30,7 @@ from flashvm.process.abi import (
 from flashvm.process.errors import Blocked, GuestFault, ImageReplaced, ProcessExit, SyscallError
 from flashvm.process.files import FdTable, StreamFile
 from flashvm.process.loader import build_stack, init_cpu, load_segments, reserve_stack
-from flashvm.process.memory import NPAGES_VA, GuestMemory, PageAllocator
+from flashvm.process.memory import MAX_RAM, NPAGES_VA, GuestMemory, PageAllocator
 from flashvm.process.sched import Scheduler
 from flashvm.process.signals import SignalState, die, exception_fault, fault
 from flashvm.process.syscalls import HANDLERS
@@ -58,14 +58,16 @@ class LinuxProcess:
     `handle_syscall()` does it from the registers, as after an EXC_SYS exit.
     Without `machine`, the process gets a bare one-CPU machine state of
     `ram_bytes`; `new_process` builds it from a machine config instead.  The
-    RAM grows on demand past `ram_bytes` (see `flashvm.process.memory`).
+    RAM grows on demand past `ram_bytes`, up to `max_ram_bytes` (see
+    `flashvm.process.memory`).
     """
 
     def __init__(self, exe: str | os.PathLike | ElfImage, argv=None, env=None, *, stdin=None,
                  stdout=None, stderr=None, diag=None, ram_bytes: int = DEFAULT_RAM,
                  clock: str = "deterministic", ns_per_insn: float = 1.0, seed: int = 0,
                  pid: int = DEFAULT_PID, uid: int | None = None, gid: int | None = None, cwd=None,
-                 machine: Machine | None = None, config: MachineConfig | None = None):
+                 machine: Machine | None = None, config: MachineConfig | None = None,
+                 max_ram_bytes: int = MAX_RAM):
         self.image: ElfImage = exe if isinstance(exe, ElfImage) else load_elf(exe)
         self.exe_path = os.path.abspath(self.image.path)
         if argv is None:
@@ -87,6 +89,7 @@ class LinuxProcess:
         self.parent: LinuxProcess | None = None        # the forking process (None: the first)
         self.children: list[LinuxProcess] = []         # forked and not yet reaped
         self.cpu_insns = 0                             # instructions retired by its threads (rusage)
+        self.syscall_pc = 0                            # pc of the system call being served
         self.uid = os.getuid() if uid is None else uid
         self.gid = os.getgid() if gid is None else gid
         self.cwd = os.fsencode(os.path.abspath(cwd if cwd is not None else os.getcwd()))
@@ -97,7 +100,7 @@ class LinuxProcess:
         self.config = config               # the machine config m was built from (None: bare state)
         m = machine if machine is not None else new_machine(
             ncpu=1, ram_bytes=ram_bytes, mmu=MMU_FLAT, exc_to_host=True)
-        self.mem = GuestMemory(m)
+        self.mem = GuestMemory(m, max_bytes=max_ram_bytes)
         self.sched = Scheduler(self)
 
         self.files = FdTable()
@@ -194,13 +197,13 @@ class LinuxProcess:
     # ----------------------------------------------------------- system calls
     def handle_syscall(self, epc: int | None = None) -> None:
         """Serve the system call in the registers and resume after the syscall instruction."""
-        m = self.m
+        m = self.mem.pages.m
         g = m.gpr[0]
         regs = g[:8].tolist()
         num = regs[2]
         if epc is None:
             epc = int(m.cpu[0, PC])
-        self.sched.syscall_pc = epc
+        self.syscall_pc = epc                   # where a blocked or cloned caller resumes
         args = regs[4:8]
         entry = HANDLERS.get(num)
         if entry is not None and entry[1] > 4 or num == SYS_syscall:
@@ -355,7 +358,8 @@ def new_process(exe: str | os.PathLike | ElfImage, argv: list[str] | None = None
                 ram_bytes: int = DEFAULT_RAM, **options: Any) -> LinuxProcess:
     """A process on CPU 0 of a one-node, one-CPU cut of `config` (default flash1),
     in `mode` ("functional" or "timing"), with `ram_bytes` of RAM.  Further
-    keywords go to `LinuxProcess` (clock, ns_per_insn, seed, pid, uid, gid, cwd, diag)."""
+    keywords go to `LinuxProcess` (clock, ns_per_insn, seed, pid, uid, gid, cwd, diag,
+    max_ram_bytes)."""
     cfg = dataclasses.replace(config or FLASH1, nodes=1, cpus_per_node=1)
     m = build_state(cfg, timing=mode == "timing", rom_bytes=0, mmu=MMU_FLAT, exc_to_host=True,
                     ram_bytes=ram_bytes)
@@ -372,7 +376,7 @@ def run_process(path: str | os.PathLike | ElfImage, argv=None, env=None, *, stdi
     dict or a list of "NAME=value" (default: empty).  stdin/stdout/stderr are
     binary or text Python streams or host fd numbers (None: no input, and the
     host's sys.stdout / sys.stderr).  Further keyword arguments go to
-    `LinuxProcess` (ram_bytes, clock, ns_per_insn, seed, pid, uid, gid, cwd, diag).
+    `LinuxProcess` (ram_bytes, max_ram_bytes, clock, ns_per_insn, seed, pid, uid, gid, cwd, diag).
     """
     proc = LinuxProcess(path, argv, env, stdin=stdin, stdout=stdout, stderr=stderr, **kwargs)
     return proc.run(budget_per_slice=budget_per_slice, max_insns=max_insns)

@@ -97,7 +97,6 @@ class Scheduler:
         self.next_id = root.pid + 1
         self.slice = TIME_SLICE
         self.time_offset_ns = 0                # the deterministic clocks' advance by sleeps
-        self.syscall_pc = 0                    # pc of the system call being served
         self.switched_at = 0                   # instruction count at the last switch
 
     @property
@@ -176,7 +175,7 @@ class Scheduler:
 
     def block(self, t: Thread, b: Blocked) -> None:
         t.blocked = b
-        t.syscall_pc = self.syscall_pc
+        t.syscall_pc = t.proc.syscall_pc
         self.runnable.remove(t)
         self.waiting.append(t)
         if t is self.current:
@@ -245,12 +244,13 @@ class Scheduler:
     def run(self, budget_per_slice: int, max_insns: int | None,
             run_fn: Callable[[Machine, int], int]) -> None:
         """Run every thread until the first process ends (ProcessExit of the root)."""
-        root = self.root
+        root, pages, runnable, waiting = self.root, self.pages, self.runnable, self.waiting
         while True:
             t = self.current
             p = t.proc
-            m = self.pages.m
-            budget = budget_per_slice if len(self.runnable) == 1 else min(budget_per_slice, self.slice)
+            m = pages.m
+            budget = budget_per_slice if len(runnable) == 1 and not waiting else \
+                min(budget_per_slice, self.slice)
             if max_insns is not None:
                 left = max_insns - root.insns
                 if left <= 0:
@@ -261,8 +261,8 @@ class Scheduler:
             reason = int(run_fn(m, budget))
             try:
                 if reason == EXIT_BUDGET:
-                    if len(self.runnable) > 1 or self.waiting:
-                        self.runnable.append(self.runnable.pop(0))
+                    if len(runnable) > 1 or waiting:
+                        runnable.append(runnable.pop(0))
                         self.switch_to(self.pick())
                     continue
                 if reason == EXIT_EXCEPTION:

@@ -33,7 +33,7 @@ def child_context(p, newsp: int, tls: int | None) -> Context:
     """The registers a new thread or process starts with: the caller's, with the
     system call returning 0, on stack newsp (0: the caller's) and TLS tls."""
     ctx = Context(p.m)
-    ctx.finish_syscall(p.sched.syscall_pc, 0)
+    ctx.finish_syscall(p.syscall_pc, 0)
     if newsp:
         ctx.gpr[29] = newsp
     if tls is not None:
