@@ -10,9 +10,10 @@ also swaps the machine's page table (`m.ptab`) and flushes the translation
 cache.
 
 Scheduling is fixed by the program alone: the runnable threads form a queue;
-the head runs until it blocks, exits, or has run `slice` instructions while
-another thread is runnable (then it goes to the back).  A lone thread runs
-with the caller's full budget, so the single-thread path costs what it did.
+the head runs until it blocks, exits, or has run `slice` cycles while
+another thread exists (then it goes to the back, and blocked threads whose
+condition now holds are woken).  A lone thread runs with the caller's full
+budget, so the single-thread path costs what it did.
 When no thread is runnable, the earliest futex deadline is reached by
 advancing the clock; with no deadline either, the run ends with a deadlock
 diagnostic naming what each thread waits for.
@@ -30,13 +31,13 @@ from flashvm.kernels.state import (
     X_A3, CP0_Context, Machine, SEL_UserLocal,
 )
 from flashvm.process.abi import CLOCK_MONOTONIC, SIGKILL, SIGXCPU, E
-from flashvm.process.errors import Blocked, ProcessExit, ThreadExit
+from flashvm.process.errors import Blocked, GuestFault, ProcessExit, SyscallError, ThreadExit
 from flashvm.process.signals import die
 
 if TYPE_CHECKING:
     from flashvm.process.process import LinuxProcess
 
-TIME_SLICE = 100_000                 # instructions a thread runs while others wait to run
+TIME_SLICE = 100_000                 # cycles a thread runs while other threads exist
 SAVED_SLOTS = np.array([PC, NPC, HI, LO, BRANCH_PC, FCSR])
 
 
@@ -129,7 +130,7 @@ class Scheduler:
             try:
                 t.proc.write_u32(t.clear_tid, 0)
                 self.futex_wake(self.futex_key(t.proc, t.clear_tid), 1)
-            except Exception:         # noqa: BLE001  an unmapped word is simply skipped
+            except (GuestFault, SyscallError):   # an unmapped word is simply skipped
                 pass
         self._forget(t)
 

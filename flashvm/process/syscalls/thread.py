@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flashvm.process.abi import (
     CLOCK_MONOTONIC, CLOCK_REALTIME, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID,
-    CLONE_SETTLS, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM, FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE,
+    CLONE_SETTLS, CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM, FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE,
     FUTEX_REQUEUE, FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_WAKE_OP, E, s32,
 )
 from flashvm.process.errors import Blocked, ProcessExit, SyscallError, ThreadExit
@@ -21,6 +21,8 @@ ALL_BITS = 0xFFFFFFFF
 @syscall("clone", nargs=5)
 def sys_clone(p, flags, newsp, ptid, tls, ctid):
     if not flags & CLONE_THREAD:
+        if flags & CLONE_VM and not flags & CLONE_VFORK:
+            raise SyscallError(E.EINVAL)      # a process sharing memory without being a thread
         return fork_process(p, flags, newsp, ptid, tls, ctid)
     if not flags & CLONE_VM or not flags & CLONE_SIGHAND:
         raise SyscallError(E.EINVAL)
