@@ -109,3 +109,19 @@ def test_out_of_guest_memory_is_one_clear_line():
     proc_res, out, err = _run(exe, ram_bytes=64 << 20, max_ram_bytes=128 << 20)
     assert proc_res.reason == "killed by SIGKILL"
     assert "out of simulated RAM" in proc_res.message and "DBE" not in proc_res.message
+
+
+def test_timed_wait_and_yield():
+    exe = _build("timedwait")
+    res, out, err = _run(exe)
+    assert (res.status, out) == (0, b"timedwait: ETIMEDOUT\nflag 1\n"), err
+    _oracle(exe, res, out)
+
+
+def test_posix_spawn():
+    echoer = _build("echoer")
+    res, out, err = _run(_build("spawn"), [str(echoer)])
+    lines = out.decode().splitlines()
+    assert res.status == 0, err
+    assert lines[:2] == ["echoer pid>1 1 argc 2", "arg 1: spawned"]
+    assert lines[-2:] == ["spawn 0 status 3", "spawn missing 2"]

@@ -35,11 +35,13 @@ class Blocked(Exception):
     With `ready`, the call is re-run from its syscall instruction once
     ready() is true (a pipe read, wait4).  With `futex` (a physical address),
     the thread waits in FUTEX_WAIT until a waker or its `deadline`
-    (CLOCK_MONOTONIC ns, None = none) completes the call."""
+    (CLOCK_MONOTONIC ns, None = none) completes the call.  With `done`, the
+    call has succeeded (result 0) and the thread only gives up the CPU."""
 
     def __init__(self, ready=None, futex: int | None = None, deadline: int | None = None,
-                 bitset: int = 0xFFFFFFFF, what: str = ""):
+                 bitset: int = 0xFFFFFFFF, what: str = "", done: bool = False):
         super().__init__(what)
+        self.done = done
         self.ready = ready
         self.futex = futex
         self.deadline = deadline

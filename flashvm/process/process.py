@@ -54,7 +54,8 @@ class LinuxProcess:
     take guest virtual addresses and raise `GuestFault` on unmapped pages;
     they allocate demand-zero pages like a first touch by the CPU would.
     `do_syscall(num, args)` serves one system call and returns the Linux
-    result (negative = -errno, MIPS numbering) without touching registers;
+    result (negative = -errno, MIPS numbering) without touching registers
+    (a call that must wait raises `Blocked` for the scheduler);
     `handle_syscall()` does it from the registers, as after an EXC_SYS exit.
     Without `machine`, the process gets a bare one-CPU machine state of
     `ram_bytes`; `new_process` builds it from a machine config instead.  The

@@ -196,7 +196,9 @@ class Scheduler:
         while True:
             for t in list(self.waiting):
                 b = t.blocked
-                if b.ready is not None and b.ready():
+                if b.done:
+                    self.wake(t, 0)
+                elif b.ready is not None and b.ready():
                     self.wake(t)
                 elif b.deadline is not None and t.proc.now_ns(CLOCK_MONOTONIC) >= b.deadline:
                     self.wake(t, -E.ETIMEDOUT)

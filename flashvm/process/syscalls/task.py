@@ -9,7 +9,7 @@ from flashvm.kernels.state import CP0_Context, SEL_UserLocal
 from flashvm.process.abi import (
     MAX_FDS, RLIM_INFINITY, RLIMIT_NOFILE, RLIMIT_STACK, E,
 )
-from flashvm.process.errors import SyscallError
+from flashvm.process.errors import Blocked, SyscallError
 from flashvm.process.memory import STACK_SIZE
 from flashvm.process.syscalls.table import syscall
 
@@ -84,6 +84,8 @@ def sys_umask(p, mask):
 
 @syscall("sched_yield", nargs=0)
 def sys_sched_yield(p):
+    if len(p.sched.runnable) > 1:          # to the back of the queue, the call done
+        raise Blocked(done=True, what="yielding")
     return 0
 
 
