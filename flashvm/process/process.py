@@ -335,6 +335,7 @@ class LinuxProcess:
         as Linux does); otherwise it waits for wait4.  Guest handlers are not run."""
         if self.signals.handler(SIGCHLD) == 1:
             self.children.remove(child)
+            self.sched.procs.pop(child.pid, None)
 
     def diag_line(self, msg: str) -> None:
         s = self.diag
