@@ -90,7 +90,7 @@ class LinuxProcess:
         self.parent: LinuxProcess | None = None        # the forking process (None: the first)
         self.children: list[LinuxProcess] = []         # forked and not yet reaped
         self.cpu_insns = 0                             # instructions retired by its threads (rusage)
-        self.syscall_pc = 0                            # pc of the system call being served
+        self.syscall_pc = 0                            # pc of the system call that blocked
         self.uid = os.getuid() if uid is None else uid
         self.gid = os.getgid() if gid is None else gid
         self.cwd = os.fsencode(os.path.abspath(cwd if cwd is not None else os.getcwd()))
@@ -204,7 +204,6 @@ class LinuxProcess:
         num = regs[2]
         if epc is None:
             epc = int(m.cpu[0, PC])
-        self.syscall_pc = epc                   # where a blocked or cloned caller resumes
         args = regs[4:8]
         entry = HANDLERS.get(num)
         if entry is not None and entry[1] > 4 or num == SYS_syscall:
@@ -215,7 +214,8 @@ class LinuxProcess:
         try:
             r = -E.EFAULT if args is None else self.do_syscall(num, args)
         except Blocked:
-            m.cpu[0, PC] = epc                      # re-run the call when it may go on
+            self.syscall_pc = epc                   # where the call completes or re-runs
+            m.cpu[0, PC] = epc
             m.cpu[0, NPC] = (epc + 4) & 0xFFFFFFFF
             raise
         except ImageReplaced:

@@ -15,6 +15,7 @@ import os
 import struct
 
 from flashvm.elf import load_elf
+from flashvm.kernels.state import PC
 from flashvm.process.abi import (
     CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, CLONE_SETTLS, WNOHANG,
     E, s32,
@@ -32,8 +33,9 @@ RUSAGE_SIZE = 72                    # o32 struct rusage: two timevals and 14 lon
 def child_context(p, newsp: int, tls: int | None) -> Context:
     """The registers a new thread or process starts with: the caller's, with the
     system call returning 0, on stack newsp (0: the caller's) and TLS tls."""
-    ctx = Context(p.m)
-    ctx.finish_syscall(p.syscall_pc, 0)
+    m = p.m
+    ctx = Context(m)
+    ctx.finish_syscall(int(m.cpu[0, PC]), 0)   # the CPU exits with PC at the syscall
     if newsp:
         ctx.gpr[29] = newsp
     if tls is not None:
