@@ -6,13 +6,18 @@ The CPU kernel runs the guest in user mode over a flat page table
 The package is cut the way QEMU's linux-user is:
 
     abi.py        o32 numbers and tables (syscalls, errno, signals, flags, clocks, auxv)
-    errors.py     GuestFault, SyscallError, ProcessExit
+    errors.py     GuestFault, SyscallError, ProcessExit; Blocked, ThreadExit, ImageReplaced
     files.py      open files (host fds, the given streams), the fd table, stat packing
-    memory.py     the address-space layout, RAM pages, guest reads/writes, mmap bookkeeping
+    pipes.py      pipes inside the simulation (a blocked read or write waits, never the host)
+    memory.py     the address-space layout, RAM pages (growing on demand), guest
+                  reads/writes, mmap bookkeeping, fork's copy
     loader.py     ELF segments, the initial stack (argv, envp, auxv), CPU registers
     signals.py    dispositions and masks, what a raised signal or a CPU fault does
-    syscalls/     the handlers by area (fd, fs, mm, task, time, signal), one table
-    process.py    `LinuxProcess` and its run loop; `new_process`, `run_process`
+    syscalls/     the handlers by area (fd, fs, mm, task, thread, child, time, signal), one table
+    process.py    `LinuxProcess`: what it does with each CPU exception, fork;
+                  `new_process`, `run_process`
+    sched.py      threads and processes on the one CPU: contexts, the deterministic
+                  scheduler, futex queues, blocking, the run loop
 
 `new_process` builds a process on a one-CPU cut of a machine config (what
 `flashvm exec PROGRAM` runs); `run_process` is the one-call entry point on a
@@ -31,6 +36,31 @@ Choices (documented, all reproducible):
   demand-zero: a RAM page is allocated on the first touch (the CPU's
   TLBL/TLBS exit, or a system call copying to/from it).  Protections are
   honoured exactly: PROT_EXEC is needed to fetch (W implies R, as on MIPS).
+  The machine's RAM (``ram_bytes``, default 256 MiB) doubles whenever its
+  frames run out, up to ``max_ram_bytes`` (default 3 GiB), as qemu-user's
+  guest memory is bounded by the host only; past that, the process is killed
+  with one line "out of simulated RAM".
+* Threads (clone with CLONE_THREAD, as pthread_create does: SETTLS,
+  PARENT_SETTID, CHILD_SETTID, CHILD_CLEARTID) share the address space and
+  files; futex WAIT/WAIT_BITSET (with timeouts), WAKE/WAKE_BITSET, REQUEUE,
+  CMP_REQUEUE and WAKE_OP are served; exit ends a thread, exit_group the
+  process.  All threads of all processes take turns on the one CPU
+  (`flashvm.process.sched`): the runnable ones in a queue, each running until
+  it blocks, exits, or has run a slice of 100,000 cycles (instructions in
+  functional mode) while other threads exist; blocked threads are woken at
+  these turns.  The schedule is a function of the program alone, so every
+  run is the same.  When no thread can run and none has a timeout, the run ends
+  (SIGKILL) with a "deadlock" line naming what each thread waits for.
+* Processes: fork, and clone without CLONE_THREAD (also vfork's
+  CLONE_VM|CLONE_VFORK, which musl's posix_spawn uses; other CLONE_VM
+  processes are refused with EINVAL), give a child with an eager copy of
+  the memory and the same open file descriptions; execve replaces the image with another
+  static executable (the loader above; FD_CLOEXEC fds closed, handlers reset);
+  wait4/waitpid return the child's status and rusage (its user time from its
+  instructions); kill reaches a child; SIGCHLD set to SIG_IGN reaps children
+  at once.  pipe/pipe2 are buffers inside the simulation (64 KiB): a read
+  from an empty pipe or a write to a full one blocks the thread.  The run
+  ends when the first process ends, whatever its children are doing.
 * Initial stack: as Linux's ``create_elf_tables`` lays it out for o32 (see
   `flashvm.process.loader`): argc, argv[], NULL, envp[], NULL, auxv
   (AT_HWCAP AT_PAGESZ AT_CLKTCK AT_PHDR AT_PHENT AT_PHNUM AT_BASE AT_FLAGS
@@ -46,7 +76,8 @@ Choices (documented, all reproducible):
   asked for.  ``clock="host"`` uses the host's clocks (and really sleeps).
 * Randomness: AT_RANDOM and getrandom come from a PRNG seeded by ``seed``.
 * Identity: pid = tid = ``pid`` (default 1000, never 1 which Linux treats as
-  init), ppid = pid - 1; uid/gid are the host's (like qemu-user) unless given.
+  init), ppid = pid - 1; later threads and children take the next ids in the
+  order they are made; uid/gid are the host's (like qemu-user) unless given.
 * Terminals: TIOCGWINSZ / TCGETS are answered from the host file behind the
   guest fd: a tty succeeds (musl then line-buffers stdout), anything else
   (pipe, file, Python stream) gets ENOTTY so musl fully buffers -- exactly
@@ -55,10 +86,11 @@ Choices (documented, all reproducible):
   working directory (initially the host's cwd; chdir does not touch the
   host process).  fds 0/1/2 are the given streams.
 * Signals: dispositions and masks are recorded.  A signal sent to the
-  process itself (kill/tkill/tgkill, e.g. abort()) or raised by a fault
-  terminates it as its default action would (status 128 + the MIPS signal
-  number); running guest signal handlers is not implemented, a process with
-  a handler for the signal is terminated all the same with a note.
+  process itself (kill/tkill/tgkill, e.g. abort()) or to a child, or raised
+  by a fault, terminates it as its default action would (status 128 + the
+  MIPS signal number); running guest signal handlers is not implemented, a
+  process with a handler for the signal is terminated all the same with a
+  note (SIGCHLD's handler is simply not run).
 * Unknown system calls return ENOSYS and are counted by number.
 """
 from flashvm.process.abi import MIPS_ERRNO, SIGNAL_NAMES, SYSCALL_NAMES, SYSCALL_NUMBERS, syscall_name

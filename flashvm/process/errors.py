@@ -26,3 +26,32 @@ class ProcessExit(Exception):
         self.status = status
         self.signal = signal
         self.message = message
+        self.process = None         # set when the process ending is not the caller's
+
+
+class Blocked(Exception):
+    """The calling thread must wait (raised by a system call handler).
+
+    With `ready`, the call is re-run from its syscall instruction once
+    ready() is true (a pipe read, wait4).  With `futex` (a physical address),
+    the thread waits in FUTEX_WAIT until a waker or its `deadline`
+    (CLOCK_MONOTONIC ns, None = none) completes the call.  With `done`, the
+    call has succeeded (result 0) and the thread only gives up the CPU."""
+
+    def __init__(self, ready=None, futex: int | None = None, deadline: int | None = None,
+                 bitset: int = 0xFFFFFFFF, what: str = "", done: bool = False):
+        super().__init__(what)
+        self.done = done
+        self.ready = ready
+        self.futex = futex
+        self.deadline = deadline
+        self.bitset = bitset
+        self.what = what
+
+
+class ThreadExit(Exception):
+    """The calling thread ended with exit(2) while others of its process go on."""
+
+
+class ImageReplaced(Exception):
+    """execve succeeded: the registers hold the new program's entry state."""

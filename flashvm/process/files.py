@@ -277,6 +277,20 @@ class FdTable:
         for fd in list(self.fds):
             self.release(self.fds.pop(fd))
 
+    def fork(self) -> FdTable:
+        """The child's table after fork: the same open file descriptions."""
+        t = FdTable()
+        for fd, f in self.fds.items():
+            f.refs += 1
+            t.fds[fd] = f
+        t.cloexec = set(self.cloexec)
+        return t
+
+    def close_on_exec(self) -> None:
+        for fd in sorted(self.cloexec):
+            if fd in self.fds:
+                self.close(fd)
+
 
 def is_dir(f: OpenFile) -> bool:
     """Whether f is an open directory (read and readv refuse it with EISDIR)."""

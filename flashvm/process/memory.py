@@ -4,10 +4,16 @@ the per-page state behind the CPU's flat page table, and guest reads/writes.
 Each of the 2**20 virtual pages has a state byte (`vm`: PROT_* bits |
 VM_MAPPED) and a frame (`frame`: physical address, -1 = not present yet).
 Anonymous memory is demand-zero: a mapped page gets its frame on first touch
-(a TLBL/TLBS exit from the CPU, or a system call copying to or from it).  The
-machine's page table `m.ptab` is kept equal to (frame | PTE bits) for every
-present page; removing or weakening a mapping also flushes the CPU's
-translation cache (`m.tc_tag`).
+(a TLBL/TLBS exit from the CPU, or a system call copying to or from it).  Each
+address space has its own flat page table (`ptab`), kept equal to
+(frame | PTE bits) for every present page; the machine's `m.ptab` is the one
+of the process on the CPU (the scheduler swaps it).  Removing or weakening a
+mapping also flushes the CPU's translation cache (`m.tc_tag`).
+
+All processes of a simulation share one `PageAllocator` over the machine's
+RAM.  When its frames run out it grows the RAM (doubling, up to `MAX_RAM`),
+as qemu-user's guest memory is only bounded by the host: the machine's
+arrays are replaced, so everyone reads the machine from the allocator (`.m`).
 """
 from __future__ import annotations
 
@@ -16,7 +22,9 @@ import struct
 
 import numpy as np
 
-from flashvm.kernels.state import PTE_R, PTE_W, PTE_X, Machine
+from flashvm.kernels.state import (
+    P_LSHIFT, P_NLINES, P_RAM_SIZE, P_ROM_HOST, P_ROM_SIZE, P_TIMING, PTE_R, PTE_W, PTE_X, Machine,
+)
 from flashvm.process.abi import (
     PAGE, PAGE_SHIFT, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE, E, page_up,
 )
@@ -28,28 +36,63 @@ STACK_SIZE = 8 << 20             # RLIMIT_STACK default
 MMAP_BASE = STACK_TOP - (128 << 20)
 MMAP_MIN = 0x10000               # vm.mmap_min_addr
 VM_MAPPED = 8                    # in a page's state byte, beside the PROT_* bits
+MAX_RAM = 3 << 30                # the RAM grows up to this (a 32-bit guest cannot map much more)
 
 
 class PageAllocator:
-    """Hands out 4 KiB pages of the machine's RAM (m.ram8), zeroed."""
+    """Hands out 4 KiB pages of the machine's RAM, zeroed, growing the RAM when
+    they run out.  `m` is the current machine (growing replaces its arrays)."""
 
-    def __init__(self, ram8: np.ndarray, reserved_low: int = 1):
-        self.ram8 = ram8
-        self.npages = len(ram8) // PAGE
+    def __init__(self, m: Machine, reserved_low: int = 1, max_bytes: int = MAX_RAM):
+        self.m = m
+        self.npages = int(m.params[P_RAM_SIZE]) // PAGE     # RAM only: not the MMIO spare page
+        self.max_pages = max(max_bytes // PAGE, self.npages)
         # a stack whose top is the lowest free page
         self._free = list(range(self.npages - 1, reserved_low - 1, -1))
+
+    @property
+    def ram8(self) -> np.ndarray:
+        return self.m.ram8
 
     @property
     def free_pages(self) -> int:
         return len(self._free)
 
     def alloc(self) -> int:
-        """Physical address of a fresh zeroed page; MemoryError when RAM is full."""
+        """Physical address of a fresh zeroed page; MemoryError when RAM is full at max_pages."""
         if not self._free:
-            raise MemoryError("simulated RAM exhausted")
+            self.grow()
         pa = self._free.pop() << PAGE_SHIFT
-        self.ram8[pa:pa + PAGE] = 0
+        self.m.ram8[pa:pa + PAGE] = 0
         return pa
+
+    def grow(self) -> None:
+        """Double the RAM (at most to max_pages): a new host buffer laid out as
+        new_machine lays it out, [RAM][MMIO spare page][ROM], and, in timing
+        mode, directory and MAGIC entries for the new lines and pages."""
+        old, new = self.npages, min(self.npages * 2, self.max_pages)
+        if new <= old:
+            raise MemoryError("simulated RAM exhausted")
+        m, params = self.m, self.m.params
+        ob, nb = old * PAGE, new * PAGE
+        tail = PAGE + int(params[P_ROM_SIZE])
+        ram8 = np.zeros(nb + tail, np.uint8)
+        ram8[:ob] = m.ram8[:ob]
+        ram8[nb:] = m.ram8[ob:ob + tail]
+        fields = dict(ram8=ram8, ram16=ram8.view(np.uint16), ram32=ram8.view(np.uint32))
+        if params[P_TIMING]:
+            nlines = nb >> int(params[P_LSHIFT])
+            more = nlines - len(m.dir_sharers)
+            fields["dir_sharers"] = np.concatenate((m.dir_sharers, np.zeros(more, np.int64)))
+            fields["dir_owner"] = np.concatenate((m.dir_owner, np.full(more, -1, np.int8)))
+            extra = np.zeros((new - len(m.magic), m.magic.shape[1]), m.magic.dtype)
+            fields["magic"] = np.concatenate((m.magic, extra))
+            params[P_NLINES] = nlines
+        params[P_RAM_SIZE] = nb
+        params[P_ROM_HOST] = nb + PAGE
+        self.m = m._replace(**fields)
+        self._free = list(range(new - 1, old - 1, -1)) + self._free
+        self.npages = new
 
     def free(self, pa: int) -> None:
         self._free.append(pa >> PAGE_SHIFT)
@@ -68,21 +111,55 @@ def pte_bits(prot: int) -> int:
 
 
 class GuestMemory:
-    """The virtual address space of one process on machine `m` (CPU 0's flat page table)."""
+    """The virtual address space of one process: its pages, frames and flat page
+    table, over the RAM of `pages` (if not given, a new allocator over machine `m`
+    whose RAM may grow to `max_bytes`)."""
 
-    def __init__(self, m: Machine):
-        self.m = m
-        self.pages = PageAllocator(m.ram8)
+    def __init__(self, m: Machine | None = None, pages: PageAllocator | None = None,
+                 max_bytes: int = MAX_RAM):
+        self.pages = pages if pages is not None else PageAllocator(m, max_bytes=max_bytes)
+        # the first address space uses the machine's page table; others get their own
+        self.ptab = self.m.ptab if pages is None else np.zeros(NPAGES_VA, np.int64)
         self.vm = np.zeros(NPAGES_VA, np.uint8)          # PROT_* | VM_MAPPED per page
         self.frame = np.full(NPAGES_VA, -1, np.int64)    # physical address, -1 = not present
         self.shared_maps: list[list] = []                # [start_vpn, npages, host fd, file offset]
         self.brk_start = self.brk_cur = 0                # the program break (set by the loader)
 
+    @property
+    def m(self) -> Machine:
+        return self.pages.m
+
+    def copy(self) -> GuestMemory:
+        """A private copy of this address space for fork: every present page gets
+        a new frame holding the same bytes (an eager copy; MAP_SHARED file
+        mappings become private in the child)."""
+        child = GuestMemory(pages=self.pages)
+        child.vm[:] = self.vm
+        child.brk_start, child.brk_cur = self.brk_start, self.brk_cur
+        for vpn in np.flatnonzero(self.frame >= 0).tolist():
+            pa = self.pages.alloc()
+            src = int(self.frame[vpn])
+            ram = self.m.ram8                     # read after alloc: the RAM may have grown
+            ram[pa:pa + PAGE] = ram[src:src + PAGE]
+            child.frame[vpn] = pa
+            child.set_pte(vpn)
+        return child
+
+    def release(self) -> None:
+        """Give every frame back (the process exited or replaced its image)."""
+        self.writeback_shared(0, NPAGES_VA, drop=True)
+        for pa in self.frame[self.frame >= 0].tolist():
+            self.pages.free(pa)
+        self.frame[:] = -1
+        self.vm[:] = 0
+        self.ptab[:] = 0
+        self.m.tc_tag.fill(-1)
+
     # ----------------------------------------------------------- page table
     def set_pte(self, vpn: int) -> None:
         f = int(self.frame[vpn])
         bits = pte_bits(int(self.vm[vpn]))
-        self.m.ptab[vpn] = (f | bits) if (f >= 0 and bits) else 0
+        self.ptab[vpn] = (f | bits) if (f >= 0 and bits) else 0
 
     def populate(self, vpn: int) -> int:
         """Give the mapped-but-absent page vpn a zeroed frame; return its physical address."""
@@ -99,7 +176,7 @@ class GuestMemory:
         st = int(self.vm[vpn])
         if st & VM_MAPPED and st & need and self.frame[vpn] < 0:
             self.populate(vpn)
-            return bool(self.m.ptab[vpn])
+            return bool(self.ptab[vpn])
         return False
 
     def reserve(self, va: int, length: int, prot: int) -> None:
@@ -124,10 +201,10 @@ class GuestMemory:
         present = np.flatnonzero(self.frame[v0:v1] >= 0)
         for i in present:
             self.pages.free(int(self.frame[v0 + i]))
-        had_pte = bool(self.m.ptab[v0:v1].any())
+        had_pte = bool(self.ptab[v0:v1].any())
         self.frame[v0:v1] = -1
         self.vm[v0:v1] = 0
-        self.m.ptab[v0:v1] = 0
+        self.ptab[v0:v1] = 0
         if had_pte:
             self.m.tc_tag.fill(-1)
 
@@ -150,7 +227,7 @@ class GuestMemory:
             self.set_pte(vpn)
         self.frame[v0:v0 + n_old] = -1
         self.vm[v0:v0 + n_old] = 0
-        self.m.ptab[v0:v0 + n_old] = 0
+        self.ptab[v0:v0 + n_old] = 0
         self.m.tc_tag.fill(-1)
 
     def find_free(self, npages: int, hint: int = 0) -> int:
@@ -218,6 +295,14 @@ class GuestMemory:
             except MemoryError:
                 raise SyscallError(E.ENOMEM) from None
         return pa
+
+    def phys_addr(self, va: int) -> int:
+        """The physical address behind readable guest address va (its page brought in)."""
+        va &= 0xFFFFFFFF
+        try:
+            return self._frame_for(va >> PAGE_SHIFT, False) + (va & (PAGE - 1))
+        except GuestFault:
+            raise GuestFault(va) from None
 
     def read(self, va: int, n: int) -> bytes:
         """n bytes of guest memory at virtual address va."""

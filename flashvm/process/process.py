@@ -1,9 +1,11 @@
-"""The guest process and its run loop (QEMU's cpu_loop): run the CPU kernel,
-serve each exception it exits with (a system call through the table, a
-demand-zero page, or a fatal signal), until the process exits or is killed.
+"""The guest process: its identity, memory, files and signals, what it does
+with each exception the CPU exits with (a system call through the table, a
+demand-zero page, or a fatal signal), fork and execve.  The run loop over
+all its threads and children is `flashvm.process.sched`.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import random
@@ -17,19 +19,19 @@ from typing import Any
 from flashvm.elf import ElfImage, load_elf
 from flashvm.kernels.run import run as run_kernel
 from flashvm.kernels.state import (
-    CYCLES, EXC_MOD, EXC_SYS, EXC_TLBL, EXC_TLBS, EXIT_BUDGET, EXIT_EXCEPTION, EXIT_HOT_PAGE, EXIT_NAMES,
-    INSNS, MMU_FLAT, NPC, P_HOTQ_N, PC, X_A0, X_A1, X_A2, X_A3, Machine, new_machine,
+    CYCLES, EXC_MOD, EXC_SYS, EXC_TLBL, EXC_TLBS, INSNS, MMU_FLAT, NPC, PC, Machine, new_machine,
 )
 from flashvm.machine.config import FLASH1, MachineConfig
 from flashvm.machine.flash import RunResult, build_state
 from flashvm.process.abi import (
-    CPU_CLOCKS, PROT_EXEC, PROT_READ, PROT_WRITE, REALTIME_CLOCKS, SIGKILL, SIGNAL_NAMES, SIGSEGV,
-    SIGXCPU, E, mips_errno,
+    CPU_CLOCKS, PROT_EXEC, PROT_READ, PROT_WRITE, REALTIME_CLOCKS, SIGCHLD, SIGKILL, SIGNAL_NAMES,
+    SIGSEGV, E, mips_errno,
 )
-from flashvm.process.errors import GuestFault, ProcessExit, SyscallError
+from flashvm.process.errors import Blocked, GuestFault, ImageReplaced, ProcessExit, SyscallError
 from flashvm.process.files import FdTable, StreamFile
 from flashvm.process.loader import build_stack, init_cpu, load_segments, reserve_stack
-from flashvm.process.memory import NPAGES_VA, GuestMemory, PageAllocator
+from flashvm.process.memory import MAX_RAM, NPAGES_VA, GuestMemory, PageAllocator
+from flashvm.process.sched import Scheduler
 from flashvm.process.signals import SignalState, die, exception_fault, fault
 from flashvm.process.syscalls import HANDLERS
 
@@ -40,7 +42,8 @@ SYS_syscall = 4000                    # o32 syscall(2): the number in a0, argume
 
 
 class LinuxProcess:
-    """One single-threaded Linux process on a fresh process-mode machine.
+    """One Linux process (its threads, and the children it forks) on a fresh
+    process-mode machine.
 
     Typical use::
 
@@ -51,17 +54,21 @@ class LinuxProcess:
     take guest virtual addresses and raise `GuestFault` on unmapped pages;
     they allocate demand-zero pages like a first touch by the CPU would.
     `do_syscall(num, args)` serves one system call and returns the Linux
-    result (negative = -errno, MIPS numbering) without touching registers;
+    result (negative = -errno, MIPS numbering) without touching registers
+    (a call that must wait raises `Blocked` for the scheduler);
     `handle_syscall()` does it from the registers, as after an EXC_SYS exit.
     Without `machine`, the process gets a bare one-CPU machine state of
-    `ram_bytes`; `new_process` builds it from a machine config instead.
+    `ram_bytes`; `new_process` builds it from a machine config instead.  The
+    RAM grows on demand past `ram_bytes`, up to `max_ram_bytes` (see
+    `flashvm.process.memory`).
     """
 
     def __init__(self, exe: str | os.PathLike | ElfImage, argv=None, env=None, *, stdin=None,
                  stdout=None, stderr=None, diag=None, ram_bytes: int = DEFAULT_RAM,
                  clock: str = "deterministic", ns_per_insn: float = 1.0, seed: int = 0,
                  pid: int = DEFAULT_PID, uid: int | None = None, gid: int | None = None, cwd=None,
-                 machine: Machine | None = None, config: MachineConfig | None = None):
+                 machine: Machine | None = None, config: MachineConfig | None = None,
+                 max_ram_bytes: int = MAX_RAM):
         self.image: ElfImage = exe if isinstance(exe, ElfImage) else load_elf(exe)
         self.exe_path = os.path.abspath(self.image.path)
         if argv is None:
@@ -76,10 +83,14 @@ class LinuxProcess:
             raise ValueError(f"clock must be 'deterministic' or 'host', not {clock!r}")
         self.clock = clock
         self.ns_per_insn = ns_per_insn
-        self.time_offset_ns = 0            # advanced by sleeps in deterministic mode
         self.rng = random.Random(seed)
         self.seed = seed
         self.pid = pid
+        self.ppid = pid - 1
+        self.parent: LinuxProcess | None = None        # the forking process (None: the first)
+        self.children: list[LinuxProcess] = []         # forked and not yet reaped
+        self.cpu_insns = 0                             # instructions retired by its threads (rusage)
+        self.syscall_pc = 0                            # pc of the system call that blocked
         self.uid = os.getuid() if uid is None else uid
         self.gid = os.getgid() if gid is None else gid
         self.cwd = os.fsencode(os.path.abspath(cwd if cwd is not None else os.getcwd()))
@@ -88,9 +99,10 @@ class LinuxProcess:
         self.diag = diag if diag is not None else self.stderr_stream
 
         self.config = config               # the machine config m was built from (None: bare state)
-        self.m = m = machine if machine is not None else new_machine(
+        m = machine if machine is not None else new_machine(
             ncpu=1, ram_bytes=ram_bytes, mmu=MMU_FLAT, exc_to_host=True)
-        self.mem = GuestMemory(m)
+        self.mem = GuestMemory(m, max_bytes=max_ram_bytes)
+        self.sched = Scheduler(self)
 
         self.files = FdTable()
         for fd, (s, fl) in enumerate(((stdin, 0), (stdout if stdout is not None else sys.stdout, 1),
@@ -112,6 +124,25 @@ class LinuxProcess:
                             uid=self.uid, gid=self.gid, seed=self.seed)
         self.sp, self.auxv, self.at_random = stack.sp, stack.auxv, stack.at_random
         init_cpu(m, self.image.entry, self.sp)
+
+    @property
+    def m(self) -> Machine:
+        """The machine (a new tuple when the RAM grows or another process's page table is in)."""
+        return self.mem.pages.m
+
+    @property
+    def time_offset_ns(self) -> int:
+        """How far sleeps advanced the deterministic clocks (shared by all processes)."""
+        return self.sched.time_offset_ns
+
+    @time_offset_ns.setter
+    def time_offset_ns(self, v: int) -> None:
+        self.sched.time_offset_ns = v
+
+    @property
+    def tid(self) -> int:
+        """The id of the thread on the CPU (the caller of a system call)."""
+        return self.sched.current.tid
 
     @property
     def insns(self) -> int:
@@ -167,7 +198,7 @@ class LinuxProcess:
     # ----------------------------------------------------------- system calls
     def handle_syscall(self, epc: int | None = None) -> None:
         """Serve the system call in the registers and resume after the syscall instruction."""
-        m = self.m
+        m = self.mem.pages.m
         g = m.gpr[0]
         regs = g[:8].tolist()
         num = regs[2]
@@ -180,7 +211,15 @@ class LinuxProcess:
                 args += struct.unpack("<4I", self.mem.read(int(g[29]) + 16, 16))
             except GuestFault:
                 args = None
-        r = -E.EFAULT if args is None else self.do_syscall(num, args)
+        try:
+            r = -E.EFAULT if args is None else self.do_syscall(num, args)
+        except Blocked:
+            self.syscall_pc = epc                   # where the call completes or re-runs
+            m.cpu[0, PC] = epc
+            m.cpu[0, NPC] = (epc + 4) & 0xFFFFFFFF
+            raise
+        except ImageReplaced:
+            return
         if isinstance(r, tuple):                    # pipe(): second result in v1
             r, v1 = r
             g[3] = v1 & 0xFFFFFFFF
@@ -249,43 +288,20 @@ class LinuxProcess:
         (a progress display, a scripted CPU in tests)."""
         if run_fn is None:
             run_fn = run_kernel
-        m = self.m
         t0 = time.perf_counter()
         try:
             if self.exited is None:
-                while True:
-                    budget = budget_per_slice
-                    if max_insns is not None:
-                        left = max_insns - self.insns
-                        if left <= 0:
-                            die(self, SIGXCPU, f": instruction limit {max_insns} reached at "
-                                               f"pc=0x{int(m.cpu[0, PC]):08x} "
-                                               f"<{self.image.symbolize(int(m.cpu[0, PC]))}>")
-                        budget = min(budget, left)
-                    reason = int(run_fn(m, budget))
-                    if reason == EXIT_BUDGET:
-                        continue
-                    if reason == EXIT_EXCEPTION:
-                        x = m.exitrec
-                        self.handle_exception(int(x[X_A0]), int(x[X_A1]) & 0xFFFFFFFF,
-                                              int(x[X_A2]) & 0xFFFFFFFF, int(x[X_A3]))
-                        continue
-                    if reason == EXIT_HOT_PAGE:
-                        # MAGIC's hot-page events (timing mode, hot_page_threshold > 0) have
-                        # no consumer in process mode: no OS migrates pages here.  Drop them
-                        # and go on; the per-page miss counters and the exit count stay.
-                        m.params[P_HOTQ_N] = 0
-                        continue
-                    name = EXIT_NAMES[reason] if 0 <= reason < len(EXIT_NAMES) else str(reason)
-                    raise RuntimeError(f"process mode: unexpected exit reason {name} from the CPU "
-                                       f"at pc=0x{int(m.cpu[0, PC]):08x}")
+                self.sched.run(budget_per_slice, max_insns, run_fn)
         except ProcessExit as e:
             self.exited = e
             if e.message:
-                self._diag(e.message)
+                self.diag_line(e.message)
         finally:
             self.host_seconds = time.perf_counter() - t0
-            self.close_all()
+            for p in self.sched.procs.values():
+                if p is self or p.exited is None:
+                    p.close_all()
+        m = self.m
         e = self.exited
         reason = "exited" if e.signal is None else \
             f"killed by {SIGNAL_NAMES.get(e.signal, f'signal {e.signal}')}"
@@ -298,7 +314,30 @@ class LinuxProcess:
         self.mem.writeback_shared(0, NPAGES_VA, drop=True)
         self.files.close_all()
 
-    def _diag(self, msg: str) -> None:
+    # ----------------------------------------------------------- children
+    def fork(self) -> LinuxProcess:
+        """A child process: a copy of this one's memory, its open file
+        descriptions (shared, as fork shares them), signal state and identity
+        under a new pid.  The caller gives it a thread."""
+        c = copy.copy(self)
+        c.pid = self.sched.new_id()
+        c.ppid = self.pid
+        c.parent, c.children, c.exited, c.cpu_insns = self, [], None, 0
+        c.mem = self.mem.copy()
+        c.files = self.files.fork()
+        c.signals = copy.deepcopy(self.signals)
+        c.rng = copy.deepcopy(self.rng)
+        self.children.append(c)
+        return c
+
+    def child_exited(self, child: LinuxProcess) -> None:
+        """SIGCHLD: with SIGCHLD ignored, the child is reaped at once (no zombie,
+        as Linux does); otherwise it waits for wait4.  Guest handlers are not run."""
+        if self.signals.handler(SIGCHLD) == 1:
+            self.children.remove(child)
+            self.sched.procs.pop(child.pid, None)
+
+    def diag_line(self, msg: str) -> None:
         s = self.diag
         line = (msg.rstrip("\n") + "\n")
         try:
@@ -321,7 +360,8 @@ def new_process(exe: str | os.PathLike | ElfImage, argv: list[str] | None = None
                 ram_bytes: int = DEFAULT_RAM, **options: Any) -> LinuxProcess:
     """A process on CPU 0 of a one-node, one-CPU cut of `config` (default flash1),
     in `mode` ("functional" or "timing"), with `ram_bytes` of RAM.  Further
-    keywords go to `LinuxProcess` (clock, ns_per_insn, seed, pid, uid, gid, cwd, diag)."""
+    keywords go to `LinuxProcess` (clock, ns_per_insn, seed, pid, uid, gid, cwd, diag,
+    max_ram_bytes)."""
     cfg = dataclasses.replace(config or FLASH1, nodes=1, cpus_per_node=1)
     m = build_state(cfg, timing=mode == "timing", rom_bytes=0, mmu=MMU_FLAT, exc_to_host=True,
                     ram_bytes=ram_bytes)
@@ -338,7 +378,7 @@ def run_process(path: str | os.PathLike | ElfImage, argv=None, env=None, *, stdi
     dict or a list of "NAME=value" (default: empty).  stdin/stdout/stderr are
     binary or text Python streams or host fd numbers (None: no input, and the
     host's sys.stdout / sys.stderr).  Further keyword arguments go to
-    `LinuxProcess` (ram_bytes, clock, ns_per_insn, seed, pid, uid, gid, cwd, diag).
+    `LinuxProcess` (ram_bytes, max_ram_bytes, clock, ns_per_insn, seed, pid, uid, gid, cwd, diag).
     """
     proc = LinuxProcess(path, argv, env, stdin=stdin, stdout=stdout, stderr=stderr, **kwargs)
     return proc.run(budget_per_slice=budget_per_slice, max_insns=max_insns)

@@ -17,6 +17,7 @@ from flashvm.process.abi import (
 )
 from flashvm.process.errors import SyscallError
 from flashvm.process.files import HostFile, OpenFile, host_isatty, is_dir
+from flashvm.process.pipes import Pipe, PipeEnd
 from flashvm.process.signals import send_signal
 from flashvm.process.syscalls.fs import host_path
 from flashvm.process.syscalls.table import syscall
@@ -311,10 +312,9 @@ def sys_pipe2(p, fds, flags):
 def _make_pipe(p, flags: int) -> tuple[int, int]:
     if len(p.files) + 2 > MAX_FDS:
         raise SyscallError(E.EMFILE)
-    hr, hw = os.pipe()
-    os.set_blocking(hr, False)   # one thread: a read that would block returns EAGAIN
-    r = p.files.install(p.files.lowest(), HostFile(hr, 0 | (flags & O_NONBLOCK)))
-    w = p.files.install(p.files.lowest(), HostFile(hw, 1 | (flags & O_NONBLOCK)))
+    pipe = Pipe()                # inside the simulation: a read that must wait blocks the thread
+    r = p.files.install(p.files.lowest(), PipeEnd(pipe, 0 | (flags & O_NONBLOCK)))
+    w = p.files.install(p.files.lowest(), PipeEnd(pipe, 1 | (flags & O_NONBLOCK)))
     if flags & O_CLOEXEC:
         p.files.cloexec.update((r, w))
     return r, w

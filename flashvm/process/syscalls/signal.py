@@ -1,10 +1,10 @@
-"""Signal system calls: sigaction, the signal mask, sigaltstack, and kill/tkill/tgkill
-to the process itself (what a raised signal then does: flashvm.process.signals)."""
+"""Signal system calls: sigaction, the signal mask, sigaltstack (kill/tkill/tgkill
+are in `child` and `thread`; what a raised signal does: flashvm.process.signals)."""
 from __future__ import annotations
 
-from flashvm.process.abi import NSIG, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGKILL, SIGSTOP, E, s32
+from flashvm.process.abi import NSIG, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGKILL, SIGSTOP, E
 from flashvm.process.errors import SyscallError
-from flashvm.process.signals import deliver_pending, send_signal
+from flashvm.process.signals import deliver_pending
 from flashvm.process.syscalls.table import syscall
 
 
@@ -56,24 +56,3 @@ def sys_sigaltstack(p, ss, oss):
     if ss:
         p.signals.altstack = p.read(ss, 12)
     return 0
-
-
-@syscall("kill", nargs=2)
-def sys_kill(p, pid, sig):
-    if s32(pid) not in (0, -1, p.pid, -p.pid):
-        raise SyscallError(E.ESRCH)
-    return send_signal(p, sig)
-
-
-@syscall("tkill", nargs=2)
-def sys_tkill(p, tid, sig):
-    if tid != p.pid:
-        raise SyscallError(E.ESRCH)
-    return send_signal(p, sig)
-
-
-@syscall("tgkill", nargs=3)
-def sys_tgkill(p, tgid, tid, sig):
-    if tgid != p.pid or tid != p.pid:
-        raise SyscallError(E.ESRCH)
-    return send_signal(p, sig)

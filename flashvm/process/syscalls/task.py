@@ -1,35 +1,22 @@
-"""Task system calls: exit, identity (pids, uids), thread-area and robust-list
-bookkeeping, scheduling, resource limits, uname, getrandom, and futex (one
-thread: a wait can only time out or deadlock)."""
+"""Task system calls: identity (pids, uids), thread-area and robust-list
+bookkeeping, scheduling, resource limits, uname, getrandom.  Threads, futexes
+and exit are in `thread`, fork/execve/wait4 in `child`."""
 from __future__ import annotations
 
 import struct
 
 from flashvm.kernels.state import CP0_Context, SEL_UserLocal
 from flashvm.process.abi import (
-    CLOCK_MONOTONIC, CLOCK_REALTIME, MAX_FDS, RLIM_INFINITY, RLIMIT_NOFILE, RLIMIT_STACK, SIGKILL,
-    E,
+    MAX_FDS, RLIM_INFINITY, RLIMIT_NOFILE, RLIMIT_STACK, E,
 )
-from flashvm.process.errors import ProcessExit, SyscallError
+from flashvm.process.errors import Blocked, SyscallError
 from flashvm.process.memory import STACK_SIZE
-from flashvm.process.signals import die
 from flashvm.process.syscalls.table import syscall
-from flashvm.process.syscalls.time import read_timespec
 
 
-@syscall("exit", "exit_group", nargs=1)
-def sys_exit(p, status):
-    raise ProcessExit(status & 0xFF)
-
-
-@syscall("getpid", "gettid", "getpgrp", nargs=0)
+@syscall("getpid", "getpgrp", nargs=0)
 def sys_getpid(p):
     return p.pid
-
-
-@syscall("getppid", nargs=0)
-def sys_getppid(p):
-    return p.pid - 1
 
 
 @syscall("getpgid", "getsid", nargs=1)
@@ -68,12 +55,6 @@ def sys_getresgid(p, a, b, c):
     return 0
 
 
-@syscall("set_tid_address", nargs=1)
-def sys_set_tid_address(p, ptr):
-    p.tid_address = ptr
-    return p.pid
-
-
 @syscall("set_robust_list", nargs=2)
 def sys_set_robust_list(p, head, length):
     if length != 12:
@@ -103,6 +84,8 @@ def sys_umask(p, mask):
 
 @syscall("sched_yield", nargs=0)
 def sys_sched_yield(p):
+    if len(p.sched.runnable) > 1:          # to the back of the queue, the call done
+        raise Blocked(done=True, what="yielding")
     return 0
 
 
@@ -157,30 +140,3 @@ def sys_getrandom(p, buf, n, flags):
     n = min(n, 1 << 25)
     p.write(buf, p.rng.randbytes(n))
     return n
-
-
-@syscall("futex", nargs=6)
-def sys_futex(p, uaddr, op, val, timeout, uaddr2, val3):
-    return _futex(p, uaddr, op, val, timeout, False)
-
-
-@syscall("futex_time64", nargs=6)
-def sys_futex64(p, uaddr, op, val, timeout, uaddr2, val3):
-    return _futex(p, uaddr, op, val, timeout, True)
-
-
-def _futex(p, uaddr, op, val, timeout, wide):
-    cmd = op & 0x7F
-    if cmd in (0, 9):                          # FUTEX_WAIT, FUTEX_WAIT_BITSET
-        if p.read_u32(uaddr) != val:
-            raise SyscallError(E.EAGAIN)
-        if timeout:
-            ns = read_timespec(p, timeout, wide)
-            if cmd == 9:
-                ns -= p.now_ns(CLOCK_REALTIME if op & 256 else CLOCK_MONOTONIC)
-            p.sleep_ns(ns)
-            raise SyscallError(E.ETIMEDOUT)
-        die(p, SIGKILL, ": deadlock: FUTEX_WAIT with no other thread to wake it")
-    if cmd in (1, 3, 4, 5, 10):                # WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAKE_BITSET
-        return 0
-    raise SyscallError(E.ENOSYS)
