@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from flashvm import toolchain  # noqa: E402
-from flashvm.toolchain import GUEST_INCLUDE_DIR, ToolchainError, build_bare, build_user, cache_key  # noqa: E402
+from flashvm.toolchain import ToolchainError, build_bare, build_user, cache_key  # noqa: E402
 
 GUEST = ROOT / "tests" / "guest"
 QEMU = "/usr/bin/qemu-mipsel"

@@ -14,7 +14,7 @@ import numpy as np
 
 from flashvm.disco.vm import VirtualMachine
 from flashvm.kernels.cache import dma_coherence_nb
-from flashvm.kernels.disco import l2tlb_flush_real
+from flashvm.kernels.disco import real_tlb_flush_nb
 from flashvm.kernels.entrylo import lo_pfn, lo_valid
 from flashvm.kernels.state import L2_LO0, L2_LO1, L2_TAG, TLB_ENTRYHI, TLB_LO0, Machine
 from flashvm.machine.config import MachineConfig
@@ -111,7 +111,7 @@ class GuestMemory:
                 m.l2tlb[v][stale, L2_TAG] = -1
             c = self._cpu_running(v)
             if c >= 0 and any(h[0] == v for h in hits):
-                l2tlb_flush_real(m, c)
+                real_tlb_flush_nb(m, c)
         return len(hits)
 
     def migrate_page(self, vm: VirtualMachine, gpage: int, node: int) -> int:

@@ -19,7 +19,7 @@ from flashvm.kernels.disco import (
     deliver_pending_nb,
     hal_push_nb,
     l2tlb_flush_nb,
-    l2tlb_flush_real,
+    real_tlb_flush_nb,
     sync_real_status_nb,
 )
 from flashvm.kernels.entrylo import LO_CACHED, LO_D, LO_G, LO_V, make_lo
@@ -190,7 +190,7 @@ class Vcpus:
         if ctx["t"] and not m.vstate[v, S.VS_TIMER_MASKED] and 0 < ((ctx["compare"] - ctx["count"]) & 0xFFFFFFFF) <= ticks:
             vc[v, S.CP0_Cause, 0] |= S.Ca_TI | (1 << 15)
             m.vstate[v, S.VS_TIMER_MASKED] = 1
-        l2tlb_flush_real(m, c)
+        real_tlb_flush_nb(m, c)
         sync_real_status_nb(m, c, v)
         hal_push_nb(m, v)
         if st[S.WAITING] and int(vc[v, S.CP0_Status, 0]) & int(vc[v, S.CP0_Cause, 0]) & S.Ca_IP:

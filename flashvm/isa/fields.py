@@ -57,7 +57,7 @@ def get(insn: int, name: str) -> int:
     return (insn >> shift) & ((1 << width) - 1)
 
 
-def encode(**values: int) -> tuple[int, int]:
+def match_mask(**values: int) -> tuple[int, int]:
     """(match, mask) for fields fixed to the given values; other bits are free."""
     match = mask = 0
     for name, value in values.items():

@@ -3,8 +3,11 @@
     python -m flashvm.isa.gen          # rewrite the interpreter
     python -m flashvm.isa.gen --check  # fail if it is out of date (the tests do this)
 
-The decoder is a tree of `if/elif` chains on instruction fields, built from
-the table's match/mask pairs (LLVM turns each chain into a jump table).  Each
+The decoder is a tree on instruction fields built from the table's
+match/mask pairs.  The hot loop walks it as lookup tables (a few loads per
+instruction, `FlatDecoder`) down to a leaf number and then runs ONE `if/elif`
+chain over leaf numbers, which LLVM turns into one jump table; words outside
+the hot set go to a cold decoder written as `if/elif` chains.  Each
 leaf checks the bits its path has not decided, extracts the fields its
 snippet names, checks coprocessor usability, and expands the snippet's
 macros (loads, stores, exceptions; see `flashvm.isa.table`).

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flashvm.isa.fields import encode
+from flashvm.isa.fields import assemble, match_mask
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def insn(name: str, enc: dict, fmt: str, sem: str, flags: str = "", extra_zero: 
     fields = dict(enc)
     for z in extra_zero:
         fields[z] = 0
-    match, mask = encode(**fields)
+    match, mask = match_mask(**fields)
     TABLE.append(Insn(name, match, mask, fmt, sem.strip("\n"), frozenset(flags.split())))
 
 
@@ -590,5 +590,4 @@ BY_NAME = {i.name: i for i in TABLE}
 
 def encode(name: str, **fields: int) -> int:
     """Instruction word of table entry `name` with the given fields (simm: 16-bit immediate)."""
-    from flashvm.isa.fields import assemble
     return assemble(BY_NAME[name].match, **fields)

@@ -222,7 +222,7 @@ def _l2_index(vpn2):
 
 
 @njit(cache=True, _nrt=False)
-def l2tlb_flush_real(m, c):
+def real_tlb_flush_nb(m, c):
     """Empty CPU c's real TLB (unique, invalid kseg3 VPN2s): on a VCPU switch or a guest invalidation."""
     for i in range(m.params[P_NTLB]):
         tlb_write_nb(m, c, i, 0, KSSEG + 0x20000000 + (i << 13), 0, 0)
@@ -234,7 +234,7 @@ def l2tlb_flush_nb(m, c, v):
     m.l2tlb[v, :, L2_TAG] = -1
     m.dstats[v, DS_TLB_FLUSH] += 1
     if c >= 0:
-        l2tlb_flush_real(m, c)
+        real_tlb_flush_nb(m, c)
 
 
 @njit(cache=True, _nrt=False)

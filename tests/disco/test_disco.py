@@ -141,14 +141,13 @@ def test_hostile_guest_cannot_touch_other_memory():
             snapshots.append(_machine_hash(d, 0))
         orig(vm)
     d._stop = stop
-    r = d.run(max_insns=300_000_000)
+    d.run(max_insns=300_000_000)
     hostile = d.vms[0]
     assert d.vms[1].status == 7 and d.vms[2].status == 0
     assert hostile.done                                # halted itself or was stopped, with a reason
     assert snapshots and snapshots[0] == _machine_hash(d, 0)
     st = d.vm_stats(hostile)
     assert st["bus_errors"] > 0 or st["reflected"] > 100
-    assert r is not None
 
 
 def test_disco_is_deterministic():
@@ -203,7 +202,7 @@ def test_memmap_backmap_and_live_page_migration():
     first = int(d.m.pmap[0, 0])
     assert d.owner_of(first) == (0, 0) and d.owner_of(0) is None       # the monitor's page is no VM's
     d.fm.chunk_cycles = 200_000
-    r = d.run(max_insns=200_000_000)
+    d.run(max_insns=200_000_000)
     assert vm.status == 0 and b"4 cpus, spread=0, counters 800 1600, ok" in bytes(vm.out)
     assert len(moved) == 3 and d.migrations == 3
     for gp, new, _ in moved:

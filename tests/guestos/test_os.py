@@ -174,14 +174,7 @@ def test_raw_disk_driver_persists(tmp_path):
     assert data[1000:1000 + 23] == bytes(range(ord("A"), ord("A") + 23))
 
 
-def _flashfs_or_skip():
-    from flashvm.guestos import have_flashfs
-    if not have_flashfs():
-        pytest.skip("flashfs (flashvm/guest/os/fs + flashvm.fs) is not on this branch yet")
-
-
 def test_flashfs_root_disk_persists(tmp_path):
-    _flashfs_or_skip()
     from flashvm.fs import FlashFS
     from flashvm.guestos import make_disk_image
     exes = {n: build_user([OSG / f"{n}.c"]) for n in ("persist", "fileops")}

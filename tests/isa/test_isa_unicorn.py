@@ -1111,7 +1111,10 @@ def _rand_insn(rng, pc):
     if fmt == "mem":
         size = SIZE.get(name, 1)
         off = rng.randrange(-64, 64) * 4 + (rng.randrange(4) // size * size)
-        reg = {"ft": rng.randrange(32)} if name in ("lwc1", "swc1") else {"rt": dst() if name[0] == "l" or name == "sc" else src()}
+        if name in ("lwc1", "swc1"):
+            reg = {"ft": rng.randrange(32)}
+        else:
+            reg = {"rt": dst() if name[0] == "l" or name == "sc" else src()}
         return enc(name, rs=rng.choice(BASES), simm=off, **reg)
     if name in ("mtc1", "mfc1"):
         return enc(name, rt=dst(), fs=rng.randrange(32))

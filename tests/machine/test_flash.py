@@ -15,7 +15,7 @@ from flashvm.kernels import state as S
 from flashvm.machine.config import (
     FLASH8, CacheConfig, ConfigError, MachineConfig, config_from_dict, machine_config, parse_size,
 )
-from flashvm.machine.flash import FlashMachine, GuestError
+from flashvm.machine.flash import FlashMachine
 from flashvm.machine.supervisor import Supervisor
 from flashvm.toolchain import build_bare
 

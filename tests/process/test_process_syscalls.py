@@ -11,10 +11,8 @@ import os
 import shutil
 import struct
 import subprocess
-import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from flashvm.kernels.state import (
@@ -103,7 +101,8 @@ def test_initial_registers(proc):
 
 def test_stack_layout(proc):
     p = proc
-    words = lambda va, n: struct.unpack(f"<{n}I", p.read(va, 4 * n))
+    def words(va, n):
+        return struct.unpack(f"<{n}I", p.read(va, 4 * n))
     sp = p.sp
     argc, = words(sp, 1)
     assert argc == 3
@@ -179,7 +178,6 @@ def test_unknown_syscall_enosys_counted(proc):
 def test_indirect_syscall(proc):
     """o32 syscall 4000: the number in a0, arguments shifted by one."""
     assert proc.do_syscall(4000, [NR["getpid"], 0, 0, 0, 0, 0, 0, 0]) == 1000
-    buf = scratch(proc)
     assert proc.do_syscall(4000, [NR["set_thread_area"], 0x1234, 0, 0]) == 0
     assert proc.m.cp0[0, CP0_Context, SEL_UserLocal] == 0x1234
     assert proc.syscalls_by_number[NR["getpid"]] == 1 and 4000 not in proc.syscalls_by_number
@@ -187,7 +185,7 @@ def test_indirect_syscall(proc):
 
 def test_stack_arguments(proc):
     """Arguments 5..8 come from sp+16..sp+28 (mmap2's fd and page offset)."""
-    m, g = proc.m, proc.m.gpr[0]
+    g = proc.m.gpr[0]
     sp = proc.sp - 64
     g[29] = sp
     proc.write(sp + 16, struct.pack("<II", 0xFFFFFFFF, 0))
@@ -648,8 +646,8 @@ int main(int argc, char **argv) {
 
 @pytest.fixture(scope="module")
 def cpu_run():
-    run_mod = pytest.importorskip("flashvm.kernels.run")
-    return run_mod.run
+    from flashvm.kernels.run import run
+    return run
 
 
 @pytest.fixture(scope="module")
