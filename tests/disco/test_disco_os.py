@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from flashvm.disco.osvm import run_os_vms
-from flashvm.guestos import PANIC_STATUS
 from flashvm.toolchain import build_user
 
 GUEST = Path(__file__).parents[1] / "guest"
