@@ -95,12 +95,15 @@ void tlb_flush_mm(struct mm *mm)
         mm->asid[c->id] = 0;
     }
     u32 waitmask = 0;
-    for (unsigned i = 0; i < ncpu; i++)
-        if ((others & (1u << i)) && cpus[i].cur && cpus[i].cur->mm == mm) {
+    for (unsigned i = 0; i < ncpu; i++) {
+        /* read another CPU's current task once: it may go idle (NULL) at any moment */
+        struct task *ct = (others & (1u << i)) ? __atomic_load_n(&cpus[i].cur, __ATOMIC_ACQUIRE) : 0;
+        if (ct && ct->mm == mm) {
             __atomic_fetch_or(&cpus[i].tlb_ackto, 1u << c->id, __ATOMIC_SEQ_CST);
             send_ipi(i, IPI_TLBFLUSH);
             waitmask |= 1u << i;
         }
+    }
     /* synchronous shootdown: wait until each CPU still running this mm has
      * taken its new ASID (they do so in the IPI handler or while waiting for
      * a lock); serve our own requests meanwhile.  A CPU that has not yet is
@@ -112,7 +115,7 @@ void tlb_flush_mm(struct mm *mm)
             /* asked again each time, before looking: an acknowledgement
              * of an earlier request may have used up the first asking */
             __atomic_fetch_or(&cpus[i].tlb_ackto, 1u << c->id, __ATOMIC_SEQ_CST);
-            struct task *ct = cpus[i].cur;
+            struct task *ct = __atomic_load_n(&cpus[i].cur, __ATOMIC_ACQUIRE);
             if (!(cpus[i].pending_ipi & IPI_TLBFLUSH) || !ct || ct->mm != mm)
                 waitmask &= ~(1u << i);
         }
