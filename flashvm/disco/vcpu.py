@@ -17,6 +17,7 @@ from flashvm.kernels.cp0 import mtc0_nb, reset_cpu
 from flashvm.kernels.disco import (
     KSSEG,
     deliver_pending_nb,
+    hal_pull_nb,
     hal_push_nb,
     l2tlb_flush_nb,
     l2tlb_flush_real,
@@ -155,6 +156,9 @@ class Vcpus:
     def _switch_out(self, c: int) -> None:
         m = self.m
         v = self.running[c]
+        # what the guest stored in its HAL page since the last trap (Status, EPC, EntryLo) is its
+        # state: take it now, or the next push (at switch-in, or a posted interrupt) overwrites it
+        hal_pull_nb(m, c, v)
         st = m.cpu[c]
         cyc = int(st[S.CYCLES])
         count = (int(st[S.COUNT_AT_BASE]) + ((cyc - int(st[S.COUNT_BASE])) >> 1)) & 0xFFFFFFFF
@@ -192,10 +196,12 @@ class Vcpus:
             m.vstate[v, S.VS_TIMER_MASKED] = 1
         l2tlb_flush_real(m, c)
         sync_real_status_nb(m, c, v)
-        hal_push_nb(m, v)
         if st[S.WAITING] and int(vc[v, S.CP0_Status, 0]) & int(vc[v, S.CP0_Cause, 0]) & S.Ca_IP:
             st[S.WAITING] = 0
         deliver_pending_nb(m, c, v)
+        # after the delivery: a reflected interrupt changes Status (EXL), Cause and EPC, and a
+        # stale page would hand the old Status back to the monitor at the next trap
+        hal_push_nb(m, v)
 
     # ------------------------------------------------------------ scheduling
     def _runnable(self, v: int) -> bool:
