@@ -125,3 +125,21 @@ def _outcome(**kw) -> VmOutcome:
 ])
 def test_vm_verdict(kw, want):
     assert vm_verdict(_outcome(**kw), "instruction limit") == want
+
+
+def test_workload_vm_mem_mb(tmp_path):
+    from flashvm.workload import WorkloadError, load_workload
+    d = tmp_path / "w"
+    d.mkdir()
+    (d / "p.c").write_text("int main(void){return 0;}\n")
+    toml = 'name = "w"\n[build]\nsources = ["p.c"]\n[run]\nmode = "os"\nmachine = "flash8"\n'
+    (d / "workload.toml").write_text(toml + "vms = 2\nvm_mem_mb = 20\n")
+    w = load_workload(d)
+    spec = w.spec(d / "p.elf", machine=machine_config("flash8"), sim_mode="functional")
+    assert spec.kind == "disco" and spec.vm_mem_mb == 20
+    (d / "workload.toml").write_text(toml + "vm_mem_mb = 20\n")
+    with pytest.raises(WorkloadError, match="run.vm_mem_mb needs run.vms"):
+        load_workload(d)
+    (d / "workload.toml").write_text(toml + 'vms = 2\nvm_mem_mb = "big"\n')
+    with pytest.raises(WorkloadError, match="vm_mem_mb"):
+        load_workload(d)
