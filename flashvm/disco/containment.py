@@ -26,6 +26,7 @@ class Containment:
     vms: list[VirtualMachine]
     queue: list[list[int]]
     running: list[int]
+    switched_in: set[int]
     watchdog_ms: float
     status: int
     _view: Callable
@@ -87,7 +88,7 @@ class Containment:
         self.fm.schedule(self.fm.now_ns() + int(self.watchdog_ms * 1e6 / 2), self._watchdog)
 
     def _watchdog(self) -> None:
-        """Every half watchdog period: a VM that took no interrupt in the period and has
+        """Every half watchdog period: a VM that ran, took no interrupt in the period and has
         interrupts off in all its VCPUs' kernels gets a strike; two in a row stop it.  A
         kernel that works its way through memory meanwhile (monitor TLB refills at
         WORK_FILLS_PER_MS: zeroing or copying pages) is busy, not looping: it has WORK_PERIODS."""
@@ -107,12 +108,16 @@ class Containment:
             vint = int(ds[:, S.DS_VINT].sum())
             fills = int(ds[:, S.DS_L2TLB_HIT].sum() + ds[:, S.DS_VTLB_HIT].sum())
             took_interrupt = vint != vm.last_vint
-            vm.busy = fills - vm.last_fills >= WORK_FILLS_PER_MS * self.watchdog_ms / 2
-            vm.strikes = (vm.strikes + 1) if off and not took_interrupt else 0
+            moved = fills - vm.last_fills
             vm.last_insns, vm.last_vint, vm.last_fills = progress, vint, fills
+            if not any(v in self.switched_in or v in self.running for v in vm.vcpus):
+                continue                # it waited for its turn on shared CPUs: it cannot have looped
+            vm.busy = moved >= WORK_FILLS_PER_MS * self.watchdog_ms / 2
+            vm.strikes = (vm.strikes + 1) if off and not took_interrupt else 0
             if vm.strikes >= (WORK_PERIODS if vm.busy else 2):
                 self.fail(vm, f"watchdog: no interrupts for {vm.strikes * self.watchdog_ms / 2:g} ms of simulated "
                               "time (a guest looping with interrupts off)")
+        self.switched_in.clear()
         if not all(v.done for v in self.vms):
             self._arm_watchdog()
 

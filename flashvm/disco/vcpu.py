@@ -51,6 +51,7 @@ class Vcpus:
         self.queue: list[list[int]] = [[] for _ in range(ncpu)]   # VCPUs homed on each CPU (affinity)
         self.ctx: dict[int, dict] = {}                         # saved state of VCPUs not running
         self.switches = 0                                      # VCPU switch-ins
+        self.switched_in: set[int] = set()                     # VCPUs switched in since the last watchdog look
 
     def _add_vcpus(self, vm: VirtualMachine, spec: VmSpec) -> None:
         """Home the VCPUs of a new VM on their CPUs, each with a fresh context (and HAL page)."""
@@ -172,6 +173,7 @@ class Vcpus:
         m = self.m
         ctx = self.ctx.pop(v)
         self.switches += 1
+        self.switched_in.add(v)
         st = m.cpu[c]
         for k in self._SAVED_SLOTS:
             st[k] = ctx["slots"][k]
