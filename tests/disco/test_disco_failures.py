@@ -30,7 +30,6 @@ def _cli(*args):
 
 
 # ------------------------------------------------------------------ out of memory (issue 10, item 7)
-@pytest.mark.slow
 @pytest.mark.parametrize("hal", [False, True])
 def test_out_of_memory_in_a_vm_kills_the_hog_not_the_vm(tmp_path, hal):
     exe = build_user([OS_PROGRAMS / "oom.c"])
