@@ -4,7 +4,7 @@
     flashvm exec PROGRAM [ARGS...]        run a static mipsel Linux program (process mode)
     flashvm exec --bare KERNEL.elf        boot a freestanding program on the FLASH machine
     flashvm exec --os [--cpus N] PROGRAM [ARGS...]   boot the guest OS and run PROGRAM on it
-    flashvm exec --os --vms N [--cpus C] [--hal] PROGRAM   the same in N Disco virtual machines
+    flashvm exec --os --vms N [--cpus C] [--hal] [--vm-mem MB] PROGRAM   the same in N Disco VMs
     flashvm machines                      list the machine configs and their fields
     flashvm fs mkfs|ls|cat|get|fsck       build and read disk images (docs/fs.md)
     flashvm disasm PROGRAM [--symbol main]
@@ -88,6 +88,21 @@ def _check_max_insns(max_insns: int | None) -> None:
     problem = max_insns_problem(max_insns)
     if problem is not None:
         _fail(problem)
+
+
+def _vm_mem_option(cfg, vms: int, text: str | None) -> int | None:
+    """The value of --vm-mem (one-line error when it is not a number of MB the machine has for `vms` VMs)."""
+    from flashvm.disco.memory import vm_memory_problem
+    if text is None:
+        return None
+    try:
+        mb = int(text, 10)
+    except ValueError:
+        mb = text
+    problem = vm_memory_problem(cfg, vms, mb)
+    if problem is not None:
+        _fail(problem)
+    return mb
 
 
 def _trace_kinds(text: str | None, trace_file: Path | None) -> frozenset[str]:
@@ -225,6 +240,8 @@ def exec_(ctx: typer.Context,
           verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="with --os: kernel log on stderr (-vv: more)"),
           vms: Optional[int] = typer.Option(None, "--vms", help="with --os: run N copies of the guest OS in Disco's virtual machines (--cpus: VCPUs per VM)"),
           hal: bool = typer.Option(False, "--hal", help="with --vms: the guest kernel's HAL build (special page, monitor calls)"),
+          vm_mem: Optional[str] = typer.Option(None, "--vm-mem", metavar="MB",
+                                               help="with --vms: each VM's memory in MB (default 32, less if small)"),
           results: Path = typer.Option(DEFAULT_RESULTS, help="directory for the HDF5 result file"),
           max_insns: Optional[int] = typer.Option(None, help="stop the guest after this many instructions"),
           quiet: bool = typer.Option(False, "--quiet", "-q", help="no summary on stderr"),
@@ -251,6 +268,8 @@ def exec_(ctx: typer.Context,
     cfg, sim_mode = _machine(machine or "flash1", mode or "functional")
     if hal and vms is None:
         _fail("--hal applies only to --vms (the HAL kernel runs in Disco's VMs)")
+    if vm_mem is not None and vms is None:
+        _fail("--vm-mem applies only to --vms (each Disco VM's memory)")
     common = dict(program=program, sim_mode=sim_mode, max_insns=max_insns, name=program.name,
                   trace=_trace_kinds(trace, trace_file), trace_file=trace_file)
     guest = f"/bin/{program.name}"
@@ -261,7 +280,7 @@ def exec_(ctx: typer.Context,
             _fail("--variant does not apply to --vms: VMs run the mapped kernel (--hal for its HAL build)")
         _check_user_program(program)
         spec = RunSpec("disco", machine=cfg, argv=(guest, *args), files={guest: program},
-                       cpus=_cpus_option(cpus) or 1, vms=vms, hal=hal,
+                       cpus=_cpus_option(cpus) or 1, vms=vms, hal=hal, vm_mem_mb=_vm_mem_option(cfg, vms, vm_mem),
                        title=f"{program.name} (os mode in {vms} Disco VM{'s' if vms > 1 else ''})", **common)
     elif os_:
         ncpus, kvariant = _cpus_option(cpus), _os_variant(variant)

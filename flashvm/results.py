@@ -195,6 +195,7 @@ def _write_disco(f: h5py.File, m: S.Machine, vms: list[Mapping[str, Any]]) -> No
         vg = g.create_group(f"vm{v['index']}")
         vg.attrs["name"] = v["name"]
         vg.attrs["failure"] = v["failure"] or ""
+        vg.attrs["verdict"] = v.get("verdict") or ""
         vg.attrs["vcpus"] = len(v["vcpus"])
         if v.get("stdout") is not None:
             _dataset(vg, "stdout", np.frombuffer(v["stdout"], np.uint8), "what the VM's guest printed")
@@ -236,7 +237,7 @@ def _vm_records(report: RunReport) -> list[dict[str, Any]] | None:
     if report.vms is None:
         return None
     return [{"name": v.name, "index": v.index, "vcpus": v.vcpus, "status": v.status, "failure": v.failure,
-             "stdout": v.stdout} for v in report.vms]
+             "verdict": v.verdict, "stdout": v.stdout} for v in report.vms]
 
 
 def read_run(path: Path) -> dict[str, Any]:

@@ -39,6 +39,7 @@ class RunSpec:
     cpus: int | None = None                  # os: CPUs the OS boots on; disco: VCPUs per VM
     vms: int | None = None                   # disco: how many VMs
     hal: bool = False                        # disco: the kernel's HAL build
+    vm_mem_mb: int | None = None             # disco: each VM's memory in MB (None: 32, less on a small machine)
     variant: str = "kseg0"                   # os: the kernel's link variant
     root: str = "disk"                       # os: root file system, "disk" (flashfs) or "initrd"
     max_insns: int | None = None
@@ -56,7 +57,7 @@ class RunSpec:
         problem = max_insns_problem(self.max_insns, "max_insns")
         if problem:
             raise ValueError(problem)
-        for what, n in (("cpus", self.cpus), ("vms", self.vms)):
+        for what, n in (("cpus", self.cpus), ("vms", self.vms), ("vm_mem_mb", self.vm_mem_mb)):
             if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
                 raise ValueError(f"{what} {n!r}: must be a whole number, at least 1 (or None)")
 
@@ -81,6 +82,7 @@ class VmOutcome:
     stderr: bytes
     klog: bytes
     panicked: bool = False      # its kernel panicked
+    verdict: str | None = None  # why it failed, in one line (None: it did not); the session fills it in
 
     @property
     def ok(self) -> bool:

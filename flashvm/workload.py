@@ -25,7 +25,8 @@ PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
 
 
 MODES = ("process", "bare", "os")
-OS_KEYS = ("cpus", "variant", "files", "commands", "vms", "hal", "allow_outside")   # [run] keys only mode = "os" takes
+# [run] keys only mode = "os" takes
+OS_KEYS = ("cpus", "variant", "files", "commands", "vms", "hal", "vm_mem_mb", "allow_outside")
 VARIANTS = ("kseg0", "mapped")
 MAX_CPUS = 64
 
@@ -33,7 +34,7 @@ _KEYS = {
     "": {"name", "description", "build", "run", "check", "reference"},
     "build": {"kind", "sources", "opt", "flags"},
     "run": {"mode", "args", "env", "stdin", "timeout_s", "max_insns", "machine", "sim_mode",
-            "cpus", "variant", "files", "commands", "vms", "hal", "allow_outside"},
+            "cpus", "variant", "files", "commands", "vms", "hal", "vm_mem_mb", "allow_outside"},
     "check": {"exit_status", "stdout_contains", "stdout_equals"},
 }
 
@@ -65,6 +66,7 @@ class Workload:
     commands: tuple[tuple[str, ...], ...] = ()   # guest argvs from run.commands (else /bin/<name> + args)
     vms: int | None = None           # run N copies of the guest OS in Disco's VMs (cpus: VCPUs per VM)
     hal: bool = False                # with vms: the kernel's HAL build
+    vm_mem_mb: int | None = None     # with vms: each VM's memory in MB (None: 32, less on a small machine)
     allow_outside: bool = False      # run.files may name host files outside the workload's folder
 
     @property
@@ -115,7 +117,7 @@ class Workload:
         ncpus = cpus or self.cpus or 1
         if self.vms:      # recorded as what workload.toml says: run.mode "os"
             return RunSpec("disco", files=files, argv=argv, cpus=ncpus, vms=self.vms, hal=self.hal,
-                           notes={**notes, "mode": "os"}, **common)
+                           vm_mem_mb=self.vm_mem_mb, notes={**notes, "mode": "os"}, **common)
         return RunSpec("os", files=files, argv=argv, cpus=ncpus, variant=variant or self.variant,
                        notes={**notes, "files": {k: str(v) for k, v in self.files.items()}}, **common)
 
@@ -160,7 +162,8 @@ _EXAMPLES = {
     "run.timeout_s": "600", "run.max_insns": "100000000", "run.machine": '"flash8"',
     "run.sim_mode": '"timing"', "run.cpus": "4", "run.variant": '"mapped"',
     "run.files": '{ "/data/in.txt" = "in.txt" }', "run.commands": '[["prog", "arg"], ["prog", "arg2"]]',
-    "run.vms": "2", "run.hal": "true", "run.allow_outside": "true", "check.exit_status": "0",
+    "run.vms": "2", "run.hal": "true", "run.vm_mem_mb": "16", "run.allow_outside": "true",
+    "check.exit_status": "0",
     "check.stdout_contains": '"checksum"', "check.stdout_equals": '"the whole output"',
     "reference": "{ qemu_seconds = 1.3 }",
 }
@@ -290,6 +293,10 @@ def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, arg
             f"run.vms is {vms!r}; use a whole number of virtual machines, 1..64")
     hal = run.get("hal", False)
     _expect(not hal or vms is not None, toml_path, "run.hal needs run.vms: the HAL kernel runs in Disco's VMs")
+    vm_mem_mb = run.get("vm_mem_mb")
+    _expect(vm_mem_mb is None or vms is not None, toml_path, "run.vm_mem_mb needs run.vms: it is each VM's memory")
+    _expect(vm_mem_mb is None or vm_mem_mb >= 1, toml_path,
+            f"run.vm_mem_mb is {vm_mem_mb!r}; give each VM's memory as a whole number of MB")
     allow_outside = run.get("allow_outside", False)
     files: dict[str, Path] = {}
     program = f"/bin/{name}"
@@ -323,7 +330,7 @@ def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, arg
             except ValueError as e:
                 raise WorkloadError(f"{toml_path}: run.commands: {e}") from None
     return {"cpus": cpus, "variant": variant, "files": files, "commands": tuple(commands), "vms": vms,
-            "hal": hal, "allow_outside": allow_outside}
+            "hal": hal, "vm_mem_mb": vm_mem_mb, "allow_outside": allow_outside}
 
 
 def _host_file(guest: str, host: str, folder: Path, allow_outside: bool, toml_path: Path) -> Path:

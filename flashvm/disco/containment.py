@@ -12,6 +12,12 @@ from flashvm.machine.devices import MachineHalted
 from flashvm.machine.flash import FlashMachine
 
 
+# a VM with interrupts off whose VCPUs had real TLB misses served by the monitor at this rate
+# (touching new pages; a `b .` loop touches one, a switched-in VCPU refills a few) is working
+WORK_FILLS_PER_MS = 20
+WORK_PERIODS = 20               # half periods it may then keep interrupts off (1 s at 100 ms)
+
+
 class Containment:
     """The containment part of the monitor (a mixin of Disco: uses `m`, `fm`, `vms`,
     `queue`, `running`, `watchdog_ms`, `status` and the VCPU part's switching)."""
@@ -20,6 +26,7 @@ class Containment:
     vms: list[VirtualMachine]
     queue: list[list[int]]
     running: list[int]
+    switched_in: set[int]
     watchdog_ms: float
     status: int
     _view: Callable
@@ -28,13 +35,14 @@ class Containment:
 
     def _vm_halted(self, vm: VirtualMachine, h: MachineHalted) -> None:
         if h.status == -1:
-            self.fail(vm, h.reason)
+            self.fail(vm, f"crashed: {h.reason}")
             return
         vm.status = h.status
         self._stop(vm)
 
     def fail(self, vm: VirtualMachine, why: str) -> None:
-        """Stop `vm` for good; the other VMs go on."""
+        """Stop `vm` for good; the other VMs go on.  `why` is one line that starts with what
+        happened (crashed, stuck, deadlock, watchdog, monitor) and a colon."""
         if vm.done:
             return
         vm.failure = why
@@ -65,7 +73,7 @@ class Containment:
         for vm in self.vms:
             if not vm.done and not any(self._view(v)[0][S.WAITING] for v in vm.vcpus):
                 v = vm.vcpus[0]
-                self.fail(vm, f"stuck taking exceptions (a VCPU at pc={int(m.cpu[vm.cpus[0], S.PC]):#010x}, "
+                self.fail(vm, f"stuck: taking exceptions (a VCPU at pc={int(m.cpu[vm.cpus[0], S.PC]):#010x}, "
                               f"guest EPC={int(m.vcp0[v, S.CP0_EPC, 0]):#010x})")
                 failed = True
         return failed
@@ -74,13 +82,16 @@ class Containment:
         """No CPU can ever run again: the VMs still going are deadlocked; they fail."""
         for vm in self.vms:
             if not vm.done:
-                self.fail(vm, "every virtual CPU waits for an interrupt that nothing can raise")
+                self.fail(vm, "deadlock: every virtual CPU waits for an interrupt that nothing can raise")
 
     def _arm_watchdog(self) -> None:
         self.fm.schedule(self.fm.now_ns() + int(self.watchdog_ms * 1e6 / 2), self._watchdog)
 
     def _watchdog(self) -> None:
-        """Every watchdog period: a VM with interrupts off in all its VCPUs' kernels, twice running, stops."""
+        """Every half watchdog period: a VM that ran, took no interrupt in the period and has
+        interrupts off in all its VCPUs' kernels gets a strike; two in a row stop it.  A
+        kernel that works its way through memory meanwhile (monitor TLB refills at
+        WORK_FILLS_PER_MS: zeroing or copying pages) is busy, not looping: it has WORK_PERIODS."""
         m = self.m
         for vm in self.vms:
             if vm.done:
@@ -93,11 +104,20 @@ class Containment:
                 self.fail(vm, f"stuck: no instruction retired in {self.watchdog_ms / 2:g} ms of simulated time "
                               f"(an exception loop at guest pc={int(m.cpu[vm.cpus[0], S.PC]):#010x})")
                 continue
-            vm.strikes = (vm.strikes + 1) if off else 0
-            vm.last_insns = progress
-            if vm.strikes >= 2:
-                self.fail(vm, f"watchdog: no interrupts for {self.watchdog_ms:g} ms of simulated time "
-                              "(a guest looping with interrupts off)")
+            ds = m.dstats[vm.vcpus]
+            vint = int(ds[:, S.DS_VINT].sum())
+            fills = int(ds[:, S.DS_L2TLB_HIT].sum() + ds[:, S.DS_VTLB_HIT].sum())
+            took_interrupt = vint != vm.last_vint
+            moved = fills - vm.last_fills
+            vm.last_insns, vm.last_vint, vm.last_fills = progress, vint, fills
+            if not any(v in self.switched_in or v in self.running for v in vm.vcpus):
+                continue                # it waited for its turn on shared CPUs: it cannot have looped
+            vm.busy = moved >= WORK_FILLS_PER_MS * self.watchdog_ms / 2
+            vm.strikes = (vm.strikes + 1) if off and not took_interrupt else 0
+            if vm.strikes >= (WORK_PERIODS if vm.busy else 2):
+                self.fail(vm, f"watchdog: no interrupts for {vm.strikes * self.watchdog_ms / 2:g} ms of simulated "
+                              "time (a guest looping with interrupts off)")
+        self.switched_in.clear()
         if not all(v.done for v in self.vms):
             self._arm_watchdog()
 

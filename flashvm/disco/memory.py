@@ -17,10 +17,38 @@ from flashvm.kernels.cache import dma_coherence_nb
 from flashvm.kernels.disco import real_tlb_flush_nb
 from flashvm.kernels.entrylo import lo_pfn, lo_valid
 from flashvm.kernels.state import L2_LO0, L2_LO1, L2_TAG, TLB_ENTRYHI, TLB_LO0, Machine
-from flashvm.machine.config import MachineConfig
+from flashvm.machine.config import MAX_RAM, MachineConfig
 from flashvm.machine.flash import GuestError
 
 MONITOR_BYTES = 1 << 20          # reserved at the start of every node: the monitor's code and data
+MIN_VM_MB = 4                    # the guest OS needs room for itself, its processes and its file cache
+DEFAULT_VM_MB = 32               # a VM's memory when none is asked for and the machine has room
+
+
+def vm_room(cfg: MachineConfig) -> int:
+    """Bytes of machine memory the VMs can have: all of it but the monitor's part."""
+    return cfg.ram_bytes - MONITOR_BYTES * (1 if cfg.interleave else cfg.nodes)
+
+
+def default_vm_mb(cfg: MachineConfig, vms: int) -> int:
+    """A VM's memory in MB when none is asked for: DEFAULT_VM_MB, less on a small machine."""
+    return max(MIN_VM_MB, min(DEFAULT_VM_MB, (cfg.ram_bytes >> 20) // vms - 2))
+
+
+def vm_memory_problem(cfg: MachineConfig, vms: int, mb: int, option: str | None = "--vm-mem") -> str | None:
+    """What is wrong with giving each of `vms` VMs `mb` MB on `cfg`, in one line (None: nothing);
+    `option` names where `mb` came from (None: the default)."""
+    said = f"{option} {mb!r}: " if option else ""
+    if isinstance(mb, bool) or not isinstance(mb, int) or mb < MIN_VM_MB:
+        return f"{said}give a whole number of MB, at least {MIN_VM_MB}"
+    if mb << 20 > MAX_RAM:
+        return f"{said}a VM's memory must end below its device window, at most {MAX_RAM >> 20} MB"
+    room = vm_room(cfg) >> 20
+    if vms * mb > room:
+        return (f"{said}{vms} VM{'s' if vms > 1 else ''} of {mb} MB need {vms * mb} MB; {cfg.name} has "
+                f"{room} MB for VMs ({cfg.ram_bytes >> 20} MB, {MONITOR_BYTES >> 20} MB per node kept for the "
+                f"monitor){'; at most ' + str(room // vms) + ' MB each' if room // vms >= MIN_VM_MB else ''}")
+    return None
 
 
 class GuestMemory:
@@ -141,4 +169,5 @@ class GuestMemory:
         """Read `n` bytes of guest-physical memory of `vm`."""
         return vm.host.dma_read(gpa, n)
 
-__all__ = ["MONITOR_BYTES", "GuestMemory"]
+__all__ = ["DEFAULT_VM_MB", "MIN_VM_MB", "MONITOR_BYTES", "GuestMemory", "default_vm_mb", "vm_memory_problem",
+           "vm_room"]

@@ -108,7 +108,7 @@ class Disco(Supervisor, GuestMemory, Vcpus, VirtualDevices, Containment):
             elif kind == DX_MCALL:
                 self._monitor_call(vm, cpu, int(x[S.X_A1]), int(x[S.X_A2]))
             else:
-                raise VmFailed(f"monitor exit {kind}")
+                raise VmFailed(f"monitor: unexpected exit {kind}")
         except MachineHalted as h:
             self._vm_halted(vm, h)
         except VmFailed as e:

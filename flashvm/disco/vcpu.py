@@ -17,6 +17,7 @@ from flashvm.kernels.cp0 import mtc0_nb, reset_cpu
 from flashvm.kernels.disco import (
     KSSEG,
     deliver_pending_nb,
+    hal_pull_nb,
     hal_push_nb,
     l2tlb_flush_nb,
     real_tlb_flush_nb,
@@ -50,6 +51,7 @@ class Vcpus:
         self.queue: list[list[int]] = [[] for _ in range(ncpu)]   # VCPUs homed on each CPU (affinity)
         self.ctx: dict[int, dict] = {}                         # saved state of VCPUs not running
         self.switches = 0                                      # VCPU switch-ins
+        self.switched_in: set[int] = set()                     # VCPUs switched in since the last watchdog look
 
     def _add_vcpus(self, vm: VirtualMachine, spec: VmSpec) -> None:
         """Home the VCPUs of a new VM on their CPUs, each with a fresh context (and HAL page)."""
@@ -155,6 +157,9 @@ class Vcpus:
     def _switch_out(self, c: int) -> None:
         m = self.m
         v = self.running[c]
+        # what the guest stored in its HAL page since the last trap (Status, EPC, EntryLo) is its
+        # state: take it now, or the next push (at switch-in, or a posted interrupt) overwrites it
+        hal_pull_nb(m, c, v)
         st = m.cpu[c]
         cyc = int(st[S.CYCLES])
         count = (int(st[S.COUNT_AT_BASE]) + ((cyc - int(st[S.COUNT_BASE])) >> 1)) & 0xFFFFFFFF
@@ -168,6 +173,7 @@ class Vcpus:
         m = self.m
         ctx = self.ctx.pop(v)
         self.switches += 1
+        self.switched_in.add(v)
         st = m.cpu[c]
         for k in self._SAVED_SLOTS:
             st[k] = ctx["slots"][k]
@@ -192,10 +198,12 @@ class Vcpus:
             m.vstate[v, S.VS_TIMER_MASKED] = 1
         real_tlb_flush_nb(m, c)
         sync_real_status_nb(m, c, v)
-        hal_push_nb(m, v)
         if st[S.WAITING] and int(vc[v, S.CP0_Status, 0]) & int(vc[v, S.CP0_Cause, 0]) & S.Ca_IP:
             st[S.WAITING] = 0
         deliver_pending_nb(m, c, v)
+        # after the delivery: a reflected interrupt changes Status (EXL), Cause and EPC, and a
+        # stale page would hand the old Status back to the monitor at the next trap
+        hal_push_nb(m, v)
 
     # ------------------------------------------------------------ scheduling
     def _runnable(self, v: int) -> bool:

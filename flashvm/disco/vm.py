@@ -34,8 +34,11 @@ class VirtualMachine:
     status: int | None = None
     failure: str | None = None
     devices: list[Device] = field(default_factory=list)
-    strikes: int = 0                 # watchdog periods in a row with interrupts off
-    last_insns: int = 0
+    strikes: int = 0                 # watchdog half periods in a row with interrupts off, none taken
+    busy: bool = False               # the last half period touched memory (containment.WORK_FILLS_PER_MS)
+    last_insns: int = 0              # instructions, virtual interrupts and monitor TLB refills
+    last_vint: int = 0               # at the last watchdog check
+    last_fills: int = 0
 
     @property
     def done(self) -> bool:

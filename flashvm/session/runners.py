@@ -5,19 +5,18 @@ from __future__ import annotations
 import io
 from typing import BinaryIO
 
+from flashvm.disco.memory import default_vm_mb, vm_memory_problem
 from flashvm.disco.osvm import run_os_vms
 from flashvm.elf import load_elf
 from flashvm.guestos import boot_os, os_init
 from flashvm.kernels.run import run as run_kernel
 from flashvm.kernels.state import INSNS
-from flashvm.machine.flash import FlashMachine
+from flashvm.machine.flash import FlashMachine, GuestError
 from flashvm.machine.trace import RunFn
 from flashvm.process import new_process
 from flashvm.session.progress import Progress, Tee
-from flashvm.session.status import os_verdict
+from flashvm.session.status import os_verdict, vm_verdict
 from flashvm.spec import RunReport, RunSpec
-
-DISCO_VM_MB = 32        # a VM's memory, when the machine has room for it
 
 
 def _env(spec: RunSpec) -> list[str]:
@@ -93,13 +92,17 @@ def run_disco(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     line, tagged with its name, when the run is over."""
     files, argv = _init(spec)
     cfg, vms = spec.machine, spec.vms or 1
-    per = max(4, min(DISCO_VM_MB, (cfg.ram_bytes >> 20) // vms - 2))
+    per = spec.vm_mem_mb if spec.vm_mem_mb is not None else default_vm_mb(cfg, vms)
+    problem = vm_memory_problem(cfg, vms, per, "--vm-mem" if spec.vm_mem_mb is not None else None)
+    if problem:
+        raise GuestError(problem)
     res, disco, r = run_os_vms(files, argv, vms=vms, cpus_per_vm=spec.cpus or 1, machine=cfg,
                                mode=spec.sim_mode, hal=spec.hal, max_insns=spec.max_insns, mem_mb=per,
                                env=_env(spec), progress=progress, run_fn=run_fn)
     if progress is not None:
         progress.clear()
     for vm in res:
+        vm.verdict = vm_verdict(vm, r.reason)
         for stream, sink in ((vm.stdout, stdout), (vm.stderr, stderr)):
             for line in stream.splitlines(keepends=True):
                 if sink is not None:

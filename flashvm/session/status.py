@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from flashvm.guestos import PANIC_STATUS
-from flashvm.spec import RunReport
+from flashvm.process.abi import SIGNAL_NAMES
+from flashvm.spec import RunReport, VmOutcome
 
 
 def exit_status(report: RunReport) -> int:
@@ -24,6 +25,23 @@ def os_verdict(status: int, klog: bytes) -> str | None:
     return None
 
 
+def vm_verdict(vm: VmOutcome, ended: str) -> str | None:
+    """Why a Disco VM failed, in one line (None when it did not): what stopped it in
+    the monitor (crashed, stuck, deadlock, watchdog), its kernel's panic line, the
+    signal that killed init (status 128 + n, as a shell reports it) or the end of the
+    run (`ended`: how the machine stopped) while it was still running."""
+    if vm.failure:
+        return vm.failure
+    if vm.panicked:
+        return os_verdict(PANIC_STATUS, vm.klog)
+    if vm.status is None:
+        return f"limit: still running when the run ended ({ended})"
+    sig = vm.status - 128
+    if sig in SIGNAL_NAMES:
+        return f"init killed by {SIGNAL_NAMES[sig]}"
+    return None
+
+
 def vm_failures(report: RunReport) -> list[str]:
-    """One line per Disco VM the monitor stopped."""
-    return [f"{vm.name} failed: {vm.failure}" for vm in report.vms or () if vm.failure]
+    """One line per Disco VM that failed, saying why ("vm1: init killed by SIGSEGV")."""
+    return [f"{vm.name}: {vm.verdict}" for vm in report.vms or () if vm.verdict]

@@ -72,7 +72,8 @@ def _time_split(t: Table, report: RunReport) -> None:
 
 def _disco_rows(t: Table, report: RunReport) -> None:
     d = report.disco
-    t.add_row("VMs", ", ".join(f"{v.name}: " + (f"failed ({v.failure})" if v.failure else f"status {v.status}")
+    t.add_row("VMs", ", ".join(f"{v.name}: " + ("failed" if v.status is None else f"status {v.status}")
+                               + (f" ({v.verdict})" if v.verdict else "")
                                for v in report.vms or ()))
     t.add_row("monitor traps / emulated instructions", f"{d['traps']:,} / {d['emulated']:,}")
     refills = d["l2tlb_hits"] + d["vtlb_hits"]

@@ -117,6 +117,16 @@ def test_guest_looping_with_interrupts_off_is_stopped_by_the_watchdog():
     assert r.status == 1                      # the run reports that a VM failed
 
 
+def test_guest_working_with_interrupts_off_is_not_stopped_by_the_watchdog():
+    """Writing its way through 4 MB with interrupts off takes several watchdog periods
+    (about 20 ms at 5): the monitor sees it touch new pages, so it is busy, not looping."""
+    d, r = run_vms("flash8", [("busy_bare.c", 1), ("hello_bare.c", 1)], watchdog_ms=5)
+    busy, hello = d.vms
+    assert busy.failure is None and busy.status == 5, busy.failure
+    assert bytes(busy.out) == b"busy sum 1ff80000\n" and d.fm.now_ns() > 10e6
+    assert hello.status == 7
+
+
 def _machine_hash(d: Disco, exclude: int) -> str:
     """Hash of all machine memory that is not VM `exclude`'s."""
     m = d.m
