@@ -112,17 +112,6 @@ FAST = {
     ("radix", 8, "functional", "bare"), ("radix", 1, "timing", "vms"), ("radix", 4, "functional", "hal"),
     ("pipeline", 4, "timing", "bare"), ("pipeline", 2, "timing", "vms"), ("pipeline", 1, "functional", "hal"),
 }
-# issue 10 item 6: the HAL build crashes threaded programs when VMs share a CPU (2 VMs x 8 VCPUs on flash8)
-HAL_SHARED = pytest.mark.xfail(strict=False, reason="issue 10 item 6: --hal with several VMs sharing a CPU "
-                                                    "crashes threaded programs (fix under way)")
-
-# issue 10 item 7: the watchdog samples each VM twice, 50 ms apart, and fails it when every VCPU has
-# interrupts off (EXL counts) both times; at full size FFT's transposes keep a VM in its TLB refill
-# handler (EXL = 1) most of the time, and it is stopped while making progress
-WATCHDOG = pytest.mark.xfail(strict=False, reason="issue 10 item 7: the Disco watchdog stops a VM that spends "
-                                                  "its time in TLB refills (EXL) as if it looped")
-
-
 def _cases():
     for prog in SMALL:
         for ncpu in CPUS:
@@ -131,10 +120,6 @@ def _cases():
                     marks = []
                     if FULL or (prog, ncpu, mode, config) not in FAST:
                         marks.append(pytest.mark.slow)
-                    if config == "hal" and ncpu == 8:
-                        marks.append(HAL_SHARED)
-                    elif FULL and config != "bare" and prog == "fft":
-                        marks.append(WATCHDOG)
                     yield pytest.param(prog, ncpu, mode, config, marks=marks,
                                        id=f"{prog}-{ncpu}cpu-{mode}-{config}")
 
