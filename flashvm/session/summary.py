@@ -5,6 +5,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flashvm.kernels import state as S
+from flashvm.session.status import status_text
 from flashvm.spec import RunReport
 
 
@@ -49,7 +50,10 @@ def summary(report: RunReport, console: Console, title: str | None = None) -> No
     if report.unknown_syscalls:
         t.add_row("unknown syscalls (ENOSYS)",
                   ", ".join(f"{k}: {v}" for k, v in sorted(report.unknown_syscalls.items())))
-    t.add_row("exit status", str(report.status))
+    if report.how_ended != "halted":
+        t.add_row("ended", f"{report.how_ended}: {report.end_message}")
+    t.add_row("exit status", status_text(report.spec.kind, report.status) if report.how_ended == "halted"
+              else f"none ({report.how_ended})")
     console.print(t)
 
 
@@ -72,7 +76,8 @@ def _time_split(t: Table, report: RunReport) -> None:
 
 def _disco_rows(t: Table, report: RunReport) -> None:
     d = report.disco
-    t.add_row("VMs", ", ".join(f"{v.name}: " + (f"failed ({v.failure})" if v.failure else f"status {v.status}")
+    t.add_row("VMs", ", ".join(f"{v.name}: " + (f"failed ({v.failure})" if v.failure
+                                                else f"status {status_text('disco', v.status)}")
                                for v in report.vms or ()))
     t.add_row("monitor traps / emulated instructions", f"{d['traps']:,} / {d['emulated']:,}")
     refills = d["l2tlb_hits"] + d["vtlb_hits"]
