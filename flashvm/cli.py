@@ -21,6 +21,7 @@ runs; flashvm modules are imported inside the commands to keep --help fast.
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -292,7 +293,6 @@ def disasm(program: Path = typer.Argument(..., help="an ELF file, or a hex instr
 
 
 def main() -> None:
-    import signal
     signal.signal(signal.SIGTERM, _on_sigterm)
     app()
 
