@@ -12,11 +12,10 @@
 `--machine NAME|FILE` (flash1, flash8, uma8 or a TOML config) and
 `--mode functional|timing` choose the machine and the level of detail.
 
-The guest's stdin/stdout/stderr pass through; everything flashvm itself says
-(progress, summary, the HDF5 result's path) goes to stderr.  Every run ends with
-its results saved, at a limit or on SIGINT/SIGTERM too (docs/results.md).  Here
-options become a RunSpec (flashvm/spec.py) that the session (flashvm/session)
-runs; flashvm modules are imported inside the commands to keep --help fast.
+The guest's stdin/stdout/stderr pass through; flashvm's own words (progress, summary,
+the HDF5 path) go to stderr.  Every run's results are saved, at a limit or on SIGINT/SIGTERM
+too (docs/results.md).  Options become a RunSpec (flashvm/spec.py) that the session
+(flashvm/session) runs; flashvm modules are imported inside commands to keep --help fast.
 """
 from __future__ import annotations
 
