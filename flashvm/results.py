@@ -4,6 +4,8 @@ Schema (version 2; see docs/results.md for the full description):
 
     /                      attrs: schema_version, flashvm_version, created (ISO time),
                                   command, workload, mode, status, host_seconds,
+                                  ended (halted, limit, deadlock or interrupted),
+                                  end_message (why it stopped; "" when it halted),
                                   config_json (the resolved configuration, JSON)
     /cpu/<counter>         int64[ncpu]   one dataset per per-CPU counter (instructions,
                                           cycles, idle_cycles, tlb_refills, tc_misses,
@@ -205,7 +207,8 @@ def run_config(report: RunReport) -> dict[str, Any]:
     """The resolved configuration of a run, as recorded in config_json."""
     spec = report.spec
     config: dict[str, Any] = {"program": str(spec.program), "argv": list(report.argv), "mode": spec.kind,
-                              "max_insns": spec.max_insns, "machine": spec.machine.name,
+                              "max_insns": spec.max_insns, "timeout_s": spec.timeout_s,
+                              "machine": spec.machine.name,
                               "sim_mode": spec.sim_mode}
     if spec.kind == "os":
         config.update(cpus=spec.cpus, variant=spec.variant)
@@ -226,7 +229,8 @@ def write_report(report: RunReport, results_dir: Path) -> Path:
                      machine_config=cfg.to_dict(), vms=_vm_records(report),
                      extra={"machine": cfg.name, "sim_mode": report.sim_mode},
                      attrs={"command": spec.command, "workload": spec.name, "mode": config["mode"],
-                            "status": report.status, "host_seconds": report.host_seconds},
+                            "status": report.status, "host_seconds": report.host_seconds,
+                            "ended": report.how_ended, "end_message": report.end_message or ""},
                      syscalls=report.syscalls if process else None,
                      unknown_syscalls=report.unknown_syscalls if process else None,
                      stdout=report.stdout if spec.command == "run" or spec.kind == "os" else None,

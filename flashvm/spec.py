@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any, BinaryIO, Mapping, Union
 
 from flashvm.kernels.state import Machine
 from flashvm.machine.config import MachineConfig
@@ -35,14 +35,15 @@ class RunSpec:
     commands: tuple[tuple[str, ...], ...] = ()   # os/disco: several command lines at once (not argv)
     files: Mapping[str, GuestFile] = field(default_factory=dict)   # os/disco: the guest's root files
     env: Mapping[str, str] = field(default_factory=dict)
-    stdin: bytes = b""
+    stdin: bytes | BinaryIO = b""            # process: also a stream read as the guest reads fd 0
     cpus: int | None = None                  # os: CPUs the OS boots on; disco: VCPUs per VM
     vms: int | None = None                   # disco: how many VMs
     hal: bool = False                        # disco: the kernel's HAL build
     vm_mem_mb: int | None = None             # disco: each VM's memory in MB (None: 32, less on a small machine)
     variant: str = "kseg0"                   # os: the kernel's link variant
     root: str = "disk"                       # os: root file system, "disk" (flashfs) or "initrd"
-    max_insns: int | None = None
+    max_insns: int | None = None             # None: the session's default (flashvm/session/ends.py)
+    timeout_s: float | None = None           # host seconds the simulation may take (None: no limit)
     verbose: int = 0                         # os: kernel log on stderr (1, 2: more)
     name: str = ""                           # names the result file
     title: str = ""                          # heads the summary table
@@ -57,6 +58,9 @@ class RunSpec:
         problem = max_insns_problem(self.max_insns, "max_insns")
         if problem:
             raise ValueError(problem)
+        t = self.timeout_s
+        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not t > 0):
+            raise ValueError(f"timeout_s {t!r}: give a positive number of seconds (or None)")
         for what, n in (("cpus", self.cpus), ("vms", self.vms), ("vm_mem_mb", self.vm_mem_mb)):
             if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
                 raise ValueError(f"{what} {n!r}: must be a whole number, at least 1 (or None)")
@@ -67,7 +71,8 @@ def max_insns_problem(value: Any, option: str = "--max-insns") -> str | None:
     (None when it is a positive whole number or None, no limit)."""
     if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
         return None
-    return f"{option} {value!r}: give a positive number of instructions (or leave it out for no limit)"
+    return (f"{option} {value!r}: give a positive number of instructions "
+            "(or leave it out for the default limit)")
 
 
 @dataclass
@@ -110,3 +115,6 @@ class RunReport:
     disco: dict[str, int] | None = None      # disco: the monitor's counters summed over all VCPUs
     message: str | None = None               # the run's own diagnostic (process mode)
     verdict: str | None = None               # why the run failed, in one line (a panic, ...)
+    how_ended: str = "halted"                # "halted", "limit", "deadlock" or "interrupted"
+    end_message: str | None = None           # why it stopped, in one line (all but "halted")
+    signum: int = 0                          # interrupted: the host signal (SIGINT, SIGTERM)

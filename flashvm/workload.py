@@ -102,13 +102,16 @@ class Workload:
         return builder(list(self.sources), opt=self.opt, extra_flags=self.flags, name=self.name)
 
     def spec(self, exe: Path, *, machine: MachineConfig, sim_mode: str, cpus: int | None = None,
-             variant: str | None = None, max_insns: int | None = None) -> RunSpec:
+             variant: str | None = None, max_insns: int | None = None,
+             timeout_s: float | None = None) -> RunSpec:
         """The run of `exe` (the built program) this workload asks for, on `machine`
-        (for run.mode = "os": already cut down to its CPUs); `cpus`, `variant` and
-        `max_insns` override run.cpus, run.variant and run.max_insns."""
+        (for run.mode = "os": already cut down to its CPUs); `cpus`, `variant`,
+        `max_insns` and `timeout_s` override run.cpus, run.variant, run.max_insns
+        and run.timeout_s."""
         common: dict[str, Any] = dict(
             program=Path(exe), machine=machine, sim_mode=sim_mode, env=dict(self.env), stdin=self.stdin,
-            max_insns=max_insns or self.max_insns, name=self.name, title=f"{self.name} ({self.mode} mode)",
+            max_insns=max_insns or self.max_insns, timeout_s=timeout_s or self.timeout_s, name=self.name,
+            title=f"{self.name} ({self.mode} mode)",
             command="run")
         notes: dict[str, Any] = {"workload": self.name, "env": self.env}
         if self.mode != "os":

@@ -54,3 +54,26 @@ def disasm(word: int, pc: int = 0) -> str:
             if ch != " " or (out and out[-1] == ","):
                 out.append(ch)
     return (e.name + " " + "".join(out)).strip()
+
+
+def listing(image, symbol: str | None = None, count: int = 64) -> list[str]:
+    """An ELF image's code as lines "address  word  symbol+offset  instruction": the
+    function `symbol` (KeyError if the image has none) or `count` words from the entry.
+    `image` is a flashvm.elf.ElfImage (its segments and symbols)."""
+    if symbol:
+        sym = image.symbols.get(symbol)
+        if sym is None:
+            raise KeyError(symbol)
+        start, n = sym.addr, max(sym.size // 4, 1)
+    else:
+        start, n = image.entry, count
+    words = {}
+    for seg in image.segments:
+        for off in range(0, seg.filesz - 3, 4):
+            words[seg.vaddr + off] = int.from_bytes(seg.data[off:off + 4], "little")
+    lines = []
+    for a in range(start, start + 4 * n, 4):
+        if a not in words:
+            break
+        lines.append(f"{a:08x}  {words[a]:08x}  {image.symbols.symbolize(a):28s} {disasm(words[a], a)}")
+    return lines

@@ -317,6 +317,14 @@ def machine_with_cpus(machine: str | Path | MachineConfig, cpus: int) -> Machine
     return dataclasses.replace(cfg, nodes=nodes, cpus_per_node=per).validate()
 
 
+def one_line(cfg: MachineConfig) -> str:
+    """A machine in one line: nodes, memory, L2, UMA/NUMA miss latencies, clock."""
+    lat = cfg.latencies_cycles()
+    return (f"{cfg.name:8s} {cfg.nodes} node(s) x {cfg.cpus_per_node} CPU, {cfg.ram_bytes >> 20} MB, "
+            f"L2 {cfg.l2.size >> 10} KB, {'UMA' if cfg.uma else 'NUMA'} miss {lat['local']}/{lat['remote']} "
+            f"cycles at {cfg.clock_mhz:g} MHz")
+
+
 def describe(cfg: MachineConfig) -> list[tuple[str, str, str]]:
     """(field, value, documentation) rows, nested tables flattened."""
     rows = []

@@ -62,6 +62,32 @@ class GuestError(RuntimeError):
     """The guest did something the machine cannot continue from."""
 
 
+STOPS = ("limit", "deadlock", "interrupted")     # how a run can end before the guest halts
+
+
+class StopRun(Exception):
+    """Raised by a run_fn or progress callback to end a run early (a host-time
+    limit, a deadlock found by watching the guest); FlashMachine.run turns it
+    into RunStopped.  `ended` is one of STOPS."""
+
+    def __init__(self, ended: str, message: str) -> None:
+        super().__init__(message)
+        self.ended = ended
+
+
+class RunStopped(GuestError):
+    """The run ended before the guest halted: `ended` is "limit", "deadlock" or
+    "interrupted" (SIGINT, SIGTERM: the KeyboardInterrupt is the __cause__).
+    `machine` and `result` (the counts so far) let a caller still report the run;
+    devices are flushed and the exception passes through every cleanup above."""
+
+    def __init__(self, ended: str, message: str) -> None:
+        super().__init__(message)
+        self.ended = ended
+        self.machine: "FlashMachine | None" = None
+        self.result: "RunResult | None" = None
+
+
 # ------------------------------------------------------------------ the boot ROM
 def rom_image(entry: int) -> np.ndarray:
     """Boot ROM words: the reset stub (CPU 0 jumps to `entry`; the others wait
@@ -432,7 +458,7 @@ class FlashMachine:
             while True:
                 done = int(m.cpu[:, INSNS].sum())
                 if max_insns is not None and done >= max_insns:
-                    raise GuestError(f"the guest ran {done:,} instructions without halting "
+                    raise RunStopped("limit", f"the guest ran {done:,} instructions without halting "
                                      f"(limit {max_insns:,}); raise --max-insns if that is expected")
                 now = int(m.params[P_ROUND_START])
                 budget = self.chunk_cycles
@@ -475,6 +501,12 @@ class FlashMachine:
                         raise GuestError(f"unexpected exit {EXIT_NAMES[why]} from CPU {c}")
                 finally:
                     self._serving = False
+        except RunStopped as e:
+            raise self._stopped(e, t0)
+        except StopRun as e:
+            raise self._stopped(RunStopped(e.ended, str(e)), t0) from None
+        except KeyboardInterrupt as e:
+            raise self._stopped(RunStopped("interrupted", "interrupted"), t0) from e
         except MachineHalted as h:
             status, reason = h.status, h.reason
             if h.status == -1:
@@ -493,6 +525,15 @@ class FlashMachine:
                          cycles=int(m.cpu[:, CYCLES].max()), host_seconds=dt, exits=exits,
                          hot_pages=list(self.hot_pages))
 
+    def _stopped(self, e: RunStopped, t0: float) -> RunStopped:
+        """`e` with the machine and the counts so far, for a caller to report."""
+        m = self.m
+        e.machine = self
+        e.result = RunResult(status=-1, reason=e.ended, instructions=int(m.cpu[:, INSNS].sum()),
+                             cycles=int(m.cpu[:, CYCLES].max()), host_seconds=time.perf_counter() - t0,
+                             hot_pages=list(self.hot_pages), message=str(e))
+        return e
+
     def charge_io(self, c: int) -> None:
         """A device-register access stalls CPU c for the config's io latency."""
         m = self.m
@@ -504,7 +545,7 @@ class FlashMachine:
     def _deadlock(self) -> None:
         """Every CPU waits and no event is due: nothing can ever run again."""
         m = self.m
-        raise GuestError("every CPU waits for an interrupt that nothing can raise "
+        raise RunStopped("deadlock", "every CPU waits for an interrupt that nothing can raise "
                          f"(CPU 0 at pc={int(m.cpu[0, PC]):#x})")
 
     def _check_stuck(self, insns_before: int) -> None:
@@ -537,4 +578,5 @@ class FlashMachine:
                 f()
 
 
-__all__ = ["FlashMachine", "GuestError", "RunResult", "build_state", "rom_image", "Smp", "Magic", "MODES"]
+__all__ = ["FlashMachine", "GuestError", "RunStopped", "StopRun", "STOPS", "RunResult", "build_state", "rom_image",
+           "Smp", "Magic", "MODES"]

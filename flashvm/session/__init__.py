@@ -8,34 +8,50 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from rich.console import Console
 
-from flashvm.elf import load_elf
+from flashvm.elf import SymbolTable, load_elf
 from flashvm.guestos import build_kernel
+from flashvm.machine.flash import build_state
 from flashvm.machine.trace import Tracer, run_fn
 from flashvm.process.abi import SYSCALL_NAMES
+from flashvm.session.ends import STALL_SECONDS, Watch, cpu_states, with_default_limit
 from flashvm.session.progress import Progress
 from flashvm.session.runners import RUNNERS
-from flashvm.session.status import exit_status, os_verdict, vm_failures
+from flashvm.session.status import end_line, exit_status, os_verdict, status_text, vm_failures
 from flashvm.session.summary import summary
+from flashvm.session.warmup import warm_up
 from flashvm.spec import RunReport, RunSpec
 
-__all__ = ["run", "summary", "exit_status", "os_verdict", "vm_failures", "RunSpec", "RunReport"]
+__all__ = ["run", "summary", "exit_status", "end_line", "status_text", "os_verdict", "vm_failures",
+           "RunSpec", "RunReport"]
 
 
 def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | None = None,
-        console: Console | None = None) -> RunReport:
-    """Run `spec`.  The guest's stdout/stderr pass through to `stdout`/`stderr` as
+        console: Console | None = None, say: Callable[[str], None] | None = None) -> RunReport:
+    """Run `spec`, however it ends (the report's how_ended: halted, limit, deadlock,
+    interrupted).  The guest's stdout/stderr pass through to `stdout`/`stderr` as
     they come (None: only kept in the report); with a `console` the progress line
     is shown on it (the caller gives one only for a terminal).  The kernel log of a
-    verbose OS run goes to `stderr`, and then no progress is shown."""
+    verbose OS run goes to `stderr`, and then no progress is shown.  `say` takes
+    flashvm's own one-line notes (a first-use compile).  Without spec.max_insns
+    the run stops at the default limit (flashvm/session/ends.py)."""
+    spec = with_default_limit(spec)
     progress = Progress(console) if console is not None and not spec.verbose and not spec.trace else None
+    # the interpreter is compiled (or loaded) before the run's clock starts
+    warm_up(build_state(spec.machine, timing=False, ram_bytes=1 << 20), say, console)
+    symbols = _symbols(spec)
     with contextlib.ExitStack() as stack:
-        tracer = _tracer(spec, stack)
+        tracer = _tracer(spec, stack, symbols)
+        guest_os = spec.kind in ("os", "disco")
+        stall = int(STALL_SECONDS * spec.machine.clock_mhz * 1e6) if guest_os else None
+        watch = Watch(run_fn(tracer), timeout_s=spec.timeout_s, stall_cycles=stall, symbols=symbols)
+        if progress is not None:
+            progress.restart()
         try:
-            return RUNNERS[spec.kind](spec, stdout, stderr, progress, run_fn(tracer))
+            return _named(RUNNERS[spec.kind](spec, stdout, stderr, progress, watch), symbols)
         finally:
             if tracer is not None:
                 tracer.flush()
@@ -46,14 +62,27 @@ def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | Non
                     sink.flush()
 
 
-def _tracer(spec: RunSpec, stack: contextlib.ExitStack) -> Tracer | None:
+def _named(report: RunReport, symbols: list[SymbolTable]) -> RunReport:
+    """The machine finds "every CPU waits" without knowing names: add what each CPU is doing."""
+    if report.how_ended == "deadlock" and (report.end_message or "").startswith("every CPU waits"):
+        head = report.end_message.split(" (CPU ")[0]
+        report.end_message = f"{head}: {cpu_states(report.machine, symbols)}"
+    return report
+
+
+def _symbols(spec: RunSpec) -> list[SymbolTable]:
+    """The symbols a PC of the run is named by: the guest kernel's on the guest OS, then the program's."""
+    symbols = [load_elf(spec.program).symbols]
+    if spec.kind in ("os", "disco"):
+        kernel = build_kernel("hal" if spec.hal else "mapped" if spec.kind == "disco" else spec.variant)
+        symbols.insert(0, load_elf(kernel).symbols)
+    return symbols
+
+
+def _tracer(spec: RunSpec, stack: contextlib.ExitStack, symbols: list[SymbolTable]) -> Tracer | None:
     """The trace `spec` asks for (docs/trace.md), writing to its trace file or stderr;
     named by the program's symbols, and the guest kernel's on the guest OS."""
     if not spec.trace:
         return None
     out = stack.enter_context(open(spec.trace_file, "w")) if spec.trace_file is not None else sys.stderr
-    symbols = [load_elf(spec.program).symbols]
-    if spec.kind in ("os", "disco"):
-        kernel = build_kernel("hal" if spec.hal else "mapped" if spec.kind == "disco" else spec.variant)
-        symbols.insert(0, load_elf(kernel).symbols)
     return Tracer(spec.trace, out, symbols=symbols, syscall_names=SYSCALL_NAMES)

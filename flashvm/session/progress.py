@@ -1,6 +1,8 @@
 """The one progress display: a status line on stderr while the guest runs
 (instructions so far, simulated MIPS).  The caller shows it only on a terminal;
-the line is cleared before the guest's own output goes out, and at the end."""
+the line is cleared before the guest's own output goes out, and at the end, and
+the guest's output written so far is flushed before the line is drawn (so the
+two never share a line)."""
 from __future__ import annotations
 
 import io
@@ -19,9 +21,14 @@ class Progress:
 
     def __init__(self, console: Console) -> None:
         self.console = console
+        self.sinks: list[BinaryIO] = []      # the guest's output streams, flushed before each redraw
+        self.restart()
+        self.showing = False
+
+    def restart(self) -> None:
+        """Count the rate from now (the simulation's start, after any compiling)."""
         self.t0 = time.perf_counter()
         self.last = 0.0
-        self.showing = False
 
     def __call__(self, done: int) -> None:
         now = time.perf_counter()
@@ -29,6 +36,8 @@ class Progress:
             return
         self.last = now
         rate = done / max(now - self.t0, 1e-9) / 1e6
+        for sink in self.sinks:
+            sink.flush()
         self.clear()
         self.console.print(Text(f"  {done / 1e6:,.0f} M instructions  {rate:,.1f} MIPS"), end="")
         self.console.file.flush()
@@ -52,6 +61,8 @@ class Tee(io.RawIOBase):
         self.copy = bytearray()
         self.autoflush = autoflush
         self.progress = progress
+        if progress is not None and target is not None:
+            progress.sinks.append(target)
 
     def writable(self) -> bool:
         return True

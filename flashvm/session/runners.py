@@ -1,22 +1,25 @@
 """One runner per kind of run: each takes a RunSpec and the sinks the guest's
-output passes through, runs it and returns a RunReport."""
+output passes through, runs it and returns a RunReport, however the run ends
+(a limit, a deadlock or an interrupt stop the machine with RunStopped: the
+report then says so and keeps what the guest did until then)."""
 from __future__ import annotations
 
 import io
+import signal
 from typing import BinaryIO
 
 from flashvm.disco.memory import default_vm_mb, vm_memory_problem
 from flashvm.disco.osvm import run_os_vms
 from flashvm.elf import load_elf
-from flashvm.guestos import boot_os, os_init
+from flashvm.guestos import PANIC_STATUS, boot_os, os_init
 from flashvm.kernels.run import run as run_kernel
 from flashvm.kernels.state import INSNS
-from flashvm.machine.flash import FlashMachine, GuestError
+from flashvm.machine.flash import FlashMachine, GuestError, RunStopped, StopRun
 from flashvm.machine.trace import RunFn
 from flashvm.process import new_process
 from flashvm.session.progress import Progress, Tee
 from flashvm.session.status import os_verdict, vm_verdict
-from flashvm.spec import RunReport, RunSpec
+from flashvm.spec import RunReport, RunSpec, VmOutcome
 
 
 def _env(spec: RunSpec) -> list[str]:
@@ -35,17 +38,51 @@ def _observed(run_fn: RunFn, progress: Progress | None) -> RunFn:
     return run_and_report
 
 
+def _signum(e: BaseException) -> int:
+    """The host signal behind an interrupt (the CLI's SIGTERM handler tags it; else SIGINT)."""
+    cause = e if isinstance(e, KeyboardInterrupt) else e.__cause__
+    return int(getattr(cause, "signum", signal.SIGINT))
+
+
+def _stopped(spec: RunSpec, e: RunStopped, argv: list[str], **kw) -> RunReport:
+    """The report of a run the machine stopped before the guest halted (status -1)."""
+    fm, r = e.machine, e.result
+    return RunReport(spec, -1, e.ended, r.instructions, r.host_seconds, fm.m, fm.cfg, fm.mode, argv=argv,
+                     how_ended=e.ended, end_message=str(e),
+                     signum=_signum(e) if e.ended == "interrupted" else 0, **kw)
+
+
+def _process_end(message: str | None) -> str:
+    """How a process-mode run ended, from the diagnostic the process mode prints."""
+    if message and "instruction limit" in message:
+        return "limit"
+    if message and ": deadlock:" in message:
+        return "deadlock"
+    return "halted"
+
+
 def run_process(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
                 progress: Progress | None, run_fn: RunFn = run_kernel) -> RunReport:
     """A Linux program on CPU 0 of a one-CPU machine; the host serves its system calls."""
     out, err = Tee(stdout, progress=progress), Tee(stderr, progress=progress)
     proc = new_process(str(spec.program), list(spec.argv), _env(spec), config=spec.machine, mode=spec.sim_mode,
-                       stdin=io.BytesIO(spec.stdin), stdout=out, stderr=err)
-    res = proc.run(max_insns=spec.max_insns, run_fn=_observed(run_fn, progress))
-    return RunReport(spec, res.status, res.reason, res.instructions, res.host_seconds, proc.m, proc.config,
-                     spec.sim_mode, argv=list(spec.argv), stdout=bytes(out.copy), stderr=bytes(err.copy),
+                       stdin=_stream(spec.stdin), stdout=out, stderr=err)
+    kw = dict(argv=list(spec.argv))
+    try:
+        res = proc.run(max_insns=spec.max_insns, run_fn=_observed(run_fn, progress))
+    except (StopRun, KeyboardInterrupt) as e:
+        how = e.ended if isinstance(e, StopRun) else "interrupted"
+        kw.update(how_ended=how, end_message=str(e) if how != "interrupted" else "interrupted",
+                  signum=_signum(e) if how == "interrupted" else 0)
+        res = None
+    if res is not None:
+        how = _process_end(res.message)
+        kw.update(how_ended=how, end_message=res.message.strip() if how != "halted" else None)
+    return RunReport(spec, res.status if res else -1, res.reason if res else how,
+                     res.instructions if res else int(proc.insns), proc.host_seconds, proc.m, proc.config,
+                     spec.sim_mode, stdout=bytes(out.copy), stderr=bytes(err.copy),
                      syscalls=dict(proc.syscalls_by_number), unknown_syscalls=dict(proc.unknown_syscalls),
-                     message=res.message)
+                     message=res.message if res else None, **kw)
 
 
 def run_bare(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
@@ -56,7 +93,10 @@ def run_bare(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     fm.load(load_elf(spec.program))
     argv = list(spec.argv) or [spec.program.name]
     fm.write_bootinfo(argv)
-    r = fm.run(max_insns=spec.max_insns, progress=progress, run_fn=run_fn)
+    try:
+        r = fm.run(max_insns=spec.max_insns, progress=progress, run_fn=run_fn)
+    except RunStopped as e:
+        return _stopped(spec, e, argv, stdout=bytes(out.copy))
     return RunReport(spec, r.status, r.reason, r.instructions, r.host_seconds, fm.m, fm.cfg, spec.sim_mode,
                      argv=argv, stdout=bytes(out.copy))
 
@@ -77,9 +117,13 @@ def run_os(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     live = {1: out, 2: err}
     if spec.verbose and stderr is not None:
         live[3] = stderr
-    r = boot_os(files, argv, root=spec.root, env=dict(spec.env), stdin=spec.stdin, machine=spec.machine,
-                mode=spec.sim_mode, variant=spec.variant, verbose=spec.verbose, max_insns=spec.max_insns,
-                live=live, progress=progress, run_fn=run_fn)
+    try:
+        r = boot_os(files, argv, root=spec.root, env=dict(spec.env), stdin=_bytes(spec.stdin),
+                    machine=spec.machine, mode=spec.sim_mode, variant=spec.variant, verbose=spec.verbose,
+                    max_insns=spec.max_insns, live=live, progress=progress, run_fn=run_fn)
+    except RunStopped as e:
+        klog = getattr(e.machine.uart.out, "streams", {}).get(3, b"")
+        return _stopped(spec, e, argv, stdout=bytes(out.copy), stderr=bytes(err.copy), klog=bytes(klog))
     fm = r.machine
     return RunReport(spec, r.status, "init exited", r.instructions, r.host_seconds, fm.m, fm.cfg, fm.mode,
                      argv=argv, stdout=r.stdout, stderr=r.stderr, klog=r.klog,
@@ -96,9 +140,14 @@ def run_disco(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     problem = vm_memory_problem(cfg, vms, per, "--vm-mem" if spec.vm_mem_mb is not None else None)
     if problem:
         raise GuestError(problem)
-    res, disco, r = run_os_vms(files, argv, vms=vms, cpus_per_vm=spec.cpus or 1, machine=cfg,
-                               mode=spec.sim_mode, hal=spec.hal, max_insns=spec.max_insns, mem_mb=per,
-                               env=_env(spec), progress=progress, run_fn=run_fn)
+    stop = None
+    try:
+        res, disco, r = run_os_vms(files, argv, vms=vms, cpus_per_vm=spec.cpus or 1, machine=cfg,
+                                   mode=spec.sim_mode, hal=spec.hal, max_insns=spec.max_insns, mem_mb=per,
+                                   env=_env(spec), progress=progress, run_fn=run_fn)
+    except RunStopped as e:
+        stop, disco, r = e, e.machine.supervisor, e.result
+        res = [_vm_outcome(vm, e.ended) for vm in disco.vms]
     if progress is not None:
         progress.clear()
     for vm in res:
@@ -113,8 +162,32 @@ def run_disco(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     for vm in disco.vms:
         for k, v in disco.vm_stats(vm).items():
             totals[k] = totals.get(k, 0) + v
+    if stop is not None:
+        return _stopped(spec, stop, argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals)
     return RunReport(spec, disco.status, r.reason, r.instructions, r.host_seconds, disco.m, cfg, spec.sim_mode,
                      argv=argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals)
+
+
+def _vm_outcome(vm, ended: str) -> VmOutcome:
+    """What a Disco VM did until the run was stopped (`ended`): a VM still running
+    then has no status and fails with that reason."""
+    streams = getattr(vm.uart.out, "streams", {})
+    failure = vm.failure
+    if failure is None and vm.status is None:
+        failure = {"limit": "still running at the run's limit", "deadlock": "still running at the deadlock",
+                   "interrupted": "still running when the run was interrupted"}[ended]
+    return VmOutcome(vm.name, vm.index, list(vm.vcpus), vm.status, failure, bytes(streams.get(1, b"")),
+                     bytes(streams.get(2, b"")), bytes(streams.get(3, b"")), panicked=vm.status == PANIC_STATUS)
+
+
+def _stream(stdin: bytes | BinaryIO) -> BinaryIO:
+    """Process mode reads fd 0 from a stream: the host's stdin passes through as it comes."""
+    return io.BytesIO(stdin) if isinstance(stdin, (bytes, bytearray)) else stdin
+
+
+def _bytes(stdin: bytes | BinaryIO) -> bytes:
+    """The guest OS takes its console input whole, before it boots."""
+    return stdin if isinstance(stdin, (bytes, bytearray)) else stdin.read()
 
 
 RUNNERS = {"process": run_process, "bare": run_bare, "os": run_os, "disco": run_disco}

@@ -1,15 +1,56 @@
-"""The exit-status rules and failure verdicts, in one place."""
+"""The exit-status rules and failure verdicts, in one place.
+
+flashvm's exit status (docs/results.md): the guest's status when it halted;
+EXIT_LIMIT (124, as timeout(1)) at an instruction or host-time limit;
+EXIT_DEADLOCK (125) when the guest can no longer make progress; 128 + the
+signal (130 SIGINT, 143 SIGTERM) when flashvm was interrupted; 2 for a
+flashvm error (bad options, a guest the machine cannot run)."""
 from __future__ import annotations
 
 from flashvm.guestos import PANIC_STATUS
 from flashvm.process.abi import SIGNAL_NAMES
+from flashvm.session.ends import host_signal_name, signal_name
 from flashvm.spec import RunReport, VmOutcome
+
+EXIT_LIMIT = 124
+EXIT_DEADLOCK = 125
 
 
 def exit_status(report: RunReport) -> int:
-    """The process exit status for a run: the guest's status as a shell sees it
-    (low 8 bits), 1 when it has none (a negative status)."""
+    """The process exit status for a run: how it stopped, if it did not halt; else
+    the guest's status as a shell sees it (low 8 bits), 1 when it has none (negative)."""
+    if report.how_ended == "limit":
+        return EXIT_LIMIT
+    if report.how_ended == "deadlock":
+        return EXIT_DEADLOCK
+    if report.how_ended == "interrupted":
+        return 128 + report.signum
     return report.status & 0xFF if report.status >= 0 else 1
+
+
+def killed_by(kind: str, status: int | None) -> str | None:
+    """"killed by SIGSEGV" when a program's status (128 + signal, the guest OS's and
+    process mode's convention) says a signal ended it; None otherwise."""
+    if kind in ("process", "os", "disco") and status is not None and 128 < status < 128 + 64:
+        return f"killed by {signal_name(status - 128)}"
+    return None
+
+
+def status_text(kind: str, status: int | None) -> str:
+    """"139 (killed by SIGSEGV)", or the number alone."""
+    why = killed_by(kind, status)
+    return f"{status} ({why})" if why else str(status)
+
+
+def end_line(report: RunReport) -> str | None:
+    """One line on how the run stopped, when the guest did not halt by itself
+    (a limit, a deadlock, an interrupt) or a signal killed the program; else None."""
+    if report.how_ended == "interrupted":
+        return f"interrupted by {host_signal_name(report.signum)}; the results so far are saved"
+    if report.how_ended != "halted":
+        return report.end_message
+    why = killed_by(report.spec.kind, report.status) if report.spec.kind != "process" else None
+    return f"{report.spec.name or report.spec.program.name}: {why} (status {report.status})" if why else None
 
 
 def os_verdict(status: int, klog: bytes) -> str | None:

@@ -5,6 +5,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flashvm.kernels import state as S
+from flashvm.session.status import status_text
 from flashvm.spec import RunReport
 
 
@@ -49,7 +50,10 @@ def summary(report: RunReport, console: Console, title: str | None = None) -> No
     if report.unknown_syscalls:
         t.add_row("unknown syscalls (ENOSYS)",
                   ", ".join(f"{k}: {v}" for k, v in sorted(report.unknown_syscalls.items())))
-    t.add_row("exit status", str(report.status))
+    if report.how_ended != "halted":
+        t.add_row("ended", f"{report.how_ended}: {report.end_message}")
+    t.add_row("exit status", status_text(report.spec.kind, report.status) if report.how_ended == "halted"
+              else f"none ({report.how_ended})")
     console.print(t)
 
 

@@ -182,7 +182,8 @@ def test_run_os_workload_kernel_panic(tmp_path):
 def test_exec_os_instruction_limit(tmp_path):
     exe = build_user([OSG / "hello.c"])
     p = flashvm("exec", "--os", "-q", "--max-insns", "50000", "--results", str(tmp_path), str(exe))
-    assert p.returncode == 2 and p.stderr.count(b"\n") == 1 and b"limit 50,000" in p.stderr
+    assert p.returncode == 124 and p.stderr.count(b"\n") == 1 and b"limit 50,000" in p.stderr
+    assert _only_result(tmp_path)["attrs"]["ended"] == "limit"          # the run is still saved
 
 
 def test_run_os_workload_of_several_commands(tmp_path):

@@ -1,0 +1,130 @@
+"""The command line's option values made into what a RunSpec holds; a value
+that cannot be used raises OptionError with a one-line message naming it."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO, Sequence, TextIO
+
+from flashvm.disco.memory import vm_memory_problem
+from flashvm.elf import ElfError, load_elf
+from flashvm.guestos import VARIANTS
+from flashvm.machine.config import MachineConfig, machine_with_cpus
+from flashvm.machine.layout import USER_TOP
+from flashvm.machine.trace import parse_kinds
+from flashvm.spec import max_insns_problem
+
+
+class OptionError(ValueError):
+    """An option the run cannot use; the message is the one line to show."""
+
+
+def cpus_option(text: str | None) -> int | None:
+    """The value of --cpus (a positive whole number, or None)."""
+    if text is None:
+        return None
+    try:
+        n = int(text, 10)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise OptionError(f"--cpus {text!r}: give a whole number of CPUs, at least 1")
+    return n
+
+
+def os_machine(cfg: MachineConfig, cpus: int | None, option: str) -> MachineConfig:
+    """`cfg` cut down to `cpus` CPUs (the error names `option` when it cannot be)."""
+    try:
+        return machine_with_cpus(cfg, 1 if cpus is None else cpus)
+    except ValueError as e:
+        hint = " (e.g. --machine flash8)" if cpus and cpus > cfg.ncpu and option == "--cpus" else ""
+        raise OptionError(f"{option}: {e}{hint}") from None
+
+
+def os_variant(variant: str | None) -> str:
+    """The guest OS kernel's link variant --variant names (kseg0 when not given)."""
+    if variant == "hal":
+        raise OptionError("--variant hal: the HAL kernel runs only in Disco's VMs; use --vms N --hal")
+    if variant is not None and variant not in VARIANTS:
+        raise OptionError(f"--variant {variant!r}: use one of {', '.join(v for v in VARIANTS if v != 'hal')}")
+    return variant or "kseg0"
+
+
+def check_limits(max_insns: int | None, timeout: float | None) -> None:
+    """--max-insns and --timeout must be positive (or not given)."""
+    problem = max_insns_problem(max_insns)
+    if problem is not None:
+        raise OptionError(problem)
+    if timeout is not None and not timeout > 0:
+        raise OptionError(f"--timeout {timeout:g}: give a positive number of seconds")
+
+
+def guest_files(pairs: Sequence[str]) -> dict[str, Path]:
+    """--file GUEST=HOST options as guest files {GUEST: HOST}."""
+    files = {}
+    for pair in pairs:
+        guest, sep, host = pair.partition("=")
+        if not sep or not guest.startswith("/") or not host:
+            raise OptionError(f"--file {pair!r}: give GUEST=HOST, GUEST an absolute path on the guest's disk")
+        if not Path(host).is_file():
+            raise OptionError(f"--file {pair!r}: {host}: no such file")
+        files[guest] = Path(host)
+    return files
+
+
+def trace_kinds(text: str | None, trace_file: Path | None) -> frozenset[str]:
+    """The kinds --trace names (docs/trace.md)."""
+    if text is None:
+        if trace_file is not None:
+            raise OptionError("--trace-file needs --trace")
+        return frozenset()
+    try:
+        return frozenset(parse_kinds(text))
+    except ValueError as e:
+        raise OptionError(f"--trace {text}: {e}") from None
+
+
+def check_user_program(program: Path) -> None:
+    """PROGRAM must be a static mipsel executable for user space (for the guest OS)."""
+    try:
+        img = load_elf(program)
+    except ElfError as e:
+        raise OptionError(str(e)) from None
+    high = [s for s in img.segments if s.vaddr + s.memsz > USER_TOP]
+    if high:
+        raise OptionError(f"{program}: segment at {high[0].vaddr:#x} is outside user space (below "
+                          f"{USER_TOP:#x}); a freestanding program runs with --bare, not --os")
+
+
+def check_vms(vms: int, variant: str | None) -> None:
+    """--vms N wants at least one VM and no --variant (VMs run the mapped kernel)."""
+    if vms < 1:
+        raise OptionError(f"--vms {vms}: give at least 1 virtual machine")
+    if variant is not None:
+        raise OptionError("--variant does not apply to --vms: VMs run the mapped kernel (--hal for its HAL build)")
+
+
+def vm_mem_option(cfg: MachineConfig, vms: int | None, text: str | None) -> int | None:
+    """The value of --vm-mem: a whole number of MB the machine has room for in `vms` VMs."""
+    if text is None:
+        return None
+    if vms is None:
+        raise OptionError("--vm-mem applies only to --vms (each Disco VM's memory)")
+    try:
+        mb: int | str = int(text, 10)
+    except ValueError:
+        mb = text
+    problem = vm_memory_problem(cfg, vms, mb)
+    if problem is not None:
+        raise OptionError(problem)
+    return int(mb)
+
+
+def guest_stdin(guest_os: bool, stdin: TextIO | None) -> bytes | BinaryIO:
+    """The guest's stdin from flashvm's: a process reads it as it comes; the guest OS
+    takes it whole at boot (its console reads end-of-file when no byte is there, so
+    nothing comes from a terminal: give input through a pipe or a file)."""
+    if stdin is None:
+        return b""
+    if not guest_os:
+        return stdin.buffer
+    return b"" if stdin.isatty() else stdin.buffer.read()

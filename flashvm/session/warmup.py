@@ -1,0 +1,56 @@
+"""The first run on a machine: Numba compiles the interpreter once (minutes)
+and caches it (flashvm/kernels/__init__.py says where).  The session compiles
+it here, before the run's clock starts, so the compile neither counts in the
+run's host seconds nor in its MIPS; a cold cache is announced in one line and,
+on a terminal, an elapsed-time line runs while the compiler works."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import numba
+from rich.console import Console
+from rich.text import Text
+
+from flashvm.kernels.run import run_nb
+from flashvm.kernels.state import Machine
+
+
+def interpreter_cached() -> bool:
+    """Numba's cache holds the interpreter's index file (so loading it takes seconds, not minutes)."""
+    try:
+        return Path(run_nb._cache._cache_file._index_path).is_file()
+    except AttributeError:        # a Numba without this cache layout: assume warm, say nothing
+        return True
+
+
+def compile_interpreter(m: Machine) -> None:
+    """Compile (or load from the cache) the interpreter for machines typed like `m`."""
+    run_nb.compile((numba.typeof(m), numba.int64))
+
+
+class _Elapsed:
+    """The spinner's text, redrawn with the time so far."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+
+    def __rich__(self) -> Text:
+        return Text(f"compiling the interpreter: {time.perf_counter() - self.t0:.0f} s")
+
+
+def warm_up(m: Machine, say: Callable[[str], None] | None, console: Console | None) -> None:
+    """Make the interpreter ready for `m`: when the cache is cold, `say` what is being
+    compiled and that it happens once, and show the elapsed time on `console` (a terminal)."""
+    if interpreter_cached():
+        compile_interpreter(m)
+        return
+    if say is not None:
+        say("flashvm: compiling the simulator's interpreter with Numba; this happens once "
+            "(a few minutes), later runs load it from the cache")
+    if console is None:
+        compile_interpreter(m)
+        return
+    with console.status(_Elapsed()):
+        compile_interpreter(m)
