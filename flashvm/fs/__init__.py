@@ -5,13 +5,18 @@
 * :class:`FlashFS` reads, writes and checks (:meth:`FlashFS.fsck`) an image;
 * ``flashvm.fs.cli.app`` is the ``flashvm fs ...`` command line.
 
+Modules: layout (the on-disk format), reader (ImageReader: reading),
+flashfs (FlashFS: reading plus writing), mkfs (building images), fsck
+(checking), cli.
+
 The on-disk format and the guest kernel's C library
 (``flashvm/guest/os/fs/flashfs.[ch]``) are documented in ``docs/fs.md``.
 """
 from __future__ import annotations
 
-from .flashfs import (BLOCK_SIZE, MAGIC, MAX_FILE_SIZE, NAME_MAX, ROOT_INO, VERSION, DirEntry,
-                      FlashFS, FsError, Stat, mkfs, parse_size)
+from .flashfs import FlashFS
+from .layout import BLOCK_SIZE, MAGIC, MAX_FILE_SIZE, NAME_MAX, ROOT_INO, VERSION, DirEntry, FsError, Stat
+from .mkfs import mkfs, parse_size
 
 #: directory holding the C library (flashfs.h, flashfs.c)
 from pathlib import Path as _Path

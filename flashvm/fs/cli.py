@@ -18,7 +18,9 @@ from typing import List, NoReturn, Optional
 
 import typer
 
-from .flashfs import FlashFS, FsError, mkfs as _mkfs, parse_size
+from .flashfs import FlashFS
+from .layout import FsError
+from .mkfs import mkfs as _mkfs, parse_size
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Build and inspect flashfs disk images (the guest OS's file system).")

@@ -10,20 +10,17 @@ block bitmap against the blocks in use; the superblock's free counts.
 from __future__ import annotations
 
 from collections import Counter, deque
-from typing import TYPE_CHECKING
 
-from .flashfs import (BLOCK_SIZE, DIND_START, IND_START, NDIRECT, PTRS, FsError, ROOT_INO,
-                      S_IFDIR, S_IFMT, _DT_OF_TYPE, _Inode)
-
-if TYPE_CHECKING:
-    from .flashfs import FlashFS
+from .layout import (BLOCK_SIZE, DIND_START, DT_OF_TYPE, IND_START, NDIRECT, PTRS, ROOT_INO, S_IFDIR, S_IFMT,
+                     FsError, Inode)
+from .reader import ImageReader
 
 __all__ = ["check"]
 
 _MAX_PROBLEMS = 200
 
 
-def check(fs: "FlashFS") -> list[str]:
+def check(fs: ImageReader) -> list[str]:
     problems: list[str] = []
 
     def bad(msg: str) -> None:
@@ -48,11 +45,11 @@ def check(fs: "FlashFS") -> list[str]:
             bad(f"inode bitmap: padding bit {i} (past the last inode) clear")
             break
 
-    inodes: dict[int, _Inode] = {}
+    inodes: dict[int, Inode] = {}
     refs: Counter[int] = Counter()
     owner: dict[int, int] = {}         # device block -> inode that claims it
 
-    def load(ino: int) -> _Inode | None:
+    def load(ino: int) -> Inode | None:
         if ino in inodes:
             return inodes[ino]
         if not 0 < ino < ninodes:
@@ -62,7 +59,7 @@ def check(fs: "FlashFS") -> list[str]:
         check_blocks(ino, ind)
         return ind
 
-    def check_blocks(ino: int, ind: _Inode) -> None:
+    def check_blocks(ino: int, ind: Inode) -> None:
         count = 0
         nb = -(-ind.size // BLOCK_SIZE)
         try:
@@ -116,7 +113,7 @@ def check(fs: "FlashFS") -> list[str]:
                 bad(f"{label}: refers to free inode {dino}")
                 continue
             refs[dino] += 1
-            if typ != _DT_OF_TYPE.get(ind.mode & S_IFMT, -1):
+            if typ != DT_OF_TYPE.get(ind.mode & S_IFMT, -1):
                 bad(f"{label}: type {typ} does not match inode {dino} mode {ind.mode:o}")
             if name == b".":
                 if dino != d:
@@ -193,8 +190,8 @@ def check(fs: "FlashFS") -> list[str]:
     return problems
 
 
-def _walk_blocks(fs: "FlashFS", ind: _Inode, bad, ino: int):
-    """Like FlashFS._blocks_of, but skipping (and reporting) bad indirect pointers."""
+def _walk_blocks(fs: ImageReader, ind: Inode, bad, ino: int):
+    """Like ImageReader._blocks_of, but skipping (and reporting) bad indirect pointers."""
     def ok(b: int) -> bool:
         if not fs.data_start <= b < fs.total_blocks:
             bad(f"inode {ino}: indirect block pointer {b} outside the data area")

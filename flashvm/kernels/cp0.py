@@ -7,7 +7,7 @@ Kernels here are called from the interpreter on the slow path only.
 from numba import njit
 
 from flashvm.kernels.entrylo import LO_WRITABLE
-from flashvm.kernels.fpu import FCSR_RW_MASK, FIR_24KF
+from flashvm.kernels.fpu_fcsr import FCSR_RW_MASK, FIR_24KF
 from flashvm.kernels.mmu import tc_flush_nb
 from flashvm.kernels.state import (
     BRANCH_PC, COUNT_AT_BASE, COUNT_BASE, CP0_BadVAddr, CP0_Cause, CP0_Compare, CP0_Config,
