@@ -26,7 +26,7 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
                env: Sequence[str] = (), max_insns: int | None = 4_000_000_000, verbose: int = 0,
                argv_per_vm: Sequence[Sequence[str]] | None = None, hal: bool = False,
                costs: dict[int, int] | None = None, nets: bool = False,
-               progress: Callable[[int], None] | None = None,
+               progress: Callable[[int], None] | None = None, stdin: bytes = b"",
                run_fn: RunFn = run_kernel) -> tuple[list[VmOutcome], Disco, RunResult]:
     """Boot `vms` copies of the guest OS under Disco, each running argv (or
     argv_per_vm[i]) as init over a root disk holding `files`.  `hal`: the
@@ -55,6 +55,8 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
             args = list(argv_per_vm[vm.index]) if argv_per_vm else list(argv)
             # no initrd: the root file system is the VM's disk
             disco.boot(vm, kernel, args, list(env), os_words=os_words(verbose=verbose))
+            if vm.index == 0 and stdin:         # the host's stdin is VM 0's console input
+                vm.uart.inp = bytearray(stdin)
         try:
             r = disco.run(max_insns=max_insns, progress=progress, run_fn=run_fn)
         finally:

@@ -144,7 +144,7 @@ def run_disco(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     try:
         res, disco, r = run_os_vms(files, argv, vms=vms, cpus_per_vm=spec.cpus or 1, machine=cfg,
                                    mode=spec.sim_mode, hal=spec.hal, max_insns=spec.max_insns, mem_mb=per,
-                                   env=_env(spec), progress=progress, run_fn=run_fn)
+                                   env=_env(spec), progress=progress, stdin=_bytes(spec.stdin), run_fn=run_fn)
     except RunStopped as e:
         stop, disco, r = e, e.machine.supervisor, e.result
         res = [_vm_outcome(vm, e.ended) for vm in disco.vms]

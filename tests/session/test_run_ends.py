@@ -231,3 +231,14 @@ def test_progress_line_never_shares_a_line_with_the_output(monkeypatch, tmp_path
     first = text.index("hello from")
     assert "instructions" in text[:first]              # the line was drawn before the output ...
     assert text[:first].endswith("\x1b[2K") or text[first - 1] == "\n"   # ... and erased first
+
+
+def test_stdin_is_the_first_vms_console_input(tmp_path):
+    cat = _exe(tmp_path, "cat", CAT)
+    p = subprocess.run([sys.executable, "-m", "flashvm.cli", "exec", "--os", "--vms", "2", "--machine", "flash8",
+                        "-q", "--results", str(tmp_path), str(cat)], cwd=ROOT, input=b"to vm0\n",
+                       capture_output=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert b"[vm0] to vm0" in lines and b"[vm0] [7 bytes, argc 1]" in lines
+    assert b"[vm1] [0 bytes, argc 1]" in lines
