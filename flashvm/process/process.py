@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from flashvm.elf import ElfImage, load_elf
+from flashvm.elf import ElfImage
 from flashvm.kernels.run import run as run_kernel
 from flashvm.kernels.state import (
     CYCLES, EXC_MOD, EXC_SYS, EXC_TLBL, EXC_TLBS, INSNS, MMU_FLAT, NPC, PC, Machine, new_machine,
@@ -29,11 +29,13 @@ from flashvm.process.abi import (
 )
 from flashvm.process.errors import Blocked, GuestFault, ImageReplaced, ProcessExit, SyscallError
 from flashvm.process.files import FdTable, StreamFile
-from flashvm.process.loader import build_stack, init_cpu, load_segments, reserve_stack
+from flashvm.process.image import Program, read_program
+from flashvm.process.loader import build_stack, init_cpu, load_program, reserve_stack
 from flashvm.process.memory import MAX_RAM, NPAGES_VA, GuestMemory, PageAllocator
 from flashvm.process.sched import Scheduler
 from flashvm.process.signals import SignalState, die, exception_fault, fault
 from flashvm.process.syscalls import HANDLERS
+from flashvm.process.sysroot import guest_to_host
 
 DETERMINISTIC_EPOCH = 1_700_000_000   # CLOCK_REALTIME at instruction 0 (2023-11-14 22:13:20 UTC)
 DEFAULT_PID = 1000
@@ -68,8 +70,15 @@ class LinuxProcess:
                  clock: str = "deterministic", ns_per_insn: float = 1.0, seed: int = 0,
                  pid: int = DEFAULT_PID, uid: int | None = None, gid: int | None = None, cwd=None,
                  machine: Machine | None = None, config: MachineConfig | None = None,
-                 max_ram_bytes: int = MAX_RAM):
-        self.image: ElfImage = exe if isinstance(exe, ElfImage) else load_elf(exe)
+                 max_ram_bytes: int = MAX_RAM, sysroot: str | os.PathLike | None = None):
+        # guest absolute paths look in the sysroot first (flashvm.process.sysroot)
+        self.sysroot = None if sysroot is None else os.fsencode(os.path.abspath(sysroot))
+        if isinstance(exe, ElfImage):
+            prog, execfn = Program(exe, False, None, 0), os.fsencode(exe.path)
+        else:
+            execfn = os.fsencode(exe)
+            prog = read_program(os.fsdecode(guest_to_host(self.sysroot, execfn)))
+        self.image: ElfImage = prog.image
         self.exe_path = os.path.abspath(self.image.path)
         if argv is None:
             argv = [self.image.path]
@@ -118,12 +127,25 @@ class LinuxProcess:
         self.exited: ProcessExit | None = None
         self.host_seconds = 0.0
 
-        load_segments(self.mem, self.image)
-        self.stack_size = reserve_stack(self.mem, self.image)
-        stack = build_stack(self.mem, self.image, self.argv, self.env,
-                            uid=self.uid, gid=self.gid, seed=self.seed)
+        self.start_image(prog, execfn)
+
+    def start_image(self, prog: Program, execfn: bytes) -> None:
+        """Load `prog` (and the interpreter it names, from the sysroot) into the
+        empty address space, build the initial stack and point CPU 0 at the
+        first instruction: what exec does once the old image is gone."""
+        interp = None
+        if prog.interp:
+            interp = read_program(os.fsdecode(guest_to_host(self.sysroot, os.fsencode(prog.interp))))
+        self.image = prog.image
+        place = load_program(self.mem, prog, interp)
+        self.load_bias = place.bias
+        self.stack_size = reserve_stack(self.mem, prog.image)
+        stack = build_stack(self.mem, prog.image, self.argv, self.env, uid=self.uid, gid=self.gid,
+                            seed=self.seed, place=place, execfn=execfn)
         self.sp, self.auxv, self.at_random = stack.sp, stack.auxv, stack.at_random
-        init_cpu(m, self.image.entry, self.sp)
+        self.fp_mode = 0                       # FR=0, what Linux gives an o32 FPXX/FP32 program
+        self.comm = os.path.basename(execfn)[:15]   # the thread name (prctl PR_GET_NAME)
+        init_cpu(self.m, place.pc, self.sp)
 
     @property
     def m(self) -> Machine:

@@ -184,7 +184,7 @@ def _openat(p, dirfd, path, flags, mode):
     fd = p.files.lowest()
     if name == b"/proc/self/exe":
         name = os.fsencode(p.exe_path)
-    hpath, dir_fd = host_path(p, dirfd, name)
+    hpath, dir_fd = host_path(p, dirfd, name, not flags & O_NOFOLLOW)
     hflags = host_open_flags(flags) | os.O_CLOEXEC
     if flags & O_PATH and hasattr(os, "O_PATH"):
         hflags = os.O_PATH | (hflags & (os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC))
