@@ -231,7 +231,8 @@ def exec_(ctx: typer.Context,
           machine: Optional[str] = typer.Option(None, "--machine", help="machine: flash1, flash8, uma8 or a TOML config file"),
           mode: Optional[str] = typer.Option(None, "--mode", help="level of detail: functional (fastest) or timing (caches, directory, NUMA latencies)"),
           trace: Optional[str] = typer.Option(None, "--trace", is_flag=False, flag_value="all", help="trace insn,exc,syscall (any of them; --trace alone: all), docs/trace.md"),
-          trace_file: Optional[Path] = typer.Option(None, "--trace-file", help="write the trace here instead of stderr")) -> None:
+          trace_file: Optional[Path] = typer.Option(None, "--trace-file", help="write the trace here instead of stderr"),
+          sysroot: Optional[Path] = typer.Option(None, "--sysroot", help="process mode: look up absolute paths (PROGRAM, its interpreter, files) in DIR first, like qemu -L")) -> None:
     """Run PROGRAM [ARGS...] with its output passed through; exit with its status."""
     _check_max_insns(max_insns)
     from flashvm.session import exit_status, vm_failures
@@ -243,6 +244,13 @@ def exec_(ctx: typer.Context,
                            (vms is not None, "--vms")):
             if given:
                 _fail(f"{opt} applies only to --os")
+    if sysroot is not None:
+        from flashvm.process.sysroot import host_file
+        if bare or os_:
+            _fail("--sysroot applies only to process mode (without --bare or --os)")
+        if not sysroot.is_dir():
+            _fail(f"--sysroot {sysroot}: not a directory")
+        program = Path(host_file(sysroot, program))
     if not program.exists():
         _fail(f"{program}: no such file")
     if not program.is_file():
@@ -273,7 +281,7 @@ def exec_(ctx: typer.Context,
     else:
         kind = "bare" if bare else "process"
         spec = RunSpec(kind, machine=cfg, argv=(program.name, *args), title=f"{program.name} ({kind} mode)",
-                       **common)
+                       sysroot=sysroot, **common)
     report = _run(spec, quiet)
     _report(report, results, quiet)
     for line in vm_failures(report):

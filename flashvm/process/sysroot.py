@@ -68,3 +68,10 @@ def guest_to_host(root: bytes | None, path: bytes, follow: bool = True) -> bytes
         return path
     found = resolve_in(root, path, follow)
     return path if found is None else found
+
+
+def host_file(root: str | os.PathLike, path: str | os.PathLike) -> str:
+    """Where the program named `path` on a command line is: an absolute name
+    inside sysroot `root` if it is there (the rule above), else on the host."""
+    found = guest_to_host(os.fsencode(os.path.abspath(root)), os.fsencode(path))
+    return os.fsdecode(found)

@@ -16,6 +16,7 @@ from flashvm.elf import load_elf
 from flashvm.guestos import build_kernel
 from flashvm.machine.trace import Tracer, run_fn
 from flashvm.process.abi import SYSCALL_NAMES
+from flashvm.process.image import read_program
 from flashvm.session.progress import Progress
 from flashvm.session.runners import RUNNERS
 from flashvm.session.status import exit_status, os_verdict, vm_failures
@@ -52,7 +53,7 @@ def _tracer(spec: RunSpec, stack: contextlib.ExitStack) -> Tracer | None:
     if not spec.trace:
         return None
     out = stack.enter_context(open(spec.trace_file, "w")) if spec.trace_file is not None else sys.stderr
-    symbols = [load_elf(spec.program).symbols]
+    symbols = [read_program(str(spec.program)).image.symbols]    # none for a dynamic program
     if spec.kind in ("os", "disco"):
         kernel = build_kernel("hal" if spec.hal else "mapped" if spec.kind == "disco" else spec.variant)
         symbols.insert(0, load_elf(kernel).symbols)

@@ -41,7 +41,7 @@ def run_process(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     """A Linux program on CPU 0 of a one-CPU machine; the host serves its system calls."""
     out, err = Tee(stdout, progress=progress), Tee(stderr, progress=progress)
     proc = new_process(str(spec.program), list(spec.argv), _env(spec), config=spec.machine, mode=spec.sim_mode,
-                       stdin=io.BytesIO(spec.stdin), stdout=out, stderr=err)
+                       stdin=io.BytesIO(spec.stdin), stdout=out, stderr=err, sysroot=spec.sysroot)
     res = proc.run(max_insns=spec.max_insns, run_fn=_observed(run_fn, progress))
     return RunReport(spec, res.status, res.reason, res.instructions, res.host_seconds, proc.m, proc.config,
                      spec.sim_mode, argv=list(spec.argv), stdout=bytes(out.copy), stderr=bytes(err.copy),

@@ -1,6 +1,6 @@
 """File-descriptor system calls: read/write and their vector and positioned
 forms, lseek, open/creat/openat, close, dup*, fcntl, ioctl (the terminal
-queries musl makes) and pipes."""
+queries musl makes), pipes, and sockets (refused: no network)."""
 from __future__ import annotations
 
 import fcntl
@@ -318,3 +318,10 @@ def _make_pipe(p, flags: int) -> tuple[int, int]:
     if flags & O_CLOEXEC:
         p.files.cloexec.update((r, w))
     return r, w
+
+
+@syscall("socket", nargs=3)
+def sys_socket(p, domain, type_, protocol):
+    """No sockets in process mode: EAFNOSUPPORT, which glibc's nscd and syslog
+    clients take as "no daemon here" (they then read the files themselves)."""
+    raise SyscallError(E.EAFNOSUPPORT)

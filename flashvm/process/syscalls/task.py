@@ -1,5 +1,5 @@
 """Task system calls: identity (pids, uids), thread-area and robust-list
-bookkeeping, scheduling, resource limits, uname, getrandom.  Threads, futexes
+bookkeeping, scheduling, resource limits, uname, getrandom, sysinfo, prctl.  Threads, futexes
 and exit are in `thread`, fork/execve/wait4 in `child`."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import struct
 
 from flashvm.kernels.state import CP0_Context, CP0_Status, SEL_UserLocal, St_FR
 from flashvm.process.abi import (
-    MAX_FDS, RLIM_INFINITY, RLIMIT_NOFILE, RLIMIT_STACK, E,
+    CLOCK_MONOTONIC, MAX_FDS, PAGE, RLIM_INFINITY, RLIMIT_NOFILE, RLIMIT_STACK, E,
 )
 from flashvm.process.errors import Blocked, SyscallError
 from flashvm.process.memory import STACK_SIZE
@@ -169,3 +169,16 @@ def sys_prctl(p, option, arg2, arg3, arg4, arg5):
         p.write(arg2, p.comm.ljust(16, b"\0"))
         return 0
     raise SyscallError(E.EINVAL)
+
+
+@syscall("sysinfo", nargs=1)
+def sys_sysinfo(p, buf):
+    """o32 struct sysinfo: uptime from the monotonic clock, no load, the RAM the
+    guest may grow to as total (free: what is not yet handed out), no swap."""
+    pages = p.pages
+    total = pages.max_pages * PAGE
+    free = total - (pages.npages - pages.free_pages) * PAGE
+    uptime = p.now_ns(CLOCK_MONOTONIC) // 1_000_000_000
+    p.write(buf, struct.pack("<i3I6IHH2II8x", uptime, 0, 0, 0, total & 0xFFFFFFFF,
+                             free & 0xFFFFFFFF, 0, 0, 0, 0, len(p.sched.procs), 0, 0, 0, 1))
+    return 0
