@@ -12,6 +12,7 @@ import io
 import os
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from debian_root import debian_root
 from flashvm.process import new_process
 from flashvm.process.abi import syscall_name
 from flashvm.process.sysroot import guest_to_host, host_file, resolve_in
-from support import QEMU
+from support import QEMU, ROOT
 
 ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
 
@@ -134,3 +135,17 @@ def test_static_program_unchanged_by_sysroot(guest_program, tmp_path):
     out = io.BytesIO()
     p = new_process(str(exe), ["qsort"], stdout=out, sysroot=tmp_path)
     assert p.run().status == 0 and out.getvalue()
+
+
+def test_cli_exec_sysroot_with_trace(root, tmp_path):
+    """`flashvm exec --sysroot DIR /usr/bin/sqlite3 ...` names the program inside
+    DIR; the syscall trace works for a program without symbols."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    trace = tmp_path / "trace.txt"
+    r = subprocess.run([sys.executable, "-m", "flashvm.cli", "exec", "-q", "--results", str(tmp_path),
+                        "--sysroot", str(root), "--trace=syscall", "--trace-file", str(trace),
+                        "/usr/bin/sqlite3", ":memory:", "select 6*7"], capture_output=True, env=env, timeout=600)
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"42\n", b"")
+    lines = trace.read_text().splitlines()
+    assert any(" prctl(0x2e," in ln and ln.endswith(" = 0") for ln in lines)      # PR_GET_FP_MODE: FR=0
+    assert lines[-1].startswith("syscall cpu=0 4246 exit_group(")
