@@ -59,6 +59,9 @@ class LinuxProcess:
     result (negative = -errno, MIPS numbering) without touching registers
     (a call that must wait raises `Blocked` for the scheduler);
     `handle_syscall()` does it from the registers, as after an EXC_SYS exit.
+    With `sysroot`, absolute guest paths (the executable's too) are looked up
+    in that directory first (`flashvm.process.sysroot`), and a dynamically
+    linked executable gets its interpreter from there.
     Without `machine`, the process gets a bare one-CPU machine state of
     `ram_bytes`; `new_process` builds it from a machine config instead.  The
     RAM grows on demand past `ram_bytes`, up to `max_ram_bytes` (see
@@ -383,7 +386,7 @@ def new_process(exe: str | os.PathLike | ElfImage, argv: list[str] | None = None
     """A process on CPU 0 of a one-node, one-CPU cut of `config` (default flash1),
     in `mode` ("functional" or "timing"), with `ram_bytes` of RAM.  Further
     keywords go to `LinuxProcess` (clock, ns_per_insn, seed, pid, uid, gid, cwd, diag,
-    max_ram_bytes)."""
+    max_ram_bytes, sysroot: absolute paths, `exe` too, looked up there first)."""
     cfg = dataclasses.replace(config or FLASH1, nodes=1, cpus_per_node=1)
     m = build_state(cfg, timing=mode == "timing", rom_bytes=0, mmu=MMU_FLAT, exc_to_host=True,
                     ram_bytes=ram_bytes)
@@ -394,13 +397,14 @@ def new_process(exe: str | os.PathLike | ElfImage, argv: list[str] | None = None
 def run_process(path: str | os.PathLike | ElfImage, argv=None, env=None, *, stdin=None,
                 stdout=None, stderr=None, budget_per_slice: int = 1 << 24,
                 max_insns: int | None = None, **kwargs: Any) -> RunResult:
-    """Run the static mipsel executable at `path` to completion.
+    """Run the mipsel executable at `path` to completion.
 
     argv is the full argument vector (argv[0] included; default [path]); env a
     dict or a list of "NAME=value" (default: empty).  stdin/stdout/stderr are
     binary or text Python streams or host fd numbers (None: no input, and the
     host's sys.stdout / sys.stderr).  Further keyword arguments go to
-    `LinuxProcess` (ram_bytes, max_ram_bytes, clock, ns_per_insn, seed, pid, uid, gid, cwd, diag).
+    `LinuxProcess` (ram_bytes, max_ram_bytes, clock, ns_per_insn, seed, pid, uid, gid, cwd, diag,
+    sysroot).
     """
     proc = LinuxProcess(path, argv, env, stdin=stdin, stdout=stdout, stderr=stderr, **kwargs)
     return proc.run(budget_per_slice=budget_per_slice, max_insns=max_insns)
