@@ -63,7 +63,7 @@ Choices (documented, all reproducible):
   processes are refused with EINVAL), give a child with an eager copy of
   the memory and the same open file descriptions; execve replaces the image with another
   executable, static or dynamic (the loader above; FD_CLOEXEC fds closed,
-  handlers reset; no `#!` scripts);
+  handlers reset; a `#!` script runs its interpreter);
   wait4/waitpid return the child's status and rusage (its user time from its
   instructions); kill reaches a child; SIGCHLD set to SIG_IGN reaps children
   at once.  pipe/pipe2 are buffers inside the simulation (64 KiB): a read

@@ -128,6 +128,15 @@ def test_busybox_sh_pipe_execs_dynamic_tr(root):
     check(root, ["/bin/busybox", "sh", "-c", "echo a | tr a b; echo done"], expect=b"b\ndone\n")
 
 
+def test_execve_of_a_script_runs_its_interpreter(root, tmp_path):
+    script = tmp_path / "script"
+    script.write_bytes(b"#!/usr/bin/md5sum -b\nhello\n")
+    script.chmod(0o755)
+    digest = hashlib.md5(script.read_bytes()).hexdigest().encode()
+    status, out, p = flashvm_run(root, ["/bin/busybox", "sh", "-c", str(script)])
+    assert (status, out) == (0, digest + b" *" + os.fsencode(script) + b"\n")
+
+
 def test_static_program_unchanged_by_sysroot(guest_program, tmp_path):
     """A static program named by a host path runs as before with a sysroot given
     (nothing of it is in the sysroot, so the host's file is used)."""

@@ -83,15 +83,25 @@ def _strings(p, vec: int) -> list[bytes]:
 @syscall("execve", nargs=3)
 def sys_execve(p, path, argv, envp):
     """Replace the process's image with the executable at path (static, PIE or
-    dynamically linked, its interpreter from the sysroot; the pid, open files
-    without FD_CLOEXEC, ignored signals and the signal mask stay)."""
+    dynamically linked, its interpreter from the sysroot; a `#!` script runs
+    its interpreter; the pid, open files without FD_CLOEXEC, ignored signals
+    and the signal mask stay)."""
     name = p.read_cstr(path)
     args, env = _strings(p, argv), _strings(p, envp)
-    full = os.fsdecode(os.path.join(p.cwd, host_path(p, AT_FDCWD, name)[0]))
-    if not os.path.exists(full):
-        raise SyscallError(E.ENOENT)
-    if os.path.isdir(full) or not os.access(full, os.X_OK):
-        raise SyscallError(E.EACCES)
+    full = _executable(p, name)
+    for _ in range(4):                 # Linux's BINPRM_MAX_RECURSION for #! chains
+        with open(full, "rb") as f:
+            head = f.read(256)
+        if not head.startswith(b"#!"):
+            break
+        words = head[2:].split(b"\n")[0].strip().split(None, 1)
+        if not words:
+            raise SyscallError(E.ENOEXEC)
+        args = words + [name] + args[1:]
+        name = words[0]
+        full = _executable(p, name)
+    else:
+        raise SyscallError(E.ELOOP)
     try:
         prog = read_program(full)
         if prog.interp:                # the interpreter must be there before the point of no return
@@ -111,6 +121,16 @@ def sys_execve(p, path, argv, envp):
     p.exe_path, p.argv, p.env = os.path.abspath(full), args, env
     p.start_image(prog, name)
     raise ImageReplaced()
+
+
+def _executable(p, name: bytes) -> str:
+    """The host file exec runs for guest path `name` (ENOENT, EACCES as Linux)."""
+    full = os.fsdecode(os.path.join(p.cwd, host_path(p, AT_FDCWD, name)[0]))
+    if not os.path.exists(full):
+        raise SyscallError(E.ENOENT)
+    if os.path.isdir(full) or not os.access(full, os.X_OK):
+        raise SyscallError(E.EACCES)
+    return full
 
 
 def _wait_status(e: ProcessExit) -> int:
