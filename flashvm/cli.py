@@ -70,6 +70,7 @@ TIMEOUT_HELP = "stop the guest after this many seconds of simulation (host time;
 MACHINE_HELP = "machine: flash1, flash8, uma8 or a TOML config file"
 MODE_HELP = "level of detail: functional (fastest) or timing (caches, directory, NUMA latencies)"
 TRACE_HELP = "trace insn,exc,syscall (any of them; --trace alone: all), docs/trace.md"
+SYSROOT_HELP = "process mode: look up absolute paths (PROGRAM, its interpreter, files) in DIR first, like qemu -L"
 VMS_HELP = "with --os: run N copies of the guest OS in Disco's virtual machines (--cpus: VCPUs per VM)"
 
 
@@ -209,7 +210,8 @@ def exec_(ctx: typer.Context,
           machine: Optional[str] = typer.Option(None, "--machine", help=MACHINE_HELP),
           mode: Optional[str] = typer.Option(None, "--mode", help=MODE_HELP),
           trace: Optional[str] = typer.Option(None, "--trace", is_flag=False, flag_value="all", help=TRACE_HELP),
-          trace_file: Optional[Path] = typer.Option(None, "--trace-file", help="write the trace here instead of stderr")) -> None:
+          trace_file: Optional[Path] = typer.Option(None, "--trace-file", help="write the trace here instead of stderr"),
+          sysroot: Optional[Path] = typer.Option(None, "--sysroot", help=SYSROOT_HELP)) -> None:
     """Run PROGRAM [ARGS...] (everything after PROGRAM is its) with stdin, stdout and stderr
     passed through; exit with its status (124: a limit, 125: a deadlock, 130/143: interrupted)."""
     from flashvm.session import exit_status, options as o, vm_failures
@@ -222,6 +224,7 @@ def exec_(ctx: typer.Context,
                            (vms is not None, "--vms"), (file, "--file")):
             if given:
                 _fail(f"{opt} applies only to --os")
+    program = o.program_in_sysroot(program, sysroot, bare or os_)
     if not program.exists():
         _fail(f"{program}: no such file")
     if not program.is_file():
@@ -251,7 +254,7 @@ def exec_(ctx: typer.Context,
     else:
         kind = "bare" if bare else "process"
         spec = RunSpec(kind, machine=cfg, argv=(program.name, *args), title=f"{program.name} ({kind} mode)",
-                       **common)
+                       sysroot=sysroot, **common)
     report = _run(spec, quiet)
     _report(report, results, quiet)
     for line in vm_failures(report):

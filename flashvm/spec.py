@@ -51,6 +51,7 @@ class RunSpec:
     notes: Mapping[str, Any] = field(default_factory=dict)   # more for the result file's config_json
     trace: frozenset[str] = frozenset()      # what to trace (insn, exc, syscall; docs/trace.md)
     trace_file: Path | None = None           # where the trace goes (None: the session's stderr)
+    sysroot: Path | None = None              # process: absolute guest paths look here first (qemu -L)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

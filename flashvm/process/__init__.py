@@ -1,5 +1,6 @@
-"""Process mode: run a static mipsel-linux-musl executable, serving its Linux
-o32 system calls from the host (what qemu-user does).
+"""Process mode: run a mipsel Linux executable (static musl, or Debian's
+dynamically linked glibc programs from a sysroot), serving its Linux o32
+system calls from the host (what qemu-user does).
 
 The CPU kernel runs the guest in user mode over a flat page table
 (`MMU_FLAT`) and exits to the host on every exception (`exc_to_host`).
@@ -11,7 +12,10 @@ The package is cut the way QEMU's linux-user is:
     pipes.py      pipes inside the simulation (a blocked read or write waits, never the host)
     memory.py     the address-space layout, RAM pages (growing on demand), guest
                   reads/writes, mmap bookkeeping, fork's copy
-    loader.py     ELF segments, the initial stack (argv, envp, auxv), CPU registers
+    image.py      the executable: static, PIE or with PT_INTERP; where each goes
+    loader.py     ELF segments (program and interpreter), the initial stack
+                  (argv, envp, auxv), CPU registers
+    sysroot.py    guest absolute paths looked up in a sysroot first (qemu's -L)
     signals.py    dispositions and masks, what a raised signal or a CPU fault does
     syscalls/     the handlers by area (fd, fs, mm, task, thread, child, time, signal), one table
     process.py    `LinuxProcess`: what it does with each CPU exception, fork;
@@ -27,9 +31,12 @@ the system-call counts stay on the process (`syscalls_by_number`,
 
 Choices (documented, all reproducible):
 
-* Address space (no randomisation).  The ELF segments are loaded where they
-  ask to be.  The program break starts at the first page boundary after the
-  highest segment.  The stack occupies the 8 MiB (or PT_GNU_STACK's size if
+* Address space (no randomisation).  A static executable's segments are
+  loaded where they ask to be; a PIE one (ET_DYN) at 0x55550000 (Linux's
+  ELF_ET_DYN_BASE for mips32); the interpreter named by PT_INTERP (glibc's
+  /lib/ld.so.1) top-down below the mmap base, as an mmap without a hint
+  would place it (`flashvm.process.image`).  The program break starts at the
+  first page boundary after the main program's highest segment.  The stack occupies the 8 MiB (or PT_GNU_STACK's size if
   larger) below ``STACK_TOP`` = 0x7fff0000.  mmap places mappings top-down
   below ``MMAP_BASE`` = STACK_TOP - 128 MiB (Linux's minimum stack gap).
   Anonymous memory (bss past the file bytes, brk, stack, anonymous mmap) is
@@ -55,7 +62,8 @@ Choices (documented, all reproducible):
   CLONE_VM|CLONE_VFORK, which musl's posix_spawn uses; other CLONE_VM
   processes are refused with EINVAL), give a child with an eager copy of
   the memory and the same open file descriptions; execve replaces the image with another
-  static executable (the loader above; FD_CLOEXEC fds closed, handlers reset);
+  executable, static or dynamic (the loader above; FD_CLOEXEC fds closed,
+  handlers reset; a `#!` script runs its interpreter);
   wait4/waitpid return the child's status and rusage (its user time from its
   instructions); kill reaches a child; SIGCHLD set to SIG_IGN reaps children
   at once.  pipe/pipe2 are buffers inside the simulation (64 KiB): a read
@@ -65,8 +73,16 @@ Choices (documented, all reproducible):
   `flashvm.process.loader`): argc, argv[], NULL, envp[], NULL, auxv
   (AT_HWCAP AT_PAGESZ AT_CLKTCK AT_PHDR AT_PHENT AT_PHNUM AT_BASE AT_FLAGS
   AT_ENTRY AT_UID AT_EUID AT_GID AT_EGID AT_SECURE AT_RANDOM AT_EXECFN
-  AT_NULL), then the 16 AT_RANDOM bytes, the argument and environment
-  strings, the file name (AT_EXECFN) and a NULL word at the top.  No vDSO.
+  AT_NULL; AT_PHDR and AT_ENTRY biased for a PIE, AT_BASE the interpreter's
+  bias or 0; AT_HWCAP 0 and no AT_PLATFORM, as Linux gives a 24K), then the
+  16 AT_RANDOM bytes, the argument and environment strings, the file name
+  (AT_EXECFN: the name exec was given) and a NULL word at the top.  No vDSO
+  (glibc then makes the clock calls as system calls).
+* Floating-point mode: FR=0, what Linux gives an o32 FP32/FPXX program.
+  prctl PR_GET_FP_MODE answers it (glibc's loader asks, for FPXX objects);
+  PR_SET_FP_MODE may set FR=1 (the 24Kf has FIR.F64), FRE is refused
+  (EOPNOTSUPP).  The mode is the CPU's Status.FR, one for the whole
+  simulation (not switched with the process on the CPU).
 * Time.  ``clock="deterministic"`` (the default) derives every clock from the
   retired-instruction count: the guest sees a 1 GHz machine that retires one
   instruction per ns (``ns_per_insn``); CLOCK_REALTIME starts at
@@ -84,23 +100,34 @@ Choices (documented, all reproducible):
   what qemu-mipsel's pass-through does.
 * Files: paths are host paths, relative ones resolved against a private
   working directory (initially the host's cwd; chdir does not touch the
-  host process).  fds 0/1/2 are the given streams.
+  host process).  With a ``sysroot`` (`flashvm exec --sysroot DIR`, like
+  ``qemu-mipsel -L DIR``), an absolute path is resolved inside DIR as in a
+  chroot (its symbolic links, absolute ones too, stay inside: merged-/usr
+  ``/lib -> usr/lib`` works) and used when it exists there; otherwise the
+  host's path is used, as qemu does (/dev, /proc, /tmp, /etc files the
+  sysroot lacks).  That covers the program, its interpreter, the libraries
+  the loader opens and every path a system call names
+  (`flashvm.process.sysroot`).  fds 0/1/2 are the given streams.
 * Signals: dispositions and masks are recorded.  A signal sent to the
   process itself (kill/tkill/tgkill, e.g. abort()) or to a child, or raised
   by a fault, terminates it as its default action would (status 128 + the
   MIPS signal number); running guest signal handlers is not implemented, a
   process with a handler for the signal is terminated all the same with a
   note (SIGCHLD's handler is simply not run).
+* No sockets (socket: EAFNOSUPPORT, so glibc's nscd client reads /etc
+  itself) and no restartable sequences (rseq: ENOSYS, as before Linux 4.18;
+  glibc then runs without).  sysinfo reports the RAM the guest may grow to.
 * Unknown system calls return ENOSYS and are counted by number.
 """
 from flashvm.process.abi import MIPS_ERRNO, SIGNAL_NAMES, SYSCALL_NAMES, SYSCALL_NUMBERS, syscall_name
 from flashvm.process.errors import GuestFault, SyscallError
 from flashvm.process.files import stat64_bytes, statx_bytes
 from flashvm.process.memory import MMAP_BASE, STACK_TOP
+from flashvm.process.image import PIE_BASE
 from flashvm.process.process import DEFAULT_RAM, DETERMINISTIC_EPOCH, LinuxProcess, new_process, run_process
 
 __all__ = [
-    "DEFAULT_RAM", "DETERMINISTIC_EPOCH", "MIPS_ERRNO", "MMAP_BASE", "SIGNAL_NAMES", "STACK_TOP",
+    "DEFAULT_RAM", "DETERMINISTIC_EPOCH", "MIPS_ERRNO", "MMAP_BASE", "PIE_BASE", "SIGNAL_NAMES", "STACK_TOP",
     "SYSCALL_NAMES", "SYSCALL_NUMBERS", "GuestFault", "LinuxProcess", "SyscallError", "new_process",
     "run_process", "stat64_bytes", "statx_bytes", "syscall_name",
 ]

@@ -1,6 +1,7 @@
-"""Starting a process: the ELF segments into guest memory, the initial stack
-(argc, argv, envp, auxv) as Linux's `create_elf_tables` lays it out for o32,
-and CPU 0's registers at the entry point.
+"""Starting a process: the ELF segments into guest memory (the main program
+and its interpreter, placed as `flashvm.process.image` says), the initial
+stack (argc, argv, envp, auxv) as Linux's `create_elf_tables` lays it out for
+o32, and CPU 0's registers at the entry point.
 
 Stack, from the top (STACK_TOP) down: a NULL word, the file name
 (AT_EXECFN), the argument and environment strings, the 16 AT_RANDOM bytes,
@@ -28,10 +29,20 @@ from flashvm.process.abi import (
     AT_PAGESZ, AT_PHDR, AT_PHENT, AT_PHNUM, AT_RANDOM, AT_SECURE, AT_UID, CLK_TCK, PAGE, PAGE_SHIFT,
     PROT_EXEC, PROT_READ, PROT_WRITE, page_up,
 )
+from flashvm.process.image import PIE_BASE, Program, interp_base
 from flashvm.process.memory import STACK_SIZE, STACK_TOP, VM_MAPPED, GuestMemory
 
 HWRENA_USER = 0x2000000F         # rdhwr $0..$3 and $29 (UserLocal) allowed in user mode
 CONFIG3_ULRI = 1 << 13
+
+
+@dataclass
+class Placement:
+    """Where exec put the program: its load bias, the interpreter's (AT_BASE,
+    0 without one) and the first instruction."""
+    bias: int
+    interp_bias: int
+    pc: int
 
 
 @dataclass
@@ -41,17 +52,30 @@ class InitialStack:
     at_random: bytes                 # the 16 bytes AT_RANDOM points to
 
 
-def load_segments(mem: GuestMemory, image: ElfImage) -> None:
-    """Map the PT_LOAD segments where they ask to be and set the program break
-    at the first page boundary after the highest one."""
+def load_program(mem: GuestMemory, prog: Program, interp: Program | None) -> Placement:
+    """Map the main program (at PIE_BASE if position-independent) and its
+    interpreter (top-down below the mmap base); the break follows the program."""
+    bias = PIE_BASE - (prog.image.segments[0].vaddr & ~(PAGE - 1)) if prog.dynamic else 0
+    load_segments(mem, prog.image, bias)
+    if interp is None:
+        return Placement(bias, 0, prog.image.entry + bias)
+    asked = (interp.span + interp.align) >> PAGE_SHIFT
+    ibias = interp_base(mem.find_free(asked), asked, interp) if interp.dynamic else 0
+    load_segments(mem, interp.image, ibias, set_brk=False)
+    return Placement(bias, ibias, interp.image.entry + ibias)
+
+
+def load_segments(mem: GuestMemory, image: ElfImage, bias: int = 0, set_brk: bool = True) -> None:
+    """Map the PT_LOAD segments where they ask to be (plus `bias`) and set the
+    program break at the first page boundary after the highest one."""
     for seg in image.segments:
         prot = ((PROT_READ if seg.readable else 0) | (PROT_WRITE if seg.writable else 0) |
                 (PROT_EXEC if seg.executable else 0))
-        v0, v1 = seg.vaddr >> PAGE_SHIFT, page_up(seg.end) >> PAGE_SHIFT
+        v0, v1 = (seg.vaddr + bias) >> PAGE_SHIFT, page_up(seg.end + bias) >> PAGE_SHIFT
         # pages shared with a previous segment keep both protections
         mem.vm[v0:v1] |= prot | VM_MAPPED
         # file bytes go to freshly allocated pages; pure-bss pages stay demand-zero
-        data, va = seg.data, seg.vaddr
+        data, va = seg.data, seg.vaddr + bias
         pos = 0
         while pos < len(data):
             vpn = (va + pos) >> PAGE_SHIFT
@@ -65,7 +89,8 @@ def load_segments(mem: GuestMemory, image: ElfImage) -> None:
             pos += n
         for vpn in range(v0, v1):
             mem.set_pte(vpn)
-    mem.brk_start = mem.brk_cur = page_up(image.end)
+    if set_brk:
+        mem.brk_start = mem.brk_cur = page_up(image.end + bias)
 
 
 def reserve_stack(mem: GuestMemory, image: ElfImage) -> int:
@@ -76,10 +101,14 @@ def reserve_stack(mem: GuestMemory, image: ElfImage) -> int:
 
 
 def build_stack(mem: GuestMemory, image: ElfImage, argv: list[bytes], env: list[bytes], *,
-                uid: int, gid: int, seed: int) -> InitialStack:
-    """Write the strings, AT_RANDOM bytes and vectors below STACK_TOP."""
+                uid: int, gid: int, seed: int, place: Placement | None = None,
+                execfn: bytes | None = None) -> InitialStack:
+    """Write the strings, AT_RANDOM bytes and vectors below STACK_TOP (`place`:
+    where the program and its interpreter went; `execfn`: the name exec was
+    given, default the image's path)."""
+    place = place or Placement(0, 0, image.entry)
     p = STACK_TOP - 4                       # a NULL word ends the strings area
-    execfn = os.fsencode(image.path) + b"\0"
+    execfn = (os.fsencode(image.path) if execfn is None else execfn) + b"\0"
     p -= len(execfn)
     execfn_addr = p
     strings = [a + b"\0" for a in argv] + [e + b"\0" for e in env]
@@ -100,8 +129,8 @@ def build_stack(mem: GuestMemory, image: ElfImage, argv: list[bytes], env: list[
     mem.write(random_addr, random_bytes)
     auxv = [
         (AT_HWCAP, 0), (AT_PAGESZ, PAGE), (AT_CLKTCK, CLK_TCK),
-        (AT_PHDR, image.phdr_addr), (AT_PHENT, image.phentsize), (AT_PHNUM, image.phnum),
-        (AT_BASE, 0), (AT_FLAGS, 0), (AT_ENTRY, image.entry),
+        (AT_PHDR, image.phdr_addr + place.bias), (AT_PHENT, image.phentsize), (AT_PHNUM, image.phnum),
+        (AT_BASE, place.interp_bias), (AT_FLAGS, 0), (AT_ENTRY, image.entry + place.bias),
         (AT_UID, uid), (AT_EUID, uid), (AT_GID, gid), (AT_EGID, gid),
         (AT_SECURE, 0), (AT_RANDOM, random_addr), (AT_EXECFN, execfn_addr), (AT_NULL, 0),
     ]

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from flashvm.elf import ElfImage, load_elf
+from flashvm.elf import ElfImage
 from flashvm.kernels.run import run as run_kernel
 from flashvm.kernels.state import (
     CYCLES, EXC_MOD, EXC_SYS, EXC_TLBL, EXC_TLBS, INSNS, MMU_FLAT, NPC, PC, Machine, new_machine,
@@ -29,11 +29,13 @@ from flashvm.process.abi import (
 )
 from flashvm.process.errors import Blocked, GuestFault, ImageReplaced, ProcessExit, SyscallError
 from flashvm.process.files import FdTable, StreamFile
-from flashvm.process.loader import build_stack, init_cpu, load_segments, reserve_stack
+from flashvm.process.image import Program, read_program
+from flashvm.process.loader import build_stack, init_cpu, load_program, reserve_stack
 from flashvm.process.memory import MAX_RAM, NPAGES_VA, GuestMemory, PageAllocator
 from flashvm.process.sched import Scheduler
 from flashvm.process.signals import SignalState, die, exception_fault, fault
 from flashvm.process.syscalls import HANDLERS
+from flashvm.process.sysroot import guest_to_host
 
 DETERMINISTIC_EPOCH = 1_700_000_000   # CLOCK_REALTIME at instruction 0 (2023-11-14 22:13:20 UTC)
 DEFAULT_PID = 1000
@@ -57,6 +59,9 @@ class LinuxProcess:
     result (negative = -errno, MIPS numbering) without touching registers
     (a call that must wait raises `Blocked` for the scheduler);
     `handle_syscall()` does it from the registers, as after an EXC_SYS exit.
+    With `sysroot`, absolute guest paths (the executable's too) are looked up
+    in that directory first (`flashvm.process.sysroot`), and a dynamically
+    linked executable gets its interpreter from there.
     Without `machine`, the process gets a bare one-CPU machine state of
     `ram_bytes`; `new_process` builds it from a machine config instead.  The
     RAM grows on demand past `ram_bytes`, up to `max_ram_bytes` (see
@@ -68,8 +73,15 @@ class LinuxProcess:
                  clock: str = "deterministic", ns_per_insn: float = 1.0, seed: int = 0,
                  pid: int = DEFAULT_PID, uid: int | None = None, gid: int | None = None, cwd=None,
                  machine: Machine | None = None, config: MachineConfig | None = None,
-                 max_ram_bytes: int = MAX_RAM):
-        self.image: ElfImage = exe if isinstance(exe, ElfImage) else load_elf(exe)
+                 max_ram_bytes: int = MAX_RAM, sysroot: str | os.PathLike | None = None):
+        # guest absolute paths look in the sysroot first (flashvm.process.sysroot)
+        self.sysroot = None if sysroot is None else os.fsencode(os.path.abspath(sysroot))
+        if isinstance(exe, ElfImage):
+            prog, execfn = Program(exe, False, None, 0), os.fsencode(exe.path)
+        else:
+            execfn = os.fsencode(exe)
+            prog = read_program(os.fsdecode(guest_to_host(self.sysroot, execfn)))
+        self.image: ElfImage = prog.image
         self.exe_path = os.path.abspath(self.image.path)
         if argv is None:
             argv = [self.image.path]
@@ -118,12 +130,25 @@ class LinuxProcess:
         self.exited: ProcessExit | None = None
         self.host_seconds = 0.0
 
-        load_segments(self.mem, self.image)
-        self.stack_size = reserve_stack(self.mem, self.image)
-        stack = build_stack(self.mem, self.image, self.argv, self.env,
-                            uid=self.uid, gid=self.gid, seed=self.seed)
+        self.start_image(prog, execfn)
+
+    def start_image(self, prog: Program, execfn: bytes) -> None:
+        """Load `prog` (and the interpreter it names, from the sysroot) into the
+        empty address space, build the initial stack and point CPU 0 at the
+        first instruction: what exec does once the old image is gone."""
+        interp = None
+        if prog.interp:
+            interp = read_program(os.fsdecode(guest_to_host(self.sysroot, os.fsencode(prog.interp))))
+        self.image = prog.image
+        place = load_program(self.mem, prog, interp)
+        self.load_bias = place.bias
+        self.stack_size = reserve_stack(self.mem, prog.image)
+        stack = build_stack(self.mem, prog.image, self.argv, self.env, uid=self.uid, gid=self.gid,
+                            seed=self.seed, place=place, execfn=execfn)
         self.sp, self.auxv, self.at_random = stack.sp, stack.auxv, stack.at_random
-        init_cpu(m, self.image.entry, self.sp)
+        self.fp_mode = 0                       # FR=0, what Linux gives an o32 FPXX/FP32 program
+        self.comm = os.path.basename(execfn)[:15]   # the thread name (prctl PR_GET_NAME)
+        init_cpu(self.m, place.pc, self.sp)
 
     @property
     def m(self) -> Machine:
@@ -361,7 +386,7 @@ def new_process(exe: str | os.PathLike | ElfImage, argv: list[str] | None = None
     """A process on CPU 0 of a one-node, one-CPU cut of `config` (default flash1),
     in `mode` ("functional" or "timing"), with `ram_bytes` of RAM.  Further
     keywords go to `LinuxProcess` (clock, ns_per_insn, seed, pid, uid, gid, cwd, diag,
-    max_ram_bytes)."""
+    max_ram_bytes, sysroot: absolute paths, `exe` too, looked up there first)."""
     cfg = dataclasses.replace(config or FLASH1, nodes=1, cpus_per_node=1)
     m = build_state(cfg, timing=mode == "timing", rom_bytes=0, mmu=MMU_FLAT, exc_to_host=True,
                     ram_bytes=ram_bytes)
@@ -372,13 +397,14 @@ def new_process(exe: str | os.PathLike | ElfImage, argv: list[str] | None = None
 def run_process(path: str | os.PathLike | ElfImage, argv=None, env=None, *, stdin=None,
                 stdout=None, stderr=None, budget_per_slice: int = 1 << 24,
                 max_insns: int | None = None, **kwargs: Any) -> RunResult:
-    """Run the static mipsel executable at `path` to completion.
+    """Run the mipsel executable at `path` to completion.
 
     argv is the full argument vector (argv[0] included; default [path]); env a
     dict or a list of "NAME=value" (default: empty).  stdin/stdout/stderr are
     binary or text Python streams or host fd numbers (None: no input, and the
     host's sys.stdout / sys.stderr).  Further keyword arguments go to
-    `LinuxProcess` (ram_bytes, max_ram_bytes, clock, ns_per_insn, seed, pid, uid, gid, cwd, diag).
+    `LinuxProcess` (ram_bytes, max_ram_bytes, clock, ns_per_insn, seed, pid, uid, gid, cwd, diag,
+    sysroot).
     """
     proc = LinuxProcess(path, argv, env, stdin=stdin, stdout=stdout, stderr=stderr, **kwargs)
     return proc.run(budget_per_slice=budget_per_slice, max_insns=max_insns)

@@ -18,6 +18,7 @@ from flashvm.machine.flash import build_state
 from flashvm.machine.trace import Tracer, run_fn
 from flashvm.process.abi import SYSCALL_NAMES
 from flashvm.session.ends import STALL_SECONDS, Watch, cpu_states, with_default_limit
+from flashvm.process.image import read_program
 from flashvm.session.progress import Progress
 from flashvm.session.runners import RUNNERS
 from flashvm.session.status import end_line, exit_status, os_verdict, status_text, vm_failures
@@ -72,7 +73,7 @@ def _named(report: RunReport, symbols: list[SymbolTable]) -> RunReport:
 
 def _symbols(spec: RunSpec) -> list[SymbolTable]:
     """The symbols a PC of the run is named by: the guest kernel's on the guest OS, then the program's."""
-    symbols = [load_elf(spec.program).symbols]
+    symbols = [read_program(str(spec.program)).image.symbols]    # none for a dynamic program
     if spec.kind in ("os", "disco"):
         kernel = build_kernel("hal" if spec.hal else "mapped" if spec.kind == "disco" else spec.variant)
         symbols.insert(0, load_elf(kernel).symbols)

@@ -11,6 +11,7 @@ from flashvm.guestos import VARIANTS
 from flashvm.machine.config import MachineConfig, machine_with_cpus
 from flashvm.machine.layout import USER_TOP
 from flashvm.machine.trace import parse_kinds
+from flashvm.process.sysroot import host_file
 from flashvm.spec import max_insns_problem
 
 
@@ -101,6 +102,17 @@ def check_vms(vms: int, variant: str | None) -> None:
         raise OptionError(f"--vms {vms}: give at least 1 virtual machine")
     if variant is not None:
         raise OptionError("--variant does not apply to --vms: VMs run the mapped kernel (--hal for its HAL build)")
+
+
+def program_in_sysroot(program: Path, sysroot: Path | None, machine_run: bool) -> Path:
+    """PROGRAM as the host file it names: inside `sysroot` first (process mode, like qemu -L)."""
+    if sysroot is None:
+        return program
+    if machine_run:
+        raise OptionError("--sysroot applies only to process mode (without --bare or --os)")
+    if not sysroot.is_dir():
+        raise OptionError(f"--sysroot {sysroot}: not a directory")
+    return Path(host_file(sysroot, program))
 
 
 def vm_mem_option(cfg: MachineConfig, vms: int | None, text: str | None) -> int | None:

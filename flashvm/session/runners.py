@@ -66,7 +66,7 @@ def run_process(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     """A Linux program on CPU 0 of a one-CPU machine; the host serves its system calls."""
     out, err = Tee(stdout, progress=progress), Tee(stderr, progress=progress)
     proc = new_process(str(spec.program), list(spec.argv), _env(spec), config=spec.machine, mode=spec.sim_mode,
-                       stdin=_stream(spec.stdin), stdout=out, stderr=err)
+                       stdin=_stream(spec.stdin), stdout=out, stderr=err, sysroot=spec.sysroot)
     kw = dict(argv=list(spec.argv))
     try:
         res = proc.run(max_insns=spec.max_insns, run_fn=_observed(run_fn, progress))

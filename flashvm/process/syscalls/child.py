@@ -14,16 +14,16 @@ from __future__ import annotations
 import os
 import struct
 
-from flashvm.elf import load_elf
 from flashvm.kernels.state import PC
 from flashvm.process.abi import (
-    CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, CLONE_SETTLS, WNOHANG,
+    AT_FDCWD, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, CLONE_SETTLS, WNOHANG,
     E, s32,
 )
 from flashvm.process.errors import Blocked, ImageReplaced, ProcessExit, SyscallError
-from flashvm.process.loader import build_stack, init_cpu, load_segments, reserve_stack
+from flashvm.process.image import read_program
 from flashvm.process.sched import Context
 from flashvm.process.signals import send_signal, take_signal
+from flashvm.process.syscalls.fs import host_path
 from flashvm.process.syscalls.table import syscall
 
 MAX_ARGS = 1 << 16
@@ -82,18 +82,30 @@ def _strings(p, vec: int) -> list[bytes]:
 
 @syscall("execve", nargs=3)
 def sys_execve(p, path, argv, envp):
-    """Replace the process's image with the static executable at path (the loader
-    of process start; the pid, open files without FD_CLOEXEC, ignored signals
+    """Replace the process's image with the executable at path (static, PIE or
+    dynamically linked, its interpreter from the sysroot; a `#!` script runs
+    its interpreter; the pid, open files without FD_CLOEXEC, ignored signals
     and the signal mask stay)."""
     name = p.read_cstr(path)
     args, env = _strings(p, argv), _strings(p, envp)
-    full = os.path.join(os.fsdecode(p.cwd), os.fsdecode(name))   # an absolute name stays as it is
-    if not os.path.exists(full):
-        raise SyscallError(E.ENOENT)
-    if os.path.isdir(full) or not os.access(full, os.X_OK):
-        raise SyscallError(E.EACCES)
+    full = _executable(p, name)
+    for _ in range(4):                 # Linux's BINPRM_MAX_RECURSION for #! chains
+        with open(full, "rb") as f:
+            head = f.read(256)
+        if not head.startswith(b"#!"):
+            break
+        words = head[2:].split(b"\n")[0].strip().split(None, 1)
+        if not words:
+            raise SyscallError(E.ENOEXEC)
+        args = words + [name] + args[1:]
+        name = words[0]
+        full = _executable(p, name)
+    else:
+        raise SyscallError(E.ELOOP)
     try:
-        image = load_elf(full)
+        prog = read_program(full)
+        if prog.interp:                # the interpreter must be there before the point of no return
+            read_program(os.fsdecode(host_path(p, AT_FDCWD, os.fsencode(prog.interp))[0]))
     except Exception:                  # noqa: BLE001  anything the loader refuses
         raise SyscallError(E.ENOEXEC) from None
     # the point of no return: the other threads go, then the old image
@@ -106,13 +118,19 @@ def sys_execve(p, path, argv, envp):
     p.mem.release()
     s = p.signals
     s.actions = {sig: a for sig, a in s.actions.items() if s.handler(sig) == 1}
-    p.image, p.exe_path, p.argv, p.env = image, os.path.abspath(full), args, env
-    load_segments(p.mem, image)
-    p.stack_size = reserve_stack(p.mem, image)
-    stack = build_stack(p.mem, image, args, env, uid=p.uid, gid=p.gid, seed=p.seed)
-    p.sp, p.auxv, p.at_random = stack.sp, stack.auxv, stack.at_random
-    init_cpu(p.m, image.entry, stack.sp)
+    p.exe_path, p.argv, p.env = os.path.abspath(full), args, env
+    p.start_image(prog, name)
     raise ImageReplaced()
+
+
+def _executable(p, name: bytes) -> str:
+    """The host file exec runs for guest path `name` (ENOENT, EACCES as Linux)."""
+    full = os.fsdecode(os.path.join(p.cwd, host_path(p, AT_FDCWD, name)[0]))
+    if not os.path.exists(full):
+        raise SyscallError(E.ENOENT)
+    if os.path.isdir(full) or not os.access(full, os.X_OK):
+        raise SyscallError(E.EACCES)
+    return full
 
 
 def _wait_status(e: ProcessExit) -> int:

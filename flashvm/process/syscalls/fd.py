@@ -1,6 +1,6 @@
 """File-descriptor system calls: read/write and their vector and positioned
 forms, lseek, open/creat/openat, close, dup*, fcntl, ioctl (the terminal
-queries musl makes) and pipes."""
+queries musl makes), pipes, and sockets (refused: no network)."""
 from __future__ import annotations
 
 import fcntl
@@ -184,7 +184,7 @@ def _openat(p, dirfd, path, flags, mode):
     fd = p.files.lowest()
     if name == b"/proc/self/exe":
         name = os.fsencode(p.exe_path)
-    hpath, dir_fd = host_path(p, dirfd, name)
+    hpath, dir_fd = host_path(p, dirfd, name, not flags & O_NOFOLLOW)
     hflags = host_open_flags(flags) | os.O_CLOEXEC
     if flags & O_PATH and hasattr(os, "O_PATH"):
         hflags = os.O_PATH | (hflags & (os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC))
@@ -318,3 +318,10 @@ def _make_pipe(p, flags: int) -> tuple[int, int]:
     if flags & O_CLOEXEC:
         p.files.cloexec.update((r, w))
     return r, w
+
+
+@syscall("socket", nargs=3)
+def sys_socket(p, domain, type_, protocol):
+    """No sockets in process mode: EAFNOSUPPORT, which glibc's nscd and syslog
+    clients take as "no daemon here" (they then read the files themselves)."""
+    raise SyscallError(E.EAFNOSUPPORT)

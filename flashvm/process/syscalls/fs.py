@@ -1,9 +1,10 @@
 """File-system system calls: stat and statx, access, the working directory,
 readlink, unlink/rmdir/mkdir/rename, chmod, truncate, fsync, getdents64.
 
-Paths are host paths; relative ones are resolved against the process's
-private working directory (chdir does not touch the host process), and
-/proc/self/exe names the executable.
+Paths are host paths, absolute ones looked up in the sysroot first when the
+process has one (`flashvm.process.sysroot`); relative ones are resolved
+against the process's private working directory (chdir does not touch the
+host process), and /proc/self/exe names the executable.
 """
 from __future__ import annotations
 
@@ -17,13 +18,15 @@ from flashvm.process.abi import (
 from flashvm.process.errors import SyscallError
 from flashvm.process.files import DIRENT_TYPE, FakeStat, OpenFile, is_dir, stat64_bytes, statx_bytes
 from flashvm.process.syscalls.table import syscall
+from flashvm.process.sysroot import guest_to_host
 
 
-def host_path(p, dirfd: int, path: bytes) -> tuple[bytes, int | None]:
-    """Host path and dir_fd for a guest (dirfd, path): absolute paths are host paths,
+def host_path(p, dirfd: int, path: bytes, follow: bool = True) -> tuple[bytes, int | None]:
+    """Host path and dir_fd for a guest (dirfd, path): absolute paths are host paths
+    (in the sysroot if there, its links followed; the last one only when `follow`),
     relative ones are resolved against the process's own working directory."""
     if path.startswith(b"/"):
-        return path, None
+        return guest_to_host(p.sysroot, path, follow), None
     dirfd = s32(dirfd)
     if dirfd == AT_FDCWD:
         return os.path.join(p.cwd, path), None
@@ -43,8 +46,9 @@ def _stat_path(p, dirfd, path, flags) -> os.stat_result | FakeStat:
         raise SyscallError(E.ENOENT)
     if name == b"/proc/self/exe":
         name = os.fsencode(p.exe_path)
-    hpath, dir_fd = host_path(p, dirfd, name)
-    return os.stat(hpath, dir_fd=dir_fd, follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW)
+    follow = not flags & AT_SYMLINK_NOFOLLOW
+    hpath, dir_fd = host_path(p, dirfd, name, follow)
+    return os.stat(hpath, dir_fd=dir_fd, follow_symlinks=follow)
 
 
 def _fstat_file(p, f: OpenFile):
@@ -104,7 +108,7 @@ def sys_faccessat2(p, dirfd, path, mode, flags):
 def _faccessat(p, dirfd, path, mode, flags):
     if mode & ~7:
         raise SyscallError(E.EINVAL)
-    hpath, dir_fd = host_path(p, dirfd, p.read_cstr(path))
+    hpath, dir_fd = host_path(p, dirfd, p.read_cstr(path), not flags & AT_SYMLINK_NOFOLLOW)
     if not os.path.lexists(hpath if dir_fd is None else os.path.join(b"/proc/self/fd/%d" % dir_fd, hpath)):
         raise SyscallError(E.ENOENT)
     if not os.access(hpath, mode, dir_fd=dir_fd,
@@ -161,7 +165,7 @@ def _readlinkat(p, dirfd, path, buf, size):
     if name == b"/proc/self/exe":
         target = os.fsencode(p.exe_path)
     else:
-        hpath, dir_fd = host_path(p, dirfd, name)
+        hpath, dir_fd = host_path(p, dirfd, name, follow=False)
         target = os.readlink(hpath, dir_fd=dir_fd)
     target = target[:size]
     p.write(buf, target)
@@ -170,13 +174,13 @@ def _readlinkat(p, dirfd, path, buf, size):
 
 @syscall("unlink", nargs=1)
 def sys_unlink(p, path):
-    os.unlink(host_path(p, AT_FDCWD, p.read_cstr(path))[0])
+    os.unlink(host_path(p, AT_FDCWD, p.read_cstr(path), False)[0])
     return 0
 
 
 @syscall("unlinkat", nargs=3)
 def sys_unlinkat(p, dirfd, path, flags):
-    hpath, dir_fd = host_path(p, dirfd, p.read_cstr(path))
+    hpath, dir_fd = host_path(p, dirfd, p.read_cstr(path), False)
     if flags & AT_REMOVEDIR:
         os.rmdir(hpath, dir_fd=dir_fd)
     else:
@@ -186,7 +190,7 @@ def sys_unlinkat(p, dirfd, path, flags):
 
 @syscall("rmdir", nargs=1)
 def sys_rmdir(p, path):
-    os.rmdir(host_path(p, AT_FDCWD, p.read_cstr(path))[0])
+    os.rmdir(host_path(p, AT_FDCWD, p.read_cstr(path), False)[0])
     return 0
 
 
@@ -205,15 +209,15 @@ def sys_mkdirat(p, dirfd, path, mode):
 
 @syscall("rename", nargs=2)
 def sys_rename(p, old, new):
-    os.rename(host_path(p, AT_FDCWD, p.read_cstr(old))[0],
-              host_path(p, AT_FDCWD, p.read_cstr(new))[0])
+    os.rename(host_path(p, AT_FDCWD, p.read_cstr(old), False)[0],
+              host_path(p, AT_FDCWD, p.read_cstr(new), False)[0])
     return 0
 
 
 @syscall("renameat", nargs=4)
 def sys_renameat(p, olddir, old, newdir, new):
-    a, da = host_path(p, olddir, p.read_cstr(old))
-    b, db = host_path(p, newdir, p.read_cstr(new))
+    a, da = host_path(p, olddir, p.read_cstr(old), False)
+    b, db = host_path(p, newdir, p.read_cstr(new), False)
     os.rename(a, b, src_dir_fd=da, dst_dir_fd=db)
     return 0
 

@@ -1,13 +1,13 @@
 """Task system calls: identity (pids, uids), thread-area and robust-list
-bookkeeping, scheduling, resource limits, uname, getrandom.  Threads, futexes
+bookkeeping, scheduling, resource limits, uname, getrandom, sysinfo, prctl.  Threads, futexes
 and exit are in `thread`, fork/execve/wait4 in `child`."""
 from __future__ import annotations
 
 import struct
 
-from flashvm.kernels.state import CP0_Context, SEL_UserLocal
+from flashvm.kernels.state import CP0_Context, CP0_Status, SEL_UserLocal, St_FR
 from flashvm.process.abi import (
-    MAX_FDS, RLIM_INFINITY, RLIMIT_NOFILE, RLIMIT_STACK, E,
+    CLOCK_MONOTONIC, MAX_FDS, PAGE, RLIM_INFINITY, RLIMIT_NOFILE, RLIMIT_STACK, E,
 )
 from flashvm.process.errors import Blocked, SyscallError
 from flashvm.process.memory import STACK_SIZE
@@ -140,3 +140,45 @@ def sys_getrandom(p, buf, n, flags):
     n = min(n, 1 << 25)
     p.write(buf, p.rng.randbytes(n))
     return n
+
+
+PR_SET_NAME, PR_GET_NAME = 15, 16
+PR_SET_FP_MODE, PR_GET_FP_MODE = 45, 46
+PR_FP_MODE_FR, PR_FP_MODE_FRE = 1, 2
+
+
+@syscall("prctl", nargs=5)
+def sys_prctl(p, option, arg2, arg3, arg4, arg5):
+    """The floating-point mode (glibc's loader asks it for FPXX objects) and the
+    thread name; other options are EINVAL, as Linux answers an unknown one."""
+    if option == PR_GET_FP_MODE:
+        return p.fp_mode
+    if option == PR_SET_FP_MODE:
+        if arg2 & ~(PR_FP_MODE_FR | PR_FP_MODE_FRE):
+            raise SyscallError(E.EINVAL)
+        if arg2 & PR_FP_MODE_FRE:
+            raise SyscallError(E.EOPNOTSUPP)     # the 24Kf has no FRE; FR=1 it has (FIR.F64)
+        status = int(p.m.cp0[0, CP0_Status, 0])
+        p.m.cp0[0, CP0_Status, 0] = (status | St_FR) if arg2 & PR_FP_MODE_FR else (status & ~St_FR)
+        p.fp_mode = arg2
+        return 0
+    if option == PR_SET_NAME:
+        p.comm = p.read_cstr(arg2, 4096)[:15]
+        return 0
+    if option == PR_GET_NAME:
+        p.write(arg2, p.comm.ljust(16, b"\0"))
+        return 0
+    raise SyscallError(E.EINVAL)
+
+
+@syscall("sysinfo", nargs=1)
+def sys_sysinfo(p, buf):
+    """o32 struct sysinfo: uptime from the monotonic clock, no load, the RAM the
+    guest may grow to as total (free: what is not yet handed out), no swap."""
+    pages = p.pages
+    total = pages.max_pages * PAGE
+    free = total - (pages.npages - pages.free_pages) * PAGE
+    uptime = p.now_ns(CLOCK_MONOTONIC) // 1_000_000_000
+    p.write(buf, struct.pack("<i3I6IHH2II8x", uptime, 0, 0, 0, total & 0xFFFFFFFF,
+                             free & 0xFFFFFFFF, 0, 0, 0, 0, len(p.sched.procs), 0, 0, 0, 1))
+    return 0

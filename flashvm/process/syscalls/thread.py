@@ -52,6 +52,13 @@ def sys_exit_group(p, status):
     raise ProcessExit(status & 0xFF)
 
 
+@syscall("rseq", nargs=4)
+def sys_rseq(p, rseq, length, flags, sig):
+    """Restartable sequences are not offered: ENOSYS, what a kernel before 4.18
+    answers; glibc (2.35 on) then leaves rseq unregistered and works without it."""
+    return -E.ENOSYS
+
+
 @syscall("set_tid_address", nargs=1)
 def sys_set_tid_address(p, ptr):
     p.sched.current.clear_tid = ptr
