@@ -163,6 +163,7 @@ struct task {
     struct task *rq_next;
     u32 tls;
     u32 clear_tid;
+    struct task *vfork_parent;    /* CLONE_VFORK: sleeps until this task execs or exits */
     u64 sigpending;               /* thread-directed */
     u64 sigmask;
     int exit_status;              /* wait status, valid in ZOMBIE */

@@ -114,9 +114,25 @@ int do_fork(u32 flags, u32 newsp, u32 ptid, u32 tls, u32 ctid, struct tf *tf)
         t->exit_signal = flags & 0xFF;
     }
     int pid = t->pid;
+    if (flags & CLONE_VFORK)
+        t->vfork_parent = cur;
     make_runnable(t);
+    /* vfork: the child borrows our memory (and often our stack) until it
+     * execs or exits (vfork_release) */
+    while (t->vfork_parent == cur)
+        sleep_on(&t->vfork_parent, &sched_lock);
     spin_unlock(&sched_lock);
     return pid;
+}
+
+/* t execs or exits: its vfork parent, if any, may run again */
+void vfork_release(struct task *t)
+{
+    if (!t->vfork_parent) return;
+    spin_lock(&sched_lock);
+    t->vfork_parent = NULL;
+    wakeup(&t->vfork_parent);
+    spin_unlock(&sched_lock);
 }
 
 /* ------------------------------------------------------------ exit */
@@ -154,6 +170,7 @@ noreturn void do_exit(int wstatus)
     }
     if (t->leader == init_task && init_task->nthreads == 1)
         fs_sync_all();          /* init is going: the machine halts next */
+    vfork_release(t);
     struct mm *mm = t->mm;
     spin_lock(&sched_lock);
     t->mm = NULL;

@@ -34,7 +34,7 @@ static const struct syscall syscalls[NR_LAST - NR_syscall + 1] = {
     SYS(sched_yield, 0), SYS(sched_getaffinity, 3), SYS(sched_setaffinity, 3),
     SYS(getcpu, 2), SYS(getrandom, 2),
     SYS(prlimit64, 4), SYS(getrlimit, 2), SYS_AS(setrlimit, sys_zero, 0),
-    SYS(sysinfo, 1), SYS(getrusage, 2), SYS_AS(prctl, sys_zero, 0), SYS(reboot, 4),
+    SYS(sysinfo, 1), SYS(getrusage, 2), SYS(prctl, 5), SYS(reboot, 4),
     /* memory */
     SYS(brk, 1), SYS(mmap, 6), SYS(mmap2, 6), SYS(munmap, 2), SYS(mprotect, 3),
     SYS_AS(madvise, sys_zero, 0), SYS_AS(msync, sys_zero, 0),

@@ -345,6 +345,39 @@ long sys_getrandom(u32 *a, struct tf *tf)
 
 long sys_reboot(u32 *a, struct tf *tf) { machine_halt(a[3]); }
 
+#define PR_SET_NAME 15
+#define PR_GET_NAME 16
+#define PR_SET_FP_MODE 45
+#define PR_GET_FP_MODE 46
+#define PR_FP_MODE_FR 1
+
+/* prctl: the name, and the FPU mode as Linux gives it on a CPU that runs
+ * o32 with Status.FR = 0 only (exec.c); the other options succeed and do
+ * nothing */
+long sys_prctl(u32 *a, struct tf *tf)
+{
+    struct task *t = current();
+    switch (a[0]) {
+    case PR_SET_NAME: {
+        char name[16];
+        int n = copyinstr(t->mm, name, a[1], sizeof name);
+        if (n == -EFAULT) return -EFAULT;
+        name[sizeof name - 1] = 0;
+        strlcpy(t->comm, name, sizeof t->comm);
+        return 0;
+    }
+    case PR_GET_NAME:
+        return copyout(t->mm, a[1], t->comm, sizeof t->comm) ? -EFAULT : 0;
+    case PR_GET_FP_MODE:
+        return 0;
+    case PR_SET_FP_MODE:
+        if (a[1] & ~3u) return -EINVAL;
+        return a[1] == 0 ? 0 : -EOPNOTSUPP;
+    default:
+        return 0;
+    }
+}
+
 /* ------------------------------------------------------------ memory */
 long sys_mmap2(u32 *a, struct tf *tf) { return do_mmap(a[0], a[1], a[2], a[3], a[4], a[5]); }
 
