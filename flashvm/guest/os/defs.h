@@ -123,6 +123,7 @@ void handle_signals(struct tf *tf);
 int do_sigreturn(struct tf *tf);
 int exec_kill_others(void);
 void vfork_release(struct task *t);
+int put_rusage(u32 uaddr, u64 ns);
 int do_futex(u32 uaddr, int op, u32 val, u32 timeout, u32 uaddr2, u32 val3);
 void futex_wake_addr(struct mm *mm, u32 uaddr, int n);
 

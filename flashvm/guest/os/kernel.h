@@ -175,7 +175,8 @@ struct task {
     int sleep_intr;               /* sleeping interruptibly */
     u64 wake_ns;                  /* timed sleep deadline (0 = none) */
     u64 start_ns;
-    u64 cpu_ns, last_ns;
+    u64 cpu_ns, last_ns;          /* time on a CPU; when it was last put on one */
+    u64 group_ns, child_ns;       /* leader: CPU time of the group's exited threads, of its reaped children */
     u32 fpu[33];
     int fpu_valid;
     int affinity;                 /* -1: any */

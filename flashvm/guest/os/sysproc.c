@@ -325,11 +325,29 @@ long sys_sysinfo(u32 *a, struct tf *tf)
     return copyout(current()->mm, a[0], v, 64) ? -EFAULT : 0;
 }
 
+/* RUSAGE_SELF: the group's threads, live and exited; RUSAGE_CHILDREN: the
+ * reaped children; RUSAGE_THREAD: the caller */
 long sys_getrusage(u32 *a, struct tf *tf)
 {
-    u8 z[72];
-    memset(z, 0, sizeof z);
-    return copyout(current()->mm, a[1], z, sizeof z) ? -EFAULT : 0;
+    struct task *t = current(), *l = t->leader;
+    u64 ns = 0;
+    spin_lock(&sched_lock);
+    if ((s32)a[0] == -1) {
+        ns = l->child_ns;
+    } else if (a[0] == 1) {
+        ns = t->cpu_ns;
+    } else if (a[0] == 0) {
+        ns = l->group_ns;
+        for (struct task *p = l; p; p = p->gnext)
+            if (p->state != T_ZOMBIE && p->state != T_DEAD) ns += p->cpu_ns;
+    } else {
+        spin_unlock(&sched_lock);
+        return -EINVAL;
+    }
+    u64 now = uptime_ns();
+    if (a[0] != (u32)-1 && now > t->last_ns) ns += now - t->last_ns;   /* the caller's current slice */
+    spin_unlock(&sched_lock);
+    return put_rusage(a[1], ns);
 }
 
 long sys_getrandom(u32 *a, struct tf *tf)
