@@ -122,6 +122,8 @@ int do_kill(int pid, int sig);
 void handle_signals(struct tf *tf);
 int do_sigreturn(struct tf *tf);
 int exec_kill_others(void);
+void vfork_release(struct task *t);
+int put_rusage(u32 uaddr, u64 ns);
 int do_futex(u32 uaddr, int op, u32 val, u32 timeout, u32 uaddr2, u32 val3);
 void futex_wake_addr(struct mm *mm, u32 uaddr, int n);
 
@@ -247,7 +249,7 @@ SYSCALL(exit); SYSCALL(exit_group); SYSCALL(fork); SYSCALL(clone); SYSCALL(execv
 SYSCALL(wait4); SYSCALL(waitpid); SYSCALL(getpid); SYSCALL(gettid); SYSCALL(getppid);
 SYSCALL(zero); SYSCALL(getresuid); SYSCALL(set_thread_area); SYSCALL(set_tid_address);
 SYSCALL(sched_yield); SYSCALL(sched_getaffinity); SYSCALL(sched_setaffinity); SYSCALL(getcpu); SYSCALL(getrandom);
-SYSCALL(prlimit64); SYSCALL(getrlimit); SYSCALL(sysinfo); SYSCALL(getrusage); SYSCALL(reboot);
+SYSCALL(prlimit64); SYSCALL(getrlimit); SYSCALL(sysinfo); SYSCALL(getrusage); SYSCALL(reboot); SYSCALL(prctl); SYSCALL(no_xattr);
 SYSCALL(brk); SYSCALL(mmap); SYSCALL(mmap2); SYSCALL(munmap); SYSCALL(mprotect); SYSCALL(mremap);
 SYSCALL(uname); SYSCALL(clock_gettime); SYSCALL(clock_gettime64); SYSCALL(clock_getres);
 SYSCALL(clock_getres_time64); SYSCALL(gettimeofday); SYSCALL(time); SYSCALL(times);

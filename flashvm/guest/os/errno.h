@@ -33,8 +33,10 @@
 #define EPIPE 32
 #define ERANGE 34
 #define ENAMETOOLONG 78
+#define ELIBBAD 84
 #define ENOSYS 89
 #define ELOOP 90
 #define ENOTEMPTY 93
+#define EOPNOTSUPP 122
 #define ETIMEDOUT 145
 #endif

@@ -163,6 +163,7 @@ struct task {
     struct task *rq_next;
     u32 tls;
     u32 clear_tid;
+    struct task *vfork_parent;    /* CLONE_VFORK: sleeps until this task execs or exits */
     u64 sigpending;               /* thread-directed */
     u64 sigmask;
     int exit_status;              /* wait status, valid in ZOMBIE */
@@ -174,7 +175,8 @@ struct task {
     int sleep_intr;               /* sleeping interruptibly */
     u64 wake_ns;                  /* timed sleep deadline (0 = none) */
     u64 start_ns;
-    u64 cpu_ns, last_ns;
+    u64 cpu_ns, last_ns;          /* time on a CPU; when it was last put on one */
+    u64 group_ns, child_ns;       /* leader: CPU time of the group's exited threads, of its reaped children */
     u32 fpu[33];
     int fpu_valid;
     int affinity;                 /* -1: any */

@@ -114,9 +114,25 @@ int do_fork(u32 flags, u32 newsp, u32 ptid, u32 tls, u32 ctid, struct tf *tf)
         t->exit_signal = flags & 0xFF;
     }
     int pid = t->pid;
+    if (flags & CLONE_VFORK)
+        t->vfork_parent = cur;
     make_runnable(t);
+    /* vfork: the child borrows our memory (and often our stack) until it
+     * execs or exits (vfork_release) */
+    while (t->vfork_parent == cur)
+        sleep_on(&t->vfork_parent, &sched_lock);
     spin_unlock(&sched_lock);
     return pid;
+}
+
+/* t execs or exits: its vfork parent, if any, may run again */
+void vfork_release(struct task *t)
+{
+    if (!t->vfork_parent) return;
+    spin_lock(&sched_lock);
+    t->vfork_parent = NULL;
+    wakeup(&t->vfork_parent);
+    spin_unlock(&sched_lock);
 }
 
 /* ------------------------------------------------------------ exit */
@@ -154,6 +170,7 @@ noreturn void do_exit(int wstatus)
     }
     if (t->leader == init_task && init_task->nthreads == 1)
         fs_sync_all();          /* init is going: the machine halts next */
+    vfork_release(t);
     struct mm *mm = t->mm;
     spin_lock(&sched_lock);
     t->mm = NULL;
@@ -223,6 +240,16 @@ noreturn void do_exit_group(int wstatus)
 }
 
 /* ------------------------------------------------------------ wait4 */
+/* an o32 struct rusage (72 bytes): ns of CPU time as user time, the rest 0 */
+int put_rusage(u32 uaddr, u64 ns)
+{
+    u32 ru[18];
+    memset(ru, 0, sizeof ru);
+    ru[0] = (u32)(ns / 1000000000ULL);
+    ru[1] = (u32)((ns % 1000000000ULL) / 1000);
+    return copyout(current()->mm, uaddr, ru, sizeof ru) ? -EFAULT : 0;
+}
+
 #define WNOHANG 1
 int do_wait4(int pid, u32 status_ptr, int options, u32 rusage)
 {
@@ -239,16 +266,14 @@ int do_wait4(int pid, u32 status_ptr, int options, u32 rusage)
             have = 1;
             if (c->state == T_ZOMBIE && c->nthreads == 0) {
                 int cpid = c->pid, st = c->exit_status;
+                u64 ns = c->group_ns + c->child_ns;
+                me->child_ns += ns;
                 c->state = T_DEAD;
                 /* a zombie leader is off every CPU (sched_lock was held across its switch) */
                 task_free(c);
                 spin_unlock(&sched_lock);
                 if (status_ptr && put_user32(status_ptr, st)) return -EFAULT;
-                if (rusage) {
-                    u8 z[72];
-                    memset(z, 0, sizeof z);
-                    copyout(current()->mm, rusage, z, sizeof z);
-                }
+                if (rusage && put_rusage(rusage, ns)) return -EFAULT;
                 return cpid;
             }
         }

@@ -440,9 +440,13 @@ noreturn void scheduler(void)
             mm_activate(t->mm);
             mtc0(4, 2, t->tls);          /* UserLocal: the thread pointer */
             if (t->fpu_valid > 0) fpu_restore(t->fpu);
+            t->last_ns = uptime_ns();
             swtch(&c->sched_ctx, t->ctx_sp);
             c = mycpu();
             c->cur = c->idle;
+            t->cpu_ns += uptime_ns() - t->last_ns;
+            if (t->state == T_DEAD || t->state == T_ZOMBIE)
+                t->leader->group_ns += t->cpu_ns;    /* before wait4 can see it: we hold sched_lock */
             if (t->state == T_DEAD)
                 task_free(t);
             spin_unlock(&sched_lock);

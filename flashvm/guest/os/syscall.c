@@ -34,7 +34,7 @@ static const struct syscall syscalls[NR_LAST - NR_syscall + 1] = {
     SYS(sched_yield, 0), SYS(sched_getaffinity, 3), SYS(sched_setaffinity, 3),
     SYS(getcpu, 2), SYS(getrandom, 2),
     SYS(prlimit64, 4), SYS(getrlimit, 2), SYS_AS(setrlimit, sys_zero, 0),
-    SYS(sysinfo, 1), SYS(getrusage, 2), SYS_AS(prctl, sys_zero, 0), SYS(reboot, 4),
+    SYS(sysinfo, 1), SYS(getrusage, 2), SYS(prctl, 5), SYS(reboot, 4),
     /* memory */
     SYS(brk, 1), SYS(mmap, 6), SYS(mmap2, 6), SYS(munmap, 2), SYS(mprotect, 3),
     SYS_AS(madvise, sys_zero, 0), SYS_AS(msync, sys_zero, 0),
@@ -69,6 +69,14 @@ static const struct syscall syscalls[NR_LAST - NR_syscall + 1] = {
     SYS_AS(chmod, sys_zero, 0), SYS_AS(fchmod, sys_zero, 0), SYS_AS(fchmodat, sys_zero, 0),
     SYS_AS(chown, sys_zero, 0), SYS_AS(lchown, sys_zero, 0), SYS_AS(fchown, sys_zero, 0),
     SYS_AS(fchownat, sys_zero, 0), SYS_AS(utimensat, sys_zero, 0),
+    /* advice is taken and ignored; there are no extended attributes */
+    SYS_AS(fadvise64, sys_zero, 0),
+    SYS_AS(getxattr, sys_no_xattr, 0), SYS_AS(lgetxattr, sys_no_xattr, 0),
+    SYS_AS(fgetxattr, sys_no_xattr, 0), SYS_AS(listxattr, sys_no_xattr, 0),
+    SYS_AS(llistxattr, sys_no_xattr, 0), SYS_AS(flistxattr, sys_no_xattr, 0),
+    SYS_AS(setxattr, sys_no_xattr, 0), SYS_AS(lsetxattr, sys_no_xattr, 0),
+    SYS_AS(fsetxattr, sys_no_xattr, 0), SYS_AS(removexattr, sys_no_xattr, 0),
+    SYS_AS(lremovexattr, sys_no_xattr, 0), SYS_AS(fremovexattr, sys_no_xattr, 0),
     /* not implemented, with more than four arguments */
     SYS_NONE(waitid, 5), SYS_NONE(preadv, 5), SYS_NONE(pwritev, 5), SYS_NONE(ppoll, 5),
     SYS_NONE(pselect6, 6), SYS_NONE(sendto, 6), SYS_NONE(recvfrom, 6), SYS_NONE(ipc, 6),

@@ -241,6 +241,10 @@ long sys_getppid(u32 *a, struct tf *tf)
  * process is a group and session of its own, limits are not enforced */
 long sys_zero(u32 *a, struct tf *tf) { return 0; }
 
+/* the file systems keep no extended attributes (as a Linux file system
+ * built without them: ls and cp take EOPNOTSUPP as "none") */
+long sys_no_xattr(u32 *a, struct tf *tf) { return -EOPNOTSUPP; }
+
 /* getresuid, getresgid: all three ids are 0 */
 long sys_getresuid(u32 *a, struct tf *tf)
 {
@@ -325,11 +329,29 @@ long sys_sysinfo(u32 *a, struct tf *tf)
     return copyout(current()->mm, a[0], v, 64) ? -EFAULT : 0;
 }
 
+/* RUSAGE_SELF: the group's threads, live and exited; RUSAGE_CHILDREN: the
+ * reaped children; RUSAGE_THREAD: the caller */
 long sys_getrusage(u32 *a, struct tf *tf)
 {
-    u8 z[72];
-    memset(z, 0, sizeof z);
-    return copyout(current()->mm, a[1], z, sizeof z) ? -EFAULT : 0;
+    struct task *t = current(), *l = t->leader;
+    u64 ns = 0;
+    spin_lock(&sched_lock);
+    if ((s32)a[0] == -1) {
+        ns = l->child_ns;
+    } else if (a[0] == 1) {
+        ns = t->cpu_ns;
+    } else if (a[0] == 0) {
+        ns = l->group_ns;
+        for (struct task *p = l; p; p = p->gnext)
+            if (p->state != T_ZOMBIE && p->state != T_DEAD) ns += p->cpu_ns;
+    } else {
+        spin_unlock(&sched_lock);
+        return -EINVAL;
+    }
+    u64 now = uptime_ns();
+    if (a[0] != (u32)-1 && now > t->last_ns) ns += now - t->last_ns;   /* the caller's current slice */
+    spin_unlock(&sched_lock);
+    return put_rusage(a[1], ns);
 }
 
 long sys_getrandom(u32 *a, struct tf *tf)
@@ -344,6 +366,39 @@ long sys_getrandom(u32 *a, struct tf *tf)
 }
 
 long sys_reboot(u32 *a, struct tf *tf) { machine_halt(a[3]); }
+
+#define PR_SET_NAME 15
+#define PR_GET_NAME 16
+#define PR_SET_FP_MODE 45
+#define PR_GET_FP_MODE 46
+#define PR_FP_MODE_FR 1
+
+/* prctl: the name, and the FPU mode as Linux gives it on a CPU that runs
+ * o32 with Status.FR = 0 only (exec.c); the other options succeed and do
+ * nothing */
+long sys_prctl(u32 *a, struct tf *tf)
+{
+    struct task *t = current();
+    switch (a[0]) {
+    case PR_SET_NAME: {
+        char name[16];
+        int n = copyinstr(t->mm, name, a[1], sizeof name);
+        if (n == -EFAULT) return -EFAULT;
+        name[sizeof name - 1] = 0;
+        strlcpy(t->comm, name, sizeof t->comm);
+        return 0;
+    }
+    case PR_GET_NAME:
+        return copyout(t->mm, a[1], t->comm, sizeof t->comm) ? -EFAULT : 0;
+    case PR_GET_FP_MODE:
+        return 0;
+    case PR_SET_FP_MODE:
+        if (a[1] & ~3u) return -EINVAL;
+        return a[1] == 0 ? 0 : -EOPNOTSUPP;
+    default:
+        return 0;
+    }
+}
 
 /* ------------------------------------------------------------ memory */
 long sys_mmap2(u32 *a, struct tf *tf) { return do_mmap(a[0], a[1], a[2], a[3], a[4], a[5]); }
