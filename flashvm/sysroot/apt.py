@@ -10,11 +10,14 @@ from the machine's configuration, at run time.
 apt's own resolver computes the closure: `apt-get -s install` on an empty
 status file lists every package a fresh install needs (Depends and
 Pre-Depends, first alternative that can be installed, a provider for virtual
-packages), without Recommends.
+packages), without Recommends.  The answer is remembered until the package
+lists change, so asking again costs no apt run.
 """
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -151,6 +154,9 @@ class PrivateApt:
             if not _NAME.match(name):
                 raise AptError(f"{p!r} is not a Debian package name (give names like sqlite3 or gcc)")
             names.append(name)
+        memo = self._memo(names)
+        if memo.is_file():                        # same request, same package lists: same answer
+            return [Package(*p) for p in json.loads(memo.read_text())]
         with self._locked():
             r = self._run(["-s", "--no-install-recommends", "install", *names])
         text = r.stdout + r.stderr
@@ -168,7 +174,16 @@ class PrivateApt:
         if not found:
             raise AptError(f"apt resolved {' '.join(names)} to no packages; its output began: "
                            f"{r.stdout.strip().splitlines()[:1]}")
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        memo.write_text(json.dumps([[p.name, p.version, p.arch] for p in found]))
         return found                              # in apt's order: what a package needs comes first
+
+    def _memo(self, names: Sequence[str]) -> Path:
+        """Where the closure of `names` over the current package lists is remembered."""
+        h = hashlib.sha256(json.dumps(sorted(set(names))).encode())
+        for p in sorted(self._lists()):
+            h.update(f"{p.name} {p.stat().st_mtime_ns}".encode())
+        return self.base / "resolved" / f"{h.hexdigest()[:20]}.json"
 
     def download(self, packages: Sequence[Package], into: Path) -> list[Path]:
         """The .deb files of `packages` in `into`, downloading those not there yet."""

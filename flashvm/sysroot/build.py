@@ -27,7 +27,7 @@ from .deb import DebError, read_control, resolve_inside, unpack_deb
 from .finish import alternatives, base_files, busybox_links, dpkg_status, library_search, loader_link, merged_usr
 
 MANIFEST = ".flashvm-sysroot.json"
-FORMAT = 1                                        # bump when what ends up in a root changes
+FORMAT = 2                                        # bump when what ends up in a root changes
 
 Progress = Optional[Callable[[str], None]]
 

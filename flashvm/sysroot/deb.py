@@ -10,7 +10,8 @@ yet packages still ship files under ./bin, ./lib...  dpkg writes those through
 the links; `unpack_deb` does the same by rewriting the first path component
 (`ALIASED`), so every file lands in /usr whatever order packages unpack in.
 Paths are resolved inside the root as a chroot would: no member (or symbolic
-link a member points through) can write outside it.
+link a member points through) can write outside it.  Absolute symbolic links
+are made relative (`make_link`), so they point into the root from the host too.
 """
 from __future__ import annotations
 
@@ -131,6 +132,20 @@ def resolve_inside(root: Path, rel: PurePosixPath | str, *, follow_last: bool = 
     return root.joinpath(*done)
 
 
+def make_link(root: Path, target: str, dest: Path) -> None:
+    """A symbolic link at `dest` (a host path in `root`) to `target` as the guest sees it.
+
+    An absolute target is written relative to the link's directory, so the
+    link means the same inside the guest and on the host (for qemu-mipsel -L
+    and for tools that copy the tree); the directory is the real one, links
+    in its path followed, as the kernel resolves a relative target.
+    """
+    if target.startswith("/"):
+        where = resolve_inside(root, target, follow_last=False)
+        target = os.path.relpath(where, os.path.realpath(dest.parent))
+    os.symlink(target, dest)
+
+
 def unpack_deb(deb: Path, root: Path) -> list[str]:
     """Unpack the data of `deb` into `root`; the paths written, as "/usr/bin/x"."""
     tar = _tar_member(deb.read_bytes(), "data", str(deb))
@@ -152,7 +167,7 @@ def unpack_deb(deb: Path, root: Path) -> list[str]:
                 raise DebError(f"{deb.name}: /{rel} is a directory in another package")
             dest.unlink()
         if info.issym():
-            os.symlink(info.linkname, dest)
+            make_link(root, info.linkname, dest)
         elif info.islnk():
             target = package_path(info.linkname)
             if target is None:

@@ -16,6 +16,8 @@ here in Python instead:
   postinst (gcc's /usr/bin/cc, for instance) becomes the links it would make;
 * /etc/passwd, /etc/group, /tmp, an empty /dev (the guest OS provides devices);
 * busybox's applet links, when busybox is installed.
+
+Every link made here is relative (deb.make_link), like the packages' own.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ import subprocess
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Mapping
 
-from .deb import ALIASED, resolve_inside
+from .deb import ALIASED, make_link, resolve_inside
 
 TRIPLET = "mipsel-linux-gnu"
 LOADER = "/lib/ld.so.1"
@@ -112,7 +114,7 @@ def library_search(root: Path) -> list[str]:
         for lib in sorted(host.iterdir()):
             if ".so" in lib.name and not (target / lib.name).exists() and not (target / lib.name).is_symlink():
                 target.mkdir(parents=True, exist_ok=True)
-                os.symlink(PurePosixPath(d) / lib.name, target / lib.name)
+                make_link(root, str(PurePosixPath(d) / lib.name), target / lib.name)
                 linked.append(f"/usr/lib/{TRIPLET}/{lib.name}")
     return linked
 
@@ -133,9 +135,9 @@ def alternatives(root: Path, postinsts: Iterable[str]) -> dict[str, str]:
         altdir.mkdir(parents=True, exist_ok=True)
         if (altdir / name).is_symlink():
             (altdir / name).unlink()
-        os.symlink(path, altdir / name)
+        make_link(root, path, altdir / name)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(f"/etc/alternatives/{name}", dest)
+        make_link(root, f"/etc/alternatives/{name}", dest)
         made[link] = path
     return made
 
@@ -186,7 +188,7 @@ def busybox_links(root: Path) -> list[str]:
         if dest.exists() or dest.is_symlink():
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
-        os.symlink("/usr/bin/busybox", dest)
+        make_link(root, "/usr/bin/busybox", dest)
         made.append(str(rel))
     return made
 
