@@ -89,7 +89,7 @@ def tree_size(root: Path) -> int:
     return total
 
 
-def _assemble(into: Path, resolved: Sequence[Package], debs: Sequence[Path], key: str, say: Callable) -> None:
+def assemble(into: Path, resolved: Sequence[Package], debs: Sequence[Path], key: str, say: Callable) -> None:
     """Unpack and finish a root in `into` (a fresh directory), writing its manifest last."""
     merged_usr(into)
     controls = {}
@@ -123,7 +123,7 @@ def _cached_root(apt: PrivateApt, resolved: Sequence[Package], say: Callable) ->
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
-        _assemble(work, resolved, debs, key, say)
+        assemble(work, resolved, debs, key, say)
         shutil.rmtree(done, ignore_errors=True)   # a half-written root from an interrupted build
         os.replace(work, done)
     finally:
