@@ -131,20 +131,25 @@ class PrivateApt:
     def update(self, *, force: bool = False, timeout: float = UPDATE_TIMEOUT) -> None:
         """Fetch the mipsel package lists (reused for a day unless `force`)."""
         with self._locked():
-            lists = self._lists()
-            if lists and not force and time.time() - min(p.stat().st_mtime for p in lists) < LISTS_FRESH_SECONDS:
+            stamp = self.base / "updated"         # our own clock: apt dates the lists as the server does
+            if self._lists() and stamp.is_file() and not force \
+                    and time.time() - stamp.stat().st_mtime < LISTS_FRESH_SECONDS:
                 return
             self._setup()
             self.log("apt-get update (Debian mipsel package lists)")
             r = self._run(["update"], timeout=timeout)
             text = r.stdout + r.stderr
-            if r.returncode != 0 or not self._lists():
-                bad = next((ln for ln in text.splitlines() if any(s in ln for s in _UNREACHABLE)), None)
-                if bad is not None or not self._lists():
-                    detail = (bad or _first_error(text) or "no mipsel package lists were fetched").strip()
-                    raise AptError(f"cannot reach the package registry ({detail}); check the network and "
-                                   "that the machine's apt sources serve Debian bookworm for mipsel")
+            bad = next((ln for ln in text.splitlines() if any(s in ln for s in _UNREACHABLE)), None)
+            if not self._lists():
+                detail = (bad or _first_error(text) or "no mipsel package lists were fetched").strip()
+                raise AptError(f"cannot reach the package registry ({detail}); check the network and "
+                               "that the machine's apt sources serve Debian bookworm for mipsel")
+            if r.returncode != 0 and bad is None:
                 raise AptError(f"apt-get update failed: {_first_error(text)}")
+            if bad is not None:                   # apt keeps the lists it had: go on with them
+                self.log(f"could not refresh the package lists ({bad.strip()}); using the ones from before")
+            else:
+                stamp.touch()
 
     def resolve(self, packages: Sequence[str]) -> list[Package]:
         """The packages and everything they need, as a fresh install would unpack them."""
@@ -182,7 +187,8 @@ class PrivateApt:
         """Where the closure of `names` over the current package lists is remembered."""
         h = hashlib.sha256(json.dumps(sorted(set(names))).encode())
         for p in sorted(self._lists()):
-            h.update(f"{p.name} {p.stat().st_mtime_ns}".encode())
+            st = p.stat()
+            h.update(f"{p.name} {st.st_mtime_ns} {st.st_size}".encode())
         return self.base / "resolved" / f"{h.hexdigest()[:20]}.json"
 
     def download(self, packages: Sequence[Package], into: Path) -> list[Path]:

@@ -124,8 +124,9 @@ def _cached_root(apt: PrivateApt, resolved: Sequence[Package], say: Callable) ->
     work.mkdir(parents=True)
     try:
         assemble(work, resolved, debs, key, say)
-        shutil.rmtree(done, ignore_errors=True)   # a half-written root from an interrupted build
-        os.replace(work, done)
+        if not (done / MANIFEST).is_file():       # else another flashvm finished the same root first
+            shutil.rmtree(done, ignore_errors=True)
+            os.replace(work, done)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return done
