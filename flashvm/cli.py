@@ -7,6 +7,7 @@
     flashvm exec --os --vms N [--cpus C] [--hal] [--vm-mem MB] PROGRAM   the same in N Disco VMs
     flashvm machines                      list the machine configs and their fields
     flashvm fs mkfs|ls|cat|get|fsck       build and read disk images (docs/fs.md)
+    flashvm sysroot DIR PKG...            a root of Debian mipsel packages (docs/sysroot.md)
     flashvm disasm PROGRAM [--symbol main]
 
 `--machine NAME|FILE` (flash1, flash8, uma8 or a TOML config) and
@@ -115,8 +116,10 @@ def _on_sigterm(signum, frame) -> None:
 
 
 from flashvm.fs.cli import app as fs_app  # noqa: E402  (flashvm fs ...)
+from flashvm.sysroot.cli import sysroot_command  # noqa: E402  (flashvm sysroot ...)
 
 app.add_typer(fs_app, name="fs", help="disk images: mkfs, ls, cat, get, fsck (flashfs, docs/fs.md)")
+app.command("sysroot")(sysroot_command)  # flashvm sysroot DIR PKG... | --list DIR (docs/sysroot.md)
 
 
 @app.command()
