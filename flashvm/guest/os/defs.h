@@ -249,6 +249,10 @@ void pipe_close(struct pipe *p, int writer);
 long pipe_read(struct file *f, u32 ubuf, u32 n);
 long pipe_write(struct file *f, const u8 *kbuf, u32 ubuf, u32 n);
 u32 pipe_nread(struct pipe *p);
+u32 pipe_poll(struct file *f);
+
+/* poll.c */
+void poll_wake(void);
 
 /* dev.c */
 void dev_populate(struct inode *dev);
@@ -284,5 +288,8 @@ SYSCALL(getcwd); SYSCALL(chdir); SYSCALL(fchdir); SYSCALL(access); SYSCALL(facce
 SYSCALL(ftruncate64); SYSCALL(truncate64); SYSCALL(umask); SYSCALL(readlink);
 SYSCALL(readlinkat); SYSCALL(lstat64); SYSCALL(symlink); SYSCALL(symlinkat); SYSCALL(link);
 SYSCALL(linkat); SYSCALL(statfs64); SYSCALL(fstatfs64);
+/* poll.c */
+SYSCALL(poll); SYSCALL(ppoll); SYSCALL(ppoll_time64); SYSCALL(_newselect); SYSCALL(pselect6);
+SYSCALL(pselect6_time64);
 #undef SYSCALL
 #endif

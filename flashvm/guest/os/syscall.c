@@ -67,6 +67,8 @@ static const struct syscall syscalls[NR_LAST - NR_syscall + 1] = {
     SYS(umask, 0), SYS(readlink, 3), SYS(readlinkat, 4),
     SYS(symlink, 2), SYS(symlinkat, 3), SYS(link, 2), SYS(linkat, 5),
     SYS(statfs64, 3), SYS(fstatfs64, 3),
+    SYS(poll, 3), SYS(ppoll, 5), SYS(ppoll_time64, 5), SYS(_newselect, 5),
+    SYS(pselect6, 6), SYS(pselect6_time64, 6),
     /* permissions, owners and times are not kept */
     SYS_AS(chmod, sys_zero, 0), SYS_AS(fchmod, sys_zero, 0), SYS_AS(fchmodat, sys_zero, 0),
     SYS_AS(chown, sys_zero, 0), SYS_AS(lchown, sys_zero, 0), SYS_AS(fchown, sys_zero, 0),
@@ -80,8 +82,8 @@ static const struct syscall syscalls[NR_LAST - NR_syscall + 1] = {
     SYS_AS(fsetxattr, sys_no_xattr, 0), SYS_AS(removexattr, sys_no_xattr, 0),
     SYS_AS(lremovexattr, sys_no_xattr, 0), SYS_AS(fremovexattr, sys_no_xattr, 0),
     /* not implemented, with more than four arguments */
-    SYS_NONE(waitid, 5), SYS_NONE(preadv, 5), SYS_NONE(pwritev, 5), SYS_NONE(ppoll, 5),
-    SYS_NONE(pselect6, 6), SYS_NONE(sendto, 6), SYS_NONE(recvfrom, 6), SYS_NONE(ipc, 6),
+    SYS_NONE(waitid, 5), SYS_NONE(preadv, 5), SYS_NONE(pwritev, 5),
+    SYS_NONE(sendto, 6), SYS_NONE(recvfrom, 6), SYS_NONE(ipc, 6),
     SYS_NONE(splice, 6),
 };
 

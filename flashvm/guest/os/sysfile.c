@@ -103,7 +103,9 @@ static long do_openat(int dirfd, u32 upath, u32 flags, u32 mode)
     FS_LOCK();
     struct inode *start = cwd_of(dirfd, &err);
     if (!start) { FS_UNLOCK(); return err; }
-    struct inode *ip = walk(start, path, (flags & O_NOFOLLOW) ? WALK_NOFOLLOW : 0, NULL, &err);
+    /* O_CREAT | O_EXCL does not follow a link: the link exists */
+    int excl = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+    struct inode *ip = walk(start, path, (flags & O_NOFOLLOW) || excl ? WALK_NOFOLLOW : 0, NULL, &err);
     if (!ip && err == -ENOENT && (flags & O_CREAT)) {
         struct inode *dp = create_parent(start, path, last, &err);
         if (!dp) { FS_UNLOCK(); return err; }
@@ -113,7 +115,7 @@ static long do_openat(int dirfd, u32 upath, u32 flags, u32 mode)
     } else if (!ip) {
         FS_UNLOCK();
         return err;
-    } else if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
+    } else if (excl) {
         FS_UNLOCK();
         return -EEXIST;
     }
