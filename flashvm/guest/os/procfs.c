@@ -27,7 +27,11 @@ static struct inode *node(struct inode *dir, const char *name, u32 mode, int kin
 /* mount /proc (fs_mutex not needed yet: called from fs_init) */
 void procfs_init(void)
 {
-    struct inode *mp = mkpath("/proc", S_IFDIR | 0555);
+    struct inode *mp = mkpath_in(rootdir, "/proc", S_IFDIR | 0555);
+    if (!mp) {                      /* a root disk that cannot take the mount point */
+        kprintf("no /proc: cannot make its directory\n");
+        return;
+    }
     struct inode *root = ramfs_new(S_IFDIR | 0555);
     root->nlink = 2;
     root->refs = 1;
