@@ -5,13 +5,18 @@ guest OS and qemu-mipsel give (tests/guestos/test_soak.py), bit for bit the
 same run twice, and beside a VM running the guest OS."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from flashvm.disco.splashos import OsGuest, SplashosGuest, run_splashos, run_vms
 from flashvm.kernels.state import S_INSNS
+from flashvm.results import read_run
 from flashvm.toolchain import build_splashos, build_user
-from support import GUEST
+from support import GUEST, ROOT
 
 SOAK = GUEST / "soak"
 # the result lines of tests/guestos/test_soak.py (the guest OS's, checked there against qemu-mipsel)
@@ -85,3 +90,27 @@ def test_a_crash_is_reported_and_stays_in_its_vm(tmp_path):
 def test_more_threads_than_vcpus_is_refused():
     vms, disco, r = run_splashos(splashos_exe("radix"), ["radix", "4", "1024"], cpus=2, machine="flash8")
     assert vms[0].status == 3 and b"pthread_create failed" in vms[0].stdout
+
+
+def flashvm(*args: str) -> subprocess.CompletedProcess:
+    """`python -m flashvm.cli ARGS` from this source tree."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    return subprocess.run([sys.executable, "-m", "flashvm.cli", *args], cwd=ROOT, capture_output=True, timeout=600,
+                          env=env)
+
+
+@pytest.mark.slow
+def test_exec_splashos_command_line(tmp_path):
+    p = flashvm("exec", "--splashos", "--machine", "flash8", "--cpus", "8", "--results", str(tmp_path),
+                str(splashos_exe("radix")), "8", RADIX[0])
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == f"[vm0] {RADIX[1]}\n".encode()
+    assert "SPLASHOS in 1 Disco VM" in p.stderr.decode()
+    (f,) = tmp_path.glob("*.h5")
+    r = read_run(f)
+    assert r["attrs"]["mode"] == "splashos" and r["config"]["cpus_per_vm"] == 8 and r["config"]["vms"] == 1
+    # a program not linked with SPLASHOS is refused in one line
+    p = flashvm("exec", "--splashos", str(build_user([SOAK / "radix.c"])))
+    assert p.returncode == 2 and b"not linked with SPLASHOS" in p.stderr
+    p = flashvm("exec", "--splashos", "--os", str(splashos_exe("radix")))
+    assert p.returncode == 2 and b"exclude each other" in p.stderr
