@@ -38,7 +38,7 @@ from flashvm.kernels.state import (
     CP0_BadVAddr, CP0_Cause, CP0_EPC, CP0_Status, CYCLES, EXC_NAMES, EXIT_BUDGET, EXIT_HALT, EXIT_HOT_PAGE,
     EXIT_MMIO_LOAD, EXIT_MMIO_STORE, EXIT_NAMES, EXIT_WAIT, HALTED, INSNS,
     MMIO_PENDING, MMIO_VALUE, MMU_R4K, P_CURCPU, P_HOT_THRESHOLD, P_HOTQ_N, P_LAT_DIRTY, P_LAT_INVAL,
-    P_LAT_L2, P_LAT_LOCAL, P_LAT_REMOTE, P_NIO, P_RAM_SIZE, P_ROM_HOST, P_ROUND_START, PC, S_CYC_BASE, S_STALL_BASE, WAITING,
+    P_LAT_L2, P_LAT_LOCAL, P_LAT_REMOTE, P_NIO, P_NLINES, P_RAM_SIZE, P_ROM_HOST, P_ROUND_END, P_ROUND_START, P_TIMING, PC, S_CYC_BASE, S_STALL_BASE, WAITING,
     X_A0, X_A1, X_A2, X_CPU, Machine, new_machine,
 )
 from flashvm.machine.bootinfo import BootInfo, BootInfoTooLarge, OsWords
@@ -51,6 +51,7 @@ from flashvm.machine.layout import (
     BOOT_HALT_ON_EXIT, BOOTINFO_PA, BOOTINFO_SIZE, KSEG0, KSEG1, KSSEG, MAGIC_BASE, MAGIC_SIZE, POWER_BASE, ROM_SIZE,
     SMP_BASE, SMP_SIZE, TIMER_BASE, UART_BASE,
 )
+from flashvm.machine.roi import Regions, RoiDevice
 from flashvm.machine.supervisor import Supervisor
 
 IRQ_IPI = 1          # hardware interrupt lines (Cause.IP2 + line)
@@ -314,9 +315,11 @@ class FlashMachine:
         self.uart = Uart(UART_BASE, out=out, irq=lambda level: self.set_irq(self.uart, 0, 0, level))
         self.smp = Smp(self)
         self.magic = Magic(self)
+        self.roi = Regions(lambda: self.m)
+        self.at_round_end: list[Callable[[], None]] = []   # done once, at the next boundary of rounds
         self.devices: list[Device] = []
         for d in (self.uart, Power(POWER_BASE), Timer(TIMER_BASE, self.now_cycles, self.ns_per_cycle),
-                  self.smp, self.magic):
+                  self.smp, self.magic, RoiDevice(self.roi)):
             self.add_device(d)
         self.image: ElfImage | None = None
 
@@ -430,6 +433,17 @@ class FlashMachine:
         return [(int(p), [int(x) for x in self.m.magic[p]]) for p in top if total[p] > 0]
 
     # ------------------------------------------------------------ running
+    def set_timing(self, on: bool) -> None:
+        """Switch every CPU between functional and timing mode (the machine must have been
+        built with the timing arrays; call it between rounds, see at_round_end)."""
+        if on and self.m.params[P_NLINES] <= 1:
+            raise ValueError("this machine has no caches: build it in timing mode to switch to it")
+        self.m.params[P_TIMING] = int(on)
+        self.mode = "timing" if on else "functional"
+
+    def _between_rounds(self) -> bool:
+        return int(self.m.params[P_ROUND_END]) <= int(self.m.params[P_ROUND_START])
+
     def _fire_events(self, upto: int) -> None:
         while self._events and self._events[0][0] <= upto:
             _, _, fn = heapq.heappop(self._events)
@@ -464,6 +478,13 @@ class FlashMachine:
                 budget = self.chunk_cycles
                 if self._events:
                     budget = max(1, min(budget, self._events[0][0] - now))
+                if self.at_round_end:
+                    if self._between_rounds():
+                        todo, self.at_round_end = self.at_round_end, []
+                        for fn in todo:
+                            fn()
+                        continue
+                    budget = min(budget, int(m.params[P_ROUND_END]) - now)   # finish this round only
                 why = run_fn(m, budget)
                 exits[EXIT_NAMES[why]] = exits.get(EXIT_NAMES[why], 0) + 1
                 c = int(m.exitrec[X_CPU])
@@ -518,6 +539,7 @@ class FlashMachine:
                     f"(Status={int(m.cp0[c, CP0_Status, 0]):#x}); the program installs no handler for it"
                 ) from None
         finally:
+            self.roi.close_all()
             self.flush()
         m.cpu[:, HALTED] = 1
         dt = time.perf_counter() - t0
