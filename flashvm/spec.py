@@ -119,3 +119,4 @@ class RunReport:
     how_ended: str = "halted"                # "halted", "limit", "deadlock" or "interrupted"
     end_message: str | None = None           # why it stopped, in one line (all but "halted")
     signum: int = 0                          # interrupted: the host signal (SIGINT, SIGTERM)
+    regions: list[Any] = field(default_factory=list)   # flashvm.machine.roi.Region: the guest's marked regions

@@ -48,7 +48,7 @@ def _stopped(spec: RunSpec, e: RunStopped, argv: list[str], **kw) -> RunReport:
     """The report of a run the machine stopped before the guest halted (status -1)."""
     fm, r = e.machine, e.result
     return RunReport(spec, -1, e.ended, r.instructions, r.host_seconds, fm.m, fm.cfg, fm.mode, argv=argv,
-                     how_ended=e.ended, end_message=str(e),
+                     how_ended=e.ended, end_message=str(e), regions=fm.roi.finished(),
                      signum=_signum(e) if e.ended == "interrupted" else 0, **kw)
 
 
@@ -98,7 +98,7 @@ def run_bare(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     except RunStopped as e:
         return _stopped(spec, e, argv, stdout=bytes(out.copy))
     return RunReport(spec, r.status, r.reason, r.instructions, r.host_seconds, fm.m, fm.cfg, spec.sim_mode,
-                     argv=argv, stdout=bytes(out.copy))
+                     argv=argv, stdout=bytes(out.copy), regions=fm.roi.finished())
 
 
 def _init(spec: RunSpec) -> tuple[dict, list[str]]:
@@ -127,7 +127,7 @@ def run_os(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     fm = r.machine
     return RunReport(spec, r.status, "init exited", r.instructions, r.host_seconds, fm.m, fm.cfg, fm.mode,
                      argv=argv, stdout=r.stdout, stderr=r.stderr, klog=r.klog,
-                     verdict=os_verdict(r.status, r.klog))
+                     verdict=os_verdict(r.status, r.klog), regions=fm.roi.finished())
 
 
 def run_disco(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
@@ -165,7 +165,8 @@ def run_disco(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     if stop is not None:
         return _stopped(spec, stop, argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals)
     return RunReport(spec, disco.status, r.reason, r.instructions, r.host_seconds, disco.m, cfg, spec.sim_mode,
-                     argv=argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals)
+                     argv=argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals,
+                     regions=disco.fm.roi.finished())
 
 
 def _vm_outcome(vm, ended: str) -> VmOutcome:
