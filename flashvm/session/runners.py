@@ -12,6 +12,7 @@ from flashvm.disco.memory import default_vm_mb, vm_memory_problem
 from flashvm.disco.osvm import run_os_vms
 from flashvm.elf import load_elf
 from flashvm.guestos import PANIC_STATUS, boot_os, os_init
+from flashvm.guestos.multi import with_roi
 from flashvm.kernels.run import run as run_kernel
 from flashvm.kernels.state import INSNS
 from flashvm.machine.flash import FlashMachine, GuestError, RunStopped, StopRun
@@ -82,7 +83,7 @@ def run_process(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
                      res.instructions if res else int(proc.insns), proc.host_seconds, proc.m, proc.config,
                      spec.sim_mode, stdout=bytes(out.copy), stderr=bytes(err.copy),
                      syscalls=dict(proc.syscalls_by_number), unknown_syscalls=dict(proc.unknown_syscalls),
-                     message=res.message if res else None, **kw)
+                     message=res.message if res else None, regions=proc.roi.finished(), **kw)
 
 
 def run_bare(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
@@ -103,9 +104,8 @@ def run_bare(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
 
 def _init(spec: RunSpec) -> tuple[dict, list[str]]:
     """The guest's root files and init's argv (several command lines: /sbin/multi)."""
-    if spec.commands:
-        return os_init(spec.files, spec.commands)
-    return dict(spec.files), list(spec.argv)
+    files, argv = os_init(spec.files, spec.commands) if spec.commands else (dict(spec.files), list(spec.argv))
+    return with_roi(files, argv), argv
 
 
 def run_os(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
