@@ -35,6 +35,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEFAULT_RESULTS = Path("results")
+FF_HELP = "functional mode until the guest's first region of interest (roi) or N instructions, then --mode timing"
 
 
 def _fail(msg: str, code: int = 2) -> None:
@@ -75,14 +76,15 @@ SYSROOT_HELP = "process mode: look up absolute paths (PROGRAM, its interpreter, 
 VMS_HELP = "with --os: run N copies of the guest OS in Disco's virtual machines (--cpus: VCPUs per VM)"
 
 
-def _run(spec, quiet: bool):
+def _run(spec, quiet: bool, fast_forward: Optional[str] = None, warmup: int = 0):
     """Run `spec` with the guest's output passed through (one-line error when it cannot
     run); a SIGINT or SIGTERM before the machine starts ends flashvm with nothing saved."""
     from flashvm.elf import ElfError
     from flashvm.machine.flash import GuestError
-    from flashvm.session import run
+    from flashvm.session import options, run
     show = not quiet and err.is_terminal
     try:
+        spec = options.with_fast_forward(spec, fast_forward, warmup)
         return run(spec, stdout=sys.stdout.buffer, stderr=sys.stderr.buffer, console=err if show else None,
                    say=None if quiet else (lambda line: err.print(line, markup=False)))
     except (ElfError, GuestError, ValueError) as e:
@@ -150,6 +152,8 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
         mode: Optional[str] = typer.Option(None, "--mode", help=MODE_HELP),
         cpus: Optional[str] = typer.Option(None, "--cpus", help="os mode: CPUs the guest OS boots on (overrides run.cpus)"),
         variant: Optional[str] = typer.Option(None, "--variant", help="os mode: kseg0 or mapped (overrides run.variant)"),
+        fast_forward: Optional[str] = typer.Option(None, "--fast-forward", help=FF_HELP),
+        warmup: int = typer.Option(0, "--warmup", help="with --fast-forward: instructions of timing mode before it"),
         check: bool = typer.Option(True, help="check the output against workload.toml's [check]")) -> None:
     """Build (if needed), run and check a workload; write its counters to results/."""
     from flashvm.session import exit_status, options as o, summary
@@ -173,7 +177,7 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
         cfg = o.os_machine(cfg, n, "--cpus" if ncpus is not None else "run.cpus")
         kvariant = o.os_variant(variant) if variant is not None else None
     report = _run(w.spec(exe, machine=cfg, sim_mode=sim_mode, cpus=ncpus, variant=kvariant,
-                         max_insns=max_insns, timeout_s=timeout), quiet)
+                         max_insns=max_insns, timeout_s=timeout), quiet, fast_forward, warmup)
     check = check and report.how_ended == "halted"     # a stopped run is saved, not checked
     if check and report.vms is not None:      # Disco: every VM must pass, before anything is saved
         problem = w.check_report(report)
@@ -214,7 +218,9 @@ def exec_(ctx: typer.Context,
           mode: Optional[str] = typer.Option(None, "--mode", help=MODE_HELP),
           trace: Optional[str] = typer.Option(None, "--trace", is_flag=False, flag_value="all", help=TRACE_HELP),
           trace_file: Optional[Path] = typer.Option(None, "--trace-file", help="write the trace here instead of stderr"),
-          sysroot: Optional[Path] = typer.Option(None, "--sysroot", help=SYSROOT_HELP)) -> None:
+          sysroot: Optional[Path] = typer.Option(None, "--sysroot", help=SYSROOT_HELP),
+          fast_forward: Optional[str] = typer.Option(None, "--fast-forward", help=FF_HELP),
+          warmup: int = typer.Option(0, "--warmup", help="with --fast-forward: instructions of timing mode before it")) -> None:
     """Run PROGRAM [ARGS...] (everything after PROGRAM is its) with stdin, stdout and stderr
     passed through; exit with its status (124: a limit, 125: a deadlock, 130/143: interrupted)."""
     from flashvm.session import exit_status, options as o, vm_failures
@@ -258,7 +264,7 @@ def exec_(ctx: typer.Context,
         kind = "bare" if bare else "process"
         spec = RunSpec(kind, machine=cfg, argv=(program.name, *args), title=f"{program.name} ({kind} mode)",
                        sysroot=sysroot, **common)
-    report = _run(spec, quiet)
+    report = _run(spec, quiet, fast_forward, warmup)
     _report(report, results, quiet)
     for line in vm_failures(report):
         err.print(line, markup=False)

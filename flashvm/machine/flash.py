@@ -38,7 +38,8 @@ from flashvm.kernels.state import (
     CP0_BadVAddr, CP0_Cause, CP0_EPC, CP0_Status, CYCLES, EXC_NAMES, EXIT_BUDGET, EXIT_HALT, EXIT_HOT_PAGE,
     EXIT_MMIO_LOAD, EXIT_MMIO_STORE, EXIT_NAMES, EXIT_WAIT, HALTED, INSNS,
     MMIO_PENDING, MMIO_VALUE, MMU_R4K, P_CURCPU, P_HOT_THRESHOLD, P_HOTQ_N, P_LAT_DIRTY, P_LAT_INVAL,
-    P_LAT_L2, P_LAT_LOCAL, P_LAT_REMOTE, P_NIO, P_NLINES, P_RAM_SIZE, P_ROM_HOST, P_ROUND_END, P_ROUND_START, P_TIMING, PC, S_CYC_BASE, S_STALL_BASE, WAITING,
+    P_LAT_L2, P_LAT_LOCAL, P_LAT_REMOTE, P_NIO, P_RAM_SIZE, P_ROM_HOST, P_ROUND_START,
+    PC, S_CYC_BASE, S_STALL_BASE, WAITING,
     X_A0, X_A1, X_A2, X_CPU, Machine, new_machine,
 )
 from flashvm.machine.bootinfo import BootInfo, BootInfoTooLarge, OsWords
@@ -316,7 +317,6 @@ class FlashMachine:
         self.smp = Smp(self)
         self.magic = Magic(self)
         self.roi = Regions(lambda: self.m)
-        self.at_round_end: list[Callable[[], None]] = []   # done once, at the next boundary of rounds
         self.devices: list[Device] = []
         for d in (self.uart, Power(POWER_BASE), Timer(TIMER_BASE, self.now_cycles, self.ns_per_cycle),
                   self.smp, self.magic, RoiDevice(self.roi)):
@@ -433,17 +433,6 @@ class FlashMachine:
         return [(int(p), [int(x) for x in self.m.magic[p]]) for p in top if total[p] > 0]
 
     # ------------------------------------------------------------ running
-    def set_timing(self, on: bool) -> None:
-        """Switch every CPU between functional and timing mode (the machine must have been
-        built with the timing arrays; call it between rounds, see at_round_end)."""
-        if on and self.m.params[P_NLINES] <= 1:
-            raise ValueError("this machine has no caches: build it in timing mode to switch to it")
-        self.m.params[P_TIMING] = int(on)
-        self.mode = "timing" if on else "functional"
-
-    def _between_rounds(self) -> bool:
-        return int(self.m.params[P_ROUND_END]) <= int(self.m.params[P_ROUND_START])
-
     def _fire_events(self, upto: int) -> None:
         while self._events and self._events[0][0] <= upto:
             _, _, fn = heapq.heappop(self._events)
@@ -478,13 +467,6 @@ class FlashMachine:
                 budget = self.chunk_cycles
                 if self._events:
                     budget = max(1, min(budget, self._events[0][0] - now))
-                if self.at_round_end:
-                    if self._between_rounds():
-                        todo, self.at_round_end = self.at_round_end, []
-                        for fn in todo:
-                            fn()
-                        continue
-                    budget = min(budget, int(m.params[P_ROUND_END]) - now)   # finish this round only
                 why = run_fn(m, budget)
                 exits[EXIT_NAMES[why]] = exits.get(EXIT_NAMES[why], 0) + 1
                 c = int(m.exitrec[X_CPU])

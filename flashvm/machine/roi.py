@@ -18,10 +18,13 @@ from typing import Callable
 
 import numpy as np
 
-from flashvm.kernels.state import CYCLES, Machine
+from flashvm.kernels.state import CYCLES, NPARAMS, Machine
 from flashvm.machine.devices import Device
 from flashvm.machine.layout import ROI_BASE, ROI_BEGIN, ROI_CMD, ROI_END, ROI_MARK, ROI_NAME, ROI_SIZE
 
+# a params slot the kernels never use: regions begun so far, for run functions that
+# only see the state arrays (fast-forward to the region of interest)
+P_ROI_BEGUN = NPARAMS - 1
 DEFAULT_NAME = "roi"
 MAX_NAME = 64
 
@@ -68,7 +71,9 @@ class Regions:
         r = self.regions.setdefault(name, Region(name))
         if r.open_at is not None:
             return                       # already open: a second begin changes nothing
-        r.open_at = Snapshot.of(self.machine())
+        m = self.machine()
+        r.open_at = Snapshot.of(m)
+        m.params[P_ROI_BEGUN] += 1
         self.stack.append(name)
         for fn in list(self.on_begin):
             fn(name)

@@ -2,6 +2,7 @@
 that cannot be used raises OptionError with a one-line message naming it."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import BinaryIO, Sequence, TextIO
 
@@ -12,7 +13,8 @@ from flashvm.machine.config import MachineConfig, machine_with_cpus
 from flashvm.machine.layout import USER_TOP
 from flashvm.machine.trace import parse_kinds
 from flashvm.process.sysroot import host_file
-from flashvm.spec import max_insns_problem
+from flashvm.session.fastforward import fast_forward_option
+from flashvm.spec import RunSpec, max_insns_problem
 
 
 class OptionError(ValueError):
@@ -140,3 +142,20 @@ def guest_stdin(guest_os: bool, stdin: TextIO | None) -> bytes | BinaryIO:
     if not guest_os:
         return stdin.buffer
     return b"" if stdin.isatty() else stdin.buffer.read()
+
+
+def with_fast_forward(spec: RunSpec, text: str | None, warmup: int) -> RunSpec:
+    """`spec` fast-forwarding as --fast-forward and --warmup say (flashvm/session/fastforward.py)."""
+    if text is None:
+        if warmup:
+            raise OptionError("--warmup applies only to --fast-forward")
+        return spec
+    try:
+        at = fast_forward_option(text)
+    except ValueError as e:
+        raise OptionError(str(e)) from None
+    if spec.sim_mode != "timing":
+        raise OptionError("--fast-forward switches to timing mode: give --mode timing")
+    if warmup < 0:
+        raise OptionError(f"--warmup {warmup}: give a number of instructions, 0 or more")
+    return dataclasses.replace(spec, fast_forward=at, warmup=warmup)

@@ -2,6 +2,7 @@
 process mode and under the guest OS, and /sbin/roi from the guest's command line."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,22 @@ def test_sbin_roi_from_the_command_line():
                       files={}))
     assert report.status == 0
     assert [r.name for r in report.regions] == ["shell"]
+
+
+@pytest.mark.slow
+def test_fast_forward_to_the_region_measures_it_like_a_timing_run():
+    from flashvm.toolchain import build_bare
+    prog = build_bare([SRC], extra_flags=["-DSETUP=200"], name="roi_work_ff")
+    base = RunSpec("bare", prog, machine_config("flash1"), sim_mode="timing")
+
+    def work(spec):
+        r = run(spec)
+        assert r.status == 0
+        return {x.name: x for x in r.regions}["work"].counters
+    full = work(base)
+    cold = work(replace(base, fast_forward="roi"))
+    warm = work(replace(base, fast_forward="roi", warmup=200_000))
+    assert cold.stats[0, S.S_INSNS] == full.stats[0, S.S_INSNS]
+    assert abs(cold.cycles[0] - full.cycles[0]) <= 0.05 * full.cycles[0]     # cold caches: a few % more
+    assert abs(warm.cycles[0] - full.cycles[0]) <= 0.001 * full.cycles[0]
+    assert cold.stats[0, S.S_L2_MISS] > warm.stats[0, S.S_L2_MISS]
