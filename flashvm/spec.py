@@ -52,6 +52,8 @@ class RunSpec:
     trace: frozenset[str] = frozenset()      # what to trace (insn, exc, syscall; docs/trace.md)
     trace_file: Path | None = None           # where the trace goes (None: the session's stderr)
     sysroot: Path | None = None              # process: absolute guest paths look here first (qemu -L)
+    gdb: int | None = None                   # serve gdb on this localhost port (docs/gdb.md; 0: any free one)
+    gdb_wait: bool = False                   # with gdb: wait for it before the first instruction
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
