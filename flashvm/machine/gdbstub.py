@@ -20,7 +20,8 @@ ends early (an EXIT_BUDGET exit) and the kernel takes over again.
 Limits: software and hardware breakpoints are the same table (no instruction is
 patched, so memory reads show the original code); watchpoints see the loads and
 stores of the CPU instruction set (not DMA by devices, not the host's system call
-emulation in process mode) and report after the access; a breakpoint on the first
+emulation in process mode) and stop before the access, as MIPS watch exceptions
+do (gdb then steps over it and compares the values itself); a breakpoint on the first
 instruction of an interrupt vector can be passed over when the interrupt entry
 and that instruction share one step.  Memory goes through the stopped CPU's
 current translation (flashvm/machine/vmem.py): an address its TLB does not map
@@ -104,31 +105,28 @@ class GdbStub:
         return int(m.exitrec[X_CPU]) % m.cpu.shape[0]
 
     def _step(self, m: Machine, c: int, timing: bool) -> tuple[int, int]:
-        """One step of CPU c, stopping before a breakpoint and after a watched access or a single step."""
+        """One step of CPU c, stopping before a breakpoint or a watched access, and after a single step."""
         st = m.cpu[c]
         pc = int(st[PC]) & 0xFFFFFFFF
         skip = self.skip.pop(c, None) if self.skip else None
-        if pc in self.breaks and pc != skip:
-            self._stop(c, SIGTRAP)
-        hit = None
-        if self.watches:
-            host = host_address(m, c, pc, ACC_FETCH)
-            if host is not None:
-                hit = self._watch_hit(access_of(int(m.ram32[host >> 2]), m.gpr[c]))
-        watched = hit is not None or self.step_cpu == c
-        nexc = int(m.stats[c, S_EXC_BASE:S_EXC_BASE + 32].sum()) if watched else 0
+        if pc != skip:
+            if pc in self.breaks:
+                self._stop(c, SIGTRAP)
+            elif self.watches:
+                host = host_address(m, c, pc, ACC_FETCH)
+                hit = self._watch_hit(access_of(int(m.ram32[host >> 2]), m.gpr[c])) if host is not None else None
+                if hit is not None:                    # before the access, as a MIPS watch exception
+                    kind, addr = hit
+                    self._stop(c, SIGTRAP, b"%s:%x;" % ((b"watch", b"rwatch", b"awatch")[kind - 2], addr))
+        stepping = self.step_cpu == c
+        nexc = int(m.stats[c, S_EXC_BASE:S_EXC_BASE + 32].sum()) if stepping else 0
         status, n = (exec_cpu_timing_nb if timing else exec_cpu_nb)(m, c, 1)
         status, n = int(status), int(n)
-        if watched:
-            taken = int(m.stats[c, S_EXC_BASE:S_EXC_BASE + 32].sum()) != nexc
-            if hit is not None and n and not taken and status != STOP_EXIT:
-                kind, addr = hit
-                self._stop(c, SIGTRAP, b"%s:%x;" % ((b"watch", b"rwatch", b"awatch")[kind - 2], addr))
-            elif self.step_cpu == c:
-                if status == STOP_EXIT:
-                    self.pending = (c, pc)                 # the host serves it: stop when it is done
-                elif n or taken:
-                    self._stop(c, SIGTRAP)
+        if stepping:
+            if status == STOP_EXIT:
+                self.pending = (c, pc)                     # the host serves it: stop when it is done
+            elif n or int(m.stats[c, S_EXC_BASE:S_EXC_BASE + 32].sum()) != nexc:
+                self._stop(c, SIGTRAP)
         self.steps += 1
         if self.steps % POLL_STEPS == 0 and self.conn is not None and self.conn.interrupted():
             self._stop(c, SIGINT)

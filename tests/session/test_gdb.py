@@ -84,14 +84,15 @@ def test_program_breaks_steps_reads_and_exits(guest_program):
 
 
 @pytest.mark.slow
-def test_watchpoint_and_ctrl_c_free_run(guest_program):
+def test_watchpoints_and_monitor(guest_program):
     elf = guest_program("exitcode.c")
     p, port = _flashvm(str(elf))
-    text = _gdb(elf, port, "break main", "continue", "watch *(int *)($sp - 8)", "continue",
-                "info registers pc", "delete", "monitor tlb", "monitor cpus", "continue")
+    text = _gdb(elf, port, "break main", "continue", "watch -l *(int *)($sp - 8)", "continue", "delete",
+                "rwatch -l *(int *)($sp - 8)", "continue", "delete", "monitor tlb", "monitor cpus", "continue")
     status, out, _ = _finish(p)
-    assert re.search(r"(Hardware )?[Ww]atchpoint 2: \*\(int \*\)\(\$sp - 8\)", text), text
-    assert "Old value" in text and "New value" in text, text
+    assert "Hardware watchpoint 2: -location" in text, text                  # Z2, not gdb single-stepping
+    assert "Old value = " in text and "New value = " in text, text
+    assert "Hardware read watchpoint 3: -location" in text and "\nValue = " in text, text
     assert "process mode: no TLB" in text and "CPU 0 (thread 1)" in text, text
     assert status == 42, out
 
