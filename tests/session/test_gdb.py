@@ -8,6 +8,7 @@ import os
 import re
 import select
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,8 @@ import pytest
 from flashvm.elf import load_elf
 from flashvm.guestos import build_kernel
 from flashvm.isa.disasm import listing
+from flashvm.machine.gdbpacket import PacketConn
+from flashvm.toolchain import build_user
 from support import OS_PROGRAMS, ROOT
 
 GDB = shutil.which("gdb-multiarch")
@@ -113,3 +116,33 @@ def test_guest_kernel_breakpoint_backtrace_and_step_over_a_syscall(guest_program
     assert re.search(r"\n107\s", text), text                                        # stepped over the call
     assert "exited with code 03" in text, text
     assert status == 3 and "hello from the flashvm guest OS" in out, (out, err)
+
+
+SPIN = "int main(void) { volatile unsigned n = 0; for (;;) n++; }\n"
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_free_run_and_kill_ends_it(tmp_path):
+    """The protocol by hand (no gdb needed): continue at full speed, 0x03 stops it, k ends the run."""
+    src = tmp_path / "spin.c"
+    src.write_text(SPIN)
+    elf = build_user([src])
+    p, port = _flashvm(str(elf))
+    conn = PacketConn(socket.create_connection(("127.0.0.1", port)))
+
+    def ask(packet: bytes) -> bytes:
+        conn.send(packet)
+        return conn.receive()
+    assert ask(b"?") == b"T05thread:1;"
+    assert ask(b"qfThreadInfo") == b"m1"
+    assert ask(b"vCont?") == b"vCont;c;C;s;S"
+    conn.send(b"vCont;c")
+    time.sleep(1.0)
+    conn.sock.sendall(b"\x03")
+    assert conn.receive() == b"T02thread:1;"
+    pc = int.from_bytes(bytes.fromhex(ask(b"p25").decode()), "little")
+    assert load_elf(elf).symbols.lookup(pc)[0] == "main"
+    assert ask(b"qRcmd," + b"cpus".hex().encode()).startswith(b"CPU 0 (thread 1)".hex().encode())
+    conn.send(b"k")
+    status, _, err = _finish(p)
+    assert status == 130 and "interrupted" in err, err                      # as a SIGINT would
