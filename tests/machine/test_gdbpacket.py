@@ -129,3 +129,14 @@ def test_memory_through_kseg0_and_the_tlb_without_refill():
     assert "3: vpn2=00400000" in monitor(m, "tlb", 0, 400.0)
     assert "CPU 0 (thread 1)" in monitor(m, "machine", 0, 400.0)
     assert "monitor commands" in monitor(m, "help", 0, 400.0)
+
+
+def test_gdb_options():
+    import pytest
+    from flashvm.session.options import OptionError, gdb_port
+    assert gdb_port(None, False, frozenset()) is None
+    assert gdb_port("1234", True, frozenset()) == 1234
+    for args in (("x.elf", False, frozenset()), (None, True, frozenset()), ("1", False, frozenset({"insn"})),
+                 ("70000", False, frozenset())):
+        with pytest.raises(OptionError):
+            gdb_port(*args)
