@@ -72,6 +72,7 @@ MAX_INSNS_HELP = "stop the guest after this many instructions (default 10 billio
 TIMEOUT_HELP = "stop the guest after this many seconds of simulation (host time; exit status 124)"
 MACHINE_HELP = "machine: flash1, flash8, uma8 or a TOML config file"
 MODE_HELP = "level of detail: functional (fastest) or timing (caches, directory, NUMA latencies)"
+GDB_HELP = "serve gdb on localhost:PORT (default 1234; give it before PROGRAM), docs/gdb.md"
 TRACE_HELP = "trace insn,exc,syscall (any of them; --trace alone: all), docs/trace.md"
 SYSROOT_HELP = "process mode: look up absolute paths (PROGRAM, its interpreter, files) in DIR first, like qemu -L"
 VMS_HELP = "with --os: run N copies of the guest OS in Disco's virtual machines (--cpus: VCPUs per VM)"
@@ -212,7 +213,9 @@ def exec_(ctx: typer.Context,
           trace_file: Optional[Path] = typer.Option(None, "--trace-file", help="write the trace here instead of stderr"),
           sysroot: Optional[Path] = typer.Option(None, "--sysroot", help=SYSROOT_HELP),
           fast_forward: Optional[str] = typer.Option(None, "--fast-forward", help=FF_HELP),
-          warmup: int = typer.Option(0, "--warmup", help=WARMUP_HELP)) -> None:
+          warmup: int = typer.Option(0, "--warmup", help=WARMUP_HELP),
+          gdb: Optional[str] = typer.Option(None, "--gdb", is_flag=False, flag_value="1234", metavar="[PORT]", help=GDB_HELP),
+          gdb_wait: bool = typer.Option(False, "--gdb-wait", help="with --gdb: wait for gdb before running")) -> None:
     """Run PROGRAM [ARGS...] (everything after PROGRAM is its) with stdin, stdout and stderr
     passed through; exit with its status (124: a limit, 125: a deadlock, 130/143: interrupted)."""
     from flashvm.session import exit_status, options as o, vm_failures
@@ -238,7 +241,8 @@ def exec_(ctx: typer.Context,
     guest = f"/bin/{program.name}"
     files = {guest: program, **o.guest_files(file)}
     common = dict(program=program, sim_mode=sim_mode, max_insns=max_insns, timeout_s=timeout, name=program.name,
-                  trace=o.trace_kinds(trace, trace_file), trace_file=trace_file, stdin=o.guest_stdin(os_, sys.stdin))
+                  trace=o.trace_kinds(trace, trace_file), trace_file=trace_file, stdin=o.guest_stdin(os_, sys.stdin),
+                  gdb=o.gdb_port(gdb, gdb_wait, o.trace_kinds(trace, trace_file)), gdb_wait=gdb_wait)
     if splashos:
         spec = o.splashos_spec(program, args, cfg, cpus, vms, vm_mem, common)
     elif os_ and vms is not None:

@@ -55,6 +55,8 @@ class RunSpec:
     sysroot: Path | None = None              # process: absolute guest paths look here first (qemu -L)
     fast_forward: str | int | None = None    # "roi" or instructions: functional mode until then (timing spec)
     warmup: int = 0                          # with fast_forward: switch this many instructions early
+    gdb: int | None = None                   # serve gdb on this localhost port (docs/gdb.md; 0: any free one)
+    gdb_wait: bool = False                   # with gdb: wait for it before the first instruction
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -24,15 +24,14 @@ from typing import Protocol, TextIO
 
 from flashvm.isa.disasm import disasm
 from flashvm.kernels.interp import STOP_EXIT, exec_cpu_nb, exec_cpu_timing_nb
-from flashvm.kernels.mmu import TC_MASK, mmu_index, tlb_match_nb
 from flashvm.kernels.run import run as run_kernel
 from flashvm.kernels.state import (
-    ACC_FETCH, CP0_BadVAddr, CP0_Cause, CP0_EntryHi, CP0_EPC, CP0_Status, EXC_ADEL, EXC_ADES, EXC_INT, EXC_MOD,
-    EXC_NAMES, EXC_SYS, EXC_TLBL, EXC_TLBS, EXIT_EXCEPTION, MMU_FLAT, P_EXC_TO_HOST, P_MMU, P_NTLB, P_RAM_SIZE,
-    P_ROM_HOST, P_ROM_PA, P_ROM_SIZE, PC, S_EXC_BASE, St_ERL, TLB_LO0, TLB_LO1, TLB_PAGEMASK,
+    ACC_FETCH, CP0_BadVAddr, CP0_Cause, CP0_EPC, EXC_ADEL, EXC_ADES, EXC_INT, EXC_MOD,
+    EXC_NAMES, EXC_SYS, EXC_TLBL, EXC_TLBS, EXIT_EXCEPTION, P_EXC_TO_HOST, PC, S_EXC_BASE,
     VCPU, X_A0, X_A1, X_A2, X_CPU, X_REASON, Machine,
 )
 from flashvm.machine.stepper import run_stepped
+from flashvm.machine.vmem import host_address
 
 KINDS = ("insn", "exc", "syscall")
 RunFn = Callable[[Machine, int], int]
@@ -65,42 +64,8 @@ def run_fn(tracer: Tracer | None) -> RunFn:
 def fetch_word(m: Machine, c: int, va: int) -> int | None:
     """The instruction word at `va` as CPU c would fetch it now, or None if it cannot;
     reads the soft TLB, the page table or the TLB without changing any of them."""
-    cp0 = m.cp0[c]
-    status = int(cp0[CP0_Status, 0])
-    vpn = va >> 12
-    s = vpn & TC_MASK
-    mi = int(mmu_index(status))
-    if m.tc_tag[c, mi, ACC_FETCH, s] == vpn:
-        host = va + int(m.tc_add[c, mi, ACC_FETCH, s])
-    else:
-        p = m.params
-        if p[P_MMU] == MMU_FLAT:
-            e = int(m.ptab[vpn]) if vpn < len(m.ptab) else 0
-            if e == 0:
-                return None
-            pa = (e & ~0xFFF) | (va & 0xFFF)
-        elif 0x80000000 <= va < 0xC0000000:          # kseg0, kseg1
-            pa = va & 0x1FFFFFFF
-        elif va < 0x80000000 and status & St_ERL:    # kuseg unmapped while ERL=1
-            pa = va
-        else:
-            i = int(tlb_match_nb(m.tlb[c], int(p[P_NTLB]), va, int(cp0[CP0_EntryHi, 0]) & 0xFF))
-            if i < 0:
-                return None
-            t = m.tlb[c, i]
-            pm = int(t[TLB_PAGEMASK]) | 0x1FFF
-            lo = int(t[TLB_LO1] if va & ((pm + 1) >> 1) else t[TLB_LO0])
-            if lo & 2 == 0:
-                return None
-            pa = (((lo >> 6) & 0xFFFFFF) << 12) & ~(pm >> 1) | (va & (pm >> 1))
-        rom = pa - int(p[P_ROM_PA])
-        if pa < p[P_RAM_SIZE]:
-            host = pa
-        elif 0 <= rom < p[P_ROM_SIZE]:
-            host = int(p[P_ROM_HOST]) + rom
-        else:
-            return None
-    return int(m.ram32[host >> 2])
+    host = host_address(m, c, va, ACC_FETCH)
+    return None if host is None else int(m.ram32[host >> 2])
 
 
 class Tracer:

@@ -15,6 +15,7 @@ from rich.console import Console
 from flashvm.elf import SymbolTable, load_elf
 from flashvm.guestos import build_kernel
 from flashvm.machine.flash import build_state
+from flashvm.machine.gdbstub import GdbStub
 from flashvm.machine.trace import Tracer, run_fn
 from flashvm.process.abi import SYSCALL_NAMES
 from flashvm.session.fastforward import fast_forwarded
@@ -41,21 +42,27 @@ def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | Non
     flashvm's own one-line notes (a first-use compile).  Without spec.max_insns
     the run stops at the default limit (flashvm/session/ends.py)."""
     spec = with_default_limit(spec)
-    progress = Progress(console) if console is not None and not spec.verbose and not spec.trace else None
+    progress = (Progress(console) if console is not None and not spec.verbose and not spec.trace
+                and spec.gdb is None else None)
     # the interpreter is compiled (or loaded) before the run's clock starts
     warm_up(build_state(spec.machine, timing=False, ram_bytes=1 << 20), say, console)
     symbols = _symbols(spec)
     with contextlib.ExitStack() as stack:
         tracer = _tracer(spec, stack, symbols)
+        stub = _gdb(spec, say)
         guest_os = spec.kind in ("os", "disco")
         stall = int(STALL_SECONDS * spec.machine.clock_mhz * 1e6) if guest_os else None
-        watch = Watch(fast_forwarded(spec, run_fn(tracer)), timeout_s=spec.timeout_s, stall_cycles=stall,
-                      symbols=symbols)
+        watch = Watch(stub.run if stub is not None else fast_forwarded(spec, run_fn(tracer)),
+                      timeout_s=spec.timeout_s, stall_cycles=stall, symbols=symbols)
         if progress is not None:
             progress.restart()
+        report = None
         try:
-            return _named(RUNNERS[spec.kind](spec, stdout, stderr, progress, watch), symbols)
+            report = _named(RUNNERS[spec.kind](spec, stdout, stderr, progress, watch), symbols)
+            return report
         finally:
+            if stub is not None:
+                stub.finish(report.status if report is not None and report.how_ended == "halted" else None)
             if tracer is not None:
                 tracer.flush()
             if progress is not None:
@@ -80,6 +87,14 @@ def _symbols(spec: RunSpec) -> list[SymbolTable]:
         kernel = build_kernel("hal" if spec.hal else "mapped" if spec.kind == "disco" else spec.variant)
         symbols.insert(0, load_elf(kernel).symbols)
     return symbols
+
+
+def _gdb(spec: RunSpec, say: Callable[[str], None] | None) -> GdbStub | None:
+    """The gdb stub `spec` asks for (docs/gdb.md); it says where it listens even in a quiet run."""
+    if spec.gdb is None:
+        return None
+    return GdbStub(spec.gdb, wait=spec.gdb_wait, clock_mhz=spec.machine.clock_mhz,
+                   say=say or (lambda line: print(line, file=sys.stderr, flush=True)))
 
 
 def _tracer(spec: RunSpec, stack: contextlib.ExitStack, symbols: list[SymbolTable]) -> Tracer | None:

@@ -105,6 +105,19 @@ def trace_kinds(text: str | None, trace_file: Path | None) -> frozenset[str]:
         raise OptionError(f"--trace {text}: {e}") from None
 
 
+def gdb_port(port: str | None, wait: bool, trace: frozenset[str]) -> int | None:
+    """The localhost port --gdb [PORT] names (docs/gdb.md), None without --gdb."""
+    if port is None:
+        if wait:
+            raise OptionError("--gdb-wait needs --gdb")
+        return None
+    if trace:
+        raise OptionError("--gdb and --trace exclude each other (gdb drives the machine itself)")
+    if not port.isdigit() or int(port) > 65535:
+        raise OptionError(f"--gdb {port}: give a TCP port number (0: any free port), before PROGRAM")
+    return int(port)
+
+
 def check_user_program(program: Path) -> None:
     """PROGRAM must be a static mipsel executable for user space (for the guest OS)."""
     try:
