@@ -47,8 +47,7 @@ def run_on(w: Workload, machine: str, cpus: int):
     return report
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ["raytrace", "radix", "engineering"])
+@pytest.mark.parametrize("name", [pytest.param("raytrace", marks=pytest.mark.slow), "radix", "engineering"])
 def test_under_the_os_on_one_cpu(name):
     r = run_on(tiny(name, 1), "flash1", 1)
     assert r.config.ncpu == 1 and r.spec.kind == "os"
