@@ -1,7 +1,7 @@
 """The paper's workloads that need no Debian packages (raytrace, radix, engineering),
 each at a tiny size (a test-only override of its args or commands) under the guest
-OS on 1 CPU of flash1 and on the 8 CPUs of flash8, and in one Disco VM, each
-passing its own check; the ray tracer's image checksum is the same for 1, 2 and 8
+OS on 1 CPU of flash1 and on the 8 CPUs of flash8 (also in timing mode), and in
+one Disco VM, each passing its own check; the ray tracer's image checksum is the same for 1, 2 and 8
 threads; `flashvm run --size` through the command line."""
 from __future__ import annotations
 
@@ -36,12 +36,12 @@ def tiny(name: str, threads: int, **more) -> Workload:
     return dataclasses.replace(w, stdout_contains=contains, **form(threads), **more)
 
 
-def run_on(w: Workload, machine: str, cpus: int):
+def run_on(w: Workload, machine: str, cpus: int, sim_mode: str = "functional"):
     """What `flashvm run` does: its RunSpec on `machine` (cut to `cpus` unless in Disco's VMs)."""
     cfg = machine_config(machine)
     if not w.vms:
         cfg = machine_with_cpus(cfg, cpus)
-    report = run(w.spec(w.build(), machine=cfg, sim_mode="functional", cpus=cpus))
+    report = run(w.spec(w.build(), machine=cfg, sim_mode=sim_mode, cpus=cpus))
     assert report.how_ended == "halted", report.end_message
     assert w.check_report(report) is None, (w.check_report(report), report.stdout[-400:], report.stderr[-400:])
     return report
@@ -68,6 +68,14 @@ def test_on_the_eight_cpus_of_flash8(name):
 def test_in_one_disco_vm(name):
     r = run_on(tiny(name, 1, vms=1, vm_mem_mb=48 if name == "engineering" else None), "flash1", 1)
     assert r.spec.kind == "disco" and len(r.vms) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["radix", "engineering"])
+def test_in_timing_mode_on_flash8(name):
+    from flashvm.kernels import state as S
+    r = run_on(tiny(name, 8), "flash8", 8, "timing")
+    assert r.sim_mode == "timing" and r.machine.stats[:, S.S_MISS_REMOTE].sum() > 0
 
 
 @pytest.mark.slow
