@@ -57,7 +57,7 @@ PROGRAMS: dict[str, Program] = {p.name: p for p in (
     Program("mixed", BENCH / "programs" / "mixed.c", ("12",),
             "mixed scale 12 checksum f8fbabb8e362c1d9",
             ("1",), "mixed scale 1 checksum a5db7e3659b8dd97"),
-    Program("raytrace", ROOT / "workloads" / "raytrace" / "raytrace.c", ("320", "240"),
+    Program("raytrace", BENCH / "programs" / "raytrace.c", ("320", "240"),
             "checksum b5f47ea2",
             ("64", "48"), "checksum 90381df9"),
 )}

@@ -1,6 +1,6 @@
 """The `flashvm` command line.
 
-    flashvm run workloads/raytrace        build, run and check a workload
+    flashvm run workloads/raytrace        build, run and check a workload (--size uni|mp)
     flashvm exec PROGRAM [ARGS...]        run a static mipsel Linux program (process mode)
     flashvm exec --bare KERNEL.elf        boot a freestanding program on the FLASH machine
     flashvm exec --os [--cpus N] PROGRAM [ARGS...]   boot the guest OS and run PROGRAM on it
@@ -155,6 +155,7 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
         variant: Optional[str] = typer.Option(None, "--variant", help="os mode: kseg0 or mapped (overrides run.variant)"),
         fast_forward: Optional[str] = typer.Option(None, "--fast-forward", help=FF_HELP),
         warmup: int = typer.Option(0, "--warmup", help=WARMUP_HELP),
+        size: Optional[str] = typer.Option(None, "--size", help="uni or mp: the workload's [size.NAME] form (default uni)"),
         check: bool = typer.Option(True, help="check the output against workload.toml's [check]")) -> None:
     """Build (if needed), run and check a workload; write its counters to results/."""
     from flashvm.session import exit_status, options as o, summary
@@ -162,7 +163,7 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
     from flashvm.toolchain import ToolchainError
     from flashvm.workload import WorkloadError, load_workload
     try:
-        w = load_workload(workload)
+        w = load_workload(workload, size)
         err.print(f"{w.name}: {w.description}", markup=False)
         exe = w.build()
     except (WorkloadError, ToolchainError) as e:

@@ -1,6 +1,6 @@
 """Workloads: a directory with C sources and a `workload.toml` saying how to build,
 run and check them (the schema is documented at the top of
-workloads/raytrace/workload.toml)."""
+workloads/raytrace/workload.toml), in one or more sizes (`[size.uni]`, `[size.mp]`)."""
 from __future__ import annotations
 
 import re
@@ -31,12 +31,17 @@ VARIANTS = ("kseg0", "mapped")
 MAX_CPUS = 64
 
 _KEYS = {
-    "": {"name", "description", "build", "run", "check", "reference"},
+    "": {"name", "description", "build", "run", "check", "reference", "size"},
     "build": {"kind", "sources", "opt", "flags"},
     "run": {"mode", "args", "env", "stdin", "timeout_s", "max_insns", "machine", "sim_mode",
             "cpus", "variant", "files", "commands", "vms", "hal", "vm_mem_mb", "allow_outside"},
     "check": {"exit_status", "stdout_contains", "stdout_equals"},
 }
+# the sizes a workload may have (the paper's uniprocessor and multiprocessor forms) and
+# the [run] and [check] keys a [size.NAME] table may set over them
+SIZES = ("uni", "mp")
+SIZE_RUN_KEYS = ("args", "env", "cpus", "machine", "commands", "max_insns", "timeout_s", "vms")
+SIZE_CHECK_KEYS = ("stdout_contains", "stdout_equals")
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,8 @@ class Workload:
     hal: bool = False                # with vms: the kernel's HAL build
     vm_mem_mb: int | None = None     # with vms: each VM's memory in MB (None: 32, less on a small machine)
     allow_outside: bool = False      # run.files may name host files outside the workload's folder
+    size: str | None = None          # the [size.NAME] table applied (None: the workload has no sizes)
+    sizes: tuple[str, ...] = ()      # the sizes the workload has
 
     @property
     def guest_program(self) -> str:
@@ -114,6 +121,9 @@ class Workload:
             title=f"{self.name} ({self.mode} mode)",
             command="run")
         notes: dict[str, Any] = {"workload": self.name, "env": self.env}
+        if self.size is not None:
+            notes["size"] = self.size
+            common["title"] = f"{self.name} ({self.mode} mode, {self.size} size)"
         if self.mode != "os":
             return RunSpec(self.mode, argv=(self.name, *self.args), notes=notes, **common)
         files, argv = self.os_files(exe), tuple(self.os_argv())
@@ -155,7 +165,7 @@ class Workload:
 # Path as a string, a tuple as a list); args and env values may be numbers, written as text
 _TOML_TYPES: dict[str, Any] = {
     "description": str, "build.kind": str, "run.args": list[str | float], "run.env": dict[str, str | float],
-    "check.stdout_contains": str | list[str], "reference": dict,
+    "check.stdout_contains": str | list[str], "reference": dict, "size": dict,
 }
 # how each key is written, for the error that says what to write
 _EXAMPLES = {
@@ -196,8 +206,10 @@ def _expect(cond: bool, where: Path, msg: str) -> None:
         raise WorkloadError(f"{where}: {msg}")
 
 
-def load_workload(path: str | Path) -> Workload:
-    """Read and validate a workload directory (or its workload.toml)."""
+def load_workload(path: str | Path, size: str | None = None) -> Workload:
+    """Read and validate a workload directory (or its workload.toml) in `size`: its
+    [size.NAME] table's keys replace those of [run] and [check]; without `size`, the
+    [size.uni] table when there is one, else [run] and [check] as they are."""
     p = Path(path)
     toml_path = p / "workload.toml" if p.is_dir() else p
     if not toml_path.exists():
@@ -217,6 +229,13 @@ def load_workload(path: str | Path) -> Workload:
             where = "the top level" if not section else f"[{section}]"
             raise WorkloadError(f"{toml_path}: unknown key {unknown[0]!r} in {where}; "
                                 f"allowed: {', '.join(sorted(allowed))}")
+    sizes = _check_sizes(data, toml_path)
+    if size is None and "uni" in sizes:
+        size = "uni"
+    if size is not None:
+        _expect(size in sizes, toml_path, f"no size {size!r}: " + (
+            f"it has {', '.join(sizes)}" if sizes else "it has no [size.NAME] tables"))
+        data = _sized(data, size)
     _check_types(data, toml_path)
     d = toml_path.parent
     build, run, check = data.get("build", {}), data.get("run", {}), data.get("check", {})
@@ -262,8 +281,41 @@ def load_workload(path: str | Path) -> Workload:
         stdin=run.get("stdin", "").encode(), timeout_s=timeout_s, max_insns=max_insns,
         machine=machine, sim_mode=sim_mode,
         exit_status=status, stdout_contains=tuple(contains), stdout_equals=check.get("stdout_equals"),
-        **os_run,
+        size=size, sizes=sizes, **os_run,
     )
+
+
+def _check_sizes(data: dict[str, Any], toml_path: Path) -> tuple[str, ...]:
+    """The names of the [size.NAME] tables, each checked: a known size, only the keys
+    a size may set, each of its key's type."""
+    tables = data.get("size", {})
+    _expect(isinstance(tables, dict), toml_path, "[size] must hold tables, e.g. [size.uni] and [size.mp]")
+    types = field_types(Workload)
+    for name, table in tables.items():
+        _expect(name in SIZES, toml_path, f"[size.{name}]: a size is one of {', '.join(SIZES)}")
+        _expect(isinstance(table, dict), toml_path, f"size.{name} must be a table ([size.{name}])")
+        for key, value in table.items():
+            _expect(key in SIZE_RUN_KEYS + SIZE_CHECK_KEYS, toml_path,
+                    f"unknown key {key!r} in [size.{name}]; allowed: "
+                    f"{', '.join(sorted(SIZE_RUN_KEYS + SIZE_CHECK_KEYS))}")
+            section = "run" if key in SIZE_RUN_KEYS else "check"
+            problem = type_problem(value, _TOML_TYPES.get(f"{section}.{key}", types.get(key)))
+            if problem is not None:
+                example = _EXAMPLES.get(f"{section}.{key}")
+                hint = "" if example is None else f" (e.g. {key} = {example} in [size.{name}])"
+                raise WorkloadError(f"{toml_path}: size.{name}.{key} is {problem}{hint}")
+    return tuple(s for s in SIZES if s in tables)
+
+
+def _sized(data: dict[str, Any], size: str) -> dict[str, Any]:
+    """The workload.toml with [size.`size`]'s keys set in [run] and [check] (a size's
+    commands replace the args of [run], and its args the commands)."""
+    table = data["size"][size]
+    run = {k: v for k, v in data.get("run", {}).items()
+           if not ((k == "args" and "commands" in table) or (k == "commands" and "args" in table))}
+    run.update({k: v for k, v in table.items() if k in SIZE_RUN_KEYS})
+    check = {**data.get("check", {}), **{k: v for k, v in table.items() if k in SIZE_CHECK_KEYS}}
+    return {**data, "run": run, "check": check}
 
 
 def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, args: list) -> dict:

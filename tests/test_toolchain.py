@@ -193,19 +193,19 @@ def test_raytrace_workload_checksum(tmp_path):
     with open(wl_dir / "workload.toml", "rb") as f:
         wl = tomllib.load(f)
     assert wl["name"] == "raytrace" and wl["run"]["mode"] in ("process", "os")
-    elf = build_user([wl_dir / s for s in wl["build"]["sources"]], opt=wl["build"]["opt"],
-                     extra_flags=wl["build"]["flags"])
-    # a small image with a PPM written, then the workload's own arguments
+    elf = build_user([wl_dir / s for s in wl["build"]["sources"]], opt=wl["build"]["opt"])
+    # a small image with a PPM written (2 threads), then the workload's uniprocessor size
     ppm = tmp_path / "out.ppm"
-    proc = subprocess.run([QEMU, str(elf), "40", "30", str(ppm)], capture_output=True,
+    proc = subprocess.run([QEMU, str(elf), "2", "40", "30", "1", str(ppm)], capture_output=True,
                           timeout=60)
     assert proc.returncode == 0
     data = ppm.read_bytes()
     assert data.startswith(b"P6\n40 30\n255\n") and len(data) == len(b"P6\n40 30\n255\n") + 3600
-    proc = subprocess.run([QEMU, str(elf), *wl["run"]["args"]], capture_output=True, timeout=300)
+    uni = wl["size"]["uni"]
+    proc = subprocess.run([QEMU, str(elf), *uni["args"]], capture_output=True, timeout=300)
     assert proc.returncode == wl["check"]["exit_status"]
-    assert wl["check"]["stdout_contains"] in proc.stdout.decode()
-    assert proc.stdout.decode() == wl["reference"]["stdout"]
+    assert uni["stdout_contains"] in proc.stdout.decode()
+    assert proc.stdout.decode() == wl["reference"]["stdout_uni"]
 
 
 def test_cli_reports_errors(tmp_path, capsys):

@@ -200,11 +200,11 @@ def run_os_workload(w):
 
 def test_raytrace_runs_under_the_os_by_default():
     w = load_workload(ROOT / "workloads" / "raytrace")
-    assert (w.mode, w.machine, w.cpus) == ("os", "flash1", 1)
-    assert w.stdout_contains == ("checksum b5f47ea2",)
-    # the whole image takes ~15 s; a 16x12 one shows the program runs as a user process of the OS
-    r = run_os_workload(dataclasses.replace(w, args=("16", "12")))
-    assert r.status == 0 and r.stdout.startswith(b"raytrace 16x12 spp=1\n") and b"checksum " in r.stdout
+    assert (w.mode, w.machine, w.cpus, w.size) == ("os", "flash1", 1, "uni")
+    assert w.stdout_contains == ("checksum f6ad3f06",)
+    # the whole image takes ~20 s; a 16x12 one shows the program runs as a user process of the OS
+    r = run_os_workload(dataclasses.replace(w, args=("1", "16", "12")))
+    assert r.status == 0 and r.stdout.startswith(b"raytrace 16x12 spp=1 threads 1\n") and b"checksum " in r.stdout
     user = r.machine.stats[:, 2 + __import__("flashvm.kernels.state", fromlist=["S"]).S_CYC_BASE].sum()
     assert user > 0 and r.config.name == "flash1" and r.spec.kind == "os" and r.spec.root == "disk"
 
