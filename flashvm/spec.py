@@ -52,6 +52,7 @@ class RunSpec:
     trace: frozenset[str] = frozenset()      # what to trace (insn, exc, syscall; docs/trace.md)
     trace_file: Path | None = None           # where the trace goes (None: the session's stderr)
     sysroot: Path | None = None              # process: absolute guest paths look here first (qemu -L)
+    root_image: Path | None = None           # os/disco: a shared flashfs root (a sysroot's); `files` go on it
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
