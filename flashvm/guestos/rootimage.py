@@ -52,9 +52,11 @@ def tree_fingerprint(root: Path) -> str:
         for name in sorted(files) + dirs:
             if dirpath == str(root) and name == MANIFEST:
                 continue
-            st = os.lstat(os.path.join(dirpath, name))
-            h.update(f"{os.path.relpath(os.path.join(dirpath, name), root)}\0{st.st_mode}\0{st.st_size}"
-                     f"\0{int(st.st_mtime)}\n".encode(errors="surrogateescape"))
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            # a link's own time is not copied with it (shutil.copytree): its target stands for it
+            what = os.readlink(path) if stat_mod.S_ISLNK(st.st_mode) else f"{st.st_size}\0{int(st.st_mtime)}"
+            h.update(f"{os.path.relpath(path, root)}\0{st.st_mode}\0{what}\n".encode(errors="surrogateescape"))
     return h.hexdigest()[:16]
 
 
