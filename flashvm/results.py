@@ -29,7 +29,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import h5py
 import numpy as np
@@ -103,7 +103,7 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
               syscalls: Mapping[int, int] | None = None, unknown_syscalls: Mapping[int, int] | None = None,
               stdout: bytes | None = None, stderr: bytes | None = None,
               machine_config: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None,
-              vms: list[Mapping[str, Any]] | None = None) -> Path:
+              vms: Sequence[Mapping[str, Any]] | None = None) -> Path:
     """Write one run's counters to `path` (atomically).  Returns the path.
     `machine_config`: the resolved MachineConfig as a dict (also adds the per-node
     and MAGIC page counters); `extra`: more root attributes; `vms`: Disco's VMs
@@ -181,7 +181,7 @@ def _write_memory_system(f: h5py.File, m: S.Machine, cfg: Mapping[str, Any]) -> 
              "home node of the page")
 
 
-def _write_disco(f: h5py.File, m: S.Machine, vms: list[Mapping[str, Any]]) -> None:
+def _write_disco(f: h5py.File, m: S.Machine, vms: Sequence[Mapping[str, Any]]) -> None:
     g = f.create_group("disco")
     g.attrs["description"] = ("Disco: per-VCPU monitor counters (indexed by global VCPU number) and the VMs. "
                               "Monitor time is cpu/cycles_by_mode[:, kernel]; the guest kernels run in supervisor "

@@ -77,11 +77,11 @@ def describe_type(tp: Any, plural: bool = False) -> str:
         args = [a for a in get_args(tp) if a is not Ellipsis]
         return ("lists" if plural else "a list") + (f" of {describe_type(args[0], True)}" if args else "")
     if origin is dict:
-        args = get_args(tp)
-        return ("tables" if plural else "a table") + (f" of {describe_type(args[1], True)}" if args else "")
+        key_value = get_args(tp)
+        return ("tables" if plural else "a table") + (f" of {describe_type(key_value[1], True)}" if key_value else "")
     if tp in (dict, list):
         return ("tables" if plural else "a table") if tp is dict else ("lists" if plural else "a list")
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return f"{'tables' if plural else 'a table'} ([{tp.__name__}])"
     return (_PLURAL if plural else _NAMES).get(tp, getattr(tp, "__name__", str(tp)))
 

@@ -26,9 +26,8 @@ class BareMachine(FlashMachine):
         super().__init__(cfg, mode=mode, out=out)
         self.clock_mhz = clock_mhz
 
-    def run(self, max_insns: int | None = None, chunk: int | None = None,
-            progress: Callable[[int], None] | None = None,
-            run_fn: Callable[[Machine, int], int] = run_kernel) -> RunResult:
+    def run(self, max_insns: int | None = None, progress: Callable[[int], None] | None = None,
+            run_fn: Callable[[Machine, int], int] = run_kernel, *, chunk: int | None = None) -> RunResult:
         if chunk is not None:
             self.chunk_cycles = max(self.cfg.quantum, chunk // self.cfg.quantum * self.cfg.quantum)
         return super().run(max_insns=max_insns, progress=progress, run_fn=run_fn)

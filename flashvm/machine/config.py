@@ -46,7 +46,8 @@ def _type_problems(obj: Any, prefix: str = "") -> list[tuple[str, str]]:
     """(field, "<given>; expected <type>") for each field of a config dataclass
     whose value has the wrong type, nested tables as "l2.ways"."""
     out = []
-    for name, tp in field_types(type(obj)).items():
+    cls: type = type(obj)                         # a plain `type` is Hashable to mypy (type[Any] is not)
+    for name, tp in field_types(cls).items():
         v = getattr(obj, name)
         problem = type_problem(v, tp)
         if problem is not None:

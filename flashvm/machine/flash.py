@@ -24,7 +24,7 @@ from __future__ import annotations
 import heapq
 import time
 from dataclasses import dataclass, field
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Sequence
 
 import numpy as np
 
@@ -396,7 +396,7 @@ class FlashMachine:
         self.m.ram32[host // 4: host // 4 + len(rom)] = rom
         self.image = image
 
-    def write_bootinfo(self, argv: list[str] = (), envp: list[str] = (), *, vm: int = 0,
+    def write_bootinfo(self, argv: Sequence[str] = (), envp: Sequence[str] = (), *, vm: int = 0,
                        ndisks: int = 0, nnics: int = 0, flags: int = BOOT_HALT_ON_EXIT,
                        os_words: OsWords = OsWords()) -> None:
         """The boot info block at physical BOOTINFO_PA (docs/machine.md), describing this machine."""

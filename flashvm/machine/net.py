@@ -56,6 +56,7 @@ Behaviour, including the choices the spec leaves open:
 """
 from __future__ import annotations
 
+import functools
 from collections import deque
 
 from flashvm.machine.devhost import DeviceHost, DmaError, IrqPin, dma_range_ok, word_access
@@ -167,7 +168,7 @@ class Subnet:
         if not targets and dst != BROADCAST:
             self.dropped += 1
         for n in targets:
-            n.host.schedule(at_ns, lambda n=n: n._arrive(frame))
+            n.host.schedule(at_ns, functools.partial(n._arrive, frame))
         self.deliveries += len(targets)
         return len(targets)
 

@@ -133,7 +133,7 @@ class Tracer:
     def run(self, m: Machine, budget: int) -> int:
         """`flashvm.kernels.run.run(m, budget)`, tracing as it goes."""
         if self._pending is not None:
-            self._syscall_result(m)
+            self._syscall_result(m, self._pending)
         host = m.params[P_EXC_TO_HOST] != 0
         try:
             if host and not self._insn:
@@ -200,9 +200,9 @@ class Tracer:
         if code == EXC_SYS and self._sys:
             self._pending = (c, self._syscall_text(m, c))
 
-    def _syscall_result(self, m: Machine) -> None:
-        """The host has served the pending system call: its result is in v0, a3 says error."""
-        c, text = self._pending
+    def _syscall_result(self, m: Machine, pending: tuple[int, str]) -> None:
+        """The host has served the `pending` system call: its result is in v0, a3 says error."""
+        c, text = pending
         self._pending = None
         v0, err = int(m.gpr[c, 2]), int(m.gpr[c, 7])
         r = -v0 if err else v0

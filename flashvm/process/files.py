@@ -294,4 +294,4 @@ class FdTable:
 
 def is_dir(f: OpenFile) -> bool:
     """Whether f is an open directory (read and readv refuse it with EISDIR)."""
-    return f.kind == "host" and f.isdir
+    return isinstance(f, HostFile) and f.isdir

@@ -79,7 +79,7 @@ class PageAllocator:
         ram8 = np.zeros(nb + tail, np.uint8)
         ram8[:ob] = m.ram8[:ob]
         ram8[nb:] = m.ram8[ob:ob + tail]
-        fields = dict(ram8=ram8, ram16=ram8.view(np.uint16), ram32=ram8.view(np.uint32))
+        fields: dict[str, np.ndarray] = dict(ram8=ram8, ram16=ram8.view(np.uint16), ram32=ram8.view(np.uint32))
         if params[P_TIMING]:
             nlines = nb >> int(params[P_LSHIFT])
             more = nlines - len(m.dir_sharers)
@@ -117,9 +117,14 @@ class GuestMemory:
 
     def __init__(self, m: Machine | None = None, pages: PageAllocator | None = None,
                  max_bytes: int = MAX_RAM):
-        self.pages = pages if pages is not None else PageAllocator(m, max_bytes=max_bytes)
+        first = pages is None
+        if pages is None:
+            if m is None:
+                raise TypeError("GuestMemory needs a machine or a page allocator")
+            pages = PageAllocator(m, max_bytes=max_bytes)
+        self.pages = pages
         # the first address space uses the machine's page table; others get their own
-        self.ptab = self.m.ptab if pages is None else np.zeros(NPAGES_VA, np.int64)
+        self.ptab = self.m.ptab if first else np.zeros(NPAGES_VA, np.int64)
         self.vm = np.zeros(NPAGES_VA, np.uint8)          # PROT_* | VM_MAPPED per page
         self.frame = np.full(NPAGES_VA, -1, np.int64)    # physical address, -1 = not present
         self.shared_maps: list[list] = []                # [start_vpn, npages, host fd, file offset]

@@ -108,7 +108,8 @@ class LinuxProcess:
         self.cwd = os.fsencode(os.path.abspath(cwd if cwd is not None else os.getcwd()))
         self.umask_value = 0o022
         self.stderr_stream = stderr if stderr is not None else sys.stderr
-        self.diag = diag if diag is not None else self.stderr_stream
+        # a text or binary stream, or a host fd: diag_line writes to whichever it is
+        self.diag: Any = diag if diag is not None else self.stderr_stream
 
         self.config = config               # the machine config m was built from (None: bare state)
         m = machine if machine is not None else new_machine(
@@ -327,12 +328,13 @@ class LinuxProcess:
                 if p is self or p.exited is None:
                     p.close_all()
         m = self.m
-        e = self.exited
-        reason = "exited" if e.signal is None else \
-            f"killed by {SIGNAL_NAMES.get(e.signal, f'signal {e.signal}')}"
-        return RunResult(status=e.status, reason=reason, instructions=self.insns,
+        end = self.exited
+        assert end is not None, "the scheduler returns only when the first process has ended"
+        reason = "exited" if end.signal is None else \
+            f"killed by {SIGNAL_NAMES.get(end.signal, f'signal {end.signal}')}"
+        return RunResult(status=end.status, reason=reason, instructions=self.insns,
                          cycles=int(m.cpu[0, CYCLES]), host_seconds=self.host_seconds,
-                         message=e.message)
+                         message=end.message)
 
     def close_all(self) -> None:
         """Write back shared file mappings and close every fd (end of the process)."""

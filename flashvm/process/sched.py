@@ -83,6 +83,16 @@ class Thread:
         b = self.blocked
         return f"tid {self.tid} (pid {self.proc.pid}) {b.what if b else 'runnable'}"
 
+    def waits_for(self) -> Blocked:
+        """What this thread waits for; only for a thread in the scheduler's `waiting` list."""
+        assert self.blocked is not None, f"tid {self.tid} is not blocked"
+        return self.blocked
+
+    def saved(self) -> Context:
+        """The context of this thread, which is off the CPU."""
+        assert self.ctx is not None, f"tid {self.tid} is on the CPU"
+        return self.ctx
+
 
 class Scheduler:
     """Every thread of every process of one simulation, and the CPU they share."""
@@ -170,7 +180,7 @@ class Scheduler:
         if t.proc.mem.ptab is not m.ptab:
             self.pages.m = m = m._replace(ptab=t.proc.mem.ptab)
             m.tc_tag.fill(-1)
-        t.ctx.load(m)
+        t.saved().load(m)
         t.ctx = None
         self.current = t
 
@@ -185,7 +195,7 @@ class Scheduler:
     def wake(self, t: Thread, result: int | None = None) -> None:
         """Make t runnable; a futex waiter's call completes with result."""
         if result is not None:
-            t.ctx.finish_syscall(t.syscall_pc, result)
+            t.saved().finish_syscall(t.syscall_pc, result)
         t.blocked = None
         self.waiting.remove(t)
         self.runnable.append(t)
@@ -195,7 +205,7 @@ class Scheduler:
         the earliest deadline when nobody can run; deadlock ends the run."""
         while True:
             for t in list(self.waiting):
-                b = t.blocked
+                b = t.waits_for()
                 if b.done:
                     self.wake(t, 0)
                 elif b.ready is not None and b.ready():
@@ -204,12 +214,12 @@ class Scheduler:
                     self.wake(t, -E.ETIMEDOUT)
             if self.runnable:
                 return self.runnable[0]
-            timed = [t for t in self.waiting if t.blocked.deadline is not None]
+            timed = [(deadline, t) for t in self.waiting if (deadline := t.waits_for().deadline) is not None]
             if not timed:
                 waits = "; ".join(t.describe() for t in self.waiting)
                 die(self.root, SIGKILL, f": deadlock: every thread waits and none can wake it ({waits})")
-            t = min(timed, key=lambda t: t.blocked.deadline)
-            ahead = t.blocked.deadline - t.proc.now_ns(CLOCK_MONOTONIC)
+            deadline, t = min(timed, key=lambda dt: dt[0])
+            ahead = deadline - t.proc.now_ns(CLOCK_MONOTONIC)
             if t.proc.clock == "host":
                 time.sleep(max(ahead, 0) / 1e9)
             else:
@@ -226,7 +236,7 @@ class Scheduler:
         for t in list(self.waiting):
             if woken >= n:
                 break
-            b = t.blocked
+            b = t.waits_for()
             if b.futex == key and b.bitset & bitset:
                 self.wake(t, 0)
                 woken += 1
@@ -238,8 +248,9 @@ class Scheduler:
         for t in self.waiting:
             if moved >= n_move:
                 break
-            if t.blocked.futex == key:
-                t.blocked.futex = key2
+            b = t.waits_for()
+            if b.futex == key:
+                b.futex = key2
                 moved += 1
         return done + moved
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from flashvm.kernels.state import (
     EXC_ADEL, EXC_ADES, EXC_BP, EXC_CPU, EXC_FPE, EXC_NAMES, EXC_OV, EXC_RI, EXC_TR, PC,
@@ -80,7 +80,7 @@ def take_signal(p: LinuxProcess, sig: int, detail: str = "") -> None:
     die(p, sig, detail + note)
 
 
-def die(p: LinuxProcess, sig: int, detail: str = "") -> None:
+def die(p: LinuxProcess, sig: int, detail: str = "") -> NoReturn:
     """Terminate the process by signal sig (raises ProcessExit); detail defaults to the pc."""
     name = SIGNAL_NAMES.get(sig, f"signal {sig}")
     text = SIGNAL_TEXT.get(sig, name)
@@ -90,7 +90,7 @@ def die(p: LinuxProcess, sig: int, detail: str = "") -> None:
     raise ProcessExit(128 + sig, sig, msg)
 
 
-def fault(p: LinuxProcess, sig: int, exc: int, badvaddr: int, epc: int, extra: str = "") -> None:
+def fault(p: LinuxProcess, sig: int, exc: int, badvaddr: int, epc: int, extra: str = "") -> NoReturn:
     """A synchronous fault: kills even when the signal is blocked or ignored."""
     detail = (f": {EXC_NAMES.get(exc, f'exception {exc}')}{extra} at pc=0x{epc:08x} "
               f"<{p.image.symbolize(epc)}>, badvaddr=0x{badvaddr & 0xFFFFFFFF:08x}")

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import tarfile
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from .ar import ArError, read_ar
 
@@ -60,6 +61,14 @@ def _tar_member(blob: bytes, prefix: str, what: str) -> tarfile.TarFile:
     raise DebError(f"{what}: no {prefix}.tar member (is it a Debian package?)")
 
 
+def _file_member(tar: tarfile.TarFile, info: tarfile.TarInfo, what: str) -> IO[bytes]:
+    """The contents of the regular-file member `info` (tarfile gives None for any other kind)."""
+    f = tar.extractfile(info)
+    if f is None:
+        raise DebError(f"{what}: {info.name} is not a regular file")
+    return f
+
+
 def read_control(deb: Path) -> dict[str, str]:
     """The fields of the package's `control` file, plus its maintainer scripts as 'script:NAME'."""
     tar = _tar_member(deb.read_bytes(), "control", str(deb))
@@ -68,7 +77,7 @@ def read_control(deb: Path) -> dict[str, str]:
         name = PurePosixPath(info.name).name
         if not info.isfile():
             continue
-        text = tar.extractfile(info).read().decode("utf-8", "replace")
+        text = _file_member(tar, info, str(deb)).read().decode("utf-8", "replace")
         if name == "control":
             fields.update(parse_control(text))
         elif name in ("preinst", "postinst"):
@@ -174,7 +183,7 @@ def unpack_deb(deb: Path, root: Path) -> list[str]:
                 raise DebError(f"{deb.name}: hard link /{rel} to the root")
             os.link(resolve_inside(root, target), dest)
         elif info.isfile():
-            with tar.extractfile(info) as src, open(dest, "wb") as out:
+            with _file_member(tar, info, deb.name) as src, open(dest, "wb") as out:
                 shutil.copyfileobj(src, out, 1 << 20)
             os.chmod(dest, info.mode & 0o7777)
         else:

@@ -68,7 +68,7 @@ def sys_getppid(p):
 
 
 def _strings(p, vec: int) -> list[bytes]:
-    out = []
+    out: list[bytes] = []
     if not vec:
         return out
     while True:

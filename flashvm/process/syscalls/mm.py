@@ -12,6 +12,7 @@ from flashvm.process.abi import (
     s32,
 )
 from flashvm.process.errors import SyscallError
+from flashvm.process.files import HostFile
 from flashvm.process.memory import MMAP_MIN, VM_MAPPED
 from flashvm.process.syscalls.table import syscall
 
@@ -48,13 +49,14 @@ def do_mmap(p, addr: int, length: int, prot: int, flags: int, fd: int, offset: i
         raise SyscallError(E.EINVAL)
     npages = page_up(length) >> PAGE_SHIFT
     anon = bool(flags & MAP_ANONYMOUS)
-    f = None
+    f: HostFile | None = None                     # the file mapped (None: anonymous memory)
     if not anon:
-        f = p.files.get(fd)
-        if f.kind != "host" or not f.readable:
-            raise SyscallError(E.EACCES if f.kind == "host" else E.ENODEV)
-        if mtype != MAP_PRIVATE and prot & PROT_WRITE and not f.writable:
+        of = p.files.get(fd)
+        if not isinstance(of, HostFile) or not of.readable:
+            raise SyscallError(E.EACCES if isinstance(of, HostFile) else E.ENODEV)
+        if mtype != MAP_PRIVATE and prot & PROT_WRITE and not of.writable:
             raise SyscallError(E.EACCES)
+        f = of
     if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
         if addr & (PAGE - 1):
             raise SyscallError(E.EINVAL)
@@ -70,7 +72,7 @@ def do_mmap(p, addr: int, length: int, prot: int, flags: int, fd: int, offset: i
         vpn = mem.find_free(npages, addr & ~(PAGE - 1))
     va = vpn << PAGE_SHIFT
     mem.reserve(va, npages * PAGE, prot)
-    if not anon:
+    if f is not None:
         data = f.pread(npages * PAGE, offset)
         try:
             mem.fill(vpn, data)

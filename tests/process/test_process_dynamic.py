@@ -3,7 +3,7 @@
 shared libraries through file-backed mmap, execve of another dynamic program.
 Each run is compared with qemu-mipsel -L on the same binaries when it is
 installed, and with a known answer always.  The sysroot comes from Debian's
-packages (tests/process/debian_root.py; skipped when the registry is not reachable).
+packages (tests/process/process_debian_root.py; skipped when the registry is not reachable).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from debian_root import debian_root
+from process_debian_root import debian_root
 from flashvm.process import new_process
 from flashvm.process.abi import syscall_name
 from flashvm.process.sysroot import guest_to_host, host_file, resolve_in

@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from debian_root import debian_root, os_files
+from os_debian_root import debian_root, os_files
 from support import OS_PROGRAMS, QEMU
 
 from flashvm.guestos import boot_os
