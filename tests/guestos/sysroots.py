@@ -62,5 +62,6 @@ def oracle(root: Sysroot, argv: Sequence[str], *, cwd: Path, stdin: bytes = b"")
     # the program by its own name (links are relative, so the host follows them inside the root):
     # busybox looks at the name it is called by
     q = subprocess.run([QEMU, "-L", str(root.root), str(root.root) + argv[0], *argv[1:]], input=stdin,
-                       capture_output=True, env=dict(SYSROOT_ENV), cwd=cwd, timeout=600)
+                       capture_output=True, env={**SYSROOT_ENV, "PYTHONDONTWRITEBYTECODE": "1"},   # the root stays as it is
+                       cwd=cwd, timeout=600)
     return q.returncode, q.stdout
