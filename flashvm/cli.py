@@ -5,6 +5,7 @@
     flashvm exec --bare KERNEL.elf        boot a freestanding program on the FLASH machine
     flashvm exec --os [--cpus N] PROGRAM [ARGS...]   boot the guest OS and run PROGRAM on it
     flashvm exec --os --vms N [--cpus C] [--hal] [--vm-mem MB] PROGRAM   the same in N Disco VMs
+    flashvm exec --splashos [--vms N] [--cpus C] PROGRAM   a program linked with SPLASHOS, in Disco VMs
     flashvm machines                      list the machine configs and their fields
     flashvm fs mkfs|ls|cat|get|fsck       build and read disk images (docs/fs.md)
     flashvm sysroot DIR PKG...            a root of Debian mipsel packages (docs/sysroot.md)
@@ -71,9 +72,9 @@ TIMEOUT_HELP = "stop the guest after this many seconds of simulation (host time;
 MACHINE_HELP = "machine: flash1, flash8, uma8 or a TOML config file"
 MODE_HELP = "level of detail: functional (fastest) or timing (caches, directory, NUMA latencies)"
 TRACE_HELP = "trace insn,exc,syscall (any of them; --trace alone: all), docs/trace.md"
-SYSROOT_HELP = ("a root of Debian packages (flashvm sysroot): PROGRAM is a path in it; process mode looks up absolute "
-                "paths there first (like qemu -L), --os boots with DIR as / (docs/sysroot.md)")
+SYSROOT_HELP = "a root of Debian packages (docs/sysroot.md): PROGRAM is a path in it; process mode: like qemu -L; --os: DIR is /"
 VMS_HELP = "with --os: run N copies of the guest OS in Disco's virtual machines (--cpus: VCPUs per VM)"
+SPLASHOS_HELP = "PROGRAM is linked with SPLASHOS (docs/splashos.md): run it in Disco VMs (--vms, default 1; --cpus per VM)"
 
 
 def _run(spec, quiet: bool):
@@ -200,6 +201,7 @@ def exec_(ctx: typer.Context,
           program: Path = typer.Argument(..., help="static mipsel ELF (musl) or, with --bare, a freestanding one"),
           bare: bool = typer.Option(False, "--bare", help="boot PROGRAM on the bare machine instead"),
           os_: bool = typer.Option(False, "--os", help="boot the guest OS (docs/os.md) and run PROGRAM as its first process"),
+          splashos: bool = typer.Option(False, "--splashos", help=SPLASHOS_HELP),
           cpus: Optional[str] = typer.Option(None, "--cpus", help="with --os: CPUs the guest OS boots on (default 1)"),
           variant: Optional[str] = typer.Option(None, "--variant", help="with --os: kernel link variant, kseg0 or mapped"),
           verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="with --os: kernel log on stderr (-vv: more)"),
@@ -221,28 +223,30 @@ def exec_(ctx: typer.Context,
     from flashvm.session import exit_status, options as o, vm_failures
     o.check_limits(max_insns, timeout)
     from flashvm.spec import RunSpec
-    if bare and os_:
-        _fail("--bare and --os exclude each other")
+    if bare + os_ + splashos > 1:
+        _fail("--bare, --os and --splashos exclude each other")
     if not os_:
-        for given, opt in ((cpus is not None, "--cpus"), (variant is not None, "--variant"), (verbose, "--verbose"),
-                           (vms is not None, "--vms"), (file, "--file")):
+        for given, opt in ((cpus is not None and not splashos, "--cpus"), (variant is not None, "--variant"),
+                           (verbose, "--verbose"), (vms is not None and not splashos, "--vms"), (file, "--file")):
             if given:
                 _fail(f"{opt} applies only to --os")
-    host = o.program_in_sysroot(program, sysroot, bare)
+    host = o.program_in_sysroot(program, sysroot, bare or splashos)
     if not host.exists():
         _fail(f"{host}: no such file")
     if not host.is_file():
         _fail(f"{host}: not a file")
     args: List[str] = list(ctx.args)
     cfg, sim_mode = _machine(machine or "flash1", mode or "functional")
-    if hal and vms is None:
+    if hal and (vms is None or splashos):
         _fail("--hal applies only to --vms (the HAL kernel runs in Disco's VMs)")
-    o.vm_mem_option(cfg, vms, vm_mem)
+    o.vm_mem_option(cfg, vms or (1 if splashos else None), vm_mem)
     guest, extra = program, o.guest_files(file)
     program = host
     common = dict(program=program, sim_mode=sim_mode, max_insns=max_insns, timeout_s=timeout, name=program.name,
                   trace=o.trace_kinds(trace, trace_file), trace_file=trace_file, stdin=o.guest_stdin(os_, sys.stdin))
-    if os_ and vms is not None:
+    if splashos:
+        spec = o.splashos_spec(program, args, cfg, cpus, vms, vm_mem, common)
+    elif os_ and vms is not None:
         o.check_vms(vms, variant)
         argv, files, more = o.os_root(guest, host, args, sysroot, extra, err.print)
         spec = RunSpec("disco", machine=cfg, argv=argv, files=files, **more,

@@ -214,6 +214,8 @@ def run_config(report: RunReport) -> dict[str, Any]:
         config.update(cpus=spec.cpus, variant=spec.variant)
     elif spec.kind == "disco":
         config.update(vms=spec.vms, cpus_per_vm=spec.cpus or 1, hal=spec.hal)
+    elif spec.kind == "splashos":
+        config.update(vms=spec.vms, cpus_per_vm=spec.cpus or 1)
     config.update(spec.notes)
     return config
 

@@ -15,7 +15,7 @@ from typing import Any, BinaryIO, Mapping, Union
 from flashvm.kernels.state import Machine
 from flashvm.machine.config import MachineConfig
 
-KINDS = ("process", "bare", "os", "disco")
+KINDS = ("process", "bare", "os", "disco", "splashos")
 
 # a file for the guest's root file system: its bytes or a host path; None makes a directory
 GuestFile = Union[bytes, str, Path, None]
@@ -26,7 +26,8 @@ class RunSpec:
     """One run.  `kind`: "process" (a Linux program, the host serves its system
     calls), "bare" (a freestanding program on every CPU), "os" (the guest OS
     with the program as init, or several command lines under /sbin/multi) or
-    "disco" (that, in `vms` Disco virtual machines)."""
+    "disco" (that, in `vms` Disco virtual machines) or "splashos" (a program linked
+    with SPLASHOS in `vms` Disco VMs of `cpus` VCPUs)."""
     kind: str
     program: Path                            # the ELF on the host
     machine: MachineConfig                   # os: already cut down to `cpus` CPUs

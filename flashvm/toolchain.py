@@ -61,6 +61,8 @@ __all__ = [
     "BARE_LINKER_SCRIPT",
     "build_user",
     "build_bare",
+    "build_splashos",
+    "SPLASHOS_DIR",
     "cache_root",
     "build_dir",
     "zig_version",
@@ -83,6 +85,9 @@ BARE_RUNTIME_SOURCES: tuple[Path, ...] = (
     BARE_DIR / "bare.c",
 )
 BARE_LINKER_SCRIPT = BARE_DIR / "link.ld"
+#: SPLASHOS, the library OS for parallel programs under Disco (docs/splashos.md)
+SPLASHOS_DIR = Path(__file__).resolve().parent / "guest" / "splashos"
+SPLASHOS_SOURCES: tuple[Path, ...] = tuple(SPLASHOS_DIR / f for f in ("start.S", "splashos.c", "console.c", "libm.c"))
 
 #: bump this when the way commands are formed changes, to invalidate old builds
 _KEY_FORMAT = "flashvm-toolchain-1"
@@ -362,12 +367,27 @@ def build_bare(sources: list[Path], *, opt: str = "-O2", extra_flags: Sequence[s
     return _run_build("bare", BARE_TARGET, srcs, flags, extra_inputs, name or srcs[0].stem)
 
 
+def build_splashos(sources: list[Path], *, opt: str = "-O2", extra_flags: Sequence[str] = (),
+                   name: str | None = None) -> Path:
+    """Build a program linked with SPLASHOS (a freestanding build: SPLASHOS's
+    sources, its include directory first on the path, so that the program's
+    <pthread.h>, <stdio.h>, <stdlib.h>, <string.h> and <math.h> are SPLASHOS's,
+    and its linker script).  The ELF runs in a Disco VM
+    (flashvm.disco.splashos, ``flashvm exec --splashos``).  Raises
+    ToolchainError as :func:`build_user` does."""
+    srcs = _normalize_sources(sources)
+    flags = [f"-I{SPLASHOS_DIR / 'include'}", *extra_flags]
+    return build_bare(srcs + [p for p in SPLASHOS_SOURCES if p not in srcs], opt=opt, extra_flags=flags,
+                      linker_script=SPLASHOS_DIR / "link.ld", runtime=False,
+                      name=name or f"{srcs[0].stem}_splashos")
+
+
 def _main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(prog="python -m flashvm.toolchain",
                                  description="Build a guest program and print the ELF path.")
-    ap.add_argument("kind", choices=["user", "bare"])
+    ap.add_argument("kind", choices=["user", "bare", "splashos"])
     ap.add_argument("sources", nargs="+", type=Path)
     ap.add_argument("-O", dest="opt", default="2", help="optimisation level (default 2)")
     ap.add_argument("-f", "--flag", action="append", default=[], help="extra flag (repeatable)")
@@ -377,6 +397,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
         if args.kind == "user":
             out = build_user(args.sources, opt=f"-O{args.opt}", extra_flags=args.flag,
                              name=args.name)
+        elif args.kind == "splashos":
+            out = build_splashos(args.sources, opt=f"-O{args.opt}", extra_flags=args.flag, name=args.name)
         else:
             out = build_bare(args.sources, opt=f"-O{args.opt}", extra_flags=args.flag,
                              name=args.name)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Sequence, TextIO
 
 from flashvm.disco.memory import vm_memory_problem
+from flashvm.disco.splashos import is_splashos
 from flashvm.elf import ElfError, load_elf
 from flashvm.fs import FsError
 from flashvm.guestos import VARIANTS
@@ -14,7 +15,7 @@ from flashvm.machine.config import MachineConfig, machine_with_cpus
 from flashvm.machine.layout import USER_TOP
 from flashvm.machine.trace import parse_kinds
 from flashvm.process.sysroot import host_file
-from flashvm.spec import max_insns_problem
+from flashvm.spec import RunSpec, max_insns_problem
 from flashvm.sysroot import Sysroot, SysrootError
 
 
@@ -107,12 +108,30 @@ def check_vms(vms: int, variant: str | None) -> None:
         raise OptionError("--variant does not apply to --vms: VMs run the mapped kernel (--hal for its HAL build)")
 
 
+def splashos_spec(program: Path, args: Sequence[str], cfg: MachineConfig, cpus: str | None, vms: int | None,
+                  vm_mem: str | None, common: dict) -> RunSpec:
+    """`exec --splashos`: PROGRAM, linked with SPLASHOS, in `vms` Disco VMs (1 by default) of `cpus` VCPUs."""
+    try:
+        img = load_elf(program)
+    except ElfError as e:
+        raise OptionError(str(e)) from None
+    if not is_splashos(img):
+        raise OptionError(f"{program}: not linked with SPLASHOS (build it with "
+                          "`python -m flashvm.toolchain splashos FILE.c`)")
+    nvms = vms if vms is not None else 1
+    check_vms(nvms, None)
+    ncpu = cpus_option(cpus) or 1
+    return RunSpec("splashos", machine=cfg, argv=(program.name, *args), cpus=ncpu, vms=nvms,
+                   vm_mem_mb=vm_mem_option(cfg, nvms, vm_mem),
+                   title=f"{program.name} (SPLASHOS in {nvms} Disco VM{'s' if nvms > 1 else ''})", **common)
+
+
 def program_in_sysroot(program: Path, sysroot: Path | None, bare: bool) -> Path:
     """PROGRAM as the host file it names: inside `sysroot` first (like qemu -L)."""
     if sysroot is None:
         return program
     if bare:
-        raise OptionError("--sysroot applies to process mode and --os, not to --bare")
+        raise OptionError("--sysroot applies to process mode and --os, not to --bare or --splashos")
     if not sysroot.is_dir():
         raise OptionError(f"--sysroot {sysroot}: not a directory")
     return Path(host_file(sysroot, program))

@@ -10,6 +10,7 @@ from typing import BinaryIO
 
 from flashvm.disco.memory import default_vm_mb, vm_memory_problem
 from flashvm.disco.osvm import run_os_vms
+from flashvm.disco.splashos import run_splashos as run_splashos_vms
 from flashvm.elf import load_elf
 from flashvm.guestos import PANIC_STATUS, boot_os, os_init
 from flashvm.kernels.run import run as run_kernel
@@ -131,25 +132,54 @@ def run_os(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
                      verdict=os_verdict(r.status, r.klog))
 
 
-def run_disco(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
-              progress: Progress | None, run_fn: RunFn = run_kernel) -> RunReport:
-    """The guest OS in `spec.vms` Disco VMs; each VM's output goes out line by
-    line, tagged with its name, when the run is over."""
-    files, argv = _init(spec)
+def _vm_mem(spec: RunSpec) -> int:
+    """Each VM's memory in MB (the spec's, else the default share), checked against the machine."""
     cfg, vms = spec.machine, spec.vms or 1
     per = spec.vm_mem_mb if spec.vm_mem_mb is not None else default_vm_mb(cfg, vms)
     problem = vm_memory_problem(cfg, vms, per, "--vm-mem" if spec.vm_mem_mb is not None else None)
     if problem:
         raise GuestError(problem)
-    stop = None
+    return per
+
+
+def run_disco(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
+              progress: Progress | None, run_fn: RunFn = run_kernel) -> RunReport:
+    """The guest OS in `spec.vms` Disco VMs; each VM's output goes out line by
+    line, tagged with its name, when the run is over."""
+    files, argv = _init(spec)
+    per = _vm_mem(spec)
     try:
-        res, disco, r = run_os_vms(files, argv, vms=vms, cpus_per_vm=spec.cpus or 1, machine=cfg,
+        res, disco, r = run_os_vms(files, argv, vms=spec.vms or 1, cpus_per_vm=spec.cpus or 1, machine=spec.machine,
                                    mode=spec.sim_mode, hal=spec.hal, max_insns=spec.max_insns, mem_mb=per,
                                    env=_env(spec), progress=progress, stdin=_bytes(spec.stdin), run_fn=run_fn,
                                    root_image=spec.root_image)
     except RunStopped as e:
-        stop, disco, r = e, e.machine.supervisor, e.result
-        res = [_vm_outcome(vm, e.ended) for vm in disco.vms]
+        return _vms_report(spec, argv, stdout, stderr, progress, e, [_vm_outcome(vm, e.ended) for vm in
+                                                                     e.machine.supervisor.vms])
+    return _vms_report(spec, argv, stdout, stderr, progress, (disco, r), res)
+
+
+def run_splashos(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
+                 progress: Progress | None, run_fn: RunFn = run_kernel) -> RunReport:
+    """A program linked with SPLASHOS (docs/splashos.md) in `spec.vms` Disco VMs;
+    each VM's console goes out line by line, tagged with its name, when the run is over."""
+    argv = list(spec.argv)
+    try:
+        res, disco, r = run_splashos_vms(spec.program, argv, vms=spec.vms or 1, cpus=spec.cpus or 1,
+                                         mem_mb=_vm_mem(spec), machine=spec.machine, mode=spec.sim_mode,
+                                         max_insns=spec.max_insns, progress=progress, run_fn=run_fn)
+    except RunStopped as e:
+        return _vms_report(spec, argv, stdout, stderr, progress, e, [_vm_outcome(vm, e.ended, vm.out) for vm in
+                                                                     e.machine.supervisor.vms])
+    return _vms_report(spec, argv, stdout, stderr, progress, (disco, r), res)
+
+
+def _vms_report(spec: RunSpec, argv: list[str], stdout: BinaryIO | None, stderr: BinaryIO | None,
+                progress: Progress | None, ran: tuple | RunStopped, res: list[VmOutcome]) -> RunReport:
+    """The report of a Disco run (`ran`: the monitor and the RunResult, or how the run was
+    stopped), the VMs' output written out tagged with their names."""
+    stop = ran if isinstance(ran, RunStopped) else None
+    disco, r = (stop.machine.supervisor, stop.result) if stop is not None else ran
     if progress is not None:
         progress.clear()
     for vm in res:
@@ -166,14 +196,15 @@ def run_disco(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
             totals[k] = totals.get(k, 0) + v
     if stop is not None:
         return _stopped(spec, stop, argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals)
-    return RunReport(spec, disco.status, r.reason, r.instructions, r.host_seconds, disco.m, cfg, spec.sim_mode,
-                     argv=argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals)
+    return RunReport(spec, disco.status, r.reason, r.instructions, r.host_seconds, disco.m, spec.machine,
+                     spec.sim_mode, argv=argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals)
 
 
-def _vm_outcome(vm, ended: str) -> VmOutcome:
+def _vm_outcome(vm, ended: str, console: bytes | None = None) -> VmOutcome:
     """What a Disco VM did until the run was stopped (`ended`): a VM still running
-    then has no status and fails with that reason."""
-    streams = getattr(vm.uart.out, "streams", {})
+    then has no status and fails with that reason.  `console`: a SPLASHOS VM's output
+    (its stdout; a guest OS's streams come from its console demultiplexer)."""
+    streams = getattr(vm.uart.out, "streams", {}) if console is None else {1: console}
     failure = vm.failure
     if failure is None and vm.status is None:
         failure = {"limit": "still running at the run's limit", "deadlock": "still running at the deadlock",
@@ -192,4 +223,4 @@ def _bytes(stdin: bytes | BinaryIO) -> bytes:
     return stdin if isinstance(stdin, (bytes, bytearray)) else stdin.read()
 
 
-RUNNERS = {"process": run_process, "bare": run_bare, "os": run_os, "disco": run_disco}
+RUNNERS = {"process": run_process, "bare": run_bare, "os": run_os, "disco": run_disco, "splashos": run_splashos}

@@ -172,7 +172,12 @@ struct inode *namei(const char *path, int *err);
 struct inode *mkpath(const char *path, u32 mode);
 struct inode *mkpath_in(struct inode *top, const char *path, u32 mode);
 /* with fs_mutex held: */
-struct inode *walk(struct inode *start, const char *path, int parent, char *last, int *err);
+struct inode *walk(struct inode *start, const char *path, int flags, char *last, int *err);
+int v_path(struct inode *ip, char *out, u32 cap);
+void inode_free(struct inode *ip);
+int v_readlink(struct inode *ip, char *buf, u32 n);
+int v_symlink(struct inode *dp, const char *name, const char *target);
+int v_link(struct inode *dp, const char *name, struct inode *ip);
 int v_read(struct inode *ip, void *buf, u32 off, u32 n);
 int v_write(struct inode *ip, const void *buf, u32 off, u32 n);
 int v_truncate(struct inode *ip, u32 len);
@@ -190,6 +195,7 @@ int ramfs_write(struct inode *ip, const void *buf, u32 off, u32 n);
 int ramfs_truncate(struct inode *ip, u32 len);
 struct inode *ramfs_lookup(struct inode *dp, const char *name, int *err);
 int ramfs_create(struct inode *dp, const char *name, u32 mode, struct inode **out);
+int ramfs_link(struct inode *dp, const char *name, struct inode *ip);
 int ramfs_unlink(struct inode *dp, const char *name, struct inode *ip, int isdir);
 int ramfs_rename(struct inode *odp, const char *on, struct inode *ndp, const char *nn,
                  struct inode *ip, struct inode *dst);
@@ -205,10 +211,20 @@ int flash_write(struct inode *ip, const void *buf, u32 off, u32 n);
 int flash_truncate(struct inode *ip, u32 len);
 struct inode *flash_lookup(struct inode *dp, const char *name, int *err);
 int flash_create(struct inode *dp, const char *name, u32 mode, struct inode **out);
+int flash_symlink(struct inode *dp, const char *name, const char *target);
+int flash_readlink(struct inode *ip, char *buf, u32 n);
+int flash_link(struct inode *dp, const char *name, struct inode *ip);
+void flash_statfs(u32 *blocks, u32 *bfree, u32 *files, u32 *ffree);
 int flash_unlink(struct inode *dp, const char *name, struct inode *ip, int isdir);
 int flash_rename(struct inode *odp, const char *on, struct inode *ndp, const char *nn,
                  struct inode *ip, struct inode *dst);
 int flash_readdir(struct inode *dp, u64 *cookie, char *name, u32 *ino, int *type);
+
+/* procfs.c */
+void procfs_init(void);
+int procfs_hidden(struct inode *ip);
+int procfs_readlink(struct inode *ip, char *buf, u32 n);
+long procfs_read(struct file *f, u32 ubuf, u32 n);
 
 /* initrd.c */
 void initrd_load(void);
@@ -233,6 +249,10 @@ void pipe_close(struct pipe *p, int writer);
 long pipe_read(struct file *f, u32 ubuf, u32 n);
 long pipe_write(struct file *f, const u8 *kbuf, u32 ubuf, u32 n);
 u32 pipe_nread(struct pipe *p);
+u32 pipe_poll(struct file *f);
+
+/* poll.c */
+void poll_wake(void);
 
 /* dev.c */
 void dev_populate(struct inode *dev);
@@ -266,5 +286,10 @@ SYSCALL(fstatat64); SYSCALL(statx); SYSCALL(getdents64); SYSCALL(mkdir); SYSCALL
 SYSCALL(unlink); SYSCALL(rmdir); SYSCALL(unlinkat); SYSCALL(rename); SYSCALL(renameat);
 SYSCALL(getcwd); SYSCALL(chdir); SYSCALL(fchdir); SYSCALL(access); SYSCALL(faccessat);
 SYSCALL(ftruncate64); SYSCALL(truncate64); SYSCALL(umask); SYSCALL(readlink);
+SYSCALL(readlinkat); SYSCALL(lstat64); SYSCALL(symlink); SYSCALL(symlinkat); SYSCALL(link);
+SYSCALL(linkat); SYSCALL(statfs64); SYSCALL(fstatfs64);
+/* poll.c */
+SYSCALL(poll); SYSCALL(ppoll); SYSCALL(ppoll_time64); SYSCALL(_newselect); SYSCALL(pselect6);
+SYSCALL(pselect6_time64);
 #undef SYSCALL
 #endif

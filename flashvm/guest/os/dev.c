@@ -1,5 +1,6 @@
 /*
- * dev.c -- device files: the console, /dev/null, the network interfaces,
+ * dev.c -- device files: the console (also /dev/tty), /dev/null,
+ * /dev/zero, /dev/urandom (and /dev/random), the network interfaces,
  * the MAGIC counters and the disks (block devices), and the /dev nodes for
  * them.  A character device's minor number (inode rdev) picks the device.
  */
@@ -10,8 +11,16 @@ void dev_populate(struct inode *dev)
 {
     struct inode *c = mkpath_in(dev, "console", S_IFCHR | 0620);
     c->rdev = DEV_CONSOLE;
+    struct inode *tty = mkpath_in(dev, "tty", S_IFCHR | 0666);
+    tty->rdev = DEV_CONSOLE;
     struct inode *nul = mkpath_in(dev, "null", S_IFCHR | 0666);
     nul->rdev = DEV_NULL;
+    struct inode *zero = mkpath_in(dev, "zero", S_IFCHR | 0666);
+    zero->rdev = DEV_ZERO;
+    struct inode *ur = mkpath_in(dev, "urandom", S_IFCHR | 0666);
+    ur->rdev = DEV_URANDOM;
+    struct inode *rnd = mkpath_in(dev, "random", S_IFCHR | 0666);
+    rnd->rdev = DEV_URANDOM;
     for (unsigned k = 0; k < net_count(); k++) {
         char name[24];
         snprintf(name, sizeof name, "net%u", k);
@@ -67,9 +76,40 @@ long console_write(struct file *f, const u8 *kbuf, u32 ubuf, u32 n)
 }
 
 /* ------------------------------------------------------------ character devices */
+/* /dev/urandom: a PRNG (splitmix64) with the same seed at every boot, so a
+ * run repeats exactly */
+static u64 rand_state = 0x466C617368564D21ULL;
+static struct spinlock rand_lock = SPINLOCK_INIT("urandom");
+
+static long fill_read(u32 ubuf, u32 n, int random)
+{
+    u8 tmp[256];
+    u32 done = 0;
+    while (done < n) {
+        u32 k = MIN(n - done, sizeof tmp);
+        if (!random) {
+            memset(tmp, 0, k);
+        } else {
+            spin_lock(&rand_lock);
+            for (u32 i = 0; i < k; i += 8) {
+                u64 z = (rand_state += 0x9E3779B97F4A7C15ULL);
+                z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+                z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+                z ^= z >> 31;
+                memcpy(tmp + i, &z, MIN(8, k - i));
+            }
+            spin_unlock(&rand_lock);
+        }
+        if (copyout(current()->mm, ubuf + done, tmp, k)) return done ? (long)done : -EFAULT;
+        done += k;
+    }
+    return done;
+}
+
 long chr_read(struct file *f, u32 ubuf, u32 n)
 {
     struct inode *ip = f->ip;
+    if (ip->rdev == DEV_ZERO || ip->rdev == DEV_URANDOM) return fill_read(ubuf, n, ip->rdev == DEV_URANDOM);
     if (IS_DEV_NET(ip->rdev)) return net_recv(ip->rdev - DEV_NET0, ubuf, n, f->flags & O_NONBLOCK);
     if (ip->rdev == DEV_MAGIC) {
         long r = magic_read(f->off, ubuf, n);
@@ -83,7 +123,7 @@ long chr_write(struct file *f, u32 ubuf, u32 n)
 {
     struct inode *ip = f->ip;
     if (IS_DEV_NET(ip->rdev)) return net_send(ip->rdev - DEV_NET0, ubuf, n);
-    return ip->rdev == DEV_NULL ? (long)n : -EINVAL;
+    return ip->rdev == DEV_NULL || ip->rdev == DEV_ZERO || ip->rdev == DEV_URANDOM ? (long)n : -EINVAL;
 }
 
 /* ------------------------------------------------------------ block devices */

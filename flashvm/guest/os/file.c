@@ -112,6 +112,7 @@ long file_read(struct file *f, u32 ubuf, u32 n)
         if (S_ISDIR(ip->mode)) return -EISDIR;
         if (S_ISCHR(ip->mode)) return chr_read(f, ubuf, n);
         if (S_ISBLK(ip->mode)) return blk_rw(f, ubuf, n, 0);
+        if (ip->proc) return procfs_read(f, ubuf, n);
         u32 done = 0;
         u8 *tmp = page_alloc();
         if (!tmp) return -ENOMEM;

@@ -21,6 +21,7 @@
 #define S_ISDIR(m) (((m) & S_IFMT) == S_IFDIR)
 #define S_ISREG(m) (((m) & S_IFMT) == S_IFREG)
 #define S_ISCHR(m) (((m) & S_IFMT) == S_IFCHR)
+#define S_ISLNK(m) (((m) & S_IFMT) == S_IFLNK)
 
 #define O_ACCMODE   3
 #define O_RDONLY    0
@@ -32,15 +33,23 @@
 #define O_TRUNC     0x0200
 #define O_EXCL      0x0400
 #define O_DIRECTORY 0x10000
+#define O_NOFOLLOW  0x20000
 #define O_CLOEXEC   0x80000
 #define AT_FDCWD    (-100)
 #define AT_SYMLINK_NOFOLLOW 0x100
 #define AT_REMOVEDIR 0x200
+#define AT_SYMLINK_FOLLOW 0x400
 #define AT_EMPTY_PATH 0x1000
 
-#define NAME_MAX 63
+#define NAME_MAX 255
 #define PATH_MAX 256
 #define NOFILE 64
+#define MAXSYMLINKS 40      /* symbolic links followed in one lookup, then ELOOP */
+
+/* walk() flags: stop before the last component; do not follow a symbolic
+ * link in the last component (a trailing slash still follows it) */
+#define WALK_PARENT   1
+#define WALK_NOFOLLOW 2
 
 struct rdent;
 struct inode {
@@ -62,6 +71,11 @@ struct inode {
     struct inode *mounted;  /* a file system is mounted on this directory */
     struct inode *covered;  /* root of a mounted file system: its mount point */
     struct inode *hnext;    /* flashfs inode cache */
+    /* the directory and name it was first found under (a counted reference
+     * and a kmalloc'd string): how /proc names files */
+    struct inode *hint_dir;
+    char *hint_name;
+    int proc;               /* a /proc node: its kind (procfs.c), 0 = none */
 };
 
 struct pipe;
@@ -90,6 +104,8 @@ struct files {
 #define DEV_CONSOLE 1
 #define DEV_NULL    3
 #define DEV_MAGIC   4
+#define DEV_ZERO    5
+#define DEV_URANDOM 9
 #define DEV_NET0    0x10         /* net0 .. net3 */
 #define IS_DEV_NET(rdev) ((rdev) >= DEV_NET0 && (rdev) < DEV_NET0 + 4)
 

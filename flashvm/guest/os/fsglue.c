@@ -50,7 +50,7 @@ struct inode *flash_iget(u32 ino)
     return ip;
 }
 
-/* forget an inode that has no links and no references left */
+/* forget an inode that has no links and no references left (vfs.c inode_free) */
 void flash_release(struct inode *ip)
 {
     for (struct inode **pp = &icache; *pp; pp = &(*pp)->hnext)
@@ -100,6 +100,35 @@ int flash_create(struct inode *dp, const char *name, u32 mode, struct inode **ou
     return *out ? 0 : -ENOMEM;
 }
 
+int flash_symlink(struct inode *dp, const char *name, const char *target)
+{
+    u32 ino;
+    int r = ferr(fs_symlink(ffs, dp->ino, name, target, &ino));
+    if (!r) frefresh(dp);
+    return r;
+}
+
+int flash_readlink(struct inode *ip, char *buf, u32 n)
+{
+    return ferr(fs_readlink(ffs, ip->ino, buf, n));
+}
+
+/* a hard link: `name` in `dp` for the non-directory `ip` */
+int flash_link(struct inode *dp, const char *name, struct inode *ip)
+{
+    int r = ferr(fs_link(ffs, ip->ino, dp->ino, name));
+    if (r) return r;
+    frefresh(dp);
+    frefresh(ip);
+    return 0;
+}
+
+/* block and inode counts for statfs */
+void flash_statfs(u32 *blocks, u32 *bfree, u32 *files, u32 *ffree)
+{
+    fs_statfs(ffs, blocks, bfree, files, ffree);
+}
+
 /* `ip` is `name` in `dp`, of the kind the caller asked for */
 int flash_unlink(struct inode *dp, const char *name, struct inode *ip, int isdir)
 {
@@ -107,7 +136,7 @@ int flash_unlink(struct inode *dp, const char *name, struct inode *ip, int isdir
     if (r) return r;
     frefresh(dp);
     frefresh(ip);
-    if (ip->nlink == 0 && ip->refs == 0) flash_release(ip);
+    if (ip->nlink == 0 && ip->refs == 0) inode_free(ip);
     return 0;
 }
 
@@ -121,7 +150,7 @@ int flash_rename(struct inode *odp, const char *on, struct inode *ndp, const cha
     frefresh(ndp);
     if (dst && dst != ip) {
         frefresh(dst);
-        if (dst->nlink == 0 && dst->refs == 0) flash_release(dst);
+        if (dst->nlink == 0 && dst->refs == 0) inode_free(dst);
     }
     return 0;
 }

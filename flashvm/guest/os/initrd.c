@@ -27,7 +27,7 @@ void initrd_load(void)
         name[k] = 0;
         off += 12 + ((nlen + 3) & ~3);
         struct inode *ip = mkpath(name, mode);
-        if (S_ISREG(mode)) {
+        if (S_ISREG(mode) || S_ISLNK(mode)) {     /* a link's data is its target */
             if (ip->flash) {
                 v_truncate(ip, 0);
                 v_write(ip, b + off, 0, size);

@@ -17,6 +17,7 @@ void pipe_close(struct pipe *p, int writer)
     if (writer) p->writers--; else p->readers--;
     int dead = p->readers == 0 && p->writers == 0;
     wakeup(p);
+    poll_wake();
     spin_unlock(&p->lock);
     if (dead) kfree(p);
 }
@@ -43,6 +44,7 @@ long pipe_read(struct file *f, u32 ubuf, u32 n)
         spin_lock(&p->lock);
     }
     wakeup(p);
+    poll_wake();
     spin_unlock(&p->lock);
     return done;
 }
@@ -79,6 +81,7 @@ long pipe_write(struct file *f, const u8 *kbuf, u32 ubuf, u32 n)
             p->buf[p->w++ % PIPE_SIZE] = tmp[i];
         done += k;
         wakeup(p);
+        poll_wake();
     }
     spin_unlock(&p->lock);
     return done;
@@ -104,4 +107,22 @@ int pipe_alloc(struct file **rf, struct file **wf)
 u32 pipe_nread(struct pipe *p)
 {
     return p->w - p->r;
+}
+
+/* what poll reports for this end (POLLIN/POLLHUP for the reader,
+ * POLLOUT/POLLERR for the writer) */
+u32 pipe_poll(struct file *f)
+{
+    struct pipe *p = f->pipe;
+    u32 m = 0;
+    spin_lock(&p->lock);
+    if ((f->flags & O_ACCMODE) == O_RDONLY) {
+        if (p->r != p->w) m |= 0x0041;          /* POLLIN | POLLRDNORM */
+        if (p->writers == 0) m |= 0x0010;       /* POLLHUP */
+    } else {
+        if (p->w - p->r < PIPE_SIZE) m |= 0x0004;   /* POLLOUT */
+        if (p->readers == 0) m |= 0x0008;       /* POLLERR */
+    }
+    spin_unlock(&p->lock);
+    return m;
 }

@@ -164,13 +164,13 @@ static void dir_unlink_ent(struct inode *dp, const char *name)
             dp->size--;
             kfree(d);
             if (ip->nlink == 0 && ip->refs == 0)
-                ramfs_free(ip);
+                inode_free(ip);
             return;
         }
     }
 }
 
-/* an inode with no links and no references left */
+/* an inode with no links and no references left (vfs.c inode_free) */
 void ramfs_free(struct inode *ip)
 {
     inode_free_data(ip);
@@ -195,6 +195,14 @@ int ramfs_create(struct inode *dp, const char *name, u32 mode, struct inode **ou
     if (r) { kfree(ip); return r; }
     *out = ip;
     return 0;
+}
+
+/* a hard link: `name` in `dp` for the non-directory `ip` */
+int ramfs_link(struct inode *dp, const char *name, struct inode *ip)
+{
+    int r = dir_link(dp, name, ip);
+    if (!r) ip->ctime_ns = uptime_ns();
+    return r;
 }
 
 /* `ip` is `name` in `dp`, of the kind the caller asked for */
@@ -246,7 +254,8 @@ int ramfs_readdir(struct inode *dp, u64 *cookie, char *name, u32 *ino, int *type
         if (!d) return 0;
         strcpy(name, d->name);
         *ino = d->ip->ino;
-        *type = S_ISDIR(d->ip->mode) ? 4 : S_ISCHR(d->ip->mode) ? 2 : S_ISBLK(d->ip->mode) ? 6 : 8;
+        u32 m = d->ip->mode;
+        *type = S_ISDIR(m) ? 4 : S_ISCHR(m) ? 2 : S_ISBLK(m) ? 6 : S_ISLNK(m) ? 10 : 8;
     }
     *cookie = pos + 1;
     return 1;

@@ -56,7 +56,7 @@ static const struct syscall syscalls[NR_LAST - NR_syscall + 1] = {
     SYS(lseek, 3), SYS(_llseek, 5), SYS(dup, 1), SYS(dup2, 2), SYS(dup3, 3),
     SYS_AS(fcntl, sys_fcntl, 3), SYS_AS(fcntl64, sys_fcntl, 3),
     SYS(pipe, 0), SYS(pipe2, 2), SYS(ioctl, 3),
-    SYS(fstat64, 2), SYS(stat64, 2), SYS_AS(lstat64, sys_stat64, 2),
+    SYS(fstat64, 2), SYS(stat64, 2), SYS(lstat64, 2),
     SYS(fstatat64, 4), SYS(statx, 5), SYS(getdents64, 3),
     SYS(mkdir, 2), SYS(mkdirat, 3), SYS(unlink, 1), SYS(rmdir, 1), SYS(unlinkat, 3),
     SYS(rename, 2), SYS(renameat, 4), SYS_AS(renameat2, sys_renameat, 5),
@@ -64,7 +64,11 @@ static const struct syscall syscalls[NR_LAST - NR_syscall + 1] = {
     SYS(access, 2), SYS(faccessat, 3), SYS_AS(faccessat2, sys_faccessat, 3),
     SYS(ftruncate64, 3), SYS(truncate64, 3),
     SYS_AS(fsync, sys_zero, 0), SYS_AS(fdatasync, sys_zero, 0), SYS_AS(sync, sys_zero, 0),
-    SYS(umask, 0), SYS(readlink, 0), SYS_AS(readlinkat, sys_readlink, 0),
+    SYS(umask, 0), SYS(readlink, 3), SYS(readlinkat, 4),
+    SYS(symlink, 2), SYS(symlinkat, 3), SYS(link, 2), SYS(linkat, 5),
+    SYS(statfs64, 3), SYS(fstatfs64, 3),
+    SYS(poll, 3), SYS(ppoll, 5), SYS(ppoll_time64, 5), SYS(_newselect, 5),
+    SYS(pselect6, 6), SYS(pselect6_time64, 6),
     /* permissions, owners and times are not kept */
     SYS_AS(chmod, sys_zero, 0), SYS_AS(fchmod, sys_zero, 0), SYS_AS(fchmodat, sys_zero, 0),
     SYS_AS(chown, sys_zero, 0), SYS_AS(lchown, sys_zero, 0), SYS_AS(fchown, sys_zero, 0),
@@ -78,8 +82,8 @@ static const struct syscall syscalls[NR_LAST - NR_syscall + 1] = {
     SYS_AS(fsetxattr, sys_no_xattr, 0), SYS_AS(removexattr, sys_no_xattr, 0),
     SYS_AS(lremovexattr, sys_no_xattr, 0), SYS_AS(fremovexattr, sys_no_xattr, 0),
     /* not implemented, with more than four arguments */
-    SYS_NONE(waitid, 5), SYS_NONE(preadv, 5), SYS_NONE(pwritev, 5), SYS_NONE(ppoll, 5),
-    SYS_NONE(pselect6, 6), SYS_NONE(sendto, 6), SYS_NONE(recvfrom, 6), SYS_NONE(ipc, 6),
+    SYS_NONE(waitid, 5), SYS_NONE(preadv, 5), SYS_NONE(pwritev, 5),
+    SYS_NONE(sendto, 6), SYS_NONE(recvfrom, 6), SYS_NONE(ipc, 6),
     SYS_NONE(splice, 6),
 };
 

@@ -76,6 +76,24 @@ static int getpath(u32 upath, char *buf)
     return 0;
 }
 
+/* The directory where open(O_CREAT) makes `path` and the name in `last`:
+ * a dangling symbolic link in the last component names the file to make. */
+static struct inode *create_parent(struct inode *start, const char *path, char *last, int *err)
+{
+    char target[PATH_MAX];
+    struct inode *dp = walk(start, path, WALK_PARENT, last, err);
+    for (int links = 0; dp; links++) {
+        struct inode *l = v_lookup(dp, last, err);
+        if (!l || !S_ISLNK(l->mode)) break;
+        if (links >= MAXSYMLINKS) { *err = -ELOOP; return NULL; }
+        int n = v_readlink(l, target, sizeof target - 1);
+        if (n < 0) { *err = n; return NULL; }
+        target[n] = 0;
+        dp = walk(dp, target, WALK_PARENT, last, err);
+    }
+    return dp;
+}
+
 static long do_openat(int dirfd, u32 upath, u32 flags, u32 mode)
 {
     char path[PATH_MAX], last[NAME_MAX + 1];
@@ -85,9 +103,11 @@ static long do_openat(int dirfd, u32 upath, u32 flags, u32 mode)
     FS_LOCK();
     struct inode *start = cwd_of(dirfd, &err);
     if (!start) { FS_UNLOCK(); return err; }
-    struct inode *ip = walk(start, path, 0, NULL, &err);
+    /* O_CREAT | O_EXCL does not follow a link: the link exists */
+    int excl = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+    struct inode *ip = walk(start, path, (flags & O_NOFOLLOW) || excl ? WALK_NOFOLLOW : 0, NULL, &err);
     if (!ip && err == -ENOENT && (flags & O_CREAT)) {
-        struct inode *dp = walk(start, path, 1, last, &err);
+        struct inode *dp = create_parent(start, path, last, &err);
         if (!dp) { FS_UNLOCK(); return err; }
         if (!strcmp(last, ".") || !strcmp(last, "..")) { FS_UNLOCK(); return -EISDIR; }
         err = v_create(dp, last, S_IFREG | (mode & 07777), &ip);
@@ -95,10 +115,11 @@ static long do_openat(int dirfd, u32 upath, u32 flags, u32 mode)
     } else if (!ip) {
         FS_UNLOCK();
         return err;
-    } else if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
+    } else if (excl) {
         FS_UNLOCK();
         return -EEXIST;
     }
+    if (S_ISLNK(ip->mode)) { FS_UNLOCK(); return -ELOOP; }     /* O_NOFOLLOW */
     if (S_ISDIR(ip->mode) && (flags & O_ACCMODE) != O_RDONLY) { FS_UNLOCK(); return -EISDIR; }
     if ((flags & O_DIRECTORY) && !S_ISDIR(ip->mode)) { FS_UNLOCK(); return -ENOTDIR; }
     if ((flags & O_TRUNC) && S_ISREG(ip->mode) && (flags & O_ACCMODE) != O_RDONLY)
@@ -291,7 +312,10 @@ static long do_chdir(u32 upath)
     if (!ip) return err;
     if (!S_ISDIR(ip->mode)) { iput(ip); return -ENOTDIR; }
     struct files *fs = current()->files;
-    err = path_join(fs->cwdpath, path, canon);
+    FS_LOCK();
+    err = v_path(ip, canon, sizeof canon) < 0;     /* through links: the real path */
+    FS_UNLOCK();
+    if (err) err = path_join(fs->cwdpath, path, canon);
     if (err) { iput(ip); return err; }
     struct inode *old = fs->cwd;
     fs->cwd = ip;
@@ -314,7 +338,8 @@ static long do_fstatat(int dirfd, u32 upath, u32 ubuf, int flags, int statx)
     }
     FS_LOCK();
     struct inode *start = cwd_of(dirfd, &err);
-    struct inode *ip = start ? walk(start, path, 0, NULL, &err) : NULL;
+    int wf = (flags & AT_SYMLINK_NOFOLLOW) ? WALK_NOFOLLOW : 0;
+    struct inode *ip = start ? walk(start, path, wf, NULL, &err) : NULL;
     if (ip) idup(ip);
     FS_UNLOCK();
     if (!ip) return err;
@@ -498,8 +523,8 @@ long sys_fstat64(u32 *a, struct tf *tf)
     return vfs_stat(f->type == F_INODE ? f->ip : NULL, f, a[1], 0);
 }
 
-/* stat64 and lstat64 (there are no symbolic links) */
 long sys_stat64(u32 *a, struct tf *tf) { return do_fstatat(AT_FDCWD, a[0], a[1], 0, 0); }
+long sys_lstat64(u32 *a, struct tf *tf) { return do_fstatat(AT_FDCWD, a[0], a[1], AT_SYMLINK_NOFOLLOW, 0); }
 long sys_fstatat64(u32 *a, struct tf *tf) { return do_fstatat(a[0], a[1], a[2], a[3], 0); }
 long sys_statx(u32 *a, struct tf *tf) { return do_fstatat(a[0], a[1], a[4], a[2], 1); }
 long sys_getdents64(u32 *a, struct tf *tf) { return do_getdents64(a[0], a[1], a[2]); }
@@ -525,8 +550,20 @@ long sys_chdir(u32 *a, struct tf *tf) { return do_chdir(a[0]); }
 
 long sys_fchdir(u32 *a, struct tf *tf)
 {
-    if (!fd_get(a[0])) return -EBADF;
-    return -ENOSYS;
+    struct file *f = fd_get(a[0]);
+    if (!f) return -EBADF;
+    if (f->type != F_INODE || !S_ISDIR(f->ip->mode)) return -ENOTDIR;
+    char canon[PATH_MAX];
+    FS_LOCK();
+    int r = v_path(f->ip, canon, sizeof canon);
+    FS_UNLOCK();
+    if (r < 0) return r;
+    struct files *fs = current()->files;
+    struct inode *old = fs->cwd;
+    fs->cwd = idup(f->ip);
+    strcpy(fs->cwdpath, canon);
+    iput(old);
+    return 0;
 }
 
 /* the file exists (everyone may do everything) */
@@ -573,5 +610,112 @@ long sys_truncate64(u32 *a, struct tf *tf)
 }
 
 long sys_umask(u32 *a, struct tf *tf) { return 022; }
-/* readlink, readlinkat: there are no symbolic links */
-long sys_readlink(u32 *a, struct tf *tf) { return -EINVAL; }
+
+/* ------------------------------------------------------------ links */
+static long do_readlinkat(int dirfd, u32 upath, u32 ubuf, int cap)
+{
+    char path[PATH_MAX], target[PATH_MAX];
+    int err = getpath(upath, path);
+    if (err) return err;
+    if (cap <= 0) return -EINVAL;
+    FS_LOCK();
+    struct inode *start = cwd_of(dirfd, &err);
+    struct inode *ip = start ? walk(start, path, WALK_NOFOLLOW, NULL, &err) : NULL;
+    int n = ip ? v_readlink(ip, target, sizeof target) : err;
+    FS_UNLOCK();
+    if (n < 0) return n;
+    n = MIN(n, cap);
+    return copyout(current()->mm, ubuf, target, n) ? -EFAULT : n;
+}
+
+static long do_symlinkat(u32 utarget, int dirfd, u32 upath)
+{
+    char target[PATH_MAX], path[PATH_MAX], last[NAME_MAX + 1];
+    int err = getpath(utarget, target);
+    if (!err) err = getpath(upath, path);
+    if (err) return err;
+    if (!target[0] || !path[0]) return -ENOENT;
+    FS_LOCK();
+    struct inode *start = cwd_of(dirfd, &err);
+    struct inode *dp = start ? walk(start, path, WALK_PARENT, last, &err) : NULL;
+    if (dp && v_lookup(dp, last, &err)) err = -EEXIST;
+    else if (dp) err = v_symlink(dp, last, target);
+    FS_UNLOCK();
+    return err == -EINVAL ? -EEXIST : err;
+}
+
+static long do_linkat(int od, u32 uold, int nd, u32 unew, int flags)
+{
+    char op[PATH_MAX], np[PATH_MAX], last[NAME_MAX + 1];
+    int err = getpath(uold, op);
+    if (!err) err = getpath(unew, np);
+    if (err) return err;
+    FS_LOCK();
+    struct inode *s1 = cwd_of(od, &err);
+    int wf = (flags & AT_SYMLINK_FOLLOW) ? 0 : WALK_NOFOLLOW;
+    struct inode *ip = s1 ? walk(s1, op, wf, NULL, &err) : NULL;
+    struct inode *s2 = ip ? cwd_of(nd, &err) : NULL;
+    struct inode *dp = s2 ? walk(s2, np, WALK_PARENT, last, &err) : NULL;
+    if (dp && v_lookup(dp, last, &err)) err = -EEXIST;
+    else if (dp) err = v_link(dp, last, ip);
+    FS_UNLOCK();
+    return err == -EINVAL && ip ? -EEXIST : err;
+}
+
+long sys_readlink(u32 *a, struct tf *tf) { return do_readlinkat(AT_FDCWD, a[0], a[1], a[2]); }
+long sys_readlinkat(u32 *a, struct tf *tf) { return do_readlinkat(a[0], a[1], a[2], a[3]); }
+long sys_symlink(u32 *a, struct tf *tf) { return do_symlinkat(a[0], AT_FDCWD, a[1]); }
+long sys_symlinkat(u32 *a, struct tf *tf) { return do_symlinkat(a[0], a[1], a[2]); }
+long sys_link(u32 *a, struct tf *tf) { return do_linkat(AT_FDCWD, a[0], AT_FDCWD, a[1], 0); }
+long sys_linkat(u32 *a, struct tf *tf) { return do_linkat(a[0], a[1], a[2], a[3], a[4]); }
+
+/* ------------------------------------------------------------ statfs */
+/* struct statfs64 of MIPS (f_files and f_ffree before f_bavail) */
+static long put_statfs(struct inode *ip, u32 sz, u32 ubuf)
+{
+    u32 blocks, bfree, files, ffree, type;
+    if (ip && ip->flash) {
+        FS_LOCK();
+        flash_statfs(&blocks, &bfree, &files, &ffree);
+        FS_UNLOCK();
+        type = 0x53464C46;           /* flashfs's magic */
+    } else {                         /* ramfs: memory is its space */
+        blocks = ram_bytes / PAGE_SIZE;
+        bfree = pages_free();
+        files = blocks;
+        ffree = bfree;
+        type = ip && ip->proc ? 0x9FA0 : 0x858458F6;     /* PROC_SUPER_MAGIC, RAMFS_MAGIC */
+    }
+    u8 b[96];
+    memset(b, 0, sizeof b);
+    put32(b, 0, type);
+    put32(b, 4, 4096);
+    put32(b, 8, 4096);
+    put64(b, 16, blocks);
+    put64(b, 24, bfree);
+    put64(b, 32, files);
+    put64(b, 40, ffree);
+    put64(b, 48, bfree);
+    put32(b, 64, NAME_MAX);
+    if (sz < 88) return -EINVAL;
+    return copyout(current()->mm, ubuf, b, MIN(sz, sizeof b)) ? -EFAULT : 0;
+}
+
+long sys_statfs64(u32 *a, struct tf *tf)
+{
+    char path[PATH_MAX];
+    int err = getpath(a[0], path);
+    if (err) return err;
+    struct inode *ip = namei(path, &err);
+    if (!ip) return err;
+    long r = put_statfs(ip, a[1], a[2]);
+    iput(ip);
+    return r;
+}
+
+long sys_fstatfs64(u32 *a, struct tf *tf)
+{
+    struct file *f = fd_get(a[0]);
+    if (!f) return -EBADF;
+    return put_statfs(f->type == F_INODE ? f->ip : NULL, a[1], a[2]);
+}

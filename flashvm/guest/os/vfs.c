@@ -22,11 +22,19 @@ void iput(struct inode *ip)
 {
     int held = mutex_held(&fs_mutex);
     if (!held) FS_LOCK();
-    if (--ip->refs == 0 && ip->nlink == 0) {
-        if (ip->flash) flash_release(ip);
-        else ramfs_free(ip);
-    }
+    if (--ip->refs == 0 && ip->nlink == 0)
+        inode_free(ip);
     if (!held) FS_UNLOCK();
+}
+
+/* an inode with no links and no references left */
+void inode_free(struct inode *ip)
+{
+    struct inode *dp = ip->hint_dir;
+    kfree(ip->hint_name);
+    if (ip->flash) flash_release(ip);
+    else ramfs_free(ip);
+    if (dp) iput(dp);
 }
 
 /* ------------------------------------------------------------ VFS operations
@@ -65,12 +73,44 @@ struct inode *v_lookup(struct inode *dp, const char *name, int *err)
     } else {
         if (!strcmp(name, "..")) return dp->parent ? dp->parent : dp;
         ip = ramfs_lookup(dp, name, err);
+        if (ip && ip->proc && procfs_hidden(ip)) { *err = -ENOENT; return NULL; }
     }
     return ip ? mounted_on(ip) : NULL;
 }
 
+/* the target of the symbolic link `ip` (not NUL-terminated); its length */
+int v_readlink(struct inode *ip, char *buf, u32 n)
+{
+    if (!S_ISLNK(ip->mode)) return -EINVAL;
+    if (ip->proc) return procfs_readlink(ip, buf, n);
+    return ip->flash ? flash_readlink(ip, buf, n) : ramfs_read(ip, buf, 0, n);
+}
+
+int v_symlink(struct inode *dp, const char *name, const char *target)
+{
+    if (dp->proc) return -EACCES;
+    if (dp->flash) return flash_symlink(dp, name, target);
+    struct inode *ip;
+    int r = ramfs_create(dp, name, S_IFLNK | 0777, &ip);
+    if (r) return r;
+    u32 n = strlen(target);
+    r = ramfs_write(ip, target, 0, n);
+    if (r == (int)n) return 0;
+    ramfs_unlink(dp, name, ip, 0);
+    return r < 0 ? r : -ENOSPC;
+}
+
+/* a new name `name` in `dp` for the non-directory `ip` */
+int v_link(struct inode *dp, const char *name, struct inode *ip)
+{
+    if (S_ISDIR(ip->mode)) return -EPERM;
+    if (dp->flash != ip->flash || dp->proc || ip->proc) return -EXDEV;
+    return dp->flash ? flash_link(dp, name, ip) : ramfs_link(dp, name, ip);
+}
+
 int v_create(struct inode *dp, const char *name, u32 mode, struct inode **out)
 {
+    if (dp->proc) return -EACCES;
     return dp->flash ? flash_create(dp, name, mode, out) : ramfs_create(dp, name, mode, out);
 }
 
@@ -78,6 +118,7 @@ int v_unlink(struct inode *dp, const char *name, int isdir)
 {
     int err;
     if (!strcmp(name, ".") || !strcmp(name, "..")) return isdir ? -EINVAL : -EISDIR;
+    if (dp->proc) return -EACCES;
     struct inode *ip = v_lookup(dp, name, &err);
     if (!ip) return err;
     if (ip->covered) return -EBUSY;
@@ -90,6 +131,7 @@ int v_rename(struct inode *odp, const char *on, struct inode *ndp, const char *n
 {
     int err;
     if (odp->flash != ndp->flash) return -EXDEV;
+    if (odp->proc || ndp->proc) return -EACCES;
     struct inode *ip = v_lookup(odp, on, &err);
     if (!ip) return err;
     if (!strcmp(on, ".") || !strcmp(on, "..") || !strcmp(nn, ".") || !strcmp(nn, "..")) return -EBUSY;
@@ -100,7 +142,12 @@ int v_rename(struct inode *odp, const char *on, struct inode *ndp, const char *n
 /* one directory entry at *cookie; 1 = got one, 0 = end */
 int v_readdir(struct inode *dp, u64 *cookie, char *name, u32 *ino, int *type)
 {
-    return dp->flash ? flash_readdir(dp, cookie, name, ino, type) : ramfs_readdir(dp, cookie, name, ino, type);
+    if (dp->flash) return flash_readdir(dp, cookie, name, ino, type);
+    for (;;) {
+        int r = ramfs_readdir(dp, cookie, name, ino, type);
+        int err;
+        if (r <= 0 || !dp->proc || v_lookup(dp, name, &err)) return r;
+    }
 }
 
 int inode_read(struct inode *ip, void *buf, u32 off, u32 n)
@@ -122,18 +169,36 @@ int inode_write(struct inode *ip, const void *buf, u32 off, u32 n)
 }
 
 /* ------------------------------------------------------------ path lookup */
-/* Walk `path` from `start`; with `parent`, stop before the last component
- * and copy it to `last`.  fs_mutex held. */
-struct inode *walk(struct inode *start, const char *path, int parent, char *last, int *err)
+/* remember the first directory and name `ip` was found under */
+static void set_hint(struct inode *dp, const char *name, struct inode *ip)
 {
-    struct inode *ip = (path[0] == '/') ? rootdir : start;
-    char name[NAME_MAX + 1];
-    const char *p = path;
+    if (ip->hint_dir || ip == dp || ip == rootdir || !strcmp(name, ".."))
+        return;
+    u32 n = strlen(name) + 1;
+    char *s = kmalloc(n);
+    if (!s) return;
+    memcpy(s, name, n);
+    ip->hint_name = s;
+    ip->hint_dir = idup(dp);
+}
+
+/* Walk `path` from `start`, following symbolic links (relative ones from
+ * the directory holding the link; at most MAXSYMLINKS, then ELOOP).  With
+ * WALK_PARENT, stop before the last component and copy it to `last`; with
+ * WALK_NOFOLLOW, a link in the last component is returned itself.
+ * fs_mutex held. */
+struct inode *walk(struct inode *start, const char *path, int flags, char *last, int *err)
+{
+    char buf[PATH_MAX], link[PATH_MAX], name[NAME_MAX + 1];
+    int links = 0;
     *err = 0;
+    if (strlcpy(buf, path, sizeof buf) >= sizeof buf) { *err = -ENAMETOOLONG; return NULL; }
+    struct inode *ip = (buf[0] == '/') ? rootdir : start;
+    const char *p = buf;
     for (;;) {
         while (*p == '/') p++;
         if (!*p) {
-            if (parent) { *err = -EINVAL; return NULL; }
+            if (flags & WALK_PARENT) { *err = -EINVAL; return NULL; }
             return ip;
         }
         const char *q = p;
@@ -144,15 +209,53 @@ struct inode *walk(struct inode *start, const char *path, int parent, char *last
         const char *r = q;
         while (*r == '/') r++;
         if (!S_ISDIR(ip->mode)) { *err = -ENOTDIR; return NULL; }
-        if (parent && !*r) {
+        if ((flags & WALK_PARENT) && !*r) {
             strcpy(last, name);
             return ip;
         }
         struct inode *n = v_lookup(ip, name, err);
         if (!n) return NULL;
+        set_hint(ip, name, n);
+        if (S_ISLNK(n->mode) && (*r || *q == '/' || !(flags & WALK_NOFOLLOW))) {
+            if (++links > MAXSYMLINKS) { *err = -ELOOP; return NULL; }
+            int len = v_readlink(n, link, sizeof link);
+            if (len < 0) { *err = len; return NULL; }
+            if (len == 0) { *err = -ENOENT; return NULL; }
+            u32 rest = strlen(q);
+            if (len + rest + 1 > sizeof link) { *err = -ENAMETOOLONG; return NULL; }
+            memcpy(link + len, q, rest + 1);
+            strcpy(buf, link);
+            p = buf;
+            if (buf[0] == '/') ip = rootdir;
+            continue;               /* the target, from the link's directory */
+        }
         ip = n;
         p = q;
     }
+}
+
+/* The absolute path of `ip` from the names it was found under (each
+ * checked to still lead to it); -ENOENT when one no longer does.
+ * fs_mutex held. */
+int v_path(struct inode *ip, char *out, u32 cap)
+{
+    u32 pos = cap - 1;
+    out[pos] = 0;
+    for (int depth = 0; ip != rootdir; depth++) {
+        if (!ip->hint_dir && ip->covered) { ip = ip->covered; continue; }
+        struct inode *dp = ip->hint_dir;
+        int err;
+        if (!dp || depth > 64 || v_lookup(dp, ip->hint_name, &err) != ip) return -ENOENT;
+        u32 n = strlen(ip->hint_name);
+        if (n + 1 > pos) return -ENAMETOOLONG;
+        pos -= n;
+        memcpy(out + pos, ip->hint_name, n);
+        out[--pos] = '/';
+        ip = dp;
+    }
+    if (pos == cap - 1) out[--pos] = '/';
+    memmove(out, out + pos, cap - pos);
+    return cap - 1 - pos;
 }
 
 struct inode *namei(const char *path, int *err)
@@ -224,5 +327,6 @@ void fs_init(void)
         devmp->refs++;
     }
     dev_populate(dev);
+    procfs_init();
     initrd_load();
 }
