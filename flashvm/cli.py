@@ -11,13 +11,12 @@
     flashvm sysroot DIR PKG...            a root of Debian mipsel packages (docs/sysroot.md)
     flashvm disasm PROGRAM [--symbol main]
 
-`--machine NAME|FILE` (flash1, flash8, uma8 or a TOML config) and
-`--mode functional|timing` choose the machine and the level of detail.
-
-The guest's stdin/stdout/stderr pass through; flashvm's own words (progress, summary,
-the HDF5 path) go to stderr.  Every run's results are saved, at a limit or on SIGINT/SIGTERM
-too (docs/results.md).  Options become a RunSpec (flashvm/spec.py) that the session
-(flashvm/session) runs; flashvm modules are imported inside commands to keep --help fast.
+`--machine NAME|FILE` (flash1, flash8, uma8 or a TOML config) and `--mode functional|timing`
+choose the machine and the level of detail.  The guest's stdin/stdout/stderr pass through;
+flashvm's own words (progress, summary, the HDF5 path) go to stderr.  Every run's results
+are saved, at a limit or on SIGINT/SIGTERM too (docs/results.md).  Options become a RunSpec
+(flashvm/spec.py) that the session (flashvm/session) runs; flashvm modules are imported
+inside commands to keep --help fast.
 """
 from __future__ import annotations
 
@@ -36,6 +35,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEFAULT_RESULTS = Path("results")
+FF_HELP = "functional mode until the guest's first region of interest (roi) or N instructions, then --mode timing"
+WARMUP_HELP = "with --fast-forward: instructions of timing mode before the switch point (warm caches)"
 
 
 def _fail(msg: str, code: int = 2) -> None:
@@ -77,14 +78,15 @@ VMS_HELP = "with --os: run N copies of the guest OS in Disco's virtual machines 
 SPLASHOS_HELP = "PROGRAM is linked with SPLASHOS (docs/splashos.md): run it in Disco VMs (--vms, default 1; --cpus per VM)"
 
 
-def _run(spec, quiet: bool):
+def _run(spec, quiet: bool, fast_forward: Optional[str] = None, warmup: int = 0):
     """Run `spec` with the guest's output passed through (one-line error when it cannot
     run); a SIGINT or SIGTERM before the machine starts ends flashvm with nothing saved."""
     from flashvm.elf import ElfError
     from flashvm.machine.flash import GuestError
-    from flashvm.session import run
+    from flashvm.session import options, run
     show = not quiet and err.is_terminal
     try:
+        spec = options.with_fast_forward(spec, fast_forward, warmup)
         return run(spec, stdout=sys.stdout.buffer, stderr=sys.stderr.buffer, console=err if show else None,
                    say=None if quiet else (lambda line: err.print(line, markup=False)))
     except (ElfError, GuestError, ValueError) as e:
@@ -112,9 +114,9 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so every cleanup runs and the run's results are saved."""
     signum = 15
 
-
-def _on_sigterm(signum, frame) -> None:
-    raise _Terminated()
+    @staticmethod
+    def on_signal(signum, frame) -> None:
+        raise _Terminated()
 
 
 from flashvm.fs.cli import app as fs_app  # noqa: E402  (flashvm fs ...)
@@ -133,9 +135,7 @@ def machines(name: Optional[str] = typer.Argument(None, help="a preset or config
             typer.echo(one_line(cfg))
         return
     cfg, _ = _machine(name, "functional")
-    t = Table(title=f"machine {cfg.name}", title_justify="left")
-    for col in ("field", "value", "meaning"):
-        t.add_column(col)
+    t = Table("field", "value", "meaning", title=f"machine {cfg.name}", title_justify="left")
     for row in describe(cfg):
         t.add_row(*row)
     Console().print(t)
@@ -152,6 +152,8 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
         mode: Optional[str] = typer.Option(None, "--mode", help=MODE_HELP),
         cpus: Optional[str] = typer.Option(None, "--cpus", help="os mode: CPUs the guest OS boots on (overrides run.cpus)"),
         variant: Optional[str] = typer.Option(None, "--variant", help="os mode: kseg0 or mapped (overrides run.variant)"),
+        fast_forward: Optional[str] = typer.Option(None, "--fast-forward", help=FF_HELP),
+        warmup: int = typer.Option(0, "--warmup", help=WARMUP_HELP),
         check: bool = typer.Option(True, help="check the output against workload.toml's [check]")) -> None:
     """Build (if needed), run and check a workload; write its counters to results/."""
     from flashvm.session import exit_status, options as o, summary
@@ -165,17 +167,8 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
     except (WorkloadError, ToolchainError) as e:
         _fail(str(e))
     cfg, sim_mode = _machine(machine or w.machine, mode or w.sim_mode)
-    if w.mode != "os" and (cpus is not None or variant is not None):
-        _fail(f"{'--cpus' if cpus is not None else '--variant'} applies only to workloads with "
-              f"run.mode = \"os\" ({w.name} runs in {w.mode} mode)")
-    ncpus = o.cpus_option(cpus) if w.mode == "os" else None
-    kvariant = None
-    if w.mode == "os" and not w.vms:
-        n = ncpus if ncpus is not None else (w.cpus or 1)
-        cfg = o.os_machine(cfg, n, "--cpus" if ncpus is not None else "run.cpus")
-        kvariant = o.os_variant(variant) if variant is not None else None
-    report = _run(w.spec(exe, machine=cfg, sim_mode=sim_mode, cpus=ncpus, variant=kvariant,
-                         max_insns=max_insns, timeout_s=timeout), quiet)
+    spec = o.workload_spec(w, exe, cfg, sim_mode, cpus=cpus, variant=variant, max_insns=max_insns, timeout=timeout)
+    report = _run(spec, quiet, fast_forward, warmup)
     check = check and report.how_ended == "halted"     # a stopped run is saved, not checked
     if check and report.vms is not None:      # Disco: every VM must pass, before anything is saved
         problem = w.check_report(report)
@@ -217,7 +210,9 @@ def exec_(ctx: typer.Context,
           mode: Optional[str] = typer.Option(None, "--mode", help=MODE_HELP),
           trace: Optional[str] = typer.Option(None, "--trace", is_flag=False, flag_value="all", help=TRACE_HELP),
           trace_file: Optional[Path] = typer.Option(None, "--trace-file", help="write the trace here instead of stderr"),
-          sysroot: Optional[Path] = typer.Option(None, "--sysroot", help=SYSROOT_HELP)) -> None:
+          sysroot: Optional[Path] = typer.Option(None, "--sysroot", help=SYSROOT_HELP),
+          fast_forward: Optional[str] = typer.Option(None, "--fast-forward", help=FF_HELP),
+          warmup: int = typer.Option(0, "--warmup", help=WARMUP_HELP)) -> None:
     """Run PROGRAM [ARGS...] (everything after PROGRAM is its) with stdin, stdout and stderr
     passed through; exit with its status (124: a limit, 125: a deadlock, 130/143: interrupted)."""
     from flashvm.session import exit_status, options as o, vm_failures
@@ -264,7 +259,7 @@ def exec_(ctx: typer.Context,
         kind = "bare" if bare else "process"
         spec = RunSpec(kind, machine=cfg, argv=(program.name, *args), title=f"{program.name} ({kind} mode)",
                        sysroot=sysroot, **common)
-    report = _run(spec, quiet)
+    report = _run(spec, quiet, fast_forward, warmup)
     _report(report, results, quiet)
     for line in vm_failures(report):
         err.print(line, markup=False)
@@ -292,7 +287,7 @@ def disasm(program: Path = typer.Argument(..., help="an ELF file, or a hex instr
 
 
 def main() -> None:
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGTERM, _Terminated.on_signal)
     app()
 
 

@@ -16,6 +16,8 @@ Schema (version 2; see docs/results.md for the full description):
                            attrs: names
     /process/syscalls      int64[n, 2]   (o32 number, calls), process mode only
     /process/unknown_syscalls int64[n, 2] syscalls answered ENOSYS
+    /roi/<name>/...        a region of interest the guest marked: the /cpu counters (and
+                           /node's) spent inside it; attrs: visits
     /stdout, /stderr       uint8[...]    what the guest printed (bytes), when captured
 
 Every dataset has a `description` attribute (and `unit` where one applies).
@@ -103,11 +105,12 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
               syscalls: Mapping[int, int] | None = None, unknown_syscalls: Mapping[int, int] | None = None,
               stdout: bytes | None = None, stderr: bytes | None = None,
               machine_config: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None,
-              vms: Sequence[Mapping[str, Any]] | None = None) -> Path:
+              vms: Sequence[Mapping[str, Any]] | None = None, regions: Sequence[Any] = ()) -> Path:
     """Write one run's counters to `path` (atomically).  Returns the path.
     `machine_config`: the resolved MachineConfig as a dict (also adds the per-node
     and MAGIC page counters); `extra`: more root attributes; `vms`: Disco's VMs
-    (name, vcpus, status, failure, stdout) for the /disco group."""
+    (name, vcpus, status, failure, stdout) for the /disco group; `regions`: the
+    finished regions of interest (flashvm.machine.roi.Region) for /roi."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
@@ -123,23 +126,13 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
                 f.attrs["machine_json"] = json.dumps(machine_config, sort_keys=True, default=str)
             g = f.create_group("cpu")
             g.attrs["description"] = "per-CPU counters, indexed by CPU number"
-            for name, (src, idx, unit, desc) in CPU_COUNTERS.items():
-                arr = m.stats[:, idx] if src == "stats" else m.cpu[:, idx]
-                _dataset(g, name, np.asarray(arr, np.int64), desc, unit)
-            _dataset(g, "exceptions", m.stats[:, S.S_EXC_BASE:S.S_EXC_BASE + 32].astype(np.int64),
-                     "exceptions taken, by Cause.ExcCode", "events", names=exc_names())
-            _dataset(g, "exits", m.stats[:, S.S_EXIT_BASE:S.S_EXIT_BASE + S.NEXITS].astype(np.int64),
-                     "exits from the JIT loop to Python, by reason", "events", names=S.EXIT_NAMES)
-            _dataset(g, "cycles_by_mode", m.stats[:, S.S_CYC_BASE:S.S_CYC_BASE + 3].astype(np.int64),
-                     "cycles spent executing in kernel / supervisor / user mode (stall cycles included; "
-                     "idle cycles are in idle_cycles)", "cycles", names=MODE_NAMES)
-            _dataset(g, "stall_by_mode", m.stats[:, S.S_STALL_BASE:S.S_STALL_BASE + 3].astype(np.int64),
-                     "timing mode: cycles stalled on cache misses, by mode (a part of cycles_by_mode)",
-                     "cycles", names=MODE_NAMES)
+            _write_cpu(g, m.stats, m.cpu[:, S.CYCLES])
             if machine_config is not None:
                 _write_memory_system(f, m, machine_config)
             if vms is not None:
                 _write_disco(f, m, vms)
+            if regions:
+                _write_regions(f, regions)
             if syscalls is not None:
                 p = f.create_group("process")
                 p.attrs["description"] = "process mode: the Linux system calls the program made"
@@ -156,6 +149,43 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def _write_cpu(g: h5py.Group, stats: np.ndarray, cycles: np.ndarray) -> None:
+    """The per-CPU counters (of the whole run, or spent inside a region)."""
+    for name, (src, idx, unit, desc) in CPU_COUNTERS.items():
+        arr = stats[:, idx] if src == "stats" else cycles
+        _dataset(g, name, np.asarray(arr, np.int64), desc, unit)
+    _dataset(g, "exceptions", stats[:, S.S_EXC_BASE:S.S_EXC_BASE + 32].astype(np.int64),
+             "exceptions taken, by Cause.ExcCode", "events", names=exc_names())
+    _dataset(g, "exits", stats[:, S.S_EXIT_BASE:S.S_EXIT_BASE + S.NEXITS].astype(np.int64),
+             "exits from the JIT loop to Python, by reason", "events", names=S.EXIT_NAMES)
+    _dataset(g, "cycles_by_mode", stats[:, S.S_CYC_BASE:S.S_CYC_BASE + 3].astype(np.int64),
+             "cycles spent executing in kernel / supervisor / user mode (stall cycles included; "
+             "idle cycles are in idle_cycles)", "cycles", names=MODE_NAMES)
+    _dataset(g, "stall_by_mode", stats[:, S.S_STALL_BASE:S.S_STALL_BASE + 3].astype(np.int64),
+             "timing mode: cycles stalled on cache misses, by mode (a part of cycles_by_mode)",
+             "cycles", names=MODE_NAMES)
+
+
+def _write_regions(f: h5py.File, regions: Sequence[Any]) -> None:
+    top = f.create_group("roi")
+    top.attrs["description"] = ("regions of interest the guest marked (roi.h): the counters spent inside each, "
+                                "summed over its visits; every CPU counts while a region is open")
+    for r in regions:
+        g = top.create_group(r.name)
+        g.attrs["visits"] = r.visits
+        c = r.counters
+        cg = g.create_group("cpu")
+        cg.attrs["description"] = "per-CPU counters spent inside the region"
+        _write_cpu(cg, c.stats, c.cycles)
+        ng = g.create_group("node")
+        ng.attrs["description"] = "per-node counters spent inside the region"
+        for name, (idx, desc) in NODE_COUNTERS.items():
+            _dataset(ng, name, c.node_stats[:, idx].astype(np.int64), "timing mode: " + desc, "events")
+        if c.dstats.any():
+            _dataset(g, "disco_vcpu_counters", c.dstats.astype(np.int64), "Disco: the monitor's work inside it",
+                     "events", names=S.DS_NAMES)
 
 
 def _write_memory_system(f: h5py.File, m: S.Machine, cfg: Mapping[str, Any]) -> None:
@@ -228,7 +258,7 @@ def write_report(report: RunReport, results_dir: Path) -> Path:
     config = run_config(report)
     process = config["mode"] == "process"
     return write_run(default_path(results_dir, spec.name), report.machine, config=config,
-                     machine_config=cfg.to_dict(), vms=_vm_records(report),
+                     machine_config=cfg.to_dict(), vms=_vm_records(report), regions=report.regions,
                      extra={"machine": cfg.name, "sim_mode": report.sim_mode},
                      attrs={"command": spec.command, "workload": spec.name, "mode": config["mode"],
                             "status": report.status, "host_seconds": report.host_seconds,

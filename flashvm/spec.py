@@ -54,6 +54,8 @@ class RunSpec:
     trace_file: Path | None = None           # where the trace goes (None: the session's stderr)
     sysroot: Path | None = None              # process: absolute guest paths look here first (qemu -L)
     root_image: Path | None = None           # os/disco: a shared flashfs root (a sysroot's); `files` go on it
+    fast_forward: str | int | None = None    # "roi" or instructions: functional mode until then (timing spec)
+    warmup: int = 0                          # with fast_forward: switch this many instructions early
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -121,3 +123,4 @@ class RunReport:
     how_ended: str = "halted"                # "halted", "limit", "deadlock" or "interrupted"
     end_message: str | None = None           # why it stopped, in one line (all but "halted")
     signum: int = 0                          # interrupted: the host signal (SIGINT, SIGTERM)
+    regions: list[Any] = field(default_factory=list)   # flashvm.machine.roi.Region: the guest's marked regions

@@ -21,6 +21,7 @@ from flashvm.machine.flash import FlashMachine
 from flashvm.machine.layout import (
     DISK_BASE, DISK_STRIDE, HAL_MC_DISK, POWER_BASE, SMP_BASE, SMP_SIZE, TIMER_BASE, UART_BASE,
 )
+from flashvm.machine.roi import RoiDevice
 
 if TYPE_CHECKING:
     from flashvm.disco.monitor import Disco
@@ -171,7 +172,7 @@ class VirtualDevices:
         vm.smp = VSmp(self, vm)
         # POWER raises MachineHalted, which the containment part turns into stopping this VM only
         vm.devices = [vm.uart, Power(POWER_BASE), Timer(TIMER_BASE, self.fm.now_cycles, self.fm.ns_per_cycle),
-                      vm.smp]
+                      vm.smp, RoiDevice(self.fm.roi, prefix=f"{vm.name}.")]
 
     def add_device(self, vm: VirtualMachine, dev: Device) -> Device:
         """Give VM `vm` another device (a Disk or Nic built on `vm.host`)."""

@@ -9,15 +9,29 @@ from typing import Mapping, Sequence
 
 from flashvm.guestos.build import OS_DIR
 from flashvm.guestos.image import GuestFile
-from flashvm.toolchain import build_user
+from flashvm.toolchain import GUEST_INCLUDE_DIR, build_user
 
 MULTI_PROGRAM = "/sbin/multi"     # the init that runs several command lines
+ROI_PROGRAM = "/sbin/roi"         # marks regions of interest from a command line
 MAX_INIT_ARGS = 63                # the kernel takes at most 63 boot-info argv strings
 
 
 def multi_program() -> Path:
     """The ELF of the multi-command init (built with build_user and cached)."""
     return build_user([OS_DIR / "init" / "multi.c"], opt="-Os", extra_flags=["-Wall"], name="multi")
+
+
+def roi_program() -> Path:
+    """The ELF of /sbin/roi begin|end|mark [NAME] (built with build_user and cached)."""
+    return build_user([OS_DIR / "init" / "roi.c"], opt="-Os", extra_flags=["-Wall", f"-I{GUEST_INCLUDE_DIR}"],
+                      name="roi")
+
+
+def with_roi(files: Mapping[str, GuestFile], argv: Sequence[str]) -> dict:
+    """`files` with /sbin/roi added when init's argv runs it (and the files lack it)."""
+    if ROI_PROGRAM in argv and ROI_PROGRAM not in files:
+        return {**files, ROI_PROGRAM: roi_program()}
+    return dict(files)
 
 
 def _check_commands(commands: Sequence[Sequence[str]]) -> list[list[str]]:

@@ -38,7 +38,8 @@ from flashvm.kernels.state import (
     CP0_BadVAddr, CP0_Cause, CP0_EPC, CP0_Status, CYCLES, EXC_NAMES, EXIT_BUDGET, EXIT_HALT, EXIT_HOT_PAGE,
     EXIT_MMIO_LOAD, EXIT_MMIO_STORE, EXIT_NAMES, EXIT_WAIT, HALTED, INSNS,
     MMIO_PENDING, MMIO_VALUE, MMU_R4K, P_CURCPU, P_HOT_THRESHOLD, P_HOTQ_N, P_LAT_DIRTY, P_LAT_INVAL,
-    P_LAT_L2, P_LAT_LOCAL, P_LAT_REMOTE, P_NIO, P_RAM_SIZE, P_ROM_HOST, P_ROUND_START, PC, S_CYC_BASE, S_STALL_BASE, WAITING,
+    P_LAT_L2, P_LAT_LOCAL, P_LAT_REMOTE, P_NIO, P_RAM_SIZE, P_ROM_HOST, P_ROUND_START,
+    PC, S_CYC_BASE, S_STALL_BASE, WAITING,
     X_A0, X_A1, X_A2, X_CPU, Machine, new_machine,
 )
 from flashvm.machine.bootinfo import BootInfo, BootInfoTooLarge, OsWords
@@ -51,6 +52,7 @@ from flashvm.machine.layout import (
     BOOT_HALT_ON_EXIT, BOOTINFO_PA, BOOTINFO_SIZE, KSEG0, KSEG1, KSSEG, MAGIC_BASE, MAGIC_SIZE, POWER_BASE, ROM_SIZE,
     SMP_BASE, SMP_SIZE, TIMER_BASE, UART_BASE,
 )
+from flashvm.machine.roi import Regions, RoiDevice
 from flashvm.machine.supervisor import Supervisor
 
 IRQ_IPI = 1          # hardware interrupt lines (Cause.IP2 + line)
@@ -314,9 +316,10 @@ class FlashMachine:
         self.uart = Uart(UART_BASE, out=out, irq=lambda level: self.set_irq(self.uart, 0, 0, level))
         self.smp = Smp(self)
         self.magic = Magic(self)
+        self.roi = Regions(lambda: self.m)
         self.devices: list[Device] = []
         for d in (self.uart, Power(POWER_BASE), Timer(TIMER_BASE, self.now_cycles, self.ns_per_cycle),
-                  self.smp, self.magic):
+                  self.smp, self.magic, RoiDevice(self.roi)):
             self.add_device(d)
         self.image: ElfImage | None = None
 
@@ -518,6 +521,7 @@ class FlashMachine:
                     f"(Status={int(m.cp0[c, CP0_Status, 0]):#x}); the program installs no handler for it"
                 ) from None
         finally:
+            self.roi.close_all()
             self.flush()
         m.cpu[:, HALTED] = 1
         dt = time.perf_counter() - t0

@@ -75,9 +75,20 @@ NET_STRIDE = _c("NET_STRIDE", 0x100, "distance between two network interfaces' r
 MAX_NETS = _c("MAX_NETS", 4, "network interfaces the window has room for")
 MAGIC_BASE = _c("MAGIC_BASE", 0x1F004000, "MAGIC: per-page, per-node cache-miss counters")
 MAGIC_SIZE = _c("MAGIC_SIZE", 0x100, "its size in bytes")
+ROI_BASE = _c("ROI_BASE", 0x1F005000, "ROI: region-of-interest markers (docs/results.md)")
+ROI_SIZE = _c("ROI_SIZE", 0x100, "its size in bytes")
 ROM_BASE = _c("ROM_BASE", 0x1FC00000, "the boot ROM")
 ROM_SIZE = _c("ROM_SIZE", 64 << 10, "its size in bytes")
 RESET_VECTOR = _c("RESET_VECTOR", KSEG1 | ROM_BASE, "where every CPU starts (virtual, kseg1)")
+
+# ------------------------------------------------------------------ regions of interest
+_section = "ROI device registers (offsets from ROI_BASE) and the guest OS's roi system call"
+ROI_NAME = _c("ROI_NAME", 0x00, "write: append one byte (the low 8 bits) to the pending region name")
+ROI_CMD = _c("ROI_CMD", 0x04, "write ROI_BEGIN/ROI_END/ROI_MARK: act on the pending name (\"\": \"roi\"), then clear it")
+ROI_BEGIN = _c("ROI_BEGIN", 1, "command: a region starts (counters are snapshotted)")
+ROI_END = _c("ROI_END", 2, "command: the region ends (no name: the last one begun)")
+ROI_MARK = _c("ROI_MARK", 3, "command: end the last region begun (if any) and begin the named one")
+SYS_ROI = _c("SYS_ROI", 4990, "o32 system call roi(cmd, name, len) of the guest OS and process mode")
 
 # ------------------------------------------------------------------ Disco's HAL pages
 _section = "Disco's HAL pages (virtual, ksseg; the guest kernel's HAL build)"

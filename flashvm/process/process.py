@@ -23,6 +23,7 @@ from flashvm.kernels.state import (
 )
 from flashvm.machine.config import FLASH1, MachineConfig
 from flashvm.machine.flash import RunResult, build_state
+from flashvm.machine.roi import Regions
 from flashvm.process.abi import (
     CPU_CLOCKS, PROT_EXEC, PROT_READ, PROT_WRITE, REALTIME_CLOCKS, SIGCHLD, SIGKILL, SIGNAL_NAMES,
     SIGSEGV, E, mips_errno,
@@ -116,6 +117,7 @@ class LinuxProcess:
             ncpu=1, ram_bytes=ram_bytes, mmu=MMU_FLAT, exc_to_host=True)
         self.mem = GuestMemory(m, max_bytes=max_ram_bytes)
         self.sched = Scheduler(self)
+        self.roi = Regions(lambda: self.m)   # shared with forked children (copy.copy keeps it)
 
         self.files = FdTable()
         for fd, (s, fl) in enumerate(((stdin, 0), (stdout if stdout is not None else sys.stdout, 1),
@@ -323,6 +325,7 @@ class LinuxProcess:
             if e.message:
                 self.diag_line(e.message)
         finally:
+            self.roi.close_all()
             self.host_seconds = time.perf_counter() - t0
             for p in self.sched.procs.values():
                 if p is self or p.exited is None:

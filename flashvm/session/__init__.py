@@ -17,6 +17,7 @@ from flashvm.guestos import build_kernel
 from flashvm.machine.flash import build_state
 from flashvm.machine.trace import Tracer, run_fn
 from flashvm.process.abi import SYSCALL_NAMES
+from flashvm.session.fastforward import fast_forwarded
 from flashvm.session.ends import STALL_SECONDS, Watch, cpu_states, with_default_limit
 from flashvm.process.image import read_program
 from flashvm.session.progress import Progress
@@ -48,7 +49,8 @@ def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | Non
         tracer = _tracer(spec, stack, symbols)
         guest_os = spec.kind in ("os", "disco")
         stall = int(STALL_SECONDS * spec.machine.clock_mhz * 1e6) if guest_os else None
-        watch = Watch(run_fn(tracer), timeout_s=spec.timeout_s, stall_cycles=stall, symbols=symbols)
+        watch = Watch(fast_forwarded(spec, run_fn(tracer)), timeout_s=spec.timeout_s, stall_cycles=stall,
+                      symbols=symbols)
         if progress is not None:
             progress.restart()
         try:

@@ -2,6 +2,7 @@
 that cannot be used raises OptionError with a one-line message naming it."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import BinaryIO, Callable, Sequence, TextIO
 
@@ -15,8 +16,10 @@ from flashvm.machine.config import MachineConfig, machine_with_cpus
 from flashvm.machine.layout import USER_TOP
 from flashvm.machine.trace import parse_kinds
 from flashvm.process.sysroot import host_file
+from flashvm.session.fastforward import fast_forward_option
 from flashvm.spec import RunSpec, max_insns_problem
 from flashvm.sysroot import Sysroot, SysrootError
+from flashvm.workload import Workload
 
 
 class OptionError(ValueError):
@@ -43,6 +46,23 @@ def os_machine(cfg: MachineConfig, cpus: int | None, option: str) -> MachineConf
     except ValueError as e:
         hint = " (e.g. --machine flash8)" if cpus and cpus > cfg.ncpu and option == "--cpus" else ""
         raise OptionError(f"{option}: {e}{hint}") from None
+
+
+def workload_spec(w: Workload, exe: Path, cfg: MachineConfig, sim_mode: str, *, cpus: str | None,
+                  variant: str | None, max_insns: int | None, timeout: float | None) -> RunSpec:
+    """The RunSpec of `flashvm run`: the workload's own, with --cpus/--variant (os mode only)
+    and the limits given on the command line."""
+    if w.mode != "os" and (cpus is not None or variant is not None):
+        raise OptionError(f"{'--cpus' if cpus is not None else '--variant'} applies only to workloads with "
+                          f"run.mode = \"os\" ({w.name} runs in {w.mode} mode)")
+    ncpus = cpus_option(cpus) if w.mode == "os" else None
+    kvariant = None
+    if w.mode == "os" and not w.vms:
+        n = ncpus if ncpus is not None else (w.cpus or 1)
+        cfg = os_machine(cfg, n, "--cpus" if ncpus is not None else "run.cpus")
+        kvariant = os_variant(variant) if variant is not None else None
+    return w.spec(exe, machine=cfg, sim_mode=sim_mode, cpus=ncpus, variant=kvariant, max_insns=max_insns,
+                  timeout_s=timeout)
 
 
 def os_variant(variant: str | None) -> str:
@@ -183,3 +203,20 @@ def guest_stdin(guest_os: bool, stdin: TextIO | None) -> bytes | BinaryIO:
     if not guest_os:
         return stdin.buffer
     return b"" if stdin.isatty() else stdin.buffer.read()
+
+
+def with_fast_forward(spec: RunSpec, text: str | None, warmup: int) -> RunSpec:
+    """`spec` fast-forwarding as --fast-forward and --warmup say (flashvm/session/fastforward.py)."""
+    if text is None:
+        if warmup:
+            raise OptionError("--warmup applies only to --fast-forward")
+        return spec
+    try:
+        at = fast_forward_option(text)
+    except ValueError as e:
+        raise OptionError(str(e)) from None
+    if spec.sim_mode != "timing":
+        raise OptionError("--fast-forward switches to timing mode: give --mode timing")
+    if warmup < 0:
+        raise OptionError(f"--warmup {warmup}: give a number of instructions, 0 or more")
+    return dataclasses.replace(spec, fast_forward=at, warmup=warmup)

@@ -13,6 +13,7 @@ from flashvm.disco.osvm import run_os_vms
 from flashvm.disco.splashos import run_splashos as run_splashos_vms
 from flashvm.elf import load_elf
 from flashvm.guestos import PANIC_STATUS, boot_os, os_init
+from flashvm.guestos.multi import with_roi
 from flashvm.kernels.run import run as run_kernel
 from flashvm.kernels.state import INSNS
 from flashvm.machine.flash import FlashMachine, GuestError, RunStopped, StopRun
@@ -49,7 +50,7 @@ def _stopped(spec: RunSpec, e: RunStopped, argv: list[str], **kw) -> RunReport:
     """The report of a run the machine stopped before the guest halted (status -1)."""
     fm, r = e.machine, e.result
     return RunReport(spec, -1, e.ended, r.instructions, r.host_seconds, fm.m, fm.cfg, fm.mode, argv=argv,
-                     how_ended=e.ended, end_message=str(e),
+                     how_ended=e.ended, end_message=str(e), regions=fm.roi.finished(),
                      signum=_signum(e) if e.ended == "interrupted" else 0, **kw)
 
 
@@ -83,7 +84,7 @@ def run_process(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
                      res.instructions if res else int(proc.insns), proc.host_seconds, proc.m, proc.config,
                      spec.sim_mode, stdout=bytes(out.copy), stderr=bytes(err.copy),
                      syscalls=dict(proc.syscalls_by_number), unknown_syscalls=dict(proc.unknown_syscalls),
-                     message=res.message if res else None, **kw)
+                     message=res.message if res else None, regions=proc.roi.finished(), **kw)
 
 
 def run_bare(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
@@ -99,14 +100,13 @@ def run_bare(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     except RunStopped as e:
         return _stopped(spec, e, argv, stdout=bytes(out.copy))
     return RunReport(spec, r.status, r.reason, r.instructions, r.host_seconds, fm.m, fm.cfg, spec.sim_mode,
-                     argv=argv, stdout=bytes(out.copy))
+                     argv=argv, stdout=bytes(out.copy), regions=fm.roi.finished())
 
 
 def _init(spec: RunSpec) -> tuple[dict, list[str]]:
     """The guest's root files and init's argv (several command lines: /sbin/multi)."""
-    if spec.commands:
-        return os_init(spec.files, spec.commands)
-    return dict(spec.files), list(spec.argv)
+    files, argv = os_init(spec.files, spec.commands) if spec.commands else (dict(spec.files), list(spec.argv))
+    return with_roi(files, argv), argv
 
 
 def run_os(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
@@ -129,7 +129,7 @@ def run_os(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     fm = r.machine
     return RunReport(spec, r.status, "init exited", r.instructions, r.host_seconds, fm.m, fm.cfg, fm.mode,
                      argv=argv, stdout=r.stdout, stderr=r.stderr, klog=r.klog,
-                     verdict=os_verdict(r.status, r.klog))
+                     verdict=os_verdict(r.status, r.klog), regions=fm.roi.finished())
 
 
 def _vm_mem(spec: RunSpec) -> int:
@@ -197,7 +197,8 @@ def _vms_report(spec: RunSpec, argv: list[str], stdout: BinaryIO | None, stderr:
     if stop is not None:
         return _stopped(spec, stop, argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals)
     return RunReport(spec, disco.status, r.reason, r.instructions, r.host_seconds, disco.m, spec.machine,
-                     spec.sim_mode, argv=argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals)
+                     spec.sim_mode, argv=argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals,
+                     regions=disco.fm.roi.finished())
 
 
 def _vm_outcome(vm, ended: str, console: bytes | None = None) -> VmOutcome:

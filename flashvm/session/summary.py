@@ -50,6 +50,8 @@ def summary(report: RunReport, console: Console, title: str | None = None) -> No
     if report.unknown_syscalls:
         t.add_row("unknown syscalls (ENOSYS)",
                   ", ".join(f"{k}: {v}" for k, v in sorted(report.unknown_syscalls.items())))
+    for r in report.regions:
+        _region_row(t, r)
     if report.how_ended != "halted":
         t.add_row("ended", f"{report.how_ended}: {report.end_message}")
     t.add_row("exit status", status_text(report.spec.kind, report.status) if report.how_ended == "halted"
@@ -87,3 +89,15 @@ def _disco_rows(t: Table, report: RunReport) -> None:
     t.add_row("exceptions reflected / virtual interrupts", f"{d['reflected']:,} / {d['virtual_interrupts']:,}")
     if d["monitor_calls"]:
         t.add_row("HAL monitor calls", f"{d['monitor_calls']:,}")
+
+
+def _region_row(t: Table, r) -> None:
+    """One region of interest: what was spent inside it (flashvm.machine.roi.Region)."""
+    c = r.counters
+    text = (f"{int(c.stats[:, S.S_INSNS].sum()):,} instructions, {int(c.cycles.max()):,} cycles")
+    l2 = int(c.stats[:, S.S_L2_MISS].sum())
+    if l2 or c.stats[:, S.S_L1D_MISS].any():
+        text += f", L1D / L2 misses {int(c.stats[:, S.S_L1D_MISS].sum()):,} / {l2:,}"
+    if r.visits > 1:
+        text += f" ({r.visits} visits)"
+    t.add_row(f"region {r.name}", text)

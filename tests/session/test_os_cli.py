@@ -95,7 +95,7 @@ def test_kernel_panic_is_one_line_and_status_1(tmp_path):
     (["--cpus", "two"], "--cpus 'two'"),
     (["--variant", "paged"], "--variant 'paged': use one of kseg0, mapped"),
     (["--mode", "fast"], "--mode 'fast'"),
-    (["--bare"], "--bare and --os exclude each other"),
+    (["--bare"], "--bare, --os and --splashos exclude each other"),
 ])
 def test_exec_os_bad_options(tmp_path, opts, words):
     exe = build_user([GUEST / "exitcode.c"])

@@ -31,9 +31,19 @@
 #define FLASH_MAX_NETS          0x4         /* network interfaces the window has room for */
 #define FLASH_MAGIC_BASE        0x1F004000  /* MAGIC: per-page, per-node cache-miss counters */
 #define FLASH_MAGIC_SIZE        0x100       /* its size in bytes */
+#define FLASH_ROI_BASE          0x1F005000  /* ROI: region-of-interest markers (docs/results.md) */
+#define FLASH_ROI_SIZE          0x100       /* its size in bytes */
 #define FLASH_ROM_BASE          0x1FC00000  /* the boot ROM */
 #define FLASH_ROM_SIZE          0x10000     /* its size in bytes */
 #define FLASH_RESET_VECTOR      0xBFC00000  /* where every CPU starts (virtual, kseg1) */
+
+/* ROI device registers (offsets from ROI_BASE) and the guest OS's roi system call */
+#define FLASH_ROI_NAME          0x0         /* write: append one byte (the low 8 bits) to the pending region name */
+#define FLASH_ROI_CMD           0x4         /* write ROI_BEGIN/ROI_END/ROI_MARK: act on the pending name ("": "roi"), then clear it */
+#define FLASH_ROI_BEGIN         0x1         /* command: a region starts (counters are snapshotted) */
+#define FLASH_ROI_END           0x2         /* command: the region ends (no name: the last one begun) */
+#define FLASH_ROI_MARK          0x3         /* command: end the last region begun (if any) and begin the named one */
+#define FLASH_SYS_ROI           0x137E      /* o32 system call roi(cmd, name, len) of the guest OS and process mode */
 
 /* Disco's HAL pages (virtual, ksseg; the guest kernel's HAL build) */
 #define FLASH_HAL_PAGE          0xDFFFF000  /* the VCPU's special page: CP0 register r (select 0) at + 4 * r */

@@ -87,13 +87,30 @@ static const struct syscall syscalls[NR_LAST - NR_syscall + 1] = {
     SYS_NONE(splice, 6),
 };
 
+/* roi(cmd, name, len): a region of interest (flashvm/guest/include/roi.h), passed
+ * to the ROI device; a private number outside Linux's table (FLASH_SYS_ROI). */
+static long sys_roi(u32 *a, struct tf *tf)
+{
+    (void)tf;
+    char name[64];
+    u32 n = a[2] < sizeof name ? a[2] : sizeof name;
+    if (n && a[1] && copyin(current()->mm, name, a[1], n) < 0) return -EFAULT;
+    for (u32 i = 0; i < n && a[1]; i++)
+        wr32(IO(FLASH_ROI_BASE + FLASH_ROI_NAME), (u8)name[i]);
+    wr32(IO(FLASH_ROI_BASE + FLASH_ROI_CMD), a[0]);
+    return 0;
+}
+
 void syscall(struct tf *tf)
 {
     struct task *t = current();
     u32 nr = tf->regs[2];
     u32 a[8] = { tf->regs[4], tf->regs[5], tf->regs[6], tf->regs[7], 0, 0, 0, 0 };
     const struct syscall *sc = NULL;
-    if (nr == NR_syscall) {         /* syscall(nr, ...): the arguments shift down by one */
+    static const struct syscall roi = { sys_roi, 3 };
+    if (nr == FLASH_SYS_ROI) {
+        sc = &roi;
+    } else if (nr == NR_syscall) {         /* syscall(nr, ...): the arguments shift down by one */
         nr = a[0];
         a[0] = a[1]; a[1] = a[2]; a[2] = a[3];
         copyin(t->mm, &a[3], tf->regs[29] + 16, 16);

@@ -1,0 +1,115 @@
+"""Fast-forward: run in functional mode, then switch every CPU to timing mode
+at one instant, between two rounds, in the same run.
+
+`fast_forwarded(run_fn, at, warmup)` wraps a run function (the run kernel or
+the trace's).  The machine must have been built for timing mode (the cache,
+directory and MAGIC arrays exist); the wrapper turns timing off on its first
+call and on again at the switch: when the guest begins its first region of
+interest (`at` = "roi") or after `at - warmup` instructions (`at` a number).
+Caches and directory are empty then (cold), which is consistent with memory;
+with `warmup` W the switch comes W instructions early so the caches are warm
+at instruction `at`.  The switch waits for the end of the current round (the
+budget is cut to it), so it happens on every CPU at the same global time.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from flashvm.kernels.run import run as run_kernel
+from flashvm.kernels.state import EXIT_BUDGET, INSNS, P_NLINES, P_QUANTUM, P_ROUND_END, P_ROUND_START, P_TIMING, Machine
+from flashvm.machine.flash import StopRun
+from flashvm.machine.roi import P_ROI_BEGUN
+from flashvm.machine.trace import RunFn
+from flashvm.session.runners import RUNNERS
+from flashvm.spec import RunSpec
+
+
+class FastForward:
+    """A run function that fast-forwards (see the module doc)."""
+
+    def __init__(self, run_fn: RunFn, at: str | int, warmup: int = 0):
+        self.run_fn = run_fn
+        self.at = at
+        self.warmup = warmup
+        self.started = False
+        self.switched = False
+        self.switch_insns: int | None = None     # instructions done when timing began
+
+    def _due(self, m: Machine) -> bool:
+        if self.at == "roi":
+            return int(m.params[P_ROI_BEGUN]) > 0
+        return int(m.cpu[:, INSNS].sum()) >= max(0, int(self.at) - self.warmup)
+
+    def switch(self, m: Machine) -> None:
+        m.tc_tag[:] = -1        # the soft TLB starts empty, as in a run that was always timing
+        m.params[P_TIMING] = 1
+        self.switched = True
+
+    def __call__(self, m: Machine, budget: int) -> int:
+        p = m.params
+        if not self.started:
+            if p[P_NLINES] <= 1:
+                raise ValueError("--fast-forward needs a machine built for timing mode (--mode timing)")
+            self.started = True
+            p[P_TIMING] = 0
+        if not self.switched:
+            if self._due(m):
+                if p[P_ROUND_END] > p[P_ROUND_START]:
+                    # finish this round first; the caller still gets the whole budget it asked for
+                    cut = int(p[P_ROUND_END] - p[P_ROUND_START])
+                    if cut >= budget:
+                        return self.run_fn(m, budget)
+                    why = self.run_fn(m, cut)
+                    if why != EXIT_BUDGET or p[P_ROUND_END] > p[P_ROUND_START]:
+                        return why
+                    budget -= cut
+                self.switch_insns = int(m.cpu[:, INSNS].sum())
+                self.switch(m)
+            elif self.at != "roi":
+                # stop near the switch point: functional mode runs one instruction per cycle
+                left = int(self.at) - self.warmup - int(m.cpu[:, INSNS].sum())
+                q = int(p[P_QUANTUM])
+                per_cpu = -(-left // m.cpu.shape[0])
+                budget = min(budget, max(q, -(-per_cpu // q) * q))
+        return self.run_fn(m, budget)
+
+
+class _Probe(FastForward):
+    """Fast-forward that ends the run where it would switch (finding that instant)."""
+
+    def switch(self, m: Machine) -> None:
+        raise StopRun("limit", "the region of interest begins")
+
+
+def roi_start(spec: RunSpec) -> int:
+    """Instructions done when `spec`'s first region of interest begins (at the end of that round)."""
+    probe = _Probe(run_kernel, "roi")
+    RUNNERS[spec.kind](dataclasses.replace(spec, fast_forward=None), None, None, None, probe)
+    if probe.switch_insns is None:
+        raise ValueError("--fast-forward roi --warmup: the program marks no region of interest")
+    return probe.switch_insns
+
+
+def fast_forward_option(text: str | None) -> str | int | None:
+    """The value of --fast-forward: "roi" or a positive number of instructions."""
+    if text is None or text == "roi":
+        return text
+    try:
+        n = int(text.replace("_", ""), 10)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"--fast-forward {text!r}: give roi or a positive number of instructions")
+    return n
+
+
+def fast_forwarded(spec: RunSpec, run_fn: RunFn) -> RunFn:
+    """`run_fn` fast-forwarding as `spec` asks (itself when it does not).  With
+    "roi" and a warm-up, a first functional run finds the instruction at which
+    the region begins (runs are deterministic), then the switch comes that many
+    instructions before it."""
+    if spec.fast_forward is None:
+        return run_fn
+    if spec.fast_forward == "roi" and spec.warmup:
+        return FastForward(run_fn, roi_start(spec), spec.warmup)
+    return FastForward(run_fn, spec.fast_forward, spec.warmup)
