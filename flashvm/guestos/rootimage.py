@@ -35,8 +35,8 @@ LINK_MODES = ("keep", "resolve")
 # "keep": symbolic links stay links (the kernel's VFS follows them).
 # "resolve": every link is replaced by what it names (a file becomes a hard
 # link to the one real copy, a directory a directory of such links), for a
-# kernel whose VFS does not follow symbolic links.
-DEFAULT_LINKS = "resolve"
+# kernel whose VFS does not follow symbolic links (the guest OS before it did).
+DEFAULT_LINKS = "keep"
 HEADROOM = 256 << 20             # free space for what the guest writes (the host file is sparse)
 
 
