@@ -74,7 +74,7 @@ MACHINE_HELP = "machine: flash1, flash8, uma8 or a TOML config file"
 MODE_HELP = "level of detail: functional (fastest) or timing (caches, directory, NUMA latencies)"
 GDB_HELP = "serve gdb on localhost:PORT (default 1234; give it before PROGRAM), docs/gdb.md"
 TRACE_HELP = "trace insn,exc,syscall (any of them; --trace alone: all), docs/trace.md"
-SYSROOT_HELP = "process mode: look up absolute paths (PROGRAM, its interpreter, files) in DIR first, like qemu -L"
+SYSROOT_HELP = "a root of Debian packages (docs/sysroot.md): PROGRAM is a path in it; process mode: like qemu -L; --os: DIR is /"
 VMS_HELP = "with --os: run N copies of the guest OS in Disco's virtual machines (--cpus: VCPUs per VM)"
 SPLASHOS_HELP = "PROGRAM is linked with SPLASHOS (docs/splashos.md): run it in Disco VMs (--vms, default 1; --cpus per VM)"
 
@@ -229,18 +229,18 @@ def exec_(ctx: typer.Context,
                            (verbose, "--verbose"), (vms is not None and not splashos, "--vms"), (file, "--file")):
             if given:
                 _fail(f"{opt} applies only to --os")
-    program = o.program_in_sysroot(program, sysroot, bare or os_ or splashos)
-    if not program.exists():
-        _fail(f"{program}: no such file")
-    if not program.is_file():
-        _fail(f"{program}: not a file")
+    host = o.program_in_sysroot(program, sysroot, bare or splashos)
+    if not host.exists():
+        _fail(f"{host}: no such file")
+    if not host.is_file():
+        _fail(f"{host}: not a file")
     args: List[str] = list(ctx.args)
     cfg, sim_mode = _machine(machine or "flash1", mode or "functional")
     if hal and (vms is None or splashos):
         _fail("--hal applies only to --vms (the HAL kernel runs in Disco's VMs)")
     o.vm_mem_option(cfg, vms or (1 if splashos else None), vm_mem)
-    guest = f"/bin/{program.name}"
-    files = {guest: program, **o.guest_files(file)}
+    guest, extra = program, o.guest_files(file)
+    program = host
     common = dict(program=program, sim_mode=sim_mode, max_insns=max_insns, timeout_s=timeout, name=program.name,
                   trace=o.trace_kinds(trace, trace_file), trace_file=trace_file, stdin=o.guest_stdin(os_, sys.stdin),
                   gdb=o.gdb_port(gdb, gdb_wait, o.trace_kinds(trace, trace_file)), gdb_wait=gdb_wait)
@@ -248,16 +248,17 @@ def exec_(ctx: typer.Context,
         spec = o.splashos_spec(program, args, cfg, cpus, vms, vm_mem, common)
     elif os_ and vms is not None:
         o.check_vms(vms, variant)
-        o.check_user_program(program)
-        spec = RunSpec("disco", machine=cfg, argv=(guest, *args), files=files,
+        argv, files, more = o.os_root(guest, host, args, sysroot, extra, err.print)
+        spec = RunSpec("disco", machine=cfg, argv=argv, files=files, **more,
                        cpus=o.cpus_option(cpus) or 1, vms=vms, hal=hal, vm_mem_mb=o.vm_mem_option(cfg, vms, vm_mem),
                        title=f"{program.name} (os mode in {vms} Disco VM{'s' if vms > 1 else ''})", **common)
     elif os_:
         ncpus, kvariant = o.cpus_option(cpus), o.os_variant(variant)
-        o.check_user_program(program)
+        argv, files, more = o.os_root(guest, host, args, sysroot, extra, err.print)
+        more.setdefault("notes", {"guest_program": argv[0]})
         cfg = o.os_machine(cfg, ncpus, "--cpus")
-        spec = RunSpec("os", machine=cfg, argv=(guest, *args), files=files, cpus=cfg.ncpu,
-                       variant=kvariant, verbose=verbose, notes={"guest_program": guest},
+        spec = RunSpec("os", machine=cfg, argv=argv, files=files, cpus=cfg.ncpu, variant=kvariant,
+                       verbose=verbose, **more,
                        title=f"{program.name} (os mode, {kvariant} kernel)", **common)
     else:
         kind = "bare" if bare else "process"

@@ -53,6 +53,7 @@ class RunSpec:
     trace: frozenset[str] = frozenset()      # what to trace (insn, exc, syscall; docs/trace.md)
     trace_file: Path | None = None           # where the trace goes (None: the session's stderr)
     sysroot: Path | None = None              # process: absolute guest paths look here first (qemu -L)
+    root_image: Path | None = None           # os/disco: a shared flashfs root (a sysroot's); `files` go on it
     fast_forward: str | int | None = None    # "roi" or instructions: functional mode until then (timing spec)
     warmup: int = 0                          # with fast_forward: switch this many instructions early
     gdb: int | None = None                   # serve gdb on this localhost port (docs/gdb.md; 0: any free one)

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from flashvm.guestos.multi import MULTI_PROGRAM, multi_argv, multi_program
+from flashvm.guestos.sysrun import sysroot_boot
 from flashvm.machine.config import ConfigError, MachineConfig, machine_config, machine_with_cpus
 from flashvm.spec import RunReport, RunSpec
+from flashvm.sysroot import Sysroot, SysrootError, build_sysroot, sysroot_cache
 from flashvm.toolchain import build_bare, build_user
 from flashvm.tomltypes import field_types, type_problem
 
@@ -26,7 +28,7 @@ PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
 
 MODES = ("process", "bare", "os")
 # [run] keys only mode = "os" takes
-OS_KEYS = ("cpus", "variant", "files", "commands", "vms", "hal", "vm_mem_mb", "allow_outside")
+OS_KEYS = ("cpus", "variant", "files", "commands", "vms", "hal", "vm_mem_mb", "allow_outside", "debian")
 VARIANTS = ("kseg0", "mapped")
 MAX_CPUS = 64
 
@@ -34,7 +36,7 @@ _KEYS = {
     "": {"name", "description", "build", "run", "check", "reference", "size"},
     "build": {"kind", "sources", "opt", "flags"},
     "run": {"mode", "args", "env", "stdin", "timeout_s", "max_insns", "machine", "sim_mode",
-            "cpus", "variant", "files", "commands", "vms", "hal", "vm_mem_mb", "allow_outside"},
+            "cpus", "variant", "files", "commands", "vms", "hal", "vm_mem_mb", "allow_outside", "debian"},
     "check": {"exit_status", "stdout_contains", "stdout_equals"},
 }
 # the sizes a workload may have (the paper's uniprocessor and multiprocessor forms) and
@@ -75,6 +77,7 @@ class Workload:
     allow_outside: bool = False      # run.files may name host files outside the workload's folder
     size: str | None = None          # the [size.NAME] table applied (None: the workload has no sizes)
     sizes: tuple[str, ...] = ()      # the sizes the workload has
+    debian: tuple[str, ...] = ()     # Debian packages whose sysroot is the guest's root (docs/sysroot.md)
 
     @property
     def guest_program(self) -> str:
@@ -103,8 +106,21 @@ class Workload:
             files[MULTI_PROGRAM] = multi_program()
         return files
 
+    def sysroot(self) -> Sysroot:
+        """The sysroot of run.debian (built, or taken from the cache, on first use)."""
+        key = "-".join(sorted(self.debian))[:80]
+        try:
+            return build_sysroot(sysroot_cache() / "workloads" / key, list(self.debian))
+        except SysrootError as e:
+            raise WorkloadError(f"{self.name}: run.debian: {e}") from None
+
     def build(self) -> Path:
-        """Cross-compile the workload (cached) and return the ELF path."""
+        """Cross-compile the workload (cached) and return the ELF path; without
+        build.sources (a run.debian workload) make the sysroot and return the
+        host file of the first command's program."""
+        if not self.sources:
+            root = self.sysroot()
+            return root.host_path(self.commands[0][0])
         builder = build_user if self.kind == "user" else build_bare
         return builder(list(self.sources), opt=self.opt, extra_flags=self.flags, name=self.name)
 
@@ -128,6 +144,15 @@ class Workload:
             return RunSpec(self.mode, argv=(self.name, *self.args), notes=notes, **common)
         files, argv = self.os_files(exe), tuple(self.os_argv())
         ncpus = cpus or self.cpus or 1
+        if self.debian:          # the sysroot's root image; the commands run as init's children
+            if not self.sources:
+                files.pop(self.guest_program)
+            files.pop(MULTI_PROGRAM, None)
+            cmds = self.commands or ((self.guest_program, *self.args),)
+            files, init_argv, env, image = sysroot_boot(self.sysroot(), cmds, files)
+            argv = tuple(init_argv)
+            common.update(env={**env, **self.env}, root_image=image)
+            notes["debian"] = list(self.debian)
         if self.vms:      # recorded as what workload.toml says: run.mode "os"
             return RunSpec("disco", files=files, argv=argv, cpus=ncpus, vms=self.vms, hal=self.hal,
                            vm_mem_mb=self.vm_mem_mb, notes={**notes, "mode": "os"}, **common)
@@ -176,6 +201,7 @@ _EXAMPLES = {
     "run.sim_mode": '"timing"', "run.cpus": "4", "run.variant": '"mapped"',
     "run.files": '{ "/data/in.txt" = "in.txt" }', "run.commands": '[["prog", "arg"], ["prog", "arg2"]]',
     "run.vms": "2", "run.hal": "true", "run.vm_mem_mb": "16", "run.allow_outside": "true",
+    "run.debian": '["gcc", "make"]',
     "check.exit_status": "0",
     "check.stdout_contains": '"checksum"', "check.stdout_equals": '"the whole output"',
     "reference": "{ qemu_seconds = 1.3 }",
@@ -248,7 +274,9 @@ def load_workload(path: str | Path, size: str | None = None) -> Workload:
     kind = build.get("kind", "user")
     _expect(kind in ("user", "bare"), toml_path, f"build.kind is {kind!r}; use \"user\" or \"bare\"")
     sources = build.get("sources")
-    _expect(bool(sources), toml_path, "build.sources must be a non-empty list of file names")
+    _expect(bool(sources) or "sources" not in build and bool(data.get("run", {}).get("debian")), toml_path,
+            "build.sources must be a non-empty list of file names")
+    sources = sources or []
     srcs = tuple(d / s for s in sources)
     for s in srcs:
         _expect(s.exists(), toml_path, f"source {s.name} does not exist in {d}")
@@ -273,7 +301,7 @@ def load_workload(path: str | Path, size: str | None = None) -> Workload:
     timeout_s = run.get("timeout_s")
     _expect(timeout_s is None or timeout_s > 0, toml_path,
             f"run.timeout_s is {timeout_s}; give a positive number of seconds (or leave it out)")
-    os_run = _os_keys(run, toml_path, mode, name, machine, args)
+    os_run = _os_keys(run, toml_path, mode, name, machine, args, srcs)
     return Workload(
         name=name, description=data.get("description", ""), directory=d, kind=kind, sources=srcs,
         opt=build.get("opt", "-O2"), flags=tuple(build.get("flags", ())), mode=mode,
@@ -318,7 +346,8 @@ def _sized(data: dict[str, Any], size: str) -> dict[str, Any]:
     return {**data, "run": run, "check": check}
 
 
-def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, args: list) -> dict:
+def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, args: list,
+             sources: tuple[Path, ...]) -> dict:
     """Validate the values of [run]'s guest-OS keys (their types are checked already)."""
     given = [k for k in OS_KEYS if k in run]
     if mode != "os":
@@ -353,6 +382,10 @@ def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, arg
     _expect(vm_mem_mb is None or vm_mem_mb >= 1, toml_path,
             f"run.vm_mem_mb is {vm_mem_mb!r}; give each VM's memory as a whole number of MB")
     allow_outside = run.get("allow_outside", False)
+    debian = tuple(run.get("debian", ()))
+    _expect(all(debian), toml_path, 'run.debian must name Debian packages, e.g. debian = ["gcc", "make"]')
+    _expect(bool(sources) or "commands" in run, toml_path, "without build.sources, run.commands must say which "
+            'programs of the run.debian packages to run (e.g. commands = [["/usr/bin/sqlite3", ":memory:"]])')
     files: dict[str, Path] = {}
     program = f"/bin/{name}"
     for guest, host in run.get("files", {}).items():
@@ -373,7 +406,7 @@ def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, arg
             prog = c[0]
             guest = prog if prog.startswith("/") else f"/bin/{prog}"
             which = f"command {i}: " if several else ""
-            _expect(guest == program or guest in files, toml_path,
+            _expect(guest == program or guest in files or (bool(debian) and prog.startswith("/")), toml_path,
                     f"run.commands: {which}program {prog!r} is not on the guest's disk "
                     f"({program} or a run.files entry)")
             commands.append((guest, *c[1:]))
@@ -385,7 +418,7 @@ def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, arg
             except ValueError as e:
                 raise WorkloadError(f"{toml_path}: run.commands: {e}") from None
     return {"cpus": cpus, "variant": variant, "files": files, "commands": tuple(commands), "vms": vms,
-            "hal": hal, "vm_mem_mb": vm_mem_mb, "allow_outside": allow_outside}
+            "hal": hal, "vm_mem_mb": vm_mem_mb, "allow_outside": allow_outside, "debian": debian}
 
 
 def _host_file(guest: str, host: str, folder: Path, allow_outside: bool, toml_path: Path) -> Path:

@@ -12,7 +12,7 @@ from typing import Callable, Mapping, Sequence
 
 from flashvm.disco.monitor import Disco, VmSpec
 from flashvm.elf import load_elf
-from flashvm.guestos import PANIC_STATUS, ConsoleDemux, build_kernel, os_words, root_disk_image
+from flashvm.guestos import PANIC_STATUS, ConsoleDemux, build_kernel, make_initrd, os_words, root_disk_image
 from flashvm.machine.disk import Disk, disk_base
 from flashvm.machine.flash import RunResult
 from flashvm.kernels.run import run as run_kernel
@@ -27,13 +27,17 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
                argv_per_vm: Sequence[Sequence[str]] | None = None, hal: bool = False,
                costs: dict[int, int] | None = None, nets: bool = False,
                progress: Callable[[int], None] | None = None, stdin: bytes = b"",
-               run_fn: RunFn = run_kernel) -> tuple[list[VmOutcome], Disco, RunResult]:
+               run_fn: RunFn = run_kernel,
+               root_image: str | Path | None = None) -> tuple[list[VmOutcome], Disco, RunResult]:
     """Boot `vms` copies of the guest OS under Disco, each running argv (or
     argv_per_vm[i]) as init over a root disk holding `files`.  `hal`: the
     kernel's HAL build (privileged registers through a special page, monitor
     calls for zeroed and freed pages) instead of the plain mapped one.
     `nets`: each VM gets a network interface on one virtual subnet (frames are
     copied between VMs; MACs 02:00:00:00:00:01, :02, ... in VM order).
+    `root_image`: a flashfs image (flashvm.guestos.rootimage.sysroot_image)
+    every VM boots from, each behind its own copy-on-write overlay; `files`
+    then go in each VM's initrd, which its kernel writes onto its root.
     Returns the per-VM outcomes, the monitor and the machine's RunResult."""
     demuxes: dict[int, ConsoleDemux] = {}
 
@@ -45,7 +49,8 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
                   consoles=console, costs=costs)
     kernel = load_elf(build_kernel("hal" if hal else "mapped"))
     with tempfile.TemporaryDirectory(prefix="flashvm-disco-") as tmp:
-        base = root_disk_image(Path(tmp) / "root.img", files)
+        base = root_image if root_image is not None else root_disk_image(Path(tmp) / "root.img", files)
+        blob = make_initrd(files) if root_image is not None and files else b""
         disks = []
         subnet = Subnet() if nets else None
         for vm in disco.vms:
@@ -53,8 +58,12 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
             if subnet is not None:
                 disco.add_device(vm, Nic(net_base(0), vm.host, subnet))
             args = list(argv_per_vm[vm.index]) if argv_per_vm else list(argv)
-            # no initrd: the root file system is the VM's disk
-            disco.boot(vm, kernel, args, list(env), os_words=os_words(verbose=verbose))
+            # the root file system is the VM's disk; per-run files (if any) come in an initrd
+            # at the top of the VM's memory
+            pa = (vm.mem - len(blob)) & ~0xFFF if blob else 0
+            if blob:
+                disco.guest_write(vm, pa, blob)
+            disco.boot(vm, kernel, args, list(env), os_words=os_words(pa, len(blob), verbose=verbose))
             if vm.index == 0 and stdin:         # the host's stdin is VM 0's console input
                 vm.uart.inp = bytearray(stdin)
         try:

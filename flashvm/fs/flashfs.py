@@ -290,6 +290,22 @@ class FlashFS(ImageReader):
             raise FsError(f"bad symlink target length ({len(raw)}) for {path}")
         self._make(path, S_IFLNK | 0o777, raw, None)
 
+    def link(self, existing: str, new: str) -> None:
+        """Make `new` a hard link to the non-directory `existing` (parents of `new` made as needed)."""
+        ino = self._resolve(existing)
+        ind = self._iread(ino)
+        if ind.is_dir:
+            raise FsError(f"is a directory (no hard links to directories): {existing}")
+        if ind.nlink >= NLINK_MAX:
+            raise FsError(f"too many links to {existing}")
+        parent, name = self._parent(new, create=True)
+        if self._lookup(parent, name) is not None:
+            raise FsError(f"already exists: {new}")
+        self._dir_add(parent, name, ino, DT_OF_TYPE[ind.mode & S_IFMT])
+        ind.nlink += 1
+        ind.ctime = now()
+        self._iwrite(ino, ind)
+
     def _make(self, path: str, mode: int, data: bytes, mtime: int | None) -> None:
         parent, name = self._parent(path, create=True)
         existing = self._lookup(parent, name)

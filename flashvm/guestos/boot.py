@@ -83,11 +83,15 @@ def boot_os(files: Mapping[str, GuestFile], argv: Sequence[str], *, root: str = 
             max_insns: int | None = 4_000_000_000, verbose: int = 0, variant: str = "kseg0",
             clock_mhz: float = 200.0, disks: Sequence[str | Path | tuple] = (), nets: int = 0,
             subnet: Subnet | None = None, stdin: bytes = b"", live: bool | Mapping[int, BinaryIO] = False,
-            progress: Callable[[int], None] | None = None, run_fn: RunFn = run_kernel) -> OsResult:
+            progress: Callable[[int], None] | None = None, run_fn: RunFn = run_kernel,
+            root_image: str | Path | None = None) -> OsResult:
     """Boot the kernel with `files` in its root file system and run argv[0] as init.
 
     `root`: "initrd" (the files packed in RAM) or "disk" (a temporary flashfs
     image holding them, attached as DISK 0 before any `disks`).
+    `root_image`: a flashfs image (flashvm.guestos.rootimage.sysroot_image) as
+    DISK 0 instead, behind a copy-on-write overlay, so the image is never
+    written; `files` then go in the initrd, which the kernel writes onto it.
     `disks` are host image files attached as DISK 0, 1, ... (a path, or
     (path, {"readonly": True, ...}) with Disk options); the guest sees them as
     /dev/disk0 ... and what it writes is in the files after the run.
@@ -105,6 +109,8 @@ def boot_os(files: Mapping[str, GuestFile], argv: Sequence[str], *, root: str = 
     kw = dict(env=env, ncpu=ncpu, ram_mb=ram_mb, machine=machine, mode=mode, max_insns=max_insns,
               verbose=verbose, variant=variant, clock_mhz=clock_mhz, nets=nets, subnet=subnet, stdin=stdin,
               live=live, progress=progress, run_fn=run_fn)
+    if root_image is not None:
+        return _boot(files, argv, disks=[(root_image, {"overlay": True}), *disks], **kw)
     if root == "initrd":
         return _boot(files, argv, disks=disks, **kw)
     with tempfile.TemporaryDirectory(prefix="flashvm-os-") as tmp:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import BinaryIO, Sequence, TextIO
+from typing import BinaryIO, Callable, Sequence, TextIO
 
 from flashvm.disco.memory import vm_memory_problem
 from flashvm.disco.splashos import is_splashos
 from flashvm.elf import ElfError, load_elf
+from flashvm.fs import FsError
 from flashvm.guestos import VARIANTS
+from flashvm.guestos.sysrun import sysroot_boot
 from flashvm.machine.config import MachineConfig, machine_with_cpus
 from flashvm.machine.layout import USER_TOP
 from flashvm.machine.trace import parse_kinds
 from flashvm.process.sysroot import host_file
 from flashvm.session.fastforward import fast_forward_option
 from flashvm.spec import RunSpec, max_insns_problem
+from flashvm.sysroot import Sysroot, SysrootError
 from flashvm.workload import Workload
 
 
@@ -156,15 +159,36 @@ def splashos_spec(program: Path, args: Sequence[str], cfg: MachineConfig, cpus: 
                    title=f"{program.name} (SPLASHOS in {nvms} Disco VM{'s' if nvms > 1 else ''})", **common)
 
 
-def program_in_sysroot(program: Path, sysroot: Path | None, machine_run: bool) -> Path:
-    """PROGRAM as the host file it names: inside `sysroot` first (process mode, like qemu -L)."""
+def program_in_sysroot(program: Path, sysroot: Path | None, bare: bool) -> Path:
+    """PROGRAM as the host file it names: inside `sysroot` first (like qemu -L)."""
     if sysroot is None:
         return program
-    if machine_run:
-        raise OptionError("--sysroot applies only to process mode (without --bare or --os)")
+    if bare:
+        raise OptionError("--sysroot applies to process mode and --os, not to --bare or --splashos")
     if not sysroot.is_dir():
         raise OptionError(f"--sysroot {sysroot}: not a directory")
     return Path(host_file(sysroot, program))
+
+
+def os_root(program: Path, host: Path, args: Sequence[str], sysroot: Path | None,
+            files: dict[str, Path], say: Callable[[str], None]) -> tuple[tuple[str, ...], dict, dict]:
+    """init's argv, the run's root files and more RunSpec fields for --os: PROGRAM
+    (at `host`) as /bin/NAME on a disk of its own, or with --sysroot the sysroot's
+    cached root image holding PROGRAM at its path there, run as init's child."""
+    if sysroot is None:
+        check_user_program(host)
+        guest = f"/bin/{host.name}"
+        return (guest, *args), {guest: host, **files}, {}
+    if not program.is_absolute():
+        raise OptionError(f"{program}: with --os --sysroot, give the program's absolute path inside the "
+                          f"sysroot (e.g. /usr/bin/{program.name})")
+    try:
+        init_files, argv, env, image = sysroot_boot(Sysroot.load(sysroot), [[str(program), *args]], files,
+                                                    progress=say)
+    except (SysrootError, FsError) as e:
+        raise OptionError(f"--sysroot {sysroot}: {e}") from None
+    return tuple(argv), init_files, {"env": env, "root_image": image,
+                                     "notes": {"guest_program": str(program), "sysroot": str(sysroot)}}
 
 
 def vm_mem_option(cfg: MachineConfig, vms: int | None, text: str | None) -> int | None:

@@ -121,7 +121,8 @@ def run_os(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     try:
         r = boot_os(files, argv, root=spec.root, env=dict(spec.env), stdin=_bytes(spec.stdin),
                     machine=spec.machine, mode=spec.sim_mode, variant=spec.variant, verbose=spec.verbose,
-                    max_insns=spec.max_insns, live=live, progress=progress, run_fn=run_fn)
+                    max_insns=spec.max_insns, live=live, progress=progress, run_fn=run_fn,
+                    root_image=spec.root_image)
     except RunStopped as e:
         klog = getattr(e.machine.uart.out, "streams", {}).get(3, b"")
         return _stopped(spec, e, argv, stdout=bytes(out.copy), stderr=bytes(err.copy), klog=bytes(klog))
@@ -150,7 +151,8 @@ def run_disco(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     try:
         res, disco, r = run_os_vms(files, argv, vms=spec.vms or 1, cpus_per_vm=spec.cpus or 1, machine=spec.machine,
                                    mode=spec.sim_mode, hal=spec.hal, max_insns=spec.max_insns, mem_mb=per,
-                                   env=_env(spec), progress=progress, stdin=_bytes(spec.stdin), run_fn=run_fn)
+                                   env=_env(spec), progress=progress, stdin=_bytes(spec.stdin), run_fn=run_fn,
+                                   root_image=spec.root_image)
     except RunStopped as e:
         return _vms_report(spec, argv, stdout, stderr, progress, e, [_vm_outcome(vm, e.ended) for vm in
                                                                      e.machine.supervisor.vms])

@@ -10,9 +10,9 @@ import subprocess
 import tempfile
 
 import pytest
-from debian_root import debian_root
+from os_debian_root import debian_root
 from support import OS_PROGRAMS, QEMU
-from test_dynamic import COREUTILS, ENV, SQLITE
+from test_os_dynamic import COREUTILS, ENV, SQLITE
 
 from flashvm.guestos import boot_os, make_disk_image
 from flashvm.toolchain import build_user

@@ -315,3 +315,18 @@ def test_several_commands_in_disco_vms(tmp_path):
     assert [vm.status for vm in res] == [3, 3]
     for vm in res:
         assert vm.stdout.count(b"p says ") == 2 and b"argc 2: [x]\n" in vm.stdout
+
+
+def test_debian_workload_keys(tmp_path):
+    """run.debian names the sysroot's packages; without build.sources, run.commands says what to run."""
+    from flashvm.workload import WorkloadError, load_workload
+    (tmp_path / "workload.toml").write_text('[run]\nmode = "os"\ndebian = ["sqlite3"]\n'
+                                            'commands = [["/usr/bin/sqlite3", ":memory:", "select 1"]]\n')
+    w = load_workload(tmp_path)
+    assert w.debian == ("sqlite3",) and w.sources == () and w.commands[0][0] == "/usr/bin/sqlite3"
+    (tmp_path / "workload.toml").write_text('[run]\nmode = "os"\ndebian = ["sqlite3"]\n')
+    with pytest.raises(WorkloadError, match="run.commands must say"):
+        load_workload(tmp_path)
+    (tmp_path / "workload.toml").write_text('[run]\ndebian = ["sqlite3"]\ncommands = [["/usr/bin/x"]]\n')
+    with pytest.raises(WorkloadError):
+        load_workload(tmp_path)
