@@ -28,6 +28,12 @@ static const struct syscall syscalls[NR_LAST - NR_syscall + 1] = {
     SYS_AS(getuid, sys_zero, 0), SYS_AS(geteuid, sys_zero, 0),
     SYS_AS(getgid, sys_zero, 0), SYS_AS(getegid, sys_zero, 0),
     SYS_AS(getresuid, sys_getresuid, 3), SYS_AS(getresgid, sys_getresuid, 3),
+    /* every process runs as root (uid = gid = 0): root may set any id, and the ids stay 0 */
+    SYS_AS(setuid, sys_zero, 0), SYS_AS(setgid, sys_zero, 0),
+    SYS_AS(setreuid, sys_zero, 0), SYS_AS(setregid, sys_zero, 0),
+    SYS_AS(setresuid, sys_zero, 0), SYS_AS(setresgid, sys_zero, 0),
+    SYS_AS(setfsuid, sys_zero, 0), SYS_AS(setfsgid, sys_zero, 0),   /* the previous fs id: 0 */
+    SYS_AS(setgroups, sys_zero, 0), SYS_AS(getgroups, sys_zero, 0), /* no supplementary groups */
     SYS_AS(getpgid, sys_getpid, 0), SYS_AS(getpgrp, sys_getpid, 0), SYS_AS(getsid, sys_getpid, 0),
     SYS_AS(setpgid, sys_zero, 0), SYS_AS(setsid, sys_zero, 0),
     SYS(set_thread_area, 1), SYS(set_tid_address, 1), SYS_AS(set_robust_list, sys_zero, 0),
