@@ -141,6 +141,10 @@ void mutex_init(struct mutex *m, const char *name)
 
 void mutex_lock(struct mutex *m)
 {
+    /* a mutex may sleep: taking one inside a spinlock is a bug even when it
+     * happens not to be contended (say so here, not at the rare sleep) */
+    if (current() && mycpu()->noff)
+        panic("mutex %s taken with %d spinlock(s) held", m->lk.name, mycpu()->noff);
     spin_lock(&m->lk);
     while (m->locked) {
         if (!current()) panic("mutex %s contended before the scheduler runs", m->lk.name);

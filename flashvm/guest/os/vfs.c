@@ -22,7 +22,8 @@ void iput(struct inode *ip)
 {
     int held = mutex_held(&fs_mutex);
     if (!held) FS_LOCK();
-    if (--ip->refs == 0 && ip->nlink == 0)
+    /* atomic: idup takes a reference without fs_mutex (under an mm's spinlock) */
+    if (__atomic_sub_fetch(&ip->refs, 1, __ATOMIC_SEQ_CST) == 0 && ip->nlink == 0)
         inode_free(ip);
     if (!held) FS_UNLOCK();
 }

@@ -284,7 +284,18 @@ static int vma_split(struct mm *mm, u32 addr)
     return 0;
 }
 
-static int vm_unmap_locked(struct mm *mm, u32 start, u32 end)
+/* A VMA's file reference is dropped with iput, which takes fs_mutex and so
+ * may sleep: never with mm->lock (a spinlock) held.  vm_unmap_locked chains
+ * the VMAs it removes on *dead; the caller frees them after the unlock. */
+static void vmas_free(struct vma *v)
+{
+    for (struct vma *n; v; v = n) {
+        n = v->next;
+        vma_free(v);
+    }
+}
+
+static int vm_unmap_locked(struct mm *mm, u32 start, u32 end, struct vma **dead)
 {
     if (vma_split(mm, start) || vma_split(mm, end))
         return -ENOMEM;
@@ -295,7 +306,8 @@ static int vm_unmap_locked(struct mm *mm, u32 start, u32 end)
         if (v->start >= start && v->end <= end) {
             *pp = v->next;
             unmap_ptes(mm, v->start, v->end);
-            vma_free(v);
+            v->next = *dead;
+            *dead = v;
             any = 1;
         } else {
             pp = &v->next;
@@ -310,9 +322,11 @@ int vm_unmap(struct mm *mm, u32 start, u32 len)
     if (start & (PAGE_SIZE - 1)) return -EINVAL;
     u32 end = PGROUND(start + len);
     if (len == 0 || end <= start || end > USER_TOP) return -EINVAL;
+    struct vma *dead = NULL;
     spin_lock(&mm->lock);
-    int r = vm_unmap_locked(mm, start, end);
+    int r = vm_unmap_locked(mm, start, end, &dead);
     spin_unlock(&mm->lock);
+    vmas_free(dead);
     return r;
 }
 
@@ -322,19 +336,21 @@ int vm_map(struct mm *mm, u32 start, u32 len, u32 prot, u32 flags, struct inode 
     u32 end = PGROUND(start + len);
     if (start & (PAGE_SIZE - 1) || end <= start || end > USER_TOP || start < 0x1000)
         return -EINVAL;
+    struct vma *dead = NULL;
     spin_lock(&mm->lock);
-    int r = vm_unmap_locked(mm, start, end);
-    if (r) { spin_unlock(&mm->lock); return r; }
+    int r = vm_unmap_locked(mm, start, end, &dead);
+    if (r) { spin_unlock(&mm->lock); vmas_free(dead); return r; }
     struct vma **pp = &mm->vmas, *prev = NULL;
     while (*pp && (*pp)->start < start) { prev = *pp; pp = &(*pp)->next; }
     if (prev && !ip && !prev->ip && prev->end == start && prev->prot == prot &&
         prev->flags == flags) {
         prev->end = end;
         spin_unlock(&mm->lock);
+        vmas_free(dead);
         return 0;
     }
     struct vma *v = kzalloc(sizeof *v);
-    if (!v) { spin_unlock(&mm->lock); return -ENOMEM; }
+    if (!v) { spin_unlock(&mm->lock); vmas_free(dead); return -ENOMEM; }
     v->start = start;
     v->end = end;
     v->prot = prot;
@@ -346,6 +362,7 @@ int vm_map(struct mm *mm, u32 start, u32 len, u32 prot, u32 flags, struct inode 
     v->next = *pp;
     *pp = v;
     spin_unlock(&mm->lock);
+    vmas_free(dead);
     return 0;
 }
 
