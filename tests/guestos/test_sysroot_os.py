@@ -48,8 +48,8 @@ select count(*) from o where cid = 7;
 """
 
 
-# the guest kernel has no record locks yet (fcntl F_SETLK64 fails, so sqlite3 reports a disk I/O
-# error on a database file): the tests open their databases with sqlite's lock-free VFS
+# most tests open their databases with sqlite's lock-free VFS (as the oracle does);
+# test_sqlite3_file_with_locks uses the default one, with record locks
 DB = "file:/tmp/db?vfs=unix-none"
 
 
@@ -132,10 +132,11 @@ def test_sqlite3_database(how, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="guest kernel: fcntl F_SETLK64 (record locks) fails", strict=False)
 def test_sqlite3_file_with_locks():
+    """sqlite3's default VFS on a database file takes fcntl record locks (F_SETLK64)."""
     st, out, err, _ = guest(sysroot(SQLITE), ["/usr/bin/sqlite3", "/tmp/db"], stdin=SQL)
     assert st == 0, err
+    assert out.count(b"\n") == 4 + 5 + 1 and out.startswith(b"r0|3000|")
 
 
 @pytest.mark.slow

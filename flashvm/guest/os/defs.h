@@ -237,6 +237,9 @@ void files_cloexec(struct files *f);
 struct file *file_alloc(void);
 struct file *file_dup(struct file *f);
 void file_close(struct file *f);
+/* advisory locks (lock.c) */
+void locks_on_close(struct file *f, int last);
+long fcntl_lock(struct file *f, u32 cmd, u32 uaddr);
 struct file *fd_get(int fd);
 int fd_install(struct file *f, int min, int cloexec);
 long file_read(struct file *f, u32 ubuf, u32 n);
@@ -287,7 +290,7 @@ SYSCALL(unlink); SYSCALL(rmdir); SYSCALL(unlinkat); SYSCALL(rename); SYSCALL(ren
 SYSCALL(getcwd); SYSCALL(chdir); SYSCALL(fchdir); SYSCALL(access); SYSCALL(faccessat);
 SYSCALL(ftruncate64); SYSCALL(truncate64); SYSCALL(umask); SYSCALL(readlink);
 SYSCALL(readlinkat); SYSCALL(lstat64); SYSCALL(symlink); SYSCALL(symlinkat); SYSCALL(link);
-SYSCALL(linkat); SYSCALL(statfs64); SYSCALL(fstatfs64);
+SYSCALL(linkat); SYSCALL(statfs64); SYSCALL(fstatfs64); SYSCALL(flock);
 /* poll.c */
 SYSCALL(poll); SYSCALL(ppoll); SYSCALL(ppoll_time64); SYSCALL(_newselect); SYSCALL(pselect6);
 SYSCALL(pselect6_time64);

@@ -19,7 +19,9 @@ struct file *file_dup(struct file *f)
 
 void file_close(struct file *f)
 {
-    if (__atomic_sub_fetch(&f->refs, 1, __ATOMIC_SEQ_CST) > 0)
+    int last = __atomic_sub_fetch(&f->refs, 1, __ATOMIC_SEQ_CST) == 0;
+    locks_on_close(f, last);
+    if (!last)
         return;
     if (f->type == F_INODE && f->ip) iput(f->ip);
     if (f->type == F_PIPE) pipe_close(f->pipe, (f->flags & O_ACCMODE) != O_RDONLY);

@@ -62,6 +62,7 @@ static const struct syscall syscalls[NR_LAST - NR_syscall + 1] = {
     SYS(lseek, 3), SYS(_llseek, 5), SYS(dup, 1), SYS(dup2, 2), SYS(dup3, 3),
     SYS_AS(fcntl, sys_fcntl, 3), SYS_AS(fcntl64, sys_fcntl, 3),
     SYS(pipe, 0), SYS(pipe2, 2), SYS(ioctl, 3),
+    SYS(flock, 2),
     SYS(fstat64, 2), SYS(stat64, 2), SYS(lstat64, 2),
     SYS(fstatat64, 4), SYS(statx, 5), SYS(getdents64, 3),
     SYS(mkdir, 2), SYS(mkdirat, 3), SYS(unlink, 1), SYS(rmdir, 1), SYS(unlinkat, 3),

@@ -466,6 +466,9 @@ long sys_fcntl(u32 *a, struct tf *tf)
         return 0;
     case 3: return f->flags;
     case 4: f->flags = (f->flags & ~(O_APPEND | O_NONBLOCK)) | (a[2] & (O_APPEND | O_NONBLOCK)); return 0;
+    case 6: case 7: case 14:        /* F_SETLK, F_SETLKW, F_GETLK (MIPS numbers) */
+    case 33: case 34: case 35:      /* F_GETLK64, F_SETLK64, F_SETLKW64 */
+        return fcntl_lock(f, a[1], a[2]);
     default: return -EINVAL;
     }
 }
