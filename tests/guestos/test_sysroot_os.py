@@ -140,6 +140,17 @@ def test_sqlite3_file_with_locks():
 
 
 @pytest.mark.slow
+def test_sqlite3_writers_share_a_file():
+    """Four sqlite3 processes write one database file at once: its record locks serialise them."""
+    insert = "begin exclusive; insert into t values($i); commit;"
+    argv = ["/bin/sh", "-c", "/usr/bin/sqlite3 /tmp/db 'create table t(x)' && for i in 1 2 3 4; do "
+            f"/usr/bin/sqlite3 -cmd '.timeout 20000' /tmp/db \"{insert}\" & done; wait; "
+            "/usr/bin/sqlite3 /tmp/db 'select count(*), sum(x) from t'"]
+    st, out, err, _ = guest(sysroot(SQLITE), argv)
+    assert (st, out) == (0, b"4|10\n"), err
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("cpus,vms", [(8, None), (1, 2)])
 def test_sqlite3_database_cpus_vms(cpus, vms):
     root = sysroot(SQLITE)
