@@ -216,8 +216,9 @@ def test_gcc_driver_builds_and_runs(cpus):
 def test_gcc_builds_and_runs(cpus):
     """Debian's gcc builds a multi-file program in the guest (the driver runs cc1, as, collect2, ld), which runs."""
     root = sysroot(GCC)
+    # `cd /w; ...`: with `cd /w && cc ... &` the cd would happen in the first job's subshell only
     jobs = " ".join(f"cc -O2 -c {f}.c -o {f}.o &" for f in ("main", "sq", "cube", "fib"))
-    st, out, err, _ = guest(root, ["/bin/sh", "-c", f"cd /w && {jobs} wait && cc -o prog main.o sq.o cube.o "
+    st, out, err, _ = guest(root, ["/bin/sh", "-c", f"cd /w; {jobs} wait && cc -o prog main.o sq.o cube.o "
                                    "fib.o && ./prog"], files=C_FILES, cpus=cpus)
     assert (st, out) == (0, C_WANT), err
 
