@@ -85,7 +85,7 @@ class GuestMemory:
         else:
             order = [node] + [n for n in range(self.cfg.nodes) if n != node]
             limits = {n: per for n in order}
-        pages = []
+        pages: list[int] = []
         for n in order:
             base = 0 if self.cfg.interleave else n * per
             free = (limits[n] - self._alloc[n]) >> 12
