@@ -12,7 +12,7 @@ from typing import Any
 from flashvm.guestos.multi import MULTI_PROGRAM, multi_argv, multi_program
 from flashvm.guestos.sysrun import sysroot_boot
 from flashvm.machine.config import ConfigError, MachineConfig, machine_config, machine_with_cpus
-from flashvm.spec import RunReport, RunSpec
+from flashvm.spec import GuestFile, RunReport, RunSpec
 from flashvm.sysroot import Sysroot, SysrootError, build_sysroot, sysroot_cache
 from flashvm.toolchain import build_bare, build_user
 from flashvm.tomltypes import field_types, type_problem
@@ -142,7 +142,8 @@ class Workload:
             common["title"] = f"{self.name} ({self.mode} mode, {self.size} size)"
         if self.mode != "os":
             return RunSpec(self.mode, argv=(self.name, *self.args), notes=notes, **common)
-        files, argv = self.os_files(exe), tuple(self.os_argv())
+        files: dict[str, GuestFile] = dict(self.os_files(exe))
+        argv = tuple(self.os_argv())
         ncpus = cpus or self.cpus or 1
         if self.debian:          # the sysroot's root image; the commands run as init's children
             if not self.sources:

@@ -5,6 +5,7 @@ last VM stops, the run ends (MachineHalted with the run's status).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from flashvm.disco.vm import VirtualMachine
 from flashvm.kernels import state as S
@@ -28,10 +29,12 @@ class Containment:
     running: list[int]
     switched_in: set[int]
     watchdog_ms: float
-    status: int
     _view: Callable
     _switch_in: Callable[[int, int], None]
     _switch_out: Callable[[int], None]
+    if TYPE_CHECKING:
+        @property
+        def status(self) -> int: ...       # Disco's, read-only
 
     def _vm_halted(self, vm: VirtualMachine, h: MachineHalted) -> None:
         if h.status == -1:

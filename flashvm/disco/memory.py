@@ -35,9 +35,9 @@ def default_vm_mb(cfg: MachineConfig, vms: int) -> int:
     return max(MIN_VM_MB, min(DEFAULT_VM_MB, (cfg.ram_bytes >> 20) // vms - 2))
 
 
-def vm_memory_problem(cfg: MachineConfig, vms: int, mb: int, option: str | None = "--vm-mem") -> str | None:
+def vm_memory_problem(cfg: MachineConfig, vms: int, mb: object, option: str | None = "--vm-mem") -> str | None:
     """What is wrong with giving each of `vms` VMs `mb` MB on `cfg`, in one line (None: nothing);
-    `option` names where `mb` came from (None: the default)."""
+    `option` names where `mb` came from (None: the default); `mb` may be anything given."""
     said = f"{option} {mb!r}: " if option else ""
     if isinstance(mb, bool) or not isinstance(mb, int) or mb < MIN_VM_MB:
         return f"{said}give a whole number of MB, at least {MIN_VM_MB}"
@@ -85,7 +85,7 @@ class GuestMemory:
         else:
             order = [node] + [n for n in range(self.cfg.nodes) if n != node]
             limits = {n: per for n in order}
-        pages = []
+        pages: list[int] = []
         for n in order:
             base = 0 if self.cfg.interleave else n * per
             free = (limits[n] - self._alloc[n]) >> 12

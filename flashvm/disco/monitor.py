@@ -22,7 +22,7 @@ its own devices.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
 from flashvm.disco.containment import Containment
@@ -35,7 +35,7 @@ from flashvm.kernels import state as S
 from flashvm.kernels.run import run as run_kernel
 from flashvm.kernels.disco import DX_KSEG, DX_MCALL, KSSEG, hal_push_nb
 from flashvm.machine.config import MachineConfig, machine_config
-from flashvm.machine.devices import MachineHalted
+from flashvm.machine.devices import ByteSink, MachineHalted
 from flashvm.machine.bootinfo import BootInfo, BootInfoTooLarge, OsWords
 from flashvm.machine.flash import FlashMachine, GuestError, RunResult
 from flashvm.machine.layout import BOOT_HALT_ON_EXIT, BOOT_VIRTUAL, BOOTINFO_PA
@@ -51,7 +51,7 @@ class Disco(Supervisor, GuestMemory, Vcpus, VirtualDevices, Containment):
 
     def __init__(self, config: MachineConfig | str, vms: list[VmSpec], *, mode: str = "functional",
                  out: BinaryIO | None = None, costs: dict[int, int] | None = None,
-                 consoles: Callable[[VirtualMachine], BinaryIO] | None = None, watchdog_ms: float = 100.0):
+                 consoles: Callable[[VirtualMachine], ByteSink] | None = None, watchdog_ms: float = 100.0):
         """`out`: where the VMs' console lines go, tagged "[vmN] "; `consoles`: a function
         VirtualMachine -> byte sink to use instead (e.g. the guest OS's console demultiplexer).
         `watchdog_ms`: a VM whose every VCPU keeps interrupts off in its kernel for this long
@@ -136,7 +136,7 @@ class Disco(Supervisor, GuestMemory, Vcpus, VirtualDevices, Containment):
         return 0
 
     # ------------------------------------------------------------ booting
-    def boot(self, vm: VirtualMachine, image: ElfImage, argv: list[str] = (), envp: list[str] = (),
+    def boot(self, vm: VirtualMachine, image: ElfImage, argv: Sequence[str] = (), envp: Sequence[str] = (),
              *, os_words: OsWords = OsWords()) -> None:
         """Load a guest kernel relinked for the supervisor segment and start VCPU 0.
 

@@ -51,7 +51,7 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
     with tempfile.TemporaryDirectory(prefix="flashvm-disco-") as tmp:
         base = root_image if root_image is not None else root_disk_image(Path(tmp) / "root.img", files)
         blob = make_initrd(files) if root_image is not None and files else b""
-        disks = []
+        disks: list[Disk] = []
         subnet = Subnet() if nets else None
         for vm in disco.vms:
             disks.append(disco.add_device(vm, Disk(disk_base(0), vm.host, base, overlay=True)))
@@ -69,8 +69,8 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
         try:
             r = disco.run(max_insns=max_insns, progress=progress, run_fn=run_fn)
         finally:
-            for d in disks:
-                d.close()
+            for disk in disks:
+                disk.close()
     out = []
     for vm in disco.vms:
         d = demuxes[vm.index]

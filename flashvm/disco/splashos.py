@@ -92,20 +92,21 @@ def run_vms(guests: Sequence[SplashosGuest | OsGuest], *, machine="flash8", mode
     disco = Disco(machine, [VmSpec(ncpu=g.ncpu, mem=g.mem_mb << 20) for g in guests], mode=mode,
                   out=out if out is not None else io.BytesIO(), consoles=console)
     kernel = load_elf(build_kernel("mapped")) if any(isinstance(g, OsGuest) for g in guests) else None
-    disks = []
+    disks: list[Disk] = []
     with tempfile.TemporaryDirectory(prefix="flashvm-splashos-") as tmp:
         for vm, g in zip(disco.vms, guests):
             if isinstance(g, OsGuest):
                 base = root_disk_image(Path(tmp) / f"root{vm.index}.img", g.files)
                 disks.append(disco.add_device(vm, Disk(disk_base(0), vm.host, base, overlay=True)))
+                assert kernel is not None          # loaded above: there is an OS guest
                 disco.boot(vm, kernel, list(g.argv), list(g.env), os_words=os_words())
             else:
                 boot_splashos(disco, vm, load_elf(g.program), g.argv)
         try:
             r = disco.run(max_insns=max_insns, progress=progress, run_fn=run_fn)
         finally:
-            for d in disks:
-                d.close()
+            for disk in disks:
+                disk.close()
     return [outcome(vm, demuxes.get(vm.index)) for vm in disco.vms], disco, r
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO, TypeVar
 
 import numpy as np
 
@@ -16,15 +16,12 @@ from flashvm.disco.vm import VirtualMachine
 from flashvm.kernels import state as S
 from flashvm.kernels.disco import post_interrupt_nb, reflect_nb
 from flashvm.machine.devhost import DmaError
-from flashvm.machine.devices import Device, Power, Timer, Uart
+from flashvm.machine.devices import ByteSink, Device, Power, Timer, Uart
 from flashvm.machine.flash import FlashMachine
 from flashvm.machine.layout import (
     DISK_BASE, DISK_STRIDE, HAL_MC_DISK, POWER_BASE, SMP_BASE, SMP_SIZE, TIMER_BASE, UART_BASE,
 )
 from flashvm.machine.roi import RoiDevice
-
-if TYPE_CHECKING:
-    from flashvm.disco.monitor import Disco
 
 
 class TaggedWriter(io.RawIOBase):
@@ -58,7 +55,7 @@ class VmHost:
     """The DeviceHost of a VM's virtual devices: guest-physical DMA through the pmap,
     interrupts posted to its VCPUs, the machine's clock and event queue."""
 
-    def __init__(self, disco: Disco, vm: VirtualMachine):
+    def __init__(self, disco: VirtualDevices, vm: VirtualMachine):
         self.disco = disco
         self.vm = vm
         self.ram_bytes = vm.mem
@@ -102,7 +99,7 @@ class VSmp(Device):
     """A VM's SMP block: its VCPU numbers, virtual IPIs, the release of its secondary VCPUs."""
     name = "smp"
 
-    def __init__(self, disco: Disco, vm: VirtualMachine):
+    def __init__(self, disco: VirtualDevices, vm: VirtualMachine):
         super().__init__(SMP_BASE, SMP_SIZE)
         self.disco = disco
         self.vm = vm
@@ -149,15 +146,20 @@ _LOADS = {0x20: (1, True), 0x24: (1, False), 0x21: (2, True), 0x25: (2, False), 
 _STORES = {0x28: 1, 0x29: 2, 0x2B: 4}
 
 
+AnyDevice = TypeVar("AnyDevice", bound=Device)   # add_device gives back what it is given
+
+
 class VirtualDevices:
     """The virtual-device part of the monitor (a mixin of Disco: uses `m`, `fm`,
     `out`, `consoles`, the memory part's guest_read/guest_write and the VCPU
-    part's `_cpu_running`)."""
+    part's `_cpu_running`, `current_vcpu_index` and `start_vcpu`)."""
     m: S.Machine
     fm: FlashMachine
     out: BinaryIO
-    consoles: Callable[[VirtualMachine], BinaryIO] | None
+    consoles: Callable[[VirtualMachine], ByteSink] | None
     _cpu_running: Callable[[int], int]
+    current_vcpu_index: int
+    start_vcpu: Callable[[VirtualMachine, int, int], None]
     guest_read: Callable[[VirtualMachine, int, int], bytes]
     guest_write: Callable[[VirtualMachine, int, bytes], None]
 
@@ -174,7 +176,7 @@ class VirtualDevices:
         vm.devices = [vm.uart, Power(POWER_BASE), Timer(TIMER_BASE, self.fm.now_cycles, self.fm.ns_per_cycle),
                       vm.smp, RoiDevice(self.fm.roi, prefix=f"{vm.name}.")]
 
-    def add_device(self, vm: VirtualMachine, dev: Device) -> Device:
+    def add_device(self, vm: VirtualMachine, dev: AnyDevice) -> AnyDevice:
         """Give VM `vm` another device (a Disk or Nic built on `vm.host`)."""
         vm.devices.append(dev)
         return dev

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from flashvm.machine.devices import Device
+from flashvm.machine.devices import Device, Uart
+
+if TYPE_CHECKING:
+    from flashvm.disco.vdevices import TaggedWriter, VmHost, VSmp
 
 
 class VmFailed(Exception):
@@ -39,6 +43,11 @@ class VirtualMachine:
     last_insns: int = 0              # instructions, virtual interrupts and monitor TLB refills
     last_vint: int = 0               # at the last watchdog check
     last_fills: int = 0
+    # the virtual devices, attached by the monitor as it makes the VM (not arguments, not compared)
+    host: VmHost = field(init=False, repr=False, compare=False)
+    console: TaggedWriter = field(init=False, repr=False, compare=False)
+    uart: Uart = field(init=False, repr=False, compare=False)
+    smp: VSmp = field(init=False, repr=False, compare=False)
 
     @property
     def done(self) -> bool:

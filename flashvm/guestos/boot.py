@@ -25,6 +25,7 @@ from flashvm.kernels.run import run as run_kernel
 from flashvm.machine.bare import BareMachine
 from flashvm.machine.bootinfo import OsWords
 from flashvm.machine.config import MachineConfig
+from flashvm.machine.devices import ByteSink
 from flashvm.machine.disk import Disk, disk_base
 from flashvm.machine.flash import FlashMachine
 from flashvm.machine.layout import CONSOLE_FRAMED, KSEG0, KSEG3, KSSEG
@@ -43,7 +44,7 @@ class OsResult:
     instructions: int
     cycles: int
     host_seconds: float
-    machine: FlashMachine | None = field(repr=False, default=None)
+    machine: FlashMachine = field(repr=False)      # the machine it ran on (its counters)
 
     @property
     def panicked(self) -> bool:
@@ -68,7 +69,7 @@ def _loadable(image: ElfImage) -> ElfImage:
 
 
 def make_machine(ncpu: int = 1, ram_mb: int = 64, *, machine: str | Path | MachineConfig | None = None,
-                 mode: str = "functional", out: BinaryIO | None = None, clock_mhz: float = 200.0) -> FlashMachine:
+                 mode: str = "functional", out: ByteSink | None = None, clock_mhz: float = 200.0) -> FlashMachine:
     """The machine to boot on: a one-node BareMachine of `ncpu` CPUs and `ram_mb`
     MB, or a FlashMachine for `machine` (a config name such as "flash8", a TOML
     path or a MachineConfig)."""
@@ -82,7 +83,7 @@ def boot_os(files: Mapping[str, GuestFile], argv: Sequence[str], *, root: str = 
             machine: str | Path | MachineConfig | None = None, mode: str = "functional",
             max_insns: int | None = 4_000_000_000, verbose: int = 0, variant: str = "kseg0",
             clock_mhz: float = 200.0, disks: Sequence[str | Path | tuple] = (), nets: int = 0,
-            subnet: Subnet | None = None, stdin: bytes = b"", live: bool | Mapping[int, BinaryIO] = False,
+            subnet: Subnet | None = None, stdin: bytes = b"", live: bool | Mapping[int, ByteSink] = False,
             progress: Callable[[int], None] | None = None, run_fn: RunFn = run_kernel,
             root_image: str | Path | None = None) -> OsResult:
     """Boot the kernel with `files` in its root file system and run argv[0] as init.
@@ -133,7 +134,7 @@ def _boot(files, argv, *, env, ncpu, ram_mb, machine, mode, max_insns, verbose, 
     blob = make_initrd(files)
     base = (ram_bytes - len(blob)) & ~0xFFF
     bm.ram8[base:base + len(blob)] = np.frombuffer(blob, np.uint8)
-    attached = []
+    attached: list[Disk] = []
     for k, spec in enumerate(disks):
         path, opts = (spec[0], dict(spec[1])) if isinstance(spec, tuple) else (spec, {})
         attached.append(bm.add_device(Disk(disk_base(k), bm, path, **opts)))

@@ -8,7 +8,9 @@ as kernel log.
 from __future__ import annotations
 
 import sys
-from typing import BinaryIO, Mapping
+from typing import Mapping
+
+from flashvm.machine.devices import ByteSink
 
 
 class ConsoleDemux:
@@ -17,7 +19,7 @@ class ConsoleDemux:
     `live`: False, True (stream 1 to stdout, 2 and 3 to stderr as they come) or
     a mapping {stream: binary sink} (streams not in it are only collected)."""
 
-    def __init__(self, live: bool | Mapping[int, BinaryIO] = False):
+    def __init__(self, live: bool | Mapping[int, ByteSink] = False):
         self.streams = {1: bytearray(), 2: bytearray(), 3: bytearray()}
         self.raw = bytearray()
         if live is True:

@@ -137,8 +137,8 @@ def build_image(image: Path, root: Path, links: str, extra: Mapping[str, GuestFi
                 for g, v in plain.items():
                     fs.write(g, v if isinstance(v, bytes) else Path(v).read_bytes(), 0o755)
         with FlashFS(tmp) as fs:
-            for g, v in extra.items():
-                if v is None:
+            for g, what in extra.items():
+                if what is None:
                     fs.mkdir(g)
             if fs.exists(f"/{MANIFEST}"):
                 fs.unlink(f"/{MANIFEST}")

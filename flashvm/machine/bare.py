@@ -6,11 +6,12 @@ flashvm/machine/flash.py for the wiring and docs/machine.md for the contract.
 """
 from __future__ import annotations
 
-from typing import BinaryIO, Callable
+from typing import Callable
 
 from flashvm.kernels.run import run as run_kernel
 from flashvm.kernels.state import Machine
 from flashvm.machine.config import MachineConfig
+from flashvm.machine.devices import ByteSink
 from flashvm.machine.flash import FlashMachine, GuestError, RunResult, rom_image
 from flashvm.machine.layout import KSEG1, ROM_SIZE
 
@@ -19,7 +20,7 @@ class BareMachine(FlashMachine):
     """CPUs + RAM + ROM + devices on one node, running freestanding programs."""
 
     def __init__(self, ncpu: int = 1, ram_bytes: int = 64 << 20, *, ntlb: int = 64,
-                 out: BinaryIO | None = None, clock_mhz: float = 200.0, quantum: int = 10_000,
+                 out: ByteSink | None = None, clock_mhz: float = 200.0, quantum: int = 10_000,
                  mode: str = "functional"):
         cfg = MachineConfig(name="bare", nodes=1, cpus_per_node=ncpu, mem_per_node=ram_bytes,
                             clock_mhz=clock_mhz, tlb_entries=ntlb, quantum=quantum).validate()

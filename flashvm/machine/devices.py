@@ -9,7 +9,7 @@ for every access, so they hold no state the kernels need.
 from __future__ import annotations
 
 import sys
-from typing import BinaryIO, Callable
+from typing import Callable, Protocol
 
 from flashvm.machine.layout import DEV_BLOCK, UART_BASE   # the devices' addresses: the layout table
 
@@ -24,6 +24,15 @@ POWER_PANIC = 0x4       # write: the boot ROM's fatal-exception handler reports 
 # TIMER registers
 TIMER_NS_LO = 0x0
 TIMER_NS_HI = 0x4
+
+
+class ByteSink(Protocol):
+    """Where a device's output bytes go: a binary file, or any object that takes
+    bytes and can be flushed (the session's Tee, the guest OS's console demultiplexer)."""
+
+    def write(self, b: bytes, /) -> int | None: ...
+
+    def flush(self) -> None: ...
 
 
 class MachineHalted(Exception):
@@ -56,10 +65,10 @@ class Uart(Device):
     """Console: bytes written to TX go to `out`; RX reads from `inp` (or -1)."""
     name = "uart"
 
-    def __init__(self, base: int = UART_BASE, out: BinaryIO | None = None, inp: bytes = b"",
+    def __init__(self, base: int = UART_BASE, out: ByteSink | None = None, inp: bytes = b"",
                  irq: Callable[[bool], None] | None = None):
         super().__init__(base)
-        self.out = out if out is not None else sys.stdout.buffer
+        self.out: ByteSink = out if out is not None else sys.stdout.buffer
         self.inp = bytearray(inp)
         self.written = bytearray()
         self.irq = irq              # drives interrupt line HW0 (None: not wired)

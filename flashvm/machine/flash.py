@@ -24,7 +24,8 @@ from __future__ import annotations
 import heapq
 import time
 from dataclasses import dataclass, field
-from typing import BinaryIO, Callable, Sequence
+from pathlib import Path
+from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 
@@ -46,7 +47,7 @@ from flashvm.machine.bootinfo import BootInfo, BootInfoTooLarge, OsWords
 from flashvm.machine.config import MachineConfig, machine_config
 from flashvm.machine.devhost import DmaError
 from flashvm.machine.devices import (
-    POWER_PANIC, Device, MachineHalted, Power, Timer, Uart,
+    POWER_PANIC, ByteSink, Device, MachineHalted, Power, Timer, Uart,
 )
 from flashvm.machine.layout import (
     BOOT_HALT_ON_EXIT, BOOTINFO_PA, BOOTINFO_SIZE, KSEG0, KSEG1, KSSEG, MAGIC_BASE, MAGIC_SIZE, POWER_BASE, ROM_SIZE,
@@ -286,11 +287,14 @@ def build_state(cfg: MachineConfig, *, timing: bool, rom_bytes: int = ROM_SIZE, 
     return m
 
 
+AnyDevice = TypeVar("AnyDevice", bound=Device)   # add_device gives back what it is given
+
+
 class FlashMachine:
     """CPUs, memory, ROM and devices of a FLASH machine, running freestanding software."""
 
-    def __init__(self, config: MachineConfig | str = "flash1", *, mode: str = "functional",
-                 out: BinaryIO | None = None, chunk_cycles: int = 4_000_000,
+    def __init__(self, config: MachineConfig | str | Path = "flash1", *, mode: str = "functional",
+                 out: ByteSink | None = None, chunk_cycles: int = 4_000_000,
                  disco: tuple[int, int, int] = (0, 0, 0), supervisor: Supervisor | None = None):
         """`supervisor`: who serves what the bare machine does not (default: nobody)."""
         if mode not in MODES:
@@ -324,7 +328,7 @@ class FlashMachine:
         self.image: ElfImage | None = None
 
     # ------------------------------------------------------------ devices
-    def add_device(self, d: Device) -> Device:
+    def add_device(self, d: AnyDevice) -> AnyDevice:
         """Map device `d` at its base address (at most 16 devices)."""
         i = len(self.devices)
         if i >= self.m.iomap.shape[0]:

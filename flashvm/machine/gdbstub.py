@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from typing import Literal
 
 from flashvm.kernels.interp import STOP_EXIT, exec_cpu_nb, exec_cpu_timing_nb
 from flashvm.kernels.run import run as run_kernel
@@ -101,6 +102,11 @@ class GdbStub:
         return self.conn is not None and bool(self.breaks or self.watches or self.step_cpu is not None
                                               or self.pending is not None)
 
+    def _machine(self) -> Machine:
+        """The machine gdb is served on: `run` sets it before anything can connect."""
+        assert self.m is not None
+        return self.m
+
     def _stopped_cpu(self, m: Machine) -> int:
         return int(m.exitrec[X_CPU]) % m.cpu.shape[0]
 
@@ -169,7 +175,7 @@ class GdbStub:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.conn = PacketConn(sock)
         self.waiting_reply = False
-        self._stop(self._stopped_cpu(self.m) if self.steps else 0, SIGTRAP)
+        self._stop(self._stopped_cpu(self._machine()) if self.steps else 0, SIGTRAP)
 
     def finish(self, status: int | None) -> None:
         """The run is over: tell gdb the program exited with `status` (None: it was killed), hang up."""
@@ -221,9 +227,9 @@ class GdbStub:
                 self._detach()
                 return
 
-    def _command(self, pkt: bytes) -> bytes | bool:
+    def _command(self, pkt: bytes) -> bytes | Literal[True]:
         """The reply to one packet, or True when it resumes the machine."""
-        m = self.m
+        m = self._machine()
         head = pkt[:1]
         try:
             if pkt == b"?":
@@ -250,9 +256,9 @@ class GdbStub:
                 n = int(pkt[1:], 16)
                 return encode(get_register(m, self.g_cpu, n)) if n < NUM_REGS else b"E01"
             if head == b"P":
-                n, v = pkt[1:].split(b"=")
+                reg, v = pkt[1:].split(b"=")
                 value = int.from_bytes(bytes.fromhex(v.decode()), "little")
-                return b"OK" if set_register(m, self.g_cpu, int(n, 16), value) else b"E01"
+                return b"OK" if set_register(m, self.g_cpu, int(reg, 16), value) else b"E01"
             if head == b"m":
                 addr, n = (int(x, 16) for x in pkt[1:].split(b","))
                 data = read_virtual(m, self.g_cpu, addr, min(n, 0x1000))
@@ -278,7 +284,7 @@ class GdbStub:
         return b""                                # not supported
 
     def _query(self, pkt: bytes) -> bytes:
-        m = self.m
+        m = self._machine()
         n = m.cpu.shape[0]
         if pkt.startswith(b"qSupported"):
             return b"PacketSize=4000;QStartNoAckMode+;vContSupported+"
@@ -309,8 +315,8 @@ class GdbStub:
 
     def _point(self, pkt: bytes) -> bytes:
         """Z/z: set or clear a breakpoint (0, 1) or a watchpoint (2 write, 3 read, 4 access)."""
-        kind, addr, length = pkt[1:].split(b";")[0].split(b",")
-        kind, addr, length = int(kind), int(addr, 16), int(length, 16)
+        k, a, n = pkt[1:].split(b";")[0].split(b",")
+        kind, addr, length = int(k), int(a, 16), int(n, 16)
         insert = pkt[:1] == b"Z"
         if kind in (0, 1):
             (self.breaks.add if insert else self.breaks.discard)(addr)
@@ -323,16 +329,16 @@ class GdbStub:
             return b""
         return b"OK"
 
-    def _resume(self, *, step: bool, cpu: int) -> bool:
+    def _resume(self, *, step: bool, cpu: int) -> Literal[True]:
         """Resume: every CPU runs; with `step`, CPU `cpu` (-1/0: the one that stopped) stops after one instruction."""
-        m = self.m
+        m = self._machine()
         if step:
             self.step_cpu = cpu if cpu >= 0 else self.g_cpu
         c = self.stop_cpu                  # it may sit on a breakpoint it reported: not again
         self.skip = {c: int(m.cpu[c, PC]) & 0xFFFFFFFF}
         return True
 
-    def _vcont(self, pkt: bytes) -> bytes | bool:
+    def _vcont(self, pkt: bytes) -> bytes | Literal[True]:
         if pkt == b"vCont?":
             return b"vCont;c;C;s;S"
         step = None

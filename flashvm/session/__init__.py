@@ -74,8 +74,9 @@ def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | Non
 
 def _named(report: RunReport, symbols: list[SymbolTable]) -> RunReport:
     """The machine finds "every CPU waits" without knowing names: add what each CPU is doing."""
-    if report.how_ended == "deadlock" and (report.end_message or "").startswith("every CPU waits"):
-        head = report.end_message.split(" (CPU ")[0]
+    said = report.end_message or ""
+    if report.how_ended == "deadlock" and said.startswith("every CPU waits"):
+        head = said.split(" (CPU ")[0]
         report.end_message = f"{head}: {cpu_states(report.machine, symbols)}"
     return report
 

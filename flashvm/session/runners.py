@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import io
 import signal
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 from flashvm.disco.memory import default_vm_mb, vm_memory_problem
+from flashvm.disco.monitor import Disco
 from flashvm.disco.osvm import run_os_vms
 from flashvm.disco.splashos import run_splashos as run_splashos_vms
+from flashvm.disco.vm import VirtualMachine
 from flashvm.elf import load_elf
 from flashvm.guestos import PANIC_STATUS, boot_os, os_init
 from flashvm.guestos.multi import with_roi
 from flashvm.kernels.run import run as run_kernel
 from flashvm.kernels.state import INSNS
-from flashvm.machine.flash import FlashMachine, GuestError, RunStopped, StopRun
+from flashvm.machine.devices import ByteSink
+from flashvm.machine.flash import FlashMachine, GuestError, RunResult, RunStopped, StopRun
 from flashvm.machine.trace import RunFn
 from flashvm.process import new_process
 from flashvm.session.progress import Progress, Tee
@@ -46,9 +49,20 @@ def _signum(e: BaseException) -> int:
     return int(getattr(cause, "signum", signal.SIGINT))
 
 
-def _stopped(spec: RunSpec, e: RunStopped, argv: list[str], **kw) -> RunReport:
+def _ran(e: RunStopped) -> tuple[FlashMachine, RunResult]:
+    """The machine and its counts so far, which FlashMachine.run puts on every RunStopped it raises."""
+    assert e.machine is not None and e.result is not None
+    return e.machine, e.result
+
+
+def _monitor(e: RunStopped) -> Disco:
+    """The monitor of a stopped Disco run (the machine's supervisor)."""
+    return cast(Disco, _ran(e)[0].supervisor)
+
+
+def _stopped(spec: RunSpec, e: RunStopped, argv: list[str], **kw: Any) -> RunReport:
     """The report of a run the machine stopped before the guest halted (status -1)."""
-    fm, r = e.machine, e.result
+    fm, r = _ran(e)
     return RunReport(spec, -1, e.ended, r.instructions, r.host_seconds, fm.m, fm.cfg, fm.mode, argv=argv,
                      how_ended=e.ended, end_message=str(e), regions=fm.roi.finished(),
                      signum=_signum(e) if e.ended == "interrupted" else 0, **kw)
@@ -69,7 +83,7 @@ def run_process(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     out, err = Tee(stdout, progress=progress), Tee(stderr, progress=progress)
     proc = new_process(str(spec.program), list(spec.argv), _env(spec), config=spec.machine, mode=spec.sim_mode,
                        stdin=_stream(spec.stdin), stdout=out, stderr=err, sysroot=spec.sysroot)
-    kw = dict(argv=list(spec.argv))
+    kw: dict[str, Any] = dict(argv=list(spec.argv))
     try:
         res = proc.run(max_insns=spec.max_insns, run_fn=_observed(run_fn, progress))
     except (StopRun, KeyboardInterrupt) as e:
@@ -79,7 +93,8 @@ def run_process(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
         res = None
     if res is not None:
         how = _process_end(res.message)
-        kw.update(how_ended=how, end_message=res.message.strip() if how != "halted" else None)
+        kw.update(how_ended=how, end_message=(res.message or "").strip() if how != "halted" else None)
+    assert proc.config is not None     # new_process builds the machine from a config
     return RunReport(spec, res.status if res else -1, res.reason if res else how,
                      res.instructions if res else int(proc.insns), proc.host_seconds, proc.m, proc.config,
                      spec.sim_mode, stdout=bytes(out.copy), stderr=bytes(err.copy),
@@ -115,7 +130,7 @@ def run_os(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     files, argv = _init(spec)
     out = Tee(stdout, autoflush=False, progress=progress)
     err = Tee(stderr, autoflush=False, progress=progress)
-    live = {1: out, 2: err}
+    live: dict[int, ByteSink] = {1: out, 2: err}
     if spec.verbose and stderr is not None:
         live[3] = stderr
     try:
@@ -124,7 +139,7 @@ def run_os(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
                     max_insns=spec.max_insns, live=live, progress=progress, run_fn=run_fn,
                     root_image=spec.root_image)
     except RunStopped as e:
-        klog = getattr(e.machine.uart.out, "streams", {}).get(3, b"")
+        klog = getattr(_ran(e)[0].uart.out, "streams", {}).get(3, b"")
         return _stopped(spec, e, argv, stdout=bytes(out.copy), stderr=bytes(err.copy), klog=bytes(klog))
     fm = r.machine
     return RunReport(spec, r.status, "init exited", r.instructions, r.host_seconds, fm.m, fm.cfg, fm.mode,
@@ -155,7 +170,7 @@ def run_disco(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
                                    root_image=spec.root_image)
     except RunStopped as e:
         return _vms_report(spec, argv, stdout, stderr, progress, e, [_vm_outcome(vm, e.ended) for vm in
-                                                                     e.machine.supervisor.vms])
+                                                                     _monitor(e).vms])
     return _vms_report(spec, argv, stdout, stderr, progress, (disco, r), res)
 
 
@@ -170,16 +185,21 @@ def run_splashos(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None
                                          max_insns=spec.max_insns, progress=progress, run_fn=run_fn)
     except RunStopped as e:
         return _vms_report(spec, argv, stdout, stderr, progress, e, [_vm_outcome(vm, e.ended, vm.out) for vm in
-                                                                     e.machine.supervisor.vms])
+                                                                     _monitor(e).vms])
     return _vms_report(spec, argv, stdout, stderr, progress, (disco, r), res)
 
 
 def _vms_report(spec: RunSpec, argv: list[str], stdout: BinaryIO | None, stderr: BinaryIO | None,
-                progress: Progress | None, ran: tuple | RunStopped, res: list[VmOutcome]) -> RunReport:
+                progress: Progress | None, ran: tuple[Disco, RunResult] | RunStopped,
+                res: list[VmOutcome]) -> RunReport:
     """The report of a Disco run (`ran`: the monitor and the RunResult, or how the run was
     stopped), the VMs' output written out tagged with their names."""
-    stop = ran if isinstance(ran, RunStopped) else None
-    disco, r = (stop.machine.supervisor, stop.result) if stop is not None else ran
+    if isinstance(ran, RunStopped):
+        stop: RunStopped | None = ran
+        disco, r = _monitor(ran), _ran(ran)[1]
+    else:
+        stop = None
+        disco, r = ran
     if progress is not None:
         progress.clear()
     for vm in res:
@@ -191,8 +211,8 @@ def _vms_report(spec: RunSpec, argv: list[str], stdout: BinaryIO | None, stderr:
     if stdout is not None:
         stdout.flush()
     totals: dict[str, int] = {}
-    for vm in disco.vms:
-        for k, v in disco.vm_stats(vm).items():
+    for each in disco.vms:
+        for k, v in disco.vm_stats(each).items():
             totals[k] = totals.get(k, 0) + v
     if stop is not None:
         return _stopped(spec, stop, argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals)
@@ -201,7 +221,7 @@ def _vms_report(spec: RunSpec, argv: list[str], stdout: BinaryIO | None, stderr:
                      regions=disco.fm.roi.finished())
 
 
-def _vm_outcome(vm, ended: str, console: bytes | None = None) -> VmOutcome:
+def _vm_outcome(vm: VirtualMachine, ended: str, console: bytes | bytearray | None = None) -> VmOutcome:
     """What a Disco VM did until the run was stopped (`ended`): a VM still running
     then has no status and fails with that reason.  `console`: a SPLASHOS VM's output
     (its stdout; a guest OS's streams come from its console demultiplexer)."""

@@ -6,7 +6,7 @@ from rich.table import Table
 
 from flashvm.kernels import state as S
 from flashvm.session.status import status_text
-from flashvm.spec import RunReport
+from flashvm.spec import RunReport, VmOutcome
 
 
 def summary(report: RunReport, console: Console, title: str | None = None) -> None:
@@ -34,7 +34,7 @@ def summary(report: RunReport, console: Console, title: str | None = None) -> No
                   f"{int(misses[0]):,} / {int(misses[1]):,} / {int(misses[2]):,}  "
                   f"({100 * misses[0] / misses.sum():.1f}% local)")
     if report.disco is not None:
-        _disco_rows(t, report)
+        _disco_rows(t, report.disco, report.vms or [])
     exc = m.stats[:, S.S_EXC_BASE:S.S_EXC_BASE + 32].sum(axis=0)
     taken = ", ".join(f"{S.EXC_NAMES.get(i, i)} {int(n):,}" for i, n in enumerate(exc) if n)
     t.add_row("exceptions", taken or "none")
@@ -76,11 +76,10 @@ def _time_split(t: Table, report: RunReport) -> None:
         t.add_row("stalled on memory", f"{100 * stall.sum() / total:.1f}% of all cycles")
 
 
-def _disco_rows(t: Table, report: RunReport) -> None:
-    d = report.disco
+def _disco_rows(t: Table, d: dict[str, int], vms: list[VmOutcome]) -> None:
     t.add_row("VMs", ", ".join(f"{v.name}: " + ("failed" if v.status is None else f"status {v.status}")
                                + (f" ({v.verdict})" if v.verdict else "")
-                               for v in report.vms or ()))
+                               for v in vms))
     t.add_row("monitor traps / emulated instructions", f"{d['traps']:,} / {d['emulated']:,}")
     refills = d["l2tlb_hits"] + d["vtlb_hits"]
     if refills:

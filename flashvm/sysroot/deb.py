@@ -20,7 +20,7 @@ import os
 import shutil
 import subprocess
 import tarfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath
 from typing import IO
 
 from .ar import ArError, read_ar
@@ -111,7 +111,7 @@ def package_path(member: str) -> PurePosixPath | None:
     return PurePosixPath(*parts)
 
 
-def resolve_inside(root: Path, rel: PurePosixPath | str, *, follow_last: bool = True) -> Path:
+def resolve_inside(root: Path, rel: PurePath | str, *, follow_last: bool = True) -> Path:
     """The host path of `rel` in `root`, following symbolic links as if `root` were `/`.
 
     Absolute link targets restart at `root`; ".." stops at `root`.  Components
