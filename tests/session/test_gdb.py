@@ -16,7 +16,7 @@ import time
 import pytest
 
 from flashvm.elf import load_elf
-from flashvm.guestos import build_kernel
+from flashvm.guestos import OS_DIR, build_kernel
 from flashvm.isa.disasm import listing
 from flashvm.machine.gdbpacket import PacketConn
 from flashvm.toolchain import build_user
@@ -105,15 +105,18 @@ def test_guest_kernel_breakpoint_backtrace_and_step_over_a_syscall(guest_program
     kernel = build_kernel("kseg0")
     prog = OS_PROGRAMS / "hello.c"
     elf = guest_program(str(prog.relative_to(prog.parents[1])))
+    # the dispatcher's line that calls the handler, and the line after it, found in the source
+    lines = (OS_DIR / "syscall.c").read_text().splitlines()
+    call = next(i for i, line in enumerate(lines, 1) if "long r = sc && sc->fn ? sc->fn(a, tf)" in line)
     p, port = _flashvm("--os", str(elf))
     text = _gdb(kernel, port, "break sys_writev", "continue", "bt", "monitor tlb", "delete",
-                "break syscall.c:106", "continue", "next", "print r", "info threads", "delete", "continue")
+                f"break syscall.c:{call}", "continue", "next", "print r", "info threads", "delete", "continue")
     status, out, err = _finish(p)
     assert "Breakpoint 1, sys_writev" in text, text
     assert re.search(r"#1 .* in syscall \(", text) and re.search(r"#2 .* in trap \(", text), text
     assert "CPU 0 TLB" in text and "vpn2=" in text, text
     assert "Breakpoint 2, syscall" in text, text
-    assert re.search(r"\n107\s", text), text                                        # stepped over the call
+    assert re.search(rf"\n{call + 1}\s", text), text                                   # stepped over the call
     assert "exited with code 03" in text, text
     assert status == 3 and "hello from the flashvm guest OS" in out, (out, err)
 
