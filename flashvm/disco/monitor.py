@@ -27,6 +27,7 @@ from typing import BinaryIO
 
 from flashvm.disco.containment import Containment
 from flashvm.disco.memory import GuestMemory
+from flashvm.disco.numa import NumaConfig, NumaPolicy, default_numa_mode
 from flashvm.disco.vcpu import Vcpus
 from flashvm.disco.vdevices import VirtualDevices
 from flashvm.disco.vm import VirtualMachine, VmFailed, VmSpec
@@ -52,11 +53,13 @@ class Disco(Supervisor, GuestMemory, Vcpus, VirtualDevices, Containment):
 
     def __init__(self, config: MachineConfig | str, vms: list[VmSpec], *, mode: str = "functional",
                  out: BinaryIO | None = None, costs: dict[int, int] | None = None,
-                 consoles: Callable[[VirtualMachine], ByteSink] | None = None, watchdog_ms: float = 100.0):
+                 consoles: Callable[[VirtualMachine], ByteSink] | None = None, watchdog_ms: float = 100.0,
+                 numa: str | NumaConfig | None = None):
         """`out`: where the VMs' console lines go, tagged "[vmN] "; `consoles`: a function
         VirtualMachine -> byte sink to use instead (e.g. the guest OS's console demultiplexer).
         `watchdog_ms`: a VM whose every VCPU keeps interrupts off in its kernel for this long
-        (simulated time) is stopped (0: no watchdog)."""
+        (simulated time) is stopped (0: no watchdog).  `numa`: the NUMA policy's mode (off, migrate,
+        replicate, both) or its whole configuration; None: both on a NUMA machine, off on UMA."""
         self.consoles = consoles
         cfg = machine_config(config)
         nvcpu = sum(v.ncpu for v in vms)
@@ -93,6 +96,9 @@ class Disco(Supervisor, GuestMemory, Vcpus, VirtualDevices, Containment):
             self.vms.append(vm)
             self._add_vcpus(vm, spec)
         self._start_cpus()
+        if not isinstance(numa, NumaConfig):
+            numa = NumaConfig(mode=numa or default_numa_mode(cfg))
+        self.numa = NumaPolicy(self, numa)
 
     # ------------------------------------------------------------ the machine's Supervisor
     def on_exit(self, reason: int, cpu: int) -> bool:
@@ -130,6 +136,11 @@ class Disco(Supervisor, GuestMemory, Vcpus, VirtualDevices, Containment):
 
     def between_chunks(self) -> None:
         self._schedule()
+        self.numa.tick()
+
+    def hot_page(self, page: int, node: int, count: int) -> None:
+        """MAGIC: a page became hot for a node; the NUMA policy decides."""
+        self.numa.on_hot_page(page, node, count)
 
     def all_waiting(self) -> bool:
         self._fail_waiting()

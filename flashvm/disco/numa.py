@@ -1,0 +1,450 @@
+"""Disco's dynamic NUMA memory management (paper §4.2.4, Fig. 8, Table 3): page migration and
+replication driven by FLASH's per-page, per-node MAGIC miss counters.
+
+MAGIC raises a hot-page event when the misses of one node to one machine page reach
+`hot_threshold` (flashvm/kernels/cache.py); the monitor then decides (`NumaState.decide`):
+
+* a page whose misses come mostly (`migrate_share`) from one remote node migrates there;
+* a page read by several nodes (each with `reader_share` of its misses) is replicated read-only on
+  each of them: the VM's translations on that node point at the local copy (`m.replica`, used by
+  the monitor's TLB refill); the copies are write-protected (flashvm/disco/wprot.py), and a write to
+  any of them collapses them back to one page before the write proceeds, so it is seen everywhere;
+* a page moved `freeze_moves` times within `move_window_ms` is frozen for `freeze_ms`; a page
+  collapsed is not replicated again for `collapse_ms`, doubled at each further collapse; a page
+  with lines held exclusive by a CPU (being written) is not replicated;
+* MAGIC's counters are halved every `decay_ms`; at most `max_moves` moves per decay period,
+  at most `max_replica_pages` machine pages held by replicas.
+
+Each move copies the page through the cache model of the CPU that took the event, updates pmap and
+memmap, drops exactly the translations the back-map names (the VM's L2TLB entries, the real TLB
+entries of the CPUs running its VCPUs: an IPI for each other CPU), and charges the time to the
+CPUs concerned as monitor time; the policy's cycles are counted apart (`NumaState.stats`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+from flashvm.disco.wprot import WriteFault
+from flashvm.kernels import state as S
+from flashvm.kernels.cache import access_nb, dma_coherence_nb
+from flashvm.kernels.entrylo import lo_pfn, lo_valid
+from flashvm.machine.config import MachineConfig
+
+if TYPE_CHECKING:
+    from flashvm.disco.monitor import Disco
+    from flashvm.disco.vm import VirtualMachine
+
+MODES = ("off", "migrate", "replicate", "both")
+OWNER = "numa"                   # the write-protection owner of replicated pages
+KSSEG_INVALID = 0xE0000000       # real TLB slot i is emptied with VPN2 KSSEG_INVALID + (i << 13), as on a flush
+
+
+def default_numa_mode(cfg: MachineConfig) -> str:
+    """Both on a NUMA machine (several nodes, memory not interleaved), off on UMA."""
+    return "both" if cfg.nodes > 1 and not cfg.uma and not cfg.interleave else "off"
+
+
+@dataclass
+class NumaConfig:
+    """The policy's knobs (docs/disco.md, "NUMA memory management")."""
+    mode: str = "both"                 # off | migrate | replicate | both
+    hot_threshold: int = 32            # MAGIC misses of one node to one page that make it hot
+    decay_ms: float = 10.0             # MAGIC's counters are halved this often (simulated time)
+    migrate_share: float = 0.7         # the hot node's share of the page's misses that moves the page there
+    reader_share: float = 0.15         # a node with this share of the misses reads the page
+    move_window_ms: float = 20.0       # moves of one page are counted over this window ...
+    freeze_moves: int = 3              # ... and this many freeze it
+    freeze_ms: float = 100.0           # for this long
+    collapse_ms: float = 20.0          # no replication after a collapse for this long (doubling each time)
+    max_moves: int = 2048              # moves per decay period
+    max_replica_pages: int = 8192      # machine pages held by replicas (32 MB)
+    exclusive_lines: float = 0.25      # lines held exclusive (of those cached) above which a page is written
+    decide_cycles: int = 200           # the monitor's work for one hot-page event
+    move_cycles: int = 1000            # ... for one move (allocation, pmap, memmap, bookkeeping)
+    ipi_cycles: int = 300              # a shootdown IPI: the target CPU's interrupt and TLB work
+
+    def validate(self) -> NumaConfig:
+        if self.mode not in MODES:
+            raise ValueError(f"NUMA mode {self.mode!r}: one of {', '.join(MODES)}")
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name != "mode" and (isinstance(v, bool) or v < 0):
+                raise ValueError(f"NUMA {f.name} = {v!r}: must be >= 0")
+        return self
+
+    @property
+    def migrates(self) -> bool:
+        return self.mode in ("migrate", "both")
+
+    @property
+    def replicates(self) -> bool:
+        return self.mode in ("replicate", "both")
+
+
+class Decision(NamedTuple):
+    """What to do with a hot page: kind is "none", "migrate" or "replicate"; nodes: where to;
+    why: a word for the counters and tests."""
+    kind: str
+    nodes: tuple[int, ...] = ()
+    why: str = ""
+
+
+STAT_NAMES = ("events", "migrations", "replications", "collapses", "frozen", "frozen_skips",
+              "decisions_none", "limit_skips", "policy_cycles", "copy_cycles", "shootdown_cycles", "ipis",
+              "tlb_entries_dropped", "l2tlb_entries_dropped", "replica_pages", "replica_pages_peak")
+
+
+class NumaState:
+    """The policy's memory of pages (per VM and guest page) and its decisions; plain arrays, no
+    machine: unit tests build miss patterns by hand."""
+
+    def __init__(self, cfg: NumaConfig, nvm: int, vm_pages: int, nnodes: int, cycles_per_ms: int):
+        self.cfg = cfg.validate()
+        self.nnodes = nnodes
+        self.cpms = cycles_per_ms
+        self.moves = np.zeros((nvm, vm_pages), np.int32)          # moves in the current move window
+        self.frozen_until = np.zeros((nvm, vm_pages), np.int64)   # cycles
+        self.no_repl_until = np.zeros((nvm, vm_pages), np.int64)  # cycles
+        self.collapsed = np.zeros((nvm, vm_pages), np.int32)      # collapses so far
+        self.stats = dict.fromkeys(STAT_NAMES, 0)
+        self.period_moves = 0
+        self.next_decay = self.ms(cfg.decay_ms)
+        self.next_window = self.ms(cfg.move_window_ms)
+
+    def ms(self, x: float) -> int:
+        return int(x * self.cpms)
+
+    def decide(self, vm: int, gpage: int, counts: np.ndarray, home: int, hot_node: int, now: int, *,
+               copies: tuple[int, ...] = (), written: bool = False) -> Decision:
+        """The decision for guest page `gpage` of VM `vm`, held on node `home`, after MAGIC counted
+        `counts[node]` misses to it (`hot_node` just reached the threshold).  `copies`: nodes that
+        already have a replica; `written`: its lines are held exclusive (being written)."""
+        cfg = self.cfg
+        if cfg.mode == "off":
+            return Decision("none", why="off")
+        if now < self.frozen_until[vm, gpage]:
+            self.stats["frozen_skips"] += 1
+            return Decision("none", why="frozen")
+        if self.period_moves >= cfg.max_moves:
+            self.stats["limit_skips"] += 1
+            return Decision("none", why="limit")
+        if hot_node == home or hot_node in copies:
+            return Decision("none", why="local")
+        total = int(counts.sum())
+        hot = int(counts[hot_node])
+        if copies:                                     # replicated: one more reader gets its copy
+            if cfg.replicates:
+                return Decision("replicate", (hot_node,), "reader")
+            return Decision("none", why="replicated")
+        if cfg.migrates and hot >= cfg.migrate_share * total:
+            return Decision("migrate", (hot_node,), "one node")
+        readers = [n for n in range(self.nnodes) if counts[n] > 0 and counts[n] >= cfg.reader_share * total]
+        if cfg.replicates and len(readers) >= 2 and not written and now >= self.no_repl_until[vm, gpage]:
+            return Decision("replicate", tuple(n for n in readers if n != home), "readers")
+        if cfg.mode == "migrate" and not written and hot > total // 2:
+            return Decision("migrate", (hot_node,), "most")
+        return Decision("none", why="shared")
+
+    def moved(self, vm: int, gpage: int, now: int) -> None:
+        """A migration or replication of the page happened: count it, freeze it if it keeps moving."""
+        self.period_moves += 1
+        self.moves[vm, gpage] += 1
+        if self.moves[vm, gpage] >= self.cfg.freeze_moves:
+            self.frozen_until[vm, gpage] = now + self.ms(self.cfg.freeze_ms)
+            self.moves[vm, gpage] = 0
+            self.stats["frozen"] += 1
+
+    def collapse(self, vm: int, gpage: int, now: int) -> None:
+        """The page's replicas were collapsed by a write: no replication for a while, longer each time."""
+        k = min(int(self.collapsed[vm, gpage]), 20)
+        self.collapsed[vm, gpage] += 1
+        self.no_repl_until[vm, gpage] = now + (self.ms(self.cfg.collapse_ms) << k)
+        self.stats["collapses"] += 1
+
+    def tick(self, now: int) -> bool:
+        """Periodic work at simulated time `now`: True when MAGIC's counters are due to be halved."""
+        decay = False
+        if now >= self.next_window:
+            self.moves[:] = 0
+            self.next_window = now + self.ms(self.cfg.move_window_ms)
+        if now >= self.next_decay:
+            self.period_moves = 0
+            self.next_decay = now + max(1, self.ms(self.cfg.decay_ms))
+            decay = True
+        return decay
+
+
+def _maps(lo: np.ndarray, mpages: set[int]) -> np.ndarray:
+    """Which EntryLo words of `lo` are valid and map one of `mpages`."""
+    pfn = np.where(lo_valid(lo), lo_pfn(lo), -1)
+    hit = np.zeros(lo.shape, bool)
+    for p in mpages:
+        hit |= pfn == p
+    return hit
+
+
+class NumaPolicy:
+    """The policy at work on a Disco monitor: hot-page events in, moves out."""
+
+    def __init__(self, disco: Disco, cfg: NumaConfig):
+        self.d = disco
+        m = disco.m
+        self.m = m
+        fc = disco.cfg
+        self.state = NumaState(cfg, len(disco.vms), m.pmap.shape[1], fc.nodes, int(fc.clock_mhz * 1000))
+        self.cfg = self.state.cfg
+        self.lines = 4096 >> int(m.params[S.P_LSHIFT]) if m.params[S.P_TIMING] else 0
+        self.master_of = np.full(fc.ram_bytes >> 12, -1, np.int64)     # replica page -> its master
+        self.active = self.cfg.mode != "off" and bool(m.params[S.P_TIMING])
+        if self.active:
+            m.params[S.P_HOT_THRESHOLD] = self.cfg.hot_threshold
+        disco.write_protection.register(OWNER, self.on_write)
+
+    # ------------------------------------------------------------ helpers
+    def node_of(self, mp: int) -> int:
+        p = self.m.params
+        return int(((mp << 12) >> int(p[S.P_HOME_SHIFT])) % int(p[S.P_NNODES]))
+
+    def _now(self) -> int:
+        return int(self.m.params[S.P_ROUND_START])
+
+    def _charge(self, c: int, cycles: int, what: str) -> None:
+        """Monitor time on CPU c (kernel mode), counted under `what` too."""
+        if c < 0 or cycles <= 0:
+            return
+        self.m.cpu[c, S.CYCLES] += cycles
+        self.m.stats[c, S.S_CYC_BASE] += cycles
+        self.state.stats[what] += cycles
+
+    def _new_page(self, node: int, vm: int) -> int | None:
+        d = self.d
+        if d._free_pages[node]:
+            return d._free_pages[node].pop()
+        try:
+            return int(d._allocate(4096, node, vm)[0])
+        except Exception:                               # the node is full: no move
+            return None
+        finally:
+            pass
+
+    def _free_page(self, mp: int) -> None:
+        self.d.memmap[mp] = -1
+        self.d._free_pages[self.node_of(mp)].append(mp)
+        self.m.magic[mp, :] = 0
+        dma_coherence_nb(self.m, mp << 12, 4096)
+
+    def _copy(self, c: int, src: int, dst: int) -> None:
+        """Copy machine page src to dst; CPU c does it, through its caches."""
+        m = self.m
+        dma_coherence_nb(m, dst << 12, 4096)            # whatever a previous use left cached
+        m.ram8[dst << 12:(dst + 1) << 12] = m.ram8[src << 12:(src + 1) << 12]
+        cyc = 0
+        if c >= 0 and self.lines:
+            sh = int(m.params[S.P_LSHIFT])
+            for k in range(self.lines):
+                cyc += int(access_nb(m, c, ((src << 12) >> sh) + k, S.ACC_LOAD))
+                cyc += int(access_nb(m, c, ((dst << 12) >> sh) + k, S.ACC_STORE))
+            cyc += 2 * self.lines                       # a load and a store per line at least
+        self._charge(c, cyc, "copy_cycles")
+
+    def drop_translations(self, vm: VirtualMachine, mpages: set[int], nodes: set[int] | None, c: int) -> int:
+        """Drop exactly the monitor's translations of `vm` that map one of `mpages` (the back-map:
+        its VCPUs' L2TLB entries, the real TLB entries of the CPUs running them), only for VCPUs on
+        `nodes` (None: all).  CPU c does it; every other CPU that loses an entry takes an IPI."""
+        m = self.m
+        d = self.d
+        st = self.state.stats
+        v0, v1 = vm.vcpus[0], vm.vcpus[-1] + 1           # a VM's VCPUs are numbered contiguously
+        l2 = m.l2tlb[v0:v1]
+        hit = _maps(l2[:, :, S.L2_LO0], mpages) | _maps(l2[:, :, S.L2_LO1], mpages)
+        hit &= l2[:, :, S.L2_TAG] >= 0
+        if nodes is not None:
+            on = np.array([int(m.cpu_node[cpu]) in nodes for cpu in vm.cpus])
+            hit &= on[:, None]
+        n2 = int(hit.sum())
+        if n2:
+            l2[:, :, S.L2_TAG][hit] = -1
+            st["l2tlb_entries_dropped"] += n2
+        dropped = 0
+        for k, v in enumerate(vm.vcpus):
+            cpu = d._cpu_running(v)
+            if cpu < 0 or (nodes is not None and int(m.cpu_node[cpu]) not in nodes):
+                continue
+            t = m.tlb[cpu]
+            idx = np.nonzero(_maps(t[:, S.TLB_LO0], mpages) | _maps(t[:, S.TLB_LO1], mpages))[0]
+            if not len(idx):
+                continue
+            for i in idx:
+                t[i, S.TLB_PAGEMASK] = 0
+                t[i, S.TLB_ENTRYHI] = KSSEG_INVALID + (int(i) << 13)
+                t[i, S.TLB_LO0] = 0
+                t[i, S.TLB_LO1] = 0
+            m.tc_tag[cpu] = -1                           # its cached translations go with them
+            dropped += len(idx)
+            st["tlb_entries_dropped"] += len(idx)
+            if cpu != c:
+                st["ipis"] += 1
+                self._charge(cpu, self.cfg.ipi_cycles, "shootdown_cycles")
+                self._charge(c, self.cfg.ipi_cycles // 4, "shootdown_cycles")
+        return dropped
+
+    # ------------------------------------------------------------ events
+    def tick(self) -> None:
+        """Between chunks: the counters' decay and the move window."""
+        if self.active and self.state.tick(self._now()):
+            self.d.fm.magic_decay(1)
+
+    def on_hot_page(self, page: int, node: int, count: int) -> None:
+        if not self.active:
+            return
+        st = self.state
+        d = self.d
+        m = self.m
+        c = int(d.fm.current_cpu)
+        st.stats["events"] += 1
+        self._charge(c, self.cfg.decide_cycles, "policy_cycles")
+        master = int(self.master_of[page])
+        if master < 0:
+            master = page
+        if node == self.node_of(page):
+            return                                      # misses served locally: nothing to gain
+        owner = d.owner_of(master)
+        if owner is None:
+            return                                      # the monitor's own page, or free
+        vmi, g = owner
+        vm = d.vms[vmi]
+        if vm.done or int(m.pmap[vmi, g]) != master:
+            return
+        tag = d.write_protection.owner(master)
+        if tag is not None and tag != OWNER:
+            return                                      # shared by another part of the monitor
+        copies = tuple(n for n in range(st.nnodes) if m.replica[master, n] >= 0)
+        counts = m.magic[master].astype(np.int64)
+        for n in copies:
+            counts = counts + m.magic[int(m.replica[master, n])]
+        home = self.node_of(master)
+        now = self._now()
+        dec = st.decide(vmi, g, counts, home, node, now, copies=copies,
+                        written=not copies and self._written(master))
+        if dec.kind == "migrate":
+            self.migrate(vm, g, dec.nodes[0], c)
+        elif dec.kind == "replicate":
+            self.replicate(vm, g, dec.nodes, c)
+        else:
+            st.stats["decisions_none"] += 1
+
+    def _written(self, mp: int) -> bool:
+        """Lines of the page held exclusive by some CPU, as a share of its cached lines, is high."""
+        m = self.m
+        if not self.lines:
+            return False
+        sh = int(m.params[S.P_LSHIFT])
+        a = (mp << 12) >> sh
+        own = m.dir_owner[a:a + self.lines]
+        shared = m.dir_sharers[a:a + self.lines]
+        excl = int((own >= 0).sum())
+        cached = excl + int((shared != 0).sum())
+        return cached > 0 and excl > self.cfg.exclusive_lines * cached
+
+    # ------------------------------------------------------------ moves
+    def migrate(self, vm: VirtualMachine, g: int, node: int, c: int) -> bool:
+        d = self.d
+        m = self.m
+        old = int(m.pmap[vm.index, g])
+        new = self._new_page(node, vm.index)
+        if new is None:
+            return False
+        self._charge(c, self.cfg.move_cycles, "policy_cycles")
+        self._copy(c, old, new)
+        self.drop_translations(vm, {old}, None, c)
+        m.pmap[vm.index, g] = new
+        d.memmap[new] = (vm.index << 20) | g
+        self._free_page(old)
+        m.magic[new, :] = 0
+        self.state.stats["migrations"] += 1
+        d.migrations += 1
+        self.state.moved(vm.index, g, self._now())
+        return True
+
+    def replicate(self, vm: VirtualMachine, g: int, nodes: tuple[int, ...], c: int) -> int:
+        d = self.d
+        m = self.m
+        st = self.state
+        master = int(m.pmap[vm.index, g])
+        made: set[int] = set()
+        for n in nodes:
+            if m.replica[master, n] >= 0 or n == self.node_of(master):
+                continue
+            if st.stats["replica_pages"] >= self.cfg.max_replica_pages:
+                st.stats["limit_skips"] += 1
+                break
+            new = self._new_page(n, vm.index)
+            if new is None:
+                continue
+            if not made and not d.write_protection.is_protected(master):
+                d.write_protection.protect(master, OWNER)     # before the copy: no store may slip in
+            self._charge(c, self.cfg.move_cycles, "policy_cycles")
+            self._copy(c, master, new)
+            d.write_protection.protect(new, OWNER)
+            m.replica[master, n] = new
+            self.master_of[new] = master
+            d.memmap[new] = (vm.index << 20) | g
+            m.magic[new, :] = 0
+            made.add(n)
+            st.stats["replications"] += 1
+            st.stats["replica_pages"] += 1
+        if not made:
+            return 0
+        st.stats["replica_pages_peak"] = max(st.stats["replica_pages_peak"], st.stats["replica_pages"])
+        m.magic[master, :] = 0
+        self.drop_translations(vm, {master}, made, c)     # readers there refill onto their copy
+        st.moved(vm.index, g, self._now())
+        return len(made)
+
+    def on_write(self, f: WriteFault) -> None:
+        """A write to a replicated page: collapse to one copy (the writer's local one if it has one)."""
+        d = self.d
+        m = self.m
+        st = self.state
+        vm, g, master = f.vm, f.gpage, f.mpage
+        c = f.cpu if f.cpu >= 0 else int(d.fm.current_cpu)
+        copies = {int(m.replica[master, n]) for n in range(st.nnodes) if m.replica[master, n] >= 0}
+        keep = master
+        if f.cpu >= 0:
+            local = int(m.replica[master, int(m.cpu_node[f.cpu])])
+            if local >= 0:
+                keep = local
+        self._charge(c, self.cfg.move_cycles, "policy_cycles")
+        self.drop_translations(vm, copies | {master}, None, c)
+        m.replica[master, :] = -1
+        for p in copies | {master}:
+            d.write_protection.unprotect(p)
+            self.master_of[p] = -1
+            if p != keep:
+                self._free_page(p)
+        st.stats["replica_pages"] -= len(copies)
+        m.pmap[vm.index, g] = keep
+        d.memmap[keep] = (vm.index << 20) | g
+        m.magic[keep, :] = 0
+        st.collapse(vm.index, g, self._now())
+
+    # ------------------------------------------------------------ results
+    def summary(self) -> dict[str, int | float | str]:
+        """The counters for the results (/disco/numa) and the summary line."""
+        m = self.m
+        local = int(m.stats[:, S.S_MISS_LOCAL].sum())
+        remote = int(m.stats[:, S.S_MISS_REMOTE].sum()) + int(m.stats[:, S.S_MISS_DIRTY].sum())
+        out: dict[str, int | float | str] = {"mode": self.cfg.mode if self.active else "off",
+                                             "configured_mode": self.cfg.mode}
+        out.update(self.state.stats)
+        out["local_miss_share"] = local / (local + remote) if local + remote else 0.0
+        out["frozen_pages"] = int((self.state.frozen_until > self._now()).sum())
+        out["monitor_cycles"] = int(self.state.stats["policy_cycles"] + self.state.stats["copy_cycles"]
+                                    + self.state.stats["shootdown_cycles"])
+        return out
+
+
+__all__ = ["MODES", "Decision", "NumaConfig", "NumaPolicy", "NumaState", "default_numa_mode"]
