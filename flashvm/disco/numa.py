@@ -11,7 +11,7 @@ MAGIC raises a hot-page event when the misses of one node to one machine page re
   any of them collapses them back to one page before the write proceeds, so it is seen everywhere;
 * a page moved `freeze_moves` times within `move_window_ms` is frozen for `freeze_ms`; a page
   collapsed is not replicated again for `collapse_ms`, doubled at each further collapse; a page
-  with lines held exclusive by a CPU (being written) is not replicated;
+  with `written_lines` lines modified in some cache (being written) is not replicated;
 * MAGIC's counters are halved every `decay_ms`; at most `max_moves` moves per decay period,
   at most `max_replica_pages` machine pages held by replicas.
 
@@ -29,7 +29,7 @@ import numpy as np
 
 from flashvm.disco.wprot import WriteFault
 from flashvm.kernels import state as S
-from flashvm.kernels.cache import access_nb, dma_coherence_nb
+from flashvm.kernels.cache import ST_M, access_nb, dma_coherence_nb
 from flashvm.kernels.entrylo import lo_pfn, lo_valid
 from flashvm.machine.config import MachineConfig
 
@@ -61,7 +61,7 @@ class NumaConfig:
     collapse_ms: float = 20.0          # no replication after a collapse for this long (doubling each time)
     max_moves: int = 2048              # moves per decay period
     max_replica_pages: int = 8192      # machine pages held by replicas (32 MB)
-    exclusive_lines: float = 0.25      # lines held exclusive (of those cached) above which a page is written
+    written_lines: int = 1             # lines held modified in a cache that make a page written (not replicated)
     decide_cycles: int = 200           # the monitor's work for one hot-page event
     move_cycles: int = 1000            # ... for one move (allocation, pmap, memmap, bookkeeping)
     ipi_cycles: int = 300              # a shootdown IPI: the target CPU's interrupt and TLB work
@@ -198,6 +198,10 @@ class NumaPolicy:
         self.cfg = self.state.cfg
         self.lines = 4096 >> int(m.params[S.P_LSHIFT]) if m.params[S.P_TIMING] else 0
         self.master_of = np.full(fc.ram_bytes >> 12, -1, np.int64)     # replica page -> its master
+        # page colors of the L2 (pages per way); free machine pages by node and color
+        p = m.params
+        self.colors = max(1, (int(p[S.P_L2_SETS]) << int(p[S.P_LSHIFT])) >> 12) if p[S.P_TIMING] else 1
+        self.free: list[dict[int, list[int]]] = [{} for _ in range(fc.nodes)]
         self.active = self.cfg.mode != "off" and bool(m.params[S.P_TIMING])
         if self.active:
             m.params[S.P_HOT_THRESHOLD] = self.cfg.hot_threshold
@@ -219,20 +223,30 @@ class NumaPolicy:
         self.m.stats[c, S.S_CYC_BASE] += cycles
         self.state.stats[what] += cycles
 
-    def _new_page(self, node: int, vm: int) -> int | None:
+    def _new_page(self, node: int, vm: int, color: int) -> int | None:
+        """A free machine page on `node` of the cache color `color` (the same L2 sets as the page it
+        replaces or copies: a moved page must not pile up on a few colors and thrash the 2-way L2).
+        Pages skipped to find it stay free for later moves."""
+        free = self.free[node]
+        if free.get(color):
+            return free[color].pop()
         d = self.d
-        if d._free_pages[node]:
-            return d._free_pages[node].pop()
-        try:
-            return int(d._allocate(4096, node, vm)[0])
-        except Exception:                               # the node is full: no move
-            return None
-        finally:
-            pass
+        for _ in range(self.colors):
+            try:
+                mp = int(d._allocate(4096, node, vm)[0])
+            except Exception:                           # the machine is full: no move
+                return None
+            n = self.node_of(mp)
+            if n == node and mp % self.colors == color:
+                return mp
+            self.free[n].setdefault(mp % self.colors, []).append(mp)
+            if n != node:
+                return None                             # the node is full
+        return None
 
     def _free_page(self, mp: int) -> None:
         self.d.memmap[mp] = -1
-        self.d._free_pages[self.node_of(mp)].append(mp)
+        self.free[self.node_of(mp)].setdefault(mp % self.colors, []).append(mp)
         self.m.magic[mp, :] = 0
         dma_coherence_nb(self.m, mp << 12, 4096)
 
@@ -337,24 +351,35 @@ class NumaPolicy:
             st.stats["decisions_none"] += 1
 
     def _written(self, mp: int) -> bool:
-        """Lines of the page held exclusive by some CPU, as a share of its cached lines, is high."""
+        """The page is being written: `written_lines` of its lines are held modified in a cache
+        (the directory names the owner of each exclusive line; its L1D or L2 says M or E)."""
         m = self.m
         if not self.lines:
             return False
-        sh = int(m.params[S.P_LSHIFT])
+        p = m.params
+        sh = int(p[S.P_LSHIFT])
         a = (mp << 12) >> sh
         own = m.dir_owner[a:a + self.lines]
-        shared = m.dir_sharers[a:a + self.lines]
-        excl = int((own >= 0).sum())
-        cached = excl + int((shared != 0).sum())
-        return cached > 0 and excl > self.cfg.exclusive_lines * cached
+        n = 0
+        for k in np.nonzero(own >= 0)[0]:
+            ln = a + int(k)
+            o = int(own[k])
+            for tags, sets, ways in ((m.l1d, S.P_L1D_SETS, S.P_L1D_WAYS), (m.l2, S.P_L2_SETS, S.P_L2_WAYS)):
+                w = int(p[ways])
+                base = (ln & (int(p[sets]) - 1)) * w
+                if ((tags[o, base:base + w] == (ln << 2) | ST_M)).any():
+                    n += 1
+                    break
+            if n >= self.cfg.written_lines:
+                return True
+        return False
 
     # ------------------------------------------------------------ moves
     def migrate(self, vm: VirtualMachine, g: int, node: int, c: int) -> bool:
         d = self.d
         m = self.m
         old = int(m.pmap[vm.index, g])
-        new = self._new_page(node, vm.index)
+        new = self._new_page(node, vm.index, old % self.colors)
         if new is None:
             return False
         self._charge(c, self.cfg.move_cycles, "policy_cycles")
@@ -381,7 +406,7 @@ class NumaPolicy:
             if st.stats["replica_pages"] >= self.cfg.max_replica_pages:
                 st.stats["limit_skips"] += 1
                 break
-            new = self._new_page(n, vm.index)
+            new = self._new_page(n, vm.index, master % self.colors)
             if new is None:
                 continue
             if not made and not d.write_protection.is_protected(master):

@@ -28,7 +28,8 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
                costs: dict[int, int] | None = None, nets: bool = False,
                progress: Callable[[int], None] | None = None, stdin: bytes = b"",
                run_fn: RunFn = run_kernel,
-               root_image: str | Path | None = None) -> tuple[list[VmOutcome], Disco, RunResult]:
+               root_image: str | Path | None = None,
+               numa: str | None = None) -> tuple[list[VmOutcome], Disco, RunResult]:
     """Boot `vms` copies of the guest OS under Disco, each running argv (or
     argv_per_vm[i]) as init over a root disk holding `files`.  `hal`: the
     kernel's HAL build (privileged registers through a special page, monitor
@@ -37,7 +38,8 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
     copied between VMs; MACs 02:00:00:00:00:01, :02, ... in VM order).
     `root_image`: a flashfs image (flashvm.guestos.rootimage.sysroot_image)
     every VM boots from, each behind its own copy-on-write overlay; `files`
-    then go in each VM's initrd, which its kernel writes onto its root.
+    then go in each VM's initrd, which its kernel writes onto its root.  `numa`: the NUMA policy's mode
+    (flashvm/disco/numa.py; None: both on a NUMA machine, off on UMA).
     Returns the per-VM outcomes, the monitor and the machine's RunResult."""
     demuxes: dict[int, ConsoleDemux] = {}
 
@@ -46,7 +48,7 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
         return demuxes[vm.index]
 
     disco = Disco(machine, [VmSpec(ncpu=cpus_per_vm, mem=mem_mb << 20, hal=hal) for _ in range(vms)], mode=mode,
-                  consoles=console, costs=costs)
+                  consoles=console, costs=costs, numa=numa)
     kernel = load_elf(build_kernel("hal" if hal else "mapped"))
     with tempfile.TemporaryDirectory(prefix="flashvm-disco-") as tmp:
         base = root_image if root_image is not None else root_disk_image(Path(tmp) / "root.img", files)

@@ -76,7 +76,7 @@ class OsGuest:
 def run_vms(guests: Sequence[SplashosGuest | OsGuest], *, machine="flash8", mode: str = "functional",
             max_insns: int | None = 4_000_000_000, out: BinaryIO | None = None,
             progress: Callable[[int], None] | None = None,
-            run_fn: RunFn = run_kernel) -> tuple[list[VmOutcome], Disco, RunResult]:
+            run_fn: RunFn = run_kernel, numa: str | None = None) -> tuple[list[VmOutcome], Disco, RunResult]:
     """Run SPLASHOS programs and guest OSes side by side, one VM each, in one Disco.
     `out`: where SPLASHOS VMs' console lines go as they come, tagged "[vmN] "
     (default: nowhere; the outcomes keep them).  Returns the per-VM outcomes
@@ -90,7 +90,7 @@ def run_vms(guests: Sequence[SplashosGuest | OsGuest], *, machine="flash8", mode
         return vm.console
 
     disco = Disco(machine, [VmSpec(ncpu=g.ncpu, mem=g.mem_mb << 20) for g in guests], mode=mode,
-                  out=out if out is not None else io.BytesIO(), consoles=console)
+                  out=out if out is not None else io.BytesIO(), consoles=console, numa=numa)
     kernel = load_elf(build_kernel("mapped")) if any(isinstance(g, OsGuest) for g in guests) else None
     disks: list[Disk] = []
     with tempfile.TemporaryDirectory(prefix="flashvm-splashos-") as tmp:
