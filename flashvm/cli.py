@@ -4,7 +4,7 @@
     flashvm exec PROGRAM [ARGS...]        run a static mipsel Linux program (process mode)
     flashvm exec --bare KERNEL.elf        boot a freestanding program on the FLASH machine
     flashvm exec --os [--cpus N] PROGRAM [ARGS...]   boot the guest OS and run PROGRAM on it
-    flashvm exec --os --vms N [--cpus C] [--hal] [--vm-mem MB] PROGRAM   the same in N Disco VMs
+    flashvm exec --os --vms N [--cpus C] [--hal] [--vm-mem MB] [--numa MODE] PROGRAM   the same in N Disco VMs
     flashvm exec --splashos [--vms N] [--cpus C] PROGRAM   a program linked with SPLASHOS, in Disco VMs
     flashvm machines                      list the machine configs and their fields
     flashvm fs mkfs|ls|cat|get|fsck       build and read disk images (docs/fs.md)
@@ -15,8 +15,7 @@
 choose the machine and the level of detail.  The guest's stdin/stdout/stderr pass through;
 flashvm's own words (progress, summary, the HDF5 path) go to stderr.  Every run's results
 are saved, at a limit or on SIGINT/SIGTERM too (docs/results.md).  Options become a RunSpec
-(flashvm/spec.py) that the session (flashvm/session) runs; flashvm modules are imported
-inside commands to keep --help fast.
+(flashvm/spec.py) that the session runs; modules are imported inside commands (fast --help).
 """
 from __future__ import annotations
 
@@ -76,6 +75,7 @@ GDB_HELP = "serve gdb on localhost:PORT (default 1234; give it before PROGRAM), 
 TRACE_HELP = "trace insn,exc,syscall (any of them; --trace alone: all), docs/trace.md"
 SYSROOT_HELP = "a root of Debian packages (docs/sysroot.md): PROGRAM is a path in it; process mode: like qemu -L; --os: DIR is /"
 VMS_HELP = "with --os: run N copies of the guest OS in Disco's virtual machines (--cpus: VCPUs per VM)"
+NUMA_HELP = "Disco's NUMA page migration/replication, off|migrate|replicate|both (default: both on NUMA machines)"
 SPLASHOS_HELP = "PROGRAM is linked with SPLASHOS (docs/splashos.md): run it in Disco VMs (--vms, default 1; --cpus per VM)"
 
 
@@ -156,6 +156,7 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
         fast_forward: Optional[str] = typer.Option(None, "--fast-forward", help=FF_HELP),
         warmup: int = typer.Option(0, "--warmup", help=WARMUP_HELP),
         size: Optional[str] = typer.Option(None, "--size", help="uni or mp: the workload's [size.NAME] form (default uni)"),
+        numa: Optional[str] = typer.Option(None, "--numa", help="workloads in VMs: " + NUMA_HELP),
         check: bool = typer.Option(True, help="check the output against workload.toml's [check]")) -> None:
     """Build (if needed), run and check a workload; write its counters to results/."""
     from flashvm.session import exit_status, options as o, summary
@@ -169,7 +170,7 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
     except (WorkloadError, ToolchainError) as e:
         _fail(str(e))
     cfg, sim_mode = _machine(machine or w.machine, mode or w.sim_mode)
-    spec = o.workload_spec(w, exe, cfg, sim_mode, cpus=cpus, variant=variant, max_insns=max_insns, timeout=timeout)
+    spec = o.workload_spec(w, exe, cfg, sim_mode, cpus=cpus, variant=variant, max_insns=max_insns, timeout=timeout, numa=numa)
     report = _run(spec, quiet, fast_forward, warmup)
     check = check and report.how_ended == "halted"     # a stopped run is saved, not checked
     if check and report.vms is not None:      # Disco: every VM must pass, before anything is saved
@@ -203,6 +204,7 @@ def exec_(ctx: typer.Context,
           vms: Optional[int] = typer.Option(None, "--vms", help=VMS_HELP),
           hal: bool = typer.Option(False, "--hal", help="with --vms: the guest kernel's HAL build"),
           vm_mem: Optional[str] = typer.Option(None, "--vm-mem", metavar="MB", help="with --vms: each VM's memory in MB"),
+          numa: Optional[str] = typer.Option(None, "--numa", help="with --vms/--splashos: " + NUMA_HELP),
           results: Path = typer.Option(DEFAULT_RESULTS, help="directory for the HDF5 result file"),
           max_insns: Optional[int] = typer.Option(None, help=MAX_INSNS_HELP),
           timeout: Optional[float] = typer.Option(None, "--timeout", help=TIMEOUT_HELP),
@@ -236,14 +238,12 @@ def exec_(ctx: typer.Context,
         _fail(f"{host}: not a file")
     args: List[str] = list(ctx.args)
     cfg, sim_mode = _machine(machine or "flash1", mode or "functional")
-    if hal and (vms is None or splashos):
-        _fail("--hal applies only to --vms (the HAL kernel runs in Disco's VMs)")
+    numa = o.disco_options(hal, numa, vms, splashos)
     o.vm_mem_option(cfg, vms or (1 if splashos else None), vm_mem)
-    guest, extra = program, o.guest_files(file)
-    program = host
+    guest, extra, program = program, o.guest_files(file), host
     common = dict(program=program, sim_mode=sim_mode, max_insns=max_insns, timeout_s=timeout, name=program.name,
                   trace=o.trace_kinds(trace, trace_file), trace_file=trace_file, stdin=o.guest_stdin(os_, sys.stdin),
-                  gdb=o.gdb_port(gdb, gdb_wait, o.trace_kinds(trace, trace_file)), gdb_wait=gdb_wait)
+                  gdb=o.gdb_port(gdb, gdb_wait, o.trace_kinds(trace, trace_file)), gdb_wait=gdb_wait, numa=numa)
     if splashos:
         spec = o.splashos_spec(program, args, cfg, cpus, vms, vm_mem, common)
     elif os_ and vms is not None:

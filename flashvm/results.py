@@ -105,12 +105,14 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
               syscalls: Mapping[int, int] | None = None, unknown_syscalls: Mapping[int, int] | None = None,
               stdout: bytes | None = None, stderr: bytes | None = None,
               machine_config: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None,
-              vms: Sequence[Mapping[str, Any]] | None = None, regions: Sequence[Any] = ()) -> Path:
+              vms: Sequence[Mapping[str, Any]] | None = None, regions: Sequence[Any] = (),
+              numa: Mapping[str, Any] | None = None) -> Path:
     """Write one run's counters to `path` (atomically).  Returns the path.
     `machine_config`: the resolved MachineConfig as a dict (also adds the per-node
     and MAGIC page counters); `extra`: more root attributes; `vms`: Disco's VMs
     (name, vcpus, status, failure, stdout) for the /disco group; `regions`: the
-    finished regions of interest (flashvm.machine.roi.Region) for /roi."""
+    finished regions of interest (flashvm.machine.roi.Region) for /roi; `numa`: Disco's NUMA
+    policy counters (attributes of /disco/numa)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
@@ -130,7 +132,7 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
             if machine_config is not None:
                 _write_memory_system(f, m, machine_config)
             if vms is not None:
-                _write_disco(f, m, vms)
+                _write_disco(f, m, vms, numa)
             if regions:
                 _write_regions(f, regions)
             if syscalls is not None:
@@ -211,8 +213,17 @@ def _write_memory_system(f: h5py.File, m: S.Machine, cfg: Mapping[str, Any]) -> 
              "home node of the page")
 
 
-def _write_disco(f: h5py.File, m: S.Machine, vms: Sequence[Mapping[str, Any]]) -> None:
+def _write_disco(f: h5py.File, m: S.Machine, vms: Sequence[Mapping[str, Any]],
+                 numa: Mapping[str, Any] | None = None) -> None:
     g = f.create_group("disco")
+    if numa is not None:
+        ng = g.create_group("numa")
+        ng.attrs["description"] = ("Disco's NUMA page migration and replication (docs/disco.md): moves, the share of "
+                                   "L2 misses served locally (all CPUs, as cpu/misses_local and cpu/misses_remote[_dirty]), "
+                                   "the policy's own cycles (policy_cycles: decisions and bookkeeping, copy_cycles, "
+                                   "shootdown_cycles; their sum monitor_cycles, kernel-mode time)")
+        for k, v in numa.items():
+            ng.attrs[k] = v
     g.attrs["description"] = ("Disco: per-VCPU monitor counters (indexed by global VCPU number) and the VMs. "
                               "Monitor time is cpu/cycles_by_mode[:, kernel]; the guest kernels run in supervisor "
                               "mode, their programs in user mode")
@@ -246,6 +257,8 @@ def run_config(report: RunReport) -> dict[str, Any]:
         config.update(vms=spec.vms, cpus_per_vm=spec.cpus or 1, hal=spec.hal)
     elif spec.kind == "splashos":
         config.update(vms=spec.vms, cpus_per_vm=spec.cpus or 1)
+    if report.numa is not None:
+        config.update(numa=report.numa["mode"])
     config.update(spec.notes)
     return config
 
@@ -258,7 +271,7 @@ def write_report(report: RunReport, results_dir: Path) -> Path:
     config = run_config(report)
     process = config["mode"] == "process"
     return write_run(default_path(results_dir, spec.name), report.machine, config=config,
-                     machine_config=cfg.to_dict(), vms=_vm_records(report), regions=report.regions,
+                     machine_config=cfg.to_dict(), vms=_vm_records(report), regions=report.regions, numa=report.numa,
                      extra={"machine": cfg.name, "sim_mode": report.sim_mode},
                      attrs={"command": spec.command, "workload": spec.name, "mode": config["mode"],
                             "status": report.status, "host_seconds": report.host_seconds,

@@ -41,6 +41,8 @@ class RunSpec:
     vms: int | None = None                   # disco: how many VMs
     hal: bool = False                        # disco: the kernel's HAL build
     vm_mem_mb: int | None = None             # disco: each VM's memory in MB (None: 32, less on a small machine)
+    numa: str | None = None                  # disco/splashos: NUMA policy, off|migrate|replicate|both (None: both
+                                             # on a NUMA machine, off on UMA; flashvm/disco/numa.py)
     variant: str = "kseg0"                   # os: the kernel's link variant
     root: str = "disk"                       # os: root file system, "disk" (flashfs) or "initrd"
     max_insns: int | None = None             # None: the session's default (flashvm/session/ends.py)
@@ -120,6 +122,7 @@ class RunReport:
     unknown_syscalls: dict[int, int] = field(default_factory=dict)  # process: answered ENOSYS
     vms: list[VmOutcome] | None = None       # disco: one per VM
     disco: dict[str, int] | None = None      # disco: the monitor's counters summed over all VCPUs
+    numa: dict[str, Any] | None = None       # disco: the NUMA policy's counters (flashvm/disco/numa.py)
     message: str | None = None               # the run's own diagnostic (process mode)
     verdict: str | None = None               # why the run failed, in one line (a panic, ...)
     how_ended: str = "halted"                # "halted", "limit", "deadlock" or "interrupted"

@@ -3,9 +3,9 @@
  *
  *   numa_sweep THREADS KB_PER_THREAD PASSES
  *
- * The main thread allocates and fills one block per thread and a table all threads read; then
- * every thread, for PASSES passes, relaxes its own block against the table (reads every pass,
- * writes every other pass) and meets the others at a barrier.  Under Disco all of it starts on
+ * The main thread allocates one block per thread and fills a table all threads read; every
+ * thread fills its own block, then, for PASSES passes, relaxes it against the table (reads
+ * every other word each pass, writes them every other pass) and meets the others at a barrier.  Under Disco all of it starts on
  * the node of the VM's memory: the blocks should migrate to their threads' nodes, the table
  * (and the program text) be replicated.  Prints a checksum that does not depend on placement.
  */
@@ -28,12 +28,15 @@ static void *worker(void *arg)
     int k = (int)(intptr_t)arg;
     uint32_t *b = blocks[k];
     uint32_t acc = 0;
+    for (size_t i = 0; i < words; i++)
+        b[i] = (uint32_t)(k * 1000003u + i * 7u);
+    pthread_barrier_wait(&barrier);
     for (int p = 0; p < passes; p++) {
         if (p & 1) {
-            for (size_t i = 0; i < words; i++)
+            for (size_t i = 0; i < words; i += 2)
                 b[i] += table[(i * 7 + (size_t)p) & (TABLE_WORDS - 1)];
         } else {
-            for (size_t i = 0; i < words; i++)
+            for (size_t i = 0; i < words; i += 2)
                 acc += b[i] ^ table[(i * 13 + (size_t)p) & (TABLE_WORDS - 1)];
         }
         pthread_barrier_wait(&barrier);
@@ -62,8 +65,6 @@ int main(int argc, char **argv)
         blocks[k] = malloc(words * 4);
         if (!blocks[k])
             return 1;
-        for (size_t i = 0; i < words; i++)
-            blocks[k][i] = (uint32_t)(k * 1000003u + i * 7u);
     }
     pthread_barrier_init(&barrier, NULL, (unsigned)threads);
     pthread_t tid[64];

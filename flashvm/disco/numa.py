@@ -4,7 +4,8 @@ replication driven by FLASH's per-page, per-node MAGIC miss counters.
 MAGIC raises a hot-page event when the misses of one node to one machine page reach
 `hot_threshold` (flashvm/kernels/cache.py); the monitor then decides (`NumaState.decide`):
 
-* a page whose misses come mostly (`migrate_share`) from one remote node migrates there;
+* a page whose remote misses come mostly (`migrate_share`) from one node, which misses it at
+  least as often as its home node does, migrates there;
 * a page read by several nodes (each with `reader_share` of its misses) is replicated read-only on
   each of them: the VM's translations on that node point at the local copy (`m.replica`, used by
   the monitor's TLB refill); the copies are write-protected (flashvm/disco/wprot.py), and a write to
@@ -29,7 +30,8 @@ import numpy as np
 
 from flashvm.disco.wprot import WriteFault
 from flashvm.kernels import state as S
-from flashvm.kernels.cache import ST_M, access_nb, dma_coherence_nb
+from flashvm.kernels.cache import ST_M, dma_coherence_nb
+from flashvm.kernels.pagecopy import copy_page_nb
 from flashvm.kernels.entrylo import lo_pfn, lo_valid
 from flashvm.machine.config import MachineConfig
 
@@ -53,7 +55,7 @@ class NumaConfig:
     mode: str = "both"                 # off | migrate | replicate | both
     hot_threshold: int = 32            # MAGIC misses of one node to one page that make it hot
     decay_ms: float = 10.0             # MAGIC's counters are halved this often (simulated time)
-    migrate_share: float = 0.7         # the hot node's share of the page's misses that moves the page there
+    migrate_share: float = 0.7         # the hot node's share of the remote misses that moves the page there
     reader_share: float = 0.15         # a node with this share of the misses reads the page
     move_window_ms: float = 20.0       # moves of one page are counted over this window ...
     freeze_moves: int = 3              # ... and this many freeze it
@@ -139,7 +141,8 @@ class NumaState:
             if cfg.replicates:
                 return Decision("replicate", (hot_node,), "reader")
             return Decision("none", why="replicated")
-        if cfg.migrates and hot >= cfg.migrate_share * total:
+        remote = total - int(counts[home])
+        if cfg.migrates and hot >= cfg.migrate_share * remote and hot >= counts[home]:
             return Decision("migrate", (hot_node,), "one node")
         readers = [n for n in range(self.nnodes) if counts[n] > 0 and counts[n] >= cfg.reader_share * total]
         if cfg.replicates and len(readers) >= 2 and not written and now >= self.no_repl_until[vm, gpage]:
@@ -205,6 +208,7 @@ class NumaPolicy:
         self.active = self.cfg.mode != "off" and bool(m.params[S.P_TIMING])
         if self.active:
             m.params[S.P_HOT_THRESHOLD] = self.cfg.hot_threshold
+            m.params[S.P_HOT_REMOTE] = 1                # local misses never move a page: no event for them
         disco.write_protection.register(OWNER, self.on_write)
 
     # ------------------------------------------------------------ helpers
@@ -252,17 +256,7 @@ class NumaPolicy:
 
     def _copy(self, c: int, src: int, dst: int) -> None:
         """Copy machine page src to dst; CPU c does it, through its caches."""
-        m = self.m
-        dma_coherence_nb(m, dst << 12, 4096)            # whatever a previous use left cached
-        m.ram8[dst << 12:(dst + 1) << 12] = m.ram8[src << 12:(src + 1) << 12]
-        cyc = 0
-        if c >= 0 and self.lines:
-            sh = int(m.params[S.P_LSHIFT])
-            for k in range(self.lines):
-                cyc += int(access_nb(m, c, ((src << 12) >> sh) + k, S.ACC_LOAD))
-                cyc += int(access_nb(m, c, ((dst << 12) >> sh) + k, S.ACC_STORE))
-            cyc += 2 * self.lines                       # a load and a store per line at least
-        self._charge(c, cyc, "copy_cycles")
+        self._charge(c, int(copy_page_nb(self.m, c, src, dst)), "copy_cycles")
 
     def drop_translations(self, vm: VirtualMachine, mpages: set[int], nodes: set[int] | None, c: int) -> int:
         """Drop exactly the monitor's translations of `vm` that map one of `mpages` (the back-map:

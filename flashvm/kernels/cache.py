@@ -36,7 +36,7 @@ from numba import njit
 
 from flashvm.kernels.state import (
     ACC_FETCH, ACC_STORE, HOTQ_LEN, LLADDR, LLBIT, N_DIR_OPS, N_FORWARDS, N_INVALS, N_LOCAL, N_REMOTE,
-    N_WRITEBACKS, P_DIR_ERRORS, P_HOME_SHIFT, P_HOT_THRESHOLD, P_HOTQ_N, P_L1D_SETS, P_L1D_WAYS,
+    N_WRITEBACKS, P_DIR_ERRORS, P_HOME_SHIFT, P_HOT_REMOTE, P_HOT_THRESHOLD, P_HOTQ_N, P_L1D_SETS, P_L1D_WAYS,
     P_L1I_SETS, P_L1I_WAYS, P_L2_SETS, P_L2_WAYS, P_LAT_DIRTY, P_LAT_INVAL, P_LAT_L2, P_LAT_LOCAL,
     P_LAT_REMOTE, P_LSHIFT, P_NCPU, P_NLINES, P_NNODES, S_INVALS, S_L1D_MISS, S_L1I_MISS, S_L2_HITS,
     S_L2_MISS, S_MISS_DIRTY, S_MISS_LOCAL, S_MISS_REMOTE, S_UPGRADES, S_WRITEBACKS,
@@ -275,17 +275,17 @@ def directory_nb(m, c, ln, event):
             ns[home, N_LOCAL] += 1
         else:
             ns[home, N_REMOTE] += 1
-        _magic_count(m, ln, rnode)
+        _magic_count(m, ln, rnode, home)
     return lat, grant
 
 
 @njit(cache=True, _nrt=False)
-def _magic_count(m, ln, node):
+def _magic_count(m, ln, node, home):
     page = (ln << m.params[P_LSHIFT]) >> 12
     n = m.magic[page, node] + 1
     m.magic[page, node] = n
     thr = m.params[P_HOT_THRESHOLD]
-    if thr > 0 and n == thr:
+    if thr > 0 and n == thr and (m.params[P_HOT_REMOTE] == 0 or node != home):
         k = m.params[P_HOTQ_N]
         if k < HOTQ_LEN:
             m.hotq[k, 0] = page

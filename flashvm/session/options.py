@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Sequence, TextIO
 
 from flashvm.disco.memory import vm_memory_problem
+from flashvm.disco.numa import MODES as NUMA_MODES
 from flashvm.disco.splashos import is_splashos
 from flashvm.elf import ElfError, load_elf
 from flashvm.fs import FsError
@@ -48,10 +49,31 @@ def os_machine(cfg: MachineConfig, cpus: int | None, option: str) -> MachineConf
         raise OptionError(f"{option}: {e}{hint}") from None
 
 
+def numa_option(text: str | None, disco: bool) -> str | None:
+    """The value of --numa: off, migrate, replicate or both, for a run in Disco VMs (None: not given,
+    the machine's default: both on a NUMA machine, off on UMA)."""
+    if text is None:
+        return None
+    if not disco:
+        raise OptionError("--numa applies only to runs in Disco VMs (--os --vms N, --splashos, a workload with run.vms)")
+    if text not in NUMA_MODES:
+        raise OptionError(f"--numa {text!r}: use one of {', '.join(NUMA_MODES)}")
+    return text
+
+
+def disco_options(hal: bool, numa: str | None, vms: int | None, splashos: bool) -> str | None:
+    """exec's --hal (with --vms only) and --numa (with --vms or --splashos); returns the NUMA mode."""
+    if hal and (vms is None or splashos):
+        raise OptionError("--hal applies only to --vms (the HAL kernel runs in Disco's VMs)")
+    return numa_option(numa, vms is not None or splashos)
+
+
 def workload_spec(w: Workload, exe: Path, cfg: MachineConfig, sim_mode: str, *, cpus: str | None,
-                  variant: str | None, max_insns: int | None, timeout: float | None) -> RunSpec:
-    """The RunSpec of `flashvm run`: the workload's own, with --cpus/--variant (os mode only)
-    and the limits given on the command line."""
+                  variant: str | None, max_insns: int | None, timeout: float | None,
+                  numa: str | None = None) -> RunSpec:
+    """The RunSpec of `flashvm run`: the workload's own, with --cpus/--variant (os mode only),
+    --numa (workloads in Disco VMs) and the limits given on the command line."""
+    numa = numa_option(numa, w.mode == "os" and bool(w.vms))
     if w.mode != "os" and (cpus is not None or variant is not None):
         raise OptionError(f"{'--cpus' if cpus is not None else '--variant'} applies only to workloads with "
                           f"run.mode = \"os\" ({w.name} runs in {w.mode} mode)")
@@ -61,8 +83,9 @@ def workload_spec(w: Workload, exe: Path, cfg: MachineConfig, sim_mode: str, *, 
         n = ncpus if ncpus is not None else (w.cpus or 1)
         cfg = os_machine(cfg, n, "--cpus" if ncpus is not None else "run.cpus")
         kvariant = os_variant(variant) if variant is not None else None
-    return w.spec(exe, machine=cfg, sim_mode=sim_mode, cpus=ncpus, variant=kvariant, max_insns=max_insns,
+    spec = w.spec(exe, machine=cfg, sim_mode=sim_mode, cpus=ncpus, variant=kvariant, max_insns=max_insns,
                   timeout_s=timeout)
+    return dataclasses.replace(spec, numa=numa) if numa is not None else spec
 
 
 def os_variant(variant: str | None) -> str:

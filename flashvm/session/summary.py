@@ -1,6 +1,8 @@
 """The one summary table of a run (printed on stderr after it)."""
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 
@@ -35,6 +37,8 @@ def summary(report: RunReport, console: Console, title: str | None = None) -> No
                   f"({100 * misses[0] / misses.sum():.1f}% local)")
     if report.disco is not None:
         _disco_rows(t, report.disco, report.vms or [])
+    if report.numa is not None and report.numa["mode"] != "off":
+        _numa_row(t, report.numa, int(m.stats[:, S.S_CYC_BASE:S.S_CYC_BASE + 3].sum()))
     exc = m.stats[:, S.S_EXC_BASE:S.S_EXC_BASE + 32].sum(axis=0)
     taken = ", ".join(f"{S.EXC_NAMES.get(i, i)} {int(n):,}" for i, n in enumerate(exc) if n)
     t.add_row("exceptions", taken or "none")
@@ -88,6 +92,15 @@ def _disco_rows(t: Table, d: dict[str, int], vms: list[VmOutcome]) -> None:
     t.add_row("exceptions reflected / virtual interrupts", f"{d['reflected']:,} / {d['virtual_interrupts']:,}")
     if d["monitor_calls"]:
         t.add_row("HAL monitor calls", f"{d['monitor_calls']:,}")
+
+
+def _numa_row(t: Table, n: dict[str, Any], cycles: int) -> None:
+    """Disco's NUMA policy: its moves and its own time (flashvm/disco/numa.py)."""
+    t.add_row(f"NUMA policy ({n['mode']})",
+              f"{n['migrations']:,} migrations, {n['replications']:,} replications, {n['collapses']:,} collapses, "
+              f"{n['frozen']:,} freezes; {n['monitor_cycles']:,} cycles "
+              f"({100 * n['monitor_cycles'] / max(cycles, 1):.2f}% of all: policy {n['policy_cycles']:,}, "
+              f"copies {n['copy_cycles']:,}, shootdowns {n['shootdown_cycles']:,}, {n['ipis']:,} IPIs)")
 
 
 def _region_row(t: Table, r) -> None:
