@@ -3,9 +3,10 @@
  *
  *   numa_sweep THREADS KB_PER_THREAD PASSES
  *
- * The main thread allocates one block per thread and fills a table all threads read; every
- * thread fills its own block, then, for PASSES passes, relaxes it against the table (reads
- * every other word each pass, writes them every other pass) and meets the others at a barrier.  Under Disco all of it starts on
+ * The main thread allocates one block of records per thread and fills a table all threads
+ * read; every thread fills its own block, then, for PASSES passes, updates one field of each of
+ * its records against the table (reads it on even passes, adds to it on odd ones) and meets the
+ * others at a barrier: a memory-bound sweep, as the paper's engineering workload was.  Under Disco all of it starts on
  * the node of the VM's memory: the blocks should migrate to their threads' nodes, the table
  * (and the program text) be replicated.  Prints a checksum that does not depend on placement.
  */
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 
 #define TABLE_WORDS (32 * 1024)            /* 128 KB read by every thread */
+#define FIELDS 32                          /* a record: 32 words, one 128-byte line */
 
 static uint32_t *table;
 static uint32_t **blocks;
@@ -32,12 +34,13 @@ static void *worker(void *arg)
         b[i] = (uint32_t)(k * 1000003u + i * 7u);
     pthread_barrier_wait(&barrier);
     for (int p = 0; p < passes; p++) {
+        size_t f = (size_t)(p * 5) & (FIELDS - 1);          /* this pass's field of every record */
         if (p & 1) {
-            for (size_t i = 0; i < words; i += 2)
-                b[i] += table[(i * 7 + (size_t)p) & (TABLE_WORDS - 1)];
+            for (size_t r = 0; r < words; r += FIELDS)
+                b[r + f] += table[(r / FIELDS * 7 + (size_t)p) & (TABLE_WORDS - 1)];
         } else {
-            for (size_t i = 0; i < words; i += 2)
-                acc += b[i] ^ table[(i * 13 + (size_t)p) & (TABLE_WORDS - 1)];
+            for (size_t r = 0; r < words; r += FIELDS)
+                acc += b[r + f] ^ table[(r / FIELDS * 13 + (size_t)p) & (TABLE_WORDS - 1)];
         }
         pthread_barrier_wait(&barrier);
     }

@@ -30,9 +30,8 @@ import numpy as np
 
 from flashvm.disco.wprot import WriteFault
 from flashvm.kernels import state as S
-from flashvm.kernels.cache import ST_M, dma_coherence_nb
-from flashvm.kernels.pagecopy import copy_page_nb
-from flashvm.kernels.entrylo import lo_pfn, lo_valid
+from flashvm.kernels.cache import dma_coherence_nb
+from flashvm.kernels.pagecopy import copy_page_nb, drop_translations_nb, modified_lines_nb
 from flashvm.machine.config import MachineConfig
 
 if TYPE_CHECKING:
@@ -41,7 +40,6 @@ if TYPE_CHECKING:
 
 MODES = ("off", "migrate", "replicate", "both")
 OWNER = "numa"                   # the write-protection owner of replicated pages
-KSSEG_INVALID = 0xE0000000       # real TLB slot i is emptied with VPN2 KSSEG_INVALID + (i << 13), as on a flush
 
 
 def default_numa_mode(cfg: MachineConfig) -> str:
@@ -180,15 +178,6 @@ class NumaState:
         return decay
 
 
-def _maps(lo: np.ndarray, mpages: set[int]) -> np.ndarray:
-    """Which EntryLo words of `lo` are valid and map one of `mpages`."""
-    pfn = np.where(lo_valid(lo), lo_pfn(lo), -1)
-    hit = np.zeros(lo.shape, bool)
-    for p in mpages:
-        hit |= pfn == p
-    return hit
-
-
 class NumaPolicy:
     """The policy at work on a Disco monitor: hot-page events in, moves out."""
 
@@ -261,43 +250,23 @@ class NumaPolicy:
     def drop_translations(self, vm: VirtualMachine, mpages: set[int], nodes: set[int] | None, c: int) -> int:
         """Drop exactly the monitor's translations of `vm` that map one of `mpages` (the back-map:
         its VCPUs' L2TLB entries, the real TLB entries of the CPUs running them), only for VCPUs on
-        `nodes` (None: all).  CPU c does it; every other CPU that loses an entry takes an IPI."""
+        `nodes` (None: all).  CPU c does it; every other CPU that loses an entry takes an IPI.
+        Returns the real TLB entries dropped."""
         m = self.m
         d = self.d
         st = self.state.stats
-        v0, v1 = vm.vcpus[0], vm.vcpus[-1] + 1           # a VM's VCPUs are numbered contiguously
-        l2 = m.l2tlb[v0:v1]
-        hit = _maps(l2[:, :, S.L2_LO0], mpages) | _maps(l2[:, :, S.L2_LO1], mpages)
-        hit &= l2[:, :, S.L2_TAG] >= 0
-        if nodes is not None:
-            on = np.array([int(m.cpu_node[cpu]) in nodes for cpu in vm.cpus])
-            hit &= on[:, None]
-        n2 = int(hit.sum())
-        if n2:
-            l2[:, :, S.L2_TAG][hit] = -1
-            st["l2tlb_entries_dropped"] += n2
-        dropped = 0
-        for k, v in enumerate(vm.vcpus):
-            cpu = d._cpu_running(v)
-            if cpu < 0 or (nodes is not None and int(m.cpu_node[cpu]) not in nodes):
-                continue
-            t = m.tlb[cpu]
-            idx = np.nonzero(_maps(t[:, S.TLB_LO0], mpages) | _maps(t[:, S.TLB_LO1], mpages))[0]
-            if not len(idx):
-                continue
-            for i in idx:
-                t[i, S.TLB_PAGEMASK] = 0
-                t[i, S.TLB_ENTRYHI] = KSSEG_INVALID + (int(i) << 13)
-                t[i, S.TLB_LO0] = 0
-                t[i, S.TLB_LO1] = 0
-            m.tc_tag[cpu] = -1                           # its cached translations go with them
-            dropped += len(idx)
-            st["tlb_entries_dropped"] += len(idx)
+        use = np.array([nodes is None or int(m.cpu_node[cpu]) in nodes for cpu in vm.cpus], np.bool_)
+        cpus = np.array([d._cpu_running(v) for v in vm.vcpus], np.int64)
+        out = np.zeros(1 + m.cpu.shape[0], np.int64)
+        drop_translations_nb(m, vm.vcpus[0], cpus, use, np.array(sorted(mpages), np.int64), out)
+        st["l2tlb_entries_dropped"] += int(out[0])
+        st["tlb_entries_dropped"] += int(out[1:].sum())
+        for cpu in np.nonzero(out[1:])[0]:
             if cpu != c:
                 st["ipis"] += 1
-                self._charge(cpu, self.cfg.ipi_cycles, "shootdown_cycles")
+                self._charge(int(cpu), self.cfg.ipi_cycles, "shootdown_cycles")
                 self._charge(c, self.cfg.ipi_cycles // 4, "shootdown_cycles")
-        return dropped
+        return int(out[1:].sum())
 
     # ------------------------------------------------------------ events
     def tick(self) -> None:
@@ -345,28 +314,9 @@ class NumaPolicy:
             st.stats["decisions_none"] += 1
 
     def _written(self, mp: int) -> bool:
-        """The page is being written: `written_lines` of its lines are held modified in a cache
-        (the directory names the owner of each exclusive line; its L1D or L2 says M or E)."""
-        m = self.m
-        if not self.lines:
-            return False
-        p = m.params
-        sh = int(p[S.P_LSHIFT])
-        a = (mp << 12) >> sh
-        own = m.dir_owner[a:a + self.lines]
-        n = 0
-        for k in np.nonzero(own >= 0)[0]:
-            ln = a + int(k)
-            o = int(own[k])
-            for tags, sets, ways in ((m.l1d, S.P_L1D_SETS, S.P_L1D_WAYS), (m.l2, S.P_L2_SETS, S.P_L2_WAYS)):
-                w = int(p[ways])
-                base = (ln & (int(p[sets]) - 1)) * w
-                if ((tags[o, base:base + w] == (ln << 2) | ST_M)).any():
-                    n += 1
-                    break
-            if n >= self.cfg.written_lines:
-                return True
-        return False
+        """The page is being written: `written_lines` of its lines are held modified in a cache."""
+        most = self.cfg.written_lines
+        return most == 0 or int(modified_lines_nb(self.m, mp, most)) >= most
 
     # ------------------------------------------------------------ moves
     def migrate(self, vm: VirtualMachine, g: int, node: int, c: int) -> bool:

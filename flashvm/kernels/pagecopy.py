@@ -1,10 +1,18 @@
-"""A machine page copied by the monitor as a CPU would copy it: the data, and in timing mode a
-load of every source line and a store of every destination line through that CPU's caches and
-the directory (Disco's page migration and replication, flashvm/disco/numa.py)."""
+"""Disco's page moves inside the JIT (flashvm/disco/numa.py): a machine page copied as a CPU would
+copy it (the data, and in timing mode a load of every source line and a store of every
+destination line through that CPU's caches and the directory), the drop of exactly the monitor's
+translations that map some pages, and whether a page's lines are held modified in a cache."""
 from numba import njit
 
-from flashvm.kernels.cache import access_nb, dma_coherence_nb
-from flashvm.kernels.state import ACC_LOAD, ACC_STORE, P_LSHIFT, P_TIMING
+from flashvm.kernels.cache import ST_M, access_nb, dma_coherence_nb
+from flashvm.kernels.entrylo import lo_pfn, lo_valid
+from flashvm.kernels.mmu import tlb_write_nb
+from flashvm.kernels.state import (
+    ACC_LOAD, ACC_STORE, L2_LO0, L2_LO1, L2_TAG, P_L1D_SETS, P_L1D_WAYS, P_L2_SETS, P_L2_WAYS, P_LSHIFT,
+    P_NTLB, P_TIMING, TLB_LO0, TLB_LO1,
+)
+
+INVALID_VPN2 = 0xE0000000        # real TLB slot i is emptied with VPN2 INVALID_VPN2 + (i << 13), as a flush does
 
 
 @njit(cache=True, _nrt=False)
@@ -25,4 +33,71 @@ def copy_page_nb(m, c, src, dst):
     return cyc
 
 
-__all__ = ["copy_page_nb"]
+@njit(cache=True, _nrt=False)
+def _maps(lo, pages):
+    if not lo_valid(lo):
+        return False
+    pfn = lo_pfn(lo)
+    for p in pages:
+        if pfn == p:
+            return True
+    return False
+
+
+@njit(cache=True, _nrt=False)
+def drop_translations_nb(m, v0, cpus, use, pages, out):
+    """Drop the translations mapping one of `pages` held for VCPUs v0, v0+1, ... : VCPU v0+k (if
+    use[k]) loses its L2TLB entries, and the CPU cpus[k] running it (if >= 0) its real TLB entries.
+    Adds to out[0] the L2TLB entries dropped and to out[1 + cpu] each CPU's real TLB entries."""
+    l2 = m.l2tlb
+    for k in range(len(use)):
+        if not use[k]:
+            continue
+        v = v0 + k
+        for i in range(l2.shape[1]):
+            if l2[v, i, L2_TAG] >= 0 and (_maps(l2[v, i, L2_LO0], pages) or _maps(l2[v, i, L2_LO1], pages)):
+                l2[v, i, L2_TAG] = -1
+                out[0] += 1
+        c = cpus[k]
+        if c < 0:
+            continue
+        for i in range(m.params[P_NTLB]):
+            if _maps(m.tlb[c, i, TLB_LO0], pages) or _maps(m.tlb[c, i, TLB_LO1], pages):
+                tlb_write_nb(m, c, i, 0, INVALID_VPN2 + (i << 13), 0, 0)
+                out[1 + c] += 1
+
+
+@njit(cache=True, _nrt=False)
+def modified_lines_nb(m, mp, most):
+    """How many lines of machine page mp some cache holds modified (the directory names the owner
+    of each exclusive line, its L1D or L2 says M), counting up to `most`."""
+    if not m.params[P_TIMING]:
+        return 0
+    p = m.params
+    sh = p[P_LSHIFT]
+    a = (mp << 12) >> sh
+    n = 0
+    for ln in range(a, a + (4096 >> sh)):
+        o = m.dir_owner[ln]
+        if o < 0:
+            continue
+        w1 = p[P_L1D_WAYS]
+        b1 = (ln & (p[P_L1D_SETS] - 1)) * w1
+        w2 = p[P_L2_WAYS]
+        b2 = (ln & (p[P_L2_SETS] - 1)) * w2
+        want = (ln << 2) | ST_M
+        hit = False
+        for j in range(w1):
+            if m.l1d[o, b1 + j] == want:
+                hit = True
+        for j in range(w2):
+            if m.l2[o, b2 + j] == want:
+                hit = True
+        if hit:
+            n += 1
+            if n >= most:
+                return n
+    return n
+
+
+__all__ = ["INVALID_VPN2", "copy_page_nb", "drop_translations_nb", "modified_lines_nb"]
