@@ -191,7 +191,6 @@ def test_off_leaves_the_pages_where_they_are():
 
 
 # ------------------------------------------------------------ the command line and the results
-@pytest.mark.slow
 def test_exec_numa_option_and_results(tmp_path):
     exe = build_splashos([ROOT / "guest" / "soak" / "radix.c"])
     env = {**os.environ, "PYTHONPATH": str(ROOT.parent)}
@@ -212,3 +211,21 @@ def test_exec_numa_option_and_results(tmp_path):
         assert local + remote > 0
     p = flashvm("exec", "--numa", "both", str(exe))
     assert p.returncode == 2 and b"--numa applies only to runs in Disco VMs" in p.stderr
+
+
+def test_guest_os_threads_get_the_same_result_with_pages_moving():
+    """pthreads on the guest OS in one VM of 8 VCPUs: the kernel's and the program's pages move,
+    the checksum is the one of a run where nothing moves."""
+    from flashvm.disco.osvm import run_os_vms
+    from flashvm.toolchain import build_user
+    exe = build_user([ROOT.parent / "bench" / "programs" / "numa_sweep.c"])
+    out = {}
+    for mode in ("off", "both"):
+        vms, d, _ = run_os_vms({"/bin/s": exe}, ["/bin/s", "8", "512", "6"], vms=1, cpus_per_vm=8, machine="flash8",
+                               mode="timing", mem_mb=24, numa=mode)
+        assert vms[0].status == 0, vms[0].verdict
+        out[mode] = vms[0].stdout
+        n = d.numa.summary()
+    assert out["off"] == out["both"] and b"checksum" in out["off"]
+    assert n["migrations"] > 100 and n["replications"] > 0, n
+    check_maps(d)
