@@ -2,7 +2,7 @@
 the guest OS, bench/programs/numa_sweep.c) in one VM of 8 VCPUs on flash8, timing mode, its
 memory all on one node; --numa off against --numa both (or the modes given).
 
-    PYTHONPATH=$PWD python bench/numa_fig8.py [--modes off,both] [--args "8 2048 40"] [--repeat N]
+    PYTHONPATH=$PWD python bench/numa_fig8.py [--modes off,both] [--args "8 2048 80"] [--repeat N]
 
 Prints, per mode: simulated time, L2 misses local / remote (the share served locally), the
 policy's moves and its own cycles, host time (wall and CPU); then the issue's bars: local share
@@ -71,7 +71,7 @@ def show(x: dict) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--modes", default="off,both")
-    ap.add_argument("--args", default="8 2048 40", help="numa_sweep's THREADS KB_PER_THREAD PASSES")
+    ap.add_argument("--args", default="8 2048 80", help="numa_sweep's THREADS KB_PER_THREAD PASSES")
     ap.add_argument("--repeat", type=int, default=1, help="runs per mode (the best host time is kept)")
     a = ap.parse_args()
     exe = build_user([PROGRAM])

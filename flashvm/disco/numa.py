@@ -306,12 +306,17 @@ class NumaPolicy:
         now = self._now()
         dec = st.decide(vmi, g, counts, home, node, now, copies=copies,
                         written=not copies and self._written(master))
+        moved = False
         if dec.kind == "migrate":
-            self.migrate(vm, g, dec.nodes[0], c)
+            moved = self.migrate(vm, g, dec.nodes[0], c)
         elif dec.kind == "replicate":
-            self.replicate(vm, g, dec.nodes, c)
+            moved = self.replicate(vm, g, dec.nodes, c) > 0
         else:
             st.stats["decisions_none"] += 1
+        if not moved:
+            # MAGIC raises an event when a count reaches the threshold: start this node's count again,
+            # or a page that stays hot (frozen, shared, skipped at a limit) would never be looked at again
+            m.magic[page, node] = 0
 
     def _written(self, mp: int) -> bool:
         """The page is being written: `written_lines` of its lines are held modified in a cache."""
