@@ -371,6 +371,10 @@ class FlashMachine:
         bit = 1 << (10 + line)
         if srcs:
             self.m.cp0[cpu, CP0_Cause, 0] |= bit
+            if self.m.cpu[cpu, WAITING] and self.m.cp0[cpu, CP0_Status, 0] & bit:
+                # the line ends the CPU's WAIT now: left WAITING, the run kernel would
+                # see an idle machine and jump the next round to the CPU's timer tick
+                self.m.cpu[cpu, WAITING] = 0
         else:
             self.m.cp0[cpu, CP0_Cause, 0] &= ~bit
 
