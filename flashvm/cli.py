@@ -156,14 +156,14 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
         fast_forward: Optional[str] = typer.Option(None, "--fast-forward", help=FF_HELP),
         warmup: int = typer.Option(0, "--warmup", help=WARMUP_HELP),
         size: Optional[str] = typer.Option(None, "--size", help="uni or mp: the workload's [size.NAME] form (default uni)"),
+        splashos: bool = typer.Option(False, "--splashos", help="its program built against SPLASHOS, in 1 Disco VM"),
         check: bool = typer.Option(True, help="check the output against workload.toml's [check]")) -> None:
     """Build (if needed), run and check a workload; write its counters to results/."""
     from flashvm.session import exit_status, options as o, summary
     o.check_limits(max_insns, timeout)
-    from flashvm.toolchain import ToolchainError
-    from flashvm.workload import WorkloadError, load_workload
+    from flashvm.toolchain import ToolchainError; from flashvm.workload import WorkloadError, load_workload  # noqa: E702
     try:
-        w = load_workload(workload, size)
+        w = load_workload(workload, size, splashos)
         err.print(f"{w.name}: {w.description}", markup=False)
         exe = w.build()
     except (WorkloadError, ToolchainError) as e:
