@@ -1,6 +1,6 @@
 """The `flashvm` command line.
 
-    flashvm run workloads/raytrace        build, run and check a workload (--size uni|mp)
+    flashvm run workloads/raytrace        build, run and check a workload (--size uni|mp, --splashos)
     flashvm exec PROGRAM [ARGS...]        run a static mipsel Linux program (process mode)
     flashvm exec --bare KERNEL.elf        boot a freestanding program on the FLASH machine
     flashvm exec --os [--cpus N] PROGRAM [ARGS...]   boot the guest OS and run PROGRAM on it
@@ -45,13 +45,16 @@ def _fail(msg: str, code: int = 2) -> None:
 
 
 def _one_line_errors(command):
-    """A command whose bad option values (session.options.OptionError) end it with one line."""
+    """A command whose bad option values (session.options.OptionError), workloads and builds
+    end it with one line."""
     @functools.wraps(command)
     def checked(*args, **kwargs):
         from flashvm.session.options import OptionError
+        from flashvm.toolchain import ToolchainError
+        from flashvm.workload import WorkloadError
         try:
             return command(*args, **kwargs)
-        except OptionError as e:
+        except (OptionError, WorkloadError, ToolchainError) as e:
             _fail(str(e))
     return checked
 
@@ -161,13 +164,10 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
     """Build (if needed), run and check a workload; write its counters to results/."""
     from flashvm.session import exit_status, options as o, summary
     o.check_limits(max_insns, timeout)
-    from flashvm.toolchain import ToolchainError; from flashvm.workload import WorkloadError, load_workload  # noqa: E702
-    try:
-        w = load_workload(workload, size, splashos)
-        err.print(f"{w.name}: {w.description}", markup=False)
-        exe = w.build()
-    except (WorkloadError, ToolchainError) as e:
-        _fail(str(e))
+    from flashvm.workload import load_workload
+    w = load_workload(workload, size, splashos)         # its errors: one line (_one_line_errors)
+    err.print(f"{w.name}: {w.description}", markup=False)
+    exe = w.build()
     cfg, sim_mode = _machine(machine or w.machine, mode or w.sim_mode)
     spec = o.workload_spec(w, exe, cfg, sim_mode, cpus=cpus, variant=variant, max_insns=max_insns, timeout=timeout)
     report = _run(spec, quiet, fast_forward, warmup)
