@@ -122,9 +122,11 @@ class _Terminated(KeyboardInterrupt):
 
 from flashvm.fs.cli import app as fs_app  # noqa: E402  (flashvm fs ...)
 from flashvm.sysroot.cli import sysroot_command  # noqa: E402  (flashvm sysroot ...)
+from flashvm.experiments.cli import register as add_experiments  # noqa: E402  (flashvm experiment, report)
 
 app.add_typer(fs_app, name="fs", help="disk images: mkfs, ls, cat, get, fsck (flashfs, docs/fs.md)")
 app.command("sysroot")(sysroot_command)  # flashvm sysroot DIR PKG... | --list DIR (docs/sysroot.md)
+add_experiments(app)  # flashvm experiment list|fig5|...|all, flashvm report RESULT.h5 --services (docs/experiments.md)
 
 
 @app.command()
@@ -230,10 +232,8 @@ def exec_(ctx: typer.Context,
             if given:
                 _fail(f"{opt} applies only to --os")
     host = o.program_in_sysroot(program, sysroot, bare or splashos)
-    if not host.exists():
-        _fail(f"{host}: no such file")
     if not host.is_file():
-        _fail(f"{host}: not a file")
+        _fail(f"{host}: {'not a file' if host.exists() else 'no such file'}")
     args: List[str] = list(ctx.args)
     cfg, sim_mode = _machine(machine or "flash1", mode or "functional")
     if hal and (vms is None or splashos):

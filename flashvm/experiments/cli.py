@@ -79,3 +79,34 @@ def _command(name: str):
 
 for _name in ("fig5", "table2", "fig6", "fig7", "fig8", "table3", "all"):
     app.command(_name)(_command(_name))
+
+
+def report(result: Path = typer.Argument(..., help="a result file (HDF5) of flashvm run/exec"),
+           services: bool = typer.Option(False, "--services", help="the guest kernel's services (/services)")) -> None:
+    """Show a result file: its run, its regions of interest, or (--services) the kernel services' breakdown."""
+    import h5py
+    from rich.table import Table
+    if not result.is_file():
+        sys.stderr.write(f"error: {result}: no such file\n")
+        raise typer.Exit(2)
+    with h5py.File(result, "r") as f:
+        if not services:
+            t = Table("attribute", "value", title=str(result), title_justify="left")
+            for k in ("workload", "mode", "sim_mode", "machine", "status", "ended", "host_seconds"):
+                if k in f.attrs:
+                    t.add_row(k, str(f.attrs[k]))
+            for name in f.get("roi", {}):
+                t.add_row(f"roi {name}", f"{int(f['roi'][name]['cpu/cycles'][...].max()):,} cycles")
+            Console().print(t)
+            return
+        if "services" not in f:
+            sys.stderr.write(f"error: {result}: no /services (a run of the guest OS records them; docs/experiments.md)\n")
+            raise typer.Exit(1)
+        from flashvm.machine.services import services_table
+        Console().print(services_table(f["services"], str(result)))
+
+
+def register(parent: typer.Typer) -> None:
+    """Add `experiment` (this sub-app) and `report` to the flashvm command line."""
+    parent.add_typer(app, name="experiment", help="the paper's figures and tables (docs/experiments.md)")
+    parent.command("report")(report)

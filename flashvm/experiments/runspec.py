@@ -43,7 +43,9 @@ def _engineering(n: int, procs: str, refs: str) -> dict[str, Any]:
 
 # workload -> size -> threads -> the Workload fields to override (args or commands)
 FORMS: dict[str, dict[str, Callable[[int], dict[str, Any]]]] = {
-    "raytrace": {"quick": lambda t: {"args": (str(t), "32", "16")},
+    # quick raytrace: a 32x16 image on one CPU; with threads, 128x128 so the parallel part outweighs the
+    # serial scene build (~23 M instructions)
+    "raytrace": {"quick": lambda t: {"args": (str(t), "32", "16") if t == 1 else (str(t), "128", "128")},
                  "uni": lambda t: {"args": (str(t), "200", "150")},
                  "mp": lambda t: {"args": (str(t), "400", "300")}},
     "radix": {"quick": lambda t: {"args": (str(t), "20000")},
@@ -54,6 +56,14 @@ FORMS: dict[str, dict[str, Callable[[int], dict[str, Any]]]] = {
                     "mp": lambda t: _engineering(t, "8", "500000")},
 }
 VM_MEM_MB = {"engineering": 48}      # memsim's arrays outgrow the default 32 MB VM at 8 processors
+
+
+def vm_mem_mb(run: Run, cfg: MachineConfig, given: int | None) -> int | None:
+    """Each VM's memory: on a multi-node machine an equal share of half its memory (the paper's
+    VMs split the machine's memory), on one node the workload's need (VM_MEM_MB) or the default."""
+    if cfg.nodes > 1:
+        return max(32, (cfg.ram_bytes >> 20) // (2 * run.vms))
+    return VM_MEM_MB.get(run.workload, given)
 
 
 def machine(run: Run) -> MachineConfig:
@@ -90,10 +100,10 @@ def to_runspec(run: Run) -> RunSpec:
         w = dataclasses.replace(w, **forms[run.size](run.threads))
     elif run.size == "quick":
         raise Unavailable(f"workload {run.workload!r} has no quick form in flashvm/experiments/runspec.py")
-    if run.system == "disco":
-        w = dataclasses.replace(w, vms=run.vms, vm_mem_mb=VM_MEM_MB.get(run.workload, w.vm_mem_mb))
-    exe = w.build()
     cfg = machine(run)
+    if run.system == "disco":
+        w = dataclasses.replace(w, vms=run.vms, vm_mem_mb=vm_mem_mb(run, cfg, w.vm_mem_mb))
+    exe = w.build()
     if run.system == "os":
         cfg = machine_with_cpus(cfg, run.cpus)
     spec = w.spec(exe, machine=cfg, sim_mode=run.sim_mode, cpus=run.cpus)
