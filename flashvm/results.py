@@ -105,12 +105,14 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
               syscalls: Mapping[int, int] | None = None, unknown_syscalls: Mapping[int, int] | None = None,
               stdout: bytes | None = None, stderr: bytes | None = None,
               machine_config: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None,
-              vms: Sequence[Mapping[str, Any]] | None = None, regions: Sequence[Any] = ()) -> Path:
+              vms: Sequence[Mapping[str, Any]] | None = None, regions: Sequence[Any] = (),
+              services: Mapping[str, Any] | None = None) -> Path:
     """Write one run's counters to `path` (atomically).  Returns the path.
     `machine_config`: the resolved MachineConfig as a dict (also adds the per-node
     and MAGIC page counters); `extra`: more root attributes; `vms`: Disco's VMs
     (name, vcpus, status, failure, stdout) for the /disco group; `regions`: the
-    finished regions of interest (flashvm.machine.roi.Region) for /roi."""
+    finished regions of interest (flashvm.machine.roi.Region) for /roi; `services`: the
+    guest kernel's services (flashvm.machine.services.Services.table()) for /services."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
@@ -133,6 +135,8 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
                 _write_disco(f, m, vms)
             if regions:
                 _write_regions(f, regions)
+            if services is not None:
+                _write_services(f, services, (machine_config or {}).get("clock_mhz", 400.0))
             if syscalls is not None:
                 p = f.create_group("process")
                 p.attrs["description"] = "process mode: the Linux system calls the program made"
@@ -166,6 +170,22 @@ def _write_cpu(g: h5py.Group, stats: np.ndarray, cycles: np.ndarray) -> None:
     _dataset(g, "stall_by_mode", stats[:, S.S_STALL_BASE:S.S_STALL_BASE + 3].astype(np.int64),
              "timing mode: cycles stalled on cache misses, by mode (a part of cycles_by_mode)",
              "cycles", names=MODE_NAMES)
+
+
+def _write_services(f: h5py.File, services: Mapping[str, Any], clock_mhz: float) -> None:
+    from flashvm.machine.services import COUNTERS, MONITOR_PARTS, NAMES
+    g = f.create_group("services")
+    g.attrs["description"] = ("the guest kernel's services (FLASH_SERVICES=1): what each cost, inside the regions "
+                              "of interest when there are some (docs/experiments.md)")
+    g.attrs["names"] = NAMES
+    g.attrs["clock_mhz"] = clock_mhz
+    d = g.create_dataset("counters", data=np.asarray(services["counters"], dtype=np.int64))
+    d.attrs["names"] = COUNTERS
+    d.attrs["description"] = "per service: calls, cycles (kernel + monitor), kernel cycles, instructions, TLB and L2 misses"
+    d = g.create_dataset("monitor", data=np.asarray(services["monitor"], dtype=np.int64))
+    d.attrs["names"] = MONITOR_PARTS
+    d.attrs["unit"] = "cycles"
+    d.attrs["description"] = "Disco: the monitor's cycles in each service, split as the paper's Table 2"
 
 
 def _write_regions(f: h5py.File, regions: Sequence[Any]) -> None:
@@ -259,6 +279,7 @@ def write_report(report: RunReport, results_dir: Path) -> Path:
     process = config["mode"] == "process"
     return write_run(default_path(results_dir, spec.name), report.machine, config=config,
                      machine_config=cfg.to_dict(), vms=_vm_records(report), regions=report.regions,
+                     services=report.services,
                      extra={"machine": cfg.name, "sim_mode": report.sim_mode},
                      attrs={"command": spec.command, "workload": spec.name, "mode": config["mode"],
                             "status": report.status, "host_seconds": report.host_seconds,

@@ -22,6 +22,7 @@ from flashvm.machine.layout import (
     DISK_BASE, DISK_STRIDE, HAL_MC_DISK, POWER_BASE, SMP_BASE, SMP_SIZE, TIMER_BASE, UART_BASE,
 )
 from flashvm.machine.roi import RoiDevice
+from flashvm.machine.services import ServiceDevice
 
 
 class TaggedWriter(io.RawIOBase):
@@ -174,7 +175,9 @@ class VirtualDevices:
         vm.smp = VSmp(self, vm)
         # POWER raises MachineHalted, which the containment part turns into stopping this VM only
         vm.devices = [vm.uart, Power(POWER_BASE), Timer(TIMER_BASE, self.fm.now_cycles, self.fm.ns_per_cycle),
-                      vm.smp, RoiDevice(self.fm.roi, prefix=f"{vm.name}.")]
+                      vm.smp, RoiDevice(self.fm.roi, prefix=f"{vm.name}."),
+                      ServiceDevice(self.fm.services, lambda: self.fm.current_cpu, space=vm.index + 1)]
+        self.fm.services.vcpu_of = lambda c: self.running[c]     # the monitor's work is the VCPU's
 
     def add_device(self, vm: VirtualMachine, dev: AnyDevice) -> AnyDevice:
         """Give VM `vm` another device (a Disk or Nic built on `vm.host`)."""

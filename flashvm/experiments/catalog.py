@@ -84,8 +84,8 @@ _TABLE2_PAPER = {  # service: share of system time, avg µs on IRIX, slowdown on
 
 def _table2_runs(quick: bool) -> Sequence[Run]:
     size = "quick" if quick else "uni"
-    return [Run("pmake/bare", "pmake", "os", size, 1, "flash1", 1, group="pmake"),
-            Run("pmake/disco", "pmake", "disco", size, 1, "flash1", 1, vms=1, group="pmake")]
+    return [Run("pmake/bare", "pmake", "os", size, 1, "flash1", 1, group="pmake", services=True),
+            Run("pmake/disco", "pmake", "disco", size, 1, "flash1", 1, vms=1, group="pmake", services=True)]
 
 
 TABLE2 = Experiment(

@@ -148,32 +148,34 @@ def _machine_mhz(f: h5py.File) -> float:
     return float(json.loads(f.attrs["machine_json"]).get("clock_mhz", 400.0))
 
 
+def _service(f: h5py.File, service: str, column: str) -> tuple[float, float] | None:
+    """(the service's `column`, the sum of `column` over the kernel's services) from /services."""
+    if "services/counters" not in f:
+        return None
+    names = [str(n) for n in f["services"].attrs["names"]]
+    cols = [str(n) for n in f["services/counters"].attrs["names"]]
+    if service not in names:
+        return None
+    table = np.asarray(f["services/counters"][...], dtype=np.float64)
+    kernel = [i for i, n in enumerate(names) if n != "outside"]
+    return float(table[names.index(service), cols.index(column)]), float(table[kernel, cols.index(column)].sum())
+
+
 def service_share(service: str) -> Measure:
-    """A kernel service's share of the kernel's cycles (/services, flashvm/machine/services.py)."""
+    """A kernel service's share of the time in the kernel's marked services (/services, 0..1)."""
     def measure(f: h5py.File, run: Run) -> float | None:
-        if "services/cycles" not in f:
-            return None
-        names = [str(n) for n in f["services"].attrs["names"]]
-        if service not in names:
-            return None
-        cyc = np.asarray(f["services/cycles"][...], dtype=np.float64)
-        total = cyc.sum()
-        return float(cyc[..., names.index(service)].sum() / total) if total else None
+        got = _service(f, service, "cycles")
+        return None if got is None or not got[1] else got[0] / got[1]
     return measure
 
 
 def service_avg_us(service: str) -> Measure:
     """A kernel service's average time per invocation, microseconds (/services)."""
     def measure(f: h5py.File, run: Run) -> float | None:
-        if "services/cycles" not in f:
+        cycles, calls = _service(f, service, "cycles"), _service(f, service, "calls")
+        if cycles is None or calls is None or not calls[0]:
             return None
-        names = [str(n) for n in f["services"].attrs["names"]]
-        if service not in names:
-            return None
-        i = names.index(service)
-        calls = float(np.asarray(f["services/calls"][...])[..., i].sum())
-        cyc = float(np.asarray(f["services/cycles"][...])[..., i].sum())
-        return cyc / calls / _machine_mhz(f) if calls else None
+        return cycles[0] / calls[0] / _machine_mhz(f)
     return measure
 
 
@@ -196,7 +198,8 @@ MEASURES: dict[str, Measure] = {
     "migrations_per_s": numa_rate("migrations"),
     "replications_per_s": numa_rate("replications"),
 }
-SERVICES = ("demand_zero", "quick_fault", "utlb_miss", "open", "read", "write", "execve", "other")
+SERVICES = ("demand_zero", "quick_fault", "other_fault", "utlb_miss", "open", "read", "write", "execve",
+            "other_syscall")
 for _s in SERVICES:
     MEASURES[f"{_s}_share"] = service_share(_s)
     MEASURES[f"{_s}_us"] = service_avg_us(_s)

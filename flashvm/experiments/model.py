@@ -32,6 +32,7 @@ class Run:
     numa: str | None = None          # disco: NUMA policy ("migrate+replicate"; None: none)
     sim_mode: str = "timing"         # the region of interest's level of detail
     group: str = ""                  # a plot group (the workload's bars side by side)
+    services: bool = False           # the guest kernel marks its services (/services; costs a trap per marker)
 
     def __post_init__(self) -> None:
         if self.system not in SYSTEMS:

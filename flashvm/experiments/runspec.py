@@ -119,6 +119,10 @@ def to_runspec(run: Run) -> RunSpec:
             notes["numa_unavailable"] = f"RunSpec has no numa field: policy {run.numa!r} not applied"
         else:
             more["numa"] = run.numa
+    if run.services:
+        from flashvm.machine.layout import SVC_ENV
+        key, value = SVC_ENV.split("=")
+        more["env"] = {**spec.env, key: value}
     if run.system == "os" and not w.debian:
         more["root"] = "initrd"     # see ROOT_NOTE
     return dataclasses.replace(spec, argv=(ROIRUN, REGION, *spec.argv), files=files, notes=notes,

@@ -54,6 +54,7 @@ from flashvm.machine.layout import (
     SMP_BASE, SMP_SIZE, TIMER_BASE, UART_BASE,
 )
 from flashvm.machine.roi import Regions, RoiDevice
+from flashvm.machine.services import ServiceDevice, Services
 from flashvm.machine.supervisor import Supervisor
 
 IRQ_IPI = 1          # hardware interrupt lines (Cause.IP2 + line)
@@ -321,9 +322,13 @@ class FlashMachine:
         self.smp = Smp(self)
         self.magic = Magic(self)
         self.roi = Regions(lambda: self.m)
+        # the guest kernel's services, counted inside the regions of interest once there are some
+        self.services = Services(lambda: self.m)
+        self.services.gate = lambda: not self.roi.regions or bool(self.roi.stack)
+        self.roi.on_begin.append(self.services.region_began)
         self.devices: list[Device] = []
         for d in (self.uart, Power(POWER_BASE), Timer(TIMER_BASE, self.now_cycles, self.ns_per_cycle),
-                  self.smp, self.magic, RoiDevice(self.roi)):
+                  self.smp, self.magic, RoiDevice(self.roi), ServiceDevice(self.services, lambda: self.current_cpu)):
             self.add_device(d)
         self.image: ElfImage | None = None
 

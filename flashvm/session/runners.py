@@ -64,7 +64,7 @@ def _stopped(spec: RunSpec, e: RunStopped, argv: list[str], **kw: Any) -> RunRep
     """The report of a run the machine stopped before the guest halted (status -1)."""
     fm, r = _ran(e)
     return RunReport(spec, -1, e.ended, r.instructions, r.host_seconds, fm.m, fm.cfg, fm.mode, argv=argv,
-                     how_ended=e.ended, end_message=str(e), regions=fm.roi.finished(),
+                     how_ended=e.ended, end_message=str(e), regions=fm.roi.finished(), services=fm.services.table(),
                      signum=_signum(e) if e.ended == "interrupted" else 0, **kw)
 
 
@@ -115,7 +115,8 @@ def run_bare(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     except RunStopped as e:
         return _stopped(spec, e, argv, stdout=bytes(out.copy))
     return RunReport(spec, r.status, r.reason, r.instructions, r.host_seconds, fm.m, fm.cfg, spec.sim_mode,
-                     argv=argv, stdout=bytes(out.copy), regions=fm.roi.finished())
+                     argv=argv, stdout=bytes(out.copy), regions=fm.roi.finished(),
+                     services=fm.services.table())
 
 
 def _init(spec: RunSpec) -> tuple[dict, list[str]]:
@@ -144,7 +145,8 @@ def run_os(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     fm = r.machine
     return RunReport(spec, r.status, "init exited", r.instructions, r.host_seconds, fm.m, fm.cfg, fm.mode,
                      argv=argv, stdout=r.stdout, stderr=r.stderr, klog=r.klog,
-                     verdict=os_verdict(r.status, r.klog), regions=fm.roi.finished())
+                     verdict=os_verdict(r.status, r.klog), regions=fm.roi.finished(),
+                     services=fm.services.table())
 
 
 def _vm_mem(spec: RunSpec) -> int:
@@ -218,7 +220,7 @@ def _vms_report(spec: RunSpec, argv: list[str], stdout: BinaryIO | None, stderr:
         return _stopped(spec, stop, argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals)
     return RunReport(spec, disco.status, r.reason, r.instructions, r.host_seconds, disco.m, spec.machine,
                      spec.sim_mode, argv=argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals,
-                     regions=disco.fm.roi.finished())
+                     regions=disco.fm.roi.finished(), services=disco.fm.services.table())
 
 
 def _vm_outcome(vm: VirtualMachine, ended: str, console: bytes | bytearray | None = None) -> VmOutcome:

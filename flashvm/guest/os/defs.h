@@ -24,6 +24,10 @@ int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
 size_t strnlen(const char *s, size_t n);
 int strcmp(const char *a, const char *b);
+/* kernel services (syscall.c): entry/exit markers for flashvm's service breakdown, when
+ * init's environment holds FLASH_SERVICES=1 (docs/experiments.md) */
+extern int svc_on;
+void svc(u32 reg, u32 service);
 int strncmp(const char *a, const char *b, size_t n);
 char *strcpy(char *d, const char *s);
 char *strchr(const char *s, int c);
