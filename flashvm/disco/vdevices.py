@@ -160,6 +160,7 @@ class VirtualDevices:
     consoles: Callable[[VirtualMachine], ByteSink] | None
     _cpu_running: Callable[[int], int]
     current_vcpu_index: int
+    running: list[int]
     start_vcpu: Callable[[VirtualMachine, int, int], None]
     guest_read: Callable[[VirtualMachine, int, int], bytes]
     guest_write: Callable[[VirtualMachine, int, bytes], None]

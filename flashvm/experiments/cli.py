@@ -45,8 +45,10 @@ def main(ctx: typer.Context) -> None:
 
 
 def _one(name: str, quick: bool, jobs: int, dask: Optional[str], results: Path) -> list:
+    import logging
     from flashvm.experiments import run_experiment
     from flashvm.experiments.catalog import EXPERIMENTS
+    logging.getLogger("distributed").setLevel(logging.ERROR)   # a closing local cluster's warnings are noise
     res, checks = run_experiment(EXPERIMENTS[name], quick=quick, root=results, jobs=jobs, address=dask,
                                  progress=_Progress(name))
     for label, why in res.problems.items():

@@ -160,3 +160,23 @@ def test_fig5_raytrace_pair_end_to_end(tmp_path):
     assert res.get("raytrace/disco", "monitor") > 0 and res.get("raytrace/bare", "monitor") == 0
     assert dict(checks)["raytrace's overhead is under 25%"] is not None
     assert (tmp_path / "fig5" / "fig5.png").is_file()
+
+
+@pytest.mark.slow
+def test_services_of_a_guest_os_run_and_the_report_command(tmp_path):
+    from typer.testing import CliRunner
+
+    from flashvm.cli import app
+    from flashvm.experiments.execute import run_one
+    run = Run("raytrace/bare", "raytrace", "os", sim_mode="functional", services=True)
+    reply = run_one(dataclasses.asdict(run))
+    assert reply["problem"] is None
+    path = tmp_path / "r.h5"
+    path.write_bytes(reply["h5"])
+    with h5py.File(path) as f:
+        names = list(f["services"].attrs["names"])
+        calls = dict(zip(names, f["services/counters"][:, 0]))
+    assert calls["execve"] == 1 and calls["demand_zero"] > 100 and calls["utlb_miss"] > 0
+    assert take(str(path), run, ("demand_zero_us",))["demand_zero_us"] > 0
+    out = CliRunner().invoke(app, ["report", str(path), "--services"], env={"COLUMNS": "200"})
+    assert out.exit_code == 0 and "demand_zero" in out.output and "execve" in out.output
