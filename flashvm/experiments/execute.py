@@ -24,14 +24,20 @@ PACKAGE = Path(__file__).resolve().parents[1]
 SOURCE_SUFFIXES = {".py", ".c", ".h", ".S", ".ld", ".toml"}
 
 
+def _reporting(p: Path) -> bool:
+    """Experiment code that does not change what a run does (tables, reports, plots, this cache)."""
+    return p.parent == PACKAGE / "experiments" and p.name != "runspec.py"
+
+
 def fingerprint() -> str:
-    """The simulator's version: flashvm's version and a hash of its sources and workloads."""
+    """The simulator's version: flashvm's version and a hash of its sources and workloads (the
+    experiment code that only reports is left out, so improving a report reruns nothing)."""
     h = hashlib.sha256(__version__.encode())
     for root in (PACKAGE, PACKAGE.parent / "workloads"):
         if not root.is_dir():
             continue
         for p in sorted(root.rglob("*")):
-            if p.suffix in SOURCE_SUFFIXES and p.is_file() and "__pycache__" not in p.parts:
+            if p.suffix in SOURCE_SUFFIXES and p.is_file() and "__pycache__" not in p.parts and not _reporting(p):
                 h.update(str(p.relative_to(root)).encode())
                 h.update(p.read_bytes())
     return h.hexdigest()[:16]
