@@ -179,6 +179,25 @@ def service_avg_us(service: str) -> Measure:
     return measure
 
 
+PARTS = ("tlbw", "priv", "mcall", "ktlb")     # /services/monitor's columns, as Table 2 orders them
+
+
+def service_part(service: str, part: str) -> Measure:
+    """Disco: the share of a service's time that is guest kernel execution ("kernel") or one
+    of the monitor's parts (PARTS), 0..1 (/services)."""
+    def measure(f: h5py.File, run: Run) -> float | None:
+        cycles = _service(f, service, "cycles")
+        if cycles is None or not cycles[0] or "services/monitor" not in f:
+            return None
+        if part == "kernel":
+            kernel = _service(f, service, "kernel_cycles")
+            return None if kernel is None else kernel[0] / cycles[0]
+        names = [str(n) for n in f["services"].attrs["names"]]
+        mon = np.asarray(f["services/monitor"][...], dtype=np.float64)
+        return float(mon[names.index(service), PARTS.index(part)]) / cycles[0]
+    return measure
+
+
 MEASURES: dict[str, Measure] = {
     "time": time_cycles,
     "user": _share("user"),
@@ -203,6 +222,8 @@ SERVICES = ("demand_zero", "quick_fault", "other_fault", "utlb_miss", "open", "r
 for _s in SERVICES:
     MEASURES[f"{_s}_share"] = service_share(_s)
     MEASURES[f"{_s}_us"] = service_avg_us(_s)
+    for _p in ("kernel", *PARTS):
+        MEASURES[f"{_s}_{_p}"] = service_part(_s, _p)
 
 
 def take(path: str, run: Run, names: tuple[str, ...]) -> dict[str, float | None]:

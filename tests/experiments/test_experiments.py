@@ -180,3 +180,26 @@ def test_services_of_a_guest_os_run_and_the_report_command(tmp_path):
     assert take(str(path), run, ("demand_zero_us",))["demand_zero_us"] > 0
     out = CliRunner().invoke(app, ["report", str(path), "--services"], env={"COLUMNS": "200"})
     assert out.exit_code == 0 and "demand_zero" in out.output and "execve" in out.output
+
+
+def test_table2_measures_read_the_services_group(tmp_path):
+    from flashvm.machine.services import COUNTERS, MONITOR_PARTS, NAMES
+    counters = np.zeros((len(NAMES), len(COUNTERS)), dtype=np.int64)
+    monitor = np.zeros((len(NAMES), len(MONITOR_PARTS)), dtype=np.int64)
+    dz = NAMES.index("demand_zero")
+    counters[dz, :3] = (10, 4000, 1000)             # 10 calls, 4000 cycles of which 1000 the guest kernel's
+    monitor[dz] = (600, 400, 1500, 500)
+    counters[NAMES.index("read"), :3] = (2, 4000, 4000)
+    path = tmp_path / "s.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["machine_json"] = '{"clock_mhz": 400.0}'
+        g = f.create_group("services")
+        g.attrs["names"] = NAMES
+        g.create_dataset("counters", data=counters).attrs["names"] = COUNTERS
+        g.create_dataset("monitor", data=monitor).attrs["names"] = MONITOR_PARTS
+    run = Run("pmake/disco", "pmake", "disco")
+    got = take(str(path), run, ("demand_zero_us", "demand_zero_share", "demand_zero_kernel", "demand_zero_mcall",
+                                "read_us", "execve_us"))
+    assert got == {"demand_zero_us": 1.0, "demand_zero_share": 0.5, "demand_zero_kernel": 0.25,
+                   "demand_zero_mcall": 0.375, "read_us": 5.0, "execve_us": None}
+    assert {p.measure for p in catalog.TABLE2.paper} <= set(catalog.TABLE2.measures)
