@@ -53,8 +53,9 @@ def _one(name: str, quick: bool, jobs: int, dask: Optional[str], results: Path) 
                                  progress=_Progress(name))
     for label, why in res.problems.items():
         err.print(f"{name}: {label}: {why}", markup=False)
-    held = sum(1 for _, h in checks if h)
-    err.print(f"{name}: {held} of {len(checks)} checks hold; report: {results / name / 'report.md'}", markup=False)
+    held, measured = sum(1 for _, h in checks if h), sum(1 for _, h in checks if h is not None)
+    err.print(f"{name}: {held} of {measured} measured checks hold ({len(checks) - measured} not measured); "
+              f"report: {results / name / 'report.md'}", markup=False)
     return checks
 
 
