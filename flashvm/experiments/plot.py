@@ -45,6 +45,8 @@ def _stacked(ax, res: Results, paper: dict, labels: list[str]) -> None:
                        hatch="//" if who == "paper" else None)
                 bottom += v
             total = get("total")
+            if total is None and bottom == 0.0:
+                ax.text(x, 2, "n/a", ha="center", fontsize=6, rotation=90)     # the run has no numbers
             if total is not None:
                 ax.text(x, max(bottom, total) + 1, f"{total:.0f}", ha="center", fontsize=6)
             xs.append(x)
