@@ -27,6 +27,7 @@ from typing import BinaryIO
 
 from flashvm.disco.containment import Containment
 from flashvm.disco.memory import GuestMemory
+from flashvm.disco.netremap import SubnetRemap
 from flashvm.disco.vcpu import Vcpus
 from flashvm.disco.vdevices import VirtualDevices
 from flashvm.disco.vm import VirtualMachine, VmFailed, VmSpec
@@ -75,6 +76,9 @@ class Disco(Supervisor, GuestMemory, Vcpus, VirtualDevices, Containment):
         self._init_vcpus()
         self._init_devices()
         self._init_memory()
+        # the subnet's copy-on-write page remapping (flashvm/disco/netremap.py); on only where the
+        # monitor can write-protect machine pages, else a guest's store would reach the other sharers
+        self.netremap = SubnetRemap(self, enabled=hasattr(self, "wprot"))
         vcpu = 0
         for i, spec in enumerate(vms):
             if spec.mem % 4096 or spec.mem < (1 << 20):

@@ -86,6 +86,10 @@ class VmHost:
 
     def dma_write(self, pa: int, data: bytes) -> None:
         pieces = list(self._pieces(pa, len(data)))     # refuse before touching anything
+        remap = getattr(self.disco, "netremap", None)
+        if remap is not None and remap.sharers:          # a write to a shared page: a private copy first
+            remap.before_write(self.vm, pa, len(data))
+            pieces = list(self._pieces(pa, len(data)))
         off = 0
         for ma, n in pieces:
             self.disco.fm.dma_write(ma, data[off:off + n])

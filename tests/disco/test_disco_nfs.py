@@ -1,0 +1,120 @@
+"""The Disco subnet's copy-on-write page remapping (flashvm/disco/netremap.py),
+driven from the host: frames written into one VM's memory, sent through its
+NIC's registers, delivered into the others by the machine's event queue."""
+from __future__ import annotations
+
+import numpy as np
+
+from flashvm.disco import Disco, VmSpec
+from flashvm.disco.netremap import RemapNic
+from flashvm.machine.net import Subnet, net_base
+
+PAGE = 4096
+TX, RX = 0x100000, 0x200000          # page-aligned guest-physical buffers
+
+
+def _disco(vms=3, enabled=True):
+    d = Disco("flash8", [VmSpec(ncpu=1, mem=4 << 20) for _ in range(vms)])
+    d.netremap.enabled = enabled
+    sub = Subnet()
+    nics = [d.add_device(vm, RemapNic(net_base(0), vm.host, sub, d.netremap)) for vm in d.vms]
+    for n in nics:
+        n.write(0x14, 4, RX)           # RX_ADDR
+        n.write(0x18, 4, 65536)        # RX_CAP
+        n.write(0x1C, 4, 1)            # RX_CMD
+    return d, nics
+
+
+def _send(d, nic, vm, dst: bytes, body: bytes, addr=TX):
+    frame = dst + nic.mac + body
+    d.guest_write(vm, addr, frame)
+    nic.write(0x08, 4, addr)
+    nic.write(0x0C, 4, len(frame))
+    nic.write(0x10, 4, 1)
+    d.fm._fire_events(1 << 62)
+    return frame
+
+
+def _payload(seed: int, n: int) -> bytes:
+    return np.random.default_rng(seed).integers(0, 256, n, dtype=np.uint8).tobytes()
+
+
+def test_page_aligned_payload_is_remapped_not_copied():
+    d, nics = _disco(2)
+    a, b = d.vms
+    frame = _send(d, nics[0], a, nics[1].mac, _payload(1, 3 * PAGE - 12 + 100))
+    st = d.netremap.stats()
+    assert st["remapped_pages"] == 3 and st["copied_bytes"] == 100 and st["copied_frames"] == 0
+    assert d.guest_read(b, RX, len(frame)) == frame
+    for k in range(3):     # the receiver's buffer pages ARE the sender's machine pages
+        assert d.m.pmap[b.index, (RX >> 12) + k] == d.m.pmap[a.index, (TX >> 12) + k]
+    assert st["shared_pages"] == 3 and st["freed_pages"] == 3
+    mp = int(d.m.pmap[a.index, TX >> 12])
+    assert d.netremap.sharers_of(mp) == [(a.index, TX >> 12), (b.index, RX >> 12)]
+
+
+def test_unaligned_frame_is_copied():
+    d, nics = _disco(2)
+    frame = _send(d, nics[0], d.vms[0], nics[1].mac, _payload(2, 2 * PAGE), addr=TX + 8)
+    st = d.netremap.stats()
+    assert st["remapped_pages"] == 0 and st["copied_frames"] == 1 and st["copied_bytes"] == len(frame)
+    assert d.guest_read(d.vms[1], RX, len(frame)) == frame
+
+
+def test_receiver_write_gets_private_copy_sender_unchanged():
+    d, nics = _disco(2)
+    a, b = d.vms
+    frame = _send(d, nics[0], a, nics[1].mac, _payload(3, 2 * PAGE))
+    shared = int(d.m.pmap[a.index, (TX >> 12) + 1])
+    d.guest_write(b, RX + PAGE + 5, b"receiver was here")
+    assert d.netremap.stats()["cow_copies"] == 1
+    assert int(d.m.pmap[b.index, (RX >> 12) + 1]) != shared
+    assert int(d.m.pmap[a.index, (TX >> 12) + 1]) == shared
+    assert d.guest_read(a, TX, len(frame)) == frame
+    assert d.guest_read(b, RX + PAGE + 5, 17) == b"receiver was here"
+    # the sender's page is private again (one mapper left): its writes copy nothing
+    d.guest_write(a, TX + PAGE, b"x")
+    assert d.netremap.stats()["cow_copies"] == 1
+
+
+def test_sender_write_after_send_leaves_frame_intact():
+    d, nics = _disco(2)
+    a, b = d.vms
+    frame = dst = nics[1].mac
+    frame = dst + nics[0].mac + _payload(4, 2 * PAGE)
+    d.guest_write(a, TX, frame)
+    nics[0].write(0x08, 4, TX)
+    nics[0].write(0x0C, 4, len(frame))
+    nics[0].write(0x10, 4, 1)
+    d.guest_write(a, TX + PAGE, b"\0" * PAGE)      # before delivery
+    d.fm._fire_events(1 << 62)
+    assert d.guest_read(b, RX, len(frame)) == frame
+    assert d.netremap.stats()["cow_copies"] == 1
+
+
+def test_broadcast_shares_one_machine_page_among_three_vms():
+    d, nics = _disco(3)
+    frame = _send(d, nics[0], d.vms[0], b"\xff" * 6, _payload(5, 4 * PAGE))
+    st = d.netremap.stats()
+    assert st["remapped_pages"] == 8 and st["shared_pages"] == 4 and st["shared_mappings"] == 12
+    for vm in d.vms[1:]:
+        assert d.guest_read(vm, RX, len(frame)) == frame
+
+
+def test_disabled_copies_everything():
+    d, nics = _disco(2, enabled=False)
+    frame = _send(d, nics[0], d.vms[0], nics[1].mac, _payload(6, 2 * PAGE))
+    st = d.netremap.stats()
+    assert st["remapped_pages"] == 0 and st["copied_bytes"] == len(frame) and not d.netremap.sharers
+
+
+def test_remap_is_deterministic():
+    def once():
+        d, nics = _disco(3)
+        for i in range(4):
+            _send(d, nics[i % 3], d.vms[i % 3], nics[(i + 1) % 3].mac, _payload(i, 2 * PAGE + 40 * i))
+            d.guest_write(d.vms[(i + 1) % 3], RX + PAGE, b"w")
+        return d.netremap.stats(), d.m.pmap.copy()
+    s1, p1 = once()
+    s2, p2 = once()
+    assert s1 == s2 and np.array_equal(p1, p2)
