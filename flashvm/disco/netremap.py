@@ -35,6 +35,7 @@ from flashvm.machine.net import MAX_FRAME, Nic, Subnet
 
 if TYPE_CHECKING:
     from flashvm.disco.monitor import Disco
+    from flashvm.disco.vdevices import VmHost
     from flashvm.disco.vm import VirtualMachine
 
 PAGE = 4096
@@ -240,9 +241,9 @@ class SubnetRemap:
 class RemapNic(Nic):
     """A VM's network interface on a Disco subnet: frames go through the monitor's `SubnetRemap`."""
 
-    def __init__(self, base: int, host: Any, subnet: Subnet, remap: SubnetRemap, **kw: Any):
+    def __init__(self, base: int, host: VmHost, subnet: Subnet, remap: SubnetRemap, **kw: Any):
         self.remap = remap
-        self._in_flight = 0
+        self.vm = host.vm
         super().__init__(base, host, subnet, **kw)
 
     def _transmit(self) -> None:
@@ -253,7 +254,7 @@ class RemapNic(Nic):
             frame = bytes(self.host.dma_read(self.tx_addr, n))
         except DmaError as e:
             return self._error(f"TX DMA refused: {e}")
-        wire = self.remap.capture(self.host.vm, self.tx_addr, frame)
+        wire = self.remap.capture(self.vm, self.tx_addr, frame)
         self.tx_frames += 1
         self.tx_bytes += n
         self._latched |= 1
@@ -291,7 +292,7 @@ class RemapNic(Nic):
                 self._error(f"frame of {len(frame)} bytes > RX_CAP {self.rx_cap}: dropped")
                 continue
             try:
-                self.remap.deliver(self.host.vm, self.rx_addr, frame)
+                self.remap.deliver(self.vm, self.rx_addr, frame)
             except DmaError as e:
                 self.dropped += 1
                 self.armed = False

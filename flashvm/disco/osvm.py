@@ -29,7 +29,7 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
                costs: dict[int, int] | None = None, nets: bool = False,
                progress: Callable[[int], None] | None = None, stdin: bytes = b"",
                run_fn: RunFn = run_kernel,
-               root_image: str | Path | None = None) -> tuple[list[VmOutcome], Disco, RunResult]:
+               root_image: str | Path | None = None, remap: bool | None = None) -> tuple[list[VmOutcome], Disco, RunResult]:
     """Boot `vms` copies of the guest OS under Disco, each running argv (or
     argv_per_vm[i]) as init over a root disk holding `files`.  `hal`: the
     kernel's HAL build (privileged registers through a special page, monitor
@@ -40,6 +40,8 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
     `root_image`: a flashfs image (flashvm.guestos.rootimage.sysroot_image)
     every VM boots from, each behind its own copy-on-write overlay; `files`
     then go in each VM's initrd, which its kernel writes onto its root.
+    `remap`: page remapping on the subnet on or off (None: on where the monitor
+    write-protects pages; the file service turns it on, its pages are never written).
     Returns the per-VM outcomes, the monitor and the machine's RunResult."""
     demuxes: dict[int, ConsoleDemux] = {}
 
@@ -55,6 +57,8 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
         blob = make_initrd(files) if root_image is not None and files else b""
         disks: list[Disk] = []
         subnet = Subnet() if nets else None
+        if remap is not None:
+            disco.netremap.enabled = remap
         for vm in disco.vms:
             disks.append(disco.add_device(vm, Disk(disk_base(0), vm.host, base, overlay=True)))
             if subnet is not None:
