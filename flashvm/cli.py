@@ -4,7 +4,7 @@
     flashvm exec PROGRAM [ARGS...]        run a static mipsel Linux program (process mode)
     flashvm exec --bare KERNEL.elf        boot a freestanding program on the FLASH machine
     flashvm exec --os [--cpus N] PROGRAM [ARGS...]   boot the guest OS and run PROGRAM on it
-    flashvm exec --os --vms N [--cpus C] [--hal] [--vm-mem MB] PROGRAM   the same in N Disco VMs
+    flashvm exec --os --vms N [--cpus C] [--hal] [--nfs] [--vm-mem MB] PROGRAM   the same in N Disco VMs
     flashvm exec --splashos [--vms N] [--cpus C] PROGRAM   a program linked with SPLASHOS, in Disco VMs
     flashvm machines                      list the machine configs and their fields
     flashvm fs mkfs|ls|cat|get|fsck       build and read disk images (docs/fs.md)
@@ -202,6 +202,7 @@ def exec_(ctx: typer.Context,
           verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="with --os: kernel log on stderr (-vv: more)"),
           vms: Optional[int] = typer.Option(None, "--vms", help=VMS_HELP),
           hal: bool = typer.Option(False, "--hal", help="with --vms: the guest kernel's HAL build"),
+          nfs: bool = typer.Option(False, "--nfs", help="with --vms: VM 0 serves PROGRAM in /srv, the others run it from /nfs"),
           vm_mem: Optional[str] = typer.Option(None, "--vm-mem", metavar="MB", help="with --vms: each VM's memory in MB"),
           results: Path = typer.Option(DEFAULT_RESULTS, help="directory for the HDF5 result file"),
           max_insns: Optional[int] = typer.Option(None, help=MAX_INSNS_HELP),
@@ -226,14 +227,13 @@ def exec_(ctx: typer.Context,
         _fail("--bare, --os and --splashos exclude each other")
     if not os_:
         for given, opt in ((cpus is not None and not splashos, "--cpus"), (variant is not None, "--variant"),
-                           (verbose, "--verbose"), (vms is not None and not splashos, "--vms"), (file, "--file")):
+                           (verbose, "--verbose"), (vms is not None and not splashos, "--vms"), (file, "--file"),
+                           (nfs, "--nfs")):
             if given:
                 _fail(f"{opt} applies only to --os")
     host = o.program_in_sysroot(program, sysroot, bare or splashos)
-    if not host.exists():
-        _fail(f"{host}: no such file")
     if not host.is_file():
-        _fail(f"{host}: not a file")
+        _fail(f"{host}: {'not a file' if host.exists() else 'no such file'}")
     args: List[str] = list(ctx.args)
     cfg, sim_mode = _machine(machine or "flash1", mode or "functional")
     if hal and (vms is None or splashos):
@@ -247,9 +247,9 @@ def exec_(ctx: typer.Context,
     if splashos:
         spec = o.splashos_spec(program, args, cfg, cpus, vms, vm_mem, common)
     elif os_ and vms is not None:
-        o.check_vms(vms, variant)
+        o.check_vms(vms, variant, nfs)
         argv, files, more = o.os_root(guest, host, args, sysroot, extra, err.print)
-        spec = RunSpec("disco", machine=cfg, argv=argv, files=files, **more,
+        spec = RunSpec("disco", machine=cfg, argv=argv, files=files, **more, nfs=nfs,
                        cpus=o.cpus_option(cpus) or 1, vms=vms, hal=hal, vm_mem_mb=o.vm_mem_option(cfg, vms, vm_mem),
                        title=f"{program.name} (os mode in {vms} Disco VM{'s' if vms > 1 else ''})", **common)
     elif os_:

@@ -36,6 +36,17 @@ def nfs_argvs(vms: int, command: Sequence[str]) -> list[list[str]]:
         [[NFS_PROGRAM, "mount", MOUNT, "--", *command] for _ in range(vms - 1)]
 
 
+def nfs_layout(files: Mapping[str, GuestFile], argv: Sequence[str],
+               vms: int) -> tuple[dict[str, GuestFile], list[list[str]]]:
+    """`exec --os --vms N --nfs`: the run's files stay where they are and are also exported
+    under /srv (so /bin/prog is /srv/bin/prog on the server, /nfs/bin/prog on a client),
+    /sbin/nfs joins them; the clients run argv with its program taken from /nfs."""
+    out = dict(files)
+    out.update({EXPORT + p: f for p, f in files.items()})
+    out[NFS_PROGRAM] = nfs_program()
+    return out, nfs_argvs(vms, [MOUNT + argv[0], *argv[1:]])
+
+
 def run_nfs(files: Mapping[str, GuestFile], command: Sequence[str], *, vms: int = 3,
             **kw: Any) -> tuple[list[VmOutcome], Disco, RunResult]:
     """`files` (paths under /srv are exported) on every VM's root disk, VM 0 serving, the

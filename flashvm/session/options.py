@@ -133,10 +133,13 @@ def check_user_program(program: Path) -> None:
                           f"{USER_TOP:#x}); a freestanding program runs with --bare, not --os")
 
 
-def check_vms(vms: int, variant: str | None) -> None:
-    """--vms N wants at least one VM and no --variant (VMs run the mapped kernel)."""
+def check_vms(vms: int, variant: str | None, nfs: bool = False) -> None:
+    """--vms N wants at least one VM (two with --nfs: a server and a client) and no --variant
+    (VMs run the mapped kernel)."""
     if vms < 1:
         raise OptionError(f"--vms {vms}: give at least 1 virtual machine")
+    if nfs and vms < 2:
+        raise OptionError(f"--nfs with --vms {vms}: the file service needs 2 VMs or more (VM 0 serves)")
     if variant is not None:
         raise OptionError("--variant does not apply to --vms: VMs run the mapped kernel (--hal for its HAL build)")
 

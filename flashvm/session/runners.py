@@ -10,6 +10,7 @@ from typing import Any, BinaryIO, cast
 
 from flashvm.disco.memory import default_vm_mb, vm_memory_problem
 from flashvm.disco.monitor import Disco
+from flashvm.disco.nfs import nfs_layout
 from flashvm.disco.osvm import run_os_vms
 from flashvm.disco.splashos import run_splashos as run_splashos_vms
 from flashvm.disco.vm import VirtualMachine
@@ -163,11 +164,14 @@ def run_disco(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     line, tagged with its name, when the run is over."""
     files, argv = _init(spec)
     per = _vm_mem(spec)
+    # --nfs: VM 0 serves the files from /srv, the others mount them on /nfs and run from there
+    files, argvs = nfs_layout(files, argv, spec.vms or 1) if spec.nfs else (files, None)
     try:
         res, disco, r = run_os_vms(files, argv, vms=spec.vms or 1, cpus_per_vm=spec.cpus or 1, machine=spec.machine,
                                    mode=spec.sim_mode, hal=spec.hal, max_insns=spec.max_insns, mem_mb=per,
                                    env=_env(spec), progress=progress, stdin=_bytes(spec.stdin), run_fn=run_fn,
-                                   root_image=spec.root_image)
+                                   root_image=spec.root_image, argv_per_vm=argvs, nets=spec.nfs,
+                                   remap=True if spec.nfs else None)
     except RunStopped as e:
         return _vms_report(spec, argv, stdout, stderr, progress, e, [_vm_outcome(vm, e.ended) for vm in
                                                                      _monitor(e).vms])
@@ -214,6 +218,8 @@ def _vms_report(spec: RunSpec, argv: list[str], stdout: BinaryIO | None, stderr:
     for each in disco.vms:
         for k, v in disco.vm_stats(each).items():
             totals[k] = totals.get(k, 0) + v
+    if disco.netremap.frames:            # the subnet's remapping (docs/disco.md): /disco/subnet
+        totals.update({f"subnet_{k}": v for k, v in disco.netremap.stats().items()})
     if stop is not None:
         return _stopped(spec, stop, argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals)
     return RunReport(spec, disco.status, r.reason, r.instructions, r.host_seconds, disco.m, spec.machine,
