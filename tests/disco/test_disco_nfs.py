@@ -118,3 +118,73 @@ def test_remap_is_deterministic():
     s1, p1 = once()
     s2, p2 = once()
     assert s1 == s2 and np.array_equal(p1, p2)
+
+
+# ------------------------------------------------------------ the file service in running guests
+
+import pytest  # noqa: E402
+
+SUMFILE = r'''
+#include <stdio.h>
+#include <stdint.h>
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        FILE *f = fopen(argv[i], "rb");
+        if (!f) { perror(argv[i]); return 1; }
+        static unsigned char buf[8192];
+        uint32_t c = 0; long n = 0; size_t k;
+        while ((k = fread(buf, 1, sizeof buf, f)) > 0) {
+            for (size_t j = 0; j < k; j++) c = c * 31 + buf[j];
+            n += k;
+        }
+        printf("%s %ld %08x\n", argv[i], n, c);
+    }
+    return 0;
+}
+'''
+
+
+def _expected(name: str, data: bytes) -> str:
+    c = 0
+    for b in data:
+        c = (c * 31 + b) & 0xFFFFFFFF
+    return f"{name} {len(data)} {c:08x}\n"
+
+
+def _nfs_run(tmp_path, vms=3):
+    from flashvm.disco.nfs import run_nfs
+    from flashvm.toolchain import build_user
+    src = tmp_path / "nfssum.c"
+    src.write_text(SUMFILE)
+    exe = build_user([src], name="nfssum")
+    data = _payload(42, 5 * 15 * PAGE + 1234)          # 5 whole replies and a partial one
+    small = b"hello over the subnet\n"
+    files = {"/srv/bin/sum": exe, "/srv/d/big": data, "/srv/d/small": small}
+    res, d, _ = run_nfs(files, ["/nfs/bin/sum", "/nfs/d/big", "/nfs/d/small"], vms=vms)
+    return res, d, data, small
+
+
+def test_nfs_clients_read_files_and_share_machine_pages(tmp_path):
+    res, d, data, small = _nfs_run(tmp_path)
+    assert [v.status for v in res] == [0, 0, 0], [v.verdict or v.stderr for v in res]
+    want = _expected("/nfs/d/big", data) + _expected("/nfs/d/small", small)
+    assert res[1].stdout.decode() == want and res[2].stdout.decode() == want
+    st = d.netremap.stats()
+    # every whole page of the big file is one machine page mapped by the server and both clients
+    by_all = [mp for mp, n in d.netremap.shared_pages().items()
+              if {v for v, _ in d.netremap.sharers_of(mp)} == {0, 1, 2}]
+    assert len(by_all) >= len(data) // PAGE
+    pages = {d.m.ram8[mp << 12:(mp + 1) << 12].tobytes() for mp in by_all}
+    assert sum(data[i:i + PAGE] in pages for i in range(0, len(data) - PAGE + 1, PAGE)) == len(data) // PAGE
+    assert st["remapped_pages"] >= 2 * (len(data) // PAGE) and st["cow_copies"] == 0
+    assert st["copied_bytes"] < len(data) // 4          # headers, listings, tails: not the data
+
+
+@pytest.mark.slow
+def test_nfs_run_is_deterministic(tmp_path):
+    a = _nfs_run(tmp_path)
+    b = _nfs_run(tmp_path)
+    assert a[1].netremap.stats() == b[1].netremap.stats()
+    assert np.array_equal(a[1].m.pmap, b[1].m.pmap)
+    assert np.array_equal(a[1].m.stats, b[1].m.stats)
+    assert [v.stdout for v in a[0]] == [v.stdout for v in b[0]]
