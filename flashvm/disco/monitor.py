@@ -78,9 +78,9 @@ class Disco(Supervisor, GuestMemory, Vcpus, VirtualDevices, Containment):
         self._init_vcpus()
         self._init_devices()
         self._init_memory()
-        # the subnet's copy-on-write page remapping (flashvm/disco/netremap.py); on only where the
-        # monitor can write-protect machine pages, else a guest's store would reach the other sharers
-        self.netremap = SubnetRemap(self, enabled=hasattr(self, "wprot"))
+        # the subnet's copy-on-write page remapping (flashvm/disco/netremap.py)
+        self.netremap = SubnetRemap(self)
+        self.sos_files: dict[int, dict[str, bytes]] = {}   # SPLASHOS VMs' disk files after a run (splashos.py)
         vcpu = 0
         for i, spec in enumerate(vms):
             if spec.mem % 4096 or spec.mem < (1 << 20):

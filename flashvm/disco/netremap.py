@@ -19,9 +19,9 @@ The life of a remapped page:
 
 The sharing records live here (`SubnetRemap.sharers`), one set of (VM, guest
 page) per shared machine page; `sharers_of`, `shared_pages` and `mapped_by`
-are the query API the footprint accounting can use.  Write protection of the
-machine pages is the monitor's (`Disco.wprot`, when present); without it only
-writes the monitor itself makes (DMA, `guest_write`) break the sharing.
+are the query API the footprint accounting can use.  Writes are caught by the
+monitor's write protection of machine pages (flashvm/disco/wprot.py, owner
+"netremap"): a guest's store, a device's DMA, a HAL zero-page call.
 """
 from __future__ import annotations
 
@@ -37,9 +37,11 @@ if TYPE_CHECKING:
     from flashvm.disco.monitor import Disco
     from flashvm.disco.vdevices import VmHost
     from flashvm.disco.vm import VirtualMachine
+    from flashvm.disco.wprot import WriteFault
 
 PAGE = 4096
 WIRE = -1            # the VM number of a frame in flight in a share set
+OWNER = "netremap"   # our name for the monitor's write protection
 
 
 class WireFrame(bytes):
@@ -52,6 +54,7 @@ class SubnetRemap:
     """Copy-on-write page remapping for one Disco's subnets, and its counters."""
 
     def __init__(self, disco: Disco, enabled: bool = True):
+        """`enabled`: remap (else every frame is copied, as on the bare machine's subnet)."""
         self.disco = disco
         self.enabled = enabled
         self.sharers: dict[int, set[tuple[int, int]]] = {}   # machine page -> {(vm, gpage) or (WIRE, token)}
@@ -64,6 +67,7 @@ class SubnetRemap:
         self.cow_copies = 0              # private copies made on a write to a shared page
         self.freed_pages = 0             # receivers' machine pages given back by a remap
         self.shared_peak = 0
+        disco.write_protection.register(OWNER, self._on_write)
 
     # ------------------------------------------------------------ queries (for the footprint accounting)
     def sharers_of(self, mpage: int) -> list[tuple[int, int]]:
@@ -93,18 +97,18 @@ class SubnetRemap:
 
     # ------------------------------------------------------------ protection
     def _protect(self, mp: int) -> None:
-        """Make every mapping of machine page `mp` read-only (writes trap to `break_cow`)."""
-        w = getattr(self.disco, "wprot", None)
-        if w is not None:
-            w.protect(mp, self)
-        for vm, gp in self.sharers[mp]:
-            if vm != WIRE:
-                self.disco.shootdown(self.disco.vms[vm], gp)
+        """Make every mapping of machine page `mp` read-only: a write comes to `_on_write`."""
+        self.disco.write_protection.protect(mp, OWNER)
 
     def _unprotect(self, mp: int) -> None:
-        w = getattr(self.disco, "wprot", None)
-        if w is not None:
-            w.unprotect(mp, self)
+        self.disco.write_protection.unprotect(mp)
+
+    def _on_write(self, fault: WriteFault) -> None:
+        """A guest's store, a device's DMA or a zeroing to a page shared by remapping."""
+        if (fault.vm.index, fault.gpage) in self.sharers.get(fault.mpage, ()):
+            self.break_cow(fault.vm, fault.gpage)
+        else:                   # protected for us, but not this mapping's (cannot happen): let it write
+            self._unprotect(fault.mpage)
 
     def _share(self, mp: int, who: tuple[int, int]) -> None:
         s = self.sharers.setdefault(mp, set())
@@ -169,14 +173,6 @@ class SubnetRemap:
         self.cow_copies += 1
         return new
 
-    def before_write(self, vm: VirtualMachine, gpa: int, n: int) -> None:
-        """A monitor-side write (DMA, guest_write) of [gpa, gpa+n) of `vm`: break the sharing of its pages."""
-        if not self.sharers or n <= 0:
-            return
-        for gp in range(gpa >> 12, (gpa + n - 1 >> 12) + 1):
-            if 0 <= gp < vm.mem >> 12:
-                self.break_cow(vm, gp)
-
     # ------------------------------------------------------------ the wire
     def capture(self, vm: VirtualMachine, tx_addr: int, frame: bytes) -> bytes:
         """At TX: note the sender's whole pages and keep them for the frame (copy-on-write)."""
@@ -222,7 +218,7 @@ class SubnetRemap:
                 d.shootdown(vm, gp)
                 if old in self.sharers:
                     self._unshare(old, (vm.index, gp))
-                else:
+                elif d.write_protection.owner(old) is None:    # (another owner's page stays theirs)
                     self._free(old)
                 m.pmap[vm.index, gp] = mp
                 self._share(mp, (vm.index, gp))

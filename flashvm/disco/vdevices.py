@@ -89,10 +89,6 @@ class VmHost:
         list(self._pieces(pa, len(data)))              # refuse a bad range before anyone hears of it
         self.disco.write_protection.before_dma(self.vm, pa, len(data))   # owners of protected pages first
         pieces = list(self._pieces(pa, len(data)))     # refuse before touching anything
-        remap = getattr(self.disco, "netremap", None)
-        if remap is not None and remap.sharers:          # a write to a shared page: a private copy first
-            remap.before_write(self.vm, pa, len(data))
-            pieces = list(self._pieces(pa, len(data)))
         off = 0
         for ma, n in pieces:
             self.disco.fm.dma_write(ma, data[off:off + n])
