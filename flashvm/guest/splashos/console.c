@@ -324,8 +324,9 @@ int getchar(void)
     return (int)v0;
 }
 
+int __sos_fflush_file(FILE *f);
+
 int fflush(FILE *f)
 {
-    (void)f;
-    return 0;
+    return f ? __sos_fflush_file(f) : 0;
 }

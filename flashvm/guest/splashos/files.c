@@ -227,15 +227,31 @@ FILE *fopen(const char *path, const char *mode)
     int fd = open(path, flags);
     if (fd < 0) return 0;
     fobj[fd].fd = fd;
-    fobj[fd].rpos = fobj[fd].rlen = 0;
+    fobj[fd].rpos = fobj[fd].rlen = fobj[fd].wlen = 0;
     return &fobj[fd];
 }
 
-int fclose(FILE *f) { return f && f->fd >= 3 ? close(f->fd) : 0; }
+/* a FILE's buffer holds either bytes read ahead (rpos..rlen) or bytes not yet written (wlen) */
+static int flush_out(FILE *f)
+{
+    int n = f->wlen;
+    f->wlen = 0;
+    return n && write(f->fd, f->rbuf, (size_t)n) != n ? EOF : 0;
+}
+
+int __sos_fflush_file(FILE *f) { return f->fd >= 3 ? flush_out(f) : 0; }
+
+int fclose(FILE *f)
+{
+    if (!f || f->fd < 3) return 0;
+    int r = flush_out(f);
+    return close(f->fd) || r ? EOF : 0;
+}
 
 /* reads through the FILE's 512-byte buffer (a disk request per 512 bytes at most) */
 static int refill(FILE *f)
 {
+    if (f->wlen && flush_out(f)) return 0;
     long r = read(f->fd, f->rbuf, sizeof f->rbuf);
     f->rpos = 0;
     f->rlen = r > 0 ? (int)r : 0;
@@ -245,7 +261,7 @@ static int refill(FILE *f)
 size_t fread(void *p, size_t size, size_t n, FILE *f)
 {
     size_t want = size * n, got = 0;
-    if (!want || f->fd < 3) return 0;
+    if (!want || f->fd < 3 || (f->wlen && flush_out(f))) return 0;
     while (got < want) {
         if (f->rpos == f->rlen) {
             if (want - got >= sizeof f->rbuf) {          /* a big read goes straight to the file */
@@ -265,8 +281,23 @@ size_t fread(void *p, size_t size, size_t n, FILE *f)
 
 size_t fwrite(const void *p, size_t size, size_t n, FILE *f)
 {
-    long r = size && n ? write(f->fd, p, size * n) : 0;
-    return r > 0 ? (size_t)r / size : 0;
+    size_t want = size * n;
+    if (!want) return 0;
+    if (f->fd < 3) {
+        long r = write(f->fd, p, want);
+        return r > 0 ? (size_t)r / size : 0;
+    }
+    f->rpos = f->rlen = 0;                      /* (what was read ahead is dropped) */
+    if (f->wlen + want > sizeof f->rbuf) {
+        if (flush_out(f)) return 0;
+        if (want >= sizeof f->rbuf) {
+            long r = write(f->fd, p, want);
+            return r > 0 ? (size_t)r / size : 0;
+        }
+    }
+    memcpy(f->rbuf + f->wlen, p, want);
+    f->wlen += (int)want;
+    return n;
 }
 
 int fgetc(FILE *f)

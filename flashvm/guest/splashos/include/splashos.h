@@ -49,7 +49,7 @@ void free(void *p);
 size_t sos_heap_used(void);
 
 /* ----------------------------------------------------------------- console */
-typedef struct sos_file { int fd, rpos, rlen; unsigned char rbuf[512]; } FILE;   /* rbuf: files' reads */
+typedef struct sos_file { int fd, rpos, rlen, wlen; unsigned char rbuf[512]; } FILE;   /* files' buffer */
 extern FILE *const stdin, *const stdout, *const stderr;
 #define EOF (-1)
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
