@@ -7,8 +7,9 @@
  * by TLB entries SPLASHOS wires once per VCPU at boot (16 MB page pairs);
  * SPLASHOS has no virtual memory of its own: every TLB miss is served by the
  * monitor from those wired entries.  main() and its threads run in user mode;
- * only console output, time, exit and the start of a VCPU go through a
- * `syscall` to SPLASHOS's small kernel half (start.S).
+ * only console output, time, exit, the start of a VCPU and the virtual
+ * disk's registers (files.c) go through a `syscall` to SPLASHOS's small
+ * kernel half (start.S).
  *
  * Threads: one per VCPU (as SPLASH runs them): pthread_create() starts the
  * function on a free VCPU (VCPU 0 runs main); there are at most ncpu - 1 live
