@@ -128,7 +128,16 @@ SUMFILE = r'''
 #include <stdio.h>
 #include <stdint.h>
 int main(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
+    int first = 1;
+    if (argc > 2 && argv[1][0] == '-' && argv[1][1] == 'w') {   /* -w FILE: write into it first */
+        FILE *w = fopen(argv[2], "r+b");
+        if (!w) { perror(argv[2]); return 1; }
+        fseek(w, 2 * 4096 + 10, SEEK_SET);
+        fwrite("written by a client", 1, 19, w);
+        fclose(w);
+        first = 2;
+    }
+    for (int i = first; i < argc; i++) {
         FILE *f = fopen(argv[i], "rb");
         if (!f) { perror(argv[i]); return 1; }
         static unsigned char buf[8192];
@@ -178,6 +187,28 @@ def test_nfs_clients_read_files_and_share_machine_pages(tmp_path):
     assert sum(data[i:i + PAGE] in pages for i in range(0, len(data) - PAGE + 1, PAGE)) == len(data) // PAGE
     assert st["remapped_pages"] >= 2 * (len(data) // PAGE) and st["cow_copies"] == 0
     assert st["copied_bytes"] < len(data) // 4          # headers, listings, tails: not the data
+
+
+def test_nfs_client_write_gets_a_private_copy(tmp_path):
+    """A client that writes into a file page it shares with the server and the other client
+    gets a private copy (the write traps: the page is write-protected); the others keep the original."""
+    from flashvm.disco.nfs import NFS_PROGRAM, nfs_program
+    from flashvm.disco.osvm import run_os_vms
+    from flashvm.toolchain import build_user
+    src = tmp_path / "nfssum.c"
+    src.write_text(SUMFILE)
+    data = _payload(9, 4 * PAGE)
+    files = {"/srv/bin/sum": build_user([src], name="nfssum"), "/srv/d/f": data, NFS_PROGRAM: nfs_program()}
+    client = [NFS_PROGRAM, "mount", "/nfs", "--", "/nfs/bin/sum"]
+    argvs = [[NFS_PROGRAM, "serve", "/srv", "2"], client + ["-w", "/nfs/d/f"], client + ["/nfs/d/f"]]
+    res, d, _ = run_os_vms(files, argvs[0], vms=3, argv_per_vm=argvs, nets=True, remap=True)
+    assert [v.status for v in res] == [0, 0, 0], [v.verdict or v.stderr for v in res]
+    changed = bytearray(data)
+    changed[2 * PAGE + 10:2 * PAGE + 29] = b"written by a client"
+    assert res[1].stdout.decode() == _expected("/nfs/d/f", bytes(changed))
+    assert res[2].stdout.decode() == _expected("/nfs/d/f", data)
+    assert d.netremap.stats()["cow_copies"] >= 1
+    assert d.write_protection.faults >= 1
 
 
 @pytest.mark.slow
