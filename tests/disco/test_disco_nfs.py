@@ -219,3 +219,37 @@ def test_nfs_run_is_deterministic(tmp_path):
     assert np.array_equal(a[1].m.pmap, b[1].m.pmap)
     assert np.array_equal(a[1].m.stats, b[1].m.stats)
     assert [v.stdout for v in a[0]] == [v.stdout for v in b[0]]
+
+
+def test_exec_nfs_command_line(tmp_path):
+    """`exec --os --vms 3 --nfs`: the clients run the program and read the file from /nfs; the
+    result file has /disco/subnet; --nfs with one VM is a one-line error."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import h5py
+
+    from flashvm.toolchain import build_user
+    src = tmp_path / "nfssum.c"
+    src.write_text(SUMFILE)
+    exe = build_user([src], name="nfssum")
+    data = _payload(77, 3 * PAGE + 100)
+    (tmp_path / "blob").write_bytes(data)
+    root = Path(__file__).parents[2]
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "flashvm.cli", "exec", *args], capture_output=True,
+                              timeout=600, cwd=root)
+    p = cli("--os", "--vms", "3", "--nfs", "--machine", "flash8", "--results", str(tmp_path / "res"),
+            "--file", f"/data/blob={tmp_path / 'blob'}", str(exe), "/nfs/data/blob")
+    assert p.returncode == 0, p.stderr[-2000:]
+    line = _expected("/nfs/data/blob", data).encode()
+    assert b"[vm1] " + line in p.stdout and b"[vm2] " + line in p.stdout
+    assert b"pages remapped" in p.stderr
+    with h5py.File(next((tmp_path / "res").glob("*.h5"))) as f:
+        a = f["disco/subnet"].attrs
+        assert a["remapped_pages"] > 0 and a["shared_pages"] > 0 and a["cow_copies"] == 0
+        assert "copied_frames" in a and "copied_bytes" in a
+    p = cli("--os", "--vms", "1", "--nfs", str(exe))
+    assert p.returncode != 0 and b"--nfs" in p.stderr and b"Traceback" not in p.stderr
