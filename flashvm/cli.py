@@ -207,7 +207,7 @@ def exec_(ctx: typer.Context,
           results: Path = typer.Option(DEFAULT_RESULTS, help="directory for the HDF5 result file"),
           max_insns: Optional[int] = typer.Option(None, help=MAX_INSNS_HELP),
           timeout: Optional[float] = typer.Option(None, "--timeout", help=TIMEOUT_HELP),
-          file: List[str] = typer.Option([], "--file", help="with --os: GUEST=HOST puts HOST on the guest's disk (repeatable)"),
+          file: List[str] = typer.Option([], "--file", help="with --os, --splashos: GUEST=HOST puts HOST on its disk (repeat)"),
           quiet: bool = typer.Option(False, "--quiet", "-q", help="no summary on stderr"),
           machine: Optional[str] = typer.Option(None, "--machine", help=MACHINE_HELP),
           mode: Optional[str] = typer.Option(None, "--mode", help=MODE_HELP),
@@ -227,7 +227,7 @@ def exec_(ctx: typer.Context,
         _fail("--bare, --os and --splashos exclude each other")
     if not os_:
         for given, opt in ((cpus is not None and not splashos, "--cpus"), (variant is not None, "--variant"),
-                           (verbose, "--verbose"), (vms is not None and not splashos, "--vms"), (file, "--file"),
+                           (verbose, "--verbose"), (vms is not None and not splashos, "--vms"), (file and not splashos, "--file"),
                            (nfs, "--nfs")):
             if given:
                 _fail(f"{opt} applies only to --os")
@@ -245,7 +245,7 @@ def exec_(ctx: typer.Context,
                   trace=o.trace_kinds(trace, trace_file), trace_file=trace_file, stdin=o.guest_stdin(os_, sys.stdin),
                   gdb=o.gdb_port(gdb, gdb_wait, o.trace_kinds(trace, trace_file)), gdb_wait=gdb_wait)
     if splashos:
-        spec = o.splashos_spec(program, args, cfg, cpus, vms, vm_mem, common)
+        spec = o.splashos_spec(program, args, cfg, cpus, vms, vm_mem, common, extra)
     elif os_ and vms is not None:
         o.check_vms(vms, variant, nfs)
         argv, files, more = o.os_root(guest, host, args, sysroot, extra, err.print)

@@ -240,6 +240,11 @@ def _write_disco(f: h5py.File, m: S.Machine, vms: Sequence[Mapping[str, Any]]) -
         vg.attrs["vcpus"] = len(v["vcpus"])
         if v.get("stdout") is not None:
             _dataset(vg, "stdout", np.frombuffer(v["stdout"], np.uint8), "what the VM's guest printed")
+        if v.get("files"):                  # a SPLASHOS VM's disk files after the run
+            fg = vg.create_group("files")
+            fg.attrs["description"] = "the files on the VM's virtual disk when the run ended (SPLASHOS), by name"
+            for name, data in v["files"].items():
+                fg.create_dataset(name.replace("/", "_"), data=np.frombuffer(data, np.uint8))
 
 
 def run_config(report: RunReport) -> dict[str, Any]:
@@ -283,7 +288,7 @@ def _vm_records(report: RunReport) -> list[dict[str, Any]] | None:
     if report.vms is None:
         return None
     return [{"name": v.name, "index": v.index, "vcpus": v.vcpus, "status": v.status, "failure": v.failure,
-             "verdict": v.verdict, "stdout": v.stdout} for v in report.vms]
+             "verdict": v.verdict, "stdout": v.stdout, "files": v.files} for v in report.vms]
 
 
 def read_run(path: Path) -> dict[str, Any]:

@@ -96,6 +96,7 @@ class VmOutcome:
     klog: bytes
     panicked: bool = False      # its kernel panicked
     verdict: str | None = None  # why it failed, in one line (None: it did not); the session fills it in
+    files: dict[str, bytes] | None = None   # a SPLASHOS VM's disk files after the run (docs/splashos.md)
 
     @property
     def ok(self) -> bool:

@@ -120,7 +120,10 @@ def run_vms(guests: Sequence[SplashosGuest | OsGuest], *, machine="flash8", mode
             for disk in disks:
                 disk.close()
             disco.sos_files = {k: read_files(p) for k, p in images.items()}
-    return [outcome(vm, demuxes.get(vm.index)) for vm in disco.vms], disco, r
+    outs = [outcome(vm, demuxes.get(vm.index)) for vm in disco.vms]
+    for o in outs:
+        o.files = disco.sos_files.get(o.index)
+    return outs, disco, r
 
 
 def outcome(vm: VirtualMachine, demux: ConsoleDemux | None = None) -> VmOutcome:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import BinaryIO, Callable, Sequence, TextIO
+from typing import BinaryIO, Callable, Mapping, Sequence, TextIO
 
 from flashvm.disco.memory import vm_memory_problem
 from flashvm.disco.splashos import is_splashos
@@ -145,8 +145,9 @@ def check_vms(vms: int, variant: str | None, nfs: bool = False) -> None:
 
 
 def splashos_spec(program: Path, args: Sequence[str], cfg: MachineConfig, cpus: str | None, vms: int | None,
-                  vm_mem: str | None, common: dict) -> RunSpec:
-    """`exec --splashos`: PROGRAM, linked with SPLASHOS, in `vms` Disco VMs (1 by default) of `cpus` VCPUs."""
+                  vm_mem: str | None, common: dict, files: Mapping[str, Path] | None = None) -> RunSpec:
+    """`exec --splashos`: PROGRAM, linked with SPLASHOS, in `vms` Disco VMs (1 by default) of `cpus` VCPUs;
+    `files` (--file): each VM's virtual disk holds them (SPLASHOS's files, flat names)."""
     try:
         img = load_elf(program)
     except ElfError as e:
@@ -157,7 +158,7 @@ def splashos_spec(program: Path, args: Sequence[str], cfg: MachineConfig, cpus: 
     nvms = vms if vms is not None else 1
     check_vms(nvms, None)
     ncpu = cpus_option(cpus) or 1
-    return RunSpec("splashos", machine=cfg, argv=(program.name, *args), cpus=ncpu, vms=nvms,
+    return RunSpec("splashos", machine=cfg, argv=(program.name, *args), cpus=ncpu, vms=nvms, files=dict(files or {}),
                    vm_mem_mb=vm_mem_option(cfg, nvms, vm_mem),
                    title=f"{program.name} (SPLASHOS in {nvms} Disco VM{'s' if nvms > 1 else ''})", **common)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import signal
+from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from flashvm.disco.memory import default_vm_mb, vm_memory_problem
@@ -184,9 +185,10 @@ def run_splashos(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None
     each VM's console goes out line by line, tagged with its name, when the run is over."""
     argv = list(spec.argv)
     try:
+        files = {k.lstrip("/"): Path(str(v)).read_bytes() for k, v in spec.files.items()} if spec.files else None
         res, disco, r = run_splashos_vms(spec.program, argv, vms=spec.vms or 1, cpus=spec.cpus or 1,
                                          mem_mb=_vm_mem(spec), machine=spec.machine, mode=spec.sim_mode,
-                                         max_insns=spec.max_insns, progress=progress, run_fn=run_fn)
+                                         max_insns=spec.max_insns, progress=progress, run_fn=run_fn, files=files)
     except RunStopped as e:
         return _vms_report(spec, argv, stdout, stderr, progress, e, [_vm_outcome(vm, e.ended, vm.out) for vm in
                                                                      _monitor(e).vms])

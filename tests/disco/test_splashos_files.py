@@ -138,3 +138,24 @@ def test_splashos_files_deterministic(tmp_path):
     b = _sort_run(tmp_path)
     assert a[1].sos_files == b[1].sos_files
     assert np.array_equal(a[1].m.stats, b[1].m.stats) and np.array_equal(a[1].m.dstats, b[1].m.dstats)
+
+
+def test_exec_splashos_file_option_and_result_file(tmp_path):
+    """`exec --splashos --file /input.txt=HOST`: the VM's disk holds it; what the program wrote
+    is in the result file under /disco/vm0/files."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import h5py
+    exe = _build(tmp_path, "ssort", SORT)
+    nums = [5, -3, 12, 7, 0, 7, -40]
+    (tmp_path / "in.txt").write_text("".join(f"{x}\n" for x in nums))
+    p = subprocess.run([sys.executable, "-m", "flashvm.cli", "exec", "--splashos", "--cpus", "2", "--machine", "flash8",
+                        "--results", str(tmp_path / "res"), "--file", f"/input.txt={tmp_path / 'in.txt'}", str(exe),
+                        "2"], capture_output=True, timeout=600, cwd=Path(__file__).parents[2])
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert b"[vm0] sorted 7 numbers" in p.stdout
+    with h5py.File(next((tmp_path / "res").glob("*.h5"))) as f:
+        got = f["disco/vm0/files/result.txt"][()].tobytes()
+    assert got == "".join(f"{x}\n" for x in sorted(nums)).encode()
