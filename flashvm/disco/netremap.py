@@ -67,6 +67,7 @@ class SubnetRemap:
         self.cow_copies = 0              # private copies made on a write to a shared page
         self.freed_pages = 0             # receivers' machine pages given back by a remap
         self.shared_peak = 0
+        self._multi = 0                  # pages mapped by two or more guest pages now
         disco.write_protection.register(OWNER, self._on_write)
 
     # ------------------------------------------------------------ queries (for the footprint accounting)
@@ -110,14 +111,20 @@ class SubnetRemap:
         else:                   # protected for us, but not this mapping's (cannot happen): let it write
             self._unprotect(fault.mpage)
 
+    @staticmethod
+    def _mappings(s: set[tuple[int, int]]) -> int:
+        return sum(1 for x in s if x[0] != WIRE)
+
     def _share(self, mp: int, who: tuple[int, int]) -> None:
         s = self.sharers.setdefault(mp, set())
         new = not s
+        before = self._mappings(s)
         s.add(who)
         if new or who[0] != WIRE:
             self._protect(mp)
-        self.shared_peak = max(self.shared_peak, sum(1 for p in self.sharers.values()
-                                                     if sum(1 for x in p if x[0] != WIRE) > 1))
+        if before == 1 and self._mappings(s) == 2:      # one more page mapped twice or more
+            self._multi += 1
+            self.shared_peak = max(self.shared_peak, self._multi)
 
     def _unshare(self, mp: int, who: tuple[int, int]) -> None:
         """`who` no longer maps `mp`; a page left with one VM mapping and no frame is private again,
@@ -125,8 +132,11 @@ class SubnetRemap:
         s = self.sharers.get(mp)
         if s is None:
             return
+        before = self._mappings(s)
         s.discard(who)
         vms = [x for x in s if x[0] != WIRE]
+        if before == 2 and len(vms) == 1:
+            self._multi -= 1
         if len(s) == len(vms) and len(vms) <= 1:
             del self.sharers[mp]
             self._unprotect(mp)
@@ -214,6 +224,10 @@ class SubnetRemap:
                 copied += off - done
             gp = (rx_addr + off) >> 12
             old = int(m.pmap[vm.index, gp])
+            other = d.write_protection.owner(old)
+            if other is not None and other != OWNER:    # another part shares it: let it give the VM its own
+                d.write_protection.fault(vm, gp, -1, "dma")
+                old = int(m.pmap[vm.index, gp])
             if old != mp:
                 d.shootdown(vm, gp)
                 if old in self.sharers:

@@ -66,8 +66,11 @@ def test_receiver_write_gets_private_copy_sender_unchanged():
     a, b = d.vms
     frame = _send(d, nics[0], a, nics[1].mac, _payload(3, 2 * PAGE))
     shared = int(d.m.pmap[a.index, (TX >> 12) + 1])
+    assert d.netremap.stats()["shared_pages"] == 2
     d.guest_write(b, RX + PAGE + 5, b"receiver was here")
-    assert d.netremap.stats()["cow_copies"] == 1
+    st = d.netremap.stats()
+    assert st["cow_copies"] == 1 and st["shared_pages"] == 1 and st["shared_pages_peak"] == 2
+    assert not d.netremap.is_shared(b.index, (RX >> 12) + 1) and d.netremap.is_shared(b.index, RX >> 12)
     assert int(d.m.pmap[b.index, (RX >> 12) + 1]) != shared
     assert int(d.m.pmap[a.index, (TX >> 12) + 1]) == shared
     assert d.guest_read(a, TX, len(frame)) == frame
@@ -97,6 +100,7 @@ def test_broadcast_shares_one_machine_page_among_three_vms():
     frame = _send(d, nics[0], d.vms[0], b"\xff" * 6, _payload(5, 4 * PAGE))
     st = d.netremap.stats()
     assert st["remapped_pages"] == 8 and st["shared_pages"] == 4 and st["shared_mappings"] == 12
+    assert st["shared_pages_peak"] == 4
     for vm in d.vms[1:]:
         assert d.guest_read(vm, RX, len(frame)) == frame
 
