@@ -20,7 +20,7 @@ from flashvm.toolchain import build_user
 
 NFS_PROGRAM = "/sbin/nfs"
 EXPORT = "/srv"          # what VM 0 serves
-MOUNT = "/nfs"           # where the clients see it (a ramfs the guest kernel mounts when it has a NIC)
+MOUNT = "/nfs"           # where the clients see it (a ramfs the guest kernel mounts in a VM with a NIC)
 
 
 def nfs_program() -> Path:

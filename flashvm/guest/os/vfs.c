@@ -328,8 +328,9 @@ void fs_init(void)
         devmp->refs++;
     }
     dev_populate(dev);
-    /* /nfs: a ramfs where the file service's client puts what it mounts (docs/disco.md) */
-    if (ondisk && bootinfo->nnets) {
+    /* /nfs: a ramfs where the file service's client puts what it mounts (docs/disco.md); only in
+     * a Disco VM, whose root disk is a private overlay (a persistent root is left as it is) */
+    if (ondisk && bootinfo->nnets && (bootinfo->flags & BOOT_VIRTUAL)) {
         struct inode *mp = mkpath("/nfs", S_IFDIR | 0755);
         if (!mp->mounted) {
             struct inode *r = ramfs_new(S_IFDIR | 0755);
