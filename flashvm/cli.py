@@ -4,7 +4,7 @@
     flashvm exec PROGRAM [ARGS...]        run a static mipsel Linux program (process mode)
     flashvm exec --bare KERNEL.elf        boot a freestanding program on the FLASH machine
     flashvm exec --os [--cpus N] PROGRAM [ARGS...]   boot the guest OS and run PROGRAM on it
-    flashvm exec --os --vms N [--cpus C] [--hal] [--vm-mem MB] PROGRAM   the same in N Disco VMs
+    flashvm exec --os --vms N [--cpus C] [--hal] [--nfs] [--vm-mem MB] PROGRAM   the same in N Disco VMs
     flashvm exec --splashos [--vms N] [--cpus C] PROGRAM   a program linked with SPLASHOS, in Disco VMs
     flashvm machines                      list the machine configs and their fields
     flashvm fs mkfs|ls|cat|get|fsck       build and read disk images (docs/fs.md)
@@ -204,11 +204,12 @@ def exec_(ctx: typer.Context,
           verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="with --os: kernel log on stderr (-vv: more)"),
           vms: Optional[int] = typer.Option(None, "--vms", help=VMS_HELP),
           hal: bool = typer.Option(False, "--hal", help="with --vms: the guest kernel's HAL build"),
+          nfs: bool = typer.Option(False, "--nfs", help="with --vms: VM 0 serves PROGRAM in /srv, the others run it from /nfs"),
           vm_mem: Optional[str] = typer.Option(None, "--vm-mem", metavar="MB", help="with --vms: each VM's memory in MB"),
           results: Path = typer.Option(DEFAULT_RESULTS, help="directory for the HDF5 result file"),
           max_insns: Optional[int] = typer.Option(None, help=MAX_INSNS_HELP),
           timeout: Optional[float] = typer.Option(None, "--timeout", help=TIMEOUT_HELP),
-          file: List[str] = typer.Option([], "--file", help="with --os: GUEST=HOST puts HOST on the guest's disk (repeatable)"),
+          file: List[str] = typer.Option([], "--file", help="with --os, --splashos: GUEST=HOST puts HOST on its disk (repeat)"),
           quiet: bool = typer.Option(False, "--quiet", "-q", help="no summary on stderr"),
           machine: Optional[str] = typer.Option(None, "--machine", help=MACHINE_HELP),
           mode: Optional[str] = typer.Option(None, "--mode", help=MODE_HELP),
@@ -224,13 +225,9 @@ def exec_(ctx: typer.Context,
     from flashvm.session import exit_status, options as o, vm_failures
     o.check_limits(max_insns, timeout)
     from flashvm.spec import RunSpec
-    if bare + os_ + splashos > 1:
-        _fail("--bare, --os and --splashos exclude each other")
-    if not os_:
-        for given, opt in ((cpus is not None and not splashos, "--cpus"), (variant is not None, "--variant"),
-                           (verbose, "--verbose"), (vms is not None and not splashos, "--vms"), (file, "--file")):
-            if given:
-                _fail(f"{opt} applies only to --os")
+    o.check_exec_kind(bare, os_, splashos, {"--cpus": cpus is not None and not splashos, "--variant": variant is not None,
+                                            "--verbose": bool(verbose), "--vms": vms is not None and not splashos,
+                                            "--file": bool(file) and not splashos, "--nfs": nfs})
     host = o.program_in_sysroot(program, sysroot, bare or splashos)
     if not host.is_file():
         _fail(f"{host}: {'not a file' if host.exists() else 'no such file'}")
@@ -245,11 +242,11 @@ def exec_(ctx: typer.Context,
                   trace=o.trace_kinds(trace, trace_file), trace_file=trace_file, stdin=o.guest_stdin(os_, sys.stdin),
                   gdb=o.gdb_port(gdb, gdb_wait, o.trace_kinds(trace, trace_file)), gdb_wait=gdb_wait)
     if splashos:
-        spec = o.splashos_spec(program, args, cfg, cpus, vms, vm_mem, common)
+        spec = o.splashos_spec(program, args, cfg, cpus, vms, vm_mem, common, extra)
     elif os_ and vms is not None:
-        o.check_vms(vms, variant)
+        o.check_vms(vms, variant, nfs)
         argv, files, more = o.os_root(guest, host, args, sysroot, extra, err.print)
-        spec = RunSpec("disco", machine=cfg, argv=argv, files=files, **more,
+        spec = RunSpec("disco", machine=cfg, argv=argv, files=files, **more, nfs=nfs,
                        cpus=o.cpus_option(cpus) or 1, vms=vms, hal=hal, vm_mem_mb=o.vm_mem_option(cfg, vms, vm_mem),
                        title=f"{program.name} (os mode in {vms} Disco VM{'s' if vms > 1 else ''})", **common)
     elif os_:

@@ -40,6 +40,7 @@ class RunSpec:
     cpus: int | None = None                  # os: CPUs the OS boots on; disco: VCPUs per VM
     vms: int | None = None                   # disco: how many VMs
     hal: bool = False                        # disco: the kernel's HAL build
+    nfs: bool = False                        # disco: VM 0 serves the files in /srv, the others run from /nfs
     vm_mem_mb: int | None = None             # disco: each VM's memory in MB (None: 32, less on a small machine)
     variant: str = "kseg0"                   # os: the kernel's link variant
     root: str = "disk"                       # os: root file system, "disk" (flashfs) or "initrd"
@@ -95,6 +96,7 @@ class VmOutcome:
     klog: bytes
     panicked: bool = False      # its kernel panicked
     verdict: str | None = None  # why it failed, in one line (None: it did not); the session fills it in
+    files: dict[str, bytes] | None = None   # a SPLASHOS VM's disk files after the run (docs/splashos.md)
 
     @property
     def ok(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import BinaryIO, Callable, Sequence, TextIO
+from typing import BinaryIO, Callable, Mapping, Sequence, TextIO
 
 from flashvm.disco.memory import vm_memory_problem
 from flashvm.disco.splashos import is_splashos
@@ -133,17 +133,31 @@ def check_user_program(program: Path) -> None:
                           f"{USER_TOP:#x}); a freestanding program runs with --bare, not --os")
 
 
-def check_vms(vms: int, variant: str | None) -> None:
-    """--vms N wants at least one VM and no --variant (VMs run the mapped kernel)."""
+def check_exec_kind(bare: bool, os_: bool, splashos: bool, os_only: Mapping[str, bool]) -> None:
+    """`exec`: at most one of --bare, --os, --splashos; the options of `os_only` given only with --os."""
+    if bare + os_ + splashos > 1:
+        raise OptionError("--bare, --os and --splashos exclude each other")
+    if not os_:
+        for opt, given in os_only.items():
+            if given:
+                raise OptionError(f"{opt} applies only to --os")
+
+
+def check_vms(vms: int, variant: str | None, nfs: bool = False) -> None:
+    """--vms N wants at least one VM (two with --nfs: a server and a client) and no --variant
+    (VMs run the mapped kernel)."""
     if vms < 1:
         raise OptionError(f"--vms {vms}: give at least 1 virtual machine")
+    if nfs and vms < 2:
+        raise OptionError(f"--nfs with --vms {vms}: the file service needs 2 VMs or more (VM 0 serves)")
     if variant is not None:
         raise OptionError("--variant does not apply to --vms: VMs run the mapped kernel (--hal for its HAL build)")
 
 
 def splashos_spec(program: Path, args: Sequence[str], cfg: MachineConfig, cpus: str | None, vms: int | None,
-                  vm_mem: str | None, common: dict) -> RunSpec:
-    """`exec --splashos`: PROGRAM, linked with SPLASHOS, in `vms` Disco VMs (1 by default) of `cpus` VCPUs."""
+                  vm_mem: str | None, common: dict, files: Mapping[str, Path] | None = None) -> RunSpec:
+    """`exec --splashos`: PROGRAM, linked with SPLASHOS, in `vms` Disco VMs (1 by default) of `cpus` VCPUs;
+    `files` (--file): each VM's virtual disk holds them (SPLASHOS's files, flat names)."""
     try:
         img = load_elf(program)
     except ElfError as e:
@@ -154,7 +168,7 @@ def splashos_spec(program: Path, args: Sequence[str], cfg: MachineConfig, cpus: 
     nvms = vms if vms is not None else 1
     check_vms(nvms, None)
     ncpu = cpus_option(cpus) or 1
-    return RunSpec("splashos", machine=cfg, argv=(program.name, *args), cpus=ncpu, vms=nvms,
+    return RunSpec("splashos", machine=cfg, argv=(program.name, *args), cpus=ncpu, vms=nvms, files=dict(files or {}),
                    vm_mem_mb=vm_mem_option(cfg, nvms, vm_mem),
                    title=f"{program.name} (SPLASHOS in {nvms} Disco VM{'s' if nvms > 1 else ''})", **common)
 
