@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
@@ -64,6 +65,12 @@ MODES = ("functional", "timing")
 class GuestError(RuntimeError):
     """The guest did something the machine cannot continue from."""
 
+
+# Called at each chunk boundary of a run (between two rounds, every event due fired, the
+# supervisor's between_chunks done): the one instant a checkpoint can be taken and resumed
+# from (flashvm/session/checkpointing.py).  A context variable, so the runners that build
+# the machine deep inside (boot_os, run_os_vms) need not pass it along.
+chunk_hook: ContextVar[Callable[["FlashMachine"], None] | None] = ContextVar("chunk_hook", default=None)
 
 STOPS = ("limit", "deadlock", "interrupted")     # how a run can end before the guest halts
 
@@ -315,7 +322,8 @@ class FlashMachine:
         self._serving = False          # True while an exit of current_cpu is being served
         self._events: list[tuple[int, int, Callable[[], None]]] = []
         self._seq = 0
-        self._irq_sources: dict[tuple[int, int], set[int]] = {}
+        # the sources driving each line, held as objects (not id()s) so a checkpoint keeps them
+        self._irq_sources: dict[tuple[int, int], set[object]] = {}
         self.hot_pages: list[tuple[int, int, int]] = []
         self.uart = Uart(UART_BASE, out=out, irq=lambda level: self.set_irq(self.uart, 0, 0, level))
         self.smp = Smp(self)
@@ -367,7 +375,7 @@ class FlashMachine:
         if not (0 <= cpu < self.cfg.ncpu and 0 <= line <= 5):
             return
         srcs = self._irq_sources.setdefault((cpu, line), set())
-        (srcs.add if level else srcs.discard)(id(source))
+        (srcs.add if level else srcs.discard)(source)
         bit = 1 << (10 + line)
         if srcs:
             self.m.cp0[cpu, CP0_Cause, 0] |= bit
@@ -484,6 +492,9 @@ class FlashMachine:
                     self.supervisor.between_chunks()
                     if progress:
                         progress(int(m.cpu[:, INSNS].sum()))
+                    hook = chunk_hook.get()
+                    if hook is not None:
+                        hook(self)
                     continue
                 self.current_cpu = c
                 self._serving = True
