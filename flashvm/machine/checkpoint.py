@@ -34,7 +34,7 @@ PAGED_MIN = 1 << 20          # byte arrays from this size on are stored page by 
 REMAKE = "make it again with this flashvm (--checkpoint-at on `flashvm run` or `flashvm exec`)"
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(ValueError):
     """A checkpoint that cannot be written or used; the message is one line."""
 
 

@@ -20,7 +20,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Mapping
+from typing import Any, BinaryIO, Callable, Mapping, cast
 
 from flashvm.guestos import PANIC_STATUS, ConsoleDemux
 from flashvm.disco.monitor import Disco
@@ -31,12 +31,12 @@ from flashvm.kernels.state import (
 )
 from flashvm.machine.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
 from flashvm.machine.config import ConfigError, MachineConfig, parse_size
-from flashvm.machine.flash import FlashMachine, RunResult, RunStopped, build_state, chunk_hook
+from flashvm.machine.flash import FlashMachine, RunResult, RunStopped, build_state
 from flashvm.machine.roi import P_ROI_BEGUN
 from flashvm.machine.snapshot import SnapshotError, capture, restore
 from flashvm.machine.trace import RunFn
 from flashvm.results import default_path
-from flashvm.session.progress import Progress
+from flashvm.session.progress import Progress, Tee
 from flashvm.session.runners import _init, _stopped, _vms_report, _vm_outcome
 from flashvm.session.status import os_verdict
 from flashvm.spec import RunReport, RunSpec, VmOutcome
@@ -171,7 +171,8 @@ def _cold_caches(fm: FlashMachine, cfg: MachineConfig) -> None:
 
 
 def reconfigure(fm: FlashMachine, mode: str | None, cfg: MachineConfig) -> None:
-    """Nothing when `mode` (None: the saved one) and `cfg` are the saved ones; else switch `fm` to `mode` and to `cfg`'s latencies and caches, between two rounds."""
+    """Nothing when `mode` (None: the saved one) and `cfg` are the saved ones; else switch
+    `fm` to `mode` and to `cfg`'s latencies and caches (between two rounds)."""
     m = fm.m
     old = fm.cfg
     mode = mode or fm.mode
@@ -231,7 +232,7 @@ def _run(fm: FlashMachine, spec: RunSpec, progress: Progress | None, run_fn: Run
 
 
 def finish_bare(spec: RunSpec, fm: FlashMachine, stdout, stderr, progress, run_fn) -> RunReport:
-    out = fm.uart.out
+    out = cast(Tee, fm.uart.out)            # run_bare's sink
     argv = list(spec.argv) or [spec.program.name]
     try:
         r = _run(fm, spec, progress, run_fn)
@@ -242,7 +243,7 @@ def finish_bare(spec: RunSpec, fm: FlashMachine, stdout, stderr, progress, run_f
 
 
 def finish_os(spec: RunSpec, fm: FlashMachine, stdout, stderr, progress, run_fn) -> RunReport:
-    demux: ConsoleDemux = fm.uart.out
+    demux = cast(ConsoleDemux, fm.uart.out)     # boot_os's console
     out, err = demux.live[1], demux.live[2]
     argv = _init(spec)[1]
     try:
