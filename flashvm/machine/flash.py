@@ -66,10 +66,12 @@ class GuestError(RuntimeError):
     """The guest did something the machine cannot continue from."""
 
 
-# Called at each chunk boundary of a run (between two rounds, every event due fired, the
-# supervisor's between_chunks done): the one instant a checkpoint can be taken and resumed
-# from (flashvm/session/checkpointing.py).  A context variable, so the runners that build
-# the machine deep inside (boot_os, run_os_vms) need not pass it along.
+# Called each time the run loop is about to call the kernel again (after an exit was served,
+# or a chunk ended with its events fired and the supervisor's between_chunks done): there
+# the whole run is in the machine's arrays and objects, none in the loop's locals, so a
+# checkpoint taken there resumes exactly (flashvm/session/checkpointing.py).  A context
+# variable, so the runners that build the machine deep inside (boot_os, run_os_vms) need
+# not pass it along.
 chunk_hook: ContextVar[Callable[["FlashMachine"], None] | None] = ContextVar("chunk_hook", default=None)
 
 STOPS = ("limit", "deadlock", "interrupted")     # how a run can end before the guest halts
@@ -471,6 +473,9 @@ class FlashMachine:
         c = 0
         try:
             while True:
+                hook = chunk_hook.get()
+                if hook is not None:
+                    hook(self)
                 done = int(m.cpu[:, INSNS].sum())
                 if max_insns is not None and done >= max_insns:
                     raise RunStopped("limit", f"the guest ran {done:,} instructions without halting "
@@ -492,9 +497,6 @@ class FlashMachine:
                     self.supervisor.between_chunks()
                     if progress:
                         progress(int(m.cpu[:, INSNS].sum()))
-                    hook = chunk_hook.get()
-                    if hook is not None:
-                        hook(self)
                     continue
                 self.current_cpu = c
                 self._serving = True

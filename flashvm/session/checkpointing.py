@@ -107,8 +107,8 @@ class Checkpointer:
     def __call__(self, fm: FlashMachine) -> None:
         if self.path is not None or not self.due(fm):
             return
-        self.path = save(fm, self.spec, default_path(self.directory, f"{self.spec.name or 'run'}-ckpt"), self.ext,
-                         at=self.at.text, host_seconds=time.perf_counter() - self.t0)
+        path = default_path(self.directory, self.spec.name or "run").with_suffix(".ckpt")
+        self.path = save(fm, self.spec, path, self.ext, at=self.at.text, host_seconds=time.perf_counter() - self.t0)
         self.seconds = time.perf_counter() - self.t0
         self.say(f"checkpoint: {self.path}")
 
