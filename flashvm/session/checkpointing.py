@@ -73,11 +73,13 @@ def checkpoint_at_option(text: str | None) -> CheckpointAt | None:
 
 def _externals(stdout: BinaryIO | None, stderr: BinaryIO | None, progress: Progress | None) -> dict[str, object]:
     """The host objects a checkpoint names instead of saving: the session's sinks and the host's streams."""
-    ext: dict[str, object] = {"stdout": stdout, "stderr": stderr, "progress": progress}
+    ext: dict[str, object] = {}
     for name in ("stdout", "stderr", "stdin"):
         stream = getattr(sys, name, None)
         ext[f"host_{name}"] = stream
         ext[f"host_{name}_buffer"] = getattr(stream, "buffer", None)
+    # last, so that a session sink that is also a host stream is saved by its session name
+    ext.update(stdout=stdout, stderr=stderr, progress=progress)
     return ext
 
 
