@@ -46,14 +46,16 @@ def layout() -> str:
 
 def _write_pages(g: h5py.Group, a: np.ndarray) -> None:
     n = -(-a.size // PAGE)
-    padded = np.zeros(n * PAGE, np.uint8)
-    padded[:a.size] = a
-    pages = padded.reshape(n, PAGE)
+    if a.size % PAGE == 0 and a.flags.c_contiguous:
+        pages = a.reshape(n, PAGE)          # a view: memory is not copied
+    else:
+        pages = np.zeros((n, PAGE), np.uint8)
+        pages.reshape(-1)[:a.size] = a
     used = np.flatnonzero(pages.any(axis=1))
     g.attrs["size"] = a.size
     g.create_dataset("index", data=used.astype(np.int64))
     g.create_dataset("data", data=pages[used], chunks=(max(1, min(len(used), 64)), PAGE) if len(used) else None,
-                     compression="gzip", compression_opts=4, shuffle=False)
+                     compression="gzip", compression_opts=1)
 
 
 def _read_pages(g: h5py.Group) -> np.ndarray:

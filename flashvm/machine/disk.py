@@ -296,7 +296,7 @@ class Disk(Device):
             f.seek(0)
             data = f.read()
             f.seek(where)
-        state["_contents"] = np.frombuffer(data, np.uint8).copy()
+        state["_contents"] = np.frombuffer(data, np.uint8)
         return state
 
     def __setstate__(self, state: dict) -> None:
