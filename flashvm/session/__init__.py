@@ -60,9 +60,12 @@ def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | Non
         if progress is not None:
             progress.restart()
         report = None
-        hook = chunk_hook.set(_checkpointer(spec, stdout, stderr, progress, say))
+        ckpt = _checkpointer(spec, stdout, stderr, progress, say)
+        hook = chunk_hook.set(ckpt)
         try:
             report = _named(RUNNERS[spec.kind](spec, stdout, stderr, progress, watch), symbols)
+            if ckpt is not None and ckpt.path is None:
+                ckpt.say(f"note: no checkpoint written: the run ended before --checkpoint-at {spec.checkpoint_at}")
             return report
         finally:
             chunk_hook.reset(hook)

@@ -133,6 +133,14 @@ def test_resume_in_timing_mode(tmp_path):
     assert timed.config.l2.size == 256 << 10 and timed.sim_mode == "timing"
 
 
+def test_no_checkpoint_when_the_run_ends_first(tmp_path):
+    said: list[str] = []
+    spec = RunSpec("bare", bare_program(), machine_config("flash1"), checkpoint_at="1s", checkpoint_dir=tmp_path)
+    assert run(spec, say=said.append).status == 0
+    assert said == ["note: no checkpoint written: the run ended before --checkpoint-at 1s"]
+    assert not list(tmp_path.iterdir())
+
+
 def test_machine_options_errors():
     cfg = machine_config("flash1")
     assert machine_options(cfg, "latency.local_ns=400").latency.local_ns == 400.0
