@@ -1,6 +1,6 @@
 """Checkpoint files: one HDF5 file holding a machine Snapshot (flashvm/machine/snapshot.py).
 
-    /                 attrs: format, flashvm_version, layout, created, and the writer's notes
+    /                 attrs: format, flashvm_version, layout, sources, created, and the writer's notes
     /arrays/NAME      every array of the state, gzip-compressed
     /pages/NAME       a large byte array (RAM, a disk's contents) as 4 KiB pages:
                       index int64[n] (page numbers), data uint8[n, 4096]; all-zero pages
@@ -44,6 +44,17 @@ def layout() -> str:
     return hashlib.sha256(text).hexdigest()[:16]
 
 
+def sources() -> str:
+    """A fingerprint of flashvm's Python sources: a checkpoint resumed by other code may
+    run on differently (the file records it; resume notes a difference)."""
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parents[1]
+    for f in sorted(root.rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def _write_pages(g: h5py.Group, a: np.ndarray) -> None:
     n = -(-a.size // PAGE)
     if a.size % PAGE == 0 and a.flags.c_contiguous:
@@ -77,6 +88,7 @@ def write_checkpoint(path: str | Path, snap: Snapshot, notes: Mapping[str, Any])
             f.attrs["format"] = FORMAT
             f.attrs["flashvm_version"] = __version__
             f.attrs["layout"] = layout()
+            f.attrs["sources"] = sources()
             f.attrs["created"] = _dt.datetime.now().isoformat(timespec="seconds")
             for k, v in notes.items():
                 f.attrs[k] = v
@@ -132,4 +144,4 @@ def read_checkpoint(path: str | Path) -> tuple[Snapshot, dict[str, Any]]:
     return snap, notes
 
 
-__all__ = ["CheckpointError", "FORMAT", "layout", "read_checkpoint", "write_checkpoint"]
+__all__ = ["CheckpointError", "FORMAT", "layout", "read_checkpoint", "sources", "write_checkpoint"]

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from flashvm.elf import SymbolTable, load_elf
 from flashvm.guestos import build_kernel
+from flashvm.machine.checkpoint import sources
 from flashvm.machine.flash import build_state, chunk_hook
 from flashvm.machine.gdbstub import GdbStub
 from flashvm.machine.trace import Tracer, run_fn
@@ -106,7 +107,10 @@ def resume(path: str | Path, *, mode: str | None = None, options: str | None = N
     (None: the saved one) with --machine-options `options`; the streams, console and `say`
     as for run().  CheckpointError: the file cannot be used (one line)."""
     progress = Progress(console) if console is not None else None
-    fm, spec, _ = load(path, _externals(stdout, stderr, progress))
+    fm, spec, notes = load(path, _externals(stdout, stderr, progress))
+    if notes.get("sources") != sources() and say is not None:
+        say("note: the checkpoint was made by other flashvm sources; the run may end differently "
+            "from an uninterrupted one")
     cfg = machine_options(fm.cfg, options)
     spec = resumed_spec(spec, mode, cfg, max_insns, timeout)
     reconfigure(fm, mode, cfg)
