@@ -59,6 +59,8 @@ class RunSpec:
     warmup: int = 0                          # with fast_forward: switch this many instructions early
     gdb: int | None = None                   # serve gdb on this localhost port (docs/gdb.md; 0: any free one)
     gdb_wait: bool = False                   # with gdb: wait for it before the first instruction
+    checkpoint_at: str | None = None         # "roi", instructions or a simulated time (docs/checkpoints.md)
+    checkpoint_dir: Path | None = None       # where the checkpoint file goes (None: results/)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -170,7 +170,8 @@ class VirtualDevices:
     write_protection: WriteProtection
 
     def _init_devices(self) -> None:
-        self._irq_sources: dict[tuple[int, int, int], set[int]] = {}
+        # sources as objects, not id()s: a checkpoint keeps them (flashvm/machine/snapshot.py)
+        self._irq_sources: dict[tuple[int, int, int], set[object]] = {}
 
     def _devices(self, vm: VirtualMachine) -> None:
         host = VmHost(self, vm)
@@ -192,7 +193,7 @@ class VirtualDevices:
     def post(self, vm: VirtualMachine, k: int, line: int, level: bool, source: object) -> None:
         """Drive interrupt line `line` of VCPU k of `vm` (level-triggered, OR of sources)."""
         srcs = self._irq_sources.setdefault((vm.index, k, line), set())
-        (srcs.add if level else srcs.discard)(id(source))
+        (srcs.add if level else srcs.discard)(source)
         v = vm.vcpus[k]
         post_interrupt_nb(self.m, self._cpu_running(v), v, line, bool(srcs))
 

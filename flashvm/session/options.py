@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import BinaryIO, Callable, Mapping, Sequence, TextIO
+from typing import Any, BinaryIO, Callable, Mapping, Sequence, TextIO
 
 from flashvm.disco.memory import vm_memory_problem
 from flashvm.disco.splashos import is_splashos
@@ -17,7 +17,7 @@ from flashvm.machine.layout import USER_TOP
 from flashvm.machine.trace import parse_kinds
 from flashvm.process.sysroot import host_file
 from flashvm.session.fastforward import fast_forward_option
-from flashvm.spec import RunSpec, max_insns_problem
+from flashvm.spec import RunReport, RunSpec, max_insns_problem
 from flashvm.sysroot import Sysroot, SysrootError
 from flashvm.workload import Workload
 
@@ -247,3 +247,36 @@ def with_fast_forward(spec: RunSpec, text: str | None, warmup: int) -> RunSpec:
     if warmup < 0:
         raise OptionError(f"--warmup {warmup}: give a number of instructions, 0 or more")
     return dataclasses.replace(spec, fast_forward=at, warmup=warmup)
+
+
+def with_checkpoint(spec: RunSpec, text: str | None, results: Path | None) -> RunSpec:
+    """`spec` writing a checkpoint as --checkpoint-at says, into the results directory."""
+    if text is None:
+        return spec
+    from flashvm.session.checkpointing import checkpoint_at_option
+    try:
+        checkpoint_at_option(text)
+    except ValueError as e:
+        raise OptionError(str(e)) from None
+    return dataclasses.replace(spec, checkpoint_at=text, checkpoint_dir=results)
+
+
+def resumed(path: Path, mode: str | None, machine_options: str | None, max_insns: int | None,
+            timeout: float | None, err: Any, quiet: bool) -> RunReport:
+    """`flashvm resume`: the report of the run finished from checkpoint `path`, with the host's
+    streams (progress on the console `err` if it is a terminal, and not `quiet`); a mode, option
+    or file that cannot be used raises OptionError (one line)."""
+    import sys
+    from flashvm.machine.checkpoint import CheckpointError
+    from flashvm.machine.flash import MODES
+    from flashvm.session import resume
+    check_limits(max_insns, timeout)
+    if mode is not None and mode not in MODES:
+        raise OptionError(f"--mode {mode!r}: use one of {', '.join(MODES)}")
+    try:
+        return resume(path, mode=mode, options=machine_options, max_insns=max_insns, timeout=timeout,
+                      stdout=sys.stdout.buffer, stderr=sys.stderr.buffer,
+                      console=err if not quiet and err.is_terminal else None,
+                      say=None if quiet else (lambda line: err.print(line, markup=False)))
+    except (CheckpointError, ValueError) as e:
+        raise OptionError(str(e)) from None
