@@ -114,11 +114,8 @@ def to_runspec(run: Run) -> RunSpec:
         files[MULTI_PROGRAM] = multi_program()
     notes = {**spec.notes, "experiment_run": dataclasses.asdict(run)}
     more: dict[str, Any] = {}
-    if run.numa is not None:
-        if "numa" not in {f.name for f in dataclasses.fields(RunSpec)}:
-            notes["numa_unavailable"] = f"RunSpec has no numa field: policy {run.numa!r} not applied"
-        else:
-            more["numa"] = run.numa
+    if run.numa is not None:        # the policy's mode (flashvm/disco/numa.py): "migrate+replicate" is "both"
+        more["numa"] = {"migrate+replicate": "both"}.get(run.numa, run.numa)
     if run.services:
         from flashvm.machine.layout import SVC_ENV
         key, value = SVC_ENV.split("=")
