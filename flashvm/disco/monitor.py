@@ -30,10 +30,11 @@ from flashvm.disco.memory import GuestMemory
 from flashvm.disco.vcpu import Vcpus
 from flashvm.disco.vdevices import VirtualDevices
 from flashvm.disco.vm import VirtualMachine, VmFailed, VmSpec
+from flashvm.disco.wprot import WriteProtection
 from flashvm.elf import ElfImage
 from flashvm.kernels import state as S
 from flashvm.kernels.run import run as run_kernel
-from flashvm.kernels.disco import DX_KSEG, DX_MCALL, KSSEG, hal_push_nb
+from flashvm.kernels.disco import DX_KSEG, DX_MCALL, DX_WPROT, KSSEG, WP_ZERO, hal_push_nb
 from flashvm.machine.config import MachineConfig, machine_config
 from flashvm.machine.devices import ByteSink, MachineHalted
 from flashvm.machine.bootinfo import BootInfo, BootInfoTooLarge, OsWords
@@ -72,6 +73,7 @@ class Disco(Supervisor, GuestMemory, Vcpus, VirtualDevices, Containment):
         self.watchdog_ms = watchdog_ms
         self.current_vcpu_index = 0
         self.vms: list[VirtualMachine] = []
+        self.write_protection = WriteProtection(self.m)
         self._init_vcpus()
         self._init_devices()
         self._init_memory()
@@ -107,6 +109,8 @@ class Disco(Supervisor, GuestMemory, Vcpus, VirtualDevices, Containment):
                 hal_push_nb(self.m, vm.vcpus[k])
             elif kind == DX_MCALL:
                 self._monitor_call(vm, cpu, int(x[S.X_A1]), int(x[S.X_A2]))
+            elif kind == DX_WPROT:
+                self._protected_write(vm, cpu, int(x[S.X_A1]), int(x[S.X_A2]))
             else:
                 raise VmFailed(f"monitor: unexpected exit {kind}")
         except MachineHalted as h:
@@ -114,6 +118,15 @@ class Disco(Supervisor, GuestMemory, Vcpus, VirtualDevices, Containment):
         except VmFailed as e:
             self.fail(vm, str(e))
         return True
+
+    def _protected_write(self, vm: VirtualMachine, cpu: int, gpage: int, how: int) -> None:
+        """A store (re-executed on return) or a HAL zero-page call to a write-protected page."""
+        if how == WP_ZERO:
+            self.write_protection.fault(vm, gpage, -1, "zero")
+            self.guest_write(vm, gpage << 12, bytes(4096))
+            self.m.dstats[vm.vcpus[self.current_vcpu_index], S.DS_ZERO_PAGES] += 1
+        else:
+            self.write_protection.fault(vm, gpage, cpu, "store")
 
     def between_chunks(self) -> None:
         self._schedule()

@@ -13,6 +13,7 @@ from typing import BinaryIO, TypeVar
 import numpy as np
 
 from flashvm.disco.vm import VirtualMachine
+from flashvm.disco.wprot import WriteProtection
 from flashvm.kernels import state as S
 from flashvm.kernels.disco import post_interrupt_nb, reflect_nb
 from flashvm.machine.devhost import DmaError
@@ -85,6 +86,8 @@ class VmHost:
             n -= chunk
 
     def dma_write(self, pa: int, data: bytes) -> None:
+        list(self._pieces(pa, len(data)))              # refuse a bad range before anyone hears of it
+        self.disco.write_protection.before_dma(self.vm, pa, len(data))   # owners of protected pages first
         pieces = list(self._pieces(pa, len(data)))     # refuse before touching anything
         off = 0
         for ma, n in pieces:
@@ -162,6 +165,7 @@ class VirtualDevices:
     start_vcpu: Callable[[VirtualMachine, int, int], None]
     guest_read: Callable[[VirtualMachine, int, int], bytes]
     guest_write: Callable[[VirtualMachine, int, bytes], None]
+    write_protection: WriteProtection
 
     def _init_devices(self) -> None:
         self._irq_sources: dict[tuple[int, int, int], set[int]] = {}

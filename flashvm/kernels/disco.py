@@ -73,6 +73,10 @@ HAL_MC_DISK = 0x8    # served in Python (DX_MCALL)
 DX_KSEG = 1          # a1 = faulting address, a2 = instruction word, a3 = 1 for a store
 DX_HALT = 2          # the guest executed something the monitor stops it for (a1 = reason)
 DX_MCALL = 3         # a HAL monitor call for Python: a1 = call (offset), a2 = the value stored
+DX_WPROT = 4         # a write to a write-protected machine page: a1 = guest page, a2 = WP_*, a3 = address
+# how a write-protected page was to be written (exitrec a2 of DX_WPROT)
+WP_STORE = 0         # a guest store (Mod on a page mapped without D): it is re-executed after Python
+WP_ZERO = 1          # the HAL zero-page monitor call: Python zeroes the page after its owner is told
 
 # entry status of the interpreter after a monitor call
 RESUME = 0
@@ -148,14 +152,16 @@ def _monitor_call(m, c, v, off, pc):
     m.dstats[v, DS_MCALL] += 1
     insn = _fetch_insn(m, c, pc)
     if insn < 0:
-        return
+        return RESUME
     gpa = m.gpr[c, (insn >> 16) & 31] & 0xFFFFF000          # the stored register
     vm = m.vstate[v, VS_VM]
     g = gpa >> 12
     if g >= m.pmap.shape[1] or m.pmap[vm, g] < 0:
-        return
+        return RESUME
     if off == HAL_MC_ZERO:
         mp = m.pmap[vm, g]
+        if m.wprot[mp] != 0:                      # its owner must hear of the write first (Python)
+            return _to_host(m, c, v, DX_WPROT, g, WP_ZERO, gpa)
         base = (mp << 12) >> 2
         for i in range(1024):
             m.ram32[base + i] = 0
@@ -164,6 +170,7 @@ def _monitor_call(m, c, v, off, pc):
         _charge(m, c, v, 1024, 0)                 # the monitor's zeroing loop: a word per cycle
     elif off == HAL_MC_FREE:
         m.dstats[v, DS_FREE_PAGES] += 1
+    return RESUME
 
 
 # ------------------------------------------------------------ reflection
@@ -238,8 +245,10 @@ def l2tlb_flush_nb(m, c, v):
 
 
 @njit(cache=True, _nrt=False)
-def _machine_lo(m, vm, glo):
-    """A guest EntryLo (guest-physical PFN) made machine; invalid (V=0) if the page is not the VM's."""
+def _machine_lo(m, c, vm, glo):
+    """A guest EntryLo (guest-physical PFN) made machine for CPU c; invalid (V=0) if the page is not
+    the VM's.  A write-protected machine page is mapped without D (a store to it traps: Mod), and
+    through its copy on c's node if it has one (a replicated page)."""
     if not lo_valid(glo):
         return lo_flags(glo) & ~LO_V
     gpfn = lo_pfn(glo)
@@ -248,7 +257,13 @@ def _machine_lo(m, vm, glo):
     mp = m.pmap[vm, gpfn]
     if mp < 0:
         return -1
-    return make_lo(mp, lo_flags(glo))
+    fl = lo_flags(glo)
+    if m.wprot[mp] != 0:
+        r = m.replica[mp, m.cpu_node[c]]
+        if r >= 0:
+            mp = r
+        fl &= ~LO_D
+    return make_lo(mp, fl)
 
 
 @njit(cache=True, _nrt=False)
@@ -313,7 +328,7 @@ def fill_nb(m, c, v, va, store):
         if lo_valid(g):
             gpa = (lo_pfn(g) << 12) + (a & (half - 1) & ~0xFFF)
             g = make_lo(gpa >> 12, lo_flags(g))
-        ml = _machine_lo(m, vm, g)
+        ml = _machine_lo(m, c, vm, g)
         if ml < 0:
             if h == odd:
                 m.dstats[v, DS_BUSERR] += 1
@@ -480,7 +495,10 @@ def emulate_nb(m, c, v, insn, pc, npc, bpc):
             st[PC] = npc
             st[NPC] = (npc + 4) & M32
             st[BRANCH_PC] = -1
-            if not deliver_pending_nb(m, c, v):
+            # WAIT ends at any pending interrupt its IM lets through, even with IE off (as on MIPS):
+            # one posted before the wait would otherwise never wake it
+            if not deliver_pending_nb(m, c, v) \
+                    and (m.vcp0[v, CP0_Status, 0] & m.vcp0[v, CP0_Cause, 0] & Ca_IP) == 0:
                 st[WAITING] = 1
             return RESUME
         else:
@@ -563,8 +581,7 @@ def _trap(m, c, v, code, pc, npc, bpc, badva, ce):
             insn = _fetch_insn(m, c, pc)
             m.dstats[v, DS_MCALL] += 1
             return _to_host(m, c, v, DX_MCALL, off, m.gpr[c, (insn >> 16) & 31] if insn >= 0 else 0, 0)
-        _monitor_call(m, c, v, off, pc)
-        return RESUME
+        return _monitor_call(m, c, v, off, pc)
     if exc == EXC_TLBL or exc == EXC_TLBS:
         store = exc == EXC_TLBS
         _charge(m, c, v, m.params[P_MON_TLB], 1)
@@ -583,6 +600,14 @@ def _trap(m, c, v, code, pc, npc, bpc, badva, ce):
         reflect_nb(m, c, v, exc, pc, bpc, badva, 0)
         return RESUME
     if exc == EXC_MOD:
+        g = _guest_dirty_page(m, v, badva)
+        if g >= 0:
+            # the guest lets this store through: the monitor's entry lacks D because the machine page
+            # is write-protected (its owner decides, in Python), or lacked it (stale: refill it)
+            if m.wprot[m.pmap[m.vstate[v, VS_VM], g]] != 0:
+                return _to_host(m, c, v, DX_WPROT, g, WP_STORE, badva)
+            if fill_nb(m, c, v, badva, True) == FILLED:
+                return RESUME
         reflect_nb(m, c, v, EXC_MOD, pc, bpc, badva, 0)
         return RESUME
     if (exc == EXC_ADEL or exc == EXC_ADES) and guest_kernel and 0x80000000 <= badva < 0xC0000000 \
@@ -591,6 +616,25 @@ def _trap(m, c, v, code, pc, npc, bpc, badva, ce):
         return _to_host(m, c, v, DX_KSEG, badva, insn, 1 if exc == EXC_ADES else 0)
     reflect_nb(m, c, v, code & ~EXC_REFILL_FLAG, pc, bpc, badva, ce)
     return RESUME
+
+
+@njit(cache=True, _nrt=False)
+def _guest_dirty_page(m, v, va):
+    """The guest-physical page va maps to if the guest's TLB lets a store through (valid, dirty, a
+    page of the VM), else -1."""
+    asid = m.vcp0[v, CP0_EntryHi, 0] & 0xFF
+    i = _vtlb_lookup(m, v, va, asid)
+    if i < 0:
+        return -1
+    t = m.vtlb
+    half = ((t[v, i, TLB_PAGEMASK] | 0x1FFF) + 1) >> 1
+    glo = t[v, i, TLB_LO1] if va & half else t[v, i, TLB_LO0]
+    if not lo_valid(glo) or not lo_dirty(glo):
+        return -1
+    g = ((lo_pfn(glo) << 12) + (va & (half - 1) & ~0xFFF)) >> 12
+    if g >= m.pmap.shape[1] or m.pmap[m.vstate[v, VS_VM], g] < 0:
+        return -1
+    return g
 
 
 @njit(cache=True, _nrt=False)
@@ -606,4 +650,5 @@ def _vtlb_valid(m, v, va):
 
 
 __all__ = ["hal_push_nb", "hal_pull_nb", "disco_trap_nb", "emulate_nb", "fill_nb", "reflect_nb", "deliver_pending_nb",
-           "post_interrupt_nb", "sync_real_status_nb", "l2tlb_flush_nb", "DX_KSEG", "DX_HALT", "DX_MCALL"]
+           "post_interrupt_nb", "sync_real_status_nb", "l2tlb_flush_nb", "DX_KSEG", "DX_HALT", "DX_MCALL", "DX_WPROT",
+           "WP_STORE", "WP_ZERO"]

@@ -330,6 +330,8 @@ class Machine(NamedTuple):
     l2tlb: np.ndarray       # int64[nvcpu, 1 << L2TLB_BITS, 3]
     pmap: np.ndarray        # int64[nvm, guest pages]  guest-physical page -> machine page, -1 none
     dstats: np.ndarray      # int64[nvcpu, NDSTATS]
+    wprot: np.ndarray       # int8[ram pages]  owner tag of a write-protected machine page, 0 = none (Disco)
+    replica: np.ndarray     # int32[ram pages, nnodes]  a protected page's local copy on each node, -1 = none
 
 
 ROM_PA = 0x1FC00000
@@ -427,5 +429,7 @@ def new_machine(ncpu: int = 1, ram_bytes: int = 64 << 20, ntlb: int = 64,
         l2tlb=np.full((max(nvcpu, 1), (1 << L2TLB_BITS) if nvcpu else 1, 3), -1, np.int64),
         pmap=np.full((max(nvm, 1), max(vm_pages, 1)), -1, np.int64),
         dstats=np.zeros((max(nvcpu, 1), NDSTATS), np.int64),
+        wprot=np.zeros(ram_bytes >> 12 if nvm else 1, np.int8),
+        replica=np.full((ram_bytes >> 12, nnodes) if nvm else (1, 1), -1, np.int32),
     )
     return m
