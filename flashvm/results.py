@@ -37,6 +37,7 @@ import h5py
 import numpy as np
 
 from flashvm import __version__
+from flashvm.disco.footprint import write_memory_group
 from flashvm.kernels import state as S
 from flashvm.spec import RunReport
 
@@ -105,12 +106,14 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
               syscalls: Mapping[int, int] | None = None, unknown_syscalls: Mapping[int, int] | None = None,
               stdout: bytes | None = None, stderr: bytes | None = None,
               machine_config: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None,
-              vms: Sequence[Mapping[str, Any]] | None = None, regions: Sequence[Any] = ()) -> Path:
+              vms: Sequence[Mapping[str, Any]] | None = None, regions: Sequence[Any] = (),
+              memory: Mapping[str, Any] | None = None) -> Path:
     """Write one run's counters to `path` (atomically).  Returns the path.
     `machine_config`: the resolved MachineConfig as a dict (also adds the per-node
     and MAGIC page counters); `extra`: more root attributes; `vms`: Disco's VMs
     (name, vcpus, status, failure, stdout) for the /disco group; `regions`: the
-    finished regions of interest (flashvm.machine.roi.Region) for /roi."""
+    finished regions of interest (flashvm.machine.roi.Region) for /roi; `memory`: Disco's
+    footprint (flashvm.disco.footprint) for /disco/memory."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
@@ -131,6 +134,8 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
                 _write_memory_system(f, m, machine_config)
             if vms is not None:
                 _write_disco(f, m, vms)
+                if memory is not None:
+                    write_memory_group(f["disco"], memory)
             if regions:
                 _write_regions(f, regions)
             if syscalls is not None:
@@ -243,7 +248,7 @@ def run_config(report: RunReport) -> dict[str, Any]:
     if spec.kind == "os":
         config.update(cpus=spec.cpus, variant=spec.variant)
     elif spec.kind == "disco":
-        config.update(vms=spec.vms, cpus_per_vm=spec.cpus or 1, hal=spec.hal)
+        config.update(vms=spec.vms, cpus_per_vm=spec.cpus or 1, hal=spec.hal, share=spec.share)
     elif spec.kind == "splashos":
         config.update(vms=spec.vms, cpus_per_vm=spec.cpus or 1)
     config.update(spec.notes)
@@ -259,6 +264,7 @@ def write_report(report: RunReport, results_dir: Path) -> Path:
     process = config["mode"] == "process"
     return write_run(default_path(results_dir, spec.name), report.machine, config=config,
                      machine_config=cfg.to_dict(), vms=_vm_records(report), regions=report.regions,
+                     memory=report.memory,
                      extra={"machine": cfg.name, "sim_mode": report.sim_mode},
                      attrs={"command": spec.command, "workload": spec.name, "mode": config["mode"],
                             "status": report.status, "host_seconds": report.host_seconds,

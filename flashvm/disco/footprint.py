@@ -15,6 +15,7 @@ or no sharing) has all its pages counted in use.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -119,7 +120,7 @@ def footprint_line(rep: dict[str, Any]) -> str:
             f"{shared} machine pages shared by 2+ VMs")
 
 
-def write_memory_group(disco_group: Any, rep: dict[str, Any]) -> None:
+def write_memory_group(disco_group: Any, rep: Mapping[str, Any]) -> None:
     """`/disco/memory` in a result file: per-VM datasets and the totals as attributes."""
     g = disco_group.create_group("memory")
     g.attrs["description"] = ("memory footprint (paper Fig. 6): guest-physical pages each VM has in use "

@@ -28,7 +28,8 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
                costs: dict[int, int] | None = None, nets: bool = False,
                progress: Callable[[int], None] | None = None, stdin: bytes = b"",
                run_fn: RunFn = run_kernel,
-               root_image: str | Path | None = None) -> tuple[list[VmOutcome], Disco, RunResult]:
+               root_image: str | Path | None = None,
+               share: bool = False) -> tuple[list[VmOutcome], Disco, RunResult]:
     """Boot `vms` copies of the guest OS under Disco, each running argv (or
     argv_per_vm[i]) as init over a root disk holding `files`.  `hal`: the
     kernel's HAL build (privileged registers through a special page, monitor
@@ -38,6 +39,9 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
     `root_image`: a flashfs image (flashvm.guestos.rootimage.sysroot_image)
     every VM boots from, each behind its own copy-on-write overlay; `files`
     then go in each VM's initrd, which its kernel writes onto its root.
+    `share` (with `hal`): the monitor shares machine pages between the VMs: blocks of the
+    root image several VMs read (Disco's global disk cache), the kernel's text
+    (flashvm/disco/share.py, diskcache.py); `disco.footprint` has the figures.
     Returns the per-VM outcomes, the monitor and the machine's RunResult."""
     demuxes: dict[int, ConsoleDemux] = {}
 
@@ -46,7 +50,7 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
         return demuxes[vm.index]
 
     disco = Disco(machine, [VmSpec(ncpu=cpus_per_vm, mem=mem_mb << 20, hal=hal) for _ in range(vms)], mode=mode,
-                  consoles=console, costs=costs)
+                  consoles=console, costs=costs, share=share)
     kernel = load_elf(build_kernel("hal" if hal else "mapped"))
     with tempfile.TemporaryDirectory(prefix="flashvm-disco-") as tmp:
         base = root_image if root_image is not None else root_disk_image(Path(tmp) / "root.img", files)
@@ -54,7 +58,8 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
         disks: list[Disk] = []
         subnet = Subnet() if nets else None
         for vm in disco.vms:
-            disks.append(disco.add_device(vm, Disk(disk_base(0), vm.host, base, overlay=True)))
+            disks.append(disco.add_device(vm, disco.disk_cache.disk(vm, base) if share
+                                          else Disk(disk_base(0), vm.host, base, overlay=True)))
             if subnet is not None:
                 disco.add_device(vm, Nic(net_base(0), vm.host, subnet))
             args = list(argv_per_vm[vm.index]) if argv_per_vm else list(argv)

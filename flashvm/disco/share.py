@@ -59,6 +59,7 @@ class PageSharing:
     current_vcpu_index: int
     shootdown: Callable[[VirtualMachine, int], int]
     _allocate: Callable[[int, int, int], np.ndarray]
+    _reports_pages: list[bool]
 
     def _init_share(self, share: bool, nvm: int, vm_pages: int) -> None:
         from flashvm.disco.diskcache import DiskCache
@@ -75,9 +76,9 @@ class PageSharing:
             self.write_protection.register(SHARE_OWNER, self._share_write)
 
     def _footprint_start(self) -> None:
-        """Before the run: a guest that does not report its pages has them all in use."""
-        if not self.share:
-            for vm in self.vms:
+        """Before the run: a guest that does not say which pages it uses has them all in use."""
+        for vm in self.vms:
+            if not self._reports_pages[vm.index]:
                 self.footprint.use_all(vm.index, self.m.pmap[vm.index, :vm.mem >> 12])
 
     # ------------------------------------------------------------ who maps what

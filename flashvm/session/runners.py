@@ -167,7 +167,7 @@ def run_disco(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
         res, disco, r = run_os_vms(files, argv, vms=spec.vms or 1, cpus_per_vm=spec.cpus or 1, machine=spec.machine,
                                    mode=spec.sim_mode, hal=spec.hal, max_insns=spec.max_insns, mem_mb=per,
                                    env=_env(spec), progress=progress, stdin=_bytes(spec.stdin), run_fn=run_fn,
-                                   root_image=spec.root_image)
+                                   root_image=spec.root_image, share=spec.share and spec.hal)
     except RunStopped as e:
         return _vms_report(spec, argv, stdout, stderr, progress, e, [_vm_outcome(vm, e.ended) for vm in
                                                                      _monitor(e).vms])
@@ -214,10 +214,12 @@ def _vms_report(spec: RunSpec, argv: list[str], stdout: BinaryIO | None, stderr:
     for each in disco.vms:
         for k, v in disco.vm_stats(each).items():
             totals[k] = totals.get(k, 0) + v
+    memory = disco.footprint.report()
     if stop is not None:
-        return _stopped(spec, stop, argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals)
+        return _stopped(spec, stop, argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals,
+                        memory=memory)
     return RunReport(spec, disco.status, r.reason, r.instructions, r.host_seconds, disco.m, spec.machine,
-                     spec.sim_mode, argv=argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals,
+                     spec.sim_mode, argv=argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals, memory=memory,
                      regions=disco.fm.roi.finished())
 
 

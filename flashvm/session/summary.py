@@ -4,6 +4,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from flashvm.disco.footprint import footprint_line
 from flashvm.kernels import state as S
 from flashvm.session.status import status_text
 from flashvm.spec import RunReport, VmOutcome
@@ -35,6 +36,8 @@ def summary(report: RunReport, console: Console, title: str | None = None) -> No
                   f"({100 * misses[0] / misses.sum():.1f}% local)")
     if report.disco is not None:
         _disco_rows(t, report.disco, report.vms or [])
+    if report.memory is not None:
+        t.add_row("memory footprint (Fig. 6)", footprint_line(report.memory))
     exc = m.stats[:, S.S_EXC_BASE:S.S_EXC_BASE + 32].sum(axis=0)
     taken = ", ".join(f"{S.EXC_NAMES.get(i, i)} {int(n):,}" for i, n in enumerate(exc) if n)
     t.add_row("exceptions", taken or "none")
