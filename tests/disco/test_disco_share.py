@@ -152,3 +152,32 @@ def test_sharing_is_deterministic():
     assert all(np.array_equal(ra[k], rb[k]) for k in ra)
     assert a.share_stats() == b.share_stats()
     assert S.DS_NAMES
+
+
+def test_result_file_and_summary_have_the_footprint(tmp_path):
+    from rich.console import Console
+
+    from flashvm.machine.config import machine_config
+    from flashvm.results import read_run, write_report
+    from flashvm.session import run
+    from flashvm.session.summary import summary
+    from flashvm.spec import RunSpec
+    exe = share_read()
+    spec = RunSpec("disco", program=exe, machine=machine_config("flash8"), argv=("/bin/share_read", "/data/blob",
+                   "-1", "0"), files={"/bin/share_read": exe, "/data/blob": BLOB}, vms=2, vm_mem_mb=16, hal=True,
+                   share=True)
+    report = run(spec)
+    assert all(v.ok for v in report.vms or [])
+    got = read_run(write_report(report, tmp_path))
+    mem = report.memory
+    assert mem is not None
+    for name in ("guest_pages", "machine_pages", "guest_pages_peak", "machine_pages_peak"):
+        assert list(got[f"disco/memory/{name}"]) == list(mem[name]) and len(mem[name]) == 2
+    with __import__("h5py").File(next(tmp_path.glob("*.h5"))) as f:
+        a = dict(f["disco/memory"].attrs)
+    for k in ("guest_pages_total", "machine_pages_total", "guest_pages_total_peak", "machine_pages_total_peak"):
+        assert a[k] == mem[k]
+    assert a["machine_pages_total"] < a["guest_pages_total"] == sum(mem["guest_pages"])
+    con = Console(record=True, width=200)
+    summary(report, con)
+    assert "memory footprint (Fig. 6)" in con.export_text()
