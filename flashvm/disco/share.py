@@ -237,6 +237,9 @@ class PageSharing:
             if len(self.sharers(mp)) > 1:                 # the share goes with the page
                 self.unshare(vm, g, copy=False)
                 self.share_unmaps += 1
+            else:                                         # and the caches drop what nobody uses
+                self._forget(mp)
+                self._unprotect(mp)
         else:
             self.footprint.use(vm.index, g, mp, True)
         return True
