@@ -74,8 +74,16 @@ class Footprint:
 
     def use_all(self, vm: int, pmap_row: np.ndarray) -> None:
         """Every mapped page of `vm` in use (a guest that does not say which pages it uses)."""
-        for g in np.nonzero(pmap_row >= 0)[0]:
-            self.use(vm, int(g), int(pmap_row[g]), True)
+        gs = np.nonzero((pmap_row >= 0) & ~self.inuse[vm, :len(pmap_row)])[0]
+        mps = pmap_row[gs]
+        self.inuse[vm, gs] = True
+        self.guest[vm] += len(gs)
+        self.guest_total += len(gs)
+        np.add.at(self.vref[vm], mps, 1)
+        np.add.at(self.mref, mps, 1)
+        self.machine[vm] = int(np.count_nonzero(self.vref[vm]))
+        self.machine_total = int(np.count_nonzero(self.mref))
+        self._peaks(vm)
 
     def remap(self, vm: int, gpage: int, old: int, new: int) -> None:
         """The machine page behind guest page `gpage` of `vm` changes from `old` to `new`."""

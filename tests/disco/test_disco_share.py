@@ -181,3 +181,11 @@ def test_result_file_and_summary_have_the_footprint(tmp_path):
     con = Console(record=True, width=200)
     summary(report, con)
     assert "memory footprint (Fig. 6)" in con.export_text()
+
+
+def test_a_vm_that_does_not_report_pages_counts_them_all():
+    fp = Footprint(nvm=2, vm_pages=4, ram_pages=16)
+    fp.use_all(0, np.array([3, 4, 5, 5]))
+    fp.use_all(1, np.array([6, 7, -1, -1]))
+    assert list(fp.guest) == [4, 2] and list(fp.machine) == [3, 2]
+    assert (fp.guest_total, fp.machine_total, fp.machine_total_peak) == (6, 5, 5)
