@@ -27,7 +27,7 @@ OSG = Path(__file__).parents[1] / "tests" / "guest" / "os"
 SUITE = ["procs", "threads", "fileops", "mmaps", "sigs", "segv"]
 what = sys.argv[1] if len(sys.argv) > 1 else "pmake"
 vms = int(sys.argv[2]) if len(sys.argv) > 2 else 8
-mem = int(sys.argv[3]) if len(sys.argv) > 3 else (40 if what == "pmake" else 24)
+mem = int(sys.argv[3]) if len(sys.argv) > 3 else (44 if what == "pmake" else 24)
 kw: dict = {}
 if what == "pmake":
     from flashvm.guestos.sysrun import sysroot_boot
@@ -53,10 +53,9 @@ else:
     argv = ["/bin/runall", *[f"/bin/{n}" for n in SUITE]]
 t0 = time.time()
 machine = machine_config("flash8")
-if vms * mem > vm_room(machine) >> 20:       # more memory per node (Debian's gcc needs more than 1997's)
-    need = -(-vms * mem // machine.nodes) + (machine.nodes > 0)      # MB per node, the monitor's 1 MB included
-    per = 1 << (need - 1).bit_length()
-    machine = dataclasses.replace(machine, name=f"flash8-{per}mb", mem_per_node=per << 20)
+if vms * mem > vm_room(machine) >> 20:       # more nodes of flash8's kind (Debian's gcc needs more than 1997's)
+    per = (machine.mem_per_node >> 20) - 1                         # MB of a node the VMs can have
+    machine = dataclasses.replace(machine, name=f"flash8x{-(-vms * mem // per)}", nodes=-(-vms * mem // per))
 res, disco, r = run_os_vms(files, argv, vms=vms, cpus_per_vm=1, machine=machine, mem_mb=mem, hal=True, share=True,
                            max_insns=40_000_000_000, **kw)
 host = time.time() - t0
