@@ -1,15 +1,16 @@
 """The `flashvm` command line.
 
-    flashvm run workloads/raytrace        build, run and check a workload (--size uni|mp)
+    flashvm run workloads/raytrace        build, run and check a workload (--size uni|mp, --splashos)
     flashvm exec PROGRAM [ARGS...]        run a static mipsel Linux program (process mode)
     flashvm exec --bare KERNEL.elf        boot a freestanding program on the FLASH machine
     flashvm exec --os [--cpus N] PROGRAM [ARGS...]   boot the guest OS and run PROGRAM on it
-    flashvm exec --os --vms N [--cpus C] [--hal] [--vm-mem MB] PROGRAM   the same in N Disco VMs
+    flashvm exec --os --vms N [--cpus C] [--hal] [--nfs] [--vm-mem MB] PROGRAM   the same in N Disco VMs
     flashvm exec --splashos [--vms N] [--cpus C] PROGRAM   a program linked with SPLASHOS, in Disco VMs
     flashvm machines                      list the machine configs and their fields
     flashvm fs mkfs|ls|cat|get|fsck       build and read disk images (docs/fs.md)
     flashvm sysroot DIR PKG...            a root of Debian mipsel packages (docs/sysroot.md)
     flashvm disasm PROGRAM [--symbol main]
+    flashvm resume CHECKPOINT [--mode timing]   continue a run from a --checkpoint-at file
 
 `--machine NAME|FILE` (flash1, flash8, uma8 or a TOML config) and `--mode functional|timing`
 choose the machine and the level of detail.  The guest's stdin/stdout/stderr pass through;
@@ -30,13 +31,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from flashvm.clitext import (
+    CKPT_HELP, FF_HELP, GDB_HELP, MOPT_HELP, MACHINE_HELP, MAX_INSNS_HELP, MODE_HELP, SPLASHOS_HELP, SYSROOT_HELP, TIMEOUT_HELP,
+    TRACE_HELP, VMS_HELP, WARMUP_HELP,
+)
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="flashvm: a simulated FLASH multiprocessor and the Disco VMM, in Python/Numba.")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEFAULT_RESULTS = Path("results")
-FF_HELP = "functional mode until the guest's first region of interest (roi) or N instructions, then --mode timing"
-WARMUP_HELP = "with --fast-forward: instructions of timing mode before the switch point (warm caches)"
 
 
 def _fail(msg: str, code: int = 2) -> None:
@@ -45,13 +49,16 @@ def _fail(msg: str, code: int = 2) -> None:
 
 
 def _one_line_errors(command):
-    """A command whose bad option values (session.options.OptionError) end it with one line."""
+    """A command whose bad option values (session.options.OptionError), workloads and builds
+    end it with one line."""
     @functools.wraps(command)
     def checked(*args, **kwargs):
         from flashvm.session.options import OptionError
+        from flashvm.toolchain import ToolchainError
+        from flashvm.workload import WorkloadError
         try:
             return command(*args, **kwargs)
-        except OptionError as e:
+        except (OptionError, WorkloadError, ToolchainError) as e:
             _fail(str(e))
     return checked
 
@@ -68,18 +75,9 @@ def _machine(name: str, mode: str):
         _fail(str(e))
 
 
-MAX_INSNS_HELP = "stop the guest after this many instructions (default 10 billion; exit status 124)"
-TIMEOUT_HELP = "stop the guest after this many seconds of simulation (host time; exit status 124)"
-MACHINE_HELP = "machine: flash1, flash8, uma8 or a TOML config file"
-MODE_HELP = "level of detail: functional (fastest) or timing (caches, directory, NUMA latencies)"
-GDB_HELP = "serve gdb on localhost:PORT (default 1234; give it before PROGRAM), docs/gdb.md"
-TRACE_HELP = "trace insn,exc,syscall (any of them; --trace alone: all), docs/trace.md"
-SYSROOT_HELP = "a root of Debian packages (docs/sysroot.md): PROGRAM is a path in it; process mode: like qemu -L; --os: DIR is /"
-VMS_HELP = "with --os: run N copies of the guest OS in Disco's virtual machines (--cpus: VCPUs per VM)"
-SPLASHOS_HELP = "PROGRAM is linked with SPLASHOS (docs/splashos.md): run it in Disco VMs (--vms, default 1; --cpus per VM)"
 
 
-def _run(spec, quiet: bool, fast_forward: Optional[str] = None, warmup: int = 0):
+def _run(spec, quiet: bool, fast_forward: Optional[str] = None, warmup: int = 0, checkpoint_at=None, results=None):
     """Run `spec` with the guest's output passed through (one-line error when it cannot
     run); a SIGINT or SIGTERM before the machine starts ends flashvm with nothing saved."""
     from flashvm.elf import ElfError
@@ -87,7 +85,7 @@ def _run(spec, quiet: bool, fast_forward: Optional[str] = None, warmup: int = 0)
     from flashvm.session import options, run
     show = not quiet and err.is_terminal
     try:
-        spec = options.with_fast_forward(spec, fast_forward, warmup)
+        spec = options.with_checkpoint(options.with_fast_forward(spec, fast_forward, warmup), checkpoint_at, results)
         return run(spec, stdout=sys.stdout.buffer, stderr=sys.stderr.buffer, console=err if show else None,
                    say=None if quiet else (lambda line: err.print(line, markup=False)))
     except (ElfError, GuestError, ValueError) as e:
@@ -122,9 +120,13 @@ class _Terminated(KeyboardInterrupt):
 
 from flashvm.fs.cli import app as fs_app  # noqa: E402  (flashvm fs ...)
 from flashvm.sysroot.cli import sysroot_command  # noqa: E402  (flashvm sysroot ...)
+from flashvm.experiments.cli import register as add_experiments  # noqa: E402  (flashvm experiment, report)
+from flashvm.isa.cli import disasm_command  # noqa: E402  (flashvm disasm ...)
 
 app.add_typer(fs_app, name="fs", help="disk images: mkfs, ls, cat, get, fsck (flashfs, docs/fs.md)")
 app.command("sysroot")(sysroot_command)  # flashvm sysroot DIR PKG... | --list DIR (docs/sysroot.md)
+add_experiments(app)  # flashvm experiment list|fig5|...|all, flashvm report RESULT.h5 --services (docs/experiments.md)
+app.command("disasm")(disasm_command)    # flashvm disasm PROGRAM [--symbol main] | 0x27bdffe0
 
 
 @app.command()
@@ -155,22 +157,20 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
         variant: Optional[str] = typer.Option(None, "--variant", help="os mode: kseg0 or mapped (overrides run.variant)"),
         fast_forward: Optional[str] = typer.Option(None, "--fast-forward", help=FF_HELP),
         warmup: int = typer.Option(0, "--warmup", help=WARMUP_HELP),
+        checkpoint_at: Optional[str] = typer.Option(None, "--checkpoint-at", help=CKPT_HELP),
         size: Optional[str] = typer.Option(None, "--size", help="uni or mp: the workload's [size.NAME] form (default uni)"),
+        splashos: bool = typer.Option(False, "--splashos", help="its program built against SPLASHOS, in 1 Disco VM"),
         check: bool = typer.Option(True, help="check the output against workload.toml's [check]")) -> None:
     """Build (if needed), run and check a workload; write its counters to results/."""
     from flashvm.session import exit_status, options as o, summary
     o.check_limits(max_insns, timeout)
-    from flashvm.toolchain import ToolchainError
-    from flashvm.workload import WorkloadError, load_workload
-    try:
-        w = load_workload(workload, size)
-        err.print(f"{w.name}: {w.description}", markup=False)
-        exe = w.build()
-    except (WorkloadError, ToolchainError) as e:
-        _fail(str(e))
+    from flashvm.workload import load_workload
+    w = load_workload(workload, size, splashos)         # its errors: one line (_one_line_errors)
+    err.print(f"{w.name}: {w.description}", markup=False)
+    exe = w.build()
     cfg, sim_mode = _machine(machine or w.machine, mode or w.sim_mode)
     spec = o.workload_spec(w, exe, cfg, sim_mode, cpus=cpus, variant=variant, max_insns=max_insns, timeout=timeout)
-    report = _run(spec, quiet, fast_forward, warmup)
+    report = _run(spec, quiet, fast_forward, warmup, checkpoint_at, results)
     check = check and report.how_ended == "halted"     # a stopped run is saved, not checked
     if check and report.vms is not None:      # Disco: every VM must pass, before anything is saved
         problem = w.check_report(report)
@@ -202,11 +202,12 @@ def exec_(ctx: typer.Context,
           verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="with --os: kernel log on stderr (-vv: more)"),
           vms: Optional[int] = typer.Option(None, "--vms", help=VMS_HELP),
           hal: bool = typer.Option(False, "--hal", help="with --vms: the guest kernel's HAL build"),
+          nfs: bool = typer.Option(False, "--nfs", help="with --vms: VM 0 serves PROGRAM in /srv, the others run it from /nfs"),
           vm_mem: Optional[str] = typer.Option(None, "--vm-mem", metavar="MB", help="with --vms: each VM's memory in MB"),
           results: Path = typer.Option(DEFAULT_RESULTS, help="directory for the HDF5 result file"),
           max_insns: Optional[int] = typer.Option(None, help=MAX_INSNS_HELP),
           timeout: Optional[float] = typer.Option(None, "--timeout", help=TIMEOUT_HELP),
-          file: List[str] = typer.Option([], "--file", help="with --os: GUEST=HOST puts HOST on the guest's disk (repeatable)"),
+          file: List[str] = typer.Option([], "--file", help="with --os, --splashos: GUEST=HOST puts HOST on its disk (repeat)"),
           quiet: bool = typer.Option(False, "--quiet", "-q", help="no summary on stderr"),
           machine: Optional[str] = typer.Option(None, "--machine", help=MACHINE_HELP),
           mode: Optional[str] = typer.Option(None, "--mode", help=MODE_HELP),
@@ -215,6 +216,7 @@ def exec_(ctx: typer.Context,
           sysroot: Optional[Path] = typer.Option(None, "--sysroot", help=SYSROOT_HELP),
           fast_forward: Optional[str] = typer.Option(None, "--fast-forward", help=FF_HELP),
           warmup: int = typer.Option(0, "--warmup", help=WARMUP_HELP),
+          checkpoint_at: Optional[str] = typer.Option(None, "--checkpoint-at", help=CKPT_HELP),
           gdb: Optional[str] = typer.Option(None, "--gdb", is_flag=False, flag_value="1234", metavar="[PORT]", help=GDB_HELP),
           gdb_wait: bool = typer.Option(False, "--gdb-wait", help="with --gdb: wait for gdb before running")) -> None:
     """Run PROGRAM [ARGS...] (everything after PROGRAM is its) with stdin, stdout and stderr
@@ -222,18 +224,12 @@ def exec_(ctx: typer.Context,
     from flashvm.session import exit_status, options as o, vm_failures
     o.check_limits(max_insns, timeout)
     from flashvm.spec import RunSpec
-    if bare + os_ + splashos > 1:
-        _fail("--bare, --os and --splashos exclude each other")
-    if not os_:
-        for given, opt in ((cpus is not None and not splashos, "--cpus"), (variant is not None, "--variant"),
-                           (verbose, "--verbose"), (vms is not None and not splashos, "--vms"), (file, "--file")):
-            if given:
-                _fail(f"{opt} applies only to --os")
+    o.check_exec_kind(bare, os_, splashos, {"--cpus": cpus is not None and not splashos, "--variant": variant is not None,
+                                            "--verbose": bool(verbose), "--vms": vms is not None and not splashos,
+                                            "--file": bool(file) and not splashos, "--nfs": nfs})
     host = o.program_in_sysroot(program, sysroot, bare or splashos)
-    if not host.exists():
-        _fail(f"{host}: no such file")
     if not host.is_file():
-        _fail(f"{host}: not a file")
+        _fail(f"{host}: {'not a file' if host.exists() else 'no such file'}")
     args: List[str] = list(ctx.args)
     cfg, sim_mode = _machine(machine or "flash1", mode or "functional")
     if hal and (vms is None or splashos):
@@ -245,11 +241,11 @@ def exec_(ctx: typer.Context,
                   trace=o.trace_kinds(trace, trace_file), trace_file=trace_file, stdin=o.guest_stdin(os_, sys.stdin),
                   gdb=o.gdb_port(gdb, gdb_wait, o.trace_kinds(trace, trace_file)), gdb_wait=gdb_wait)
     if splashos:
-        spec = o.splashos_spec(program, args, cfg, cpus, vms, vm_mem, common)
+        spec = o.splashos_spec(program, args, cfg, cpus, vms, vm_mem, common, extra)
     elif os_ and vms is not None:
-        o.check_vms(vms, variant)
+        o.check_vms(vms, variant, nfs)
         argv, files, more = o.os_root(guest, host, args, sysroot, extra, err.print)
-        spec = RunSpec("disco", machine=cfg, argv=argv, files=files, **more,
+        spec = RunSpec("disco", machine=cfg, argv=argv, files=files, **more, nfs=nfs,
                        cpus=o.cpus_option(cpus) or 1, vms=vms, hal=hal, vm_mem_mb=o.vm_mem_option(cfg, vms, vm_mem),
                        title=f"{program.name} (os mode in {vms} Disco VM{'s' if vms > 1 else ''})", **common)
     elif os_:
@@ -264,7 +260,7 @@ def exec_(ctx: typer.Context,
         kind = "bare" if bare else "process"
         spec = RunSpec(kind, machine=cfg, argv=(program.name, *args), title=f"{program.name} ({kind} mode)",
                        sysroot=sysroot, **common)
-    report = _run(spec, quiet, fast_forward, warmup)
+    report = _run(spec, quiet, fast_forward, warmup, checkpoint_at, results)
     _report(report, results, quiet)
     for line in vm_failures(report):
         err.print(line, markup=False)
@@ -274,21 +270,21 @@ def exec_(ctx: typer.Context,
 
 
 @app.command()
-def disasm(program: Path = typer.Argument(..., help="an ELF file, or a hex instruction word like 0x27bdffe0"),
-           symbol: Optional[str] = typer.Option(None, help="disassemble this function only"),
-           count: int = typer.Option(64, help="instructions to print when no symbol is given")) -> None:
-    """Disassemble instructions with the ISA table."""
-    from flashvm.elf import ElfError, load_elf
-    from flashvm.isa.disasm import disasm as dis, listing
-    if not program.exists() and str(program).lower().startswith("0x"):
-        typer.echo(dis(int(str(program), 16)))
-        return
-    try:
-        typer.echo("\n".join(listing(load_elf(program), symbol, count)))
-    except (ElfError, OSError) as e:
-        _fail(str(e))
-    except KeyError:
-        _fail(f"{program}: no symbol {symbol!r}")
+@_one_line_errors
+def resume(checkpoint: Path = typer.Argument(..., help="a checkpoint file (--checkpoint-at)"),
+           mode: Optional[str] = typer.Option(None, "--mode", help="functional or timing (default: the saved one)"),
+           machine_options: Optional[str] = typer.Option(None, "--machine-options", metavar="KEY=VALUE,...", help=MOPT_HELP),
+           results: Path = typer.Option(DEFAULT_RESULTS, help="directory for the HDF5 result file"),
+           max_insns: Optional[int] = typer.Option(None, help=MAX_INSNS_HELP),
+           timeout: Optional[float] = typer.Option(None, "--timeout", help=TIMEOUT_HELP),
+           quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display and no summary")) -> None:
+    """Continue a run from a checkpoint (docs/checkpoints.md); it ends as the uninterrupted run would."""
+    from flashvm.session import exit_status, options as o, vm_failures
+    report = o.resumed(checkpoint, mode, machine_options, max_insns, timeout, err, quiet)
+    _report(report, results, quiet, always=True)
+    for line in vm_failures(report):
+        err.print(line, markup=False)
+    raise typer.Exit(exit_status(report))
 
 
 def main() -> None:

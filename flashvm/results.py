@@ -107,13 +107,17 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
               stdout: bytes | None = None, stderr: bytes | None = None,
               machine_config: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None,
               vms: Sequence[Mapping[str, Any]] | None = None, regions: Sequence[Any] = (),
+              services: Mapping[str, Any] | None = None,
+              subnet: Mapping[str, int] | None = None,
               memory: Mapping[str, Any] | None = None) -> Path:
     """Write one run's counters to `path` (atomically).  Returns the path.
     `machine_config`: the resolved MachineConfig as a dict (also adds the per-node
     and MAGIC page counters); `extra`: more root attributes; `vms`: Disco's VMs
     (name, vcpus, status, failure, stdout) for the /disco group; `regions`: the
-    finished regions of interest (flashvm.machine.roi.Region) for /roi; `memory`: Disco's
-    footprint (flashvm.disco.footprint) for /disco/memory."""
+    finished regions of interest (flashvm.machine.roi.Region) for /roi; `services`: the
+    guest kernel's services (flashvm.machine.services.Services.table()) for /services;
+    `subnet`: the Disco subnet's remapping counters (flashvm.disco.netremap) for /disco/subnet;
+    `memory`: Disco's footprint (flashvm.disco.footprint) for /disco/memory."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
@@ -136,8 +140,17 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
                 _write_disco(f, m, vms)
                 if memory is not None:
                     write_memory_group(f["disco"], memory)
+                if subnet:
+                    sg = f["disco"].create_group("subnet")
+                    sg.attrs["description"] = ("the virtual subnet: frames delivered, page-aligned payload pages "
+                                               "remapped copy-on-write instead of copied, bytes copied, private "
+                                               "copies made on writes, machine pages shared at the end and peak")
+                    for k, v in subnet.items():
+                        sg.attrs[k] = int(v)
             if regions:
                 _write_regions(f, regions)
+            if services is not None:
+                _write_services(f, services, (machine_config or {}).get("clock_mhz", 400.0))
             if syscalls is not None:
                 p = f.create_group("process")
                 p.attrs["description"] = "process mode: the Linux system calls the program made"
@@ -171,6 +184,22 @@ def _write_cpu(g: h5py.Group, stats: np.ndarray, cycles: np.ndarray) -> None:
     _dataset(g, "stall_by_mode", stats[:, S.S_STALL_BASE:S.S_STALL_BASE + 3].astype(np.int64),
              "timing mode: cycles stalled on cache misses, by mode (a part of cycles_by_mode)",
              "cycles", names=MODE_NAMES)
+
+
+def _write_services(f: h5py.File, services: Mapping[str, Any], clock_mhz: float) -> None:
+    from flashvm.machine.services import COUNTERS, MONITOR_PARTS, NAMES
+    g = f.create_group("services")
+    g.attrs["description"] = ("the guest kernel's services (FLASH_SERVICES=1): what each cost, inside the regions "
+                              "of interest when there are some (docs/experiments.md)")
+    g.attrs["names"] = NAMES
+    g.attrs["clock_mhz"] = clock_mhz
+    d = g.create_dataset("counters", data=np.asarray(services["counters"], dtype=np.int64))
+    d.attrs["names"] = COUNTERS
+    d.attrs["description"] = "per service: calls, cycles (kernel + monitor), kernel cycles, instructions, TLB and L2 misses"
+    d = g.create_dataset("monitor", data=np.asarray(services["monitor"], dtype=np.int64))
+    d.attrs["names"] = MONITOR_PARTS
+    d.attrs["unit"] = "cycles"
+    d.attrs["description"] = "Disco: the monitor's cycles in each service, split as the paper's Table 2"
 
 
 def _write_regions(f: h5py.File, regions: Sequence[Any]) -> None:
@@ -236,6 +265,11 @@ def _write_disco(f: h5py.File, m: S.Machine, vms: Sequence[Mapping[str, Any]]) -
         vg.attrs["vcpus"] = len(v["vcpus"])
         if v.get("stdout") is not None:
             _dataset(vg, "stdout", np.frombuffer(v["stdout"], np.uint8), "what the VM's guest printed")
+        if v.get("files"):                  # a SPLASHOS VM's disk files after the run
+            fg = vg.create_group("files")
+            fg.attrs["description"] = "the files on the VM's virtual disk when the run ended (SPLASHOS), by name"
+            for name, data in v["files"].items():
+                fg.create_dataset(name.replace("/", "_"), data=np.frombuffer(data, np.uint8))
 
 
 def run_config(report: RunReport) -> dict[str, Any]:
@@ -248,7 +282,7 @@ def run_config(report: RunReport) -> dict[str, Any]:
     if spec.kind == "os":
         config.update(cpus=spec.cpus, variant=spec.variant)
     elif spec.kind == "disco":
-        config.update(vms=spec.vms, cpus_per_vm=spec.cpus or 1, hal=spec.hal, share=spec.share)
+        config.update(vms=spec.vms, cpus_per_vm=spec.cpus or 1, hal=spec.hal, nfs=spec.nfs, share=spec.share)
     elif spec.kind == "splashos":
         config.update(vms=spec.vms, cpus_per_vm=spec.cpus or 1)
     config.update(spec.notes)
@@ -265,6 +299,8 @@ def write_report(report: RunReport, results_dir: Path) -> Path:
     return write_run(default_path(results_dir, spec.name), report.machine, config=config,
                      machine_config=cfg.to_dict(), vms=_vm_records(report), regions=report.regions,
                      memory=report.memory,
+                     services=report.services,
+                     subnet={k[7:]: v for k, v in (report.disco or {}).items() if k.startswith("subnet_")},
                      extra={"machine": cfg.name, "sim_mode": report.sim_mode},
                      attrs={"command": spec.command, "workload": spec.name, "mode": config["mode"],
                             "status": report.status, "host_seconds": report.host_seconds,
@@ -279,7 +315,7 @@ def _vm_records(report: RunReport) -> list[dict[str, Any]] | None:
     if report.vms is None:
         return None
     return [{"name": v.name, "index": v.index, "vcpus": v.vcpus, "status": v.status, "failure": v.failure,
-             "verdict": v.verdict, "stdout": v.stdout} for v in report.vms]
+             "verdict": v.verdict, "stdout": v.stdout, "files": v.files} for v in report.vms]
 
 
 def read_run(path: Path) -> dict[str, Any]:

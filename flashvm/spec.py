@@ -41,6 +41,7 @@ class RunSpec:
     vms: int | None = None                   # disco: how many VMs
     hal: bool = False                        # disco: the kernel's HAL build
     share: bool = False                      # disco (with hal): pages shared between VMs (flashvm/disco/share.py)
+    nfs: bool = False                        # disco: VM 0 serves the files in /srv, the others run from /nfs
     vm_mem_mb: int | None = None             # disco: each VM's memory in MB (None: 32, less on a small machine)
     variant: str = "kseg0"                   # os: the kernel's link variant
     root: str = "disk"                       # os: root file system, "disk" (flashfs) or "initrd"
@@ -59,6 +60,8 @@ class RunSpec:
     warmup: int = 0                          # with fast_forward: switch this many instructions early
     gdb: int | None = None                   # serve gdb on this localhost port (docs/gdb.md; 0: any free one)
     gdb_wait: bool = False                   # with gdb: wait for it before the first instruction
+    checkpoint_at: str | None = None         # "roi", instructions or a simulated time (docs/checkpoints.md)
+    checkpoint_dir: Path | None = None       # where the checkpoint file goes (None: results/)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -96,6 +99,7 @@ class VmOutcome:
     klog: bytes
     panicked: bool = False      # its kernel panicked
     verdict: str | None = None  # why it failed, in one line (None: it did not); the session fills it in
+    files: dict[str, bytes] | None = None   # a SPLASHOS VM's disk files after the run (docs/splashos.md)
 
     @property
     def ok(self) -> bool:
@@ -128,3 +132,4 @@ class RunReport:
     end_message: str | None = None           # why it stopped, in one line (all but "halted")
     signum: int = 0                          # interrupted: the host signal (SIGINT, SIGTERM)
     regions: list[Any] = field(default_factory=list)   # flashvm.machine.roi.Region: the guest's marked regions
+    services: dict[str, Any] | None = None   # flashvm.machine.services.Services.table(): the kernel's services

@@ -87,7 +87,8 @@ BARE_RUNTIME_SOURCES: tuple[Path, ...] = (
 BARE_LINKER_SCRIPT = BARE_DIR / "link.ld"
 #: SPLASHOS, the library OS for parallel programs under Disco (docs/splashos.md)
 SPLASHOS_DIR = Path(__file__).resolve().parent / "guest" / "splashos"
-SPLASHOS_SOURCES: tuple[Path, ...] = tuple(SPLASHOS_DIR / f for f in ("start.S", "splashos.c", "console.c", "libm.c"))
+SPLASHOS_SOURCES: tuple[Path, ...] = tuple(SPLASHOS_DIR / f for f in ("start.S", "splashos.c", "console.c", "libm.c",
+                                                                             "files.c"))
 
 #: bump this when the way commands are formed changes, to invalidate old builds
 _KEY_FORMAT = "flashvm-toolchain-1"

@@ -14,7 +14,7 @@ from flashvm.guestos.sysrun import sysroot_boot
 from flashvm.machine.config import ConfigError, MachineConfig, machine_config, machine_with_cpus
 from flashvm.spec import GuestFile, RunReport, RunSpec
 from flashvm.sysroot import Sysroot, SysrootError, build_sysroot, sysroot_cache
-from flashvm.toolchain import build_bare, build_user
+from flashvm.toolchain import build_bare, build_splashos, build_user
 from flashvm.tomltypes import field_types, type_problem
 
 class WorkloadError(ValueError):
@@ -33,11 +33,13 @@ VARIANTS = ("kseg0", "mapped")
 MAX_CPUS = 64
 
 _KEYS = {
-    "": {"name", "description", "build", "run", "check", "reference", "size"},
+    "": {"name", "description", "build", "run", "check", "reference", "size", "splashos"},
     "build": {"kind", "sources", "opt", "flags"},
     "run": {"mode", "args", "env", "stdin", "timeout_s", "max_insns", "machine", "sim_mode",
             "cpus", "variant", "files", "commands", "vms", "hal", "vm_mem_mb", "allow_outside", "debian"},
     "check": {"exit_status", "stdout_contains", "stdout_equals"},
+    # `flashvm run --splashos`: the program built against SPLASHOS, in one Disco VM
+    "splashos": {"vm_mem_mb", "stdout_contains"},
 }
 # the sizes a workload may have (the paper's uniprocessor and multiprocessor forms) and
 # the [run] and [check] keys a [size.NAME] table may set over them
@@ -78,6 +80,8 @@ class Workload:
     size: str | None = None          # the [size.NAME] table applied (None: the workload has no sizes)
     sizes: tuple[str, ...] = ()      # the sizes the workload has
     debian: tuple[str, ...] = ()     # Debian packages whose sysroot is the guest's root (docs/sysroot.md)
+    splashos: bool = False           # run on SPLASHOS in one Disco VM (flashvm run --splashos, [splashos])
+    splashos_vm_mem_mb: int | None = None   # that VM's memory ([splashos] vm_mem_mb)
 
     @property
     def guest_program(self) -> str:
@@ -118,6 +122,8 @@ class Workload:
         """Cross-compile the workload (cached) and return the ELF path; without
         build.sources (a run.debian workload) make the sysroot and return the
         host file of the first command's program."""
+        if self.splashos:
+            return build_splashos(list(self.sources), opt=self.opt, extra_flags=self.flags, name=self.name)
         if not self.sources:
             root = self.sysroot()
             return root.host_path(self.commands[0][0])
@@ -142,6 +148,10 @@ class Workload:
             common["title"] = f"{self.name} ({self.mode} mode, {self.size} size)"
         if self.mode != "os":
             return RunSpec(self.mode, argv=(self.name, *self.args), notes=notes, **common)
+        if self.splashos:
+            common["title"] = f"{self.name} (SPLASHOS in 1 Disco VM" + (f", {self.size} size)" if self.size else ")")
+            return RunSpec("splashos", argv=(self.name, *self.args), cpus=cpus or self.cpus or 1, vms=1,
+                           vm_mem_mb=self.splashos_vm_mem_mb, notes={**notes, "splashos": True}, **common)
         files: dict[str, GuestFile] = dict(self.os_files(exe))
         argv = tuple(self.os_argv())
         ncpus = cpus or self.cpus or 1
@@ -233,10 +243,12 @@ def _expect(cond: bool, where: Path, msg: str) -> None:
         raise WorkloadError(f"{where}: {msg}")
 
 
-def load_workload(path: str | Path, size: str | None = None) -> Workload:
+def load_workload(path: str | Path, size: str | None = None, splashos: bool = False) -> Workload:
     """Read and validate a workload directory (or its workload.toml) in `size`: its
     [size.NAME] table's keys replace those of [run] and [check]; without `size`, the
-    [size.uni] table when there is one, else [run] and [check] as they are."""
+    [size.uni] table when there is one, else [run] and [check] as they are.  With
+    `splashos`, the program is to be built against SPLASHOS and run in one Disco VM
+    (the [splashos] table's vm_mem_mb, and its stdout_contains over [check]'s)."""
     p = Path(path)
     toml_path = p / "workload.toml" if p.is_dir() else p
     if not toml_path.exists():
@@ -263,6 +275,9 @@ def load_workload(path: str | Path, size: str | None = None) -> Workload:
         _expect(size in sizes, toml_path, f"no size {size!r}: " + (
             f"it has {', '.join(sizes)}" if sizes else "it has no [size.NAME] tables"))
         data = _sized(data, size)
+    sos = _splashos_table(data, toml_path) if splashos else {}
+    if "stdout_contains" in sos:
+        data = {**data, "check": {**data.get("check", {}), "stdout_contains": sos["stdout_contains"]}}
     _check_types(data, toml_path)
     d = toml_path.parent
     build, run, check = data.get("build", {}), data.get("run", {}), data.get("check", {})
@@ -310,8 +325,26 @@ def load_workload(path: str | Path, size: str | None = None) -> Workload:
         stdin=run.get("stdin", "").encode(), timeout_s=timeout_s, max_insns=max_insns,
         machine=machine, sim_mode=sim_mode,
         exit_status=status, stdout_contains=tuple(contains), stdout_equals=check.get("stdout_equals"),
-        size=size, sizes=sizes, **os_run,
+        size=size, sizes=sizes, splashos=splashos, splashos_vm_mem_mb=sos.get("vm_mem_mb"), **os_run,
     )
+
+
+def _splashos_table(data: dict[str, Any], toml_path: Path) -> dict[str, Any]:
+    """The [splashos] table, checked: the workload must have one, C sources and run.mode "os"."""
+    _expect("splashos" in data, toml_path, "no [splashos] table: this workload does not run on SPLASHOS "
+            "(add [splashos] with vm_mem_mb = 32, say)")
+    _expect(bool(data.get("build", {}).get("sources")) and data.get("run", {}).get("mode") == "os"
+            and not data.get("run", {}).get("commands") and not data.get("run", {}).get("vms"), toml_path,
+            "[splashos] needs build.sources, run.mode = \"os\" and one program (no run.commands or run.vms)")
+    sos = data["splashos"]
+    vm_mem = sos.get("vm_mem_mb")
+    _expect(vm_mem is None or (isinstance(vm_mem, int) and not isinstance(vm_mem, bool) and vm_mem >= 1), toml_path,
+            f"splashos.vm_mem_mb is {vm_mem!r}; give the VM's memory as a whole number of MB")
+    contains = sos.get("stdout_contains", [])
+    contains = [contains] if isinstance(contains, str) else contains
+    _expect(isinstance(contains, list) and all(isinstance(c, str) for c in contains), toml_path,
+            "splashos.stdout_contains must be a string or a list of strings")
+    return {**sos, "stdout_contains": contains} if "stdout_contains" in sos else dict(sos)
 
 
 def _check_sizes(data: dict[str, Any], toml_path: Path) -> tuple[str, ...]:

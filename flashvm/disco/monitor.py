@@ -28,6 +28,7 @@ from typing import BinaryIO
 from flashvm.disco.containment import Containment
 from flashvm.disco.memory import GuestMemory
 from flashvm.disco.share import PageSharing
+from flashvm.disco.netremap import SubnetRemap
 from flashvm.disco.vcpu import Vcpus
 from flashvm.disco.vdevices import VirtualDevices
 from flashvm.disco.vm import VirtualMachine, VmFailed, VmSpec
@@ -83,6 +84,9 @@ class Disco(Supervisor, GuestMemory, PageSharing, Vcpus, VirtualDevices, Contain
         self._init_memory()
         self._init_share(share, len(vms), max_pages)
         self._reports_pages = [share and spec.hal for spec in vms]     # the guest says which pages it uses
+        # the subnet's copy-on-write page remapping (flashvm/disco/netremap.py)
+        self.netremap = SubnetRemap(self)
+        self.sos_files: dict[int, dict[str, bytes]] = {}   # SPLASHOS VMs' disk files after a run (splashos.py)
         vcpu = 0
         for i, spec in enumerate(vms):
             if spec.mem % 4096 or spec.mem < (1 << 20):

@@ -16,7 +16,8 @@ from flashvm.guestos import PANIC_STATUS, ConsoleDemux, build_kernel, make_initr
 from flashvm.machine.disk import Disk, disk_base
 from flashvm.machine.flash import RunResult
 from flashvm.kernels.run import run as run_kernel
-from flashvm.machine.net import Nic, Subnet, net_base
+from flashvm.disco.netremap import RemapNic
+from flashvm.machine.net import Subnet, net_base
 from flashvm.machine.trace import RunFn
 from flashvm.spec import GuestFile, VmOutcome
 
@@ -28,20 +29,23 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
                costs: dict[int, int] | None = None, nets: bool = False,
                progress: Callable[[int], None] | None = None, stdin: bytes = b"",
                run_fn: RunFn = run_kernel,
-               root_image: str | Path | None = None,
+               root_image: str | Path | None = None, remap: bool | None = None,
                share: bool = False) -> tuple[list[VmOutcome], Disco, RunResult]:
     """Boot `vms` copies of the guest OS under Disco, each running argv (or
     argv_per_vm[i]) as init over a root disk holding `files`.  `hal`: the
     kernel's HAL build (privileged registers through a special page, monitor
     calls for zeroed and freed pages) instead of the plain mapped one.
-    `nets`: each VM gets a network interface on one virtual subnet (frames are
-    copied between VMs; MACs 02:00:00:00:00:01, :02, ... in VM order).
+    `nets`: each VM gets a network interface on one virtual subnet (MACs
+    02:00:00:00:00:01, :02, ... in VM order; page-aligned payloads are remapped
+    copy-on-write where the monitor can write-protect pages, else copied).
     `root_image`: a flashfs image (flashvm.guestos.rootimage.sysroot_image)
     every VM boots from, each behind its own copy-on-write overlay; `files`
     then go in each VM's initrd, which its kernel writes onto its root.
     `share` (with `hal`): the monitor shares machine pages between the VMs: blocks of the
     root image several VMs read (Disco's global disk cache), the kernel's text
     (flashvm/disco/share.py, diskcache.py); `disco.footprint` has the figures.
+    `remap`: page remapping on the subnet on or off (None: on where the monitor
+    write-protects pages; the file service turns it on, its pages are never written).
     Returns the per-VM outcomes, the monitor and the machine's RunResult."""
     demuxes: dict[int, ConsoleDemux] = {}
 
@@ -57,11 +61,13 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
         blob = make_initrd(files) if root_image is not None and files else b""
         disks: list[Disk] = []
         subnet = Subnet() if nets else None
+        if remap is not None:
+            disco.netremap.enabled = remap
         for vm in disco.vms:
             disks.append(disco.add_device(vm, disco.disk_cache.disk(vm, base) if share
                                           else Disk(disk_base(0), vm.host, base, overlay=True)))
             if subnet is not None:
-                disco.add_device(vm, Nic(net_base(0), vm.host, subnet))
+                disco.add_device(vm, RemapNic(net_base(0), vm.host, subnet, disco.netremap))
             args = list(argv_per_vm[vm.index]) if argv_per_vm else list(argv)
             # the root file system is the VM's disk; per-run files (if any) come in an initrd
             # at the top of the VM's memory

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flashvm.disco.monitor import Disco, VirtualMachine, VmSpec
+from flashvm.disco.sosfs import make_image, read_files
 from flashvm.elf import ElfImage, load_elf
 from flashvm.guestos import PANIC_STATUS, ConsoleDemux, build_kernel, os_words, root_disk_image
 from flashvm.kernels.disco import KSSEG
@@ -56,11 +57,17 @@ def boot_splashos(disco: Disco, vm: VirtualMachine, image: ElfImage, argv: Seque
 
 @dataclass(frozen=True)
 class SplashosGuest:
-    """A VM running a SPLASHOS program."""
+    """A VM running a SPLASHOS program.  `files` (name -> bytes): a virtual disk in the
+    sosfs layout holding them (flashvm/disco/sosfs.py), `disk_mb` MB in all; `disk`: where
+    that image is made (kept after the run; else a temporary file).  What the program
+    wrote is in `Disco.sos_files[vm]` after the run, and in the image."""
     program: Path | str
     argv: Sequence[str]
     ncpu: int = 1
     mem_mb: int = 32
+    files: Mapping[str, bytes] | None = None
+    disk: Path | None = None
+    disk_mb: int = 8
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,7 @@ def run_vms(guests: Sequence[SplashosGuest | OsGuest], *, machine="flash8", mode
                   out=out if out is not None else io.BytesIO(), consoles=console)
     kernel = load_elf(build_kernel("mapped")) if any(isinstance(g, OsGuest) for g in guests) else None
     disks: list[Disk] = []
+    images: dict[int, Path] = {}
     with tempfile.TemporaryDirectory(prefix="flashvm-splashos-") as tmp:
         for vm, g in zip(disco.vms, guests):
             if isinstance(g, OsGuest):
@@ -101,13 +109,21 @@ def run_vms(guests: Sequence[SplashosGuest | OsGuest], *, machine="flash8", mode
                 assert kernel is not None          # loaded above: there is an OS guest
                 disco.boot(vm, kernel, list(g.argv), list(g.env), os_words=os_words())
             else:
+                if g.files is not None or g.disk is not None:     # its files: a sosfs disk
+                    image = make_image(g.disk or Path(tmp) / f"sos{vm.index}.img", g.files or {}, g.disk_mb)
+                    images[vm.index] = image
+                    disks.append(disco.add_device(vm, Disk(disk_base(0), vm.host, image)))
                 boot_splashos(disco, vm, load_elf(g.program), g.argv)
         try:
             r = disco.run(max_insns=max_insns, progress=progress, run_fn=run_fn)
         finally:
             for disk in disks:
                 disk.close()
-    return [outcome(vm, demuxes.get(vm.index)) for vm in disco.vms], disco, r
+            disco.sos_files = {k: read_files(p) for k, p in images.items()}
+    outs = [outcome(vm, demuxes.get(vm.index)) for vm in disco.vms]
+    for o in outs:
+        o.files = disco.sos_files.get(o.index)
+    return outs, disco, r
 
 
 def outcome(vm: VirtualMachine, demux: ConsoleDemux | None = None) -> VmOutcome:
@@ -119,9 +135,10 @@ def outcome(vm: VirtualMachine, demux: ConsoleDemux | None = None) -> VmOutcome:
 
 
 def run_splashos(program: Path | str, argv: Sequence[str], *, vms: int = 1, cpus: int = 1, mem_mb: int = 32,
-                 **kw) -> tuple[list[VmOutcome], Disco, RunResult]:
-    """`vms` VMs of `cpus` VCPUs each running the SPLASHOS program with `argv` (run_vms's keywords)."""
-    return run_vms([SplashosGuest(program, argv, cpus, mem_mb)] * vms, **kw)
+                 files: Mapping[str, bytes] | None = None, **kw) -> tuple[list[VmOutcome], Disco, RunResult]:
+    """`vms` VMs of `cpus` VCPUs each running the SPLASHOS program with `argv` (run_vms's keywords);
+    `files`: each VM's disk holds them (a copy each; what they write: `disco.sos_files[vm]`)."""
+    return run_vms([SplashosGuest(program, argv, cpus, mem_mb, files=files)] * vms, **kw)
 
 
 __all__ = ["MARK", "OsGuest", "SplashosGuest", "boot_splashos", "is_splashos", "outcome", "run_splashos",

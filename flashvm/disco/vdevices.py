@@ -23,6 +23,7 @@ from flashvm.machine.layout import (
     DISK_BASE, DISK_STRIDE, HAL_MC_DISK, POWER_BASE, SMP_BASE, SMP_SIZE, TIMER_BASE, UART_BASE,
 )
 from flashvm.machine.roi import RoiDevice
+from flashvm.machine.services import ServiceDevice
 
 
 class TaggedWriter(io.RawIOBase):
@@ -162,6 +163,7 @@ class VirtualDevices:
     consoles: Callable[[VirtualMachine], ByteSink] | None
     _cpu_running: Callable[[int], int]
     current_vcpu_index: int
+    running: list[int]
     start_vcpu: Callable[[VirtualMachine, int, int], None]
     guest_read: Callable[[VirtualMachine, int, int], bytes]
     guest_write: Callable[[VirtualMachine, int, bytes], None]
@@ -169,7 +171,8 @@ class VirtualDevices:
     write_protection: WriteProtection
 
     def _init_devices(self) -> None:
-        self._irq_sources: dict[tuple[int, int, int], set[int]] = {}
+        # sources as objects, not id()s: a checkpoint keeps them (flashvm/machine/snapshot.py)
+        self._irq_sources: dict[tuple[int, int, int], set[object]] = {}
 
     def _devices(self, vm: VirtualMachine) -> None:
         host = VmHost(self, vm)
@@ -179,7 +182,9 @@ class VirtualDevices:
         vm.smp = VSmp(self, vm)
         # POWER raises MachineHalted, which the containment part turns into stopping this VM only
         vm.devices = [vm.uart, Power(POWER_BASE), Timer(TIMER_BASE, self.fm.now_cycles, self.fm.ns_per_cycle),
-                      vm.smp, RoiDevice(self.fm.roi, prefix=f"{vm.name}.")]
+                      vm.smp, RoiDevice(self.fm.roi, prefix=f"{vm.name}."),
+                      ServiceDevice(self.fm.services, lambda: self.fm.current_cpu, space=vm.index + 1)]
+        self.fm.services.vcpu_of = lambda c: self.running[c]     # the monitor's work is the VCPU's
 
     def add_device(self, vm: VirtualMachine, dev: AnyDevice) -> AnyDevice:
         """Give VM `vm` another device (a Disk or Nic built on `vm.host`)."""
@@ -189,7 +194,7 @@ class VirtualDevices:
     def post(self, vm: VirtualMachine, k: int, line: int, level: bool, source: object) -> None:
         """Drive interrupt line `line` of VCPU k of `vm` (level-triggered, OR of sources)."""
         srcs = self._irq_sources.setdefault((vm.index, k, line), set())
-        (srcs.add if level else srcs.discard)(id(source))
+        (srcs.add if level else srcs.discard)(source)
         v = vm.vcpus[k]
         post_interrupt_nb(self.m, self._cpu_running(v), v, line, bool(srcs))
 

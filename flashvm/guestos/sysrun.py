@@ -15,6 +15,7 @@ from flashvm.guestos.multi import multi_argv, multi_program
 from flashvm.guestos.rootimage import sysroot_image
 from flashvm.spec import GuestFile
 from flashvm.sysroot import Sysroot
+from flashvm.sysroot.deb import resolve_inside
 
 # init lives outside the sysroot's directories (not under /sbin, a link in a
 # merged-/usr root); it comes in the initrd with the run's other files
@@ -33,4 +34,13 @@ def sysroot_boot(sysroot: Sysroot | Path, commands: Sequence[Sequence[str]],
     `files` ({guest path: bytes or host path}) added to it for this run."""
     image = sysroot_image(sysroot, progress=progress)
     argv = [SYSROOT_INIT, *multi_argv(commands)[1:]]
-    return {**(files or {}), SYSROOT_INIT: multi_program()}, argv, dict(SYSROOT_ENV), image
+    root = sysroot.root if isinstance(sysroot, Sysroot) else Path(sysroot)
+    placed = {in_root(root, g): f for g, f in (files or {}).items()}
+    return {**placed, SYSROOT_INIT: multi_program()}, argv, dict(SYSROOT_ENV), image
+
+
+def in_root(root: Path, guest: str) -> str:
+    """`guest` with the links among its directories followed inside the sysroot
+    `root` (/bin/prog -> /usr/bin/prog in a merged-/usr root): the kernel writes
+    the initrd's files without following links."""
+    return "/" + resolve_inside(root, guest, follow_last=False).relative_to(root).as_posix()

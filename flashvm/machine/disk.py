@@ -43,8 +43,11 @@ Behaviour, including the choices the spec leaves open:
 """
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
+
+import numpy as np
 
 from flashvm.machine.devhost import DeviceHost, DmaError, IrqPin, dma_range_ok, word_access
 from flashvm.machine.devices import Device
@@ -288,6 +291,27 @@ class Disk(Device):
         self._file.close()
         self._cow.clear()
         self._closed = True
+
+    # ------------------------------------------------------------ checkpoints
+    def __getstate__(self) -> dict:
+        """A checkpoint holds the disk's contents as they are now (the base file and, apart,
+        the overlay), not the host file: the file may change or vanish before a resume."""
+        state = dict(self.__dict__)
+        f = state.pop("_file")
+        data = b""
+        if not self._closed:
+            where = f.tell()
+            f.seek(0)
+            data = f.read()
+            f.seek(where)
+        state["_contents"] = np.frombuffer(data, np.uint8)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        """A resumed disk reads and writes a private in-memory copy: the host file is left alone."""
+        contents = state.pop("_contents")
+        self.__dict__.update(state)
+        self._file = io.BytesIO(contents.tobytes())
 
     def __enter__(self) -> "Disk":
         return self

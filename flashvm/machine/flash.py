@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
@@ -54,6 +55,7 @@ from flashvm.machine.layout import (
     SMP_BASE, SMP_SIZE, TIMER_BASE, UART_BASE,
 )
 from flashvm.machine.roi import Regions, RoiDevice
+from flashvm.machine.services import ServiceDevice, Services
 from flashvm.machine.supervisor import Supervisor
 
 IRQ_IPI = 1          # hardware interrupt lines (Cause.IP2 + line)
@@ -64,6 +66,14 @@ MODES = ("functional", "timing")
 class GuestError(RuntimeError):
     """The guest did something the machine cannot continue from."""
 
+
+# Called each time the run loop is about to call the kernel again (after an exit was served,
+# or a chunk ended with its events fired and the supervisor's between_chunks done): there
+# the whole run is in the machine's arrays and objects, none in the loop's locals, so a
+# checkpoint taken there resumes exactly (flashvm/session/checkpointing.py).  A context
+# variable, so the runners that build the machine deep inside (boot_os, run_os_vms) need
+# not pass it along.
+chunk_hook: ContextVar[Callable[["FlashMachine"], None] | None] = ContextVar("chunk_hook", default=None)
 
 STOPS = ("limit", "deadlock", "interrupted")     # how a run can end before the guest halts
 
@@ -315,15 +325,20 @@ class FlashMachine:
         self._serving = False          # True while an exit of current_cpu is being served
         self._events: list[tuple[int, int, Callable[[], None]]] = []
         self._seq = 0
-        self._irq_sources: dict[tuple[int, int], set[int]] = {}
+        # the sources driving each line, held as objects (not id()s) so a checkpoint keeps them
+        self._irq_sources: dict[tuple[int, int], set[object]] = {}
         self.hot_pages: list[tuple[int, int, int]] = []
         self.uart = Uart(UART_BASE, out=out, irq=lambda level: self.set_irq(self.uart, 0, 0, level))
         self.smp = Smp(self)
         self.magic = Magic(self)
         self.roi = Regions(lambda: self.m)
+        # the guest kernel's services, counted inside the regions of interest once there are some
+        self.services = Services(lambda: self.m)
+        self.services.gate = lambda: not self.roi.regions or bool(self.roi.stack)
+        self.roi.on_begin.append(self.services.region_began)
         self.devices: list[Device] = []
         for d in (self.uart, Power(POWER_BASE), Timer(TIMER_BASE, self.now_cycles, self.ns_per_cycle),
-                  self.smp, self.magic, RoiDevice(self.roi)):
+                  self.smp, self.magic, RoiDevice(self.roi), ServiceDevice(self.services, lambda: self.current_cpu)):
             self.add_device(d)
         self.image: ElfImage | None = None
 
@@ -367,10 +382,14 @@ class FlashMachine:
         if not (0 <= cpu < self.cfg.ncpu and 0 <= line <= 5):
             return
         srcs = self._irq_sources.setdefault((cpu, line), set())
-        (srcs.add if level else srcs.discard)(id(source))
+        (srcs.add if level else srcs.discard)(source)
         bit = 1 << (10 + line)
         if srcs:
             self.m.cp0[cpu, CP0_Cause, 0] |= bit
+            if self.m.cpu[cpu, WAITING] and self.m.cp0[cpu, CP0_Status, 0] & bit:
+                # the line ends the CPU's WAIT now: left WAITING, the run kernel would
+                # see an idle machine and jump the next round to the CPU's timer tick
+                self.m.cpu[cpu, WAITING] = 0
         else:
             self.m.cp0[cpu, CP0_Cause, 0] &= ~bit
 
@@ -463,6 +482,9 @@ class FlashMachine:
         c = 0
         try:
             while True:
+                hook = chunk_hook.get()
+                if hook is not None:
+                    hook(self)
                 done = int(m.cpu[:, INSNS].sum())
                 if max_insns is not None and done >= max_insns:
                     raise RunStopped("limit", f"the guest ran {done:,} instructions without halting "

@@ -77,6 +77,8 @@ MAGIC_BASE = _c("MAGIC_BASE", 0x1F004000, "MAGIC: per-page, per-node cache-miss 
 MAGIC_SIZE = _c("MAGIC_SIZE", 0x100, "its size in bytes")
 ROI_BASE = _c("ROI_BASE", 0x1F005000, "ROI: region-of-interest markers (docs/results.md)")
 ROI_SIZE = _c("ROI_SIZE", 0x100, "its size in bytes")
+SVC_BASE = _c("SVC_BASE", 0x1F005100, "SVC: the guest kernel's service entry/exit markers (docs/experiments.md)")
+SVC_SIZE = _c("SVC_SIZE", 0x100, "its size in bytes")
 ROM_BASE = _c("ROM_BASE", 0x1FC00000, "the boot ROM")
 ROM_SIZE = _c("ROM_SIZE", 64 << 10, "its size in bytes")
 RESET_VECTOR = _c("RESET_VECTOR", KSEG1 | ROM_BASE, "where every CPU starts (virtual, kseg1)")
@@ -89,6 +91,22 @@ ROI_BEGIN = _c("ROI_BEGIN", 1, "command: a region starts (counters are snapshott
 ROI_END = _c("ROI_END", 2, "command: the region ends (no name: the last one begun)")
 ROI_MARK = _c("ROI_MARK", 3, "command: end the last region begun (if any) and begin the named one")
 SYS_ROI = _c("SYS_ROI", 4990, "o32 system call roi(cmd, name, len) of the guest OS and process mode")
+
+# ------------------------------------------------------------------ kernel services
+_section = "SVC device registers (offsets from SVC_BASE) and the guest kernel's service numbers"
+SVC_ENTER = _c("SVC_ENTER", 0x00, "write a service number: this CPU enters that service")
+SVC_TAG = _c("SVC_TAG", 0x04, "write a service number: the service this CPU is in turns out to be that one")
+SVC_EXIT = _c("SVC_EXIT", 0x08, "write a service number: this CPU leaves its innermost service of that kind (any fault's)")
+SVC_TASK = _c("SVC_TASK", 0x0C, "write a task's address (0: the scheduler): this CPU now runs it")
+SVC_ENV = "FLASH_SERVICES=1"    # in init's environment: the guest kernel writes the markers (off by default)
+SVC_DEMAND_ZERO = _c("SVC_DEMAND_ZERO", 0, "page fault answered with a zeroed page")
+SVC_QUICK_FAULT = _c("SVC_QUICK_FAULT", 1, "page fault on a present page: the slow TLB refill")
+SVC_OTHER_FAULT = _c("SVC_OTHER_FAULT", 2, "page fault reading a file page or copying on write")
+SVC_OPEN = _c("SVC_OPEN", 3, "system call open/openat")
+SVC_READ = _c("SVC_READ", 4, "system call read/readv/pread64")
+SVC_WRITE = _c("SVC_WRITE", 5, "system call write/writev/pwrite64")
+SVC_EXECVE = _c("SVC_EXECVE", 6, "system call execve")
+SVC_OTHER_SYSCALL = _c("SVC_OTHER_SYSCALL", 7, "every other system call")
 
 # ------------------------------------------------------------------ Disco's HAL pages
 _section = "Disco's HAL pages (virtual, ksseg; the guest kernel's HAL build)"

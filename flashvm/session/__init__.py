@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from pathlib import Path
 from typing import BinaryIO, Callable
 
 from rich.console import Console
 
 from flashvm.elf import SymbolTable, load_elf
 from flashvm.guestos import build_kernel
-from flashvm.machine.flash import build_state
+from flashvm.machine.checkpoint import sources
+from flashvm.machine.flash import build_state, chunk_hook
 from flashvm.machine.gdbstub import GdbStub
 from flashvm.machine.trace import Tracer, run_fn
 from flashvm.process.abi import SYSCALL_NAMES
+from flashvm.session.checkpointing import FINISH, Checkpointer, checkpoint_at_option, load, machine_options, \
+    reconfigure, resumed_spec, _externals
 from flashvm.session.fastforward import fast_forwarded
 from flashvm.session.ends import STALL_SECONDS, Watch, cpu_states, with_default_limit
 from flashvm.process.image import read_program
@@ -28,7 +32,7 @@ from flashvm.session.summary import summary
 from flashvm.session.warmup import warm_up
 from flashvm.spec import RunReport, RunSpec
 
-__all__ = ["run", "summary", "exit_status", "end_line", "status_text", "os_verdict", "vm_failures",
+__all__ = ["run", "resume", "summary", "exit_status", "end_line", "status_text", "os_verdict", "vm_failures",
            "RunSpec", "RunReport"]
 
 
@@ -57,10 +61,15 @@ def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | Non
         if progress is not None:
             progress.restart()
         report = None
+        ckpt = _checkpointer(spec, stdout, stderr, progress, say)
+        hook = chunk_hook.set(ckpt)
         try:
             report = _named(RUNNERS[spec.kind](spec, stdout, stderr, progress, watch), symbols)
+            if ckpt is not None and ckpt.path is None:
+                ckpt.say(f"note: no checkpoint written: the run ended before --checkpoint-at {spec.checkpoint_at}")
             return report
         finally:
+            chunk_hook.reset(hook)
             if stub is not None:
                 stub.finish(report.status if report is not None and report.how_ended == "halted" else None)
             if tracer is not None:
@@ -70,6 +79,55 @@ def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | Non
             for sink in (stdout, stderr):
                 if sink is not None:
                     sink.flush()
+
+
+def _checkpointer(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None, progress: Progress | None,
+                  say: Callable[[str], None] | None) -> Checkpointer | None:
+    """The chunk hook that writes `spec`'s checkpoint (--checkpoint-at), if it asks for one."""
+    at = checkpoint_at_option(spec.checkpoint_at)
+    if at is None:
+        return None
+    if spec.kind == "process":
+        raise ValueError("--checkpoint-at: process mode cannot be checkpointed (the host serves its system "
+                         "calls and holds its files); run the program on the guest OS (--os)")
+    if spec.fast_forward is not None:
+        raise ValueError("--checkpoint-at and --fast-forward exclude each other; checkpoint in functional "
+                         "mode and resume it with --mode timing")
+    if spec.gdb is not None:
+        raise ValueError("--checkpoint-at and --gdb exclude each other")
+    return Checkpointer(spec, at, spec.checkpoint_dir or Path("results"), stdout=stdout, stderr=stderr,
+                        progress=progress, say=say or (lambda line: print(line, file=sys.stderr, flush=True)))
+
+
+def resume(path: str | Path, *, mode: str | None = None, options: str | None = None,
+           max_insns: int | None = None, timeout: float | None = None, stdout: BinaryIO | None = None,
+           stderr: BinaryIO | None = None, console: Console | None = None,
+           say: Callable[[str], None] | None = None) -> RunReport:
+    """Finish the run saved in checkpoint `path` (flashvm/session/checkpointing.py), in `mode`
+    (None: the saved one) with --machine-options `options`; the streams, console and `say`
+    as for run().  CheckpointError: the file cannot be used (one line)."""
+    progress = Progress(console) if console is not None else None
+    fm, spec, notes = load(path, _externals(stdout, stderr, progress))
+    if notes.get("sources") != sources() and say is not None:
+        say("note: the checkpoint was made by other flashvm sources; the run may end differently "
+            "from an uninterrupted one")
+    cfg = machine_options(fm.cfg, options)
+    spec = resumed_spec(spec, mode, cfg, max_insns, timeout)
+    reconfigure(fm, mode, cfg)
+    warm_up(fm.m, say, console)
+    symbols = _symbols(spec)
+    stall = int(STALL_SECONDS * cfg.clock_mhz * 1e6) if spec.kind in ("os", "disco") else None
+    watch = Watch(run_fn(None), timeout_s=spec.timeout_s, stall_cycles=stall, symbols=symbols)
+    if progress is not None:
+        progress.restart()
+    try:
+        return _named(FINISH[spec.kind](spec, fm, stdout, stderr, progress, watch), symbols)
+    finally:
+        if progress is not None:
+            progress.clear()
+        for sink in (stdout, stderr):
+            if sink is not None:
+                sink.flush()
 
 
 def _named(report: RunReport, symbols: list[SymbolTable]) -> RunReport:

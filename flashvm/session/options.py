@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import BinaryIO, Callable, Sequence, TextIO
+from typing import Any, BinaryIO, Callable, Mapping, Sequence, TextIO
 
 from flashvm.disco.memory import vm_memory_problem
 from flashvm.disco.splashos import is_splashos
@@ -17,7 +17,7 @@ from flashvm.machine.layout import USER_TOP
 from flashvm.machine.trace import parse_kinds
 from flashvm.process.sysroot import host_file
 from flashvm.session.fastforward import fast_forward_option
-from flashvm.spec import RunSpec, max_insns_problem
+from flashvm.spec import RunReport, RunSpec, max_insns_problem
 from flashvm.sysroot import Sysroot, SysrootError
 from flashvm.workload import Workload
 
@@ -133,17 +133,31 @@ def check_user_program(program: Path) -> None:
                           f"{USER_TOP:#x}); a freestanding program runs with --bare, not --os")
 
 
-def check_vms(vms: int, variant: str | None) -> None:
-    """--vms N wants at least one VM and no --variant (VMs run the mapped kernel)."""
+def check_exec_kind(bare: bool, os_: bool, splashos: bool, os_only: Mapping[str, bool]) -> None:
+    """`exec`: at most one of --bare, --os, --splashos; the options of `os_only` given only with --os."""
+    if bare + os_ + splashos > 1:
+        raise OptionError("--bare, --os and --splashos exclude each other")
+    if not os_:
+        for opt, given in os_only.items():
+            if given:
+                raise OptionError(f"{opt} applies only to --os")
+
+
+def check_vms(vms: int, variant: str | None, nfs: bool = False) -> None:
+    """--vms N wants at least one VM (two with --nfs: a server and a client) and no --variant
+    (VMs run the mapped kernel)."""
     if vms < 1:
         raise OptionError(f"--vms {vms}: give at least 1 virtual machine")
+    if nfs and vms < 2:
+        raise OptionError(f"--nfs with --vms {vms}: the file service needs 2 VMs or more (VM 0 serves)")
     if variant is not None:
         raise OptionError("--variant does not apply to --vms: VMs run the mapped kernel (--hal for its HAL build)")
 
 
 def splashos_spec(program: Path, args: Sequence[str], cfg: MachineConfig, cpus: str | None, vms: int | None,
-                  vm_mem: str | None, common: dict) -> RunSpec:
-    """`exec --splashos`: PROGRAM, linked with SPLASHOS, in `vms` Disco VMs (1 by default) of `cpus` VCPUs."""
+                  vm_mem: str | None, common: dict, files: Mapping[str, Path] | None = None) -> RunSpec:
+    """`exec --splashos`: PROGRAM, linked with SPLASHOS, in `vms` Disco VMs (1 by default) of `cpus` VCPUs;
+    `files` (--file): each VM's virtual disk holds them (SPLASHOS's files, flat names)."""
     try:
         img = load_elf(program)
     except ElfError as e:
@@ -154,7 +168,7 @@ def splashos_spec(program: Path, args: Sequence[str], cfg: MachineConfig, cpus: 
     nvms = vms if vms is not None else 1
     check_vms(nvms, None)
     ncpu = cpus_option(cpus) or 1
-    return RunSpec("splashos", machine=cfg, argv=(program.name, *args), cpus=ncpu, vms=nvms,
+    return RunSpec("splashos", machine=cfg, argv=(program.name, *args), cpus=ncpu, vms=nvms, files=dict(files or {}),
                    vm_mem_mb=vm_mem_option(cfg, nvms, vm_mem),
                    title=f"{program.name} (SPLASHOS in {nvms} Disco VM{'s' if nvms > 1 else ''})", **common)
 
@@ -233,3 +247,36 @@ def with_fast_forward(spec: RunSpec, text: str | None, warmup: int) -> RunSpec:
     if warmup < 0:
         raise OptionError(f"--warmup {warmup}: give a number of instructions, 0 or more")
     return dataclasses.replace(spec, fast_forward=at, warmup=warmup)
+
+
+def with_checkpoint(spec: RunSpec, text: str | None, results: Path | None) -> RunSpec:
+    """`spec` writing a checkpoint as --checkpoint-at says, into the results directory."""
+    if text is None:
+        return spec
+    from flashvm.session.checkpointing import checkpoint_at_option
+    try:
+        checkpoint_at_option(text)
+    except ValueError as e:
+        raise OptionError(str(e)) from None
+    return dataclasses.replace(spec, checkpoint_at=text, checkpoint_dir=results)
+
+
+def resumed(path: Path, mode: str | None, machine_options: str | None, max_insns: int | None,
+            timeout: float | None, err: Any, quiet: bool) -> RunReport:
+    """`flashvm resume`: the report of the run finished from checkpoint `path`, with the host's
+    streams (progress on the console `err` if it is a terminal, and not `quiet`); a mode, option
+    or file that cannot be used raises OptionError (one line)."""
+    import sys
+    from flashvm.machine.checkpoint import CheckpointError
+    from flashvm.machine.flash import MODES
+    from flashvm.session import resume
+    check_limits(max_insns, timeout)
+    if mode is not None and mode not in MODES:
+        raise OptionError(f"--mode {mode!r}: use one of {', '.join(MODES)}")
+    try:
+        return resume(path, mode=mode, options=machine_options, max_insns=max_insns, timeout=timeout,
+                      stdout=sys.stdout.buffer, stderr=sys.stderr.buffer,
+                      console=err if not quiet and err.is_terminal else None,
+                      say=None if quiet else (lambda line: err.print(line, markup=False)))
+    except (CheckpointError, ValueError) as e:
+        raise OptionError(str(e)) from None

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import io
 import signal
+from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from flashvm.disco.memory import default_vm_mb, vm_memory_problem
 from flashvm.disco.monitor import Disco
+from flashvm.disco.nfs import nfs_layout
 from flashvm.disco.osvm import run_os_vms
 from flashvm.disco.splashos import run_splashos as run_splashos_vms
 from flashvm.disco.vm import VirtualMachine
@@ -64,7 +66,7 @@ def _stopped(spec: RunSpec, e: RunStopped, argv: list[str], **kw: Any) -> RunRep
     """The report of a run the machine stopped before the guest halted (status -1)."""
     fm, r = _ran(e)
     return RunReport(spec, -1, e.ended, r.instructions, r.host_seconds, fm.m, fm.cfg, fm.mode, argv=argv,
-                     how_ended=e.ended, end_message=str(e), regions=fm.roi.finished(),
+                     how_ended=e.ended, end_message=str(e), regions=fm.roi.finished(), services=fm.services.table(),
                      signum=_signum(e) if e.ended == "interrupted" else 0, **kw)
 
 
@@ -115,7 +117,8 @@ def run_bare(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     except RunStopped as e:
         return _stopped(spec, e, argv, stdout=bytes(out.copy))
     return RunReport(spec, r.status, r.reason, r.instructions, r.host_seconds, fm.m, fm.cfg, spec.sim_mode,
-                     argv=argv, stdout=bytes(out.copy), regions=fm.roi.finished())
+                     argv=argv, stdout=bytes(out.copy), regions=fm.roi.finished(),
+                     services=fm.services.table())
 
 
 def _init(spec: RunSpec) -> tuple[dict, list[str]]:
@@ -144,7 +147,8 @@ def run_os(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     fm = r.machine
     return RunReport(spec, r.status, "init exited", r.instructions, r.host_seconds, fm.m, fm.cfg, fm.mode,
                      argv=argv, stdout=r.stdout, stderr=r.stderr, klog=r.klog,
-                     verdict=os_verdict(r.status, r.klog), regions=fm.roi.finished())
+                     verdict=os_verdict(r.status, r.klog), regions=fm.roi.finished(),
+                     services=fm.services.table())
 
 
 def _vm_mem(spec: RunSpec) -> int:
@@ -163,11 +167,14 @@ def run_disco(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     line, tagged with its name, when the run is over."""
     files, argv = _init(spec)
     per = _vm_mem(spec)
+    # --nfs: VM 0 serves the files from /srv, the others mount them on /nfs and run from there
+    files, argvs = nfs_layout(files, argv, spec.vms or 1) if spec.nfs else (files, None)
     try:
         res, disco, r = run_os_vms(files, argv, vms=spec.vms or 1, cpus_per_vm=spec.cpus or 1, machine=spec.machine,
                                    mode=spec.sim_mode, hal=spec.hal, max_insns=spec.max_insns, mem_mb=per,
                                    env=_env(spec), progress=progress, stdin=_bytes(spec.stdin), run_fn=run_fn,
-                                   root_image=spec.root_image, share=spec.share and spec.hal)
+                                   root_image=spec.root_image, argv_per_vm=argvs, nets=spec.nfs,
+                                   remap=True if spec.nfs else None, share=spec.share and spec.hal)
     except RunStopped as e:
         return _vms_report(spec, argv, stdout, stderr, progress, e, [_vm_outcome(vm, e.ended) for vm in
                                                                      _monitor(e).vms])
@@ -180,9 +187,10 @@ def run_splashos(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None
     each VM's console goes out line by line, tagged with its name, when the run is over."""
     argv = list(spec.argv)
     try:
+        files = {k.lstrip("/"): Path(str(v)).read_bytes() for k, v in spec.files.items()} if spec.files else None
         res, disco, r = run_splashos_vms(spec.program, argv, vms=spec.vms or 1, cpus=spec.cpus or 1,
                                          mem_mb=_vm_mem(spec), machine=spec.machine, mode=spec.sim_mode,
-                                         max_insns=spec.max_insns, progress=progress, run_fn=run_fn)
+                                         max_insns=spec.max_insns, progress=progress, run_fn=run_fn, files=files)
     except RunStopped as e:
         return _vms_report(spec, argv, stdout, stderr, progress, e, [_vm_outcome(vm, e.ended, vm.out) for vm in
                                                                      _monitor(e).vms])
@@ -214,13 +222,15 @@ def _vms_report(spec: RunSpec, argv: list[str], stdout: BinaryIO | None, stderr:
     for each in disco.vms:
         for k, v in disco.vm_stats(each).items():
             totals[k] = totals.get(k, 0) + v
+    if disco.netremap.frames:            # the subnet's remapping (docs/disco.md): /disco/subnet
+        totals.update({f"subnet_{k}": v for k, v in disco.netremap.stats().items()})
     memory = disco.footprint.report()
     if stop is not None:
         return _stopped(spec, stop, argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals,
                         memory=memory)
     return RunReport(spec, disco.status, r.reason, r.instructions, r.host_seconds, disco.m, spec.machine,
-                     spec.sim_mode, argv=argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals, memory=memory,
-                     regions=disco.fm.roi.finished())
+                     spec.sim_mode, argv=argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals,
+                     regions=disco.fm.roi.finished(), services=disco.fm.services.table(), memory=memory)
 
 
 def _vm_outcome(vm: VirtualMachine, ended: str, console: bytes | bytearray | None = None) -> VmOutcome:

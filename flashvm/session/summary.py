@@ -91,6 +91,11 @@ def _disco_rows(t: Table, d: dict[str, int], vms: list[VmOutcome]) -> None:
     t.add_row("exceptions reflected / virtual interrupts", f"{d['reflected']:,} / {d['virtual_interrupts']:,}")
     if d["monitor_calls"]:
         t.add_row("HAL monitor calls", f"{d['monitor_calls']:,}")
+    if d.get("subnet_frames"):
+        t.add_row("subnet: pages remapped / frames copied",
+                  f"{d['subnet_remapped_pages']:,} / {d['subnet_copied_frames']:,} of {d['subnet_frames']:,} frames "
+                  f"({d['subnet_copied_bytes']:,} bytes copied, {d['subnet_cow_copies']:,} copy-on-write copies, "
+                  f"{d['subnet_shared_pages']:,} machine pages shared)")
 
 
 def _region_row(t: Table, r) -> None:

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -132,12 +133,31 @@ def _cached_root(apt: PrivateApt, resolved: Sequence[Package], say: Callable) ->
     return done
 
 
+def _same_root(dest: Path, key: str, requested: Sequence[str]) -> bool:
+    """`dest` is already the sysroot of root `key` made for `requested`."""
+    try:
+        data = json.loads((dest / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return False
+    return data.get("key") == key and data.get("requested") == list(requested)
+
+
 def _place(cached: Path, dest: Path, requested: Sequence[str]) -> None:
-    """Copy the cached root to `dest` (replacing a sysroot already there) and record what was asked for."""
+    """Copy the cached root to `dest` (replacing a sysroot already there) and record what was asked for.
+
+    A `dest` that already is this root for these packages is left alone (runs
+    that share it may be reading it).  Otherwise the copy is made in a temporary
+    directory and renamed into place, so that two runs placing the same root at
+    once never see (or leave) a half-copied one."""
     if dest.exists() and not (dest / MANIFEST).is_file() and (not dest.is_dir() or any(dest.iterdir())):
         raise SysrootError(f"{dest} exists and is not a sysroot: give a new or empty directory")
+    key = json.loads((cached / MANIFEST).read_text())["key"]
+    if _same_root(dest, key, requested):
+        return
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}.tmp-{os.getpid()}"
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"       # unique per call, also within one process
+    tmp = dest.parent / f".{dest.name}.tmp-{tag}"
+    old = dest.parent / f".{dest.name}.old-{tag}"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         shutil.copytree(cached, tmp, symlinks=True)
@@ -146,10 +166,18 @@ def _place(cached: Path, dest: Path, requested: Sequence[str]) -> None:
         data["size_bytes"] = tree_size(tmp)
         (tmp / MANIFEST).write_text(json.dumps(data, indent=1) + "\n")
         if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(tmp, dest)
+            try:
+                os.replace(dest, old)             # aside in one step; removed below
+            except FileNotFoundError:
+                pass                              # another run moved it first
+        try:
+            os.replace(tmp, dest)
+        except OSError:
+            if not _same_root(dest, key, requested):   # else another run placed the same root first
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def build_sysroot(dest: Path, packages: Sequence[str], *, progress: Progress = None,

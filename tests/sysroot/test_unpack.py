@@ -212,6 +212,35 @@ def test_place_list_and_refusals(root, tmp_path):
     assert r.exit_code == 2 and "is not a sysroot" in r.output
 
 
+def test_place_leaves_the_same_root_alone(root, tmp_path):
+    """A sysroot that already is this root for these packages is not copied again:
+    another run may be reading it (building its root image)."""
+    dest = tmp_path / "out"
+    build._place(root, dest, ["tool"])
+    (dest / "marker").write_text("a run's")
+    build._place(root, dest, ["tool"])
+    assert (dest / "marker").exists()
+    build._place(root, dest, ["tool", "libc6"])          # other packages: replaced
+    assert not (dest / "marker").exists() and Sysroot.load(dest).requested == ("tool", "libc6")
+
+
+def test_place_when_another_run_places_the_same_root_first(root, tmp_path, monkeypatch):
+    """Two runs placing one root at once: the one that renames second keeps the first's."""
+    dest = tmp_path / "out"
+    tree_size = build.tree_size
+
+    def racing_tree_size(path):                           # called on this run's copy, before the rename
+        monkeypatch.setattr(build, "tree_size", tree_size)
+        build._place(root, dest, ["tool"])                # the other run finishes meanwhile
+        (dest / "marker").write_text("the other run's")
+        return tree_size(path)
+
+    monkeypatch.setattr(build, "tree_size", racing_tree_size)
+    build._place(root, dest, ["tool"])
+    assert Sysroot.load(dest).requested == ("tool",)
+    assert not list(tmp_path.glob(".out.*"))                 # no temporary left behind
+
+
 # --------------------------------------------------------- one-line errors
 def test_apt_missing(monkeypatch, tmp_path):
     monkeypatch.setattr("flashvm.sysroot.apt.shutil.which", lambda name: None)

@@ -79,4 +79,4 @@ def test_shipped_workloads_have_both_forms(name):
     if name != "engineering":                      # the first argument: the thread count
         assert (uni.args[0], mp.args[0]) == ("1", "8")
     else:                                          # several simulations at once
-        assert len(uni.commands) == 2 and len(mp.commands) == 6
+        assert len(uni.commands) == 4 and len(mp.commands) == 12     # Verilog and memsim, 2 + 2 and 6 + 6

@@ -1,4 +1,4 @@
-"""The paper's workloads that need no Debian packages (raytrace, radix, engineering),
+"""The paper's workloads that need no Debian packages (raytrace, radix, engineering's memsim half),
 each at a tiny size (a test-only override of its args or commands) under the guest
 OS on 1 CPU of flash1 and on the 8 CPUs of flash8 (also in timing mode), and in
 one Disco VM, each passing its own check; the ray tracer's image checksum is the same for 1, 2 and 8
@@ -23,8 +23,11 @@ ENGINEERING = ("checksum cb578d60", "checksum 798c7199", "checksum 9b2a929c")   
 TINY = {
     "raytrace": (("checksum 99193806",), lambda t: {"args": (str(t), "32", "16")}),
     "radix": (("sorted, same keys", "checksum 50049c9d"), lambda t: {"args": (str(t), "20000")}),
+    # the memory-system simulations only, on the plain root (the Verilog half, on Debian's
+    # iverilog: test_engineering_verilog.py)
     "engineering": (ENGINEERING, lambda t: {"commands": tuple(
-        ("/bin/engineering", "4", "20000", str(s)) for s in range(1, (3 if t > 1 else 2) + 1))}),
+        ("/bin/engineering", "4", "20000", str(s)) for s in range(1, (3 if t > 1 else 2) + 1)),
+        "debian": (), "files": {}}),
 }
 
 

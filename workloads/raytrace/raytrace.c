@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../flashvm/guest/include/roi.h"   /* roi_begin/roi_end: the measured region (docs/results.md) */
+
 /* ------------------------------------------------------------ vectors */
 typedef struct { double x, y, z; } vec;
 
@@ -606,6 +608,7 @@ int main(int argc, char **argv)
         q->tail = (int)((long)ntiles * (t + 1) / nthreads);
     }
     pthread_t tid[MAXT];
+    roi_begin("render");          /* the region of interest: the parallel render, not set-up and output */
     for (long t = 1; t < nthreads; t++)
         if (pthread_create(&tid[t], NULL, worker, (void *)t)) {
             fprintf(stderr, "pthread_create failed\n");
@@ -614,6 +617,7 @@ int main(int argc, char **argv)
     worker((void *)0);
     for (int t = 1; t < nthreads; t++)
         pthread_join(tid[t], NULL);
+    roi_end("render");
 
     counters k = {0, 0, 0};
     long stolen = 0;

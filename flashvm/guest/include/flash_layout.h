@@ -33,6 +33,8 @@
 #define FLASH_MAGIC_SIZE        0x100       /* its size in bytes */
 #define FLASH_ROI_BASE          0x1F005000  /* ROI: region-of-interest markers (docs/results.md) */
 #define FLASH_ROI_SIZE          0x100       /* its size in bytes */
+#define FLASH_SVC_BASE          0x1F005100  /* SVC: the guest kernel's service entry/exit markers (docs/experiments.md) */
+#define FLASH_SVC_SIZE          0x100       /* its size in bytes */
 #define FLASH_ROM_BASE          0x1FC00000  /* the boot ROM */
 #define FLASH_ROM_SIZE          0x10000     /* its size in bytes */
 #define FLASH_RESET_VECTOR      0xBFC00000  /* where every CPU starts (virtual, kseg1) */
@@ -44,6 +46,20 @@
 #define FLASH_ROI_END           0x2         /* command: the region ends (no name: the last one begun) */
 #define FLASH_ROI_MARK          0x3         /* command: end the last region begun (if any) and begin the named one */
 #define FLASH_SYS_ROI           0x137E      /* o32 system call roi(cmd, name, len) of the guest OS and process mode */
+
+/* SVC device registers (offsets from SVC_BASE) and the guest kernel's service numbers */
+#define FLASH_SVC_ENTER         0x0         /* write a service number: this CPU enters that service */
+#define FLASH_SVC_TAG           0x4         /* write a service number: the service this CPU is in turns out to be that one */
+#define FLASH_SVC_EXIT          0x8         /* write a service number: this CPU leaves its innermost service of that kind (any fault's) */
+#define FLASH_SVC_TASK          0xC         /* write a task's address (0: the scheduler): this CPU now runs it */
+#define FLASH_SVC_DEMAND_ZERO   0x0         /* page fault answered with a zeroed page */
+#define FLASH_SVC_QUICK_FAULT   0x1         /* page fault on a present page: the slow TLB refill */
+#define FLASH_SVC_OTHER_FAULT   0x2         /* page fault reading a file page or copying on write */
+#define FLASH_SVC_OPEN          0x3         /* system call open/openat */
+#define FLASH_SVC_READ          0x4         /* system call read/readv/pread64 */
+#define FLASH_SVC_WRITE         0x5         /* system call write/writev/pwrite64 */
+#define FLASH_SVC_EXECVE        0x6         /* system call execve */
+#define FLASH_SVC_OTHER_SYSCALL 0x7         /* every other system call */
 
 /* Disco's HAL pages (virtual, ksseg; the guest kernel's HAL build) */
 #define FLASH_HAL_PAGE          0xDFFFF000  /* the VCPU's special page: CP0 register r (select 0) at + 4 * r */

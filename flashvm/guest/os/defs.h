@@ -24,6 +24,10 @@ int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
 size_t strnlen(const char *s, size_t n);
 int strcmp(const char *a, const char *b);
+/* kernel services (syscall.c): entry/exit markers for flashvm's service breakdown, when
+ * init's environment holds FLASH_SERVICES=1 (docs/experiments.md) */
+extern int svc_on;
+void svc(u32 reg, u32 service);
 int strncmp(const char *a, const char *b, size_t n);
 char *strcpy(char *d, const char *s);
 char *strchr(const char *s, int c);
@@ -159,6 +163,10 @@ void net_init(void);
 unsigned net_count(void);
 void net_interrupt(void);
 long net_send(unsigned k, u32 ubuf, u32 len);
+#define NET_HDR 64              /* a file-service frame's header: its payload starts on a page */
+struct inode;
+long net_recv_file(unsigned k, struct inode *ip, u32 off, u32 uhdr, u32 hcap);
+long net_send_slot(unsigned k, u32 s, u32 ubuf, u32 len, u32 uhdr);
 long net_recv(unsigned k, u32 ubuf, u32 cap, int nonblock);
 int net_mac(unsigned k, u8 *mac);
 long magic_read(u64 off, u32 ubuf, u32 n);
@@ -194,6 +202,7 @@ struct inode *ramfs_new(u32 mode);
 void ramfs_free(struct inode *ip);
 int ramfs_read(struct inode *ip, void *buf, u32 off, u32 n);
 int ramfs_write(struct inode *ip, const void *buf, u32 off, u32 n);
+int ramfs_adopt_page(struct inode *ip, u32 pg, u8 *page, u32 end);
 int ramfs_truncate(struct inode *ip, u32 len);
 struct inode *ramfs_lookup(struct inode *dp, const char *name, int *err);
 int ramfs_create(struct inode *dp, const char *name, u32 mode, struct inode **out);

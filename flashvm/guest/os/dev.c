@@ -39,9 +39,19 @@ void dev_populate(struct inode *dev)
 }
 
 /* ------------------------------------------------------------ console */
+/* one writer at a time for a whole write(): the buffer goes out in 256-byte
+ * pieces (copied in, which may fault and sleep), and another CPU's write
+ * must not land between them */
+static struct mutex cons_mutex;
+static int cons_mutex_ready;
+
 /* the console files of init: fds 0, 1, 2 */
 void console_fds(struct files *fs)
 {
+    if (!cons_mutex_ready) {
+        mutex_init(&cons_mutex, "console");
+        cons_mutex_ready = 1;
+    }
     for (int i = 0; i < 3; i++) {
         struct file *f = file_alloc();
         f->type = F_CONS;
@@ -59,20 +69,25 @@ long console_read(u32 ubuf, u32 n)
     return k;
 }
 
-/* from the kernel buffer `kbuf`, or when it is NULL from user memory at `ubuf` */
+/* from the kernel buffer `kbuf`, or when it is NULL from user memory at
+ * `ubuf`: all n bytes, in one piece of the console's output (short only
+ * when the user buffer ends in an unmapped page) */
 long console_write(struct file *f, const u8 *kbuf, u32 ubuf, u32 n)
 {
     struct mm *mm = current()->mm;
     u8 tmp[256];
     u32 done = 0;
+    long r = 0;
+    if (cons_mutex_ready) mutex_lock(&cons_mutex);
     while (done < n) {
         u32 k = MIN(n - done, sizeof tmp);
         if (kbuf) memcpy(tmp, kbuf + done, k);
-        else if (copyin(mm, tmp, ubuf + done, k)) return done ? (long)done : -EFAULT;
+        else if (copyin(mm, tmp, ubuf + done, k)) { r = -EFAULT; break; }
         cons_write(f->minor == 2 ? 2 : 1, (char *)tmp, k);
         done += k;
     }
-    return done;
+    if (cons_mutex_ready) mutex_unlock(&cons_mutex);
+    return done ? (long)done : r;
 }
 
 /* ------------------------------------------------------------ character devices */

@@ -39,6 +39,9 @@ static void init_entry(void)
     for (u32 i = 0; i < envc; i++) { envp[i] = (char *)s; s += strlen(s) + 1; }
     argv[argc] = NULL;
     envp[envc] = NULL;
+    for (u32 i = 0; i < envc; i++)
+        if (!strcmp(envp[i], "FLASH_SERVICES=1"))
+            svc_on = 1;
     if (!argc) panic("no init program in boot info");
     int r = do_execve(argv[0], argv, envp);
     if (r) {

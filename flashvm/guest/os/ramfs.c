@@ -89,6 +89,18 @@ static int inode_unblob(struct inode *ip)
     return 0;
 }
 
+/* make `page` (a whole page the caller owns) page `pg` of the file, which then holds at
+ * least `end` bytes: how received file-service pages join a file without a copy */
+int ramfs_adopt_page(struct inode *ip, u32 pg, u8 *page, u32 end)
+{
+    if (inode_unblob(ip) || inode_grow_pages(ip, pg + 1)) return -ENOSPC;
+    if (ip->pages[pg]) page_free(ip->pages[pg]);
+    ip->pages[pg] = page;
+    if (end > ip->size) ip->size = end;
+    ip->mtime_ns = ip->ctime_ns = uptime_ns();
+    return 0;
+}
+
 int ramfs_write(struct inode *ip, const void *buf, u32 off, u32 n)
 {
     if (off + n < off) return -EFBIG;

@@ -445,9 +445,11 @@ noreturn void scheduler(void)
             mtc0(4, 2, t->tls);          /* UserLocal: the thread pointer */
             if (t->fpu_valid > 0) fpu_restore(t->fpu);
             t->last_ns = uptime_ns();
+            svc(FLASH_SVC_TASK, (u32)t);     /* its services are its own, wherever it runs */
             swtch(&c->sched_ctx, t->ctx_sp);
             c = mycpu();
             c->cur = c->idle;
+            svc(FLASH_SVC_TASK, 0);
             t->cpu_ns += uptime_ns() - t->last_ns;
             if (t->state == T_DEAD || t->state == T_ZOMBIE)
                 t->leader->group_ns += t->cpu_ns;    /* before wait4 can see it: we hold sched_lock */

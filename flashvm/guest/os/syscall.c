@@ -108,6 +108,26 @@ static long sys_roi(u32 *a, struct tf *tf)
     return 0;
 }
 
+int svc_on;
+
+/* one uncached store to the SVC device (flashvm/machine/services.py) */
+void svc(u32 reg, u32 service)
+{
+    if (svc_on)
+        wr32(IO(FLASH_SVC_BASE + reg), service);
+}
+
+static u32 svc_of(u32 nr)
+{
+    switch (nr) {
+    case NR_open: case NR_openat: return FLASH_SVC_OPEN;
+    case NR_read: case NR_readv: case NR_pread64: return FLASH_SVC_READ;
+    case NR_write: case NR_writev: case NR_pwrite64: return FLASH_SVC_WRITE;
+    case NR_execve: return FLASH_SVC_EXECVE;
+    default: return FLASH_SVC_OTHER_SYSCALL;
+    }
+}
+
 void syscall(struct tf *tf)
 {
     struct task *t = current();
@@ -131,7 +151,10 @@ void syscall(struct tf *tf)
     t->sc_nr = tf->regs[2];
     t->sc_a3 = tf->regs[7];
     t->sc_restart = 1;
+    u32 service = svc_of(nr);
+    svc(FLASH_SVC_ENTER, service);
     long r = sc && sc->fn ? sc->fn(a, tf) : -ENOSYS;
+    svc(FLASH_SVC_EXIT, service);
     t->in_syscall = 1;
     if (r == RESULT_SET)
         return;

@@ -498,6 +498,9 @@ static long do_pipe2(u32 *a, struct tf *tf, int pipe2)
 long sys_pipe(u32 *a, struct tf *tf) { return do_pipe2(a, tf, 0); }
 long sys_pipe2(u32 *a, struct tf *tf) { return do_pipe2(a, tf, 1); }
 
+#define NETIO_RECVFILE 0x4E01     /* {fd, offset, header buffer, size}: next frame into a ramfs file */
+#define NETIO_SENDSLOT 0x4E02     /* {slot, frame or 0, length, header}: send a kept frame */
+
 long sys_ioctl(u32 *a, struct tf *tf)
 {
     struct file *f = fd_get(a[0]);
@@ -508,6 +511,18 @@ long sys_ioctl(u32 *a, struct tf *tf)
         int r = net_mac(f->ip->rdev - DEV_NET0, mac);
         if (r) return r;
         return copyout(current()->mm, a[2], mac, 6) ? -EFAULT : 0;
+    }
+    if ((a[1] == NETIO_RECVFILE || a[1] == NETIO_SENDSLOT) && f->type == F_INODE &&
+        S_ISCHR(f->ip->mode) && IS_DEV_NET(f->ip->rdev)) {   /* the file service's page paths */
+        u32 w[4];
+        if (copyin(current()->mm, w, a[2], sizeof w)) return -EFAULT;
+        unsigned k = f->ip->rdev - DEV_NET0;
+        if (a[1] == NETIO_SENDSLOT) return net_send_slot(k, w[0], w[1], w[2], w[3]);
+        struct file *to = fd_get(w[0]);       /* {fd, offset, header buffer, its size} */
+        if (!to) return -EBADF;
+        if (to->type != F_INODE || !S_ISREG(to->ip->mode) || to->ip->flash || !(to->flags & 3))
+            return -EINVAL;
+        return net_recv_file(k, to->ip, w[1], w[2], w[3]);
     }
     if (a[1] == 0x467F) {         /* FIONREAD */
         u32 n = 0;

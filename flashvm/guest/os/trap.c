@@ -50,7 +50,9 @@ void trap(struct tf *tf)
             panic("kernel page fault (%s) at %x", excname[exc], tf->badvaddr);
         }
         {
+            svc(FLASH_SVC_ENTER, FLASH_SVC_QUICK_FAULT);     /* vm_fault tags it otherwise */
             int r = vm_fault(t->mm, tf->badvaddr, exc != EXC_TLBL);
+            svc(FLASH_SVC_EXIT, FLASH_SVC_QUICK_FAULT);      /* leaves the fault, whatever its kind */
             if (r == -ENOMEM) {
                 if (bootinfo->verbose) kprintf("pid %d: out of memory, killed\n", t->pid);
                 send_signal(t, SIGKILL, 1);

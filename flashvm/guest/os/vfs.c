@@ -340,6 +340,19 @@ void fs_init(void)
         devmp->refs++;
     }
     dev_populate(dev);
+    /* /nfs: a ramfs where the file service's client puts what it mounts (docs/disco.md); only in
+     * a Disco VM, whose root disk is a private overlay (a persistent root is left as it is) */
+    if (ondisk && bootinfo->nnets && (bootinfo->flags & BOOT_VIRTUAL)) {
+        struct inode *mp = mkpath("/nfs", S_IFDIR | 0755);
+        if (!mp->mounted) {
+            struct inode *r = ramfs_new(S_IFDIR | 0755);
+            r->nlink = 2;
+            r->refs = 1;
+            r->covered = mp;
+            mp->mounted = r;
+            mp->refs++;
+        }
+    }
     procfs_init();
     initrd_load();
 }

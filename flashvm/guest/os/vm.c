@@ -455,11 +455,13 @@ static int fault_locked(struct mm *mm, u32 va, int write, u8 **prepared, struct 
         if (v->ip && rel < v->filesz) {
             if (!*prepared) {
                 need[0] = v;
+                svc(FLASH_SVC_TAG, FLASH_SVC_OTHER_FAULT);
                 return 1;
             }
             pg = *prepared;
             *prepared = NULL;
         } else {
+            svc(FLASH_SVC_TAG, FLASH_SVC_DEMAND_ZERO);
             pg = page_alloc();
             if (!pg)
                 return -ENOMEM;
@@ -471,6 +473,7 @@ static int fault_locked(struct mm *mm, u32 va, int write, u8 **prepared, struct 
         if (page_refcount(pa) == 1 || (v->flags & VM_SHARED)) {
             *pte |= PTE_D;
         } else {
+            svc(FLASH_SVC_TAG, FLASH_SVC_OTHER_FAULT);
             u8 *pg = page_alloc();
             if (!pg)
                 return -ENOMEM;

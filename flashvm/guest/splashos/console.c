@@ -8,7 +8,7 @@
 #include "splashos.h"
 #include "splashos_abi.h"
 
-static FILE files[3] = {{0}, {1}, {2}};
+static FILE files[3] = {{.fd = 0}, {.fd = 1}, {.fd = 2}};
 FILE *const stdin = &files[0], *const stdout = &files[1], *const stderr = &files[2];
 
 struct sink {
@@ -18,7 +18,7 @@ struct sink {
     size_t n;
 };
 
-static void console_write(const char *p, size_t n)
+void __sos_console_write(const char *p, size_t n)
 {
     register uint32_t v0 __asm__("$2") = SOS_SYS_WRITE;
     register uint32_t a0 __asm__("$4") = (uint32_t)(uintptr_t)p;
@@ -29,7 +29,7 @@ static void console_write(const char *p, size_t n)
 static void flush(struct sink *s)
 {
     if (s->n)
-        console_write(s->out, s->n);
+        __sos_console_write(s->out, s->n);
     s->n = 0;
 }
 
@@ -230,7 +230,12 @@ static int format(struct sink *s, const char *f, va_list ap)
 
 int vfprintf(FILE *f, const char *fmt, va_list ap)
 {
-    (void)f;
+    if (f->fd >= 3) {                  /* a file (files.c): formatted here, written there */
+        char tmp[1024];
+        int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+        fwrite(tmp, 1, n < (int)sizeof tmp ? (size_t)n : sizeof tmp - 1, f);
+        return n;
+    }
     struct sink s = {0};
     int n = format(&s, fmt, ap);
     flush(&s);
@@ -288,23 +293,25 @@ int sprintf(char *buf, const char *fmt, ...)
 
 int fputs(const char *str, FILE *f)
 {
-    (void)f;
-    console_write(str, strlen(str));
+    if (f->fd >= 3)
+        return fwrite(str, 1, strlen(str), f) == strlen(str) ? 0 : EOF;
+    __sos_console_write(str, strlen(str));
     return 0;
 }
 
 int puts(const char *str)
 {
     fputs(str, stdout);
-    console_write("\n", 1);
+    __sos_console_write("\n", 1);
     return 0;
 }
 
 int fputc(int c, FILE *f)
 {
-    (void)f;
     char b = (char)c;
-    console_write(&b, 1);
+    if (f->fd >= 3)
+        return fwrite(&b, 1, 1, f) == 1 ? (unsigned char)c : EOF;
+    __sos_console_write(&b, 1);
     return (unsigned char)c;
 }
 
@@ -317,8 +324,9 @@ int getchar(void)
     return (int)v0;
 }
 
+int __sos_fflush_file(FILE *f);
+
 int fflush(FILE *f)
 {
-    (void)f;
-    return 0;
+    return f ? __sos_fflush_file(f) : 0;
 }

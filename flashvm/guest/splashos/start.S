@@ -24,6 +24,7 @@
 #define K1(pa)  (FLASH_KSEG1 | (pa))
 #define UART_TX       K1(FLASH_UART_BASE + 0x00)
 #define UART_RX       K1(FLASH_UART_BASE + 0x04)
+#define DISK0         K1(FLASH_DISK_BASE)
 #define POWER_HALT    K1(FLASH_POWER_BASE)
 #define TIMER_NS_LO   K1(FLASH_TIMER_BASE + 0x00)
 #define TIMER_NS_HI   K1(FLASH_TIMER_BASE + 0x04)
@@ -72,7 +73,7 @@ __sos_fatal_vec:
         .section .rodata
         .balign 4
 __sos_calls:
-        .word   sys_write, sys_exit, sys_time, sys_start, sys_ncpu, sys_getc
+        .word   sys_write, sys_exit, sys_time, sys_start, sys_ncpu, sys_getc, sys_diskrd, sys_diskwr
 
         .text
 sys_write:                                      /* a0 = buffer, a1 = length */
@@ -116,6 +117,20 @@ sys_ncpu:
 sys_getc:
         lui     $k1, %hi(UART_RX)
         lw      $v0, %lo(UART_RX)($k1)
+        eret
+
+sys_diskrd:                                     /* a0 = offset in DISK 0's registers: v0 = the word */
+        andi    $a0, $a0, 0xFC
+        lui     $k1, %hi(DISK0)
+        addu    $k1, $k1, $a0
+        lw      $v0, %lo(DISK0)($k1)
+        eret
+
+sys_diskwr:                                     /* a0 = offset, a1 = the word to store */
+        andi    $a0, $a0, 0xFC
+        lui     $k1, %hi(DISK0)
+        addu    $k1, $k1, $a0
+        sw      $a1, %lo(DISK0)($k1)
         eret
 
 /* an exception SPLASHOS does not serve: "splashos: exception C at EPC (badvaddr B)", halt 0xEE */

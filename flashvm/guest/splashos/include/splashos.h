@@ -7,8 +7,9 @@
  * by TLB entries SPLASHOS wires once per VCPU at boot (16 MB page pairs);
  * SPLASHOS has no virtual memory of its own: every TLB miss is served by the
  * monitor from those wired entries.  main() and its threads run in user mode;
- * only console output, time, exit and the start of a VCPU go through a
- * `syscall` to SPLASHOS's small kernel half (start.S).
+ * only console output, time, exit, the start of a VCPU and the virtual
+ * disk's registers (files.c) go through a `syscall` to SPLASHOS's small
+ * kernel half (start.S).
  *
  * Threads: one per VCPU (as SPLASH runs them): pthread_create() starts the
  * function on a free VCPU (VCPU 0 runs main); there are at most ncpu - 1 live
@@ -49,7 +50,7 @@ void free(void *p);
 size_t sos_heap_used(void);
 
 /* ----------------------------------------------------------------- console */
-typedef struct sos_file { int fd; } FILE;
+typedef struct sos_file { int fd, rpos, rlen, wlen; unsigned char rbuf[512]; } FILE;   /* files' buffer */
 extern FILE *const stdin, *const stdout, *const stderr;
 #define EOF (-1)
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -66,6 +67,31 @@ int fputc(int c, FILE *f);
 #define putc fputc
 int getchar(void);
 int fflush(FILE *f);
+
+/* ------------------------------------------------------------------- files */
+/* over the VM's virtual disk (files.c; docs/splashos.md "Files"): a flat name space */
+#define O_RDONLY 0
+#define O_WRONLY 1
+#define O_RDWR   2
+#define O_APPEND 0x0008
+#define O_CREAT  0x0100
+#define O_TRUNC  0x0200
+#define SEEK_SET 0
+#define SEEK_CUR 1
+#define SEEK_END 2
+int open(const char *path, int flags, ...);
+long read(int fd, void *buf, size_t n);
+long write(int fd, const void *buf, size_t n);
+long lseek(int fd, long off, int whence);
+int close(int fd);
+long sos_file_size(int fd);          /* bytes in an open file */
+FILE *fopen(const char *path, const char *mode);
+int fclose(FILE *f);
+size_t fread(void *p, size_t size, size_t n, FILE *f);
+size_t fwrite(const void *p, size_t size, size_t n, FILE *f);
+int fgetc(FILE *f);
+#define getc fgetc
+char *fgets(char *s, int n, FILE *f);
 
 /* ----------------------------------------------------------------- strings */
 void *memcpy(void *dst, const void *src, size_t n);

@@ -15,7 +15,9 @@
 #define SOS_SYS_START   3   /* a0 = VCPU, a1 = pc: release a secondary VCPU (the VM's SMP block) */
 #define SOS_SYS_NCPU    4   /* v0 = the VM's VCPUs */
 #define SOS_SYS_GETC    5   /* v0 = a console byte, or -1 */
-#define SOS_NSYS        6
+#define SOS_SYS_DISKRD  6   /* a0 = register offset in DISK 0's block: v0 = its value */
+#define SOS_SYS_DISKWR  7   /* a0 = register offset in DISK 0's block, a1 = value to write */
+#define SOS_NSYS        8
 
 #define SOS_KSSEG       0xC0000000  /* the monitor's wired window: 0xC0000000 + pa -> pa */
 #define SOS_MAP_BYTES   0x02000000  /* one wired entry maps a 16 MB page pair */

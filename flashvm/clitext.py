@@ -1,0 +1,16 @@
+"""Help texts of the command line's options (a module of its own: cli.py stays short and --help fast)."""
+
+FF_HELP = "functional mode until the guest's first region of interest (roi) or N instructions, then --mode timing"
+WARMUP_HELP = "with --fast-forward: instructions of timing mode before the switch point (warm caches)"
+MAX_INSNS_HELP = "stop the guest after this many instructions (default 10 billion; exit status 124)"
+TIMEOUT_HELP = "stop the guest after this many seconds of simulation (host time; exit status 124)"
+MACHINE_HELP = "machine: flash1, flash8, uma8 or a TOML config file"
+MODE_HELP = "level of detail: functional (fastest) or timing (caches, directory, NUMA latencies)"
+GDB_HELP = "serve gdb on localhost:PORT (default 1234; give it before PROGRAM), docs/gdb.md"
+TRACE_HELP = "trace insn,exc,syscall (any of them; --trace alone: all), docs/trace.md"
+SYSROOT_HELP = "a root of Debian packages (docs/sysroot.md): PROGRAM is a path in it; process mode: like qemu -L; --os: DIR is /"
+VMS_HELP = "with --os: run N copies of the guest OS in Disco's virtual machines (--cpus: VCPUs per VM)"
+SPLASHOS_HELP = "PROGRAM is linked with SPLASHOS (docs/splashos.md): run it in Disco VMs (--vms, default 1; --cpus per VM)"
+CKPT_HELP = ("write the whole machine to a checkpoint file at the first region of interest (roi), after N "
+             "instructions or at a simulated time (5ms); docs/checkpoints.md")
+MOPT_HELP = "change on resume: latency.NAME, l1i/l1d/l2 .size and .ways, hot_page_threshold (comma-separated)"

@@ -1,0 +1,223 @@
+"""The paper's experiments (§5; numbers from ../shared/DISCO.md §3-6) as data.
+
+Each names its runs (quick: minutes on a 2-core machine; full: the workloads'
+uni/mp sizes on the paper's machines), the measures taken from each run, the
+paper's numbers beside them and the directions flashvm's results must share.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from flashvm.experiments.model import Check, Experiment, Paper, Run
+
+Table = Mapping[tuple[str, str], float]
+SPLIT = ("user", "kernel", "monitor", "idle")
+
+
+def _v(t: Table, label: str, measure: str = "total") -> float:
+    return t[(label, measure)]
+
+
+# ---------------------------------------------------------------- Figure 5
+FIG5_WORKLOADS = ("pmake", "engineering", "raytrace", "database")
+FIG5_THREADS = {"engineering": 2}           # the uni form of engineering: two simulations time-shared
+
+
+def _fig5_runs(quick: bool) -> Sequence[Run]:
+    size = "quick" if quick else "uni"
+    runs = []
+    for wl in FIG5_WORKLOADS:
+        n = FIG5_THREADS.get(wl, 1)
+        runs.append(Run(f"{wl}/bare", wl, "os", size, n, "flash1", 1, group=wl))
+        runs.append(Run(f"{wl}/disco", wl, "disco", size, n, "flash1", 1, vms=1, group=wl))
+    return runs
+
+
+_FIG5_PAPER = {   # bare: user, kernel, idle; disco: total, user, kernel, monitor, idle
+    "pmake": ((49.6, 18.7, 31.7), (116, 50.5, 16.3, 24.1, 24.9)),
+    "engineering": ((94.1, 5.9, 0), (106, 94.8, 1.2, 9.7, 0)),
+    "raytrace": ((96.6, 3.4, 0), (103, 96.1, 0.8, 6.1, 0)),
+    "database": ((86.4, 13.6, 0), (116, 87.9, 3.0, 25.4, 0)),
+}
+
+
+def _fig5_paper() -> tuple[Paper, ...]:
+    out = []
+    for wl, ((bu, bk, bi), (dt, du, dk, dm, di)) in _FIG5_PAPER.items():
+        out += [Paper(f"{wl}/bare", m, v) for m, v in (("total", 100), ("user", bu), ("kernel", bk),
+                                                        ("monitor", 0), ("idle", bi))]
+        out += [Paper(f"{wl}/disco", m, v) for m, v in (("total", dt), ("user", du), ("kernel", dk),
+                                                         ("monitor", dm), ("idle", di))]
+    return tuple(out)
+
+
+def _overhead(t: Table, wl: str) -> float:
+    return _v(t, f"{wl}/disco") - 100.0
+
+
+FIG5 = Experiment(
+    "fig5", "Figure 5: uniprocessor overheads (time normalised to the guest OS alone = 100)",
+    _fig5_runs, ("time", "user", "kernel", "monitor", "idle", "tlb_refills_per_minsn", "l2tlb_hit_pct",
+                 "emulated_per_minsn", "stall"),
+    _fig5_paper(),
+    (Check("raytrace's overhead is below engineering's", lambda t: _overhead(t, "raytrace") < _overhead(t, "engineering"),
+           ("raytrace/disco", "engineering/disco")),
+     Check("engineering's overhead is below pmake's", lambda t: _overhead(t, "engineering") < _overhead(t, "pmake"),
+           ("engineering/disco", "pmake/disco")),
+     Check("pmake's and database's overheads are within 5 points",
+           lambda t: abs(_overhead(t, "pmake") - _overhead(t, "database")) <= 5, ("pmake/disco", "database/disco")),
+     *(Check(f"{wl}'s overhead is under 25%", (lambda w: lambda t: _overhead(t, w) < 25)(wl), (f"{wl}/disco",))
+       for wl in FIG5_WORKLOADS)),
+    notes=("flashvm's guest OS stands in for IRIX; each workload's uni form on one CPU of flash1, in timing mode "
+           "from the workload's start (functional fast-forward through the boot).",),
+    full_host_time="about 15 minutes per workload pair on one loaded core (uni sizes, timing mode)",
+    baselines={f"{wl}/{s}": f"{wl}/bare" for wl in FIG5_WORKLOADS for s in ("bare", "disco")},
+    segments=SPLIT)
+
+# ---------------------------------------------------------------- Table 2
+SERVICES = ("demand_zero", "quick_fault", "open", "utlb_miss", "write", "read", "execve")
+# Disco's time per service relative to IRIX's: kernel exec, TLB-write emulation, other privileged
+# instructions, monitor calls and page faults, kernel TLB faults (they sum to the slowdown)
+_TABLE2_PARTS = {
+    "demand_zero": (0.43, 0.21, 0.16, 0.47, 0.16), "quick_fault": (1.27, 0.80, 0.56, 0.00, 0.53),
+    "open": (1.16, 0.08, 0.06, 0.02, 0.30), "utlb_miss": (0.07, 1.22, 0.05, 0.00, 0.02),
+    "write": (1.01, 0.24, 0.21, 0.31, 0.17), "read": (1.10, 0.13, 0.09, 0.01, 0.20),
+    "execve": (0.97, 0.03, 0.05, 0.17, 0.40),
+}
+_PART_NAMES = ("kernel", "tlbw", "priv", "mcall", "ktlb")
+_TABLE2_PAPER = {  # service: share of system time, avg µs on IRIX, slowdown on Disco
+    "demand_zero": (0.30, 21, 1.42), "quick_fault": (0.10, 5, 3.17), "open": (0.09, 42, 1.63),
+    "utlb_miss": (0.07, 0.035, 1.35), "write": (0.06, 12, 2.14), "read": (0.06, 23, 1.53), "execve": (0.06, 437, 1.60),
+}
+
+
+def _table2_runs(quick: bool) -> Sequence[Run]:
+    size = "quick" if quick else "uni"
+    return [Run("pmake/bare", "pmake", "os", size, 1, "flash1", 1, group="pmake", services=True),
+            Run("pmake/disco", "pmake", "disco", size, 1, "flash1", 1, vms=1, group="pmake", services=True)]
+
+
+TABLE2 = Experiment(
+    "table2", "Table 2: pmake's kernel services on the guest OS alone and under Disco",
+    _table2_runs, tuple(f"{s}_{k}" for s in SERVICES for k in ("share", "us", *_PART_NAMES)),
+    tuple([Paper("pmake/bare", f"{s}_share", share) for s, (share, _, _) in _TABLE2_PAPER.items()]
+          + [Paper("pmake/bare", f"{s}_us", us) for s, (_, us, _) in _TABLE2_PAPER.items()]
+          + [Paper("pmake/disco", f"{s}_us", us * slow) for s, (_, us, slow) in _TABLE2_PAPER.items()]
+          # as shares of Disco's time for the service (the paper's columns over their sum)
+          + [Paper("pmake/disco", f"{s}_{p}", v / sum(parts)) for s, parts in _TABLE2_PARTS.items()
+             for p, v in zip(_PART_NAMES, parts)]),
+    (Check("every service is slower under Disco",
+           lambda t: all(t[("pmake/disco", f"{s}_us")] > t[("pmake/bare", f"{s}_us")] for s in SERVICES if s != "utlb_miss"),
+           ("pmake/bare", "pmake/disco")),),
+    notes=("A Disco row's `_us` paper value is IRIX's average time times the printed slowdown; `_kernel`, `_tlbw`, "
+           "`_priv`, `_mcall`, `_ktlb` are the shares of Disco's time for the service spent in guest kernel execution, "
+           "TLB-write emulation, other privileged instructions, monitor calls and page faults, kernel TLB faults.",
+           "utlb_miss has calls only (its handler has no room for a marker): its `_us` and shares stay unmeasured."),
+    full_host_time="about 30 minutes (pmake's uni size, twice)")
+
+# ---------------------------------------------------------------- Figure 6
+FIG6_VMS = (1, 2, 4, 8)
+
+
+def _fig6_runs(quick: bool) -> Sequence[Run]:
+    size = "quick" if quick else "mp"
+    runs = [Run("pmake/os", "pmake", "os", size, 8, "flash8", 8, group="pmake")]
+    runs += [Run(f"pmake/{n}vm", "pmake", "disco", size, 8 // n, "flash8", 8 // n, vms=n, group="pmake") for n in FIG6_VMS]
+    return runs
+
+
+_FIG6_PAPER = {"pmake/os": (23, 23), "pmake/1vm": (27, 27), "pmake/2vm": (36, 29), "pmake/4vm": (51, 33), "pmake/8vm": (77, 38)}
+FIG6 = Experiment(
+    "fig6", "Figure 6: memory footprint of pmake in 1, 2, 4 and 8 VMs (virtual V vs machine M, MB)",
+    _fig6_runs, ("virtual_mb", "machine_mb"),
+    tuple(Paper(label, m, v) for label, (vv, mm) in _FIG6_PAPER.items() for m, v in (("virtual_mb", vv), ("machine_mb", mm))),
+    (Check("8 VMs' machine footprint is well under their virtual footprint (below 70%)",
+           lambda t: t[("pmake/8vm", "machine_mb")] < 0.7 * t[("pmake/8vm", "virtual_mb")], ("pmake/8vm",)),),
+    full_host_time="about an hour (five 8-CPU pmake runs)")
+
+# ---------------------------------------------------------------- Figure 7
+FIG7_VMS = (1, 2, 4, 8)
+
+
+def _fig7_runs(quick: bool) -> Sequence[Run]:
+    size = "quick" if quick else "mp"
+    runs = [Run("pmake/os", "pmake", "os", size, 8, "flash8", 8, group="pmake")]
+    runs += [Run(f"pmake/{n}vm", "pmake", "disco", size, 8 // n, "flash8", 8 // n, vms=n, group="pmake") for n in FIG7_VMS]
+    runs += [Run("radix/os", "radix", "os", size, 8, "flash8", 8, group="radix"),
+             Run("radix/splashos", "radix", "splashos", size, 8, "flash8", 8, vms=1, group="radix")]
+    return runs
+
+
+_FIG7_PAPER = {  # total, user (+ user stall), kernel (+ sync), monitor, idle
+    "pmake/os": (100, 28.1, 56.8, 0, 15.1), "pmake/1vm": (136, 28.5, 59.6, 23.3, 24.7),
+    "pmake/2vm": (92, 26.1, 33.7, 21.2, 10.6), "pmake/4vm": (64, 24.6, 15.7, 16.3, 6.9),
+    "pmake/8vm": (60, 23.4, 9.6, 14.0, 12.7), "radix/os": (100, 50.4, 27.2, 0, 22.3),
+    "radix/splashos": (34, 30.2, 0, 3.7, 0),
+}
+FIG7 = Experiment(
+    "fig7", "Figure 7: scalability: pmake on the 8-CPU guest OS vs 1-8 VMs; radix on the guest OS vs SPLASHOS",
+    _fig7_runs, ("time", "user", "kernel", "monitor", "idle", "stall"),
+    tuple(Paper(label, m, v) for label, vals in _FIG7_PAPER.items() for m, v in zip(("total", *SPLIT), vals)),
+    (Check("pmake in 8 VMs is faster than on the 8-CPU guest OS", lambda t: _v(t, "pmake/8vm") < _v(t, "pmake/os"),
+           ("pmake/8vm", "pmake/os")),
+     Check("radix on SPLASHOS is faster than on the guest OS", lambda t: _v(t, "radix/splashos") < _v(t, "radix/os"),
+           ("radix/splashos", "radix/os"))),
+    notes=("The paper's user stall and sync segments are folded into user and kernel here.",),
+    full_host_time="about two hours (seven 8-CPU runs)",
+    baselines={**{f"pmake/{s}": "pmake/os" for s in ("os", "1vm", "2vm", "4vm", "8vm")},
+               "radix/os": "radix/os", "radix/splashos": "radix/os"},
+    segments=SPLIT)
+
+# ---------------------------------------------------------------- Figure 8, Table 3
+L2_KB = 256                 # §5.5: caches cut to 256 KB so the workloads miss as the paper's did
+
+
+def _fig8_runs(quick: bool) -> Sequence[Run]:
+    size = "quick" if quick else "mp"
+    runs = []
+    for wl, n, numa, uma in (("engineering", 8, "flash8", "uma8"),
+                             ("raytrace", 8 if quick else 16, "flash8" if quick else "flash16",
+                              "uma8" if quick else "uma16")):
+        threads = 6 if (wl == "engineering" and not quick) else n      # engineering: one simulation per CPU
+        runs += [Run(f"{wl}/numa", wl, "os", size, threads, numa, n, l2_kb=L2_KB, group=wl),
+                 Run(f"{wl}/disco", wl, "disco", size, threads, numa, n, vms=1, l2_kb=L2_KB,
+                     numa="migrate+replicate", group=wl),
+                 Run(f"{wl}/uma", wl, "os", size, threads, uma, n, l2_kb=L2_KB, group=wl)]
+    return runs
+
+
+_FIG8_PAPER = {"engineering/numa": (100, 16), "engineering/disco": (67, 78), "engineering/uma": (48, 100),
+               "raytrace/numa": (100, 6), "raytrace/disco": (62, 76), "raytrace/uma": (49, 100)}
+FIG8 = Experiment(
+    "fig8", "Figure 8: page migration and replication (time normalised to the NUMA machine with the OS alone = 100)",
+    _fig8_runs, ("time", "local_pct", "user", "kernel", "monitor", "idle", "stall", "migrations", "replications",
+                 "tlb_refills_per_minsn"),
+    tuple(Paper(label, m, v) for label, (tot, loc) in _FIG8_PAPER.items() for m, v in (("total", tot), ("local_pct", loc))),
+    (*(Check(f"{wl}: migration and replication raise the local-miss share",
+             (lambda w: lambda t: t[(f"{w}/disco", "local_pct")] > t[(f"{w}/numa", "local_pct")])(wl),
+             (f"{wl}/disco", f"{wl}/numa")) for wl in ("engineering", "raytrace")),
+     *(Check(f"{wl}: migration and replication cut the time", (lambda w: lambda t: _v(t, f"{w}/disco") < _v(t, f"{w}/numa"))(wl),
+             (f"{wl}/disco", f"{wl}/numa")) for wl in ("engineering", "raytrace")),
+     *(Check(f"{wl}: the UMA machine is fastest", (lambda w: lambda t: _v(t, f"{w}/uma") < _v(t, f"{w}/numa"))(wl),
+             (f"{wl}/uma", f"{wl}/numa")) for wl in ("engineering", "raytrace"))),
+    notes=("L2 caches of 256 KB as in §5.5; engineering on 8 CPUs, raytrace on 16 (quick: 8).",
+           "The Disco runs ask for the NUMA policy migrate+replicate (RunSpec.numa, from the NUMA branch)."),
+    full_host_time="about 90 minutes (six runs; raytrace's on 16 CPUs dominate)",
+    baselines={f"{wl}/{s}": f"{wl}/numa" for wl in ("engineering", "raytrace") for s in ("numa", "disco", "uma")},
+    segments=SPLIT)
+
+_TABLE3_PAPER = {"engineering/disco": (2461, 2208), "raytrace/disco": (909, 2671)}
+TABLE3 = Experiment(
+    "table3", "Table 3: actions on hot pages (per second of simulated time)",
+    lambda quick: [r for r in _fig8_runs(quick) if r.system == "disco"],
+    ("migrations_per_s", "replications_per_s", "migrations", "replications", "time"),
+    tuple(Paper(label, m, v) for label, (mig, rep) in _TABLE3_PAPER.items()
+          for m, v in (("migrations_per_s", mig), ("replications_per_s", rep))),
+    (Check("the policy acts on hot pages in both workloads",
+           lambda t: all(t[(f"{w}/disco", "migrations")] + t[(f"{w}/disco", "replications")] > 0
+                         for w in ("engineering", "raytrace")),
+           ("engineering/disco", "raytrace/disco")),),
+    notes=("The same runs as fig8's Disco bars (cached: running fig8 first makes this free).",),
+    full_host_time="free after fig8 (the same runs)")
+
+EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (FIG5, TABLE2, FIG6, FIG7, FIG8, TABLE3)}

@@ -1,0 +1,115 @@
+"""`flashvm experiment list | NAME | all [--quick] [--jobs N] [--dask ADDRESS]` (docs/experiments.md)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="the paper's figures and tables: runs, CSV, PNG and report.md under results/experiments/")
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _Progress:
+    """The progress display, one line per finished run: runs done, simulated MIPS, ETA."""
+
+    def __init__(self, name: str):
+        self.name, self.cached = name, 0
+
+    def __call__(self, done: int, total: int, insns: int, elapsed: float) -> None:
+        if elapsed == 0:
+            self.cached = done          # runs taken from the cache say nothing about the ETA
+        mips = insns / elapsed / 1e6 if elapsed > 0 else 0.0
+        eta = ""
+        if self.cached < done < total and elapsed > 0:
+            left = elapsed / (done - self.cached) * (total - done)
+            eta = f", ETA {int(left // 60)}m{int(left % 60):02d}s"
+        err.print(f"{self.name}: {done}/{total} runs done, {mips:.1f} simulated MIPS{eta}", markup=False)
+
+
+@app.command("list")
+def list_() -> None:
+    """The experiments, their runs and what each needs."""
+    from flashvm.experiments.catalog import EXPERIMENTS
+    for e in EXPERIMENTS.values():
+        typer.echo(f"{e.name:7s} {e.title}")
+        typer.echo(f"        {len(e.runs(True))} runs (quick), {len(e.runs(False))} full; full sizes: {e.full_host_time}")
+
+
+@app.callback(invoke_without_command=True)
+def main(ctx: typer.Context) -> None:
+    """flashvm experiment list | fig5 | table2 | fig6 | fig7 | fig8 | table3 | all"""
+
+
+def _one(name: str, quick: bool, jobs: int, dask: Optional[str], results: Path) -> list:
+    import logging
+    from flashvm.experiments import run_experiment
+    from flashvm.experiments.catalog import EXPERIMENTS
+    logging.getLogger("distributed").setLevel(logging.ERROR)   # a closing local cluster's warnings are noise
+    res, checks = run_experiment(EXPERIMENTS[name], quick=quick, root=results, jobs=jobs, address=dask,
+                                 progress=_Progress(name))
+    for label, why in res.problems.items():
+        err.print(f"{name}: {label}: {why}", markup=False)
+    held, measured = sum(1 for _, h in checks if h), sum(1 for _, h in checks if h is not None)
+    err.print(f"{name}: {held} of {measured} measured checks hold ({len(checks) - measured} not measured); "
+              f"report: {results / name / 'report.md'}", markup=False)
+    return checks
+
+
+def _command(name: str):
+    def command(quick: bool = typer.Option(False, "--quick", help="the minutes-long sizes (CI runs fig5 and fig8 so)"),
+                jobs: int = typer.Option(2, "--jobs", help="worker processes of the local dask cluster"),
+                dask: Optional[str] = typer.Option(None, "--dask", metavar="ADDRESS",
+                                                   help="an existing dask scheduler (tcp://host:port) instead"),
+                results: Path = typer.Option(Path("results") / "experiments", help="where the outputs go")) -> None:
+        from flashvm.experiments.catalog import EXPERIMENTS
+        from flashvm.experiments.report import write_index
+        if jobs < 1:
+            sys.stderr.write(f"error: --jobs {jobs}: give at least 1\n")
+            raise typer.Exit(2)
+        names = list(EXPERIMENTS) if name == "all" else [name]
+        done = {n: _one(n, quick, jobs, dask, results) for n in names}
+        if name == "all":
+            err.print(f"index: {write_index(results, done)}", markup=False)
+        failed = [s for checks in done.values() for s, h in checks if h is False]
+        raise typer.Exit(1 if failed else 0)
+    command.__doc__ = f"Run experiment {name} and write its outputs." if name != "all" else "Run every experiment; index.md."
+    return command
+
+
+for _name in ("fig5", "table2", "fig6", "fig7", "fig8", "table3", "all"):
+    app.command(_name)(_command(_name))
+
+
+def report(result: Path = typer.Argument(..., help="a result file (HDF5) of flashvm run/exec"),
+           services: bool = typer.Option(False, "--services", help="the guest kernel's services (/services)")) -> None:
+    """Show a result file: its run, its regions of interest, or (--services) the kernel services' breakdown."""
+    import h5py
+    from rich.table import Table
+    if not result.is_file():
+        sys.stderr.write(f"error: {result}: no such file\n")
+        raise typer.Exit(2)
+    with h5py.File(result, "r") as f:
+        if not services:
+            t = Table("attribute", "value", title=str(result), title_justify="left")
+            for k in ("workload", "mode", "sim_mode", "machine", "status", "ended", "host_seconds"):
+                if k in f.attrs:
+                    t.add_row(k, str(f.attrs[k]))
+            for name in f.get("roi", {}):
+                t.add_row(f"roi {name}", f"{int(f['roi'][name]['cpu/cycles'][...].max()):,} cycles")
+            Console().print(t)
+            return
+        if "services" not in f:
+            sys.stderr.write(f"error: {result}: no /services (a run of the guest OS records them; docs/experiments.md)\n")
+            raise typer.Exit(1)
+        from flashvm.machine.services import services_table
+        Console().print(services_table(f["services"], str(result)))
+
+
+def register(parent: typer.Typer) -> None:
+    """Add `experiment` (this sub-app) and `report` to the flashvm command line."""
+    parent.add_typer(app, name="experiment", help="the paper's figures and tables (docs/experiments.md)")
+    parent.command("report")(report)

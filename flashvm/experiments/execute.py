@@ -1,0 +1,147 @@
+"""Running an experiment's runs: cached by key, in parallel through dask.distributed.
+
+Each run's result file is cached under results/experiments/runs/ by the hash of
+the run and of the simulator's fingerprint (its version and the bytes of its
+sources and workloads), so an interrupted or repeated experiment reuses every
+run that finished.  Missing runs go to a dask cluster: a LocalCluster of `jobs`
+worker processes, or the scheduler at `address`; each worker runs one
+RunSpec and sends the HDF5 file's bytes back, which the client writes.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from flashvm import __version__
+from flashvm.experiments.model import Run
+
+PACKAGE = Path(__file__).resolve().parents[1]
+SOURCE_SUFFIXES = {".py", ".c", ".h", ".S", ".ld", ".toml"}
+
+
+def _reporting(p: Path) -> bool:
+    """Experiment code that does not change what a run does (tables, reports, plots, this cache)."""
+    return p.parent == PACKAGE / "experiments" and p.name != "runspec.py"
+
+
+def fingerprint() -> str:
+    """The simulator's version: flashvm's version and a hash of its sources and workloads (the
+    experiment code that only reports is left out, so improving a report reruns nothing)."""
+    h = hashlib.sha256(__version__.encode())
+    for root in (PACKAGE, PACKAGE.parent / "workloads"):
+        if not root.is_dir():
+            continue
+        for p in sorted(root.rglob("*")):
+            if p.suffix in SOURCE_SUFFIXES and p.is_file() and "__pycache__" not in p.parts and not _reporting(p):
+                h.update(str(p.relative_to(root)).encode())
+                h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class Outcome:
+    """What became of one run: its result file, or why there is none."""
+    run: Run
+    path: Path | None = None
+    problem: str | None = None        # a missing piece (Unavailable) or a failed run, in one line
+    instructions: int = 0
+    host_seconds: float = 0.0
+    cached: bool = False
+
+
+def run_one(run_fields: dict[str, Any]) -> dict[str, Any]:
+    """Worker side: run one experiment run; its HDF5 bytes and figures (or the problem)."""
+    from flashvm.experiments.runspec import Unavailable, to_runspec
+    from flashvm.results import write_report
+    from flashvm.session import run as session_run
+    run = Run(**run_fields)
+    try:
+        spec = to_runspec(run)
+    except Unavailable as e:
+        return {"problem": f"unavailable: {e}"}
+    report = session_run(spec)
+    problem = None
+    if report.how_ended != "halted" or report.status != 0 or report.verdict:
+        problem = (f"run failed: {report.how_ended}, status {report.status}"
+                   f"{': ' + report.verdict if report.verdict else ''}{': ' + report.end_message if report.end_message else ''}")
+    with tempfile.TemporaryDirectory() as d:
+        path = write_report(report, Path(d))
+        data = path.read_bytes()
+    return {"h5": data, "problem": problem, "instructions": int(report.instructions),
+            "host_seconds": float(report.host_seconds)}
+
+
+Worker = Callable[[dict[str, Any]], dict[str, Any]]
+Progress = Callable[[int, int, int, float], None]     # done, total, instructions so far, elapsed s
+
+
+def _store(out: Outcome, reply: dict[str, Any], target: Path) -> Outcome:
+    out.problem = reply.get("problem")
+    out.instructions = int(reply.get("instructions", 0))
+    out.host_seconds = float(reply.get("host_seconds", 0.0))
+    if "h5" in reply and out.problem is None:
+        tmp = target.with_suffix(".part")
+        tmp.write_bytes(reply["h5"])
+        os.replace(tmp, target)        # a run's file appears whole or not at all
+        out.path = target
+    return out
+
+
+def execute(runs: Sequence[Run], cache: Path, *, jobs: int = 2, address: str | None = None,
+            progress: Progress | None = None, worker: Worker = run_one, client: Any = None) -> list[Outcome]:
+    """Every run's outcome, in the order given: cached files reused, the others run on dask."""
+    cache.mkdir(parents=True, exist_ok=True)
+    fp = fingerprint()
+    outcomes = [Outcome(r) for r in runs]
+    todo = []
+    for out in outcomes:
+        target = cache / out.run.file_name(fp)
+        if target.is_file():
+            out.path, out.cached = target, True
+        else:
+            todo.append(out)
+    total, done, insns, start = len(outcomes), len(outcomes) - len(todo), 0, time.monotonic()
+    if progress:
+        progress(done, total, 0, 0.0)
+    if not todo:
+        return outcomes
+    from dask.distributed import as_completed
+    own = client is None
+    if own:
+        client = _client(jobs, address)
+    try:
+        futures = {client.submit(worker, asdict(o.run), pure=False, key=f"{o.run.label}-{o.run.key(fp)}"): o
+                   for o in todo}
+        for fut in as_completed(futures):
+            out = futures[fut]
+            try:
+                reply = fut.result()
+            except Exception as e:          # a crash in the worker is that run's problem, not the sweep's
+                reply = {"problem": f"run raised {type(e).__name__}: {e}"}
+            _store(out, reply, cache / out.run.file_name(fp))
+            done += 1
+            insns += out.instructions
+            if progress:
+                progress(done, total, insns, time.monotonic() - start)
+    finally:
+        if own:
+            cluster = getattr(client, "cluster", None)
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    return outcomes
+
+
+def _client(jobs: int, address: str | None) -> Any:
+    """A dask client of the scheduler at `address`, or of a new LocalCluster of `jobs` processes."""
+    from dask.distributed import Client, LocalCluster
+    if address:
+        return Client(address)
+    cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
+                           dashboard_address=None, scheduler_port=0)
+    return Client(cluster)

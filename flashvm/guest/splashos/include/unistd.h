@@ -1,0 +1,2 @@
+/* unistd.h for SPLASHOS programs: everything is in splashos.h */
+#include "splashos.h"

@@ -1,0 +1,205 @@
+"""flashvm experiment: runs as data, the Run -> RunSpec mapping, the cache and the
+dask sweep (with a fake worker that writes small result files), the measures, the
+report and CSV; one real end-to-end run of fig5's raytrace pair (slow)."""
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import h5py
+import numpy as np
+import pytest
+
+from flashvm.experiments import catalog, run_experiment
+from flashvm.experiments.execute import execute, fingerprint
+from flashvm.experiments.measures import MEASURES, take
+from flashvm.experiments.model import Experiment, Paper, Run
+from flashvm.experiments.report import band
+from flashvm.experiments.runspec import Unavailable, to_runspec
+
+
+def fake_h5(run: Run, busy: int) -> bytes:
+    """A result file as a run of `run` would write it: one region, cycles split 60/30/10 user/kernel/monitor."""
+    buf = io.BytesIO()
+    name = "roi" if run.system == "os" else "vm0.roi"
+    with h5py.File(buf, "w") as f:
+        f.attrs["machine_json"] = '{"clock_mhz": 400.0}'
+        g = f.create_group(f"roi/{name}/cpu")
+        g["cycles"] = np.array([busy], dtype=np.int64)
+        mon = busy // 10 if run.system != "os" else 0
+        g["cycles_by_mode"] = np.array([[mon, busy * 3 // 10, busy - mon - busy * 3 // 10]], dtype=np.int64)
+        g["idle_cycles"] = np.zeros(1, dtype=np.int64)
+        g["instructions"] = np.array([busy // 2], dtype=np.int64)
+        g["misses_local"] = np.array([30], dtype=np.int64)
+        g["misses_remote"] = np.array([60], dtype=np.int64)
+        g["misses_remote_dirty"] = np.array([10], dtype=np.int64)
+    return buf.getvalue()
+
+
+CALLS: list[str] = []
+
+
+def fake_worker(fields: dict) -> dict:
+    run = Run(**fields)
+    CALLS.append(run.label)
+    busy = 1_000_000 if run.system == "os" else 1_200_000
+    return {"h5": fake_h5(run, busy), "problem": None, "instructions": busy // 2, "host_seconds": 0.1}
+
+
+def small_experiment() -> Experiment:
+    runs = [Run("w/bare", "raytrace", "os"), Run("w/disco", "raytrace", "disco"), Run("m/bare", "pmake", "os")]
+    return Experiment("fake", "a fake experiment", lambda quick: runs, ("time", "user", "kernel", "monitor", "idle"),
+                      (Paper("w/disco", "total", 110), Paper("w/bare", "total", 100)),
+                      (catalog.Check("disco is slower", lambda t: t[("w/disco", "total")] > 100, ("w/disco",)),
+                       catalog.Check("pmake is measured", lambda t: t[("m/bare", "time")] > 0, ("m/bare",))),
+                      baselines={"w/bare": "w/bare", "w/disco": "w/bare"}, segments=("user", "kernel", "monitor", "idle"))
+
+
+@pytest.fixture(scope="module")
+def client():
+    from dask.distributed import Client, LocalCluster
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+    c = Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def test_run_key_is_stable_and_depends_on_run_and_simulator():
+    r = Run("a/b", "raytrace")
+    assert r.key("x") == Run("a/b", "raytrace").key("x")
+    assert r.key("x") != r.key("y")
+    assert r.key("x") != dataclasses.replace(r, cpus=2).key("x")
+    assert r.file_name("x").startswith("a_b-") and r.file_name("x").endswith(".h5")
+    assert fingerprint() == fingerprint()
+
+
+def test_every_experiment_has_runs_measures_and_paper_numbers():
+    assert set(catalog.EXPERIMENTS) == {"fig5", "table2", "fig6", "fig7", "fig8", "table3"}
+    for e in catalog.EXPERIMENTS.values():
+        for quick in (True, False):
+            runs = e.runs(quick)
+            assert runs and len({r.label for r in runs}) == len(runs)
+        assert all(m in MEASURES for m in e.measures), e.name
+        labels = {r.label for r in e.runs(True)}
+        assert all(p.label in labels for p in e.paper), e.name
+
+
+def test_runspec_measures_the_workload_from_its_region_of_interest():
+    spec = to_runspec(Run("raytrace/bare", "raytrace", "os"))
+    assert spec.kind == "os" and spec.argv[:3] == ("/sbin/roirun", "roi", "/bin/raytrace")
+    assert spec.fast_forward == "roi" and spec.sim_mode == "timing" and "/sbin/roirun" in spec.files
+    d = to_runspec(Run("e/disco", "engineering", "disco", threads=2, vms=1))
+    assert d.kind == "disco" and d.vms == 1 and "/sbin/multi" in d.argv and "/sbin/multi" in d.files
+    r8 = to_runspec(Run("r/numa", "raytrace", "os", threads=8, machine="flash8", cpus=8, l2_kb=256))
+    assert r8.machine.ncpu == 8 and r8.machine.l2.size == 256 * 1024
+    with pytest.raises(Unavailable, match="pmake"):
+        to_runspec(Run("pmake/bare", "pmake", "os"))
+    with pytest.raises(Unavailable, match="SPLASHOS"):
+        to_runspec(Run("radix/splashos", "radix", "splashos"))
+
+
+def test_sweep_caches_runs_and_reports_missing_ones(tmp_path, client):
+    CALLS.clear()
+    exp = small_experiment()
+    shown = []
+    res, checks = run_experiment(exp, quick=True, root=tmp_path, worker=fake_worker, client=client,
+                                 progress=lambda *a: shown.append(a))
+    assert sorted(CALLS) == ["m/bare", "w/bare", "w/disco"]
+    assert shown[-1][:2] == (3, 3)
+    assert res.get("w/disco", "total") == pytest.approx(120.0)
+    assert res.get("w/disco", "monitor") == pytest.approx(12.0)
+    assert res.get("w/bare", "monitor") == 0.0
+    assert dict(checks) == {"disco is slower": True, "pmake is measured": True}
+    out = tmp_path / "fake"
+    assert (out / "report.md").is_file() and (out / "fake.png").stat().st_size > 1000
+    assert len(list((out / "runs").glob("*.h5"))) == 3
+    import pandas as pd
+    df = pd.read_csv(out / "fake.csv")
+    row = df[(df.run == "w/disco") & (df.measure == "total")].iloc[0]
+    assert row.value == pytest.approx(120.0) and row.paper == 110
+    CALLS.clear()
+    run_experiment(exp, quick=True, root=tmp_path, worker=fake_worker, client=client)
+    assert CALLS == []                      # every run came from the cache
+
+
+def test_a_run_that_cannot_run_is_named_in_the_report(tmp_path, client):
+    def unavailable(fields: dict) -> dict:
+        return {"problem": "unavailable: workload 'pmake' is not in this tree"} if fields["workload"] == "pmake" \
+            else fake_worker(fields)
+    res, checks = run_experiment(small_experiment(), quick=True, root=tmp_path, worker=unavailable, client=client)
+    assert "m/bare" in res.problems
+    assert dict(checks)["pmake is measured"] is None
+    text = (tmp_path / "fake" / "report.md").read_text()
+    assert "`m/bare`: unavailable: workload 'pmake'" in text and "not measured (runs missing)" in text
+
+
+def test_execute_without_dask_when_everything_is_cached(tmp_path):
+    run = Run("w/bare", "raytrace", "os")
+    (tmp_path / run.file_name(fingerprint())).write_bytes(fake_h5(run, 1000))
+    [out] = execute([run], tmp_path, client=object())      # never touched: nothing to run
+    assert out.cached and out.path is not None
+    assert take(str(out.path), run, ("time", "local_pct", "migrations")) == {
+        "time": 1000.0, "local_pct": 30.0, "migrations": None}
+
+
+def test_band_and_direction():
+    assert band(106, 100) == ("higher", "within 10%")
+    assert band(70, 100) == ("lower", "within 50%")
+    assert band(100.5, 100) == ("same", "within 10%")
+    assert band(12, 0) == ("higher", "within 25 points")
+
+
+@pytest.mark.slow
+def test_fig5_raytrace_pair_end_to_end(tmp_path):
+    exp = dataclasses.replace(catalog.FIG5, runs=lambda quick: [r for r in catalog.FIG5.runs(True)
+                                                               if r.workload == "raytrace"])
+    res, checks = run_experiment(exp, quick=True, root=tmp_path, jobs=1)
+    assert not res.problems
+    assert 100 < res.get("raytrace/disco", "total") < 200
+    assert res.get("raytrace/disco", "monitor") > 0 and res.get("raytrace/bare", "monitor") == 0
+    assert dict(checks)["raytrace's overhead is under 25%"] is not None
+    assert (tmp_path / "fig5" / "fig5.png").is_file()
+
+
+@pytest.mark.slow
+def test_services_of_a_guest_os_run_and_the_report_command(tmp_path):
+    from typer.testing import CliRunner
+
+    from flashvm.cli import app
+    from flashvm.experiments.execute import run_one
+    run = Run("raytrace/bare", "raytrace", "os", sim_mode="functional", services=True)
+    reply = run_one(dataclasses.asdict(run))
+    assert reply["problem"] is None
+    path = tmp_path / "r.h5"
+    path.write_bytes(reply["h5"])
+    with h5py.File(path) as f:
+        names = list(f["services"].attrs["names"])
+        calls = dict(zip(names, f["services/counters"][:, 0]))
+    assert calls["execve"] == 1 and calls["demand_zero"] > 100 and calls["utlb_miss"] > 0
+    assert take(str(path), run, ("demand_zero_us",))["demand_zero_us"] > 0
+    out = CliRunner().invoke(app, ["report", str(path), "--services"], env={"COLUMNS": "200"})
+    assert out.exit_code == 0 and "demand_zero" in out.output and "execve" in out.output
+
+
+def test_table2_measures_read_the_services_group(tmp_path):
+    from flashvm.machine.services import COUNTERS, MONITOR_PARTS, NAMES
+    counters = np.zeros((len(NAMES), len(COUNTERS)), dtype=np.int64)
+    monitor = np.zeros((len(NAMES), len(MONITOR_PARTS)), dtype=np.int64)
+    dz = NAMES.index("demand_zero")
+    counters[dz, :3] = (10, 4000, 1000)             # 10 calls, 4000 cycles of which 1000 the guest kernel's
+    monitor[dz] = (600, 400, 1500, 500)
+    counters[NAMES.index("read"), :3] = (2, 4000, 4000)
+    path = tmp_path / "s.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["machine_json"] = '{"clock_mhz": 400.0}'
+        g = f.create_group("services")
+        g.attrs["names"] = NAMES
+        g.create_dataset("counters", data=counters).attrs["names"] = COUNTERS
+        g.create_dataset("monitor", data=monitor).attrs["names"] = MONITOR_PARTS
+    run = Run("pmake/disco", "pmake", "disco")
+    got = take(str(path), run, ("demand_zero_us", "demand_zero_share", "demand_zero_kernel", "demand_zero_mcall",
+                                "read_us", "execve_us"))
+    assert got == {"demand_zero_us": 1.0, "demand_zero_share": 0.5, "demand_zero_kernel": 0.25,
+                   "demand_zero_mcall": 0.375, "read_us": 5.0, "execve_us": None}
+    assert {p.measure for p in catalog.TABLE2.paper} <= set(catalog.TABLE2.measures)
