@@ -83,7 +83,16 @@ class PageSharing:
 
     # ------------------------------------------------------------ who maps what
     def sharers(self, mpage: int) -> list[tuple[int, int]]:
-        """The (VM index, guest page) pairs whose pmap names machine page `mpage`, in order."""
+        """The (VM index, guest page) pairs whose pmap names machine page `mpage`, in order, whoever
+        shares it (this module, the subnet's remapping)."""
+        mine = self._own_sharers(mpage)
+        nr = getattr(self, "netremap", None)
+        if nr is None or mpage not in nr.sharers:
+            return mine
+        vms = {i for i in range(len(self.vms))}
+        return sorted(set(mine) | {x for x in nr.sharers[mpage] if x[0] in vms})
+
+    def _own_sharers(self, mpage: int) -> list[tuple[int, int]]:
         s = self._mappers.get(mpage)
         if s:
             return sorted(s)
@@ -94,7 +103,7 @@ class PageSharing:
         return 0 if self.cfg.interleave else (mpage << 12) // self.cfg.mem_per_node
 
     def _add_mapper(self, mpage: int, vm: int, gpage: int) -> None:
-        have = self.sharers(mpage)
+        have = self._own_sharers(mpage)
         if not have:
             self.memmap[mpage] = (vm << 20) | gpage
             return
@@ -184,7 +193,7 @@ class PageSharing:
         """Before a write to guest page `gpage` of `vm`: a private copy when its machine page is
         shared, else the page leaves the caches and is unprotected.  True if a copy was made."""
         mp = int(self.m.pmap[vm.index, gpage])
-        if len(self.sharers(mp)) > 1:
+        if len(self._own_sharers(mp)) > 1:
             self.unshare(vm, gpage, copy)
             return True
         self._forget(mp)
@@ -221,6 +230,10 @@ class PageSharing:
         m = self.m
         v = vm.vcpus[self.current_vcpu_index]
         mp = int(m.pmap[vm.index, g])
+        owner = self.write_protection.owner(mp)
+        if owner is not None and owner != SHARE_OWNER:      # shared by another part: it gives the VM its own
+            self.write_protection.fault(vm, g, -1, "zero" if call == HAL_MC_ALLOC else "dma")
+            mp = int(m.pmap[vm.index, g])
         if call == HAL_MC_ALLOC:
             if self.write_protection.is_protected(mp):
                 if self._make_writable(vm, g, copy=False):
@@ -234,7 +247,7 @@ class PageSharing:
         elif call == HAL_MC_RELEASE:
             m.dstats[v, S.DS_FREE_PAGES] += 1
             self.footprint.use(vm.index, g, mp, False)
-            if len(self.sharers(mp)) > 1:                 # the share goes with the page
+            if len(self._own_sharers(mp)) > 1:            # the share goes with the page
                 self.unshare(vm, g, copy=False)
                 self.share_unmaps += 1
             else:                                         # and the caches drop what nobody uses
