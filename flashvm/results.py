@@ -37,6 +37,7 @@ import h5py
 import numpy as np
 
 from flashvm import __version__
+from flashvm.disco.footprint import write_memory_group
 from flashvm.kernels import state as S
 from flashvm.spec import RunReport
 
@@ -107,7 +108,8 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
               machine_config: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None,
               vms: Sequence[Mapping[str, Any]] | None = None, regions: Sequence[Any] = (),
               services: Mapping[str, Any] | None = None,
-              subnet: Mapping[str, int] | None = None, numa: Mapping[str, Any] | None = None) -> Path:
+              subnet: Mapping[str, int] | None = None, numa: Mapping[str, Any] | None = None,
+              memory: Mapping[str, Any] | None = None) -> Path:
     """Write one run's counters to `path` (atomically).  Returns the path.
     `machine_config`: the resolved MachineConfig as a dict (also adds the per-node
     and MAGIC page counters); `extra`: more root attributes; `vms`: Disco's VMs
@@ -115,7 +117,8 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
     finished regions of interest (flashvm.machine.roi.Region) for /roi; `services`: the
     guest kernel's services (flashvm.machine.services.Services.table()) for /services;
     `subnet`: the Disco subnet's remapping counters (flashvm.disco.netremap) for /disco/subnet; `numa`: Disco's
-    NUMA policy counters (attributes of /disco/numa)."""
+    NUMA policy counters (attributes of /disco/numa);
+    `memory`: Disco's footprint (flashvm.disco.footprint) for /disco/memory."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
@@ -136,6 +139,8 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
                 _write_memory_system(f, m, machine_config)
             if vms is not None:
                 _write_disco(f, m, vms, numa)
+                if memory is not None:
+                    write_memory_group(f["disco"], memory)
                 if subnet:
                     sg = f["disco"].create_group("subnet")
                     sg.attrs["description"] = ("the virtual subnet: frames delivered, page-aligned payload pages "
@@ -287,7 +292,7 @@ def run_config(report: RunReport) -> dict[str, Any]:
     if spec.kind == "os":
         config.update(cpus=spec.cpus, variant=spec.variant)
     elif spec.kind == "disco":
-        config.update(vms=spec.vms, cpus_per_vm=spec.cpus or 1, hal=spec.hal, nfs=spec.nfs)
+        config.update(vms=spec.vms, cpus_per_vm=spec.cpus or 1, hal=spec.hal, nfs=spec.nfs, share=spec.share)
     elif spec.kind == "splashos":
         config.update(vms=spec.vms, cpus_per_vm=spec.cpus or 1)
     if report.numa is not None:
@@ -305,6 +310,7 @@ def write_report(report: RunReport, results_dir: Path) -> Path:
     process = config["mode"] == "process"
     return write_run(default_path(results_dir, spec.name), report.machine, config=config,
                      machine_config=cfg.to_dict(), vms=_vm_records(report), regions=report.regions, numa=report.numa,
+                     memory=report.memory,
                      services=report.services,
                      subnet={k[7:]: v for k, v in (report.disco or {}).items() if k.startswith("subnet_")},
                      extra={"machine": cfg.name, "sim_mode": report.sim_mode},

@@ -40,6 +40,7 @@ class RunSpec:
     cpus: int | None = None                  # os: CPUs the OS boots on; disco: VCPUs per VM
     vms: int | None = None                   # disco: how many VMs
     hal: bool = False                        # disco: the kernel's HAL build
+    share: bool = False                      # disco (with hal): pages shared between VMs (flashvm/disco/share.py)
     nfs: bool = False                        # disco: VM 0 serves the files in /srv, the others run from /nfs
     vm_mem_mb: int | None = None             # disco: each VM's memory in MB (None: 32, less on a small machine)
     numa: str | None = None                  # disco/splashos: NUMA policy, off|migrate|replicate|both (None: both
@@ -127,6 +128,7 @@ class RunReport:
     vms: list[VmOutcome] | None = None       # disco: one per VM
     disco: dict[str, int] | None = None      # disco: the monitor's counters summed over all VCPUs
     numa: dict[str, Any] | None = None       # disco: the NUMA policy's counters (flashvm/disco/numa.py)
+    memory: dict[str, Any] | None = None     # disco: the footprint (flashvm.disco.footprint.Footprint.report)
     message: str | None = None               # the run's own diagnostic (process mode)
     verdict: str | None = None               # why the run failed, in one line (a panic, ...)
     how_ended: str = "halted"                # "halted", "limit", "deadlock" or "interrupted"

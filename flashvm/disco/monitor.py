@@ -28,6 +28,7 @@ from typing import BinaryIO
 from flashvm.disco.containment import Containment
 from flashvm.disco.memory import GuestMemory
 from flashvm.disco.numa import NumaConfig, NumaPolicy, default_numa_mode
+from flashvm.disco.share import PageSharing
 from flashvm.disco.netremap import SubnetRemap
 from flashvm.disco.vcpu import Vcpus
 from flashvm.disco.vdevices import VirtualDevices
@@ -41,7 +42,7 @@ from flashvm.machine.config import MachineConfig, machine_config
 from flashvm.machine.devices import ByteSink, MachineHalted
 from flashvm.machine.bootinfo import BootInfo, BootInfoTooLarge, OsWords
 from flashvm.machine.flash import FlashMachine, GuestError, RunResult
-from flashvm.machine.layout import BOOT_HALT_ON_EXIT, BOOT_VIRTUAL, BOOTINFO_PA
+from flashvm.machine.layout import BOOT_HALT_ON_EXIT, BOOT_SHARE, BOOT_VIRTUAL, BOOTINFO_PA
 from flashvm.machine.supervisor import Supervisor
 from flashvm.machine.trace import RunFn
 
@@ -49,18 +50,21 @@ from flashvm.machine.trace import RunFn
 COSTS = {S.P_MON_TRAP: 40, S.P_MON_EMUL: 25, S.P_MON_TLB: 30, S.P_MON_REFLECT: 40}
 
 
-class Disco(Supervisor, GuestMemory, Vcpus, VirtualDevices, Containment):
+class Disco(Supervisor, GuestMemory, PageSharing, Vcpus, VirtualDevices, Containment):
     """The virtual machine monitor: VMs with VCPUs on a FLASH machine."""
 
     def __init__(self, config: MachineConfig | str, vms: list[VmSpec], *, mode: str = "functional",
                  out: BinaryIO | None = None, costs: dict[int, int] | None = None,
                  consoles: Callable[[VirtualMachine], ByteSink] | None = None, watchdog_ms: float = 100.0,
-                 numa: str | NumaConfig | None = None):
+                 numa: str | NumaConfig | None = None, share: bool = False):
         """`out`: where the VMs' console lines go, tagged "[vmN] "; `consoles`: a function
         VirtualMachine -> byte sink to use instead (e.g. the guest OS's console demultiplexer).
         `watchdog_ms`: a VM whose every VCPU keeps interrupts off in its kernel for this long
         (simulated time) is stopped (0: no watchdog).  `numa`: the NUMA policy's mode (off, migrate,
-        replicate, both) or its whole configuration; None: both on a NUMA machine, off on UMA."""
+        replicate, both) or its whole configuration; None: both on a NUMA machine, off on UMA.
+        `share`: pages are shared between VMs
+        (the global disk cache, the kernel's text; flashvm/disco/share.py); the VMs must run
+        the guest kernel's HAL build, which tells the monitor which pages it uses."""
         self.consoles = consoles
         cfg = machine_config(config)
         nvcpu = sum(v.ncpu for v in vms)
@@ -81,6 +85,8 @@ class Disco(Supervisor, GuestMemory, Vcpus, VirtualDevices, Containment):
         self._init_vcpus()
         self._init_devices()
         self._init_memory()
+        self._init_share(share, len(vms), max_pages)
+        self._reports_pages = [share and spec.hal for spec in vms]     # the guest says which pages it uses
         # the subnet's copy-on-write page remapping (flashvm/disco/netremap.py)
         self.netremap = SubnetRemap(self)
         self.sos_files: dict[int, dict[str, bytes]] = {}   # SPLASHOS VMs' disk files after a run (splashos.py)
@@ -185,6 +191,8 @@ class Disco(Supervisor, GuestMemory, Vcpus, VirtualDevices, Containment):
                 raise GuestError(f"{image.path}: segment {gpa:#x}+{seg.memsz:#x} does not fit in "
                                  f"VM {vm.name}'s {vm.mem >> 20} MB")
             self.guest_write(vm, gpa, bytes(seg.data) + bytes(seg.memsz - seg.filesz))
+        if self.share:
+            self._share_kernel_text(vm, image)
         sym = image.symbols.get("_start_virtual")
         entry = sym.addr if sym is not None else image.entry
         if not KSSEG <= entry < 0xE0000000:
@@ -195,7 +203,8 @@ class Disco(Supervisor, GuestMemory, Vcpus, VirtualDevices, Containment):
         nnics = sum(1 for d in vm.devices if d.name == "net")
         info = BootInfo(ncpu=vm.ncpu, ram_bytes=vm.mem, nnodes=1, node_bytes=vm.mem,
                         clock_hz=int(self.cfg.clock_mhz * 1e6), ndisks=ndisks, nnets=nnics,
-                        flags=BOOT_HALT_ON_EXIT | BOOT_VIRTUAL, vmnum=vm.index, argv=list(argv), envp=list(envp),
+                        flags=BOOT_HALT_ON_EXIT | BOOT_VIRTUAL | (BOOT_SHARE if self.share else 0),
+                        vmnum=vm.index, argv=list(argv), envp=list(envp),
                         os=os_words)
         try:
             block = info.pack()
@@ -213,6 +222,7 @@ class Disco(Supervisor, GuestMemory, Vcpus, VirtualDevices, Containment):
         for the run kernel (the trace's)."""
         if self.watchdog_ms > 0:
             self._arm_watchdog()
+        self._footprint_start()
         r = self.fm.run(max_insns=max_insns, progress=progress, run_fn=run_fn)
         for vm in self.vms:
             vm.console.flush_line()

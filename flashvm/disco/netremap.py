@@ -178,6 +178,7 @@ class SubnetRemap:
         dma_coherence_nb(m, new << 12, PAGE)
         d.shootdown(vm, gpage)
         m.pmap[vm.index, gpage] = new
+        d.footprint.remap(vm.index, gpage, old, new)          # the footprint follows (flashvm/disco/footprint.py)
         d.memmap[new] = (vm.index << 20) | gpage
         self._unshare(old, (vm.index, gpage))
         self.cow_copies += 1
@@ -235,6 +236,7 @@ class SubnetRemap:
                 elif d.write_protection.owner(old) is None:    # (another owner's page stays theirs)
                     self._free(old)
                 m.pmap[vm.index, gp] = mp
+                d.footprint.remap(vm.index, gp, old, mp)
                 self._share(mp, (vm.index, gp))
             self.remapped_pages += 1
             done = off + PAGE

@@ -30,7 +30,7 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
                progress: Callable[[int], None] | None = None, stdin: bytes = b"",
                run_fn: RunFn = run_kernel,
                root_image: str | Path | None = None, remap: bool | None = None,
-               numa: str | None = None) -> tuple[list[VmOutcome], Disco, RunResult]:
+               numa: str | None = None, share: bool = False) -> tuple[list[VmOutcome], Disco, RunResult]:
     """Boot `vms` copies of the guest OS under Disco, each running argv (or
     argv_per_vm[i]) as init over a root disk holding `files`.  `hal`: the
     kernel's HAL build (privileged registers through a special page, monitor
@@ -41,6 +41,9 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
     `root_image`: a flashfs image (flashvm.guestos.rootimage.sysroot_image)
     every VM boots from, each behind its own copy-on-write overlay; `files`
     then go in each VM's initrd, which its kernel writes onto its root.
+    `share` (with `hal`): the monitor shares machine pages between the VMs: blocks of the
+    root image several VMs read (Disco's global disk cache), the kernel's text
+    (flashvm/disco/share.py, diskcache.py); `disco.footprint` has the figures.
     `remap`: page remapping on the subnet on or off (None: on where the monitor
     write-protects pages; the file service turns it on, its pages are never written).
     `numa`: the NUMA policy's mode (flashvm/disco/numa.py; None: both on a NUMA machine, off on UMA).
@@ -52,7 +55,7 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
         return demuxes[vm.index]
 
     disco = Disco(machine, [VmSpec(ncpu=cpus_per_vm, mem=mem_mb << 20, hal=hal) for _ in range(vms)], mode=mode,
-                  consoles=console, costs=costs, numa=numa)
+                  consoles=console, costs=costs, numa=numa, share=share)
     kernel = load_elf(build_kernel("hal" if hal else "mapped"))
     with tempfile.TemporaryDirectory(prefix="flashvm-disco-") as tmp:
         base = root_image if root_image is not None else root_disk_image(Path(tmp) / "root.img", files)
@@ -62,7 +65,8 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
         if remap is not None:
             disco.netremap.enabled = remap
         for vm in disco.vms:
-            disks.append(disco.add_device(vm, Disk(disk_base(0), vm.host, base, overlay=True)))
+            disks.append(disco.add_device(vm, disco.disk_cache.disk(vm, base) if share
+                                          else Disk(disk_base(0), vm.host, base, overlay=True)))
             if subnet is not None:
                 disco.add_device(vm, RemapNic(net_base(0), vm.host, subnet, disco.netremap))
             args = list(argv_per_vm[vm.index]) if argv_per_vm else list(argv)

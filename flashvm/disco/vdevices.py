@@ -167,6 +167,7 @@ class VirtualDevices:
     start_vcpu: Callable[[VirtualMachine, int, int], None]
     guest_read: Callable[[VirtualMachine, int, int], bytes]
     guest_write: Callable[[VirtualMachine, int, bytes], None]
+    _page_call: Callable[[VirtualMachine, int, int, int], bool]
     write_protection: WriteProtection
 
     def _init_devices(self) -> None:
@@ -248,7 +249,7 @@ class VirtualDevices:
     def _monitor_call(self, vm: VirtualMachine, c: int, call: int, value: int) -> None:
         """A HAL monitor call served in Python: a disk request in one call (the block
         {disk, sector, count, addr, cmd} at guest-physical `value`)."""
-        if call != HAL_MC_DISK:
+        if self._page_call(vm, c, call, value) or call != HAL_MC_DISK:
             return
         try:
             blk = self.guest_read(vm, value & 0xFFFFFFFC, 20)

@@ -229,7 +229,7 @@ class Disk(Device):
         nbytes = req.count * SECTOR_BYTES
         try:
             if req.cmd == CMD_READ:
-                self.host.dma_write(req.addr, self._read_sectors(req.sector, req.count))
+                self._dma_in(req.addr, req.sector, req.count)
                 self.reads += 1
                 self.sectors_read += req.count
             elif req.cmd == CMD_WRITE:
@@ -245,7 +245,15 @@ class Disk(Device):
         self._done = True
         self.irq.drive(True)
 
+    def _dma_in(self, addr: int, sector: int, count: int) -> None:
+        """A READ's data into memory (a subclass may map pages instead: Disco's disk cache)."""
+        self.host.dma_write(addr, self._read_sectors(sector, count))
+
     # ------------------------------------------------------------ backing store
+    def overlaid(self, sector: int, count: int) -> bool:
+        """Whether any of these sectors was written (lives in the overlay, not in the base file)."""
+        return bool(self._cow) and any(sector + i in self._cow for i in range(count))
+
     def _read_sectors(self, sector: int, count: int) -> bytes:
         n = count * SECTOR_BYTES
         self._file.seek(sector * SECTOR_BYTES)

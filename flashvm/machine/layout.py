@@ -116,6 +116,9 @@ HAL_MCALL = _c("HAL_MCALL", 0xDFFFE000, "the monitor-call page: a store to it tr
 HAL_MC_ZERO = _c("HAL_MC_ZERO", 0x0, "monitor call: zero the guest-physical page stored")
 HAL_MC_FREE = _c("HAL_MC_FREE", 0x4, "monitor call: the guest-physical page stored is free")
 HAL_MC_DISK = _c("HAL_MC_DISK", 0x8, "monitor call: start the disk request {disk, sector, count, addr, cmd} stored")
+HAL_MC_ALLOC = _c("HAL_MC_ALLOC", 0xC, "monitor call (BOOT_SHARE): the page stored is allocated: zero it, count it in use")
+HAL_MC_RELEASE = _c("HAL_MC_RELEASE", 0x10, "monitor call (BOOT_SHARE): the page stored is free: drop its machine page or share")
+HAL_MC_RESERVE = _c("HAL_MC_RESERVE", 0x14, "monitor call (BOOT_SHARE): the page stored is in use for good (kernel, tables)")
 
 # ------------------------------------------------------------------ boot info
 _section = "boot info block (at BOOTINFO_PA)"
@@ -125,6 +128,7 @@ BOOTINFO_OS_AREA = _c("BOOTINFO_OS_AREA", 0x40, "offset of the words reserved fo
 BOOTINFO_STRINGS = _c("BOOTINFO_STRINGS", 0x100, "offset of the argv strings, then the envp strings (NUL-terminated)")
 BOOT_HALT_ON_EXIT = _c("BOOT_HALT_ON_EXIT", 1, "flags bit: halt the machine when init exits (always set)")
 BOOT_VIRTUAL = _c("BOOT_VIRTUAL", 2, "flags bit: running in a Disco VM, whose monitor has wired the ksseg window")
+BOOT_SHARE = _c("BOOT_SHARE", 4, "flags bit: the monitor shares pages between VMs: tell it of each page used or freed")
 CONSOLE_FRAMED = _c("CONSOLE_FRAMED", 1, "console_mode value: stream-framed console (guest OS)")
 
 BOOTINFO_FIELDS: list[Field] = [

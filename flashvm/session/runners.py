@@ -174,7 +174,8 @@ def run_disco(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
                                    mode=spec.sim_mode, hal=spec.hal, max_insns=spec.max_insns, mem_mb=per,
                                    env=_env(spec), progress=progress, stdin=_bytes(spec.stdin), run_fn=run_fn,
                                    root_image=spec.root_image, argv_per_vm=argvs, nets=spec.nfs,
-                                   remap=True if spec.nfs else None, numa=spec.numa)
+                                   remap=True if spec.nfs else None, numa=spec.numa,
+                                   share=spec.share and spec.hal)
     except RunStopped as e:
         return _vms_report(spec, argv, stdout, stderr, progress, e, [_vm_outcome(vm, e.ended) for vm in
                                                                      _monitor(e).vms])
@@ -225,13 +226,14 @@ def _vms_report(spec: RunSpec, argv: list[str], stdout: BinaryIO | None, stderr:
             totals[k] = totals.get(k, 0) + v
     if disco.netremap.frames:            # the subnet's remapping (docs/disco.md): /disco/subnet
         totals.update({f"subnet_{k}": v for k, v in disco.netremap.stats().items()})
+    memory = disco.footprint.report()
     if stop is not None:
         return _stopped(spec, stop, argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals,
-                        numa=disco.numa.summary())
+                        numa=disco.numa.summary(), memory=memory)
     return RunReport(spec, disco.status, r.reason, r.instructions, r.host_seconds, disco.m, spec.machine,
                      spec.sim_mode, argv=argv, stdout=res[0].stdout if res else b"", vms=res, disco=totals,
                      regions=disco.fm.roi.finished(), services=disco.fm.services.table(),
-                     numa=disco.numa.summary())
+                     numa=disco.numa.summary(), memory=memory)
 
 
 def _vm_outcome(vm: VirtualMachine, ended: str, console: bytes | bytearray | None = None) -> VmOutcome:

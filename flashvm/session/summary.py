@@ -6,6 +6,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from flashvm.disco.footprint import footprint_line
 from flashvm.kernels import state as S
 from flashvm.session.status import status_text
 from flashvm.spec import RunReport, VmOutcome
@@ -39,6 +40,8 @@ def summary(report: RunReport, console: Console, title: str | None = None) -> No
         _disco_rows(t, report.disco, report.vms or [])
     if report.numa is not None and report.numa["mode"] != "off":
         _numa_row(t, report.numa, int(m.stats[:, S.S_CYC_BASE:S.S_CYC_BASE + 3].sum()))
+    if report.memory is not None:
+        t.add_row("memory footprint (Fig. 6)", footprint_line(report.memory))
     exc = m.stats[:, S.S_EXC_BASE:S.S_EXC_BASE + 32].sum(axis=0)
     taken = ", ".join(f"{S.EXC_NAMES.get(i, i)} {int(n):,}" for i, n in enumerate(exc) if n)
     t.add_row("exceptions", taken or "none")

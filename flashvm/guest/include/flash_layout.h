@@ -68,6 +68,9 @@
 #define FLASH_HAL_MC_ZERO       0x0         /* monitor call: zero the guest-physical page stored */
 #define FLASH_HAL_MC_FREE       0x4         /* monitor call: the guest-physical page stored is free */
 #define FLASH_HAL_MC_DISK       0x8         /* monitor call: start the disk request {disk, sector, count, addr, cmd} stored */
+#define FLASH_HAL_MC_ALLOC      0xC         /* monitor call (BOOT_SHARE): the page stored is allocated: zero it, count it in use */
+#define FLASH_HAL_MC_RELEASE    0x10        /* monitor call (BOOT_SHARE): the page stored is free: drop its machine page or share */
+#define FLASH_HAL_MC_RESERVE    0x14        /* monitor call (BOOT_SHARE): the page stored is in use for good (kernel, tables) */
 
 /* boot info block (at BOOTINFO_PA) */
 #define FLASH_BOOTINFO_MAGIC    0x49425646  /* the first word: "FVBI" */
@@ -76,6 +79,7 @@
 #define FLASH_BOOTINFO_STRINGS  0x100       /* offset of the argv strings, then the envp strings (NUL-terminated) */
 #define FLASH_BOOT_HALT_ON_EXIT 0x1         /* flags bit: halt the machine when init exits (always set) */
 #define FLASH_BOOT_VIRTUAL      0x2         /* flags bit: running in a Disco VM, whose monitor has wired the ksseg window */
+#define FLASH_BOOT_SHARE        0x4         /* flags bit: the monitor shares pages between VMs: tell it of each page used or freed */
 #define FLASH_CONSOLE_FRAMED    0x1         /* console_mode value: stream-framed console (guest OS) */
 
 /* boot info: byte offsets of the words */

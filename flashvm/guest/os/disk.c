@@ -93,8 +93,9 @@ static void disk_issue(unsigned k, u32 cmd, u32 sector, u32 count, u32 pa)
 #endif
 }
 
-/* one command of up to 16 pages (128 sectors) through the bounce buffer */
-static int disk_cmd(unsigned k, u32 cmd, u32 sector, u32 count)
+/* one command of up to 16 pages (128 sectors) at guest-physical `pa`
+ * (the bounce buffer, or a caller's page-aligned page) */
+static int disk_cmd_at(unsigned k, u32 cmd, u32 sector, u32 count, u32 pa)
 {
     struct disk *d = &disks[k];
     int poll = disk_polling || !current() || spin_held(&sched_lock);
@@ -103,7 +104,7 @@ static int disk_cmd(unsigned k, u32 cmd, u32 sector, u32 count)
         /* the completion interrupt (on CPU 0, perhaps another CPU than this)
          * must not acknowledge what this CPU waits for, or it waits forever */
         __atomic_store_n(&d->polled, 1, __ATOMIC_SEQ_CST);
-        disk_issue(k, cmd, sector, count, KV2PA(d->bounce));
+        disk_issue(k, cmd, sector, count, pa);
         u32 st;
         while (!((st = rd32(DISK_BASE(k) + DISK_STATUS)) & (ST_DONE | ST_ERROR)))
             ;
@@ -112,12 +113,17 @@ static int disk_cmd(unsigned k, u32 cmd, u32 sector, u32 count)
         __atomic_store_n(&d->polled, 0, __ATOMIC_SEQ_CST);
     } else {
         spin_lock(&d->lock);
-        disk_issue(k, cmd, sector, count, KV2PA(d->bounce));
+        disk_issue(k, cmd, sector, count, pa);
         while (!d->done)
             sleep_on(d, &d->lock);
         spin_unlock(&d->lock);
     }
     return (d->status & ST_ERROR) ? -EIO : 0;
+}
+
+static int disk_cmd(unsigned k, u32 cmd, u32 sector, u32 count)
+{
+    return disk_cmd_at(k, cmd, sector, count, KV2PA(disks[k].bounce));
 }
 
 static void disk_acquire(struct disk *d)
@@ -167,6 +173,25 @@ int disk_rw(unsigned k, u64 off, void *buf, u32 n, int write)
     }
     disk_release(d);
     return r ? r : (int)done;
+}
+
+/* read the page-sized, page-aligned block at byte offset `off` straight into
+ * the page-aligned page `page` (no bounce buffer): a whole-page DMA the
+ * monitor may serve by mapping a machine page it already holds (Disco's
+ * global disk cache, paper section 4.2.5); under such a monitor only
+ * (boot-info flag BOOT_SHARE), -EINVAL otherwise */
+int disk_read_page(unsigned k, u64 off, void *page)
+{
+    if (k >= ndisks || !disks[k].present) return -ENXIO;
+    if (!(bootinfo->flags & BOOT_SHARE))
+        return -EINVAL;          /* only a sharing monitor gains by it: the bounce buffer otherwise */
+    struct disk *d = &disks[k];
+    if ((off & (PAGE_SIZE - 1)) || ((u32)page & (PAGE_SIZE - 1)) || off + PAGE_SIZE > (u64)d->capacity * 512)
+        return -EINVAL;
+    disk_acquire(d);
+    int r = disk_cmd_at(k, 1, off / 512, PAGE_SIZE / 512, KV2PA(page));
+    disk_release(d);
+    return r;
 }
 
 void disk_flush_all(void)

@@ -64,6 +64,18 @@ int flash_read(struct inode *ip, void *buf, u32 off, u32 n)
     return ferr(fs_read(ffs, ip->ino, off, buf, n));
 }
 
+/* read the whole page at `off` (page-aligned, inside the file) of `ip` into
+ * the page-aligned `page` straight from the disk (a page-cache fill the
+ * monitor may serve by sharing a machine page); -1 when it cannot (a hole,
+ * a newer copy in the buffer cache): the caller copies instead */
+int flash_read_page(struct inode *ip, u32 off, void *page)
+{
+    u32 bno;
+    if (!ffs || fs_file_block(ffs, ip->ino, off, &bno) || !bno || off + PAGE_SIZE > ip->size)
+        return -1;
+    return disk_read_page(0, (u64)bno * 4096, page) ? -1 : 0;
+}
+
 int flash_write(struct inode *ip, const void *buf, u32 off, u32 n)
 {
     int r = ferr(fs_write(ffs, ip->ino, off, buf, n));
@@ -170,6 +182,9 @@ int flash_readdir(struct inode *dp, u64 *cookie, char *name, u32 *ino, int *type
 static int fdev_read(void *ctx, uint32_t b, void *buf)
 {
     (void)ctx;
+    /* buffer-cache blocks are page-aligned pages: DMA them whole */
+    if (!((u32)buf & (PAGE_SIZE - 1)) && disk_read_page(0, (u64)b * 4096, buf) == 0)
+        return 0;
     return disk_rw(0, (u64)b * 4096, buf, 4096, 0) == 4096 ? 0 : -1;
 }
 static int fdev_write(void *ctx, uint32_t b, const void *buf)

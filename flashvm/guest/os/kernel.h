@@ -39,6 +39,7 @@ extern volatile int probing, probe_failed;   /* main.c: a bus error while probin
  * console_mode, verbose) comes from flash_layout.h, through mips.h */
 #define BOOTINFO_MAGIC FLASH_BOOTINFO_MAGIC
 #define BOOT_VIRTUAL   FLASH_BOOT_VIRTUAL   /* flags: running in a Disco VM (the monitor wires the kernel window) */
+#define BOOT_SHARE     FLASH_BOOT_SHARE     /* flags: the monitor shares pages between VMs (mm.c tells it of each page) */
 extern struct bootinfo *bootinfo;
 extern unsigned ncpu;
 

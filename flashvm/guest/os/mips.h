@@ -86,6 +86,12 @@
 #define HAL_MC_FREE     FLASH_HAL_MC_FREE       /* the guest-physical page stored is free */
 #define HAL_MC_DISK     FLASH_HAL_MC_DISK       /* start the disk request whose block {disk, sector,
                                                    count, addr, cmd} is at the guest-physical address stored */
+/* when the monitor shares pages between VMs (boot-info flag BOOT_SHARE) it
+ * must know every page in use: these replace ZERO and FREE, and reserved
+ * pages are reported too (flashvm/disco/share.py) */
+#define HAL_MC_ALLOC    FLASH_HAL_MC_ALLOC      /* the page stored is allocated: zero it */
+#define HAL_MC_RELEASE  FLASH_HAL_MC_RELEASE    /* the page stored is free */
+#define HAL_MC_RESERVE  FLASH_HAL_MC_RESERVE    /* the page stored is in use for good */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>

@@ -16,6 +16,15 @@ static u16 *pgref;
 static u32 nfree;
 static u32 node_lo[MAXCPU], node_hi[MAXCPU], node_hint[MAXCPU];
 static struct spinlock pg_lock = SPINLOCK_INIT("pages");
+#ifdef KERNEL_HAL
+/* the monitor shares machine pages between VMs: it is told of every page
+ * that comes into use or goes out of it (monitor calls, one per page) */
+static int hal_share;
+static void hal_tell(u32 call, u32 page)
+{
+    *(volatile u32 *)(HAL_MCALL + call) = page << PAGE_SHIFT;
+}
+#endif
 
 u32 node_of_pa(u32 pa)
 {
@@ -45,6 +54,9 @@ void mm_init(u32 kernel_end_pa)
     if (nnodes > MAXCPU) nnodes = MAXCPU;
     node_bytes = bootinfo->node_bytes;
     npages = ram_bytes >> PAGE_SHIFT;
+#ifdef KERNEL_HAL
+    hal_share = (bootinfo->flags & BOOT_SHARE) != 0;
+#endif
     /* the reference counts live right after the kernel image */
     u32 pa = PGROUND(kernel_end_pa);
     pgref = PA2KV(pa);
@@ -75,6 +87,10 @@ void mm_reserve(u32 pa, u32 len)
     for (u32 p = pa >> PAGE_SHIFT; p < PGROUND(pa + len) >> PAGE_SHIFT && p < npages; p++) {
         if (pgref[p] == 0)
             nfree--;
+#ifdef KERNEL_HAL
+        if (hal_share && pgref[p] != RESERVED)
+            hal_tell(HAL_MC_RESERVE, p);
+#endif
         pgref[p] = RESERVED;
     }
 }
@@ -125,7 +141,7 @@ void *page_alloc_n(int n)
 #ifdef KERNEL_HAL
     /* the monitor zeroes pages anyway (isolation): ask it instead of doing it */
     for (int i = 0; i < n; i++)
-        *(volatile u32 *)(HAL_MCALL + HAL_MC_ZERO) = ((u32)p + i) << PAGE_SHIFT;
+        hal_tell(hal_share ? HAL_MC_ALLOC : HAL_MC_ZERO, (u32)p + i);
 #else
     memset(va, 0, n * PAGE_SIZE);
 #endif
@@ -146,7 +162,7 @@ void page_free_n(void *va, int n)
     spin_unlock(&pg_lock);
 #ifdef KERNEL_HAL
     for (int i = 0; i < n; i++)          /* a hint: the monitor may take the page back */
-        *(volatile u32 *)(HAL_MCALL + HAL_MC_FREE) = (p + i) << PAGE_SHIFT;
+        hal_tell(hal_share ? HAL_MC_RELEASE : HAL_MC_FREE, p + i);
 #endif
 }
 
@@ -172,9 +188,16 @@ void page_unref(u32 pa)
     spin_lock(&pg_lock);
     u32 p = pa >> PAGE_SHIFT;
     assert(pgref[p] != 0);
-    if (pgref[p] != RESERVED && --pgref[p] == 0)
+    int freed = pgref[p] != RESERVED && --pgref[p] == 0;
+    if (freed)
         nfree++;
     spin_unlock(&pg_lock);
+#ifdef KERNEL_HAL
+    if (freed && hal_share)              /* the last reference: the page is free */
+        hal_tell(HAL_MC_RELEASE, p);
+#else
+    (void)freed;
+#endif
 }
 
 /* ------------------------------------------------------------ kmalloc */

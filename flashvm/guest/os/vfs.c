@@ -160,6 +160,18 @@ int inode_read(struct inode *ip, void *buf, u32 off, u32 n)
     return r;
 }
 
+/* a whole page of a file on the disk, straight into a page-aligned page
+ * (flash_read_page); -1: read it with inode_read instead */
+int inode_read_page(struct inode *ip, u32 off, void *page)
+{
+    if (!ip->flash) return -1;
+    int held = mutex_held(&fs_mutex);
+    if (!held) FS_LOCK();
+    int r = flash_read_page(ip, off, page);
+    if (!held) FS_UNLOCK();
+    return r;
+}
+
 int inode_write(struct inode *ip, const void *buf, u32 off, u32 n)
 {
     int held = mutex_held(&fs_mutex);

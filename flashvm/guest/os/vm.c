@@ -510,7 +510,8 @@ int vm_fault(struct mm *mm, u32 va, int write)
         }
         prepared = page_alloc();
         if (!prepared) { iput(ip); return -ENOMEM; }
-        inode_read(ip, prepared, off, n);
+        if (n != PAGE_SIZE || (off & (PAGE_SIZE - 1)) || inode_read_page(ip, off, prepared))
+            inode_read(ip, prepared, off, n);
         iput(ip);
     }
     if (prepared) page_free(prepared);

@@ -679,6 +679,27 @@ static int32_t do_read(struct fs *fs, struct dinode *di, uint64_t off, void *buf
     return (int32_t)done;
 }
 
+/* The device block holding file offset `off` (block-aligned) of `ino`, in
+ * *bno, when the disk has its current contents: 0 in *bno for a hole, a
+ * block past the end, or one whose cached copy is newer (dirty). */
+int fs_file_block(struct fs *fs, uint32_t ino, uint64_t off, uint32_t *bno)
+{
+    struct dinode di;
+    int32_t i;
+    int err = iget(fs, ino, &di);
+    *bno = 0;
+    if (err)
+        return err;
+    if (FS_S_ISDIR(di.mode) || (off & BMASK) || off >= di.size)
+        return 0;
+    if ((err = bmap(fs, &di, (uint32_t)(off >> BSHIFT), false, bno)))
+        return err;
+    i = *bno ? hash_find(fs, *bno) : -1;
+    if (i >= 0 && fs->bufs[i].valid && fs->bufs[i].dirty)
+        *bno = 0;
+    return 0;
+}
+
 int32_t fs_read(struct fs *fs, uint32_t ino, uint64_t off, void *buf, uint32_t len)
 {
     struct dinode di;

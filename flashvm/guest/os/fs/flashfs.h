@@ -215,6 +215,10 @@ int fs_chown(struct fs *fs, uint32_t ino, uint32_t uid, uint32_t gid);
  * past end of file).  Holes read as zeros.  Works on any inode type;
  * FS_EISDIR for directories. */
 int32_t fs_read(struct fs *fs, uint32_t ino, uint64_t off, void *buf, uint32_t len);
+/* The device block with file offset `off` (block-aligned) in *bno, 0 when
+ * there is none or the cache holds a newer (dirty) copy: for reading it
+ * straight from the device into a page. */
+int fs_file_block(struct fs *fs, uint32_t ino, uint64_t off, uint32_t *bno);
 
 /* Write `len` bytes at `off`, allocating blocks and extending the file as
  * needed (a gap past the old end becomes a hole).  Returns the number of
