@@ -1,21 +1,18 @@
 """The `flashvm` command line.
 
-    flashvm run workloads/raytrace        build, run and check a workload (--size uni|mp)
+    flashvm run workloads/raytrace        build, run and check a workload (--size uni|mp; --vms N: in N Disco VMs)
     flashvm exec PROGRAM [ARGS...]        run a static mipsel Linux program (process mode)
     flashvm exec --bare KERNEL.elf        boot a freestanding program on the FLASH machine
     flashvm exec --os [--cpus N] PROGRAM [ARGS...]   boot the guest OS and run PROGRAM on it
     flashvm exec --os --vms N [--cpus C] [--hal] [--vm-mem MB] PROGRAM   the same in N Disco VMs
     flashvm exec --splashos [--vms N] [--cpus C] PROGRAM   a program linked with SPLASHOS, in Disco VMs
-    flashvm machines                      list the machine configs and their fields
-    flashvm fs mkfs|ls|cat|get|fsck       build and read disk images (docs/fs.md)
-    flashvm sysroot DIR PKG...            a root of Debian mipsel packages (docs/sysroot.md)
-    flashvm disasm PROGRAM [--symbol main]
+    flashvm machines | fs mkfs|ls|cat|get|fsck   the machine configs; disk images (docs/fs.md)
+    flashvm sysroot DIR PKG... | disasm PROGRAM [--symbol main]   Debian roots (docs/sysroot.md); disassembly
 
-`--machine NAME|FILE` (flash1, flash8, uma8 or a TOML config) and `--mode functional|timing`
-choose the machine and the level of detail.  The guest's stdin/stdout/stderr pass through;
-flashvm's own words (progress, summary, the HDF5 path) go to stderr.  Every run's results
-are saved, at a limit or on SIGINT/SIGTERM too (docs/results.md).  Options become a RunSpec
-(flashvm/spec.py) that the session (flashvm/session) runs; flashvm modules are imported
+`--machine NAME|FILE` (flash1, flash8, uma8 or a TOML config) and `--mode functional|timing` choose the machine
+and the level of detail.  The guest's stdin/stdout/stderr pass through; flashvm's own words (progress, summary,
+the HDF5 path) go to stderr.  Every run's results are saved, at a limit or on SIGINT/SIGTERM too (docs/results.md).
+Options become a RunSpec (flashvm/spec.py) that the session (flashvm/session) runs; flashvm modules are imported
 inside commands to keep --help fast.
 """
 from __future__ import annotations
@@ -156,6 +153,8 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
         fast_forward: Optional[str] = typer.Option(None, "--fast-forward", help=FF_HELP),
         warmup: int = typer.Option(0, "--warmup", help=WARMUP_HELP),
         size: Optional[str] = typer.Option(None, "--size", help="uni or mp: the workload's [size.NAME] form (default uni)"),
+        vms: Optional[int] = typer.Option(None, "--vms", help="run the workload's commands in N Disco VMs (run.cpus VCPUs each)"),
+        vm_mem: Optional[str] = typer.Option(None, "--vm-mem", metavar="MB", help="with --vms: each VM's memory in MB"),
         check: bool = typer.Option(True, help="check the output against workload.toml's [check]")) -> None:
     """Build (if needed), run and check a workload; write its counters to results/."""
     from flashvm.session import exit_status, options as o, summary
@@ -169,6 +168,7 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
     except (WorkloadError, ToolchainError) as e:
         _fail(str(e))
     cfg, sim_mode = _machine(machine or w.machine, mode or w.sim_mode)
+    w = o.workload_in_vms(w, cfg, vms, vm_mem, variant)             # --vms: the commands in Disco's VMs
     spec = o.workload_spec(w, exe, cfg, sim_mode, cpus=cpus, variant=variant, max_insns=max_insns, timeout=timeout)
     report = _run(spec, quiet, fast_forward, warmup)
     check = check and report.how_ended == "halted"     # a stopped run is saved, not checked
