@@ -94,9 +94,9 @@ def as_deb_src(text: str, deb822: bool) -> str:
         return "\n\n".join(keep) + "\n"
     lines = []
     for line in text.splitlines():
-        words = line.split()
+        words = re.sub(r"\[[^]]*\]", " ", line).split()          # [options] before the address
         if words[:1] == ["deb"]:
-            rest = [w for w in words[1:] if not w.startswith("[")]    # [options] before the address
+            rest = words[1:]
             if len(rest) >= 2 and _DEBIAN_SUITE.match(rest[1]):
                 lines.append(re.sub(r"^(\s*)deb(\s)", r"\1deb-src\2", line))
     return "\n".join(lines) + "\n"

@@ -106,8 +106,8 @@ def generate(db: Path, scale: float, seed: int) -> None:
                       prices[k], _text(rng, 2, 6)))
     con.executemany("insert into part values(?,?,?,?,?,?,?,?,?)", parts)
 
-    def supplier_of(part: int, i: int) -> int:           # TPC-H's spread of four suppliers per part
-        return (part + i * (n_supp // 4 + (part - 1) // n_supp)) % n_supp + 1
+    def supplier_of(part: int, i: int) -> int:           # four different suppliers per part, spread evenly
+        return (part + i * (n_supp // 4)) % n_supp + 1
     con.executemany("insert into partsupp values(?,?,?,?,?)", [
         (p, supplier_of(p, i), rng.randint(1, 9999), rng.randint(100, 100_000), _text(rng, 8, 20))
         for p in range(1, n_part + 1) for i in range(4)])
