@@ -135,7 +135,8 @@ class Workload:
         return {src["path"]: tarball}
 
     def generated_files(self) -> dict[str, Path]:
-        """run.generate's files, each at run.generate.path/NAME on the guest (made on first use)."""
+        """run.generate's files, each at run.generate.path/NAME on the guest (made on first use;
+        baked into the cached root image, not the initrd: they may be large)."""
         if not self.generate:
             return {}
         g = self.generate
@@ -184,10 +185,10 @@ class Workload:
             files.pop(MULTI_PROGRAM, None)
             cmds = self.commands or ((self.guest_program, *self.args),)
             files.update(self.source_files())
-            files.update(self.generated_files())
             if any(ROI_PROGRAM in a for c in cmds for a in c):   # /sbin/roi in a shell's command line
                 files["/usr" + ROI_PROGRAM] = roi_program()      # /sbin is a link to usr/sbin in the sysroot
-            files, init_argv, env, image = sysroot_boot(self.sysroot(), cmds, files)
+            files, init_argv, env, image = sysroot_boot(self.sysroot(), cmds, files,
+                                                        image_files=self.generated_files())
             argv = tuple(init_argv)
             common.update(env={**env, **self.env}, root_image=image)
             notes["debian"] = list(self.debian)
