@@ -177,6 +177,8 @@ class Workload:
         if self.mode != "os":
             return RunSpec(self.mode, argv=(self.name, *self.args), notes=notes, **common)
         files: dict[str, GuestFile] = dict(self.os_files(exe))
+        if not self.debian:      # without a sysroot's image, generated inputs travel in the initrd
+            files.update(self.generated_files())
         argv = tuple(self.os_argv())
         ncpus = cpus or self.cpus or 1
         if self.debian:          # the sysroot's root image; the commands run as init's children
@@ -185,7 +187,7 @@ class Workload:
             files.pop(MULTI_PROGRAM, None)
             cmds = self.commands or ((self.guest_program, *self.args),)
             files.update(self.source_files())
-            if any(ROI_PROGRAM in a for c in cmds for a in c):   # /sbin/roi in a shell's command line
+            if self._runs_roi(cmds):
                 files["/usr" + ROI_PROGRAM] = roi_program()      # /sbin is a link to usr/sbin in the sysroot
             files, init_argv, env, image = sysroot_boot(self.sysroot(), cmds, files,
                                                         image_files=self.generated_files())
@@ -197,6 +199,12 @@ class Workload:
                            vm_mem_mb=self.vm_mem_mb, notes={**notes, "mode": "os"}, **common)
         return RunSpec("os", files=files, argv=argv, cpus=ncpus, variant=variant or self.variant,
                        notes={**notes, "files": {k: str(v) for k, v in self.files.items()}}, **common)
+
+    def _runs_roi(self, cmds: tuple[tuple[str, ...], ...]) -> bool:
+        """Whether a command line or a (small) run.files script names /sbin/roi."""
+        if any(ROI_PROGRAM in a for c in cmds for a in c):
+            return True
+        return any(p.stat().st_size < 65536 and ROI_PROGRAM.encode() in p.read_bytes() for p in self.files.values())
 
     def check_report(self, report: RunReport) -> str | None:
         """What is wrong with a run's outcome, in one line (None when it is correct);

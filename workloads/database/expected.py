@@ -1,6 +1,6 @@
 """The database workload's answers as the host's own SQLite gives them.
 
-    python expected.py DB            # one line per query: "qN ROWS MD5"
+    python expected.py DB            # one line per query: "qN ROWS MD5", then "answers MD5"
 
 The guest prints the same line for each query (its row count and the md5 of
 its rows as sqlite3's list mode writes them: values joined by '|', one row a
@@ -36,5 +36,12 @@ def answers(db: Path, queries: Path = HERE / "queries") -> list[str]:
         con.close()
 
 
+def digest(lines: list[str]) -> str:
+    """The md5 the guest prints of its eight answer lines (md5sum of stdin ends each with "  -")."""
+    return hashlib.md5("".join(f"{line}  -\n" for line in lines).encode()).hexdigest()
+
+
 if __name__ == "__main__":
-    print("\n".join(answers(Path(sys.argv[1]))))
+    lines = answers(Path(sys.argv[1]))
+    print("\n".join(lines))
+    print(f"answers {digest(lines)}")
