@@ -1,11 +1,11 @@
 """The database workload's answers as the host's own SQLite gives them.
 
-    python expected.py DB            # one line per query: "qN ROWS MD5", then "answers MD5"
+    python expected.py DB     # per query: "qN ROWS MD5", then the line the guest prints, "MD5  /tmp/r/qN.out"
 
-The guest prints the same line for each query (its row count and the md5 of
-its rows as sqlite3's list mode writes them: values joined by '|', one row a
-line), so comparing the lines compares the rows.  workload.toml's
-check.stdout_contains holds these lines for the database gentpch.py makes.
+The guest prints the md5 of each query's rows as sqlite3's list mode writes
+them (values joined by '|', one row a line), so comparing the md5s compares the
+rows.  workload.toml's check.stdout_contains holds these lines (md5_lines) for
+the database gentpch.py makes.
 """
 from __future__ import annotations
 
@@ -36,12 +36,19 @@ def answers(db: Path, queries: Path = HERE / "queries") -> list[str]:
         con.close()
 
 
-def digest(lines: list[str]) -> str:
-    """The md5 the guest prints of its eight answer lines (md5sum of stdin ends each with "  -")."""
-    return hashlib.md5("".join(f"{line}  -\n" for line in lines).encode()).hexdigest()
+def md5_lines(db: Path, folder: str, queries: Path = HERE / "queries") -> list[str]:
+    """What the guest's md5sum prints for each query's rows in `folder` ("MD5  FOLDER/qN.out")."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        lines = []
+        for q in QUERIES:
+            rows = con.execute((queries / f"q{q}.sql").read_text()).fetchall()
+            lines.append(f"{hashlib.md5(list_mode(rows).encode()).hexdigest()}  {folder}/q{q}.out")
+        return lines
+    finally:
+        con.close()
 
 
 if __name__ == "__main__":
-    lines = answers(Path(sys.argv[1]))
-    print("\n".join(lines))
-    print(f"answers {digest(lines)}")
+    print("\n".join(answers(Path(sys.argv[1]))))
+    print("\n".join(md5_lines(Path(sys.argv[1]), "/tmp/r")))
