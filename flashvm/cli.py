@@ -1,22 +1,19 @@
 """The `flashvm` command line.
 
-    flashvm run workloads/raytrace        build, run and check a workload (--size uni|mp, --splashos)
+    flashvm run workloads/raytrace        build, run and check a workload (--size uni|mp, --splashos, --vms N)
     flashvm exec PROGRAM [ARGS...]        run a static mipsel Linux program (process mode)
     flashvm exec --bare KERNEL.elf        boot a freestanding program on the FLASH machine
     flashvm exec --os [--cpus N] PROGRAM [ARGS...]   boot the guest OS and run PROGRAM on it
     flashvm exec --os --vms N [--cpus C] [--hal] [--nfs] [--vm-mem MB] [--numa MODE] PROGRAM   the same in N Disco VMs
     flashvm exec --splashos [--vms N] [--cpus C] PROGRAM   a program linked with SPLASHOS, in Disco VMs
-    flashvm machines                      list the machine configs and their fields
-    flashvm fs mkfs|ls|cat|get|fsck       build and read disk images (docs/fs.md)
-    flashvm sysroot DIR PKG...            a root of Debian mipsel packages (docs/sysroot.md)
-    flashvm disasm PROGRAM [--symbol main]
+    flashvm machines | fs mkfs|ls|cat|get|fsck   the machine configs; disk images (docs/fs.md)
+    flashvm sysroot DIR PKG... | disasm PROGRAM [--symbol main]   Debian roots (docs/sysroot.md); disassembly
     flashvm resume CHECKPOINT [--mode timing]   continue a run from a --checkpoint-at file
 
-`--machine NAME|FILE` (flash1, flash8, uma8 or a TOML config) and `--mode functional|timing`
-choose the machine and the level of detail.  The guest's stdin/stdout/stderr pass through;
-flashvm's own words (progress, summary, the HDF5 path) go to stderr.  Every run's results
-are saved, at a limit or on SIGINT/SIGTERM too (docs/results.md).  Options become a RunSpec
-(flashvm/spec.py) that the session (flashvm/session) runs; flashvm modules are imported
+`--machine NAME|FILE` (flash1, flash8, uma8 or a TOML config) and `--mode functional|timing` choose the machine
+and the level of detail.  The guest's stdin/stdout/stderr pass through; flashvm's own words (progress, summary,
+the HDF5 path) go to stderr.  Every run's results are saved, at a limit or on SIGINT/SIGTERM too (docs/results.md).
+Options become a RunSpec (flashvm/spec.py) that the session (flashvm/session) runs; flashvm modules are imported
 inside commands to keep --help fast.
 """
 from __future__ import annotations
@@ -161,6 +158,8 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
         size: Optional[str] = typer.Option(None, "--size", help="uni or mp: the workload's [size.NAME] form (default uni)"),
         splashos: bool = typer.Option(False, "--splashos", help="its program built against SPLASHOS, in 1 Disco VM"),
         numa: Optional[str] = typer.Option(None, "--numa", help="workloads in VMs: " + NUMA_HELP),
+        vms: Optional[int] = typer.Option(None, "--vms", help="run the workload's commands in N Disco VMs (run.cpus VCPUs each)"),
+        vm_mem: Optional[str] = typer.Option(None, "--vm-mem", metavar="MB", help="with --vms: each VM's memory in MB"),
         check: bool = typer.Option(True, help="check the output against workload.toml's [check]")) -> None:
     """Build (if needed), run and check a workload; write its counters to results/."""
     from flashvm.session import exit_status, options as o, summary
@@ -170,6 +169,7 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
     err.print(f"{w.name}: {w.description}", markup=False)
     exe = w.build()
     cfg, sim_mode = _machine(machine or w.machine, mode or w.sim_mode)
+    w = o.workload_in_vms(w, cfg, vms, vm_mem, variant)             # --vms: the commands in Disco's VMs
     spec = o.workload_spec(w, exe, cfg, sim_mode, cpus=cpus, variant=variant, max_insns=max_insns, timeout=timeout, numa=numa)
     report = _run(spec, quiet, fast_forward, warmup, checkpoint_at, results)
     check = check and report.how_ended == "halted"     # a stopped run is saved, not checked

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flashvm.guestos.multi import MULTI_PROGRAM, multi_argv, multi_program
+from flashvm.generated import GenerateError, generate
+from flashvm.guestos.multi import MULTI_PROGRAM, ROI_PROGRAM, multi_argv, multi_program, roi_program
 from flashvm.guestos.sysrun import sysroot_boot
 from flashvm.machine.config import ConfigError, MachineConfig, machine_config, machine_with_cpus
 from flashvm.spec import GuestFile, RunReport, RunSpec
-from flashvm.sysroot import Sysroot, SysrootError, build_sysroot, sysroot_cache
+from flashvm.sysroot import Sysroot, SysrootError, build_sysroot, fetch_source, sysroot_cache
 from flashvm.toolchain import build_bare, build_splashos, build_user
 from flashvm.tomltypes import field_types, type_problem
 
@@ -28,7 +29,8 @@ PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
 
 MODES = ("process", "bare", "os")
 # [run] keys only mode = "os" takes
-OS_KEYS = ("cpus", "variant", "files", "commands", "vms", "hal", "vm_mem_mb", "allow_outside", "debian")
+OS_KEYS = ("cpus", "variant", "files", "commands", "vms", "hal", "vm_mem_mb", "allow_outside", "debian",
+           "debian_source", "generate")
 VARIANTS = ("kseg0", "mapped")
 MAX_CPUS = 64
 
@@ -36,7 +38,8 @@ _KEYS = {
     "": {"name", "description", "build", "run", "check", "reference", "size", "splashos"},
     "build": {"kind", "sources", "opt", "flags"},
     "run": {"mode", "args", "env", "stdin", "timeout_s", "max_insns", "machine", "sim_mode",
-            "cpus", "variant", "files", "commands", "vms", "hal", "vm_mem_mb", "allow_outside", "debian"},
+            "cpus", "variant", "files", "commands", "vms", "hal", "vm_mem_mb", "allow_outside", "debian",
+            "debian_source", "generate"},
     "check": {"exit_status", "stdout_contains", "stdout_equals"},
     # `flashvm run --splashos`: the program built against SPLASHOS, in one Disco VM
     "splashos": {"vm_mem_mb", "stdout_contains"},
@@ -46,6 +49,10 @@ _KEYS = {
 SIZES = ("uni", "mp")
 SIZE_RUN_KEYS = ("args", "env", "cpus", "machine", "commands", "max_insns", "timeout_s", "vms")
 SIZE_CHECK_KEYS = ("stdout_contains", "stdout_equals")
+# run.debian_source: a Debian source package's upstream tarball put on the guest's disk
+SOURCE_KEYS = ("package", "sha256", "path")
+# run.generate: input files a host script in the workload's folder makes on first use
+GENERATE_KEYS = ("script", "args", "path")
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,8 @@ class Workload:
     debian: tuple[str, ...] = ()     # Debian packages whose sysroot is the guest's root (docs/sysroot.md)
     splashos: bool = False           # run on SPLASHOS in one Disco VM (flashvm run --splashos, [splashos])
     splashos_vm_mem_mb: int | None = None   # that VM's memory ([splashos] vm_mem_mb)
+    debian_source: dict[str, str] = field(default_factory=dict)   # {package, sha256, path}: a source tarball
+    generate: dict[str, Any] = field(default_factory=dict)        # {script, args, path}: generated inputs
 
     @property
     def guest_program(self) -> str:
@@ -118,6 +127,29 @@ class Workload:
         except SysrootError as e:
             raise WorkloadError(f"{self.name}: run.debian: {e}") from None
 
+    def source_files(self) -> dict[str, Path]:
+        """run.debian_source's tarball at its guest path (fetched with apt-get source on first use)."""
+        if not self.debian_source:
+            return {}
+        src = self.debian_source
+        try:
+            tarball = fetch_source(src["package"], sha256=src["sha256"])
+        except SysrootError as e:
+            raise WorkloadError(f"{self.name}: run.debian_source: {e}") from None
+        return {src["path"]: tarball}
+
+    def generated_files(self) -> dict[str, Path]:
+        """run.generate's files, each at run.generate.path/NAME on the guest (made on first use;
+        baked into the cached root image, not the initrd: they may be large)."""
+        if not self.generate:
+            return {}
+        g = self.generate
+        try:
+            made = generate(self.directory / g["script"], [str(a) for a in g.get("args", [])])
+        except GenerateError as e:
+            raise WorkloadError(f"{self.name}: run.generate: {e}") from None
+        return {f"{g['path'].rstrip('/')}/{name}": path for name, path in made.items()}
+
     def build(self) -> Path:
         """Cross-compile the workload (cached) and return the ELF path; without
         build.sources (a run.debian workload) make the sysroot and return the
@@ -126,6 +158,8 @@ class Workload:
             return build_splashos(list(self.sources), opt=self.opt, extra_flags=self.flags, name=self.name)
         if not self.sources:
             root = self.sysroot()
+            self.source_files()
+            self.generated_files()
             return root.host_path(self.commands[0][0])
         builder = build_user if self.kind == "user" else build_bare
         return builder(list(self.sources), opt=self.opt, extra_flags=self.flags, name=self.name)
@@ -153,6 +187,8 @@ class Workload:
             return RunSpec("splashos", argv=(self.name, *self.args), cpus=cpus or self.cpus or 1, vms=1,
                            vm_mem_mb=self.splashos_vm_mem_mb, notes={**notes, "splashos": True}, **common)
         files: dict[str, GuestFile] = dict(self.os_files(exe))
+        if not self.debian:      # without a sysroot's image, generated inputs travel in the initrd
+            files.update(self.generated_files())
         argv = tuple(self.os_argv())
         ncpus = cpus or self.cpus or 1
         if self.debian:          # the sysroot's root image; the commands run as init's children
@@ -160,7 +196,11 @@ class Workload:
                 files.pop(self.guest_program)
             files.pop(MULTI_PROGRAM, None)
             cmds = self.commands or ((self.guest_program, *self.args),)
-            files, init_argv, env, image = sysroot_boot(self.sysroot(), cmds, files)
+            files.update(self.source_files())
+            if self._runs_roi(cmds):
+                files["/usr" + ROI_PROGRAM] = roi_program()      # /sbin is a link to usr/sbin in the sysroot
+            files, init_argv, env, image = sysroot_boot(self.sysroot(), cmds, files,
+                                                        image_files=self.generated_files())
             argv = tuple(init_argv)
             common.update(env={**env, **self.env}, root_image=image)
             notes["debian"] = list(self.debian)
@@ -169,6 +209,12 @@ class Workload:
                            vm_mem_mb=self.vm_mem_mb, notes={**notes, "mode": "os"}, **common)
         return RunSpec("os", files=files, argv=argv, cpus=ncpus, variant=variant or self.variant,
                        notes={**notes, "files": {k: str(v) for k, v in self.files.items()}}, **common)
+
+    def _runs_roi(self, cmds: tuple[tuple[str, ...], ...]) -> bool:
+        """Whether a command line or a (small) run.files script names /sbin/roi."""
+        if any(ROI_PROGRAM in a for c in cmds for a in c):
+            return True
+        return any(p.stat().st_size < 65536 and ROI_PROGRAM.encode() in p.read_bytes() for p in self.files.values())
 
     def check_report(self, report: RunReport) -> str | None:
         """What is wrong with a run's outcome, in one line (None when it is correct);
@@ -201,7 +247,7 @@ class Workload:
 # Path as a string, a tuple as a list); args and env values may be numbers, written as text
 _TOML_TYPES: dict[str, Any] = {
     "description": str, "build.kind": str, "run.args": list[str | float], "run.env": dict[str, str | float],
-    "check.stdout_contains": str | list[str], "reference": dict, "size": dict,
+    "check.stdout_contains": str | list[str], "reference": dict, "size": dict, "run.generate": dict,
 }
 # how each key is written, for the error that says what to write
 _EXAMPLES = {
@@ -213,6 +259,8 @@ _EXAMPLES = {
     "run.files": '{ "/data/in.txt" = "in.txt" }', "run.commands": '[["prog", "arg"], ["prog", "arg2"]]',
     "run.vms": "2", "run.hal": "true", "run.vm_mem_mb": "16", "run.allow_outside": "true",
     "run.debian": '["gcc", "make"]',
+    "run.generate": '{ script = "gen.py", args = ["--scale", "0.01"], path = "/data" }',
+    "run.debian_source": '{ package = "figlet", sha256 = "...", path = "/src/figlet.tar.gz" }',
     "check.exit_status": "0",
     "check.stdout_contains": '"checksum"', "check.stdout_equals": '"the whole output"',
     "reference": "{ qemu_seconds = 1.3 }",
@@ -418,6 +466,14 @@ def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, arg
     allow_outside = run.get("allow_outside", False)
     debian = tuple(run.get("debian", ()))
     _expect(all(debian), toml_path, 'run.debian must name Debian packages, e.g. debian = ["gcc", "make"]')
+    source = dict(run.get("debian_source", {}))
+    if source:
+        _expect(set(source) == set(SOURCE_KEYS) and all(source.values()), toml_path,
+                "run.debian_source needs exactly package, sha256 and path, e.g. "
+                + _EXAMPLES["run.debian_source"])
+        _expect(bool(debian), toml_path, "run.debian_source needs run.debian (the sysroot whose programs use it)")
+        _expect(source["path"].startswith("/") and ".." not in source["path"].split("/"), toml_path,
+                f"run.debian_source.path {source['path']!r} must be an absolute guest path")
     _expect(bool(sources) or "commands" in run, toml_path, "without build.sources, run.commands must say which "
             'programs of the run.debian packages to run (e.g. commands = [["/usr/bin/sqlite3", ":memory:"]])')
     files: dict[str, Path] = {}
@@ -452,7 +508,26 @@ def _os_keys(run: dict, toml_path: Path, mode: str, name: str, machine: str, arg
             except ValueError as e:
                 raise WorkloadError(f"{toml_path}: run.commands: {e}") from None
     return {"cpus": cpus, "variant": variant, "files": files, "commands": tuple(commands), "vms": vms,
-            "hal": hal, "vm_mem_mb": vm_mem_mb, "allow_outside": allow_outside, "debian": debian}
+            "hal": hal, "vm_mem_mb": vm_mem_mb, "allow_outside": allow_outside, "debian": debian,
+            "debian_source": source, "generate": _generate_key(run, toml_path)}
+
+
+def _generate_key(run: dict, toml_path: Path) -> dict[str, Any]:
+    """run.generate checked: a script in the workload's folder, its arguments, the guest folder."""
+    gen = dict(run.get("generate", {}))
+    if not gen:
+        return {}
+    hint = "; e.g. generate = " + _EXAMPLES["run.generate"]
+    _expect(set(gen) <= set(GENERATE_KEYS) and {"script", "path"} <= set(gen), toml_path,
+            "run.generate takes script, path and (optionally) args" + hint)
+    script = gen["script"]
+    _expect(isinstance(script, str) and "/" not in script and (toml_path.parent / script).is_file(), toml_path,
+            f"run.generate.script {script!r} must be a file in the workload's folder{hint}")
+    _expect(isinstance(gen.get("args", []), list), toml_path, "run.generate.args must be a list" + hint)
+    path = gen["path"]
+    _expect(isinstance(path, str) and path.startswith("/") and ".." not in path.split("/"), toml_path,
+            f"run.generate.path {path!r} must be an absolute guest folder{hint}")
+    return gen
 
 
 def _host_file(guest: str, host: str, folder: Path, allow_outside: bool, toml_path: Path) -> Path:

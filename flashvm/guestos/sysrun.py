@@ -27,12 +27,15 @@ SYSROOT_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:
 
 def sysroot_boot(sysroot: Sysroot | Path, commands: Sequence[Sequence[str]],
                  files: Optional[Mapping[str, GuestFile]] = None, *,
-                 progress: Optional[Callable[[str], None]] = None
+                 progress: Optional[Callable[[str], None]] = None,
+                 image_files: Optional[Mapping[str, GuestFile]] = None
                  ) -> tuple[dict[str, GuestFile], list[str], dict[str, str], Path]:
     """(initrd files, init argv, environment, root image) that run `commands`
     (guest argv lists, paths inside the sysroot) at once on the sysroot, with
-    `files` ({guest path: bytes or host path}) added to it for this run."""
-    image = sysroot_image(sysroot, progress=progress)
+    `files` ({guest path: bytes or host path}) added to it for this run, and
+    `image_files` baked into the root image (large inputs: an image is cached
+    and read from the disk, while an initrd is copied at every boot)."""
+    image = sysroot_image(sysroot, progress=progress, extra=image_files)
     argv = [SYSROOT_INIT, *multi_argv(commands)[1:]]
     root = sysroot.root if isinstance(sysroot, Sysroot) else Path(sysroot)
     placed = {in_root(root, g): f for g, f in (files or {}).items()}

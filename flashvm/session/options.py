@@ -6,14 +6,14 @@ import dataclasses
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Mapping, Sequence, TextIO
 
-from flashvm.disco.memory import vm_memory_problem
+from flashvm.disco.memory import MIN_VM_MB, vm_memory_problem, vm_room
 from flashvm.disco.numa import MODES as NUMA_MODES
 from flashvm.disco.splashos import is_splashos
 from flashvm.elf import ElfError, load_elf
 from flashvm.fs import FsError
 from flashvm.guestos import VARIANTS
 from flashvm.guestos.sysrun import sysroot_boot
-from flashvm.machine.config import MachineConfig, machine_with_cpus
+from flashvm.machine.config import MAX_RAM, MachineConfig, machine_with_cpus
 from flashvm.machine.layout import USER_TOP
 from flashvm.machine.trace import parse_kinds
 from flashvm.process.sysroot import host_file
@@ -86,6 +86,33 @@ def workload_spec(w: Workload, exe: Path, cfg: MachineConfig, sim_mode: str, *, 
     spec = w.spec(exe, machine=cfg, sim_mode=sim_mode, cpus=ncpus, variant=kvariant, max_insns=max_insns,
                   timeout_s=timeout)
     return dataclasses.replace(spec, numa=numa) if numa is not None else spec
+
+
+def workload_in_vms(w: Workload, cfg: MachineConfig, vms: int | None, vm_mem: str | None,
+                    variant: str | None) -> Workload:
+    """`flashvm run --vms N [--vm-mem MB]`: the workload's commands in N Disco VMs of
+    run.cpus VCPUs each (1 VM: the paper's "in one VM"), whatever its normal mode.
+    Each VM's memory: --vm-mem, else run.vm_mem_mb, else an equal share of all the
+    machine has for VMs (a build or a database needs more than Disco's usual 32 MB)."""
+    if vms is None:
+        if vm_mem is not None and not w.vms:
+            raise OptionError("--vm-mem applies only to --vms (each Disco VM's memory) or a workload with run.vms")
+        mb = vm_mem_option(cfg, w.vms, vm_mem) if vm_mem is not None else None
+        return w if mb is None else dataclasses.replace(w, vm_mem_mb=mb)
+    if w.mode != "os":
+        raise OptionError(f"--vms runs a workload's guest-OS commands in Disco's VMs; {w.name} runs in "
+                          f"{w.mode} mode (run.mode = \"os\" workloads only)")
+    check_vms(vms, variant)
+    mb = vm_mem_option(cfg, vms, vm_mem) if vm_mem is not None else w.vm_mem_mb or vm_share_mb(cfg, vms)
+    problem = vm_memory_problem(cfg, vms, mb, None)
+    if problem is not None:
+        raise OptionError(f"--vms {vms}: {problem} (give --vm-mem MB)")
+    return dataclasses.replace(w, vms=vms, vm_mem_mb=mb)
+
+
+def vm_share_mb(cfg: MachineConfig, vms: int) -> int:
+    """Each of `vms` VMs' memory in MB when all the machine's room for VMs is shared equally."""
+    return max(MIN_VM_MB, min((vm_room(cfg) >> 20) // vms, MAX_RAM >> 20))
 
 
 def os_variant(variant: str | None) -> str:

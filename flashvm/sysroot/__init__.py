@@ -9,5 +9,6 @@ configuration (apt.py), are unpacked in Python (ar.py, deb.py), finished the
 way an install would be (finish.py), and the result is cached (build.py).
 """
 from .build import MANIFEST, Sysroot, SysrootError, build_sysroot, sysroot_cache
+from .source import fetch_source, source_cache
 
-__all__ = ["MANIFEST", "Sysroot", "SysrootError", "build_sysroot", "sysroot_cache"]
+__all__ = ["MANIFEST", "Sysroot", "SysrootError", "build_sysroot", "fetch_source", "source_cache", "sysroot_cache"]

@@ -75,12 +75,41 @@ def machine_sources() -> list[Path]:
     return files
 
 
-class PrivateApt:
-    """apt-get and apt-cache for Debian mipsel with all their state under `base`."""
+_DEBIAN_SUITE = re.compile(r"^bookworm(-[a-z]+)?$")
 
-    def __init__(self, base: Path, log: Optional[Callable[[str], None]] = None) -> None:
+
+def as_deb_src(text: str, deb822: bool) -> str:
+    """A source file's Debian entries (suite bookworm or bookworm-*) repeated as
+    source-package ones: `deb ...` lines as `deb-src ...`, deb822 stanzas with
+    `Types: deb-src`; other archives' entries are left out (they seldom serve
+    sources), and the addresses stay as the machine's file gives them."""
+    if deb822:
+        keep = []
+        for stanza in re.split(r"\n\s*\n", text):
+            types = re.search(r"^Types:(.*)$", stanza, re.M)
+            suites = re.search(r"^Suites:(.*)$", stanza, re.M)
+            if types and suites and "deb" in types.group(1).split() \
+                    and any(_DEBIAN_SUITE.match(x) for x in suites.group(1).split()):
+                keep.append(re.sub(r"^Types:.*$", "Types: deb-src", stanza.strip(), flags=re.M))
+        return "\n\n".join(keep) + "\n"
+    lines = []
+    for line in text.splitlines():
+        words = re.sub(r"\[[^]]*\]", " ", line).split()          # [options] before the address
+        if words[:1] == ["deb"]:
+            rest = words[1:]
+            if len(rest) >= 2 and _DEBIAN_SUITE.match(rest[1]):
+                lines.append(re.sub(r"^(\s*)deb(\s)", r"\1deb-src\2", line))
+    return "\n".join(lines) + "\n"
+
+
+class PrivateApt:
+    """apt-get and apt-cache for Debian mipsel with all their state under `base`;
+    with `sources=True` its lists are the source packages' (deb-src), for apt-get source."""
+
+    def __init__(self, base: Path, log: Optional[Callable[[str], None]] = None, *, sources: bool = False) -> None:
         self.base = base
         self.log = log or (lambda msg: None)
+        self.sources = sources
 
     def _options(self) -> list[str]:
         b = self.base
@@ -106,7 +135,12 @@ class PrivateApt:
         for old in parts.iterdir():
             old.unlink()
         for i, src in enumerate(sources):
-            shutil.copyfile(src, parts / f"{i:02d}-{src.name}")
+            if self.sources:
+                text = as_deb_src(src.read_text(), src.suffix == ".sources")
+                if text.strip():
+                    (parts / f"{i:02d}-{src.name}").write_text(text)
+            else:
+                shutil.copyfile(src, parts / f"{i:02d}-{src.name}")
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -126,7 +160,8 @@ class PrivateApt:
                            "cannot be reached (check the network or the machine's apt sources)") from None
 
     def _lists(self) -> list[Path]:
-        return list((self.base / "state" / "lists").glob(f"*binary-{ARCH}_Packages*"))
+        pattern = "*_source_Sources*" if self.sources else f"*binary-{ARCH}_Packages*"
+        return list((self.base / "state" / "lists").glob(pattern))
 
     def update(self, *, force: bool = False, timeout: float = UPDATE_TIMEOUT) -> None:
         """Fetch the mipsel package lists (reused for a day unless `force`)."""
@@ -215,6 +250,25 @@ class PrivateApt:
             finally:
                 shutil.rmtree(part, ignore_errors=True)
         return [into / p.deb_name for p in packages]
+
+
+    def source(self, name: str, into: Path) -> list[Path]:
+        """Download the newest source package `name` (its .dsc and the files it
+        lists) into `into` with apt-get source --download-only; returns the files."""
+        if not _NAME.match(name):
+            raise AptError(f"{name!r} is not a Debian source package name (e.g. figlet)")
+        into.mkdir(parents=True, exist_ok=True)
+        with self._locked():
+            r = self._run(["source", "--download-only", name], cwd=into)
+        text = r.stdout + r.stderr
+        if "Unable to find a source package" in text:
+            raise AptError(f"no source package {name!r} in Debian bookworm (check the name)")
+        if r.returncode != 0:
+            bad = next((ln for ln in text.splitlines() if any(s in ln for s in _UNREACHABLE)), None)
+            if bad:
+                raise AptError(f"cannot reach the package registry ({bad.strip()}); check the network")
+            raise AptError(f"apt-get source {name} failed: {_first_error(text)}")
+        return sorted(p for p in into.iterdir() if p.is_file())
 
 
 def _first_error(text: str) -> str:
