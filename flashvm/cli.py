@@ -12,11 +12,10 @@
     flashvm disasm PROGRAM [--symbol main]
 
 `--machine NAME|FILE` (flash1, flash8, uma8 or a TOML config) and `--mode functional|timing`
-choose the machine and the level of detail.  The guest's stdin/stdout/stderr pass through;
-flashvm's own words (progress, summary, the HDF5 path) go to stderr.  Every run's results
-are saved, at a limit or on SIGINT/SIGTERM too (docs/results.md).  Options become a RunSpec
-(flashvm/spec.py) that the session (flashvm/session) runs; flashvm modules are imported
-inside commands to keep --help fast.
+choose the machine and the level of detail; `flashvm --jit|--no-jit ...` the JIT tier (docs/jit.md).
+Guest stdio passes through; flashvm's own words go to stderr.  Results are saved, at a limit or
+on a signal too (docs/results.md).  Options become a RunSpec (flashvm/spec.py) that the session
+runs; flashvm modules are imported inside commands to keep --help fast.
 """
 from __future__ import annotations
 
@@ -37,6 +36,11 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 DEFAULT_RESULTS = Path("results")
 FF_HELP = "functional mode until the guest's first region of interest (roi) or N instructions, then --mode timing"
 WARMUP_HELP = "with --fast-forward: instructions of timing mode before the switch point (warm caches)"
+
+@app.callback()
+def _tier(jit: Optional[bool] = typer.Option(None, "--jit/--no-jit", help="the JIT tier on or off (docs/jit.md)")) -> None:
+    from flashvm.session.options import jit_option
+    jit_option(jit)
 
 
 def _fail(msg: str, code: int = 2) -> None:

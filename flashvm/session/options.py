@@ -233,3 +233,9 @@ def with_fast_forward(spec: RunSpec, text: str | None, warmup: int) -> RunSpec:
     if warmup < 0:
         raise OptionError(f"--warmup {warmup}: give a number of instructions, 0 or more")
     return dataclasses.replace(spec, fast_forward=at, warmup=warmup)
+
+
+def jit_option(on: bool | None) -> None:
+    """--jit / --no-jit: the JIT tier on or off for the runs of this process (None: FLASHVM_JIT decides)."""
+    from flashvm.kernels.jit import set_enabled
+    set_enabled(on)
