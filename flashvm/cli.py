@@ -10,12 +10,9 @@
     flashvm fs mkfs|ls|cat|get|fsck       build and read disk images (docs/fs.md)
     flashvm sysroot DIR PKG...            a root of Debian mipsel packages (docs/sysroot.md)
     flashvm disasm PROGRAM [--symbol main]
-
-`--machine NAME|FILE` (flash1, flash8, uma8 or a TOML config) and `--mode functional|timing`
-choose the machine and the level of detail; `flashvm --jit|--no-jit ...` the JIT tier (docs/jit.md).
-Guest stdio passes through; flashvm's own words go to stderr.  Results are saved, at a limit or
-on a signal too (docs/results.md).  Options become a RunSpec (flashvm/spec.py) that the session
-runs; flashvm modules are imported inside commands to keep --help fast.
+`--machine NAME|FILE` (flash1, flash8, uma8, a TOML file) and `--mode functional|timing` choose the machine and the level
+of detail, `flashvm --jit|--no-jit ...` the JIT tier (docs/jit.md).  Guest stdio passes through, flashvm's words go to stderr;
+results are saved at a limit or a signal too (docs/results.md).  Options become a RunSpec the session runs (flashvm/session).
 """
 from __future__ import annotations
 
@@ -37,10 +34,10 @@ DEFAULT_RESULTS = Path("results")
 FF_HELP = "functional mode until the guest's first region of interest (roi) or N instructions, then --mode timing"
 WARMUP_HELP = "with --fast-forward: instructions of timing mode before the switch point (warm caches)"
 
+
 @app.callback()
 def _tier(jit: Optional[bool] = typer.Option(None, "--jit/--no-jit", help="the JIT tier on or off (docs/jit.md)")) -> None:
-    from flashvm.session.options import jit_option
-    jit_option(jit)
+    __import__("flashvm.session.options", fromlist=["jit_option"]).jit_option(jit)
 
 
 def _fail(msg: str, code: int = 2) -> None:
@@ -126,7 +123,6 @@ class _Terminated(KeyboardInterrupt):
 
 from flashvm.fs.cli import app as fs_app  # noqa: E402  (flashvm fs ...)
 from flashvm.sysroot.cli import sysroot_command  # noqa: E402  (flashvm sysroot ...)
-
 app.add_typer(fs_app, name="fs", help="disk images: mkfs, ls, cat, get, fsck (flashfs, docs/fs.md)")
 app.command("sysroot")(sysroot_command)  # flashvm sysroot DIR PKG... | --list DIR (docs/sysroot.md)
 

@@ -18,6 +18,8 @@ Schema (version 2; see docs/results.md for the full description):
     /process/unknown_syscalls int64[n, 2] syscalls answered ENOSYS
     /roi/<name>/...        a region of interest the guest marked: the /cpu counters (and
                            /node's) spent inside it; attrs: visits
+    /jit                   the JIT tier's counters as attrs (regions, batches, disk_hits, translate_s,
+                           code_bytes, hits, jit_insns, invalidated), when the tier was on
     /stdout, /stderr       uint8[...]    what the guest printed (bytes), when captured
 
 Every dataset has a `description` attribute (and `unit` where one applies).
@@ -105,12 +107,14 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
               syscalls: Mapping[int, int] | None = None, unknown_syscalls: Mapping[int, int] | None = None,
               stdout: bytes | None = None, stderr: bytes | None = None,
               machine_config: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None,
-              vms: Sequence[Mapping[str, Any]] | None = None, regions: Sequence[Any] = ()) -> Path:
+              vms: Sequence[Mapping[str, Any]] | None = None, regions: Sequence[Any] = (),
+              jit: Mapping[str, float] | None = None) -> Path:
     """Write one run's counters to `path` (atomically).  Returns the path.
     `machine_config`: the resolved MachineConfig as a dict (also adds the per-node
     and MAGIC page counters); `extra`: more root attributes; `vms`: Disco's VMs
     (name, vcpus, status, failure, stdout) for the /disco group; `regions`: the
-    finished regions of interest (flashvm.machine.roi.Region) for /roi."""
+    finished regions of interest (flashvm.machine.roi.Region) for /roi; `jit`: the JIT
+    tier's counters for /jit (flashvm.kernels.jit.stats)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
@@ -133,6 +137,13 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
                 _write_disco(f, m, vms)
             if regions:
                 _write_regions(f, regions)
+            if jit is not None:
+                j = f.create_group("jit")
+                j.attrs["description"] = ("the JIT tier: regions translated, batches compiled, loaded from the "
+                                          "disk cache, translate seconds, generated code bytes, region entries "
+                                          "(hits), instructions run in regions, regions dropped as stale")
+                for k, v in sorted(jit.items()):
+                    j.attrs[k] = v
             if syscalls is not None:
                 p = f.create_group("process")
                 p.attrs["description"] = "process mode: the Linux system calls the program made"
@@ -259,6 +270,7 @@ def write_report(report: RunReport, results_dir: Path) -> Path:
     process = config["mode"] == "process"
     return write_run(default_path(results_dir, spec.name), report.machine, config=config,
                      machine_config=cfg.to_dict(), vms=_vm_records(report), regions=report.regions,
+                     jit=report.jit,
                      extra={"machine": cfg.name, "sim_mode": report.sim_mode},
                      attrs={"command": spec.command, "workload": spec.name, "mode": config["mode"],
                             "status": report.status, "host_seconds": report.host_seconds,

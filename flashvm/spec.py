@@ -126,3 +126,4 @@ class RunReport:
     end_message: str | None = None           # why it stopped, in one line (all but "halted")
     signum: int = 0                          # interrupted: the host signal (SIGINT, SIGTERM)
     regions: list[Any] = field(default_factory=list)   # flashvm.machine.roi.Region: the guest's marked regions
+    jit: dict[str, float] | None = None      # the JIT tier's counters (None: the tier was off)

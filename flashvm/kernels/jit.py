@@ -27,9 +27,11 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import sys
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from flashvm.isa import jitgen
@@ -102,10 +104,17 @@ def cache_dir() -> Path:
 
 
 def _prune(d: Path) -> None:
+    """Keep the newest CACHE_MODULES modules (and their compiled code, wherever Numba put it)."""
     mods = sorted(d.glob("r*.py"), key=lambda p: p.stat().st_mtime)
-    for p in mods[: max(0, len(mods) - CACHE_MODULES)]:
-        for q in [p, *(d / "__pycache__").glob(p.stem + ".*")]:
-            q.unlink(missing_ok=True)
+    old = mods[: max(0, len(mods) - CACHE_MODULES)]
+    if not old:
+        return
+    compiled = [*(d / "__pycache__").glob("r*.*")]
+    if numba.config.CACHE_DIR:
+        compiled += Path(numba.config.CACHE_DIR).rglob("r*.*")
+    stems = {p.stem for p in old}
+    for q in [*old, *(q for q in compiled if q.name.split(".")[0] in stems)]:
+        q.unlink(missing_ok=True)
 
 
 def _compile(source: str) -> int:
@@ -125,6 +134,7 @@ def _compile(source: str) -> int:
     spec = importlib.util.spec_from_file_location(f"flashvm_jit_{name}", path)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod    # Numba's cache finds the module of a cached function by name
     spec.loader.exec_module(mod)
     _keep.append(mod.regions)
     return int(mod.regions.address)

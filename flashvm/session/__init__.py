@@ -7,6 +7,7 @@ kind runs it (process, bare, os, disco), a RunReport comes out.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 from typing import BinaryIO, Callable
 
@@ -14,6 +15,7 @@ from rich.console import Console
 
 from flashvm.elf import SymbolTable, load_elf
 from flashvm.guestos import build_kernel
+from flashvm.kernels import jit
 from flashvm.machine.flash import build_state
 from flashvm.machine.gdbstub import GdbStub
 from flashvm.machine.trace import Tracer, run_fn
@@ -58,7 +60,10 @@ def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | Non
             progress.restart()
         report = None
         try:
+            jit.reset_stats()
             report = _named(RUNNERS[spec.kind](spec, stdout, stderr, progress, watch), symbols)
+            if jit.enabled():
+                report = dataclasses.replace(report, jit=jit.stats())
             return report
         finally:
             if stub is not None:

@@ -1,0 +1,97 @@
+"""The JIT tier gives exactly the interpreter's results.
+
+Each run goes twice through the session, with the tier off and on (the
+translation threshold lowered so that short runs translate a lot), and
+everything the machine holds must be equal: instructions, cycles, registers,
+CP0 and TLB, every counter, RAM, the guest's output and status."""
+from __future__ import annotations
+
+import hashlib
+import tomllib
+
+import numpy as np
+import pytest
+
+from flashvm.kernels import jit
+from flashvm.machine.config import machine_config
+from flashvm.session import run
+from flashvm.spec import RunSpec
+from flashvm.toolchain import build_user
+from tests.support import GUEST, OS_PROGRAMS
+
+PROGRAMS = {p["name"]: p for p in tomllib.loads((GUEST / "programs.toml").read_text())["program"]}
+ARRAYS = ("cpu", "gpr", "fpr", "cp0", "tlb", "stats", "exitrec", "tc_tag", "tc_add", "vcp0", "vtlb", "vstate")
+
+
+@pytest.fixture(autouse=True)
+def _quick_tier(monkeypatch, tmp_path_factory):
+    monkeypatch.setattr(jit, "THRESHOLD", 2)
+    monkeypatch.setenv("FLASHVM_JIT_CACHE", str(tmp_path_factory.getbasetemp() / "jitcache"))
+    yield
+    jit.set_enabled(None)
+
+
+def _state(report) -> dict:
+    m = report.machine
+    out = {name: np.array(getattr(m, name)) for name in ARRAYS}
+    out["ram"] = hashlib.sha256(m.ram8.tobytes()).hexdigest()
+    out["report"] = (report.status, report.ended, report.instructions, report.stdout, report.stderr,
+                     report.how_ended, [(v.status, v.stdout) for v in report.vms or []], report.disco)
+    return out
+
+
+def both(spec: RunSpec) -> tuple[dict, dict, dict]:
+    """(interpreter state, JIT state, JIT counters) of one spec run both ways."""
+    jit.set_enabled(False)
+    ref = _state(run(spec))
+    jit.set_enabled(True)
+    report = run(spec)
+    assert report.jit is not None
+    return ref, _state(report), report.jit
+
+
+def assert_same(ref: dict, got: dict) -> None:
+    assert ref["report"] == got["report"]
+    for k in ARRAYS + ("ram",):
+        assert np.array_equal(ref[k], got[k]), k
+
+
+def _program(name: str) -> RunSpec:
+    p = PROGRAMS[name]
+    exe = build_user([GUEST / s for s in p.get("sources", [f"{name}.c"])])
+    return RunSpec("process", exe, machine_config("flash1"), argv=(name, *p.get("args", [])),
+                   env=p.get("env", {}), max_insns=2_000_000_000)
+
+
+@pytest.mark.parametrize("name", ["int_corner", "qsort", "setjmp", "memcpy_unaligned"])
+def test_programs_both_ways(name):
+    ref, got, st = both(_program(name))
+    assert_same(ref, got)
+    assert st["regions"] > 0 and st["jit_insns"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in PROGRAMS if n not in ("files", "time")])
+def test_program_suite_both_ways(name):
+    ref, got, st = both(_program(name))
+    assert_same(ref, got)
+    assert st["regions"] > 0
+
+
+@pytest.mark.slow
+def test_guest_os_both_ways():
+    exe = build_user([OS_PROGRAMS / "procs.c"])
+    spec = RunSpec("os", exe, machine_config("flash1"), argv=("/bin/procs",), files={"/bin/procs": exe})
+    ref, got, st = both(spec)
+    assert_same(ref, got)
+    assert st["jit_insns"] > 0
+
+
+@pytest.mark.slow
+def test_disco_both_ways():
+    exe = build_user([OS_PROGRAMS / "hello.c"])
+    spec = RunSpec("disco", exe, machine_config("flash8"), argv=("/bin/hello",), files={"/bin/hello": exe},
+                   vms=2, vm_mem_mb=12)
+    ref, got, st = both(spec)
+    assert_same(ref, got)
+    assert st["jit_insns"] > 0
