@@ -16,8 +16,10 @@ itself).  So only instructions that write no state before their last `break`
 are translated, and nothing that needs the machine (CP0, the MMU's slow
 paths, the cycle count) is.
 
-A batch of regions becomes ONE C-callable function `regions(ctx)` of one
-generated module (one Numba compile per batch), chosen by region number.
+A batch of regions becomes one generated module, one C-callable function
+per region (`regionK(ctx)`, a Numba cfunc), written in single-assignment
+form (pc_I, npc_I, bpc_I per instruction) so that compile time stays linear
+in the region's length.
 """
 from __future__ import annotations
 
@@ -131,21 +133,19 @@ def out(ctx, pc, npc, bpc, n):
     ctx[10] = bpc
     return n
 '''
-DISPATCH = '''
-
-@cfunc("int64(int64)", cache=True)
-def regions(ctxa):
+SETUP = """\
     ctx = carray(ptr_i64(ctxa), 16)
+    r = carray(ptr_i64(ctx[0]), 32)
+    st = carray(ptr_i64(ctx[1]), NSLOTS)
+    f = carray(ptr_i64(ctx[2]), 32)
     nw = (ctx[13] >> 2) + 1024
-    args = (ctx, carray(ptr_i64(ctx[0]), 32), carray(ptr_i64(ctx[1]), NSLOTS), carray(ptr_i64(ctx[2]), 32),
-            carray(ptr_u32(ctx[3]), nw), carray(ptr_u16(ctx[3]), 2 * nw), carray(ptr_u8(ctx[3]), 4 * nw),
-            carray(ptr_i64(ctx[4]), TC_MASK + 1), carray(ptr_i64(ctx[5]), TC_MASK + 1),
-            carray(ptr_i64(ctx[6]), TC_MASK + 1), carray(ptr_i64(ctx[7]), TC_MASK + 1))
-    rid = ctx[14]
-{calls}
-    return 0
-'''
-SIGNATURE = "(ctx, r, st, f, ram32, ram16, ram8, ltag, ladd, stag, sadd)"
+    ram32 = carray(ptr_u32(ctx[3]), nw)
+    ram16 = carray(ptr_u16(ctx[3]), 2 * nw)
+    ram8 = carray(ptr_u8(ctx[3]), 4 * nw)
+    ltag = carray(ptr_i64(ctx[4]), TC_MASK + 1)
+    ladd = carray(ptr_i64(ctx[5]), TC_MASK + 1)
+    stag = carray(ptr_i64(ctx[6]), TC_MASK + 1)
+    sadd = carray(ptr_i64(ctx[7]), TC_MASK + 1)"""
 
 
 def _rename(line: str, i: int) -> str:
@@ -156,10 +156,10 @@ def _rename(line: str, i: int) -> str:
 
 
 def region_function(k: int, words: list[int]) -> list[str]:
-    """Region k as a function of the state arrays: check its words, then run them.
+    """Region k as a C-callable function of the call context: check its words, then run them.
     Variables are assigned once per instruction (pc_I, npc_I, bpc_I), which keeps the
     compiler's SSA work linear; every exit writes pc, npc, bpc and returns the count."""
-    out = ["", "", "@njit(cache=True, _nrt=False)", f"def region{k}" + SIGNATURE + ":",
+    out = ["", "", '@cfunc("int64(int64)", cache=True)', f"def region{k}(ctxa):", SETUP,
            "    cu1 = ctx[11] != 0", "    fr64 = ctx[12] != 0", "    rpa = ctx[15]", "    p0 = rpa >> 2",
            "    pc_0 = ctx[8]", "    npc_0 = ctx[9]", "    bpc_0 = ctx[10]"]
     checks = [f"ram32[p0 + {i}] != {w}" for i, w in enumerate(words)]
@@ -201,9 +201,8 @@ def module_source(regions: list[list[int]]) -> str:
     lines = [HEADER.format(version=VERSION, fpu=", ".join(gen.FPU_HELPERS))]
     for k, words in enumerate(regions):
         lines += region_function(k, words)
-    calls = [("    if" if k == 0 else "    elif") + f" rid == {k}:\n        return region{k}(*args)"
-             for k in range(len(regions))]
-    return "\n".join(lines) + DISPATCH.format(calls="\n".join(calls))
+    lines += ["", "", "ADDRESSES = [" + ", ".join(f"region{k}.address" for k in range(len(regions))) + "]"]
+    return "\n".join(lines) + "\n"
 
 
 __all__ = ["MAX_INSNS", "VERSION", "decode", "leaf", "module_source", "scan"]

@@ -35,11 +35,12 @@ import numba
 import numpy as np
 
 from flashvm.isa import jitgen
-from flashvm.kernels.state import EXIT_BUDGET, EXIT_WAIT, P_QUANTUM, P_ROUND_START, P_TIMING, Machine
+from flashvm.kernels.state import EXIT_BUDGET, EXIT_WAIT, P_QUANTUM, P_ROUND_START, P_TIMING, S_INSNS, Machine
 
 TABLE_SIZE = 1 << 15     # region-table slots (direct-mapped by physical address)
-QUEUE_LEN = 512          # jump targets waiting for translation
-THRESHOLD = 200          # arrivals at a jump target that make it hot
+QUEUE_LEN = 64           # jump targets waiting for translation (at most one batch)
+THRESHOLD = 5000         # arrivals at a jump target that make it hot
+MIN_INSNS = 20_000_000   # compile nothing before the machine has run this many instructions (short runs)
 SLICE = 1 << 24          # cycles between two looks at the queue
 CACHE_MODULES = 256      # translated modules kept on disk
 NEVER = -(1 << 62)       # counter of a target that cannot be translated
@@ -87,6 +88,7 @@ class Tier:
         self.jstat = np.zeros(8, dtype=np.int64)               # hits, insns, invalidated, ..., 7: threshold
         self.jstat[7] = THRESHOLD
         self.jctx = np.zeros(16, dtype=np.int64)
+        self.deferred = 0      # queue length last found not worth compiling yet
 
 
 def tier_of(m: Machine) -> Tier:
@@ -117,12 +119,15 @@ def _prune(d: Path) -> None:
         q.unlink(missing_ok=True)
 
 
-def _compile(source: str) -> int:
-    """Address of the `regions` function of this source, through the disk cache."""
-    d = cache_dir()
+def _module_path(source: str) -> Path:
+    return cache_dir() / ("r" + hashlib.sha256((jitgen.VERSION + source).encode()).hexdigest()[:24] + ".py")
+
+
+def _compile(source: str) -> list[int]:
+    """Addresses of the region functions of this source, through the disk cache."""
+    path = _module_path(source)
+    d, name = path.parent, path.stem
     d.mkdir(parents=True, exist_ok=True)
-    name = "r" + hashlib.sha256((jitgen.VERSION + source).encode()).hexdigest()[:24]
-    path = d / f"{name}.py"
     if path.exists():
         STATS["disk_hits"] += 1
         os.utime(path)
@@ -136,17 +141,19 @@ def _compile(source: str) -> int:
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod    # Numba's cache finds the module of a cached function by name
     spec.loader.exec_module(mod)
-    _keep.append(mod.regions)
-    return int(mod.regions.address)
+    _keep.append(mod)
+    return [int(a) for a in mod.ADDRESSES]
 
 
 def translate(m: Machine, t: Tier) -> None:
-    """Translate the queued hot jump targets (one batch, one compile)."""
+    """Translate the queued hot jump targets (one batch, one module).  Before MIN_INSNS
+    instructions only a batch already in the disk cache is taken; else the queue waits."""
     k = int(t.jq[0])
-    t.jq[0] = 0
-    if k == 0:
+    early = int(m.stats[:, S_INSNS].sum()) < MIN_INSNS
+    if k == 0 or (early and t.deferred == k):
         return
     t0 = time.perf_counter()
+    t.jq[0] = 0
     mask = TABLE_SIZE - 1
     batch: list[tuple[int, list[int]]] = []
     for pa in sorted(set(int(x) for x in t.jq[1:k + 1])):
@@ -162,10 +169,15 @@ def translate(m: Machine, t: Tier) -> None:
         batch.append((pa, words[:n]))
     if batch:
         source = jitgen.module_source([w for _, w in batch])
-        fn = _compile(source)
+        if early and not _module_path(source).exists():
+            t.jq[0] = k          # wait: a short run does not pay for compiling
+            t.deferred = k
+            STATS["translate_s"] += time.perf_counter() - t0
+            return
+        fns = _compile(source)
         for rid, (pa, words) in enumerate(batch):
             h = (pa >> 2) & mask
-            t.jt[:, h] = (pa, fn, rid, len(words))
+            t.jt[:, h] = (pa, fns[rid], rid, len(words))
             t.jcnt[h] = 0
         STATS["regions"] += len(batch)
         STATS["insns_translated"] += sum(len(w) for _, w in batch)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,7 +26,8 @@ ARRAYS = ("cpu", "gpr", "fpr", "cp0", "tlb", "stats", "exitrec", "tc_tag", "tc_a
 
 @pytest.fixture(autouse=True)
 def _quick_tier(monkeypatch, tmp_path_factory):
-    monkeypatch.setattr(jit, "THRESHOLD", 2)
+    monkeypatch.setattr(jit, "THRESHOLD", 64)
+    monkeypatch.setattr(jit, "MIN_INSNS", 0)
     monkeypatch.setenv("FLASHVM_JIT_CACHE", str(tmp_path_factory.getbasetemp() / "jitcache"))
     yield
     jit.set_enabled(None)
@@ -63,19 +65,17 @@ def _program(name: str) -> RunSpec:
                    env=p.get("env", {}), max_insns=2_000_000_000)
 
 
-@pytest.mark.parametrize("name", ["int_corner", "qsort", "setjmp", "memcpy_unaligned"])
-def test_programs_both_ways(name):
-    ref, got, st = both(_program(name))
+def test_a_program_both_ways():
+    ref, got, st = both(_program("qsort"))
     assert_same(ref, got)
     assert st["regions"] > 0 and st["jit_insns"] > 0
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [n for n in PROGRAMS if n not in ("files", "time")])
+@pytest.mark.parametrize("name", [n for n in PROGRAMS if n not in ("files", "time", "qsort")])
 def test_program_suite_both_ways(name):
     ref, got, st = both(_program(name))
     assert_same(ref, got)
-    assert st["regions"] > 0
 
 
 @pytest.mark.slow
@@ -95,3 +95,13 @@ def test_disco_both_ways():
     ref, got, st = both(spec)
     assert_same(ref, got)
     assert st["jit_insns"] > 0
+
+
+def test_rewritten_code_is_not_run_stale():
+    """A hot function rewritten in place: its stale translation is dropped (and counted)."""
+    exe = build_user([Path(__file__).parent / "smc.c"])
+    spec = RunSpec("process", exe, machine_config("flash1"), argv=("smc",))
+    ref, got, st = both(spec)
+    assert_same(ref, got)
+    assert b"round 3 sum 18024000\n" in got["report"][3]
+    assert st["invalidated"] > 0 and st["jit_insns"] > 0
