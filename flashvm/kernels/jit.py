@@ -119,6 +119,24 @@ def _prune(d: Path) -> None:
         q.unlink(missing_ok=True)
 
 
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(f"flashvm_jit_{name}", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod    # Numba's cache finds the module of a cached function by name
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _forget(path: Path) -> None:
+    """Remove a module and its compiled code from the cache."""
+    compiled = list((path.parent / "__pycache__").glob(path.stem + ".*"))
+    if numba.config.CACHE_DIR:
+        compiled += Path(numba.config.CACHE_DIR).rglob(path.stem + ".*")
+    for q in [path, *compiled]:
+        q.unlink(missing_ok=True)
+
+
 def _module_path(source: str) -> Path:
     return cache_dir() / ("r" + hashlib.sha256((jitgen.VERSION + source).encode()).hexdigest()[:24] + ".py")
 
@@ -136,11 +154,12 @@ def _compile(source: str) -> list[int]:
         tmp.write_text(source)
         tmp.replace(path)
         _prune(d)
-    spec = importlib.util.spec_from_file_location(f"flashvm_jit_{name}", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod    # Numba's cache finds the module of a cached function by name
-    spec.loader.exec_module(mod)
+    try:
+        mod = _load(path, name)
+    except Exception:       # a damaged or foreign cache entry: drop it and compile afresh
+        _forget(path)
+        path.write_text(source)
+        mod = _load(path, name)
     _keep.append(mod)
     return [int(a) for a in mod.ADDRESSES]
 
