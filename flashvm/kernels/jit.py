@@ -105,6 +105,11 @@ def cache_dir() -> Path:
     return Path(d) if d else Path.home() / ".cache" / "flashvm" / "jit"
 
 
+def _numba_cache() -> str:
+    """Where Numba keeps compiled code (flashvm/kernels/__init__.py sets it; "" if unset)."""
+    return str(getattr(numba.config, "CACHE_DIR", "") or "")
+
+
 def _prune(d: Path) -> None:
     """Keep the newest CACHE_MODULES modules (and their compiled code, wherever Numba put it)."""
     mods = sorted(d.glob("r*.py"), key=lambda p: p.stat().st_mtime)
@@ -112,8 +117,8 @@ def _prune(d: Path) -> None:
     if not old:
         return
     compiled = [*(d / "__pycache__").glob("r*.*")]
-    if numba.config.CACHE_DIR:
-        compiled += Path(numba.config.CACHE_DIR).rglob("r*.*")
+    if _numba_cache():
+        compiled += Path(_numba_cache()).rglob("r*.*")
     stems = {p.stem for p in old}
     for q in [*old, *(q for q in compiled if q.name.split(".")[0] in stems)]:
         q.unlink(missing_ok=True)
@@ -131,8 +136,8 @@ def _load(path: Path, name: str):
 def _forget(path: Path) -> None:
     """Remove a module and its compiled code from the cache."""
     compiled = list((path.parent / "__pycache__").glob(path.stem + ".*"))
-    if numba.config.CACHE_DIR:
-        compiled += Path(numba.config.CACHE_DIR).rglob(path.stem + ".*")
+    if _numba_cache():
+        compiled += Path(_numba_cache()).rglob(path.stem + ".*")
     for q in [path, *compiled]:
         q.unlink(missing_ok=True)
 

@@ -79,7 +79,8 @@ def test_program_suite_both_ways(name):
 
 
 @pytest.mark.slow
-def test_guest_os_both_ways():
+def test_guest_os_both_ways(monkeypatch):
+    monkeypatch.setattr(jit, "THRESHOLD", 3000)     # a few regions: each costs a compile
     exe = build_user([OS_PROGRAMS / "procs.c"])
     spec = RunSpec("os", exe, machine_config("flash1"), argv=("/bin/procs",), files={"/bin/procs": exe})
     ref, got, st = both(spec)
@@ -88,7 +89,8 @@ def test_guest_os_both_ways():
 
 
 @pytest.mark.slow
-def test_disco_both_ways():
+def test_disco_both_ways(monkeypatch):
+    monkeypatch.setattr(jit, "THRESHOLD", 3000)
     exe = build_user([OS_PROGRAMS / "hello.c"])
     spec = RunSpec("disco", exe, machine_config("flash8"), argv=("/bin/hello",), files={"/bin/hello": exe},
                    vms=2, vm_mem_mb=12)
