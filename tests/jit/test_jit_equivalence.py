@@ -3,7 +3,8 @@
 Each run goes twice through the session, with the tier off and on (the
 translation threshold lowered so that short runs translate a lot), and
 everything the machine holds must be equal: instructions, cycles, registers,
-CP0 and TLB, every counter, RAM, the guest's output and status."""
+CP0 and TLB, every counter, RAM, the guest's output and status.  Slow: with an
+empty translation cache every region costs a Numba compile (seconds each)."""
 from __future__ import annotations
 
 import hashlib
@@ -65,6 +66,7 @@ def _program(name: str) -> RunSpec:
                    env=p.get("env", {}), max_insns=2_000_000_000)
 
 
+@pytest.mark.slow
 def test_a_program_both_ways():
     ref, got, st = both(_program("qsort"))
     assert_same(ref, got)
@@ -99,6 +101,7 @@ def test_disco_both_ways(monkeypatch):
     assert st["jit_insns"] > 0
 
 
+@pytest.mark.slow
 def test_rewritten_code_is_not_run_stale():
     """A hot function rewritten in place: its stale translation is dropped (and counted)."""
     exe = build_user([Path(__file__).parent / "smc.c"])
