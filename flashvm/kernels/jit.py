@@ -171,11 +171,11 @@ def _compile(source: str) -> list[int]:
 
 def translate(m: Machine, t: Tier) -> None:
     """Translate the queued hot jump targets (one batch, one module).  Before MIN_INSNS
-    instructions only a batch already in the disk cache is taken; else the queue waits."""
+    instructions only a full batch already in the disk cache is taken; else the queue waits."""
     k = int(t.jq[0])
     early = int(m.stats[:, S_INSNS].sum()) < MIN_INSNS
-    if k == 0 or (early and t.deferred == k):
-        return
+    if k == 0 or (early and (t.deferred == k or k < QUEUE_LEN)):
+        return          # early on, only a full batch is looked for in the disk cache
     t0 = time.perf_counter()
     t.jq[0] = 0
     mask = TABLE_SIZE - 1
