@@ -352,7 +352,17 @@ def run_unicorn(exe: Path, argv: list[str]) -> Run:
 
 # ============================================================ table
 ENGINES = ("flashvm", "qemu", "unicorn")
-TITLES = {"flashvm": "flashvm", "qemu": "qemu-mipsel", "unicorn": "Unicorn"}
+TITLES = {"flashvm": "flashvm", "jit": "flashvm --jit", "qemu": "qemu-mipsel", "unicorn": "Unicorn"}
+
+
+def run_flashvm_jit(exe: Path, argv: list[str]) -> Run:
+    """The same with the JIT tier on (docs/jit.md); its translations persist in its disk cache."""
+    from flashvm.kernels import jit
+    jit.set_enabled(True)
+    try:
+        return run_flashvm(exe, argv)
+    finally:
+        jit.set_enabled(False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -364,9 +374,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="+", choices=sorted(PROGRAMS), help="programs to run")
     ap.add_argument("--no-qemu", action="store_true")
     ap.add_argument("--no-unicorn", action="store_true")
+    ap.add_argument("--jit", action="store_true", help="also flashvm with the JIT tier (docs/jit.md)")
+    ap.add_argument("--only-jit", action="store_true", help="flashvm with the JIT tier only")
     o = ap.parse_args(argv)
 
-    engines = {"flashvm": run_flashvm}
+    engines = {} if o.only_jit else {"flashvm": run_flashvm}
+    if o.jit or o.only_jit:
+        engines["jit"] = run_flashvm_jit
     qemu = None if o.no_qemu else shutil.which("qemu-mipsel")
     if qemu:
         engines["qemu"] = lambda exe, a: run_qemu(exe, a, qemu)
@@ -384,7 +398,9 @@ def main(argv: list[str] | None = None) -> int:
     print("warming up flashvm (Numba cache load, or a compile after a kernel change) ...",
           file=sys.stderr, flush=True)
     p0 = progs[0]
-    run_flashvm(exes[p0.name], [p0.name, *p0.quick_args])
+    for eng in ("flashvm", "jit"):
+        if eng in engines:
+            engines[eng](exes[p0.name], [p0.name, *p0.quick_args])
 
     key = (lambda r: r.wall) if o.wall else (lambda r: r.cpu)
     rows = []
@@ -415,9 +431,11 @@ def main(argv: list[str] | None = None) -> int:
     head = ["program (args)", "instructions"]
     for eng in engines:
         head += [f"{TITLES[eng]} s", f"{TITLES[eng]} MIPS"]
-    for eng in engines:
-        if eng != "flashvm":
-            head.append(f"flashvm time / {TITLES[eng]}")
+    mine = [e for e in ("flashvm", "jit") if e in engines]
+    for ours in mine:
+        for eng in engines:
+            if eng not in mine:
+                head.append(f"{TITLES[ours]} time / {TITLES[eng]}")
     print("| " + " | ".join(head) + " |")
     print("| --- |" + " ---: |" * (len(head) - 1))
     for name, insns, best in rows:
@@ -425,9 +443,10 @@ def main(argv: list[str] | None = None) -> int:
         for eng in engines:
             t = key(best[eng])
             cells += [f"{t:.2f}", f"{insns / t / 1e6:,.0f}"]
-        for eng in engines:
-            if eng != "flashvm":
-                cells.append(f"{key(best['flashvm']) / key(best[eng]):.1f}x")
+        for ours in mine:
+            for eng in engines:
+                if eng not in mine:
+                    cells.append(f"{key(best[ours]) / key(best[eng]):.1f}x")
         print("| " + " | ".join(cells) + " |")
     return 0
 

@@ -10,11 +10,9 @@
     flashvm sysroot DIR PKG... | disasm PROGRAM [--symbol main]   Debian roots (docs/sysroot.md); disassembly
     flashvm resume CHECKPOINT [--mode timing]   continue a run from a --checkpoint-at file
 
-`--machine NAME|FILE` (flash1, flash8, uma8 or a TOML config) and `--mode functional|timing` choose the machine
-and the level of detail.  The guest's stdin/stdout/stderr pass through; flashvm's own words (progress, summary,
-the HDF5 path) go to stderr.  Every run's results are saved, at a limit or on SIGINT/SIGTERM too (docs/results.md).
-Options become a RunSpec (flashvm/spec.py) that the session (flashvm/session) runs; flashvm modules are imported
-inside commands to keep --help fast.
+`--machine NAME|FILE` (flash1, flash8, uma8, a TOML file) and `--mode functional|timing` choose the machine and the level
+of detail, `flashvm --jit|--no-jit ...` the JIT tier (docs/jit.md).  Guest stdio passes through, flashvm's words go to stderr;
+results are saved at a limit or a signal too (docs/results.md).  Options become a RunSpec the session runs (flashvm/session).
 """
 from __future__ import annotations
 
@@ -38,6 +36,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEFAULT_RESULTS = Path("results")
+
+
+@app.callback()
+def _tier(jit: Optional[bool] = typer.Option(None, "--jit/--no-jit", help="the JIT tier on or off (docs/jit.md)")) -> None:
+    __import__("flashvm.session.options", fromlist=["jit_option"]).jit_option(jit)
 
 
 def _fail(msg: str, code: int = 2) -> None:

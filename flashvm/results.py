@@ -18,6 +18,8 @@ Schema (version 2; see docs/results.md for the full description):
     /process/unknown_syscalls int64[n, 2] syscalls answered ENOSYS
     /roi/<name>/...        a region of interest the guest marked: the /cpu counters (and
                            /node's) spent inside it; attrs: visits
+    /jit                   the JIT tier's counters as attrs (regions, batches, disk_hits, translate_s,
+                           code_bytes, hits, jit_insns, invalidated), when the tier was on
     /stdout, /stderr       uint8[...]    what the guest printed (bytes), when captured
 
 Every dataset has a `description` attribute (and `unit` where one applies).
@@ -109,7 +111,7 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
               vms: Sequence[Mapping[str, Any]] | None = None, regions: Sequence[Any] = (),
               services: Mapping[str, Any] | None = None,
               subnet: Mapping[str, int] | None = None, numa: Mapping[str, Any] | None = None,
-              memory: Mapping[str, Any] | None = None) -> Path:
+              memory: Mapping[str, Any] | None = None, jit: Mapping[str, float] | None = None) -> Path:
     """Write one run's counters to `path` (atomically).  Returns the path.
     `machine_config`: the resolved MachineConfig as a dict (also adds the per-node
     and MAGIC page counters); `extra`: more root attributes; `vms`: Disco's VMs
@@ -118,7 +120,8 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
     guest kernel's services (flashvm.machine.services.Services.table()) for /services;
     `subnet`: the Disco subnet's remapping counters (flashvm.disco.netremap) for /disco/subnet; `numa`: Disco's
     NUMA policy counters (attributes of /disco/numa);
-    `memory`: Disco's footprint (flashvm.disco.footprint) for /disco/memory."""
+    `memory`: Disco's footprint (flashvm.disco.footprint) for /disco/memory; `jit`: the JIT
+    tier's counters for /jit (flashvm.kernels.jit.stats)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
@@ -152,6 +155,13 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
                 _write_regions(f, regions)
             if services is not None:
                 _write_services(f, services, (machine_config or {}).get("clock_mhz", 400.0))
+            if jit is not None:
+                j = f.create_group("jit")
+                j.attrs["description"] = ("the JIT tier: regions translated, batches compiled, loaded from the "
+                                          "disk cache, translate seconds, generated code bytes, region entries "
+                                          "(hits), instructions run in regions, regions dropped as stale")
+                for k, v in sorted(jit.items()):
+                    j.attrs[k] = v
             if syscalls is not None:
                 p = f.create_group("process")
                 p.attrs["description"] = "process mode: the Linux system calls the program made"
@@ -313,6 +323,7 @@ def write_report(report: RunReport, results_dir: Path) -> Path:
                      memory=report.memory,
                      services=report.services,
                      subnet={k[7:]: v for k, v in (report.disco or {}).items() if k.startswith("subnet_")},
+                     jit=report.jit,
                      extra={"machine": cfg.name, "sim_mode": report.sim_mode},
                      attrs={"command": spec.command, "workload": spec.name, "mode": config["mode"],
                             "status": report.status, "host_seconds": report.host_seconds,

@@ -136,3 +136,4 @@ class RunReport:
     signum: int = 0                          # interrupted: the host signal (SIGINT, SIGTERM)
     regions: list[Any] = field(default_factory=list)   # flashvm.machine.roi.Region: the guest's marked regions
     services: dict[str, Any] | None = None   # flashvm.machine.services.Services.table(): the kernel's services
+    jit: dict[str, float] | None = None      # the JIT tier's counters (None: the tier was off)

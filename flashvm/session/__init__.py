@@ -7,6 +7,7 @@ kind runs it (process, bare, os, disco), a RunReport comes out.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -17,6 +18,7 @@ from flashvm.elf import SymbolTable, load_elf
 from flashvm.guestos import build_kernel
 from flashvm.machine.checkpoint import sources
 from flashvm.machine.flash import build_state, chunk_hook
+from flashvm.kernels import jit
 from flashvm.machine.gdbstub import GdbStub
 from flashvm.machine.trace import Tracer, run_fn
 from flashvm.process.abi import SYSCALL_NAMES
@@ -64,9 +66,12 @@ def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | Non
         ckpt = _checkpointer(spec, stdout, stderr, progress, say)
         hook = chunk_hook.set(ckpt)
         try:
+            jit.reset_stats()
             report = _named(RUNNERS[spec.kind](spec, stdout, stderr, progress, watch), symbols)
             if ckpt is not None and ckpt.path is None:
                 ckpt.say(f"note: no checkpoint written: the run ended before --checkpoint-at {spec.checkpoint_at}")
+            if jit.enabled():
+                report = dataclasses.replace(report, jit=jit.stats())
             return report
         finally:
             chunk_hook.reset(hook)

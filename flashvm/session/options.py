@@ -330,3 +330,7 @@ def resumed(path: Path, mode: str | None, machine_options: str | None, max_insns
                       say=None if quiet else (lambda line: err.print(line, markup=False)))
     except (CheckpointError, ValueError) as e:
         raise OptionError(str(e)) from None
+def jit_option(on: bool | None) -> None:
+    """--jit / --no-jit: the JIT tier on or off for the runs of this process (None: FLASHVM_JIT decides)."""
+    from flashvm.kernels.jit import set_enabled
+    set_enabled(on)

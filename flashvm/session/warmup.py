@@ -13,6 +13,7 @@ import numba
 from rich.console import Console
 from rich.text import Text
 
+from flashvm.kernels import jit
 from flashvm.kernels.run import run_nb
 from flashvm.kernels.state import Machine
 
@@ -26,8 +27,13 @@ def interpreter_cached() -> bool:
 
 
 def compile_interpreter(m: Machine) -> None:
-    """Compile (or load from the cache) the interpreter for machines typed like `m`."""
+    """Compile (or load from the cache) the interpreter for machines typed like `m` (and the
+    JIT tier's loop when the tier is on)."""
     run_nb.compile((numba.typeof(m), numba.int64))
+    if jit.enabled():
+        from flashvm.kernels.jitrun import run_jit_nb
+        t = jit.Tier()
+        run_jit_nb.compile(tuple(numba.typeof(x) for x in (m, 0, t.jt, t.jcnt, t.jq, t.jstat, t.jctx)))
 
 
 class _Elapsed:

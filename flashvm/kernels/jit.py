@@ -1,0 +1,241 @@
+"""The JIT tier's policy: when it runs, what it translates, where translations are kept.
+
+The JIT loop (`exec_cpu_jit_nb`, generated into interp_jit.py) counts how
+often each jump target (by physical address) is reached; one that reaches
+the threshold goes into a queue.  Between slices of `run` the queue is
+translated here (flashvm/isa/jitgen.py writes the source, Numba compiles it
+to one C-callable function per batch) and entered into the region table the
+loop looks up.  Regions check their code words on entry, so a stale one
+(exec, page reuse, self-modifying code) is dropped, never run.
+
+Translations are cached on disk, one module per batch, named by a hash of
+its source (the code words and the translator version): a second run of
+the same program compiles nothing.  The cache keeps the newest
+`CACHE_MODULES` modules.
+
+The tier is off unless asked for: `--jit` (`set_enabled(True)`) or
+FLASHVM_JIT=1; FLASHVM_NO_JIT=1 (or `--no-jit`) turns it off whatever else says.
+Timing mode always runs the interpreter.
+
+Call-context slots (jctx): 0 gpr, 1 cpu slots, 2 fpr, 3 RAM (addresses);
+4-7 load/store soft-TLB tags and addends (addresses); 8-10 pc, npc, bpc (in
+and out); 11 Status.CU1; 12 Status.FR; 13 RAM size; 14 region number;
+15 the region's physical address.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from flashvm.isa import jitgen
+from flashvm.kernels.state import EXIT_BUDGET, EXIT_WAIT, P_QUANTUM, P_ROUND_START, P_TIMING, S_INSNS, Machine
+
+TABLE_SIZE = 1 << 15     # region-table slots (direct-mapped by physical address)
+QUEUE_LEN = 64           # jump targets waiting for translation (at most one batch)
+THRESHOLD = 5000         # arrivals at a jump target that make it hot
+MIN_INSNS = 20_000_000   # compile nothing before the machine has run this many instructions (short runs)
+SLICE = 1 << 24          # cycles between two looks at the queue
+CACHE_MODULES = 256      # translated modules kept on disk
+NEVER = -(1 << 62)       # counter of a target that cannot be translated
+
+_forced: bool | None = None
+_tiers: dict[int, tuple[np.ndarray, "Tier"]] = {}
+_keep: list[object] = []          # compiled region functions stay alive while their addresses are used
+STATS: dict[str, float] = {}
+
+
+def set_enabled(on: bool | None) -> None:
+    """--jit / --no-jit (None: the environment decides)."""
+    global _forced
+    _forced = on
+
+
+def enabled() -> bool:
+    if os.environ.get("FLASHVM_NO_JIT", "") not in ("", "0") or _forced is False:
+        return False
+    return bool(_forced) or os.environ.get("FLASHVM_JIT", "") not in ("", "0")
+
+
+def reset_stats() -> None:
+    STATS.clear()
+    STATS.update(regions=0, insns_translated=0, batches=0, disk_hits=0, translate_s=0.0,
+                 code_bytes=0, hits=0, jit_insns=0, invalidated=0)
+
+
+reset_stats()
+
+
+def stats() -> dict[str, float]:
+    """The tier's counters since the last reset (translation work and region entries)."""
+    return dict(STATS)
+
+
+class Tier:
+    """The JIT state of one machine: region table, counters, queue, call context."""
+
+    def __init__(self) -> None:
+        self.jt = np.zeros((4, TABLE_SIZE), dtype=np.int64)    # pa, function, region number, length
+        self.jt[0] = -1
+        self.jcnt = np.zeros(TABLE_SIZE, dtype=np.int64)
+        self.jq = np.zeros(QUEUE_LEN + 1, dtype=np.int64)
+        self.jstat = np.zeros(8, dtype=np.int64)               # hits, insns, invalidated, ..., 7: threshold
+        self.jstat[7] = THRESHOLD
+        self.jctx = np.zeros(16, dtype=np.int64)
+        self.deferred = 0      # queue length last found not worth compiling yet
+
+
+def tier_of(m: Machine) -> Tier:
+    key = id(m.cpu)
+    got = _tiers.get(key)
+    if got is None or got[0] is not m.cpu:
+        got = (m.cpu, Tier())
+        _tiers[key] = got
+    return got[1]
+
+
+def cache_dir() -> Path:
+    d = os.environ.get("FLASHVM_JIT_CACHE")
+    return Path(d) if d else Path.home() / ".cache" / "flashvm" / "jit"
+
+
+def _numba_cache() -> str:
+    """Where Numba keeps compiled code (flashvm/kernels/__init__.py sets it; "" if unset)."""
+    return str(getattr(numba.config, "CACHE_DIR", "") or "")
+
+
+def _prune(d: Path) -> None:
+    """Keep the newest CACHE_MODULES modules (and their compiled code, wherever Numba put it)."""
+    mods = sorted(d.glob("r*.py"), key=lambda p: p.stat().st_mtime)
+    old = mods[: max(0, len(mods) - CACHE_MODULES)]
+    if not old:
+        return
+    compiled = [*(d / "__pycache__").glob("r*.*")]
+    if _numba_cache():
+        compiled += Path(_numba_cache()).rglob("r*.*")
+    stems = {p.stem for p in old}
+    for q in [*old, *(q for q in compiled if q.name.split(".")[0] in stems)]:
+        q.unlink(missing_ok=True)
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(f"flashvm_jit_{name}", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod    # Numba's cache finds the module of a cached function by name
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _forget(path: Path) -> None:
+    """Remove a module and its compiled code from the cache."""
+    compiled = list((path.parent / "__pycache__").glob(path.stem + ".*"))
+    if _numba_cache():
+        compiled += Path(_numba_cache()).rglob(path.stem + ".*")
+    for q in [path, *compiled]:
+        q.unlink(missing_ok=True)
+
+
+def _module_path(source: str) -> Path:
+    return cache_dir() / ("r" + hashlib.sha256((jitgen.VERSION + source).encode()).hexdigest()[:24] + ".py")
+
+
+def _compile(source: str) -> list[int]:
+    """Addresses of the region functions of this source, through the disk cache."""
+    path = _module_path(source)
+    d, name = path.parent, path.stem
+    d.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        STATS["disk_hits"] += 1
+        os.utime(path)
+    else:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(source)
+        tmp.replace(path)
+        _prune(d)
+    try:
+        mod = _load(path, name)
+    except Exception:       # a damaged or foreign cache entry: drop it and compile afresh
+        _forget(path)
+        path.write_text(source)
+        mod = _load(path, name)
+    _keep.append(mod)
+    return [int(a) for a in mod.ADDRESSES]
+
+
+def translate(m: Machine, t: Tier) -> None:
+    """Translate the queued hot jump targets (one batch, one module).  Before MIN_INSNS
+    instructions only a full batch already in the disk cache is taken; else the queue waits."""
+    k = int(t.jq[0])
+    early = int(m.stats[:, S_INSNS].sum()) < MIN_INSNS
+    if k == 0 or (early and (t.deferred == k or k < QUEUE_LEN)):
+        return          # early on, only a full batch is looked for in the disk cache
+    t0 = time.perf_counter()
+    t.jq[0] = 0
+    mask = TABLE_SIZE - 1
+    batch: list[tuple[int, list[int]]] = []
+    for pa in sorted(set(int(x) for x in t.jq[1:k + 1])):
+        h = (pa >> 2) & mask
+        if t.jt[0, h] == pa:
+            continue
+        end = ((pa >> 12) + 1) << 10
+        words = [int(w) for w in m.ram32[pa >> 2: min(end, (pa >> 2) + jitgen.MAX_INSNS)]]
+        n = jitgen.scan(words)
+        if n == 0:
+            t.jcnt[h] = NEVER
+            continue
+        batch.append((pa, words[:n]))
+    if batch:
+        source = jitgen.module_source([w for _, w in batch])
+        if early and not _module_path(source).exists():
+            t.jq[0] = k          # wait: a short run does not pay for compiling
+            t.deferred = k
+            STATS["translate_s"] += time.perf_counter() - t0
+            return
+        fns = _compile(source)
+        for rid, (pa, words) in enumerate(batch):
+            h = (pa >> 2) & mask
+            t.jt[:, h] = (pa, fns[rid], rid, len(words))
+            t.jcnt[h] = 0
+        STATS["regions"] += len(batch)
+        STATS["insns_translated"] += sum(len(w) for _, w in batch)
+        STATS["batches"] += 1
+        STATS["code_bytes"] += len(source)
+    STATS["translate_s"] += time.perf_counter() - t0
+
+
+def run_jit(m: Machine, budget: int) -> int:
+    """`flashvm.kernels.run.run` with the tier: the same result, in slices on the quantum grid."""
+    from flashvm.kernels.jitrun import run_jit_nb
+    from flashvm.kernels.run import run_nb
+    params = m.params
+    if params[P_TIMING]:
+        return int(run_nb(m, budget))
+    t = tier_of(m)
+    target = int(params[P_ROUND_START]) + budget
+    q = int(params[P_QUANTUM])
+    while True:
+        rs = int(params[P_ROUND_START])
+        left = target - rs
+        end = ((rs + SLICE) // q) * q
+        step = end - rs if rs < end < target else left
+        before = t.jstat[:3].copy()
+        reason = int(run_jit_nb(m, step, t.jt, t.jcnt, t.jq, t.jstat, t.jctx))
+        d = t.jstat[:3] - before
+        STATS["hits"] += int(d[0])
+        STATS["jit_insns"] += int(d[1])
+        STATS["invalidated"] += int(d[2])
+        if t.jq[0]:
+            translate(m, t)
+        if reason in (EXIT_BUDGET, EXIT_WAIT) and step < left and int(params[P_ROUND_START]) < target:
+            continue
+        return reason
+
+
+__all__ = ["Tier", "enabled", "reset_stats", "run_jit", "set_enabled", "stats", "translate"]
