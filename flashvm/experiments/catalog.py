@@ -122,7 +122,8 @@ FIG6_VMS = (1, 2, 4, 8)
 def _fig6_runs(quick: bool) -> Sequence[Run]:
     size = "quick" if quick else "mp"
     runs = [Run("pmake/os", "pmake", "os", size, 8, "flash8", 8, group="pmake")]
-    runs += [Run(f"pmake/{n}vm", "pmake", "disco", size, 8 // n, "flash8", 8 // n, vms=n, group="pmake") for n in FIG6_VMS]
+    runs += [Run(f"pmake/{n}vm", "pmake", "disco", size, 8 // n, "flash8", 8 // n, vms=n, group="pmake", share=True)
+             for n in FIG6_VMS]
     return runs
 
 

@@ -33,6 +33,7 @@ class Run:
     sim_mode: str = "timing"         # the region of interest's level of detail
     group: str = ""                  # a plot group (the workload's bars side by side)
     services: bool = False           # the guest kernel marks its services (/services; costs a trap per marker)
+    share: bool = False              # disco: memory shared between VMs (HAL kernel, global disk cache; Fig. 6)
 
     def __post_init__(self) -> None:
         if self.system not in SYSTEMS:

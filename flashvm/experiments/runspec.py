@@ -116,6 +116,8 @@ def to_runspec(run: Run) -> RunSpec:
     more: dict[str, Any] = {}
     if run.numa is not None:        # the policy's mode (flashvm/disco/numa.py): "migrate+replicate" is "both"
         more["numa"] = {"migrate+replicate": "both"}.get(run.numa, run.numa)
+    if run.share:                   # the global disk cache and page sharing need the HAL kernel's page calls
+        more.update(hal=True, share=True)
     if run.services:
         from flashvm.machine.layout import SVC_ENV
         key, value = SVC_ENV.split("=")
