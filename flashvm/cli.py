@@ -28,7 +28,7 @@ from rich.table import Table
 
 from flashvm.clitext import (
     CKPT_HELP, FF_HELP, GDB_HELP, MOPT_HELP, MACHINE_HELP, MAX_INSNS_HELP, MODE_HELP, SPLASHOS_HELP, SYSROOT_HELP, TIMEOUT_HELP,
-    NUMA_HELP, TRACE_HELP, VMS_HELP, WARMUP_HELP,
+    NUMA_HELP, ROI_INSNS_HELP, TRACE_HELP, VMS_HELP, WARMUP_HELP,
 )
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -75,9 +75,7 @@ def _machine(name: str, mode: str):
         _fail(str(e))
 
 
-
-
-def _run(spec, quiet: bool, fast_forward: Optional[str] = None, warmup: int = 0, checkpoint_at=None, results=None):
+def _run(spec, quiet: bool, fast_forward: Optional[str] = None, warmup: int = 0, checkpoint_at=None, results=None, roi=None):
     """Run `spec` with the guest's output passed through (one-line error when it cannot
     run); a SIGINT or SIGTERM before the machine starts ends flashvm with nothing saved."""
     from flashvm.elf import ElfError
@@ -85,7 +83,8 @@ def _run(spec, quiet: bool, fast_forward: Optional[str] = None, warmup: int = 0,
     from flashvm.session import options, run
     show = not quiet and err.is_terminal
     try:
-        spec = options.with_checkpoint(options.with_fast_forward(spec, fast_forward, warmup), checkpoint_at, results)
+        spec = options.with_roi_instructions(options.with_fast_forward(spec, fast_forward, warmup), roi)
+        spec = options.with_checkpoint(spec, checkpoint_at, results)
         return run(spec, stdout=sys.stdout.buffer, stderr=sys.stderr.buffer, console=err if show else None,
                    say=None if quiet else (lambda line: err.print(line, markup=False)))
     except (ElfError, GuestError, ValueError) as e:
@@ -157,6 +156,7 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
         variant: Optional[str] = typer.Option(None, "--variant", help="os mode: kseg0 or mapped (overrides run.variant)"),
         fast_forward: Optional[str] = typer.Option(None, "--fast-forward", help=FF_HELP),
         warmup: int = typer.Option(0, "--warmup", help=WARMUP_HELP),
+        roi_instructions: Optional[int] = typer.Option(None, "--roi-instructions", help=ROI_INSNS_HELP),
         checkpoint_at: Optional[str] = typer.Option(None, "--checkpoint-at", help=CKPT_HELP),
         size: Optional[str] = typer.Option(None, "--size", help="uni or mp: the workload's [size.NAME] form (default uni)"),
         splashos: bool = typer.Option(False, "--splashos", help="its program built against SPLASHOS, in 1 Disco VM"),
@@ -174,7 +174,7 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
     cfg, sim_mode = _machine(machine or w.machine, mode or w.sim_mode)
     w = o.workload_in_vms(w, cfg, vms, vm_mem, variant)             # --vms: the commands in Disco's VMs
     spec = o.workload_spec(w, exe, cfg, sim_mode, cpus=cpus, variant=variant, max_insns=max_insns, timeout=timeout, numa=numa)
-    report = _run(spec, quiet, fast_forward, warmup, checkpoint_at, results)
+    report = _run(spec, quiet, fast_forward, warmup, checkpoint_at, results, roi_instructions)
     check = check and report.how_ended == "halted"     # a stopped run is saved, not checked
     if check and report.vms is not None:      # Disco: every VM must pass, before anything is saved
         problem = w.check_report(report)

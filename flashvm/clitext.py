@@ -1,6 +1,8 @@
 """Help texts of the command line's options (a module of its own: cli.py stays short and --help fast)."""
 
 FF_HELP = "functional mode until the guest's first region of interest (roi) or N instructions, then --mode timing"
+ROI_INSNS_HELP = ("timing: end the run once its region of interest has run N instructions (a sample; "
+                  "with --fast-forward roi the set-up runs in functional mode)")
 WARMUP_HELP = "with --fast-forward: instructions of timing mode before the switch point (warm caches)"
 MAX_INSNS_HELP = "stop the guest after this many instructions (default 10 billion; exit status 124)"
 TIMEOUT_HELP = "stop the guest after this many seconds of simulation (host time; exit status 124)"

@@ -60,6 +60,7 @@ class RunSpec:
     root_image: Path | None = None           # os/disco: a shared flashfs root (a sysroot's); `files` go on it
     fast_forward: str | int | None = None    # "roi" or instructions: functional mode until then (timing spec)
     warmup: int = 0                          # with fast_forward: switch this many instructions early
+    roi_instructions: int | None = None      # timing: end the run once the region has run this many (a sample)
     gdb: int | None = None                   # serve gdb on this localhost port (docs/gdb.md; 0: any free one)
     gdb_wait: bool = False                   # with gdb: wait for it before the first instruction
     checkpoint_at: str | None = None         # "roi", instructions or a simulated time (docs/checkpoints.md)

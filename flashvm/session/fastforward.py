@@ -67,10 +67,39 @@ class FastForward:
                 self.switch(m)
             elif self.at != "roi":
                 # stop near the switch point: functional mode runs one instruction per cycle
-                left = int(self.at) - self.warmup - int(m.cpu[:, INSNS].sum())
-                q = int(p[P_QUANTUM])
-                per_cpu = -(-left // m.cpu.shape[0])
-                budget = min(budget, max(q, -(-per_cpu // q) * q))
+                budget = _cut(m, budget, int(self.at) - self.warmup - int(m.cpu[:, INSNS].sum()))
+        return self.run_fn(m, budget)
+
+
+def _cut(m: Machine, budget: int, left: int) -> int:
+    """`budget` cut so that about `left` more instructions (all CPUs together) run: a CPU runs
+    at most one instruction a cycle, whole rounds of the quantum."""
+    q = int(m.params[P_QUANTUM])
+    per_cpu = -(-left // m.cpu.shape[0])
+    return min(budget, max(q, -(-per_cpu // q) * q))
+
+
+class RoiSample:
+    """A run function that ends the run once the first region of interest has run `n`
+    instructions (all CPUs together, counted from the region's begin): a sample of the
+    region in timing mode, its counters those of its first n instructions (or a few more:
+    the run stops at the end of a round).  With fast-forward, everything before the region
+    runs in functional mode, so the run costs the set-up at functional speed plus the sample."""
+
+    def __init__(self, run_fn: RunFn, n: int):
+        self.run_fn = run_fn
+        self.n = n
+        self.start: int | None = None        # instructions done when the region began
+
+    def __call__(self, m: Machine, budget: int) -> int:
+        if self.start is None and int(m.params[P_ROI_BEGUN]) > 0:
+            self.start = int(m.cpu[:, INSNS].sum())      # a begin is served between two calls
+        if self.start is not None:
+            done = int(m.cpu[:, INSNS].sum()) - self.start
+            if done >= self.n:
+                raise StopRun("limit", f"the sample of the region of interest is complete: {done:,} instructions "
+                                       f"measured (--roi-instructions {self.n:,})")
+            budget = _cut(m, budget, self.n - done)
         return self.run_fn(m, budget)
 
 
@@ -84,7 +113,7 @@ class _Probe(FastForward):
 def roi_start(spec: RunSpec) -> int:
     """Instructions done when `spec`'s first region of interest begins (at the end of that round)."""
     probe = _Probe(run_kernel, "roi")
-    RUNNERS[spec.kind](dataclasses.replace(spec, fast_forward=None), None, None, None, probe)
+    RUNNERS[spec.kind](dataclasses.replace(spec, fast_forward=None, roi_instructions=None), None, None, None, probe)
     if probe.switch_insns is None:
         raise ValueError("--fast-forward roi --warmup: the program marks no region of interest")
     return probe.switch_insns
@@ -104,6 +133,12 @@ def fast_forward_option(text: str | None) -> str | int | None:
 
 
 def fast_forwarded(spec: RunSpec, run_fn: RunFn) -> RunFn:
+    """`run_fn` fast-forwarding and sampling the region of interest as `spec` asks."""
+    ff = _fast_forwarded(spec, run_fn)
+    return ff if spec.roi_instructions is None else RoiSample(ff, spec.roi_instructions)
+
+
+def _fast_forwarded(spec: RunSpec, run_fn: RunFn) -> RunFn:
     """`run_fn` fast-forwarding as `spec` asks (itself when it does not).  With
     "roi" and a warm-up, a first functional run finds the instruction at which
     the region begins (runs are deterministic), then the switch comes that many

@@ -299,6 +299,17 @@ def with_fast_forward(spec: RunSpec, text: str | None, warmup: int) -> RunSpec:
     return dataclasses.replace(spec, fast_forward=at, warmup=warmup)
 
 
+def with_roi_instructions(spec: RunSpec, n: int | None) -> RunSpec:
+    """`spec` ending once its region of interest has run `n` instructions in timing mode (a sample)."""
+    if n is None:
+        return spec
+    if n < 1:
+        raise OptionError(f"--roi-instructions {n}: give a positive number of instructions")
+    if spec.sim_mode != "timing":
+        raise OptionError("--roi-instructions samples the region in timing mode: give --mode timing")
+    return dataclasses.replace(spec, roi_instructions=n)
+
+
 def with_checkpoint(spec: RunSpec, text: str | None, results: Path | None) -> RunSpec:
     """`spec` writing a checkpoint as --checkpoint-at says, into the results directory."""
     if text is None:

@@ -121,10 +121,15 @@ def _numa_row(t: Table, n: dict[str, Any], cycles: int) -> None:
 def _region_row(t: Table, r) -> None:
     """One region of interest: what was spent inside it (flashvm.machine.roi.Region)."""
     c = r.counters
-    text = (f"{int(c.stats[:, S.S_INSNS].sum()):,} instructions, {int(c.cycles.max()):,} cycles")
+    insns, cycles = int(c.stats[:, S.S_INSNS].sum()), int(c.cycles.max())
+    text = f"{insns:,} instructions, {cycles:,} cycles"
     l2 = int(c.stats[:, S.S_L2_MISS].sum())
     if l2 or c.stats[:, S.S_L1D_MISS].any():
-        text += f", L1D / L2 misses {int(c.stats[:, S.S_L1D_MISS].sum()):,} / {l2:,}"
+        l1d = int(c.stats[:, S.S_L1D_MISS].sum())
+        # rates per instruction: what a sample (--roi-instructions) compares with a whole region
+        kilo = max(insns, 1) / 1000
+        text += (f", L1D / L2 misses {l1d:,} / {l2:,}; CPI {cycles / max(insns, 1):.3f}, "
+                 f"per 1000 instructions {l1d / kilo:.3f} / {l2 / kilo:.4f}")
     if r.visits > 1:
         text += f" ({r.visits} visits)"
     t.add_row(f"region {r.name}", text)
