@@ -26,7 +26,7 @@ import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
@@ -73,7 +73,8 @@ class GuestError(RuntimeError):
 # checkpoint taken there resumes exactly (flashvm/session/checkpointing.py).  A context
 # variable, so the runners that build the machine deep inside (boot_os, run_os_vms) need
 # not pass it along.
-chunk_hook: ContextVar[Callable[["FlashMachine"], None] | None] = ContextVar("chunk_hook", default=None)
+# Process mode's run loop calls it too, with the LinuxProcess (flashvm/process/sched.py).
+chunk_hook: ContextVar[Callable[[Any], None] | None] = ContextVar("chunk_hook", default=None)
 
 STOPS = ("limit", "deadlock", "interrupted")     # how a run can end before the guest halts
 

@@ -99,6 +99,30 @@ class HostFile(OpenFile):
         except OSError:
             pass
 
+    # a checkpoint (docs/checkpoints.md) keeps the file's path and offset, not the host fd:
+    # a resumed run opens the path again (it sees the host file as it is then)
+    def __getstate__(self) -> dict:
+        path = os.fsdecode(self.path)
+        try:
+            offset = os.lseek(self.hfd, 0, os.SEEK_CUR)
+        except OSError:
+            offset = None
+        if not os.path.isabs(path) or offset is None or not os.path.exists(path):
+            raise TypeError(f"process mode: the program's open file {path or f'(host fd {self.hfd})'} "
+                            "cannot be reopened from a checkpoint (a pipe, a relative or deleted path)")
+        state = dict(self.__dict__)
+        state["hfd"] = -1
+        state["offset"] = offset
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        from flashvm.process.abi import O_CLOEXEC
+        from flashvm.process.syscalls.fd import host_open_flags
+        offset = state.pop("offset")
+        self.__dict__.update(state)
+        self.hfd = os.open(self.path, host_open_flags(self.flags & ~O_CLOEXEC) | os.O_CLOEXEC)
+        os.lseek(self.hfd, offset, os.SEEK_SET)
+
 
 class StreamFile(OpenFile):
     """fd 0/1/2: a Python stream (binary or text) or a host fd number."""

@@ -19,7 +19,7 @@ from typing import Any
 from flashvm.elf import ElfImage
 from flashvm.kernels.run import run as run_kernel
 from flashvm.kernels.state import (
-    CYCLES, EXC_MOD, EXC_SYS, EXC_TLBL, EXC_TLBS, INSNS, MMU_FLAT, NPC, PC, Machine, new_machine,
+    CYCLES, EXC_MOD, EXC_SYS, EXC_TLBL, EXC_TLBS, INSNS, MMU_FLAT, NPC, P_TIMING, PC, Machine, new_machine,
 )
 from flashvm.machine.config import FLASH1, MachineConfig
 from flashvm.machine.flash import RunResult, build_state
@@ -109,6 +109,7 @@ class LinuxProcess:
         self.cwd = os.fsencode(os.path.abspath(cwd if cwd is not None else os.getcwd()))
         self.umask_value = 0o022
         self.stderr_stream = stderr if stderr is not None else sys.stderr
+        self.session_streams: tuple[Any, Any] = (stdout, stderr)   # as given: a session's report reads its sinks
         # a text or binary stream, or a host fd: diag_line writes to whichever it is
         self.diag: Any = diag if diag is not None else self.stderr_stream
 
@@ -157,6 +158,19 @@ class LinuxProcess:
     def m(self) -> Machine:
         """The machine (a new tuple when the RAM grows or another process's page table is in)."""
         return self.mem.pages.m
+
+    # what a checkpoint notes of a machine (flashvm/session/checkpointing.py)
+    @property
+    def mode(self) -> str:
+        return "timing" if int(self.m.params[P_TIMING]) else "functional"
+
+    @property
+    def cfg(self) -> MachineConfig:
+        return self.config if self.config is not None else FLASH1
+
+    @property
+    def ns_per_cycle(self) -> float:
+        return 1000.0 / self.cfg.clock_mhz
 
     @property
     def time_offset_ns(self) -> int:

@@ -30,6 +30,7 @@ from flashvm.kernels.state import (
     BRANCH_PC, EXIT_BUDGET, EXIT_EXCEPTION, EXIT_HOT_PAGE, EXIT_NAMES, FCSR, HI, INSNS, LLBIT, LO, NPC, P_HOTQ_N,
     PC, X_A0, X_A1, X_A2, X_A3, CP0_Context, Machine, SEL_UserLocal,
 )
+from flashvm.machine.flash import chunk_hook
 from flashvm.process.abi import CLOCK_MONOTONIC, SIGKILL, SIGXCPU, E
 from flashvm.process.errors import Blocked, GuestFault, ProcessExit, SyscallError, ThreadExit
 from flashvm.process.signals import die
@@ -260,6 +261,11 @@ class Scheduler:
         """Run every thread until the first process ends (ProcessExit of the root)."""
         root, pages, runnable, waiting = self.root, self.pages, self.runnable, self.waiting
         while True:
+            # here the whole run is in the objects, none in this loop's locals: a checkpoint
+            # taken here resumes exactly (flashvm/session/checkpointing.py)
+            hook = chunk_hook.get()
+            if hook is not None:
+                hook(root)
             t = self.current
             p = t.proc
             m = pages.m

@@ -92,9 +92,6 @@ def _checkpointer(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | Non
     at = checkpoint_at_option(spec.checkpoint_at)
     if at is None:
         return None
-    if spec.kind == "process":
-        raise ValueError("--checkpoint-at: process mode cannot be checkpointed (the host serves its system "
-                         "calls and holds its files); run the program on the guest OS (--os)")
     if spec.fast_forward is not None:
         raise ValueError("--checkpoint-at and --fast-forward exclude each other; checkpoint in functional "
                          "mode and resume it with --mode timing")

@@ -37,7 +37,8 @@ from flashvm.machine.snapshot import SnapshotError, capture, restore
 from flashvm.machine.trace import RunFn
 from flashvm.results import default_path
 from flashvm.session.progress import Progress, Tee
-from flashvm.session.runners import _init, _stopped, _vms_report, _vm_outcome
+from flashvm.process.process import LinuxProcess
+from flashvm.session.runners import _init, _stopped, _vms_report, _vm_outcome, finish_process
 from flashvm.session.status import os_verdict
 from flashvm.spec import RunReport, RunSpec, VmOutcome
 
@@ -89,7 +90,8 @@ class Checkpointer:
     def __init__(self, spec: RunSpec, at: CheckpointAt, directory: Path, *, stdout: BinaryIO | None,
                  stderr: BinaryIO | None, progress: Progress | None, say: Callable[[str], None]):
         self.spec = dataclasses.replace(spec, checkpoint_at=None, checkpoint_dir=None, gdb=None, gdb_wait=False,
-                                        trace=frozenset(), trace_file=None, fast_forward=None, warmup=0)
+                                        trace=frozenset(), trace_file=None, fast_forward=None, warmup=0,
+                                        roi_instructions=None)
         self.at = at
         self.directory = directory
         self.ext = _externals(stdout, stderr, progress)
@@ -98,15 +100,15 @@ class Checkpointer:
         self.path: Path | None = None
         self.seconds = 0.0             # host seconds from the run's start to the checkpoint written
 
-    def due(self, fm: FlashMachine) -> bool:
+    def due(self, fm: FlashMachine | LinuxProcess) -> bool:
         m = fm.m
         if self.at.kind == "roi":
             return int(m.params[P_ROI_BEGUN]) > 0
         if self.at.kind == "insns":
             return int(m.cpu[:, INSNS].sum()) >= self.at.value
-        return int(m.params[P_ROUND_START]) * fm.ns_per_cycle >= self.at.value
+        return _sim_cycles(fm) * fm.ns_per_cycle >= self.at.value
 
-    def __call__(self, fm: FlashMachine) -> None:
+    def __call__(self, fm: FlashMachine | LinuxProcess) -> None:
         if self.path is not None or not self.due(fm):
             return
         path = default_path(self.directory, self.spec.name or "run").with_suffix(".ckpt")
@@ -115,7 +117,14 @@ class Checkpointer:
         self.say(f"checkpoint: {self.path}")
 
 
-def save(fm: FlashMachine, spec: RunSpec, path: Path, externals: Mapping[str, object], **notes: Any) -> Path:
+def _sim_cycles(fm: FlashMachine | LinuxProcess) -> int:
+    """Simulated time in cycles: the current round's start (process mode: CPU 0's clock)."""
+    if isinstance(fm, LinuxProcess):
+        return int(fm.m.cpu[0, CYCLES])
+    return int(fm.m.params[P_ROUND_START])
+
+
+def save(fm: FlashMachine | LinuxProcess, spec: RunSpec, path: Path, externals: Mapping[str, object], **notes: Any) -> Path:
     """Write `fm` (everything reachable from it) and `spec` to the checkpoint file `path`."""
     m = fm.m
     try:
@@ -124,7 +133,7 @@ def save(fm: FlashMachine, spec: RunSpec, path: Path, externals: Mapping[str, ob
         raise CheckpointError(str(e)) from None
     info = dict(kind=spec.kind, name=spec.name, mode=fm.mode, machine=fm.cfg.name,
                 instructions=int(m.cpu[:, INSNS].sum()), cycles=int(m.cpu[:, CYCLES].max()),
-                sim_ns=int(int(m.params[P_ROUND_START]) * fm.ns_per_cycle), **notes)
+                sim_ns=int(_sim_cycles(fm) * fm.ns_per_cycle), **notes)
     return write_checkpoint(path, snap, info)
 
 
@@ -174,7 +183,7 @@ def _cold_caches(fm: FlashMachine, cfg: MachineConfig) -> None:
     m.params[list(_TIMING_PARAMS)] = ref.params[list(_TIMING_PARAMS)]
 
 
-def reconfigure(fm: FlashMachine, mode: str | None, cfg: MachineConfig) -> None:
+def reconfigure(fm: FlashMachine | LinuxProcess, mode: str | None, cfg: MachineConfig) -> None:
     """Nothing when `mode` (None: the saved one) and `cfg` are the saved ones; else switch
     `fm` to `mode` and to `cfg`'s latencies and caches (between two rounds)."""
     m = fm.m
@@ -182,6 +191,9 @@ def reconfigure(fm: FlashMachine, mode: str | None, cfg: MachineConfig) -> None:
     mode = mode or fm.mode
     if mode == fm.mode and cfg == old:
         return                  # resumed as saved: not a bit changes
+    if isinstance(fm, LinuxProcess):
+        # its RAM grows on demand and its caches and directory would have to follow
+        raise ValueError("a process-mode checkpoint resumes as it was saved: no --mode or --machine-options")
     new_caches = (cfg.l1i, cfg.l1d, cfg.l2) != (old.l1i, old.l1d, old.l2)
     if (mode == "timing" and int(m.params[P_NLINES]) <= 1) or new_caches:
         _cold_caches(fm, cfg)
@@ -203,7 +215,7 @@ def reconfigure(fm: FlashMachine, mode: str | None, cfg: MachineConfig) -> None:
 
 
 # ------------------------------------------------------------------ resuming
-def load(path: str | Path, externals: Mapping[str, object]) -> tuple[FlashMachine, RunSpec, dict[str, Any]]:
+def load(path: str | Path, externals: Mapping[str, object]) -> tuple[Any, RunSpec, dict[str, Any]]:
     """The machine and RunSpec saved in `path` (CheckpointError with one line if it cannot be used)."""
     snap, notes = read_checkpoint(path)
     try:
@@ -212,7 +224,7 @@ def load(path: str | Path, externals: Mapping[str, object]) -> tuple[FlashMachin
     except Exception as e:      # an unpickling failure: code that no longer matches the file
         raise CheckpointError(f"{path}: cannot be restored ({type(e).__name__}: {e}); make it again with "
                               "this flashvm (--checkpoint-at)") from None
-    if not isinstance(fm, FlashMachine) or not isinstance(spec, RunSpec):
+    if not isinstance(fm, (FlashMachine, LinuxProcess)) or not isinstance(spec, RunSpec):
         raise CheckpointError(f"{path}: damaged checkpoint (no machine in it); make it again (--checkpoint-at)")
     return fm, spec, notes
 
@@ -283,7 +295,12 @@ def finish_vms(spec: RunSpec, fm: FlashMachine, stdout, stderr, progress, run_fn
     return _vms_report(spec, argv, stdout, stderr, progress, (disco, r), [_vm_streams(vm) for vm in disco.vms])
 
 
-FINISH = {"bare": finish_bare, "os": finish_os, "disco": finish_vms, "splashos": finish_vms}
+def finish_proc(spec: RunSpec, proc: LinuxProcess, stdout, stderr, progress, run_fn) -> RunReport:
+    return finish_process(spec, proc, progress, run_fn)
+
+
+FINISH: dict[str, Callable[..., RunReport]] = {"bare": finish_bare, "os": finish_os, "disco": finish_vms, "splashos": finish_vms,
+          "process": finish_proc}
 
 
 def resumed_spec(spec: RunSpec, mode: str | None, cfg: MachineConfig, max_insns: int | None,

@@ -24,6 +24,7 @@ from flashvm.machine.devices import ByteSink
 from flashvm.machine.flash import FlashMachine, GuestError, RunResult, RunStopped, StopRun
 from flashvm.machine.trace import RunFn
 from flashvm.process import new_process
+from flashvm.process.process import LinuxProcess
 from flashvm.session.progress import Progress, Tee
 from flashvm.session.status import os_verdict, vm_verdict
 from flashvm.spec import RunReport, RunSpec, VmOutcome
@@ -85,6 +86,12 @@ def run_process(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None,
     out, err = Tee(stdout, progress=progress), Tee(stderr, progress=progress)
     proc = new_process(str(spec.program), list(spec.argv), _env(spec), config=spec.machine, mode=spec.sim_mode,
                        stdin=_stream(spec.stdin), stdout=out, stderr=err, sysroot=spec.sysroot)
+    return finish_process(spec, proc, progress, run_fn)
+
+
+def finish_process(spec: RunSpec, proc: LinuxProcess, progress: Progress | None, run_fn: RunFn) -> RunReport:
+    """Run `proc` (new, or restored from a checkpoint) to its end and report it."""
+    out, err = proc.session_streams
     kw: dict[str, Any] = dict(argv=list(spec.argv))
     try:
         res = proc.run(max_insns=spec.max_insns, run_fn=_observed(run_fn, progress))
