@@ -42,7 +42,13 @@ class Recorder:
     """Wraps the session's run function; see the module doc."""
 
     def __init__(self) -> None:
+        self.runs: list[dict[str, Phase]] = []     # one per machine (--warmup with roi: a probe run first)
+        self.cpu = None
+        self.new_run()
+
+    def new_run(self) -> None:
         self.phases = {p: Phase() for p in PHASES}
+        self.runs.append(self.phases)
         self.roi_ended = False
         self.last: float | None = None
         self.phase = "boot"
@@ -58,6 +64,10 @@ class Recorder:
 
     def wrap(self, run_fn):
         def recorded(m, budget: int) -> int:
+            if m.cpu is not self.cpu:
+                if self.cpu is not None:
+                    self.new_run()
+                self.cpu = m.cpu
             t0 = time.thread_time()
             if self.last is not None:       # host time between two calls: the exits served, events
                 self.phases[self.phase].wall += t0 - self.last
@@ -118,10 +128,14 @@ def main() -> None:
     print(f"{w.name} {a.mode} ff={a.fast_forward} warmup={a.warmup} roi_instructions={a.roi_instructions}: "
           f"{report.instructions:,} instructions, run {report.host_seconds:.2f} s, session {total:.2f} s, "
           f"status {report.status}")
-    print(f"{'phase':6} {'host s':>7} {'in kernel':>9} {'insns':>13} {'timing insns':>13} {'MIPS':>6} {'calls':>6}")
-    for name, ph in rec.phases.items():
-        mips = ph.insns / ph.kernel / 1e6 if ph.kernel else 0.0
-        print(f"{name:6} {ph.wall:7.2f} {ph.kernel:9.2f} {ph.insns:13,} {ph.timing_insns:13,} {mips:6.1f} {ph.calls:6}")
+    for i, phases in enumerate(rec.runs):
+        title = "the run" if i == len(rec.runs) - 1 else "probe run (finds where the region begins)"
+        print(f"{title}:\n{'phase':6} {'host s':>7} {'in kernel':>9} {'insns':>13} {'timing insns':>13} {'MIPS':>6} "
+              f"{'calls':>6}")
+        for name, ph in phases.items():
+            mips = ph.insns / ph.kernel / 1e6 if ph.kernel else 0.0
+            print(f"{name:6} {ph.wall:7.2f} {ph.kernel:9.2f} {ph.insns:13,} {ph.timing_insns:13,} {mips:6.1f} "
+                  f"{ph.calls:6}")
     for r in report.regions:
         c = r.counters
         assert c is not None

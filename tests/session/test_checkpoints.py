@@ -96,6 +96,18 @@ def test_process_mode(mode, at, tmp_path):
     round_trip(spec, at, tmp_path)
 
 
+def test_process_mode_with_an_open_file(tmp_path):
+    """The checkpoint holds the program's open host file; the resumed run reads on from its offset."""
+    prog = build_user([Path(__file__).parent / "ckpt_read.c"], extra_flags=[f"-I{GUEST_INCLUDE_DIR}"],
+                      name="ckpt_read")
+    data = tmp_path / "input.bin"
+    data.write_bytes(bytes((i * 7919) % 251 for i in range(9000)))
+    spec = RunSpec("process", prog, machine_config("flash1"), argv=(str(prog), str(data)))
+    full = run(spec)
+    assert full.status == 0 and full.stdout.startswith(b"read 9000 bytes")
+    round_trip(spec, "roi", tmp_path)
+
+
 def test_process_mode_resumes_as_saved(tmp_path):
     prog = user_program()
     spec = RunSpec("process", prog, machine_config("flash1"), argv=(str(prog), "1"))
