@@ -43,7 +43,6 @@ Behaviour, including the choices the spec leaves open:
 """
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass
 
@@ -56,6 +55,44 @@ from flashvm.machine.layout import DISK_BASE, DISK_STRIDE
 DISK_IRQ_LINE = 2               # HW2 = Cause.IP4
 SECTOR_BYTES = 512
 MAX_COUNT = 256
+
+class ArrayFile:
+    """A byte array read and written as a file (the calls Disk makes): a resumed disk's contents."""
+
+    def __init__(self, data: np.ndarray):
+        self.data = data
+        self.pos = 0
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self.pos, os.SEEK_END: len(self.data)}[whence]
+        self.pos = max(0, base + offset)
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def read(self, n: int = -1) -> bytes:
+        end = len(self.data) if n < 0 else min(len(self.data), self.pos + n)
+        out = self.data[self.pos:end].tobytes()
+        self.pos = max(self.pos, end)
+        return out
+
+    def write(self, b: bytes) -> int:
+        end = self.pos + len(b)
+        if end > len(self.data):
+            grown = np.zeros(end, np.uint8)
+            grown[:len(self.data)] = self.data
+            self.data = grown
+        self.data[self.pos:end] = np.frombuffer(bytes(b), np.uint8)
+        self.pos = end
+        return len(b)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
 
 # registers
 DISK_SECTOR = 0x00
@@ -298,6 +335,9 @@ class Disk(Device):
         the overlay), not the host file: the file may change or vanish before a resume."""
         state = dict(self.__dict__)
         f = state.pop("_file")
+        if isinstance(f, ArrayFile):
+            state["_contents"] = f.data          # a resumed disk: its contents are already an array
+            return state
         data = b""
         if not self._closed:
             where = f.tell()
@@ -308,10 +348,11 @@ class Disk(Device):
         return state
 
     def __setstate__(self, state: dict) -> None:
-        """A resumed disk reads and writes a private in-memory copy: the host file is left alone."""
+        """A resumed disk reads and writes a private in-memory copy: the host file is left alone.
+        The copy is the restored array itself (no second copy of a disk of many MB)."""
         contents = state.pop("_contents")
         self.__dict__.update(state)
-        self._file = io.BytesIO(contents.tobytes())
+        self._file = ArrayFile(contents if contents.flags.writeable else contents.copy())
 
     def __enter__(self) -> "Disk":
         return self
