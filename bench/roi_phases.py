@@ -64,9 +64,10 @@ class Recorder:
 
     def wrap(self, run_fn):
         def recorded(m, budget: int) -> int:
-            if m.cpu is not self.cpu:
+            if m.cpu is not self.cpu:        # a new machine: --warmup's probe run (not wrapped) came first
                 if self.cpu is not None:
                     self.new_run()
+                self.roi_ended = False
                 self.cpu = m.cpu
             t0 = time.thread_time()
             if self.last is not None:       # host time between two calls: the exits served, events
@@ -128,9 +129,8 @@ def main() -> None:
     print(f"{w.name} {a.mode} ff={a.fast_forward} warmup={a.warmup} roi_instructions={a.roi_instructions}: "
           f"{report.instructions:,} instructions, run {report.host_seconds:.2f} s, session {total:.2f} s, "
           f"status {report.status}")
-    for i, phases in enumerate(rec.runs):
-        title = "the run" if i == len(rec.runs) - 1 else "probe run (finds where the region begins)"
-        print(f"{title}:\n{'phase':6} {'host s':>7} {'in kernel':>9} {'insns':>13} {'timing insns':>13} {'MIPS':>6} "
+    for phases in rec.runs:
+        print(f"{'phase':6} {'host s':>7} {'in kernel':>9} {'insns':>13} {'timing insns':>13} {'MIPS':>6} "
               f"{'calls':>6}")
         for name, ph in phases.items():
             mips = ph.insns / ph.kernel / 1e6 if ph.kernel else 0.0
