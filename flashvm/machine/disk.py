@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 
@@ -154,7 +155,7 @@ class Disk(Device):
         if create_size is not None and not os.path.exists(self.path):
             with open(self.path, "wb") as f:      # sparse: no data blocks until written
                 f.truncate(create_size)
-        self._file = open(self.path, "rb" if (readonly or overlay) else "r+b")
+        self._file: BinaryIO | ArrayFile = open(self.path, "rb" if (readonly or overlay) else "r+b")
         self._file.seek(0, os.SEEK_END)
         self.capacity = self._file.tell() // SECTOR_BYTES
         self._cow: dict[int, bytes] = {}          # overlay: sector -> 512 bytes
