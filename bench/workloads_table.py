@@ -128,39 +128,48 @@ def run_cell(cell: Cell, results: Path, timeout: float | None) -> None:
 
 
 # ------------------------------------------------------------------ figures from the HDF5 file
-def figures(cell: Cell, path: Path) -> dict[str, Any]:
-    """The table's figures of one run, from its result file."""
-    import h5py
+def counters(cpu: Any, clock_mhz: float, disco: bool) -> dict[str, float]:
+    """Instructions, simulated time and where the cycles went, from a `cpu` group (the whole
+    run's or a region's)."""
     import numpy as np
+    insns = int(cpu["instructions"][:].sum())
+    by_mode = cpu["cycles_by_mode"][:].sum(axis=0)       # kernel, supervisor, user
+    idle = int(cpu["idle_cycles"][:].sum())
+    stall = int(cpu["stall_by_mode"][:].sum()) if "stall_by_mode" in cpu else 0
+    total = int(by_mode.sum()) + idle
+
+    def pct(x: int) -> float:
+        return 100 * x / total if total else 0.0
+    # on the bare machine the guest kernel runs in kernel mode; under Disco the monitor does,
+    # and the guest kernel runs in supervisor mode
+    kernel, monitor = (int(by_mode[1]), int(by_mode[0])) if disco else (int(by_mode[0] + by_mode[1]), 0)
+    return {"instructions": insns, "sim_ms": float(np.max(cpu["cycles"][:])) / clock_mhz / 1e3,
+            "user": pct(int(by_mode[2])), "kernel": pct(kernel), "monitor": pct(monitor), "idle": pct(idle),
+            "stall_pct": pct(stall),
+            "tlb_per_m": int(cpu["tlb_refills"][:].sum()) / (insns / 1e6) if insns else 0.0}
+
+
+def figures(cell: Cell, path: Path) -> dict[str, Any]:
+    """The table's figures of one run, from its result file; `region`: those of its longest
+    region of interest (None without one)."""
+    import h5py
     with h5py.File(path, "r") as f:
         a = f.attrs
-        machine = json.loads(a["machine_json"])
-        insns = int(f["cpu/instructions"][:].sum())
-        cycles = f["cpu/cycles"][:]
-        by_mode = f["cpu/cycles_by_mode"][:].sum(axis=0)       # kernel, supervisor, user
-        idle = int(f["cpu/idle_cycles"][:].sum())
-        stall = int(f["cpu/stall_by_mode"][:].sum()) if "cpu/stall_by_mode" in f else 0
-        refills = int(f["cpu/tlb_refills"][:].sum())
-        total = int(by_mode.sum()) + idle
+        clock = float(json.loads(a["machine_json"])["clock_mhz"])
+        out: dict[str, Any] = counters(f["cpu"], clock, cell.disco)
         vm_stdout = [bytes(f[f"disco/vm{i}/stdout"][()]) for i in range(len(f["disco/vm_status"]))] \
             if "disco/vm_status" in f else None
-        vm_status = [int(s) for s in f["disco/vm_status"][:]] if vm_stdout is not None else None
-        out = {
-            "instructions": insns,
-            "sim_ms": float(np.max(cycles)) / float(machine["clock_mhz"]) / 1e3,
-            "host_s": float(a["host_seconds"]),
-            "ended": str(a["ended"]),
-            "status": int(a["status"]),
+        out.update({
+            "host_s": float(a["host_seconds"]), "ended": str(a["ended"]), "status": int(a["status"]),
             "stdout": bytes(f["stdout"][()]) if "stdout" in f else b"",
-            "vm_stdout": vm_stdout, "vm_status": vm_status,
-            "tlb_per_m": refills / (insns / 1e6) if insns else 0.0,
-            "stall_pct": 100 * stall / total if total else 0.0,
-        }
-        pct = [100 * int(x) / total if total else 0.0 for x in by_mode]
-        out["user"], out["idle"] = pct[2], 100 * idle / total if total else 0.0
-        # on the bare machine the guest kernel runs in kernel mode; under Disco the monitor does,
-        # and the guest kernel runs in supervisor mode
-        out["kernel"], out["monitor"] = (pct[1], pct[0]) if cell.disco else (pct[0] + pct[1], 0.0)
+            "vm_stdout": vm_stdout,
+            "vm_status": [int(s) for s in f["disco/vm_status"][:]] if vm_stdout is not None else None,
+            "region": None})
+        if "roi" in f:
+            # the longest region (with several at once, each counts the whole machine)
+            name = max(f["roi"], key=lambda n: int(f["roi"][n]["cpu/cycles"][:].max()))
+            out["region"] = {"name": name, "regions": len(f["roi"]),
+                             **counters(f["roi"][name]["cpu"], clock, cell.disco)}
     return out
 
 
@@ -181,6 +190,17 @@ HEADER = ("| workload | config | mode | guest instructions | simulated time | ho
           "user / kernel / idle (monitor) | TLB refills per M instructions | stalled on memory | check |")
 
 
+def _split(fig: dict[str, Any], cell: Cell) -> str:
+    text = f"{fig['user']:.1f} / {fig['kernel']:.1f} / {fig['idle']:.1f} %"
+    return text + (f" (monitor {fig['monitor']:.1f} %)" if cell.disco else "")
+
+
+def _figure_cells(fig: dict[str, Any], cell: Cell) -> str:
+    stall = f"{fig['stall_pct']:.1f} %" if cell.mode == "timing" else ""
+    return (f" {fig['instructions'] / 1e6:,.1f} M | {fig['sim_ms']:,.1f} ms | {{host}}"
+            f"{_split(fig, cell)} | {fig['tlb_per_m']:,.0f} | {stall} |")
+
+
 def row(cell: Cell, results: Path) -> str:
     folder = results / cell.name
     path, out = result_file(folder), outcome(folder)
@@ -189,18 +209,33 @@ def row(cell: Cell, results: Path) -> str:
         what = "not run" if out is None else f"{out['check']} (exit {out['returncode']}; no result file)"
         return lead + " | | | | | | " + what + " |"
     fig = figures(cell, path)
-    check = check_again(cell, fig)
-    split = f"{fig['user']:.1f} / {fig['kernel']:.1f} / {fig['idle']:.1f} %"
-    if cell.disco:
-        split += f" (monitor {fig['monitor']:.1f} %)"
-    stall = f"{fig['stall_pct']:.1f} %" if cell.mode == "timing" else ""
-    return (lead + f" {fig['instructions'] / 1e6:,.1f} M | {fig['sim_ms']:,.1f} ms | {fig['host_s']:,.1f} | "
-            f"{split} | {fig['tlb_per_m']:,.0f} | {stall} | {check} |")
+    return lead + _figure_cells(fig, cell).format(host=f"{fig['host_s']:,.1f} | ") + f" {check_again(cell, fig)} |"
+
+
+def region_row(cell: Cell, results: Path) -> str | None:
+    """The cell's longest region of interest (the paper's measured part), or None."""
+    path = result_file(results / cell.name)
+    fig = figures(cell, path)["region"] if path is not None else None
+    if fig is None:
+        return None
+    name = fig["name"] + (f" (longest of {fig['regions']})" if fig["regions"] > 1 else "")
+    return f"| {cell.workload} | {cell.config} | {cell.mode} | {name} |" + _figure_cells(fig, cell).format(host="")
+
+
+REGION_HEADER = ("| workload | config | mode | region | guest instructions | simulated time | "
+                 "user / kernel / idle (monitor) | TLB refills per M instructions | stalled on memory |")
+
+
+def _rule(header: str) -> str:
+    return "|" + "---|" * (header.count(" | ") + 1)
 
 
 def table(cells: list[Cell], results: Path) -> str:
-    sep = "|" + "---|" * HEADER.count(" | ") + "---|"
-    return "\n".join([HEADER, sep, *(row(c, results) for c in cells)]) + "\n"
+    lines = [HEADER, _rule(HEADER), *(row(c, results) for c in cells)]
+    regions = [r for r in (region_row(c, results) for c in cells) if r is not None]
+    if regions:
+        lines += ["", "Inside the regions of interest (`/roi`):", "", REGION_HEADER, _rule(REGION_HEADER), *regions]
+    return "\n".join(lines) + "\n"
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

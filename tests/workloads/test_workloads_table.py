@@ -22,7 +22,8 @@ def wt():
     return mod
 
 
-def _fake_result(folder: Path, *, stdout: bytes, disco: bool = False, ended: str = "halted") -> Path:
+def _fake_result(folder: Path, *, stdout: bytes, disco: bool = False, ended: str = "halted",
+                 regions: tuple[str, ...] = ()) -> Path:
     """A result file with the counters the table reads (docs/results.md), 2 CPUs at 400 MHz."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "radix-20260101-000000-000000.h5"
@@ -38,6 +39,10 @@ def _fake_result(folder: Path, *, stdout: bytes, disco: bool = False, ended: str
         f["cpu/idle_cycles"] = np.array([1_000_000, 1_000_000], dtype=np.int64)
         f["cpu/stall_by_mode"] = np.array([[0, 0, 500_000], [0, 0, 0]], dtype=np.int64)
         f["cpu/tlb_refills"] = np.array([6_000, 2_000], dtype=np.int64)
+        for i, name in enumerate(regions):      # region i: a (i + 1)-th of the run's counters
+            for key in ("instructions", "cycles", "cycles_by_mode", "idle_cycles", "tlb_refills"):
+                f[f"roi/{name}/cpu/{key}"] = f[f"cpu/{key}"][()] * (i + 1) // 4
+            f[f"roi/{name}"].attrs["visits"] = 1
         if disco:
             f["disco/vm_status"] = np.array([0], dtype=np.int64)
             f["disco/vm0/stdout"] = np.frombuffer(stdout, dtype=np.uint8)
@@ -107,3 +112,16 @@ def test_table_only_writes_out(wt, tmp_path, capsys):
     text = out.read_text()
     assert text == capsys.readouterr().out
     assert text.splitlines()[0].startswith("| workload | config | mode |") and text.count("\n") == 3
+
+
+def test_region_table(wt, tmp_path):
+    one = wt.Cell("radix", "uni-os", "functional")
+    _fake_result(tmp_path / one.name, stdout=RADIX_UNI_OK, regions=("sort",))
+    assert wt.region_row(one, tmp_path) == ("| radix | uni-os | functional | sort | 1.0 M | 5.0 ms | "
+                                            "60.0 / 20.0 / 20.0 % | 2,000 |  |")
+    many = wt.Cell("radix", "mp-os", "functional")
+    _fake_result(tmp_path / many.name, stdout=RADIX_UNI_OK, regions=("a", "b"))
+    assert "| b (longest of 2) | 2.0 M | 10.0 ms |" in wt.region_row(many, tmp_path)
+    assert wt.region_row(wt.Cell("radix", "uni-disco", "timing"), tmp_path) is None
+    text = wt.table([one, many], tmp_path)
+    assert "Inside the regions of interest" in text and text.count("| radix |") == 4
