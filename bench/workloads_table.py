@@ -128,9 +128,9 @@ def run_cell(cell: Cell, results: Path, timeout: float | None) -> None:
 
 
 # ------------------------------------------------------------------ figures from the HDF5 file
-def counters(cpu: Any, clock_mhz: float, disco: bool) -> dict[str, float]:
+def counters(cpu: Any, clock_mhz: float, disco: Any = None) -> dict[str, float]:
     """Instructions, simulated time and where the cycles went, from a `cpu` group (the whole
-    run's or a region's)."""
+    run's or a region's); `disco`: the monitor's per-VCPU counters of the same span."""
     import numpy as np
     insns = int(cpu["instructions"][:].sum())
     by_mode = cpu["cycles_by_mode"][:].sum(axis=0)       # kernel, supervisor, user
@@ -142,11 +142,16 @@ def counters(cpu: Any, clock_mhz: float, disco: bool) -> dict[str, float]:
         return 100 * x / total if total else 0.0
     # on the bare machine the guest kernel runs in kernel mode; under Disco the monitor does,
     # and the guest kernel runs in supervisor mode
-    kernel, monitor = (int(by_mode[1]), int(by_mode[0])) if disco else (int(by_mode[0] + by_mode[1]), 0)
+    kernel, monitor = (int(by_mode[1]), int(by_mode[0])) if disco is not None else (int(by_mode[0] + by_mode[1]), 0)
+    refills = int(cpu["tlb_refills"][:].sum())
+    if disco is not None:
+        # the real TLB refills are the monitor's (from its L2TLB or the VM's virtual TLB)
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in disco.attrs["names"]]
+        refills = int(disco[:, names.index("l2tlb_hits")].sum() + disco[:, names.index("vtlb_hits")].sum())
     return {"instructions": insns, "sim_ms": float(np.max(cpu["cycles"][:])) / clock_mhz / 1e3,
             "user": pct(int(by_mode[2])), "kernel": pct(kernel), "monitor": pct(monitor), "idle": pct(idle),
             "stall_pct": pct(stall),
-            "tlb_per_m": int(cpu["tlb_refills"][:].sum()) / (insns / 1e6) if insns else 0.0}
+            "tlb_per_m": refills / (insns / 1e6) if insns else 0.0}
 
 
 def figures(cell: Cell, path: Path) -> dict[str, Any]:
@@ -156,7 +161,7 @@ def figures(cell: Cell, path: Path) -> dict[str, Any]:
     with h5py.File(path, "r") as f:
         a = f.attrs
         clock = float(json.loads(a["machine_json"])["clock_mhz"])
-        out: dict[str, Any] = counters(f["cpu"], clock, cell.disco)
+        out: dict[str, Any] = counters(f["cpu"], clock, f["disco/vcpu_counters"] if cell.disco else None)
         vm_stdout = [bytes(f[f"disco/vm{i}/stdout"][()]) for i in range(len(f["disco/vm_status"]))] \
             if "disco/vm_status" in f else None
         out.update({
@@ -168,8 +173,9 @@ def figures(cell: Cell, path: Path) -> dict[str, Any]:
         if "roi" in f:
             # the longest region (with several at once, each counts the whole machine)
             name = max(f["roi"], key=lambda n: int(f["roi"][n]["cpu/cycles"][:].max()))
+            g = f["roi"][name]
             out["region"] = {"name": name, "regions": len(f["roi"]),
-                             **counters(f["roi"][name]["cpu"], clock, cell.disco)}
+                             **counters(g["cpu"], clock, g["disco_vcpu_counters"] if cell.disco else None)}
     return out
 
 

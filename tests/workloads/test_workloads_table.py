@@ -45,6 +45,9 @@ def _fake_result(folder: Path, *, stdout: bytes, disco: bool = False, ended: str
             f[f"roi/{name}"].attrs["visits"] = 1
         if disco:
             f["disco/vm_status"] = np.array([0], dtype=np.int64)
+            # the monitor serves the real refills: 3,000 from its L2TLB, 9,000 from the virtual TLB
+            f["disco/vcpu_counters"] = np.array([[5, 3_000, 9_000]], dtype=np.int64)
+            f["disco/vcpu_counters"].attrs["names"] = ["traps", "l2tlb_hits", "vtlb_hits"]
             f["disco/vm0/stdout"] = np.frombuffer(stdout, dtype=np.uint8)
             f["stdout"] = np.frombuffer(b"", dtype=np.uint8)
         else:
@@ -95,7 +98,7 @@ def test_row_figures_and_check(wt, tmp_path):
     vm = wt.Cell("radix", "uni-disco", "functional")
     _fake_result(tmp_path / vm.name, stdout=RADIX_UNI_OK, disco=True)
     # under Disco the monitor has kernel mode and the guest kernel supervisor mode
-    assert "| 60.0 / 10.0 / 20.0 % (monitor 10.0 %) |" in wt.row(vm, tmp_path)
+    assert "| 60.0 / 10.0 / 20.0 % (monitor 10.0 %) | 3,000 |" in wt.row(vm, tmp_path)
     assert wt.row(vm, tmp_path).endswith("| pass |")
     stopped = wt.Cell("radix", "mp-os", "functional")
     _fake_result(tmp_path / stopped.name, stdout=RADIX_UNI_OK, ended="limit")
