@@ -120,7 +120,8 @@ def run_cell(cell: Cell, results: Path, timeout: float | None) -> None:
             rc = -9
     text = (folder / "run.log").read_text(errors="replace")
     last = [ln for ln in text.splitlines() if ln.strip()][-1:] or [""]
-    check = "pass" if rc == 0 and "check passed" in text else ("stopped" if rc in (124, -9, 130, 143) else "fail")
+    # 124: flashvm's limit; 130/143 or a negative status: interrupted or killed (not a failed check)
+    check = "pass" if rc == 0 and "check passed" in text else ("stopped" if rc in (124, 130, 143) or rc < 0 else "fail")
     (folder / "outcome.json").write_text(json.dumps(
         {"cell": cell.name, "argv": cell.argv(folder, timeout)[3:], "returncode": rc, "check": check,
          "last_line": last[0].strip(), "wall_seconds": round(time.monotonic() - t0, 1)}, indent=1) + "\n")
