@@ -128,3 +128,18 @@ def test_region_table(wt, tmp_path):
     assert wt.region_row(wt.Cell("radix", "uni-disco", "timing"), tmp_path) is None
     text = wt.table([one, many], tmp_path)
     assert "Inside the regions of interest" in text and text.count("| radix |") == 4
+
+
+@pytest.mark.parametrize("code, check", [("print('check passed')", "pass"),
+                                         ("import sys; print('radix: check failed'); sys.exit(1)", "fail"),
+                                         ("import sys; sys.exit(124)", "stopped"),
+                                         ("import os; os.kill(os.getpid(), 15)", "stopped")])
+def test_run_cell_outcome(wt, tmp_path, monkeypatch, code, check):
+    """A cell's outcome from its flashvm's exit status and output (here a stand-in command)."""
+    monkeypatch.setattr(wt.Cell, "argv", lambda self, folder, timeout: [sys.executable, "-c", code, "run"])
+    cell = wt.Cell("radix", "uni-os", "functional")
+    wt.run_cell(cell, tmp_path, None)
+    out = wt.outcome(tmp_path / cell.name)
+    assert out["check"] == check and out["cell"] == cell.name
+    assert not wt.needs_run(cell, tmp_path, retry=False)
+    assert wt.needs_run(cell, tmp_path, retry=True) == (check != "pass")
