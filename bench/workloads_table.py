@@ -216,7 +216,10 @@ def row(cell: Cell, results: Path) -> str:
         what = "not run" if out is None else f"{out['check']} (exit {out['returncode']}; no result file)"
         return lead + " | | | | | | " + what + " |"
     fig = figures(cell, path)
-    return lead + _figure_cells(fig, cell).format(host=f"{fig['host_s']:,.1f} | ") + f" {check_again(cell, fig)} |"
+    check = check_again(cell, fig)
+    if check == "stopped":      # the figures are those of the run until it stopped
+        check = f"stopped ({fig['ended']}; figures until then)"
+    return lead + _figure_cells(fig, cell).format(host=f"{fig['host_s']:,.1f} | ") + f" {check} |"
 
 
 def region_row(cell: Cell, results: Path) -> str | None:

@@ -102,7 +102,7 @@ def test_row_figures_and_check(wt, tmp_path):
     assert wt.row(vm, tmp_path).endswith("| pass |")
     stopped = wt.Cell("radix", "mp-os", "functional")
     _fake_result(tmp_path / stopped.name, stdout=RADIX_UNI_OK, ended="limit")
-    assert wt.row(stopped, tmp_path).endswith("| stopped |")
+    assert wt.row(stopped, tmp_path).endswith("| stopped (limit; figures until then) |")
     missing = wt.Cell("pmake", "mp-os", "timing")
     assert wt.row(missing, tmp_path).endswith("| not run |")
 
