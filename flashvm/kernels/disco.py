@@ -53,7 +53,7 @@ from flashvm.kernels.state import (
     DS_TLBWRITE, DS_TRAPS, DS_VINT, DS_VTLB_HIT, DS_WAIT, EXC_ADEL, EXC_ADES, EXC_CPU, EXC_DBE, EXC_IBE,
     EXC_INT, EXC_MOD, EXC_REFILL_FLAG, EXC_RI, EXC_TLBL, EXC_TLBS, EXIT_DISCO, L2_LO0, L2_LO1, L2_TAG,
     L2TLB_BITS, LLBIT, MMU_SUPER, NPC, P_HOME_SHIFT, P_LSHIFT, P_MON_DATA, P_MON_EMUL, P_MON_REFLECT, P_MON_TLB,
-    P_MON_TRAP, P_NTLB, P_TIMING, PC, S_CYC_BASE, S_EXC_BASE, SEL_EBase, SEL_UserLocal, St_CU1,
+    P_MON_REFILL, P_MON_TRAP, P_NTLB, P_TIMING, PC, S_CYC_BASE, S_EXC_BASE, SEL_EBase, SEL_UserLocal, St_CU1,
     St_ERL, St_EXL, St_FR, St_IE, St_KSU, TLB_ENTRYHI, TLB_LO0, TLB_LO1, TLB_PAGEMASK, VCPU, VS_TIMER_MASKED,
     VS_HAL, VS_INVAL, VS_VM, WAITING, X_A0, X_A1, X_A2, X_A3, X_CPU, X_REASON, DS_MCALL, DS_ZERO_PAGES, DS_FREE_PAGES,
     DS_TRAPS_SAVED,
@@ -666,7 +666,11 @@ def _trap(m, c, v, code, pc, npc, bpc, badva, ce):
     exc = code & 0x1F
     ds = m.dstats
     ds[v, DS_TRAPS] += 1
-    _charge(m, c, v, m.params[P_MON_TRAP], 1)
+    # a TLB refill comes in at the refill vector: when the L2TLB serves it, the monitor's whole
+    # work is the fast path (P_MON_REFILL), charged below; every other trap pays the general entry
+    refill = (code & EXC_REFILL_FLAG) != 0 and (exc == EXC_TLBL or exc == EXC_TLBS)
+    if not refill:
+        _charge(m, c, v, m.params[P_MON_TRAP], 1)
     guest_kernel = (m.cp0[c, CP0_Status, 0] & St_KSU) == (1 << 3)
     # resume point unless a handler moves it: the faulting instruction again
     st[PC] = pc
@@ -692,6 +696,8 @@ def _trap(m, c, v, code, pc, npc, bpc, badva, ce):
         st[PC] = npc
         st[NPC] = (npc + 4) & M32
         st[BRANCH_PC] = -1
+        if refill:
+            _charge(m, c, v, m.params[P_MON_TRAP], 1)
         off = badva & 0xFFF
         if off >= HAL_MC_DISK:                    # device requests: the virtual devices are Python's
             insn = _fetch_insn(m, c, pc)
@@ -700,8 +706,12 @@ def _trap(m, c, v, code, pc, npc, bpc, badva, ce):
         return _monitor_call(m, c, v, off, pc)
     if exc == EXC_TLBL or exc == EXC_TLBS:
         store = exc == EXC_TLBS
-        _charge(m, c, v, m.params[P_MON_TLB], 0)      # fill_nb references the L2TLB entries it reads
-        res = fill_nb(m, c, v, badva, store)
+        hits = ds[v, DS_L2TLB_HIT]
+        res = fill_nb(m, c, v, badva, store)          # it references the L2TLB entries it reads
+        if refill and ds[v, DS_L2TLB_HIT] != hits:
+            _charge(m, c, v, m.params[P_MON_REFILL], 1)
+        else:
+            _charge(m, c, v, m.params[P_MON_TLB] + (m.params[P_MON_TRAP] if refill else 0), 1 if refill else 0)
         if res == FILLED:
             return RESUME
         if res == BUS_ERROR:

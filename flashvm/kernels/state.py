@@ -193,6 +193,7 @@ P_MON_TLB = 35       # a second-level TLB lookup and a real TLB write
 P_MON_REFLECT = 36   # reflecting an exception to the guest's vector
 P_MON_DATA = 37      # offset in each node of the monitor's per-VCPU data (timing mode touches it)
 P_HOT_REMOTE = 38    # 1: only misses from a node other than the page's home make it hot (Disco's NUMA policy)
+P_MON_REFILL = 39    # Disco's refill fast path: a real TLB refill served from the L2TLB, entry to exit
 NPARAMS = 40
 
 # iomap[i] = (base, size, device id): physical ranges served by Python devices
