@@ -21,6 +21,8 @@ CPU's exception entry in flashvm/kernels/trap.py) instead of the real vectors:
 * a real TLB miss is served from the second-level software TLB (l2tlb) or
   the guest's own TLB when they hold a translation; otherwise it is
   reflected to the guest (refill or invalid, as its TLB would raise it);
+  the L2TLB keeps what the guest's tlbwr evicts and forgets what the guest
+  takes back (_guest_tlb_write);
 * the real timer interrupt becomes the guest's virtual timer interrupt
   (virtual Count/Compare mirror the real ones);
 * a guest-kernel access to kseg0/kseg1 (devices, unmapped memory) exits to
@@ -32,11 +34,13 @@ CPU's exception entry in flashvm/kernels/trap.py) instead of the real vectors:
   (0xC0000000 + its physical address: the KSEG0 relocation of the paper).
 
 Monitor time is charged, not free: each trap costs P_MON_TRAP cycles plus
-P_MON_EMUL per emulated instruction, P_MON_TLB per TLB refill served,
-P_MON_REFLECT per reflected exception, and in timing mode the handler's
-references to the VCPU's monitor data (two lines at P_MON_DATA + 256 * v)
-go through the memory system of the CPU that runs it.  It all counts as
-kernel-mode (monitor) time.
+P_MON_EMUL per emulated instruction, P_MON_TLB per TLB refill served from the
+guest's TLB or guest TLB write made machine, P_MON_REFLECT per reflected
+exception; a refill the L2TLB serves costs P_MON_REFILL, the whole fast path.
+In timing mode the handler's references to the VCPU's monitor data (a line at
+P_MON_DATA + 256 * v) and to the L2TLB entries it reads and writes go through
+the memory system of the CPU that runs it.  It all counts as kernel-mode
+(monitor) time (docs/disco.md: the cost model).
 """
 import numpy as np
 from numba import njit
