@@ -47,7 +47,12 @@ from flashvm.machine.supervisor import Supervisor
 from flashvm.machine.trace import RunFn
 
 # Disco's cost model, in cycles (see flashvm/kernels/disco.py)
-COSTS = {S.P_MON_TRAP: 40, S.P_MON_EMUL: 25, S.P_MON_TLB: 30, S.P_MON_REFLECT: 40}
+# P_MON_REFILL: the refill vector's fast path, counted as MIPS code would do it: save two
+# registers, read BadVAddr and EntryHi, hash VPN2 and ASID (4), load the entry's tag and compare it
+# (3), load both EntryLo words, write them, tlbwr, restore the registers, eret: 20 instructions,
+# plus about 12 cycles of exception entry, eret and CP0 hazards; the L2TLB entry's line is charged
+# apart, through the cache model
+COSTS = {S.P_MON_TRAP: 40, S.P_MON_EMUL: 25, S.P_MON_TLB: 30, S.P_MON_REFLECT: 40, S.P_MON_REFILL: 32}
 
 
 class Disco(Supervisor, GuestMemory, PageSharing, Vcpus, VirtualDevices, Containment):

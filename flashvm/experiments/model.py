@@ -34,6 +34,7 @@ class Run:
     group: str = ""                  # a plot group (the workload's bars side by side)
     services: bool = False           # the guest kernel marks its services (/services; costs a trap per marker)
     share: bool = False              # disco: memory shared between VMs (HAL kernel, global disk cache; Fig. 6)
+    hal: bool = False                # disco: the guest kernel's HAL build (the paper's IRIX had its HAL changes)
 
     def __post_init__(self) -> None:
         if self.system not in SYSTEMS:

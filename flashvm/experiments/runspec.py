@@ -116,6 +116,8 @@ def to_runspec(run: Run) -> RunSpec:
     more: dict[str, Any] = {}
     if run.numa is not None:        # the policy's mode (flashvm/disco/numa.py): "migrate+replicate" is "both"
         more["numa"] = {"migrate+replicate": "both"}.get(run.numa, run.numa)
+    if run.hal:                     # the HAL build: privileged registers read and written in the special page
+        more["hal"] = True
     if run.share:                   # the global disk cache and page sharing need the HAL kernel's page calls
         more.update(hal=True, share=True)
     if run.services:

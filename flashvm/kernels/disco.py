@@ -21,6 +21,8 @@ CPU's exception entry in flashvm/kernels/trap.py) instead of the real vectors:
 * a real TLB miss is served from the second-level software TLB (l2tlb) or
   the guest's own TLB when they hold a translation; otherwise it is
   reflected to the guest (refill or invalid, as its TLB would raise it);
+  the L2TLB keeps what the guest's tlbwr evicts and forgets what the guest
+  takes back (_guest_tlb_write);
 * the real timer interrupt becomes the guest's virtual timer interrupt
   (virtual Count/Compare mirror the real ones);
 * a guest-kernel access to kseg0/kseg1 (devices, unmapped memory) exits to
@@ -32,11 +34,13 @@ CPU's exception entry in flashvm/kernels/trap.py) instead of the real vectors:
   (0xC0000000 + its physical address: the KSEG0 relocation of the paper).
 
 Monitor time is charged, not free: each trap costs P_MON_TRAP cycles plus
-P_MON_EMUL per emulated instruction, P_MON_TLB per TLB refill served,
-P_MON_REFLECT per reflected exception, and in timing mode the handler's
-references to the VCPU's monitor data (two lines at P_MON_DATA + 256 * v)
-go through the memory system of the CPU that runs it.  It all counts as
-kernel-mode (monitor) time.
+P_MON_EMUL per emulated instruction, P_MON_TLB per TLB refill served from the
+guest's TLB or guest TLB write made machine, P_MON_REFLECT per reflected
+exception; a refill the L2TLB serves costs P_MON_REFILL, the whole fast path.
+In timing mode the handler's references to the VCPU's monitor data (a line at
+P_MON_DATA + 256 * v) and to the L2TLB entries it reads and writes go through
+the memory system of the CPU that runs it.  It all counts as kernel-mode
+(monitor) time (docs/disco.md: the cost model).
 """
 import numpy as np
 from numba import njit
@@ -53,15 +57,23 @@ from flashvm.kernels.state import (
     DS_TLBWRITE, DS_TRAPS, DS_VINT, DS_VTLB_HIT, DS_WAIT, EXC_ADEL, EXC_ADES, EXC_CPU, EXC_DBE, EXC_IBE,
     EXC_INT, EXC_MOD, EXC_REFILL_FLAG, EXC_RI, EXC_TLBL, EXC_TLBS, EXIT_DISCO, L2_LO0, L2_LO1, L2_TAG,
     L2TLB_BITS, LLBIT, MMU_SUPER, NPC, P_HOME_SHIFT, P_LSHIFT, P_MON_DATA, P_MON_EMUL, P_MON_REFLECT, P_MON_TLB,
-    P_MON_TRAP, P_NTLB, P_TIMING, PC, S_CYC_BASE, S_EXC_BASE, SEL_EBase, SEL_UserLocal, St_CU1,
+    P_MON_REFILL, P_MON_TRAP, P_NTLB, P_TIMING, PC, S_CYC_BASE, S_EXC_BASE, SEL_EBase, SEL_UserLocal, St_CU1,
     St_ERL, St_EXL, St_FR, St_IE, St_KSU, TLB_ENTRYHI, TLB_LO0, TLB_LO1, TLB_PAGEMASK, VCPU, VS_TIMER_MASKED,
-    VS_HAL, VS_VM, WAITING, X_A0, X_A1, X_A2, X_A3, X_CPU, X_REASON, DS_MCALL, DS_ZERO_PAGES, DS_FREE_PAGES,
+    VS_HAL, VS_INVAL, VS_VM, WAITING, X_A0, X_A1, X_A2, X_A3, X_CPU, X_REASON, DS_MCALL, DS_ZERO_PAGES, DS_FREE_PAGES,
+    DS_TRAPS_SAVED,
 )
 
 M32 = 0xFFFFFFFF
 KSSEG = 0xC0000000
 IM_TIMER = 1 << 15
 L2TLB_MASK = (1 << L2TLB_BITS) - 1
+L2_GLOBAL = 0x100        # the ASID field of an L2TLB tag for a global translation
+# where the L2TLBs lie in each node's monitor memory (after the VCPUs' data at P_MON_DATA): their
+# entries are 16 bytes; timing mode references the line of each entry the monitor reads or writes
+L2TLB_REGION = 0x10000
+L2TLB_SPAN = 0xC0000
+EHB = 0x000000C0         # sll $0, $0, 3: the hazard barrier between mtc0 and tlbw*/eret
+MAX_RUN = 8              # privileged instructions emulated in one trap, at most (see _emulate_run)
 # the HAL build's special page (flashvm/guest/os/mips.h) and monitor-call page
 HAL_PAGE = 0xDFFFF000
 HAL_MCALL = 0xDFFFE000
@@ -224,8 +236,44 @@ def post_interrupt_nb(m, c, v, line, level):
 
 # ------------------------------------------------------------ address translation
 @njit(cache=True, _nrt=False)
-def _l2_index(vpn2):
-    return (vpn2 ^ (vpn2 >> L2TLB_BITS)) & L2TLB_MASK
+def _l2_index(vpn2, tag_asid):
+    """The L2TLB slot of a 4 KB pair: VPN2 and ASID (L2_GLOBAL for a global one) hashed, so that the
+    same addresses of different address spaces (every process's text, stack) do not evict each other."""
+    return (vpn2 ^ (vpn2 >> L2TLB_BITS) ^ (tag_asid * 0x9E5)) & L2TLB_MASK
+
+
+@njit(cache=True, _nrt=False)
+def _l2_ref(m, c, v, k, acc):
+    """The monitor reads (or writes) L2TLB entry k of VCPU v: in timing mode, a reference to its line."""
+    if not m.params[P_TIMING]:
+        return
+    off = (((v << L2TLB_BITS) + k) << 4) % L2TLB_SPAN
+    addr = (m.cpu_node[c] << m.params[P_HOME_SHIFT]) + m.params[P_MON_DATA] + L2TLB_REGION + off
+    cycles = access_nb(m, c, addr >> m.params[P_LSHIFT], acc)
+    m.cpu[c, CYCLES] += cycles
+    m.stats[c, S_CYC_BASE] += cycles
+    m.dstats[v, DS_MON_CYCLES] += cycles
+
+
+@njit(cache=True, _nrt=False)
+def _real_drop(m, c, vpn2, asid):
+    """Empty CPU c's real TLB entry for the pair vpn2 under asid (or global), if it has one."""
+    i = tlb_lookup_nb(m, c, vpn2 << 13, asid)
+    if i >= 0:
+        tlb_write_nb(m, c, i, 0, KSSEG + 0x20000000 + (i << 13), 0, 0)
+
+
+@njit(cache=True, _nrt=False)
+def drop_pair_nb(m, c, v, vpn2, asid):
+    """Forget the monitor's translations of one 4 KB pair of VCPU v under asid (and a global one):
+    its L2TLB entries and the real TLB entry of the CPU running it (c >= 0)."""
+    for ta in (asid, L2_GLOBAL):
+        k = _l2_index(vpn2, ta)
+        _l2_ref(m, c, v, k, ACC_LOAD)
+        if m.l2tlb[v, k, L2_TAG] == (vpn2 << 9) | ta:
+            m.l2tlb[v, k, L2_TAG] = -1
+    if c >= 0:
+        _real_drop(m, c, vpn2, asid)
 
 
 @njit(cache=True, _nrt=False)
@@ -301,9 +349,18 @@ def fill_nb(m, c, v, va, store):
             return NOT_VALID
         _real_insert(m, c, va, asid, 0, make_lo(m.vstate[v, VS_HAL], LO_CACHED | LO_D | LO_V))
         return FILLED
-    k = _l2_index(vpn2)
-    tag = m.l2tlb[v, k, L2_TAG]
-    if tag == (vpn2 << 9) | asid or tag == (vpn2 << 9) | 0x100:
+    # the L2TLB: the pair's slot for this ASID, then its slot as a global translation
+    k = -1
+    ka = _l2_index(vpn2, asid)
+    _l2_ref(m, c, v, ka, ACC_LOAD)
+    if m.l2tlb[v, ka, L2_TAG] == (vpn2 << 9) | asid:
+        k = ka
+    else:
+        kg = _l2_index(vpn2, L2_GLOBAL)
+        _l2_ref(m, c, v, kg, ACC_LOAD)
+        if m.l2tlb[v, kg, L2_TAG] == (vpn2 << 9) | L2_GLOBAL:
+            k = kg
+    if k >= 0:
         lo = m.l2tlb[v, k, L2_LO1 if odd else L2_LO0]
         if lo_valid(lo) and (not store or lo_dirty(lo)):
             _real_insert(m, c, va, asid, m.l2tlb[v, k, L2_LO0], m.l2tlb[v, k, L2_LO1])
@@ -339,12 +396,43 @@ def fill_nb(m, c, v, va, store):
         else:
             lo1 = ml
     g_all = t[v, i, TLB_LO0] & t[v, i, TLB_LO1] & LO_G
-    m.l2tlb[v, k, L2_TAG] = (vpn2 << 9) | (0x100 if g_all else (t[v, i, TLB_ENTRYHI] & 0xFF))
-    m.l2tlb[v, k, L2_LO0] = lo0
-    m.l2tlb[v, k, L2_LO1] = lo1
+    _l2_put(m, c, v, vpn2, L2_GLOBAL if g_all else (t[v, i, TLB_ENTRYHI] & 0xFF), lo0, lo1)
     _real_insert(m, c, va, asid, lo0, lo1)
     m.dstats[v, DS_VTLB_HIT] += 1
     return FILLED
+
+
+@njit(cache=True, _nrt=False)
+def _l2_put(m, c, v, vpn2, tag_asid, lo0, lo1):
+    k = _l2_index(vpn2, tag_asid)
+    _l2_ref(m, c, v, k, ACC_STORE)
+    m.l2tlb[v, k, L2_TAG] = (vpn2 << 9) | tag_asid
+    m.l2tlb[v, k, L2_LO0] = lo0
+    m.l2tlb[v, k, L2_LO1] = lo1
+
+
+@njit(cache=True, _nrt=False)
+def _prefill(m, c, v, hi, lo0, lo1):
+    """The guest wrote a valid 4 KB-pair entry: put its machine translation in the L2TLB and, if
+    it is for the current ASID (or global), in the real TLB, as Disco's tlbwr emulation does (the
+    guest's retry then does not trap).  An entry naming memory the VM does not have is left to
+    the refill path (its bus error)."""
+    vm = m.vstate[v, VS_VM]
+    vpn2 = (hi & M32) >> 13
+    if vpn2 == HAL_MCALL >> 13 and m.vstate[v, VS_HAL] != 0:
+        drop_pair_nb(m, c, v, vpn2, hi & 0xFF)
+        return
+    drop_pair_nb(m, c, v, vpn2, hi & 0xFF)          # what the monitor cached of the pair before
+    ml0 = _machine_lo(m, c, vm, lo0)
+    ml1 = _machine_lo(m, c, vm, lo1)
+    if ml0 < 0 or ml1 < 0:
+        return
+    _charge(m, c, v, m.params[P_MON_TLB], 0)
+    g = lo0 & lo1 & LO_G
+    _l2_put(m, c, v, vpn2, L2_GLOBAL if g else (hi & 0xFF), ml0, ml1)
+    cur = m.cp0[c, CP0_EntryHi, 0] & 0xFF
+    if g or (hi & 0xFF) == cur:
+        _real_insert(m, c, vpn2 << 13, cur, ml0, ml1)
 
 
 # ------------------------------------------------------------ emulation
@@ -387,23 +475,50 @@ def vmtc0_nb(m, c, v, reg, sel, val, cyc):
 
 
 @njit(cache=True, _nrt=False)
-def _guest_tlb_write(m, c, v, index):
-    """tlbwi / tlbwr: the guest's TLB entry changes; cached translations of it go."""
+def _guest_tlb_write(m, c, v, index, random):
+    """tlbwi / tlbwr: the guest's TLB entry `index` changes.
+
+    The L2TLB makes the guest's TLB look larger than it is (paper §4.2.2): an entry that tlbwr
+    evicts stays cached (the guest cannot tell it from an entry still in its TLB).  What the
+    guest takes back is forgotten: the entry a tlbwi overwrites (an update or an invalidation),
+    any cached pair the new entry maps, a pair a tlbp does not find (the guest is about to change
+    it, _guest_tlbp), and everything when the guest has written every non-wired entry invalid (a
+    TLB flush: its ASIDs may be reused from then on)."""
     vc = m.vcp0
     t = m.vtlb
     pm = vc[v, CP0_PageMask, 0]
+    hi = vc[v, CP0_EntryHi, 0] & (~(pm | 0x1FFF) & M32 | 0xFF)
     lo0 = vc[v, CP0_EntryLo0, 0]
     lo1 = vc[v, CP0_EntryLo1, 0]
+    old_hi = t[v, index, TLB_ENTRYHI]
+    old_pm = t[v, index, TLB_PAGEMASK]
     old_valid = lo_valid(t[v, index, TLB_LO0] | t[v, index, TLB_LO1])
     t[v, index, TLB_PAGEMASK] = pm
-    t[v, index, TLB_ENTRYHI] = vc[v, CP0_EntryHi, 0] & (~(pm | 0x1FFF) & M32 | 0xFF)
+    t[v, index, TLB_ENTRYHI] = hi
     t[v, index, TLB_LO0] = lo0
     t[v, index, TLB_LO1] = lo1
-    if old_valid:
-        # the entry it replaces (or an invalidation): the guest believes that
-        # translation is gone, so nothing cached may still give it
-        l2tlb_flush_nb(m, c, v)
     m.dstats[v, DS_TLBWRITE] += 1
+    if (old_valid and old_pm != 0) or pm != 0:
+        l2tlb_flush_nb(m, c, v)                  # a large page: rare (the firmware wires them)
+        return
+    if old_valid and not random:
+        drop_pair_nb(m, c, v, (old_hi & M32) >> 13, old_hi & 0xFF)
+    bit = np.int64(1) << index
+    if lo_valid(lo0 | lo1):
+        m.vstate[v, VS_INVAL] &= ~bit
+        _prefill(m, c, v, hi, lo0, lo1)
+        return
+    drop_pair_nb(m, c, v, (hi & M32) >> 13, hi & 0xFF)
+    inval = m.vstate[v, VS_INVAL] | bit
+    n = m.params[P_NTLB]
+    wired = min(vc[v, CP0_Wired, 0], n)
+    full = np.int64(0)
+    for i in range(wired, n):
+        full |= np.int64(1) << i
+    if inval & full == full:
+        l2tlb_flush_nb(m, c, v)
+        inval = 0
+    m.vstate[v, VS_INVAL] = inval
 
 
 @njit(cache=True, _nrt=False)
@@ -413,6 +528,8 @@ def _guest_tlbp(m, c, v):
     i = _vtlb_lookup(m, v, hi & 0xFFFFE000, hi & 0xFF)
     if i < 0:
         vc[v, CP0_Index, 0] |= 0x80000000
+        # not in its TLB: the guest is about to change the pair, so no cached copy may outlive it
+        drop_pair_nb(m, c, v, (hi & M32) >> 13, hi & 0xFF)
     else:
         vc[v, CP0_Index, 0] = i
     m.dstats[v, DS_TLBP] += 1
@@ -468,9 +585,9 @@ def emulate_nb(m, c, v, insn, pc, npc, bpc):
         elif funct == 0x02:
             idx = m.vcp0[v, CP0_Index, 0] & 0x7FFFFFFF
             if idx < m.params[P_NTLB]:
-                _guest_tlb_write(m, c, v, idx)
+                _guest_tlb_write(m, c, v, idx, False)
         elif funct == 0x06:
-            _guest_tlb_write(m, c, v, vmfc0_nb(m, c, v, CP0_Random, 0, cyc))
+            _guest_tlb_write(m, c, v, vmfc0_nb(m, c, v, CP0_Random, 0, cyc), True)
         elif funct == 0x08:
             _guest_tlbp(m, c, v)
         elif funct == 0x18:                          # eret
@@ -553,7 +670,11 @@ def _trap(m, c, v, code, pc, npc, bpc, badva, ce):
     exc = code & 0x1F
     ds = m.dstats
     ds[v, DS_TRAPS] += 1
-    _charge(m, c, v, m.params[P_MON_TRAP], 1)
+    # a TLB refill comes in at the refill vector: when the L2TLB serves it, the monitor's whole
+    # work is the fast path (P_MON_REFILL), charged below; every other trap pays the general entry
+    refill = (code & EXC_REFILL_FLAG) != 0 and (exc == EXC_TLBL or exc == EXC_TLBS)
+    if not refill:
+        _charge(m, c, v, m.params[P_MON_TRAP], 1)
     guest_kernel = (m.cp0[c, CP0_Status, 0] & St_KSU) == (1 << 3)
     # resume point unless a handler moves it: the faulting instruction again
     st[PC] = pc
@@ -571,11 +692,16 @@ def _trap(m, c, v, code, pc, npc, bpc, badva, ce):
         if insn < 0:
             reflect_nb(m, c, v, EXC_IBE, pc, bpc, pc, 0)
             return RESUME
-        return emulate_nb(m, c, v, insn, pc, npc, bpc)
+        r = emulate_nb(m, c, v, insn, pc, npc, bpc)
+        if r == RESUME and bpc == -1 and st[PC] == npc and st[BRANCH_PC] == -1 and not _is_eret(insn):
+            _emulate_run(m, c, v)
+        return r
     if (exc == EXC_TLBL or exc == EXC_TLBS) and badva >> 12 == HAL_MCALL >> 12 and m.vstate[v, VS_HAL] != 0:
         st[PC] = npc
         st[NPC] = (npc + 4) & M32
         st[BRANCH_PC] = -1
+        if refill:
+            _charge(m, c, v, m.params[P_MON_TRAP], 1)
         off = badva & 0xFFF
         if off >= HAL_MC_DISK:                    # device requests: the virtual devices are Python's
             insn = _fetch_insn(m, c, pc)
@@ -584,8 +710,12 @@ def _trap(m, c, v, code, pc, npc, bpc, badva, ce):
         return _monitor_call(m, c, v, off, pc)
     if exc == EXC_TLBL or exc == EXC_TLBS:
         store = exc == EXC_TLBS
-        _charge(m, c, v, m.params[P_MON_TLB], 1)
-        res = fill_nb(m, c, v, badva, store)
+        hits = ds[v, DS_L2TLB_HIT]
+        res = fill_nb(m, c, v, badva, store)          # it references the L2TLB entries it reads
+        if refill and ds[v, DS_L2TLB_HIT] != hits:
+            _charge(m, c, v, m.params[P_MON_REFILL], 1)
+        else:
+            _charge(m, c, v, m.params[P_MON_TLB] + (m.params[P_MON_TRAP] if refill else 0), 1 if refill else 0)
         if res == FILLED:
             return RESUME
         if res == BUS_ERROR:
@@ -616,6 +746,49 @@ def _trap(m, c, v, code, pc, npc, bpc, badva, ce):
         return _to_host(m, c, v, DX_KSEG, badva, insn, 1 if exc == EXC_ADES else 0)
     reflect_nb(m, c, v, code & ~EXC_REFILL_FLAG, pc, bpc, badva, ce)
     return RESUME
+
+
+@njit(cache=True, _nrt=False)
+def _is_eret(insn):
+    return insn >> 26 == 0x10 and (insn >> 21) & 31 >= 0x10 and insn & 0x3F == 0x18
+
+
+@njit(cache=True, _nrt=False)
+def _emulate_run(m, c, v):
+    """After emulating one privileged instruction, the monitor looks at the next ones before it
+    leaves: consecutive privileged instructions (the guest's refill handler ends mtc0, mtc0, ehb,
+    tlbwr, eret) are emulated in the same trap, each at P_MON_EMUL plus the load of its word,
+    instead of a trap each.  It stops at anything else, at a branch or delay slot, when the
+    guest leaves its kernel mode, when an exception or interrupt was delivered, after eret, and
+    after MAX_RUN instructions."""
+    st = m.cpu[c]
+    for _ in range(MAX_RUN):
+        if st[BRANCH_PC] != -1 or st[WAITING] or not guest_kernel_mode(m.vcp0[v, CP0_Status, 0]):
+            return
+        pc = st[PC]
+        pa = xlate_nb(m, c, MMU_SUPER, pc, ACC_FETCH)
+        if pa < 0:
+            return
+        insn = np.int64(m.ram32[pa >> 2])
+        if insn == EHB:                              # a hazard barrier: nothing to do in the monitor
+            st[PC] = (pc + 4) & M32
+            st[NPC] = (pc + 8) & M32
+            _charge(m, c, v, 1, 0)
+            continue
+        op = insn >> 26
+        rs = (insn >> 21) & 31
+        if op != 0x10 or not (rs == 0 or rs == 4 or rs == 0xB or rs >= 0x10):
+            return
+        if rs >= 0x10 and (insn & 0x3F) == 0x20:    # wait: it traps on its own
+            return
+        cycles = 0
+        if m.params[P_TIMING]:
+            cycles = access_nb(m, c, pa >> m.params[P_LSHIFT], ACC_LOAD)
+        _charge(m, c, v, cycles, 0)
+        m.dstats[v, DS_TRAPS_SAVED] += 1
+        emulate_nb(m, c, v, insn, pc, (pc + 4) & M32, -1)
+        if _is_eret(insn) or st[PC] != ((pc + 4) & M32):
+            return
 
 
 @njit(cache=True, _nrt=False)

@@ -193,6 +193,7 @@ P_MON_TLB = 35       # a second-level TLB lookup and a real TLB write
 P_MON_REFLECT = 36   # reflecting an exception to the guest's vector
 P_MON_DATA = 37      # offset in each node of the monitor's per-VCPU data (timing mode touches it)
 P_HOT_REMOTE = 38    # 1: only misses from a node other than the page's home make it hot (Disco's NUMA policy)
+P_MON_REFILL = 39    # Disco's refill fast path: a real TLB refill served from the L2TLB, entry to exit
 NPARAMS = 40
 
 # iomap[i] = (base, size, device id): physical ranges served by Python devices
@@ -264,12 +265,13 @@ VS_INDEX = 1         # its number inside the VM (EBase.CPUNum the guest sees)
 VS_TIMER_MASKED = 2  # 1: a virtual timer interrupt is posted; the real timer line is masked until Compare is written
 VS_HALTED = 3        # 1: stopped (its VM halted or failed)
 VS_HAL = 4           # machine page of its HAL special page (0: a plain guest, no HAL)
+VS_INVAL = 5         # bit i: the guest's TLB entry i was last written invalid (all of them: a flush)
 NVSTATE = 8
 # l2tlb[v, i, L2_*] : Disco's second-level software TLB (4 KB page pairs, machine addresses)
 L2_TAG = 0           # VPN2 << 9 | 0x100 (global) or ASID; -1 empty
 L2_LO0 = 1
 L2_LO1 = 2
-L2TLB_BITS = 10      # 1024 entries per VCPU
+L2TLB_BITS = 12      # 4096 entries per VCPU, direct-mapped, indexed by VPN2 and ASID (flashvm/kernels/disco.py)
 # dstats[v, DS_*] : what the monitor did for each virtual CPU
 DS_TRAPS = 0         # entries into the monitor
 DS_EMULATED = 1      # privileged instructions emulated
@@ -290,10 +292,11 @@ DS_BUSERR = 15       # guest mappings of non-existent guest-physical memory
 DS_MCALL = 16        # HAL monitor calls
 DS_ZERO_PAGES = 17   # pages the monitor zeroed for the guest (HAL call)
 DS_FREE_PAGES = 18   # pages the guest said are free (HAL call)
+DS_TRAPS_SAVED = 19  # privileged instructions emulated in the trap of the one before (no trap of their own)
 NDSTATS = 20
 DS_NAMES = ["traps", "emulated", "mfc0", "mtc0", "tlb_writes", "tlbp", "eret", "wait", "l2tlb_hits",
             "vtlb_hits", "reflected", "virtual_interrupts", "host_exits", "monitor_cycles",
-            "l2tlb_flushes", "bus_errors", "monitor_calls", "pages_zeroed", "pages_freed", "spare"]
+            "l2tlb_flushes", "bus_errors", "monitor_calls", "pages_zeroed", "pages_freed", "traps_saved"]
 
 
 class Machine(NamedTuple):

@@ -99,10 +99,10 @@ class Services:
     def _split(self, dd: np.ndarray, cycles: int) -> np.ndarray:
         """`cycles` of monitor time split in proportion to the events' costs (MONITOR_PARTS)."""
         p = self.machine().params
-        trap, emul, tlb = int(p[S.P_MON_TRAP]), int(p[S.P_MON_EMUL]), int(p[S.P_MON_TLB])
+        trap, emul, refill = int(p[S.P_MON_TRAP]), int(p[S.P_MON_EMUL]), int(p[S.P_MON_REFILL])
         writes = int(dd[S.DS_TLBWRITE])
         weights = np.array([writes * (trap + emul), max(0, int(dd[S.DS_EMULATED]) - writes) * (trap + emul),
-                            int(dd[S.DS_HOST] + dd[S.DS_MCALL]) * trap, int(dd[S.DS_L2TLB_HIT]) * (trap + tlb)],
+                            int(dd[S.DS_HOST] + dd[S.DS_MCALL]) * trap, int(dd[S.DS_L2TLB_HIT]) * refill],
                            dtype=np.float64)
         if cycles <= 0 or weights.sum() == 0:
             return np.zeros(len(MONITOR_PARTS), dtype=np.int64)
