@@ -116,9 +116,6 @@ def write_report(res: Results, path: Path, png: str | None) -> list[tuple[str, b
     paper = {(p.label, p.measure): p.value for p in exp.paper}
     lines = [f"# {exp.title}", ""]
     lines += [f"- {n}" for n in exp.notes]
-    if any(r.system == "os" for r in res.runs):
-        from flashvm.experiments.runspec import ROOT_NOTE
-        lines.append(f"- {ROOT_NOTE}")
     if exp.full_host_time:
         lines.append(f"- Full sizes: {exp.full_host_time}.")
     sizes = sorted({r.size for r in res.runs})
