@@ -113,11 +113,14 @@ def test_radix_on_splashos_is_one_vm_measured_over_its_own_region():
 
 @pytest.mark.parametrize("n", [1, 8])
 def test_quick_forms_of_pmake_and_database(n):
+    from flashvm.experiments import runspec
     from flashvm.experiments.runspec import FORMS, TINY_DB
     pm = FORMS["pmake"]["quick"](n)
     assert len(pm["commands"]) == n == len(pm["stdout_contains"])
     assert len({c[2] for c in pm["commands"]}) == n                  # a directory of its own per build
-    assert all("make -j2" in c[2] and "$(" not in c[2] for c in pm["commands"])
+    assert all(c[:2] == ("/bin/sh", "/src/quick.sh") for c in pm["commands"])
+    script = (runspec.WORKLOADS / "pmake" / pm["workload_files"]["/src/quick.sh"]).read_text()
+    assert "make -j2" in script and "$(" not in script
     db = FORMS["database"]["quick"](n)
     assert db["generate_args"] == TINY_DB and len({c[2] for c in db["commands"]}) == n
     assert all(c[:2] == ("/bin/sh", "/queries/run.sh") for c in db["commands"])
