@@ -69,7 +69,7 @@ def local_miss_pct(f: h5py.File, run: Run) -> float | None:
     if loc is None or rem is None or dirty is None:
         return None
     total = int(loc.sum() + rem.sum() + dirty.sum())
-    if run.machine == "uma8":
+    if run.machine.startswith("uma"):
         return 100.0 if total else None      # a UMA machine has no remote memory: every miss costs the local latency
     return 100.0 * int(loc.sum()) / total if total else None
 

@@ -157,6 +157,11 @@ def write_report(res: Results, path: Path, png: str | None) -> list[tuple[str, b
         checks.append((c.says, holds))
         mark = {True: "holds", False: "DOES NOT HOLD", None: "not measured (runs missing)"}[holds]
         lines.append(f"- {c.says}: **{mark}**")
+        if holds is False and c.why_not is not None:
+            try:
+                lines.append(f"  Why: {c.why_not(res.values)}")
+            except (KeyError, TypeError, ZeroDivisionError):
+                pass
     if diffs:
         lines += ["", "## Differences explained", ""]
         for lab, m, v, p in diffs:
