@@ -245,3 +245,14 @@ def test_table2_measures_read_the_services_group(tmp_path):
     assert got == {"demand_zero_us": 1.0, "demand_zero_share": 0.5, "demand_zero_kernel": 0.25,
                    "demand_zero_mcall": 0.375, "read_us": 5.0, "execve_us": None}
     assert {p.measure for p in catalog.TABLE2.paper} <= set(catalog.TABLE2.measures)
+
+
+def test_a_direction_that_does_not_hold_says_why(tmp_path, client):
+    exp = small_experiment()
+    wrong = catalog.Check("disco is faster", lambda t: t[("w/disco", "total")] < 100, ("w/disco",),
+                          lambda t: f"the monitor took {t[('w/disco', 'monitor')]:.0f}")
+    exp = dataclasses.replace(exp, checks=(*exp.checks, wrong))
+    _, checks = run_experiment(exp, quick=True, root=tmp_path, worker=fake_worker, client=client)
+    assert dict(checks)["disco is faster"] is False
+    text = (tmp_path / "fake" / "report.md").read_text()
+    assert "- disco is faster: **DOES NOT HOLD**\n  Why: the monitor took 12" in text
