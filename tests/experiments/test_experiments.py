@@ -121,6 +121,9 @@ def test_quick_forms_of_pmake_and_database(n):
     assert all(c[:2] == ("/bin/sh", "/src/quick.sh") for c in pm["commands"])
     script = (runspec.WORKLOADS / "pmake" / pm["workload_files"]["/src/quick.sh"]).read_text()
     assert "make -j2" in script and "$(" not in script
+    mp = FORMS["pmake"]["quick-mp"](n)                                 # eight builds at once: assembling
+    assert all(c[-1] == "asm" for c in mp["commands"]) and "/src/quick/crc.s" in mp["workload_files"]
+    assert all((runspec.WORKLOADS / "pmake" / h).is_file() for h in mp["workload_files"].values())
     db = FORMS["database"]["quick"](n)
     assert db["generate_args"] == TINY_DB and len({c[2] for c in db["commands"]}) == n
     assert all(c[:2] == ("/bin/sh", "/queries/run.sh") for c in db["commands"])
