@@ -66,7 +66,7 @@ def _vm_costs(t: Table, alone: str, vm: str) -> str:
     return (f"`{vm}` takes {_g(t, vm, 'total')} against `{alone}`'s {_g(t, alone, 'total')}, of which the monitor "
             f"{_g(t, vm, 'monitor')}; the real TLB took {_g(t, vm, 'tlb_refills_per_minsn')} refills per million "
             f"instructions in the VM against {_g(t, alone, 'tlb_refills_per_minsn')} on the guest OS alone, "
-            f"Disco's second-level TLB served {_g(t, vm, 'l2tlb_hit_pct')}% of the guest's TLB misses and the monitor "
+            f"Disco's second-level TLB made {_g(t, vm, 'l2tlb_hit_pct')}% of the monitor's refills and the monitor "
             f"emulated {_g(t, vm, 'emulated_per_minsn')} privileged instructions per million")
 
 

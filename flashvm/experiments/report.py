@@ -63,10 +63,10 @@ def explain(res: Results, label: str, measure: str, measured: float, paper: floa
     refills, l2tlb, emul, stall = (g(label, m) for m in ("tlb_refills_per_minsn", "l2tlb_hit_pct",
                                                            "emulated_per_minsn", "stall"))
     facts = []
-    if refills is not None and run.system == "os":
+    if refills is not None:
         facts.append(f"{refills:,.0f} TLB refills per million instructions")
     if l2tlb is not None:
-        facts.append(f"Disco's second-level TLB served {l2tlb:.0f}% of the guest's TLB misses")
+        facts.append(f"Disco's second-level TLB made {l2tlb:.0f}% of the monitor's TLB refills")
     if emul is not None:
         facts.append(f"the monitor emulated {emul:,.0f} privileged instructions per million")
     if stall is not None:

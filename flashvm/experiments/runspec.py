@@ -97,16 +97,24 @@ def vm_mem_mb(run: Run, cfg: MachineConfig, given: int | None) -> int | None:
     return VM_MEM_MB.get(run.workload) or given or vm_share_mb(cfg, run.vms)
 
 
+ROUND_ROBIN = 4096      # the OS-alone runs' memory on a NUMA machine: spread page by page over the nodes
+
+
 def machine(run: Run) -> MachineConfig:
-    """The run's machine: a preset, flash16 (flash8's nodes doubled), its L2 resized."""
-    if run.machine in ("flash16", "uma16"):     # the 8-node presets doubled (§5.5's raytrace)
-        base = machine_config(run.machine.replace("16", "8"))
-        cfg = dataclasses.replace(base, name=run.machine, nodes=16).validate()
+    """The run's machine: a preset, flash16 (flash8's nodes doubled), its L2 resized.  The guest OS alone
+    on a NUMA machine gets its memory interleaved page by page over the nodes: the paper's IRIX used
+    round-robin page allocation across nodes (§5.4, the baseline of Figs. 7 and 8), while Disco, NUMA
+    aware, has the node-contiguous layout."""
+    if run.machine in ("flash16", "uma16"):     # the 8-node presets doubled (§5.5's raytrace), 16 MB a node
+        base = machine_config(run.machine.replace("16", "8"))     # (16 x 32 MB would reach the devices)
+        cfg = dataclasses.replace(base, name=run.machine, nodes=16, mem_per_node=base.mem_per_node // 2).validate()
     else:
         cfg = machine_config(run.machine)
     if run.l2_kb is not None:
         cfg = dataclasses.replace(cfg, l2=dataclasses.replace(cfg.l2, size=run.l2_kb * KB),
                                   name=f"{cfg.name}-l2-{run.l2_kb}k").validate()
+    if run.system == "os" and cfg.nodes > 1 and run.machine.startswith("flash"):
+        cfg = dataclasses.replace(cfg, interleave=ROUND_ROBIN, name=f"{cfg.name}-rr").validate()
     return cfg
 
 
