@@ -96,9 +96,9 @@ def explain(res: Results, label: str, measure: str, measured: float, paper: floa
         elif mig is not None:
             why = f"The policy migrated {mig:,.0f} and replicated {rep or 0:,.0f} pages in the region."
         elif run.system == "os":
-            why = ("The guest OS's page allocator takes a page from the faulting CPU's own node first "
-                   "(flashvm/guest/os/mm.c), so each process's private data is local while it stays on its CPU; "
-                   "the paper's IRIX placed pages without regard to the node, and only shared data goes remote here.")
+            why = ("The guest OS alone has its memory round-robin over the nodes page by page, as the paper's IRIX "
+                   "allocated it (runspec.ROUND_ROBIN), so a miss is local about once in as many times as there are "
+                   "nodes; a workload whose misses fall on few hot pages (one CPU's node) strays from that share.")
         else:
             why = "Remote misses follow where the pages were placed and how they are shared."
     elif measure == "user":
