@@ -239,8 +239,19 @@ def _numa_why(t: Table, wl: str) -> str:
             f"{_g(t, d, 'user')}, kernel {_g(t, d, 'kernel')}, idle {_g(t, d, 'idle')} and the monitor "
             f"{_g(t, d, 'monitor')}: {_g(t, d, 'tlb_refills_per_minsn')} real TLB refills per million instructions "
             f"trap into the monitor against {_g(t, n, 'tlb_refills_per_minsn')} refills alone. What locality saves "
-            "of the user stall, the monitor spends again; at the quick size the guest kernel's share (process "
-            "start-up, page faults) is far above the paper's 5-6%, and under Disco every kernel TLB miss traps.")
+            "of the user stall, the monitor spends again." + _quick_shares(t, n))
+
+
+def _quick_shares(t: Table, n: str) -> str:
+    """What of the OS-alone run's time no page placement can shorten (large at the quick sizes)."""
+    out = ""
+    if t.get((n, "kernel"), 0) > 15:
+        out += (" The guest kernel's share (process start-up, page faults) is far above the paper's 5-6%, and under "
+                "Disco every kernel TLB miss traps.")
+    if t.get((n, "idle"), 0) > 20:
+        out += (f" The CPUs are idle {_g(t, n, 'idle')} of the 100 (the serial start and the threads' waits at this "
+                "size), time no page placement shortens.")
+    return out
 
 
 def _uma_why(t: Table, wl: str) -> str:
