@@ -91,9 +91,9 @@ def vm_mem_mb(run: Run, cfg: MachineConfig, given: int | None) -> int | None:
     VMs split the machine's memory); on one node the workload's need (VM_MEM_MB, run.vm_mem_mb),
     else all the room the machine has for VMs, as `flashvm run --vms` gives (the guest OS alone
     has the whole machine's memory: a smaller VM would cache fewer files)."""
-    if cfg.nodes > 1:
-        return max(32, (cfg.ram_bytes >> 20) // (2 * run.vms))
     from flashvm.session.options import vm_share_mb
+    if cfg.nodes > 1:       # at least 32 MB, but no more than the machine has room for (8 VMs: 31 MB)
+        return min(max(32, (cfg.ram_bytes >> 20) // (2 * run.vms)), vm_share_mb(cfg, run.vms))
     return VM_MEM_MB.get(run.workload) or given or vm_share_mb(cfg, run.vms)
 
 
