@@ -377,7 +377,7 @@ def build_splashos(sources: list[Path], *, opt: str = "-O2", extra_flags: Sequen
     (flashvm.disco.splashos, ``flashvm exec --splashos``).  Raises
     ToolchainError as :func:`build_user` does."""
     srcs = _normalize_sources(sources)
-    flags = [f"-I{SPLASHOS_DIR / 'include'}", *extra_flags]
+    flags = [f"-I{SPLASHOS_DIR / 'include'}", "-DFLASHVM_SPLASHOS=1", *extra_flags]   # roi.h: SPLASHOS's call
     return build_bare(srcs + [p for p in SPLASHOS_SOURCES if p not in srcs], opt=opt, extra_flags=flags,
                       linker_script=SPLASHOS_DIR / "link.ld", runtime=False,
                       name=name or f"{srcs[0].stem}_splashos")

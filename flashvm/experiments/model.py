@@ -65,6 +65,8 @@ class Check:
     says: str
     holds: Callable[[Mapping[tuple[str, str], float]], bool]
     needs: tuple[str, ...] = ()      # run labels it reads (skipped when one is missing)
+    # when it does not hold: why, from the table's counters (one paragraph; KeyError: nothing said)
+    why_not: Callable[[Mapping[tuple[str, str], float]], str] | None = None
 
 
 @dataclass(frozen=True)

@@ -63,10 +63,10 @@ def explain(res: Results, label: str, measure: str, measured: float, paper: floa
     refills, l2tlb, emul, stall = (g(label, m) for m in ("tlb_refills_per_minsn", "l2tlb_hit_pct",
                                                            "emulated_per_minsn", "stall"))
     facts = []
-    if refills is not None and run.system == "os":
+    if refills is not None:
         facts.append(f"{refills:,.0f} TLB refills per million instructions")
     if l2tlb is not None:
-        facts.append(f"Disco's second-level TLB served {l2tlb:.0f}% of the guest's TLB misses")
+        facts.append(f"Disco's second-level TLB made {l2tlb:.0f}% of the monitor's TLB refills")
     if emul is not None:
         facts.append(f"the monitor emulated {emul:,.0f} privileged instructions per million")
     if stall is not None:
@@ -96,9 +96,9 @@ def explain(res: Results, label: str, measure: str, measured: float, paper: floa
         elif mig is not None:
             why = f"The policy migrated {mig:,.0f} and replicated {rep or 0:,.0f} pages in the region."
         elif run.system == "os":
-            why = ("The guest OS's page allocator takes a page from the faulting CPU's own node first "
-                   "(flashvm/guest/os/mm.c), so each process's private data is local while it stays on its CPU; "
-                   "the paper's IRIX placed pages without regard to the node, and only shared data goes remote here.")
+            why = ("The guest OS alone has its memory round-robin over the nodes page by page, as the paper's IRIX "
+                   "allocated it (runspec.ROUND_ROBIN), so a miss is local about once in as many times as there are "
+                   "nodes; a workload whose misses fall on few hot pages (one CPU's node) strays from that share.")
         else:
             why = "Remote misses follow where the pages were placed and how they are shared."
     elif measure == "user":
@@ -116,9 +116,6 @@ def write_report(res: Results, path: Path, png: str | None) -> list[tuple[str, b
     paper = {(p.label, p.measure): p.value for p in exp.paper}
     lines = [f"# {exp.title}", ""]
     lines += [f"- {n}" for n in exp.notes]
-    if any(r.system == "os" for r in res.runs):
-        from flashvm.experiments.runspec import ROOT_NOTE
-        lines.append(f"- {ROOT_NOTE}")
     if exp.full_host_time:
         lines.append(f"- Full sizes: {exp.full_host_time}.")
     sizes = sorted({r.size for r in res.runs})
@@ -160,6 +157,11 @@ def write_report(res: Results, path: Path, png: str | None) -> list[tuple[str, b
         checks.append((c.says, holds))
         mark = {True: "holds", False: "DOES NOT HOLD", None: "not measured (runs missing)"}[holds]
         lines.append(f"- {c.says}: **{mark}**")
+        if holds is False and c.why_not is not None:
+            try:
+                lines.append(f"  Why: {c.why_not(res.values)}")
+            except (KeyError, TypeError, ZeroDivisionError):
+                pass
     if diffs:
         lines += ["", "## Differences explained", ""]
         for lab, m, v, p in diffs:

@@ -7,9 +7,13 @@ time per run in timing mode).  Every run measures the workload itself: init is
 command line, and the run fast-forwards in functional mode to that region
 (boot) and measures it in `sim_mode`.
 
-Pieces other branches bring (pmake and database workloads, radix under
-SPLASHOS, a NUMA policy on RunSpec) are looked up here and nowhere else: a run
-that needs a missing one raises `Unavailable`, which the experiment's report shows.
+A program that marks its own region (radix: "radix", around its sort) is
+measured over that region instead, so that its runs on the guest OS and on
+SPLASHOS (system "splashos": the program linked with SPLASHOS in one Disco VM,
+without the guest OS) cover the same work.
+
+Pieces other branches bring are looked up here and nowhere else: a run that
+needs a missing one raises `Unavailable`, which the experiment's report shows.
 """
 from __future__ import annotations
 
@@ -23,18 +27,37 @@ from flashvm.spec import RunSpec
 
 WORKLOADS = Path(__file__).resolve().parents[2] / "workloads"
 ROIRUN = "/sbin/roirun"
+SYSROOT_ROIRUN = "/.flashvm/roirun"
 REGION = "roi"
-
-
-# The guest OS alone boots from the initial RAM disk: on its flashfs disk each demand-paged read of the
-# program waits for the next timer tick (10 ms) before the faulting process runs again, which adds
-# idle time Disco's virtual disk does not have.  The paper's binaries came from a warm file cache.
-ROOT_NOTE = ("The guest OS alone reads its programs from the initial RAM disk: on its flashfs disk each demand-paged "
-             "read waits for the next 10 ms timer tick, idle time Disco's virtual disk does not have.")
+# programs that open a region of their own around their work (the measured region then)
+OWN_REGION = {"radix": "radix"}
 
 
 class Unavailable(Exception):
     """The run needs a piece this tree does not have (a workload, a RunSpec field)."""
+
+
+def _pmake(n: int, asm: bool = False) -> dict[str, Any]:
+    """n builds (workloads/pmake/quick.sh), each in its own directory: two of figlet's files by make -j2
+    and gcc; with `asm` (the 8-CPU machines' runs, eight builds at once), make -j2 assembling two small
+    files, forty times shorter (gcc's cc1 alone takes ~0.14 G instructions to start)."""
+    files = {"/src/quick.sh": "quick.sh"}
+    if asm:
+        files.update({f"/src/quick/{f}": f"quick/{f}" for f in ("Makefile", "crc.s", "utf8.s")})
+    return {"workload_files": files,
+            "commands": tuple(("/bin/sh", "/src/quick.sh", f"/w{i}", *(("asm",) if asm else ()))
+                              for i in range(1, n + 1)),
+            "stdout_contains": tuple(f"/w{i}: built" for i in range(1, n + 1))}
+
+
+TINY_DB = ("--scale", "0.0001", "--seed", "1997")     # a 1.2 MB TPC-H database (the quick form's)
+
+
+def _database(n: int) -> dict[str, Any]:
+    """n sqlite3 processes answering the eight queries over the tiny database; the check: the host's
+    SQLite's answers on the same file (workloads/database/expected.py)."""
+    return {"generate_args": TINY_DB,
+            "commands": tuple(("/bin/sh", "/queries/run.sh", f"/tmp/r{i}", f"queries{i}") for i in range(1, n + 1))}
 
 
 def _engineering(n: int, procs: str, refs: str) -> dict[str, Any]:
@@ -51,6 +74,11 @@ FORMS: dict[str, dict[str, Callable[[int], dict[str, Any]]]] = {
     "radix": {"quick": lambda t: {"args": (str(t), "20000")},
               "uni": lambda t: {"args": (str(t), "2000000")},
               "mp": lambda t: {"args": (str(t), "4000000")}},
+    # quick pmake: two of figlet's files per build (~0.55 G instructions); on a multiprocessor
+    # machine ("quick-mp": eight builds at once) two small assembly files per build (~40 M)
+    "pmake": {"quick": _pmake, "quick-mp": lambda t: _pmake(t, asm=True)},
+    # quick database: the eight queries over a 1.2 MB database
+    "database": {"quick": _database},
     "engineering": {"quick": lambda t: _engineering(t, "4", "20000"),
                     "uni": lambda t: _engineering(t, "8", "500000"),
                     "mp": lambda t: _engineering(t, "8", "500000")},
@@ -60,22 +88,33 @@ VM_MEM_MB = {"engineering": 48}      # memsim's arrays outgrow the default 32 MB
 
 def vm_mem_mb(run: Run, cfg: MachineConfig, given: int | None) -> int | None:
     """Each VM's memory: on a multi-node machine an equal share of half its memory (the paper's
-    VMs split the machine's memory), on one node the workload's need (VM_MEM_MB) or the default."""
-    if cfg.nodes > 1:
-        return max(32, (cfg.ram_bytes >> 20) // (2 * run.vms))
-    return VM_MEM_MB.get(run.workload, given)
+    VMs split the machine's memory); on one node the workload's need (VM_MEM_MB, run.vm_mem_mb),
+    else all the room the machine has for VMs, as `flashvm run --vms` gives (the guest OS alone
+    has the whole machine's memory: a smaller VM would cache fewer files)."""
+    from flashvm.session.options import vm_share_mb
+    if cfg.nodes > 1:       # at least 32 MB, but no more than the machine has room for (8 VMs: 31 MB)
+        return min(max(32, (cfg.ram_bytes >> 20) // (2 * run.vms)), vm_share_mb(cfg, run.vms))
+    return VM_MEM_MB.get(run.workload) or given or vm_share_mb(cfg, run.vms)
+
+
+ROUND_ROBIN = 4096      # the OS-alone runs' memory on a NUMA machine: spread page by page over the nodes
 
 
 def machine(run: Run) -> MachineConfig:
-    """The run's machine: a preset, flash16 (flash8's nodes doubled), its L2 resized."""
-    if run.machine in ("flash16", "uma16"):     # the 8-node presets doubled (§5.5's raytrace)
-        base = machine_config(run.machine.replace("16", "8"))
-        cfg = dataclasses.replace(base, name=run.machine, nodes=16).validate()
+    """The run's machine: a preset, flash16 (flash8's nodes doubled), its L2 resized.  The guest OS alone
+    on a NUMA machine gets its memory interleaved page by page over the nodes: the paper's IRIX used
+    round-robin page allocation across nodes (§5.4, the baseline of Figs. 7 and 8), while Disco, NUMA
+    aware, has the node-contiguous layout."""
+    if run.machine in ("flash16", "uma16"):     # the 8-node presets doubled (§5.5's raytrace), 16 MB a node
+        base = machine_config(run.machine.replace("16", "8"))     # (16 x 32 MB would reach the devices)
+        cfg = dataclasses.replace(base, name=run.machine, nodes=16, mem_per_node=base.mem_per_node // 2).validate()
     else:
         cfg = machine_config(run.machine)
     if run.l2_kb is not None:
         cfg = dataclasses.replace(cfg, l2=dataclasses.replace(cfg.l2, size=run.l2_kb * KB),
                                   name=f"{cfg.name}-l2-{run.l2_kb}k").validate()
+    if run.system == "os" and cfg.nodes > 1 and run.machine.startswith("flash"):
+        cfg = dataclasses.replace(cfg, interleave=ROUND_ROBIN, name=f"{cfg.name}-rr").validate()
     return cfg
 
 
@@ -86,21 +125,59 @@ def workload_dir(run: Run) -> Path:
     return d
 
 
+def _form(run: Run, w: Any) -> Any:
+    """The workload `w` in the run's form (FORMS), its check made to fit."""
+    forms = FORMS.get(run.workload)
+    if forms is None or run.size not in forms:
+        if run.size == "quick":
+            raise Unavailable(f"workload {run.workload!r} has no quick form in flashvm/experiments/runspec.py")
+        return w
+    size = "quick-mp" if run.size == "quick" and "quick-mp" in forms and machine(run).ncpu > 1 else run.size
+    over = dict(forms[size](run.threads))
+    gen_args = over.pop("generate_args", None)
+    more_files = {g: w.directory / h for g, h in over.pop("workload_files", {}).items()}
+    w = dataclasses.replace(w, files={**w.files, **more_files}, **over)
+    if gen_args is not None:        # other inputs: the check is the host's own answers on them
+        w = dataclasses.replace(w, generate={**w.generate, "args": list(gen_args)})
+        w = dataclasses.replace(w, stdout_contains=_database_answers(w))
+    return w
+
+
+def _database_answers(w: Any) -> tuple[str, ...]:
+    """The md5 lines run.sh prints for each command's folder, as the host's SQLite answers."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("database_expected", w.directory / "expected.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    db = w.generated_files()["/data/tpch.db"]
+    return tuple(line for c in w.commands for line in mod.md5_lines(db, c[2]))
+
+
+def _splashos(run: Run, cfg: MachineConfig) -> RunSpec:
+    """The program linked with SPLASHOS in one Disco VM of `run.cpus` VCPUs (flashvm run --splashos);
+    the program opens its own region (OWN_REGION), where the run switches to timing mode."""
+    from flashvm.workload import load_workload
+    if run.workload not in OWN_REGION:
+        raise Unavailable(f"workload {run.workload!r} marks no region of its own: on SPLASHOS nothing opens one")
+    w = load_workload(workload_dir(run), "uni" if run.size == "quick" else run.size, splashos=True)
+    w = _form(run, w)
+    spec = w.spec(w.build(), machine=cfg, sim_mode=run.sim_mode, cpus=run.cpus)
+    notes = {**spec.notes, "experiment_run": dataclasses.asdict(run)}
+    return dataclasses.replace(spec, notes=notes, title=run.label, timeout_s=None,
+                               fast_forward="roi" if run.sim_mode == "timing" else None)
+
+
 def to_runspec(run: Run) -> RunSpec:
     """The RunSpec of `run` (builds the workload's program on first use; cached)."""
     from flashvm.guestos.multi import MULTI_PROGRAM, multi_program
     from flashvm.toolchain import GUEST_INCLUDE_DIR, build_user
     from flashvm.guestos.build import OS_DIR
     from flashvm.workload import load_workload
-    if run.system == "splashos":
-        raise Unavailable("radix under SPLASHOS as a workload (run --splashos) is not in this tree yet")
-    w = load_workload(workload_dir(run), "uni" if run.size == "quick" else run.size)
-    forms = FORMS.get(run.workload)
-    if forms is not None and run.size in forms:
-        w = dataclasses.replace(w, **forms[run.size](run.threads))
-    elif run.size == "quick":
-        raise Unavailable(f"workload {run.workload!r} has no quick form in flashvm/experiments/runspec.py")
     cfg = machine(run)
+    if run.system == "splashos":
+        return _splashos(run, cfg)
+    w = _form(run, load_workload(workload_dir(run), "uni" if run.size == "quick" else run.size))
     if run.system == "disco":
         w = dataclasses.replace(w, vms=run.vms, vm_mem_mb=vm_mem_mb(run, cfg, w.vm_mem_mb))
     exe = w.build()
@@ -109,8 +186,10 @@ def to_runspec(run: Run) -> RunSpec:
     spec = w.spec(exe, machine=cfg, sim_mode=run.sim_mode, cpus=run.cpus)
     roirun = build_user([OS_DIR / "init" / "roirun.c"], opt="-Os", extra_flags=["-Wall", f"-I{GUEST_INCLUDE_DIR}"],
                         name="roirun")
-    files = {**spec.files, ROIRUN: roirun}
-    if len(w.commands) > 1:
+    # on a sysroot's root image /sbin is a link: roirun goes beside the sysroot's init
+    init = SYSROOT_ROIRUN if w.debian else ROIRUN
+    files = {**spec.files, init: roirun}
+    if len(w.commands) > 1 and not w.debian:
         files[MULTI_PROGRAM] = multi_program()
     notes = {**spec.notes, "experiment_run": dataclasses.asdict(run)}
     more: dict[str, Any] = {}
@@ -124,15 +203,14 @@ def to_runspec(run: Run) -> RunSpec:
         from flashvm.machine.layout import SVC_ENV
         key, value = SVC_ENV.split("=")
         more["env"] = {**spec.env, key: value}
-    if run.system == "os" and not w.debian:
-        more["root"] = "initrd"     # see ROOT_NOTE
-    return dataclasses.replace(spec, argv=(ROIRUN, REGION, *spec.argv), files=files, notes=notes,
+    return dataclasses.replace(spec, argv=(init, REGION, *spec.argv), files=files, notes=notes,
                                name=run.workload, title=run.label, timeout_s=None,
                                fast_forward="roi" if run.sim_mode == "timing" else None, **more)
 
 
 def regions(run: Run) -> list[str]:
     """The names the run's measured region has in the HDF5 file (/roi/NAME)."""
+    name = OWN_REGION.get(run.workload, REGION)
     if run.system == "os":
-        return [REGION]
-    return [f"vm{i}.{REGION}" for i in range(run.vms)]
+        return [name]
+    return [f"vm{i}.{name}" for i in range(run.vms)]

@@ -47,7 +47,9 @@ def collect(exp: Experiment, outcomes: list[Outcome]) -> Results:
 def _normalise(exp: Experiment, res: Results) -> None:
     for label, base in exp.baselines.items():
         t, t0 = res.get(label, "time"), res.get(base, "time")
-        if t is None or not t0:
+        if t is None or not t0:     # no baseline: its shares (0..1) are no parts of a normalised bar
+            for seg in exp.segments:
+                res.values.pop((label, seg), None)
             continue
         total = 100.0 * t / t0
         res.values[(label, "total")] = total

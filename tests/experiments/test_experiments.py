@@ -15,7 +15,7 @@ from flashvm.experiments.execute import execute, fingerprint
 from flashvm.experiments.measures import MEASURES, take
 from flashvm.experiments.model import Experiment, Paper, Run
 from flashvm.experiments.report import band
-from flashvm.experiments.runspec import Unavailable, to_runspec
+from flashvm.experiments.runspec import Unavailable, regions, to_runspec
 
 
 def fake_h5(run: Run, busy: int) -> bytes:
@@ -90,13 +90,58 @@ def test_runspec_measures_the_workload_from_its_region_of_interest():
     assert spec.kind == "os" and spec.argv[:3] == ("/sbin/roirun", "roi", "/bin/raytrace")
     assert spec.fast_forward == "roi" and spec.sim_mode == "timing" and "/sbin/roirun" in spec.files
     d = to_runspec(Run("e/disco", "engineering", "disco", threads=2, vms=1))
-    assert d.kind == "disco" and d.vms == 1 and "/sbin/multi" in d.files and d.argv.count("/bin/engineering") == 2
+    assert d.kind == "disco" and d.vms == 1 and d.argv.count("/bin/engineering") == 2
+    assert d.argv[0] in d.files and d.argv[2] in d.files        # roirun and the sysroot's init
     r8 = to_runspec(Run("r/numa", "raytrace", "os", threads=8, machine="flash8", cpus=8, l2_kb=256))
     assert r8.machine.ncpu == 8 and r8.machine.l2.size == 256 * 1024
-    with pytest.raises(Unavailable, match="pmake"):
-        to_runspec(Run("pmake/bare", "pmake", "os"))
-    with pytest.raises(Unavailable, match="SPLASHOS"):
-        to_runspec(Run("radix/splashos", "radix", "splashos"))
+    assert spec.root == "disk"                  # the guest OS boots from its root disk, as `flashvm run` does
+    with pytest.raises(Unavailable, match="not in this tree"):
+        to_runspec(Run("x/bare", "no-such-workload", "os"))
+
+
+def test_radix_on_splashos_is_one_vm_measured_over_its_own_region():
+    run = Run("radix/splashos", "radix", "splashos", threads=8, machine="flash8", cpus=8, vms=1)
+    spec = to_runspec(run)
+    assert spec.kind == "splashos" and spec.vms == 1 and spec.cpus == 8 and spec.machine.ncpu == 8
+    assert spec.argv == ("radix", "8", "20000") and spec.fast_forward == "roi"
+    assert regions(run) == ["vm0.radix"]
+    assert regions(dataclasses.replace(run, system="os")) == ["radix"]
+    assert regions(Run("p/2vm", "pmake", "disco", vms=2)) == ["vm0.roi", "vm1.roi"]
+    with pytest.raises(Unavailable, match="region of its own"):
+        to_runspec(Run("r/splashos", "raytrace", "splashos"))
+
+
+@pytest.mark.parametrize("n", [1, 8])
+def test_quick_forms_of_pmake_and_database(n):
+    from flashvm.experiments import runspec
+    from flashvm.experiments.runspec import FORMS, TINY_DB
+    pm = FORMS["pmake"]["quick"](n)
+    assert len(pm["commands"]) == n == len(pm["stdout_contains"])
+    assert len({c[2] for c in pm["commands"]}) == n                  # a directory of its own per build
+    assert all(c[:2] == ("/bin/sh", "/src/quick.sh") for c in pm["commands"])
+    script = (runspec.WORKLOADS / "pmake" / pm["workload_files"]["/src/quick.sh"]).read_text()
+    assert "make -j2" in script and "$(" not in script
+    mp = FORMS["pmake"]["quick-mp"](n)                                 # eight builds at once: assembling
+    assert all(c[-1] == "asm" for c in mp["commands"]) and "/src/quick/crc.s" in mp["workload_files"]
+    assert all((runspec.WORKLOADS / "pmake" / h).is_file() for h in mp["workload_files"].values())
+    db = FORMS["database"]["quick"](n)
+    assert db["generate_args"] == TINY_DB and len({c[2] for c in db["commands"]}) == n
+    assert all(c[:2] == ("/bin/sh", "/queries/run.sh") for c in db["commands"])
+
+
+@pytest.mark.slow
+def test_radix_runs_on_splashos_and_the_guest_os_over_the_same_region(tmp_path):     # ~40 s, loaded machine
+    from flashvm.experiments.execute import run_one
+    times = {}
+    for system in ("splashos", "os"):
+        run = Run(f"radix/{system}", "radix", system, threads=8, machine="flash8", cpus=8, vms=1)
+        reply = run_one(dataclasses.asdict(run))
+        assert reply["problem"] is None, reply["problem"]
+        path = tmp_path / f"{system}.h5"
+        path.write_bytes(reply["h5"])
+        times[system] = take(str(path), run, ("time", "monitor"))
+    assert times["splashos"]["monitor"] > 0 and times["os"]["monitor"] == 0
+    assert times["splashos"]["time"] < times["os"]["time"]
 
 
 def test_sweep_caches_runs_and_reports_missing_ones(tmp_path, client):
@@ -203,3 +248,14 @@ def test_table2_measures_read_the_services_group(tmp_path):
     assert got == {"demand_zero_us": 1.0, "demand_zero_share": 0.5, "demand_zero_kernel": 0.25,
                    "demand_zero_mcall": 0.375, "read_us": 5.0, "execve_us": None}
     assert {p.measure for p in catalog.TABLE2.paper} <= set(catalog.TABLE2.measures)
+
+
+def test_a_direction_that_does_not_hold_says_why(tmp_path, client):
+    exp = small_experiment()
+    wrong = catalog.Check("disco is faster", lambda t: t[("w/disco", "total")] < 100, ("w/disco",),
+                          lambda t: f"the monitor took {t[('w/disco', 'monitor')]:.0f}")
+    exp = dataclasses.replace(exp, checks=(*exp.checks, wrong))
+    _, checks = run_experiment(exp, quick=True, root=tmp_path, worker=fake_worker, client=client)
+    assert dict(checks)["disco is faster"] is False
+    text = (tmp_path / "fake" / "report.md").read_text()
+    assert "- disco is faster: **DOES NOT HOLD**\n  Why: the monitor took 12" in text

@@ -4,7 +4,8 @@
  *
  * A NULL or "" name is the default region "roi" (roi_end(""): the last begun).
  * Freestanding code (bare programs, the guest kernel) writes the ROI device
- * through kseg1; a Linux user program (under the guest OS or in process mode)
+ * through kseg1; a program linked with SPLASHOS (built with FLASHVM_SPLASHOS
+ * defined) runs in user mode and asks SPLASHOS's kernel half; a Linux user program (under the guest OS or in process mode)
  * makes the roi system call, which the kernel (or the host) passes on.
  * Outside flashvm the system call fails with ENOSYS and nothing happens. */
 #ifndef FLASHVM_ROI_H
@@ -27,6 +28,9 @@ static inline void roi__cmd(unsigned cmd, const char *name)
                        "$24", "$25", "hi", "lo", "memory");
     (void)a3;
 }
+#elif defined(FLASHVM_SPLASHOS)
+void sos_roi(unsigned cmd, const char *name);      /* splashos.c: a call to the kernel half */
+static inline void roi__cmd(unsigned cmd, const char *name) { sos_roi(cmd, name); }
 #else
 static inline void roi__cmd(unsigned cmd, const char *name)
 {

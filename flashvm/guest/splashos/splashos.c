@@ -33,6 +33,8 @@ static const struct bootinfo *const boot = (const struct bootinfo *)FLASH_BOOTIN
 
 int sos_ncpu(void) { return (int)boot->ncpu; }
 
+void sos_roi(unsigned cmd, const char *name) { sos_call(SOS_SYS_ROI, cmd, (uint32_t)name, 0); }
+
 int sos_cpu(void)
 {
     uint32_t v;

@@ -30,6 +30,8 @@
 #define TIMER_NS_HI   K1(FLASH_TIMER_BASE + 0x04)
 #define SMP_NCPU      K1(FLASH_SMP_BASE + 0x004)
 #define SMP_RELEASE0  K1(FLASH_SMP_BASE + 0x100)
+#define ROI_NAME      K1(FLASH_ROI_BASE + FLASH_ROI_NAME)
+#define ROI_CMD       K1(FLASH_ROI_BASE + FLASH_ROI_CMD)
 #define EXC_SYSCALL   8
 #define USER_STATUS   (ST_CU1 | ST_UM | ST_IE)     /* user mode, FPU on, no interrupt line enabled */
 
@@ -73,7 +75,7 @@ __sos_fatal_vec:
         .section .rodata
         .balign 4
 __sos_calls:
-        .word   sys_write, sys_exit, sys_time, sys_start, sys_ncpu, sys_getc, sys_diskrd, sys_diskwr
+        .word   sys_write, sys_exit, sys_time, sys_start, sys_ncpu, sys_getc, sys_diskrd, sys_diskwr, sys_roi
 
         .text
 sys_write:                                      /* a0 = buffer, a1 = length */
@@ -131,6 +133,19 @@ sys_diskwr:                                     /* a0 = offset, a1 = the word to
         lui     $k1, %hi(DISK0)
         addu    $k1, $k1, $a0
         sw      $a1, %lo(DISK0)($k1)
+        eret
+
+sys_roi:                                        /* a0 = command, a1 = the region's name (NUL-ended) or 0 */
+        lui     $k1, %hi(ROI_NAME)
+        beq     $a1, $0, 2f
+        nop
+1:      lbu     $k0, 0($a1)
+        beq     $k0, $0, 2f
+        addiu   $a1, $a1, 1
+        sw      $k0, %lo(ROI_NAME)($k1)
+        b       1b
+        nop
+2:      sw      $a0, %lo(ROI_CMD)($k1)
         eret
 
 /* an exception SPLASHOS does not serve: "splashos: exception C at EPC (badvaddr B)", halt 0xEE */

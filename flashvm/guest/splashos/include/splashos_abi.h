@@ -17,7 +17,8 @@
 #define SOS_SYS_GETC    5   /* v0 = a console byte, or -1 */
 #define SOS_SYS_DISKRD  6   /* a0 = register offset in DISK 0's block: v0 = its value */
 #define SOS_SYS_DISKWR  7   /* a0 = register offset in DISK 0's block, a1 = value to write */
-#define SOS_NSYS        8
+#define SOS_SYS_ROI     8   /* a0 = ROI command, a1 = region name (NUL-ended, or 0): the ROI device */
+#define SOS_NSYS        9
 
 #define SOS_KSSEG       0xC0000000  /* the monitor's wired window: 0xC0000000 + pa -> pa */
 #define SOS_MAP_BYTES   0x02000000  /* one wired entry maps a 16 MB page pair */
