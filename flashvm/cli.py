@@ -1,10 +1,10 @@
 """The `flashvm` command line.
 
-    flashvm run workloads/raytrace        build, run and check a workload (--size uni|mp, --splashos, --vms N)
+    flashvm run workloads/raytrace        build, run and check a workload (--size uni|mp, --splashos, --vms N [--share])
     flashvm exec PROGRAM [ARGS...]        run a static mipsel Linux program (process mode)
     flashvm exec --bare KERNEL.elf        boot a freestanding program on the FLASH machine
     flashvm exec --os [--cpus N] PROGRAM [ARGS...]   boot the guest OS and run PROGRAM on it
-    flashvm exec --os --vms N [--cpus C] [--hal] [--nfs] [--vm-mem MB] [--numa MODE] PROGRAM   the same in N Disco VMs
+    flashvm exec --os --vms N [--cpus C] [--hal] [--nfs] [--vm-mem MB] [--numa MODE] [--share] PROGRAM   the same in N Disco VMs
     flashvm exec --splashos [--vms N] [--cpus C] PROGRAM   a program linked with SPLASHOS, in Disco VMs
     flashvm machines | fs mkfs|ls|cat|get|fsck   the machine configs; disk images (docs/fs.md)
     flashvm sysroot DIR PKG... | disasm PROGRAM [--symbol main]   Debian roots (docs/sysroot.md); disassembly
@@ -152,7 +152,7 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
         splashos: bool = typer.Option(False, "--splashos", help="its program built against SPLASHOS, in 1 Disco VM"),
         numa: Optional[str] = O.NUMA_RUN,
         vms: Optional[int] = typer.Option(None, "--vms", help="run the workload's commands in N Disco VMs (run.cpus VCPUs each)"),
-        vm_mem: Optional[str] = O.VM_MEM,
+        vm_mem: Optional[str] = O.VM_MEM, share: bool = O.SHARE,
         check: bool = typer.Option(True, help="check the output against workload.toml's [check]")) -> None:
     """Build (if needed), run and check a workload; write its counters to results/."""
     from flashvm.session import exit_status, options as o, summary
@@ -163,7 +163,8 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
     exe = w.build()
     cfg, sim_mode = _machine(machine or w.machine, mode or w.sim_mode)
     w = o.workload_in_vms(w, cfg, vms, vm_mem, variant)             # --vms: the commands in Disco's VMs
-    spec = o.workload_spec(w, exe, cfg, sim_mode, cpus=cpus, variant=variant, max_insns=max_insns, timeout=timeout, numa=numa)
+    spec = o.workload_spec(w, exe, cfg, sim_mode, cpus=cpus, variant=variant, max_insns=max_insns, timeout=timeout, numa=numa,
+                           share=share)
     report = _run(spec, quiet, fast_forward, warmup, checkpoint_at, results)
     check = check and report.how_ended == "halted"     # a stopped run is saved, not checked
     if check and report.vms is not None:      # Disco: every VM must pass, before anything is saved
@@ -197,7 +198,7 @@ def exec_(ctx: typer.Context,
           vms: Optional[int] = typer.Option(None, "--vms", help=VMS_HELP),
           hal: bool = typer.Option(False, "--hal", help="with --vms: the guest kernel's HAL build"),
           nfs: bool = typer.Option(False, "--nfs", help="with --vms: VM 0 serves PROGRAM in /srv, the others run it from /nfs"),
-          vm_mem: Optional[str] = O.VM_MEM, numa: Optional[str] = O.NUMA_EXEC,
+          vm_mem: Optional[str] = O.VM_MEM, numa: Optional[str] = O.NUMA_EXEC, share: bool = O.SHARE,
           results: Path = O.RESULTS, max_insns: Optional[int] = O.MAX_INSNS, timeout: Optional[float] = O.TIMEOUT,
           file: List[str] = typer.Option([], "--file", help="with --os, --splashos: GUEST=HOST puts HOST on its disk (repeat)"),
           quiet: bool = O.QUIET_EXEC, machine: Optional[str] = O.MACHINE, mode: Optional[str] = O.MODE,
@@ -214,8 +215,8 @@ def exec_(ctx: typer.Context,
     spec = exec_spec(program, list(ctx.args), lambda: _machine(machine or "flash1", mode or "functional"),
                      bare=bare, os_=os_, splashos=splashos, cpus=cpus, variant=variant, verbose=verbose, vms=vms,
                      hal=hal, nfs=nfs, vm_mem=vm_mem, numa=numa, max_insns=max_insns, timeout=timeout, file=file,
-                     trace=trace, trace_file=trace_file, sysroot=sysroot, gdb=gdb, gdb_wait=gdb_wait, stdin=sys.stdin,
-                     say=err.print)
+                     trace=trace, trace_file=trace_file, sysroot=sysroot, gdb=gdb, gdb_wait=gdb_wait, share=share,
+                     stdin=sys.stdin, say=err.print)
     report = _run(spec, quiet, fast_forward, warmup, checkpoint_at, results)
     _report(report, results, quiet)
     for line in vm_failures(report):

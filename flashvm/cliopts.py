@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from flashvm.clitext import (
-    CKPT_HELP, FF_HELP, MACHINE_HELP, MAX_INSNS_HELP, MODE_HELP, NUMA_HELP, TIMEOUT_HELP, WARMUP_HELP,
+    CKPT_HELP, FF_HELP, MACHINE_HELP, MAX_INSNS_HELP, MODE_HELP, NUMA_HELP, SHARE_HELP, TIMEOUT_HELP, WARMUP_HELP,
 )
 
 DEFAULT_RESULTS = Path("results")
@@ -25,3 +25,4 @@ CHECKPOINT_AT = typer.Option(None, "--checkpoint-at", help=CKPT_HELP)
 VM_MEM = typer.Option(None, "--vm-mem", metavar="MB", help="with --vms: each VM's memory in MB")
 NUMA_RUN = typer.Option(None, "--numa", help="workloads in VMs: " + NUMA_HELP)
 NUMA_EXEC = typer.Option(None, "--numa", help="with --vms/--splashos: " + NUMA_HELP)
+SHARE = typer.Option(False, "--share", help=SHARE_HELP)

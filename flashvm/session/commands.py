@@ -14,7 +14,7 @@ def exec_spec(program: Path, args: Sequence[str], machine: Callable[[], tuple[An
               splashos: bool, cpus: str | None, variant: str | None, verbose: int, vms: int | None, hal: bool,
               nfs: bool, vm_mem: str | None, numa: str | None, max_insns: int | None, timeout: float | None,
               file: Sequence[str], trace: str | None, trace_file: Path | None, sysroot: Path | None,
-              gdb: str | None, gdb_wait: bool, stdin: TextIO | None = sys.stdin,
+              gdb: str | None, gdb_wait: bool, share: bool = False, stdin: TextIO | None = sys.stdin,
               say: Callable[[str], Any] = print) -> RunSpec:
     """The RunSpec of `exec [--bare|--os [--vms N]|--splashos] PROGRAM ARGS`; `machine()` gives the
     machine config and simulation mode (after the options' own checks); `say` shows progress lines
@@ -28,6 +28,7 @@ def exec_spec(program: Path, args: Sequence[str], machine: Callable[[], tuple[An
         raise o.OptionError(f"{host}: {'not a file' if host.exists() else 'no such file'}")
     cfg, sim_mode = machine()
     numa = o.disco_options(hal, numa, vms, splashos)
+    hal = o.share_option(share, vms if os_ else None, splashos) or hal    # sharing needs the HAL kernel
     o.vm_mem_option(cfg, vms or (1 if splashos else None), vm_mem)
     guest, extra = program, o.guest_files(file)
     program = host
@@ -41,7 +42,7 @@ def exec_spec(program: Path, args: Sequence[str], machine: Callable[[], tuple[An
         o.check_vms(vms, variant, nfs)
         argv, files, more = o.os_root(guest, host, args, sysroot, extra, say)
         return RunSpec("disco", machine=cfg, argv=argv, files=files, **more, nfs=nfs,
-                       cpus=o.cpus_option(cpus) or 1, vms=vms, hal=hal,
+                       cpus=o.cpus_option(cpus) or 1, vms=vms, hal=hal, share=share,
                        vm_mem_mb=o.vm_mem_option(cfg, vms, vm_mem),
                        title=f"{program.name} (os mode in {vms} Disco VM{'s' if vms > 1 else ''})", **common)
     if os_:
