@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 MODES = ("off", "migrate", "replicate", "both")
 OWNER = "numa"                   # the write-protection owner of replicated pages
+SHARE_OWNER = "share"            # flashvm/disco/share.py's (pages shared between VMs)
 
 
 def default_numa_mode(cfg: MachineConfig) -> str:
@@ -92,7 +93,7 @@ class Decision(NamedTuple):
     why: str = ""
 
 
-STAT_NAMES = ("events", "migrations", "replications", "collapses", "frozen", "frozen_skips",
+STAT_NAMES = ("events", "migrations", "shared_migrations", "replications", "collapses", "frozen", "frozen_skips",
               "decisions_none", "limit_skips", "policy_cycles", "copy_cycles", "shootdown_cycles", "ipis",
               "tlb_entries_dropped", "l2tlb_entries_dropped", "replica_pages", "replica_pages_peak")
 
@@ -315,8 +316,13 @@ class NumaPolicy:
         vm = d.vms[vmi]
         if vm.done or int(m.pmap[vmi, g]) != master:
             return
-        if m.wprot[master] and d.write_protection.owner(master) != OWNER:
-            return                                      # shared by another part of the monitor
+        shared = False
+        if m.wprot[master]:
+            tag = d.write_protection.owner(master)
+            if tag == SHARE_OWNER and d.share and int(self.master_of[page]) < 0:
+                shared = True                           # shared between VMs: it may migrate (all its mappers)
+            elif tag != OWNER:
+                return                                  # shared by another part of the monitor
         rep = m.replica[master].tolist()
         copies = tuple(n for n, r in enumerate(rep) if r >= 0)
 
@@ -328,7 +334,12 @@ class NumaPolicy:
         dec = st.decide(vmi, g, counts, self.node_of(master), node, self._now(), copies=copies,
                         written=lambda: not copies and self._written(master))
         moved = False
-        if dec.kind == "migrate":
+        if shared:                                      # never written: no replicas, a move at most
+            if dec.kind == "migrate":
+                moved = self.migrate_shared(master, dec.nodes[0], c)
+            else:
+                st.stats["decisions_none"] += 1
+        elif dec.kind == "migrate":
             moved = self.migrate(vm, g, dec.nodes[0], c)
         elif dec.kind == "replicate":
             moved = self.replicate(vm, g, dec.nodes, c) > 0
@@ -357,11 +368,35 @@ class NumaPolicy:
         self.drop_translations(vm, {old}, None, c)
         m.pmap[vm.index, g] = new
         d.memmap[new] = (vm.index << 20) | g
+        d.footprint.remap(vm.index, g, old, new)
         self._free_page(old)
         m.magic[new, :] = 0
         self.state.stats["migrations"] += 1
         d.migrations += 1
         self.state.moved(vm.index, g, self._now())
+        return True
+
+    def migrate_shared(self, old: int, node: int, c: int) -> bool:
+        """Migrate machine page `old`, which several VMs share read-only (flashvm/disco/share.py),
+        to `node`: one copy there, every mapper re-pointed, each mapping VM's translations of the
+        old page dropped."""
+        d = self.d
+        m = self.m
+        first = int(d.memmap[old])
+        new = self._new_page(node, first >> 20, old % self.colors)
+        if new is None:
+            return False
+        self._charge(c, self.cfg.move_cycles, "policy_cycles")
+        self._copy(c, old, new)
+        mappers = d.move_shared(old, new)
+        for vmi in sorted({v for v, _ in mappers}):
+            self.drop_translations(d.vms[vmi], {old}, None, c)
+        self._free_page(old)
+        m.magic[new, :] = 0
+        self.state.stats["migrations"] += 1
+        self.state.stats["shared_migrations"] += 1
+        d.migrations += 1
+        self.state.moved(first >> 20, first & 0xFFFFF, self._now())
         return True
 
     def replicate(self, vm: VirtualMachine, g: int, nodes: tuple[int, ...], c: int) -> int:
@@ -421,6 +456,7 @@ class NumaPolicy:
             if p != keep:
                 self._free_page(p)
         st.stats["replica_pages"] -= len(copies)
+        d.footprint.remap(vm.index, g, int(m.pmap[vm.index, g]), keep)
         m.pmap[vm.index, g] = keep
         d.memmap[keep] = (vm.index << 20) | g
         m.magic[keep, :] = 0

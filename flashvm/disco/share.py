@@ -189,6 +189,31 @@ class PageSharing:
         self._remove_mapper(old, vm.index, gpage)
         return new
 
+    def move_shared(self, old: int, new: int) -> list[tuple[int, int]]:
+        """Every VM mapping shared machine page `old` maps `new` instead (its copy, made by the
+        caller, e.g. the NUMA policy migrating it to the node that misses it): pmaps, the
+        records of who maps it, the caches that hand it out, the footprint and its protection
+        follow.  The caller drops the old translations and frees `old`.  Returns the mappers."""
+        m = self.m
+        mappers = self._own_sharers(old)
+        self.write_protection.protect(new, SHARE_OWNER)
+        for vmi, g in mappers:
+            m.pmap[vmi, g] = new
+            self.footprint.remap(vmi, g, old, new)
+        s = self._mappers.pop(old, None)
+        if s is not None:
+            self._mappers[new] = s
+        self.memmap[new] = self.memmap[old]
+        if old in self._text_pages:
+            self._text_pages.discard(old)
+            self._text_pages.add(new)
+            for k, v in self._text.items():
+                if v == old:
+                    self._text[k] = new
+        self.disk_cache.move(old, new)
+        self.write_protection.unprotect(old)
+        return mappers
+
     def _make_writable(self, vm: VirtualMachine, gpage: int, copy: bool) -> bool:
         """Before a write to guest page `gpage` of `vm`: a private copy when its machine page is
         shared, else the page leaves the caches and is unprotected.  True if a copy was made."""
