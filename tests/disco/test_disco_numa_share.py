@@ -51,3 +51,23 @@ def test_a_shared_page_read_by_several_nodes_is_not_replicated():
     d.numa.on_hot_page(mp, a, 40)
     assert int(d.m.pmap[0, g]) == int(d.m.pmap[1, g]) == mp and (d.m.replica[mp] < 0).all()
     assert d.numa.summary()["replications"] == 0
+
+
+def test_pages_of_zeros_share_one_machine_page_until_written():
+    from flashvm.machine.layout import HAL_MC_ALLOC, HAL_MC_RESERVE
+    d = two_vms()
+    v0, v1 = d.vms
+    d.guest_write(v0, 300 << 12, b"junk" * 1024)
+    for vm, g in ((v0, 300), (v1, 301), (v1, 302)):
+        d._page_call(vm, 0, HAL_MC_ALLOC, g << 12)           # allocated: zeros, not yet written
+    d._page_call(v0, 0, HAL_MC_RESERVE, 900 << 12)           # reserved and all zeros (a table, bss)
+    z = d.zero_page
+    assert z >= 0 and d.write_protection.owner(z) == "share"
+    assert {int(d.m.pmap[i, g]) for i, g in ((0, 300), (1, 301), (1, 302), (0, 900))} == {z}
+    assert d.guest_read(v0, 300 << 12, 8) == bytes(8)        # the junk is gone: zeros
+    fp = d.footprint
+    assert fp.guest_total == 4 and fp.machine_total == 1
+    d.guest_write(v1, (301 << 12) + 16, b"data")             # the writer gets its own page
+    assert int(d.m.pmap[1, 301]) != z and d.guest_read(v1, (301 << 12) + 12, 8) == bytes(4) + b"data"
+    assert d.guest_read(v1, 302 << 12, 4096) == bytes(4096) and d.guest_read(v0, 300 << 12, 4096) == bytes(4096)
+    assert fp.machine_total == 2 and d.share_stats()["zero_maps"] == 3
