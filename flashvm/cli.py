@@ -1,10 +1,10 @@
 """The `flashvm` command line.
 
-    flashvm run workloads/raytrace        build, run and check a workload (--size uni|mp, --splashos, --vms N)
+    flashvm run workloads/raytrace        build, run and check a workload (--size uni|mp, --splashos, --vms N [--share])
     flashvm exec PROGRAM [ARGS...]        run a static mipsel Linux program (process mode)
     flashvm exec --bare KERNEL.elf        boot a freestanding program on the FLASH machine
     flashvm exec --os [--cpus N] PROGRAM [ARGS...]   boot the guest OS and run PROGRAM on it
-    flashvm exec --os --vms N [--cpus C] [--hal] [--nfs] [--vm-mem MB] [--numa MODE] PROGRAM   the same in N Disco VMs
+    flashvm exec --os --vms N [--cpus C] [--hal] [--nfs] [--vm-mem MB] [--numa MODE] [--share] PROGRAM   the same in N Disco VMs
     flashvm exec --splashos [--vms N] [--cpus C] PROGRAM   a program linked with SPLASHOS, in Disco VMs
     flashvm machines | fs mkfs|ls|cat|get|fsck   the machine configs; disk images (docs/fs.md)
     flashvm sysroot DIR PKG... | disasm PROGRAM [--symbol main]   Debian roots (docs/sysroot.md); disassembly
@@ -26,16 +26,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from flashvm.clitext import (
-    CKPT_HELP, FF_HELP, GDB_HELP, MOPT_HELP, MACHINE_HELP, MAX_INSNS_HELP, MODE_HELP, SPLASHOS_HELP, SYSROOT_HELP, TIMEOUT_HELP,
-    NUMA_HELP, ROI_INSNS_HELP, TRACE_HELP, VMS_HELP, WARMUP_HELP,
-)
+from flashvm import cliopts as O
+from flashvm.clitext import GDB_HELP, MOPT_HELP, SPLASHOS_HELP, SYSROOT_HELP, TRACE_HELP, VMS_HELP
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="flashvm: a simulated FLASH multiprocessor and the Disco VMM, in Python/Numba.")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-DEFAULT_RESULTS = Path("results")
+DEFAULT_RESULTS = O.DEFAULT_RESULTS
 
 
 @app.callback()
@@ -146,23 +144,17 @@ def machines(name: Optional[str] = typer.Argument(None, help="a preset or config
 @app.command()
 @_one_line_errors
 def run(workload: Path = typer.Argument(..., help="workload directory (holding workload.toml)"),
-        results: Path = typer.Option(DEFAULT_RESULTS, help="directory for the HDF5 result file"),
-        max_insns: Optional[int] = typer.Option(None, help=MAX_INSNS_HELP),
-        timeout: Optional[float] = typer.Option(None, "--timeout", help=TIMEOUT_HELP),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display and no summary"),
-        machine: Optional[str] = typer.Option(None, "--machine", help=MACHINE_HELP),
-        mode: Optional[str] = typer.Option(None, "--mode", help=MODE_HELP),
+        results: Path = O.RESULTS, max_insns: Optional[int] = O.MAX_INSNS, timeout: Optional[float] = O.TIMEOUT,
+        quiet: bool = O.QUIET_RUN, machine: Optional[str] = O.MACHINE, mode: Optional[str] = O.MODE,
         cpus: Optional[str] = typer.Option(None, "--cpus", help="os mode: CPUs the guest OS boots on (overrides run.cpus)"),
         variant: Optional[str] = typer.Option(None, "--variant", help="os mode: kseg0 or mapped (overrides run.variant)"),
-        fast_forward: Optional[str] = typer.Option(None, "--fast-forward", help=FF_HELP),
-        warmup: int = typer.Option(0, "--warmup", help=WARMUP_HELP),
-        roi_instructions: Optional[int] = typer.Option(None, "--roi-instructions", help=ROI_INSNS_HELP),
-        checkpoint_at: Optional[str] = typer.Option(None, "--checkpoint-at", help=CKPT_HELP),
+        fast_forward: Optional[str] = O.FAST_FORWARD, warmup: int = O.WARMUP, checkpoint_at: Optional[str] = O.CHECKPOINT_AT,
+        roi_instructions: Optional[int] = O.ROI_INSTRUCTIONS,
         size: Optional[str] = typer.Option(None, "--size", help="uni or mp: the workload's [size.NAME] form (default uni)"),
         splashos: bool = typer.Option(False, "--splashos", help="its program built against SPLASHOS, in 1 Disco VM"),
-        numa: Optional[str] = typer.Option(None, "--numa", help="workloads in VMs: " + NUMA_HELP),
+        numa: Optional[str] = O.NUMA_RUN,
         vms: Optional[int] = typer.Option(None, "--vms", help="run the workload's commands in N Disco VMs (run.cpus VCPUs each)"),
-        vm_mem: Optional[str] = typer.Option(None, "--vm-mem", metavar="MB", help="with --vms: each VM's memory in MB"),
+        vm_mem: Optional[str] = O.VM_MEM, share: bool = O.SHARE,
         check: bool = typer.Option(True, help="check the output against workload.toml's [check]")) -> None:
     """Build (if needed), run and check a workload; write its counters to results/."""
     from flashvm.session import exit_status, options as o, summary
@@ -173,7 +165,8 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
     exe = w.build()
     cfg, sim_mode = _machine(machine or w.machine, mode or w.sim_mode)
     w = o.workload_in_vms(w, cfg, vms, vm_mem, variant)             # --vms: the commands in Disco's VMs
-    spec = o.workload_spec(w, exe, cfg, sim_mode, cpus=cpus, variant=variant, max_insns=max_insns, timeout=timeout, numa=numa)
+    spec = o.workload_spec(w, exe, cfg, sim_mode, cpus=cpus, variant=variant, max_insns=max_insns, timeout=timeout, numa=numa,
+                           share=share)
     report = _run(spec, quiet, fast_forward, warmup, checkpoint_at, results, roi_instructions)
     check = check and report.how_ended == "halted"     # a stopped run is saved, not checked
     if check and report.vms is not None:      # Disco: every VM must pass, before anything is saved
@@ -207,63 +200,25 @@ def exec_(ctx: typer.Context,
           vms: Optional[int] = typer.Option(None, "--vms", help=VMS_HELP),
           hal: bool = typer.Option(False, "--hal", help="with --vms: the guest kernel's HAL build"),
           nfs: bool = typer.Option(False, "--nfs", help="with --vms: VM 0 serves PROGRAM in /srv, the others run it from /nfs"),
-          vm_mem: Optional[str] = typer.Option(None, "--vm-mem", metavar="MB", help="with --vms: each VM's memory in MB"),
-          numa: Optional[str] = typer.Option(None, "--numa", help="with --vms/--splashos: " + NUMA_HELP),
-          results: Path = typer.Option(DEFAULT_RESULTS, help="directory for the HDF5 result file"),
-          max_insns: Optional[int] = typer.Option(None, help=MAX_INSNS_HELP),
-          timeout: Optional[float] = typer.Option(None, "--timeout", help=TIMEOUT_HELP),
+          vm_mem: Optional[str] = O.VM_MEM, numa: Optional[str] = O.NUMA_EXEC, share: bool = O.SHARE,
+          results: Path = O.RESULTS, max_insns: Optional[int] = O.MAX_INSNS, timeout: Optional[float] = O.TIMEOUT,
           file: List[str] = typer.Option([], "--file", help="with --os, --splashos: GUEST=HOST puts HOST on its disk (repeat)"),
-          quiet: bool = typer.Option(False, "--quiet", "-q", help="no summary on stderr"),
-          machine: Optional[str] = typer.Option(None, "--machine", help=MACHINE_HELP),
-          mode: Optional[str] = typer.Option(None, "--mode", help=MODE_HELP),
+          quiet: bool = O.QUIET_EXEC, machine: Optional[str] = O.MACHINE, mode: Optional[str] = O.MODE,
           trace: Optional[str] = typer.Option(None, "--trace", is_flag=False, flag_value="all", help=TRACE_HELP),
           trace_file: Optional[Path] = typer.Option(None, "--trace-file", help="write the trace here instead of stderr"),
           sysroot: Optional[Path] = typer.Option(None, "--sysroot", help=SYSROOT_HELP),
-          fast_forward: Optional[str] = typer.Option(None, "--fast-forward", help=FF_HELP),
-          warmup: int = typer.Option(0, "--warmup", help=WARMUP_HELP),
-          checkpoint_at: Optional[str] = typer.Option(None, "--checkpoint-at", help=CKPT_HELP),
+          fast_forward: Optional[str] = O.FAST_FORWARD, warmup: int = O.WARMUP, checkpoint_at: Optional[str] = O.CHECKPOINT_AT,
           gdb: Optional[str] = typer.Option(None, "--gdb", is_flag=False, flag_value="1234", metavar="[PORT]", help=GDB_HELP),
           gdb_wait: bool = typer.Option(False, "--gdb-wait", help="with --gdb: wait for gdb before running")) -> None:
     """Run PROGRAM [ARGS...] (everything after PROGRAM is its) with stdin, stdout and stderr
     passed through; exit with its status (124: a limit, 125: a deadlock, 130/143: interrupted)."""
-    from flashvm.session import exit_status, options as o, vm_failures
-    o.check_limits(max_insns, timeout)
-    from flashvm.spec import RunSpec
-    o.check_exec_kind(bare, os_, splashos, {"--cpus": cpus is not None and not splashos, "--variant": variant is not None,
-                                            "--verbose": bool(verbose), "--vms": vms is not None and not splashos,
-                                            "--file": bool(file) and not splashos, "--nfs": nfs})
-    host = o.program_in_sysroot(program, sysroot, bare or splashos)
-    if not host.is_file():
-        _fail(f"{host}: {'not a file' if host.exists() else 'no such file'}")
-    args: List[str] = list(ctx.args)
-    cfg, sim_mode = _machine(machine or "flash1", mode or "functional")
-    numa = o.disco_options(hal, numa, vms, splashos)
-    o.vm_mem_option(cfg, vms or (1 if splashos else None), vm_mem)
-    guest, extra = program, o.guest_files(file)
-    program = host
-    common = dict(program=program, sim_mode=sim_mode, max_insns=max_insns, timeout_s=timeout, name=program.name,
-                  trace=o.trace_kinds(trace, trace_file), trace_file=trace_file, stdin=o.guest_stdin(os_, sys.stdin),
-                  gdb=o.gdb_port(gdb, gdb_wait, o.trace_kinds(trace, trace_file)), gdb_wait=gdb_wait, numa=numa)
-    if splashos:
-        spec = o.splashos_spec(program, args, cfg, cpus, vms, vm_mem, common, extra)
-    elif os_ and vms is not None:
-        o.check_vms(vms, variant, nfs)
-        argv, files, more = o.os_root(guest, host, args, sysroot, extra, err.print)
-        spec = RunSpec("disco", machine=cfg, argv=argv, files=files, **more, nfs=nfs,
-                       cpus=o.cpus_option(cpus) or 1, vms=vms, hal=hal, vm_mem_mb=o.vm_mem_option(cfg, vms, vm_mem),
-                       title=f"{program.name} (os mode in {vms} Disco VM{'s' if vms > 1 else ''})", **common)
-    elif os_:
-        ncpus, kvariant = o.cpus_option(cpus), o.os_variant(variant)
-        argv, files, more = o.os_root(guest, host, args, sysroot, extra, err.print)
-        more.setdefault("notes", {"guest_program": argv[0]})
-        cfg = o.os_machine(cfg, ncpus, "--cpus")
-        spec = RunSpec("os", machine=cfg, argv=argv, files=files, cpus=cfg.ncpu, variant=kvariant,
-                       verbose=verbose, **more,
-                       title=f"{program.name} (os mode, {kvariant} kernel)", **common)
-    else:
-        kind = "bare" if bare else "process"
-        spec = RunSpec(kind, machine=cfg, argv=(program.name, *args), title=f"{program.name} ({kind} mode)",
-                       sysroot=sysroot, **common)
+    from flashvm.session import exit_status, vm_failures
+    from flashvm.session.commands import exec_spec
+    spec = exec_spec(program, list(ctx.args), lambda: _machine(machine or "flash1", mode or "functional"),
+                     bare=bare, os_=os_, splashos=splashos, cpus=cpus, variant=variant, verbose=verbose, vms=vms,
+                     hal=hal, nfs=nfs, vm_mem=vm_mem, numa=numa, max_insns=max_insns, timeout=timeout, file=file,
+                     trace=trace, trace_file=trace_file, sysroot=sysroot, gdb=gdb, gdb_wait=gdb_wait, share=share,
+                     stdin=sys.stdin, say=err.print)
     report = _run(spec, quiet, fast_forward, warmup, checkpoint_at, results)
     _report(report, results, quiet)
     for line in vm_failures(report):
@@ -278,10 +233,8 @@ def exec_(ctx: typer.Context,
 def resume(checkpoint: Path = typer.Argument(..., help="a checkpoint file (--checkpoint-at)"),
            mode: Optional[str] = typer.Option(None, "--mode", help="functional or timing (default: the saved one)"),
            machine_options: Optional[str] = typer.Option(None, "--machine-options", metavar="KEY=VALUE,...", help=MOPT_HELP),
-           results: Path = typer.Option(DEFAULT_RESULTS, help="directory for the HDF5 result file"),
-           max_insns: Optional[int] = typer.Option(None, help=MAX_INSNS_HELP),
-           timeout: Optional[float] = typer.Option(None, "--timeout", help=TIMEOUT_HELP),
-           quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display and no summary")) -> None:
+           results: Path = O.RESULTS, max_insns: Optional[int] = O.MAX_INSNS, timeout: Optional[float] = O.TIMEOUT,
+           quiet: bool = O.QUIET_RUN) -> None:
     """Continue a run from a checkpoint (docs/checkpoints.md); it ends as the uninterrupted run would."""
     from flashvm.session import exit_status, options as o, vm_failures
     report = o.resumed(checkpoint, mode, machine_options, max_insns, timeout, err, quiet)

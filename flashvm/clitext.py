@@ -17,3 +17,5 @@ SPLASHOS_HELP = "PROGRAM is linked with SPLASHOS (docs/splashos.md): run it in D
 CKPT_HELP = ("write the whole machine to a checkpoint file at the first region of interest (roi), after N "
              "instructions or at a simulated time (5ms); docs/checkpoints.md")
 MOPT_HELP = "change on resume: latency.NAME, l1i/l1d/l2 .size and .ways, hot_page_threshold (comma-separated)"
+SHARE_HELP = ("with --vms: memory shared between the VMs (the HAL kernel, its text loaded once, a global disk cache "
+              "of the root disk), docs/disco.md")

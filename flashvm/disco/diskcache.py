@@ -48,6 +48,13 @@ class DiskCache:
         if key is not None:
             del self._index[key]
 
+    def move(self, old: int, new: int) -> None:
+        """The block `old` holds is now held by machine page `new` (the NUMA policy moved it)."""
+        key = self._key_of.pop(old, None)
+        if key is not None:
+            self._key_of[new] = key
+            self._index[key] = new
+
     def read_page(self, vm: VirtualMachine, gpa: int, image: tuple[int, int], sector: int, data: bytes) -> None:
         """A whole page of base-image block `sector` for guest-physical `gpa` of `vm`."""
         d = self.disco

@@ -24,7 +24,7 @@ CPUs concerned as monitor time; the policy's cycles are counted apart (`NumaStat
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 import numpy as np
 
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 MODES = ("off", "migrate", "replicate", "both")
 OWNER = "numa"                   # the write-protection owner of replicated pages
+SHARE_OWNER = "share"            # flashvm/disco/share.py's (pages shared between VMs)
 
 
 def default_numa_mode(cfg: MachineConfig) -> str:
@@ -92,7 +93,7 @@ class Decision(NamedTuple):
     why: str = ""
 
 
-STAT_NAMES = ("events", "migrations", "replications", "collapses", "frozen", "frozen_skips",
+STAT_NAMES = ("events", "migrations", "shared_migrations", "replications", "collapses", "frozen", "frozen_skips",
               "decisions_none", "limit_skips", "policy_cycles", "copy_cycles", "shootdown_cycles", "ipis",
               "tlb_entries_dropped", "l2tlb_entries_dropped", "replica_pages", "replica_pages_peak")
 
@@ -117,11 +118,14 @@ class NumaState:
     def ms(self, x: float) -> int:
         return int(x * self.cpms)
 
-    def decide(self, vm: int, gpage: int, counts: np.ndarray, home: int, hot_node: int, now: int, *,
-               copies: tuple[int, ...] = (), written: bool = False) -> Decision:
+    def decide(self, vm: int, gpage: int, counts: np.ndarray | Callable[[], np.ndarray], home: int,
+               hot_node: int, now: int, *, copies: tuple[int, ...] = (),
+               written: bool | Callable[[], bool] = False) -> Decision:
         """The decision for guest page `gpage` of VM `vm`, held on node `home`, after MAGIC counted
         `counts[node]` misses to it (`hot_node` just reached the threshold).  `copies`: nodes that
-        already have a replica; `written`: its lines are held exclusive (being written)."""
+        already have a replica; `written`: its lines are held exclusive (being written).  `counts`
+        and `written` may be functions, called only when the decision needs them (most events end
+        before: a frozen page, the move limit)."""
         cfg = self.cfg
         if cfg.mode == "off":
             return Decision("none", why="off")
@@ -133,16 +137,20 @@ class NumaState:
             return Decision("none", why="limit")
         if hot_node == home or hot_node in copies:
             return Decision("none", why="local")
-        total = int(counts.sum())
-        hot = int(counts[hot_node])
+        cs = [int(x) for x in (counts() if callable(counts) else counts)]   # Python ints: cheaper here
+        total = sum(cs)
+        hot = cs[hot_node]
         if copies:                                     # replicated: one more reader gets its copy
             if cfg.replicates:
                 return Decision("replicate", (hot_node,), "reader")
             return Decision("none", why="replicated")
-        remote = total - int(counts[home])
-        if cfg.migrates and hot >= cfg.migrate_share * remote and hot >= counts[home]:
+        remote = total - cs[home]
+        if cfg.migrates and hot >= cfg.migrate_share * remote and hot >= cs[home]:
             return Decision("migrate", (hot_node,), "one node")
-        readers = [n for n in range(self.nnodes) if counts[n] > 0 and counts[n] >= cfg.reader_share * total]
+        if callable(written):
+            written = written()
+        least = cfg.reader_share * total
+        readers = [n for n, k in enumerate(cs) if k > 0 and k >= least]
         if cfg.replicates and len(readers) >= 2 and not written and now >= self.no_repl_until[vm, gpage]:
             return Decision("replicate", tuple(n for n in readers if n != home), "readers")
         if cfg.mode == "migrate" and not written and hot > total // 2:
@@ -194,6 +202,8 @@ class NumaPolicy:
         p = m.params
         self.colors = max(1, (int(p[S.P_L2_SETS]) << int(p[S.P_LSHIFT])) >> 12) if p[S.P_TIMING] else 1
         self.free: list[dict[int, list[int]]] = [{} for _ in range(fc.nodes)]
+        self.home_shift, self.nnodes = int(p[S.P_HOME_SHIFT]), int(p[S.P_NNODES])
+        self.vm_cpu_nodes = [m.cpu_node[np.array(vm.cpus, np.int64)].copy() for vm in disco.vms]
         self.active = self.cfg.mode != "off" and bool(m.params[S.P_TIMING])
         if self.active:
             m.params[S.P_HOT_THRESHOLD] = self.cfg.hot_threshold
@@ -202,8 +212,7 @@ class NumaPolicy:
 
     # ------------------------------------------------------------ helpers
     def node_of(self, mp: int) -> int:
-        p = self.m.params
-        return int(((mp << 12) >> int(p[S.P_HOME_SHIFT])) % int(p[S.P_NNODES]))
+        return ((mp << 12) >> self.home_shift) % self.nnodes
 
     def _now(self) -> int:
         return int(self.m.params[S.P_ROUND_START])
@@ -253,20 +262,32 @@ class NumaPolicy:
         `nodes` (None: all).  CPU c does it; every other CPU that loses an entry takes an IPI.
         Returns the real TLB entries dropped."""
         m = self.m
-        d = self.d
         st = self.state.stats
-        use = np.array([nodes is None or int(m.cpu_node[cpu]) in nodes for cpu in vm.cpus], np.bool_)
-        cpus = np.array([d._cpu_running(v) for v in vm.vcpus], np.int64)
+        vnodes = self.vm_cpu_nodes[vm.index]
+        if nodes is None:
+            use = np.ones(len(vnodes), np.bool_)
+        else:                                       # the VCPUs whose CPU is on one of `nodes`
+            use = ((sum(1 << n for n in nodes) >> vnodes) & 1).astype(np.bool_)
+        v0, nv = vm.vcpus[0], len(vm.vcpus)
+        cpus = np.full(nv, -1, np.int64)            # the CPU running each of its VCPUs (-1: none)
+        for cpu, v in enumerate(self.d.running):
+            if v0 <= v < v0 + nv:
+                cpus[v - v0] = cpu
         out = np.zeros(1 + m.cpu.shape[0], np.int64)
-        drop_translations_nb(m, vm.vcpus[0], cpus, use, np.array(sorted(mpages), np.int64), out)
+        drop_translations_nb(m, v0, cpus, use, np.array(sorted(mpages), np.int64), out)
         st["l2tlb_entries_dropped"] += int(out[0])
-        st["tlb_entries_dropped"] += int(out[1:].sum())
-        for cpu in np.nonzero(out[1:])[0]:
+        dropped = out[1:]
+        hit = dropped.nonzero()[0].tolist()
+        if not hit:
+            return 0
+        total = int(dropped.sum())
+        st["tlb_entries_dropped"] += total
+        for cpu in hit:
             if cpu != c:
                 st["ipis"] += 1
-                self._charge(int(cpu), self.cfg.ipi_cycles, "shootdown_cycles")
+                self._charge(cpu, self.cfg.ipi_cycles, "shootdown_cycles")
                 self._charge(c, self.cfg.ipi_cycles // 4, "shootdown_cycles")
-        return int(out[1:].sum())
+        return total
 
     # ------------------------------------------------------------ events
     def tick(self) -> None:
@@ -288,26 +309,37 @@ class NumaPolicy:
             master = page
         if node == self.node_of(page):
             return                                      # misses served locally: nothing to gain
-        owner = d.owner_of(master)
-        if owner is None:
+        e = int(d.memmap[master])
+        if e < 0:
             return                                      # the monitor's own page, or free
-        vmi, g = owner
+        vmi, g = e >> 20, e & 0xFFFFF
         vm = d.vms[vmi]
         if vm.done or int(m.pmap[vmi, g]) != master:
             return
-        tag = d.write_protection.owner(master)
-        if tag is not None and tag != OWNER:
-            return                                      # shared by another part of the monitor
-        copies = tuple(n for n in range(st.nnodes) if m.replica[master, n] >= 0)
-        counts = m.magic[master].astype(np.int64)
-        for n in copies:
-            counts = counts + m.magic[int(m.replica[master, n])]
-        home = self.node_of(master)
-        now = self._now()
-        dec = st.decide(vmi, g, counts, home, node, now, copies=copies,
-                        written=not copies and self._written(master))
+        shared = False
+        if m.wprot[master]:
+            tag = d.write_protection.owner(master)
+            if tag == SHARE_OWNER and d.share and int(self.master_of[page]) < 0:
+                shared = True                           # shared between VMs: it may migrate (all its mappers)
+            elif tag != OWNER:
+                return                                  # shared by another part of the monitor
+        rep = m.replica[master].tolist()
+        copies = tuple(n for n, r in enumerate(rep) if r >= 0)
+
+        def counts() -> np.ndarray:                     # the misses of every node, to all copies
+            cs = m.magic[master].astype(np.int64)
+            for n in copies:
+                cs += m.magic[rep[n]]
+            return cs
+        dec = st.decide(vmi, g, counts, self.node_of(master), node, self._now(), copies=copies,
+                        written=lambda: not copies and self._written(master))
         moved = False
-        if dec.kind == "migrate":
+        if shared:                                      # never written: no replicas, a move at most
+            if dec.kind == "migrate":
+                moved = self.migrate_shared(master, dec.nodes[0], c)
+            else:
+                st.stats["decisions_none"] += 1
+        elif dec.kind == "migrate":
             moved = self.migrate(vm, g, dec.nodes[0], c)
         elif dec.kind == "replicate":
             moved = self.replicate(vm, g, dec.nodes, c) > 0
@@ -336,11 +368,35 @@ class NumaPolicy:
         self.drop_translations(vm, {old}, None, c)
         m.pmap[vm.index, g] = new
         d.memmap[new] = (vm.index << 20) | g
+        d.footprint.remap(vm.index, g, old, new)
         self._free_page(old)
         m.magic[new, :] = 0
         self.state.stats["migrations"] += 1
         d.migrations += 1
         self.state.moved(vm.index, g, self._now())
+        return True
+
+    def migrate_shared(self, old: int, node: int, c: int) -> bool:
+        """Migrate machine page `old`, which several VMs share read-only (flashvm/disco/share.py),
+        to `node`: one copy there, every mapper re-pointed, each mapping VM's translations of the
+        old page dropped."""
+        d = self.d
+        m = self.m
+        first = int(d.memmap[old])
+        new = self._new_page(node, first >> 20, old % self.colors)
+        if new is None:
+            return False
+        self._charge(c, self.cfg.move_cycles, "policy_cycles")
+        self._copy(c, old, new)
+        mappers = d.move_shared(old, new)
+        for vmi in sorted({v for v, _ in mappers}):
+            self.drop_translations(d.vms[vmi], {old}, None, c)
+        self._free_page(old)
+        m.magic[new, :] = 0
+        self.state.stats["migrations"] += 1
+        self.state.stats["shared_migrations"] += 1
+        d.migrations += 1
+        self.state.moved(first >> 20, first & 0xFFFFF, self._now())
         return True
 
     def replicate(self, vm: VirtualMachine, g: int, nodes: tuple[int, ...], c: int) -> int:
@@ -400,6 +456,7 @@ class NumaPolicy:
             if p != keep:
                 self._free_page(p)
         st.stats["replica_pages"] -= len(copies)
+        d.footprint.remap(vm.index, g, int(m.pmap[vm.index, g]), keep)
         m.pmap[vm.index, g] = keep
         d.memmap[keep] = (vm.index << 20) | g
         m.magic[keep, :] = 0

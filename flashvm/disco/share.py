@@ -69,6 +69,9 @@ class PageSharing:
         self._text_pages: set[int] = set()
         self.footprint = Footprint(nvm, vm_pages, self.cfg.ram_bytes >> 12)
         self.disk_cache: DiskCache = DiskCache(self)
+        self.zero_page = -1            # the machine page of zeros shared by every page the guests have not written
+        self.share_zero = share        # allocated and reserved pages of zeros map it (copy-on-write)
+        self.zero_maps = 0             # pages mapped to it instead of zeroed
         self.cow_copies = 0            # private copies made for a write to a shared page
         self.cow_in_place = 0          # writes let through to a page nobody else mapped (dropped from the caches)
         self.share_unmaps = 0          # shares dropped because the guest freed or re-allocated the page
@@ -133,10 +136,12 @@ class PageSharing:
         return 0
 
     def _cached(self, mpage: int) -> bool:
-        return mpage in self._text_pages or self.disk_cache.holds(mpage)
+        return mpage in self._text_pages or mpage == self.zero_page or self.disk_cache.holds(mpage)
 
     def _forget(self, mpage: int) -> None:
         """No cache hands out `mpage` any more (it is to be written or freed)."""
+        if mpage == self.zero_page:
+            self.zero_page = -1
         if mpage in self._text_pages:
             self._text_pages.discard(mpage)
             for k, v in list(self._text.items()):
@@ -189,6 +194,33 @@ class PageSharing:
         self._remove_mapper(old, vm.index, gpage)
         return new
 
+    def move_shared(self, old: int, new: int) -> list[tuple[int, int]]:
+        """Every VM mapping shared machine page `old` maps `new` instead (its copy, made by the
+        caller, e.g. the NUMA policy migrating it to the node that misses it): pmaps, the
+        records of who maps it, the caches that hand it out, the footprint and its protection
+        follow.  The caller drops the old translations and frees `old`.  Returns the mappers."""
+        m = self.m
+        mappers = self._own_sharers(old)
+        self.write_protection.protect(new, SHARE_OWNER)
+        for vmi, g in mappers:
+            m.pmap[vmi, g] = new
+            self.footprint.remap(vmi, g, old, new)
+        s = self._mappers.pop(old, None)
+        if s is not None:
+            self._mappers[new] = s
+        self.memmap[new] = self.memmap[old]
+        if old in self._text_pages:
+            self._text_pages.discard(old)
+            self._text_pages.add(new)
+            for k, v in self._text.items():
+                if v == old:
+                    self._text[k] = new
+        self.disk_cache.move(old, new)
+        if old == self.zero_page:
+            self.zero_page = new
+        self.write_protection.unprotect(old)
+        return mappers
+
     def _make_writable(self, vm: VirtualMachine, gpage: int, copy: bool) -> bool:
         """Before a write to guest page `gpage` of `vm`: a private copy when its machine page is
         shared, else the page leaves the caches and is unprotected.  True if a copy was made."""
@@ -219,6 +251,21 @@ class PageSharing:
         if v >= 0:
             m.dstats[v, S.DS_MON_CYCLES] += cycles
 
+    def _map_zero(self, vm: VirtualMachine, g: int) -> int:
+        """Back guest page `g` of `vm` by the shared page of zeros (made on first use, from the
+        VM's own page, which is zeroed for it); returns that machine page."""
+        m = self.m
+        if self.zero_page < 0:
+            mp = int(m.pmap[vm.index, g])
+            m.ram8[mp << 12:(mp + 1) << 12] = 0
+            dma_coherence_nb(m, mp << 12, 4096)
+            self.zero_page = mp
+            self.write_protection.protect(mp, SHARE_OWNER)
+            return mp
+        self.share_page(vm, g, self.zero_page)
+        self.zero_maps += 1
+        return self.zero_page
+
     # ------------------------------------------------------------ the guest's page-use hints
     def _page_call(self, vm: VirtualMachine, c: int, call: int, value: int) -> bool:
         """HAL_MC_ALLOC / RELEASE / RESERVE for guest page value >> 12; False if `call` is another."""
@@ -235,12 +282,15 @@ class PageSharing:
             self.write_protection.fault(vm, g, -1, "zero" if call == HAL_MC_ALLOC else "dma")
             mp = int(m.pmap[vm.index, g])
         if call == HAL_MC_ALLOC:
-            if self.write_protection.is_protected(mp):
+            if self.write_protection.is_protected(mp) and mp != self.zero_page:
                 if self._make_writable(vm, g, copy=False):
                     self.share_unmaps += 1
                 mp = int(m.pmap[vm.index, g])
-            m.ram8[mp << 12:(mp + 1) << 12] = 0
-            dma_coherence_nb(m, mp << 12, 4096)
+            if self.share_zero:                           # zeros on the shared page until written
+                mp = self._map_zero(vm, g)
+            else:
+                m.ram8[mp << 12:(mp + 1) << 12] = 0
+                dma_coherence_nb(m, mp << 12, 4096)
             m.dstats[v, S.DS_ZERO_PAGES] += 1
             self._charge_monitor(c, ZERO_CYCLES)
             self.footprint.use(vm.index, g, mp, True)
@@ -254,6 +304,8 @@ class PageSharing:
                 self._forget(mp)
                 self._unprotect(mp)
         else:
+            if self.share_zero and mp != self.zero_page and not m.ram8[mp << 12:(mp + 1) << 12].any():
+                mp = self._map_zero(vm, g)                # a reserved page of zeros (tables, bss)
             self.footprint.use(vm.index, g, mp, True)
         return True
 
@@ -286,6 +338,7 @@ class PageSharing:
         """What sharing did: copies on write, pages shared now, the disk cache's hits."""
         return {"cow_copies": self.cow_copies, "cow_in_place": self.cow_in_place,
                 "share_unmaps": self.share_unmaps, "shared_machine_pages": len(self._mappers),
+                "zero_maps": self.zero_maps,
                 **self.disk_cache.stats()}
 
 

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from flashvm.kernels.entrylo import LO_D, lo_pfn
-from flashvm.kernels.state import L2_LO0, L2_LO1, L2_TAG, TLB_LO0, TLB_LO1, Machine
+from flashvm.kernels.pageprot import drop_write_nb
+from flashvm.kernels.state import Machine
 
 if TYPE_CHECKING:
     from flashvm.disco.vm import VirtualMachine
@@ -88,22 +88,7 @@ class WriteProtection:
 
     def drop_write_permission(self, mpage: int) -> int:
         """Clear D in every L2TLB and real TLB entry that maps `mpage`; returns how many."""
-        m = self.m
-        n = 0
-        l2 = m.l2tlb
-        for half in (L2_LO0, L2_LO1):
-            hit = (l2[:, :, L2_TAG] >= 0) & (lo_pfn(l2[:, :, half]) == mpage) & ((l2[:, :, half] & LO_D) != 0)
-            n += int(hit.sum())
-            l2[:, :, half][hit] &= ~LO_D
-        t = m.tlb
-        for half in (TLB_LO0, TLB_LO1):
-            hit = (lo_pfn(t[:, :, half]) == mpage) & ((t[:, :, half] & LO_D) != 0)
-            if hit.any():
-                n += int(hit.sum())
-                t[:, :, half][hit] &= ~LO_D
-                for c in np.nonzero(hit.any(axis=1))[0]:
-                    m.tc_tag[c] = -1            # the CPU's cached translations may allow the store
-        return n
+        return int(drop_write_nb(self.m, mpage))
 
     def fault(self, vm: VirtualMachine, gpage: int, cpu: int, kind: str) -> None:
         """A write by `vm` to its guest page `gpage` found the page protected: tell the owner."""

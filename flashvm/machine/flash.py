@@ -465,7 +465,7 @@ class FlashMachine:
     def _hot_pages(self) -> None:
         m = self.m
         n = int(m.params[P_HOTQ_N])
-        events = [tuple(int(x) for x in m.hotq[i]) for i in range(n)]
+        events = m.hotq[:n].tolist()
         m.params[P_HOTQ_N] = 0
         for page, node, count in events:
             self.hot_pages.append((page, node, count))

@@ -68,12 +68,21 @@ def disco_options(hal: bool, numa: str | None, vms: int | None, splashos: bool) 
     return numa_option(numa, vms is not None or splashos)
 
 
+def share_option(share: bool, vms: int | None, splashos: bool = False) -> bool:
+    """--share: memory shared between the VMs of a guest-OS run in Disco (it needs the HAL kernel,
+    which reports the pages it allocates and frees); True when given."""
+    if share and (vms is None or splashos):
+        raise OptionError("--share applies only to the guest OS in Disco VMs (--os --vms N, run --vms N)")
+    return share
+
+
 def workload_spec(w: Workload, exe: Path, cfg: MachineConfig, sim_mode: str, *, cpus: str | None,
                   variant: str | None, max_insns: int | None, timeout: float | None,
-                  numa: str | None = None) -> RunSpec:
+                  numa: str | None = None, share: bool = False) -> RunSpec:
     """The RunSpec of `flashvm run`: the workload's own, with --cpus/--variant (os mode only),
-    --numa (workloads in Disco VMs) and the limits given on the command line."""
+    --numa and --share (workloads in Disco VMs) and the limits given on the command line."""
     numa = numa_option(numa, w.mode == "os" and bool(w.vms))
+    share_option(share, w.vms if w.mode == "os" else None)
     if w.mode != "os" and (cpus is not None or variant is not None):
         raise OptionError(f"{'--cpus' if cpus is not None else '--variant'} applies only to workloads with "
                           f"run.mode = \"os\" ({w.name} runs in {w.mode} mode)")
@@ -85,6 +94,8 @@ def workload_spec(w: Workload, exe: Path, cfg: MachineConfig, sim_mode: str, *, 
         kvariant = os_variant(variant) if variant is not None else None
     spec = w.spec(exe, machine=cfg, sim_mode=sim_mode, cpus=ncpus, variant=kvariant, max_insns=max_insns,
                   timeout_s=timeout)
+    if share:           # the HAL kernel tells the monitor which pages it uses (flashvm/disco/share.py)
+        spec = dataclasses.replace(spec, hal=True, share=True)
     return dataclasses.replace(spec, numa=numa) if numa is not None else spec
 
 

@@ -1,0 +1,40 @@
+"""Write protection's one machine-wide sweep inside the JIT (flashvm/disco/wprot.py): every cached
+translation of a machine page loses its D bit, in one call instead of numpy passes over all the
+L2TLB and TLB arrays."""
+from numba import njit
+
+from flashvm.kernels.entrylo import LO_D, lo_pfn
+from flashvm.kernels.state import L2_LO0, L2_LO1, L2_TAG, TLB_LO0, TLB_LO1
+
+
+@njit(cache=True, _nrt=False)
+def drop_write_nb(m, mpage):
+    """Clear D in every L2TLB entry (valid tag) and real TLB entry whose EntryLo maps machine page
+    `mpage`; a CPU whose TLB lost one forgets its cached translations.  Returns how many."""
+    n = 0
+    l2 = m.l2tlb
+    for v in range(l2.shape[0]):
+        for i in range(l2.shape[1]):
+            if l2[v, i, L2_TAG] < 0:
+                continue
+            for h in (L2_LO0, L2_LO1):
+                lo = l2[v, i, h]
+                if lo_pfn(lo) == mpage and (lo & LO_D) != 0:
+                    l2[v, i, h] = lo & ~LO_D
+                    n += 1
+    t = m.tlb
+    for c in range(t.shape[0]):
+        hit = False
+        for i in range(t.shape[1]):
+            for h in (TLB_LO0, TLB_LO1):
+                lo = t[c, i, h]
+                if lo_pfn(lo) == mpage and (lo & LO_D) != 0:
+                    t[c, i, h] = lo & ~LO_D
+                    n += 1
+                    hit = True
+        if hit:
+            m.tc_tag[c] = -1            # the CPU's cached translations may allow the store
+    return n
+
+
+__all__ = ["drop_write_nb"]
