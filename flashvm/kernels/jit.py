@@ -19,7 +19,8 @@ Timing mode always runs the interpreter.
 
 Call-context slots (jctx): 0 gpr, 1 cpu slots, 2 fpr, 3 RAM (addresses);
 4-7 load/store soft-TLB tags and addends (addresses); 8-10 pc, npc, bpc (in
-and out); 11 Status.CU1; 12 Status.FR; 13 RAM size; 14 region number;
+and out); 11 Status.CU1; 12 Status.FR; 13 RAM size; 14 instructions the region may
+retire before the CPU's stop (a looping region goes round while they last);
 15 the region's physical address.
 """
 from __future__ import annotations
@@ -34,13 +35,15 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from flashvm.isa import jitgen
+from flashvm.isa import jitgen, llvmgen
+from flashvm.kernels import jitnative
 from flashvm.kernels.state import EXIT_BUDGET, EXIT_WAIT, P_QUANTUM, P_ROUND_START, P_TIMING, S_INSNS, Machine
 
 TABLE_SIZE = 1 << 15     # region-table slots (direct-mapped by physical address)
 QUEUE_LEN = 64           # jump targets waiting for translation (at most one batch)
 THRESHOLD = 5000         # arrivals at a jump target that make it hot
-MIN_INSNS = 20_000_000   # compile nothing before the machine has run this many instructions (short runs)
+MIN_INSNS = 20_000_000   # Numba backend: compile nothing before this many instructions (short runs)
+MIN_INSNS_NATIVE = 0     # the LLVM backend compiles in milliseconds
 SLICE = 1 << 24          # cycles between two looks at the queue
 CACHE_MODULES = 256      # translated modules kept on disk
 NEVER = -(1 << 62)       # counter of a target that cannot be translated
@@ -55,6 +58,15 @@ def set_enabled(on: bool | None) -> None:
     """--jit / --no-jit (None: the environment decides)."""
     global _forced
     _forced = on
+
+
+def backend() -> str:
+    """How regions become native code: "llvm" (IR from the table, llvmlite; the default) or
+    "numba" (generated Python compiled by Numba).  FLASHVM_JIT_BACKEND chooses."""
+    b = os.environ.get("FLASHVM_JIT_BACKEND", "") or "llvm"
+    if b not in ("llvm", "numba"):
+        raise ValueError(f"FLASHVM_JIT_BACKEND must be llvm or numba, not {b!r}")
+    return b
 
 
 def enabled() -> bool:
@@ -173,12 +185,14 @@ def translate(m: Machine, t: Tier) -> None:
     """Translate the queued hot jump targets (one batch, one module).  Before MIN_INSNS
     instructions only a full batch already in the disk cache is taken; else the queue waits."""
     k = int(t.jq[0])
-    early = int(m.stats[:, S_INSNS].sum()) < MIN_INSNS
+    native = backend() == "llvm"
+    early = int(m.stats[:, S_INSNS].sum()) < (MIN_INSNS_NATIVE if native else MIN_INSNS)
     if k == 0 or (early and (t.deferred == k or k < QUEUE_LEN)):
         return          # early on, only a full batch is looked for in the disk cache
     t0 = time.perf_counter()
     t.jq[0] = 0
     mask = TABLE_SIZE - 1
+    cut = llvmgen.scan if native else jitgen.scan
     batch: list[tuple[int, list[int]]] = []
     for pa in sorted(set(int(x) for x in t.jq[1:k + 1])):
         h = (pa >> 2) & mask
@@ -186,12 +200,18 @@ def translate(m: Machine, t: Tier) -> None:
             continue
         end = ((pa >> 12) + 1) << 10
         words = [int(w) for w in m.ram32[pa >> 2: min(end, (pa >> 2) + jitgen.MAX_INSNS)]]
-        n = jitgen.scan(words)
+        n = cut(words)
         if n == 0:
             t.jcnt[h] = NEVER
             continue
         batch.append((pa, words[:n]))
-    if batch:
+    if batch and native:
+        fns, size, hit = jitnative.compile_batch([w for _, w in batch], cache_dir())
+        STATS["disk_hits"] += int(hit)
+        STATS["code_bytes"] += size
+        _enter(t, batch, fns)
+        _prune_objects(cache_dir())
+    elif batch:
         source = jitgen.module_source([w for _, w in batch])
         if early and not _module_path(source).exists():
             t.jq[0] = k          # wait: a short run does not pay for compiling
@@ -199,15 +219,31 @@ def translate(m: Machine, t: Tier) -> None:
             STATS["translate_s"] += time.perf_counter() - t0
             return
         fns = _compile(source)
-        for rid, (pa, words) in enumerate(batch):
-            h = (pa >> 2) & mask
-            t.jt[:, h] = (pa, fns[rid], rid, len(words))
-            t.jcnt[h] = 0
-        STATS["regions"] += len(batch)
-        STATS["insns_translated"] += sum(len(w) for _, w in batch)
-        STATS["batches"] += 1
+        _enter(t, batch, fns)
         STATS["code_bytes"] += len(source)
     STATS["translate_s"] += time.perf_counter() - t0
+
+
+def _enter(t: Tier, batch: list[tuple[int, list[int]]], fns: list[int]) -> None:
+    """Put a translated batch into the region table."""
+    mask = TABLE_SIZE - 1
+    for rid, (pa, words) in enumerate(batch):
+        h = (pa >> 2) & mask
+        t.jt[:, h] = (pa, fns[rid], rid, len(words))
+        t.jcnt[h] = 0
+    STATS["regions"] += len(batch)
+    STATS["insns_translated"] += sum(len(w) for _, w in batch)
+    STATS["batches"] += 1
+
+
+def _prune_objects(d: Path) -> None:
+    """Keep the newest CACHE_MODULES object files of the native backend."""
+    objs = list(d.glob("n*.o"))
+    if len(objs) <= CACHE_MODULES:
+        return
+    objs.sort(key=lambda p: p.stat().st_mtime)
+    for p in objs[: len(objs) - CACHE_MODULES]:
+        p.unlink(missing_ok=True)
 
 
 def run_jit(m: Machine, budget: int) -> int:

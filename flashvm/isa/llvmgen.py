@@ -1,0 +1,425 @@
+"""Translated regions as LLVM IR, straight from the ISA table (the JIT tier's native backend).
+
+The same regions as flashvm/isa/jitgen.py (whose `leaf` gives each instruction's
+code: the interpreter's own leaf for its table entry, fields folded to
+constants), but instead of handing that Python to Numba, a small compiler
+here turns it into LLVM IR: every value is an int64, as in the interpreter,
+so the arithmetic is the interpreter's bit for bit.  That skips Numba's type
+inference and keeps a region's compile to milliseconds.
+
+A region is a function `i64 region(i64 ctx)` with the call-context layout of
+flashvm/kernels/jit.py.  Guest registers and CPU slots a region uses live in
+local variables (LLVM keeps them in host registers): loaded once on entry,
+written back once on leaving.  Every exit goes through one exit block that
+writes back what the region changed, stores pc, npc and bpc into the context
+and returns the number of instructions retired (-1: the code words changed).
+
+A region whose last instruction jumps back to its own first one loops inside
+the function while the context's instruction allowance (slot 14) lasts, so a
+hot loop runs without returning to the dispatch loop.
+
+Anything outside the subset this compiler knows (the FPU helpers, for now)
+raises `Unsupported`, and that instruction ends the region.
+"""
+from __future__ import annotations
+
+import ast
+from functools import lru_cache
+
+from llvmlite import ir
+
+from flashvm.isa import jitgen
+from flashvm.kernels import mmu, state
+
+VERSION = "llvm-1"
+I64 = ir.IntType(64)
+I32 = ir.IntType(32)
+I16 = ir.IntType(16)
+I8 = ir.IntType(8)
+I1 = ir.IntType(1)
+M32 = 0xFFFFFFFF
+_CONSTS = {k: v for k, v in {**vars(state), "TC_MASK": mmu.TC_MASK, "M32": M32}.items()
+           if isinstance(v, int) and k.isupper()}
+_RAM = {"ram8": (I8, 0), "ram16": (I16, 1), "ram32": (I32, 2)}
+_TLB = {"ltag": 4, "ladd": 5, "stag": 6, "sadd": 7}
+_SKIP = ("exc = ", "badva = ", "ce = ")
+CTX_BUDGET = 14     # in: instructions the region may retire in all (looping regions)
+
+
+class Unsupported(Exception):
+    """Code outside the subset this compiler translates."""
+
+
+def _c(v: int) -> ir.Constant:
+    return ir.Constant(I64, v)
+
+
+class _Region:
+    """Compiles one region's instructions into one function."""
+
+    def __init__(self, module: ir.Module, name: str, words: list[int]) -> None:
+        self.words = words
+        fn = ir.Function(module, ir.FunctionType(I64, [I64]), name=name)
+        self.fn = fn
+        self.entry = fn.append_basic_block("entry")     # allocas and loads of the state used
+        self.pre = ir.IRBuilder(self.entry)
+        self.ctxp = self.pre.inttoptr(fn.args[0], I64.as_pointer(), name="ctxp")
+        self.b = ir.IRBuilder(fn.append_basic_block("check"))
+        self.base: dict[int, ir.Value] = {}
+        self.vars: dict[str, ir.AllocaInstr] = {}
+        self.regs: dict[tuple[str, int], ir.AllocaInstr] = {}
+        self.dirty: set[tuple[str, int]] = set()
+        self.exit_block = fn.append_basic_block("exit")
+
+    # ---- the context, locals and cached state
+    def ctx(self, slot: int, b: ir.IRBuilder | None = None) -> ir.Value:
+        b = b or self.b
+        return b.load(b.gep(self.ctxp, [_c(slot)]))
+
+    def ptr(self, slot: int, ty: ir.Type) -> ir.Value:
+        """The array whose address is context slot `slot`, loaded once in the entry block."""
+        key = (slot, str(ty))
+        got = self.base.get(key)   # type: ignore[call-overload]
+        if got is None:
+            eb = self.pre
+            got = eb.inttoptr(self.ctx(slot, eb), ty.as_pointer())
+            self.base[key] = got   # type: ignore[index]
+        return got
+
+    def var(self, name: str) -> ir.AllocaInstr:
+        a = self.vars.get(name)
+        if a is None:
+            eb = self.pre
+            a = eb.alloca(I64, name=name)
+            eb.store(_c(0), a)
+            self.vars[name] = a
+        return a
+
+    def reg(self, arr: str, k: int) -> ir.AllocaInstr:
+        """Guest register r[k] / CPU slot st[k], in a local loaded on entry."""
+        a = self.regs.get((arr, k))
+        if a is None:
+            eb = self.pre
+            a = eb.alloca(I64, name=f"{arr}{k}")
+            base = self.ptr(0 if arr == "r" else 1, I64)
+            eb.store(eb.load(eb.gep(base, [_c(k)])), a)
+            self.regs[(arr, k)] = a
+        return a
+
+    # ---- expressions (int64, or i1 for conditions)
+    def val(self, node: ast.expr) -> ir.Value:
+        v = self.expr(node)
+        return self.b.zext(v, I64) if v.type == I1 else v
+
+    def cond(self, node: ast.expr) -> ir.Value:
+        v = self.expr(node)
+        return v if v.type == I1 else self.b.icmp_signed("!=", v, _c(0))
+
+    def const_of(self, node: ast.expr) -> int:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return node.value
+        if isinstance(node, ast.Name) and node.id in _CONSTS:
+            return _CONSTS[node.id]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -self.const_of(node.operand)
+        raise Unsupported(ast.dump(node))
+
+    def index(self, node: ast.Subscript) -> tuple[str, ir.Value]:
+        """(array name, element pointer) of a subscript; r and st are cached locals."""
+        if not isinstance(node.value, ast.Name):
+            raise Unsupported(ast.dump(node))
+        arr = node.value.id
+        if arr in ("r", "st"):
+            return arr, self.reg(arr, self.const_of(node.slice))
+        if arr in _RAM:
+            ty, _ = _RAM[arr]
+            return arr, self.b.gep(self.ptr(3, ty), [self.val(node.slice)])
+        if arr in _TLB:
+            return arr, self.b.gep(self.ptr(_TLB[arr], I64), [self.val(node.slice)])
+        raise Unsupported(arr)
+
+    def expr(self, node: ast.expr) -> ir.Value:
+        b = self.b
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, int):
+                raise Unsupported(repr(node.value))
+            return _c(node.value)
+        if isinstance(node, ast.Name):
+            if node.id in _CONSTS:
+                return _c(_CONSTS[node.id])
+            if node.id == "rpa":
+                return self.ctx(15)
+            if node.id == "cu1":
+                return b.icmp_signed("!=", self.ctx(11), _c(0))
+            if node.id in self.vars:
+                return b.load(self.vars[node.id])
+            raise Unsupported(node.id)
+        if isinstance(node, ast.Subscript):
+            arr, p = self.index(node)
+            v = b.load(p)
+            return b.zext(v, I64) if arr in _RAM else v
+        if isinstance(node, ast.BinOp):
+            x, y = self.val(node.left), self.val(node.right)
+            ops = {ast.Add: b.add, ast.Sub: b.sub, ast.Mult: b.mul, ast.BitAnd: b.and_, ast.BitOr: b.or_,
+                   ast.BitXor: b.xor, ast.LShift: b.shl, ast.RShift: b.ashr}
+            op = ops.get(type(node.op))
+            if op is None:
+                raise Unsupported(ast.dump(node.op))
+            return op(x, y)
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                return b.not_(self.cond(node.operand))
+            if isinstance(node.op, ast.Invert):
+                return b.not_(self.val(node.operand))
+            if isinstance(node.op, ast.USub):
+                return b.neg(self.val(node.operand))
+            raise Unsupported(ast.dump(node.op))
+        if isinstance(node, ast.Compare):
+            if len(node.ops) != 1:
+                raise Unsupported("chained comparison")
+            names = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+            return b.icmp_signed(names[type(node.ops[0])], self.val(node.left), self.val(node.comparators[0]))
+        if isinstance(node, ast.BoolOp):
+            vals = [self.cond(v) for v in node.values]      # operands are pure: no short circuit needed
+            out = vals[0]
+            for v in vals[1:]:
+                out = b.and_(out, v) if isinstance(node.op, ast.And) else b.or_(out, v)
+            return out
+        if isinstance(node, ast.IfExp):
+            return b.select(self.cond(node.test), self.val(node.body), self.val(node.orelse))
+        if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)):
+            return self.call(node)
+        raise Unsupported(ast.dump(node))
+
+    def call(self, node: ast.Call) -> ir.Value:
+        b = self.b
+        fname = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
+        args = [self.val(a) for a in node.args]
+        if fname == "np.int64" and len(args) == 1:
+            return args[0]
+        if fname == "s32":
+            return b.sext(b.trunc(args[0], I32), I64)
+        if fname == "clz32":
+            ctlz = self.fn.module.declare_intrinsic("llvm.ctlz", [I32])
+            return b.zext(b.call(ctlz, [b.trunc(args[0], I32), ir.Constant(I1, 0)]), I64)
+        raise Unsupported(fname)
+
+    # ---- statements
+    def store(self, target: ast.expr, v: ir.Value) -> None:
+        b = self.b
+        if isinstance(target, ast.Name):
+            b.store(v, self.var(target.id))
+            return
+        if isinstance(target, ast.Subscript):
+            arr, p = self.index(target)
+            if arr in ("r", "st"):
+                self.dirty.add((arr, self.const_of(target.slice)))
+                b.store(v, p)
+            elif arr in _RAM:
+                b.store(b.trunc(v, _RAM[arr][0]), p)
+            else:
+                raise Unsupported(arr)
+            return
+        raise Unsupported(ast.dump(target))
+
+    def divide(self, targets: list[ast.expr], node: ast.Call, signed: bool) -> None:
+        """div32 / divu32 (flashvm/kernels/bits.py): a zero divisor (or INT_MIN / -1) divides by 1."""
+        b = self.b
+        x, y = self.val(node.args[0]), self.val(node.args[1])
+        one = b.icmp_signed("==", y, _c(0))
+        if signed:
+            one = b.or_(one, b.and_(b.icmp_signed("==", x, _c(-0x80000000)), b.icmp_signed("==", y, _c(-1))))
+        y = b.select(one, _c(1), y)
+        q = b.sdiv(x, y) if signed else b.udiv(x, y)
+        self.store(targets[0], q)
+        self.store(targets[1], b.sub(x, b.mul(q, y)))
+
+    def stmts(self, body: list[ast.stmt], leave: ir.Block) -> None:
+        for s in body:
+            if self.b.block.is_terminated:
+                return
+            self.stmt(s, leave)
+
+    def stmt(self, s: ast.stmt, leave: ir.Block) -> None:
+        b = self.b
+        if isinstance(s, ast.Pass):
+            return
+        if isinstance(s, ast.Break):
+            b.branch(leave)
+            return
+        if isinstance(s, ast.Assign) and len(s.targets) == 1:
+            t = s.targets[0]
+            if isinstance(t, ast.Tuple):
+                call = s.value
+                if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                        and call.func.id in ("div32", "divu32") and len(t.elts) == 2):
+                    self.divide(list(t.elts), call, call.func.id == "div32")
+                    return
+                raise Unsupported(ast.dump(s))
+            self.store(t, self.val(s.value))
+            return
+        if isinstance(s, ast.If):
+            c = self.cond(s.test)
+            then = self.fn.append_basic_block()
+            other = self.fn.append_basic_block() if s.orelse else None
+            join = self.fn.append_basic_block()
+            b.cbranch(c, then, other or join)
+            b.position_at_end(then)
+            self.stmts(s.body, leave)
+            if not b.block.is_terminated:
+                b.branch(join)
+            if other is not None:
+                b.position_at_end(other)
+                self.stmts(s.orelse, leave)
+                if not b.block.is_terminated:
+                    b.branch(join)
+            b.position_at_end(join)
+            return
+        raise Unsupported(ast.dump(s))
+
+    # ---- exits and the region
+    def leave_block(self, pc: ir.Value, npc: ir.Value, bpc: ir.Value, n: ir.Value) -> ir.Block:
+        """A block that leaves the region with this pc, npc, bpc and count."""
+        blk = self.fn.append_basic_block()
+        eb = ir.IRBuilder(blk)
+        for name, v in (("x_pc", pc), ("x_npc", npc), ("x_bpc", bpc), ("x_n", n)):
+            eb.store(v, self.var(name))
+        eb.branch(self.exit_block)
+        return blk
+
+    def build(self, loops: bool) -> None:
+        b = self.b
+        for name in ("x_pc", "x_npc", "x_bpc", "x_n", "pc", "npc", "npc2", "bpc", "done"):
+            self.var(name)
+        ram32 = self.ptr(3, I32)
+        p0 = b.ashr(self.ctx(15), _c(2))
+        stale = ir.Constant(I1, 0)
+        for i, w in enumerate(self.words):
+            got = b.load(b.gep(ram32, [b.add(p0, _c(i))]))
+            stale = b.or_(stale, b.icmp_unsigned("!=", got, ir.Constant(I32, w)))
+        bad = self.fn.append_basic_block("stale")
+        start = self.fn.append_basic_block("start")
+        b.cbranch(stale, bad, start)
+        b.position_at_end(bad)
+        b.ret(_c(-1))
+        b.position_at_end(start)
+        pc0 = self.ctx(8)
+        b.store(pc0, self.vars["pc"])
+        b.store(self.ctx(9), self.vars["npc"])
+        b.store(self.ctx(10), self.vars["bpc"])
+        budget = self.ctx(CTX_BUDGET)
+        top = self.fn.append_basic_block("top")
+        b.branch(top)
+        b.position_at_end(top)
+        after_branch = False
+        nw = len(self.words)
+        for i, w in enumerate(self.words):
+            e = jitgen.decode(w)
+            code = jitgen.leaf(w)
+            assert e is not None and code is not None
+            done = b.load(self.vars["done"])
+            pc_i, npc_i, bpc_i = (b.load(self.vars[x]) for x in ("pc", "npc", "bpc"))
+            before = self.leave_block(pc_i, npc_i, bpc_i, b.add(done, _c(i)))
+            b.store(b.and_(b.add(npc_i, _c(4)), _c(M32)), self.vars["npc2"])
+            store = "STORE" in e.sem
+            if store:
+                b.store(_c(0), self.var("smc"))
+            src = "\n".join(x for x in code if not x.strip().startswith(_SKIP))
+            self.stmts(ast.parse(src).body, before)
+            if b.block.is_terminated:
+                raise Unsupported(f"{e.name} always leaves")
+            if "r[(0)] =" in "\n".join(code):
+                b.store(_c(0), self.reg("r", 0))
+            npc_after = b.load(self.vars["npc"])
+            b.store(npc_after, self.vars["pc"])
+            b.store(b.load(self.vars["npc2"]), self.vars["npc"])
+            j = i + 1
+            nxt = self.fn.append_basic_block()
+
+            def leave_after() -> ir.Block:
+                return self.leave_block(b.load(self.vars["pc"]), b.load(self.vars["npc"]),
+                                        b.load(self.vars["bpc"]), b.add(done, _c(j)))
+            if ("branch" in e.flags or after_branch) and not (j == nw and loops):   # loops: tested below
+                off = b.icmp_unsigned("!=", npc_after, b.and_(b.add(pc0, _c(4 * j)), _c(M32)))
+                b.cbranch(off, leave_after(), nxt)
+                b.position_at_end(nxt)
+                nxt = self.fn.append_basic_block()
+            if store:
+                b.cbranch(b.icmp_signed("!=", b.load(self.vars["smc"]), _c(0)), leave_after(), nxt)
+                b.position_at_end(nxt)
+                nxt = self.fn.append_basic_block()
+            b.branch(nxt)
+            b.position_at_end(nxt)
+            after_branch = "branch" in e.flags
+        done = b.add(b.load(self.vars["done"]), _c(nw))
+        pc, npc, bpc = (b.load(self.vars[x]) for x in ("pc", "npc", "bpc"))
+        out = self.leave_block(pc, npc, bpc, done)
+        if loops:
+            # back at the start, outside a delay slot, and another pass fits the allowance: go round
+            again = b.and_(b.icmp_unsigned("==", pc, pc0), b.icmp_signed("<=", b.add(done, _c(nw)), budget))
+            again = b.and_(again, b.icmp_unsigned("==", npc, b.and_(b.add(pc0, _c(4)), _c(M32))))
+            cont = self.fn.append_basic_block("again")
+            b.cbranch(again, cont, out)
+            b.position_at_end(cont)
+            b.store(done, self.vars["done"])
+            b.branch(top)
+        else:
+            b.branch(out)
+        # the one way out: write back what changed, report pc, npc, bpc and the count
+        b.position_at_end(self.exit_block)
+        for (arr, k), a in sorted(self.regs.items()):
+            if (arr, k) in self.dirty:
+                b.store(b.load(a), b.gep(self.ptr(0 if arr == "r" else 1, I64), [_c(k)]))
+        for slot, name in ((8, "x_pc"), (9, "x_npc"), (10, "x_bpc")):
+            b.store(b.load(self.vars[name]), b.gep(self.ctxp, [_c(slot)]))
+        b.ret(b.load(self.vars["x_n"]))
+        self.pre.branch(self.fn.basic_blocks[1])
+
+
+def _loops(words: list[int]) -> bool:
+    """Does the region end with a branch (and its delay slot) that can lead back to its first word?"""
+    if len(words) < 2:
+        return False
+    e = jitgen.decode(words[-2])
+    if e is None or "branch" not in e.flags or e.name in ("jr", "jalr"):
+        return False
+    if e.name in ("j", "jal"):
+        return False       # the target depends on the page's address: leave it to the table
+    off = ((words[-2] & 0xFFFF) ^ 0x8000) - 0x8000
+    return 4 * (len(words) - 2) + 4 + 4 * off == 0
+
+
+@lru_cache(maxsize=None)
+def supported(word: int) -> bool:
+    """Can this compiler translate the instruction word?"""
+    if jitgen.leaf(word) is None:
+        return False
+    try:
+        module_ir([[word, 0]] if "branch" in (jitgen.decode(word) or jitgen.decode(0)).flags else [[word]], "probe")
+    except Unsupported:
+        return False
+    return True
+
+
+def region_name(prefix: str, k: int) -> str:
+    return f"{prefix}_{k}"
+
+
+def module_ir(regions: list[list[int]], prefix: str) -> str:
+    """LLVM IR of a module holding the regions, functions `{prefix}_{k}`."""
+    module = ir.Module(name=prefix)
+    module.triple = ""
+    for k, words in enumerate(regions):
+        _Region(module, region_name(prefix, k), words).build(_loops(words))
+    return str(module)
+
+
+def scan(words: list[int]) -> int:
+    """jitgen.scan, limited to the instructions this compiler translates."""
+    n = 0
+    while n < len(words) and supported(words[n]):
+        n += 1
+    return jitgen.scan(words[:n])
+
+
+__all__ = ["CTX_BUDGET", "VERSION", "Unsupported", "module_ir", "region_name", "scan", "supported"]
