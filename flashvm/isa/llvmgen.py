@@ -24,7 +24,7 @@ raises `Unsupported`, and that instruction ends the region.
 from __future__ import annotations
 
 import ast
-from functools import lru_cache
+from typing import Callable
 
 from llvmlite import ir
 
@@ -43,7 +43,11 @@ _CONSTS = {k: v for k, v in {**vars(state), "TC_MASK": mmu.TC_MASK, "M32": M32}.
 _RAM = {"ram8": (I8, 0), "ram16": (I16, 1), "ram32": (I32, 2)}
 _TLB = {"ltag": 4, "ladd": 5, "stag": 6, "sadd": 7}
 _SKIP = ("exc = ", "badva = ", "ce = ")
-CTX_BUDGET = 14     # in: instructions the region may retire in all (looping regions)
+CTX_BUDGET = 14     # in: instructions the region may retire in all (looping and chaining)
+CTX_ACC = 16        # chained entry: instructions the chain retired before this region
+CTX_TABLE = 17      # the region table (flashvm/kernels/jit.py: rows pa, function, number, length)
+CTX_TSIZE = 18      # its number of slots (a power of two)
+CTX_SLOTS = 32
 
 
 class Unsupported(Exception):
@@ -63,7 +67,10 @@ class _Region:
         self.fn = fn
         self.entry = fn.append_basic_block("entry")     # allocas and loads of the state used
         self.pre = ir.IRBuilder(self.entry)
-        self.ctxp = self.pre.inttoptr(fn.args[0], I64.as_pointer(), name="ctxp")
+        # bit 0 of the argument: entered by another region's exit (chained), which left the
+        # instructions retired so far in the context's CTX_ACC slot
+        self.chained = self.pre.trunc(fn.args[0], I1, name="chained")
+        self.ctxp = self.pre.inttoptr(self.pre.and_(fn.args[0], _c(-8)), I64.as_pointer(), name="ctxp")
         self.b = ir.IRBuilder(fn.append_basic_block("check"))
         self.base: dict[int, ir.Value] = {}
         self.vars: dict[str, ir.AllocaInstr] = {}
@@ -234,18 +241,18 @@ class _Region:
         self.store(targets[0], q)
         self.store(targets[1], b.sub(x, b.mul(q, y)))
 
-    def stmts(self, body: list[ast.stmt], leave: ir.Block) -> None:
+    def stmts(self, body: list[ast.stmt], leave: Callable[[], ir.Block]) -> None:
         for s in body:
             if self.b.block.is_terminated:
                 return
             self.stmt(s, leave)
 
-    def stmt(self, s: ast.stmt, leave: ir.Block) -> None:
+    def stmt(self, s: ast.stmt, leave: Callable[[], ir.Block]) -> None:
         b = self.b
         if isinstance(s, ast.Pass):
             return
         if isinstance(s, ast.Break):
-            b.branch(leave)
+            b.branch(leave())
             return
         if isinstance(s, ast.Assign) and len(s.targets) == 1:
             t = s.targets[0]
@@ -278,10 +285,11 @@ class _Region:
         raise Unsupported(ast.dump(s))
 
     # ---- exits and the region
-    def leave_block(self, pc: ir.Value, npc: ir.Value, bpc: ir.Value, n: ir.Value) -> ir.Block:
-        """A block that leaves the region with this pc, npc, bpc and count."""
+    def leave_block(self, pc: ir.Value, npc: ir.Value, bpc: ir.Value, done: ir.Value, k: int) -> ir.Block:
+        """A block that leaves the region with this pc, npc, bpc and count done + k."""
         blk = self.fn.append_basic_block()
         eb = ir.IRBuilder(blk)
+        n = eb.add(done, _c(k))
         for name, v in (("x_pc", pc), ("x_npc", npc), ("x_bpc", bpc), ("x_n", n)):
             eb.store(v, self.var(name))
         eb.branch(self.exit_block)
@@ -293,15 +301,18 @@ class _Region:
             self.var(name)
         ram32 = self.ptr(3, I32)
         p0 = b.ashr(self.ctx(15), _c(2))
-        stale = ir.Constant(I1, 0)
-        for i, w in enumerate(self.words):
-            got = b.load(b.gep(ram32, [b.add(p0, _c(i))]))
-            stale = b.or_(stale, b.icmp_unsigned("!=", got, ir.Constant(I32, w)))
+        # the code words, compared as one vector
+        vt = ir.VectorType(I32, len(self.words))
+        got = b.load(b.bitcast(b.gep(ram32, [p0]), vt.as_pointer()), align=4)
+        ne = b.icmp_unsigned("!=", got, ir.Constant(vt, [ir.Constant(I32, w) for w in self.words]))
+        stale = b.icmp_unsigned("!=", b.bitcast(ne, ir.IntType(len(self.words))), ir.Constant(ir.IntType(len(self.words)), 0))
         bad = self.fn.append_basic_block("stale")
         start = self.fn.append_basic_block("start")
         b.cbranch(stale, bad, start)
         b.position_at_end(bad)
-        b.ret(_c(-1))
+        # rewritten code: -1, or when chained what the chain retired (the loop then meets it unchained)
+        acc = b.select(self.chained, self.ctx(CTX_ACC), _c(0))
+        b.ret(b.select(self.chained, acc, _c(-1)))
         b.position_at_end(start)
         pc0 = self.ctx(8)
         b.store(pc0, self.vars["pc"])
@@ -319,7 +330,12 @@ class _Region:
             assert e is not None and code is not None
             done = b.load(self.vars["done"])
             pc_i, npc_i, bpc_i = (b.load(self.vars[x]) for x in ("pc", "npc", "bpc"))
-            before = self.leave_block(pc_i, npc_i, bpc_i, b.add(done, _c(i)))
+            made: list[ir.Block] = []
+
+            def before() -> ir.Block:    # leaving before this instruction: made at its first use
+                if not made:
+                    made.append(self.leave_block(pc_i, npc_i, bpc_i, done, i))
+                return made[0]
             b.store(b.and_(b.add(npc_i, _c(4)), _c(M32)), self.vars["npc2"])
             store = "STORE" in e.sem
             if store:
@@ -338,7 +354,7 @@ class _Region:
 
             def leave_after() -> ir.Block:
                 return self.leave_block(b.load(self.vars["pc"]), b.load(self.vars["npc"]),
-                                        b.load(self.vars["bpc"]), b.add(done, _c(j)))
+                                        b.load(self.vars["bpc"]), done, j)
             if ("branch" in e.flags or after_branch) and not (j == nw and loops):   # loops: tested below
                 off = b.icmp_unsigned("!=", npc_after, b.and_(b.add(pc0, _c(4 * j)), _c(M32)))
                 b.cbranch(off, leave_after(), nxt)
@@ -353,7 +369,7 @@ class _Region:
             after_branch = "branch" in e.flags
         done = b.add(b.load(self.vars["done"]), _c(nw))
         pc, npc, bpc = (b.load(self.vars[x]) for x in ("pc", "npc", "bpc"))
-        out = self.leave_block(pc, npc, bpc, done)
+        out = self.leave_block(pc, npc, bpc, done, 0)
         if loops:
             # back at the start, outside a delay slot, and another pass fits the allowance: go round
             again = b.and_(b.icmp_unsigned("==", pc, pc0), b.icmp_signed("<=", b.add(done, _c(nw)), budget))
@@ -370,10 +386,47 @@ class _Region:
         for (arr, k), a in sorted(self.regs.items()):
             if (arr, k) in self.dirty:
                 b.store(b.load(a), b.gep(self.ptr(0 if arr == "r" else 1, I64), [_c(k)]))
-        for slot, name in ((8, "x_pc"), (9, "x_npc"), (10, "x_bpc")):
-            b.store(b.load(self.vars[name]), b.gep(self.ctxp, [_c(slot)]))
-        b.ret(b.load(self.vars["x_n"]))
+        pc, npc = b.load(self.vars["x_pc"]), b.load(self.vars["x_npc"])
+        for slot, v in ((8, pc), (9, npc), (10, b.load(self.vars["x_bpc"]))):
+            b.store(v, b.gep(self.ctxp, [_c(slot)]))
+        n = b.load(self.vars["x_n"])
+        total = b.add(b.select(self.chained, self.ctx(CTX_ACC), _c(0)), n)
+        self.chain(pc0, pc, npc, n, total)
         self.pre.branch(self.fn.basic_blocks[1])
+
+
+def _chain(self: _Region, pc0: ir.Value, pc: ir.Value, npc: ir.Value, n: ir.Value, total: ir.Value) -> None:
+    """Leave by entering the translated region at pc directly (a tail call), when the loop would:
+    pc outside a delay slot, in the same virtual page as this region (so the same physical
+    page: the physical address needs no TLB), translated, and all of it fits the allowance."""
+    b = self.b
+    left = b.sub(self.ctx(CTX_BUDGET), n)
+    ok = b.and_(b.icmp_signed(">", n, _c(0)), b.icmp_unsigned("==", npc, b.and_(b.add(pc, _c(4)), _c(M32))))
+    ok = b.and_(ok, b.icmp_unsigned("==", b.lshr(b.xor(pc, pc0), _c(12)), _c(0)))
+    look = self.fn.append_basic_block("chain_look")
+    done = self.fn.append_basic_block("chain_no")
+    b.cbranch(ok, look, done)
+    b.position_at_end(look)
+    pa = b.or_(b.and_(self.ctx(15), _c(~0xFFF)), b.and_(pc, _c(0xFFF)))
+    size = self.ctx(CTX_TSIZE)
+    h = b.and_(b.ashr(pa, _c(2)), b.sub(size, _c(1)))
+    table = b.inttoptr(self.ctx(CTX_TABLE), I64.as_pointer())
+    tpa = b.load(b.gep(table, [h]))
+    tlen = b.load(b.gep(table, [b.add(h, b.mul(size, _c(3)))]))
+    hit = b.and_(b.icmp_signed("==", tpa, pa), b.icmp_signed("<=", tlen, left))
+    go = self.fn.append_basic_block("chain_go")
+    b.cbranch(hit, go, done)
+    b.position_at_end(go)
+    for slot, v in ((CTX_BUDGET, left), (15, pa), (CTX_ACC, total)):
+        b.store(v, b.gep(self.ctxp, [_c(slot)]))
+    fnp = b.inttoptr(b.load(b.gep(table, [b.add(h, size)])), self.fn.type)
+    ret = b.call(fnp, [b.or_(b.ptrtoint(self.ctxp, I64), _c(1))], tail="musttail")
+    b.ret(ret)
+    b.position_at_end(done)
+    b.ret(total)
+
+
+_Region.chain = _chain   # type: ignore[attr-defined]
 
 
 def _loops(words: list[int]) -> bool:
@@ -389,16 +442,27 @@ def _loops(words: list[int]) -> bool:
     return 4 * (len(words) - 2) + 4 + 4 * off == 0
 
 
-@lru_cache(maxsize=None)
 def supported(word: int) -> bool:
-    """Can this compiler translate the instruction word?"""
-    if jitgen.leaf(word) is None:
-        return False
-    try:
-        module_ir([[word, 0]] if "branch" in (jitgen.decode(word) or jitgen.decode(0)).flags else [[word]], "probe")
-    except Unsupported:
-        return False
-    return True
+    """Can this compiler translate the instruction word?  (Decided per table entry: the
+    names an entry's code uses do not depend on its fields.)"""
+    e = jitgen.decode(word)
+    return e is not None and jitgen.leaf(word) is not None and _entry_ok(e.name, word)
+
+
+_OK: dict[str, bool] = {}
+
+
+def _entry_ok(name: str, word: int) -> bool:
+    got = _OK.get(name)
+    if got is None:
+        words = [word, 0] if "branch" in (jitgen.decode(word) or jitgen.decode(0)).flags else [word]   # type: ignore[union-attr]
+        try:
+            _Region(ir.Module(name="probe"), "probe", words).build(False)
+            got = True
+        except Unsupported:
+            got = False
+        _OK[name] = got
+    return got
 
 
 def region_name(prefix: str, k: int) -> str:
@@ -422,4 +486,4 @@ def scan(words: list[int]) -> int:
     return jitgen.scan(words[:n])
 
 
-__all__ = ["CTX_BUDGET", "VERSION", "Unsupported", "module_ir", "region_name", "scan", "supported"]
+__all__ = ["CTX_ACC", "CTX_BUDGET", "CTX_SLOTS", "CTX_TABLE", "CTX_TSIZE", "VERSION", "Unsupported", "module_ir", "region_name", "scan", "supported"]

@@ -99,7 +99,9 @@ class Tier:
         self.jq = np.zeros(QUEUE_LEN + 1, dtype=np.int64)
         self.jstat = np.zeros(8, dtype=np.int64)               # hits, insns, invalidated, ..., 7: threshold
         self.jstat[7] = THRESHOLD
-        self.jctx = np.zeros(16, dtype=np.int64)
+        self.jctx = np.zeros(llvmgen.CTX_SLOTS, dtype=np.int64)
+        self.jctx[llvmgen.CTX_TABLE] = self.jt.ctypes.data      # for regions chaining to regions
+        self.jctx[llvmgen.CTX_TSIZE] = TABLE_SIZE
         self.deferred = 0      # queue length last found not worth compiling yet
 
 

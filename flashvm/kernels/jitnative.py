@@ -63,6 +63,11 @@ def compile_batch(regions: list[list[int]], cache: Path | None) -> tuple[list[in
         os.utime(path)
         hit = True
     if obj is None:
+        if os.environ.get("SJIT_DUMP"):
+            import pickle
+            dump = Path(os.environ["SJIT_DUMP"])
+            old = pickle.loads(dump.read_bytes()) if dump.exists() else []
+            dump.write_bytes(pickle.dumps(old + [regions]))
         mod = llvm.parse_assembly(llvmgen.module_ir(regions, name))
         mod.triple = tm.triple
         mod.data_layout = str(tm.target_data)
