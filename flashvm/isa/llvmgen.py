@@ -24,14 +24,16 @@ raises `Unsupported`, and that instruction ends the region.
 from __future__ import annotations
 
 import ast
+import inspect
+from pathlib import Path
 from typing import Callable
 
 from llvmlite import ir
 
-from flashvm.isa import jitgen
+from flashvm.isa import gen, jitgen
 from flashvm.kernels import mmu, state
 
-VERSION = "llvm-1"
+VERSION = "llvm-2"
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
 I16 = ir.IntType(16)
@@ -42,6 +44,7 @@ _CONSTS = {k: v for k, v in {**vars(state), "TC_MASK": mmu.TC_MASK, "M32": M32}.
            if isinstance(v, int) and k.isupper()}
 _RAM = {"ram8": (I8, 0), "ram16": (I16, 1), "ram32": (I32, 2)}
 _TLB = {"ltag": 4, "ladd": 5, "stag": 6, "sadd": 7}
+_CACHED = {"r": 0, "st": 1, "f": 2}      # arrays whose elements live in locals (constant indices)
 _SKIP = ("exc = ", "badva = ", "ce = ")
 CTX_BUDGET = 14     # in: instructions the region may retire in all (looping and chaining)
 CTX_ACC = 16        # chained entry: instructions the chain retired before this region
@@ -108,7 +111,7 @@ class _Region:
         if a is None:
             eb = self.pre
             a = eb.alloca(I64, name=f"{arr}{k}")
-            base = self.ptr(0 if arr == "r" else 1, I64)
+            base = self.ptr(_CACHED[arr], I64)
             eb.store(eb.load(eb.gep(base, [_c(k)])), a)
             self.regs[(arr, k)] = a
         return a
@@ -129,6 +132,8 @@ class _Region:
             return _CONSTS[node.id]
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return -self.const_of(node.operand)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            return self.const_of(node.left) | self.const_of(node.right)
         raise Unsupported(ast.dump(node))
 
     def index(self, node: ast.Subscript) -> tuple[str, ir.Value]:
@@ -136,7 +141,7 @@ class _Region:
         if not isinstance(node.value, ast.Name):
             raise Unsupported(ast.dump(node))
         arr = node.value.id
-        if arr in ("r", "st"):
+        if arr in _CACHED:
             return arr, self.reg(arr, self.const_of(node.slice))
         if arr in _RAM:
             ty, _ = _RAM[arr]
@@ -156,8 +161,8 @@ class _Region:
                 return _c(_CONSTS[node.id])
             if node.id == "rpa":
                 return self.ctx(15)
-            if node.id == "cu1":
-                return b.icmp_signed("!=", self.ctx(11), _c(0))
+            if node.id in ("cu1", "fr64"):
+                return b.icmp_signed("!=", self.ctx(11 if node.id == "cu1" else 12), _c(0))
             if node.id in self.vars:
                 return b.load(self.vars[node.id])
             raise Unsupported(node.id)
@@ -201,15 +206,73 @@ class _Region:
     def call(self, node: ast.Call) -> ir.Value:
         b = self.b
         fname = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
-        args = [self.val(a) for a in node.args]
+        args = [] if fname in ("rd_s", "rd_d") else [self.val(a) for a in node.args]
         if fname == "np.int64" and len(args) == 1:
             return args[0]
         if fname == "s32":
             return b.sext(b.trunc(args[0], I32), I64)
+        if fname == "rd_s":
+            return b.and_(b.load(self.freg(node.args[0], node.args[1])), _c(M32))
+        if fname == "rd_d":
+            lo = b.load(self.freg(node.args[0], node.args[2]))
+            hi = b.load(self.freg(node.args[0], node.args[2], 1))
+            return b.select(self.cond(node.args[1]), lo, b.or_(b.and_(lo, _c(M32)), b.shl(hi, _c(32))))
+        if fname == "fcc":
+            return b.and_(b.ashr(args[0], _c(self._ccbit(node.args[1]))), _c(1))
+        if fname == "set_fcc":
+            bit = _c(1 << self._ccbit(node.args[1]))
+            return b.select(b.icmp_signed("!=", args[2], _c(0)), b.or_(args[0], bit), b.and_(args[0], b.not_(bit)))
         if fname == "clz32":
             ctlz = self.fn.module.declare_intrinsic("llvm.ctlz", [I32])
             return b.zext(b.call(ctlz, [b.trunc(args[0], I32), ir.Constant(I1, 0)]), I64)
         raise Unsupported(fname)
+
+    def _ccbit(self, cc: ast.expr) -> int:
+        k = self.const_of(cc)
+        return 23 if k == 0 else 24 + k
+
+    def freg(self, farr: ast.expr, idx: ast.expr, odd: int = 0) -> ir.AllocaInstr:
+        if not (isinstance(farr, ast.Name) and farr.id == "f"):
+            raise Unsupported(ast.dump(farr))
+        return self.reg("f", self.const_of(idx) | odd)
+
+    def write_f(self, node: ast.Call) -> None:
+        """wr_s(f, i, v) / wr_d(f, fr64, i, v) (flashvm/kernels/bits.py)."""
+        b = self.b
+        name = node.func.id if isinstance(node.func, ast.Name) else ""
+        if name == "wr_s":
+            a = self.freg(node.args[0], node.args[1])
+            v = self.val(node.args[2])
+            b.store(b.or_(b.and_(b.load(a), _c(~M32)), b.and_(v, _c(M32))), a)
+            self.dirty.add(("f", self.const_of(node.args[1])))
+            return
+        if name == "wr_d":
+            fr = self.cond(node.args[1])
+            v = self.val(node.args[3])
+            lo, hi = self.freg(node.args[0], node.args[2]), self.freg(node.args[0], node.args[2], 1)
+            old_lo, old_hi = b.load(lo), b.load(hi)
+            b.store(b.select(fr, v, b.or_(b.and_(old_lo, _c(~M32)), b.and_(v, _c(M32)))), lo)
+            b.store(b.select(fr, old_hi, b.or_(b.and_(old_hi, _c(~M32)), b.and_(b.ashr(v, _c(32)), _c(M32)))), hi)
+            k = self.const_of(node.args[2])
+            self.dirty.update({("f", k), ("f", k | 1)})
+            return
+        raise Unsupported(name)
+
+    def fpu_call(self, targets: list[ast.expr], node: ast.Call, name: str) -> None:
+        """(result, cause) = an FPU helper, through its C-callable wrapper (flashvm/kernels/jitfpu.py)."""
+        b = self.b
+        mod = self.fn.module
+        sym = fpu_symbol(name)
+        fn = mod.globals.get(sym)
+        if fn is None:
+            fn = ir.Function(mod, ir.FunctionType(I64, [I64] * (FPU_ARGS + 1)), name=sym)
+        args = [self.val(a) for a in node.args]
+        if len(args) > FPU_ARGS:
+            raise Unsupported(name)
+        cause = self.var("_fpu_cause")
+        v = b.call(fn, args + [_c(0)] * (FPU_ARGS - len(args)) + [b.ptrtoint(cause, I64)])
+        self.store(targets[0], v)
+        self.store(targets[1], b.load(cause))
 
     # ---- statements
     def store(self, target: ast.expr, v: ir.Value) -> None:
@@ -219,7 +282,7 @@ class _Region:
             return
         if isinstance(target, ast.Subscript):
             arr, p = self.index(target)
-            if arr in ("r", "st"):
+            if arr in _CACHED:
                 self.dirty.add((arr, self.const_of(target.slice)))
                 b.store(v, p)
             elif arr in _RAM:
@@ -262,8 +325,15 @@ class _Region:
                         and call.func.id in ("div32", "divu32") and len(t.elts) == 2):
                     self.divide(list(t.elts), call, call.func.id == "div32")
                     return
+                if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                        and call.func.id in gen.FPU_HELPERS and len(t.elts) == 2):
+                    self.fpu_call(list(t.elts), call, call.func.id)
+                    return
                 raise Unsupported(ast.dump(s))
             self.store(t, self.val(s.value))
+            return
+        if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
+            self.write_f(s.value)
             return
         if isinstance(s, ast.If):
             c = self.cond(s.test)
@@ -385,7 +455,7 @@ class _Region:
         b.position_at_end(self.exit_block)
         for (arr, k), a in sorted(self.regs.items()):
             if (arr, k) in self.dirty:
-                b.store(b.load(a), b.gep(self.ptr(0 if arr == "r" else 1, I64), [_c(k)]))
+                b.store(b.load(a), b.gep(self.ptr(_CACHED[arr], I64), [_c(k)]))
         pc, npc = b.load(self.vars["x_pc"]), b.load(self.vars["x_npc"])
         for slot, v in ((8, pc), (9, npc), (10, b.load(self.vars["x_bpc"]))):
             b.store(v, b.gep(self.ctxp, [_c(slot)]))
@@ -487,3 +557,37 @@ def scan(words: list[int]) -> int:
 
 
 __all__ = ["CTX_ACC", "CTX_BUDGET", "CTX_SLOTS", "CTX_TABLE", "CTX_TSIZE", "VERSION", "Unsupported", "module_ir", "region_name", "scan", "supported"]
+
+
+# ---- the FPU helpers, called from native regions through C-callable wrappers
+FPU_ARGS = 4        # every wrapper: int64 fn(int64 x0..x3, int64 cause_address), operands then FCSR, 0-padded
+OUT_FPU = Path(__file__).resolve().parent.parent / "kernels" / "jitfpu.py"
+
+
+def fpu_symbol(name: str) -> str:
+    return f"flashvm_fpu_{name}"
+
+
+def fpu_wrappers_source() -> str:
+    """flashvm/kernels/jitfpu.py: one Numba cfunc per FPU helper, its cause stored through a pointer."""
+    from flashvm.kernels import fpu
+    lines = ['"""C-callable wrappers of the FPU helpers for native regions.  GENERATED by',
+             '`python -m flashvm.isa.llvmgen` (flashvm/isa/llvmgen.py): do not edit."""',
+             "# flake8: noqa", "from numba import carray, cfunc", "",
+             f"from flashvm.kernels.fpu import ({', '.join(gen.FPU_HELPERS)})",
+             "from flashvm.kernels.jitcall import ptr_i64", ""]
+    for name in gen.FPU_HELPERS:
+        arity = len(inspect.signature(getattr(fpu, name).py_func).parameters)
+        args = ", ".join(f"x{i}" for i in range(arity))
+        lines += ["", '@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")',
+                  f"def w_{name}(x0, x1, x2, x3, out):",
+                  f"    v, cause = {name}({args})",
+                  "    carray(ptr_i64(out), 1)[0] = cause",
+                  "    return v"]
+    lines += ["", "", "ADDRESSES = {" + ", ".join(f'"{n}": w_{n}.address' for n in gen.FPU_HELPERS) + "}", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    OUT_FPU.write_text(fpu_wrappers_source())
+    print(f"wrote {OUT_FPU}")

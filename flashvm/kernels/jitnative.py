@@ -34,6 +34,19 @@ def _machine():
     return _engine[0], _engine[1]
 
 
+def _fpu_symbols() -> None:
+    """Make the FPU helpers' wrappers known to the linker (loaded only by code that calls them)."""
+    if _fpu_done:
+        return
+    from flashvm.kernels import jitfpu
+    for name, addr in jitfpu.ADDRESSES.items():
+        llvm.add_symbol(llvmgen.fpu_symbol(name), int(addr))
+    _fpu_done.append(True)
+
+
+_fpu_done: list[bool] = []
+
+
 def _optimise(mod, tm) -> None:
     pto = llvm.create_pipeline_tuning_options(speed_level=OPT_LEVEL)
     pb = llvm.create_pass_builder(tm, pto)
@@ -63,11 +76,6 @@ def compile_batch(regions: list[list[int]], cache: Path | None) -> tuple[list[in
         os.utime(path)
         hit = True
     if obj is None:
-        if os.environ.get("SJIT_DUMP"):
-            import pickle
-            dump = Path(os.environ["SJIT_DUMP"])
-            old = pickle.loads(dump.read_bytes()) if dump.exists() else []
-            dump.write_bytes(pickle.dumps(old + [regions]))
         mod = llvm.parse_assembly(llvmgen.module_ir(regions, name))
         mod.triple = tm.triple
         mod.data_layout = str(tm.target_data)
@@ -78,6 +86,8 @@ def compile_batch(regions: list[list[int]], cache: Path | None) -> tuple[list[in
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_bytes(obj)
             tmp.replace(path)
+    if b"flashvm_fpu_" in obj:
+        _fpu_symbols()
     engine.add_object_file(llvm.ObjectFileRef.from_data(obj))   # type: ignore[attr-defined]
     engine.finalize_object()                                     # type: ignore[attr-defined]
     addrs = [int(engine.get_function_address(llvmgen.region_name(name, k)))   # type: ignore[attr-defined]
