@@ -33,7 +33,7 @@ from llvmlite import ir
 from flashvm.isa import gen, jitgen
 from flashvm.kernels import mmu, state
 
-VERSION = "llvm-2"
+VERSION = "llvm-3"
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
 I16 = ir.IntType(16)
