@@ -43,8 +43,9 @@ TABLE_SIZE = 1 << 15     # region-table slots (direct-mapped by physical address
 QUEUE_LEN = 64           # jump targets waiting for translation (at most one batch)
 THRESHOLD = 5000         # arrivals at a jump target that make it hot
 MIN_INSNS = 20_000_000   # Numba backend: compile nothing before this many instructions (short runs)
-MIN_INSNS_NATIVE = 0     # the LLVM backend compiles in milliseconds
-SLICE = 1 << 24          # cycles between two looks at the queue
+MIN_INSNS_NATIVE = 5_000_000   # LLVM backend: before this, only batches already on disk are taken
+SLICE = 1 << 24          # cycles between two looks at the queue (at most)
+FIRST_SLICE = 1 << 18    # the first slice; each next one twice as long, up to SLICE
 CACHE_MODULES = 256      # translated modules kept on disk
 NEVER = -(1 << 62)       # counter of a target that cannot be translated
 
@@ -103,6 +104,7 @@ class Tier:
         self.jctx[llvmgen.CTX_TABLE] = self.jt.ctypes.data      # for regions chaining to regions
         self.jctx[llvmgen.CTX_TSIZE] = TABLE_SIZE
         self.deferred = 0      # queue length last found not worth compiling yet
+        self.slice = FIRST_SLICE
 
 
 def tier_of(m: Machine) -> Tier:
@@ -189,8 +191,8 @@ def translate(m: Machine, t: Tier) -> None:
     k = int(t.jq[0])
     native = backend() == "llvm"
     early = int(m.stats[:, S_INSNS].sum()) < (MIN_INSNS_NATIVE if native else MIN_INSNS)
-    if k == 0 or (early and (t.deferred == k or k < QUEUE_LEN)):
-        return          # early on, only a full batch is looked for in the disk cache
+    if k == 0 or (early and (t.deferred == k or (k < QUEUE_LEN and not native))):
+        return          # early on, only batches already in the disk cache are taken
     t0 = time.perf_counter()
     t.jq[0] = 0
     mask = TABLE_SIZE - 1
@@ -208,7 +210,13 @@ def translate(m: Machine, t: Tier) -> None:
             continue
         batch.append((pa, words[:n]))
     if batch and native:
-        fns, size, hit = jitnative.compile_batch([w for _, w in batch], cache_dir())
+        regions = [w for _, w in batch]
+        if early and not jitnative.cached(regions, cache_dir()):
+            t.jq[0] = k          # wait: a short run does not pay for compiling
+            t.deferred = k
+            STATS["translate_s"] += time.perf_counter() - t0
+            return
+        fns, size, hit = jitnative.compile_batch(regions, cache_dir())
         STATS["disk_hits"] += int(hit)
         STATS["code_bytes"] += size
         _enter(t, batch, fns)
@@ -261,7 +269,8 @@ def run_jit(m: Machine, budget: int) -> int:
     while True:
         rs = int(params[P_ROUND_START])
         left = target - rs
-        end = ((rs + SLICE) // q) * q
+        end = ((rs + t.slice) // q) * q
+        t.slice = min(SLICE, 2 * t.slice)     # short slices first: hot code is translated early
         step = end - rs if rs < end < target else left
         before = t.jstat[:3].copy()
         reason = int(run_jit_nb(m, step, t.jt, t.jcnt, t.jq, t.jstat, t.jctx))

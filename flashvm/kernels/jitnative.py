@@ -62,6 +62,12 @@ def key(regions: list[list[int]]) -> str:
     return "n" + h.hexdigest()[:24]
 
 
+def cached(regions: list[list[int]], cache: Path) -> bool:
+    """Is this batch's machine code loaded or on disk?"""
+    name = key(regions)
+    return name in _loaded or (cache / (name + ".o")).exists()
+
+
 def compile_batch(regions: list[list[int]], cache: Path | None) -> tuple[list[int], int, bool]:
     """(function addresses, object size, found on disk) of a batch of regions."""
     name = key(regions)
@@ -98,4 +104,4 @@ def compile_batch(regions: list[list[int]], cache: Path | None) -> tuple[list[in
     return addrs, len(obj), hit
 
 
-__all__ = ["OPT_LEVEL", "compile_batch", "key"]
+__all__ = ["OPT_LEVEL", "cached", "compile_batch", "key"]
