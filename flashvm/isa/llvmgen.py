@@ -365,6 +365,36 @@ class _Region:
         eb.branch(self.exit_block)
         return blk
 
+    def chain(self, pc0: ir.Value, pc: ir.Value, npc: ir.Value, n: ir.Value, total: ir.Value) -> None:
+        """Leave by entering the translated region at pc directly (a tail call), when the loop would:
+        pc outside a delay slot, in the same virtual page as this region (so the same physical
+        page: the physical address needs no TLB), translated, and all of it fits the allowance."""
+        b = self.b
+        left = b.sub(self.ctx(CTX_BUDGET), n)
+        ok = b.and_(b.icmp_signed(">", n, _c(0)), b.icmp_unsigned("==", npc, b.and_(b.add(pc, _c(4)), _c(M32))))
+        ok = b.and_(ok, b.icmp_unsigned("==", b.lshr(b.xor(pc, pc0), _c(12)), _c(0)))
+        look = self.fn.append_basic_block("chain_look")
+        done = self.fn.append_basic_block("chain_no")
+        b.cbranch(ok, look, done)
+        b.position_at_end(look)
+        pa = b.or_(b.and_(self.ctx(15), _c(~0xFFF)), b.and_(pc, _c(0xFFF)))
+        size = self.ctx(CTX_TSIZE)
+        h = b.and_(b.ashr(pa, _c(2)), b.sub(size, _c(1)))
+        table = b.inttoptr(self.ctx(CTX_TABLE), I64.as_pointer())
+        tpa = b.load(b.gep(table, [h]))
+        tlen = b.load(b.gep(table, [b.add(h, b.mul(size, _c(3)))]))
+        hit = b.and_(b.icmp_signed("==", tpa, pa), b.icmp_signed("<=", tlen, left))
+        go = self.fn.append_basic_block("chain_go")
+        b.cbranch(hit, go, done)
+        b.position_at_end(go)
+        for slot, v in ((CTX_BUDGET, left), (15, pa), (CTX_ACC, total)):
+            b.store(v, b.gep(self.ctxp, [_c(slot)]))
+        fnp = b.inttoptr(b.load(b.gep(table, [b.add(h, size)])), self.fn.type)
+        ret = b.call(fnp, [b.or_(b.ptrtoint(self.ctxp, I64), _c(1))], tail="musttail")
+        b.ret(ret)
+        b.position_at_end(done)
+        b.ret(total)
+
     def build(self, loops: bool) -> None:
         b = self.b
         for name in ("x_pc", "x_npc", "x_bpc", "x_n", "pc", "npc", "npc2", "bpc", "done"):
@@ -465,40 +495,6 @@ class _Region:
         self.pre.branch(self.fn.basic_blocks[1])
 
 
-def _chain(self: _Region, pc0: ir.Value, pc: ir.Value, npc: ir.Value, n: ir.Value, total: ir.Value) -> None:
-    """Leave by entering the translated region at pc directly (a tail call), when the loop would:
-    pc outside a delay slot, in the same virtual page as this region (so the same physical
-    page: the physical address needs no TLB), translated, and all of it fits the allowance."""
-    b = self.b
-    left = b.sub(self.ctx(CTX_BUDGET), n)
-    ok = b.and_(b.icmp_signed(">", n, _c(0)), b.icmp_unsigned("==", npc, b.and_(b.add(pc, _c(4)), _c(M32))))
-    ok = b.and_(ok, b.icmp_unsigned("==", b.lshr(b.xor(pc, pc0), _c(12)), _c(0)))
-    look = self.fn.append_basic_block("chain_look")
-    done = self.fn.append_basic_block("chain_no")
-    b.cbranch(ok, look, done)
-    b.position_at_end(look)
-    pa = b.or_(b.and_(self.ctx(15), _c(~0xFFF)), b.and_(pc, _c(0xFFF)))
-    size = self.ctx(CTX_TSIZE)
-    h = b.and_(b.ashr(pa, _c(2)), b.sub(size, _c(1)))
-    table = b.inttoptr(self.ctx(CTX_TABLE), I64.as_pointer())
-    tpa = b.load(b.gep(table, [h]))
-    tlen = b.load(b.gep(table, [b.add(h, b.mul(size, _c(3)))]))
-    hit = b.and_(b.icmp_signed("==", tpa, pa), b.icmp_signed("<=", tlen, left))
-    go = self.fn.append_basic_block("chain_go")
-    b.cbranch(hit, go, done)
-    b.position_at_end(go)
-    for slot, v in ((CTX_BUDGET, left), (15, pa), (CTX_ACC, total)):
-        b.store(v, b.gep(self.ctxp, [_c(slot)]))
-    fnp = b.inttoptr(b.load(b.gep(table, [b.add(h, size)])), self.fn.type)
-    ret = b.call(fnp, [b.or_(b.ptrtoint(self.ctxp, I64), _c(1))], tail="musttail")
-    b.ret(ret)
-    b.position_at_end(done)
-    b.ret(total)
-
-
-_Region.chain = _chain   # type: ignore[attr-defined]
-
-
 def _loops(words: list[int]) -> bool:
     """Does the region end with a branch (and its delay slot) that can lead back to its first word?"""
     if len(words) < 2:
@@ -556,7 +552,8 @@ def scan(words: list[int]) -> int:
     return jitgen.scan(words[:n])
 
 
-__all__ = ["CTX_ACC", "CTX_BUDGET", "CTX_SLOTS", "CTX_TABLE", "CTX_TSIZE", "VERSION", "Unsupported", "module_ir", "region_name", "scan", "supported"]
+__all__ = ["CTX_ACC", "CTX_BUDGET", "CTX_SLOTS", "CTX_TABLE", "CTX_TSIZE", "fpu_symbol", "fpu_wrappers_source",
+           "VERSION", "Unsupported", "module_ir", "region_name", "scan", "supported"]
 
 
 # ---- the FPU helpers, called from native regions through C-callable wrappers

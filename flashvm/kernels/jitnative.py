@@ -40,7 +40,7 @@ def _fpu_symbols() -> None:
         return
     from flashvm.kernels import jitfpu
     for name, addr in jitfpu.ADDRESSES.items():
-        llvm.add_symbol(llvmgen.fpu_symbol(name), int(addr))
+        llvm.add_symbol(llvmgen.fpu_symbol(name), int(addr or 0))
     _fpu_done.append(True)
 
 
