@@ -33,7 +33,7 @@ from llvmlite import ir
 from flashvm.isa import gen, jitgen
 from flashvm.kernels import mmu, state
 
-VERSION = "llvm-3"
+VERSION = "llvm-4"
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
 I16 = ir.IntType(16)
@@ -223,7 +223,9 @@ class _Region:
             bit = _c(1 << self._ccbit(node.args[1]))
             return b.select(b.icmp_signed("!=", args[2], _c(0)), b.or_(args[0], bit), b.and_(args[0], b.not_(bit)))
         if fname == "clz32":
-            ctlz = self.fn.module.declare_intrinsic("llvm.ctlz", [I32])
+            ctlz = self.fn.module.globals.get("llvm.ctlz.i32")
+            if ctlz is None:     # declared by hand: llvmlite's declaration lacks the is_zero_poison flag
+                ctlz = ir.Function(self.fn.module, ir.FunctionType(I32, [I32, I1]), name="llvm.ctlz.i32")
             return b.zext(b.call(ctlz, [b.trunc(args[0], I32), ir.Constant(I1, 0)]), I64)
         raise Unsupported(fname)
 

@@ -122,3 +122,15 @@ def test_fpu_instructions_run_through_the_helpers():
     m.f[6] = np.float64(0.1).view(np.int64)
     m.enter(fn, 0x4000, 0x400000)
     assert m.f[0] == np.float64(1.6).view(np.int64) and m.st[FCSR] == 0x1004   # inexact: cause and flag
+
+
+def test_clz_and_clo_translate():
+    m = Machine()
+    fn, n = m.load(0x5000, [0x70A21020, 0x70A31821, JR_RA, NOP])      # clz v0, a1; clo v1, a1
+    assert n == 4
+    m.r[5] = 0x00F00000
+    assert m.enter(fn, 0x5000, 0x400000) == 4
+    assert (m.r[2], m.r[3]) == (8, 0)
+    m.r[5] = 0xFF000000
+    m.enter(fn, 0x5000, 0x400000)
+    assert (m.r[2], m.r[3]) == (0, 8)
