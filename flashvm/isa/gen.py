@@ -170,6 +170,10 @@ def _store_block(size: int, addr: str, value: str) -> list[str]:
 
 
 def _xlat_store_block(var: str, addr: str, word: bool = False) -> list[str]:
+    if JIT and word:
+        # swl/swr in a region: a soft-TLB miss leaves it; a write into its own page ends it after
+        return [f"_va = {addr}", "_s = (_va >> 12) & TC_MASK", "if stag[_s] != _va >> 12:", "    break",
+                f"{var} = _va + sadd[_s]", f"if (({var} ^ rpa) >> 12) == 0:", "    smc = 1"]
     return [f"_va = {addr}"] + ([] if word else _align(4, "_va", "EXC_ADES")) + [
         "_s = (_va >> 12) & TC_MASK",
         "if stag[_s] == _va >> 12:",

@@ -13,7 +13,6 @@ JIT_ARGS = "(m, c, limit, jt, jcnt, jq, jstat, jctx):"
 JIT_SETUP = """    # translated regions (flashvm/kernels/jit.py): table by physical address, call context
     jpa = jt[0]
     jfn = jt[1]
-    jrid = jt[2]
     jlen = jt[3]
     jmask = jpa.shape[0] - 1
     jthresh = jstat[7]
@@ -41,7 +40,7 @@ if pc != jnext:
             jctx[8] = pc
             jctx[9] = npc
             jctx[10] = bpc
-            jctx[14] = jrid[_jh]
+            jctx[14] = stop - n
             jctx[15] = _jp
             _jn = call_region(jfn[_jh], jctxp)
             if _jn < 0:

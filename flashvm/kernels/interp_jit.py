@@ -36,7 +36,6 @@ def exec_cpu_jit_nb(m, c, limit, jt, jcnt, jq, jstat, jctx):
     # translated regions (flashvm/kernels/jit.py): table by physical address, call context
     jpa = jt[0]
     jfn = jt[1]
-    jrid = jt[2]
     jlen = jt[3]
     jmask = jpa.shape[0] - 1
     jthresh = jstat[7]
@@ -122,7 +121,7 @@ def exec_cpu_jit_nb(m, c, limit, jt, jcnt, jq, jstat, jctx):
                         jctx[8] = pc
                         jctx[9] = npc
                         jctx[10] = bpc
-                        jctx[14] = jrid[_jh]
+                        jctx[14] = stop - n
                         jctx[15] = _jp
                         _jn = call_region(jfn[_jh], jctxp)
                         if _jn < 0:

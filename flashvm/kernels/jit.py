@@ -19,7 +19,8 @@ Timing mode always runs the interpreter.
 
 Call-context slots (jctx): 0 gpr, 1 cpu slots, 2 fpr, 3 RAM (addresses);
 4-7 load/store soft-TLB tags and addends (addresses); 8-10 pc, npc, bpc (in
-and out); 11 Status.CU1; 12 Status.FR; 13 RAM size; 14 region number;
+and out); 11 Status.CU1; 12 Status.FR; 13 RAM size; 14 instructions the region may
+retire before the CPU's stop (a looping region goes round while they last);
 15 the region's physical address.
 """
 from __future__ import annotations
@@ -34,14 +35,17 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from flashvm.isa import jitgen
+from flashvm.isa import jitgen, llvmgen
+from flashvm.kernels import jitnative
 from flashvm.kernels.state import EXIT_BUDGET, EXIT_WAIT, P_QUANTUM, P_ROUND_START, P_TIMING, S_INSNS, Machine
 
 TABLE_SIZE = 1 << 15     # region-table slots (direct-mapped by physical address)
 QUEUE_LEN = 64           # jump targets waiting for translation (at most one batch)
 THRESHOLD = 5000         # arrivals at a jump target that make it hot
-MIN_INSNS = 20_000_000   # compile nothing before the machine has run this many instructions (short runs)
-SLICE = 1 << 24          # cycles between two looks at the queue
+MIN_INSNS = 20_000_000   # Numba backend: compile nothing before this many instructions (short runs)
+MIN_INSNS_NATIVE = 5_000_000   # LLVM backend: before this, only batches already on disk are taken
+SLICE = 1 << 24          # cycles between two looks at the queue (at most)
+FIRST_SLICE = 1 << 18    # the first slice; each next one twice as long, up to SLICE
 CACHE_MODULES = 256      # translated modules kept on disk
 NEVER = -(1 << 62)       # counter of a target that cannot be translated
 
@@ -55,6 +59,15 @@ def set_enabled(on: bool | None) -> None:
     """--jit / --no-jit (None: the environment decides)."""
     global _forced
     _forced = on
+
+
+def backend() -> str:
+    """How regions become native code: "llvm" (IR from the table, llvmlite; the default) or
+    "numba" (generated Python compiled by Numba).  FLASHVM_JIT_BACKEND chooses."""
+    b = os.environ.get("FLASHVM_JIT_BACKEND", "") or "llvm"
+    if b not in ("llvm", "numba"):
+        raise ValueError(f"FLASHVM_JIT_BACKEND must be llvm or numba, not {b!r}")
+    return b
 
 
 def enabled() -> bool:
@@ -87,8 +100,11 @@ class Tier:
         self.jq = np.zeros(QUEUE_LEN + 1, dtype=np.int64)
         self.jstat = np.zeros(8, dtype=np.int64)               # hits, insns, invalidated, ..., 7: threshold
         self.jstat[7] = THRESHOLD
-        self.jctx = np.zeros(16, dtype=np.int64)
+        self.jctx = np.zeros(llvmgen.CTX_SLOTS, dtype=np.int64)
+        self.jctx[llvmgen.CTX_TABLE] = self.jt.ctypes.data      # for regions chaining to regions
+        self.jctx[llvmgen.CTX_TSIZE] = TABLE_SIZE
         self.deferred = 0      # queue length last found not worth compiling yet
+        self.slice = FIRST_SLICE
 
 
 def tier_of(m: Machine) -> Tier:
@@ -173,12 +189,14 @@ def translate(m: Machine, t: Tier) -> None:
     """Translate the queued hot jump targets (one batch, one module).  Before MIN_INSNS
     instructions only a full batch already in the disk cache is taken; else the queue waits."""
     k = int(t.jq[0])
-    early = int(m.stats[:, S_INSNS].sum()) < MIN_INSNS
-    if k == 0 or (early and (t.deferred == k or k < QUEUE_LEN)):
-        return          # early on, only a full batch is looked for in the disk cache
+    native = backend() == "llvm"
+    early = int(m.stats[:, S_INSNS].sum()) < (MIN_INSNS_NATIVE if native else MIN_INSNS)
+    if k == 0 or (early and (t.deferred == k or (k < QUEUE_LEN and not native))):
+        return          # early on, only batches already in the disk cache are taken
     t0 = time.perf_counter()
     t.jq[0] = 0
     mask = TABLE_SIZE - 1
+    cut = llvmgen.scan if native else jitgen.scan
     batch: list[tuple[int, list[int]]] = []
     for pa in sorted(set(int(x) for x in t.jq[1:k + 1])):
         h = (pa >> 2) & mask
@@ -186,12 +204,24 @@ def translate(m: Machine, t: Tier) -> None:
             continue
         end = ((pa >> 12) + 1) << 10
         words = [int(w) for w in m.ram32[pa >> 2: min(end, (pa >> 2) + jitgen.MAX_INSNS)]]
-        n = jitgen.scan(words)
+        n = cut(words)
         if n == 0:
             t.jcnt[h] = NEVER
             continue
         batch.append((pa, words[:n]))
-    if batch:
+    if batch and native:
+        regions = [w for _, w in batch]
+        if early and not jitnative.cached(regions, cache_dir()):
+            t.jq[0] = k          # wait: a short run does not pay for compiling
+            t.deferred = k
+            STATS["translate_s"] += time.perf_counter() - t0
+            return
+        fns, size, hit = jitnative.compile_batch(regions, cache_dir())
+        STATS["disk_hits"] += int(hit)
+        STATS["code_bytes"] += size
+        _enter(t, batch, fns)
+        _prune_objects(cache_dir())
+    elif batch:
         source = jitgen.module_source([w for _, w in batch])
         if early and not _module_path(source).exists():
             t.jq[0] = k          # wait: a short run does not pay for compiling
@@ -199,15 +229,31 @@ def translate(m: Machine, t: Tier) -> None:
             STATS["translate_s"] += time.perf_counter() - t0
             return
         fns = _compile(source)
-        for rid, (pa, words) in enumerate(batch):
-            h = (pa >> 2) & mask
-            t.jt[:, h] = (pa, fns[rid], rid, len(words))
-            t.jcnt[h] = 0
-        STATS["regions"] += len(batch)
-        STATS["insns_translated"] += sum(len(w) for _, w in batch)
-        STATS["batches"] += 1
+        _enter(t, batch, fns)
         STATS["code_bytes"] += len(source)
     STATS["translate_s"] += time.perf_counter() - t0
+
+
+def _enter(t: Tier, batch: list[tuple[int, list[int]]], fns: list[int]) -> None:
+    """Put a translated batch into the region table."""
+    mask = TABLE_SIZE - 1
+    for rid, (pa, words) in enumerate(batch):
+        h = (pa >> 2) & mask
+        t.jt[:, h] = (pa, fns[rid], rid, len(words))
+        t.jcnt[h] = 0
+    STATS["regions"] += len(batch)
+    STATS["insns_translated"] += sum(len(w) for _, w in batch)
+    STATS["batches"] += 1
+
+
+def _prune_objects(d: Path) -> None:
+    """Keep the newest CACHE_MODULES object files of the native backend."""
+    objs = list(d.glob("n*.o"))
+    if len(objs) <= CACHE_MODULES:
+        return
+    objs.sort(key=lambda p: p.stat().st_mtime)
+    for p in objs[: len(objs) - CACHE_MODULES]:
+        p.unlink(missing_ok=True)
 
 
 def run_jit(m: Machine, budget: int) -> int:
@@ -223,7 +269,8 @@ def run_jit(m: Machine, budget: int) -> int:
     while True:
         rs = int(params[P_ROUND_START])
         left = target - rs
-        end = ((rs + SLICE) // q) * q
+        end = ((rs + t.slice) // q) * q
+        t.slice = min(SLICE, 2 * t.slice)     # short slices first: hot code is translated early
         step = end - rs if rs < end < target else left
         before = t.jstat[:3].copy()
         reason = int(run_jit_nb(m, step, t.jt, t.jcnt, t.jq, t.jstat, t.jctx))

@@ -35,6 +35,7 @@ ARRAYS = ("cpu", "gpr", "fpr", "cp0", "tlb", "stats", "exitrec", "tc_tag", "tc_a
 def _quick_tier(monkeypatch, tmp_path_factory):
     monkeypatch.setattr(jit, "THRESHOLD", 64)
     monkeypatch.setattr(jit, "MIN_INSNS", 0)
+    monkeypatch.setattr(jit, "MIN_INSNS_NATIVE", 0)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")   # the same file times on both runs' disks
     monkeypatch.setenv("FLASHVM_JIT_CACHE", str(tmp_path_factory.getbasetemp() / "jitcache"))
     yield

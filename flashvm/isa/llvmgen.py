@@ -1,0 +1,592 @@
+"""Translated regions as LLVM IR, straight from the ISA table (the JIT tier's native backend).
+
+The same regions as flashvm/isa/jitgen.py (whose `leaf` gives each instruction's
+code: the interpreter's own leaf for its table entry, fields folded to
+constants), but instead of handing that Python to Numba, a small compiler
+here turns it into LLVM IR: every value is an int64, as in the interpreter,
+so the arithmetic is the interpreter's bit for bit.  That skips Numba's type
+inference and keeps a region's compile to milliseconds.
+
+A region is a function `i64 region(i64 ctx)` with the call-context layout of
+flashvm/kernels/jit.py.  Guest registers and CPU slots a region uses live in
+local variables (LLVM keeps them in host registers): loaded once on entry,
+written back once on leaving.  Every exit goes through one exit block that
+writes back what the region changed, stores pc, npc and bpc into the context
+and returns the number of instructions retired (-1: the code words changed).
+
+A region whose last instruction jumps back to its own first one loops inside
+the function while the context's instruction allowance (slot 14) lasts, so a
+hot loop runs without returning to the dispatch loop.
+
+Anything outside the subset this compiler knows (the FPU helpers, for now)
+raises `Unsupported`, and that instruction ends the region.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+from typing import Callable
+
+from llvmlite import ir
+
+from flashvm.isa import gen, jitgen
+from flashvm.kernels import mmu, state
+
+VERSION = "llvm-4"
+I64 = ir.IntType(64)
+I32 = ir.IntType(32)
+I16 = ir.IntType(16)
+I8 = ir.IntType(8)
+I1 = ir.IntType(1)
+M32 = 0xFFFFFFFF
+_CONSTS = {k: v for k, v in {**vars(state), "TC_MASK": mmu.TC_MASK, "M32": M32}.items()
+           if isinstance(v, int) and k.isupper()}
+_RAM = {"ram8": (I8, 0), "ram16": (I16, 1), "ram32": (I32, 2)}
+_TLB = {"ltag": 4, "ladd": 5, "stag": 6, "sadd": 7}
+_CACHED = {"r": 0, "st": 1, "f": 2}      # arrays whose elements live in locals (constant indices)
+_SKIP = ("exc = ", "badva = ", "ce = ")
+CTX_BUDGET = 14     # in: instructions the region may retire in all (looping and chaining)
+CTX_ACC = 16        # chained entry: instructions the chain retired before this region
+CTX_TABLE = 17      # the region table (flashvm/kernels/jit.py: rows pa, function, number, length)
+CTX_TSIZE = 18      # its number of slots (a power of two)
+CTX_SLOTS = 32
+
+
+class Unsupported(Exception):
+    """Code outside the subset this compiler translates."""
+
+
+def _c(v: int) -> ir.Constant:
+    return ir.Constant(I64, v)
+
+
+class _Region:
+    """Compiles one region's instructions into one function."""
+
+    def __init__(self, module: ir.Module, name: str, words: list[int]) -> None:
+        self.words = words
+        fn = ir.Function(module, ir.FunctionType(I64, [I64]), name=name)
+        self.fn = fn
+        self.entry = fn.append_basic_block("entry")     # allocas and loads of the state used
+        self.pre = ir.IRBuilder(self.entry)
+        # bit 0 of the argument: entered by another region's exit (chained), which left the
+        # instructions retired so far in the context's CTX_ACC slot
+        self.chained = self.pre.trunc(fn.args[0], I1, name="chained")
+        self.ctxp = self.pre.inttoptr(self.pre.and_(fn.args[0], _c(-8)), I64.as_pointer(), name="ctxp")
+        self.b = ir.IRBuilder(fn.append_basic_block("check"))
+        self.base: dict[int, ir.Value] = {}
+        self.vars: dict[str, ir.AllocaInstr] = {}
+        self.regs: dict[tuple[str, int], ir.AllocaInstr] = {}
+        self.dirty: set[tuple[str, int]] = set()
+        self.exit_block = fn.append_basic_block("exit")
+
+    # ---- the context, locals and cached state
+    def ctx(self, slot: int, b: ir.IRBuilder | None = None) -> ir.Value:
+        b = b or self.b
+        return b.load(b.gep(self.ctxp, [_c(slot)]))
+
+    def ptr(self, slot: int, ty: ir.Type) -> ir.Value:
+        """The array whose address is context slot `slot`, loaded once in the entry block."""
+        key = (slot, str(ty))
+        got = self.base.get(key)   # type: ignore[call-overload]
+        if got is None:
+            eb = self.pre
+            got = eb.inttoptr(self.ctx(slot, eb), ty.as_pointer())
+            self.base[key] = got   # type: ignore[index]
+        return got
+
+    def var(self, name: str) -> ir.AllocaInstr:
+        a = self.vars.get(name)
+        if a is None:
+            eb = self.pre
+            a = eb.alloca(I64, name=name)
+            eb.store(_c(0), a)
+            self.vars[name] = a
+        return a
+
+    def reg(self, arr: str, k: int) -> ir.AllocaInstr:
+        """Guest register r[k] / CPU slot st[k], in a local loaded on entry."""
+        a = self.regs.get((arr, k))
+        if a is None:
+            eb = self.pre
+            a = eb.alloca(I64, name=f"{arr}{k}")
+            base = self.ptr(_CACHED[arr], I64)
+            eb.store(eb.load(eb.gep(base, [_c(k)])), a)
+            self.regs[(arr, k)] = a
+        return a
+
+    # ---- expressions (int64, or i1 for conditions)
+    def val(self, node: ast.expr) -> ir.Value:
+        v = self.expr(node)
+        return self.b.zext(v, I64) if v.type == I1 else v
+
+    def cond(self, node: ast.expr) -> ir.Value:
+        v = self.expr(node)
+        return v if v.type == I1 else self.b.icmp_signed("!=", v, _c(0))
+
+    def const_of(self, node: ast.expr) -> int:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return node.value
+        if isinstance(node, ast.Name) and node.id in _CONSTS:
+            return _CONSTS[node.id]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -self.const_of(node.operand)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            return self.const_of(node.left) | self.const_of(node.right)
+        raise Unsupported(ast.dump(node))
+
+    def index(self, node: ast.Subscript) -> tuple[str, ir.Value]:
+        """(array name, element pointer) of a subscript; r and st are cached locals."""
+        if not isinstance(node.value, ast.Name):
+            raise Unsupported(ast.dump(node))
+        arr = node.value.id
+        if arr in _CACHED:
+            return arr, self.reg(arr, self.const_of(node.slice))
+        if arr in _RAM:
+            ty, _ = _RAM[arr]
+            return arr, self.b.gep(self.ptr(3, ty), [self.val(node.slice)])
+        if arr in _TLB:
+            return arr, self.b.gep(self.ptr(_TLB[arr], I64), [self.val(node.slice)])
+        raise Unsupported(arr)
+
+    def expr(self, node: ast.expr) -> ir.Value:
+        b = self.b
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, int):
+                raise Unsupported(repr(node.value))
+            return _c(node.value)
+        if isinstance(node, ast.Name):
+            if node.id in _CONSTS:
+                return _c(_CONSTS[node.id])
+            if node.id == "rpa":
+                return self.ctx(15)
+            if node.id in ("cu1", "fr64"):
+                return b.icmp_signed("!=", self.ctx(11 if node.id == "cu1" else 12), _c(0))
+            if node.id in self.vars:
+                return b.load(self.vars[node.id])
+            raise Unsupported(node.id)
+        if isinstance(node, ast.Subscript):
+            arr, p = self.index(node)
+            v = b.load(p)
+            return b.zext(v, I64) if arr in _RAM else v
+        if isinstance(node, ast.BinOp):
+            x, y = self.val(node.left), self.val(node.right)
+            ops = {ast.Add: b.add, ast.Sub: b.sub, ast.Mult: b.mul, ast.BitAnd: b.and_, ast.BitOr: b.or_,
+                   ast.BitXor: b.xor, ast.LShift: b.shl, ast.RShift: b.ashr}
+            op = ops.get(type(node.op))
+            if op is None:
+                raise Unsupported(ast.dump(node.op))
+            return op(x, y)
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                return b.not_(self.cond(node.operand))
+            if isinstance(node.op, ast.Invert):
+                return b.not_(self.val(node.operand))
+            if isinstance(node.op, ast.USub):
+                return b.neg(self.val(node.operand))
+            raise Unsupported(ast.dump(node.op))
+        if isinstance(node, ast.Compare):
+            if len(node.ops) != 1:
+                raise Unsupported("chained comparison")
+            names = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+            return b.icmp_signed(names[type(node.ops[0])], self.val(node.left), self.val(node.comparators[0]))
+        if isinstance(node, ast.BoolOp):
+            vals = [self.cond(v) for v in node.values]      # operands are pure: no short circuit needed
+            out = vals[0]
+            for v in vals[1:]:
+                out = b.and_(out, v) if isinstance(node.op, ast.And) else b.or_(out, v)
+            return out
+        if isinstance(node, ast.IfExp):
+            return b.select(self.cond(node.test), self.val(node.body), self.val(node.orelse))
+        if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)):
+            return self.call(node)
+        raise Unsupported(ast.dump(node))
+
+    def call(self, node: ast.Call) -> ir.Value:
+        b = self.b
+        fname = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
+        args = [] if fname in ("rd_s", "rd_d") else [self.val(a) for a in node.args]
+        if fname == "np.int64" and len(args) == 1:
+            return args[0]
+        if fname == "s32":
+            return b.sext(b.trunc(args[0], I32), I64)
+        if fname == "rd_s":
+            return b.and_(b.load(self.freg(node.args[0], node.args[1])), _c(M32))
+        if fname == "rd_d":
+            lo = b.load(self.freg(node.args[0], node.args[2]))
+            hi = b.load(self.freg(node.args[0], node.args[2], 1))
+            return b.select(self.cond(node.args[1]), lo, b.or_(b.and_(lo, _c(M32)), b.shl(hi, _c(32))))
+        if fname == "fcc":
+            return b.and_(b.ashr(args[0], _c(self._ccbit(node.args[1]))), _c(1))
+        if fname == "set_fcc":
+            bit = _c(1 << self._ccbit(node.args[1]))
+            return b.select(b.icmp_signed("!=", args[2], _c(0)), b.or_(args[0], bit), b.and_(args[0], b.not_(bit)))
+        if fname == "clz32":
+            ctlz = self.fn.module.globals.get("llvm.ctlz.i32")
+            if ctlz is None:     # declared by hand: llvmlite's declaration lacks the is_zero_poison flag
+                ctlz = ir.Function(self.fn.module, ir.FunctionType(I32, [I32, I1]), name="llvm.ctlz.i32")
+            return b.zext(b.call(ctlz, [b.trunc(args[0], I32), ir.Constant(I1, 0)]), I64)
+        raise Unsupported(fname)
+
+    def _ccbit(self, cc: ast.expr) -> int:
+        k = self.const_of(cc)
+        return 23 if k == 0 else 24 + k
+
+    def freg(self, farr: ast.expr, idx: ast.expr, odd: int = 0) -> ir.AllocaInstr:
+        if not (isinstance(farr, ast.Name) and farr.id == "f"):
+            raise Unsupported(ast.dump(farr))
+        return self.reg("f", self.const_of(idx) | odd)
+
+    def write_f(self, node: ast.Call) -> None:
+        """wr_s(f, i, v) / wr_d(f, fr64, i, v) (flashvm/kernels/bits.py)."""
+        b = self.b
+        name = node.func.id if isinstance(node.func, ast.Name) else ""
+        if name == "wr_s":
+            a = self.freg(node.args[0], node.args[1])
+            v = self.val(node.args[2])
+            b.store(b.or_(b.and_(b.load(a), _c(~M32)), b.and_(v, _c(M32))), a)
+            self.dirty.add(("f", self.const_of(node.args[1])))
+            return
+        if name == "wr_d":
+            fr = self.cond(node.args[1])
+            v = self.val(node.args[3])
+            lo, hi = self.freg(node.args[0], node.args[2]), self.freg(node.args[0], node.args[2], 1)
+            old_lo, old_hi = b.load(lo), b.load(hi)
+            b.store(b.select(fr, v, b.or_(b.and_(old_lo, _c(~M32)), b.and_(v, _c(M32)))), lo)
+            b.store(b.select(fr, old_hi, b.or_(b.and_(old_hi, _c(~M32)), b.and_(b.ashr(v, _c(32)), _c(M32)))), hi)
+            k = self.const_of(node.args[2])
+            self.dirty.update({("f", k), ("f", k | 1)})
+            return
+        raise Unsupported(name)
+
+    def fpu_call(self, targets: list[ast.expr], node: ast.Call, name: str) -> None:
+        """(result, cause) = an FPU helper, through its C-callable wrapper (flashvm/kernels/jitfpu.py)."""
+        b = self.b
+        mod = self.fn.module
+        sym = fpu_symbol(name)
+        fn = mod.globals.get(sym)
+        if fn is None:
+            fn = ir.Function(mod, ir.FunctionType(I64, [I64] * (FPU_ARGS + 1)), name=sym)
+        args = [self.val(a) for a in node.args]
+        if len(args) > FPU_ARGS:
+            raise Unsupported(name)
+        cause = self.var("_fpu_cause")
+        v = b.call(fn, args + [_c(0)] * (FPU_ARGS - len(args)) + [b.ptrtoint(cause, I64)])
+        self.store(targets[0], v)
+        self.store(targets[1], b.load(cause))
+
+    # ---- statements
+    def store(self, target: ast.expr, v: ir.Value) -> None:
+        b = self.b
+        if isinstance(target, ast.Name):
+            b.store(v, self.var(target.id))
+            return
+        if isinstance(target, ast.Subscript):
+            arr, p = self.index(target)
+            if arr in _CACHED:
+                self.dirty.add((arr, self.const_of(target.slice)))
+                b.store(v, p)
+            elif arr in _RAM:
+                b.store(b.trunc(v, _RAM[arr][0]), p)
+            else:
+                raise Unsupported(arr)
+            return
+        raise Unsupported(ast.dump(target))
+
+    def divide(self, targets: list[ast.expr], node: ast.Call, signed: bool) -> None:
+        """div32 / divu32 (flashvm/kernels/bits.py): a zero divisor (or INT_MIN / -1) divides by 1."""
+        b = self.b
+        x, y = self.val(node.args[0]), self.val(node.args[1])
+        one = b.icmp_signed("==", y, _c(0))
+        if signed:
+            one = b.or_(one, b.and_(b.icmp_signed("==", x, _c(-0x80000000)), b.icmp_signed("==", y, _c(-1))))
+        y = b.select(one, _c(1), y)
+        q = b.sdiv(x, y) if signed else b.udiv(x, y)
+        self.store(targets[0], q)
+        self.store(targets[1], b.sub(x, b.mul(q, y)))
+
+    def stmts(self, body: list[ast.stmt], leave: Callable[[], ir.Block]) -> None:
+        for s in body:
+            if self.b.block.is_terminated:
+                return
+            self.stmt(s, leave)
+
+    def stmt(self, s: ast.stmt, leave: Callable[[], ir.Block]) -> None:
+        b = self.b
+        if isinstance(s, ast.Pass):
+            return
+        if isinstance(s, ast.Break):
+            b.branch(leave())
+            return
+        if isinstance(s, ast.Assign) and len(s.targets) == 1:
+            t = s.targets[0]
+            if isinstance(t, ast.Tuple):
+                call = s.value
+                if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                        and call.func.id in ("div32", "divu32") and len(t.elts) == 2):
+                    self.divide(list(t.elts), call, call.func.id == "div32")
+                    return
+                if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                        and call.func.id in gen.FPU_HELPERS and len(t.elts) == 2):
+                    self.fpu_call(list(t.elts), call, call.func.id)
+                    return
+                raise Unsupported(ast.dump(s))
+            self.store(t, self.val(s.value))
+            return
+        if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
+            self.write_f(s.value)
+            return
+        if isinstance(s, ast.If):
+            c = self.cond(s.test)
+            then = self.fn.append_basic_block()
+            other = self.fn.append_basic_block() if s.orelse else None
+            join = self.fn.append_basic_block()
+            b.cbranch(c, then, other or join)
+            b.position_at_end(then)
+            self.stmts(s.body, leave)
+            if not b.block.is_terminated:
+                b.branch(join)
+            if other is not None:
+                b.position_at_end(other)
+                self.stmts(s.orelse, leave)
+                if not b.block.is_terminated:
+                    b.branch(join)
+            b.position_at_end(join)
+            return
+        raise Unsupported(ast.dump(s))
+
+    # ---- exits and the region
+    def leave_block(self, pc: ir.Value, npc: ir.Value, bpc: ir.Value, done: ir.Value, k: int) -> ir.Block:
+        """A block that leaves the region with this pc, npc, bpc and count done + k."""
+        blk = self.fn.append_basic_block()
+        eb = ir.IRBuilder(blk)
+        n = eb.add(done, _c(k))
+        for name, v in (("x_pc", pc), ("x_npc", npc), ("x_bpc", bpc), ("x_n", n)):
+            eb.store(v, self.var(name))
+        eb.branch(self.exit_block)
+        return blk
+
+    def chain(self, pc0: ir.Value, pc: ir.Value, npc: ir.Value, n: ir.Value, total: ir.Value) -> None:
+        """Leave by entering the translated region at pc directly (a tail call), when the loop would:
+        pc outside a delay slot, in the same virtual page as this region (so the same physical
+        page: the physical address needs no TLB), translated, and all of it fits the allowance."""
+        b = self.b
+        left = b.sub(self.ctx(CTX_BUDGET), n)
+        ok = b.and_(b.icmp_signed(">", n, _c(0)), b.icmp_unsigned("==", npc, b.and_(b.add(pc, _c(4)), _c(M32))))
+        ok = b.and_(ok, b.icmp_unsigned("==", b.lshr(b.xor(pc, pc0), _c(12)), _c(0)))
+        look = self.fn.append_basic_block("chain_look")
+        done = self.fn.append_basic_block("chain_no")
+        b.cbranch(ok, look, done)
+        b.position_at_end(look)
+        pa = b.or_(b.and_(self.ctx(15), _c(~0xFFF)), b.and_(pc, _c(0xFFF)))
+        size = self.ctx(CTX_TSIZE)
+        h = b.and_(b.ashr(pa, _c(2)), b.sub(size, _c(1)))
+        table = b.inttoptr(self.ctx(CTX_TABLE), I64.as_pointer())
+        tpa = b.load(b.gep(table, [h]))
+        tlen = b.load(b.gep(table, [b.add(h, b.mul(size, _c(3)))]))
+        hit = b.and_(b.icmp_signed("==", tpa, pa), b.icmp_signed("<=", tlen, left))
+        go = self.fn.append_basic_block("chain_go")
+        b.cbranch(hit, go, done)
+        b.position_at_end(go)
+        for slot, v in ((CTX_BUDGET, left), (15, pa), (CTX_ACC, total)):
+            b.store(v, b.gep(self.ctxp, [_c(slot)]))
+        fnp = b.inttoptr(b.load(b.gep(table, [b.add(h, size)])), self.fn.type)
+        ret = b.call(fnp, [b.or_(b.ptrtoint(self.ctxp, I64), _c(1))], tail="musttail")
+        b.ret(ret)
+        b.position_at_end(done)
+        b.ret(total)
+
+    def build(self, loops: bool) -> None:
+        b = self.b
+        for name in ("x_pc", "x_npc", "x_bpc", "x_n", "pc", "npc", "npc2", "bpc", "done"):
+            self.var(name)
+        ram32 = self.ptr(3, I32)
+        p0 = b.ashr(self.ctx(15), _c(2))
+        # the code words, compared as one vector
+        vt = ir.VectorType(I32, len(self.words))
+        got = b.load(b.bitcast(b.gep(ram32, [p0]), vt.as_pointer()), align=4)
+        ne = b.icmp_unsigned("!=", got, ir.Constant(vt, [ir.Constant(I32, w) for w in self.words]))
+        stale = b.icmp_unsigned("!=", b.bitcast(ne, ir.IntType(len(self.words))), ir.Constant(ir.IntType(len(self.words)), 0))
+        bad = self.fn.append_basic_block("stale")
+        start = self.fn.append_basic_block("start")
+        b.cbranch(stale, bad, start)
+        b.position_at_end(bad)
+        # rewritten code: -1, or when chained what the chain retired (the loop then meets it unchained)
+        acc = b.select(self.chained, self.ctx(CTX_ACC), _c(0))
+        b.ret(b.select(self.chained, acc, _c(-1)))
+        b.position_at_end(start)
+        pc0 = self.ctx(8)
+        b.store(pc0, self.vars["pc"])
+        b.store(self.ctx(9), self.vars["npc"])
+        b.store(self.ctx(10), self.vars["bpc"])
+        budget = self.ctx(CTX_BUDGET)
+        top = self.fn.append_basic_block("top")
+        b.branch(top)
+        b.position_at_end(top)
+        after_branch = False
+        nw = len(self.words)
+        for i, w in enumerate(self.words):
+            e = jitgen.decode(w)
+            code = jitgen.leaf(w)
+            assert e is not None and code is not None
+            done = b.load(self.vars["done"])
+            pc_i, npc_i, bpc_i = (b.load(self.vars[x]) for x in ("pc", "npc", "bpc"))
+            made: list[ir.Block] = []
+
+            def before() -> ir.Block:    # leaving before this instruction: made at its first use
+                if not made:
+                    made.append(self.leave_block(pc_i, npc_i, bpc_i, done, i))
+                return made[0]
+            b.store(b.and_(b.add(npc_i, _c(4)), _c(M32)), self.vars["npc2"])
+            store = "STORE" in e.sem
+            if store:
+                b.store(_c(0), self.var("smc"))
+            src = "\n".join(x for x in code if not x.strip().startswith(_SKIP))
+            self.stmts(ast.parse(src).body, before)
+            if b.block.is_terminated:
+                raise Unsupported(f"{e.name} always leaves")
+            if "r[(0)] =" in "\n".join(code):
+                b.store(_c(0), self.reg("r", 0))
+            npc_after = b.load(self.vars["npc"])
+            b.store(npc_after, self.vars["pc"])
+            b.store(b.load(self.vars["npc2"]), self.vars["npc"])
+            j = i + 1
+            nxt = self.fn.append_basic_block()
+
+            def leave_after() -> ir.Block:
+                return self.leave_block(b.load(self.vars["pc"]), b.load(self.vars["npc"]),
+                                        b.load(self.vars["bpc"]), done, j)
+            if ("branch" in e.flags or after_branch) and not (j == nw and loops):   # loops: tested below
+                off = b.icmp_unsigned("!=", npc_after, b.and_(b.add(pc0, _c(4 * j)), _c(M32)))
+                b.cbranch(off, leave_after(), nxt)
+                b.position_at_end(nxt)
+                nxt = self.fn.append_basic_block()
+            if store:
+                b.cbranch(b.icmp_signed("!=", b.load(self.vars["smc"]), _c(0)), leave_after(), nxt)
+                b.position_at_end(nxt)
+                nxt = self.fn.append_basic_block()
+            b.branch(nxt)
+            b.position_at_end(nxt)
+            after_branch = "branch" in e.flags
+        done = b.add(b.load(self.vars["done"]), _c(nw))
+        pc, npc, bpc = (b.load(self.vars[x]) for x in ("pc", "npc", "bpc"))
+        out = self.leave_block(pc, npc, bpc, done, 0)
+        if loops:
+            # back at the start, outside a delay slot, and another pass fits the allowance: go round
+            again = b.and_(b.icmp_unsigned("==", pc, pc0), b.icmp_signed("<=", b.add(done, _c(nw)), budget))
+            again = b.and_(again, b.icmp_unsigned("==", npc, b.and_(b.add(pc0, _c(4)), _c(M32))))
+            cont = self.fn.append_basic_block("again")
+            b.cbranch(again, cont, out)
+            b.position_at_end(cont)
+            b.store(done, self.vars["done"])
+            b.branch(top)
+        else:
+            b.branch(out)
+        # the one way out: write back what changed, report pc, npc, bpc and the count
+        b.position_at_end(self.exit_block)
+        for (arr, k), a in sorted(self.regs.items()):
+            if (arr, k) in self.dirty:
+                b.store(b.load(a), b.gep(self.ptr(_CACHED[arr], I64), [_c(k)]))
+        pc, npc = b.load(self.vars["x_pc"]), b.load(self.vars["x_npc"])
+        for slot, v in ((8, pc), (9, npc), (10, b.load(self.vars["x_bpc"]))):
+            b.store(v, b.gep(self.ctxp, [_c(slot)]))
+        n = b.load(self.vars["x_n"])
+        total = b.add(b.select(self.chained, self.ctx(CTX_ACC), _c(0)), n)
+        self.chain(pc0, pc, npc, n, total)
+        self.pre.branch(self.fn.basic_blocks[1])
+
+
+def _loops(words: list[int]) -> bool:
+    """Does the region end with a branch (and its delay slot) that can lead back to its first word?"""
+    if len(words) < 2:
+        return False
+    e = jitgen.decode(words[-2])
+    if e is None or "branch" not in e.flags or e.name in ("jr", "jalr"):
+        return False
+    if e.name in ("j", "jal"):
+        return False       # the target depends on the page's address: leave it to the table
+    off = ((words[-2] & 0xFFFF) ^ 0x8000) - 0x8000
+    return 4 * (len(words) - 2) + 4 + 4 * off == 0
+
+
+def supported(word: int) -> bool:
+    """Can this compiler translate the instruction word?  (Decided per table entry: the
+    names an entry's code uses do not depend on its fields.)"""
+    e = jitgen.decode(word)
+    return e is not None and jitgen.leaf(word) is not None and _entry_ok(e.name, word)
+
+
+_OK: dict[str, bool] = {}
+
+
+def _entry_ok(name: str, word: int) -> bool:
+    got = _OK.get(name)
+    if got is None:
+        words = [word, 0] if "branch" in (jitgen.decode(word) or jitgen.decode(0)).flags else [word]   # type: ignore[union-attr]
+        try:
+            _Region(ir.Module(name="probe"), "probe", words).build(False)
+            got = True
+        except Unsupported:
+            got = False
+        _OK[name] = got
+    return got
+
+
+def region_name(prefix: str, k: int) -> str:
+    return f"{prefix}_{k}"
+
+
+def module_ir(regions: list[list[int]], prefix: str) -> str:
+    """LLVM IR of a module holding the regions, functions `{prefix}_{k}`."""
+    module = ir.Module(name=prefix)
+    module.triple = ""
+    for k, words in enumerate(regions):
+        _Region(module, region_name(prefix, k), words).build(_loops(words))
+    return str(module)
+
+
+def scan(words: list[int]) -> int:
+    """jitgen.scan, limited to the instructions this compiler translates."""
+    n = 0
+    while n < len(words) and supported(words[n]):
+        n += 1
+    return jitgen.scan(words[:n])
+
+
+__all__ = ["CTX_ACC", "CTX_BUDGET", "CTX_SLOTS", "CTX_TABLE", "CTX_TSIZE", "fpu_symbol", "fpu_wrappers_source",
+           "VERSION", "Unsupported", "module_ir", "region_name", "scan", "supported"]
+
+
+# ---- the FPU helpers, called from native regions through C-callable wrappers
+FPU_ARGS = 4        # every wrapper: int64 fn(int64 x0..x3, int64 cause_address), operands then FCSR, 0-padded
+OUT_FPU = Path(__file__).resolve().parent.parent / "kernels" / "jitfpu.py"
+
+
+def fpu_symbol(name: str) -> str:
+    return f"flashvm_fpu_{name}"
+
+
+def fpu_wrappers_source() -> str:
+    """flashvm/kernels/jitfpu.py: one Numba cfunc per FPU helper, its cause stored through a pointer."""
+    from flashvm.kernels import fpu
+    lines = ['"""C-callable wrappers of the FPU helpers for native regions.  GENERATED by',
+             '`python -m flashvm.isa.llvmgen` (flashvm/isa/llvmgen.py): do not edit."""',
+             "# flake8: noqa", "from numba import carray, cfunc", "",
+             f"from flashvm.kernels.fpu import ({', '.join(gen.FPU_HELPERS)})",
+             "from flashvm.kernels.jitcall import ptr_i64", ""]
+    for name in gen.FPU_HELPERS:
+        arity = len(inspect.signature(getattr(fpu, name).py_func).parameters)
+        args = ", ".join(f"x{i}" for i in range(arity))
+        lines += ["", '@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")',
+                  f"def w_{name}(x0, x1, x2, x3, out):",
+                  f"    v, cause = {name}({args})",
+                  "    carray(ptr_i64(out), 1)[0] = cause",
+                  "    return v"]
+    lines += ["", "", "ADDRESSES = {" + ", ".join(f'"{n}": w_{n}.address' for n in gen.FPU_HELPERS) + "}", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    OUT_FPU.write_text(fpu_wrappers_source())
+    print(f"wrote {OUT_FPU}")

@@ -1,0 +1,107 @@
+"""Native code for translated regions: LLVM IR (flashvm/isa/llvmgen.py) to machine code.
+
+One batch of regions is one LLVM module, optimised and compiled to an object
+file by llvmlite, then loaded into one MCJIT engine kept for the process.
+Object files are cached on disk (named by a hash of the IR, which holds the
+code words, and of the translator versions), so a warm start loads machine
+code and compiles nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import llvmlite.binding as llvm
+
+from flashvm.isa import jitgen, llvmgen
+
+OPT_LEVEL = 2
+_engine: list[object] = []      # [target machine, engine] once made
+_loaded: dict[str, list[int]] = {}
+
+
+def _machine():
+    if not _engine:
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        target = llvm.Target.from_default_triple()
+        tm = target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+                                          opt=OPT_LEVEL, reloc="default", codemodel="jitdefault")
+        backing = llvm.parse_assembly("")
+        backing.triple = target.triple
+        _engine.extend([tm, llvm.create_mcjit_compiler(backing, tm)])
+    return _engine[0], _engine[1]
+
+
+def _fpu_symbols() -> None:
+    """Make the FPU helpers' wrappers known to the linker (loaded only by code that calls them)."""
+    if _fpu_done:
+        return
+    from flashvm.kernels import jitfpu
+    for name, addr in jitfpu.ADDRESSES.items():
+        llvm.add_symbol(llvmgen.fpu_symbol(name), int(addr or 0))
+    _fpu_done.append(True)
+
+
+_fpu_done: list[bool] = []
+
+
+def _optimise(mod, tm) -> None:
+    pto = llvm.create_pipeline_tuning_options(speed_level=OPT_LEVEL)
+    pb = llvm.create_pass_builder(tm, pto)
+    pb.getModulePassManager().run(mod, pb)
+
+
+def key(regions: list[list[int]]) -> str:
+    """The cache name of a batch: its code words and the translators' versions."""
+    h = hashlib.sha256(f"{jitgen.VERSION}/{llvmgen.VERSION}/{llvm.get_host_cpu_name()}".encode())
+    for words in regions:
+        h.update(len(words).to_bytes(4, "little"))
+        h.update(b"".join(w.to_bytes(4, "little") for w in words))
+    return "n" + h.hexdigest()[:24]
+
+
+def cached(regions: list[list[int]], cache: Path) -> bool:
+    """Is this batch's machine code loaded or on disk?"""
+    name = key(regions)
+    return name in _loaded or (cache / (name + ".o")).exists()
+
+
+def compile_batch(regions: list[list[int]], cache: Path | None) -> tuple[list[int], int, bool]:
+    """(function addresses, object size, found on disk) of a batch of regions."""
+    name = key(regions)
+    if name in _loaded:
+        return _loaded[name], 0, True
+    tm, engine = _machine()
+    path = cache / (name + ".o") if cache is not None else None
+    obj = None
+    hit = False
+    if path is not None and path.exists():
+        obj = path.read_bytes()
+        os.utime(path)
+        hit = True
+    if obj is None:
+        mod = llvm.parse_assembly(llvmgen.module_ir(regions, name))
+        mod.triple = tm.triple
+        mod.data_layout = str(tm.target_data)
+        _optimise(mod, tm)
+        obj = tm.emit_object(mod)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(obj)
+            tmp.replace(path)
+    if b"flashvm_fpu_" in obj:
+        _fpu_symbols()
+    engine.add_object_file(llvm.ObjectFileRef.from_data(obj))   # type: ignore[attr-defined]
+    engine.finalize_object()                                     # type: ignore[attr-defined]
+    addrs = [int(engine.get_function_address(llvmgen.region_name(name, k)))   # type: ignore[attr-defined]
+             for k in range(len(regions))]
+    if not all(addrs):
+        raise RuntimeError(f"region functions of {name} not found after loading")
+    _loaded[name] = addrs
+    return addrs, len(obj), hit
+
+
+__all__ = ["OPT_LEVEL", "cached", "compile_batch", "key"]
