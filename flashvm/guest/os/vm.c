@@ -304,17 +304,27 @@ static void vmas_free(struct vma *v)
     }
 }
 
+static void hide_pte(u32 *pte, u32 arg)
+{
+    (void)arg;
+    *pte &= ~PTE_V;
+}
+
 static int vm_unmap_locked(struct mm *mm, u32 start, u32 end, struct vma **dead)
 {
     if (vma_split(mm, start) || vma_split(mm, end))
         return -ENOMEM;
-    struct vma **pp = &mm->vmas;
+    struct vma **pp = &mm->vmas, *before = *dead;
     int any = 0;
     while (*pp) {
         struct vma *v = *pp;
         if (v->start >= start && v->end <= end) {
             *pp = v->next;
-            unmap_ptes(mm, v->start, v->end);
+            /* invalid first, freed after the flush: until then a thread on
+             * another CPU may still reach the pages through its TLB (and a
+             * refill meanwhile loads an invalid entry: the fault waits for
+             * mm->lock, then finds no VMA) */
+            for_ptes(mm, v->start, v->end, hide_pte, 0);
             v->next = *dead;
             *dead = v;
             any = 1;
@@ -322,7 +332,10 @@ static int vm_unmap_locked(struct mm *mm, u32 start, u32 end, struct vma **dead)
             pp = &v->next;
         }
     }
-    if (any) tlb_flush_mm(mm);
+    if (!any) return 0;
+    tlb_flush_mm(mm);
+    for (struct vma *v = *dead; v != before; v = v->next)
+        unmap_ptes(mm, v->start, v->end);
     return 0;
 }
 
