@@ -187,6 +187,7 @@ struct task {
     u64 saved_mask;               /* rt_sigsuspend: the mask to restore */
     int saved_mask_valid;
     char comm[16];
+    int oom_waits;                /* ticks waited in a row for a page (trap.c) */
 };
 extern struct task tasks[NTASK];
 extern struct spinlock sched_lock;

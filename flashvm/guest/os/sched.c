@@ -462,10 +462,15 @@ noreturn void scheduler(void)
          * stale; left set, it would keep this CPU cycling through sched_lock */
         c->need_resched = 0;
         spin_unlock(&sched_lock);
-        /* nothing to run: wait for an interrupt */
-        irq_on();
+        /* nothing to run: wait for an interrupt.  The look at the run queue and
+         * the WAIT happen with interrupts masked: enabled, an IPI_RESCHED that
+         * came between the two was taken and served before the WAIT, which then
+         * slept on with the woken task in our queue until the next timer tick.
+         * Masked, the interrupt stays pending and ends the WAIT at once (as in
+         * lock_wait); it is taken in the short window that follows. */
         if (!c->rq_head && !c->need_resched)
-            __asm__ volatile("wait");
+            __asm__ volatile("wait" ::: "memory");
+        irq_on();
         irq_off();
     }
 }

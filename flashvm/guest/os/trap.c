@@ -31,6 +31,27 @@ static void user_fault(struct tf *tf, int sig)
     }
 }
 
+/* Out of memory on a user page fault.  Memory is often short only for a
+ * moment: eight `make -j2` builds on flash8's 256 MB peak at sixteen cc1s at
+ * once, and their pages come back as each one exits (the machine's prompt
+ * WAIT wake-up made those peaks overlap, and cc1s were killed).  So the task
+ * sleeps a tick and faults again; it is killed only after OOM_WAIT_TICKS
+ * such ticks in a row.  Returns 0 when it is time to kill. */
+#define OOM_WAIT_TICKS 300              /* 3 s of simulated time */
+static struct spinlock oom_lock = SPINLOCK_INIT("oom");
+static char oom_chan;
+
+static int oom_wait(struct task *t)
+{
+    if (t->killed || t->oom_waits >= OOM_WAIT_TICKS)
+        return 0;
+    t->oom_waits++;
+    spin_lock(&oom_lock);
+    sleep_until(&oom_chan, &oom_lock, uptime_ns() + 10000000ULL);
+    spin_unlock(&oom_lock);
+    return 1;
+}
+
 void trap(struct tf *tf)
 {
     int exc = (tf->cause >> 2) & 31;
@@ -53,11 +74,15 @@ void trap(struct tf *tf)
             svc(FLASH_SVC_ENTER, FLASH_SVC_QUICK_FAULT);     /* vm_fault tags it otherwise */
             int r = vm_fault(t->mm, tf->badvaddr, exc != EXC_TLBL);
             svc(FLASH_SVC_EXIT, FLASH_SVC_QUICK_FAULT);      /* leaves the fault, whatever its kind */
-            if (r == -ENOMEM) {
+            if (r == -ENOMEM && oom_wait(t)) {
+                /* back to user mode: the instruction faults again */
+            } else if (r == -ENOMEM) {
                 if (bootinfo->verbose) kprintf("pid %d: out of memory, killed\n", t->pid);
                 send_signal(t, SIGKILL, 1);
             } else if (r) {
                 user_fault(tf, SIGSEGV);
+            } else {
+                t->oom_waits = 0;
             }
         }
         break;

@@ -79,21 +79,16 @@ void mm_activate(struct mm *mm)
     mtc0(10, 0, mm->asid[c->id] & ASID_MASK);
 }
 
-/* Forget every translation of mm: a fresh ASID here, stale ones elsewhere. */
-void tlb_flush_mm(struct mm *mm)
+/* Forget mm's translations on every CPU but this one: their ASIDs of mm go
+ * stale (a fresh one on its next activation there), and a CPU running mm
+ * right now takes its new ASID before this returns. */
+static void tlb_flush_others(struct mm *mm)
 {
     struct cpu *c = mycpu();
     u32 others = mm->cpumask & ~(1u << c->id);
     for (unsigned i = 0; i < ncpu; i++)
         if (others & (1u << i))
             mm->asid[i] = 0;
-    struct task *t = c->cur;
-    if (t && t->mm == mm) {
-        get_new_asid(mm, c);
-        mtc0(10, 0, mm->asid[c->id] & ASID_MASK);
-    } else {
-        mm->asid[c->id] = 0;
-    }
     u32 waitmask = 0;
     for (unsigned i = 0; i < ncpu; i++) {
         /* read another CPU's current task once: it may go idle (NULL) at any moment */
@@ -128,6 +123,20 @@ void tlb_flush_mm(struct mm *mm)
             ipi_poll();
         }
     }
+}
+
+/* Forget every translation of mm: a fresh ASID here, stale ones elsewhere. */
+void tlb_flush_mm(struct mm *mm)
+{
+    struct cpu *c = mycpu();
+    struct task *t = c->cur;
+    if (t && t->mm == mm) {
+        get_new_asid(mm, c);
+        mtc0(10, 0, mm->asid[c->id] & ASID_MASK);
+    } else {
+        mm->asid[c->id] = 0;
+    }
+    tlb_flush_others(mm);
 }
 
 /* IPI: our current mm's ASID was invalidated by another CPU. */
@@ -295,17 +304,27 @@ static void vmas_free(struct vma *v)
     }
 }
 
+static void hide_pte(u32 *pte, u32 arg)
+{
+    (void)arg;
+    *pte &= ~PTE_V;
+}
+
 static int vm_unmap_locked(struct mm *mm, u32 start, u32 end, struct vma **dead)
 {
     if (vma_split(mm, start) || vma_split(mm, end))
         return -ENOMEM;
-    struct vma **pp = &mm->vmas;
+    struct vma **pp = &mm->vmas, *before = *dead;
     int any = 0;
     while (*pp) {
         struct vma *v = *pp;
         if (v->start >= start && v->end <= end) {
             *pp = v->next;
-            unmap_ptes(mm, v->start, v->end);
+            /* invalid first, freed after the flush: until then a thread on
+             * another CPU may still reach the pages through its TLB (and a
+             * refill meanwhile loads an invalid entry: the fault waits for
+             * mm->lock, then finds no VMA) */
+            for_ptes(mm, v->start, v->end, hide_pte, 0);
             v->next = *dead;
             *dead = v;
             any = 1;
@@ -313,7 +332,10 @@ static int vm_unmap_locked(struct mm *mm, u32 start, u32 end, struct vma **dead)
             pp = &v->next;
         }
     }
-    if (any) tlb_flush_mm(mm);
+    if (!any) return 0;
+    tlb_flush_mm(mm);
+    for (struct vma *v = *dead; v != before; v = v->next)
+        unmap_ptes(mm, v->start, v->end);
     return 0;
 }
 
@@ -479,6 +501,16 @@ static int fault_locked(struct mm *mm, u32 va, int write, u8 **prepared, struct 
                 return -ENOMEM;
             memcpy(pg, PA2KV(pa), PAGE_SIZE);
             *pte = PTE_MK(KV2PA(pg)) | PTE_CACHED | PTE_V | PTE_P | PTE_D | wbits;
+            /* The page moved: another CPU that ran mm (a thread now, or this
+             * process before it migrated here) may still hold the old read-only
+             * translation under mm's ASID there, and would go on reading the
+             * old page -- which its other sharer (the fork's other side),
+             * once it is the last one, writes in place.  On 8 CPUs a shell
+             * then read its command substitution's data from the wrong page
+             * (empty `$(...)`, segfaults).  tlb_update below only rewrites
+             * this CPU's entry: drop mm's translations everywhere else first,
+             * before the old page can be unreferenced. */
+            tlb_flush_others(mm);
             page_unref(pa);
         }
     }
