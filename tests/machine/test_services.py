@@ -14,7 +14,7 @@ from flashvm.machine.services import COUNTERS, NAMES, ServiceDevice, Services
 
 def fake_machine(ncpu: int = 1):
     params = np.zeros(S.NPARAMS, dtype=np.int64)
-    params[S.P_MON_TRAP], params[S.P_MON_EMUL], params[S.P_MON_TLB] = 40, 25, 30
+    params[S.P_MON_TRAP], params[S.P_MON_EMUL], params[S.P_MON_TLB], params[S.P_MON_REFILL] = 40, 25, 30, 32
     return SimpleNamespace(stats=np.zeros((ncpu, S.NSTATS), dtype=np.int64),
                            dstats=np.zeros((ncpu, S.NDSTATS), dtype=np.int64), params=params)
 
@@ -108,6 +108,6 @@ def test_disco_splits_the_monitor_work_by_its_events():
     assert r["cycles"] == 750 and r["kernel_cycles"] == 100
     parts = sv.monitor[NAMES.index("read")]
     assert parts.sum() == 650
-    # weights 2*65, 8*65, 0, 1*70 of 720
-    assert parts[0] == 117 and parts[1] == 650 - 117 - 63 and parts[2] == 0 and parts[3] == 63
+    # weights 2*65, 8*65, 0 and one refill the L2TLB served (its fast path, 32) of 682
+    assert parts[0] == 123 and parts[1] == 650 - 123 - 30 and parts[2] == 0 and parts[3] == 30
     assert sv.table() is not None

@@ -37,7 +37,7 @@ static void user_fault(struct tf *tf, int sig)
  * WAIT wake-up made those peaks overlap, and cc1s were killed).  So the task
  * sleeps a tick and faults again; it is killed only after OOM_WAIT_TICKS
  * such ticks in a row.  Returns 0 when it is time to kill. */
-#define OOM_WAIT_TICKS 300              /* 3 s of simulated time */
+#define OOM_WAIT_TICKS 100              /* 1 s: below the 5 s without user progress that ends a run as stuck */
 static struct spinlock oom_lock = SPINLOCK_INIT("oom");
 static char oom_chan;
 
