@@ -66,7 +66,7 @@ class NumaConfig:
     decide_cycles: int = 200           # the monitor's work for one hot-page event
     move_cycles: int = 1000            # ... for one move (allocation, pmap, memmap, bookkeeping)
     ipi_cycles: int = 300              # a shootdown IPI: the target CPU's interrupt and TLB work
-    hot_batch: int = 16                # hot-page events the run kernel gathers before it exits for them
+    hot_batch: int = 1                 # hot-page events the run kernel gathers before it exits for them
 
     def validate(self) -> NumaConfig:
         if self.mode not in MODES:
