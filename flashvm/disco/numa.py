@@ -66,6 +66,7 @@ class NumaConfig:
     decide_cycles: int = 200           # the monitor's work for one hot-page event
     move_cycles: int = 1000            # ... for one move (allocation, pmap, memmap, bookkeeping)
     ipi_cycles: int = 300              # a shootdown IPI: the target CPU's interrupt and TLB work
+    hot_batch: int = 1                 # hot-page events the run kernel gathers before it exits for them
 
     def validate(self) -> NumaConfig:
         if self.mode not in MODES:
@@ -74,6 +75,9 @@ class NumaConfig:
             v = getattr(self, f.name)
             if f.name != "mode" and (isinstance(v, bool) or v < 0):
                 raise ValueError(f"NUMA {f.name} = {v!r}: must be >= 0")
+        if self.hot_batch > S.HOTQ_LEN // 2:
+            raise ValueError(f"NUMA hot_batch = {self.hot_batch}: at most {S.HOTQ_LEN // 2} "
+                             f"(the kernel's queue holds {S.HOTQ_LEN})")
         return self
 
     @property
@@ -208,6 +212,7 @@ class NumaPolicy:
         if self.active:
             m.params[S.P_HOT_THRESHOLD] = self.cfg.hot_threshold
             m.params[S.P_HOT_REMOTE] = 1                # local misses never move a page: no event for them
+            m.params[S.P_HOTQ_BATCH] = self.cfg.hot_batch   # one kernel exit per batch of events
         disco.write_protection.register(OWNER, self.on_write)
 
     # ------------------------------------------------------------ helpers

@@ -36,7 +36,8 @@ from numba import njit
 
 from flashvm.kernels.state import (
     ACC_FETCH, ACC_STORE, HOTQ_LEN, LLADDR, LLBIT, N_DIR_OPS, N_FORWARDS, N_INVALS, N_LOCAL, N_REMOTE,
-    N_WRITEBACKS, P_DIR_ERRORS, P_HOME_SHIFT, P_HOT_REMOTE, P_HOT_THRESHOLD, P_HOTQ_N, P_L1D_SETS, P_L1D_WAYS,
+    N_WRITEBACKS, P_DIR_ERRORS, P_HOME_SHIFT, P_HOT_REMOTE, P_HOT_THRESHOLD, P_HOTQ_BATCH, P_HOTQ_N, P_HOTQ_PEND,
+    P_L1D_SETS, P_L1D_WAYS,
     P_L1I_SETS, P_L1I_WAYS, P_L2_SETS, P_L2_WAYS, P_LAT_DIRTY, P_LAT_INVAL, P_LAT_L2, P_LAT_LOCAL,
     P_LAT_REMOTE, P_LSHIFT, P_NCPU, P_NLINES, P_NNODES, S_INVALS, S_L1D_MISS, S_L1I_MISS, S_L2_HITS,
     S_L2_MISS, S_MISS_DIRTY, S_MISS_LOCAL, S_MISS_REMOTE, S_UPGRADES, S_WRITEBACKS,
@@ -286,12 +287,16 @@ def _magic_count(m, ln, node, home):
     m.magic[page, node] = n
     thr = m.params[P_HOT_THRESHOLD]
     if thr > 0 and n == thr and (m.params[P_HOT_REMOTE] == 0 or node != home):
-        k = m.params[P_HOTQ_N]
+        # events gather in hotq; the run loop sees them (P_HOTQ_N) once a batch is there, the host
+        # takes the rest at the end of its chunk: one kernel exit per batch, not per event
+        k = m.params[P_HOTQ_PEND]
         if k < HOTQ_LEN:
             m.hotq[k, 0] = page
             m.hotq[k, 1] = node
             m.hotq[k, 2] = n
-            m.params[P_HOTQ_N] = k + 1
+            m.params[P_HOTQ_PEND] = k + 1
+            if k + 1 >= m.params[P_HOTQ_BATCH]:
+                m.params[P_HOTQ_N] = k + 1
 
 
 # ------------------------------------------------------------ the slow path

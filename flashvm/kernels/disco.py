@@ -48,6 +48,7 @@ from numba import njit
 from flashvm.kernels.cache import access_nb, dma_coherence_nb
 from flashvm.kernels.cp0 import count_now, cp0_written_value, enter_exception_nb, irq_pending, mtc0_nb
 from flashvm.kernels.entrylo import LO_CACHED, LO_D, LO_G, LO_V, lo_dirty, lo_flags, lo_pfn, lo_valid, make_lo
+from flashvm.kernels.l2index import l2_index_put_nb
 from flashvm.kernels.mmu import tlb_lookup_nb, tlb_match_nb, tlb_write_nb, xlate_nb
 from flashvm.kernels.state import (
     ACC_FETCH, ACC_LOAD, ACC_STORE, BRANCH_PC, CP0_BadVAddr, CP0_Cause, CP0_Context, CP0_Count, CP0_EntryHi,
@@ -409,6 +410,7 @@ def _l2_put(m, c, v, vpn2, tag_asid, lo0, lo1):
     m.l2tlb[v, k, L2_TAG] = (vpn2 << 9) | tag_asid
     m.l2tlb[v, k, L2_LO0] = lo0
     m.l2tlb[v, k, L2_LO1] = lo1
+    l2_index_put_nb(m, v, k, lo0, lo1)
 
 
 @njit(cache=True, _nrt=False)

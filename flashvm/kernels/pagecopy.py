@@ -6,6 +6,7 @@ from numba import njit
 
 from flashvm.kernels.cache import ST_M, access_nb, dma_coherence_nb
 from flashvm.kernels.entrylo import lo_pfn, lo_valid
+from flashvm.kernels.l2index import L2K_HEAD, L2K_NEXT, l2_bucket
 from flashvm.kernels.mmu import tlb_write_nb
 from flashvm.kernels.state import (
     ACC_LOAD, ACC_STORE, L2_LO0, L2_LO1, L2_TAG, P_L1D_SETS, P_L1D_WAYS, P_L2_SETS, P_L2_WAYS, P_LSHIFT,
@@ -50,14 +51,20 @@ def drop_translations_nb(m, v0, cpus, use, pages, out):
     use[k]) loses its L2TLB entries, and the CPU cpus[k] running it (if >= 0) its real TLB entries.
     Adds to out[0] the L2TLB entries dropped and to out[1 + cpu] each CPU's real TLB entries."""
     l2 = m.l2tlb
+    ln = m.l2link
     for k in range(len(use)):
         if not use[k]:
             continue
         v = v0 + k
-        for i in range(l2.shape[1]):
-            if l2[v, i, L2_TAG] >= 0 and (_maps(l2[v, i, L2_LO0], pages) or _maps(l2[v, i, L2_LO1], pages)):
-                l2[v, i, L2_TAG] = -1
-                out[0] += 1
+        # only the halves chained under the pages' buckets can map them (l2index.py)
+        for p in pages:
+            n = ln[v, L2K_HEAD, l2_bucket(m, p)]
+            while n >= 0:
+                i = n >> 1
+                if l2[v, i, L2_TAG] >= 0 and (_maps(l2[v, i, L2_LO0], pages) or _maps(l2[v, i, L2_LO1], pages)):
+                    l2[v, i, L2_TAG] = -1
+                    out[0] += 1
+                n = ln[v, L2K_NEXT, n]
         c = cpus[k]
         if c < 0:
             continue

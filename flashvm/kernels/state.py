@@ -194,7 +194,9 @@ P_MON_REFLECT = 36   # reflecting an exception to the guest's vector
 P_MON_DATA = 37      # offset in each node of the monitor's per-VCPU data (timing mode touches it)
 P_HOT_REMOTE = 38    # 1: only misses from a node other than the page's home make it hot (Disco's NUMA policy)
 P_MON_REFILL = 39    # Disco's refill fast path: a real TLB refill served from the L2TLB, entry to exit
-NPARAMS = 40
+P_HOTQ_PEND = 40     # hot-page events in hotq not yet shown to the run loop (P_HOTQ_N stays 0 until a batch)
+P_HOTQ_BATCH = 41    # events that make a batch: the run loop exits for them (<= 1: every event)
+NPARAMS = 42
 
 # iomap[i] = (base, size, device id): physical ranges served by Python devices
 IO_BASE = 0
@@ -332,6 +334,7 @@ class Machine(NamedTuple):
     vtlb: np.ndarray        # int64[nvcpu, ntlb, 4] the guest's TLB as it wrote it (guest-physical)
     vstate: np.ndarray      # int64[nvcpu, NVSTATE]
     l2tlb: np.ndarray       # int64[nvcpu, 1 << L2TLB_BITS, 3]
+    l2link: np.ndarray      # int64[nvcpu, 3, 2 << L2TLB_BITS]  machine page -> L2TLB halves (l2index.py)
     pmap: np.ndarray        # int64[nvm, guest pages]  guest-physical page -> machine page, -1 none
     dstats: np.ndarray      # int64[nvcpu, NDSTATS]
     wprot: np.ndarray       # int8[ram pages]  owner tag of a write-protected machine page, 0 = none (Disco)
@@ -431,6 +434,7 @@ def new_machine(ncpu: int = 1, ram_bytes: int = 64 << 20, ntlb: int = 64,
         vtlb=np.zeros((max(nvcpu, 1), ntlb, TLB_NFIELDS), np.int64),
         vstate=np.zeros((max(nvcpu, 1), NVSTATE), np.int64),
         l2tlb=np.full((max(nvcpu, 1), (1 << L2TLB_BITS) if nvcpu else 1, 3), -1, np.int64),
+        l2link=np.full((max(nvcpu, 1), 3, (2 << L2TLB_BITS) if nvcpu else 1), -1, np.int64),
         pmap=np.full((max(nvm, 1), max(vm_pages, 1)), -1, np.int64),
         dstats=np.zeros((max(nvcpu, 1), NDSTATS), np.int64),
         wprot=np.zeros(ram_bytes >> 12 if nvm else 1, np.int8),

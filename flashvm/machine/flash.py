@@ -39,7 +39,7 @@ from flashvm.kernels.run import run as run_kernel
 from flashvm.kernels.state import (
     CP0_BadVAddr, CP0_Cause, CP0_EPC, CP0_Status, CYCLES, EXC_NAMES, EXIT_BUDGET, EXIT_HALT, EXIT_HOT_PAGE,
     EXIT_MMIO_LOAD, EXIT_MMIO_STORE, EXIT_NAMES, EXIT_WAIT, HALTED, INSNS,
-    MMIO_PENDING, MMIO_VALUE, MMU_R4K, P_CURCPU, P_HOT_THRESHOLD, P_HOTQ_N, P_LAT_DIRTY, P_LAT_INVAL,
+    MMIO_PENDING, MMIO_VALUE, MMU_R4K, P_CURCPU, P_HOT_THRESHOLD, P_HOTQ_N, P_HOTQ_PEND, P_LAT_DIRTY, P_LAT_INVAL,
     P_LAT_L2, P_LAT_LOCAL, P_LAT_REMOTE, P_NIO, P_RAM_SIZE, P_ROM_HOST, P_ROUND_START,
     PC, S_CYC_BASE, S_STALL_BASE, WAITING,
     X_A0, X_A1, X_A2, X_CPU, Machine, new_machine,
@@ -464,9 +464,11 @@ class FlashMachine:
 
     def _hot_pages(self) -> None:
         m = self.m
-        n = int(m.params[P_HOTQ_N])
+        # the events batched so far (P_HOTQ_PEND; P_HOTQ_N once the run loop has seen a batch)
+        n = max(int(m.params[P_HOTQ_N]), int(m.params[P_HOTQ_PEND]))
         events = m.hotq[:n].tolist()
         m.params[P_HOTQ_N] = 0
+        m.params[P_HOTQ_PEND] = 0
         for page, node, count in events:
             self.hot_pages.append((page, node, count))
             self.magic.hot_page(page, node, count)
@@ -499,6 +501,8 @@ class FlashMachine:
                 c = int(m.exitrec[X_CPU])
                 if why == EXIT_BUDGET or why == EXIT_WAIT:
                     now = int(m.params[P_ROUND_START])
+                    if m.params[P_HOTQ_PEND]:
+                        self._hot_pages()           # a batch not yet full: its events wait no longer than a chunk
                     if why == EXIT_WAIT and not self._events and not self.supervisor.all_waiting():
                         self._deadlock()
                     if why == EXIT_BUDGET and budget == self.chunk_cycles:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from flashvm.kernels.state import (
-    BRANCH_PC, EXIT_BUDGET, EXIT_EXCEPTION, EXIT_HOT_PAGE, EXIT_NAMES, FCSR, HI, INSNS, LLBIT, LO, NPC, P_HOTQ_N,
+    BRANCH_PC, EXIT_BUDGET, EXIT_EXCEPTION, EXIT_HOT_PAGE, EXIT_NAMES, FCSR, HI, INSNS, LLBIT, LO, NPC, P_HOTQ_N, P_HOTQ_PEND,
     PC, X_A0, X_A1, X_A2, X_A3, CP0_Context, Machine, SEL_UserLocal,
 )
 from flashvm.machine.flash import chunk_hook
@@ -295,6 +295,7 @@ class Scheduler:
                     # no consumer in process mode: no OS migrates pages here.  Drop them
                     # and go on; the per-page miss counters and the exit count stay.
                     m.params[P_HOTQ_N] = 0
+                    m.params[P_HOTQ_PEND] = 0
                     continue
                 name = EXIT_NAMES[reason] if 0 <= reason < len(EXIT_NAMES) else str(reason)
                 raise RuntimeError(f"process mode: unexpected exit reason {name} from the CPU "

@@ -13,6 +13,7 @@ from flashvm.disco.wprot import WriteFault
 from flashvm.kernels import state as S
 from flashvm.elf import load_elf
 from flashvm.kernels.disco import emulate_nb
+from flashvm.kernels.l2index import l2_index_put_nb
 from flashvm.toolchain import build_bare
 
 ROOT = Path(__file__).parents[1]
@@ -71,6 +72,7 @@ def test_protect_drops_d_from_cached_translations():
     mp = int(d.m.pmap[0, 5])
     lo = (mp << 6) | 0x1F                        # C=3, D, V, G
     d.m.l2tlb[0, 7] = [(9 << 9) | 0x100, lo, 0]
+    l2_index_put_nb(d.m, 0, 7, lo, 0)          # an entry the monitor writes is indexed by its page
     d.m.tlb[0, 3, S.TLB_LO1] = lo
     assert d.write_protection.drop_write_permission(mp) == 2
     assert d.m.l2tlb[0, 7, S.L2_LO0] == lo & ~4 and d.m.tlb[0, 3, S.TLB_LO1] == lo & ~4
