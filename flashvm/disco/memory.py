@@ -14,7 +14,7 @@ import numpy as np
 
 from flashvm.disco.vm import VirtualMachine
 from flashvm.kernels.cache import dma_coherence_nb
-from flashvm.kernels.disco import real_tlb_flush_nb
+from flashvm.kernels.l2tlb import real_tlb_flush_nb
 from flashvm.kernels.entrylo import lo_pfn, lo_valid
 from flashvm.kernels.state import L2_LO0, L2_LO1, L2_TAG, TLB_ENTRYHI, TLB_LO0, Machine
 from flashvm.machine.config import MAX_RAM, MachineConfig

@@ -14,15 +14,8 @@ import numpy as np
 from flashvm.disco.vm import VirtualMachine, VmSpec
 from flashvm.kernels import state as S
 from flashvm.kernels.cp0 import mtc0_nb, reset_cpu
-from flashvm.kernels.disco import (
-    KSSEG,
-    deliver_pending_nb,
-    hal_pull_nb,
-    hal_push_nb,
-    l2tlb_flush_nb,
-    real_tlb_flush_nb,
-    sync_real_status_nb,
-)
+from flashvm.kernels.disco import deliver_pending_nb, hal_pull_nb, hal_push_nb, sync_real_status_nb
+from flashvm.kernels.l2tlb import KSSEG, l2tlb_flush_nb, real_tlb_flush_nb
 from flashvm.kernels.entrylo import LO_CACHED, LO_D, LO_G, LO_V, make_lo
 from flashvm.machine.config import MachineConfig
 from flashvm.machine.flash import FlashMachine, GuestError

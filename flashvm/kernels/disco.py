@@ -48,16 +48,19 @@ from numba import njit
 from flashvm.kernels.cache import access_nb, dma_coherence_nb
 from flashvm.kernels.cp0 import count_now, cp0_written_value, enter_exception_nb, irq_pending, mtc0_nb
 from flashvm.kernels.entrylo import LO_CACHED, LO_D, LO_G, LO_V, lo_dirty, lo_flags, lo_pfn, lo_valid, make_lo
-from flashvm.kernels.l2index import l2_index_put_nb
-from flashvm.kernels.mmu import tlb_lookup_nb, tlb_match_nb, tlb_write_nb, xlate_nb
+from flashvm.kernels.l2tlb import (
+    KSSEG, L2_GLOBAL, _l2_index, _l2_put, _l2_ref, _real_insert, _vtlb_lookup, drop_pair_nb,
+    l2tlb_flush_nb,
+)
+from flashvm.kernels.mmu import xlate_nb
 from flashvm.kernels.state import (
     ACC_FETCH, ACC_LOAD, ACC_STORE, BRANCH_PC, CP0_BadVAddr, CP0_Cause, CP0_Context, CP0_Count, CP0_EntryHi,
     CP0_Compare, CP0_EntryLo0, CP0_EntryLo1, CP0_EPC, CP0_ErrorEPC, CP0_HWREna, CP0_Index, CP0_PageMask, CP0_PRId,
     CP0_Random, CP0_Status, CP0_Wired, CYCLES, Ca_IP, Ca_TI, DS_BUSERR, DS_EMULATED, DS_ERET,
-    DS_HOST, DS_L2TLB_HIT, DS_MFC0, DS_MON_CYCLES, DS_MTC0, DS_REFLECTED, DS_TLB_FLUSH, DS_TLBP,
+    DS_HOST, DS_L2TLB_HIT, DS_MFC0, DS_MON_CYCLES, DS_MTC0, DS_REFLECTED, DS_TLBP,
     DS_TLBWRITE, DS_TRAPS, DS_VINT, DS_VTLB_HIT, DS_WAIT, EXC_ADEL, EXC_ADES, EXC_CPU, EXC_DBE, EXC_IBE,
     EXC_INT, EXC_MOD, EXC_REFILL_FLAG, EXC_RI, EXC_TLBL, EXC_TLBS, EXIT_DISCO, L2_LO0, L2_LO1, L2_TAG,
-    L2TLB_BITS, LLBIT, MMU_SUPER, NPC, P_HOME_SHIFT, P_LSHIFT, P_MON_DATA, P_MON_EMUL, P_MON_REFLECT, P_MON_TLB,
+    LLBIT, MMU_SUPER, NPC, P_HOME_SHIFT, P_LSHIFT, P_MON_DATA, P_MON_EMUL, P_MON_REFLECT, P_MON_TLB,
     P_MON_REFILL, P_MON_TRAP, P_NTLB, P_TIMING, PC, S_CYC_BASE, S_EXC_BASE, SEL_EBase, SEL_UserLocal, St_CU1,
     St_ERL, St_EXL, St_FR, St_IE, St_KSU, TLB_ENTRYHI, TLB_LO0, TLB_LO1, TLB_PAGEMASK, VCPU, VS_TIMER_MASKED,
     VS_HAL, VS_INVAL, VS_VM, WAITING, X_A0, X_A1, X_A2, X_A3, X_CPU, X_REASON, DS_MCALL, DS_ZERO_PAGES, DS_FREE_PAGES,
@@ -65,14 +68,7 @@ from flashvm.kernels.state import (
 )
 
 M32 = 0xFFFFFFFF
-KSSEG = 0xC0000000
 IM_TIMER = 1 << 15
-L2TLB_MASK = (1 << L2TLB_BITS) - 1
-L2_GLOBAL = 0x100        # the ASID field of an L2TLB tag for a global translation
-# where the L2TLBs lie in each node's monitor memory (after the VCPUs' data at P_MON_DATA): their
-# entries are 16 bytes; timing mode references the line of each entry the monitor reads or writes
-L2TLB_REGION = 0x10000
-L2TLB_SPAN = 0xC0000
 EHB = 0x000000C0         # sll $0, $0, 3: the hazard barrier between mtc0 and tlbw*/eret
 MAX_RUN = 8              # privileged instructions emulated in one trap, at most (see _emulate_run)
 # the HAL build's special page (flashvm/guest/os/mips.h) and monitor-call page
@@ -237,63 +233,6 @@ def post_interrupt_nb(m, c, v, line, level):
 
 # ------------------------------------------------------------ address translation
 @njit(cache=True, _nrt=False)
-def _l2_index(vpn2, tag_asid):
-    """The L2TLB slot of a 4 KB pair: VPN2 and ASID (L2_GLOBAL for a global one) hashed, so that the
-    same addresses of different address spaces (every process's text, stack) do not evict each other."""
-    return (vpn2 ^ (vpn2 >> L2TLB_BITS) ^ (tag_asid * 0x9E5)) & L2TLB_MASK
-
-
-@njit(cache=True, _nrt=False)
-def _l2_ref(m, c, v, k, acc):
-    """The monitor reads (or writes) L2TLB entry k of VCPU v: in timing mode, a reference to its line."""
-    if not m.params[P_TIMING]:
-        return
-    off = (((v << L2TLB_BITS) + k) << 4) % L2TLB_SPAN
-    addr = (m.cpu_node[c] << m.params[P_HOME_SHIFT]) + m.params[P_MON_DATA] + L2TLB_REGION + off
-    cycles = access_nb(m, c, addr >> m.params[P_LSHIFT], acc)
-    m.cpu[c, CYCLES] += cycles
-    m.stats[c, S_CYC_BASE] += cycles
-    m.dstats[v, DS_MON_CYCLES] += cycles
-
-
-@njit(cache=True, _nrt=False)
-def _real_drop(m, c, vpn2, asid):
-    """Empty CPU c's real TLB entry for the pair vpn2 under asid (or global), if it has one."""
-    i = tlb_lookup_nb(m, c, vpn2 << 13, asid)
-    if i >= 0:
-        tlb_write_nb(m, c, i, 0, KSSEG + 0x20000000 + (i << 13), 0, 0)
-
-
-@njit(cache=True, _nrt=False)
-def drop_pair_nb(m, c, v, vpn2, asid):
-    """Forget the monitor's translations of one 4 KB pair of VCPU v under asid (and a global one):
-    its L2TLB entries and the real TLB entry of the CPU running it (c >= 0)."""
-    for ta in (asid, L2_GLOBAL):
-        k = _l2_index(vpn2, ta)
-        _l2_ref(m, c, v, k, ACC_LOAD)
-        if m.l2tlb[v, k, L2_TAG] == (vpn2 << 9) | ta:
-            m.l2tlb[v, k, L2_TAG] = -1
-    if c >= 0:
-        _real_drop(m, c, vpn2, asid)
-
-
-@njit(cache=True, _nrt=False)
-def real_tlb_flush_nb(m, c):
-    """Empty CPU c's real TLB (unique, invalid kseg3 VPN2s): on a VCPU switch or a guest invalidation."""
-    for i in range(m.params[P_NTLB]):
-        tlb_write_nb(m, c, i, 0, KSSEG + 0x20000000 + (i << 13), 0, 0)
-
-
-@njit(cache=True, _nrt=False)
-def l2tlb_flush_nb(m, c, v):
-    """Forget every translation of VCPU v: its L2TLB and the real TLB of the CPU running it (c >= 0)."""
-    m.l2tlb[v, :, L2_TAG] = -1
-    m.dstats[v, DS_TLB_FLUSH] += 1
-    if c >= 0:
-        real_tlb_flush_nb(m, c)
-
-
-@njit(cache=True, _nrt=False)
 def _machine_lo(m, c, vm, glo):
     """A guest EntryLo (guest-physical PFN) made machine for CPU c; invalid (V=0) if the page is not
     the VM's.  A write-protected machine page is mapped without D (a store to it traps: Mod), and
@@ -313,22 +252,6 @@ def _machine_lo(m, c, vm, glo):
             mp = r
         fl &= ~LO_D
     return make_lo(mp, fl)
-
-
-@njit(cache=True, _nrt=False)
-def _real_insert(m, c, va, asid, lo0, lo1):
-    """Put a 4 KB pair for va into CPU c's real TLB (replacing one for the same VPN2, else a random slot)."""
-    hi = (va & 0xFFFFE000) | asid
-    i = tlb_lookup_nb(m, c, va, asid)
-    if i < 0:
-        n = m.params[P_NTLB]
-        i = m.cpu[c, CYCLES] % n
-    tlb_write_nb(m, c, i, 0, hi, lo0, lo1)
-
-
-@njit(cache=True, _nrt=False)
-def _vtlb_lookup(m, v, va, asid):
-    return tlb_match_nb(m.vtlb[v], m.params[P_NTLB], va, asid)
 
 
 # fill results
@@ -401,16 +324,6 @@ def fill_nb(m, c, v, va, store):
     _real_insert(m, c, va, asid, lo0, lo1)
     m.dstats[v, DS_VTLB_HIT] += 1
     return FILLED
-
-
-@njit(cache=True, _nrt=False)
-def _l2_put(m, c, v, vpn2, tag_asid, lo0, lo1):
-    k = _l2_index(vpn2, tag_asid)
-    _l2_ref(m, c, v, k, ACC_STORE)
-    m.l2tlb[v, k, L2_TAG] = (vpn2 << 9) | tag_asid
-    m.l2tlb[v, k, L2_LO0] = lo0
-    m.l2tlb[v, k, L2_LO1] = lo1
-    l2_index_put_nb(m, v, k, lo0, lo1)
 
 
 @njit(cache=True, _nrt=False)
