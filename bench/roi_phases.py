@@ -23,7 +23,8 @@ from pathlib import Path
 
 import flashvm.session as session
 from flashvm.kernels.state import (
-    INSNS, MMU_USER, P_TIMING, S_CYC_BASE, S_INSNS, S_L1D_MISS, S_L1I_MISS, S_L2_MISS, S_TLB_REFILL,
+    INSNS, MMU_USER, P_TIMING, S_CYC_BASE, S_INSNS, S_L1D_MISS, S_L1I_MISS, S_L2_MISS, S_MISS_DIRTY, S_MISS_LOCAL,
+    S_MISS_REMOTE, S_TLB_REFILL,
 )
 from flashvm.machine.config import machine_config
 from flashvm.machine.roi import Regions, regions_begun
@@ -97,7 +98,8 @@ def region_counters(c) -> dict[str, int]:
     """The counters the fast-forward comparison reports (docs/checkpoints.md)."""
     s = c.stats.sum(axis=0)
     return {"cycles": int(c.cycles.max()), "instructions": int(s[S_INSNS]), "l1i_miss": int(s[S_L1I_MISS]),
-            "l1d_miss": int(s[S_L1D_MISS]), "l2_miss": int(s[S_L2_MISS]), "tlb_refill": int(s[S_TLB_REFILL])}
+            "l1d_miss": int(s[S_L1D_MISS]), "l2_miss": int(s[S_L2_MISS]), "tlb_refill": int(s[S_TLB_REFILL]),
+            "local": int(s[S_MISS_LOCAL]), "remote": int(s[S_MISS_REMOTE] + s[S_MISS_DIRTY])}
 
 
 def print_estimates(e: dict[str, float], ref: dict[str, int] | None) -> None:
@@ -118,7 +120,10 @@ def print_estimates(e: dict[str, float], ref: dict[str, int] | None) -> None:
                 truth = scale * ref[key] / ref["instructions"]
             line += f"   whole run {truth:,.4f} ({100 * (e[name] / truth - 1) if truth else 0:+.2f}%)"
         print(line)
-    print(f"  local share   {e['local_share']:.4f} +- {Z95 * e['local_share_se']:.4f}")
+    line = f"  local share   {e['local_share']:.4f} +- {Z95 * e['local_share_se']:.4f}"
+    if ref is not None and "local" in ref and ref["local"] + ref["remote"]:
+        line += f"   whole run {ref['local'] / (ref['local'] + ref['remote']):.4f}"
+    print(line)
 
 
 def main() -> None:

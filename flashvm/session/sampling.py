@@ -33,7 +33,7 @@ from flashvm.machine.trace import RunFn
 FUNCTIONAL, WARMING, MEASURING = "functional", "warming", "measuring"
 # --sample-period alone: N measured after W of warm-up (docs/checkpoints.md, "Periodic sampling")
 DEFAULT_SIZE = 100_000
-DEFAULT_WARMUP = 200_000
+DEFAULT_WARMUP = 400_000
 
 
 def cut_budget(m: Machine, budget: int, left: int) -> int:
