@@ -133,6 +133,8 @@ def _region_row(t: Table, r) -> None:
                  f"per 1000 instructions {l1d / kilo:.3f} / {l2 / kilo:.4f}")
     if r.visits > 1:
         text += f" ({r.visits} visits)"
+    if r.samples is not None:
+        text += " (sampled: functional and timing mixed; the estimate is the region's)"
     t.add_row(f"region {r.name}", text)
     if r.samples is not None:
         t.add_row(f"region {r.name}: estimate", _estimate_text(r.samples.estimates()))

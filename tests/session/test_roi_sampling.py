@@ -4,17 +4,19 @@ results file.  The program: roi_work.c, whose region sweeps a 256 KB buffer four
 same loop all along (a known, uniform behaviour)."""
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 
 import h5py
 import numpy as np
 import pytest
+from rich.console import Console
 
 from flashvm.kernels import state as S
 from flashvm.machine.config import machine_config
 from flashvm.machine.roisamples import FIELDS, ratio_estimate
 from flashvm.results import write_report
-from flashvm.session import options, run
+from flashvm.session import options, run, summary
 from flashvm.spec import RunReport, RunSpec
 from flashvm.toolchain import build_bare
 from tests.session.test_roi_session import SRC
@@ -122,3 +124,25 @@ def test_results_file_holds_the_samples_and_estimates(tmp_path):
             assert g.attrs[name] == pytest.approx(e[name], nan_ok=True)
         assert "samples" not in f["roi/tail"]
         assert g.attrs["z"] == pytest.approx(1.96)
+    out = io.StringIO()
+    summary(report, Console(file=out, width=400))
+    row = next(line for line in out.getvalue().splitlines() if "region work: estimate" in line)
+    assert f"{len(region.samples.rows)} samples" in row and f"CPI {e['cpi']:.4f} +- " in row
+
+
+def test_region_flags_leave_the_kernel_params_alone():
+    """The begun/open counts live in exit-record slots no kernel writes; they once shared the last
+    params slot with P_HOTQ_BATCH, so Disco's NUMA batching looked like a region already begun."""
+    from flashvm.machine.flash import build_state
+    from flashvm.machine.roi import Regions, regions_begun, regions_open
+    m = build_state(machine_config("flash1"), timing=False, ram_bytes=1 << 20)
+    m.params[S.P_HOTQ_BATCH] = 16
+    params = m.params.copy()
+    regions = Regions(lambda: m)
+    assert regions_begun(m) == 0 and regions_open(m) == 0
+    regions.begin("a")
+    regions.begin("b")
+    assert (regions_begun(m), regions_open(m)) == (2, 2)
+    regions.end("b")
+    assert (regions_begun(m), regions_open(m)) == (2, 1)
+    assert np.array_equal(m.params, params)
