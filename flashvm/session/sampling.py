@@ -125,9 +125,7 @@ class PeriodicSampler:
         elif self.state == MEASURING:
             want = True
         elif self.pos >= self._measure_from():
-            want = True
-            if not m.params[P_TIMING]:
-                set_timing(m, True)
+            want = True                     # (the counters do not change with the switch below)
             self._start_sample(m)
         else:
             want = self.pos >= self._warm_from()
