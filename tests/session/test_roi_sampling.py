@@ -146,3 +146,19 @@ def test_region_flags_leave_the_kernel_params_alone():
     regions.end("b")
     assert (regions_begun(m), regions_open(m)) == (2, 1)
     assert np.array_equal(m.params, params)
+
+
+@pytest.mark.parametrize("kind", ["process", "os"])
+def test_sampling_a_user_program(kind):
+    """The roi system call marks the region: in process mode (the host serves it) and under the guest OS."""
+    from tests.session.test_roi_session import program, spec
+    prog = program()
+    argv = (str(prog), "2") if kind == "process" else ("/bin/roi_work", "2")
+    base = spec(kind, argv, files={"/bin/roi_work": prog} if kind == "os" else {}, sim_mode="timing")
+    full = _work(run(base)).counters
+    cpi = int(full.cycles.max()) / int(full.stats[:, S.S_INSNS].sum())
+    report = run(options.with_sampling(base, "roi", W, N, P))
+    assert report.status == 0
+    sampled = [r for r in report.regions if r.samples is not None]
+    assert [r.name for r in sampled] == ["work"] and len(sampled[0].samples.rows) >= 10
+    assert abs(sampled[0].samples.estimates()["cpi"] - cpi) < 0.05 * cpi
