@@ -10,6 +10,8 @@ Caches and directory are empty then (cold), which is consistent with memory;
 with `warmup` W the switch comes W instructions early so the caches are warm
 at instruction `at`.  The switch waits for the end of the current round (the
 budget is cut to it), so it happens on every CPU at the same global time.
+`RoiSample` times the region's first N instructions only; with a sample period,
+flashvm/session/sampling.py samples all of it instead.
 """
 from __future__ import annotations
 
