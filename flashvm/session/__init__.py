@@ -72,6 +72,8 @@ def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | Non
             report = _named(RUNNERS[spec.kind](spec, stdout, stderr, progress, watch), symbols)
             if sampler is not None:
                 sampler.attach(report.regions, report.machine)
+                if sampler.region() is None and say is not None:
+                    say("note: nothing sampled: the run ended before its first region of interest (--sample-period)")
             if ckpt is not None and ckpt.path is None:
                 ckpt.say(f"note: no checkpoint written: the run ended before --checkpoint-at {spec.checkpoint_at}")
             if jit.enabled():

@@ -5,7 +5,12 @@ same loop all along (a known, uniform behaviour)."""
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -18,7 +23,7 @@ from flashvm.machine.roisamples import FIELDS, ratio_estimate
 from flashvm.results import write_report
 from flashvm.session import options, run, summary
 from flashvm.spec import RunReport, RunSpec
-from flashvm.toolchain import build_bare
+from flashvm.toolchain import GUEST_INCLUDE_DIR, build_bare
 from tests.session.test_roi_session import SRC
 
 P, W, N = 200_000, 20_000, 30_000
@@ -162,3 +167,30 @@ def test_sampling_a_user_program(kind):
     sampled = [r for r in report.regions if r.samples is not None]
     assert [r.name for r in sampled] == ["work"] and len(sampled[0].samples.rows) >= 10
     assert abs(sampled[0].samples.estimates()["cpi"] - cpi) < 0.05 * cpi
+
+
+def test_the_command_line(tmp_path):
+    """`flashvm run WORKLOAD --fast-forward roi --mode timing --sample-period P`: the estimate row, the
+    samples in the result file; a bad combination: one line, status 2."""
+    d = tmp_path / "w"
+    d.mkdir()
+    shutil.copy(SRC, d / "roi_work.c")
+    (d / "workload.toml").write_text(f'name = "w"\n[build]\nsources = ["roi_work.c"]\nflags = ["-I{GUEST_INCLUDE_DIR}"]\n'
+                                     '[run]\nargs = ["2"]\n')
+    root = Path(__file__).parents[2]
+
+    def flashvm(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", "from flashvm.cli import app; app()", "run", str(d), *args],
+                              cwd=root, capture_output=True, timeout=600,
+                              env={**os.environ, "PYTHONPATH": str(root), "COLUMNS": "400"})
+    p = flashvm("--mode", "timing", "--fast-forward", "roi", "--sample-period", str(P), "--warmup", str(W),
+                "--roi-instructions", str(N), "--results", str(tmp_path / "res"))
+    assert p.returncode == 0, p.stderr.decode()
+    assert b"region work: estimate" in p.stderr
+    (f,) = (tmp_path / "res").glob("w-*.h5")
+    with h5py.File(f) as h:
+        assert h["roi/work/samples/instructions"].shape[0] >= 10
+        assert h["roi/work/samples"].attrs["cpi_se"] > 0
+    p = flashvm("--mode", "timing", "--sample-period", str(P))
+    err = p.stderr.decode().strip().splitlines()
+    assert p.returncode == 2 and err[-1].startswith("error: --sample-period") and "Traceback" not in p.stderr.decode()
