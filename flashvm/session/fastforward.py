@@ -22,7 +22,7 @@ from flashvm.kernels.state import EXIT_BUDGET, INSNS, P_NLINES, P_ROUND_END, P_R
 from flashvm.machine.flash import StopRun
 from flashvm.machine.roi import regions_begun
 from flashvm.machine.trace import RunFn
-from flashvm.session.sampling import PeriodicSampler, cut_budget
+from flashvm.session.sampling import PeriodicSampler, cut_budget, set_timing
 from flashvm.session.runners import RUNNERS
 from flashvm.spec import RunSpec
 
@@ -44,8 +44,9 @@ class FastForward:
         return int(m.cpu[:, INSNS].sum()) >= max(0, int(self.at) - self.warmup)
 
     def switch(self, m: Machine) -> None:
-        m.tc_tag[:] = -1        # the soft TLB starts empty, as in a run that was always timing
-        m.params[P_TIMING] = 1
+        # the soft TLB starts empty, as in a run that was always timing, and LL reservations are
+        # dropped: functional mode does not invalidate them on other CPUs' stores in the last round
+        set_timing(m, True)
         self.switched = True
 
     def __call__(self, m: Machine, budget: int) -> int:
