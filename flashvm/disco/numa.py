@@ -24,11 +24,13 @@ CPUs concerned as monitor time; the policy's cycles are counted apart (`NumaStat
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Callable, NamedTuple
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from flashvm.disco.wprot import WriteFault
+from flashvm.kernels import numapolicy as K
 from flashvm.kernels import state as S
 from flashvm.kernels.cache import dma_coherence_nb
 from flashvm.kernels.pagecopy import copy_page_nb, drop_translations_nb, modified_lines_nb
@@ -89,6 +91,9 @@ class NumaConfig:
         return self.mode in ("replicate", "both")
 
 
+KINDS = ("none", "migrate", "replicate")
+
+
 class Decision(NamedTuple):
     """What to do with a hot page: kind is "none", "migrate" or "replicate"; nodes: where to;
     why: a word for the counters and tests."""
@@ -97,9 +102,30 @@ class Decision(NamedTuple):
     why: str = ""
 
 
-STAT_NAMES = ("events", "migrations", "shared_migrations", "replications", "collapses", "frozen", "frozen_skips",
-              "decisions_none", "limit_skips", "policy_cycles", "copy_cycles", "shootdown_cycles", "ipis",
-              "tlb_entries_dropped", "l2tlb_entries_dropped", "replica_pages", "replica_pages_peak")
+STAT_NAMES = K.COUNTER_NAMES[:-1]       # the counters in the results (the last is the period's moves)
+
+
+class Counters(MutableMapping[str, int]):
+    """The policy's counters by name, kept in one int64 array the decision kernels update."""
+
+    def __init__(self) -> None:
+        self.a = np.zeros(K.NC, np.int64)
+        self._index = {n: i for i, n in enumerate(K.COUNTER_NAMES)}
+
+    def __getitem__(self, name: str) -> int:
+        return int(self.a[self._index[name]])
+
+    def __setitem__(self, name: str, value: int) -> None:
+        self.a[self._index[name]] = value
+
+    def __delitem__(self, name: str) -> None:
+        raise TypeError("the policy's counters are fixed")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(STAT_NAMES)
+
+    def __len__(self) -> int:
+        return len(STAT_NAMES)
 
 
 class NumaState:
@@ -114,10 +140,21 @@ class NumaState:
         self.frozen_until = np.zeros((nvm, vm_pages), np.int64)   # cycles
         self.no_repl_until = np.zeros((nvm, vm_pages), np.int64)  # cycles
         self.collapsed = np.zeros((nvm, vm_pages), np.int32)      # collapses so far
-        self.stats = dict.fromkeys(STAT_NAMES, 0)
-        self.period_moves = 0
+        self.stats = Counters()
         self.next_decay = self.ms(cfg.decay_ms)
         self.next_window = self.ms(cfg.move_window_ms)
+        # the knobs as the decision kernels read them (flashvm/kernels/numapolicy.py)
+        self.icfg = np.zeros(K.NI, np.int64)
+        self.icfg[[K.I_OFF, K.I_MIGRATES, K.I_REPLICATES, K.I_MIGRATE_ONLY]] = (
+            cfg.mode == "off", cfg.migrates, cfg.replicates, cfg.mode == "migrate")
+        self.icfg[[K.I_MAX_MOVES, K.I_WRITTEN_LINES, K.I_DECIDE_CYCLES]] = (
+            cfg.max_moves, cfg.written_lines, cfg.decide_cycles)
+        self.icfg[[K.I_NUMA_TAG, K.I_SHARE_TAG, K.I_NNODES]] = (-1, -1, nnodes)
+        self.fcfg = np.array([cfg.migrate_share, cfg.reader_share], np.float64)
+
+    @property
+    def period_moves(self) -> int:
+        return int(self.stats.a[K.C_PERIOD_MOVES])
 
     def ms(self, x: float) -> int:
         return int(x * self.cpms)
@@ -128,42 +165,20 @@ class NumaState:
         """The decision for guest page `gpage` of VM `vm`, held on node `home`, after MAGIC counted
         `counts[node]` misses to it (`hot_node` just reached the threshold).  `copies`: nodes that
         already have a replica; `written`: its lines are held exclusive (being written).  `counts`
-        and `written` may be functions, called only when the decision needs them (most events end
-        before: a frozen page, the move limit)."""
-        cfg = self.cfg
-        if cfg.mode == "off":
-            return Decision("none", why="off")
-        if now < self.frozen_until[vm, gpage]:
-            self.stats["frozen_skips"] += 1
-            return Decision("none", why="frozen")
-        if self.period_moves >= cfg.max_moves:
-            self.stats["limit_skips"] += 1
-            return Decision("none", why="limit")
-        if hot_node == home or hot_node in copies:
-            return Decision("none", why="local")
-        cs = [int(x) for x in (counts() if callable(counts) else counts)]   # Python ints: cheaper here
-        total = sum(cs)
-        hot = cs[hot_node]
-        if copies:                                     # replicated: one more reader gets its copy
-            if cfg.replicates:
-                return Decision("replicate", (hot_node,), "reader")
-            return Decision("none", why="replicated")
-        remote = total - cs[home]
-        if cfg.migrates and hot >= cfg.migrate_share * remote and hot >= cs[home]:
-            return Decision("migrate", (hot_node,), "one node")
-        if callable(written):
-            written = written()
-        least = cfg.reader_share * total
-        readers = [n for n, k in enumerate(cs) if k > 0 and k >= least]
-        if cfg.replicates and len(readers) >= 2 and not written and now >= self.no_repl_until[vm, gpage]:
-            return Decision("replicate", tuple(n for n in readers if n != home), "readers")
-        if cfg.mode == "migrate" and not written and hot > total // 2:
-            return Decision("migrate", (hot_node,), "most")
-        return Decision("none", why="shared")
+        and `written` may be functions, called only when the decision needs them.  The decision is
+        the kernel's (`decide_nb`), the one a batch of events gets."""
+        cs = np.asarray(counts() if callable(counts) else counts, np.int64)
+        mask = sum(1 << n for n in set(copies))
+        args = (self.icfg, self.fcfg, self.stats.a, int(self.frozen_until[vm, gpage]),
+                int(self.no_repl_until[vm, gpage]), now, home, hot_node, mask, cs)
+        kind, nodes, why = K.decide_nb(*args, 2 if callable(written) else int(bool(written)))
+        if kind == K.K_NEED_WRITTEN:
+            kind, nodes, why = K.decide_nb(*args, int(bool(written())))   # type: ignore[operator]
+        return Decision(KINDS[kind], tuple(n for n in range(64) if (nodes >> n) & 1), K.WHY[why])
 
     def moved(self, vm: int, gpage: int, now: int) -> None:
         """A migration or replication of the page happened: count it, freeze it if it keeps moving."""
-        self.period_moves += 1
+        self.stats.a[K.C_PERIOD_MOVES] += 1
         self.moves[vm, gpage] += 1
         if self.moves[vm, gpage] >= self.cfg.freeze_moves:
             self.frozen_until[vm, gpage] = now + self.ms(self.cfg.freeze_ms)
@@ -184,7 +199,7 @@ class NumaState:
             self.moves[:] = 0
             self.next_window = now + self.ms(self.cfg.move_window_ms)
         if now >= self.next_decay:
-            self.period_moves = 0
+            self.stats.a[K.C_PERIOD_MOVES] = 0
             self.next_decay = now + max(1, self.ms(self.cfg.decay_ms))
             decay = True
         return decay
@@ -208,12 +223,21 @@ class NumaPolicy:
         self.free: list[dict[int, list[int]]] = [{} for _ in range(fc.nodes)]
         self.home_shift, self.nnodes = int(p[S.P_HOME_SHIFT]), int(p[S.P_NNODES])
         self.vm_cpu_nodes = [m.cpu_node[np.array(vm.cpus, np.int64)].copy() for vm in disco.vms]
+        # the CPU that handles a node's hot-page events (MAGIC interrupts the node's first CPU): the
+        # same CPU whenever the event is taken, so a batch of events is charged and copied as one by one
+        self.node_cpu = np.full(fc.nodes, -1, np.int64)
+        for cpu in range(m.cpu_node.shape[0] - 1, -1, -1):
+            self.node_cpu[int(m.cpu_node[cpu])] = cpu
         self.active = self.cfg.mode != "off" and bool(m.params[S.P_TIMING])
         if self.active:
             m.params[S.P_HOT_THRESHOLD] = self.cfg.hot_threshold
             m.params[S.P_HOT_REMOTE] = 1                # local misses never move a page: no event for them
             m.params[S.P_HOTQ_BATCH] = self.cfg.hot_batch   # one kernel exit per batch of events
         disco.write_protection.register(OWNER, self.on_write)
+        self._out = np.zeros(K.NO, np.int64)                # a move the triage kernel asks for
+        self._cs = np.zeros(fc.nodes, np.int64)             # its scratch: misses per node
+        self.state.icfg[K.I_HOME_SHIFT] = self.home_shift
+        self.state.icfg[K.I_NNODES] = max(1, self.nnodes)
 
     # ------------------------------------------------------------ helpers
     def node_of(self, mp: int) -> int:
@@ -301,59 +325,43 @@ class NumaPolicy:
             self.d.fm.magic_decay(1)
 
     def on_hot_page(self, page: int, node: int, count: int) -> None:
-        if not self.active:
+        """One hot-page event (a batch of one)."""
+        self.on_hot_batch(np.array([[page, node, count]], np.int64))
+
+    def on_hot_batch(self, events: np.ndarray) -> None:
+        """MAGIC's hot-page events (rows page, node, count), in the order MAGIC raised them.  The
+        kernel (`triage_nb`) decides event after event and deals with those that move nothing; it
+        stops at each one that needs a move, made here, and goes on with the next.  Each event's
+        work is charged to the first CPU of the node that missed (the CPU MAGIC interrupts): the same
+        CPU however many events a batch holds."""
+        if not self.active or len(events) == 0:
             return
-        st = self.state
         d = self.d
         m = self.m
-        c = int(d.fm.current_cpu)
-        st.stats["events"] += 1
-        self._charge(c, self.cfg.decide_cycles, "policy_cycles")
-        master = int(self.master_of[page])
-        if master < 0:
-            master = page
-        if node == self.node_of(page):
-            return                                      # misses served locally: nothing to gain
-        e = int(d.memmap[master])
-        if e < 0:
-            return                                      # the monitor's own page, or free
-        vmi, g = e >> 20, e & 0xFFFFF
-        vm = d.vms[vmi]
-        if vm.done or int(m.pmap[vmi, g]) != master:
-            return
-        shared = False
-        if m.wprot[master]:
-            tag = d.write_protection.owner(master)
-            if tag == SHARE_OWNER and d.share and int(self.master_of[page]) < 0:
-                shared = True                           # shared between VMs: it may migrate (all its mappers)
-            elif tag != OWNER:
-                return                                  # shared by another part of the monitor
-        rep = m.replica[master].tolist()
-        copies = tuple(n for n, r in enumerate(rep) if r >= 0)
-
-        def counts() -> np.ndarray:                     # the misses of every node, to all copies
-            cs = m.magic[master].astype(np.int64)
-            for n in copies:
-                cs += m.magic[rep[n]]
-            return cs
-        dec = st.decide(vmi, g, counts, self.node_of(master), node, self._now(), copies=copies,
-                        written=lambda: not copies and self._written(master))
-        moved = False
-        if shared:                                      # never written: no replicas, a move at most
-            if dec.kind == "migrate":
-                moved = self.migrate_shared(master, dec.nodes[0], c)
+        st = self.state
+        wp = d.write_protection
+        st.icfg[K.I_NUMA_TAG] = wp.tag(OWNER)
+        st.icfg[K.I_SHARE_TAG] = wp.tag(SHARE_OWNER) if d.share else -1
+        done = np.array([vm.done for vm in d.vms], np.bool_)
+        ev = np.ascontiguousarray(events, np.int64)
+        out = self._out
+        i = 0
+        while True:
+            i = int(K.triage_nb(m, ev, i, d.memmap, self.master_of, done, self.node_cpu, st.icfg, st.fcfg,
+                                st.stats.a, st.frozen_until, st.no_repl_until, self._cs, out))
+            if i >= len(ev):
+                return
+            kind, vmi, g, master, c, nodes, shared = (int(x) for x in out)
+            target = tuple(n for n in range(self.nnodes) if (nodes >> n) & 1)
+            if shared:
+                moved = self.migrate_shared(master, target[0], c)
+            elif kind == K.K_MIGRATE:
+                moved = self.migrate(d.vms[vmi], g, target[0], c)
             else:
-                st.stats["decisions_none"] += 1
-        elif dec.kind == "migrate":
-            moved = self.migrate(vm, g, dec.nodes[0], c)
-        elif dec.kind == "replicate":
-            moved = self.replicate(vm, g, dec.nodes, c) > 0
-        else:
-            st.stats["decisions_none"] += 1
-        if not moved:
-            # MAGIC raises an event when a count reaches the threshold: start this node's count again,
-            # or a page that stays hot (frozen, shared, skipped at a limit) would never be looked at again
-            m.magic[page, node] = 0
+                moved = self.replicate(d.vms[vmi], g, target, c) > 0
+            if not moved:
+                m.magic[ev[i, 0], ev[i, 1]] = 0          # as the kernel does for an event that moves nothing
+            i += 1
 
     def _written(self, mp: int) -> bool:
         """The page is being written: `written_lines` of its lines are held modified in a cache."""
