@@ -61,14 +61,14 @@ class NumaConfig:
     move_window_ms: float = 20.0       # moves of one page are counted over this window ...
     freeze_moves: int = 3              # ... and this many freeze it
     freeze_ms: float = 100.0           # for this long
-    collapse_ms: float = 20.0          # no replication after a collapse for this long (doubling each time)
+    collapse_ms: float = 100.0         # no replication after a collapse for this long (doubling each time)
     max_moves: int = 2048              # moves per decay period
     max_replica_pages: int = 8192      # machine pages held by replicas (32 MB)
     written_lines: int = 1             # lines held modified in a cache that make a page written (not replicated)
     decide_cycles: int = 200           # the monitor's work for one hot-page event
     move_cycles: int = 1000            # ... for one move (allocation, pmap, memmap, bookkeeping)
     ipi_cycles: int = 300              # a shootdown IPI: the target CPU's interrupt and TLB work
-    hot_batch: int = 1                 # hot-page events the run kernel gathers before it exits for them
+    hot_batch: int = 32                # hot-page events the run kernel gathers before it exits for them
 
     def validate(self) -> NumaConfig:
         if self.mode not in MODES:
@@ -136,13 +136,13 @@ class NumaState:
         self.cfg = cfg.validate()
         self.nnodes = nnodes
         self.cpms = cycles_per_ms
-        self.moves = np.zeros((nvm, vm_pages), np.int32)          # moves in the current move window
+        self.moves = np.zeros((nvm, vm_pages), np.int32)          # moves in the page's current move window
+        self.window_start = np.zeros((nvm, vm_pages), np.int64)   # cycles: the first move of that window
         self.frozen_until = np.zeros((nvm, vm_pages), np.int64)   # cycles
         self.no_repl_until = np.zeros((nvm, vm_pages), np.int64)  # cycles
         self.collapsed = np.zeros((nvm, vm_pages), np.int32)      # collapses so far
         self.stats = Counters()
         self.next_decay = self.ms(cfg.decay_ms)
-        self.next_window = self.ms(cfg.move_window_ms)
         # the knobs as the decision kernels read them (flashvm/kernels/numapolicy.py)
         self.icfg = np.zeros(K.NI, np.int64)
         self.icfg[[K.I_OFF, K.I_MIGRATES, K.I_REPLICATES, K.I_MIGRATE_ONLY]] = (
@@ -179,6 +179,12 @@ class NumaState:
     def moved(self, vm: int, gpage: int, now: int) -> None:
         """A migration or replication of the page happened: count it, freeze it if it keeps moving."""
         self.stats.a[K.C_PERIOD_MOVES] += 1
+        # each page's window opens at its first move: `freeze_moves` moves within `move_window_ms`
+        # of it freeze the page, whenever they come (a window common to all pages would let a page
+        # that moves every few ms around the window's end escape)
+        if now - self.window_start[vm, gpage] > self.ms(self.cfg.move_window_ms) or not self.moves[vm, gpage]:
+            self.window_start[vm, gpage] = now
+            self.moves[vm, gpage] = 0
         self.moves[vm, gpage] += 1
         if self.moves[vm, gpage] >= self.cfg.freeze_moves:
             self.frozen_until[vm, gpage] = now + self.ms(self.cfg.freeze_ms)
@@ -195,9 +201,6 @@ class NumaState:
     def tick(self, now: int) -> bool:
         """Periodic work at simulated time `now`: True when MAGIC's counters are due to be halved."""
         decay = False
-        if now >= self.next_window:
-            self.moves[:] = 0
-            self.next_window = now + self.ms(self.cfg.move_window_ms)
         if now >= self.next_decay:
             self.stats.a[K.C_PERIOD_MOVES] = 0
             self.next_decay = now + max(1, self.ms(self.cfg.decay_ms))
