@@ -33,7 +33,7 @@ from flashvm.disco.wprot import WriteFault
 from flashvm.kernels import numapolicy as K
 from flashvm.kernels import state as S
 from flashvm.kernels.cache import dma_coherence_nb
-from flashvm.kernels.pagecopy import copy_page_nb, drop_translations_nb, modified_lines_nb
+from flashvm.kernels.pagecopy import copy_page_nb, modified_lines_nb
 from flashvm.machine.config import MachineConfig
 
 if TYPE_CHECKING:
@@ -238,6 +238,9 @@ class NumaPolicy:
             m.params[S.P_HOTQ_BATCH] = self.cfg.hot_batch   # one kernel exit per batch of events
         disco.write_protection.register(OWNER, self.on_write)
         self._out = np.zeros(K.NO, np.int64)                # a move the triage kernel asks for
+        ncpu = m.cpu.shape[0]                               # the shootdown kernel's scratch, per VM
+        self._shoot = [(np.zeros(len(vm.vcpus), np.int64), np.zeros(len(vm.vcpus), np.bool_),
+                        np.zeros(1 + ncpu, np.int64)) for vm in disco.vms]
         self._cs = np.zeros(fc.nodes, np.int64)             # its scratch: misses per node
         self.state.icfg[K.I_HOME_SHIFT] = self.home_shift
         self.state.icfg[K.I_NNODES] = max(1, self.nnodes)
@@ -293,33 +296,11 @@ class NumaPolicy:
         its VCPUs' L2TLB entries, the real TLB entries of the CPUs running them), only for VCPUs on
         `nodes` (None: all).  CPU c does it; every other CPU that loses an entry takes an IPI.
         Returns the real TLB entries dropped."""
-        m = self.m
-        st = self.state.stats
-        vnodes = self.vm_cpu_nodes[vm.index]
-        if nodes is None:
-            use = np.ones(len(vnodes), np.bool_)
-        else:                                       # the VCPUs whose CPU is on one of `nodes`
-            use = ((sum(1 << n for n in nodes) >> vnodes) & 1).astype(np.bool_)
-        v0, nv = vm.vcpus[0], len(vm.vcpus)
-        cpus = np.full(nv, -1, np.int64)            # the CPU running each of its VCPUs (-1: none)
-        for cpu, v in enumerate(self.d.running):
-            if v0 <= v < v0 + nv:
-                cpus[v - v0] = cpu
-        out = np.zeros(1 + m.cpu.shape[0], np.int64)
-        drop_translations_nb(m, v0, cpus, use, np.array(sorted(mpages), np.int64), out)
-        st["l2tlb_entries_dropped"] += int(out[0])
-        dropped = out[1:]
-        hit = dropped.nonzero()[0].tolist()
-        if not hit:
-            return 0
-        total = int(dropped.sum())
-        st["tlb_entries_dropped"] += total
-        for cpu in hit:
-            if cpu != c:
-                st["ipis"] += 1
-                self._charge(cpu, self.cfg.ipi_cycles, "shootdown_cycles")
-                self._charge(c, self.cfg.ipi_cycles // 4, "shootdown_cycles")
-        return total
+        # one kernel: the VCPUs concerned, the drop, the IPIs and their counters (numapolicy.py)
+        mask = -1 if nodes is None else sum(1 << n for n in nodes)
+        pages = np.array(sorted(mpages), np.int64)
+        return int(K.shootdown_nb(self.m, vm.vcpus[0], np.array(self.d.running, np.int64), self.vm_cpu_nodes[vm.index],
+                                  mask, pages, c, self.cfg.ipi_cycles, self.state.stats.a, *self._shoot[vm.index]))
 
     # ------------------------------------------------------------ events
     def tick(self) -> None:

@@ -8,7 +8,7 @@ The policy's knobs come in two vectors (int and float, indices I_* and F_*), its
 int64 vector (C_*: NumaState's statistics and the move count of the current period)."""
 from numba import njit
 
-from flashvm.kernels.pagecopy import modified_lines_nb
+from flashvm.kernels.pagecopy import drop_translations_nb, modified_lines_nb
 from flashvm.kernels.state import CYCLES, P_ROUND_START, S_CYC_BASE
 
 # the int knobs
@@ -27,6 +27,8 @@ COUNTER_NAMES = ("events", "migrations", "shared_migrations", "replications", "c
 C_EVENTS, C_FROZEN_SKIPS, C_DECISIONS_NONE, C_LIMIT_SKIPS, C_POLICY_CYCLES, C_PERIOD_MOVES = (
     COUNTER_NAMES.index(n) for n in ("events", "frozen_skips", "decisions_none", "limit_skips", "policy_cycles",
                                      "period_moves"))
+C_SHOOTDOWN_CYCLES, C_IPIS, C_TLB_DROPPED, C_L2TLB_DROPPED = (
+    COUNTER_NAMES.index(n) for n in ("shootdown_cycles", "ipis", "tlb_entries_dropped", "l2tlb_entries_dropped"))
 NC = len(COUNTER_NAMES)
 
 # decisions: kinds, and why (WHY[code] is the word NumaState.decide gives)
@@ -159,4 +161,45 @@ def triage_nb(m, ev, start, memmap, master_of, vm_done, node_cpu, icfg, fcfg, ct
     return ev.shape[0]
 
 
-__all__ = ["COUNTER_NAMES", "WHY", "decide_nb", "triage_nb"]
+@njit(cache=True, _nrt=False)
+def _charge(m, ctr, c, cycles, what):
+    if c >= 0 and cycles > 0:
+        m.cpu[c, CYCLES] += cycles
+        m.stats[c, S_CYC_BASE] += cycles
+        ctr[what] += cycles
+
+
+@njit(cache=True, _nrt=False)
+def shootdown_nb(m, v0, running, vnodes, nodemask, pages, c, ipi_cycles, ctr, cpus, use, out):
+    """Drop the translations of the VM whose VCPUs are v0, v0+1, ... that map one of `pages`
+    (NumaPolicy.drop_translations): only for its VCPUs on the nodes of bit set `nodemask` (-1:
+    all; vnodes[k] is the node of VCPU v0+k's CPU), the real TLB entries on the CPU running each
+    (running[cpu] is the VCPU it runs).  CPU c does it; each other CPU that loses an entry takes an
+    IPI.  Counts into ctr; returns the real TLB entries dropped.  cpus, use, out: scratch."""
+    nv = len(use)
+    for k in range(nv):
+        use[k] = nodemask < 0 or ((nodemask >> vnodes[k]) & 1) == 1
+        cpus[k] = -1
+    for cpu in range(len(running)):
+        v = running[cpu]
+        if v0 <= v < v0 + nv:
+            cpus[v - v0] = cpu
+    for i in range(len(out)):
+        out[i] = 0
+    drop_translations_nb(m, v0, cpus, use, pages, out)
+    ctr[C_L2TLB_DROPPED] += out[0]
+    total = 0
+    for cpu in range(len(out) - 1):
+        n = out[1 + cpu]
+        if n == 0:
+            continue
+        total += n
+        if cpu != c:
+            ctr[C_IPIS] += 1
+            _charge(m, ctr, cpu, ipi_cycles, C_SHOOTDOWN_CYCLES)
+            _charge(m, ctr, c, ipi_cycles // 4, C_SHOOTDOWN_CYCLES)
+    ctr[C_TLB_DROPPED] += total
+    return total
+
+
+__all__ = ["COUNTER_NAMES", "WHY", "decide_nb", "shootdown_nb", "triage_nb"]
