@@ -10,7 +10,7 @@ MAGIC raises a hot-page event when the misses of one node to one machine page re
   each of them: the VM's translations on that node point at the local copy (`m.replica`, used by
   the monitor's TLB refill); the copies are write-protected (flashvm/disco/wprot.py), and a write to
   any of them collapses them back to one page before the write proceeds, so it is seen everywhere;
-* a page moved `freeze_moves` times within `move_window_ms` is frozen for `freeze_ms`; a page
+* a page moved `freeze_moves` times within `move_window_ms` of its first move is frozen for `freeze_ms`; a page
   collapsed is not replicated again for `collapse_ms`, doubled at each further collapse; a page
   with `written_lines` lines modified in some cache (being written) is not replicated;
 * MAGIC's counters are halved every `decay_ms`; at most `max_moves` moves per decay period,
@@ -20,11 +20,15 @@ Each move copies the page through the cache model of the CPU that took the event
 memmap, drops exactly the translations the back-map names (the VM's L2TLB entries, the real TLB
 entries of the CPUs running its VCPUs: an IPI for each other CPU), and charges the time to the
 CPUs concerned as monitor time; the policy's cycles are counted apart (`NumaState.stats`).
+
+MAGIC's events come in batches (`hot_batch` per kernel exit); one kernel (`triage_nb`,
+flashvm/kernels/numapolicy.py) decides them in order and deals with those that move nothing,
+stopping at each move, made here; each event's work is done by the first CPU of its node.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from collections.abc import Callable, Iterator, MutableMapping
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
