@@ -173,11 +173,17 @@ def write_report(res: Results, path: Path, png: str | None) -> list[tuple[str, b
 def write_index(root: Path, done: dict[str, list[tuple[str, bool | None]]]) -> Path:
     """results/experiments/index.md: each experiment's report and how its checks came out."""
     lines = ["# flashvm experiments", "", "| experiment | report | figure | checks holding |", "|---|---|---|---|"]
+    failing = []
     for name, checks in done.items():
         ok = sum(1 for _, h in checks if h)
         measured = sum(1 for _, h in checks if h is not None)
         fig = f"[{name}.png]({name}/{name}.png)" if (root / name / f"{name}.png").exists() else "-"
-        lines.append(f"| {name} | [report]({name}/report.md) | {fig} | {ok} of {measured} measured ({len(checks)} in all) |")
+        rep = f"[report]({name}/report.md)" if (root / name / "report.md").exists() else "-"
+        lines.append(f"| {name} | {rep} | {fig} | {ok} of {measured} measured ({len(checks)} in all) |")
+        failing += [f"- {name}: {says}" for says, h in checks if h is False]
+    if failing:
+        lines += ["", "Checks that do not hold (each report says why):", "", *failing]
+    root.mkdir(parents=True, exist_ok=True)
     path = root / "index.md"
     path.write_text("\n".join(lines) + "\n")
     return path
