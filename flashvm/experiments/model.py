@@ -83,3 +83,5 @@ class Experiment:
     full_host_time: str = ""                       # expected host time at the full sizes
     baselines: Mapping[str, str] = field(default_factory=dict)   # run label -> the label its time is normalised to
     segments: tuple[str, ...] = ()                 # shares drawn stacked in the run's normalised time
+    # (table, run label, measure) -> the paragraph explaining a difference from the paper, or None: the generic one
+    explain: Callable[[Mapping[tuple[str, str], float], str, str], str | None] | None = None

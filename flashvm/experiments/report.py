@@ -60,6 +60,11 @@ def explain(res: Results, label: str, measure: str, measured: float, paper: floa
     g = res.get
     direction, _ = band(measured, paper)
     run = next(r for r in res.runs if r.label == label)
+    if res.experiment.explain is not None:
+        own = res.experiment.explain(res.values, label, measure)
+        if own:
+            return f"**{label} {DESCRIBE.get(measure, measure)}**: {_fmt(measured)} vs the paper's {_fmt(paper)} " \
+                   f"({direction}). {own}"
     refills, l2tlb, emul, stall = (g(label, m) for m in ("tlb_refills_per_minsn", "l2tlb_hit_pct",
                                                            "emulated_per_minsn", "stall"))
     facts = []
@@ -110,6 +115,16 @@ def explain(res: Results, label: str, measure: str, measured: float, paper: floa
             f"{counters} {why}{size}").replace("  ", " ")
 
 
+def _counters(res: Results, extra: list[str]) -> list[str]:
+    """The counters beside the paper's: a row per run, or (many counters) a row per counter."""
+    runs = [r.label for r in res.runs if r.label not in res.problems]
+    if len(extra) <= 10:
+        return (["| run | " + " | ".join(extra) + " |", "|---" * (len(extra) + 1) + "|"]
+                + [f"| {lab} | " + " | ".join(_fmt(res.get(lab, m)) for m in extra) + " |" for lab in runs])
+    return (["| counter | " + " | ".join(runs) + " |", "|---" * (len(runs) + 1) + "|"]
+            + [f"| {m} | " + " | ".join(_fmt(res.get(lab, m)) for lab in runs) + " |" for m in extra])
+
+
 def write_report(res: Results, path: Path, png: str | None) -> list[tuple[str, bool | None]]:
     """report.md; returns each check's (statement, holds) (None: its runs are missing)."""
     exp = res.experiment
@@ -140,10 +155,7 @@ def write_report(res: Results, path: Path, png: str | None) -> list[tuple[str, b
                 diffs.append((r.label, m, v, p))
     extra = sorted({m for (_, m) in res.values} - {m for (_, m) in paper})
     if extra:
-        lines += ["", "## Other counters", "", "| run | " + " | ".join(extra) + " |", "|---" * (len(extra) + 1) + "|"]
-        for r in res.runs:
-            if r.label not in res.problems:
-                lines.append(f"| {r.label} | " + " | ".join(_fmt(res.get(r.label, m)) for m in extra) + " |")
+        lines += ["", "## Other counters", ""] + _counters(res, extra)
     checks = []
     lines += ["", "## Directions", ""]
     for c in exp.checks:
