@@ -139,6 +139,13 @@ def _attr(path: str, name: str, scale: float = 1.0) -> Measure:
     return measure
 
 
+def shared_by_all_mb(f: h5py.File, run: Run) -> float | None:
+    """MB of machine pages every VM uses at the run's end (/disco/memory/sharing's last entry)."""
+    if "disco/memory/sharing" not in f or run.vms < 2:
+        return None
+    return float(f["disco/memory/sharing"][-1]) * 4096 / MB
+
+
 def numa_rate(name: str) -> Measure:
     """NUMA policy actions per simulated second (/disco/numa attrs, the policy's branch)."""
     count = _attr("disco/numa", name)
@@ -236,6 +243,9 @@ MEASURES: dict[str, Measure] = {
     "emulated_per_minsn": emulated_per_minsn,
     "virtual_mb": _attr("disco/memory", "guest_pages_total_peak", 4096 / MB),    # Fig. 6 draws the peak
     "machine_mb": _attr("disco/memory", "machine_pages_total_peak", 4096 / MB),
+    "virtual_end_mb": _attr("disco/memory", "guest_pages_total", 4096 / MB),
+    "machine_end_mb": _attr("disco/memory", "machine_pages_total", 4096 / MB),
+    "shared_by_all_mb": shared_by_all_mb,
     "migrations": _attr("disco/numa", "migrations"),
     "replications": _attr("disco/numa", "replications"),
     "migrations_per_s": numa_rate("migrations"),
