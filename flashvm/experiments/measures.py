@@ -74,6 +74,24 @@ def local_miss_pct(f: h5py.File, run: Run) -> float | None:
     return 100.0 * int(loc.sum()) / total if total else None
 
 
+def dirty_miss_pct(f: h5py.File, run: Run) -> float | None:
+    """L2 misses to a line held dirty in another node's cache, percent of all L2 misses (sharing, locks)."""
+    loc, rem, dirty = (_cpu(f, run, n) for n in ("misses_local", "misses_remote", "misses_remote_dirty"))
+    if loc is None or rem is None or dirty is None:
+        return None
+    total = int(loc.sum() + rem.sum() + dirty.sum())
+    return 100.0 * int(dirty.sum()) / total if total else None
+
+
+def hot_node_pct(f: h5py.File, run: Run) -> float | None:
+    """The busiest node's share of the directory operations, percent (8 nodes evenly used: 12.5)."""
+    g = _region(f, run)
+    if g is None or "node/directory_ops" not in g:
+        return None
+    ops = np.asarray(g["node/directory_ops"][...], dtype=np.float64)
+    return 100.0 * float(ops.max()) / float(ops.sum()) if ops.sum() else None
+
+
 def stall_share(f: h5py.File, run: Run) -> float | None:
     """The part of the busy cycles stalled on cache misses (0..1)."""
     stall, by_mode = _cpu(f, run, "stall_by_mode"), _cpu(f, run, "cycles_by_mode")
@@ -237,6 +255,8 @@ MEASURES: dict[str, Measure] = {
     "idle": _share("idle"),
     "local_pct": local_miss_pct,
     "stall": stall_share,
+    "dirty_pct": dirty_miss_pct,
+    "hot_node_pct": hot_node_pct,
     "instructions": instructions,
     "tlb_refills_per_minsn": tlb_refills_per_minsn,
     "l2tlb_hit_pct": l2tlb_hit_pct,
