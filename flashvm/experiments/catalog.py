@@ -309,7 +309,7 @@ def _fig7_why(t: Table, label: str, measure: str) -> str | None:
             return base + why
         return (f"In {system[:-2]} VM(s) of {8 // int(system[:-2])} VCPUs the same builds take {_g(t, label, 'total')} "
                 f"of that 100 (idle {_g(t, label, 'idle')}, guest kernel {_g(t, label, 'kernel')}, monitor "
-                f"{_g(t, label, 'monitor')}); in VM 0, {_memory_of(t, label)}. " + base + why
+                f"{_g(t, label, 'monitor')}); over the region (every CPU), {_memory_of(t, label)}. " + base + why
                 + " Each VM has its own kernel, file system and disk, so fewer CPUs share each kernel's lines and lock: "
                   "the more VMs, the less of that time is left, while the monitor adds its traps ("
                   f"{_g(t, label, 'emulated_per_minsn')} emulated privileged instructions per million).")
