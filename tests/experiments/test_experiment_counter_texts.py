@@ -60,3 +60,15 @@ def test_each_experiments_paragraph_uses_its_counters():
     said = catalog._fig7_why(t7, "pmake/8vm", "total")
     assert said is not None and "idle 66 of the 100" in said and "76% of the misses" in said and "53%" in said
     assert "paragraph on its total" in (catalog._fig7_why(t7, "pmake/8vm", "idle") or "")
+
+
+def test_table2_says_which_services_are_not_slower_and_why():
+    t = {(run, f"{s}_us"): 10.0 if run == "pmake/bare" else 11.0 for s in catalog.SERVICES
+         for run in ("pmake/bare", "pmake/disco")}
+    t[("pmake/disco", "demand_zero_us")] = 5.0
+    t[("pmake/disco", "demand_zero_l2miss")], t[("pmake/bare", "demand_zero_l2miss")] = 0.5, 32.0
+    [check] = catalog.TABLE2.checks
+    assert not check.holds(t) and check.why_not is not None
+    said = check.why_not(t)
+    assert "demand_zero 5.0 µs against 10.0" in said and "0.5 L2 misses a call against" in said and "32.0" in said
+    assert "execve" not in said and "HAL_MC_ZERO" in said
