@@ -112,7 +112,7 @@ FIG5 = Experiment(
            "from the workload's start (functional fast-forward through the boot).",
            "In the VM the guest kernel is its HAL build, as the paper's IRIX had its HAL changes: privileged registers "
            "without side effects read and written in a special page, pages zeroed by the monitor (docs/disco.md).",),
-    full_host_time="about 15 minutes per workload pair on one loaded core (uni sizes, timing mode)",
+    full_host_time="about 12 minutes with --jobs 1, pmake 7.5 of them (estimate; uni sizes, timing mode)",
     baselines={f"{wl}/{s}": f"{wl}/bare" for wl in FIG5_WORKLOADS for s in ("bare", "disco")},
     segments=SPLIT)
 
@@ -224,7 +224,7 @@ TABLE2 = Experiment(
            "`_priv`, `_mcall`, `_ktlb` are the shares of Disco's time for the service spent in guest kernel execution, "
            "TLB-write emulation, other privileged instructions, monitor calls and page faults, kernel TLB faults.",
            "utlb_miss has calls only (its handler has no room for a marker): its `_us` and shares stay unmeasured."),
-    full_host_time="about 30 minutes (pmake's uni size, twice)",
+    full_host_time="about 8 minutes (estimate; pmake's uni size alone and in a VM with the service markers)",
     explain=_table2_why)
 
 # ---------------------------------------------------------------- Figure 6
@@ -273,7 +273,7 @@ FIG6 = Experiment(
            "result file (only Disco counts pages: /disco/memory), so the figure has the four Disco runs.",
            "virtual: the guest-physical pages the VMs have in use (their sum at its peak); machine: the distinct "
            "machine pages backing them (flashvm/disco/footprint.py), pages shared between VMs counted once."),
-    full_host_time="about an hour (five 8-CPU pmake runs)",
+    full_host_time="about 4 hours (estimate; four 8-CPU pmake mp runs, functional mode)",
     explain=_fig6_why)
 
 # ---------------------------------------------------------------- Figure 7
@@ -359,7 +359,7 @@ FIG7 = Experiment(
                       f"{_g(t, 'radix/os', 'tlb_refills_per_minsn')} on the guest OS."))),
     notes=("The paper's user stall and sync segments are folded into user and kernel here.",),
     explain=_fig7_why,
-    full_host_time="about two hours (seven 8-CPU runs)",
+    full_host_time="about 11 hours (estimate; five 8-CPU pmake mp runs, one VM of 8 VCPUs about 5 of them)",
     baselines={**{f"pmake/{s}": "pmake/os" for s in ("os", "1vm", "2vm", "4vm", "8vm")},
                "radix/os": "radix/os", "radix/splashos": "radix/os"},
     segments=SPLIT)
@@ -432,7 +432,7 @@ FIG8 = Experiment(
              (f"{wl}/uma", f"{wl}/numa"), (lambda w: lambda t: _uma_why(t, w))(wl)) for wl in ("engineering", "raytrace"))),
     notes=("L2 caches of 256 KB as in §5.5; engineering on 8 CPUs, raytrace on 16 (quick: 8).",
            "The Disco runs ask for the NUMA policy migrate+replicate (RunSpec.numa, from the NUMA branch)."),
-    full_host_time="about 90 minutes (six runs; raytrace's on 16 CPUs dominate)",
+    full_host_time="about 40 minutes (estimate; engineering's mp runs about 30 of them)",
     baselines={f"{wl}/{s}": f"{wl}/numa" for wl in ("engineering", "raytrace") for s in ("numa", "disco", "uma")},
     segments=SPLIT)
 
