@@ -199,6 +199,12 @@ def _not_slower(t: Table) -> str:
             "run's counters (a kernel change).")
 
 
+def _table2_plot(res: object, png: object) -> None:
+    from flashvm.experiments.plot import draw_services
+    draw_services(res, png, tuple(s for s in SERVICES if s != "utlb_miss"), _PART_NAMES,  # type: ignore[arg-type]
+                  "pmake/bare", "pmake/disco")
+
+
 def _table2_runs(quick: bool) -> Sequence[Run]:
     size = "quick" if quick else "uni"
     return [Run("pmake/bare", "pmake", "os", size, 1, "flash1", 1, group="pmake", services=True),
@@ -225,7 +231,7 @@ TABLE2 = Experiment(
            "TLB-write emulation, other privileged instructions, monitor calls and page faults, kernel TLB faults.",
            "utlb_miss has calls only (its handler has no room for a marker): its `_us` and shares stay unmeasured."),
     full_host_time="about 8 minutes (estimate; pmake's uni size alone and in a VM with the service markers)",
-    explain=_table2_why)
+    explain=_table2_why, plot=_table2_plot)
 
 # ---------------------------------------------------------------- Figure 6
 FIG6_VMS = (1, 2, 4, 8)

@@ -72,3 +72,15 @@ def test_table2_says_which_services_are_not_slower_and_why():
     said = check.why_not(t)
     assert "demand_zero 5.0 µs against 10.0" in said and "0.5 L2 misses a call against" in said and "32.0" in said
     assert "execve" not in said and "HAL_MC_ZERO" in said
+
+
+def test_table2_draws_its_own_figure(tmp_path):
+    from flashvm.experiments.plot import draw
+    from flashvm.experiments.table import Results
+    res = Results(catalog.TABLE2, list(catalog.TABLE2.runs(True)))
+    for s in catalog.SERVICES:
+        res.values[("pmake/bare", f"{s}_us")], res.values[("pmake/disco", f"{s}_us")] = 10.0, 15.0
+        for part, share in zip(catalog._PART_NAMES, (0.6, 0.1, 0.1, 0.1, 0.1)):
+            res.values[("pmake/disco", f"{s}_{part}")] = share
+    draw(res, tmp_path / "t2.png")
+    assert (tmp_path / "t2.png").stat().st_size > 10_000
