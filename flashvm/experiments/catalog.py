@@ -398,7 +398,18 @@ def _numa_why(t: Table, wl: str) -> str:
             f"{_g(t, d, 'user')}, kernel {_g(t, d, 'kernel')}, idle {_g(t, d, 'idle')} and the monitor "
             f"{_g(t, d, 'monitor')}: {_g(t, d, 'tlb_refills_per_minsn')} real TLB refills per million instructions "
             f"trap into the monitor against {_g(t, n, 'tlb_refills_per_minsn')} refills alone. What locality saves "
-            "of the user stall, the monitor spends again." + _quick_shares(t, n))
+            "of the user stall, the monitor spends again." + _policy_cost(t, d) + _quick_shares(t, n))
+
+
+def _policy_cost(t: Table, d: str) -> str:
+    """The policy's own work in run `d`: its cycles against all CPUs' cycles in the region."""
+    if (d, "policy_pct") not in t:
+        return ""
+    return (f" The policy's own work (hot-page decisions, page copies: {_g(t, d, 'copy_mcycles')} M cycles, TLB "
+            f"shootdowns) is {t[(d, 'policy_pct')]:.1f}% of all CPUs' cycles in the region, at "
+            f"{_g(t, d, 'migrations_per_s')} migrations and {_g(t, d, 'replications_per_s')} replications per second"
+            + ("." if (d, "frozen_pages") not in t else f"; {_g(t, d, 'frozen_pages')} pages moved so often that "
+               "the policy froze them in place."))
 
 
 def _quick_shares(t: Table, n: str) -> str:
@@ -427,7 +438,8 @@ _FIG8_PAPER = {"engineering/numa": (100, 16), "engineering/disco": (67, 78), "en
 FIG8 = Experiment(
     "fig8", "Figure 8: page migration and replication (time normalised to the NUMA machine with the OS alone = 100)",
     _fig8_runs, ("time", "local_pct", "user", "kernel", "monitor", "idle", "stall", "migrations", "replications",
-                 "tlb_refills_per_minsn"),
+                 "tlb_refills_per_minsn", "policy_pct", "copy_mcycles", "migrations_per_s", "replications_per_s",
+                 "frozen_pages"),
     tuple(Paper(label, m, v) for label, (tot, loc) in _FIG8_PAPER.items() for m, v in (("total", tot), ("local_pct", loc))),
     (*(Check(f"{wl}: migration and replication raise the local-miss share",
              (lambda w: lambda t: t[(f"{w}/disco", "local_pct")] > t[(f"{w}/numa", "local_pct")])(wl),
@@ -446,7 +458,8 @@ _TABLE3_PAPER = {"engineering/disco": (2461, 2208), "raytrace/disco": (909, 2671
 TABLE3 = Experiment(
     "table3", "Table 3: actions on hot pages (per second of simulated time)",
     lambda quick: [r for r in _fig8_runs(quick) if r.system == "disco"],
-    ("migrations_per_s", "replications_per_s", "migrations", "replications", "time"),
+    ("migrations_per_s", "replications_per_s", "migrations", "replications", "time", "policy_pct", "copy_mcycles",
+     "local_pct", "frozen_pages"),
     tuple(Paper(label, m, v) for label, (mig, rep) in _TABLE3_PAPER.items()
           for m, v in (("migrations_per_s", mig), ("replications_per_s", rep))),
     (Check("the policy acts on hot pages in both workloads",
@@ -454,6 +467,9 @@ TABLE3 = Experiment(
                          for w in ("engineering", "raytrace")),
            ("engineering/disco", "raytrace/disco")),),
     notes=("The same runs as fig8's Disco bars (cached: running fig8 first makes this free).",),
+    explain=lambda t, label, measure: (
+        f"{_g(t, label, 'migrations')} migrations and {_g(t, label, 'replications')} replications in a region of "
+        f"{_g(t, label, 'time')} cycles, leaving {_g(t, label, 'local_pct')}% of the L2 misses local." + _policy_cost(t, label)),
     full_host_time="free after fig8 (the same runs)")
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (FIG5, TABLE2, FIG6, FIG7, FIG8, TABLE3)}

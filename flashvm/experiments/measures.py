@@ -177,6 +177,16 @@ def numa_rate(name: str) -> Measure:
     return measure
 
 
+def numa_policy_pct(f: h5py.File, run: Run) -> float | None:
+    """The NUMA policy's own cycles (decisions, page copies, shootdowns: /disco/numa monitor_cycles)
+    as a percentage of all CPUs' cycles in the region."""
+    cycles = _cpu(f, run, "cycles")
+    if cycles is None or "disco/numa" not in f or "monitor_cycles" not in f["disco/numa"].attrs:
+        return None
+    total = float(cycles.sum())
+    return 100.0 * float(f["disco/numa"].attrs["monitor_cycles"]) / total if total else None
+
+
 def _machine_mhz(f: h5py.File) -> float:
     import json
     return float(json.loads(f.attrs["machine_json"]).get("clock_mhz", 400.0))
@@ -269,6 +279,9 @@ MEASURES: dict[str, Measure] = {
     "migrations": _attr("disco/numa", "migrations"),
     "replications": _attr("disco/numa", "replications"),
     "migrations_per_s": numa_rate("migrations"),
+    "policy_pct": numa_policy_pct,
+    "copy_mcycles": _attr("disco/numa", "copy_cycles", 1e-6),
+    "frozen_pages": _attr("disco/numa", "frozen_pages"),
     "replications_per_s": numa_rate("replications"),
 }
 SERVICES = ("demand_zero", "quick_fault", "other_fault", "utlb_miss", "open", "read", "write", "execve",

@@ -84,3 +84,17 @@ def test_table2_draws_its_own_figure(tmp_path):
             res.values[("pmake/disco", f"{s}_{part}")] = share
     draw(res, tmp_path / "t2.png")
     assert (tmp_path / "t2.png").stat().st_size > 10_000
+
+
+def test_the_numa_policys_own_cycles(tmp_path):
+    path = tmp_path / "n.h5"
+    with h5py.File(path, "w") as f:
+        f.create_group("roi/vm0.roi")["cpu/cycles"] = np.array([1000, 1000])
+        g = f.create_group("disco/numa")
+        g.attrs["monitor_cycles"], g.attrs["copy_cycles"], g.attrs["frozen_pages"] = 500, 2_000_000, 7
+    got = take(str(path), Run("engineering/disco", "engineering", "disco", vms=1, numa="migrate+replicate"),
+               ("policy_pct", "copy_mcycles", "frozen_pages"))
+    assert got == {"policy_pct": 25.0, "copy_mcycles": 2.0, "frozen_pages": 7.0}
+    t = {("e/disco", "policy_pct"): 25.0, ("e/disco", "copy_mcycles"): 2.0, ("e/disco", "frozen_pages"): 7.0}
+    said = catalog._policy_cost(t, "e/disco")
+    assert "25.0% of all CPUs' cycles" in said and "7 pages moved so often" in said
