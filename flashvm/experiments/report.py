@@ -82,8 +82,9 @@ def explain(res: Results, label: str, measure: str, measured: float, paper: floa
                "monitor's costs without the policy's gain in local misses, and stays slower than the OS alone.")
     elif measure in ("monitor", "total") and run.system != "os":
         why = ("Under Disco the monitor's cost is the guest kernel's privileged instructions (each emulated by a trap) "
-               "and the TLB refills it serves; flashvm's guest kernel runs its refill handler and entry path through "
-               "the monitor on every exception, and the paper's Disco mapped only 4 KB page pairs.")
+               "and the TLB misses it serves: those its second-level TLB refills cost a short trap, the others are "
+               "reflected to the guest kernel's refill handler, which runs mapped and so misses too. The paper's Disco "
+               "mapped only 4 KB page pairs.")
     elif measure == "total" and run.machine.startswith("uma"):
         why = ("The UMA machine differs from the NUMA one only in what a miss costs (every miss at the local latency): "
                "its gain is the remote part of the NUMA run's memory stall, smaller here than in the paper because "
