@@ -229,7 +229,10 @@ TABLE2 = Experiment(
     notes=("A Disco row's `_us` paper value is IRIX's average time times the printed slowdown; `_kernel`, `_tlbw`, "
            "`_priv`, `_mcall`, `_ktlb` are the shares of Disco's time for the service spent in guest kernel execution, "
            "TLB-write emulation, other privileged instructions, monitor calls and page faults, kernel TLB faults.",
-           "utlb_miss has calls only (its handler has no room for a marker): its `_us` and shares stay unmeasured."),
+           "utlb_miss has calls only (its handler has no room for a marker): its `_us` and shares stay unmeasured.",
+           "The Disco run boots the guest kernel's HAL build, as fig5's and the paper's IRIX (§4.3): it asks the monitor "
+           "to zero the pages it allocates, Table 2's monitor calls. On the plain kernel every service was slower "
+           "under Disco (docs/experiments.md)."),
     full_host_time="about 8 minutes (estimate; pmake's uni size alone and in a VM with the service markers)",
     explain=_table2_why, plot=_table2_plot)
 
