@@ -112,7 +112,7 @@ FIG5 = Experiment(
            "from the workload's start (functional fast-forward through the boot).",
            "In the VM the guest kernel is its HAL build, as the paper's IRIX had its HAL changes: privileged registers "
            "without side effects read and written in a special page, pages zeroed by the monitor (docs/disco.md).",),
-    full_host_time="about 12 minutes with --jobs 1, pmake 7.5 of them (estimate; uni sizes, timing mode)",
+    full_host_time="8.5 minutes with --jobs 1 at a load of 5, pmake 5.7 of them (measured; uni sizes, timing mode)",
     baselines={f"{wl}/{s}": f"{wl}/bare" for wl in FIG5_WORKLOADS for s in ("bare", "disco")},
     segments=SPLIT)
 
@@ -233,7 +233,7 @@ TABLE2 = Experiment(
            "The Disco run boots the guest kernel's HAL build, as fig5's and the paper's IRIX (§4.3): it asks the monitor "
            "to zero the pages it allocates, Table 2's monitor calls. On the plain kernel every service was slower "
            "under Disco (docs/experiments.md)."),
-    full_host_time="about 8 minutes (estimate; pmake's uni size alone and in a VM with the service markers)",
+    full_host_time="5.5 minutes at a load of 4 (measured; pmake's uni size alone and in a VM with the service markers)",
     explain=_table2_why, plot=_table2_plot)
 
 # ---------------------------------------------------------------- Figure 6
@@ -453,7 +453,7 @@ FIG8 = Experiment(
              (f"{wl}/uma", f"{wl}/numa"), (lambda w: lambda t: _uma_why(t, w))(wl)) for wl in ("engineering", "raytrace"))),
     notes=("L2 caches of 256 KB as in §5.5; engineering on 8 CPUs, raytrace on 16 (quick: 8).",
            "The Disco runs ask for the NUMA policy migrate+replicate (RunSpec.numa, from the NUMA branch)."),
-    full_host_time="about 40 minutes (estimate; engineering's mp runs about 30 of them)",
+    full_host_time="about 15 minutes (estimate; raytrace's 16-CPU runs about 10 of them)",
     baselines={f"{wl}/{s}": f"{wl}/numa" for wl in ("engineering", "raytrace") for s in ("numa", "disco", "uma")},
     segments=SPLIT)
 
