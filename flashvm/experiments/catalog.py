@@ -400,8 +400,17 @@ def _numa_why(t: Table, wl: str) -> str:
             f"{_g(t, n, 'user')}, kernel {_g(t, n, 'kernel')}, idle {_g(t, n, 'idle')}), the VM has user "
             f"{_g(t, d, 'user')}, kernel {_g(t, d, 'kernel')}, idle {_g(t, d, 'idle')} and the monitor "
             f"{_g(t, d, 'monitor')}: {_g(t, d, 'tlb_refills_per_minsn')} real TLB refills per million instructions "
-            f"trap into the monitor against {_g(t, n, 'tlb_refills_per_minsn')} refills alone. What locality saves "
-            "of the user stall, the monitor spends again." + _policy_cost(t, d) + _quick_shares(t, n))
+            f"trap into the monitor against {_g(t, n, 'tlb_refills_per_minsn')} refills alone."
+            + _stalls(t, n, d) + _policy_cost(t, d)
+            + _quick_shares(t, n))
+
+
+def _stalls(t: Table, n: str, d: str) -> str:
+    """How much stall there is for page placement to shorten, alone and in the VM."""
+    if (n, "stall") not in t or (d, "stall") not in t:
+        return ""
+    return (f" Locality can only shorten the time stalled on L2 misses: {100 * t[(n, 'stall')]:.0f}% of the busy cycles "
+            f"on the OS alone, {100 * t[(d, 'stall')]:.0f}% in the VM.")
 
 
 def _policy_cost(t: Table, d: str) -> str:
