@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import llvmlite.binding as llvm
@@ -34,21 +35,25 @@ def _machine():
     return _engine[0], _engine[1]
 
 
-def _fpu_symbols() -> None:
-    """Make the FPU helpers' wrappers known to the linker (loaded only by code that calls them)."""
-    if _fpu_done:
-        return
+def _fpu_symbols(obj: bytes) -> None:
+    """Make the FPU helpers' wrappers this object calls known to the linker (each made on first use)."""
     from flashvm.kernels import jitfpu
-    for name, addr in jitfpu.ADDRESSES.items():
-        llvm.add_symbol(llvmgen.fpu_symbol(name), int(addr or 0))
-    _fpu_done.append(True)
+    for raw in sorted(set(re.findall(rb"flashvm_fpu_(\w+)", obj))):
+        name = raw.decode()
+        if name not in _fpu_done:
+            llvm.add_symbol(llvmgen.fpu_symbol(name), int(jitfpu.address(name)))
+            _fpu_done.add(name)
 
 
-_fpu_done: list[bool] = []
+_fpu_done: set[str] = set()
 
 
 def _optimise(mod, tm) -> None:
     pto = llvm.create_pipeline_tuning_options(speed_level=OPT_LEVEL)
+    # regions are straight-line code: nothing to vectorise or unroll, and those passes cost time
+    pto.loop_vectorization = False
+    pto.slp_vectorization = False
+    pto.loop_unrolling = False
     pb = llvm.create_pass_builder(tm, pto)
     pb.getModulePassManager().run(mod, pb)
 
@@ -93,7 +98,7 @@ def compile_batch(regions: list[list[int]], cache: Path | None) -> tuple[list[in
             tmp.write_bytes(obj)
             tmp.replace(path)
     if b"flashvm_fpu_" in obj:
-        _fpu_symbols()
+        _fpu_symbols(obj)
     engine.add_object_file(llvm.ObjectFileRef.from_data(obj))   # type: ignore[attr-defined]
     engine.finalize_object()                                     # type: ignore[attr-defined]
     addrs = [int(engine.get_function_address(llvmgen.region_name(name, k)))   # type: ignore[attr-defined]
