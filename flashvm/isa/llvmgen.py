@@ -36,7 +36,7 @@ from llvmlite import ir
 from flashvm.isa import gen, jitgen
 from flashvm.kernels import mmu, state
 
-VERSION = "llvm-4"
+VERSION = "llvm-5"
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
 I16 = ir.IntType(16)
