@@ -49,14 +49,15 @@ TABLE_SIZE = 1 << 15     # region-table slots (direct-mapped by physical address
 QUEUE_LEN = 64           # jump targets waiting for translation (at most one batch)
 THRESHOLD = 5000         # arrivals at a jump target that make it hot
 MIN_INSNS = 20_000_000   # Numba backend: compile nothing before this many instructions (short runs)
-MIN_INSNS_NATIVE = 5_000_000   # LLVM backend: before this, only batches already on disk are taken
+MIN_INSNS_NATIVE = 10_000_000   # LLVM backend: before this, only batches already on disk are taken
 SLICE = 1 << 24          # cycles between two looks at the queue (at most)
 FIRST_SLICE = 1 << 18    # the first slice; each next one twice as long, up to SLICE
 CACHE_MODULES = 256      # translated modules kept on disk (numba backend)
 CACHE_OBJECTS = 4096     # translated regions kept on disk (llvm backend, one object file each)
 # new translations are compiled while they cost at most this share of the CPU time the tier
-# has run guest code so far (None: no limit); regions found on disk are always taken
-TRANSLATE_SHARE: float | None = 0.25
+# has run guest code so far (None: no limit, the default: compile all hot code, so the next run
+# finds it on disk); regions found on disk are always taken.  FLASHVM_JIT_SHARE sets it.
+TRANSLATE_SHARE: float | None = None
 NEVER = -(1 << 62)       # counter of a target that cannot be translated
 
 _forced: bool | None = None
@@ -259,7 +260,8 @@ def _translate_native(m: Machine, t: Tier, k: int, early: bool) -> None:
     for pa, words in todo:
         if not jitnative.cached([words], cache_dir()):
             spent = t.cpu_translate + time.process_time() - t.c_start
-            if early or (TRANSLATE_SHARE is not None and spent > TRANSLATE_SHARE * t.cpu_run):
+            share = _share()
+            if early or (share is not None and spent > share * t.cpu_run):
                 waiting.append(pa)
                 continue
         fns, size, hit = jitnative.compile_batch([words], cache_dir())
@@ -271,6 +273,11 @@ def _translate_native(m: Machine, t: Tier, k: int, early: bool) -> None:
     t.deferred = len(waiting)
     if len(waiting) < len(todo):
         _prune_objects(cache_dir())
+
+
+def _share() -> float | None:
+    env = os.environ.get("FLASHVM_JIT_SHARE", "")
+    return float(env) if env else TRANSLATE_SHARE
 
 
 def _translate_numba(m: Machine, t: Tier, k: int, early: bool) -> None:
