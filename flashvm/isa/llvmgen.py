@@ -36,7 +36,7 @@ from llvmlite import ir
 from flashvm.isa import gen, jitgen
 from flashvm.kernels import mmu, state
 
-VERSION = "llvm-5"
+VERSION = "llvm-7"
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
 I16 = ir.IntType(16)
@@ -557,7 +557,7 @@ def _body(word: int) -> list[ast.stmt]:
     return ast.parse("\n".join(x for x in code if not x.strip().startswith(_SKIP))).body
 
 
-def _loops(words: list[int]) -> bool:
+def loops(words: list[int]) -> bool:
     """Does the region end with a branch (and its delay slot) that can lead back to its first word?"""
     if len(words) < 2:
         return False
@@ -614,7 +614,7 @@ def module_ir(regions: list[list[int]], prefix: str) -> str:
     module = ir.Module(name=prefix)
     module.triple = ""
     for k, words in enumerate(regions):
-        _Region(module, region_name(prefix, k), words).build(_loops(words))
+        _Region(module, region_name(prefix, k), words).build(loops(words))
     # the FPU wrappers write nothing but their cause: registers and context stay in host registers
     return re.sub(r'^(declare i64 @"flashvm_fpu_\w+"\(.*\))$', r"\1 nounwind willreturn memory(argmem: readwrite)",
                   str(module), flags=re.M)
@@ -626,7 +626,7 @@ def scan(words: list[int]) -> int:
 
 
 __all__ = ["CTX_ACC", "CTX_BUDGET", "CTX_SLOTS", "CTX_TABLE", "CTX_TSIZE", "fpu_symbol", "fpu_wrappers_source",
-           "ENTRY_OK", "VERSION", "Unsupported", "entry_table_key", "module_ir", "region_name", "scan", "supported"]
+           "ENTRY_OK", "VERSION", "Unsupported", "entry_table_key", "loops", "module_ir", "region_name", "scan", "supported"]
 
 
 # ---- the FPU helpers, called from native regions through C-callable wrappers
