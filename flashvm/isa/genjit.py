@@ -40,7 +40,9 @@ if pc != jnext:
     _jp = fbase | (pc & 0xFFF)
     _jh = (_jp >> 2) & jmask
     if jpa[_jh] == _jp:
-        if npc == ((pc + 4) & M32) and n + jlen[_jh] <= stop:
+        if npc != ((pc + 4) & M32) or n + jlen[_jh] > stop:
+            jstat[4] += 1
+        else:
             jctx[8] = pc
             jctx[9] = npc
             jctx[10] = bpc
@@ -51,7 +53,9 @@ if pc != jnext:
                 jpa[_jh] = -1
                 jcnt[_jh] = 0
                 jstat[2] += 1
-            elif _jn > 0:
+            elif _jn == 0:
+                jstat[3] += 1
+            else:
                 jstat[0] += 1
                 jstat[1] += _jn
                 n += _jn

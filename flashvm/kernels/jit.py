@@ -90,7 +90,7 @@ def enabled() -> bool:
 def reset_stats() -> None:
     STATS.clear()
     STATS.update(regions=0, insns_translated=0, batches=0, disk_hits=0, translate_s=0.0,
-                 code_bytes=0, hits=0, jit_insns=0, invalidated=0)
+                 code_bytes=0, hits=0, jit_insns=0, invalidated=0, empty=0, refused=0)
 
 
 reset_stats()
@@ -109,7 +109,7 @@ class Tier:
         self.jt[0] = -1
         self.jcnt = np.zeros(TABLE_SIZE, dtype=np.int64)
         self.jq = np.zeros(QUEUE_LEN + 1, dtype=np.int64)
-        self.jstat = np.zeros(8, dtype=np.int64)               # hits, insns, invalidated, ..., 7: threshold
+        self.jstat = np.zeros(8, dtype=np.int64)   # hits, insns, invalidated, empty, refused, .., 7: threshold
         self.jstat[7] = THRESHOLD
         self.jctx = np.zeros(llvmgen.CTX_SLOTS, dtype=np.int64)
         self.jctx[llvmgen.CTX_TABLE] = self.jt.ctypes.data      # for regions chaining to regions
@@ -362,14 +362,16 @@ def run_jit(m: Machine, budget: int) -> int:
         end = ((rs + t.slice) // q) * q
         t.slice = min(SLICE, 2 * t.slice)     # short slices first: hot code is translated early
         step = end - rs if rs < end < target else left
-        before = t.jstat[:3].copy()
+        before = t.jstat[:5].copy()
         c0 = time.process_time()
         reason = int(run_jit_nb(m, step, t.jt, t.jcnt, t.jq, t.jstat, t.jctx))
         t.cpu_run += time.process_time() - c0
-        d = t.jstat[:3] - before
+        d = t.jstat[:5] - before
         STATS["hits"] += int(d[0])
         STATS["jit_insns"] += int(d[1])
         STATS["invalidated"] += int(d[2])
+        STATS["empty"] += int(d[3])       # entered, retired nothing (left before its first instruction)
+        STATS["refused"] += int(d[4])     # found but not entered: in a delay slot, or past the CPU's stop
         if t.jq[0]:
             translate(m, t)
         if reason in (EXIT_BUDGET, EXIT_WAIT) and step < left and int(params[P_ROUND_START]) < target:
