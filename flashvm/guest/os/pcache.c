@@ -68,7 +68,8 @@ u32 pc_fill(struct inode *ip, u32 idx)
 {
     u32 pa = pc_get(ip, idx);
     if (pa) return pa;
-    FS_LOCK();
+    int held = mutex_held(&fs_mutex);       /* a fault in a copyout under it */
+    if (!held) FS_LOCK();
     pa = pc_get(ip, idx);                   /* filled while we waited? */
     if (!pa && !pc_grow(ip, idx + 1)) {
         u8 *pg = page_alloc();
@@ -86,7 +87,7 @@ u32 pc_fill(struct inode *ip, u32 idx)
             spin_unlock(&pc_lock);
         }
     }
-    FS_UNLOCK();
+    if (!held) FS_UNLOCK();
     return pa;
 }
 
