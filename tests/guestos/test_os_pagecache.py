@@ -5,6 +5,8 @@ in the guest and measures memory with /proc/meminfo's MemFree."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,15 @@ def test_exec_of_one_binary_many_times_shares_its_pages():
 
 def test_mapped_kernel_variant_shares_too():
     pcache("share", "4", ncpu=4, variant="mapped")
+
+
+@pytest.mark.slow
+def test_in_a_disco_vm_with_the_hal_and_sharing(tmp_path):
+    """The HAL kernel tells the monitor of each page it allocates and releases;
+    the cache's pages go through the same calls."""
+    exe = build_user([OSG / "pcache.c"])
+    p = subprocess.run([sys.executable, "-m", "flashvm.cli", "exec", "--os", "--vms", "1", "--machine", "flash8",
+                        "--vm-mem", "32", "--share", "-q", "--results", str(tmp_path), str(exe), "share", "4"],
+                       capture_output=True, timeout=600, cwd=Path(__file__).parents[2])
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert b"[vm0] share: ok" in p.stdout, p.stdout[-2000:]
