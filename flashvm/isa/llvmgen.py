@@ -356,6 +356,17 @@ class _Region:
             return
         raise Unsupported(ast.dump(s))
 
+    # ---- hooks for the timing-mode regions (flashvm/isa/llvmtiming.py); here they add nothing
+    def leaf_code(self, word: int) -> tuple[str, ...] | None:
+        """The Python lines of one instruction (jitgen.leaf)."""
+        return jitgen.leaf(word)
+
+    def fetch_check(self, pc: ir.Value, before: Callable[[], ir.Block]) -> None:
+        """Code before each instruction (timing mode: the L1I hit test)."""
+
+    def on_exit(self) -> None:
+        """Code in the exit block, before chaining (timing mode: the fetch line goes back)."""
+
     # ---- exits and the region
     def leave_block(self, pc: ir.Value, npc: ir.Value, bpc: ir.Value, done: ir.Value, k: int) -> ir.Block:
         """A block that leaves the region with this pc, npc, bpc and count done + k."""
@@ -428,7 +439,7 @@ class _Region:
         nw = len(self.words)
         for i, w in enumerate(self.words):
             e = jitgen.decode(w)
-            code = jitgen.leaf(w)
+            code = self.leaf_code(w)
             assert e is not None and code is not None
             done = b.load(self.vars["done"])
             pc_i, npc_i, bpc_i = (b.load(self.vars[x]) for x in ("pc", "npc", "bpc"))
@@ -438,6 +449,7 @@ class _Region:
                 if not made:
                     made.append(self.leave_block(pc_i, npc_i, bpc_i, done, i))
                 return made[0]
+            self.fetch_check(pc_i, before)
             b.store(b.and_(b.add(npc_i, _c(4)), _c(M32)), self.vars["npc2"])
             store = "STORE" in e.sem
             if store:
@@ -493,6 +505,7 @@ class _Region:
             b.store(v, b.gep(self.ctxp, [_c(slot)]))
         n = b.load(self.vars["x_n"])
         total = b.add(b.select(self.chained, self.ctx(CTX_ACC), _c(0)), n)
+        self.on_exit()
         self.chain(pc0, pc, npc, n, total)
         self.pre.branch(self.fn.basic_blocks[1])
 
