@@ -59,7 +59,7 @@ def main() -> None:
         if on and rep.jit:
             s = rep.jit
             extra = (f"  regions {int(s['regions'])}, in regions {100 * s['jit_insns'] / max(insns, 1):.0f} %,"
-                     f" translate {s['translate_s']:.1f} s")
+                     f" {s['jit_insns'] / max(s['hits'], 1):.1f} per entry, translate {s['translate_s']:.1f} s")
         print(f"{'--jit   ' if on else '--no-jit'}  {insns / 1e6:,.1f} M instructions  {cpu:.1f} CPU s  "
               f"{insns / cpu / 1e6:,.2f} MIPS{extra}", flush=True)
     print(f"stdout: {rows[0][4].stdout.decode().strip().splitlines()[-1:]}")

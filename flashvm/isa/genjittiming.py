@@ -3,7 +3,8 @@ JIT hook of flashvm/isa/genjit.py, entering timing regions (flashvm/isa/llvmtimi
 Written to flashvm/kernels/interp_jittiming.py by `python -m flashvm.isa.gen`.
 
 Beside the functional hook it passes the loop's `fline` (the line of the last
-fetch test) in and out, hands the region the L1 geometry, and when a region
+fetch test) in and out, hands the region the L1 geometry, adds the stall
+cycles of the misses the region served to the loop's clock, and when a region
 left before an instruction (a cache miss, mostly) looks for a region again
 right after the interpreter has run that instruction."""
 from __future__ import annotations
@@ -13,7 +14,7 @@ import textwrap
 
 from flashvm.isa.gen import EXEC, FPU_HELPERS, OUT, TIMING_FETCH, TIMING_SETUP, build_decoder
 from flashvm.isa.genjit import JIT_ARGS, JIT_HOOK, JIT_LOOP_SETUP, JIT_SETUP, JIT_TEMPLATE
-from flashvm.isa.llvmtiming import CTX_FLINE, CTX_LEFT
+from flashvm.isa.llvmtiming import CTX_FLINE, CTX_LEFT, CTX_STALL
 
 OUT_JIT_TIMING = OUT.parent / "interp_jittiming.py"
 
@@ -35,7 +36,11 @@ def _hook() -> str:
     hook = JIT_HOOK
     for old, new in (
         ("            _jn = call_region(jfn[_jh], jctxp)",
-         f"            jctx[{CTX_FLINE}] = fline\n            _jn = call_region(jfn[_jh], jctxp)"),
+         f"            jctx[{CTX_FLINE}] = fline\n            jctx[{CTX_STALL}] = 0\n"
+         "            _jn = call_region(jfn[_jh], jctxp)\n"
+         "            # the stall cycles of the misses the region served (cache.access_nb through jitaccess.py)\n"
+         f"            _js = jctx[{CTX_STALL}]\n"
+         "            if _js != 0:\n                cyc0 += _js\n                stop -= _js\n                stall += _js"),
         ("                bpc = jctx[10]\n                jnext = -1\n",
          f"                bpc = jctx[10]\n                fline = jctx[{CTX_FLINE}]\n"
          f"                jagain = jctx[{CTX_LEFT}]\n                jnext = pc if jagain else -1\n"),

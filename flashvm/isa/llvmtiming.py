@@ -37,6 +37,7 @@ from llvmlite import ir
 
 from flashvm.isa import gen, jitgen, llvmgen
 from flashvm.isa.llvmgen import I64, _c
+from flashvm.kernels import state
 
 VERSION = "timing-1"
 # call-context slots beyond the functional ones (the timing tier's context is CTX_SLOTS long)
@@ -50,7 +51,9 @@ CTX_LSH = 38        # log2 of the line size
 CTX_LMASK = 39      # the interpreter's fetch-line mask: (M32 << lsh) & M32 | 3
 CTX_FLINE = 40      # in and out: the interpreter's fline (line of the last fetch test)
 CTX_LEFT = 41       # out: 1 if the region left before an instruction
-CTX_SLOTS = 48
+CTX_STALL = 42      # out: stall cycles of the misses served in the region (the loop zeroes it)
+CTX_SLOTS = 64      # 44-62: the cache model's arrays (flashvm/kernels/jitaccess.py)
+ACCESS = "flashvm_cache_access"     # i64 (ctx, line, kind): jitaccess.access_c, the miss path
 _GEOM = {"d1m": CTX_D1M, "d1w": CTX_D1W, "lsh": CTX_LSH}
 
 
@@ -74,6 +77,12 @@ class TimingRegion(llvmgen._Region):
         fline = self.var("t_fline")
         self.pre.store(self.g(CTX_FLINE), fline)
         self.var("t_left")
+        self.var("t_stall")
+        # misses are served in the region (a call to the cache model) unless the region holds
+        # LL (the model may drop the reservation in st, which the region keeps in a local)
+        self.callout = not any("LLBIT" in getattr(jitgen.decode(w), "sem", "") for w in words)
+        self.here = True          # this instruction may call out (see leaf_code)
+        self.index_i = 0
 
     def g(self, slot: int) -> ir.Value:
         """A context slot that does not change while the region runs, loaded once on entry."""
@@ -84,7 +93,25 @@ class TimingRegion(llvmgen._Region):
         return got
 
     def leaf_code(self, word: int) -> tuple[str, ...] | None:
-        return leaf(word)
+        code = leaf(word)
+        # a call-out commits the access: only if no exit can follow it in the same instruction
+        self.here = self.callout
+        if code is not None:
+            seen = [k for k, x in enumerate(code) if "d1[" in x]
+            if seen and any(x.strip() == "break" for x in code[seen[0] + 2:]):
+                self.here = False
+        return code
+
+    def access(self, ln: ir.Value, kind: int) -> None:
+        """Serve a miss in the cache model and count its stall cycles."""
+        b = self.b
+        mod = self.fn.module
+        fn = mod.globals.get(ACCESS)
+        if fn is None:
+            fn = ir.Function(mod, ir.FunctionType(I64, [I64, I64, I64]), name=ACCESS)
+        lat = b.call(fn, [b.ptrtoint(self.ctxp, I64), ln, _c(kind)])
+        st = self.vars["t_stall"]
+        b.store(b.add(b.load(st), lat), st)
 
     def expr(self, node: ast.expr) -> ir.Value:
         if isinstance(node, ast.Name) and node.id in _GEOM:
@@ -97,13 +124,38 @@ class TimingRegion(llvmgen._Region):
         return super().index(node)
 
     def stmt(self, s: ast.stmt, leave: Callable[[], ir.Block]) -> None:
+        if (self.here and isinstance(s, ast.If) and "d1[" in ast.unparse(s.test) and not s.orelse
+                and len(s.body) == 1 and isinstance(s.body[0], ast.Break)):
+            # the L1D test: a miss calls the cache model instead of leaving
+            names = [x.id for x in ast.walk(s.test) if isinstance(x, ast.Name) and x.id.startswith("_ln")]
+            kind = state.ACC_STORE if "| 3" in ast.unparse(s.test) else state.ACC_LOAD
+            b = self.b
+            miss = self.fn.append_basic_block("d_miss")
+            join = self.fn.append_basic_block("d_done")
+            b.cbranch(self.cond(s.test), miss, join)
+            b.position_at_end(miss)
+            self.access(self.expr(ast.Name(id=names[0], ctx=ast.Load())), kind)
+            b.branch(join)
+            b.position_at_end(join)
+            return
         if isinstance(s, ast.Break):
             self.b.store(_c(1), self.vars["t_left"])
         super().stmt(s, leave)
 
     def fetch_check(self, pc: ir.Value, before: Callable[[], ir.Block]) -> None:
-        """The interpreter's fetch test: on entering a new line, way 0 of the L1I must hold it."""
+        """The interpreter's loop test (stall cycles count against the CPU's stop) and its
+        fetch test: on entering a new line, way 0 of the L1I must hold it."""
         b = self.b
+        if self.callout:
+            # the interpreter runs the next instruction only while n < stop, and stalls move stop:
+            # leave before it when the stalls so far have eaten the allowance
+            stall = b.load(self.vars["t_stall"])
+            done = b.load(self.vars["done"])
+            i = _c(self.insn_index())
+            over = b.icmp_signed(">=", b.add(b.add(done, i), stall), self.g(llvmgen.CTX_BUDGET))
+            go = self.fn.append_basic_block("in_time")
+            b.cbranch(over, before(), go)
+            b.position_at_end(go)
         fline = self.vars["t_fline"]
         lmask = self.g(CTX_LMASK)
         new = b.icmp_unsigned("!=", b.and_(b.xor(pc, b.load(fline)), lmask), _c(0))
@@ -119,17 +171,31 @@ class TimingRegion(llvmgen._Region):
         tag = b.load(b.gep(self.ptr(CTX_L1I, I64), [slot]))
         b.cbranch(b.icmp_signed("!=", b.ashr(tag, _c(2)), ln), miss, hit)
         b.position_at_end(miss)
-        b.store(_c(1), self.vars["t_left"])
-        b.branch(before())
+        if self.callout:
+            self.access(ln, state.ACC_FETCH)
+            b.branch(hit)
+        else:
+            b.store(_c(1), self.vars["t_left"])
+            b.branch(before())
         b.position_at_end(hit)
         b.store(b.and_(pc, lmask), fline)
         b.branch(cont)
         b.position_at_end(cont)
+        self.index_i += 1
+
+    def insn_index(self) -> int:
+        """The number of the instruction being built (fetch_check comes once per instruction)."""
+        return self.index_i
 
     def on_exit(self) -> None:
         b = self.b
         for slot, name in ((CTX_FLINE, "t_fline"), (CTX_LEFT, "t_left")):
             b.store(b.load(self.vars[name]), b.gep(self.ctxp, [_c(slot)]))
+        # stalls go to the loop, and out of what a chained region may still run
+        stall = b.load(self.vars["t_stall"])
+        for slot, v in ((CTX_STALL, b.add(self.ctx(CTX_STALL), stall)),
+                        (llvmgen.CTX_BUDGET, b.sub(self.ctx(llvmgen.CTX_BUDGET), stall))):
+            b.store(v, b.gep(self.ctxp, [_c(slot)]))
 
 
 _OK: dict[str, bool] = {}

@@ -154,7 +154,14 @@ def exec_cpu_jit_timing_nb(m, c, limit, jt, jcnt, jq, jstat, jctx):
                         jctx[14] = stop - n
                         jctx[15] = _jp
                         jctx[40] = fline
+                        jctx[42] = 0
                         _jn = call_region(jfn[_jh], jctxp)
+                        # the stall cycles of the misses the region served (cache.access_nb through jitaccess.py)
+                        _js = jctx[42]
+                        if _js != 0:
+                            cyc0 += _js
+                            stop -= _js
+                            stall += _js
                         if _jn < 0:
                             jpa[_jh] = -1
                             jcnt[_jh] = 0

@@ -6,6 +6,8 @@ run that fast-forwards functionally and then switches to timing finds no
 functional region in the timing table.  Everything else (threshold, slices,
 the disk cache, the counters in `jit.STATS`) is flashvm/kernels/jit.py's.
 
+Regions serve their misses by calling the cache model (flashvm/kernels/jitaccess.py,
+which needs the machine's cache arrays in the call context, set here).
 Only the llvm backend translates timing regions; with the numba backend, or
 FLASHVM_JIT_TIMING=0, timing mode runs the interpreter.
 """
@@ -38,6 +40,8 @@ def tier_of(m: Machine) -> jit.Tier:
         t.jctx[llvmgen.CTX_TABLE] = t.jt.ctypes.data
         t.jctx[llvmgen.CTX_TSIZE] = jit.TABLE_SIZE
         t.jstat[7] = jit.THRESHOLD
+        from flashvm.kernels import jitaccess       # the miss path regions call
+        jitaccess.context(m, t.jctx)
         got = (m.cpu, t)
         _tiers[key] = got
     return got[1]
@@ -70,12 +74,26 @@ def translate(m: Machine, t: jit.Tier) -> None:
             t.jq[0] = k          # wait: a short run does not pay for compiling
             t.deferred = k
         else:
+            _access_symbol()
             fns, size, hit = jitnative.compile_batch(regions, jit.cache_dir(), timing=True)
             jit.STATS["disk_hits"] += int(hit)
             jit.STATS["code_bytes"] += size
             jit._enter(t, batch, fns)
             jit._prune_objects(jit.cache_dir())
     jit.STATS["translate_s"] += time.perf_counter() - t0
+
+
+def _access_symbol() -> None:
+    """Make the cache model's miss path known to the linker (regions call it by name)."""
+    if not _linked:
+        import llvmlite.binding as llvm
+
+        from flashvm.kernels import jitaccess
+        llvm.add_symbol(llvmtiming.ACCESS, int(jitaccess.access_c.address or 0))
+        _linked.append(True)
+
+
+_linked: list[bool] = []
 
 
 def run(m: Machine, budget: int) -> int:

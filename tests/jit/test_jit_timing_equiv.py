@@ -6,8 +6,10 @@ cycles, stall cycles, registers, every counter, the L1/L2 tag arrays, the
 directory, the node and MAGIC counters, RAM, the guest's output."""
 from __future__ import annotations
 
+import llvmlite.binding as llvm
 import pytest
 
+from flashvm.isa import jitgen, llvmtiming
 from flashvm.kernels import jit
 from flashvm.machine.config import machine_config, machine_with_cpus
 from flashvm.session import run
@@ -54,6 +56,31 @@ def assert_same(ref: dict, got: dict) -> None:
     eq.assert_same(ref, got)
     for k in CACHE_ARRAYS:
         assert eq.np.array_equal(ref[k], got[k]), k
+
+
+LW, SW, ADDIU, LL = 0x8C820004, 0xAC820004, 0x24420001, 0xC0820000     # lw/sw v0,4(a0); addiu v0,v0,1; ll v0,0(a0)
+
+
+def test_timing_leaves_test_the_l1d_before_writing():
+    """The timing leaf of a store tests way 0 of the L1D after its soft-TLB hit and before the write."""
+    code = llvmtiming.leaf(SW)
+    assert code is not None and jitgen.leaf(SW) is not None
+    test = next(i for i, x in enumerate(code) if "d1[" in x)
+    write = next(i for i, x in enumerate(code) if x.startswith("ram32["))
+    assert test < write and code[test + 1].strip() == "break"
+    assert not any("d1[" in x for x in jitgen.leaf(SW))       # functional regions are unchanged
+
+
+def test_timing_regions_call_the_cache_model():
+    """Misses call the cache model, except in a region holding LL (they leave it instead)."""
+    words = [ADDIU, LW, SW, ADDIU]
+    assert llvmtiming.scan(words) == 4
+    ir = llvmtiming.module_ir([words], "t")
+    llvm.parse_assembly(ir).verify()
+    assert ir.count(f'call i64 @"{llvmtiming.ACCESS}"') == 4 + 2      # one fetch test per instruction, lw, sw
+    with_ll = llvmtiming.module_ir([[LL, LW, SW]], "u")
+    llvm.parse_assembly(with_ll).verify()
+    assert f'call i64 @"{llvmtiming.ACCESS}"' not in with_ll
 
 
 @pytest.mark.slow
