@@ -39,7 +39,7 @@ from flashvm.isa import gen, jitgen, llvmgen
 from flashvm.isa.llvmgen import I64, _c
 from flashvm.kernels import state
 
-VERSION = "timing-1"
+VERSION = "timing-2"
 # call-context slots beyond the functional ones (the timing tier's context is CTX_SLOTS long)
 CTX_L1I = 32        # address of this CPU's L1I tag row
 CTX_L1D = 33        # address of this CPU's L1D tag row
