@@ -1,9 +1,10 @@
 """The JIT tier in timing mode (issue 16's bar): a shared-memory program on the 8 CPUs of flash8,
 timing mode, under the guest OS, with and without the tier; aggregate MIPS over host CPU seconds.
 
-    PYTHONPATH=$PWD python bench/jit_timing.py [--args "8 262144"] [--repeat N]
+    PYTHONPATH=$PWD python bench/jit_timing.py [--program radix|raytrace] [--args "8 262144"] [--repeat N]
 
-The program is workloads/radix (8 threads: histograms, barriers, a permutation all CPUs write).
+The program is workloads/radix (8 threads: histograms, barriers, a permutation all CPUs write)
+or workloads/raytrace (8 threads on a shared scene and tile queues, --args "8 200 150").
 Prints, per way: instructions, CPU seconds of this process (best of --repeat; the box may be
 shared, so not wall time), aggregate MIPS, and for the tier its regions and the share of
 instructions run in them; then whether every counter, cache and directory array agreed.
@@ -23,7 +24,7 @@ from flashvm.session import run
 from flashvm.spec import RunSpec
 from flashvm.toolchain import build_user
 
-PROGRAM = Path(__file__).resolve().parent.parent / "workloads" / "radix" / "radix.c"
+WORKLOADS = Path(__file__).resolve().parent.parent / "workloads"
 COMPARED = ("cpu", "gpr", "stats", "l1i", "l1d", "l2", "dir_owner", "dir_sharers", "node_stats", "magic", "ram32")
 
 
@@ -37,13 +38,15 @@ def one(spec: RunSpec, on: bool) -> tuple[float, object]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--args", default="8 262144", help="radix's arguments: THREADS KEYS")
+    ap.add_argument("--program", default="radix", choices=("radix", "raytrace"))
+    ap.add_argument("--args", default="8 262144", help="the program's arguments (radix: THREADS KEYS)")
     ap.add_argument("--repeat", type=int, default=1)
     a = ap.parse_args()
     os.environ.setdefault("SOURCE_DATE_EPOCH", "1700000000")     # the same file times on both runs' disks
-    exe = build_user([PROGRAM])
-    spec = RunSpec("os", exe, machine_with_cpus("flash8", 8), sim_mode="timing", argv=("/bin/radix", *a.args.split()),
-                   files={"/bin/radix": exe}, cpus=8)
+    exe = build_user([WORKLOADS / a.program / f"{a.program}.c"])
+    guest = f"/bin/{a.program}"
+    spec = RunSpec("os", exe, machine_with_cpus("flash8", 8), sim_mode="timing", argv=(guest, *a.args.split()),
+                   files={guest: exe}, cpus=8)
     best: dict[bool, tuple[float, object]] = {}
     for _ in range(a.repeat):
         for on in (False, True):
