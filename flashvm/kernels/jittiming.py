@@ -40,8 +40,6 @@ def tier_of(m: Machine) -> jit.Tier:
         t.jctx[llvmgen.CTX_TABLE] = t.jt.ctypes.data
         t.jctx[llvmgen.CTX_TSIZE] = jit.TABLE_SIZE
         t.jstat[7] = jit.THRESHOLD
-        from flashvm.kernels import jitaccess       # the miss path regions call
-        jitaccess.context(m, t.jctx)
         got = (m.cpu, t)
         _tiers[key] = got
     return got[1]
@@ -83,6 +81,22 @@ def translate(m: Machine, t: jit.Tier) -> None:
     jit.STATS["translate_s"] += time.perf_counter() - t0
 
 
+_CACHE_ARRAYS = ("params", "cpu", "l1i", "l1d", "l2", "stats", "dir_sharers", "dir_owner", "cpu_node", "magic",
+                 "node_stats", "hotq")
+_seen: dict[int, tuple] = {}
+
+
+def _cache_context(m: Machine, t: jit.Tier) -> None:
+    """The cache model's arrays in the call context (jitaccess.py), again whenever the machine
+    has new ones (process mode grows RAM with new directory and MAGIC arrays, same CPU array)."""
+    from flashvm.kernels import jitaccess
+    arrays = tuple(getattr(m, name) for name in _CACHE_ARRAYS)
+    old = _seen.get(id(t))
+    if old is None or any(a is not b for a, b in zip(arrays, old)):
+        jitaccess.context(m, t.jctx)
+        _seen[id(t)] = arrays
+
+
 def _access_symbol() -> None:
     """Make the cache model's miss path known to the linker (regions call it by name)."""
     if not _linked:
@@ -101,6 +115,7 @@ def run(m: Machine, budget: int) -> int:
     from flashvm.kernels.jitrun_timing import run_jit_timing_nb
     params = m.params
     t = tier_of(m)
+    _cache_context(m, t)
     target = int(params[P_ROUND_START]) + budget
     q = int(params[P_QUANTUM])
     while True:

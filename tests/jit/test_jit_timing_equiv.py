@@ -84,9 +84,10 @@ def test_timing_regions_call_the_cache_model():
 
 
 @pytest.mark.slow
-def test_a_program_in_timing_mode():
-    exe = build_user([GUEST / "qsort.c"])
-    spec = RunSpec("process", exe, machine_config("flash1"), sim_mode="timing", argv=("qsort",),
+@pytest.mark.parametrize("name", ["qsort", "malloc_heavy"])
+def test_a_program_in_timing_mode(name):
+    exe = build_user([GUEST / f"{name}.c"])
+    spec = RunSpec("process", exe, machine_config("flash1"), sim_mode="timing", argv=(name,),
                    max_insns=2_000_000_000)
     ref, got, st = both(spec)
     assert_same(ref, got)
