@@ -1,7 +1,7 @@
 """Where a workload's host time goes, phase by phase (docs/checkpoints.md, "Where the time goes").
 
     python bench/roi_phases.py workloads/raytrace [--mode timing] [--fast-forward roi] [--warmup N]
-                               [--roi-instructions N] [--size uni]
+                               [--roi-instructions N] [--sample-period P] [--size uni]
 
 Runs the workload as `flashvm run` does, with the run function wrapped to note, after each
 call of the interpreter, the host time, the instructions done and whether the guest is still
@@ -9,20 +9,25 @@ booting (no user-mode cycle yet), setting up (user mode, no region begun), insid
 interest, or past its end.  Prints one row per phase: host CPU seconds of the main thread (all, and inside the
 interpreter), instructions, simulated MIPS, calls of the interpreter, and the mode switch.
 The phases' edges are exact to one call of the interpreter (at most a chunk, 4 M cycles).
+With --sample-period (periodic sampling, docs/checkpoints.md) the sampled region's estimates
+follow, each against --reference's counters when given (a JSON file this script wrote with
+--save for a whole timing run: its region's cycles, instructions, misses).
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import time
 from pathlib import Path
 
 import flashvm.session as session
 from flashvm.kernels.state import (
-    INSNS, MMU_USER, P_TIMING, S_CYC_BASE, S_INSNS, S_L1D_MISS, S_L1I_MISS, S_L2_MISS, S_TLB_REFILL,
+    INSNS, MMU_USER, P_TIMING, S_CYC_BASE, S_INSNS, S_L1D_MISS, S_L1I_MISS, S_L2_MISS, S_MISS_DIRTY, S_MISS_LOCAL,
+    S_MISS_REMOTE, S_TLB_REFILL,
 )
 from flashvm.machine.config import machine_config
-from flashvm.machine.roi import P_ROI_BEGUN, Regions
+from flashvm.machine.roi import Regions, regions_begun
 from flashvm.session import options
 from flashvm.workload import load_workload
 
@@ -56,7 +61,7 @@ class Recorder:
     def which(self, m) -> str:
         if self.roi_ended:
             return "exit"
-        if int(m.params[P_ROI_BEGUN]) > 0:
+        if regions_begun(m) > 0:
             return "roi"
         if int(m.stats[:, S_CYC_BASE + MMU_USER].sum()) > 0:
             return "setup"
@@ -93,7 +98,32 @@ def region_counters(c) -> dict[str, int]:
     """The counters the fast-forward comparison reports (docs/checkpoints.md)."""
     s = c.stats.sum(axis=0)
     return {"cycles": int(c.cycles.max()), "instructions": int(s[S_INSNS]), "l1i_miss": int(s[S_L1I_MISS]),
-            "l1d_miss": int(s[S_L1D_MISS]), "l2_miss": int(s[S_L2_MISS]), "tlb_refill": int(s[S_TLB_REFILL])}
+            "l1d_miss": int(s[S_L1D_MISS]), "l2_miss": int(s[S_L2_MISS]), "tlb_refill": int(s[S_TLB_REFILL]),
+            "local": int(s[S_MISS_LOCAL]), "remote": int(s[S_MISS_REMOTE] + s[S_MISS_DIRTY])}
+
+
+def print_estimates(e: dict[str, float], ref: dict[str, int] | None) -> None:
+    """A sampled region's estimates (+- 95%), and their error against a whole run's region `ref`."""
+    from flashvm.machine.roisamples import Z95
+    print(f"  {int(e['count'])} samples, {int(e['measured_instructions']):,} instructions measured")
+    pairs = [("cycles", "cycles", 1.0), ("cpi", None, 1.0), ("l1i_per_1000", "l1i_miss", 1000.0),
+             ("l1d_per_1000", "l1d_miss", 1000.0), ("l2_per_1000", "l2_miss", 1000.0),
+             ("tlb_per_1000", "tlb_refill", 1000.0)]
+    for name, key, scale in pairs:
+        line = f"  {name:13} {e[name]:16,.4f} +- {Z95 * e[name + '_se']:,.4f}"
+        if ref is not None:
+            if key is None:
+                truth = ref["cycles"] / ref["instructions"]
+            elif key == "cycles":
+                truth = ref["cycles"]
+            else:
+                truth = scale * ref[key] / ref["instructions"]
+            line += f"   whole run {truth:,.4f} ({100 * (e[name] / truth - 1) if truth else 0:+.2f}%)"
+        print(line)
+    line = f"  local share   {e['local_share']:.4f} +- {Z95 * e['local_share_se']:.4f}"
+    if ref is not None and "local" in ref and ref["local"] + ref["remote"]:
+        line += f"   whole run {ref['local'] / (ref['local'] + ref['remote']):.4f}"
+    print(line)
 
 
 def main() -> None:
@@ -102,16 +132,23 @@ def main() -> None:
     ap.add_argument("--mode", default="functional")
     ap.add_argument("--size", default=None)
     ap.add_argument("--fast-forward", default=None)
-    ap.add_argument("--warmup", type=int, default=0)
+    ap.add_argument("--warmup", type=int, default=None)
     ap.add_argument("--roi-instructions", type=int, default=None)
+    ap.add_argument("--sample-period", type=int, default=None)
+    ap.add_argument("--machine", default=None)
+    ap.add_argument("--save", type=Path, default=None, help="write the region's counters here (JSON)")
+    ap.add_argument("--reference", type=Path, default=None, help="compare the estimates with these (JSON)")
     a = ap.parse_args()
     w = load_workload(a.workload, a.size)
     exe = w.build()
-    cfg = machine_config(w.machine)
+    cfg = machine_config(a.machine or w.machine)
     spec = options.workload_spec(w, exe, cfg, a.mode, cpus=None, variant=None, max_insns=None, timeout=None)
-    spec = options.with_fast_forward(spec, a.fast_forward, a.warmup)
-    if a.roi_instructions is not None:
-        spec = dataclasses.replace(spec, roi_instructions=a.roi_instructions)
+    if a.sample_period is not None:
+        spec = options.with_sampling(spec, a.fast_forward, a.warmup, a.roi_instructions, a.sample_period)
+    else:
+        spec = options.with_fast_forward(spec, a.fast_forward, a.warmup or 0)
+        if a.roi_instructions is not None:
+            spec = dataclasses.replace(spec, roi_instructions=a.roi_instructions)
     rec = Recorder()
     # the profile wraps whatever the session would run (fast-forward wraps it in turn)
     plain = session.run_fn
@@ -140,6 +177,10 @@ def main() -> None:
         c = r.counters
         assert c is not None
         print(f"region {r.name}: " + ", ".join(f"{k} {v:,}" for k, v in region_counters(c).items()))
+        if a.save is not None and r is report.regions[0]:
+            a.save.write_text(json.dumps(region_counters(c)))
+        if r.samples is not None:
+            print_estimates(r.samples.estimates(), json.loads(a.reference.read_text()) if a.reference else None)
     print("stdout:", report.stdout.decode(errors="replace").strip().splitlines()[-1:])
 
 

@@ -73,7 +73,8 @@ def _machine(name: str, mode: str):
         _fail(str(e))
 
 
-def _run(spec, quiet: bool, fast_forward: Optional[str] = None, warmup: int = 0, checkpoint_at=None, results=None, roi=None):
+def _run(spec, quiet: bool, fast_forward: Optional[str] = None, warmup: Optional[int] = None, checkpoint_at=None, results=None,
+         roi=None, period=None):
     """Run `spec` with the guest's output passed through (one-line error when it cannot
     run); a SIGINT or SIGTERM before the machine starts ends flashvm with nothing saved."""
     from flashvm.elf import ElfError
@@ -81,7 +82,7 @@ def _run(spec, quiet: bool, fast_forward: Optional[str] = None, warmup: int = 0,
     from flashvm.session import options, run
     show = not quiet and err.is_terminal
     try:
-        spec = options.with_roi_instructions(options.with_fast_forward(spec, fast_forward, warmup), roi)
+        spec = options.with_region_options(spec, fast_forward, warmup, roi, period)
         spec = options.with_checkpoint(spec, checkpoint_at, results)
         return run(spec, stdout=sys.stdout.buffer, stderr=sys.stderr.buffer, console=err if show else None,
                    say=None if quiet else (lambda line: err.print(line, markup=False)))
@@ -148,8 +149,9 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
         quiet: bool = O.QUIET_RUN, machine: Optional[str] = O.MACHINE, mode: Optional[str] = O.MODE,
         cpus: Optional[str] = typer.Option(None, "--cpus", help="os mode: CPUs the guest OS boots on (overrides run.cpus)"),
         variant: Optional[str] = typer.Option(None, "--variant", help="os mode: kseg0 or mapped (overrides run.variant)"),
-        fast_forward: Optional[str] = O.FAST_FORWARD, warmup: int = O.WARMUP, checkpoint_at: Optional[str] = O.CHECKPOINT_AT,
-        roi_instructions: Optional[int] = O.ROI_INSTRUCTIONS,
+        fast_forward: Optional[str] = O.FAST_FORWARD, warmup: Optional[int] = O.WARMUP,
+        checkpoint_at: Optional[str] = O.CHECKPOINT_AT, roi_instructions: Optional[int] = O.ROI_INSTRUCTIONS,
+        sample_period: Optional[int] = O.SAMPLE_PERIOD,
         size: Optional[str] = typer.Option(None, "--size", help="uni or mp: the workload's [size.NAME] form (default uni)"),
         splashos: bool = typer.Option(False, "--splashos", help="its program built against SPLASHOS, in 1 Disco VM"),
         numa: Optional[str] = O.NUMA_RUN,
@@ -167,7 +169,7 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
     w = o.workload_in_vms(w, cfg, vms, vm_mem, variant)             # --vms: the commands in Disco's VMs
     spec = o.workload_spec(w, exe, cfg, sim_mode, cpus=cpus, variant=variant, max_insns=max_insns, timeout=timeout, numa=numa,
                            share=share)
-    report = _run(spec, quiet, fast_forward, warmup, checkpoint_at, results, roi_instructions)
+    report = _run(spec, quiet, fast_forward, warmup, checkpoint_at, results, roi_instructions, sample_period)
     check = check and report.how_ended == "halted"     # a stopped run is saved, not checked
     if check and report.vms is not None:      # Disco: every VM must pass, before anything is saved
         problem = w.check_report(report)
@@ -207,7 +209,8 @@ def exec_(ctx: typer.Context,
           trace: Optional[str] = typer.Option(None, "--trace", is_flag=False, flag_value="all", help=TRACE_HELP),
           trace_file: Optional[Path] = typer.Option(None, "--trace-file", help="write the trace here instead of stderr"),
           sysroot: Optional[Path] = typer.Option(None, "--sysroot", help=SYSROOT_HELP),
-          fast_forward: Optional[str] = O.FAST_FORWARD, warmup: int = O.WARMUP, checkpoint_at: Optional[str] = O.CHECKPOINT_AT,
+          fast_forward: Optional[str] = O.FAST_FORWARD, warmup: Optional[int] = O.WARMUP,
+          checkpoint_at: Optional[str] = O.CHECKPOINT_AT,
           gdb: Optional[str] = typer.Option(None, "--gdb", is_flag=False, flag_value="1234", metavar="[PORT]", help=GDB_HELP),
           gdb_wait: bool = typer.Option(False, "--gdb-wait", help="with --gdb: wait for gdb before running")) -> None:
     """Run PROGRAM [ARGS...] (everything after PROGRAM is its) with stdin, stdout and stderr

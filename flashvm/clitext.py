@@ -3,7 +3,10 @@
 FF_HELP = "functional mode until the guest's first region of interest (roi) or N instructions, then --mode timing"
 ROI_INSNS_HELP = ("timing: end the run once its region of interest has run N instructions (a sample; "
                   "with --fast-forward roi the set-up runs in functional mode)")
-WARMUP_HELP = "with --fast-forward: instructions of timing mode before the switch point (warm caches)"
+WARMUP_HELP = ("with --fast-forward: instructions of timing mode before the switch point (warm caches); with "
+               "--sample-period: before each sample (default 400000)")
+SAMPLE_HELP = ("with --fast-forward roi: sample the whole region, --roi-instructions N (default 100000) measured "
+               "in timing mode of every P instructions, after --warmup W; the rest functional; estimates +- 95% CI")
 MAX_INSNS_HELP = "stop the guest after this many instructions (default 10 billion; exit status 124)"
 TIMEOUT_HELP = "stop the guest after this many seconds of simulation (host time; exit status 124)"
 MACHINE_HELP = "machine: flash1, flash8, uma8 or a TOML config file"

@@ -231,6 +231,27 @@ def _write_regions(f: h5py.File, regions: Sequence[Any]) -> None:
         if c.dstats.any():
             _dataset(g, "disco_vcpu_counters", c.dstats.astype(np.int64), "Disco: the monitor's work inside it",
                      "events", names=S.DS_NAMES)
+        if getattr(r, "samples", None) is not None:
+            _write_samples(g, r.samples)
+
+
+def _write_samples(g: h5py.Group, samples: Any) -> None:
+    """/roi/NAME/samples: one row per sample (--sample-period), the estimates as attributes."""
+    from flashvm.machine.roisamples import FIELDS, Z95
+    sg = g.create_group("samples")
+    sg.attrs["description"] = ("periodic samples of the region in timing mode (docs/results.md): whole-machine "
+                               "counters of each, and the estimates of the whole region (ratio estimators; "
+                               "NAME_se: standard error, 95% interval NAME +- z * NAME_se)")
+    sg.attrs["period"], sg.attrs["warmup"], sg.attrs["size"] = samples.period, samples.warmup, samples.size
+    sg.attrs["z"] = Z95
+    for k, v in samples.estimates().items():
+        sg.attrs[k] = v
+    table = samples.table()
+    for i, name in enumerate(FIELDS):
+        what = ("region instructions run before the sample began" if name == "start"
+                else "the sample's " + name.replace("_", " ") + " (all CPUs; cycles: elapsed)")
+        _dataset(sg, name, table[:, i], what, "instructions" if name in ("start", "instructions") else
+                 "cycles" if name == "cycles" else "events")
 
 
 def _write_memory_system(f: h5py.File, m: S.Machine, cfg: Mapping[str, Any]) -> None:
@@ -307,6 +328,9 @@ def run_config(report: RunReport) -> dict[str, Any]:
         config.update(vms=spec.vms, cpus_per_vm=spec.cpus or 1)
     if report.numa is not None:
         config.update(numa=report.numa["mode"])
+    if spec.fast_forward is not None or spec.roi_instructions is not None:     # how the region was measured
+        config.update(fast_forward=spec.fast_forward, warmup=spec.warmup, roi_instructions=spec.roi_instructions,
+                      sample_period=spec.sample_period)
     config.update(spec.notes)
     return config
 

@@ -61,6 +61,8 @@ class RunSpec:
     fast_forward: str | int | None = None    # "roi" or instructions: functional mode until then (timing spec)
     warmup: int = 0                          # with fast_forward: switch this many instructions early
     roi_instructions: int | None = None      # timing: end the run once the region has run this many (a sample)
+    sample_period: int | None = None         # with roi_instructions: measure that many of every this many of the
+                                             # region (flashvm/session/sampling.py); warmup: timing before each
     gdb: int | None = None                   # serve gdb on this localhost port (docs/gdb.md; 0: any free one)
     gdb_wait: bool = False                   # with gdb: wait for it before the first instruction
     checkpoint_at: str | None = None         # "roi", instructions or a simulated time (docs/checkpoints.md)

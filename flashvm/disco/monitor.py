@@ -25,6 +25,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
+import numpy as np
+
 from flashvm.disco.containment import Containment
 from flashvm.disco.memory import GuestMemory
 from flashvm.disco.numa import NumaConfig, NumaPolicy, default_numa_mode
@@ -156,6 +158,10 @@ class Disco(Supervisor, GuestMemory, PageSharing, Vcpus, VirtualDevices, Contain
     def hot_page(self, page: int, node: int, count: int) -> None:
         """MAGIC: a page became hot for a node; the NUMA policy decides."""
         self.numa.on_hot_page(page, node, count)
+
+    def hot_pages(self, events: np.ndarray) -> None:
+        """A batch of MAGIC's events: the NUMA policy decides them in one kernel call."""
+        self.numa.on_hot_batch(events)
 
     def all_waiting(self) -> bool:
         self._fail_waiting()

@@ -10,7 +10,7 @@ MAGIC raises a hot-page event when the misses of one node to one machine page re
   each of them: the VM's translations on that node point at the local copy (`m.replica`, used by
   the monitor's TLB refill); the copies are write-protected (flashvm/disco/wprot.py), and a write to
   any of them collapses them back to one page before the write proceeds, so it is seen everywhere;
-* a page moved `freeze_moves` times within `move_window_ms` is frozen for `freeze_ms`; a page
+* a page moved `freeze_moves` times within `move_window_ms` of its first move is frozen for `freeze_ms`; a page
   collapsed is not replicated again for `collapse_ms`, doubled at each further collapse; a page
   with `written_lines` lines modified in some cache (being written) is not replicated;
 * MAGIC's counters are halved every `decay_ms`; at most `max_moves` moves per decay period,
@@ -20,18 +20,24 @@ Each move copies the page through the cache model of the CPU that took the event
 memmap, drops exactly the translations the back-map names (the VM's L2TLB entries, the real TLB
 entries of the CPUs running its VCPUs: an IPI for each other CPU), and charges the time to the
 CPUs concerned as monitor time; the policy's cycles are counted apart (`NumaState.stats`).
+
+MAGIC's events come in batches (`hot_batch` per kernel exit); one kernel (`triage_nb`,
+flashvm/kernels/numapolicy.py) decides them in order and deals with those that move nothing,
+stopping at each move, made here; each event's work is done by the first CPU of its node.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Callable, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from flashvm.disco.wprot import WriteFault
+from flashvm.kernels import numapolicy as K
 from flashvm.kernels import state as S
 from flashvm.kernels.cache import dma_coherence_nb
-from flashvm.kernels.pagecopy import copy_page_nb, drop_translations_nb, modified_lines_nb
+from flashvm.kernels.pagecopy import copy_page_nb, modified_lines_nb
 from flashvm.machine.config import MachineConfig
 
 if TYPE_CHECKING:
@@ -59,14 +65,14 @@ class NumaConfig:
     move_window_ms: float = 20.0       # moves of one page are counted over this window ...
     freeze_moves: int = 3              # ... and this many freeze it
     freeze_ms: float = 100.0           # for this long
-    collapse_ms: float = 20.0          # no replication after a collapse for this long (doubling each time)
+    collapse_ms: float = 100.0         # no replication after a collapse for this long (doubling each time)
     max_moves: int = 2048              # moves per decay period
     max_replica_pages: int = 8192      # machine pages held by replicas (32 MB)
     written_lines: int = 1             # lines held modified in a cache that make a page written (not replicated)
     decide_cycles: int = 200           # the monitor's work for one hot-page event
     move_cycles: int = 1000            # ... for one move (allocation, pmap, memmap, bookkeeping)
     ipi_cycles: int = 300              # a shootdown IPI: the target CPU's interrupt and TLB work
-    hot_batch: int = 1                 # hot-page events the run kernel gathers before it exits for them
+    hot_batch: int = 32                # hot-page events the run kernel gathers before it exits for them
 
     def validate(self) -> NumaConfig:
         if self.mode not in MODES:
@@ -89,6 +95,9 @@ class NumaConfig:
         return self.mode in ("replicate", "both")
 
 
+KINDS = ("none", "migrate", "replicate")
+
+
 class Decision(NamedTuple):
     """What to do with a hot page: kind is "none", "migrate" or "replicate"; nodes: where to;
     why: a word for the counters and tests."""
@@ -97,9 +106,30 @@ class Decision(NamedTuple):
     why: str = ""
 
 
-STAT_NAMES = ("events", "migrations", "shared_migrations", "replications", "collapses", "frozen", "frozen_skips",
-              "decisions_none", "limit_skips", "policy_cycles", "copy_cycles", "shootdown_cycles", "ipis",
-              "tlb_entries_dropped", "l2tlb_entries_dropped", "replica_pages", "replica_pages_peak")
+STAT_NAMES = K.COUNTER_NAMES[:-1]       # the counters in the results (the last is the period's moves)
+
+
+class Counters(MutableMapping[str, int]):
+    """The policy's counters by name, kept in one int64 array the decision kernels update."""
+
+    def __init__(self) -> None:
+        self.a = np.zeros(K.NC, np.int64)
+        self._index = {n: i for i, n in enumerate(K.COUNTER_NAMES)}
+
+    def __getitem__(self, name: str) -> int:
+        return int(self.a[self._index[name]])
+
+    def __setitem__(self, name: str, value: int) -> None:
+        self.a[self._index[name]] = value
+
+    def __delitem__(self, name: str) -> None:
+        raise TypeError("the policy's counters are fixed")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(STAT_NAMES)
+
+    def __len__(self) -> int:
+        return len(STAT_NAMES)
 
 
 class NumaState:
@@ -110,14 +140,25 @@ class NumaState:
         self.cfg = cfg.validate()
         self.nnodes = nnodes
         self.cpms = cycles_per_ms
-        self.moves = np.zeros((nvm, vm_pages), np.int32)          # moves in the current move window
+        self.moves = np.zeros((nvm, vm_pages), np.int32)          # moves in the page's current move window
+        self.window_start = np.zeros((nvm, vm_pages), np.int64)   # cycles: the first move of that window
         self.frozen_until = np.zeros((nvm, vm_pages), np.int64)   # cycles
         self.no_repl_until = np.zeros((nvm, vm_pages), np.int64)  # cycles
         self.collapsed = np.zeros((nvm, vm_pages), np.int32)      # collapses so far
-        self.stats = dict.fromkeys(STAT_NAMES, 0)
-        self.period_moves = 0
+        self.stats = Counters()
         self.next_decay = self.ms(cfg.decay_ms)
-        self.next_window = self.ms(cfg.move_window_ms)
+        # the knobs as the decision kernels read them (flashvm/kernels/numapolicy.py)
+        self.icfg = np.zeros(K.NI, np.int64)
+        self.icfg[[K.I_OFF, K.I_MIGRATES, K.I_REPLICATES, K.I_MIGRATE_ONLY]] = (
+            cfg.mode == "off", cfg.migrates, cfg.replicates, cfg.mode == "migrate")
+        self.icfg[[K.I_MAX_MOVES, K.I_WRITTEN_LINES, K.I_DECIDE_CYCLES]] = (
+            cfg.max_moves, cfg.written_lines, cfg.decide_cycles)
+        self.icfg[[K.I_NUMA_TAG, K.I_SHARE_TAG, K.I_NNODES]] = (-1, -1, nnodes)
+        self.fcfg = np.array([cfg.migrate_share, cfg.reader_share], np.float64)
+
+    @property
+    def period_moves(self) -> int:
+        return int(self.stats.a[K.C_PERIOD_MOVES])
 
     def ms(self, x: float) -> int:
         return int(x * self.cpms)
@@ -128,42 +169,26 @@ class NumaState:
         """The decision for guest page `gpage` of VM `vm`, held on node `home`, after MAGIC counted
         `counts[node]` misses to it (`hot_node` just reached the threshold).  `copies`: nodes that
         already have a replica; `written`: its lines are held exclusive (being written).  `counts`
-        and `written` may be functions, called only when the decision needs them (most events end
-        before: a frozen page, the move limit)."""
-        cfg = self.cfg
-        if cfg.mode == "off":
-            return Decision("none", why="off")
-        if now < self.frozen_until[vm, gpage]:
-            self.stats["frozen_skips"] += 1
-            return Decision("none", why="frozen")
-        if self.period_moves >= cfg.max_moves:
-            self.stats["limit_skips"] += 1
-            return Decision("none", why="limit")
-        if hot_node == home or hot_node in copies:
-            return Decision("none", why="local")
-        cs = [int(x) for x in (counts() if callable(counts) else counts)]   # Python ints: cheaper here
-        total = sum(cs)
-        hot = cs[hot_node]
-        if copies:                                     # replicated: one more reader gets its copy
-            if cfg.replicates:
-                return Decision("replicate", (hot_node,), "reader")
-            return Decision("none", why="replicated")
-        remote = total - cs[home]
-        if cfg.migrates and hot >= cfg.migrate_share * remote and hot >= cs[home]:
-            return Decision("migrate", (hot_node,), "one node")
-        if callable(written):
-            written = written()
-        least = cfg.reader_share * total
-        readers = [n for n, k in enumerate(cs) if k > 0 and k >= least]
-        if cfg.replicates and len(readers) >= 2 and not written and now >= self.no_repl_until[vm, gpage]:
-            return Decision("replicate", tuple(n for n in readers if n != home), "readers")
-        if cfg.mode == "migrate" and not written and hot > total // 2:
-            return Decision("migrate", (hot_node,), "most")
-        return Decision("none", why="shared")
+        and `written` may be functions, called only when the decision needs them.  The decision is
+        the kernel's (`decide_nb`), the one a batch of events gets."""
+        cs = np.asarray(counts() if callable(counts) else counts, np.int64)
+        mask = sum(1 << n for n in set(copies))
+        args = (self.icfg, self.fcfg, self.stats.a, int(self.frozen_until[vm, gpage]),
+                int(self.no_repl_until[vm, gpage]), now, home, hot_node, mask, cs)
+        kind, nodes, why = K.decide_nb(*args, 2 if callable(written) else int(bool(written)))
+        if kind == K.K_NEED_WRITTEN:
+            kind, nodes, why = K.decide_nb(*args, int(bool(written())))   # type: ignore[operator]
+        return Decision(KINDS[kind], tuple(n for n in range(64) if (nodes >> n) & 1), K.WHY[why])
 
     def moved(self, vm: int, gpage: int, now: int) -> None:
         """A migration or replication of the page happened: count it, freeze it if it keeps moving."""
-        self.period_moves += 1
+        self.stats.a[K.C_PERIOD_MOVES] += 1
+        # each page's window opens at its first move: `freeze_moves` moves within `move_window_ms`
+        # of it freeze the page, whenever they come (a window common to all pages would let a page
+        # that moves every few ms around the window's end escape)
+        if now - self.window_start[vm, gpage] > self.ms(self.cfg.move_window_ms) or not self.moves[vm, gpage]:
+            self.window_start[vm, gpage] = now
+            self.moves[vm, gpage] = 0
         self.moves[vm, gpage] += 1
         if self.moves[vm, gpage] >= self.cfg.freeze_moves:
             self.frozen_until[vm, gpage] = now + self.ms(self.cfg.freeze_ms)
@@ -180,11 +205,8 @@ class NumaState:
     def tick(self, now: int) -> bool:
         """Periodic work at simulated time `now`: True when MAGIC's counters are due to be halved."""
         decay = False
-        if now >= self.next_window:
-            self.moves[:] = 0
-            self.next_window = now + self.ms(self.cfg.move_window_ms)
         if now >= self.next_decay:
-            self.period_moves = 0
+            self.stats.a[K.C_PERIOD_MOVES] = 0
             self.next_decay = now + max(1, self.ms(self.cfg.decay_ms))
             decay = True
         return decay
@@ -208,12 +230,24 @@ class NumaPolicy:
         self.free: list[dict[int, list[int]]] = [{} for _ in range(fc.nodes)]
         self.home_shift, self.nnodes = int(p[S.P_HOME_SHIFT]), int(p[S.P_NNODES])
         self.vm_cpu_nodes = [m.cpu_node[np.array(vm.cpus, np.int64)].copy() for vm in disco.vms]
+        # the CPU that handles a node's hot-page events (MAGIC interrupts the node's first CPU): the
+        # same CPU whenever the event is taken, so a batch of events is charged and copied as one by one
+        self.node_cpu = np.full(fc.nodes, -1, np.int64)
+        for cpu in range(m.cpu_node.shape[0] - 1, -1, -1):
+            self.node_cpu[int(m.cpu_node[cpu])] = cpu
         self.active = self.cfg.mode != "off" and bool(m.params[S.P_TIMING])
         if self.active:
             m.params[S.P_HOT_THRESHOLD] = self.cfg.hot_threshold
             m.params[S.P_HOT_REMOTE] = 1                # local misses never move a page: no event for them
             m.params[S.P_HOTQ_BATCH] = self.cfg.hot_batch   # one kernel exit per batch of events
         disco.write_protection.register(OWNER, self.on_write)
+        self._out = np.zeros(K.NO, np.int64)                # a move the triage kernel asks for
+        ncpu = m.cpu.shape[0]                               # the shootdown kernel's scratch, per VM
+        self._shoot = [(np.zeros(len(vm.vcpus), np.int64), np.zeros(len(vm.vcpus), np.bool_),
+                        np.zeros(1 + ncpu, np.int64)) for vm in disco.vms]
+        self._cs = np.zeros(fc.nodes, np.int64)             # its scratch: misses per node
+        self.state.icfg[K.I_HOME_SHIFT] = self.home_shift
+        self.state.icfg[K.I_NNODES] = max(1, self.nnodes)
 
     # ------------------------------------------------------------ helpers
     def node_of(self, mp: int) -> int:
@@ -266,33 +300,11 @@ class NumaPolicy:
         its VCPUs' L2TLB entries, the real TLB entries of the CPUs running them), only for VCPUs on
         `nodes` (None: all).  CPU c does it; every other CPU that loses an entry takes an IPI.
         Returns the real TLB entries dropped."""
-        m = self.m
-        st = self.state.stats
-        vnodes = self.vm_cpu_nodes[vm.index]
-        if nodes is None:
-            use = np.ones(len(vnodes), np.bool_)
-        else:                                       # the VCPUs whose CPU is on one of `nodes`
-            use = ((sum(1 << n for n in nodes) >> vnodes) & 1).astype(np.bool_)
-        v0, nv = vm.vcpus[0], len(vm.vcpus)
-        cpus = np.full(nv, -1, np.int64)            # the CPU running each of its VCPUs (-1: none)
-        for cpu, v in enumerate(self.d.running):
-            if v0 <= v < v0 + nv:
-                cpus[v - v0] = cpu
-        out = np.zeros(1 + m.cpu.shape[0], np.int64)
-        drop_translations_nb(m, v0, cpus, use, np.array(sorted(mpages), np.int64), out)
-        st["l2tlb_entries_dropped"] += int(out[0])
-        dropped = out[1:]
-        hit = dropped.nonzero()[0].tolist()
-        if not hit:
-            return 0
-        total = int(dropped.sum())
-        st["tlb_entries_dropped"] += total
-        for cpu in hit:
-            if cpu != c:
-                st["ipis"] += 1
-                self._charge(cpu, self.cfg.ipi_cycles, "shootdown_cycles")
-                self._charge(c, self.cfg.ipi_cycles // 4, "shootdown_cycles")
-        return total
+        # one kernel: the VCPUs concerned, the drop, the IPIs and their counters (numapolicy.py)
+        mask = -1 if nodes is None else sum(1 << n for n in nodes)
+        pages = np.array(sorted(mpages), np.int64)
+        return int(K.shootdown_nb(self.m, vm.vcpus[0], np.array(self.d.running, np.int64), self.vm_cpu_nodes[vm.index],
+                                  mask, pages, c, self.cfg.ipi_cycles, self.state.stats.a, *self._shoot[vm.index]))
 
     # ------------------------------------------------------------ events
     def tick(self) -> None:
@@ -301,59 +313,43 @@ class NumaPolicy:
             self.d.fm.magic_decay(1)
 
     def on_hot_page(self, page: int, node: int, count: int) -> None:
-        if not self.active:
+        """One hot-page event (a batch of one)."""
+        self.on_hot_batch(np.array([[page, node, count]], np.int64))
+
+    def on_hot_batch(self, events: np.ndarray) -> None:
+        """MAGIC's hot-page events (rows page, node, count), in the order MAGIC raised them.  The
+        kernel (`triage_nb`) decides event after event and deals with those that move nothing; it
+        stops at each one that needs a move, made here, and goes on with the next.  Each event's
+        work is charged to the first CPU of the node that missed (the CPU MAGIC interrupts): the same
+        CPU however many events a batch holds."""
+        if not self.active or len(events) == 0:
             return
-        st = self.state
         d = self.d
         m = self.m
-        c = int(d.fm.current_cpu)
-        st.stats["events"] += 1
-        self._charge(c, self.cfg.decide_cycles, "policy_cycles")
-        master = int(self.master_of[page])
-        if master < 0:
-            master = page
-        if node == self.node_of(page):
-            return                                      # misses served locally: nothing to gain
-        e = int(d.memmap[master])
-        if e < 0:
-            return                                      # the monitor's own page, or free
-        vmi, g = e >> 20, e & 0xFFFFF
-        vm = d.vms[vmi]
-        if vm.done or int(m.pmap[vmi, g]) != master:
-            return
-        shared = False
-        if m.wprot[master]:
-            tag = d.write_protection.owner(master)
-            if tag == SHARE_OWNER and d.share and int(self.master_of[page]) < 0:
-                shared = True                           # shared between VMs: it may migrate (all its mappers)
-            elif tag != OWNER:
-                return                                  # shared by another part of the monitor
-        rep = m.replica[master].tolist()
-        copies = tuple(n for n, r in enumerate(rep) if r >= 0)
-
-        def counts() -> np.ndarray:                     # the misses of every node, to all copies
-            cs = m.magic[master].astype(np.int64)
-            for n in copies:
-                cs += m.magic[rep[n]]
-            return cs
-        dec = st.decide(vmi, g, counts, self.node_of(master), node, self._now(), copies=copies,
-                        written=lambda: not copies and self._written(master))
-        moved = False
-        if shared:                                      # never written: no replicas, a move at most
-            if dec.kind == "migrate":
-                moved = self.migrate_shared(master, dec.nodes[0], c)
+        st = self.state
+        wp = d.write_protection
+        st.icfg[K.I_NUMA_TAG] = wp.tag(OWNER)
+        st.icfg[K.I_SHARE_TAG] = wp.tag(SHARE_OWNER) if d.share else -1
+        done = np.array([vm.done for vm in d.vms], np.bool_)
+        ev = np.ascontiguousarray(events, np.int64)
+        out = self._out
+        i = 0
+        while True:
+            i = int(K.triage_nb(m, ev, i, d.memmap, self.master_of, done, self.node_cpu, st.icfg, st.fcfg,
+                                st.stats.a, st.frozen_until, st.no_repl_until, self._cs, out))
+            if i >= len(ev):
+                return
+            kind, vmi, g, master, c, nodes, shared = (int(x) for x in out)
+            target = tuple(n for n in range(self.nnodes) if (nodes >> n) & 1)
+            if shared:
+                moved = self.migrate_shared(master, target[0], c)
+            elif kind == K.K_MIGRATE:
+                moved = self.migrate(d.vms[vmi], g, target[0], c)
             else:
-                st.stats["decisions_none"] += 1
-        elif dec.kind == "migrate":
-            moved = self.migrate(vm, g, dec.nodes[0], c)
-        elif dec.kind == "replicate":
-            moved = self.replicate(vm, g, dec.nodes, c) > 0
-        else:
-            st.stats["decisions_none"] += 1
-        if not moved:
-            # MAGIC raises an event when a count reaches the threshold: start this node's count again,
-            # or a page that stays hot (frozen, shared, skipped at a limit) would never be looked at again
-            m.magic[page, node] = 0
+                moved = self.replicate(d.vms[vmi], g, target, c) > 0
+            if not moved:
+                m.magic[ev[i, 0], ev[i, 1]] = 0          # as the kernel does for an event that moves nothing
+            i += 1
 
     def _written(self, mp: int) -> bool:
         """The page is being written: `written_lines` of its lines are held modified in a cache."""

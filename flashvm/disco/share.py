@@ -34,6 +34,7 @@ from flashvm.disco.vm import VirtualMachine
 from flashvm.elf import ElfImage
 from flashvm.kernels import state as S
 from flashvm.kernels.cache import dma_coherence_nb
+from flashvm.kernels.pagecopy import zero_page_nb
 from flashvm.machine.config import MachineConfig
 from flashvm.machine.layout import HAL_MC_ALLOC, HAL_MC_RELEASE, HAL_MC_RESERVE, KSSEG
 
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from flashvm.disco.wprot import WriteFault, WriteProtection
 
 SHARE_OWNER = "share"            # the write-protection owner of pages shared here
-ZERO_CYCLES = 1024               # the monitor's zeroing loop: a word per cycle (as the kernel's HAL_MC_ZERO)
+ZERO_CYCLES = 1024               # mapping the shared zero page in place of zeroing: what the zeroing loop would cost
 COPY_CYCLES = 2048               # a copy-on-write copy: a load and a store per word
 PF_W = 2
 
@@ -288,11 +289,11 @@ class PageSharing:
                 mp = int(m.pmap[vm.index, g])
             if self.share_zero:                           # zeros on the shared page until written
                 mp = self._map_zero(vm, g)
-            else:
-                m.ram8[mp << 12:(mp + 1) << 12] = 0
-                dma_coherence_nb(m, mp << 12, 4096)
+                cycles = ZERO_CYCLES
+            else:                                         # zeroed through the caches, as the kernel's call
+                cycles = int(zero_page_nb(m, c, mp))
             m.dstats[v, S.DS_ZERO_PAGES] += 1
-            self._charge_monitor(c, ZERO_CYCLES)
+            self._charge_monitor(c, cycles)
             self.footprint.use(vm.index, g, mp, True)
         elif call == HAL_MC_RELEASE:
             m.dstats[v, S.DS_FREE_PAGES] += 1

@@ -78,6 +78,10 @@ class WriteProtection:
         t = int(self.m.wprot[mpage])
         return self._names[t] if t else None
 
+    def tag(self, owner: str) -> int:
+        """The tag `m.wprot` holds for `owner`'s pages (-1: never registered)."""
+        return self._tags.get(owner, -1)
+
     def is_protected(self, mpage: int) -> bool:
         return bool(self.m.wprot[mpage])
 

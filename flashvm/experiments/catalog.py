@@ -112,7 +112,7 @@ FIG5 = Experiment(
            "from the workload's start (functional fast-forward through the boot).",
            "In the VM the guest kernel is its HAL build, as the paper's IRIX had its HAL changes: privileged registers "
            "without side effects read and written in a special page, pages zeroed by the monitor (docs/disco.md).",),
-    full_host_time="about 15 minutes per workload pair on one loaded core (uni sizes, timing mode)",
+    full_host_time="8.5 minutes with --jobs 1 at a load of 5, pmake 5.7 of them (measured; uni sizes, timing mode)",
     baselines={f"{wl}/{s}": f"{wl}/bare" for wl in FIG5_WORKLOADS for s in ("bare", "disco")},
     segments=SPLIT)
 
@@ -133,15 +133,90 @@ _TABLE2_PAPER = {  # service: share of system time, avg µs on IRIX, slowdown on
 }
 
 
+_PART_WORDS = {"kernel": "guest kernel execution", "tlbw": "TLB-write emulation", "priv": "other privileged instructions",
+               "mcall": "monitor calls and page faults", "ktlb": "kernel TLB faults"}
+_PART_WHY = {
+    "tlbw": "The guest kernel writes the TLB mostly in its fast refill, whose time is outside every service (utlb_miss "
+            "counts calls only), so a service's own TLB writes are few.",
+    "priv": "Every privileged instruction the kernel still executes (the HAL build reads and writes only the registers "
+            "without side effects in the special page) and every service marker (an uncached store to the SVC device) "
+            "is a trap into the monitor.",
+    "mcall": "The HAL build's monitor calls are the page allocations, frees and zeroings (HAL_MC_*): one trap each, "
+             "and the monitor zeroes a page a word a cycle.",
+    "ktlb": "The guest kernel runs mapped under Disco, but its misses are refilled from Disco's second-level TLB "
+            "(L2TLB share of the monitor's refills in the counters below) at a small cost each; the paper's Disco "
+            "mapped 4 KB page pairs only and refilled them at a higher cost.",
+    "kernel": "The guest's own share is what the monitor's parts leave: where they are smaller than the paper's, it is "
+              "larger.",
+}
+
+
+def _table2_why(t: Table, label: str, measure: str) -> str | None:
+    """A paragraph on one of Table 2's numbers from the services' counters."""
+    svc, _, kind = measure.rpartition("_")
+    if svc not in SERVICES:
+        return None
+    calls, insns, miss = (t.get((label, f"{svc}_{k}")) for k in ("calls", "insns", "l2miss"))
+    work = "" if calls is None or insns is None else (
+        f"{calls:,.0f} calls of {insns:,.0f} guest instructions" + ("" if miss is None else f" and {miss:,.1f} L2 misses")
+        + " each")
+    if kind == "share":
+        rest = [f"{100 * t[(label, f'{n}_share')]:.0f}% ({n})" for n in ("other_fault", "other_syscall")
+                if (label, f"{n}_share") in t]
+        return (f"A service's share is how often the build calls it times its cost ({work}). pmake's quick form compiles "
+                f"two small files, so starting its programs dominates: of the marked kernel time, file-page and "
+                f"copy-on-write faults (no row of Table 2) and the other system calls take {' and '.join(rest) or 'n/a'}.")
+    bare_us, paper_bare = t.get(("pmake/bare", f"{svc}_us")), _TABLE2_PAPER[svc][1]
+    if kind == "us" and label == "pmake/bare":
+        return (f"{work}. The time per call is the guest kernel's work per call (its instructions), not the "
+                f"machine's speed: this kernel's code paths are not IRIX's (the paper: {paper_bare} µs on IRIX, "
+                "its clock not given).")
+    if kind == "us":
+        slow = None if not bare_us else t[(label, measure)] / bare_us
+        parts = ", ".join(f"{_PART_WORDS[p]} {100 * t[(label, f'{svc}_{p}')]:.0f}%" for p in _PART_NAMES
+                          if (label, f"{svc}_{p}") in t)
+        said = "n/a" if slow is None else f"{slow:.2f}"
+        return (f"Disco's slowdown for the service is {said} against the paper's {_TABLE2_PAPER[svc][2]:.2f}: the same "
+                f"guest work ({work}) plus the monitor's. Disco's time for it splits: {parts}.")
+    if kind in _PART_WHY:
+        return _PART_WHY[kind]
+    return None
+
+
+def _not_slower(t: Table) -> str:
+    """Why a service is not slower under Disco, from its instructions and L2 misses per call."""
+    b, d = "pmake/bare", "pmake/disco"
+    faster = [s for s in SERVICES if s != "utlb_miss" and t[(d, f"{s}_us")] <= t[(b, f"{s}_us")]]
+    each = "; ".join(f"{s} {t[(d, f'{s}_us')]:.1f} µs against {t[(b, f'{s}_us')]:.1f}, {_g(t, d, f'{s}_insns')} "
+                     f"instructions and {t.get((d, f'{s}_l2miss'), 0):.1f} L2 misses a call against "
+                     f"{_g(t, b, f'{s}_insns')} and {t.get((b, f'{s}_l2miss'), 0):.1f}" for s in faster)
+    return (f"Not slower under Disco: {each}. The HAL kernel asks the monitor to zero each page it allocates (a monitor "
+            "call) instead of zeroing it with its own stores; the monitor's zeroing is charged a fixed 1,024 cycles (a "
+            "word a cycle: HAL_MC_ZERO in flashvm/kernels/disco.py, ZERO_CYCLES in flashvm/disco/share.py) and moves no cache "
+            "line, while the guest OS alone takes an L2 miss for each line of the page it zeroes. The paper's monitor "
+            "zeroed through the caches: its demand-zero fault was 1.42 times slower, monitor calls 0.47 of IRIX's "
+            "time. Charging the monitor's zeroing the misses of writing a page would fix it; it changes every Disco "
+            "run's counters (a kernel change).")
+
+
+def _table2_plot(res: object, png: object) -> None:
+    from flashvm.experiments.plot import draw_services
+    draw_services(res, png, tuple(s for s in SERVICES if s != "utlb_miss"), _PART_NAMES,  # type: ignore[arg-type]
+                  "pmake/bare", "pmake/disco")
+
+
 def _table2_runs(quick: bool) -> Sequence[Run]:
     size = "quick" if quick else "uni"
     return [Run("pmake/bare", "pmake", "os", size, 1, "flash1", 1, group="pmake", services=True),
-            Run("pmake/disco", "pmake", "disco", size, 1, "flash1", 1, vms=1, group="pmake", services=True)]
+            # the HAL build, as fig5's: the paper's Table 2 measured the same IRIX with its HAL changes (§4.3),
+            # whose page-zeroing monitor call is Table 2's "monitor calls" column
+            Run("pmake/disco", "pmake", "disco", size, 1, "flash1", 1, vms=1, group="pmake", services=True, hal=True)]
 
 
 TABLE2 = Experiment(
     "table2", "Table 2: pmake's kernel services on the guest OS alone and under Disco",
-    _table2_runs, tuple(f"{s}_{k}" for s in SERVICES for k in ("share", "us", *_PART_NAMES)),
+    _table2_runs, (*(f"{s}_{k}" for s in SERVICES for k in ("share", "us", *_PART_NAMES, "calls", "insns", "l2miss")),
+                   "other_fault_share", "other_syscall_share", "l2tlb_hit_pct", "emulated_per_minsn"),
     tuple([Paper("pmake/bare", f"{s}_share", share) for s, (share, _, _) in _TABLE2_PAPER.items()]
           + [Paper("pmake/bare", f"{s}_us", us) for s, (_, us, _) in _TABLE2_PAPER.items()]
           + [Paper("pmake/disco", f"{s}_us", us * slow) for s, (_, us, slow) in _TABLE2_PAPER.items()]
@@ -150,12 +225,16 @@ TABLE2 = Experiment(
              for p, v in zip(_PART_NAMES, parts)]),
     (Check("every service is slower under Disco",
            lambda t: all(t[("pmake/disco", f"{s}_us")] > t[("pmake/bare", f"{s}_us")] for s in SERVICES if s != "utlb_miss"),
-           ("pmake/bare", "pmake/disco")),),
+           ("pmake/bare", "pmake/disco"), _not_slower),),
     notes=("A Disco row's `_us` paper value is IRIX's average time times the printed slowdown; `_kernel`, `_tlbw`, "
            "`_priv`, `_mcall`, `_ktlb` are the shares of Disco's time for the service spent in guest kernel execution, "
            "TLB-write emulation, other privileged instructions, monitor calls and page faults, kernel TLB faults.",
-           "utlb_miss has calls only (its handler has no room for a marker): its `_us` and shares stay unmeasured."),
-    full_host_time="about 30 minutes (pmake's uni size, twice)")
+           "utlb_miss has calls only (its handler has no room for a marker): its `_us` and shares stay unmeasured.",
+           "The Disco run boots the guest kernel's HAL build, as fig5's and the paper's IRIX (§4.3): it asks the monitor "
+           "to zero the pages it allocates, Table 2's monitor calls. On the plain kernel every service was slower "
+           "under Disco (docs/experiments.md)."),
+    full_host_time="5.5 minutes at a load of 4 (measured; pmake's uni size alone and in a VM with the service markers)",
+    explain=_table2_why, plot=_table2_plot)
 
 # ---------------------------------------------------------------- Figure 6
 FIG6_VMS = (1, 2, 4, 8)
@@ -170,9 +249,31 @@ def _fig6_runs(quick: bool) -> Sequence[Run]:
 
 
 _FIG6_PAPER = {"pmake/1vm": (27, 27), "pmake/2vm": (36, 29), "pmake/4vm": (51, 33), "pmake/8vm": (77, 38)}
+def _fig6_why(t: Table, label: str, measure: str) -> str | None:
+    """A paragraph on a footprint from /disco/memory's counters."""
+    n = int(label.split("/")[1].rstrip("vm"))
+    v, m = t.get((label, "virtual_mb")), t.get((label, "machine_mb"))
+    if v is None or m is None:
+        return None
+    ve, me, shared = (t.get((label, k)) for k in ("virtual_end_mb", "machine_end_mb", "shared_by_all_mb"))
+    end = "" if ve is None or me is None else f" At the end of the run the VMs hold {ve:.1f} MB backed by {me:.1f} MB"
+    end += "." if shared is None else f", {shared:.1f} MB of it machine pages all {n} VMs use (kernel text, the files " \
+                                      "they read through the global disk cache)."
+    if measure == "virtual_mb":
+        return (f"{n} VM(s) of {8 // n} VCPUs, {v / n:.1f} MB per VM at their common peak, over the whole run (functional "
+                "mode, the boot included): each VM has its own guest kernel, buffer cache and free pages the guest "
+                "allocated, so the virtual footprint grows with the VMs." + end)
+    return (f"The machine pages backing the peak are {100 * m / v:.0f}% of the virtual footprint (the paper: "
+            f"{100 * _FIG6_PAPER[label][1] / _FIG6_PAPER[label][0]:.0f}%). Between VMs, the guest pages that read the same "
+            "disk block share one machine page (Disco's global disk cache) and the kernel text is loaded once. Within "
+            "each VM, the pages the HAL kernel allocated and has not written yet are all backed by one machine page of "
+            "zeros (docs/disco.md, \"pages of zeros\"): the paper's Disco did not do that (its 1-VM bars are equal), "
+            "which is why even one VM's machine footprint is below its virtual one here." + end)
+
+
 FIG6 = Experiment(
     "fig6", "Figure 6: memory footprint of pmake in 1, 2, 4 and 8 VMs (virtual V vs machine M, MB)",
-    _fig6_runs, ("virtual_mb", "machine_mb"),
+    _fig6_runs, ("virtual_mb", "machine_mb", "virtual_end_mb", "machine_end_mb", "shared_by_all_mb"),
     tuple(Paper(label, m, v) for label, (vv, mm) in _FIG6_PAPER.items() for m, v in (("virtual_mb", vv), ("machine_mb", mm))),
     (Check("8 VMs' machine footprint is well under their virtual footprint (below 70%)",
            lambda t: t[("pmake/8vm", "machine_mb")] < 0.7 * t[("pmake/8vm", "virtual_mb")], ("pmake/8vm",)),),
@@ -181,7 +282,8 @@ FIG6 = Experiment(
            "result file (only Disco counts pages: /disco/memory), so the figure has the four Disco runs.",
            "virtual: the guest-physical pages the VMs have in use (their sum at its peak); machine: the distinct "
            "machine pages backing them (flashvm/disco/footprint.py), pages shared between VMs counted once."),
-    full_host_time="about an hour (five 8-CPU pmake runs)")
+    full_host_time="about 4 hours (estimate; four 8-CPU pmake mp runs, functional mode)",
+    explain=_fig6_why)
 
 # ---------------------------------------------------------------- Figure 7
 FIG7_VMS = (1, 2, 4, 8)
@@ -202,10 +304,55 @@ _FIG7_PAPER = {  # total, user (+ user stall), kernel (+ sync), monitor, idle
     "pmake/8vm": (60, 23.4, 9.6, 14.0, 12.7), "radix/os": (100, 50.4, 27.2, 0, 22.3),
     "radix/splashos": (34, 30.2, 0, 3.7, 0),
 }
+def _pct(t: Table, label: str, measure: str, scale: float = 1.0) -> str:
+    v = t.get((label, measure))
+    return "n/a" if v is None else f"{scale * v:.0f}%"
+
+
+def _memory_of(t: Table, label: str) -> str:
+    return (f"{_pct(t, label, 'stall', 100)} of its busy cycles stall on L2 misses, {_pct(t, label, 'dirty_pct')} of the "
+            f"misses go to a line dirty in another CPU's cache and the busiest node serves "
+            f"{_pct(t, label, 'hot_node_pct')} of the directory operations (12.5% if even)")
+
+
+def _fig7_why(t: Table, label: str, measure: str) -> str | None:
+    """A paragraph on one of Fig. 7's bars from the runs' split and memory counters."""
+    wl, system = label.split("/")
+    alone = f"{wl}/os"
+    if measure != ("kernel" if system == "os" else "total"):      # one full paragraph per run
+        return (f"The {measure} part follows from the run's counters, in the paragraph on its "
+                f"{'kernel' if system == 'os' else 'total'}.")
+    base = (f"On the 8-CPU guest OS alone the CPUs are idle {_g(t, alone, 'idle')} of the 100 and in its kernel "
+            f"{_g(t, alone, 'kernel')}; {_memory_of(t, alone)}.")
+    if wl == "pmake":
+        why = (" The eight builds share one guest kernel: its locks, run queue and page allocator are the lines that "
+               "move between caches, and its one file system's lock (FS_LOCK, a sleeping mutex) and one root disk "
+               "serialise their file operations, so CPUs go idle while builds wait. The quick build (two `as` and one "
+               "`ld` per CPU) is almost all kernel work (exec, page faults, file I/O), so that contention weighs far "
+               "more than in the paper's full builds, whose user time was 28 of the 100.")
+        if system == "os":
+            return base + why
+        return (f"In {system[:-2]} VM(s) of {8 // int(system[:-2])} VCPUs the same builds take {_g(t, label, 'total')} "
+                f"of that 100 (idle {_g(t, label, 'idle')}, guest kernel {_g(t, label, 'kernel')}, monitor "
+                f"{_g(t, label, 'monitor')}); over the region (every CPU), {_memory_of(t, label)}. " + base + why
+                + " Each VM has its own kernel, file system and disk, so fewer CPUs share each kernel's lines and lock: "
+                  "the more VMs, the less of that time is left, while the monitor adds its traps ("
+                  f"{_g(t, label, 'emulated_per_minsn')} emulated privileged instructions per million).")
+    if system == "splashos":
+        return (f"radix on SPLASHOS takes {_g(t, label, 'total')} of the guest OS's 100: user {_g(t, label, 'user')}, "
+                f"monitor {_g(t, label, 'monitor')}, idle {_g(t, label, 'idle')}. " + base
+                + " SPLASHOS's threads spin at radix's barriers where the guest OS's sleep, and it has no virtual "
+                  "memory of its own (its wired entries map the whole VM: "
+                  f"{_g(t, label, 'tlb_refills_per_minsn')} monitor refills per million instructions against the guest "
+                  f"OS's {_g(t, alone, 'tlb_refills_per_minsn')} own refills).")
+    return base + (" radix's idle time is its threads sleeping at barriers and the main thread's serial "
+                   "verification (workloads/radix/README.md).")
+
+
 FIG7 = Experiment(
     "fig7", "Figure 7: scalability: pmake on the 8-CPU guest OS vs 1-8 VMs; radix on the guest OS vs SPLASHOS",
     _fig7_runs, ("time", "user", "kernel", "monitor", "idle", "stall", "tlb_refills_per_minsn", "l2tlb_hit_pct",
-                 "emulated_per_minsn"),
+                 "emulated_per_minsn", "dirty_pct", "hot_node_pct"),
     tuple(Paper(label, m, v) for label, vals in _FIG7_PAPER.items() for m, v in zip(("total", *SPLIT), vals)),
     (Check("pmake in 8 VMs is faster than on the 8-CPU guest OS", lambda t: _v(t, "pmake/8vm") < _v(t, "pmake/os"),
            ("pmake/8vm", "pmake/os"),
@@ -220,7 +367,8 @@ FIG7 = Experiment(
                       f"{_g(t, 'radix/splashos', 'tlb_refills_per_minsn')} refills per million instructions against "
                       f"{_g(t, 'radix/os', 'tlb_refills_per_minsn')} on the guest OS."))),
     notes=("The paper's user stall and sync segments are folded into user and kernel here.",),
-    full_host_time="about two hours (seven 8-CPU runs)",
+    explain=_fig7_why,
+    full_host_time="about 11 hours (estimate; five 8-CPU pmake mp runs, one VM of 8 VCPUs about 5 of them)",
     baselines={**{f"pmake/{s}": "pmake/os" for s in ("os", "1vm", "2vm", "4vm", "8vm")},
                "radix/os": "radix/os", "radix/splashos": "radix/os"},
     segments=SPLIT)
@@ -252,8 +400,28 @@ def _numa_why(t: Table, wl: str) -> str:
             f"{_g(t, n, 'user')}, kernel {_g(t, n, 'kernel')}, idle {_g(t, n, 'idle')}), the VM has user "
             f"{_g(t, d, 'user')}, kernel {_g(t, d, 'kernel')}, idle {_g(t, d, 'idle')} and the monitor "
             f"{_g(t, d, 'monitor')}: {_g(t, d, 'tlb_refills_per_minsn')} real TLB refills per million instructions "
-            f"trap into the monitor against {_g(t, n, 'tlb_refills_per_minsn')} refills alone. What locality saves "
-            "of the user stall, the monitor spends again." + _quick_shares(t, n))
+            f"trap into the monitor against {_g(t, n, 'tlb_refills_per_minsn')} refills alone."
+            + _stalls(t, n, d) + _policy_cost(t, d)
+            + _quick_shares(t, n))
+
+
+def _stalls(t: Table, n: str, d: str) -> str:
+    """How much stall there is for page placement to shorten, alone and in the VM."""
+    if (n, "stall") not in t or (d, "stall") not in t:
+        return ""
+    return (f" Locality can only shorten the time stalled on L2 misses: {100 * t[(n, 'stall')]:.0f}% of the busy cycles "
+            f"on the OS alone, {100 * t[(d, 'stall')]:.0f}% in the VM.")
+
+
+def _policy_cost(t: Table, d: str) -> str:
+    """The policy's own work in run `d`: its cycles against all CPUs' cycles in the region."""
+    if (d, "policy_pct") not in t:
+        return ""
+    return (f" The policy's own work (hot-page decisions, page copies: {_g(t, d, 'copy_mcycles')} M cycles, TLB "
+            f"shootdowns) is {t[(d, 'policy_pct')]:.1f}% of all CPUs' cycles in the region, at "
+            f"{_g(t, d, 'migrations_per_s')} migrations and {_g(t, d, 'replications_per_s')} replications per second"
+            + ("." if (d, "frozen_pages") not in t else f"; {_g(t, d, 'frozen_pages')} pages moved so often that "
+               "the policy froze them in place."))
 
 
 def _quick_shares(t: Table, n: str) -> str:
@@ -282,7 +450,8 @@ _FIG8_PAPER = {"engineering/numa": (100, 16), "engineering/disco": (67, 78), "en
 FIG8 = Experiment(
     "fig8", "Figure 8: page migration and replication (time normalised to the NUMA machine with the OS alone = 100)",
     _fig8_runs, ("time", "local_pct", "user", "kernel", "monitor", "idle", "stall", "migrations", "replications",
-                 "tlb_refills_per_minsn"),
+                 "tlb_refills_per_minsn", "policy_pct", "copy_mcycles", "migrations_per_s", "replications_per_s",
+                 "frozen_pages"),
     tuple(Paper(label, m, v) for label, (tot, loc) in _FIG8_PAPER.items() for m, v in (("total", tot), ("local_pct", loc))),
     (*(Check(f"{wl}: migration and replication raise the local-miss share",
              (lambda w: lambda t: t[(f"{w}/disco", "local_pct")] > t[(f"{w}/numa", "local_pct")])(wl),
@@ -293,7 +462,7 @@ FIG8 = Experiment(
              (f"{wl}/uma", f"{wl}/numa"), (lambda w: lambda t: _uma_why(t, w))(wl)) for wl in ("engineering", "raytrace"))),
     notes=("L2 caches of 256 KB as in §5.5; engineering on 8 CPUs, raytrace on 16 (quick: 8).",
            "The Disco runs ask for the NUMA policy migrate+replicate (RunSpec.numa, from the NUMA branch)."),
-    full_host_time="about 90 minutes (six runs; raytrace's on 16 CPUs dominate)",
+    full_host_time="about 15 minutes (estimate; raytrace's 16-CPU runs about 10 of them)",
     baselines={f"{wl}/{s}": f"{wl}/numa" for wl in ("engineering", "raytrace") for s in ("numa", "disco", "uma")},
     segments=SPLIT)
 
@@ -301,7 +470,8 @@ _TABLE3_PAPER = {"engineering/disco": (2461, 2208), "raytrace/disco": (909, 2671
 TABLE3 = Experiment(
     "table3", "Table 3: actions on hot pages (per second of simulated time)",
     lambda quick: [r for r in _fig8_runs(quick) if r.system == "disco"],
-    ("migrations_per_s", "replications_per_s", "migrations", "replications", "time"),
+    ("migrations_per_s", "replications_per_s", "migrations", "replications", "time", "policy_pct", "copy_mcycles",
+     "local_pct", "frozen_pages"),
     tuple(Paper(label, m, v) for label, (mig, rep) in _TABLE3_PAPER.items()
           for m, v in (("migrations_per_s", mig), ("replications_per_s", rep))),
     (Check("the policy acts on hot pages in both workloads",
@@ -309,6 +479,9 @@ TABLE3 = Experiment(
                          for w in ("engineering", "raytrace")),
            ("engineering/disco", "raytrace/disco")),),
     notes=("The same runs as fig8's Disco bars (cached: running fig8 first makes this free).",),
+    explain=lambda t, label, measure: (
+        f"{_g(t, label, 'migrations')} migrations and {_g(t, label, 'replications')} replications in a region of "
+        f"{_g(t, label, 'time')} cycles, leaving {_g(t, label, 'local_pct')}% of the L2 misses local." + _policy_cost(t, label)),
     full_host_time="free after fig8 (the same runs)")
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (FIG5, TABLE2, FIG6, FIG7, FIG8, TABLE3)}

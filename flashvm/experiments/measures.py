@@ -74,6 +74,24 @@ def local_miss_pct(f: h5py.File, run: Run) -> float | None:
     return 100.0 * int(loc.sum()) / total if total else None
 
 
+def dirty_miss_pct(f: h5py.File, run: Run) -> float | None:
+    """L2 misses to a line held dirty in another node's cache, percent of all L2 misses (sharing, locks)."""
+    loc, rem, dirty = (_cpu(f, run, n) for n in ("misses_local", "misses_remote", "misses_remote_dirty"))
+    if loc is None or rem is None or dirty is None:
+        return None
+    total = int(loc.sum() + rem.sum() + dirty.sum())
+    return 100.0 * int(dirty.sum()) / total if total else None
+
+
+def hot_node_pct(f: h5py.File, run: Run) -> float | None:
+    """The busiest node's share of the directory operations, percent (8 nodes evenly used: 12.5)."""
+    g = _region(f, run)
+    if g is None or "node/directory_ops" not in g:
+        return None
+    ops = np.asarray(g["node/directory_ops"][...], dtype=np.float64)
+    return 100.0 * float(ops.max()) / float(ops.sum()) if ops.sum() else None
+
+
 def stall_share(f: h5py.File, run: Run) -> float | None:
     """The part of the busy cycles stalled on cache misses (0..1)."""
     stall, by_mode = _cpu(f, run, "stall_by_mode"), _cpu(f, run, "cycles_by_mode")
@@ -139,6 +157,13 @@ def _attr(path: str, name: str, scale: float = 1.0) -> Measure:
     return measure
 
 
+def shared_by_all_mb(f: h5py.File, run: Run) -> float | None:
+    """MB of machine pages every VM uses at the run's end (/disco/memory/sharing's last entry)."""
+    if "disco/memory/sharing" not in f or run.vms < 2:
+        return None
+    return float(f["disco/memory/sharing"][-1]) * 4096 / MB
+
+
 def numa_rate(name: str) -> Measure:
     """NUMA policy actions per simulated second (/disco/numa attrs, the policy's branch)."""
     count = _attr("disco/numa", name)
@@ -152,14 +177,28 @@ def numa_rate(name: str) -> Measure:
     return measure
 
 
+def numa_policy_pct(f: h5py.File, run: Run) -> float | None:
+    """The NUMA policy's own cycles (decisions, page copies, shootdowns: /disco/numa monitor_cycles)
+    as a percentage of all CPUs' cycles in the region."""
+    cycles = _cpu(f, run, "cycles")
+    if cycles is None or "disco/numa" not in f or "monitor_cycles" not in f["disco/numa"].attrs:
+        return None
+    total = float(cycles.sum())
+    return 100.0 * float(f["disco/numa"].attrs["monitor_cycles"]) / total if total else None
+
+
 def _machine_mhz(f: h5py.File) -> float:
     import json
     return float(json.loads(f.attrs["machine_json"]).get("clock_mhz", 400.0))
 
 
+CALLS_ONLY = ("utlb_miss",)    # its handler has no room for a marker: calls counted, its time is in `outside`
+
+
 def _service(f: h5py.File, service: str, column: str) -> tuple[float, float] | None:
-    """(the service's `column`, the sum of `column` over the kernel's services) from /services."""
-    if "services/counters" not in f:
+    """(the service's `column`, the sum of `column` over the kernel's services) from /services;
+    None for a column other than calls of a service that counts calls only."""
+    if "services/counters" not in f or (service in CALLS_ONLY and column != "calls"):
         return None
     names = [str(n) for n in f["services"].attrs["names"]]
     cols = [str(n) for n in f["services/counters"].attrs["names"]]
@@ -191,6 +230,17 @@ def service_avg_us(service: str) -> Measure:
 PARTS = ("tlbw", "priv", "mcall", "ktlb")     # /services/monitor's columns, as Table 2 orders them
 
 
+def service_per_call(service: str, column: str) -> Measure:
+    """A kernel service's calls (column "calls") or its `column` per call (/services)."""
+    def measure(f: h5py.File, run: Run) -> float | None:
+        calls = _service(f, service, "calls")
+        if column == "calls" or calls is None:
+            return None if calls is None else calls[0]
+        got = _service(f, service, column)
+        return None if got is None or not calls[0] else got[0] / calls[0]
+    return measure
+
+
 def service_part(service: str, part: str) -> Measure:
     """Disco: the share of a service's time that is guest kernel execution ("kernel") or one
     of the monitor's parts (PARTS), 0..1 (/services)."""
@@ -215,15 +265,23 @@ MEASURES: dict[str, Measure] = {
     "idle": _share("idle"),
     "local_pct": local_miss_pct,
     "stall": stall_share,
+    "dirty_pct": dirty_miss_pct,
+    "hot_node_pct": hot_node_pct,
     "instructions": instructions,
     "tlb_refills_per_minsn": tlb_refills_per_minsn,
     "l2tlb_hit_pct": l2tlb_hit_pct,
     "emulated_per_minsn": emulated_per_minsn,
     "virtual_mb": _attr("disco/memory", "guest_pages_total_peak", 4096 / MB),    # Fig. 6 draws the peak
     "machine_mb": _attr("disco/memory", "machine_pages_total_peak", 4096 / MB),
+    "virtual_end_mb": _attr("disco/memory", "guest_pages_total", 4096 / MB),
+    "machine_end_mb": _attr("disco/memory", "machine_pages_total", 4096 / MB),
+    "shared_by_all_mb": shared_by_all_mb,
     "migrations": _attr("disco/numa", "migrations"),
     "replications": _attr("disco/numa", "replications"),
     "migrations_per_s": numa_rate("migrations"),
+    "policy_pct": numa_policy_pct,
+    "copy_mcycles": _attr("disco/numa", "copy_cycles", 1e-6),
+    "frozen_pages": _attr("disco/numa", "frozen_pages"),
     "replications_per_s": numa_rate("replications"),
 }
 SERVICES = ("demand_zero", "quick_fault", "other_fault", "utlb_miss", "open", "read", "write", "execve",
@@ -231,6 +289,9 @@ SERVICES = ("demand_zero", "quick_fault", "other_fault", "utlb_miss", "open", "r
 for _s in SERVICES:
     MEASURES[f"{_s}_share"] = service_share(_s)
     MEASURES[f"{_s}_us"] = service_avg_us(_s)
+    MEASURES[f"{_s}_calls"] = service_per_call(_s, "calls")
+    MEASURES[f"{_s}_insns"] = service_per_call(_s, "instructions")       # per call
+    MEASURES[f"{_s}_l2miss"] = service_per_call(_s, "cache_misses")      # per call
     for _p in ("kernel", *PARTS):
         MEASURES[f"{_s}_{_p}"] = service_part(_s, _p)
 

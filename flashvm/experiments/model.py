@@ -78,8 +78,10 @@ class Experiment:
     measures: tuple[str, ...]                      # names in flashvm.experiments.measures.MEASURES
     paper: tuple[Paper, ...] = ()
     checks: tuple[Check, ...] = ()
-    plot: Callable[..., None] | None = None        # (experiment, table, png path)
+    plot: Callable[..., None] | None = None        # (results, png path): a figure of its own
     notes: tuple[str, ...] = ()                    # what the setup differs in from the paper's
     full_host_time: str = ""                       # expected host time at the full sizes
     baselines: Mapping[str, str] = field(default_factory=dict)   # run label -> the label its time is normalised to
     segments: tuple[str, ...] = ()                 # shares drawn stacked in the run's normalised time
+    # (table, run label, measure) -> the paragraph explaining a difference from the paper, or None: the generic one
+    explain: Callable[[Mapping[tuple[str, str], float], str, str], str | None] | None = None

@@ -15,6 +15,9 @@ def draw(res: Results, png: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     exp = res.experiment
+    if exp.plot is not None:            # a figure of its own (table2: services side by side)
+        exp.plot(res, png)
+        return
     paper = {(p.label, p.measure): p.value for p in exp.paper}
     labels = [r.label for r in res.runs]
     fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(labels) + 2), 4.5))
@@ -70,3 +73,56 @@ def _grouped(ax, res: Results, paper: dict, labels: list[str]) -> None:
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(labels))])
     ax.set_xticklabels(labels, rotation=30)
     ax.legend(fontsize=6)
+
+
+PART_COLOURS = {"kernel": "#4c72b0", "tlbw": "#dd8452", "priv": "#c44e52", "mcall": "#8172b2", "ktlb": "#937860"}
+
+
+def draw_services(res: Results, png: Path, services: tuple[str, ...], parts: tuple[str, ...],
+                  bare: str, vm: str) -> None:
+    """Table 2 as two panels: each service's µs per call alone and in the VM (flashvm beside the
+    paper, hatched; log scale), and the VM's time relative to the time alone, stacked by its parts."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+    paper = {(p.label, p.measure): p.value for p in res.experiment.paper}
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
+    width = 0.2
+    bars = ((bare, "flashvm", res.values), (bare, "paper", paper), (vm, "flashvm", res.values), (vm, "paper", paper))
+    for k, (label, who, table) in enumerate(bars):
+        heights = [table.get((label, f"{s}_us")) or 0.0 for s in services]
+        left.bar([i + (k - 1.5) * width for i in range(len(services))], heights, width,
+                 color="#4c72b0" if label == bare else "#c44e52", edgecolor="black", linewidth=0.4,
+                 hatch="//" if who == "paper" else None, label=f"{'alone' if label == bare else 'in a VM'} ({who})")
+    left.set_yscale("log")
+    left.set_ylabel("µs per call")
+    left.set_xticks(range(len(services)))
+    left.set_xticklabels(services, rotation=30, fontsize=7)
+    left.legend(fontsize=7)
+    for i, s in enumerate(services):
+        for j, (who, table) in enumerate((("flashvm", res.values), ("paper", paper))):
+            alone, there = table.get((bare, f"{s}_us")), table.get((vm, f"{s}_us"))
+            if not alone or there is None:
+                continue
+            bottom = 0.0
+            for part in parts:
+                share = table.get((vm, f"{s}_{part}"))
+                if share is None:
+                    continue
+                h = share * there / alone          # Table 2's columns: the VM's time relative to the time alone
+                right.bar(i + (j - 0.5) * 0.38, h, 0.36, bottom=bottom, color=PART_COLOURS.get(part, "#888888"),
+                          edgecolor="black", linewidth=0.4, hatch="//" if who == "paper" else None)
+                bottom += h
+            right.text(i + (j - 0.5) * 0.38, bottom + 0.03, f"{bottom:.2f}", ha="center", fontsize=6)
+    right.axhline(1.0, color="black", linewidth=0.6, linestyle=":")
+    right.set_ylabel("time in the VM / time alone")
+    right.set_xticks(range(len(services)))
+    right.set_xticklabels(services, rotation=30, fontsize=7)
+    handles = [Patch(facecolor=PART_COLOURS.get(p, "#888888"), label=p) for p in parts]
+    handles.append(Patch(facecolor="white", edgecolor="black", hatch="//", label="paper"))
+    right.legend(handles=handles, fontsize=7)
+    fig.suptitle(res.experiment.title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    plt.close(fig)

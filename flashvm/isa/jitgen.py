@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Callable
 
 from flashvm.isa import gen
 from flashvm.isa.fields import DERIVED, FIELDS, extract_expr
@@ -88,20 +89,27 @@ def leaf(word: int) -> tuple[str, ...] | None:
     return tuple(lines)
 
 
-def scan(words: list[int]) -> int:
-    """How many of `words` (the rest of the page from a jump target) one region covers."""
+def translated(word: int) -> bool:
+    """Can the word be translated (by this module's Numba backend)?"""
+    return decode(word) is not None and leaf(word) is not None
+
+
+def scan(words: list[int], ok: Callable[[int], bool] = translated) -> int:
+    """How many of `words` (the rest of the page from a jump target) one region covers;
+    `ok` says whether a word can be translated."""
     i = 0
     end = 0
     while i < len(words) and i < MAX_INSNS:
-        e = decode(words[i])
-        if leaf(words[i]) is None or e is None:
+        if not ok(words[i]):
             break
+        e = decode(words[i])
+        assert e is not None
         if "branch" not in e.flags:
             i += 1
             end = i
             continue
         # a branch and its delay slot go together
-        if i + 1 >= len(words) or leaf(words[i + 1]) is None:
+        if i + 1 >= len(words) or not ok(words[i + 1]):
             break
         ds = decode(words[i + 1])
         if ds is None or "branch" in ds.flags:
@@ -205,4 +213,4 @@ def module_source(regions: list[list[int]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["MAX_INSNS", "VERSION", "decode", "leaf", "module_source", "scan"]
+__all__ = ["MAX_INSNS", "VERSION", "decode", "leaf", "module_source", "scan", "translated"]

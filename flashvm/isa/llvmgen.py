@@ -24,7 +24,10 @@ raises `Unsupported`, and that instruction ends the region.
 from __future__ import annotations
 
 import ast
+import hashlib
 import inspect
+import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -33,7 +36,7 @@ from llvmlite import ir
 from flashvm.isa import gen, jitgen
 from flashvm.kernels import mmu, state
 
-VERSION = "llvm-4"
+VERSION = "llvm-7"
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
 I16 = ir.IntType(16)
@@ -80,6 +83,7 @@ class _Region:
         self.regs: dict[tuple[str, int], ir.AllocaInstr] = {}
         self.dirty: set[tuple[str, int]] = set()
         self.exit_block = fn.append_basic_block("exit")
+        self.uses_mode = False
 
     # ---- the context, locals and cached state
     def ctx(self, slot: int, b: ir.IRBuilder | None = None) -> ir.Value:
@@ -117,6 +121,30 @@ class _Region:
         return a
 
     # ---- expressions (int64, or i1 for conditions)
+    def static(self, node: ast.expr) -> int | None:
+        """The value of an expression known when translating (constants, CU1 = 1, FR = 0), else None:
+        the dead side of an `if` on it is not even built."""
+        if isinstance(node, ast.Name) and node.id in ("cu1", "fr64"):
+            self.uses_mode = True
+            return int(node.id == "cu1")
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            v = self.static(node.operand)
+            return None if v is None else int(not v)
+        if isinstance(node, ast.BoolOp):
+            vals = [self.static(v) for v in node.values]
+            if isinstance(node.op, ast.And):
+                return 0 if 0 in vals else (1 if None not in vals else None)
+            return 1 if any(v for v in vals if v) else (0 if None not in vals else None)
+        if isinstance(node, ast.BinOp) and type(node.op) in (ast.BitAnd, ast.BitOr, ast.BitXor):
+            x, y = self.static(node.left), self.static(node.right)
+            if x is None or y is None:
+                return None
+            return x & y if isinstance(node.op, ast.BitAnd) else (x | y if isinstance(node.op, ast.BitOr) else x ^ y)
+        try:
+            return self.const_of(node)
+        except Unsupported:
+            return None
+
     def val(self, node: ast.expr) -> ir.Value:
         v = self.expr(node)
         return self.b.zext(v, I64) if v.type == I1 else v
@@ -162,7 +190,8 @@ class _Region:
             if node.id == "rpa":
                 return self.ctx(15)
             if node.id in ("cu1", "fr64"):
-                return b.icmp_signed("!=", self.ctx(11 if node.id == "cu1" else 12), _c(0))
+                self.uses_mode = True     # compiled for CU1 = 1, FR = 0: checked once on entry
+                return ir.Constant(I1, int(node.id == "cu1"))
             if node.id in self.vars:
                 return b.load(self.vars[node.id])
             raise Unsupported(node.id)
@@ -198,6 +227,9 @@ class _Region:
                 out = b.and_(out, v) if isinstance(node.op, ast.And) else b.or_(out, v)
             return out
         if isinstance(node, ast.IfExp):
+            known = self.static(node.test)
+            if known is not None:
+                return self.val(node.body if known else node.orelse)
             return b.select(self.cond(node.test), self.val(node.body), self.val(node.orelse))
         if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)):
             return self.call(node)
@@ -216,7 +248,9 @@ class _Region:
         if fname == "rd_d":
             lo = b.load(self.freg(node.args[0], node.args[2]))
             hi = b.load(self.freg(node.args[0], node.args[2], 1))
-            return b.select(self.cond(node.args[1]), lo, b.or_(b.and_(lo, _c(M32)), b.shl(hi, _c(32))))
+            fr = self.static(node.args[1])
+            pair = b.or_(b.and_(lo, _c(M32)), b.shl(hi, _c(32)))
+            return (lo if fr else pair) if fr is not None else b.select(self.cond(node.args[1]), lo, pair)
         if fname == "fcc":
             return b.and_(b.ashr(args[0], _c(self._ccbit(node.args[1]))), _c(1))
         if fname == "set_fcc":
@@ -249,13 +283,17 @@ class _Region:
             self.dirty.add(("f", self.const_of(node.args[1])))
             return
         if name == "wr_d":
-            fr = self.cond(node.args[1])
             v = self.val(node.args[3])
             lo, hi = self.freg(node.args[0], node.args[2]), self.freg(node.args[0], node.args[2], 1)
+            k = self.const_of(node.args[2])
+            if self.static(node.args[1]):       # FR = 1: the whole value in the even register
+                b.store(v, lo)
+                self.dirty.add(("f", k))
+                return
+            fr = self.cond(node.args[1])
             old_lo, old_hi = b.load(lo), b.load(hi)
             b.store(b.select(fr, v, b.or_(b.and_(old_lo, _c(~M32)), b.and_(v, _c(M32)))), lo)
             b.store(b.select(fr, old_hi, b.or_(b.and_(old_hi, _c(~M32)), b.and_(b.ashr(v, _c(32)), _c(M32)))), hi)
-            k = self.const_of(node.args[2])
             self.dirty.update({("f", k), ("f", k | 1)})
             return
         raise Unsupported(name)
@@ -267,12 +305,12 @@ class _Region:
         sym = fpu_symbol(name)
         fn = mod.globals.get(sym)
         if fn is None:
-            fn = ir.Function(mod, ir.FunctionType(I64, [I64] * (FPU_ARGS + 1)), name=sym)
+            fn = ir.Function(mod, ir.FunctionType(I64, [I64] * FPU_ARGS + [I64.as_pointer()]), name=sym)
         args = [self.val(a) for a in node.args]
         if len(args) > FPU_ARGS:
             raise Unsupported(name)
         cause = self.var("_fpu_cause")
-        v = b.call(fn, args + [_c(0)] * (FPU_ARGS - len(args)) + [b.ptrtoint(cause, I64)])
+        v = b.call(fn, args + [_c(0)] * (FPU_ARGS - len(args)) + [cause])
         self.store(targets[0], v)
         self.store(targets[1], b.load(cause))
 
@@ -338,6 +376,10 @@ class _Region:
             self.write_f(s.value)
             return
         if isinstance(s, ast.If):
+            known = self.static(s.test)
+            if known is not None:
+                self.stmts(s.body if known else s.orelse, leave)
+                return
             c = self.cond(s.test)
             then = self.fn.append_basic_block()
             other = self.fn.append_basic_block() if s.orelse else None
@@ -420,8 +462,9 @@ class _Region:
         ne = b.icmp_unsigned("!=", got, ir.Constant(vt, [ir.Constant(I32, w) for w in self.words]))
         stale = b.icmp_unsigned("!=", b.bitcast(ne, ir.IntType(len(self.words))), ir.Constant(ir.IntType(len(self.words)), 0))
         bad = self.fn.append_basic_block("stale")
+        mode = self.fn.append_basic_block("mode")
         start = self.fn.append_basic_block("start")
-        b.cbranch(stale, bad, start)
+        b.cbranch(stale, bad, mode)
         b.position_at_end(bad)
         # rewritten code: -1, or when chained what the chain retired (the loop then meets it unchained)
         acc = b.select(self.chained, self.ctx(CTX_ACC), _c(0))
@@ -454,8 +497,7 @@ class _Region:
             store = "STORE" in e.sem
             if store:
                 b.store(_c(0), self.var("smc"))
-            src = "\n".join(x for x in code if not x.strip().startswith(_SKIP))
-            self.stmts(ast.parse(src).body, before)
+            self.stmts(_body(w), before)
             if b.block.is_terminated:
                 raise Unsupported(f"{e.name} always leaves")
             if "r[(0)] =" in "\n".join(code):
@@ -507,10 +549,28 @@ class _Region:
         total = b.add(b.select(self.chained, self.ctx(CTX_ACC), _c(0)), n)
         self.on_exit()
         self.chain(pc0, pc, npc, n, total)
+        # compiled for CU1 = 1 and FR = 0 if it reads them: in another mode it is not entered
+        # (0 retired, or when chained what the chain retired; the interpreter goes on from here)
+        b.position_at_end(mode)
+        if self.uses_mode:
+            other = b.or_(b.icmp_signed("==", self.ctx(11), _c(0)), b.icmp_signed("!=", self.ctx(12), _c(0)))
+            skip = self.fn.append_basic_block("other_mode")
+            b.cbranch(other, skip, start)
+            b.position_at_end(skip)
+            b.ret(b.select(self.chained, self.ctx(CTX_ACC), _c(0)))
+        else:
+            b.branch(start)
         self.pre.branch(self.fn.basic_blocks[1])
 
 
-def _loops(words: list[int]) -> bool:
+@lru_cache(maxsize=None)
+def _body(word: int) -> list[ast.stmt]:
+    """The parsed leaf of an instruction word (parsed once: read only afterwards)."""
+    code = jitgen.leaf(word) or ()
+    return ast.parse("\n".join(x for x in code if not x.strip().startswith(_SKIP))).body
+
+
+def loops(words: list[int]) -> bool:
     """Does the region end with a branch (and its delay slot) that can lead back to its first word?"""
     if len(words) < 2:
         return False
@@ -527,23 +587,35 @@ def supported(word: int) -> bool:
     """Can this compiler translate the instruction word?  (Decided per table entry: the
     names an entry's code uses do not depend on its fields.)"""
     e = jitgen.decode(word)
-    return e is not None and jitgen.leaf(word) is not None and _entry_ok(e.name, word)
-
-
-_OK: dict[str, bool] = {}
-
-
-def _entry_ok(name: str, word: int) -> bool:
-    got = _OK.get(name)
+    if e is None:
+        return False
+    got = ENTRY_OK.get(e.name)
     if got is None:
-        words = [word, 0] if "branch" in (jitgen.decode(word) or jitgen.decode(0)).flags else [word]   # type: ignore[union-attr]
-        try:
-            _Region(ir.Module(name="probe"), "probe", words).build(False)
-            got = True
-        except Unsupported:
-            got = False
-        _OK[name] = got
+        got = ENTRY_OK[e.name] = jitgen.leaf(word) is not None and _probe(e.name, word)
     return got
+
+
+# table entry -> translatable (jitgen.leaf and this compiler): filled as words are met, and
+# saved beside the translation cache by flashvm/kernels/jit.py, so a warm start builds no probe
+ENTRY_OK: dict[str, bool] = {}
+
+
+def _probe(name: str, word: int) -> bool:
+    words = [word, 0] if "branch" in (jitgen.decode(word) or jitgen.decode(0)).flags else [word]   # type: ignore[union-attr]
+    try:
+        _Region(ir.Module(name="probe"), "probe", words).build(False)
+        return True
+    except Unsupported:
+        return False
+
+
+def entry_table_key() -> str:
+    """Names the ENTRY_OK table of this translator: its version and the sources it derives from."""
+    h = hashlib.sha256(f"{jitgen.VERSION}/{VERSION}".encode())
+    here = Path(__file__).resolve().parent
+    for name in ("table.py", "gen.py", "fields.py", "jitgen.py", "llvmgen.py"):
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:16]
 
 
 def region_name(prefix: str, k: int) -> str:
@@ -555,20 +627,19 @@ def module_ir(regions: list[list[int]], prefix: str) -> str:
     module = ir.Module(name=prefix)
     module.triple = ""
     for k, words in enumerate(regions):
-        _Region(module, region_name(prefix, k), words).build(_loops(words))
-    return str(module)
+        _Region(module, region_name(prefix, k), words).build(loops(words))
+    # the FPU wrappers write nothing but their cause: registers and context stay in host registers
+    return re.sub(r'^(declare i64 @"flashvm_fpu_\w+"\(.*\))$', r"\1 nounwind willreturn memory(argmem: readwrite)",
+                  str(module), flags=re.M)
 
 
 def scan(words: list[int]) -> int:
     """jitgen.scan, limited to the instructions this compiler translates."""
-    n = 0
-    while n < len(words) and supported(words[n]):
-        n += 1
-    return jitgen.scan(words[:n])
+    return jitgen.scan(words, supported)
 
 
 __all__ = ["CTX_ACC", "CTX_BUDGET", "CTX_SLOTS", "CTX_TABLE", "CTX_TSIZE", "fpu_symbol", "fpu_wrappers_source",
-           "VERSION", "Unsupported", "module_ir", "region_name", "scan", "supported"]
+           "ENTRY_OK", "VERSION", "Unsupported", "entry_table_key", "loops", "module_ir", "region_name", "scan", "supported"]
 
 
 # ---- the FPU helpers, called from native regions through C-callable wrappers
@@ -581,22 +652,30 @@ def fpu_symbol(name: str) -> str:
 
 
 def fpu_wrappers_source() -> str:
-    """flashvm/kernels/jitfpu.py: one Numba cfunc per FPU helper, its cause stored through a pointer."""
+    """flashvm/kernels/jitfpu.py: a C-callable wrapper per FPU helper, its cause stored through a
+    pointer; each is made (a Numba cfunc, from Numba's cache) when a region first calls it."""
     from flashvm.kernels import fpu
     lines = ['"""C-callable wrappers of the FPU helpers for native regions.  GENERATED by',
              '`python -m flashvm.isa.llvmgen` (flashvm/isa/llvmgen.py): do not edit."""',
              "# flake8: noqa", "from numba import carray, cfunc", "",
              f"from flashvm.kernels.fpu import ({', '.join(gen.FPU_HELPERS)})",
-             "from flashvm.kernels.jitcall import ptr_i64", ""]
+             "from flashvm.kernels.jitcall import ptr_i64", "",
+             'SIG = "int64(int64, int64, int64, int64, int64)"']
     for name in gen.FPU_HELPERS:
         arity = len(inspect.signature(getattr(fpu, name).py_func).parameters)
         args = ", ".join(f"x{i}" for i in range(arity))
-        lines += ["", '@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")',
-                  f"def w_{name}(x0, x1, x2, x3, out):",
+        lines += ["", "", f"def w_{name}(x0, x1, x2, x3, out):",
                   f"    v, cause = {name}({args})",
                   "    carray(ptr_i64(out), 1)[0] = cause",
                   "    return v"]
-    lines += ["", "", "ADDRESSES = {" + ", ".join(f'"{n}": w_{n}.address' for n in gen.FPU_HELPERS) + "}", ""]
+    lines += ["", "", "_made = {}", "", "",
+              "def address(name):",
+              '    """The address of the wrapper of FPU helper `name` (made on first use: loading all',
+              '    of them from Numba\'s cache costs half a second)."""',
+              "    got = _made.get(name)",
+              "    if got is None:",
+              '        got = _made[name] = cfunc(SIG, cache=True, error_model="numpy")(globals()["w_" + name])',
+              "    return got.address", ""]
     return "\n".join(lines)
 
 

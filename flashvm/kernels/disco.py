@@ -45,7 +45,7 @@ the memory system of the CPU that runs it.  It all counts as kernel-mode
 import numpy as np
 from numba import njit
 
-from flashvm.kernels.cache import access_nb, dma_coherence_nb
+from flashvm.kernels.cache import access_nb
 from flashvm.kernels.cp0 import count_now, cp0_written_value, enter_exception_nb, irq_pending, mtc0_nb
 from flashvm.kernels.entrylo import LO_CACHED, LO_D, LO_G, LO_V, lo_dirty, lo_flags, lo_pfn, lo_valid, make_lo
 from flashvm.kernels.l2tlb import (
@@ -53,6 +53,7 @@ from flashvm.kernels.l2tlb import (
     l2tlb_flush_nb,
 )
 from flashvm.kernels.mmu import xlate_nb
+from flashvm.kernels.pagecopy import zero_page_nb
 from flashvm.kernels.state import (
     ACC_FETCH, ACC_LOAD, ACC_STORE, BRANCH_PC, CP0_BadVAddr, CP0_Cause, CP0_Context, CP0_Count, CP0_EntryHi,
     CP0_Compare, CP0_EntryLo0, CP0_EntryLo1, CP0_EPC, CP0_ErrorEPC, CP0_HWREna, CP0_Index, CP0_PageMask, CP0_PRId,
@@ -171,12 +172,8 @@ def _monitor_call(m, c, v, off, pc):
         mp = m.pmap[vm, g]
         if m.wprot[mp] != 0:                      # its owner must hear of the write first (Python)
             return _to_host(m, c, v, DX_WPROT, g, WP_ZERO, gpa)
-        base = (mp << 12) >> 2
-        for i in range(1024):
-            m.ram32[base + i] = 0
-        dma_coherence_nb(m, mp << 12, 4096)
         m.dstats[v, DS_ZERO_PAGES] += 1
-        _charge(m, c, v, 1024, 0)                 # the monitor's zeroing loop: a word per cycle
+        _charge(m, c, v, zero_page_nb(m, c, mp), 0)   # through the caches, as the guest's own loop
     elif off == HAL_MC_FREE:
         m.dstats[v, DS_FREE_PAGES] += 1
     return RESUME

@@ -95,6 +95,7 @@ def exec_cpu_jit_nb(m, c, limit, jt, jcnt, jq, jstat, jctx):
         jctx[11] = 1 if cu1 else 0
         jctx[12] = 1 if fr64 else 0
         jnext = -1
+        jafter = 0
         while n < stop:
             # ---- fetch: the current code page is cached in fpage/fbase
             if (pc ^ fpage) & 0xFFFFF003:
@@ -114,10 +115,15 @@ def exec_cpu_jit_nb(m, c, limit, jt, jcnt, jq, jstat, jctx):
                     fbase = _pa & ~0xFFF
                 fpage = pc & 0xFFFFF000
             if pc != jnext:
+                _jx = jafter
+                jafter = 0
+                jnext = (pc + 4) & M32
                 _jp = fbase | (pc & 0xFFF)
                 _jh = (_jp >> 2) & jmask
                 if jpa[_jh] == _jp:
-                    if npc == ((pc + 4) & M32) and n + jlen[_jh] <= stop:
+                    if npc != ((pc + 4) & M32) or n + jlen[_jh] > stop:
+                        jstat[4] += 1
+                    else:
                         jctx[8] = pc
                         jctx[9] = npc
                         jctx[10] = bpc
@@ -128,7 +134,9 @@ def exec_cpu_jit_nb(m, c, limit, jt, jcnt, jq, jstat, jctx):
                             jpa[_jh] = -1
                             jcnt[_jh] = 0
                             jstat[2] += 1
-                        elif _jn > 0:
+                        elif _jn == 0:
+                            jstat[3] += 1
+                        else:
                             jstat[0] += 1
                             jstat[1] += _jn
                             n += _jn
@@ -136,6 +144,7 @@ def exec_cpu_jit_nb(m, c, limit, jt, jcnt, jq, jstat, jctx):
                             npc = jctx[9]
                             bpc = jctx[10]
                             jnext = -1
+                            jafter = 1
                             continue
                 else:
                     _jc = jcnt[_jh] + 1
@@ -145,7 +154,12 @@ def exec_cpu_jit_nb(m, c, limit, jt, jcnt, jq, jstat, jctx):
                         if _jq < jq.shape[0] - 1:
                             jq[_jq + 1] = _jp
                             jq[0] = _jq + 1
-            jnext = (pc + 4) & M32
+                    elif _jc < 0 and _jx:
+                        # a region stopped before this instruction, which is not translated (SC, SYSCALL,
+                        # CP0, ...): the next one is looked up too, so a region can start right after it
+                        jnext = -1
+            else:
+                jnext = (pc + 4) & M32
             insn = np.int64(ram32[(fbase | (pc & 0xFFF)) >> 2])
             npc2 = (npc + 4) & M32
             # ---- decode: walk the tables to a leaf number, check its fixed bits

@@ -8,10 +8,14 @@ to one C-callable function per batch) and entered into the region table the
 loop looks up.  Regions check their code words on entry, so a stale one
 (exec, page reuse, self-modifying code) is dropped, never run.
 
-Translations are cached on disk, one module per batch, named by a hash of
-its source (the code words and the translator version): a second run of
-the same program compiles nothing.  The cache keeps the newest
-`CACHE_MODULES` modules.
+Translations are cached on disk: with the llvm backend one object file per
+region, named by a hash of its code words and the translator versions (the
+newest `CACHE_OBJECTS` are kept); with the numba backend one module per batch
+(the newest `CACHE_MODULES`).  A second run of the same program compiles
+nothing.  New regions are compiled only while translating has cost at most
+`TRANSLATE_SHARE` of the CPU time spent running guest code, so a run that
+is too short to repay a compile is not made slower by it; regions found on
+disk are always taken.
 
 The tier is off unless asked for: `--jit` (`set_enabled(True)`) or
 FLASHVM_JIT=1; FLASHVM_NO_JIT=1 (or `--no-jit`) turns it off whatever else says.
@@ -25,8 +29,10 @@ retire before the CPU's stop (a looping region goes round while they last);
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib.util
+import json
 import os
 import sys
 import time
@@ -43,10 +49,15 @@ TABLE_SIZE = 1 << 15     # region-table slots (direct-mapped by physical address
 QUEUE_LEN = 64           # jump targets waiting for translation (at most one batch)
 THRESHOLD = 5000         # arrivals at a jump target that make it hot
 MIN_INSNS = 20_000_000   # Numba backend: compile nothing before this many instructions (short runs)
-MIN_INSNS_NATIVE = 5_000_000   # LLVM backend: before this, only batches already on disk are taken
+MIN_INSNS_NATIVE = 10_000_000   # LLVM backend: before this, only batches already on disk are taken
 SLICE = 1 << 24          # cycles between two looks at the queue (at most)
 FIRST_SLICE = 1 << 18    # the first slice; each next one twice as long, up to SLICE
-CACHE_MODULES = 256      # translated modules kept on disk
+CACHE_MODULES = 256      # translated modules kept on disk (numba backend)
+CACHE_OBJECTS = 4096     # translated regions kept on disk (llvm backend, one object file each)
+# new translations are compiled while they cost at most this share of the CPU time the tier
+# has run guest code so far (None: no limit, the default: compile all hot code, so the next run
+# finds it on disk); regions found on disk are always taken.  FLASHVM_JIT_SHARE sets it.
+TRANSLATE_SHARE: float | None = None
 NEVER = -(1 << 62)       # counter of a target that cannot be translated
 
 _forced: bool | None = None
@@ -79,7 +90,7 @@ def enabled() -> bool:
 def reset_stats() -> None:
     STATS.clear()
     STATS.update(regions=0, insns_translated=0, batches=0, disk_hits=0, translate_s=0.0,
-                 code_bytes=0, hits=0, jit_insns=0, invalidated=0)
+                 code_bytes=0, hits=0, jit_insns=0, invalidated=0, empty=0, refused=0)
 
 
 reset_stats()
@@ -98,13 +109,16 @@ class Tier:
         self.jt[0] = -1
         self.jcnt = np.zeros(TABLE_SIZE, dtype=np.int64)
         self.jq = np.zeros(QUEUE_LEN + 1, dtype=np.int64)
-        self.jstat = np.zeros(8, dtype=np.int64)               # hits, insns, invalidated, ..., 7: threshold
+        self.jstat = np.zeros(8, dtype=np.int64)   # hits, insns, invalidated, empty, refused, .., 7: threshold
         self.jstat[7] = THRESHOLD
         self.jctx = np.zeros(llvmgen.CTX_SLOTS, dtype=np.int64)
         self.jctx[llvmgen.CTX_TABLE] = self.jt.ctypes.data      # for regions chaining to regions
         self.jctx[llvmgen.CTX_TSIZE] = TABLE_SIZE
         self.deferred = 0      # queue length last found not worth compiling yet
         self.slice = FIRST_SLICE
+        self.cpu_run = 0.0     # CPU seconds in the run loop (the translation budget grows with it)
+        self.cpu_translate = 0.0
+        self.c_start = 0.0     # process CPU time when the current translation started
 
 
 def tier_of(m: Machine) -> Tier:
@@ -186,52 +200,128 @@ def _compile(source: str) -> list[int]:
 
 
 def translate(m: Machine, t: Tier) -> None:
-    """Translate the queued hot jump targets (one batch, one module).  Before MIN_INSNS
-    instructions only a full batch already in the disk cache is taken; else the queue waits."""
+    """Translate the queued hot jump targets.  Before MIN_INSNS(_NATIVE) instructions only
+    translations already in the disk cache are taken; else the queue waits."""
     k = int(t.jq[0])
     native = backend() == "llvm"
     early = int(m.stats[:, S_INSNS].sum()) < (MIN_INSNS_NATIVE if native else MIN_INSNS)
     if k == 0 or (early and (t.deferred == k or (k < QUEUE_LEN and not native))):
         return          # early on, only batches already in the disk cache are taken
-    t0 = time.perf_counter()
-    t.jq[0] = 0
+    t0, c0 = time.perf_counter(), time.process_time()
+    t.c_start = c0
+    gc.disable()        # building IR makes many objects: a collection would walk the whole heap
+    try:
+        if native:
+            _translate_native(m, t, k, early)
+        else:
+            _translate_numba(m, t, k, early)
+    finally:
+        gc.enable()
+        STATS["translate_s"] += time.perf_counter() - t0
+        t.cpu_translate += time.process_time() - c0
+
+
+def _regions(m: Machine, t: Tier, pas: list[int], cut, ok) -> list[tuple[int, list[int]]]:
+    """(physical address, words) of the queued targets not yet translated (`cut` says how many
+    words a region takes, `ok` whether a word translates); the others that cannot start a
+    region are marked so they are never queued again."""
     mask = TABLE_SIZE - 1
-    cut = llvmgen.scan if native else jitgen.scan
-    batch: list[tuple[int, list[int]]] = []
-    for pa in sorted(set(int(x) for x in t.jq[1:k + 1])):
+    out: list[tuple[int, list[int]]] = []
+    for pa in dict.fromkeys(pas):           # queue order: the first to get hot first
         h = (pa >> 2) & mask
         if t.jt[0, h] == pa:
             continue
         end = ((pa >> 12) + 1) << 10
         words = [int(w) for w in m.ram32[pa >> 2: min(end, (pa >> 2) + jitgen.MAX_INSNS)]]
         n = cut(words)
+        if n < len(words) and not ok(words[n]):
+            # the region stops before an instruction that cannot start one either: marked now,
+            # the loop looks up the instruction after it, where a region can start
+            x = ((pa + 4 * n) >> 2) & mask
+            if t.jt[0, x] < 0:
+                t.jcnt[x] = NEVER
         if n == 0:
             t.jcnt[h] = NEVER
             continue
-        batch.append((pa, words[:n]))
-    if batch and native:
-        regions = [w for _, w in batch]
-        if early and not jitnative.cached(regions, cache_dir()):
-            t.jq[0] = k          # wait: a short run does not pay for compiling
-            t.deferred = k
-            STATS["translate_s"] += time.perf_counter() - t0
-            return
-        fns, size, hit = jitnative.compile_batch(regions, cache_dir())
+        out.append((pa, words[:n]))
+    return out
+
+
+def _translate_native(m: Machine, t: Tier, k: int, early: bool) -> None:
+    """One object file per region (so the disk cache does not depend on what else was hot at
+    the time): those on disk are loaded; new ones are compiled while the translation time
+    stays within TRANSLATE_SHARE of the time spent running, the others wait in the queue."""
+    _load_entry_table()
+    known = len(llvmgen.ENTRY_OK)
+    todo = _regions(m, t, [int(x) for x in t.jq[1:k + 1]], llvmgen.scan, llvmgen.supported)
+    if len(llvmgen.ENTRY_OK) != known:
+        _save_entry_table()
+    waiting: list[int] = []
+    for pa, words in todo:
+        if not jitnative.cached([words], cache_dir()):
+            spent = t.cpu_translate + time.process_time() - t.c_start
+            share = _share()
+            if early or (share is not None and spent > share * t.cpu_run):
+                waiting.append(pa)
+                continue
+        fns, size, hit = jitnative.compile_batch([words], cache_dir())
         STATS["disk_hits"] += int(hit)
         STATS["code_bytes"] += size
-        _enter(t, batch, fns)
+        _enter(t, [(pa, words)], fns)
+    t.jq[0] = len(waiting)
+    t.jq[1:len(waiting) + 1] = waiting
+    t.deferred = len(waiting)
+    if len(waiting) < len(todo):
         _prune_objects(cache_dir())
-    elif batch:
-        source = jitgen.module_source([w for _, w in batch])
-        if early and not _module_path(source).exists():
-            t.jq[0] = k          # wait: a short run does not pay for compiling
-            t.deferred = k
-            STATS["translate_s"] += time.perf_counter() - t0
-            return
-        fns = _compile(source)
-        _enter(t, batch, fns)
-        STATS["code_bytes"] += len(source)
-    STATS["translate_s"] += time.perf_counter() - t0
+
+
+def _share() -> float | None:
+    env = os.environ.get("FLASHVM_JIT_SHARE", "")
+    return float(env) if env else TRANSLATE_SHARE
+
+
+def _translate_numba(m: Machine, t: Tier, k: int, early: bool) -> None:
+    """The whole queue as one generated module (Numba compiles it)."""
+    batch = _regions(m, t, sorted(set(int(x) for x in t.jq[1:k + 1])), jitgen.scan, jitgen.translated)
+    t.jq[0] = 0
+    if not batch:
+        return
+    source = jitgen.module_source([w for _, w in batch])
+    if early and not _module_path(source).exists():
+        t.jq[0] = k          # wait: a short run does not pay for compiling
+        t.deferred = k
+        return
+    fns = _compile(source)
+    _enter(t, batch, fns)
+    STATS["code_bytes"] += len(source)
+
+
+def _entry_path() -> Path:
+    return cache_dir() / f"entries-{llvmgen.entry_table_key()}.json"
+
+
+_entry_loaded: list[bool] = []
+
+
+def _load_entry_table() -> None:
+    """Which table entries translate, as found by earlier runs (no probe compiles on a warm start)."""
+    if _entry_loaded:
+        return
+    _entry_loaded.append(True)
+    try:
+        got = json.loads(_entry_path().read_text())
+    except (OSError, ValueError):
+        return
+    if isinstance(got, dict):
+        llvmgen.ENTRY_OK.update({str(a): bool(b) for a, b in got.items()})
+
+
+def _save_entry_table() -> None:
+    path = _entry_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(llvmgen.ENTRY_OK, sort_keys=True))
+    tmp.replace(path)
 
 
 def _enter(t: Tier, batch: list[tuple[int, list[int]]], fns: list[int]) -> None:
@@ -249,10 +339,10 @@ def _enter(t: Tier, batch: list[tuple[int, list[int]]], fns: list[int]) -> None:
 def _prune_objects(d: Path) -> None:
     """Keep the newest CACHE_MODULES object files of the native backend."""
     objs = list(d.glob("n*.o"))
-    if len(objs) <= CACHE_MODULES:
+    if len(objs) <= CACHE_OBJECTS:
         return
     objs.sort(key=lambda p: p.stat().st_mtime)
-    for p in objs[: len(objs) - CACHE_MODULES]:
+    for p in objs[: len(objs) - CACHE_OBJECTS]:
         p.unlink(missing_ok=True)
 
 
@@ -275,12 +365,16 @@ def run_jit(m: Machine, budget: int) -> int:
         end = ((rs + t.slice) // q) * q
         t.slice = min(SLICE, 2 * t.slice)     # short slices first: hot code is translated early
         step = end - rs if rs < end < target else left
-        before = t.jstat[:3].copy()
+        before = t.jstat[:5].copy()
+        c0 = time.process_time()
         reason = int(run_jit_nb(m, step, t.jt, t.jcnt, t.jq, t.jstat, t.jctx))
-        d = t.jstat[:3] - before
+        t.cpu_run += time.process_time() - c0
+        d = t.jstat[:5] - before
         STATS["hits"] += int(d[0])
         STATS["jit_insns"] += int(d[1])
         STATS["invalidated"] += int(d[2])
+        STATS["empty"] += int(d[3])       # entered, retired nothing (left before its first instruction)
+        STATS["refused"] += int(d[4])     # found but not entered: in a delay slot, or past the CPU's stop
         if t.jq[0]:
             translate(m, t)
         if reason in (EXIT_BUDGET, EXIT_WAIT) and step < left and int(params[P_ROUND_START]) < target:

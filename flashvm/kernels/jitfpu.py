@@ -6,330 +6,340 @@ from numba import carray, cfunc
 from flashvm.kernels.fpu import (add_s, add_d, sub_s, sub_d, mul_s, mul_d, div_s, div_d, sqrt_s, sqrt_d, abs_s, abs_d, neg_s, neg_d, recip_s, recip_d, rsqrt_s, rsqrt_d, madd_s, madd_d, msub_s, msub_d, nmadd_s, nmadd_d, nmsub_s, nmsub_d, cmp_s, cmp_d, round_w_s, round_w_d, trunc_w_s, trunc_w_d, ceil_w_s, ceil_w_d, floor_w_s, floor_w_d, cvt_w_s, cvt_w_d, round_l_s, round_l_d, trunc_l_s, trunc_l_d, ceil_l_s, ceil_l_d, floor_l_s, floor_l_d, cvt_l_s, cvt_l_d, cvt_s_d, cvt_d_s, cvt_s_w, cvt_d_w, cvt_s_l, cvt_d_l)
 from flashvm.kernels.jitcall import ptr_i64
 
+SIG = "int64(int64, int64, int64, int64, int64)"
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_add_s(x0, x1, x2, x3, out):
     v, cause = add_s(x0, x1, x2)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_add_d(x0, x1, x2, x3, out):
     v, cause = add_d(x0, x1, x2)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_sub_s(x0, x1, x2, x3, out):
     v, cause = sub_s(x0, x1, x2)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_sub_d(x0, x1, x2, x3, out):
     v, cause = sub_d(x0, x1, x2)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_mul_s(x0, x1, x2, x3, out):
     v, cause = mul_s(x0, x1, x2)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_mul_d(x0, x1, x2, x3, out):
     v, cause = mul_d(x0, x1, x2)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_div_s(x0, x1, x2, x3, out):
     v, cause = div_s(x0, x1, x2)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_div_d(x0, x1, x2, x3, out):
     v, cause = div_d(x0, x1, x2)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_sqrt_s(x0, x1, x2, x3, out):
     v, cause = sqrt_s(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_sqrt_d(x0, x1, x2, x3, out):
     v, cause = sqrt_d(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_abs_s(x0, x1, x2, x3, out):
     v, cause = abs_s(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_abs_d(x0, x1, x2, x3, out):
     v, cause = abs_d(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_neg_s(x0, x1, x2, x3, out):
     v, cause = neg_s(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_neg_d(x0, x1, x2, x3, out):
     v, cause = neg_d(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_recip_s(x0, x1, x2, x3, out):
     v, cause = recip_s(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_recip_d(x0, x1, x2, x3, out):
     v, cause = recip_d(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_rsqrt_s(x0, x1, x2, x3, out):
     v, cause = rsqrt_s(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_rsqrt_d(x0, x1, x2, x3, out):
     v, cause = rsqrt_d(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_madd_s(x0, x1, x2, x3, out):
     v, cause = madd_s(x0, x1, x2, x3)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_madd_d(x0, x1, x2, x3, out):
     v, cause = madd_d(x0, x1, x2, x3)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_msub_s(x0, x1, x2, x3, out):
     v, cause = msub_s(x0, x1, x2, x3)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_msub_d(x0, x1, x2, x3, out):
     v, cause = msub_d(x0, x1, x2, x3)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_nmadd_s(x0, x1, x2, x3, out):
     v, cause = nmadd_s(x0, x1, x2, x3)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_nmadd_d(x0, x1, x2, x3, out):
     v, cause = nmadd_d(x0, x1, x2, x3)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_nmsub_s(x0, x1, x2, x3, out):
     v, cause = nmsub_s(x0, x1, x2, x3)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_nmsub_d(x0, x1, x2, x3, out):
     v, cause = nmsub_d(x0, x1, x2, x3)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_cmp_s(x0, x1, x2, x3, out):
     v, cause = cmp_s(x0, x1, x2, x3)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_cmp_d(x0, x1, x2, x3, out):
     v, cause = cmp_d(x0, x1, x2, x3)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_round_w_s(x0, x1, x2, x3, out):
     v, cause = round_w_s(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_round_w_d(x0, x1, x2, x3, out):
     v, cause = round_w_d(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_trunc_w_s(x0, x1, x2, x3, out):
     v, cause = trunc_w_s(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_trunc_w_d(x0, x1, x2, x3, out):
     v, cause = trunc_w_d(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_ceil_w_s(x0, x1, x2, x3, out):
     v, cause = ceil_w_s(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_ceil_w_d(x0, x1, x2, x3, out):
     v, cause = ceil_w_d(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_floor_w_s(x0, x1, x2, x3, out):
     v, cause = floor_w_s(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_floor_w_d(x0, x1, x2, x3, out):
     v, cause = floor_w_d(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_cvt_w_s(x0, x1, x2, x3, out):
     v, cause = cvt_w_s(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_cvt_w_d(x0, x1, x2, x3, out):
     v, cause = cvt_w_d(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_round_l_s(x0, x1, x2, x3, out):
     v, cause = round_l_s(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_round_l_d(x0, x1, x2, x3, out):
     v, cause = round_l_d(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_trunc_l_s(x0, x1, x2, x3, out):
     v, cause = trunc_l_s(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_trunc_l_d(x0, x1, x2, x3, out):
     v, cause = trunc_l_d(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_ceil_l_s(x0, x1, x2, x3, out):
     v, cause = ceil_l_s(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_ceil_l_d(x0, x1, x2, x3, out):
     v, cause = ceil_l_d(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_floor_l_s(x0, x1, x2, x3, out):
     v, cause = floor_l_s(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_floor_l_d(x0, x1, x2, x3, out):
     v, cause = floor_l_d(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_cvt_l_s(x0, x1, x2, x3, out):
     v, cause = cvt_l_s(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_cvt_l_d(x0, x1, x2, x3, out):
     v, cause = cvt_l_d(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_cvt_s_d(x0, x1, x2, x3, out):
     v, cause = cvt_s_d(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_cvt_d_s(x0, x1, x2, x3, out):
     v, cause = cvt_d_s(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_cvt_s_w(x0, x1, x2, x3, out):
     v, cause = cvt_s_w(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_cvt_d_w(x0, x1, x2, x3, out):
     v, cause = cvt_d_w(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_cvt_s_l(x0, x1, x2, x3, out):
     v, cause = cvt_s_l(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
-@cfunc("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+
 def w_cvt_d_l(x0, x1, x2, x3, out):
     v, cause = cvt_d_l(x0, x1)
     carray(ptr_i64(out), 1)[0] = cause
     return v
 
 
-ADDRESSES = {"add_s": w_add_s.address, "add_d": w_add_d.address, "sub_s": w_sub_s.address, "sub_d": w_sub_d.address, "mul_s": w_mul_s.address, "mul_d": w_mul_d.address, "div_s": w_div_s.address, "div_d": w_div_d.address, "sqrt_s": w_sqrt_s.address, "sqrt_d": w_sqrt_d.address, "abs_s": w_abs_s.address, "abs_d": w_abs_d.address, "neg_s": w_neg_s.address, "neg_d": w_neg_d.address, "recip_s": w_recip_s.address, "recip_d": w_recip_d.address, "rsqrt_s": w_rsqrt_s.address, "rsqrt_d": w_rsqrt_d.address, "madd_s": w_madd_s.address, "madd_d": w_madd_d.address, "msub_s": w_msub_s.address, "msub_d": w_msub_d.address, "nmadd_s": w_nmadd_s.address, "nmadd_d": w_nmadd_d.address, "nmsub_s": w_nmsub_s.address, "nmsub_d": w_nmsub_d.address, "cmp_s": w_cmp_s.address, "cmp_d": w_cmp_d.address, "round_w_s": w_round_w_s.address, "round_w_d": w_round_w_d.address, "trunc_w_s": w_trunc_w_s.address, "trunc_w_d": w_trunc_w_d.address, "ceil_w_s": w_ceil_w_s.address, "ceil_w_d": w_ceil_w_d.address, "floor_w_s": w_floor_w_s.address, "floor_w_d": w_floor_w_d.address, "cvt_w_s": w_cvt_w_s.address, "cvt_w_d": w_cvt_w_d.address, "round_l_s": w_round_l_s.address, "round_l_d": w_round_l_d.address, "trunc_l_s": w_trunc_l_s.address, "trunc_l_d": w_trunc_l_d.address, "ceil_l_s": w_ceil_l_s.address, "ceil_l_d": w_ceil_l_d.address, "floor_l_s": w_floor_l_s.address, "floor_l_d": w_floor_l_d.address, "cvt_l_s": w_cvt_l_s.address, "cvt_l_d": w_cvt_l_d.address, "cvt_s_d": w_cvt_s_d.address, "cvt_d_s": w_cvt_d_s.address, "cvt_s_w": w_cvt_s_w.address, "cvt_d_w": w_cvt_d_w.address, "cvt_s_l": w_cvt_s_l.address, "cvt_d_l": w_cvt_d_l.address}
+_made = {}
+
+
+def address(name):
+    """The address of the wrapper of FPU helper `name` (made on first use: loading all
+    of them from Numba's cache costs half a second)."""
+    got = _made.get(name)
+    if got is None:
+        got = _made[name] = cfunc(SIG, cache=True, error_model="numpy")(globals()["w_" + name])
+    return got.address

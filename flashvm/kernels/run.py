@@ -55,51 +55,103 @@ def _exit(m, c, reason):
 
 
 @njit(cache=True, _nrt=False)
+def _begin_round(m, target):
+    """(EXIT_* reason that ends `run`, or -1; the end of the current round), starting the next
+    round if the last one is over: [rs, re), re on the quantum grid unless the budget ends first."""
+    params = m.params
+    cpu = m.cpu
+    ncpu = params[P_NCPU]
+    quantum = params[P_QUANTUM]
+    rs = params[P_ROUND_START]
+    re = params[P_ROUND_END]
+    if re > rs:
+        return -1, re
+    if rs >= target:
+        return _exit(m, params[P_CURCPU], EXIT_BUDGET), re
+    re = (rs // quantum + 1) * quantum
+    if params[P_IDLE_ROUND]:
+        # nobody ran last round: jump to the first timer that can wake someone
+        wake = NO_TIMER
+        halted = 0
+        for i in range(ncpu):
+            if cpu[i, HALTED]:
+                halted += 1
+            elif cpu[i, WAITING]:
+                wake = min(wake, _timer_wake(m, i))
+            else:
+                wake = rs      # runnable: no jump
+        if halted == ncpu:
+            return _exit(m, 0, EXIT_HALT), re
+        if wake == NO_TIMER:
+            # only the host can wake anyone: idle to the target and ask it
+            for i in range(ncpu):
+                if cpu[i, HALTED] == 0:
+                    _idle(m, i, target)
+            params[P_ROUND_START] = target
+            params[P_ROUND_END] = target
+            params[P_CURCPU] = 0
+            return _exit(m, 0, EXIT_WAIT), re
+        re = max(re, (wake // quantum + 1) * quantum)
+    re = min(re, target)
+    params[P_ROUND_END] = re
+    params[P_CURCPU] = 0
+    params[P_IDLE_ROUND] = 1
+    if ncpu > 1 and params[P_TIMING] == 0:
+        cpu[0, LLBIT] = 0
+    return -1, re
+
+
+@njit(cache=True, _nrt=False)
+def _account(m, c, status, n, re):
+    """Book one stretch of CPU c (n instructions, ended by `status`); the EXIT_* reason that
+    ends `run`, or -1 to go on."""
+    params = m.params
+    st = m.cpu[c]
+    if n > 0:
+        params[P_IDLE_ROUND] = 0
+    st[INSNS] += n
+    m.stats[c, S_INSNS] += n
+    if status == STOP_EXIT:
+        params[P_IDLE_ROUND] = 0
+        reason = m.exitrec[X_REASON]
+        m.stats[c, S_EXIT_BASE + reason] += 1
+        params[P_CURCPU] = c
+        return reason
+    if status == STOP_WAIT:
+        # idle until the timer can wake it, at most to the end of the round
+        _idle(m, c, min(re, max(_timer_wake(m, c), st[CYCLES])))
+        if st[CYCLES] < re and _timer_wake(m, c) > st[CYCLES]:
+            _idle(m, c, re)
+    if params[P_HOTQ_N] > 0:
+        m.stats[c, S_EXIT_BASE + EXIT_HOT_PAGE] += 1
+        return _exit(m, c, EXIT_HOT_PAGE)
+    return -1
+
+
+@njit(cache=True, _nrt=False)
+def _next_cpu(m, c):
+    """The round moves on from CPU c to the next one (its number)."""
+    c += 1
+    m.params[P_CURCPU] = c
+    if c < m.params[P_NCPU] and m.params[P_NCPU] > 1 and m.params[P_TIMING] == 0:
+        # another CPU ran since this one's LL: its reservation cannot be trusted
+        # (timing mode drops reservations precisely, when the line is invalidated)
+        m.cpu[c, LLBIT] = 0
+    return c
+
+
+@njit(cache=True, _nrt=False)
 def run_nb(m, budget):
     """Advance global simulated time by up to `budget` cycles (see the module doc)."""
     params = m.params
     cpu = m.cpu
     ncpu = params[P_NCPU]
-    quantum = params[P_QUANTUM]
     timing = params[P_TIMING] != 0
     target = params[P_ROUND_START] + budget
     while True:
-        rs = params[P_ROUND_START]
-        re = params[P_ROUND_END]
-        if re <= rs:
-            # ---- a new round: [rs, re), re on the quantum grid unless the budget ends first
-            if rs >= target:
-                return _exit(m, params[P_CURCPU], EXIT_BUDGET)
-            re = (rs // quantum + 1) * quantum
-            if params[P_IDLE_ROUND]:
-                # nobody ran last round: jump to the first timer that can wake someone
-                wake = NO_TIMER
-                halted = 0
-                for i in range(ncpu):
-                    if cpu[i, HALTED]:
-                        halted += 1
-                    elif cpu[i, WAITING]:
-                        wake = min(wake, _timer_wake(m, i))
-                    else:
-                        wake = rs      # runnable: no jump
-                if halted == ncpu:
-                    return _exit(m, 0, EXIT_HALT)
-                if wake == NO_TIMER:
-                    # only the host can wake anyone: idle to the target and ask it
-                    for i in range(ncpu):
-                        if cpu[i, HALTED] == 0:
-                            _idle(m, i, target)
-                    params[P_ROUND_START] = target
-                    params[P_ROUND_END] = target
-                    params[P_CURCPU] = 0
-                    return _exit(m, 0, EXIT_WAIT)
-                re = max(re, (wake // quantum + 1) * quantum)
-            re = min(re, target)
-            params[P_ROUND_END] = re
-            params[P_CURCPU] = 0
-            params[P_IDLE_ROUND] = 1
-            if ncpu > 1 and not timing:
-                cpu[0, LLBIT] = 0
+        reason, re = _begin_round(m, target)
+        if reason >= 0:
+            return reason
         c = params[P_CURCPU]
         while c < ncpu:
             st = cpu[c]
@@ -108,30 +160,10 @@ def run_nb(m, budget):
                     status, n = exec_cpu_timing_nb(m, c, re - st[CYCLES])
                 else:
                     status, n = exec_cpu_nb(m, c, re - st[CYCLES])
-                if n > 0:
-                    params[P_IDLE_ROUND] = 0
-                st[INSNS] += n
-                m.stats[c, S_INSNS] += n
-                if status == STOP_EXIT:
-                    params[P_IDLE_ROUND] = 0
-                    reason = m.exitrec[X_REASON]
-                    m.stats[c, S_EXIT_BASE + reason] += 1
-                    params[P_CURCPU] = c
+                reason = _account(m, c, status, n, re)
+                if reason >= 0:
                     return reason
-                if status == STOP_WAIT:
-                    # idle until the timer can wake it, at most to the end of the round
-                    _idle(m, c, min(re, max(_timer_wake(m, c), st[CYCLES])))
-                    if st[CYCLES] < re and _timer_wake(m, c) > st[CYCLES]:
-                        _idle(m, c, re)
-                if params[P_HOTQ_N] > 0:
-                    m.stats[c, S_EXIT_BASE + EXIT_HOT_PAGE] += 1
-                    return _exit(m, c, EXIT_HOT_PAGE)
-            c += 1
-            params[P_CURCPU] = c
-            if c < ncpu and ncpu > 1 and not timing:
-                # another CPU ran since this one's LL: its reservation cannot be trusted
-                # (timing mode drops reservations precisely, when the line is invalidated)
-                cpu[c, LLBIT] = 0
+            c = _next_cpu(m, c)
         params[P_ROUND_START] = re
 
 

@@ -258,6 +258,13 @@ class Magic(Device):
         self.hot = (page, node, count)
         self.mach.set_irq(self, self.irq_cpu, IRQ_MAGIC, True)
 
+    def hot_batch(self, rows: list[tuple[int, int, int]]) -> None:
+        """Several events at once: the device shows the last; its line is raised once."""
+        if rows:
+            self.events += len(rows)
+            self.hot = rows[-1]
+            self.mach.set_irq(self, self.irq_cpu, IRQ_MAGIC, True)
+
 
 # ------------------------------------------------------------------ results
 @dataclass
@@ -466,13 +473,15 @@ class FlashMachine:
         m = self.m
         # the events batched so far (P_HOTQ_PEND; P_HOTQ_N once the run loop has seen a batch)
         n = max(int(m.params[P_HOTQ_N]), int(m.params[P_HOTQ_PEND]))
-        events = m.hotq[:n].tolist()
+        events = m.hotq[:n].copy()
         m.params[P_HOTQ_N] = 0
         m.params[P_HOTQ_PEND] = 0
-        for page, node, count in events:
-            self.hot_pages.append((page, node, count))
-            self.magic.hot_page(page, node, count)
-            self.supervisor.hot_page(page, node, count)
+        if n == 0:
+            return
+        rows = [(int(p), int(nd), int(k)) for p, nd, k in events.tolist()]
+        self.hot_pages.extend(rows)
+        self.magic.hot_batch(rows)
+        self.supervisor.hot_pages(events)     # the whole batch at once (Disco decides it in one kernel)
 
     def run(self, max_insns: int | None = None, progress: Callable[[int], None] | None = None,
             run_fn: Callable[[Machine, int], int] = run_kernel) -> RunResult:

@@ -14,17 +14,21 @@ CPU (and, under Disco, every VM) while it is open.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
-from flashvm.kernels.state import CYCLES, NPARAMS, Machine
+from flashvm.kernels.state import CYCLES, NEXIT, X_A3, Machine
 from flashvm.machine.devices import Device
 from flashvm.machine.layout import ROI_BASE, ROI_BEGIN, ROI_CMD, ROI_END, ROI_MARK, ROI_NAME, ROI_SIZE
 
-# a params slot the kernels never use: regions begun so far, for run functions that
-# only see the state arrays (fast-forward to the region of interest)
-P_ROI_BEGUN = NPARAMS - 1
+# Two slots of the exit record the kernels never write (they use X_REASON..X_A3): regions
+# begun so far and regions open now, for run functions that only see the state arrays
+# (fast-forward, sampling).  Not in params: every params slot belongs to the kernels
+# (the last one, which an earlier version used, is P_HOTQ_BATCH).
+X_ROI_BEGUN = NEXIT - 1
+X_ROI_OPEN = NEXIT - 2
+assert X_ROI_OPEN > X_A3
 DEFAULT_NAME = "roi"
 MAX_NAME = 64
 
@@ -57,6 +61,7 @@ class Region:
     visits: int = 0
     counters: Snapshot | None = None
     open_at: Snapshot | None = None
+    samples: Any = None      # flashvm.machine.roisamples.RoiSamples when the region was sampled (--sample-period)
 
 
 @dataclass
@@ -73,8 +78,9 @@ class Regions:
             return                       # already open: a second begin changes nothing
         m = self.machine()
         r.open_at = Snapshot.of(m)
-        m.params[P_ROI_BEGUN] += 1
+        m.exitrec[X_ROI_BEGUN] += 1
         self.stack.append(name)
+        m.exitrec[X_ROI_OPEN] = len(self.stack)
         for fn in list(self.on_begin):
             fn(name)
 
@@ -88,11 +94,13 @@ class Regions:
         r = self.regions.get(name)
         if r is None or r.open_at is None:
             return                       # an end without its begin is ignored
-        spent = Snapshot.of(self.machine()).minus(r.open_at)
+        m = self.machine()
+        spent = Snapshot.of(m).minus(r.open_at)
         r.counters = spent if r.counters is None else r.counters.plus(spent)
         r.visits += 1
         r.open_at = None
         self.stack.remove(name)
+        m.exitrec[X_ROI_OPEN] = len(self.stack)
 
     def mark(self, name: str = DEFAULT_NAME, prefix: str = "") -> None:
         self.end(prefix=prefix)
@@ -126,6 +134,16 @@ class Regions:
 
     def finished(self) -> list[Region]:
         return [r for r in self.regions.values() if r.counters is not None]
+
+
+def regions_begun(m: Machine) -> int:
+    """How many times a region of interest has begun in this run (0: none yet)."""
+    return int(m.exitrec[X_ROI_BEGUN])
+
+
+def regions_open(m: Machine) -> int:
+    """How many regions of interest are open now."""
+    return int(m.exitrec[X_ROI_OPEN])
 
 
 def clean_name(raw: bytes) -> str:

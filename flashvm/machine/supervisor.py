@@ -11,6 +11,8 @@ machine, which reports them as the guest's error.
 """
 from __future__ import annotations
 
+import numpy as np
+
 
 class Supervisor:
     """What the machine asks of its supervisor; override what you take over."""
@@ -36,6 +38,12 @@ class Supervisor:
     def hot_page(self, page: int, node: int, count: int) -> None:
         """MAGIC counted `count` misses of machine page `page` from `node` (after
         the machine's own MAGIC device has seen the event)."""
+
+    def hot_pages(self, events: np.ndarray) -> None:
+        """A batch of MAGIC's hot-page events, rows (page, node, count) in the order they were
+        raised; by default one `hot_page` call each."""
+        for page, node, count in events.tolist():
+            self.hot_page(page, node, count)
 
 
 __all__ = ["Supervisor"]

@@ -29,6 +29,7 @@ from flashvm.session.ends import STALL_SECONDS, Watch, cpu_states, with_default_
 from flashvm.process.image import read_program
 from flashvm.session.progress import Progress
 from flashvm.session.runners import RUNNERS
+from flashvm.session.sampling import PeriodicSampler
 from flashvm.session.status import end_line, exit_status, os_verdict, status_text, vm_failures
 from flashvm.session.summary import summary
 from flashvm.session.warmup import warm_up
@@ -58,16 +59,21 @@ def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | Non
         stub = _gdb(spec, say)
         guest_os = spec.kind in ("os", "disco")
         stall = int(STALL_SECONDS * spec.machine.clock_mhz * 1e6) if guest_os else None
-        watch = Watch(stub.run if stub is not None else fast_forwarded(spec, run_fn(tracer)),
-                      timeout_s=spec.timeout_s, stall_cycles=stall, symbols=symbols)
+        inner = stub.run if stub is not None else fast_forwarded(spec, run_fn(tracer))
+        watch = Watch(inner, timeout_s=spec.timeout_s, stall_cycles=stall, symbols=symbols)
         if progress is not None:
             progress.restart()
         report = None
         ckpt = _checkpointer(spec, stdout, stderr, progress, say)
-        hook = chunk_hook.set(ckpt)
+        sampler = inner if isinstance(inner, PeriodicSampler) else None
+        hook = chunk_hook.set(sampler.hook if sampler is not None else ckpt)
         try:
             jit.reset_stats()
             report = _named(RUNNERS[spec.kind](spec, stdout, stderr, progress, watch), symbols)
+            if sampler is not None:
+                sampler.attach(report.regions, report.machine)
+                if sampler.region() is None and say is not None:
+                    say("note: nothing sampled: the run ended before its first region of interest (--sample-period)")
             if ckpt is not None and ckpt.path is None:
                 ckpt.say(f"note: no checkpoint written: the run ended before --checkpoint-at {spec.checkpoint_at}")
             if jit.enabled():

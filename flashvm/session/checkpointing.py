@@ -32,7 +32,7 @@ from flashvm.kernels.state import (
 from flashvm.machine.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
 from flashvm.machine.config import ConfigError, MachineConfig, parse_size
 from flashvm.machine.flash import FlashMachine, RunResult, RunStopped, build_state
-from flashvm.machine.roi import P_ROI_BEGUN
+from flashvm.machine.roi import regions_begun
 from flashvm.machine.snapshot import SnapshotError, capture, restore
 from flashvm.machine.trace import RunFn
 from flashvm.results import default_path
@@ -91,7 +91,7 @@ class Checkpointer:
                  stderr: BinaryIO | None, progress: Progress | None, say: Callable[[str], None]):
         self.spec = dataclasses.replace(spec, checkpoint_at=None, checkpoint_dir=None, gdb=None, gdb_wait=False,
                                         trace=frozenset(), trace_file=None, fast_forward=None, warmup=0,
-                                        roi_instructions=None)
+                                        roi_instructions=None, sample_period=None)
         self.at = at
         self.directory = directory
         self.ext = _externals(stdout, stderr, progress)
@@ -103,7 +103,7 @@ class Checkpointer:
     def due(self, fm: FlashMachine | LinuxProcess) -> bool:
         m = fm.m
         if self.at.kind == "roi":
-            return int(m.params[P_ROI_BEGUN]) > 0
+            return regions_begun(m) > 0
         if self.at.kind == "insns":
             return int(m.cpu[:, INSNS].sum()) >= self.at.value
         return _sim_cycles(fm) * fm.ns_per_cycle >= self.at.value

@@ -10,16 +10,19 @@ Caches and directory are empty then (cold), which is consistent with memory;
 with `warmup` W the switch comes W instructions early so the caches are warm
 at instruction `at`.  The switch waits for the end of the current round (the
 budget is cut to it), so it happens on every CPU at the same global time.
+`RoiSample` times the region's first N instructions only; with a sample period,
+flashvm/session/sampling.py samples all of it instead.
 """
 from __future__ import annotations
 
 import dataclasses
 
 from flashvm.kernels.run import run as run_kernel
-from flashvm.kernels.state import EXIT_BUDGET, INSNS, P_NLINES, P_QUANTUM, P_ROUND_END, P_ROUND_START, P_TIMING, Machine
+from flashvm.kernels.state import EXIT_BUDGET, INSNS, P_NLINES, P_ROUND_END, P_ROUND_START, P_TIMING, Machine
 from flashvm.machine.flash import StopRun
-from flashvm.machine.roi import P_ROI_BEGUN
+from flashvm.machine.roi import regions_begun
 from flashvm.machine.trace import RunFn
+from flashvm.session.sampling import PeriodicSampler, cut_budget, set_timing
 from flashvm.session.runners import RUNNERS
 from flashvm.spec import RunSpec
 
@@ -37,12 +40,13 @@ class FastForward:
 
     def _due(self, m: Machine) -> bool:
         if self.at == "roi":
-            return int(m.params[P_ROI_BEGUN]) > 0
+            return regions_begun(m) > 0
         return int(m.cpu[:, INSNS].sum()) >= max(0, int(self.at) - self.warmup)
 
     def switch(self, m: Machine) -> None:
-        m.tc_tag[:] = -1        # the soft TLB starts empty, as in a run that was always timing
-        m.params[P_TIMING] = 1
+        # the soft TLB starts empty, as in a run that was always timing, and LL reservations are
+        # dropped: functional mode does not invalidate them on other CPUs' stores in the last round
+        set_timing(m, True)
         self.switched = True
 
     def __call__(self, m: Machine, budget: int) -> int:
@@ -67,16 +71,8 @@ class FastForward:
                 self.switch(m)
             elif self.at != "roi":
                 # stop near the switch point: functional mode runs one instruction per cycle
-                budget = _cut(m, budget, int(self.at) - self.warmup - int(m.cpu[:, INSNS].sum()))
+                budget = cut_budget(m, budget, int(self.at) - self.warmup - int(m.cpu[:, INSNS].sum()))
         return self.run_fn(m, budget)
-
-
-def _cut(m: Machine, budget: int, left: int) -> int:
-    """`budget` cut so that about `left` more instructions (all CPUs together) run: a CPU runs
-    at most one instruction a cycle, whole rounds of the quantum."""
-    q = int(m.params[P_QUANTUM])
-    per_cpu = -(-left // m.cpu.shape[0])
-    return min(budget, max(q, -(-per_cpu // q) * q))
 
 
 class RoiSample:
@@ -92,14 +88,14 @@ class RoiSample:
         self.start: int | None = None        # instructions done when the region began
 
     def __call__(self, m: Machine, budget: int) -> int:
-        if self.start is None and int(m.params[P_ROI_BEGUN]) > 0:
+        if self.start is None and regions_begun(m) > 0:
             self.start = int(m.cpu[:, INSNS].sum())      # a begin is served between two calls
         if self.start is not None:
             done = int(m.cpu[:, INSNS].sum()) - self.start
             if done >= self.n:
                 raise StopRun("limit", f"the sample of the region of interest is complete: {done:,} instructions "
                                        f"measured (--roi-instructions {self.n:,})")
-            budget = _cut(m, budget, self.n - done)
+            budget = cut_budget(m, budget, self.n - done)
         return self.run_fn(m, budget)
 
 
@@ -113,7 +109,8 @@ class _Probe(FastForward):
 def roi_start(spec: RunSpec) -> int:
     """Instructions done when `spec`'s first region of interest begins (at the end of that round)."""
     probe = _Probe(run_kernel, "roi")
-    RUNNERS[spec.kind](dataclasses.replace(spec, fast_forward=None, roi_instructions=None), None, None, None, probe)
+    RUNNERS[spec.kind](dataclasses.replace(spec, fast_forward=None, roi_instructions=None,
+                                                     sample_period=None), None, None, None, probe)
     if probe.switch_insns is None:
         raise ValueError("--fast-forward roi --warmup: the program marks no region of interest")
     return probe.switch_insns
@@ -134,6 +131,9 @@ def fast_forward_option(text: str | None) -> str | int | None:
 
 def fast_forwarded(spec: RunSpec, run_fn: RunFn) -> RunFn:
     """`run_fn` fast-forwarding and sampling the region of interest as `spec` asks."""
+    if spec.sample_period is not None:
+        assert spec.roi_instructions is not None      # options.with_sampling checks it
+        return PeriodicSampler(run_fn, spec.sample_period, spec.warmup, spec.roi_instructions)
     ff = _fast_forwarded(spec, run_fn)
     return ff if spec.roi_instructions is None else RoiSample(ff, spec.roi_instructions)
 

@@ -321,6 +321,32 @@ def with_roi_instructions(spec: RunSpec, n: int | None) -> RunSpec:
     return dataclasses.replace(spec, roi_instructions=n)
 
 
+def with_region_options(spec: RunSpec, fast_forward: str | None, warmup: int | None, roi: int | None,
+                        period: int | None) -> RunSpec:
+    """`spec` with --fast-forward, --warmup, --roi-instructions and --sample-period (None: not given)."""
+    if period is None:
+        return with_roi_instructions(with_fast_forward(spec, fast_forward, warmup or 0), roi)
+    return with_sampling(spec, fast_forward, warmup, roi, period)
+
+
+def with_sampling(spec: RunSpec, fast_forward: str | None, warmup: int | None, size: int | None,
+                  period: int) -> RunSpec:
+    """`spec` sampling its region of interest (flashvm/session/sampling.py): `size` (--roi-instructions)
+    measured of every `period` instructions, after `warmup` of timing; None: the defaults."""
+    from flashvm.session.sampling import DEFAULT_SIZE, DEFAULT_WARMUP
+    if fast_forward != "roi" or spec.sim_mode != "timing":
+        raise OptionError("--sample-period samples the region of interest: give --fast-forward roi --mode timing")
+    size = DEFAULT_SIZE if size is None else size
+    warm = DEFAULT_WARMUP if warmup is None else warmup
+    if period < 1 or size < 1 or warm < 0:
+        raise OptionError(f"--sample-period {period} --roi-instructions {size} --warmup {warm}: give positive "
+                          "numbers of instructions (--warmup 0 or more)")
+    if warm + size > period:
+        raise OptionError(f"--warmup {warm} + --roi-instructions {size} exceed --sample-period {period}: "
+                          "each period holds its warm-up and its sample")
+    return dataclasses.replace(spec, fast_forward="roi", warmup=warm, roi_instructions=size, sample_period=period)
+
+
 def with_checkpoint(spec: RunSpec, text: str | None, results: Path | None) -> RunSpec:
     """`spec` writing a checkpoint as --checkpoint-at says, into the results directory."""
     if text is None:

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from flashvm.disco.footprint import footprint_line
 from flashvm.kernels import state as S
+from flashvm.machine.roisamples import Z95
 from flashvm.session.status import status_text
 from flashvm.spec import RunReport, VmOutcome
 
@@ -132,4 +133,20 @@ def _region_row(t: Table, r) -> None:
                  f"per 1000 instructions {l1d / kilo:.3f} / {l2 / kilo:.4f}")
     if r.visits > 1:
         text += f" ({r.visits} visits)"
+    if r.samples is not None:
+        text += " (sampled: functional and timing mixed; the estimate is the region's)"
     t.add_row(f"region {r.name}", text)
+    if r.samples is not None:
+        t.add_row(f"region {r.name}: estimate", _estimate_text(r.samples.estimates()))
+
+
+def _estimate_text(e: dict[str, float]) -> str:
+    """A sampled region's estimates of the whole region, each +- the half-width of its 95% interval."""
+    def pm(name: str, digits: int) -> str:
+        return f"{e[name]:.{digits}f} +- {Z95 * e[name + '_se']:.{digits}f}"
+    text = (f"{int(e['count'])} samples of {int(e['measured_instructions']):,} instructions: CPI {pm('cpi', 4)}, "
+            f"cycles {e['cycles']:,.0f} +- {Z95 * e['cycles_se']:,.0f}; per 1000 instructions L1I {pm('l1i_per_1000', 3)}, "
+            f"L1D {pm('l1d_per_1000', 3)}, L2 {pm('l2_per_1000', 4)}")
+    if e["local_share"] == e["local_share"]:        # not NaN: the samples missed in the L2
+        text += f"; L2 misses served locally {100 * e['local_share']:.1f}% +- {100 * Z95 * e['local_share_se']:.1f}%"
+    return text + " (95%)"

@@ -29,7 +29,10 @@ def interpreter_cached() -> bool:
 def compile_interpreter(m: Machine) -> None:
     """Compile (or load from the cache) the interpreter for machines typed like `m` (and the
     JIT tier's loop when the tier is on)."""
-    run_nb.compile((numba.typeof(m), numba.int64))
+    if not jit.enabled():
+        # with the tier on the plain loop runs only timing mode: loaded when first called
+        # (a functional run with --jit then starts ~0.3 s sooner)
+        run_nb.compile((numba.typeof(m), numba.int64))
     if jit.enabled():
         from flashvm.kernels.jitrun import run_jit_nb
         t = jit.Tier()

@@ -45,7 +45,7 @@ class Machine:
         self.ctx[:8] = [a.ctypes.data for a in (self.r, self.st, self.f, self.ram, self.tag, self.add,
                                                 self.tag, self.add)]
         self.ctx[11] = 1                                    # Coprocessor 1 usable
-        self.ctx[12] = 1                                    # Status.FR
+        self.ctx[12] = 0                                    # Status.FR (regions are compiled for FR = 0)
         self.ctx[13] = 1 << 20
         self.ctx[llvmgen.CTX_TABLE] = self.jt.ctypes.data
         self.ctx[llvmgen.CTX_TSIZE] = TSIZE
@@ -110,18 +110,39 @@ def test_a_region_chains_to_the_next_translated_one():
     assert m.enter(a, 0x3000, 0x400000) == 3 and m.r[2] == 1 and m.ctx[8] == 0x400010
 
 
+def _pair(x: float) -> tuple[int, int]:
+    """A double as the two 32-bit halves FR = 0 keeps in an even/odd register pair."""
+    v = int(np.float64(x).view(np.int64)) & 0xFFFFFFFFFFFFFFFF
+    return v & 0xFFFFFFFF, v >> 32
+
+
 def test_fpu_instructions_run_through_the_helpers():
     m = Machine()
     fn, n = m.load(0x4000, [ADD_D, JR_RA, NOP])
     assert n == 3
-    m.f[4] = np.float64(1.5).view(np.int64)
-    m.f[6] = np.float64(2.25).view(np.int64)
+    m.f[4:6] = _pair(1.5)
+    m.f[6:8] = _pair(2.25)
     m.st[FCSR] = 0
     assert m.enter(fn, 0x4000, 0x400000) == 3
-    assert m.f[0] == np.float64(3.75).view(np.int64) and m.st[FCSR] == 0
-    m.f[6] = np.float64(0.1).view(np.int64)
+    assert tuple(m.f[0:2]) == _pair(3.75) and m.st[FCSR] == 0
+    m.f[6:8] = _pair(0.1)
     m.enter(fn, 0x4000, 0x400000)
-    assert m.f[0] == np.float64(1.6).view(np.int64) and m.st[FCSR] == 0x1004   # inexact: cause and flag
+    assert tuple(m.f[0:2]) == _pair(1.6) and m.st[FCSR] == 0x1004   # inexact: cause and flag
+
+
+def test_fpu_regions_are_not_entered_in_another_mode():
+    """Compiled for CU1 = 1 and FR = 0: otherwise nothing runs (0 retired, state untouched)."""
+    m = Machine()
+    fn, _ = m.load(0x4000, [ADD_D, JR_RA, NOP])
+    m.f[4:6] = _pair(1.5)
+    m.f[6:8] = _pair(2.25)
+    for cu1, fr in ((0, 0), (1, 1)):
+        m.ctx[11], m.ctx[12] = cu1, fr
+        assert m.enter(fn, 0x4000, 0x400000) == 0
+        assert m.f[0] == 0 and m.ctx[8] == 0x400000
+    fn2, _ = m.load(0x5000, [ADDIU_V0_5, JR_RA, NOP])       # integer code does not care
+    m.r[31] = 0x500000
+    assert m.enter(fn2, 0x5000, 0x400000) == 3 and m.r[2] == 5
 
 
 def test_clz_and_clo_translate():

@@ -55,10 +55,20 @@ void page_ref(u32 pa);
 int page_refcount(u32 pa);
 void page_unref(u32 pa);               /* drop a reference; frees at zero */
 u32 pages_free(void);
+u32 pages_available(void);             /* free + held only by the page cache (at most) */
 void *kmalloc(size_t n);
 void *kzalloc(size_t n);
 void kfree(void *p);
 u32 node_of_pa(u32 pa);
+
+/* pcache.c: the page cache of file-backed mappings */
+u32 pc_get(struct inode *ip, u32 idx);
+u32 pc_fill(struct inode *ip, u32 idx);          /* may sleep */
+void pc_write(struct inode *ip, const void *buf, u32 off, u32 n);   /* fs_mutex held */
+void pc_truncate(struct inode *ip, u32 len);     /* fs_mutex held */
+void pc_forget_inode(struct inode *ip);          /* fs_mutex held */
+u32 pc_reclaim(u32 want);
+u32 pcache_pages(void);
 
 /* vm.c */
 struct mm *mm_new(void);

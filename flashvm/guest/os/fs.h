@@ -76,6 +76,10 @@ struct inode {
     struct inode *hint_dir;
     char *hint_name;
     int proc;               /* a /proc node: its kind (procfs.c), 0 = none */
+    /* the page cache (pcache.c): physical address of each cached file page */
+    u32 *pc;
+    u32 pc_n;               /* entries in pc[] */
+    struct inode *pc_next;  /* the list of inodes with a pc[] */
 };
 
 struct pipe;

@@ -120,18 +120,24 @@ static int find_run(u32 node, int n)
     return -1;
 }
 
+u32 pages_available(void) { return nfree + pcache_pages(); }
+
 void *page_alloc_n(int n)
 {
-    spin_lock(&pg_lock);
-    u32 me = my_node();
-    int p = -1;
-    if ((u32)n <= nfree) {
-        for (u32 k = 0; k < nnodes && p < 0; k++)
-            p = find_run((me + k) % nnodes, n);
-    }
-    if (p < 0) {
+    int p;
+    for (int tries = 0; ; tries++) {
+        spin_lock(&pg_lock);
+        u32 me = my_node();
+        p = -1;
+        if ((u32)n <= nfree) {
+            for (u32 k = 0; k < nnodes && p < 0; k++)
+                p = find_run((me + k) % nnodes, n);
+        }
+        if (p >= 0) break;
         spin_unlock(&pg_lock);
-        return NULL;
+        /* out of pages: take back page-cache pages nobody maps, a batch at a time */
+        if (tries >= 8 || !pc_reclaim(MAX(64, 4 * n)))
+            return NULL;
     }
     for (int i = 0; i < n; i++)
         pgref[p + i] = 1;

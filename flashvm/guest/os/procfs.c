@@ -135,11 +135,11 @@ static void gen_cpuinfo(struct gen *g)
 
 static void gen_meminfo(struct gen *g)
 {
-    u32 total = ram_bytes / 1024, free = pages_free() * (PAGE_SIZE / 1024);
+    u32 kb = PAGE_SIZE / 1024, total = ram_bytes / 1024, free = pages_free() * kb;
     emit(g, "MemTotal:       %8u kB\n", total);
     emit(g, "MemFree:        %8u kB\n", free);
-    emit(g, "MemAvailable:   %8u kB\n", free);
-    emit(g, "Buffers:        %8u kB\nCached:         %8u kB\n", 0u, 0u);
+    emit(g, "MemAvailable:   %8u kB\n", pages_available() * kb);
+    emit(g, "Buffers:        %8u kB\nCached:         %8u kB\n", 0u, pcache_pages() * kb);
     emit(g, "SwapTotal:      %8u kB\nSwapFree:       %8u kB\n", 0u, 0u);
 }
 

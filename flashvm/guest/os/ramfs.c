@@ -96,6 +96,7 @@ int ramfs_adopt_page(struct inode *ip, u32 pg, u8 *page, u32 end)
     if (inode_unblob(ip) || inode_grow_pages(ip, pg + 1)) return -ENOSPC;
     if (ip->pages[pg]) page_free(ip->pages[pg]);
     ip->pages[pg] = page;
+    pc_write(ip, page, pg << PAGE_SHIFT, MIN(PAGE_SIZE, end - (pg << PAGE_SHIFT)));
     if (end > ip->size) ip->size = end;
     ip->mtime_ns = ip->ctime_ns = uptime_ns();
     return 0;

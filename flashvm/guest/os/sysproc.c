@@ -104,7 +104,7 @@ long sys_brk(u32 *a, struct tf *tf)
         /* must not run into another mapping */
         for (struct vma *v = mm->vmas; v; v = v->next)
             if (v->start < newend && v->end > oldend) return mm->brk;
-        if (newend - oldend > pages_free() * PAGE_SIZE) return mm->brk;
+        if (newend - oldend > pages_available() * PAGE_SIZE) return mm->brk;
         if (vm_map(mm, oldend, newend - oldend, VM_READ | VM_WRITE, 0, NULL, 0, 0)) return mm->brk;
     } else if (newend < oldend) {
         vm_unmap(mm, newend, oldend - newend);
@@ -324,7 +324,7 @@ long sys_sysinfo(u32 *a, struct tf *tf)
     u32 v[16];
     memset(v, 0, sizeof v);
     v[0] = uptime_ns() / 1000000000ULL;
-    v[4] = ram_bytes; v[5] = pages_free() * PAGE_SIZE;
+    v[4] = ram_bytes; v[5] = pages_available() * PAGE_SIZE;
     v[10] = 0; v[13] = 1;
     return copyout(current()->mm, a[0], v, 64) ? -EFAULT : 0;
 }

@@ -33,6 +33,7 @@ void inode_free(struct inode *ip)
 {
     struct inode *dp = ip->hint_dir;
     kfree(ip->hint_name);
+    pc_forget_inode(ip);
     if (ip->flash) flash_release(ip);
     else ramfs_free(ip);
     if (dp) iput(dp);
@@ -45,14 +46,19 @@ int v_read(struct inode *ip, void *buf, u32 off, u32 n)
     return ip->flash ? flash_read(ip, buf, off, n) : ramfs_read(ip, buf, off, n);
 }
 
+/* the page cache (pcache.c) follows every change of a file's data */
 int v_write(struct inode *ip, const void *buf, u32 off, u32 n)
 {
-    return ip->flash ? flash_write(ip, buf, off, n) : ramfs_write(ip, buf, off, n);
+    int r = ip->flash ? flash_write(ip, buf, off, n) : ramfs_write(ip, buf, off, n);
+    if (r > 0) pc_write(ip, buf, off, r);
+    return r;
 }
 
 int v_truncate(struct inode *ip, u32 len)
 {
-    return ip->flash ? flash_truncate(ip, len) : ramfs_truncate(ip, len);
+    int r = ip->flash ? flash_truncate(ip, len) : ramfs_truncate(ip, len);
+    if (!r) pc_truncate(ip, len);
+    return r;
 }
 
 static struct inode *mounted_on(struct inode *ip)

@@ -454,6 +454,18 @@ u32 vm_find_free(struct mm *mm, u32 len, u32 hint)
 }
 
 /* ------------------------------------------------------------ faults */
+/* Whether page `rel` of file mapping v comes from the page cache: a page
+ * aligned in the file, wholly file data in this mapping or the file's last
+ * page (the cache has zeros past the end).  Not: the partial last page of
+ * an ELF segment, whose bytes past p_filesz must read as zero although the
+ * file goes on.  File mappings are private (do_mmap), never VM_SHARED. */
+static int cacheable(struct vma *v, u32 rel)
+{
+    u32 off = v->off + rel;
+    if (off & (PAGE_SIZE - 1)) return 0;
+    return rel + PAGE_SIZE <= v->filesz || v->off + v->filesz >= v->ip->size;
+}
+
 /* Handle a fault with mm->lock held.  A page that needs file data is read
  * by the caller without the lock (the read may sleep): then this returns
  * 1 with *need_file set, and is called again with that page in *prepared. */
@@ -474,6 +486,27 @@ static int fault_locked(struct mm *mm, u32 va, int write, u8 **prepared, struct 
     if (!(*pte & PTE_P)) {
         u32 rel = page - v->start;
         u8 *pg;
+        if (v->ip && rel < v->filesz && cacheable(v, rel)) {
+            /* the page cache's page: read-only here, copied on the first
+             * write (a write fault copies it at once) */
+            u32 pa = pc_get(v->ip, (v->off + rel) >> PAGE_SHIFT);
+            if (!pa) {
+                need[0] = v;
+                return 1;
+            }
+            svc(FLASH_SVC_TAG, FLASH_SVC_OTHER_FAULT);
+            if (write) {
+                pg = page_alloc();
+                if (!pg) { page_unref(pa); return -ENOMEM; }
+                memcpy(pg, PA2KV(pa), PAGE_SIZE);
+                page_unref(pa);
+                *pte = PTE_MK(KV2PA(pg)) | PTE_CACHED | PTE_V | PTE_P | PTE_D | wbits;
+            } else {
+                *pte = PTE_MK(pa) | PTE_CACHED | PTE_V | PTE_P | wbits;
+            }
+            tlb_update(mm, va, pte);
+            return 0;
+        }
         if (v->ip && rel < v->filesz) {
             if (!*prepared) {
                 need[0] = v;
@@ -521,12 +554,14 @@ static int fault_locked(struct mm *mm, u32 va, int write, u8 **prepared, struct 
 int vm_fault(struct mm *mm, u32 va, int write)
 {
     u8 *prepared = NULL;
+    u32 pinned = 0;
     for (int tries = 0; tries < 4; tries++) {
         struct vma *need[1] = { NULL };
         spin_lock(&mm->lock);
         int r = fault_locked(mm, va, write, &prepared, need);
         struct inode *ip = NULL;
         u32 off = 0, n = 0;
+        int cached = 0;
         if (r == 1) {
             /* file data: read it without the lock, then try again */
             struct vma *v = need[0];
@@ -534,11 +569,21 @@ int vm_fault(struct mm *mm, u32 va, int write)
             ip = idup(v->ip);
             off = v->off + rel;
             n = MIN(PAGE_SIZE, v->filesz - rel);
+            cached = cacheable(v, rel);
         }
         spin_unlock(&mm->lock);
+        if (pinned) { page_unref(pinned); pinned = 0; }
         if (r != 1) {
             if (prepared) page_free(prepared);
             return r;
+        }
+        if (cached) {
+            /* into the page cache; our reference keeps it there (it cannot
+             * be reclaimed) until the next try has mapped it */
+            pinned = pc_fill(ip, off >> PAGE_SHIFT);
+            iput(ip);
+            if (!pinned) return -ENOMEM;
+            continue;
         }
         prepared = page_alloc();
         if (!prepared) { iput(ip); return -ENOMEM; }
@@ -547,6 +592,7 @@ int vm_fault(struct mm *mm, u32 va, int write)
         iput(ip);
     }
     if (prepared) page_free(prepared);
+    if (pinned) page_unref(pinned);
     return -EFAULT;
 }
 
