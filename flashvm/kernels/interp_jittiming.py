@@ -116,6 +116,7 @@ def exec_cpu_jit_timing_nb(m, c, limit, jt, jcnt, jq, jstat, jctx):
         jctx[11] = 1 if cu1 else 0
         jctx[12] = 1 if fr64 else 0
         jnext = -1
+        jafter = 0
         jagain = 0
         while n < stop:
             # ---- fetch: the current code line is cached in fline, its page in fpage/fbase
@@ -144,10 +145,15 @@ def exec_cpu_jit_timing_nb(m, c, limit, jt, jcnt, jq, jstat, jctx):
                     stop -= _lat
                     stall += _lat
             if pc != jnext:
+                _jx = jafter
+                jafter = 0
+                jnext = (pc + 4) & M32
                 _jp = fbase | (pc & 0xFFF)
                 _jh = (_jp >> 2) & jmask
                 if jpa[_jh] == _jp:
-                    if npc == ((pc + 4) & M32) and n + jlen[_jh] <= stop:
+                    if npc != ((pc + 4) & M32) or n + jlen[_jh] > stop:
+                        jstat[4] += 1
+                    else:
                         jctx[8] = pc
                         jctx[9] = npc
                         jctx[10] = bpc
@@ -166,7 +172,9 @@ def exec_cpu_jit_timing_nb(m, c, limit, jt, jcnt, jq, jstat, jctx):
                             jpa[_jh] = -1
                             jcnt[_jh] = 0
                             jstat[2] += 1
-                        elif _jn > 0:
+                        elif _jn == 0:
+                            jstat[3] += 1
+                        else:
                             jstat[0] += 1
                             jstat[1] += _jn
                             n += _jn
@@ -176,6 +184,7 @@ def exec_cpu_jit_timing_nb(m, c, limit, jt, jcnt, jq, jstat, jctx):
                             fline = jctx[40]
                             jagain = jctx[41]
                             jnext = pc if jagain else -1
+                            jafter = 1
                             continue
                 else:
                     _jc = jcnt[_jh] + 1
@@ -185,7 +194,12 @@ def exec_cpu_jit_timing_nb(m, c, limit, jt, jcnt, jq, jstat, jctx):
                         if _jq < jq.shape[0] - 1:
                             jq[_jq + 1] = _jp
                             jq[0] = _jq + 1
-            jnext = -1 if jagain else (pc + 4) & M32
+                    elif _jc < 0 and _jx:
+                        # a region stopped before this instruction, which is not translated (SC, SYSCALL,
+                        # CP0, ...): the next one is looked up too, so a region can start right after it
+                        jnext = -1
+            else:
+                jnext = -1 if jagain else (pc + 4) & M32
             jagain = 0
             insn = np.int64(ram32[(fbase | (pc & 0xFFF)) >> 2])
             npc2 = (npc + 4) & M32
