@@ -403,6 +403,10 @@ class _Region:
         """The Python lines of one instruction (jitgen.leaf)."""
         return jitgen.leaf(word)
 
+    def body(self, word: int, code: tuple[str, ...]) -> list[ast.stmt]:
+        """The parsed statements of `code`, leaf_code(word) (parsed once per word)."""
+        return _body(word)
+
     def fetch_check(self, pc: ir.Value, before: Callable[[], ir.Block]) -> None:
         """Code before each instruction (timing mode: the L1I hit test)."""
 
@@ -497,7 +501,7 @@ class _Region:
             store = "STORE" in e.sem
             if store:
                 b.store(_c(0), self.var("smc"))
-            self.stmts(_body(w), before)
+            self.stmts(self.body(w, code), before)
             if b.block.is_terminated:
                 raise Unsupported(f"{e.name} always leaves")
             if "r[(0)] =" in "\n".join(code):
@@ -566,7 +570,11 @@ class _Region:
 @lru_cache(maxsize=None)
 def _body(word: int) -> list[ast.stmt]:
     """The parsed leaf of an instruction word (parsed once: read only afterwards)."""
-    code = jitgen.leaf(word) or ()
+    return parse_leaf(jitgen.leaf(word) or ())
+
+
+def parse_leaf(code: tuple[str, ...]) -> list[ast.stmt]:
+    """A leaf's Python lines as statements, the lines this compiler skips left out."""
     return ast.parse("\n".join(x for x in code if not x.strip().startswith(_SKIP))).body
 
 

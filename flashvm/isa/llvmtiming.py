@@ -39,7 +39,7 @@ from flashvm.isa import gen, jitgen, llvmgen
 from flashvm.isa.llvmgen import I64, _c
 from flashvm.kernels import state
 
-VERSION = "timing-2"
+VERSION = "timing-3"
 # call-context slots beyond the functional ones (the timing tier's context is CTX_SLOTS long)
 CTX_L1I = 32        # address of this CPU's L1I tag row
 CTX_L1D = 33        # address of this CPU's L1D tag row
@@ -66,6 +66,12 @@ def leaf(word: int) -> tuple[str, ...] | None:
         return jitgen.leaf.__wrapped__(word)     # type: ignore[attr-defined]
     finally:
         gen.TIMING = old
+
+
+@lru_cache(maxsize=None)
+def _timing_body(word: int) -> list[ast.stmt]:
+    """The parsed timing leaf of a word (parsed once: read only afterwards)."""
+    return llvmgen.parse_leaf(leaf(word) or ())
 
 
 class TimingRegion(llvmgen._Region):
@@ -101,6 +107,9 @@ class TimingRegion(llvmgen._Region):
             if seen and any(x.strip() == "break" for x in code[seen[0] + 2:]):
                 self.here = False
         return code
+
+    def body(self, word: int, code: tuple[str, ...]) -> list[ast.stmt]:
+        return _timing_body(word)
 
     def access(self, ln: ir.Value, kind: int) -> None:
         """Serve a miss in the cache model and count its stall cycles."""
@@ -231,7 +240,7 @@ def module_ir(regions: list[list[int]], prefix: str) -> str:
     module = ir.Module(name=prefix)
     module.triple = ""
     for k, words in enumerate(regions):
-        TimingRegion(module, llvmgen.region_name(prefix, k), words).build(llvmgen._loops(words))
+        TimingRegion(module, llvmgen.region_name(prefix, k), words).build(llvmgen.loops(words))
     return str(module)
 
 
