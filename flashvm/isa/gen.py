@@ -130,13 +130,23 @@ def _cache_check(pa: str, store: bool) -> list[str]:
             "    cyc0 += _lat", "    stop -= _lat", "    stall += _lat"]
 
 
+def _jit_cache_check(pa: str, store: bool) -> list[str]:
+    """Timing mode inside a translated region (flashvm/isa/llvmtiming.py): the L1D way-0 hit
+    test, placed before any state is written; a miss leaves the region before the instruction
+    and the interpreter runs it (and its miss through cache.access_nb)."""
+    if not TIMING:
+        return []
+    test = "d1[(_ln & d1m) * d1w] != (_ln << 2) | 3" if store else "(d1[(_ln & d1m) * d1w] >> 2) != _ln"
+    return [f"_ln = {pa} >> lsh", f"if {test}:", "    break"]
+
+
 def _load_block(size: int, var: str, addr: str, word: bool = False) -> list[str]:
     """Translation-cache hit inline; a miss (or a device) goes to load_xlate_nb.
     `word`: read the aligned word holding an unaligned address (lwl/lwr)."""
     if JIT:
         return [f"_va = {addr}"] + ([] if word else _align(size, "_va", "EXC_ADEL")) + [
             "_s = (_va >> 12) & TC_MASK", "if ltag[_s] != _va >> 12:", "    break",
-            "last_pa = _va + ladd[_s]", f"{var} = {_read(size, 'last_pa')}"]
+            "last_pa = _va + ladd[_s]"] + _jit_cache_check("last_pa", False) + [f"{var} = {_read(size, 'last_pa')}"]
     return [f"_va = {addr}"] + ([] if word else _align(size, "_va", "EXC_ADEL")) + [
         "_s = (_va >> 12) & TC_MASK",
         "if ltag[_s] == _va >> 12:",
@@ -155,7 +165,7 @@ def _store_block(size: int, addr: str, value: str) -> list[str]:
     if JIT:
         # a store into the region's own page ends the region after it (self-modifying code)
         return lines + ["_s = (_va >> 12) & TC_MASK", "if stag[_s] != _va >> 12:", "    break",
-                        "_pa = _va + sadd[_s]"] + _writes(size, "_pa", "_sv") + [
+                        "_pa = _va + sadd[_s]"] + _jit_cache_check("_pa", True) + _writes(size, "_pa", "_sv") + [
                         "if ((_pa ^ rpa) >> 12) == 0:", "    smc = 1"]
     lines += ["_s = (_va >> 12) & TC_MASK", "if stag[_s] == _va >> 12:"]
     if TIMING:
@@ -173,7 +183,8 @@ def _xlat_store_block(var: str, addr: str, word: bool = False) -> list[str]:
     if JIT and word:
         # swl/swr in a region: a soft-TLB miss leaves it; a write into its own page ends it after
         return [f"_va = {addr}", "_s = (_va >> 12) & TC_MASK", "if stag[_s] != _va >> 12:", "    break",
-                f"{var} = _va + sadd[_s]", f"if (({var} ^ rpa) >> 12) == 0:", "    smc = 1"]
+                f"{var} = _va + sadd[_s]"] + _jit_cache_check(var, True) + [
+                f"if (({var} ^ rpa) >> 12) == 0:", "    smc = 1"]
     return [f"_va = {addr}"] + ([] if word else _align(4, "_va", "EXC_ADES")) + [
         "_s = (_va >> 12) & TC_MASK",
         "if stag[_s] == _va >> 12:",
@@ -680,7 +691,8 @@ def generate() -> str:
 
 def main(argv: list[str]) -> int:
     from flashvm.isa.genjit import OUT_JIT, generate_jit     # it builds on this module
-    outs = [(OUT, generate()), (OUT_JIT, generate_jit())]
+    from flashvm.isa.genjittiming import OUT_JIT_TIMING, generate_jit_timing
+    outs = [(OUT, generate()), (OUT_JIT, generate_jit()), (OUT_JIT_TIMING, generate_jit_timing())]
     if "--check" in argv:
         for out, src in outs:
             if not out.exists() or out.read_text() != src:

@@ -398,6 +398,21 @@ class _Region:
             return
         raise Unsupported(ast.dump(s))
 
+    # ---- hooks for the timing-mode regions (flashvm/isa/llvmtiming.py); here they add nothing
+    def leaf_code(self, word: int) -> tuple[str, ...] | None:
+        """The Python lines of one instruction (jitgen.leaf)."""
+        return jitgen.leaf(word)
+
+    def body(self, word: int, code: tuple[str, ...]) -> list[ast.stmt]:
+        """The parsed statements of `code`, leaf_code(word) (parsed once per word)."""
+        return _body(word)
+
+    def fetch_check(self, pc: ir.Value, before: Callable[[], ir.Block]) -> None:
+        """Code before each instruction (timing mode: the L1I hit test)."""
+
+    def on_exit(self) -> None:
+        """Code in the exit block, before chaining (timing mode: the fetch line goes back)."""
+
     # ---- exits and the region
     def leave_block(self, pc: ir.Value, npc: ir.Value, bpc: ir.Value, done: ir.Value, k: int) -> ir.Block:
         """A block that leaves the region with this pc, npc, bpc and count done + k."""
@@ -471,7 +486,7 @@ class _Region:
         nw = len(self.words)
         for i, w in enumerate(self.words):
             e = jitgen.decode(w)
-            code = jitgen.leaf(w)
+            code = self.leaf_code(w)
             assert e is not None and code is not None
             done = b.load(self.vars["done"])
             pc_i, npc_i, bpc_i = (b.load(self.vars[x]) for x in ("pc", "npc", "bpc"))
@@ -481,11 +496,12 @@ class _Region:
                 if not made:
                     made.append(self.leave_block(pc_i, npc_i, bpc_i, done, i))
                 return made[0]
+            self.fetch_check(pc_i, before)
             b.store(b.and_(b.add(npc_i, _c(4)), _c(M32)), self.vars["npc2"])
             store = "STORE" in e.sem
             if store:
                 b.store(_c(0), self.var("smc"))
-            self.stmts(_body(w), before)
+            self.stmts(self.body(w, code), before)
             if b.block.is_terminated:
                 raise Unsupported(f"{e.name} always leaves")
             if "r[(0)] =" in "\n".join(code):
@@ -535,6 +551,7 @@ class _Region:
             b.store(v, b.gep(self.ctxp, [_c(slot)]))
         n = b.load(self.vars["x_n"])
         total = b.add(b.select(self.chained, self.ctx(CTX_ACC), _c(0)), n)
+        self.on_exit()
         self.chain(pc0, pc, npc, n, total)
         # compiled for CU1 = 1 and FR = 0 if it reads them: in another mode it is not entered
         # (0 retired, or when chained what the chain retired; the interpreter goes on from here)
@@ -553,7 +570,11 @@ class _Region:
 @lru_cache(maxsize=None)
 def _body(word: int) -> list[ast.stmt]:
     """The parsed leaf of an instruction word (parsed once: read only afterwards)."""
-    code = jitgen.leaf(word) or ()
+    return parse_leaf(jitgen.leaf(word) or ())
+
+
+def parse_leaf(code: tuple[str, ...]) -> list[ast.stmt]:
+    """A leaf's Python lines as statements, the lines this compiler skips left out."""
     return ast.parse("\n".join(x for x in code if not x.strip().startswith(_SKIP))).body
 
 

@@ -3,9 +3,9 @@
 Numba's on-disk cache (cache=True) is keyed on each function's own source
 file only, so a cached interpreter would survive a change in a helper it
 inlines.  Pointing the cache at a directory named by a hash of every kernel
-source makes any change to any kernel start from a fresh cache.  jit.py (the
-JIT tier's policy) and jitnative.py (its LLVM machine-code loader) are plain
-Python no compiled function depends on: left out.
+source makes any change to any kernel start from a fresh cache.  jit.py and
+jittiming.py (the JIT tier's policy) and jitnative.py (its LLVM machine-code
+loader) are plain Python no compiled function depends on: left out.
 """
 import hashlib
 import os
@@ -17,7 +17,7 @@ import numba
 def _kernel_cache_dir() -> str:
     h = hashlib.sha256(numba.__version__.encode())
     for p in sorted(Path(__file__).parent.glob("*.py")):
-        if p.name in ("jit.py", "jitnative.py"):
+        if p.name in ("jit.py", "jitnative.py", "jittiming.py"):
             continue
         h.update(p.name.encode())
         h.update(p.read_bytes())

@@ -19,7 +19,7 @@ disk are always taken.
 
 The tier is off unless asked for: `--jit` (`set_enabled(True)`) or
 FLASHVM_JIT=1; FLASHVM_NO_JIT=1 (or `--no-jit`) turns it off whatever else says.
-Timing mode always runs the interpreter.
+Timing mode has its own tier and loop (flashvm/kernels/jittiming.py).
 
 Call-context slots (jctx): 0 gpr, 1 cpu slots, 2 fpr, 3 RAM (addresses);
 4-7 load/store soft-TLB tags and addends (addresses); 8-10 pc, npc, bpc (in
@@ -352,6 +352,9 @@ def run_jit(m: Machine, budget: int) -> int:
     from flashvm.kernels.run import run_nb
     params = m.params
     if params[P_TIMING]:
+        from flashvm.kernels import jittiming      # timing regions: their own tier and loop
+        if jittiming.enabled():
+            return jittiming.run(m, budget)
         return int(run_nb(m, budget))
     t = tier_of(m)
     target = int(params[P_ROUND_START]) + budget

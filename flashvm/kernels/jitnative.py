@@ -73,24 +73,28 @@ def _optimise(mod, tm, full: bool) -> None:
             fpm.run(fn, pb)
 
 
-def key(regions: list[list[int]]) -> str:
+def key(regions: list[list[int]], timing: bool = False) -> str:
     """The cache name of a batch: its code words and the translators' versions."""
     h = hashlib.sha256(f"{jitgen.VERSION}/{llvmgen.VERSION}/{llvm.get_host_cpu_name()}".encode())
+    if timing:      # timing-mode regions (flashvm/isa/llvmtiming.py): other code for the same words
+        from flashvm.isa import llvmtiming
+        h.update(llvmtiming.VERSION.encode())
     for words in regions:
         h.update(len(words).to_bytes(4, "little"))
         h.update(b"".join(w.to_bytes(4, "little") for w in words))
     return "n" + h.hexdigest()[:24]
 
 
-def cached(regions: list[list[int]], cache: Path) -> bool:
+def cached(regions: list[list[int]], cache: Path, timing: bool = False) -> bool:
     """Is this batch's machine code loaded or on disk?"""
-    name = key(regions)
+    name = key(regions, timing)
     return name in _loaded or (cache / (name + ".o")).exists()
 
 
-def compile_batch(regions: list[list[int]], cache: Path | None) -> tuple[list[int], int, bool]:
-    """(function addresses, object size, found on disk) of a batch of regions."""
-    name = key(regions)
+def compile_batch(regions: list[list[int]], cache: Path | None,
+                  timing: bool = False) -> tuple[list[int], int, bool]:
+    """(function addresses, object size, found on disk) of a batch of regions (`timing`: timing-mode regions)."""
+    name = key(regions, timing)
     if name in _loaded:
         return _loaded[name], 0, True
     tm, engine = _machine()
@@ -102,7 +106,11 @@ def compile_batch(regions: list[list[int]], cache: Path | None) -> tuple[list[in
         os.utime(path)
         hit = True
     if obj is None:
-        mod = llvm.parse_assembly(llvmgen.module_ir(regions, name))
+        if timing:
+            from flashvm.isa import llvmtiming
+            mod = llvm.parse_assembly(llvmtiming.module_ir(regions, name))
+        else:
+            mod = llvm.parse_assembly(llvmgen.module_ir(regions, name))
         mod.triple = tm.triple
         mod.data_layout = str(tm.target_data)
         _optimise(mod, tm, any(llvmgen.loops(w) for w in regions))

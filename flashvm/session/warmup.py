@@ -15,7 +15,7 @@ from rich.text import Text
 
 from flashvm.kernels import jit
 from flashvm.kernels.run import run_nb
-from flashvm.kernels.state import Machine
+from flashvm.kernels.state import P_TIMING, Machine
 
 
 def interpreter_cached() -> bool:
@@ -37,6 +37,9 @@ def compile_interpreter(m: Machine) -> None:
         from flashvm.kernels.jitrun import run_jit_nb
         t = jit.Tier()
         run_jit_nb.compile(tuple(numba.typeof(x) for x in (m, 0, t.jt, t.jcnt, t.jq, t.jstat, t.jctx)))
+        if m.params[P_TIMING]:       # timing mode: the tier's timing loop (flashvm/kernels/jittiming.py)
+            from flashvm.kernels.jitrun_timing import run_jit_timing_nb
+            run_jit_timing_nb.compile(tuple(numba.typeof(x) for x in (m, 0, t.jt, t.jcnt, t.jq, t.jstat, t.jctx)))
 
 
 class _Elapsed:

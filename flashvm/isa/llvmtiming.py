@@ -1,0 +1,248 @@
+"""Translated regions for timing mode: the native regions of flashvm/isa/llvmgen.py plus the L1 hit tests.
+
+The interpreter's timing variant tests way 0 (the MRU way) of the L1 inline
+and calls `cache.access_nb` for anything else; a way-0 hit changes no state.
+A timing region does the same tests on the same tag arrays and, on a miss,
+leaves *before* the instruction: the interpreter then runs it, miss path and
+stall cycles included.  So a region never stalls, its cycles are its
+instructions, and the loop's entry rule (all of it fits before the CPU's
+stop) keeps every timer deadline and round end outside it, as in functional
+mode.
+
+* Loads and stores: the leaf code comes from `gen.Emitter.leaf` generated with
+  both `gen.JIT` and `gen.TIMING` set, which puts the L1D test
+  (`gen._jit_cache_check`) right after the soft-TLB hit, before anything is
+  written.
+* Fetches: the interpreter tests the L1I when the PC enters a new line
+  (`fline`, the line of the last fetch, reset to -1 when its inner loop
+  restarts).  A region keeps `fline` in a local: it comes in through the
+  context (the loop has already done the fetch test of the first
+  instruction, so it matches unless the region was entered by a chain), is
+  tested before each instruction, and goes back out on leaving.
+* A region that left before an instruction (a miss, a soft-TLB miss, an
+  exception) says so in CTX_LEFT: the loop then looks for a region again right
+  after the interpreter has run that instruction, not only at the next jump
+  target.
+
+The cache geometry comes from the context, so one translation serves every
+machine; the batch's disk-cache name carries VERSION (flashvm/kernels/jitnative.py).
+"""
+from __future__ import annotations
+
+import ast
+from functools import lru_cache
+from typing import Callable
+
+from llvmlite import ir
+
+from flashvm.isa import gen, jitgen, llvmgen
+from flashvm.isa.llvmgen import I64, _c
+from flashvm.kernels import state
+
+VERSION = "timing-3"
+# call-context slots beyond the functional ones (the timing tier's context is CTX_SLOTS long)
+CTX_L1I = 32        # address of this CPU's L1I tag row
+CTX_L1D = 33        # address of this CPU's L1D tag row
+CTX_I1M = 34        # L1I sets - 1
+CTX_I1W = 35        # L1I ways
+CTX_D1M = 36        # L1D sets - 1
+CTX_D1W = 37        # L1D ways
+CTX_LSH = 38        # log2 of the line size
+CTX_LMASK = 39      # the interpreter's fetch-line mask: (M32 << lsh) & M32 | 3
+CTX_FLINE = 40      # in and out: the interpreter's fline (line of the last fetch test)
+CTX_LEFT = 41       # out: 1 if the region left before an instruction
+CTX_STALL = 42      # out: stall cycles of the misses served in the region (the loop zeroes it)
+CTX_SLOTS = 64      # 44-62: the cache model's arrays (flashvm/kernels/jitaccess.py)
+ACCESS = "flashvm_cache_access"     # i64 (ctx, line, kind): jitaccess.access_c, the miss path
+_GEOM = {"d1m": CTX_D1M, "d1w": CTX_D1W, "lsh": CTX_LSH}
+
+
+@lru_cache(maxsize=None)
+def leaf(word: int) -> tuple[str, ...] | None:
+    """jitgen.leaf with the timing-mode L1D tests in the loads and stores."""
+    old = gen.TIMING
+    gen.TIMING = True
+    try:
+        return jitgen.leaf.__wrapped__(word)     # type: ignore[attr-defined]
+    finally:
+        gen.TIMING = old
+
+
+@lru_cache(maxsize=None)
+def _timing_body(word: int) -> list[ast.stmt]:
+    """The parsed timing leaf of a word (parsed once: read only afterwards)."""
+    return llvmgen.parse_leaf(leaf(word) or ())
+
+
+class TimingRegion(llvmgen._Region):
+    """One region with the L1 hit tests (see the module doc)."""
+
+    def __init__(self, module: ir.Module, name: str, words: list[int]) -> None:
+        super().__init__(module, name, words)
+        self.geom: dict[int, ir.Value] = {}
+        fline = self.var("t_fline")
+        self.pre.store(self.g(CTX_FLINE), fline)
+        self.var("t_left")
+        self.var("t_stall")
+        # misses are served in the region (a call to the cache model) unless the region holds
+        # LL (the model may drop the reservation in st, which the region keeps in a local)
+        self.callout = not any("LLBIT" in getattr(jitgen.decode(w), "sem", "") for w in words)
+        self.here = True          # this instruction may call out (see leaf_code)
+        self.index_i = 0
+
+    def g(self, slot: int) -> ir.Value:
+        """A context slot that does not change while the region runs, loaded once on entry."""
+        got = self.geom.get(slot)
+        if got is None:
+            got = self.ctx(slot, self.pre)
+            self.geom[slot] = got
+        return got
+
+    def leaf_code(self, word: int) -> tuple[str, ...] | None:
+        code = leaf(word)
+        # a call-out commits the access: only if no exit can follow it in the same instruction
+        self.here = self.callout
+        if code is not None:
+            seen = [k for k, x in enumerate(code) if "d1[" in x]
+            if seen and any(x.strip() == "break" for x in code[seen[0] + 2:]):
+                self.here = False
+        return code
+
+    def body(self, word: int, code: tuple[str, ...]) -> list[ast.stmt]:
+        return _timing_body(word)
+
+    def access(self, ln: ir.Value, kind: int) -> None:
+        """Serve a miss in the cache model and count its stall cycles."""
+        b = self.b
+        mod = self.fn.module
+        fn = mod.globals.get(ACCESS)
+        if fn is None:
+            fn = ir.Function(mod, ir.FunctionType(I64, [I64, I64, I64]), name=ACCESS)
+        lat = b.call(fn, [b.ptrtoint(self.ctxp, I64), ln, _c(kind)])
+        st = self.vars["t_stall"]
+        b.store(b.add(b.load(st), lat), st)
+
+    def expr(self, node: ast.expr) -> ir.Value:
+        if isinstance(node, ast.Name) and node.id in _GEOM:
+            return self.g(_GEOM[node.id])
+        return super().expr(node)
+
+    def index(self, node: ast.Subscript) -> tuple[str, ir.Value]:
+        if isinstance(node.value, ast.Name) and node.value.id == "d1":
+            return "d1", self.b.gep(self.ptr(CTX_L1D, I64), [self.val(node.slice)])
+        return super().index(node)
+
+    def stmt(self, s: ast.stmt, leave: Callable[[], ir.Block]) -> None:
+        if (self.here and isinstance(s, ast.If) and "d1[" in ast.unparse(s.test) and not s.orelse
+                and len(s.body) == 1 and isinstance(s.body[0], ast.Break)):
+            # the L1D test: a miss calls the cache model instead of leaving
+            names = [x.id for x in ast.walk(s.test) if isinstance(x, ast.Name) and x.id.startswith("_ln")]
+            kind = state.ACC_STORE if "| 3" in ast.unparse(s.test) else state.ACC_LOAD
+            b = self.b
+            miss = self.fn.append_basic_block("d_miss")
+            join = self.fn.append_basic_block("d_done")
+            b.cbranch(self.cond(s.test), miss, join)
+            b.position_at_end(miss)
+            self.access(self.expr(ast.Name(id=names[0], ctx=ast.Load())), kind)
+            b.branch(join)
+            b.position_at_end(join)
+            return
+        if isinstance(s, ast.Break):
+            self.b.store(_c(1), self.vars["t_left"])
+        super().stmt(s, leave)
+
+    def fetch_check(self, pc: ir.Value, before: Callable[[], ir.Block]) -> None:
+        """The interpreter's loop test (stall cycles count against the CPU's stop) and its
+        fetch test: on entering a new line, way 0 of the L1I must hold it."""
+        b = self.b
+        if self.callout:
+            # the interpreter runs the next instruction only while n < stop, and stalls move stop:
+            # leave before it when the stalls so far have eaten the allowance
+            stall = b.load(self.vars["t_stall"])
+            done = b.load(self.vars["done"])
+            i = _c(self.insn_index())
+            over = b.icmp_signed(">=", b.add(b.add(done, i), stall), self.g(llvmgen.CTX_BUDGET))
+            go = self.fn.append_basic_block("in_time")
+            b.cbranch(over, before(), go)
+            b.position_at_end(go)
+        fline = self.vars["t_fline"]
+        lmask = self.g(CTX_LMASK)
+        new = b.icmp_unsigned("!=", b.and_(b.xor(pc, b.load(fline)), lmask), _c(0))
+        test = self.fn.append_basic_block("fetch_test")
+        miss = self.fn.append_basic_block("fetch_miss")
+        hit = self.fn.append_basic_block("fetch_hit")
+        cont = self.fn.append_basic_block("fetched")
+        b.cbranch(new, test, cont)
+        b.position_at_end(test)
+        pa = b.or_(b.and_(self.g(15), _c(~0xFFF)), b.and_(pc, _c(0xFFF)))
+        ln = b.ashr(pa, self.g(CTX_LSH))
+        slot = b.mul(b.and_(ln, self.g(CTX_I1M)), self.g(CTX_I1W))
+        tag = b.load(b.gep(self.ptr(CTX_L1I, I64), [slot]))
+        b.cbranch(b.icmp_signed("!=", b.ashr(tag, _c(2)), ln), miss, hit)
+        b.position_at_end(miss)
+        if self.callout:
+            self.access(ln, state.ACC_FETCH)
+            b.branch(hit)
+        else:
+            b.store(_c(1), self.vars["t_left"])
+            b.branch(before())
+        b.position_at_end(hit)
+        b.store(b.and_(pc, lmask), fline)
+        b.branch(cont)
+        b.position_at_end(cont)
+        self.index_i += 1
+
+    def insn_index(self) -> int:
+        """The number of the instruction being built (fetch_check comes once per instruction)."""
+        return self.index_i
+
+    def on_exit(self) -> None:
+        b = self.b
+        for slot, name in ((CTX_FLINE, "t_fline"), (CTX_LEFT, "t_left")):
+            b.store(b.load(self.vars[name]), b.gep(self.ctxp, [_c(slot)]))
+        # stalls go to the loop, and out of what a chained region may still run
+        stall = b.load(self.vars["t_stall"])
+        for slot, v in ((CTX_STALL, b.add(self.ctx(CTX_STALL), stall)),
+                        (llvmgen.CTX_BUDGET, b.sub(self.ctx(llvmgen.CTX_BUDGET), stall))):
+            b.store(v, b.gep(self.ctxp, [_c(slot)]))
+
+
+_OK: dict[str, bool] = {}
+
+
+def supported(word: int) -> bool:
+    """Can a timing region hold this instruction word?  (Decided per table entry.)"""
+    e = jitgen.decode(word)
+    if e is None or leaf(word) is None:
+        return False
+    got = _OK.get(e.name)
+    if got is None:
+        words = [word, 0] if "branch" in e.flags else [word]
+        try:
+            TimingRegion(ir.Module(name="probe"), "probe", words).build(False)
+            got = True
+        except llvmgen.Unsupported:
+            got = False
+        _OK[e.name] = got
+    return got
+
+
+def scan(words: list[int]) -> int:
+    """How many of `words` one timing region covers (jitgen.scan on the supported prefix)."""
+    n = 0
+    while n < len(words) and supported(words[n]):
+        n += 1
+    return jitgen.scan(words[:n])
+
+
+def module_ir(regions: list[list[int]], prefix: str) -> str:
+    """LLVM IR of a module of timing regions, functions `{prefix}_{k}`."""
+    module = ir.Module(name=prefix)
+    module.triple = ""
+    for k, words in enumerate(regions):
+        TimingRegion(module, llvmgen.region_name(prefix, k), words).build(llvmgen.loops(words))
+    return str(module)
+
+
+__all__ = ["CTX_FLINE", "CTX_LEFT", "CTX_SLOTS", "VERSION", "TimingRegion", "leaf", "module_ir", "scan",
+           "supported"]

@@ -1,0 +1,140 @@
+"""The JIT tier in timing mode: policy (its own region table, translation, the run in slices).
+
+Timing regions (flashvm/isa/llvmtiming.py) are other code than functional
+ones for the same words, so a machine has a second tier for timing mode: a
+run that fast-forwards functionally and then switches to timing finds no
+functional region in the timing table.  Everything else (threshold, slices,
+the disk cache, the counters in `jit.STATS`) is flashvm/kernels/jit.py's.
+
+Regions serve their misses by calling the cache model (flashvm/kernels/jitaccess.py,
+which needs the machine's cache arrays in the call context, set here).
+Only the llvm backend translates timing regions; with the numba backend, or
+FLASHVM_JIT_TIMING=0, timing mode runs the interpreter.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from flashvm.isa import jitgen, llvmgen, llvmtiming
+from flashvm.kernels import jit, jitnative
+from flashvm.kernels.state import EXIT_BUDGET, EXIT_WAIT, P_QUANTUM, P_ROUND_START, S_INSNS, Machine
+
+_tiers: dict[int, tuple[np.ndarray, jit.Tier]] = {}
+
+
+def enabled() -> bool:
+    """Translate in timing mode (the llvm backend, unless FLASHVM_JIT_TIMING=0)."""
+    return jit.backend() == "llvm" and os.environ.get("FLASHVM_JIT_TIMING", "") != "0"
+
+
+def tier_of(m: Machine) -> jit.Tier:
+    """The timing-mode tier of machine m (its call context has the timing slots too)."""
+    key = id(m.cpu)
+    got = _tiers.get(key)
+    if got is None or got[0] is not m.cpu:
+        t = jit.Tier()
+        t.jctx = np.zeros(llvmtiming.CTX_SLOTS, dtype=np.int64)
+        t.jctx[llvmgen.CTX_TABLE] = t.jt.ctypes.data
+        t.jctx[llvmgen.CTX_TSIZE] = jit.TABLE_SIZE
+        t.jstat[7] = jit.THRESHOLD
+        got = (m.cpu, t)
+        _tiers[key] = got
+    return got[1]
+
+
+def translate(m: Machine, t: jit.Tier) -> None:
+    """Translate the queued hot jump targets as timing regions (jit.translate's rules)."""
+    k = int(t.jq[0])
+    early = int(m.stats[:, S_INSNS].sum()) < jit.MIN_INSNS_NATIVE
+    if k == 0 or (early and t.deferred == k):
+        return
+    t0 = time.perf_counter()
+    t.jq[0] = 0
+    mask = jit.TABLE_SIZE - 1
+    batch: list[tuple[int, list[int]]] = []
+    for pa in sorted(set(int(x) for x in t.jq[1:k + 1])):
+        h = (pa >> 2) & mask
+        if t.jt[0, h] == pa:
+            continue
+        end = ((pa >> 12) + 1) << 10
+        words = [int(w) for w in m.ram32[pa >> 2: min(end, (pa >> 2) + jitgen.MAX_INSNS)]]
+        n = llvmtiming.scan(words)
+        if n == 0:
+            t.jcnt[h] = jit.NEVER
+            continue
+        batch.append((pa, words[:n]))
+    if batch:
+        regions = [w for _, w in batch]
+        if early and not jitnative.cached(regions, jit.cache_dir(), timing=True):
+            t.jq[0] = k          # wait: a short run does not pay for compiling
+            t.deferred = k
+        else:
+            _access_symbol()
+            fns, size, hit = jitnative.compile_batch(regions, jit.cache_dir(), timing=True)
+            jit.STATS["disk_hits"] += int(hit)
+            jit.STATS["code_bytes"] += size
+            jit._enter(t, batch, fns)
+            jit._prune_objects(jit.cache_dir())
+    jit.STATS["translate_s"] += time.perf_counter() - t0
+
+
+_CACHE_ARRAYS = ("params", "cpu", "l1i", "l1d", "l2", "stats", "dir_sharers", "dir_owner", "cpu_node", "magic",
+                 "node_stats", "hotq")
+_seen: dict[int, tuple] = {}
+
+
+def _cache_context(m: Machine, t: jit.Tier) -> None:
+    """The cache model's arrays in the call context (jitaccess.py), again whenever the machine
+    has new ones (process mode grows RAM with new directory and MAGIC arrays, same CPU array)."""
+    from flashvm.kernels import jitaccess
+    arrays = tuple(getattr(m, name) for name in _CACHE_ARRAYS)
+    old = _seen.get(id(t))
+    if old is None or any(a is not b for a, b in zip(arrays, old)):
+        jitaccess.context(m, t.jctx)
+        _seen[id(t)] = arrays
+
+
+def _access_symbol() -> None:
+    """Make the cache model's miss path known to the linker (regions call it by name)."""
+    if not _linked:
+        import llvmlite.binding as llvm
+
+        from flashvm.kernels import jitaccess
+        llvm.add_symbol(llvmtiming.ACCESS, int(jitaccess.access_c.address or 0))
+        _linked.append(True)
+
+
+_linked: list[bool] = []
+
+
+def run(m: Machine, budget: int) -> int:
+    """`flashvm.kernels.run.run` in timing mode with the tier: the same result, in slices on the quantum grid."""
+    from flashvm.kernels.jitrun_timing import run_jit_timing_nb
+    params = m.params
+    t = tier_of(m)
+    _cache_context(m, t)
+    target = int(params[P_ROUND_START]) + budget
+    q = int(params[P_QUANTUM])
+    while True:
+        rs = int(params[P_ROUND_START])
+        left = target - rs
+        end = ((rs + t.slice) // q) * q
+        t.slice = min(jit.SLICE, 2 * t.slice)     # short slices first: hot code is translated early
+        step = end - rs if rs < end < target else left
+        before = t.jstat[:3].copy()
+        reason = int(run_jit_timing_nb(m, step, t.jt, t.jcnt, t.jq, t.jstat, t.jctx))
+        d = t.jstat[:3] - before
+        jit.STATS["hits"] += int(d[0])
+        jit.STATS["jit_insns"] += int(d[1])
+        jit.STATS["invalidated"] += int(d[2])
+        if t.jq[0]:
+            translate(m, t)
+        if reason in (EXIT_BUDGET, EXIT_WAIT) and step < left and int(params[P_ROUND_START]) < target:
+            continue
+        return reason
+
+
+__all__ = ["enabled", "run", "tier_of", "translate"]
