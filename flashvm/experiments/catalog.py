@@ -191,12 +191,11 @@ def _not_slower(t: Table) -> str:
                      f"instructions and {t.get((d, f'{s}_l2miss'), 0):.1f} L2 misses a call against "
                      f"{_g(t, b, f'{s}_insns')} and {t.get((b, f'{s}_l2miss'), 0):.1f}" for s in faster)
     return (f"Not slower under Disco: {each}. The HAL kernel asks the monitor to zero each page it allocates (a monitor "
-            "call) instead of zeroing it with its own stores; the monitor's zeroing is charged a fixed 1,024 cycles (a "
-            "word a cycle: HAL_MC_ZERO in flashvm/kernels/disco.py, ZERO_CYCLES in flashvm/disco/share.py) and moves no cache "
-            "line, while the guest OS alone takes an L2 miss for each line of the page it zeroes. The paper's monitor "
-            "zeroed through the caches: its demand-zero fault was 1.42 times slower, monitor calls 0.47 of IRIX's "
-            "time. Charging the monitor's zeroing the misses of writing a page would fix it; it changes every Disco "
-            "run's counters (a kernel change).")
+            "call, HAL_MC_ZERO) instead of zeroing it with its own stores. The monitor zeroes the page through the "
+            "CPU's caches, so it pays the same write misses, but at a word a cycle without the guest loop's "
+            "instructions, so a service that allocates many pages saves about what the monitor's other costs "
+            "add. The paper's long services were about 1.6 times slower on Disco, a large part of it kernel TLB "
+            "faults, which the second-level TLB here mostly serves.")
 
 
 def _table2_plot(res: object, png: object) -> None:
