@@ -16,7 +16,7 @@ import pytest
 from numa_fig8 import PROGRAM, one, warm
 
 ARGS = ["8", "512", "20"]
-PER_EVENT_US = 100          # measured 35 us per event on a quiet machine, 84 at a load of 7 (docs/disco.md); about 120 before the batched policy
+PER_EVENT_US = 100          # measured 35 us per event quiet, 84 at a load of 7 (docs/disco.md); ~120 before batching
 
 
 @pytest.mark.slow
