@@ -7,7 +7,7 @@ slot), ending after the delay slot of an unconditional jump, before the first
 instruction it cannot translate, or at the end of the page.
 
 Each instruction's code is the interpreter's leaf for that table entry
-(`flashvm.isa.gen.Emitter.leaf`), generated with `gen.JIT` set, with its
+(`flashvm.isa.gen.Emitter.leaf`), generated with `macros.JIT` set, with its
 fields folded to constants.  Inside a region `break` means "leave before
 this instruction": exceptions, soft-TLB misses and coprocessor-unusable
 checks all end the region with the state the interpreter had before the
@@ -27,7 +27,7 @@ import re
 from functools import lru_cache
 from typing import Callable
 
-from flashvm.isa import gen
+from flashvm.isa import gen, macros
 from flashvm.isa.fields import DERIVED, FIELDS, extract_expr
 from flashvm.isa.table import TABLE, Insn
 
@@ -71,11 +71,11 @@ def leaf(word: int) -> tuple[str, ...] | None:
     e = decode(word)
     if e is None or "priv" in e.flags:
         return None
-    gen.JIT = True
+    macros.JIT = True
     try:
         lines = gen.Emitter().leaf(e, e.mask, "", "main")
     finally:
-        gen.JIT = False
+        macros.JIT = False
     lines = _fold_fields([x for x in lines if not x.startswith("#")], word)
     names = set(_IDENT.findall("\n".join(lines)))
     if names & _FORBIDDEN or any(x.endswith("_nb") or x.startswith("X_") for x in names):

@@ -10,8 +10,8 @@ stop) keeps every timer deadline and round end outside it, as in functional
 mode.
 
 * Loads and stores: the leaf code comes from `gen.Emitter.leaf` generated with
-  both `gen.JIT` and `gen.TIMING` set, which puts the L1D test
-  (`gen._jit_cache_check`) right after the soft-TLB hit, before anything is
+  both `macros.JIT` and `macros.TIMING` set, which puts the L1D test
+  (`macros._jit_cache_check`) right after the soft-TLB hit, before anything is
   written.
 * Fetches: the interpreter tests the L1I when the PC enters a new line
   (`fline`, the line of the last fetch, reset to -1 when its inner loop
@@ -35,7 +35,7 @@ from typing import Callable
 
 from llvmlite import ir
 
-from flashvm.isa import gen, jitgen, llvmgen
+from flashvm.isa import jitgen, llvmgen, macros
 from flashvm.isa.llvmgen import I64, _c
 from flashvm.kernels import state
 
@@ -60,12 +60,12 @@ _GEOM = {"d1m": CTX_D1M, "d1w": CTX_D1W, "lsh": CTX_LSH}
 @lru_cache(maxsize=None)
 def leaf(word: int) -> tuple[str, ...] | None:
     """jitgen.leaf with the timing-mode L1D tests in the loads and stores."""
-    old = gen.TIMING
-    gen.TIMING = True
+    old = macros.TIMING
+    macros.TIMING = True
     try:
         return jitgen.leaf.__wrapped__(word)     # type: ignore[attr-defined]
     finally:
-        gen.TIMING = old
+        macros.TIMING = old
 
 
 @lru_cache(maxsize=None)
