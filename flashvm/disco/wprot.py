@@ -9,7 +9,7 @@ shares or replicates (NUMA replicas, copy-on-write disk cache, remapped network 
         ...                                         # copy, remap, and/or wp.unprotect(mpage)
 
 How: `m.wprot[mpage]` holds the owner's tag (0: not protected).  The monitor's TLB refill
-(`_machine_lo` in flashvm/kernels/disco.py) makes the translation of a protected page without the
+(`_machine_lo` in flashvm/kernels/moncore.py) makes the translation of a protected page without the
 D bit, so a guest store to it raises Mod; when the guest's own entry is dirty, the trap path exits
 to Python (DX_WPROT) and `fault()` calls the owner's handler, after which the store is re-executed
 through a fresh translation.  Device DMA (VmHost.dma_write, and so every guest_write) and the HAL

@@ -47,38 +47,34 @@ from numba import njit
 
 from flashvm.kernels.cache import access_nb
 from flashvm.kernels.cp0 import count_now, cp0_written_value, enter_exception_nb, irq_pending, mtc0_nb
-from flashvm.kernels.entrylo import LO_CACHED, LO_D, LO_G, LO_V, lo_dirty, lo_flags, lo_pfn, lo_valid, make_lo
+from flashvm.kernels.entrylo import LO_G, lo_dirty, lo_pfn, lo_valid
 from flashvm.kernels.l2tlb import (
-    KSSEG, L2_GLOBAL, _l2_index, _l2_put, _l2_ref, _real_insert, _vtlb_lookup, drop_pair_nb,
+    KSSEG, _vtlb_lookup, drop_pair_nb,
     l2tlb_flush_nb,
 )
 from flashvm.kernels.mmu import xlate_nb
+from flashvm.kernels.moncore import (
+    BUS_ERROR, FILLED, HAL_EBASE, HAL_MC_DISK, HAL_MC_FREE, HAL_MC_ZERO, HAL_MCALL, M32, NO_ENTRY, _charge, _prefill,
+    fill_nb,
+)
 from flashvm.kernels.pagecopy import zero_page_nb
 from flashvm.kernels.state import (
-    ACC_FETCH, ACC_LOAD, ACC_STORE, BRANCH_PC, CP0_BadVAddr, CP0_Cause, CP0_Context, CP0_Count, CP0_EntryHi,
+    ACC_FETCH, ACC_LOAD, BRANCH_PC, CP0_BadVAddr, CP0_Cause, CP0_Context, CP0_Count, CP0_EntryHi,
     CP0_Compare, CP0_EntryLo0, CP0_EntryLo1, CP0_EPC, CP0_ErrorEPC, CP0_HWREna, CP0_Index, CP0_PageMask, CP0_PRId,
-    CP0_Random, CP0_Status, CP0_Wired, CYCLES, Ca_IP, Ca_TI, DS_BUSERR, DS_EMULATED, DS_ERET,
-    DS_HOST, DS_L2TLB_HIT, DS_MFC0, DS_MON_CYCLES, DS_MTC0, DS_REFLECTED, DS_TLBP,
-    DS_TLBWRITE, DS_TRAPS, DS_VINT, DS_VTLB_HIT, DS_WAIT, EXC_ADEL, EXC_ADES, EXC_CPU, EXC_DBE, EXC_IBE,
-    EXC_INT, EXC_MOD, EXC_REFILL_FLAG, EXC_RI, EXC_TLBL, EXC_TLBS, EXIT_DISCO, L2_LO0, L2_LO1, L2_TAG,
-    LLBIT, MMU_SUPER, NPC, P_HOME_SHIFT, P_LSHIFT, P_MON_DATA, P_MON_EMUL, P_MON_REFLECT, P_MON_TLB,
-    P_MON_REFILL, P_MON_TRAP, P_NTLB, P_TIMING, PC, S_CYC_BASE, S_EXC_BASE, SEL_EBase, SEL_UserLocal, St_CU1,
+    CP0_Random, CP0_Status, CP0_Wired, CYCLES, Ca_IP, Ca_TI, DS_EMULATED, DS_ERET,
+    DS_HOST, DS_L2TLB_HIT, DS_MFC0, DS_MTC0, DS_REFLECTED, DS_TLBP,
+    DS_TLBWRITE, DS_TRAPS, DS_VINT, DS_WAIT, EXC_ADEL, EXC_ADES, EXC_CPU, EXC_DBE, EXC_IBE,
+    EXC_INT, EXC_MOD, EXC_REFILL_FLAG, EXC_RI, EXC_TLBL, EXC_TLBS, EXIT_DISCO, LLBIT, MMU_SUPER, NPC, P_LSHIFT,
+    P_MON_EMUL, P_MON_REFLECT, P_MON_TLB,
+    P_MON_REFILL, P_MON_TRAP, P_NTLB, P_TIMING, PC, S_EXC_BASE, SEL_EBase, SEL_UserLocal, St_CU1,
     St_ERL, St_EXL, St_FR, St_IE, St_KSU, TLB_ENTRYHI, TLB_LO0, TLB_LO1, TLB_PAGEMASK, VCPU, VS_TIMER_MASKED,
     VS_HAL, VS_INVAL, VS_VM, WAITING, X_A0, X_A1, X_A2, X_A3, X_CPU, X_REASON, DS_MCALL, DS_ZERO_PAGES, DS_FREE_PAGES,
     DS_TRAPS_SAVED,
 )
 
-M32 = 0xFFFFFFFF
 IM_TIMER = 1 << 15
 EHB = 0x000000C0         # sll $0, $0, 3: the hazard barrier between mtc0 and tlbw*/eret
 MAX_RUN = 8              # privileged instructions emulated in one trap, at most (see _emulate_run)
-# the HAL build's special page (flashvm/guest/os/mips.h) and monitor-call page
-HAL_PAGE = 0xDFFFF000
-HAL_MCALL = 0xDFFFE000
-HAL_EBASE = 0x80
-HAL_MC_ZERO = 0x0
-HAL_MC_FREE = 0x4
-HAL_MC_DISK = 0x8    # served in Python (DX_MCALL)
 # DX_*: why the monitor needs Python (exitrec a0)
 DX_KSEG = 1          # a1 = faulting address, a2 = instruction word, a3 = 1 for a store
 DX_HALT = 2          # the guest executed something the monitor stops it for (a1 = reason)
@@ -94,21 +90,6 @@ TO_HOST = 1
 
 
 # ------------------------------------------------------------ bookkeeping
-@njit(cache=True, _nrt=False)
-def _charge(m, c, v, cycles, lines):
-    """Monitor time: `cycles` of work plus `lines` references to the VCPU's monitor data."""
-    st = m.cpu[c]
-    if m.params[P_TIMING] and lines > 0:
-        # the monitor's data for this VCPU, in the reserved memory of the node that runs it
-        addr = (m.cpu_node[c] << m.params[P_HOME_SHIFT]) + m.params[P_MON_DATA] + 256 * v
-        base = addr >> m.params[P_LSHIFT]
-        for k in range(lines):
-            cycles += access_nb(m, c, base + k, ACC_STORE if k == 0 else ACC_LOAD)
-    st[CYCLES] += cycles
-    m.stats[c, S_CYC_BASE] += cycles
-    m.dstats[v, DS_MON_CYCLES] += cycles
-
-
 @njit(cache=True, _nrt=False)
 def guest_kernel_mode(vstatus):
     return (vstatus & (St_EXL | St_ERL)) != 0 or (vstatus & St_KSU) == 0
@@ -226,125 +207,6 @@ def post_interrupt_nb(m, c, v, line, level):
             m.cpu[c, WAITING] = 0           # a posted interrupt ends the guest's WAIT
         deliver_pending_nb(m, c, v)
     hal_push_nb(m, v)
-
-
-# ------------------------------------------------------------ address translation
-@njit(cache=True, _nrt=False)
-def _machine_lo(m, c, vm, glo):
-    """A guest EntryLo (guest-physical PFN) made machine for CPU c; invalid (V=0) if the page is not
-    the VM's.  A write-protected machine page is mapped without D (a store to it traps: Mod), and
-    through its copy on c's node if it has one (a replicated page)."""
-    if not lo_valid(glo):
-        return lo_flags(glo) & ~LO_V
-    gpfn = lo_pfn(glo)
-    if gpfn >= m.pmap.shape[1]:
-        return -1
-    mp = m.pmap[vm, gpfn]
-    if mp < 0:
-        return -1
-    fl = lo_flags(glo)
-    if m.wprot[mp] != 0:
-        r = m.replica[mp, m.cpu_node[c]]
-        if r >= 0:
-            mp = r
-        fl &= ~LO_D
-    return make_lo(mp, fl)
-
-
-# fill results
-FILLED = 0
-NO_ENTRY = 1         # the guest's TLB has no entry: a refill for the guest
-NOT_VALID = 2        # it has one, invalid (or not dirty for a store): the guest's own TLBL/TLBS/Mod
-BUS_ERROR = 3        # it maps guest-physical memory the VM does not have
-
-
-@njit(cache=True, _nrt=False)
-def fill_nb(m, c, v, va, store):
-    """Serve a real TLB miss of CPU c from the L2TLB or the guest's TLB (translated through the pmap)."""
-    asid = m.vcp0[v, CP0_EntryHi, 0] & 0xFF
-    vpn2 = va >> 13
-    odd = (va >> 12) & 1
-    if vpn2 == HAL_MCALL >> 13 and m.vstate[v, VS_HAL] != 0:
-        # the HAL pair: the monitor-call page stays invalid (it traps), the special page is the VCPU's
-        if not odd:
-            return NOT_VALID
-        _real_insert(m, c, va, asid, 0, make_lo(m.vstate[v, VS_HAL], LO_CACHED | LO_D | LO_V))
-        return FILLED
-    # the L2TLB: the pair's slot for this ASID, then its slot as a global translation
-    k = -1
-    ka = _l2_index(vpn2, asid)
-    _l2_ref(m, c, v, ka, ACC_LOAD)
-    if m.l2tlb[v, ka, L2_TAG] == (vpn2 << 9) | asid:
-        k = ka
-    else:
-        kg = _l2_index(vpn2, L2_GLOBAL)
-        _l2_ref(m, c, v, kg, ACC_LOAD)
-        if m.l2tlb[v, kg, L2_TAG] == (vpn2 << 9) | L2_GLOBAL:
-            k = kg
-    if k >= 0:
-        lo = m.l2tlb[v, k, L2_LO1 if odd else L2_LO0]
-        if lo_valid(lo) and (not store or lo_dirty(lo)):
-            _real_insert(m, c, va, asid, m.l2tlb[v, k, L2_LO0], m.l2tlb[v, k, L2_LO1])
-            m.dstats[v, DS_L2TLB_HIT] += 1
-            return FILLED
-    i = _vtlb_lookup(m, v, va, asid)
-    if i < 0:
-        return NO_ENTRY
-    t = m.vtlb
-    pm = t[v, i, TLB_PAGEMASK] | 0x1FFF
-    half = (pm + 1) >> 1                     # bytes mapped by each EntryLo
-    glo = t[v, i, TLB_LO1] if va & half else t[v, i, TLB_LO0]
-    if not lo_valid(glo) or (store and not lo_dirty(glo)):
-        return NOT_VALID
-    vm = m.vstate[v, VS_VM]
-    # the 4 KB pair around va, inside the guest's (possibly larger) page
-    lo0 = 0
-    lo1 = 0
-    for h in range(2):
-        a = (va & ~0x1FFF) | (h << 12)
-        g = t[v, i, TLB_LO1] if a & half else t[v, i, TLB_LO0]
-        if lo_valid(g):
-            gpa = (lo_pfn(g) << 12) + (a & (half - 1) & ~0xFFF)
-            g = make_lo(gpa >> 12, lo_flags(g))
-        ml = _machine_lo(m, c, vm, g)
-        if ml < 0:
-            if h == odd:
-                m.dstats[v, DS_BUSERR] += 1
-                return BUS_ERROR
-            ml = 0
-        if h == 0:
-            lo0 = ml
-        else:
-            lo1 = ml
-    g_all = t[v, i, TLB_LO0] & t[v, i, TLB_LO1] & LO_G
-    _l2_put(m, c, v, vpn2, L2_GLOBAL if g_all else (t[v, i, TLB_ENTRYHI] & 0xFF), lo0, lo1)
-    _real_insert(m, c, va, asid, lo0, lo1)
-    m.dstats[v, DS_VTLB_HIT] += 1
-    return FILLED
-
-
-@njit(cache=True, _nrt=False)
-def _prefill(m, c, v, hi, lo0, lo1):
-    """The guest wrote a valid 4 KB-pair entry: put its machine translation in the L2TLB and, if
-    it is for the current ASID (or global), in the real TLB, as Disco's tlbwr emulation does (the
-    guest's retry then does not trap).  An entry naming memory the VM does not have is left to
-    the refill path (its bus error)."""
-    vm = m.vstate[v, VS_VM]
-    vpn2 = (hi & M32) >> 13
-    if vpn2 == HAL_MCALL >> 13 and m.vstate[v, VS_HAL] != 0:
-        drop_pair_nb(m, c, v, vpn2, hi & 0xFF)
-        return
-    drop_pair_nb(m, c, v, vpn2, hi & 0xFF)          # what the monitor cached of the pair before
-    ml0 = _machine_lo(m, c, vm, lo0)
-    ml1 = _machine_lo(m, c, vm, lo1)
-    if ml0 < 0 or ml1 < 0:
-        return
-    _charge(m, c, v, m.params[P_MON_TLB], 0)
-    g = lo0 & lo1 & LO_G
-    _l2_put(m, c, v, vpn2, L2_GLOBAL if g else (hi & 0xFF), ml0, ml1)
-    cur = m.cp0[c, CP0_EntryHi, 0] & 0xFF
-    if g or (hi & 0xFF) == cur:
-        _real_insert(m, c, vpn2 << 13, cur, ml0, ml1)
 
 
 # ------------------------------------------------------------ emulation
