@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from flashvm.kernels import disco as K
+from flashvm.kernels import l2tlb as K
 from flashvm.kernels.entrylo import LO_CACHED, LO_D, LO_V, lo_pfn, lo_valid, make_lo
 from flashvm.kernels.pagecopy import drop_translations_nb
 from flashvm.kernels.pageprot import drop_write_nb

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from flashvm.kernels import disco as kdisco
+from flashvm.kernels import moncore
 from flashvm.kernels import state as S
 from flashvm.machine import layout as L
 from flashvm.machine.bootinfo import BootInfo, BootInfoTooLarge, OsWords
@@ -64,7 +65,7 @@ def test_cpu_kernels_agree_with_the_table():
     assert S.ROM_PA == L.ROM_BASE
     assert kdisco.KSSEG == L.KSSEG
     for name in ("HAL_PAGE", "HAL_MCALL", "HAL_EBASE", "HAL_MC_ZERO", "HAL_MC_FREE", "HAL_MC_DISK"):
-        assert getattr(kdisco, name) == getattr(L, name), name
+        assert getattr(moncore, name) == getattr(L, name), name
     assert L.RESET_VECTOR == 0xBFC00000        # kernels/cp0.py reset_cpu's PC
 
 
