@@ -382,7 +382,7 @@ def _fig8_runs(quick: bool) -> Sequence[Run]:
     for wl, n, numa, uma in (("engineering", 8, "flash8", "uma8"),
                              ("raytrace", 8 if quick else 16, "flash8" if quick else "flash16",
                               "uma8" if quick else "uma16")):
-        threads = 6 if (wl == "engineering" and not quick) else n      # engineering: one simulation per CPU
+        threads = 6 if wl == "engineering" else n      # engineering: six simulations (§5.5), quick or full
         runs += [Run(f"{wl}/numa", wl, "os", size, threads, numa, n, l2_kb=L2_KB, group=wl),
                  Run(f"{wl}/disco", wl, "disco", size, threads, numa, n, vms=1, l2_kb=L2_KB,
                      numa="migrate+replicate", group=wl),

@@ -1,4 +1,5 @@
 pragma cache_size = -16000;
+pragma mmap_size = 67108864;
 .output q1.out
 .read /queries/q1.sql
 .output q3.out

@@ -1,0 +1,50 @@
+"""Issue 15: CI runs fig5 and fig8 at their --quick sizes end to end (every run simulated, nothing
+cached), and each experiment's outputs are produced and its report's direction checks hold."""
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from flashvm.experiments import catalog, run_experiment
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["fig5", "fig8"])
+def test_quick_experiment_produces_its_outputs_and_its_checks_hold(tmp_path, name):
+    exp = catalog.EXPERIMENTS[name]
+    res, checks = run_experiment(exp, quick=True, root=tmp_path, jobs=2)
+    out = tmp_path / name
+    assert not res.problems, res.problems
+    assert (out / f"{name}.png").stat().st_size > 0
+    with open(out / f"{name}.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["run"] for r in rows} == {r.label for r in exp.runs(True)}
+    assert all(r["status"] == "ok" for r in rows)
+    report = (out / "report.md").read_text()
+    assert "## Directions" in report
+    failing = [c for c, ok in checks if ok is not True]
+    assert not failing, f"checks that do not hold: {failing}\n{report}"
+
+
+def test_quick_database_is_measured_warm_over_its_own_region():
+    from flashvm.experiments.model import Run
+    from flashvm.experiments.runspec import FORMS, WORKLOADS, regions
+    for form in (FORMS["database"]["quick"](1), FORMS["database"]["uni"](1)):
+        (cmd,) = form["commands"]
+        assert cmd[:2] == ("/bin/sh", "/queries/run.sh") and cmd[3:] == ("queries", "warm")
+    assert FORMS["database"]["uni"](1)["commands"][0][2] == "/tmp/r"       # workload.toml's check names /tmp/r
+    script = (WORKLOADS / "database" / "queries" / "run.sh").read_text()
+    assert script.index('"$warm" = warm') < script.index("/sbin/roi begin")  # the warm-up pass is outside the region
+    assert "mmap_size" in (WORKLOADS / "database" / "queries" / "run.sql").read_text()
+    assert regions(Run("database/bare", "database", "os", "quick")) == ["queries"]
+    assert regions(Run("database/disco", "database", "disco", "quick", vms=1)) == ["vm0.queries"]
+
+
+def test_fig8_quick_engineering_is_the_full_form_shorter():
+    from flashvm.experiments.runspec import FORMS
+    eng = [r for r in catalog.FIG8.runs(True) if r.workload == "engineering"]
+    assert {r.threads for r in eng} == {6} == {r.threads for r in catalog.FIG8.runs(False) if r.workload == "engineering"}
+    quick, full = FORMS["engineering"]["quick-mp"](6)["commands"], FORMS["engineering"]["mp"](6)["commands"]
+    assert len(quick) == len(full) == 6
+    assert all(q[1] == f[1] and int(q[2]) * 5 == int(f[2]) for q, f in zip(quick, full))
