@@ -29,6 +29,14 @@ def _reporting(p: Path) -> bool:
     return p.parent == PACKAGE / "experiments" and p.name != "runspec.py"
 
 
+def _source(p: Path, root: Path) -> bool:
+    """A file that changes what a run does: flashvm's sources, and every file of workloads/ but its
+    documentation (their scripts, queries, makefiles and Verilog are run as they are)."""
+    if root == PACKAGE:
+        return p.suffix in SOURCE_SUFFIXES
+    return p.suffix != ".md"
+
+
 def fingerprint() -> str:
     """The simulator's version: flashvm's version and a hash of its sources and workloads (the
     experiment code that only reports is left out, so improving a report reruns nothing)."""
@@ -37,7 +45,7 @@ def fingerprint() -> str:
         if not root.is_dir():
             continue
         for p in sorted(root.rglob("*")):
-            if p.suffix in SOURCE_SUFFIXES and p.is_file() and "__pycache__" not in p.parts and not _reporting(p):
+            if p.is_file() and "__pycache__" not in p.parts and not _reporting(p) and _source(p, root):
                 h.update(str(p.relative_to(root)).encode())
                 h.update(p.read_bytes())
     return h.hexdigest()[:16]

@@ -48,3 +48,18 @@ def test_fig8_quick_engineering_is_the_full_form_shorter():
     quick, full = FORMS["engineering"]["quick-mp"](6)["commands"], FORMS["engineering"]["mp"](6)["commands"]
     assert len(quick) == len(full) == 6
     assert all(q[1] == f[1] and int(q[2]) * 5 == int(f[2]) for q, f in zip(quick, full))
+
+
+def test_a_workload_script_is_part_of_the_fingerprint(tmp_path, monkeypatch):
+    import importlib
+    execute = importlib.import_module("flashvm.experiments.execute")     # the module, not the function
+    pkg, wl = tmp_path / "flashvm", tmp_path / "workloads" / "database" / "queries"
+    pkg.mkdir()
+    wl.mkdir(parents=True)
+    (pkg / "a.py").write_text("x = 1\n")
+    monkeypatch.setattr(execute, "PACKAGE", pkg)
+    prints = []
+    for name, text in (("run.sh", "a"), ("run.sh", "b"), ("run.sql", "c"), ("README.md", "d")):
+        (wl / name).write_text(text)
+        prints.append(execute.fingerprint())
+    assert len(set(prints[:3])) == 3 and prints[3] == prints[2]       # scripts and queries count, docs do not
