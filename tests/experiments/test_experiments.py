@@ -1,6 +1,6 @@
 """flashvm experiment: runs as data, the Run -> RunSpec mapping, the cache and the
 dask sweep (with a fake worker that writes small result files), the measures, the
-report and CSV; one real end-to-end run of fig5's raytrace pair (slow)."""
+report and CSV (fig5 and fig8 end to end: test_quick_fig5_fig8_end_to_end.py)."""
 from __future__ import annotations
 
 import dataclasses
@@ -193,18 +193,6 @@ def test_band_and_direction():
     assert band(70, 100) == ("lower", "within 50%")
     assert band(100.5, 100) == ("same", "within 10%")
     assert band(12, 0) == ("higher", "within 25 points")
-
-
-@pytest.mark.slow
-def test_fig5_raytrace_pair_end_to_end(tmp_path):
-    exp = dataclasses.replace(catalog.FIG5, runs=lambda quick: [r for r in catalog.FIG5.runs(True)
-                                                               if r.workload == "raytrace"])
-    res, checks = run_experiment(exp, quick=True, root=tmp_path, jobs=1)
-    assert not res.problems
-    assert 100 < res.get("raytrace/disco", "total") < 200
-    assert res.get("raytrace/disco", "monitor") > 0 and res.get("raytrace/bare", "monitor") == 0
-    assert dict(checks)["raytrace's overhead is under 25%"] is not None
-    assert (tmp_path / "fig5" / "fig5.png").is_file()
 
 
 @pytest.mark.slow

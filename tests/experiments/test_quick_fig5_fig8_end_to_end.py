@@ -23,6 +23,8 @@ def test_quick_experiment_produces_its_outputs_and_its_checks_hold(tmp_path, nam
     assert all(r["status"] == "ok" for r in rows)
     report = (out / "report.md").read_text()
     assert "## Directions" in report
+    for r in exp.runs(True):           # the monitor's time is there in a VM and only there
+        assert (res.get(r.label, "monitor") > 0) == (r.system == "disco"), r.label
     failing = [c for c, ok in checks if ok is not True]
     assert not failing, f"checks that do not hold: {failing}\n{report}"
 
