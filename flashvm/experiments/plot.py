@@ -48,6 +48,8 @@ def _stacked(ax, res: Results, paper: dict, labels: list[str]) -> None:
                        hatch="//" if who == "paper" else None)
                 bottom += v
             total = get("total")
+            if who == "paper" and bottom == 0.0 and total is not None:     # the paper gives only the total
+                ax.bar(x, total, color="white", edgecolor="black", linewidth=0.4, hatch="//")
             if total is None and bottom == 0.0:
                 ax.text(x, 2, "n/a", ha="center", fontsize=6, rotation=90)     # the run has no numbers
             if total is not None:

@@ -65,3 +65,17 @@ def test_a_workload_script_is_part_of_the_fingerprint(tmp_path, monkeypatch):
         (wl / name).write_text(text)
         prints.append(execute.fingerprint())
     assert len(set(prints[:3])) == 3 and prints[3] == prints[2]       # scripts and queries count, docs do not
+
+
+def test_a_paper_bar_with_only_its_total_is_drawn():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from flashvm.experiments.plot import _stacked
+    from flashvm.experiments.table import Results
+    res = Results(catalog.FIG8, [], values={("engineering/disco", "total"): 88.6, ("engineering/disco", "user"): 88.6})
+    paper = {(p.label, p.measure): p.value for p in catalog.FIG8.paper}
+    fig, ax = plt.subplots()
+    _stacked(ax, res, paper, ["engineering/disco"])
+    assert sorted(round(b.get_height(), 1) for b in ax.patches) == [67.0, 88.6]     # fig8's paper gives totals only
+    plt.close(fig)
