@@ -112,7 +112,8 @@ FIG5 = Experiment(
            "from the workload's start (functional fast-forward through the boot).",
            "In the VM the guest kernel is its HAL build, as the paper's IRIX had its HAL changes: privileged registers "
            "without side effects read and written in a special page, pages zeroed by the monitor (docs/disco.md).",),
-    full_host_time="8.5 minutes with --jobs 1 at a load of 5, pmake 5.7 of them (measured; uni sizes, timing mode)",
+    full_host_time=("8.5 minutes with --jobs 1 at a load of 5, pmake 5.7 of them (measured; uni sizes, timing mode), "
+                    "before database's warm-up pass, which adds about 1.5 minutes (an estimate)"),
     baselines={f"{wl}/{s}": f"{wl}/bare" for wl in FIG5_WORKLOADS for s in ("bare", "disco")},
     segments=SPLIT)
 
@@ -460,8 +461,10 @@ FIG8 = Experiment(
      *(Check(f"{wl}: the UMA machine is fastest", (lambda w: lambda t: _v(t, f"{w}/uma") < _v(t, f"{w}/numa"))(wl),
              (f"{wl}/uma", f"{wl}/numa"), (lambda w: lambda t: _uma_why(t, w))(wl)) for wl in ("engineering", "raytrace"))),
     notes=("L2 caches of 256 KB as in §5.5; engineering on 8 CPUs, raytrace on 16 (quick: 8).",
+           "Engineering: six memory-system simulations (memsim `8 500000`; quick: `8 100000`, a fifth as long, so the "
+           "policy's moves pay back within the run as at full size).",
            "The Disco runs ask for the NUMA policy migrate+replicate (RunSpec.numa, from the NUMA branch)."),
-    full_host_time="about 15 minutes (estimate; raytrace's 16-CPU runs about 10 of them)",
+    full_host_time="2 minutes with --jobs 1 at a load of 3 (measured; the full runs keep every CPU busy)",
     baselines={f"{wl}/{s}": f"{wl}/numa" for wl in ("engineering", "raytrace") for s in ("numa", "disco", "uma")},
     segments=SPLIT)
 
