@@ -194,15 +194,16 @@ def _not_slower(t: Table) -> str:
             "caches: the same write misses, at a word a cycle instead of the guest loop's instructions. A service whose "
             "time is mostly zeroing fresh pages therefore moves that time to the monitor at about the same cost, and "
             "the rest of it costs little more in the VM: few privileged instructions, no TLB writes of its own, and "
-            "kernel TLB misses that the second-level TLB serves. The paper's execve was 1.6 times slower on Disco "
-            "mostly from IRIX's kernel TLB faults and TLB writes (25% and 2% of Disco's time for it).")
+            "kernel TLB misses that the second-level TLB serves. In the paper every service was slower on Disco, the "
+            "long ones about 1.6 times, a large part of it IRIX's kernel TLB faults (a quarter of Disco's time for "
+            "exec).")
 
 
 def _not_slower_one(t: Table, s: str) -> str:
     """One service's counters: how its time moved from the guest's zeroing loops to the monitor."""
     b, d = "pmake/bare", "pmake/disco"
     bare, vm = t[(b, f"{s}_us")], t[(d, f"{s}_us")]
-    said = (f"{s} {vm:.1f} µs in the VM against {bare:.1f}, {_g(t, d, f'{s}_insns')} guest instructions and "
+    said = (f"{s} {vm:.1f} µs against {bare:.1f} alone, {_g(t, d, f'{s}_insns')} guest instructions and "
             f"{t.get((d, f'{s}_l2miss'), 0):.1f} L2 misses a call against {_g(t, b, f'{s}_insns')} and "
             f"{t.get((b, f'{s}_l2miss'), 0):.1f}")
     zeroed, kernel = t.get((d, f"{s}_zeroed")), t.get((d, f"{s}_kernel"))
