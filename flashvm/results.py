@@ -211,6 +211,10 @@ def _write_services(f: h5py.File, services: Mapping[str, Any], clock_mhz: float)
     d.attrs["names"] = MONITOR_PARTS
     d.attrs["unit"] = "cycles"
     d.attrs["description"] = "Disco: the monitor's cycles in each service, split as the paper's Table 2"
+    if "events" in services:
+        d = g.create_dataset("events", data=np.asarray(services["events"], dtype=np.int64))
+        d.attrs["names"] = S.DS_NAMES
+        d.attrs["description"] = "Disco: what the monitor did in each service (as /disco's events: traps, pages zeroed, ...)"
 
 
 def _write_regions(f: h5py.File, regions: Sequence[Any]) -> None:

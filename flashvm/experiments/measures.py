@@ -257,6 +257,20 @@ def service_part(service: str, part: str) -> Measure:
     return measure
 
 
+def service_events(service: str, event: str) -> Measure:
+    """Disco: the monitor's `event` (a /disco events name: "pages_zeroed", "traps", ...) per call of a
+    kernel service (/services/events)."""
+    def measure(f: h5py.File, run: Run) -> float | None:
+        calls = _service(f, service, "calls")
+        if calls is None or not calls[0] or "services/events" not in f:
+            return None
+        names = [str(n) for n in f["services"].attrs["names"]]
+        d = f["services/events"]
+        events = [str(n) for n in d.attrs["names"]]
+        return float(d[names.index(service), events.index(event)]) / calls[0]
+    return measure
+
+
 MEASURES: dict[str, Measure] = {
     "time": time_cycles,
     "user": _share("user"),
@@ -294,6 +308,8 @@ for _s in SERVICES:
     MEASURES[f"{_s}_l2miss"] = service_per_call(_s, "cache_misses")      # per call
     for _p in ("kernel", *PARTS):
         MEASURES[f"{_s}_{_p}"] = service_part(_s, _p)
+    MEASURES[f"{_s}_zeroed"] = service_events(_s, "pages_zeroed")       # per call, Disco (HAL calls)
+    MEASURES[f"{_s}_traps"] = service_events(_s, "traps")               # per call, Disco
 
 
 def take(path: str, run: Run, names: tuple[str, ...]) -> dict[str, float | None]:

@@ -18,8 +18,10 @@ and exit paths and interrupts).
 Under Disco the monitor's cycles in a service are split as the paper's Table 2
 does, in proportion to the monitor's events and their costs: TLB-write
 emulation, other privileged instructions, monitor calls and page faults (exits
-to the monitor's Python half, HAL calls), kernel TLB faults (second-level TLB
-refills).  When a run has regions of interest, only their time counts.
+to the monitor's Python half, HAL calls, and the pages those calls zero),
+kernel TLB faults (second-level TLB refills).  The monitor's event counters
+in each service are kept too (`events`, as /disco's).  When a run has regions
+of interest, only their time counts.
 """
 from __future__ import annotations
 
@@ -41,6 +43,9 @@ UTLB, OUTSIDE = NAMES.index("utlb_miss"), NAMES.index("outside")
 FAULTS = {0, 1, 2}          # the page fault kinds: a fault's exit marker matches any of them
 COUNTERS = ["calls", "cycles", "kernel_cycles", "instructions", "tlb_misses", "cache_misses"]
 MONITOR_PARTS = ["tlb_write_emulation", "other_privileged", "monitor_calls_page_faults", "kernel_tlb_faults"]
+# what zeroing a page costs the monitor before its cache misses: a word a cycle (pagecopy.zero_page_nb,
+# disco/share.py's ZERO_CYCLES).  A HAL call that zeroes a page is mostly this work, not its trap.
+ZERO_CYCLES = 1024
 
 
 class Services:
@@ -61,6 +66,7 @@ class Services:
         n = len(NAMES)
         self.totals = np.zeros((n, len(COUNTERS)), dtype=np.int64)
         self.monitor = np.zeros((n, len(MONITOR_PARTS)), dtype=np.int64)
+        self.events = np.zeros((n, S.NDSTATS), dtype=np.int64)     # Disco: the monitor's events (DS_*)
         self.marks: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
 
     # ---------------------------------------------------------------- markers
@@ -95,15 +101,18 @@ class Services:
             self.totals[k, 4] += int(dd[S.DS_L2TLB_HIT] + dd[S.DS_REFLECTED]) if k != OUTSIDE else 0
             self.totals[UTLB, 0] += int(dd[S.DS_L2TLB_HIT]) if k == OUTSIDE else 0
             self.monitor[k] += self._split(dd, mon)
+            self.events[k] += dd
 
     def _split(self, dd: np.ndarray, cycles: int) -> np.ndarray:
         """`cycles` of monitor time split in proportion to the events' costs (MONITOR_PARTS)."""
         p = self.machine().params
         trap, emul, refill = int(p[S.P_MON_TRAP]), int(p[S.P_MON_EMUL]), int(p[S.P_MON_REFILL])
         writes = int(dd[S.DS_TLBWRITE])
+        # a monitor call that zeroes a page weighs its zeroing too: weighed by its trap alone, the
+        # zeroing (most of the monitor's time in execve, say) was spread over the other parts
+        calls = int(dd[S.DS_HOST] + dd[S.DS_MCALL]) * trap + int(dd[S.DS_ZERO_PAGES]) * ZERO_CYCLES
         weights = np.array([writes * (trap + emul), max(0, int(dd[S.DS_EMULATED]) - writes) * (trap + emul),
-                            int(dd[S.DS_HOST] + dd[S.DS_MCALL]) * trap, int(dd[S.DS_L2TLB_HIT]) * refill],
-                           dtype=np.float64)
+                            calls, int(dd[S.DS_L2TLB_HIT]) * refill], dtype=np.float64)
         if cycles <= 0 or weights.sum() == 0:
             return np.zeros(len(MONITOR_PARTS), dtype=np.int64)
         parts = np.floor(weights / weights.sum() * cycles).astype(np.int64)
@@ -160,7 +169,10 @@ class Services:
         """The results (/services in the HDF5 file); None when the guest wrote no marker."""
         if not self.seen:
             return None
-        return {"counters": self.totals.copy(), "monitor": self.monitor.copy()}
+        out = {"counters": self.totals.copy(), "monitor": self.monitor.copy()}
+        if self.vcpu_of is not None:
+            out["events"] = self.events.copy()
+        return out
 
 
 class ServiceDevice(Device):

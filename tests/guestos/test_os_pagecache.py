@@ -35,6 +35,17 @@ def test_processes_mapping_one_file_share_its_pages(root):
     assert cached == 1024, out
 
 
+@pytest.mark.parametrize("n,ncpu", [(8, 2), (12, 3), (16, 4)])
+def test_share_start_and_end_reach_every_process(n, ncpu):
+    """The parent starts and ends the mapping processes with broadcasts (a pipe
+    it closes).  With one byte a process, a process that had mapped early ate,
+    waiting for the end, the bytes of those not yet scheduled: every task then
+    slept on an empty pipe (run away on 2 CPUs for 8 processes once a fault
+    took a little longer)."""
+    out = pcache("share", str(n), ncpu=ncpu)
+    assert f"share: {n} maps" in out, out
+
+
 def test_private_write_stays_private():
     pcache("private", ncpu=2)
 

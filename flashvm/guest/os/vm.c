@@ -489,12 +489,12 @@ static int fault_locked(struct mm *mm, u32 va, int write, u8 **prepared, struct 
         if (v->ip && rel < v->filesz && cacheable(v, rel)) {
             /* the page cache's page: read-only here, copied on the first
              * write (a write fault copies it at once) */
+            svc(FLASH_SVC_TAG, FLASH_SVC_OTHER_FAULT);      /* a file page, read or not yet */
             u32 pa = pc_get(v->ip, (v->off + rel) >> PAGE_SHIFT);
             if (!pa) {
                 need[0] = v;
                 return 1;
             }
-            svc(FLASH_SVC_TAG, FLASH_SVC_OTHER_FAULT);
             if (write) {
                 pg = page_alloc();
                 if (!pg) { page_unref(pa); return -ENOMEM; }

@@ -70,30 +70,36 @@ static int share(int n)
     enum { SIZE = 1 << 20 };
     int fd = make_file("/pc_share.bin", SIZE, 7);
     if (fd < 0) return fail("make file");
-    int ready[2], go[2];
-    if (pipe(ready) || pipe(go)) return fail("pipe");
+    /* go and end are broadcasts: the parent closes them and every child reads
+     * EOF.  One byte per child would not do: a child that mapped early and
+     * then read go until EOF ate the bytes meant for the children not yet
+     * scheduled, which then waited for ever (and so did the parent). */
+    int ready[2], go[2], end[2];
+    if (pipe(ready) || pipe(go) || pipe(end)) return fail("pipe");
     for (int k = 0; k < n; k++) {
         if (fork() == 0) {
             close(go[1]);
+            close(end[1]);
             char c = 1;
             write(ready[1], &c, 1);
-            read(go[0], &c, 1);                       /* the parent has measured */
+            while (read(go[0], &c, 1) > 0) {}          /* the parent has measured */
             int prot = k & 1 ? PROT_READ | PROT_WRITE : PROT_READ;
             unsigned char *m = mmap(NULL, SIZE, prot, MAP_PRIVATE, fd, 0);
             if (m == MAP_FAILED) _exit(2);
             for (unsigned off = 0; off < SIZE; off += 4096)
                 if (m[off + 5] != (unsigned char)(7 + off / 4096 + 5)) _exit(3);
-            _exit(hold(ready[1], go[0]));
+            _exit(hold(ready[1], end[0]));
         }
     }
     close(ready[1]);
+    close(go[0]);
+    close(end[0]);
     wait_ready(ready[0], n);
     long before = meminfo("MemFree:"), cached0 = meminfo("Cached:");
-    char c = 1;
-    for (int k = 0; k < n; k++) write(go[1], &c, 1);   /* map now */
+    close(go[1]);                                     /* map now */
     wait_ready(ready[0], n);
     long after = meminfo("MemFree:"), cached1 = meminfo("Cached:");
-    close(go[1]);
+    close(end[1]);
     int bad = 0, st;
     while (wait(&st) > 0) bad |= !WIFEXITED(st) || WEXITSTATUS(st);
     long used = before - after;
