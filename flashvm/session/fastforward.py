@@ -12,11 +12,18 @@ at instruction `at`.  The switch waits for the end of the current round (the
 budget is cut to it), so it happens on every CPU at the same global time.
 `RoiSample` times the region's first N instructions only; with a sample period,
 flashvm/session/sampling.py samples all of it instead.
+
+The functional stretches (the run to the switch, and between samples) run the JIT
+tier by default (`FunctionalTier`, docs/checkpoints.md "Host time"): its results
+are the interpreter's bit for bit, and a sampled run spends most of its host time
+there.  Timing stretches run the interpreter unless --jit turns the tier on for
+everything; --no-jit (or FLASHVM_NO_JIT) turns it off.
 """
 from __future__ import annotations
 
 import dataclasses
 
+from flashvm.kernels import jit
 from flashvm.kernels.run import run as run_kernel
 from flashvm.kernels.state import EXIT_BUDGET, INSNS, P_NLINES, P_ROUND_END, P_ROUND_START, P_TIMING, Machine
 from flashvm.machine.flash import StopRun
@@ -75,6 +82,31 @@ class FastForward:
         return self.run_fn(m, budget)
 
 
+class FunctionalTier:
+    """A run function that runs functional mode with the JIT tier and timing mode as `run_fn` does."""
+
+    def __init__(self, run_fn: RunFn):
+        self.run_fn = run_fn
+
+    def __call__(self, m: Machine, budget: int) -> int:
+        if m.params[P_TIMING]:
+            return self.run_fn(m, budget)
+        return jit.run_jit(m, budget)
+
+
+def tier_by_default(spec: RunSpec, run_fn: RunFn) -> bool:
+    """Whether `spec`'s functional stretches get the JIT tier that the run would not use otherwise:
+    a fast-forward with the plain run kernel (no trace), the tier neither on already (--jit) nor
+    refused (--no-jit), and the llvm backend (the numba one compiles for seconds per region)."""
+    return (spec.fast_forward is not None and run_fn is run_kernel and not jit.enabled() and not jit.refused()
+            and jit.backend() == "llvm")
+
+
+def with_tier(spec: RunSpec, run_fn: RunFn) -> RunFn:
+    """`run_fn`, with the JIT tier in functional mode when `tier_by_default` says so."""
+    return FunctionalTier(run_fn) if tier_by_default(spec, run_fn) else run_fn
+
+
 class RoiSample:
     """A run function that ends the run once the first region of interest has run `n`
     instructions (all CPUs together, counted from the region's begin): a sample of the
@@ -108,7 +140,7 @@ class _Probe(FastForward):
 
 def roi_start(spec: RunSpec) -> int:
     """Instructions done when `spec`'s first region of interest begins (at the end of that round)."""
-    probe = _Probe(run_kernel, "roi")
+    probe = _Probe(with_tier(spec, run_kernel), "roi")
     RUNNERS[spec.kind](dataclasses.replace(spec, fast_forward=None, roi_instructions=None,
                                                      sample_period=None), None, None, None, probe)
     if probe.switch_insns is None:
@@ -131,6 +163,7 @@ def fast_forward_option(text: str | None) -> str | int | None:
 
 def fast_forwarded(spec: RunSpec, run_fn: RunFn) -> RunFn:
     """`run_fn` fast-forwarding and sampling the region of interest as `spec` asks."""
+    run_fn = with_tier(spec, run_fn)
     if spec.sample_period is not None:
         assert spec.roi_instructions is not None      # options.with_sampling checks it
         return PeriodicSampler(run_fn, spec.sample_period, spec.warmup, spec.roi_instructions)

@@ -26,13 +26,17 @@ def interpreter_cached() -> bool:
         return True
 
 
-def compile_interpreter(m: Machine) -> None:
+def compile_interpreter(m: Machine, tier: bool = False) -> None:
     """Compile (or load from the cache) the interpreter for machines typed like `m` (and the
-    JIT tier's loop when the tier is on)."""
+    JIT tier's loop when the tier is on, or `tier`: on for fast-forward's functional stretches)."""
     if not jit.enabled():
         # with the tier on the plain loop runs only timing mode: loaded when first called
         # (a functional run with --jit then starts ~0.3 s sooner)
         run_nb.compile((numba.typeof(m), numba.int64))
+    if tier and not jit.enabled():
+        from flashvm.kernels.jitrun import run_jit_nb
+        t = jit.Tier()
+        run_jit_nb.compile(tuple(numba.typeof(x) for x in (m, 0, t.jt, t.jcnt, t.jq, t.jstat, t.jctx)))
     if jit.enabled():
         from flashvm.kernels.jitrun import run_jit_nb
         t = jit.Tier()
@@ -52,17 +56,18 @@ class _Elapsed:
         return Text(f"compiling the interpreter: {time.perf_counter() - self.t0:.0f} s")
 
 
-def warm_up(m: Machine, say: Callable[[str], None] | None, console: Console | None) -> None:
-    """Make the interpreter ready for `m`: when the cache is cold, `say` what is being
-    compiled and that it happens once, and show the elapsed time on `console` (a terminal)."""
+def warm_up(m: Machine, say: Callable[[str], None] | None, console: Console | None, tier: bool = False) -> None:
+    """Make the interpreter ready for `m` (`tier`: and the JIT tier's functional loop): when the
+    cache is cold, `say` what is being compiled and that it happens once, and show the elapsed
+    time on `console` (a terminal)."""
     if interpreter_cached():
-        compile_interpreter(m)
+        compile_interpreter(m, tier)
         return
     if say is not None:
         say("flashvm: compiling the simulator's interpreter with Numba; this happens once "
             "(a few minutes), later runs load it from the cache")
     if console is None:
-        compile_interpreter(m)
+        compile_interpreter(m, tier)
         return
     with console.status(_Elapsed()):
-        compile_interpreter(m)
+        compile_interpreter(m, tier)

@@ -1,0 +1,71 @@
+"""Fast-forward's functional stretches run the JIT tier by default (flashvm/session/fastforward.py):
+the same counters and samples, bit for bit, as without it; --no-jit, a trace or --jit (the tier
+everywhere) leave the run function alone."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from flashvm.kernels import jit
+from flashvm.kernels.run import run as run_kernel
+from flashvm.session import options, run
+from flashvm.session.fastforward import FunctionalTier, tier_by_default, with_tier
+from flashvm.spec import RunReport, RunSpec
+from tests.session.test_roi_sampling import N, P, W, _base, _work
+
+
+@pytest.fixture
+def tier_default(monkeypatch, tmp_path):
+    """Nothing says --jit or --no-jit; the tier translates this small program from its start."""
+    for name in ("FLASHVM_JIT", "FLASHVM_NO_JIT", "FLASHVM_JIT_BACKEND"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FLASHVM_JIT_CACHE", str(tmp_path / "jit"))
+    monkeypatch.setattr(jit, "MIN_INSNS_NATIVE", 0)
+    monkeypatch.setattr(jit, "THRESHOLD", 200)
+    jit.set_enabled(None)
+    yield
+    jit.set_enabled(None)
+
+
+def test_the_tier_is_on_by_default_for_fast_forward_only(tier_default):
+    ff = options.with_fast_forward(_base(), "roi", 0)
+    assert tier_by_default(ff, run_kernel)
+    assert isinstance(with_tier(ff, run_kernel), FunctionalTier)
+    assert not tier_by_default(_base(), run_kernel)                 # no fast-forward: as before
+    assert not tier_by_default(ff, lambda m, budget: 0)              # a trace's run function
+    jit.set_enabled(False)                                           # --no-jit
+    assert not tier_by_default(ff, run_kernel)
+    jit.set_enabled(True)                                            # --jit: run_kernel has the tier already
+    assert not tier_by_default(ff, run_kernel)
+
+
+def _twice(spec: RunSpec) -> tuple[RunReport, RunReport]:
+    tiered = run(spec)
+    jit.set_enabled(False)
+    try:
+        plain = run(spec)
+    finally:
+        jit.set_enabled(None)
+    for r in (tiered, plain):
+        assert r.how_ended == "halted" and r.status == 0
+    return tiered, plain
+
+
+@pytest.mark.parametrize("how", ["sampled", "fast-forward", "warm-up"])
+def test_the_tier_changes_no_counter(tier_default, how):
+    base = _base()
+    if how == "sampled":
+        spec = options.with_sampling(base, "roi", W, N, P)
+    else:
+        spec = options.with_fast_forward(base, "roi", 50_000 if how == "warm-up" else 0)
+    tiered, plain = _twice(spec)
+    assert tiered.jit is not None and tiered.jit["jit_insns"] > 0     # regions ran
+    assert plain.jit is None
+    a, b = _work(tiered), _work(plain)
+    assert np.array_equal(a.counters.stats, b.counters.stats)
+    assert np.array_equal(a.counters.cycles, b.counters.cycles)
+    for name in ("cpu", "gpr", "fpr", "cp0", "stats", "l1i", "l1d", "l2", "dir_sharers", "ram32"):
+        assert np.array_equal(getattr(tiered.machine, name), getattr(plain.machine, name)), name
+    if how == "sampled":
+        assert a.samples is not None and b.samples is not None and len(a.samples.rows) >= 10
+        assert np.array_equal(a.samples.table(), b.samples.table())
