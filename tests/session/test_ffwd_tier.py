@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 
 from flashvm.kernels import jit
-from flashvm.kernels.run import run as run_kernel
 from flashvm.session import options, run
-from flashvm.session.fastforward import FunctionalTier, tier_by_default, with_tier
+from flashvm.session.fastforward import tier_by_default
 from flashvm.spec import RunReport, RunSpec
 from tests.session.test_roi_sampling import N, P, W, _base, _work
 
@@ -29,14 +28,13 @@ def tier_default(monkeypatch, tmp_path):
 
 def test_the_tier_is_on_by_default_for_fast_forward_only(tier_default):
     ff = options.with_fast_forward(_base(), "roi", 0)
-    assert tier_by_default(ff, run_kernel)
-    assert isinstance(with_tier(ff, run_kernel), FunctionalTier)
-    assert not tier_by_default(_base(), run_kernel)                 # no fast-forward: as before
-    assert not tier_by_default(ff, lambda m, budget: 0)              # a trace's run function
+    assert tier_by_default(ff, traced=False)
+    assert not tier_by_default(_base(), traced=False)                # no fast-forward: as before
+    assert not tier_by_default(ff, traced=True)                      # a trace runs its own run function
     jit.set_enabled(False)                                           # --no-jit
-    assert not tier_by_default(ff, run_kernel)
-    jit.set_enabled(True)                                            # --jit: run_kernel has the tier already
-    assert not tier_by_default(ff, run_kernel)
+    assert not tier_by_default(ff, traced=False)
+    jit.set_enabled(True)                                            # --jit: the run kernel has the tier already
+    assert not tier_by_default(ff, traced=False)
 
 
 def _twice(spec: RunSpec) -> tuple[RunReport, RunReport]:
