@@ -13,11 +13,13 @@ budget is cut to it), so it happens on every CPU at the same global time.
 `RoiSample` times the region's first N instructions only; with a sample period,
 flashvm/session/sampling.py samples all of it instead.
 
-The functional stretches (the run to the switch, and between samples) run the JIT
-tier by default (`tier_run`, docs/checkpoints.md "Host time"): its results
-are the interpreter's bit for bit, and a sampled run spends most of its host time
-there.  Timing stretches run the interpreter unless --jit turns the tier on for
-everything; --no-jit (or FLASHVM_NO_JIT) turns it off.
+A sampled run's functional stretches (the run to the region, and between samples)
+run the JIT tier by default (`tier_run`, docs/checkpoints.md "Host time"): its
+results are the interpreter's bit for bit, and a sampled run spends most of its
+host time there.  Timing stretches run the interpreter unless --jit turns the tier
+on for everything; --no-jit (or FLASHVM_NO_JIT) turns it off.  A plain fast-forward
+gains nothing from it (raytrace's set-up, 34 M instructions, does not repay loading
+the translations), so it runs as before.
 """
 from __future__ import annotations
 
@@ -91,9 +93,11 @@ def tier_run(m: Machine, budget: int) -> int:
 
 def tier_by_default(spec: RunSpec, traced: bool) -> bool:
     """Whether `spec`'s functional stretches get the JIT tier that the run would not use otherwise
-    (then the session runs `tier_run`): a fast-forward, not `traced` (or debugged), the tier neither on already
-    (--jit) nor refused (--no-jit), and the llvm backend (the numba one compiles for seconds per region)."""
-    return (spec.fast_forward is not None and not traced and not jit.enabled() and not jit.refused()
+    (then the session runs `tier_run`): a sampled run (--sample-period: most of the region runs
+    functional; a plain fast-forward's set-up is too short to repay loading the translations),
+    not `traced` (or debugged), the tier neither on already (--jit) nor refused (--no-jit), and
+    the llvm backend (the numba one compiles for seconds per region)."""
+    return (spec.sample_period is not None and not traced and not jit.enabled() and not jit.refused()
             and jit.backend() == "llvm")
 
 
