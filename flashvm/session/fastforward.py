@@ -19,7 +19,7 @@ results are the interpreter's bit for bit, and a sampled run spends most of its
 host time there.  Timing stretches run the interpreter unless --jit turns the tier
 on for everything; --no-jit (or FLASHVM_NO_JIT) turns it off.  A plain fast-forward
 gains nothing from it (raytrace's set-up, 34 M instructions, does not repay loading
-the translations), so it runs as before.
+the translations), and under Disco it lost, so those run as before.
 """
 from __future__ import annotations
 
@@ -95,10 +95,11 @@ def tier_by_default(spec: RunSpec, traced: bool) -> bool:
     """Whether `spec`'s functional stretches get the JIT tier that the run would not use otherwise
     (then the session runs `tier_run`): a sampled run (--sample-period: most of the region runs
     functional; a plain fast-forward's set-up is too short to repay loading the translations),
-    not `traced` (or debugged), the tier neither on already (--jit) nor refused (--no-jit), and
-    the llvm backend (the numba one compiles for seconds per region)."""
-    return (spec.sample_period is not None and not traced and not jit.enabled() and not jit.refused()
-            and jit.backend() == "llvm")
+    not under Disco (where the tier made sampled raytrace slower, docs/checkpoints.md), not
+    `traced` (or debugged), the tier neither on already (--jit) nor refused (--no-jit), and the
+    llvm backend (the numba one compiles for seconds per region)."""
+    return (spec.sample_period is not None and spec.kind != "disco" and not traced and not jit.enabled()
+            and not jit.refused() and jit.backend() == "llvm")
 
 
 class RoiSample:

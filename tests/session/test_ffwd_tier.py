@@ -3,6 +3,8 @@ the same counters and samples, bit for bit, as without it; --no-jit, a trace, --
 everywhere) or a plain fast-forward leave the run function alone."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -32,6 +34,7 @@ def test_the_tier_is_on_by_default_for_sampled_runs_only(tier_default):
     assert not tier_by_default(_base(), traced=False)                # no fast-forward: as before
     assert not tier_by_default(options.with_fast_forward(_base(), "roi", 0), traced=False)   # nor a plain one
     assert not tier_by_default(sampled, traced=True)                 # a trace runs its own run function
+    assert not tier_by_default(replace(sampled, kind="disco"), traced=False)   # slower under Disco
     jit.set_enabled(False)                                           # --no-jit
     assert not tier_by_default(sampled, traced=False)
     jit.set_enabled(True)                                            # --jit: the run kernel has the tier already
