@@ -26,17 +26,21 @@ def interpreter_cached() -> bool:
         return True
 
 
-def compile_interpreter(m: Machine, tier: bool = False) -> None:
+def compile_tier(m: Machine) -> None:
+    """Compile (or load) the JIT tier's functional loop for machines typed like `m` (a sampled
+    run's functional stretches run it by default, flashvm/session/fastforward.py)."""
+    from flashvm.kernels.jitrun import run_jit_nb
+    t = jit.Tier()
+    run_jit_nb.compile(tuple(numba.typeof(x) for x in (m, 0, t.jt, t.jcnt, t.jq, t.jstat, t.jctx)))
+
+
+def compile_interpreter(m: Machine) -> None:
     """Compile (or load from the cache) the interpreter for machines typed like `m` (and the
-    JIT tier's loop when the tier is on, or `tier`: on for fast-forward's functional stretches)."""
+    JIT tier's loop when the tier is on)."""
     if not jit.enabled():
         # with the tier on the plain loop runs only timing mode: loaded when first called
         # (a functional run with --jit then starts ~0.3 s sooner)
         run_nb.compile((numba.typeof(m), numba.int64))
-    if tier and not jit.enabled():
-        from flashvm.kernels.jitrun import run_jit_nb
-        t = jit.Tier()
-        run_jit_nb.compile(tuple(numba.typeof(x) for x in (m, 0, t.jt, t.jcnt, t.jq, t.jstat, t.jctx)))
     if jit.enabled():
         from flashvm.kernels.jitrun import run_jit_nb
         t = jit.Tier()
@@ -44,6 +48,12 @@ def compile_interpreter(m: Machine, tier: bool = False) -> None:
         if m.params[P_TIMING]:       # timing mode: the tier's timing loop (flashvm/kernels/jittiming.py)
             from flashvm.kernels.jitrun_timing import run_jit_timing_nb
             run_jit_timing_nb.compile(tuple(numba.typeof(x) for x in (m, 0, t.jt, t.jcnt, t.jq, t.jstat, t.jctx)))
+
+
+def _compile(m: Machine, tier: bool) -> None:
+    compile_interpreter(m)
+    if tier and not jit.enabled():
+        compile_tier(m)
 
 
 class _Elapsed:
@@ -61,13 +71,13 @@ def warm_up(m: Machine, say: Callable[[str], None] | None, console: Console | No
     cache is cold, `say` what is being compiled and that it happens once, and show the elapsed
     time on `console` (a terminal)."""
     if interpreter_cached():
-        compile_interpreter(m, tier)
+        _compile(m, tier)
         return
     if say is not None:
         say("flashvm: compiling the simulator's interpreter with Numba; this happens once "
             "(a few minutes), later runs load it from the cache")
     if console is None:
-        compile_interpreter(m, tier)
+        _compile(m, tier)
         return
     with console.status(_Elapsed()):
-        compile_interpreter(m, tier)
+        _compile(m, tier)
