@@ -2,6 +2,7 @@
 
     python bench/roi_phases.py workloads/raytrace [--mode timing] [--fast-forward roi] [--warmup N]
                                [--roi-instructions N] [--sample-period P] [--size uni]
+                               [--jit | --no-jit]
 
 Runs the workload as `flashvm run` does, with the run function wrapped to note, after each
 call of the interpreter, the host time, the instructions done and whether the guest is still
@@ -41,6 +42,7 @@ class Phase:
     insns: int = 0
     calls: int = 0
     timing_insns: int = 0      # instructions run with the timing model on
+    timing_kernel: float = 0.0  # host seconds inside the interpreter with the timing model on
 
 
 class Recorder:
@@ -88,6 +90,7 @@ class Recorder:
             ph.kernel += t1 - t0
             ph.insns += n
             ph.timing_insns += n if timing else 0
+            ph.timing_kernel += t1 - t0 if timing else 0.0
             ph.calls += 1
             self.last = t1
             return why
@@ -136,9 +139,12 @@ def main() -> None:
     ap.add_argument("--roi-instructions", type=int, default=None)
     ap.add_argument("--sample-period", type=int, default=None)
     ap.add_argument("--machine", default=None)
+    ap.add_argument("--jit", action=argparse.BooleanOptionalAction, default=None,
+                    help="the JIT tier on (--jit) or off (--no-jit) (default: as flashvm run decides)")
     ap.add_argument("--save", type=Path, default=None, help="write the region's counters here (JSON)")
     ap.add_argument("--reference", type=Path, default=None, help="compare the estimates with these (JSON)")
     a = ap.parse_args()
+    options.jit_option(a.jit)
     w = load_workload(a.workload, a.size)
     exe = w.build()
     cfg = machine_config(a.machine or w.machine)
@@ -153,6 +159,7 @@ def main() -> None:
     # the profile wraps whatever the session would run (fast-forward wraps it in turn)
     plain = session.run_fn
     session.run_fn = lambda tracer: rec.wrap(plain(tracer))
+    session.tier_run = rec.wrap(session.tier_run)      # fast-forward's default: the tier in functional mode
     ended = Regions.end
 
     def end(self, name: str = "", prefix: str = "") -> None:
@@ -168,11 +175,13 @@ def main() -> None:
           f"status {report.status}")
     for phases in rec.runs:
         print(f"{'phase':6} {'host s':>7} {'in kernel':>9} {'insns':>13} {'timing insns':>13} {'MIPS':>6} "
-              f"{'calls':>6}")
+              f"{'timing s':>8} {'MIPS':>6} {'calls':>6}")
         for name, ph in phases.items():
             mips = ph.insns / ph.kernel / 1e6 if ph.kernel else 0.0
+            tmips = ph.timing_insns / ph.timing_kernel / 1e6 if ph.timing_kernel else 0.0
             print(f"{name:6} {ph.wall:7.2f} {ph.kernel:9.2f} {ph.insns:13,} {ph.timing_insns:13,} {mips:6.1f} "
-                  f"{ph.calls:6}")
+                  f"{ph.timing_kernel:8.2f} {tmips:6.1f} {ph.calls:6}")
+        print(f"run CPU s (all phases): {sum(ph.wall for ph in phases.values()):.2f}")
     for r in report.regions:
         c = r.counters
         assert c is not None

@@ -87,6 +87,12 @@ def enabled() -> bool:
     return bool(_forced) or os.environ.get("FLASHVM_JIT", "") not in ("", "0")
 
 
+def refused() -> bool:
+    """--no-jit or FLASHVM_NO_JIT: off even where the tier is on by default (fast-forward's
+    functional stretches, flashvm/session/fastforward.py)."""
+    return os.environ.get("FLASHVM_NO_JIT", "") not in ("", "0") or _forced is False
+
+
 def reset_stats() -> None:
     STATS.clear()
     STATS.update(regions=0, insns_translated=0, batches=0, disk_hits=0, translate_s=0.0,
@@ -382,4 +388,4 @@ def run_jit(m: Machine, budget: int) -> int:
         return reason
 
 
-__all__ = ["Tier", "enabled", "reset_stats", "run_jit", "set_enabled", "stats", "translate"]
+__all__ = ["Tier", "enabled", "refused", "reset_stats", "run_jit", "set_enabled", "stats", "translate"]

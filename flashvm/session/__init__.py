@@ -24,7 +24,7 @@ from flashvm.machine.trace import Tracer, run_fn
 from flashvm.process.abi import SYSCALL_NAMES
 from flashvm.session.checkpointing import FINISH, Checkpointer, checkpoint_at_option, load, machine_options, \
     reconfigure, resumed_spec, _externals
-from flashvm.session.fastforward import fast_forwarded
+from flashvm.session.fastforward import fast_forwarded, tier_by_default, tier_run
 from flashvm.session.ends import STALL_SECONDS, Watch, cpu_states, with_default_limit
 from flashvm.process.image import read_program
 from flashvm.session.progress import Progress
@@ -51,15 +51,18 @@ def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | Non
     spec = with_default_limit(spec)
     progress = (Progress(console) if console is not None and not spec.verbose and not spec.trace
                 and spec.gdb is None else None)
-    # the interpreter is compiled (or loaded) before the run's clock starts
-    warm_up(build_state(spec.machine, timing=False, ram_bytes=1 << 20), say, console)
     symbols = _symbols(spec)
     with contextlib.ExitStack() as stack:
         tracer = _tracer(spec, stack, symbols)
+        # fast-forward's functional stretches run the JIT tier unless --no-jit (or --jit: everywhere)
+        tiered = tier_by_default(spec, traced=tracer is not None and bool(tracer.kinds) or spec.gdb is not None)
+        # the interpreter is compiled (or loaded) before the run's clock starts
+        warm_up(build_state(spec.machine, timing=False, ram_bytes=1 << 20), say, console, tier=tiered)
         stub = _gdb(spec, say)
         guest_os = spec.kind in ("os", "disco")
         stall = int(STALL_SECONDS * spec.machine.clock_mhz * 1e6) if guest_os else None
-        inner = stub.run if stub is not None else fast_forwarded(spec, run_fn(tracer))
+        base = tier_run if tiered else run_fn(tracer)
+        inner = stub.run if stub is not None else fast_forwarded(spec, base, tiered)
         watch = Watch(inner, timeout_s=spec.timeout_s, stall_cycles=stall, symbols=symbols)
         if progress is not None:
             progress.restart()
@@ -76,7 +79,7 @@ def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | Non
                     say("note: nothing sampled: the run ended before its first region of interest (--sample-period)")
             if ckpt is not None and ckpt.path is None:
                 ckpt.say(f"note: no checkpoint written: the run ended before --checkpoint-at {spec.checkpoint_at}")
-            if jit.enabled():
+            if jit.enabled() or tiered:
                 report = dataclasses.replace(report, jit=jit.stats())
             return report
         finally:

@@ -26,6 +26,14 @@ def interpreter_cached() -> bool:
         return True
 
 
+def compile_tier(m: Machine) -> None:
+    """Compile (or load) the JIT tier's functional loop for machines typed like `m` (a sampled
+    run's functional stretches run it by default, flashvm/session/fastforward.py)."""
+    from flashvm.kernels.jitrun import run_jit_nb
+    t = jit.Tier()
+    run_jit_nb.compile(tuple(numba.typeof(x) for x in (m, 0, t.jt, t.jcnt, t.jq, t.jstat, t.jctx)))
+
+
 def compile_interpreter(m: Machine) -> None:
     """Compile (or load from the cache) the interpreter for machines typed like `m` (and the
     JIT tier's loop when the tier is on)."""
@@ -42,6 +50,12 @@ def compile_interpreter(m: Machine) -> None:
             run_jit_timing_nb.compile(tuple(numba.typeof(x) for x in (m, 0, t.jt, t.jcnt, t.jq, t.jstat, t.jctx)))
 
 
+def _compile(m: Machine, tier: bool) -> None:
+    compile_interpreter(m)
+    if tier and not jit.enabled():
+        compile_tier(m)
+
+
 class _Elapsed:
     """The spinner's text, redrawn with the time so far."""
 
@@ -52,17 +66,18 @@ class _Elapsed:
         return Text(f"compiling the interpreter: {time.perf_counter() - self.t0:.0f} s")
 
 
-def warm_up(m: Machine, say: Callable[[str], None] | None, console: Console | None) -> None:
-    """Make the interpreter ready for `m`: when the cache is cold, `say` what is being
-    compiled and that it happens once, and show the elapsed time on `console` (a terminal)."""
+def warm_up(m: Machine, say: Callable[[str], None] | None, console: Console | None, tier: bool = False) -> None:
+    """Make the interpreter ready for `m` (`tier`: and the JIT tier's functional loop): when the
+    cache is cold, `say` what is being compiled and that it happens once, and show the elapsed
+    time on `console` (a terminal)."""
     if interpreter_cached():
-        compile_interpreter(m)
+        _compile(m, tier)
         return
     if say is not None:
         say("flashvm: compiling the simulator's interpreter with Numba; this happens once "
             "(a few minutes), later runs load it from the cache")
     if console is None:
-        compile_interpreter(m)
+        _compile(m, tier)
         return
     with console.status(_Elapsed()):
-        compile_interpreter(m)
+        _compile(m, tier)
