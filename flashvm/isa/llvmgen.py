@@ -27,13 +27,12 @@ import ast
 import hashlib
 import inspect
 import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from llvmlite import ir
-
-from flashvm.isa import gen, jitgen
+from flashvm.isa import gen, irtext as ir, jitgen, macros
+from flashvm.isa.fields import DERIVED, FIELDS, extract_expr
+from flashvm.isa.table import Insn
 from flashvm.kernels import mmu, state
 
 VERSION = "llvm-7"
@@ -60,8 +59,14 @@ class Unsupported(Exception):
     """Code outside the subset this compiler translates."""
 
 
-def _c(v: int) -> ir.Constant:
-    return ir.Constant(I64, v)
+_CONST64: dict[int, ir.Value] = {}
+
+
+def _c(v: int) -> ir.Value:
+    got = _CONST64.get(v)
+    if got is None:
+        got = _CONST64[v] = ir.Constant(I64, v)
+    return got
 
 
 class _Region:
@@ -84,6 +89,8 @@ class _Region:
         self.dirty: set[tuple[str, int]] = set()
         self.exit_block = fn.append_basic_block("exit")
         self.uses_mode = False
+        self.fields: dict[str, int] = {}     # the instruction's field values (its template's names)
+        self.wrote_r0 = False                # the instruction assigned r[0] (zeroed again after it)
 
     # ---- the context, locals and cached state
     def ctx(self, slot: int, b: ir.IRBuilder | None = None) -> ir.Value:
@@ -156,13 +163,16 @@ class _Region:
     def const_of(self, node: ast.expr) -> int:
         if isinstance(node, ast.Constant) and isinstance(node.value, int):
             return node.value
-        if isinstance(node, ast.Name) and node.id in _CONSTS:
-            return _CONSTS[node.id]
+        if isinstance(node, ast.Name):
+            if node.id in self.fields:
+                return self.fields[node.id]
+            if node.id in _CONSTS:
+                return _CONSTS[node.id]
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return -self.const_of(node.operand)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
             return self.const_of(node.left) | self.const_of(node.right)
-        raise Unsupported(ast.dump(node))
+        raise Unsupported("not a constant")     # the common answer of static(): no node to format
 
     def index(self, node: ast.Subscript) -> tuple[str, ir.Value]:
         """(array name, element pointer) of a subscript; r and st are cached locals."""
@@ -185,6 +195,8 @@ class _Region:
                 raise Unsupported(repr(node.value))
             return _c(node.value)
         if isinstance(node, ast.Name):
+            if node.id in self.fields:
+                return _c(self.fields[node.id])
             if node.id in _CONSTS:
                 return _c(_CONSTS[node.id])
             if node.id == "rpa":
@@ -323,7 +335,9 @@ class _Region:
         if isinstance(target, ast.Subscript):
             arr, p = self.index(target)
             if arr in _CACHED:
-                self.dirty.add((arr, self.const_of(target.slice)))
+                k = self.const_of(target.slice)
+                self.dirty.add((arr, k))
+                self.wrote_r0 |= arr == "r" and k == 0
                 b.store(v, p)
             elif arr in _RAM:
                 b.store(b.trunc(v, _RAM[arr][0]), p)
@@ -400,12 +414,15 @@ class _Region:
 
     # ---- hooks for the timing-mode regions (flashvm/isa/llvmtiming.py); here they add nothing
     def leaf_code(self, word: int) -> tuple[str, ...] | None:
-        """The Python lines of one instruction (jitgen.leaf)."""
-        return jitgen.leaf(word)
+        """The Python lines of one instruction: its table entry's leaf, fields by name (template)."""
+        return _template(jitgen.decode(word))[0]      # type: ignore[arg-type]
 
     def body(self, word: int, code: tuple[str, ...]) -> list[ast.stmt]:
-        """The parsed statements of `code`, leaf_code(word) (parsed once per word)."""
-        return _body(word)
+        """The statements of `code`, leaf_code(word): the entry's template parsed once, the word's
+        field values in self.fields (read as constants, as if folded into the text)."""
+        _, stmts, fields = _template(jitgen.decode(word))     # type: ignore[arg-type]
+        self.fields = {name: f(word) for name, f in fields}
+        return stmts
 
     def fetch_check(self, pc: ir.Value, before: Callable[[], ir.Block]) -> None:
         """Code before each instruction (timing mode: the L1I hit test)."""
@@ -501,10 +518,12 @@ class _Region:
             store = "STORE" in e.sem
             if store:
                 b.store(_c(0), self.var("smc"))
+            self.fields = {}
+            self.wrote_r0 = False
             self.stmts(self.body(w, code), before)
             if b.block.is_terminated:
                 raise Unsupported(f"{e.name} always leaves")
-            if "r[(0)] =" in "\n".join(code):
+            if self.wrote_r0:
                 b.store(_c(0), self.reg("r", 0))
             npc_after = b.load(self.vars["npc"])
             b.store(npc_after, self.vars["pc"])
@@ -567,10 +586,35 @@ class _Region:
         self.pre.branch(self.fn.basic_blocks[1])
 
 
-@lru_cache(maxsize=None)
-def _body(word: int) -> list[ast.stmt]:
-    """The parsed leaf of an instruction word (parsed once: read only afterwards)."""
-    return parse_leaf(jitgen.leaf(word) or ())
+_TEMPLATES: dict[tuple[str, int, int], tuple[tuple[str, ...], list[ast.stmt],
+                                              list[tuple[str, Callable[[int], int]]]]] = {}
+
+
+def _template(e: Insn) -> tuple[tuple[str, ...], list[ast.stmt], list[tuple[str, Callable[[int], int]]]]:
+    """A table entry's leaf (as jitgen.leaf makes it, fields not folded): its lines, its statements
+    parsed once (read only afterwards), and (name, value of the field in a word) for each field it
+    extracts.  Generating and parsing the leaf of every word cost ~0.2 ms each."""
+    key = (e.name, e.match, e.mask)
+    got = _TEMPLATES.get(key)
+    if got is None:
+        old = macros.JIT, macros.TIMING
+        macros.JIT, macros.TIMING = True, False
+        try:
+            lines = gen.Emitter().leaf(e, e.mask, "", "main")
+        finally:
+            macros.JIT, macros.TIMING = old
+        body: list[str] = []
+        fields: list[tuple[str, Callable[[int], int]]] = []
+        for line in lines:
+            if line.startswith("#"):
+                continue
+            mt = re.fullmatch(r"(\w+)_(\d+) = (.*)", line)
+            if mt and (mt.group(1) in FIELDS or mt.group(1) in DERIVED) and mt.group(3) == extract_expr(mt.group(1)):
+                fields.append((f"{mt.group(1)}_{mt.group(2)}", eval(f"lambda insn: int({mt.group(3)})", {})))
+                continue
+            body.append(line)
+        got = _TEMPLATES[key] = (tuple(body), parse_leaf(tuple(body)), fields)
+    return got
 
 
 def parse_leaf(code: tuple[str, ...]) -> list[ast.stmt]:
