@@ -75,11 +75,12 @@ class FunctionType(Type):
 class Value:
     """An SSA value or constant: its type and how it is written as an operand."""
 
-    __slots__ = ("type", "ref")
+    __slots__ = ("type", "ref", "const")
 
-    def __init__(self, ty: Type, ref: str) -> None:
+    def __init__(self, ty: Type, ref: str, const: int | None = None) -> None:
         self.type = ty
         self.ref = ref
+        self.const = const      # an integer constant's value, as unsigned (folded when building)
 
     def __str__(self) -> str:
         return f"{self.type} {self.ref}"
@@ -92,10 +93,32 @@ def Constant(ty: Type, v: int | bool | Sequence[Value]) -> Value:     # noqa: N8
     if not isinstance(v, int):
         return Value(ty, "<" + ", ".join(f"{x.type} {x.ref}" for x in v) + ">")
     if ty.text == "i1":
-        return Value(ty, "true" if v else "false")
+        return Value(ty, "true" if v else "false", int(bool(v)))
     bits = int(ty.text[1:])
     x = int(v) & ((1 << bits) - 1)          # written signed, as llvmlite does
-    return Value(ty, str(x - (1 << bits) if x >> (bits - 1) else x))
+    return Value(ty, str(x - (1 << bits) if x >> (bits - 1) else x), x)
+
+
+def _signed(x: int, bits: int) -> int:
+    return x - (1 << bits) if x >> (bits - 1) else x
+
+
+# Folding constants as the IR is written (exactly LLVM's integer semantics) leaves less for
+# LLVM to do: the regions are compiled with a short pass list, without instcombine.
+_FOLD = {
+    "add": lambda x, y, n: x + y, "sub": lambda x, y, n: x - y, "mul": lambda x, y, n: x * y,
+    "and": lambda x, y, n: x & y, "or": lambda x, y, n: x | y, "xor": lambda x, y, n: x ^ y,
+    "shl": lambda x, y, n: x << y if y < n else None, "lshr": lambda x, y, n: x >> y if y < n else None,
+    "ashr": lambda x, y, n: _signed(x, n) >> y if y < n else None,
+}
+_CMP = {
+    "eq": lambda x, y, n: x == y, "ne": lambda x, y, n: x != y,
+    "ult": lambda x, y, n: x < y, "ule": lambda x, y, n: x <= y,
+    "ugt": lambda x, y, n: x > y, "uge": lambda x, y, n: x >= y,
+    "slt": lambda x, y, n: _signed(x, n) < _signed(y, n), "sle": lambda x, y, n: _signed(x, n) <= _signed(y, n),
+    "sgt": lambda x, y, n: _signed(x, n) > _signed(y, n), "sge": lambda x, y, n: _signed(x, n) >= _signed(y, n),
+}
+_RIGHT_UNIT = {"add": 0, "sub": 0, "or": 0, "xor": 0, "shl": 0, "lshr": 0, "ashr": 0, "mul": 1}
 
 
 class Block:
@@ -205,6 +228,19 @@ class IRBuilder:
 
     # ---- arithmetic
     def _bin(self, op: str, x: Value, y: Value) -> Value:
+        cx, cy = x.const, y.const
+        if cy is not None:
+            if cx is not None and op in _FOLD:
+                n = int(x.type.text[1:])
+                v = _FOLD[op](cx, cy, n)
+                if v is not None:
+                    return Constant(x.type, v)
+            if _RIGHT_UNIT.get(op) == cy:
+                return x
+            if op == "and" and cy == (1 << int(x.type.text[1:])) - 1:
+                return x
+        elif cx == 0 and op in ("add", "or", "xor"):
+            return y
         return self._emit(x.type, f"{op} {x.type} {x.ref}, {y.ref}")
 
     def add(self, x: Value, y: Value, name: str = "") -> Value:
@@ -241,13 +277,15 @@ class IRBuilder:
         return self._bin("lshr", x, y)
 
     def not_(self, x: Value, name: str = "") -> Value:
-        return self._emit(x.type, f"xor {x.type} {x.ref}, {'true' if x.type == _I1 else '-1'}")
+        return self._bin("xor", x, Constant(x.type, -1))
 
     def neg(self, x: Value, name: str = "") -> Value:
-        return self._emit(x.type, f"sub {x.type} 0, {x.ref}")
+        return self._bin("sub", Constant(x.type, 0), x)
 
     def _cmp(self, pred: str, x: Value, y: Value) -> Value:
         t = x.type.text
+        if x.const is not None and y.const is not None:
+            return Constant(_I1, _CMP[pred](x.const, y.const, int(t[1:])))
         ty = _I1 if not t.startswith("<") else Type(t.split(" x ")[0] + " x i1>")
         return self._emit(ty, f"icmp {pred} {t} {x.ref}, {y.ref}")
 
@@ -258,10 +296,14 @@ class IRBuilder:
         return self._cmp(_ICMP_U[op], x, y)
 
     def select(self, c: Value, x: Value, y: Value, name: str = "") -> Value:
+        if c.const is not None:
+            return x if c.const else y
         return self._emit(x.type, f"select i1 {c.ref}, {x.type} {x.ref}, {y.type} {y.ref}")
 
     # ---- casts
     def _cast(self, op: str, v: Value, ty: Type) -> Value:
+        if v.const is not None and op in ("zext", "sext", "trunc"):
+            return Constant(ty, _signed(v.const, int(v.type.text[1:])) if op == "sext" else v.const)
         return self._emit(ty, f"{op} {v.type} {v.ref} to {ty}")
 
     def zext(self, v: Value, ty: Type, name: str = "") -> Value:

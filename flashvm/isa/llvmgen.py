@@ -35,7 +35,7 @@ from flashvm.isa.fields import DERIVED, FIELDS, extract_expr
 from flashvm.isa.table import Insn
 from flashvm.kernels import mmu, state
 
-VERSION = "llvm-7"
+VERSION = "llvm-8"
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
 I16 = ir.IntType(16)
@@ -53,6 +53,7 @@ CTX_ACC = 16        # chained entry: instructions the chain retired before this 
 CTX_TABLE = 17      # the region table (flashvm/kernels/jit.py: rows pa, function, number, length)
 CTX_TSIZE = 18      # its number of slots (a power of two)
 CTX_SLOTS = 32
+WRITE_THROUGH = True    # registers written to the state arrays as they change (no write-back on leaving)
 
 
 class Unsupported(Exception):
@@ -291,22 +292,20 @@ class _Region:
         if name == "wr_s":
             a = self.freg(node.args[0], node.args[1])
             v = self.val(node.args[2])
-            b.store(b.or_(b.and_(b.load(a), _c(~M32)), b.and_(v, _c(M32))), a)
-            self.dirty.add(("f", self.const_of(node.args[1])))
+            self.set_reg("f", self.const_of(node.args[1]), b.or_(b.and_(b.load(a), _c(~M32)), b.and_(v, _c(M32))))
             return
         if name == "wr_d":
             v = self.val(node.args[3])
             lo, hi = self.freg(node.args[0], node.args[2]), self.freg(node.args[0], node.args[2], 1)
             k = self.const_of(node.args[2])
             if self.static(node.args[1]):       # FR = 1: the whole value in the even register
-                b.store(v, lo)
-                self.dirty.add(("f", k))
+                self.set_reg("f", k, v)
                 return
             fr = self.cond(node.args[1])
             old_lo, old_hi = b.load(lo), b.load(hi)
-            b.store(b.select(fr, v, b.or_(b.and_(old_lo, _c(~M32)), b.and_(v, _c(M32)))), lo)
-            b.store(b.select(fr, old_hi, b.or_(b.and_(old_hi, _c(~M32)), b.and_(b.ashr(v, _c(32)), _c(M32)))), hi)
-            self.dirty.update({("f", k), ("f", k | 1)})
+            self.set_reg("f", k, b.select(fr, v, b.or_(b.and_(old_lo, _c(~M32)), b.and_(v, _c(M32)))))
+            self.set_reg("f", k | 1, b.select(fr, old_hi, b.or_(b.and_(old_hi, _c(~M32)),
+                                                                 b.and_(b.ashr(v, _c(32)), _c(M32)))))
             return
         raise Unsupported(name)
 
@@ -327,19 +326,28 @@ class _Region:
         self.store(targets[1], b.load(cause))
 
     # ---- statements
+    def set_reg(self, arr: str, k: int, v: ir.Value) -> None:
+        """Write a cached register: its local, and (WRITE_THROUGH) the state array at once."""
+        b = self.b
+        b.store(v, self.reg(arr, k))
+        self.dirty.add((arr, k))
+        if WRITE_THROUGH:
+            b.store(v, b.gep(self.ptr(_CACHED[arr], I64), [_c(k)]))
+
     def store(self, target: ast.expr, v: ir.Value) -> None:
         b = self.b
         if isinstance(target, ast.Name):
             b.store(v, self.var(target.id))
             return
         if isinstance(target, ast.Subscript):
-            arr, p = self.index(target)
-            if arr in _CACHED:
+            if isinstance(target.value, ast.Name) and target.value.id in _CACHED:
+                arr = target.value.id
                 k = self.const_of(target.slice)
-                self.dirty.add((arr, k))
                 self.wrote_r0 |= arr == "r" and k == 0
-                b.store(v, p)
-            elif arr in _RAM:
+                self.set_reg(arr, k, v)
+                return
+            arr, p = self.index(target)
+            if arr in _RAM:
                 b.store(b.trunc(v, _RAM[arr][0]), p)
             else:
                 raise Unsupported(arr)
@@ -524,7 +532,10 @@ class _Region:
             if b.block.is_terminated:
                 raise Unsupported(f"{e.name} always leaves")
             if self.wrote_r0:
-                b.store(_c(0), self.reg("r", 0))
+                if WRITE_THROUGH:
+                    self.set_reg("r", 0, _c(0))
+                else:
+                    b.store(_c(0), self.reg("r", 0))
             npc_after = b.load(self.vars["npc"])
             b.store(npc_after, self.vars["pc"])
             b.store(b.load(self.vars["npc2"]), self.vars["npc"])
@@ -563,7 +574,7 @@ class _Region:
         # the one way out: write back what changed, report pc, npc, bpc and the count
         b.position_at_end(self.exit_block)
         for (arr, k), a in sorted(self.regs.items()):
-            if (arr, k) in self.dirty:
+            if (arr, k) in self.dirty and not WRITE_THROUGH:
                 b.store(b.load(a), b.gep(self.ptr(_CACHED[arr], I64), [_c(k)]))
         pc, npc = b.load(self.vars["x_pc"]), b.load(self.vars["x_npc"])
         for slot, v in ((8, pc), (9, npc), (10, b.load(self.vars["x_bpc"]))):
