@@ -9,10 +9,16 @@ inference and keeps a region's compile to milliseconds.
 
 A region is a function `i64 region(i64 ctx)` with the call-context layout of
 flashvm/kernels/jit.py.  Guest registers and CPU slots a region uses live in
-local variables (LLVM keeps them in host registers): loaded once on entry,
-written back once on leaving.  Every exit goes through one exit block that
-writes back what the region changed, stores pc, npc and bpc into the context
-and returns the number of instructions retired (-1: the code words changed).
+local variables (LLVM keeps them in host registers): loaded once on entry and
+read from there; a write also goes to the state array at once (WRITE_THROUGH:
+a store is cheaper than keeping every changed register live to the exit, and
+the exit needs no write-back).  Every exit goes through one exit block that
+stores pc, npc and bpc into the context and returns the number of
+instructions retired (-1: the code words changed).
+
+The IR is written as text by flashvm/isa/irtext.py, constants folded on the
+way; each table entry's leaf is generated and parsed once, its fields read as
+constants of the word being translated.
 
 A region whose last instruction jumps back to its own first one loops inside
 the function while the context's instruction allowance (slot 14) lasts, so a
@@ -571,7 +577,7 @@ class _Region:
             b.branch(top)
         else:
             b.branch(out)
-        # the one way out: write back what changed, report pc, npc, bpc and the count
+        # the one way out: (without WRITE_THROUGH write back what changed,) report pc, npc, bpc and the count
         b.position_at_end(self.exit_block)
         for (arr, k), a in sorted(self.regs.items()):
             if (arr, k) in self.dirty and not WRITE_THROUGH:
@@ -676,7 +682,7 @@ def entry_table_key() -> str:
     """Names the ENTRY_OK table of this translator: its version and the sources it derives from."""
     h = hashlib.sha256(f"{jitgen.VERSION}/{VERSION}".encode())
     here = Path(__file__).resolve().parent
-    for name in ("table.py", "gen.py", "macros.py", "fields.py", "jitgen.py", "llvmgen.py"):
+    for name in ("table.py", "gen.py", "macros.py", "fields.py", "jitgen.py", "llvmgen.py", "irtext.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:16]
 
