@@ -10,9 +10,10 @@ inference and keeps a region's compile to milliseconds.
 A region is a function `i64 region(i64 ctx)` with the call-context layout of
 flashvm/kernels/jit.py.  Guest registers and CPU slots a region uses live in
 local variables (LLVM keeps them in host registers): loaded once on entry and
-read from there; a write also goes to the state array at once (WRITE_THROUGH:
-a store is cheaper than keeping every changed register live to the exit, and
-the exit needs no write-back).  Every exit goes through one exit block that
+read from there; in a straight region a write also goes to the state array at
+once (WRITE_THROUGH: a store is cheaper than keeping every changed register
+live to the exit, and the exit needs no write-back), a region that loops
+writes back what it changed on leaving.  Every exit goes through one exit block that
 stores pc, npc and bpc into the context and returns the number of
 instructions retired (-1: the code words changed).
 
@@ -59,7 +60,7 @@ CTX_ACC = 16        # chained entry: instructions the chain retired before this 
 CTX_TABLE = 17      # the region table (flashvm/kernels/jit.py: rows pa, function, number, length)
 CTX_TSIZE = 18      # its number of slots (a power of two)
 CTX_SLOTS = 32
-WRITE_THROUGH = True    # registers written to the state arrays as they change (no write-back on leaving)
+WRITE_THROUGH = True    # straight regions: registers written to the state arrays as they change
 
 
 class Unsupported(Exception):
@@ -96,6 +97,7 @@ class _Region:
         self.dirty: set[tuple[str, int]] = set()
         self.exit_block = fn.append_basic_block("exit")
         self.uses_mode = False
+        self.write_through = WRITE_THROUGH
         self.fields: dict[str, int] = {}     # the instruction's field values (its template's names)
         self.wrote_r0 = False                # the instruction assigned r[0] (zeroed again after it)
 
@@ -337,7 +339,7 @@ class _Region:
         b = self.b
         b.store(v, self.reg(arr, k))
         self.dirty.add((arr, k))
-        if WRITE_THROUGH:
+        if self.write_through:
             b.store(v, b.gep(self.ptr(_CACHED[arr], I64), [_c(k)]))
 
     def store(self, target: ast.expr, v: ir.Value) -> None:
@@ -487,6 +489,9 @@ class _Region:
 
     def build(self, loops: bool) -> None:
         b = self.b
+        # a region that loops keeps its registers in host registers round the loop (O2 would not
+        # move the stores out: they may alias guest memory) and writes them back on leaving
+        self.write_through = WRITE_THROUGH and not loops
         for name in ("x_pc", "x_npc", "x_bpc", "x_n", "pc", "npc", "npc2", "bpc", "done"):
             self.var(name)
         ram32 = self.ptr(3, I32)
@@ -538,7 +543,7 @@ class _Region:
             if b.block.is_terminated:
                 raise Unsupported(f"{e.name} always leaves")
             if self.wrote_r0:
-                if WRITE_THROUGH:
+                if self.write_through:
                     self.set_reg("r", 0, _c(0))
                 else:
                     b.store(_c(0), self.reg("r", 0))
@@ -580,7 +585,7 @@ class _Region:
         # the one way out: (without WRITE_THROUGH write back what changed,) report pc, npc, bpc and the count
         b.position_at_end(self.exit_block)
         for (arr, k), a in sorted(self.regs.items()):
-            if (arr, k) in self.dirty and not WRITE_THROUGH:
+            if (arr, k) in self.dirty and not self.write_through:
                 b.store(b.load(a), b.gep(self.ptr(_CACHED[arr], I64), [_c(k)]))
         pc, npc = b.load(self.vars["x_pc"]), b.load(self.vars["x_npc"])
         for slot, v in ((8, pc), (9, npc), (10, b.load(self.vars["x_bpc"]))):
