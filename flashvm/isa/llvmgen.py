@@ -9,10 +9,17 @@ inference and keeps a region's compile to milliseconds.
 
 A region is a function `i64 region(i64 ctx)` with the call-context layout of
 flashvm/kernels/jit.py.  Guest registers and CPU slots a region uses live in
-local variables (LLVM keeps them in host registers): loaded once on entry,
-written back once on leaving.  Every exit goes through one exit block that
-writes back what the region changed, stores pc, npc and bpc into the context
-and returns the number of instructions retired (-1: the code words changed).
+local variables (LLVM keeps them in host registers): loaded once on entry and
+read from there; in a straight region a write also goes to the state array at
+once (WRITE_THROUGH: a store is cheaper than keeping every changed register
+live to the exit, and the exit needs no write-back), a region that loops
+writes back what it changed on leaving.  Every exit goes through one exit block that
+stores pc, npc and bpc into the context and returns the number of
+instructions retired (-1: the code words changed).
+
+The IR is written as text by flashvm/isa/irtext.py, constants folded on the
+way; each table entry's leaf is generated and parsed once, its fields read as
+constants of the word being translated.
 
 A region whose last instruction jumps back to its own first one loops inside
 the function while the context's instruction allowance (slot 14) lasts, so a
@@ -27,16 +34,15 @@ import ast
 import hashlib
 import inspect
 import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from llvmlite import ir
-
-from flashvm.isa import gen, jitgen
+from flashvm.isa import gen, irtext as ir, jitgen, macros
+from flashvm.isa.fields import DERIVED, FIELDS, extract_expr
+from flashvm.isa.table import Insn
 from flashvm.kernels import mmu, state
 
-VERSION = "llvm-7"
+VERSION = "llvm-8"
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
 I16 = ir.IntType(16)
@@ -54,14 +60,21 @@ CTX_ACC = 16        # chained entry: instructions the chain retired before this 
 CTX_TABLE = 17      # the region table (flashvm/kernels/jit.py: rows pa, function, number, length)
 CTX_TSIZE = 18      # its number of slots (a power of two)
 CTX_SLOTS = 32
+WRITE_THROUGH = True    # straight regions: registers written to the state arrays as they change
 
 
 class Unsupported(Exception):
     """Code outside the subset this compiler translates."""
 
 
-def _c(v: int) -> ir.Constant:
-    return ir.Constant(I64, v)
+_CONST64: dict[int, ir.Value] = {}
+
+
+def _c(v: int) -> ir.Value:
+    got = _CONST64.get(v)
+    if got is None:
+        got = _CONST64[v] = ir.Constant(I64, v)
+    return got
 
 
 class _Region:
@@ -84,6 +97,9 @@ class _Region:
         self.dirty: set[tuple[str, int]] = set()
         self.exit_block = fn.append_basic_block("exit")
         self.uses_mode = False
+        self.write_through = WRITE_THROUGH
+        self.fields: dict[str, int] = {}     # the instruction's field values (its template's names)
+        self.wrote_r0 = False                # the instruction assigned r[0] (zeroed again after it)
 
     # ---- the context, locals and cached state
     def ctx(self, slot: int, b: ir.IRBuilder | None = None) -> ir.Value:
@@ -156,13 +172,16 @@ class _Region:
     def const_of(self, node: ast.expr) -> int:
         if isinstance(node, ast.Constant) and isinstance(node.value, int):
             return node.value
-        if isinstance(node, ast.Name) and node.id in _CONSTS:
-            return _CONSTS[node.id]
+        if isinstance(node, ast.Name):
+            if node.id in self.fields:
+                return self.fields[node.id]
+            if node.id in _CONSTS:
+                return _CONSTS[node.id]
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return -self.const_of(node.operand)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
             return self.const_of(node.left) | self.const_of(node.right)
-        raise Unsupported(ast.dump(node))
+        raise Unsupported("not a constant")     # the common answer of static(): no node to format
 
     def index(self, node: ast.Subscript) -> tuple[str, ir.Value]:
         """(array name, element pointer) of a subscript; r and st are cached locals."""
@@ -185,6 +204,8 @@ class _Region:
                 raise Unsupported(repr(node.value))
             return _c(node.value)
         if isinstance(node, ast.Name):
+            if node.id in self.fields:
+                return _c(self.fields[node.id])
             if node.id in _CONSTS:
                 return _c(_CONSTS[node.id])
             if node.id == "rpa":
@@ -279,22 +300,20 @@ class _Region:
         if name == "wr_s":
             a = self.freg(node.args[0], node.args[1])
             v = self.val(node.args[2])
-            b.store(b.or_(b.and_(b.load(a), _c(~M32)), b.and_(v, _c(M32))), a)
-            self.dirty.add(("f", self.const_of(node.args[1])))
+            self.set_reg("f", self.const_of(node.args[1]), b.or_(b.and_(b.load(a), _c(~M32)), b.and_(v, _c(M32))))
             return
         if name == "wr_d":
             v = self.val(node.args[3])
             lo, hi = self.freg(node.args[0], node.args[2]), self.freg(node.args[0], node.args[2], 1)
             k = self.const_of(node.args[2])
             if self.static(node.args[1]):       # FR = 1: the whole value in the even register
-                b.store(v, lo)
-                self.dirty.add(("f", k))
+                self.set_reg("f", k, v)
                 return
             fr = self.cond(node.args[1])
             old_lo, old_hi = b.load(lo), b.load(hi)
-            b.store(b.select(fr, v, b.or_(b.and_(old_lo, _c(~M32)), b.and_(v, _c(M32)))), lo)
-            b.store(b.select(fr, old_hi, b.or_(b.and_(old_hi, _c(~M32)), b.and_(b.ashr(v, _c(32)), _c(M32)))), hi)
-            self.dirty.update({("f", k), ("f", k | 1)})
+            self.set_reg("f", k, b.select(fr, v, b.or_(b.and_(old_lo, _c(~M32)), b.and_(v, _c(M32)))))
+            self.set_reg("f", k | 1, b.select(fr, old_hi, b.or_(b.and_(old_hi, _c(~M32)),
+                                                                 b.and_(b.ashr(v, _c(32)), _c(M32)))))
             return
         raise Unsupported(name)
 
@@ -315,17 +334,28 @@ class _Region:
         self.store(targets[1], b.load(cause))
 
     # ---- statements
+    def set_reg(self, arr: str, k: int, v: ir.Value) -> None:
+        """Write a cached register: its local, and (WRITE_THROUGH) the state array at once."""
+        b = self.b
+        b.store(v, self.reg(arr, k))
+        self.dirty.add((arr, k))
+        if self.write_through:
+            b.store(v, b.gep(self.ptr(_CACHED[arr], I64), [_c(k)]))
+
     def store(self, target: ast.expr, v: ir.Value) -> None:
         b = self.b
         if isinstance(target, ast.Name):
             b.store(v, self.var(target.id))
             return
         if isinstance(target, ast.Subscript):
+            if isinstance(target.value, ast.Name) and target.value.id in _CACHED:
+                arr = target.value.id
+                k = self.const_of(target.slice)
+                self.wrote_r0 |= arr == "r" and k == 0
+                self.set_reg(arr, k, v)
+                return
             arr, p = self.index(target)
-            if arr in _CACHED:
-                self.dirty.add((arr, self.const_of(target.slice)))
-                b.store(v, p)
-            elif arr in _RAM:
+            if arr in _RAM:
                 b.store(b.trunc(v, _RAM[arr][0]), p)
             else:
                 raise Unsupported(arr)
@@ -400,12 +430,15 @@ class _Region:
 
     # ---- hooks for the timing-mode regions (flashvm/isa/llvmtiming.py); here they add nothing
     def leaf_code(self, word: int) -> tuple[str, ...] | None:
-        """The Python lines of one instruction (jitgen.leaf)."""
-        return jitgen.leaf(word)
+        """The Python lines of one instruction: its table entry's leaf, fields by name (template)."""
+        return _template(jitgen.decode(word))[0]      # type: ignore[arg-type]
 
     def body(self, word: int, code: tuple[str, ...]) -> list[ast.stmt]:
-        """The parsed statements of `code`, leaf_code(word) (parsed once per word)."""
-        return _body(word)
+        """The statements of `code`, leaf_code(word): the entry's template parsed once, the word's
+        field values in self.fields (read as constants, as if folded into the text)."""
+        _, stmts, fields = _template(jitgen.decode(word))     # type: ignore[arg-type]
+        self.fields = {name: f(word) for name, f in fields}
+        return stmts
 
     def fetch_check(self, pc: ir.Value, before: Callable[[], ir.Block]) -> None:
         """Code before each instruction (timing mode: the L1I hit test)."""
@@ -456,6 +489,9 @@ class _Region:
 
     def build(self, loops: bool) -> None:
         b = self.b
+        # a region that loops keeps its registers in host registers round the loop (O2 would not
+        # move the stores out: they may alias guest memory) and writes them back on leaving
+        self.write_through = WRITE_THROUGH and not loops
         for name in ("x_pc", "x_npc", "x_bpc", "x_n", "pc", "npc", "npc2", "bpc", "done"):
             self.var(name)
         ram32 = self.ptr(3, I32)
@@ -501,11 +537,16 @@ class _Region:
             store = "STORE" in e.sem
             if store:
                 b.store(_c(0), self.var("smc"))
+            self.fields = {}
+            self.wrote_r0 = False
             self.stmts(self.body(w, code), before)
             if b.block.is_terminated:
                 raise Unsupported(f"{e.name} always leaves")
-            if "r[(0)] =" in "\n".join(code):
-                b.store(_c(0), self.reg("r", 0))
+            if self.wrote_r0:
+                if self.write_through:
+                    self.set_reg("r", 0, _c(0))
+                else:
+                    b.store(_c(0), self.reg("r", 0))
             npc_after = b.load(self.vars["npc"])
             b.store(npc_after, self.vars["pc"])
             b.store(b.load(self.vars["npc2"]), self.vars["npc"])
@@ -541,10 +582,10 @@ class _Region:
             b.branch(top)
         else:
             b.branch(out)
-        # the one way out: write back what changed, report pc, npc, bpc and the count
+        # the one way out: (without WRITE_THROUGH write back what changed,) report pc, npc, bpc and the count
         b.position_at_end(self.exit_block)
         for (arr, k), a in sorted(self.regs.items()):
-            if (arr, k) in self.dirty:
+            if (arr, k) in self.dirty and not self.write_through:
                 b.store(b.load(a), b.gep(self.ptr(_CACHED[arr], I64), [_c(k)]))
         pc, npc = b.load(self.vars["x_pc"]), b.load(self.vars["x_npc"])
         for slot, v in ((8, pc), (9, npc), (10, b.load(self.vars["x_bpc"]))):
@@ -567,10 +608,35 @@ class _Region:
         self.pre.branch(self.fn.basic_blocks[1])
 
 
-@lru_cache(maxsize=None)
-def _body(word: int) -> list[ast.stmt]:
-    """The parsed leaf of an instruction word (parsed once: read only afterwards)."""
-    return parse_leaf(jitgen.leaf(word) or ())
+_TEMPLATES: dict[tuple[str, int, int], tuple[tuple[str, ...], list[ast.stmt],
+                                              list[tuple[str, Callable[[int], int]]]]] = {}
+
+
+def _template(e: Insn) -> tuple[tuple[str, ...], list[ast.stmt], list[tuple[str, Callable[[int], int]]]]:
+    """A table entry's leaf (as jitgen.leaf makes it, fields not folded): its lines, its statements
+    parsed once (read only afterwards), and (name, value of the field in a word) for each field it
+    extracts.  Generating and parsing the leaf of every word cost ~0.2 ms each."""
+    key = (e.name, e.match, e.mask)
+    got = _TEMPLATES.get(key)
+    if got is None:
+        old = macros.JIT, macros.TIMING
+        macros.JIT, macros.TIMING = True, False
+        try:
+            lines = gen.Emitter().leaf(e, e.mask, "", "main")
+        finally:
+            macros.JIT, macros.TIMING = old
+        body: list[str] = []
+        fields: list[tuple[str, Callable[[int], int]]] = []
+        for line in lines:
+            if line.startswith("#"):
+                continue
+            mt = re.fullmatch(r"(\w+)_(\d+) = (.*)", line)
+            if mt and (mt.group(1) in FIELDS or mt.group(1) in DERIVED) and mt.group(3) == extract_expr(mt.group(1)):
+                fields.append((f"{mt.group(1)}_{mt.group(2)}", eval(f"lambda insn: int({mt.group(3)})", {})))
+                continue
+            body.append(line)
+        got = _TEMPLATES[key] = (tuple(body), parse_leaf(tuple(body)), fields)
+    return got
 
 
 def parse_leaf(code: tuple[str, ...]) -> list[ast.stmt]:
@@ -621,7 +687,7 @@ def entry_table_key() -> str:
     """Names the ENTRY_OK table of this translator: its version and the sources it derives from."""
     h = hashlib.sha256(f"{jitgen.VERSION}/{VERSION}".encode())
     here = Path(__file__).resolve().parent
-    for name in ("table.py", "gen.py", "macros.py", "fields.py", "jitgen.py", "llvmgen.py"):
+    for name in ("table.py", "gen.py", "macros.py", "fields.py", "jitgen.py", "llvmgen.py", "irtext.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:16]
 

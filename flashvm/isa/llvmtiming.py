@@ -33,7 +33,7 @@ import ast
 from functools import lru_cache
 from typing import Callable
 
-from llvmlite import ir
+from flashvm.isa import irtext as ir
 
 from flashvm.isa import jitgen, llvmgen, macros
 from flashvm.isa.llvmgen import I64, _c

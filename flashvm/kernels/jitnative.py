@@ -48,12 +48,13 @@ def _fpu_symbols(obj: bytes) -> None:
 _fpu_done: set[str] = set()
 
 
-# The passes a straight region needs: its locals into SSA registers, then folding and block
-# merging (the IR has a block per exit and per instruction): about half the time of the O2
-# pipeline for a few per cent more code.  A region that loops in itself gets O2 (its loop
-# invariants hoisted: mixed's FPU loops ran 1.5x slower without).
-PASSES = ("sroa", "simplify_cfg", "instruction_combine", "jump_threading", "simplify_cfg",
-          "dead_store_elimination", "instruction_combine", "simplify_cfg")
+# The passes a straight region needs: its locals into SSA registers and its blocks merged (the
+# IR has a block per exit and per instruction).  Instcombine, which cost as much as all the
+# rest of the compile, is left out: constants are folded as the IR is written (irtext.py), the
+# code generator's own combiner does the rest, and the machine code is no slower (it is
+# smaller).  A region that loops in itself gets O2 (its loop invariants hoisted: mixed's FPU
+# loops ran 1.5x slower without).
+PASSES = ("sroa", "simplify_cfg")
 
 
 def _optimise(mod, tm, full: bool) -> None:
