@@ -1,5 +1,5 @@
 """What the JIT tier costs a short run: nothing of the translator is imported (the ISA generator
-behind jitgen/llvmgen, ~0.3 s) and no region is loaded, even from the disk cache, before
+behind jitgen/llvmgen, ~45 ms) and no region is loaded, even from the disk cache, before
 MIN_INSNS_NATIVE instructions; and targets that got hot while the queue was full are counted
 again rather than lost."""
 from __future__ import annotations
