@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import resource
 import shutil
@@ -371,21 +372,34 @@ def run_flashvm_jit(exe: Path, argv: list[str]) -> Run:
         jit.set_enabled(False)
 
 
+COLD_CHILD = """
+import json, sys, tempfile, os
+sys.path.insert(0, sys.argv[1])
+import compare
+from flashvm.kernels import jit
+from flashvm.process import run_process
+exe, argv = sys.argv[2], sys.argv[3:]
+with tempfile.TemporaryDirectory(prefix="flashvm-jit-cold-") as d:
+    os.environ["FLASHVM_JIT_CACHE"] = d
+    jit.set_enabled(True)
+    run_process(exe, argv, stdout=compare.io.BytesIO(), stderr=compare.io.BytesIO(),
+                max_insns=1_000_000)            # loads the loop's compiled code, translates nothing
+    jit.set_enabled(False)
+    r = compare.run_flashvm_jit(compare.Path(exe), argv)
+print(json.dumps([r.wall, r.cpu, r.stdout.decode("latin-1"), r.insns]))
+"""
+
+
 def run_flashvm_jit_cold(exe: Path, argv: list[str]) -> Run:
-    """--jit with an empty translation cache (a fresh directory per run): every region is
-    compiled.  This process keeps what is not per region (the table of translatable entries,
-    the FPU wrappers), so a new process would pay a little more."""
-    import tempfile
-    old = os.environ.get("FLASHVM_JIT_CACHE")
-    with tempfile.TemporaryDirectory(prefix="flashvm-jit-cold-") as d:
-        os.environ["FLASHVM_JIT_CACHE"] = d
-        try:
-            return run_flashvm_jit(exe, argv)
-        finally:
-            if old is None:
-                os.environ.pop("FLASHVM_JIT_CACHE", None)
-            else:
-                os.environ["FLASHVM_JIT_CACHE"] = old
+    """--jit with an empty translation cache, in a new process (this one keeps the regions it
+    loaded): every region is compiled, as on a first run.  The child first runs the program's
+    first million instructions, which translates nothing but loads the loop's compiled code."""
+    p = subprocess.run([sys.executable, "-c", COLD_CHILD, str(BENCH), str(exe), *argv],
+                       capture_output=True, check=False, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    if p.returncode != 0:
+        raise RuntimeError(f"flashvm --jit (cold): {argv}: {p.stderr.decode(errors='replace')[-2000:]}")
+    wall, cpu, out, insns = json.loads(p.stdout.decode().strip().splitlines()[-1])
+    return Run(wall, cpu, out.encode("latin-1"), insns)
 
 
 def main(argv: list[str] | None = None) -> int:
