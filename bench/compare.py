@@ -2,8 +2,9 @@
 """Side-by-side speed of flashvm, qemu-mipsel and Unicorn on the same binaries.
 
 usage: python bench/compare.py [--quick] [--repeat N] [--only NAME ...] [--no-qemu] [--no-unicorn]
+                               [--jit] [--only-jit] [--jit-cold]
 
-The benchmark programs (``intloop``, ``mixed``, ``raytrace``; static
+The benchmark programs (``intloop``, ``mixed``, ``raytrace``, ``raysort``; static
 mipsel-linux-musl ELFs built once with ``flashvm.toolchain.build_user``) run
 at the sizes of ``bench/test_speed.py`` (``--quick``: smaller ones) under
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import resource
 import shutil
@@ -60,6 +62,10 @@ PROGRAMS: dict[str, Program] = {p.name: p for p in (
     Program("raytrace", BENCH / "programs" / "raytrace.c", ("320", "240"),
             "checksum b5f47ea2",
             ("64", "48"), "checksum 90381df9"),
+    # issue 16's long program: ~2.6 G instructions (1.24 G of ray tracing, 1.34 G of sorting)
+    Program("raysort", BENCH / "programs" / "raysort.c", ("1200", "900", "1000000", "2"),
+            "raysort checksum 01f56451",
+            ("160", "120", "100000", "1"), "raysort checksum d388ef55"),
 )}
 
 
@@ -352,7 +358,8 @@ def run_unicorn(exe: Path, argv: list[str]) -> Run:
 
 # ============================================================ table
 ENGINES = ("flashvm", "qemu", "unicorn")
-TITLES = {"flashvm": "flashvm", "jit": "flashvm --jit", "qemu": "qemu-mipsel", "unicorn": "Unicorn"}
+TITLES = {"flashvm": "flashvm", "jit": "flashvm --jit", "jitcold": "flashvm --jit (cold)",
+          "qemu": "qemu-mipsel", "unicorn": "Unicorn"}
 
 
 def run_flashvm_jit(exe: Path, argv: list[str]) -> Run:
@@ -363,6 +370,36 @@ def run_flashvm_jit(exe: Path, argv: list[str]) -> Run:
         return run_flashvm(exe, argv)
     finally:
         jit.set_enabled(False)
+
+
+COLD_CHILD = """
+import json, sys, tempfile, os
+sys.path.insert(0, sys.argv[1])
+import compare
+from flashvm.kernels import jit
+from flashvm.process import run_process
+exe, argv = sys.argv[2], sys.argv[3:]
+with tempfile.TemporaryDirectory(prefix="flashvm-jit-cold-") as d:
+    os.environ["FLASHVM_JIT_CACHE"] = d
+    jit.set_enabled(True)
+    run_process(exe, argv, stdout=compare.io.BytesIO(), stderr=compare.io.BytesIO(),
+                max_insns=1_000_000)            # loads the loop's compiled code, translates nothing
+    jit.set_enabled(False)
+    r = compare.run_flashvm_jit(compare.Path(exe), argv)
+print(json.dumps([r.wall, r.cpu, r.stdout.decode("latin-1"), r.insns]))
+"""
+
+
+def run_flashvm_jit_cold(exe: Path, argv: list[str]) -> Run:
+    """--jit with an empty translation cache, in a new process (this one keeps the regions it
+    loaded): every region is compiled, as on a first run.  The child first runs the program's
+    first million instructions, which translates nothing but loads the loop's compiled code."""
+    p = subprocess.run([sys.executable, "-c", COLD_CHILD, str(BENCH), str(exe), *argv],
+                       capture_output=True, check=False, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    if p.returncode != 0:
+        raise RuntimeError(f"flashvm --jit (cold): {argv}: {p.stderr.decode(errors='replace')[-2000:]}")
+    wall, cpu, out, insns = json.loads(p.stdout.decode().strip().splitlines()[-1])
+    return Run(wall, cpu, out.encode("latin-1"), insns)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -376,11 +413,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-unicorn", action="store_true")
     ap.add_argument("--jit", action="store_true", help="also flashvm with the JIT tier (docs/jit.md)")
     ap.add_argument("--only-jit", action="store_true", help="flashvm with the JIT tier only")
+    ap.add_argument("--jit-cold", action="store_true",
+                    help="also flashvm --jit with an empty translation cache each run")
     o = ap.parse_args(argv)
 
     engines = {} if o.only_jit else {"flashvm": run_flashvm}
     if o.jit or o.only_jit:
         engines["jit"] = run_flashvm_jit
+    if o.jit_cold:
+        engines["jitcold"] = run_flashvm_jit_cold
     qemu = None if o.no_qemu else shutil.which("qemu-mipsel")
     if qemu:
         engines["qemu"] = lambda exe, a: run_qemu(exe, a, qemu)
@@ -431,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     head = ["program (args)", "instructions"]
     for eng in engines:
         head += [f"{TITLES[eng]} s", f"{TITLES[eng]} MIPS"]
-    mine = [e for e in ("flashvm", "jit") if e in engines]
+    mine = [e for e in ("flashvm", "jit", "jitcold") if e in engines]
     for ours in mine:
         for eng in engines:
             if eng not in mine:

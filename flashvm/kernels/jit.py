@@ -41,16 +41,21 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from flashvm.isa import jitgen, llvmgen
-from flashvm.kernels import jitnative
+# The translators (flashvm/isa/jitgen.py, llvmgen.py and the ISA generator behind them: ~45 ms
+# to import, 0.3 s without byte-code caches) are imported when the first region is translated:
+# a run without the tier, or too short to translate anything, does not pay for them.
 from flashvm.kernels.state import EXIT_BUDGET, EXIT_WAIT, P_QUANTUM, P_ROUND_START, P_TIMING, S_INSNS, Machine
 
 TABLE_SIZE = 1 << 15     # region-table slots (direct-mapped by physical address)
 QUEUE_LEN = 64           # jump targets waiting for translation (at most one batch)
 THRESHOLD = 5000         # arrivals at a jump target that make it hot
 MIN_INSNS = 20_000_000   # Numba backend: compile nothing before this many instructions (short runs)
-MIN_INSNS_NATIVE = 10_000_000   # LLVM backend: before this, only batches already on disk are taken
-SLICE = 1 << 24          # cycles between two looks at the queue (at most)
+MIN_INSNS_NATIVE = 10_000_000   # LLVM backend: nothing is translated before this, not even from disk
+# cycles between two looks at the queue (at most): code that gets hot waits up to this long for
+# its translation, so a long slice left intloop's first round (45 M of its 360 M instructions)
+# nearly all in the interpreter (89 % of the run in regions at 16 M, 96 % at 2 M); a slice
+# costs ~30 us of Python, well under 1 % at 2 M cycles
+SLICE = 1 << 21
 FIRST_SLICE = 1 << 18    # the first slice; each next one twice as long, up to SLICE
 CACHE_MODULES = 256      # translated modules kept on disk (numba backend)
 CACHE_OBJECTS = 4096     # translated regions kept on disk (llvm backend, one object file each)
@@ -59,6 +64,7 @@ CACHE_OBJECTS = 4096     # translated regions kept on disk (llvm backend, one ob
 # finds it on disk); regions found on disk are always taken.  FLASHVM_JIT_SHARE sets it.
 TRANSLATE_SHARE: float | None = None
 NEVER = -(1 << 62)       # counter of a target that cannot be translated
+CTX_ROOM = 32            # call-context slots (llvmgen.CTX_SLOTS, checked when a region is entered)
 
 _forced: bool | None = None
 _tiers: dict[int, tuple[np.ndarray, "Tier"]] = {}
@@ -117,9 +123,8 @@ class Tier:
         self.jq = np.zeros(QUEUE_LEN + 1, dtype=np.int64)
         self.jstat = np.zeros(8, dtype=np.int64)   # hits, insns, invalidated, empty, refused, .., 7: threshold
         self.jstat[7] = THRESHOLD
-        self.jctx = np.zeros(llvmgen.CTX_SLOTS, dtype=np.int64)
-        self.jctx[llvmgen.CTX_TABLE] = self.jt.ctypes.data      # for regions chaining to regions
-        self.jctx[llvmgen.CTX_TSIZE] = TABLE_SIZE
+        # the call context; the slots regions chain through are filled when one is entered (_link)
+        self.jctx = np.zeros(CTX_ROOM, dtype=np.int64)
         self.deferred = 0      # queue length last found not worth compiling yet
         self.slice = FIRST_SLICE
         self.cpu_run = 0.0     # CPU seconds in the run loop (the translation budget grows with it)
@@ -179,6 +184,7 @@ def _forget(path: Path) -> None:
 
 
 def _module_path(source: str) -> Path:
+    from flashvm.isa import jitgen
     return cache_dir() / ("r" + hashlib.sha256((jitgen.VERSION + source).encode()).hexdigest()[:24] + ".py")
 
 
@@ -206,13 +212,14 @@ def _compile(source: str) -> list[int]:
 
 
 def translate(m: Machine, t: Tier) -> None:
-    """Translate the queued hot jump targets.  Before MIN_INSNS(_NATIVE) instructions only
-    translations already in the disk cache are taken; else the queue waits."""
+    """Translate the queued hot jump targets.  Before MIN_INSNS_NATIVE instructions (llvm backend)
+    nothing is: loading the translator and the regions (even from disk) costs more than a
+    shorter run can gain.  Before MIN_INSNS (numba backend) only batches on disk are taken."""
     k = int(t.jq[0])
     native = backend() == "llvm"
     early = int(m.stats[:, S_INSNS].sum()) < (MIN_INSNS_NATIVE if native else MIN_INSNS)
-    if k == 0 or (early and (t.deferred == k or (k < QUEUE_LEN and not native))):
-        return          # early on, only batches already in the disk cache are taken
+    if k == 0 or (early and (native or t.deferred == k or k < QUEUE_LEN)):
+        return          # the queue waits
     t0, c0 = time.perf_counter(), time.process_time()
     t.c_start = c0
     gc.disable()        # building IR makes many objects: a collection would walk the whole heap
@@ -225,12 +232,25 @@ def translate(m: Machine, t: Tier) -> None:
         gc.enable()
         STATS["translate_s"] += time.perf_counter() - t0
         t.cpu_translate += time.process_time() - c0
+    if k >= QUEUE_LEN:
+        _rearm(t)
+
+
+def _rearm(t: Tier) -> None:
+    """Targets that got hot while the queue was full were never queued (the loop queues a target
+    when its count reaches the threshold, once): their counts start again, so they are queued
+    when they reach it anew.  Those waiting in the queue keep theirs."""
+    lost = (t.jcnt >= t.jstat[7]) & (t.jt[0] < 0)
+    k = int(t.jq[0])
+    lost[(t.jq[1:k + 1] >> 2) & (TABLE_SIZE - 1)] = False
+    t.jcnt[lost] = 0
 
 
 def _regions(m: Machine, t: Tier, pas: list[int], cut, ok) -> list[tuple[int, list[int]]]:
     """(physical address, words) of the queued targets not yet translated (`cut` says how many
     words a region takes, `ok` whether a word translates); the others that cannot start a
     region are marked so they are never queued again."""
+    from flashvm.isa import jitgen
     mask = TABLE_SIZE - 1
     out: list[tuple[int, list[int]]] = []
     for pa in dict.fromkeys(pas):           # queue order: the first to get hot first
@@ -257,12 +277,15 @@ def _translate_native(m: Machine, t: Tier, k: int, early: bool) -> None:
     """One object file per region (so the disk cache does not depend on what else was hot at
     the time): those on disk are loaded; new ones are compiled while the translation time
     stays within TRANSLATE_SHARE of the time spent running, the others wait in the queue."""
+    from flashvm.isa import llvmgen
+    from flashvm.kernels import jitnative
     _load_entry_table()
     known = len(llvmgen.ENTRY_OK)
     todo = _regions(m, t, [int(x) for x in t.jq[1:k + 1]], llvmgen.scan, llvmgen.supported)
     if len(llvmgen.ENTRY_OK) != known:
         _save_entry_table()
     waiting: list[int] = []
+    compiled = False
     for pa, words in todo:
         if not jitnative.cached([words], cache_dir()):
             spent = t.cpu_translate + time.process_time() - t.c_start
@@ -271,13 +294,14 @@ def _translate_native(m: Machine, t: Tier, k: int, early: bool) -> None:
                 waiting.append(pa)
                 continue
         fns, size, hit = jitnative.compile_batch([words], cache_dir())
+        compiled = compiled or not hit
         STATS["disk_hits"] += int(hit)
         STATS["code_bytes"] += size
         _enter(t, [(pa, words)], fns)
     t.jq[0] = len(waiting)
     t.jq[1:len(waiting) + 1] = waiting
     t.deferred = len(waiting)
-    if len(waiting) < len(todo):
+    if compiled:            # only new object files can take the cache over its size
         _prune_objects(cache_dir())
 
 
@@ -288,6 +312,7 @@ def _share() -> float | None:
 
 def _translate_numba(m: Machine, t: Tier, k: int, early: bool) -> None:
     """The whole queue as one generated module (Numba compiles it)."""
+    from flashvm.isa import jitgen
     batch = _regions(m, t, sorted(set(int(x) for x in t.jq[1:k + 1])), jitgen.scan, jitgen.translated)
     t.jq[0] = 0
     if not batch:
@@ -303,6 +328,7 @@ def _translate_numba(m: Machine, t: Tier, k: int, early: bool) -> None:
 
 
 def _entry_path() -> Path:
+    from flashvm.isa import llvmgen
     return cache_dir() / f"entries-{llvmgen.entry_table_key()}.json"
 
 
@@ -314,6 +340,7 @@ def _load_entry_table() -> None:
     if _entry_loaded:
         return
     _entry_loaded.append(True)
+    from flashvm.isa import llvmgen
     try:
         got = json.loads(_entry_path().read_text())
     except (OSError, ValueError):
@@ -323,6 +350,7 @@ def _load_entry_table() -> None:
 
 
 def _save_entry_table() -> None:
+    from flashvm.isa import llvmgen
     path = _entry_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -332,6 +360,7 @@ def _save_entry_table() -> None:
 
 def _enter(t: Tier, batch: list[tuple[int, list[int]]], fns: list[int]) -> None:
     """Put a translated batch into the region table."""
+    _link(t)
     mask = TABLE_SIZE - 1
     for rid, (pa, words) in enumerate(batch):
         h = (pa >> 2) & mask
@@ -340,6 +369,15 @@ def _enter(t: Tier, batch: list[tuple[int, list[int]]], fns: list[int]) -> None:
     STATS["regions"] += len(batch)
     STATS["insns_translated"] += sum(len(w) for _, w in batch)
     STATS["batches"] += 1
+
+
+def _link(t: Tier) -> None:
+    """The context slots through which regions chain to regions: the table and its size."""
+    from flashvm.isa import llvmgen
+    if llvmgen.CTX_SLOTS > len(t.jctx):
+        raise RuntimeError(f"the region call context needs {llvmgen.CTX_SLOTS} slots, not {len(t.jctx)}")
+    t.jctx[llvmgen.CTX_TABLE] = t.jt.ctypes.data
+    t.jctx[llvmgen.CTX_TSIZE] = TABLE_SIZE
 
 
 def _prune_objects(d: Path) -> None:
