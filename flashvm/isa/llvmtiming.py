@@ -30,7 +30,9 @@ machine; the batch's disk-cache name carries VERSION (flashvm/kernels/jitnative.
 from __future__ import annotations
 
 import ast
+import hashlib
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable
 
 from llvmlite import ir
@@ -207,24 +209,36 @@ class TimingRegion(llvmgen._Region):
             b.store(v, b.gep(self.ctxp, [_c(slot)]))
 
 
-_OK: dict[str, bool] = {}
+# table entry -> a timing region can hold it: filled as words are met, and saved beside the
+# translation cache by flashvm/kernels/jittiming.py, so a warm start builds no probe and no
+# timing leaf per word (decided per entry: an entry's code does not depend on its fields)
+ENTRY_OK: dict[str, bool] = {}
 
 
 def supported(word: int) -> bool:
     """Can a timing region hold this instruction word?  (Decided per table entry.)"""
     e = jitgen.decode(word)
-    if e is None or leaf(word) is None:
+    if e is None:
         return False
-    got = _OK.get(e.name)
+    got = ENTRY_OK.get(e.name)
     if got is None:
-        words = [word, 0] if "branch" in e.flags else [word]
-        try:
-            TimingRegion(ir.Module(name="probe"), "probe", words).build(False)
-            got = True
-        except llvmgen.Unsupported:
-            got = False
-        _OK[e.name] = got
+        got = ENTRY_OK[e.name] = leaf(word) is not None and _probe(word, "branch" in e.flags)
     return got
+
+
+def _probe(word: int, branch: bool) -> bool:
+    try:
+        TimingRegion(ir.Module(name="probe"), "probe", [word, 0] if branch else [word]).build(False)
+        return True
+    except llvmgen.Unsupported:
+        return False
+
+
+def entry_table_key() -> str:
+    """Names the ENTRY_OK table: llvmgen's key, this translator's version and source."""
+    h = hashlib.sha256(f"{llvmgen.entry_table_key()}/{VERSION}".encode())
+    h.update(Path(__file__).read_bytes())
+    return h.hexdigest()[:16]
 
 
 def scan(words: list[int]) -> int:
@@ -244,5 +258,5 @@ def module_ir(regions: list[list[int]], prefix: str) -> str:
     return str(module)
 
 
-__all__ = ["CTX_FLINE", "CTX_LEFT", "CTX_SLOTS", "VERSION", "TimingRegion", "leaf", "module_ir", "scan",
-           "supported"]
+__all__ = ["CTX_FLINE", "CTX_LEFT", "CTX_SLOTS", "ENTRY_OK", "VERSION", "TimingRegion", "entry_table_key", "leaf",
+           "module_ir", "scan", "supported"]
