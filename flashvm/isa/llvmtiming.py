@@ -76,6 +76,14 @@ def _timing_body(word: int) -> list[ast.stmt]:
     return llvmgen.parse_leaf(leaf(word) or ())
 
 
+def calls_out(words: list[int]) -> bool:
+    """Does a region of these words serve its misses itself (a call to the cache model)?  Not if it
+    holds LL: the model may drop the reservation in st, which the region keeps in a local.  Such a
+    region also tests before each instruction that it still fits before the CPU's stop, so the loop
+    and chaining regions may enter it whenever its first instruction fits."""
+    return not any("LLBIT" in getattr(jitgen.decode(w), "sem", "") for w in words)
+
+
 class TimingRegion(llvmgen._Region):
     """One region with the L1 hit tests (see the module doc)."""
 
@@ -86,9 +94,7 @@ class TimingRegion(llvmgen._Region):
         self.pre.store(self.g(CTX_FLINE), fline)
         self.var("t_left")
         self.var("t_stall")
-        # misses are served in the region (a call to the cache model) unless the region holds
-        # LL (the model may drop the reservation in st, which the region keeps in a local)
-        self.callout = not any("LLBIT" in getattr(jitgen.decode(w), "sem", "") for w in words)
+        self.callout = calls_out(words)
         self.here = True          # this instruction may call out (see leaf_code)
         self.index_i = 0
 
@@ -234,6 +240,7 @@ def _probe(word: int, branch: bool) -> bool:
         return False
 
 
+@lru_cache(maxsize=None)
 def entry_table_key() -> str:
     """Names the ENTRY_OK table: llvmgen's key, this translator's version and source."""
     h = hashlib.sha256(f"{llvmgen.entry_table_key()}/{VERSION}".encode())
@@ -242,11 +249,9 @@ def entry_table_key() -> str:
 
 
 def scan(words: list[int]) -> int:
-    """How many of `words` one timing region covers (jitgen.scan on the supported prefix)."""
-    n = 0
-    while n < len(words) and supported(words[n]):
-        n += 1
-    return jitgen.scan(words[:n])
+    """How many of `words` one timing region covers (jitgen.scan with `supported`, which
+    implies jitgen.translated: the timing leaf is the functional one plus the L1D test)."""
+    return jitgen.scan(words, supported)
 
 
 def module_ir(regions: list[list[int]], prefix: str) -> str:
@@ -258,5 +263,5 @@ def module_ir(regions: list[list[int]], prefix: str) -> str:
     return str(module)
 
 
-__all__ = ["CTX_FLINE", "CTX_LEFT", "CTX_SLOTS", "ENTRY_OK", "VERSION", "TimingRegion", "entry_table_key", "leaf",
+__all__ = ["CTX_FLINE", "CTX_LEFT", "CTX_SLOTS", "ENTRY_OK", "VERSION", "TimingRegion", "calls_out", "entry_table_key", "leaf",
            "module_ir", "scan", "supported"]

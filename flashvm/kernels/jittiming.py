@@ -88,7 +88,15 @@ def _translate(m: Machine, t: jit.Tier, k: int, early: bool) -> None:
     jit.STATS["disk_hits"] += int(hit)
     jit.STATS["code_bytes"] += size
     jit._enter(t, batch, fns)
-    jit._prune_objects(jit.cache_dir())
+    # a region that tests before each instruction that it still fits (llvmtiming.calls_out) is
+    # entered whenever one instruction fits: its length in the table says 1, so the loop and
+    # chaining regions enter it near the round's end too instead of interpreting that stretch
+    mask = jit.TABLE_SIZE - 1
+    for pa, words in batch:
+        if llvmtiming.calls_out(words):
+            t.jt[3, (pa >> 2) & mask] = 1
+    if not hit:
+        jit._prune_objects(jit.cache_dir())
 
 
 _CACHE_ARRAYS = ("params", "cpu", "l1i", "l1d", "l2", "stats", "dir_sharers", "dir_owner", "cpu_node", "magic",
