@@ -54,6 +54,7 @@ def translate(m: Machine, t: jit.Tier) -> None:
     if k == 0 or (early and t.deferred == k):
         return
     t0, c0 = time.perf_counter(), time.process_time()
+    t.c_start = c0
     gc.disable()        # building IR makes many objects: a collection would walk the whole heap
     try:
         _translate(m, t, k, early)
@@ -68,35 +69,40 @@ def _entry_path() -> Path:
 
 
 def _translate(m: Machine, t: jit.Tier, k: int, early: bool) -> None:
-    """The queue as one batch (sorted: the same hot code makes the same batch, found on disk)."""
+    """One object file per region, as jit._translate_native (so a warm run finds every region on
+    disk whatever else was hot at the time): those on disk are loaded; new ones are compiled
+    while the translation budget allows, the others wait in the queue."""
     path = _entry_path()
     jit._load_entry_table(llvmtiming.ENTRY_OK, path)
     known = len(llvmtiming.ENTRY_OK)
-    batch = jit._regions(m, t, sorted(set(int(x) for x in t.jq[1:k + 1])), llvmtiming.scan, llvmtiming.supported)
+    todo = jit._regions(m, t, [int(x) for x in t.jq[1:k + 1]], llvmtiming.scan, llvmtiming.supported)
     if len(llvmtiming.ENTRY_OK) != known:
         jit._save_entry_table(llvmtiming.ENTRY_OK, path)
-    t.jq[0] = 0
-    if not batch:
-        return
-    regions = [w for _, w in batch]
-    if early and not jitnative.cached(regions, jit.cache_dir(), timing=True):
-        t.jq[0] = k          # wait: a short run does not pay for compiling
-        t.deferred = k
-        return
-    _access_symbol()
-    fns, size, hit = jitnative.compile_batch(regions, jit.cache_dir(), timing=True)
-    jit.STATS["disk_hits"] += int(hit)
-    jit.STATS["code_bytes"] += size
-    jit._enter(t, batch, fns)
-    # a region that tests before each instruction that it still fits (llvmtiming.calls_out) is
-    # entered whenever one instruction fits: its length in the table says 1, so the loop and
-    # chaining regions enter it near the round's end too instead of interpreting that stretch
+    cache = jit.cache_dir()
+    waiting: list[int] = []
     mask = jit.TABLE_SIZE - 1
-    for pa, words in batch:
+    for pa, words in todo:
+        if not jitnative.cached([words], cache, timing=True):
+            spent = t.cpu_translate + time.process_time() - t.c_start
+            share = jit._share()
+            if early or (share is not None and spent > share * t.cpu_run):
+                waiting.append(pa)      # a short run does not pay for compiling
+                continue
+        _access_symbol()
+        fns, size, hit = jitnative.compile_batch([words], cache, timing=True)
+        jit.STATS["disk_hits"] += int(hit)
+        jit.STATS["code_bytes"] += size
+        jit._enter(t, [(pa, words)], fns)
         if llvmtiming.calls_out(words):
+            # it tests before each instruction that it still fits: entered whenever one instruction
+            # fits (its length in the table says 1), so the loop and chaining regions enter it near
+            # the round's end too instead of interpreting that stretch
             t.jt[3, (pa >> 2) & mask] = 1
-    if not hit:
-        jit._prune_objects(jit.cache_dir())
+    t.jq[0] = len(waiting)
+    t.jq[1:len(waiting) + 1] = waiting
+    t.deferred = len(waiting)
+    if len(waiting) < len(todo):
+        jit._prune_objects(cache)
 
 
 _CACHE_ARRAYS = ("params", "cpu", "l1i", "l1d", "l2", "stats", "dir_sharers", "dir_owner", "cpu_node", "magic",
