@@ -60,6 +60,7 @@ def test_regions_entered_near_the_stop(monkeypatch, tmp_path):
     monkeypatch.delenv("FLASHVM_JIT_TIMING", raising=False)
     monkeypatch.delenv("FLASHVM_JIT_BACKEND", raising=False)
     monkeypatch.setenv("FLASHVM_JIT_CACHE", str(tmp_path / "jitcache"))
+    monkeypatch.setattr(jittiming, "_tiers", {})      # only this run's tier (others may hold LL)
     exe = build_user([GUEST / "qsort.c"])
     cfg = dataclasses.replace(machine_config("flash1"), quantum=37)
     spec = RunSpec("process", exe, cfg, sim_mode="timing", argv=("qsort",), max_insns=2_000_000_000)
