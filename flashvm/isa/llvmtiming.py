@@ -30,7 +30,9 @@ machine; the batch's disk-cache name carries VERSION (flashvm/kernels/jitnative.
 from __future__ import annotations
 
 import ast
+import hashlib
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable
 
 from flashvm.isa import irtext as ir
@@ -74,6 +76,14 @@ def _timing_body(word: int) -> list[ast.stmt]:
     return llvmgen.parse_leaf(leaf(word) or ())
 
 
+def calls_out(words: list[int]) -> bool:
+    """Does a region of these words serve its misses itself (a call to the cache model)?  Not if it
+    holds LL: the model may drop the reservation in st, which the region keeps in a local.  Such a
+    region also tests before each instruction that it still fits before the CPU's stop, so the loop
+    and chaining regions may enter it whenever its first instruction fits."""
+    return not any("LLBIT" in getattr(jitgen.decode(w), "sem", "") for w in words)
+
+
 class TimingRegion(llvmgen._Region):
     """One region with the L1 hit tests (see the module doc)."""
 
@@ -84,9 +94,7 @@ class TimingRegion(llvmgen._Region):
         self.pre.store(self.g(CTX_FLINE), fline)
         self.var("t_left")
         self.var("t_stall")
-        # misses are served in the region (a call to the cache model) unless the region holds
-        # LL (the model may drop the reservation in st, which the region keeps in a local)
-        self.callout = not any("LLBIT" in getattr(jitgen.decode(w), "sem", "") for w in words)
+        self.callout = calls_out(words)
         self.here = True          # this instruction may call out (see leaf_code)
         self.index_i = 0
 
@@ -207,32 +215,43 @@ class TimingRegion(llvmgen._Region):
             b.store(v, b.gep(self.ctxp, [_c(slot)]))
 
 
-_OK: dict[str, bool] = {}
+# table entry -> a timing region can hold it: filled as words are met, and saved beside the
+# translation cache by flashvm/kernels/jittiming.py, so a warm start builds no probe and no
+# timing leaf per word (decided per entry: an entry's code does not depend on its fields)
+ENTRY_OK: dict[str, bool] = {}
 
 
 def supported(word: int) -> bool:
     """Can a timing region hold this instruction word?  (Decided per table entry.)"""
     e = jitgen.decode(word)
-    if e is None or leaf(word) is None:
+    if e is None:
         return False
-    got = _OK.get(e.name)
+    got = ENTRY_OK.get(e.name)
     if got is None:
-        words = [word, 0] if "branch" in e.flags else [word]
-        try:
-            TimingRegion(ir.Module(name="probe"), "probe", words).build(False)
-            got = True
-        except llvmgen.Unsupported:
-            got = False
-        _OK[e.name] = got
+        got = ENTRY_OK[e.name] = leaf(word) is not None and _probe(word, "branch" in e.flags)
     return got
 
 
+def _probe(word: int, branch: bool) -> bool:
+    try:
+        TimingRegion(ir.Module(name="probe"), "probe", [word, 0] if branch else [word]).build(False)
+        return True
+    except llvmgen.Unsupported:
+        return False
+
+
+@lru_cache(maxsize=None)
+def entry_table_key() -> str:
+    """Names the ENTRY_OK table: llvmgen's key, this translator's version and source."""
+    h = hashlib.sha256(f"{llvmgen.entry_table_key()}/{VERSION}".encode())
+    h.update(Path(__file__).read_bytes())
+    return h.hexdigest()[:16]
+
+
 def scan(words: list[int]) -> int:
-    """How many of `words` one timing region covers (jitgen.scan on the supported prefix)."""
-    n = 0
-    while n < len(words) and supported(words[n]):
-        n += 1
-    return jitgen.scan(words[:n])
+    """How many of `words` one timing region covers (jitgen.scan with `supported`, which
+    implies jitgen.translated: the timing leaf is the functional one plus the L1D test)."""
+    return jitgen.scan(words, supported)
 
 
 def module_ir(regions: list[list[int]], prefix: str) -> str:
@@ -244,5 +263,5 @@ def module_ir(regions: list[list[int]], prefix: str) -> str:
     return str(module)
 
 
-__all__ = ["CTX_FLINE", "CTX_LEFT", "CTX_SLOTS", "VERSION", "TimingRegion", "leaf", "module_ir", "scan",
-           "supported"]
+__all__ = ["CTX_FLINE", "CTX_LEFT", "CTX_SLOTS", "ENTRY_OK", "VERSION", "TimingRegion", "calls_out", "entry_table_key", "leaf",
+           "module_ir", "scan", "supported"]

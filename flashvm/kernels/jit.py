@@ -332,29 +332,33 @@ def _entry_path() -> Path:
     return cache_dir() / f"entries-{llvmgen.entry_table_key()}.json"
 
 
-_entry_loaded: list[bool] = []
+_entry_loaded: set[str] = set()
 
 
-def _load_entry_table() -> None:
-    """Which table entries translate, as found by earlier runs (no probe compiles on a warm start)."""
-    if _entry_loaded:
-        return
-    _entry_loaded.append(True)
+def _load_entry_table(table: dict[str, bool] | None = None, path: Path | None = None) -> None:
+    """Which table entries translate, as found by earlier runs (no probe compiles on a warm start);
+    `table`/`path`: another translator's table (timing regions), default llvmgen.ENTRY_OK."""
     from flashvm.isa import llvmgen
+    table = llvmgen.ENTRY_OK if table is None else table
+    path = _entry_path() if path is None else path
+    if str(path) in _entry_loaded:
+        return
+    _entry_loaded.add(str(path))
     try:
-        got = json.loads(_entry_path().read_text())
+        got = json.loads(path.read_text())
     except (OSError, ValueError):
         return
     if isinstance(got, dict):
-        llvmgen.ENTRY_OK.update({str(a): bool(b) for a, b in got.items()})
+        table.update({str(a): bool(b) for a, b in got.items()})
 
 
-def _save_entry_table() -> None:
+def _save_entry_table(table: dict[str, bool] | None = None, path: Path | None = None) -> None:
     from flashvm.isa import llvmgen
-    path = _entry_path()
+    table = llvmgen.ENTRY_OK if table is None else table
+    path = _entry_path() if path is None else path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(llvmgen.ENTRY_OK, sort_keys=True))
+    tmp.write_text(json.dumps(table, sort_keys=True))
     tmp.replace(path)
 
 

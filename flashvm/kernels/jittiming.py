@@ -13,12 +13,14 @@ FLASHVM_JIT_TIMING=0, timing mode runs the interpreter.
 """
 from __future__ import annotations
 
+import gc
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
-from flashvm.isa import jitgen, llvmgen, llvmtiming
+from flashvm.isa import llvmgen, llvmtiming
 from flashvm.kernels import jit, jitnative
 from flashvm.kernels.state import EXIT_BUDGET, EXIT_WAIT, P_QUANTUM, P_ROUND_START, S_INSNS, Machine
 
@@ -51,34 +53,56 @@ def translate(m: Machine, t: jit.Tier) -> None:
     early = int(m.stats[:, S_INSNS].sum()) < jit.MIN_INSNS_NATIVE
     if k == 0 or (early and t.deferred == k):
         return
-    t0 = time.perf_counter()
-    t.jq[0] = 0
+    t0, c0 = time.perf_counter(), time.process_time()
+    t.c_start = c0
+    gc.disable()        # building IR makes many objects: a collection would walk the whole heap
+    try:
+        _translate(m, t, k, early)
+    finally:
+        gc.enable()
+        jit.STATS["translate_s"] += time.perf_counter() - t0
+        t.cpu_translate += time.process_time() - c0
+
+
+def _entry_path() -> Path:
+    return jit.cache_dir() / f"timing-entries-{llvmtiming.entry_table_key()}.json"
+
+
+def _translate(m: Machine, t: jit.Tier, k: int, early: bool) -> None:
+    """One object file per region, as jit._translate_native (so a warm run finds every region on
+    disk whatever else was hot at the time): those on disk are loaded; new ones are compiled
+    while the translation budget allows, the others wait in the queue."""
+    path = _entry_path()
+    jit._load_entry_table(llvmtiming.ENTRY_OK, path)
+    known = len(llvmtiming.ENTRY_OK)
+    todo = jit._regions(m, t, [int(x) for x in t.jq[1:k + 1]], llvmtiming.scan, llvmtiming.supported)
+    if len(llvmtiming.ENTRY_OK) != known:
+        jit._save_entry_table(llvmtiming.ENTRY_OK, path)
+    cache = jit.cache_dir()
+    waiting: list[int] = []
     mask = jit.TABLE_SIZE - 1
-    batch: list[tuple[int, list[int]]] = []
-    for pa in sorted(set(int(x) for x in t.jq[1:k + 1])):
-        h = (pa >> 2) & mask
-        if t.jt[0, h] == pa:
-            continue
-        end = ((pa >> 12) + 1) << 10
-        words = [int(w) for w in m.ram32[pa >> 2: min(end, (pa >> 2) + jitgen.MAX_INSNS)]]
-        n = llvmtiming.scan(words)
-        if n == 0:
-            t.jcnt[h] = jit.NEVER
-            continue
-        batch.append((pa, words[:n]))
-    if batch:
-        regions = [w for _, w in batch]
-        if early and not jitnative.cached(regions, jit.cache_dir(), timing=True):
-            t.jq[0] = k          # wait: a short run does not pay for compiling
-            t.deferred = k
-        else:
-            _access_symbol()
-            fns, size, hit = jitnative.compile_batch(regions, jit.cache_dir(), timing=True)
-            jit.STATS["disk_hits"] += int(hit)
-            jit.STATS["code_bytes"] += size
-            jit._enter(t, batch, fns)
-            jit._prune_objects(jit.cache_dir())
-    jit.STATS["translate_s"] += time.perf_counter() - t0
+    for pa, words in todo:
+        if not jitnative.cached([words], cache, timing=True):
+            spent = t.cpu_translate + time.process_time() - t.c_start
+            share = jit._share()
+            if early or (share is not None and spent > share * t.cpu_run):
+                waiting.append(pa)      # a short run does not pay for compiling
+                continue
+        _access_symbol()
+        fns, size, hit = jitnative.compile_batch([words], cache, timing=True)
+        jit.STATS["disk_hits"] += int(hit)
+        jit.STATS["code_bytes"] += size
+        jit._enter(t, [(pa, words)], fns)
+        if llvmtiming.calls_out(words):
+            # it tests before each instruction that it still fits: entered whenever one instruction
+            # fits (its length in the table says 1), so the loop and chaining regions enter it near
+            # the round's end too instead of interpreting that stretch
+            t.jt[3, (pa >> 2) & mask] = 1
+    t.jq[0] = len(waiting)
+    t.jq[1:len(waiting) + 1] = waiting
+    t.deferred = len(waiting)
+    if len(waiting) < len(todo):
+        jit._prune_objects(cache)
 
 
 _CACHE_ARRAYS = ("params", "cpu", "l1i", "l1d", "l2", "stats", "dir_sharers", "dir_owner", "cpu_node", "magic",
@@ -124,12 +148,16 @@ def run(m: Machine, budget: int) -> int:
         end = ((rs + t.slice) // q) * q
         t.slice = min(jit.SLICE, 2 * t.slice)     # short slices first: hot code is translated early
         step = end - rs if rs < end < target else left
-        before = t.jstat[:3].copy()
+        before = t.jstat[:5].copy()
+        c0 = time.process_time()
         reason = int(run_jit_timing_nb(m, step, t.jt, t.jcnt, t.jq, t.jstat, t.jctx))
-        d = t.jstat[:3] - before
+        t.cpu_run += time.process_time() - c0
+        d = t.jstat[:5] - before
         jit.STATS["hits"] += int(d[0])
         jit.STATS["jit_insns"] += int(d[1])
         jit.STATS["invalidated"] += int(d[2])
+        jit.STATS["empty"] += int(d[3])
+        jit.STATS["refused"] += int(d[4])
         if t.jq[0]:
             translate(m, t)
         if reason in (EXIT_BUDGET, EXIT_WAIT) and step < left and int(params[P_ROUND_START]) < target:
