@@ -172,7 +172,8 @@ class Function(Value):
         return not self.blocks
 
     def append_basic_block(self, name: str = "") -> Block:
-        blk = Block(f"b{len(self.blocks)}")
+        # the name stays in the label (b<n>.<name>): the IR reads as llvmlite's did, for tests and debugging
+        blk = Block(f"b{len(self.blocks)}.{name}" if name.isidentifier() else f"b{len(self.blocks)}")
         self.blocks.append(blk)
         return blk
 
