@@ -11,18 +11,27 @@ from flashvm.experiments.model import Run
 from flashvm.experiments.measures import take
 
 
-def test_services_per_call_and_the_fast_refill_has_no_time(tmp_path):
+def _services_file(path, counters, events=None):
+    """A result file holding only a /services group with these counters (and monitor events)."""
+    from flashvm.kernels import state as S
     from flashvm.machine.services import COUNTERS, MONITOR_PARTS, NAMES
-    counters = np.zeros((len(NAMES), len(COUNTERS)), dtype=np.int64)
-    counters[NAMES.index("write"), :] = (4, 8000, 8000, 2000, 3, 40)
-    counters[NAMES.index("utlb_miss"), 0] = 500
-    path = tmp_path / "s.h5"
     with h5py.File(path, "w") as f:
         f.attrs["machine_json"] = '{"clock_mhz": 400.0}'
         g = f.create_group("services")
         g.attrs["names"] = NAMES
         g.create_dataset("counters", data=counters).attrs["names"] = COUNTERS
         g.create_dataset("monitor", data=np.zeros((len(NAMES), 4), np.int64)).attrs["names"] = MONITOR_PARTS
+        if events is not None:
+            g.create_dataset("events", data=events).attrs["names"] = S.DS_NAMES
+    return path
+
+
+def test_services_per_call_and_the_fast_refill_has_no_time(tmp_path):
+    from flashvm.machine.services import COUNTERS, NAMES
+    counters = np.zeros((len(NAMES), len(COUNTERS)), dtype=np.int64)
+    counters[NAMES.index("write"), :] = (4, 8000, 8000, 2000, 3, 40)
+    counters[NAMES.index("utlb_miss"), 0] = 500
+    path = _services_file(tmp_path / "s.h5", counters)
     got = take(str(path), Run("pmake/bare", "pmake"), ("write_calls", "write_insns", "write_l2miss", "utlb_miss_calls",
                                                       "utlb_miss_us", "utlb_miss_share", "utlb_miss_kernel"))
     assert got == {"write_calls": 4.0, "write_insns": 500.0, "write_l2miss": 10.0, "utlb_miss_calls": 500.0,
@@ -78,20 +87,13 @@ def test_table2_weighs_a_service_that_zeroes_pages_from_the_monitors_events(tmp_
     """execve not slower in the VM: the report says how many pages a call zeroes, what that zeroing
     took the guest alone, and what the monitor spends on it and on everything else."""
     from flashvm.kernels import state as S
-    from flashvm.machine.services import COUNTERS, MONITOR_PARTS, NAMES
+    from flashvm.machine.services import COUNTERS, NAMES
     events = np.zeros((len(NAMES), S.NDSTATS), dtype=np.int64)
     events[NAMES.index("execve"), S.DS_ZERO_PAGES] = 40
     events[NAMES.index("execve"), S.DS_TRAPS] = 200
     counters = np.zeros((len(NAMES), len(COUNTERS)), dtype=np.int64)
     counters[NAMES.index("execve"), :2] = (2, 4000)
-    path = tmp_path / "d.h5"
-    with h5py.File(path, "w") as f:
-        f.attrs["machine_json"] = '{"clock_mhz": 400.0}'
-        g = f.create_group("services")
-        g.attrs["names"] = NAMES
-        g.create_dataset("counters", data=counters).attrs["names"] = COUNTERS
-        g.create_dataset("monitor", data=np.zeros((len(NAMES), 4), np.int64)).attrs["names"] = MONITOR_PARTS
-        g.create_dataset("events", data=events).attrs["names"] = S.DS_NAMES
+    path = _services_file(tmp_path / "d.h5", counters, events)
     got = take(str(path), Run("pmake/disco", "pmake"), ("execve_zeroed", "execve_traps", "read_zeroed"))
     assert got == {"execve_zeroed": 20.0, "execve_traps": 100.0, "read_zeroed": None}
     t = {(run, f"{s}_us"): 10.0 if run == "pmake/bare" else 11.0 for s in catalog.SERVICES
