@@ -32,14 +32,12 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import inspect
 import re
 from pathlib import Path
 from typing import Callable
 
-from flashvm.isa import gen, irtext as ir, jitgen, macros
-from flashvm.isa.fields import DERIVED, FIELDS, extract_expr
-from flashvm.isa.table import Insn
+from flashvm.isa import gen, irtext as ir, jitgen
+from flashvm.isa.leaftemplates import template
 from flashvm.kernels import mmu, state
 
 VERSION = "llvm-8"
@@ -54,7 +52,6 @@ _CONSTS = {k: v for k, v in {**vars(state), "TC_MASK": mmu.TC_MASK, "M32": M32}.
 _RAM = {"ram8": (I8, 0), "ram16": (I16, 1), "ram32": (I32, 2)}
 _TLB = {"ltag": 4, "ladd": 5, "stag": 6, "sadd": 7}
 _CACHED = {"r": 0, "st": 1, "f": 2}      # arrays whose elements live in locals (constant indices)
-_SKIP = ("exc = ", "badva = ", "ce = ")
 CTX_BUDGET = 14     # in: instructions the region may retire in all (looping and chaining)
 CTX_ACC = 16        # chained entry: instructions the chain retired before this region
 CTX_TABLE = 17      # the region table (flashvm/kernels/jit.py: rows pa, function, number, length)
@@ -431,12 +428,12 @@ class _Region:
     # ---- hooks for the timing-mode regions (flashvm/isa/llvmtiming.py); here they add nothing
     def leaf_code(self, word: int) -> tuple[str, ...] | None:
         """The Python lines of one instruction: its table entry's leaf, fields by name (template)."""
-        return _template(jitgen.decode(word))[0]      # type: ignore[arg-type]
+        return template(jitgen.decode(word))[0]      # type: ignore[arg-type]
 
     def body(self, word: int, code: tuple[str, ...]) -> list[ast.stmt]:
         """The statements of `code`, leaf_code(word): the entry's template parsed once, the word's
         field values in self.fields (read as constants, as if folded into the text)."""
-        _, stmts, fields = _template(jitgen.decode(word))     # type: ignore[arg-type]
+        _, stmts, fields = template(jitgen.decode(word))     # type: ignore[arg-type]
         self.fields = {name: f(word) for name, f in fields}
         return stmts
 
@@ -608,42 +605,6 @@ class _Region:
         self.pre.branch(self.fn.basic_blocks[1])
 
 
-_TEMPLATES: dict[tuple[str, int, int], tuple[tuple[str, ...], list[ast.stmt],
-                                              list[tuple[str, Callable[[int], int]]]]] = {}
-
-
-def _template(e: Insn) -> tuple[tuple[str, ...], list[ast.stmt], list[tuple[str, Callable[[int], int]]]]:
-    """A table entry's leaf (as jitgen.leaf makes it, fields not folded): its lines, its statements
-    parsed once (read only afterwards), and (name, value of the field in a word) for each field it
-    extracts.  Generating and parsing the leaf of every word cost ~0.2 ms each."""
-    key = (e.name, e.match, e.mask)
-    got = _TEMPLATES.get(key)
-    if got is None:
-        old = macros.JIT, macros.TIMING
-        macros.JIT, macros.TIMING = True, False
-        try:
-            lines = gen.Emitter().leaf(e, e.mask, "", "main")
-        finally:
-            macros.JIT, macros.TIMING = old
-        body: list[str] = []
-        fields: list[tuple[str, Callable[[int], int]]] = []
-        for line in lines:
-            if line.startswith("#"):
-                continue
-            mt = re.fullmatch(r"(\w+)_(\d+) = (.*)", line)
-            if mt and (mt.group(1) in FIELDS or mt.group(1) in DERIVED) and mt.group(3) == extract_expr(mt.group(1)):
-                fields.append((f"{mt.group(1)}_{mt.group(2)}", eval(f"lambda insn: int({mt.group(3)})", {})))
-                continue
-            body.append(line)
-        got = _TEMPLATES[key] = (tuple(body), parse_leaf(tuple(body)), fields)
-    return got
-
-
-def parse_leaf(code: tuple[str, ...]) -> list[ast.stmt]:
-    """A leaf's Python lines as statements, the lines this compiler skips left out."""
-    return ast.parse("\n".join(x for x in code if not x.strip().startswith(_SKIP))).body
-
-
 def loops(words: list[int]) -> bool:
     """Does the region end with a branch (and its delay slot) that can lead back to its first word?"""
     if len(words) < 2:
@@ -687,7 +648,7 @@ def entry_table_key() -> str:
     """Names the ENTRY_OK table of this translator: its version and the sources it derives from."""
     h = hashlib.sha256(f"{jitgen.VERSION}/{VERSION}".encode())
     here = Path(__file__).resolve().parent
-    for name in ("table.py", "gen.py", "macros.py", "fields.py", "jitgen.py", "llvmgen.py", "irtext.py"):
+    for name in ("table.py", "gen.py", "macros.py", "fields.py", "jitgen.py", "llvmgen.py", "irtext.py", "leaftemplates.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:16]
 
@@ -712,47 +673,13 @@ def scan(words: list[int]) -> int:
     return jitgen.scan(words, supported)
 
 
-__all__ = ["CTX_ACC", "CTX_BUDGET", "CTX_SLOTS", "CTX_TABLE", "CTX_TSIZE", "fpu_symbol", "fpu_wrappers_source",
-           "ENTRY_OK", "VERSION", "Unsupported", "entry_table_key", "loops", "module_ir", "region_name", "scan", "supported"]
-
-
 # ---- the FPU helpers, called from native regions through C-callable wrappers
 FPU_ARGS = 4        # every wrapper: int64 fn(int64 x0..x3, int64 cause_address), operands then FCSR, 0-padded
-OUT_FPU = Path(__file__).resolve().parent.parent / "kernels" / "jitfpu.py"
 
 
 def fpu_symbol(name: str) -> str:
     return f"flashvm_fpu_{name}"
 
 
-def fpu_wrappers_source() -> str:
-    """flashvm/kernels/jitfpu.py: a C-callable wrapper per FPU helper, its cause stored through a
-    pointer; each is made (a Numba cfunc, from Numba's cache) when a region first calls it."""
-    from flashvm.kernels import fpu
-    lines = ['"""C-callable wrappers of the FPU helpers for native regions.  GENERATED by',
-             '`python -m flashvm.isa.llvmgen` (flashvm/isa/llvmgen.py): do not edit."""',
-             "# flake8: noqa", "from numba import carray, cfunc", "",
-             f"from flashvm.kernels.fpu import ({', '.join(gen.FPU_HELPERS)})",
-             "from flashvm.kernels.jitcall import ptr_i64", "",
-             'SIG = "int64(int64, int64, int64, int64, int64)"']
-    for name in gen.FPU_HELPERS:
-        arity = len(inspect.signature(getattr(fpu, name).py_func).parameters)
-        args = ", ".join(f"x{i}" for i in range(arity))
-        lines += ["", "", f"def w_{name}(x0, x1, x2, x3, out):",
-                  f"    v, cause = {name}({args})",
-                  "    carray(ptr_i64(out), 1)[0] = cause",
-                  "    return v"]
-    lines += ["", "", "_made = {}", "", "",
-              "def address(name):",
-              '    """The address of the wrapper of FPU helper `name` (made on first use: loading all',
-              '    of them from Numba\'s cache costs half a second)."""',
-              "    got = _made.get(name)",
-              "    if got is None:",
-              '        got = _made[name] = cfunc(SIG, cache=True, error_model="numpy")(globals()["w_" + name])',
-              "    return got.address", ""]
-    return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    OUT_FPU.write_text(fpu_wrappers_source())
-    print(f"wrote {OUT_FPU}")
+__all__ = ["CTX_ACC", "CTX_BUDGET", "CTX_SLOTS", "CTX_TABLE", "CTX_TSIZE", "FPU_ARGS", "fpu_symbol",
+           "ENTRY_OK", "VERSION", "Unsupported", "entry_table_key", "loops", "module_ir", "region_name", "scan", "supported"]

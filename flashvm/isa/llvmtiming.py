@@ -38,6 +38,7 @@ from typing import Callable
 from flashvm.isa import irtext as ir
 
 from flashvm.isa import jitgen, llvmgen, macros
+from flashvm.isa.leaftemplates import parse_leaf
 from flashvm.isa.llvmgen import I64, _c
 from flashvm.kernels import state
 
@@ -73,7 +74,7 @@ def leaf(word: int) -> tuple[str, ...] | None:
 @lru_cache(maxsize=None)
 def _timing_body(word: int) -> list[ast.stmt]:
     """The parsed timing leaf of a word (parsed once: read only afterwards)."""
-    return llvmgen.parse_leaf(leaf(word) or ())
+    return parse_leaf(leaf(word) or ())
 
 
 def calls_out(words: list[int]) -> bool:
