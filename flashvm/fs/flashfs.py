@@ -18,7 +18,7 @@ from .fsck import check
 from .layout import (
     BLOCK_SIZE, DIND_START, DIRENT_HDR, DT_DIR, DT_OF_TYPE, IND_START, INODE_SIZE, INODES_PER_BLOCK,
     MAX_FILE_BLOCKS, MAX_FILE_SIZE, NDIRECT, NLINK_MAX, PTRS, ROOT_INO, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG,
-    SB_FIELDS, SB_STRUCT, FsError, Inode, dirent_size, now, split_path,
+    SB_FIELDS, SB_STRUCT, FsError, Inode, dirent_size, file_time, now, split_path,
 )
 from .reader import ImageReader
 
@@ -267,7 +267,7 @@ class FlashFS(ImageReader):
         self._wblock(bno, dot + dotdot)
         ind.size = BLOCK_SIZE
         if mtime is not None:
-            ind.mtime = mtime
+            ind.mtime = file_time(mtime)
         self._iwrite(ino, ind)
         try:
             self._dir_add(parent, name, ino, DT_DIR)
@@ -329,7 +329,7 @@ class FlashFS(ImageReader):
                 self._iwrite(ino, ind)
             raise
         if mtime is not None:
-            ind.mtime = mtime
+            ind.mtime = file_time(mtime)
         self._iwrite(ino, ind)
         if existing is None:
             try:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import struct
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 # ------------------------------------------------------------------ format
@@ -111,9 +113,33 @@ class Inode:
         return self.mode & S_IFMT == S_IFDIR
 
 
+# a fixed clock for images a simulated guest reads (fixed_clock): innermost last
+_CLOCK: list[int] = []
+
+
 def now() -> int:
-    """Timestamp for new inodes and the superblock: SOURCE_DATE_EPOCH when set."""
+    """Timestamp for new inodes and the superblock: the fixed clock when one is set, else
+    SOURCE_DATE_EPOCH when set, else the host's time."""
+    if _CLOCK:
+        return _CLOCK[-1]
     return int(os.environ.get("SOURCE_DATE_EPOCH") or time.time()) & 0xFFFFFFFF
+
+
+def file_time(mtime: int) -> int:
+    """A host file's mtime as stored: no later than the fixed clock when one is set."""
+    return min(mtime, _CLOCK[-1]) if _CLOCK else mtime
+
+
+@contextmanager
+def fixed_clock(t: int) -> Iterator[None]:
+    """Within: images get time `t` for what they create and no host mtime later than `t`,
+    so a guest whose clock starts at `t` sees the same disk whenever and wherever it was built
+    (and no file from its future, which `make` would warn about)."""
+    _CLOCK.append(t & 0xFFFFFFFF)
+    try:
+        yield
+    finally:
+        _CLOCK.pop()
 
 
 def split_path(path: str) -> list[str]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Mapping
 
 from flashvm.fs import FlashFS, mkfs
+from flashvm.fs.layout import fixed_clock
 from flashvm.guestos.build import flashfs_dir
 from flashvm.spec import GuestFile
 
@@ -35,6 +36,11 @@ def make_initrd(files: Mapping[str, GuestFile]) -> bytes:
     return bytes(out)
 
 
+# the guest kernel's clock starts here (CLOCK_REALTIME at boot, flashvm/guest/os/fsglue.c): its
+# disks are stamped with it, whenever and wherever they are built, so runs are reproducible
+GUEST_EPOCH = 1_700_000_000
+
+
 def have_flashfs() -> bool:
     """The flashfs C library (the kernel's side) is there; the host side is flashvm.fs."""
     return flashfs_dir() is not None
@@ -45,13 +51,14 @@ def make_disk_image(image: str | Path, files: Mapping[str, GuestFile], *,
     """A flashfs root disk holding `files` ({guest path: bytes or host path}; None
     entries make directories) and the tree of `source_dir`, via flashvm.fs.mkfs."""
     plain = {k: v for k, v in files.items() if v is not None}
-    mkfs(image, size, source_dir=source_dir, files={k: (Path(v) if isinstance(v, str) else v)
-                                                      for k, v in plain.items()})
-    dirs = [k for k, v in files.items() if v is None]
-    if dirs:
-        with FlashFS(image) as fs:
-            for d in dirs:
-                fs.mkdir(d)
+    with fixed_clock(GUEST_EPOCH):
+        mkfs(image, size, source_dir=source_dir, files={k: (Path(v) if isinstance(v, str) else v)
+                                                          for k, v in plain.items()})
+        dirs = [k for k, v in files.items() if v is None]
+        if dirs:
+            with FlashFS(image) as fs:
+                for d in dirs:
+                    fs.mkdir(d)
     return Path(image)
 
 

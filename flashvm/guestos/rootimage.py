@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Callable, Mapping, Optional
 
 from flashvm.fs import FlashFS, FsError, mkfs
-from flashvm.fs.layout import BLOCK_SIZE
+from flashvm.fs.layout import BLOCK_SIZE, fixed_clock
+from flashvm.guestos.image import GUEST_EPOCH
 from flashvm.spec import GuestFile
 from flashvm.sysroot import MANIFEST, Sysroot
 from flashvm.sysroot.deb import resolve_inside
 from flashvm.toolchain import cache_root
 
-IMAGE_FORMAT = 1                 # bump when what ends up in an image changes
+IMAGE_FORMAT = 2                 # bump when what ends up in an image changes (2: stamped at GUEST_EPOCH)
 LINK_MODES = ("keep", "resolve")
 # "keep": symbolic links stay links (the kernel's VFS follows them).
 # "resolve": every link is replaced by what it names (a file becomes a hard
@@ -128,24 +129,30 @@ def build_image(image: Path, root: Path, links: str, extra: Mapping[str, GuestFi
     plain = {g: (Path(v) if isinstance(v, str) else v) for g, v in extra.items() if v is not None}
     tmp = image.with_name(f".{image.name}.{os.getpid()}")
     try:
-        if links == "keep":
-            mkfs(tmp, size, source_dir=root, files=plain, inodes=inodes, label="sysroot")
-        else:
-            mkfs(tmp, size, inodes=inodes, label="sysroot")
-            with FlashFS(tmp) as fs:
-                _resolved_tree(fs, root, root, "/", {}, (root,))
-                for g, v in plain.items():
-                    fs.write(g, v if isinstance(v, bytes) else Path(v).read_bytes(), 0o755)
-        with FlashFS(tmp) as fs:
-            for g, what in extra.items():
-                if what is None:
-                    fs.mkdir(g)
-            if fs.exists(f"/{MANIFEST}"):
-                fs.unlink(f"/{MANIFEST}")
+        with fixed_clock(GUEST_EPOCH):
+            _write_image(tmp, root, links, extra, plain, size, inodes)
         os.replace(tmp, image)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _write_image(tmp: Path, root: Path, links: str, extra: Mapping[str, GuestFile],
+                 plain: Mapping[str, bytes | Path], size: int, inodes: int) -> None:
+    if links == "keep":
+        mkfs(tmp, size, source_dir=root, files=plain, inodes=inodes, label="sysroot")
+    else:
+        mkfs(tmp, size, inodes=inodes, label="sysroot")
+        with FlashFS(tmp) as fs:
+            _resolved_tree(fs, root, root, "/", {}, (root,))
+            for g, v in plain.items():
+                fs.write(g, v if isinstance(v, bytes) else Path(v).read_bytes(), 0o755)
+    with FlashFS(tmp) as fs:
+        for g, what in extra.items():
+            if what is None:
+                fs.mkdir(g)
+        if fs.exists(f"/{MANIFEST}"):
+            fs.unlink(f"/{MANIFEST}")
 
 
 def sysroot_image(sysroot: Sysroot | Path, *, links: str = DEFAULT_LINKS,

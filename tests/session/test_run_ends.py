@@ -94,8 +94,11 @@ def test_guest_os_deadlock_names_each_cpu(tmp_path, cpus):
 def _popen(args: list[str], tmpdir: Path) -> subprocess.Popen:
     env = dict(os.environ, TMPDIR=str(tmpdir),
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    # a shell's background job inherits SIGINT ignored, and Python then leaves it ignored: give the
+    # child the default action so the test's SIGINT reaches flashvm however the suite was started
     return subprocess.Popen([sys.executable, "-m", "flashvm.cli", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for_temp(tmpdir: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
