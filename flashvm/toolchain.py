@@ -91,7 +91,8 @@ SPLASHOS_SOURCES: tuple[Path, ...] = tuple(SPLASHOS_DIR / f for f in ("start.S",
                                                                              "files.c"))
 
 #: bump this when the way commands are formed changes, to invalidate old builds
-_KEY_FORMAT = "flashvm-toolchain-1"
+_KEY_FORMAT = "flashvm-toolchain-2"     # 2: __FILE__ relative (_path_maps)
+_CHECKOUT = Path(__file__).resolve().parent.parent
 _COMPILE_TIMEOUT = 900  # seconds; a first build of musl takes ~40 s
 
 
@@ -242,6 +243,16 @@ def _normalize_sources(sources: Sequence[Path | str]) -> list[Path]:
     return out
 
 
+def _path_maps(sources: Sequence[Path]) -> list[str]:
+    """__FILE__ (in the guest kernel's asserts and panics) relative to the checkout, not absolute:
+    the same sources then give the same loaded bytes wherever the project is checked out."""
+    maps = []
+    for d in sorted({str(_CHECKOUT)} | {str(s.parent) for s in sources if not s.is_relative_to(_CHECKOUT)},
+                    key=len, reverse=True):
+        maps.append(f"-fmacro-prefix-map={d}/=")
+    return maps
+
+
 def _run_build(kind: str, target: str, sources: list[Path], flags: list[str],
                extra_inputs: list[Path], name: str) -> Path:
     _check_ziglang()
@@ -257,7 +268,7 @@ def _run_build(kind: str, target: str, sources: list[Path], flags: list[str],
     fd, tmp_name = tempfile.mkstemp(prefix=f".{safe_name}-", suffix=".tmp", dir=out_dir)
     os.close(fd)
     tmp = Path(tmp_name)
-    cmd = _zig_cmd() + ["cc", "-target", target] + flags + [str(s) for s in sources] + [
+    cmd = _zig_cmd() + ["cc", "-target", target] + flags + _path_maps(sources) + [str(s) for s in sources] + [
         "-o", str(tmp)]
     # cc's trailing link flags (libraries) must follow the objects
     if kind == "user":

@@ -255,3 +255,27 @@ def test_bare_printf_lite_matches_musl():
     proc = subprocess.run([QEMU, str(elf)], capture_output=True, timeout=60)
     assert proc.returncode == 0, proc.stdout.decode()
     assert proc.stdout.startswith(b"printf-lite ok")
+
+
+def _loaded_bytes(path: Path) -> bytes:
+    """The code and data the guest runs (not the ELF header: its section-table offset moves with
+    the debug information, which names the source's directory)."""
+    from elftools.elf.elffile import ELFFile
+    with open(path, "rb") as f:
+        elf = ELFFile(f)
+        return b"".join(elf.get_section_by_name(n).data() for n in (".text", ".rodata", ".data")
+                        if elf.get_section_by_name(n) is not None)
+
+
+def test_the_same_source_in_two_places_loads_the_same_bytes(tmp_path):
+    """__FILE__ is written relative (the guest kernel's asserts hold it): a checkout elsewhere
+    must not move the guest's code and data, or its counters."""
+    src = f'#include <stdio.h>\nint main(void) {{ puts(__FILE__); return {uuid.uuid4().int % 100}; }}\n'
+    outs = []
+    for where in ("a", "some/longer/dir"):
+        d = tmp_path / where
+        d.mkdir(parents=True)
+        (d / "file_macro.c").write_text(src)
+        # an include path of its own, as each checkout's guest builds have: two real compiles
+        outs.append(_loaded_bytes(build_user([d / "file_macro.c"], extra_flags=[f"-I{d}"])))
+    assert outs[0] == outs[1]
