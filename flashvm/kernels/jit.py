@@ -36,7 +36,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import numba
 import numpy as np
@@ -274,30 +276,43 @@ def _regions(m: Machine, t: Tier, pas: list[int], cut, ok) -> list[tuple[int, li
 
 
 def _translate_native(m: Machine, t: Tier, k: int, early: bool) -> None:
+    """The functional regions of the queue, through llvmgen (see translate_regions)."""
+    from flashvm.isa import llvmgen
+    translate_regions(m, t, k, early, llvmgen, _entry_path())
+
+
+def translate_regions(m: Machine, t: Tier, k: int, early: bool, translator: ModuleType, entry_path: Path, *,
+                      timing: bool = False, before_compile: Callable[[], None] | None = None,
+                      entered: Callable[[int, list[int]], None] | None = None) -> None:
     """One object file per region (so the disk cache does not depend on what else was hot at
     the time): those on disk are loaded; new ones are compiled while the translation time
-    stays within TRANSLATE_SHARE of the time spent running, the others wait in the queue."""
-    from flashvm.isa import llvmgen
+    stays within TRANSLATE_SHARE of the time spent running, the others wait in the queue.
+    `translator` (llvmgen or llvmtiming) gives scan, supported and ENTRY_OK; `entered(pa, words)`
+    runs after each region goes into the table."""
     from flashvm.kernels import jitnative
-    _load_entry_table()
-    known = len(llvmgen.ENTRY_OK)
-    todo = _regions(m, t, [int(x) for x in t.jq[1:k + 1]], llvmgen.scan, llvmgen.supported)
-    if len(llvmgen.ENTRY_OK) != known:
-        _save_entry_table()
+    _load_entry_table(translator.ENTRY_OK, entry_path)
+    known = len(translator.ENTRY_OK)
+    todo = _regions(m, t, [int(x) for x in t.jq[1:k + 1]], translator.scan, translator.supported)
+    if len(translator.ENTRY_OK) != known:
+        _save_entry_table(translator.ENTRY_OK, entry_path)
     waiting: list[int] = []
     compiled = False
     for pa, words in todo:
-        if not jitnative.cached([words], cache_dir()):
+        if not jitnative.cached([words], cache_dir(), timing=timing):
             spent = t.cpu_translate + time.process_time() - t.c_start
             share = _share()
             if early or (share is not None and spent > share * t.cpu_run):
-                waiting.append(pa)
+                waiting.append(pa)      # a short run does not pay for compiling
                 continue
-        fns, size, hit = jitnative.compile_batch([words], cache_dir())
+        if before_compile is not None:
+            before_compile()
+        fns, size, hit = jitnative.compile_batch([words], cache_dir(), timing=timing)
         compiled = compiled or not hit
         STATS["disk_hits"] += int(hit)
         STATS["code_bytes"] += size
         _enter(t, [(pa, words)], fns)
+        if entered is not None:
+            entered(pa, words)
     t.jq[0] = len(waiting)
     t.jq[1:len(waiting) + 1] = waiting
     t.deferred = len(waiting)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from flashvm.isa import llvmgen, llvmtiming
-from flashvm.kernels import jit, jitnative
+from flashvm.kernels import jit
 from flashvm.kernels.state import EXIT_BUDGET, EXIT_WAIT, P_QUANTUM, P_ROUND_START, S_INSNS, Machine
 
 _tiers: dict[int, tuple[np.ndarray, jit.Tier]] = {}
@@ -69,40 +69,18 @@ def _entry_path() -> Path:
 
 
 def _translate(m: Machine, t: jit.Tier, k: int, early: bool) -> None:
-    """One object file per region, as jit._translate_native (so a warm run finds every region on
-    disk whatever else was hot at the time): those on disk are loaded; new ones are compiled
-    while the translation budget allows, the others wait in the queue."""
-    path = _entry_path()
-    jit._load_entry_table(llvmtiming.ENTRY_OK, path)
-    known = len(llvmtiming.ENTRY_OK)
-    todo = jit._regions(m, t, [int(x) for x in t.jq[1:k + 1]], llvmtiming.scan, llvmtiming.supported)
-    if len(llvmtiming.ENTRY_OK) != known:
-        jit._save_entry_table(llvmtiming.ENTRY_OK, path)
-    cache = jit.cache_dir()
-    waiting: list[int] = []
+    """As functional regions (jit.translate_regions), through llvmtiming."""
     mask = jit.TABLE_SIZE - 1
-    for pa, words in todo:
-        if not jitnative.cached([words], cache, timing=True):
-            spent = t.cpu_translate + time.process_time() - t.c_start
-            share = jit._share()
-            if early or (share is not None and spent > share * t.cpu_run):
-                waiting.append(pa)      # a short run does not pay for compiling
-                continue
-        _access_symbol()
-        fns, size, hit = jitnative.compile_batch([words], cache, timing=True)
-        jit.STATS["disk_hits"] += int(hit)
-        jit.STATS["code_bytes"] += size
-        jit._enter(t, [(pa, words)], fns)
+
+    def entered(pa: int, words: list[int]) -> None:
         if llvmtiming.calls_out(words):
             # it tests before each instruction that it still fits: entered whenever one instruction
             # fits (its length in the table says 1), so the loop and chaining regions enter it near
             # the round's end too instead of interpreting that stretch
             t.jt[3, (pa >> 2) & mask] = 1
-    t.jq[0] = len(waiting)
-    t.jq[1:len(waiting) + 1] = waiting
-    t.deferred = len(waiting)
-    if len(waiting) < len(todo):
-        jit._prune_objects(cache)
+
+    jit.translate_regions(m, t, k, early, llvmtiming, _entry_path(), timing=True,
+                          before_compile=_access_symbol, entered=entered)
 
 
 _CACHE_ARRAYS = ("params", "cpu", "l1i", "l1d", "l2", "stats", "dir_sharers", "dir_owner", "cpu_node", "magic",
