@@ -97,3 +97,23 @@ class RoiSamples:
         out["cycles"] = out["cpi"] * self.region_instructions
         out["cycles_se"] = out["cpi_se"] * self.region_instructions
         return out
+
+    def samples_for(self, target: float, name: str = "cpi") -> int | None:
+        """How many samples would give estimate `name` a 95% interval of +- `target` (relative,
+        0.01: 1%), from the spread of these samples: the half-width shrinks as 1 / sqrt(n), so
+        n_now (h_now / target)^2 (SMARTS's check of a first run).  None: it cannot be told."""
+        e = self.estimates()
+        r, se, n = e[name], e[name + "_se"], len(self.rows)
+        if n < 2 or not (r == r and se == se) or r == 0 or target <= 0:
+            return None
+        return max(2, math.ceil(n * (Z95 * se / abs(r) / target) ** 2))
+
+    def period_for(self, target: float, name: str = "cpi") -> int | None:
+        """The longest --sample-period (a multiple of 100,000 instructions, at least W + N) that
+        would give estimate `name` a 95% interval of +- `target` over this region, with this W and
+        N (`samples_for`).  None: it cannot be told."""
+        need = self.samples_for(target, name)
+        if need is None or self.region_instructions <= 0:
+            return None
+        step = 100_000
+        return max(self.warmup + self.size, self.region_instructions // need // step * step)

@@ -138,6 +138,7 @@ def _region_row(t: Table, r) -> None:
     t.add_row(f"region {r.name}", text)
     if r.samples is not None:
         t.add_row(f"region {r.name}: estimate", _estimate_text(r.samples.estimates()))
+        t.add_row(f"region {r.name}: sample size", _sample_size_text(r.samples))
 
 
 def _estimate_text(e: dict[str, float]) -> str:
@@ -150,3 +151,15 @@ def _estimate_text(e: dict[str, float]) -> str:
     if e["local_share"] == e["local_share"]:        # not NaN: the samples missed in the L2
         text += f"; L2 misses served locally {100 * e['local_share']:.1f}% +- {100 * Z95 * e['local_share_se']:.1f}%"
     return text + " (95%)"
+
+
+def _sample_size_text(samples) -> str:
+    """The sample period that would give CPI a 95% interval of +-1% (and +-0.5%), from this run's
+    spread (flashvm.machine.roisamples.RoiSamples.period_for): SMARTS's check of a first run."""
+    parts = []
+    for target in (0.01, 0.005):
+        need, period = samples.samples_for(target), samples.period_for(target)
+        if need is None or period is None:
+            return "cannot be told (fewer than 2 samples)"
+        parts.append(f"CPI +-{100 * target:g}% needs ~{need} samples (--sample-period {period:,} or less)")
+    return "; ".join(parts) + f", with --warmup {samples.warmup:,} --roi-instructions {samples.size:,}"

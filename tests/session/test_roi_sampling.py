@@ -19,7 +19,7 @@ from rich.console import Console
 
 from flashvm.kernels import state as S
 from flashvm.machine.config import machine_config
-from flashvm.machine.roisamples import FIELDS, ratio_estimate
+from flashvm.machine.roisamples import FIELDS, Z95, RoiSamples, ratio_estimate
 from flashvm.results import write_report
 from flashvm.session import options, run, summary
 from flashvm.spec import RunReport, RunSpec
@@ -90,6 +90,30 @@ def test_ratio_estimate_and_its_standard_error():
     assert np.isnan(ratio_estimate(np.array([1]), np.array([0]))[0])
 
 
+def _rows(cpis: list[float], size: int = 100_000) -> RoiSamples:
+    s = RoiSamples(4_000_000, 400_000, size, region_instructions=400_000_000)
+    for i, c in enumerate(cpis):
+        row = dict.fromkeys(FIELDS, 0)
+        row.update(start=i * 4_000_000, instructions=size, cycles=round(c * size))
+        s.rows.append([row[f] for f in FIELDS])
+    return s
+
+
+def test_the_sample_size_for_a_target_interval():
+    rng = np.random.default_rng(1)
+    s = _rows(list(1.0 + 0.05 * rng.standard_normal(100)))
+    e = s.estimates()
+    half = Z95 * e["cpi_se"] / e["cpi"]               # ~1% with 100 samples of 5% spread
+    need = s.samples_for(0.01)
+    assert need == pytest.approx(100 * (half / 0.01) ** 2, abs=1)
+    assert s.samples_for(0.005) == pytest.approx(4 * need, abs=4)    # half the interval: 4 times the samples
+    period = s.period_for(0.01)
+    assert period % 100_000 == 0 and period <= 400_000_000 / need < period + 100_000
+    # a spread so wide that every period is too long: the shortest the schedule allows, W + N
+    assert _rows([0.5, 2.0, 0.5, 2.0]).period_for(0.001) == 500_000
+    assert _rows([1.0]).samples_for(0.01) is None and _rows([1.0]).period_for(0.01) is None
+
+
 @pytest.mark.parametrize("kw, match", [
     (dict(fast_forward=None), "--fast-forward roi"),
     (dict(fast_forward="1000"), "--fast-forward roi"),
@@ -133,6 +157,9 @@ def test_results_file_holds_the_samples_and_estimates(tmp_path):
     summary(report, Console(file=out, width=400))
     row = next(line for line in out.getvalue().splitlines() if "region work: estimate" in line)
     assert f"{len(region.samples.rows)} samples" in row and f"CPI {e['cpi']:.4f} +- " in row
+    size = next(line for line in out.getvalue().splitlines() if "region work: sample size" in line)
+    assert f"CPI +-1% needs ~{region.samples.samples_for(0.01)} samples" in size
+    assert f"--sample-period {region.samples.period_for(0.01):,} or less" in size
 
 
 def test_region_flags_leave_the_kernel_params_alone():
