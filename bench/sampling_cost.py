@@ -9,7 +9,7 @@ Runs `flashvm run WORKLOAD --mode timing` and, for each --config, `... --fast-fo
 the region timed whole) as child processes, one after the other, --repeat
 rounds (the configurations interleaved, so a change of load hits all of them), and prints for each the
 best and the median whole-process CPU seconds (user + system of the child, start-up included), the
-simulator's own host seconds of the run, and the sampled region's estimates (CPI, cycles, L1D and L2
+simulator's own host seconds of the run (wall, the last round's), and the sampled region's estimates (CPI, cycles, L1D and L2
 misses per 1000 instructions, each with its 95% interval) against the whole timing run's region.
 The load (1-minute average) is printed with every round.
 """
@@ -96,7 +96,7 @@ def main() -> None:
                 print(f"  {name:28s} {s:6.2f} s CPU (run {figs[name]['host_s']:.2f} s)", flush=True)
     ref = figs["timing"]
     print(f"load now {os.getloadavg()[0]:.1f}")
-    print("| run | CPU s best (median) | run s | x less CPU | samples | CPI (+-95%) | cycles err | "
+    print("| run | CPU s best (median) | run wall s | x less CPU | samples | CPI (+-95%) | cycles err | "
           "L1D / 1000 | L2 / 1000 |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     base = min(cpu["timing"])
@@ -107,7 +107,7 @@ def main() -> None:
             cpi = f"{f['cpi']:.4f} +- {f['cpi_hw']:.4f}"
             rest = f"{int(f['count'])} | {cpi} | {err:+.2f}% +- {100 * f['cpi_hw'] / f['cpi']:.2f}%"
         else:
-            rest = f"- | {f['cpi']:.4f} | ="
+            rest = f"- | {f['cpi']:.4f} | {err:+.3f}%"
         l1 = f"{f['l1d_per_1000']:.3f} ({(f['l1d_per_1000'] / ref['l1d_per_1000'] - 1) * 100:+.1f}%)"
         l2 = f"{f['l2_per_1000']:.4f} (x{f['l2_per_1000'] / ref['l2_per_1000']:.2f})"
         print(f"| {name} | {best:.2f} ({statistics.median(cpu[name]):.2f}) | {f['host_s']:.2f} | "
