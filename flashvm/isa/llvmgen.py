@@ -25,8 +25,9 @@ A region whose last instruction jumps back to its own first one loops inside
 the function while the context's instruction allowance (slot 14) lasts, so a
 hot loop runs without returning to the dispatch loop.
 
-Anything outside the subset this compiler knows (the FPU helpers, for now)
-raises `Unsupported`, and that instruction ends the region.
+An FPU helper's fast path is written inline (flashvm/isa/llvmfpu.py), its call
+left for the cases it does not cover.  Anything outside the subset this
+compiler knows raises `Unsupported`, and that instruction ends the region.
 """
 from __future__ import annotations
 
