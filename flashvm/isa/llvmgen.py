@@ -25,8 +25,9 @@ A region whose last instruction jumps back to its own first one loops inside
 the function while the context's instruction allowance (slot 14) lasts, so a
 hot loop runs without returning to the dispatch loop.
 
-Anything outside the subset this compiler knows (the FPU helpers, for now)
-raises `Unsupported`, and that instruction ends the region.
+An FPU helper's fast path is written inline (flashvm/isa/llvmfpu.py), its call
+left for the cases it does not cover.  Anything outside the subset this
+compiler knows raises `Unsupported`, and that instruction ends the region.
 """
 from __future__ import annotations
 
@@ -38,9 +39,10 @@ from typing import Callable
 
 from flashvm.isa import gen, irtext as ir, jitgen
 from flashvm.isa.leaftemplates import template
+from flashvm.isa.llvmfpu import fast_path
 from flashvm.kernels import mmu, state
 
-VERSION = "llvm-8"
+VERSION = "llvm-9"
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
 I16 = ir.IntType(16)
@@ -58,6 +60,7 @@ CTX_TABLE = 17      # the region table (flashvm/kernels/jit.py: rows pa, functio
 CTX_TSIZE = 18      # its number of slots (a power of two)
 CTX_SLOTS = 32
 WRITE_THROUGH = True    # straight regions: registers written to the state arrays as they change
+INLINE_FPU = True       # FPU helpers' fast paths inline (flashvm/isa/llvmfpu.py), else every one a call
 
 
 class Unsupported(Exception):
@@ -315,20 +318,30 @@ class _Region:
         raise Unsupported(name)
 
     def fpu_call(self, targets: list[ast.expr], node: ast.Call, name: str) -> None:
-        """(result, cause) = an FPU helper, through its C-callable wrapper (flashvm/kernels/jitfpu.py)."""
-        b = self.b
-        mod = self.fn.module
-        sym = fpu_symbol(name)
-        fn = mod.globals.get(sym)
-        if fn is None:
-            fn = ir.Function(mod, ir.FunctionType(I64, [I64] * FPU_ARGS + [I64.as_pointer()]), name=sym)
+        """(result, cause) = an FPU helper: its fast path inline (flashvm/isa/llvmfpu.py), and where
+        that does not hold a call of its C-callable wrapper (flashvm/kernels/jitfpu.py)."""
+        b, mod = self.b, self.fn.module
         args = [self.val(a) for a in node.args]
         if len(args) > FPU_ARGS:
             raise Unsupported(name)
+        fast = fast_path(b, mod, name, args) if INLINE_FPU else None
+        if fast is not None:
+            ok, v, c = fast
+            self.store(targets[0], v)
+            self.store(targets[1], c)
+            if ok is None:
+                return
+            slow, join = self.fn.append_basic_block("fpu_slow"), self.fn.append_basic_block()
+            b.cbranch(ok, join, slow)
+            b.position_at_end(slow)
+        sym = fpu_symbol(name)
+        fn = mod.globals.get(sym) or ir.Function(mod, ir.FunctionType(I64, [I64] * FPU_ARGS + [I64.as_pointer()]), name=sym)
         cause = self.var("_fpu_cause")
-        v = b.call(fn, args + [_c(0)] * (FPU_ARGS - len(args)) + [cause])
-        self.store(targets[0], v)
+        self.store(targets[0], b.call(fn, args + [_c(0)] * (FPU_ARGS - len(args)) + [cause]))
         self.store(targets[1], b.load(cause))
+        if fast is not None:
+            b.branch(join)
+            b.position_at_end(join)
 
     # ---- statements
     def set_reg(self, arr: str, k: int, v: ir.Value) -> None:
@@ -648,7 +661,8 @@ def entry_table_key() -> str:
     """Names the ENTRY_OK table of this translator: its version and the sources it derives from."""
     h = hashlib.sha256(f"{jitgen.VERSION}/{VERSION}".encode())
     here = Path(__file__).resolve().parent
-    for name in ("table.py", "gen.py", "macros.py", "fields.py", "jitgen.py", "llvmgen.py", "irtext.py", "leaftemplates.py"):
+    for name in ("table.py", "gen.py", "macros.py", "fields.py", "jitgen.py", "llvmgen.py", "irtext.py", "leaftemplates.py",
+                 "llvmfpu.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:16]
 
