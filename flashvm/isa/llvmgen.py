@@ -38,9 +38,10 @@ from typing import Callable
 
 from flashvm.isa import gen, irtext as ir, jitgen
 from flashvm.isa.leaftemplates import template
+from flashvm.isa.llvmfast import FastPaths
 from flashvm.kernels import mmu, state
 
-VERSION = "llvm-8"
+VERSION = "llvm-9-int"
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
 I16 = ir.IntType(16)
@@ -74,7 +75,7 @@ def _c(v: int) -> ir.Value:
     return got
 
 
-class _Region:
+class _Region(FastPaths):
     """Compiles one region's instructions into one function."""
 
     def __init__(self, module: ir.Module, name: str, words: list[int]) -> None:
@@ -97,6 +98,11 @@ class _Region:
         self.write_through = WRITE_THROUGH
         self.fields: dict[str, int] = {}     # the instruction's field values (its template's names)
         self.wrote_r0 = False                # the instruction assigned r[0] (zeroed again after it)
+        # pc, npc, npc2, bpc as SSA values while they are assigned outside any `if` (their locals
+        # are written too), so that their symbolic offsets from the entry PC fold (irtext.lin)
+        self.shadow: dict[str, ir.Value] = {}
+        self.depth = 0                       # nesting of the `if` being built
+        self.rpa: ir.Value | None = None
 
     # ---- the context, locals and cached state
     def ctx(self, slot: int, b: ir.IRBuilder | None = None) -> ir.Value:
@@ -205,13 +211,15 @@ class _Region:
                 return _c(self.fields[node.id])
             if node.id in _CONSTS:
                 return _c(_CONSTS[node.id])
-            if node.id == "rpa":
-                return self.ctx(15)
+            if node.id == "rpa":      # the region's physical address: loaded once, on entry
+                if self.rpa is None:
+                    self.rpa = self.ctx(15, self.pre)
+                return self.rpa
             if node.id in ("cu1", "fr64"):
                 self.uses_mode = True     # compiled for CU1 = 1, FR = 0: checked once on entry
                 return ir.Constant(I1, int(node.id == "cu1"))
             if node.id in self.vars:
-                return b.load(self.vars[node.id])
+                return self.get(node.id)
             raise Unsupported(node.id)
         if isinstance(node, ast.Subscript):
             arr, p = self.index(node)
@@ -342,7 +350,7 @@ class _Region:
     def store(self, target: ast.expr, v: ir.Value) -> None:
         b = self.b
         if isinstance(target, ast.Name):
-            b.store(v, self.var(target.id))
+            self.put(target.id, v)
             return
         if isinstance(target, ast.Subscript):
             if isinstance(target.value, ast.Name) and target.value.id in _CACHED:
@@ -372,10 +380,16 @@ class _Region:
         self.store(targets[1], b.sub(x, b.mul(q, y)))
 
     def stmts(self, body: list[ast.stmt], leave: Callable[[], ir.Block]) -> None:
-        for s in body:
+        skip = False
+        for k, s in enumerate(body):
             if self.b.block.is_terminated:
                 return
-            self.stmt(s, leave)
+            if skip:
+                skip = False
+            elif k + 1 < len(body) and self.tlb_cached(s, body[k + 1], leave):
+                skip = True     # the soft-TLB test and the addend's use: through the page cache
+            else:
+                self.stmt(s, leave)
 
     def stmt(self, s: ast.stmt, leave: Callable[[], ir.Block]) -> None:
         b = self.b
@@ -408,6 +422,9 @@ class _Region:
                 self.stmts(s.body if known else s.orelse, leave)
                 return
             c = self.cond(s.test)
+            if self.pc_select(s, c):
+                return
+            self.depth += 1
             then = self.fn.append_basic_block()
             other = self.fn.append_basic_block() if s.orelse else None
             join = self.fn.append_basic_block()
@@ -422,8 +439,13 @@ class _Region:
                 if not b.block.is_terminated:
                     b.branch(join)
             b.position_at_end(join)
+            self.depth -= 1
             return
         raise Unsupported(ast.dump(s))
+
+    def pc_at(self, pc0: ir.Value, k: int) -> ir.Value:
+        """The PC of the region's word k (an offset from the entry PC)."""
+        return self.b.and_(self.b.add(pc0, _c(4 * k)), _c(M32))
 
     # ---- hooks for the timing-mode regions (flashvm/isa/llvmtiming.py); here they add nothing
     def leaf_code(self, word: int) -> tuple[str, ...] | None:
@@ -493,11 +515,13 @@ class _Region:
             self.var(name)
         ram32 = self.ptr(3, I32)
         p0 = b.ashr(self.ctx(15), _c(2))
-        # the code words, compared as one vector
+        # the code words, compared as one vector: any bit of (words xor expected) set
         vt = ir.VectorType(I32, len(self.words))
         got = b.load(b.bitcast(b.gep(ram32, [p0]), vt.as_pointer()), align=4)
-        ne = b.icmp_unsigned("!=", got, ir.Constant(vt, [ir.Constant(I32, w) for w in self.words]))
-        stale = b.icmp_unsigned("!=", b.bitcast(ne, ir.IntType(len(self.words))), ir.Constant(ir.IntType(len(self.words)), 0))
+        diff = b.xor(got, ir.Constant(vt, [ir.Constant(I32, w) for w in self.words]))
+        red = f"llvm.vector.reduce.or.v{len(self.words)}i32"
+        orv = self.fn.module.globals.get(red) or ir.Function(self.fn.module, ir.FunctionType(I32, [vt]), name=red)
+        stale = b.icmp_unsigned("!=", b.call(orv, [diff]), ir.Constant(I32, 0))
         bad = self.fn.append_basic_block("stale")
         mode = self.fn.append_basic_block("mode")
         start = self.fn.append_basic_block("start")
@@ -507,7 +531,7 @@ class _Region:
         acc = b.select(self.chained, self.ctx(CTX_ACC), _c(0))
         b.ret(b.select(self.chained, acc, _c(-1)))
         b.position_at_end(start)
-        pc0 = self.ctx(8)
+        pc0 = ir.lin(self.ctx(8))     # the entry PC: every PC below is an offset from it
         b.store(pc0, self.vars["pc"])
         b.store(self.ctx(9), self.vars["npc"])
         b.store(self.ctx(10), self.vars["bpc"])
@@ -515,14 +539,24 @@ class _Region:
         top = self.fn.append_basic_block("top")
         b.branch(top)
         b.position_at_end(top)
+        # at the top (entry, or going round) pc is the first word's and npc the next (the loop
+        # and chaining enter only outside a delay slot)
+        self.shadow = {"pc": pc0, "npc": b.and_(b.add(pc0, _c(4)), _c(M32))}
         after_branch = False
         nw = len(self.words)
+        backs = back_edges(self.words)      # branch -> the word it may go back to (the loop's top)
+        tops = {t: self.fn.append_basic_block(f"top{t}") for t in set(backs.values()) if t}
+        tops[0] = top
         for i, w in enumerate(self.words):
+            if i and i in tops:     # a loop's top: reached from the word before or by going round
+                b.branch(tops[i])
+                b.position_at_end(tops[i])
+                self.shadow = {"pc": self.pc_at(pc0, i), "npc": self.pc_at(pc0, i + 1)}
             e = jitgen.decode(w)
             code = self.leaf_code(w)
             assert e is not None and code is not None
             done = b.load(self.vars["done"])
-            pc_i, npc_i, bpc_i = (b.load(self.vars[x]) for x in ("pc", "npc", "bpc"))
+            pc_i, npc_i, bpc_i = (self.get(x) for x in ("pc", "npc", "bpc"))
             made: list[ir.Block] = []
 
             def before() -> ir.Block:    # leaving before this instruction: made at its first use
@@ -530,7 +564,7 @@ class _Region:
                     made.append(self.leave_block(pc_i, npc_i, bpc_i, done, i))
                 return made[0]
             self.fetch_check(pc_i, before)
-            b.store(b.and_(b.add(npc_i, _c(4)), _c(M32)), self.vars["npc2"])
+            self.put("npc2", b.and_(b.add(npc_i, _c(4)), _c(M32)))
             store = "STORE" in e.sem
             if store:
                 b.store(_c(0), self.var("smc"))
@@ -544,41 +578,52 @@ class _Region:
                     self.set_reg("r", 0, _c(0))
                 else:
                     b.store(_c(0), self.reg("r", 0))
-            npc_after = b.load(self.vars["npc"])
-            b.store(npc_after, self.vars["pc"])
-            b.store(b.load(self.vars["npc2"]), self.vars["npc"])
+            npc_after = self.get("npc")
+            self.put("pc", npc_after)
+            self.put("npc", self.get("npc2"))
             j = i + 1
             nxt = self.fn.append_basic_block()
 
             def leave_after() -> ir.Block:
-                return self.leave_block(b.load(self.vars["pc"]), b.load(self.vars["npc"]),
-                                        b.load(self.vars["bpc"]), done, j)
-            if ("branch" in e.flags or after_branch) and not (j == nw and loops):   # loops: tested below
-                off = b.icmp_unsigned("!=", npc_after, b.and_(b.add(pc0, _c(4 * j)), _c(M32)))
-                b.cbranch(off, leave_after(), nxt)
-                b.position_at_end(nxt)
-                nxt = self.fn.append_basic_block()
+                return self.leave_block(self.get("pc"), self.get("npc"), self.get("bpc"), done, j)
             if store:
                 b.cbranch(b.icmp_signed("!=", b.load(self.vars["smc"]), _c(0)), leave_after(), nxt)
                 b.position_at_end(nxt)
                 nxt = self.fn.append_basic_block()
+            if after_branch and i - 1 in backs:
+                # going round: back at the loop's top, outside a delay slot, and the rest of the
+                # region from there still fits the allowance
+                t = backs[i - 1]
+                top_pc = self.pc_at(pc0, t)
+                on = b.and_(b.icmp_unsigned("==", npc_after, top_pc), b.icmp_unsigned("==", self.get("npc"), self.pc_at(pc0, t + 1)))
+                again = b.add(done, _c(j - t))
+                fits = b.icmp_signed("<=", b.add(again, _c(nw)), budget)
+                round_ = self.fn.append_basic_block("again")
+                b.cbranch(b.and_(on, fits), round_, nxt)
+                b.position_at_end(round_)
+                b.store(again, self.vars["done"])
+                b.store(top_pc, self.vars["pc"])
+                b.store(self.pc_at(pc0, t + 1), self.vars["npc"])
+                b.branch(tops[t])
+                b.position_at_end(nxt)
+                nxt = self.fn.append_basic_block()
+            if "branch" in e.flags or after_branch:
+                here = self.pc_at(pc0, j)
+                off = b.icmp_unsigned("!=", npc_after, here)
+                if off.const != 0:       # (folded to false: the next PC is the next word's)
+                    b.cbranch(off, leave_after(), nxt)
+                    b.position_at_end(nxt)
+                    nxt = self.fn.append_basic_block()
+                # staying: pc is the next word's, and after a delay slot npc the one after it
+                self.put("pc", here)
+                if "branch" not in e.flags:
+                    self.put("npc", self.pc_at(pc0, j + 1))
             b.branch(nxt)
             b.position_at_end(nxt)
             after_branch = "branch" in e.flags
         done = b.add(b.load(self.vars["done"]), _c(nw))
-        pc, npc, bpc = (b.load(self.vars[x]) for x in ("pc", "npc", "bpc"))
-        out = self.leave_block(pc, npc, bpc, done, 0)
-        if loops:
-            # back at the start, outside a delay slot, and another pass fits the allowance: go round
-            again = b.and_(b.icmp_unsigned("==", pc, pc0), b.icmp_signed("<=", b.add(done, _c(nw)), budget))
-            again = b.and_(again, b.icmp_unsigned("==", npc, b.and_(b.add(pc0, _c(4)), _c(M32))))
-            cont = self.fn.append_basic_block("again")
-            b.cbranch(again, cont, out)
-            b.position_at_end(cont)
-            b.store(done, self.vars["done"])
-            b.branch(top)
-        else:
-            b.branch(out)
+        pc, npc, bpc = (self.get(x) for x in ("pc", "npc", "bpc"))
+        b.branch(self.leave_block(pc, npc, bpc, done, 0))
         # the one way out: (without WRITE_THROUGH write back what changed,) report pc, npc, bpc and the count
         b.position_at_end(self.exit_block)
         for (arr, k), a in sorted(self.regs.items()):
@@ -605,17 +650,28 @@ class _Region:
         self.pre.branch(self.fn.basic_blocks[1])
 
 
+def _branch(word: int) -> bool:
+    e = jitgen.decode(word)
+    return e is not None and "branch" in e.flags
+
+
+def back_edges(words: list[int]) -> dict[int, int]:
+    """Branches (with their delay slot in the region) that can lead back to an earlier word of
+    the region, or their own, not a delay slot: {branch's index: target's index}."""
+    out = {}
+    for i, w in enumerate(words[:-1]):
+        e = jitgen.decode(w)
+        if e is None or "branch" not in e.flags or e.name in ("j", "jal", "jr", "jalr"):
+            continue       # (j, jal: the target depends on the page's address; jr, jalr: a register)
+        t = i + 1 + (((w & 0xFFFF) ^ 0x8000) - 0x8000)
+        if 0 <= t <= i and not (t and _branch(words[t - 1])):
+            out[i] = t
+    return out
+
+
 def loops(words: list[int]) -> bool:
-    """Does the region end with a branch (and its delay slot) that can lead back to its first word?"""
-    if len(words) < 2:
-        return False
-    e = jitgen.decode(words[-2])
-    if e is None or "branch" not in e.flags or e.name in ("jr", "jalr"):
-        return False
-    if e.name in ("j", "jal"):
-        return False       # the target depends on the page's address: leave it to the table
-    off = ((words[-2] & 0xFFFF) ^ 0x8000) - 0x8000
-    return 4 * (len(words) - 2) + 4 + 4 * off == 0
+    """Can the region go back to one of its own words (and so loop inside its function)?"""
+    return bool(back_edges(words))
 
 
 def supported(word: int) -> bool:
