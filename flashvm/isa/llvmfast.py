@@ -9,6 +9,13 @@ beyond the leaves' own Python (a mixin of its `_Region`).
   to a constant, and a loop's "back at the top?" to the condition of its last
   branch.  Before, each was an add, a mask and a compare against the entry PC
   at run time.
+* **Loops.**  A conditional branch back to an earlier word of the region (not
+  after a branch) makes that word a loop top (`back_edges`): after the
+  branch's delay slot, the region goes round to it while the rest of the
+  region from there fits the allowance, instead of leaving and being entered
+  again (each entry compares the code words, loads the registers and probes
+  the region table).  Before, only a region whose last branch led back to its
+  first word looped; most loops are followed by more code in the region.
 * **The soft-TLB page cache.**  The soft TLB does not change while a region
   runs (no TLB write, mode or ASID change is translated, and guest stores do
   not reach it), so after a load (or store) has found its page, the region
@@ -22,9 +29,10 @@ from __future__ import annotations
 import ast
 from typing import Callable
 
-from flashvm.isa import irtext as ir
+from flashvm.isa import irtext as ir, jitgen
 
 I64 = ir.IntType(64)
+M32 = 0xFFFFFFFF
 TRACKED = ("pc", "npc", "npc2", "bpc")      # locals kept as SSA values where known
 _TLB_PAIRS = {"ltag": "ladd", "stag": "sadd"}
 _PURE = (ast.Name, ast.Constant, ast.BinOp, ast.operator, ast.Load)
@@ -41,9 +49,16 @@ class FastPaths:
     shadow: dict[str, ir.Value]
     depth: int
 
-    def var(self, name: str) -> ir.Value: ...               # pragma: no cover
-    def val(self, node: ast.expr) -> ir.Value: ...          # pragma: no cover
-    def index(self, node: ast.Subscript) -> tuple[str, ir.Value]: ...   # pragma: no cover
+    words: list[int]
+
+    def var(self, name: str) -> ir.Value:
+        raise NotImplementedError
+
+    def val(self, node: ast.expr) -> ir.Value:
+        raise NotImplementedError
+
+    def index(self, node: ast.Subscript) -> tuple[str, ir.Value]:
+        raise NotImplementedError
 
     # ---- symbolic PCs
     def get(self, name: str) -> ir.Value:
@@ -81,6 +96,29 @@ class FastPaths:
                 yes, no = yes or cur, no or cur
             self.put(name, self.b.select(c, yes, no))
         return True
+
+    # ---- loops
+    def pc_at(self, pc0: ir.Value, k: int) -> ir.Value:
+        """The PC of the region's word k (an offset from the entry PC)."""
+        return self.b.and_(self.b.add(pc0, ir.Constant(I64, 4 * k)), ir.Constant(I64, M32))
+
+    def go_round(self, pc0: ir.Value, npc_after: ir.Value, t: int, top: ir.Block, again: ir.Value,
+                 budget: ir.Value, stay: ir.Block) -> None:
+        """After a back edge's delay slot: back at word t (pc its PC, npc the next: outside a delay
+        slot) and the rest of the region from there fits the allowance (`again`, the count to
+        carry, plus the region's length): go round to `top`; else on to `stay` (positioned there)."""
+        b = self.b
+        top_pc, top_npc = self.pc_at(pc0, t), self.pc_at(pc0, t + 1)
+        on = b.and_(b.icmp_unsigned("==", npc_after, top_pc), b.icmp_unsigned("==", self.get("npc"), top_npc))
+        fits = b.icmp_signed("<=", b.add(again, ir.Constant(I64, len(self.words))), budget)
+        round_ = self.fn.append_basic_block("again")
+        b.cbranch(b.and_(on, fits), round_, stay)
+        b.position_at_end(round_)
+        b.store(again, self.var("done"))
+        b.store(top_pc, self.var("pc"))
+        b.store(top_npc, self.var("npc"))
+        b.branch(top)
+        b.position_at_end(stay)
 
     # ---- the soft-TLB page cache
     def tlb_cached(self, test: ast.stmt, use: ast.stmt, leave: Callable[[], ir.Block]) -> bool:
@@ -130,4 +168,28 @@ class FastPaths:
         return cvpn, cadd
 
 
-__all__ = ["FastPaths", "TRACKED"]
+def _branch(word: int) -> bool:
+    e = jitgen.decode(word)
+    return e is not None and "branch" in e.flags
+
+
+def back_edges(words: list[int]) -> dict[int, int]:
+    """Branches (with their delay slot in the region) that can lead back to an earlier word of
+    the region, or their own, not a delay slot: {branch's index: target's index}."""
+    out = {}
+    for i, w in enumerate(words[:-1]):
+        e = jitgen.decode(w)
+        if e is None or "branch" not in e.flags or e.name in ("j", "jal", "jr", "jalr"):
+            continue       # (j, jal: the target depends on the page's address; jr, jalr: a register)
+        t = i + 1 + (((w & 0xFFFF) ^ 0x8000) - 0x8000)
+        if 0 <= t <= i and not (t and _branch(words[t - 1])):
+            out[i] = t
+    return out
+
+
+def loops(words: list[int]) -> bool:
+    """Can the region go back to one of its own words (and so loop inside its function)?"""
+    return bool(back_edges(words))
+
+
+__all__ = ["FastPaths", "TRACKED", "back_edges", "loops"]

@@ -21,9 +21,8 @@ The IR is written as text by flashvm/isa/irtext.py, constants folded on the
 way; each table entry's leaf is generated and parsed once, its fields read as
 constants of the word being translated.
 
-A region whose last instruction jumps back to its own first one loops inside
-the function while the context's instruction allowance (slot 14) lasts, so a
-hot loop runs without returning to the dispatch loop.
+A region with a branch back to one of its own words (a loop's top; llvmfast.py) goes round
+inside the function while the context's allowance (slot 14) lasts.
 
 Anything outside the subset this compiler knows (the FPU helpers, for now)
 raises `Unsupported`, and that instruction ends the region.
@@ -38,7 +37,7 @@ from typing import Callable
 
 from flashvm.isa import gen, irtext as ir, jitgen
 from flashvm.isa.leaftemplates import template
-from flashvm.isa.llvmfast import FastPaths
+from flashvm.isa.llvmfast import FastPaths, back_edges, loops
 from flashvm.kernels import mmu, state
 
 VERSION = "llvm-9-int"
@@ -443,10 +442,6 @@ class _Region(FastPaths):
             return
         raise Unsupported(ast.dump(s))
 
-    def pc_at(self, pc0: ir.Value, k: int) -> ir.Value:
-        """The PC of the region's word k (an offset from the entry PC)."""
-        return self.b.and_(self.b.add(pc0, _c(4 * k)), _c(M32))
-
     # ---- hooks for the timing-mode regions (flashvm/isa/llvmtiming.py); here they add nothing
     def leaf_code(self, word: int) -> tuple[str, ...] | None:
         """The Python lines of one instruction: its table entry's leaf, fields by name (template)."""
@@ -591,21 +586,8 @@ class _Region(FastPaths):
                 b.position_at_end(nxt)
                 nxt = self.fn.append_basic_block()
             if after_branch and i - 1 in backs:
-                # going round: back at the loop's top, outside a delay slot, and the rest of the
-                # region from there still fits the allowance
                 t = backs[i - 1]
-                top_pc = self.pc_at(pc0, t)
-                on = b.and_(b.icmp_unsigned("==", npc_after, top_pc), b.icmp_unsigned("==", self.get("npc"), self.pc_at(pc0, t + 1)))
-                again = b.add(done, _c(j - t))
-                fits = b.icmp_signed("<=", b.add(again, _c(nw)), budget)
-                round_ = self.fn.append_basic_block("again")
-                b.cbranch(b.and_(on, fits), round_, nxt)
-                b.position_at_end(round_)
-                b.store(again, self.vars["done"])
-                b.store(top_pc, self.vars["pc"])
-                b.store(self.pc_at(pc0, t + 1), self.vars["npc"])
-                b.branch(tops[t])
-                b.position_at_end(nxt)
+                self.go_round(pc0, npc_after, t, tops[t], b.add(done, _c(j - t)), budget, nxt)
                 nxt = self.fn.append_basic_block()
             if "branch" in e.flags or after_branch:
                 here = self.pc_at(pc0, j)
@@ -648,30 +630,6 @@ class _Region(FastPaths):
         else:
             b.branch(start)
         self.pre.branch(self.fn.basic_blocks[1])
-
-
-def _branch(word: int) -> bool:
-    e = jitgen.decode(word)
-    return e is not None and "branch" in e.flags
-
-
-def back_edges(words: list[int]) -> dict[int, int]:
-    """Branches (with their delay slot in the region) that can lead back to an earlier word of
-    the region, or their own, not a delay slot: {branch's index: target's index}."""
-    out = {}
-    for i, w in enumerate(words[:-1]):
-        e = jitgen.decode(w)
-        if e is None or "branch" not in e.flags or e.name in ("j", "jal", "jr", "jalr"):
-            continue       # (j, jal: the target depends on the page's address; jr, jalr: a register)
-        t = i + 1 + (((w & 0xFFFF) ^ 0x8000) - 0x8000)
-        if 0 <= t <= i and not (t and _branch(words[t - 1])):
-            out[i] = t
-    return out
-
-
-def loops(words: list[int]) -> bool:
-    """Can the region go back to one of its own words (and so loop inside its function)?"""
-    return bool(back_edges(words))
 
 
 def supported(word: int) -> bool:
@@ -737,5 +695,6 @@ def fpu_symbol(name: str) -> str:
     return f"flashvm_fpu_{name}"
 
 
-__all__ = ["CTX_ACC", "CTX_BUDGET", "CTX_SLOTS", "CTX_TABLE", "CTX_TSIZE", "FPU_ARGS", "fpu_symbol",
-           "ENTRY_OK", "VERSION", "Unsupported", "entry_table_key", "loops", "module_ir", "region_name", "scan", "supported"]
+__all__ = ["CTX_ACC", "CTX_BUDGET", "CTX_SLOTS", "CTX_TABLE", "CTX_TSIZE", "FPU_ARGS", "fpu_symbol", "ENTRY_OK",
+           "VERSION", "Unsupported", "back_edges", "entry_table_key", "loops", "module_ir", "region_name", "scan",
+           "supported"]
