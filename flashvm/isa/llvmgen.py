@@ -24,8 +24,7 @@ constants of the word being translated.
 A region with a branch back to one of its own words (a loop's top; llvmfast.py) goes round
 inside the function while the context's allowance (slot 14) lasts.
 
-Anything outside the subset this compiler knows (the FPU helpers, for now)
-raises `Unsupported`, and that instruction ends the region.
+Anything outside the subset this compiler knows raises `Unsupported`: that instruction ends the region.
 """
 from __future__ import annotations
 
@@ -662,7 +661,8 @@ def entry_table_key() -> str:
     """Names the ENTRY_OK table of this translator: its version and the sources it derives from."""
     h = hashlib.sha256(f"{jitgen.VERSION}/{VERSION}".encode())
     here = Path(__file__).resolve().parent
-    for name in ("table.py", "gen.py", "macros.py", "fields.py", "jitgen.py", "llvmgen.py", "irtext.py", "leaftemplates.py"):
+    for name in ("table.py", "gen.py", "macros.py", "fields.py", "jitgen.py", "llvmgen.py", "llvmfast.py",
+                 "irtext.py", "leaftemplates.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:16]
 
