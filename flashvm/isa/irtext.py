@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-__all__ = ["AllocaInstr", "Block", "Constant", "Function", "FunctionType", "IRBuilder", "IntType", "Module",
+__all__ = ["lin", "AllocaInstr", "Block", "Constant", "Function", "FunctionType", "IRBuilder", "IntType", "Module",
            "PointerType", "Type", "Value", "VectorType"]
 
 
@@ -75,12 +75,13 @@ class FunctionType(Type):
 class Value:
     """An SSA value or constant: its type and how it is written as an operand."""
 
-    __slots__ = ("type", "ref", "const")
+    __slots__ = ("type", "ref", "const", "sym")
 
     def __init__(self, ty: Type, ref: str, const: int | None = None) -> None:
         self.type = ty
         self.ref = ref
         self.const = const      # an integer constant's value, as unsigned (folded when building)
+        self.sym: Sym | None = None     # what is known of it relative to another value (below)
 
     def __str__(self) -> str:
         return f"{self.type} {self.ref}"
@@ -118,6 +119,49 @@ _CMP = {
     "slt": lambda x, y, n: _signed(x, n) < _signed(y, n), "sle": lambda x, y, n: _signed(x, n) <= _signed(y, n),
     "sgt": lambda x, y, n: _signed(x, n) > _signed(y, n), "sge": lambda x, y, n: _signed(x, n) >= _signed(y, n),
 }
+# Symbolic offsets (the region compilers' guest PCs): a value's `sym` says it is some base value
+# (the PC a region is entered at, a 32-bit value) plus a constant, ("lin", base, off, masked):
+# masked, the value is (base + off) mod 2**32; not masked, only congruent to it mod 2**32.
+# ("sel", cond, a, b) is `select cond, a, b` of two such values.  Two masked values of one base
+# are equal exactly when their offsets are congruent, whatever the base: so a branch's
+# "is the next PC the next word?" folds to its condition, or to a constant.
+Sym = tuple
+
+
+def lin(v: Value, off: int = 0) -> Value:
+    """Mark v, a value in [0, 2**32), as the base of symbolic offsets (returns v)."""
+    v.sym = ("lin", v.ref, off % (1 << 32), True)
+    return v
+
+
+def _sym_add(s: Sym, c: int) -> Sym:
+    if s[0] == "lin":
+        return ("lin", s[1], (s[2] + c) % (1 << 32), False)
+    return ("sel", s[1], _sym_add(s[2], c), _sym_add(s[3], c))
+
+
+def _sym_mask(s: Sym) -> Sym:
+    if s[0] == "lin":
+        return ("lin", s[1], s[2], True)
+    return ("sel", s[1], _sym_mask(s[2]), _sym_mask(s[3]))
+
+
+def _masked(s: Sym) -> bool:
+    return s[3] if s[0] == "lin" else _masked(s[2]) and _masked(s[3])
+
+
+def _sym_eq(s: Sym, t: Sym) -> bool | tuple[Value, bool] | None:
+    """Is s == t: True, False, (cond, True) for cond, (cond, False) for not cond, None: unknown."""
+    if s[0] == "lin" and t[0] == "lin":
+        return s[2] == t[2] if s[1] == t[1] and s[3] and t[3] else None
+    if s[0] != "sel":
+        s, t = t, s
+    ra, rb = _sym_eq(s[2], t), _sym_eq(s[3], t)
+    if isinstance(ra, bool) and isinstance(rb, bool):
+        return ra if ra == rb else (s[1], ra)
+    return None
+
+
 _RIGHT_UNIT = {"add": 0, "sub": 0, "or": 0, "xor": 0, "shl": 0, "lshr": 0, "ashr": 0, "mul": 1}
 
 
@@ -186,6 +230,7 @@ class Function(Value):
         return head + "\n" + "\n".join(body) + "\n}"
 
 
+M32 = 0xFFFFFFFF
 _counter = [0]
 _ICMP_S = {"==": "eq", "!=": "ne", "<": "slt", "<=": "sle", ">": "sgt", ">=": "sge"}
 _ICMP_U = {"==": "eq", "!=": "ne", "<": "ult", "<=": "ule", ">": "ugt", ">=": "uge"}
@@ -230,6 +275,19 @@ class IRBuilder:
     # ---- arithmetic
     def _bin(self, op: str, x: Value, y: Value) -> Value:
         cx, cy = x.const, y.const
+        if op == "add" and cx is not None and y.sym is not None:
+            x, y, cx, cy = y, x, cy, cx
+        if x.sym is not None and cy is not None and cx is None:
+            if op == "add" and cy:
+                out = self._emit(x.type, f"add {x.type} {x.ref}, {y.ref}")
+                out.sym = _sym_add(x.sym, cy)
+                return out
+            if op == "and" and cy == M32:
+                if _masked(x.sym):
+                    return x
+                out = self._emit(x.type, f"and {x.type} {x.ref}, {y.ref}")
+                out.sym = _sym_mask(x.sym)
+                return out
         if cy is not None:
             if cx is not None and op in _FOLD:
                 n = int(x.type.text[1:])
@@ -287,6 +345,13 @@ class IRBuilder:
         t = x.type.text
         if x.const is not None and y.const is not None:
             return Constant(_I1, _CMP[pred](x.const, y.const, int(t[1:])))
+        if pred in ("eq", "ne") and x.sym is not None and y.sym is not None:
+            got = _sym_eq(x.sym, y.sym)
+            if isinstance(got, bool):
+                return Constant(_I1, got == (pred == "eq"))
+            if got is not None:
+                c, pos = got
+                return c if pos == (pred == "eq") else self.not_(c)
         ty = _I1 if not t.startswith("<") else Type(t.split(" x ")[0] + " x i1>")
         return self._emit(ty, f"icmp {pred} {t} {x.ref}, {y.ref}")
 
@@ -299,7 +364,12 @@ class IRBuilder:
     def select(self, c: Value, x: Value, y: Value, name: str = "") -> Value:
         if c.const is not None:
             return x if c.const else y
-        return self._emit(x.type, f"select i1 {c.ref}, {x.type} {x.ref}, {y.type} {y.ref}")
+        if x.ref == y.ref:
+            return x
+        out = self._emit(x.type, f"select i1 {c.ref}, {x.type} {x.ref}, {y.type} {y.ref}")
+        if x.sym is not None and y.sym is not None:
+            out.sym = ("sel", c, x.sym, y.sym)
+        return out
 
     # ---- casts
     def _cast(self, op: str, v: Value, ty: Type) -> Value:

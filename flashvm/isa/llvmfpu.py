@@ -333,4 +333,21 @@ def fast_path(b: ir.IRBuilder, module: ir.Module, name: str, args: list[ir.Value
     return None
 
 
-__all__ = ["fast_path"]
+# ---- where a fast path does not hold: the helper's C-callable wrapper (flashvm/kernels/jitfpu.py)
+FPU_ARGS = 4        # every wrapper: int64 fn(int64 x0..x3, int64 cause_address), operands then FCSR, 0-padded
+
+
+def fpu_symbol(name: str) -> str:
+    return f"flashvm_fpu_{name}"
+
+
+def wrapper_call(b: ir.IRBuilder, module: ir.Module, name: str, args: list[ir.Value], cause: ir.Value) -> ir.Value:
+    """The helper's result from a call of its wrapper, its FCSR cause stored at `cause`."""
+    i64 = ir.IntType(64)
+    sym = fpu_symbol(name)
+    fn = module.globals.get(sym) or ir.Function(module, ir.FunctionType(i64, [i64] * FPU_ARGS + [i64.as_pointer()]),
+                                                name=sym)
+    return b.call(fn, args + [ir.Constant(i64, 0)] * (FPU_ARGS - len(args)) + [cause])
+
+
+__all__ = ["FPU_ARGS", "fast_path", "fpu_symbol", "wrapper_call"]

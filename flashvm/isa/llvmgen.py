@@ -2,29 +2,21 @@
 
 The same regions as flashvm/isa/jitgen.py (whose `leaf` gives each instruction's
 code: the interpreter's own leaf for its table entry, fields folded to
-constants), but instead of handing that Python to Numba, a small compiler
-here turns it into LLVM IR: every value is an int64, as in the interpreter,
-so the arithmetic is the interpreter's bit for bit.  That skips Numba's type
-inference and keeps a region's compile to milliseconds.
+constants), but a small compiler here turns that Python into LLVM IR rather than
+handing it to Numba: every value is an int64, as in the interpreter, so the
+arithmetic is the interpreter's bit for bit, and a region compiles in milliseconds.
 
 A region is a function `i64 region(i64 ctx)` with the call-context layout of
 flashvm/kernels/jit.py.  Guest registers and CPU slots a region uses live in
-local variables (LLVM keeps them in host registers): loaded once on entry and
-read from there; in a straight region a write also goes to the state array at
-once (WRITE_THROUGH: a store is cheaper than keeping every changed register
-live to the exit, and the exit needs no write-back), a region that loops
-writes back what it changed on leaving.  Every exit goes through one exit block that
-stores pc, npc and bpc into the context and returns the number of
-instructions retired (-1: the code words changed).
+local variables (host registers): loaded once on entry; in a straight region a
+write also goes to the state array at once (WRITE_THROUGH: cheaper than keeping
+every changed register live to the exit), a region that loops writes back what
+it changed on leaving.  Every exit stores pc, npc and bpc into the context and
+returns the number of instructions retired (-1: the code words changed).
 
-The IR is written as text by flashvm/isa/irtext.py, constants folded on the
-way; each table entry's leaf is generated and parsed once, its fields read as
-constants of the word being translated.
-
-A region whose last instruction jumps back to its own first one loops inside
-the function while the context's instruction allowance (slot 14) lasts, so a
-hot loop runs without returning to the dispatch loop.
-
+The IR is written as text by flashvm/isa/irtext.py, constants folded on the way.
+A region with a branch back to one of its own words (a loop's top; llvmfast.py)
+goes round inside the function while the context's allowance (slot 14) lasts.
 An FPU helper's fast path is written inline (flashvm/isa/llvmfpu.py), its call
 left for the cases it does not cover.  Anything outside the subset this
 compiler knows raises `Unsupported`, and that instruction ends the region.
@@ -39,10 +31,11 @@ from typing import Callable
 
 from flashvm.isa import gen, irtext as ir, jitgen
 from flashvm.isa.leaftemplates import template
-from flashvm.isa.llvmfpu import fast_path
+from flashvm.isa.llvmfast import FastPaths, back_edges, loops
+from flashvm.isa.llvmfpu import FPU_ARGS, fast_path, fpu_symbol, wrapper_call
 from flashvm.kernels import mmu, state
 
-VERSION = "llvm-9"
+VERSION = "llvm-10"
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
 I16 = ir.IntType(16)
@@ -77,7 +70,7 @@ def _c(v: int) -> ir.Value:
     return got
 
 
-class _Region:
+class _Region(FastPaths):
     """Compiles one region's instructions into one function."""
 
     def __init__(self, module: ir.Module, name: str, words: list[int]) -> None:
@@ -100,6 +93,11 @@ class _Region:
         self.write_through = WRITE_THROUGH
         self.fields: dict[str, int] = {}     # the instruction's field values (its template's names)
         self.wrote_r0 = False                # the instruction assigned r[0] (zeroed again after it)
+        # pc, npc, npc2, bpc as SSA values while they are assigned outside any `if` (their locals
+        # are written too), so that their symbolic offsets from the entry PC fold (irtext.lin)
+        self.shadow: dict[str, ir.Value] = {}
+        self.depth = 0                       # nesting of the `if` being built
+        self.rpa: ir.Value | None = None
 
     # ---- the context, locals and cached state
     def ctx(self, slot: int, b: ir.IRBuilder | None = None) -> ir.Value:
@@ -208,13 +206,15 @@ class _Region:
                 return _c(self.fields[node.id])
             if node.id in _CONSTS:
                 return _c(_CONSTS[node.id])
-            if node.id == "rpa":
-                return self.ctx(15)
+            if node.id == "rpa":      # the region's physical address: loaded once, on entry
+                if self.rpa is None:
+                    self.rpa = self.ctx(15, self.pre)
+                return self.rpa
             if node.id in ("cu1", "fr64"):
                 self.uses_mode = True     # compiled for CU1 = 1, FR = 0: checked once on entry
                 return ir.Constant(I1, int(node.id == "cu1"))
             if node.id in self.vars:
-                return b.load(self.vars[node.id])
+                return self.get(node.id)
             raise Unsupported(node.id)
         if isinstance(node, ast.Subscript):
             arr, p = self.index(node)
@@ -334,10 +334,8 @@ class _Region:
             slow, join = self.fn.append_basic_block("fpu_slow"), self.fn.append_basic_block()
             b.cbranch(ok, join, slow)
             b.position_at_end(slow)
-        sym = fpu_symbol(name)
-        fn = mod.globals.get(sym) or ir.Function(mod, ir.FunctionType(I64, [I64] * FPU_ARGS + [I64.as_pointer()]), name=sym)
         cause = self.var("_fpu_cause")
-        self.store(targets[0], b.call(fn, args + [_c(0)] * (FPU_ARGS - len(args)) + [cause]))
+        self.store(targets[0], wrapper_call(b, mod, name, args, cause))
         self.store(targets[1], b.load(cause))
         if fast is not None:
             b.branch(join)
@@ -355,7 +353,7 @@ class _Region:
     def store(self, target: ast.expr, v: ir.Value) -> None:
         b = self.b
         if isinstance(target, ast.Name):
-            b.store(v, self.var(target.id))
+            self.put(target.id, v)
             return
         if isinstance(target, ast.Subscript):
             if isinstance(target.value, ast.Name) and target.value.id in _CACHED:
@@ -385,10 +383,16 @@ class _Region:
         self.store(targets[1], b.sub(x, b.mul(q, y)))
 
     def stmts(self, body: list[ast.stmt], leave: Callable[[], ir.Block]) -> None:
-        for s in body:
+        skip = False
+        for k, s in enumerate(body):
             if self.b.block.is_terminated:
                 return
-            self.stmt(s, leave)
+            if skip:
+                skip = False
+            elif k + 1 < len(body) and self.tlb_cached(s, body[k + 1], leave):
+                skip = True     # the soft-TLB test and the addend's use: through the page cache
+            else:
+                self.stmt(s, leave)
 
     def stmt(self, s: ast.stmt, leave: Callable[[], ir.Block]) -> None:
         b = self.b
@@ -421,6 +425,9 @@ class _Region:
                 self.stmts(s.body if known else s.orelse, leave)
                 return
             c = self.cond(s.test)
+            if self.pc_select(s, c):
+                return
+            self.depth += 1
             then = self.fn.append_basic_block()
             other = self.fn.append_basic_block() if s.orelse else None
             join = self.fn.append_basic_block()
@@ -435,6 +442,7 @@ class _Region:
                 if not b.block.is_terminated:
                     b.branch(join)
             b.position_at_end(join)
+            self.depth -= 1
             return
         raise Unsupported(ast.dump(s))
 
@@ -506,11 +514,13 @@ class _Region:
             self.var(name)
         ram32 = self.ptr(3, I32)
         p0 = b.ashr(self.ctx(15), _c(2))
-        # the code words, compared as one vector
+        # the code words, compared as one vector: any bit of (words xor expected) set
         vt = ir.VectorType(I32, len(self.words))
         got = b.load(b.bitcast(b.gep(ram32, [p0]), vt.as_pointer()), align=4)
-        ne = b.icmp_unsigned("!=", got, ir.Constant(vt, [ir.Constant(I32, w) for w in self.words]))
-        stale = b.icmp_unsigned("!=", b.bitcast(ne, ir.IntType(len(self.words))), ir.Constant(ir.IntType(len(self.words)), 0))
+        diff = b.xor(got, ir.Constant(vt, [ir.Constant(I32, w) for w in self.words]))
+        red = f"llvm.vector.reduce.or.v{len(self.words)}i32"
+        orv = self.fn.module.globals.get(red) or ir.Function(self.fn.module, ir.FunctionType(I32, [vt]), name=red)
+        stale = b.icmp_unsigned("!=", b.call(orv, [diff]), ir.Constant(I32, 0))
         bad = self.fn.append_basic_block("stale")
         mode = self.fn.append_basic_block("mode")
         start = self.fn.append_basic_block("start")
@@ -520,7 +530,7 @@ class _Region:
         acc = b.select(self.chained, self.ctx(CTX_ACC), _c(0))
         b.ret(b.select(self.chained, acc, _c(-1)))
         b.position_at_end(start)
-        pc0 = self.ctx(8)
+        pc0 = ir.lin(self.ctx(8))     # the entry PC: every PC below is an offset from it
         b.store(pc0, self.vars["pc"])
         b.store(self.ctx(9), self.vars["npc"])
         b.store(self.ctx(10), self.vars["bpc"])
@@ -528,14 +538,24 @@ class _Region:
         top = self.fn.append_basic_block("top")
         b.branch(top)
         b.position_at_end(top)
+        # at the top (entry, or going round) pc is the first word's and npc the next (the loop
+        # and chaining enter only outside a delay slot)
+        self.shadow = {"pc": pc0, "npc": b.and_(b.add(pc0, _c(4)), _c(M32))}
         after_branch = False
         nw = len(self.words)
+        backs = back_edges(self.words)      # branch -> the word it may go back to (the loop's top)
+        tops = {t: self.fn.append_basic_block(f"top{t}") for t in set(backs.values()) if t}
+        tops[0] = top
         for i, w in enumerate(self.words):
+            if i and i in tops:     # a loop's top: reached from the word before or by going round
+                b.branch(tops[i])
+                b.position_at_end(tops[i])
+                self.shadow = {"pc": self.pc_at(pc0, i), "npc": self.pc_at(pc0, i + 1)}
             e = jitgen.decode(w)
             code = self.leaf_code(w)
             assert e is not None and code is not None
             done = b.load(self.vars["done"])
-            pc_i, npc_i, bpc_i = (b.load(self.vars[x]) for x in ("pc", "npc", "bpc"))
+            pc_i, npc_i, bpc_i = (self.get(x) for x in ("pc", "npc", "bpc"))
             made: list[ir.Block] = []
 
             def before() -> ir.Block:    # leaving before this instruction: made at its first use
@@ -543,7 +563,7 @@ class _Region:
                     made.append(self.leave_block(pc_i, npc_i, bpc_i, done, i))
                 return made[0]
             self.fetch_check(pc_i, before)
-            b.store(b.and_(b.add(npc_i, _c(4)), _c(M32)), self.vars["npc2"])
+            self.put("npc2", b.and_(b.add(npc_i, _c(4)), _c(M32)))
             store = "STORE" in e.sem
             if store:
                 b.store(_c(0), self.var("smc"))
@@ -557,41 +577,39 @@ class _Region:
                     self.set_reg("r", 0, _c(0))
                 else:
                     b.store(_c(0), self.reg("r", 0))
-            npc_after = b.load(self.vars["npc"])
-            b.store(npc_after, self.vars["pc"])
-            b.store(b.load(self.vars["npc2"]), self.vars["npc"])
+            npc_after = self.get("npc")
+            self.put("pc", npc_after)
+            self.put("npc", self.get("npc2"))
             j = i + 1
             nxt = self.fn.append_basic_block()
 
             def leave_after() -> ir.Block:
-                return self.leave_block(b.load(self.vars["pc"]), b.load(self.vars["npc"]),
-                                        b.load(self.vars["bpc"]), done, j)
-            if ("branch" in e.flags or after_branch) and not (j == nw and loops):   # loops: tested below
-                off = b.icmp_unsigned("!=", npc_after, b.and_(b.add(pc0, _c(4 * j)), _c(M32)))
-                b.cbranch(off, leave_after(), nxt)
-                b.position_at_end(nxt)
-                nxt = self.fn.append_basic_block()
+                return self.leave_block(self.get("pc"), self.get("npc"), self.get("bpc"), done, j)
             if store:
                 b.cbranch(b.icmp_signed("!=", b.load(self.vars["smc"]), _c(0)), leave_after(), nxt)
                 b.position_at_end(nxt)
                 nxt = self.fn.append_basic_block()
+            if after_branch and i - 1 in backs:
+                t = backs[i - 1]
+                self.go_round(pc0, npc_after, t, tops[t], b.add(done, _c(j - t)), budget, nxt)
+                nxt = self.fn.append_basic_block()
+            if "branch" in e.flags or after_branch:
+                here = self.pc_at(pc0, j)
+                off = b.icmp_unsigned("!=", npc_after, here)
+                if off.const != 0:       # (folded to false: the next PC is the next word's)
+                    b.cbranch(off, leave_after(), nxt)
+                    b.position_at_end(nxt)
+                    nxt = self.fn.append_basic_block()
+                # staying: pc is the next word's, and after a delay slot npc the one after it
+                self.put("pc", here)
+                if "branch" not in e.flags:
+                    self.put("npc", self.pc_at(pc0, j + 1))
             b.branch(nxt)
             b.position_at_end(nxt)
             after_branch = "branch" in e.flags
         done = b.add(b.load(self.vars["done"]), _c(nw))
-        pc, npc, bpc = (b.load(self.vars[x]) for x in ("pc", "npc", "bpc"))
-        out = self.leave_block(pc, npc, bpc, done, 0)
-        if loops:
-            # back at the start, outside a delay slot, and another pass fits the allowance: go round
-            again = b.and_(b.icmp_unsigned("==", pc, pc0), b.icmp_signed("<=", b.add(done, _c(nw)), budget))
-            again = b.and_(again, b.icmp_unsigned("==", npc, b.and_(b.add(pc0, _c(4)), _c(M32))))
-            cont = self.fn.append_basic_block("again")
-            b.cbranch(again, cont, out)
-            b.position_at_end(cont)
-            b.store(done, self.vars["done"])
-            b.branch(top)
-        else:
-            b.branch(out)
+        pc, npc, bpc = (self.get(x) for x in ("pc", "npc", "bpc"))
+        b.branch(self.leave_block(pc, npc, bpc, done, 0))
         # the one way out: (without WRITE_THROUGH write back what changed,) report pc, npc, bpc and the count
         b.position_at_end(self.exit_block)
         for (arr, k), a in sorted(self.regs.items()):
@@ -616,19 +634,6 @@ class _Region:
         else:
             b.branch(start)
         self.pre.branch(self.fn.basic_blocks[1])
-
-
-def loops(words: list[int]) -> bool:
-    """Does the region end with a branch (and its delay slot) that can lead back to its first word?"""
-    if len(words) < 2:
-        return False
-    e = jitgen.decode(words[-2])
-    if e is None or "branch" not in e.flags or e.name in ("jr", "jalr"):
-        return False
-    if e.name in ("j", "jal"):
-        return False       # the target depends on the page's address: leave it to the table
-    off = ((words[-2] & 0xFFFF) ^ 0x8000) - 0x8000
-    return 4 * (len(words) - 2) + 4 + 4 * off == 0
 
 
 def supported(word: int) -> bool:
@@ -661,8 +666,8 @@ def entry_table_key() -> str:
     """Names the ENTRY_OK table of this translator: its version and the sources it derives from."""
     h = hashlib.sha256(f"{jitgen.VERSION}/{VERSION}".encode())
     here = Path(__file__).resolve().parent
-    for name in ("table.py", "gen.py", "macros.py", "fields.py", "jitgen.py", "llvmgen.py", "irtext.py", "leaftemplates.py",
-                 "llvmfpu.py"):
+    for name in ("table.py", "gen.py", "macros.py", "fields.py", "jitgen.py", "llvmgen.py", "llvmfast.py",
+                 "irtext.py", "leaftemplates.py", "llvmfpu.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:16]
 
@@ -687,13 +692,6 @@ def scan(words: list[int]) -> int:
     return jitgen.scan(words, supported)
 
 
-# ---- the FPU helpers, called from native regions through C-callable wrappers
-FPU_ARGS = 4        # every wrapper: int64 fn(int64 x0..x3, int64 cause_address), operands then FCSR, 0-padded
-
-
-def fpu_symbol(name: str) -> str:
-    return f"flashvm_fpu_{name}"
-
-
-__all__ = ["CTX_ACC", "CTX_BUDGET", "CTX_SLOTS", "CTX_TABLE", "CTX_TSIZE", "FPU_ARGS", "fpu_symbol",
-           "ENTRY_OK", "VERSION", "Unsupported", "entry_table_key", "loops", "module_ir", "region_name", "scan", "supported"]
+__all__ = ["CTX_ACC", "CTX_BUDGET", "CTX_SLOTS", "CTX_TABLE", "CTX_TSIZE", "FPU_ARGS", "fpu_symbol", "ENTRY_OK",
+           "VERSION", "Unsupported", "back_edges", "entry_table_key", "loops", "module_ir", "region_name", "scan",
+           "supported"]
