@@ -4,13 +4,58 @@
 the move to the next CPU are run.py's), except that in functional mode each
 CPU runs `exec_cpu_jit_nb`, which enters translated regions; it lives in its
 own module so that the interpreter's compiled cache stays valid when the tier changes.
+
+**One CPU in functional mode runs across rounds.**  With a single CPU nothing
+happens at a round's end in functional mode: no other CPU runs, the hot-page
+queue is timing mode's, and the CPU loop itself re-reads the timer, pending
+interrupts and the mode between any two of its stretches, exactly what a new
+call at the next round does.  So that CPU runs one stretch up to the start of
+the budget's last round (an exit, WAIT or the timer still end it where they
+would), instead of one call per round (1,000 cycles on flash1): regions are
+no longer refused for not fitting before each round's end, nor are the
+round's tail and the next round's head left to the interpreter.  The rounds
+the stretch covered are booked as the per-round loop books them
+(`_span_round`: the round in which the stretch stopped becomes the current
+one), so every counter and the machine's parameters are the interpreter's;
+the budget's last round runs as a round of its own.
+
+Not under Disco: the monitor charges its work in cycles inside a trap, so a
+stretch that leaves for the host may stop rounds after the cycle at which
+the trap began, and the round the per-round loop books it to (the one that
+cycle falls in) cannot be told from where it stopped; a CPU running a
+virtual CPU keeps one call per round.
 """
 from numba import njit
 
-from flashvm.kernels.interp import exec_cpu_timing_nb
+from flashvm.kernels.interp import STOP_LIMIT, STOP_WAIT, exec_cpu_timing_nb
 from flashvm.kernels.interp_jit import exec_cpu_jit_nb
 from flashvm.kernels.run import _account, _begin_round, _next_cpu
-from flashvm.kernels.state import CYCLES, HALTED, P_CURCPU, P_NCPU, P_ROUND_START, P_TIMING
+from flashvm.kernels.state import (
+    CYCLES, EXIT_MMIO_STORE, HALTED, P_CURCPU, P_NCPU, P_QUANTUM, P_ROUND_END, P_ROUND_START,
+    P_TIMING, VCPU, X_REASON,
+)
+
+
+@njit(cache=True, _nrt=False)
+def _span_round(m, status, x, target):
+    """A stretch ran past its round's end and stopped at cycle x: make the round it stopped in
+    the current one, as the per-round loop has it, and return its end.  A stretch that reached
+    its limit (a round boundary) ends the round before it.  One ended by a WAIT instruction or a
+    device store ends in the round of that instruction (cycle x - 1); any other exit (an
+    exception for the host, a device load, an interrupt) comes before the instruction at cycle
+    x, in the round holding x."""
+    params = m.params
+    q = params[P_QUANTUM]
+    if status == STOP_LIMIT:
+        rs = x - q
+    elif status == STOP_WAIT or m.exitrec[X_REASON] == EXIT_MMIO_STORE:
+        rs = ((x - 1) // q) * q
+    else:
+        rs = (x // q) * q
+    re = min(rs + q, target)
+    params[P_ROUND_START] = rs
+    params[P_ROUND_END] = re
+    return re
 
 
 @njit(cache=True, _nrt=False)
@@ -21,6 +66,9 @@ def run_jit_nb(m, budget, jt, jcnt, jq, jstat, jctx):
     ncpu = params[P_NCPU]
     timing = params[P_TIMING] != 0
     target = params[P_ROUND_START] + budget
+    q = params[P_QUANTUM]
+    # one CPU, functional: a stretch may run up to the start of the budget's last round
+    last = ((target - 1) // q) * q if ncpu == 1 and not timing else 0
     while True:
         reason, re = _begin_round(m, target)
         if reason >= 0:
@@ -32,7 +80,10 @@ def run_jit_nb(m, budget, jt, jcnt, jq, jstat, jctx):
                 if timing:
                     status, n = exec_cpu_timing_nb(m, c, re - st[CYCLES])
                 else:
-                    status, n = exec_cpu_jit_nb(m, c, re - st[CYCLES], jt, jcnt, jq, jstat, jctx)
+                    lim = max(re, last) if st[VCPU] == 0 else re
+                    status, n = exec_cpu_jit_nb(m, c, lim - st[CYCLES], jt, jcnt, jq, jstat, jctx)
+                    if lim > re and st[CYCLES] > re:
+                        re = _span_round(m, status, st[CYCLES], target)
                 reason = _account(m, c, status, n, re)
                 if reason >= 0:
                     return reason
