@@ -1,6 +1,7 @@
 """Compile the simulator's Numba kernels into the on-disk cache, beside lint and tests.
 
-On a clean clone every kernel compiles cold (about 7 minutes of the suite),
+On a clean clone every kernel compiles cold (about 6 minutes of the suite: the interpreter's
+call tree ~5.5 CPU minutes, one version per function, docs/architecture.md),
 and pytest compiles on one core while CI has two.  .ci/run starts this script
 in the background before lint and types, so the kernels compile on the idle
 core: the suite's first tests find part of the interpreter's call tree

@@ -279,6 +279,8 @@ def _write_memory_system(f: h5py.File, m: S.Machine, cfg: Mapping[str, Any]) -> 
              "misses to the page from each node", "events")
     _dataset(p, "home", ((top << 12) >> int(m.params[S.P_HOME_SHIFT])) % int(m.params[S.P_NNODES]),
              "home node of the page")
+    # MAGIC's hot-page queue holds HOTQ_LEN events; one raised while it is full is lost (counted here)
+    p.attrs["hot_events_dropped"] = int(m.params[S.P_HOTQ_DROPS])
 
 
 def _write_disco(f: h5py.File, m: S.Machine, vms: Sequence[Mapping[str, Any]],

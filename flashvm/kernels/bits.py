@@ -1,5 +1,5 @@
 """Small integer helpers the interpreter inlines (all on int64 holding 32-bit patterns)."""
-from numba import njit
+from flashvm.kernels.dispatch import njit
 
 from flashvm.kernels.fpu_fcsr import fcsr_get_cc, fcsr_set_cc
 

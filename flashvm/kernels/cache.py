@@ -32,11 +32,11 @@ Latency of a request, in cycles (the config turns ns into cycles):
 Evictions cost the requester nothing (write buffers).
 """
 import numpy as np
-from numba import njit
+from flashvm.kernels.dispatch import njit
 
 from flashvm.kernels.state import (
     ACC_FETCH, ACC_STORE, HOTQ_LEN, LLADDR, LLBIT, N_DIR_OPS, N_FORWARDS, N_INVALS, N_LOCAL, N_REMOTE,
-    N_WRITEBACKS, P_DIR_ERRORS, P_HOME_SHIFT, P_HOT_REMOTE, P_HOT_THRESHOLD, P_HOTQ_BATCH, P_HOTQ_N, P_HOTQ_PEND,
+    N_WRITEBACKS, P_DIR_ERRORS, P_HOME_SHIFT, P_HOT_REMOTE, P_HOT_THRESHOLD, P_HOTQ_BATCH, P_HOTQ_DROPS, P_HOTQ_N, P_HOTQ_PEND,
     P_L1D_SETS, P_L1D_WAYS,
     P_L1I_SETS, P_L1I_WAYS, P_L2_SETS, P_L2_WAYS, P_LAT_DIRTY, P_LAT_INVAL, P_LAT_L2, P_LAT_LOCAL,
     P_LAT_REMOTE, P_LSHIFT, P_NCPU, P_NLINES, P_NNODES, S_INVALS, S_L1D_MISS, S_L1I_MISS, S_L2_HITS,
@@ -297,6 +297,8 @@ def _magic_count(m, ln, node, home):
             m.params[P_HOTQ_PEND] = k + 1
             if k + 1 >= m.params[P_HOTQ_BATCH]:
                 m.params[P_HOTQ_N] = k + 1
+        else:                                        # the host has not drained the queue: counted, not kept
+            m.params[P_HOTQ_DROPS] += 1
 
 
 # ------------------------------------------------------------ the slow path

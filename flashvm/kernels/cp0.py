@@ -4,7 +4,7 @@ Register reset values and writable masks describe the CPU model (a MIPS32r2
 core in the spirit of the 24Kf, with a configurable number of TLB entries).
 Kernels here are called from the interpreter on the slow path only.
 """
-from numba import njit
+from flashvm.kernels.dispatch import njit
 
 from flashvm.kernels.entrylo import LO_WRITABLE
 from flashvm.kernels.fpu_fcsr import FCSR_RW_MASK, FIR_24KF

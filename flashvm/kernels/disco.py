@@ -43,7 +43,7 @@ the memory system of the CPU that runs it.  It all counts as kernel-mode
 (monitor) time (docs/disco.md: the cost model).
 """
 import numpy as np
-from numba import njit
+from flashvm.kernels.dispatch import njit
 
 from flashvm.kernels.cache import access_nb
 from flashvm.kernels.cp0 import count_now, cp0_written_value, enter_exception_nb, irq_pending, mtc0_nb

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from flashvm.kernels.dispatch import njit
 
 from flashvm.kernels.fpu_core import (
     C_V, C_Z, RM_RM, RM_RN, _BIT61, _BIT62, _DNAN_FRAC, _F32, _F64, _I1, _INF, _MAG64, _NORM, _QNAN,

@@ -1,7 +1,7 @@
 """FPU kernels, part 5: c.cond.fmt compares; see fpu.py for the model (item 10)."""
 from __future__ import annotations
 
-from numba import njit
+from flashvm.kernels.dispatch import njit
 
 from flashvm.kernels.fpu_core import C_V, _MAG64
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from flashvm.kernels.dispatch import njit
 
 from flashvm.kernels.fpu_core import (
     C_I, C_V, RM_RM, RM_RN, RM_RP, RM_RZ, _BIT61, _DNAN_FRAC, _F32, _F64, _I0, _I1, _INF, _MAG64, _NORM,

@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.extending import intrinsic
+
+from flashvm.kernels.dispatch import njit
 
 # --------------------------------------------------------------- constants
 C_I = 1    # Inexact

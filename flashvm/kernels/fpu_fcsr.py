@@ -5,7 +5,7 @@ manipulations the interpreter and CP0 use directly.
 """
 from __future__ import annotations
 
-from numba import njit
+from flashvm.kernels.dispatch import njit
 
 FCSR_RM_MASK = 3
 FCSR_FLAGS_SHIFT = 2

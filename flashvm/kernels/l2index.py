@@ -12,7 +12,7 @@ the first node of bucket b, -1 none.
 
 An invalid half (V = 0) is in no chain: the monitor makes it with page number 0 (disco.py's
 _machine_lo), so only a sweep for page 0 must look past the chains (pageprot.py)."""
-from numba import njit
+from flashvm.kernels.dispatch import njit
 
 from flashvm.kernels.entrylo import lo_pfn, lo_valid
 

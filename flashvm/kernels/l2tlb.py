@@ -2,7 +2,7 @@
 takes out: where an entry lives (a hash of VPN2 and ASID), its reference in timing mode, and the
 drops and flushes the monitor's emulation of the guest's TLB (disco.py) asks for.  Each entry
 written is also chained under its machine pages (l2index.py), so page moves find it."""
-from numba import njit
+from flashvm.kernels.dispatch import njit
 
 from flashvm.kernels.cache import access_nb
 from flashvm.kernels.l2index import l2_index_put_nb

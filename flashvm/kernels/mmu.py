@@ -11,7 +11,7 @@ maps 4 KiB virtual pages to RAM, per CPU, per MMU mode and per access kind.
 It only ever holds RAM pages, and every change of the architectural TLB,
 the ASID or Status.ERL invalidates what it could have derived from them.
 """
-from numba import njit
+from flashvm.kernels.dispatch import njit
 
 from flashvm.kernels.entrylo import LO_G, lo_dirty, lo_pfn, lo_valid
 from flashvm.kernels.state import (

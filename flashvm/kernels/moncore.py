@@ -3,7 +3,7 @@
 caches) and the translation of a guest virtual address to a machine one (`fill_nb`: the guest's
 TLB, the VM's pmap and the L2TLB, inserting the result into the real TLB).
 """
-from numba import njit
+from flashvm.kernels.dispatch import njit
 
 from flashvm.kernels.cache import access_nb
 from flashvm.kernels.entrylo import LO_CACHED, LO_D, LO_G, LO_V, lo_dirty, lo_flags, lo_pfn, lo_valid, make_lo

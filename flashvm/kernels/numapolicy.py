@@ -6,7 +6,7 @@ kernels (pagecopy.py, pageprot.py) before it resumes the triage at the next even
 
 The policy's knobs come in two vectors (int and float, indices I_* and F_*), its counters in one
 int64 vector (C_*: NumaState's statistics and the move count of the current period)."""
-from numba import njit
+from flashvm.kernels.dispatch import njit
 
 from flashvm.kernels.pagecopy import drop_translations_nb, modified_lines_nb
 from flashvm.kernels.state import CYCLES, P_ROUND_START, S_CYC_BASE

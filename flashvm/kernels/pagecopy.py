@@ -2,7 +2,7 @@
 copy it (the data, and in timing mode a load of every source line and a store of every
 destination line through that CPU's caches and the directory), the drop of exactly the monitor's
 translations that map some pages, and whether a page's lines are held modified in a cache."""
-from numba import njit
+from flashvm.kernels.dispatch import njit
 
 from flashvm.kernels.cache import ST_M, access_nb, dma_coherence_nb
 from flashvm.kernels.entrylo import lo_pfn, lo_valid

@@ -1,7 +1,7 @@
 """Write protection's one machine-wide sweep inside the JIT (flashvm/disco/wprot.py): every cached
 translation of a machine page loses its D bit, in one call instead of numpy passes over all the
 L2TLB and TLB arrays."""
-from numba import njit
+from flashvm.kernels.dispatch import njit
 
 from flashvm.kernels.entrylo import LO_D, lo_pfn
 from flashvm.kernels.l2index import L2K_HEAD, L2K_NEXT, l2_bucket

@@ -15,7 +15,7 @@ calls `run` again, which resumes exactly where it stopped (same CPU, same
 round), so results do not depend on how often the host is asked for help,
 nor on the budgets as long as they are multiples of the quantum.
 """
-from numba import njit
+from flashvm.kernels.dispatch import njit
 
 from flashvm.kernels.interp import STOP_EXIT, STOP_WAIT, exec_cpu_nb, exec_cpu_timing_nb
 from flashvm.kernels.state import (

@@ -196,7 +196,8 @@ P_HOT_REMOTE = 38    # 1: only misses from a node other than the page's home mak
 P_MON_REFILL = 39    # Disco's refill fast path: a real TLB refill served from the L2TLB, entry to exit
 P_HOTQ_PEND = 40     # hot-page events in hotq not yet shown to the run loop (P_HOTQ_N stays 0 until a batch)
 P_HOTQ_BATCH = 41    # events that make a batch: the run loop exits for them (<= 1: every event)
-NPARAMS = 42
+P_HOTQ_DROPS = 42    # hot-page events lost because hotq was full (HOTQ_LEN events already waiting)
+NPARAMS = 43
 
 # iomap[i] = (base, size, device id): physical ranges served by Python devices
 IO_BASE = 0

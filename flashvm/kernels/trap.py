@@ -7,7 +7,7 @@ It lives here rather than in cp0.py because the monitor's kernels are built
 on cp0's register model (exception entry, mtc0, written values), so cp0
 importing disco would be an import cycle.
 """
-from numba import njit
+from flashvm.kernels.dispatch import njit
 
 from flashvm.kernels.cp0 import take_exception_nb
 from flashvm.kernels.disco import disco_trap_nb

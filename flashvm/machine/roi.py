@@ -25,7 +25,7 @@ from flashvm.machine.layout import ROI_BASE, ROI_BEGIN, ROI_CMD, ROI_END, ROI_MA
 # Two slots of the exit record the kernels never write (they use X_REASON..X_A3): regions
 # begun so far and regions open now, for run functions that only see the state arrays
 # (fast-forward, sampling).  Not in params: every params slot belongs to the kernels
-# (the last one, which an earlier version used, is P_HOTQ_BATCH).
+# (an earlier version used the slot that is now P_HOTQ_BATCH).
 X_ROI_BEGUN = NEXIT - 1
 X_ROI_OPEN = NEXIT - 2
 assert X_ROI_OPEN > X_A3

@@ -39,6 +39,9 @@ def summary(report: RunReport, console: Console, title: str | None = None) -> No
                   f"({100 * misses[0] / misses.sum():.1f}% local)")
     if report.disco is not None:
         _disco_rows(t, report.disco, report.vms or [])
+    dropped = int(m.params[S.P_HOTQ_DROPS])
+    if dropped:
+        t.add_row("hot-page events dropped", f"{dropped:,} (MAGIC's queue of {S.HOTQ_LEN} was full)")
     if report.numa is not None and report.numa["mode"] != "off":
         _numa_row(t, report.numa, int(m.stats[:, S.S_CYC_BASE:S.S_CYC_BASE + 3].sum()))
     if report.memory is not None:
