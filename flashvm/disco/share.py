@@ -34,7 +34,7 @@ from flashvm.disco.vm import VirtualMachine
 from flashvm.elf import ElfImage
 from flashvm.kernels import state as S
 from flashvm.kernels.cache import dma_coherence_nb
-from flashvm.kernels.pagecopy import zero_page_nb
+from flashvm.kernels.pagecopy import zero_loop_cycles, zero_page_nb
 from flashvm.machine.config import MachineConfig
 from flashvm.machine.layout import HAL_MC_ALLOC, HAL_MC_RELEASE, HAL_MC_RESERVE, KSSEG
 
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from flashvm.disco.wprot import WriteFault, WriteProtection
 
 SHARE_OWNER = "share"            # the write-protection owner of pages shared here
-ZERO_CYCLES = 1024               # mapping the shared zero page in place of zeroing: what the zeroing loop would cost
 COPY_CYCLES = 2048               # a copy-on-write copy: a load and a store per word
 PF_W = 2
 
@@ -289,7 +288,7 @@ class PageSharing:
                 mp = int(m.pmap[vm.index, g])
             if self.share_zero:                           # zeros on the shared page until written
                 mp = self._map_zero(vm, g)
-                cycles = ZERO_CYCLES
+                cycles = int(zero_loop_cycles(m.params[S.P_LSHIFT]))   # charged as the zeroing it replaces
             else:                                         # zeroed through the caches, as the kernel's call
                 cycles = int(zero_page_nb(m, c, mp))
             m.dstats[v, S.DS_ZERO_PAGES] += 1

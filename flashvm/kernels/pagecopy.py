@@ -34,17 +34,34 @@ def copy_page_nb(m, c, src, dst):
     return cyc
 
 
+# The monitor's own zeroing code, as MIPS32 instructions at one cycle each (docs/disco.md, the cost
+# model).  Decoding the call, 26: the store that trapped read at EPC and its register taken from the
+# trap frame (8), the guest page bounded and looked up in the pmap (6), its write protection tested
+# (3), the page counted (3), the loop's kseg0 bounds set (3), the call into the loop and back (3).
+# Then per cache line an unrolled body: a `sw` a word, an `addiu` and a `bne` (the last `sw` in its
+# delay slot).  The trap in and out is the call's P_MON_TRAP; the write misses are charged apart.
+ZERO_CALL_INSNS = 26
+ZERO_LINE_OVERHEAD = 2
+
+
+@njit(cache=True, _nrt=False)
+def zero_loop_cycles(line_shift):
+    """Cycles the monitor's zeroing code executes for one 4 KB page, before its cache misses."""
+    lines = 4096 >> line_shift
+    return ZERO_CALL_INSNS + lines * ((1 << line_shift) // 4 + ZERO_LINE_OVERHEAD)
+
+
 @njit(cache=True, _nrt=False)
 def zero_page_nb(m, c, mp):
-    """Zero machine page `mp` on CPU c as its zeroing loop would (a word a cycle); in timing mode every
-    line is stored through c's caches and the directory, so the page's write misses are charged as
-    the guest kernel's own zeroing would be.  Returns the cycles CPU c spends."""
+    """Zero machine page `mp` on CPU c as the monitor's zeroing code would (zero_loop_cycles); in
+    timing mode every line is stored through c's caches and the directory, so the page's write
+    misses are charged as the guest kernel's own zeroing would be.  Returns the cycles CPU c spends."""
     base = mp << 12
     for i in range(4096):
         m.ram8[base + i] = 0
-    cyc = 1024
+    sh = m.params[P_LSHIFT]
+    cyc = zero_loop_cycles(sh)
     if m.params[P_TIMING]:
-        sh = m.params[P_LSHIFT]
         for k in range(4096 >> sh):
             cyc += access_nb(m, c, (base >> sh) + k, ACC_STORE)
     else:
@@ -125,4 +142,5 @@ def modified_lines_nb(m, mp, most):
     return n
 
 
-__all__ = ["INVALID_VPN2", "copy_page_nb", "drop_translations_nb", "modified_lines_nb"]
+__all__ = ["INVALID_VPN2", "ZERO_CALL_INSNS", "ZERO_LINE_OVERHEAD", "copy_page_nb", "drop_translations_nb",
+           "modified_lines_nb", "zero_loop_cycles", "zero_page_nb"]

@@ -30,6 +30,7 @@ from typing import Callable
 import numpy as np
 
 from flashvm.kernels import state as S
+from flashvm.kernels.pagecopy import zero_loop_cycles
 from flashvm.machine.devices import Device
 from flashvm.machine.layout import (SVC_BASE, SVC_DEMAND_ZERO, SVC_ENTER, SVC_EXECVE, SVC_EXIT, SVC_OPEN,
                                     SVC_OTHER_FAULT, SVC_OTHER_SYSCALL, SVC_QUICK_FAULT, SVC_READ, SVC_SIZE,
@@ -43,9 +44,6 @@ UTLB, OUTSIDE = NAMES.index("utlb_miss"), NAMES.index("outside")
 FAULTS = {0, 1, 2}          # the page fault kinds: a fault's exit marker matches any of them
 COUNTERS = ["calls", "cycles", "kernel_cycles", "instructions", "tlb_misses", "cache_misses"]
 MONITOR_PARTS = ["tlb_write_emulation", "other_privileged", "monitor_calls_page_faults", "kernel_tlb_faults"]
-# what zeroing a page costs the monitor before its cache misses: a word a cycle (pagecopy.zero_page_nb,
-# disco/share.py's ZERO_CYCLES).  A HAL call that zeroes a page is mostly this work, not its trap.
-ZERO_CYCLES = 1024
 
 
 class Services:
@@ -110,7 +108,9 @@ class Services:
         writes = int(dd[S.DS_TLBWRITE])
         # a monitor call that zeroes a page weighs its zeroing too: weighed by its trap alone, the
         # zeroing (most of the monitor's time in execve, say) was spread over the other parts
-        calls = int(dd[S.DS_HOST] + dd[S.DS_MCALL]) * trap + int(dd[S.DS_ZERO_PAGES]) * ZERO_CYCLES
+        # (the monitor's zeroing code before its cache misses: pagecopy.zero_loop_cycles)
+        zero = int(zero_loop_cycles(int(p[S.P_LSHIFT])))
+        calls = int(dd[S.DS_HOST] + dd[S.DS_MCALL]) * trap + int(dd[S.DS_ZERO_PAGES]) * zero
         weights = np.array([writes * (trap + emul), max(0, int(dd[S.DS_EMULATED]) - writes) * (trap + emul),
                             calls, int(dd[S.DS_L2TLB_HIT]) * refill], dtype=np.float64)
         if cycles <= 0 or weights.sum() == 0:
