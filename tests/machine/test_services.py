@@ -116,7 +116,8 @@ def test_disco_splits_the_monitor_work_by_its_events():
 
 def test_disco_counts_a_zeroing_call_as_monitor_call_work():
     """A HAL call that zeroes a page is mostly the zeroing (the monitor's loop, 1,114 cycles a page of
-    128-byte lines before its misses), not its trap: weighed by the trap alone, its cycles went mostly to the other parts (execve's kernel TLB faults)."""
+    128-byte lines before its misses), not its trap: weighed by the trap alone, its cycles went mostly to
+    the other parts (execve's kernel TLB faults)."""
     m = fake_machine()
     sv = Services(lambda: m, vcpu_of=lambda c: 0)
     dev = ServiceDevice(sv, lambda: 0, space=1)
