@@ -47,8 +47,9 @@ from flashvm.isa import jitgen, llvmgen, macros
 from flashvm.isa.leaftemplates import parse_leaf
 from flashvm.isa.llvmgen import I64, M32, _c
 from flashvm.kernels import state
+from flashvm.kernels.mmu import TC_MASK
 
-VERSION = "timing-4"
+VERSION = "timing-5"
 # call-context slots beyond the functional ones (the timing tier's context is CTX_SLOTS long)
 CTX_L1I = 32        # address of this CPU's L1I tag row
 CTX_L1D = 33        # address of this CPU's L1D tag row
@@ -61,7 +62,12 @@ CTX_LMASK = 39      # the interpreter's fetch-line mask: (M32 << lsh) & M32 | 3
 CTX_FLINE = 40      # in and out: the interpreter's fline (line of the last fetch test)
 CTX_LEFT = 41       # out: 1 if the region left before an instruction
 CTX_STALL = 42      # out: stall cycles of the misses served in the region (the loop zeroes it)
-CTX_SLOTS = 64      # 44-62: the cache model's arrays (flashvm/kernels/jitaccess.py)
+# 44-62: the cache model's arrays (flashvm/kernels/jitaccess.py)
+CTX_VPAGE = 64      # out: the virtual page of the last region that ran (the loop's fpage)
+CTX_PPAGE = 65      # out: its physical page (the loop's fbase)
+CTX_FTAG = 66       # the fetch soft TLB (the loop's ftag and fadd): chaining to other pages
+CTX_FADD = 67
+CTX_SLOTS = 72
 ACCESS = "flashvm_cache_access"     # i64 (ctx, line, kind): jitaccess.access_c, the miss path
 GEOMETRY = ("lsh", "i1m", "i1w", "d1m", "d1w")     # a Layout's first fields, the context's CTX_LSH.. order
 
@@ -234,8 +240,47 @@ class TimingRegion(llvmgen._Region):
         """The number of the instruction being built (fetch_check comes once per instruction)."""
         return self.index_i
 
+    def chain(self, pc0: ir.Value, pc: ir.Value, npc: ir.Value, n: ir.Value, total: ir.Value) -> None:
+        """llvmgen's chaining, to other pages too: the target's physical address comes from the fetch
+        soft TLB, as in the loop's fetch (a hit has no side effect; on a miss the loop goes on), so
+        taken branches to another page and jr/jalr enter the next region directly."""
+        b = self.b
+        left = b.sub(self.ctx(llvmgen.CTX_BUDGET), n)
+        ok = b.and_(b.icmp_signed(">", n, _c(0)), b.icmp_unsigned("==", npc, b.and_(b.add(pc, _c(4)), _c(M32))))
+        ok = b.and_(ok, b.icmp_unsigned("==", b.and_(pc, _c(3)), _c(0)))
+        look = self.fn.append_basic_block("chain_look")
+        done = self.fn.append_basic_block("chain_no")
+        b.cbranch(ok, look, done)
+        b.position_at_end(look)
+        vpn = b.lshr(pc, _c(12))
+        s = b.and_(vpn, _c(TC_MASK))
+        same = b.icmp_unsigned("==", vpn, b.lshr(pc0, _c(12)))
+        tc_hit = b.icmp_signed("==", b.load(b.gep(self.ptr(CTX_FTAG, I64), [s])), vpn)
+        other = b.add(pc, b.load(b.gep(self.ptr(CTX_FADD, I64), [s])))
+        pa = b.select(same, b.or_(b.and_(self.g(15), _c(~0xFFF)), b.and_(pc, _c(0xFFF))), other)
+        size = self.ctx(llvmgen.CTX_TSIZE)
+        h = b.and_(b.ashr(pa, _c(2)), b.sub(size, _c(1)))
+        table = b.inttoptr(self.ctx(llvmgen.CTX_TABLE), I64.as_pointer())
+        tpa = b.load(b.gep(table, [h]))
+        tlen = b.load(b.gep(table, [b.add(h, b.mul(size, _c(3)))]))
+        hit = b.and_(b.icmp_signed("==", tpa, pa), b.icmp_signed("<=", tlen, left))
+        hit = b.and_(hit, b.or_(same, tc_hit))
+        go = self.fn.append_basic_block("chain_go")
+        b.cbranch(hit, go, done)
+        b.position_at_end(go)
+        for slot, v in ((llvmgen.CTX_BUDGET, left), (15, pa), (llvmgen.CTX_ACC, total)):
+            b.store(v, b.gep(self.ctxp, [_c(slot)]))
+        fnp = b.inttoptr(b.load(b.gep(table, [b.add(h, size)])), self.fn.type)
+        ret = b.call(fnp, [b.or_(b.ptrtoint(self.ctxp, I64), _c(1))], tail="musttail")
+        b.ret(ret)
+        b.position_at_end(done)
+        b.ret(total)
+
     def on_exit(self) -> None:
         b = self.b
+        # this region's page, virtual and physical: after a chain to another page the loop's are stale
+        for slot, v in ((CTX_VPAGE, b.and_(self.g(8), _c(0xFFFFF000))), (CTX_PPAGE, b.and_(self.g(15), _c(~0xFFF)))):
+            b.store(v, b.gep(self.ctxp, [_c(slot)]))
         for slot, name in ((CTX_FLINE, "t_fline"), (CTX_LEFT, "t_left")):
             b.store(b.load(self.vars[name]), b.gep(self.ctxp, [_c(slot)]))
         # stalls go to the loop, and out of what a chained region may still run
