@@ -14,7 +14,7 @@ import textwrap
 
 from flashvm.isa.gen import EXEC, FPU_HELPERS, OUT, TIMING_FETCH, TIMING_SETUP, build_decoder
 from flashvm.isa.genjit import JIT_ARGS, JIT_HOOK, JIT_LOOP_SETUP, JIT_SETUP, JIT_TEMPLATE
-from flashvm.isa.llvmtiming import CTX_FLINE, CTX_LEFT, CTX_STALL
+from flashvm.isa.llvmtiming import CTX_FADD, CTX_FLINE, CTX_FTAG, CTX_LEFT, CTX_PPAGE, CTX_STALL, CTX_VPAGE
 
 OUT_JIT_TIMING = OUT.parent / "interp_jittiming.py"
 
@@ -28,7 +28,8 @@ SETUP = TIMING_SETUP + "\n" + JIT_SETUP + """
     jctx[37] = d1w
     jctx[38] = lsh
     jctx[39] = lmask"""
-LOOP_SETUP = "        fline = -1\n        stall = 0\n" + JIT_LOOP_SETUP + "\n        jagain = 0"
+LOOP_SETUP = ("        fline = -1\n        stall = 0\n" + JIT_LOOP_SETUP + "\n        jagain = 0\n"
+              f"        jctx[{CTX_FTAG}] = ftag.ctypes.data\n        jctx[{CTX_FADD}] = fadd.ctypes.data")
 
 
 def _hook() -> str:
@@ -43,6 +44,8 @@ def _hook() -> str:
          "            if _js != 0:\n                cyc0 += _js\n                stop -= _js\n                stall += _js"),
         ("                bpc = jctx[10]\n                jnext = -1\n",
          f"                bpc = jctx[10]\n                fline = jctx[{CTX_FLINE}]\n"
+         "                # the page of the last region that ran (it may have chained to another page)\n"
+         f"                fpage = jctx[{CTX_VPAGE}]\n                fbase = jctx[{CTX_PPAGE}]\n"
          f"                jagain = jctx[{CTX_LEFT}]\n                jnext = pc if jagain else -1\n"),
     ):
         assert hook.count(old) == 1, old

@@ -24,8 +24,14 @@ mode.
   after the interpreter has run that instruction, not only at the next jump
   target.
 
-The cache geometry comes from the context, so one translation serves every
-machine; the batch's disk-cache name carries VERSION (flashvm/kernels/jitnative.py).
+A region is compiled for one cache geometry and one offset of its first word
+in the page (its `Layout`, part of its disk-cache name with VERSION,
+flashvm/kernels/jitnative.py): the L1 index arithmetic folds to constants, and
+since the region's words are consecutive, which of them start a new I-cache
+line is known.  Only those test the L1I (and the first, whose line the region
+cannot know when chained); the others are in the line the previous one tested.
+The stop test is one compare of the instruction's number with the allowance
+left after the stalls so far (a local the miss paths lower).
 """
 from __future__ import annotations
 
@@ -33,16 +39,17 @@ import ast
 import hashlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from flashvm.isa import irtext as ir
 
 from flashvm.isa import jitgen, llvmgen, macros
 from flashvm.isa.leaftemplates import parse_leaf
-from flashvm.isa.llvmgen import I64, _c
+from flashvm.isa.llvmgen import I64, M32, _c
 from flashvm.kernels import state
+from flashvm.kernels.mmu import TC_MASK
 
-VERSION = "timing-3"
+VERSION = "timing-5"
 # call-context slots beyond the functional ones (the timing tier's context is CTX_SLOTS long)
 CTX_L1I = 32        # address of this CPU's L1I tag row
 CTX_L1D = 33        # address of this CPU's L1D tag row
@@ -55,9 +62,29 @@ CTX_LMASK = 39      # the interpreter's fetch-line mask: (M32 << lsh) & M32 | 3
 CTX_FLINE = 40      # in and out: the interpreter's fline (line of the last fetch test)
 CTX_LEFT = 41       # out: 1 if the region left before an instruction
 CTX_STALL = 42      # out: stall cycles of the misses served in the region (the loop zeroes it)
-CTX_SLOTS = 64      # 44-62: the cache model's arrays (flashvm/kernels/jitaccess.py)
+# 44-62: the cache model's arrays (flashvm/kernels/jitaccess.py)
+CTX_VPAGE = 64      # out: the virtual page of the last region that ran (the loop's fpage)
+CTX_PPAGE = 65      # out: its physical page (the loop's fbase)
+CTX_FTAG = 66       # the fetch soft TLB (the loop's ftag and fadd): chaining to other pages
+CTX_FADD = 67
+CTX_SLOTS = 72
 ACCESS = "flashvm_cache_access"     # i64 (ctx, line, kind): jitaccess.access_c, the miss path
-_GEOM = {"d1m": CTX_D1M, "d1w": CTX_D1W, "lsh": CTX_LSH}
+GEOMETRY = ("lsh", "i1m", "i1w", "d1m", "d1w")     # a Layout's first fields, the context's CTX_LSH.. order
+
+
+class Layout(NamedTuple):
+    """What a timing region is compiled for: the machine's L1 geometry (log2 of the line size, sets - 1
+    and ways of the L1I and the L1D) and the offset of its first word in the page."""
+    lsh: int
+    i1m: int
+    i1w: int
+    d1m: int
+    d1w: int
+    off: int
+
+
+# a machine's default geometry (128-byte lines, 32 KB 2-way L1s), at the start of a page (tests)
+DEFAULT = Layout(7, 127, 2, 127, 2, 0)
 
 
 @lru_cache(maxsize=None)
@@ -88,13 +115,15 @@ def calls_out(words: list[int]) -> bool:
 class TimingRegion(llvmgen._Region):
     """One region with the L1 hit tests (see the module doc)."""
 
-    def __init__(self, module: ir.Module, name: str, words: list[int]) -> None:
+    def __init__(self, module: ir.Module, name: str, words: list[int], layout: Layout = DEFAULT) -> None:
         super().__init__(module, name, words)
+        self.layout = layout
         self.geom: dict[int, ir.Value] = {}
         fline = self.var("t_fline")
         self.pre.store(self.g(CTX_FLINE), fline)
         self.var("t_left")
-        self.var("t_stall")
+        # the allowance: instructions this pass may still run, less the stall cycles so far
+        self.pre.store(self.g(llvmgen.CTX_BUDGET), self.var("t_room"))
         self.callout = calls_out(words)
         self.here = True          # this instruction may call out (see leaf_code)
         self.index_i = 0
@@ -128,12 +157,12 @@ class TimingRegion(llvmgen._Region):
         if fn is None:
             fn = ir.Function(mod, ir.FunctionType(I64, [I64, I64, I64]), name=ACCESS)
         lat = b.call(fn, [b.ptrtoint(self.ctxp, I64), ln, _c(kind)])
-        st = self.vars["t_stall"]
-        b.store(b.add(b.load(st), lat), st)
+        room = self.vars["t_room"]
+        b.store(b.sub(b.load(room), lat), room)
 
     def expr(self, node: ast.expr) -> ir.Value:
-        if isinstance(node, ast.Name) and node.id in _GEOM:
-            return self.g(_GEOM[node.id])
+        if isinstance(node, ast.Name) and node.id in GEOMETRY:
+            return _c(getattr(self.layout, node.id))
         return super().expr(node)
 
     def index(self, node: ast.Subscript) -> tuple[str, ir.Value]:
@@ -164,28 +193,35 @@ class TimingRegion(llvmgen._Region):
         """The interpreter's loop test (stall cycles count against the CPU's stop) and its
         fetch test: on entering a new line, way 0 of the L1I must hold it."""
         b = self.b
+        i = self.insn_index()
         if self.callout:
             # the interpreter runs the next instruction only while n < stop, and stalls move stop:
             # leave before it when the stalls so far have eaten the allowance
-            stall = b.load(self.vars["t_stall"])
-            done = b.load(self.vars["done"])
-            i = _c(self.insn_index())
-            over = b.icmp_signed(">=", b.add(b.add(done, i), stall), self.g(llvmgen.CTX_BUDGET))
+            over = b.icmp_signed(">=", b.add(b.load(self.vars["done"]), _c(i)), b.load(self.vars["t_room"]))
             go = self.fn.append_basic_block("in_time")
             b.cbranch(over, before(), go)
             b.position_at_end(go)
+        self.index_i += 1
+        lay = self.layout
+        if i > 0 and (lay.off + 4 * i) & ((1 << lay.lsh) - 1):
+            return                  # in the line the instruction before it tested
         fline = self.vars["t_fline"]
-        lmask = self.g(CTX_LMASK)
-        new = b.icmp_unsigned("!=", b.and_(b.xor(pc, b.load(fline)), lmask), _c(0))
+        lmask = _c(((M32 << lay.lsh) & M32) | 3)
         test = self.fn.append_basic_block("fetch_test")
         miss = self.fn.append_basic_block("fetch_miss")
         hit = self.fn.append_basic_block("fetch_hit")
         cont = self.fn.append_basic_block("fetched")
-        b.cbranch(new, test, cont)
+        if i == 0:
+            # the first instruction: the loop tested its line, but a chained entry or another pass of
+            # a loop comes from another line
+            new = b.icmp_unsigned("!=", b.and_(b.xor(pc, b.load(fline)), lmask), _c(0))
+            b.cbranch(new, test, cont)
+        else:
+            b.branch(test)          # the first word of a line: the one before it was in the line before
         b.position_at_end(test)
-        pa = b.or_(b.and_(self.g(15), _c(~0xFFF)), b.and_(pc, _c(0xFFF)))
-        ln = b.ashr(pa, self.g(CTX_LSH))
-        slot = b.mul(b.and_(ln, self.g(CTX_I1M)), self.g(CTX_I1W))
+        pa = b.add(self.g(15), _c(4 * i))       # the words are consecutive in one page
+        ln = b.ashr(pa, _c(lay.lsh))
+        slot = b.mul(b.and_(ln, _c(lay.i1m)), _c(lay.i1w))
         tag = b.load(b.gep(self.ptr(CTX_L1I, I64), [slot]))
         b.cbranch(b.icmp_signed("!=", b.ashr(tag, _c(2)), ln), miss, hit)
         b.position_at_end(miss)
@@ -199,20 +235,58 @@ class TimingRegion(llvmgen._Region):
         b.store(b.and_(pc, lmask), fline)
         b.branch(cont)
         b.position_at_end(cont)
-        self.index_i += 1
 
     def insn_index(self) -> int:
         """The number of the instruction being built (fetch_check comes once per instruction)."""
         return self.index_i
 
+    def chain(self, pc0: ir.Value, pc: ir.Value, npc: ir.Value, n: ir.Value, total: ir.Value) -> None:
+        """llvmgen's chaining, to other pages too: the target's physical address comes from the fetch
+        soft TLB, as in the loop's fetch (a hit has no side effect; on a miss the loop goes on), so
+        taken branches to another page and jr/jalr enter the next region directly."""
+        b = self.b
+        left = b.sub(self.ctx(llvmgen.CTX_BUDGET), n)
+        ok = b.and_(b.icmp_signed(">", n, _c(0)), b.icmp_unsigned("==", npc, b.and_(b.add(pc, _c(4)), _c(M32))))
+        ok = b.and_(ok, b.icmp_unsigned("==", b.and_(pc, _c(3)), _c(0)))
+        look = self.fn.append_basic_block("chain_look")
+        done = self.fn.append_basic_block("chain_no")
+        b.cbranch(ok, look, done)
+        b.position_at_end(look)
+        vpn = b.lshr(pc, _c(12))
+        s = b.and_(vpn, _c(TC_MASK))
+        same = b.icmp_unsigned("==", vpn, b.lshr(pc0, _c(12)))
+        tc_hit = b.icmp_signed("==", b.load(b.gep(self.ptr(CTX_FTAG, I64), [s])), vpn)
+        other = b.add(pc, b.load(b.gep(self.ptr(CTX_FADD, I64), [s])))
+        pa = b.select(same, b.or_(b.and_(self.g(15), _c(~0xFFF)), b.and_(pc, _c(0xFFF))), other)
+        size = self.ctx(llvmgen.CTX_TSIZE)
+        h = b.and_(b.ashr(pa, _c(2)), b.sub(size, _c(1)))
+        table = b.inttoptr(self.ctx(llvmgen.CTX_TABLE), I64.as_pointer())
+        tpa = b.load(b.gep(table, [h]))
+        tlen = b.load(b.gep(table, [b.add(h, b.mul(size, _c(3)))]))
+        hit = b.and_(b.icmp_signed("==", tpa, pa), b.icmp_signed("<=", tlen, left))
+        hit = b.and_(hit, b.or_(same, tc_hit))
+        go = self.fn.append_basic_block("chain_go")
+        b.cbranch(hit, go, done)
+        b.position_at_end(go)
+        for slot, v in ((llvmgen.CTX_BUDGET, left), (15, pa), (llvmgen.CTX_ACC, total)):
+            b.store(v, b.gep(self.ctxp, [_c(slot)]))
+        fnp = b.inttoptr(b.load(b.gep(table, [b.add(h, size)])), self.fn.type)
+        ret = b.call(fnp, [b.or_(b.ptrtoint(self.ctxp, I64), _c(1))], tail="musttail")
+        b.ret(ret)
+        b.position_at_end(done)
+        b.ret(total)
+
     def on_exit(self) -> None:
         b = self.b
+        # this region's page, virtual and physical: after a chain to another page the loop's are stale
+        for slot, v in ((CTX_VPAGE, b.and_(self.g(8), _c(0xFFFFF000))), (CTX_PPAGE, b.and_(self.g(15), _c(~0xFFF)))):
+            b.store(v, b.gep(self.ctxp, [_c(slot)]))
         for slot, name in ((CTX_FLINE, "t_fline"), (CTX_LEFT, "t_left")):
             b.store(b.load(self.vars[name]), b.gep(self.ctxp, [_c(slot)]))
         # stalls go to the loop, and out of what a chained region may still run
-        stall = b.load(self.vars["t_stall"])
-        for slot, v in ((CTX_STALL, b.add(self.ctx(CTX_STALL), stall)),
-                        (llvmgen.CTX_BUDGET, b.sub(self.ctx(llvmgen.CTX_BUDGET), stall))):
+        room = b.load(self.vars["t_room"])
+        stall = b.sub(self.g(llvmgen.CTX_BUDGET), room)
+        for slot, v in ((CTX_STALL, b.add(self.ctx(CTX_STALL), stall)), (llvmgen.CTX_BUDGET, room)):
             b.store(v, b.gep(self.ctxp, [_c(slot)]))
 
 
@@ -255,14 +329,16 @@ def scan(words: list[int]) -> int:
     return jitgen.scan(words, supported)
 
 
-def module_ir(regions: list[list[int]], prefix: str) -> str:
-    """LLVM IR of a module of timing regions, functions `{prefix}_{k}`."""
+def module_ir(regions: list[list[int]], prefix: str, layout: tuple[int, ...] = DEFAULT) -> str:
+    """LLVM IR of a module of timing regions, functions `{prefix}_{k}`, all compiled for `layout`
+    (a Layout's fields: the translation cache passes it as a plain tuple)."""
     module = ir.Module(name=prefix)
     module.triple = ""
+    lay = Layout(*layout)
     for k, words in enumerate(regions):
-        TimingRegion(module, llvmgen.region_name(prefix, k), words).build(llvmgen.loops(words))
+        TimingRegion(module, llvmgen.region_name(prefix, k), words, lay).build(llvmgen.loops(words))
     return str(module)
 
 
-__all__ = ["CTX_FLINE", "CTX_LEFT", "CTX_SLOTS", "ENTRY_OK", "VERSION", "TimingRegion", "calls_out", "entry_table_key", "leaf",
-           "module_ir", "scan", "supported"]
+__all__ = ["CTX_FLINE", "CTX_LEFT", "CTX_SLOTS", "DEFAULT", "ENTRY_OK", "GEOMETRY", "VERSION", "Layout", "TimingRegion",
+           "calls_out", "entry_table_key", "leaf", "module_ir", "scan", "supported"]

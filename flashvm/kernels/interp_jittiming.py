@@ -118,6 +118,8 @@ def exec_cpu_jit_timing_nb(m, c, limit, jt, jcnt, jq, jstat, jctx):
         jnext = -1
         jafter = 0
         jagain = 0
+        jctx[66] = ftag.ctypes.data
+        jctx[67] = fadd.ctypes.data
         while n < stop:
             # ---- fetch: the current code line is cached in fline, its page in fpage/fbase
             if (pc ^ fline) & lmask:
@@ -182,6 +184,9 @@ def exec_cpu_jit_timing_nb(m, c, limit, jt, jcnt, jq, jstat, jctx):
                             npc = jctx[9]
                             bpc = jctx[10]
                             fline = jctx[40]
+                            # the page of the last region that ran (it may have chained to another page)
+                            fpage = jctx[64]
+                            fbase = jctx[65]
                             jagain = jctx[41]
                             jnext = pc if jagain else -1
                             jafter = 1

@@ -283,12 +283,13 @@ def _translate_native(m: Machine, t: Tier, k: int, early: bool) -> None:
 
 def translate_regions(m: Machine, t: Tier, k: int, early: bool, translator: ModuleType, entry_path: Path, *,
                       timing: bool = False, before_compile: Callable[[], None] | None = None,
-                      entered: Callable[[int, list[int]], None] | None = None) -> None:
+                      entered: Callable[[int, list[int]], None] | None = None,
+                      layout: Callable[[int], tuple[int, ...]] | None = None) -> None:
     """One object file per region (so the disk cache does not depend on what else was hot at
     the time): those on disk are loaded; new ones are compiled while the translation time
     stays within TRANSLATE_SHARE of the time spent running, the others wait in the queue.
     `translator` (llvmgen or llvmtiming) gives scan, supported and ENTRY_OK; `entered(pa, words)`
-    runs after each region goes into the table."""
+    runs after each region goes into the table; `layout(pa)`: what a timing region at pa is compiled for."""
     from flashvm.kernels import jitnative
     _load_entry_table(translator.ENTRY_OK, entry_path)
     known = len(translator.ENTRY_OK)
@@ -298,7 +299,8 @@ def translate_regions(m: Machine, t: Tier, k: int, early: bool, translator: Modu
     waiting: list[int] = []
     compiled = False
     for pa, words in todo:
-        if not jitnative.cached([words], cache_dir(), timing=timing):
+        lay = layout(pa) if layout is not None else ()
+        if not jitnative.cached([words], cache_dir(), timing=timing, layout=lay):
             spent = t.cpu_translate + time.process_time() - t.c_start
             share = _share()
             if early or (share is not None and spent > share * t.cpu_run):
@@ -306,7 +308,7 @@ def translate_regions(m: Machine, t: Tier, k: int, early: bool, translator: Modu
                 continue
         if before_compile is not None:
             before_compile()
-        fns, size, hit = jitnative.compile_batch([words], cache_dir(), timing=timing)
+        fns, size, hit = jitnative.compile_batch([words], cache_dir(), timing=timing, layout=lay)
         compiled = compiled or not hit
         STATS["disk_hits"] += int(hit)
         STATS["code_bytes"] += size

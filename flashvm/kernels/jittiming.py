@@ -22,7 +22,8 @@ import numpy as np
 
 from flashvm.isa import llvmgen, llvmtiming
 from flashvm.kernels import jit
-from flashvm.kernels.state import EXIT_BUDGET, EXIT_WAIT, P_QUANTUM, P_ROUND_START, S_INSNS, Machine
+from flashvm.kernels.state import (EXIT_BUDGET, EXIT_WAIT, P_L1D_SETS, P_L1D_WAYS, P_L1I_SETS, P_L1I_WAYS, P_LSHIFT,
+                                   P_QUANTUM, P_ROUND_START, S_INSNS, Machine)
 
 _tiers: dict[int, tuple[np.ndarray, jit.Tier]] = {}
 
@@ -80,7 +81,15 @@ def _translate(m: Machine, t: jit.Tier, k: int, early: bool) -> None:
             t.jt[3, (pa >> 2) & mask] = 1
 
     jit.translate_regions(m, t, k, early, llvmtiming, _entry_path(), timing=True,
-                          before_compile=_access_symbol, entered=entered)
+                          before_compile=_access_symbol, entered=entered, layout=lambda pa: layout(m, pa))
+
+
+def layout(m: Machine, pa: int) -> tuple[int, ...]:
+    """What a timing region at physical address pa is compiled for (llvmtiming.Layout): the machine's
+    L1 geometry and the region's offset in its page."""
+    p = m.params
+    return tuple(llvmtiming.Layout(int(p[P_LSHIFT]), int(p[P_L1I_SETS]) - 1, int(p[P_L1I_WAYS]),
+                                   int(p[P_L1D_SETS]) - 1, int(p[P_L1D_WAYS]), pa & 0xFFF))
 
 
 _CACHE_ARRAYS = ("params", "cpu", "l1i", "l1d", "l2", "stats", "dir_sharers", "dir_owner", "cpu_node", "magic",
