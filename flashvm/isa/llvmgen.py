@@ -31,6 +31,7 @@ from typing import Callable
 
 from flashvm.isa import gen, irtext as ir, jitgen
 from flashvm.isa.leaftemplates import template
+from flashvm.isa.llvmchain import CTX_ACC, CTX_BUDGET, CTX_TABLE, CTX_TSIZE, Chaining
 from flashvm.isa.llvmfast import FastPaths, back_edges, loops
 from flashvm.isa.llvmfpu import FPU_ARGS, fast_path, fpu_symbol, wrapper_call
 from flashvm.kernels import mmu, state
@@ -47,10 +48,6 @@ _CONSTS = {k: v for k, v in {**vars(state), "TC_MASK": mmu.TC_MASK, "M32": M32}.
 _RAM = {"ram8": (I8, 0), "ram16": (I16, 1), "ram32": (I32, 2)}
 _TLB = {"ltag": 4, "ladd": 5, "stag": 6, "sadd": 7}
 _CACHED = {"r": 0, "st": 1, "f": 2}      # arrays whose elements live in locals (constant indices)
-CTX_BUDGET = 14     # in: instructions the region may retire in all (looping and chaining)
-CTX_ACC = 16        # chained entry: instructions the chain retired before this region
-CTX_TABLE = 17      # the region table (flashvm/kernels/jit.py: rows pa, function, number, length)
-CTX_TSIZE = 18      # its number of slots (a power of two)
 CTX_SLOTS = 32
 WRITE_THROUGH = True    # straight regions: registers written to the state arrays as they change
 INLINE_FPU = True       # FPU helpers' fast paths inline (flashvm/isa/llvmfpu.py), else every one a call
@@ -70,7 +67,7 @@ def _c(v: int) -> ir.Value:
     return got
 
 
-class _Region(FastPaths):
+class _Region(FastPaths, Chaining):
     """Compiles one region's instructions into one function."""
 
     def __init__(self, module: ir.Module, name: str, words: list[int]) -> None:
@@ -475,36 +472,6 @@ class _Region(FastPaths):
         eb.branch(self.exit_block)
         return blk
 
-    def chain(self, pc0: ir.Value, pc: ir.Value, npc: ir.Value, n: ir.Value, total: ir.Value) -> None:
-        """Leave by entering the translated region at pc directly (a tail call), when the loop would:
-        pc outside a delay slot, in the same virtual page as this region (so the same physical
-        page: the physical address needs no TLB), translated, and all of it fits the allowance."""
-        b = self.b
-        left = b.sub(self.ctx(CTX_BUDGET), n)
-        ok = b.and_(b.icmp_signed(">", n, _c(0)), b.icmp_unsigned("==", npc, b.and_(b.add(pc, _c(4)), _c(M32))))
-        ok = b.and_(ok, b.icmp_unsigned("==", b.lshr(b.xor(pc, pc0), _c(12)), _c(0)))
-        look = self.fn.append_basic_block("chain_look")
-        done = self.fn.append_basic_block("chain_no")
-        b.cbranch(ok, look, done)
-        b.position_at_end(look)
-        pa = b.or_(b.and_(self.ctx(15), _c(~0xFFF)), b.and_(pc, _c(0xFFF)))
-        size = self.ctx(CTX_TSIZE)
-        h = b.and_(b.ashr(pa, _c(2)), b.sub(size, _c(1)))
-        table = b.inttoptr(self.ctx(CTX_TABLE), I64.as_pointer())
-        tpa = b.load(b.gep(table, [h]))
-        tlen = b.load(b.gep(table, [b.add(h, b.mul(size, _c(3)))]))
-        hit = b.and_(b.icmp_signed("==", tpa, pa), b.icmp_signed("<=", tlen, left))
-        go = self.fn.append_basic_block("chain_go")
-        b.cbranch(hit, go, done)
-        b.position_at_end(go)
-        for slot, v in ((CTX_BUDGET, left), (15, pa), (CTX_ACC, total)):
-            b.store(v, b.gep(self.ctxp, [_c(slot)]))
-        fnp = b.inttoptr(b.load(b.gep(table, [b.add(h, size)])), self.fn.type)
-        ret = b.call(fnp, [b.or_(b.ptrtoint(self.ctxp, I64), _c(1))], tail="musttail")
-        b.ret(ret)
-        b.position_at_end(done)
-        b.ret(total)
-
     def build(self, loops: bool) -> None:
         b = self.b
         # a region that loops keeps its registers in host registers round the loop (O2 would not
@@ -666,7 +633,7 @@ def entry_table_key() -> str:
     """Names the ENTRY_OK table of this translator: its version and the sources it derives from."""
     h = hashlib.sha256(f"{jitgen.VERSION}/{VERSION}".encode())
     here = Path(__file__).resolve().parent
-    for name in ("table.py", "gen.py", "macros.py", "fields.py", "jitgen.py", "llvmgen.py", "llvmfast.py",
+    for name in ("table.py", "gen.py", "macros.py", "fields.py", "jitgen.py", "llvmgen.py", "llvmfast.py", "llvmchain.py",
                  "irtext.py", "leaftemplates.py", "llvmfpu.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:16]

@@ -258,23 +258,7 @@ class TimingRegion(llvmgen._Region):
         tc_hit = b.icmp_signed("==", b.load(b.gep(self.ptr(CTX_FTAG, I64), [s])), vpn)
         other = b.add(pc, b.load(b.gep(self.ptr(CTX_FADD, I64), [s])))
         pa = b.select(same, b.or_(b.and_(self.g(15), _c(~0xFFF)), b.and_(pc, _c(0xFFF))), other)
-        size = self.ctx(llvmgen.CTX_TSIZE)
-        h = b.and_(b.ashr(pa, _c(2)), b.sub(size, _c(1)))
-        table = b.inttoptr(self.ctx(llvmgen.CTX_TABLE), I64.as_pointer())
-        tpa = b.load(b.gep(table, [h]))
-        tlen = b.load(b.gep(table, [b.add(h, b.mul(size, _c(3)))]))
-        hit = b.and_(b.icmp_signed("==", tpa, pa), b.icmp_signed("<=", tlen, left))
-        hit = b.and_(hit, b.or_(same, tc_hit))
-        go = self.fn.append_basic_block("chain_go")
-        b.cbranch(hit, go, done)
-        b.position_at_end(go)
-        for slot, v in ((llvmgen.CTX_BUDGET, left), (15, pa), (llvmgen.CTX_ACC, total)):
-            b.store(v, b.gep(self.ctxp, [_c(slot)]))
-        fnp = b.inttoptr(b.load(b.gep(table, [b.add(h, size)])), self.fn.type)
-        ret = b.call(fnp, [b.or_(b.ptrtoint(self.ctxp, I64), _c(1))], tail="musttail")
-        b.ret(ret)
-        b.position_at_end(done)
-        b.ret(total)
+        self.tail_enter(pa, left, total, done, also=b.or_(same, tc_hit))
 
     def on_exit(self) -> None:
         b = self.b
