@@ -47,6 +47,12 @@ def _dconst(x: float) -> ir.Value:
     return ir.Value(F64, "0x%016X" % struct.unpack("<Q", struct.pack("<d", x))[0])
 
 
+def _two_sum_error(fp: _Fp, x: ir.Value, y: ir.Value, r: ir.Value) -> ir.Value:
+    """x + y - r exactly, r being x + y rounded (Knuth's two-sum): nonzero iff the sum was inexact."""
+    bv = fp.bin("fsub", r, x)
+    return fp.bin("fadd", fp.bin("fsub", x, fp.bin("fsub", r, bv)), fp.bin("fsub", y, bv))
+
+
 class _Fp:
     """Floating-point instructions through an IRBuilder (irtext writes integer code only)."""
 
@@ -144,9 +150,7 @@ class _Ops:
         # round-to-nearest: a normal result or an exact zero (x + y rounds to 0 only when exact)
         ok = b.and_(self.rn(fcsr), b.or_(_exp_in(b, rb, 52, 0x7FF, 1, 0x7FE),
                                           b.icmp_unsigned("==", b.and_(rb, _k(MAG64)), _k(0))))
-        bv = fp.bin("fsub", r, x)       # two-sum: the error of r, exactly
-        err = fp.bin("fadd", fp.bin("fsub", x, fp.bin("fsub", r, bv)), fp.bin("fsub", y, bv))
-        return ok, rb, _cause(b, fp.nonzero(err))
+        return ok, rb, _cause(b, fp.nonzero(_two_sum_error(fp, x, y, r)))
 
     def mul_d(self, a: ir.Value, c: ir.Value, fcsr: ir.Value) -> Fast:
         b, fp = self.b, self.fp
@@ -183,9 +187,7 @@ class _Ops:
         if sub:
             y = fp.neg(y)
         r = fp.bin("fadd", x, y)
-        bv = fp.bin("fsub", r, x)
-        err = fp.bin("fadd", fp.bin("fsub", x, fp.bin("fsub", r, bv)), fp.bin("fsub", y, bv))
-        ok, sb, inexact = self.fin_s(r, err)
+        ok, sb, inexact = self.fin_s(r, _two_sum_error(fp, x, y, r))
         ok = b.and_(self.rn(fcsr), b.or_(ok, fp.cmp("oeq", r, _dconst(0.0))))
         return ok, sb, _cause(b, inexact)
 
