@@ -51,7 +51,7 @@ def region_figures(path: Path, region: str) -> dict[str, float]:
     """The region's counters (whole run) or its estimates (sampled run), and the run's host seconds."""
     with h5py.File(path, "r") as f:
         out = {"host_s": float(f.attrs.get("host_seconds", float("nan")))}
-        if f.attrs.get("mode") == "functional":
+        if f.attrs.get("sim_mode") == "functional":
             return out          # no timing counters
         g = f["roi"][region]
         if "samples" in g:
