@@ -2,11 +2,12 @@
 "Periodic sampling", "Host time").
 
     python bench/sampling_cost.py [--workload workloads/raytrace] [--repeat 2] [--region render]
-                                  [--config P,W,N ...]
+                                  [--config P,W,N | ff[,W] | sample[,OPT...] | func ...]
 
 Runs `flashvm run WORKLOAD --mode timing` and, for each --config, `... --fast-forward roi
 --sample-period P --warmup W --roi-instructions N` (or `ff,W`: `... --fast-forward roi --warmup W`,
-the region timed whole) as child processes, one after the other, --repeat
+the region timed whole; `sample[,OPT,...]`: `... --sample [OPT ...]`, its defaults; `func`:
+`flashvm --jit run WORKLOAD --mode functional`, the floor of a sampled run) as child processes, one after the other, --repeat
 rounds (the configurations interleaved, so a change of load hits all of them), and prints for each the
 best and the median whole-process CPU seconds (user + system of the child, start-up included), the
 simulator's own host seconds of the run (wall, the last round's), and the sampled region's estimates (CPI, cycles, L1D and L2

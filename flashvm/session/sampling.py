@@ -1,5 +1,6 @@
 """Periodic (systematic) sampling of the region of interest: --fast-forward roi
---sample-period P --roi-instructions N [--warmup W].
+--sample-period P --roi-instructions N [--warmup W], or --sample (`sample_defaults`: P, W
+and N per CPU, measured on raytrace, docs/checkpoints.md "--sample").
 
 Everything before the region runs in functional mode.  Inside it, counted in
 instructions of the region (all CPUs together, over all its visits), every period
