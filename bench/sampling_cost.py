@@ -2,11 +2,12 @@
 "Periodic sampling", "Host time").
 
     python bench/sampling_cost.py [--workload workloads/raytrace] [--repeat 2] [--region render]
-                                  [--config P,W,N ...]
+                                  [--config P,W,N | ff[,W] | sample[,OPT...] | func ...]
 
 Runs `flashvm run WORKLOAD --mode timing` and, for each --config, `... --fast-forward roi
 --sample-period P --warmup W --roi-instructions N` (or `ff,W`: `... --fast-forward roi --warmup W`,
-the region timed whole) as child processes, one after the other, --repeat
+the region timed whole; `sample[,OPT,...]`: `... --sample [OPT ...]`, its defaults; `func`:
+`flashvm --jit run WORKLOAD --mode functional`, the floor of a sampled run) as child processes, one after the other, --repeat
 rounds (the configurations interleaved, so a change of load hits all of them), and prints for each the
 best and the median whole-process CPU seconds (user + system of the child, start-up included), the
 simulator's own host seconds of the run (wall, the last round's), and the sampled region's estimates (CPI, cycles, L1D and L2
@@ -32,10 +33,13 @@ DEFAULT_CONFIGS = ("4000000,400000,100000", "8000000,400000,100000")
 
 
 def run_child(args: list[str], results: Path) -> tuple[float, Path]:
-    """CPU seconds (user + system) of one `flashvm run` and the results file it wrote."""
+    """CPU seconds (user + system) of one `flashvm run` and the results file it wrote (options
+    before "run" in `args` are the top-level ones, e.g. --jit)."""
     before = set(results.glob("*.h5"))
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run([sys.executable, "-c", CLI, "run", *args, "--results", str(results), "--quiet"],
+    cut = args.index("run") if "run" in args else -1
+    subprocess.run([sys.executable, "-c", CLI, *args[:cut + 1], *([] if cut >= 0 else ["run"]), *args[cut + 1:],
+                    "--results", str(results), "--quiet"],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     new = sorted(set(results.glob("*.h5")) - before)
@@ -47,8 +51,10 @@ def run_child(args: list[str], results: Path) -> tuple[float, Path]:
 def region_figures(path: Path, region: str) -> dict[str, float]:
     """The region's counters (whole run) or its estimates (sampled run), and the run's host seconds."""
     with h5py.File(path, "r") as f:
-        g = f["roi"][region]
         out = {"host_s": float(f.attrs.get("host_seconds", float("nan")))}
+        if f.attrs.get("sim_mode") == "functional":
+            return out          # no timing counters
+        g = f["roi"][region]
         if "samples" in g:
             a = g["samples"].attrs
             z = float(a["z"])
@@ -70,12 +76,19 @@ def main() -> None:
     ap.add_argument("--region", default="render")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--config", action="append",
-                    help="P,W,N of a sampled run, or ff[,W]: --fast-forward roi [--warmup W] (default: 4M and 8M periods)")
+                    help="P,W,N of a sampled run; ff[,W]: --fast-forward roi [--warmup W]; sample[,OPT...]: --sample "
+                         "[OPT...]; func: a functional run with --jit (default: 4M and 8M periods)")
     ap.add_argument("--extra", default="", help="more options for every run, e.g. --no-jit")
     a = ap.parse_args()
     configs = a.config or list(DEFAULT_CONFIGS)
     runs: dict[str, list[str]] = {"timing": [a.workload, "--mode", "timing", *a.extra.split()]}
     for c in configs:
+        if c == "func":                 # the floor: a whole functional run with the JIT tier
+            runs["functional --jit"] = ["--jit", "run", a.workload, "--mode", "functional", *a.extra.split()]
+            continue
+        if c.startswith("sample"):      # sample or sample,EXTRA...: --sample with its defaults
+            runs[c] = [*runs["timing"], "--sample", *c.split(",")[1:]]
+            continue
         if c.startswith("ff"):          # ff or ff,W: the region timed whole after a fast-forward
             w = c.split(",")[1] if "," in c else "0"
             runs[f"fast-forward W {int(w) / 1e6:g}M"] = [*runs["timing"], "--fast-forward", "roi", "--warmup", w]
@@ -102,6 +115,10 @@ def main() -> None:
     base = min(cpu["timing"])
     for name in runs:
         f, best = figs[name], min(cpu[name])
+        if "cycles" not in f:
+            print(f"| {name} | {best:.2f} ({statistics.median(cpu[name]):.2f}) | {f['host_s']:.2f} | "
+                  f"{base / best:.2f} | - | - | - | - | - |")
+            continue
         err = (f["cycles"] / ref["cycles"] - 1) * 100
         if "count" in f:
             cpi = f"{f['cpi']:.4f} +- {f['cpi_hw']:.4f}"

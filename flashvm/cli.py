@@ -74,7 +74,7 @@ def _machine(name: str, mode: str):
 
 
 def _run(spec, quiet: bool, fast_forward: Optional[str] = None, warmup: Optional[int] = None, checkpoint_at=None, results=None,
-         roi=None, period=None):
+         roi=None, period=None, sample: bool = False):
     """Run `spec` with the guest's output passed through (one-line error when it cannot
     run); a SIGINT or SIGTERM before the machine starts ends flashvm with nothing saved."""
     from flashvm.elf import ElfError
@@ -82,7 +82,7 @@ def _run(spec, quiet: bool, fast_forward: Optional[str] = None, warmup: Optional
     from flashvm.session import options, run
     show = not quiet and err.is_terminal
     try:
-        spec = options.with_region_options(spec, fast_forward, warmup, roi, period)
+        spec = options.with_region_options(spec, fast_forward, warmup, roi, period, sample)
         spec = options.with_checkpoint(spec, checkpoint_at, results)
         return run(spec, stdout=sys.stdout.buffer, stderr=sys.stderr.buffer, console=err if show else None,
                    say=None if quiet else (lambda line: err.print(line, markup=False)))
@@ -151,7 +151,7 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
         variant: Optional[str] = typer.Option(None, "--variant", help="os mode: kseg0 or mapped (overrides run.variant)"),
         fast_forward: Optional[str] = O.FAST_FORWARD, warmup: Optional[int] = O.WARMUP,
         checkpoint_at: Optional[str] = O.CHECKPOINT_AT, roi_instructions: Optional[int] = O.ROI_INSTRUCTIONS,
-        sample_period: Optional[int] = O.SAMPLE_PERIOD,
+        sample_period: Optional[int] = O.SAMPLE_PERIOD, sample: bool = O.SAMPLE,
         size: Optional[str] = typer.Option(None, "--size", help="uni or mp: the workload's [size.NAME] form (default uni)"),
         splashos: bool = typer.Option(False, "--splashos", help="its program built against SPLASHOS, in 1 Disco VM"),
         numa: Optional[str] = O.NUMA_RUN,
@@ -165,11 +165,11 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
     w = load_workload(workload, size, splashos)         # its errors: one line (_one_line_errors)
     err.print(f"{w.name}: {w.description}", markup=False)
     exe = w.build()
-    cfg, sim_mode = _machine(machine or w.machine, mode or w.sim_mode)
+    cfg, sim_mode = _machine(machine or w.machine, mode or ("timing" if sample else w.sim_mode))
     w = o.workload_in_vms(w, cfg, vms, vm_mem, variant)             # --vms: the commands in Disco's VMs
     spec = o.workload_spec(w, exe, cfg, sim_mode, cpus=cpus, variant=variant, max_insns=max_insns, timeout=timeout, numa=numa,
                            share=share)
-    report = _run(spec, quiet, fast_forward, warmup, checkpoint_at, results, roi_instructions, sample_period)
+    report = _run(spec, quiet, fast_forward, warmup, checkpoint_at, results, roi_instructions, sample_period, sample)
     check = check and report.how_ended == "halted"     # a stopped run is saved, not checked
     if check and report.vms is not None:      # Disco: every VM must pass, before anything is saved
         problem = w.check_report(report)

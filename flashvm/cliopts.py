@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from flashvm.clitext import (
-    CKPT_HELP, FF_HELP, ROI_INSNS_HELP, SAMPLE_HELP,
+    CKPT_HELP, FF_HELP, ROI_INSNS_HELP, SAMPLE_HELP, SAMPLED_HELP,
     MACHINE_HELP, MAX_INSNS_HELP, MODE_HELP, NUMA_HELP, SHARE_HELP, TIMEOUT_HELP, WARMUP_HELP,
 )
 
@@ -24,6 +24,7 @@ FAST_FORWARD = typer.Option(None, "--fast-forward", help=FF_HELP)
 WARMUP = typer.Option(None, "--warmup", help=WARMUP_HELP)
 ROI_INSTRUCTIONS = typer.Option(None, "--roi-instructions", help=ROI_INSNS_HELP)
 SAMPLE_PERIOD = typer.Option(None, "--sample-period", metavar="P", help=SAMPLE_HELP)
+SAMPLE = typer.Option(False, "--sample", help=SAMPLED_HELP)
 CHECKPOINT_AT = typer.Option(None, "--checkpoint-at", help=CKPT_HELP)
 VM_MEM = typer.Option(None, "--vm-mem", metavar="MB", help="with --vms: each VM's memory in MB")
 NUMA_RUN = typer.Option(None, "--numa", help="workloads in VMs: " + NUMA_HELP)

@@ -7,6 +7,9 @@ WARMUP_HELP = ("with --fast-forward: instructions of timing mode before the swit
                "--sample-period: before each sample (default 400000)")
 SAMPLE_HELP = ("with --fast-forward roi: sample the whole region, --roi-instructions N (default 100000) measured "
                "in timing mode of every P instructions, after --warmup W; the rest functional; estimates +- 95% CI")
+SAMPLED_HELP = ("measure the region of interest cheaply: timing mode, its set-up functional, the region sampled "
+                "(--sample-period 8000000, --warmup 400000, --roi-instructions 100000, each times the CPUs; any of "
+                "them given replaces its default); estimates +- 95% CI, docs/checkpoints.md")
 MAX_INSNS_HELP = "stop the guest after this many instructions (default 10 billion; exit status 124)"
 TIMEOUT_HELP = "stop the guest after this many seconds of simulation (host time; exit status 124)"
 MACHINE_HELP = "machine: flash1, flash8, uma8 or a TOML config file"

@@ -357,7 +357,9 @@ def write_report(report: RunReport, results_dir: Path) -> Path:
                      extra={"machine": cfg.name, "sim_mode": report.sim_mode},
                      attrs={"command": spec.command, "workload": spec.name, "mode": config["mode"],
                             "status": report.status, "host_seconds": report.host_seconds,
-                            "ended": report.how_ended, "end_message": report.end_message or ""},
+                            "ended": report.how_ended, "end_message": report.end_message or "",
+                            # the region sampled (--sample, --sample-period; its estimates: /roi/NAME/samples)
+                            "sampled": next((r.name for r in report.regions if getattr(r, "samples", None)), "")},
                      syscalls=report.syscalls if process else None,
                      unknown_syscalls=report.unknown_syscalls if process else None,
                      stdout=report.stdout if spec.command == "run" or spec.kind == "os" else None,

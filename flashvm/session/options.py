@@ -322,11 +322,29 @@ def with_roi_instructions(spec: RunSpec, n: int | None) -> RunSpec:
 
 
 def with_region_options(spec: RunSpec, fast_forward: str | None, warmup: int | None, roi: int | None,
-                        period: int | None) -> RunSpec:
-    """`spec` with --fast-forward, --warmup, --roi-instructions and --sample-period (None: not given)."""
+                        period: int | None, sample: bool = False) -> RunSpec:
+    """`spec` with --fast-forward, --warmup, --roi-instructions, --sample-period and --sample
+    (None, False: not given)."""
+    if sample:
+        return with_sample(spec, fast_forward, warmup, roi, period)
     if period is None:
         return with_roi_instructions(with_fast_forward(spec, fast_forward, warmup or 0), roi)
     return with_sampling(spec, fast_forward, warmup, roi, period)
+
+
+def with_sample(spec: RunSpec, fast_forward: str | None, warmup: int | None, size: int | None,
+                period: int | None) -> RunSpec:
+    """--sample: the region of interest sampled (`with_sampling`) with the defaults for the
+    machine's CPUs (flashvm.session.sampling.sample_defaults); --sample-period, --warmup and
+    --roi-instructions given with it replace the default they name."""
+    from flashvm.session.sampling import sample_defaults
+    if fast_forward not in (None, "roi"):
+        raise OptionError(f"--sample samples the region of interest: --fast-forward {fast_forward} cannot go with it")
+    if spec.sim_mode != "timing":
+        raise OptionError("--sample measures the region in timing mode: give --mode timing (or no --mode)")
+    p, w, n = sample_defaults(spec.machine.ncpu)
+    return with_sampling(spec, "roi", w if warmup is None else warmup, n if size is None else size,
+                         p if period is None else period)
 
 
 def with_sampling(spec: RunSpec, fast_forward: str | None, warmup: int | None, size: int | None,

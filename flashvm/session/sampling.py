@@ -1,5 +1,6 @@
 """Periodic (systematic) sampling of the region of interest: --fast-forward roi
---sample-period P --roi-instructions N [--warmup W].
+--sample-period P --roi-instructions N [--warmup W], or --sample (`sample_defaults`: P, W
+and N per CPU, measured on raytrace, docs/checkpoints.md "--sample").
 
 Everything before the region runs in functional mode.  Inside it, counted in
 instructions of the region (all CPUs together, over all its visits), every period
@@ -34,6 +35,17 @@ FUNCTIONAL, WARMING, MEASURING = "functional", "warming", "measuring"
 # --sample-period alone: N measured after W of warm-up (docs/checkpoints.md, "Periodic sampling")
 DEFAULT_SIZE = 100_000
 DEFAULT_WARMUP = 400_000
+# --sample: P, W and N for each CPU of the machine (they count all CPUs together), measured on
+# raytrace (docs/checkpoints.md, "--sample")
+SAMPLE_PERIOD_PER_CPU = 8_000_000
+SAMPLE_WARMUP_PER_CPU = DEFAULT_WARMUP
+SAMPLE_SIZE_PER_CPU = DEFAULT_SIZE
+
+
+def sample_defaults(cpus: int) -> tuple[int, int, int]:
+    """--sample's period, warm-up and sample size (P, W, N) on a machine of `cpus` CPUs."""
+    n = max(1, cpus)
+    return SAMPLE_PERIOD_PER_CPU * n, SAMPLE_WARMUP_PER_CPU * n, SAMPLE_SIZE_PER_CPU * n
 
 
 def cut_budget(m: Machine, budget: int, left: int) -> int:

@@ -29,6 +29,9 @@ def summary(report: RunReport, console: Console, title: str | None = None) -> No
     cfg = report.config
     t.add_row("simulated time", f"{cycles / cfg.clock_mhz / 1e3:,.3f} ms "
                                 f"({cfg.name}, {report.sim_mode} mode, {m.cpu.shape[0]} CPUs)")
+    sampled = sampled_region(report)
+    if sampled is not None:
+        t.add_row("sampled", _sampled_text(sampled))
     _time_split(t, report)
     misses = m.stats[:, [S.S_MISS_LOCAL, S.S_MISS_REMOTE, S.S_MISS_DIRTY]].sum(axis=0)
     if misses.sum():
@@ -142,6 +145,19 @@ def _region_row(t: Table, r) -> None:
     if r.samples is not None:
         t.add_row(f"region {r.name}: estimate", _estimate_text(r.samples.estimates()))
         t.add_row(f"region {r.name}: sample size", _sample_size_text(r.samples))
+
+
+def sampled_region(report: RunReport):
+    """The region whose samples the run took (--sample, --sample-period), or None."""
+    return next((r for r in report.regions if getattr(r, "samples", None) is not None), None)
+
+
+def _sampled_text(r) -> str:
+    """How the run measured its sampled region: the run's counters mix the two modes."""
+    s = r.samples
+    return (f"region {r.name}: {len(s.rows)} samples of {s.size:,} instructions in timing mode, one every "
+            f"{s.period:,} after {s.warmup:,} of warm-up, the rest functional; the counters of the run and of "
+            f"the region mix both modes, the region's estimates (95% intervals) are below")
 
 
 def _estimate_text(e: dict[str, float]) -> str:
