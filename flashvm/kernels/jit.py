@@ -26,6 +26,10 @@ Call-context slots (jctx): 0 gpr, 1 cpu slots, 2 fpr, 3 RAM (addresses);
 and out); 11 Status.CU1; 12 Status.FR; 13 RAM size; 14 instructions the region may
 retire before the CPU's stop (a looping region goes round while they last);
 15 the region's physical address.
+
+The region table's length field (row 3) is what must fit before the CPU's stop for the loop or a
+chaining region to enter the region: a functional llvm region tests the stop itself at checkpoints
+(flashvm/isa/llvmstop.py), so its first stretch; a numba region all of it.
 """
 from __future__ import annotations
 
@@ -277,8 +281,15 @@ def _regions(m: Machine, t: Tier, pas: list[int], cut, ok) -> list[tuple[int, li
 
 def _translate_native(m: Machine, t: Tier, k: int, early: bool) -> None:
     """The functional regions of the queue, through llvmgen (see translate_regions)."""
-    from flashvm.isa import llvmgen
-    translate_regions(m, t, k, early, llvmgen, _entry_path())
+    from flashvm.isa import llvmgen, llvmstop
+    mask = TABLE_SIZE - 1
+
+    def entered(pa: int, words: list[int]) -> None:
+        # the region tests the CPU's stop at its checkpoints (flashvm/isa/llvmstop.py): it may be
+        # entered whenever its first stretch fits, so the table gives that stretch's length
+        t.jt[3, (pa >> 2) & mask] = llvmstop.first_stretch(words)
+
+    translate_regions(m, t, k, early, llvmgen, _entry_path(), entered=entered)
 
 
 def translate_regions(m: Machine, t: Tier, k: int, early: bool, translator: ModuleType, entry_path: Path, *,
