@@ -646,12 +646,15 @@ def region_name(prefix: str, k: int) -> str:
     return f"{prefix}_{k}"
 
 
-def module_ir(regions: list[list[int]], prefix: str) -> str:
-    """LLVM IR of a module holding the regions, functions `{prefix}_{k}`."""
+def module_ir(regions: list[list[int]], prefix: str, checks: bool = True) -> str:
+    """LLVM IR of a module holding the regions, functions `{prefix}_{k}` (`checks`: with the stop
+    tests at checkpoints, llvmstop.py; without, a region must be entered only if all of it fits)."""
     module = ir.Module(name=prefix)
     module.triple = ""
     for k, words in enumerate(regions):
-        _Region(module, region_name(prefix, k), words).build(loops(words))
+        region = _Region(module, region_name(prefix, k), words)
+        region.stop_checks = checks
+        region.build(loops(words))
     # the FPU wrappers write nothing but their cause: registers and context stay in host registers
     return re.sub(r'^(declare i64 @"flashvm_fpu_\w+"\(.*\))$', r"\1 nounwind willreturn memory(argmem: readwrite)",
                   str(module), flags=re.M)

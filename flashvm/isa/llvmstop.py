@@ -66,6 +66,7 @@ class StopChecks:
     fn: ir.Function
     vars: dict[str, ir.AllocaInstr]
     words: list[int]
+    stop_checks = True      # False: no tests (the region is entered only if all of it fits)
     _stops: dict[int, int] | None = None
     _stop_i = 0
     _stop_room: ir.Value | None = None
@@ -76,6 +77,8 @@ class StopChecks:
     def stop_check(self, before: Callable[[], ir.Block]) -> None:
         """Before the next instruction (called once per instruction, in order): at a checkpoint,
         leave before it unless the stretch up to the next checkpoint fits the allowance."""
+        if not self.stop_checks:
+            return
         if self._stops is None:
             self._stops = checkpoints(self.words)
             self._stop_room = self.ctx(CTX_BUDGET, self.pre)

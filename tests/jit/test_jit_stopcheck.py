@@ -40,3 +40,22 @@ def test_a_region_leaves_after_a_branch_when_the_next_stretch_does_not_fit():
     assert tuple(m.ctx[8:10]) == (0x40000C, 0x400010)
     m.r[2] = 0
     assert m.enter(fn, 0x2000, 0x400000, allowance=6) == 6 and m.r[2] == 4
+
+
+def test_without_checks_a_region_runs_whole_and_the_policy_picks_them_per_round():
+    """Compiled without the tests (a lone CPU, which runs across rounds), a region runs all of its
+    words whatever the allowance: the loop enters it only if all of it fits."""
+    from flashvm.isa import llvmgen
+    from flashvm.kernels import jit, jitnative
+    from flashvm.machine.config import machine_config
+    from flashvm.machine.flash import FlashMachine
+
+    m = Machine()
+    words = [ADDIU_V0_1] * 12
+    m.ram32[0x1000 >> 2:(0x1000 >> 2) + 12] = words
+    (fn,), _, _ = jitnative.compile_batch([words], None, checks=False)
+    assert m.enter(fn, 0x1000, 0x400000, allowance=5) == 12 and m.r[2] == 12
+    assert jitnative.key([words]) != jitnative.key([words], checks=False)
+    assert "fits" in llvmgen.module_ir([words], "a") and "fits" not in llvmgen.module_ir([words], "b", checks=False)
+    assert not jit.per_round(FlashMachine(machine_config("flash1")).m)
+    assert jit.per_round(FlashMachine(machine_config("flash8")).m)
