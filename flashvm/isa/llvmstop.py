@@ -21,6 +21,11 @@ table's length field holds that stretch's length: `first_stretch`).
 
 Checkpoints are never put on a delay slot, so a region that leaves at one
 leaves at a PC where the loop can look a region up again.
+
+The tests are compiled only for machines whose CPUs run one call per round
+(several CPUs, or Disco: flashvm/kernels/jit.py's `per_round`); a lone CPU
+runs across rounds, where they would only cost time (`stop_checks` False:
+none, and the region is entered only if all of it fits).
 """
 from __future__ import annotations
 
