@@ -300,9 +300,9 @@ def per_round(m: Machine) -> bool:
     """Do the machine's CPUs run one call per round (several CPUs, or a CPU running a Disco VCPU:
     flashvm/kernels/jitrun.py)?  Then a round's end falls inside regions all the time, and they are
     compiled with the stop tests at checkpoints (flashvm/isa/llvmstop.py) so they can still be
-    entered there.  A lone CPU runs across rounds and its regions go without them (the tests cost
-    the guest OS's ray tracer ~5 % of its run loop and save it nothing).  Both kinds may share the
-    table: each has its own length there (first stretch, or all of it)."""
+    entered there.  A lone CPU runs across rounds and its regions go without them (there they
+    would only add work).  Both kinds may share the table: each has its own length there (first
+    stretch, or all of it)."""
     return int(m.params[P_NCPU]) > 1 or bool((m.cpu[:, VCPU] != 0).any())
 
 
