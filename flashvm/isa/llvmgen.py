@@ -34,9 +34,10 @@ from flashvm.isa.leaftemplates import template
 from flashvm.isa.llvmchain import CTX_ACC, CTX_BUDGET, CTX_TABLE, CTX_TSIZE, Chaining
 from flashvm.isa.llvmfast import FastPaths, back_edges, loops
 from flashvm.isa.llvmfpu import FPU_ARGS, fast_path, fpu_symbol, wrapper_call
+from flashvm.isa.llvmstop import StopChecks
 from flashvm.kernels import mmu, state
 
-VERSION = "llvm-10"
+VERSION = "llvm-11-stop"
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
 I16 = ir.IntType(16)
@@ -67,7 +68,7 @@ def _c(v: int) -> ir.Value:
     return got
 
 
-class _Region(FastPaths, Chaining):
+class _Region(StopChecks, FastPaths, Chaining):
     """Compiles one region's instructions into one function."""
 
     def __init__(self, module: ir.Module, name: str, words: list[int]) -> None:
@@ -456,7 +457,9 @@ class _Region(FastPaths, Chaining):
         return stmts
 
     def fetch_check(self, pc: ir.Value, before: Callable[[], ir.Block]) -> None:
-        """Code before each instruction (timing mode: the L1I hit test)."""
+        """Code before each instruction: the stop test at checkpoints (llvmstop.py; timing mode: the
+        L1I hit test and a stop test per instruction)."""
+        self.stop_check(before)
 
     def on_exit(self) -> None:
         """Code in the exit block, before chaining (timing mode: the fetch line goes back)."""
@@ -634,7 +637,7 @@ def entry_table_key() -> str:
     h = hashlib.sha256(f"{jitgen.VERSION}/{VERSION}".encode())
     here = Path(__file__).resolve().parent
     for name in ("table.py", "gen.py", "macros.py", "fields.py", "jitgen.py", "llvmgen.py", "llvmfast.py", "llvmchain.py",
-                 "irtext.py", "leaftemplates.py", "llvmfpu.py"):
+                 "llvmstop.py", "irtext.py", "leaftemplates.py", "llvmfpu.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:16]
 
@@ -643,12 +646,15 @@ def region_name(prefix: str, k: int) -> str:
     return f"{prefix}_{k}"
 
 
-def module_ir(regions: list[list[int]], prefix: str) -> str:
-    """LLVM IR of a module holding the regions, functions `{prefix}_{k}`."""
+def module_ir(regions: list[list[int]], prefix: str, checks: bool = True) -> str:
+    """LLVM IR of a module holding the regions, functions `{prefix}_{k}` (`checks`: with the stop
+    tests at checkpoints, llvmstop.py; without, a region must be entered only if all of it fits)."""
     module = ir.Module(name=prefix)
     module.triple = ""
     for k, words in enumerate(regions):
-        _Region(module, region_name(prefix, k), words).build(loops(words))
+        region = _Region(module, region_name(prefix, k), words)
+        region.stop_checks = checks
+        region.build(loops(words))
     # the FPU wrappers write nothing but their cause: registers and context stay in host registers
     return re.sub(r'^(declare i64 @"flashvm_fpu_\w+"\(.*\))$', r"\1 nounwind willreturn memory(argmem: readwrite)",
                   str(module), flags=re.M)

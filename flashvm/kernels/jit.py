@@ -26,6 +26,11 @@ Call-context slots (jctx): 0 gpr, 1 cpu slots, 2 fpr, 3 RAM (addresses);
 and out); 11 Status.CU1; 12 Status.FR; 13 RAM size; 14 instructions the region may
 retire before the CPU's stop (a looping region goes round while they last);
 15 the region's physical address.
+
+The region table's length field (row 3) is what must fit before the CPU's stop for the loop or a
+chaining region to enter the region: on a machine that runs one call per round (`per_round`) a
+functional llvm region tests the stop itself at checkpoints (flashvm/isa/llvmstop.py), so its first
+stretch; elsewhere, and for a numba region, all of it.
 """
 from __future__ import annotations
 
@@ -46,7 +51,9 @@ import numpy as np
 # The translators (flashvm/isa/jitgen.py, llvmgen.py and the ISA generator behind them: ~45 ms
 # to import, 0.3 s without byte-code caches) are imported when the first region is translated:
 # a run without the tier, or too short to translate anything, does not pay for them.
-from flashvm.kernels.state import EXIT_BUDGET, EXIT_WAIT, P_QUANTUM, P_ROUND_START, P_TIMING, S_INSNS, Machine
+from flashvm.kernels.state import (
+    EXIT_BUDGET, EXIT_WAIT, P_NCPU, P_QUANTUM, P_ROUND_START, P_TIMING, S_INSNS, VCPU, Machine,
+)
 
 TABLE_SIZE = 1 << 15     # region-table slots (direct-mapped by physical address)
 QUEUE_LEN = 64           # jump targets waiting for translation (at most one batch)
@@ -277,19 +284,38 @@ def _regions(m: Machine, t: Tier, pas: list[int], cut, ok) -> list[tuple[int, li
 
 def _translate_native(m: Machine, t: Tier, k: int, early: bool) -> None:
     """The functional regions of the queue, through llvmgen (see translate_regions)."""
-    from flashvm.isa import llvmgen
-    translate_regions(m, t, k, early, llvmgen, _entry_path())
+    from flashvm.isa import llvmgen, llvmstop
+    mask = TABLE_SIZE - 1
+    checks = per_round(m)
+
+    def entered(pa: int, words: list[int]) -> None:
+        # the region tests the CPU's stop at its checkpoints (flashvm/isa/llvmstop.py): it may be
+        # entered whenever its first stretch fits, so the table gives that stretch's length
+        t.jt[3, (pa >> 2) & mask] = llvmstop.first_stretch(words)
+
+    translate_regions(m, t, k, early, llvmgen, _entry_path(), entered=entered if checks else None, checks=checks)
+
+
+def per_round(m: Machine) -> bool:
+    """Do the machine's CPUs run one call per round (several CPUs, or a CPU running a Disco VCPU:
+    flashvm/kernels/jitrun.py)?  Then a round's end falls inside regions all the time, and they are
+    compiled with the stop tests at checkpoints (flashvm/isa/llvmstop.py) so they can still be
+    entered there.  A lone CPU runs across rounds and its regions go without them (there they
+    would only add work).  Both kinds may share the table: each has its own length there (first
+    stretch, or all of it)."""
+    return int(m.params[P_NCPU]) > 1 or bool((m.cpu[:, VCPU] != 0).any())
 
 
 def translate_regions(m: Machine, t: Tier, k: int, early: bool, translator: ModuleType, entry_path: Path, *,
                       timing: bool = False, before_compile: Callable[[], None] | None = None,
                       entered: Callable[[int, list[int]], None] | None = None,
-                      layout: Callable[[int], tuple[int, ...]] | None = None) -> None:
+                      layout: Callable[[int], tuple[int, ...]] | None = None, checks: bool = True) -> None:
     """One object file per region (so the disk cache does not depend on what else was hot at
     the time): those on disk are loaded; new ones are compiled while the translation time
     stays within TRANSLATE_SHARE of the time spent running, the others wait in the queue.
     `translator` (llvmgen or llvmtiming) gives scan, supported and ENTRY_OK; `entered(pa, words)`
-    runs after each region goes into the table; `layout(pa)`: what a timing region at pa is compiled for."""
+    runs after each region goes into the table; `layout(pa)`: what a timing region at pa is compiled for;
+    `checks`: functional regions with the stop tests at checkpoints (flashvm/isa/llvmstop.py)."""
     from flashvm.kernels import jitnative
     _load_entry_table(translator.ENTRY_OK, entry_path)
     known = len(translator.ENTRY_OK)
@@ -300,7 +326,7 @@ def translate_regions(m: Machine, t: Tier, k: int, early: bool, translator: Modu
     compiled = False
     for pa, words in todo:
         lay = layout(pa) if layout is not None else ()
-        if not jitnative.cached([words], cache_dir(), timing=timing, layout=lay):
+        if not jitnative.cached([words], cache_dir(), timing=timing, layout=lay, checks=checks):
             spent = t.cpu_translate + time.process_time() - t.c_start
             share = _share()
             if early or (share is not None and spent > share * t.cpu_run):
@@ -308,7 +334,7 @@ def translate_regions(m: Machine, t: Tier, k: int, early: bool, translator: Modu
                 continue
         if before_compile is not None:
             before_compile()
-        fns, size, hit = jitnative.compile_batch([words], cache_dir(), timing=timing, layout=lay)
+        fns, size, hit = jitnative.compile_batch([words], cache_dir(), timing=timing, layout=lay, checks=checks)
         compiled = compiled or not hit
         STATS["disk_hits"] += int(hit)
         STATS["code_bytes"] += size

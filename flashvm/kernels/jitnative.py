@@ -74,29 +74,34 @@ def _optimise(mod, tm, full: bool) -> None:
             fpm.run(fn, pb)
 
 
-def key(regions: list[list[int]], timing: bool = False, layout: tuple[int, ...] = ()) -> str:
-    """The cache name of a batch: its code words, the translators' versions (and a timing batch's layout)."""
+def key(regions: list[list[int]], timing: bool = False, layout: tuple[int, ...] = (), checks: bool = True) -> str:
+    """The cache name of a batch: its code words, the translators' versions (and a timing batch's layout;
+    whether functional regions test the stop at checkpoints, flashvm/isa/llvmstop.py)."""
     h = hashlib.sha256(f"{jitgen.VERSION}/{llvmgen.VERSION}/{llvm.get_host_cpu_name()}".encode())
     if timing:      # timing-mode regions (flashvm/isa/llvmtiming.py): other code for the same words
         from flashvm.isa import llvmtiming
         h.update(f"{llvmtiming.VERSION}/{layout}".encode())
+    elif not checks:
+        h.update(b"/no-stop-checks")
     for words in regions:
         h.update(len(words).to_bytes(4, "little"))
         h.update(b"".join(w.to_bytes(4, "little") for w in words))
     return "n" + h.hexdigest()[:24]
 
 
-def cached(regions: list[list[int]], cache: Path, timing: bool = False, layout: tuple[int, ...] = ()) -> bool:
+def cached(regions: list[list[int]], cache: Path, timing: bool = False, layout: tuple[int, ...] = (),
+           checks: bool = True) -> bool:
     """Is this batch's machine code loaded or on disk?"""
-    name = key(regions, timing, layout)
+    name = key(regions, timing, layout, checks)
     return name in _loaded or (cache / (name + ".o")).exists()
 
 
 def compile_batch(regions: list[list[int]], cache: Path | None, timing: bool = False,
-                  layout: tuple[int, ...] = ()) -> tuple[list[int], int, bool]:
+                  layout: tuple[int, ...] = (), checks: bool = True) -> tuple[list[int], int, bool]:
     """(function addresses, object size, found on disk) of a batch of regions (`timing`: timing-mode
-    regions, compiled for `layout`, see llvmtiming.Layout)."""
-    name = key(regions, timing, layout)
+    regions, compiled for `layout`, see llvmtiming.Layout; `checks`: functional regions with the stop
+    tests at checkpoints, flashvm/isa/llvmstop.py)."""
+    name = key(regions, timing, layout, checks)
     if name in _loaded:
         return _loaded[name], 0, True
     tm, engine = _machine()
@@ -112,7 +117,7 @@ def compile_batch(regions: list[list[int]], cache: Path | None, timing: bool = F
             from flashvm.isa import llvmtiming
             mod = llvm.parse_assembly(llvmtiming.module_ir(regions, name, layout or llvmtiming.DEFAULT))
         else:
-            mod = llvm.parse_assembly(llvmgen.module_ir(regions, name))
+            mod = llvm.parse_assembly(llvmgen.module_ir(regions, name, checks))
         mod.triple = tm.triple
         mod.data_layout = str(tm.target_data)
         _optimise(mod, tm, any(llvmgen.loops(w) for w in regions))

@@ -50,6 +50,7 @@ def test_a_spent_budget_takes_regions_from_disk_but_compiles_none(spec, monkeypa
     monkeypatch.setattr(jit, "TRANSLATE_SHARE", 0.0)
     again = _run(spec, True).jit           # all of them found (on disk, or loaded already)
     assert again["regions"] == first["regions"] == again["disk_hits"]
-    monkeypatch.setattr(jitnative, "cached", lambda regions, cache, timing=False, layout=None: False)    # as if none were
+    monkeypatch.setattr(jitnative, "cached",
+                        lambda regions, cache, timing=False, layout=None, checks=True: False)    # as if none were
     none = _run(spec, True).jit
     assert none["regions"] == 0 and none["jit_insns"] == 0
