@@ -59,7 +59,14 @@ def main() -> None:
             run(RunSpec("process", exe, machine_config("flash1"), sim_mode=mode, argv=("after_sc",)))
         return go
 
-    _timed("interpreter", interpreter)
+    from flashvm.session.warmup import compile_lock, interpreter_cached
+
+    def interpreter_once() -> None:
+        with compile_lock():        # the test workers wait for it rather than compile it again
+            if not interpreter_cached():
+                interpreter()
+
+    _timed("interpreter", interpreter_once)
     jit.THRESHOLD, jit.MIN_INSNS, jit.MIN_INSNS_NATIVE = 200, 0, 0   # translate within a short run
     _timed("JIT tier, timing", jit_tier("timing"))
     _timed("JIT tier, functional", jit_tier("functional"))

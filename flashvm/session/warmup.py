@@ -2,12 +2,16 @@
 and caches it (flashvm/kernels/__init__.py says where).  The session compiles
 it here, before the run's clock starts, so the compile neither counts in the
 run's host seconds nor in its MIPS; a cold cache is announced in one line and,
-on a terminal, an elapsed-time line runs while the compiler works."""
+on a terminal, an elapsed-time line runs while the compiler works.  Processes
+that start on a cold cache at once (parallel tests, a sweep's workers) take
+turns: one compiles, the others wait and then load what it cached."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numba
 from rich.console import Console
@@ -24,6 +28,17 @@ def interpreter_cached() -> bool:
         return Path(run_nb._cache._cache_file._index_path).is_file()
     except AttributeError:        # a Numba without this cache layout: assume warm, say nothing
         return True
+
+
+@contextlib.contextmanager
+def compile_lock() -> Iterator[None]:
+    """Held while a cold cache is filled: Numba compiles a whole call tree in each process that
+    asks for it, so two processes compiling at once spend twice the CPU for one cache."""
+    folder = Path(numba.config.CACHE_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "compile.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def compile_tier(m: Machine) -> None:
@@ -71,6 +86,14 @@ def warm_up(m: Machine, say: Callable[[str], None] | None, console: Console | No
     cache is cold, `say` what is being compiled and that it happens once, and show the elapsed
     time on `console` (a terminal)."""
     if interpreter_cached():
+        _compile(m, tier)
+        return
+    with compile_lock():
+        _cold_compile(m, say, console, tier)
+
+
+def _cold_compile(m: Machine, say: Callable[[str], None] | None, console: Console | None, tier: bool) -> None:
+    if interpreter_cached():          # another process filled the cache while this one waited
         _compile(m, tier)
         return
     if say is not None:
