@@ -36,7 +36,7 @@ from flashvm.isa.llvmfast import FastPaths, back_edges, loops
 from flashvm.isa.llvmfpu import FPU_ARGS, fast_path, fpu_symbol, wrapper_call
 from flashvm.kernels import mmu, state
 
-VERSION = "llvm-10"
+VERSION = "llvm-11"
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
 I16 = ir.IntType(16)
