@@ -26,6 +26,8 @@ JIT_LOOP_SETUP = """        jctx[4] = ltag.ctypes.data
         jctx[5] = ladd.ctypes.data
         jctx[6] = stag.ctypes.data
         jctx[7] = sadd.ctypes.data
+        jctx[19] = ftag.ctypes.data
+        jctx[20] = fadd.ctypes.data
         jctx[11] = 1 if cu1 else 0
         jctx[12] = 1 if fr64 else 0
         jnext = -1

@@ -37,7 +37,7 @@ from flashvm.isa.llvmfpu import FPU_ARGS, fast_path, fpu_symbol, wrapper_call
 from flashvm.isa.llvmstop import StopChecks
 from flashvm.kernels import mmu, state
 
-VERSION = "llvm-11-stop"
+VERSION = "llvm-12"   # chaining across pages (llvmchain) and stop checkpoints (llvmstop)
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
 I16 = ir.IntType(16)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from flashvm.isa import llvmgen
+from flashvm.isa.llvmchain import CTX_FADD, CTX_FTAG
 from flashvm.kernels import jitnative
 from flashvm.kernels.mmu import TC_MASK
 from flashvm.kernels.state import FCSR, NSLOTS
@@ -110,6 +111,7 @@ class _Machine:
         self.ctx[11], self.ctx[12], self.ctx[13] = 1, 0, 1 << 16
         self.ctx[llvmgen.CTX_TABLE] = self.jt.ctypes.data
         self.ctx[llvmgen.CTX_TSIZE] = 64
+        self.ctx[CTX_FTAG], self.ctx[CTX_FADD] = self.tag.ctypes.data, self.add.ctypes.data    # fetch soft TLB
 
     def run(self, fn: int, f: np.ndarray, fcsr: int) -> tuple:
         self.f[:] = f

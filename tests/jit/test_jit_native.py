@@ -8,6 +8,7 @@ import ctypes
 import numpy as np
 
 from flashvm.isa import llvmgen
+from flashvm.isa.llvmchain import CTX_FADD, CTX_FTAG
 from flashvm.kernels import jitnative
 from flashvm.kernels.mmu import TC_MASK
 from flashvm.kernels.state import FCSR, NSLOTS
@@ -49,6 +50,7 @@ class Machine:
         self.ctx[13] = 1 << 20
         self.ctx[llvmgen.CTX_TABLE] = self.jt.ctypes.data
         self.ctx[llvmgen.CTX_TSIZE] = TSIZE
+        self.ctx[CTX_FTAG], self.ctx[CTX_FADD] = self.tag.ctypes.data, self.add.ctypes.data    # fetch soft TLB
 
     def load(self, pa: int, words: list[int]) -> tuple[int, int]:
         """Put code at a physical address and translate it: (function address, length)."""
