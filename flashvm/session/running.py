@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 import sys
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import TYPE_CHECKING, BinaryIO, Callable
 
 from rich.console import Console
 
@@ -15,11 +15,8 @@ from flashvm.guestos import build_kernel
 from flashvm.machine.checkpoint import sources
 from flashvm.machine.flash import build_state, chunk_hook
 from flashvm.kernels import jit
-from flashvm.machine.gdbstub import GdbStub
 from flashvm.machine.trace import Tracer, run_fn
 from flashvm.process.abi import SYSCALL_NAMES
-from flashvm.session.checkpointing import FINISH, Checkpointer, checkpoint_at_option, load, machine_options, \
-    reconfigure, resumed_spec, _externals
 from flashvm.session.fastforward import fast_forwarded, tier_by_default, tier_run
 from flashvm.session.ends import STALL_SECONDS, Watch, cpu_states, with_default_limit
 from flashvm.process.image import read_program
@@ -28,6 +25,10 @@ from flashvm.session.runners import RUNNERS
 from flashvm.session.sampling import PeriodicSampler
 from flashvm.session.warmup import warm_up
 from flashvm.spec import RunReport, RunSpec
+
+if TYPE_CHECKING:      # checkpoints and gdb: imported by the runs that ask for them
+    from flashvm.machine.gdbstub import GdbStub
+    from flashvm.session.checkpointing import Checkpointer
 
 __all__ = ["run", "resume"]
 
@@ -91,6 +92,9 @@ def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | Non
 def _checkpointer(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None, progress: Progress | None,
                   say: Callable[[str], None] | None) -> Checkpointer | None:
     """The chunk hook that writes `spec`'s checkpoint (--checkpoint-at), if it asks for one."""
+    if spec.checkpoint_at is None:
+        return None
+    from flashvm.session.checkpointing import Checkpointer, checkpoint_at_option
     at = checkpoint_at_option(spec.checkpoint_at)
     if at is None:
         return None
@@ -110,6 +114,7 @@ def resume(path: str | Path, *, mode: str | None = None, options: str | None = N
     """Finish the run saved in checkpoint `path` (flashvm/session/checkpointing.py), in `mode`
     (None: the saved one) with --machine-options `options`; the streams, console and `say`
     as for run().  CheckpointError: the file cannot be used (one line)."""
+    from flashvm.session.checkpointing import FINISH, _externals, load, machine_options, reconfigure, resumed_spec
     progress = Progress(console) if console is not None else None
     fm, spec, notes = load(path, _externals(stdout, stderr, progress))
     if notes.get("sources") != sources() and say is not None:
@@ -156,6 +161,7 @@ def _gdb(spec: RunSpec, say: Callable[[str], None] | None) -> GdbStub | None:
     """The gdb stub `spec` asks for (docs/gdb.md); it says where it listens even in a quiet run."""
     if spec.gdb is None:
         return None
+    from flashvm.machine.gdbstub import GdbStub
     return GdbStub(spec.gdb, wait=spec.gdb_wait, clock_mhz=spec.machine.clock_mhz,
                    say=say or (lambda line: print(line, file=sys.stderr, flush=True)))
 
