@@ -19,7 +19,7 @@ from pathlib import Path
 from flashvm.machine.checkpoint import read_checkpoint
 from flashvm.machine.config import machine_config
 from flashvm.machine.snapshot import restore
-import flashvm.session as session
+import flashvm.session.running as session   # run() and the run functions it looks up
 from flashvm.session import options, resume, run
 from flashvm.workload import load_workload
 

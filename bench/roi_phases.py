@@ -22,7 +22,7 @@ import json
 import time
 from pathlib import Path
 
-import flashvm.session as session
+import flashvm.session.running as session   # run() and the run functions it looks up
 from flashvm.kernels.state import (
     INSNS, MMU_USER, P_TIMING, S_CYC_BASE, S_INSNS, S_L1D_MISS, S_L1I_MISS, S_L2_MISS, S_MISS_DIRTY, S_MISS_LOCAL,
     S_MISS_REMOTE, S_TLB_REFILL,

@@ -125,6 +125,39 @@ def test_warm_start(benchmark, report, programs, flashvm_warm, tmp_path):
     report(seconds=benchmark.stats.stats.min, cpu_seconds=min(cpu))
 
 
+# (j) the fixed cost of a flashvm process, whole-process CPU (user + system), for commands that do
+# little else: a one-line option error, --help, a tiny program, and a sampled workload run stopped
+# after its first 100,000 instructions (start-up to the first guest instruction, plus a few ms)
+STARTUP = {
+    "option-error": (["exec", "--vms", "0", "x"], 2),
+    "help": (["--help"], 0),
+    "exec-tiny": (["exec", "-q", "--results", "{results}", "{exitcode}"], 42),
+    "run-sample": (["run", "workloads/raytrace", "--sample", "-q", "--max-insns", "100000", "--no-check",
+                    "--results", "{results}"], 124),
+}
+
+
+@pytest.mark.parametrize("what", list(STARTUP))
+def test_startup(benchmark, report, programs, flashvm_warm, tmp_path, what):
+    """(j) `python -m flashvm.cli ARGS` CPU seconds (best round) of the commands in STARTUP."""
+    benchmark.group = "start-up"
+    args, status = STARTUP[what]
+    argv = [a.format(results=tmp_path, exitcode=programs["exitcode"]) for a in args]
+    cpu: list[float] = []
+
+    def once():
+        c0 = _children_cpu()
+        p = subprocess.run([sys.executable, "-m", "flashvm.cli", *argv], cwd=ROOT, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=900, check=False)
+        cpu.append(_children_cpu() - c0)
+        if p.returncode != status:
+            raise AssertionError(f"flashvm {' '.join(argv)}: status {p.returncode}, "
+                                 f"stderr {p.stderr.decode(errors='replace')[-2000:]}")
+
+    benchmark.pedantic(once, rounds=ROUNDS + 2, iterations=1)
+    report(seconds=benchmark.stats.stats.min, cpu_seconds=min(cpu))
+
+
 def test_cold_start(benchmark, report, programs, tmp_path):
     """(f) the same with an empty Numba cache (NUMBA_CACHE_DIR): the interpreter compiles."""
     if os.environ.get("FLASHVM_BENCH_COLD") != "1":

@@ -38,7 +38,8 @@ DEFAULT_RESULTS = O.DEFAULT_RESULTS
 
 @app.callback()
 def _tier(jit: Optional[bool] = typer.Option(None, "--jit/--no-jit", help="the JIT tier on or off (docs/jit.md)")) -> None:
-    __import__("flashvm.session.options", fromlist=["jit_option"]).jit_option(jit)
+    if jit is not None or "flashvm.kernels.jit" in sys.modules:     # the tier's module imports Numba
+        __import__("flashvm.session.options", fromlist=["jit_option"]).jit_option(jit)
 
 
 def _fail(msg: str, code: int = 2) -> None:
@@ -51,14 +52,21 @@ def _one_line_errors(command):
     end it with one line."""
     @functools.wraps(command)
     def checked(*args, **kwargs):
-        from flashvm.session.options import OptionError
-        from flashvm.toolchain import ToolchainError
-        from flashvm.workload import WorkloadError
         try:
             return command(*args, **kwargs)
-        except (OptionError, WorkloadError, ToolchainError) as e:
+        except Exception as e:
+            if not _one_line(e):
+                raise
             _fail(str(e))
     return checked
+
+
+def _one_line(e: Exception) -> bool:
+    """Whether `e` is an OptionError, WorkloadError or ToolchainError: only a module already
+    imported can have raised its own (the check imports none: the workload module loads Numba)."""
+    kinds = (("flashvm.session.options", "OptionError"), ("flashvm.workload", "WorkloadError"),
+             ("flashvm.toolchain", "ToolchainError"))
+    return any(m in sys.modules and isinstance(e, getattr(sys.modules[m], name)) for m, name in kinds)
 
 
 def _machine(name: str, mode: str):
@@ -159,8 +167,9 @@ def run(workload: Path = typer.Argument(..., help="workload directory (holding w
         vm_mem: Optional[str] = O.VM_MEM, share: bool = O.SHARE,
         check: bool = typer.Option(True, help="check the output against workload.toml's [check]")) -> None:
     """Build (if needed), run and check a workload; write its counters to results/."""
-    from flashvm.session import exit_status, options as o, summary
+    from flashvm.session import options as o
     o.check_limits(max_insns, timeout)
+    from flashvm.session import exit_status, summary
     from flashvm.workload import load_workload
     w = load_workload(workload, size, splashos)         # its errors: one line (_one_line_errors)
     err.print(f"{w.name}: {w.description}", markup=False)
@@ -215,7 +224,6 @@ def exec_(ctx: typer.Context,
           gdb_wait: bool = typer.Option(False, "--gdb-wait", help="with --gdb: wait for gdb before running")) -> None:
     """Run PROGRAM [ARGS...] (everything after PROGRAM is its) with stdin, stdout and stderr
     passed through; exit with its status (124: a limit, 125: a deadlock, 130/143: interrupted)."""
-    from flashvm.session import exit_status, vm_failures
     from flashvm.session.commands import exec_spec
     spec = exec_spec(program, list(ctx.args), lambda: _machine(machine or "flash1", mode or "functional"),
                      bare=bare, os_=os_, splashos=splashos, cpus=cpus, variant=variant, verbose=verbose, vms=vms,
@@ -224,6 +232,7 @@ def exec_(ctx: typer.Context,
                      stdin=sys.stdin, say=err.print)
     report = _run(spec, quiet, fast_forward, warmup, checkpoint_at, results)
     _report(report, results, quiet)
+    from flashvm.session import exit_status, vm_failures
     for line in vm_failures(report):
         err.print(line, markup=False)
     if report.verdict and report.how_ended == "halted":

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Mapping, Union
+from typing import TYPE_CHECKING, Any, BinaryIO, Mapping, Union
 
-from flashvm.kernels.state import Machine
 from flashvm.machine.config import MachineConfig
+
+if TYPE_CHECKING:      # the state arrays' module imports Numba: only for the type checker here
+    from flashvm.kernels.state import Machine
 
 KINDS = ("process", "bare", "os", "disco", "splashos")
 

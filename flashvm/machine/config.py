@@ -24,11 +24,13 @@ import dataclasses
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flashvm.kernels.state import CacheShape
 from flashvm.machine.layout import DEV_BASE
 from flashvm.tomltypes import describe_value, field_types, type_problem
+
+if TYPE_CHECKING:      # flashvm.kernels imports Numba: a config is read without it
+    from flashvm.kernels.state import CacheShape
 
 MB = 1 << 20
 KB = 1 << 10
@@ -64,6 +66,7 @@ class CacheConfig:
     ways: int = field(default=2, metadata={"doc": "associativity (LRU replacement)"})
 
     def shape(self, line_bytes: int) -> CacheShape:
+        from flashvm.kernels.state import CacheShape
         return CacheShape(self.size // (line_bytes * self.ways), self.ways)
 
 

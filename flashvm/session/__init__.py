@@ -3,174 +3,40 @@ kind runs it (process, bare, os, disco), a RunReport comes out.
 
     report = run(spec, stdout=sys.stdout.buffer, stderr=sys.stderr.buffer, console=err)
     summary(report, err); exit_status(report)
+
+Each name is imported from its module on first use (PEP 562): a command that only
+checks its options (flashvm.session.options) loads neither Numba nor the simulator.
 """
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import sys
-from pathlib import Path
-from typing import BinaryIO, Callable
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
-from flashvm.elf import SymbolTable, load_elf
-from flashvm.guestos import build_kernel
-from flashvm.machine.checkpoint import sources
-from flashvm.machine.flash import build_state, chunk_hook
-from flashvm.kernels import jit
-from flashvm.machine.gdbstub import GdbStub
-from flashvm.machine.trace import Tracer, run_fn
-from flashvm.process.abi import SYSCALL_NAMES
-from flashvm.session.checkpointing import FINISH, Checkpointer, checkpoint_at_option, load, machine_options, \
-    reconfigure, resumed_spec, _externals
-from flashvm.session.fastforward import fast_forwarded, tier_by_default, tier_run
-from flashvm.session.ends import STALL_SECONDS, Watch, cpu_states, with_default_limit
-from flashvm.process.image import read_program
-from flashvm.session.progress import Progress
-from flashvm.session.runners import RUNNERS
-from flashvm.session.sampling import PeriodicSampler
-from flashvm.session.status import end_line, exit_status, os_verdict, status_text, vm_failures
-from flashvm.session.summary import summary
-from flashvm.session.warmup import warm_up
-from flashvm.spec import RunReport, RunSpec
+if TYPE_CHECKING:
+    from flashvm.session.running import resume, run
+    from flashvm.session.status import end_line, exit_status, os_verdict, status_text, vm_failures
+    from flashvm.session.summary import summary
+    from flashvm.spec import RunReport, RunSpec
 
 __all__ = ["run", "resume", "summary", "exit_status", "end_line", "status_text", "os_verdict", "vm_failures",
            "RunSpec", "RunReport"]
 
-
-def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | None = None,
-        console: Console | None = None, say: Callable[[str], None] | None = None) -> RunReport:
-    """Run `spec`, however it ends (the report's how_ended: halted, limit, deadlock,
-    interrupted).  The guest's stdout/stderr pass through to `stdout`/`stderr` as
-    they come (None: only kept in the report); with a `console` the progress line
-    is shown on it (the caller gives one only for a terminal).  The kernel log of a
-    verbose OS run goes to `stderr`, and then no progress is shown.  `say` takes
-    flashvm's own one-line notes (a first-use compile).  Without spec.max_insns
-    the run stops at the default limit (flashvm/session/ends.py)."""
-    spec = with_default_limit(spec)
-    progress = (Progress(console) if console is not None and not spec.verbose and not spec.trace
-                and spec.gdb is None else None)
-    symbols = _symbols(spec)
-    with contextlib.ExitStack() as stack:
-        tracer = _tracer(spec, stack, symbols)
-        # fast-forward's functional stretches run the JIT tier unless --no-jit (or --jit: everywhere)
-        tiered = tier_by_default(spec, traced=tracer is not None and bool(tracer.kinds) or spec.gdb is not None)
-        # the interpreter is compiled (or loaded) before the run's clock starts
-        warm_up(build_state(spec.machine, timing=False, ram_bytes=1 << 20), say, console, tier=tiered)
-        stub = _gdb(spec, say)
-        guest_os = spec.kind in ("os", "disco")
-        stall = int(STALL_SECONDS * spec.machine.clock_mhz * 1e6) if guest_os else None
-        base = tier_run if tiered else run_fn(tracer)
-        inner = stub.run if stub is not None else fast_forwarded(spec, base, tiered)
-        watch = Watch(inner, timeout_s=spec.timeout_s, stall_cycles=stall, symbols=symbols)
-        if progress is not None:
-            progress.restart()
-        report = None
-        ckpt = _checkpointer(spec, stdout, stderr, progress, say)
-        sampler = inner if isinstance(inner, PeriodicSampler) else None
-        hook = chunk_hook.set(sampler.hook if sampler is not None else ckpt)
-        try:
-            jit.reset_stats()
-            report = _named(RUNNERS[spec.kind](spec, stdout, stderr, progress, watch), symbols)
-            if sampler is not None:
-                sampler.attach(report.regions, report.machine)
-                if sampler.region() is None and say is not None:
-                    say("note: nothing sampled: the run ended before its first region of interest (--sample-period)")
-            if ckpt is not None and ckpt.path is None:
-                ckpt.say(f"note: no checkpoint written: the run ended before --checkpoint-at {spec.checkpoint_at}")
-            if jit.enabled() or tiered:
-                report = dataclasses.replace(report, jit=jit.stats())
-            return report
-        finally:
-            chunk_hook.reset(hook)
-            if stub is not None:
-                stub.finish(report.status if report is not None and report.how_ended == "halted" else None)
-            if tracer is not None:
-                tracer.flush()
-            if progress is not None:
-                progress.clear()
-            for sink in (stdout, stderr):
-                if sink is not None:
-                    sink.flush()
+# name -> the module that defines it
+_HOMES = {"run": "flashvm.session.running", "resume": "flashvm.session.running",
+          "summary": "flashvm.session.summary", "exit_status": "flashvm.session.status",
+          "end_line": "flashvm.session.status", "status_text": "flashvm.session.status",
+          "os_verdict": "flashvm.session.status", "vm_failures": "flashvm.session.status",
+          "RunSpec": "flashvm.spec", "RunReport": "flashvm.spec"}
 
 
-def _checkpointer(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None, progress: Progress | None,
-                  say: Callable[[str], None] | None) -> Checkpointer | None:
-    """The chunk hook that writes `spec`'s checkpoint (--checkpoint-at), if it asks for one."""
-    at = checkpoint_at_option(spec.checkpoint_at)
-    if at is None:
-        return None
-    if spec.fast_forward is not None:
-        raise ValueError("--checkpoint-at and --fast-forward exclude each other; checkpoint in functional "
-                         "mode and resume it with --mode timing")
-    if spec.gdb is not None:
-        raise ValueError("--checkpoint-at and --gdb exclude each other")
-    return Checkpointer(spec, at, spec.checkpoint_dir or Path("results"), stdout=stdout, stderr=stderr,
-                        progress=progress, say=say or (lambda line: print(line, file=sys.stderr, flush=True)))
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
 
 
-def resume(path: str | Path, *, mode: str | None = None, options: str | None = None,
-           max_insns: int | None = None, timeout: float | None = None, stdout: BinaryIO | None = None,
-           stderr: BinaryIO | None = None, console: Console | None = None,
-           say: Callable[[str], None] | None = None) -> RunReport:
-    """Finish the run saved in checkpoint `path` (flashvm/session/checkpointing.py), in `mode`
-    (None: the saved one) with --machine-options `options`; the streams, console and `say`
-    as for run().  CheckpointError: the file cannot be used (one line)."""
-    progress = Progress(console) if console is not None else None
-    fm, spec, notes = load(path, _externals(stdout, stderr, progress))
-    if notes.get("sources") != sources() and say is not None:
-        say("note: the checkpoint was made by other flashvm sources; the run may end differently "
-            "from an uninterrupted one")
-    cfg = machine_options(fm.cfg, options)
-    spec = resumed_spec(spec, mode, cfg, max_insns, timeout)
-    reconfigure(fm, mode, cfg)
-    warm_up(fm.m, say, console)
-    symbols = _symbols(spec)
-    stall = int(STALL_SECONDS * cfg.clock_mhz * 1e6) if spec.kind in ("os", "disco") else None
-    watch = Watch(run_fn(None), timeout_s=spec.timeout_s, stall_cycles=stall, symbols=symbols)
-    if progress is not None:
-        progress.restart()
-    try:
-        return _named(FINISH[spec.kind](spec, fm, stdout, stderr, progress, watch), symbols)
-    finally:
-        if progress is not None:
-            progress.clear()
-        for sink in (stdout, stderr):
-            if sink is not None:
-                sink.flush()
-
-
-def _named(report: RunReport, symbols: list[SymbolTable]) -> RunReport:
-    """The machine finds "every CPU waits" without knowing names: add what each CPU is doing."""
-    said = report.end_message or ""
-    if report.how_ended == "deadlock" and said.startswith("every CPU waits"):
-        head = said.split(" (CPU ")[0]
-        report.end_message = f"{head}: {cpu_states(report.machine, symbols)}"
-    return report
-
-
-def _symbols(spec: RunSpec) -> list[SymbolTable]:
-    """The symbols a PC of the run is named by: the guest kernel's on the guest OS, then the program's."""
-    symbols = [read_program(str(spec.program)).image.symbols]    # none for a dynamic program
-    if spec.kind in ("os", "disco"):
-        kernel = build_kernel("hal" if spec.hal else "mapped" if spec.kind == "disco" else spec.variant)
-        symbols.insert(0, load_elf(kernel).symbols)
-    return symbols
-
-
-def _gdb(spec: RunSpec, say: Callable[[str], None] | None) -> GdbStub | None:
-    """The gdb stub `spec` asks for (docs/gdb.md); it says where it listens even in a quiet run."""
-    if spec.gdb is None:
-        return None
-    return GdbStub(spec.gdb, wait=spec.gdb_wait, clock_mhz=spec.machine.clock_mhz,
-                   say=say or (lambda line: print(line, file=sys.stderr, flush=True)))
-
-
-def _tracer(spec: RunSpec, stack: contextlib.ExitStack, symbols: list[SymbolTable]) -> Tracer | None:
-    """The trace `spec` asks for (docs/trace.md), writing to its trace file or stderr;
-    named by the program's symbols, and the guest kernel's on the guest OS."""
-    if not spec.trace:
-        return None
-    out = stack.enter_context(open(spec.trace_file, "w")) if spec.trace_file is not None else sys.stderr
-    return Tracer(spec.trace, out, symbols=symbols, syscall_names=SYSCALL_NAMES)
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Mapping, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Mapping, Sequence, TextIO
 
-from flashvm.disco.memory import MIN_VM_MB, vm_memory_problem, vm_room
-from flashvm.disco.numa import MODES as NUMA_MODES
-from flashvm.disco.splashos import is_splashos
 from flashvm.elf import ElfError, load_elf
-from flashvm.fs import FsError
-from flashvm.guestos import VARIANTS
-from flashvm.guestos.sysrun import sysroot_boot
 from flashvm.machine.config import MAX_RAM, MachineConfig, machine_with_cpus
 from flashvm.machine.layout import USER_TOP
-from flashvm.machine.trace import parse_kinds
-from flashvm.process.sysroot import host_file
-from flashvm.session.fastforward import fast_forward_option
 from flashvm.spec import RunReport, RunSpec, max_insns_problem
-from flashvm.sysroot import Sysroot, SysrootError
-from flashvm.workload import Workload
+
+# What imports Numba and the simulator (Disco, the guest OS, the kernels) is imported by the
+# check that needs it, so that a command line with a bad option ends in a fraction of a second
+# (tests/session/test_option_imports.py).
+if TYPE_CHECKING:
+    from flashvm.workload import Workload
 
 
 class OptionError(ValueError):
@@ -56,6 +51,7 @@ def numa_option(text: str | None, disco: bool) -> str | None:
         return None
     if not disco:
         raise OptionError("--numa applies only to runs in Disco VMs (--os --vms N, --splashos, a workload with run.vms)")
+    from flashvm.disco.numa import MODES as NUMA_MODES
     if text not in NUMA_MODES:
         raise OptionError(f"--numa {text!r}: use one of {', '.join(NUMA_MODES)}")
     return text
@@ -105,6 +101,7 @@ def workload_in_vms(w: Workload, cfg: MachineConfig, vms: int | None, vm_mem: st
     run.cpus VCPUs each (1 VM: the paper's "in one VM"), whatever its normal mode.
     Each VM's memory: --vm-mem, else run.vm_mem_mb, else an equal share of all the
     machine has for VMs (a build or a database needs more than Disco's usual 32 MB)."""
+    from flashvm.disco.memory import vm_memory_problem
     if vms is None:
         if vm_mem is not None and not w.vms:
             raise OptionError("--vm-mem applies only to --vms (each Disco VM's memory) or a workload with run.vms")
@@ -123,11 +120,13 @@ def workload_in_vms(w: Workload, cfg: MachineConfig, vms: int | None, vm_mem: st
 
 def vm_share_mb(cfg: MachineConfig, vms: int) -> int:
     """Each of `vms` VMs' memory in MB when all the machine's room for VMs is shared equally."""
+    from flashvm.disco.memory import MIN_VM_MB, vm_room
     return max(MIN_VM_MB, min((vm_room(cfg) >> 20) // vms, MAX_RAM >> 20))
 
 
 def os_variant(variant: str | None) -> str:
     """The guest OS kernel's link variant --variant names (kseg0 when not given)."""
+    from flashvm.guestos import VARIANTS
     if variant == "hal":
         raise OptionError("--variant hal: the HAL kernel runs only in Disco's VMs; use --vms N --hal")
     if variant is not None and variant not in VARIANTS:
@@ -163,6 +162,7 @@ def trace_kinds(text: str | None, trace_file: Path | None) -> frozenset[str]:
         if trace_file is not None:
             raise OptionError("--trace-file needs --trace")
         return frozenset()
+    from flashvm.machine.trace import parse_kinds
     try:
         return frozenset(parse_kinds(text))
     except ValueError as e:
@@ -219,6 +219,7 @@ def splashos_spec(program: Path, args: Sequence[str], cfg: MachineConfig, cpus: 
                   vm_mem: str | None, common: dict, files: Mapping[str, Path] | None = None) -> RunSpec:
     """`exec --splashos`: PROGRAM, linked with SPLASHOS, in `vms` Disco VMs (1 by default) of `cpus` VCPUs;
     `files` (--file): each VM's virtual disk holds them (SPLASHOS's files, flat names)."""
+    from flashvm.disco.splashos import is_splashos
     try:
         img = load_elf(program)
     except ElfError as e:
@@ -238,6 +239,7 @@ def program_in_sysroot(program: Path, sysroot: Path | None, bare: bool) -> Path:
     """PROGRAM as the host file it names: inside `sysroot` first (like qemu -L)."""
     if sysroot is None:
         return program
+    from flashvm.process.sysroot import host_file
     if bare:
         raise OptionError("--sysroot applies to process mode and --os, not to --bare or --splashos")
     if not sysroot.is_dir():
@@ -254,6 +256,9 @@ def os_root(program: Path, host: Path, args: Sequence[str], sysroot: Path | None
         check_user_program(host)
         guest = f"/bin/{host.name}"
         return (guest, *args), {guest: host, **files}, {}
+    from flashvm.fs import FsError
+    from flashvm.guestos.sysrun import sysroot_boot
+    from flashvm.sysroot import Sysroot, SysrootError
     if not program.is_absolute():
         raise OptionError(f"{program}: with --os --sysroot, give the program's absolute path inside the "
                           f"sysroot (e.g. /usr/bin/{program.name})")
@@ -272,6 +277,7 @@ def vm_mem_option(cfg: MachineConfig, vms: int | None, text: str | None) -> int 
         return None
     if vms is None:
         raise OptionError("--vm-mem applies only to --vms (each Disco VM's memory)")
+    from flashvm.disco.memory import vm_memory_problem
     try:
         mb: int | str = int(text, 10)
     except ValueError:
@@ -299,6 +305,7 @@ def with_fast_forward(spec: RunSpec, text: str | None, warmup: int) -> RunSpec:
         if warmup:
             raise OptionError("--warmup applies only to --fast-forward")
         return spec
+    from flashvm.session.fastforward import fast_forward_option
     try:
         at = fast_forward_option(text)
     except ValueError as e:
@@ -398,5 +405,8 @@ def resumed(path: Path, mode: str | None, machine_options: str | None, max_insns
         raise OptionError(str(e)) from None
 def jit_option(on: bool | None) -> None:
     """--jit / --no-jit: the JIT tier on or off for the runs of this process (None: FLASHVM_JIT decides)."""
+    import sys
+    if on is None and "flashvm.kernels.jit" not in sys.modules:
+        return          # the default, already (and the tier's module imports Numba)
     from flashvm.kernels.jit import set_enabled
     set_enabled(on)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import List, NoReturn, Optional
+from typing import TYPE_CHECKING, List, NoReturn, Optional
 
 import typer
 
-from .build import Sysroot, SysrootError, build_sysroot
+if TYPE_CHECKING:      # the package (apt, deb, the build) is imported when the command runs, not by every flashvm
+    from .build import Sysroot
 
 
 def _fail(msg: str) -> NoReturn:
@@ -36,6 +37,7 @@ def sysroot_command(
     refresh: bool = typer.Option(False, "--refresh", help="fetch the package lists even if less than a day old"),
 ) -> None:
     """Make DIRECTORY a root file system of Debian 12 mipsel PACKAGES and their dependencies (docs/sysroot.md)."""
+    from .build import Sysroot, SysrootError, build_sysroot
     try:
         if list_:
             if packages:
