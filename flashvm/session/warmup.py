@@ -34,7 +34,7 @@ def interpreter_cached() -> bool:
 def compile_lock() -> Iterator[None]:
     """Held while a cold cache is filled: Numba compiles a whole call tree in each process that
     asks for it, so two processes compiling at once spend twice the CPU for one cache."""
-    folder = Path(numba.config.CACHE_DIR)
+    folder = Path(numba.config.CACHE_DIR)  # type: ignore[attr-defined]  # set by flashvm.kernels
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "compile.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
