@@ -4,15 +4,10 @@ that page (as the loop's fetch would find it); on a miss, or a slot holding anot
 returns to the loop at that PC."""
 from __future__ import annotations
 
-import ctypes
-
-import numpy as np
-
 from flashvm.isa import llvmgen
-from flashvm.isa.llvmchain import CTX_FADD, CTX_FTAG
 from flashvm.kernels import jitnative
 from flashvm.kernels.mmu import TC_MASK
-from flashvm.kernels.state import NSLOTS
+from regionctx import RegionContext
 
 ADDIU_V0_1 = 0x24420001        # addiu v0, v0, 1
 ADDIU_V0_2 = 0x24420002        # addiu v0, v0, 2
@@ -21,30 +16,13 @@ JAL_402000 = 0x0C100800        # jal 0x402000
 JR_RA = 0x03E00008             # jr ra
 NOP = 0
 TSIZE = 1024
-Fn = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)
 
 
-class Machine:
-    """The arrays a functional region reads and writes, and its call context."""
+class Machine(RegionContext):
+    """A region context with its own fetch soft TLB (the loop's, for the current mode)."""
 
     def __init__(self) -> None:
-        self.r = np.zeros(32, np.int64)
-        self.st = np.zeros(NSLOTS, np.int64)
-        self.f = np.zeros(32, np.int64)
-        self.ram32 = np.zeros(1 << 16, np.uint32)
-        self.tag = np.full(TC_MASK + 1, -1, np.int64)      # load/store soft TLB (no loads here)
-        self.add = np.zeros(TC_MASK + 1, np.int64)
-        self.ftag = np.full(TC_MASK + 1, -1, np.int64)     # fetch soft TLB
-        self.fadd = np.zeros(TC_MASK + 1, np.int64)
-        self.jt = np.zeros((4, TSIZE), np.int64)
-        self.jt[0] = -1
-        self.ctx = np.zeros(llvmgen.CTX_SLOTS, np.int64)
-        self.ctx[:8] = [a.ctypes.data for a in (self.r, self.st, self.f, self.ram32, self.tag, self.add,
-                                                self.tag, self.add)]
-        self.ctx[11], self.ctx[12], self.ctx[13] = 1, 0, self.ram32.nbytes
-        self.ctx[llvmgen.CTX_TABLE] = self.jt.ctypes.data
-        self.ctx[llvmgen.CTX_TSIZE] = TSIZE
-        self.ctx[CTX_FTAG], self.ctx[CTX_FADD] = self.ftag.ctypes.data, self.fadd.ctypes.data
+        super().__init__(1 << 18, TSIZE, own_fetch_tlb=True)
 
     def load(self, pa: int, words: list[int]) -> int:
         """Put code at a physical address, translate it and put it in the region table."""
@@ -61,10 +39,7 @@ class Machine:
 
     def enter(self, addr: int, pa: int, pc: int, allowance: int = 1000) -> int:
         self.r[2] = 0
-        self.ctx[8:11] = (pc, pc + 4, 0)
-        self.ctx[llvmgen.CTX_BUDGET] = allowance
-        self.ctx[15] = pa
-        return Fn(addr)(self.ctx.ctypes.data)
+        return super().enter(addr, pa, pc, allowance)
 
 
 def test_calls_and_returns_chain_through_the_fetch_soft_tlb():

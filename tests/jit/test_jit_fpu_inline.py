@@ -6,7 +6,6 @@ rounding mode, with exceptions enabled and with FS: the registers, the FCSR (cau
 condition codes), the exits and the counts must be the same."""
 from __future__ import annotations
 
-import ctypes
 import random
 import struct
 
@@ -14,15 +13,13 @@ import numpy as np
 import pytest
 
 from flashvm.isa import llvmgen
-from flashvm.isa.llvmchain import CTX_FADD, CTX_FTAG
 from flashvm.kernels import jitnative
-from flashvm.kernels.mmu import TC_MASK
-from flashvm.kernels.state import FCSR, NSLOTS
+from flashvm.kernels.state import FCSR
+from regionctx import RegionContext
 
 JR_RA, NOP = 0x03E00008, 0
 S, D, W, L = 16, 17, 20, 21
 FD, FS, FT, FR = 0, 2, 4, 6
-Fn = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)
 
 
 def cop1(fmt: int, funct: int, fd: int = FD, fs: int = FS, ft: int = FT) -> int:
@@ -95,32 +92,15 @@ def _value(rng: random.Random, fmt: int, scale: int | None) -> int:
     return _s(x) if fmt == S else _d(x)
 
 
-class _Machine:
+class _Machine(RegionContext):
     def __init__(self) -> None:
-        self.r = np.zeros(32, np.int64)
-        self.st = np.zeros(NSLOTS, np.int64)
-        self.f = np.zeros(32, np.int64)
-        self.ram = np.zeros(1 << 16, np.uint8)
-        self.tag = np.full(TC_MASK + 1, -1, np.int64)
-        self.add = np.zeros(TC_MASK + 1, np.int64)
-        self.jt = np.zeros((4, 64), np.int64)
-        self.jt[0] = -1
-        self.ctx = np.zeros(llvmgen.CTX_SLOTS, np.int64)
-        self.ctx[:8] = [a.ctypes.data for a in (self.r, self.st, self.f, self.ram, self.tag, self.add,
-                                                self.tag, self.add)]
-        self.ctx[11], self.ctx[12], self.ctx[13] = 1, 0, 1 << 16
-        self.ctx[llvmgen.CTX_TABLE] = self.jt.ctypes.data
-        self.ctx[llvmgen.CTX_TSIZE] = 64
-        self.ctx[CTX_FTAG], self.ctx[CTX_FADD] = self.tag.ctypes.data, self.add.ctypes.data    # fetch soft TLB
+        super().__init__(1 << 16, 64)
 
     def run(self, fn: int, f: np.ndarray, fcsr: int) -> tuple:
         self.f[:] = f
         self.st[:] = 0
         self.st[FCSR] = fcsr
-        self.ctx[8:11] = (0x400000, 0x400004, 0)
-        self.ctx[llvmgen.CTX_BUDGET] = 100
-        self.ctx[15] = 0x1000
-        n = Fn(fn)(self.ctx.ctypes.data)
+        n = self.enter(fn, 0x1000, 0x400000, 100)
         return n, tuple(self.f), int(self.st[FCSR]), tuple(self.ctx[8:11])
 
 

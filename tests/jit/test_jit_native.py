@@ -3,15 +3,12 @@ soft-TLB miss, refuses rewritten code, loops while its allowance lasts, chains t
 translated region, and runs FPU instructions through the helpers' wrappers."""
 from __future__ import annotations
 
-import ctypes
-
 import numpy as np
 
 from flashvm.isa import llvmgen
-from flashvm.isa.llvmchain import CTX_FADD, CTX_FTAG
 from flashvm.kernels import jitnative
-from flashvm.kernels.mmu import TC_MASK
-from flashvm.kernels.state import FCSR, NSLOTS
+from flashvm.kernels.state import FCSR
+from regionctx import RegionContext
 
 ADDIU_V0_5 = 0x24020005        # addiu v0, zero, 5
 ADDU_V1 = 0x00421821           # addu v1, v0, v0
@@ -25,32 +22,14 @@ JR_RA = 0x03E00008             # jr ra
 NOP = 0
 ADD_D = 0x46262000             # add.d $f0, $f4, $f6
 TSIZE = 1024
-Fn = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)
 
 
-class Machine:
-    """The arrays a region reads and writes, and its call context."""
+class Machine(RegionContext):
+    """A region context whose virtual page 8 maps to physical page 8."""
 
     def __init__(self) -> None:
-        self.r = np.zeros(32, np.int64)
-        self.st = np.zeros(NSLOTS, np.int64)
-        self.f = np.zeros(32, np.int64)
-        self.ram = np.zeros(1 << 20, np.uint8)
-        self.ram32 = self.ram.view(np.uint32)
-        self.tag = np.full(TC_MASK + 1, -1, np.int64)
-        self.add = np.zeros(TC_MASK + 1, np.int64)
-        self.tag[8] = 8                                     # virtual page 8 -> physical page 8
-        self.jt = np.zeros((4, TSIZE), np.int64)
-        self.jt[0] = -1
-        self.ctx = np.zeros(llvmgen.CTX_SLOTS, np.int64)
-        self.ctx[:8] = [a.ctypes.data for a in (self.r, self.st, self.f, self.ram, self.tag, self.add,
-                                                self.tag, self.add)]
-        self.ctx[11] = 1                                    # Coprocessor 1 usable
-        self.ctx[12] = 0                                    # Status.FR (regions are compiled for FR = 0)
-        self.ctx[13] = 1 << 20
-        self.ctx[llvmgen.CTX_TABLE] = self.jt.ctypes.data
-        self.ctx[llvmgen.CTX_TSIZE] = TSIZE
-        self.ctx[CTX_FTAG], self.ctx[CTX_FADD] = self.tag.ctypes.data, self.add.ctypes.data    # fetch soft TLB
+        super().__init__(1 << 20, TSIZE)
+        self.tag[8] = 8
 
     def load(self, pa: int, words: list[int]) -> tuple[int, int]:
         """Put code at a physical address and translate it: (function address, length)."""
@@ -59,11 +38,6 @@ class Machine:
         (addr,), _, _ = jitnative.compile_batch([words[:n]], None)
         return addr, n
 
-    def enter(self, addr: int, pa: int, pc: int, allowance: int = 1000) -> int:
-        self.ctx[8:11] = (pc, pc + 4, 0)
-        self.ctx[llvmgen.CTX_BUDGET] = allowance
-        self.ctx[15] = pa
-        return Fn(addr)(self.ctx.ctypes.data)
 
 
 def test_a_native_region_runs_exits_and_checks_its_words():
