@@ -5,12 +5,8 @@ same loop all along (a known, uniform behaviour)."""
 from __future__ import annotations
 
 import io
-import os
-import shutil
 import subprocess
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -23,8 +19,8 @@ from flashvm.machine.roisamples import FIELDS, Z95, RoiSamples, ratio_estimate
 from flashvm.results import write_report
 from flashvm.session import options, run, summary
 from flashvm.spec import RunReport, RunSpec
-from flashvm.toolchain import GUEST_INCLUDE_DIR, build_bare
-from tests.session.test_roi_session import SRC
+from flashvm.toolchain import build_bare
+from tests.session.test_roi_session import SRC, flashvm_run, roi_workload
 
 P, W, N = 200_000, 20_000, 30_000
 
@@ -199,17 +195,10 @@ def test_sampling_a_user_program(kind):
 def test_the_command_line(tmp_path):
     """`flashvm run WORKLOAD --fast-forward roi --mode timing --sample-period P`: the estimate row, the
     samples in the result file; a bad combination: one line, status 2."""
-    d = tmp_path / "w"
-    d.mkdir()
-    shutil.copy(SRC, d / "roi_work.c")
-    (d / "workload.toml").write_text(f'name = "w"\n[build]\nsources = ["roi_work.c"]\nflags = ["-I{GUEST_INCLUDE_DIR}"]\n'
-                                     '[run]\nargs = ["2"]\n')
-    root = Path(__file__).parents[2]
+    d = roi_workload(tmp_path)
 
     def flashvm(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-c", "from flashvm.cli import app; app()", "run", str(d), *args],
-                              cwd=root, capture_output=True, timeout=600,
-                              env={**os.environ, "PYTHONPATH": str(root), "COLUMNS": "400"})
+        return flashvm_run(str(d), *args)
     p = flashvm("--mode", "timing", "--fast-forward", "roi", "--sample-period", str(P), "--warmup", str(W),
                 "--roi-instructions", str(N), "--results", str(tmp_path / "res"))
     assert p.returncode == 0, p.stderr.decode()

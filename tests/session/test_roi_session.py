@@ -2,6 +2,10 @@
 process mode and under the guest OS, and /sbin/roi from the guest's command line."""
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +18,24 @@ from flashvm.spec import RunSpec
 from flashvm.toolchain import GUEST_INCLUDE_DIR, build_user
 
 SRC = Path(__file__).parents[1] / "guest" / "bare" / "roi_work.c"
+ROOT = Path(__file__).parents[2]
+
+
+def roi_workload(tmp_path: Path) -> Path:
+    """A workload folder running roi_work.c (its region: `work`) with argument 2."""
+    d = tmp_path / "w"
+    d.mkdir()
+    shutil.copy(SRC, d / "roi_work.c")
+    (d / "workload.toml").write_text(f'name = "w"\n[build]\nsources = ["roi_work.c"]\nflags = ["-I{GUEST_INCLUDE_DIR}"]\n'
+                                     '[run]\nargs = ["2"]\n')
+    return d
+
+
+def flashvm_run(*args: str) -> subprocess.CompletedProcess:
+    """`flashvm run ARGS...` from this checkout, in a child process."""
+    return subprocess.run([sys.executable, "-c", "from flashvm.cli import app; app()", "run", *args],
+                          cwd=ROOT, capture_output=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "400"})
 
 
 def program() -> Path:

@@ -4,12 +4,7 @@ its summary and results file.  The program: roi_work.c (tests/session/test_roi_s
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import subprocess
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import h5py
 import pytest
@@ -22,8 +17,8 @@ from flashvm.session.sampling import (
     SAMPLE_PERIOD_PER_CPU, SAMPLE_SIZE_PER_CPU, SAMPLE_WARMUP_PER_CPU, sample_defaults,
 )
 from flashvm.spec import RunSpec
-from flashvm.toolchain import GUEST_INCLUDE_DIR, build_bare
-from tests.session.test_roi_session import SRC
+from flashvm.toolchain import build_bare
+from tests.session.test_roi_session import SRC, flashvm_run, roi_workload
 
 P, W, N = 200_000, 20_000, 30_000
 
@@ -91,17 +86,8 @@ def test_summary_and_results_say_the_run_was_sampled(tmp_path):
 def test_the_command_line(tmp_path):
     """`flashvm run WORKLOAD --sample`: timing mode without --mode, the region sampled; --sample with
     --mode functional: one line, status 2; `run --help` names the flag."""
-    d = tmp_path / "w"
-    d.mkdir()
-    shutil.copy(SRC, d / "roi_work.c")
-    (d / "workload.toml").write_text(f'name = "w"\n[build]\nsources = ["roi_work.c"]\nflags = ["-I{GUEST_INCLUDE_DIR}"]\n'
-                                     '[run]\nargs = ["2"]\n')
-    root = Path(__file__).parents[2]
-
-    def flashvm(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-c", "from flashvm.cli import app; app()", "run", *args],
-                              cwd=root, capture_output=True, timeout=600,
-                              env={**os.environ, "PYTHONPATH": str(root), "COLUMNS": "400"})
+    d = roi_workload(tmp_path)
+    flashvm = flashvm_run
     p = flashvm(str(d), "--sample", "--sample-period", str(P), "--warmup", str(W), "--roi-instructions", str(N),
                 "--results", str(tmp_path / "res"))
     assert p.returncode == 0, p.stderr.decode()
