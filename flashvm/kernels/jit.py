@@ -34,6 +34,7 @@ stretch; elsewhere, and for a numba region, all of it.
 """
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import importlib.util
@@ -151,8 +152,13 @@ def tier_of(m: Machine) -> Tier:
 
 
 def cache_dir() -> Path:
-    d = os.environ.get("FLASHVM_JIT_CACHE")
-    return Path(d) if d else Path.home() / ".cache" / "flashvm" / "jit"
+    return _cache_dir(os.environ.get("FLASHVM_JIT_CACHE", ""), os.environ.get("HOME", ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _cache_dir(env: str, home: str) -> Path:
+    # asked for at every region loaded: the environment is read each time, the path made once
+    return Path(env) if env else Path.home() / ".cache" / "flashvm" / "jit"
 
 
 def _numba_cache() -> str:
@@ -371,8 +377,14 @@ def _translate_numba(m: Machine, t: Tier, k: int, early: bool) -> None:
 
 
 def _entry_path() -> Path:
+    return cache_dir() / f"entries-{_entry_key()}.json"
+
+
+@functools.lru_cache(maxsize=1)
+def _entry_key() -> str:
+    # a hash of the translator's sources: they do not change while the process runs
     from flashvm.isa import llvmgen
-    return cache_dir() / f"entries-{llvmgen.entry_table_key()}.json"
+    return llvmgen.entry_table_key()
 
 
 _entry_loaded: set[str] = set()
