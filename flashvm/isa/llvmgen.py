@@ -24,6 +24,7 @@ compiler knows raises `Unsupported`, and that instruction ends the region.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import re
 from pathlib import Path
@@ -52,10 +53,9 @@ _CACHED = {"r": 0, "st": 1, "f": 2}      # arrays whose elements live in locals 
 CTX_SLOTS = 32
 WRITE_THROUGH = True    # straight regions: registers written to the state arrays as they change
 INLINE_FPU = True       # FPU helpers' fast paths inline (flashvm/isa/llvmfpu.py), else every one a call
-# FR = 0 code keeps the upper 32 bits of every FPU register slot it writes (wr_s, wr_d, mtc1, mthc1,
-# lwc1: bits.py, table.py), so where a region's FPU slots hold none on entry (checked there: else it is
-# not entered, as in another CU1/FR mode) they hold none anywhere in it: a double written whole is
-# split without keeping the old upper words, and a read of it takes the value written (no join).
+# FR = 0 code keeps the upper 32 bits of the FPU slots it writes (bits.wr_s/wr_d, mtc1, mthc1, lwc1): if a region's
+# slots hold none on entry (checked: else it is not entered) they hold none in it, so a double is split without
+# the old upper words, and a read of a double the region wrote whole takes that value (no join of the halves).
 NARROW_F = True
 
 
@@ -274,7 +274,7 @@ class _Region(StopChecks, FastPaths, Chaining):
         if fname == "s32":
             return b.sext(b.trunc(args[0], I32), I64)
         if fname == "rd_s":
-            v = b.load(self.freg(node.args[0], node.args[1]))
+            v = b.load(self.freg(node.args[0], node.args[1]))     # (NARROW_F: no upper word to clear)
             return v if self.narrow else b.and_(v, _c(M32))
         if fname == "rd_d":
             fr = self.static(node.args[1])
@@ -326,8 +326,7 @@ class _Region(StopChecks, FastPaths, Chaining):
             if self.narrow and self.static(node.args[1]) == 0:     # FR = 0, no upper words (NARROW_F)
                 self.set_reg("f", k, b.and_(v, _c(M32)))
                 self.set_reg("f", k | 1, b.lshr(v, _c(32)))
-                if self.depth == 0:     # (dominates what follows: inside an `if` it would not)
-                    self.fpair[k] = v
+                self.fpair.update({k: v} if self.depth == 0 else {})   # (inside an `if` v would not dominate)
                 return
             fr = self.cond(node.args[1])
             old_lo, old_hi = b.load(lo), b.load(hi)
@@ -623,14 +622,10 @@ class _Region(StopChecks, FastPaths, Chaining):
         b.position_at_end(mode)
         wide = self.narrow and bool(self.f0)
         if self.uses_mode or wide:
-            other = ir.Constant(I1, 0)
-            if self.uses_mode:
-                other = b.or_(b.icmp_signed("==", self.ctx(11), _c(0)), b.icmp_signed("!=", self.ctx(12), _c(0)))
+            other = (b.or_(b.icmp_signed("==", self.ctx(11), _c(0)), b.icmp_signed("!=", self.ctx(12), _c(0)))
+                     if self.uses_mode else ir.Constant(I1, 0))
             if wide:        # an FPU slot with an upper word (left by FR = 1 code): not entered either
-                up = self.f0[0]
-                for v in self.f0[1:]:
-                    up = b.or_(up, v)
-                other = b.or_(other, b.icmp_unsigned(">", up, _c(M32)))
+                other = b.or_(other, b.icmp_unsigned(">", functools.reduce(b.or_, self.f0), _c(M32)))
             skip = self.fn.append_basic_block("other_mode")
             b.cbranch(other, skip, start)
             b.position_at_end(skip)
