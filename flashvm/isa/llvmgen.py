@@ -24,6 +24,7 @@ compiler knows raises `Unsupported`, and that instruction ends the region.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import re
 from pathlib import Path
@@ -37,7 +38,7 @@ from flashvm.isa.llvmfpu import FPU_ARGS, fast_path, fpu_symbol, wrapper_call
 from flashvm.isa.llvmstop import StopChecks
 from flashvm.kernels import mmu, state
 
-VERSION = "llvm-12"   # chaining across pages (llvmchain) and stop checkpoints (llvmstop)
+VERSION = "llvm-13"   # FPU slots without upper words (NARROW_F): doubles not split and joined
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
 I16 = ir.IntType(16)
@@ -52,6 +53,10 @@ _CACHED = {"r": 0, "st": 1, "f": 2}      # arrays whose elements live in locals 
 CTX_SLOTS = 32
 WRITE_THROUGH = True    # straight regions: registers written to the state arrays as they change
 INLINE_FPU = True       # FPU helpers' fast paths inline (flashvm/isa/llvmfpu.py), else every one a call
+# FR = 0 code keeps the upper 32 bits of the FPU slots it writes (bits.wr_s/wr_d, mtc1, mthc1, lwc1): if a region's
+# slots hold none on entry (checked: else it is not entered) they hold none in it, so a double is split without
+# the old upper words, and a read of a double the region wrote whole takes that value (no join of the halves).
+NARROW_F = True
 
 
 class Unsupported(Exception):
@@ -96,6 +101,9 @@ class _Region(StopChecks, FastPaths, Chaining):
         self.shadow: dict[str, ir.Value] = {}
         self.depth = 0                       # nesting of the `if` being built
         self.rpa: ir.Value | None = None
+        self.f0: list[ir.Value] = []         # FPU register slots as loaded on entry (NARROW_F: checked there)
+        self.narrow = NARROW_F
+        self.fpair: dict[int, ir.Value] = {}  # even register -> the double last written whole to its pair
 
     # ---- the context, locals and cached state
     def ctx(self, slot: int, b: ir.IRBuilder | None = None) -> ir.Value:
@@ -128,8 +136,11 @@ class _Region(StopChecks, FastPaths, Chaining):
             eb = self.pre
             a = eb.alloca(I64, name=f"{arr}{k}")
             base = self.ptr(_CACHED[arr], I64)
-            eb.store(eb.load(eb.gep(base, [_c(k)])), a)
+            v = eb.load(eb.gep(base, [_c(k)]))
+            eb.store(v, a)
             self.regs[(arr, k)] = a
+            if arr == "f":
+                self.f0.append(v)
         return a
 
     # ---- expressions (int64, or i1 for conditions)
@@ -263,12 +274,16 @@ class _Region(StopChecks, FastPaths, Chaining):
         if fname == "s32":
             return b.sext(b.trunc(args[0], I32), I64)
         if fname == "rd_s":
-            return b.and_(b.load(self.freg(node.args[0], node.args[1])), _c(M32))
+            v = b.load(self.freg(node.args[0], node.args[1]))     # (NARROW_F: no upper word to clear)
+            return v if self.narrow else b.and_(v, _c(M32))
         if fname == "rd_d":
-            lo = b.load(self.freg(node.args[0], node.args[2]))
-            hi = b.load(self.freg(node.args[0], node.args[2], 1))
             fr = self.static(node.args[1])
-            pair = b.or_(b.and_(lo, _c(M32)), b.shl(hi, _c(32)))
+            lo = b.load(self.freg(node.args[0], node.args[2]))
+            whole = self.fpair.get(self.const_of(node.args[2])) if self.narrow and fr == 0 else None
+            if whole is not None:
+                return whole
+            hi = b.load(self.freg(node.args[0], node.args[2], 1))
+            pair = b.or_(lo if self.narrow else b.and_(lo, _c(M32)), b.shl(hi, _c(32)))
             return (lo if fr else pair) if fr is not None else b.select(self.cond(node.args[1]), lo, pair)
         if fname == "fcc":
             return b.and_(b.ashr(args[0], _c(self._ccbit(node.args[1]))), _c(1))
@@ -298,7 +313,8 @@ class _Region(StopChecks, FastPaths, Chaining):
         if name == "wr_s":
             a = self.freg(node.args[0], node.args[1])
             v = self.val(node.args[2])
-            self.set_reg("f", self.const_of(node.args[1]), b.or_(b.and_(b.load(a), _c(~M32)), b.and_(v, _c(M32))))
+            low = b.and_(v, _c(M32))
+            self.set_reg("f", self.const_of(node.args[1]), low if self.narrow else b.or_(b.and_(b.load(a), _c(~M32)), low))
             return
         if name == "wr_d":
             v = self.val(node.args[3])
@@ -306,6 +322,11 @@ class _Region(StopChecks, FastPaths, Chaining):
             k = self.const_of(node.args[2])
             if self.static(node.args[1]):       # FR = 1: the whole value in the even register
                 self.set_reg("f", k, v)
+                return
+            if self.narrow and self.static(node.args[1]) == 0:     # FR = 0, no upper words (NARROW_F)
+                self.set_reg("f", k, b.and_(v, _c(M32)))
+                self.set_reg("f", k | 1, b.lshr(v, _c(32)))
+                self.fpair.update({k: v} if self.depth == 0 else {})   # (inside an `if` v would not dominate)
                 return
             fr = self.cond(node.args[1])
             old_lo, old_hi = b.load(lo), b.load(hi)
@@ -345,6 +366,8 @@ class _Region(StopChecks, FastPaths, Chaining):
         b = self.b
         b.store(v, self.reg(arr, k))
         self.dirty.add((arr, k))
+        if arr == "f":
+            self.fpair.pop(k & ~1, None)
         if self.write_through:
             b.store(v, b.gep(self.ptr(_CACHED[arr], I64), [_c(k)]))
 
@@ -511,6 +534,7 @@ class _Region(StopChecks, FastPaths, Chaining):
         # at the top (entry, or going round) pc is the first word's and npc the next (the loop
         # and chaining enter only outside a delay slot)
         self.shadow = {"pc": pc0, "npc": b.and_(b.add(pc0, _c(4)), _c(M32))}
+        self.fpair = {}
         after_branch = False
         nw = len(self.words)
         backs = back_edges(self.words)      # branch -> the word it may go back to (the loop's top)
@@ -521,6 +545,7 @@ class _Region(StopChecks, FastPaths, Chaining):
                 b.branch(tops[i])
                 b.position_at_end(tops[i])
                 self.shadow = {"pc": self.pc_at(pc0, i), "npc": self.pc_at(pc0, i + 1)}
+                self.fpair = {}     # (a value from before the top is not the one after going round)
             e = jitgen.decode(w)
             code = self.leaf_code(w)
             assert e is not None and code is not None
@@ -595,8 +620,12 @@ class _Region(StopChecks, FastPaths, Chaining):
         # compiled for CU1 = 1 and FR = 0 if it reads them: in another mode it is not entered
         # (0 retired, or when chained what the chain retired; the interpreter goes on from here)
         b.position_at_end(mode)
-        if self.uses_mode:
-            other = b.or_(b.icmp_signed("==", self.ctx(11), _c(0)), b.icmp_signed("!=", self.ctx(12), _c(0)))
+        wide = self.narrow and bool(self.f0)
+        if self.uses_mode or wide:
+            other = (b.or_(b.icmp_signed("==", self.ctx(11), _c(0)), b.icmp_signed("!=", self.ctx(12), _c(0)))
+                     if self.uses_mode else ir.Constant(I1, 0))
+            if wide:        # an FPU slot with an upper word (left by FR = 1 code): not entered either
+                other = b.or_(other, b.icmp_unsigned(">", functools.reduce(b.or_, self.f0), _c(M32)))
             skip = self.fn.append_basic_block("other_mode")
             b.cbranch(other, skip, start)
             b.position_at_end(skip)
