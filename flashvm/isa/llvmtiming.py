@@ -32,6 +32,10 @@ line is known.  Only those test the L1I (and the first, whose line the region
 cannot know when chained); the others are in the line the previous one tested.
 The stop test is one compare of the instruction's number with the allowance
 left after the stalls so far (a local the miss paths lower).
+
+The rare ways out (L1 misses, leaving before an instruction, the stop test)
+carry branch weights (`rarely`), so the code generator keeps the spills and
+reloads around a miss's call in the miss's blocks.
 """
 from __future__ import annotations
 
