@@ -32,6 +32,10 @@ line is known.  Only those test the L1I (and the first, whose line the region
 cannot know when chained); the others are in the line the previous one tested.
 The stop test is one compare of the instruction's number with the allowance
 left after the stalls so far (a local the miss paths lower).
+
+The rare ways out (L1 misses, leaving before an instruction, the stop test)
+carry branch weights (`rarely`), so the code generator keeps the spills and
+reloads around a miss's call in the miss's blocks.
 """
 from __future__ import annotations
 
@@ -49,7 +53,7 @@ from flashvm.isa.llvmgen import I64, M32, _c
 from flashvm.kernels import state
 from flashvm.kernels.mmu import TC_MASK
 
-VERSION = "timing-5"
+VERSION = "timing-6"
 # call-context slots beyond the functional ones (the timing tier's context is CTX_SLOTS long)
 CTX_L1I = 32        # address of this CPU's L1I tag row
 CTX_L1D = 33        # address of this CPU's L1D tag row
@@ -70,6 +74,16 @@ CTX_FADD = 67
 CTX_SLOTS = 72
 ACCESS = "flashvm_cache_access"     # i64 (ctx, line, kind): jitaccess.access_c, the miss path
 GEOMETRY = ("lsh", "i1m", "i1w", "d1m", "d1w")     # a Layout's first fields, the context's CTX_LSH.. order
+# branch weights of the rare ways out: L1 misses, soft-TLB misses, the stop test (module_ir defines the node)
+RARE = "!0"      # the module's only metadata node
+RARE_NODE = f'{RARE} = !{{!"branch_weights", i32 1, i32 4000}}'
+
+
+def rarely(b: ir.IRBuilder, c: ir.Value, yes: ir.Block, no: ir.Block) -> None:
+    """`br c, yes, no` with `yes` marked rare: the code generator lays the common way out straight
+    and keeps the spills and reloads of a miss's call in the miss's own blocks."""
+    b.block.lines.append(f"br i1 {c.ref}, label %{yes.label}, label %{no.label}, !prof {RARE}")
+    b.block.is_terminated = True
 
 
 class Layout(NamedTuple):
@@ -179,10 +193,21 @@ class TimingRegion(llvmgen._Region):
             b = self.b
             miss = self.fn.append_basic_block("d_miss")
             join = self.fn.append_basic_block("d_done")
-            b.cbranch(self.cond(s.test), miss, join)
+            rarely(b, self.cond(s.test), miss, join)
             b.position_at_end(miss)
             self.access(self.expr(ast.Name(id=names[0], ctx=ast.Load())), kind)
             b.branch(join)
+            b.position_at_end(join)
+            return
+        if (isinstance(s, ast.If) and not s.orelse and len(s.body) == 1 and isinstance(s.body[0], ast.Break)
+                and self.static(s.test) is None):
+            # a way out before the instruction (a soft-TLB miss, an address error): rare
+            b = self.b
+            out = self.fn.append_basic_block("leave_early")
+            join = self.fn.append_basic_block()
+            rarely(b, self.cond(s.test), out, join)
+            b.position_at_end(out)
+            self.stmt(s.body[0], leave)
             b.position_at_end(join)
             return
         if isinstance(s, ast.Break):
@@ -199,7 +224,7 @@ class TimingRegion(llvmgen._Region):
             # leave before it when the stalls so far have eaten the allowance
             over = b.icmp_signed(">=", b.add(b.load(self.vars["done"]), _c(i)), b.load(self.vars["t_room"]))
             go = self.fn.append_basic_block("in_time")
-            b.cbranch(over, before(), go)
+            rarely(b, over, before(), go)
             b.position_at_end(go)
         self.index_i += 1
         lay = self.layout
@@ -215,7 +240,7 @@ class TimingRegion(llvmgen._Region):
             # the first instruction: the loop tested its line, but a chained entry or another pass of
             # a loop comes from another line
             new = b.icmp_unsigned("!=", b.and_(b.xor(pc, b.load(fline)), lmask), _c(0))
-            b.cbranch(new, test, cont)
+            b.cbranch(new, test, cont)      # not rare: every pass of a loop over several lines
         else:
             b.branch(test)          # the first word of a line: the one before it was in the line before
         b.position_at_end(test)
@@ -223,7 +248,7 @@ class TimingRegion(llvmgen._Region):
         ln = b.ashr(pa, _c(lay.lsh))
         slot = b.mul(b.and_(ln, _c(lay.i1m)), _c(lay.i1w))
         tag = b.load(b.gep(self.ptr(CTX_L1I, I64), [slot]))
-        b.cbranch(b.icmp_signed("!=", b.ashr(tag, _c(2)), ln), miss, hit)
+        rarely(b, b.icmp_signed("!=", b.ashr(tag, _c(2)), ln), miss, hit)
         b.position_at_end(miss)
         if self.callout:
             self.access(ln, state.ACC_FETCH)
@@ -321,7 +346,7 @@ def module_ir(regions: list[list[int]], prefix: str, layout: tuple[int, ...] = D
     lay = Layout(*layout)
     for k, words in enumerate(regions):
         TimingRegion(module, llvmgen.region_name(prefix, k), words, lay).build(llvmgen.loops(words))
-    return str(module)
+    return str(module) + RARE_NODE + "\n"
 
 
 __all__ = ["CTX_FLINE", "CTX_LEFT", "CTX_SLOTS", "DEFAULT", "ENTRY_OK", "GEOMETRY", "VERSION", "Layout", "TimingRegion",

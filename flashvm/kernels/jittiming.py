@@ -14,6 +14,7 @@ FLASHVM_JIT_TIMING=0, timing mode runs the interpreter.
 from __future__ import annotations
 
 import gc
+import operator
 import os
 import time
 from pathlib import Path
@@ -94,16 +95,18 @@ def layout(m: Machine, pa: int) -> tuple[int, ...]:
 
 _CACHE_ARRAYS = ("params", "cpu", "l1i", "l1d", "l2", "stats", "dir_sharers", "dir_owner", "cpu_node", "magic",
                  "node_stats", "hotq")
+_cache_arrays = operator.attrgetter(*_CACHE_ARRAYS)
 _seen: dict[int, tuple] = {}
 
 
 def _cache_context(m: Machine, t: jit.Tier) -> None:
     """The cache model's arrays in the call context (jitaccess.py), again whenever the machine
-    has new ones (process mode grows RAM with new directory and MAGIC arrays, same CPU array)."""
-    from flashvm.kernels import jitaccess
-    arrays = tuple(getattr(m, name) for name in _CACHE_ARRAYS)
+    has new ones (process mode grows RAM with new directory and MAGIC arrays, same CPU array).
+    Called once per call of the run loop (every exit to the host): kept to C-level calls."""
+    arrays = _cache_arrays(m)
     old = _seen.get(id(t))
-    if old is None or any(a is not b for a, b in zip(arrays, old)):
+    if old is None or not all(map(operator.is_, arrays, old)):
+        from flashvm.kernels import jitaccess
         jitaccess.context(m, t.jctx)
         _seen[id(t)] = arrays
 
@@ -121,33 +124,40 @@ def _access_symbol() -> None:
 _linked: list[bool] = []
 
 
+_STAT_NAMES = ("hits", "jit_insns", "invalidated", "empty", "refused")   # jstat[0:5], in jit.STATS
+
+
 def run(m: Machine, budget: int) -> int:
-    """`flashvm.kernels.run.run` in timing mode with the tier: the same result, in slices on the quantum grid."""
+    """`flashvm.kernels.run.run` in timing mode with the tier: the same result, in slices on the quantum grid.
+
+    Called once per exit to the host (a device access, a system call for the host, ...): ~25 K
+    times in a radix run, so its own work is kept small (plain ints, no numpy arithmetic)."""
     from flashvm.kernels.jitrun_timing import run_jit_timing_nb
     params = m.params
     t = tier_of(m)
     _cache_context(m, t)
-    target = int(params[P_ROUND_START]) + budget
-    q = int(params[P_QUANTUM])
+    jstat = t.jstat
+    rs = params.item(P_ROUND_START)
+    target = rs + budget
+    q = params.item(P_QUANTUM)
     while True:
-        rs = int(params[P_ROUND_START])
         left = target - rs
         end = ((rs + t.slice) // q) * q
         t.slice = min(jit.SLICE, 2 * t.slice)     # short slices first: hot code is translated early
         step = end - rs if rs < end < target else left
-        before = t.jstat[:5].copy()
+        before = jstat[:5].tolist()
         c0 = time.process_time()
         reason = int(run_jit_timing_nb(m, step, t.jt, t.jcnt, t.jq, t.jstat, t.jctx))
         t.cpu_run += time.process_time() - c0
-        d = t.jstat[:5] - before
-        jit.STATS["hits"] += int(d[0])
-        jit.STATS["jit_insns"] += int(d[1])
-        jit.STATS["invalidated"] += int(d[2])
-        jit.STATS["empty"] += int(d[3])
-        jit.STATS["refused"] += int(d[4])
-        if t.jq[0]:
+        after = jstat[:5].tolist()
+        if after != before:
+            stats = jit.STATS
+            for name, a, b in zip(_STAT_NAMES, after, before):
+                stats[name] += a - b
+        if t.jq.item(0):
             translate(m, t)
-        if reason in (EXIT_BUDGET, EXIT_WAIT) and step < left and int(params[P_ROUND_START]) < target:
+        rs = params.item(P_ROUND_START)
+        if reason in (EXIT_BUDGET, EXIT_WAIT) and step < left and rs < target:
             continue
         return reason
 
