@@ -407,8 +407,10 @@ class IRBuilder:
     def branch(self, target: Block) -> None:
         self._term(f"br label %{target.label}")
 
-    def cbranch(self, c: Value, yes: Block, no: Block) -> None:
-        self._term(f"br i1 {c.ref}, label %{yes.label}, label %{no.label}")
+    def cbranch(self, c: Value, yes: Block, no: Block, prof: str | None = None) -> None:
+        """`prof`: a branch-weights metadata node (e.g. "!0") the module defines."""
+        tail = f", !prof {prof}" if prof else ""
+        self._term(f"br i1 {c.ref}, label %{yes.label}, label %{no.label}{tail}")
 
     def ret(self, v: Value) -> None:
         self._term(f"ret {v.type} {v.ref}")

@@ -82,8 +82,7 @@ RARE_NODE = f'{RARE} = !{{!"branch_weights", i32 1, i32 4000}}'
 def rarely(b: ir.IRBuilder, c: ir.Value, yes: ir.Block, no: ir.Block) -> None:
     """`br c, yes, no` with `yes` marked rare: the code generator lays the common way out straight
     and keeps the spills and reloads of a miss's call in the miss's own blocks."""
-    b.block.lines.append(f"br i1 {c.ref}, label %{yes.label}, label %{no.label}, !prof {RARE}")
-    b.block.is_terminated = True
+    b.cbranch(c, yes, no, prof=RARE)
 
 
 class Layout(NamedTuple):

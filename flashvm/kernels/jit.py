@@ -453,36 +453,49 @@ def run_jit(m: Machine, budget: int) -> int:
     """`flashvm.kernels.run.run` with the tier: the same result, in slices on the quantum grid."""
     from flashvm.kernels.jitrun import run_jit_nb
     from flashvm.kernels.run import run_nb
-    params = m.params
-    if params[P_TIMING]:
+    if m.params[P_TIMING]:
         from flashvm.kernels import jittiming      # timing regions: their own tier and loop
         if jittiming.enabled():
             return jittiming.run(m, budget)
         return int(run_nb(m, budget))
-    t = tier_of(m)
-    target = int(params[P_ROUND_START]) + budget
-    q = int(params[P_QUANTUM])
+    return run_slices(m, tier_of(m), budget, run_jit_nb, translate)
+
+
+# jstat[0:5] as booked in STATS: region entries, instructions run in them, regions dropped as
+# stale, entries that retired nothing (left before their first instruction), regions found but
+# not entered (in a delay slot, or past the CPU's stop)
+_STAT_NAMES = ("hits", "jit_insns", "invalidated", "empty", "refused")
+
+
+def run_slices(m: Machine, t: Tier, budget: int, loop: Callable[..., int],
+               translate_queue: Callable[[Machine, Tier], None]) -> int:
+    """Run `loop` (a tier's run loop: run_jit_nb, or the timing one) for `budget` cycles in slices on
+    the quantum grid, booking its counters and translating what got hot between slices.  Called
+    once per exit to the host (~25 K times in a radix run), so its own work is plain ints."""
+    params = m.params
+    jstat = t.jstat
+    rs = params.item(P_ROUND_START)
+    target = rs + budget
+    q = params.item(P_QUANTUM)
     while True:
-        rs = int(params[P_ROUND_START])
         left = target - rs
         end = ((rs + t.slice) // q) * q
         t.slice = min(SLICE, 2 * t.slice)     # short slices first: hot code is translated early
         step = end - rs if rs < end < target else left
-        before = t.jstat[:5].copy()
+        before = jstat[:5].tolist()
         c0 = time.process_time()
-        reason = int(run_jit_nb(m, step, t.jt, t.jcnt, t.jq, t.jstat, t.jctx))
+        reason = int(loop(m, step, t.jt, t.jcnt, t.jq, jstat, t.jctx))
         t.cpu_run += time.process_time() - c0
-        d = t.jstat[:5] - before
-        STATS["hits"] += int(d[0])
-        STATS["jit_insns"] += int(d[1])
-        STATS["invalidated"] += int(d[2])
-        STATS["empty"] += int(d[3])       # entered, retired nothing (left before its first instruction)
-        STATS["refused"] += int(d[4])     # found but not entered: in a delay slot, or past the CPU's stop
-        if t.jq[0]:
-            translate(m, t)
-        if reason in (EXIT_BUDGET, EXIT_WAIT) and step < left and int(params[P_ROUND_START]) < target:
+        after = jstat[:5].tolist()
+        if after != before:
+            for name, a, b in zip(_STAT_NAMES, after, before):
+                STATS[name] += a - b
+        if t.jq.item(0):
+            translate_queue(m, t)
+        rs = params.item(P_ROUND_START)
+        if reason in (EXIT_BUDGET, EXIT_WAIT) and step < left and rs < target:
             continue
         return reason
 
 
-__all__ = ["Tier", "enabled", "refused", "reset_stats", "run_jit", "set_enabled", "stats", "translate"]
+__all__ = ["Tier", "enabled", "refused", "reset_stats", "run_jit", "run_slices", "set_enabled", "stats", "translate"]

@@ -23,8 +23,8 @@ import numpy as np
 
 from flashvm.isa import llvmgen, llvmtiming
 from flashvm.kernels import jit
-from flashvm.kernels.state import (EXIT_BUDGET, EXIT_WAIT, P_L1D_SETS, P_L1D_WAYS, P_L1I_SETS, P_L1I_WAYS, P_LSHIFT,
-                                   P_QUANTUM, P_ROUND_START, S_INSNS, Machine)
+from flashvm.kernels.state import (P_L1D_SETS, P_L1D_WAYS, P_L1I_SETS, P_L1I_WAYS, P_LSHIFT,
+                                   S_INSNS, Machine)
 
 _tiers: dict[int, tuple[np.ndarray, jit.Tier]] = {}
 
@@ -124,42 +124,13 @@ def _access_symbol() -> None:
 _linked: list[bool] = []
 
 
-_STAT_NAMES = ("hits", "jit_insns", "invalidated", "empty", "refused")   # jstat[0:5], in jit.STATS
-
-
 def run(m: Machine, budget: int) -> int:
-    """`flashvm.kernels.run.run` in timing mode with the tier: the same result, in slices on the quantum grid.
-
-    Called once per exit to the host (a device access, a system call for the host, ...): ~25 K
-    times in a radix run, so its own work is kept small (plain ints, no numpy arithmetic)."""
+    """`flashvm.kernels.run.run` in timing mode with the tier: the same result, in slices on the
+    quantum grid (jit.run_slices, with the timing loop, table and translator)."""
     from flashvm.kernels.jitrun_timing import run_jit_timing_nb
-    params = m.params
     t = tier_of(m)
     _cache_context(m, t)
-    jstat = t.jstat
-    rs = params.item(P_ROUND_START)
-    target = rs + budget
-    q = params.item(P_QUANTUM)
-    while True:
-        left = target - rs
-        end = ((rs + t.slice) // q) * q
-        t.slice = min(jit.SLICE, 2 * t.slice)     # short slices first: hot code is translated early
-        step = end - rs if rs < end < target else left
-        before = jstat[:5].tolist()
-        c0 = time.process_time()
-        reason = int(run_jit_timing_nb(m, step, t.jt, t.jcnt, t.jq, t.jstat, t.jctx))
-        t.cpu_run += time.process_time() - c0
-        after = jstat[:5].tolist()
-        if after != before:
-            stats = jit.STATS
-            for name, a, b in zip(_STAT_NAMES, after, before):
-                stats[name] += a - b
-        if t.jq.item(0):
-            translate(m, t)
-        rs = params.item(P_ROUND_START)
-        if reason in (EXIT_BUDGET, EXIT_WAIT) and step < left and rs < target:
-            continue
-        return reason
+    return jit.run_slices(m, t, budget, run_jit_timing_nb, translate)
 
 
 __all__ = ["enabled", "run", "tier_of", "translate"]
