@@ -19,7 +19,9 @@ Schema (version 2; see docs/results.md for the full description):
     /roi/<name>/...        a region of interest the guest marked: the /cpu counters (and
                            /node's) spent inside it; attrs: visits
     /jit                   the JIT tier's counters as attrs (regions, batches, disk_hits, translate_s,
-                           code_bytes, hits, jit_insns, invalidated), when the tier was on
+                           code_bytes, hits, jit_insns, invalidated, empty, refused, preloaded:
+                           regions loaded at the start from the profile of the run's last
+                           run, docs/jit.md), when the tier was on
     /stdout, /stderr       uint8[...]    what the guest printed (bytes), when captured
 
 Every dataset has a `description` attribute (and `unit` where one applies).
@@ -159,7 +161,8 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
                 j = f.create_group("jit")
                 j.attrs["description"] = ("the JIT tier: regions translated, batches compiled, loaded from the "
                                           "disk cache, translate seconds, generated code bytes, region entries "
-                                          "(hits), instructions run in regions, regions dropped as stale")
+                                          "(hits), instructions run in regions, regions dropped as stale, regions loaded "
+                                          "at the start from the profile of the same run's last run (preloaded)")
                 for k, v in sorted(jit.items()):
                     j.attrs[k] = v
             if syscalls is not None:

@@ -6,7 +6,13 @@ import os
 
 import pytest
 
-from flashvm.toolchain import build_user
+# The suite runs the interpreter (the reference) unless FLASHVM_JIT=1 asks for the JIT tier, which is
+# on by default for users: tests/jit compares the two itself (set_enabled), and the regions the
+# suite's long programs would otherwise compile on a cold cache cost CI minutes.  Subprocesses
+# inherit it.
+os.environ.setdefault("FLASHVM_JIT", "0")
+
+from flashvm.toolchain import build_user  # noqa: E402
 from support import GUEST
 
 

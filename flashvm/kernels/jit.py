@@ -17,8 +17,13 @@ nothing.  New regions are compiled only while translating has cost at most
 is too short to repay a compile is not made slower by it; regions found on
 disk are always taken.
 
-The tier is off unless asked for: `--jit` (`set_enabled(True)`) or
-FLASHVM_JIT=1; FLASHVM_NO_JIT=1 (or `--no-jit`) turns it off whatever else says.
+The tier is on by default.  `--no-jit` (`set_enabled(False)`), FLASHVM_JIT=0 or
+FLASHVM_NO_JIT=1 turn it off (FLASHVM_NO_JIT wins over everything); `--jit`
+(`set_enabled(True)`) or FLASHVM_JIT=1 ask for it explicitly, which matters
+where a run's own policy keeps the tier out unless asked (`default_off`: the
+fast-forwarded and sampled runs of flashvm/session/fastforward.py).  The test
+suite runs the interpreter unless FLASHVM_JIT=1 (tests/conftest.py; tests/jit
+turns the tier on itself).
 Timing mode has its own tier and loop (flashvm/kernels/jittiming.py).
 
 Call-context slots (jctx): 0 gpr, 1 cpu slots, 2 fpr, 3 RAM (addresses);
@@ -34,6 +39,7 @@ stretch; elsewhere, and for a numba region, all of it.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import hashlib
@@ -42,7 +48,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -77,6 +83,14 @@ NEVER = -(1 << 62)       # counter of a target that cannot be translated
 CTX_ROOM = 32            # call-context slots (llvmgen.CTX_SLOTS, checked when a region is entered)
 
 _forced: bool | None = None
+# The run's profile: a name for what it runs (set_profile, by the session from the run's specification)
+# and the functional regions it entered, {physical address: (words, with stop checks)}; the next run
+# of the same specification loads them when it starts (preload) instead of after MIN_INSNS_NATIVE
+# instructions and THRESHOLD arrivals at each of them.
+_profile: list[str] = []
+_used: dict[int, tuple[list[int], bool]] = {}
+PROFILES = 256            # profiles kept on disk (the newest)
+_default = True          # the tier's state when nothing says otherwise (default_off lowers it)
 _tiers: dict[int, tuple[np.ndarray, "Tier"]] = {}
 _keep: list[object] = []          # compiled region functions stay alive while their addresses are used
 STATS: dict[str, float] = {}
@@ -86,6 +100,18 @@ def set_enabled(on: bool | None) -> None:
     """--jit / --no-jit (None: the environment decides)."""
     global _forced
     _forced = on
+
+
+@contextlib.contextmanager
+def default_off() -> Iterator[None]:
+    """The tier off inside, unless asked for explicitly (`explicit`): a run whose policy keeps it out."""
+    global _default
+    saved = _default
+    _default = False
+    try:
+        yield
+    finally:
+        _default = saved
 
 
 def backend() -> str:
@@ -98,21 +124,33 @@ def backend() -> str:
 
 
 def enabled() -> bool:
-    if os.environ.get("FLASHVM_NO_JIT", "") not in ("", "0") or _forced is False:
+    """Is the tier on for the runs starting now?  On unless refused (see `refused`), or kept out by
+    `default_off` without an explicit --jit / FLASHVM_JIT=1."""
+    if refused():
         return False
-    return bool(_forced) or os.environ.get("FLASHVM_JIT", "") not in ("", "0")
+    return explicit() or _default
+
+
+def explicit() -> bool:
+    """--jit or FLASHVM_JIT=1 (and not refused)."""
+    if refused():
+        return False
+    return _forced is True or (_forced is None and os.environ.get("FLASHVM_JIT", "") not in ("", "0"))
 
 
 def refused() -> bool:
-    """--no-jit or FLASHVM_NO_JIT: off even where the tier is on by default (fast-forward's
-    functional stretches, flashvm/session/fastforward.py)."""
-    return os.environ.get("FLASHVM_NO_JIT", "") not in ("", "0") or _forced is False
+    """--no-jit, FLASHVM_NO_JIT=1 or FLASHVM_JIT=0: off, even where a run's policy would use the
+    tier (a sampled run's functional stretches, flashvm/session/fastforward.py)."""
+    if os.environ.get("FLASHVM_NO_JIT", "") not in ("", "0") or _forced is False:
+        return True
+    return _forced is None and os.environ.get("FLASHVM_JIT", "") == "0"
 
 
 def reset_stats() -> None:
+    _used.clear()
     STATS.clear()
     STATS.update(regions=0, insns_translated=0, batches=0, disk_hits=0, translate_s=0.0,
-                 code_bytes=0, hits=0, jit_insns=0, invalidated=0, empty=0, refused=0)
+                 code_bytes=0, hits=0, jit_insns=0, invalidated=0, empty=0, refused=0, preloaded=0)
 
 
 reset_stats()
@@ -140,6 +178,7 @@ class Tier:
         self.cpu_run = 0.0     # CPU seconds in the run loop (the translation budget grows with it)
         self.cpu_translate = 0.0
         self.c_start = 0.0     # process CPU time when the current translation started
+        self.preloaded = False  # the run's profile has been looked at (run_jit)
 
 
 def tier_of(m: Machine) -> Tier:
@@ -347,6 +386,8 @@ def translate_regions(m: Machine, t: Tier, k: int, early: bool, translator: Modu
         _enter(t, [(pa, words)], fns)
         if entered is not None:
             entered(pa, words)
+        if not timing:
+            _used[pa] = (words, checks)
     t.jq[0] = len(waiting)
     t.jq[1:len(waiting) + 1] = waiting
     t.deferred = len(waiting)
@@ -444,8 +485,14 @@ def _prune_objects(d: Path) -> None:
     objs = list(d.glob("n*.o"))
     if len(objs) <= CACHE_OBJECTS:
         return
-    objs.sort(key=lambda p: p.stat().st_mtime)
-    for p in objs[: len(objs) - CACHE_OBJECTS]:
+    aged = []
+    for p in objs:
+        try:
+            aged.append((p.stat().st_mtime, p))
+        except FileNotFoundError:       # another process pruned it since the glob
+            continue
+    aged.sort()
+    for _, p in aged[: len(aged) - CACHE_OBJECTS]:
         p.unlink(missing_ok=True)
 
 
@@ -458,7 +505,72 @@ def run_jit(m: Machine, budget: int) -> int:
         if jittiming.enabled():
             return jittiming.run(m, budget)
         return int(run_nb(m, budget))
-    return run_slices(m, tier_of(m), budget, run_jit_nb, translate)
+    t = tier_of(m)
+    if not t.preloaded:
+        t.preloaded = True
+        if _profile and backend() == "llvm":
+            preload(m, t, profile_path(_profile[0]))
+    return run_slices(m, t, budget, run_jit_nb, translate)
+
+
+def set_profile(name: str | None) -> None:
+    """Name what the next runs of this process run (None: nothing; no profile is read or written)."""
+    _profile.clear()
+    if name:
+        _profile.append(name)
+
+
+def profile_path(name: str) -> Path:
+    return cache_dir() / "profiles" / f"{name}.json"
+
+
+def save_profile() -> None:
+    """Write the functional regions this run entered as the profile named by set_profile (if any)."""
+    if not _profile or not _used:
+        return
+    path = profile_path(_profile[0])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {"version": 1, "regions": [[pa, words, checks] for pa, (words, checks) in sorted(_used.items())]}
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(body))
+    tmp.replace(path)
+    kept = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime if p.exists() else 0.0)
+    for old in kept[: max(0, len(kept) - PROFILES)]:
+        old.unlink(missing_ok=True)
+
+
+def preload(m: Machine, t: Tier, path: Path) -> int:
+    """Put the regions of the profile at `path` that are on disk into `t`'s table before the run starts
+    (nothing is compiled).  Safe whatever the profile says: a region checks its code words when it is
+    entered and is dropped if they are not the ones in memory (not yet loaded, or other code).  Returns
+    how many were loaded."""
+    try:
+        body = json.loads(path.read_text())
+        regions = [(int(pa), [int(w) for w in words], bool(checks)) for pa, words, checks in body["regions"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+    from flashvm.isa import llvmstop
+    from flashvm.kernels import jitnative
+    t0 = time.perf_counter()
+    checks_here = per_round(m)
+    ram = len(m.ram32) * 4
+    n = 0
+    for pa, words, checks in regions:
+        if checks != checks_here or not words or pa < 0 or pa + 4 * len(words) > ram:
+            continue
+        if not jitnative.cached([words], cache_dir(), checks=checks):
+            continue
+        fns, size, _ = jitnative.compile_batch([words], cache_dir(), checks=checks)
+        _enter(t, [(pa, words)], fns)
+        if checks:
+            t.jt[3, (pa >> 2) & (TABLE_SIZE - 1)] = llvmstop.first_stretch(words)
+        _used[pa] = (words, checks)
+        STATS["disk_hits"] += 1
+        STATS["code_bytes"] += size
+        n += 1
+    STATS["preloaded"] += n
+    STATS["translate_s"] += time.perf_counter() - t0
+    return n
 
 
 # jstat[0:5] as booked in STATS: region entries, instructions run in them, regions dropped as
@@ -498,4 +610,5 @@ def run_slices(m: Machine, t: Tier, budget: int, loop: Callable[..., int],
         return reason
 
 
-__all__ = ["Tier", "enabled", "refused", "reset_stats", "run_jit", "run_slices", "set_enabled", "stats", "translate"]
+__all__ = ["Tier", "default_off", "enabled", "explicit", "preload", "profile_path", "refused", "reset_stats",
+           "run_jit", "run_slices", "save_profile", "set_enabled", "set_profile", "stats", "translate"]

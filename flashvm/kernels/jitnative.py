@@ -108,10 +108,13 @@ def compile_batch(regions: list[list[int]], cache: Path | None, timing: bool = F
     path = cache / (name + ".o") if cache is not None else None
     obj = None
     hit = False
-    if path is not None and path.exists():
-        obj = path.read_bytes()
-        os.utime(path)
-        hit = True
+    if path is not None:
+        try:            # another process may prune it at any time (jit._prune_objects): then compile
+            obj = path.read_bytes()
+            os.utime(path)
+            hit = True
+        except FileNotFoundError:
+            pass
     if obj is None:
         if timing:
             from flashvm.isa import llvmtiming

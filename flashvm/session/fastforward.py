@@ -13,13 +13,15 @@ budget is cut to it), so it happens on every CPU at the same global time.
 `RoiSample` times the region's first N instructions only; with a sample period,
 flashvm/session/sampling.py samples all of it instead.
 
+The JIT tier is on by default elsewhere, but these runs choose it per stretch
+(flashvm/session/running.py keeps its default off for them, `jit.default_off`).
 A sampled run's functional stretches (the run to the region, and between samples)
-run the JIT tier by default (`tier_run`, docs/checkpoints.md "Host time"): its
+run the JIT tier (`tier_run`, docs/checkpoints.md "Host time"): its
 results are the interpreter's bit for bit, and a sampled run spends most of its
 host time there.  Timing stretches run the interpreter unless --jit turns the tier
 on for everything; --no-jit (or FLASHVM_NO_JIT) turns it off.  A plain fast-forward
 gains nothing from it (raytrace's set-up, 34 M instructions, does not repay loading
-the translations), and under Disco it lost, so those run as before.
+the translations), and under Disco it lost, so those run in the interpreter unless --jit.
 """
 from __future__ import annotations
 
@@ -96,9 +98,9 @@ def tier_by_default(spec: RunSpec, traced: bool) -> bool:
     (then the session runs `tier_run`): a sampled run (--sample-period: most of the region runs
     functional; a plain fast-forward's set-up is too short to repay loading the translations),
     not under Disco (where the tier made sampled raytrace slower, docs/checkpoints.md), not
-    `traced` (or debugged), the tier neither on already (--jit) nor refused (--no-jit), and the
+    `traced` (or debugged), the tier neither asked for everywhere (--jit) nor refused (--no-jit), and the
     llvm backend (the numba one compiles for seconds per region)."""
-    return (spec.sample_period is not None and spec.kind != "disco" and not traced and not jit.enabled()
+    return (spec.sample_period is not None and spec.kind != "disco" and not traced and not jit.explicit()
             and not jit.refused() and jit.backend() == "llvm")
 
 

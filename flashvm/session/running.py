@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Callable
@@ -24,6 +25,7 @@ from flashvm.session.progress import Progress
 from flashvm.session.runners import RUNNERS
 from flashvm.session.sampling import PeriodicSampler
 from flashvm.session.warmup import warm_up
+from flashvm import __version__
 from flashvm.spec import RunReport, RunSpec
 
 if TYPE_CHECKING:      # checkpoints and gdb: imported by the runs that ask for them
@@ -47,6 +49,10 @@ def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | Non
                 and spec.gdb is None else None)
     symbols = _symbols(spec)
     with contextlib.ExitStack() as stack:
+        if spec.fast_forward is not None or spec.sample_period is not None:
+            # these runs choose their tier per stretch (flashvm/session/fastforward.py): the tier's
+            # default is off for them, --jit still turns it on everywhere
+            stack.enter_context(jit.default_off())
         tracer = _tracer(spec, stack, symbols)
         # fast-forward's functional stretches run the JIT tier unless --no-jit (or --jit: everywhere)
         tiered = tier_by_default(spec, traced=tracer is not None and bool(tracer.kinds) or spec.gdb is not None)
@@ -66,7 +72,10 @@ def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | Non
         hook = chunk_hook.set(sampler.hook if sampler is not None else ckpt)
         try:
             jit.reset_stats()
+            jit.set_profile(_profile_name(spec) if jit.enabled() else None)
             report = _named(RUNNERS[spec.kind](spec, stdout, stderr, progress, watch), symbols)
+            if report.how_ended == "halted":     # what the next run of this spec loads at its start
+                jit.save_profile()
             if sampler is not None:
                 sampler.attach(report.regions, report.machine)
                 if sampler.region() is None and say is not None:
@@ -87,6 +96,12 @@ def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | Non
             for sink in (stdout, stderr):
                 if sink is not None:
                     sink.flush()
+
+
+def _profile_name(spec: RunSpec) -> str:
+    """The JIT tier's profile of a run (flashvm/kernels/jit.py): named by what the run runs, so the
+    next run of the same specification starts with the regions this one used."""
+    return hashlib.sha256(f"{__version__}/{spec!r}".encode()).hexdigest()[:24]
 
 
 def _checkpointer(spec: RunSpec, stdout: BinaryIO | None, stderr: BinaryIO | None, progress: Progress | None,

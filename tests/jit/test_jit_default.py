@@ -1,0 +1,85 @@
+"""The JIT tier is on by default: `--no-jit`, FLASHVM_JIT=0 and FLASHVM_NO_JIT=1 turn it off, `--jit`
+and FLASHVM_JIT=1 ask for it explicitly (which a fast-forwarded run needs to use it everywhere);
+and the disk cache survives another process pruning it under a reader's feet."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flashvm.kernels import jit, jitnative
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def no_env(monkeypatch):
+    for name in ("FLASHVM_JIT", "FLASHVM_NO_JIT"):
+        monkeypatch.delenv(name, raising=False)
+    jit.set_enabled(None)
+    yield monkeypatch
+    jit.set_enabled(None)
+
+
+def test_on_unless_turned_off(no_env):
+    assert jit.enabled() and not jit.explicit() and not jit.refused()
+    no_env.setenv("FLASHVM_JIT", "0")
+    assert not jit.enabled() and jit.refused()
+    no_env.setenv("FLASHVM_JIT", "1")
+    assert jit.enabled() and jit.explicit()
+    no_env.setenv("FLASHVM_NO_JIT", "1")                 # wins over everything
+    jit.set_enabled(True)
+    assert not jit.enabled() and not jit.explicit()
+    no_env.delenv("FLASHVM_NO_JIT")
+    jit.set_enabled(False)                               # --no-jit wins over FLASHVM_JIT=1
+    assert not jit.enabled()
+
+
+def test_default_off_keeps_the_tier_out_unless_asked(no_env):
+    with jit.default_off():
+        assert not jit.enabled()
+        jit.set_enabled(True)                            # --jit
+        assert jit.enabled()
+        jit.set_enabled(None)
+    assert jit.enabled()
+
+
+def test_a_plain_command_runs_with_the_tier():
+    """Without a flag or the variable, the CLI's run of a long program books region entries."""
+    env = {k: v for k, v in os.environ.items() if k not in ("FLASHVM_JIT", "FLASHVM_NO_JIT")}
+    env["PYTHONPATH"] = str(ROOT)
+    code = ("from flashvm.kernels import jit; from flashvm.session import options; "
+            "options.jit_option(None); print(jit.enabled())")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
+    env["FLASHVM_JIT"] = "0"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_pruning_tolerates_files_another_process_removed(tmp_path, monkeypatch):
+    for k in range(4):
+        (tmp_path / f"n{k:024x}.o").write_bytes(b"x")
+    gone = tmp_path / ("n" + "f" * 24 + ".o")            # listed, then removed by someone else
+    real_glob = Path.glob
+    monkeypatch.setattr(Path, "glob", lambda self, pat: [*real_glob(self, pat), gone])
+    monkeypatch.setattr(jit, "CACHE_OBJECTS", 2)
+    jit._prune_objects(tmp_path)
+    assert len(list(real_glob(tmp_path, "n*.o"))) == 2
+
+
+def test_a_region_pruned_between_lookup_and_load_is_compiled(tmp_path, monkeypatch):
+    words = [0x24420001, 0x03E00008, 0x00000000]           # addiu v0,v0,1; jr ra; nop
+    assert not jitnative.cached([words], tmp_path)
+    jitnative._loaded.clear()
+    addrs, size, hit = jitnative.compile_batch([words], tmp_path)
+    assert addrs[0] and size > 0 and not hit
+    name = jitnative.key([words])
+    (tmp_path / f"{name}.o").unlink()                     # pruned by another process
+    jitnative._loaded.pop(name)
+    monkeypatch.setattr(Path, "exists", lambda self: True)     # it was there when looked up
+    addrs, size, hit = jitnative.compile_batch([words], tmp_path)
+    assert addrs[0] and not hit and (tmp_path / f"{name}.o").exists()
