@@ -159,7 +159,7 @@ def main() -> None:
     # the profile wraps whatever the session would run (fast-forward wraps it in turn)
     plain = session.run_fn
     session.run_fn = lambda tracer: rec.wrap(plain(tracer))
-    session.tier_run = rec.wrap(session.tier_run)      # fast-forward's default: the tier in functional mode
+
     ended = Regions.end
 
     def end(self, name: str = "", prefix: str = "") -> None:

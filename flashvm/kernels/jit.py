@@ -17,11 +17,9 @@ nothing.  New regions are compiled only while translating has cost at most
 is too short to repay a compile is not made slower by it; regions found on
 disk are always taken.
 
-The tier is on by default.  `--no-jit` (`set_enabled(False)`), FLASHVM_JIT=0 or
-FLASHVM_NO_JIT=1 turn it off (FLASHVM_NO_JIT wins over everything); `--jit`
-(`set_enabled(True)`) or FLASHVM_JIT=1 ask for it explicitly, which matters
-where a run's own policy keeps the tier out unless asked (`default_off`: the
-fast-forwarded and sampled runs of flashvm/session/fastforward.py).  The test
+The tier is on by default, in functional and timing mode.  `--no-jit`
+(`set_enabled(False)`), FLASHVM_JIT=0 or FLASHVM_NO_JIT=1 turn it off
+(FLASHVM_NO_JIT wins over everything, `--jit` over FLASHVM_JIT=0).  The test
 suite runs the interpreter unless FLASHVM_JIT=1 (tests/conftest.py; tests/jit
 turns the tier on itself).
 Timing mode has its own tier and loop (flashvm/kernels/jittiming.py).
@@ -39,7 +37,6 @@ stretch; elsewhere, and for a numba region, all of it.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import gc
 import hashlib
@@ -48,7 +45,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -90,7 +87,6 @@ _forced: bool | None = None
 _profile: list[str] = []
 _used: dict[int, tuple[list[int], bool]] = {}
 PROFILES = 256            # profiles kept on disk (the newest)
-_default = True          # the tier's state when nothing says otherwise (default_off lowers it)
 _tiers: dict[int, tuple[np.ndarray, "Tier"]] = {}
 _keep: list[object] = []          # compiled region functions stay alive while their addresses are used
 STATS: dict[str, float] = {}
@@ -100,18 +96,6 @@ def set_enabled(on: bool | None) -> None:
     """--jit / --no-jit (None: the environment decides)."""
     global _forced
     _forced = on
-
-
-@contextlib.contextmanager
-def default_off() -> Iterator[None]:
-    """The tier off inside, unless asked for explicitly (`explicit`): a run whose policy keeps it out."""
-    global _default
-    saved = _default
-    _default = False
-    try:
-        yield
-    finally:
-        _default = saved
 
 
 def backend() -> str:
@@ -124,23 +108,12 @@ def backend() -> str:
 
 
 def enabled() -> bool:
-    """Is the tier on for the runs starting now?  On unless refused (see `refused`), or kept out by
-    `default_off` without an explicit --jit / FLASHVM_JIT=1."""
-    if refused():
-        return False
-    return explicit() or _default
-
-
-def explicit() -> bool:
-    """--jit or FLASHVM_JIT=1 (and not refused)."""
-    if refused():
-        return False
-    return _forced is True or (_forced is None and os.environ.get("FLASHVM_JIT", "") not in ("", "0"))
+    """Is the tier on for the runs starting now?  On unless refused (see `refused`)."""
+    return not refused()
 
 
 def refused() -> bool:
-    """--no-jit, FLASHVM_NO_JIT=1 or FLASHVM_JIT=0: off, even where a run's policy would use the
-    tier (a sampled run's functional stretches, flashvm/session/fastforward.py)."""
+    """--no-jit, FLASHVM_NO_JIT=1 or FLASHVM_JIT=0 (and no --jit for the last)."""
     if os.environ.get("FLASHVM_NO_JIT", "") not in ("", "0") or _forced is False:
         return True
     return _forced is None and os.environ.get("FLASHVM_JIT", "") == "0"
@@ -610,5 +583,5 @@ def run_slices(m: Machine, t: Tier, budget: int, loop: Callable[..., int],
         return reason
 
 
-__all__ = ["Tier", "default_off", "enabled", "explicit", "preload", "profile_path", "refused", "reset_stats",
+__all__ = ["Tier", "enabled", "preload", "profile_path", "refused", "reset_stats",
            "run_jit", "run_slices", "save_profile", "set_enabled", "set_profile", "stats", "translate"]

@@ -13,21 +13,14 @@ budget is cut to it), so it happens on every CPU at the same global time.
 `RoiSample` times the region's first N instructions only; with a sample period,
 flashvm/session/sampling.py samples all of it instead.
 
-The JIT tier is on by default elsewhere, but these runs choose it per stretch
-(flashvm/session/running.py keeps its default off for them, `jit.default_off`).
-A sampled run's functional stretches (the run to the region, and between samples)
-run the JIT tier (`tier_run`, docs/checkpoints.md "Host time"): its
-results are the interpreter's bit for bit, and a sampled run spends most of its
-host time there.  Timing stretches run the interpreter unless --jit turns the tier
-on for everything; --no-jit (or FLASHVM_NO_JIT) turns it off.  A plain fast-forward
-gains nothing from it (raytrace's set-up, 34 M instructions, does not repay loading
-the translations), and under Disco it lost, so those run in the interpreter unless --jit.
+The JIT tier runs both kinds of stretch unless --no-jit (functional and timing
+regions, flashvm/kernels/jit.py and jittiming.py): its results are the
+interpreter's bit for bit (tests/session/test_ffwd_tier.py).
 """
 from __future__ import annotations
 
 import dataclasses
 
-from flashvm.kernels import jit
 from flashvm.kernels.run import run as run_kernel
 from flashvm.kernels.state import EXIT_BUDGET, INSNS, P_NLINES, P_ROUND_END, P_ROUND_START, P_TIMING, Machine
 from flashvm.machine.flash import StopRun
@@ -86,24 +79,6 @@ class FastForward:
         return self.run_fn(m, budget)
 
 
-def tier_run(m: Machine, budget: int) -> int:
-    """The run kernel with the JIT tier in functional mode only (timing mode: the interpreter)."""
-    if m.params[P_TIMING]:
-        return run_kernel(m, budget)
-    return jit.run_jit(m, budget)
-
-
-def tier_by_default(spec: RunSpec, traced: bool) -> bool:
-    """Whether `spec`'s functional stretches get the JIT tier that the run would not use otherwise
-    (then the session runs `tier_run`): a sampled run (--sample-period: most of the region runs
-    functional; a plain fast-forward's set-up is too short to repay loading the translations),
-    not under Disco (where the tier made sampled raytrace slower, docs/checkpoints.md), not
-    `traced` (or debugged), the tier neither asked for everywhere (--jit) nor refused (--no-jit), and the
-    llvm backend (the numba one compiles for seconds per region)."""
-    return (spec.sample_period is not None and spec.kind != "disco" and not traced and not jit.explicit()
-            and not jit.refused() and jit.backend() == "llvm")
-
-
 class RoiSample:
     """A run function that ends the run once the first region of interest has run `n`
     instructions (all CPUs together, counted from the region's begin): a sample of the
@@ -135,10 +110,9 @@ class _Probe(FastForward):
         raise StopRun("limit", "the region of interest begins")
 
 
-def roi_start(spec: RunSpec, tier: bool = False) -> int:
-    """Instructions done when `spec`'s first region of interest begins (at the end of that round);
-    `tier`: run there with `tier_run`."""
-    probe = _Probe(tier_run if tier else run_kernel, "roi")
+def roi_start(spec: RunSpec) -> int:
+    """Instructions done when `spec`'s first region of interest begins (at the end of that round)."""
+    probe = _Probe(run_kernel, "roi")
     RUNNERS[spec.kind](dataclasses.replace(spec, fast_forward=None, roi_instructions=None,
                                                      sample_period=None), None, None, None, probe)
     if probe.switch_insns is None:
@@ -159,17 +133,16 @@ def fast_forward_option(text: str | None) -> str | int | None:
     return n
 
 
-def fast_forwarded(spec: RunSpec, run_fn: RunFn, tier: bool = False) -> RunFn:
-    """`run_fn` fast-forwarding and sampling the region of interest as `spec` asks (`tier`: the
-    run to the region for --warmup uses `tier_run`, as `run_fn` then is)."""
+def fast_forwarded(spec: RunSpec, run_fn: RunFn) -> RunFn:
+    """`run_fn` fast-forwarding and sampling the region of interest as `spec` asks."""
     if spec.sample_period is not None:
         assert spec.roi_instructions is not None      # options.with_sampling checks it
         return PeriodicSampler(run_fn, spec.sample_period, spec.warmup, spec.roi_instructions)
-    ff = _fast_forwarded(spec, run_fn, tier)
+    ff = _fast_forwarded(spec, run_fn)
     return ff if spec.roi_instructions is None else RoiSample(ff, spec.roi_instructions)
 
 
-def _fast_forwarded(spec: RunSpec, run_fn: RunFn, tier: bool) -> RunFn:
+def _fast_forwarded(spec: RunSpec, run_fn: RunFn) -> RunFn:
     """`run_fn` fast-forwarding as `spec` asks (itself when it does not).  With
     "roi" and a warm-up, a first functional run finds the instruction at which
     the region begins (runs are deterministic), then the switch comes that many
@@ -177,5 +150,5 @@ def _fast_forwarded(spec: RunSpec, run_fn: RunFn, tier: bool) -> RunFn:
     if spec.fast_forward is None:
         return run_fn
     if spec.fast_forward == "roi" and spec.warmup:
-        return FastForward(run_fn, roi_start(spec, tier), spec.warmup)
+        return FastForward(run_fn, roi_start(spec), spec.warmup)
     return FastForward(run_fn, spec.fast_forward, spec.warmup)

@@ -18,7 +18,7 @@ from flashvm.machine.flash import build_state, chunk_hook
 from flashvm.kernels import jit
 from flashvm.machine.trace import Tracer, run_fn
 from flashvm.process.abi import SYSCALL_NAMES
-from flashvm.session.fastforward import fast_forwarded, tier_by_default, tier_run
+from flashvm.session.fastforward import fast_forwarded
 from flashvm.session.ends import STALL_SECONDS, Watch, cpu_states, with_default_limit
 from flashvm.process.image import read_program
 from flashvm.session.progress import Progress
@@ -49,20 +49,13 @@ def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | Non
                 and spec.gdb is None else None)
     symbols = _symbols(spec)
     with contextlib.ExitStack() as stack:
-        if spec.fast_forward is not None or spec.sample_period is not None:
-            # these runs choose their tier per stretch (flashvm/session/fastforward.py): the tier's
-            # default is off for them, --jit still turns it on everywhere
-            stack.enter_context(jit.default_off())
         tracer = _tracer(spec, stack, symbols)
-        # fast-forward's functional stretches run the JIT tier unless --no-jit (or --jit: everywhere)
-        tiered = tier_by_default(spec, traced=tracer is not None and bool(tracer.kinds) or spec.gdb is not None)
         # the interpreter is compiled (or loaded) before the run's clock starts
-        warm_up(build_state(spec.machine, timing=False, ram_bytes=1 << 20), say, console, tier=tiered)
+        warm_up(build_state(spec.machine, timing=False, ram_bytes=1 << 20), say, console)
         stub = _gdb(spec, say)
         guest_os = spec.kind in ("os", "disco")
         stall = int(STALL_SECONDS * spec.machine.clock_mhz * 1e6) if guest_os else None
-        base = tier_run if tiered else run_fn(tracer)
-        inner = stub.run if stub is not None else fast_forwarded(spec, base, tiered)
+        inner = stub.run if stub is not None else fast_forwarded(spec, run_fn(tracer))
         watch = Watch(inner, timeout_s=spec.timeout_s, stall_cycles=stall, symbols=symbols)
         if progress is not None:
             progress.restart()
@@ -82,7 +75,7 @@ def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | Non
                     say("note: nothing sampled: the run ended before its first region of interest (--sample-period)")
             if ckpt is not None and ckpt.path is None:
                 ckpt.say(f"note: no checkpoint written: the run ended before --checkpoint-at {spec.checkpoint_at}")
-            if jit.enabled() or tiered:
+            if jit.enabled():
                 report = dataclasses.replace(report, jit=jit.stats())
             return report
         finally:

@@ -41,14 +41,6 @@ def compile_lock() -> Iterator[None]:
         yield
 
 
-def compile_tier(m: Machine) -> None:
-    """Compile (or load) the JIT tier's functional loop for machines typed like `m` (a sampled
-    run's functional stretches run it by default, flashvm/session/fastforward.py)."""
-    from flashvm.kernels.jitrun import run_jit_nb
-    t = jit.Tier()
-    run_jit_nb.compile(tuple(numba.typeof(x) for x in (m, 0, t.jt, t.jcnt, t.jq, t.jstat, t.jctx)))
-
-
 def compile_interpreter(m: Machine) -> None:
     """Compile (or load from the cache) the interpreter for machines typed like `m` (and the
     JIT tier's loop when the tier is on)."""
@@ -65,10 +57,8 @@ def compile_interpreter(m: Machine) -> None:
             run_jit_timing_nb.compile(tuple(numba.typeof(x) for x in (m, 0, t.jt, t.jcnt, t.jq, t.jstat, t.jctx)))
 
 
-def _compile(m: Machine, tier: bool) -> None:
+def _compile(m: Machine) -> None:
     compile_interpreter(m)
-    if tier and not jit.enabled():
-        compile_tier(m)
 
 
 class _Elapsed:
@@ -81,26 +71,26 @@ class _Elapsed:
         return Text(f"compiling the interpreter: {time.perf_counter() - self.t0:.0f} s")
 
 
-def warm_up(m: Machine, say: Callable[[str], None] | None, console: Console | None, tier: bool = False) -> None:
-    """Make the interpreter ready for `m` (`tier`: and the JIT tier's functional loop): when the
+def warm_up(m: Machine, say: Callable[[str], None] | None, console: Console | None) -> None:
+    """Make the interpreter ready for `m` (the JIT tier's loop when the tier is on): when the
     cache is cold, `say` what is being compiled and that it happens once, and show the elapsed
     time on `console` (a terminal)."""
     if interpreter_cached():
-        _compile(m, tier)
+        _compile(m)
         return
     with compile_lock():
-        _cold_compile(m, say, console, tier)
+        _cold_compile(m, say, console)
 
 
-def _cold_compile(m: Machine, say: Callable[[str], None] | None, console: Console | None, tier: bool) -> None:
+def _cold_compile(m: Machine, say: Callable[[str], None] | None, console: Console | None) -> None:
     if interpreter_cached():          # another process filled the cache while this one waited
-        _compile(m, tier)
+        _compile(m)
         return
     if say is not None:
         say("flashvm: compiling the simulator's interpreter with Numba; this happens once "
             "(a few minutes), later runs load it from the cache")
     if console is None:
-        _compile(m, tier)
+        _compile(m)
         return
     with console.status(_Elapsed()):
-        _compile(m, tier)
+        _compile(m)

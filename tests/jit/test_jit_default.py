@@ -1,6 +1,6 @@
-"""The JIT tier is on by default: `--no-jit`, FLASHVM_JIT=0 and FLASHVM_NO_JIT=1 turn it off, `--jit`
-and FLASHVM_JIT=1 ask for it explicitly (which a fast-forwarded run needs to use it everywhere);
-and the disk cache survives another process pruning it under a reader's feet."""
+"""The JIT tier is on by default: `--no-jit`, FLASHVM_JIT=0 and FLASHVM_NO_JIT=1 turn it off (`--jit`
+wins over FLASHVM_JIT=0, FLASHVM_NO_JIT over everything); and the disk cache survives another
+process pruning it under a reader's feet."""
 from __future__ import annotations
 
 import os
@@ -25,26 +25,17 @@ def no_env(monkeypatch):
 
 
 def test_on_unless_turned_off(no_env):
-    assert jit.enabled() and not jit.explicit() and not jit.refused()
+    assert jit.enabled()
     no_env.setenv("FLASHVM_JIT", "0")
-    assert not jit.enabled() and jit.refused()
-    no_env.setenv("FLASHVM_JIT", "1")
-    assert jit.enabled() and jit.explicit()
+    assert not jit.enabled()
+    jit.set_enabled(True)                                # --jit wins over FLASHVM_JIT=0
+    assert jit.enabled()
     no_env.setenv("FLASHVM_NO_JIT", "1")                 # wins over everything
-    jit.set_enabled(True)
-    assert not jit.enabled() and not jit.explicit()
+    assert not jit.enabled()
     no_env.delenv("FLASHVM_NO_JIT")
+    no_env.setenv("FLASHVM_JIT", "1")
     jit.set_enabled(False)                               # --no-jit wins over FLASHVM_JIT=1
     assert not jit.enabled()
-
-
-def test_default_off_keeps_the_tier_out_unless_asked(no_env):
-    with jit.default_off():
-        assert not jit.enabled()
-        jit.set_enabled(True)                            # --jit
-        assert jit.enabled()
-        jit.set_enabled(None)
-    assert jit.enabled()
 
 
 def test_a_plain_command_runs_with_the_tier():

@@ -15,7 +15,7 @@ def test_a_cold_start_waits_for_the_compile_under_way_then_loads(monkeypatch, tm
     cache = {"warm": False}
     monkeypatch.setattr(warmup, "interpreter_cached", lambda: cache["warm"])
     said, compiled = [], []
-    monkeypatch.setattr(warmup, "_compile", lambda m, tier: compiled.append(m))
+    monkeypatch.setattr(warmup, "_compile", lambda m: compiled.append(m))
     with warmup.compile_lock():                 # another process is compiling
         t = threading.Thread(target=warmup.warm_up, args=("machine", said.append, None))
         t.start()
@@ -31,7 +31,7 @@ def test_a_cold_start_alone_compiles_and_says_so(monkeypatch, tmp_path):
     monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(warmup, "interpreter_cached", lambda: False)
     said, compiled = [], []
-    monkeypatch.setattr(warmup, "_compile", lambda m, tier: compiled.append(m))
+    monkeypatch.setattr(warmup, "_compile", lambda m: compiled.append(m))
     warmup.warm_up("machine", said.append, None)
     assert compiled == ["machine"] and len(said) == 1 and "compiling" in said[0]
     assert (tmp_path / "compile.lock").exists()
