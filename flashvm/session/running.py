@@ -80,6 +80,7 @@ def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | Non
             return report
         finally:
             chunk_hook.reset(hook)
+            jit.set_profile(None)
             if stub is not None:
                 stub.finish(report.status if report is not None and report.how_ended == "halted" else None)
             if tracer is not None:
