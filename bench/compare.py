@@ -90,8 +90,10 @@ class Run:
 
 
 def run_flashvm(exe: Path, argv: list[str]) -> Run:
-    """One flashvm process-mode run (in this Python process)."""
+    """One flashvm process-mode run (in this Python process), in the interpreter (--no-jit)."""
+    from flashvm.kernels import jit
     from flashvm.process import run_process
+    jit.set_enabled(False)
     out = io.BytesIO()
     c0, t0 = time.process_time(), time.perf_counter()
     r = run_process(str(exe), argv, stdout=out, stderr=io.BytesIO())

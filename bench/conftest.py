@@ -14,12 +14,18 @@ run them with ``python -m pytest bench/ --benchmark-only``.
 from __future__ import annotations
 
 import io
+import os
 import time
 from pathlib import Path
 
 import pytest
 
-from compare import PROGRAMS
+# These benchmarks track the interpreter, the reference tier, as they have since they were written
+# (the JIT tier, on by default for users, has its own scripts: compare.py --jit, jit_bars.py,
+# jit_timing.py); FLASHVM_JIT=1 runs them with the tier.  Subprocesses inherit it.
+os.environ.setdefault("FLASHVM_JIT", "0")
+
+from compare import PROGRAMS  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
