@@ -458,14 +458,8 @@ def _prune_objects(d: Path) -> None:
     objs = list(d.glob("n*.o"))
     if len(objs) <= CACHE_OBJECTS:
         return
-    aged = []
-    for p in objs:
-        try:
-            aged.append((p.stat().st_mtime, p))
-        except FileNotFoundError:       # another process pruned it since the glob
-            continue
-    aged.sort()
-    for _, p in aged[: len(aged) - CACHE_OBJECTS]:
+    objs.sort(key=_mtime)      # one another process pruned since the glob counts as oldest
+    for p in objs[: len(objs) - CACHE_OBJECTS]:
         p.unlink(missing_ok=True)
 
 
@@ -507,9 +501,16 @@ def save_profile() -> None:
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(body))
     tmp.replace(path)
-    kept = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime if p.exists() else 0.0)
+    kept = sorted(path.parent.glob("*.json"), key=_mtime)
     for old in kept[: max(0, len(kept) - PROFILES)]:
         old.unlink(missing_ok=True)
+
+
+def _mtime(p: Path) -> float:
+    try:
+        return p.stat().st_mtime
+    except FileNotFoundError:       # removed by another process since it was listed
+        return 0.0
 
 
 def preload(m: Machine, t: Tier, path: Path) -> int:
