@@ -39,7 +39,7 @@ from flashvm.isa.llvmfpu import FPU_ARGS, fast_path, fpu_symbol, wrapper_call
 from flashvm.isa.llvmstop import StopChecks
 from flashvm.kernels import mmu, state
 
-VERSION = "llvm-14"   # the FCSR as base, cause and flags (LAZY_FCSR), put together at the exits
+VERSION = "llvm-15"   # llvm-14: the FCSR in pieces (LAZY_FCSR); llvm-15: O2 for straight regions (jitnative)
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
 I16 = ir.IntType(16)
