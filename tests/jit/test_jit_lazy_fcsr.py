@@ -118,3 +118,16 @@ def test_one_environment_test_on_entry_and_one_fcsr_store(monkeypatch: pytest.Mo
     eager = llvmgen.module_ir([words], "t")
     assert len(re.findall(r"and i64 %v\d+, 3$", eager, flags=re.M)) == rm_lazy + 5     # one per operation
     assert not re.findall(r"and i64 %v\d+, 3971$", eager, flags=re.M)
+
+
+def test_straight_functional_regions_get_the_whole_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Translator llvm-15 (jitnative.FULL_O2): a straight functional region (no loop) is optimised
+    with the O2 pipeline, as a region that loops is; a timing region keeps the short pass list."""
+    from flashvm.isa import llvmtiming
+    seen: list[bool] = []
+    real = jitnative._optimise
+    monkeypatch.setattr(jitnative, "_optimise", lambda mod, tm, full: (seen.append(full), real(mod, tm, full)))
+    assert not llvmgen.loops(WORDS)
+    jitnative.compile_batch([WORDS], None)
+    jitnative.compile_batch([WORDS[:3]], None, timing=True, layout=llvmtiming.DEFAULT)
+    assert seen == [True, False]
