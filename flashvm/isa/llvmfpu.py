@@ -118,12 +118,15 @@ def _cause(b: ir.IRBuilder, inexact: ir.Value) -> ir.Value:
 class _Ops:
     """The fast path of each helper, as fpu_arith.py / fpu_convert.py / fpu_compare.py write it."""
 
-    def __init__(self, b: ir.IRBuilder, module: ir.Module) -> None:
+    def __init__(self, b: ir.IRBuilder, module: ir.Module, rn: ir.Value | None = None) -> None:
         self.b = b
         self.fp = _Fp(b, module)
+        self.known_rn = rn
 
     def rn(self, fcsr: ir.Value) -> ir.Value:
         """The rounding mode is round-to-nearest (the fast paths below are written for it)."""
+        if self.known_rn is not None:
+            return self.known_rn
         return self.b.icmp_unsigned("==", self.b.and_(fcsr, _k(3)), _k(0))
 
     def fin_s(self, r: ir.Value, err: ir.Value | None) -> tuple[ir.Value, ir.Value, ir.Value]:
@@ -288,10 +291,12 @@ class _Ops:
         return ok, b.xor(v2, _k(flip)) if flip else v2, b.or_(c1, c2)
 
 
-def fast_path(b: ir.IRBuilder, module: ir.Module, name: str, args: list[ir.Value]) -> Fast | None:
+def fast_path(b: ir.IRBuilder, module: ir.Module, name: str, args: list[ir.Value],
+              rn: ir.Value | None = None) -> Fast | None:
     """(ok, result, cause) of FPU helper `name` on `args` (its operands and the FCSR) written
-    inline at b, or None: no inline form (the caller calls the helper)."""
-    ops = _Ops(b, module)
+    inline at b, or None: no inline form (the caller calls the helper).  `rn`: an i1 that says the
+    rounding mode is round-to-nearest (else the FCSR argument is tested)."""
+    ops = _Ops(b, module, rn)
     base, _, fmt = name.rpartition("_")
     single = fmt == "s"
     if name in ("cvt_s_d", "cvt_d_s", "cvt_s_w", "cvt_d_w"):

@@ -34,11 +34,12 @@ from flashvm.isa import gen, irtext as ir, jitgen
 from flashvm.isa.leaftemplates import template
 from flashvm.isa.llvmchain import CTX_ACC, CTX_BUDGET, CTX_TABLE, CTX_TSIZE, Chaining
 from flashvm.isa.llvmfast import FastPaths, back_edges, loops
+from flashvm.isa.llvmfcsr import LazyFcsr, is_fcsr
 from flashvm.isa.llvmfpu import FPU_ARGS, fast_path, fpu_symbol, wrapper_call
 from flashvm.isa.llvmstop import StopChecks
 from flashvm.kernels import mmu, state
 
-VERSION = "llvm-13"   # FPU slots without upper words (NARROW_F): doubles not split and joined
+VERSION = "llvm-15"   # llvm-14: the FCSR in pieces (LAZY_FCSR); llvm-15: O2 for straight regions (jitnative)
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
 I16 = ir.IntType(16)
@@ -57,6 +58,8 @@ INLINE_FPU = True       # FPU helpers' fast paths inline (flashvm/isa/llvmfpu.py
 # slots hold none on entry (checked: else it is not entered) they hold none in it, so a double is split without
 # the old upper words, and a read of a double the region wrote whole takes that value (no join of the halves).
 NARROW_F = True
+LAZY_FCSR = True        # the FCSR as base, cause and flags, put together at exits (flashvm/isa/llvmfcsr.py)
+_HELPERS = frozenset(gen.FPU_HELPERS)
 
 
 class Unsupported(Exception):
@@ -73,7 +76,7 @@ def _c(v: int) -> ir.Value:
     return got
 
 
-class _Region(StopChecks, FastPaths, Chaining):
+class _Region(StopChecks, FastPaths, Chaining, LazyFcsr):
     """Compiles one region's instructions into one function."""
 
     def __init__(self, module: ir.Module, name: str, words: list[int]) -> None:
@@ -104,6 +107,7 @@ class _Region(StopChecks, FastPaths, Chaining):
         self.f0: list[ir.Value] = []         # FPU register slots as loaded on entry (NARROW_F: checked there)
         self.narrow = NARROW_F
         self.fpair: dict[int, ir.Value] = {}  # even register -> the double last written whole to its pair
+        self.lazy_fcsr = LAZY_FCSR
 
     # ---- the context, locals and cached state
     def ctx(self, slot: int, b: ir.IRBuilder | None = None) -> ir.Value:
@@ -226,6 +230,8 @@ class _Region(StopChecks, FastPaths, Chaining):
                 return self.get(node.id)
             raise Unsupported(node.id)
         if isinstance(node, ast.Subscript):
+            if self.lazy_fcsr and is_fcsr(node):
+                return self.fcsr_now()
             arr, p = self.index(node)
             v = b.load(p)
             return b.zext(v, I64) if arr in _RAM else v
@@ -268,7 +274,9 @@ class _Region(StopChecks, FastPaths, Chaining):
     def call(self, node: ast.Call) -> ir.Value:
         b = self.b
         fname = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
-        args = [] if fname in ("rd_s", "rd_d") else [self.val(a) for a in node.args]
+        lazy = fname in ("fcc", "set_fcc") and self.lazy_fcsr and is_fcsr(node.args[0])
+        args = [] if fname in ("rd_s", "rd_d") else [_c(0) if lazy and k == 0 else self.val(a)
+                                                      for k, a in enumerate(node.args)]
         if fname == "np.int64" and len(args) == 1:
             return args[0]
         if fname == "s32":
@@ -285,6 +293,8 @@ class _Region(StopChecks, FastPaths, Chaining):
             hi = b.load(self.freg(node.args[0], node.args[2], 1))
             pair = b.or_(lo if self.narrow else b.and_(lo, _c(M32)), b.shl(hi, _c(32)))
             return (lo if fr else pair) if fr is not None else b.select(self.cond(node.args[1]), lo, pair)
+        if lazy:
+            args[0] = self.fcsr_base()      # (the condition codes are in the base: llvmfcsr.py)
         if fname == "fcc":
             return b.and_(b.ashr(args[0], _c(self._ccbit(node.args[1]))), _c(1))
         if fname == "set_fcc":
@@ -404,14 +414,16 @@ class _Region(StopChecks, FastPaths, Chaining):
         self.store(targets[1], b.sub(x, b.mul(q, y)))
 
     def stmts(self, body: list[ast.stmt], leave: Callable[[], ir.Block]) -> None:
-        skip = False
+        skip = 0
         for k, s in enumerate(body):
             if self.b.block.is_terminated:
                 return
             if skip:
-                skip = False
+                skip -= 1
             elif k + 1 < len(body) and self.tlb_cached(s, body[k + 1], leave):
-                skip = True     # the soft-TLB test and the addend's use: through the page cache
+                skip = 1        # the soft-TLB test and the addend's use: through the page cache
+            elif self.lazy_fcsr and INLINE_FPU and isinstance(s, ast.Assign) and (n := self.fpu_op(body, k, leave, _HELPERS)):
+                skip = n - 1    # an FPU operation and its commit (llvmfcsr.py)
             else:
                 self.stmt(s, leave)
 
@@ -435,6 +447,9 @@ class _Region(StopChecks, FastPaths, Chaining):
                     self.fpu_call(list(t.elts), call, call.func.id)
                     return
                 raise Unsupported(ast.dump(s))
+            if self.lazy_fcsr and is_fcsr(t):
+                self.fcsr_assign(s.value)
+                return
             self.store(t, self.val(s.value))
             return
         if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
@@ -610,6 +625,8 @@ class _Region(StopChecks, FastPaths, Chaining):
         for (arr, k), a in sorted(self.regs.items()):
             if (arr, k) in self.dirty and not self.write_through:
                 b.store(b.load(a), b.gep(self.ptr(_CACHED[arr], I64), [_c(k)]))
+        if self.lazy_fcsr:
+            self.fcsr_writeback(b, self.ptr(_CACHED["st"], I64))
         pc, npc = b.load(self.vars["x_pc"]), b.load(self.vars["x_npc"])
         for slot, v in ((8, pc), (9, npc), (10, b.load(self.vars["x_bpc"]))):
             b.store(v, b.gep(self.ctxp, [_c(slot)]))

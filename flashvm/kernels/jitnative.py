@@ -18,6 +18,10 @@ import llvmlite.binding as llvm
 from flashvm.isa import jitgen, llvmgen
 
 OPT_LEVEL = 2
+# functional regions get the whole O2 pipeline, straight ones too (translator llvm-15): with the FPU
+# operations inline, instcombine, CSE and GVN pay for themselves (raysort 9.10 -> 7.95 s warm, in an
+# A/B in one process; its 64 regions take ~3 s more to compile cold: 5.6-6.5 -> 8.2-10.3 s)
+FULL_O2 = True
 _engine: list[object] = []      # [target machine, engine] once made
 _loaded: dict[str, list[int]] = {}
 
@@ -48,12 +52,12 @@ def _fpu_symbols(obj: bytes) -> None:
 _fpu_done: set[str] = set()
 
 
-# The passes a straight region needs: its locals into SSA registers and its blocks merged (the
-# IR has a block per exit and per instruction).  Instcombine, which cost as much as all the
+# The passes a straight timing region needs: its locals into SSA registers and its blocks merged
+# (the IR has a block per exit and per instruction).  Instcombine, which cost as much as all the
 # rest of the compile, is left out: constants are folded as the IR is written (irtext.py), the
-# code generator's own combiner does the rest, and the machine code is no slower (it is
-# smaller).  A region that loops in itself gets O2 (its loop invariants hoisted: mixed's FPU
-# loops ran 1.5x slower without).
+# code generator's own combiner does the rest.  A region that loops in itself gets O2 (its loop
+# invariants hoisted: mixed's FPU loops ran 1.5x slower without), and so does every functional
+# region since llvm-15 (FULL_O2).
 PASSES = ("sroa", "simplify_cfg")
 
 
@@ -123,7 +127,7 @@ def compile_batch(regions: list[list[int]], cache: Path | None, timing: bool = F
             mod = llvm.parse_assembly(llvmgen.module_ir(regions, name, checks))
         mod.triple = tm.triple
         mod.data_layout = str(tm.target_data)
-        _optimise(mod, tm, any(llvmgen.loops(w) for w in regions))
+        _optimise(mod, tm, (FULL_O2 and not timing) or any(llvmgen.loops(w) for w in regions))
         obj = tm.emit_object(mod)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
