@@ -92,8 +92,13 @@ class Run:
 def run_flashvm(exe: Path, argv: list[str]) -> Run:
     """One flashvm process-mode run (in this Python process), in the interpreter (--no-jit)."""
     from flashvm.kernels import jit
-    from flashvm.process import run_process
     jit.set_enabled(False)
+    return _run_here(exe, argv)
+
+
+def _run_here(exe: Path, argv: list[str]) -> Run:
+    """One flashvm process-mode run in this process, with the JIT tier as set."""
+    from flashvm.process import run_process
     out = io.BytesIO()
     c0, t0 = time.process_time(), time.perf_counter()
     r = run_process(str(exe), argv, stdout=out, stderr=io.BytesIO())
@@ -369,7 +374,7 @@ def run_flashvm_jit(exe: Path, argv: list[str]) -> Run:
     from flashvm.kernels import jit
     jit.set_enabled(True)
     try:
-        return run_flashvm(exe, argv)
+        return _run_here(exe, argv)
     finally:
         jit.set_enabled(False)
 
