@@ -48,3 +48,32 @@ class RegionContext:
         self.ctx[llvmgen.CTX_BUDGET] = allowance
         self.ctx[15] = pa
         return Fn(addr)(self.ctx.ctypes.data)
+
+
+class FpuRegionMachine(RegionContext):
+    """A context for comparing two variants of one straight FPU region: each run starts from the FPU
+    registers, FCSR and GPRs 2 and 3 given, and returns (retired, FPU registers, FCSR, pc/npc/bpc out)."""
+
+    def __init__(self) -> None:
+        super().__init__(1 << 16, 64)
+
+    def run(self, fn: int, f: np.ndarray, fcsr: int = 0, r2: int = 0, r3: int = 0) -> tuple:
+        from flashvm.kernels.state import FCSR
+        self.f[:] = f
+        self.st[:] = 0
+        self.st[FCSR] = fcsr
+        self.r[2], self.r[3] = r2, r3
+        n = self.enter(fn, 0x1000, 0x400000, 100)
+        return n, tuple(self.f), int(self.st[FCSR]), tuple(self.ctx[8:11])
+
+
+def compile_variant(m: RegionContext, words: list[int], switch: str, on: bool, monkeypatch) -> int:
+    """Compile `words` at physical 0x1000 of `m` with llvmgen's `switch` (a module flag such as
+    NARROW_F) set to `on`, under a version of its own (so the two variants are two translations);
+    the region's address."""
+    from flashvm.kernels import jitnative
+    monkeypatch.setattr(llvmgen, switch, on)
+    monkeypatch.setattr(llvmgen, "VERSION", f"{llvmgen.VERSION}-{switch}-{int(on)}")
+    m.ram.view(np.uint32)[0x1000 >> 2:(0x1000 >> 2) + len(words)] = words
+    (addr,), _, _ = jitnative.compile_batch([words], None)
+    return addr

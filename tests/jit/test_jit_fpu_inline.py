@@ -13,9 +13,7 @@ import numpy as np
 import pytest
 
 from flashvm.isa import llvmgen
-from flashvm.kernels import jitnative
-from flashvm.kernels.state import FCSR
-from regionctx import RegionContext
+from regionctx import FpuRegionMachine, compile_variant
 
 JR_RA, NOP = 0x03E00008, 0
 S, D, W, L = 16, 17, 20, 21
@@ -92,26 +90,6 @@ def _value(rng: random.Random, fmt: int, scale: int | None) -> int:
     return _s(x) if fmt == S else _d(x)
 
 
-class _Machine(RegionContext):
-    def __init__(self) -> None:
-        super().__init__(1 << 16, 64)
-
-    def run(self, fn: int, f: np.ndarray, fcsr: int) -> tuple:
-        self.f[:] = f
-        self.st[:] = 0
-        self.st[FCSR] = fcsr
-        n = self.enter(fn, 0x1000, 0x400000, 100)
-        return n, tuple(self.f), int(self.st[FCSR]), tuple(self.ctx[8:11])
-
-
-def _compile(m: _Machine, words: list[int], inline: bool, monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setattr(llvmgen, "INLINE_FPU", inline)
-    monkeypatch.setattr(llvmgen, "VERSION", llvmgen.VERSION + ("-inline" if inline else "-calls"))
-    m.ram.view(np.uint32)[0x1000 >> 2:(0x1000 >> 2) + len(words)] = words
-    (addr,), _, _ = jitnative.compile_batch([words], None)
-    return addr
-
-
 def _set(f: np.ndarray, k: int, fmt: int, v: int) -> None:
     if fmt in (D, L):
         f[k], f[k + 1] = v & 0xFFFFFFFF, v >> 32
@@ -123,9 +101,9 @@ def _set(f: np.ndarray, k: int, fmt: int, v: int) -> None:
 def test_inline_fast_path_matches_the_helper(name: str, word: int, fmt: int, monkeypatch: pytest.MonkeyPatch) -> None:
     words = [word, JR_RA, NOP]
     assert llvmgen.scan(words) == 3, name
-    m = _Machine()
-    fast = _compile(m, words, True, monkeypatch)
-    slow = _compile(m, words, False, monkeypatch)
+    m = FpuRegionMachine()
+    fast = compile_variant(m, words, "INLINE_FPU", True, monkeypatch)
+    slow = compile_variant(m, words, "INLINE_FPU", False, monkeypatch)
     rng = random.Random(name)
     for i in range(400):
         f = np.zeros(32, np.int64)

@@ -13,9 +13,7 @@ import numpy as np
 import pytest
 
 from flashvm.isa import llvmgen
-from flashvm.kernels import jitnative
-from flashvm.kernels.state import FCSR
-from regionctx import RegionContext
+from regionctx import FpuRegionMachine, compile_variant
 
 JR_RA, NOP = 0x03E00008, 0
 S, D = 16, 17
@@ -49,35 +47,15 @@ WORDS = [
 ]
 
 
-class _Machine(RegionContext):
-    def __init__(self) -> None:
-        super().__init__(1 << 16, 64)
-
-    def run(self, fn: int, f: np.ndarray, r2: int, r3: int) -> tuple:
-        self.f[:] = f
-        self.st[:] = 0
-        self.r[2], self.r[3] = r2, r3
-        n = self.enter(fn, 0x1000, 0x400000, 100)
-        return n, tuple(self.f), int(self.st[FCSR]), tuple(self.ctx[8:11])
-
-
-def _compile(m: _Machine, narrow: bool, monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setattr(llvmgen, "NARROW_F", narrow)
-    monkeypatch.setattr(llvmgen, "VERSION", llvmgen.VERSION + ("-narrow" if narrow else "-wide"))
-    m.ram32[0x1000 >> 2:(0x1000 >> 2) + len(WORDS)] = WORDS
-    (addr,), _, _ = jitnative.compile_batch([WORDS], None)
-    return addr
-
-
 def _d(x: float) -> int:
     return struct.unpack("<Q", struct.pack("<d", x))[0]
 
 
 def test_narrow_slots_give_the_old_code_s_results(monkeypatch: pytest.MonkeyPatch) -> None:
     assert llvmgen.scan(WORDS) == len(WORDS)
-    m = _Machine()
-    narrow = _compile(m, True, monkeypatch)
-    wide = _compile(m, False, monkeypatch)
+    m = FpuRegionMachine()
+    narrow = compile_variant(m, WORDS, "NARROW_F", True, monkeypatch)
+    wide = compile_variant(m, WORDS, "NARROW_F", False, monkeypatch)
     rng = random.Random(7)
     whole = 0
     for i in range(300):
@@ -86,7 +64,7 @@ def test_narrow_slots_give_the_old_code_s_results(monkeypatch: pytest.MonkeyPatc
             v = _d(rng.uniform(-8.0, 8.0) * 2.0 ** rng.randint(-20, 20)) if rng.random() < 0.8 else rng.getrandbits(64)
             f[k], f[k + 1] = v & 0xFFFFFFFF, v >> 32
         r2, r3 = rng.getrandbits(32), rng.choice((rng.getrandbits(32), 0x3FF00000, 0x40000000))
-        got, want = m.run(narrow, f, r2, r3), m.run(wide, f, r2, r3)
+        got, want = m.run(narrow, f, r2=r2, r3=r3), m.run(wide, f, r2=r2, r3=r3)
         assert got == want, (i, got, want)
         whole += got[0] == len(WORDS)
     assert whole > 200      # most inputs run the whole region (others leave at an FPU exit, both alike)
@@ -95,19 +73,19 @@ def test_narrow_slots_give_the_old_code_s_results(monkeypatch: pytest.MonkeyPatc
 def test_a_slot_with_an_upper_word_is_not_entered(monkeypatch: pytest.MonkeyPatch) -> None:
     """FR = 1 code can leave an upper word in a slot: the narrow region returns 0 and changes nothing,
     the interpreter runs the code (which keeps that word); the old code kept it too."""
-    m = _Machine()
-    narrow = _compile(m, True, monkeypatch)
-    wide = _compile(m, False, monkeypatch)
+    m = FpuRegionMachine()
+    narrow = compile_variant(m, WORDS, "NARROW_F", True, monkeypatch)
+    wide = compile_variant(m, WORDS, "NARROW_F", False, monkeypatch)
     f = np.zeros(32, np.int64)
     for k in range(0, 16, 2):
         f[k], f[k + 1] = _d(1.5 + k) & 0xFFFFFFFF, _d(1.5 + k) >> 32
     f[9] |= 0x1234 << 32                     # the upper word of f9, which mtc1 does not write
-    n, regs, fcsr, pcs = m.run(narrow, f, 5, 0x3FF00000)
+    n, regs, fcsr, pcs = m.run(narrow, f, r2=5, r3=0x3FF00000)
     assert n == 0 and regs == tuple(f) and fcsr == 0 and pcs[0] == 0x400000
-    n, regs, _, _ = m.run(wide, f, 5, 0x3FF00000)
+    n, regs, _, _ = m.run(wide, f, r2=5, r3=0x3FF00000)
     assert n == len(WORDS) and regs[9] == (0x1234 << 32) | 5
     f[9] &= 0xFFFFFFFF
-    assert m.run(narrow, f, 5, 0x3FF00000) == m.run(wide, f, 5, 0x3FF00000)
+    assert m.run(narrow, f, r2=5, r3=0x3FF00000) == m.run(wide, f, r2=5, r3=0x3FF00000)
 
 
 def test_a_double_written_whole_is_read_back_without_joining_its_halves() -> None:
