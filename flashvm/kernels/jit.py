@@ -164,13 +164,18 @@ def tier_of(m: Machine) -> Tier:
 
 
 def cache_dir() -> Path:
-    return _cache_dir(os.environ.get("FLASHVM_JIT_CACHE", ""), os.environ.get("HOME", ""))
+    """Where translations and profiles are kept: $FLASHVM_JIT_CACHE, else jit/ in $FLASHVM_CACHE or
+    ~/.cache/flashvm (where the other caches are)."""
+    return _cache_dir(os.environ.get("FLASHVM_JIT_CACHE", ""), os.environ.get("FLASHVM_CACHE", ""),
+                      os.environ.get("HOME", ""))
 
 
 @functools.lru_cache(maxsize=8)
-def _cache_dir(env: str, home: str) -> Path:
+def _cache_dir(env: str, root: str, home: str) -> Path:
     # asked for at every region loaded: the environment is read each time, the path made once
-    return Path(env) if env else Path.home() / ".cache" / "flashvm" / "jit"
+    if env:
+        return Path(env)
+    return (Path(root) if root else Path.home() / ".cache" / "flashvm") / "jit"
 
 
 def _numba_cache() -> str:

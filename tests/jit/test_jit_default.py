@@ -74,3 +74,11 @@ def test_a_region_pruned_between_lookup_and_load_is_compiled(tmp_path, monkeypat
     monkeypatch.setattr(Path, "exists", lambda self: True)     # it was there when looked up
     addrs, size, hit = jitnative.compile_batch([words], tmp_path)
     assert addrs[0] and not hit and (tmp_path / f"{name}.o").exists()
+
+
+def test_the_region_cache_follows_flashvm_cache(monkeypatch, tmp_path):
+    monkeypatch.delenv("FLASHVM_JIT_CACHE", raising=False)
+    monkeypatch.setenv("FLASHVM_CACHE", str(tmp_path / "c"))
+    assert jit.cache_dir() == tmp_path / "c" / "jit"
+    monkeypatch.setenv("FLASHVM_JIT_CACHE", str(tmp_path / "j"))
+    assert jit.cache_dir() == tmp_path / "j"
