@@ -35,7 +35,8 @@ from flashvm.isa.leaftemplates import template
 from flashvm.isa.llvmchain import CTX_ACC, CTX_BUDGET, CTX_TABLE, CTX_TSIZE, Chaining
 from flashvm.isa.llvmfast import FastPaths, back_edges, loops
 from flashvm.isa.llvmfcsr import LazyFcsr, is_fcsr
-from flashvm.isa.llvmfpu import FPU_ARGS, fast_path, fpu_symbol, wrapper_call
+from flashvm.isa.llvmfpu import FPU_ARGS, fpu_symbol
+from flashvm.isa.llvmfregs import FpuRegs
 from flashvm.isa.llvmstop import StopChecks
 from flashvm.kernels import mmu, state
 
@@ -76,7 +77,7 @@ def _c(v: int) -> ir.Value:
     return got
 
 
-class _Region(StopChecks, FastPaths, Chaining, LazyFcsr):
+class _Region(StopChecks, FastPaths, Chaining, LazyFcsr, FpuRegs):
     """Compiles one region's instructions into one function."""
 
     def __init__(self, module: ir.Module, name: str, words: list[int]) -> None:
@@ -306,69 +307,6 @@ class _Region(StopChecks, FastPaths, Chaining, LazyFcsr):
                 ctlz = ir.Function(self.fn.module, ir.FunctionType(I32, [I32, I1]), name="llvm.ctlz.i32")
             return b.zext(b.call(ctlz, [b.trunc(args[0], I32), ir.Constant(I1, 0)]), I64)
         raise Unsupported(fname)
-
-    def _ccbit(self, cc: ast.expr) -> int:
-        k = self.const_of(cc)
-        return 23 if k == 0 else 24 + k
-
-    def freg(self, farr: ast.expr, idx: ast.expr, odd: int = 0) -> ir.AllocaInstr:
-        if not (isinstance(farr, ast.Name) and farr.id == "f"):
-            raise Unsupported(ast.dump(farr))
-        return self.reg("f", self.const_of(idx) | odd)
-
-    def write_f(self, node: ast.Call) -> None:
-        """wr_s(f, i, v) / wr_d(f, fr64, i, v) (flashvm/kernels/bits.py)."""
-        b = self.b
-        name = node.func.id if isinstance(node.func, ast.Name) else ""
-        if name == "wr_s":
-            a = self.freg(node.args[0], node.args[1])
-            v = self.val(node.args[2])
-            low = b.and_(v, _c(M32))
-            self.set_reg("f", self.const_of(node.args[1]), low if self.narrow else b.or_(b.and_(b.load(a), _c(~M32)), low))
-            return
-        if name == "wr_d":
-            v = self.val(node.args[3])
-            lo, hi = self.freg(node.args[0], node.args[2]), self.freg(node.args[0], node.args[2], 1)
-            k = self.const_of(node.args[2])
-            if self.static(node.args[1]):       # FR = 1: the whole value in the even register
-                self.set_reg("f", k, v)
-                return
-            if self.narrow and self.static(node.args[1]) == 0:     # FR = 0, no upper words (NARROW_F)
-                self.set_reg("f", k, b.and_(v, _c(M32)))
-                self.set_reg("f", k | 1, b.lshr(v, _c(32)))
-                self.fpair.update({k: v} if self.depth == 0 else {})   # (inside an `if` v would not dominate)
-                return
-            fr = self.cond(node.args[1])
-            old_lo, old_hi = b.load(lo), b.load(hi)
-            self.set_reg("f", k, b.select(fr, v, b.or_(b.and_(old_lo, _c(~M32)), b.and_(v, _c(M32)))))
-            self.set_reg("f", k | 1, b.select(fr, old_hi, b.or_(b.and_(old_hi, _c(~M32)),
-                                                                 b.and_(b.ashr(v, _c(32)), _c(M32)))))
-            return
-        raise Unsupported(name)
-
-    def fpu_call(self, targets: list[ast.expr], node: ast.Call, name: str) -> None:
-        """(result, cause) = an FPU helper: its fast path inline (flashvm/isa/llvmfpu.py), and where
-        that does not hold a call of its C-callable wrapper (flashvm/kernels/jitfpu.py)."""
-        b, mod = self.b, self.fn.module
-        args = [self.val(a) for a in node.args]
-        if len(args) > FPU_ARGS:
-            raise Unsupported(name)
-        fast = fast_path(b, mod, name, args) if INLINE_FPU else None
-        if fast is not None:
-            ok, v, c = fast
-            self.store(targets[0], v)
-            self.store(targets[1], c)
-            if ok is None:
-                return
-            slow, join = self.fn.append_basic_block("fpu_slow"), self.fn.append_basic_block()
-            b.cbranch(ok, join, slow)
-            b.position_at_end(slow)
-        cause = self.var("_fpu_cause")
-        self.store(targets[0], wrapper_call(b, mod, name, args, cause))
-        self.store(targets[1], b.load(cause))
-        if fast is not None:
-            b.branch(join)
-            b.position_at_end(join)
 
     # ---- statements
     def set_reg(self, arr: str, k: int, v: ir.Value) -> None:
@@ -683,7 +621,7 @@ def entry_table_key() -> str:
     h = hashlib.sha256(f"{jitgen.VERSION}/{VERSION}".encode())
     here = Path(__file__).resolve().parent
     for name in ("table.py", "gen.py", "macros.py", "fields.py", "jitgen.py", "llvmgen.py", "llvmfast.py", "llvmchain.py",
-                 "llvmstop.py", "irtext.py", "leaftemplates.py", "llvmfpu.py"):
+                 "llvmstop.py", "irtext.py", "leaftemplates.py", "llvmfpu.py", "llvmfcsr.py", "llvmfregs.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:16]
 
