@@ -108,15 +108,11 @@ def backend() -> str:
 
 
 def enabled() -> bool:
-    """Is the tier on for the runs starting now?  On unless refused (see `refused`)."""
-    return not refused()
-
-
-def refused() -> bool:
-    """--no-jit, FLASHVM_NO_JIT=1 or FLASHVM_JIT=0 (and no --jit for the last)."""
+    """Is the tier on for the runs starting now?  On unless --no-jit, FLASHVM_NO_JIT=1, or
+    FLASHVM_JIT=0 without --jit."""
     if os.environ.get("FLASHVM_NO_JIT", "") not in ("", "0") or _forced is False:
-        return True
-    return _forced is None and os.environ.get("FLASHVM_JIT", "") == "0"
+        return False
+    return _forced is True or os.environ.get("FLASHVM_JIT", "") != "0"
 
 
 def reset_stats() -> None:
@@ -589,5 +585,5 @@ def run_slices(m: Machine, t: Tier, budget: int, loop: Callable[..., int],
         return reason
 
 
-__all__ = ["Tier", "enabled", "preload", "profile_path", "refused", "reset_stats",
+__all__ = ["Tier", "enabled", "preload", "profile_path", "reset_stats",
            "run_jit", "run_slices", "save_profile", "set_enabled", "set_profile", "stats", "translate"]
