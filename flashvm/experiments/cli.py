@@ -14,20 +14,22 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class _Progress:
-    """The progress display, one line per finished run: runs done, simulated MIPS, ETA."""
+    """The progress display: a line per finished run (runs done, simulated MIPS, ETA), and every
+    minute while runs are going, how far they have got."""
 
     def __init__(self, name: str):
         self.name, self.cached = name, 0
 
-    def __call__(self, done: int, total: int, insns: int, elapsed: float) -> None:
+    def __call__(self, done: int, total: int, insns: int, elapsed: float, going: int = 0) -> None:
         if elapsed == 0:
             self.cached = done          # runs taken from the cache say nothing about the ETA
-        mips = insns / elapsed / 1e6 if elapsed > 0 else 0.0
+        mips = (insns + going) / elapsed / 1e6 if elapsed > 0 else 0.0
         eta = ""
         if self.cached < done < total and elapsed > 0:
             left = elapsed / (done - self.cached) * (total - done)
             eta = f", ETA {int(left // 60)}m{int(left % 60):02d}s"
-        err.print(f"{self.name}: {done}/{total} runs done, {mips:.1f} simulated MIPS{eta}", markup=False)
+        now = f", {going / 1e6:,.0f} M instructions in the runs going" if going else ""
+        err.print(f"{self.name}: {done}/{total} runs done{now}, {mips:.1f} simulated MIPS{eta}", markup=False)
 
 
 @app.command("list")

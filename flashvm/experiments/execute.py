@@ -72,7 +72,7 @@ def run_one(run_fields: dict[str, Any]) -> dict[str, Any]:
         spec = to_runspec(run)
     except Unavailable as e:
         return {"problem": f"unavailable: {e}"}
-    report = session_run(spec)
+    report = session_run(spec, progress=_worker_progress())
     problem = None
     if report.how_ended != "halted" or report.status != 0 or report.verdict:
         problem = (f"run failed: {report.how_ended}, status {report.status}"
@@ -85,7 +85,24 @@ def run_one(run_fields: dict[str, Any]) -> dict[str, Any]:
 
 
 Worker = Callable[[dict[str, Any]], dict[str, Any]]
-Progress = Callable[[int, int, int, float], None]     # done, total, instructions so far, elapsed s
+# runs done, runs in all, instructions of the finished runs, elapsed s, instructions so far of the
+# runs still going (as their workers last reported them)
+Progress = Callable[[int, int, int, float, int], None]
+TOPIC = "flashvm-progress"      # the workers' reports: {"key": task key, "insns": instructions so far}
+LIVE_S = 60.0                   # how often the display hears of the runs still going
+
+
+def _worker_progress() -> Any:
+    """In a dask worker: a progress that sends the task's instructions so far to the client
+    (TOPIC) every few seconds; elsewhere None."""
+    try:
+        from distributed import get_worker
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return None
+    from flashvm.session.progress import Callback
+    key = worker.get_current_task()
+    return Callback(lambda done, mips: worker.log_event(TOPIC, {"key": key, "insns": int(done)}), every_s=5.0)
 
 
 def _store(out: Outcome, reply: dict[str, Any], target: Path) -> Outcome:
@@ -115,28 +132,48 @@ def execute(runs: Sequence[Run], cache: Path, *, jobs: int = 2, address: str | N
             todo.append(out)
     total, done, insns, start = len(outcomes), len(outcomes) - len(todo), 0, time.monotonic()
     if progress:
-        progress(done, total, 0, 0.0)
+        progress(done, total, 0, 0.0, 0)
     if not todo:
         return outcomes
-    from dask.distributed import as_completed
     own = client is None
     if own:
         client = _client(jobs, address)
+    going: dict[str, int] = {}          # task key -> its instructions so far, as last reported
+    ended: set[str] = set()             # (a report may come in after its run's result)
+
+    def heard(event: Any) -> None:
+        key = str(event[1]["key"])
+        if key not in ended:
+            going[key] = int(event[1]["insns"])
     try:
+        client.subscribe_topic(TOPIC, heard)
         futures = {client.submit(worker, asdict(o.run), pure=False, key=f"{o.run.label}-{o.run.key(fp)}"): o
                    for o in todo}
-        for fut in as_completed(futures):
-            out = futures[fut]
-            try:
-                reply = fut.result()
-            except Exception as e:          # a crash in the worker is that run's problem, not the sweep's
-                reply = {"problem": f"run raised {type(e).__name__}: {e}"}
-            _store(out, reply, cache / out.run.file_name(fp))
-            done += 1
-            insns += out.instructions
-            if progress:
-                progress(done, total, insns, time.monotonic() - start)
+        pending, told = set(futures), time.monotonic()
+        while pending:
+            finished = [f for f in pending if f.done()]
+            if not finished:
+                time.sleep(0.2)
+                if progress and going and time.monotonic() - told >= LIVE_S:
+                    told = time.monotonic()
+                    progress(done, total, insns, told - start, sum(going.values()))
+                continue
+            for fut in finished:
+                pending.discard(fut)
+                out = futures[fut]
+                try:
+                    reply = fut.result()
+                except Exception as e:          # a crash in the worker is that run's problem, not the sweep's
+                    reply = {"problem": f"run raised {type(e).__name__}: {e}"}
+                _store(out, reply, cache / out.run.file_name(fp))
+                ended.add(str(fut.key))
+                going.pop(str(fut.key), None)
+                done += 1
+                insns += out.instructions
+                if progress:
+                    progress(done, total, insns, time.monotonic() - start, sum(going.values()))
     finally:
+        client.unsubscribe_topic(TOPIC)
         if own:
             cluster = getattr(client, "cluster", None)
             client.close()

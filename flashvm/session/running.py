@@ -21,7 +21,7 @@ from flashvm.process.abi import SYSCALL_NAMES
 from flashvm.session.fastforward import fast_forwarded
 from flashvm.session.ends import STALL_SECONDS, Watch, cpu_states, with_default_limit
 from flashvm.process.image import read_program
-from flashvm.session.progress import Progress
+from flashvm.session.progress import Progress, StatusLine
 from flashvm.session.runners import RUNNERS
 from flashvm.session.sampling import PeriodicSampler
 from flashvm.session.warmup import warm_up
@@ -36,17 +36,21 @@ __all__ = ["run", "resume"]
 
 
 def run(spec: RunSpec, *, stdout: BinaryIO | None = None, stderr: BinaryIO | None = None,
-        console: Console | None = None, say: Callable[[str], None] | None = None) -> RunReport:
+        console: Console | None = None, say: Callable[[str], None] | None = None,
+        progress: Progress | None = None) -> RunReport:
     """Run `spec`, however it ends (the report's how_ended: halted, limit, deadlock,
     interrupted).  The guest's stdout/stderr pass through to `stdout`/`stderr` as
     they come (None: only kept in the report); with a `console` the progress line
-    is shown on it (the caller gives one only for a terminal).  The kernel log of a
+    is shown on it (the caller gives one only for a terminal), or the instructions
+    done go to `progress` (flashvm/session/progress.py).  The kernel log of a
     verbose OS run goes to `stderr`, and then no progress is shown.  `say` takes
     flashvm's own one-line notes (a first-use compile).  Without spec.max_insns
     the run stops at the default limit (flashvm/session/ends.py)."""
     spec = with_default_limit(spec)
-    progress = (Progress(console) if console is not None and not spec.verbose and not spec.trace
-                and spec.gdb is None else None)
+    if spec.verbose or spec.trace or spec.gdb is not None:
+        progress = None
+    elif console is not None:
+        progress = StatusLine(console)
     symbols = _symbols(spec)
     with contextlib.ExitStack() as stack:
         tracer = _tracer(spec, stack, symbols)
@@ -124,7 +128,7 @@ def resume(path: str | Path, *, mode: str | None = None, options: str | None = N
     (None: the saved one) with --machine-options `options`; the streams, console and `say`
     as for run().  CheckpointError: the file cannot be used (one line)."""
     from flashvm.session.checkpointing import FINISH, _externals, load, machine_options, reconfigure, resumed_spec
-    progress = Progress(console) if console is not None else None
+    progress = StatusLine(console) if console is not None else None
     fm, spec, notes = load(path, _externals(stdout, stderr, progress))
     if notes.get("sources") != sources() and say is not None:
         say("note: the checkpoint was made by other flashvm sources; the run may end differently "

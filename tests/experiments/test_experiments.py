@@ -247,3 +247,30 @@ def test_a_direction_that_does_not_hold_says_why(tmp_path, client):
     assert dict(checks)["disco is faster"] is False
     text = (tmp_path / "fake" / "report.md").read_text()
     assert "- disco is faster: **DOES NOT HOLD**\n  Why: the monitor took 12" in text
+
+
+def reporting_worker(fields: dict) -> dict:
+    """A fake run that reports its instructions so far, as session.run does in a worker."""
+    import time
+
+    from flashvm.experiments.execute import _worker_progress
+    progress = _worker_progress()
+    assert progress is not None                 # it runs in a dask worker
+    progress.every_s = 0.0
+    for n in (1_000, 2_000, 3_000):
+        progress(n)
+        time.sleep(0.3)
+    return fake_worker(fields)
+
+
+def test_sweep_shows_how_far_the_runs_going_have_got(tmp_path, client, monkeypatch):
+    from flashvm.experiments import execute as ex
+    monkeypatch.setattr(ex, "LIVE_S", 0.1)
+    shown = []
+    run = Run("w/bare", "raytrace", "os")
+    [out] = execute([run], tmp_path, worker=reporting_worker, client=client, progress=lambda *a: shown.append(a))
+    assert out.path is not None and out.problem is None
+    live = [a for a in shown if a[0] == 0 and a[4] > 0]          # (done, total, insns, elapsed, going)
+    assert live and max(a[4] for a in live) <= 3_000
+    assert shown[-1][:3] == (1, 1, 500_000) and shown[-1][4] == 0    # the finished run is no longer "going"
+    assert ex._worker_progress() is None                          # outside a worker: nothing to report to

@@ -245,3 +245,20 @@ def test_stdin_is_the_first_vms_console_input(tmp_path):
     lines = p.stdout.splitlines()
     assert b"[vm0] to vm0" in lines and b"[vm0] [7 bytes, argc 1]" in lines
     assert b"[vm1] [0 bytes, argc 1]" in lines
+
+
+def test_progress_callback_hears_the_instructions_done():
+    """session.run(progress=Callback(...)) passes the instructions so far and the rate (what an
+    experiment's worker sends to the client), and they end at the run's count."""
+    from flashvm import session
+    from flashvm.machine.config import machine_config
+    from flashvm.session.progress import Callback
+    from flashvm.spec import RunSpec
+    heard: list[tuple[int, float]] = []
+    exe = build_user([ROOT / "tests" / "guest" / "os" / "hello.c"])
+    spec = RunSpec("os", exe, machine_config("flash1"), argv=("/bin/hello",), files={"/bin/hello": exe})
+    r = session.run(spec, progress=Callback(lambda n, mips: heard.append((n, mips)), every_s=0.0))
+    assert len(heard) > 2
+    counts = [n for n, _ in heard]
+    assert counts == sorted(counts) and 0 < counts[-1] <= r.instructions
+    assert all(mips > 0 for _, mips in heard)
