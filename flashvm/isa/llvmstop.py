@@ -3,7 +3,7 @@
 The interpreter runs an instruction only while its count is below the CPU's
 `stop` (the timer deadline or the end of the round).  A region used to be
 entered only if all of it fitted before the stop, so near each round's end
-(every 1,000 cycles on flash1, and one call per round under Disco) the
+(every 1,000 cycles, one call per CPU per round on a multiprocessor) the
 region was refused and the rest of the round ran in the interpreter, up to
 the next jump target.
 
@@ -23,8 +23,8 @@ Checkpoints are never put on a delay slot, so a region that leaves at one
 leaves at a PC where the loop can look a region up again.
 
 The tests are compiled only for machines whose CPUs run one call per round
-(several CPUs, or Disco: flashvm/kernels/jit.py's `per_round`); a lone CPU
-runs across rounds, where they would only cost time (`stop_checks` False:
+(several CPUs: flashvm/kernels/jit.py's `per_round`); a lone CPU, bare or
+running Disco's VCPUs, runs across rounds, where they would only cost time (`stop_checks` False:
 none, and the region is entered only if all of it fits).
 """
 from __future__ import annotations

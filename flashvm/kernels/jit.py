@@ -56,7 +56,7 @@ import numpy as np
 # to import, 0.3 s without byte-code caches) are imported when the first region is translated:
 # a run without the tier, or too short to translate anything, does not pay for them.
 from flashvm.kernels.state import (
-    EXIT_BUDGET, EXIT_WAIT, P_NCPU, P_QUANTUM, P_ROUND_START, P_TIMING, S_INSNS, VCPU, Machine,
+    EXIT_BUDGET, EXIT_WAIT, P_NCPU, P_QUANTUM, P_ROUND_START, P_TIMING, S_INSNS, Machine,
 )
 
 TABLE_SIZE = 1 << 15     # region-table slots (direct-mapped by physical address)
@@ -316,13 +316,13 @@ def _translate_native(m: Machine, t: Tier, k: int, early: bool) -> None:
 
 
 def per_round(m: Machine) -> bool:
-    """Do the machine's CPUs run one call per round (several CPUs, or a CPU running a Disco VCPU:
-    flashvm/kernels/jitrun.py)?  Then a round's end falls inside regions all the time, and they are
-    compiled with the stop tests at checkpoints (flashvm/isa/llvmstop.py) so they can still be
-    entered there.  A lone CPU runs across rounds and its regions go without them (there they
-    would only add work).  Both kinds may share the table: each has its own length there (first
-    stretch, or all of it)."""
-    return int(m.params[P_NCPU]) > 1 or bool((m.cpu[:, VCPU] != 0).any())
+    """Do the machine's CPUs run one call per round (several CPUs: flashvm/kernels/jitrun.py)?
+    Then a round's end falls inside regions all the time, and they are compiled with the stop
+    tests at checkpoints (flashvm/isa/llvmstop.py) so they can still be entered there.  A lone
+    CPU, bare or running Disco's VCPUs, runs across rounds and its regions go without them
+    (there they would only add work).  Both kinds may share the table: each has its own length
+    there (first stretch, or all of it)."""
+    return int(m.params[P_NCPU]) > 1
 
 
 def translate_regions(m: Machine, t: Tier, k: int, early: bool, translator: ModuleType, entry_path: Path, *,

@@ -19,11 +19,13 @@ the stretch covered are booked as the per-round loop books them
 one), so every counter and the machine's parameters are the interpreter's;
 the budget's last round runs as a round of its own.
 
-Not under Disco: the monitor charges its work in cycles inside a trap, so a
-stretch that leaves for the host may stop rounds after the cycle at which
-the trap began, and the round the per-round loop books it to (the one that
-cycle falls in) cannot be told from where it stopped; a CPU running a
-virtual CPU keeps one call per round.
+Under Disco too: the monitor charges its work in cycles inside a trap, so a
+stretch may stop rounds after the cycle at which the trap began.  The
+per-round loop books an exit to the host from a trap to the round the trap
+began in: that cycle is kept (cpu slot TRAP_AT, set by trap.exception_nb).  A
+trap it did not leave for can carry the CPU past its limit: the per-round
+loop then ends that round and runs the CPU next in the round its clock has
+reached, which is the round the stretch is booked to.
 """
 from numba import njit
 
@@ -31,27 +33,29 @@ from flashvm.kernels.interp import STOP_LIMIT, STOP_WAIT, exec_cpu_timing_nb
 from flashvm.kernels.interp_jit import exec_cpu_jit_nb
 from flashvm.kernels.run import _account, _begin_round, _next_cpu
 from flashvm.kernels.state import (
-    CYCLES, EXIT_MMIO_STORE, HALTED, P_CURCPU, P_NCPU, P_QUANTUM, P_ROUND_END, P_ROUND_START,
-    P_TIMING, VCPU, X_REASON,
+    CYCLES, EXIT_MMIO_LOAD, EXIT_MMIO_STORE, HALTED, P_CURCPU, P_NCPU, P_QUANTUM, P_ROUND_END,
+    P_ROUND_START, P_TIMING, TRAP_AT, X_REASON,
 )
 
 
 @njit(cache=True, _nrt=False)
-def _span_round(m, status, x, target):
-    """A stretch ran past its round's end and stopped at cycle x: make the round it stopped in
-    the current one, as the per-round loop has it, and return its end.  A stretch that reached
-    its limit (a round boundary) ends the round before it.  One ended by a WAIT instruction or a
-    device store ends in the round of that instruction (cycle x - 1); any other exit (an
-    exception for the host, a device load, an interrupt) comes before the instruction at cycle
-    x, in the round holding x."""
+def _span_round(m, c, status, x, target):
+    """A stretch of CPU c ran past its round's end and stopped at cycle x: make the round it
+    stopped in the current one, as the per-round loop has it, and return its end.  A stretch
+    that reached its limit (a round boundary) ends the round before it, or, carried past it by
+    the monitor's charge for a trap, the round before the one it reached.  One ended by a WAIT
+    instruction or a device store ends in the round of that instruction (cycle x - 1); a device
+    load comes before the instruction at cycle x, in the round holding x; an exception or
+    interrupt the host must serve, in the round holding the cycle it was raised at."""
     params = m.params
     q = params[P_QUANTUM]
-    if status == STOP_LIMIT:
-        rs = x - q
-    elif status == STOP_WAIT or m.exitrec[X_REASON] == EXIT_MMIO_STORE:
+    reason = m.exitrec[X_REASON]
+    if status == STOP_LIMIT or status == STOP_WAIT or reason == EXIT_MMIO_STORE:
         rs = ((x - 1) // q) * q
-    else:
+    elif reason == EXIT_MMIO_LOAD:
         rs = (x // q) * q
+    else:
+        rs = (m.cpu[c, TRAP_AT] // q) * q
     re = min(rs + q, target)
     params[P_ROUND_START] = rs
     params[P_ROUND_END] = re
@@ -80,10 +84,10 @@ def run_jit_nb(m, budget, jt, jcnt, jq, jstat, jctx):
                 if timing:
                     status, n = exec_cpu_timing_nb(m, c, re - st[CYCLES])
                 else:
-                    lim = max(re, last) if st[VCPU] == 0 else re
+                    lim = max(re, last)
                     status, n = exec_cpu_jit_nb(m, c, lim - st[CYCLES], jt, jcnt, jq, jstat, jctx)
                     if lim > re and st[CYCLES] > re:
-                        re = _span_round(m, status, st[CYCLES], target)
+                        re = _span_round(m, c, status, st[CYCLES], target)
                 reason = _account(m, c, status, n, re)
                 if reason >= 0:
                     return reason

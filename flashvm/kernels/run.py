@@ -171,7 +171,7 @@ def run(m: Machine, budget: int) -> int:
     """Advance the machine by up to `budget` cycles of global time; returns the EXIT_* reason (see state.py)."""
     if budget <= 0:
         raise ValueError(f"budget must be positive, got {budget}")
-    from flashvm.kernels import jit    # the JIT tier (off unless asked for)
+    from flashvm.kernels import jit    # the JIT tier (on unless --no-jit or FLASHVM_JIT=0)
     if jit.enabled():
         return jit.run_jit(m, budget)
     return int(run_nb(m, budget))

@@ -39,6 +39,7 @@ TIMER_DUE = 19    # CYCLES value at which Count next equals Compare
 IDLE_CYCLES = 20  # cycles spent in WAIT
 MMIO_SIZE = 21    # size in bytes of that MMIO access
 VCPU = 22         # Disco: 1 + the virtual CPU this CPU runs (0: none, the CPU is bare)
+TRAP_AT = 23      # CYCLES when the CPU last raised an exception (before the monitor charged for it)
 NSLOTS = 24
 
 # ------------------------------------------------------------------ CP0 registers
