@@ -71,7 +71,9 @@ MIN_INSNS_NATIVE = 10_000_000   # LLVM backend: nothing is translated before thi
 SLICE = 1 << 21
 FIRST_SLICE = 1 << 18    # the first slice; each next one twice as long, up to SLICE
 CACHE_MODULES = 256      # translated modules kept on disk (numba backend)
-CACHE_OBJECTS = 4096     # translated regions kept on disk (llvm backend, one object file each)
+CACHE_OBJECTS = 16384    # translated regions kept on disk (llvm backend, one object file each,
+                         # ~6 KB: about 100 MB; pmake's eight builds alone translate over 4,096)
+PRUNE_EVERY = 512        # a process prunes the cache at its first new object file, then every so many
 # new translations are compiled while they cost at most this share of the CPU time the tier
 # has run guest code so far (None: no limit, the default: compile all hot code, so the next run
 # finds it on disk); regions found on disk are always taken.  FLASHVM_JIT_SHARE sets it.
@@ -342,7 +344,7 @@ def translate_regions(m: Machine, t: Tier, k: int, early: bool, translator: Modu
     if len(translator.ENTRY_OK) != known:
         _save_entry_table(translator.ENTRY_OK, entry_path)
     waiting: list[int] = []
-    compiled = False
+    written = 0
     for pa, words in todo:
         lay = layout(pa) if layout is not None else ()
         if not jitnative.cached([words], cache_dir(), timing=timing, layout=lay, checks=checks):
@@ -354,7 +356,7 @@ def translate_regions(m: Machine, t: Tier, k: int, early: bool, translator: Modu
         if before_compile is not None:
             before_compile()
         fns, size, hit = jitnative.compile_batch([words], cache_dir(), timing=timing, layout=lay, checks=checks)
-        compiled = compiled or not hit
+        written += not hit
         STATS["disk_hits"] += int(hit)
         STATS["code_bytes"] += size
         _enter(t, [(pa, words)], fns)
@@ -365,8 +367,8 @@ def translate_regions(m: Machine, t: Tier, k: int, early: bool, translator: Modu
     t.jq[0] = len(waiting)
     t.jq[1:len(waiting) + 1] = waiting
     t.deferred = len(waiting)
-    if compiled:            # only new object files can take the cache over its size
-        _prune_objects(cache_dir())
+    if written:             # only new object files can take the cache over its size
+        _wrote(cache_dir(), written)
 
 
 def _share() -> float | None:
@@ -452,6 +454,22 @@ def _link(t: Tier) -> None:
         raise RuntimeError(f"the region call context needs {llvmgen.CTX_SLOTS} slots, not {len(t.jctx)}")
     t.jctx[llvmgen.CTX_TABLE] = t.jt.ctypes.data
     t.jctx[llvmgen.CTX_TSIZE] = TABLE_SIZE
+
+
+_unpruned = -1      # object files this process wrote since it last pruned (-1: it never has)
+
+
+def _wrote(d: Path, n: int) -> None:
+    """`n` new object files went into cache folder d: prune it at the process's first new file and
+    then after every PRUNE_EVERY (a prune stats every file: after each batch it cost a long
+    translating run, such as pmake's, a seventh of its time).  The cache then holds at most
+    CACHE_OBJECTS + PRUNE_EVERY files per process writing to it."""
+    global _unpruned
+    if _unpruned >= 0 and _unpruned + n < PRUNE_EVERY:
+        _unpruned += n
+        return
+    _unpruned = 0
+    _prune_objects(d)
 
 
 def _prune_objects(d: Path) -> None:

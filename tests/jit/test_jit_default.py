@@ -62,6 +62,26 @@ def test_pruning_tolerates_files_another_process_removed(tmp_path, monkeypatch):
     assert len(list(real_glob(tmp_path, "n*.o"))) == 2
 
 
+def test_the_cache_is_pruned_at_the_first_new_object_then_every_prune_every(tmp_path, monkeypatch):
+    """A prune stats every object file: a long translating run must not pay for one per batch,
+    and the cache must stay bounded however short the processes writing to it."""
+    monkeypatch.setattr(jit, "CACHE_OBJECTS", 4)
+    monkeypatch.setattr(jit, "PRUNE_EVERY", 3)
+    monkeypatch.setattr(jit, "_unpruned", -1)
+    files = iter(range(100))
+
+    def write(n: int) -> int:
+        for _ in range(n):
+            (tmp_path / f"n{next(files):024x}.o").write_bytes(b"x")
+        jit._wrote(tmp_path, n)
+        return len(list(tmp_path.glob("n*.o")))
+    assert write(6) == 4            # the process's first new files: pruned at once
+    assert write(1) == 5            # then left alone ...
+    assert write(1) == 6
+    assert write(1) == 4            # ... until PRUNE_EVERY more have come
+    assert write(2) == 6 and write(1) == 4
+
+
 def test_a_region_pruned_between_lookup_and_load_is_compiled(tmp_path, monkeypatch):
     words = [0x24420001, 0x03E00008, 0x00000000]           # addiu v0,v0,1; jr ra; nop
     assert not jitnative.cached([words], tmp_path)
