@@ -404,8 +404,12 @@ def resumed(path: Path, mode: str | None, machine_options: str | None, max_insns
     except (CheckpointError, ValueError) as e:
         raise OptionError(str(e)) from None
 def jit_option(on: bool | None) -> None:
-    """--jit / --no-jit: the JIT tier on or off for the runs of this process (None: FLASHVM_JIT decides)."""
+    """--jit / --no-jit: the JIT tier on or off for the runs of this process and of the processes it
+    starts (an experiment's dask workers): FLASHVM_JIT is set for them (None: FLASHVM_JIT decides)."""
+    import os
     import sys
+    if on is not None:
+        os.environ["FLASHVM_JIT"] = "1" if on else "0"
     if on is None and "flashvm.kernels.jit" not in sys.modules:
         return          # the default, already (and the tier's module imports Numba)
     from flashvm.kernels.jit import set_enabled

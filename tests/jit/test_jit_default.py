@@ -51,6 +51,17 @@ def test_a_plain_command_runs_with_the_tier():
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.parametrize("flag", [False, True])
+def test_the_switch_reaches_the_processes_a_run_starts(no_env, flag):
+    """`flashvm --no-jit experiment ...` runs its runs in dask worker processes: they must see it."""
+    from flashvm.session import options
+    options.jit_option(flag)
+    code = "from flashvm.kernels import jit; print(jit.enabled())"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(flag)
+
+
 def test_pruning_tolerates_files_another_process_removed(tmp_path, monkeypatch):
     for k in range(4):
         (tmp_path / f"n{k:024x}.o").write_bytes(b"x")
