@@ -105,14 +105,28 @@ class PageSharing:
     def _node_of(self, mpage: int) -> int:
         return 0 if self.cfg.interleave else (mpage << 12) // self.cfg.mem_per_node
 
+    def _sharer_count(self, mpage: int) -> int:
+        """How many guest pages map `mpage` (the shared page of zeros: thousands, so not by
+        listing them)."""
+        s = self._mappers.get(mpage)
+        if s:
+            return len(s)
+        return 0 if int(self.memmap[mpage]) < 0 else 1
+
+    # memmap[mpage] names the first of a shared page's mappers, (vm, guest page) in order: kept
+    # as mappers come and go without going through all of them, but when the first one leaves
     def _add_mapper(self, mpage: int, vm: int, gpage: int) -> None:
-        have = self._own_sharers(mpage)
-        if not have:
+        e = int(self.memmap[mpage])
+        if e < 0:
             self.memmap[mpage] = (vm << 20) | gpage
             return
-        s = self._mappers.setdefault(mpage, set(have))
+        first = (e >> 20, e & 0xFFFFF)
+        s = self._mappers.get(mpage)
+        if s is None:
+            s = self._mappers[mpage] = {first}
         s.add((vm, gpage))
-        self.memmap[mpage] = (min(s)[0] << 20) | min(s)[1]
+        if (vm, gpage) < first:
+            self.memmap[mpage] = (vm << 20) | gpage
 
     def _remove_mapper(self, mpage: int, vm: int, gpage: int) -> int:
         """Forget that (vm, gpage) maps `mpage`; returns how many mappers are left.  A page left
@@ -124,8 +138,10 @@ class PageSharing:
             if left <= 1:
                 del self._mappers[mpage]
             if left:
-                first = min(s)
-                self.memmap[mpage] = (first[0] << 20) | first[1]
+                e = int(self.memmap[mpage])
+                if (e >> 20, e & 0xFFFFF) == (vm, gpage):      # the first one left
+                    first = min(s)
+                    self.memmap[mpage] = (first[0] << 20) | first[1]
                 if left == 1 and not self._cached(mpage):
                     self._unprotect(mpage)          # nobody shares it any more and no cache holds it
                 return left
@@ -225,7 +241,7 @@ class PageSharing:
         """Before a write to guest page `gpage` of `vm`: a private copy when its machine page is
         shared, else the page leaves the caches and is unprotected.  True if a copy was made."""
         mp = int(self.m.pmap[vm.index, gpage])
-        if len(self._own_sharers(mp)) > 1:
+        if self._sharer_count(mp) > 1:
             self.unshare(vm, gpage, copy)
             return True
         self._forget(mp)
@@ -297,7 +313,7 @@ class PageSharing:
         elif call == HAL_MC_RELEASE:
             m.dstats[v, S.DS_FREE_PAGES] += 1
             self.footprint.use(vm.index, g, mp, False)
-            if len(self._own_sharers(mp)) > 1:            # the share goes with the page
+            if self._sharer_count(mp) > 1:                # the share goes with the page
                 self.unshare(vm, g, copy=False)
                 self.share_unmaps += 1
             else:                                         # and the caches drop what nobody uses
