@@ -14,7 +14,7 @@ import numpy as np
 
 from flashvm.disco.vm import VirtualMachine
 from flashvm.kernels.cache import dma_coherence_nb
-from flashvm.kernels.l2tlb import real_tlb_flush_nb
+from flashvm.kernels.l2tlb import shootdown_nb
 from flashvm.kernels.entrylo import lo_pfn, lo_valid
 from flashvm.kernels.state import L2_LO0, L2_LO1, L2_TAG, TLB_ENTRYHI, TLB_LO0, Machine
 from flashvm.machine.config import MAX_RAM, MachineConfig
@@ -129,18 +129,9 @@ class GuestMemory:
     def shootdown(self, vm: VirtualMachine, gpage: int) -> int:
         """Drop every cached translation of guest page `gpage` (L2TLBs, and the real TLBs of the
         CPUs running the VM's VCPUs); returns how many there were."""
-        m = self.m
-        hits = self.backmap(vm, gpage)
-        mp = int(m.pmap[vm.index, gpage])
-        for v in vm.vcpus:
-            for half in (L2_LO0, L2_LO1):
-                lo = m.l2tlb[v][:, half]
-                stale = (m.l2tlb[v][:, L2_TAG] >= 0) & (lo_pfn(lo) == mp)
-                m.l2tlb[v][stale, L2_TAG] = -1
-            c = self._cpu_running(v)
-            if c >= 0 and any(h[0] == v for h in hits):
-                real_tlb_flush_nb(m, c)
-        return len(hits)
+        vcpus = np.asarray(vm.vcpus, np.int64)
+        cpus = np.array([self._cpu_running(v) for v in vm.vcpus], np.int64)
+        return int(shootdown_nb(self.m, vcpus, cpus, int(self.m.pmap[vm.index, gpage])))
 
     def migrate_page(self, vm: VirtualMachine, gpage: int, node: int) -> int:
         """Move guest page `gpage` of `vm` to a machine page on `node`: copy it, repoint the

@@ -1,15 +1,17 @@
 """Disco's second-level software TLB (the L2TLB) and the real TLB entries the monitor puts in and
 takes out: where an entry lives (a hash of VPN2 and ASID), its reference in timing mode, and the
-drops and flushes the monitor's emulation of the guest's TLB (disco.py) asks for.  Each entry
+drops and flushes the monitor's emulation of the guest's TLB (disco.py) asks for, and the
+shootdown of a machine page's translations when the monitor remaps it (flashvm/disco/memory.py).  Each entry
 written is also chained under its machine pages (l2index.py), so page moves find it."""
 from flashvm.kernels.dispatch import njit
 
 from flashvm.kernels.cache import access_nb
+from flashvm.kernels.entrylo import lo_pfn, lo_valid
 from flashvm.kernels.l2index import l2_index_put_nb
 from flashvm.kernels.mmu import tlb_lookup_nb, tlb_match_nb, tlb_write_nb
 from flashvm.kernels.state import (
     ACC_LOAD, ACC_STORE, CYCLES, DS_MON_CYCLES, DS_TLB_FLUSH, L2_LO0, L2_LO1, L2_TAG, L2TLB_BITS, P_HOME_SHIFT,
-    P_LSHIFT, P_MON_DATA, P_NTLB, P_TIMING, S_CYC_BASE,
+    P_LSHIFT, P_MON_DATA, P_NTLB, P_TIMING, S_CYC_BASE, TLB_LO0,
 )
 
 KSSEG = 0xC0000000
@@ -67,6 +69,42 @@ def real_tlb_flush_nb(m, c):
     """Empty CPU c's real TLB (unique, invalid kseg3 VPN2s): on a VCPU switch or a guest invalidation."""
     for i in range(m.params[P_NTLB]):
         tlb_write_nb(m, c, i, 0, KSSEG + 0x20000000 + (i << 13), 0, 0)
+
+
+@njit(cache=True, _nrt=False)
+def shootdown_nb(m, vcpus, cpus, mp):
+    """Drop every translation of machine page mp held for the VCPUs `vcpus` (cpus[k]: the CPU
+    running vcpus[k], or -1): their L2TLB entries for it, valid or not, and the real TLB of each
+    such CPU that held a valid one in either.  Returns how many valid ones there were."""
+    hits = 0
+    for k in range(vcpus.shape[0]):
+        v = vcpus[k]
+        c = cpus[k]
+        l2 = m.l2tlb[v]
+        mine = 0
+        for i in range(l2.shape[0]):
+            if l2[i, L2_TAG] < 0:
+                continue
+            stale = False
+            for half in (L2_LO0, L2_LO1):
+                lo = l2[i, half]
+                if lo_pfn(lo) == mp:
+                    stale = True
+                    if lo_valid(lo):
+                        mine += 1
+            if stale:
+                l2[i, L2_TAG] = -1
+        if c >= 0:
+            t = m.tlb[c]
+            for i in range(t.shape[0]):
+                for half in (TLB_LO0, TLB_LO0 + 1):
+                    lo = t[i, half]
+                    if lo_valid(lo) and lo_pfn(lo) == mp:
+                        mine += 1
+            if mine:
+                real_tlb_flush_nb(m, c)
+        hits += mine
+    return hits
 
 
 @njit(cache=True, _nrt=False)
