@@ -13,9 +13,11 @@ region, named by a hash of its code words and the translator versions (the
 newest `CACHE_OBJECTS` are kept); with the numba backend one module per batch
 (the newest `CACHE_MODULES`).  A second run of the same program compiles
 nothing.  New regions are compiled only while translating has cost at most
-`TRANSLATE_SHARE` of the CPU time spent running guest code, so a run that
-is too short to repay a compile is not made slower by it; regions found on
-disk are always taken.
+`TRANSLATE_FREE_S` plus `TRANSLATE_SHARE` of the CPU time spent running guest
+code, so a program with thousands of hot regions (pmake) pays at most 20 s
+plus its own run time again the first time and fills the disk cache over its
+next runs;
+regions found on disk are always taken.
 
 The tier is on by default, in functional and timing mode.  `--no-jit`
 (`set_enabled(False)`), FLASHVM_JIT=0 or FLASHVM_NO_JIT=1 turn it off
@@ -74,10 +76,14 @@ CACHE_MODULES = 256      # translated modules kept on disk (numba backend)
 CACHE_OBJECTS = 16384    # translated regions kept on disk (llvm backend, one object file each,
                          # ~6 KB: about 100 MB; pmake's eight builds alone translate over 4,096)
 PRUNE_EVERY = 512        # a process prunes the cache at its first new object file, then every so many
-# new translations are compiled while they cost at most this share of the CPU time the tier
-# has run guest code so far (None: no limit, the default: compile all hot code, so the next run
-# finds it on disk); regions found on disk are always taken.  FLASHVM_JIT_SHARE sets it.
-TRANSLATE_SHARE: float | None = None
+# new translations are compiled while they cost at most TRANSLATE_FREE_S CPU seconds plus this
+# share of the CPU time the tier has run guest code so far (None: no limit); regions found on disk
+# are always taken.  FLASHVM_JIT_SHARE sets the share.  A program with a few hundred hot regions
+# (the benchmarks, the ray tracer: 13 s) has them all compiled in its first run, so the next run
+# finds them on disk; pmake's 9,372 took 323 s of a 365 s first run whose simulation alone is
+# ~50 s: such a run now pays at most 20 s plus its own time again (117 s), later runs the rest
+TRANSLATE_SHARE: float | None = 1.0
+TRANSLATE_FREE_S = 20.0
 NEVER = -(1 << 62)       # counter of a target that cannot be translated
 CTX_ROOM = 32            # call-context slots (llvmgen.CTX_SLOTS, checked when a region is entered)
 
@@ -250,6 +256,8 @@ def translate(m: Machine, t: Tier) -> None:
     early = int(m.stats[:, S_INSNS].sum()) < (MIN_INSNS_NATIVE if native else MIN_INSNS)
     if k == 0 or (early and (native or t.deferred == k or k < QUEUE_LEN)):
         return          # the queue waits
+    if t.deferred == k and over_budget(t):
+        return          # all of it waited last time (what was on disk was taken) and still must
     t0, c0 = time.perf_counter(), time.process_time()
     t.c_start = c0
     gc.disable()        # building IR makes many objects: a collection would walk the whole heap
@@ -350,7 +358,7 @@ def translate_regions(m: Machine, t: Tier, k: int, early: bool, translator: Modu
         if not jitnative.cached([words], cache_dir(), timing=timing, layout=lay, checks=checks):
             spent = t.cpu_translate + time.process_time() - t.c_start
             share = _share()
-            if early or (share is not None and spent > share * t.cpu_run):
+            if early or (share is not None and spent > TRANSLATE_FREE_S + share * t.cpu_run):
                 waiting.append(pa)      # a short run does not pay for compiling
                 continue
         if before_compile is not None:
@@ -369,6 +377,12 @@ def translate_regions(m: Machine, t: Tier, k: int, early: bool, translator: Modu
     t.deferred = len(waiting)
     if written:             # only new object files can take the cache over its size
         _wrote(cache_dir(), written)
+
+
+def over_budget(t: Tier) -> bool:
+    """Has this run's translating used up its allowance (TRANSLATE_FREE_S + share of its run)?"""
+    share = _share()
+    return share is not None and t.cpu_translate > TRANSLATE_FREE_S + share * t.cpu_run
 
 
 def _share() -> float | None:
@@ -603,5 +617,5 @@ def run_slices(m: Machine, t: Tier, budget: int, loop: Callable[..., int],
         return reason
 
 
-__all__ = ["Tier", "enabled", "preload", "profile_path", "reset_stats",
+__all__ = ["Tier", "enabled", "over_budget", "preload", "profile_path", "reset_stats",
            "run_jit", "run_slices", "save_profile", "set_enabled", "set_profile", "stats", "translate"]

@@ -8,6 +8,7 @@ code and compiles nothing.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -78,10 +79,17 @@ def _optimise(mod, tm, full: bool) -> None:
             fpm.run(fn, pb)
 
 
+@functools.lru_cache(maxsize=1)
+def _host_cpu() -> str:
+    # LLVM works it out anew at each call (~50 us): a queue of regions waiting for the
+    # translation budget asked it at every slice
+    return str(llvm.get_host_cpu_name())
+
+
 def key(regions: list[list[int]], timing: bool = False, layout: tuple[int, ...] = (), checks: bool = True) -> str:
     """The cache name of a batch: its code words, the translators' versions (and a timing batch's layout;
     whether functional regions test the stop at checkpoints, flashvm/isa/llvmstop.py)."""
-    h = hashlib.sha256(f"{jitgen.VERSION}/{llvmgen.VERSION}/{llvm.get_host_cpu_name()}".encode())
+    h = hashlib.sha256(f"{jitgen.VERSION}/{llvmgen.VERSION}/{_host_cpu()}".encode())
     if timing:      # timing-mode regions (flashvm/isa/llvmtiming.py): other code for the same words
         from flashvm.isa import llvmtiming
         h.update(f"{llvmtiming.VERSION}/{layout}".encode())

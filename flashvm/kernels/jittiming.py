@@ -55,6 +55,8 @@ def translate(m: Machine, t: jit.Tier) -> None:
     early = int(m.stats[:, S_INSNS].sum()) < jit.MIN_INSNS_NATIVE
     if k == 0 or (early and t.deferred == k):
         return
+    if t.deferred == k and jit.over_budget(t):
+        return          # all of it waited last time and the budget is still spent
     t0, c0 = time.perf_counter(), time.process_time()
     t.c_start = c0
     gc.disable()        # building IR makes many objects: a collection would walk the whole heap

@@ -48,6 +48,7 @@ def test_a_spent_budget_takes_regions_from_disk_but_compiles_none(spec, monkeypa
     first = _run(spec, True).jit
     assert first["regions"] > 0
     monkeypatch.setattr(jit, "TRANSLATE_SHARE", 0.0)
+    monkeypatch.setattr(jit, "TRANSLATE_FREE_S", 0.0)
     again = _run(spec, True).jit           # all of them found (on disk, or loaded already)
     assert again["regions"] == first["regions"] == again["disk_hits"]
     monkeypatch.setattr(jitnative, "cached",

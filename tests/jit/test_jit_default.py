@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from flashvm.kernels import jit, jitnative
@@ -113,3 +114,28 @@ def test_the_region_cache_follows_flashvm_cache(monkeypatch, tmp_path):
     assert jit.cache_dir() == tmp_path / "c" / "jit"
     monkeypatch.setenv("FLASHVM_JIT_CACHE", str(tmp_path / "j"))
     assert jit.cache_dir() == tmp_path / "j"
+
+
+def test_a_queue_left_waiting_for_the_budget_is_not_looked_at_again_until_it_grows(monkeypatch):
+    """Over its translation allowance a run leaves hot regions queued; it must not rescan the
+    whole queue at every slice (a cold pmake spent 94 % of its time doing that)."""
+    from types import SimpleNamespace
+    seen = []
+    monkeypatch.setattr(jit, "backend", lambda: "llvm")
+    monkeypatch.setattr(jit, "_translate_native", lambda m, t, k, early: seen.append(k))
+    monkeypatch.setattr(jit, "TRANSLATE_SHARE", 1.0)
+    monkeypatch.setattr(jit, "TRANSLATE_FREE_S", 20.0)
+    m = SimpleNamespace(stats=np.full((1, 64), jit.MIN_INSNS_NATIVE, dtype=np.int64))
+    t = jit.Tier()
+    t.jq[0] = 5
+    t.deferred = 5                      # all five waited at the last look
+    t.cpu_translate, t.cpu_run = 30.0, 5.0
+    jit.translate(m, t)
+    assert seen == []                   # still over: 30 s > 20 s + 1.0 x 5 s
+    t.cpu_run = 15.0
+    jit.translate(m, t)
+    assert seen == [5]                  # the run has earned more: looked at again
+    t.jq[0] = 6
+    t.cpu_run = 5.0
+    jit.translate(m, t)
+    assert seen == [5, 6]               # a new target came: looked at
