@@ -135,6 +135,7 @@ def execute(runs: Sequence[Run], cache: Path, *, jobs: int = 2, address: str | N
         progress(done, total, 0, 0.0, 0)
     if not todo:
         return outcomes
+    from dask.distributed import wait
     own = client is None
     if own:
         client = _client(jobs, address)
@@ -149,14 +150,13 @@ def execute(runs: Sequence[Run], cache: Path, *, jobs: int = 2, address: str | N
         client.subscribe_topic(TOPIC, heard)
         futures = {client.submit(worker, asdict(o.run), pure=False, key=f"{o.run.label}-{o.run.key(fp)}"): o
                    for o in todo}
-        pending, told = set(futures), time.monotonic()
+        pending = set(futures)
         while pending:
-            finished = [f for f in pending if f.done()]
-            if not finished:
-                time.sleep(0.2)
-                if progress and going and time.monotonic() - told >= LIVE_S:
-                    told = time.monotonic()
-                    progress(done, total, insns, told - start, sum(going.values()))
+            try:        # the next results, or after LIVE_S without any, how far the runs have got
+                finished = wait(pending, timeout=LIVE_S, return_when="FIRST_COMPLETED").done
+            except TimeoutError:
+                if progress and going:
+                    progress(done, total, insns, time.monotonic() - start, sum(going.values()))
                 continue
             for fut in finished:
                 pending.discard(fut)

@@ -16,8 +16,7 @@ nothing.  New regions are compiled only while translating has cost at most
 `TRANSLATE_FREE_S` plus `TRANSLATE_SHARE` of the CPU time spent running guest
 code, so a program with thousands of hot regions (pmake) pays at most 20 s
 plus its own run time again the first time and fills the disk cache over its
-next runs;
-regions found on disk are always taken.
+next runs; regions found on disk are always taken.
 
 The tier is on by default, in functional and timing mode.  `--no-jit`
 (`set_enabled(False)`), FLASHVM_JIT=0 or FLASHVM_NO_JIT=1 turn it off
@@ -356,9 +355,7 @@ def translate_regions(m: Machine, t: Tier, k: int, early: bool, translator: Modu
     for pa, words in todo:
         lay = layout(pa) if layout is not None else ()
         if not jitnative.cached([words], cache_dir(), timing=timing, layout=lay, checks=checks):
-            spent = t.cpu_translate + time.process_time() - t.c_start
-            share = _share()
-            if early or (share is not None and spent > TRANSLATE_FREE_S + share * t.cpu_run):
+            if early or over_budget(t, t.cpu_translate + time.process_time() - t.c_start):
                 waiting.append(pa)      # a short run does not pay for compiling
                 continue
         if before_compile is not None:
@@ -379,10 +376,12 @@ def translate_regions(m: Machine, t: Tier, k: int, early: bool, translator: Modu
         _wrote(cache_dir(), written)
 
 
-def over_budget(t: Tier) -> bool:
-    """Has this run's translating used up its allowance (TRANSLATE_FREE_S + share of its run)?"""
+def over_budget(t: Tier, spent: float | None = None) -> bool:
+    """Has this run's translating (`spent` CPU seconds; default, up to the current translation)
+    used up its allowance, TRANSLATE_FREE_S plus the share of its run time?"""
     share = _share()
-    return share is not None and t.cpu_translate > TRANSLATE_FREE_S + share * t.cpu_run
+    spent = t.cpu_translate if spent is None else spent
+    return share is not None and spent > TRANSLATE_FREE_S + share * t.cpu_run
 
 
 def _share() -> float | None:
@@ -487,7 +486,7 @@ def _wrote(d: Path, n: int) -> None:
 
 
 def _prune_objects(d: Path) -> None:
-    """Keep the newest CACHE_MODULES object files of the native backend."""
+    """Keep the newest CACHE_OBJECTS object files of the native backend."""
     objs = list(d.glob("n*.o"))
     if len(objs) <= CACHE_OBJECTS:
         return

@@ -7,7 +7,7 @@ from flashvm.kernels.dispatch import njit
 
 from flashvm.kernels.cache import access_nb
 from flashvm.kernels.entrylo import lo_pfn, lo_valid
-from flashvm.kernels.l2index import l2_index_put_nb
+from flashvm.kernels.l2index import L2K_HEAD, L2K_NEXT, l2_bucket, l2_index_put_nb
 from flashvm.kernels.mmu import tlb_lookup_nb, tlb_match_nb, tlb_write_nb
 from flashvm.kernels.state import (
     ACC_LOAD, ACC_STORE, CYCLES, DS_MON_CYCLES, DS_TLB_FLUSH, L2_LO0, L2_LO1, L2_TAG, L2TLB_BITS, P_HOME_SHIFT,
@@ -72,28 +72,44 @@ def real_tlb_flush_nb(m, c):
 
 
 @njit(cache=True, _nrt=False)
+def _l2_shoot(m, v, i, mp):
+    """Empty L2TLB slot i of VCPU v if it maps machine page mp; how many valid halves did."""
+    l2 = m.l2tlb[v]
+    if l2[i, L2_TAG] < 0:
+        return 0
+    stale = False
+    valid = 0
+    for half in (L2_LO0, L2_LO1):
+        lo = l2[i, half]
+        if lo_pfn(lo) == mp:
+            stale = True
+            if lo_valid(lo):
+                valid += 1
+    if stale:
+        l2[i, L2_TAG] = -1
+    return valid
+
+
+@njit(cache=True, _nrt=False)
 def shootdown_nb(m, vcpus, cpus, mp):
     """Drop every translation of machine page mp held for the VCPUs `vcpus` (cpus[k]: the CPU
     running vcpus[k], or -1): their L2TLB entries for it, valid or not, and the real TLB of each
-    such CPU that held a valid one in either.  Returns how many valid ones there were."""
+    such CPU that held a valid one in either.  Returns how many valid ones there were.  The
+    L2TLB entries are found through the index by machine page (l2index.py); an invalid half
+    reads as page 0 and is in no chain, so page 0 is swept."""
     hits = 0
     for k in range(vcpus.shape[0]):
         v = vcpus[k]
         c = cpus[k]
-        l2 = m.l2tlb[v]
         mine = 0
-        for i in range(l2.shape[0]):
-            if l2[i, L2_TAG] < 0:
-                continue
-            stale = False
-            for half in (L2_LO0, L2_LO1):
-                lo = l2[i, half]
-                if lo_pfn(lo) == mp:
-                    stale = True
-                    if lo_valid(lo):
-                        mine += 1
-            if stale:
-                l2[i, L2_TAG] = -1
+        if mp == 0:
+            for i in range(m.l2tlb.shape[1]):
+                mine += _l2_shoot(m, v, i, mp)
+        else:
+            n = m.l2link[v, L2K_HEAD, l2_bucket(m, mp)]
+            while n >= 0:
+                mine += _l2_shoot(m, v, n >> 1, mp)
+                n = m.l2link[v, L2K_NEXT, n]
         if c >= 0:
             t = m.tlb[c]
             for i in range(t.shape[0]):
