@@ -219,6 +219,7 @@ from flashvm.kernels.cp0 import (cfc1_nb, ctc1_nb, eret_nb, irq_pending, mfc0_nb
 from flashvm.kernels.trap import exception_nb
 from flashvm.kernels.fpu import ({fpu})
 from flashvm.kernels.cache import access_nb
+from flashvm.kernels.devfast import mmio_fast_nb
 from flashvm.kernels.mmu import (TC_MASK, XL_MMIO, XL_MMIO_LOAD, load_xlate_nb, mmu_index, store_xlate_nb,
                                  tlbp_nb, tlbr_nb, tlbwi_nb, xlate_nb)
 from flashvm.kernels.state import *  # noqa: F403  slot, register and code constants
@@ -408,13 +409,18 @@ def {name}(m, c, limit):
             return STOP_WAIT, n
         x = m.exitrec
         if exc == X_MMIO_STORE:
+            value = np.int64(ram32[ram_size >> 2]) & ((1 << (8 * st[MMIO_SIZE])) - 1)
+            if mmio_fast_nb(m, c, st[MMIO_PA], st[MMIO_SIZE], value, True):
+                continue               # an IPI: served as the host's device would (devfast.py)
             x[X_REASON] = EXIT_MMIO_STORE
             x[X_CPU] = c
             x[X_A0] = st[MMIO_PA]
             x[X_A1] = st[MMIO_SIZE]
-            x[X_A2] = np.int64(ram32[ram_size >> 2]) & ((1 << (8 * st[MMIO_SIZE])) - 1)
+            x[X_A2] = value
             return STOP_EXIT, n
         if exc == X_MMIO_LOAD:
+            if mmio_fast_nb(m, c, st[MMIO_PA], st[MMIO_SIZE], 0, False):
+                continue               # a timer word, pending for the load's replay
             x[X_REASON] = EXIT_MMIO_LOAD
             x[X_CPU] = c
             x[X_A0] = st[MMIO_PA]

@@ -52,6 +52,7 @@ from flashvm.kernels.l2tlb import (
     KSSEG, _vtlb_lookup, drop_pair_nb,
     l2tlb_flush_nb,
 )
+from flashvm.kernels.devfast import IRQ_IPI, SMP_IPI_ACK, SMP_IPI_SEND, charge_io_nb, smp_register, timer_word_nb
 from flashvm.kernels.mmu import xlate_nb
 from flashvm.kernels.moncore import (
     BUS_ERROR, FILLED, HAL_EBASE, HAL_MC_DISK, HAL_MC_FREE, HAL_MC_ZERO, HAL_MCALL, M32, NO_ENTRY, _charge, _prefill,
@@ -69,8 +70,10 @@ from flashvm.kernels.state import (
     P_MON_REFILL, P_MON_TRAP, P_NTLB, P_TIMING, PC, S_EXC_BASE, SEL_EBase, SEL_UserLocal, St_CU1,
     St_ERL, St_EXL, St_FR, St_IE, St_KSU, TLB_ENTRYHI, TLB_LO0, TLB_LO1, TLB_PAGEMASK, VCPU, VS_TIMER_MASKED,
     VS_HAL, VS_INVAL, VS_VM, WAITING, X_A0, X_A1, X_A2, X_A3, X_CPU, X_REASON, DS_MCALL, DS_ZERO_PAGES, DS_FREE_PAGES,
-    DS_TRAPS_SAVED,
+    DS_TRAPS_SAVED, DS_DEVICE_FAST, VS_INDEX,
 )
+OP_LW = 0x23
+OP_SW = 0x2B
 
 IM_TIMER = 1 << 15
 EHB = 0x000000C0         # sll $0, $0, 3: the hazard barrier between mtc0 and tlbw*/eret
@@ -428,6 +431,57 @@ def _to_host(m, c, v, kind, a1, a2, a3):
 
 
 @njit(cache=True, _nrt=False)
+def _device_fast(m, c, v, va, insn):
+    """The guest kernel's commonest device accesses (devfast.py), done here exactly as the VM's
+    Python devices do them after a DX_KSEG exit (vdevices.py: VSmp's IPI send and acknowledge to
+    the VM's VCPUs, the timer's two words; the access's io stall, the next instruction).  False:
+    Python serves it (anything else, an IPI to no VCPU of the VM)."""
+    if insn < 0 or va & 3:
+        return False
+    op = insn >> 26
+    rt = (insn >> 16) & 31
+    pa = va & 0x1FFFFFFF
+    if op == OP_SW:
+        reg = smp_register(m, pa)
+        if reg < 0:
+            return False
+        t = v
+        if reg == SMP_IPI_SEND:
+            k = m.gpr[c, rt] & M32
+            t = v - m.vstate[v, VS_INDEX] + k          # a VM's VCPUs are numbered in a row
+            if t >= m.vstate.shape[0] or m.vstate[t, VS_VM] != m.vstate[v, VS_VM] or m.vstate[t, VS_INDEX] != k:
+                return False
+        charge_io_nb(m, c)
+        if reg == SMP_IPI_ACK:
+            post_interrupt_nb(m, c, v, IRQ_IPI, False)
+        else:
+            post_interrupt_nb(m, _cpu_running(m, t), t, IRQ_IPI, True)
+    elif op == OP_LW:
+        word = timer_word_nb(m, c, pa)
+        if word < 0:
+            return False
+        if rt:
+            m.gpr[c, rt] = word
+    else:
+        return False
+    npc = m.cpu[c, NPC]
+    m.cpu[c, PC] = npc
+    m.cpu[c, NPC] = (npc + 4) & M32
+    m.cpu[c, BRANCH_PC] = -1
+    m.dstats[v, DS_DEVICE_FAST] += 1
+    return True
+
+
+@njit(cache=True, _nrt=False)
+def _cpu_running(m, v):
+    """The CPU that runs VCPU v, or -1 (the monitor's `_cpu_running`)."""
+    for c in range(m.cpu.shape[0]):
+        if m.cpu[c, VCPU] - 1 == v:
+            return c
+    return -1
+
+
+@njit(cache=True, _nrt=False)
 def disco_trap_nb(m, c, code, pc, npc, bpc, badva, ce):
     """An exception on CPU c, which runs a VCPU (see the module doc).  Returns 1 when
     Python must act (exit record filled), 0 when the CPU goes on."""
@@ -517,6 +571,8 @@ def _trap(m, c, v, code, pc, npc, bpc, badva, ce):
     if (exc == EXC_ADEL or exc == EXC_ADES) and guest_kernel and 0x80000000 <= badva < 0xC0000000 \
             and badva != pc:
         insn = _fetch_insn(m, c, pc)
+        if _device_fast(m, c, v, badva, insn):
+            return RESUME
         return _to_host(m, c, v, DX_KSEG, badva, insn, 1 if exc == EXC_ADES else 0)
     reflect_nb(m, c, v, code & ~EXC_REFILL_FLAG, pc, bpc, badva, ce)
     return RESUME

@@ -9,6 +9,7 @@ from flashvm.kernels.cp0 import (cfc1_nb, ctc1_nb, eret_nb, irq_pending, mfc0_nb
 from flashvm.kernels.trap import exception_nb
 from flashvm.kernels.fpu import (add_s, add_d, sub_s, sub_d, mul_s, mul_d, div_s, div_d, sqrt_s, sqrt_d, abs_s, abs_d, neg_s, neg_d, recip_s, recip_d, rsqrt_s, rsqrt_d, madd_s, madd_d, msub_s, msub_d, nmadd_s, nmadd_d, nmsub_s, nmsub_d, cmp_s, cmp_d, round_w_s, round_w_d, trunc_w_s, trunc_w_d, ceil_w_s, ceil_w_d, floor_w_s, floor_w_d, cvt_w_s, cvt_w_d, round_l_s, round_l_d, trunc_l_s, trunc_l_d, ceil_l_s, ceil_l_d, floor_l_s, floor_l_d, cvt_l_s, cvt_l_d, cvt_s_d, cvt_d_s, cvt_s_w, cvt_d_w, cvt_s_l, cvt_d_l)
 from flashvm.kernels.cache import access_nb
+from flashvm.kernels.devfast import mmio_fast_nb
 from flashvm.kernels.mmu import (TC_MASK, XL_MMIO, XL_MMIO_LOAD, load_xlate_nb, mmu_index, store_xlate_nb,
                                  tlbp_nb, tlbr_nb, tlbwi_nb, xlate_nb)
 from flashvm.kernels.state import *  # noqa: F403  slot, register and code constants
@@ -2220,13 +2221,18 @@ def exec_cpu_nb(m, c, limit):
             return STOP_WAIT, n
         x = m.exitrec
         if exc == X_MMIO_STORE:
+            value = np.int64(ram32[ram_size >> 2]) & ((1 << (8 * st[MMIO_SIZE])) - 1)
+            if mmio_fast_nb(m, c, st[MMIO_PA], st[MMIO_SIZE], value, True):
+                continue               # an IPI: served as the host's device would (devfast.py)
             x[X_REASON] = EXIT_MMIO_STORE
             x[X_CPU] = c
             x[X_A0] = st[MMIO_PA]
             x[X_A1] = st[MMIO_SIZE]
-            x[X_A2] = np.int64(ram32[ram_size >> 2]) & ((1 << (8 * st[MMIO_SIZE])) - 1)
+            x[X_A2] = value
             return STOP_EXIT, n
         if exc == X_MMIO_LOAD:
+            if mmio_fast_nb(m, c, st[MMIO_PA], st[MMIO_SIZE], 0, False):
+                continue               # a timer word, pending for the load's replay
             x[X_REASON] = EXIT_MMIO_LOAD
             x[X_CPU] = c
             x[X_A0] = st[MMIO_PA]
@@ -4596,13 +4602,18 @@ def exec_cpu_timing_nb(m, c, limit):
             return STOP_WAIT, n
         x = m.exitrec
         if exc == X_MMIO_STORE:
+            value = np.int64(ram32[ram_size >> 2]) & ((1 << (8 * st[MMIO_SIZE])) - 1)
+            if mmio_fast_nb(m, c, st[MMIO_PA], st[MMIO_SIZE], value, True):
+                continue               # an IPI: served as the host's device would (devfast.py)
             x[X_REASON] = EXIT_MMIO_STORE
             x[X_CPU] = c
             x[X_A0] = st[MMIO_PA]
             x[X_A1] = st[MMIO_SIZE]
-            x[X_A2] = np.int64(ram32[ram_size >> 2]) & ((1 << (8 * st[MMIO_SIZE])) - 1)
+            x[X_A2] = value
             return STOP_EXIT, n
         if exc == X_MMIO_LOAD:
+            if mmio_fast_nb(m, c, st[MMIO_PA], st[MMIO_SIZE], 0, False):
+                continue               # a timer word, pending for the load's replay
             x[X_REASON] = EXIT_MMIO_LOAD
             x[X_CPU] = c
             x[X_A0] = st[MMIO_PA]

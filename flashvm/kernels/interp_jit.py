@@ -2273,13 +2273,18 @@ def exec_cpu_jit_nb(m, c, limit, jt, jcnt, jq, jstat, jctx):
             return STOP_WAIT, n
         x = m.exitrec
         if exc == X_MMIO_STORE:
+            value = np.int64(ram32[ram_size >> 2]) & ((1 << (8 * st[MMIO_SIZE])) - 1)
+            if mmio_fast_nb(m, c, st[MMIO_PA], st[MMIO_SIZE], value, True):
+                continue               # an IPI: served as the host's device would (devfast.py)
             x[X_REASON] = EXIT_MMIO_STORE
             x[X_CPU] = c
             x[X_A0] = st[MMIO_PA]
             x[X_A1] = st[MMIO_SIZE]
-            x[X_A2] = np.int64(ram32[ram_size >> 2]) & ((1 << (8 * st[MMIO_SIZE])) - 1)
+            x[X_A2] = value
             return STOP_EXIT, n
         if exc == X_MMIO_LOAD:
+            if mmio_fast_nb(m, c, st[MMIO_PA], st[MMIO_SIZE], 0, False):
+                continue               # a timer word, pending for the load's replay
             x[X_REASON] = EXIT_MMIO_LOAD
             x[X_CPU] = c
             x[X_A0] = st[MMIO_PA]

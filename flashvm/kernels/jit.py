@@ -13,7 +13,7 @@ region, named by a hash of its code words and the translator versions (the
 newest `CACHE_OBJECTS` are kept); with the numba backend one module per batch
 (the newest `CACHE_MODULES`).  A second run of the same program compiles
 nothing.  New regions are compiled only while translating has cost at most
-`TRANSLATE_FREE_S` plus `TRANSLATE_SHARE` of the CPU time spent running guest
+`TRANSLATE_FREE_S` plus `TRANSLATE_SHARE` of the time spent running guest
 code, so a program with thousands of hot regions (pmake) pays at most 20 s
 plus its own run time again the first time and fills the disk cache over its
 next runs; regions found on disk are always taken.
@@ -75,8 +75,8 @@ CACHE_MODULES = 256      # translated modules kept on disk (numba backend)
 CACHE_OBJECTS = 16384    # translated regions kept on disk (llvm backend, one object file each,
                          # ~6 KB: about 100 MB; pmake's eight builds alone translate over 4,096)
 PRUNE_EVERY = 512        # a process prunes the cache at its first new object file, then every so many
-# new translations are compiled while they cost at most TRANSLATE_FREE_S CPU seconds plus this
-# share of the CPU time the tier has run guest code so far (None: no limit); regions found on disk
+# new translations are compiled while they cost at most TRANSLATE_FREE_S seconds plus this
+# share of the time the tier has run guest code so far (None: no limit); regions found on disk
 # are always taken.  FLASHVM_JIT_SHARE sets the share.  A program with a few hundred hot regions
 # (the benchmarks, the ray tracer: 13 s) has them all compiled in its first run, so the next run
 # finds them on disk; pmake's 9,372 took 323 s of a 365 s first run whose simulation alone is
@@ -151,9 +151,12 @@ class Tier:
         self.jctx = np.zeros(CTX_ROOM, dtype=np.int64)
         self.deferred = 0      # queue length last found not worth compiling yet
         self.slice = FIRST_SLICE
-        self.cpu_run = 0.0     # CPU seconds in the run loop (the translation budget grows with it)
+        # seconds in the run loop (the translation budget grows with it) and translating, by
+        # perf_counter: process_time is a system call (0.7 us here) and the loop is timed at every
+        # exit to the host (4 M times in a pmake build in one VM); both stretch alike under load
+        self.cpu_run = 0.0
         self.cpu_translate = 0.0
-        self.c_start = 0.0     # process CPU time when the current translation started
+        self.c_start = 0.0     # perf_counter when the current translation started
         self.preloaded = False  # the run's profile has been looked at (run_jit)
 
 
@@ -257,8 +260,8 @@ def translate(m: Machine, t: Tier) -> None:
         return          # the queue waits
     if t.deferred == k and over_budget(t):
         return          # all of it waited last time (what was on disk was taken) and still must
-    t0, c0 = time.perf_counter(), time.process_time()
-    t.c_start = c0
+    t0 = time.perf_counter()
+    t.c_start = t0
     gc.disable()        # building IR makes many objects: a collection would walk the whole heap
     try:
         if native:
@@ -267,8 +270,9 @@ def translate(m: Machine, t: Tier) -> None:
             _translate_numba(m, t, k, early)
     finally:
         gc.enable()
-        STATS["translate_s"] += time.perf_counter() - t0
-        t.cpu_translate += time.process_time() - c0
+        dt = time.perf_counter() - t0
+        STATS["translate_s"] += dt
+        t.cpu_translate += dt
     if k >= QUEUE_LEN:
         _rearm(t)
 
@@ -355,7 +359,7 @@ def translate_regions(m: Machine, t: Tier, k: int, early: bool, translator: Modu
     for pa, words in todo:
         lay = layout(pa) if layout is not None else ()
         if not jitnative.cached([words], cache_dir(), timing=timing, layout=lay, checks=checks):
-            if early or over_budget(t, t.cpu_translate + time.process_time() - t.c_start):
+            if early or over_budget(t, t.cpu_translate + time.perf_counter() - t.c_start):
                 waiting.append(pa)      # a short run does not pay for compiling
                 continue
         if before_compile is not None:
@@ -377,7 +381,7 @@ def translate_regions(m: Machine, t: Tier, k: int, early: bool, translator: Modu
 
 
 def over_budget(t: Tier, spent: float | None = None) -> bool:
-    """Has this run's translating (`spent` CPU seconds; default, up to the current translation)
+    """Has this run's translating (`spent` seconds; default, up to the current translation)
     used up its allowance, TRANSLATE_FREE_S plus the share of its run time?"""
     share = _share()
     spent = t.cpu_translate if spent is None else spent
@@ -601,9 +605,9 @@ def run_slices(m: Machine, t: Tier, budget: int, loop: Callable[..., int],
         t.slice = min(SLICE, 2 * t.slice)     # short slices first: hot code is translated early
         step = end - rs if rs < end < target else left
         before = jstat[:5].tolist()
-        c0 = time.process_time()
+        c0 = time.perf_counter()
         reason = int(loop(m, step, t.jt, t.jcnt, t.jq, jstat, t.jctx))
-        t.cpu_run += time.process_time() - c0
+        t.cpu_run += time.perf_counter() - c0
         after = jstat[:5].tolist()
         if after != before:
             for name, a, b in zip(_STAT_NAMES, after, before):

@@ -57,15 +57,16 @@ def translate(m: Machine, t: jit.Tier) -> None:
         return
     if t.deferred == k and jit.over_budget(t):
         return          # all of it waited last time and the budget is still spent
-    t0, c0 = time.perf_counter(), time.process_time()
-    t.c_start = c0
+    t0 = time.perf_counter()
+    t.c_start = t0
     gc.disable()        # building IR makes many objects: a collection would walk the whole heap
     try:
         _translate(m, t, k, early)
     finally:
         gc.enable()
-        jit.STATS["translate_s"] += time.perf_counter() - t0
-        t.cpu_translate += time.process_time() - c0
+        dt = time.perf_counter() - t0
+        jit.STATS["translate_s"] += dt
+        t.cpu_translate += dt
 
 
 def _entry_path() -> Path:

@@ -198,7 +198,12 @@ P_MON_REFILL = 39    # Disco's refill fast path: a real TLB refill served from t
 P_HOTQ_PEND = 40     # hot-page events in hotq not yet shown to the run loop (P_HOTQ_N stays 0 until a batch)
 P_HOTQ_BATCH = 41    # events that make a batch: the run loop exits for them (<= 1: every event)
 P_HOTQ_DROPS = 42    # hot-page events lost because hotq was full (HOTQ_LEN events already waiting)
-NPARAMS = 43
+# the device registers guest kernels touch most, served in the kernels (devfast.py)
+P_IO_CYCLES = 43     # a device-register access's stall (the machine's io latency)
+P_NS_PER_CYCLE = 44  # float64 bits: nanoseconds per cycle, as the timer device counts them
+P_SMP_PA = 45        # physical base of the SMP block (the machine's and each VM's); 0: all in Python
+P_TIMER_PA = 46      # physical base of the timer (nanoseconds, two words); 0: in Python
+NPARAMS = 47
 
 # iomap[i] = (base, size, device id): physical ranges served by Python devices
 IO_BASE = 0
@@ -297,10 +302,11 @@ DS_MCALL = 16        # HAL monitor calls
 DS_ZERO_PAGES = 17   # pages the monitor zeroed for the guest (HAL call)
 DS_FREE_PAGES = 18   # pages the guest said are free (HAL call)
 DS_TRAPS_SAVED = 19  # privileged instructions emulated in the trap of the one before (no trap of their own)
-NDSTATS = 20
+DS_DEVICE_FAST = 20  # the guest kernel's device accesses served without Python (IPIs, the timer)
+NDSTATS = 21
 DS_NAMES = ["traps", "emulated", "mfc0", "mtc0", "tlb_writes", "tlbp", "eret", "wait", "l2tlb_hits",
             "vtlb_hits", "reflected", "virtual_interrupts", "host_exits", "monitor_cycles",
-            "l2tlb_flushes", "bus_errors", "monitor_calls", "pages_zeroed", "pages_freed", "traps_saved"]
+            "l2tlb_flushes", "bus_errors", "monitor_calls", "pages_zeroed", "pages_freed", "traps_saved", "device_accesses"]
 
 
 class Machine(NamedTuple):

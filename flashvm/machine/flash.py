@@ -40,7 +40,8 @@ from flashvm.kernels.state import (
     CP0_BadVAddr, CP0_Cause, CP0_EPC, CP0_Status, CYCLES, EXC_NAMES, EXIT_BUDGET, EXIT_HALT, EXIT_HOT_PAGE,
     EXIT_MMIO_LOAD, EXIT_MMIO_STORE, EXIT_NAMES, EXIT_WAIT, HALTED, INSNS,
     MMIO_PENDING, MMIO_VALUE, MMU_R4K, P_CURCPU, P_HOT_THRESHOLD, P_HOTQ_N, P_HOTQ_PEND, P_LAT_DIRTY, P_LAT_INVAL,
-    P_LAT_L2, P_LAT_LOCAL, P_LAT_REMOTE, P_NIO, P_RAM_SIZE, P_ROM_HOST, P_ROUND_START,
+    P_IO_CYCLES, P_LAT_L2, P_LAT_LOCAL, P_LAT_REMOTE, P_NIO, P_NS_PER_CYCLE, P_RAM_SIZE, P_SMP_PA, P_TIMER_PA,
+    P_ROM_HOST, P_ROUND_START,
     PC, S_CYC_BASE, S_STALL_BASE, WAITING,
     X_A0, X_A1, X_A2, X_CPU, Machine, new_machine,
 )
@@ -327,6 +328,12 @@ class FlashMachine:
         self.ram_bytes = int(self.m.params[P_RAM_SIZE])
         self.ns_per_cycle = 1000.0 / self.cfg.clock_mhz
         self.io_cycles = self.cfg.latencies_cycles()["io"]
+        # the SMP block's IPIs and the timer's words are served in the kernels, as Smp and Timer
+        # below do them (flashvm/kernels/devfast.py); a Disco VM's are at the same addresses
+        p = self.m.params
+        p[P_IO_CYCLES] = self.io_cycles
+        p[P_NS_PER_CYCLE] = np.float64(self.ns_per_cycle).view(np.int64)
+        p[P_SMP_PA], p[P_TIMER_PA] = SMP_BASE, TIMER_BASE
         q = self.cfg.quantum
         self.chunk_cycles = max(q, chunk_cycles // q * q)
         self.current_cpu = 0

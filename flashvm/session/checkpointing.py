@@ -26,7 +26,7 @@ from flashvm.guestos import PANIC_STATUS, ConsoleDemux
 from flashvm.disco.monitor import Disco
 from flashvm.disco.splashos import outcome
 from flashvm.kernels.state import (
-    CYCLES, INSNS, P_L1D_SETS, P_L1D_WAYS, P_L1I_SETS, P_L1I_WAYS, P_L2_SETS, P_L2_WAYS, P_LAT_DIRTY, P_LAT_INVAL,
+    CYCLES, INSNS, P_IO_CYCLES, P_L1D_SETS, P_L1D_WAYS, P_L1I_SETS, P_L1I_WAYS, P_L2_SETS, P_L2_WAYS, P_LAT_DIRTY, P_LAT_INVAL,
     P_LAT_L2, P_LAT_LOCAL, P_LAT_REMOTE, P_LSHIFT, P_NLINES, P_ROUND_START, P_TIMING, P_HOT_THRESHOLD,
 )
 from flashvm.machine.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
@@ -208,6 +208,7 @@ def reconfigure(fm: FlashMachine | LinuxProcess, mode: str | None, cfg: MachineC
     p[P_LAT_DIRTY], p[P_LAT_INVAL] = lat["dirty"], lat["inval"]
     p[P_HOT_THRESHOLD] = cfg.hot_page_threshold
     fm.io_cycles = lat["io"]
+    p[P_IO_CYCLES] = lat["io"]
     fm.cfg = cfg
     m.tc_tag[:] = -1        # the soft TLB starts empty, as after any mode switch
     if isinstance(fm.supervisor, Disco):
