@@ -11,7 +11,7 @@ Anything else, or an IPI to no CPU, still goes to Python.
 
 The blocks' places come from the machine (P_SMP_PA, P_TIMER_PA; 0: Python
 serves everything), set where the devices are built: the machine's own and,
-under Disco, every VM's are at the same addresses (flashvm/disco/disco.py
+under Disco, every VM's are at the same addresses (flashvm/kernels/disco.py
 serves the VMs' in the monitor's trap path, with the VM's VCPUs for CPUs).
 """
 import numpy as np
