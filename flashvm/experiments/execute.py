@@ -57,6 +57,7 @@ class Outcome:
     run: Run
     path: Path | None = None
     problem: str | None = None        # a missing piece (Unavailable) or a failed run, in one line
+    failed_path: Path | None = None   # a failed run's result file (its console, counters), never reused
     instructions: int = 0
     host_seconds: float = 0.0
     cached: bool = False
@@ -88,6 +89,7 @@ Worker = Callable[[dict[str, Any]], dict[str, Any]]
 # runs done, runs in all, instructions of the finished runs, elapsed s, instructions so far of the
 # runs still going (as their workers last reported them)
 Progress = Callable[[int, int, int, float, int], None]
+FAILED_SUFFIX = ".failed.h5"     # beside the cache: the result file of a run that failed
 TOPIC = "flashvm-progress"      # the workers' reports: {"key": task key, "insns": instructions so far}
 LIVE_S = 60.0                   # how often the display hears of the runs still going
 
@@ -109,11 +111,17 @@ def _store(out: Outcome, reply: dict[str, Any], target: Path) -> Outcome:
     out.problem = reply.get("problem")
     out.instructions = int(reply.get("instructions", 0))
     out.host_seconds = float(reply.get("host_seconds", 0.0))
-    if "h5" in reply and out.problem is None:
-        tmp = target.with_suffix(".part")
+    if "h5" in reply:
+        # a failed run's file is kept under another name: what its guests printed says why it
+        # failed, but it must not stand in the cache for a run that worked
+        dest = target if out.problem is None else target.with_name(target.stem + FAILED_SUFFIX)
+        tmp = dest.with_suffix(".part")
         tmp.write_bytes(reply["h5"])
-        os.replace(tmp, target)        # a run's file appears whole or not at all
-        out.path = target
+        os.replace(tmp, dest)          # a run's file appears whole or not at all
+        if out.problem is None:
+            out.path = dest
+        else:
+            out.failed_path = dest
     return out
 
 

@@ -32,7 +32,10 @@ def collect(exp: Experiment, outcomes: list[Outcome]) -> Results:
     res = Results(exp, [o.run for o in outcomes])
     for o in outcomes:
         if o.path is None:
-            res.problems[o.run.label] = o.problem or "no result file"
+            why = o.problem or "no result file"
+            if o.failed_path is not None:
+                why += f" (its guests' output and counters: `{o.failed_path}`, `flashvm report` reads it)"
+            res.problems[o.run.label] = why
             continue
         res.files[o.run.label] = str(o.path)
         for name, v in take(str(o.path), o.run, exp.measures).items():

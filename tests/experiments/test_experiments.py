@@ -179,6 +179,25 @@ def test_a_run_that_cannot_run_is_named_in_the_report(tmp_path, client):
     assert "`m/bare`: unavailable: workload 'pmake'" in text and "not measured (runs missing)" in text
 
 
+def test_a_failed_run_keeps_its_result_file_but_not_in_the_cache(tmp_path, client):
+    def failing(fields: dict) -> dict:
+        reply = fake_worker(fields)
+        if fields["label"] == "m/bare":
+            reply["problem"] = "run failed: halted, status 2"
+        return reply
+    res, _ = run_experiment(small_experiment(), quick=True, root=tmp_path, worker=failing, client=client)
+    kept = list((tmp_path / "cache").glob("*.failed.h5"))
+    assert len(kept) == 1 and kept[0].stat().st_size > 0
+    cached = [f.name for f in (tmp_path / "cache").glob("*.h5") if not f.name.endswith(".failed.h5")]
+    assert len(cached) == 2 and not any(n.startswith("m_bare") for n in cached)   # never taken for a result
+    text = (tmp_path / "fake" / "report.md").read_text()
+    assert "`m/bare`: run failed: halted, status 2 (its guests' output and counters: " in text
+    assert str(kept[0]) in text
+    CALLS.clear()
+    run_experiment(small_experiment(), quick=True, root=tmp_path, worker=failing, client=client)
+    assert CALLS == ["m/bare"]          # the failed run is run again
+
+
 def test_execute_without_dask_when_everything_is_cached(tmp_path):
     run = Run("w/bare", "raytrace", "os")
     (tmp_path / run.file_name(fingerprint())).write_bytes(fake_h5(run, 1000))
