@@ -51,6 +51,14 @@ def _pmake(n: int, asm: bool = False) -> dict[str, Any]:
             "stdout_contains": tuple(f"/w{i}: built" for i in range(1, n + 1))}
 
 
+def _pmake_full(n: int) -> dict[str, Any]:
+    """n of workload.toml's eight full builds (build.sh /wI buildI), each checked by figlet's own tests:
+    the eight builds split between the VMs (fig6, fig7: 8 // VMs each), as the paper's pmake workload
+    was eight builds over the whole machine, not eight in every VM."""
+    return {"commands": tuple(("/bin/sh", "/src/build.sh", f"/w{i}", f"build{i}") for i in range(1, n + 1)),
+            "stdout_contains": tuple(f"/w{i}: All tests passed." for i in range(1, n + 1))}
+
+
 TINY_DB = ("--scale", "0.0001", "--seed", "1997")     # a 1.2 MB TPC-H database (the quick form's)
 
 
@@ -87,7 +95,7 @@ FORMS: dict[str, dict[str, Callable[[int], dict[str, Any]]]] = {
               "mp": lambda t: {"args": (str(t), "4000000")}},
     # quick pmake: two of figlet's files per build (~0.55 G instructions); on a multiprocessor
     # machine ("quick-mp": eight builds at once) two small assembly files per build (~40 M)
-    "pmake": {"quick": _pmake, "quick-mp": lambda t: _pmake(t, asm=True)},
+    "pmake": {"quick": _pmake, "quick-mp": lambda t: _pmake(t, asm=True), "mp": _pmake_full},
     # quick database: the eight queries over a 1.2 MB database; uni: over the 12 MB one
     "database": {"quick": warm_db, "uni": lambda t: warm_db(t, tiny=False)},
     # quick engineering: on one CPU (fig5) two short simulations; on the 8-CPU machines (fig8) the full

@@ -129,6 +129,27 @@ def test_quick_forms_of_pmake_and_database(n):
     assert all(c[:2] == ("/bin/sh", "/queries/run.sh") for c in db["commands"])
 
 
+@pytest.mark.parametrize("name", ["fig6", "fig7"])
+def test_full_pmake_splits_the_eight_builds_between_the_vms(name):
+    """The paper's pmake is eight builds over the machine: 8 // VMs builds in each VM, not eight in every
+    VM (that ran 64 full builds in 8 VMs of 31 MB, and the 2-8 VM runs of full fig6 failed)."""
+    from flashvm.experiments.runspec import _form, workload_dir
+    from flashvm.workload import load_workload
+    seen = set()
+    for run in catalog.EXPERIMENTS[name].runs(False):
+        if run.workload != "pmake":
+            continue
+        toml = load_workload(workload_dir(run), run.size)
+        w = _form(run, toml)
+        per_vm = 8 // (run.vms or 1)
+        assert len(w.commands) == per_vm == len(w.stdout_contains), run.label
+        assert len({c[2] for c in w.commands}) == per_vm and all(c[1] == "/src/build.sh" for c in w.commands)
+        if per_vm == 8:           # the whole workload: workload.toml's own mp form, unchanged
+            assert (w.commands, w.stdout_contains) == (toml.commands, toml.stdout_contains)
+        seen.add(run.vms)
+    assert {1, 2, 4, 8} <= seen
+
+
 @pytest.mark.slow
 def test_radix_runs_on_splashos_and_the_guest_os_over_the_same_region(tmp_path):     # ~40 s, loaded machine
     from flashvm.experiments.execute import run_one
