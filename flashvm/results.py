@@ -313,8 +313,11 @@ def _write_disco(f: h5py.File, m: S.Machine, vms: Sequence[Mapping[str, Any]],
         vg.attrs["failure"] = v["failure"] or ""
         vg.attrs["verdict"] = v.get("verdict") or ""
         vg.attrs["vcpus"] = len(v["vcpus"])
-        if v.get("stdout") is not None:
-            _dataset(vg, "stdout", np.frombuffer(v["stdout"], np.uint8), "what the VM's guest printed")
+        for stream, what in (("stdout", "what the VM's guest printed"),
+                             ("stderr", "what the VM's guest wrote to its standard error"),
+                             ("klog", "the VM's guest kernel log (a failure's first witness)")):
+            if v.get(stream) or (stream == "stdout" and v.get(stream) is not None):
+                _dataset(vg, stream, np.frombuffer(v[stream], np.uint8), what)
         if v.get("files"):                  # a SPLASHOS VM's disk files after the run
             fg = vg.create_group("files")
             fg.attrs["description"] = "the files on the VM's virtual disk when the run ended (SPLASHOS), by name"
@@ -373,7 +376,8 @@ def _vm_records(report: RunReport) -> list[dict[str, Any]] | None:
     if report.vms is None:
         return None
     return [{"name": v.name, "index": v.index, "vcpus": v.vcpus, "status": v.status, "failure": v.failure,
-             "verdict": v.verdict, "stdout": v.stdout, "files": v.files} for v in report.vms]
+             "verdict": v.verdict, "stdout": v.stdout, "stderr": v.stderr, "klog": v.klog, "files": v.files}
+            for v in report.vms]
 
 
 def read_run(path: Path) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from rich.console import Console
 from flashvm.disco.memory import vm_memory_problem
 from flashvm.machine.config import machine_config
 from flashvm.session import run, summary
+from flashvm.results import write_report
 from flashvm.session.status import vm_verdict
 from flashvm.spec import RunSpec, VmOutcome
 from flashvm.toolchain import build_user
@@ -108,6 +109,8 @@ def test_a_vm_whose_kernel_panics_gives_the_panic_line(tmp_path):
     out = io.StringIO()
     summary(report, Console(file=out, width=400))
     assert "vm1: status 57005 (kernel panic (cpu 0): no init program" in out.getvalue()
+    with h5py.File(write_report(report, tmp_path)) as f:       # the panic line is in the VM's kernel log
+        assert b"no init program" in f["disco/vm1/klog"][()].tobytes()
 
 
 def _outcome(**kw) -> VmOutcome:
@@ -142,3 +145,16 @@ def test_workload_vm_mem_mb(tmp_path):
     (d / "workload.toml").write_text(toml + 'vms = 2\nvm_mem_mb = "big"\n')
     with pytest.raises(WorkloadError, match="vm_mem_mb"):
         load_workload(d)
+
+
+def test_each_vms_stderr_and_kernel_log_are_kept_in_the_result_file(tmp_path):
+    """A failed VM's own words: its guest's stderr and kernel log, beside its stdout (/disco/vmN)."""
+    exe = build_user([OS_PROGRAMS / "hello.c"])
+    p = _cli("exec", "--os", "--vms", "2", "--machine", "flash8", "--results", str(tmp_path), str(exe))
+    assert p.returncode == 3, p.stderr[-2000:]
+    (h5,) = tmp_path.glob("*.h5")
+    with h5py.File(h5) as f:
+        for vm in ("vm0", "vm1"):
+            assert f[f"disco/{vm}/stderr"][()].tobytes() == b"a line on stderr\n"
+            assert f[f"disco/{vm}/stdout"][()].tobytes().startswith(b"hello from the flashvm guest OS")
+            assert "klog" not in f[f"disco/{vm}"]          # nothing logged: no empty dataset
