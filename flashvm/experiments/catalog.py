@@ -286,7 +286,7 @@ def _fig6_runs(quick: bool) -> Sequence[Run]:
     # footprints need no timing: functional mode (several times faster), the whole run (its peak)
     size = "quick" if quick else "mp"
     runs = [Run(f"pmake/{n}vm", "pmake", "disco", size, 8 // n, "flash8", 8 // n, vms=n, group="pmake", share=True,
-                 sim_mode="functional") for n in FIG6_VMS]
+                 sim_mode="functional", whole_memory=True) for n in FIG6_VMS]
     return runs
 
 
@@ -334,7 +334,8 @@ FIG7_VMS = (1, 2, 4, 8)
 def _fig7_runs(quick: bool) -> Sequence[Run]:
     size = "quick" if quick else "mp"
     runs = [Run("pmake/os", "pmake", "os", size, 8, "flash8", 8, group="pmake")]
-    runs += [Run(f"pmake/{n}vm", "pmake", "disco", size, 8 // n, "flash8", 8 // n, vms=n, group="pmake") for n in FIG7_VMS]
+    runs += [Run(f"pmake/{n}vm", "pmake", "disco", size, 8 // n, "flash8", 8 // n, vms=n, group="pmake",
+                 whole_memory=True) for n in FIG7_VMS]
     runs += [Run("radix/os", "radix", "os", size, 8, "flash8", 8, group="radix"),
              Run("radix/splashos", "radix", "splashos", size, 8, "flash8", 8, vms=1, group="radix")]
     return runs

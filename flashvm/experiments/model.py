@@ -35,6 +35,8 @@ class Run:
     services: bool = False           # the guest kernel marks its services (/services; costs a trap per marker)
     share: bool = False              # disco: memory shared between VMs (HAL kernel, global disk cache; Fig. 6)
     hal: bool = False                # disco: the guest kernel's HAL build (the paper's IRIX had its HAL changes)
+    whole_memory: bool = False       # disco: the VMs split all the machine's memory equally (§5.3-5.4: four
+                                     # 2-CPU VMs of 64 MB on 256 MB), not half of it (runspec.vm_mem_mb)
 
     def __post_init__(self) -> None:
         if self.system not in SYSTEMS:

@@ -110,11 +110,15 @@ VM_MEM_MB = {"engineering": 48}      # memsim's arrays outgrow the default 32 MB
 
 
 def vm_mem_mb(run: Run, cfg: MachineConfig, given: int | None) -> int | None:
-    """Each VM's memory: on a multi-node machine an equal share of half its memory (the paper's
-    VMs split the machine's memory); on one node the workload's need (VM_MEM_MB, run.vm_mem_mb),
-    else all the room the machine has for VMs, as `flashvm run --vms` gives (the guest OS alone
-    has the whole machine's memory: a smaller VM would cache fewer files)."""
+    """Each VM's memory: with `run.whole_memory` an equal share of all the room the machine has for
+    VMs (the paper's §5.3-5.4: 256 MB split between the VMs, 248/124/62/31 MB for 1/2/4/8 VMs of
+    flash8; two full pmake builds at once do not fit in 32 MB); else on a multi-node machine an equal
+    share of half its memory; on one node the workload's need (VM_MEM_MB, run.vm_mem_mb), else all
+    the room the machine has for VMs, as `flashvm run --vms` gives (the guest OS alone has the whole
+    machine's memory: a smaller VM would cache fewer files)."""
     from flashvm.session.options import vm_share_mb
+    if run.whole_memory:
+        return vm_share_mb(cfg, run.vms)
     if cfg.nodes > 1:       # at least 32 MB, but no more than the machine has room for (8 VMs: 31 MB)
         return min(max(32, (cfg.ram_bytes >> 20) // (2 * run.vms)), vm_share_mb(cfg, run.vms))
     return VM_MEM_MB.get(run.workload) or given or vm_share_mb(cfg, run.vms)

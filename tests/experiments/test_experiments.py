@@ -150,6 +150,18 @@ def test_full_pmake_splits_the_eight_builds_between_the_vms(name):
     assert {1, 2, 4, 8} <= seen
 
 
+@pytest.mark.parametrize("name", ["fig6", "fig7"])
+def test_the_vms_of_fig6_and_fig7_split_the_whole_machines_memory(name):
+    """§5.3: each VM an equal share of the 256 MB (four 2-CPU VMs of 64 MB); with half of it, 4 VMs had
+    32 MB each and two full builds' cc1s ran out of memory in every VM."""
+    from flashvm.experiments.runspec import machine, vm_mem_mb
+    got = {r.vms: vm_mem_mb(r, machine(r), None) for r in catalog.EXPERIMENTS[name].runs(False) if r.system == "disco"
+           and r.workload == "pmake"}
+    assert got == {1: 248, 2: 124, 4: 62, 8: 31}
+    fig8 = [r for r in catalog.EXPERIMENTS["fig8"].runs(False) if r.system == "disco"]
+    assert fig8 and all(vm_mem_mb(r, machine(r), None) == 128 for r in fig8)     # fig8's VMs keep half
+
+
 @pytest.mark.slow
 def test_radix_runs_on_splashos_and_the_guest_os_over_the_same_region(tmp_path):     # ~40 s, loaded machine
     from flashvm.experiments.execute import run_one
