@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -76,13 +77,31 @@ def run_one(run_fields: dict[str, Any]) -> dict[str, Any]:
     report = session_run(spec, progress=_worker_progress())
     problem = None
     if report.how_ended != "halted" or report.status != 0 or report.verdict:
+        said = guest_error(report)
         problem = (f"run failed: {report.how_ended}, status {report.status}"
-                   f"{': ' + report.verdict if report.verdict else ''}{': ' + report.end_message if report.end_message else ''}")
+                   f"{': ' + report.verdict if report.verdict else ''}{': ' + report.end_message if report.end_message else ''}"
+                   f"{'; the guest said: ' + said if said else ''}")
     with tempfile.TemporaryDirectory() as d:
         path = write_report(report, Path(d))
         data = path.read_bytes()
     return {"h5": data, "problem": problem, "instructions": int(report.instructions),
             "host_seconds": float(report.host_seconds)}
+
+
+_ERROR_LINE = re.compile(r"error|killed|cannot|fatal|panic", re.IGNORECASE)
+
+
+def guest_error(report: Any) -> str:
+    """A failed run's first words of complaint, in one line: the first line of a failed guest's
+    stderr (a VM's: "vm2: ...") that names an error, else its last line; "" when it wrote none."""
+    guests = ([(f"{vm.name}: ", vm.stderr) for vm in report.vms if vm.status != 0] if report.vms
+              else [("", report.stderr)])
+    for prefix, err in guests:
+        lines = [ln.strip() for ln in bytes(err).decode(errors="replace").splitlines() if ln.strip()]
+        if lines:
+            line = next((ln for ln in lines if _ERROR_LINE.search(ln)), lines[-1])
+            return prefix + line[:200]
+    return ""
 
 
 Worker = Callable[[dict[str, Any]], dict[str, Any]]

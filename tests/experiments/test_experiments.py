@@ -326,3 +326,15 @@ def test_sweep_shows_how_far_the_runs_going_have_got(tmp_path, client, monkeypat
     assert live and max(a[4] for a in live) <= 3_000
     assert shown[-1][:3] == (1, 1, 500_000) and shown[-1][4] == 0    # the finished run is no longer "going"
     assert ex._worker_progress() is None                          # outside a worker: nothing to report to
+
+
+def test_a_failed_runs_problem_quotes_the_guests_first_complaint():
+    """Full fig6's 4-VM run failed with status 2 and said no more; the reason was on the VMs' stderr."""
+    from types import SimpleNamespace as NS
+    from flashvm.experiments.execute import guest_error
+    err = (b"make: *** Waiting for unfinished jobs....\n"
+           b"gcc: fatal error: Killed signal terminated program cc1\ncompilation terminated.\n")
+    vms = [NS(name="vm0", status=0, stderr=b"gcc: error: not this one\n"), NS(name="vm1", status=2, stderr=err)]
+    assert guest_error(NS(vms=vms, stderr=b"")) == "vm1: gcc: fatal error: Killed signal terminated program cc1"
+    assert guest_error(NS(vms=None, stderr=b"\nsome words\nlast words\n")) == "last words"
+    assert guest_error(NS(vms=None, stderr=b"")) == ""
