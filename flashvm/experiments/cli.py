@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
@@ -115,6 +115,8 @@ def report(result: Path = typer.Argument(..., help="a result file (HDF5) of flas
                     t.add_row(k, str(f.attrs[k]))
             for name in f.get("roi", {}):
                 t.add_row(f"roi {name}", f"{int(f['roi'][name]['cpu/cycles'][...].max()):,} cycles")
+            for name, said in _complaints(f):
+                t.add_row(name, said)
             Console().print(t)
             return
         if "services" not in f:
@@ -122,6 +124,22 @@ def report(result: Path = typer.Argument(..., help="a result file (HDF5) of flas
             raise typer.Exit(1)
         from flashvm.machine.services import services_table
         Console().print(services_table(f["services"], str(result)))
+
+
+def _complaints(f: Any) -> list[tuple[str, str]]:
+    """(who, the first complaint on their stderr) for a failed run's guests (each failed VM's)."""
+    from types import SimpleNamespace
+    from flashvm.experiments.execute import guest_error
+
+    def text(g: Any, name: str) -> bytes:
+        return g[name][()].tobytes() if name in g else b""
+    if "disco/vm_status" in f:
+        failed = [(f[f"disco/vm{i}"], int(s)) for i, s in enumerate(f["disco/vm_status"][()]) if s != 0]
+        return [(f"{g.attrs['name']} (status {s})", guest_error(SimpleNamespace(vms=None, stderr=text(g, "stderr")))
+                 or "no stderr in the file") for g, s in failed]
+    if int(f.attrs.get("status", 0)) != 0 and "stderr" in f:
+        return [("stderr", guest_error(SimpleNamespace(vms=None, stderr=text(f, "stderr"))))]
+    return []
 
 
 def register(parent: typer.Typer) -> None:

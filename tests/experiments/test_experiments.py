@@ -338,3 +338,21 @@ def test_a_failed_runs_problem_quotes_the_guests_first_complaint():
     assert guest_error(NS(vms=vms, stderr=b"")) == "vm1: gcc: fatal error: Killed signal terminated program cc1"
     assert guest_error(NS(vms=None, stderr=b"\nsome words\nlast words\n")) == "last words"
     assert guest_error(NS(vms=None, stderr=b"")) == ""
+
+
+def test_report_names_each_failed_vm_and_its_complaint(tmp_path):
+    from typer.testing import CliRunner
+
+    from flashvm.cli import app
+    path = tmp_path / "failed.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["status"] = 2
+        f["disco/vm_status"] = np.array([0, 2, 2], np.int64)
+        for i in range(3):
+            f.create_group(f"disco/vm{i}").attrs["name"] = f"vm{i}"
+        f["disco/vm1/stderr"] = np.frombuffer(b"make: *** Waiting\ngcc: fatal error: Killed signal terminated program cc1\n",
+                                              np.uint8)
+    out = CliRunner().invoke(app, ["report", str(path)], env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    assert "vm1 (status 2)" in out.output and "Killed signal terminated program cc1" in out.output
+    assert "vm2 (status 2)" in out.output and "no stderr in the file" in out.output and "vm0 (" not in out.output
