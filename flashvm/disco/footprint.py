@@ -12,6 +12,13 @@ or change their machine page (`use`, `remap`), so the peak is exact:
 
 A guest that does not tell the monitor which pages it uses (not the HAL build,
 or no sharing) has all its pages counted in use.
+
+Each page in use has a kind (KINDS, the split of Fig. 6): the HAL kernel says
+with its page call whether a page holds file data (its page cache: the paper's
+buffer cache), a process's own memory (user) or anything else of its own
+(kernel data); the monitor knows the kernel text it loaded.  The split is taken
+at the peaks: the kinds of the guest pages when their total peaked, and of the
+machine pages when theirs did (a machine page counts once per kind using it).
 """
 from __future__ import annotations
 
@@ -19,6 +26,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+
+KINDS = ("kernel_text", "kernel_data", "buffer_cache", "user")
+KERNEL_TEXT, KERNEL_DATA, BUFFER_CACHE, USER = range(len(KINDS))
 
 
 class Footprint:
@@ -38,9 +49,18 @@ class Footprint:
         self.machine_total = 0                            # distinct over all VMs
         self.guest_total_peak = 0
         self.machine_total_peak = 0
+        self.kind = np.full((nvm, vm_pages), KERNEL_DATA, np.int8)     # each page's kind while in use
+        self.kref = np.zeros((len(KINDS), ram_pages), np.int32)         # in-use guest pages per kind and machine page
+        self.guest_kind = np.zeros(len(KINDS), np.int64)                # all VMs' guest pages per kind
+        self.machine_kind = np.zeros(len(KINDS), np.int64)              # machine pages per kind
+        self.guest_kind_at_peak = np.zeros(len(KINDS), np.int64)
+        self.machine_kind_at_peak = np.zeros(len(KINDS), np.int64)
 
     # ------------------------------------------------------------ updates
-    def _add(self, vm: int, mp: int, d: int) -> None:
+    def _add(self, vm: int, mp: int, d: int, kind: int) -> None:
+        before_k = self.kref[kind, mp]
+        self.kref[kind, mp] = before_k + d
+        self.machine_kind[kind] += int(before_k == 0) if d > 0 else -int(before_k == 1)
         before_v = self.vref[vm, mp]
         before_m = self.mref[mp]
         self.vref[vm, mp] = before_v + d
@@ -57,18 +77,28 @@ class Footprint:
             self.guest_peak[vm] = self.guest[vm]
         if self.machine[vm] > self.machine_peak[vm]:
             self.machine_peak[vm] = self.machine[vm]
-        self.guest_total_peak = max(self.guest_total_peak, self.guest_total)
-        self.machine_total_peak = max(self.machine_total_peak, self.machine_total)
+        if self.guest_total > self.guest_total_peak:
+            self.guest_total_peak = self.guest_total
+            self.guest_kind_at_peak[:] = self.guest_kind
+        if self.machine_total > self.machine_total_peak:
+            self.machine_total_peak = self.machine_total
+            self.machine_kind_at_peak[:] = self.machine_kind
 
-    def use(self, vm: int, gpage: int, mpage: int, on: bool) -> None:
-        """Guest page `gpage` of `vm` (backed by `mpage`) comes into use (`on`) or goes out of it."""
+    def use(self, vm: int, gpage: int, mpage: int, on: bool, kind: int = KERNEL_DATA) -> None:
+        """Guest page `gpage` of `vm` (backed by `mpage`) comes into use (`on`, as a page of `kind`)
+        or goes out of it."""
         if bool(self.inuse[vm, gpage]) == on:
             return
         self.inuse[vm, gpage] = on
         d = 1 if on else -1
+        if on:
+            self.kind[vm, gpage] = kind
+        else:
+            kind = int(self.kind[vm, gpage])
         self.guest[vm] += d
         self.guest_total += d
-        self._add(vm, mpage, d)
+        self.guest_kind[kind] += d
+        self._add(vm, mpage, d, kind)
         if on:
             self._peaks(vm)
 
@@ -77,20 +107,25 @@ class Footprint:
         gs = np.nonzero((pmap_row >= 0) & ~self.inuse[vm, :len(pmap_row)])[0]
         mps = pmap_row[gs]
         self.inuse[vm, gs] = True
+        self.kind[vm, gs] = KERNEL_DATA                  # a guest that says nothing: all its own
         self.guest[vm] += len(gs)
         self.guest_total += len(gs)
+        self.guest_kind[KERNEL_DATA] += len(gs)
         np.add.at(self.vref[vm], mps, 1)
         np.add.at(self.mref, mps, 1)
+        np.add.at(self.kref[KERNEL_DATA], mps, 1)
         self.machine[vm] = int(np.count_nonzero(self.vref[vm]))
         self.machine_total = int(np.count_nonzero(self.mref))
+        self.machine_kind[KERNEL_DATA] = int(np.count_nonzero(self.kref[KERNEL_DATA]))
         self._peaks(vm)
 
     def remap(self, vm: int, gpage: int, old: int, new: int) -> None:
         """The machine page behind guest page `gpage` of `vm` changes from `old` to `new`."""
         if old == new or not self.inuse[vm, gpage]:
             return
-        self._add(vm, new, 1)
-        self._add(vm, old, -1)
+        kind = int(self.kind[vm, gpage])
+        self._add(vm, new, 1, kind)
+        self._add(vm, old, -1, kind)
         self._peaks(vm)
 
     # ------------------------------------------------------------ figures
@@ -113,6 +148,8 @@ class Footprint:
             "guest_pages_total": int(self.guest_total), "machine_pages_total": int(self.machine_total),
             "guest_pages_total_peak": int(self.guest_total_peak),
             "machine_pages_total_peak": int(self.machine_total_peak),
+            "guest_kinds_at_peak": self.guest_kind_at_peak.copy(),
+            "machine_kinds_at_peak": self.machine_kind_at_peak.copy(),
         }
 
 
@@ -147,6 +184,15 @@ def write_memory_group(disco_group: Any, rep: Mapping[str, Any]) -> None:
     s.attrs["description"] = "machine pages in use by exactly k VMs, indexed by k (at the end)"
     for k in ("guest_pages_total", "machine_pages_total", "guest_pages_total_peak", "machine_pages_total_peak"):
         g.attrs[k] = int(rep[k])
+    for name, what in (("guest_kinds_at_peak", "all VMs' guest pages in use when their total peaked"),
+                       ("machine_kinds_at_peak", "the machine pages backing them when their total peaked (a page "
+                                                 "counts once for each kind of guest page it backs)")):
+        if name in rep:
+            d = g.create_dataset(name, data=np.asarray(rep[name], np.int64))
+            d.attrs["description"] = what + ", by kind (names)"
+            d.attrs["names"] = list(KINDS)
+            d.attrs["units"] = "pages"
 
 
-__all__ = ["Footprint", "footprint_line", "write_memory_group"]
+__all__ = ["BUFFER_CACHE", "Footprint", "KERNEL_DATA", "KERNEL_TEXT", "KINDS", "USER", "footprint_line",
+           "write_memory_group"]

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from flashvm.disco.footprint import Footprint
+from flashvm.disco.footprint import BUFFER_CACHE, KERNEL_DATA, KERNEL_TEXT, USER, Footprint
 from flashvm.disco.vm import VirtualMachine
 from flashvm.elf import ElfImage
 from flashvm.kernels import state as S
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from flashvm.disco.wprot import WriteFault, WriteProtection
 
 SHARE_OWNER = "share"            # the write-protection owner of pages shared here
+# the kind the HAL kernel stores in the low bits of a page call (flashvm/guest/os/mips.h HAL_KIND_*)
+HAL_KINDS = {0: KERNEL_DATA, 1: BUFFER_CACHE, 2: USER}
 COPY_CYCLES = 2048               # a copy-on-write copy: a load and a store per word
 PF_W = 2
 
@@ -293,6 +295,8 @@ class PageSharing:
         m = self.m
         v = vm.vcpus[self.current_vcpu_index]
         mp = int(m.pmap[vm.index, g])
+        # the page's kind (Fig. 6's split): the kernel's word in the low bits, the text the monitor loaded
+        kind = KERNEL_TEXT if mp in self._text_pages else HAL_KINDS.get(value & 0xFFF, KERNEL_DATA)
         owner = self.write_protection.owner(mp)
         if owner is not None and owner != SHARE_OWNER:      # shared by another part: it gives the VM its own
             self.write_protection.fault(vm, g, -1, "zero" if call == HAL_MC_ALLOC else "dma")
@@ -309,7 +313,7 @@ class PageSharing:
                 cycles = int(zero_page_nb(m, c, mp))
             m.dstats[v, S.DS_ZERO_PAGES] += 1
             self._charge_monitor(c, cycles)
-            self.footprint.use(vm.index, g, mp, True)
+            self.footprint.use(vm.index, g, mp, True, kind)
         elif call == HAL_MC_RELEASE:
             m.dstats[v, S.DS_FREE_PAGES] += 1
             self.footprint.use(vm.index, g, mp, False)
@@ -322,7 +326,7 @@ class PageSharing:
         else:
             if self.share_zero and mp != self.zero_page and not m.ram8[mp << 12:(mp + 1) << 12].any():
                 mp = self._map_zero(vm, g)                # a reserved page of zeros (tables, bss)
-            self.footprint.use(vm.index, g, mp, True)
+            self.footprint.use(vm.index, g, mp, True, kind)
         return True
 
     # ------------------------------------------------------------ the guest kernel's text

@@ -291,9 +291,46 @@ def _fig6_runs(quick: bool) -> Sequence[Run]:
 
 
 _FIG6_PAPER = {"pmake/1vm": (27, 27), "pmake/2vm": (36, 29), "pmake/4vm": (51, 33), "pmake/8vm": (77, 38)}
+# the paper's bars by part, read from its figure (../shared/DISCO.md §4, approximate): IRIX data, IRIX text,
+# buffer cache, Disco -- virtual, then machine
+_FIG6_PARTS = {"pmake/1vm": ((6.4, 1.6, 14.3, 4.7), (6.4, 1.6, 14.3, 4.7)),
+               "pmake/2vm": ((7.4, 3.3, 20.3, 5.3), (7.3, 1.6, 15.1, 5.3)),
+               "pmake/4vm": ((9.4, 6.6, 29.4, 5.3), (9.3, 1.6, 16.5, 5.3)),
+               "pmake/8vm": ((13.8, 13.2, 45.6, 4.6), (13.7, 1.6, 17.7, 4.6))}
+_FIG6_KINDS = ("kernel_text", "kernel_data", "buffer_cache", "user")
+_FIG6_PAPER_KINDS = ("kernel_data", "kernel_text", "buffer_cache", "disco")     # the order of _FIG6_PARTS
+_FIG6_KIND_WHY = {
+    "kernel_text": "The guest kernel's text is about 0.15 MB (IRIX's was 1.6 MB); it is loaded once for all the VMs, so its "
+                   "machine part stays one copy",
+    "kernel_data": "Kernel data here is the guest kernel's own pages only (tables, stacks, buffers); the paper's IRIX data "
+                   "part also holds the processes' memory, which flashvm counts apart as user",
+    "buffer_cache": "The buffer cache is every page of file data the guests hold: Debian's gcc, cc1, as, ld, make and "
+                    "their libraries (cc1 alone is over 20 MB), figlet's sources and the builds' objects. Pages read "
+                    "from the same disk block share one machine page (Disco's global disk cache), so the machine part "
+                    "grows far less than the virtual one",
+}
+
+
+def _fig6_kind_why(t: Table, label: str, measure: str) -> str | None:
+    side, kind = measure.split("_", 1)
+    kind = kind[:-3]
+    if kind not in _FIG6_KIND_WHY:
+        return None
+    parts = ", ".join(f"{k.replace('_', ' ')} {t[(label, f'{side}_{k}_mb')]:.1f}" for k in _FIG6_KINDS
+                      if (label, f"{side}_{k}_mb") in t)
+    user = t.get((label, f"{side}_user_mb"))
+    user_note = ("" if kind != "kernel_data" or user is None else
+                 f" (kernel data and user together: {t[(label, measure)] + user:.1f} MB)")
+    return (f"{_FIG6_KIND_WHY[kind]}{user_note}. When the {side} footprint peaked it held, in MB: {parts}. The eight "
+            "builds run up to sixteen cc1 at once (make -j2 each), which is why user memory and the buffer cache are "
+            "several times the paper's.")
+
+
 def _fig6_why(t: Table, label: str, measure: str) -> str | None:
     """A paragraph on a footprint from /disco/memory's counters."""
     n = int(label.split("/")[1].rstrip("vm"))
+    if measure not in ("virtual_mb", "machine_mb"):
+        return _fig6_kind_why(t, label, measure)
     v, m = t.get((label, "virtual_mb")), t.get((label, "machine_mb"))
     if v is None or m is None:
         return None
@@ -313,19 +350,35 @@ def _fig6_why(t: Table, label: str, measure: str) -> str | None:
             "which is why even one VM's machine footprint is below its virtual one here." + end)
 
 
+def _fig6_plot(res: object, png: object) -> None:
+    from flashvm.experiments.plot import draw_footprints
+    draw_footprints(res, png, _FIG6_KINDS, {label: dict(zip(_FIG6_PAPER_KINDS, v)) for label, (v, _) in
+                                            _FIG6_PARTS.items()},
+                    {label: dict(zip(_FIG6_PAPER_KINDS, m)) for label, (_, m) in _FIG6_PARTS.items()})
+
+
 FIG6 = Experiment(
     "fig6", "Figure 6: memory footprint of pmake in 1, 2, 4 and 8 VMs (virtual V vs machine M, MB)",
-    _fig6_runs, ("virtual_mb", "machine_mb", "virtual_end_mb", "machine_end_mb", "shared_by_all_mb"),
-    tuple(Paper(label, m, v) for label, (vv, mm) in _FIG6_PAPER.items() for m, v in (("virtual_mb", vv), ("machine_mb", mm))),
+    _fig6_runs, ("virtual_mb", "machine_mb", *(f"{side}_{k}_mb" for side in ("virtual", "machine") for k in _FIG6_KINDS),
+                 "virtual_end_mb", "machine_end_mb", "shared_by_all_mb"),
+    tuple(Paper(label, m, v) for label, (vv, mm) in _FIG6_PAPER.items() for m, v in (("virtual_mb", vv), ("machine_mb", mm)))
+    + tuple(Paper(label, f"{side}_{k}_mb", v) for label, parts in _FIG6_PARTS.items()
+            for side, values in zip(("virtual", "machine"), parts)
+            for k, v in zip(_FIG6_PAPER_KINDS, values) if k != "disco"),
     (Check("8 VMs' machine footprint is well under their virtual footprint (below 70%)",
            lambda t: t[("pmake/8vm", "machine_mb")] < 0.7 * t[("pmake/8vm", "virtual_mb")], ("pmake/8vm",)),),
     notes=("Functional mode, the whole run: a footprint is the peak of pages in use, which needs no timing.",
            "The paper's IRIX ran the eight builds in 23 MB; the guest OS alone records no footprint in flashvm's "
            "result file (only Disco counts pages: /disco/memory), so the figure has the four Disco runs.",
            "virtual: the guest-physical pages the VMs have in use (their sum at its peak); machine: the distinct "
-           "machine pages backing them (flashvm/disco/footprint.py), pages shared between VMs counted once."),
+           "machine pages backing them (flashvm/disco/footprint.py), pages shared between VMs counted once.",
+           "The split by kind is taken when each total peaked: kernel text (the monitor loaded it), and what the HAL "
+           "kernel says of each page it allocates: file data (its page cache and block cache: the paper's buffer "
+           "cache), a process's own memory (user), the rest kernel data. The paper's four parts (IRIX data, IRIX "
+           "text, buffer cache, Disco) add up to its totals, so its IRIX data holds the processes' memory too; "
+           "flashvm's monitor keeps its own memory apart from the VMs' (no Disco part)."),
     full_host_time="about 4 hours (estimate; four 8-CPU pmake mp runs, functional mode)",
-    explain=_fig6_why)
+    explain=_fig6_why, plot=_fig6_plot)
 
 # ---------------------------------------------------------------- Figure 7
 FIG7_VMS = (1, 2, 4, 8)

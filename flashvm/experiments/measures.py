@@ -164,6 +164,20 @@ def shared_by_all_mb(f: h5py.File, run: Run) -> float | None:
     return float(f["disco/memory/sharing"][-1]) * 4096 / MB
 
 
+def footprint_kind_mb(which: str, kind: str) -> Measure:
+    """MB of one kind of page (flashvm.disco.footprint.KINDS) in the virtual ("guest") or machine
+    footprint when its total peaked (/disco/memory/{which}_kinds_at_peak)."""
+    from flashvm.disco.footprint import KINDS
+    path = f"disco/memory/{which}_kinds_at_peak"
+
+    def measure(f: h5py.File, run: Run) -> float | None:
+        if path not in f:
+            return None
+        return float(f[path][KINDS.index(kind)]) * 4096 / MB
+    measure.__doc__ = f"/{path}[{kind}] in MB"
+    return measure
+
+
 def numa_rate(name: str) -> Measure:
     """NUMA policy actions per simulated second (/disco/numa attrs, the policy's branch)."""
     count = _attr("disco/numa", name)
@@ -290,6 +304,8 @@ MEASURES: dict[str, Measure] = {
     "virtual_end_mb": _attr("disco/memory", "guest_pages_total", 4096 / MB),
     "machine_end_mb": _attr("disco/memory", "machine_pages_total", 4096 / MB),
     "shared_by_all_mb": shared_by_all_mb,
+    **{f"{side}_{kind}_mb": footprint_kind_mb(which, kind) for side, which in (("virtual", "guest"), ("machine", "machine"))
+       for kind in ("kernel_text", "kernel_data", "buffer_cache", "user")},
     "migrations": _attr("disco/numa", "migrations"),
     "replications": _attr("disco/numa", "replications"),
     "migrations_per_s": numa_rate("migrations"),

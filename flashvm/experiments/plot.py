@@ -128,3 +128,56 @@ def draw_services(res: Results, png: Path, services: tuple[str, ...], parts: tup
     fig.tight_layout()
     fig.savefig(png, dpi=110)
     plt.close(fig)
+
+
+KIND_COLOURS = {"kernel_text": "#8172b2", "kernel_data": "#dd8452", "buffer_cache": "#55a868", "user": "#4c72b0",
+                "disco": "#c44e52"}
+
+
+def draw_footprints(res: Results, png: Path, kinds: tuple[str, ...], paper_virtual: dict, paper_machine: dict) -> None:
+    """Fig. 6: for each run the virtual (V) and machine (M) footprints, flashvm's stacked by `kinds`
+    (measures virtual_KIND_mb, machine_KIND_mb) beside the paper's stacked by its own parts (hatched);
+    a run whose file has no split is drawn as its total alone."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+    labels = [r.label for r in res.runs]
+    fig, ax = plt.subplots(figsize=(max(7.0, 1.6 * len(labels) + 2), 4.8))
+    xs, names = [], []
+    for i, label in enumerate(labels):
+        for j, (side, who) in enumerate((("virtual", "flashvm"), ("machine", "flashvm"), ("virtual", "paper"),
+                                         ("machine", "paper"))):
+            x = 5 * i + j
+            bottom = 0.0
+            if who == "flashvm":
+                parts = [(k, res.get(label, f"{side}_{k}_mb")) for k in kinds]
+                total = res.get(label, f"{side}_mb")
+            else:
+                split = (paper_virtual if side == "virtual" else paper_machine).get(label, {})
+                parts = list(split.items())
+                total = sum(split.values()) if split else None
+            for kind, v in parts:
+                if v is None:
+                    continue
+                ax.bar(x, v, bottom=bottom, color=KIND_COLOURS.get(kind, "#888888"), edgecolor="black", linewidth=0.4,
+                       hatch="//" if who == "paper" else None)
+                bottom += v
+            if bottom == 0.0 and total is not None:             # no split in the file: the total alone
+                ax.bar(x, total, color="white", edgecolor="black", linewidth=0.4)
+            if total is None:
+                ax.text(x, 2, "n/a", ha="center", fontsize=6, rotation=90)
+            else:
+                ax.text(x, max(bottom, total) + 1, f"{total:.0f}", ha="center", fontsize=6)
+            xs.append(x)
+            names.append(f"{label} {side[0].upper()}\n{who}")
+    ax.set_xticks(xs)
+    ax.set_xticklabels(names, rotation=90, fontsize=6)
+    ax.set_ylabel("MB")
+    ax.set_title(res.experiment.title, fontsize=9)
+    handles = [Patch(facecolor=KIND_COLOURS[k], label=k.replace("_", " ")) for k in (*kinds, "disco")]
+    handles.append(Patch(facecolor="white", edgecolor="black", hatch="//", label="paper"))
+    ax.legend(handles=handles, fontsize=7)
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    plt.close(fig)

@@ -13,6 +13,8 @@ DESCRIBE = {
     "idle": "idle", "local_pct": "% of L2 misses served locally", "virtual_mb": "virtual footprint (MB)",
     "machine_mb": "machine footprint (MB)", "migrations_per_s": "migrations per second",
     "replications_per_s": "replications per second",
+    **{f"{side}_{kind}_mb": f"{side}: {kind.replace('_', ' ')} (MB)" for side in ("virtual", "machine")
+       for kind in ("kernel_text", "kernel_data", "buffer_cache", "user")},
 }
 
 

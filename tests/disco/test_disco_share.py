@@ -99,6 +99,39 @@ def test_footprint_arithmetic():
     assert list(fp.sharing()) == [0, 1, 0]
 
 
+def test_footprint_by_kind_follows_pages_and_is_taken_at_the_peaks():
+    from flashvm.disco.footprint import BUFFER_CACHE, KERNEL_DATA, KERNEL_TEXT, USER
+    fp = Footprint(nvm=2, vm_pages=8, ram_pages=32)
+    fp.use(0, 0, 5, True, KERNEL_TEXT)
+    fp.use(1, 0, 5, True, KERNEL_TEXT)               # the shared text: one machine page for two guest pages
+    fp.use(0, 1, 10, True, BUFFER_CACHE)
+    fp.use(1, 1, 11, True, BUFFER_CACHE)
+    fp.remap(1, 1, 11, 10)                           # the disk cache shares the block: its kind goes along
+    fp.use(0, 2, 12, True, USER)
+    # machine pages peaked (3) before the remap, when VM 1's block had a page of its own
+    assert list(fp.guest_kind_at_peak) == [2, 0, 2, 1] and list(fp.machine_kind_at_peak) == [1, 0, 2, 0]
+    fp.use(0, 2, 12, False)                          # freed: the user page leaves its kind, not the peaks
+    fp.use(1, 3, 13, True)                           # said nothing: kernel data
+    assert list(fp.guest_kind) == [2, 1, 2, 0] and list(fp.machine_kind) == [1, 1, 1, 0]
+    assert list(fp.guest_kind_at_peak) == [2, 0, 2, 1] and fp.guest_total_peak == 5
+    assert fp.guest_kind_at_peak.sum() == fp.guest_total_peak
+    assert fp.machine_kind_at_peak.sum() == fp.machine_total_peak == 3
+    assert fp.kind[1, 3] == KERNEL_DATA
+
+
+def test_the_hal_kernel_says_what_its_pages_hold():
+    """Two VMs reading the same file: at the peak every kind is there, kernel text and the file's
+    pages shared (machine < virtual), and the kinds add up to the totals."""
+    from flashvm.disco.footprint import BUFFER_CACHE, KERNEL_DATA, KERNEL_TEXT, USER
+    res, disco, _ = two_vms()
+    rep = disco.footprint.report()
+    g, m = rep["guest_kinds_at_peak"], rep["machine_kinds_at_peak"]
+    assert g.sum() == rep["guest_pages_total_peak"] and m.sum() >= rep["machine_pages_total_peak"]
+    assert min(g[KERNEL_TEXT], g[KERNEL_DATA], g[BUFFER_CACHE], g[USER]) > 0, g
+    assert m[KERNEL_TEXT] * 2 <= g[KERNEL_TEXT] + 2 and m[BUFFER_CACHE] < g[BUFFER_CACHE]
+    assert g[BUFFER_CACHE] >= 2 * 16                  # the 16-page file, in each VM's page cache
+
+
 def _os_pages_hash(d: Disco, vms: list[int]) -> str:
     h = hashlib.sha256()
     for v in vms:
@@ -177,6 +210,8 @@ def test_result_file_and_summary_have_the_footprint(tmp_path):
         a = dict(f["disco/memory"].attrs)
     for k in ("guest_pages_total", "machine_pages_total", "guest_pages_total_peak", "machine_pages_total_peak"):
         assert a[k] == mem[k]
+    for k in ("guest_kinds_at_peak", "machine_kinds_at_peak"):
+        assert list(got[f"disco/memory/{k}"]) == list(mem[k]) and len(mem[k]) == 4
     assert a["machine_pages_total"] < a["guest_pages_total"] == sum(mem["guest_pages"])
     con = Console(record=True, width=200)
     summary(report, con)
@@ -189,3 +224,14 @@ def test_a_vm_that_does_not_report_pages_counts_them_all():
     fp.use_all(1, np.array([6, 7, -1, -1]))
     assert list(fp.guest) == [4, 2] and list(fp.machine) == [3, 2]
     assert (fp.guest_total, fp.machine_total, fp.machine_total_peak) == (6, 5, 5)
+
+
+def test_the_kinds_the_kernel_stores_are_the_ones_the_monitor_reads():
+    import re
+
+    from flashvm.disco.share import HAL_KINDS
+    from flashvm.disco.footprint import KINDS
+    text = (Path(__file__).parents[2] / "flashvm" / "guest" / "os" / "mips.h").read_text()
+    said = {m.group(1).lower(): int(m.group(2)) for m in re.finditer(r"#define HAL_KIND_(\w+)\s+(\d+)", text)}
+    assert said == {"data": 0, "cache": 1, "user": 2}
+    assert {code: KINDS[k] for code, k in HAL_KINDS.items()} == {0: "kernel_data", 1: "buffer_cache", 2: "user"}

@@ -49,6 +49,11 @@ void mm_init(u32 kernel_end_pa);
 void mm_reserve(u32 pa, u32 len);
 void *page_alloc(void);                /* zeroed 4 KB page (kseg0 address), or NULL */
 void *page_alloc_n(int n);             /* n contiguous zeroed pages */
+#ifdef KERNEL_HAL
+void *page_alloc_kind(int n, u32 kind);  /* page_alloc_n telling the monitor what they hold (HAL_KIND_*) */
+#else
+#define page_alloc_kind(n, kind) ((n) == 1 ? page_alloc() : page_alloc_n(n))
+#endif
 void page_free(void *p);
 void page_free_n(void *p, int n);
 void page_ref(u32 pa);

@@ -213,7 +213,7 @@ int flash_mount(void)
     if (disk_rw(0, 0, sb, sizeof sb, 0) != sizeof sb || sb[0] != FS_MAGIC) return 0;
     enum { NBUF = 256 };
     u32 bytes = FS_CACHE_BYTES(NBUF);
-    void *cache = page_alloc_n((bytes + PAGE_SIZE - 1) / PAGE_SIZE);
+    void *cache = page_alloc_kind((bytes + PAGE_SIZE - 1) / PAGE_SIZE, HAL_KIND_CACHE);   /* the block cache */
     ffs = kzalloc(sizeof *ffs);
     if (!cache || !ffs) panic("no memory for the flashfs cache");
     struct fs_dev dev = { NULL, fdev_read, fdev_write, fdev_is_open, fdev_now };

@@ -92,6 +92,11 @@
 #define HAL_MC_ALLOC    FLASH_HAL_MC_ALLOC      /* the page stored is allocated: zero it */
 #define HAL_MC_RELEASE  FLASH_HAL_MC_RELEASE    /* the page stored is free */
 #define HAL_MC_RESERVE  FLASH_HAL_MC_RESERVE    /* the page stored is in use for good */
+/* what an allocated page holds, in the low bits of the address stored (the
+ * split of the paper's Fig. 6; flashvm/disco/share.py HAL_KINDS) */
+#define HAL_KIND_DATA   0                       /* the kernel's own: tables, stacks, buffers */
+#define HAL_KIND_CACHE  1                       /* file data: the page cache, ramfs files */
+#define HAL_KIND_USER   2                       /* a process's own memory */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>

@@ -24,6 +24,11 @@ static void hal_tell(u32 call, u32 page)
 {
     *(volatile u32 *)(HAL_MCALL + call) = page << PAGE_SHIFT;
 }
+
+static void hal_tell_kind(u32 call, u32 page, u32 kind)
+{
+    *(volatile u32 *)(HAL_MCALL + call) = page << PAGE_SHIFT | kind;
+}
 #endif
 
 u32 node_of_pa(u32 pa)
@@ -122,7 +127,11 @@ static int find_run(u32 node, int n)
 
 u32 pages_available(void) { return nfree + pcache_pages(); }
 
+#ifdef KERNEL_HAL
+void *page_alloc_kind(int n, u32 kind)
+#else
 void *page_alloc_n(int n)
+#endif
 {
     int p;
     for (int tries = 0; ; tries++) {
@@ -146,13 +155,21 @@ void *page_alloc_n(int n)
     void *va = PA2KV((u32)p << PAGE_SHIFT);
 #ifdef KERNEL_HAL
     /* the monitor zeroes pages anyway (isolation): ask it instead of doing it */
-    for (int i = 0; i < n; i++)
-        hal_tell(hal_share ? HAL_MC_ALLOC : HAL_MC_ZERO, (u32)p + i);
+    for (int i = 0; i < n; i++) {
+        if (hal_share)
+            hal_tell_kind(HAL_MC_ALLOC, (u32)p + i, kind);
+        else
+            hal_tell(HAL_MC_ZERO, (u32)p + i);
+    }
 #else
     memset(va, 0, n * PAGE_SIZE);
 #endif
     return va;
 }
+
+#ifdef KERNEL_HAL
+void *page_alloc_n(int n) { return page_alloc_kind(n, HAL_KIND_DATA); }
+#endif
 
 void *page_alloc(void) { return page_alloc_n(1); }
 

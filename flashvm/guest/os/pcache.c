@@ -72,7 +72,7 @@ u32 pc_fill(struct inode *ip, u32 idx)
     if (!held) FS_LOCK();
     pa = pc_get(ip, idx);                   /* filled while we waited? */
     if (!pa && !pc_grow(ip, idx + 1)) {
-        u8 *pg = page_alloc();
+        u8 *pg = page_alloc_kind(1, HAL_KIND_CACHE);
         if (pg) {
             u32 off = idx << PAGE_SHIFT;
             u32 n = off < ip->size ? MIN(PAGE_SIZE, ip->size - off) : 0;

@@ -81,7 +81,7 @@ static int inode_unblob(struct inode *ip)
     ip->blob = NULL;
     if (inode_grow_pages(ip, (n + PAGE_SIZE - 1) >> PAGE_SHIFT)) return -ENOSPC;
     for (u32 off = 0; off < n; off += PAGE_SIZE) {
-        u8 *pg = page_alloc();
+        u8 *pg = page_alloc_kind(1, HAL_KIND_CACHE);
         if (!pg) return -ENOSPC;
         memcpy(pg, b + off, MIN(PAGE_SIZE, n - off));
         ip->pages[off >> PAGE_SHIFT] = pg;
@@ -113,7 +113,7 @@ int ramfs_write(struct inode *ip, const void *buf, u32 off, u32 n)
         u32 pg = (off + done) >> PAGE_SHIFT, po = (off + done) & (PAGE_SIZE - 1);
         u32 k = MIN(n - done, PAGE_SIZE - po);
         if (!ip->pages[pg]) {
-            ip->pages[pg] = page_alloc();
+            ip->pages[pg] = page_alloc_kind(1, HAL_KIND_CACHE);
             if (!ip->pages[pg]) break;
         }
         memcpy(ip->pages[pg] + po, s + done, k);

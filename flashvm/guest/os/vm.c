@@ -496,7 +496,7 @@ static int fault_locked(struct mm *mm, u32 va, int write, u8 **prepared, struct 
                 return 1;
             }
             if (write) {
-                pg = page_alloc();
+                pg = page_alloc_kind(1, HAL_KIND_USER);
                 if (!pg) { page_unref(pa); return -ENOMEM; }
                 memcpy(pg, PA2KV(pa), PAGE_SIZE);
                 page_unref(pa);
@@ -517,7 +517,7 @@ static int fault_locked(struct mm *mm, u32 va, int write, u8 **prepared, struct 
             *prepared = NULL;
         } else {
             svc(FLASH_SVC_TAG, FLASH_SVC_DEMAND_ZERO);
-            pg = page_alloc();
+            pg = page_alloc_kind(1, HAL_KIND_USER);
             if (!pg)
                 return -ENOMEM;
         }
@@ -529,7 +529,7 @@ static int fault_locked(struct mm *mm, u32 va, int write, u8 **prepared, struct 
             *pte |= PTE_D;
         } else {
             svc(FLASH_SVC_TAG, FLASH_SVC_OTHER_FAULT);
-            u8 *pg = page_alloc();
+            u8 *pg = page_alloc_kind(1, HAL_KIND_USER);
             if (!pg)
                 return -ENOMEM;
             memcpy(pg, PA2KV(pa), PAGE_SIZE);
@@ -585,7 +585,7 @@ int vm_fault(struct mm *mm, u32 va, int write)
             if (!pinned) return -ENOMEM;
             continue;
         }
-        prepared = page_alloc();
+        prepared = page_alloc_kind(1, HAL_KIND_USER);
         if (!prepared) { iput(ip); return -ENOMEM; }
         if (n != PAGE_SIZE || (off & (PAGE_SIZE - 1)) || inode_read_page(ip, off, prepared))
             inode_read(ip, prepared, off, n);
