@@ -352,7 +352,7 @@ def _fig6_why(t: Table, label: str, measure: str) -> str | None:
 
 def _fig6_plot(res: object, png: object) -> None:
     from flashvm.experiments.plot import draw_footprints
-    draw_footprints(res, png, _FIG6_KINDS, {label: dict(zip(_FIG6_PAPER_KINDS, v)) for label, (v, _) in
+    draw_footprints(res, png, _FIG6_KINDS, {label: dict(zip(_FIG6_PAPER_KINDS, v)) for label, (v, _) in  # type: ignore[arg-type]
                                             _FIG6_PARTS.items()},
                     {label: dict(zip(_FIG6_PAPER_KINDS, m)) for label, (_, m) in _FIG6_PARTS.items()})
 

@@ -229,8 +229,8 @@ def test_a_vm_that_does_not_report_pages_counts_them_all():
 def test_the_kinds_the_kernel_stores_are_the_ones_the_monitor_reads():
     import re
 
-    from flashvm.disco.share import HAL_KINDS
     from flashvm.disco.footprint import KINDS
+    from flashvm.disco.share import HAL_KINDS
     text = (Path(__file__).parents[2] / "flashvm" / "guest" / "os" / "mips.h").read_text()
     said = {m.group(1).lower(): int(m.group(2)) for m in re.finditer(r"#define HAL_KIND_(\w+)\s+(\d+)", text)}
     assert said == {"data": 0, "cache": 1, "user": 2}
