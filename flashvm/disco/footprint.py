@@ -161,7 +161,10 @@ def footprint_line(rep: dict[str, Any]) -> str:
     ge, me = rep["guest_pages_total"], rep["machine_pages_total"]
     shared = int(rep["sharing"][2:].sum())
     pct = f" ({100 * mp / gp:.1f}%)" if gp else ""
-    return (f"peak virtual {mb(gp)}, machine {mb(mp)}{pct}; end virtual {mb(ge)}, machine {mb(me)}; "
+    kinds = rep.get("guest_kinds_at_peak")
+    split = "" if kinds is None or not int(np.sum(kinds)) else \
+        " (" + ", ".join(f"{k.replace('_', ' ')} {mb(int(n))}" for k, n in zip(KINDS, kinds)) + ")"
+    return (f"peak virtual {mb(gp)}{split}, machine {mb(mp)}{pct}; end virtual {mb(ge)}, machine {mb(me)}; "
             f"{shared} machine pages shared by 2+ VMs")
 
 

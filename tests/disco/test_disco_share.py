@@ -130,6 +130,7 @@ def test_the_hal_kernel_says_what_its_pages_hold():
     assert min(g[KERNEL_TEXT], g[KERNEL_DATA], g[BUFFER_CACHE], g[USER]) > 0, g
     assert m[KERNEL_TEXT] * 2 <= g[KERNEL_TEXT] + 2 and m[BUFFER_CACHE] < g[BUFFER_CACHE]
     assert g[BUFFER_CACHE] >= 2 * 16                  # the 16-page file, in each VM's page cache
+    assert "kernel text" in footprint_line(rep) and "buffer cache" in footprint_line(rep)
 
 
 def _os_pages_hash(d: Disco, vms: list[int]) -> str:
