@@ -464,7 +464,9 @@ FIG7 = Experiment(
                       f"{_g(t, 'radix/os', 'tlb_refills_per_minsn')} on the guest OS."))),
     notes=("The paper's user stall and sync segments are folded into user and kernel here.",),
     explain=_fig7_why,
-    full_host_time="about 11 hours (estimate; five 8-CPU pmake mp runs, one VM of 8 VCPUs about 5 of them)",
+    full_host_time=("about 3 hours with --jobs 1, half that with --jobs 2 (estimate: a 5-minute probe of pmake/os at "
+                    "full size simulated 19.8 MIPS in timing mode, about 26 minutes for its 30.6 G instructions; five "
+                    "such pmake runs, the eight builds split between the VMs, and radix's two short ones)"),
     baselines={**{f"pmake/{s}": "pmake/os" for s in ("os", "1vm", "2vm", "4vm", "8vm")},
                "radix/os": "radix/os", "radix/splashos": "radix/os"},
     segments=SPLIT)
