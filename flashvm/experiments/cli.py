@@ -70,6 +70,23 @@ def _one_of_all(name: str, quick: bool, jobs: int, dask: Optional[str], results:
         return [(f"the experiment ran to its report (it raised {type(e).__name__}: {e})", False)]
 
 
+MAP_COUNT_PATH = Path("/proc/sys/vm/max_map_count")
+MAP_COUNT_NEEDED = 262144     # a full-size run's worker maps a few sections per translated region: ~60,000 in fig6
+
+
+def map_count_warning(quick: bool, path: Path = MAP_COUNT_PATH) -> str | None:
+    """A warning when the full sizes would outgrow Linux's memory-map limit (a worker process then dies
+    with "LLVM ERROR: Unable to allocate section memory" and its run starts again), else None."""
+    if quick or not path.is_file():
+        return None
+    limit = int(path.read_text().split()[0])
+    if limit >= MAP_COUNT_NEEDED:
+        return None
+    return (f"warning: vm.max_map_count is {limit:,}: the full sizes' runs translate enough regions to exhaust it "
+            f"(a worker dies with \"LLVM ERROR: Unable to allocate section memory\" and its run starts over); "
+            f"raise it first: sudo sysctl -w vm.max_map_count={MAP_COUNT_NEEDED}")
+
+
 def _command(name: str):
     def command(quick: bool = typer.Option(False, "--quick", help="the minutes-long sizes (CI runs fig5 and fig8 so)"),
                 jobs: int = typer.Option(2, "--jobs", help="worker processes of the local dask cluster"),
@@ -81,6 +98,9 @@ def _command(name: str):
         if jobs < 1:
             sys.stderr.write(f"error: --jobs {jobs}: give at least 1\n")
             raise typer.Exit(2)
+        warning = map_count_warning(quick)
+        if warning:
+            err.print(warning, markup=False)
         if name != "all":
             done = {name: _one(name, quick, jobs, dask, results)}
         else:

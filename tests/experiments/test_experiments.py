@@ -356,3 +356,15 @@ def test_report_names_each_failed_vm_and_its_complaint(tmp_path):
     assert out.exit_code == 0, out.output
     assert "vm1 (status 2)" in out.output and "Killed signal terminated program cc1" in out.output
     assert "vm2 (status 2)" in out.output and "no stderr in the file" in out.output and "vm0 (" not in out.output
+
+
+def test_full_sizes_warn_of_a_low_memory_map_limit(tmp_path):
+    """A full fig6 worker died at Linux's default 65,530 maps (LLVM ERROR: Unable to allocate section memory)."""
+    from flashvm.experiments.cli import map_count_warning
+    low, high = tmp_path / "low", tmp_path / "high"
+    low.write_text("65530\n")
+    high.write_text("262144\n")
+    said = map_count_warning(False, low)
+    assert said is not None and "65,530" in said and "sysctl -w vm.max_map_count=262144" in said
+    assert map_count_warning(True, low) is None and map_count_warning(False, high) is None
+    assert map_count_warning(False, tmp_path / "absent") is None
