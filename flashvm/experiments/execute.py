@@ -187,11 +187,14 @@ def execute(runs: Sequence[Run], cache: Path, *, jobs: int = 2, address: str | N
                 continue
             for fut in finished:
                 pending.discard(fut)
-                out = futures[fut]
+                out = futures.pop(fut)
                 try:
                     reply = fut.result()
                 except Exception as e:          # a crash in the worker is that run's problem, not the sweep's
                     reply = {"problem": f"run raised {type(e).__name__}: {e}"}
+                # let go of the result at once: a future still held when its worker dies is computed again
+                # (a full fig6 run lost with a dead worker was run a second time, its file already stored)
+                fut.release()
                 _store(out, reply, cache / out.run.file_name(fp))
                 ended.add(str(fut.key))
                 going.pop(str(fut.key), None)

@@ -368,3 +368,15 @@ def test_full_sizes_warn_of_a_low_memory_map_limit(tmp_path):
     assert said is not None and "65,530" in said and "sysctl -w vm.max_map_count=262144" in said
     assert map_count_warning(True, low) is None and map_count_warning(False, high) is None
     assert map_count_warning(False, tmp_path / "absent") is None
+
+
+def test_the_sweep_lets_go_of_each_finished_run(tmp_path, client):
+    """A finished run's result held by the client would be computed again if its worker died."""
+    from flashvm.experiments.execute import execute
+    runs = [Run("w/bare", "raytrace", "os"), Run("m/bare", "pmake", "os")]
+    held = []
+
+    def progress(done, *rest):
+        held.append(sum(client.refcount.values()))
+    execute(runs, tmp_path, worker=fake_worker, client=client, progress=progress)
+    assert held and held[0] <= len(runs) - 1 and held[-1] == 0, held
