@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import time
 
 import h5py
 import numpy as np
@@ -376,7 +377,13 @@ def test_the_sweep_lets_go_of_each_finished_run(tmp_path, client):
     runs = [Run("w/bare", "raytrace", "os"), Run("m/bare", "pmake", "os")]
     held = []
 
-    def progress(done, *rest):
-        held.append(sum(client.refcount.values()))
+    def ours() -> int:
+        return sum(n for k, n in client.refcount.items() if str(k).startswith(("w/bare-", "m/bare-")))
+
+    def progress(done, *rest):          # after each stored run: the sweep's own futures still held
+        deadline = time.monotonic() + 3.0       # a release reaches the client's loop a moment later
+        while ours() > len(runs) - done and time.monotonic() < deadline:
+            time.sleep(0.05)
+        held.append((done, ours()))
     execute(runs, tmp_path, worker=fake_worker, client=client, progress=progress)
-    assert held and held[0] <= len(runs) - 1 and held[-1] == 0, held
+    assert held and all(n <= len(runs) - done for done, n in held) and held[-1] == (2, 0), held
