@@ -377,7 +377,8 @@ FIG6 = Experiment(
            "cache), a process's own memory (user), the rest kernel data. The paper's four parts (IRIX data, IRIX "
            "text, buffer cache, Disco) add up to its totals, so its IRIX data holds the processes' memory too; "
            "flashvm's monitor keeps its own memory apart from the VMs' (no Disco part)."),
-    full_host_time="about 4 hours (estimate; four 8-CPU pmake mp runs, functional mode)",
+    full_host_time=("71 minutes with --jobs 2 beside other work (measured; four 8-CPU pmake mp runs, functional mode, "
+                    "13-33 minutes each; raise vm.max_map_count first, docs/experiments.md)"),
     explain=_fig6_why, plot=_fig6_plot)
 
 # ---------------------------------------------------------------- Figure 7
