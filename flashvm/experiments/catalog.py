@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Callable, Mapping, Sequence
 
+from flashvm.disco.footprint import KINDS as FOOTPRINT_KINDS
 from flashvm.experiments.model import Check, Experiment, Paper, Run
 
 Table = Mapping[tuple[str, str], float]
@@ -297,7 +298,7 @@ _FIG6_PARTS = {"pmake/1vm": ((6.4, 1.6, 14.3, 4.7), (6.4, 1.6, 14.3, 4.7)),
                "pmake/2vm": ((7.4, 3.3, 20.3, 5.3), (7.3, 1.6, 15.1, 5.3)),
                "pmake/4vm": ((9.4, 6.6, 29.4, 5.3), (9.3, 1.6, 16.5, 5.3)),
                "pmake/8vm": ((13.8, 13.2, 45.6, 4.6), (13.7, 1.6, 17.7, 4.6))}
-_FIG6_KINDS = ("kernel_text", "kernel_data", "buffer_cache", "user")
+_FIG6_KINDS = FOOTPRINT_KINDS
 _FIG6_PAPER_KINDS = ("kernel_data", "kernel_text", "buffer_cache", "disco")     # the order of _FIG6_PARTS
 _FIG6_KIND_WHY = {
     "kernel_text": "The guest kernel's text is about 0.15 MB (IRIX's was 1.6 MB); it is loaded once for all the VMs, so its "

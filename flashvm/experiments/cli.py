@@ -148,17 +148,16 @@ def report(result: Path = typer.Argument(..., help="a result file (HDF5) of flas
 
 def _complaints(f: Any) -> list[tuple[str, str]]:
     """(who, the first complaint on their stderr) for a failed run's guests (each failed VM's)."""
-    from types import SimpleNamespace
-    from flashvm.experiments.execute import guest_error
+    from flashvm.experiments.execute import first_complaint
 
     def text(g: Any, name: str) -> bytes:
         return g[name][()].tobytes() if name in g else b""
     if "disco/vm_status" in f:
         failed = [(f[f"disco/vm{i}"], int(s)) for i, s in enumerate(f["disco/vm_status"][()]) if s != 0]
-        return [(f"{g.attrs['name']} (status {s})", guest_error(SimpleNamespace(vms=None, stderr=text(g, "stderr")))
-                 or "no stderr in the file") for g, s in failed]
+        return [(f"{g.attrs['name']} (status {s})", first_complaint(text(g, "stderr")) or "no stderr in the file")
+                for g, s in failed]
     if int(f.attrs.get("status", 0)) != 0 and "stderr" in f:
-        return [("stderr", guest_error(SimpleNamespace(vms=None, stderr=text(f, "stderr"))))]
+        return [("stderr", first_complaint(text(f, "stderr")))]
     return []
 
 

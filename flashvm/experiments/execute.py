@@ -97,11 +97,18 @@ def guest_error(report: Any) -> str:
     guests = ([(f"{vm.name}: ", vm.stderr) for vm in report.vms if vm.status != 0] if report.vms
               else [("", report.stderr)])
     for prefix, err in guests:
-        lines = [ln.strip() for ln in bytes(err).decode(errors="replace").splitlines() if ln.strip()]
-        if lines:
-            line = next((ln for ln in lines if _ERROR_LINE.search(ln)), lines[-1])
-            return prefix + line[:200]
+        line = first_complaint(err)
+        if line:
+            return prefix + line
     return ""
+
+
+def first_complaint(err: bytes) -> str:
+    """The first line of a stderr stream that names an error, else its last line ("" if empty)."""
+    lines = [ln.strip() for ln in bytes(err).decode(errors="replace").splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    return next((ln for ln in lines if _ERROR_LINE.search(ln)), lines[-1])[:200]
 
 
 Worker = Callable[[dict[str, Any]], dict[str, Any]]

@@ -14,6 +14,7 @@ from typing import Callable
 import h5py
 import numpy as np
 
+from flashvm.disco.footprint import KINDS as FOOTPRINT_KINDS
 from flashvm.experiments.model import Run
 from flashvm.experiments.runspec import regions
 
@@ -167,13 +168,12 @@ def shared_by_all_mb(f: h5py.File, run: Run) -> float | None:
 def footprint_kind_mb(which: str, kind: str) -> Measure:
     """MB of one kind of page (flashvm.disco.footprint.KINDS) in the virtual ("guest") or machine
     footprint when its total peaked (/disco/memory/{which}_kinds_at_peak)."""
-    from flashvm.disco.footprint import KINDS
     path = f"disco/memory/{which}_kinds_at_peak"
 
     def measure(f: h5py.File, run: Run) -> float | None:
         if path not in f:
             return None
-        return float(f[path][KINDS.index(kind)]) * 4096 / MB
+        return float(f[path][FOOTPRINT_KINDS.index(kind)]) * 4096 / MB
     measure.__doc__ = f"/{path}[{kind}] in MB"
     return measure
 
@@ -305,7 +305,7 @@ MEASURES: dict[str, Measure] = {
     "machine_end_mb": _attr("disco/memory", "machine_pages_total", 4096 / MB),
     "shared_by_all_mb": shared_by_all_mb,
     **{f"{side}_{kind}_mb": footprint_kind_mb(which, kind) for side, which in (("virtual", "guest"), ("machine", "machine"))
-       for kind in ("kernel_text", "kernel_data", "buffer_cache", "user")},
+       for kind in FOOTPRINT_KINDS},
     "migrations": _attr("disco/numa", "migrations"),
     "replications": _attr("disco/numa", "replications"),
     "migrations_per_s": numa_rate("migrations"),

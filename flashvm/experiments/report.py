@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from flashvm.disco.footprint import KINDS as FOOTPRINT_KINDS
 from flashvm.experiments.table import Results
 
 DESCRIBE = {
@@ -14,7 +15,7 @@ DESCRIBE = {
     "machine_mb": "machine footprint (MB)", "migrations_per_s": "migrations per second",
     "replications_per_s": "replications per second",
     **{f"{side}_{kind}_mb": f"{side}: {kind.replace('_', ' ')} (MB)" for side in ("virtual", "machine")
-       for kind in ("kernel_text", "kernel_data", "buffer_cache", "user")},
+       for kind in FOOTPRINT_KINDS},
 }
 
 
