@@ -21,7 +21,8 @@ Schema (version 2; see docs/results.md for the full description):
     /jit                   the JIT tier's counters as attrs (regions, batches, disk_hits, translate_s,
                            code_bytes, hits, jit_insns, invalidated, empty, refused, preloaded:
                            regions loaded at the start from the profile of the run's last
-                           run, docs/jit.md), when the tier was on
+                           run, code_renewals: native code dropped and loaded again,
+                           docs/jit.md), when the tier was on
     /stdout, /stderr       uint8[...]    what the guest printed (bytes), when captured
 
 Every dataset has a `description` attribute (and `unit` where one applies).

@@ -147,17 +147,19 @@ def report(result: Path = typer.Argument(..., help="a result file (HDF5) of flas
 
 
 def _complaints(f: Any) -> list[tuple[str, str]]:
-    """(who, the first complaint on their stderr) for a failed run's guests (each failed VM's)."""
-    from flashvm.experiments.execute import first_complaint
+    """(who, their complaint: execute.complaint) for a failed run's guests (each failed VM's)."""
+    from flashvm.experiments.execute import complaint
 
-    def text(g: Any, name: str) -> bytes:
-        return g[name][()].tobytes() if name in g else b""
+    def said(g: Any) -> str:
+        def text(name: str) -> bytes:
+            return g[name][()].tobytes() if name in g else b""
+        return complaint(text("stderr"), text("klog"))
     if "disco/vm_status" in f:
         failed = [(f[f"disco/vm{i}"], int(s)) for i, s in enumerate(f["disco/vm_status"][()]) if s != 0]
-        return [(f"{g.attrs['name']} (status {s})", first_complaint(text(g, "stderr")) or "no stderr in the file")
+        return [(f"{g.attrs['name']} (status {s})", said(g) or "no stderr or kernel log in the file")
                 for g, s in failed]
     if int(f.attrs.get("status", 0)) != 0 and "stderr" in f:
-        return [("stderr", first_complaint(text(f, "stderr")))]
+        return [("stderr", said(f))]
     return []
 
 

@@ -88,19 +88,30 @@ def run_one(run_fields: dict[str, Any]) -> dict[str, Any]:
             "host_seconds": float(report.host_seconds)}
 
 
+OOM_KILL = "out of memory, killed"     # the guest kernel's log line for a process it killed (trap.c)
 _ERROR_LINE = re.compile(r"error|killed|cannot|fatal|panic", re.IGNORECASE)
 
 
 def guest_error(report: Any) -> str:
-    """A failed run's first words of complaint, in one line: the first line of a failed guest's
-    stderr (a VM's: "vm2: ...") that names an error, else its last line; "" when it wrote none."""
-    guests = ([(f"{vm.name}: ", vm.stderr) for vm in report.vms if vm.status != 0] if report.vms
-              else [("", report.stderr)])
-    for prefix, err in guests:
-        line = first_complaint(err)
-        if line:
-            return prefix + line
+    """A failed run's first words of complaint, in one line (`complaint`; a VM's: "vm2: ..."),
+    from its first failed guest that said anything; "" when none did."""
+    guests = ([(f"{vm.name}: ", vm.stderr, vm.klog) for vm in report.vms if vm.status != 0] if report.vms
+              else [("", report.stderr, report.klog)])
+    for prefix, err, klog in guests:
+        said = complaint(err, klog)
+        if said:
+            return prefix + said
     return ""
+
+
+def complaint(stderr: bytes, klog: bytes = b"") -> str:
+    """A guest's complaint in one line: the first line of its stderr that names an error (else the
+    last line), then its kernel's first out-of-memory kill if its log has one; "" for neither."""
+    line = first_complaint(stderr)
+    oom = next((ln.strip() for ln in bytes(klog).decode(errors="replace").splitlines() if OOM_KILL in ln), "")
+    if line and oom:
+        return f"{line} (kernel: {oom})"
+    return line or (f"kernel: {oom}" if oom else "")
 
 
 def first_complaint(err: bytes) -> str:

@@ -46,6 +46,7 @@ import json
 import os
 import sys
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -94,7 +95,9 @@ _forced: bool | None = None
 _profile: list[str] = []
 _used: dict[int, tuple[list[int], bool]] = {}
 PROFILES = 256            # profiles kept on disk (the newest)
-_tiers: dict[int, tuple[np.ndarray, "Tier"]] = {}
+# the tiers of this process by id of their machine's CPU array, which they do not keep alive
+_tiers: dict[int, tuple[weakref.ref, "Tier"]] = {}
+_tier_sets: list[dict[int, tuple[weakref.ref, "Tier"]]] = [_tiers]    # and jittiming's (register_tiers)
 _keep: list[object] = []          # compiled region functions stay alive while their addresses are used
 STATS: dict[str, float] = {}
 
@@ -126,7 +129,8 @@ def reset_stats() -> None:
     _used.clear()
     STATS.clear()
     STATS.update(regions=0, insns_translated=0, batches=0, disk_hits=0, translate_s=0.0,
-                 code_bytes=0, hits=0, jit_insns=0, invalidated=0, empty=0, refused=0, preloaded=0)
+                 code_bytes=0, hits=0, jit_insns=0, invalidated=0, empty=0, refused=0, preloaded=0,
+                 code_renewals=0)
 
 
 reset_stats()
@@ -161,12 +165,54 @@ class Tier:
 
 
 def tier_of(m: Machine) -> Tier:
+    return tier_in(_tiers, m, Tier)
+
+
+def tier_in(tiers: dict[int, tuple[weakref.ref, Tier]], m: Machine, make: Callable[[], Tier]) -> Tier:
+    """Machine m's tier in `tiers` (made by `make` the first time).  Kept by a weak reference to the
+    machine's CPU array: a finished run's tier goes when its machine does (an experiment worker
+    runs many), and a new array at a reused address gets a new tier."""
     key = id(m.cpu)
-    got = _tiers.get(key)
-    if got is None or got[0] is not m.cpu:
-        got = (m.cpu, Tier())
-        _tiers[key] = got
+    got = tiers.get(key)
+    if got is None or got[0]() is not m.cpu:
+        got = (weakref.ref(m.cpu), make())
+        tiers[key] = got
     return got[1]
+
+
+def register_tiers(tiers: dict[int, tuple[weakref.ref, Tier]]) -> None:
+    """Another set of tiers whose tables hold native code (jittiming's): `renew_code` updates them too."""
+    _tier_sets.append(tiers)
+
+
+def _live_tiers() -> list[Tier]:
+    out = []
+    for tiers in _tier_sets:
+        for key, (cpu, t) in list(tiers.items()):
+            if cpu() is None:
+                del tiers[key]
+            else:
+                out.append(t)
+    return out
+
+
+def renew_code() -> None:
+    """The native code engine holds as many regions as it may (jitnative.capacity, bounded by Linux's
+    memory-map limit): drop all native code and load again from disk the regions the live tables
+    still point to, at most half the capacity of them (the newest loaded); the other entries leave
+    their tables, and come back when they get hot again.  Called between slices, when no region runs."""
+    from flashvm.kernels import jitnative
+    tiers = _live_tiers()
+    used = [(t, np.flatnonzero(t.jt[0] >= 0)) for t in tiers]
+    moved = jitnative.renew(sorted({int(a) for t, slots in used for a in t.jt[1, slots]}), jitnative.capacity() // 2)
+    for t, slots in used:
+        fns = np.array([moved.get(int(a), 0) for a in t.jt[1, slots]], dtype=np.int64)
+        t.jt[1, slots] = fns
+        gone = slots[fns == 0]
+        t.jt[0, gone] = -1
+        t.jt[1, gone] = 0
+        t.jcnt[gone] = 0
+    STATS["code_renewals"] += 1
 
 
 def cache_dir() -> Path:
@@ -364,6 +410,8 @@ def translate_regions(m: Machine, t: Tier, k: int, early: bool, translator: Modu
                 continue
         if before_compile is not None:
             before_compile()
+        if jitnative.full():
+            renew_code()
         fns, size, hit = jitnative.compile_batch([words], cache_dir(), timing=timing, layout=lay, checks=checks)
         written += not hit
         STATS["disk_hits"] += int(hit)
@@ -570,6 +618,8 @@ def preload(m: Machine, t: Tier, path: Path) -> int:
             continue
         if not jitnative.cached([words], cache_dir(), checks=checks):
             continue
+        if jitnative.full():
+            renew_code()
         fns, size, _ = jitnative.compile_batch([words], cache_dir(), checks=checks)
         _enter(t, [(pa, words)], fns)
         if checks:
@@ -620,5 +670,6 @@ def run_slices(m: Machine, t: Tier, budget: int, loop: Callable[..., int],
         return reason
 
 
-__all__ = ["Tier", "enabled", "over_budget", "preload", "profile_path", "reset_stats",
-           "run_jit", "run_slices", "save_profile", "set_enabled", "set_profile", "stats", "translate"]
+__all__ = ["Tier", "enabled", "over_budget", "preload", "profile_path", "register_tiers", "renew_code",
+           "reset_stats", "run_jit", "run_slices", "save_profile", "set_enabled", "set_profile", "stats",
+           "tier_in", "translate"]

@@ -5,6 +5,15 @@ file by llvmlite, then loaded into one MCJIT engine kept for the process.
 Object files are cached on disk (named by a hash of the IR, which holds the
 code words, and of the translator versions), so a warm start loads machine
 code and compiles nothing.
+
+MCJIT maps each object's sections on their own and never frees them while
+its engine lives, so a long run that loads tens of thousands of regions
+(a full-size pmake: every gcc compilation brings other hot code) would use
+up Linux's per-process limit on memory maps (vm.max_map_count, 65,530 by
+default) and die in LLVM ("Unable to allocate section memory").  One engine
+therefore holds at most `capacity()` objects; the tier (jit.py) then calls
+`renew`, which drops the engine with all its code and loads the regions the
+tables still use again from disk, as QEMU flushes a full translation cache.
 """
 from __future__ import annotations
 
@@ -24,7 +33,14 @@ OPT_LEVEL = 2
 # A/B in one process; its 64 regions take ~3 s more to compile cold: 5.6-6.5 -> 8.2-10.3 s)
 FULL_O2 = True
 _engine: list[object] = []      # [target machine, engine] once made
-_loaded: dict[str, list[int]] = {}
+_loaded: dict[str, list[int]] = {}      # batch name -> its function addresses, in load order
+_made: dict[str, tuple] = {}            # batch name -> compile_batch's arguments (to load it again)
+_named: dict[int, str] = {}             # function address -> its batch's name
+
+MAPS_PER_OBJECT = 2      # memory maps one loaded object takes (its code and its data; llvmlite 0.50, measured)
+RESERVED_MAPS = 16384    # left to the rest of the process: Python, numpy, Numba's kernels, dask
+MAX_OBJECTS = 32768      # objects one engine holds at most whatever the limit (~256 MB of mappings)
+MAP_COUNT_PATH = Path("/proc/sys/vm/max_map_count")
 
 
 def _machine():
@@ -38,6 +54,50 @@ def _machine():
         backing.triple = target.triple
         _engine.extend([tm, llvm.create_mcjit_compiler(backing, tm)])
     return _engine[0], _engine[1]
+
+
+@functools.lru_cache(maxsize=1)
+def capacity() -> int:
+    """Object files one engine may hold: what the process's memory-map limit leaves after
+    RESERVED_MAPS, at MAPS_PER_OBJECT each, at most MAX_OBJECTS (FLASHVM_JIT_OBJECTS sets it)."""
+    env = os.environ.get("FLASHVM_JIT_OBJECTS", "")
+    if env:
+        if not env.isdigit() or int(env) < 2:
+            raise ValueError(f"FLASHVM_JIT_OBJECTS must be a whole number of regions, at least 2, not {env!r}")
+        return int(env)
+    try:
+        limit = int(MAP_COUNT_PATH.read_text())
+    except (OSError, ValueError):
+        limit = 65530       # Linux's default
+    return max(256, min(MAX_OBJECTS, (limit - RESERVED_MAPS) // MAPS_PER_OBJECT))
+
+
+def full() -> bool:
+    """Does the engine hold as many objects as it may (the tier must `renew` it before loading more)?"""
+    return len(_loaded) >= capacity()
+
+
+def renew(addresses: list[int], keep: int) -> dict[int, int]:
+    """Drop the engine and every region's machine code with it, then load again from the disk
+    cache the batches of the function `addresses` still in use (the newest loaded `keep` of
+    them; one not on disk is not compiled again).  Returns {old address: new address} for those
+    loaded; the caller must forget every other address it holds."""
+    order = {name: k for k, name in enumerate(_loaded)}
+    names = sorted({_named[a] for a in addresses if a in _named}, key=order.__getitem__)
+    again = [(_loaded[n], _made[n]) for n in (names[-keep:] if keep > 0 else [])]
+    if _engine:
+        _engine[1].close()      # type: ignore[attr-defined]   # unmaps every section it loaded
+        _engine.clear()
+    _loaded.clear()
+    _made.clear()
+    _named.clear()
+    moved: dict[int, int] = {}
+    for old, (regions, cache, timing, layout, checks) in again:
+        if cache is None or not cached(regions, cache, timing, layout, checks):
+            continue
+        new, _, _ = compile_batch(regions, cache, timing, layout, checks)
+        moved.update(zip(old, new))
+    return moved
 
 
 def _fpu_symbols(obj: bytes) -> None:
@@ -151,7 +211,9 @@ def compile_batch(regions: list[list[int]], cache: Path | None, timing: bool = F
     if not all(addrs):
         raise RuntimeError(f"region functions of {name} not found after loading")
     _loaded[name] = addrs
+    _made[name] = (regions, cache, timing, layout, checks)
+    _named.update(dict.fromkeys(addrs, name))
     return addrs, len(obj), hit
 
 
-__all__ = ["OPT_LEVEL", "cached", "compile_batch", "key"]
+__all__ = ["OPT_LEVEL", "cached", "capacity", "compile_batch", "full", "key", "renew"]

@@ -17,6 +17,7 @@ import gc
 import operator
 import os
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,8 @@ from flashvm.kernels import jit
 from flashvm.kernels.state import (P_L1D_SETS, P_L1D_WAYS, P_L1I_SETS, P_L1I_WAYS, P_LSHIFT,
                                    S_INSNS, Machine)
 
-_tiers: dict[int, tuple[np.ndarray, jit.Tier]] = {}
+_tiers: dict[int, tuple[weakref.ref, jit.Tier]] = {}
+jit.register_tiers(_tiers)
 
 
 def enabled() -> bool:
@@ -36,17 +38,17 @@ def enabled() -> bool:
 
 def tier_of(m: Machine) -> jit.Tier:
     """The timing-mode tier of machine m (its call context has the timing slots too)."""
-    key = id(m.cpu)
-    got = _tiers.get(key)
-    if got is None or got[0] is not m.cpu:
-        t = jit.Tier()
-        t.jctx = np.zeros(llvmtiming.CTX_SLOTS, dtype=np.int64)
-        t.jctx[llvmgen.CTX_TABLE] = t.jt.ctypes.data
-        t.jctx[llvmgen.CTX_TSIZE] = jit.TABLE_SIZE
-        t.jstat[7] = jit.THRESHOLD
-        got = (m.cpu, t)
-        _tiers[key] = got
-    return got[1]
+    return jit.tier_in(_tiers, m, _timing_tier)
+
+
+def _timing_tier() -> jit.Tier:
+    _seen.clear()       # it holds earlier machines' arrays (their CPU's too, which keeps their tiers)
+    t = jit.Tier()
+    t.jctx = np.zeros(llvmtiming.CTX_SLOTS, dtype=np.int64)
+    t.jctx[llvmgen.CTX_TABLE] = t.jt.ctypes.data
+    t.jctx[llvmgen.CTX_TSIZE] = jit.TABLE_SIZE
+    t.jstat[7] = jit.THRESHOLD
+    return t
 
 
 def translate(m: Machine, t: jit.Tier) -> None:

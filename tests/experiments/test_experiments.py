@@ -335,10 +335,16 @@ def test_a_failed_runs_problem_quotes_the_guests_first_complaint():
     from flashvm.experiments.execute import guest_error
     err = (b"make: *** Waiting for unfinished jobs....\n"
            b"gcc: fatal error: Killed signal terminated program cc1\ncompilation terminated.\n")
-    vms = [NS(name="vm0", status=0, stderr=b"gcc: error: not this one\n"), NS(name="vm1", status=2, stderr=err)]
+    vms = [NS(name="vm0", status=0, stderr=b"gcc: error: not this one\n", klog=b""),
+           NS(name="vm1", status=2, stderr=err, klog=b"")]
     assert guest_error(NS(vms=vms, stderr=b"")) == "vm1: gcc: fatal error: Killed signal terminated program cc1"
-    assert guest_error(NS(vms=None, stderr=b"\nsome words\nlast words\n")) == "last words"
-    assert guest_error(NS(vms=None, stderr=b"")) == ""
+    assert guest_error(NS(vms=None, stderr=b"\nsome words\nlast words\n", klog=b"")) == "last words"
+    assert guest_error(NS(vms=None, stderr=b"", klog=b"")) == ""
+    # the guest kernel's log names what it killed for want of memory (tests/guestos: it always logs it)
+    vms[1].klog = b"flashvm kernel: 2 CPU(s)\npid 57 (cc1): out of memory, killed\npid 58 (cc1): out of memory, killed\n"
+    assert guest_error(NS(vms=vms, stderr=b"")) == ("vm1: gcc: fatal error: Killed signal terminated program cc1 "
+                                                    "(kernel: pid 57 (cc1): out of memory, killed)")
+    assert guest_error(NS(vms=None, stderr=b"", klog=vms[1].klog)) == "kernel: pid 57 (cc1): out of memory, killed"
 
 
 def test_report_names_each_failed_vm_and_its_complaint(tmp_path):
@@ -353,10 +359,13 @@ def test_report_names_each_failed_vm_and_its_complaint(tmp_path):
             f.create_group(f"disco/vm{i}").attrs["name"] = f"vm{i}"
         f["disco/vm1/stderr"] = np.frombuffer(b"make: *** Waiting\ngcc: fatal error: Killed signal terminated program cc1\n",
                                               np.uint8)
+        f["disco/vm1/klog"] = np.frombuffer(b"pid 9 (cc1): out of memory, killed\n", np.uint8)
     out = CliRunner().invoke(app, ["report", str(path)], env={"COLUMNS": "200"})
     assert out.exit_code == 0, out.output
     assert "vm1 (status 2)" in out.output and "Killed signal terminated program cc1" in out.output
-    assert "vm2 (status 2)" in out.output and "no stderr in the file" in out.output and "vm0 (" not in out.output
+    assert "(kernel: pid 9 (cc1): out of memory, killed)" in out.output
+    assert "vm2 (status 2)" in out.output and "no stderr or kernel log in the file" in out.output
+    assert "vm0 (" not in out.output
 
 
 def test_full_sizes_warn_of_a_low_memory_map_limit(tmp_path):

@@ -90,6 +90,13 @@ def test_out_of_memory_kills_the_hog_and_the_kernel_survives():
     assert r.stdout.count(b"round") == 2
 
 
+def test_an_out_of_memory_kill_is_logged_without_verbose():
+    exe = build_user([OSG / "oom.c"])
+    r = boot_os({"/bin/oom": exe}, ["/bin/oom"], ram_mb=16, verbose=0)
+    assert r.status == 0
+    assert b"(oom): out of memory, killed" in r.klog
+
+
 def test_deterministic():
     a = run("procs")
     b = run("procs")

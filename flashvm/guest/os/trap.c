@@ -77,7 +77,8 @@ void trap(struct tf *tf)
             if (r == -ENOMEM && oom_wait(t)) {
                 /* back to user mode: the instruction faults again */
             } else if (r == -ENOMEM) {
-                if (bootinfo->verbose) kprintf("pid %d: out of memory, killed\n", t->pid);
+                /* always in the kernel log: a run that fails for want of memory says so */
+                kprintf("pid %d (%s): out of memory, killed\n", t->pid, t->comm);
                 send_signal(t, SIGKILL, 1);
             } else if (r) {
                 user_fault(tf, SIGSEGV);
