@@ -369,7 +369,8 @@ def test_report_names_each_failed_vm_and_its_complaint(tmp_path):
 
 
 def test_full_sizes_warn_of_a_low_memory_map_limit(tmp_path):
-    """A full fig6 worker died at Linux's default 65,530 maps (LLVM ERROR: Unable to allocate section memory)."""
+    """A full fig6 worker died at Linux's default 65,530 maps (LLVM ERROR: Unable to allocate section memory);
+    the tier now bounds its code (tests/jit/test_jit_code_bound.py) and the note says what the limit costs."""
     from flashvm.experiments.cli import map_count_warning
     low, high = tmp_path / "low", tmp_path / "high"
     low.write_text("65530\n")
