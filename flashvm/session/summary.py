@@ -72,7 +72,9 @@ def summary(report: RunReport, console: Console, title: str | None = None) -> No
         t.add_row("JIT regions / translate s / code bytes",
                   f"{int(j['regions']):,} / {j['translate_s']:.2f} / {int(j['code_bytes']):,}  "
                   f"({int(j['batches'])} batches, {int(j['disk_hits'])} from the disk cache, "
-                  f"{int(j.get('preloaded', 0))} from the profile)")
+                  f"{int(j.get('preloaded', 0))} from the profile"
+                  + (f"; code dropped and reloaded {int(j['code_renewals'])} times" if j.get("code_renewals") else "")
+                  + ")")
         t.add_row("JIT hits / instructions", f"{int(j['hits']):,} / {int(j['jit_insns']):,}  ({share:.1f}%)")
     if report.how_ended != "halted":
         t.add_row("ended", f"{report.how_ended}: {report.end_message}")

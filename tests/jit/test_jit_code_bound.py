@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rich.console import Console
 
 from flashvm.kernels import jit, jitnative
 from flashvm.machine.config import machine_config
 from flashvm.session import run
+from flashvm.session.summary import summary
 from flashvm.spec import RunSpec
 from flashvm.toolchain import build_user
 
@@ -58,6 +60,9 @@ def test_a_full_engine_is_renewed_and_results_stay_the_interpreters(spec, monkey
     assert got.jit["regions"] > 12 and got.jit["code_renewals"] >= 2
     assert max(loaded) <= 6                     # never more in the engine than it may hold
     assert got.jit["jit_insns"] > 0.5 * got.instructions
+    console = Console(record=True, width=200)
+    summary(got, console)
+    assert f"code dropped and reloaded {int(got.jit['code_renewals'])} times" in console.export_text()
 
 
 def test_renewing_unmaps_the_dropped_code(tmp_path):
