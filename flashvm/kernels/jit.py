@@ -73,8 +73,10 @@ MIN_INSNS_NATIVE = 10_000_000   # LLVM backend: nothing is translated before thi
 SLICE = 1 << 21
 FIRST_SLICE = 1 << 18    # the first slice; each next one twice as long, up to SLICE
 CACHE_MODULES = 256      # translated modules kept on disk (numba backend)
-CACHE_OBJECTS = 16384    # translated regions kept on disk (llvm backend, one object file each,
-                         # ~6 KB: about 100 MB; pmake's eight builds alone translate over 4,096)
+CACHE_OBJECTS = 65536    # translated regions kept on disk (llvm backend, one object file each,
+                         # ~9 KB: about 600 MB).  A full-size experiment's pmake touches ~8,000 in
+                         # its first 13 minutes (functional and timing regions, each layout its
+                         # own): at 16,384 two such runs at once pruned what the next one reuses
 PRUNE_EVERY = 512        # a process prunes the cache at its first new object file, then every so many
 # new translations are compiled while they cost at most TRANSLATE_FREE_S seconds plus this
 # share of the time the tier has run guest code so far (None: no limit); regions found on disk
