@@ -17,6 +17,7 @@ from flashvm.session import run
 from flashvm.session.summary import summary
 from flashvm.spec import RunSpec
 from flashvm.toolchain import build_user
+from tests.jit.eager import eager_tier
 
 
 def _maps() -> int:
@@ -26,12 +27,7 @@ def _maps() -> int:
 
 @pytest.fixture()
 def spec(monkeypatch, tmp_path) -> RunSpec:
-    monkeypatch.setattr(jit, "THRESHOLD", 200)
-    monkeypatch.setattr(jit, "MIN_INSNS_NATIVE", 0)
-    monkeypatch.setattr(jit, "TRANSLATE_SHARE", None)
-    monkeypatch.setattr(jit, "FIRST_SLICE", 1 << 14)
-    monkeypatch.setattr(jit, "SLICE", 1 << 15)
-    monkeypatch.setenv("FLASHVM_JIT_CACHE", str(tmp_path / "jitcache"))
+    eager_tier(monkeypatch, tmp_path, first_slice=1 << 14, slice_=1 << 15)
     exe = build_user([Path(__file__).parent / "many_regions.c"])
     yield RunSpec("process", exe, machine_config("flash1"), argv=("many_regions",))
     jit.set_enabled(None)

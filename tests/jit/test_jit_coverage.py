@@ -14,16 +14,12 @@ from flashvm.machine.config import machine_config
 from flashvm.session import run
 from flashvm.spec import RunSpec
 from flashvm.toolchain import build_user
+from tests.jit.eager import eager_tier
 
 
 @pytest.fixture()
 def spec(monkeypatch, tmp_path) -> RunSpec:
-    monkeypatch.setattr(jit, "THRESHOLD", 200)
-    monkeypatch.setattr(jit, "MIN_INSNS_NATIVE", 0)
-    monkeypatch.setattr(jit, "TRANSLATE_SHARE", None)
-    monkeypatch.setattr(jit, "FIRST_SLICE", 1 << 15)     # short slices: translated early in a short run
-    monkeypatch.setattr(jit, "SLICE", 1 << 16)
-    monkeypatch.setenv("FLASHVM_JIT_CACHE", str(tmp_path / "jitcache"))
+    eager_tier(monkeypatch, tmp_path)
     exe = build_user([Path(__file__).parent / "after_sc.c"])
     yield RunSpec("process", exe, machine_config("flash1"), argv=("after_sc",))
     jit.set_enabled(None)

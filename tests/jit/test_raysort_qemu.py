@@ -14,6 +14,7 @@ from flashvm.machine.config import machine_config
 from flashvm.session import run
 from flashvm.spec import RunSpec
 from flashvm.toolchain import build_user
+from tests.jit.eager import eager_tier
 
 SOURCE = Path(__file__).resolve().parents[2] / "bench" / "programs" / "raysort.c"
 ARGV = ("raysort", "48", "32", "5000", "1")
@@ -47,12 +48,7 @@ def test_flashvm_prints_what_qemu_prints(exe):
 
 @pytest.mark.slow
 def test_flashvm_jit_prints_what_qemu_prints(exe, monkeypatch, tmp_path):
-    monkeypatch.setattr(jit, "THRESHOLD", 200)
-    monkeypatch.setattr(jit, "MIN_INSNS_NATIVE", 0)
-    monkeypatch.setattr(jit, "TRANSLATE_SHARE", None)
-    monkeypatch.setattr(jit, "FIRST_SLICE", 1 << 15)
-    monkeypatch.setattr(jit, "SLICE", 1 << 17)
-    monkeypatch.setenv("FLASHVM_JIT_CACHE", str(tmp_path / "jitcache"))
+    eager_tier(monkeypatch, tmp_path, slice_=1 << 17)
     spec = RunSpec("process", exe, machine_config("flash1"), argv=ARGV)
     jit.set_enabled(False)
     try:
