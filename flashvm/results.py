@@ -163,8 +163,9 @@ def write_run(path: Path, m: S.Machine, *, config: Mapping[str, Any], attrs: Map
                 j.attrs["description"] = ("the JIT tier: regions translated, batches compiled, loaded from the "
                                           "disk cache, translate seconds, generated code bytes, region entries "
                                           "(hits), instructions run in regions, regions dropped as stale, regions loaded "
-                                          "at the start from the profile of the same run's last run (preloaded), times all native "
-                                          "code was dropped and the regions in use reloaded (code_renewals)")
+                                          "at the start from the profile of the same run's last run (preloaded), "
+                                          "times all native code was dropped and the regions in use reloaded "
+                                          "(code_renewals)")
                 for k, v in sorted(jit.items()):
                     j.attrs[k] = v
             if syscalls is not None:

@@ -397,3 +397,13 @@ def test_the_sweep_lets_go_of_each_finished_run(tmp_path, client):
         held.append((done, ours()))
     execute(runs, tmp_path, worker=fake_worker, client=client, progress=progress)
     assert held and all(n <= len(runs) - done for done, n in held) and held[-1] == (2, 0), held
+
+
+def test_fig7_says_what_the_builds_of_its_size_do():
+    """The quick build is kernel work; the full builds compile with gcc: fig7's pmake paragraph tells which ran."""
+    from flashvm.experiments.catalog import _fig7_why
+    quick = {("pmake/os", "user"): 6.2, ("pmake/os", "kernel"): 34.0, ("pmake/os", "idle"): 59.7}
+    full = {**quick, ("pmake/os", "user"): 41.0}
+    assert "The quick build" in _fig7_why(quick, "pmake/os", "kernel")
+    said = _fig7_why(full, "pmake/os", "kernel")
+    assert "The quick build" not in said and "user 41 of the 100 (the paper's 28)" in said
