@@ -499,6 +499,13 @@ class FlashMachine:
         status, reason = 0, "halted"
         exits: dict[str, int] = {}
         c = 0
+        # Chunks end on a fixed grid of simulated time (multiples of chunk_cycles), whatever exits to
+        # the host happened inside them: what runs at a chunk's end (the supervisor's between_chunks:
+        # Disco's VCPU scheduler and NUMA policy, MAGIC's unfinished batch of hot pages) then happens
+        # at the same simulated times however often the guest needed the host.  (A chunk counted from
+        # the last exit moved them: a device access the kernels serve, devfast.py, changed a NUMA run.)
+        chunk_end = -1
+        chunk_insns = -1    # instructions when the current chunk began, if this run saw it begin
         try:
             while True:
                 hook = chunk_hook.get()
@@ -509,7 +516,11 @@ class FlashMachine:
                     raise RunStopped("limit", f"the guest ran {done:,} instructions without halting "
                                      f"(limit {max_insns:,}); raise --max-insns if that is expected")
                 now = int(m.params[P_ROUND_START])
-                budget = self.chunk_cycles
+                if now >= chunk_end:
+                    chunk = self.chunk_cycles
+                    chunk_insns = done if now % chunk == 0 else -1
+                    chunk_end = (now // chunk + 1) * chunk
+                budget = chunk_end - now
                 if self._events:
                     budget = max(1, min(budget, self._events[0][0] - now))
                 why = run_fn(m, budget)
@@ -521,8 +532,8 @@ class FlashMachine:
                         self._hot_pages()           # a batch not yet full: its events wait no longer than a chunk
                     if why == EXIT_WAIT and not self._events and not self.supervisor.all_waiting():
                         self._deadlock()
-                    if why == EXIT_BUDGET and budget == self.chunk_cycles:
-                        self._check_stuck(done)
+                    if why == EXIT_BUDGET and now >= chunk_end and chunk_insns >= 0:
+                        self._check_stuck(chunk_insns)      # a whole chunk went by
                     self._fire_events(now)
                     self.supervisor.between_chunks()
                     if progress:
