@@ -407,3 +407,15 @@ def test_fig7_says_what_the_builds_of_its_size_do():
     assert "The quick build" in _fig7_why(quick, "pmake/os", "kernel")
     said = _fig7_why(full, "pmake/os", "kernel")
     assert "The quick build" not in said and "user 41 of the 100 (the paper's 28)" in said
+
+
+def test_fig7_says_why_splashos_spends_time_in_the_monitor():
+    """Full radix on SPLASHOS spent 25.6 of the 100 in the monitor, refilling its TLB: the paragraph says so."""
+    from flashvm.experiments.catalog import _fig7_why
+    t = {("radix/splashos", "total"): 73.8, ("radix/splashos", "monitor"): 25.6, ("radix/splashos", "user"): 48.3,
+         ("radix/splashos", "tlb_refills_per_minsn"): 25124.0, ("radix/splashos", "l2tlb_hit_pct"): 99.7,
+         ("radix/os", "tlb_refills_per_minsn"): 17221.0}
+    said = _fig7_why(t, "radix/splashos", "total")
+    assert "25,124 monitor refills" in said and "the monitor's 26 of the 100" in said
+    quiet = {**t, ("radix/splashos", "monitor"): 0.5}
+    assert "the monitor's" not in _fig7_why(quiet, "radix/splashos", "total")
