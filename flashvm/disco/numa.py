@@ -233,6 +233,9 @@ class NumaPolicy:
         # the CPU that handles a node's hot-page events (MAGIC interrupts the node's first CPU): the
         # same CPU whenever the event is taken, so a batch of events is charged and copied as one by one
         self.node_cpu = np.full(fc.nodes, -1, np.int64)
+        # moves refused because the target node had no free page (of the page's color, or at all):
+        # a page left remote raises its event again (docs/experiments.md, full fig8's engineering)
+        self.refused = 0
         for cpu in range(m.cpu_node.shape[0] - 1, -1, -1):
             self.node_cpu[int(m.cpu_node[cpu])] = cpu
         self.active = self.cfg.mode != "off" and bool(m.params[S.P_TIMING])
@@ -363,6 +366,7 @@ class NumaPolicy:
         old = int(m.pmap[vm.index, g])
         new = self._new_page(node, vm.index, old % self.colors)
         if new is None:
+            self.refused += 1
             return False
         self._charge(c, self.cfg.move_cycles, "policy_cycles")
         self._copy(c, old, new)
@@ -386,6 +390,7 @@ class NumaPolicy:
         first = int(d.memmap[old])
         new = self._new_page(node, first >> 20, old % self.colors)
         if new is None:
+            self.refused += 1
             return False
         self._charge(c, self.cfg.move_cycles, "policy_cycles")
         self._copy(c, old, new)
@@ -414,6 +419,7 @@ class NumaPolicy:
                 break
             new = self._new_page(n, vm.index, master % self.colors)
             if new is None:
+                self.refused += 1
                 continue
             if not made and not d.write_protection.is_protected(master):
                 d.write_protection.protect(master, OWNER)     # before the copy: no store may slip in
@@ -474,6 +480,7 @@ class NumaPolicy:
         out.update(self.state.stats)
         out["local_miss_share"] = local / (local + remote) if local + remote else 0.0
         out["frozen_pages"] = int((self.state.frozen_until > self._now()).sum())
+        out["moves_refused"] = self.refused
         out["monitor_cycles"] = int(self.state.stats["policy_cycles"] + self.state.stats["copy_cycles"]
                                     + self.state.stats["shootdown_cycles"])
         return out

@@ -125,7 +125,8 @@ def _numa_row(t: Table, n: dict[str, Any], cycles: int) -> None:
               f"{n['migrations']:,} migrations, {n['replications']:,} replications, {n['collapses']:,} collapses, "
               f"{n['frozen']:,} freezes; {n['monitor_cycles']:,} cycles "
               f"({100 * n['monitor_cycles'] / max(cycles, 1):.2f}% of all: policy {n['policy_cycles']:,}, "
-              f"copies {n['copy_cycles']:,}, shootdowns {n['shootdown_cycles']:,}, {n['ipis']:,} IPIs)")
+              f"copies {n['copy_cycles']:,}, shootdowns {n['shootdown_cycles']:,}, {n['ipis']:,} IPIs)"
+              + (f"; {n['moves_refused']:,} moves refused, the target node full" if n.get("moves_refused") else ""))
 
 
 def _region_row(t: Table, r) -> None:

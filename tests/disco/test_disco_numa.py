@@ -176,6 +176,20 @@ def test_a_write_to_a_replicated_page_is_seen_by_every_reader():
     check_maps(d)
 
 
+def test_a_move_to_a_full_node_is_refused_and_counted():
+    """Full fig8's engineering: a node filled and 15,809 moves to it failed without a trace."""
+    d = Disco("flash8", [VmSpec(ncpu=8, mem=24 << 20)], mode="timing", out=io.BytesIO())
+    vm = d.vms[0]
+    d.boot(vm, numa_bare(), ["numa"])
+    while d.numa.node_of(int(d._allocate(4096, 5, 0)[0])) == 5:    # take every page node 5 has left
+        pass
+    d.numa.free[5].clear()
+    assert not d.numa.migrate(vm, 3000, 5, c=0) and d.numa.replicate(vm, 3001, (5,), c=0) == 0
+    assert d.numa.summary()["moves_refused"] == 2 and d.numa.summary()["migrations"] == 0
+    assert d.numa.node_of(int(d.m.pmap[0, 3000])) != 5
+    check_maps(d)
+
+
 def test_numa_runs_are_deterministic_bit_for_bit():
     a, _ = run_numa()
     b, _ = run_numa()
