@@ -70,18 +70,18 @@ def _one_of_all(name: str, quick: bool, jobs: int, dask: Optional[str], results:
         return [(f"the experiment ran to its report (it raised {type(e).__name__}: {e})", False)]
 
 
-MAP_COUNT_PATH = Path("/proc/sys/vm/max_map_count")
 MAP_COUNT_NEEDED = 262144     # a full-size run's worker maps two sections per loaded region: ~60,000 in fig6
 
 
-def map_count_warning(quick: bool, path: Path = MAP_COUNT_PATH) -> str | None:
+def map_count_warning(quick: bool, path: Path | None = None) -> str | None:
     """A note when the full sizes would outgrow Linux's memory-map limit, else None.  Until the JIT
     tier bounded its code (jitnative.capacity) a worker then died with "LLVM ERROR: Unable to
     allocate section memory"; now it drops and reloads its code each time it holds the most it may."""
-    if quick or not path.is_file():
+    if quick:
         return None
-    limit = int(path.read_text().split()[0])
-    if limit >= MAP_COUNT_NEEDED:
+    from flashvm.kernels.jitnative import MAP_COUNT_PATH, map_count_limit
+    limit = map_count_limit(path or MAP_COUNT_PATH)
+    if limit is None or limit >= MAP_COUNT_NEEDED:
         return None
     return (f"note: vm.max_map_count is {limit:,}: the full sizes' runs translate more regions than that lets a "
             f"worker keep loaded, so the JIT tier will drop and reload its code now and then (docs/jit.md); "

@@ -65,11 +65,16 @@ def capacity() -> int:
         if not env.isdigit() or int(env) < 2:
             raise ValueError(f"FLASHVM_JIT_OBJECTS must be a whole number of regions, at least 2, not {env!r}")
         return int(env)
-    try:
-        limit = int(MAP_COUNT_PATH.read_text())
-    except (OSError, ValueError):
-        limit = 65530       # Linux's default
+    limit = map_count_limit() or 65530      # Linux's default
     return max(256, min(MAX_OBJECTS, (limit - RESERVED_MAPS) // MAPS_PER_OBJECT))
+
+
+def map_count_limit(path: Path = MAP_COUNT_PATH) -> int | None:
+    """Linux's limit on a process's memory maps (vm.max_map_count), or None where it cannot be read."""
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def full() -> bool:
@@ -216,4 +221,4 @@ def compile_batch(regions: list[list[int]], cache: Path | None, timing: bool = F
     return addrs, len(obj), hit
 
 
-__all__ = ["OPT_LEVEL", "cached", "capacity", "compile_batch", "full", "key", "renew"]
+__all__ = ["OPT_LEVEL", "cached", "capacity", "compile_batch", "full", "key", "map_count_limit", "renew"]
