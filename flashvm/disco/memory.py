@@ -3,8 +3,12 @@ page, in the kernel state), the memmap (machine page -> VM and guest page),
 back-maps and shootdowns of cached translations, page migration, and guest
 reads and writes through a VM's pmap.
 
-Each node keeps its first MONITOR_BYTES for the monitor; a VM's memory comes
-from the node of its first VCPU, then the next nodes, page by page.
+Each node keeps its first MONITOR_BYTES for the monitor.  A VM's memory is split
+evenly over the nodes its VCPUs run on, in node-contiguous pieces (guest-physical
+order follows its VCPUs' order); what a node cannot hold comes from the others.
+Spreading leaves every node of a VM room for the pages the NUMA policy moves
+there: a VM that filled the first nodes whole left those nodes no free page, and
+moves to them were refused (docs/experiments.md, Figure 8).
 """
 from __future__ import annotations
 
@@ -66,13 +70,32 @@ class GuestMemory:
         self._free_pages: list[list[int]] = [[] for _ in range(cfg.nodes)]   # given back by migrations
         self.migrations = 0
 
-    def _map_vm(self, vm: int, nbytes: int, node: int) -> np.ndarray:
-        """Give VM `vm` its memory (from `node` first): its pmap and the memmap; returns the pages."""
-        pages = self._allocate(nbytes, node, vm)
+    def _map_vm(self, vm: int, nbytes: int, nodes: list[int]) -> np.ndarray:
+        """Give VM `vm` its memory, an even share from each of `nodes` (the nodes of its VCPUs, in
+        order; repeats count once): its pmap and the memmap; returns the pages."""
+        pages = self._spread(nbytes, list(dict.fromkeys(nodes)), vm)
         self.m.pmap[vm, :] = -1
         self.m.pmap[vm, :nbytes >> 12] = pages
         self.memmap[pages] = (vm << 20) | np.arange(len(pages))
         return pages
+
+    def _spread(self, nbytes: int, nodes: list[int], vm: int) -> np.ndarray:
+        """Machine pages for `nbytes`: an even share from each of `nodes` while it has room, the
+        rest from any node (`_allocate`)."""
+        if self.cfg.interleave:                 # one memory: no node to choose
+            return self._allocate(nbytes, 0, vm)
+        need = nbytes >> 12
+        share = -(-need // len(nodes))
+        parts: list[np.ndarray] = []
+        for n in nodes:
+            room = (self.cfg.mem_per_node - self._alloc[n]) >> 12
+            take = min(share, room, need - sum(len(p) for p in parts))
+            if take > 0:
+                parts.append(self._allocate(take << 12, n, vm))
+        rest = need - sum(len(p) for p in parts)
+        if rest:
+            parts.append(self._allocate(rest << 12, nodes[0], vm))
+        return np.concatenate(parts)
 
     def _allocate(self, nbytes: int, node: int, vm: int) -> np.ndarray:
         """Machine pages for `nbytes` of guest memory: from `node` first, then the

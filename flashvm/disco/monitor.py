@@ -105,7 +105,7 @@ class Disco(Supervisor, GuestMemory, PageSharing, Vcpus, VirtualDevices, Contain
                 raise GuestError(f"VM {i}: {spec.ncpu} CPUs; a VM has at most 64")
             # VCPU g runs on CPU g mod ncpu: VMs spread over the machine, more VCPUs than CPUs time-share
             cpus = [(vcpu + k) % cfg.ncpu for k in range(spec.ncpu)]
-            pages = self._map_vm(i, spec.mem, int(self.m.cpu_node[cpus[0]]))
+            pages = self._map_vm(i, spec.mem, [int(n) for n in self.m.cpu_node[cpus]])
             vm = VirtualMachine(index=i, name=spec.name or f"vm{i}", ncpu=spec.ncpu, mem=spec.mem,
                                 vcpus=list(range(vcpu, vcpu + spec.ncpu)), cpus=cpus, base=int(pages[0]) << 12)
             vcpu += spec.ncpu

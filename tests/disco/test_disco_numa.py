@@ -121,8 +121,10 @@ def numa_bare(*flags: str):
 
 
 def run_numa(numa: str = "both", **kw):
+    # numa_bare fills 12 MB with interrupts off, most of it remote (the VM's memory is spread over
+    # its 8 nodes): longer than the default watchdog's 100 ms
     d = Disco("flash8", [VmSpec(ncpu=8, mem=24 << 20)], mode="timing", out=io.BytesIO(),
-              numa=NumaConfig(mode=numa, **kw))
+              numa=NumaConfig(mode=numa, **kw), watchdog_ms=1000)
     vm = d.vms[0]
     d.boot(vm, numa_bare(), ["numa"])
     d.run(max_insns=400_000_000)
