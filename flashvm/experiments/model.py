@@ -29,7 +29,8 @@ class Run:
     cpus: int = 1                    # os: CPUs the guest OS boots on; disco: VCPUs per VM
     vms: int = 1                     # disco: virtual machines
     l2_kb: int | None = None         # the L2 size (None: the machine's)
-    numa: str | None = None          # disco: NUMA policy ("migrate+replicate"; None: none)
+    numa: str | None = None          # disco: NUMA policy: off, migrate, replicate, "migrate+replicate"
+                                     # (None: the machine's default, both on a NUMA machine in timing mode)
     sim_mode: str = "timing"         # the region of interest's level of detail
     group: str = ""                  # a plot group (the workload's bars side by side)
     services: bool = False           # the guest kernel marks its services (/services; costs a trap per marker)

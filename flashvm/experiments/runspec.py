@@ -192,7 +192,12 @@ def _splashos(run: Run, cfg: MachineConfig) -> RunSpec:
     spec = w.spec(w.build(), machine=cfg, sim_mode=run.sim_mode, cpus=run.cpus)
     notes = {**spec.notes, "experiment_run": dataclasses.asdict(run)}
     return dataclasses.replace(spec, notes=notes, title=run.label, timeout_s=None,
-                               fast_forward="roi" if run.sim_mode == "timing" else None)
+                               fast_forward="roi" if run.sim_mode == "timing" else None, **_numa(run))
+
+
+def _numa(run: Run) -> dict[str, str]:
+    """The policy's mode (flashvm/disco/numa.py) if the run names one: "migrate+replicate" is "both"."""
+    return {} if run.numa is None else {"numa": {"migrate+replicate": "both"}.get(run.numa, run.numa)}
 
 
 def to_runspec(run: Run) -> RunSpec:
@@ -219,9 +224,7 @@ def to_runspec(run: Run) -> RunSpec:
     if len(w.commands) > 1 and not w.debian:
         files[MULTI_PROGRAM] = multi_program()
     notes = {**spec.notes, "experiment_run": dataclasses.asdict(run)}
-    more: dict[str, Any] = {}
-    if run.numa is not None:        # the policy's mode (flashvm/disco/numa.py): "migrate+replicate" is "both"
-        more["numa"] = {"migrate+replicate": "both"}.get(run.numa, run.numa)
+    more: dict[str, Any] = dict(_numa(run))
     if run.hal:                     # the HAL build: privileged registers read and written in the special page
         more["hal"] = True
     if run.share:                   # the global disk cache and page sharing need the HAL kernel's page calls

@@ -100,6 +100,15 @@ def test_runspec_measures_the_workload_from_its_region_of_interest():
         to_runspec(Run("x/bare", "no-such-workload", "os"))
 
 
+def test_fig7s_disco_runs_have_migration_and_replication_off_as_in_the_paper():
+    """§5.4 disabled them; without a mode the runs got the NUMA machine's default (both)."""
+    specs = {r.label: to_runspec(r) for r in catalog.FIG7.runs(True) if r.system != "os"}
+    assert set(specs) == {"pmake/1vm", "pmake/2vm", "pmake/4vm", "pmake/8vm", "radix/splashos"}
+    assert {s.numa for s in specs.values()} == {"off"}
+    fig8 = {r.label: to_runspec(r).numa for r in catalog.FIG8.runs(True) if r.system == "disco"}
+    assert set(fig8.values()) == {"both"}
+
+
 def test_radix_on_splashos_is_one_vm_measured_over_its_own_region():
     run = Run("radix/splashos", "radix", "splashos", threads=8, machine="flash8", cpus=8, vms=1)
     spec = to_runspec(run)
