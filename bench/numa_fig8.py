@@ -55,7 +55,8 @@ def one(exe: Path, args: list[str], mode: str) -> dict:
     t0, c0 = time.perf_counter(), time.process_time()
     with KernelClock() as k:
         vms, d, r = run_os_vms({"/bin/numa_sweep": exe}, ["/bin/numa_sweep", *args], vms=1, cpus_per_vm=8,
-                               machine="flash8", mode="timing", mem_mb=24, numa=mode, max_insns=4_000_000_000)
+                               machine="flash8", mode="timing", mem_mb=24, numa=mode, max_insns=4_000_000_000,
+                               mem_nodes=(0,))
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     m = d.m
     vm = vms[0]
@@ -75,7 +76,7 @@ def warm(exe: Path) -> None:
     """Build the guest kernel and load every compiled kernel the runs use (the policy's too), so that
     no run pays for loading code the other does not."""
     vms, d, _ = run_os_vms({"/bin/numa_sweep": exe}, ["/bin/numa_sweep", "8", "64", "1"], vms=1, cpus_per_vm=8,
-                           machine="flash8", mode="timing", mem_mb=24, numa="both")
+                           machine="flash8", mode="timing", mem_mb=24, numa="both", mem_nodes=(0,))
     vm = d.vms[0]
     d.numa.replicate(vm, 100, (1,), 0)               # a copy and a translation drop
     d.numa._written(int(d.m.pmap[0, 100]))

@@ -105,7 +105,11 @@ class Disco(Supervisor, GuestMemory, PageSharing, Vcpus, VirtualDevices, Contain
                 raise GuestError(f"VM {i}: {spec.ncpu} CPUs; a VM has at most 64")
             # VCPU g runs on CPU g mod ncpu: VMs spread over the machine, more VCPUs than CPUs time-share
             cpus = [(vcpu + k) % cfg.ncpu for k in range(spec.ncpu)]
-            pages = self._map_vm(i, spec.mem, [int(n) for n in self.m.cpu_node[cpus]])
+            bad = [n for n in spec.mem_nodes if not 0 <= n < cfg.nodes]
+            if bad:
+                raise GuestError(f"VM {i}: memory on node {bad[0]}: {cfg.name} has nodes 0-{cfg.nodes - 1}")
+            nodes = list(spec.mem_nodes) or [int(n) for n in self.m.cpu_node[cpus]]
+            pages = self._map_vm(i, spec.mem, nodes)
             vm = VirtualMachine(index=i, name=spec.name or f"vm{i}", ncpu=spec.ncpu, mem=spec.mem,
                                 vcpus=list(range(vcpu, vcpu + spec.ncpu)), cpus=cpus, base=int(pages[0]) << 12)
             vcpu += spec.ncpu

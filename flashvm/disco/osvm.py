@@ -30,7 +30,8 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
                progress: Callable[[int], None] | None = None, stdin: bytes = b"",
                run_fn: RunFn = run_kernel,
                root_image: str | Path | None = None, remap: bool | None = None,
-               numa: str | None = None, share: bool = False) -> tuple[list[VmOutcome], Disco, RunResult]:
+               numa: str | None = None, share: bool = False,
+               mem_nodes: Sequence[int] = ()) -> tuple[list[VmOutcome], Disco, RunResult]:
     """Boot `vms` copies of the guest OS under Disco, each running argv (or
     argv_per_vm[i]) as init over a root disk holding `files`.  `hal`: the
     kernel's HAL build (privileged registers through a special page, monitor
@@ -47,6 +48,7 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
     `remap`: page remapping on the subnet on or off (None: on where the monitor
     write-protects pages; the file service turns it on, its pages are never written).
     `numa`: the NUMA policy's mode (flashvm/disco/numa.py; None: both on a NUMA machine, off on UMA).
+    `mem_nodes`: the nodes each VM's memory comes from (empty: the nodes of its VCPUs).
     Returns the per-VM outcomes, the monitor and the machine's RunResult."""
     demuxes: dict[int, ConsoleDemux] = {}
 
@@ -54,7 +56,8 @@ def run_os_vms(files: Mapping[str, GuestFile], argv: Sequence[str], *, vms: int 
         demuxes[vm.index] = ConsoleDemux()
         return demuxes[vm.index]
 
-    disco = Disco(machine, [VmSpec(ncpu=cpus_per_vm, mem=mem_mb << 20, hal=hal) for _ in range(vms)], mode=mode,
+    disco = Disco(machine, [VmSpec(ncpu=cpus_per_vm, mem=mem_mb << 20, hal=hal, mem_nodes=tuple(mem_nodes))
+                           for _ in range(vms)], mode=mode,
                   consoles=console, costs=costs, numa=numa, share=share)
     kernel = load_elf(build_kernel("hal" if hal else "mapped"))
     with tempfile.TemporaryDirectory(prefix="flashvm-disco-") as tmp:

@@ -21,6 +21,7 @@ class VmSpec:
     mem: int = 32 << 20
     name: str = ""
     hal: bool = False           # map the HAL special page (for a guest built with the HAL)
+    mem_nodes: tuple[int, ...] = ()   # the nodes its memory comes from, evenly (empty: its VCPUs' nodes)
 
 
 @dataclass

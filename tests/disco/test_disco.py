@@ -19,6 +19,7 @@ from flashvm.disco import Disco, VmSpec
 from flashvm.elf import load_elf
 from flashvm.kernels import state as S
 from flashvm.machine.bare import BareMachine
+from flashvm.machine.flash import GuestError
 from flashvm.toolchain import build_bare
 
 ROOT = Path(__file__).parents[1]
@@ -99,6 +100,20 @@ def test_vms_are_isolated_in_memory():
         seen |= set(pages.tolist())
         per_node = d.cfg.mem_per_node >> 12
         assert ((pages % per_node) >= (1 << 20) >> 12).all()     # the first MB of each node is the monitor's
+
+
+def test_a_vms_memory_is_spread_evenly_over_its_vcpus_nodes():
+    """Node-contiguous pieces, one per node of its VCPUs, in their order: every node keeps room for
+    the pages the NUMA policy moves there (a VM that filled nodes 0-3 whole left them none)."""
+    d = Disco("flash8", [VmSpec(ncpu=8, mem=128 << 20), VmSpec(ncpu=1, mem=8 << 20, mem_nodes=(6,))])
+    per_node = d.cfg.mem_per_node >> 12
+    big = d.m.pmap[0, : 128 << 8]
+    assert [int(n) for n in big[:: 16 << 8] // per_node] == list(range(8))    # 16 MB on each node
+    assert (np.diff(big.reshape(8, -1), axis=1) == 1).all()                   # each piece contiguous
+    small = d.m.pmap[1, : 8 << 8]
+    assert (small // per_node == 6).all()                                     # where it was asked for
+    with pytest.raises(GuestError, match="memory on node 8: flash8 has nodes 0-7"):
+        Disco("flash8", [VmSpec(ncpu=1, mem=8 << 20, mem_nodes=(8,))])
 
 
 def test_crashing_guest_fails_alone():

@@ -1,8 +1,8 @@
 /*
  * numa_bare.c -- a freestanding SMP program whose pages Disco's NUMA policy moves while it runs.
  *
- * CPU 0 fills a shared table and one private slice per CPU (under Disco the VM's memory is
- * spread over its CPUs' nodes in 3 MB pieces, so most slices start on another CPU's node).  Then, for ROUNDS rounds, every CPU sums its own slice (a page
+ * CPU 0 fills a shared table and one private slice per CPU (all in one place: under Disco, on
+ * the node of the VM's first CPU).  Then, for ROUNDS rounds, every CPU sums its own slice (a page
  * mostly missed by one node: it should migrate there) and the whole table (read by every node: it
  * should be replicated); between rounds CPU 0 adds the round number to a few table words (a write
  * to replicated pages: the copies collapse) and every CPU checks that its next sums see it.
