@@ -132,3 +132,16 @@ def test_the_numa_policys_own_cycles(tmp_path):
     t = {("e/disco", "policy_pct"): 25.0, ("e/disco", "copy_mcycles"): 2.0, ("e/disco", "frozen_pages"): 7.0}
     said = catalog._policy_cost(t, "e/disco")
     assert "25.0% of all CPUs' cycles" in said and "7 pages moved so often" in said
+
+
+def test_the_uma_runs_gain_is_explained_from_the_numa_runs_stall():
+    """It once said the guest OS alone served most misses locally, of a run with 11.6% local."""
+    from flashvm.experiments.report import explain
+    from flashvm.experiments.table import Results
+    runs = catalog.FIG8.runs(False)
+    res = Results(catalog.FIG8, list(runs), {("engineering/numa", "stall"): 0.645, ("engineering/numa", "idle"): 30.7,
+                                             ("engineering/numa", "local_pct"): 11.6})
+    said = explain(res, "engineering/uma", "total", 62.1, 48.0)
+    assert "busy 69 of its 100" in said and "(45 of the 100), 88% of its L2 misses remote" in said
+    assert "saves about 29 of the 100" in said and "idle 30.7" in said
+    assert "already serves most misses locally" not in said
