@@ -15,17 +15,23 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 class _Progress:
     """The progress display: a line per finished run (runs done, simulated MIPS, ETA), and every
-    minute while runs are going, how far they have got."""
+    minute while runs are going, how far they have got.  The ETA: the instructions the runs are
+    expected to take still (from earlier versions' files of the same runs) at the sweep's rate, else
+    the time per run finished so far."""
 
     def __init__(self, name: str):
         self.name, self.cached = name, 0
 
-    def __call__(self, done: int, total: int, insns: int, elapsed: float, going: int = 0) -> None:
+    def __call__(self, done: int, total: int, insns: int, elapsed: float, going: int = 0,
+                 expected: int | None = None) -> None:
         if elapsed == 0:
             self.cached = done          # runs taken from the cache say nothing about the ETA
         mips = (insns + going) / elapsed / 1e6 if elapsed > 0 else 0.0
         eta = ""
-        if self.cached < done < total and elapsed > 0:
+        if expected is not None and mips > 0 and done < total:
+            left = expected / (mips * 1e6)
+            eta = f", ETA {int(left // 60)}m{int(left % 60):02d}s"
+        elif self.cached < done < total and elapsed > 0:
             left = elapsed / (done - self.cached) * (total - done)
             eta = f", ETA {int(left // 60)}m{int(left % 60):02d}s"
         now = f", {going / 1e6:,.0f} M instructions in the runs going" if going else ""

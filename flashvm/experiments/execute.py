@@ -6,10 +6,15 @@ sources and workloads), so an interrupted or repeated experiment reuses every
 run that finished.  Missing runs go to a dask cluster: a LocalCluster of `jobs`
 worker processes, or the scheduler at `address`; each worker runs one
 RunSpec and sends the HDF5 file's bytes back, which the client writes.
+
+The progress display's ETA: from the instructions the same runs took under an
+earlier fingerprint (their files stay in the cache), at the rate the sweep is
+going; without such files, from the time per finished run.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import tempfile
@@ -123,12 +128,30 @@ def first_complaint(err: bytes) -> str:
 
 
 Worker = Callable[[dict[str, Any]], dict[str, Any]]
-# runs done, runs in all, instructions of the finished runs, elapsed s, instructions so far of the
-# runs still going (as their workers last reported them)
-Progress = Callable[[int, int, int, float, int], None]
 FAILED_SUFFIX = ".failed.h5"     # beside the cache: the result file of a run that failed
 TOPIC = "flashvm-progress"      # the workers' reports: {"key": task key, "insns": instructions so far}
 LIVE_S = 60.0                   # how often the display hears of the runs still going
+
+# (runs done, runs in all, instructions of the finished runs, seconds so far, instructions of the runs
+# going, instructions expected of the unfinished runs but not done yet: None if some run has no estimate)
+Progress = Callable[[int, int, int, float, int, "int | None"], None]
+
+
+def previous_instructions(cache: Path, run: Run) -> int | None:
+    """The instructions the same run took under another fingerprint (the newest such file in the
+    cache), or None: what the ETA expects of it before it finishes."""
+    plain = run.file_name("").rsplit("-", 1)[0]
+    fields = json.loads(json.dumps(asdict(run)))
+    files = [p for p in cache.glob(f"{plain}-*.h5") if not p.name.endswith(FAILED_SUFFIX)]
+    import h5py
+    for p in sorted(files, key=lambda p: p.stat().st_mtime, reverse=True):
+        try:
+            with h5py.File(p, "r") as f:
+                if json.loads(f.attrs["config_json"]).get("experiment_run") == fields:
+                    return int(f["cpu/instructions"][()].sum())
+        except (OSError, KeyError, ValueError, TypeError):     # not a run's file, or another run's
+            continue
+    return None
 
 
 def _worker_progress() -> Any:
@@ -177,9 +200,16 @@ def execute(runs: Sequence[Run], cache: Path, *, jobs: int = 2, address: str | N
             todo.append(out)
     total, done, insns, start = len(outcomes), len(outcomes) - len(todo), 0, time.monotonic()
     if progress:
-        progress(done, total, 0, 0.0, 0)
+        progress(done, total, 0, 0.0, 0, None)
     if not todo:
         return outcomes
+    expected = {f"{o.run.label}-{o.run.key(fp)}": previous_instructions(cache, o.run) for o in todo}
+
+    def left() -> int | None:
+        """Instructions the unfinished runs are expected to take still (None: some run has no estimate)."""
+        if any(expected[k] is None for k in expected):
+            return None
+        return sum(max(0, int(expected[k] or 0) - going.get(k, 0)) for k in expected)
     from dask.distributed import wait
     own = client is None
     if own:
@@ -201,7 +231,7 @@ def execute(runs: Sequence[Run], cache: Path, *, jobs: int = 2, address: str | N
                 finished = wait(pending, timeout=LIVE_S, return_when="FIRST_COMPLETED").done
             except TimeoutError:
                 if progress and going:
-                    progress(done, total, insns, time.monotonic() - start, sum(going.values()))
+                    progress(done, total, insns, time.monotonic() - start, sum(going.values()), left())
                 continue
             for fut in finished:
                 pending.discard(fut)
@@ -216,10 +246,11 @@ def execute(runs: Sequence[Run], cache: Path, *, jobs: int = 2, address: str | N
                 _store(out, reply, cache / out.run.file_name(fp))
                 ended.add(str(fut.key))
                 going.pop(str(fut.key), None)
+                expected.pop(str(fut.key), None)
                 done += 1
                 insns += out.instructions
                 if progress:
-                    progress(done, total, insns, time.monotonic() - start, sum(going.values()))
+                    progress(done, total, insns, time.monotonic() - start, sum(going.values()), left())
     finally:
         client.unsubscribe_topic(TOPIC)
         if own:

@@ -325,6 +325,36 @@ def reporting_worker(fields: dict) -> dict:
     return fake_worker(fields)
 
 
+def old_run_file(path, run: Run, instructions: int) -> None:
+    """A run's result file as an earlier simulator (another fingerprint) left it in the cache."""
+    import json
+    with h5py.File(path, "w") as f:
+        f.attrs["config_json"] = json.dumps({"experiment_run": dataclasses.asdict(run)})
+        f["cpu/instructions"] = np.array([instructions // 2, instructions - instructions // 2], np.int64)
+
+
+def test_the_eta_expects_what_the_same_run_took_under_an_earlier_fingerprint(tmp_path, client, monkeypatch):
+    from flashvm.experiments import execute as ex
+    from flashvm.experiments.cli import _Progress
+    monkeypatch.setattr(ex, "LIVE_S", 0.1)
+    run = Run("w/bare", "raytrace", "os")
+    old_run_file(tmp_path / run.file_name("0ld"), run, 10_000)
+    old_run_file(tmp_path / run.file_name("0th3r"), dataclasses.replace(run, size="mp"), 99_999)   # another run
+    (tmp_path / dataclasses.replace(run, label="w/bare2").file_name("x")).write_bytes(b"not hdf5")
+    assert ex.previous_instructions(tmp_path, run) == 10_000
+    assert ex.previous_instructions(tmp_path, dataclasses.replace(run, cpus=2)) is None
+    shown = []
+    [out] = execute([run], tmp_path, worker=reporting_worker, client=client, progress=lambda *a: shown.append(a))
+    live = [a for a in shown if a[0] == 0 and a[4] > 0]         # (done, total, insns, elapsed, going, expected)
+    assert live and all(a[5] == 10_000 - a[4] for a in live)
+    assert shown[-1][5] == 0
+    lines = []
+    monkeypatch.setattr("flashvm.experiments.cli.err.print", lambda text, **kw: lines.append(text))
+    _Progress("x")(0, 2, 0, 10.0, 2_000_000, 6_000_000)        # 0.2 MIPS so far: 6 M left take 30 s
+    _Progress("x")(0, 2, 0, 10.0, 2_000_000, None)             # no estimate and no run done: no ETA
+    assert lines[0].endswith("ETA 0m30s") and "ETA" not in lines[1]
+
+
 def test_sweep_shows_how_far_the_runs_going_have_got(tmp_path, client, monkeypatch):
     from flashvm.experiments import execute as ex
     monkeypatch.setattr(ex, "LIVE_S", 0.1)
@@ -332,8 +362,8 @@ def test_sweep_shows_how_far_the_runs_going_have_got(tmp_path, client, monkeypat
     run = Run("w/bare", "raytrace", "os")
     [out] = execute([run], tmp_path, worker=reporting_worker, client=client, progress=lambda *a: shown.append(a))
     assert out.path is not None and out.problem is None
-    live = [a for a in shown if a[0] == 0 and a[4] > 0]          # (done, total, insns, elapsed, going)
-    assert live and max(a[4] for a in live) <= 3_000
+    live = [a for a in shown if a[0] == 0 and a[4] > 0]          # (done, total, insns, elapsed, going, expected)
+    assert live and max(a[4] for a in live) <= 3_000 and all(a[5] is None for a in live)   # nothing to expect
     assert shown[-1][:3] == (1, 1, 500_000) and shown[-1][4] == 0    # the finished run is no longer "going"
     assert ex._worker_progress() is None                          # outside a worker: nothing to report to
 
