@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from flashvm.disco.osvm import run_os_vms
+from flashvm.kernels import jit
 from flashvm.kernels import run as kernel_run
 from flashvm.kernels import state as S
 from flashvm.toolchain import build_user
@@ -28,27 +29,36 @@ PROGRAM = Path(__file__).parent / "programs" / "numa_sweep.c"
 
 
 class KernelClock:
-    """Counts the CPU seconds spent inside the simulation kernel (kernels/run.py's run_nb)."""
+    """Counts the CPU seconds spent inside the simulation kernel: the JIT tier's loop
+    (flashvm/kernels/jit.py's run_jit) or, without it, kernels/run.py's run_nb (the outermost
+    call only: the tier's loop calls the interpreter too)."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
         self.calls = 0
+        self.depth = 0
 
-    def __enter__(self) -> "KernelClock":
-        inner = self.inner = kernel_run.run_nb
-
+    def _timed(self, inner):
         def timed(m, budget):
+            self.depth += 1
             t = time.process_time()
             try:
                 return inner(m, budget)
             finally:
-                self.seconds += time.process_time() - t
-                self.calls += 1
-        kernel_run.run_nb = timed
+                self.depth -= 1
+                if self.depth == 0:
+                    self.seconds += time.process_time() - t
+                    self.calls += 1
+        return timed
+
+    def __enter__(self) -> "KernelClock":
+        self.inner = kernel_run.run_nb, jit.run_jit
+        kernel_run.run_nb = self._timed(self.inner[0])
+        jit.run_jit = self._timed(self.inner[1])
         return self
 
     def __exit__(self, *exc) -> None:
-        kernel_run.run_nb = self.inner
+        kernel_run.run_nb, jit.run_jit = self.inner
 
 
 def one(exe: Path, args: list[str], mode: str) -> dict:
