@@ -39,7 +39,8 @@ def _quick_tier(monkeypatch, tmp_path_factory):
 def _run(tier: bool) -> tuple[Disco, dict]:
     jit.set_enabled(tier)
     jit.reset_stats()
-    d = Disco("flash8", [VmSpec(ncpu=8, mem=24 << 20)], mode="timing", out=io.BytesIO(),
+    # the VM's memory on node 0, where numa_bare's CPU 0 fills it (tests/disco/test_disco_numa.py)
+    d = Disco("flash8", [VmSpec(ncpu=8, mem=24 << 20, mem_nodes=(0,))], mode="timing", out=io.BytesIO(),
               numa=NumaConfig(mode="both"))
     vm = d.vms[0]
     d.boot(vm, numa_bare(), ["numa"])
