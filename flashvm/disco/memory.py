@@ -87,14 +87,15 @@ class GuestMemory:
         need = nbytes >> 12
         share = -(-need // len(nodes))
         parts: list[np.ndarray] = []
+        got = 0
         for n in nodes:
             room = (self.cfg.mem_per_node - self._alloc[n]) >> 12
-            take = min(share, room, need - sum(len(p) for p in parts))
+            take = min(share, room, need - got)
             if take > 0:
                 parts.append(self._allocate(take << 12, n, vm))
-        rest = need - sum(len(p) for p in parts)
-        if rest:
-            parts.append(self._allocate(rest << 12, nodes[0], vm))
+                got += take
+        if got < need:
+            parts.append(self._allocate((need - got) << 12, nodes[0], vm))
         return np.concatenate(parts)
 
     def _allocate(self, nbytes: int, node: int, vm: int) -> np.ndarray:

@@ -203,19 +203,20 @@ def execute(runs: Sequence[Run], cache: Path, *, jobs: int = 2, address: str | N
         progress(done, total, 0, 0.0, 0, None)
     if not todo:
         return outcomes
-    expected = {f"{o.run.label}-{o.run.key(fp)}": previous_instructions(cache, o.run) for o in todo}
-
-    def left() -> int | None:
-        """Instructions the unfinished runs are expected to take still (None: some run has no estimate)."""
-        if any(expected[k] is None for k in expected):
-            return None
-        return sum(max(0, int(expected[k] or 0) - going.get(k, 0)) for k in expected)
     from dask.distributed import wait
     own = client is None
     if own:
         client = _client(jobs, address)
     going: dict[str, int] = {}          # task key -> its instructions so far, as last reported
     ended: set[str] = set()             # (a report may come in after its run's result)
+    # task key -> the instructions its run took under an earlier fingerprint (None: unknown)
+    expected = {f"{o.run.label}-{o.run.key(fp)}": previous_instructions(cache, o.run) for o in todo}
+
+    def left() -> int | None:
+        """Instructions the unfinished runs are expected to take still (None: some run has no estimate)."""
+        if any(v is None for v in expected.values()):
+            return None
+        return sum(max(0, int(v or 0) - going.get(k, 0)) for k, v in expected.items())
 
     def heard(event: Any) -> None:
         key = str(event[1]["key"])
