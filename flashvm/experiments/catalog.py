@@ -493,9 +493,10 @@ FIG7 = Experiment(
     notes=("The paper's user stall and sync segments are folded into user and kernel here.",
            "Disco's page migration and replication are off in these runs, as in the paper's §5.4.",),
     explain=_fig7_why,
-    full_host_time=("81 minutes with --jobs 2 (measured; timing mode: pmake on the guest OS 37 minutes and in one "
-                    "8-VCPU VM 42, about half of each translating regions, then in 2, 4 and 8 VMs 18, 22 and 18 "
-                    "minutes with the translations on disk; radix 23 and 61 seconds)"),
+    full_host_time=("57 minutes with --jobs 2 (measured; timing mode: pmake on the guest OS 27 minutes and in one "
+                    "8-VCPU VM 30, about 12 minutes of each translating regions, then in 2, 4 and 8 VMs about 15 "
+                    "minutes each with most translations on disk; radix 23 and 27 seconds; with an empty translation "
+                    "cache the first two runs take about 40 minutes each)"),
     baselines={**{f"pmake/{s}": "pmake/os" for s in ("os", "1vm", "2vm", "4vm", "8vm")},
                "radix/os": "radix/os", "radix/splashos": "radix/os"},
     segments=SPLIT)
