@@ -28,7 +28,7 @@ class _Progress:
             self.cached = done          # runs taken from the cache say nothing about the ETA
         mips = (insns + going) / elapsed / 1e6 if elapsed > 0 else 0.0
         eta = ""
-        if expected is not None and mips > 0 and done < total:
+        if expected and mips > 0 and done < total:     # (0: the runs outran their estimates)
             left = expected / (mips * 1e6)
             eta = f", ETA {int(left // 60)}m{int(left % 60):02d}s"
         elif self.cached < done < total and elapsed > 0:

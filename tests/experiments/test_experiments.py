@@ -352,7 +352,8 @@ def test_the_eta_expects_what_the_same_run_took_under_an_earlier_fingerprint(tmp
     monkeypatch.setattr("flashvm.experiments.cli.err.print", lambda text, **kw: lines.append(text))
     _Progress("x")(0, 2, 0, 10.0, 2_000_000, 6_000_000)        # 0.2 MIPS so far: 6 M left take 30 s
     _Progress("x")(0, 2, 0, 10.0, 2_000_000, None)             # no estimate and no run done: no ETA
-    assert lines[0].endswith("ETA 0m30s") and "ETA" not in lines[1]
+    _Progress("x")(1, 2, 5_000_000, 10.0, 0, 0)                # past the estimates: the time per run done
+    assert lines[0].endswith("ETA 0m30s") and "ETA" not in lines[1] and lines[2].endswith("ETA 0m10s")
 
 
 def test_sweep_shows_how_far_the_runs_going_have_got(tmp_path, client, monkeypatch):
