@@ -14,8 +14,11 @@ from flashvm.machine.flash import FlashMachine
 
 
 # a VM with interrupts off whose VCPUs had real TLB misses served by the monitor at this rate
-# (touching new pages; a `b .` loop touches one, a switched-in VCPU refills a few) is working
+# (touching new pages; a `b .` loop touches one, a switched-in VCPU refills a few) is working ...
 WORK_FILLS_PER_MS = 20
+# ... or at this rate per million instructions: a kernel filling remote memory touches pages more
+# slowly in simulated time (each store waits for a remote line) but as often per instruction
+WORK_FILLS_PER_MINSN = 50
 WORK_PERIODS = 20               # half periods it may then keep interrupts off (1 s at 100 ms)
 
 
@@ -94,7 +97,8 @@ class Containment:
         """Every half watchdog period: a VM that ran, took no interrupt in the period and has
         interrupts off in all its VCPUs' kernels gets a strike; two in a row stop it.  A
         kernel that works its way through memory meanwhile (monitor TLB refills at
-        WORK_FILLS_PER_MS: zeroing or copying pages) is busy, not looping: it has WORK_PERIODS."""
+        WORK_FILLS_PER_MS, or WORK_FILLS_PER_MINSN of its instructions: zeroing or copying pages) is
+        busy, not looping: it has WORK_PERIODS."""
         m = self.m
         for vm in self.vms:
             if vm.done:
@@ -112,10 +116,11 @@ class Containment:
             fills = int(ds[:, S.DS_L2TLB_HIT].sum() + ds[:, S.DS_VTLB_HIT].sum())
             took_interrupt = vint != vm.last_vint
             moved = fills - vm.last_fills
+            ran = progress - vm.last_insns
             vm.last_insns, vm.last_vint, vm.last_fills = progress, vint, fills
             if not any(v in self.switched_in or v in self.running for v in vm.vcpus):
                 continue                # it waited for its turn on shared CPUs: it cannot have looped
-            vm.busy = moved >= WORK_FILLS_PER_MS * self.watchdog_ms / 2
+            vm.busy = moved >= WORK_FILLS_PER_MS * self.watchdog_ms / 2 or moved * 1_000_000 >= WORK_FILLS_PER_MINSN * ran
             vm.strikes = (vm.strikes + 1) if off and not took_interrupt else 0
             if vm.strikes >= (WORK_PERIODS if vm.busy else 2):
                 self.fail(vm, f"watchdog: no interrupts for {vm.strikes * self.watchdog_ms / 2:g} ms of simulated "

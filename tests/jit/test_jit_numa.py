@@ -39,7 +39,7 @@ def _quick_tier(monkeypatch, tmp_path_factory):
 def _run(tier: bool) -> tuple[Disco, dict]:
     jit.set_enabled(tier)
     jit.reset_stats()
-    # the VM's memory on node 0, where numa_bare's CPU 0 fills it (tests/disco/test_disco_numa.py)
+    # the VM's memory on node 0, where numa_bare's CPU 0 fills it, as in tests/disco/test_disco_numa.py
     d = Disco("flash8", [VmSpec(ncpu=8, mem=24 << 20, mem_nodes=(0,))], mode="timing", out=io.BytesIO(),
               numa=NumaConfig(mode="both"))
     vm = d.vms[0]
