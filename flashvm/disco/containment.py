@@ -120,7 +120,8 @@ class Containment:
             vm.last_insns, vm.last_vint, vm.last_fills = progress, vint, fills
             if not any(v in self.switched_in or v in self.running for v in vm.vcpus):
                 continue                # it waited for its turn on shared CPUs: it cannot have looped
-            vm.busy = moved >= WORK_FILLS_PER_MS * self.watchdog_ms / 2 or moved * 1_000_000 >= WORK_FILLS_PER_MINSN * ran
+            vm.busy = (moved >= WORK_FILLS_PER_MS * self.watchdog_ms / 2
+                       or (ran > 0 and moved * 1_000_000 >= WORK_FILLS_PER_MINSN * ran))
             vm.strikes = (vm.strikes + 1) if off and not took_interrupt else 0
             if vm.strikes >= (WORK_PERIODS if vm.busy else 2):
                 self.fail(vm, f"watchdog: no interrupts for {vm.strikes * self.watchdog_ms / 2:g} ms of simulated "
