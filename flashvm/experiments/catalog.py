@@ -132,8 +132,8 @@ FIG5 = Experiment(
            "from the workload's start (functional fast-forward through the boot).",
            "In the VM the guest kernel is its HAL build, as the paper's IRIX had its HAL changes: privileged registers "
            "without side effects read and written in a special page, pages zeroed by the monitor (docs/disco.md).",),
-    full_host_time=("8.5 minutes with --jobs 1 at a load of 5, pmake 5.7 of them (measured; uni sizes, timing mode), "
-                    "before database's warm-up pass, which adds about 1.5 minutes (an estimate)"),
+    full_host_time=("2 minutes with --jobs 2 on a quiet machine with the translations on disk, about 5 without "
+                    "(measured; uni sizes, timing mode, database's warm-up pass included)"),
     baselines={f"{wl}/{s}": f"{wl}/bare" for wl in FIG5_WORKLOADS for s in ("bare", "disco")},
     segments=SPLIT)
 
@@ -276,7 +276,8 @@ TABLE2 = Experiment(
            "The Disco run boots the guest kernel's HAL build, as fig5's and the paper's IRIX (§4.3): it asks the monitor "
            "to zero the pages it allocates, Table 2's monitor calls. On the plain kernel every service was slower "
            "under Disco (docs/experiments.md)."),
-    full_host_time="5.5 minutes at a load of 4 (measured; pmake's uni size alone and in a VM with the service markers)",
+    full_host_time=("1.6 minutes with --jobs 2 on a quiet machine with the translations on disk, 4.5 without "
+                    "(measured; pmake's uni size alone and in a VM with the service markers)"),
     explain=_table2_why, plot=_table2_plot)
 
 # ---------------------------------------------------------------- Figure 6
