@@ -270,7 +270,14 @@ class NumaPolicy:
     def _new_page(self, node: int, vm: int, color: int) -> int | None:
         """A free machine page on `node` of the cache color `color` (the same L2 sets as the page it
         replaces or copies: a moved page must not pile up on a few colors and thrash the 2-way L2).
-        Pages skipped to find it stay free for later moves."""
+        Pages skipped to find it stay free for later moves.  None (a move refused, and counted) when
+        the node has none."""
+        mp = self._free_page_on(node, vm, color)
+        if mp is None:
+            self.refused += 1
+        return mp
+
+    def _free_page_on(self, node: int, vm: int, color: int) -> int | None:
         free = self.free[node]
         if free.get(color):
             return free[color].pop()
@@ -366,7 +373,6 @@ class NumaPolicy:
         old = int(m.pmap[vm.index, g])
         new = self._new_page(node, vm.index, old % self.colors)
         if new is None:
-            self.refused += 1
             return False
         self._charge(c, self.cfg.move_cycles, "policy_cycles")
         self._copy(c, old, new)
@@ -390,7 +396,6 @@ class NumaPolicy:
         first = int(d.memmap[old])
         new = self._new_page(node, first >> 20, old % self.colors)
         if new is None:
-            self.refused += 1
             return False
         self._charge(c, self.cfg.move_cycles, "policy_cycles")
         self._copy(c, old, new)
@@ -419,7 +424,6 @@ class NumaPolicy:
                 break
             new = self._new_page(n, vm.index, master % self.colors)
             if new is None:
-                self.refused += 1
                 continue
             if not made and not d.write_protection.is_protected(master):
                 d.write_protection.protect(master, OWNER)     # before the copy: no store may slip in

@@ -27,13 +27,12 @@ class _Progress:
         if elapsed == 0:
             self.cached = done          # runs taken from the cache say nothing about the ETA
         mips = (insns + going) / elapsed / 1e6 if elapsed > 0 else 0.0
-        eta = ""
+        left = None
         if expected and mips > 0 and done < total:     # (0: the runs outran their estimates)
             left = expected / (mips * 1e6)
-            eta = f", ETA {int(left // 60)}m{int(left % 60):02d}s"
         elif self.cached < done < total and elapsed > 0:
             left = elapsed / (done - self.cached) * (total - done)
-            eta = f", ETA {int(left // 60)}m{int(left % 60):02d}s"
+        eta = "" if left is None else f", ETA {int(left // 60)}m{int(left % 60):02d}s"
         now = f", {going / 1e6:,.0f} M instructions in the runs going" if going else ""
         err.print(f"{self.name}: {done}/{total} runs done{now}, {mips:.1f} simulated MIPS{eta}", markup=False)
 
